@@ -1,0 +1,44 @@
+"""Every path of the project, anchored at the project root.
+
+Jupyter Book executes each page in its own folder, so a relative path in a page is a bug: pages,
+the CLI and the tests take their paths from here.  ``RURALGOV_ROOT`` overrides the root (used by
+tests that work on a copy of the project).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT: Path = Path(os.environ.get("RURALGOV_ROOT", Path(__file__).resolve().parent.parent)).resolve()
+"""The project root: the folder that holds ``_config.yml``."""
+
+DATA: Path = ROOT / "data"
+WAVES: Path = DATA / "waves"
+EXTERNAL: Path = DATA / "external"
+REFERENCE: Path = DATA / "reference"
+CODEBOOK: Path = DATA / "codebook.yml"
+INDEX_CONFIG: Path = DATA / "index.yml"
+PROVINCES_CSV: Path = EXTERNAL / "provinces" / "provinces.csv"
+PUBLISHED_FIGURES: Path = REFERENCE / "published-figures.yml"
+BOOK: Path = ROOT / "book"
+BUILD: Path = ROOT / "_build"
+
+DEFAULT_WAVE = "2020-replica"
+"""The embedded default wave: a synthetic replica, never the original microdata."""
+
+WAVE_ENV = "RURALGOV_WAVE"
+"""Environment variable through which ``ruralgov build`` tells the pages which wave to read."""
+
+
+def wave_dir(wave: str | os.PathLike[str]) -> Path:
+    """Folder of a wave named by its id under ``data/waves/`` or by a path to its folder."""
+    p = Path(wave)
+    if p.is_dir():
+        return p.resolve()
+    return WAVES / str(wave)
+
+
+def current_wave() -> str:
+    """The wave the pages should read: ``$RURALGOV_WAVE`` or the default wave."""
+    return os.environ.get(WAVE_ENV, DEFAULT_WAVE)
