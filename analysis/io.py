@@ -1,0 +1,265 @@
+"""Read a survey wave: ``wave.yml`` plus one file per questionnaire, in any common format.
+
+Formats: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030; detected, or declared in ``wave.yml``), XLSX,
+SPSS ``.sav``, Stata ``.dta`` (pyreadstat; value labels kept to map codes) and Parquet.  Raw
+headers are mapped to codebook ids through ``column_map`` in ``wave.yml`` and the codebook's
+aliases.  This module only reads: every value is returned as found; :mod:`analysis.validate`
+checks and converts.  Nothing under ``data/waves/`` is ever written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io as _io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from analysis import paths
+from analysis.codebook import Codebook
+
+SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".sav": "sav",
+             ".zsav": "sav", ".dta": "dta", ".parquet": "parquet", ".pq": "parquet"}
+AUTO_ENCODINGS = ("utf-8-sig", "gb18030")
+MAX_FILE_BYTES = 2_000_000_000
+
+
+class WaveError(Exception):
+    """A wave cannot be read at all (bad ``wave.yml``, missing or unreadable file).
+
+    Carries ``file``, ``row``, ``column`` and ``rule`` like a validation problem.
+    """
+
+    def __init__(self, message: str, *, file: str = "", row: int | None = None,
+                 column: str = "", rule: str = "read") -> None:
+        super().__init__(message)
+        self.message, self.file, self.row, self.column, self.rule = message, file, row, column, rule
+
+
+@dataclass(frozen=True)
+class QuestionnaireSpec:
+    """Where and how one questionnaire of a wave is stored."""
+
+    name: str
+    file: Path
+    encoding: str | None = None
+    delimiter: str = ","
+    sheet: str | int | None = 0
+    header_row: int = 1
+    column_map: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WaveSpec:
+    """The parsed ``wave.yml`` of a wave."""
+
+    id: str
+    folder: Path
+    title: str
+    year: int | None
+    synthetic: bool
+    questionnaires: dict[str, QuestionnaireSpec]
+    design: dict[str, str | None]
+    min_cell: int
+    raw: dict[str, Any]
+
+
+def _spec_error(msg: str, file: Path, rule: str = "wave.yml") -> WaveError:
+    return WaveError(msg, file=str(file), rule=rule)
+
+
+def load_spec(wave: str | Path) -> WaveSpec:
+    """Read and check ``wave.yml`` of a wave named by id (under ``data/waves/``) or by path."""
+    folder = paths.wave_dir(wave)
+    yml = folder / "wave.yml"
+    if not folder.is_dir():
+        known = sorted(p.name for p in paths.WAVES.glob("*") if (p / "wave.yml").exists())
+        raise WaveError(f"no wave {str(wave)!r}: {folder} is not a folder; known waves: "
+                        f"{', '.join(known) or 'none'}", file=str(folder), rule="wave exists")
+    if not yml.exists():
+        raise _spec_error(f"{yml} is missing: every wave folder needs a wave.yml", yml)
+    try:
+        raw = yaml.safe_load(yml.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        raise WaveError(f"{yml}: not valid YAML ({getattr(e, 'problem', e)})", file=str(yml),
+                        row=row, rule="wave.yml is YAML") from None
+    if not isinstance(raw, dict):
+        raise _spec_error(f"{yml}: expected a mapping of keys (id, title, questionnaires, design)", yml)
+    for key in ("id", "questionnaires", "design"):
+        if key not in raw:
+            raise _spec_error(f"{yml}: required key {key!r} is missing", yml)
+    qs = {}
+    qraw = raw["questionnaires"]
+    if not isinstance(qraw, dict) or not qraw:
+        raise _spec_error(f"{yml}: 'questionnaires' must map a questionnaire name to its file", yml)
+    for name, q in qraw.items():
+        if isinstance(q, str):
+            q = {"file": q}
+        if not isinstance(q, dict) or "file" not in q:
+            raise _spec_error(f"{yml}: questionnaire {name!r} needs a 'file'", yml)
+        f = (folder / str(q["file"])).resolve()
+        if folder.resolve() not in f.parents:
+            raise _spec_error(f"{yml}: questionnaire {name!r} file {q['file']!r} lies outside the "
+                              f"wave folder; files must be inside {folder}", yml, rule="path inside wave")
+        if not f.exists():
+            raise _spec_error(f"{yml}: questionnaire {name!r} names {q['file']!r}, which does not "
+                              f"exist in {folder}", yml, rule="file exists")
+        qs[name] = QuestionnaireSpec(
+            name=name, file=f, encoding=q.get("encoding") or raw.get("encoding"),
+            delimiter=str(q.get("delimiter", raw.get("delimiter", ","))),
+            sheet=q.get("sheet", 0), header_row=int(q.get("header_row", 1)),
+            column_map={str(k): str(v) for k, v in (q.get("column_map") or {}).items()},
+        )
+    design = raw["design"] or {}
+    if not isinstance(design, dict) or "weight" not in design:
+        raise _spec_error(f"{yml}: 'design' needs at least 'weight' (and usually 'strata', 'psu')", yml)
+    return WaveSpec(
+        id=str(raw["id"]), folder=folder, title=str(raw.get("title", raw["id"])),
+        year=raw.get("year"), synthetic=bool(raw.get("synthetic", False)), questionnaires=qs,
+        design={k: design.get(k) for k in ("weight", "strata", "psu", "fpc")},
+        min_cell=int(raw.get("min_cell", 10)), raw=raw,
+    )
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, streamed."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _decode(data: bytes, declared: str | None, file: Path) -> tuple[str, str]:
+    if declared and declared.lower() not in ("auto", "detect"):
+        try:
+            return data.decode(declared), declared
+        except (UnicodeDecodeError, LookupError) as e:
+            pos = getattr(e, "start", None)
+            line = data[:pos].count(b"\n") + 1 if pos is not None else None
+            raise WaveError(f"{file.name}: cannot be decoded as {declared!r} (declared in wave.yml)"
+                            + (f" at line {line}" if line else "") + "; is the encoding right? "
+                            "(try encoding: gb18030 or utf-8, or remove it to detect)",
+                            file=str(file), row=line, rule="encoding") from None
+    for enc in AUTO_ENCODINGS:
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise WaveError(f"{file.name}: neither UTF-8 nor GB18030; declare 'encoding' in wave.yml",
+                    file=str(file), rule="encoding")
+
+
+@dataclass
+class RawTable:
+    """A questionnaire file as read: every value as found, headers mapped to codebook ids."""
+
+    questionnaire: str
+    file: Path
+    frame: pd.DataFrame
+    """Values as found (strings for text formats); columns are codebook ids or raw headers."""
+    headers: dict[str, str]
+    """Codebook id (or unknown raw header) → the header found in the file."""
+    unknown: list[str]
+    """Raw headers that match no codebook item (kept, reported)."""
+    first_data_row: int
+    """File row (1-based, header row included) of the frame's first row."""
+    encoding: str | None
+    value_labels: dict[str, dict[Any, str]]
+    """Value labels found in SPSS/Stata files: column id → {code: label}."""
+    sha256: str
+
+
+def _read_csv(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
+    data = spec.file.read_bytes()
+    if not data.strip():
+        raise WaveError(f"{spec.file.name}: the file is empty (0 bytes or only blanks)",
+                        file=str(spec.file), row=1, rule="file not empty")
+    text, enc = _decode(data, spec.encoding, spec.file)
+    text = text.lstrip("\ufeff")
+    sep = "\t" if spec.delimiter in ("\\t", "tab") else spec.delimiter
+    first = text.splitlines()[spec.header_row - 1] if text.splitlines() else ""
+    if sep not in first:
+        for alt, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")):
+            if alt != sep and first.count(alt) >= 2:
+                raise WaveError(
+                    f"{spec.file.name}: the header row has no {sep!r} but {first.count(alt)} "
+                    f"{name}s: the file seems {name}-delimited; declare delimiter: "
+                    f"{alt!r} for it in wave.yml", file=str(spec.file), row=spec.header_row,
+                    rule="delimiter")
+    try:
+        df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                         skiprows=spec.header_row - 1, engine="c", quoting=csv.QUOTE_MINIMAL)
+    except pd.errors.ParserError as e:
+        raise WaveError(f"{spec.file.name}: not a well-formed delimited file ({e})",
+                        file=str(spec.file), rule="csv structure") from None
+    except pd.errors.EmptyDataError:
+        raise WaveError(f"{spec.file.name}: no header row", file=str(spec.file), row=1,
+                        rule="file not empty") from None
+    return df, enc
+
+
+def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
+    """Read one questionnaire file and map its headers to codebook ids."""
+    kind = SUPPORTED.get(spec.file.suffix.lower())
+    if kind is None:
+        raise WaveError(f"{spec.file.name}: unsupported format {spec.file.suffix!r}; supported: "
+                        f"{', '.join(sorted(SUPPORTED))}", file=str(spec.file), rule="format")
+    size = spec.file.stat().st_size
+    if size == 0:
+        raise WaveError(f"{spec.file.name}: the file is empty (0 bytes)", file=str(spec.file),
+                        row=1, rule="file not empty")
+    if size > MAX_FILE_BYTES:
+        raise WaveError(f"{spec.file.name}: {size} bytes exceeds the in-memory limit; use the "
+                        "partitioned Parquet path", file=str(spec.file), rule="file size")
+    enc: str | None = None
+    labels: dict[str, dict[Any, str]] = {}
+    first_row = spec.header_row + 1
+    try:
+        if kind == "csv":
+            df, enc = _read_csv(spec)
+        elif kind == "xlsx":
+            df = pd.read_excel(spec.file, sheet_name=spec.sheet, dtype=object,
+                               skiprows=spec.header_row - 1, engine="openpyxl")
+        elif kind in ("sav", "dta"):
+            import pyreadstat
+
+            reader = pyreadstat.read_sav if kind == "sav" else pyreadstat.read_dta
+            kw = {"encoding": spec.encoding} if spec.encoding and kind == "dta" else {}
+            df, meta = reader(str(spec.file), apply_value_formats=False, user_missing=False, **kw)
+            labels = {c: dict(v) for c, v in (meta.variable_value_labels or {}).items()}
+            first_row = 2
+        else:
+            df = pd.read_parquet(spec.file)
+            first_row = 2
+    except WaveError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any reader failure is a read error of this file
+        raise WaveError(f"{spec.file.name}: cannot be read as {kind} ({type(e).__name__}: {e})",
+                        file=str(spec.file), rule="readable file") from None
+
+    headers: dict[str, str] = {}
+    unknown: list[str] = []
+    rename: dict[str, str] = {}
+    for h in df.columns:
+        hs = str(h)
+        cid = spec.column_map.get(hs) or codebook.resolve_header(spec.name, hs)
+        if cid is None:
+            unknown.append(hs)
+            cid = hs
+        elif cid in headers:
+            raise WaveError(f"{spec.file.name}: columns {headers[cid]!r} and {hs!r} both map to "
+                            f"item {cid!r}", file=str(spec.file), row=spec.header_row, column=hs,
+                            rule="one column per item")
+        headers[cid] = hs
+        rename[hs] = cid
+    df = df.rename(columns=rename)
+    labels = {rename.get(k, k): v for k, v in labels.items()}
+    return RawTable(spec.name, spec.file, df, headers, unknown, first_row, enc, labels,
+                    sha256_file(spec.file))
