@@ -1,0 +1,72 @@
+# Reference values for analysis/design.py from R's survey package (Lumley).
+# Run from the project root:  Rscript tests/r/design_reference.R
+# Inputs:
+#   tests/data/apistrat.csv, tests/data/apiclus1.csv  -- data(api) of the survey package, written
+#       by write.csv (the California Academic Performance Index samples used in Lumley's book)
+#   tests/data/replica_scores.csv  -- `ruralgov index 2020-replica --scores ...` (respondent scores
+#       with the design columns of the default wave)
+#   data/waves/2020-replica/villagers.csv  -- raw villager file (missing codes 8/9 recoded to NA here)
+# Output: tests/results/design_reference.csv (one row per estimate)
+suppressPackageStartupMessages(library(survey))
+options(survey.lonely.psu = "adjust", digits = 15)
+out <- list()
+add <- function(dataset, statistic, variable, domain, est, se, deff = NA, lo = NA, hi = NA) {
+  out[[length(out) + 1]] <<- data.frame(dataset = dataset, statistic = statistic, variable = variable,
+    domain = as.character(domain), estimate = as.numeric(est), se = as.numeric(se),
+    deff = as.numeric(deff), ci_low = as.numeric(lo), ci_high = as.numeric(hi))
+}
+by_rows <- function(dataset, statistic, variable, r, dcol, ci = FALSE) {
+  est <- coef(r); s <- SE(r)
+  dd <- if ("DEff" %in% names(attributes(r)) || any(grepl("DEff", names(r)))) r[[grep("DEff", names(r))[1]]] else rep(NA, length(est))
+  if (ci) { cc <- confint(r); lo <- cc[, 1]; hi <- cc[, 2] } else { lo <- NA; hi <- NA }
+  for (i in seq_along(est)) add(dataset, statistic, variable, r[[dcol]][i], est[i], s[i], dd[i],
+                                if (ci) lo[i] else NA, if (ci) hi[i] else NA)
+}
+
+# --- public data: apistrat (stratified, fpc) and apiclus1 (one-stage cluster) ---------------
+apistrat <- read.csv("tests/data/apistrat.csv")
+apiclus1 <- read.csv("tests/data/apiclus1.csv")
+ds <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat, fpc = ~fpc)
+dc <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1)
+m <- svymean(~api00, ds, deff = TRUE)
+add("apistrat", "mean", "api00", "all", coef(m), SE(m), deff(m))
+m <- svymean(~api00, dc, deff = TRUE)
+add("apiclus1", "mean", "api00", "all", coef(m), SE(m), deff(m))
+t <- svytotal(~enroll, dc)
+add("apiclus1", "total", "enroll", "all", coef(t), SE(t))
+r <- svyratio(~api00, ~api99, dc)
+add("apiclus1", "ratio", "api00/api99", "all", coef(r), SE(r))
+by_rows("apistrat", "mean", "api00 by cname==Los Angeles", svyby(~api00, ~cname == "Los Angeles", ds, svymean, deff = TRUE), 1)
+by_rows("apiclus1", "mean", "api00 by stype", svyby(~api00, ~stype, dc, svymean, deff = TRUE), "stype")
+pr <- svyby(~I(sch.wide == "Yes"), ~stype, dc, svyciprop, vartype = c("se", "ci"), method = "logit")
+for (i in seq_len(nrow(pr))) add("apiclus1", "proportion", "sch.wide==Yes by stype", pr$stype[i], pr[i, 2], pr$se[i], NA, pr$ci_l[i], pr$ci_u[i])
+p <- svyciprop(~I(sch.wide == "Yes"), dc, method = "logit")
+add("apiclus1", "proportion", "sch.wide==Yes", "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), NA, attr(p, "ci")[1], attr(p, "ci")[2])
+
+# --- the default wave: index scores and Table 1 proportions --------------------------------
+sc <- read.csv("tests/data/replica_scores.csv", encoding = "UTF-8")
+d <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = sc, nest = TRUE)
+m <- svymean(~overall, d, na.rm = TRUE, deff = TRUE)
+add("replica", "mean", "overall", "all", coef(m), SE(m), deff(m))
+by_rows("replica", "mean", "overall by region3", svyby(~overall, ~region3, d, svymean, na.rm = TRUE, deff = TRUE), "region3")
+by_rows("replica", "mean", "overall by region4", svyby(~overall, ~region4, d, svymean, na.rm = TRUE, deff = TRUE), "region4")
+by_rows("replica", "mean", "health by region3", svyby(~health, ~region3, d, svymean, na.rm = TRUE, deff = TRUE), "region3")
+
+v <- read.csv("data/waves/2020-replica/villagers.csv", encoding = "UTF-8")
+dv <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = v, nest = TRUE)
+for (item in c("hp_expensive", "ssp_centres", "etp_attitude", "csp_few", "hreg_app")) {
+  f <- as.formula(paste0("~I(", item, " == 1)"))
+  sub <- subset(dv, !is.na(v[[item]]))
+  p <- svyciprop(f, sub, method = "logit")
+  add("replica", "proportion", item, "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), NA, attr(p, "ci")[1], attr(p, "ci")[2])
+}
+v$old_age_none <- ifelse(v$old_age_ins %in% c(8, 9), NA, as.numeric(v$old_age_ins == 0))
+dv <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = v, nest = TRUE)
+m <- svymean(~old_age_none, dv, na.rm = TRUE, deff = TRUE)
+add("replica", "mean", "old_age_none", "all", coef(m), SE(m), deff(m))
+
+args <- commandArgs(trailingOnly = TRUE)
+outfile <- if (length(args)) args[1] else "tests/results/design_reference.csv"
+res <- do.call(rbind, out)
+write.csv(res, outfile, row.names = FALSE)
+cat(sprintf("R %s, survey %s: %d reference values written\n", getRversion(), packageVersion("survey"), nrow(res)))
