@@ -127,6 +127,8 @@ def _wquantile_rank(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     for j in range(x.shape[1]):
         col = x[:, j]
         ok = np.isfinite(col)
+        if not ok.any():
+            continue
         vals, inv = np.unique(col[ok], return_inverse=True)
         wsum = np.bincount(inv, weights=w[ok], minlength=len(vals))
         cum = np.cumsum(wsum)
@@ -158,9 +160,11 @@ def normalise(codes: np.ndarray, items: list[Item], how: str, weights: np.ndarra
     if how == "zscore":
         ok = np.isfinite(x)
         ww = np.where(ok, w[:, None], 0.0)
-        mu = np.nansum(ww * x, axis=0) / ww.sum(axis=0)
-        var = np.nansum(ww * (x - mu) ** 2, axis=0) / ww.sum(axis=0)
-        return 50 + 10 * (x - mu) / np.sqrt(var)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mu = np.nansum(ww * x, axis=0) / ww.sum(axis=0)
+            sd = np.sqrt(np.nansum(ww * (x - mu) ** 2, axis=0) / ww.sum(axis=0))
+            # a constant indicator carries no information: it sits at the centre (50)
+            return 50 + 10 * np.where(sd > 0, (x - mu) / np.where(sd > 0, sd, 1), 0.0)
     return _wquantile_rank(x, w)
 
 

@@ -1,0 +1,99 @@
+"""Reproduce the seed paper's published figures from a wave, with the estimator a user runs.
+
+The mapping from each published figure to its estimator is data: ``data/reference/reproduction.yml``.
+
+Example
+-------
+>>> from analysis.reproduce import reproduce
+>>> tab = reproduce("2020-replica")
+>>> bool(tab["within_rounding"].dropna().all())
+True
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis import paths
+from analysis.index import IndexConfig, build_index, wave_design
+from analysis.wave import Wave, load_wave
+
+SPEC = paths.REFERENCE / "reproduction.yml"
+
+
+def _lookup(pub: dict, key: str) -> float:
+    v = reduce(lambda d, k: d[k], key.split("."), pub)
+    return float(v["value"] if isinstance(v, dict) else v)
+
+
+def _mask(df: pd.DataFrame, domain: dict | None) -> np.ndarray:
+    m = np.ones(len(df), bool)
+    for col, val in (domain or {}).items():
+        m &= (df[col] == val).to_numpy()
+    return m
+
+
+def reproduce(wave: str | Path | Wave | None = None) -> pd.DataFrame:
+    """Every published figure beside its reproduction from ``wave``.
+
+    Columns: key, label, published, reproduced, difference, decimals, compare, within_rounding,
+    se (design-based, where there is one), statistic, note.
+    """
+    w = wave if isinstance(wave, Wave) else load_wave(wave)
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    pub = yaml.safe_load(paths.PUBLISHED_FIGURES.read_text(encoding="utf-8"))
+    vil = w.villagers
+    design = wave_design(vil, w.design_columns)
+    idx = build_index(vil, IndexConfig.load(), codebook=w.codebook)
+    score = idx.scores["overall"].to_numpy()
+    inst = w.institutions
+    rows = []
+    for f in spec["figures"]:
+        key, stat = f["key"], f["statistic"]
+        published = _lookup(pub, key)
+        rep, se, note = np.nan, np.nan, f.get("reason", "")
+        q = f.get("questionnaire", "villagers")
+        if q == "institutions" and inst is None:
+            stat, note = "missing", "the wave has no institution questionnaire"
+        elif stat == "degree":
+            m = _mask(vil, f.get("domain"))
+            e = design.mean(np.where(m, score, np.nan))
+            rep, se = float(e.estimate[0]), float(e.se[0])
+        elif stat == "ratio_of_degrees":
+            a = design.mean(np.where(_mask(vil, f["numerator"]), score, np.nan))
+            b = design.mean(np.where(_mask(vil, f["denominator"]), score, np.nan))
+            rep = float(a.estimate[0] / b.estimate[0])
+        elif stat == "proportion":
+            if f["item"] not in vil:
+                stat, note = "missing", f"item {f['item']} is not in the wave"
+            else:
+                y = vil[f["item"]].to_numpy(float)
+                yy = np.where(np.isnan(y), np.nan, (y == f.get("value", 1)).astype(float))
+                e = design.proportion(yy)
+                rep, se = 100 * float(e.estimate[0]), 100 * float(e.se[0])
+        elif stat == "count_share":
+            y = inst[f["item"]].dropna()
+            rep = 100 * float((y == f.get("value", 1)).mean())
+        elif stat == "ratio":
+            ok = inst[[f["numerator"], f["denominator"]]].dropna()
+            rep = 100 * float(ok[f["numerator"]].sum() / ok[f["denominator"]].sum())
+        dec = f.get("decimals")
+        compare = f.get("compare", "equal")
+        within: bool | None = None
+        if np.isfinite(rep) and dec is not None:
+            if compare == "equal":
+                within = bool(abs(rep - published) <= 0.5 * 10.0 ** (-dec) + 1e-12)
+            elif compare == "at_most":
+                within = bool(round(rep, dec) <= published)
+            elif compare == "below":
+                within = bool(rep < published)
+        rows.append({"key": key, "label": f.get("label", key.split(".")[-1].replace("_", " ")),
+                     "published": published, "reproduced": rep, "difference": rep - published,
+                     "decimals": dec, "compare": compare, "within_rounding": within, "se": se,
+                     "statistic": stat, "note": note})
+    return pd.DataFrame(rows)
