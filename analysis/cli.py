@@ -1,0 +1,193 @@
+"""The ``ruralgov`` command line: validate, replica, reproduce, index, build.
+
+Exit codes: 0 success, 1 invalid data or a failed check, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from analysis import paths
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="ruralgov: survey waves → modernization index → determinants → report.")
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+out = Console(width=None if sys.stdout.isatty() else 140)
+
+class Format(str, Enum):
+    """Output formats of the tabular commands."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class By(str, Enum):
+    """Domains of the index estimates."""
+
+    region = "region"
+    region4 = "region4"
+    province = "province"
+
+
+def _emit(df, fmt: Format, title: str = "") -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    fmt = Format(fmt)
+    if fmt is Format.csv:
+        sys.stdout.write(df.to_csv(index=False))
+    elif fmt is Format.json:
+        sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=2) + "\n")
+    else:
+        t = Table(title=title, show_lines=False)
+        for c in df.columns:
+            t.add_column(str(c), overflow="fold")
+        for r in df.itertuples(index=False):
+            t.add_row(*["" if (isinstance(v, float) and pd.isna(v)) else
+                        (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in r])
+        out.print(t)
+
+
+def _load(wave: str):  # type: ignore[no-untyped-def]
+    from analysis.wave import WaveInvalid, load_wave
+
+    try:
+        return load_wave(wave)
+    except WaveInvalid as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def validate(
+    wave: str = typer.Argument(paths.DEFAULT_WAVE, help="wave id under data/waves/ or a folder"),
+    report_csv: Optional[Path] = typer.Option(None, "--csv", help="also write the problems as CSV"),
+    report_json: Optional[Path] = typer.Option(None, "--json", help="also write the report as JSON"),
+) -> None:
+    """Check a wave against the codebook and list every problem (file, row, column, rule)."""
+    from analysis.validate import validate_wave
+
+    report, data = validate_wave(wave)
+    for target in (report_csv, report_json):
+        if target is not None and paths.WAVES in target.resolve().parents:
+            err.print("[red]refusing to write a report under data/waves/ (raw data are read-only)[/red]")
+            raise typer.Exit(2)
+    if report.problems:
+        t = Table(title=f"wave {report.wave}: {len(report.errors)} error(s), "
+                        f"{len(report.warnings)} warning(s)")
+        for c in ("severity", "file", "row", "column", "rule", "message"):
+            t.add_column(c, overflow="fold")
+        for p in report.problems[:200]:
+            color = "red" if p.severity == "error" else "yellow"
+            t.add_row(f"[{color}]{p.severity}[/{color}]", p.file, "" if p.row is None else str(p.row),
+                      p.column, p.rule, p.message)
+        err.print(t)
+        if len(report.problems) > 200:
+            err.print(f"... {len(report.problems) - 200} more (use --csv/--json for all)")
+    if report_csv:
+        from analysis.tables import safe_csv
+
+        safe_csv(report.to_frame(), report_csv)
+    if report_json:
+        report_json.write_text(report.to_json(), encoding="utf-8")
+    if report.ok:
+        rows = ", ".join(f"{q}: {n} rows" for q, n in report.rows.items())
+        out.print(f"[green]wave {report.wave} is valid[/green] ({rows}; "
+                  f"{len(report.warnings)} warning(s))")
+        raise typer.Exit(0)
+    raise typer.Exit(1)
+
+
+@app.command()
+def replica(
+    seed: int = typer.Option(20200601, help="random seed (the default wave uses 20200601)"),
+    out_dir: Path = typer.Option(paths.WAVES / paths.DEFAULT_WAVE, "--out", help="output folder"),
+    n: int = typer.Option(1160, help="villagers"),
+    wave_id: Optional[str] = typer.Option(None, "--id", help="wave id (default: folder name)"),
+    no_calibrate: bool = typer.Option(False, "--no-calibrate", help="pure latent model"),
+) -> None:
+    """Generate the calibrated synthetic replica wave (NOT the original survey data)."""
+    from analysis.replica import write_wave
+
+    hashes = write_wave(out_dir, seed=seed, wave_id=wave_id or out_dir.name, n=n,
+                        calibrate=not no_calibrate)
+    for name, h in hashes.items():
+        out.print(f"{out_dir / name}  sha256 {h[:12]}")
+
+
+@app.command()
+def reproduce(
+    wave: str = typer.Argument(paths.DEFAULT_WAVE),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """Every figure the seed paper published beside its reproduction; exit 1 if one is outside."""
+    from analysis.reproduce import reproduce as _rep
+
+    w = _load(wave)
+    tab = _rep(w)
+    cols = ["key", "published", "reproduced", "difference", "within_rounding", "se"]
+    _emit(tab[cols] if fmt is Format.table else tab, fmt,
+          f"wave {w.id}: published figures vs reproduction" + (" (SYNTHETIC REPLICA)" if w.synthetic else ""))
+    bad = tab[tab["within_rounding"] == False]  # noqa: E712 - None means not comparable
+    if len(bad):
+        err.print(f"[red]{len(bad)} figure(s) outside the published rounding: "
+                  f"{', '.join(bad['key'])}[/red]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def index(
+    wave: str = typer.Argument(paths.DEFAULT_WAVE),
+    by: Optional[By] = typer.Option(None, help="domain: region (east/central/west), region4 (NBS) or province"),
+    fmt: Format = typer.Option(Format.table, "--format"),
+    scores: Optional[Path] = typer.Option(None, help="write respondent scores with design columns"),
+    level: str = typer.Option("overall", help="index level (overall, a field or an aspect)"),
+) -> None:
+    """The modernization degree (design-based mean score, %) overall or by domain, with SEs."""
+    from analysis.index import IndexConfig, build_index, degree, wave_design
+
+    col = {None: None, By.region: "region3", By.region4: "region4", By.province: "province_en"}
+    w = _load(wave)
+    v = w.villagers
+    res = build_index(v, IndexConfig.load(), codebook=w.codebook)
+    est = degree(v, res, wave_design(v, w.design_columns), by=col[by], level=level)
+    df = est.to_frame()
+    df.insert(0, "level", level)
+    _emit(df, fmt, f"wave {w.id}: modernization degree ({level})"
+          + (" — SYNTHETIC REPLICA" if w.synthetic else ""))
+    if scores is not None:
+        if paths.WAVES in scores.resolve().parents:
+            err.print("[red]refusing to write under data/waves/ (raw data are read-only)[/red]")
+            raise typer.Exit(2)
+        from analysis.tables import safe_csv
+
+        keep = [c for c in (w.codebook.keys["villagers"], *[x for x in w.design_columns.values() if x],
+                            "region3", "region4") if c in v]
+        safe_csv(v[keep].join(res.scores), scores)
+
+
+@app.command()
+def build(
+    wave: str = typer.Argument(paths.DEFAULT_WAVE),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="default _build/<wave>"),
+) -> None:
+    """Validate the wave, execute every page on it and build the HTML report."""
+    from analysis.build import build_book
+
+    raise typer.Exit(build_book(wave, out_dir))
+
+
+def main() -> None:
+    """Console-script entry point: usage errors exit 2 (typer's default)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
