@@ -2,7 +2,7 @@
 # Each creates the project-local virtual environment if missing and installs the pinned set.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)

@@ -1,0 +1,80 @@
+"""Shared fixtures: a scratch copy of the default wave, small malformed waves, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis import paths
+
+DEFAULT = paths.WAVES / paths.DEFAULT_WAVE
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``ruralgov`` in a subprocess (as a user would) and capture its output."""
+    return subprocess.run([sys.executable, "-m", "analysis.cli", *args], capture_output=True,
+                          text=True, cwd=cwd or paths.ROOT, env={**os.environ, **(env or {})})
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under a folder (relative path → hash)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def default_frames() -> dict[str, pd.DataFrame]:
+    """The default wave's raw files read as text (as a field team's file would be)."""
+    return {q: pd.read_csv(DEFAULT / f"{q}.csv", dtype=str, keep_default_na=False)
+            for q in ("villagers", "institutions")}
+
+
+@pytest.fixture
+def make_wave(tmp_path: Path):
+    """Write a small wave folder: ``make_wave(villagers_df, name=..., **wave_yml_overrides)``."""
+
+    def _make(villagers: pd.DataFrame | bytes | None = None, *, institutions: pd.DataFrame | None = None,
+              name: str = "w", file: str = "villagers.csv", spec: dict | None = None,
+              raw_yml: str | None = None) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        if isinstance(villagers, bytes):
+            (folder / file).write_bytes(villagers)
+        elif villagers is not None:
+            villagers.to_csv(folder / file, index=False)
+        qs = {"villagers": {"file": file}}
+        if institutions is not None:
+            institutions.to_csv(folder / "institutions.csv", index=False)
+            qs["institutions"] = {"file": "institutions.csv"}
+        wave = {"id": name, "title": "test wave", "questionnaires": qs,
+                "design": {"weight": "weight", "strata": "province", "psu": "village_id"}}
+        wave.update(spec or {})
+        (folder / "wave.yml").write_text(raw_yml if raw_yml is not None else
+                                         yaml.safe_dump(wave, allow_unicode=True), encoding="utf-8")
+        return folder
+
+    return _make
+
+
+@pytest.fixture
+def small_villagers(default_frames) -> pd.DataFrame:
+    """Villagers of three provinces (two or three villages each): small and valid."""
+    v = default_frames["villagers"]
+    return v[v["province"].isin(["上海", "西藏", "河南"])].reset_index(drop=True)
+
+
+@pytest.fixture
+def scratch_root(tmp_path: Path) -> Path:
+    """A copy of the project (without build output or venv) to run commands that write."""
+    dst = tmp_path / "proj"
+    shutil.copytree(paths.ROOT, dst, ignore=shutil.ignore_patterns(
+        "_build", ".venv", ".git", "__pycache__", ".pytest_cache", ".hypothesis"))
+    return dst

@@ -1,0 +1,104 @@
+"""Design-based estimators against R's survey package (stored references + the R script).
+
+References: ``tests/results/design_reference.csv``, made by ``tests/r/design_reference.R`` from
+public data (``data(api)`` of the survey package) and from the default wave.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import paths
+from analysis.design import SurveyDesign
+
+RTOL_EST = 1e-8   # point estimates (issue requirement)
+RTOL_SE = 1e-6    # standard errors, design effects, CI limits
+REF = pd.read_csv(paths.ROOT / "tests/results/design_reference.csv", keep_default_na=True)
+DATA = paths.ROOT / "tests/data"
+
+pytestmark = pytest.mark.against_r
+
+
+def _designs():
+    a = pd.read_csv(DATA / "apistrat.csv")
+    c = pd.read_csv(DATA / "apiclus1.csv")
+    s = pd.read_csv(DATA / "replica_scores.csv")
+    v = pd.read_csv(paths.WAVES / "2020-replica" / "villagers.csv")
+    return {
+        "apistrat": (a, SurveyDesign.from_frame(a, weight="pw", strata="stype", fpc="fpc")),
+        "apiclus1": (c, SurveyDesign.from_frame(c, weight="pw", psu="dnum")),
+        "replica": (s, SurveyDesign.from_frame(s, weight="weight", strata="province", psu="village_id")),
+        "replica_raw": (v, SurveyDesign.from_frame(v, weight="weight", strata="province", psu="village_id")),
+    }
+
+
+DESIGNS = _designs()
+
+
+def _estimate(row):
+    ds, var = row.dataset, row.variable
+    by = None
+    if " by " in var:
+        var, by = var.split(" by ")
+    if ds == "replica" and (row.statistic == "proportion" or var == "old_age_none"):
+        df, d = DESIGNS["replica_raw"]
+    else:
+        df, d = DESIGNS[ds]
+    dom = None
+    if by == "cname==Los Angeles":
+        dom = (df["cname"] == "Los Angeles").map({True: "TRUE", False: "FALSE"})
+    elif by is not None:
+        dom = df[by]
+    if row.statistic == "mean" and var == "old_age_none":
+        y = df["old_age_ins"].where(~df["old_age_ins"].isin([8, 9]))
+        return d.mean((y == 0).astype(float).where(y.notna()), by=dom)
+    if row.statistic == "mean":
+        return d.mean(df[var], by=dom)
+    if row.statistic == "total":
+        return d.total(df[var], by=dom)
+    if row.statistic == "ratio":
+        num, den = var.split("/")
+        return d.ratio(df[num], df[den], by=dom)
+    if var == "sch.wide==Yes":
+        return d.proportion((df["sch.wide"] == "Yes").astype(float), by=dom)
+    y = df[var].where(df[var].isin([0, 1]))
+    return d.proportion(y, by=dom)
+
+
+@pytest.mark.parametrize("row", list(REF.itertuples(index=False)),
+                         ids=[f"{r.dataset}-{r.statistic}-{r.variable}-{r.domain}" for r in REF.itertuples()])
+def test_matches_r_survey(row):
+    est = _estimate(row)
+    i = [str(x) for x in est.domains].index(str(row.domain))
+    np.testing.assert_allclose(est.estimate[i], row.estimate, rtol=RTOL_EST)
+    np.testing.assert_allclose(est.se[i], row.se, rtol=RTOL_SE)
+    if np.isfinite(row.deff):
+        np.testing.assert_allclose(est.deff[i], row.deff, rtol=RTOL_SE)
+    if np.isfinite(row.ci_low):
+        lo, hi = est.ci
+        np.testing.assert_allclose([lo[i], hi[i]], [row.ci_low, row.ci_high], rtol=RTOL_SE)
+
+
+def test_reference_inputs_are_current(tmp_path):
+    """The scores file R read equals what `ruralgov index --scores` writes now."""
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    out = tmp_path / "scores.csv"
+    res = CliRunner().invoke(app, ["index", "2020-replica", "--scores", str(out), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(DATA / "replica_scores.csv"))
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed (apt-get install r-base-core r-cran-survey)")
+def test_stored_references_are_what_r_computes(tmp_path):
+    out = tmp_path / "ref.csv"
+    subprocess.run(["Rscript", "tests/r/design_reference.R", str(out)], cwd=paths.ROOT, check=True,
+                   capture_output=True)
+    pd.testing.assert_frame_equal(pd.read_csv(out), REF, rtol=1e-12)

@@ -1,0 +1,142 @@
+"""The composite index: hand-checked values and properties (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from analysis.codebook import Item, load_codebook
+from analysis.index import (AGGREGATIONS, NORMALISATIONS, WEIGHTINGS, IndexConfig, IndexConfigError,
+                            aggregate, ahp_weights, build_index, normalise)
+
+CB = load_codebook()
+IDS = [it.id for it in CB.indicators()]
+
+
+def frame(codes: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(np.asarray(codes, float), columns=IDS)
+
+
+codes_strategy = arrays(np.float64, st.tuples(st.integers(3, 25), st.just(len(IDS))),
+                        elements=st.sampled_from([1.0, 2.0, 3.0, 4.0, 5.0, np.nan]))
+
+
+def test_hand_computed_scores():
+    c = np.full((3, len(IDS)), 3.0)
+    c[0] = 5
+    c[1] = 1
+    c[2, :4] = [5, 5, 1, np.nan]          # education: (100 + 100 + 0) / 3 on three of four items
+    s = build_index(frame(c), IndexConfig()).scores
+    assert s.loc[0, "overall"] == 100 and s.loc[1, "overall"] == 0
+    assert s.loc[2, "education"] == pytest.approx(200 / 3)
+    assert s.loc[2, "overall"] == pytest.approx((200 / 3 + 4 * 50) / 5)
+
+
+def test_coverage_rule():
+    c = np.full((2, len(IDS)), 4.0)
+    c[0, :2] = np.nan                       # education 2/4 = 50 % < 65 % → missing
+    c[1, :1] = np.nan                       # 3/4 = 75 % → kept
+    res = build_index(frame(c), IndexConfig())
+    assert np.isnan(res.scores.loc[0, "education"]) and res.scores.loc[1, "education"] == 75
+    assert res.n_missing["education"] == 1
+    assert res.scores.loc[0, "overall"] == 75  # four of five fields = 80 % ≥ 65 %
+    strict = build_index(frame(c), IndexConfig(coverage=0.9))
+    assert np.isnan(strict.scores.loc[0, "overall"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(codes_strategy, st.sampled_from(WEIGHTINGS))
+def test_weights_sum_to_one_at_every_level(codes, weighting):
+    codes[:, :] = np.where(np.isnan(codes), 3.0, codes)   # data-driven weights need variation
+    codes[0] = 1.0
+    codes[1] = 5.0
+    res = build_index(frame(codes), IndexConfig.load().with_(weighting=weighting))
+    sums = res.weights.groupby("level")["weight"].sum()
+    np.testing.assert_allclose(sums.to_numpy(), 1.0, rtol=1e-12)
+    assert (res.weights["weight"] >= 0).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(codes_strategy, st.integers(0, len(IDS) - 1), st.integers(0, 2))
+def test_monotone_improvement_never_lowers_a_score(codes, j, i):
+    i = i % len(codes)
+    before = build_index(frame(codes), IndexConfig()).scores
+    better = codes.copy()
+    if np.isnan(better[i, j]) or better[i, j] == 5:
+        return
+    better[i, j] += 1
+    after = build_index(frame(better), IndexConfig()).scores
+    b, a = before.loc[i].to_numpy(), after.loc[i].to_numpy()
+    ok = np.isfinite(b)
+    assert np.all(a[ok] >= b[ok] - 1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(codes_strategy, st.sampled_from(NORMALISATIONS), st.sampled_from(AGGREGATIONS), st.randoms())
+def test_permuting_respondents_changes_nothing(codes, norm, agg, rnd):
+    cfg = IndexConfig(normalisation=norm, aggregation=agg)
+    perm = list(range(len(codes)))
+    rnd.shuffle(perm)
+    a = build_index(frame(codes), cfg).scores
+    b = build_index(frame(codes[perm]), cfg).scores
+    pd.testing.assert_frame_equal(a.iloc[perm].reset_index(drop=True), b.reset_index(drop=True))
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(3, 30), st.integers(1, 4)),
+              elements=st.floats(0, 100, allow_nan=False)), st.sampled_from(["minmax", "rank", "zscore"]))
+def test_normalisation_is_idempotent(x, how):
+    if how == "zscore" and np.any(np.std(x, axis=0) < 1e-6):
+        return
+    items = [Item(id=f"x{k}", type="numeric", text_zh="", text_en="", questionnaire="t",
+                  values={0: ("", ""), 100: ("", "")}) for k in range(x.shape[1])]
+    once = normalise(x, items, how)
+    twice = normalise(once, items, how)
+    np.testing.assert_allclose(twice, once, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 20), st.integers(2, 6)),
+              elements=st.floats(0, 100, allow_nan=False)))
+def test_geometric_never_exceeds_arithmetic(x):
+    w = np.full(x.shape[1], 1 / x.shape[1])
+    assert np.all(aggregate(x, w, "geometric", 0.65) <= aggregate(x, w, "arithmetic", 0.65) + 1e-9)
+    top = aggregate(x, w, "topsis", 0.65)
+    assert np.all((top >= 0) & (top <= 100))
+
+
+def test_ahp_weights_and_consistency():
+    w, cr = ahp_weights(np.array([[1, 2, 4], [1 / 2, 1, 2], [1 / 4, 1 / 2, 1]]))
+    np.testing.assert_allclose(w, [4 / 7, 2 / 7, 1 / 7])
+    assert cr == pytest.approx(0, abs=1e-12)
+    # Saaty's textbook-style inconsistent matrix: A > B, B > C, but C > A
+    bad = np.array([[1, 3, 1 / 5], [1 / 3, 1, 3], [5, 1 / 3, 1]], dtype=float)
+    cfg = IndexConfig.load()
+    with pytest.raises(IndexConfigError, match="consistency ratio"):
+        build_index(frame(np.full((3, len(IDS)), 3.0)), cfg.with_(
+            weighting="ahp", ahp_order=("education", "health", "social_security", "employment_training",
+                                        "culture_sports"),
+            ahp_matrix=tuple(tuple(r) for r in np.block([[bad, np.ones((3, 2))], [np.ones((2, 3)), np.ones((2, 2))]]))))
+
+
+def test_default_config_ahp_matrix_is_consistent():
+    w, cr = ahp_weights(np.array(IndexConfig.load().ahp_matrix))
+    assert cr < 0.1 and w.sum() == pytest.approx(1)
+
+
+def test_unknown_option_fails_with_the_allowed_list():
+    with pytest.raises(IndexConfigError, match="allowed: equal, expert, entropy, pca, ahp"):
+        IndexConfig(weighting="magic")
+
+
+def test_result_is_immutable_and_shows_itself():
+    res = build_index(frame(np.full((4, len(IDS)), 4.0)), IndexConfig())
+    with pytest.raises(AttributeError):
+        res.config = IndexConfig()  # type: ignore[misc]
+    assert "IndexResult(4 respondents" in repr(res)
+    assert set(res.to_frame().columns) == {"row", "level", "score"}
+    assert list(res.summary().index)[0] == "overall"

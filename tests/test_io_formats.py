@@ -1,0 +1,104 @@
+"""The same wave re-saved as SPSS, Stata, XLSX, GBK CSV with Chinese headers and Parquet reads
+to identical clean data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+import yaml
+
+from analysis.codebook import CODED_TYPES, load_codebook
+from analysis.validate import validate_wave
+from tests.conftest import DEFAULT
+
+
+def _typed(df: pd.DataFrame, q: str) -> pd.DataFrame:
+    """Raw text frame → numbers for coded/numeric items (as a statistics package would store)."""
+    cb = load_codebook()
+    out = df.copy()
+    for it in cb.items(q):
+        if it.id in out and it.type not in ("id", "psu", "province"):
+            out[it.id] = pd.to_numeric(out[it.id].replace("", np.nan)).astype(float)
+    return out
+
+
+def _chinese_headers(df: pd.DataFrame, q: str) -> pd.DataFrame:
+    cb = load_codebook()
+    zh = {it.id: (it.aliases[0] if it.aliases else it.text_zh) for it in cb.items(q)}
+    return df.rename(columns=zh)
+
+
+def _write(folder, fmt: str, frames: dict[str, pd.DataFrame]) -> None:
+    folder.mkdir()
+    spec = yaml.safe_load((DEFAULT / "wave.yml").read_text(encoding="utf-8"))
+    cb = load_codebook()
+    for q, raw in frames.items():
+        typed = _typed(raw, q)
+        if fmt == "gbk":
+            name = f"{q}.csv"
+            _chinese_headers(raw, q).to_csv(folder / name, index=False, encoding="gbk")
+            spec["questionnaires"][q] = {"file": name, "encoding": "gbk"}
+            continue
+        if fmt == "bom":
+            name = f"{q}.csv"
+            (folder / name).write_bytes(b"\xef\xbb\xbf" + raw.to_csv(index=False, lineterminator="\r\n").encode())
+            spec["questionnaires"][q] = {"file": name}
+            continue
+        name = f"{q}.{fmt}"
+        if fmt == "xlsx":
+            _chinese_headers(typed, q).to_excel(folder / name, index=False)
+        elif fmt == "parquet":
+            typed.to_parquet(folder / name)
+        else:
+            labels = {it.id: {float(k): v[1] for k, v in it.values.items()}
+                      for it in cb.items(q) if it.type in CODED_TYPES and it.id in typed}
+            col_labels = [cb.item(q, c).text_zh for c in typed.columns]
+            writer = pyreadstat.write_sav if fmt == "sav" else pyreadstat.write_dta
+            kw = {"variable_value_labels": labels} if fmt == "sav" else {}
+            writer(typed, str(folder / name), column_labels=col_labels, **kw)
+        spec["questionnaires"][q] = {"file": name}
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    report, clean = validate_wave(DEFAULT)
+    assert report.ok
+    return clean
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta", "xlsx", "gbk", "bom", "parquet"])
+def test_format_gives_identical_data(fmt, tmp_path, default_frames, reference):
+    folder = tmp_path / fmt
+    _write(folder, fmt, default_frames)
+    report, clean = validate_wave(folder)
+    assert report.ok, report.errors[:3]
+    for q in ("villagers", "institutions"):
+        a, b = reference[q], clean[q][reference[q].columns]
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True),
+                                      check_dtype=False)
+
+
+def test_value_labels_in_text_are_mapped_to_codes(tmp_path, small_villagers, make_wave):
+    v = small_villagers.copy()
+    v.loc[0, "sex"] = "女"
+    v.loc[1, "sex"] = "male"
+    v.loc[2, "education"] = "初中"
+    report, clean = validate_wave(make_wave(v))
+    assert report.ok, report.errors
+    assert clean["villagers"].loc[:2, "sex"].tolist() == [2.0, 1.0, float(v.loc[2, "sex"])]
+    assert clean["villagers"].loc[2, "education"] == 3.0
+
+
+def test_declared_missing_codes_become_missing_and_are_counted(small_villagers, make_wave):
+    v = small_villagers.copy()
+    v.loc[:4, "edu_org"] = "8"
+    v.loc[5:6, "edu_org"] = ""
+    report, clean = validate_wave(make_wave(v))
+    assert report.ok
+    assert clean["villagers"]["edu_org"].isna().sum() == (v["edu_org"].isin(["8", "9", ""])).sum()
+    counts = report.missing["villagers"]["edu_org"]
+    assert counts["declared"] == v["edu_org"].isin(["8", "9"]).sum()
+    assert counts["blank"] == (v["edu_org"] == "").sum()

@@ -1,0 +1,103 @@
+"""Paths, the province table and the codebook."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from analysis import paths
+from analysis.codebook import ITEM_TYPES, load_codebook
+from analysis.provinces import UnknownProvince, all_provinces, resolve, table
+
+
+def test_paths_do_not_depend_on_the_working_directory(tmp_path):
+    code = "from analysis import paths; print(paths.CODEBOOK.exists(), paths.ROOT)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[0] == "True"
+    assert out[1] == str(paths.ROOT)
+
+
+def test_31_provinces_with_both_region_schemes():
+    t = table()
+    assert len(t) == 31 and t["adcode"].is_unique
+    assert t["region3"].value_counts().to_dict() == {"west": 12, "east": 11, "central": 8}
+    assert t["region4"].value_counts().to_dict() == {"west": 12, "east": 10, "central": 6, "northeast": 3}
+
+
+@pytest.mark.parametrize("alias", ["上海", "上海市", "Shanghai", "shanghai ", "31", "310000", 310000, 310000.0])
+def test_shanghai_aliases(alias):
+    assert resolve(alias).adcode == 310000
+
+
+@pytest.mark.parametrize("alias", ["西藏", "西藏自治区", "Xizang", "Tibet", "tibet autonomous region", "54"])
+def test_tibet_aliases(alias):
+    assert resolve(alias).name_en == "Tibet"
+
+
+def test_shanxi_and_shaanxi_are_distinct():
+    assert resolve("Shanxi").adcode == 140000
+    assert resolve("Shaanxi").adcode == 610000
+    assert resolve("陕西").adcode == 610000
+
+
+def test_every_province_resolves_by_each_of_its_names():
+    for p in all_provinces():
+        for name in (p.adcode, p.code2, p.name_zh_full, p.name_zh_short, p.name_en):
+            assert resolve(name) == p
+
+
+def test_unknown_province_lists_closest_matches():
+    with pytest.raises(UnknownProvince, match=r"Shangai.*closest: Shanghai"):
+        resolve("Shangai")
+
+
+def test_codebook_items_are_complete_and_typed():
+    cb = load_codebook()
+    for q in ("villagers", "institutions"):
+        for it in cb.items(q):
+            assert it.type in ITEM_TYPES
+            assert it.text_zh and it.text_en, it.id
+            if it.type in ("likert5", "binary", "multi", "categorical"):
+                assert it.values, it.id
+
+
+def test_codebook_has_a_field_by_aspect_grid_of_indicators():
+    cb = load_codebook()
+    ind = cb.indicators()
+    assert {(i.field, i.aspect) for i in ind} == {(f, a) for f in cb.fields for a in cb.aspects}
+
+
+def test_codebook_covers_every_published_survey_figure():
+    cb = load_codebook()
+    spec = yaml.safe_load((paths.REFERENCE / "reproduction.yml").read_text(encoding="utf-8"))
+    for f in spec["figures"]:
+        q = f.get("questionnaire", "villagers")
+        for key in ("item", "numerator", "denominator"):
+            if isinstance(f.get(key), str):
+                assert f[key] in cb.ids(q), f
+    # and every field has satisfaction, availability and accessibility items
+    for prefix in ("edu", "hlt", "ss", "et", "cs"):
+        for suffix in ("sat", "avail", "access"):
+            assert f"{prefix}_{suffix}" in cb.ids("villagers")
+
+
+def test_no_alias_names_two_items():
+    cb = load_codebook()
+    for q in cb.questionnaires:
+        seen: dict[str, str] = {}
+        for it in cb.items(q):
+            for a in {it.id, *it.aliases}:
+                key = a.strip().lower()
+                assert seen.setdefault(key, it.id) == it.id, (q, a, seen[key], it.id)
+
+
+def test_chinese_headers_resolve():
+    cb = load_codebook()
+    assert cb.resolve_header("villagers", "省份") == "province"
+    assert cb.resolve_header("villagers", " 年龄（周岁） ") == "age"
+    assert cb.resolve_header("villagers", "公共教育满意度") == "edu_sat"
+    assert cb.resolve_header("villagers", "nonsense") is None

@@ -1,0 +1,188 @@
+"""Each validation rule, on a small malformed wave: the message names file, row and column,
+the CLI exits 1 and nothing is written."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from analysis.cli import app
+from analysis.validate import validate_wave
+from tests.conftest import tree_hashes
+
+runner = CliRunner()
+
+
+def _errors(folder):
+    report, _ = validate_wave(folder)
+    return report, report.errors
+
+
+def _assert_cli_rejects(folder, *needles):
+    before = tree_hashes(folder.parent)
+    res = runner.invoke(app, ["validate", str(folder)])
+    assert res.exit_code == 1, res.output
+    for n in needles:
+        assert n in res.output.replace("\n", " ") or n in (res.stderr or ""), (n, res.output)
+    assert tree_hashes(folder.parent) == before  # nothing written, raw data untouched
+
+
+def test_the_default_wave_is_valid():
+    res = runner.invoke(app, ["validate", "2020-replica"])
+    assert res.exit_code == 0, res.output
+    assert "is valid" in res.output
+
+
+def test_usage_error_exits_2():
+    assert runner.invoke(app, ["validate", "--nonsense"]).exit_code == 2
+
+
+def test_missing_required_column(small_villagers, make_wave):
+    report, errs = _errors(make_wave(small_villagers.drop(columns=["weight"])))
+    assert [(e.file, e.column, e.rule) for e in errs] == [("villagers.csv", "weight", "required column")]
+
+
+def test_unknown_extra_column_is_kept_and_reported_as_a_warning(small_villagers, make_wave):
+    report, errs = _errors(make_wave(small_villagers.assign(interviewer_note="x")))
+    assert report.ok
+    assert [w.column for w in report.warnings] == ["interviewer_note"]
+
+
+@pytest.mark.parametrize("col,value,rule", [
+    ("edu_org", "7", "schema"), ("sex", "3", "schema"), ("age", "abc", "parsable value"),
+    ("age", "150", "schema"), ("hp_far", "2", "schema"), ("education", "博士", "parsable value"),
+])
+def test_bad_values_name_file_row_column(small_villagers, make_wave, col, value, rule):
+    v = small_villagers.copy()
+    v.loc[3, col] = value
+    report, errs = _errors(make_wave(v))
+    assert len(errs) == 1, errs
+    e = errs[0]
+    assert (e.file, e.row, e.column, e.rule) == ("villagers.csv", 5, col, rule)
+    assert value in e.value
+
+
+def test_out_of_range_via_cli(small_villagers, make_wave):
+    v = small_villagers.copy()
+    v.loc[0, "edu_org"] = "6"
+    _assert_cli_rejects(make_wave(v), "villagers.csv", "edu_org", "valid codes")
+
+
+def test_duplicate_respondent_ids(small_villagers, make_wave):
+    v = small_villagers.copy()
+    v.loc[4, "resp_id"] = v.loc[1, "resp_id"]
+    report, errs = _errors(make_wave(v))
+    assert {(e.row, e.column, e.rule) for e in errs} == {(3, "resp_id", "unique id"), (6, "resp_id", "unique id")}
+    assert "also on row 3" in [e for e in errs if e.row == 6][0].message
+
+
+@pytest.mark.parametrize("value", ["0", "-3.5", "", "nan"])
+def test_non_positive_or_missing_weights(small_villagers, make_wave, value):
+    v = small_villagers.copy()
+    v.loc[2, "weight"] = value
+    report, errs = _errors(make_wave(v))
+    assert errs and all((e.row, e.column) == (4, "weight") for e in errs), errs
+
+
+def test_unknown_province_lists_closest(small_villagers, make_wave):
+    v = small_villagers.copy()
+    v.loc[0, "province"] = "Shangai"
+    report, errs = _errors(make_wave(v))
+    assert any(e.rule == "known province" and e.row == 2 and "closest: Shanghai" in e.message for e in errs)
+
+
+def test_psu_in_two_strata(small_villagers, make_wave):
+    v = small_villagers.copy()
+    other = v.loc[v["province"] != v.loc[0, "province"], "village_id"].iloc[0]
+    v.loc[0, "village_id"] = other
+    report, errs = _errors(make_wave(v))
+    assert any(e.rule == "PSU nested in one stratum" and e.column == "village_id" for e in errs), errs
+
+
+def test_single_psu_stratum_is_a_warning(small_villagers, make_wave):
+    v = small_villagers.copy()
+    sh = v["province"] == "上海"
+    v.loc[sh, "village_id"] = v.loc[sh, "village_id"].iloc[0]
+    report, errs = _errors(make_wave(v))
+    assert report.ok
+    assert any(w.rule == "two or more PSUs per stratum" for w in report.warnings)
+
+
+def test_exclusive_answer_with_a_problem(small_villagers, make_wave):
+    v = small_villagers.copy()
+    i = v.index[v["hp_dontknow"] == "1"][0]
+    v.loc[i, "hp_far"] = "1"
+    report, errs = _errors(make_wave(v))
+    assert [(e.row, e.column, e.rule) for e in errs] == [(i + 2, "hp_dontknow", "exclusive answer")]
+    assert "hp_far" in errs[0].message
+
+
+def test_empty_file(make_wave):
+    report, errs = _errors(make_wave(b""))
+    assert [(e.file, e.rule) for e in errs] == [("villagers.csv", "file not empty")]
+
+
+def test_header_only(small_villagers, make_wave):
+    report, errs = _errors(make_wave(small_villagers.head(0)))
+    assert [e.rule for e in errs] == ["has respondents"]
+
+
+def test_wrong_delimiter(small_villagers, make_wave):
+    data = small_villagers.to_csv(index=False, sep=";").encode()
+    folder = make_wave(data)
+    report, errs = _errors(folder)
+    assert [(e.row, e.rule) for e in errs] == [(1, "delimiter")]
+    assert "semicolon" in errs[0].message and "delimiter" in errs[0].message
+    _assert_cli_rejects(folder, "semicolon")
+
+
+def test_header_repeated_inside_the_data(small_villagers, make_wave):
+    text = small_villagers.to_csv(index=False).splitlines()
+    text.insert(6, text[0])
+    report, errs = _errors(make_wave(("\n".join(text) + "\n").encode()))
+    assert any(e.rule == "no repeated header" and e.row == 7 for e in errs), errs
+
+
+def test_gbk_file_declared_utf8(small_villagers, make_wave):
+    data = small_villagers.to_csv(index=False).encode("gbk")
+    report, errs = _errors(make_wave(data, spec={"encoding": "utf-8"}))
+    assert [e.rule for e in errs] == ["encoding"]
+    assert "utf-8" in errs[0].message
+
+
+def test_wave_yml_not_yaml(make_wave, small_villagers):
+    folder = make_wave(small_villagers, raw_yml="id: [unclosed\nquestionnaires: {")
+    report, errs = _errors(folder)
+    assert errs[0].rule == "wave.yml is YAML" and errs[0].file == "wave.yml"
+    _assert_cli_rejects(folder, "not valid YAML")
+
+
+def test_wave_yml_names_a_missing_file(make_wave, small_villagers):
+    folder = make_wave(small_villagers, spec={"questionnaires": {"villagers": {"file": "nope.csv"}}})
+    report, errs = _errors(folder)
+    assert errs[0].rule == "file exists" and "nope.csv" in errs[0].message
+
+
+def test_wave_yml_path_outside_the_wave(make_wave, small_villagers):
+    folder = make_wave(small_villagers,
+                       spec={"questionnaires": {"villagers": {"file": "../../etc/passwd"}}})
+    report, errs = _errors(folder)
+    assert errs[0].rule == "path inside wave"
+
+
+def test_unknown_wave_id_lists_known_waves():
+    res = runner.invoke(app, ["validate", "no-such-wave"])
+    assert res.exit_code == 1
+    assert "2020-replica" in res.output
+
+
+def test_report_files_are_written_on_request_but_never_under_waves(tmp_path, small_villagers, make_wave):
+    v = small_villagers.copy()
+    v.loc[0, "edu_org"] = "=HYPERLINK(\"http://x\")"
+    folder = make_wave(v)
+    out_csv, out_json = tmp_path / "rep.csv", tmp_path / "rep.json"
+    res = runner.invoke(app, ["validate", str(folder), "--csv", str(out_csv), "--json", str(out_json)])
+    assert res.exit_code == 1
+    text = out_csv.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text   # formula cells escaped
+    assert '"ok": false' in out_json.read_text(encoding="utf-8")
