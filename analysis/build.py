@@ -58,7 +58,7 @@ def build_book(wave: str, out_dir: Path | None = None) -> int:
     key = inputs_hash(folder)[:16]
     cfg = yaml.safe_load((paths.ROOT / "_config.yml").read_text(encoding="utf-8"))
     cache = paths.BUILD / ".jupyter_cache" / f"{wave_id}-{key}"
-    cfg.setdefault("execute", {})["cache_path"] = str(cache)
+    cfg.setdefault("execute", {})["cache"] = str(cache)   # jupyter-book maps execute.cache → nb_execution_cache_path
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{wave_id}-", dir=paths.BUILD))
     cfg_file = tmp / "_config.yml"
     cfg_file.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -97,3 +97,44 @@ def reproduce(wave: str | Path | Wave | None = None) -> pd.DataFrame:
                      "decimals": dec, "compare": compare, "within_rounding": within, "se": se,
                      "statistic": stat, "note": note})
     return pd.DataFrame(rows)
+
+
+def table1(wave: str | Path | Wave | None = None, *, level: float = 0.95) -> pd.DataFrame:
+    """Table 1 of the seed paper with uncertainty: each problem's prevalence (%) with SE and CI.
+
+    Villager items are design-based proportions (respondents who answered the question); the
+    education items are shares of the township institution records, treated as a simple random
+    sample of townships (each record its own PSU). CIs are logit intervals on the design's
+    degrees of freedom, as R ``svyciprop(method = "logit")``.
+    """
+    from analysis.design import SurveyDesign
+
+    w = wave if isinstance(wave, Wave) else load_wave(wave)
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    pub = yaml.safe_load(paths.PUBLISHED_FIGURES.read_text(encoding="utf-8"))
+    vil = w.villagers
+    designs = {"villagers": (vil, wave_design(vil, w.design_columns))}
+    inst = w.institutions
+    if inst is not None:
+        designs["institutions"] = (inst, SurveyDesign.from_arrays(np.ones(len(inst))))
+    rows = []
+    for f in spec["figures"]:
+        if not f["key"].startswith("table_1_problems."):
+            continue
+        _, field, _ = f["key"].split(".")
+        q = f.get("questionnaire", "villagers")
+        item = w.codebook.item(q, f["item"])
+        row = {"field": w.codebook.fields[field][1], "item": f["item"], "problem": item.text_en,
+               "published": _lookup(pub, f["key"]),
+               "base": "villagers, design-weighted" if q == "villagers" else "township institutions"}
+        if q not in designs or f["item"] not in designs[q][0]:
+            rows.append({**row, "estimate": np.nan, "se": np.nan, "ci_low": np.nan,
+                         "ci_high": np.nan, "n": 0})
+            continue
+        df, d = designs[q]
+        y = df[f["item"]].to_numpy(float)
+        e = d.proportion(np.where(np.isnan(y), np.nan, (y == 1).astype(float)), level=level)
+        lo, hi = e.ci
+        rows.append({**row, "estimate": 100 * e.estimate[0], "se": 100 * e.se[0],
+                     "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(e.n[0])})
+    return pd.DataFrame(rows)
