@@ -29,6 +29,15 @@ class Format(str, Enum):
     json = "json"
 
 
+class ModelFormat(str, Enum):
+    """Output formats of ``ruralgov models``."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+    latex = "latex"
+
+
 class By(str, Enum):
     """Domains of the index estimates."""
 
@@ -206,6 +215,43 @@ def sensitivity(
     _emit(ranks, fmt, "province ranks: median and 95 % interval")
     _emit(res.sobol, fmt, "Sobol indices (first order, total)")
     err.print(f"{draws} draws in {res.seconds:.2f} s (seed {seed})")
+
+
+@app.command()
+def models(
+    wave: str = typer.Argument(paths.DEFAULT_WAVE),
+    model: Optional[list[str]] = typer.Option(None, "--model", help="model name (repeatable); default all"),
+    fmt: ModelFormat = typer.Option(ModelFormat.table, "--format"),
+) -> None:
+    """Fit the determinant models of data/models.yml; tidy coefficients or a regression table."""
+    from analysis.models import ModelSpecError, fit_models
+
+    w = _load(wave)
+    try:
+        ms = fit_models(w, names=model or None)
+    except ModelSpecError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    if fmt is ModelFormat.json:
+        import json
+
+        out_models = []
+        for r in ms:
+            tidy = r.to_frame().drop(columns="model")
+            out_models.append({"name": r.name, "label": r.label, "family": r.family, "n": r.nobs,
+                               "stats": {k: (v if not isinstance(v, float) else float(v)) for k, v in r.stats.items()},
+                               "coefficients": tidy.to_dict("records"),
+                               "tables": {k: t.to_dict("records") for k, t in r.tables.items()}})
+        sys.stdout.write(json.dumps({"wave": w.id, "synthetic": w.synthetic, "models": out_models},
+                                    indent=2, ensure_ascii=False, default=float) + "\n")
+    elif fmt is ModelFormat.csv:
+        sys.stdout.write(ms.to_frame().to_csv(index=False))
+    elif fmt is ModelFormat.latex:
+        sys.stdout.write(ms.to_latex())
+    else:
+        for r in ms:
+            _emit(r.to_frame().drop(columns=["model", "term"]), Format.table,
+                  f"{r.label} ({r.family}, n = {r.nobs})" + (" — SYNTHETIC REPLICA" if w.synthetic else ""))
 
 
 @app.command()

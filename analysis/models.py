@@ -1,0 +1,719 @@
+"""Determinants of the modernization score: a regression suite specified in ``data/models.yml``.
+
+Estimators (each checked against R in ``tests/test_models_against_r.py``):
+
+* **OLS / WLS** with survey weights; cluster-robust (CR1: ``G/(G-1)·(N-1)/(N-K)``, as
+  ``sandwich::vcovCL(type = "HC1")`` and Stata) or design-based (Taylor linearisation over strata
+  and PSUs, as ``survey::svyglm``) standard errors; with few clusters, **wild cluster bootstrap**
+  p-values (restricted, WCR) and percentile-t CIs (unrestricted, WCU), Rademacher or Webb weights,
+  vectorised over replicates;
+* **multilevel** random-intercept model (statsmodels ``MixedLM``, REML or ML) with the ICC;
+* **ordered logit** (statsmodels ``OrderedModel``) with average marginal effects on each
+  category's probability;
+* **logit** with survey weights, design-based SEs and average marginal effects;
+* **Oaxaca–Blinder** decomposition (two-fold with pooled coefficients, three-fold) with Rao–Wu
+  bootstrap SEs.
+
+Results are immutable: :class:`ModelResult` (``.to_frame()`` tidy, ``.summary()``) and
+:class:`ModelSet` (regression tables as HTML, LaTeX, CSV).
+
+Example
+-------
+>>> from analysis.models import fit_models
+>>> ms = fit_models("2020-replica", names=["wls_region"])
+>>> ms["wls_region"].to_frame().columns[:4].tolist()
+['model', 'term', 'label', 'estimate']
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from analysis import paths
+from analysis.design import SurveyDesign
+from analysis.index import IndexConfig, build_index
+from analysis.wave import Wave, load_wave
+
+Family = Literal["ols", "wls", "mixedlm", "ologit", "logit", "oaxaca"]
+FAMILIES = ("ols", "wls", "mixedlm", "ologit", "logit", "oaxaca")
+MODELS_YML = paths.DATA / "models.yml"
+
+
+class ModelSpecError(ValueError):
+    """A model specification that cannot be fitted (unknown family, variable...)."""
+
+
+# ---- specification and data ----------------------------------------------------------------
+
+def load_specs(path: str | Path | None = None) -> dict[str, Any]:
+    """Read ``data/models.yml``; check families and names."""
+    raw = yaml.safe_load(Path(path or MODELS_YML).read_text(encoding="utf-8"))
+    names = [m["name"] for m in raw["models"]]
+    if len(set(names)) != len(names):
+        raise ModelSpecError("model names must be unique")
+    for m in raw["models"]:
+        if m.get("family") not in FAMILIES:
+            raise ModelSpecError(f"model {m['name']!r}: family {m.get('family')!r}; allowed: "
+                                 f"{', '.join(FAMILIES)}")
+    return raw
+
+
+def _labels(w: Wave, specs: dict) -> dict[str, str]:
+    lab = {it.id: it.text_en for it in w.codebook.items("villagers")}
+    short = {"internet_use": "internet use", "education": "education (level)",
+             "distance_km": "distance to township (km)", "participation": "participation in village affairs",
+             "smartphone": "smartphone use", "migrant_exp": "migrant experience"}
+    lab.update(short)
+    for k, v in {**specs.get("derived", {}), **specs.get("province_covariates", {})}.items():
+        lab[k] = v.get("label", k)
+    return lab
+
+
+def model_frame(w: Wave, spec: dict, specs: dict, *, index_config: IndexConfig | None = None
+                ) -> tuple[pd.DataFrame, int]:
+    """The rows and columns a model uses (complete cases) and how many rows were dropped."""
+    from analysis.external import province_covariates
+
+    v = w.villagers
+    res = build_index(v, index_config or IndexConfig.load(), codebook=w.codebook)
+    v = v.join(res.scores.add_suffix("_score").rename(columns=lambda c: c.removesuffix("_score") if c.removesuffix("_score") not in v else c))
+    for name, d in specs.get("derived", {}).items():
+        v[name] = v.eval(d["expr"], engine="python").astype(float)
+    covs = province_covariates(2020)
+    for name in specs.get("province_covariates", {}):
+        v[name] = v["province"].astype("float").map(covs[name])
+    outcome = spec["outcome"]
+    if outcome not in v:
+        raise ModelSpecError(f"model {spec['name']!r}: unknown outcome {outcome!r}")
+    cols = [outcome, *spec.get("regressors", []), *spec.get("fixed_effects", [])]
+    for key in ("cluster", "weights", "group"):
+        if spec.get(key):
+            cols.append(spec[key])
+    dc = w.design_columns
+    if spec.get("se") == "design":
+        cols += [c for c in (dc.get("strata"), dc.get("psu"), dc.get("weight")) if c]
+    cols = list(dict.fromkeys(cols))
+    missing = [c for c in cols if c not in v]
+    if missing:
+        raise ModelSpecError(f"model {spec['name']!r}: unknown variables {missing}")
+    df = v[cols].copy()
+    for c in [outcome, *spec.get("regressors", [])]:
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    before = len(df)
+    df = df.dropna()
+    return df.reset_index(drop=True), before - len(df)
+
+
+def _design_matrix(df: pd.DataFrame, regressors: list[str], fe: list[str], const: bool = True
+                   ) -> tuple[np.ndarray, list[str]]:
+    parts, names = [], []
+    if const:
+        parts.append(np.ones((len(df), 1)))
+        names.append("Intercept")
+    if regressors:
+        parts.append(df[regressors].to_numpy(float))
+        names += regressors
+    for f in fe:
+        d = pd.get_dummies(df[f].astype(str), prefix=f, drop_first=True, dtype=float)
+        parts.append(d.to_numpy())
+        names += list(d.columns)
+    return np.column_stack(parts), names
+
+
+# ---- results -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class ModelResult:
+    """A fitted model: coefficients, covariance, fit statistics and extra tables (read-only)."""
+
+    name: str
+    """Model name from ``data/models.yml``."""
+    label: str
+    """Column title in regression tables."""
+    family: str
+    """Estimator family."""
+    params: pd.Series
+    """Point estimates by term."""
+    vcov: pd.DataFrame
+    """Covariance matrix of the estimates."""
+    nobs: int
+    """Observations used."""
+    df_inference: float | None
+    """Degrees of freedom of t-based inference (None: normal)."""
+    stats: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    """Fit statistics (r2, pseudo_r2, n_clusters, icc, llf, dropped...)."""
+    fixed_effects: tuple[str, ...] = ()
+    """Absorbed fixed effects (shown as FE rows)."""
+    term_labels: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    """term → readable label."""
+    tables: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    """Extra tidy tables: ``wild``, ``ame``, ``decomposition``, ``random_effects``..."""
+    report_terms: tuple[str, ...] = ()
+    """Terms shown in tables (regressors; not the FE dummies)."""
+
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors."""
+        return pd.Series(np.sqrt(np.clip(np.diag(self.vcov.to_numpy()), 0, None)), index=self.params.index)
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Tidy table: model, term, label, estimate, se, ci_low, ci_high, p, n."""
+        terms = list(self.report_terms) or list(self.params.index)
+        est, se = self.params[terms].to_numpy(), self.bse[terms].to_numpy()
+        z = est / np.where(se > 0, se, np.nan)
+        if self.df_inference:
+            q = stats.t.ppf(0.5 + level / 2, self.df_inference)
+            p = 2 * stats.t.sf(np.abs(z), self.df_inference)
+        else:
+            q = stats.norm.ppf(0.5 + level / 2)
+            p = 2 * stats.norm.sf(np.abs(z))
+        return pd.DataFrame({"model": self.name, "term": terms,
+                             "label": [self.term_labels.get(t, t) for t in terms],
+                             "estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se,
+                             "p": p, "n": self.nobs})
+
+    def summary(self) -> str:
+        """Readable summary: coefficients and fit statistics."""
+        st = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in self.stats.items())
+        return f"{self.label} [{self.family}]\n{self.to_frame().round(4).to_string(index=False)}\n{st}"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().round(4).to_html(index=False)
+
+
+def _stars(p: float) -> str:
+    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSet:
+    """Several fitted models: a multi-model regression table."""
+
+    results: tuple[ModelResult, ...]
+    """The models, in order."""
+    wave_id: str = ""
+    """Wave they were fitted on."""
+    synthetic: bool = False
+    """Whether that wave is synthetic."""
+
+    def __getitem__(self, name: str) -> ModelResult:
+        for r in self.results:
+            if r.name == name:
+                return r
+        raise KeyError(f"no model {name!r}; fitted: {', '.join(r.name for r in self.results)}")
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.results)
+
+    def to_frame(self) -> pd.DataFrame:
+        """All tidy coefficients stacked."""
+        return pd.concat([r.to_frame() for r in self.results], ignore_index=True)
+
+    def table(self, *, stars: bool = True, digits: int = 3) -> pd.DataFrame:
+        """Wide regression table: rows terms (labelled) + N, R², clusters, FE; cells 'b (se)'."""
+        cols: dict[str, dict[str, str]] = {}
+        order: list[str] = []
+        for r in self.results:
+            t = r.to_frame()
+            cells = {}
+            for row in t.itertuples():
+                cells[row.label] = (f"{row.estimate:.{digits}f}{_stars(row.p) if stars else ''}"
+                                    f" ({row.se:.{digits}f})")
+                if row.label not in order:
+                    order.append(row.label)
+            fit = r.stats
+            cells["N"] = f"{r.nobs:,}"
+            if "r2" in fit:
+                cells["R²"] = f"{fit['r2']:.3f}"
+            if "pseudo_r2" in fit:
+                cells["pseudo-R²"] = f"{fit['pseudo_r2']:.3f}"
+            if "n_clusters" in fit:
+                cells["clusters"] = str(fit["n_clusters"])
+            if "icc" in fit:
+                cells["ICC"] = f"{fit['icc']:.3f}"
+            for fe in r.fixed_effects:
+                cells[f"{fe} effects"] = "yes"
+            cols[r.label] = cells
+        foot = ["N", "R²", "pseudo-R²", "clusters", "ICC"]
+        fes = sorted({f"{fe} effects" for r in self.results for fe in r.fixed_effects})
+        index = order + fes + foot
+        df = pd.DataFrame({k: [v.get(i, "") for i in index] for k, v in cols.items()}, index=index)
+        return df[(df != "").any(axis=1)].rename_axis("").reset_index()
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the tidy coefficients as CSV (formula cells escaped)."""
+        from analysis.tables import safe_csv
+
+        return safe_csv(self.to_frame(), path)
+
+    def to_latex(self, *, stars: bool = True) -> str:
+        """The regression table as a LaTeX tabular."""
+        t = self.table(stars=stars)
+        return t.to_latex(index=False, escape=True, column_format="l" + "c" * (t.shape[1] - 1))
+
+    def to_html(self, *, stars: bool = True, title: str = "") -> str:
+        """The regression table as HTML (great_tables), with a source note."""
+        from great_tables import GT
+
+        t = self.table(stars=stars)
+        note = "Standard errors in parentheses. * p<0.1, ** p<0.05, *** p<0.01." if stars else \
+            "Standard errors in parentheses."
+        if self.synthetic:
+            note += " Synthetic replica data: estimates illustrate the method only."
+        gt = GT(t).tab_source_note(note)
+        if title:
+            gt = gt.tab_header(title=title)
+        return gt.as_raw_html()
+
+
+# ---- linear models -------------------------------------------------------------------------
+
+def _wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xtwx = X.T @ (X * w[:, None])
+    ainv = np.linalg.inv(xtwx)
+    beta = ainv @ (X.T @ (w * y))
+    return beta, ainv, y - X @ beta
+
+
+def cluster_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, groups: np.ndarray, ainv: np.ndarray
+                 ) -> tuple[np.ndarray, int]:
+    """CR1 cluster-robust covariance (``G/(G-1)·(N-1)/(N-K)``) from scores summed by cluster."""
+    g = pd.factorize(pd.Series(groups))[0]
+    G = g.max() + 1
+    n, k = X.shape
+    scores = np.zeros((G, k))
+    np.add.at(scores, g, X * (w * e)[:, None])
+    meat = scores.T @ scores
+    c = G / (G - 1) * (n - 1) / (n - k)
+    return c * ainv @ meat @ ainv, int(G)
+
+
+def _wild_weights(kind: str, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    if kind == "rademacher":
+        return rng.choice([-1.0, 1.0], size=shape)
+    if kind == "webb":
+        s = np.sqrt([0.5, 1.0, 1.5])
+        return rng.choice(np.concatenate([-s, s]), size=shape)
+    raise ModelSpecError(f"wild weights {kind!r}; allowed: rademacher, webb")
+
+
+def _wild_stats(X: np.ndarray, w: np.ndarray, g: np.ndarray, G: int, yhat: np.ndarray,
+                resid: np.ndarray, V: np.ndarray, ainv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap coefficients and CR1 SEs for y* = yhat + v_g·resid, all replicates at once.
+
+    V: G × B cluster weights.  Returns (K × B coefficients, K × B standard errors).
+    """
+    n, k = X.shape
+    Xw = X * w[:, None]
+    c = np.zeros((G, k))
+    np.add.at(c, g, Xw * resid[:, None])                    # G × K: X_g' W_g e_g
+    a = np.zeros((G, k))
+    np.add.at(a, g, Xw * yhat[:, None])                     # G × K: X_g' W_g yhat_g
+    H = np.zeros((G, k, k))
+    np.add.at(H, g, Xw[:, :, None] * X[:, None, :])         # G × K × K
+    beta = ainv @ (a.sum(0)[:, None] + c.T @ V)             # K × B
+    S = a[:, :, None] + c[:, :, None] * V[:, None, :] - np.einsum("gkl,lb->gkb", H, beta)
+    Q = np.einsum("jk,gkb->jgb", ainv, S)                   # K × G × B
+    factor = G / (G - 1) * (n - 1) / (n - k)
+    se = np.sqrt(factor * (Q**2).sum(axis=1))
+    return beta, se
+
+
+def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: np.ndarray,
+                           terms: list[int], *, reps: int = 999, weights: str = "webb",
+                           seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """WCR bootstrap-t p-values (null β_j = 0 imposed) and WCU percentile-t CIs for ``terms``."""
+    rng = np.random.default_rng(seed)
+    g = pd.factorize(pd.Series(groups))[0]
+    G = int(g.max()) + 1
+    beta, ainv, e = _wls(y, X, w)
+    V0, G0 = cluster_vcov(X, w, e, g, ainv)
+    se0 = np.sqrt(np.diag(V0))
+    V = _wild_weights(weights, (G, reps), rng)
+    # unrestricted: percentile-t interval
+    bu, seu = _wild_stats(X, w, g, G, X @ beta, e, V, ainv)
+    rows = []
+    for j in terms:
+        keep = [i for i in range(X.shape[1]) if i != j]
+        Xr = X[:, keep]
+        br, _, er = _wls(y, Xr, w)
+        b_r, se_r = _wild_stats(X, w, g, G, Xr @ br, er, V, ainv)
+        t_obs = beta[j] / se0[j]
+        t_star = b_r[j] / se_r[j]
+        p = float(np.mean(np.abs(t_star) >= abs(t_obs)))
+        tu = (bu[j] - beta[j]) / seu[j]
+        lo_q, hi_q = np.quantile(tu, [(1 - level) / 2, 1 - (1 - level) / 2])
+        rows.append({"j": j, "estimate": beta[j], "se": se0[j], "wild_p": p,
+                     "wild_ci_low": beta[j] - hi_q * se0[j], "wild_ci_high": beta[j] - lo_q * se0[j]})
+    out = pd.DataFrame(rows)
+    out.attrs.update({"reps": reps, "weights": weights, "seed": seed, "clusters": G})
+    return out
+
+
+def _fit_linear(df: pd.DataFrame, spec: dict, w_design: dict, labels: dict) -> ModelResult:
+    regs, fe = list(spec.get("regressors", [])), list(spec.get("fixed_effects", []))
+    y = df[spec["outcome"]].to_numpy(float)
+    X, names = _design_matrix(df, regs, fe)
+    wcol = spec.get("weights") if spec["family"] == "wls" else None
+    w = df[wcol].to_numpy(float) if wcol else np.ones(len(df))
+    w = w / w.mean()
+    beta, ainv, e = _wls(y, X, w)
+    n, k = X.shape
+    st: dict[str, Any] = {}
+    se_kind = spec.get("se", "cluster" if spec.get("cluster") else "hc1")
+    if se_kind == "design":
+        d = SurveyDesign.from_frame(df.assign(_w=w), weight="_w", strata=w_design.get("strata"),
+                                    psu=w_design.get("psu"))
+        infl = (X * (w * e)[:, None]) @ ainv                 # respondent influence on β
+        z = np.zeros((d.n_psu, k))
+        np.add.at(z, d.psu, infl)
+        V = d.variance_from_totals(z)
+        dfi = float(d.degf + 1 - k)
+        st["n_psu"] = d.n_psu
+    elif se_kind == "cluster":
+        V, G = cluster_vcov(X, w, e, df[spec["cluster"]].to_numpy(), ainv)
+        dfi = float(G - 1)
+        st["n_clusters"] = G
+    else:
+        meat = (X * (w * e)[:, None]).T @ (X * (w * e)[:, None])
+        V = n / (n - k) * ainv @ meat @ ainv
+        dfi = float(n - k)
+    ybar = np.sum(w * y) / w.sum()
+    st["r2"] = float(1 - np.sum(w * e**2) / np.sum(w * (y - ybar) ** 2))
+    tables: dict[str, pd.DataFrame] = {}
+    if spec.get("wild") and spec.get("cluster"):
+        wb = spec["wild"]
+        wild = wild_cluster_bootstrap(y, X, w, df[spec["cluster"]].to_numpy(),
+                                      [names.index(r) for r in regs], reps=int(wb.get("reps", 999)),
+                                      weights=wb.get("weights", "webb"), seed=int(wb.get("seed", 0)))
+        wild.insert(0, "term", [names[j] for j in wild["j"]])
+        tables["wild"] = wild.drop(columns="j")
+    return ModelResult(spec["name"], spec.get("label", spec["name"]), spec["family"],
+                       pd.Series(beta, index=names), pd.DataFrame(V, index=names, columns=names), n,
+                       dfi, MappingProxyType(st), tuple(fe), MappingProxyType(labels),
+                       MappingProxyType(tables), tuple(regs))
+
+
+# ---- multilevel ----------------------------------------------------------------------------
+
+def _fit_mixed(df: pd.DataFrame, spec: dict, labels: dict) -> ModelResult:
+    import statsmodels.api as sm
+
+    regs = list(spec.get("regressors", []))
+    y = df[spec["outcome"]].to_numpy(float)
+    X, names = _design_matrix(df, regs, list(spec.get("fixed_effects", [])))
+    groups = df[spec["group"]].to_numpy()
+    reml = bool(spec.get("reml", True))
+    def _fit(exog: np.ndarray):  # type: ignore[no-untyped-def]
+        # BFGS pushed to a tight gradient tolerance reaches lme4's optimum to ~1e-8 even when it
+        # reports non-convergence (the tolerance is below what float64 allows); statsmodels'
+        # default optimisers are tried too, and the higher (restricted) likelihood wins
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mod = sm.MixedLM(y, exog, groups)
+            fits = [mod.fit(reml=reml, method="bfgs", gtol=1e-12), mod.fit(reml=reml)]
+        fits = [f for f in fits if np.isfinite(f.llf)]
+        return max(fits, key=lambda f: f.llf)
+
+    fit, null = _fit(X), _fit(np.ones((len(y), 1)))
+    fe = np.asarray(fit.fe_params)
+    tau2, sig2 = float(np.asarray(fit.cov_re)[0, 0]), float(fit.scale)
+    # covariance of the fixed effects given the variance components, (X' V^-1 X)^-1 as lme4's
+    # vcov(): V_g = σ² I + τ² 1 1'  ⇒  V_g^-1 = (I − τ²/(σ² + n_g τ²) 1 1') / σ²
+    g = pd.factorize(pd.Series(groups))[0]
+    n_g = np.bincount(g)
+    sx = np.zeros((n_g.size, X.shape[1]))
+    np.add.at(sx, g, X)
+    shrink = tau2 / (sig2 + n_g * tau2)
+    info = (X.T @ X - (sx * shrink[:, None]).T @ sx) / sig2
+    V = np.linalg.inv(info)
+    tau0, sig0 = float(np.asarray(null.cov_re)[0, 0]), float(null.scale)
+    st = {"icc": tau0 / (tau0 + sig0), "icc_conditional": tau2 / (tau2 + sig2),
+          "var_province": tau2, "var_residual": sig2, "llf": float(fit.llf),
+          "n_groups": int(len(np.unique(groups))), "reml": reml}
+    re = pd.DataFrame({"component": ["province intercept", "residual"], "variance": [tau2, sig2],
+                       "sd": [np.sqrt(tau2), np.sqrt(sig2)]})
+    return ModelResult(spec["name"], spec.get("label", spec["name"]), "mixedlm",
+                       pd.Series(fe, index=names), pd.DataFrame(V, index=names, columns=names),
+                       len(y), None, MappingProxyType(st), (), MappingProxyType(labels),
+                       MappingProxyType({"random_effects": re}), tuple(regs))
+
+
+# ---- ordered logit -------------------------------------------------------------------------
+
+def _fit_ologit(df: pd.DataFrame, spec: dict, labels: dict) -> ModelResult:
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    regs = list(spec.get("regressors", []))
+    y = df[spec["outcome"]].astype(int)
+    cats = np.sort(y.unique())
+    X = df[regs].to_numpy(float)
+    mod = OrderedModel(pd.Categorical(y, categories=cats, ordered=True), X, distr="logit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mod.fit(method="bfgs", disp=False, maxiter=2000, gtol=1e-10)
+    k = len(regs)
+    raw = np.asarray(fit.params)
+    Vraw = np.asarray(fit.cov_params())
+    cut = mod.transform_threshold_params(raw)[1:-1]
+    # Jacobian of (β, cutpoints) w.r.t. (β, θ1, log Δ2, ...): cut_m = θ1 + Σ_{l≤m} exp(.)
+    J = np.eye(len(raw))
+    th = raw[k:]
+    for m in range(len(th)):
+        J[k + m, k] = 1.0
+        for l in range(1, m + 1):
+            J[k + m, k + l] = np.exp(th[l])
+        if m >= 1:
+            J[k + m, k + 1:k + m + 1] = np.exp(th[1:m + 1])
+    V = J @ Vraw @ J.T
+    names = regs + [f"cut{c}|{c2}" for c, c2 in zip(cats[:-1], cats[1:])]
+    est = np.concatenate([raw[:k], cut])
+    ame = _ologit_ame(X, raw[:k], cut, cats, V, regs)
+    counts = y.value_counts().to_numpy(float)
+    ll0 = float(np.sum(counts * np.log(counts / counts.sum())))   # thresholds-only model
+    st = {"llf": float(fit.llf), "pseudo_r2": 1 - float(fit.llf) / ll0, "categories": int(len(cats))}
+    return ModelResult(spec["name"], spec.get("label", spec["name"]), "ologit",
+                       pd.Series(est, index=names), pd.DataFrame(V, index=names, columns=names),
+                       len(y), None, MappingProxyType(st), (), MappingProxyType(labels),
+                       MappingProxyType({"ame": ame}), tuple(regs))
+
+
+def _ologit_probs(X: np.ndarray, beta: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    eta = X @ beta
+    cdf = 1 / (1 + np.exp(-(np.r_[cut, np.inf][None, :] - eta[:, None])))
+    cdf = np.column_stack([np.zeros(len(eta)), cdf])
+    return np.diff(cdf, axis=1)
+
+
+def _ologit_ame(X: np.ndarray, beta: np.ndarray, cut: np.ndarray, cats: np.ndarray, V: np.ndarray,
+                regs: list[str]) -> pd.DataFrame:
+    """Average marginal effect of each regressor on each category's probability (delta-method SE)."""
+    k = len(beta)
+
+    def ame(theta: np.ndarray) -> np.ndarray:
+        b, c = theta[:k], theta[k:]
+        eta = X @ b
+        z = np.r_[c][None, :] - eta[:, None]
+        f = np.exp(-z) / (1 + np.exp(-z)) ** 2                        # logistic density at cutpoints
+        f = np.column_stack([np.zeros(len(eta)), f, np.zeros(len(eta))])
+        dens = f[:, :-1] - f[:, 1:]                                    # n × categories
+        return (dens.mean(axis=0)[None, :] * b[:, None]).ravel()      # dP(k)/dx_j = β_j (f_{k-1} - f_k)
+
+    theta = np.r_[beta, cut]
+    base = ame(theta)
+    eps = 1e-6
+    Jm = np.column_stack([(ame(theta + eps * np.eye(len(theta))[i]) - ame(theta - eps * np.eye(len(theta))[i]))
+                          / (2 * eps) for i in range(len(theta))])
+    se = np.sqrt(np.clip(np.diag(Jm @ V @ Jm.T), 0, None))
+    rows = [{"term": regs[j], "category": int(cats[m]), "ame": base[j * len(cats) + m],
+             "se": se[j * len(cats) + m]} for j in range(k) for m in range(len(cats))]
+    return pd.DataFrame(rows)
+
+
+# ---- logit ---------------------------------------------------------------------------------
+
+def _fit_logit(df: pd.DataFrame, spec: dict, w_design: dict, labels: dict) -> ModelResult:
+    regs = list(spec.get("regressors", []))
+    y = df[spec["outcome"]].to_numpy(float)
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ModelSpecError(f"model {spec['name']!r}: outcome must be 0/1")
+    X, names = _design_matrix(df, regs, list(spec.get("fixed_effects", [])))
+    w = df[spec["weights"]].to_numpy(float) if spec.get("weights") else np.ones(len(df))
+    w = w / w.mean()
+    beta = np.zeros(X.shape[1])
+    for _ in range(100):                                    # Newton–Raphson (IRLS)
+        mu = 1 / (1 + np.exp(-(X @ beta)))
+        info = X.T @ (X * (w * mu * (1 - mu))[:, None])
+        step = np.linalg.solve(info, X.T @ (w * (y - mu)))
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    mu = 1 / (1 + np.exp(-(X @ beta)))
+    ainv = np.linalg.inv(X.T @ (X * (w * mu * (1 - mu))[:, None]))
+    infl = (X * (w * (y - mu))[:, None]) @ ainv
+    st: dict[str, Any] = {}
+    if spec.get("se") == "design":
+        d = SurveyDesign.from_frame(df.assign(_w=w), weight="_w", strata=w_design.get("strata"),
+                                    psu=w_design.get("psu"))
+        z = np.zeros((d.n_psu, X.shape[1]))
+        np.add.at(z, d.psu, infl)
+        V = d.variance_from_totals(z)
+        dfi: float | None = float(d.degf + 1 - X.shape[1])
+    else:
+        V = ainv
+        dfi = None
+    ll = np.sum(w * (y * np.log(mu) + (1 - y) * np.log(1 - mu)))
+    p0 = np.sum(w * y) / w.sum()
+    ll0 = np.sum(w * (y * np.log(p0) + (1 - y) * np.log(1 - p0)))
+    st["pseudo_r2"] = float(1 - ll / ll0)
+    # average marginal effects, weighted, with delta-method SEs from the same covariance
+    dens = w * mu * (1 - mu) / w.sum()
+    rows = []
+    for j, r in enumerate(names):
+        if r == "Intercept" or r not in regs:
+            continue
+        ame = float(np.sum(dens) * beta[j])
+        grad = (np.sum(dens * (1 - 2 * mu) * X.T, axis=1) * beta[j])
+        grad[j] += np.sum(dens)
+        rows.append({"term": r, "ame": ame, "se": float(np.sqrt(grad @ V @ grad))})
+    return ModelResult(spec["name"], spec.get("label", spec["name"]), "logit",
+                       pd.Series(beta, index=names), pd.DataFrame(V, index=names, columns=names),
+                       len(y), dfi, MappingProxyType(st), tuple(spec.get("fixed_effects", [])),
+                       MappingProxyType(labels), MappingProxyType({"ame": pd.DataFrame(rows)}),
+                       tuple(regs))
+
+
+# ---- Oaxaca–Blinder ------------------------------------------------------------------------
+
+def oaxaca(y: np.ndarray, X: np.ndarray, w: np.ndarray, in_a: np.ndarray, names: list[str],
+           W_boot: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two-fold (pooled β with a group indicator, Jann 2008) and three-fold decomposition of
+    ȳ_A − ȳ_B; bootstrap SEs when replicate weights ``W_boot`` (n × R) are given.
+
+    Returns (summary: component, estimate, se) and (detailed explained part by regressor).
+    """
+    def parts(ww: np.ndarray) -> np.ndarray:       # ww: n × R
+        out = []
+        A, B = in_a, ~in_a
+        Xg = np.column_stack([X, in_a.astype(float)])
+        for r in range(ww.shape[1]):
+            wr = ww[:, r]
+            ba = np.linalg.solve(X[A].T @ (X[A] * wr[A, None]), X[A].T @ (wr[A] * y[A]))
+            bb = np.linalg.solve(X[B].T @ (X[B] * wr[B, None]), X[B].T @ (wr[B] * y[B]))
+            bp = np.linalg.solve(Xg.T @ (Xg * wr[:, None]), Xg.T @ (wr * y))[:-1]
+            xa = (wr[A] @ X[A]) / wr[A].sum()
+            xb = (wr[B] @ X[B]) / wr[B].sum()
+            gap = xa @ ba - xb @ bb
+            E, C, I = (xa - xb) @ bb, xb @ (ba - bb), (xa - xb) @ (ba - bb)
+            expl = (xa - xb) @ bp
+            unexpl = xa @ (ba - bp) + xb @ (bp - bb)
+            out.append(np.r_[gap, expl, unexpl, E, C, I, (xa - xb) * bp])
+        return np.array(out)
+
+    base = parts(w[:, None])[0]
+    se = parts(W_boot).std(axis=0, ddof=1) if W_boot is not None else np.full_like(base, np.nan)
+    comp = ["gap", "explained (two-fold)", "unexplained (two-fold)", "endowments (three-fold)",
+            "coefficients (three-fold)", "interaction (three-fold)"]
+    summary = pd.DataFrame({"component": comp, "estimate": base[:6], "se": se[:6]})
+    detail = pd.DataFrame({"term": names, "explained": base[6:], "se": se[6:]})
+    return summary, detail[detail["term"] != "Intercept"].reset_index(drop=True)
+
+
+def _fit_oaxaca(df: pd.DataFrame, spec: dict, w_design: dict, labels: dict) -> ModelResult:
+    from analysis.sensitivity import rao_wu_weights
+
+    a, b = spec["groups"]
+    df = df[df[spec["group"]].isin([a, b])].reset_index(drop=True)
+    regs = list(spec["regressors"])
+    y = df[spec["outcome"]].to_numpy(float)
+    X, names = _design_matrix(df, regs, [])
+    w = df[spec["weights"]].to_numpy(float) if spec.get("weights") else np.ones(len(df))
+    in_a = (df[spec["group"]] == a).to_numpy()
+    rng = np.random.default_rng(int(spec.get("seed", 0)))
+    reps = int(spec.get("reps", 499))
+    strata = df[w_design["strata"]].to_numpy() if w_design.get("strata") in df else np.zeros(len(df))
+    psu = df[w_design["psu"]].to_numpy() if w_design.get("psu") in df else np.arange(len(df))
+    Wb = rao_wu_weights(w, strata, psu, reps, rng)
+    summary, detail = oaxaca(y, X, w, in_a, names, Wb)
+    params = pd.Series(summary["estimate"].to_numpy(), index=summary["component"])
+    V = pd.DataFrame(np.diag(summary["se"].to_numpy() ** 2), index=params.index, columns=params.index)
+    detail["label"] = detail["term"].map(lambda t: labels.get(t, t))
+    return ModelResult(spec["name"], spec.get("label", spec["name"]), "oaxaca", params, V, len(df),
+                       None, MappingProxyType({"groups": f"{a} vs {b}", "bootstrap_reps": reps}), (),
+                       MappingProxyType({}), MappingProxyType({"decomposition": summary, "detail": detail}),
+                       tuple(params.index))
+
+
+# ---- driver --------------------------------------------------------------------------------
+
+def fit_model(w: Wave, spec: dict, specs: dict, *, index_config: IndexConfig | None = None) -> ModelResult:
+    """Fit one model specification on a wave."""
+    df, dropped = model_frame(w, spec, specs, index_config=index_config)
+    if len(df) == 0:
+        raise ModelSpecError(f"model {spec['name']!r}: no complete rows")
+    labels = _labels(w, specs)
+    dc = {k: v for k, v in w.design_columns.items() if v}
+    fam = spec["family"]
+    if fam in ("ols", "wls"):
+        res = _fit_linear(df, spec, dc, labels)
+    elif fam == "mixedlm":
+        res = _fit_mixed(df, spec, labels)
+    elif fam == "ologit":
+        res = _fit_ologit(df, spec, labels)
+    elif fam == "logit":
+        res = _fit_logit(df, spec, dc, labels)
+    else:
+        res = _fit_oaxaca(df, spec, dc, labels)
+    return ModelResult(**{**res.__dict__, "stats": MappingProxyType({**res.stats, "dropped": dropped})})
+
+
+def fit_models(wave: str | Wave | None = None, *, names: list[str] | None = None,
+               specs_path: str | Path | None = None) -> ModelSet:
+    """Fit the models of ``data/models.yml`` (all, or those named) on a wave."""
+    w = wave if isinstance(wave, Wave) else load_wave(wave)
+    specs = load_specs(specs_path)
+    chosen = [m for m in specs["models"] if names is None or m["name"] in names]
+    if names:
+        unknown = set(names) - {m["name"] for m in specs["models"]}
+        if unknown:
+            raise ModelSpecError(f"unknown model(s) {sorted(unknown)}; known: "
+                                 f"{', '.join(m['name'] for m in specs['models'])}")
+    return ModelSet(tuple(fit_model(w, m, specs) for m in chosen), w.id, w.synthetic)
+
+
+def robustness(wave: str | Wave | None = None, *, model: str = "wls_region") -> pd.DataFrame:
+    """The baseline model with outcomes from alternative index constructions (tidy rows)."""
+    w = wave if isinstance(wave, Wave) else load_wave(wave)
+    specs = load_specs()
+    spec = next(m for m in specs["models"] if m["name"] == model)
+    spec = {**spec, "wild": None}
+    base = IndexConfig.load()
+    variants = {"default (min-max, equal, arithmetic)": base,
+                "z-score normalisation": base.with_(normalisation="zscore"),
+                "rank normalisation": base.with_(normalisation="rank"),
+                "entropy weights": base.with_(weighting="entropy"),
+                "PCA weights": base.with_(weighting="pca"),
+                "AHP weights": base.with_(weighting="ahp"),
+                "geometric aggregation": base.with_(aggregation="geometric"),
+                "TOPSIS aggregation": base.with_(aggregation="topsis")}
+    out = []
+    for name, cfg in variants.items():
+        r = fit_model(w, {**spec, "label": name}, specs, index_config=cfg)
+        out.append(r.to_frame().assign(construction=name))
+    return pd.concat(out, ignore_index=True)
+
+
+def diagnostics(wave: str | Wave | None = None, *, model: str = "wls_region") -> dict[str, Any]:
+    """VIF, Breusch–Pagan, RESET and influence (Cook's distance) of a linear model (unweighted)."""
+    import statsmodels.api as sm
+    from statsmodels.stats.diagnostic import het_breuschpagan, linear_reset
+    from statsmodels.stats.outliers_influence import OLSInfluence, variance_inflation_factor
+
+    w = wave if isinstance(wave, Wave) else load_wave(wave)
+    specs = load_specs()
+    spec = next(m for m in specs["models"] if m["name"] == model)
+    df, _ = model_frame(w, spec, specs)
+    X, names = _design_matrix(df, list(spec["regressors"]), list(spec.get("fixed_effects", [])))
+    y = df[spec["outcome"]].to_numpy(float)
+    fit = sm.OLS(y, X).fit()
+    regs = list(spec["regressors"])
+    vif = pd.DataFrame({"term": regs, "vif": [variance_inflation_factor(X, names.index(r)) for r in regs]})
+    bp = het_breuschpagan(fit.resid, X)
+    reset = linear_reset(fit, power=3, use_f=True)
+    cook = OLSInfluence(fit).cooks_distance[0]
+    return {"vif": vif, "breusch_pagan": {"lm": float(bp[0]), "p": float(bp[1])},
+            "reset": {"f": float(reset.fvalue), "p": float(reset.pvalue)},
+            "cooks_max": float(cook.max()), "cooks_over_4_n": int((cook > 4 / len(y)).sum()),
+            "n": len(y)}
