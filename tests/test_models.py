@@ -148,3 +148,33 @@ def test_confidence_interval_coverage_over_replica_draws():
         covered += [(t.loc[k, "ci_low"] <= b <= t.loc[k, "ci_high"]) for k, b in truth.items()]
     rate = float(np.mean(covered))
     assert 0.90 <= rate <= 0.99, rate
+
+
+def test_diagnostics_agree_with_direct_statsmodels():
+    import statsmodels.api as sm
+    from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+    from analysis.models import _design_matrix, diagnostics, model_frame
+    from analysis.wave import load_wave
+
+    d = diagnostics("2020-replica")
+    assert set(d) >= {"vif", "breusch_pagan", "reset", "cooks_max", "cooks_over_4_n"}
+    w = load_wave("2020-replica")
+    specs = load_specs()
+    spec = next(m for m in specs["models"] if m["name"] == "wls_region")
+    df, _ = model_frame(w, spec, specs)
+    X, names = _design_matrix(df, spec["regressors"], spec["fixed_effects"])
+    assert d["vif"].set_index("term").loc["education", "vif"] == pytest.approx(
+        variance_inflation_factor(X, names.index("education")))
+    assert 0 <= d["breusch_pagan"]["p"] <= 1 and d["n"] == len(df)
+    assert sm.OLS(df["overall"], X).fit().nobs == d["n"]
+
+
+def test_robustness_over_index_constructions():
+    from analysis.models import robustness
+
+    r = robustness("2020-replica")
+    assert r["construction"].nunique() == 8
+    base = r[r["construction"].str.startswith("default")].set_index("term")["estimate"]
+    ref = fit_models("2020-replica", names=["wls_region"])["wls_region"].params
+    np.testing.assert_allclose(base.to_numpy(), ref[base.index].to_numpy(), rtol=1e-12)

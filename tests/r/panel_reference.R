@@ -1,0 +1,30 @@
+# Reference values for analysis/panel.py from R's plm (within two-way, random effects) on the real
+# province panel. Run from the project root:  Rscript tests/r/panel_reference.R [outfile]
+# Input: tests/data/spending_panel.csv, written by tests/test_panel.py::test_stored_panel_is_current
+# from analysis.panel.spending_panel() (log education spending per head, log GDP per head,
+# urbanization; 31 provinces x 2010-2023).
+suppressPackageStartupMessages({library(plm); library(sandwich)})
+options(digits = 15)
+args <- commandArgs(trailingOnly = TRUE)
+outfile <- if (length(args)) args[1] else "tests/results/panel_reference.csv"
+d <- read.csv("tests/data/spending_panel.csv")
+pd <- pdata.frame(d, index = c("adcode", "year"))
+out <- list()
+add <- function(model, term, estimate, se) out[[length(out) + 1]] <<- data.frame(
+  model = model, term = term, estimate = as.numeric(estimate), se = as.numeric(se))
+f <- log_edu_pc ~ log_gdp_pc + urban_rate
+fe <- plm(f, data = pd, model = "within", effect = "twoways")
+# clustered by province with the Stata-style small-sample factor G/(G-1) (N-1)/(N-K)
+V <- vcovHC(fe, method = "arellano", type = "sss", cluster = "group")
+for (t in names(coef(fe))) add("within_twoways_cluster_sss", t, coef(fe)[t], sqrt(V[t, t]))
+V1 <- vcovHC(fe, method = "arellano", type = "HC1", cluster = "group")
+for (t in names(coef(fe))) add("within_twoways_cluster_hc1", t, coef(fe)[t], sqrt(V1[t, t]))
+fe1 <- plm(f, data = pd, model = "within", effect = "individual")
+for (t in names(coef(fe1))) add("within_individual", t, coef(fe1)[t], sqrt(vcov(fe1)[t, t]))
+re <- plm(f, data = pd, model = "random", effect = "individual")
+for (t in names(coef(re))) add("random_swar", t, coef(re)[t], sqrt(vcov(re)[t, t]))
+h <- phtest(fe1, re)
+add("hausman", "statistic", h$statistic, NA)
+res <- do.call(rbind, out)
+write.csv(res, outfile, row.names = FALSE)
+cat(sprintf("R %s, plm %s: %d reference values\n", getRversion(), packageVersion("plm"), nrow(res)))

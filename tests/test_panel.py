@@ -1,0 +1,128 @@
+"""Real province panel: data checks, disparities, convergence, panel regressions against R plm;
+and the province × wave panel of survey waves."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import paths
+from analysis.external import province_covariates, province_panel
+from analysis.panel import (beta_convergence, coefficient_of_variation, panel_regressions,
+                            regional_means, sigma_convergence, spending_panel, survey_panel,
+                            survey_panel_models, theil)
+
+REF = pd.read_csv(paths.ROOT / "tests/results/panel_reference.csv")
+
+
+def test_panel_is_balanced_with_units_and_known_values():
+    p = province_panel()
+    assert len(p) == 31 * 20 and p.index.is_unique
+    assert p.groupby(level="year").size().eq(31).all()
+    assert "units" in p.attrs and "urban_rate_pct" in p.attrs["units"]
+    assert p.loc[(310000, 2020), "urban_rate_pct"] == pytest.approx(89.30)
+    assert p.loc[(540000, 2020), "urban_rate_pct"] == pytest.approx(35.73)
+    assert p.loc[(110000, 2020), "exp_education_100m_yuan"] == pytest.approx(1138.29)
+    cov = province_covariates(2020)
+    assert len(cov) == 31 and cov.notna().all().all()
+
+
+def test_theil_between_and_within_add_up():
+    t = theil("fiscal_exp_per_capita_yuan", scheme="region4")
+    np.testing.assert_allclose(t["between"] + t["within"], t["total"], rtol=1e-12)
+    assert (t["total"] >= 0).all()
+
+
+def test_regional_means_and_cv_are_consistent():
+    m = regional_means("urban_rate_pct")
+    assert list(m.columns) == ["central", "east", "west"]
+    assert (m.loc[2020, "east"] > m.loc[2020, "central"]) and (m.loc[2020, "east"] > m.loc[2020, "west"])
+    cv = coefficient_of_variation("urban_rate_pct", weighted=False)
+    x = province_panel().xs(2020, level="year")["urban_rate_pct"]
+    assert cv.loc[2020] == pytest.approx(x.std(ddof=0) / x.mean())
+
+
+def test_beta_convergence_matches_a_direct_regression():
+    p = province_panel()
+    a, b = p.xs(2005, level="year")["fiscal_exp_per_capita_yuan"], p.xs(2024, level="year")["fiscal_exp_per_capita_yuan"]
+    g = (np.log(b) - np.log(a)) / 19
+    slope = np.polyfit(np.log(a), g, 1)[0]
+    assert beta_convergence("fiscal_exp_per_capita_yuan", 2005, 2024)["beta"] == pytest.approx(slope, rel=1e-10)
+    assert sigma_convergence("urban_rate_pct").index.min() == 2005
+
+
+def test_stored_panel_is_current():
+    stored = pd.read_csv(paths.ROOT / "tests/data/spending_panel.csv")
+    now = spending_panel().reset_index()
+    pd.testing.assert_frame_equal(now[stored.columns], stored, check_dtype=False)
+
+
+@pytest.fixture(scope="module")
+def regs():
+    return panel_regressions(wild_reps=299)
+
+
+@pytest.mark.against_r
+@pytest.mark.parametrize("term", ["log_gdp_pc", "urban_rate"])
+def test_panelols_matches_plm_within_twoways_clustered(regs, term):
+    c = regs["coefficients"].set_index(["model", "term"])
+    r = REF[(REF.model == "within_twoways_cluster_sss") & (REF.term == term)].iloc[0]
+    np.testing.assert_allclose(c.loc[("PanelOLS (province + year effects)", term), "estimate"], r.estimate, rtol=1e-6)
+    np.testing.assert_allclose(c.loc[("PanelOLS (province + year effects)", term), "se"], r.se, rtol=1e-6)
+
+
+@pytest.mark.against_r
+@pytest.mark.parametrize("term", ["log_gdp_pc", "urban_rate"])
+def test_random_effects_match_plm_swamy_arora(term):
+    from linearmodels.panel import RandomEffects
+
+    df = spending_panel()
+    re = RandomEffects(df["log_edu_pc"], df[["log_gdp_pc", "urban_rate"]].assign(const=1.0)).fit()
+    r = REF[(REF.model == "random_swar") & (REF.term == term)].iloc[0]
+    np.testing.assert_allclose(re.params[term], r.estimate, rtol=1e-6)
+    np.testing.assert_allclose(re.std_errors[term], r.se, rtol=1e-6)
+
+
+@pytest.mark.against_r
+def test_hausman_matches_plm(regs):
+    np.testing.assert_allclose(regs["hausman"]["statistic"],
+                               REF[REF.model == "hausman"]["estimate"].iloc[0], rtol=1e-6)
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed (see README)")
+def test_stored_references_are_what_r_computes(tmp_path):
+    out = tmp_path / "ref.csv"
+    subprocess.run(["Rscript", "tests/r/panel_reference.R", str(out)], cwd=paths.ROOT, check=True,
+                   capture_output=True)
+    pd.testing.assert_frame_equal(pd.read_csv(out), REF, rtol=1e-9)
+
+
+def test_wild_bootstrap_beside_the_analytic_inference(regs):
+    wild = regs["wild"].set_index("term")
+    assert set(wild.index) == {"log_gdp_pc", "urban_rate"}
+    assert (wild["wild_ci_low"] < wild["estimate"]).all() and (wild["estimate"] < wild["wild_ci_high"]).all()
+
+
+def test_survey_panel_of_two_waves(tmp_path):
+    """A second replica wave made only for tests: province × wave panel and panel models."""
+    from analysis.replica import write_wave
+    from analysis.wave import load_wave
+
+    write_wave(tmp_path / "2022-test", seed=2022, wave_id="2022-test", calibrate=False)
+    import yaml
+
+    spec = yaml.safe_load((tmp_path / "2022-test" / "wave.yml").read_text(encoding="utf-8"))
+    spec["year"] = 2022
+    (tmp_path / "2022-test" / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    panel = survey_panel([load_wave("2020-replica"), load_wave(tmp_path / "2022-test")])
+    assert panel.index.get_level_values("wave").unique().tolist() == [2020, 2022]
+    assert len(panel) == 44
+    out = survey_panel_models(panel)
+    assert set(out["coefficients"]["model"]) == {"PanelOLS (province + year effects)", "RandomEffects", "BetweenOLS"}
+    assert np.isfinite(out["hausman"]["statistic"])
+    with pytest.raises(ValueError, match="two or more waves"):
+        survey_panel_models(panel.xs(2020, level="wave", drop_level=False))
