@@ -55,6 +55,12 @@ def build_book(wave: str, out_dir: Path | None = None) -> int:
         err.print("[red]refusing to build under data/waves/ (raw data are read-only)[/red]")
         return 2
     paths.BUILD.mkdir(exist_ok=True)
+    from analysis.assets import ensure_mathjax
+
+    if not ensure_mathjax():
+        err.print("[red]MathJax is missing and could not be fetched from the npm registry; "
+                  "formulas would need a CDN. Connect once, or copy _mathjax/ from another checkout.[/red]")
+        return 1
     key = inputs_hash(folder)[:16]
     cfg = yaml.safe_load((paths.ROOT / "_config.yml").read_text(encoding="utf-8"))
     cache = paths.BUILD / ".jupyter_cache" / f"{wave_id}-{key}"

@@ -46,6 +46,7 @@ from analysis.wave import Wave, load_wave
 Family = Literal["ols", "wls", "mixedlm", "ologit", "logit", "oaxaca"]
 FAMILIES = ("ols", "wls", "mixedlm", "ologit", "logit", "oaxaca")
 MODELS_YML = paths.DATA / "models.yml"
+FE_LABELS = {"region3": "region", "region4": "region (NBS)", "province_en": "province", "province": "province"}
 
 
 class ModelSpecError(ValueError):
@@ -244,10 +245,10 @@ class ModelSet:
             if "icc" in fit:
                 cells["ICC"] = f"{fit['icc']:.3f}"
             for fe in r.fixed_effects:
-                cells[f"{fe} effects"] = "yes"
+                cells[f"{FE_LABELS.get(fe, fe)} effects"] = "yes"
             cols[r.label] = cells
         foot = ["N", "R²", "pseudo-R²", "clusters", "ICC"]
-        fes = sorted({f"{fe} effects" for r in self.results for fe in r.fixed_effects})
+        fes = sorted({f"{FE_LABELS.get(fe, fe)} effects" for r in self.results for fe in r.fixed_effects})
         index = order + fes + foot
         df = pd.DataFrame({k: [v.get(i, "") for i in index] for k, v in cols.items()}, index=index)
         return df[(df != "").any(axis=1)].rename_axis("").reset_index()

@@ -61,6 +61,8 @@ class SensitivityResult:
     """Wall time of the run."""
     seed: int
     """Seed of every random choice."""
+    n_evaluations: int = 0
+    """Index evaluations run (N (k + 2))."""
 
     def rank_intervals(self, level: float = 0.95) -> pd.DataFrame:
         """Median rank and rank interval of each province across draws."""
@@ -236,7 +238,7 @@ def run_sensitivity(wave: str | Wave | None = None, *, draws: int = 10_000, seed
         draws=draws_df, regions=pd.DataFrame(reg_means[mc], columns=regions),
         provinces=pd.DataFrame(prov_means[mc], columns=provs),
         ranks=pd.DataFrame(ranks[mc], columns=provs), sobol=pd.DataFrame(rows),
-        seconds=time.perf_counter() - t0, seed=seed)
+        seconds=time.perf_counter() - t0, seed=seed, n_evaluations=int(total))
 
 
 def bootstrap_domains(wave: str | Wave | None = None, *, by: str = "province_en", reps: int = 1000,

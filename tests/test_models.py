@@ -105,7 +105,7 @@ def test_multilevel_icc_and_ame_tables(fitted):
 def test_regression_table_renders(fitted):
     tab = fitted.table()
     assert {"N", "clusters", "ICC"} <= set(tab.iloc[:, 0])
-    assert "region3 effects" in set(tab.iloc[:, 0])
+    assert "region effects" in set(tab.iloc[:, 0])
     assert "\\begin{tabular}" in fitted.to_latex()
     html = fitted.to_html(title="t")
     assert "Synthetic replica" in html and "<table" in html

@@ -1,0 +1,47 @@
+"""Sphinx extension: write ``manifest.json`` beside the HTML (wave files, hashes, versions, commit,
+build time, execution of each page) when a build succeeds."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    from analysis import paths, provenance
+    from analysis.wave import load_wave
+
+    w = load_wave(os.environ.get(paths.WAVE_ENV) or paths.DEFAULT_WAVE)
+    sha, dirty = provenance.git_commit()
+    pages = {}
+    for doc, data in sorted(NbMetadataCollector.get_doc_data(app.env).items()):
+        ex = data.get("exec_data") or {}
+        pages[doc] = {"method": ex.get("method"), "runtime_s": ex.get("runtime"),
+                      "succeeded": ex.get("succeeded")}
+    return {
+        "wave": {"id": w.id, "synthetic": w.synthetic, "sha256": w.sha256,
+                 "files": {"wave.yml": provenance.file_sha256(w.spec.folder / "wave.yml"), **w.files}},
+        "config": provenance.config_hashes(),
+        "commit": sha, "dirty": dirty,
+        "versions": provenance.versions(),
+        "seeds": {"sensitivity": 20200601, "bootstrap": 20200601, "wild_bootstrap": 20200601},
+        "build_time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "pages": pages,
+    }
+
+
+def _write(app, exception) -> None:  # type: ignore[no-untyped-def]
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir) / "manifest.json"
+    out.write_text(json.dumps(_manifest(app), indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+                   encoding="utf-8")
+
+
+def setup(app):  # type: ignore[no-untyped-def]
+    app.connect("build-finished", _write)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
