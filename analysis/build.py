@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,81 @@ def inputs_hash(wave_folder: Path) -> str:
     return h.hexdigest()
 
 
-def build_book(wave: str, out_dir: Path | None = None) -> int:
+_EXEC = re.compile(r"(\S+\.md): (Executing notebook|Executed notebook in ([0-9.]+) seconds|Using cached notebook)")
+_FAIL = re.compile(r"(\S+\.md)(?::\d+)?: WARNING: (.*)")
+_ERR = re.compile(r"^[\w.]*(Error|Exception)\b:? .*")
+
+
+def _pages() -> list[str]:
+    toc = yaml.safe_load((paths.ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    found = [toc["root"]]
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                found.append(node["file"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return found
+
+
+def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict[str, str], dict[str, str]]:
+    """Run jupyter-book, logging everything; show a progress bar over pages; collect failures."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    pages = _pages()
+    failed: dict[str, str] = {}
+    executed: dict[str, str] = {}
+    pending: str | None = None
+    with open(log, "w", encoding="utf-8") as fh, Progress(
+            TextColumn("[progress.description]{task.description}"), BarColumn(),
+            TextColumn("{task.completed}/{task.total} pages"), TimeElapsedColumn(),
+            console=err, transient=True, disable=verbose or not err.is_terminal) as prog:
+        task = prog.add_task("executing pages", total=len(pages))
+        proc = subprocess.Popen(cmd, env=env, cwd=paths.ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, bufsize=1)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            fh.write(line)
+            if verbose:
+                sys.stderr.write(line)
+            clean = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+            m = _EXEC.search(clean)
+            if m:
+                page = Path(m.group(1)).relative_to(paths.ROOT).as_posix() if Path(m.group(1)).is_absolute() else m.group(1)
+                if m.group(2).startswith("Executing"):
+                    prog.update(task, description=f"executing {page}")
+                else:
+                    executed[page] = "cache" if "cached" in m.group(2) else f"{m.group(3)} s"
+                    prog.advance(task)
+            f = _FAIL.search(clean)
+            if f:
+                page = Path(f.group(1)).relative_to(paths.ROOT).as_posix() if Path(f.group(1)).is_absolute() else f.group(1)
+                failed.setdefault(page, f.group(2))
+                pending = page if "Executing notebook failed" in f.group(2) else None
+            elif pending and _ERR.match(clean) and not clean.startswith(("nbclient", "myst_nb", "CellExecutionError")):
+                failed[pending] = clean          # the cell's own exception, after the traceback
+        code = proc.wait()
+    return code, failed, executed
+
+
+def book_hash() -> str:
+    """SHA-256 over the pages and the book configuration."""
+    h = hashlib.sha256()
+    for f in [paths.ROOT / "_config.yml", paths.ROOT / "_toc.yml", *sorted(paths.BOOK.glob("*"))]:
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
+               force: bool = False) -> int:
     """Build the HTML report of ``wave`` into ``out_dir`` (default ``_build/<wave>``); exit code."""
     from analysis.validate import validate_wave
 
@@ -62,9 +137,17 @@ def build_book(wave: str, out_dir: Path | None = None) -> int:
                   "formulas would need a CDN. Connect once, or copy _mathjax/ from another checkout.[/red]")
         return 1
     key = inputs_hash(folder)[:16]
+    stamp = f"{key}:{book_hash()[:16]}\n"
+    if not force and (target / "inputs").exists() and (target / "inputs").read_text() == stamp \
+            and (target / "html" / "index.html").exists():
+        err.print(f"[green]report of {wave_id} is up to date (inputs {key}); nothing to do "
+                  f"(--force rebuilds): {target / 'html' / 'index.html'}[/green]")
+        return 0
     cfg = yaml.safe_load((paths.ROOT / "_config.yml").read_text(encoding="utf-8"))
     cache = paths.BUILD / ".jupyter_cache" / f"{wave_id}-{key}"
     cfg.setdefault("execute", {})["cache"] = str(cache)   # jupyter-book maps execute.cache → nb_execution_cache_path
+    for stale in paths.BUILD.glob(f".tmp-{wave_id}-*"):       # logs of earlier failed builds
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{wave_id}-", dir=paths.BUILD))
     cfg_file = tmp / "_config.yml"
     cfg_file.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -72,27 +155,32 @@ def build_book(wave: str, out_dir: Path | None = None) -> int:
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(paths.ROOT),
            "--config", str(cfg_file), "--toc", str(paths.ROOT / "_toc.yml"),
            "--path-output", str(tmp), "-W", "-n", "--keep-going", "--all"]
-    err.print(f"building wave {wave_id} (inputs {key}) …")
-    proc = subprocess.run(cmd, env=env, cwd=paths.ROOT)
+    err.print(f"building wave {wave_id} (inputs {key}) into {target} …")
+    code, failed, executed = _run(cmd, env, tmp / "build.log", verbose)
     html = tmp / "_build" / "html"
-    if proc.returncode != 0 or not (html / "index.html").exists():
-        reports = tmp / "_build" / "html" / "reports"
-        if reports.exists():
-            for r in sorted(reports.glob("*.err.log")):
-                err.print(f"[red]page failed: {r.stem.removesuffix('.err')} — see {r}[/red]")
-        err.print(f"[red]build failed (exit {proc.returncode}); previous report, if any, kept "
-                  f"in {target}; logs in {tmp}[/red]")
+    if code != 0 or not (html / "index.html").exists():
+        for page, msg in failed.items():
+            err.print(f"[red]page failed: {page}: {msg}[/red]")
+        err.print(f"[red]build failed (exit {code}); the previous report, if any, is kept in "
+                  f"{target}; full log: {tmp / 'build.log'}[/red]")
         return 1
-    final = tmp / "final"
-    final.mkdir()
-    shutil.move(str(html), final / "html")
+    # stage beside the target (same filesystem), then swap: the old report stays until the end
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".staging-{target.name}-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    shutil.move(str(html), staging / "html")
+    shutil.move(str(tmp / "build.log"), staging / "build.log")
+    (staging / "inputs").write_text(stamp)
     old = None
     if target.exists():
         old = target.with_name(f".old-{target.name}-{os.getpid()}")
         target.rename(old)
-    final.rename(target)
+    staging.rename(target)
     shutil.rmtree(tmp, ignore_errors=True)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    n_cached = sum(v == "cache" for v in executed.values())
+    err.print(f"pages executed: {len(executed) - n_cached}, taken from the cache: {n_cached}")
     err.print(f"[green]report: {target / 'html' / 'index.html'}[/green]")
     return 0

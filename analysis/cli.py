@@ -258,11 +258,17 @@ def models(
 def build(
     wave: str = typer.Argument(paths.DEFAULT_WAVE),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="default _build/<wave>"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="stream the full Sphinx log"),
+    force: bool = typer.Option(False, "--force", help="rebuild even when nothing changed"),
 ) -> None:
-    """Validate the wave, execute every page on it and build the HTML report."""
+    """Validate the wave, execute every page on it and build the HTML report.
+
+    Pages are re-executed only when the wave, the codebook, data/*.yml, the package or the page
+    changed; with nothing changed at all, nothing is rebuilt.
+    """
     from analysis.build import build_book
 
-    raise typer.Exit(build_book(wave, out_dir))
+    raise typer.Exit(build_book(wave, out_dir, verbose=verbose, force=force))
 
 
 def main() -> None:

@@ -19,7 +19,9 @@ def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
     sha, dirty = provenance.git_commit()
     pages = {}
     for doc, data in sorted(NbMetadataCollector.get_doc_data(app.env).items()):
-        ex = data.get("exec_data") or {}
+        ex = data.get("exec_data")
+        if not ex:
+            continue
         pages[doc] = {"method": ex.get("method"), "runtime_s": ex.get("runtime"),
                       "succeeded": ex.get("succeeded")}
     return {

@@ -186,3 +186,13 @@ def test_report_files_are_written_on_request_but_never_under_waves(tmp_path, sma
     text = out_csv.read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text   # formula cells escaped
     assert '"ok": false' in out_json.read_text(encoding="utf-8")
+
+
+def test_an_invalid_wave_builds_nothing(tmp_path, small_villagers, make_wave):
+    from analysis.build import build_book
+
+    v = small_villagers.copy()
+    v.loc[0, "weight"] = "-1"
+    out = tmp_path / "out"
+    assert build_book(str(make_wave(v)), out) == 1
+    assert not out.exists()
