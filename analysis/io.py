@@ -66,6 +66,8 @@ class WaveSpec:
     design: dict[str, str | None]
     min_cell: int
     raw: dict[str, Any]
+    extra_missing: tuple[float, ...] = ()
+    """Missing codes declared by the wave (``missing_codes`` in wave.yml), on top of the codebook's."""
 
 
 def _spec_error(msg: str, file: Path, rule: str = "wave.yml") -> WaveError:
@@ -124,6 +126,7 @@ def load_spec(wave: str | Path) -> WaveSpec:
         year=raw.get("year"), synthetic=bool(raw.get("synthetic", False)), questionnaires=qs,
         design={k: design.get(k) for k in ("weight", "strata", "psu", "fpc")},
         min_cell=int(raw.get("min_cell", 10)), raw=raw,
+        extra_missing=tuple(float(c) for c in (raw.get("missing_codes") or [])),
     )
 
 
@@ -183,6 +186,11 @@ def _read_csv(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
                         file=str(spec.file), row=1, rule="file not empty")
     text, enc = _decode(data, spec.encoding, spec.file)
     text = text.lstrip("\ufeff")
+    if "\ufeff" in text:
+        line = text[: text.index("\ufeff")].count("\n") + 1
+        raise WaveError(f"{spec.file.name}: a byte-order mark (BOM) inside the file at row {line}: "
+                        "were two files pasted together? Remove the stray BOM and header",
+                        file=str(spec.file), row=line, rule="BOM only at the start")
     sep = "\t" if spec.delimiter in ("\\t", "tab") else spec.delimiter
     first = text.splitlines()[spec.header_row - 1] if text.splitlines() else ""
     if sep not in first:
@@ -202,7 +210,26 @@ def _read_csv(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
     except pd.errors.EmptyDataError:
         raise WaveError(f"{spec.file.name}: no header row", file=str(spec.file), row=1,
                         rule="file not empty") from None
+    _check_row_lengths(text, sep, spec, len(df.columns))
     return df, enc
+
+
+def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: int) -> None:
+    """Every data row has as many fields as the header (pandas would pad a short row silently)."""
+    if '"' not in text:      # fast path: no quoting, so fields = separators + 1 on each line
+        counts = [(i, line.count(sep) + 1) for i, line in enumerate(text.split("\n"), start=1)
+                  if i > spec.header_row and line.strip()]
+        rows = ((i, [None] * c) for i, c in counts if c < n_fields)
+    else:
+        rows = ((i, r) for i, r in enumerate(csv.reader(_io.StringIO(text), delimiter=sep), start=1)
+                if i > spec.header_row and r)
+    for i, row in rows:
+        if len(row) < n_fields:
+            last = i == text.rstrip("\n").count("\n") + 1 and not text.endswith("\n")
+            hint = " and the file does not end with a line break: it looks truncated" if last else ""
+            raise WaveError(f"{spec.file.name}: row {i} has {len(row)} fields but the header has "
+                            f"{n_fields}{hint}", file=str(spec.file), row=i,
+                            rule="complete rows")
 
 
 def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:

@@ -33,8 +33,12 @@ _EXTRA_ALIASES = {
     "宁夏": ["Ningxia Hui Autonomous Region"],
     "新疆": ["Xinjiang Uygur Autonomous Region", "Xinjiang Uyghur Autonomous Region"],
 }
+# Traditional-character short names (as a Hong Kong or Taiwan data-entry keyboard would write them)
+TRADITIONAL = {"内蒙古": "內蒙古", "辽宁": "遼寧", "黑龙江": "黑龍江", "江苏": "江蘇", "山东": "山東",
+               "广东": "廣東", "广西": "廣西", "重庆": "重慶", "贵州": "貴州", "云南": "雲南",
+               "陕西": "陝西", "甘肃": "甘肅", "宁夏": "寧夏"}
 _SUFFIXES = re.compile(
-    r"(省|市|自治区|壮族自治区|回族自治区|维吾尔自治区|province|municipality|autonomousregion|"
+    r"(省|市|自治区|自治區|壮族自治区|回族自治区|维吾尔自治区|province|municipality|autonomousregion|"
     r"zhuang|hui|uygur|uyghur)+$"
 )
 
@@ -101,6 +105,8 @@ def _aliases() -> dict[str, Province]:
                  _PINYIN.get(p.name_zh_short, p.name_en), *_EXTRA_ALIASES.get(p.name_zh_short, [])]
         if p.name_zh_short == "西藏":
             names.append("Tibet")
+        if p.name_zh_short in TRADITIONAL:
+            names.append(TRADITIONAL[p.name_zh_short])
         for n in names:
             out[_norm(n)] = p
     return out
@@ -123,6 +129,11 @@ def resolve(name: object) -> Province:
     close = difflib.get_close_matches(str(name).strip(), candidates, n=3, cutoff=0.4)
     hint = f"; closest: {', '.join(close)}" if close else ""
     raise UnknownProvince(f"unknown province {name!r}{hint}")
+
+
+def is_traditional(name: object) -> bool:
+    """Whether a name is a traditional-character spelling of a province."""
+    return _norm(name) in {_norm(t) for t in TRADITIONAL.values()}
 
 
 def try_resolve(name: object) -> Province | None:

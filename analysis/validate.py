@@ -118,6 +118,8 @@ class ValidationReport:
 
 
 def _short(v: object, n: int = 60) -> str:
+    if isinstance(v, float) and not math.isnan(v) and v.is_integer():
+        v = int(v)
     s = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
     return s if len(s) <= n else s[: n - 1] + "…"
 
@@ -153,7 +155,8 @@ def _label_map(item: Item, file_labels: dict[Any, str] | None) -> dict[str, floa
     return m
 
 
-def _parse_column(ctx: _Ctx, item: Item, s: pd.Series) -> tuple[pd.Series, int, int]:
+def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[float, ...] = ()
+                  ) -> tuple[pd.Series, int, int]:
     """Parse one column to float64 with NaN for missing; report what cannot be parsed."""
     blank = _is_blank(s)
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
@@ -176,7 +179,7 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series) -> tuple[pd.Series, int, 
                     f"{int(bad.sum()) - 50} more unparsable values in this column")
     else:
         num = pd.to_numeric(s, errors="coerce").astype("float64")
-    declared = num.isin(item.missing) & ~blank
+    declared = num.isin((*item.missing, *extra_missing)) & ~blank
     num = num.mask(declared)
     return num, int(blank.sum()), int(declared.sum())
 
@@ -221,6 +224,13 @@ def _run_schema(ctx: _Ctx, schema: pa.DataFrameSchema, df: pd.DataFrame) -> None
                 else:
                     rule, msg = "schema", str(check)
                     msg = f"{_short(value, 30)!r} breaks the rule: {msg}"
+                    try:
+                        fv = float(value)
+                        if fv < 0 or fv in (97, 98, 99, 997, 998, 999, 9999):
+                            msg += ("; if it marks a missing answer, declare it in wave.yml "
+                                    "(missing_codes: [...])")
+                    except (TypeError, ValueError):
+                        pass
                 ctx.add(idx, str(col), value, rule, msg)
             if len(grp) > 50:
                 ctx.add(None, str(col), "", str(check), f"{len(grp) - 50} more rows break this rule")
@@ -236,16 +246,22 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
         ctx.add(None, "", "", "known questionnaire",
                 f"questionnaire {q!r} is not in the codebook (known: {', '.join(cb.questionnaires)})")
         return None
-    for h in raw.unknown:
+    unnamed = [h for h in raw.unknown if h.startswith("Unnamed")]
+    for h in [h for h in raw.unknown if not h.startswith("Unnamed")]:
         ctx.add(None, h, "", "known column",
                 f"column {h!r} matches no codebook item or alias; it is kept but not used "
                 "(add it to column_map in wave.yml if it is a known item)", "warning")
+    if unnamed:
+        ctx.add(None, unnamed[0], "", "known column",
+                f"{len(unnamed)} columns have no header (read as {unnamed[0]!r}…)", "warning")
     items = {it.id: it for it in cb.items(q)}
     design_cols = {c for c in spec.design.values() if c}
     for it in items.values():
         if it.id not in df.columns and (it.required or it.id in design_cols):
             ctx.add(None, it.id, "", "required column",
-                    f"required column {it.id!r} is missing (aliases: {', '.join(it.aliases[:4])})")
+                    f"required column {it.id!r} is missing (aliases: {', '.join(it.aliases[:4])})"
+                    + _header_hint(raw, cb, q))
+    _check_value_labels(ctx, raw, items)
     if len(df) == 0:
         ctx.add(None, "", "", "has respondents", "the file has a header but no data rows")
         return None
@@ -275,6 +291,11 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             for pos in np.flatnonzero(blank.to_numpy())[:50]:
                 ctx.add(pos, cid, "", "not missing", f"{it.type} {cid!r} is blank")
             clean[cid] = s.astype(str).str.strip().where(~blank, None).astype(object)
+            formula = clean[cid].map(lambda x: isinstance(x, str) and x.startswith(("=", "+", "@"))).to_numpy()
+            for pos in np.flatnonzero(formula)[:10]:
+                ctx.add(pos, cid, clean[cid].iloc[pos], "no spreadsheet formulas",
+                        "text that a spreadsheet would run as a formula; it is kept, and escaped "
+                        "with a leading apostrophe in every CSV ruralgov writes", "warning")
             if it.type == "id":
                 dup = clean[cid].duplicated(keep=False) & ~blank
                 for pos in np.flatnonzero(dup.to_numpy())[:50]:
@@ -294,9 +315,14 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                     provinces.resolve(v)
                 except provinces.UnknownProvince as e:
                     ctx.add(pos, cid, v, "known province", str(e))
+            for u in [u for u in uniq if resolved[u] and provinces.is_traditional(u)][:10]:
+                pos = int(np.flatnonzero((s.astype(str).str.strip() == u).to_numpy())[0])
+                ctx.add(pos, cid, u, "province names in simplified characters",
+                        f"{u!r} is written in traditional characters; read as "
+                        f"{resolved[u].name_zh_short} ({resolved[u].name_en})", "warning")
             clean[cid] = codes.astype("float64")
             continue
-        num, nb, nd = _parse_column(ctx, it, s)
+        num, nb, nd = _parse_column(ctx, it, s, spec.extra_missing)
         clean[cid] = num
         miss[cid] = {"blank": nb, "declared": nd}
     report.missing[q] = miss
@@ -337,6 +363,40 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                     f"no indicator of the field {f!r} is in the file: its sub-index will be missing",
                     "warning")
     return clean
+
+
+def _header_hint(raw: RawTable, cb: Codebook, q: str) -> str:
+    """Why headers may not match: mojibake, or a title above the header row."""
+    unknown = [h for h in raw.unknown if not h.startswith("Unnamed")]
+    latin = sum(sum(0xC0 <= ord(ch) <= 0xFF for ch in h) for h in unknown)
+    if unknown and latin >= max(2, sum(len(h) for h in unknown) // 4):
+        return ("; the headers look like Chinese text decoded with the wrong encoding (mojibake, "
+                "e.g. GBK read as Latin-1/UTF-8): re-export as UTF-8 or declare encoding: gb18030")
+    unnamed = sum(str(h).startswith("Unnamed") for h in raw.frame.columns)
+    if unnamed >= len(raw.frame.columns) // 2:
+        for i in range(min(10, len(raw.frame))):
+            known = sum(cb.resolve_header(q, v) is not None for v in raw.frame.iloc[i].tolist()
+                        if isinstance(v, str))
+            if known >= 2:
+                return (f"; the header seems to be on file row {i + raw.first_data_row} with "
+                        f"title rows above it: set header_row: {i + raw.first_data_row} in wave.yml")
+    return ""
+
+
+def _check_value_labels(ctx: _Ctx, raw: RawTable, items: dict[str, Item]) -> None:
+    """SPSS/Stata value labels must not contradict the codebook (e.g. 1 = female vs 1 = male)."""
+    for cid, labels in raw.value_labels.items():
+        it = items.get(cid)
+        if it is None or not it.values:
+            continue
+        cb_labels = {lab.strip().lower(): code for code, pair in it.values.items() for lab in pair}
+        for code, lab in labels.items():
+            other = cb_labels.get(str(lab).strip().lower())
+            if other is not None and float(other) != float(code):
+                ctx.add(None, cid, f"{code}={lab}", "value labels agree with the codebook",
+                        f"the file labels code {code:g} as {lab!r}, which is code {other} in the "
+                        f"codebook ({it.values[int(float(code))][1] if int(float(code)) in it.values else 'no such code'} "
+                        f"is code {code:g} there): recode the column or fix its labels")
 
 
 def _strat_name(code: object) -> str:
@@ -387,4 +447,5 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
         clean = _check_questionnaire(report, cb, raw, spec)
         if clean is not None:
             out[q] = _add_derived(clean)
+    report.problems.sort(key=lambda p: p.severity != "error")   # errors first, order kept within
     return report, out
