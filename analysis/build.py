@@ -69,7 +69,7 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
     failed: dict[str, str] = {}
     executed: dict[str, str] = {}
     pending: str | None = None
-    with open(log, "w", encoding="utf-8") as fh, Progress(
+    with open(log, "w", encoding="utf-8", buffering=1) as fh, Progress(
             TextColumn("[progress.description]{task.description}"), BarColumn(),
             TextColumn("{task.completed}/{task.total} pages"), TimeElapsedColumn(),
             console=err, transient=True, disable=verbose or not err.is_terminal) as prog:
@@ -112,8 +112,11 @@ def book_hash() -> str:
 
 
 def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
-               force: bool = False) -> int:
-    """Build the HTML report of ``wave`` into ``out_dir`` (default ``_build/<wave>``); exit code."""
+               force: bool = False, cache_root: Path | None = None) -> int:
+    """Build the HTML report of ``wave`` into ``out_dir`` (default ``_build/<wave>``); exit code.
+
+    ``cache_root``: where execution caches live (default ``_build/.jupyter_cache``).
+    """
     from analysis.validate import validate_wave
 
     report, _ = validate_wave(wave)
@@ -144,7 +147,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                   f"(--force rebuilds): {target / 'html' / 'index.html'}[/green]")
         return 0
     cfg = yaml.safe_load((paths.ROOT / "_config.yml").read_text(encoding="utf-8"))
-    cache = paths.BUILD / ".jupyter_cache" / f"{wave_id}-{key}"
+    cache = (cache_root or paths.BUILD / ".jupyter_cache") / f"{wave_id}-{key}"
     cfg.setdefault("execute", {})["cache"] = str(cache)   # jupyter-book maps execute.cache → nb_execution_cache_path
     for stale in paths.BUILD.glob(f".tmp-{wave_id}-*"):       # logs of earlier failed builds
         shutil.rmtree(stale, ignore_errors=True)

@@ -297,13 +297,14 @@ def _level_weights(cfg: IndexConfig, xn: np.ndarray, items: list[Item], fields: 
         within[f] = w
     if cfg.weighting == "ahp":
         order = list(cfg.ahp_order) or fields
-        if sorted(order) != sorted(fields):
+        if not set(fields) <= set(order):
             raise IndexConfigError(f"AHP order {order} must list the fields {fields}")
-        w, cr = ahp_weights(np.array(cfg.ahp_matrix))
+        keep = [order.index(f) for f in fields]          # comparisons among the fields present
+        w, cr = ahp_weights(np.array(cfg.ahp_matrix)[np.ix_(keep, keep)])
         if cr >= 0.1:
             raise IndexConfigError(f"AHP pairwise matrix is inconsistent: consistency ratio "
                                    f"{cr:.3f} ≥ 0.10; revise the comparisons")
-        fw = np.array([w[order.index(f)] for f in fields])
+        fw = w
     elif cfg.weighting == "expert":
         fw = np.array([float(cfg.expert_fields.get(f, 1.0)) for f in fields])
         fw = fw / fw.sum()
@@ -322,15 +323,19 @@ def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
     """Build the index for every respondent of a clean questionnaire frame.
 
     ``weights`` (design weights) are used only by the data-driven normalisations (z-score, rank).
-    Indicators absent from the frame are treated as missing for every respondent.
+    Indicators absent from the frame (or never answered) are left out; a field without any is
+    left out of the overall score (see :attr:`IndexResult.fields`).
     """
     cfg = config or IndexConfig.load()
     cb = codebook or load_codebook()
-    items = cb.indicators(cfg.questionnaire)
+    # a wave without any indicator of a field (an optional block not asked) builds the index
+    # from the fields it has; a respondent's missing answers fall under the coverage rule
+    items = [it for it in cb.indicators(cfg.questionnaire) if it.id in data and data[it.id].notna().any()]
+    if not items:
+        raise IndexConfigError("the data hold none of the index indicators")
     fields = [f for f in cb.fields if any(it.field == f for it in items)]
     aspects = [a for a in cb.aspects if any(it.aspect == a for it in items)]
-    codes = np.column_stack([data[it.id].to_numpy(float) if it.id in data else
-                             np.full(len(data), np.nan) for it in items])
+    codes = np.column_stack([data[it.id].to_numpy(float) for it in items])
     xn = normalise(codes, items, cfg.normalisation, weights, dict(cfg.targets))
     within, fw = _level_weights(cfg, xn, items, fields)
     cols: dict[str, np.ndarray] = {}

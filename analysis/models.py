@@ -208,6 +208,12 @@ class ModelSet:
     """Wave they were fitted on."""
     synthetic: bool = False
     """Whether that wave is synthetic."""
+    skipped: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    """Models of the specification not fitted on this wave → why (variables the wave lacks)."""
+
+    def has(self, name: str) -> bool:
+        """Whether a model was fitted."""
+        return any(r.name == name for r in self.results)
 
     def __getitem__(self, name: str) -> ModelResult:
         for r in self.results:
@@ -273,7 +279,9 @@ class ModelSet:
             "Standard errors in parentheses."
         if self.synthetic:
             note += " Synthetic replica data: estimates illustrate the method only."
-        gt = GT(t).tab_source_note(note)
+        import hashlib
+
+        gt = GT(t, id="m" + hashlib.sha256((title + t.to_csv()).encode()).hexdigest()[:12]).tab_source_note(note)
         if title:
             gt = gt.tab_header(title=title)
         return gt.as_raw_html()
@@ -671,7 +679,32 @@ def fit_models(wave: str | Wave | None = None, *, names: list[str] | None = None
         if unknown:
             raise ModelSpecError(f"unknown model(s) {sorted(unknown)}; known: "
                                  f"{', '.join(m['name'] for m in specs['models'])}")
-    return ModelSet(tuple(fit_model(w, m, specs) for m in chosen), w.id, w.synthetic)
+    fitted, skipped = [], {}
+    for m in chosen:
+        lacking = _lacking(w, m, specs)
+        if lacking and names is None:
+            skipped[m["name"]] = f"the wave has no {', '.join(lacking)}"
+            continue
+        fitted.append(fit_model(w, m, specs))
+    return ModelSet(tuple(fitted), w.id, w.synthetic, MappingProxyType(skipped))
+
+
+def _lacking(w: Wave, spec: dict, specs: dict) -> list[str]:
+    """Codebook variables a model needs that the wave does not have (an optional block)."""
+    have = set(w.villagers.columns)
+    cb_ids = set(w.codebook.ids("villagers"))
+    need = [spec["outcome"], *spec.get("regressors", [])]
+    derived = specs.get("derived", {})
+    out = []
+    for v in need:
+        if v in derived:
+            import re
+
+            deps = [t for t in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", derived[v]["expr"]) if t in cb_ids]
+            out += [d for d in deps if d not in have]
+        elif v in cb_ids and v not in have:
+            out.append(v)
+    return sorted(set(out))
 
 
 def robustness(wave: str | Wave | None = None, *, model: str = "wls_region") -> pd.DataFrame:

@@ -52,3 +52,29 @@ def stamp(wave, page: str) -> str:  # type: ignore[no-untyped-def]
     """The caption line of every table and figure: wave (sha256), page, commit."""
     sha, dirty = git_commit()
     return f"wave {wave.id} (sha256 {wave.sha256[:12]}), page {page}, commit {sha}{'+dirty' if dirty else ''}"
+
+
+def seeds() -> dict[str, object]:
+    """Seed (and size) of every random procedure of the report, from data/index.yml and data/models.yml."""
+    import yaml
+
+    idx = yaml.safe_load(paths.INDEX_CONFIG.read_text(encoding="utf-8")).get("uncertainty", {})
+    mod = yaml.safe_load((paths.DATA / "models.yml").read_text(encoding="utf-8"))
+    out: dict[str, object] = {"sensitivity": {"draws": idx.get("draws"), "seed": idx.get("seed")},
+                              "rank_bootstrap": {"reps": idx.get("bootstrap_reps"), "seed": idx.get("bootstrap_seed")}}
+    for m in mod["models"]:
+        if m.get("wild"):
+            out[f"{m['name']}.wild"] = {"reps": m["wild"].get("reps"), "seed": m["wild"].get("seed")}
+        if m.get("family") == "oaxaca":
+            out[f"{m['name']}.bootstrap"] = {"reps": m.get("reps"), "seed": m.get("seed")}
+    return out
+
+
+def uncertainty_settings() -> dict[str, int]:
+    """draws, seed, bootstrap_reps, bootstrap_seed of data/index.yml (defaults if absent)."""
+    import yaml
+
+    u = yaml.safe_load(paths.INDEX_CONFIG.read_text(encoding="utf-8")).get("uncertainty", {}) or {}
+    return {"draws": int(u.get("draws", 10_000)), "seed": int(u.get("seed", 20200601)),
+            "bootstrap_reps": int(u.get("bootstrap_reps", 1000)),
+            "bootstrap_seed": int(u.get("bootstrap_seed", 20200601))}

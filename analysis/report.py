@@ -66,7 +66,7 @@ def show_table(df: pd.DataFrame, *, decimals: int = 1, page: str = "", title: st
 
     w = w or wave()
     shown, numeric = _formatted(df, decimals)
-    gt = GT(shown)
+    gt = GT(shown, id=table_id(page, title, shown))
     if numeric:
         gt = gt.cols_align("right", columns=numeric)
     if title:
@@ -83,6 +83,14 @@ def show_table(df: pd.DataFrame, *, decimals: int = 1, page: str = "", title: st
     gt = gt.tab_options(table_width="100%", table_font_size="13px")
     body = f'<div style="overflow-x:auto">{gt.as_raw_html()}</div>'
     display({"text/html": body, "text/markdown": shown.to_markdown(index=False)}, raw=True)
+
+
+def table_id(*parts: object) -> str:
+    """A deterministic HTML id (great_tables would draw a random one: builds must be identical)."""
+    import hashlib
+
+    h = hashlib.sha256("|".join(p.to_csv() if isinstance(p, pd.DataFrame) else str(p) for p in parts).encode())
+    return "t" + h.hexdigest()[:12]
 
 
 def _formatted(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, list[str]]:
@@ -128,6 +136,31 @@ def notice(w: Wave | None = None):  # type: ignore[no-untyped-def]
         "public. Its estimates illustrate the method; they are not findings about rural China.\n:::")
 
 
+def missing_blocks(w: Wave | None = None) -> list[str]:
+    """What an optional block of this wave lacks (institution questionnaire, a field's items)."""
+    w = w or wave()
+    out = []
+    if w.institutions is None:
+        out.append("the township institution questionnaire (education problems, township hospitals)")
+    v = w.villagers
+    for f, (_, en) in w.codebook.fields.items():
+        ind = [it.id for it in w.codebook.indicators() if it.field == f]
+        if not any(i in v and v[i].notna().any() for i in ind):
+            out.append(f"the {en} indicators (that field's sub-index)")
+    return out
+
+
+def missing_note(w: Wave | None = None):  # type: ignore[no-untyped-def]
+    """A visible note listing what this wave lacks; nothing when it is complete."""
+    from IPython.display import Markdown
+
+    miss = missing_blocks(w)
+    if not miss:
+        return Markdown("")
+    return Markdown(":::{note}\n**Not in this wave:** " + "; ".join(miss)
+                    + ". The results that need them are left out and say so; nothing is imputed.\n:::")
+
+
 def suppress(df: pd.DataFrame, n_col: str = "n", value_cols: list[str] | None = None,
              w: Wave | None = None) -> pd.DataFrame:
     """Disclosure control: cells resting on fewer than ``min_cell`` respondents become ‡."""
@@ -159,15 +192,16 @@ def index_parts(w: Wave | None = None):  # type: ignore[no-untyped-def]
 
 
 @lru_cache(maxsize=2)
-def _sensitivity(key: str, draws: int):  # type: ignore[no-untyped-def]
+def _sensitivity(key: str, draws: int, seed: int):  # type: ignore[no-untyped-def]
     from analysis.sensitivity import run_sensitivity
 
-    return run_sensitivity(wave(), draws=draws, seed=20200601)
+    return run_sensitivity(wave(), draws=draws, seed=seed)
 
 
-def sensitivity(draws: int = 10_000, w: Wave | None = None):  # type: ignore[no-untyped-def]
-    """The uncertainty and sensitivity analysis of the wave (10,000 draws), cached."""
-    return _sensitivity(_key(w or wave()), draws)
+def sensitivity(w: Wave | None = None):  # type: ignore[no-untyped-def]
+    """The uncertainty and sensitivity analysis of the wave (draws and seed from data/index.yml), cached."""
+    u = provenance.uncertainty_settings()
+    return _sensitivity(_key(w or wave()), u["draws"], u["seed"])
 
 
 @lru_cache(maxsize=2)
@@ -287,17 +321,19 @@ def degree_table(by: str | None, w: Wave | None = None, level: str = "overall") 
     return suppress(e, "n", ["estimate", "se", "ci_low", "ci_high", "deff"], w)
 
 
-def province_table(w: Wave | None = None, reps: int = 1000) -> pd.DataFrame:
+def province_table(w: Wave | None = None) -> pd.DataFrame:
     """Province degree with CI, and median rank with its 95 % Rao–Wu bootstrap interval."""
     from analysis.sensitivity import bootstrap_domains
 
     w = w or wave()
+    u = provenance.uncertainty_settings()
     e = degree_table("province_en", w).rename(columns={"province_en": "province"})
-    b = bootstrap_domains(w, reps=reps).reset_index().rename(columns={"province_en": "province"})
+    b = bootstrap_domains(w, reps=u["bootstrap_reps"], seed=u["bootstrap_seed"]).reset_index().rename(columns={"province_en": "province"})
     reg = w.villagers.groupby("province_en")["region3"].first()
     out = e.merge(b[["province", "median_rank", "rank_low", "rank_high"]], on="province")
     out.insert(1, "region", out["province"].map(reg))
-    return out.sort_values("median_rank").reset_index(drop=True)
+    out = out.sort_values("median_rank").reset_index(drop=True)
+    return suppress(out, "n", ["median_rank", "rank_low", "rank_high"], w)
 
 
 def subindex_by_region(kind: str = "fields", w: Wave | None = None) -> pd.DataFrame:
@@ -342,7 +378,12 @@ def table1(w: Wave | None = None) -> pd.DataFrame:
     from analysis.reproduce import table1 as _t1
 
     w = w or wave()
-    return suppress(_t1(w), "n", ["estimate", "se", "ci_low", "ci_high"], w)
+    t = _t1(w)
+    absent = t["n"] == 0
+    out = suppress(t, "n", ["estimate", "se", "ci_low", "ci_high"], w)
+    for c in ("estimate", "se", "ci_low", "ci_high"):
+        out[c] = out[c].astype(object).where(~absent, "not in wave")
+    return out
 
 
 def digital_access(w: Wave | None = None) -> pd.DataFrame:
@@ -375,6 +416,13 @@ def regression_table(names: list[str], w: Wave | None = None, title: str = ""): 
 
     w = w or wave()
     ms = models(w)
+    missing = [n for n in names if not ms.has(n)]
+    names = [n for n in names if ms.has(n)]
+    if missing:
+        display({"text/markdown": "*Not estimated on this wave: " + "; ".join(
+            f"{n} ({ms.skipped.get(n, 'not fitted')})" for n in missing) + ".*"}, raw=True)
+    if not names:
+        return
     sub = ModelSet(tuple(ms[n] for n in names), w.id, w.synthetic)
     t = sub.table()
     html_ = sub.to_html(title=title)
@@ -388,6 +436,7 @@ def coefficient_figure(names: list[str], w: Wave | None = None):  # type: ignore
 
     w = w or wave()
     ms = models(w)
+    names = [n for n in names if ms.has(n)]
     tidy = pd.concat([ms[n].to_frame().assign(model_label=ms[n].label) for n in names])
     common = set.intersection(*(set(ms[n].to_frame()["term"]) for n in names))
     return figures.coef_plot(tidy[tidy["term"].isin(common)], synthetic=w.synthetic)

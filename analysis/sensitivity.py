@@ -114,10 +114,10 @@ def rao_wu_weights(weights: np.ndarray, strata: np.ndarray, psu: np.ndarray, rep
 def _field_scores(data: pd.DataFrame, w: Wave, cfg: IndexConfig, weights: np.ndarray
                   ) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
     """(norm, weighting, aggregation) → (n × fields scores, base field weights)."""
-    items = w.codebook.indicators(cfg.questionnaire)
+    items = [it for it in w.codebook.indicators(cfg.questionnaire)
+             if it.id in data and data[it.id].notna().any()]     # as build_index
     fields = [f for f in w.codebook.fields if any(it.field == f for it in items)]
-    codes = np.column_stack([data[it.id].to_numpy(float) if it.id in data else
-                             np.full(len(data), np.nan) for it in items])
+    codes = np.column_stack([data[it.id].to_numpy(float) for it in items])
     out = {}
     for norm in NORMS:
         if norm == "target":

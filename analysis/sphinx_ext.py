@@ -30,7 +30,7 @@ def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
         "config": provenance.config_hashes(),
         "commit": sha, "dirty": dirty,
         "versions": provenance.versions(),
-        "seeds": {"sensitivity": 20200601, "bootstrap": 20200601, "wild_bootstrap": 20200601},
+        "seeds": provenance.seeds(),
         "build_time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "pages": pages,
     }

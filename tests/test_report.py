@@ -123,3 +123,112 @@ def test_a_failing_page_is_named_and_the_previous_report_kept(scratch_root):
     assert "page failed: book/broken.md" in proc.stderr.replace("\n", "")
     assert "deliberate failure" in proc.stderr.replace("\n", " ")
     assert (old / "index.html").read_text(encoding="utf-8") == "previous good report"
+
+
+@pytest.fixture(scope="module")
+def degraded(tmp_path_factory) -> Path:
+    """A real-looking (not synthetic) wave lacking the institution questionnaire and the culture
+    items, with one province below the disclosure threshold and a hostile title."""
+    import pandas as pd
+    import yaml
+
+    folder = tmp_path_factory.mktemp("waves") / "degraded"
+    folder.mkdir()
+    v = pd.read_csv(DEFAULT / "villagers.csv", dtype=str, keep_default_na=False)
+    v = v.drop(columns=[c for c in v.columns if c.startswith(("cs_", "csp_"))])
+    tibet = v.index[v["province"] == "西藏"]
+    v = v.drop(tibet[8:])                        # 8 respondents left in Tibet (< min_cell 10)
+    v.to_csv(folder / "villagers.csv", index=False)
+    (folder / "wave.yml").write_text(yaml.safe_dump({
+        "id": "degraded", "title": "Field test <script>alert('x')</script>", "year": 2021,
+        "questionnaires": {"villagers": {"file": "villagers.csv"}},
+        "design": {"weight": "weight", "strata": "province", "psu": "village_id"}, "min_cell": 10},
+        allow_unicode=True), encoding="utf-8")
+    out = tmp_path_factory.mktemp("out") / "degraded"
+    before = tree_hashes(folder)
+    assert build_book(str(folder), out) == 0
+    assert tree_hashes(folder) == before               # raw data untouched by a full build
+    return out / "html"
+
+
+def test_a_wave_without_optional_blocks_builds_and_says_so(degraded):
+    problems = (degraded / "book" / "problems.html").read_text(encoding="utf-8")
+    assert "Not in this wave" in problems and "township institution questionnaire" in problems
+    assert "not in wave" in problems
+    det = (degraded / "book" / "determinants.html").read_text(encoding="utf-8")
+    assert "Not estimated on this wave" in det and "cs_sat" in det
+
+
+def test_small_cells_are_suppressed(degraded):
+    index = (degraded / "book" / "index.html").read_text(encoding="utf-8")
+    row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*Tibet(?:(?!</tr>).)*</tr>", index, re.S)
+    assert row is not None
+    assert "‡" in row.group(0) and "fewer than 10 respondents" in index
+
+
+def test_text_from_data_files_is_escaped(degraded):
+    for f in degraded.rglob("*.html"):
+        text = f.read_text(encoding="utf-8")
+        assert "<script>alert" not in text, f
+    assert "&lt;script&gt;alert" in (degraded / "book" / "intro.html").read_text(encoding="utf-8")
+
+
+def test_no_respondent_level_rows_in_the_html(degraded):
+    import pandas as pd
+
+    ids = pd.read_csv(DEFAULT / "villagers.csv", dtype=str)["resp_id"].tolist()
+    text = " ".join(f.read_text(encoding="utf-8") for f in degraded.rglob("*.html"))
+    assert not any(re.search(rf"\b{i}\b", text) for i in ids[:200])
+
+
+def test_a_build_killed_midway_leaves_the_previous_report(scratch_root):
+    import signal
+    import time
+
+    (scratch_root / "book" / "slow.md").write_text(
+        "---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n"
+        "  display_name: Python 3\n  language: python\n---\n# Slow\n\n```{code-cell} ipython3\n"
+        "import time\ntime.sleep(120)\n```\n", encoding="utf-8")
+    (scratch_root / "_toc.yml").write_text("format: jb-book\nroot: book/rerun\nchapters:\n  - file: book/slow\n",
+                                           encoding="utf-8")
+    old = scratch_root / "_build" / paths.DEFAULT_WAVE
+    (old / "html").mkdir(parents=True)
+    (old / "html" / "index.html").write_text("previous good report", encoding="utf-8")
+    before = tree_hashes(old)
+    env = {**os.environ, "RURALGOV_ROOT": str(scratch_root)}
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "build", "--force"], cwd=scratch_root,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        logs = list((scratch_root / "_build").glob(".tmp-*/build.log"))
+        if logs and "slow.md: Executing notebook" in logs[0].read_text(encoding="utf-8", errors="replace"):
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the build never reached the slow page")
+    os.killpg(proc.pid, signal.SIGKILL)                 # the whole build: CLI, Sphinx, kernel
+    proc.wait()
+    assert tree_hashes(old) == before                   # the previous report is intact
+    assert not list((scratch_root / "_build").glob(".staging-*"))
+
+
+def test_two_builds_of_the_same_inputs_are_identical(tmp_path):
+    """Fresh execution twice (separate caches): identical HTML, images and manifests but for
+    the build time and execution times."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert build_book(paths.DEFAULT_WAVE, a, force=True, cache_root=tmp_path / "cache_a") == 0
+    assert build_book(paths.DEFAULT_WAVE, b, force=True, cache_root=tmp_path / "cache_b") == 0
+    assert _executed(a / "build.log") == _executed(b / "build.log") == len(_pages())
+    ha, hb = tree_hashes(a / "html"), tree_hashes(b / "html")
+    ha.pop("manifest.json")
+    hb.pop("manifest.json")
+    assert ha == hb
+    ma = json.loads((a / "html" / "manifest.json").read_text(encoding="utf-8"))
+    mb = json.loads((b / "html" / "manifest.json").read_text(encoding="utf-8"))
+    for m in (ma, mb):
+        m.pop("build_time_utc")
+        for p in m["pages"].values():
+            p.pop("runtime_s")
+    assert ma == mb
+    assert ma["seeds"]["sensitivity"]["seed"] and ma["seeds"]["wls_region.wild"]["seed"]
