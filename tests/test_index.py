@@ -37,7 +37,7 @@ def test_hand_computed_scores():
 
 
 def test_coverage_rule():
-    c = np.full((2, len(IDS)), 4.0)
+    c = np.full((3, len(IDS)), 4.0)          # row 2 answers everything
     c[0, :2] = np.nan                       # education 2/4 = 50 % < 65 % → missing
     c[1, :1] = np.nan                       # 3/4 = 75 % → kept
     res = build_index(frame(c), IndexConfig())
@@ -46,6 +46,16 @@ def test_coverage_rule():
     assert res.scores.loc[0, "overall"] == 75  # four of five fields = 80 % ≥ 65 %
     strict = build_index(frame(c), IndexConfig(coverage=0.9))
     assert np.isnan(strict.scores.loc[0, "overall"])
+
+
+def test_an_indicator_nobody_answered_is_left_out():
+    c = np.full((3, len(IDS)), 4.0)
+    c[:, 0] = np.nan                         # edu_org not asked in this wave
+    res = build_index(frame(c), IndexConfig())
+    assert "edu_org" not in res.indicators and res.scores["education"].notna().all()
+    c[:, :4] = np.nan                        # the whole education block not asked
+    res = build_index(frame(c), IndexConfig())
+    assert "education" not in res.fields and res.scores["overall"].eq(75).all()
 
 
 @settings(max_examples=40, deadline=None)
