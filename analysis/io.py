@@ -192,7 +192,8 @@ def _read_csv(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
                         "were two files pasted together? Remove the stray BOM and header",
                         file=str(spec.file), row=line, rule="BOM only at the start")
     sep = "\t" if spec.delimiter in ("\\t", "tab") else spec.delimiter
-    first = text.splitlines()[spec.header_row - 1] if text.splitlines() else ""
+    head = text.split("\n", spec.header_row)
+    first = head[spec.header_row - 1].rstrip("\r") if len(head) >= spec.header_row else ""
     if sep not in first:
         for alt, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")):
             if alt != sep and first.count(alt) >= 2:

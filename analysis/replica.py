@@ -123,19 +123,25 @@ def _allocate(rng: np.random.Generator, n: int, k: int, low: int) -> np.ndarray:
 def _villagers(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     prov = _province_frame()
     n_p = _allocate(rng, n, len(prov), max(20, n // (len(prov) * 3)))
-    rows = []
+    cols: dict[str, list] = {k: [] for k in ("province_code", "province", "region", "village_id",
+                                               "resp_id", "base_weight")}
     for (_, p), np_ in zip(prov.iterrows(), n_p):
-        n_vill = 2 if np_ < 45 else 3
+        # 2-3 villages per province at the survey's size; about 20 respondents a village for
+        # large synthetic waves (benchmarks), so that PSUs stay realistic
+        n_vill = 2 if np_ < 45 else 3 if np_ < 200 else int(np_) // 20
         n_v = _allocate(rng, int(np_), n_vill, 10)
         vfac = np.exp(rng.normal(0, 0.3, n_vill))
         vfac /= vfac.mean()
         for j, (m, f) in enumerate(zip(n_v, vfac), start=1):
+            m = int(m)
             vid = f"{p.adcode // 10000}{j:02d}"
-            for k in range(int(m)):
-                rows.append({"province_code": p.adcode, "province": p.name_zh, "region": p.region,
-                             "village_id": vid, "resp_id": f"{vid}{k + 1:03d}",
-                             "base_weight": p.rural_pop / np_ * f})
-    d = pd.DataFrame(rows)
+            cols["province_code"].append(np.full(m, p.adcode))
+            cols["province"].append(np.full(m, p.name_zh, dtype=object))
+            cols["region"].append(np.full(m, p.region, dtype=object))
+            cols["village_id"].append(np.full(m, vid, dtype=object))
+            cols["resp_id"].append(np.array([f"{vid}{k + 1:03d}" for k in range(m)], dtype=object))
+            cols["base_weight"].append(np.full(m, p.rural_pop / np_ * f))
+    d = pd.DataFrame({k: np.concatenate(v) for k, v in cols.items()})
     m = len(d)
     east = (d["region"] == "east").to_numpy()
     west = (d["region"] == "west").to_numpy()

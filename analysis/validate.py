@@ -161,8 +161,15 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[floa
     blank = _is_blank(s)
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
         txt = s.astype(object).where(~blank, None)
-        num = pd.to_numeric(txt.map(lambda v: v.strip() if isinstance(v, str) else v),
-                            errors="coerce").astype("float64")
+        if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+            stripped = s.str.strip().where(~blank, None)          # vectorised for text files
+        else:
+            stripped = txt.map(lambda v: v.strip() if isinstance(v, str) else v)
+        try:                                      # fast path: every value is a number or blank
+            num = stripped.astype("float64") if stripped.dtype != object else pd.Series(
+                stripped.to_numpy(dtype=float, na_value=np.nan), index=s.index)
+        except (ValueError, TypeError):
+            num = pd.to_numeric(stripped, errors="coerce").astype("float64")
         bad = num.isna() & ~blank
         if bad.any() and item.type in CODED_TYPES:
             labels = _label_map(item, ctx.raw.value_labels.get(item.id))
@@ -270,9 +277,9 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                  if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
     same = np.zeros(len(df), dtype=int)
     for c in text_cols:
-        st = df[c].astype(object)
-        same += (st.map(lambda x: x.strip() if isinstance(x, str) else x) == raw.headers.get(c, c)).to_numpy()
-        lens = st.map(lambda x: len(x) if isinstance(x, str) else 0).to_numpy()
+        st = df[c].astype("str")                 # vectorised string operations (NaN stays NaN)
+        same += (st.str.strip() == raw.headers.get(c, c)).fillna(False).to_numpy(bool)
+        lens = st.str.len().fillna(0).to_numpy(int)
         for pos in np.flatnonzero(lens > MAX_CELL_CHARS)[:20]:
             ctx.add(int(pos), str(c), str(st.iloc[pos])[:40], "cell size",
                     f"a cell of {lens[pos]} characters exceeds the limit of {MAX_CELL_CHARS}")

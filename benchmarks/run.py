@@ -1,0 +1,241 @@
+"""Benchmarks of ruralgov, each figure beside its baselines measured in the same run.
+
+    python benchmarks/run.py --quick      # about a minute: 1,160 and 100,000 respondents
+    python benchmarks/run.py              # adds 1,000,000 respondents and the book build
+    python benchmarks/run.py --readme     # also writes the table into README.md
+
+Per stage: wall time (s), peak memory traced by tracemalloc (MB; numpy and pandas buffers
+included) and throughput (rows/s). Results go to benchmarks/results/benchmarks.csv and .md.
+Synthetic waves come from the replica generator (uncalibrated); they are benchmark data only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analysis.codebook import load_codebook  # noqa: E402
+from analysis.index import IndexConfig, build_index, degree, wave_design  # noqa: E402
+from analysis.io import load_spec, read_questionnaire  # noqa: E402
+from analysis.replica import generate  # noqa: E402
+from analysis.stream import absorbed_ols  # noqa: E402
+from analysis.validate import validate_wave  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+X = ["internet_use", "education", "log_income", "distance_km", "participation", "age10", "female", "smartphone"]
+ROWS: list[dict] = []
+
+
+def measure(stage: str, n: int, fn, *, baseline_of: str = "", note: str = "", repeat: int = 1):  # type: ignore[no-untyped-def]
+    """Wall time untraced (best of ``repeat``); then, for stages under 10 s, the peak of traced
+    allocations in a second run (tracemalloc slows Python code, so it never times)."""
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    peak = np.nan
+    if best < 10:
+        tracemalloc.start()
+        fn()
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    ROWS.append({"stage": stage, "n": n, "seconds": best, "peak_mb": peak,
+                 "rows_per_s": n / best if best > 0 else np.nan, "baseline_of": baseline_of, "note": note})
+    print(f"  {stage:<44} n={n:>9,}  {best:8.3f} s  {peak:8.1f} MB", flush=True)
+    return out
+
+
+def floor_ols(y, Xm, g, w):  # type: ignore[no-untyped-def]
+    """The single-pass numpy floor: bincount demeaning, normal equations, bincount scores."""
+    sw = np.bincount(g, weights=w)
+    yt = y - (np.bincount(g, weights=w * y) / sw)[g]
+    Xt = Xm - np.column_stack([np.bincount(g, weights=w * Xm[:, k]) / sw for k in range(Xm.shape[1])])[g]
+    Xw = Xt * w[:, None]
+    ainv = np.linalg.inv(Xt.T @ Xw)
+    b = ainv @ (Xw.T @ yt)
+    e = yt - Xt @ b
+    s = np.column_stack([np.bincount(g, weights=Xw[:, k] * e) for k in range(Xm.shape[1])])
+    return b, ainv @ (s.T @ s) @ ainv
+
+
+def regression_frame(v: pd.DataFrame, score: np.ndarray) -> pd.DataFrame:
+    d = v.assign(overall=score, log_income=np.log(v["hh_income"]), age10=v["age"] / 10,
+                 female=(v["sex"] == 2).astype(float))
+    d = d[[*X, "overall", "weight", "province"]].dropna().reset_index(drop=True)
+    d["g"] = pd.factorize(d["province"])[0]
+    return d
+
+
+def bench_size(n: int, tmp: Path, *, with_r: bool) -> None:
+    print(f"\nn = {n:,}", flush=True)
+    v = generate(seed=7, n=n, calibrate=False)["villagers"]
+    folder = tmp / f"w{n}"
+    folder.mkdir()
+    v.to_csv(folder / "villagers.csv", index=False)
+    (folder / "wave.yml").write_text(
+        "id: bench\nquestionnaires: {villagers: {file: villagers.csv}}\n"
+        "design: {weight: weight, strata: province, psu: village_id}\n", encoding="utf-8")
+    del v
+    cb = load_codebook()
+    spec = load_spec(folder)
+    measure("read (CSV)", n, lambda: read_questionnaire(spec.questionnaires["villagers"], cb))
+    rep, clean = measure("read + validate", n, lambda: validate_wave(folder, cb))
+    assert rep.ok, rep.errors[:3]
+    v = clean["villagers"]
+    res = measure("index (default construction)", n, lambda: build_index(v, IndexConfig.load(), codebook=cb))
+    design = wave_design(v, spec.design)
+    measure("design-based degree by province", n, lambda: degree(v, res, design, by="province_en"))
+    d = regression_frame(v, res.scores["overall"].to_numpy())
+    y, Xm, g, w = d["overall"].to_numpy(), d[X].to_numpy(), d["g"].to_numpy(), d["weight"].to_numpy()
+    ours = measure("OLS, province FE absorbed, clustered (ours)", n,
+                   lambda: absorbed_ols(y, Xm, fe=g, cluster=g, w=w), repeat=3)
+    b_floor, _ = measure("  single-pass numpy floor", n, lambda: floor_ols(y, Xm, g, w), baseline_of="OLS",
+                         repeat=3)
+    assert np.allclose(ours["coef"], b_floor, rtol=1e-10)
+    try:
+        import pyfixest as pf
+
+        pf.feols("overall ~ " + X[0] + " | g", data=d.head(500), vcov={"CRV1": "g"})   # warm-up
+        fit = measure("  pyfixest feols", n, lambda: pf.feols(
+            "overall ~ " + " + ".join(X) + " | g", data=d, weights="weight", vcov={"CRV1": "g"}),
+            baseline_of="OLS")
+        assert np.allclose(fit.coef().to_numpy(), ours["coef"], rtol=1e-10)
+    except ImportError:
+        pass
+    from linearmodels.iv.absorbing import AbsorbingLS
+
+    measure("  linearmodels AbsorbingLS", n, lambda: AbsorbingLS(
+        d["overall"], d[X], absorb=pd.DataFrame({"g": pd.Categorical(d["g"])}), weights=d["weight"]).fit(
+        cov_type="clustered", clusters=d["g"]), baseline_of="OLS")
+    if n <= 100_000:
+        import statsmodels.formula.api as smf
+
+        fit = measure("  statsmodels formula with dummies", n, lambda: smf.wls(
+            "overall ~ " + " + ".join(X) + " + C(g)", data=d, weights=d["weight"]).fit(
+            cov_type="cluster", cov_kwds={"groups": d["g"]}), baseline_of="OLS")
+        assert np.allclose(fit.params[X].to_numpy(), ours["coef"], rtol=1e-10)
+    if with_r:
+        sc = folder / "scores.csv"
+        v.assign(overall=res.scores["overall"])[["overall", "weight", "province", "village_id", "province_en"]].to_csv(sc, index=False)
+        r = subprocess.run(["Rscript", "-e", (
+            "suppressPackageStartupMessages(library(survey)); d <- read.csv('" + str(sc) + "');"
+            "t <- system.time({des <- svydesign(id=~village_id, strata=~province, weights=~weight, data=d, nest=TRUE);"
+            "r <- svyby(~overall, ~province_en, des, svymean, na.rm=TRUE)}); cat(t[['elapsed']])")],
+            capture_output=True, text=True)
+        if r.returncode == 0:
+            ROWS.append({"stage": "  R survey svydesign + svyby", "n": n, "seconds": float(r.stdout.strip()),
+                         "peak_mb": np.nan, "rows_per_s": n / float(r.stdout.strip()),
+                         "baseline_of": "design-based degree by province", "note": "R, elapsed inside R"})
+            print(f"  {'  R survey svydesign + svyby':<44} n={n:>9,}  {float(r.stdout):8.3f} s", flush=True)
+
+
+def bench_sensitivity() -> None:
+    from analysis.sensitivity import run_sensitivity
+    from analysis.wave import load_wave
+
+    print("\nsensitivity (default wave)", flush=True)
+    w = load_wave("2020-replica")
+    run_sensitivity(w, draws=700)            # warm-up (imports, caches)
+    measure("sensitivity, 10,000 draws (vectorised)", 1160, lambda: run_sensitivity(w, draws=10_000))
+    v = w.villagers
+    rng = np.random.default_rng(0)
+    from analysis.sensitivity import NORMS, rao_wu_weights
+
+    B = rao_wu_weights(v["weight"].to_numpy(), v["province"].to_numpy(), v["village_id"].to_numpy(), 300, rng)
+    base = IndexConfig.load()
+
+    def loop() -> None:
+        for i in range(300):                 # one index construction and estimate per draw
+            cfg = base.with_(normalisation=NORMS[i % 3], weighting=("equal", "entropy", "pca", "ahp")[i % 4],
+                             aggregation=("arithmetic", "geometric", "topsis")[i % 3])
+            s = build_index(v, cfg, codebook=w.codebook, weights=v["weight"].to_numpy()).scores["overall"].to_numpy()
+            ok = np.isfinite(s)
+            pd.Series(B[ok, i] * s[ok]).groupby(v["region3"].to_numpy()[ok]).sum()
+
+    t = measure("  per-draw Python loop, 300 draws", 1160, loop, baseline_of="sensitivity")
+    last = ROWS[-1]
+    ROWS.append({**last, "stage": "  per-draw loop scaled to 10,000 draws", "seconds": last["seconds"] * 10_000 / 300,
+                 "note": "300 draws timed, scaled linearly"})
+
+
+def bench_book() -> None:
+    from analysis.build import build_book
+
+    print("\nbook (default wave)", flush=True)
+    with tempfile.TemporaryDirectory() as cache:
+        measure("book build, cold (fresh execution cache)", 1160,
+                lambda: build_book("2020-replica", Path(cache) / "out", force=True, cache_root=Path(cache)))
+        measure("book rebuild, nothing changed", 1160, lambda: build_book("2020-replica", Path(cache) / "out"))
+
+
+def markdown(df: pd.DataFrame) -> str:
+    lines = ["| stage | n | seconds | peak MB | rows/s |", "|---|---:|---:|---:|---:|"]
+    for r in df.itertuples():
+        secs = "" if pd.isna(r.seconds) else f"{r.seconds:.3f}"
+        rate = "" if pd.isna(r.rows_per_s) else f"{r.rows_per_s:,.0f}"
+        name = r.stage.strip() if not str(r.stage).startswith("  ") else "↳ " + r.stage.strip()
+        lines.append(f"| {name} | {int(r.n):,} | {secs} | {'' if pd.isna(r.peak_mb) else f'{r.peak_mb:,.0f}'} | {rate} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1,160 and 100,000 rows, no book build (~1 min)")
+    ap.add_argument("--readme", action="store_true", help="write the table into README.md")
+    ap.add_argument("--size", type=int, help=argparse.SUPPRESS)      # one size, in a child process
+    ap.add_argument("--part", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.size:
+        import resource
+
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_size(args.size, Path(tmp), with_r=shutil.which("Rscript") is not None)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        ROWS.append({"stage": "whole pipeline above: process peak RSS", "n": args.size, "seconds": np.nan,
+                     "peak_mb": rss, "rows_per_s": np.nan, "baseline_of": "", "note": "ru_maxrss"})
+        print(f"  {'process peak RSS':<44} n={args.size:>9,}  {rss:8.0f} MB", flush=True)
+        pd.DataFrame(ROWS).to_csv(args.part, index=False)
+        return
+    sizes = [1160, 100_000] if args.quick else [1160, 100_000, 1_000_000]
+    frames = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:                       # each size in its own process: a clean peak RSS
+            part = Path(tmp) / f"{n}.csv"
+            subprocess.run([sys.executable, __file__, "--size", str(n), "--part", str(part)], check=True)
+            frames.append(pd.read_csv(part, keep_default_na=False, na_values=[""]))
+    bench_sensitivity()
+    if not args.quick:
+        bench_book()
+    df = pd.concat([*frames, pd.DataFrame(ROWS)], ignore_index=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    df.to_csv(RESULTS / "benchmarks.csv", index=False)
+    machine = (f"{platform.system()} {platform.machine()}, {__import__('os').cpu_count()} cores, "
+               f"Python {platform.python_version()}, numpy {np.__version__}")
+    md = f"Measured {time.strftime('%Y-%m-%d')} on {machine} (`python benchmarks/run.py{' --quick' if args.quick else ''}`).\n\n" + markdown(df)
+    (RESULTS / "benchmarks.md").write_text(md + "\n", encoding="utf-8")
+    print("\n" + md)
+    if args.readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        a, b = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+        if a in text and b in text:
+            text = text[: text.index(a) + len(a)] + "\n" + md + "\n" + text[text.index(b):]
+            readme.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Large waves: absorbed OLS against statsmodels/pyfixest, and the partitioned (out-of-core)
+and Dask paths giving the in-memory results to 1e-10."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.index import IndexConfig, build_index, degree, wave_design
+from analysis.replica import generate
+from analysis.stream import absorbed_ols, dask_degree, stream_wave, write_partitioned
+from analysis.wave import load_wave
+
+DESIGN = {"weight": "weight", "strata": "province", "psu": "village_id"}
+X = ["internet_use", "education", "log_income", "distance_km", "participation"]
+
+
+def _fe_data(n=5000, seed=3):
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, 31, n)
+    x = rng.normal(size=(n, 3)) + g[:, None] * 0.05
+    y = x @ np.array([1.0, -0.5, 0.2]) + 0.3 * g + rng.normal(size=n)
+    w = rng.uniform(0.5, 2, n)
+    return y, x, g, w
+
+
+def test_absorbed_ols_equals_dummy_regression():
+    import statsmodels.api as sm
+
+    y, x, g, w = _fe_data()
+    r = absorbed_ols(y, x, fe=g, cluster=g, w=w)
+    D = pd.get_dummies(g, drop_first=True, dtype=float).to_numpy()
+    fit = sm.WLS(y, np.column_stack([np.ones(len(y)), x, D]), weights=w).fit(
+        cov_type="cluster", cov_kwds={"groups": g})
+    np.testing.assert_allclose(r["coef"], fit.params[1:4], rtol=1e-10)
+    # statsmodels counts the 30 dummies in K; with FE nested in clusters they are not counted
+    n, k_sm = len(y), 1 + 3 + 30
+    factor = ((n - 1) / (n - 4)) / ((n - 1) / (n - k_sm))
+    np.testing.assert_allclose(r["se"], fit.bse[1:4] * np.sqrt(factor), rtol=1e-10)
+
+
+def test_absorbed_ols_equals_pyfixest():
+    pf = pytest.importorskip("pyfixest")
+    y, x, g, w = _fe_data()
+    df = pd.DataFrame({"y": y, "x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2], "g": g, "w": w})
+    fit = pf.feols("y ~ x1 + x2 + x3 | g", data=df, weights="w", vcov={"CRV1": "g"})
+    r = absorbed_ols(y, x, fe=g, cluster=g, w=w)
+    np.testing.assert_allclose(r["coef"], fit.coef().to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(r["se"], fit.se().to_numpy(), rtol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def partitioned(tmp_path_factory):
+    v = generate(seed=11, n=6000, calibrate=False)["villagers"]
+    folder = tmp_path_factory.mktemp("parts") / "villagers"
+    write_partitioned(v, folder, rows_per_file=1000)
+    # the in-memory reference goes through the ordinary reader on the same data
+    wave = tmp_path_factory.mktemp("mem") / "w"
+    wave.mkdir()
+    v.to_parquet(wave / "villagers.parquet", index=False)
+    import yaml
+
+    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}}, "design": DESIGN}), encoding="utf-8")
+    return folder, load_wave(wave)
+
+
+def test_partitioned_degree_equals_in_memory(partitioned):
+    folder, w = partitioned
+    out = stream_wave(folder, DESIGN, by="province_en")
+    assert out["report"].ok
+    v = w.villagers
+    mem = degree(v, build_index(v, IndexConfig.load(), codebook=w.codebook),
+                 wave_design(v, w.design_columns), by="province_en")
+    s = out["degree"]
+    assert s.domains == mem.domains
+    np.testing.assert_allclose(s.estimate, mem.estimate, rtol=1e-10)
+    np.testing.assert_allclose(s.se, mem.se, rtol=1e-10)
+
+
+def test_partitioned_ols_equals_in_memory(partitioned):
+    folder, w = partitioned
+    spec = {"y": "overall", "x": X, "fe": "province", "cluster": "province"}
+    out = stream_wave(folder, DESIGN, ols=spec)
+    v = w.villagers
+    v = v.assign(overall=build_index(v, IndexConfig.load(), codebook=w.codebook).scores["overall"],
+                 log_income=np.log(v["hh_income"]))
+    d = v[[*X, "overall", "weight", "province"]].dropna()
+    mem = absorbed_ols(d["overall"].to_numpy(), d[X].to_numpy(), fe=d["province"].to_numpy(),
+                       cluster=d["province"].to_numpy(), w=d["weight"].to_numpy())
+    np.testing.assert_allclose(out["ols"]["coef"], mem["coef"], rtol=1e-10)
+    np.testing.assert_allclose(out["ols"]["se"], mem["se"], rtol=1e-10)
+
+
+def test_partition_problems_are_reported_across_files(tmp_path):
+    v = generate(seed=12, n=3000, calibrate=False)["villagers"]
+    v.loc[2500, "resp_id"] = v.loc[10, "resp_id"]        # a duplicate in another partition
+    v.loc[1200, "edu_org"] = 7.0                          # an out-of-range code
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    rep = stream_wave(tmp_path / "p", DESIGN)["report"]
+    rules = {(p.file, p.rule) for p in rep.errors}
+    assert ("part-00002.parquet", "unique id") in rules
+    assert ("part-00001.parquet", "schema") in rules
+
+
+def test_dask_local_cluster_gives_the_same_result(partitioned):
+    distributed = pytest.importorskip("distributed")
+    folder, w = partitioned
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        est = dask_degree(folder, DESIGN, client)
+    ref = stream_wave(folder, DESIGN)["degree"]
+    np.testing.assert_allclose(est.estimate, ref.estimate, rtol=1e-10)
+    np.testing.assert_allclose(est.se, ref.se, rtol=1e-10)
