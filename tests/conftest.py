@@ -24,6 +24,26 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> sub
                           text=True, cwd=cwd or paths.ROOT, env={**os.environ, **(env or {})})
 
 
+def rerun_r_reference(script: str, stored: pd.DataFrame, tmp_path: Path, rtol: float) -> None:
+    """Run an R reference script into a temporary file and compare with the stored references
+    (skipped where Rscript is not installed)."""
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript not installed (apt-get install r-base-core r-cran-survey ...; see README)")
+    out = tmp_path / "ref.csv"
+    subprocess.run(["Rscript", script, str(out)], cwd=paths.ROOT, check=True, capture_output=True)
+    pd.testing.assert_frame_equal(pd.read_csv(out), stored, rtol=rtol)
+
+
+def scratch_page(root: Path, name: str, code: str) -> None:
+    """Make a project copy's book a single extra page ``name`` running ``code`` (after rerun)."""
+    (root / "book" / f"{name}.md").write_text(
+        "---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n"
+        f"  display_name: Python 3\n  language: python\n---\n# {name}\n\n```{{code-cell}} ipython3\n"
+        f"{code}\n```\n", encoding="utf-8")
+    (root / "_toc.yml").write_text(f"format: jb-book\nroot: book/rerun\nchapters:\n  - file: book/{name}\n",
+                                   encoding="utf-8")
+
+
 def tree_hashes(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under a folder (relative path → hash)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()

@@ -6,15 +6,13 @@ public data (``data(api)`` of the survey package) and from the default wave.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from analysis import paths
 from analysis.design import SurveyDesign
+from tests.conftest import rerun_r_reference
 
 RTOL_EST = 1e-8   # point estimates (issue requirement)
 RTOL_SE = 1e-6    # standard errors, design effects, CI limits
@@ -96,9 +94,5 @@ def test_reference_inputs_are_current(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(DATA / "replica_scores.csv"))
 
 
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed (apt-get install r-base-core r-cran-survey)")
 def test_stored_references_are_what_r_computes(tmp_path):
-    out = tmp_path / "ref.csv"
-    subprocess.run(["Rscript", "tests/r/design_reference.R", str(out)], cwd=paths.ROOT, check=True,
-                   capture_output=True)
-    pd.testing.assert_frame_equal(pd.read_csv(out), REF, rtol=1e-12)
+    rerun_r_reference("tests/r/design_reference.R", REF, tmp_path, rtol=1e-12)

@@ -6,9 +6,6 @@ References: ``tests/results/models_reference.csv`` from ``tests/r/models_referen
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +13,7 @@ import pytest
 from analysis import paths
 from analysis.models import fit_model, load_specs
 from analysis.wave import load_wave
+from tests.conftest import rerun_r_reference
 
 RTOL_COEF = 1e-6     # coefficients (issue requirement)
 RTOL_SE = 1e-4       # standard errors
@@ -79,9 +77,5 @@ def test_logit_average_marginal_effects(fitted, row):
     np.testing.assert_allclose(ame.loc[row.term, "se"], row.se, rtol=RTOL_SE)
 
 
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed (see README)")
 def test_stored_references_are_what_r_computes(tmp_path):
-    out = tmp_path / "ref.csv"
-    subprocess.run(["Rscript", "tests/r/models_reference.R", str(out)], cwd=paths.ROOT, check=True,
-                   capture_output=True)
-    pd.testing.assert_frame_equal(pd.read_csv(out), REF, rtol=1e-9)
+    rerun_r_reference("tests/r/models_reference.R", REF, tmp_path, rtol=1e-9)

@@ -3,9 +3,6 @@ and the province × wave panel of survey waves."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +12,7 @@ from analysis.external import province_covariates, province_panel
 from analysis.panel import (beta_convergence, coefficient_of_variation, panel_regressions,
                             regional_means, sigma_convergence, spending_panel, survey_panel,
                             survey_panel_models, theil)
+from tests.conftest import rerun_r_reference
 
 REF = pd.read_csv(paths.ROOT / "tests/results/panel_reference.csv")
 
@@ -93,12 +91,8 @@ def test_hausman_matches_plm(regs):
                                REF[REF.model == "hausman"]["estimate"].iloc[0], rtol=1e-6)
 
 
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed (see README)")
 def test_stored_references_are_what_r_computes(tmp_path):
-    out = tmp_path / "ref.csv"
-    subprocess.run(["Rscript", "tests/r/panel_reference.R", str(out)], cwd=paths.ROOT, check=True,
-                   capture_output=True)
-    pd.testing.assert_frame_equal(pd.read_csv(out), REF, rtol=1e-9)
+    rerun_r_reference("tests/r/panel_reference.R", REF, tmp_path, rtol=1e-9)
 
 
 def test_wild_bootstrap_beside_the_analytic_inference(regs):

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from analysis import paths
 from analysis.build import _pages, build_book
 from analysis.cli import app
-from tests.conftest import DEFAULT, tree_hashes
+from tests.conftest import DEFAULT, scratch_page, tree_hashes
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -107,12 +107,7 @@ def test_touching_a_wave_file_reexecutes_and_other_waves_stay_identical(built, t
 
 
 def test_a_failing_page_is_named_and_the_previous_report_kept(scratch_root):
-    (scratch_root / "book" / "broken.md").write_text(
-        "---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n"
-        "  display_name: Python 3\n  language: python\n---\n# Broken\n\n```{code-cell} ipython3\n"
-        "raise RuntimeError('deliberate failure')\n```\n", encoding="utf-8")
-    (scratch_root / "_toc.yml").write_text("format: jb-book\nroot: book/rerun\nchapters:\n  - file: book/broken\n",
-                                           encoding="utf-8")
+    scratch_page(scratch_root, "broken", "raise RuntimeError('deliberate failure')")
     old = scratch_root / "_build" / paths.DEFAULT_WAVE / "html"
     old.mkdir(parents=True)
     (old / "index.html").write_text("previous good report", encoding="utf-8")
@@ -185,12 +180,7 @@ def test_a_build_killed_midway_leaves_the_previous_report(scratch_root):
     import signal
     import time
 
-    (scratch_root / "book" / "slow.md").write_text(
-        "---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n"
-        "  display_name: Python 3\n  language: python\n---\n# Slow\n\n```{code-cell} ipython3\n"
-        "import time\ntime.sleep(120)\n```\n", encoding="utf-8")
-    (scratch_root / "_toc.yml").write_text("format: jb-book\nroot: book/rerun\nchapters:\n  - file: book/slow\n",
-                                           encoding="utf-8")
+    scratch_page(scratch_root, "slow", "import time\ntime.sleep(120)")
     old = scratch_root / "_build" / paths.DEFAULT_WAVE
     (old / "html").mkdir(parents=True)
     (old / "html" / "index.html").write_text("previous good report", encoding="utf-8")
