@@ -43,8 +43,8 @@ _FAIL = re.compile(r"(\S+\.md)(?::\d+)?: WARNING: (.*)")
 _ERR = re.compile(r"^[\w.]*(Error|Exception)\b:? .*")
 
 
-def _pages() -> list[str]:
-    toc = yaml.safe_load((paths.ROOT / "_toc.yml").read_text(encoding="utf-8"))
+def _pages(toc_file: Path | None = None) -> list[str]:
+    toc = yaml.safe_load((toc_file or paths.ROOT / "_toc.yml").read_text(encoding="utf-8"))
     found = [toc["root"]]
 
     def walk(node: object) -> None:
@@ -65,7 +65,7 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
     """Run jupyter-book, logging everything; show a progress bar over pages; collect failures."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    pages = _pages()
+    pages = _pages(Path(cmd[cmd.index("--toc") + 1]))
     failed: dict[str, str] = {}
     executed: dict[str, str] = {}
     pending: str | None = None
@@ -112,23 +112,28 @@ def book_hash() -> str:
 
 
 def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
-               force: bool = False, cache_root: Path | None = None) -> int:
+               force: bool = False, cache_root: Path | None = None,
+               compare: list[str] | None = None) -> int:
     """Build the HTML report of ``wave`` into ``out_dir`` (default ``_build/<wave>``); exit code.
 
     ``cache_root``: where execution caches live (default ``_build/.jupyter_cache``).
     """
     from analysis.validate import validate_wave
 
+    for wv in [wave, *(compare or [])]:
+        report, _ = validate_wave(wv)
+        if not report.ok:
+            for p in report.errors[:20]:
+                err.print(f"[red]{p}[/red]")
+            err.print(f"[red]wave {report.wave} is invalid: {len(report.errors)} error(s); "
+                      "nothing was built[/red]")
+            return 1
     report, _ = validate_wave(wave)
-    if not report.ok:
-        for p in report.errors[:20]:
-            err.print(f"[red]{p}[/red]")
-        err.print(f"[red]wave {report.wave} is invalid: {len(report.errors)} error(s); "
-                  "nothing was built[/red]")
-        return 1
     folder = paths.wave_dir(wave)
     wave_id = report.wave
-    target = (out_dir or paths.BUILD / wave_id).resolve()
+    others = [paths.wave_dir(c) for c in (compare or [])]
+    name = wave_id if not others else "compare-" + "-".join([wave_id, *[o.name for o in others]])
+    target = (out_dir or paths.BUILD / name).resolve()
     if paths.WAVES.resolve() in target.parents:
         err.print("[red]refusing to build under data/waves/ (raw data are read-only)[/red]")
         return 2
@@ -139,26 +144,33 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         err.print("[red]MathJax is missing and could not be fetched from the npm registry; "
                   "formulas would need a CDN. Connect once, or copy _mathjax/ from another checkout.[/red]")
         return 1
-    key = inputs_hash(folder)[:16]
+    key = hashlib.sha256("".join(inputs_hash(f) for f in [folder, *others]).encode()).hexdigest()[:16]
     stamp = f"{key}:{book_hash()[:16]}\n"
     if not force and (target / "inputs").exists() and (target / "inputs").read_text() == stamp \
             and (target / "html" / "index.html").exists():
-        err.print(f"[green]report of {wave_id} is up to date (inputs {key}); nothing to do "
+        err.print(f"[green]report of {name} is up to date (inputs {key}); nothing to do "
                   f"(--force rebuilds): {target / 'html' / 'index.html'}[/green]")
         return 0
     cfg = yaml.safe_load((paths.ROOT / "_config.yml").read_text(encoding="utf-8"))
-    cache = (cache_root or paths.BUILD / ".jupyter_cache") / f"{wave_id}-{key}"
+    cache = (cache_root or paths.BUILD / ".jupyter_cache") / f"{name}-{key}"
     cfg.setdefault("execute", {})["cache"] = str(cache)   # jupyter-book maps execute.cache → nb_execution_cache_path
-    for stale in paths.BUILD.glob(f".tmp-{wave_id}-*"):       # logs of earlier failed builds
+    for stale in paths.BUILD.glob(f".tmp-{name}-*"):       # logs of earlier failed builds
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{wave_id}-", dir=paths.BUILD))
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=paths.BUILD))
+    toc_file = paths.ROOT / "_toc.yml"
+    if others:                                    # the comparison page joins the book
+        toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
+        toc["parts"].insert(1, {"caption": "Comparison", "chapters": [{"file": "book/compare"}]})
+        toc_file = tmp / "_toc.yml"
+        toc_file.write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
     cfg_file = tmp / "_config.yml"
     cfg_file.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    env = {**os.environ, paths.WAVE_ENV: str(folder), "PYTHONHASHSEED": "0"}
+    env = {**os.environ, paths.WAVE_ENV: str(folder), "PYTHONHASHSEED": "0",
+           paths.COMPARE_ENV: os.pathsep.join(str(o) for o in others)}
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(paths.ROOT),
-           "--config", str(cfg_file), "--toc", str(paths.ROOT / "_toc.yml"),
+           "--config", str(cfg_file), "--toc", str(toc_file),
            "--path-output", str(tmp), "-W", "-n", "--keep-going", "--all"]
-    err.print(f"building wave {wave_id} (inputs {key}) into {target} …")
+    err.print(f"building {name} (inputs {key}) into {target} …")
     code, failed, executed = _run(cmd, env, tmp / "build.log", verbose)
     html = tmp / "_build" / "html"
     if code != 0 or not (html / "index.html").exists():

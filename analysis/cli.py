@@ -260,6 +260,9 @@ def build(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="default _build/<wave>"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="stream the full Sphinx log"),
     force: bool = typer.Option(False, "--force", help="rebuild even when nothing changed"),
+    compare: Optional[list[str]] = typer.Option(None, "--compare", help="further wave(s) to compare "
+                                                "with WAVE on an extra page (repeatable); output "
+                                                "_build/compare-<waves>/"),
 ) -> None:
     """Validate the wave, execute every page on it and build the HTML report.
 
@@ -268,7 +271,7 @@ def build(
     """
     from analysis.build import build_book
 
-    raise typer.Exit(build_book(wave, out_dir, verbose=verbose, force=force))
+    raise typer.Exit(build_book(wave, out_dir, verbose=verbose, force=force, compare=compare or None))
 
 
 def main() -> None:

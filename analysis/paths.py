@@ -27,6 +27,9 @@ BUILD: Path = ROOT / "_build"
 DEFAULT_WAVE = "2020-replica"
 """The embedded default wave: a synthetic replica, never the original microdata."""
 
+COMPARE_ENV = "RURALGOV_COMPARE"
+"""Environment variable listing further waves (path-separated) for the comparison page."""
+
 WAVE_ENV = "RURALGOV_WAVE"
 """Environment variable through which ``ruralgov build`` tells the pages which wave to read."""
 

@@ -112,7 +112,7 @@ def _formatted(df: pd.DataFrame, decimals: int) -> tuple[pd.DataFrame, list[str]
             if v is None or (isinstance(v, float) and np.isnan(v)):
                 return ""
             if is_int:
-                return f"{int(v):,}"
+                return f"{int(v)}" if "year" in str(c).lower() else f"{int(v):,}"
             if abs(float(v)) < 10 ** (-decimals) and v != 0:
                 return f"{float(v):.{decimals}g}" if abs(float(v)) >= 1e-4 else f"{float(v):.1e}"
             return f"{float(v):,.{decimals}f}"
@@ -677,3 +677,69 @@ def real_panel() -> dict[str, Any]:
 
     r = panel_regressions()
     return r
+
+
+# ---- comparison of waves -------------------------------------------------------------------
+
+def compare_waves() -> list[Wave]:
+    """The waves of a comparison build (``$RURALGOV_COMPARE``, path-separated), the report's wave first."""
+    import os
+
+    extra = [x for x in os.environ.get(paths.COMPARE_ENV, "").split(os.pathsep) if x]
+    return [wave(), *[load_wave(x) for x in extra]]
+
+
+def compare_notice():  # type: ignore[no-untyped-def]
+    """A warning when any compared wave is synthetic."""
+    from IPython.display import Markdown
+
+    syn = [w.id for w in compare_waves() if w.synthetic]
+    if not syn:
+        return Markdown("")
+    verb = "is a synthetic wave" if len(syn) == 1 else "are synthetic waves"
+    return Markdown(":::{warning}\n**Synthetic data.** " + ", ".join(f"`{s}`" for s in syn)
+                    + f" {verb}: comparisons involving synthetic data illustrate the method only.\n:::")
+
+
+def compare_table(waves: list[Wave]) -> pd.DataFrame:
+    """Degree by region (and overall) in each wave, with CIs."""
+    rows = []
+    for w in waves:
+        v = w.villagers
+        res = build_index(v, IndexConfig.load(), codebook=w.codebook)
+        d = wave_design(v, w.design_columns)
+        for by in (None, "region3"):
+            e = degree(v, res, d, by=by).to_frame()
+            for r in e.itertuples():
+                rows.append({"wave": w.id, "year": w.spec.year, "region": "all" if by is None else r.domain,
+                             "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n})
+    return suppress(pd.DataFrame(rows), "n", ["estimate", "ci_low", "ci_high"], waves[0])
+
+
+def compare_figure(waves: list[Wave]):  # type: ignore[no-untyped-def]
+    """Degree by region across waves."""
+    import matplotlib.pyplot as plt
+
+    from analysis import figures
+
+    figures.set_theme()
+    t = compare_table(waves)
+    t = t[t["estimate"].map(lambda x: isinstance(x, float))]
+    fig, ax = plt.subplots(figsize=(7.2, 3.6))
+    for k, (region, d) in enumerate(t.groupby("region", sort=True)):
+        x = np.arange(len(d)) + (k - 1.5) * 0.08
+        ax.errorbar(x, d["estimate"].astype(float), yerr=[d["estimate"].astype(float) - d["ci_low"].astype(float),
+                    d["ci_high"].astype(float) - d["estimate"].astype(float)], fmt="o-", capsize=3,
+                    label=region, color=figures.REGION_COLORS.get(region, "#444"))
+    ax.set_xticks(np.arange(len(waves)), [w.id for w in waves])
+    ax.set_ylabel("modernization degree (%)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def compare_models(waves: list[Wave]) -> dict:
+    """Province × wave panel models (needs two or more waves with distinct years)."""
+    from analysis.panel import survey_panel, survey_panel_models
+
+    return survey_panel_models(survey_panel(waves))

@@ -222,3 +222,22 @@ def test_two_builds_of_the_same_inputs_are_identical(tmp_path):
             p.pop("runtime_s")
     assert ma == mb
     assert ma["seeds"]["sensitivity"]["seed"] and ma["seeds"]["wls_region.wild"]["seed"]
+
+
+def test_compare_builds_a_page_comparing_waves(tmp_path):
+    import yaml
+
+    from analysis.replica import write_wave
+
+    second = tmp_path / "2022-test"
+    write_wave(second, seed=2022, wave_id="2022-test", calibrate=False)
+    spec = yaml.safe_load((second / "wave.yml").read_text(encoding="utf-8"))
+    spec["year"] = 2022
+    (second / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    before = tree_hashes(HTML) if HTML.exists() else {}
+    out = tmp_path / "cmp"
+    assert build_book(paths.DEFAULT_WAVE, out, compare=[str(second)]) == 0
+    page = (out / "html" / "book" / "compare.html").read_text(encoding="utf-8")
+    assert "2020-replica" in page and "2022-test" in page and "PanelOLS" in page
+    assert "Synthetic data" in page
+    assert (tree_hashes(HTML) if HTML.exists() else {}) == before   # single-wave report untouched
