@@ -82,14 +82,17 @@ def regression_frame(v: pd.DataFrame, score: np.ndarray) -> pd.DataFrame:
 
 def bench_size(n: int, tmp: Path, *, with_r: bool) -> None:
     print(f"\nn = {n:,}", flush=True)
-    v = generate(seed=7, n=n, calibrate=False)["villagers"]
     folder = tmp / f"w{n}"
     folder.mkdir()
-    v.to_csv(folder / "villagers.csv", index=False)
+    # the wave is generated and written by another process, so that this one's peak memory
+    # is the pipeline's own
+    subprocess.run([sys.executable, "-c", (
+        "import sys; sys.path.insert(0, sys.argv[1]); from analysis.replica import generate; "
+        "generate(seed=7, n=int(sys.argv[2]), calibrate=False)['villagers'].to_csv(sys.argv[3], index=False)"),
+        str(ROOT), str(n), str(folder / "villagers.csv")], check=True)
     (folder / "wave.yml").write_text(
         "id: bench\nquestionnaires: {villagers: {file: villagers.csv}}\n"
         "design: {weight: weight, strata: province, psu: village_id}\n", encoding="utf-8")
-    del v
     cb = load_codebook()
     spec = load_spec(folder)
     measure("read (CSV)", n, lambda: read_questionnaire(spec.questionnaires["villagers"], cb))
@@ -205,7 +208,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bench_size(args.size, Path(tmp), with_r=shutil.which("Rscript") is not None)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        ROWS.append({"stage": "whole pipeline above: process peak RSS", "n": args.size, "seconds": np.nan,
+        ROWS.append({"stage": "pipeline above (read to models): process peak RSS", "n": args.size, "seconds": np.nan,
                      "peak_mb": rss, "rows_per_s": np.nan, "baseline_of": "", "note": "ru_maxrss"})
         print(f"  {'process peak RSS':<44} n={args.size:>9,}  {rss:8.0f} MB", flush=True)
         pd.DataFrame(ROWS).to_csv(args.part, index=False)
