@@ -61,6 +61,12 @@ def _pages(toc_file: Path | None = None) -> list[str]:
     return found
 
 
+def _page_name(path: str) -> str:
+    """A page as the toc names it (book/x.md) from a path in the Sphinx log."""
+    p = Path(path)
+    return p.relative_to(paths.ROOT).as_posix() if p.is_absolute() and paths.ROOT in p.parents else path
+
+
 def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict[str, str], dict[str, str]]:
     """Run jupyter-book, logging everything; show a progress bar over pages; collect failures."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -84,7 +90,7 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
             clean = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
             m = _EXEC.search(clean)
             if m:
-                page = Path(m.group(1)).relative_to(paths.ROOT).as_posix() if Path(m.group(1)).is_absolute() else m.group(1)
+                page = _page_name(m.group(1))
                 if m.group(2).startswith("Executing"):
                     prog.update(task, description=f"executing {page}")
                 else:
@@ -92,7 +98,7 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
                     prog.advance(task)
             f = _FAIL.search(clean)
             if f:
-                page = Path(f.group(1)).relative_to(paths.ROOT).as_posix() if Path(f.group(1)).is_absolute() else f.group(1)
+                page = _page_name(f.group(1))
                 failed.setdefault(page, f.group(2))
                 pending = page if "Executing notebook failed" in f.group(2) else None
             elif pending and _ERR.match(clean) and not clean.startswith(("nbclient", "myst_nb", "CellExecutionError")):

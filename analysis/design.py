@@ -263,7 +263,6 @@ class SurveyDesign:
         z = self.psu_totals(w * u, d, g)
         v = self.variance_from_totals(z)
         n_dom = np.bincount(d[inn], minlength=g)
-        sw = np.bincount(d, weights=w * (xx if kind == "ratio" else 1.0), minlength=g)
         deff = self._deff(v, y, x, d, inn, w, r, den, g, kind)
         df = self._domain_df(d, inn, g)
         return Estimate(kind, labels, r, v, n_dom, np.bincount(d, weights=w, minlength=g),

@@ -331,11 +331,12 @@ def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
     # a wave without any indicator of a field (an optional block not asked) builds the index
     # from the fields it has; a respondent's missing answers fall under the coverage rule
     items = [it for it in cb.indicators(cfg.questionnaire) if it.id in data and data[it.id].notna().any()]
-    if not items:
-        raise IndexConfigError("the data hold none of the index indicators")
+    if not items:                     # nobody answered anything: every score is missing
+        items = list(cb.indicators(cfg.questionnaire))
     fields = [f for f in cb.fields if any(it.field == f for it in items)]
     aspects = [a for a in cb.aspects if any(it.aspect == a for it in items)]
-    codes = np.column_stack([data[it.id].to_numpy(float) for it in items])
+    codes = np.column_stack([data[it.id].to_numpy(float) if it.id in data else np.full(len(data), np.nan)
+                             for it in items])
     xn = normalise(codes, items, cfg.normalisation, weights, dict(cfg.targets))
     within, fw = _level_weights(cfg, xn, items, fields)
     cols: dict[str, np.ndarray] = {}
@@ -361,9 +362,6 @@ def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
                        cfg, tuple(it.id for it in items),
                        pd.DataFrame(xn, columns=[it.id for it in items], index=data.index),
                        tuple(fields), tuple(aspects))
-
-
-LEVELS_HELP = "overall, a field (education, health...) or an aspect (organization, system...)"
 
 
 def wave_design(data: pd.DataFrame, design: dict[str, str | None]) -> SurveyDesign:

@@ -50,7 +50,6 @@ import yaml
 
 from analysis import paths, provinces
 from analysis.codebook import Codebook, load_codebook
-from analysis.design import SurveyDesign
 from analysis.index import IndexConfig, build_index
 
 REPLICA_VERSION = "1.0"
@@ -327,10 +326,6 @@ def _exact_count(rng: np.random.Generator, elig: np.ndarray, k: int, must: np.nd
     pool = np.flatnonzero(elig & ~sel)
     sel[rng.choice(pool, size=k - int(sel.sum()), replace=False)] = True
     return sel
-
-
-def _logit(x: np.ndarray) -> np.ndarray:
-    return x
 
 
 def generate(seed: int = DEFAULT_SEED, n: int = N_VILLAGERS, *, calibrate: bool = True,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from itertools import product
 
 import numpy as np
 import pandas as pd
@@ -97,7 +96,6 @@ def sobol_indices(ya: np.ndarray, yb: np.ndarray, yab: list[np.ndarray]) -> list
 def rao_wu_weights(weights: np.ndarray, strata: np.ndarray, psu: np.ndarray, reps: int,
                    rng: np.random.Generator) -> np.ndarray:
     """Rao–Wu rescaled bootstrap weights (n × reps): one multinomial per stratum, none per draw."""
-    n = len(weights)
     s_codes = pd.factorize(pd.Series(strata))[0]
     p_codes = pd.factorize(pd.MultiIndex.from_arrays([s_codes, pd.Series(psu).astype(str)]))[0]
     mult = np.ones((p_codes.max() + 1, reps))

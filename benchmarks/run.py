@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 from analysis.codebook import load_codebook  # noqa: E402
 from analysis.index import IndexConfig, build_index, degree, wave_design  # noqa: E402
 from analysis.io import load_spec, read_questionnaire  # noqa: E402
-from analysis.replica import generate  # noqa: E402
 from analysis.stream import absorbed_ols  # noqa: E402
 from analysis.validate import validate_wave  # noqa: E402
 
@@ -169,7 +168,7 @@ def bench_sensitivity() -> None:
             ok = np.isfinite(s)
             pd.Series(B[ok, i] * s[ok]).groupby(v["region3"].to_numpy()[ok]).sum()
 
-    t = measure("  per-draw Python loop, 300 draws", 1160, loop, baseline_of="sensitivity")
+    measure("  per-draw Python loop, 300 draws", 1160, loop, baseline_of="sensitivity")
     last = ROWS[-1]
     ROWS.append({**last, "stage": "  per-draw loop scaled to 10,000 draws", "seconds": last["seconds"] * 10_000 / 300,
                  "note": "300 draws timed, scaled linearly"})

@@ -150,3 +150,8 @@ def test_result_is_immutable_and_shows_itself():
     assert "IndexResult(4 respondents" in repr(res)
     assert set(res.to_frame().columns) == {"row", "level", "score"}
     assert list(res.summary().index)[0] == "overall"
+
+
+def test_nobody_answered_anything_gives_missing_scores():
+    res = build_index(frame(np.full((3, len(IDS)), np.nan)), IndexConfig())
+    assert res.scores.isna().all().all() and res.n_missing["overall"] == 3

@@ -10,7 +10,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from analysis import paths
 from analysis.cli import app
 from analysis.replica import N_VILLAGERS, SURVEYED, write_wave
 from analysis.reproduce import reproduce
