@@ -156,7 +156,7 @@ def missing_note(w: Wave | None = None):  # type: ignore[no-untyped-def]
 
     miss = missing_blocks(w)
     if not miss:
-        return Markdown("")
+        return None                  # the cell shows nothing (an empty Markdown would print its repr)
     return Markdown(":::{note}\n**Not in this wave:** " + "; ".join(miss)
                     + ". The results that need them are left out and say so; nothing is imputed.\n:::")
 
@@ -695,7 +695,7 @@ def compare_notice():  # type: ignore[no-untyped-def]
 
     syn = [w.id for w in compare_waves() if w.synthetic]
     if not syn:
-        return Markdown("")
+        return None
     verb = "is a synthetic wave" if len(syn) == 1 else "are synthetic waves"
     return Markdown(":::{warning}\n**Synthetic data.** " + ", ".join(f"`{s}`" for s in syn)
                     + f" {verb}: comparisons involving synthetic data illustrate the method only.\n:::")

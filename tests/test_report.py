@@ -88,6 +88,7 @@ def test_pages_as_a_reader_sees_them(built):
         for region, value in regions.items():
             assert f"{value:.2f} %" in text, region
         assert "calibrated synthetic replica" in text
+        assert "IPython.core.display" not in text         # no object repr leaks into a page
         browser.close()
 
 
