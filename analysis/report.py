@@ -179,9 +179,14 @@ def _key(w: Wave) -> str:
     return f"{w.spec.folder}:{w.sha256}"
 
 
+def _wave_of(key: str) -> Wave:
+    """The wave a cache key names (its folder; the hash only keys the cache)."""
+    return load_wave(key.rsplit(":", 1)[0])
+
+
 @lru_cache(maxsize=4)
 def _index(key: str):  # type: ignore[no-untyped-def]
-    w = wave()
+    w = _wave_of(key)
     v = w.villagers
     return v, build_index(v, IndexConfig.load(), codebook=w.codebook), wave_design(v, w.design_columns)
 
@@ -195,7 +200,7 @@ def index_parts(w: Wave | None = None):  # type: ignore[no-untyped-def]
 def _sensitivity(key: str, draws: int, seed: int):  # type: ignore[no-untyped-def]
     from analysis.sensitivity import run_sensitivity
 
-    return run_sensitivity(wave(), draws=draws, seed=seed)
+    return run_sensitivity(_wave_of(key), draws=draws, seed=seed)
 
 
 def sensitivity(w: Wave | None = None):  # type: ignore[no-untyped-def]
@@ -208,7 +213,7 @@ def sensitivity(w: Wave | None = None):  # type: ignore[no-untyped-def]
 def _models(key: str):  # type: ignore[no-untyped-def]
     from analysis.models import fit_models
 
-    return fit_models(wave())
+    return fit_models(_wave_of(key))
 
 
 def models(w: Wave | None = None):  # type: ignore[no-untyped-def]

@@ -84,3 +84,14 @@ def test_corpus_files_are_what_the_generator_writes(tmp_path):
                 and not p.name.endswith((".xlsx", ".sav", ".dta"))}   # binary writers stamp times
 
     assert digest(copy) == digest(CORPUS)
+
+
+def test_report_functions_use_the_wave_they_are_given():
+    """Cached page computations follow the wave passed in, not only the wave being reported."""
+    from analysis import report
+    from analysis.wave import load_wave
+
+    other = load_wave(CORPUS / "ok_extra_columns")
+    v, res, _ = report.index_parts(other)
+    assert len(v) == len(other.villagers) and len(res.scores) == len(v)
+    assert len(report.index_parts()[0]) == 1160
