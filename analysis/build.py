@@ -126,15 +126,15 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     """
     from analysis.validate import validate_wave
 
-    for wv in [wave, *(compare or [])]:
-        report, _ = validate_wave(wv)
-        if not report.ok:
-            for p in report.errors[:20]:
+    reports = [validate_wave(wv)[0] for wv in [wave, *(compare or [])]]
+    for rep in reports:
+        if not rep.ok:
+            for p in rep.errors[:20]:
                 err.print(f"[red]{p}[/red]")
-            err.print(f"[red]wave {report.wave} is invalid: {len(report.errors)} error(s); "
+            err.print(f"[red]wave {rep.wave} is invalid: {len(rep.errors)} error(s); "
                       "nothing was built[/red]")
             return 1
-    report, _ = validate_wave(wave)
+    report = reports[0]
     folder = paths.wave_dir(wave)
     wave_id = report.wave
     others = [paths.wave_dir(c) for c in (compare or [])]
