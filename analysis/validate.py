@@ -31,6 +31,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_
+import pyarrow.compute as pc
 
 from analysis import provinces
 from analysis.codebook import CODED_TYPES, NUMERIC_TYPES, Codebook, Item, load_codebook
@@ -124,10 +126,45 @@ def _short(v: object, n: int = 60) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
+def _arrow_strings(s: pd.Series) -> pa_.ChunkedArray | None:
+    """The Arrow array behind an Arrow-backed string column (as the CSV reader gives), else None."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        return s.array.__arrow_array__()
+    return None
+
+
+def _arrow_blank(a: pa_.ChunkedArray) -> tuple[pa_.ChunkedArray, np.ndarray]:
+    """Whitespace-trimmed strings and a blank mask (empty after trimming, or null)."""
+    tr = pc.utf8_trim_whitespace(a)
+    blank = pc.fill_null(pc.equal(pc.binary_length(tr), 0), True)
+    return tr, blank.to_numpy(zero_copy_only=False)
+
+
 def _is_blank(s: pd.Series) -> pd.Series:
+    a = _arrow_strings(s)
+    if a is not None:
+        return pd.Series(_arrow_blank(a)[1], index=s.index)
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
         return s.isna() | (s.astype(str).str.strip() == "")
     return s.isna()
+
+
+def _parse_arrow(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """Numbers of a text column in one vectorised Arrow cast, when every non-blank value is a
+    number; None otherwise (labels, typos: the general parser then finds and names them)."""
+    a = _arrow_strings(s)
+    if a is None:
+        return None
+    tr, blank = _arrow_blank(a)
+    try:
+        num = pc.cast(pc.if_else(pa_.array(blank), pa_.scalar(None, tr.type), tr),
+                      pa_.float64()).to_numpy(zero_copy_only=False)
+    except (pa_.ArrowInvalid, pa_.ArrowNotImplementedError):
+        return None
+    num = np.array(num, dtype="float64")      # writable (missing codes are masked in place)
+    if (np.isnan(num) & ~blank).any():        # "NaN" written as text is not a number here
+        return None
+    return num, blank
 
 
 class _Ctx:
@@ -158,6 +195,12 @@ def _label_map(item: Item, file_labels: dict[Any, str] | None) -> dict[str, floa
 def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[float, ...] = ()
                   ) -> tuple[pd.Series, int, int]:
     """Parse one column to float64 with NaN for missing; report what cannot be parsed."""
+    fast = _parse_arrow(s)
+    if fast is not None:
+        values, blank_np = fast
+        declared_np = np.isin(values, (*item.missing, *extra_missing)) & ~blank_np
+        values[declared_np] = np.nan
+        return (pd.Series(values, index=s.index), int(blank_np.sum()), int(declared_np.sum()))
     blank = _is_blank(s)
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
         txt = s.astype(object).where(~blank, None)
@@ -248,6 +291,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
     q = raw.questionnaire
     ctx = _Ctx(report, raw)
     df = raw.frame.reset_index(drop=True)
+    index = df.index
     report.rows[q] = len(df)
     if q not in cb.questionnaires:
         ctx.add(None, "", "", "known questionnaire",
@@ -277,45 +321,59 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                  if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
     same = np.zeros(len(df), dtype=int)
     for c in text_cols:
-        st = df[c].astype("str")                 # vectorised string operations (NaN stays NaN)
-        same += (st.str.strip() == raw.headers.get(c, c)).fillna(False).to_numpy(bool)
-        lens = st.str.len().fillna(0).to_numpy(int)
+        a = _arrow_strings(df[c])
+        if a is not None:                        # Arrow kernels: no Python string per cell
+            hit = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(a), raw.headers.get(c, c)), False)
+            same += hit.to_numpy(zero_copy_only=False)
+            lens = pc.fill_null(pc.utf8_length(a), 0).to_numpy(zero_copy_only=False)
+        else:
+            st = df[c].astype("str")             # vectorised string operations (NaN stays NaN)
+            same += (st.str.strip() == raw.headers.get(c, c)).fillna(False).to_numpy(bool)
+            lens = st.str.len().fillna(0).to_numpy(int)
         for pos in np.flatnonzero(lens > MAX_CELL_CHARS)[:20]:
-            ctx.add(int(pos), str(c), str(st.iloc[pos])[:40], "cell size",
+            ctx.add(int(pos), str(c), str(df[c].iloc[pos])[:40], "cell size",
                     f"a cell of {lens[pos]} characters exceeds the limit of {MAX_CELL_CHARS}")
     for pos in np.flatnonzero(same >= max(2, len(df.columns) // 2)):
         ctx.add(int(pos), "", "", "no repeated header", "the header row is repeated inside the data; "
                 "remove it (files pasted together?)")
-    clean = pd.DataFrame(index=df.index)
+    raw.frame = pd.DataFrame(columns=raw.frame.columns)   # each column freed once converted
+    # numbers go straight into one float block (a frame built from per-column arrays would copy
+    # them all once more); ids and PSUs stay text and are inserted at their places afterwards
+    order = [c for c in df.columns if c in items]
+    float_ids = [c for c in order if items[c].type not in ("id", "psu")]
+    block = np.empty((len(float_ids), len(df)))
+    slot = {c: j for j, c in enumerate(float_ids)}
+    cols: dict[str, pd.Series] = {}
     miss: dict[str, dict[str, int]] = {}
-    for cid in df.columns:
-        it = items.get(cid)
-        if it is None:
-            continue
-        s = df[cid]
+    for cid in order:
+        it = items[cid]
+        s = df.pop(cid)
         if it.type in ("id", "psu"):
             blank = _is_blank(s)
             for pos in np.flatnonzero(blank.to_numpy())[:50]:
                 ctx.add(pos, cid, "", "not missing", f"{it.type} {cid!r} is blank")
-            clean[cid] = s.astype(str).str.strip().where(~blank, None).astype(object)
-            formula = clean[cid].map(lambda x: isinstance(x, str) and x.startswith(("=", "+", "@"))).to_numpy()
+            text = s.astype(str).str.strip()
+            formula = text.str.startswith(("=", "+", "@")).fillna(False).to_numpy(bool) & ~blank.to_numpy()
+            cols[cid] = text.where(~blank, None).astype(object)
             for pos in np.flatnonzero(formula)[:10]:
-                ctx.add(pos, cid, clean[cid].iloc[pos], "no spreadsheet formulas",
+                ctx.add(pos, cid, cols[cid].iloc[pos], "no spreadsheet formulas",
                         "text that a spreadsheet would run as a formula; it is kept, and escaped "
                         "with a leading apostrophe in every CSV ruralgov writes", "warning")
             if it.type == "id":
-                dup = clean[cid].duplicated(keep=False) & ~blank
+                ids = cols[cid]
+                dup = ids.duplicated(keep=False) & ~blank
                 for pos in np.flatnonzero(dup.to_numpy())[:50]:
-                    first = int(np.flatnonzero((clean[cid] == clean[cid].iloc[pos]).to_numpy())[0])
-                    ctx.add(pos, cid, clean[cid].iloc[pos], "unique id",
-                            f"respondent id {clean[cid].iloc[pos]!r} also on row "
+                    first = int(np.flatnonzero((ids == ids.iloc[pos]).to_numpy())[0])
+                    ctx.add(pos, cid, ids.iloc[pos], "unique id",
+                            f"respondent id {ids.iloc[pos]!r} also on row "
                             f"{first + raw.first_data_row}" if first != pos else
-                            f"respondent id {clean[cid].iloc[pos]!r} is duplicated")
+                            f"respondent id {ids.iloc[pos]!r} is duplicated")
             continue
         if it.type == "province":
-            uniq = pd.unique(s.astype(str).str.strip())
+            text = s.astype(str).str.strip()
+            uniq = pd.unique(text)
             resolved = {u: provinces.try_resolve(u) for u in uniq}
-            codes = s.astype(str).str.strip().map(lambda u: resolved[u].adcode if resolved[u] else np.nan)
+            codes = text.map({u: (r.adcode if r else np.nan) for u, r in resolved.items()})
             for pos in np.flatnonzero(codes.isna().to_numpy())[:50]:
                 v = s.iloc[pos]
                 try:
@@ -323,15 +381,21 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                 except provinces.UnknownProvince as e:
                     ctx.add(pos, cid, v, "known province", str(e))
             for u in [u for u in uniq if resolved[u] and provinces.is_traditional(u)][:10]:
-                pos = int(np.flatnonzero((s.astype(str).str.strip() == u).to_numpy())[0])
+                pos = int(np.flatnonzero((text == u).to_numpy())[0])
                 ctx.add(pos, cid, u, "province names in simplified characters",
                         f"{u!r} is written in traditional characters; read as "
                         f"{resolved[u].name_zh_short} ({resolved[u].name_en})", "warning")
-            clean[cid] = codes.astype("float64")
+            block[slot[cid]] = codes.to_numpy(dtype="float64", na_value=np.nan)
             continue
         num, nb, nd = _parse_column(ctx, it, s, spec.extra_missing)
-        clean[cid] = num
+        block[slot[cid]] = num.to_numpy()
         miss[cid] = {"blank": nb, "declared": nd}
+        del s, num
+    del df
+    clean = pd.DataFrame(block.T, columns=float_ids, index=index, copy=False)
+    for cid in order:
+        if cid in cols:
+            clean.insert(order.index(cid), cid, cols.pop(cid))
     report.missing[q] = miss
     _run_schema(ctx, _schema(cb, q, list(clean.columns)), clean)
     # cross-row rules
