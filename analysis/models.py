@@ -302,11 +302,28 @@ def cluster_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, groups: np.ndarray
     g = pd.factorize(pd.Series(groups))[0]
     G = g.max() + 1
     n, k = X.shape
-    scores = np.zeros((G, k))
-    np.add.at(scores, g, X * (w * e)[:, None])
+    scores = np.column_stack([np.bincount(g, weights=X[:, j] * w * e, minlength=G) for j in range(k)])
     meat = scores.T @ scores
     c = G / (G - 1) * (n - 1) / (n - k)
     return c * ainv @ meat @ ainv, int(G)
+
+
+def unit_sums(X: np.ndarray, w: np.ndarray, units: np.ndarray, n_units: int,
+              y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted sufficient statistics by unit (cluster, PSU): Σ w x x' (U × K × K), Σ w x y
+    (U × K; zeros without ``y``) and Σ w x (U × K), by one ``bincount`` per pair of columns —
+    never an n × K × K array."""
+    n, k = X.shape
+    Xw = X * w[:, None]
+    gram = np.empty((n_units, k, k))
+    for a in range(k):
+        for b in range(a, k):
+            gram[:, a, b] = gram[:, b, a] = np.bincount(units, weights=Xw[:, a] * X[:, b],
+                                                        minlength=n_units)
+    xy = np.zeros((n_units, k)) if y is None else np.column_stack(
+        [np.bincount(units, weights=Xw[:, a] * y, minlength=n_units) for a in range(k)])
+    sx = np.column_stack([np.bincount(units, weights=Xw[:, a], minlength=n_units) for a in range(k)])
+    return gram, xy, sx
 
 
 def _wild_weights(kind: str, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -325,13 +342,9 @@ def _wild_stats(X: np.ndarray, w: np.ndarray, g: np.ndarray, G: int, yhat: np.nd
     V: G × B cluster weights.  Returns (K × B coefficients, K × B standard errors).
     """
     n, k = X.shape
-    Xw = X * w[:, None]
-    c = np.zeros((G, k))
-    np.add.at(c, g, Xw * resid[:, None])                    # G × K: X_g' W_g e_g
-    a = np.zeros((G, k))
-    np.add.at(a, g, Xw * yhat[:, None])                     # G × K: X_g' W_g yhat_g
-    H = np.zeros((G, k, k))
-    np.add.at(H, g, Xw[:, :, None] * X[:, None, :])         # G × K × K
+    H, c, _ = unit_sums(X, w, g, G, resid)                  # G × K × K and G × K: X_g' W_g e_g
+    a = np.column_stack([np.bincount(g, weights=X[:, j] * w * yhat, minlength=G)
+                         for j in range(k)])                # G × K: X_g' W_g ŷ_g
     beta = ainv @ (a.sum(0)[:, None] + c.T @ V)             # K × B
     S = a[:, :, None] + c[:, :, None] * V[:, None, :] - np.einsum("gkl,lb->gkb", H, beta)
     Q = np.einsum("jk,gkb->jgb", ainv, S)                   # K × G × B
@@ -587,32 +600,55 @@ def _fit_logit(df: pd.DataFrame, spec: dict, w_design: dict, labels: dict) -> Mo
 # ---- Oaxaca–Blinder ------------------------------------------------------------------------
 
 def oaxaca(y: np.ndarray, X: np.ndarray, w: np.ndarray, in_a: np.ndarray, names: list[str],
-           W_boot: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+           W_boot: np.ndarray | None = None, *, units: np.ndarray | None = None,
+           multipliers: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two-fold (pooled β with a group indicator, Jann 2008) and three-fold decomposition of
-    ȳ_A − ȳ_B; bootstrap SEs when replicate weights ``W_boot`` (n × R) are given.
+    ȳ_A − ȳ_B; bootstrap SEs from replicate weights: either ``W_boot`` (n × R) or, without an
+    n × R matrix, ``units`` (PSU code of each respondent) and ``multipliers`` (PSUs × R) as
+    :func:`analysis.sensitivity.rao_wu_multipliers` gives.
 
+    Every replicate is solved from sums by unit (all replicates at once, no loop over draws).
     Returns (summary: component, estimate, se) and (detailed explained part by regressor).
     """
-    def parts(ww: np.ndarray) -> np.ndarray:       # ww: n × R
-        out = []
-        A, B = in_a, ~in_a
-        Xg = np.column_stack([X, in_a.astype(float)])
-        for r in range(ww.shape[1]):
-            wr = ww[:, r]
-            ba = np.linalg.solve(X[A].T @ (X[A] * wr[A, None]), X[A].T @ (wr[A] * y[A]))
-            bb = np.linalg.solve(X[B].T @ (X[B] * wr[B, None]), X[B].T @ (wr[B] * y[B]))
-            bp = np.linalg.solve(Xg.T @ (Xg * wr[:, None]), Xg.T @ (wr * y))[:-1]
-            xa = (wr[A] @ X[A]) / wr[A].sum()
-            xb = (wr[B] @ X[B]) / wr[B].sum()
-            gap = xa @ ba - xb @ bb
-            E, C, I = (xa - xb) @ bb, xb @ (ba - bb), (xa - xb) @ (ba - bb)
-            expl = (xa - xb) @ bp
-            unexpl = xa @ (ba - bp) + xb @ (bp - bb)
-            out.append(np.r_[gap, expl, unexpl, E, C, I, (xa - xb) * bp])
-        return np.array(out)
+    n, k = X.shape
+    if W_boot is not None:                   # each respondent its own unit
+        units, multipliers = np.arange(n), W_boot / w[:, None]
+    A = in_a.astype(bool)
 
-    base = parts(w[:, None])[0]
-    se = parts(W_boot).std(axis=0, ddof=1) if W_boot is not None else np.full_like(base, np.nan)
+    def sums(u: np.ndarray, U: int) -> dict[str, np.ndarray]:
+        out = {}
+        for tag, m in (("a", A), ("b", ~A)):
+            gram, xy, sx = unit_sums(X[m], w[m], u[m], U, y[m])
+            out[tag] = (gram, xy, sx, np.bincount(u[m], weights=w[m], minlength=U),
+                        np.bincount(u[m], weights=w[m] * y[m], minlength=U))
+        return out
+
+    def parts(st: dict[str, np.ndarray], M: np.ndarray) -> np.ndarray:     # M: units × R
+        (Ga, ba_, sa, na, ya), (Gb, bb_, sb, nb, _) = st["a"], st["b"]
+        GA, GB = np.einsum("ur,ukl->rkl", M, Ga), np.einsum("ur,ukl->rkl", M, Gb)
+        BA, BB, SA, SB = M.T @ ba_, M.T @ bb_, M.T @ sa, M.T @ sb
+        NA, NB, YA = M.T @ na, M.T @ nb, M.T @ ya
+        ba = np.linalg.solve(GA, BA[:, :, None])[:, :, 0]
+        bb = np.linalg.solve(GB, BB[:, :, None])[:, :, 0]
+        R = M.shape[1]
+        Gp = np.zeros((R, k + 1, k + 1))         # pooled regression on [X, 1{A}]
+        Gp[:, :k, :k] = GA + GB
+        Gp[:, :k, k] = Gp[:, k, :k] = SA
+        Gp[:, k, k] = NA
+        bp = np.linalg.solve(Gp, np.column_stack([BA + BB, YA])[:, :, None])[:, :k, 0]
+        xa, xb = SA / NA[:, None], SB / NB[:, None]
+        dot = lambda p, q: np.einsum("rk,rk->r", p, q)   # noqa: E731
+        gap = dot(xa, ba) - dot(xb, bb)
+        E, C, I = dot(xa - xb, bb), dot(xb, ba - bb), dot(xa - xb, ba - bb)
+        expl = dot(xa - xb, bp)
+        unexpl = dot(xa, ba - bp) + dot(xb, bp - bb)
+        return np.column_stack([gap, expl, unexpl, E, C, I, (xa - xb) * bp])
+
+    base = parts(sums(np.zeros(n, dtype=np.intp), 1), np.ones((1, 1)))[0]
+    if multipliers is not None and units is not None:
+        se = parts(sums(np.asarray(units), multipliers.shape[0]), multipliers).std(axis=0, ddof=1)
+    else:
+        se = np.full_like(base, np.nan)
     comp = ["gap", "explained (two-fold)", "unexplained (two-fold)", "endowments (three-fold)",
             "coefficients (three-fold)", "interaction (three-fold)"]
     summary = pd.DataFrame({"component": comp, "estimate": base[:6], "se": se[:6]})
@@ -621,7 +657,7 @@ def oaxaca(y: np.ndarray, X: np.ndarray, w: np.ndarray, in_a: np.ndarray, names:
 
 
 def _fit_oaxaca(df: pd.DataFrame, spec: dict, w_design: dict, labels: dict) -> ModelResult:
-    from analysis.sensitivity import rao_wu_weights
+    from analysis.sensitivity import rao_wu_multipliers
 
     a, b = spec["groups"]
     df = df[df[spec["group"]].isin([a, b])].reset_index(drop=True)
@@ -634,8 +670,8 @@ def _fit_oaxaca(df: pd.DataFrame, spec: dict, w_design: dict, labels: dict) -> M
     reps = int(spec.get("reps", 499))
     strata = df[w_design["strata"]].to_numpy() if w_design.get("strata") in df else np.zeros(len(df))
     psu = df[w_design["psu"]].to_numpy() if w_design.get("psu") in df else np.arange(len(df))
-    Wb = rao_wu_weights(w, strata, psu, reps, rng)
-    summary, detail = oaxaca(y, X, w, in_a, names, Wb)
+    units, mult = rao_wu_multipliers(strata, psu, reps, rng)
+    summary, detail = oaxaca(y, X, w, in_a, names, units=units, multipliers=mult)
     params = pd.Series(summary["estimate"].to_numpy(), index=summary["component"])
     V = pd.DataFrame(np.diag(summary["se"].to_numpy() ** 2), index=params.index, columns=params.index)
     detail["label"] = detail["term"].map(lambda t: labels.get(t, t))

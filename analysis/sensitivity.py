@@ -96,6 +96,17 @@ def sobol_indices(ya: np.ndarray, yb: np.ndarray, yab: list[np.ndarray]) -> list
 def rao_wu_weights(weights: np.ndarray, strata: np.ndarray, psu: np.ndarray, reps: int,
                    rng: np.random.Generator) -> np.ndarray:
     """Rao–Wu rescaled bootstrap weights (n × reps): one multinomial per stratum, none per draw."""
+    p_codes, mult = rao_wu_multipliers(strata, psu, reps, rng)
+    return weights[:, None] * mult[p_codes]
+
+
+def rao_wu_multipliers(strata: np.ndarray, psu: np.ndarray, reps: int, rng: np.random.Generator
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The Rao–Wu bootstrap as PSU multipliers: (PSU code of each respondent, PSUs × reps).
+
+    Replicate weight of respondent i in draw r = weight_i × multipliers[code_i, r]; estimators
+    built from sums by PSU never need the n × reps matrix (same draws as :func:`rao_wu_weights`).
+    """
     s_codes = pd.factorize(pd.Series(strata))[0]
     p_codes = pd.factorize(pd.MultiIndex.from_arrays([s_codes, pd.Series(psu).astype(str)]))[0]
     mult = np.ones((p_codes.max() + 1, reps))
@@ -106,7 +117,7 @@ def rao_wu_weights(weights: np.ndarray, strata: np.ndarray, psu: np.ndarray, rep
             continue            # a lonely PSU keeps its weight (no within-stratum variation)
         counts = rng.multinomial(nh - 1, np.full(nh, 1 / nh), size=reps).T   # nh × reps
         mult[psus] = counts * nh / (nh - 1)
-    return weights[:, None] * mult[p_codes]
+    return p_codes, mult
 
 
 def _field_scores(data: pd.DataFrame, w: Wave, cfg: IndexConfig, weights: np.ndarray

@@ -177,3 +177,25 @@ def test_robustness_over_index_constructions():
     base = r[r["construction"].str.startswith("default")].set_index("term")["estimate"]
     ref = fit_models("2020-replica", names=["wls_region"])["wls_region"].params
     np.testing.assert_allclose(base.to_numpy(), ref[base.index].to_numpy(), rtol=1e-12)
+
+
+def test_oaxaca_bootstrap_from_psu_sums_equals_refitting_each_replicate():
+    from analysis.sensitivity import rao_wu_multipliers, rao_wu_weights
+
+    rng = np.random.default_rng(11)
+    n = 600
+    strata = rng.integers(0, 4, n)
+    psu = strata * 10 + rng.integers(0, 5, n)
+    a = rng.random(n) < 0.5
+    X = np.column_stack([np.ones(n), rng.normal(1 + a, 1), rng.normal(size=n)])
+    y = X @ np.array([1.0, 0.7, -0.3]) + a + rng.normal(size=n)
+    w = rng.uniform(0.5, 2.0, n)
+    units, mult = rao_wu_multipliers(strata, psu, 40, np.random.default_rng(3))
+    summ, detail = oaxaca(y, X, w, a, ["Intercept", "x1", "x2"], units=units, multipliers=mult)
+    refits = np.array([oaxaca(y, X, w * mult[units, r], a, ["Intercept", "x1", "x2"])[0]["estimate"]
+                       for r in range(mult.shape[1])])
+    np.testing.assert_allclose(summ["se"], refits.std(axis=0, ddof=1), rtol=1e-9)
+    W = rao_wu_weights(w, strata, psu, 40, np.random.default_rng(3))
+    by_matrix = oaxaca(y, X, w, a, ["Intercept", "x1", "x2"], W)
+    np.testing.assert_allclose(by_matrix[0]["se"], summ["se"], rtol=1e-9)
+    np.testing.assert_allclose(by_matrix[1]["se"], detail["se"], rtol=1e-9)
