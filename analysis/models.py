@@ -100,7 +100,7 @@ def model_frame(w: Wave, spec: dict, specs: dict, *, index_config: IndexConfig |
         if spec.get(key):
             cols.append(spec[key])
     dc = w.design_columns
-    if spec.get("se") == "design":
+    if spec.get("se") == "design" or spec["family"] == "oaxaca":   # oaxaca: Rao–Wu over the PSUs
         cols += [c for c in (dc.get("strata"), dc.get("psu"), dc.get("weight")) if c]
     cols = list(dict.fromkeys(cols))
     missing = [c for c in cols if c not in v]
@@ -475,41 +475,96 @@ def _fit_mixed(df: pd.DataFrame, spec: dict, labels: dict) -> ModelResult:
 
 # ---- ordered logit -------------------------------------------------------------------------
 
-def _fit_ologit(df: pd.DataFrame, spec: dict, labels: dict) -> ModelResult:
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
+def ordered_logit(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-10, max_iter: int = 100
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Cumulative logit P(Y ≤ j) = F(θ_j − x'β) by Newton–Raphson with the analytic Hessian
+    (as ``ordinal::clm``); ``y`` holds category positions 0..J−1.
 
+    Each iteration is a few passes over the data (O(n·K²)); BFGS in statsmodels' OrderedModel
+    needed hundreds of numerical-gradient passes.  Returns (β, θ, covariance of (β, θ) from the
+    observed information, log-likelihood).
+    """
+    n, k = X.shape
+    J = int(y.max()) + 1
+    share = np.cumsum(np.bincount(y, minlength=J))[:-1] / n
+    theta = np.log(share / (1 - share))
+    beta = np.zeros(k)
+    hi_ok, lo_ok = y < J - 1, y > 0                      # a finite upper / lower threshold
+
+    def pieces(b: np.ndarray, t: np.ndarray):  # type: ignore[no-untyped-def]
+        eta = X @ b
+        tt = np.r_[t, 0.0]
+        a = np.where(hi_ok, tt[np.minimum(y, J - 2)] - eta, np.inf)
+        c = np.where(lo_ok, tt[np.maximum(y - 1, 0)] - eta, -np.inf)
+        Fa, Fc = 1 / (1 + np.exp(-a)), 1 / (1 + np.exp(-c))
+        p = Fa - Fc
+        return a, c, Fa, Fc, p
+
+    def loglik(b: np.ndarray, t: np.ndarray) -> float:
+        if np.any(np.diff(t) <= 0):
+            return -np.inf
+        p = pieces(b, t)[4]
+        return float(np.sum(np.log(p))) if np.all(p > 0) else -np.inf
+
+    ll = loglik(beta, theta)
+    for _ in range(max_iter):
+        a, c, Fa, Fc, p = pieces(beta, theta)
+        u, v = Fa * (1 - Fa), Fc * (1 - Fc)                # densities at the two thresholds
+        du, dv = u * (1 - 2 * Fa), v * (1 - 2 * Fc)        # their derivatives
+        up, vp = u / p, v / p
+        grad_b = -X.T @ (up - vp)
+        ia, ic = np.minimum(y, J - 2), np.maximum(y - 1, 0)
+        grad_t = (np.bincount(ia[hi_ok], weights=up[hi_ok], minlength=J - 1)
+                  - np.bincount(ic[lo_ok], weights=vp[lo_ok], minlength=J - 1))
+        h_bb = (du - dv) / p - (up - vp) ** 2
+        h_ba = -(du / p - up * (up - vp))                   # ∂²/∂β∂θ_upper (times x)
+        h_bc = -(-dv / p + vp * (up - vp))                  # ∂²/∂β∂θ_lower (times x)
+        H = np.zeros((k + J - 1, k + J - 1))
+        H[:k, :k] = X.T @ (X * h_bb[:, None])
+        for m in range(J - 1):
+            sel_a, sel_c = hi_ok & (ia == m), lo_ok & (ic == m)
+            col = X[sel_a].T @ h_ba[sel_a] + X[sel_c].T @ h_bc[sel_c]
+            H[:k, k + m] = H[k + m, :k] = col
+            H[k + m, k + m] = (np.sum(du[sel_a] / p[sel_a] - up[sel_a] ** 2)
+                               + np.sum(-dv[sel_c] / p[sel_c] - vp[sel_c] ** 2))
+            if m + 1 < J - 1:                               # category m+1 sits between θ_m and θ_{m+1}
+                sel = y == m + 1
+                H[k + m, k + m + 1] = H[k + m + 1, k + m] = np.sum(up[sel] * vp[sel])
+        grad = np.r_[grad_b, grad_t]
+        step = np.linalg.solve(H, -grad)
+        if np.max(np.abs(step)) < tol:                      # converged: H is at the estimate
+            break
+        scale = 1.0
+        while True:                                         # step halving keeps θ ordered
+            nb, nt = beta + scale * step[:k], theta + scale * step[k:]
+            new = loglik(nb, nt)
+            if new >= ll - 1e-12 or scale < 1e-8:
+                break
+            scale /= 2
+        beta, theta, ll = nb, nt, new
+    else:
+        raise ModelSpecError("ordered logit did not converge in "
+                             f"{max_iter} Newton iterations (separation in the data?)")
+    return beta, theta, np.linalg.inv(-H), ll
+
+
+def _fit_ologit(df: pd.DataFrame, spec: dict, labels: dict) -> ModelResult:
     regs = list(spec.get("regressors", []))
     y = df[spec["outcome"]].astype(int)
     cats = np.sort(y.unique())
     X = df[regs].to_numpy(float)
-    mod = OrderedModel(pd.Categorical(y, categories=cats, ordered=True), X, distr="logit")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = mod.fit(method="bfgs", disp=False, maxiter=2000, gtol=1e-10)
     k = len(regs)
-    raw = np.asarray(fit.params)
-    Vraw = np.asarray(fit.cov_params())
-    cut = mod.transform_threshold_params(raw)[1:-1]
-    # Jacobian of (β, cutpoints) w.r.t. (β, θ1, log Δ2, ...): cut_m = θ1 + Σ_{l≤m} exp(.)
-    J = np.eye(len(raw))
-    th = raw[k:]
-    for m in range(len(th)):
-        J[k + m, k] = 1.0
-        for l in range(1, m + 1):
-            J[k + m, k + l] = np.exp(th[l])
-        if m >= 1:
-            J[k + m, k + 1:k + m + 1] = np.exp(th[1:m + 1])
-    V = J @ Vraw @ J.T
+    beta, cut, V, llf = ordered_logit(np.searchsorted(cats, y.to_numpy()), X)
     names = regs + [f"cut{c}|{c2}" for c, c2 in zip(cats[:-1], cats[1:])]
-    est = np.concatenate([raw[:k], cut])
-    ame = _ologit_ame(X, raw[:k], cut, cats, V, regs)
+    est = np.concatenate([beta, cut])
+    ame = _ologit_ame(X, beta, cut, cats, V, regs)
     counts = y.value_counts().to_numpy(float)
     ll0 = float(np.sum(counts * np.log(counts / counts.sum())))   # thresholds-only model
-    st = {"llf": float(fit.llf), "pseudo_r2": 1 - float(fit.llf) / ll0, "categories": int(len(cats))}
+    st = {"llf": llf, "pseudo_r2": 1 - llf / ll0, "categories": int(len(cats))}
     return ModelResult(spec["name"], spec.get("label", spec["name"]), "ologit",
                        pd.Series(est, index=names), pd.DataFrame(V, index=names, columns=names),
                        len(y), None, MappingProxyType(st), (), MappingProxyType(labels),
-                       MappingProxyType({"ame": ame}), tuple(regs))
+                       MappingProxyType({"ame": ame}), tuple(regs[:k]))
 
 
 def _ologit_probs(X: np.ndarray, beta: np.ndarray, cut: np.ndarray) -> np.ndarray:
@@ -625,12 +680,13 @@ def oaxaca(y: np.ndarray, X: np.ndarray, w: np.ndarray, in_a: np.ndarray, names:
 
     def parts(st: dict[str, np.ndarray], M: np.ndarray) -> np.ndarray:     # M: units × R
         (Ga, ba_, sa, na, ya), (Gb, bb_, sb, nb, _) = st["a"], st["b"]
-        GA, GB = np.einsum("ur,ukl->rkl", M, Ga), np.einsum("ur,ukl->rkl", M, Gb)
+        U, R = M.shape
+        GA = (M.T @ Ga.reshape(U, k * k)).reshape(R, k, k)    # Σ_u m_ur G_u for every replicate
+        GB = (M.T @ Gb.reshape(U, k * k)).reshape(R, k, k)
         BA, BB, SA, SB = M.T @ ba_, M.T @ bb_, M.T @ sa, M.T @ sb
         NA, NB, YA = M.T @ na, M.T @ nb, M.T @ ya
         ba = np.linalg.solve(GA, BA[:, :, None])[:, :, 0]
         bb = np.linalg.solve(GB, BB[:, :, None])[:, :, 0]
-        R = M.shape[1]
         Gp = np.zeros((R, k + 1, k + 1))         # pooled regression on [X, 1{A}]
         Gp[:, :k, :k] = GA + GB
         Gp[:, :k, k] = Gp[:, k, :k] = SA

@@ -199,3 +199,37 @@ def test_oaxaca_bootstrap_from_psu_sums_equals_refitting_each_replicate():
     by_matrix = oaxaca(y, X, w, a, ["Intercept", "x1", "x2"], W)
     np.testing.assert_allclose(by_matrix[0]["se"], summ["se"], rtol=1e-9)
     np.testing.assert_allclose(by_matrix[1]["se"], detail["se"], rtol=1e-9)
+
+
+def test_ordered_logit_newton_equals_statsmodels_ordered_model():
+    import warnings
+
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    from analysis.models import ordered_logit
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    X = np.column_stack([rng.normal(size=n), rng.binomial(1, 0.4, n), rng.uniform(0, 3, n)])
+    latent = X @ np.array([0.8, -0.5, 0.3]) + rng.logistic(size=n)
+    y = np.digitize(latent, [-1.0, 0.2, 1.5, 2.5])          # five categories
+    beta, theta, V, ll = ordered_logit(y, X)
+    mod = OrderedModel(y, X, distr="logit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mod.fit(method="bfgs", disp=False, maxiter=5000, gtol=1e-12)
+    np.testing.assert_allclose(beta, fit.params[:3], rtol=1e-6)
+    np.testing.assert_allclose(theta, mod.transform_threshold_params(fit.params)[1:-1], rtol=1e-6)
+    np.testing.assert_allclose(np.sqrt(np.diag(V))[:3], fit.bse[:3], rtol=1e-4)
+    assert ll == pytest.approx(fit.llf, rel=1e-10)
+
+
+def test_oaxaca_bootstrap_resamples_the_wave_s_villages_within_provinces():
+    from analysis.models import load_specs, model_frame
+    from analysis.wave import load_wave
+
+    w = load_wave("2020-replica")
+    specs = load_specs()
+    spec = next(m for m in specs["models"] if m["family"] == "oaxaca")
+    df, _ = model_frame(w, spec, specs)
+    assert {w.design_columns["strata"], w.design_columns["psu"]} <= set(df.columns)
