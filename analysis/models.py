@@ -315,14 +315,23 @@ def unit_sums(X: np.ndarray, w: np.ndarray, units: np.ndarray, n_units: int,
     never an n × K × K array."""
     n, k = X.shape
     Xw = X * w[:, None]
-    gram = np.empty((n_units, k, k))
-    for a in range(k):
-        for b in range(a, k):
-            gram[:, a, b] = gram[:, b, a] = np.bincount(units, weights=Xw[:, a] * X[:, b],
-                                                        minlength=n_units)
     xy = np.zeros((n_units, k)) if y is None else np.column_stack(
         [np.bincount(units, weights=Xw[:, a] * y, minlength=n_units) for a in range(k)])
     sx = np.column_stack([np.bincount(units, weights=Xw[:, a], minlength=n_units) for a in range(k)])
+    gram = np.empty((n_units, k, k))
+    if n_units <= 256:
+        # few units (clusters): one BLAS product per unit over its rows, sorted once
+        order = np.argsort(units, kind="stable")
+        bounds = np.searchsorted(units[order], np.arange(n_units + 1))
+        for u in range(n_units):
+            rows = order[bounds[u]:bounds[u + 1]]
+            gram[u] = X[rows].T @ Xw[rows]
+    else:
+        # many units (PSUs): one bincount per pair of columns
+        for a in range(k):
+            for b in range(a, k):
+                gram[:, a, b] = gram[:, b, a] = np.bincount(units, weights=Xw[:, a] * X[:, b],
+                                                            minlength=n_units)
     return gram, xy, sx
 
 

@@ -67,6 +67,12 @@ def absorbed_ols(y: np.ndarray, X: np.ndarray, *, fe: np.ndarray, cluster: np.nd
     return {"coef": beta, "vcov": V, "se": np.sqrt(np.diag(V)), "n": n, "clusters": int(G)}
 
 
+def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> set[tuple]:
+    """The distinct (a, b) pairs of two columns (vectorised; as many as levels, not rows)."""
+    pairs = pd.DataFrame({"a": a, "b": b}).drop_duplicates()
+    return set(zip(pairs["a"].tolist(), pairs["b"].tolist()))
+
+
 def _nested(f: np.ndarray, c: np.ndarray) -> bool:
     """Whether every fixed-effect level lies inside one cluster."""
     pairs = pd.DataFrame({"f": f, "c": c}).drop_duplicates()
@@ -171,7 +177,7 @@ class AbsorbedOLSStats:
             b = Xw[sel].T @ yt[sel]
             self.cl_A[cl] = A if cl not in self.cl_A else self.cl_A[cl] + A
             self.cl_b[cl] = b if cl not in self.cl_b else self.cl_b[cl] + b
-        self.pairs |= set(zip(fe.tolist(), cluster.tolist())) if len(fe) < 2_000_000 else set()
+        self.pairs |= _distinct_pairs(fe, cluster)
         self.n += len(y)
         return self
 
@@ -213,11 +219,78 @@ def write_partitioned(df: pd.DataFrame, folder: str | Path, rows_per_file: int) 
     return out
 
 
+def partition_files(folder: str | Path) -> list[Path]:
+    """The Parquet partitions of a partitioned wave, in name order."""
+    files = sorted(Path(folder).glob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no *.parquet partitions")
+    return files
+
+
+def scan_partitions(folder: str | Path, columns: list[str] | None = None, *,
+                    batch_rows: int = 200_000) -> Iterator[tuple[Path, int, pd.DataFrame]]:
+    """Stream a partitioned wave through DuckDB in batches of at most ``batch_rows`` rows.
+
+    Yields ``(file, first_row, frame)``: the partition a piece comes from, the file row of its
+    first record (1-based, the header counted as row 1, as validation reports rows) and the
+    values — text columns as Arrow-backed strings.  Memory is bounded by the batch, not by the
+    size of a partition or of the wave.  Partitions must share one schema.
+    """
+    import duckdb
+    import pyarrow as pa
+
+    files = partition_files(folder)
+    con = duckdb.connect()
+    cols = ("* EXCLUDE (filename, file_row_number)" if columns is None
+            else ", ".join(_quote(c) for c in columns))
+    try:
+        rel = con.sql(f"SELECT {cols}, filename AS __file, file_row_number AS __row "
+                      "FROM read_parquet($files, filename = true, file_row_number = true)",
+                      params={"files": [str(f) for f in files]})
+        reader = rel.to_arrow_reader(batch_rows)
+    except duckdb.Error as e:
+        raise ValueError(f"{folder}: the partitions cannot be read as one table ({e}); every "
+                         "partition must have the same columns and types") from None
+    text = pd.StringDtype(na_value=float("nan"))
+    mapper = {pa.string(): text, pa.large_string(): text, pa.string_view(): text}.get
+    for batch in reader:
+        df = batch.to_pandas(types_mapper=mapper)
+        for name, piece in df.groupby("__file", sort=False):
+            yield (Path(name), int(piece["__row"].iloc[0]) + 2,
+                   piece.drop(columns=["__file", "__row"]).reset_index(drop=True))
+
+
+def duplicate_ids(folder: str | Path, id_column: str, limit: int = 50) -> pd.DataFrame:
+    """Respondent ids found more than once anywhere in a partitioned wave, with the file and row
+    of each repeat (not of the first occurrence): one DuckDB aggregation over every partition,
+    which spills to disk instead of holding all ids in memory."""
+    import duckdb
+
+    files = [str(f) for f in partition_files(folder)]
+    col = _quote(id_column)
+    return duckdb.connect().sql(
+        f"""WITH ids AS (SELECT trim(CAST({col} AS VARCHAR)) AS id, filename AS file,
+                                file_row_number + 2 AS row
+                         FROM read_parquet($files, filename = true, file_row_number = true)
+                         WHERE {col} IS NOT NULL AND trim(CAST({col} AS VARCHAR)) <> ''),
+                ranked AS (SELECT *, row_number() OVER (PARTITION BY id ORDER BY file, row) AS k,
+                                  first_value(file) OVER (PARTITION BY id ORDER BY file, row) AS first_file,
+                                  first_value(row) OVER (PARTITION BY id ORDER BY file, row) AS first_row
+                           FROM ids)
+            SELECT id, file, row, first_file, first_row FROM ranked WHERE k > 1
+            ORDER BY file, row LIMIT {int(limit)}""",
+        params={"files": files}).df()
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 def iter_partitions(folder: str | Path, columns: list[str] | None = None) -> Iterator[tuple[Path, pd.DataFrame]]:
-    """Stream the partitions of a folder one at a time (only ``columns`` are read)."""
+    """Whole partitions one at a time (for workers that each take a file, as on Dask)."""
     import pyarrow.parquet as pq
 
-    for p in sorted(Path(folder).glob("*.parquet")):
+    for p in partition_files(folder):
         yield p, pq.read_table(p, columns=columns).to_pandas()
 
 
@@ -234,19 +307,29 @@ def _clean_partition(raw: pd.DataFrame, spec_design: dict, first_row: int, file:
     return rep, (None if clean is None else _add_derived(clean))
 
 
+GLOBAL_RULES = ("unique id", "PSU nested in one stratum", "two or more PSUs per stratum")
+"""Rules that span partitions: checked once over the whole wave, not per piece."""
+
+
 def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
-                ols: dict | None = None, codebook=None) -> dict:  # type: ignore[no-untyped-def]
+                ols: dict | None = None, codebook=None, batch_rows: int = 200_000,
+                progress: bool = False) -> dict:  # type: ignore[no-untyped-def]
     """Validate, index and estimate a partitioned wave without holding it in memory.
 
+    The partitions are scanned by DuckDB in batches of ``batch_rows`` rows (see
+    :func:`scan_partitions`); each piece is validated with the in-memory rules and reduced to
+    sufficient statistics.  Rules that span partitions are checked over the whole wave: duplicate
+    ids by a DuckDB aggregation, PSUs in two strata and strata with one PSU from the distinct
+    (PSU, stratum) pairs.
+
     Returns ``{"report": ValidationReport, "degree": Estimate, "ols": dict | None}``: every
-    partition's problems (rows counted per file), the design-based mean overall score by ``by``,
-    and, if ``ols = {"y": ..., "x": [...], "fe": ..., "cluster": ...}``, weighted OLS with the
-    fixed effect absorbed and CR1 standard errors. Duplicate ids and PSUs in two strata are
-    checked across partitions.
+    problem (file and file row), the design-based mean overall score by ``by``, and, if
+    ``ols = {"y": ..., "x": [...], "fe": ..., "cluster": ...}``, weighted OLS with the fixed
+    effect absorbed and CR1 standard errors (a second scan).
     """
     from analysis.codebook import load_codebook
     from analysis.index import IndexConfig, build_index
-    from analysis.validate import Problem, ValidationReport
+    from analysis.validate import Problem, ValidationReport, _strat_name
 
     cb = codebook or load_codebook()
     cfg = IndexConfig.load()
@@ -254,45 +337,88 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
         raise ValueError("the partitioned path needs a row-local index (min-max or target "
                          "normalisation; equal, expert or AHP weights)")
     report = ValidationReport(Path(folder).name)
+    seen: set[tuple] = set()
     stats = DomainMeanStats()
-    seen_ids: dict[str, str] = {}
-    psu_stratum: dict[str, object] = {}
+    psu_strata: dict[object, dict[object, tuple[str, int]]] = {}   # psu → stratum → first (file, row)
     o1 = AbsorbedOLSStats(len(ols["x"])) if ols else None
-    chunks_for_ols: list[Path] = []
-    for file, raw in iter_partitions(folder):
-        rep, clean = _clean_partition(raw, design, 2, file, cb)
-        report.problems += rep.problems
-        report.rows[file.name] = len(raw)
-        if clean is None or not rep.ok:
+    key = cb.keys["villagers"]
+
+    def pieces(label: str):  # type: ignore[no-untyped-def]
+        it = scan_partitions(folder, batch_rows=batch_rows)
+        if progress:
+            from rich.progress import track
+
+            it = track(it, description=label, transient=True)
+        for file, first_row, raw in it:
+            yield file, first_row, raw, _clean_partition(raw, design, first_row, file, cb)
+
+    for file, first_row, raw, (rep, clean) in pieces("validate and reduce"):
+        report.rows[file.name] = report.rows.get(file.name, 0) + len(raw)
+        for p in rep.problems:
+            sig = (p.file, p.row, p.column, p.rule, p.message)
+            if p.rule not in GLOBAL_RULES and sig not in seen:
+                seen.add(sig)
+                report.problems.append(p)
+        for col, counts in rep.missing.get("villagers", {}).items():
+            tot = report.missing.setdefault("villagers", {}).setdefault(col, {"blank": 0, "declared": 0})
+            tot["blank"] += counts["blank"]
+            tot["declared"] += counts["declared"]
+        if clean is None:
             continue
-        key = cb.keys["villagers"]
-        for rid in clean[key].tolist():
-            if rid in seen_ids:
-                report.problems.append(Problem(file.name, None, key, rid, "unique id",
-                                               f"respondent id {rid!r} also in {seen_ids[rid]}"))
-            seen_ids[rid] = file.name
-        for p_, s_ in clean[[design["psu"], design["strata"]]].drop_duplicates().itertuples(index=False):
-            if psu_stratum.setdefault(p_, s_) != s_:
-                report.problems.append(Problem(file.name, None, design["psu"], str(p_),
-                                               "PSU nested in one stratum", f"PSU {p_!r} in two strata"))
+        psu, strata = clean[design["psu"]], clean[design["strata"]]
+        firsts = pd.DataFrame({"p": psu, "s": strata, "r": np.arange(len(clean)) + first_row}
+                              ).dropna().drop_duplicates(["p", "s"])
+        for p_, s_, r_ in firsts.itertuples(index=False):
+            psu_strata.setdefault(p_, {}).setdefault(s_, (file.name, int(r_)))
+        if not rep.ok:
+            continue
         s = build_index(clean, cfg, codebook=cb).scores["overall"].to_numpy()
-        stats.update(s, clean[design["weight"]].to_numpy(float), clean[design["strata"]].to_numpy(),
-                     clean[design["psu"]].astype(str).to_numpy(), clean[by].to_numpy())
+        stats.update(s, clean[design["weight"]].to_numpy(float), strata.to_numpy(),
+                     psu.astype(str).to_numpy(), clean[by].to_numpy())
         if ols:
             frame = _ols_frame(clean, s, ols)
             o1.pass1(frame[ols["x"]].to_numpy(float), frame["_y"].to_numpy(float),
                      frame["_w"].to_numpy(float), frame[ols["fe"]].to_numpy())
-            chunks_for_ols.append(file)
+    # rules across partitions
+    if key in _schema_names(folder):
+        for r in duplicate_ids(folder, key).itertuples(index=False):
+            report.problems.append(Problem(Path(r.file).name, int(r.row), key, r.id, "unique id",
+                                           f"respondent id {r.id!r} also in {Path(r.first_file).name} "
+                                           f"row {int(r.first_row)}"))
+    for p_, by_stratum in psu_strata.items():
+        if len(by_stratum) > 1:
+            (f_, r_) = min(by_stratum.values())
+            names = ", ".join(_strat_name(x) for x in by_stratum)
+            report.problems.append(Problem(f_, r_, design["psu"], str(p_), "PSU nested in one stratum",
+                                           f"PSU {p_!r} appears in {len(by_stratum)} strata ({names}); "
+                                           "each PSU must lie in one stratum"))
+    n_psu: dict[object, list] = {}
+    for p_, by_stratum in psu_strata.items():
+        for s_, where in by_stratum.items():
+            n_psu.setdefault(s_, []).append(where)
+    for s_, wheres in n_psu.items():
+        if len(wheres) == 1:
+            f_, r_ = wheres[0]
+            report.problems.append(Problem(f_, r_, design["strata"], _strat_name(s_),
+                                           "two or more PSUs per stratum",
+                                           f"stratum {_strat_name(s_)!r} has a single PSU: its variance "
+                                           "is estimated by centring at the grand mean", "warning"))
+    report.problems.sort(key=lambda p: p.severity != "error")
     out = {"report": report, "degree": stats.estimate() if report.ok else None, "ols": None}
     if ols and report.ok:
-        for file, raw in iter_partitions(folder):                 # second pass
-            _, clean = _clean_partition(raw, design, 2, file, cb)
+        for _, _, _, (_, clean) in pieces("second pass (OLS)"):
             s = build_index(clean, cfg, codebook=cb).scores["overall"].to_numpy()
             frame = _ols_frame(clean, s, ols)
             o1.pass2(frame[ols["x"]].to_numpy(float), frame["_y"].to_numpy(float),
                      frame["_w"].to_numpy(float), frame[ols["fe"]].to_numpy(), frame[ols["cluster"]].to_numpy())
         out["ols"] = o1.result()
     return out
+
+
+def _schema_names(folder: str | Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(partition_files(folder)[0]).names
 
 
 def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict) -> pd.DataFrame:

@@ -233,3 +233,19 @@ def test_oaxaca_bootstrap_resamples_the_wave_s_villages_within_provinces():
     spec = next(m for m in specs["models"] if m["family"] == "oaxaca")
     df, _ = model_frame(w, spec, specs)
     assert {w.design_columns["strata"], w.design_columns["psu"]} <= set(df.columns)
+
+
+@pytest.mark.parametrize("n_units", [7, 300, 2000])
+def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units):
+    from analysis.models import unit_sums
+
+    rng = np.random.default_rng(n_units)
+    n = 5000
+    X, y, w = rng.normal(size=(n, 4)), rng.normal(size=n), rng.uniform(0.2, 3, n)
+    u = rng.integers(0, n_units, n)
+    gram, xy, sx = unit_sums(X, w, u, n_units + 2, y)      # two units without rows
+    for j in (0, n_units // 2, n_units - 1, n_units + 1):
+        m = u == j
+        np.testing.assert_allclose(gram[j], X[m].T @ (X[m] * w[m, None]), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(xy[j], X[m].T @ (w[m] * y[m]), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(sx[j], w[m] @ X[m], rtol=1e-12, atol=1e-12)

@@ -113,3 +113,44 @@ def test_dask_local_cluster_gives_the_same_result(partitioned):
     ref = stream_wave(folder, DESIGN)["degree"]
     np.testing.assert_allclose(est.estimate, ref.estimate, rtol=1e-10)
     np.testing.assert_allclose(est.se, ref.se, rtol=1e-10)
+
+
+def test_batches_smaller_than_partitions_give_the_same_results_and_rows(partitioned, tmp_path):
+    folder, w = partitioned
+    spec = {"y": "overall", "x": X, "fe": "region3", "cluster": "province"}   # FE not nested
+    whole = stream_wave(folder, DESIGN, ols=spec, batch_rows=50_000)
+    split = stream_wave(folder, DESIGN, ols=spec, batch_rows=700)           # pieces cross files
+    np.testing.assert_allclose(split["degree"].estimate, whole["degree"].estimate, rtol=1e-12)
+    np.testing.assert_allclose(split["degree"].se, whole["degree"].se, rtol=1e-12)
+    np.testing.assert_allclose(split["ols"]["se"], whole["ols"]["se"], rtol=1e-12)
+    assert split["report"].rows == whole["report"].rows
+    # the non-nested fixed effect counts its levels in K, as in memory
+    v = w.villagers
+    v = v.assign(overall=build_index(v, IndexConfig.load(), codebook=w.codebook).scores["overall"],
+                 log_income=np.log(v["hh_income"]))
+    d = v[[*X, "overall", "weight", "province", "region3"]].dropna()
+    mem = absorbed_ols(d["overall"].to_numpy(), d[X].to_numpy(), fe=d["region3"].to_numpy(),
+                       cluster=d["province"].to_numpy(), w=d["weight"].to_numpy())
+    np.testing.assert_allclose(split["ols"]["coef"], mem["coef"], rtol=1e-10)
+    np.testing.assert_allclose(split["ols"]["se"], mem["se"], rtol=1e-10)
+
+
+def test_problems_carry_file_rows_whatever_the_batch_size(tmp_path):
+    v = generate(seed=12, n=3000, calibrate=False)["villagers"]
+    v.loc[1234, "edu_org"] = 7.0                          # file part-00001, its row 235 (+1 header)
+    v.loc[1500, "resp_id"] = v.loc[1100, "resp_id"]       # a repeat inside that same file
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    for batch in (100_000, 333):
+        rep = stream_wave(tmp_path / "p", DESIGN, batch_rows=batch)["report"]
+        errs = {(p.file, p.row, p.rule) for p in rep.errors}
+        assert ("part-00001.parquet", 236, "schema") in errs, errs
+        dup = [p for p in rep.errors if p.rule == "unique id"]
+        assert [(p.file, p.row) for p in dup] == [("part-00001.parquet", 502)]
+        assert "part-00001.parquet row 102" in dup[0].message
+
+
+def test_partitioning_adds_no_problem_the_whole_wave_does_not_have(partitioned):
+    folder, w = partitioned
+    rep = stream_wave(folder, DESIGN, batch_rows=500)["report"]
+    assert sorted((p.rule, p.severity) for p in rep.problems) == \
+        sorted((p.rule, p.severity) for p in w.report.problems)
