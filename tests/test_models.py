@@ -249,3 +249,43 @@ def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units):
         np.testing.assert_allclose(gram[j], X[m].T @ (X[m] * w[m, None]), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(xy[j], X[m].T @ (w[m] * y[m]), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(sx[j], w[m] @ X[m], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_random_intercept_from_group_sums_equals_statsmodels_mixedlm(reml):
+    import warnings
+
+    import statsmodels.api as sm
+
+    from analysis.models import random_intercept
+
+    rng = np.random.default_rng(21)
+    G, n = 25, 4000
+    g = rng.integers(0, G, n)
+    X = np.column_stack([np.ones(n), rng.normal(size=n), rng.binomial(1, 0.5, n)])
+    y = X @ np.array([2.0, 0.5, -1.0]) + rng.normal(0, 0.7, G)[g] + rng.normal(size=n)
+    ours = random_intercept(y, X, g, reml=reml)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sm.MixedLM(y, X, g).fit(reml=reml, method="bfgs", gtol=1e-12)
+    np.testing.assert_allclose(ours["beta"], fit.fe_params, rtol=1e-7)
+    np.testing.assert_allclose(ours["tau2"], np.asarray(fit.cov_re)[0, 0], rtol=1e-5)
+    np.testing.assert_allclose(ours["sigma2"], fit.scale, rtol=1e-6)
+    assert ours["llf"] == pytest.approx(fit.llf, rel=1e-9)
+
+
+def test_random_intercept_without_group_variance_is_ols():
+    from analysis.models import random_intercept
+
+    rng = np.random.default_rng(4)
+    n = 2000
+    X = np.column_stack([np.ones(n), rng.normal(size=n)])
+    g = np.repeat(np.arange(20), n // 20)
+    z = rng.normal(size=n)
+    e = z - 1.5 * (np.bincount(g, weights=z) / np.bincount(g))[g]   # group means pushed apart: ICC < 0
+    y = X @ np.array([1.0, 2.0]) + e
+    ours = random_intercept(y, X, g, reml=False)
+    b = np.linalg.lstsq(X, y, rcond=None)[0]
+    assert ours["tau2"] == pytest.approx(0.0, abs=1e-10)           # the boundary, as lmer
+    np.testing.assert_allclose(ours["beta"], b, rtol=1e-10)
+    assert ours["sigma2"] == pytest.approx(np.sum((y - X @ b) ** 2) / n, rel=1e-10)
