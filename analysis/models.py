@@ -28,6 +28,7 @@ Example
 from __future__ import annotations
 
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -79,14 +80,21 @@ def _labels(w: Wave, specs: dict) -> dict[str, str]:
     return lab
 
 
+_INDEX_SCORES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Wave → {index construction → scores}: shared by the models of a wave while it lives."""
+
+
 def model_frame(w: Wave, spec: dict, specs: dict, *, index_config: IndexConfig | None = None
                 ) -> tuple[pd.DataFrame, int]:
     """The rows and columns a model uses (complete cases) and how many rows were dropped."""
     from analysis.external import province_covariates
 
     v = w.villagers
-    res = build_index(v, index_config or IndexConfig.load(), codebook=w.codebook)
-    v = v.join(res.scores.add_suffix("_score").rename(columns=lambda c: c.removesuffix("_score") if c.removesuffix("_score") not in v else c))
+    cfg = index_config or IndexConfig.load()
+    scores = _INDEX_SCORES.setdefault(w, {})
+    if repr(cfg) not in scores:               # one index per wave and construction, not per model
+        scores[repr(cfg)] = build_index(v, cfg, codebook=w.codebook).scores
+    v = v.join(scores[repr(cfg)].add_suffix("_score").rename(columns=lambda c: c.removesuffix("_score") if c.removesuffix("_score") not in v else c))
     for name, d in specs.get("derived", {}).items():
         v[name] = v.eval(d["expr"], engine="python").astype(float)
     covs = province_covariates(2020)

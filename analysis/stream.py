@@ -422,10 +422,14 @@ def _schema_names(folder: str | Path) -> list[str]:
 
 
 def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict) -> pd.DataFrame:
+    from analysis.models import load_specs
+
     f = clean.assign(_y=score if ols["y"] == "overall" else clean[ols["y"]],
                      _w=clean[ols.get("weights", "weight")])
-    if "log_income" in ols["x"]:
-        f = f.assign(log_income=np.log(f["hh_income"]))
+    derived = load_specs().get("derived", {})               # log_income, female, age10, ...
+    for x in ols["x"]:
+        if x not in f and x in derived:
+            f[x] = f.eval(derived[x]["expr"], engine="python").astype(float)
     return f[list(dict.fromkeys([*ols["x"], "_y", "_w", ols["fe"], ols["cluster"]]))].dropna()
 
 
