@@ -304,15 +304,16 @@ def _wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.nd
     return beta, ainv, y - X @ beta
 
 
-def cluster_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, groups: np.ndarray, ainv: np.ndarray
-                 ) -> tuple[np.ndarray, int]:
-    """CR1 cluster-robust covariance (``G/(G-1)·(N-1)/(N-K)``) from scores summed by cluster."""
+def cluster_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, groups: np.ndarray, ainv: np.ndarray,
+                 k_extra: int = 0) -> tuple[np.ndarray, int]:
+    """CR1 cluster-robust covariance (``G/(G-1)·(N-1)/(N-K)``) from scores summed by cluster;
+    ``k_extra`` counts parameters absorbed out of ``X`` (intercept and fixed-effect levels)."""
     g = pd.factorize(pd.Series(groups))[0]
     G = g.max() + 1
     n, k = X.shape
     scores = np.column_stack([np.bincount(g, weights=X[:, j] * w * e, minlength=G) for j in range(k)])
     meat = scores.T @ scores
-    c = G / (G - 1) * (n - 1) / (n - k)
+    c = G / (G - 1) * (n - 1) / (n - k - k_extra)
     return c * ainv @ meat @ ainv, int(G)
 
 
@@ -353,7 +354,8 @@ def _wild_weights(kind: str, shape: tuple[int, int], rng: np.random.Generator) -
 
 
 def _wild_stats(X: np.ndarray, w: np.ndarray, g: np.ndarray, G: int, yhat: np.ndarray,
-                resid: np.ndarray, V: np.ndarray, ainv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                resid: np.ndarray, V: np.ndarray, ainv: np.ndarray, k_extra: int = 0
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap coefficients and CR1 SEs for y* = yhat + v_g·resid, all replicates at once.
 
     V: G × B cluster weights.  Returns (K × B coefficients, K × B standard errors).
@@ -365,30 +367,34 @@ def _wild_stats(X: np.ndarray, w: np.ndarray, g: np.ndarray, G: int, yhat: np.nd
     beta = ainv @ (a.sum(0)[:, None] + c.T @ V)             # K × B
     S = a[:, :, None] + c[:, :, None] * V[:, None, :] - np.einsum("gkl,lb->gkb", H, beta)
     Q = np.einsum("jk,gkb->jgb", ainv, S)                   # K × G × B
-    factor = G / (G - 1) * (n - 1) / (n - k)
+    factor = G / (G - 1) * (n - 1) / (n - k - k_extra)
     se = np.sqrt(factor * (Q**2).sum(axis=1))
     return beta, se
 
 
 def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: np.ndarray,
                            terms: list[int], *, reps: int = 999, weights: str = "webb",
-                           seed: int = 0, level: float = 0.95) -> pd.DataFrame:
-    """WCR bootstrap-t p-values (null β_j = 0 imposed) and WCU percentile-t CIs for ``terms``."""
+                           seed: int = 0, level: float = 0.95, k_extra: int = 0) -> pd.DataFrame:
+    """WCR bootstrap-t p-values (null β_j = 0 imposed) and WCU percentile-t CIs for ``terms``.
+
+    ``X`` and ``y`` may be within-transformed by a fixed effect nested in the clusters (then
+    ``k_extra`` counts the absorbed parameters): the replicates are then those of the dummy model.
+    """
     rng = np.random.default_rng(seed)
     g = pd.factorize(pd.Series(groups))[0]
     G = int(g.max()) + 1
     beta, ainv, e = _wls(y, X, w)
-    V0, G0 = cluster_vcov(X, w, e, g, ainv)
+    V0, G0 = cluster_vcov(X, w, e, g, ainv, k_extra)
     se0 = np.sqrt(np.diag(V0))
     V = _wild_weights(weights, (G, reps), rng)
     # unrestricted: percentile-t interval
-    bu, seu = _wild_stats(X, w, g, G, X @ beta, e, V, ainv)
+    bu, seu = _wild_stats(X, w, g, G, X @ beta, e, V, ainv, k_extra)
     rows = []
     for j in terms:
         keep = [i for i in range(X.shape[1]) if i != j]
         Xr = X[:, keep]
         br, _, er = _wls(y, Xr, w)
-        b_r, se_r = _wild_stats(X, w, g, G, Xr @ br, er, V, ainv)
+        b_r, se_r = _wild_stats(X, w, g, G, Xr @ br, er, V, ainv, k_extra)
         t_obs = beta[j] / se0[j]
         t_star = b_r[j] / se_r[j]
         p = float(np.mean(np.abs(t_star) >= abs(t_obs)))
@@ -401,44 +407,81 @@ def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: 
     return out
 
 
+def _within(codes: np.ndarray, w: np.ndarray, *cols: np.ndarray) -> list[np.ndarray]:
+    """Weighted within transformation: each column minus its weighted mean in its group."""
+    sw = np.bincount(codes, weights=w)
+    out = []
+    for c in cols:
+        if c.ndim == 1:
+            out.append(c - (np.bincount(codes, weights=w * c) / sw)[codes])
+        else:
+            out.append(c - np.column_stack([np.bincount(codes, weights=w * c[:, j]) / sw
+                                            for j in range(c.shape[1])])[codes])
+    return out
+
+
 def _fit_linear(df: pd.DataFrame, spec: dict, w_design: dict, labels: dict) -> ModelResult:
+    """WLS with the first fixed effect absorbed (within transformation) and any others as dummies.
+
+    By Frisch–Waugh–Lovell the slopes, residuals and every covariance of the slopes (cluster,
+    design-based, HC1) equal those of the regression with dummies; degrees of freedom count the
+    absorbed intercept and levels as that regression does (so results equal R's ``lm``/``svyglm``).
+    """
     regs, fe = list(spec.get("regressors", [])), list(spec.get("fixed_effects", []))
     y = df[spec["outcome"]].to_numpy(float)
-    X, names = _design_matrix(df, regs, fe)
     wcol = spec.get("weights") if spec["family"] == "wls" else None
     w = df[wcol].to_numpy(float) if wcol else np.ones(len(df))
     w = w / w.mean()
-    beta, ainv, e = _wls(y, X, w)
+    if fe:
+        levels = pd.factorize(df[fe[0]].astype(str))[0]
+        X, names = _design_matrix(df, regs, fe[1:], const=False)
+        y_fit, X = _within(levels, w, y, X)
+        k_extra = int(levels.max()) + 1                     # intercept + (levels − 1) dummies
+    else:
+        X, names = _design_matrix(df, regs, [])
+        y_fit, k_extra = y, 0
+    beta, ainv, e = _wls(y_fit, X, w)
     n, k = X.shape
+    k_all = k + k_extra
     st: dict[str, Any] = {}
     se_kind = spec.get("se", "cluster" if spec.get("cluster") else "hc1")
     if se_kind == "design":
         d = SurveyDesign.from_frame(df.assign(_w=w), weight="_w", strata=w_design.get("strata"),
                                     psu=w_design.get("psu"))
         infl = (X * (w * e)[:, None]) @ ainv                 # respondent influence on β
-        z = np.zeros((d.n_psu, k))
-        np.add.at(z, d.psu, infl)
+        z = np.column_stack([np.bincount(d.psu, weights=infl[:, j], minlength=d.n_psu)
+                             for j in range(k)])
         V = d.variance_from_totals(z)
-        dfi = float(d.degf + 1 - k)
+        dfi = float(d.degf + 1 - k_all)
         st["n_psu"] = d.n_psu
     elif se_kind == "cluster":
-        V, G = cluster_vcov(X, w, e, df[spec["cluster"]].to_numpy(), ainv)
+        V, G = cluster_vcov(X, w, e, df[spec["cluster"]].to_numpy(), ainv, k_extra)
         dfi = float(G - 1)
         st["n_clusters"] = G
     else:
         meat = (X * (w * e)[:, None]).T @ (X * (w * e)[:, None])
-        V = n / (n - k) * ainv @ meat @ ainv
-        dfi = float(n - k)
+        V = n / (n - k_all) * ainv @ meat @ ainv
+        dfi = float(n - k_all)
     ybar = np.sum(w * y) / w.sum()
     st["r2"] = float(1 - np.sum(w * e**2) / np.sum(w * (y - ybar) ** 2))
     tables: dict[str, pd.DataFrame] = {}
     if spec.get("wild") and spec.get("cluster"):
         wb = spec["wild"]
-        wild = wild_cluster_bootstrap(y, X, w, df[spec["cluster"]].to_numpy(),
-                                      [names.index(r) for r in regs], reps=int(wb.get("reps", 999)),
-                                      weights=wb.get("weights", "webb"), seed=int(wb.get("seed", 0)))
-        wild.insert(0, "term", [names[j] for j in wild["j"]])
+        clusters = df[spec["cluster"]].to_numpy()
+        nested = bool(fe) and bool((df.groupby(fe[0])[spec["cluster"]].nunique() <= 1).all())
+        if fe and not nested:
+            # a fixed effect that cuts across clusters changes the replicates' residuals once
+            # absorbed: bootstrap the regression with dummies (few levels: region effects)
+            Xb, bnames = _design_matrix(df, regs, fe)
+            yb, kb = y, 0
+        else:
+            Xb, bnames, yb, kb = X, names, y_fit, k_extra
+        wild = wild_cluster_bootstrap(yb, Xb, w, clusters, [bnames.index(r) for r in regs],
+                                      reps=int(wb.get("reps", 999)), weights=wb.get("weights", "webb"),
+                                      seed=int(wb.get("seed", 0)), k_extra=kb)
+        wild.insert(0, "term", [bnames[j] for j in wild["j"]])
         tables["wild"] = wild.drop(columns="j")
+    st["absorbed"] = fe[0] if fe else ""
     return ModelResult(spec["name"], spec.get("label", spec["name"]), spec["family"],
                        pd.Series(beta, index=names), pd.DataFrame(V, index=names, columns=names), n,
                        dfi, MappingProxyType(st), tuple(fe), MappingProxyType(labels),

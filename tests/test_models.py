@@ -289,3 +289,29 @@ def test_random_intercept_without_group_variance_is_ols():
     assert ours["tau2"] == pytest.approx(0.0, abs=1e-10)           # the boundary, as lmer
     np.testing.assert_allclose(ours["beta"], b, rtol=1e-10)
     assert ours["sigma2"] == pytest.approx(np.sum((y - X @ b) ** 2) / n, rel=1e-10)
+
+
+def test_absorbed_province_effects_give_the_dummy_regression_and_its_wild_bootstrap():
+    from analysis.models import _design_matrix, cluster_vcov, fit_model, load_specs, model_frame
+    from analysis.wave import load_wave
+
+    w = load_wave("2020-replica")
+    specs = load_specs()
+    spec = next(m for m in specs["models"] if m["name"] == "wls_province")
+    spec = {**spec, "wild": {"reps": 199, "weights": "webb", "seed": 5}}
+    res = fit_model(w, spec, specs)
+    assert res.stats["absorbed"] == "province_en"
+    df, _ = model_frame(w, spec, specs)
+    regs = list(spec["regressors"])
+    X, names = _design_matrix(df, regs, ["province_en"])          # intercept + 30 dummies
+    y, wt = df["overall"].to_numpy(), df["weight"].to_numpy() / df["weight"].mean()
+    beta, ainv, e = _wls(y, X, wt)
+    V, _ = cluster_vcov(X, wt, e, df["province"].to_numpy(), ainv)
+    idx = [names.index(r) for r in regs]
+    np.testing.assert_allclose(res.params[regs], beta[idx], rtol=1e-10)
+    np.testing.assert_allclose(res.bse[regs], np.sqrt(np.diag(V))[idx], rtol=1e-10)
+    wild = wild_cluster_bootstrap(y, X, wt, df["province"].to_numpy(), idx, reps=199,
+                                  weights="webb", seed=5)
+    got = res.tables["wild"]
+    for col in ("estimate", "se", "wild_p", "wild_ci_low", "wild_ci_high"):
+        np.testing.assert_allclose(got[col].to_numpy(), wild[col].to_numpy(), rtol=1e-9, atol=1e-12)
