@@ -1,4 +1,5 @@
-"""The ``ruralgov`` command line: validate, replica, reproduce, index, build.
+"""The ``ruralgov`` command line: validate, replica, reproduce, index, sensitivity, models,
+stream, build.
 
 Exit codes: 0 success, 1 invalid data or a failed check, 2 usage error.
 """
@@ -253,6 +254,68 @@ def models(
         for r in ms:
             _emit(r.to_frame().drop(columns=["model", "term"]), Format.table,
                   f"{r.label} ({r.family}, n = {r.nobs})" + (" — SYNTHETIC REPLICA" if w.synthetic else ""))
+
+
+@app.command()
+def stream(
+    folder: Path = typer.Argument(..., help="folder of Parquet partitions (part-*.parquet)"),
+    weight: str = typer.Option("weight", help="design weight column"),
+    strata: str = typer.Option("province", help="strata column"),
+    psu: str = typer.Option("village_id", help="PSU column"),
+    by: By = typer.Option(By.region, help="domain of the degree"),
+    model: Optional[str] = typer.Option("wls_province", help="linear model of data/models.yml "
+                                        "whose regressors, first fixed effect and cluster the "
+                                        "streamed OLS uses; '' for none"),
+    batch_rows: int = typer.Option(200_000, "--batch-rows", min=1000, help="rows per scanned batch"),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """A wave larger than memory: validate, index and estimate it partition by partition.
+
+    DuckDB scans the partitions in batches; each batch is validated and reduced to sufficient
+    statistics, so memory stays bounded by the batch. Prints the degree by domain and, for
+    --model, weighted OLS with the fixed effect absorbed and clustered SEs.
+    """
+    import pandas as pd
+
+    from analysis.models import load_specs
+    from analysis.stream import stream_wave
+
+    if not folder.is_dir() or not list(folder.glob("*.parquet")):
+        err.print(f"[red]{folder}: not a folder of *.parquet partitions[/red]")
+        raise typer.Exit(2)
+    ols = None
+    if model:
+        spec = next((m for m in load_specs()["models"] if m["name"] == model), None)
+        if spec is None or spec["family"] not in ("ols", "wls") or not spec.get("fixed_effects"):
+            err.print(f"[red]--model {model!r}: not a linear model with a fixed effect in "
+                      "data/models.yml[/red]")
+            raise typer.Exit(2)
+        fe = spec["fixed_effects"][0]
+        ols = {"y": spec["outcome"], "x": list(spec["regressors"]), "fe": fe,
+               "cluster": spec.get("cluster", fe), "weights": weight}
+    design = {"weight": weight, "strata": strata, "psu": psu}
+    col = {By.region: "region3", By.region4: "region4", By.province: "province_en"}[by]
+    try:
+        res = stream_wave(folder, design, by=col, ols=ols, batch_rows=batch_rows,
+                          progress=sys.stderr.isatty())
+    except ValueError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(1) from None
+    rep = res["report"]
+    for p in rep.problems[:50]:
+        color = "red" if p.severity == "error" else "yellow"
+        err.print(f"[{color}]{p}[/{color}]")
+    if not rep.ok:
+        err.print(f"[red]{folder.name}: {len(rep.errors)} error(s); nothing estimated[/red]")
+        raise typer.Exit(1)
+    _emit(res["degree"].to_frame(), fmt, f"{folder.name}: modernization degree by {by.value} "
+          f"({sum(rep.rows.values()):,} rows in {len(rep.rows)} partitions)")
+    if res["ols"] is not None:
+        o = res["ols"]
+        _emit(pd.DataFrame({"term": ols["x"], "estimate": o["coef"], "se": o["se"]}), fmt,
+              f"{model}: {ols['fe']} effects absorbed, CR1 SEs clustered by {ols['cluster']} "
+              f"(n = {o['n']:,}, {o['clusters']} clusters; a nested effect counts once in K, "
+              "as reghdfe/pyfixest)")
 
 
 @app.command()

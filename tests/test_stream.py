@@ -154,3 +154,32 @@ def test_partitioning_adds_no_problem_the_whole_wave_does_not_have(partitioned):
     rep = stream_wave(folder, DESIGN, batch_rows=500)["report"]
     assert sorted((p.rule, p.severity) for p in rep.problems) == \
         sorted((p.rule, p.severity) for p in w.report.problems)
+
+
+def test_stream_command_prints_the_partitioned_estimates(partitioned):
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    folder, _ = partitioned
+    res = CliRunner().invoke(app, ["stream", str(folder), "--by", "region", "--format", "csv",
+                                   "--batch-rows", "1500"])
+    assert res.exit_code == 0, res.output
+    ref = stream_wave(folder, DESIGN, by="region3")["degree"].to_frame()
+    printed = pd.read_csv(__import__("io").StringIO(res.stdout.split("\n\n")[0]), nrows=len(ref))
+    np.testing.assert_allclose(printed["estimate"], ref["estimate"], rtol=1e-12)
+    assert "internet_use" in res.stdout
+
+
+def test_stream_command_names_the_bad_partition_row_and_exits_1(tmp_path):
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    v = generate(seed=12, n=2000, calibrate=False)["villagers"]
+    v.loc[1500, "sex"] = 5.0                              # not a code of sex
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    res = CliRunner().invoke(app, ["stream", str(tmp_path / "p")])
+    assert res.exit_code == 1
+    assert "part-00001.parquet, row 502, column 'sex'" in res.output
+    assert CliRunner().invoke(app, ["stream", str(tmp_path / "nothing")]).exit_code == 2
