@@ -60,14 +60,15 @@ class Wave:
 
     @property
     def villagers(self) -> pd.DataFrame:
-        """Clean villager questionnaire (a copy)."""
-        return self.data["villagers"].copy()
+        """Clean villager questionnaire: a new frame whose changes never reach the wave (pandas'
+        copy-on-write: the data are copied only when written, not on every access)."""
+        return self.data["villagers"].copy(deep=False)
 
     @property
     def institutions(self) -> pd.DataFrame | None:
         """Clean institution questionnaire, or None when the wave has none."""
         d = self.data.get("institutions")
-        return None if d is None else d.copy()
+        return None if d is None else d.copy(deep=False)
 
     @property
     def files(self) -> dict[str, str]:

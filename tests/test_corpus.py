@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -95,3 +96,17 @@ def test_report_functions_use_the_wave_they_are_given():
     v, res, _ = report.index_parts(other)
     assert len(v) == len(other.villagers) and len(res.scores) == len(v)
     assert len(report.index_parts()[0]) == 1160
+
+
+def test_changing_a_wave_s_frame_never_changes_the_wave():
+    from analysis.wave import load_wave
+
+    w = load_wave("2020-replica")
+    before = w.data["villagers"].copy(deep=True)
+    v = w.villagers
+    v.loc[0, "sex"] = 99.0                                # in place, on the returned frame
+    v["education"] *= 0
+    v["new_column"] = 1.0
+    del v["weight"]
+    pd.testing.assert_frame_equal(w.villagers, before)
+    assert w.villagers is not w.villagers                 # a new frame on every access
