@@ -7,8 +7,9 @@ pieces merged into exactly the result of the in-memory computation:
 * design-based means by domain: per (PSU, domain) sums of ``w`` and ``w·y`` (plus the PSU's
   stratum) give the estimate and its Taylor-linearised variance;
 * weighted OLS with one absorbed fixed effect and cluster-robust (CR1) standard errors: per
-  fixed-effect level sums give the within transformation; per cluster sums of ``w x̃ x̃'`` and
-  ``w x̃ ỹ`` give the coefficients and the cluster scores ``b_g − A_g β``.
+  (fixed-effect level, cluster) cell sums of ``w``, ``w z`` and ``w z z'`` (z = x, y) give, in
+  one pass, the within-transformed cross products of each cluster, hence the coefficients and
+  the cluster scores ``b_g − A_g β``.
 
 Example
 -------
@@ -65,12 +66,6 @@ def absorbed_ols(y: np.ndarray, X: np.ndarray, *, fe: np.ndarray, cluster: np.nd
     n = len(y)
     V = G / (G - 1) * (n - 1) / (n - k_total) * ainv @ (scores.T @ scores) @ ainv
     return {"coef": beta, "vcov": V, "se": np.sqrt(np.diag(V)), "n": n, "clusters": int(G)}
-
-
-def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> set[tuple]:
-    """The distinct (a, b) pairs of two columns (vectorised; as many as levels, not rows)."""
-    pairs = pd.DataFrame({"a": a, "b": b}).drop_duplicates()
-    return set(zip(pairs["a"].tolist(), pairs["b"].tolist()))
 
 
 def _nested(f: np.ndarray, c: np.ndarray) -> bool:
@@ -137,72 +132,81 @@ class DomainMeanStats:
 
 @dataclass
 class AbsorbedOLSStats:
-    """Two-pass sufficient statistics for weighted OLS with one absorbed FE and cluster SEs."""
+    """One-pass sufficient statistics for weighted OLS with one absorbed FE and cluster SEs.
+
+    For every (fixed-effect level, cluster) cell: Σw, Σw·z and Σw·z z' with z = (x, y) minus a
+    constant shift (the first chunk's weighted means, for precision).  The within transformation
+    needs only the fixed-effect means, so the demeaned cross products of each cell follow
+    exactly: Σ w z̃ z̃' = Σ w z z' − m S' − S m' + W m m' (m the level's mean, S the cell's Σ w z).
+    Cells are few (levels × clusters), whatever the number of rows.
+    """
 
     k: int
-    fe_sums: dict = field(default_factory=dict)      # fe level → [Σw, Σwx (k), Σwy]
-    cl_A: dict = field(default_factory=dict)         # cluster → Σ w x̃ x̃'
-    cl_b: dict = field(default_factory=dict)         # cluster → Σ w x̃ ỹ
-    pairs: set = field(default_factory=set)          # (fe, cluster) pairs seen
+    cells: dict = field(default_factory=dict)        # (fe, cluster) → [W, S (k+1), G (k+1)²]
+    shift: np.ndarray | None = None
     n: int = 0
 
-    def pass1(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, fe: np.ndarray) -> AbsorbedOLSStats:
-        """Accumulate the fixed-effect group sums (first pass over the data)."""
-        df = pd.DataFrame(np.column_stack([w, X * w[:, None], w * y]))
-        df["f"] = fe
-        for key, row in df.groupby("f", sort=False).sum().iterrows():
-            cur = self.fe_sums.get(key)
-            self.fe_sums[key] = row.to_numpy() if cur is None else cur + row.to_numpy()
-        return self
+    def update(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, fe: np.ndarray,
+               cluster: np.ndarray) -> AbsorbedOLSStats:
+        """Add one chunk of rows."""
+        from analysis.models import unit_sums
 
-    def merge1(self, other: AbsorbedOLSStats) -> AbsorbedOLSStats:
-        """Combine first-pass results."""
-        for k, v in other.fe_sums.items():
-            self.fe_sums[k] = v if k not in self.fe_sums else self.fe_sums[k] + v
-        return self
-
-    def pass2(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, fe: np.ndarray,
-              cluster: np.ndarray) -> AbsorbedOLSStats:
-        """Accumulate per-cluster cross products of the demeaned data (second pass)."""
-        means = {k: v[1:] / v[0] for k, v in self.fe_sums.items()}   # x̄ (k) and ȳ
-        m = np.array([means[f] for f in pd.unique(fe)])
-        idx = pd.Index(pd.unique(fe)).get_indexer(fe)
-        Xt = X - m[idx, :self.k]
-        yt = y - m[idx, self.k]
-        Xw = Xt * w[:, None]
-        c_codes, c_levels = pd.factorize(pd.Series(cluster), sort=False)
-        for j, cl in enumerate(c_levels):
-            sel = c_codes == j
-            A = Xw[sel].T @ Xt[sel]
-            b = Xw[sel].T @ yt[sel]
-            self.cl_A[cl] = A if cl not in self.cl_A else self.cl_A[cl] + A
-            self.cl_b[cl] = b if cl not in self.cl_b else self.cl_b[cl] + b
-        self.pairs |= _distinct_pairs(fe, cluster)
+        Z = np.column_stack([X, y])
+        if self.shift is None:
+            self.shift = (w @ Z) / w.sum()
+        Z = Z - self.shift
+        codes, keys = pd.factorize(pd.MultiIndex.from_arrays([pd.Series(fe), pd.Series(cluster)]))
+        P = len(keys)
+        gram, _, sz = unit_sums(Z, w, codes, P)
+        sw = np.bincount(codes, weights=w, minlength=P)
+        for j, key in enumerate(keys):
+            cur = self.cells.get(key)
+            new = [sw[j], sz[j], gram[j]]
+            self.cells[key] = new if cur is None else [a + b for a, b in zip(cur, new)]
         self.n += len(y)
         return self
 
-    def merge2(self, other: AbsorbedOLSStats) -> AbsorbedOLSStats:
-        """Combine second-pass results."""
-        for cl, A in other.cl_A.items():
-            self.cl_A[cl] = A if cl not in self.cl_A else self.cl_A[cl] + A
-            self.cl_b[cl] = other.cl_b[cl] if cl not in self.cl_b else self.cl_b[cl] + other.cl_b[cl]
-        self.pairs |= other.pairs
+    def merge(self, other: AbsorbedOLSStats) -> AbsorbedOLSStats:
+        """Combine two partial results (cells are re-based on this object's shift)."""
+        if other.shift is not None and self.shift is not None and not np.array_equal(other.shift, self.shift):
+            d = other.shift - self.shift                   # z_self = z_other + d
+            moved = {key: [W, S + W * d, G + np.outer(S, d) + np.outer(d, S) + W * np.outer(d, d)]
+                     for key, (W, S, G) in other.cells.items()}
+        else:
+            moved = other.cells
+        if self.shift is None:
+            self.shift = other.shift
+        for key, val in moved.items():
+            cur = self.cells.get(key)
+            self.cells[key] = val if cur is None else [a + b for a, b in zip(cur, val)]
         self.n += other.n
         return self
 
     def result(self) -> dict[str, np.ndarray | int]:
         """Coefficients, CR1 covariance and SEs (as :func:`absorbed_ols`)."""
-        A = sum(self.cl_A.values())
-        b = sum(self.cl_b.values())
-        ainv = np.linalg.inv(A)
-        beta = ainv @ b
-        scores = np.array([self.cl_b[c] - self.cl_A[c] @ beta for c in self.cl_A])
-        G = len(self.cl_A)
-        fe_levels = {f for f, _ in self.pairs}
-        nested = len(fe_levels) == len(self.pairs)
-        k_total = self.k + (1 if nested else len(self.fe_sums))
-        V = G / (G - 1) * (self.n - 1) / (self.n - k_total) * ainv @ (scores.T @ scores) @ ainv
-        return {"coef": beta, "vcov": V, "se": np.sqrt(np.diag(V)), "n": self.n, "clusters": G}
+        keys = list(self.cells)
+        W = np.array([self.cells[c][0] for c in keys])
+        S = np.array([self.cells[c][1] for c in keys])
+        G = np.array([self.cells[c][2] for c in keys])
+        f_codes, f_levels = pd.factorize(pd.Series([c[0] for c in keys]))
+        c_codes, c_levels = pd.factorize(pd.Series([c[1] for c in keys]))
+        Wf = np.bincount(f_codes, weights=W)
+        mean = np.column_stack([np.bincount(f_codes, weights=S[:, j]) for j in range(S.shape[1])])
+        mean = (mean / Wf[:, None])[f_codes]                # each cell's fixed-effect mean
+        C = (G - np.einsum("pi,pj->pij", mean, S) - np.einsum("pi,pj->pij", S, mean)
+             + W[:, None, None] * np.einsum("pi,pj->pij", mean, mean))   # Σ w z̃ z̃' per cell
+        k, nc = self.k, len(c_levels)
+        Ac = np.zeros((nc, k, k))
+        bc = np.zeros((nc, k))
+        np.add.at(Ac, c_codes, C[:, :k, :k])
+        np.add.at(bc, c_codes, C[:, :k, k])
+        ainv = np.linalg.inv(Ac.sum(0))
+        beta = ainv @ bc.sum(0)
+        scores = bc - Ac @ beta
+        nested = len(f_levels) == len(keys)                # every level in a single cluster
+        k_total = k + (1 if nested else len(f_levels))
+        V = nc / (nc - 1) * (self.n - 1) / (self.n - k_total) * ainv @ (scores.T @ scores) @ ainv
+        return {"coef": beta, "vcov": V, "se": np.sqrt(np.diag(V)), "n": self.n, "clusters": nc}
 
 
 # ---- partitioned Parquet waves -------------------------------------------------------------
@@ -325,7 +329,7 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
     Returns ``{"report": ValidationReport, "degree": Estimate, "ols": dict | None}``: every
     problem (file and file row), the design-based mean overall score by ``by``, and, if
     ``ols = {"y": ..., "x": [...], "fe": ..., "cluster": ...}``, weighted OLS with the fixed
-    effect absorbed and CR1 standard errors (a second scan).
+    effect absorbed and CR1 standard errors (from the same scan).
     """
     from analysis.codebook import load_codebook
     from analysis.index import IndexConfig, build_index
@@ -352,7 +356,7 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
         for file, first_row, raw in it:
             yield file, first_row, raw, _clean_partition(raw, design, first_row, file, cb)
 
-    for file, first_row, raw, (rep, clean) in pieces("validate and reduce"):
+    for file, first_row, raw, (rep, clean) in pieces("scan, validate, reduce"):
         report.rows[file.name] = report.rows.get(file.name, 0) + len(raw)
         for p in rep.problems:
             sig = (p.file, p.row, p.column, p.rule, p.message)
@@ -377,8 +381,9 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
                      psu.astype(str).to_numpy(), clean[by].to_numpy())
         if ols:
             frame = _ols_frame(clean, s, ols)
-            o1.pass1(frame[ols["x"]].to_numpy(float), frame["_y"].to_numpy(float),
-                     frame["_w"].to_numpy(float), frame[ols["fe"]].to_numpy())
+            o1.update(frame[ols["x"]].to_numpy(float), frame["_y"].to_numpy(float),
+                      frame["_w"].to_numpy(float), frame[ols["fe"]].to_numpy(),
+                      frame[ols["cluster"]].to_numpy())
     # rules across partitions
     if key in _schema_names(folder):
         for r in duplicate_ids(folder, key).itertuples(index=False):
@@ -404,15 +409,8 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
                                            f"stratum {_strat_name(s_)!r} has a single PSU: its variance "
                                            "is estimated by centring at the grand mean", "warning"))
     report.problems.sort(key=lambda p: p.severity != "error")
-    out = {"report": report, "degree": stats.estimate() if report.ok else None, "ols": None}
-    if ols and report.ok:
-        for _, _, _, (_, clean) in pieces("second pass (OLS)"):
-            s = build_index(clean, cfg, codebook=cb).scores["overall"].to_numpy()
-            frame = _ols_frame(clean, s, ols)
-            o1.pass2(frame[ols["x"]].to_numpy(float), frame["_y"].to_numpy(float),
-                     frame["_w"].to_numpy(float), frame[ols["fe"]].to_numpy(), frame[ols["cluster"]].to_numpy())
-        out["ols"] = o1.result()
-    return out
+    return {"report": report, "degree": stats.estimate() if report.ok else None,
+            "ols": o1.result() if ols and report.ok else None}
 
 
 def _schema_names(folder: str | Path) -> list[str]:

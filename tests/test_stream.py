@@ -183,3 +183,18 @@ def test_stream_command_names_the_bad_partition_row_and_exits_1(tmp_path):
     assert res.exit_code == 1
     assert "part-00001.parquet, row 502, column 'sex'" in res.output
     assert CliRunner().invoke(app, ["stream", str(tmp_path / "nothing")]).exit_code == 2
+
+
+def test_one_pass_ols_statistics_merge_exactly_and_keep_precision_with_large_means():
+    from analysis.stream import AbsorbedOLSStats
+
+    y, x, g, w = _fe_data(n=6000, seed=9)
+    x = x + np.array([1e4, -3e3, 50.0])                  # large means: the shift keeps precision
+    cl = g // 3                                          # FE nested in 11 clusters
+    mem = absorbed_ols(y, x, fe=g, cluster=cl, w=w)
+    parts = [AbsorbedOLSStats(3).update(x[s], y[s], w[s], g[s], cl[s])
+             for s in (slice(0, 1000), slice(1000, 4500), slice(4500, None))]  # three shifts
+    merged = parts[0].merge(parts[1]).merge(parts[2]).result()
+    np.testing.assert_allclose(merged["coef"], mem["coef"], rtol=1e-9)
+    np.testing.assert_allclose(merged["se"], mem["se"], rtol=1e-9)
+    assert merged["n"] == len(y) and merged["clusters"] == mem["clusters"]
