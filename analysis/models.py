@@ -420,6 +420,12 @@ def _within(codes: np.ndarray, w: np.ndarray, *cols: np.ndarray) -> list[np.ndar
     return out
 
 
+def nested_in(levels: np.ndarray, clusters: np.ndarray) -> bool:
+    """Whether every level of a fixed effect lies inside a single cluster."""
+    pairs = pd.DataFrame({"f": levels, "c": clusters}).drop_duplicates()
+    return bool(pairs["f"].is_unique)
+
+
 def _fit_linear(df: pd.DataFrame, spec: dict, w_design: dict, labels: dict) -> ModelResult:
     """WLS with the first fixed effect absorbed (within transformation) and any others as dummies.
 
@@ -468,7 +474,7 @@ def _fit_linear(df: pd.DataFrame, spec: dict, w_design: dict, labels: dict) -> M
     if spec.get("wild") and spec.get("cluster"):
         wb = spec["wild"]
         clusters = df[spec["cluster"]].to_numpy()
-        nested = bool(fe) and bool((df.groupby(fe[0])[spec["cluster"]].nunique() <= 1).all())
+        nested = bool(fe) and nested_in(levels, clusters)
         if fe and not nested:
             # a fixed effect that cuts across clusters changes the replicates' residuals once
             # absorbed: bootstrap the regression with dummies (few levels: region effects)

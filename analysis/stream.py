@@ -40,38 +40,23 @@ def absorbed_ols(y: np.ndarray, X: np.ndarray, *, fe: np.ndarray, cluster: np.nd
                  w: np.ndarray | None = None) -> dict[str, np.ndarray | int]:
     """Weighted OLS of ``y`` on ``X`` with one absorbed fixed effect and CR1 cluster SEs.
 
-    Within-transformation by ``bincount``, normal equations, cluster scores by ``bincount``.
-    The small-sample factor is ``G/(G−1)·(N−1)/(N−K)`` with K the slopes plus one when the fixed
-    effect is nested in the clusters (as reghdfe and pyfixest), else plus its levels.
+    Within-transformation by ``bincount``, normal equations, cluster scores by ``bincount``
+    (the estimator of the linear models, :mod:`analysis.models`). The small-sample factor is
+    ``G/(G−1)·(N−1)/(N−K)`` with K the slopes plus one when the fixed effect is nested in the
+    clusters (as reghdfe and pyfixest), else plus its levels.
     """
+    from analysis.models import _within, _wls, cluster_vcov, nested_in
+
     y = np.asarray(y, float)
     X = np.asarray(X, float)
     w = np.ones(len(y)) if w is None else np.asarray(w, float)
     f = pd.factorize(pd.Series(fe), sort=False)[0]
     c = pd.factorize(pd.Series(cluster), sort=False)[0]
-    nf = f.max() + 1
-    sw = np.bincount(f, weights=w, minlength=nf)
-    yt = y - (np.bincount(f, weights=w * y, minlength=nf) / sw)[f]
-    Xt = np.empty_like(X)
-    for k in range(X.shape[1]):
-        Xt[:, k] = X[:, k] - (np.bincount(f, weights=w * X[:, k], minlength=nf) / sw)[f]
-    Xw = Xt * w[:, None]
-    ainv = np.linalg.inv(Xt.T @ Xw)
-    beta = ainv @ (Xw.T @ yt)
-    e = yt - Xt @ beta
-    G = c.max() + 1
-    scores = np.column_stack([np.bincount(c, weights=Xw[:, k] * e, minlength=G) for k in range(X.shape[1])])
-    nested = _nested(f, c)
-    k_total = X.shape[1] + (1 if nested else nf)   # a nested FE counts as one (the intercept), as reghdfe and pyfixest
-    n = len(y)
-    V = G / (G - 1) * (n - 1) / (n - k_total) * ainv @ (scores.T @ scores) @ ainv
-    return {"coef": beta, "vcov": V, "se": np.sqrt(np.diag(V)), "n": n, "clusters": int(G)}
-
-
-def _nested(f: np.ndarray, c: np.ndarray) -> bool:
-    """Whether every fixed-effect level lies inside one cluster."""
-    pairs = pd.DataFrame({"f": f, "c": c}).drop_duplicates()
-    return bool(pairs["f"].is_unique)
+    yt, Xt = _within(f, w, y, X)
+    beta, ainv, e = _wls(yt, Xt, w)
+    k_extra = 1 if nested_in(f, c) else int(f.max()) + 1   # a nested FE counts once (the intercept)
+    V, G = cluster_vcov(Xt, w, e, c, ainv, k_extra)
+    return {"coef": beta, "vcov": V, "se": np.sqrt(np.diag(V)), "n": len(y), "clusters": G}
 
 
 # ---- sufficient statistics -----------------------------------------------------------------
