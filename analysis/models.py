@@ -311,7 +311,8 @@ def cluster_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, groups: np.ndarray
     g = pd.factorize(pd.Series(groups))[0]
     G = g.max() + 1
     n, k = X.shape
-    scores = np.column_stack([np.bincount(g, weights=X[:, j] * w * e, minlength=G) for j in range(k)])
+    we = w * e
+    scores = np.column_stack([np.bincount(g, weights=X[:, j] * we, minlength=G) for j in range(k)])
     meat = scores.T @ scores
     c = G / (G - 1) * (n - 1) / (n - k - k_extra)
     return c * ainv @ meat @ ainv, int(G)
@@ -414,16 +415,22 @@ def _within(codes: np.ndarray, w: np.ndarray, *cols: np.ndarray) -> list[np.ndar
     for c in cols:
         if c.ndim == 1:
             out.append(c - (np.bincount(codes, weights=w * c) / sw)[codes])
-        else:
-            out.append(c - np.column_stack([np.bincount(codes, weights=w * c[:, j]) / sw
-                                            for j in range(c.shape[1])])[codes])
+            continue
+        c = np.asfortranarray(c, dtype=float)               # contiguous columns
+        t = np.empty_like(c, order="F")
+        for j in range(c.shape[1]):                          # column by column: no n × K gather
+            t[:, j] = c[:, j] - (np.bincount(codes, weights=w * c[:, j]) / sw)[codes]
+        out.append(t)
     return out
 
 
 def nested_in(levels: np.ndarray, clusters: np.ndarray) -> bool:
     """Whether every level of a fixed effect lies inside a single cluster."""
-    pairs = pd.DataFrame({"f": levels, "c": clusters}).drop_duplicates()
-    return bool(pairs["f"].is_unique)
+    f = pd.factorize(pd.Series(levels), sort=False)[0]
+    c = pd.factorize(pd.Series(clusters), sort=False)[0]
+    seen = np.empty(f.max() + 1, dtype=c.dtype)
+    seen[f] = c                                       # one cluster of each level (the last seen)
+    return bool(np.array_equal(seen[f], c))
 
 
 def _fit_linear(df: pd.DataFrame, spec: dict, w_design: dict, labels: dict) -> ModelResult:
