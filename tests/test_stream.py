@@ -79,16 +79,21 @@ def test_partitioned_degree_equals_in_memory(partitioned):
     np.testing.assert_allclose(s.se, mem.se, rtol=1e-10)
 
 
+def _in_memory_ols(w, *, fe: str, cluster: str) -> dict:
+    """The reference: the index and the absorbed OLS on the whole wave in memory."""
+    v = w.villagers
+    v = v.assign(overall=build_index(v, IndexConfig.load(), codebook=w.codebook).scores["overall"],
+                 log_income=np.log(v["hh_income"]))
+    d = v[list(dict.fromkeys([*X, "overall", "weight", fe, cluster]))].dropna()
+    return absorbed_ols(d["overall"].to_numpy(), d[X].to_numpy(), fe=d[fe].to_numpy(),
+                        cluster=d[cluster].to_numpy(), w=d["weight"].to_numpy())
+
+
 def test_partitioned_ols_equals_in_memory(partitioned):
     folder, w = partitioned
     spec = {"y": "overall", "x": X, "fe": "province", "cluster": "province"}
     out = stream_wave(folder, DESIGN, ols=spec)
-    v = w.villagers
-    v = v.assign(overall=build_index(v, IndexConfig.load(), codebook=w.codebook).scores["overall"],
-                 log_income=np.log(v["hh_income"]))
-    d = v[[*X, "overall", "weight", "province"]].dropna()
-    mem = absorbed_ols(d["overall"].to_numpy(), d[X].to_numpy(), fe=d["province"].to_numpy(),
-                       cluster=d["province"].to_numpy(), w=d["weight"].to_numpy())
+    mem = _in_memory_ols(w, fe="province", cluster="province")
     np.testing.assert_allclose(out["ols"]["coef"], mem["coef"], rtol=1e-10)
     np.testing.assert_allclose(out["ols"]["se"], mem["se"], rtol=1e-10)
 
@@ -125,12 +130,7 @@ def test_batches_smaller_than_partitions_give_the_same_results_and_rows(partitio
     np.testing.assert_allclose(split["ols"]["se"], whole["ols"]["se"], rtol=1e-12)
     assert split["report"].rows == whole["report"].rows
     # the non-nested fixed effect counts its levels in K, as in memory
-    v = w.villagers
-    v = v.assign(overall=build_index(v, IndexConfig.load(), codebook=w.codebook).scores["overall"],
-                 log_income=np.log(v["hh_income"]))
-    d = v[[*X, "overall", "weight", "province", "region3"]].dropna()
-    mem = absorbed_ols(d["overall"].to_numpy(), d[X].to_numpy(), fe=d["region3"].to_numpy(),
-                       cluster=d["province"].to_numpy(), w=d["weight"].to_numpy())
+    mem = _in_memory_ols(w, fe="region3", cluster="province")
     np.testing.assert_allclose(split["ols"]["coef"], mem["coef"], rtol=1e-10)
     np.testing.assert_allclose(split["ols"]["se"], mem["se"], rtol=1e-10)
 
