@@ -166,7 +166,8 @@ class RawTable:
     questionnaire: str
     file: Path
     frame: pd.DataFrame
-    """Values as found (strings for text formats); columns are codebook ids or raw headers."""
+    """Values as found (strings for text formats); columns are codebook ids or raw headers.
+    Validation consumes it: each column is freed once converted (memory on large waves)."""
     headers: dict[str, str]
     """Codebook id (or unknown raw header) → the header found in the file."""
     unknown: list[str]
