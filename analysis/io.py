@@ -184,6 +184,11 @@ _BOM = b"\xef\xbb\xbf"
 _UTF8_NAMES = ("utf-8", "utf8", "utf-8-sig", "utf_8", "auto", "detect")
 
 
+def _separator(spec: QuestionnaireSpec) -> str:
+    """The delimiter declared in wave.yml (``\\t`` or ``tab`` for a tab)."""
+    return "\t" if spec.delimiter in ("\\t", "tab") else spec.delimiter
+
+
 def _read_csv_arrow(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str] | None:
     """Fast path for a well-formed UTF-8 file: pyarrow's multithreaded reader, values kept as
     strings in Arrow memory (no Python object per cell, no decoded copy of the whole text).
@@ -213,7 +218,7 @@ def _read_csv_arrow(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str] | None:
         header_line = first.decode("utf-8").rstrip("\r")
     except UnicodeDecodeError:
         return None
-    sep = "\t" if spec.delimiter in ("\\t", "tab") else spec.delimiter
+    sep = _separator(spec)
     if len(sep) != 1 or sep not in header_line:
         return None
     names = next(csv.reader([header_line], delimiter=sep))
@@ -257,7 +262,7 @@ def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
         raise WaveError(f"{spec.file.name}: a byte-order mark (BOM) inside the file at row {line}: "
                         "were two files pasted together? Remove the stray BOM and header",
                         file=str(spec.file), row=line, rule="BOM only at the start")
-    sep = "\t" if spec.delimiter in ("\\t", "tab") else spec.delimiter
+    sep = _separator(spec)
     head = text.split("\n", spec.header_row)
     first = head[spec.header_row - 1].rstrip("\r") if len(head) >= spec.header_row else ""
     if sep not in first:

@@ -654,7 +654,6 @@ def _fit_ologit(df: pd.DataFrame, spec: dict, labels: dict) -> ModelResult:
     y = df[spec["outcome"]].astype(int)
     cats = np.sort(y.unique())
     X = df[regs].to_numpy(float)
-    k = len(regs)
     beta, cut, V, llf = ordered_logit(np.searchsorted(cats, y.to_numpy()), X)
     names = regs + [f"cut{c}|{c2}" for c, c2 in zip(cats[:-1], cats[1:])]
     est = np.concatenate([beta, cut])
@@ -665,7 +664,7 @@ def _fit_ologit(df: pd.DataFrame, spec: dict, labels: dict) -> ModelResult:
     return ModelResult(spec["name"], spec.get("label", spec["name"]), "ologit",
                        pd.Series(est, index=names), pd.DataFrame(V, index=names, columns=names),
                        len(y), None, MappingProxyType(st), (), MappingProxyType(labels),
-                       MappingProxyType({"ame": ame}), tuple(regs[:k]))
+                       MappingProxyType({"ame": ame}), tuple(regs))
 
 
 def _ologit_probs(X: np.ndarray, beta: np.ndarray, cut: np.ndarray) -> np.ndarray:

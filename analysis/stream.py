@@ -318,6 +318,7 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
     """
     from analysis.codebook import load_codebook
     from analysis.index import IndexConfig, build_index
+    from analysis.models import load_specs
     from analysis.validate import Problem, ValidationReport, _strat_name
 
     cb = codebook or load_codebook()
@@ -330,6 +331,7 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
     stats = DomainMeanStats()
     psu_strata: dict[object, dict[object, tuple[str, int]]] = {}   # psu → stratum → first (file, row)
     o1 = AbsorbedOLSStats(len(ols["x"])) if ols else None
+    derived = load_specs().get("derived", {}) if ols else {}      # read once, not per batch
     key = cb.keys["villagers"]
 
     def pieces(label: str):  # type: ignore[no-untyped-def]
@@ -365,7 +367,7 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
         stats.update(s, clean[design["weight"]].to_numpy(float), strata.to_numpy(),
                      psu.astype(str).to_numpy(), clean[by].to_numpy())
         if ols:
-            frame = _ols_frame(clean, s, ols)
+            frame = _ols_frame(clean, s, ols, derived)
             o1.update(frame[ols["x"]].to_numpy(float), frame["_y"].to_numpy(float),
                       frame["_w"].to_numpy(float), frame[ols["fe"]].to_numpy(),
                       frame[ols["cluster"]].to_numpy())
@@ -404,12 +406,10 @@ def _schema_names(folder: str | Path) -> list[str]:
     return pq.read_schema(partition_files(folder)[0]).names
 
 
-def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict) -> pd.DataFrame:
-    from analysis.models import load_specs
-
+def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict, derived: dict) -> pd.DataFrame:
+    """The OLS columns of a piece; ``derived`` are the expressions of models.yml (log_income, ...)."""
     f = clean.assign(_y=score if ols["y"] == "overall" else clean[ols["y"]],
                      _w=clean[ols.get("weights", "weight")])
-    derived = load_specs().get("derived", {})               # log_income, female, age10, ...
     for x in ols["x"]:
         if x not in f and x in derived:
             f[x] = f.eval(derived[x]["expr"], engine="python").astype(float)
