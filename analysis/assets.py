@@ -1,7 +1,8 @@
 """Static assets the offline HTML needs: MathJax 3, fetched once from the npm registry.
 
 The tarball's integrity is checked against the registry's published SHA-512 before anything
-is extracted; only the CHTML bundle and its fonts are kept (``_mathjax/mathjax/``).
+is extracted; only the CHTML bundle and its fonts are kept (``_build/.assets/mathjax/``: like
+every file a build makes, it stays under ``_build/``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from analysis import paths
 MATHJAX_VERSION = "3.2.2"
 MATHJAX_URL = f"https://registry.npmjs.org/mathjax/-/mathjax-{MATHJAX_VERSION}.tgz"
 MATHJAX_SHA512 = "Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw=="
-MATHJAX_DIR = paths.ROOT / "_mathjax" / "mathjax"
+STATIC_DIR = paths.BUILD / ".assets"
+"""The extra static folder of the HTML (``html_static_path``)."""
+MATHJAX_DIR = STATIC_DIR / "mathjax"
 KEEP = ("package/es5/tex-mml-chtml.js", "package/es5/output/chtml/fonts/woff-v2/", "package/LICENSE")
 
 

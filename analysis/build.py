@@ -10,6 +10,7 @@ only when it succeeds: a failed build leaves the previous report in place.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -24,6 +25,73 @@ from rich.console import Console
 from analysis import paths
 
 err = Console(stderr=True)
+
+
+STAMP = ".ruralgov-build.json"
+"""File that marks a folder as a ruralgov build (and records which wave made it)."""
+
+
+def _is_build(folder: Path) -> bool:
+    """Whether a folder holds a previous ruralgov build (its stamp, or an older build's layout)."""
+    return (folder / STAMP).is_file() or ((folder / "inputs").is_file() and (folder / "html").is_dir()
+                                          and set(p.name for p in folder.iterdir()) <= {"inputs", "html", "build.log"})
+
+
+def check_out_dir(out_dir: Path, wave_folders: list[Path]) -> str | None:
+    """Why ``--out DIR`` may not be (re)placed by a build, or None when it may.
+
+    A build replaces its output folder whole, so the folder must be absent, empty or a previous
+    ruralgov build; never the project root or a folder holding it, the home folder or one of its
+    parents, a place inside the project other than ``_build/``, or a wave's own folder.
+    """
+    target = Path(out_dir).expanduser().resolve()
+    root, home = paths.ROOT.resolve(), Path.home().resolve()
+    if target == root or target in root.parents:
+        return f"--out {out_dir}: refusing to replace the project root or a folder that holds it"
+    if target == home or target in home.parents:
+        return f"--out {out_dir}: refusing to replace the home folder or a folder that holds it"
+    if root in target.parents and paths.BUILD.resolve() not in target.parents:
+        return (f"--out {out_dir}: inside the project a report may only be written under "
+                f"{paths.BUILD.name}/")
+    if paths.WAVES.resolve() in target.parents:
+        return f"--out {out_dir}: refusing to write under data/waves/ (raw data are read-only)"
+    for wf in wave_folders:
+        if target == wf or wf in target.parents or target in wf.parents:
+            return f"--out {out_dir}: refusing to write into or over the wave folder {wf}"
+    if target.exists():
+        if not target.is_dir():
+            return f"--out {out_dir}: exists and is not a folder"
+        if any(target.iterdir()) and not _is_build(target):
+            return (f"--out {out_dir}: the folder is not empty and is not a previous ruralgov build "
+                    f"(no {STAMP}); a build replaces its output folder whole, so choose an empty "
+                    "or new folder")
+    return None
+
+
+def check_default_target(name: str, wave_id: str, folder: Path) -> str | None:
+    """Why the default ``_build/<name>`` may not be replaced by this wave's build, or None."""
+    build = paths.BUILD.resolve()
+    target = (build / name).resolve()
+    if build not in target.parents:
+        return f"the report folder of {name!r} would lie outside {paths.BUILD}"
+    home = (paths.WAVES / wave_id).resolve()
+    if (paths.WAVES / wave_id).is_dir() and home != folder:
+        return (f"wave id {wave_id!r} of {folder} is also the id of {paths.WAVES / wave_id}, whose "
+                f"report is {paths.BUILD / name}: give the wave another id (and folder name), or "
+                "build it with --out DIR")
+    if target.exists():
+        if not target.is_dir() or (any(target.iterdir()) and not _is_build(target)):
+            return f"{target} exists and is not a ruralgov build: move it away first"
+        st = target / STAMP
+        if st.is_file():
+            try:
+                made_by = json.loads(st.read_text(encoding="utf-8")).get("wave_folder")
+            except (ValueError, OSError):
+                made_by = None
+            if made_by and Path(made_by) != folder and name == wave_id:
+                return (f"{target} holds the report of another wave with the id {wave_id!r} "
+                        f"({made_by}): give this wave another id, or build it with --out DIR")
+    return None
 
 
 def inputs_hash(wave_folder: Path) -> str:
@@ -135,20 +203,22 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                       "nothing was built[/red]")
             return 1
     report = reports[0]
-    folder = paths.wave_dir(wave)
+    folder = paths.wave_dir(wave).resolve()
     wave_id = report.wave
-    others = [paths.wave_dir(c) for c in (compare or [])]
-    name = wave_id if not others else "compare-" + "-".join([wave_id, *[o.name for o in others]])
-    target = (out_dir or paths.BUILD / name).resolve()
-    if paths.WAVES.resolve() in target.parents:
-        err.print("[red]refusing to build under data/waves/ (raw data are read-only)[/red]")
+    others = [paths.wave_dir(c).resolve() for c in (compare or [])]
+    name = wave_id if not others else "compare-" + "-".join([r.wave for r in reports])
+    refusal = (check_out_dir(out_dir, [folder, *others]) if out_dir is not None
+               else check_default_target(name, wave_id, folder))
+    if refusal:
+        err.print(f"[red]{refusal}; nothing was built[/red]")
         return 2
+    target = (out_dir.expanduser() if out_dir is not None else paths.BUILD / name).resolve()
     paths.BUILD.mkdir(exist_ok=True)
     from analysis.assets import ensure_mathjax
 
     if not ensure_mathjax():
         err.print("[red]MathJax is missing and could not be fetched from the npm registry; "
-                  "formulas would need a CDN. Connect once, or copy _mathjax/ from another checkout.[/red]")
+                  "formulas would need a CDN. Connect once, or copy _build/.assets/ from another checkout.[/red]")
         return 1
     key = hashlib.sha256("".join(inputs_hash(f) for f in [folder, *others]).encode()).hexdigest()[:16]
     stamp = f"{key}:{book_hash()[:16]}\n"
@@ -159,8 +229,12 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         return 0
     cfg = yaml.safe_load((paths.ROOT / "_config.yml").read_text(encoding="utf-8"))
     cache = (cache_root or paths.BUILD / ".jupyter_cache") / f"{name}-{key}"
-    cfg.setdefault("execute", {})["cache"] = str(cache)   # jupyter-book maps execute.cache → nb_execution_cache_path
-    for stale in paths.BUILD.glob(f".tmp-{name}-*"):       # logs of earlier failed builds
+    cfg.setdefault("execute", {})["cache"] = str(cache)
+    from analysis.assets import STATIC_DIR
+
+    cfg.setdefault("sphinx", {}).setdefault("config", {})["html_static_path"] = [str(STATIC_DIR)]   # jupyter-book maps execute.cache → nb_execution_cache_path
+    for stale in [*paths.BUILD.glob(f".tmp-{name}-*"), *paths.BUILD.glob(f".staging-{name}-*"),
+                  *paths.BUILD.glob(f".old-{name}-*")]:       # left by a killed build
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=paths.BUILD))
     toc_file = paths.ROOT / "_toc.yml"
@@ -182,8 +256,13 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     if code != 0 or not (html / "index.html").exists():
         for page, msg in failed.items():
             err.print(f"[red]page failed: {page}: {msg}[/red]")
+        logs = paths.BUILD / "logs"
+        logs.mkdir(exist_ok=True)
+        log = logs / f"{name}-failed.log"
+        shutil.move(str(tmp / "build.log"), log)
+        shutil.rmtree(tmp, ignore_errors=True)
         err.print(f"[red]build failed (exit {code}); the previous report, if any, is kept in "
-                  f"{target}; full log: {tmp / 'build.log'}[/red]")
+                  f"{target}; full log: {log}[/red]")
         return 1
     # stage beside the target (same filesystem), then swap: the old report stays until the end
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -193,6 +272,10 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     shutil.move(str(html), staging / "html")
     shutil.move(str(tmp / "build.log"), staging / "build.log")
     (staging / "inputs").write_text(stamp)
+    (staging / STAMP).write_text(json.dumps({"tool": "ruralgov build", "wave": wave_id,
+                                             "wave_folder": str(folder),
+                                             "compare": [str(o) for o in others]}, indent=2) + "\n",
+                                 encoding="utf-8")
     old = None
     if target.exists():
         old = target.with_name(f".old-{target.name}-{os.getpid()}")

@@ -125,10 +125,19 @@ def replica(
     no_calibrate: bool = typer.Option(False, "--no-calibrate", help="pure latent model"),
 ) -> None:
     """Generate the calibrated synthetic replica wave (NOT the original survey data)."""
-    from analysis.replica import write_wave
+    from analysis.io import WAVE_ID
+    from analysis.replica import is_replica_folder, write_wave
 
-    hashes = write_wave(out_dir, seed=seed, wave_id=wave_id or out_dir.name, n=n,
-                        calibrate=not no_calibrate)
+    wid = wave_id or out_dir.resolve().name
+    if not WAVE_ID.match(wid) or wid != out_dir.resolve().name:
+        err.print(f"[red]--out {out_dir}: a wave's folder is named by its id, a slug of a-z, 0-9, "
+                  f"'.', '_', '-' (got {wid!r}); choose a folder such as data/waves/2024-replica[/red]")
+        raise typer.Exit(2)
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not is_replica_folder(out_dir))):
+        err.print(f"[red]--out {out_dir}: exists and is not an earlier replica wave; refusing to "
+                  "overwrite it (choose a new or empty folder)[/red]")
+        raise typer.Exit(2)
+    hashes = write_wave(out_dir, seed=seed, wave_id=wid, n=n, calibrate=not no_calibrate)
     for name, h in hashes.items():
         out.print(f"{out_dir / name}  sha256 {h[:12]}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io as _io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,27 @@ def _spec_error(msg: str, file: Path, rule: str = "wave.yml") -> WaveError:
     return WaveError(msg, file=str(file), rule=rule)
 
 
+WAVE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+"""A wave id: a lower-case slug (never ``.`` or ``..``), equal to the name of its folder.
+
+The id names the report's folder ``_build/<id>``: anything else could point a build outside
+``_build/`` (``id: ..`` would make it replace the project root)."""
+
+
+def check_wave_id(wave_id: object, folder: Path, yml: Path) -> str:
+    """The id of ``wave.yml``, checked: a slug equal to the wave folder's name."""
+    if not isinstance(wave_id, str) or not WAVE_ID.match(wave_id):
+        raise WaveError(f"{yml}: id {wave_id!r} is not a valid wave id: use 1-64 characters among "
+                        "a-z, 0-9, '.', '_' and '-', starting with a letter or digit (e.g. "
+                        "2024-wave); the id names the report folder _build/<id>",
+                        file=str(yml), column="id", rule="wave id")
+    if wave_id != folder.name:
+        raise WaveError(f"{yml}: id {wave_id!r} differs from the name of its folder "
+                        f"{folder.name!r}: rename the folder or the id so that they are equal",
+                        file=str(yml), column="id", rule="wave id")
+    return wave_id
+
+
 def load_spec(wave: str | Path) -> WaveSpec:
     """Read and check ``wave.yml`` of a wave named by id (under ``data/waves/``) or by path."""
     folder = paths.wave_dir(wave)
@@ -96,6 +118,7 @@ def load_spec(wave: str | Path) -> WaveSpec:
     for key in ("id", "questionnaires", "design"):
         if key not in raw:
             raise _spec_error(f"{yml}: required key {key!r} is missing", yml)
+    check_wave_id(raw["id"], folder, yml)
     qs = {}
     qraw = raw["questionnaires"]
     if not isinstance(qraw, dict) or not qraw:

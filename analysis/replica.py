@@ -540,6 +540,18 @@ Calibration log: {log}
 """
 
 
+def is_replica_folder(folder: str | Path) -> bool:
+    """Whether a folder holds a replica wave written by :func:`write_wave` (safe to regenerate)."""
+    yml = Path(folder) / "wave.yml"
+    try:
+        spec = yaml.safe_load(yml.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return False
+    names = {p.name for p in Path(folder).iterdir()}
+    return (isinstance(spec, dict) and (spec.get("generator") or {}).get("module") == "analysis.replica"
+            and names <= {"wave.yml", "README.md", "villagers.csv", "institutions.csv"})
+
+
 def write_wave(out: str | Path, seed: int = DEFAULT_SEED, wave_id: str = paths.DEFAULT_WAVE,
                n: int = N_VILLAGERS, calibrate: bool = True) -> dict[str, str]:
     """Generate and write a replica wave folder; return file name → SHA-256."""

@@ -33,6 +33,7 @@ def _chinese_headers(df: pd.DataFrame, q: str) -> pd.DataFrame:
 def _write(folder, fmt: str, frames: dict[str, pd.DataFrame]) -> None:
     folder.mkdir()
     spec = yaml.safe_load((DEFAULT / "wave.yml").read_text(encoding="utf-8"))
+    spec["id"] = folder.name                     # a wave's id is its folder's name
     cb = load_codebook()
     for q, raw in frames.items():
         typed = _typed(raw, q)

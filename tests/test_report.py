@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from analysis import paths
-from analysis.build import _pages, build_book
+from analysis.build import STAMP, _pages, build_book
 from analysis.cli import app
 from tests.conftest import DEFAULT, scratch_page, tree_hashes
 
@@ -94,7 +94,7 @@ def test_pages_as_a_reader_sees_them(built):
 
 def test_touching_a_wave_file_reexecutes_and_other_waves_stay_identical(built, tmp_path):
     before = tree_hashes(HTML)
-    copy = tmp_path / "copy"
+    copy = tmp_path / "copy" / DEFAULT.name          # a wave's folder is named by its id
     shutil.copytree(DEFAULT, copy)
     out = tmp_path / "out"
     assert build_book(str(copy), out) == 0
@@ -112,11 +112,13 @@ def test_a_failing_page_is_named_and_the_previous_report_kept(scratch_root):
     old = scratch_root / "_build" / paths.DEFAULT_WAVE / "html"
     old.mkdir(parents=True)
     (old / "index.html").write_text("previous good report", encoding="utf-8")
+    (old.parent / STAMP).write_text("{}", encoding="utf-8")
     env = {**os.environ, "RURALGOV_ROOT": str(scratch_root)}
     proc = subprocess.run([sys.executable, "-m", "analysis.cli", "build"], cwd=scratch_root, env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert "page failed: book/broken.md" in proc.stderr.replace("\n", "")
+    assert not list((scratch_root / "_build").glob(".tmp-*"))      # no temp folder left
     assert "deliberate failure" in proc.stderr.replace("\n", " ")
     assert (old / "index.html").read_text(encoding="utf-8") == "previous good report"
 
@@ -185,6 +187,7 @@ def test_a_build_killed_midway_leaves_the_previous_report(scratch_root):
     old = scratch_root / "_build" / paths.DEFAULT_WAVE
     (old / "html").mkdir(parents=True)
     (old / "html" / "index.html").write_text("previous good report", encoding="utf-8")
+    (old / STAMP).write_text("{}", encoding="utf-8")
     before = tree_hashes(old)
     env = {**os.environ, "RURALGOV_ROOT": str(scratch_root)}
     proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "build", "--force"], cwd=scratch_root,

@@ -1,0 +1,177 @@
+"""Containment: no command writes outside its output folder and a temp folder under ``_build/``.
+
+A wave id names the report folder ``_build/<id>``, and a build replaces its output folder whole,
+so an id such as ``..`` or an ``--out`` naming the project or the home folder could destroy a
+checkout. These tests try each way in and check that the project tree is left as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from analysis import build as build_mod
+from analysis import paths
+from analysis.build import STAMP, build_book
+from analysis.cli import app
+from analysis.validate import validate_wave
+from tests.conftest import DEFAULT
+
+runner = CliRunner()
+CORPUS = Path(__file__).parent / "data" / "bad_waves"
+CASES = yaml.safe_load((CORPUS / "cases.yml").read_text(encoding="utf-8"))["cases"]
+SKIP = {".venv", ".git", "_build", "__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
+
+
+def project_tree(root: Path = paths.ROOT) -> dict[str, tuple[int, int]]:
+    """Every file of the project outside ``_build/`` (and caches): path → (size, mtime)."""
+    out: dict[str, tuple[int, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP and not d.endswith(".egg-info")]
+        for f in filenames:
+            st = (Path(dirpath) / f).stat()
+            out[str(Path(dirpath, f).relative_to(root))] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+@pytest.fixture
+def fake_book(monkeypatch, tmp_path):
+    """Build machinery without executing pages: jupyter-book is replaced by a stub that writes
+    one page, MathJax is taken as present, and ``_build/`` is a scratch folder."""
+    build = tmp_path / "_build"
+    monkeypatch.setattr(paths, "BUILD", build)
+
+    def fake_run(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
+        out = Path(cmd[cmd.index("--path-output") + 1]) / "_build" / "html"
+        out.mkdir(parents=True)
+        (out / "index.html").write_text("report", encoding="utf-8")
+        log.write_text("stub build\n", encoding="utf-8")
+        return 0, {}, {}
+
+    monkeypatch.setattr(build_mod, "_run", fake_run)
+    monkeypatch.setattr("analysis.assets.ensure_mathjax", lambda: True)
+    return build
+
+
+def _wave_with_id(tmp_path: Path, wave_id: object, folder_name: str = "w") -> Path:
+    folder = tmp_path / "waves" / folder_name
+    shutil.copytree(DEFAULT, folder)
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec["id"] = wave_id
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("wave_id", ["..", ".", "../x", "/tmp/x", "Foo Bar", "", "a" * 65, 12, "-x"])
+def test_an_id_that_is_not_a_slug_is_refused(tmp_path, fake_book, wave_id):
+    folder = _wave_with_id(tmp_path, wave_id)
+    before = project_tree()
+    rep, _ = validate_wave(folder)
+    assert not rep.ok and [p.rule for p in rep.errors] == ["wave id"]
+    assert "wave.yml" in rep.errors[0].file and rep.errors[0].column == "id"
+    res = runner.invoke(app, ["validate", str(folder)])
+    assert res.exit_code == 1 and "wave id" in res.output
+    assert build_book(str(folder)) == 1
+    assert not fake_book.exists() or not any(fake_book.iterdir())
+    assert project_tree() == before
+
+
+def test_the_id_must_equal_the_folder_name(tmp_path):
+    folder = _wave_with_id(tmp_path, "another-id", folder_name="w")
+    rep, _ = validate_wave(folder)
+    assert [p.rule for p in rep.errors] == ["wave id"]
+    assert "differs from the name of its folder" in rep.errors[0].message
+
+
+def test_an_id_clash_with_another_wave_is_refused(tmp_path, fake_book):
+    copy = tmp_path / "elsewhere" / paths.DEFAULT_WAVE     # same id as data/waves/2020-replica
+    shutil.copytree(DEFAULT, copy)
+    assert build_book(str(copy)) == 2
+    assert not (fake_book / paths.DEFAULT_WAVE).exists()
+    assert build_book(str(copy), tmp_path / "out") == 0  # with --out it may be built
+
+
+def test_a_report_built_from_another_folder_is_not_replaced(tmp_path, fake_book, monkeypatch):
+    waves = tmp_path / "waves"
+    monkeypatch.setattr(paths, "WAVES", waves)
+    a = waves / "w"
+    shutil.copytree(DEFAULT, a)
+    spec = yaml.safe_load((a / "wave.yml").read_text(encoding="utf-8"))
+    spec["id"] = "w"
+    (a / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    assert build_book(str(a)) == 0
+    assert (fake_book / "w" / STAMP).is_file()
+    b = tmp_path / "other" / "w"
+    shutil.copytree(a, b)
+    assert build_book(str(b)) == 2                      # data/waves/w owns _build/w
+    assert build_book(str(a)) == 0                      # its own report may be rebuilt
+
+
+@pytest.mark.parametrize("where", ["root", "parent", "home", "not_empty", "in_project", "in_wave",
+                                   "waves", "a_file"])
+def test_out_dir_that_a_build_may_not_replace(tmp_path, fake_book, where):
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "thesis.tex").write_text("years of work", encoding="utf-8")
+    f = tmp_path / "a-file.txt"
+    f.write_text("x", encoding="utf-8")
+    target = {"root": paths.ROOT, "parent": paths.ROOT.parent, "home": Path.home(),
+              "not_empty": other, "in_project": paths.ROOT / "book" / "out",
+              "in_wave": DEFAULT / "report", "waves": paths.WAVES, "a_file": f}[where]
+    before = project_tree()
+    res = runner.invoke(app, ["build", paths.DEFAULT_WAVE, "--out", str(target)])
+    assert res.exit_code == 2, res.output
+    assert "--out" in res.output and "nothing was built" in res.output
+    assert project_tree() == before
+    assert (other / "thesis.tex").read_text(encoding="utf-8") == "years of work"
+    assert f.read_text(encoding="utf-8") == "x"
+
+
+def test_out_dir_may_be_new_empty_or_a_previous_build(tmp_path, fake_book):
+    new = tmp_path / "new"
+    assert build_book(paths.DEFAULT_WAVE, new) == 0
+    assert (new / STAMP).is_file() and (new / "html" / "index.html").is_file()
+    assert build_book(paths.DEFAULT_WAVE, new, force=True) == 0    # a previous build: replaced
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert build_book(paths.DEFAULT_WAVE, empty) == 0
+
+
+def test_a_failed_build_leaves_no_temporary_folder(tmp_path, fake_book, monkeypatch):
+    monkeypatch.setattr(build_mod, "_run", lambda cmd, env, log, verbose: (log.write_text("boom"), (1, {}, {}))[1])
+    assert build_book(paths.DEFAULT_WAVE) == 1
+    assert sorted(p.name for p in fake_book.iterdir()) == [".assets", "logs"] or \
+        sorted(p.name for p in fake_book.iterdir()) == ["logs"]
+    assert (fake_book / "logs" / f"{paths.DEFAULT_WAVE}-failed.log").read_text() == "boom"
+
+
+def test_replica_out_refuses_a_folder_that_is_not_a_replica(tmp_path):
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "data.csv").write_text("keep", encoding="utf-8")
+    res = runner.invoke(app, ["replica", "--out", str(other), "--n", "200", "--no-calibrate"])
+    assert res.exit_code == 2
+    assert sorted(p.name for p in other.iterdir()) == ["data.csv"]
+    res = runner.invoke(app, ["replica", "--out", str(tmp_path / "Bad Name"), "--n", "200"])
+    assert res.exit_code == 2
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_no_command_writes_outside_build_on_any_corpus_case(case, tmp_path, fake_book, monkeypatch):
+    folder = CORPUS / case["name"]
+    monkeypatch.chdir(tmp_path)
+    before = project_tree()
+    for args in (["validate", str(folder)], ["index", str(folder)], ["index", str(folder), "--by", "province"],
+                 ["models", str(folder), "--model", "wls_region"], ["build", str(folder)]):
+        res = runner.invoke(app, args)
+        assert res.exit_code in (0, 1, 2), (args, res.output)
+        assert res.exception is None or isinstance(res.exception, SystemExit), (args, res.exception)
+    assert project_tree() == before
+    assert list(tmp_path.iterdir()) == [tmp_path / "_build"] or list(tmp_path.iterdir()) == []
+    if fake_book.exists():
+        assert {p.name for p in fake_book.iterdir()} <= {case["name"], "logs", ".jupyter_cache", ".assets"}
