@@ -1,11 +1,18 @@
 """The ``ruralgov`` command line: validate, replica, reproduce, index, sensitivity, models,
 stream, build.
 
-Exit codes: 0 success, 1 invalid data or a failed check, 2 usage error.
+Every command that reports on a wave builds its scored study once
+(:func:`analysis.estimation.study.build_study`) and prints through the disclosure policy
+(:mod:`analysis.publishing.disclosure`): a cell below ``min_cell`` respondents or resting on one
+PSU is ``‡`` in tables and null with its reason in CSV and JSON.
+
+Exit codes: 0 success, 1 invalid data or a failed check, 2 usage error (including an invalid
+settings file under ``data/``).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -21,6 +28,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="ruralgov: survey waves → modernization index → determinants → report.")
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 out = Console(width=None if sys.stdout.isatty() else 140)
+
 
 class Format(str, Enum):
     """Output formats of the tabular commands."""
@@ -47,32 +55,54 @@ class By(str, Enum):
     province = "province"
 
 
+DOMAIN_COLUMN = {None: None, By.region: "region3", By.region4: "region4", By.province: "province_en"}
+
+
 def _emit(df, fmt: Format, title: str = "") -> None:  # type: ignore[no-untyped-def]
-    import pandas as pd
+    """Print a table (suppressed cells ‡), CSV or JSON (suppressed cells null, with the reason)."""
+    from analysis.publishing.disclosure import MARK, SUPPRESSED, suppressed_rows
 
     fmt = Format(fmt)
     if fmt is Format.csv:
         sys.stdout.write(df.to_csv(index=False))
     elif fmt is Format.json:
-        sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=2) + "\n")
+        sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=2, double_precision=15) + "\n")
     else:
+        import pandas as pd
+
+        sup = suppressed_rows(df)
         t = Table(title=title, show_lines=False)
-        for c in df.columns:
+        cols = [c for c in df.columns if c != SUPPRESSED or sup.any()]
+        for c in cols:
             t.add_column(str(c), overflow="fold")
-        for r in df.itertuples(index=False):
-            t.add_row(*["" if (isinstance(v, float) and pd.isna(v)) else
+        for s, r in zip(sup, df[cols].itertuples(index=False)):
+            t.add_row(*[(MARK if s else "") if (isinstance(v, float) and pd.isna(v)) else
                         (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in r])
         out.print(t)
 
 
-def _load(wave: str):  # type: ignore[no-untyped-def]
-    from analysis.wave import WaveInvalid, load_wave
+def _fail_settings(e: Exception) -> None:
+    err.print(f"[red]{e}[/red]")
+    raise typer.Exit(2) from None
+
+
+def _study(wave: str):  # type: ignore[no-untyped-def]
+    """The scored study of a wave; exit 1 on invalid data, 2 on invalid settings."""
+    from analysis.estimation.study import build_study
+    from analysis.ingest.wave import WaveInvalid
+    from analysis.settings import SettingsError
 
     try:
-        return load_wave(wave)
+        return build_study(wave)
     except WaveInvalid as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None
+    except SettingsError as e:
+        _fail_settings(e)
+
+
+def _tag(study) -> str:  # type: ignore[no-untyped-def]
+    return " — SYNTHETIC REPLICA" if study.wave.synthetic else ""
 
 
 @app.command()
@@ -82,13 +112,17 @@ def validate(
     report_json: Optional[Path] = typer.Option(None, "--json", help="also write the report as JSON"),
 ) -> None:
     """Check a wave against the codebook and list every problem (file, row, column, rule)."""
-    from analysis.validate import validate_wave
+    from analysis.ingest.validate import validate_wave
+    from analysis.settings import SettingsError
 
-    report, data = validate_wave(wave)
     for target in (report_csv, report_json):
-        if target is not None and paths.WAVES in target.resolve().parents:
+        if target is not None and paths.WAVES.resolve() in target.resolve().parents:
             err.print("[red]refusing to write a report under data/waves/ (raw data are read-only)[/red]")
             raise typer.Exit(2)
+    try:
+        report, _ = validate_wave(wave)
+    except SettingsError as e:
+        _fail_settings(e)
     if report.problems:
         t = Table(title=f"wave {report.wave}: {len(report.errors)} error(s), "
                         f"{len(report.warnings)} warning(s)")
@@ -102,7 +136,7 @@ def validate(
         if len(report.problems) > 200:
             err.print(f"... {len(report.problems) - 200} more (use --csv/--json for all)")
     if report_csv:
-        from analysis.tables import safe_csv
+        from analysis.publishing.tables import safe_csv
 
         safe_csv(report.to_frame(), report_csv)
     if report_json:
@@ -125,7 +159,7 @@ def replica(
     no_calibrate: bool = typer.Option(False, "--no-calibrate", help="pure latent model"),
 ) -> None:
     """Generate the calibrated synthetic replica wave (NOT the original survey data)."""
-    from analysis.io import WAVE_ID
+    from analysis.ingest.readers import WAVE_ID
     from analysis.replica import is_replica_folder, write_wave
 
     wid = wave_id or out_dir.resolve().name
@@ -147,14 +181,22 @@ def reproduce(
     wave: str = typer.Argument(paths.DEFAULT_WAVE),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
-    """Every figure the seed paper published beside its reproduction; exit 1 if one is outside."""
-    from analysis.reproduce import reproduce as _rep
+    """Every figure the seed paper published beside its reproduction; exit 1 if one is outside.
 
-    w = _load(wave)
-    tab = _rep(w)
+    Only for a wave of the seed study's survey (``reproduces_seed: true`` in wave.yml).
+    """
+    from analysis.estimation.reproduce import reproduce as _rep
+
+    st = _study(wave)
+    if not st.wave.spec.reproduces_seed:
+        err.print(f"[red]wave {st.wave.id} does not reproduce the seed study's 2020 survey "
+                  "(wave.yml has no reproduces_seed: true): its estimates are not comparable with the "
+                  "paper's figures[/red]")
+        raise typer.Exit(2)
+    tab = _rep(st)
     cols = ["key", "published", "reproduced", "difference", "within_rounding", "se"]
     _emit(tab[cols] if fmt is Format.table else tab, fmt,
-          f"wave {w.id}: published figures vs reproduction" + (" (SYNTHETIC REPLICA)" if w.synthetic else ""))
+          f"wave {st.wave.id}: published figures vs reproduction{_tag(st)}")
     bad = tab[tab["within_rounding"] == False]  # noqa: E712 - None means not comparable
     if len(bad):
         err.print(f"[red]{len(bad)} figure(s) outside the published rounding: "
@@ -167,53 +209,64 @@ def index(
     wave: str = typer.Argument(paths.DEFAULT_WAVE),
     by: Optional[By] = typer.Option(None, help="domain: region (east/central/west), region4 (NBS) or province"),
     fmt: Format = typer.Option(Format.table, "--format"),
-    scores: Optional[Path] = typer.Option(None, help="write respondent scores with design columns"),
+    scores: Optional[Path] = typer.Option(None, help="write respondent scores with design columns "
+                                          "(microdata: for the data owner)"),
     level: str = typer.Option("overall", help="index level (overall, a field or an aspect)"),
+    no_suppress: bool = typer.Option(False, "--no-suppress", help="data owner only: print cells below "
+                                     "the disclosure threshold (a warning is printed)"),
 ) -> None:
-    """The modernization degree (design-based mean score, %) overall or by domain, with SEs."""
-    from analysis.index import IndexConfig, build_index, degree, wave_design
+    """The modernization degree (design-based mean score, 0–100) overall or by domain, with SE,
+    CI on the domain's design df, design effect, respondents, PSUs and df."""
+    from analysis.report.pages.common import degree_table
 
-    col = {None: None, By.region: "region3", By.region4: "region4", By.province: "province_en"}
-    w = _load(wave)
-    v = w.villagers
-    res = build_index(v, IndexConfig.load(), codebook=w.codebook)
-    est = degree(v, res, wave_design(v, w.design_columns), by=col[by], level=level)
-    df = est.to_frame()
+    st = _study(wave)
+    if level not in st.scores:
+        err.print(f"[red]--level {level!r}: not an index level; levels: {', '.join(st.scores.columns)}[/red]")
+        raise typer.Exit(2)
+    col = DOMAIN_COLUMN[by]
+    if no_suppress:
+        df = st.degree(by=col, level=level).to_frame().drop(columns=["sum_w"])
+        err.print("[yellow]warning: --no-suppress prints cells below the disclosure threshold "
+                  f"(min_cell {st.min_cell}); do not publish this output[/yellow]")
+    else:
+        df = degree_table(st, col, level=level).rename(columns={col: "domain"} if col else {})
     df.insert(0, "level", level)
-    _emit(df, fmt, f"wave {w.id}: modernization degree ({level})"
-          + (" — SYNTHETIC REPLICA" if w.synthetic else ""))
+    _emit(df, fmt, f"wave {st.wave.id}: modernization degree ({level}){_tag(st)}")
     if scores is not None:
-        if paths.WAVES in scores.resolve().parents:
+        if paths.WAVES.resolve() in scores.resolve().parents:
             err.print("[red]refusing to write under data/waves/ (raw data are read-only)[/red]")
             raise typer.Exit(2)
-        from analysis.tables import safe_csv
+        from analysis.publishing.tables import safe_csv
 
-        keep = [c for c in (w.codebook.keys["villagers"], *[x for x in w.design_columns.values() if x],
+        v = st.villagers
+        keep = [c for c in (st.wave.codebook.keys["villagers"], *[x for x in st.wave.design_columns.values() if x],
                             "region3", "region4") if c in v]
-        safe_csv(v[keep].join(res.scores), scores)
+        safe_csv(v[keep].join(st.scores), scores)
 
 
 @app.command()
 def sensitivity(
     wave: str = typer.Argument(paths.DEFAULT_WAVE),
-    draws: int = typer.Option(10_000, help="index evaluations (N (k + 2), k = 5 inputs)"),
-    seed: int = typer.Option(20200601, help="seed of every random choice"),
+    draws: Optional[int] = typer.Option(None, help="index evaluations, N (k + 2) with k = 5 inputs "
+                                        "(default: uncertainty.draws in data/index.yml)"),
+    seed: Optional[int] = typer.Option(None, help="seed of every random choice (default: data/index.yml)"),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """Uncertainty and sensitivity: construction choices × Rao–Wu bootstrap; Sobol indices."""
-    from analysis.sensitivity import run_sensitivity
+    from analysis.estimation.sensitivity import rank_intervals, run_sensitivity
+    from analysis.publishing.disclosure import published
+    from analysis.report.pages.common import province_degrees
 
-    if draws < 14:
+    if draws is not None and draws < 14:
         raise typer.BadParameter("--draws must be at least 14 (two per input block)")
-    w = _load(wave)
-    res = run_sensitivity(w, draws=draws, seed=seed, progress=sys.stderr.isatty())
+    st = _study(wave)
+    res = run_sensitivity(st, draws=draws, seed=seed, progress=sys.stderr.isatty())
     reg = res.region_summary().reset_index(names="quantity")
-    ranks = res.rank_intervals().reset_index(names="province")
+    ok = [p for p in published(province_degrees(st))["province"] if p in res.provinces.columns]
+    ranks = rank_intervals(res.provinces[ok]).sort_values("median_rank").reset_index(names="province")
     if fmt is Format.json:
-        import json
-
-        sys.stdout.write(json.dumps({"wave": w.id, "synthetic": w.synthetic, "draws": draws,
-                                     "seed": seed, "seconds": res.seconds,
+        sys.stdout.write(json.dumps({"wave": st.wave.id, "synthetic": st.wave.synthetic,
+                                     "draws": res.n_evaluations, "seed": res.seed,
                                      "regions": reg.to_dict("records"),
                                      "ranks": ranks.to_dict("records"),
                                      "sobol": res.sobol.to_dict("records")}, indent=2) + "\n")
@@ -221,11 +274,10 @@ def sensitivity(
     if fmt is Format.csv:
         _emit(res.sobol, fmt)
         return
-    tag = " — SYNTHETIC REPLICA" if w.synthetic else ""
-    _emit(reg, fmt, f"wave {w.id}: scores across {draws} draws{tag}")
-    _emit(ranks, fmt, "province ranks: median and 95 % interval")
+    _emit(reg, fmt, f"wave {st.wave.id}: scores across {res.n_evaluations} draws{_tag(st)}")
+    _emit(ranks, fmt, "publishable provinces: median rank and 95 % interval")
     _emit(res.sobol, fmt, "Sobol indices (first order, total)")
-    err.print(f"{draws} draws in {res.seconds:.2f} s (seed {seed})")
+    err.print(f"{res.n_evaluations} draws in {res.seconds:.2f} s (seed {res.seed})")
 
 
 @app.command()
@@ -235,17 +287,18 @@ def models(
     fmt: ModelFormat = typer.Option(ModelFormat.table, "--format"),
 ) -> None:
     """Fit the determinant models of data/models.yml; tidy coefficients or a regression table."""
-    from analysis.models import ModelSpecError, fit_models
+    from analysis.estimation.suite import ModelSpecError, fit_models
 
-    w = _load(wave)
+    st = _study(wave)
     try:
-        ms = fit_models(w, names=model or None)
+        ms = fit_models(st, names=model or None)
     except ModelSpecError as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
+    for r in ms:
+        if r.stats.get("notes"):
+            err.print(f"[yellow]{r.name}: {r.stats['notes']}[/yellow]")
     if fmt is ModelFormat.json:
-        import json
-
         out_models = []
         for r in ms:
             tidy = r.to_frame().drop(columns="model")
@@ -253,7 +306,7 @@ def models(
                                "stats": {k: (v if not isinstance(v, float) else float(v)) for k, v in r.stats.items()},
                                "coefficients": tidy.to_dict("records"),
                                "tables": {k: t.to_dict("records") for k, t in r.tables.items()}})
-        sys.stdout.write(json.dumps({"wave": w.id, "synthetic": w.synthetic, "models": out_models},
+        sys.stdout.write(json.dumps({"wave": st.wave.id, "synthetic": st.wave.synthetic, "models": out_models},
                                     indent=2, ensure_ascii=False, default=float) + "\n")
     elif fmt is ModelFormat.csv:
         sys.stdout.write(ms.to_frame().to_csv(index=False))
@@ -262,7 +315,7 @@ def models(
     else:
         for r in ms:
             _emit(r.to_frame().drop(columns=["model", "term"]), Format.table,
-                  f"{r.label} ({r.family}, n = {r.nobs})" + (" — SYNTHETIC REPLICA" if w.synthetic else ""))
+                  f"{r.label} ({r.family}, n = {r.nobs}){_tag(st)}")
 
 
 @app.command()
@@ -276,37 +329,44 @@ def stream(
                                         "whose regressors, first fixed effect and cluster the "
                                         "streamed OLS uses; '' for none"),
     batch_rows: int = typer.Option(200_000, "--batch-rows", min=1000, help="rows per scanned batch"),
+    min_cell: int = typer.Option(10, "--min-cell", help="disclosure threshold of the printed degrees"),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """A wave larger than memory: validate, index and estimate it partition by partition.
 
     DuckDB scans the partitions in batches; each batch is validated and reduced to sufficient
     statistics, so memory stays bounded by the batch. Prints the degree by domain and, for
-    --model, weighted OLS with the fixed effect absorbed and clustered SEs.
+    --model, weighted OLS with the fixed effect absorbed and CR1 SEs (the same estimates and SEs
+    as ``ruralgov models``).
     """
     import pandas as pd
 
-    from analysis.models import load_specs
-    from analysis.stream import stream_wave
+    from analysis.estimation.stream import stream_wave
+    from analysis.publishing.disclosure import DisclosurePolicy
+    from analysis.settings import SettingsError, load_settings
 
     if not folder.is_dir() or not list(folder.glob("*.parquet")):
         err.print(f"[red]{folder}: not a folder of *.parquet partitions[/red]")
         raise typer.Exit(2)
+    try:
+        settings = load_settings()
+    except SettingsError as e:
+        _fail_settings(e)
     ols = None
     if model:
-        spec = next((m for m in load_specs()["models"] if m["name"] == model), None)
-        if spec is None or spec["family"] not in ("ols", "wls") or not spec.get("fixed_effects"):
+        spec = next((m for m in settings.models.models if m.name == model), None)
+        if spec is None or spec.family not in ("ols", "wls") or not spec.fixed_effects:
             err.print(f"[red]--model {model!r}: not a linear model with a fixed effect in "
                       "data/models.yml[/red]")
             raise typer.Exit(2)
-        fe = spec["fixed_effects"][0]
-        ols = {"y": spec["outcome"], "x": list(spec["regressors"]), "fe": fe,
-               "cluster": spec.get("cluster", fe), "weights": weight}
+        fe = spec.fixed_effects[0]
+        ols = {"y": spec.outcome, "x": list(spec.regressors), "fe": fe,
+               "cluster": spec.cluster or fe, "weights": weight}
     design = {"weight": weight, "strata": strata, "psu": psu}
-    col = {By.region: "region3", By.region4: "region4", By.province: "province_en"}[by]
+    col = DOMAIN_COLUMN[by]
     try:
         res = stream_wave(folder, design, by=col, ols=ols, batch_rows=batch_rows,
-                          progress=sys.stderr.isatty())
+                          progress=sys.stderr.isatty(), settings=settings)
     except ValueError as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None
@@ -317,14 +377,14 @@ def stream(
     if not rep.ok:
         err.print(f"[red]{folder.name}: {len(rep.errors)} error(s); nothing estimated[/red]")
         raise typer.Exit(1)
-    _emit(res["degree"].to_frame(), fmt, f"{folder.name}: modernization degree by {by.value} "
+    deg = DisclosurePolicy(min_cell=max(min_cell, 3)).apply(res["degree"].to_frame().drop(columns=["sum_w"]))
+    _emit(deg, fmt, f"{folder.name}: modernization degree by {by.value} "
           f"({sum(rep.rows.values()):,} rows in {len(rep.rows)} partitions)")
     if res["ols"] is not None:
         o = res["ols"]
         _emit(pd.DataFrame({"term": ols["x"], "estimate": o["coef"], "se": o["se"]}), fmt,
               f"{model}: {ols['fe']} effects absorbed, CR1 SEs clustered by {ols['cluster']} "
-              f"(n = {o['n']:,}, {o['clusters']} clusters; a nested effect counts once in K, "
-              "as reghdfe/pyfixest)")
+              f"(n = {o['n']:,}, {o['clusters']} clusters, K = {o['k']} counting every fixed-effect level)")
 
 
 @app.command()
@@ -342,7 +402,7 @@ def build(
     Pages are re-executed only when the wave, the codebook, data/*.yml, the package or the page
     changed; with nothing changed at all, nothing is rebuilt.
     """
-    from analysis.build import build_book
+    from analysis.report.build import build_book
 
     raise typer.Exit(build_book(wave, out_dir, verbose=verbose, force=force, compare=compare or None))
 

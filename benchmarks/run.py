@@ -31,13 +31,16 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.codebook import load_codebook  # noqa: E402
-from analysis.index import IndexConfig, build_index, degree, wave_design  # noqa: E402
-from analysis.io import load_spec, read_questionnaire  # noqa: E402
-from analysis.models import fit_model, load_specs  # noqa: E402
-from analysis.stream import absorbed_ols  # noqa: E402
-from analysis.validate import validate_wave  # noqa: E402
-from analysis.wave import Wave  # noqa: E402
+from analysis.ingest.codebook import load_codebook  # noqa: E402
+from analysis.estimation.index import IndexConfig, build_index, degree, wave_design  # noqa: E402
+from analysis.ingest.readers import load_spec, read_questionnaire  # noqa: E402
+from analysis.estimation.regression import absorbed_ols  # noqa: E402
+from analysis.estimation.study import Study  # noqa: E402
+from analysis.estimation.suite import fit_model  # noqa: E402
+from analysis.ingest.official import province_panel  # noqa: E402
+from analysis.settings import load_settings  # noqa: E402
+from analysis.ingest.validate import validate_wave  # noqa: E402
+from analysis.ingest.wave import Wave  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 X = ["internet_use", "education", "log_income", "distance_km", "participation", "age10", "female", "smartphone"]
@@ -150,7 +153,7 @@ def bench_size(n: int, tmp: Path, *, with_r: bool) -> None:
         "generate(seed=7, n=int(sys.argv[2]), calibrate=False)['villagers'].to_csv(sys.argv[3], index=False)"),
         str(ROOT), str(n), str(folder / "villagers.csv")], check=True)
     (folder / "wave.yml").write_text(
-        "id: bench\nquestionnaires: {villagers: {file: villagers.csv}}\n"
+        f"id: w{n}\nquestionnaires: {{villagers: {{file: villagers.csv}}}}\n"
         "design: {weight: weight, strata: province, psu: village_id}\n", encoding="utf-8")
     cb = load_codebook()
     spec = load_spec(folder)
@@ -158,7 +161,7 @@ def bench_size(n: int, tmp: Path, *, with_r: bool) -> None:
     rep, clean = measure("read + validate", n, lambda: validate_wave(folder, cb))
     assert rep.ok, rep.errors[:3]
     v = clean["villagers"]
-    res = measure("index (default construction)", n, lambda: build_index(v, IndexConfig.load(), codebook=cb))
+    res = measure("index (default construction)", n, lambda: build_index(v, IndexConfig.default(), codebook=cb))
     design = wave_design(v, spec.design)
     measure("design-based degree by province", n, lambda: degree(v, res, design, by="province_en"))
     d = regression_frame(v, res.scores["overall"].to_numpy())
@@ -166,9 +169,10 @@ def bench_size(n: int, tmp: Path, *, with_r: bool) -> None:
     ours = measure("OLS, province FE absorbed, clustered (ours)", n,
                    lambda: absorbed_ols(y, Xm, fe=g, cluster=g, w=w), repeat=3)
     wave = Wave(spec, clean, rep, cb)
-    specs = load_specs()
-    for m in specs["models"]:
-        measure(f"model {m['name']} ({m['family']})", n, lambda m=m: fit_model(wave, m, specs))
+    settings = load_settings()
+    study = Study(wave, settings, IndexConfig.default(), res, design, province_panel())
+    for m in settings.models.models:
+        measure(f"model {m.name} ({m.family})", n, lambda m=m: fit_model(study, m))
     process_peak("ruralgov pipeline, read to last model: process peak RSS", n, "ru_maxrss before any baseline")
     b_floor, _ = measure("  single-pass numpy floor", n, lambda: floor_ols(y, Xm, g, w), baseline_of="OLS",
                          repeat=3)
@@ -215,7 +219,7 @@ def bench_stream(n: int, csv: Path, tmp: Path) -> None:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from analysis.stream import stream_wave
+    from analysis.estimation.stream import stream_wave
 
     folder = tmp / "parts"
     folder.mkdir()
@@ -238,19 +242,20 @@ def bench_stream(n: int, csv: Path, tmp: Path) -> None:
 
 
 def bench_sensitivity() -> None:
-    from analysis.sensitivity import run_sensitivity
-    from analysis.wave import load_wave
+    from analysis.estimation.sensitivity import run_sensitivity
+    from analysis.estimation.study import build_study
 
     print("\nsensitivity (default wave)", flush=True)
-    w = load_wave("2020-replica")
-    run_sensitivity(w, draws=700)            # warm-up (imports, caches)
-    measure("sensitivity, 10,000 draws (vectorised)", 1160, lambda: run_sensitivity(w, draws=10_000))
+    st = build_study("2020-replica")
+    w = st.wave
+    run_sensitivity(st, draws=700)            # warm-up (imports, caches)
+    measure("sensitivity, 10,000 draws (vectorised)", 1160, lambda: run_sensitivity(st, draws=10_000))
     v = w.villagers
     rng = np.random.default_rng(0)
-    from analysis.sensitivity import NORMS, rao_wu_weights
+    from analysis.estimation.sensitivity import NORMS, rao_wu_weights
 
     B = rao_wu_weights(v["weight"].to_numpy(), v["province"].to_numpy(), v["village_id"].to_numpy(), 300, rng)
-    base = IndexConfig.load()
+    base = IndexConfig.default()
 
     def loop() -> None:
         for i in range(300):                 # one index construction and estimate per draw
@@ -267,7 +272,7 @@ def bench_sensitivity() -> None:
 
 
 def bench_book() -> None:
-    from analysis.build import build_book
+    from analysis.report.build import build_book
 
     print("\nbook (default wave)", flush=True)
     with tempfile.TemporaryDirectory() as cache:

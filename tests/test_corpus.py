@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from analysis import paths
 from analysis.cli import app
-from analysis.validate import validate_wave
+from analysis.ingest.validate import validate_wave
 from tests.conftest import tree_hashes
 
 CORPUS = Path(__file__).parent / "data" / "bad_waves"
@@ -87,19 +87,20 @@ def test_corpus_files_are_what_the_generator_writes(tmp_path):
     assert digest(copy) == digest(CORPUS)
 
 
-def test_report_functions_use_the_wave_they_are_given():
-    """Cached page computations follow the wave passed in, not only the wave being reported."""
-    from analysis import report
-    from analysis.wave import load_wave
+def test_results_cached_for_the_pages_follow_the_study_they_are_given():
+    """Results computed once for the pages are keyed by the study (wave, settings, construction)."""
+    from analysis.estimation.study import build_study
+    from analysis.report import context
 
-    other = load_wave(CORPUS / "ok_extra_columns")
-    v, res, _ = report.index_parts(other)
-    assert len(v) == len(other.villagers) and len(res.scores) == len(v)
-    assert len(report.index_parts()[0]) == 1160
+    other = build_study(CORPUS / "ok_extra_columns")
+    default = build_study("2020-replica")
+    a = context.cached("n", other, lambda: other.n)
+    b = context.cached("n", default, lambda: default.n)
+    assert (a, b) == (len(other.villagers), 1160) and other.key != default.key
 
 
 def test_changing_a_wave_s_frame_never_changes_the_wave():
-    from analysis.wave import load_wave
+    from analysis.ingest.wave import load_wave
 
     w = load_wave("2020-replica")
     before = w.data["villagers"].copy(deep=True)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis import paths
-from analysis.design import SurveyDesign
+from analysis.estimation.design import SurveyDesign
 from tests.conftest import rerun_r_reference
 
 RTOL_EST = 1e-8   # point estimates (issue requirement)

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import io as wio
-from analysis.codebook import load_codebook
-from analysis.io import WaveError, load_spec
-from analysis.validate import ValidationReport, _Ctx, _parse_column, validate_wave
+from analysis.ingest import readers as wio
+from analysis.ingest.codebook import load_codebook
+from analysis.ingest.readers import WaveError, load_spec
+from analysis.ingest.validate import ValidationReport, _Ctx, _parse_column, validate_wave
 from tests.conftest import DEFAULT
 
 CORPUS = Path(__file__).parent / "data" / "bad_waves"

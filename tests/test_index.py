@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from analysis.codebook import Item, load_codebook
-from analysis.index import (AGGREGATIONS, NORMALISATIONS, WEIGHTINGS, IndexConfig, IndexConfigError,
+from analysis.ingest.codebook import Item, load_codebook
+from analysis.estimation.index import (AGGREGATIONS, NORMALISATIONS, WEIGHTINGS, IndexConfig, IndexConfigError,
                             aggregate, ahp_weights, build_index, normalise)
 
 CB = load_codebook()
@@ -64,7 +64,7 @@ def test_weights_sum_to_one_at_every_level(codes, weighting):
     codes[:, :] = np.where(np.isnan(codes), 3.0, codes)   # data-driven weights need variation
     codes[0] = 1.0
     codes[1] = 5.0
-    res = build_index(frame(codes), IndexConfig.load().with_(weighting=weighting))
+    res = build_index(frame(codes), IndexConfig.default().with_(weighting=weighting))
     sums = res.weights.groupby("level")["weight"].sum()
     np.testing.assert_allclose(sums.to_numpy(), 1.0, rtol=1e-12)
     assert (res.weights["weight"] >= 0).all()
@@ -125,7 +125,7 @@ def test_ahp_weights_and_consistency():
     assert cr == pytest.approx(0, abs=1e-12)
     # Saaty's textbook-style inconsistent matrix: A > B, B > C, but C > A
     bad = np.array([[1, 3, 1 / 5], [1 / 3, 1, 3], [5, 1 / 3, 1]], dtype=float)
-    cfg = IndexConfig.load()
+    cfg = IndexConfig.default()
     with pytest.raises(IndexConfigError, match="consistency ratio"):
         build_index(frame(np.full((3, len(IDS)), 3.0)), cfg.with_(
             weighting="ahp", ahp_order=("education", "health", "social_security", "employment_training",
@@ -134,7 +134,7 @@ def test_ahp_weights_and_consistency():
 
 
 def test_default_config_ahp_matrix_is_consistent():
-    w, cr = ahp_weights(np.array(IndexConfig.load().ahp_matrix))
+    w, cr = ahp_weights(np.array(IndexConfig.default().ahp_matrix))
     assert cr < 0.1 and w.sum() == pytest.approx(1)
 
 

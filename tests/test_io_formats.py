@@ -9,8 +9,8 @@ import pyreadstat
 import pytest
 import yaml
 
-from analysis.codebook import CODED_TYPES, load_codebook
-from analysis.validate import validate_wave
+from analysis.ingest.codebook import CODED_TYPES, load_codebook
+from analysis.ingest.validate import validate_wave
 from tests.conftest import DEFAULT
 
 

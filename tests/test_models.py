@@ -10,8 +10,18 @@ import pytest
 from typer.testing import CliRunner
 
 from analysis.cli import app
-from analysis.models import (ModelSpecError, _wild_stats, _wls, cluster_vcov, fit_models, load_specs,
-                             oaxaca, wild_cluster_bootstrap)
+from analysis.estimation.decomposition import oaxaca
+from analysis.estimation.regression import RegressionError, cluster_vcov, wild_cluster_bootstrap
+from analysis.estimation.regression import wild_stats as _wild_stats
+from analysis.estimation.regression import wls as _wls
+from analysis.estimation.study import build_study
+from analysis.estimation.suite import ModelSpecError, fit_models
+from analysis.settings import load_settings
+
+
+@pytest.fixture(scope="module")
+def study():
+    return build_study("2020-replica")
 
 
 def _toy(seed=0, G=12, n=240, beta=(1.0, 0.5, 0.0)):
@@ -43,7 +53,7 @@ def test_wild_bootstrap_p_values_and_intervals():
     strong, null = out.iloc[0], out.iloc[1]
     assert strong["wild_p"] < 0.01 and strong["wild_ci_low"] > 0
     assert 0 <= null["wild_p"] <= 1 and null["wild_ci_low"] < null["estimate"] < null["wild_ci_high"]
-    with pytest.raises(ModelSpecError, match="rademacher, webb"):
+    with pytest.raises(RegressionError, match="rademacher, webb"):
         wild_cluster_bootstrap(y, X, w, g, [1], weights="mammen")
 
 
@@ -77,8 +87,8 @@ def test_oaxaca_components_add_up_and_match_group_regressions():
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    return fit_models("2020-replica", names=["wls_region", "multilevel", "ologit_health",
+def fitted(study):
+    return fit_models(study, names=["wls_region", "multilevel", "ologit_health",
                                              "logit_old_age_insurance", "oaxaca_east_west"])
 
 
@@ -87,7 +97,7 @@ def test_results_are_immutable_and_tidy(fitted):
     with pytest.raises(AttributeError):
         r.params = None  # type: ignore[misc]
     t = r.to_frame()
-    assert list(t.columns) == ["model", "term", "label", "estimate", "se", "ci_low", "ci_high", "p", "n"]
+    assert list(t.columns)[:9] == ["model", "term", "label", "estimate", "se", "ci_low", "ci_high", "p", "n"]
     assert (t["ci_low"] < t["estimate"]).all() and (t["estimate"] < t["ci_high"]).all()
     assert r.stats["n_clusters"] == 22
     assert set(r.tables["wild"]["term"]) == set(t["term"])
@@ -106,20 +116,23 @@ def test_regression_table_renders(fitted):
     assert {"N", "clusters", "ICC"} <= set(tab.iloc[:, 0])
     assert "region effects" in set(tab.iloc[:, 0])
     assert "\\begin{tabular}" in fitted.to_latex()
-    html = fitted.to_html(title="t")
+    from analysis.publishing.provenance import survey_source
+    from analysis.publishing.tables import regression_html
+
+    html = regression_html(tab, title="t", source=survey_source(build_study("2020-replica").wave))
     assert "Synthetic replica" in html and "<table" in html
 
 
-def test_unknown_model_and_family():
+def test_unknown_model_and_family(study):
     with pytest.raises(ModelSpecError, match="unknown model"):
-        fit_models("2020-replica", names=["nope"])
+        fit_models(study, names=["nope"])
 
 
 def test_models_cli_json_lists_every_model():
     res = CliRunner().invoke(app, ["models", "2020-replica", "--format", "json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
-    assert [m["name"] for m in out["models"]] == [m["name"] for m in load_specs()["models"]]
+    out = json.loads(res.stdout)
+    assert [m["name"] for m in out["models"]] == [m.name for m in load_settings().models.models]
     assert all(m["coefficients"] for m in out["models"])
 
 
@@ -127,15 +140,16 @@ def test_models_cli_json_lists_every_model():
 def test_confidence_interval_coverage_over_replica_draws():
     """200 uncalibrated replica draws: the 95 % CIs of the province-effects model cover the
     generator's true coefficients 90–99 % of the time."""
-    from analysis.index import IndexConfig, build_index
-    from analysis.models import _fit_linear
+    from analysis.estimation.index import IndexConfig, build_index
+    from analysis.estimation.linear import fit_linear
     from analysis.replica import TRUE_COEFFICIENTS, generate
+    from analysis.settings import ModelSpec
 
     truth = {"internet_use": TRUE_COEFFICIENTS["internet_use"], "education": TRUE_COEFFICIENTS["education"],
              "log_income": TRUE_COEFFICIENTS["log_income"], "distance_km": TRUE_COEFFICIENTS["distance_km"],
              "participation": TRUE_COEFFICIENTS["participation"]}
-    spec = {"name": "mc", "family": "wls", "outcome": "overall", "regressors": list(truth),
-            "fixed_effects": ["province"], "cluster": "province", "weights": "weight"}
+    spec = ModelSpec(name="mc", family="wls", outcome="overall", regressors=tuple(truth),
+                     fixed_effects=("province",), cluster="province", weights="weight")
     covered = []
     for seed in range(200):
         v = generate(seed=1000 + seed, calibrate=False)["villagers"]
@@ -143,44 +157,43 @@ def test_confidence_interval_coverage_over_replica_draws():
         v = v.assign(overall=build_index(v[items].mask(v[items] > 5), IndexConfig()).scores["overall"],
                      log_income=np.log(v["hh_income"]))
         df = v[["overall", *truth, "province", "weight"]].dropna().reset_index(drop=True)
-        t = _fit_linear(df, spec, {}, {}).to_frame().set_index("term")
+        t = fit_linear(df, spec, {}).to_frame().set_index("term")
         covered += [(t.loc[k, "ci_low"] <= b <= t.loc[k, "ci_high"]) for k, b in truth.items()]
     rate = float(np.mean(covered))
     assert 0.90 <= rate <= 0.99, rate
 
 
-def test_diagnostics_agree_with_direct_statsmodels():
+def test_diagnostics_agree_with_direct_statsmodels(study):
     import statsmodels.api as sm
     from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-    from analysis.models import _design_matrix, diagnostics, model_frame
-    from analysis.wave import load_wave
+    from analysis.estimation.frames import model_frame
+    from analysis.estimation.regression import design_matrix
+    from analysis.estimation.suite import diagnostics
 
-    d = diagnostics("2020-replica")
+    d = diagnostics(study)
     assert set(d) >= {"vif", "breusch_pagan", "reset", "cooks_max", "cooks_over_4_n"}
-    w = load_wave("2020-replica")
-    specs = load_specs()
-    spec = next(m for m in specs["models"] if m["name"] == "wls_region")
-    df, _ = model_frame(w, spec, specs)
-    X, names = _design_matrix(df, spec["regressors"], spec["fixed_effects"])
+    spec = study.settings.models.get("wls_region")
+    df = model_frame(study, spec).data
+    X, names = design_matrix(df, list(spec.regressors), list(spec.fixed_effects))
     assert d["vif"].set_index("term").loc["education", "vif"] == pytest.approx(
         variance_inflation_factor(X, names.index("education")))
     assert 0 <= d["breusch_pagan"]["p"] <= 1 and d["n"] == len(df)
     assert sm.OLS(df["overall"], X).fit().nobs == d["n"]
 
 
-def test_robustness_over_index_constructions():
-    from analysis.models import robustness
+def test_robustness_over_index_constructions(study):
+    from analysis.estimation.suite import robustness
 
-    r = robustness("2020-replica")
+    r = robustness(study)
     assert r["construction"].nunique() == 8
     base = r[r["construction"].str.startswith("default")].set_index("term")["estimate"]
-    ref = fit_models("2020-replica", names=["wls_region"])["wls_region"].params
+    ref = fit_models(study, names=["wls_region"])["wls_region"].params
     np.testing.assert_allclose(base.to_numpy(), ref[base.index].to_numpy(), rtol=1e-12)
 
 
 def test_oaxaca_bootstrap_from_psu_sums_equals_refitting_each_replicate():
-    from analysis.sensitivity import rao_wu_multipliers, rao_wu_weights
+    from analysis.estimation.sensitivity import rao_wu_multipliers, rao_wu_weights
 
     rng = np.random.default_rng(11)
     n = 600
@@ -206,7 +219,7 @@ def test_ordered_logit_newton_equals_statsmodels_ordered_model():
 
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-    from analysis.models import ordered_logit
+    from analysis.estimation.ordinal import ordered_logit
 
     rng = np.random.default_rng(8)
     n = 3000
@@ -224,20 +237,18 @@ def test_ordered_logit_newton_equals_statsmodels_ordered_model():
     assert ll == pytest.approx(fit.llf, rel=1e-10)
 
 
-def test_oaxaca_bootstrap_resamples_the_wave_s_villages_within_provinces():
-    from analysis.models import load_specs, model_frame
-    from analysis.wave import load_wave
+def test_oaxaca_bootstrap_resamples_the_wave_s_villages_within_provinces(study):
+    from analysis.estimation.frames import model_frame
 
-    w = load_wave("2020-replica")
-    specs = load_specs()
-    spec = next(m for m in specs["models"] if m["family"] == "oaxaca")
-    df, _ = model_frame(w, spec, specs)
-    assert {w.design_columns["strata"], w.design_columns["psu"]} <= set(df.columns)
+    spec = next(m for m in study.settings.models.models if m.family == "oaxaca")
+    df = model_frame(study, spec, design_columns=True).data
+    dc = study.wave.design_columns
+    assert {dc["strata"], dc["psu"]} <= set(df.columns)
 
 
 @pytest.mark.parametrize("n_units", [7, 300, 2000])
 def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units):
-    from analysis.models import unit_sums
+    from analysis.estimation.regression import unit_sums
 
     rng = np.random.default_rng(n_units)
     n = 5000
@@ -257,7 +268,7 @@ def test_random_intercept_from_group_sums_equals_statsmodels_mixedlm(reml):
 
     import statsmodels.api as sm
 
-    from analysis.models import random_intercept
+    from analysis.estimation.multilevel import random_intercept
 
     rng = np.random.default_rng(21)
     G, n = 25, 4000
@@ -275,7 +286,7 @@ def test_random_intercept_from_group_sums_equals_statsmodels_mixedlm(reml):
 
 
 def test_random_intercept_without_group_variance_is_ols():
-    from analysis.models import random_intercept
+    from analysis.estimation.multilevel import random_intercept
 
     rng = np.random.default_rng(4)
     n = 2000
@@ -291,19 +302,19 @@ def test_random_intercept_without_group_variance_is_ols():
     assert ours["sigma2"] == pytest.approx(np.sum((y - X @ b) ** 2) / n, rel=1e-10)
 
 
-def test_absorbed_province_effects_give_the_dummy_regression_and_its_wild_bootstrap():
-    from analysis.models import _design_matrix, cluster_vcov, fit_model, load_specs, model_frame
-    from analysis.wave import load_wave
+def test_absorbed_province_effects_give_the_dummy_regression_and_its_wild_bootstrap(study):
+    from analysis.estimation.frames import model_frame
+    from analysis.estimation.regression import design_matrix
+    from analysis.estimation.suite import fit_model
+    from analysis.settings.schemas import Wild
 
-    w = load_wave("2020-replica")
-    specs = load_specs()
-    spec = next(m for m in specs["models"] if m["name"] == "wls_province")
-    spec = {**spec, "wild": {"reps": 199, "weights": "webb", "seed": 5}}
-    res = fit_model(w, spec, specs)
+    spec = study.settings.models.get("wls_province").model_copy(
+        update={"wild": Wild(reps=199, weights="webb", seed=5)})
+    res = fit_model(study, spec)
     assert res.stats["absorbed"] == "province_en"
-    df, _ = model_frame(w, spec, specs)
-    regs = list(spec["regressors"])
-    X, names = _design_matrix(df, regs, ["province_en"])          # intercept + 30 dummies
+    df = model_frame(study, spec).data
+    regs = list(spec.regressors)
+    X, names = design_matrix(df, regs, ["province_en"])          # intercept + 21 dummies
     y, wt = df["overall"].to_numpy(), df["weight"].to_numpy() / df["weight"].mean()
     beta, ainv, e = _wls(y, X, wt)
     V, _ = cluster_vcov(X, wt, e, df["province"].to_numpy(), ainv)

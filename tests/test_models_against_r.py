@@ -1,4 +1,4 @@
-"""Each estimator of analysis/models.py against R on the same data (stored references).
+"""Each estimator of the determinant models (analysis/estimation/) against R on the same data (stored references).
 
 References: ``tests/results/models_reference.csv`` from ``tests/r/models_reference.R``
 (lm + sandwich::vcovCL HC1, survey::svyglm, lme4::lmer REML/ML, ordinal::clm, glm AMEs).
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from analysis import paths
-from analysis.models import fit_model, load_specs
-from analysis.wave import load_wave
+from analysis.estimation.study import build_study
+from analysis.estimation.suite import fit_model
 from tests.conftest import rerun_r_reference
 
 RTOL_COEF = 1e-6     # coefficients (issue requirement)
@@ -26,15 +26,14 @@ pytestmark = pytest.mark.against_r
 
 @pytest.fixture(scope="module")
 def fitted():
-    w = load_wave("2020-replica")
-    specs = load_specs()
-    by = {m["name"]: m for m in specs["models"]}
+    st = build_study("2020-replica")
+    by = {m.name: m for m in st.settings.models.models}
     out = {}
     for name in ("wls_region", "wls_province", "svy_region", "ologit_education", "ologit_health",
                  "logit_online_registration", "logit_old_age_insurance"):
-        out[name] = fit_model(w, {**by[name], "wild": None}, specs)
-    out["multilevel_reml"] = fit_model(w, {**by["multilevel"], "reml": True}, specs)
-    out["multilevel_ml"] = fit_model(w, {**by["multilevel"], "reml": False}, specs)
+        out[name] = fit_model(st, by[name].model_copy(update={"wild": None}))
+    out["multilevel_reml"] = fit_model(st, by["multilevel"].model_copy(update={"reml": True}))
+    out["multilevel_ml"] = fit_model(st, by["multilevel"].model_copy(update={"reml": False}))
     return out
 
 

@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 
 from analysis import paths
-from analysis.external import province_covariates, province_panel
-from analysis.panel import (beta_convergence, coefficient_of_variation, panel_regressions,
-                            regional_means, sigma_convergence, spending_panel, survey_panel,
-                            survey_panel_models, theil)
+from analysis.ingest.official import province_covariates, province_panel
+from analysis.estimation.panel import (beta_convergence, coefficient_of_variation, panel_regressions,
+                                       regional_means, sigma_convergence, spending_panel, survey_panel,
+                                       survey_panel_models, theil)
+
+P = province_panel()
 from tests.conftest import rerun_r_reference
 
 REF = pd.read_csv(paths.ROOT / "tests/results/panel_reference.csv")
@@ -30,16 +32,16 @@ def test_panel_is_balanced_with_units_and_known_values():
 
 
 def test_theil_between_and_within_add_up():
-    t = theil("fiscal_exp_per_capita_yuan", scheme="region4")
+    t = theil(P, "fiscal_exp_per_capita_yuan", scheme="region4")
     np.testing.assert_allclose(t["between"] + t["within"], t["total"], rtol=1e-12)
     assert (t["total"] >= 0).all()
 
 
 def test_regional_means_and_cv_are_consistent():
-    m = regional_means("urban_rate_pct")
+    m = regional_means(P, "urban_rate_pct")
     assert list(m.columns) == ["central", "east", "west"]
     assert (m.loc[2020, "east"] > m.loc[2020, "central"]) and (m.loc[2020, "east"] > m.loc[2020, "west"])
-    cv = coefficient_of_variation("urban_rate_pct", weighted=False)
+    cv = coefficient_of_variation(P, "urban_rate_pct", weighted=False)
     x = province_panel().xs(2020, level="year")["urban_rate_pct"]
     assert cv.loc[2020] == pytest.approx(x.std(ddof=0) / x.mean())
 
@@ -49,19 +51,19 @@ def test_beta_convergence_matches_a_direct_regression():
     a, b = p.xs(2005, level="year")["fiscal_exp_per_capita_yuan"], p.xs(2024, level="year")["fiscal_exp_per_capita_yuan"]
     g = (np.log(b) - np.log(a)) / 19
     slope = np.polyfit(np.log(a), g, 1)[0]
-    assert beta_convergence("fiscal_exp_per_capita_yuan", 2005, 2024)["beta"] == pytest.approx(slope, rel=1e-10)
-    assert sigma_convergence("urban_rate_pct").index.min() == 2005
+    assert beta_convergence(P, "fiscal_exp_per_capita_yuan", 2005, 2024)["beta"] == pytest.approx(slope, rel=1e-10)
+    assert sigma_convergence(P, "urban_rate_pct").index.min() == 2005
 
 
 def test_stored_panel_is_current():
     stored = pd.read_csv(paths.ROOT / "tests/data/spending_panel.csv")
-    now = spending_panel().reset_index()
+    now = spending_panel(P).reset_index()
     pd.testing.assert_frame_equal(now[stored.columns], stored, check_dtype=False)
 
 
 @pytest.fixture(scope="module")
 def regs():
-    return panel_regressions(wild_reps=299)
+    return panel_regressions(spending_panel(P), wild_reps=299)
 
 
 @pytest.mark.against_r
@@ -78,7 +80,7 @@ def test_panelols_matches_plm_within_twoways_clustered(regs, term):
 def test_random_effects_match_plm_swamy_arora(term):
     from linearmodels.panel import RandomEffects
 
-    df = spending_panel()
+    df = spending_panel(P)
     re = RandomEffects(df["log_edu_pc"], df[["log_gdp_pc", "urban_rate"]].assign(const=1.0)).fit()
     r = REF[(REF.model == "random_swar") & (REF.term == term)].iloc[0]
     np.testing.assert_allclose(re.params[term], r.estimate, rtol=1e-6)
@@ -104,7 +106,7 @@ def test_wild_bootstrap_beside_the_analytic_inference(regs):
 def test_survey_panel_of_two_waves(tmp_path):
     """A second replica wave made only for tests: province × wave panel and panel models."""
     from analysis.replica import write_wave
-    from analysis.wave import load_wave
+    from analysis.estimation.study import build_study
 
     write_wave(tmp_path / "2022-test", seed=2022, wave_id="2022-test", calibrate=False)
     import yaml
@@ -112,7 +114,7 @@ def test_survey_panel_of_two_waves(tmp_path):
     spec = yaml.safe_load((tmp_path / "2022-test" / "wave.yml").read_text(encoding="utf-8"))
     spec["year"] = 2022
     (tmp_path / "2022-test" / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
-    panel = survey_panel([load_wave("2020-replica"), load_wave(tmp_path / "2022-test")])
+    panel = survey_panel([build_study("2020-replica"), build_study(tmp_path / "2022-test")])
     assert panel.index.get_level_values("wave").unique().tolist() == [2020, 2022]
     assert len(panel) == 44
     out = survey_panel_models(panel)

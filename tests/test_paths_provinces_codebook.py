@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from analysis import paths
-from analysis.codebook import ITEM_TYPES, load_codebook
-from analysis.provinces import UnknownProvince, all_provinces, resolve, table
+from analysis.ingest.codebook import ITEM_TYPES, load_codebook
+from analysis.ingest.provinces import UnknownProvince, all_provinces, resolve, table
 
 
 def test_paths_do_not_depend_on_the_working_directory(tmp_path):

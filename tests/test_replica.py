@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from analysis.cli import app
 from analysis.replica import N_VILLAGERS, SURVEYED, write_wave
-from analysis.reproduce import reproduce
+from analysis.estimation.reproduce import reproduce
+from analysis.estimation.study import build_study
 from tests.conftest import DEFAULT
 
 runner = CliRunner()
@@ -44,7 +45,7 @@ def test_design_features(default_frames):
 
 
 def test_reproduction_from_the_committed_files():
-    tab = reproduce("2020-replica")
+    tab = reproduce(build_study("2020-replica"))
     comparable = tab[tab["within_rounding"].notna()]
     assert len(comparable) == len(tab) - 1            # all but the urban comparison
     bad = comparable[~comparable["within_rounding"].astype(bool)]
@@ -56,7 +57,7 @@ def test_reproduction_from_the_committed_files():
 def test_reproduce_cli_json_and_exit_code():
     res = runner.invoke(app, ["reproduce", "2020-replica", "--format", "json"])
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.output)
+    rows = json.loads(res.stdout)
     overall = next(r for r in rows if r["key"] == "modernization_degree.overall")
     assert round(overall["reproduced"], 2) == 50.96 and overall["se"] > 0
 
@@ -64,10 +65,17 @@ def test_reproduce_cli_json_and_exit_code():
 def test_reproduce_exits_1_when_a_figure_is_outside(make_wave, default_frames):
     v = default_frames["villagers"].copy()
     v["hp_far"] = v["hp_far"].replace("1", "0")     # nobody finds the doctor too far now
-    folder = make_wave(v, institutions=default_frames["institutions"])
+    folder = make_wave(v, institutions=default_frames["institutions"], spec={"reproduces_seed": True})
     res = runner.invoke(app, ["reproduce", str(folder)])
     assert res.exit_code == 1
     assert "too_far_from_home" in res.output
+
+
+def test_reproduce_refuses_a_wave_that_is_not_the_seed_study(make_wave, default_frames):
+    folder = make_wave(default_frames["villagers"], institutions=default_frames["institutions"])
+    res = runner.invoke(app, ["reproduce", str(folder)])
+    assert res.exit_code == 2
+    assert "does not reproduce the seed study" in res.output
 
 
 @pytest.mark.slow
@@ -75,7 +83,7 @@ def test_uncalibrated_replica_follows_the_documented_model():
     """Without calibration the score is the latent model: OLS recovers the true coefficients."""
     import statsmodels.api as sm
 
-    from analysis.index import IndexConfig, build_index
+    from analysis.estimation.index import IndexConfig, build_index
     from analysis.replica import TRUE_COEFFICIENTS, generate
 
     r = generate(seed=7, n=20000, calibrate=False)

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from analysis import paths
-from analysis.build import STAMP, _pages, build_book
+from analysis.report.build import STAMP, _pages, build_book
 from analysis.cli import app
 from tests.conftest import DEFAULT, scratch_page, tree_hashes
 
@@ -48,10 +48,11 @@ def test_offline_no_external_script_or_stylesheet(built):
 
 def test_manifest(built):
     m = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
-    from analysis.wave import load_wave
+    from analysis.ingest.wave import load_wave
 
     w = load_wave()
     assert m["wave"]["sha256"] == w.sha256 and m["wave"]["synthetic"] is True
+    assert m["config"]["data/models.yml"] and m["seeds"]["sensitivity"]["draws"] == 10_000
     assert set(m["pages"]) == set(_pages())
     assert all(p["succeeded"] for p in m["pages"].values())
     assert "data/codebook.yml" in m["config"] and m["versions"]["statsmodels"]
@@ -67,7 +68,7 @@ def test_pages_as_a_reader_sees_them(built):
     from playwright.sync_api import sync_playwright
 
     res = CliRunner().invoke(app, ["index", "2020-replica", "--by", "region", "--format", "json"])
-    regions = {r["domain"]: r["estimate"] for r in json.loads(res.output)}
+    regions = {r["domain"]: r["estimate"] for r in json.loads(res.stdout)}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
@@ -85,8 +86,9 @@ def test_pages_as_a_reader_sees_them(built):
                 assert target.exists(), (name, href)
         page.goto((built / "book/intro.html").as_uri())
         text = page.inner_text("main")
+        names = {"east": "east", "central": "centre", "west": "west"}
         for region, value in regions.items():
-            assert f"{value:.2f} %" in text, region
+            assert f"{names[region]} {value:.2f}" in text, region
         assert "calibrated synthetic replica" in text
         assert "IPython.core.display" not in text         # no object repr leaks into a page
         browser.close()
@@ -152,7 +154,7 @@ def degraded(tmp_path_factory) -> Path:
 def test_a_wave_without_optional_blocks_builds_and_says_so(degraded):
     problems = (degraded / "book" / "problems.html").read_text(encoding="utf-8")
     assert "Not in this wave" in problems and "township institution questionnaire" in problems
-    assert "not in wave" in problems
+    assert "not in this wave" in problems
     det = (degraded / "book" / "determinants.html").read_text(encoding="utf-8")
     assert "Not estimated on this wave" in det and "cs_sat" in det
 
@@ -251,3 +253,29 @@ def test_compare_builds_a_page_comparing_waves(tmp_path):
     assert "2020-replica" in page and "2022-test" in page and "PanelOLS" in page
     assert "Synthetic data" in page
     assert (tree_hashes(HTML) if HTML.exists() else {}) == before   # single-wave report untouched
+
+
+def test_footers_follow_the_source_not_the_page(built):
+    """The official-statistics tables on a synthetic wave's report say they are real data."""
+    page = (built / "book" / "provinces.html").read_text(encoding="utf-8")
+    notes = re.findall(r'<td class="gt_sourcenote"[^>]*>(.*?)</td>', page, re.S)
+    assert notes and all("Synthetic replica" not in n for n in notes)
+    assert sum("Real data: official statistics" in n for n in notes) == 2
+    survey = (built / "book" / "index.html").read_text(encoding="utf-8")
+    assert "Synthetic replica data: illustrates the method only." in survey
+
+
+def test_a_build_scores_the_study_once(tmp_path):
+    """Every page kernel loads the build's scored study: the default construction of the wave is
+    built once per build (other constructions only by the robustness table)."""
+    trace = tmp_path / "trace.jsonl"
+    os.environ["RURALGOV_TRACE"] = str(trace)
+    try:
+        assert build_book(paths.DEFAULT_WAVE, tmp_path / "out", force=True, cache_root=tmp_path / "cache") == 0
+    finally:
+        del os.environ["RURALGOV_TRACE"]
+    events = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
+    default = [e for e in events if e["event"] == "index" and e["construction"]["normalisation"] == "minmax"
+               and e["construction"]["weighting"] == "equal" and e["construction"]["aggregation"] == "arithmetic"]
+    assert len(default) == 1, events
+    assert len(events) - len(default) == 7          # the seven alternative constructions of the robustness table

@@ -9,10 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from analysis.cli import app
-from analysis.index import AGGREGATIONS, IndexConfig, aggregate, build_index, degree, wave_design
-from analysis.sensitivity import (NORMS, TARGET_CODE, _field_scores, _overall, bootstrap_domains,
-                                  rao_wu_weights, run_sensitivity, sobol_indices)
-from analysis.wave import load_wave
+from analysis.estimation.index import build_index, aggregate
+from analysis.estimation.sensitivity import (NORMS, TARGET_CODE, _field_scores, _overall, bootstrap_domains,
+                                             rao_wu_weights, run_sensitivity, sobol_indices)
+from analysis.estimation.study import build_study
+from analysis.settings.options import AGGREGATIONS
 
 
 def test_sobol_indices_of_an_additive_function():
@@ -27,15 +28,20 @@ def test_sobol_indices_of_an_additive_function():
 
 
 @pytest.fixture(scope="module")
-def wave():
-    return load_wave("2020-replica")
+def study():
+    return build_study("2020-replica")
+
+
+@pytest.fixture(scope="module")
+def wave(study):
+    return study.wave
 
 
 @pytest.mark.parametrize("norm", NORMS)
-def test_precomputed_field_scores_equal_build_index(wave, norm):
+def test_precomputed_field_scores_equal_build_index(study, wave, norm):
     v = wave.villagers
-    cfg = IndexConfig.load()
-    combos = _field_scores(v, wave, cfg, v["weight"].to_numpy())
+    cfg = study.construction
+    combos = _field_scores(v, wave.codebook, cfg, v["weight"].to_numpy())
     for wt in ("equal", "entropy", "ahp"):
         for agg in AGGREGATIONS:
             c = cfg.with_(normalisation=norm, weighting=wt, aggregation=agg)
@@ -59,10 +65,10 @@ def test_vectorised_overall_equals_one_draw_at_a_time():
             np.testing.assert_allclose(S[:, d], aggregate(F, W[:, d], agg, 0.65), rtol=1e-12)
 
 
-def test_rao_wu_bootstrap_se_is_close_to_the_linearised_se(wave):
+def test_rao_wu_bootstrap_se_is_close_to_the_linearised_se(study, wave):
     v = wave.villagers
-    s = build_index(v, codebook=wave.codebook).scores["overall"].to_numpy()
-    lin = degree(v, build_index(v, codebook=wave.codebook), wave_design(v, wave.design_columns))
+    s = study.scores["overall"].to_numpy()
+    lin = study.degree()
     B = rao_wu_weights(v["weight"].to_numpy(), v["province"].to_numpy(), v["village_id"].to_numpy(),
                        4000, np.random.default_rng(1))
     ok = np.isfinite(s)
@@ -71,9 +77,9 @@ def test_rao_wu_bootstrap_se_is_close_to_the_linearised_se(wave):
     np.testing.assert_allclose(B.mean(axis=1), v["weight"].to_numpy(), rtol=0.1)
 
 
-def test_same_seed_same_result_and_ranks_are_consistent(wave):
-    a = run_sensitivity(wave, draws=350, seed=5)
-    b = run_sensitivity(wave, draws=350, seed=5)
+def test_same_seed_same_result_and_ranks_are_consistent(study):
+    a = run_sensitivity(study, draws=350, seed=5)
+    b = run_sensitivity(study, draws=350, seed=5)
     assert a.regions.equals(b.regions) and a.sobol.equals(b.sobol)
     assert a.ranks.min().min() == 1 and a.ranks.max().max() == len(a.ranks.columns)
     ri = a.rank_intervals()
@@ -82,8 +88,8 @@ def test_same_seed_same_result_and_ranks_are_consistent(wave):
                                      "weights_perturbation", "bootstrap"}
 
 
-def test_bootstrap_domains(wave):
-    b = bootstrap_domains(wave, reps=300, seed=2)
+def test_bootstrap_domains(study):
+    b = bootstrap_domains(study, reps=300, seed=2)
     assert len(b) == 22 and (b["boot_se"] > 0).all()
     assert b.loc["Shanghai", "median_rank"] <= 2 and b.loc["Tibet", "median_rank"] >= 20
 
@@ -91,6 +97,6 @@ def test_bootstrap_domains(wave):
 def test_cli_json():
     res = CliRunner().invoke(app, ["sensitivity", "2020-replica", "--draws", "700", "--format", "json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     assert out["synthetic"] is True and len(out["sobol"]) == 10
     assert CliRunner().invoke(app, ["sensitivity", "--draws", "3"]).exit_code == 2

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.index import IndexConfig, build_index, degree, wave_design
+from analysis.estimation.regression import absorbed_ols
+from analysis.estimation.stream import dask_degree, stream_wave, write_partitioned
+from analysis.estimation.study import build_study
 from analysis.replica import generate
-from analysis.stream import absorbed_ols, dask_degree, stream_wave, write_partitioned
-from analysis.wave import load_wave
 
 DESIGN = {"weight": "weight", "strata": "province", "psu": "village_id"}
 X = ["internet_use", "education", "log_income", "distance_km", "participation"]
@@ -34,17 +34,17 @@ def test_absorbed_ols_equals_dummy_regression():
     fit = sm.WLS(y, np.column_stack([np.ones(len(y)), x, D]), weights=w).fit(
         cov_type="cluster", cov_kwds={"groups": g})
     np.testing.assert_allclose(r["coef"], fit.params[1:4], rtol=1e-10)
-    # statsmodels counts the 30 dummies in K; with FE nested in clusters they are not counted
-    n, k_sm = len(y), 1 + 3 + 30
-    factor = ((n - 1) / (n - 4)) / ((n - 1) / (n - k_sm))
-    np.testing.assert_allclose(r["se"], fit.bse[1:4] * np.sqrt(factor), rtol=1e-10)
+    # K counts the intercept and the 30 dummies, as statsmodels (and lm + sandwich) do
+    np.testing.assert_allclose(r["se"], fit.bse[1:4], rtol=1e-10)
+    assert r["k"] == 1 + 3 + 30
 
 
 def test_absorbed_ols_equals_pyfixest():
     pf = pytest.importorskip("pyfixest")
     y, x, g, w = _fe_data()
     df = pd.DataFrame({"y": y, "x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2], "g": g, "w": w})
-    fit = pf.feols("y ~ x1 + x2 + x3 | g", data=df, weights="w", vcov={"CRV1": "g"})
+    fit = pf.feols("y ~ x1 + x2 + x3 | g", data=df, weights="w", vcov={"CRV1": "g"},
+                   ssc=pf.ssc(k_fixef="full"))              # every fixed-effect level in K
     r = absorbed_ols(y, x, fe=g, cluster=g, w=w)
     np.testing.assert_allclose(r["coef"], fit.coef().to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(r["se"], fit.se().to_numpy(), rtol=1e-8)
@@ -63,27 +63,26 @@ def partitioned(tmp_path_factory):
 
     (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
         "villagers": {"file": "villagers.parquet"}}, "design": DESIGN}), encoding="utf-8")
-    return folder, load_wave(wave)
+    return folder, build_study(wave)
 
 
 def test_partitioned_degree_equals_in_memory(partitioned):
-    folder, w = partitioned
+    folder, st = partitioned
     out = stream_wave(folder, DESIGN, by="province_en")
     assert out["report"].ok
-    v = w.villagers
-    mem = degree(v, build_index(v, IndexConfig.load(), codebook=w.codebook),
-                 wave_design(v, w.design_columns), by="province_en")
+    mem = st.degree(by="province_en")
     s = out["degree"]
     assert s.domains == mem.domains
     np.testing.assert_allclose(s.estimate, mem.estimate, rtol=1e-10)
     np.testing.assert_allclose(s.se, mem.se, rtol=1e-10)
+    np.testing.assert_array_equal(s.df, mem.df)
+    np.testing.assert_array_equal(s.n_psu, mem.n_psu)
 
 
-def _in_memory_ols(w, *, fe: str, cluster: str) -> dict:
+def _in_memory_ols(st, *, fe: str, cluster: str) -> dict:
     """The reference: the index and the absorbed OLS on the whole wave in memory."""
-    v = w.villagers
-    v = v.assign(overall=build_index(v, IndexConfig.load(), codebook=w.codebook).scores["overall"],
-                 log_income=np.log(v["hh_income"]))
+    v = st.villagers
+    v = v.assign(overall=st.scores["overall"], log_income=np.log(v["hh_income"]))
     d = v[list(dict.fromkeys([*X, "overall", "weight", fe, cluster]))].dropna()
     return absorbed_ols(d["overall"].to_numpy(), d[X].to_numpy(), fe=d[fe].to_numpy(),
                         cluster=d[cluster].to_numpy(), w=d["weight"].to_numpy())
@@ -150,10 +149,10 @@ def test_problems_carry_file_rows_whatever_the_batch_size(tmp_path):
 
 
 def test_partitioning_adds_no_problem_the_whole_wave_does_not_have(partitioned):
-    folder, w = partitioned
+    folder, st = partitioned
     rep = stream_wave(folder, DESIGN, batch_rows=500)["report"]
     assert sorted((p.rule, p.severity) for p in rep.problems) == \
-        sorted((p.rule, p.severity) for p in w.report.problems)
+        sorted((p.rule, p.severity) for p in st.wave.report.problems)
 
 
 def test_stream_command_prints_the_partitioned_estimates(partitioned):
@@ -186,7 +185,7 @@ def test_stream_command_names_the_bad_partition_row_and_exits_1(tmp_path):
 
 
 def test_one_pass_ols_statistics_merge_exactly_and_keep_precision_with_large_means():
-    from analysis.stream import AbsorbedOLSStats
+    from analysis.estimation.stream import AbsorbedOLSStats
 
     y, x, g, w = _fe_data(n=6000, seed=9)
     x = x + np.array([1e4, -3e3, 50.0])                  # large means: the shift keeps precision
@@ -198,3 +197,24 @@ def test_one_pass_ols_statistics_merge_exactly_and_keep_precision_with_large_mea
     np.testing.assert_allclose(merged["coef"], mem["coef"], rtol=1e-9)
     np.testing.assert_allclose(merged["se"], mem["se"], rtol=1e-9)
     assert merged["n"] == len(y) and merged["clusters"] == mem["clusters"]
+
+
+@pytest.mark.parametrize("model", ["wls_province", "wls_region"])
+def test_stream_and_models_give_the_same_estimates_and_standard_errors(tmp_path, model):
+    """One regression core, one degrees-of-freedom convention: the out-of-core OLS of a model of
+    data/models.yml equals ``ruralgov models`` on the same data to 1e-10 (nested or not)."""
+    from analysis.estimation.suite import fit_model
+
+    st = build_study("2020-replica")
+    v = st.wave.data["villagers"]
+    cols = [c for c in v.columns if c not in ("province_en", "region3", "region4")]
+    write_partitioned(v[cols], tmp_path / "p", rows_per_file=300)
+    spec = st.settings.models.get(model)
+    ols = {"y": spec.outcome, "x": list(spec.regressors), "fe": spec.fixed_effects[0],
+           "cluster": spec.cluster, "weights": "weight"}
+    streamed = stream_wave(tmp_path / "p", DESIGN, ols=ols, batch_rows=1000)["ols"]
+    mem = fit_model(st, spec.model_copy(update={"wild": None}))
+    regs = list(spec.regressors)
+    np.testing.assert_allclose(streamed["coef"], mem.params[regs].to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(streamed["se"], mem.bse[regs].to_numpy(), rtol=1e-10)
+    assert streamed["n"] == mem.nobs and streamed["k"] == mem.stats["k"]

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from analysis.cli import app
-from analysis.validate import validate_wave
+from analysis.ingest.validate import validate_wave
 from tests.conftest import tree_hashes
 
 runner = CliRunner()
@@ -189,7 +189,7 @@ def test_report_files_are_written_on_request_but_never_under_waves(tmp_path, sma
 
 
 def test_an_invalid_wave_builds_nothing(tmp_path, small_villagers, make_wave):
-    from analysis.build import build_book
+    from analysis.report.build import build_book
 
     v = small_villagers.copy()
     v.loc[0, "weight"] = "-1"

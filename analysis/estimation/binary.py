@@ -1,0 +1,75 @@
+"""Binary outcomes: logit with survey weights, design-based standard errors and average marginal
+effects, as ``survey::svyglm(family = quasibinomial)``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.estimation.design import SurveyDesign
+from analysis.estimation.regression import cluster_vcov, design_matrix, design_vcov, hc1_vcov
+from analysis.estimation.results import ModelResult, ModelSpecError
+from analysis.settings import ModelSpec
+
+
+def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: SurveyDesign | None = None,
+              rows: np.ndarray | None = None) -> ModelResult:
+    """Weighted logit by Newton–Raphson; HC1, CR1 or design-based standard errors (the complete
+    cases a domain of the full ``design``, as ``svyglm``); average marginal effects."""
+    regs = list(spec.regressors)
+    y = df[spec.outcome].to_numpy(float)
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ModelSpecError(f"model {spec.name!r}: outcome must be 0/1")
+    X, names = design_matrix(df, regs, list(spec.fixed_effects))
+    w = df[spec.weights].to_numpy(float) if spec.weights else np.ones(len(df))
+    w = w / w.mean()
+    beta = np.zeros(X.shape[1])
+    for _ in range(100):                                    # Newton–Raphson (IRLS)
+        mu = 1 / (1 + np.exp(-(X @ beta)))
+        info = X.T @ (X * (w * mu * (1 - mu))[:, None])
+        step = np.linalg.solve(info, X.T @ (w * (y - mu)))
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    mu = 1 / (1 + np.exp(-(X @ beta)))
+    ainv = np.linalg.inv(X.T @ (X * (w * mu * (1 - mu))[:, None]))
+    infl = (X * (w * (y - mu))[:, None]) @ ainv
+    st: dict[str, Any] = {}
+    se_kind = spec.se_kind
+    k = X.shape[1]
+    if se_kind == "design":
+        if design is None:
+            raise ValueError("design-based standard errors need the survey design")
+        V = design_vcov(infl, design, rows)
+        dfi: float | None = float(design.degf + 1 - k)
+        st["n_psu"] = design.n_psu
+    elif se_kind == "cr1":
+        V, G = cluster_vcov(X, w, y - mu, df[spec.cluster].to_numpy(), ainv)
+        dfi = float(G - 1)
+        st["n_clusters"] = G
+    else:
+        V = hc1_vcov(X, w, y - mu, ainv)
+        dfi = None
+    ll = np.sum(w * (y * np.log(mu) + (1 - y) * np.log(1 - mu)))
+    p0 = np.sum(w * y) / w.sum()
+    ll0 = np.sum(w * (y * np.log(p0) + (1 - y) * np.log(1 - p0)))
+    st["pseudo_r2"] = float(1 - ll / ll0)
+    # average marginal effects, weighted, with delta-method SEs from the same covariance
+    dens = w * mu * (1 - mu) / w.sum()
+    rows = []
+    for j, r in enumerate(names):
+        if r == "Intercept" or r not in regs:
+            continue
+        ame = float(np.sum(dens) * beta[j])
+        grad = (np.sum(dens * (1 - 2 * mu) * X.T, axis=1) * beta[j])
+        grad[j] += np.sum(dens)
+        rows.append({"term": r, "ame": ame, "se": float(np.sqrt(grad @ V @ grad))})
+    return ModelResult(spec.name, spec.label or spec.name, "logit",
+                       pd.Series(beta, index=names), pd.DataFrame(V, index=names, columns=names),
+                       len(y), dfi, MappingProxyType(st), tuple(spec.fixed_effects),
+                       MappingProxyType(labels), MappingProxyType({"ame": pd.DataFrame(rows)}),
+                       tuple(regs))

@@ -1,0 +1,340 @@
+"""Design-based estimation: a stratified cluster design and Taylor-linearised estimators.
+
+The variance estimator is the usual one for a stratified multistage design with (approximately)
+with-replacement sampling of primary sampling units (PSUs) — the one R's ``survey`` package uses by
+default (``svydesign(ids=~psu, strata=~stratum, weights=~w, fpc=...)``):
+
+.. math::
+
+   \\hat V(\\hat\\theta) = \\sum_h (1-f_h)\\,\\frac{n_h}{n_h-1} \\sum_{i \\in h} (z_{hi}-\\bar z_h)^2,
+   \\qquad z_{hi} = \\sum_{k \\in (h,i)} w_k u_k,
+
+where :math:`u_k` is the influence (linearisation) value of respondent :math:`k` for the estimate.
+Domains (region, province, any category) are *subpopulations of the full design*: respondents
+outside the domain keep their PSU with :math:`u_k=0`, so the number of PSUs per stratum is that of
+the whole sample.  Rows with a missing outcome are treated the same way (as ``svymean(...,
+na.rm=TRUE)`` does).
+
+Single-PSU strata follow ``options(survey.lonely.psu = "adjust")``: the lonely PSU's total is
+centred at the grand mean of all PSU totals (a conservative choice).
+
+Everything is vectorised: one ``bincount`` over (PSU, domain) pairs per estimate, whatever the
+number of domains.
+
+Example
+-------
+>>> from analysis.ingest.wave import load_wave
+>>> from analysis.estimation.design import SurveyDesign
+>>> w = load_wave()
+>>> d = SurveyDesign.from_frame(w.villagers, weight="weight", strata="province", psu="village_id")
+>>> est = d.proportion(w.villagers["old_age_ins"] == 0, by=w.villagers["region3"])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+LonelyPSU = Literal["adjust", "remove", "certainty", "fail"]
+
+
+class DesignError(ValueError):
+    """The design columns are unusable (non-positive weights, PSU in two strata...)."""
+
+
+def _codes(x: object, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if x is None:
+        return np.zeros(n, dtype=np.int64), np.array([0])
+    codes, uniq = pd.factorize(pd.Series(np.asarray(x)), sort=True)
+    if (codes < 0).any():
+        raise DesignError("design column has missing values")
+    return codes.astype(np.int64), np.asarray(uniq)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Design-based estimates (one per domain) with their covariance."""
+
+    kind: str
+    """``mean``, ``proportion``, ``total`` or ``ratio``."""
+    domains: tuple
+    """Domain labels (``("all",)`` without ``by``)."""
+    estimate: np.ndarray
+    """Point estimates."""
+    vcov: np.ndarray
+    """Linearised covariance matrix of the estimates (domains × domains)."""
+    n: np.ndarray
+    """Unweighted respondents contributing to each estimate."""
+    sum_w: np.ndarray
+    """Sum of weights of those respondents (estimated domain size)."""
+    deff: np.ndarray
+    """Design effect (design variance / variance under simple random sampling of the same size)."""
+    df: np.ndarray
+    """Design degrees of freedom per domain: PSUs with respondents in the domain minus the strata
+    they lie in (Korn & Graubard 1999)."""
+    level: float = 0.95
+    """Confidence level of :attr:`ci`."""
+    ci_method: str = "wald"
+    """``wald`` (estimate ± t·SE) or ``logit`` (as ``svyciprop(method="logit")``), both on the
+    t quantile with the domain's design df."""
+    n_psu: np.ndarray | None = None
+    """PSUs with respondents in each domain."""
+
+    @property
+    def se(self) -> np.ndarray:
+        """Standard errors."""
+        return np.sqrt(np.clip(np.diag(self.vcov), 0, None))
+
+    @property
+    def quantile(self) -> np.ndarray:
+        """The t quantile of each domain's interval on its design df (NaN where df < 1: a domain
+        in a single PSU has no variance estimate, so no interval)."""
+        df = np.asarray(self.df, dtype=float)
+        with np.errstate(invalid="ignore"):
+            return np.where(df >= 1, stats.t.ppf(0.5 + self.level / 2, np.maximum(df, 1)), np.nan)
+
+    @property
+    def ci(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper confidence limits on the t quantile with the domain's design df."""
+        est, se = self.estimate, self.se
+        q = self.quantile
+        if self.ci_method == "logit":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lg = np.log(est / (1 - est))
+                half = q * se / (est * (1 - est))
+                lo, hi = 1 / (1 + np.exp(-(lg - half))), 1 / (1 + np.exp(-(lg + half)))
+            lo = np.where(est <= 0, 0.0, lo)
+            hi = np.where(est >= 1, 1.0, hi)
+            return lo, hi
+        return est - q * se, est + q * se
+
+    def to_frame(self, scale: float = 1.0) -> pd.DataFrame:
+        """Tidy table: domain, estimate, se, ci_low, ci_high, deff, n, n_psu, df, sum_w
+        (``scale`` e.g. 100)."""
+        lo, hi = self.ci
+        n_psu = self.n_psu if self.n_psu is not None else np.full(len(self.domains), -1)
+        return pd.DataFrame({
+            "domain": list(self.domains), "estimate": self.estimate * scale, "se": self.se * scale,
+            "ci_low": lo * scale, "ci_high": hi * scale, "deff": self.deff, "n": self.n,
+            "n_psu": n_psu, "df": np.asarray(self.df, dtype=int), "sum_w": self.sum_w,
+        })
+
+    def contrast(self, a: object, b: object) -> tuple[float, float]:
+        """Difference ``a - b`` of two domain estimates and its design-based standard error."""
+        i, j = self.domains.index(a), self.domains.index(b)
+        var = self.vcov[i, i] + self.vcov[j, j] - 2 * self.vcov[i, j]
+        return float(self.estimate[i] - self.estimate[j]), float(np.sqrt(max(var, 0.0)))
+
+    def __repr__(self) -> str:
+        return f"Estimate({self.kind})\n{self.to_frame().to_string(index=False)}"
+
+
+@dataclass(frozen=True, eq=False)
+class SurveyDesign:
+    """A stratified cluster sample: weights, strata, PSUs and an optional finite population correction.
+
+    ``fpc`` follows R's convention: a number of PSUs in the stratum's population (values > 1) or a
+    sampling fraction (values ≤ 1), constant within a stratum.
+    """
+
+    weights: np.ndarray
+    """Design weights (positive)."""
+    strata: np.ndarray
+    """Stratum code of each respondent (0..H-1)."""
+    psu: np.ndarray
+    """PSU code of each respondent (0..P-1), unique across strata."""
+    fpc: np.ndarray | None = None
+    """Population number of PSUs per respondent's stratum, or ``None``."""
+    lonely_psu: LonelyPSU = "adjust"
+    """Rule for single-PSU strata (see module docstring)."""
+    strata_labels: np.ndarray = field(default_factory=lambda: np.array([0]))
+    """Original stratum labels."""
+    _psu_stratum: np.ndarray = field(default_factory=lambda: np.array([0]))
+    _n_h: np.ndarray = field(default_factory=lambda: np.array([0]))
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, *, weight: str, strata: str | None = None,
+                   psu: str | None = None, fpc: str | None = None,
+                   lonely_psu: LonelyPSU = "adjust") -> SurveyDesign:
+        """Build a design from columns of a frame (PSU ids need only be unique within strata)."""
+        n = len(df)
+        return cls.from_arrays(df[weight].to_numpy(float),
+                               None if strata is None else df[strata].to_numpy(),
+                               None if psu is None else df[psu].to_numpy(),
+                               None if fpc is None else df[fpc].to_numpy(float),
+                               lonely_psu=lonely_psu, n=n)
+
+    @classmethod
+    def from_arrays(cls, weights: np.ndarray, strata: np.ndarray | None = None,
+                    psu: np.ndarray | None = None, fpc: np.ndarray | None = None, *,
+                    lonely_psu: LonelyPSU = "adjust", n: int | None = None) -> SurveyDesign:
+        """Build a design from arrays."""
+        w = np.asarray(weights, dtype=float)
+        n = len(w) if n is None else n
+        if not np.all(np.isfinite(w)) or (w <= 0).any():
+            raise DesignError("weights must be positive and finite")
+        if lonely_psu not in ("adjust", "remove", "certainty", "fail"):
+            raise DesignError(f"lonely_psu must be one of adjust, remove, certainty, fail; got {lonely_psu!r}")
+        s_codes, s_labels = _codes(strata, n)
+        if psu is None:
+            p_codes = np.arange(n, dtype=np.int64)
+        else:
+            pair = pd.MultiIndex.from_arrays([s_codes, pd.Series(np.asarray(psu)).astype(str)])
+            p_codes = pd.factorize(pair, sort=True)[0].astype(np.int64)
+        n_psu = int(p_codes.max()) + 1 if n else 0
+        psu_stratum = np.zeros(n_psu, dtype=np.int64)
+        psu_stratum[p_codes] = s_codes
+        n_h = np.bincount(psu_stratum, minlength=len(s_labels))
+        if lonely_psu == "fail" and (n_h == 1).any():
+            raise DesignError(f"strata with a single PSU: {list(s_labels[n_h == 1])}")
+        fpc_arr = None
+        if fpc is not None:
+            f = np.asarray(fpc, dtype=float)
+            pop = np.where(f <= 1, n_h[s_codes] / f, f)
+            fpc_arr = np.zeros(len(s_labels))
+            fpc_arr[s_codes] = pop
+        return cls(w, s_codes, p_codes, fpc_arr, lonely_psu, s_labels, psu_stratum, n_h)
+
+    @property
+    def n(self) -> int:
+        """Respondents."""
+        return len(self.weights)
+
+    @property
+    def n_psu(self) -> int:
+        """Number of PSUs."""
+        return len(self._psu_stratum)
+
+    @property
+    def n_strata(self) -> int:
+        """Number of strata."""
+        return len(self._n_h)
+
+    @property
+    def degf(self) -> int:
+        """Design degrees of freedom: PSUs minus strata."""
+        return self.n_psu - self.n_strata
+
+    # ---- variance -------------------------------------------------------------------------
+    def psu_totals(self, values: np.ndarray, domain: np.ndarray | None = None,
+                   n_domains: int = 1) -> np.ndarray:
+        """PSU × domain totals of ``values`` (already multiplied by the weights)."""
+        key = self.psu if domain is None else self.psu * n_domains + domain
+        z = np.bincount(key, weights=values, minlength=self.n_psu * n_domains)
+        return z.reshape(self.n_psu, n_domains)
+
+    def variance_from_totals(self, z: np.ndarray) -> np.ndarray:
+        """Covariance matrix from PSU totals ``z`` (PSUs × k) of the linearised variable."""
+        h = self._psu_stratum
+        n_h = self._n_h.astype(float)
+        k = z.shape[1]
+        sums = np.zeros((self.n_strata, k))
+        np.add.at(sums, h, z)
+        means = sums / n_h[:, None]
+        centred = z - means[h]
+        lonely = n_h[h] == 1
+        if lonely.any():
+            if self.lonely_psu == "adjust":
+                grand = z.sum(axis=0) / self.n_psu
+                centred[lonely] = z[lonely] - grand
+            else:  # remove / certainty: no contribution
+                centred[lonely] = 0.0
+        scale = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 1.0)
+        if self.fpc is not None:
+            scale = scale * np.where(np.isinf(self.fpc), 1.0, (self.fpc - n_h) / self.fpc)
+        c = centred * np.sqrt(scale[h])[:, None]
+        return c.T @ c
+
+    # ---- estimators -----------------------------------------------------------------------
+    def _domains(self, by: object, valid: np.ndarray) -> tuple[np.ndarray, tuple, int]:
+        if by is None:
+            return np.where(valid, 0, -1).astype(np.int64), ("all",), 1
+        b = pd.Series(np.asarray(by, dtype=object))
+        ok = b.notna().to_numpy()
+        codes, uniq = pd.factorize(b, sort=True)
+        return np.where(ok & valid, codes, -1).astype(np.int64), tuple(uniq.tolist()), len(uniq)
+
+    def _ratio(self, y: np.ndarray, x: np.ndarray, by: object, kind: str, ci: str,
+               level: float) -> Estimate:
+        y = np.asarray(y, dtype=float)
+        x = np.asarray(x, dtype=float)
+        valid = np.isfinite(y) & np.isfinite(x)
+        dom, labels, g = self._domains(by, valid)
+        inn = dom >= 0
+        d = np.where(inn, dom, 0)
+        w = np.where(inn, self.weights, 0.0)
+        yy, xx = np.where(inn, y, 0.0), np.where(inn, x, 0.0)
+        num = np.bincount(d, weights=w * yy, minlength=g)
+        den = np.bincount(d, weights=w * xx, minlength=g)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = num / den
+            u = np.where(inn, (yy - r[d] * xx) / den[d], 0.0)
+        z = self.psu_totals(w * u, d, g)
+        v = self.variance_from_totals(z)
+        n_dom = np.bincount(d[inn], minlength=g)
+        deff = self._deff(v, y, x, d, inn, w, r, den, g, kind)
+        df, n_psu = self._domain_df(d, inn, g)
+        return Estimate(kind, labels, r, v, n_dom, np.bincount(d, weights=w, minlength=g),
+                        deff, df, level, ci, n_psu)
+
+    def _domain_df(self, d: np.ndarray, inn: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per domain: design df (PSUs in the domain minus the strata they touch) and PSUs."""
+        key = np.unique(self.psu[inn] * g + d[inn])
+        psu_in = key // g
+        dom_of = key % g
+        n_psu_dom = np.bincount(dom_of, minlength=g)
+        strata_key = np.unique(self._psu_stratum[psu_in] * g + dom_of)
+        n_str_dom = np.bincount(strata_key % g, minlength=g)
+        return n_psu_dom - n_str_dom, n_psu_dom
+
+    def _deff(self, v: np.ndarray, y: np.ndarray, x: np.ndarray, d: np.ndarray, inn: np.ndarray,
+              w: np.ndarray, r: np.ndarray, den: np.ndarray, g: int, kind: str) -> np.ndarray:
+        """Design effect as in R ``survey``: V / V_srs, V_srs = s²_w / n · (1 - n/N) (always, as deff=TRUE does)."""
+        if kind == "total":
+            return np.full(g, np.nan)
+        yy = np.where(inn, y - r[d] * np.where(inn, x, 0.0), 0.0)
+        n = np.bincount(d[inn], minlength=g).astype(float)
+        sw = np.bincount(d, weights=w, minlength=g)
+        s2 = np.bincount(d, weights=w * yy**2, minlength=g) / sw * n / np.maximum(n - 1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xbar = den / sw
+            vsrs = s2 / n / xbar**2 * (1 - n / sw)
+            return np.diag(v) / vsrs
+
+    def mean(self, y: object, *, by: object = None, level: float = 0.95) -> Estimate:
+        """Weighted mean of ``y`` overall or by domain (missing ``y`` excluded as a domain)."""
+        y = np.asarray(y, dtype=float)
+        return self._ratio(y, np.ones_like(y), by, "mean", "wald", level)
+
+    def proportion(self, y: object, *, by: object = None, level: float = 0.95) -> Estimate:
+        """Proportion of ``y`` == 1 (or True), with logit CIs on the design's degrees of freedom."""
+        yv = np.asarray(pd.Series(y).astype("float64"), dtype=float)
+        bad = np.isfinite(yv) & ~np.isin(yv, (0.0, 1.0))
+        if bad.any():
+            raise ValueError("proportion() needs a 0/1 (or boolean) variable")
+        return self._ratio(yv, np.ones_like(yv), by, "proportion", "logit", level)
+
+    def ratio(self, y: object, x: object, *, by: object = None, level: float = 0.95) -> Estimate:
+        """Ratio of totals Σwy / Σwx overall or by domain."""
+        return self._ratio(np.asarray(y, float), np.asarray(x, float), by, "ratio", "wald", level)
+
+    def total(self, y: object, *, by: object = None, level: float = 0.95) -> Estimate:
+        """Weighted total of ``y`` overall or by domain."""
+        y = np.asarray(y, dtype=float)
+        valid = np.isfinite(y)
+        dom, labels, g = self._domains(by, valid)
+        inn = dom >= 0
+        d = np.where(inn, dom, 0)
+        w = np.where(inn, self.weights, 0.0)
+        yy = np.where(inn, y, 0.0)
+        t = np.bincount(d, weights=w * yy, minlength=g)
+        z = self.psu_totals(w * yy, d, g)
+        v = self.variance_from_totals(z)
+        df, n_psu = self._domain_df(d, inn, g)
+        return Estimate("total", labels, t, v, np.bincount(d[inn], minlength=g),
+                        np.bincount(d, weights=w, minlength=g), np.full(g, np.nan),
+                        df, level, "wald", n_psu)

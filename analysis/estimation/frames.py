@@ -1,0 +1,172 @@
+"""Model frames: the rows and columns a determinant model uses, built from a study.
+
+Derived variables (``derived`` in ``data/models.yml``) are computed here: an expression of codebook
+ids, or a declared transform with its handling of values outside the transform's domain
+(``log`` with ``nonpositive: drop`` drops those rows from the models using it, counted and
+reported; ``error`` stops with a message naming the variable). Province covariates are official
+statistics of the wave's year, or of the nearest year available (stated in
+:attr:`ModelFrame.notes`).
+
+Example
+-------
+>>> from analysis.estimation.study import build_study
+>>> from analysis.estimation.frames import model_frame
+>>> st = build_study("2020-replica")
+>>> mf = model_frame(st, st.settings.models.get("wls_region"))
+>>> mf.data.shape[0] + mf.dropped == st.n
+True
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.estimation.results import ModelSpecError
+from analysis.ingest.official import province_covariates
+from analysis.settings import ModelSpec, ModelsSettings
+
+SHORT_LABELS = {"internet_use": "internet use", "education": "education (level)",
+                "distance_km": "distance to township (km)", "participation": "participation in village affairs",
+                "smartphone": "smartphone use", "migrant_exp": "migrant experience"}
+
+
+@dataclass(frozen=True, eq=False)
+class ModelFrame:
+    """The complete cases of a model and how they were obtained."""
+
+    data: pd.DataFrame
+    """Complete cases: the outcome, regressors, fixed effects, clusters, weights (and design columns)."""
+    rows: np.ndarray
+    """Positions of the complete cases in the villager frame (for the full-design variance)."""
+    dropped: int
+    """Rows of the wave not used (an incomplete case)."""
+    dropped_by: dict[str, int]
+    """Variable → rows missing it (a row may miss several)."""
+    notes: tuple[str, ...] = ()
+    """Things a reader should know: transforms that dropped rows, the year of official statistics."""
+
+
+def labels(study, models: ModelsSettings | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Readable label of every variable a model may use."""
+    ms = models or study.settings.models
+    cb = study.wave.codebook
+    items = {it.id: it.text_en for it in cb.items("villagers")}
+    lab = {(f"{f}_score" if f in items else f): f"{en} (sub-index)" for f, (_, en) in cb.fields.items()}
+    lab.update({(f"{a}_score" if a in items else a): f"{en} (sub-index)" for a, (_, en) in cb.aspects.items()})
+    lab.update(items)
+    lab.update(SHORT_LABELS)
+    lab["overall"] = "overall score"
+    for k, d in ms.derived.items():
+        lab[k] = d.label
+    for k, c in ms.province_covariates.items():
+        lab[k] = c.label
+    return lab
+
+
+def covariate_year(study) -> int | None:  # type: ignore[no-untyped-def]
+    """The year of official statistics matched to the wave: its own, else the nearest available."""
+    years = sorted(set(study.official.index.get_level_values("year"))) if len(study.official) else []
+    if not years:
+        return None
+    target = study.year if study.year is not None else years[-1]
+    return min(years, key=lambda y: (abs(y - target), -y))
+
+
+def _derive(v: pd.DataFrame, name: str, d, notes: list[str]) -> pd.Series:  # type: ignore[no-untyped-def]
+    if d.expr is not None:
+        try:
+            out = v.eval(d.expr, engine="python").astype(float)
+        except Exception as e:  # noqa: BLE001 - any evaluation error names the variable
+            raise ModelSpecError(f"derived variable {name!r} ({d.expr!r}) cannot be computed: {e}") from None
+        if np.isinf(out).any():
+            raise ModelSpecError(f"derived variable {name!r} ({d.expr!r}) is infinite in "
+                                 f"{int(np.isinf(out).sum())} rows; declare a transform with its "
+                                 "handling of those values in data/models.yml")
+        return out
+    x = pd.to_numeric(v[d.of], errors="coerce").astype(float)
+    if d.transform == "log":
+        bad = x <= 0
+        if bad.any():
+            if d.nonpositive == "error":
+                raise ModelSpecError(
+                    f"derived variable {name!r} = log({d.of}): {int(bad.sum())} rows have {d.of} ≤ 0 "
+                    f"(log undefined); set nonpositive: drop, or use transform: log1p or asinh, in "
+                    "data/models.yml")
+            notes.append(f"{name} = log({d.of}): {int(bad.sum())} rows with {d.of} ≤ 0 left out "
+                         "(nonpositive: drop)")
+        return np.log(x.where(~bad))
+    if d.transform == "log1p":
+        bad = x <= -1
+        return np.log1p(x.where(~bad))
+    return np.arcsinh(x)
+
+
+def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,  # type: ignore[no-untyped-def]
+                scores: pd.DataFrame | None = None, design_columns: bool = False) -> ModelFrame:
+    """The complete cases of a model on a study, with the count of rows dropped and why.
+
+    ``scores`` replaces the study's index scores (robustness to the construction);
+    ``design_columns`` adds strata, PSU and weight (design-based SEs, the Oaxaca bootstrap).
+    """
+    ms = models or study.settings.models
+    v = study.villagers
+    sc = study.scores if scores is None else scores
+    v = v.join(sc.rename(columns=lambda c: c if c not in v else f"{c}_score"))
+    notes: list[str] = []
+    need = [spec.outcome, *spec.regressors]
+    for name, d in ms.derived.items():
+        if name in need:
+            v[name] = _derive(v, name, d, notes)
+    covs = [c for c in ms.province_covariates if c in need]
+    if covs:
+        year = covariate_year(study)
+        if year is None:
+            raise ModelSpecError(f"model {spec.name!r}: no official statistics for its province covariates")
+        table = province_covariates(year, study.official)
+        for name in covs:
+            v[name] = v["province"].astype("float").map(table[name])
+        notes.append(f"province covariates: official statistics of {year}"
+                     + (f" (nearest year to the wave's {study.year})" if study.year not in (None, year) else ""))
+    cols = [spec.outcome, *spec.regressors, *spec.fixed_effects]
+    for c in (spec.cluster, spec.weights, spec.group):
+        if c:
+            cols.append(c)
+    dc = study.wave.design_columns
+    if design_columns:
+        cols += [c for c in (dc.get("strata"), dc.get("psu"), dc.get("weight")) if c]
+    cols = list(dict.fromkeys(cols))
+    missing = [c for c in cols if c not in v]
+    if missing:
+        raise ModelSpecError(f"model {spec.name!r}: unknown variables {missing}")
+    df = v[cols].copy()
+    for c in [spec.outcome, *spec.regressors]:
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    miss = df.isna()
+    dropped_by = {c: int(n) for c, n in miss.sum().items() if n}
+    keep = ~miss.any(axis=1).to_numpy()
+    rows = np.flatnonzero(keep)
+    return ModelFrame(df[keep].reset_index(drop=True), rows, int((~keep).sum()), dropped_by, tuple(notes))
+
+
+def lacking(study, spec: ModelSpec, models: ModelsSettings | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    """Codebook variables a model needs that the wave does not have (an optional block)."""
+    ms = models or study.settings.models
+    have = set(study.villagers.columns)
+    cb_ids = set(study.wave.codebook.ids("villagers"))
+    out = []
+    for v in [spec.outcome, *spec.regressors]:
+        d = ms.derived.get(v)
+        if d is not None:
+            deps = [d.of] if d.of else [t for t in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or "")
+                                       if t in cb_ids]
+            out += [x for x in deps if x not in have]
+        elif v in cb_ids and v not in have:
+            out.append(v)
+        elif v not in cb_ids and v not in ms.province_covariates and v not in study.scores:
+            if v not in have:
+                out.append(v)
+    return sorted(set(out))

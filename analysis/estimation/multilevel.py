@@ -1,0 +1,87 @@
+"""Multilevel model: a random intercept per group (province), by (restricted) maximum likelihood
+profiled over one variance ratio, as ``lme4::lmer(y ~ X + (1 | g))``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.estimation.regression import design_matrix, unit_sums
+from analysis.estimation.results import ModelResult
+from analysis.settings import ModelSpec
+
+
+def random_intercept(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, reml: bool = True
+                     ) -> dict[str, Any]:
+    """Linear model with a random intercept per group, y = Xβ + u_g + e, by (restricted)
+    maximum likelihood as ``lme4::lmer(y ~ X + (1 | g))``.
+
+    With V_g = σ²(I + λ 1 1'), the likelihood profiled over β and σ² depends on the data only
+    through per-group sums (n_g, X_g'X_g, X_g'1, X_g'y, 1'y, y'y): one pass builds them, then
+    λ = τ²/σ² is found by a one-dimensional search on G small matrices, whatever n.
+    Returns β, its covariance (X'V⁻¹X)⁻¹ (as lme4's ``vcov``), τ², σ² and the log-likelihood.
+    """
+    g = pd.factorize(pd.Series(groups))[0]
+    G = int(g.max()) + 1
+    n, p = X.shape
+    Sxx, Sxy, sx = unit_sums(X, np.ones(n), g, G, y)
+    n_g = np.bincount(g, minlength=G).astype(float)
+    sy = np.bincount(g, weights=y, minlength=G)
+    syy = float(y @ y)
+    dof = n - p if reml else n
+
+    def parts(lam: float) -> tuple[np.ndarray, np.ndarray, float]:
+        c = lam / (1 + n_g * lam)                            # V_g⁻¹ = (I − c_g 11')/σ²
+        A = Sxx.sum(0) - (sx * c[:, None]).T @ sx
+        b = Sxy.sum(0) - sx.T @ (c * sy)
+        beta = np.linalg.solve(A, b)
+        Q = syy - float(c @ sy**2) - float(b @ beta)         # r'(V/σ²)⁻¹r at β̂(λ)
+        return A, beta, Q
+
+    def deviance(lam: float) -> float:                     # −2 × profiled (RE)ML log-likelihood
+        A, _, Q = parts(lam)
+        dev = dof * (np.log(2 * np.pi * Q / dof) + 1) + float(np.sum(np.log1p(n_g * lam)))
+        if reml:
+            dev += float(np.linalg.slogdet(A)[1])
+        return dev
+
+    from scipy.optimize import minimize_scalar
+
+    grid = np.r_[0.0, np.logspace(-8, 4, 61)]               # coarse grid, then Brent around the best
+    devs = [deviance(v) for v in grid]
+    i = int(np.argmin(devs))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    opt = minimize_scalar(deviance, bounds=(lo, hi), method="bounded",
+                          options={"xatol": 1e-14 * max(1.0, hi), "maxiter": 500})
+    lam = float(opt.x) if opt.fun <= devs[i] else float(grid[i])
+    A, beta, Q = parts(lam)
+    sig2 = Q / dof
+    return {"beta": beta, "vcov": sig2 * np.linalg.inv(A), "tau2": lam * sig2, "sigma2": sig2,
+            "llf": -0.5 * deviance(lam), "n_groups": G}
+
+
+def fit_mixed(df: pd.DataFrame, spec: ModelSpec, labels: dict) -> ModelResult:
+    """Random-intercept model of a spec (REML or ML), with the ICC of the empty and the full model."""
+    regs = list(spec.regressors)
+    y = df[spec.outcome].to_numpy(float)
+    X, names = design_matrix(df, regs, list(spec.fixed_effects))
+    groups = df[spec.group].to_numpy()
+    reml = spec.reml
+    fit = random_intercept(y, X, groups, reml=reml)
+    null = random_intercept(y, np.ones((len(y), 1)), groups, reml=reml)
+    tau2, sig2 = fit["tau2"], fit["sigma2"]
+    tau0, sig0 = null["tau2"], null["sigma2"]
+    st = {"icc": tau0 / (tau0 + sig0), "icc_conditional": tau2 / (tau2 + sig2),
+          "var_province": tau2, "var_residual": sig2, "llf": fit["llf"],
+          "n_groups": fit["n_groups"], "reml": reml}
+    re = pd.DataFrame({"component": ["province intercept", "residual"], "variance": [tau2, sig2],
+                       "sd": [np.sqrt(tau2), np.sqrt(sig2)]})
+    return ModelResult(spec.name, spec.label or spec.name, "mixedlm",
+                       pd.Series(fit["beta"], index=names),
+                       pd.DataFrame(fit["vcov"], index=names, columns=names),
+                       len(y), None, MappingProxyType(st), (), MappingProxyType(labels),
+                       MappingProxyType({"random_effects": re}), tuple(regs))

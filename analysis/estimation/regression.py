@@ -1,0 +1,243 @@
+"""The shared regression core: weighted least squares, absorbed fixed effects, robust covariances
+and the wild cluster bootstrap, for the in-memory models and the out-of-core path alike.
+
+**Degrees-of-freedom convention (stated once, used everywhere).** K counts every parameter of
+the regression with dummies: the slopes, the intercept and every level of an absorbed fixed
+effect beyond the first, nested in the clusters or not. The CR1 factor is
+``G/(G−1)·(N−1)/(N−K)``, the HC1 factor ``N/(N−K)``: the values of R's ``lm`` with
+``sandwich::vcovCL(type = "HC1")`` / ``vcovHC(type = "HC1")`` and of Stata's ``regress`` with
+dummies. (reghdfe and fixest count a fixed effect nested in the clusters once; their SEs are then
+smaller by the factor sqrt((N−K)/(N−K_nested)), a few parts in a thousand at survey sizes.)
+t-based inference uses G − 1 df for CR1, N − K for HC1, and the design's df + 1 − K for
+design-based standard errors.
+
+Example
+-------
+>>> import numpy as np
+>>> from analysis.estimation.regression import absorbed_ols
+>>> rng = np.random.default_rng(0)
+>>> g = rng.integers(0, 5, 2000); x = rng.normal(size=(2000, 2)); y = x @ [1.0, -2.0] + g + rng.normal(size=2000)
+>>> r = absorbed_ols(y, x, fe=g, cluster=g)
+>>> np.round(r["coef"], 1).tolist(), r["k"]
+([1.0, -2.0], 7)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.estimation.design import SurveyDesign
+from analysis.settings.options import WILD_WEIGHTS
+
+
+class RegressionError(ValueError):
+    """A regression that cannot be computed (singular design, unknown option...)."""
+
+
+def design_matrix(df: pd.DataFrame, regressors: list[str], fe: list[str], const: bool = True
+                  ) -> tuple[np.ndarray, list[str]]:
+    """Intercept, regressors and dummies of each fixed effect (first level dropped)."""
+    parts, names = [], []
+    if const:
+        parts.append(np.ones((len(df), 1)))
+        names.append("Intercept")
+    if regressors:
+        parts.append(df[regressors].to_numpy(float))
+        names += regressors
+    for f in fe:
+        d = pd.get_dummies(df[f].astype(str), prefix=f, drop_first=True, dtype=float)
+        parts.append(d.to_numpy())
+        names += list(d.columns)
+    return np.column_stack(parts) if parts else np.empty((len(df), 0)), names
+
+
+def wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted least squares: (β, (X'WX)⁻¹, residuals)."""
+    xtwx = X.T @ (X * w[:, None])
+    try:
+        ainv = np.linalg.inv(xtwx)
+    except np.linalg.LinAlgError:
+        raise RegressionError("the regressors are collinear (X'WX is singular)") from None
+    beta = ainv @ (X.T @ (w * y))
+    return beta, ainv, y - X @ beta
+
+
+def within(codes: np.ndarray, w: np.ndarray, *cols: np.ndarray) -> list[np.ndarray]:
+    """Weighted within transformation: each column minus its weighted mean in its group."""
+    sw = np.bincount(codes, weights=w)
+    out = []
+    for c in cols:
+        if c.ndim == 1:
+            out.append(c - (np.bincount(codes, weights=w * c) / sw)[codes])
+            continue
+        c = np.asfortranarray(c, dtype=float)               # contiguous columns
+        t = np.empty_like(c, order="F")
+        for j in range(c.shape[1]):                          # column by column: no n × K gather
+            t[:, j] = c[:, j] - (np.bincount(codes, weights=w * c[:, j]) / sw)[codes]
+        out.append(t)
+    return out
+
+
+def nested_in(levels: np.ndarray, clusters: np.ndarray) -> bool:
+    """Whether every level of a fixed effect lies inside a single cluster."""
+    f = pd.factorize(pd.Series(levels), sort=False)[0]
+    c = pd.factorize(pd.Series(clusters), sort=False)[0]
+    seen = np.empty(f.max() + 1, dtype=c.dtype)
+    seen[f] = c                                       # one cluster of each level (the last seen)
+    return bool(np.array_equal(seen[f], c))
+
+
+def cr1_factor(G: int, n: int, k: int) -> float:
+    """The CR1 small-sample factor ``G/(G−1)·(N−1)/(N−K)`` (K: every parameter, see module)."""
+    return G / (G - 1) * (n - 1) / (n - k)
+
+
+def cluster_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, groups: np.ndarray, ainv: np.ndarray,
+                 k_extra: int = 0) -> tuple[np.ndarray, int]:
+    """CR1 cluster-robust covariance from scores summed by cluster; ``k_extra`` counts the
+    parameters absorbed out of ``X`` (intercept and fixed-effect levels). Returns (V, G)."""
+    g = pd.factorize(pd.Series(groups))[0]
+    G = int(g.max()) + 1
+    n, k = X.shape
+    if G < 2:
+        raise RegressionError("cluster-robust standard errors need at least two clusters")
+    we = w * e
+    scores = np.column_stack([np.bincount(g, weights=X[:, j] * we, minlength=G) for j in range(k)])
+    return cr1_factor(G, n, k + k_extra) * ainv @ (scores.T @ scores) @ ainv, G
+
+
+def hc1_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, ainv: np.ndarray, k_extra: int = 0
+             ) -> np.ndarray:
+    """HC1 heteroskedasticity-robust covariance, factor N/(N−K)."""
+    n, k = X.shape
+    s = X * (w * e)[:, None]
+    return n / (n - k - k_extra) * ainv @ (s.T @ s) @ ainv
+
+
+def design_vcov(infl: np.ndarray, design: SurveyDesign, rows: np.ndarray | None = None) -> np.ndarray:
+    """Design-based covariance of an estimator from its respondent influence values.
+
+    ``rows``: positions of the rows in ``design`` (the model's complete cases); the other
+    respondents keep their PSU with influence 0 — the complete cases are a domain of the full
+    design, as ``svyglm`` on the full design treats them.
+    """
+    full = np.zeros((design.n, infl.shape[1]))
+    full[np.arange(len(infl)) if rows is None else rows] = infl
+    z = np.column_stack([np.bincount(design.psu, weights=full[:, j], minlength=design.n_psu)
+                         for j in range(full.shape[1])])
+    return design.variance_from_totals(z)
+
+
+def unit_sums(X: np.ndarray, w: np.ndarray, units: np.ndarray, n_units: int,
+              y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted sufficient statistics by unit (cluster, PSU): Σ w x x' (U × K × K), Σ w x y
+    (U × K; zeros without ``y``) and Σ w x (U × K), by one ``bincount`` per pair of columns —
+    never an n × K × K array."""
+    n, k = X.shape
+    Xw = X * w[:, None]
+    xy = np.zeros((n_units, k)) if y is None else np.column_stack(
+        [np.bincount(units, weights=Xw[:, a] * y, minlength=n_units) for a in range(k)])
+    sx = np.column_stack([np.bincount(units, weights=Xw[:, a], minlength=n_units) for a in range(k)])
+    gram = np.empty((n_units, k, k))
+    if n_units <= 256:
+        # few units (clusters): one BLAS product per unit over its rows, sorted once
+        order = np.argsort(units, kind="stable")
+        bounds = np.searchsorted(units[order], np.arange(n_units + 1))
+        for u in range(n_units):
+            rows = order[bounds[u]:bounds[u + 1]]
+            gram[u] = X[rows].T @ Xw[rows]
+    else:
+        # many units (PSUs): one bincount per pair of columns
+        for a in range(k):
+            for b in range(a, k):
+                gram[:, a, b] = gram[:, b, a] = np.bincount(units, weights=Xw[:, a] * X[:, b],
+                                                            minlength=n_units)
+    return gram, xy, sx
+
+
+def absorbed_ols(y: np.ndarray, X: np.ndarray, *, fe: np.ndarray, cluster: np.ndarray,
+                 w: np.ndarray | None = None) -> dict[str, np.ndarray | int]:
+    """Weighted OLS of ``y`` on ``X`` with one absorbed fixed effect and CR1 cluster SEs.
+
+    The within transformation by ``bincount``, the normal equations and cluster scores by
+    ``bincount``: the estimator of the linear models and of the out-of-core path
+    (:class:`analysis.estimation.stream.AbsorbedOLSStats` gives the same numbers from sums).
+    K = slopes + fixed-effect levels (the intercept and the level dummies), as in the module's
+    convention.
+    """
+    y = np.asarray(y, float)
+    X = np.asarray(X, float)
+    w = np.ones(len(y)) if w is None else np.asarray(w, float)
+    f = pd.factorize(pd.Series(fe), sort=False)[0]
+    yt, Xt = within(f, w, y, X)
+    beta, ainv, e = wls(yt, Xt, w)
+    k_extra = int(f.max()) + 1
+    V, G = cluster_vcov(Xt, w, e, cluster, ainv, k_extra)
+    return {"coef": beta, "vcov": V, "se": np.sqrt(np.diag(V)), "n": len(y), "clusters": G,
+            "k": X.shape[1] + k_extra}
+
+
+# ---- wild cluster bootstrap ----------------------------------------------------------------
+
+def wild_weights(kind: str, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Cluster multipliers: Rademacher (±1) or Webb's six-point distribution (±√0.5, ±1, ±√1.5)."""
+    if kind == "rademacher":
+        return rng.choice([-1.0, 1.0], size=shape)
+    if kind == "webb":
+        s = np.sqrt([0.5, 1.0, 1.5])
+        return rng.choice(np.concatenate([-s, s]), size=shape)
+    raise RegressionError(f"wild weights {kind!r}; allowed: {', '.join(WILD_WEIGHTS)}")
+
+
+def wild_stats(X: np.ndarray, w: np.ndarray, g: np.ndarray, G: int, yhat: np.ndarray,
+               resid: np.ndarray, V: np.ndarray, ainv: np.ndarray, k_extra: int = 0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap coefficients and CR1 SEs for y* = yhat + v_g·resid, all replicates at once.
+
+    V: G × B cluster weights.  Returns (K × B coefficients, K × B standard errors).
+    """
+    n, k = X.shape
+    H, c, _ = unit_sums(X, w, g, G, resid)                  # G × K × K and G × K: X_g' W_g e_g
+    a = np.column_stack([np.bincount(g, weights=X[:, j] * w * yhat, minlength=G)
+                         for j in range(k)])                # G × K: X_g' W_g ŷ_g
+    beta = ainv @ (a.sum(0)[:, None] + c.T @ V)             # K × B
+    S = a[:, :, None] + c[:, :, None] * V[:, None, :] - np.einsum("gkl,lb->gkb", H, beta)
+    Q = np.einsum("jk,gkb->jgb", ainv, S)                   # K × G × B
+    se = np.sqrt(cr1_factor(G, n, k + k_extra) * (Q**2).sum(axis=1))
+    return beta, se
+
+
+def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: np.ndarray,
+                           terms: list[int], *, reps: int = 999, weights: str = "webb",
+                           seed: int = 0, level: float = 0.95, k_extra: int = 0) -> pd.DataFrame:
+    """WCR bootstrap-t p-values (null β_j = 0 imposed) and WCU percentile-t CIs for ``terms``.
+
+    ``X`` and ``y`` may be within-transformed by a fixed effect nested in the clusters (then
+    ``k_extra`` counts the absorbed parameters): the replicates are then those of the dummy model.
+    """
+    rng = np.random.default_rng(seed)
+    g = pd.factorize(pd.Series(groups))[0]
+    G = int(g.max()) + 1
+    beta, ainv, e = wls(y, X, w)
+    V0, G0 = cluster_vcov(X, w, e, g, ainv, k_extra)
+    se0 = np.sqrt(np.diag(V0))
+    V = wild_weights(weights, (G, reps), rng)
+    # unrestricted: percentile-t interval
+    bu, seu = wild_stats(X, w, g, G, X @ beta, e, V, ainv, k_extra)
+    rows = []
+    for j in terms:
+        keep = [i for i in range(X.shape[1]) if i != j]
+        Xr = X[:, keep]
+        br, _, er = wls(y, Xr, w)
+        b_r, se_r = wild_stats(X, w, g, G, Xr @ br, er, V, ainv, k_extra)
+        t_obs = beta[j] / se0[j]
+        t_star = b_r[j] / se_r[j]
+        p = float(np.mean(np.abs(t_star) >= abs(t_obs)))
+        tu = (bu[j] - beta[j]) / seu[j]
+        lo_q, hi_q = np.quantile(tu, [(1 - level) / 2, 1 - (1 - level) / 2])
+        rows.append({"j": j, "estimate": beta[j], "se": se0[j], "wild_p": p,
+                     "wild_ci_low": beta[j] - hi_q * se0[j], "wild_ci_high": beta[j] - lo_q * se0[j]})
+    out = pd.DataFrame(rows)
+    out.attrs.update({"reps": reps, "weights": weights, "seed": seed, "clusters": G})
+    return out

@@ -1,0 +1,123 @@
+"""Reproduce the seed paper's published figures from a wave, with the estimator a user runs.
+
+The mapping from each published figure to its estimator is data: ``data/reference/reproduction.yml``.
+
+Example
+-------
+>>> from analysis.estimation.study import build_study
+>>> from analysis.estimation.reproduce import reproduce
+>>> tab = reproduce(build_study("2020-replica"))
+>>> bool(tab["within_rounding"].dropna().all())
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.estimation.design import SurveyDesign
+
+
+def _mask(df: pd.DataFrame, domain: dict | None) -> np.ndarray:
+    m = np.ones(len(df), bool)
+    for col, val in (domain or {}).items():
+        m &= (df[col] == val).to_numpy()
+    return m
+
+
+def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Every published figure beside its reproduction from ``wave``.
+
+    Columns: key, label, published, reproduced, difference, decimals, compare, within_rounding,
+    se (design-based, where there is one), statistic, note.
+    """
+    w = study.wave
+    st = study.settings
+    vil = study.villagers
+    design = study.design
+    score = study.scores["overall"].to_numpy()
+    inst = w.institutions
+    rows = []
+    for f in st.reproduction.figures:
+        key, stat = f.key, f.statistic
+        published = st.published_value(key)
+        rep, se, note = np.nan, np.nan, f.reason
+        q = f.questionnaire
+        if q == "institutions" and inst is None:
+            stat, note = "missing", "the wave has no institution questionnaire"
+        elif stat == "degree":
+            m = _mask(vil, f.domain)
+            e = design.mean(np.where(m, score, np.nan))
+            rep, se = float(e.estimate[0]), float(e.se[0])
+        elif stat == "ratio_of_degrees":
+            a = design.mean(np.where(_mask(vil, f.numerator), score, np.nan))
+            b = design.mean(np.where(_mask(vil, f.denominator), score, np.nan))
+            rep = float(a.estimate[0] / b.estimate[0])
+        elif stat == "proportion":
+            if f.item not in vil:
+                stat, note = "missing", f"item {f.item} is not in the wave"
+            else:
+                y = vil[f.item].to_numpy(float)
+                yy = np.where(np.isnan(y), np.nan, (y == f.value).astype(float))
+                e = design.proportion(yy)
+                rep, se = 100 * float(e.estimate[0]), 100 * float(e.se[0])
+        elif stat == "count_share":
+            y = inst[f.item].dropna()
+            rep = 100 * float((y == f.value).mean())
+        elif stat == "ratio":
+            ok = inst[[f.numerator, f.denominator]].dropna()
+            rep = 100 * float(ok[f.numerator].sum() / ok[f.denominator].sum())
+        dec = f.decimals
+        compare = f.compare
+        within: bool | None = None
+        if np.isfinite(rep) and dec is not None:
+            if compare == "equal":
+                within = bool(abs(rep - published) <= 0.5 * 10.0 ** (-dec) + 1e-12)
+            elif compare == "at_most":
+                within = bool(round(rep, dec) <= published)
+            elif compare == "below":
+                within = bool(rep < published)
+        rows.append({"key": key, "label": f.label or key.split(".")[-1].replace("_", " "),
+                     "published": published, "reproduced": rep, "difference": rep - published,
+                     "decimals": dec, "compare": compare, "within_rounding": within, "se": se,
+                     "statistic": stat, "note": note})
+    return pd.DataFrame(rows)
+
+
+def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Table 1 of the seed paper with uncertainty: each problem's prevalence (%) with SE and CI.
+
+    Villager items are design-based proportions (respondents who answered the question); the
+    education items are shares of the township institution records, treated as a simple random
+    sample of townships (each record its own PSU). CIs are logit intervals on the design's
+    degrees of freedom, as R ``svyciprop(method = "logit")``.
+    """
+    w = study.wave
+    st = study.settings
+    vil = study.villagers
+    designs = {"villagers": (vil, study.design)}
+    inst = w.institutions
+    if inst is not None:
+        designs["institutions"] = (inst, SurveyDesign.from_arrays(np.ones(len(inst))))
+    rows = []
+    for f in st.reproduction.figures:
+        if not f.key.startswith("table_1_problems."):
+            continue
+        _, field, _ = f.key.split(".")
+        q = f.questionnaire
+        item = w.codebook.item(q, f.item)
+        row = {"field": w.codebook.fields[field][1], "item": f.item, "problem": item.text_en,
+               "published": st.published_value(f.key),
+               "base": "villagers, design-weighted" if q == "villagers" else "township institutions"}
+        if q not in designs or f.item not in designs[q][0]:
+            rows.append({**row, "estimate": np.nan, "se": np.nan, "ci_low": np.nan,
+                         "ci_high": np.nan, "n": 0})
+            continue
+        df, d = designs[q]
+        y = df[f.item].to_numpy(float)
+        e = d.proportion(np.where(np.isnan(y), np.nan, (y == 1).astype(float)), level=level)
+        lo, hi = e.ci
+        rows.append({**row, "estimate": 100 * e.estimate[0], "se": 100 * e.se[0],
+                     "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(e.n[0])})
+    return pd.DataFrame(rows)

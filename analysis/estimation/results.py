@@ -1,0 +1,162 @@
+"""Results of the determinant models: immutable, tidy, and showing themselves.
+
+:class:`ModelResult` is one fitted model (``.to_frame()`` tidy coefficients with SEs, CIs and
+p-values on the model's degrees of freedom; ``.summary()``); :class:`ModelSet` several models as a
+regression table (HTML, LaTeX, CSV).
+
+Example
+-------
+>>> from analysis.estimation.study import build_study
+>>> from analysis.estimation.suite import fit_models
+>>> ms = fit_models(build_study("2020-replica"), names=["wls_region"])
+>>> ms["wls_region"].to_frame().columns[:4].tolist()
+['model', 'term', 'label', 'estimate']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+FE_LABELS = {"region3": "region", "region4": "region (NBS)", "province_en": "province", "province": "province"}
+
+
+class ModelSpecError(ValueError):
+    """A model that cannot be fitted on this wave (unknown variable, no complete rows...)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ModelResult:
+    """A fitted model: coefficients, covariance, fit statistics and extra tables (read-only)."""
+
+    name: str
+    """Model name from ``data/models.yml``."""
+    label: str
+    """Column title in regression tables."""
+    family: str
+    """Estimator family."""
+    params: pd.Series
+    """Point estimates by term."""
+    vcov: pd.DataFrame
+    """Covariance matrix of the estimates."""
+    nobs: int
+    """Observations used."""
+    df_inference: float | None
+    """Degrees of freedom of t-based inference (None: normal)."""
+    stats: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    """Fit statistics (r2, pseudo_r2, n_clusters, icc, llf, dropped...)."""
+    fixed_effects: tuple[str, ...] = ()
+    """Absorbed fixed effects (shown as FE rows)."""
+    term_labels: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    """term → readable label."""
+    tables: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    """Extra tidy tables: ``wild``, ``ame``, ``decomposition``, ``random_effects``..."""
+    report_terms: tuple[str, ...] = ()
+    """Terms shown in tables (regressors; not the FE dummies)."""
+
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors."""
+        return pd.Series(np.sqrt(np.clip(np.diag(self.vcov.to_numpy()), 0, None)), index=self.params.index)
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Tidy table: model, term, label, estimate, se, ci_low, ci_high, p, n."""
+        terms = list(self.report_terms) or list(self.params.index)
+        est, se = self.params[terms].to_numpy(), self.bse[terms].to_numpy()
+        z = est / np.where(se > 0, se, np.nan)
+        if self.df_inference:
+            q = stats.t.ppf(0.5 + level / 2, self.df_inference)
+            p = 2 * stats.t.sf(np.abs(z), self.df_inference)
+        else:
+            q = stats.norm.ppf(0.5 + level / 2)
+            p = 2 * stats.norm.sf(np.abs(z))
+        return pd.DataFrame({"model": self.name, "term": terms,
+                             "label": [self.term_labels.get(t, t) for t in terms],
+                             "estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se,
+                             "p": p, "n": self.nobs})
+
+    def summary(self) -> str:
+        """Readable summary: coefficients and fit statistics."""
+        st = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in self.stats.items())
+        return f"{self.label} [{self.family}]\n{self.to_frame().round(4).to_string(index=False)}\n{st}"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().round(4).to_html(index=False)
+
+
+def _stars(p: float) -> str:
+    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSet:
+    """Several fitted models: a multi-model regression table."""
+
+    results: tuple[ModelResult, ...]
+    """The models, in order."""
+    wave_id: str = ""
+    """Wave they were fitted on."""
+    synthetic: bool = False
+    """Whether that wave is synthetic."""
+    skipped: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    """Models of the specification not fitted on this wave → why (variables the wave lacks)."""
+
+    def has(self, name: str) -> bool:
+        """Whether a model was fitted."""
+        return any(r.name == name for r in self.results)
+
+    def __getitem__(self, name: str) -> ModelResult:
+        for r in self.results:
+            if r.name == name:
+                return r
+        raise KeyError(f"no model {name!r}; fitted: {', '.join(r.name for r in self.results)}")
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.results)
+
+    def to_frame(self) -> pd.DataFrame:
+        """All tidy coefficients stacked."""
+        return pd.concat([r.to_frame() for r in self.results], ignore_index=True)
+
+    def table(self, *, stars: bool = True, digits: int = 3) -> pd.DataFrame:
+        """Wide regression table: rows terms (labelled) + N, R², clusters, FE; cells 'b (se)'."""
+        cols: dict[str, dict[str, str]] = {}
+        order: list[str] = []
+        for r in self.results:
+            t = r.to_frame()
+            cells = {}
+            for row in t.itertuples():
+                cells[row.label] = (f"{row.estimate:.{digits}f}{_stars(row.p) if stars else ''}"
+                                    f" ({row.se:.{digits}f})")
+                if row.label not in order:
+                    order.append(row.label)
+            fit = r.stats
+            cells["N"] = f"{r.nobs:,}"
+            if "r2" in fit:
+                cells["R²"] = f"{fit['r2']:.3f}"
+            if "pseudo_r2" in fit:
+                cells["pseudo-R²"] = f"{fit['pseudo_r2']:.3f}"
+            if "n_clusters" in fit:
+                cells["clusters"] = str(fit["n_clusters"])
+            if "icc" in fit:
+                cells["ICC"] = f"{fit['icc']:.3f}"
+            for fe in r.fixed_effects:
+                cells[f"{FE_LABELS.get(fe, fe)} effects"] = "yes"
+            cols[r.label] = cells
+        foot = ["N", "R²", "pseudo-R²", "clusters", "ICC"]
+        fes = sorted({f"{FE_LABELS.get(fe, fe)} effects" for r in self.results for fe in r.fixed_effects})
+        index = order + fes + foot
+        df = pd.DataFrame({k: [v.get(i, "") for i in index] for k, v in cols.items()}, index=index)
+        return df[(df != "").any(axis=1)].rename_axis("").reset_index()
+
+    def to_latex(self, *, stars: bool = True) -> str:
+        """The regression table as a LaTeX tabular."""
+        t = self.table(stars=stars)
+        return t.to_latex(index=False, escape=True, column_format="l" + "c" * (t.shape[1] - 1))

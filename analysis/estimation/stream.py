@@ -1,0 +1,446 @@
+"""Large waves: absorbed fixed effects in one pass, and an out-of-core path by partitions.
+
+Everything here combines **sufficient statistics**, so a wave can be processed in pieces —
+Parquet partitions streamed from disk, or partitions spread over a Dask cluster — and the
+pieces merged into exactly the result of the in-memory computation:
+
+* design-based means by domain: per (PSU, domain) sums of ``w`` and ``w·y`` (plus the PSU's
+  stratum) give the estimate and its Taylor-linearised variance;
+* weighted OLS with one absorbed fixed effect and cluster-robust (CR1) standard errors: per
+  (fixed-effect level, cluster) cell sums of ``w``, ``w z`` and ``w z z'`` (z = x, y) give, in
+  one pass, the within-transformed cross products of each cluster, hence the coefficients and
+  the cluster scores ``b_g − A_g β``.
+
+The in-memory estimator is :func:`analysis.estimation.regression.absorbed_ols`; both follow the
+degrees-of-freedom convention stated there (K counts every fixed-effect level), so ``ruralgov
+stream`` and ``ruralgov models`` print the same standard errors for the same model.
+
+Example
+-------
+>>> import numpy as np
+>>> from analysis.estimation.regression import absorbed_ols
+>>> from analysis.estimation.stream import AbsorbedOLSStats
+>>> rng = np.random.default_rng(0)
+>>> g = rng.integers(0, 5, 200); x = rng.normal(size=(200, 2)); y = x @ [1.0, -2.0] + g + rng.normal(size=200)
+>>> a = AbsorbedOLSStats(2).update(x[:90], y[:90], np.ones(90), g[:90], g[:90])
+>>> b = AbsorbedOLSStats(2).update(x[90:], y[90:], np.ones(110), g[90:], g[90:])
+>>> r, m = a.merge(b).result(), absorbed_ols(y, x, fe=g, cluster=g)
+>>> bool(np.allclose(r["se"], m["se"], rtol=1e-10))
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from analysis.estimation.design import Estimate, SurveyDesign
+from analysis.estimation.regression import cr1_factor
+
+
+# ---- sufficient statistics -----------------------------------------------------------------
+
+@dataclass
+class DomainMeanStats:
+    """Per (stratum, PSU, domain) sums of w and w·y: mergeable, exact for design-based means."""
+
+    sums: dict[tuple, np.ndarray] = field(default_factory=dict)
+    """(stratum, psu, domain) → [Σw, Σwy, n]."""
+
+    def update(self, y: np.ndarray, w: np.ndarray, strata: np.ndarray, psu: np.ndarray,
+               domain: np.ndarray) -> DomainMeanStats:
+        """Add one chunk (rows with a missing ``y`` are outside every domain, as in memory)."""
+        ok = np.isfinite(y)
+        df = pd.DataFrame({"s": strata[ok], "p": psu[ok], "d": domain[ok], "w": w[ok],
+                           "wy": w[ok] * y[ok], "n": 1})
+        agg = df.groupby(["s", "p", "d"], sort=False, observed=True)[["w", "wy", "n"]].sum()
+        for key, row in zip(agg.index, agg.to_numpy()):
+            cur = self.sums.get(key)
+            self.sums[key] = row.astype(float) if cur is None else cur + row
+        for s_, p_ in pd.DataFrame({"s": strata[~ok], "p": psu[~ok]}).drop_duplicates().itertuples(index=False):
+            self.sums.setdefault((s_, p_, None), np.zeros(3))   # a PSU with no answer still counts
+        return self
+
+    def merge(self, other: DomainMeanStats) -> DomainMeanStats:
+        """Combine two partial results."""
+        out = DomainMeanStats(dict(self.sums))
+        for k, v in other.sums.items():
+            out.sums[k] = v if k not in out.sums else out.sums[k] + v
+        return out
+
+    def estimate(self) -> Estimate:
+        """The design-based means by domain, identical to ``SurveyDesign.mean(y, by=domain)``."""
+        keys = list(self.sums)
+        arr = np.array([self.sums[k] for k in keys])
+        frame = pd.DataFrame(keys, columns=["s", "p", "d"]).assign(w=arr[:, 0], wy=arr[:, 1], n=arr[:, 2])
+        psus = frame[["s", "p"]].drop_duplicates().reset_index(drop=True)
+        psus["pid"] = np.arange(len(psus))
+        frame = frame.merge(psus, on=["s", "p"])
+        doms = sorted(d for d in frame["d"].dropna().unique())
+        frame = frame[frame["d"].notna()]
+        frame["g"] = frame["d"].map({d: i for i, d in enumerate(doms)}).astype(int)
+        G = len(doms)
+        W = np.bincount(frame["g"], weights=frame["w"], minlength=G)
+        mu = np.bincount(frame["g"], weights=frame["wy"], minlength=G) / W
+        z = np.zeros((len(psus), G))
+        np.add.at(z, (frame["pid"].to_numpy(), frame["g"].to_numpy()),
+                  (frame["wy"].to_numpy() - mu[frame["g"]] * frame["w"].to_numpy()) / W[frame["g"]])
+        # a helper design whose rows are the PSUs: it knows each PSU's stratum and n_h
+        d = SurveyDesign.from_arrays(np.ones(len(psus)), psus["s"].to_numpy(), psus["p"].to_numpy())
+        zz = np.zeros_like(z)
+        zz[d.psu] = z
+        V = d.variance_from_totals(zz)
+        n = np.bincount(frame["g"], weights=frame["n"], minlength=G).astype(int)
+        cells = frame[frame["n"] > 0]
+        n_psu = cells.drop_duplicates(["pid", "g"]).groupby("g").size().reindex(range(G), fill_value=0)
+        n_str = cells.drop_duplicates(["s", "g"]).groupby("g").size().reindex(range(G), fill_value=0)
+        return Estimate("mean", tuple(doms), mu, V, n, W, np.full(G, np.nan),
+                        (n_psu - n_str).to_numpy(), n_psu=n_psu.to_numpy())
+
+
+@dataclass
+class AbsorbedOLSStats:
+    """One-pass sufficient statistics for weighted OLS with one absorbed FE and cluster SEs.
+
+    For every (fixed-effect level, cluster) cell: Σw, Σw·z and Σw·z z' with z = (x, y) minus a
+    constant shift (the first chunk's weighted means, for precision).  The within transformation
+    needs only the fixed-effect means, so the demeaned cross products of each cell follow
+    exactly: Σ w z̃ z̃' = Σ w z z' − m S' − S m' + W m m' (m the level's mean, S the cell's Σ w z).
+    Cells are few (levels × clusters), whatever the number of rows.
+    """
+
+    k: int
+    cells: dict = field(default_factory=dict)        # (fe, cluster) → [W, S (k+1), G (k+1)²]
+    shift: np.ndarray | None = None
+    n: int = 0
+
+    def update(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, fe: np.ndarray,
+               cluster: np.ndarray) -> AbsorbedOLSStats:
+        """Add one chunk of rows."""
+        from analysis.estimation.regression import unit_sums
+
+        Z = np.column_stack([X, y])
+        if self.shift is None:
+            self.shift = (w @ Z) / w.sum()
+        Z = Z - self.shift
+        codes, keys = pd.factorize(pd.MultiIndex.from_arrays([pd.Series(fe), pd.Series(cluster)]))
+        P = len(keys)
+        gram, _, sz = unit_sums(Z, w, codes, P)
+        sw = np.bincount(codes, weights=w, minlength=P)
+        for j, key in enumerate(keys):
+            cur = self.cells.get(key)
+            new = [sw[j], sz[j], gram[j]]
+            self.cells[key] = new if cur is None else [a + b for a, b in zip(cur, new)]
+        self.n += len(y)
+        return self
+
+    def merge(self, other: AbsorbedOLSStats) -> AbsorbedOLSStats:
+        """Combine two partial results (cells are re-based on this object's shift)."""
+        if other.shift is not None and self.shift is not None and not np.array_equal(other.shift, self.shift):
+            d = other.shift - self.shift                   # z_self = z_other + d
+            moved = {key: [W, S + W * d, G + np.outer(S, d) + np.outer(d, S) + W * np.outer(d, d)]
+                     for key, (W, S, G) in other.cells.items()}
+        else:
+            moved = other.cells
+        if self.shift is None:
+            self.shift = other.shift
+        for key, val in moved.items():
+            cur = self.cells.get(key)
+            self.cells[key] = val if cur is None else [a + b for a, b in zip(cur, val)]
+        self.n += other.n
+        return self
+
+    def result(self) -> dict[str, np.ndarray | int]:
+        """Coefficients, CR1 covariance and SEs (as :func:`absorbed_ols`)."""
+        keys = list(self.cells)
+        W = np.array([self.cells[c][0] for c in keys])
+        S = np.array([self.cells[c][1] for c in keys])
+        G = np.array([self.cells[c][2] for c in keys])
+        f_codes, f_levels = pd.factorize(pd.Series([c[0] for c in keys]))
+        c_codes, c_levels = pd.factorize(pd.Series([c[1] for c in keys]))
+        Wf = np.bincount(f_codes, weights=W)
+        mean = np.column_stack([np.bincount(f_codes, weights=S[:, j]) for j in range(S.shape[1])])
+        mean = (mean / Wf[:, None])[f_codes]                # each cell's fixed-effect mean
+        C = (G - np.einsum("pi,pj->pij", mean, S) - np.einsum("pi,pj->pij", S, mean)
+             + W[:, None, None] * np.einsum("pi,pj->pij", mean, mean))   # Σ w z̃ z̃' per cell
+        k, nc = self.k, len(c_levels)
+        Ac = np.zeros((nc, k, k))
+        bc = np.zeros((nc, k))
+        np.add.at(Ac, c_codes, C[:, :k, :k])
+        np.add.at(bc, c_codes, C[:, :k, k])
+        ainv = np.linalg.inv(Ac.sum(0))
+        beta = ainv @ bc.sum(0)
+        scores = bc - Ac @ beta
+        k_total = k + len(f_levels)                        # the convention of regression.py
+        V = cr1_factor(nc, self.n, k_total) * ainv @ (scores.T @ scores) @ ainv
+        return {"coef": beta, "vcov": V, "se": np.sqrt(np.diag(V)), "n": self.n, "clusters": nc,
+                "k": k_total}
+
+
+# ---- partitioned Parquet waves -------------------------------------------------------------
+
+def write_partitioned(df: pd.DataFrame, folder: str | Path, rows_per_file: int) -> list[Path]:
+    """Write a frame as numbered Parquet partitions (for tests and benchmarks)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, start in enumerate(range(0, len(df), rows_per_file)):
+        p = folder / f"part-{i:05d}.parquet"
+        df.iloc[start:start + rows_per_file].to_parquet(p, index=False)
+        out.append(p)
+    return out
+
+
+def partition_files(folder: str | Path) -> list[Path]:
+    """The Parquet partitions of a partitioned wave, in name order."""
+    files = sorted(Path(folder).glob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no *.parquet partitions")
+    return files
+
+
+def scan_partitions(folder: str | Path, columns: list[str] | None = None, *,
+                    batch_rows: int = 200_000) -> Iterator[tuple[Path, int, pd.DataFrame]]:
+    """Stream a partitioned wave through DuckDB in batches of at most ``batch_rows`` rows.
+
+    Yields ``(file, first_row, frame)``: the partition a piece comes from, the file row of its
+    first record (1-based, the header counted as row 1, as validation reports rows) and the
+    values — text columns as Arrow-backed strings.  Memory is bounded by the batch, not by the
+    size of a partition or of the wave.  Partitions must share one schema.
+    """
+    import duckdb
+    import pyarrow as pa
+
+    files = partition_files(folder)
+    con = duckdb.connect()
+    cols = ("* EXCLUDE (filename, file_row_number)" if columns is None
+            else ", ".join(_quote(c) for c in columns))
+    try:
+        rel = con.sql(f"SELECT {cols}, filename AS __file, file_row_number AS __row "
+                      "FROM read_parquet($files, filename = true, file_row_number = true)",
+                      params={"files": [str(f) for f in files]})
+        reader = rel.to_arrow_reader(batch_rows)
+    except duckdb.Error as e:
+        raise ValueError(f"{folder}: the partitions cannot be read as one table ({e}); every "
+                         "partition must have the same columns and types") from None
+    text = pd.StringDtype(na_value=float("nan"))
+    mapper = {pa.string(): text, pa.large_string(): text, pa.string_view(): text}.get
+    for batch in reader:
+        df = batch.to_pandas(types_mapper=mapper)
+        for name, piece in df.groupby("__file", sort=False):
+            yield (Path(name), int(piece["__row"].iloc[0]) + 2,
+                   piece.drop(columns=["__file", "__row"]).reset_index(drop=True))
+
+
+def duplicate_ids(folder: str | Path, id_column: str, limit: int = 50) -> pd.DataFrame:
+    """Respondent ids found more than once anywhere in a partitioned wave, with the file and row
+    of each repeat (not of the first occurrence): one DuckDB aggregation over every partition,
+    which spills to disk instead of holding all ids in memory."""
+    import duckdb
+
+    files = [str(f) for f in partition_files(folder)]
+    col = _quote(id_column)
+    return duckdb.connect().sql(
+        f"""WITH ids AS (SELECT trim(CAST({col} AS VARCHAR)) AS id, filename AS file,
+                                file_row_number + 2 AS row
+                         FROM read_parquet($files, filename = true, file_row_number = true)
+                         WHERE {col} IS NOT NULL AND trim(CAST({col} AS VARCHAR)) <> ''),
+                ranked AS (SELECT *, row_number() OVER (PARTITION BY id ORDER BY file, row) AS k,
+                                  first_value(file) OVER (PARTITION BY id ORDER BY file, row) AS first_file,
+                                  first_value(row) OVER (PARTITION BY id ORDER BY file, row) AS first_row
+                           FROM ids)
+            SELECT id, file, row, first_file, first_row FROM ranked WHERE k > 1
+            ORDER BY file, row LIMIT {int(limit)}""",
+        params={"files": files}).df()
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def iter_partitions(folder: str | Path, columns: list[str] | None = None) -> Iterator[tuple[Path, pd.DataFrame]]:
+    """Whole partitions one at a time (for workers that each take a file, as on Dask)."""
+    import pyarrow.parquet as pq
+
+    for p in partition_files(folder):
+        yield p, pq.read_table(p, columns=columns).to_pandas()
+
+
+def _clean_partition(raw: pd.DataFrame, spec_design: dict, first_row: int, file: Path, cb):  # type: ignore[no-untyped-def]
+    from analysis.ingest.readers import RawTable, WaveSpec
+    from analysis.ingest.validate import ValidationReport, _add_derived, _check_questionnaire
+
+    rt = RawTable("villagers", file, raw.reset_index(drop=True), {c: c for c in raw.columns},
+                  [c for c in raw.columns if cb.resolve_header("villagers", c) is None], first_row, None, {}, "")
+    spec = WaveSpec(id=file.parent.name, folder=file.parent, title="", year=None, synthetic=False,
+                    questionnaires={}, design=spec_design, min_cell=10)
+    rep = ValidationReport(file.parent.name)
+    clean = _check_questionnaire(rep, cb, rt, spec)
+    return rep, (None if clean is None else _add_derived(clean))
+
+
+GLOBAL_RULES = ("unique id", "PSU nested in one stratum", "two or more PSUs per stratum")
+"""Rules that span partitions: checked once over the whole wave, not per piece."""
+
+
+def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
+                ols: dict | None = None, codebook=None, batch_rows: int = 200_000,
+                progress: bool = False, settings=None) -> dict:  # type: ignore[no-untyped-def]
+    """Validate, index and estimate a partitioned wave without holding it in memory.
+
+    The partitions are scanned by DuckDB in batches of ``batch_rows`` rows (see
+    :func:`scan_partitions`); each piece is validated with the in-memory rules and reduced to
+    sufficient statistics.  Rules that span partitions are checked over the whole wave: duplicate
+    ids by a DuckDB aggregation, PSUs in two strata and strata with one PSU from the distinct
+    (PSU, stratum) pairs.
+
+    Returns ``{"report": ValidationReport, "degree": Estimate, "ols": dict | None}``: every
+    problem (file and file row), the design-based mean overall score by ``by``, and, if
+    ``ols = {"y": ..., "x": [...], "fe": ..., "cluster": ...}``, weighted OLS with the fixed
+    effect absorbed and CR1 standard errors (from the same scan).
+    """
+    from analysis.estimation.index import IndexConfig, build_index
+    from analysis.ingest.codebook import load_codebook
+    from analysis.ingest.validate import Problem, ValidationReport, _strat_name
+    from analysis.settings import load_settings
+
+    st = settings or load_settings()
+    cb = codebook or load_codebook()
+    cfg = IndexConfig.from_settings(st.index)
+    if cfg.normalisation not in ("minmax", "target") or cfg.weighting in ("entropy", "pca"):
+        raise ValueError("the partitioned path needs a row-local index (min-max or target "
+                         "normalisation; equal, expert or AHP weights)")
+    report = ValidationReport(Path(folder).name)
+    seen: set[tuple] = set()
+    stats = DomainMeanStats()
+    psu_strata: dict[object, dict[object, tuple[str, int]]] = {}   # psu → stratum → first (file, row)
+    o1 = AbsorbedOLSStats(len(ols["x"])) if ols else None
+    derived = st.models.derived if ols else {}
+    key = cb.keys["villagers"]
+
+    def pieces(label: str):  # type: ignore[no-untyped-def]
+        it = scan_partitions(folder, batch_rows=batch_rows)
+        if progress:
+            from rich.progress import track
+
+            it = track(it, description=label, transient=True)
+        for file, first_row, raw in it:
+            yield file, first_row, raw, _clean_partition(raw, design, first_row, file, cb)
+
+    for file, first_row, raw, (rep, clean) in pieces("scan, validate, reduce"):
+        report.rows[file.name] = report.rows.get(file.name, 0) + len(raw)
+        for p in rep.problems:
+            sig = (p.file, p.row, p.column, p.rule, p.message)
+            if p.rule not in GLOBAL_RULES and sig not in seen:
+                seen.add(sig)
+                report.problems.append(p)
+        for col, counts in rep.missing.get("villagers", {}).items():
+            tot = report.missing.setdefault("villagers", {}).setdefault(col, {"blank": 0, "declared": 0})
+            tot["blank"] += counts["blank"]
+            tot["declared"] += counts["declared"]
+        if clean is None:
+            continue
+        psu, strata = clean[design["psu"]], clean[design["strata"]]
+        firsts = pd.DataFrame({"p": psu, "s": strata, "r": np.arange(len(clean)) + first_row}
+                              ).dropna().drop_duplicates(["p", "s"])
+        for p_, s_, r_ in firsts.itertuples(index=False):
+            psu_strata.setdefault(p_, {}).setdefault(s_, (file.name, int(r_)))
+        if not rep.ok:
+            continue
+        s = build_index(clean, cfg, codebook=cb).scores["overall"].to_numpy()
+        stats.update(s, clean[design["weight"]].to_numpy(float), strata.to_numpy(),
+                     psu.astype(str).to_numpy(), clean[by].to_numpy())
+        if ols:
+            frame = _ols_frame(clean, s, ols, derived)
+            o1.update(frame[ols["x"]].to_numpy(float), frame["_y"].to_numpy(float),
+                      frame["_w"].to_numpy(float), frame[ols["fe"]].to_numpy(),
+                      frame[ols["cluster"]].to_numpy())
+    # rules across partitions
+    if key in _schema_names(folder):
+        for r in duplicate_ids(folder, key).itertuples(index=False):
+            report.problems.append(Problem(Path(r.file).name, int(r.row), key, r.id, "unique id",
+                                           f"respondent id {r.id!r} also in {Path(r.first_file).name} "
+                                           f"row {int(r.first_row)}"))
+    for p_, by_stratum in psu_strata.items():
+        if len(by_stratum) > 1:
+            (f_, r_) = min(by_stratum.values())
+            names = ", ".join(_strat_name(x) for x in by_stratum)
+            report.problems.append(Problem(f_, r_, design["psu"], str(p_), "PSU nested in one stratum",
+                                           f"PSU {p_!r} appears in {len(by_stratum)} strata ({names}); "
+                                           "each PSU must lie in one stratum"))
+    n_psu: dict[object, list] = {}
+    for p_, by_stratum in psu_strata.items():
+        for s_, where in by_stratum.items():
+            n_psu.setdefault(s_, []).append(where)
+    for s_, wheres in n_psu.items():
+        if len(wheres) == 1:
+            f_, r_ = wheres[0]
+            report.problems.append(Problem(f_, r_, design["strata"], _strat_name(s_),
+                                           "two or more PSUs per stratum",
+                                           f"stratum {_strat_name(s_)!r} has a single PSU: its variance "
+                                           "is estimated by centring at the grand mean", "warning"))
+    report.problems.sort(key=lambda p: p.severity != "error")
+    return {"report": report, "degree": stats.estimate() if report.ok else None,
+            "ols": o1.result() if ols and report.ok else None}
+
+
+def _schema_names(folder: str | Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(partition_files(folder)[0]).names
+
+
+def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict, derived: dict) -> pd.DataFrame:
+    """The OLS columns of a piece; ``derived`` are the expressions of models.yml (log_income, ...)."""
+    f = clean.assign(_y=score if ols["y"] == "overall" else clean[ols["y"]],
+                     _w=clean[ols.get("weights", "weight")])
+    for x in ols["x"]:
+        if x not in f and x in derived:
+            d = derived[x]
+            if d.expr is not None:
+                f[x] = f.eval(d.expr, engine="python").astype(float)
+            elif d.transform == "log":
+                src = f[d.of].astype(float)
+                f[x] = np.log(src.where(src > 0))          # ≤ 0: left out, as the in-memory frame
+            elif d.transform == "log1p":
+                f[x] = np.log1p(f[d.of].astype(float))
+            else:
+                f[x] = np.arcsinh(f[d.of].astype(float))
+    return f[list(dict.fromkeys([*ols["x"], "_y", "_w", ols["fe"], ols["cluster"]]))].dropna()
+
+
+def dask_degree(folder: str | Path, design: dict, client, *, by: str = "province_en") -> Estimate:  # type: ignore[no-untyped-def]
+    """The partition-and-combine design-based means on a Dask cluster: each worker reduces its
+    partitions to sufficient statistics, which are merged and finished on the client."""
+    import dask
+
+    from analysis.estimation.index import IndexConfig, build_index
+    from analysis.ingest.codebook import load_codebook
+
+    cb = load_codebook()
+    cfg = IndexConfig.default()
+
+    def one(path: str) -> DomainMeanStats:
+        import pyarrow.parquet as pq
+
+        raw = pq.read_table(path).to_pandas()
+        _, clean = _clean_partition(raw, design, 2, Path(path), cb)
+        s = build_index(clean, cfg, codebook=cb).scores["overall"].to_numpy()
+        return DomainMeanStats().update(s, clean[design["weight"]].to_numpy(float),
+                                        clean[design["strata"]].to_numpy(),
+                                        clean[design["psu"]].astype(str).to_numpy(), clean[by].to_numpy())
+
+    parts = [dask.delayed(one)(str(p)) for p in sorted(Path(folder).glob("*.parquet"))]
+    total = dask.delayed(lambda xs: _merge_all(xs))(parts)
+    return client.compute(total).result().estimate()
+
+
+def _merge_all(xs: list[DomainMeanStats]) -> DomainMeanStats:
+    out = DomainMeanStats()
+    for x in xs:
+        out = out.merge(x)
+    return out

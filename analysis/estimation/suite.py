@@ -1,0 +1,139 @@
+"""The determinant models of ``data/models.yml`` fitted on a study: the driver of every family,
+robustness to the index construction, and diagnostics.
+
+Families and where they live: linear (OLS/WLS, :mod:`~analysis.estimation.linear`), multilevel
+(:mod:`~analysis.estimation.multilevel`), ordinal (:mod:`~analysis.estimation.ordinal`), binary
+(:mod:`~analysis.estimation.binary`), decomposition (:mod:`~analysis.estimation.decomposition`);
+the shared core is :mod:`~analysis.estimation.regression`.
+
+Example
+-------
+>>> from analysis.estimation.study import build_study
+>>> from analysis.estimation.suite import fit_models
+>>> ms = fit_models(build_study("2020-replica"), names=["svy_region"])
+>>> ms["svy_region"].stats["n_psu"]
+61
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+from analysis.estimation.frames import labels as variable_labels
+from analysis.estimation.frames import lacking, model_frame
+from analysis.estimation.results import ModelResult, ModelSet, ModelSpecError
+from analysis.settings import ModelSpec
+from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
+
+__all__ = ["fit_model", "fit_models", "robustness", "diagnostics", "ModelSpecError", "ROBUSTNESS_LABELS"]
+
+
+def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> ModelResult:  # type: ignore[no-untyped-def]
+    """Fit one model specification on a study (``scores``: another construction's scores)."""
+    from analysis.estimation.binary import fit_logit
+    from analysis.estimation.decomposition import fit_oaxaca
+    from analysis.estimation.linear import fit_linear
+    from analysis.estimation.multilevel import fit_mixed
+    from analysis.estimation.ordinal import fit_ologit
+
+    fam = spec.family
+    needs_design = spec.se_kind == "design" or fam == "oaxaca"
+    mf = model_frame(study, spec, scores=scores, design_columns=needs_design)
+    if len(mf.data) == 0:
+        raise ModelSpecError(f"model {spec.name!r}: no complete rows")
+    labels = variable_labels(study)
+    df = mf.data
+    if fam in ("ols", "wls"):
+        res = fit_linear(df, spec, labels, design=study.design, rows=mf.rows)
+    elif fam == "mixedlm":
+        res = fit_mixed(df, spec, labels)
+    elif fam == "ologit":
+        res = fit_ologit(df, spec, labels)
+    elif fam == "logit":
+        res = fit_logit(df, spec, labels, design=study.design, rows=mf.rows)
+    else:
+        dc = study.wave.design_columns
+        res = fit_oaxaca(df, spec, labels, strata=dc.get("strata"), psu=dc.get("psu"))
+    extra = {"dropped": mf.dropped, "complete_share": len(df) / study.n,
+             "notes": "; ".join(mf.notes)}
+    return ModelResult(**{**res.__dict__, "stats": MappingProxyType({**res.stats, **extra})})
+
+
+def fit_models(study, *, names: list[str] | None = None) -> ModelSet:  # type: ignore[no-untyped-def]
+    """Fit the models of ``data/models.yml`` (all, or those named) on a study.
+
+    Without ``names``, a model whose variables the wave lacks (an optional block) is skipped and
+    the reason recorded in :attr:`ModelSet.skipped`.
+    """
+    ms = study.settings.models
+    if names:
+        unknown = set(names) - {m.name for m in ms.models}
+        if unknown:
+            raise ModelSpecError(f"unknown model(s) {sorted(unknown)}; known: "
+                                 f"{', '.join(m.name for m in ms.models)}")
+    chosen = [m for m in ms.models if names is None or m.name in names]
+    fitted, skipped = [], {}
+    for m in chosen:
+        lack = lacking(study, m)
+        if lack and names is None:
+            skipped[m.name] = f"the wave has no {', '.join(lack)}"
+            continue
+        fitted.append(fit_model(study, m))
+    return ModelSet(tuple(fitted), study.wave.id, study.wave.synthetic, MappingProxyType(skipped))
+
+
+ROBUSTNESS_LABELS = {"normalisation": {"zscore": "z-score normalisation", "rank": "rank normalisation",
+                                       "target": "distance-to-target normalisation", "minmax": "min–max normalisation"},
+                     "weighting": {"entropy": "entropy weights", "pca": "PCA weights", "ahp": "AHP weights",
+                                   "expert": "expert weights", "equal": "equal weights"},
+                     "aggregation": {"geometric": "geometric aggregation", "topsis": "TOPSIS aggregation",
+                                     "arithmetic": "arithmetic aggregation"}}
+"""Readable names of the alternative constructions."""
+
+
+def robustness(study, *, model: str = "wls_region") -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """A model with its outcome built by every alternative construction: each option of
+    normalisation, weighting and aggregation (:mod:`analysis.settings.options`) other than the
+    study's own, one at a time. Tidy rows with a ``construction`` column."""
+    base = study.construction
+    spec = study.settings.models.get(model).model_copy(update={"wild": None})
+    variants: dict[str, Any] = {f"default ({base.normalisation}, {base.weighting}, {base.aggregation})": base}
+    for attr, options in (("normalisation", NORMALISATIONS), ("weighting", WEIGHTINGS),
+                          ("aggregation", AGGREGATIONS)):
+        for opt in options:
+            if opt == getattr(base, attr) or opt == "target" or opt == "expert":
+                continue          # target and expert need values the settings may not give
+            variants[ROBUSTNESS_LABELS[attr][opt]] = base.with_(**{attr: opt})
+    out = []
+    for name, cfg in variants.items():
+        scores = study.with_construction(cfg).scores
+        r = fit_model(study, spec.model_copy(update={"label": name}), scores=scores)
+        out.append(r.to_frame().assign(construction=name))
+    return pd.concat(out, ignore_index=True)
+
+
+def diagnostics(study, *, model: str = "wls_region") -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """VIF, Breusch–Pagan, RESET and influence (Cook's distance) of a linear model (unweighted)."""
+    import statsmodels.api as sm
+    from statsmodels.stats.diagnostic import het_breuschpagan, linear_reset
+    from statsmodels.stats.outliers_influence import OLSInfluence, variance_inflation_factor
+
+    from analysis.estimation.regression import design_matrix
+
+    spec = study.settings.models.get(model)
+    df = model_frame(study, spec).data
+    X, names = design_matrix(df, list(spec.regressors), list(spec.fixed_effects))
+    y = df[spec.outcome].to_numpy(float)
+    fit = sm.OLS(y, X).fit()
+    regs = list(spec.regressors)
+    vif = pd.DataFrame({"term": regs, "vif": [variance_inflation_factor(X, names.index(r)) for r in regs]})
+    bp = het_breuschpagan(fit.resid, X)
+    reset = linear_reset(fit, power=3, use_f=True)
+    cook = OLSInfluence(fit).cooks_distance[0]
+    return {"vif": vif, "breusch_pagan": {"lm": float(bp[0]), "p": float(bp[1])},
+            "reset": {"f": float(reset.fvalue), "p": float(reset.pvalue)},
+            "cooks_max": float(cook.max()), "cooks_over_4_n": int((cook > 4 / len(y)).sum()),
+            "n": len(y)}

@@ -1,0 +1,65 @@
+"""Real public statistics: the province × year panel 2005–2024 (official NBS and budget data).
+
+Source and provenance: ``data/external/_merged/PROVENANCE.md`` and the PROVENANCE.md of each
+upstream folder.  GDP is the NBS portal vintage of about 2026-03 throughout (later than the
+first-published figures; see the provenance note), so GDP per head is in that vintage.
+
+Example
+-------
+>>> from analysis.ingest.official import province_panel
+>>> p = province_panel()
+>>> float(p.loc[(310000, 2020), "urban_rate_pct"])
+89.3
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from analysis import paths
+
+PANEL_CSV = paths.EXTERNAL / "_merged" / "province_year_core_2005_2024.csv"
+UNITS = {
+    "urban_rate_pct": "% of year-end resident population living in towns",
+    "gdp_100m_yuan": "100 million yuan, current prices (NBS vintage ~2026-03)",
+    "resident_pop_10k": "10 thousand persons, year-end resident population",
+    "fiscal_exp_100m_yuan": "100 million yuan, local general public budget expenditure",
+    "exp_education_100m_yuan": "100 million yuan, budget expenditure on education",
+    "exp_scitech_100m_yuan": "100 million yuan, budget expenditure on science and technology",
+    "exp_agri_forestry_water_100m_yuan": "100 million yuan, budget expenditure on agriculture, forestry and water",
+    "gdp_per_capita_yuan": "yuan per resident (GDP / year-end population)",
+    "edu_exp_share_pct": "% of budget expenditure spent on education",
+    "fiscal_exp_per_capita_yuan": "yuan per resident",
+    "edu_exp_per_capita_yuan": "yuan per resident (derived here)",
+}
+
+
+@lru_cache(maxsize=1)
+def province_panel() -> pd.DataFrame:
+    """Balanced 31 × 2005–2024 panel indexed by (adcode, year); units in ``.attrs['units']``."""
+    df = pd.read_csv(PANEL_CSV)
+    df = df.rename(columns={"name_en_nbs": "province", "region4_nbs": "region4",
+                            "region3_conventional": "region3"})
+    df["edu_exp_per_capita_yuan"] = (df["exp_education_100m_yuan"] * 1e8
+                                     / (df["resident_pop_10k"] * 1e4)).round(1)
+    df = df.set_index(["adcode", "year"]).sort_index()
+    df.attrs["units"] = dict(UNITS)
+    df.attrs["source"] = "data/external/_merged/PROVENANCE.md"
+    return df
+
+
+def province_covariates(year: int = 2020, panel: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Province-level covariates of one year for the multilevel model, indexed by adcode
+    (``panel``: the province panel, default :func:`province_panel`).
+
+    urban_rate (%), log GDP per head (yuan), public budget expenditure per head (thousand yuan).
+    """
+    p = (province_panel() if panel is None else panel).xs(year, level="year")
+    return pd.DataFrame({
+        "urban_rate": p["urban_rate_pct"],
+        "log_gdp_pc": np.log(p["gdp_per_capita_yuan"]),
+        "fiscal_exp_pc_k": p["fiscal_exp_per_capita_yuan"] / 1000,
+    })

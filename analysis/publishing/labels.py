@@ -1,0 +1,46 @@
+"""Human labels for the columns, variables, models and options a reader sees.
+
+Variable labels come from the codebook and ``data/models.yml``; column names of the package's
+tidy tables from :data:`COLUMNS`.
+
+Example
+-------
+>>> from analysis.publishing.labels import column_label
+>>> column_label("ci_low"), column_label("region3"), column_label("n_psu")
+('95 % CI low', 'region', 'PSUs')
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+COLUMNS = {
+    "domain": "domain", "region3": "region", "region4": "region (NBS)", "province_en": "province",
+    "estimate": "estimate", "se": "SE", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
+    "deff": "design effect", "n": "respondents", "n_psu": "PSUs", "df": "df", "sum_w": "weighted size",
+    "median_rank": "median rank", "rank_low": "rank, 2.5 %", "rank_high": "rank, 97.5 %",
+    "weighted_share_pct": "weighted share (%)", "blank_pct": "blank (%)",
+    "declared_missing_pct": "declared missing (%)", "missing_pct": "missing (%)",
+    "first_order": "first-order index", "total": "total index", "input": "input", "output": "output",
+    "published": "published", "reproduced": "reproduced", "within_rounding": "within rounding",
+    "log_gdp_pc": "log GDP per head", "urban_rate": "urbanization rate (%)",
+    "log_edu_pc": "log education spending per head", "wild_p": "wild bootstrap p",
+    "wild_ci_low": "wild CI low", "wild_ci_high": "wild CI high", "p": "p",
+    "weights_perturbation": "field-weight perturbation", "bootstrap": "sampling (bootstrap)",
+    "normalisation": "normalisation", "weighting": "weighting", "aggregation": "aggregation",
+}
+"""Package column name → reader's label."""
+
+REGIONS = {"east": "east", "central": "centre", "west": "west", "northeast": "northeast", "all": "all"}
+"""Region codes → labels."""
+
+
+def column_label(name: str) -> str:
+    """The reader's label of a column (the name with spaces when none is known)."""
+    return COLUMNS.get(name, str(name).replace("_", " "))
+
+
+def relabel(df: pd.DataFrame, extra: dict[str, str] | None = None) -> pd.DataFrame:
+    """A copy with reader's labels as column headers (``suppressed`` kept for the formatter)."""
+    m = {c: (extra or {}).get(c, column_label(c)) for c in df.columns if c != "suppressed"}
+    return df.rename(columns=m)

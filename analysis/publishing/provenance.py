@@ -1,0 +1,127 @@
+"""Provenance: which data (a survey wave and its SHA-256, or official statistics), code (git
+commit) and environment made each output — and the footer each table and figure carries.
+
+A :class:`Source` knows what a table or figure is made of: the footer follows the source, not
+the page (official statistics on a page of a synthetic wave say they are real data).
+
+Example
+-------
+>>> from analysis.publishing.provenance import official_source
+>>> src = official_source()
+>>> src.synthetic, "official statistics" in src.label
+(False, True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from typing import Literal
+
+from analysis import paths
+
+PACKAGES = ("ruralgov", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "seaborn",
+            "matplotlib", "pandera", "pydantic", "great-tables", "jupyter-book", "myst-nb", "sphinx")
+
+SYNTHETIC_NOTE = "Synthetic replica data: illustrates the method only."
+OFFICIAL_NOTE = ("Real data: official statistics of the National Bureau of Statistics and provincial "
+                 "budget accounts (sources: data/external/*/PROVENANCE.md).")
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> tuple[str, bool]:
+    """Short commit of the project and whether the work tree differs from it ('unknown' outside git)."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=paths.ROOT, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=paths.ROOT,
+                                    capture_output=True, text=True, check=True).stdout.strip())
+        return sha, dirty
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown", False
+
+
+def commit_label() -> str:
+    """The commit as footers show it (``+dirty`` when the work tree differs)."""
+    sha, dirty = git_commit()
+    return f"{sha}{'+dirty' if dirty else ''}"
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the packages that shape the results."""
+    out = {}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def file_sha256(path) -> str:  # type: ignore[no-untyped-def]
+    """SHA-256 of a file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a table or figure is made of, and the footer that says so."""
+
+    kind: Literal["survey", "official", "survey+official", "method"]
+    """A survey wave, official statistics, both, or the method itself (settings, no data)."""
+    label: str
+    """The data named as a reader sees it."""
+    synthetic: bool = False
+    """True when the survey wave is synthetic."""
+
+    def notes(self, page: str = "") -> list[str]:
+        """The footer lines: a synthetic or real-data note, then the provenance line."""
+        out = []
+        if self.synthetic and "survey" in self.kind:
+            out.append(SYNTHETIC_NOTE)
+        if "official" in self.kind:
+            out.append(OFFICIAL_NOTE)
+        where = f", page {page}" if page else ""
+        out.append(f"{self.label}{where}, commit {commit_label()}")
+        return out
+
+    def stamp(self, page: str = "") -> str:
+        """The provenance line alone (figure captions)."""
+        return self.notes(page)[-1]
+
+
+def survey_source(wave) -> Source:  # type: ignore[no-untyped-def]
+    """The source of a table computed from a survey wave."""
+    return Source("survey", f"wave {wave.id} (sha256 {wave.sha256[:12]})", bool(wave.synthetic))
+
+
+def official_source() -> Source:
+    """The source of a table computed from the official province panel."""
+    return Source("official", "official statistics (NBS province panel 2005–2024, data/external/_merged)")
+
+
+def mixed_source(wave) -> Source:  # type: ignore[no-untyped-def]
+    """A survey wave joined with official statistics (the multilevel model's covariates)."""
+    return Source("survey+official", f"wave {wave.id} (sha256 {wave.sha256[:12]}) and official statistics",
+                  bool(wave.synthetic))
+
+
+def stamp(wave, page: str) -> str:  # type: ignore[no-untyped-def]
+    """The caption line of a survey table or figure: wave (sha256), page, commit."""
+    return survey_source(wave).stamp(page)
+
+
+def seeds(settings) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Seed (and size) of every random procedure of the report (``data/index.yml``, ``data/models.yml``)."""
+    u = settings.index.uncertainty
+    out: dict[str, object] = {"sensitivity": {"draws": u.draws, "seed": u.seed},
+                              "rank_bootstrap": {"reps": u.bootstrap_reps, "seed": u.bootstrap_seed}}
+    for m in settings.models.models:
+        if m.wild is not None:
+            out[f"{m.name}.wild"] = {"reps": m.wild.reps, "seed": m.wild.seed}
+        if m.family == "oaxaca":
+            out[f"{m.name}.bootstrap"] = {"reps": m.reps, "seed": m.seed}
+    return out

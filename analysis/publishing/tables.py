@@ -1,0 +1,101 @@
+"""Publication tables: formatted, escaped, with their notes and provenance; and safe exports.
+
+:func:`render` turns a tidy frame into the HTML (great_tables) and Markdown a page displays: the
+numbers through :mod:`analysis.publishing.formats`, suppressed cells as the disclosure mark with
+their footnote, the source's footer (:class:`analysis.publishing.provenance.Source`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import paths
+from analysis.publishing.disclosure import MARK, SUPPRESSED
+from analysis.publishing.formats import format_frame
+from analysis.publishing.labels import column_label
+from analysis.publishing.provenance import Source
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+``, ``-``,
+    ``@``...) get a leading apostrophe; numbers are left alone."""
+    out = df.copy()
+    for c in out.columns:
+        s = out[c]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            out[c] = s.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START)
+                           else v)
+    return out
+
+
+def safe_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a CSV atomically, formula cells escaped; refuses to write under ``data/waves/``."""
+    p = Path(path).resolve()
+    if paths.WAVES.resolve() in p.parents:
+        raise PermissionError(f"refusing to write {p}: data/waves/ is read-only")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        escape_formulas(df).to_csv(fh, index=False, lineterminator="\n")
+    os.replace(tmp, p)
+    return p
+
+
+def table_id(*parts: object) -> str:
+    """A deterministic HTML id (great_tables would draw a random one: builds must be identical)."""
+    h = hashlib.sha256("|".join(p.to_csv() if isinstance(p, pd.DataFrame) else str(p) for p in parts).encode())
+    return "t" + h.hexdigest()[:12]
+
+
+def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", title: str = "",
+           note: str = "", decimals: int | dict[str, int] = 1, kinds: dict[str, str] | None = None,
+           labels: dict[str, str] | None = None, reps: int | None = None) -> dict[str, str]:
+    """The HTML and Markdown of a table: formatted numbers, suppression marks and footnote,
+    reader's column labels, notes and the source's footer."""
+    from great_tables import GT
+
+    shown, numeric = format_frame(df, decimals=decimals, kinds=kinds, reps=reps)
+    names = {c: (labels or {}).get(c, column_label(c)) for c in shown.columns}
+    shown = shown.rename(columns=names)
+    numeric = [names[c] for c in numeric]
+    gt = GT(shown, id=table_id(page, title, shown))
+    if numeric:
+        gt = gt.cols_align("right", columns=numeric)
+    if title:
+        gt = gt.tab_header(title=title)          # great_tables escapes text itself
+    notes = [note] if note else []
+    if SUPPRESSED in df and (df[SUPPRESSED].astype(str) != "").any():
+        reasons = sorted({r for r in df[SUPPRESSED].astype(str) if r})
+        notes.append(f"{MARK} suppressed (disclosure rule): " + "; ".join(reasons) + ".")
+    if source is not None:
+        notes += source.notes(page)
+    for n in notes:
+        gt = gt.tab_source_note(n)
+    gt = gt.tab_options(table_width="100%", table_font_size="13px")
+    body = f'<div style="overflow-x:auto">{gt.as_raw_html()}</div>'
+    md = shown.to_markdown(index=False)
+    if notes:
+        md += "\n\n" + "\n".join(f"*{n}*" for n in notes)
+    return {"text/html": body, "text/markdown": md}
+
+
+def regression_html(table: pd.DataFrame, *, title: str = "", stars: bool = True, synthetic: bool = False,
+                    source: Source | None = None, page: str = "") -> str:
+    """A multi-model regression table (:meth:`ModelSet.table`) as HTML with its notes."""
+    from great_tables import GT
+
+    note = ("Standard errors in parentheses. * p<0.1, ** p<0.05, *** p<0.01." if stars else
+            "Standard errors in parentheses.")
+    gt = GT(table, id="m" + hashlib.sha256((title + table.to_csv()).encode()).hexdigest()[:12]).tab_source_note(note)
+    for n in (source.notes(page) if source is not None else []):
+        gt = gt.tab_source_note(n)
+    if title:
+        gt = gt.tab_header(title=title)          # great_tables escapes text itself
+    return gt.as_raw_html()

@@ -1,0 +1,312 @@
+"""Build the report for one wave: validate, execute every page on it, compile HTML.
+
+The wave reaches the pages through ``$RURALGOV_WAVE``.  Execution results are cached by
+jupyter-cache in a folder whose name hashes the wave's files, the codebook, ``data/*.yml`` and
+the ``analysis`` package, so a change to any of them re-executes the pages (a change to a code
+cell does so anyway).  The build runs into a temporary folder and replaces ``_build/<wave>/``
+only when it succeeds: a failed build leaves the previous report in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from analysis import paths
+from analysis.settings import dump_yaml, read_yaml
+
+err = Console(stderr=True)
+
+
+STAMP = ".ruralgov-build.json"
+"""File that marks a folder as a ruralgov build (and records which wave made it)."""
+
+
+def _is_build(folder: Path) -> bool:
+    """Whether a folder holds a previous ruralgov build (its stamp, or an older build's layout)."""
+    return (folder / STAMP).is_file() or ((folder / "inputs").is_file() and (folder / "html").is_dir()
+                                          and set(p.name for p in folder.iterdir()) <= {"inputs", "html", "build.log"})
+
+
+def check_out_dir(out_dir: Path, wave_folders: list[Path]) -> str | None:
+    """Why ``--out DIR`` may not be (re)placed by a build, or None when it may.
+
+    A build replaces its output folder whole, so the folder must be absent, empty or a previous
+    ruralgov build; never the project root or a folder holding it, the home folder or one of its
+    parents, a place inside the project other than ``_build/``, or a wave's own folder.
+    """
+    target = Path(out_dir).expanduser().resolve()
+    root, home = paths.ROOT.resolve(), Path.home().resolve()
+    if target == root or target in root.parents:
+        return f"--out {out_dir}: refusing to replace the project root or a folder that holds it"
+    if target == home or target in home.parents:
+        return f"--out {out_dir}: refusing to replace the home folder or a folder that holds it"
+    if root in target.parents and paths.BUILD.resolve() not in target.parents:
+        return (f"--out {out_dir}: inside the project a report may only be written under "
+                f"{paths.BUILD.name}/")
+    if paths.WAVES.resolve() in target.parents:
+        return f"--out {out_dir}: refusing to write under data/waves/ (raw data are read-only)"
+    for wf in wave_folders:
+        if target == wf or wf in target.parents or target in wf.parents:
+            return f"--out {out_dir}: refusing to write into or over the wave folder {wf}"
+    if target.exists():
+        if not target.is_dir():
+            return f"--out {out_dir}: exists and is not a folder"
+        if any(target.iterdir()) and not _is_build(target):
+            return (f"--out {out_dir}: the folder is not empty and is not a previous ruralgov build "
+                    f"(no {STAMP}); a build replaces its output folder whole, so choose an empty "
+                    "or new folder")
+    return None
+
+
+def check_default_target(name: str, wave_id: str, folder: Path) -> str | None:
+    """Why the default ``_build/<name>`` may not be replaced by this wave's build, or None."""
+    build = paths.BUILD.resolve()
+    target = (build / name).resolve()
+    if build not in target.parents:
+        return f"the report folder of {name!r} would lie outside {paths.BUILD}"
+    home = (paths.WAVES / wave_id).resolve()
+    if (paths.WAVES / wave_id).is_dir() and home != folder:
+        return (f"wave id {wave_id!r} of {folder} is also the id of {paths.WAVES / wave_id}, whose "
+                f"report is {paths.BUILD / name}: give the wave another id (and folder name), or "
+                "build it with --out DIR")
+    if target.exists():
+        if not target.is_dir() or (any(target.iterdir()) and not _is_build(target)):
+            return f"{target} exists and is not a ruralgov build: move it away first"
+        st = target / STAMP
+        if st.is_file():
+            try:
+                made_by = json.loads(st.read_text(encoding="utf-8")).get("wave_folder")
+            except (ValueError, OSError):
+                made_by = None
+            if made_by and Path(made_by) != folder and name == wave_id:
+                return (f"{target} holds the report of another wave with the id {wave_id!r} "
+                        f"({made_by}): give this wave another id, or build it with --out DIR")
+    return None
+
+
+def inputs_hash(wave_folder: Path) -> str:
+    """SHA-256 over everything the pages read besides their own cells."""
+    h = hashlib.sha256()
+    files = [*sorted(wave_folder.iterdir()), paths.CODEBOOK, *sorted(paths.DATA.glob("*.yml")),
+             *sorted(paths.REFERENCE.glob("*")), *sorted((paths.ROOT / "analysis").rglob("*.py"))]
+    for f in files:
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+_EXEC = re.compile(r"(\S+\.md): (Executing notebook|Executed notebook in ([0-9.]+) seconds|Using cached notebook)")
+_FAIL = re.compile(r"(\S+\.md)(?::\d+)?: WARNING: (.*)")
+_ERR = re.compile(r"^[\w.]*(Error|Exception)\b:? .*")
+
+
+def _pages(toc_file: Path | None = None) -> list[str]:
+    toc = read_yaml(toc_file or paths.ROOT / "_toc.yml")
+    found = [toc["root"]]
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                found.append(node["file"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return found
+
+
+def book_toc(wave, *, compare: bool = False) -> dict:  # type: ignore[no-untyped-def]
+    """The table of contents of a wave's book: ``_toc.yml``, with the comparison page for a
+    comparison build, and without the reproduction page unless the wave reproduces the seed."""
+    toc = read_yaml(paths.ROOT / "_toc.yml")
+    if compare:
+        toc["parts"].insert(1, {"caption": "Comparison", "chapters": [{"file": "book/compare"}]})
+    if not wave.spec.reproduces_seed:
+        for part in toc["parts"]:
+            part["chapters"] = [c for c in part["chapters"] if c.get("file") != "book/reproduction"]
+    return toc
+
+
+def _page_name(path: str) -> str:
+    """A page as the toc names it (book/x.md) from a path in the Sphinx log."""
+    p = Path(path)
+    return p.relative_to(paths.ROOT).as_posix() if p.is_absolute() and paths.ROOT in p.parents else path
+
+
+def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict[str, str], dict[str, str]]:
+    """Run jupyter-book, logging everything; show a progress bar over pages; collect failures."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    pages = _pages(Path(cmd[cmd.index("--toc") + 1]))
+    failed: dict[str, str] = {}
+    executed: dict[str, str] = {}
+    pending: str | None = None
+    with open(log, "w", encoding="utf-8", buffering=1) as fh, Progress(
+            TextColumn("[progress.description]{task.description}"), BarColumn(),
+            TextColumn("{task.completed}/{task.total} pages"), TimeElapsedColumn(),
+            console=err, transient=True, disable=verbose or not err.is_terminal) as prog:
+        task = prog.add_task("executing pages", total=len(pages))
+        proc = subprocess.Popen(cmd, env=env, cwd=paths.ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, bufsize=1)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            fh.write(line)
+            if verbose:
+                sys.stderr.write(line)
+            clean = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+            m = _EXEC.search(clean)
+            if m:
+                page = _page_name(m.group(1))
+                if m.group(2).startswith("Executing"):
+                    prog.update(task, description=f"executing {page}")
+                else:
+                    executed[page] = "cache" if "cached" in m.group(2) else f"{m.group(3)} s"
+                    prog.advance(task)
+            f = _FAIL.search(clean)
+            if f:
+                page = _page_name(f.group(1))
+                failed.setdefault(page, f.group(2))
+                pending = page if "Executing notebook failed" in f.group(2) else None
+            elif pending and _ERR.match(clean) and not clean.startswith(("nbclient", "myst_nb", "CellExecutionError")):
+                failed[pending] = clean          # the cell's own exception, after the traceback
+        code = proc.wait()
+    return code, failed, executed
+
+
+def book_hash() -> str:
+    """SHA-256 over the pages and the book configuration."""
+    h = hashlib.sha256()
+    for f in [paths.ROOT / "_config.yml", paths.ROOT / "_toc.yml", *sorted(paths.BOOK.glob("*"))]:
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
+               force: bool = False, cache_root: Path | None = None,
+               compare: list[str] | None = None) -> int:
+    """Build the HTML report of ``wave`` into ``out_dir`` (default ``_build/<wave>``); exit code.
+
+    ``cache_root``: where execution caches live (default ``_build/.jupyter_cache``).
+    """
+    from analysis.ingest.wave import WaveInvalid, load_wave
+    from analysis.settings import SettingsError
+
+    waves = []
+    for wv in [wave, *(compare or [])]:
+        try:
+            waves.append(load_wave(wv))            # validated once, here
+        except WaveInvalid as e:
+            for p in e.report.errors[:20]:
+                err.print(f"[red]{p}[/red]")
+            err.print(f"[red]wave {e.report.wave} is invalid: {len(e.report.errors)} error(s); "
+                      "nothing was built[/red]")
+            return 1
+        except SettingsError as e:
+            err.print(f"[red]{e}[/red]")
+            return 2
+    folder = paths.wave_dir(wave).resolve()
+    wave_id = waves[0].id
+    others = [paths.wave_dir(c).resolve() for c in (compare or [])]
+    name = wave_id if not others else "compare-" + "-".join([w.id for w in waves])
+    refusal = (check_out_dir(out_dir, [folder, *others]) if out_dir is not None
+               else check_default_target(name, wave_id, folder))
+    if refusal:
+        err.print(f"[red]{refusal}; nothing was built[/red]")
+        return 2
+    target = (out_dir.expanduser() if out_dir is not None else paths.BUILD / name).resolve()
+    paths.BUILD.mkdir(exist_ok=True)
+    from analysis.report.assets import ensure_mathjax
+
+    if not ensure_mathjax():
+        err.print("[red]MathJax is missing and could not be fetched from the npm registry; "
+                  "formulas would need a CDN. Connect once, or copy _build/.assets/ from another checkout.[/red]")
+        return 1
+    key = hashlib.sha256("".join(inputs_hash(f) for f in [folder, *others]).encode()).hexdigest()[:16]
+    stamp = f"{key}:{book_hash()[:16]}\n"
+    if not force and (target / "inputs").exists() and (target / "inputs").read_text() == stamp \
+            and (target / "html" / "index.html").exists():
+        err.print(f"[green]report of {name} is up to date (inputs {key}); nothing to do "
+                  f"(--force rebuilds): {target / 'html' / 'index.html'}[/green]")
+        return 0
+    cfg = read_yaml(paths.ROOT / "_config.yml")
+    cache = (cache_root or paths.BUILD / ".jupyter_cache") / f"{name}-{key}"
+    cfg.setdefault("execute", {})["cache"] = str(cache)
+    from analysis.report.assets import STATIC_DIR
+
+    cfg.setdefault("sphinx", {}).setdefault("config", {})["html_static_path"] = [str(STATIC_DIR)]   # jupyter-book maps execute.cache → nb_execution_cache_path
+    for stale in [*paths.BUILD.glob(f".tmp-{name}-*"), *paths.BUILD.glob(f".staging-{name}-*"),
+                  *paths.BUILD.glob(f".old-{name}-*")]:       # left by a killed build
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=paths.BUILD))
+    # the scored study: computed once here, loaded by every page kernel; results computed by one
+    # page (models, sensitivity) are stored beside it for the others
+    from analysis.estimation.study import build_study
+    from analysis.report.context import CACHE_ENV, STUDY_ENV, save_study
+
+    results = cache.with_name(cache.name + "-results")
+    study_file = save_study(build_study(waves[0]), results)
+    toc = book_toc(waves[0], compare=bool(others))
+    toc_file = tmp / "_toc.yml"
+    toc_file.write_text(dump_yaml(toc), encoding="utf-8")
+    cfg_file = tmp / "_config.yml"
+    cfg_file.write_text(dump_yaml(cfg), encoding="utf-8")
+    env = {**os.environ, paths.WAVE_ENV: str(folder), "PYTHONHASHSEED": "0",
+           paths.COMPARE_ENV: os.pathsep.join(str(o) for o in others),
+           STUDY_ENV: str(study_file), CACHE_ENV: str(results)}
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(paths.ROOT),
+           "--config", str(cfg_file), "--toc", str(toc_file),
+           "--path-output", str(tmp), "-W", "-n", "--keep-going", "--all"]
+    err.print(f"building {name} (inputs {key}) into {target} …")
+    code, failed, executed = _run(cmd, env, tmp / "build.log", verbose)
+    html = tmp / "_build" / "html"
+    if code != 0 or not (html / "index.html").exists():
+        for page, msg in failed.items():
+            err.print(f"[red]page failed: {page}: {msg}[/red]")
+        logs = paths.BUILD / "logs"
+        logs.mkdir(exist_ok=True)
+        log = logs / f"{name}-failed.log"
+        shutil.move(str(tmp / "build.log"), log)
+        shutil.rmtree(tmp, ignore_errors=True)
+        err.print(f"[red]build failed (exit {code}); the previous report, if any, is kept in "
+                  f"{target}; full log: {log}[/red]")
+        return 1
+    # stage beside the target (same filesystem), then swap: the old report stays until the end
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".staging-{target.name}-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    shutil.move(str(html), staging / "html")
+    shutil.move(str(tmp / "build.log"), staging / "build.log")
+    (staging / "inputs").write_text(stamp)
+    (staging / STAMP).write_text(json.dumps({"tool": "ruralgov build", "wave": wave_id,
+                                             "wave_folder": str(folder),
+                                             "compare": [str(o) for o in others]}, indent=2) + "\n",
+                                 encoding="utf-8")
+    old = None
+    if target.exists():
+        old = target.with_name(f".old-{target.name}-{os.getpid()}")
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    n_cached = sum(v == "cache" for v in executed.values())
+    err.print(f"pages executed: {len(executed) - n_cached}, taken from the cache: {n_cached}")
+    err.print(f"[green]report: {target / 'html' / 'index.html'}[/green]")
+    return 0

@@ -1,0 +1,116 @@
+"""What a page kernel reports: the build's scored study, and results computed once per build.
+
+``ruralgov build`` validates and scores the wave once, stores the :class:`Study` in the build's
+cache under the hash of its inputs and tells every page kernel where it is (``$RURALGOV_STUDY``);
+heavy results (the models, the sensitivity analysis, the rank bootstrap) are computed by the first
+page that needs them and stored beside it (``$RURALGOV_CACHE``), so no page recomputes what
+another computed. Outside a build (a page run by hand) the study is built from
+``$RURALGOV_WAVE`` or the default wave, and results are kept for the kernel's life.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import os
+import pickle
+import tempfile
+import types
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+from analysis import paths
+from analysis.estimation.study import Study, build_study
+
+STUDY_ENV = "RURALGOV_STUDY"
+"""Path of the pickled study of the build (set by ``ruralgov build``)."""
+CACHE_ENV = "RURALGOV_CACHE"
+"""Folder of results shared by the page kernels of a build."""
+
+def _proxy(d: dict) -> types.MappingProxyType:
+    """Rebuild a read-only mapping (results keep their tables in MappingProxyType)."""
+    return types.MappingProxyType(d)
+
+
+copyreg.pickle(types.MappingProxyType, lambda m: (_proxy, (dict(m),)))
+_MEMO: dict[str, Any] = {}
+
+
+def save_study(study: Study, folder: Path) -> Path:
+    """Store a study for the page kernels (atomically); returns its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"study-{study.key[:16]}.pkl"
+    if not target.exists():
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(study, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, target)
+    return target
+
+
+@lru_cache(maxsize=2)
+def _load(path: str, _mtime: int) -> Study:
+    with open(path, "rb") as fh:
+        return pickle.load(fh)  # noqa: S301 - written by this build, under _build/
+
+
+@lru_cache(maxsize=2)
+def _build(wave: str) -> Study:
+    return build_study(wave)
+
+
+def study() -> Study:
+    """The study the pages report (the build's, or one built from ``$RURALGOV_WAVE``)."""
+    p = os.environ.get(STUDY_ENV)
+    if p and Path(p).is_file():
+        return _load(p, Path(p).stat().st_mtime_ns)
+    return _build(paths.current_wave())
+
+
+def cached(name: str, st: Study, compute: Callable[[], Any]) -> Any:
+    """A result of the study computed once per build (stored in ``$RURALGOV_CACHE``)."""
+    key = f"{st.key[:16]}-{name}"
+    if key in _MEMO:
+        return _MEMO[key]
+    folder = os.environ.get(CACHE_ENV)
+    target = Path(folder) / f"{key}.pkl" if folder else None
+    if target is not None and target.is_file():
+        with open(target, "rb") as fh:
+            value = pickle.load(fh)  # noqa: S301 - written by this build
+    else:
+        value = compute()
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, target)
+    _MEMO[key] = value
+    return value
+
+
+def models(st: Study):  # type: ignore[no-untyped-def]
+    """Every model of ``data/models.yml`` fitted on the study, once per build."""
+    from analysis.estimation.suite import fit_models
+
+    return cached("models", st, lambda: fit_models(st))
+
+
+def sensitivity(st: Study):  # type: ignore[no-untyped-def]
+    """The uncertainty and sensitivity analysis (draws and seed from ``data/index.yml``), once per build."""
+    from analysis.estimation.sensitivity import run_sensitivity
+
+    return cached("sensitivity", st, lambda: run_sensitivity(st))
+
+
+def province_replicates(st: Study):  # type: ignore[no-untyped-def]
+    """Rao–Wu bootstrap replicates of the province means (ranks come from them), once per build."""
+    from analysis.estimation.sensitivity import domain_replicates
+
+    return cached("province_replicates", st, lambda: domain_replicates(st))
+
+
+def compare_studies() -> list[Study]:
+    """The studies of a comparison build (``$RURALGOV_COMPARE``), the report's wave first."""
+    extra = [x for x in os.environ.get(paths.COMPARE_ENV, "").split(os.pathsep) if x]
+    return [study(), *[_build(x) for x in extra]]

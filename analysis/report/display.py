@@ -1,0 +1,104 @@
+"""How a page shows what the package computed: glue, tables, notices.
+
+Pages call these with results of their helper module (:mod:`analysis.report.pages`); nothing here
+computes an estimate.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pandas as pd
+
+from analysis.publishing.formats import as_plain
+from analysis.publishing.provenance import Source, survey_source
+from analysis.publishing.tables import regression_html, render
+
+
+def glue_all(values: dict[str, Any], display: bool = False) -> None:
+    """Glue plain Python values (numpy scalars become floats/ints, as glue formats need)."""
+    from myst_nb import glue
+
+    for k, v in values.items():
+        glue(k, as_plain(v), display=display)
+
+
+def glue_figure(key: str, fig) -> None:  # type: ignore[no-untyped-def]
+    """Glue a figure for a ``{glue:figure}`` directive and close it (so it shows only there)."""
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+
+    glue(key, fig, display=False)
+    plt.close(fig)
+
+
+def glue_figure_or(key: str, make, why: str) -> None:  # type: ignore[no-untyped-def]
+    """Glue the figure ``make()`` builds, or, when the wave cannot give it, a small panel saying
+    ``why`` (a page's figure directive always finds its key)."""
+    from analysis.publishing import figures
+
+    glue_figure(key, make() if not why else figures.placeholder(why))
+
+
+def show(df: pd.DataFrame, *, source: Source, page: str = "", title: str = "", note: str = "",
+         decimals: int | dict[str, int] = 1, kinds: dict[str, str] | None = None,
+         labels: dict[str, str] | None = None, reps: int | None = None) -> None:
+    """Display a table: HTML for the web, Markdown for other outputs; footer from its source."""
+    from IPython.display import display
+
+    display(render(df, source=source, page=page, title=title, note=note, decimals=decimals,
+                   kinds=kinds, labels=labels, reps=reps), raw=True)
+
+
+def show_text(markdown: str) -> None:
+    """Display a short Markdown paragraph (a note computed from the study)."""
+    from IPython.display import display
+
+    if markdown:
+        display({"text/markdown": markdown}, raw=True)
+
+
+def notice(study):  # type: ignore[no-untyped-def]
+    """A visible admonition when the wave is synthetic; the wave's title otherwise."""
+    from IPython.display import Markdown
+
+    w = study.wave
+    if not w.synthetic:
+        return Markdown(f"*Wave `{w.id}`: {html.escape(w.spec.title)}.*")
+    return Markdown(
+        ":::{warning}\n**Synthetic data.** This page runs on the wave "
+        f"`{w.id}`, a *calibrated synthetic replica* of the seed study's survey: microdata generated "
+        "to reproduce the figures the seed paper published, because the original microdata are not "
+        "public. Its estimates illustrate the method; they are not findings about rural China.\n:::")
+
+
+def missing_note(lacks: list[str]):  # type: ignore[no-untyped-def]
+    """A visible note listing what this wave lacks; nothing when it is complete."""
+    from IPython.display import Markdown
+
+    if not lacks:
+        return None                  # the cell shows nothing (an empty Markdown would print its repr)
+    return Markdown(":::{note}\n**Not in this wave:** " + "; ".join(lacks)
+                    + ". The results that need them are left out and say so; nothing is imputed.\n:::")
+
+
+def regression_table(ms, names: list[str], study, *, title: str = "", page: str = "",  # type: ignore[no-untyped-def]
+                     source: Source | None = None) -> None:
+    """Display a multi-model regression table for the named models (those fitted)."""
+    from IPython.display import display
+
+    from analysis.estimation.results import ModelSet
+
+    missing = [n for n in names if not ms.has(n)]
+    names = [n for n in names if ms.has(n)]
+    if missing:
+        display({"text/markdown": "*Not estimated on this wave: " + "; ".join(
+            f"{n} ({ms.skipped.get(n, 'not fitted')})" for n in missing) + ".*"}, raw=True)
+    if not names:
+        return
+    sub = ModelSet(tuple(ms[n] for n in names), study.wave.id, study.wave.synthetic)
+    t = sub.table()
+    src = source or survey_source(study.wave)
+    display({"text/html": regression_html(t, title=title, source=src, page=page),
+             "text/markdown": t.to_markdown(index=False)}, raw=True)

@@ -1,0 +1,112 @@
+"""Computations several pages share: the degree by domain under the disclosure policy, the
+headline numbers, what a wave lacks, the publishable provinces.
+
+Example
+-------
+>>> from analysis.estimation.study import build_study
+>>> from analysis.report.pages.common import degree_table
+>>> t = degree_table(build_study("2020-replica"), "region3")
+>>> t.columns.tolist()[:3], int(t["n"].sum())   # respondents with an overall score
+(['region3', 'estimate', 'se'], 1156)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.publishing.disclosure import DisclosurePolicy, published
+
+DOMAINS = {"region": "region3", "region3": "region3", "region4": "region4", "province": "province_en"}
+"""Domain names of the CLI and the pages → columns of the villager frame."""
+
+
+def policy(study) -> DisclosurePolicy:  # type: ignore[no-untyped-def]
+    """The wave's disclosure policy."""
+    return DisclosurePolicy.for_study(study)
+
+
+def degree_table(study, by: str | None, level: str = "overall") -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Design-based degree (0–100) with SE, 95 % CI on the domain's design df, design effect,
+    respondents, PSUs and df by domain; cells below the disclosure policy suppressed."""
+    e = study.degree(by=by, level=level).to_frame()
+    e = e.rename(columns={"domain": by or "domain"}).drop(columns=["sum_w"])
+    return policy(study).apply(e)
+
+
+def lacks(study) -> list[str]:  # type: ignore[no-untyped-def]
+    """What an optional block of the wave lacks (institution questionnaire, a field's items)."""
+    w = study.wave
+    out = []
+    if w.institutions is None:
+        out.append("the township institution questionnaire (education problems, township hospitals)")
+    v = w.villagers
+    for f, (_, en) in w.codebook.fields.items():
+        ind = [it.id for it in w.codebook.indicators() if it.field == f]
+        if not any(i in v and v[i].notna().any() for i in ind):
+            out.append(f"the {en} indicators (that field's sub-index)")
+    return out
+
+
+def province_degrees(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Degree by province (suppressed cells kept, marked), with region and Chinese name."""
+    from analysis.ingest.provinces import resolve
+
+    t = degree_table(study, "province_en").rename(columns={"province_en": "province"})
+    reg = study.villagers.groupby("province_en")["region3"].first()
+    t.insert(1, "region", t["province"].map(reg))
+    t.insert(1, "province_zh", [resolve(p).name_zh_short for p in t["province"]])
+    return t
+
+
+def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Headline numbers of a wave, all computed from it: sizes, the degree overall and by region,
+    the highest and lowest publishable provinces (and the seed's Shanghai/Tibet ratio only on a
+    wave that reproduces the seed study)."""
+    w = study.wave
+    v = study.villagers
+    overall = study.degree()
+    lo, hi = overall.ci
+    psu = w.design_columns.get("psu")
+    out: dict[str, Any] = {
+        "wave_id": w.id, "wave_title": w.spec.title, "wave_year": w.spec.year or "unknown year",
+        "n_villagers": len(v), "n_provinces": int(v["province"].nunique()),
+        "n_villages": int(v[psu].nunique()) if psu else 0,
+        "n_institutions": 0 if w.institutions is None else len(w.institutions),
+        "degree_overall": float(overall.estimate[0]), "degree_overall_se": float(overall.se[0]),
+        "degree_overall_lo": float(lo[0]), "degree_overall_hi": float(hi[0]),
+        "degree_overall_df": int(overall.df[0]),
+        "wave_sha12": w.sha256[:12], "n_scored": int(overall.n[0]),
+        "n_unscored": int(len(v) - overall.n[0]), "min_cell": int(w.spec.min_cell),
+    }
+    reg = degree_table(study, "region3")
+    for r in reg.itertuples():
+        out[f"degree_{r.region3}"] = float(r.estimate) if not r.suppressed else float("nan")
+    est = study.degree(by="region3")
+    pub = set(published(reg)["region3"])
+    if {"east", "west"} <= pub:
+        gap, gap_se = est.contrast("east", "west")
+        out["gap_east_west"], out["gap_east_west_se"] = gap, gap_se
+    prov = published(province_degrees(study)).sort_values("estimate", ascending=False)
+    out["n_provinces_published"] = len(prov)
+    if len(prov) >= 2:
+        top, bottom = prov.iloc[0], prov.iloc[-1]
+        e = study.degree(by="province_en")
+        diff, diff_se = e.contrast(top["province"], bottom["province"])
+        out.update({"top_province": top["province"], "top_degree": float(top["estimate"]),
+                    "bottom_province": bottom["province"], "bottom_degree": float(bottom["estimate"]),
+                    "top_minus_bottom": diff, "top_minus_bottom_se": diff_se})
+    if w.spec.reproduces_seed and {"Shanghai", "Tibet"} <= set(prov["province"]):
+        pe = dict(zip(prov["province"], prov["estimate"]))
+        out["shanghai_over_tibet"] = float(pe["Shanghai"] / pe["Tibet"])
+    return out
+
+
+def region_sentence(h: dict[str, Any]) -> str:
+    """The regional degrees as a sentence ('' when no region is publishable)."""
+    names = {"east": "east", "central": "centre", "west": "west"}
+    parts = [f"{names[r]} {h[f'degree_{r}']:.2f}" for r in names
+             if f"degree_{r}" in h and np.isfinite(h[f"degree_{r}"])]
+    return ", ".join(parts)

@@ -1,0 +1,55 @@
+"""The comparison page (book/compare.md, with ``ruralgov build --compare``): waves side by side in
+year order, and province × wave panel models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.publishing.disclosure import DisclosurePolicy, published
+
+
+def in_year_order(studies: list) -> list:  # type: ignore[type-arg]
+    """Studies sorted by survey year (waves without a year last, then by id)."""
+    return sorted(studies, key=lambda s: (s.year is None, s.year or 0, s.wave.id))
+
+
+def table(studies: list) -> pd.DataFrame:  # type: ignore[type-arg]
+    """Degree by region (and overall) in each wave, with CIs; each wave under its own policy."""
+    frames = []
+    for st in in_year_order(studies):
+        pol = DisclosurePolicy.for_study(st)
+        for by in (None, "region3"):
+            e = st.degree(by=by).to_frame()
+            e = e.assign(wave=st.wave.id, year=st.year, region="all" if by is None else e["domain"])
+            frames.append(pol.apply(e[["wave", "year", "region", "estimate", "ci_low", "ci_high", "n", "n_psu"]]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def figure(studies: list):  # type: ignore[no-untyped-def, type-arg]
+    """Degree by region across waves, in year order."""
+    import matplotlib.pyplot as plt
+
+    from analysis.publishing import figures
+
+    figures.set_theme()
+    ordered = in_year_order(studies)
+    t = published(table(studies))
+    pos = {st.wave.id: i for i, st in enumerate(ordered)}
+    fig, ax = plt.subplots(figsize=(7.2, 3.6))
+    for k, (region, d) in enumerate(t.groupby("region", sort=True)):
+        x = d["wave"].map(pos).to_numpy() + (k - 1.5) * 0.08
+        ax.errorbar(x, d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
+                    fmt="o-", capsize=3, label=region, color=figures.REGION_COLORS.get(region, "#444"))
+    ax.set_xticks(np.arange(len(ordered)), [f"{s.wave.id}\n({s.year})" for s in ordered])
+    ax.set_ylabel("modernization degree (0–100)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
+    """Province × wave panel models (two or more waves with distinct years)."""
+    from analysis.estimation.panel import survey_panel, survey_panel_models
+
+    return survey_panel_models(survey_panel(in_year_order(studies)))

@@ -1,0 +1,121 @@
+"""The determinants page (book/determinants.md): regression tables, the wild cluster bootstrap,
+marginal effects, the Oaxaca–Blinder decomposition, diagnostics and robustness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.publishing.formats import fmt_p
+
+
+def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Numbers for the page's prose (glued); a model not fitted on the wave gives no keys."""
+    out: dict[str, Any] = {}
+    if ms.has("multilevel"):
+        ml = ms["multilevel"].stats
+        out.update({"icc": ml["icc"], "icc_conditional": ml["icc_conditional"]})
+    if ms.has("wls_region"):
+        r = ms["wls_region"]
+        base = r.to_frame().set_index("term")
+        out["n_clusters"] = r.stats.get("n_clusters", 0)
+        out["complete_share_pct"] = 100 * r.stats.get("complete_share", 1.0)
+        if "internet_use" in base.index:
+            out.update({"b_internet": base.loc["internet_use", "estimate"],
+                        "se_internet": base.loc["internet_use", "se"]})
+            if "wild" in r.tables:
+                wild = r.tables["wild"].set_index("term")
+                reps = int(r.tables["wild"].attrs.get("reps", 999))
+                out["wild_p_internet_txt"] = fmt_p(wild.loc["internet_use", "wild_p"], reps=reps)
+    if ms.has("oaxaca_east_west"):
+        ox = ms["oaxaca_east_west"].tables["decomposition"].set_index("component")
+        out.update({"ox_gap": ox.loc["gap", "estimate"], "ox_explained": ox.loc["explained (two-fold)", "estimate"],
+                    "ox_explained_se": ox.loc["explained (two-fold)", "se"],
+                    "ox_unexplained": ox.loc["unexplained (two-fold)", "estimate"],
+                    "ox_reps": int(ms["oaxaca_east_west"].stats["bootstrap_reps"])})
+        out["ox_explained_share"] = 100 * out["ox_explained"] / out["ox_gap"]
+    return out
+
+
+def wild_table(ms, model: str = "wls_region") -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Analytic cluster-robust vs wild cluster bootstrap inference for a model."""
+    r = ms[model]
+    t = r.to_frame().set_index("term")
+    wb = r.tables["wild"].set_index("term")
+    return pd.DataFrame({"term": [t.loc[k, "label"] for k in wb.index], "estimate": wb["estimate"].to_numpy(),
+                         "CR1 p": t.loc[wb.index, "p"].to_numpy(), "wild p": wb["wild_p"].to_numpy(),
+                         "CR1 CI low": t.loc[wb.index, "ci_low"].to_numpy(),
+                         "CR1 CI high": t.loc[wb.index, "ci_high"].to_numpy(),
+                         "wild CI low": wb["wild_ci_low"].to_numpy(), "wild CI high": wb["wild_ci_high"].to_numpy()})
+
+
+def coefficient_figure(ms, names: list[str], synthetic: bool):  # type: ignore[no-untyped-def]
+    """Coefficient plot of the named models (those fitted)."""
+    from analysis.publishing import figures
+
+    names = [n for n in names if ms.has(n)]
+    tidy = pd.concat([ms[n].to_frame().assign(model_label=ms[n].label) for n in names])
+    common = set.intersection(*(set(ms[n].to_frame()["term"]) for n in names))
+    return figures.coef_plot(tidy[tidy["term"].isin(common)], synthetic=synthetic)
+
+
+def ame_figure(ms, model: str, synthetic: bool):  # type: ignore[no-untyped-def]
+    """Marginal effects of an ordered model on each satisfaction category."""
+    from analysis.publishing import figures
+
+    r = ms[model]
+    return figures.ame_plot(r.tables["ame"], synthetic=synthetic, labels=dict(r.term_labels))
+
+
+def logit_ame_table(ms, names: tuple[str, ...] = ("logit_online_registration", "logit_old_age_insurance")
+                    ) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Average marginal effects (percentage points) of the logit models fitted."""
+    rows = []
+    for name in names:
+        if not ms.has(name):
+            continue
+        r = ms[name]
+        for a in r.tables["ame"].itertuples():
+            rows.append({"model": r.label, "term": r.term_labels.get(a.term, a.term),
+                         "AME (pp)": 100 * a.ame, "se (pp)": 100 * a.se})
+    return pd.DataFrame(rows)
+
+
+def oaxaca_tables(ms, model: str = "oaxaca_east_west") -> tuple[pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    """Oaxaca–Blinder decomposition summary and detailed explained contributions."""
+    r = ms[model]
+    return r.tables["decomposition"], r.tables["detail"][["label", "explained", "se"]]
+
+
+def oaxaca_figure(ms, synthetic: bool, model: str = "oaxaca_east_west"):  # type: ignore[no-untyped-def]
+    """Explained contributions of each characteristic to the gap."""
+    from analysis.publishing import figures
+
+    return figures.oaxaca_plot(ms[model].tables["detail"], synthetic=synthetic)
+
+
+def diagnostics_tables(study, ms, model: str = "wls_region") -> tuple[pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    """VIFs and the specification tests of a model."""
+    from analysis.estimation.suite import diagnostics
+
+    dg = diagnostics(study, model=model)
+    tests = pd.DataFrame([
+        {"test": "Breusch–Pagan (heteroskedasticity)", "statistic": dg["breusch_pagan"]["lm"], "p": dg["breusch_pagan"]["p"]},
+        {"test": "RESET (powers 2–3)", "statistic": dg["reset"]["f"], "p": dg["reset"]["p"]},
+        {"test": "largest Cook's distance", "statistic": dg["cooks_max"], "p": np.nan},
+        {"test": "observations with Cook's D > 4/n", "statistic": float(dg["cooks_over_4_n"]), "p": np.nan},
+    ])
+    labels = dict(ms[model].term_labels)
+    vif = dg["vif"].assign(term=lambda d: d["term"].map(lambda t: labels.get(t, t)))
+    return vif, tests
+
+
+def robustness_table(study, model: str = "wls_region") -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """A model's coefficients with outcomes from every alternative index construction (wide)."""
+    from analysis.estimation.suite import robustness
+
+    r = robustness(study, model=model)
+    t = r.pivot_table(index="label", columns="construction", values="estimate", sort=False)
+    return t.reset_index().rename(columns={"label": "term"})

@@ -1,0 +1,100 @@
+"""The index page (book/index.md): how the index is built, the degree by region and province,
+rank intervals, field and aspect sub-indices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.publishing.disclosure import published
+from analysis.report.pages.common import degree_table, policy, province_degrees
+
+NORMALISATION_TEXT = {
+    "minmax": "bounded min–max on each scale's own bounds (a code c on a 1–5 scale becomes "
+              "100 (c − 1)/4), so that scores are comparable across waves",
+    "zscore": "z-scores (50 + 10 z, with the wave's weighted mean and SD of each indicator)",
+    "rank": "weighted percentile ranks within the wave",
+    "target": "distance to a target code (100 at the target, capped)",
+}
+WEIGHTING_TEXT = {"equal": "equal weights", "expert": "expert weights (data/index.yml)",
+                  "entropy": "entropy weights (data-driven)", "pca": "weights from the first principal component",
+                  "ahp": "AHP weights from pairwise comparisons of the fields"}
+AGGREGATION_TEXT = {"arithmetic": "weighted arithmetic means", "geometric": "weighted geometric means",
+                    "topsis": "TOPSIS closeness to the ideal"}
+
+
+def method_settings(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The construction as glued prose: normalisation, weighting, aggregation, coverage, replicates."""
+    c = study.construction
+    u = study.settings.index.uncertainty
+    return {"idx_normalisation": NORMALISATION_TEXT[c.normalisation],
+            "idx_weighting": WEIGHTING_TEXT[c.weighting], "idx_aggregation": AGGREGATION_TEXT[c.aggregation],
+            "idx_version": c.version, "coverage_pct": 100 * c.coverage,
+            "rank_reps": u.bootstrap_reps, "rank_seed": u.bootstrap_seed,
+            "sens_draws_setting": u.draws, "sens_seed": u.seed,
+            "n_fields": len(study.index.fields), "n_indicators": len(study.index.indicators)}
+
+
+def province_table(study, replicates: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Province degree with CI, PSUs and df, and the rank interval among the publishable provinces.
+
+    ``replicates``: Rao–Wu bootstrap replicates of the province means
+    (:func:`analysis.estimation.sensitivity.domain_replicates`). Ranks are computed among the
+    publishable provinces only, so a suppressed province takes no rank position.
+    """
+    from analysis.estimation.sensitivity import rank_intervals
+
+    t = province_degrees(study)
+    ok = [p for p in published(t)["province"] if p in replicates.columns]
+    if ok:
+        rk = rank_intervals(replicates[ok]).reset_index(names="province")
+        t = t.merge(rk, on="province", how="left")
+    else:
+        t = t.assign(median_rank=np.nan, rank_low=np.nan, rank_high=np.nan)
+    t = t.sort_values(["median_rank", "estimate"], ascending=[True, False], na_position="last")
+    return policy(study).apply(t.reset_index(drop=True))
+
+
+def subindex_by_region(study, kind: str = "fields") -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Design-based mean of each field (or aspect) sub-index by publishable region and overall."""
+    levels = study.index.fields if kind == "fields" else study.index.aspects
+    names = study.wave.codebook.fields if kind == "fields" else study.wave.codebook.aspects
+    rows = {}
+    for lv in levels:
+        t = published(degree_table(study, "region3", level=lv))
+        rows[names[lv][1]] = dict(zip(t["region3"], t["estimate"]))
+        rows[names[lv][1]]["all"] = float(study.degree(level=lv).estimate[0])
+    return pd.DataFrame(rows).T
+
+
+def province_map(study):  # type: ignore[no-untyped-def]
+    """Map of the publishable province degrees."""
+    from analysis.publishing import figures
+
+    t = published(degree_table(study, "province"))
+    vals = pd.Series(t["estimate"].to_numpy(), index=[int(x) for x in t["province"]])
+    mark = tuple(int(x) for x in t.sort_values("estimate")["province"].iloc[[0, -1]]) if len(t) >= 2 else ()
+    note = ("not in the replica / suppressed" if study.wave.synthetic else "not surveyed / suppressed")
+    return figures.china_map(vals, label="modernization degree (0–100)", cmap="viridis",
+                             title="Modernization degree by province", mark=mark,
+                             missing_note=note, synthetic=study.wave.synthetic)
+
+
+def figures_(study, prov: pd.DataFrame) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The index page's figures: provinces with CIs, rank intervals, sub-index heatmaps, map."""
+    from analysis.publishing import figures
+
+    syn = study.wave.synthetic
+    shown = published(prov)
+    out = {"fig_index_provinces": figures.estimates_with_ci(
+               shown, label="province", hue="region", xlabel="modernization degree (0–100), 95 % CI",
+               synthetic=syn),
+           "fig_index_ranks": figures.rank_intervals(shown.dropna(subset=["median_rank"]), synthetic=syn),
+           "fig_index_fields": figures.heatmap(subindex_by_region(study, "fields"),
+                                               title="Field sub-indices by region", synthetic=syn),
+           "fig_index_aspects": figures.heatmap(subindex_by_region(study, "aspects"),
+                                                title="Aspect sub-indices by region", synthetic=syn),
+           "fig_index_map": province_map(study)}
+    return out

@@ -1,0 +1,48 @@
+"""The problems page (book/problems.md): Table 1 of the seed paper with confidence intervals, and
+digital access."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.report.pages.common import policy
+
+
+def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Each problem's prevalence (%) with SE and CI; the published value only where the wave
+    reproduces the seed study (otherwise the years differ and the comparison would mislead)."""
+    from analysis.estimation.reproduce import table1 as _t1
+
+    t = _t1(study)
+    if not study.wave.spec.reproduces_seed:
+        t = t.drop(columns=["published"])
+    t = policy(study).apply(t, n_psu=None)
+    t.loc[t["n"] == 0, "suppressed"] = ""          # not in the wave: said in the base column
+    t.loc[t["n"] == 0, "base"] = "not in this wave"
+    return t
+
+
+def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Registration channels, digital awareness and use: design-based %, CI, by region."""
+    v, d = study.villagers, study.design
+    items = [i for i in ("hreg_onsite", "hreg_app", "hreg_web", "hreg_phone", "digital_aware",
+                         "digital_use", "internet_use", "smartphone") if i in v]
+    pol = policy(study)
+    rows = []
+    for it in items:
+        y = v[it].to_numpy(float)
+        yy = np.where(np.isnan(y), np.nan, (y == 1).astype(float))
+        tot = d.proportion(yy)
+        byr = d.proportion(yy, by=v["region3"])
+        lo, hi = tot.ci
+        rec = {"item": study.wave.codebook.item("villagers", it).text_en, "all": 100 * tot.estimate[0],
+               "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(tot.n[0])}
+        reasons = []
+        for r, e, n, npsu in zip(byr.domains, byr.estimate, byr.n, byr.n_psu):
+            why = pol.reason(n, npsu)
+            rec[r] = np.nan if why else 100 * e
+            reasons.append(why)
+        rec["suppressed"] = next((x for x in reasons if x), "")   # a region cell: marked ‡
+        rows.append(rec)
+    return pol.apply(pd.DataFrame(rows), n_psu=None, values=["all", "ci_low", "ci_high"])

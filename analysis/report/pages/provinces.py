@@ -1,0 +1,86 @@
+"""The official-statistics page (book/provinces.md): real province data — disparities,
+convergence, panel regressions. Nothing here comes from a survey wave except the year matched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from analysis.estimation.frames import covariate_year
+
+
+def panel(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The official province × year panel the study carries."""
+    return study.official
+
+
+def year(study) -> int:  # type: ignore[no-untyped-def]
+    """The year of official statistics matched to the wave (its own, or the nearest available)."""
+    return int(covariate_year(study))
+
+
+def maps(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Maps of urbanization and public budget spending per head in the matched year."""
+    from analysis.publishing import figures
+
+    y = year(study)
+    p = panel(study).xs(y, level="year")
+    nd = "no data (not in the NBS provincial series)"
+    return {"fig_map_urban": figures.china_map(p["urban_rate_pct"], label=f"urbanization rate {y} (%)",
+                                               cmap="magma_r", title=f"Urbanization rate, {y}",
+                                               missing_note=nd, fmt="{:.1f} %"),
+            "fig_map_spending": figures.china_map(p["fiscal_exp_per_capita_yuan"] / 1000,
+                                                  label=f"public budget spending per head {y} (1000 yuan)",
+                                                  cmap="viridis", title=f"Public budget spending per head, {y}",
+                                                  missing_note=nd, fmt="{:.1f}k")}
+
+
+def stats(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Numbers for the page (glued): all from official statistics."""
+    from analysis.estimation.panel import beta_convergence, sigma_convergence, theil
+
+    p = panel(study)
+    years = sorted(set(p.index.get_level_values("year")))
+    first, last = years[0], years[-1]
+    y = year(study)
+    py = p.xs(y, level="year")
+    t = theil(p, "fiscal_exp_per_capita_yuan", "region3")
+    b = beta_convergence(p, "fiscal_exp_per_capita_yuan", first, last)
+    bc = beta_convergence(p, "fiscal_exp_per_capita_yuan", first, last, region_effects=True)
+    sg = sigma_convergence(p, "edu_exp_share_pct").dropna()
+    sh, tb = py.loc[310000], py.loc[540000]
+    return {"real_year": y, "real_first": first, "real_last": last,
+            "urban_sh": float(sh["urban_rate_pct"]), "urban_tb": float(tb["urban_rate_pct"]),
+            "gdppc_sh": float(sh["gdp_per_capita_yuan"]), "gdppc_tb": float(tb["gdp_per_capita_yuan"]),
+            "gdppc_ratio": float(sh["gdp_per_capita_yuan"] / tb["gdp_per_capita_yuan"]),
+            "theil_first": float(t.loc[first, "total"]), "theil_last": float(t.loc[last, "total"]),
+            "theil_between_share_last": 100 * float(t.loc[last, "between_share"]),
+            "beta": b["beta"], "beta_se": b["se"], "beta_half_life": b["half_life_years"],
+            "beta_cond": bc["beta"], "beta_cond_se": bc["se"],
+            "sigma_edu_first": float(sg.iloc[0]), "sigma_edu_last": float(sg.iloc[-1]),
+            "sigma_edu_first_year": int(sg.index[0]), "sigma_edu_last_year": int(sg.index[-1])}
+
+
+def figures_(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Trend figures of the page."""
+    from analysis.estimation.panel import regional_means, sigma_convergence, theil
+    from analysis.publishing import figures
+
+    p = panel(study)
+    m = regional_means(p, "fiscal_exp_per_capita_yuan", "region4") / 1000
+    return {"fig_real_regional": figures.lines(m, ylabel="1000 yuan per head",
+                                               title="Public budget spending per head by region (NBS four regions)"),
+            "fig_real_theil": figures.theil_plot(theil(p, "fiscal_exp_per_capita_yuan", "region3"),
+                                                 title="Inequality of spending per head across provinces"),
+            "fig_real_sigma": figures.lines(pd.DataFrame({
+                "sd of log education share": sigma_convergence(p, "edu_exp_share_pct").dropna(),
+                "sd of log spending per head": sigma_convergence(p, "fiscal_exp_per_capita_yuan")}),
+                ylabel="cross-province SD of logs", title="σ-convergence", palette={})}
+
+
+def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Panel regressions on the real province panel (tables and Hausman test)."""
+    from analysis.estimation.panel import panel_regressions, spending_panel
+
+    return panel_regressions(spending_panel(panel(study)))

@@ -1,0 +1,24 @@
+"""The reproducibility appendix (book/reproducibility.md): wave files, settings hashes, versions,
+commit."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.publishing import provenance
+
+
+def tables(study) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    """Tables for the appendix: wave files, configuration hashes, versions, commit."""
+    w = study.wave
+    sha, dirty = provenance.git_commit()
+    files = {"wave.yml": provenance.file_sha256(w.spec.folder / "wave.yml"), **w.files}
+    cfg = dict(study.settings.sha256)
+    vers = provenance.versions()
+    return {
+        "files": pd.DataFrame({"file": list(files), "sha256": list(files.values())}),
+        "config": pd.DataFrame({"file": list(cfg), "sha256": list(cfg.values())}),
+        "versions": pd.DataFrame({"package": list(vers), "version": list(vers.values())}),
+        "commit": pd.DataFrame({"item": ["commit", "work tree", "wave", "wave sha256"],
+                                "value": [sha, "modified" if dirty else "clean", w.id, w.sha256]}),
+    }

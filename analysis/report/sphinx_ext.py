@@ -1,0 +1,49 @@
+"""Sphinx extension: write ``manifest.json`` beside the HTML (wave files, hashes, versions, commit,
+build time, execution of each page) when a build succeeds."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    from analysis.publishing import provenance
+    from analysis.report.context import study
+
+    st = study()
+    w = st.wave
+    sha, dirty = provenance.git_commit()
+    pages = {}
+    for doc, data in sorted(NbMetadataCollector.get_doc_data(app.env).items()):
+        ex = data.get("exec_data")
+        if not ex:
+            continue
+        pages[doc] = {"method": ex.get("method"), "runtime_s": ex.get("runtime"),
+                      "succeeded": ex.get("succeeded")}
+    return {
+        "wave": {"id": w.id, "synthetic": w.synthetic, "sha256": w.sha256,
+                 "files": {"wave.yml": provenance.file_sha256(w.spec.folder / "wave.yml"), **w.files}},
+        "config": dict(st.settings.sha256),
+        "commit": sha, "dirty": dirty,
+        "versions": provenance.versions(),
+        "seeds": provenance.seeds(st.settings),
+        "build_time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "pages": pages,
+    }
+
+
+def _write(app, exception) -> None:  # type: ignore[no-untyped-def]
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir) / "manifest.json"
+    out.write_text(json.dumps(_manifest(app), indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+                   encoding="utf-8")
+
+
+def setup(app):  # type: ignore[no-untyped-def]
+    app.connect("build-finished", _write)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

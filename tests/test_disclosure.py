@@ -1,0 +1,94 @@
+"""Disclosure control as one policy: the same cells are suppressed in the CLI's table, CSV and
+JSON as on the pages; a suppressed cell is a missing number with its reason, shown as ‡."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from analysis.cli import app
+from analysis.publishing.disclosure import MARK, DisclosurePolicy, published
+from analysis.publishing.formats import format_frame
+
+runner = CliRunner()
+
+
+def test_policy_blanks_values_and_keeps_numbers_numeric():
+    df = pd.DataFrame({"domain": ["a", "b", "c"], "estimate": [51.0, 40.0, 47.0], "se": [1.0, 2.0, 1.5],
+                       "n": [120, 6, 40], "n_psu": [3, 2, 1]})
+    out = DisclosurePolicy(min_cell=10).apply(df)
+    assert out["estimate"].dtype == np.float64
+    assert out["estimate"].isna().tolist() == [False, True, True]
+    assert out["suppressed"].tolist()[0] == ""
+    assert out["suppressed"].tolist()[1] == "fewer than 10 respondents"
+    assert "single PSU" in out["suppressed"].tolist()[2]
+    assert published(out)["domain"].tolist() == ["a"]
+    text, _ = format_frame(out)
+    assert text["estimate"].tolist() == ["51.0", MARK, MARK] and text["n"].tolist() == ["120", "6", "40"]
+
+
+@pytest.mark.parametrize("min_cell", [3, 10, 25])
+def test_no_published_cell_rests_on_fewer_than_min_cell(min_cell):
+    rng = np.random.default_rng(min_cell)
+    df = pd.DataFrame({"estimate": rng.normal(50, 5, 200), "n": rng.integers(0, 40, 200),
+                       "n_psu": rng.integers(1, 4, 200)})
+    out = DisclosurePolicy(min_cell=min_cell).apply(df)
+    shown = out[out["estimate"].notna()]
+    assert (shown["n"] >= min_cell).all() and (shown["n_psu"] >= 2).all()
+
+
+@pytest.fixture
+def small_province_wave(make_wave, small_villagers):
+    v = small_villagers
+    tibet = v.index[v["province"] == "西藏"]
+    return make_wave(v.drop(tibet[6:]))            # six respondents left in Tibet
+
+
+def test_cli_index_marks_small_cells_in_table_csv_and_json(small_province_wave):
+    res = runner.invoke(app, ["index", str(small_province_wave), "--by", "province"])
+    assert res.exit_code == 0, res.output
+    tibet = next(line for line in res.stdout.splitlines() if "Tibet" in line)
+    assert MARK in tibet and "fewer than 10" in tibet
+    csv = pd.read_csv(io.StringIO(runner.invoke(app, ["index", str(small_province_wave), "--by", "province",
+                                                      "--format", "csv"]).stdout))
+    row = csv.set_index("domain").loc["Tibet"]
+    assert np.isnan(row["estimate"]) and np.isnan(row["ci_low"]) and row["n"] == 6
+    assert row["suppressed"] == "fewer than 10 respondents"
+    js = json.loads(runner.invoke(app, ["index", str(small_province_wave), "--by", "province",
+                                        "--format", "json"]).stdout)
+    t = next(r for r in js if r["domain"] == "Tibet")
+    assert t["estimate"] is None and t["se"] is None and t["suppressed"] == "fewer than 10 respondents"
+    assert all(r["estimate"] is not None for r in js if r["domain"] != "Tibet")
+
+
+def test_no_suppress_is_for_the_data_owner_and_warns(small_province_wave):
+    res = runner.invoke(app, ["index", str(small_province_wave), "--by", "province", "--format", "csv",
+                              "--no-suppress"])
+    assert res.exit_code == 0
+    assert "do not publish" in res.stderr
+    csv = pd.read_csv(io.StringIO(res.stdout))
+    assert not np.isnan(csv.set_index("domain").loc["Tibet", "estimate"])
+
+
+def test_cli_prints_psus_and_design_df_beside_every_domain_estimate(default_frames):
+    """df of a region = its villages (PSUs) minus its provinces (strata); the CI is estimate ±
+    t(df)·SE (Korn & Graubard)."""
+    from scipy import stats
+
+    from analysis.ingest.provinces import resolve
+
+    v = default_frames["villagers"]
+    region = v["province"].map(lambda p: resolve(p).region3)
+    js = json.loads(runner.invoke(app, ["index", "--by", "region", "--format", "json"]).stdout)
+    for r in js:
+        mine = v[region == r["domain"]]
+        assert r["n_psu"] == mine["village_id"].nunique()
+        assert r["df"] == mine["village_id"].nunique() - mine["province"].nunique()
+        q = stats.t.ppf(0.975, r["df"])
+        assert r["ci_low"] == pytest.approx(r["estimate"] - q * r["se"], rel=1e-12)
+        assert r["ci_high"] == pytest.approx(r["estimate"] + q * r["se"], rel=1e-12)

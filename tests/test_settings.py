@@ -1,0 +1,154 @@
+"""Settings are read once, checked on load, and a typo names the file, the key, the value, the
+allowed values and the closest match; no module but the settings loader opens a YAML file."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis import paths
+from analysis.settings import SettingsError, load_settings, parse_yaml, validate
+from analysis.settings.schemas import IndexSettings, ModelsSettings, WaveSettings
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RURALGOV_ROOT": str(root)}
+    return subprocess.run([sys.executable, "-m", "analysis.cli", *args], cwd=root, env=env,
+                          capture_output=True, text=True)
+
+
+TYPOS = [
+    ("data/models.yml", "    se: design\n", "    se: desing\n",
+     "data/models.yml: models.svy_region.se: 'desing' is not one of hc1, cr1, design (did you mean 'design'?)"),
+    ("data/index.yml", "normalisation: minmax", "normalisation: min-max",
+     "data/index.yml: normalisation: 'min-max' is not one of minmax, zscore, rank, target (did you mean 'minmax'?)"),
+    ("data/codebook.yml", "{id: age, type: count,", "{id: age, type: cuont,",
+     "data/codebook.yml: questionnaires.villagers.items[4].type: 'cuont' is not one of"),
+    ("data/reference/reproduction.yml", "statistic: count_share, questionnaire: institutions, item: ep_teachers",
+     "statistic: count_shar, questionnaire: institutions, item: ep_teachers",
+     "figures.table_1_problems.education.teachers_lacking_english_music.statistic: 'count_shar' is not one of"),
+]
+
+
+@pytest.mark.parametrize("file,old,new,message", TYPOS, ids=[t[0] for t in TYPOS])
+def test_a_typo_in_each_settings_file_names_file_key_value_and_closest_match(scratch_root, file, old, new, message):
+    p = scratch_root / file
+    text = p.read_text(encoding="utf-8")
+    assert old in text
+    p.write_text(text.replace(old, new, 1), encoding="utf-8")
+    for cmd in (["index"], ["models", "--model", "wls_region"], ["validate"]):
+        res = _cli(scratch_root, *cmd)
+        assert res.returncode == 2, (cmd, res.stdout, res.stderr)
+        assert message in " ".join(res.stderr.split()), res.stderr
+        assert "Traceback" not in res.stderr
+
+
+def test_an_unknown_key_gives_the_allowed_keys_and_the_closest():
+    raw = parse_yaml((paths.DATA / "models.yml").read_text(encoding="utf-8"), "data/models.yml")
+    raw["models"][1]["clster"] = raw["models"][1].pop("cluster")
+    with pytest.raises(SettingsError) as e:
+        validate(ModelsSettings, raw, "data/models.yml")
+    assert "models.wls_province.clster: unknown key 'clster'" in str(e.value)
+    assert "(did you mean 'cluster'?)" in str(e.value)
+
+
+def test_duplicate_keys_are_errors_with_their_lines():
+    with pytest.raises(SettingsError, match=r"line 3\).*duplicate key 'design' \(first on line 1\)"):
+        parse_yaml("design: {weight: w, strata: province}\nid: x\ndesign: {weight: w}\n", "wave.yml")
+
+
+@pytest.mark.parametrize("raw,fragment", [
+    ({"coverage": 1.5}, "coverage: 1.5: input should be less than or equal to 1"),
+    ({"weighting": "entropie"}, "(did you mean 'entropy'?)"),
+    ({"uncertainty": {"draws": 5}}, "uncertainty.draws: 5: input should be greater than or equal to 14"),
+    ({"ahp": {"order": ["a", "b"], "matrix": [[1, "x"], [1, 1]]}}, "fractions such as 1/2"),
+    ({"min_cel": 3}, "unknown key 'min_cel'"),
+])
+def test_index_settings_are_checked(raw, fragment):
+    with pytest.raises(SettingsError) as e:
+        validate(IndexSettings, raw, "data/index.yml")
+    assert fragment in str(e.value)
+
+
+@pytest.mark.parametrize("change,fragment", [
+    ({"stratum": "province"}, "design.stratum: unknown key 'stratum'"),
+    ({"header_row": 0}, "header_row: 0: input should be greater than or equal to 1"),
+    ({"min_cell": -5}, "min_cell: -5: input should be greater than or equal to 3"),
+    ({"min_cell": "ten"}, "min_cell: 'ten': input should be a valid integer"),
+    ({"missing_codes": -8}, "missing_codes: -8: must be a list of codes"),
+    ({"encoding": 936}, "encoding: 936: input should be a valid string"),
+    ({"villager": True}, "questionnaires: unknown questionnaire 'villager'"),
+    ({"min_cel": 10}, "unknown key 'min_cel'"),
+])
+def test_wave_settings_are_checked(change, fragment):
+    raw = {"id": "w", "questionnaires": {"villagers": {"file": "v.csv"}},
+           "design": {"weight": "weight", "strata": "province", "psu": "village_id"}}
+    if "stratum" in change:
+        raw["design"]["stratum"] = raw["design"].pop("strata")
+    elif "header_row" in change or "encoding" in change:
+        raw["questionnaires"]["villagers"].update(change)
+    elif "villager" in change:
+        raw["questionnaires"] = {"villager": {"file": "v.csv"}}
+    else:
+        raw.update(change)
+    with pytest.raises(SettingsError) as e:
+        validate(WaveSettings, raw, "wave.yml", context={"questionnaires": ("villagers", "institutions")})
+    assert fragment in " ".join(str(e.value).split()), str(e.value)
+
+
+def test_settings_load_once_and_are_frozen():
+    a, b = load_settings(), load_settings()
+    assert a is b
+    with pytest.raises(Exception):
+        a.index.coverage = 0.5  # type: ignore[misc]
+
+
+def test_no_module_but_the_settings_loader_opens_a_yaml_file():
+    pkg = paths.ROOT / "analysis"
+    allowed = {pkg / "settings" / "loader.py"}
+    offenders = [str(p.relative_to(paths.ROOT)) for p in pkg.rglob("*.py")
+                 if p not in allowed and re.search(r"^\s*(import yaml|from yaml)", p.read_text(encoding="utf-8"), re.M)]
+    assert offenders == []
+
+
+def test_every_option_set_lives_in_one_place():
+    """The index, the sensitivity analysis and the robustness checks take their alternatives
+    from analysis.settings.options, not from lists of their own."""
+    from analysis.estimation import index, sensitivity
+    from analysis.settings import options
+
+    assert index.NORMALISATIONS is options.NORMALISATIONS and index.WEIGHTINGS is options.WEIGHTINGS
+    assert sensitivity.NORMS is options.NORMALISATIONS and sensitivity.AGGREGATIONS is options.AGGREGATIONS
+    src = (paths.ROOT / "analysis/estimation/suite.py").read_text(encoding="utf-8")
+    assert '"zscore"' not in src.split("ROBUSTNESS_LABELS")[0]
+
+
+def test_declared_dependencies_are_the_imported_ones():
+    """pyproject.toml declares every third-party package the package imports, and nothing unused."""
+    import tomllib
+
+    deps = tomllib.loads((paths.ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    declared = {re.split(r"[<>=\[ ]", d)[0].lower().replace("_", "-") for d in deps}
+    import_names = {"yaml": "pyyaml", "pandera": "pandera", "great_tables": "great-tables", "myst_nb": "myst-nb",
+                    "IPython": "ipykernel", "distributed": "dask", "sphinx": "sphinx", "jupyter_cache": "jupyter-cache"}
+    found = set()
+    for p in (paths.ROOT / "analysis").rglob("*.py"):
+        for m in re.finditer(r"^\s*(?:from ([A-Za-z_]\w*)[\w.]* import |import ([A-Za-z_]\w*))",
+                             p.read_text(encoding="utf-8"), re.M):
+            found.add(m.group(1) or m.group(2))
+    stdlib = set(sys.stdlib_module_names) | {"analysis", "__future__"}
+    third = {import_names.get(n, n.lower().replace("_", "-")) for n in found - stdlib}
+    assert third <= declared, third - declared
+    # used without an import statement: readers pandas calls (openpyxl, pyreadstat, pyarrow,
+    # tabulate), the jupyter-book command and the book's toolchain that _config.yml names
+    unused = declared - third - {"tabulate", "openpyxl", "pyreadstat", "pyarrow", "jupyter-book", "myst-parser",
+                                 "sphinx", "jupyter-cache",
+                                 "docutils", "sphinxcontrib-bibtex", "sphinx-book-theme", "pydata-sphinx-theme",
+                                 "nbclient", "jupytext", "seaborn", "matplotlib", "ipykernel", "statsmodels",
+                                 "linearmodels"}
+    assert unused == set(), unused
