@@ -298,6 +298,8 @@ def models(
     for r in ms:
         if r.stats.get("notes"):
             err.print(f"[yellow]{r.name}: {r.stats['notes']}[/yellow]")
+    for name, why in ms.skipped.items():
+        err.print(f"[yellow]{name}: not estimated on this wave: {why}[/yellow]")
     if fmt is ModelFormat.json:
         out_models = []
         for r in ms:

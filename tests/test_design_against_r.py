@@ -31,6 +31,8 @@ def _designs():
         "apistrat": (a, SurveyDesign.from_frame(a, weight="pw", strata="stype", fpc="fpc")),
         "apiclus1": (c, SurveyDesign.from_frame(c, weight="pw", psu="dnum")),
         "replica": (s, SurveyDesign.from_frame(s, weight="weight", strata="province", psu="village_id")),
+        "replica_mean1": (s, SurveyDesign.from_frame(s.assign(weight=s["weight"] / s["weight"].mean()),
+                                                     weight="weight", strata="province", psu="village_id")),
         "replica_raw": (v, SurveyDesign.from_frame(v, weight="weight", strata="province", psu="village_id")),
     }
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from analysis.ingest import readers as wio
 from analysis.ingest.codebook import load_codebook
-from analysis.ingest.readers import WaveError, load_spec
+from analysis.ingest.readers import WaveError, WaveSpecInvalid, load_spec
 from analysis.ingest.validate import ValidationReport, _Ctx, _parse_column, validate_wave
 from tests.conftest import DEFAULT
 
@@ -28,7 +28,7 @@ def _csv_specs():
     for folder in WAVES:
         try:
             spec = load_spec(folder)
-        except WaveError:
+        except (WaveError, WaveSpecInvalid):
             continue
         for q in spec.questionnaires.values():
             if wio.SUPPORTED.get(q.file.suffix.lower()) == "csv":

@@ -103,3 +103,47 @@ def test_declared_missing_codes_become_missing_and_are_counted(small_villagers, 
     counts = report.missing["villagers"]["edu_org"]
     assert counts["declared"] == v["edu_org"].isin(["8", "9"]).sum()
     assert counts["blank"] == (v["edu_org"] == "").sum()
+
+
+def test_spss_user_missing_codes_count_as_declared_missing_as_in_a_csv(tmp_path, default_frames):
+    """An SPSS file that declares 8 and 9 user-missing gives the same clean data and the same
+    declared-missing counts as the CSV holding those codes."""
+    from analysis.ingest.validate import validate_wave
+
+    csv_dir = tmp_path / "csvw"
+    _write(csv_dir, "bom", default_frames)              # text: codes 8/9 as written
+    sav_dir = tmp_path / "savw"
+    sav_dir.mkdir()
+    spec = yaml.safe_load((DEFAULT / "wave.yml").read_text(encoding="utf-8"))
+    spec["id"] = "savw"
+    typed = _typed(default_frames["villagers"], "villagers")
+    likert = [c for c in typed.columns if c.endswith(("_org", "_sys", "_means", "_concept", "_sat"))]
+    pyreadstat.write_sav(typed, str(sav_dir / "villagers.sav"),
+                         missing_ranges={c: [8, 9] for c in likert})
+    default_frames["institutions"].to_csv(sav_dir / "institutions.csv", index=False)
+    spec["questionnaires"] = {"villagers": {"file": "villagers.sav"},
+                              "institutions": {"file": "institutions.csv"}}
+    (sav_dir / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    a, ca = validate_wave(csv_dir)
+    b, cb_ = validate_wave(sav_dir)
+    assert a.ok and b.ok, b.errors[:3]
+    for c in likert:
+        assert b.missing["villagers"][c] == a.missing["villagers"][c], c
+    assert sum(b.missing["villagers"][c]["declared"] for c in likert) > 0
+    pd.testing.assert_frame_equal(ca["villagers"][likert].reset_index(drop=True),
+                                  cb_["villagers"][likert].reset_index(drop=True), check_dtype=False)
+
+
+def test_an_spss_file_declaring_a_valid_answer_missing_is_refused(tmp_path, default_frames):
+    from analysis.ingest.validate import validate_wave
+
+    folder = tmp_path / "savbad"
+    folder.mkdir()
+    typed = _typed(default_frames["villagers"], "villagers")
+    pyreadstat.write_sav(typed, str(folder / "villagers.sav"), missing_ranges={"edu_org": [3]})
+    (folder / "wave.yml").write_text(yaml.safe_dump({"id": "savbad", "questionnaires": {
+        "villagers": {"file": "villagers.sav"}}, "design": {"weight": "weight", "strata": "province",
+                                                             "psu": "village_id"}}), encoding="utf-8")
+    rep, _ = validate_wave(folder)
+    assert [p.rule for p in rep.errors] == ["missing codes are not answers"]
+    assert rep.errors[0].column == "edu_org" and "answer 'neither'" in rep.errors[0].message

@@ -28,7 +28,7 @@ TYPOS = [
     ("data/index.yml", "normalisation: minmax", "normalisation: min-max",
      "data/index.yml: normalisation: 'min-max' is not one of minmax, zscore, rank, target (did you mean 'minmax'?)"),
     ("data/codebook.yml", "{id: age, type: count,", "{id: age, type: cuont,",
-     "data/codebook.yml: questionnaires.villagers.items[4].type: 'cuont' is not one of"),
+     "data/codebook.yml: questionnaires.villagers.items.age.type: 'cuont' is not one of"),
     ("data/reference/reproduction.yml", "statistic: count_share, questionnaire: institutions, item: ep_teachers",
      "statistic: count_shar, questionnaire: institutions, item: ep_teachers",
      "figures.table_1_problems.education.teachers_lacking_english_music.statistic: 'count_shar' is not one of"),
@@ -152,3 +152,17 @@ def test_declared_dependencies_are_the_imported_ones():
                                  "nbclient", "jupytext", "seaborn", "matplotlib", "ipykernel", "statsmodels",
                                  "linearmodels"}
     assert unused == set(), unused
+
+
+def test_the_readme_s_wave_yml_reference_is_the_schema_s():
+    """The README lists every key of wave.yml and every province spelling as the schema and the
+    provinces table give them (refreshed by `python -m analysis.report.pages.rerun`)."""
+    from analysis.report.pages.rerun import readme_sections
+    from analysis.settings.schemas import DesignColumns, QuestionnaireSource, WaveSettings
+
+    text = (paths.ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_sections(text) == text
+    for model, prefix in ((WaveSettings, ""), (QuestionnaireSource, "questionnaires.<name>."), (DesignColumns, "design.")):
+        for key in model.model_fields:
+            assert f"| `{prefix}{key}` |" in text, key
+    assert "| 540000 |" in text and "Tibet" in text

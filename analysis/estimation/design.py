@@ -293,7 +293,11 @@ class SurveyDesign:
 
     def _deff(self, v: np.ndarray, y: np.ndarray, x: np.ndarray, d: np.ndarray, inn: np.ndarray,
               w: np.ndarray, r: np.ndarray, den: np.ndarray, g: int, kind: str) -> np.ndarray:
-        """Design effect as in R ``survey``: V / V_srs, V_srs = s²_w / n · (1 - n/N) (always, as deff=TRUE does)."""
+        """Design effect V / V_srs with V_srs = s²_w / n, as R ``svymean(deff = "replace")``: it
+        does not depend on the scale of the weights. With an fpc the population size is known and
+        V_srs carries the finite population factor (1 − n/N̂), N̂ = Σw, as ``deff = TRUE``; without
+        one Σw is not a population size unless the weights were calibrated to one (weights scaled to
+        mean 1 would make 1 − n/N̂ = 0)."""
         if kind == "total":
             return np.full(g, np.nan)
         yy = np.where(inn, y - r[d] * np.where(inn, x, 0.0), 0.0)
@@ -302,7 +306,8 @@ class SurveyDesign:
         s2 = np.bincount(d, weights=w * yy**2, minlength=g) / sw * n / np.maximum(n - 1, 1)
         with np.errstate(divide="ignore", invalid="ignore"):
             xbar = den / sw
-            vsrs = s2 / n / xbar**2 * (1 - n / sw)
+            fpf = (1 - n / sw) if self.fpc is not None else 1.0
+            vsrs = s2 / n / xbar**2 * fpf
             return np.diag(v) / vsrs
 
     def mean(self, y: object, *, by: object = None, level: float = 0.95) -> Estimate:

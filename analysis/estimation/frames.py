@@ -82,6 +82,9 @@ def _derive(v: pd.DataFrame, name: str, d, notes: list[str]) -> pd.Series:  # ty
             out = v.eval(d.expr, engine="python").astype(float)
         except Exception as e:  # noqa: BLE001 - any evaluation error names the variable
             raise ModelSpecError(f"derived variable {name!r} ({d.expr!r}) cannot be computed: {e}") from None
+        used = [t for t in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr)) if t in v.columns]
+        if used:                                 # a missing answer stays missing: `sex == 2` on a
+            out = out.where(~v[used].isna().any(axis=1))   # blank sex is unknown, not male
         if np.isinf(out).any():
             raise ModelSpecError(f"derived variable {name!r} ({d.expr!r}) is infinite in "
                                  f"{int(np.isinf(out).sum())} rows; declare a transform with its "

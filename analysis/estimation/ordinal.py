@@ -14,6 +14,15 @@ from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.settings import ModelSpec
 
 
+class NonConvergence(ModelSpecError):
+    """The ordered logit did not converge; ``beta`` holds the last iterate (a coefficient growing
+    without bound shows which regressor separates the outcome)."""
+
+    def __init__(self, message: str, beta: np.ndarray) -> None:
+        super().__init__(message)
+        self.beta = beta
+
+
 def ordered_logit(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-10, max_iter: int = 100
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Cumulative logit P(Y ≤ j) = F(θ_j − x'β) by Newton–Raphson with the analytic Hessian
@@ -70,7 +79,10 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-10, max_iter:
                 sel = y == m + 1
                 H[k + m, k + m + 1] = H[k + m + 1, k + m] = np.sum(up[sel] * vp[sel])
         grad = np.r_[grad_b, grad_t]
-        step = np.linalg.solve(H, -grad)
+        try:
+            step = np.linalg.solve(H, -grad)
+        except np.linalg.LinAlgError:
+            raise NonConvergence("the Hessian is singular", beta) from None
         if np.max(np.abs(step)) < tol:                      # converged: H is at the estimate
             break
         scale = 1.0
@@ -82,8 +94,7 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-10, max_iter:
             scale /= 2
         beta, theta, ll = nb, nt, new
     else:
-        raise ModelSpecError("ordered logit did not converge in "
-                             f"{max_iter} Newton iterations (separation in the data?)")
+        raise NonConvergence(f"no convergence in {max_iter} Newton iterations", beta)
     return beta, theta, np.linalg.inv(-H), ll
 
 
@@ -93,7 +104,16 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict) -> ModelResult:
     y = df[spec.outcome].astype(int)
     cats = np.sort(y.unique())
     X = df[regs].to_numpy(float)
-    beta, cut, V, llf = ordered_logit(np.searchsorted(cats, y.to_numpy()), X)
+    try:
+        beta, cut, V, llf = ordered_logit(np.searchsorted(cats, y.to_numpy()), X)
+    except NonConvergence as e:
+        scale = np.abs(e.beta) * X.std(axis=0)
+        worst = regs[int(np.argmax(scale))] if len(regs) else "?"
+        raise ModelSpecError(
+            f"model {spec.name!r}: the ordered logit of {spec.outcome!r} did not converge ({e}); "
+            f"the regressor {worst!r} ({labels.get(worst, worst)}) separates the outcome categories "
+            f"(its coefficient grows without bound: {e.beta[regs.index(worst)]:.3g}); drop it from the "
+            "model in data/models.yml, or merge sparse answer categories") from None
     names = regs + [f"cut{c}|{c2}" for c, c2 in zip(cats[:-1], cats[1:])]
     est = np.concatenate([beta, cut])
     ame = _ologit_ame(X, beta, cut, cats, V, regs)

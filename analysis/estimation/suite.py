@@ -20,6 +20,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.estimation.frames import labels as variable_labels
@@ -46,6 +47,15 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
         raise ModelSpecError(f"model {spec.name!r}: no complete rows")
     labels = variable_labels(study)
     df = mf.data
+    for c in [spec.outcome, *spec.regressors]:
+        x = df[c].to_numpy(float)
+        if not np.isfinite(x).all():
+            raise ModelSpecError(f"model {spec.name!r}: {c!r} ({labels.get(c, c)}) has {int((~np.isfinite(x)).sum())} "
+                                 "infinite values; declare its transform and how it treats them in data/models.yml")
+        if c in spec.regressors and np.unique(x).size < 2:
+            raise ModelSpecError(f"model {spec.name!r}: the regressor {c!r} ({labels.get(c, c)}) takes a single "
+                                 f"value ({x[0]:g}) on the {len(df)} complete rows of this wave, so its effect "
+                                 "cannot be estimated; leave it out of the model for this wave")
     if fam in ("ols", "wls"):
         res = fit_linear(df, spec, labels, design=study.design, rows=mf.rows)
     elif fam == "mixedlm":
@@ -81,7 +91,12 @@ def fit_models(study, *, names: list[str] | None = None) -> ModelSet:  # type: i
         if lack and names is None:
             skipped[m.name] = f"the wave has no {', '.join(lack)}"
             continue
-        fitted.append(fit_model(study, m))
+        try:
+            fitted.append(fit_model(study, m))
+        except ModelSpecError as e:
+            if names is not None:           # asked for by name: the caller hears why
+                raise
+            skipped[m.name] = str(e).removeprefix(f"model {m.name!r}: ")
     return ModelSet(tuple(fitted), study.wave.id, study.wave.synthetic, MappingProxyType(skipped))
 
 

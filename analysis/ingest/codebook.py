@@ -70,6 +70,8 @@ class Item:
     """Unit of a numeric item."""
     aliases: tuple[str, ...] = ()
     """Headers a field team may use for this column."""
+    part_of: str | None = None
+    """For a count: the count of the same record it is part of (the parts never exceed it)."""
 
     @property
     def label(self) -> str:
@@ -215,7 +217,7 @@ def _build(raw: dict, sha: str) -> Codebook:
                 group=e.get("group"), exclusive=bool(e.get("exclusive", False)),
                 required=bool(e.get("required", False)), role=e.get("role"),
                 ordered=bool(e.get("ordered", False)), unit=e.get("unit"),
-                aliases=tuple(str(a) for a in e.get("aliases", [])),
+                aliases=tuple(str(a) for a in e.get("aliases", [])), part_of=e.get("part_of"),
             ))
         qs[qname] = tuple(items)
         keys[qname] = q["key"]

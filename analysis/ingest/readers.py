@@ -183,11 +183,35 @@ def _decode(data: bytes, declared: str | None, file: Path) -> tuple[str, str]:
                             file=str(file), row=line, rule="encoding") from None
     for enc in AUTO_ENCODINGS:
         try:
-            return data.decode(enc), enc
+            text = data.decode(enc)
         except UnicodeDecodeError:
             continue
+        if enc != AUTO_ENCODINGS[0]:
+            _refuse_mixed_encodings(data, file)
+        return text, enc
     raise WaveError(f"{file.name}: neither UTF-8 nor GB18030; declare 'encoding' in wave.yml",
                     file=str(file), rule="encoding")
+
+
+def _refuse_mixed_encodings(data: bytes, file: Path) -> None:
+    """A file some of whose lines are UTF-8 Chinese and others not was pasted together from
+    files of two encodings: decoding it whole as GB18030 would turn the UTF-8 part into
+    mojibake (上海 → 涓婃捣). Name the first line that is not UTF-8."""
+    utf8_lines, first_bad = 0, None
+    for i, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_lines += 1
+        except UnicodeDecodeError:
+            if first_bad is None:
+                first_bad = i
+        if utf8_lines and first_bad is not None:
+            raise WaveError(f"{file.name}: the file mixes text encodings — some rows are UTF-8 and "
+                            f"row {first_bad} is not (GBK?): it was probably pasted together from two "
+                            "files; re-export it in one encoding", file=str(file), row=first_bad,
+                            rule="one encoding")
 
 
 @dataclass
@@ -209,6 +233,8 @@ class RawTable:
     value_labels: dict[str, dict[Any, str]]
     """Value labels found in SPSS/Stata files: column id → {code: label}."""
     sha256: str
+    declared_missing: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    """Missing values a file declares itself (SPSS user-missing): column id → (lo, hi) ranges."""
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -304,6 +330,8 @@ def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
                     f"{name}s: the file seems {name}-delimited; declare delimiter: "
                     f"{alt!r} for it in wave.yml", file=str(spec.file), row=spec.header_row,
                     rule="delimiter")
+    names = next(csv.reader([first], delimiter=sep)) if first else []
+    _refuse_duplicate_headers([n.strip() for n in names], spec)
     try:
         df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
                          skiprows=spec.header_row - 1, engine="c", quoting=csv.QUOTE_MINIMAL)
@@ -335,6 +363,52 @@ def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: i
                             rule="complete rows")
 
 
+def _refuse_duplicate_headers(names: list[str], spec: QuestionnaireSpec) -> None:
+    """Two columns with one header: a reader would silently keep only one of them."""
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names, start=1):
+        if n and n in seen:
+            raise WaveError(f"{spec.file.name}: columns {seen[n]} and {i} are both headed {n!r}; a "
+                            "header must name one column: rename or remove one of them",
+                            file=str(spec.file), row=spec.header_row, column=n, rule="unique headers")
+        seen.setdefault(n, i)
+
+
+def _xlsx_checks(spec: QuestionnaireSpec) -> None:
+    """Duplicate headers, and formula cells whose value was never computed (a file written by a
+    program, not saved by a spreadsheet): read as blanks they would lose answers silently."""
+    import openpyxl
+
+    values = openpyxl.load_workbook(spec.file, read_only=True, data_only=True)
+    formulas = openpyxl.load_workbook(spec.file, read_only=True, data_only=False)
+    try:
+        sheets = values.sheetnames
+        name = spec.sheet if isinstance(spec.sheet, str) else sheets[spec.sheet] if spec.sheet < len(sheets) else None
+        if name is None or name not in sheets:
+            raise WaveError(f"{spec.file.name}: no sheet {spec.sheet!r}; sheets: {', '.join(sheets)} "
+                            "(sheet is a name, or a position counted from 0)", file=str(spec.file),
+                            rule="sheet exists")
+        header = next(values[name].iter_rows(min_row=spec.header_row, max_row=spec.header_row,
+                                             values_only=True), ())
+        _refuse_duplicate_headers([str(h).strip() for h in header if h is not None], spec)
+        cells = []
+        for rv, rc in zip(values[name].iter_rows(values_only=True), formulas[name].iter_rows()):
+            for v, c in zip(rv, rc):
+                f = c.value
+                if v is None and isinstance(f, str) and f.startswith("="):
+                    cells.append(getattr(c, "coordinate", "?"))
+        if cells:
+            shown = ", ".join(cells[:10]) + (f" and {len(cells) - 10} more" if len(cells) > 10 else "")
+            raise WaveError(f"{spec.file.name}: {len(cells)} formula cell(s) without a saved value "
+                            f"({shown}): the file was written by a program that does not compute "
+                            "formulas, so they would read as blanks; open and save it in a spreadsheet "
+                            "(which stores the values), or export the sheet as CSV",
+                            file=str(spec.file), column=cells[0], rule="formula values saved")
+    finally:
+        values.close()
+        formulas.close()
+
+
 def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
     """Read one questionnaire file and map its headers to codebook ids."""
     kind = SUPPORTED.get(spec.file.suffix.lower())
@@ -350,19 +424,29 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
                         "partitioned Parquet path", file=str(spec.file), rule="file size")
     enc: str | None = None
     labels: dict[str, dict[Any, str]] = {}
+    declared: dict[str, tuple[tuple[float, float], ...]] = {}
     first_row = spec.header_row + 1
     try:
         if kind == "csv":
             df, enc = _read_csv(spec)
         elif kind == "xlsx":
+            _xlsx_checks(spec)
             df = pd.read_excel(spec.file, sheet_name=spec.sheet, dtype=object,
                                skiprows=spec.header_row - 1, engine="openpyxl")
-        elif kind in ("sav", "dta"):
+        elif kind == "sav":
             import pyreadstat
 
-            reader = pyreadstat.read_sav if kind == "sav" else pyreadstat.read_dta
-            kw = {"encoding": spec.encoding} if spec.encoding and kind == "dta" else {}
-            df, meta = reader(str(spec.file), apply_value_formats=False, user_missing=False, **kw)
+            # user-missing values are read as their codes and the file's declared missing
+            # values kept, so that they count as declared missing exactly as in a CSV
+            df, meta = pyreadstat.read_sav(str(spec.file), apply_value_formats=False, user_missing=True)
+            labels = {c: dict(v) for c, v in (meta.variable_value_labels or {}).items()}
+            declared = _sav_missing(meta)
+            first_row = 2
+        elif kind == "dta":
+            import pyreadstat
+
+            kw = {"encoding": spec.encoding} if spec.encoding else {}
+            df, meta = pyreadstat.read_dta(str(spec.file), apply_value_formats=False, user_missing=False, **kw)
             labels = {c: dict(v) for c, v in (meta.variable_value_labels or {}).items()}
             first_row = 2
         else:
@@ -374,6 +458,7 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
         raise WaveError(f"{spec.file.name}: cannot be read as {kind} ({type(e).__name__}: {e})",
                         file=str(spec.file), rule="readable file") from None
 
+    _check_column_map(spec, codebook, [str(h) for h in df.columns])
     headers: dict[str, str] = {}
     unknown: list[str] = []
     rename: dict[str, str] = {}
@@ -391,5 +476,40 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
         rename[hs] = cid
     df = df.rename(columns=rename)
     labels = {rename.get(k, k): v for k, v in labels.items()}
+    declared = {rename.get(k, k): v for k, v in declared.items()}
     return RawTable(spec.name, spec.file, df, headers, unknown, first_row, enc, labels,
-                    sha256_file(spec.file))
+                    sha256_file(spec.file), declared)
+
+
+def _sav_missing(meta) -> dict[str, tuple[tuple[float, float], ...]]:  # type: ignore[no-untyped-def]
+    """Column → the missing values an SPSS file declares (ranges lo..hi; single values lo = hi)."""
+    out: dict[str, tuple[tuple[float, float], ...]] = {}
+    for col, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+        r = []
+        for m in ranges:
+            try:
+                r.append((float(m["lo"]), float(m["hi"])))
+            except (TypeError, ValueError, KeyError):
+                continue
+        if r:
+            out[col] = tuple(r)
+    return out
+
+
+def _check_column_map(spec: QuestionnaireSpec, codebook: Codebook, headers: list[str]) -> None:
+    """column_map maps headers found in the file to items of this questionnaire."""
+    import difflib
+
+    ids = codebook.ids(spec.name) if spec.name in codebook.questionnaires else []
+    for src, target in spec.column_map.items():
+        if target not in ids:
+            close = difflib.get_close_matches(target, ids, n=1, cutoff=0.6)
+            raise WaveError(f"wave.yml: column_map maps {src!r} to {target!r}, which is not an item of "
+                            f"the {spec.name} questionnaire" + (f" (did you mean {close[0]!r}?)" if close else
+                                                                "; see data/codebook.yml"),
+                            file=str(spec.file.parent / "wave.yml"), column=src, rule="column_map")
+        if src not in headers:
+            close = difflib.get_close_matches(src, headers, n=1, cutoff=0.6)
+            raise WaveError(f"wave.yml: column_map names the column {src!r}, which {spec.file.name} does "
+                            "not have" + (f" (did you mean {close[0]!r}?)" if close else ""),
+                            file=str(spec.file.parent / "wave.yml"), column=src, rule="column_map")

@@ -194,13 +194,27 @@ def _label_map(item: Item, file_labels: dict[Any, str] | None) -> dict[str, floa
     return m
 
 
-def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[float, ...] = ()
-                  ) -> tuple[pd.Series, int, int]:
-    """Parse one column to float64 with NaN for missing; report what cannot be parsed."""
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９．－", "0123456789.-")
+
+
+def _in_ranges(x: np.ndarray, ranges: tuple[tuple[float, float], ...]) -> np.ndarray:
+    out = np.zeros(len(x), dtype=bool)
+    for lo, hi in ranges:
+        out |= (x >= lo) & (x <= hi)
+    return out
+
+
+def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[float, ...] = (),
+                  ranges: tuple[tuple[float, float], ...] = ()) -> tuple[pd.Series, int, int]:
+    """Parse one column to float64 with NaN for missing; report what cannot be parsed.
+
+    Declared missing: the codebook's codes, the wave's ``missing_codes`` and the file's own
+    (``ranges``: SPSS user-missing values).
+    """
     fast = _parse_arrow(s)
     if fast is not None:
         values, blank_np = fast
-        declared_np = np.isin(values, (*item.missing, *extra_missing)) & ~blank_np
+        declared_np = (np.isin(values, (*item.missing, *extra_missing)) | _in_ranges(values, ranges)) & ~blank_np
         values[declared_np] = np.nan
         return (pd.Series(values, index=s.index), int(blank_np.sum()), int(declared_np.sum()))
     blank = _is_blank(s)
@@ -210,6 +224,13 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[floa
             stripped = s.str.strip().where(~blank, None)          # vectorised for text files
         else:
             stripped = txt.map(lambda v: v.strip() if isinstance(v, str) else v)
+        wide = stripped.map(lambda v: isinstance(v, str) and any("０" <= ch <= "９" for ch in v))
+        if wide.any():                            # full-width digits (a Chinese input method)
+            pos = int(np.flatnonzero(wide.to_numpy(bool))[0])
+            ctx.add(pos, item.id, s.iloc[pos], "half-width digits",
+                    f"{int(wide.sum())} value(s) written with full-width digits (e.g. {_short(s.iloc[pos], 20)!r}) "
+                    "were read as numbers", "warning")
+            stripped = stripped.map(lambda v: v.translate(FULL_WIDTH_DIGITS) if isinstance(v, str) else v)
         try:                                      # fast path: every value is a number or blank
             num = stripped.astype("float64") if stripped.dtype != object else pd.Series(
                 stripped.to_numpy(dtype=float, na_value=np.nan), index=s.index)
@@ -231,7 +252,7 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[floa
                     f"{int(bad.sum()) - 50} more unparsable values in this column")
     else:
         num = pd.to_numeric(s, errors="coerce").astype("float64")
-    declared = num.isin((*item.missing, *extra_missing)) & ~blank
+    declared = (num.isin((*item.missing, *extra_missing)) | _in_ranges(num.to_numpy(), ranges)) & ~blank
     num = num.mask(declared)
     return num, int(blank.sum()), int(declared.sum())
 
@@ -250,6 +271,9 @@ def _schema(cb: Codebook, q: str, present: list[str]) -> pa.DataFrameSchema:
         if it.range is not None:
             lo, hi = it.range
             checks.append(pa.Check.in_range(lo, hi, error=f"allowed range is [{lo:g}, {hi:g}]"))
+        if it.type == "count":
+            checks.append(pa.Check(lambda x: x.isna() | (x == np.round(x)), element_wise=False,
+                                   error="a count must be a whole number"))
         if it.type in ("weight", "fpc"):
             checks.append(pa.Check.gt(0, error="must be positive"))
             checks.append(pa.Check(lambda x: np.isfinite(x), element_wise=False,
@@ -308,7 +332,9 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
         ctx.add(None, unnamed[0], "", "known column",
                 f"{len(unnamed)} columns have no header (read as {unnamed[0]!r}…)", "warning")
     items = {it.id: it for it in cb.items(q)}
-    design_cols = {c for c in spec.design.values() if c}
+    design_cols = {c for c in spec.design.values() if c} if q == "villagers" else set()
+    if q == "villagers":
+        _check_design_names(ctx, spec, items)
     for it in items.values():
         if it.id not in df.columns and (it.required or it.id in design_cols):
             ctx.add(None, it.id, "", "required column",
@@ -389,7 +415,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                         f"{resolved[u].name_zh_short} ({resolved[u].name_en})", "warning")
             block[slot[cid]] = codes.to_numpy(dtype="float64", na_value=np.nan)
             continue
-        num, nb, nd = _parse_column(ctx, it, s, spec.extra_missing)
+        num, nb, nd = _parse_column(ctx, it, s, spec.extra_missing, raw.declared_missing.get(cid, ()))
         block[slot[cid]] = num.to_numpy()
         miss[cid] = {"blank": nb, "declared": nd}
         del s, num
@@ -416,6 +442,10 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             ctx.add(pos, strata, _strat_name(s_id), "two or more PSUs per stratum",
                     f"stratum {_strat_name(s_id)!r} has a single PSU: its variance is estimated by "
                     "centring at the grand mean (survey.lonely.psu='adjust')", "warning")
+    if q == "villagers":
+        _check_weights(ctx, clean, spec)
+        _check_fpc(ctx, clean, spec)
+    _check_parts(ctx, clean, items)
     for g, members in cb.groups(q).items():
         excl = [m.id for m in members if m.exclusive and m.id in clean]
         others = [m.id for m in members if not m.exclusive and m.id in clean]
@@ -436,6 +466,142 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                     f"no indicator of the field {f!r} is in the file: its sub-index will be missing",
                     "warning")
     return clean
+
+
+def _check_design_names(ctx: _Ctx, spec: WaveSpec, items: dict[str, Item]) -> None:
+    """The design columns of wave.yml are items of the villager questionnaire, and the weight is
+    the codebook's design weight (unless ``design.weight_column_override`` says otherwise)."""
+    import difflib
+
+    for role, col in spec.design.items():
+        if not col:
+            continue
+        if col not in items:
+            close = difflib.get_close_matches(col, list(items), n=1, cutoff=0.6)
+            ctx.add(None, col, col, "design columns",
+                    f"wave.yml: design.{role} names {col!r}, which is not an item of the villager "
+                    "questionnaire" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    w = spec.design.get("weight")
+    override = bool(spec.settings and spec.settings.design.weight_column_override)
+    if w in items and items[w].type != "weight" and not override:
+        ctx.add(None, w, w, "design columns",
+                f"wave.yml: design.weight is {w!r}, a {items[w].type} item ({items[w].text_en!r}), not the "
+                "codebook's design weight; name the weight column, or set design.weight_column_override: "
+                "true if this column really holds the design weights")
+
+
+MAX_WEIGHT_SHARE = 0.5
+"""A single respondent carrying more than half of the total weight is an error: every estimate
+would be that respondent's answer."""
+OUTLIER_WEIGHT_RATIO = 20.0
+"""A weight more than 20 times the median weight of its stratum is flagged (within a stratum,
+design weights differ only by village and non-response adjustments)."""
+WARN_KISH_RATIO = 0.1
+"""Kish's effective sample size (Σw)²/Σw² below a tenth of the respondents is flagged: weighting
+then multiplies every variance by more than ten."""
+
+
+def _check_weights(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
+    """Dominant weights: one respondent carrying most of the total, weights far above their
+    stratum's, or so unequal that the weighting alone wipes out the sample."""
+    wcol = spec.design.get("weight")
+    if wcol not in clean:
+        return
+    w = clean[wcol].to_numpy(float)
+    ok = np.isfinite(w) & (w > 0)
+    if ok.sum() < 3:
+        return
+    tot = w[ok].sum()
+    share = np.where(ok, w, 0) / tot
+    top = int(np.argmax(share))
+    if share[top] > MAX_WEIGHT_SHARE:
+        ctx.add(top, wcol, w[top], "no dominant weight",
+                f"this respondent carries {100 * share[top]:.1f} % of the total weight, so every estimate "
+                "would be their answer; check the weight (a unit or a typo?)")
+        return
+    strata = spec.design.get("strata")
+    key = clean[strata] if strata in clean else pd.Series(0, index=clean.index)
+    med = pd.Series(np.where(ok, w, np.nan), index=clean.index).groupby(key).transform("median").to_numpy()
+    ratio = np.where(ok, w / med, np.nan)
+    far = np.flatnonzero(ratio > OUTLIER_WEIGHT_RATIO)
+    for pos in far[:20]:
+        ctx.add(int(pos), wcol, w[pos], "no dominant weight",
+                f"weight {w[pos]:g} is {ratio[pos]:.0f} times the median weight of its stratum "
+                f"({_strat_name(key.iloc[pos])}); check it", "warning")
+    n_eff = tot**2 / np.sum(w[ok] ** 2)
+    if n_eff < WARN_KISH_RATIO * ok.sum():
+        ctx.add(None, wcol, "", "weights vary plausibly",
+                f"Kish's effective sample size of the weights is {n_eff:,.0f} for {int(ok.sum()):,} respondents "
+                f"(weighting alone multiplies variances by {ok.sum() / n_eff:.1f}); check the weights", "warning")
+
+
+def _check_fpc(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
+    """An fpc is constant within a stratum and, as a population count, at least the PSUs sampled."""
+    f, strata, psu = spec.design.get("fpc"), spec.design.get("strata"), spec.design.get("psu")
+    if not f or f not in clean:
+        return
+    key = clean[strata] if strata in clean else pd.Series(0, index=clean.index)
+    nuniq = clean.groupby(key)[f].nunique()
+    for s_id in nuniq[nuniq > 1].index:
+        pos = int(np.flatnonzero((key == s_id).to_numpy())[0])
+        ctx.add(pos, f, clean[f].iloc[pos], "fpc constant in a stratum",
+                f"the fpc takes {int(nuniq[s_id])} values in stratum {_strat_name(s_id)!r}; it is the "
+                "stratum's population size (or sampling fraction), one value per stratum")
+    if psu in clean:
+        n_h = clean.groupby(key)[psu].nunique()
+        pop = clean.groupby(key)[f].first()
+        for s_id in pop.index:
+            if pop[s_id] > 1 and pop[s_id] < n_h[s_id]:
+                pos = int(np.flatnonzero((key == s_id).to_numpy())[0])
+                ctx.add(pos, f, pop[s_id], "fpc at least the PSUs sampled",
+                        f"stratum {_strat_name(s_id)!r} has {int(n_h[s_id])} PSUs sampled but an fpc of "
+                        f"{pop[s_id]:g}: a population count cannot be smaller than the sample")
+
+
+def _check_parts(ctx: _Ctx, clean: pd.DataFrame, items: dict[str, Item]) -> None:
+    """Counts that are parts of a total ("of whom") never exceed it, alone or together."""
+    totals: dict[str, list[str]] = {}
+    for it in items.values():
+        if it.part_of and it.id in clean and it.part_of in clean:
+            totals.setdefault(it.part_of, []).append(it.id)
+    for total, parts in totals.items():
+        t = clean[total]
+        for p in parts:
+            bad = (clean[p] > t).to_numpy()
+            for pos in np.flatnonzero(bad)[:20]:
+                ctx.add(int(pos), p, clean[p].iloc[pos], "part not above its total",
+                        f"{clean[p].iloc[pos]:g} {items[p].text_en!r} out of {t.iloc[pos]:g} "
+                        f"{items[total].text_en!r}: a part cannot exceed its total")
+        if len(parts) > 1:
+            s_ = clean[parts].sum(axis=1, min_count=len(parts))
+            bad = (s_ > t).to_numpy() & ~np.any([(clean[p] > t).to_numpy() for p in parts], axis=0)
+            for pos in np.flatnonzero(bad)[:20]:
+                ctx.add(int(pos), parts[0], s_.iloc[pos], "part not above its total",
+                        f"the parts {', '.join(parts)} add up to {s_.iloc[pos]:g}, more than "
+                        f"{items[total].text_en!r} ({t.iloc[pos]:g})")
+
+
+def _check_missing_codes(report: ValidationReport, spec: WaveSpec, cb: Codebook,
+                         present: dict[str, list[str]]) -> None:
+    """A wave's declared missing codes are never valid answers of an item the wave holds."""
+    for code in spec.extra_missing:
+        for q, cols in present.items():
+            for it in cb.items(q):
+                if it.id not in cols:
+                    continue
+                valid = (it.type in CODED_TYPES and code in {float(c) for c in it.values}) or \
+                        (it.type in ("count", "numeric") and it.range is not None
+                         and it.range[0] <= code <= it.range[1])
+                if valid:
+                    report.problems.append(Problem(
+                        "wave.yml", None, "missing_codes", _short(code), "missing codes are not answers",
+                        f"missing_codes declares {code:g} missing, but {code:g} is a valid answer of "
+                        f"{it.id!r} ({it.text_en!r}): every such answer would be dropped; use a code "
+                        "outside every item's values (e.g. -8, 997)"))
+                    break
+            else:
+                continue
+            break
 
 
 def _header_hint(raw: RawTable, cb: Codebook, q: str) -> str:
@@ -516,6 +682,7 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
         return rep, {}
     report = ValidationReport(spec.id)
     out: dict[str, pd.DataFrame] = {}
+    present: dict[str, list[str]] = {}
     for q, qs in spec.questionnaires.items():
         try:
             raw = read_questionnaire(qs, cb)
@@ -523,8 +690,43 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
             report.problems.append(Problem(Path(e.file).name, e.row, e.column, "", e.rule, e.message))
             continue
         report.files[raw.file.name] = raw.sha256
+        present[q] = [c for c in raw.frame.columns]
+        _check_file_missing_ranges(report, raw, cb)
         clean = _check_questionnaire(report, cb, raw, spec)
         if clean is not None:
             out[q] = _add_derived(clean)
+    _check_missing_codes(report, spec, cb, present)
+    if "villagers" not in spec.questionnaires:
+        report.problems.append(Problem("wave.yml", None, "questionnaires", "", "villager questionnaire",
+                                       "the wave has no villagers questionnaire: the index and every "
+                                       "estimate rest on it"))
+    if "villagers" in out and "institutions" in out:
+        have = set(out["villagers"]["province"].dropna())
+        inst = out["institutions"]
+        for code in sorted(set(inst["province"].dropna()) - have):
+            pos = int(np.flatnonzero((inst["province"] == code).to_numpy())[0])
+            f = spec.questionnaires["institutions"].file.name
+            report.problems.append(Problem(f, pos + spec.questionnaires["institutions"].header_row + 1,
+                                           "province", _strat_name(code), "institutions where villagers are",
+                                           f"township institutions of {_strat_name(code)} but no villager "
+                                           "respondent there: check the province", "warning"))
     report.problems.sort(key=lambda p: p.severity != "error")   # errors first, order kept within
     return report, out
+
+
+def _check_file_missing_ranges(report: ValidationReport, raw: RawTable, cb: Codebook) -> None:
+    """Missing values an SPSS file declares must not be valid answers of the item."""
+    if raw.questionnaire not in cb.questionnaires:
+        return
+    items = {it.id: it for it in cb.items(raw.questionnaire)}
+    for cid, ranges in raw.declared_missing.items():
+        it = items.get(cid)
+        if it is None or it.type not in CODED_TYPES:
+            continue
+        hit = [c for c in it.values if _in_ranges(np.array([float(c)]), ranges)[0]]
+        if hit:
+            report.problems.append(Problem(raw.file.name, None, raw.headers.get(cid, cid), str(hit[0]),
+                                           "missing codes are not answers",
+                                           f"the file declares {hit[0]} missing for {cid!r}, but it is the "
+                                           f"answer {it.values[hit[0]][1]!r}; fix the variable's missing "
+                                           "values in the file"))

@@ -129,6 +129,18 @@ def _pages(toc_file: Path | None = None) -> list[str]:
     return found
 
 
+def footer(wave) -> str:  # type: ignore[no-untyped-def]
+    """The footer of every page: package version, commit and the wave (synthetic or not)."""
+    import html
+
+    import analysis
+    from analysis.publishing.provenance import commit_label
+
+    kind = " — synthetic replica data, illustrating the method only" if wave.synthetic else ""
+    return (f"ruralgov {analysis.__version__}, commit {commit_label()}; wave {html.escape(wave.id)} "
+            f"(sha256 {wave.sha256[:12]}){kind}. Code under the MIT licence.")
+
+
 def book_toc(wave, *, compare: bool = False) -> dict:  # type: ignore[no-untyped-def]
     """The table of contents of a wave's book: ``_toc.yml``, with the comparison page for a
     comparison build, and without the reproduction page unless the wave reproduces the seed."""
@@ -245,6 +257,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                   f"(--force rebuilds): {target / 'html' / 'index.html'}[/green]")
         return 0
     cfg = read_yaml(paths.ROOT / "_config.yml")
+    cfg.setdefault("html", {})["extra_footer"] = footer(waves[0])
     cache = (cache_root or paths.BUILD / ".jupyter_cache") / f"{name}-{key}"
     cfg.setdefault("execute", {})["cache"] = str(cache)
     from analysis.report.assets import STATIC_DIR

@@ -173,13 +173,13 @@ def _allowed_keys(model: Any, loc: tuple) -> list[str]:
 
 
 def _pretty_loc(loc: tuple, raw: Any) -> str:
-    """Dotted key path; list items named by their ``name``/``key`` (else by position)."""
+    """Dotted key path; list items named by their ``name``/``key``/``id`` (else by position)."""
     out: list[str] = []
     node = raw
     for part in loc:
         if isinstance(part, int):
             item = node[part] if isinstance(node, list) and part < len(node) else None
-            label = item.get("name") or item.get("key") if isinstance(item, dict) else None
+            label = (item.get("name") or item.get("key") or item.get("id")) if isinstance(item, dict) else None
             out.append(str(label) if label else f"[{part}]")
             node = item
         else:

@@ -27,7 +27,7 @@ from analysis.settings.options import (AGGREGATIONS, COMPARISONS, FAMILIES, ITEM
 class Strict(BaseModel):
     """Base of every schema: unknown keys refused, values immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 # ---- data/index.yml ------------------------------------------------------------------------
@@ -309,6 +309,7 @@ class ItemSpec(Strict):
     ordered: bool = False
     unit: str | None = None
     aliases: tuple[str, ...] = ()
+    part_of: str | None = None
 
 
 class ItemTemplate(Strict):

@@ -30,14 +30,16 @@ ds <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat, fpc = 
 dc <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1)
 m <- svymean(~api00, ds, deff = TRUE)
 add("apistrat", "mean", "api00", "all", coef(m), SE(m), deff(m))
-m <- svymean(~api00, dc, deff = TRUE)
+# design effects: deff = TRUE (finite population N = sum of weights) where the design has an fpc,
+# deff = "replace" (with replacement, independent of the scale of the weights) otherwise
+m <- svymean(~api00, dc, deff = "replace")
 add("apiclus1", "mean", "api00", "all", coef(m), SE(m), deff(m))
 t <- svytotal(~enroll, dc)
 add("apiclus1", "total", "enroll", "all", coef(t), SE(t))
 r <- svyratio(~api00, ~api99, dc)
 add("apiclus1", "ratio", "api00/api99", "all", coef(r), SE(r))
 by_rows("apistrat", "mean", "api00 by cname==Los Angeles", svyby(~api00, ~cname == "Los Angeles", ds, svymean, deff = TRUE), 1)
-by_rows("apiclus1", "mean", "api00 by stype", svyby(~api00, ~stype, dc, svymean, deff = TRUE), "stype")
+by_rows("apiclus1", "mean", "api00 by stype", svyby(~api00, ~stype, dc, svymean, deff = "replace"), "stype")
 pr <- svyby(~I(sch.wide == "Yes"), ~stype, dc, svyciprop, vartype = c("se", "ci"), method = "logit")
 for (i in seq_len(nrow(pr))) add("apiclus1", "proportion", "sch.wide==Yes by stype", pr$stype[i], pr[i, 2], pr$se[i], NA, pr$ci_l[i], pr$ci_u[i])
 p <- svyciprop(~I(sch.wide == "Yes"), dc, method = "logit")
@@ -46,11 +48,17 @@ add("apiclus1", "proportion", "sch.wide==Yes", "all", as.numeric(p), sqrt(as.num
 # --- the default wave: index scores and Table 1 proportions --------------------------------
 sc <- read.csv("tests/data/replica_scores.csv", encoding = "UTF-8")
 d <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = sc, nest = TRUE)
-m <- svymean(~overall, d, na.rm = TRUE, deff = TRUE)
+m <- svymean(~overall, d, na.rm = TRUE, deff = "replace")
 add("replica", "mean", "overall", "all", coef(m), SE(m), deff(m))
-by_rows("replica", "mean", "overall by region3", svyby(~overall, ~region3, d, svymean, na.rm = TRUE, deff = TRUE), "region3")
-by_rows("replica", "mean", "overall by region4", svyby(~overall, ~region4, d, svymean, na.rm = TRUE, deff = TRUE), "region4")
-by_rows("replica", "mean", "health by region3", svyby(~health, ~region3, d, svymean, na.rm = TRUE, deff = TRUE), "region3")
+by_rows("replica", "mean", "overall by region3", svyby(~overall, ~region3, d, svymean, na.rm = TRUE, deff = "replace"), "region3")
+by_rows("replica", "mean", "overall by region4", svyby(~overall, ~region4, d, svymean, na.rm = TRUE, deff = "replace"), "region4")
+by_rows("replica", "mean", "health by region3", svyby(~health, ~region3, d, svymean, na.rm = TRUE, deff = "replace"), "region3")
+# the same with the weights scaled to mean 1: the design effects do not change
+sc1 <- transform(sc, weight = weight / mean(weight))
+d1 <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = sc1, nest = TRUE)
+m <- svymean(~overall, d1, na.rm = TRUE, deff = "replace")
+add("replica_mean1", "mean", "overall", "all", coef(m), SE(m), deff(m))
+by_rows("replica_mean1", "mean", "overall by region3", svyby(~overall, ~region3, d1, svymean, na.rm = TRUE, deff = "replace"), "region3")
 
 v <- read.csv("data/waves/2020-replica/villagers.csv", encoding = "UTF-8")
 dv <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = v, nest = TRUE)
@@ -62,7 +70,7 @@ for (item in c("hp_expensive", "ssp_centres", "etp_attitude", "csp_few", "hreg_a
 }
 v$old_age_none <- ifelse(v$old_age_ins %in% c(8, 9), NA, as.numeric(v$old_age_ins == 0))
 dv <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = v, nest = TRUE)
-m <- svymean(~old_age_none, dv, na.rm = TRUE, deff = TRUE)
+m <- svymean(~old_age_none, dv, na.rm = TRUE, deff = "replace")
 add("replica", "mean", "old_age_none", "all", coef(m), SE(m), deff(m))
 
 args <- commandArgs(trailingOnly = TRUE)

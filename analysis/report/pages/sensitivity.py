@@ -17,7 +17,11 @@ def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
     rs = s.region_summary()
     sob = s.sobol.set_index(["output", "input"])
+    from analysis.estimation.sensitivity import INPUTS
+
     out: dict[str, Any] = {"sens_draws": s.n_evaluations, "perturb_pct": 100 * PERTURBATION,
+                           "sens_draws_set": study.settings.index.uncertainty.draws,
+                           "sens_blocks": len(INPUTS) + 2,
                            "sobol_rank_boot_total": sob.loc[("province ranks (mean over provinces)", "bootstrap"), "total"]}
     if "east_minus_west" in rs.index and ("east-west gap", "normalisation") in sob.index:
         out.update({"gap_mc_mean": rs.loc["east_minus_west", "mean"], "gap_mc_low": rs.loc["east_minus_west", "low"],

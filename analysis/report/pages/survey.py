@@ -95,3 +95,28 @@ def facts_and_assumptions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def
         ("regional degrees", said.get("regions", ""), "calibrated to reproduce them within their printed rounding"),
     ]
     return pd.DataFrame(rows, columns=["topic", "the seed paper states", "the replica assumes"])
+
+
+def design_note(study) -> str:  # type: ignore[no-untyped-def]
+    """A sentence on strata with a single PSU and the rule their variance follows ('' if none)."""
+    from analysis.ingest.provinces import try_resolve
+
+    d = study.design
+    lonely = [d.strata_labels[h] for h in range(d.n_strata) if d._n_h[h] == 1]
+    if not lonely:
+        return ""
+    names = [try_resolve(x).name_en if try_resolve(x) else str(x) for x in lonely]
+    rule = {"adjust": "centred at the mean of all PSU totals (conservative)",
+            "remove": "left out of the variance", "certainty": "treated as sampled with certainty (no variance)",
+            "fail": "refused"}[d.lonely_psu]
+    return (f"{len(lonely)} stratum(s) hold a single PSU ({', '.join(names)}): no within-stratum variance "
+            f"can be estimated there, so its PSU total is {rule}, as R's survey.lonely.psu = "
+            f"\"{d.lonely_psu}\"; a domain estimate resting on one PSU is not published.")
+
+
+def warnings_table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The validation warnings of the wave (file, row, column, rule, message)."""
+    rep = study.wave.report
+    return pd.DataFrame([{"file": p.file, "row": p.row, "column": p.column, "rule": p.rule,
+                          "message": p.message} for p in rep.warnings],
+                        columns=["file", "row", "column", "rule", "message"])

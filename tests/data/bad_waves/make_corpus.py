@@ -60,6 +60,9 @@ def main() -> None:
             shutil.rmtree(p)
     v = base()
     ok = csv_bytes(v)
+    inst = pd.read_csv(SRC.with_name("institutions.csv"), dtype=str, keep_default_na=False)
+    inst = inst[inst["province"].isin(["上海", "西藏"])].head(3).reset_index(drop=True)
+    inst_ok = csv_bytes(inst)
     R = 2  # file row of the first data row (the header is row 1)
 
     def mod(cells):
@@ -196,6 +199,106 @@ def main() -> None:
          {"exit": 1, "rule": "parsable value", "file": "villagers.csv", "row": R + 1, "column": "age",
           "message": "=HYPERLINK"},
          {"villagers.csv": mod({(1, "age"): '=HYPERLINK("http://evil.example","45")'})})
+    # --- wave.yml checked by its schema (strict input) ----------------------------------------
+    case("id_dotdot", "id: .. (a build would have replaced the project root)",
+         {"exit": 1, "rule": "wave id", "file": "wave.yml", "column": "id"}, {"villagers.csv": ok}, {"id": ".."})
+    case("id_differs_from_folder", "an id that is not the folder's name",
+         {"exit": 1, "rule": "wave id", "file": "wave.yml", "column": "id"}, {"villagers.csv": ok},
+         {"id": "another-wave"})
+    case("duplicate_design_key", "two design: blocks (YAML would keep the last, without strata and PSUs)",
+         {"exit": 1, "rule": "wave.yml is YAML", "file": "wave.yml", "row": 6, "message": "duplicate key 'design'"},
+         {"villagers.csv": ok},
+         raw_yml="id: duplicate_design_key\nquestionnaires: {villagers: {file: villagers.csv}}\n"
+                 "design: {weight: weight, strata: province, psu: village_id}\nmin_cell: 10\n"
+                 "design: {weight: weight}\n")
+    case("misspelt_stratum", "design.stratum instead of design.strata",
+         {"exit": 1, "rule": "wave.yml schema", "file": "wave.yml", "column": "design.stratum",
+          "message": "did you mean 'strata'?"}, {"villagers.csv": ok},
+         {"design": {"weight": "weight", "stratum": "province", "psu": "village_id"}})
+    case("weight_is_age", "design.weight naming the age column",
+         {"exit": 1, "rule": "design columns", "file": "villagers.csv", "column": "age"}, {"villagers.csv": ok},
+         {"design": {"weight": "age", "strata": "province", "psu": "village_id"}})
+    case("strata_not_an_item", "design.strata naming a column the questionnaire does not have",
+         {"exit": 1, "rule": "design columns", "file": "villagers.csv", "column": "county"},
+         {"villagers.csv": ok}, {"design": {"weight": "weight", "strata": "county", "psu": "village_id"}})
+    case("missing_code_is_an_answer", "missing_codes: [3], a valid Likert answer",
+         {"exit": 1, "rule": "missing codes are not answers", "file": "wave.yml", "column": "missing_codes"},
+         {"villagers.csv": ok}, {"missing_codes": [3]})
+    case("missing_codes_not_a_list", "missing_codes: -8 (a number, not a list)",
+         {"exit": 1, "rule": "wave.yml schema", "file": "wave.yml", "column": "missing_codes"},
+         {"villagers.csv": ok}, {"missing_codes": -8})
+    case("header_row_zero", "header_row: 0 (rows are counted from 1)",
+         {"exit": 1, "rule": "wave.yml schema", "file": "wave.yml", "column": "questionnaires.villagers.header_row"},
+         {"villagers.csv": ok}, {"questionnaires": {"villagers": {"file": "villagers.csv", "header_row": 0}}})
+    case("header_row_text", "header_row: first",
+         {"exit": 1, "rule": "wave.yml schema", "file": "wave.yml", "column": "questionnaires.villagers.header_row"},
+         {"villagers.csv": ok}, {"questionnaires": {"villagers": {"file": "villagers.csv", "header_row": "first"}}})
+    case("min_cell_negative", "min_cell: -5 (would switch suppression off)",
+         {"exit": 1, "rule": "wave.yml schema", "file": "wave.yml", "column": "min_cell"},
+         {"villagers.csv": ok}, {"min_cell": -5})
+    case("min_cell_text", "min_cell: ten",
+         {"exit": 1, "rule": "wave.yml schema", "file": "wave.yml", "column": "min_cell"},
+         {"villagers.csv": ok}, {"min_cell": "ten"})
+    case("encoding_number", "encoding: 936 (a code page number)",
+         {"exit": 1, "rule": "wave.yml schema", "file": "wave.yml", "column": "encoding"},
+         {"villagers.csv": ok}, {"encoding": 936})
+    case("questionnaire_typo", "a questionnaire named 'villager'",
+         {"exit": 1, "rule": "wave.yml schema", "file": "wave.yml", "column": "questionnaires",
+          "message": "did you mean 'villagers'?"}, {"villagers.csv": ok},
+         {"questionnaires": {"villager": {"file": "villagers.csv"}}})
+    case("unknown_top_level_key", "min_cel: 10 (a typo of min_cell)",
+         {"exit": 1, "rule": "wave.yml schema", "file": "wave.yml", "column": "min_cel",
+          "message": "did you mean 'min_cell'?"}, {"villagers.csv": ok}, {"min_cel": 10})
+    case("column_map_unknown_target", "column_map {sex: gender}: gender is not an item",
+         {"exit": 1, "rule": "column_map", "file": "wave.yml", "column": "sex"}, {"villagers.csv": ok},
+         {"questionnaires": {"villagers": {"file": "villagers.csv", "column_map": {"sex": "gender"}}}})
+    case("column_map_missing_source", "column_map naming a column the file does not have",
+         {"exit": 1, "rule": "column_map", "file": "wave.yml", "column": "性别代码"}, {"villagers.csv": ok},
+         {"questionnaires": {"villagers": {"file": "villagers.csv", "column_map": {"性别代码": "sex"}}}})
+    case("no_villagers_questionnaire", "a wave with the institution questionnaire only",
+         {"exit": 1, "rule": "villager questionnaire", "file": "wave.yml"},
+         {"institutions.csv": inst_ok}, {"questionnaires": {"institutions": {"file": "institutions.csv"}}})
+    # --- data that would distort an estimate -------------------------------------------------
+    case("dominant_weight", "one weight multiplied by 1e9",
+         {"exit": 1, "rule": "no dominant weight", "file": "villagers.csv", "row": R + 3, "column": "weight"},
+         {"villagers.csv": mod({(3, "weight"): str(float(v.loc[3, "weight"]) * 1e9)})})
+    case("duplicate_header", "two columns headed weight",
+         {"exit": 1, "rule": "unique headers", "file": "villagers.csv", "row": 1, "column": "weight"},
+         {"villagers.csv": csv_bytes(v).replace(b"age,", b"weight,", 1)})
+    xl = HERE / "_xlsx_tmp.xlsx"
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(v.columns))
+    for r in v.itertuples(index=False):
+        ws.append(list(r))
+    for i in range(2, 6):
+        ws.cell(row=i, column=list(v.columns).index("age") + 1, value=f"=40+{i}")
+    wb.save(xl)
+    case("xlsx_formulas_without_values", "XLSX written by a program: formula cells with no saved value",
+         {"exit": 1, "rule": "formula values saved", "file": "villagers.xlsx"},
+         {"villagers.xlsx": xl.read_bytes()}, {"questionnaires": {"villagers": {"file": "villagers.xlsx"}}})
+    xl.unlink()
+    lines = csv_bytes(v).split(b"\n")
+    mixed = b"\n".join(lines[:6] + [x.decode("utf-8").encode("gbk") for x in lines[6:]])
+    case("mixed_encodings", "rows 1-6 UTF-8, the rest GBK (two files pasted together)",
+         {"exit": 1, "rule": "one encoding", "file": "villagers.csv", "row": 7}, {"villagers.csv": mixed})
+    case("fractional_count", "12.5 doctors at a township hospital",
+         {"exit": 1, "rule": "schema", "file": "institutions.csv", "row": R, "column": "hosp_doctors",
+          "message": "whole number"},
+         {"villagers.csv": ok, "institutions.csv": csv_bytes(inst.assign(hosp_doctors=["12.5", *inst["hosp_doctors"][1:]]))},
+         {"questionnaires": {"villagers": {"file": "villagers.csv"}, "institutions": {"file": "institutions.csv"}}})
+    d = inst.copy()
+    d.loc[0, ["hosp_doctors", "hosp_doctors_licensed"]] = ["37", "67"]
+    case("part_above_total", "67 licensed doctors out of 37",
+         {"exit": 1, "rule": "part not above its total", "file": "institutions.csv", "row": R,
+          "column": "hosp_doctors_licensed"},
+         {"villagers.csv": ok, "institutions.csv": csv_bytes(d)},
+         {"questionnaires": {"villagers": {"file": "villagers.csv"}, "institutions": {"file": "institutions.csv"}}})
+    case("fpc_varies_in_stratum", "an fpc column that changes inside a stratum",
+         {"exit": 1, "rule": "fpc constant in a stratum", "column": "fpc"},
+         {"villagers.csv": csv_bytes(v.assign(fpc=[str(40 + i) for i in range(len(v))]))},
+         {"design": {**DESIGN, "fpc": "fpc"}})
     # --- accepted, with a warning or silently (the rule says what ruralgov does instead) ------
     case("ok_extra_columns", "extra unknown columns: kept, reported, not used",
          {"exit": 0, "rule": "known column", "severity": "warning", "column": "interviewer"},
@@ -224,6 +327,27 @@ def main() -> None:
          {"villagers.csv": csv_bytes(v, sep="\t")}, {"delimiter": "\t"})
     case("ok_missing_code_declared", "-8 declared as a missing code in wave.yml", {"exit": 0},
          {"villagers.csv": mod({(2, "hlt_sys"): "-8"})}, {"missing_codes": [-8]})
+    d = v.copy()
+    d.loc[4, "age"] = "４５"
+    case("ok_full_width_digits", "an age typed with full-width digits (４５): read, with a warning",
+         {"exit": 0, "rule": "half-width digits", "severity": "warning", "row": R + 4, "column": "age"},
+         {"villagers.csv": csv_bytes(d)})
+    d = inst.copy()
+    d.loc[0, "province"] = "河南"
+    case("ok_institutions_elsewhere", "a township institution in a province without villager respondents",
+         {"exit": 0, "rule": "institutions where villagers are", "severity": "warning", "file": "institutions.csv"},
+         {"villagers.csv": ok, "institutions.csv": csv_bytes(d)},
+         {"questionnaires": {"villagers": {"file": "villagers.csv"}, "institutions": {"file": "institutions.csv"}}})
+    fpc = v["province"].map({"上海": "120", "西藏": "80"})
+    case("ok_fpc", "a valid fpc column (villages in each province's population)", {"exit": 0},
+         {"villagers.csv": csv_bytes(v.assign(fpc=fpc))}, {"design": {**DESIGN, "fpc": "fpc"}})
+    w = v["weight"].astype(float)
+    case("ok_weights_mean_one", "weights scaled to mean 1: same estimates and design effects", {"exit": 0},
+         {"villagers.csv": csv_bytes(v.assign(weight=(w / w.mean()).round(10).astype(str)))})
+    d = v.copy()
+    d.loc[[1, 5], "sex"] = ""
+    case("ok_missing_sex", "two respondents without sex: kept missing, never coded male", {"exit": 0},
+         {"villagers.csv": csv_bytes(d)})
     case("ok_formula_in_id", "a formula-looking questionnaire number: kept, escaped in every CSV written",
          {"exit": 0, "rule": "no spreadsheet formulas", "severity": "warning", "column": "resp_id"},
          {"villagers.csv": mod({(1, "resp_id"): '=HYPERLINK("http://evil.example","x")'})})

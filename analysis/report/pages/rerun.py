@@ -1,0 +1,110 @@
+"""The rerun page (book/rerun.md) and the README: the ``wave.yml`` reference and the accepted
+province names, generated from the settings schema and the provinces table (never typed twice).
+
+Example
+-------
+>>> from analysis.report.pages.rerun import wave_yml_reference
+>>> "| `design.lonely_psu` |" in wave_yml_reference()
+True
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+
+import pandas as pd
+from pydantic import BaseModel
+
+from analysis.settings.schemas import DesignColumns, QuestionnaireSource, WaveSettings
+
+EXAMPLE = """\
+id: 2024-wave                      # = the folder's name: data/waves/2024-wave/
+title: Rural public service governance survey 2024
+year: 2024
+questionnaires:
+  villagers:
+    file: villagers.sav            # SPSS: value labels and user-missing codes are read
+  institutions:
+    file: institutions.xlsx
+    sheet: 0                       # the first sheet (a name works too)
+    header_row: 2                  # a title row above the header: the header is file row 2
+    column_map: {医生数: hosp_doctors}   # a header the codebook's aliases do not know
+design: {weight: weight, strata: province, psu: village_id, lonely_psu: adjust}
+encoding: auto                     # CSV files: utf-8, gb18030 ... or auto-detect
+min_cell: 10                       # disclosure threshold
+missing_codes: [-8, 997]           # codes meaning "missing" beyond the codebook's
+"""
+
+
+def _type(ann: typing.Any) -> str:
+    origin = typing.get_origin(ann)
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in typing.get_args(ann))
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(ann))
+        return " or ".join(_type(a) for a in args) + (" (optional)" if optional else "")
+    if origin in (list, tuple):
+        return f"list of {_type(typing.get_args(ann)[0])}"
+    if origin is dict:
+        k, v = typing.get_args(ann)
+        return f"mapping {_type(k)} → {_type(v)}"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "mapping (below)"
+    return getattr(ann, "__name__", str(ann))
+
+
+def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
+    out = []
+    for name, f in model.model_fields.items():
+        default = "required" if f.is_required() else (
+            "—" if f.default in (None, "", {}, ()) else f"`{f.default}`")
+        out.append(f"| `{prefix}{name}` | {_type(f.annotation)} | {default} | {f.description or ''} |")
+    return out
+
+
+def wave_yml_reference() -> str:
+    """Every key of ``wave.yml``: type, default and meaning, from the schema itself, with an example."""
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    lines += _rows(WaveSettings)
+    lines += _rows(QuestionnaireSource, "questionnaires.<name>.")
+    lines += _rows(DesignColumns, "design.")
+    return ("\n".join(lines) + "\n\nExample, for a wave whose institution sheet has a title row above its "
+            "header:\n\n```yaml\n" + EXAMPLE + "```\n")
+
+
+def provinces_table() -> pd.DataFrame:
+    """The accepted spellings of each province (any of them, in any case or width, with or without
+    the 省/市/自治区 suffix), from the provinces table."""
+    from analysis.ingest.provinces import all_provinces
+
+    return pd.DataFrame([{"code": p.adcode, "two-digit code": p.code2, "Chinese": f"{p.name_zh_short} / {p.name_zh_full}",
+                          "English": p.name_en, "region": p.region3, "NBS region": p.region4}
+                         for p in all_provinces()])
+
+
+def provinces_markdown() -> str:
+    """The provinces table as Markdown (README and the rerun page)."""
+    return provinces_table().to_markdown(index=False)
+
+
+MARKERS = {"wave-yml": wave_yml_reference, "provinces": provinces_markdown}
+"""README sections generated here, between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
+
+
+def readme_sections(text: str) -> str:
+    """README text with its generated sections rewritten from the schema and the provinces table."""
+    import re
+
+    for name, make in MARKERS.items():
+        text = re.sub(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
+                      lambda m: m.group(1) + make() + "\n" + m.group(2), text, flags=re.S)
+    return text
+
+
+if __name__ == "__main__":          # python -m analysis.report.pages.rerun: refresh the README
+    from analysis import paths
+
+    readme = paths.ROOT / "README.md"
+    readme.write_text(readme_sections(readme.read_text(encoding="utf-8")), encoding="utf-8")

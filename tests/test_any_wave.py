@@ -1,0 +1,97 @@
+"""The report on a realistic new wave (tests/wavegen.py): it builds, says nothing false about
+itself, publishes no small cell, and the SPSS and GBK-CSV deliveries of the same data give the
+same pages."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.publishing.disclosure import MARK
+from analysis.report.build import build_book
+from tests import wavegen
+
+pytestmark = pytest.mark.slow
+SMALL = {"Ningxia": 6, "Tibet": 9, "Gansu": 8}
+PAGES = ["intro", "survey", "index", "sensitivity", "problems", "determinants", "provinces", "methods"]
+
+
+def _text(path: Path) -> str:
+    t = path.read_text(encoding="utf-8")
+    t = re.sub(r"<script.*?</script>|<style.*?</style>", " ", t, flags=re.S)
+    main = t[t.find("<main"):t.find("</main>")]
+    return re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", main)))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("waves")
+    out = {}
+    for form in ("sav", "gbk"):
+        folder = wavegen.write(root / f"r2024-{form}", form)
+        target = tmp_path_factory.mktemp("out") / form
+        assert build_book(str(folder), target) == 0, form
+        out[form] = target / "html"
+    return out
+
+
+def test_the_report_is_about_this_wave(built):
+    v = wavegen.frames()["villagers"]
+    text = _text(built["sav"] / "book" / "intro.html")
+    assert "2024" in text and f"{len(v)} villager questionnaires" in text
+    assert f"from {v['province'].nunique()} provinces" in text
+    for page in PAGES:
+        t = _text(built["sav"] / "book" / f"{page}.html")
+        assert "Synthetic data" not in t and "synthetic replica" not in t.lower(), page
+        assert "2020 survey" not in t or page in ("problems",), page
+    assert not (built["sav"] / "book" / "reproduction.html").exists()     # not the seed's survey
+    assert "Shanghai relative to Tibet" not in text
+
+
+def test_no_cell_below_min_cell_is_published(built):
+    for page in PAGES:
+        text = (built["sav"] / "book" / f"{page}.html").read_text(encoding="utf-8")
+        for table in re.findall(r"<table.*?</table>", text, re.S):
+            head = [htmllib.unescape(re.sub(r"<[^>]+>", "", h)).strip()
+                    for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
+            if "respondents" not in head:
+                continue
+            df = pd.read_html(__import__("io").StringIO(table))[0]
+            df.columns = [c[-1] if isinstance(c, tuple) else c for c in df.columns]
+            for _, row in df.iterrows():
+                n = pd.to_numeric(str(row["respondents"]).replace(",", ""), errors="coerce")
+                if pd.notna(n) and n < 10:
+                    est = str(row.get("estimate", MARK))
+                    assert est == MARK, (page, dict(row))
+        if page == "provinces":             # official statistics of all 31 provinces: real, public data
+            continue
+        plain = _text(built["sav"] / "book" / f"{page}.html")
+        for prov in SMALL:                  # a small province only ever appears beside the mark
+            for m in re.finditer(prov, plain):
+                window = plain[m.start(): m.start() + 80]
+                assert MARK in window or "PSU" in window or page in ("survey",), (page, window)
+
+
+def test_spss_and_gbk_csv_deliveries_give_the_same_pages(built):
+    def norm(t: str) -> str:
+        t = re.sub(r"r2024-(sav|gbk)", "WAVE", t)
+        t = re.sub(r"sha256 [0-9a-f]{12}|SHA-256 [0-9a-f]{12}", "SHA", t)
+        return re.sub(r"villagers\.(sav|csv)|institutions\.(xlsx|csv)", "FILE", t)
+
+    for page in ("intro", "index", "sensitivity", "problems", "determinants", "provinces"):
+        a = norm(_text(built["sav"] / "book" / f"{page}.html"))
+        b = norm(_text(built["gbk"] / "book" / f"{page}.html"))
+        assert a == b, page
+
+
+def test_what_the_wave_lacks_or_breaks_is_said_not_crashed_on(built):
+    det = _text(built["sav"] / "book" / "determinants.html")
+    assert "4 rows with hh_income ≤ 0 left out" in det
+    survey = _text(built["sav"] / "book" / "survey.html")
+    assert "single PSU" not in survey or "survey.lonely.psu" in survey
+    prov = _text(built["sav"] / "book" / "provinces.html")
+    assert "In 2024" in prov                        # official statistics of the wave's year
