@@ -276,6 +276,9 @@ def test_a_build_scores_the_study_once(tmp_path):
         del os.environ["RURALGOV_TRACE"]
     events = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
     default = [e for e in events if e["event"] == "index" and e["construction"]["normalisation"] == "minmax"
-               and e["construction"]["weighting"] == "equal" and e["construction"]["aggregation"] == "arithmetic"]
+               and e["construction"]["weighting"] == "equal" and e["construction"]["aggregation"] == "arithmetic"
+               and not e["construction"]["exclude_aspects"]]
     assert len(default) == 1, events
-    assert len(events) - len(default) == 7          # the seven alternative constructions of the robustness table
+    # the seven alternative constructions of the robustness table, and the score without the
+    # digital items of the model beside the headline one
+    assert len(events) - len(default) == 8, events

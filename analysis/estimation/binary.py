@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import cluster_vcov, design_matrix, design_vcov, hc1_vcov
+from analysis.estimation.regression import cluster_vcov, design_matrix, design_vcov, hc1_vcov, model_df
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.settings import ModelSpec
 
@@ -45,7 +45,7 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
         if design is None:
             raise ValueError("design-based standard errors need the survey design")
         V = design_vcov(infl, design, rows)
-        dfi: float | None = float(design.degf + 1 - k)
+        dfi: float | None = model_df(design, rows, k)
         st["n_psu"] = design.n_psu
     elif se_kind == "cr1":
         V, G = cluster_vcov(X, w, y - mu, df[spec.cluster].to_numpy(), ainv)
@@ -58,18 +58,38 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
     p0 = np.sum(w * y) / w.sum()
     ll0 = np.sum(w * (y * np.log(p0) + (1 - y) * np.log(1 - p0)))
     st["pseudo_r2"] = float(1 - ll / ll0)
-    # average marginal effects, weighted, with delta-method SEs from the same covariance
-    dens = w * mu * (1 - mu) / w.sum()
+    ame = logit_ame(X, beta, V, names, regs, w)
+    return ModelResult(spec.name, spec.label or spec.name, "logit",
+                       pd.Series(beta, index=names), pd.DataFrame(V, index=names, columns=names),
+                       len(y), dfi, MappingProxyType(st), tuple(spec.fixed_effects),
+                       MappingProxyType(labels), MappingProxyType({"ame": ame}),
+                       tuple(regs))
+
+
+def logit_ame(X: np.ndarray, beta: np.ndarray, V: np.ndarray, names: list[str], regs: list[str],
+              w: np.ndarray) -> pd.DataFrame:
+    """Weighted average marginal effects on the probability: a discrete change from 0 to 1 for a
+    0/1 regressor, a derivative otherwise (as Stata ``margins, dydx()`` and
+    ``marginaleffects::avg_slopes``), with delta-method SEs from the analytic gradient."""
+    wn = w / w.sum()
+    eta = X @ beta
+    mu = 1 / (1 + np.exp(-eta))
+    lam = mu * (1 - mu)
     rows = []
     for j, r in enumerate(names):
         if r == "Intercept" or r not in regs:
             continue
-        ame = float(np.sum(dens) * beta[j])
-        grad = (np.sum(dens * (1 - 2 * mu) * X.T, axis=1) * beta[j])
-        grad[j] += np.sum(dens)
-        rows.append({"term": r, "ame": ame, "se": float(np.sqrt(grad @ V @ grad))})
-    return ModelResult(spec.name, spec.label or spec.name, "logit",
-                       pd.Series(beta, index=names), pd.DataFrame(V, index=names, columns=names),
-                       len(y), dfi, MappingProxyType(st), tuple(spec.fixed_effects),
-                       MappingProxyType(labels), MappingProxyType({"ame": pd.DataFrame(rows)}),
-                       tuple(regs))
+        if np.isin(X[:, j], (0.0, 1.0)).all():
+            X1, X0 = X.copy(), X.copy()
+            X1[:, j], X0[:, j] = 1.0, 0.0
+            m1, m0 = 1 / (1 + np.exp(-(X1 @ beta))), 1 / (1 + np.exp(-(X0 @ beta)))
+            est = float(wn @ (m1 - m0))
+            grad = X1.T @ (wn * m1 * (1 - m1)) - X0.T @ (wn * m0 * (1 - m0))
+            kind = "discrete change"
+        else:
+            est = float((wn @ lam) * beta[j])
+            grad = X.T @ (wn * lam * (1 - 2 * mu)) * beta[j]
+            grad[j] += wn @ lam
+            kind = "derivative"
+        rows.append({"term": r, "ame": est, "se": float(np.sqrt(grad @ V @ grad)), "kind": kind})
+    return pd.DataFrame(rows)

@@ -60,6 +60,8 @@ def labels(study, models: ModelsSettings | None = None) -> dict[str, str]:  # ty
     lab.update(items)
     lab.update(SHORT_LABELS)
     lab["overall"] = "overall score"
+    for a, (_, en) in cb.aspects.items():
+        lab[f"overall_without_{a}"] = f"overall score without the {en} items"
     for k, d in ms.derived.items():
         lab[k] = d.label
     for k, c in ms.province_covariates.items():
@@ -109,15 +111,26 @@ def _derive(v: pd.DataFrame, name: str, d, notes: list[str]) -> pd.Series:  # ty
 
 
 def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,  # type: ignore[no-untyped-def]
-                scores: pd.DataFrame | None = None, design_columns: bool = False) -> ModelFrame:
+                scores: pd.DataFrame | None = None, design_columns: bool = False,
+                complete: bool = True) -> ModelFrame:
     """The complete cases of a model on a study, with the count of rows dropped and why.
 
     ``scores`` replaces the study's index scores (robustness to the construction);
-    ``design_columns`` adds strata, PSU and weight (design-based SEs, the Oaxaca bootstrap).
+    ``design_columns`` adds strata, PSU and weight (design-based SEs, the Oaxaca bootstrap);
+    ``complete=False`` keeps every row, missing values included (multiple imputation).
     """
     ms = models or study.settings.models
     v = study.villagers
     sc = study.scores if scores is None else scores
+    m = re.fullmatch(r"overall_without_(\w+)", spec.outcome)
+    if m:                                   # the score rebuilt without one aspect's indicators
+        aspect = m.group(1)
+        if aspect not in study.wave.codebook.aspects:
+            raise ModelSpecError(f"model {spec.name!r}: outcome {spec.outcome!r} names no aspect; aspects: "
+                                 f"{', '.join(study.wave.codebook.aspects)}")
+        other = study.with_construction(study.construction.with_(
+            exclude_aspects=(*study.construction.exclude_aspects, aspect)))
+        sc = sc.assign(**{spec.outcome: other.scores["overall"]})
     v = v.join(sc.rename(columns=lambda c: c if c not in v else f"{c}_score"))
     notes: list[str] = []
     need = [spec.outcome, *spec.regressors]
@@ -150,7 +163,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     miss = df.isna()
     dropped_by = {c: int(n) for c, n in miss.sum().items() if n}
-    keep = ~miss.any(axis=1).to_numpy()
+    keep = ~miss.any(axis=1).to_numpy() if complete else np.ones(len(df), dtype=bool)
     rows = np.flatnonzero(keep)
     return ModelFrame(df[keep].reset_index(drop=True), rows, int((~keep).sum()), dropped_by, tuple(notes))
 
@@ -170,6 +183,6 @@ def lacking(study, spec: ModelSpec, models: ModelsSettings | None = None) -> lis
         elif v in cb_ids and v not in have:
             out.append(v)
         elif v not in cb_ids and v not in ms.province_covariates and v not in study.scores:
-            if v not in have:
+            if v not in have and not re.fullmatch(r"overall_without_\w+", v):
                 out.append(v)
     return sorted(set(out))

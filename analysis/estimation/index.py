@@ -66,6 +66,9 @@ class IndexConfig:
     expert_indicators: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     ahp_order: tuple[str, ...] = ()
     ahp_matrix: tuple[tuple[float, ...], ...] = ()
+    exclude_aspects: tuple[str, ...] = ()
+    """Aspects whose indicators are left out (a score without the digital "means" items, for
+    models whose regressors are about digital use)."""
     version: str = "1.0"
     sha256: str = ""
 
@@ -104,7 +107,7 @@ class IndexConfig:
         """Plain-data view (for manifests and JSON)."""
         return {"normalisation": self.normalisation, "weighting": self.weighting,
                 "aggregation": self.aggregation, "coverage": self.coverage,
-                "version": self.version, "sha256": self.sha256}
+                "exclude_aspects": list(self.exclude_aspects), "version": self.version, "sha256": self.sha256}
 
 
 # ---- normalisation ------------------------------------------------------------------------
@@ -318,7 +321,8 @@ def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
     cb = codebook or load_codebook()
     # a wave without any indicator of a field (an optional block not asked) builds the index
     # from the fields it has; a respondent's missing answers fall under the coverage rule
-    items = [it for it in cb.indicators(cfg.questionnaire) if it.id in data and data[it.id].notna().any()]
+    items = [it for it in cb.indicators(cfg.questionnaire) if it.id in data and data[it.id].notna().any()
+             and it.aspect not in cfg.exclude_aspects]
     if not items:                     # nobody answered anything: every score is missing
         items = list(cb.indicators(cfg.questionnaire))
     fields = [f for f in cb.fields if any(it.field == f for it in items)]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import (cluster_vcov, design_matrix, design_vcov, hc1_vcov, nested_in,
+from analysis.estimation.regression import (cluster_vcov, design_matrix, design_vcov, hc1_vcov, model_df, nested_in,
                                             wild_cluster_bootstrap, within, wls)
 from analysis.estimation.results import ModelResult
 from analysis.settings import ModelSpec
@@ -51,7 +51,7 @@ def fit_linear(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
             raise ValueError("design-based standard errors need the survey design")
         infl = (X * (w * e)[:, None]) @ ainv                 # respondent influence on β (scale-free)
         V = design_vcov(infl, design, rows)
-        dfi = float(design.degf + 1 - k_all)
+        dfi = model_df(design, rows, k_all)
         st["n_psu"] = design.n_psu
         st["design_df"] = design.degf
     elif se_kind == "cr1":

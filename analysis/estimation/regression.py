@@ -129,6 +129,17 @@ def design_vcov(infl: np.ndarray, design: SurveyDesign, rows: np.ndarray | None 
     return design.variance_from_totals(z)
 
 
+def model_df(design: SurveyDesign, rows: np.ndarray | None, k: int) -> float:
+    """Residual degrees of freedom of a design-based model, as ``svyglm``: the PSUs holding the
+    model's complete cases minus the strata they lie in, plus one, minus the K parameters (the
+    variance itself uses every PSU of the design: the complete cases are a domain)."""
+    if rows is None:
+        return float(design.degf + 1 - k)
+    psus = np.unique(design.psu[rows])
+    strata = np.unique(design._psu_stratum[psus])
+    return float(len(psus) - len(strata) + 1 - k)
+
+
 def unit_sums(X: np.ndarray, w: np.ndarray, units: np.ndarray, n_units: int,
               y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted sufficient statistics by unit (cluster, PSU): Σ w x x' (U × K × K), Σ w x y

@@ -91,8 +91,24 @@ class ModelResult:
         return self.to_frame().round(4).to_html(index=False)
 
 
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (NaN kept): controls the chance of any
+    false rejection in the family, whatever the dependence between the tests."""
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = len(ok)
+    if not m:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
 def _stars(p: float) -> str:
-    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
+    """Stars at the 5 % and 1 % levels only (applied to Holm-adjusted p-values)."""
+    return "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,19 +137,25 @@ class ModelSet:
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.results)
 
-    def to_frame(self) -> pd.DataFrame:
-        """All tidy coefficients stacked."""
-        return pd.concat([r.to_frame() for r in self.results], ignore_index=True)
+    def to_frame(self, *, adjust: bool = True) -> pd.DataFrame:
+        """All tidy coefficients stacked, with ``p_holm``: the p-values adjusted by Holm across
+        every coefficient of the set (one table is one family of tests)."""
+        t = pd.concat([r.to_frame() for r in self.results], ignore_index=True)
+        if adjust:
+            t["p_holm"] = holm(t["p"].to_numpy())
+        return t
 
     def table(self, *, stars: bool = True, digits: int = 3) -> pd.DataFrame:
-        """Wide regression table: rows terms (labelled) + N, R², clusters, FE; cells 'b (se)'."""
+        """Wide regression table: rows terms (labelled) + N, R², clusters, FE, ICCs; cells 'b (se)'
+        with stars at 5 % and 1 % on Holm-adjusted p-values across the table's tests."""
         cols: dict[str, dict[str, str]] = {}
         order: list[str] = []
+        tidy = self.to_frame()
         for r in self.results:
-            t = r.to_frame()
+            t = tidy[tidy["model"] == r.name]
             cells = {}
             for row in t.itertuples():
-                cells[row.label] = (f"{row.estimate:.{digits}f}{_stars(row.p) if stars else ''}"
+                cells[row.label] = (f"{row.estimate:.{digits}f}{_stars(row.p_holm) if stars else ''}"
                                     f" ({row.se:.{digits}f})")
                 if row.label not in order:
                     order.append(row.label)
@@ -146,11 +168,12 @@ class ModelSet:
             if "n_clusters" in fit:
                 cells["clusters"] = str(fit["n_clusters"])
             if "icc" in fit:
-                cells["ICC"] = f"{fit['icc']:.3f}"
+                cells["ICC, empty model"] = f"{fit['icc']:.3f}"
+                cells["ICC, with the covariates"] = f"{fit['icc_conditional']:.3f}"
             for fe in r.fixed_effects:
                 cells[f"{FE_LABELS.get(fe, fe)} effects"] = "yes"
             cols[r.label] = cells
-        foot = ["N", "R²", "pseudo-R²", "clusters", "ICC"]
+        foot = ["N", "R²", "pseudo-R²", "clusters", "ICC, empty model", "ICC, with the covariates"]
         fes = sorted({f"{FE_LABELS.get(fe, fe)} effects" for r in self.results for fe in r.fixed_effects})
         index = order + fes + foot
         df = pd.DataFrame({k: [v.get(i, "") for i in index] for k, v in cols.items()}, index=index)

@@ -260,7 +260,7 @@ def table1_plot(t1: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     return fig
 
 
-def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = "effect on the score (points)") -> plt.Figure:
+def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = "association with the score (points)") -> plt.Figure:
     """Coefficients with 95 % CIs, several models side by side (tidy frame with model labels)."""
     set_theme()
     labels = list(dict.fromkeys(tidy["label"]))

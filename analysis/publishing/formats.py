@@ -85,7 +85,9 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
     """Every cell as display text; the ``suppressed`` column is consumed: the missing values of a
     suppressed row show the disclosure mark. Returns (text frame, numeric columns)."""
     sup = suppressed_rows(df)
-    src = df.drop(columns=[SUPPRESSED], errors="ignore")
+    flagged = (df["flag"].astype(str).str.len().to_numpy() > 0) if "flag" in df else np.zeros(len(df), bool)
+    src = df.drop(columns=[SUPPRESSED, "flag"], errors="ignore")
+    target = next((c for c in ("estimate", "all", "ame", "AME (pp)") if c in src.columns), None)
     out = pd.DataFrame(index=src.index)
     numeric = []
     for c in src.columns:
@@ -109,6 +111,8 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
             numeric.append(str(c))
             text = [MARK if (s and t == "" and kind in ("number", "rank", "p", "ratio")) else t
                     for s, t in zip(sup, text)]
+        if c == target:
+            text = [f"{t} †" if (f and t not in ("", MARK)) else t for f, t in zip(flagged, text)]
         out[c] = text
     return out, numeric
 

@@ -74,6 +74,9 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     if SUPPRESSED in df and (df[SUPPRESSED].astype(str) != "").any():
         reasons = sorted({r for r in df[SUPPRESSED].astype(str) if r})
         notes.append(f"{MARK} suppressed (disclosure rule): " + "; ".join(reasons) + ".")
+    if "flag" in df and (df["flag"].astype(str) != "").any():
+        reasons = sorted({x for r in df["flag"].astype(str) if r for x in r.split("; ")})
+        notes.append("† to be read with care (NCHS presentation standards): " + "; ".join(reasons) + ".")
     if source is not None:
         notes += source.notes(page)
     for n in notes:
@@ -91,8 +94,9 @@ def regression_html(table: pd.DataFrame, *, title: str = "", stars: bool = True,
     """A multi-model regression table (:meth:`ModelSet.table`) as HTML with its notes."""
     from great_tables import GT
 
-    note = ("Standard errors in parentheses. * p<0.1, ** p<0.05, *** p<0.01." if stars else
-            "Standard errors in parentheses.")
+    n_tests = sum(1 for c in table.iloc[:, 1:].to_numpy().ravel() if isinstance(c, str) and "(" in c)
+    note = (f"Standard errors in parentheses. * p < 0.05, ** p < 0.01 after Holm's adjustment across the "
+            f"{n_tests} coefficient tests of this table." if stars else "Standard errors in parentheses.")
     gt = GT(table, id="m" + hashlib.sha256((title + table.to_csv()).encode()).hexdigest()[:12]).tab_source_note(note)
     for n in (source.notes(page) if source is not None else []):
         gt = gt.tab_source_note(n)

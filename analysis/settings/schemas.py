@@ -201,15 +201,25 @@ class ModelSpec(Strict):
             raise ValueError(f"a {f} model needs 'group'")
         if f == "oaxaca" and not self.groups:
             raise ValueError("an oaxaca model needs 'groups': the two groups compared")
-        if f in ("mixedlm", "ologit", "oaxaca") and self.se is not None:
+        if f in ("mixedlm", "oaxaca") and self.se is not None:
             raise ValueError(f"'se' does not apply to a {f} model")
+        if f == "ologit" and self.se not in (None, "design"):
+            raise ValueError("an ordered logit is model-based, or design-based with se: design")
+        if self.se == "design" and not self.weights:
+            raise ValueError("design-based standard errors need 'weights' (the design weight)")
+        if f in ("mixedlm",) and self.weights:
+            raise ValueError("the multilevel model is unweighted (model-based): see the design-based "
+                             "linear model beside it")
         if f == "ols" and self.weights:
             raise ValueError("an ols model is unweighted: use family wls for 'weights'")
         return self
 
     @property
     def se_kind(self) -> str:
-        """The standard errors used: ``se`` or its default."""
+        """The standard errors used: ``se`` or its default (an ordered logit without ``se`` is
+        model-based: the inverse information)."""
+        if self.family == "ologit":
+            return self.se or "model"
         return self.se or ("cr1" if self.cluster else "hc1")
 
 

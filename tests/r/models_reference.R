@@ -1,5 +1,6 @@
 # Reference values for analysis/models.py from R (lm + sandwich::vcovCL, survey::svyglm,
-# lme4::lmer, ordinal::clm, glm average marginal effects by numerical derivatives of predict()).
+# lme4::lmer, ordinal::clm, glm average marginal effects: discrete changes for 0/1 regressors,
+# numerical derivatives otherwise).
 # Run from the project root:  Rscript tests/r/models_reference.R [outfile]
 # Inputs: data/waves/2020-replica/villagers.csv (raw; missing codes recoded here),
 #         tests/data/replica_scores.csv (index scores written by `ruralgov index --scores`),
@@ -75,6 +76,10 @@ for (pair in list(c("ologit_education", "edu_sat"), c("ologit_health", "hlt_sat"
 ame_rows <- function(name, m, X, w, terms) {
   b <- coef(m); V <- vcov(m)
   ame <- function(beta, j) {
+    if (all(X[, j] %in% c(0, 1))) {          # a 0/1 regressor: the discrete change from 0 to 1
+      X1 <- X; X0 <- X; X1[, j] <- 1; X0[, j] <- 0
+      return(sum(w * (plogis(X1 %*% beta) - plogis(X0 %*% beta))) / sum(w))
+    }
     h <- 1e-5
     Xp <- X; Xm <- X
     Xp[, j] <- Xp[, j] + h; Xm[, j] <- Xm[, j] - h

@@ -31,9 +31,11 @@ def policy(study) -> DisclosurePolicy:  # type: ignore[no-untyped-def]
 def degree_table(study, by: str | None, level: str = "overall") -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Design-based degree (0–100) with SE, 95 % CI on the domain's design df, design effect,
     respondents, PSUs and df by domain; cells below the disclosure policy suppressed."""
+    from analysis.publishing.reliability import flag_means
+
     e = study.degree(by=by, level=level).to_frame()
     e = e.rename(columns={"domain": by or "domain"}).drop(columns=["sum_w"])
-    return policy(study).apply(e)
+    return flag_means(policy(study).apply(e))
 
 
 def lacks(study) -> list[str]:  # type: ignore[no-untyped-def]

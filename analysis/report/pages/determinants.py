@@ -40,12 +40,19 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 
 def wild_table(ms, model: str = "wls_region") -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Analytic cluster-robust vs wild cluster bootstrap inference for a model."""
+    """Analytic cluster-robust vs wild cluster bootstrap inference for a model, with the wild
+    p-values adjusted by Holm across the table's tests."""
+    from analysis.estimation.results import holm
+
     r = ms[model]
     t = r.to_frame().set_index("term")
     wb = r.tables["wild"].set_index("term")
+    reps = int(r.tables["wild"].attrs.get("reps", 999))
+    floor = 1 / (reps + 1)                     # a bootstrap p is never below its resolution
+    wild_p = np.maximum(wb["wild_p"].to_numpy(), floor)
     return pd.DataFrame({"term": [t.loc[k, "label"] for k in wb.index], "estimate": wb["estimate"].to_numpy(),
                          "CR1 p": t.loc[wb.index, "p"].to_numpy(), "wild p": wb["wild_p"].to_numpy(),
+                         "wild p (Holm)": holm(wild_p),
                          "CR1 CI low": t.loc[wb.index, "ci_low"].to_numpy(),
                          "CR1 CI high": t.loc[wb.index, "ci_high"].to_numpy(),
                          "wild CI low": wb["wild_ci_low"].to_numpy(), "wild CI high": wb["wild_ci_high"].to_numpy()})
@@ -72,15 +79,46 @@ def ame_figure(ms, model: str, synthetic: bool):  # type: ignore[no-untyped-def]
 def logit_ame_table(ms, names: tuple[str, ...] = ("logit_online_registration", "logit_old_age_insurance")
                     ) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Average marginal effects (percentage points) of the logit models fitted."""
+    from scipy import stats as st_
+
+    from analysis.estimation.results import holm
+
     rows = []
     for name in names:
         if not ms.has(name):
             continue
         r = ms[name]
+        q = st_.t if r.df_inference else st_.norm
+        dfa = (r.df_inference,) if r.df_inference else ()
         for a in r.tables["ame"].itertuples():
-            rows.append({"model": r.label, "term": r.term_labels.get(a.term, a.term),
-                         "AME (pp)": 100 * a.ame, "se (pp)": 100 * a.se})
-    return pd.DataFrame(rows)
+            z = a.ame / a.se if a.se > 0 else np.nan
+            rows.append({"model": r.label, "term": r.term_labels.get(a.term, a.term), "kind": a.kind,
+                         "AME (pp)": 100 * a.ame, "SE (pp)": 100 * a.se,
+                         "p": float(2 * q.sf(abs(z), *dfa))})
+    t = pd.DataFrame(rows)
+    if len(t):
+        t["p (Holm)"] = holm(t["p"].to_numpy())
+    return t
+
+
+def mice_table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The headline model on multiply imputed data beside its complete-case estimate."""
+    from analysis.estimation.suite import multiple_imputation
+
+    m = multiple_imputation(study)
+    out = m[["label", "complete_case", "estimate", "se", "ci_low", "ci_high", "fmi"]].rename(
+        columns={"label": "term", "complete_case": "complete cases", "estimate": "imputed",
+                 "se": "SE (imputed)", "fmi": "missing information"})
+    out.attrs.update(m.attrs)
+    return out
+
+
+def brant_table(ms, model: str = "ologit_health") -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The Brant test of proportional odds: one row per regressor and the omnibus test."""
+    r = ms[model]
+    b = r.tables["brant"].copy()
+    b["term"] = b["term"].map(lambda t: "all regressors (omnibus)" if t == "omnibus" else r.term_labels.get(t, t))
+    return b.rename(columns={"chi2": "χ²"})
 
 
 def oaxaca_tables(ms, model: str = "oaxaca_east_west") -> tuple[pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
@@ -102,8 +140,10 @@ def diagnostics_tables(study, ms, model: str = "wls_region") -> tuple[pd.DataFra
 
     dg = diagnostics(study, model=model)
     tests = pd.DataFrame([
-        {"test": "Breusch–Pagan (heteroskedasticity)", "statistic": dg["breusch_pagan"]["lm"], "p": dg["breusch_pagan"]["p"]},
-        {"test": "RESET (powers 2–3)", "statistic": dg["reset"]["f"], "p": dg["reset"]["p"]},
+        {"test": "Breusch–Pagan (heteroskedasticity, weighted model)", "statistic": dg["breusch_pagan"]["lm"],
+         "p": dg["breusch_pagan"]["p"]},
+        {"test": "RESET (powers 2–3 of the fitted values, weighted model)", "statistic": dg["reset"]["f"],
+         "p": dg["reset"]["p"]},
         {"test": "largest Cook's distance", "statistic": dg["cooks_max"], "p": np.nan},
         {"test": "observations with Cook's D > 4/n", "statistic": float(dg["cooks_over_4_n"]), "p": np.nan},
     ])

@@ -14,12 +14,24 @@ def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     reproduces the seed study (otherwise the years differ and the comparison would mislead)."""
     from analysis.estimation.reproduce import table1 as _t1
 
+    from analysis.publishing.reliability import nchs_proportions
+
     t = _t1(study)
     if not study.wave.spec.reproduces_seed:
         t = t.drop(columns=["published"])
+    inst = t["base"] == "township institutions"
+    # shares of the institution records describe those records; no sampling design is known for
+    # them, so they carry no interval
+    t.loc[inst, ["se", "ci_low", "ci_high"]] = np.nan
+    t.loc[inst, "base"] = "share of the township institution records"
     t = policy(study).apply(t, n_psu=None)
     t.loc[t["n"] == 0, "suppressed"] = ""          # not in the wave: said in the base column
     t.loc[t["n"] == 0, "base"] = "not in this wave"
+    vill = ~inst & (t["n"] > 0)
+    checked = nchs_proportions(t[vill].assign(df=study.design.degf))
+    t["flag"] = ""
+    t.loc[vill, ["estimate", "se", "ci_low", "ci_high", "suppressed", "flag"]] = \
+        checked[["estimate", "se", "ci_low", "ci_high", "suppressed", "flag"]]
     return t
 
 
@@ -37,7 +49,8 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         byr = d.proportion(yy, by=v["region3"])
         lo, hi = tot.ci
         rec = {"item": study.wave.codebook.item("villagers", it).text_en, "all": 100 * tot.estimate[0],
-               "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(tot.n[0])}
+               "se": 100 * tot.se[0], "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(tot.n[0]),
+               "df": int(tot.df[0])}
         reasons = []
         for r, e, n, npsu in zip(byr.domains, byr.estimate, byr.n, byr.n_psu):
             why = pol.reason(n, npsu)
@@ -45,4 +58,7 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
             reasons.append(why)
         rec["suppressed"] = next((x for x in reasons if x), "")   # a region cell: marked ‡
         rows.append(rec)
-    return pol.apply(pd.DataFrame(rows), n_psu=None, values=["all", "ci_low", "ci_high"])
+    from analysis.publishing.reliability import nchs_proportions
+
+    t = pol.apply(pd.DataFrame(rows), n_psu=None, values=["all", "se", "ci_low", "ci_high"])
+    return nchs_proportions(t, est="all", values=("all", "se", "ci_low", "ci_high"))

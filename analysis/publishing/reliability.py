@@ -1,0 +1,93 @@
+"""Reliability of published estimates, by the NCHS presentation standards.
+
+* Proportions — NCHS Data Presentation Standards for Proportions (Parker et al. 2017, *Vital
+  Health Stat* 2(175)): suppress when the effective sample size p(1 − p)/SE² is below 30, when
+  the 95 % CI is 30 percentage points wide or wider, or when it is wider than 5 points and its
+  width exceeds 130 % of the estimate; flag for review when the design has fewer than 8 degrees
+  of freedom. (NCHS uses the Korn–Graubard interval; the report's interval is the logit interval
+  on the same design df, which the rules are applied to.)
+* Means (the modernization degree) — NCHS's long-standing rule for estimates: unreliable when
+  the relative standard error is 30 % or more; flagged, as for proportions, below 8 degrees of
+  freedom.
+
+Suppressed rows join the disclosure column ``suppressed`` (their values become NaN); flagged rows
+get a ``flag`` column, which the formatting layer renders as ``†`` beside the estimate.
+
+Example
+-------
+>>> import pandas as pd
+>>> from analysis.publishing.reliability import flag_means
+>>> flag_means(pd.DataFrame({"estimate": [50.0, 5.0], "se": [1.0, 2.0], "df": [39, 2]}))["flag"].tolist()
+['', 'relative SE 30 % or more; fewer than 8 design df']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.publishing.disclosure import SUPPRESSED
+
+FLAG = "flag"
+"""Column holding each row's reliability flag ('' when reliable)."""
+MARK = "†"
+"""How a flagged estimate is marked."""
+DF_REVIEW = 8
+"""NCHS: fewer design degrees of freedom than this call for a statistical review (flag)."""
+RSE_UNRELIABLE = 0.30
+"""NCHS: a relative standard error of 30 % or more marks an estimate unreliable."""
+
+
+def flag_means(df: pd.DataFrame, *, est: str = "estimate", se: str = "se", dfcol: str = "df") -> pd.DataFrame:
+    """A copy with a ``flag`` column for means: relative SE ≥ 30 %, fewer than 8 design df."""
+    out = df.copy()
+    flags = []
+    for e, s, d in zip(out[est].to_numpy(float), out[se].to_numpy(float),
+                       out[dfcol].to_numpy(float) if dfcol in out else [np.nan] * len(out)):
+        why = []
+        if np.isfinite(e) and np.isfinite(s) and e != 0 and s / abs(e) >= RSE_UNRELIABLE:
+            why.append("relative SE 30 % or more")
+        if np.isfinite(d) and d < DF_REVIEW:
+            why.append(f"fewer than {DF_REVIEW} design df")
+        flags.append("; ".join(why))
+    prev = out[FLAG].astype(str).tolist() if FLAG in out else [""] * len(out)
+    out[FLAG] = ["; ".join(x for x in (p, f) if x) for p, f in zip(prev, flags)]
+    return out
+
+
+def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "estimate", se: str = "se",
+                     lo: str = "ci_low", hi: str = "ci_high", n: str = "n", dfcol: str = "df",
+                     values: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high")) -> pd.DataFrame:
+    """A copy with the NCHS proportion standard applied: rows it suppresses get NaN values and
+    their reason in ``suppressed``; rows it flags get their reason in ``flag``. ``scale``: 100
+    when the columns are percentages."""
+    out = df.copy()
+    sup = out[SUPPRESSED].astype(str).tolist() if SUPPRESSED in out else [""] * len(out)
+    flags = out[FLAG].astype(str).tolist() if FLAG in out else [""] * len(out)
+    for i, row in enumerate(out.itertuples(index=False)):
+        r = row._asdict()
+        p, s = r.get(est, np.nan) / scale, r.get(se, np.nan) / scale
+        a, b = r.get(lo, np.nan) / scale, r.get(hi, np.nan) / scale
+        if not (np.isfinite(p) and np.isfinite(s)) or sup[i]:
+            continue
+        n_eff = min(p * (1 - p) / s**2, r.get(n, np.inf)) if s > 0 else r.get(n, np.inf)
+        width = b - a
+        why = ""
+        if n_eff < 30:
+            why = "effective sample size below 30 (NCHS)"
+        elif np.isfinite(width) and width >= 0.30:
+            why = "95 % CI 30 points wide or wider (NCHS)"
+        elif np.isfinite(width) and width > 0.05 and p > 0 and width / p > 1.30:
+            why = "95 % CI wider than 130 % of the estimate (NCHS)"
+        if why:
+            sup[i] = why
+        d = r.get(dfcol, np.nan)
+        if np.isfinite(d) and d < DF_REVIEW:
+            flags[i] = "; ".join(x for x in (flags[i], f"fewer than {DF_REVIEW} design df") if x)
+    mask = np.array([bool(x) for x in sup])
+    for c in values:
+        if c in out:
+            out[c] = out[c].astype("float64").where(~mask)
+    out[SUPPRESSED] = sup
+    out[FLAG] = flags
+    return out
