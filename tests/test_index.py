@@ -155,3 +155,25 @@ def test_result_is_immutable_and_shows_itself():
 def test_nobody_answered_anything_gives_missing_scores():
     res = build_index(frame(np.full((3, len(IDS)), np.nan)), IndexConfig())
     assert res.scores.isna().all().all() and res.n_missing["overall"] == 3
+
+
+def test_entropy_weights_are_the_textbook_formula():
+    """Entropy weights by hand: p_ij = x_ij / Σ_i x_ij, e_j = −Σ p ln p / ln n, w ∝ 1 − e_j."""
+    from analysis.estimation.index import _entropy_weights
+
+    x = np.array([[10.0, 50.0, 90.0], [20.0, 50.0, 10.0], [30.0, 60.0, 50.0], [40.0, 55.0, 70.0]])
+    shifted = x - x.min(axis=0) + 1e-9                 # the method's shift to positive values
+    p = shifted / shifted.sum(axis=0)
+    e = -(p * np.log(p)).sum(axis=0) / np.log(len(x))
+    np.testing.assert_allclose(_entropy_weights(x), (1 - e) / (1 - e).sum(), rtol=1e-12)
+
+
+def test_pca_weights_follow_the_first_component():
+    """Two correlated indicators and one independent: the first component loads on the pair only."""
+    from analysis.estimation.index import _pca_weights
+
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(20_000, 2))
+    a = z[:, 0]
+    x = np.column_stack([a + 0.3 * rng.normal(size=20_000), a + 0.3 * rng.normal(size=20_000), z[:, 1]])
+    np.testing.assert_allclose(_pca_weights(x), [0.5, 0.5, 0.0], atol=0.01)

@@ -120,6 +120,13 @@ def test_logit_marginal_effects_discrete_for_binary_regressors(default, perturbe
         np.testing.assert_allclose(ame.loc[r.term, "se"], r.se, rtol=RTOL_SE)
 
 
+def test_hc1_standard_errors_equal_sandwich(default):
+    """The plain HC1 branch (no clustering): lm with weights + sandwich::vcovHC(type = "HC1"),
+    t-inference on n − K df."""
+    spec = default.settings.models.get("wls_region").model_copy(update={"cluster": None, "se": "hc1", "wild": None})
+    _compare_model(fit_model(default, spec), _ref("default", "wls_region_hc1", "coef"))
+
+
 def test_design_based_ordered_logit_equals_svyolr(default):
     res = fit_model(default, default.settings.models.get("svyolr_health"))
     ref = _ref("default", "svyolr_health")

@@ -335,3 +335,98 @@ def test_absorbed_province_effects_give_the_dummy_regression_and_its_wild_bootst
     got = res.tables["wild"]
     for col in ("estimate", "se", "wild_p", "wild_ci_low", "wild_ci_high"):
         np.testing.assert_allclose(got[col].to_numpy(), wild[col].to_numpy(), rtol=1e-9, atol=1e-12)
+
+
+def _explicit_wild(y, X, w, g, j, V, level=0.95):
+    """The wild cluster bootstrap written out replicate by replicate (Cameron, Gelbach & Miller
+    2008; Roodman et al. 2019): WCR for the p-value (null imposed: restricted residuals), WCU for
+    the percentile-t interval, each replicate refitted and its CR1 SE recomputed."""
+    G = V.shape[0]
+    n, k = X.shape
+
+    def fit(yy):
+        b, ainv, e = _wls(yy, X, w)
+        cov, _ = cluster_vcov(X, w, e, g, ainv)
+        return b, np.sqrt(np.diag(cov))
+
+    b, se = fit(y)
+    keep = [i for i in range(k) if i != j]
+    br, _, er = _wls(y, X[:, keep], w)
+    yr = X[:, keep] @ br
+    t_obs = b[j] / se[j]
+    t_r, t_u = [], []
+    e = y - X @ b
+    for r in range(V.shape[1]):
+        bs, ses = fit(yr + V[g, r] * er)
+        t_r.append(bs[j] / ses[j])
+        bu, seu = fit(X @ b + V[g, r] * e)
+        t_u.append((bu[j] - b[j]) / seu[j])
+    p = np.mean(np.abs(t_r) >= abs(t_obs))
+    lo_q, hi_q = np.quantile(t_u, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return p, b[j] - hi_q * se[j], b[j] - lo_q * se[j]
+
+
+@pytest.mark.parametrize("beta2", [0.0, 0.15])
+def test_wild_bootstrap_equals_the_replicate_by_replicate_definition(beta2):
+    y, X, w, g = _toy(seed=7, beta=(1.0, 0.5, beta2))
+    V = np.random.default_rng(11).choice([-1.0, 1.0], size=(g.max() + 1, 199))
+    out = wild_cluster_bootstrap(y, X, w, g, [2], multipliers=V).iloc[0]
+    p, lo, hi = _explicit_wild(y, X, w, g, 2, V)
+    assert out["wild_p"] == pytest.approx(p, abs=1e-12)
+    np.testing.assert_allclose([out["wild_ci_low"], out["wild_ci_high"]], [lo, hi], rtol=1e-9)
+
+
+def test_webb_weights_have_mean_zero_and_unit_variance():
+    """Webb's six points ±√0.5, ±1, ±√1.5, equally likely: mean 0, variance 1."""
+    from analysis.estimation.regression import wild_weights
+
+    v = wild_weights("webb", (6, 60_000), np.random.default_rng(0))
+    points = np.sort(np.concatenate([-np.sqrt([0.5, 1.0, 1.5]), np.sqrt([0.5, 1.0, 1.5])]))
+    support, counts = np.unique(v, return_counts=True)
+    np.testing.assert_allclose(support, points, rtol=1e-15)
+    np.testing.assert_allclose(counts / v.size, 1 / 6, atol=0.01)
+    assert np.mean(points) == pytest.approx(0.0, abs=1e-15) and np.mean(points**2) == pytest.approx(1.0)
+
+
+def test_icc_is_the_empty_model_s_and_equals_statsmodels(study):
+    """ICC = τ²/(τ² + σ²) of the model without covariates, against statsmodels' MixedLM."""
+    import warnings
+
+    import statsmodels.api as sm
+
+    from analysis.estimation.frames import model_frame
+
+    res = fit_models(study, names=["multilevel"])["multilevel"]
+    df = model_frame(study, study.settings.models.get("multilevel")).data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        empty = sm.MixedLM(df["overall"].to_numpy(), np.ones((len(df), 1)), df["province"].to_numpy()).fit(
+            reml=True, method="bfgs", gtol=1e-12)
+    tau2, sig2 = float(np.asarray(empty.cov_re)[0, 0]), float(empty.scale)
+    assert res.stats["icc"] == pytest.approx(tau2 / (tau2 + sig2), rel=1e-5)
+    full = res.stats["var_province"] / (res.stats["var_province"] + res.stats["var_residual"])
+    assert res.stats["icc_conditional"] == pytest.approx(full, rel=1e-12)
+    assert res.stats["icc_conditional"] < res.stats["icc"]
+
+
+def test_the_reported_oaxaca_standard_errors_are_the_spread_of_refitted_replicates(study):
+    """The decomposition's SEs as the model reports them equal the standard deviation of the
+    decomposition refitted on each Rao–Wu replicate (villages resampled within provinces)."""
+    from analysis.estimation.frames import model_frame
+    from analysis.estimation.regression import design_matrix
+    from analysis.estimation.sensitivity import rao_wu_multipliers
+    from analysis.estimation.suite import fit_model
+
+    spec = study.settings.models.get("oaxaca_east_west").model_copy(update={"reps": 60})
+    res = fit_model(study, spec)
+    df = model_frame(study, spec, design_columns=True).data
+    df = df[df["region3"].isin(spec.groups)].reset_index(drop=True)
+    X, names = design_matrix(df, list(spec.regressors), [])
+    y, w = df["overall"].to_numpy(), df["weight"].to_numpy()
+    a = (df["region3"] == spec.groups[0]).to_numpy()
+    units, mult = rao_wu_multipliers(df["province"].to_numpy(), df["village_id"].to_numpy(), 60,
+                                     np.random.default_rng(spec.seed))
+    reps = np.array([oaxaca(y, X, w * mult[units, r], a, names)[0]["estimate"].to_numpy() for r in range(60)])
+    reported = res.tables["decomposition"].set_index("component")["se"].to_numpy()
+    np.testing.assert_allclose(reported, reps.std(axis=0, ddof=1), rtol=1e-9)
+    np.testing.assert_allclose(res.bse.to_numpy(), reps.std(axis=0, ddof=1), rtol=1e-9)

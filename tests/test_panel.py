@@ -88,6 +88,18 @@ def test_random_effects_match_plm_swamy_arora(term):
 
 
 @pytest.mark.against_r
+@pytest.mark.parametrize("model,ref", [("RandomEffects", "random_swar_cluster_hc1"), ("BetweenOLS", "between_hc1")])
+@pytest.mark.parametrize("term", ["log_gdp_pc", "urban_rate"])
+def test_the_panel_models_the_page_reports_match_plm(regs, model, ref, term):
+    """The random-effects and between rows of the provinces page's own table, with the standard
+    errors it shows, against plm (RE clustered by province) and lm on the province means."""
+    c = regs["coefficients"].set_index(["model", "term"])
+    r = REF[(REF.model == ref) & (REF.term == term)].iloc[0]
+    np.testing.assert_allclose(c.loc[(model, term), "estimate"], r.estimate, rtol=1e-6)
+    np.testing.assert_allclose(c.loc[(model, term), "se"], r.se, rtol=1e-6)
+
+
+@pytest.mark.against_r
 def test_hausman_matches_plm(regs):
     np.testing.assert_allclose(regs["hausman"]["statistic"],
                                REF[REF.model == "hausman"]["estimate"].iloc[0], rtol=1e-6)

@@ -221,11 +221,13 @@ def wild_stats(X: np.ndarray, w: np.ndarray, g: np.ndarray, G: int, yhat: np.nda
 
 def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: np.ndarray,
                            terms: list[int], *, reps: int = 999, weights: str = "webb",
-                           seed: int = 0, level: float = 0.95, k_extra: int = 0) -> pd.DataFrame:
+                           seed: int = 0, level: float = 0.95, k_extra: int = 0,
+                           multipliers: np.ndarray | None = None) -> pd.DataFrame:
     """WCR bootstrap-t p-values (null β_j = 0 imposed) and WCU percentile-t CIs for ``terms``.
 
     ``X`` and ``y`` may be within-transformed by a fixed effect nested in the clusters (then
     ``k_extra`` counts the absorbed parameters): the replicates are then those of the dummy model.
+    ``multipliers`` (clusters, in order of first appearance, × replicates) replaces the draws.
     """
     rng = np.random.default_rng(seed)
     g = pd.factorize(pd.Series(groups))[0]
@@ -233,7 +235,8 @@ def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: 
     beta, ainv, e = wls(y, X, w)
     V0, G0 = cluster_vcov(X, w, e, g, ainv, k_extra)
     se0 = np.sqrt(np.diag(V0))
-    V = wild_weights(weights, (G, reps), rng)
+    V = wild_weights(weights, (G, reps), rng) if multipliers is None else np.asarray(multipliers, float)
+    reps = V.shape[1]
     # unrestricted: percentile-t interval
     bu, seu = wild_stats(X, w, g, G, X @ beta, e, V, ainv, k_extra)
     rows = []

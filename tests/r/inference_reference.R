@@ -5,7 +5,7 @@
 #         tests/data/replica_scores.csv (index scores written by `ruralgov index --scores`).
 # Output: tests/results/inference_reference.csv, one row per value:
 #   case, model, term, kind, category, estimate, se, df, p, ci_low, ci_high
-suppressPackageStartupMessages({library(survey); library(ordinal); library(MASS)})
+suppressPackageStartupMessages({library(survey); library(ordinal); library(MASS); library(sandwich)})
 options(survey.lonely.psu = "adjust", digits = 15)
 args <- commandArgs(trailingOnly = TRUE)
 outfile <- if (length(args)) args[1] else "tests/results/inference_reference.csv"
@@ -70,6 +70,13 @@ glm_rows <- function(case, name, m) {
 }
 f_reg <- as.formula(paste("overall ~", paste(regs, collapse = " + "), "+ factor(region3)"))
 glm_rows("perturbed", "svy_region", svyglm(f_reg, design = desp))
+# WLS with heteroskedasticity-robust HC1 standard errors (no clustering): lm + sandwich::vcovHC
+mh <- lm(f_reg, data = d, weights = weight)
+Vh <- vcovHC(mh, type = "HC1")
+for (t in regs) {
+  b <- coef(mh)[t]; se <- sqrt(Vh[t, t]); dfr <- df.residual(mh); q <- qt(0.975, dfr)
+  add("default", "wls_region_hc1", t, "coef", b, se, dfr, 2 * pt(-abs(b / se), dfr), b - q * se, b + q * se)
+}
 glm_rows("default", "svy_region", svyglm(f_reg, design = des))
 lregs <- list(logit_online_registration = c("hreg_app", "smartphone", "education", "log_income", "distance_km", "age10", "female", "east"),
               logit_old_age_insurance = c("old_age_ins", "education", "log_income", "age10", "female", "migrant_exp", "east"))

@@ -23,6 +23,15 @@ fe1 <- plm(f, data = pd, model = "within", effect = "individual")
 for (t in names(coef(fe1))) add("within_individual", t, coef(fe1)[t], sqrt(vcov(fe1)[t, t]))
 re <- plm(f, data = pd, model = "random", effect = "individual")
 for (t in names(coef(re))) add("random_swar", t, coef(re)[t], sqrt(vcov(re)[t, t]))
+# the random-effects and between models as the provinces page reports them: RE with standard
+# errors clustered by province (HC1 factor, as linearmodels' clustered covariance), and the
+# between estimator as OLS on the province means with HC1 standard errors
+Vr <- vcovHC(re, method = "arellano", type = "HC1", cluster = "group")
+for (t in names(coef(re))) add("random_swar_cluster_hc1", t, coef(re)[t], sqrt(Vr[t, t]))
+mm <- aggregate(cbind(log_edu_pc, log_gdp_pc, urban_rate) ~ adcode, d, mean)
+be <- lm(log_edu_pc ~ log_gdp_pc + urban_rate, data = mm)
+Vb <- sandwich::vcovHC(be, type = "HC1")
+for (t in c("log_gdp_pc", "urban_rate")) add("between_hc1", t, coef(be)[t], sqrt(Vb[t, t]))
 h <- phtest(fe1, re)
 add("hausman", "statistic", h$statistic, NA)
 res <- do.call(rbind, out)
