@@ -195,15 +195,10 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
     fit_kwds: dict[str, Any] = {}
     if spec.cluster:
         fit_kwds = {"cov_type": "cluster", "cov_kwds": {"groups": pd.factorize(d[spec.cluster])[0]}}
-    state = np.random.get_state()
-    np.random.seed(seed)                       # statsmodels' MICE draws from numpy's global RNG
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = MICE(formula, sm.WLS, MICEData(data), init_kwds={"weights": w / w.mean()},
-                       fit_kwds=fit_kwds).fit(burn_in, imputations)
-    finally:
-        np.random.set_state(state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = MICE(formula, sm.WLS, MICEData(data, rng=np.random.default_rng(seed)),
+                   init_kwds={"weights": w / w.mean()}, fit_kwds=fit_kwds).fit(burn_in, imputations)
     names = list(res.model.exog_names)
     est = pd.Series(np.asarray(res.params), index=names)
     se = pd.Series(np.asarray(res.bse), index=names)
