@@ -80,7 +80,7 @@ def test_pages_as_a_reader_sees_them(built):
             broken = page.evaluate("Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
             assert broken == [], (name, broken)
             for href in page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))"):
-                if href.startswith(("http", "mailto:", "#", "javascript:")):
+                if href.startswith(("http", "mailto:", "#", "javascript:", "data:")):
                     continue
                 target = (f.parent / href.split("#")[0]).resolve()
                 assert target.exists(), (name, href)
@@ -282,3 +282,21 @@ def test_a_build_scores_the_study_once(tmp_path):
     # the seven alternative constructions of the robustness table, and the score without the
     # digital items of the model beside the headline one
     assert len(events) - len(default) == 8, events
+
+
+def test_every_table_carries_its_data(built):
+    """Each table of a page is followed by a link holding its data as CSV, embedded in the page
+    (offline), with the disclosure rule applied."""
+    import io
+    from urllib.parse import unquote
+
+    import pandas as pd
+
+    for name in _pages():
+        text = (built / f"{name}.html").read_text(encoding="utf-8")
+        tables = len(re.findall(r'<table class="gt_table"', text))
+        links = re.findall(r'href="data:text/csv;charset=utf-8,([^"]+)"', text)
+        assert len(links) == tables, name
+        for link in links:
+            df = pd.read_csv(io.StringIO(unquote(link).lstrip("\ufeff")))
+            assert len(df.columns) >= 1

@@ -54,6 +54,19 @@ def table_id(*parts: object) -> str:
     return "t" + h.hexdigest()[:12]
 
 
+def csv_link(df: pd.DataFrame, title: str) -> str:
+    """A link that downloads a table's data as CSV (UTF-8 with BOM, formula cells escaped),
+    embedded in the page itself: the HTML stays self-contained and offline. Suppressed cells are
+    empty, with their reason in the ``suppressed`` column."""
+    import re
+    from urllib.parse import quote
+
+    text = "\ufeff" + escape_formulas(df).to_csv(index=False, lineterminator="\n")
+    name = re.sub(r"[^A-Za-z0-9]+", "-", title or "table").strip("-").lower()[:60] or "table"
+    return (f'<p class="table-data"><a download="{name}.csv" href="data:text/csv;charset=utf-8,'
+            f'{quote(text)}">Data of this table (CSV)</a></p>')
+
+
 def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", title: str = "",
            note: str = "", decimals: int | dict[str, int] = 1, kinds: dict[str, str] | None = None,
            labels: dict[str, str] | None = None, reps: int | None = None) -> dict[str, str]:
@@ -82,7 +95,7 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     for n in notes:
         gt = gt.tab_source_note(n)
     gt = gt.tab_options(table_width="100%", table_font_size="13px")
-    body = f'<div style="overflow-x:auto">{gt.as_raw_html()}</div>'
+    body = f'<div style="overflow-x:auto">{gt.as_raw_html()}</div>' + csv_link(df, title)
     md = shown.to_markdown(index=False)
     if notes:
         md += "\n\n" + "\n".join(f"*{n}*" for n in notes)

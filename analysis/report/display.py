@@ -24,6 +24,15 @@ def glue_all(values: dict[str, Any], display: bool = False) -> None:
         glue(k, as_plain(v), display=display)
 
 
+def glue_markdown(values: dict[str, str]) -> None:
+    """Glue sentences as Markdown, for ``{glue:md}`` (shown as ordinary text, not as a pasted value)."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    for k, v in values.items():
+        glue(k, Markdown(v), display=False)
+
+
 def glue_figure(key: str, fig) -> None:  # type: ignore[no-untyped-def]
     """Glue a figure for a ``{glue:figure}`` directive and close it (so it shows only there)."""
     import matplotlib.pyplot as plt
@@ -100,5 +109,8 @@ def regression_table(ms, names: list[str], study, *, title: str = "", page: str 
     sub = ModelSet(tuple(ms[n] for n in names), study.wave.id, study.wave.synthetic)
     t = sub.table()
     src = source or survey_source(study.wave)
-    display({"text/html": regression_html(t, title=title, source=src, page=page),
+    from analysis.publishing.tables import csv_link
+
+    display({"text/html": regression_html(t, title=title, source=src, page=page)
+             + csv_link(sub.to_frame(), title),
              "text/markdown": t.to_markdown(index=False)}, raw=True)
