@@ -76,6 +76,29 @@ def test_no_cell_below_min_cell_is_published(built):
                 assert MARK in window or "PSU" in window or page in ("survey",), (page, window)
 
 
+def test_no_small_cell_in_the_downloadable_data(built):
+    """The CSV embedded under every table follows the same rule: a row resting on fewer than
+    min_cell respondents has no estimate, and says why."""
+    import io
+    from urllib.parse import unquote
+
+    checked = 0
+    for page in PAGES:
+        text = (built["sav"] / "book" / f"{page}.html").read_text(encoding="utf-8")
+        for link in re.findall(r'href="data:text/csv;charset=utf-8,([^"]+)"', text):
+            df = pd.read_csv(io.StringIO(unquote(link).lstrip("\ufeff")))
+            ncol = "n" if "n" in df else "respondents" if "respondents" in df else None
+            if ncol is None or "estimate" not in df:
+                continue
+            small = pd.to_numeric(df[ncol], errors="coerce") < 10
+            if not small.any():
+                continue
+            assert df.loc[small, "estimate"].isna().all(), (page, df[small])
+            assert df.loc[small, "suppressed"].astype(str).str.len().gt(0).all(), page
+            checked += int(small.sum())
+    assert checked >= 3                          # the three small provinces, at least once
+
+
 def test_spss_and_gbk_csv_deliveries_give_the_same_pages(built):
     def norm(t: str) -> str:
         t = re.sub(r"r2024-(sav|gbk)", "WAVE", t)
