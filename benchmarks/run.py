@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis.ingest.codebook import load_codebook  # noqa: E402
-from analysis.estimation.index import IndexConfig, build_index, degree, wave_design  # noqa: E402
+from analysis.estimation.index import IndexConfig, build_index, degree  # noqa: E402
 from analysis.ingest.readers import load_spec, read_questionnaire  # noqa: E402
 from analysis.estimation.regression import absorbed_ols  # noqa: E402
-from analysis.estimation.study import Study  # noqa: E402
+from analysis.estimation.study import Study, wave_design  # noqa: E402
 from analysis.estimation.suite import fit_model  # noqa: E402
 from analysis.ingest.official import province_panel  # noqa: E402
 from analysis.settings import load_settings  # noqa: E402
@@ -162,13 +162,13 @@ def bench_size(n: int, tmp: Path, *, with_r: bool) -> None:
     assert rep.ok, rep.errors[:3]
     v = clean["villagers"]
     res = measure("index (default construction)", n, lambda: build_index(v, IndexConfig.default(), codebook=cb))
-    design = wave_design(v, spec.design)
+    wave = Wave(spec, clean, rep, cb)
+    design = wave_design(wave)
     measure("design-based degree by province", n, lambda: degree(v, res, design, by="province_en"))
     d = regression_frame(v, res.scores["overall"].to_numpy())
     y, Xm, g, w = d["overall"].to_numpy(), d[X].to_numpy(), d["g"].to_numpy(), d["weight"].to_numpy()
     ours = measure("OLS, province FE absorbed, clustered (ours)", n,
                    lambda: absorbed_ols(y, Xm, fe=g, cluster=g, w=w), repeat=3)
-    wave = Wave(spec, clean, rep, cb)
     settings = load_settings()
     study = Study(wave, settings, IndexConfig.default(), res, design, province_panel())
     for m in settings.models.models:

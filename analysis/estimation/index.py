@@ -356,12 +356,6 @@ def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
                        tuple(fields), tuple(aspects))
 
 
-def wave_design(data: pd.DataFrame, design: dict[str, str | None]) -> SurveyDesign:
-    """The survey design of a clean questionnaire frame from a wave's design columns."""
-    return SurveyDesign.from_frame(data, weight=str(design["weight"]), strata=design.get("strata"),
-                                   psu=design.get("psu"), fpc=design.get("fpc"))
-
-
 def degree(data: pd.DataFrame, result: IndexResult, design: SurveyDesign, *,
            by: str | None = None, level: str = "overall") -> Estimate:
     """Design-based mean score (the "modernization degree", in %) overall or by a column of ``data``.

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.estimation.design import Estimate, SurveyDesign
-from analysis.estimation.index import IndexConfig, IndexResult, build_index
+from analysis.estimation.index import IndexConfig, IndexResult, build_index, degree
 from analysis.ingest.wave import Wave, load_wave
 from analysis.settings import Settings, load_settings
 
@@ -94,10 +94,7 @@ class Study:
 
     def degree(self, by: str | None = None, level: str = "overall") -> Estimate:
         """Design-based mean score (the modernization degree, 0–100) overall or by a column."""
-        if level not in self.scores:
-            raise KeyError(f"unknown level {level!r}; levels: {', '.join(self.scores.columns)}")
-        v = self.villagers
-        return self.design.mean(self.scores[level].to_numpy(), by=None if by is None else v[by])
+        return degree(self.villagers, self.index, self.design, by=by, level=level)
 
     def with_construction(self, construction: IndexConfig) -> Study:
         """The same wave scored with another construction (same design)."""

@@ -581,27 +581,25 @@ def _check_parts(ctx: _Ctx, clean: pd.DataFrame, items: dict[str, Item]) -> None
                         f"{items[total].text_en!r} ({t.iloc[pos]:g})")
 
 
+def _is_answer(it: Item, code: float) -> bool:
+    """Whether a code is a valid answer of an item (a coded value, or inside a numeric range)."""
+    if it.type in CODED_TYPES:
+        return code in {float(c) for c in it.values}
+    return it.type in ("count", "numeric") and it.range is not None and it.range[0] <= code <= it.range[1]
+
+
 def _check_missing_codes(report: ValidationReport, spec: WaveSpec, cb: Codebook,
                          present: dict[str, list[str]]) -> None:
     """A wave's declared missing codes are never valid answers of an item the wave holds."""
     for code in spec.extra_missing:
-        for q, cols in present.items():
-            for it in cb.items(q):
-                if it.id not in cols:
-                    continue
-                valid = (it.type in CODED_TYPES and code in {float(c) for c in it.values}) or \
-                        (it.type in ("count", "numeric") and it.range is not None
-                         and it.range[0] <= code <= it.range[1])
-                if valid:
-                    report.problems.append(Problem(
-                        "wave.yml", None, "missing_codes", _short(code), "missing codes are not answers",
-                        f"missing_codes declares {code:g} missing, but {code:g} is a valid answer of "
-                        f"{it.id!r} ({it.text_en!r}): every such answer would be dropped; use a code "
-                        "outside every item's values (e.g. -8, 997)"))
-                    break
-            else:
-                continue
-            break
+        it = next((it for q, cols in present.items() for it in cb.items(q)
+                   if it.id in cols and _is_answer(it, code)), None)
+        if it is not None:
+            report.problems.append(Problem(
+                "wave.yml", None, "missing_codes", _short(code), "missing codes are not answers",
+                f"missing_codes declares {code:g} missing, but {code:g} is a valid answer of "
+                f"{it.id!r} ({it.text_en!r}): every such answer would be dropped; use a code "
+                "outside every item's values (e.g. -8, 997)"))
 
 
 def _header_hint(raw: RawTable, cb: Codebook, q: str) -> str:

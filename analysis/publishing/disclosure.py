@@ -77,14 +77,15 @@ class DisclosurePolicy:
         out[SUPPRESSED] = [p or r for p, r in zip(prev, reasons)]
         return out
 
-    def note(self, df: pd.DataFrame) -> str:
-        """The footnote of a table with suppressed cells ('' when none)."""
-        if SUPPRESSED not in df:
-            return ""
-        reasons = sorted({r for r in df[SUPPRESSED] if r})
-        if not reasons:
-            return ""
-        return f"{MARK} suppressed (disclosure rule): " + "; ".join(reasons) + "."
+
+def suppression_note(df: pd.DataFrame) -> str:
+    """The footnote of a table with suppressed cells ('' when none)."""
+    if SUPPRESSED not in df:
+        return ""
+    reasons = sorted({r for r in df[SUPPRESSED].astype(str) if r})
+    if not reasons:
+        return ""
+    return f"{MARK} suppressed (disclosure rule): " + "; ".join(reasons) + "."
 
 
 def suppressed_rows(df: pd.DataFrame) -> np.ndarray:

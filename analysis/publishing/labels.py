@@ -12,8 +12,6 @@ Example
 
 from __future__ import annotations
 
-import pandas as pd
-
 COLUMNS = {
     "domain": "domain", "region3": "region", "region4": "region (NBS)", "province_en": "province",
     "estimate": "estimate", "se": "SE", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
@@ -31,16 +29,7 @@ COLUMNS = {
 }
 """Package column name → reader's label."""
 
-REGIONS = {"east": "east", "central": "centre", "west": "west", "northeast": "northeast", "all": "all"}
-"""Region codes → labels."""
-
 
 def column_label(name: str) -> str:
     """The reader's label of a column (the name with spaces when none is known)."""
     return COLUMNS.get(name, str(name).replace("_", " "))
-
-
-def relabel(df: pd.DataFrame, extra: dict[str, str] | None = None) -> pd.DataFrame:
-    """A copy with reader's labels as column headers (``suppressed`` kept for the formatter)."""
-    m = {c: (extra or {}).get(c, column_label(c)) for c in df.columns if c != "suppressed"}
-    return df.rename(columns=m)

@@ -109,11 +109,6 @@ def mixed_source(wave) -> Source:  # type: ignore[no-untyped-def]
                   bool(wave.synthetic))
 
 
-def stamp(wave, page: str) -> str:  # type: ignore[no-untyped-def]
-    """The caption line of a survey table or figure: wave (sha256), page, commit."""
-    return survey_source(wave).stamp(page)
-
-
 def seeds(settings) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Seed (and size) of every random procedure of the report (``data/index.yml``, ``data/models.yml``)."""
     u = settings.index.uncertainty

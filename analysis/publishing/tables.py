@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
-from analysis.publishing.disclosure import MARK, SUPPRESSED
+from analysis.publishing.disclosure import suppression_note
 from analysis.publishing.formats import format_frame
 from analysis.publishing.labels import column_label
 from analysis.publishing.provenance import Source
@@ -84,9 +84,8 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     if title:
         gt = gt.tab_header(title=title)          # great_tables escapes text itself
     notes = [note] if note else []
-    if SUPPRESSED in df and (df[SUPPRESSED].astype(str) != "").any():
-        reasons = sorted({r for r in df[SUPPRESSED].astype(str) if r})
-        notes.append(f"{MARK} suppressed (disclosure rule): " + "; ".join(reasons) + ".")
+    if suppression_note(df):
+        notes.append(suppression_note(df))
     if "flag" in df and (df["flag"].astype(str) != "").any():
         reasons = sorted({x for r in df["flag"].astype(str) if r for x in r.split("; ")})
         notes.append("† to be read with care (NCHS presentation standards): " + "; ".join(reasons) + ".")

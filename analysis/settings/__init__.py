@@ -62,13 +62,6 @@ class Settings:
             node = node[part]
         return float(node["value"] if isinstance(node, dict) else node)
 
-    def published_entry(self, key: str) -> Any:
-        """A published figure's entry as written (a number, or a mapping with value/decimals/bound)."""
-        node: Any = self.published
-        for part in key.split("."):
-            node = node[part]
-        return node
-
 
 def settings_files() -> list[Path]:
     """The settings files, in load order."""

@@ -19,10 +19,6 @@ import pandas as pd
 
 from analysis.publishing.disclosure import DisclosurePolicy, published
 
-DOMAINS = {"region": "region3", "region3": "region3", "region4": "region4", "province": "province_en"}
-"""Domain names of the CLI and the pages → columns of the villager frame."""
-
-
 def policy(study) -> DisclosurePolicy:  # type: ignore[no-untyped-def]
     """The wave's disclosure policy."""
     return DisclosurePolicy.for_study(study)
