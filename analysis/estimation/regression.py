@@ -247,7 +247,9 @@ def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: 
         b_r, se_r = wild_stats(X, w, g, G, Xr @ br, er, V, ainv, k_extra)
         t_obs = beta[j] / se0[j]
         t_star = b_r[j] / se_r[j]
-        p = float(np.mean(np.abs(t_star) >= abs(t_obs)))
+        # ties count as at least as extreme; a relative tolerance keeps the exact ties (the
+        # identity and sign-flipped draws reproduce ±t_obs) from depending on rounding
+        p = float(np.mean(np.abs(t_star) >= abs(t_obs) * (1 - 1e-9)))
         tu = (bu[j] - beta[j]) / seu[j]
         lo_q, hi_q = np.quantile(tu, [(1 - level) / 2, 1 - (1 - level) / 2])
         rows.append({"j": j, "estimate": beta[j], "se": se0[j], "wild_p": p,
