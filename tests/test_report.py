@@ -300,3 +300,43 @@ def test_every_table_carries_its_data(built):
         for link in links:
             df = pd.read_csv(io.StringIO(unquote(link).lstrip("\ufeff")))
             assert len(df.columns) >= 1
+
+
+def test_tables_are_numbered_in_order_and_archived(built):
+    """Every table is "Table <page>.<k>" in page order, with an anchor; tables.zip holds each
+    table's CSV once, and the citation page links it."""
+    import zipfile
+
+    pages = _pages()
+    with zipfile.ZipFile(built / "tables.zip") as z:
+        names = set(z.namelist())
+    total = 0
+    for i, name in enumerate(pages, start=1):
+        text = (built / f"{name}.html").read_text(encoding="utf-8")
+        nums = re.findall(r'<div class="numbered-table" id="table-(\d+)-(\d+)">', text)
+        assert [int(a) for a, _ in nums] == [i] * len(nums), name
+        assert [int(b) for _, b in nums] == list(range(1, len(nums) + 1)), name
+        for a, b in nums:
+            assert f"Table {a}.{b}. " in text, (name, a, b)
+            assert any(n.startswith(f"{Path(name).stem}/table-{a}-{b}-") for n in names), (name, a, b)
+        total += len(nums)
+    assert total == len(names) > 10
+    assert 'href="../tables.zip"' in (built / "book" / "cite.html").read_text(encoding="utf-8")
+
+
+def test_pages_load_no_thebe_and_have_a_favicon_and_a_footer(built):
+    for name in _pages():
+        text = (built / f"{name}.html").read_text(encoding="utf-8")
+        assert "THEBE_JS_URL" not in text and "sphinx-thebe" not in text, name
+        assert 'rel="icon"' in text, name
+        assert "MIT licence" in text and "CC BY 4.0" in text, name
+
+
+def test_key_findings_lead_the_landing_page(built):
+    text = (built / "book" / "intro.html").read_text(encoding="utf-8")
+    section = text[text.find('id="key-findings"'):text.find('id="headline"')]
+    items = re.findall(r"<li>(.*?)</li>", section, re.S)
+    assert 4 <= len(items) <= 6
+    for it in items:
+        assert re.search(r'href="(index|problems|determinants|provinces)\.html"', it), it
+        assert ("Synthetic replica" in it) != ("Real official statistics" in it), it

@@ -54,6 +54,18 @@ def table_id(*parts: object) -> str:
     return "t" + h.hexdigest()[:12]
 
 
+def numbered(title: str, number: str) -> str:
+    """A table's caption with its number ("Table 3.2. title")."""
+    return f"Table {number}. {title}" if number else title
+
+
+def anchor(body: str, number: str) -> str:
+    """Wrap a table's HTML in an element others can link to (``#table-3-2``)."""
+    if not number:
+        return body
+    return f'<div class="numbered-table" id="table-{number.replace(".", "-")}">{body}</div>'
+
+
 def csv_link(df: pd.DataFrame, title: str) -> str:
     """A link that downloads a table's data as CSV (UTF-8 with BOM, formula cells escaped),
     embedded in the page itself: the HTML stays self-contained and offline. Suppressed cells are
@@ -69,9 +81,11 @@ def csv_link(df: pd.DataFrame, title: str) -> str:
 
 def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", title: str = "",
            note: str = "", decimals: int | dict[str, int] = 1, kinds: dict[str, str] | None = None,
-           labels: dict[str, str] | None = None, reps: int | None = None) -> dict[str, str]:
+           labels: dict[str, str] | None = None, reps: int | None = None, number: str = "") -> dict[str, str]:
     """The HTML and Markdown of a table: formatted numbers, suppression marks and footnote,
-    reader's column labels, notes and the source's footer."""
+    reader's column labels, notes and the source's footer; ``number`` ("3.2") heads the caption
+    and names the table's anchor and CSV."""
+    title = numbered(title, number)
     from great_tables import GT
 
     shown, numeric = format_frame(df, decimals=decimals, kinds=kinds, reps=reps)
@@ -94,8 +108,9 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     for n in notes:
         gt = gt.tab_source_note(n)
     gt = gt.tab_options(table_width="100%", table_font_size="13px")
-    body = f'<div style="overflow-x:auto">{gt.as_raw_html()}</div>' + csv_link(df, title)
-    md = shown.to_markdown(index=False)
+    body = anchor(f'<div class="table-scroll" style="overflow-x:auto">{gt.as_raw_html()}</div>'
+                  + csv_link(df, title), number)
+    md = (f"**{title}**\n\n" if title else "") + shown.to_markdown(index=False)
     if notes:
         md += "\n\n" + "\n".join(f"*{n}*" for n in notes)
     return {"text/html": body, "text/markdown": md}

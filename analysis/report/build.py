@@ -129,16 +129,54 @@ def _pages(toc_file: Path | None = None) -> list[str]:
     return found
 
 
-def footer(wave) -> str:  # type: ignore[no-untyped-def]
-    """The footer of every page: package version, commit and the wave (synthetic or not)."""
+REPOSITORY_ENV = "RURALGOV_REPOSITORY"
+"""The code's public address (``repository.url`` of ``_config.yml``), for the citation page."""
+
+
+def footer(wave, repository: str = "") -> str:  # type: ignore[no-untyped-def]
+    """The footer of every page: package version, commit, the wave (synthetic or not), the
+    licence, the repository's address when configured and the way to cite."""
     import html
 
     import analysis
     from analysis.publishing.provenance import commit_label
 
     kind = " — synthetic replica data, illustrating the method only" if wave.synthetic else ""
+    repo = (f' Code: <a href="{html.escape(repository, quote=True)}">{html.escape(repository)}</a>.'
+            if repository else "")
     return (f"ruralgov {analysis.__version__}, commit {commit_label()}; wave {html.escape(wave.id)} "
-            f"(sha256 {wave.sha256[:12]}){kind}. Code under the MIT licence.")
+            f"(sha256 {wave.sha256[:12]}){kind}. Code under the MIT licence; the report's text and "
+            f"tables under CC BY 4.0.{repo} Please cite with the version, commit and wave: see "
+            "“How to cite”.")
+
+
+TABLES_ZIP = "tables.zip"
+"""The archive of every table's data, at the root of the HTML (linked from the citation page)."""
+
+
+def tables_archive(html: Path) -> int:
+    """Collect the CSV embedded under every table of the built pages into ``html/tables.zip``
+    (``<page>/<table>.csv``): the data exactly as each page offers it, disclosure applied.
+    Returns the number of tables."""
+    import re
+    import zipfile
+    from urllib.parse import unquote
+
+    link = re.compile(r'<a download="([^"]+\.csv)" href="data:text/csv;charset=utf-8,([^"]*)"')
+    n = 0
+    tmp = html / f".{TABLES_ZIP}.tmp"
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for page in sorted(html.rglob("*.html")):
+            seen: set[str] = set()
+            for name, data in link.findall(page.read_text(encoding="utf-8")):
+                if name in seen:
+                    continue
+                seen.add(name)
+                info = zipfile.ZipInfo(f"{page.stem}/{name}", date_time=(2020, 1, 1, 0, 0, 0))
+                z.writestr(info, unquote(data), compress_type=zipfile.ZIP_DEFLATED)
+                n += 1
+    os.replace(tmp, html / TABLES_ZIP)
+    return n
 
 
 def book_toc(wave, *, compare: bool = False) -> dict:  # type: ignore[no-untyped-def]
@@ -257,7 +295,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                   f"(--force rebuilds): {target / 'html' / 'index.html'}[/green]")
         return 0
     cfg = read_yaml(paths.ROOT / "_config.yml")
-    cfg.setdefault("html", {})["extra_footer"] = footer(waves[0])
+    repository = str((cfg.get("repository") or {}).get("url") or "")
+    cfg.setdefault("html", {})["extra_footer"] = footer(waves[0], repository)
     cache = (cache_root or paths.BUILD / ".jupyter_cache") / f"{name}-{key}"
     cfg.setdefault("execute", {})["cache"] = str(cache)
     from analysis.report.assets import STATIC_DIR
@@ -271,6 +310,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     # page (models, sensitivity) are stored beside it for the others
     from analysis.estimation.study import build_study
     from analysis.report.context import CACHE_ENV, STUDY_ENV, save_study
+    from analysis.report.numbering import TOC_ENV
 
     results = cache.with_name(cache.name + "-results")
     study_file = save_study(build_study(waves[0]), results)
@@ -281,7 +321,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     cfg_file.write_text(dump_yaml(cfg), encoding="utf-8")
     env = {**os.environ, paths.WAVE_ENV: str(folder), "PYTHONHASHSEED": "0",
            paths.COMPARE_ENV: os.pathsep.join(str(o) for o in others),
-           STUDY_ENV: str(study_file), CACHE_ENV: str(results)}
+           STUDY_ENV: str(study_file), CACHE_ENV: str(results), TOC_ENV: str(toc_file),
+           REPOSITORY_ENV: repository}
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(paths.ROOT),
            "--config", str(cfg_file), "--toc", str(toc_file),
            "--path-output", str(tmp), "-W", "-n", "--keep-going", "--all"]
@@ -299,6 +340,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         err.print(f"[red]build failed (exit {code}); the previous report, if any, is kept in "
                   f"{target}; full log: {log}[/red]")
         return 1
+    n_tables = tables_archive(html)
     # stage beside the target (same filesystem), then swap: the old report stays until the end
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".staging-{target.name}-{os.getpid()}")
@@ -320,6 +362,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     n_cached = sum(v == "cache" for v in executed.values())
-    err.print(f"pages executed: {len(executed) - n_cached}, taken from the cache: {n_cached}")
+    err.print(f"pages executed: {len(executed) - n_cached}, taken from the cache: {n_cached}; "
+              f"{n_tables} tables' data in {TABLES_ZIP}")
     err.print(f"[green]report: {target / 'html' / 'index.html'}[/green]")
     return 0

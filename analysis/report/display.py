@@ -53,11 +53,15 @@ def glue_figure_or(key: str, make, why: str) -> None:  # type: ignore[no-untyped
 def show(df: pd.DataFrame, *, source: Source, page: str = "", title: str = "", note: str = "",
          decimals: int | dict[str, int] = 1, kinds: dict[str, str] | None = None,
          labels: dict[str, str] | None = None, reps: int | None = None) -> None:
-    """Display a table: HTML for the web, Markdown for other outputs; footer from its source."""
+    """Display a table: HTML for the web, Markdown for other outputs; footer from its source.
+    A table of a book page (``page``) is numbered "Table <page>.<k>" (:mod:`analysis.report.numbering`)."""
     from IPython.display import display
 
+    from analysis.report.numbering import next_table
+
     display(render(df, source=source, page=page, title=title, note=note, decimals=decimals,
-                   kinds=kinds, labels=labels, reps=reps), raw=True)
+                   kinds=kinds, labels=labels, reps=reps, number=next_table(page) if page else ""),
+            raw=True)
 
 
 def show_text(markdown: str) -> None:
@@ -109,8 +113,11 @@ def regression_table(ms, names: list[str], study, *, title: str = "", page: str 
     sub = ModelSet(tuple(ms[n] for n in names), study.wave.id, study.wave.synthetic)
     t = sub.table()
     src = source or survey_source(study.wave)
-    from analysis.publishing.tables import csv_link
+    from analysis.publishing.tables import anchor, csv_link, numbered
+    from analysis.report.numbering import next_table
 
-    display({"text/html": regression_html(t, title=title, source=src, page=page)
-             + csv_link(sub.to_frame(), title),
+    number = next_table(page) if page else ""
+    title = numbered(title, number)
+    display({"text/html": anchor(regression_html(t, title=title, source=src, page=page)
+                                 + csv_link(sub.to_frame(), title), number),
              "text/markdown": t.to_markdown(index=False)}, raw=True)

@@ -44,6 +44,17 @@ def _write(app, exception) -> None:  # type: ignore[no-untyped-def]
                    encoding="utf-8")
 
 
+def _no_thebe(app, pagename, templatename, context, doctree) -> None:  # type: ignore[no-untyped-def]
+    """Drop sphinx-thebe's scripts and styles (Jupyter Book loads it always): the report runs
+    nothing in the browser, and its inline configuration, declared twice, is a console error."""
+    for key in ("script_files", "css_files"):
+        files = context.get(key)
+        if files:
+            context[key] = [f for f in files if "thebe" not in str(f).lower()
+                            and "THEBE" not in str(getattr(f, "attributes", {}).get("body", ""))]
+
+
 def setup(app):  # type: ignore[no-untyped-def]
     app.connect("build-finished", _write)
+    app.connect("html-page-context", _no_thebe)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import os
+
 import analysis
 from analysis.publishing import provenance
 
 
 def bibtex(study) -> str:  # type: ignore[no-untyped-def]
     """The report's BibTeX entry for this wave and commit."""
+    from analysis.report.build import REPOSITORY_ENV
+
     sha, _ = provenance.git_commit()
     w = study.wave
+    url = os.environ.get(REPOSITORY_ENV, "")
+    kind = ", synthetic replica data" if w.synthetic else ""
     return ("@misc{ruralgov,\n"
-            "  title  = {{Modernization of Rural Public Service Governance in China: an Executed Report}},\n"
-            "  author = {{the ruralgov authors}},\n"
-            "  year   = {2026},\n"
-            f"  note   = {{Version {analysis.__version__}, commit {sha}, wave {w.id} (sha256 {w.sha256[:12]})}}\n"
+            "  title   = {{Modernization of Rural Public Service Governance in China: an Executed Report}},\n"
+            "  author  = {{the ruralgov authors}},\n"
+            "  year    = {2026},\n"
+            f"  version = {{{analysis.__version__}}},\n"
+            + (f"  url     = {{{url}}},\n" if url else "")
+            + f"  note    = {{Version {analysis.__version__}, commit {sha}, wave {w.id} "
+            f"(sha256 {w.sha256[:12]}){kind}}}\n"
             "}")

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.estimation.frames import covariate_year
+from analysis.ingest.provinces import resolve
 
 
 def panel(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -50,7 +51,10 @@ def stats(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     bc = beta_convergence(p, "fiscal_exp_per_capita_yuan", first, last, region_effects=True)
     sg = sigma_convergence(p, "edu_exp_share_pct").dropna()
     sh, tb = py.loc[310000], py.loc[540000]
-    return {"real_year": y, "real_first": first, "real_last": last,
+    g = py["gdp_per_capita_yuan"].dropna()
+    top, bottom = resolve(int(g.idxmax())).name_en, resolve(int(g.idxmin())).name_en
+    return {"gdppc_top": float(g.max()), "gdppc_top_name": top, "gdppc_bottom": float(g.min()),
+            "gdppc_bottom_name": bottom,"real_year": y, "real_first": first, "real_last": last,
             "urban_sh": float(sh["urban_rate_pct"]), "urban_tb": float(tb["urban_rate_pct"]),
             "gdppc_sh": float(sh["gdp_per_capita_yuan"]), "gdppc_tb": float(tb["gdp_per_capita_yuan"]),
             "gdppc_ratio": float(sh["gdp_per_capita_yuan"] / tb["gdp_per_capita_yuan"]),

@@ -1,0 +1,107 @@
+"""What a reader takes away: numbered tables, one archive of every table's data, key findings
+that say whether they are synthetic or real, a footer with version, licence and citation."""
+
+from __future__ import annotations
+
+import zipfile
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from analysis.publishing.provenance import Source
+from analysis.publishing.tables import csv_link, render
+from analysis.report import numbering
+from analysis.report.build import footer, tables_archive
+
+
+def test_tables_are_numbered_by_page_and_order(monkeypatch):
+    monkeypatch.setattr(numbering, "_COUNT", {})
+    pages = numbering._pages(str(numbering.paths.ROOT / "_toc.yml"))
+    assert pages[0] == "intro"
+    k = pages.index("index") + 1
+    assert [numbering.next_table("index") for _ in range(3)] == [f"{k}.1", f"{k}.2", f"{k}.3"]
+    assert numbering.next_table("survey") == f"{pages.index('survey') + 1}.1"
+    assert numbering.next_table("not-a-page") == ""
+
+
+def test_the_build_toc_decides_the_numbers(monkeypatch, tmp_path):
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/determinants\n", encoding="utf-8")
+    monkeypatch.setenv(numbering.TOC_ENV, str(toc))
+    monkeypatch.setattr(numbering, "_COUNT", {})
+    assert numbering.next_table("determinants") == "2.1"
+    assert numbering.next_table("index") == ""          # not in this wave's book
+
+
+def test_a_numbered_table_has_its_caption_anchor_and_csv_name():
+    df = pd.DataFrame({"region": ["east", "west"], "estimate": [60.0, 45.5], "n": [120, 90]})
+    out = render(df, source=Source(kind="official", label="NBS"), page="index", title="Degree by region", number="3.2")
+    html = out["text/html"]
+    assert 'id="table-3-2"' in html and "Table 3.2. Degree by region" in html
+    assert 'download="table-3-2-degree-by-region.csv"' in html
+    assert out["text/markdown"].startswith("**Table 3.2. Degree by region**")
+
+
+def test_the_archive_holds_every_table_once_as_the_page_offers_it(tmp_path):
+    a = pd.DataFrame({"province": ["Hebei", "=cmd"], "estimate": [50.5, None], "suppressed": ["", "n < 10"]})
+    b = pd.DataFrame({"x": [1]})
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "index.html").write_text(
+        "<html>" + csv_link(a, "Table 3.1. Provinces") + csv_link(b, "Table 3.2. Other") + "</html>", encoding="utf-8")
+    (tmp_path / "book" / "cite.html").write_text("<html>no tables</html>", encoding="utf-8")
+    assert tables_archive(tmp_path) == 2
+    with zipfile.ZipFile(tmp_path / "tables.zip") as z:
+        assert sorted(z.namelist()) == ["index/table-3-1-provinces.csv", "index/table-3-2-other.csv"]
+        text = z.read("index/table-3-1-provinces.csv").decode("utf-8")
+    assert text.startswith("\ufeffprovince,estimate,suppressed")
+    assert "'=cmd" in text and "n < 10" in text            # formula escaped, suppression reason kept
+
+
+def test_the_footer_names_version_commit_wave_licence_and_repository():
+    wave = SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=True)
+    f = footer(wave, "https://example.org/ruralgov")
+    for part in ("ruralgov ", "commit ", "wave w1", "sha256 abababababab", "synthetic replica",
+                 "MIT licence", "CC BY 4.0", 'href="https://example.org/ruralgov"', "cite"):
+        assert part in f, part
+    assert "href" not in footer(SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=False))
+
+
+class _NoModels:
+    def has(self, name: str) -> bool:
+        return False
+
+
+@pytest.fixture(scope="module")
+def default_study():
+    from analysis.estimation.study import build_study
+
+    return build_study("2020-replica")
+
+
+def test_key_findings_label_synthetic_survey_results_and_real_statistics(default_study):
+    from analysis.report.pages import intro, provinces
+
+    kf = intro.key_findings(default_study, _NoModels(), provinces.stats(default_study))
+    items = kf.splitlines()
+    assert 4 <= len(items) <= 6 and all(i.startswith("- ") for i in items)
+    assert all("{doc}`More <" in i for i in items)
+    survey = [i for i in items if "<provinces>" not in i]
+    real = [i for i in items if "<provinces>" in i]
+    assert survey and all(intro.SYNTHETIC_LABEL in i for i in survey)
+    assert real and all(intro.REAL_LABEL in i and intro.SYNTHETIC_LABEL not in i for i in real)
+    h = intro.headline(default_study)
+    assert f"**{h['degree_overall']:.1f}**" in items[0]
+
+
+def test_key_findings_state_the_main_model_s_clearest_association_as_an_association(default_study):
+    from analysis.estimation.suite import fit_models
+    from analysis.report.pages import intro
+
+    ms = fit_models(default_study, names=["wls_region"])
+    kf = intro.key_findings(default_study, ms, {})
+    line = next(i for i in kf.splitlines() if "<determinants>" in i)
+    f = ms["wls_region"].to_frame()
+    best = f.loc[f["p"].idxmin()]
+    assert f"**{best['label']}**" in line and f"{best['estimate']:+.2f}" in line
+    assert "not a cause" in line
