@@ -519,3 +519,38 @@ def test_wild_bootstrap_with_webb_weights_equals_wildboottest_on_its_draws(beta2
     b, se = ours["estimate"], ours["se"]
     np.testing.assert_allclose([ours["wild_ci_low"], ours["wild_ci_high"]],
                                [b - hi_q * se, b - lo_q * se], rtol=1e-9)
+
+
+def test_nested_in_tells_a_fixed_effect_inside_clusters_from_one_across_them():
+    from analysis.estimation.regression import nested_in
+
+    clusters = np.array([1, 1, 1, 2, 2, 3, 3, 3])
+    assert nested_in(np.array(["a", "a", "b", "c", "c", "d", "d", "e"]), clusters)
+    assert nested_in(clusters * 10, clusters)                          # the clusters themselves
+    assert not nested_in(np.array(["a", "a", "b", "b", "c", "c", "d", "d"]), clusters)   # b spans 1 and 2
+    assert not nested_in(np.array([0, 0, 0, 0, 0, 0, 0, 0]), clusters)
+
+
+def test_rademacher_weights_are_plus_or_minus_one_equally_likely():
+    from analysis.estimation.regression import wild_weights
+
+    v = wild_weights("rademacher", (8, 50_000), np.random.default_rng(0))
+    support, counts = np.unique(v, return_counts=True)
+    np.testing.assert_array_equal(support, [-1.0, 1.0])
+    np.testing.assert_allclose(counts / v.size, 0.5, atol=0.005)
+
+
+def test_hc1_equals_statsmodels_and_counts_absorbed_parameters():
+    """HC1 = N/(N−K)·(X'X)⁻¹ Σ e²xx' (X'X)⁻¹, as statsmodels' OLS(cov_type="HC1"); absorbed
+    parameters (k_extra) enter K."""
+    import statsmodels.api as sm
+
+    from analysis.estimation.regression import hc1_vcov
+
+    y, X, _, _ = _toy(seed=4)
+    w = np.ones_like(y)
+    beta, ainv, e = _wls(y, X, w)
+    ref = sm.OLS(y, X).fit(cov_type="HC1").cov_params()
+    np.testing.assert_allclose(hc1_vcov(X, w, e, ainv), ref, rtol=1e-10)
+    n, k = X.shape
+    np.testing.assert_allclose(hc1_vcov(X, w, e, ainv, 3), ref * (n - k) / (n - k - 3), rtol=1e-10)

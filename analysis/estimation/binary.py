@@ -44,6 +44,7 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
     if se_kind == "design":
         if design is None:
             raise ValueError("design-based standard errors need the survey design")
+        rows = np.arange(len(df)) if rows is None else rows      # df is the whole design
         V = design_vcov(infl, design, rows)
         dfi: float | None = model_df(design, rows, k)
         st["n_psu"] = design.n_psu

@@ -50,6 +50,7 @@ def fit_linear(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
         if design is None:
             raise ValueError("design-based standard errors need the survey design")
         infl = (X * (w * e)[:, None]) @ ainv                 # respondent influence on β (scale-free)
+        rows = np.arange(len(df)) if rows is None else rows      # df is the whole design
         V = design_vcov(infl, design, rows)
         dfi = model_df(design, rows, k_all)
         st["n_psu"] = design.n_psu

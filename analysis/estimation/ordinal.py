@@ -262,6 +262,7 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
             raise ValueError("design-based standard errors need the survey design")
         wn = w / w.mean()
         infl = (scores(yy, X, beta, cut) * wn[:, None]) @ V       # V = (−H)⁻¹
+        rows = np.arange(len(df)) if rows is None else rows      # df is the whole design
         V = design_vcov(infl, design, rows)
         dfi = model_df(design, rows, len(beta) + len(cut))
         st["n_psu"] = design.n_psu

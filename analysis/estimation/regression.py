@@ -115,7 +115,7 @@ def hc1_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, ainv: np.ndarray, k_ex
     return n / (n - k - k_extra) * ainv @ (s.T @ s) @ ainv
 
 
-def design_vcov(infl: np.ndarray, design: SurveyDesign, rows: np.ndarray | None = None) -> np.ndarray:
+def design_vcov(infl: np.ndarray, design: SurveyDesign, rows: np.ndarray) -> np.ndarray:
     """Design-based covariance of an estimator from its respondent influence values.
 
     ``rows``: positions of the rows in ``design`` (the model's complete cases); the other
@@ -123,18 +123,16 @@ def design_vcov(infl: np.ndarray, design: SurveyDesign, rows: np.ndarray | None 
     design, as ``svyglm`` on the full design treats them.
     """
     full = np.zeros((design.n, infl.shape[1]))
-    full[np.arange(len(infl)) if rows is None else rows] = infl
+    full[rows] = infl
     z = np.column_stack([np.bincount(design.psu, weights=full[:, j], minlength=design.n_psu)
                          for j in range(full.shape[1])])
     return design.variance_from_totals(z)
 
 
-def model_df(design: SurveyDesign, rows: np.ndarray | None, k: int) -> float:
+def model_df(design: SurveyDesign, rows: np.ndarray, k: int) -> float:
     """Residual degrees of freedom of a design-based model, as ``svyglm``: the PSUs holding the
     model's complete cases minus the strata they lie in, plus one, minus the K parameters (the
     variance itself uses every PSU of the design: the complete cases are a domain)."""
-    if rows is None:
-        return float(design.degf + 1 - k)
     psus = np.unique(design.psu[rows])
     strata = np.unique(design._psu_stratum[psus])
     return float(len(psus) - len(strata) + 1 - k)
