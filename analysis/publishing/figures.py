@@ -39,7 +39,7 @@ def cjk_font() -> str | None:
 
 def set_theme() -> None:
     """The house theme: white grid, readable sizes, no top/right spines."""
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95,
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=1.05,
                   rc={"figure.dpi": 110, "savefig.dpi": 150, "axes.titleweight": "bold",
                       "axes.titlelocation": "left", "axes.spines.top": False,
                       "axes.spines.right": False})
@@ -48,9 +48,10 @@ def set_theme() -> None:
 
 
 def _tag(ax: plt.Axes, synthetic: bool) -> None:
+    """Mark a figure of a synthetic wave in its bottom-right corner (clear of titles and legends)."""
     if synthetic:
-        ax.text(1.0, 1.01, "synthetic replica", transform=ax.transAxes, ha="right", va="bottom",
-                fontsize=8, color="#b03a2e", style="italic")
+        ax.figure.text(0.995, 0.005, "synthetic replica", ha="right", va="bottom",
+                       fontsize=9, color="#b03a2e", style="italic")
 
 
 def placeholder(text: str) -> plt.Figure:
@@ -72,7 +73,7 @@ def sample_by_province(comp: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
                 dodge=False, ax=ax)
     ax.set_xlabel("respondents (villager questionnaires)")
     ax.set_ylabel("")
-    ax.legend(title="region", loc="lower right")
+    ax.legend(title="region", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     _tag(ax, synthetic)
     fig.tight_layout()
     return fig
@@ -99,7 +100,7 @@ def estimates_with_ci(df: pd.DataFrame, *, label: str = "domain", value: str = "
         handles = [Line2D([], [], marker="o", ls="", color=REGION_COLORS[r], label=r)
                    for r in REGION_COLORS if r in set(df[hue])]
         ax.legend(handles=handles, title=hue.replace("3", ""), loc="upper left",
-                  bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+                  bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
     _tag(ax, synthetic)
     fig.tight_layout()
     return fig
@@ -143,18 +144,21 @@ def _geo() -> list[dict]:
 
 
 def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "viridis",
-              mark: tuple[int, ...] = (310000, 540000), missing_note: str = "no data",
+              mark: tuple[int, ...] | None = None, missing_note: str = "no data",
               synthetic: bool = False, fmt: str = "{:.0f}") -> plt.Figure:
     """Choropleth of mainland provinces (``values`` indexed by GB/T 2260 code).
 
     Provinces without a value are hatched grey and explained in the legend; ``mark`` provinces
-    (default Shanghai and Tibet) are outlined and labelled.
+    (default: the highest and the lowest value) are outlined and labelled. An inset shows the
+    South China Sea islands (their polygons are in the boundary file; no maritime line is drawn).
     """
     from analysis.ingest.provinces import resolve
 
     set_theme()
     fig, ax = plt.subplots(figsize=(8.2, 6.4))
     vals = values.dropna()
+    if mark is None:
+        mark = (int(vals.idxmax()), int(vals.idxmin())) if len(vals) >= 2 else ()
     norm = mpl.colors.Normalize(vmin=float(vals.min()), vmax=float(vals.max()))
     cm = mpl.colormaps[cmap]
     patches, colors, nodata = [], [], []
@@ -172,6 +176,20 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
     ax.add_collection(PatchCollection(patches, facecolor=colors, edgecolor="white", linewidths=0.4))
     ax.add_collection(PatchCollection(nodata, facecolor="#eeeeee", edgecolor="white", hatch="///",
                                       linewidths=0.4))
+    ins = ax.inset_axes([0.83, 0.0, 0.17, 0.30])
+    ins.add_collection(PatchCollection([Polygon(p.get_xy()) for p in patches], facecolor=colors,
+                                       edgecolor="#666666", linewidths=0.3))
+    ins.add_collection(PatchCollection([Polygon(p.get_xy()) for p in nodata], facecolor="#eeeeee",
+                                       edgecolor="#666666", linewidths=0.3))
+    ins.set_xlim(106, 123)
+    ins.set_ylim(3, 24)
+    ins.set_aspect(1.2)
+    ins.set_xticks([])
+    ins.set_yticks([])
+    for side in ins.spines.values():
+        side.set_visible(True)
+        side.set_color("#888888")
+    ins.set_title("South China Sea", fontsize=8.5, pad=2)
     use_zh = cjk_font() is not None
     for code in mark:
         feats = [f for f in _geo() if int(f["properties"]["adcode"]) == code]
@@ -185,9 +203,11 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
         p = resolve(code)
         name = f"{p.name_zh_short} {p.name_en}" if use_zh else p.name_en
         v = fmt.format(vals[code]) if code in vals.index else "–"
-        # labels in empty corners (sea to the south-east, south of Tibet), with a leader line
-        xy_text = {310000: (124.0, 22.0), 540000: (74.5, 24.5)}.get(code, (cx + 3, cy + 3))
-        ax.annotate(f"{name}: {v}", (cx, cy), xytext=xy_text, fontsize=8.5, color="#b03a2e",
+        # labels with a leader line, in the sea to the east or south of the western provinces
+        east = cx >= 110
+        xy_text = (min(cx + 6, 130.0), cy + 5) if east else (max(74.0, cx - 14), max(18.5, cy - 9))
+        ax.annotate(f"{name}: {v}", (cx, cy), xytext=xy_text, fontsize=9.5, color="#b03a2e",
+                    ha="right" if east else "left",
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
                     arrowprops={"arrowstyle": "-", "color": "#b03a2e", "lw": 0.8})
     ax.set_xlim(73, 136)
@@ -200,7 +220,7 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
     from matplotlib.patches import Patch
 
     ax.legend(handles=[Patch(facecolor="#eeeeee", hatch="///", edgecolor="#999", label=missing_note)],
-              loc="lower left", fontsize=8, frameon=False)
+              loc="lower left", fontsize=9, frameon=False)
     ax.set_title(title)
     _tag(ax, synthetic)
     fig.tight_layout()
@@ -250,10 +270,10 @@ def table1_plot(t1: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
         ax.scatter(d["estimate"], y, color="#1b6ca8", s=22, zorder=3, label="estimate, 95 % CI")
         if "published" in d:                    # only on a wave of the seed study
             ax.scatter(d["published"], y, marker="x", color="#b03a2e", s=30, zorder=4, label="published")
-        ax.set_yticks(y, [p if len(p) < 48 else p[:46] + "…" for p in d["problem"]], fontsize=8)
+        ax.set_yticks(y, [p if len(p) < 48 else p[:46] + "…" for p in d["problem"]], fontsize=9)
         ax.set_title(f, fontsize=10)
     axes = np.atleast_1d(axes)
-    axes[0].legend(loc="lower right", fontsize=8)
+    axes[0].legend(loc="lower right", fontsize=9)
     axes[-1].set_xlabel("% of respondents (education: of township institutions)")
     _tag(axes[0], synthetic)
     fig.tight_layout()
@@ -275,7 +295,7 @@ def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = "association
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(np.arange(len(labels))[::-1], labels)
     ax.set_xlabel(xlabel)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     _tag(ax, synthetic)
     fig.tight_layout()
     return fig
@@ -323,7 +343,7 @@ def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | Non
     ax.set_ylabel(ylabel)
     ax.set_xlabel("")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
@@ -338,6 +358,6 @@ def theil_plot(t: pd.DataFrame, *, title: str = "") -> plt.Figure:
     ax.set_ylabel("Theil T")
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     ax.set_title(title)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper right", fontsize=9)
     fig.tight_layout()
     return fig

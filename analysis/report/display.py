@@ -34,10 +34,13 @@ def glue_markdown(values: dict[str, str]) -> None:
 
 
 def glue_figure(key: str, fig) -> None:  # type: ignore[no-untyped-def]
-    """Glue a figure for a ``{glue:figure}`` directive and close it (so it shows only there)."""
+    """Glue a figure for a ``{glue:figure}`` directive and close it (so it shows only there).
+    PNG at twice the pixels of its display size ("retina"): sharp on phones and when zoomed."""
     import matplotlib.pyplot as plt
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
     from myst_nb import glue
 
+    set_matplotlib_formats("retina")
     glue(key, fig, display=False)
     plt.close(fig)
 

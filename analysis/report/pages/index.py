@@ -89,7 +89,7 @@ def figures_(study, prov: pd.DataFrame) -> dict[str, Any]:  # type: ignore[no-un
     syn = study.wave.synthetic
     shown = published(prov)
     out = {"fig_index_provinces": figures.estimates_with_ci(
-               shown, label="province", hue="region", xlabel="modernization degree (0–100), 95 % CI",
+               shown.sort_values("estimate", ascending=False), label="province", hue="region", xlabel="modernization degree (0–100), 95 % CI",
                synthetic=syn),
            "fig_index_ranks": figures.rank_intervals(shown.dropna(subset=["median_rank"]), synthetic=syn),
            "fig_index_fields": figures.heatmap(subindex_by_region(study, "fields"),
