@@ -340,3 +340,88 @@ def test_key_findings_lead_the_landing_page(built):
     for it in items:
         assert re.search(r'href="(index|problems|determinants|provinces)\.html"', it), it
         assert ("Synthetic replica" in it) != ("Real official statistics" in it), it
+
+
+# ---- the report in a browser: navigation, console, alt text ---------------------------------
+
+_ON_SCREEN = """el => {
+  const r = el.getBoundingClientRect();
+  for (let a = el; a; a = a.parentElement) {
+    const s = getComputedStyle(a);
+    if (s.display === 'none' || s.visibility === 'hidden' || parseFloat(s.opacity) === 0) return false;
+  }
+  return r.width >= 1 && r.height >= 1 && r.right > 0 && r.bottom > 0 && r.left < innerWidth && r.top < innerHeight;
+}"""
+
+
+def _shown(page, selector: str) -> list[int]:
+    return [i for i, el in enumerate(page.query_selector_all(selector)) if el.evaluate(_ON_SCREEN)]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def _open(browser, url: str, w: int, h: int, log: list[str]):
+    ctx = browser.new_context(viewport={"width": w, "height": h})
+    page = ctx.new_page()
+    page.on("console", lambda m: log.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: log.append(f"pageerror: {e}"))
+    page.goto(url)
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(200)
+    return ctx, page
+
+
+def test_phone_menu_and_contents_open(built, browser):
+    """At 390 px the ☰ button opens the book's navigation and "On this page" the page's contents."""
+    url = (built / "book" / "index.html").as_uri()
+    for toggle, links in ((".primary-toggle", "nav.bd-docs-nav a"), (".secondary-toggle", "nav.page-toc a")):
+        log: list[str] = []
+        ctx, page = _open(browser, url, 390, 844, log)
+        assert not _shown(page, links), toggle
+        shown = _shown(page, toggle)
+        assert shown, f"no {toggle} on screen"
+        page.query_selector_all(toggle)[shown[0]].click(timeout=5000)
+        page.wait_for_timeout(700)
+        assert _shown(page, links), f"{toggle} did not open its panel"
+        assert len(_shown(page, ".search-button-field, .search-button, form.bd-search, input[type=search]")) <= 1
+        ctx.close()
+        assert log == [], log
+
+
+def test_desktop_sidebar_hides_and_comes_back(built, browser):
+    log: list[str] = []
+    ctx, page = _open(browser, (built / "book" / "index.html").as_uri(), 1366, 900, log)
+    nav = "nav.bd-docs-nav a"
+    assert _shown(page, nav)
+    btn = page.locator(".bd-header-article .primary-toggle")
+    assert btn.count() == 1
+    btn.click(timeout=5000)
+    page.wait_for_timeout(700)
+    assert not _shown(page, nav) and page.locator("dialog[open]").count() == 0
+    btn.click(timeout=5000)
+    page.wait_for_timeout(700)
+    assert _shown(page, nav)
+    ctx.close()
+    assert log == [], log
+
+
+def test_every_page_loads_without_console_errors_and_images_say_what_they_show(built, browser):
+    for name in _pages():
+        log: list[str] = []
+        ctx, page = _open(browser, (built / f"{name}.html").as_uri(), 1366, 900, log)
+        alts = page.evaluate("Array.from(document.querySelectorAll('main img')).map(i => i.alt || '')")
+        for alt in alts:
+            assert len(alt) > 30 and not re.search(r"\.(png|svg|jpg)$|_images/|/", alt), (name, alt)
+        ctx.close()
+        assert log == [], (name, log)

@@ -54,7 +54,17 @@ def _no_thebe(app, pagename, templatename, context, doctree) -> None:  # type: i
                             and "THEBE" not in str(getattr(f, "attributes", {}).get("body", ""))]
 
 
+STATIC = Path(__file__).with_name("static")
+"""The report's own stylesheet (``ruralgov.css``)."""
+
+
+def _static(app, config) -> None:  # type: ignore[no-untyped-def]
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
+
+
 def setup(app):  # type: ignore[no-untyped-def]
+    app.connect("config-inited", _static)
+    app.add_css_file("ruralgov.css")
     app.connect("build-finished", _write)
     app.connect("html-page-context", _no_thebe)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
