@@ -395,6 +395,8 @@ def build(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="default _build/<wave>"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="stream the full Sphinx log"),
     force: bool = typer.Option(False, "--force", help="rebuild even when nothing changed"),
+    pdf: Optional[bool] = typer.Option(None, "--pdf/--no-pdf", help="print the PDF edition too "
+                                       "(default: when Chromium is installed)"),
     compare: Optional[list[str]] = typer.Option(None, "--compare", help="further wave(s) to compare "
                                                 "with WAVE on an extra page (repeatable); output "
                                                 "_build/compare-<waves>/"),
@@ -406,7 +408,8 @@ def build(
     """
     from analysis.report.build import build_book
 
-    raise typer.Exit(build_book(wave, out_dir, verbose=verbose, force=force, compare=compare or None))
+    raise typer.Exit(build_book(wave, out_dir, verbose=verbose, force=force, compare=compare or None,
+                                pdf=pdf))
 
 
 def main() -> None:

@@ -425,3 +425,25 @@ def test_every_page_loads_without_console_errors_and_images_say_what_they_show(b
             assert len(alt) > 30 and not re.search(r"\.(png|svg|jpg)$|_images/|/", alt), (name, alt)
         ctx.close()
         assert log == [], (name, log)
+
+
+def test_the_pdf_edition_is_the_report_with_its_numbers(built):
+    """pdf/ruralgov-<wave>.pdf: many pages, every font embedded, the headline degree equal to
+    the CLI's, tables numbered as in the HTML; every page's footer links it."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils not installed (pdftotext, pdffonts)")
+    pdf = built.parent / "pdf" / f"ruralgov-{paths.DEFAULT_WAVE}.pdf"
+    assert pdf.is_file()
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 20
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert rows and all(" yes " in r for r in rows), fonts      # emb column: every font embedded
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    res = CliRunner().invoke(app, ["index", paths.DEFAULT_WAVE, "--format", "json"])
+    overall = json.loads(res.stdout)[0]["estimate"]
+    assert re.search(rf"modernization degree is\s+{overall:.1f}\b", text)
+    html_numbers = set(re.findall(r"Table (\d+\.\d+)\. ", (built / "book" / "index.html").read_text(encoding="utf-8")))
+    assert html_numbers and all(f"Table {n}." in text for n in html_numbers)
+    for name in _pages():
+        assert f'ruralgov-{paths.DEFAULT_WAVE}.pdf">PDF edition' in (built / f"{name}.html").read_text(encoding="utf-8")

@@ -146,8 +146,42 @@ def footer(wave, repository: str = "") -> str:  # type: ignore[no-untyped-def]
             if repository else "")
     return (f"ruralgov {analysis.__version__}, commit {commit_label()}; wave {html.escape(wave.id)} "
             f"(sha256 {wave.sha256[:12]}){kind}. Code under the MIT licence; the report's text and "
-            f"tables under CC BY 4.0.{repo} Please cite with the version, commit and wave: see "
-            "“How to cite”.")
+            f"tables under CC BY 4.0.{repo} Please cite with the version, commit and wave.")
+
+
+PDF_ENV = "RURALGOV_PDF"
+"""File name of the PDF edition at the root of the HTML (set by the build when it prints one)."""
+
+
+def chromium() -> str | None:
+    """The Chromium that prints the PDF edition (Debian's ``chromium``), or None."""
+    return shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+
+def build_pdf(cmd: list[str], env: dict, work: Path, html: Path, name: str, root_doc: str) -> Path:
+    """The PDF edition: the whole book as one HTML page (Sphinx's ``singlehtml`` builder, pages
+    from the execution cache, so nothing is computed again), printed by headless Chromium with
+    the report's print stylesheet (A4, reading column only). Same numbers, table and figure
+    numbers as the HTML. Written to ``html/<name>``; raises ``RuntimeError`` when a step fails."""
+    out = work / "single"
+    single = [*cmd[:cmd.index("--path-output") + 1], str(out), "--builder", "singlehtml",
+              *cmd[cmd.index("--path-output") + 2:]]
+    with open(work / "pdf.log", "w", encoding="utf-8") as fh:
+        code = subprocess.run(single, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False).returncode
+    page = out / "_build" / "singlehtml" / f"{root_doc}.html"
+    if code != 0 or not page.exists():
+        raise RuntimeError(f"the single-page HTML failed (exit {code}); its log: _build/logs/")
+    # the single page sits in the root doc's folder but links its assets from the root
+    printable = page.parents[len(Path(root_doc).parts) - 1] / "print.html"
+    shutil.copyfile(page, printable)
+    target = html / name
+    res = subprocess.run([str(chromium()), "--headless", "--no-sandbox", "--disable-gpu",
+                          "--no-pdf-header-footer", "--virtual-time-budget=20000",
+                          "--disable-background-networking", f"--print-to-pdf={target}", printable.as_uri()],
+                         capture_output=True, text=True, check=False, timeout=600)
+    if res.returncode != 0 or not target.exists() or target.stat().st_size < 10_000:
+        raise RuntimeError(f"Chromium could not print the PDF (exit {res.returncode}): {res.stderr[-300:]}")
+    return target
 
 
 TABLES_ZIP = "tables.zip"
@@ -249,10 +283,12 @@ def book_hash() -> str:
 
 def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                force: bool = False, cache_root: Path | None = None,
-               compare: list[str] | None = None) -> int:
+               compare: list[str] | None = None, pdf: bool | None = None) -> int:
     """Build the HTML report of ``wave`` into ``out_dir`` (default ``_build/<wave>``); exit code.
 
     ``cache_root``: where execution caches live (default ``_build/.jupyter_cache``).
+    ``pdf``: also print the PDF edition (``html/ruralgov-<name>.pdf``, linked from every page's
+    footer; ``pdf/ruralgov-<name>.pdf`` beside the HTML); None: when Chromium is installed.
     """
     from analysis.ingest.wave import WaveInvalid, load_wave
     from analysis.settings import SettingsError
@@ -319,7 +355,14 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     toc_file.write_text(dump_yaml(toc), encoding="utf-8")
     cfg_file = tmp / "_config.yml"
     cfg_file.write_text(dump_yaml(cfg), encoding="utf-8")
-    env = {**os.environ, paths.WAVE_ENV: str(folder), "PYTHONHASHSEED": "0",
+    if pdf is None:
+        pdf = chromium() is not None
+    elif pdf and chromium() is None:
+        err.print("[red]the PDF edition needs Chromium (apt-get install chromium); nothing was built[/red]")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 2
+    pdf_name = f"ruralgov-{name}.pdf" if pdf else ""
+    env = {**os.environ, paths.WAVE_ENV: str(folder), "PYTHONHASHSEED": "0", PDF_ENV: pdf_name,
            paths.COMPARE_ENV: os.pathsep.join(str(o) for o in others),
            STUDY_ENV: str(study_file), CACHE_ENV: str(results), TOC_ENV: str(toc_file),
            REPOSITORY_ENV: repository}
@@ -341,6 +384,18 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                   f"{target}; full log: {log}[/red]")
         return 1
     n_tables = tables_archive(html)
+    if pdf_name:
+        try:
+            build_pdf(cmd, env, tmp, html, pdf_name, toc["root"])
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            logs = paths.BUILD / "logs"
+            logs.mkdir(exist_ok=True)
+            if (tmp / "pdf.log").exists():
+                shutil.move(str(tmp / "pdf.log"), logs / f"{name}-pdf-failed.log")
+            shutil.rmtree(tmp, ignore_errors=True)
+            err.print(f"[red]PDF edition failed: {e}; the previous report, if any, is kept in {target} "
+                      f"(build without it: --no-pdf)[/red]")
+            return 1
     # stage beside the target (same filesystem), then swap: the old report stays until the end
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".staging-{target.name}-{os.getpid()}")
@@ -348,6 +403,9 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     staging.mkdir()
     shutil.move(str(html), staging / "html")
     shutil.move(str(tmp / "build.log"), staging / "build.log")
+    if pdf_name:
+        (staging / "pdf").mkdir()
+        os.symlink(Path("..") / "html" / pdf_name, staging / "pdf" / pdf_name)
     (staging / "inputs").write_text(stamp)
     (staging / STAMP).write_text(json.dumps({"tool": "ruralgov build", "wave": wave_id,
                                              "wave_folder": str(folder),

@@ -54,6 +54,26 @@ def _no_thebe(app, pagename, templatename, context, doctree) -> None:  # type: i
                             and "THEBE" not in str(getattr(f, "attributes", {}).get("body", ""))]
 
 
+def _footer_links(app, pagename, templatename, context, doctree) -> None:  # type: ignore[no-untyped-def]
+    """Links in every page's footer, relative to the page: the citation page and, when the build
+    prints one, the PDF edition."""
+    import os
+
+    from analysis.report.build import PDF_ENV
+
+    pathto = context.get("pathto")
+    if pathto is None:
+        return
+    links = []
+    if "book/cite" in app.env.found_docs:
+        links.append(f'<a href="{pathto("book/cite")}">How to cite</a>')
+    pdf = os.environ.get(PDF_ENV, "")
+    if pdf and app.builder.name == "html":
+        links.append(f'<a class="pdf-link" href="{pathto(pdf, 1)}">PDF edition</a>')
+    if links:
+        context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + " " + " · ".join(links)
+
+
 STATIC = Path(__file__).with_name("static")
 """The report's own stylesheet (``ruralgov.css``)."""
 
@@ -67,4 +87,5 @@ def setup(app):  # type: ignore[no-untyped-def]
     app.add_css_file("ruralgov.css")
     app.connect("build-finished", _write)
     app.connect("html-page-context", _no_thebe)
+    app.connect("html-page-context", _footer_links)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
