@@ -54,6 +54,7 @@ def fake_book(monkeypatch, tmp_path):
         return 0, {}, {}
 
     monkeypatch.setattr(build_mod, "_run", fake_run)
+    monkeypatch.setattr(build_mod, "chromium", lambda: None)      # no PDF edition from a stub
     monkeypatch.setattr("analysis.report.assets.ensure_mathjax", lambda: True)
     return build
 

@@ -217,9 +217,10 @@ def test_two_builds_of_the_same_inputs_are_identical(tmp_path):
     assert build_book(paths.DEFAULT_WAVE, b, force=True, cache_root=tmp_path / "cache_b") == 0
     assert _executed(a / "build.log") == _executed(b / "build.log") == len(_pages())
     ha, hb = tree_hashes(a / "html"), tree_hashes(b / "html")
-    # these hold execution times (the appendix's execution table, and the search index of its
-    # text); manifest.json is compared below without its times
-    for timed in ("manifest.json", "book/reproducibility.html", "searchindex.js"):
+    # these hold execution times (the appendix's execution table, the search index of its text,
+    # the PDF that prints it, with its creation date); manifest.json is compared below without its times
+    for timed in ("manifest.json", "book/reproducibility.html", "searchindex.js",
+                  f"ruralgov-{paths.DEFAULT_WAVE}.pdf"):
         ha.pop(timed)
         hb.pop(timed)
     assert ha == hb
