@@ -25,7 +25,7 @@ from tests.conftest import DEFAULT
 runner = CliRunner()
 CORPUS = Path(__file__).parent / "data" / "bad_waves"
 CASES = yaml.safe_load((CORPUS / "cases.yml").read_text(encoding="utf-8"))["cases"]
-SKIP = {".venv", ".git", "_build", "__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
+SKIP = {".venv", ".git", "_build", "__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints", "mutants"}
 
 
 def project_tree(root: Path = paths.ROOT) -> dict[str, tuple[int, int]]:
