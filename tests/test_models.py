@@ -554,3 +554,22 @@ def test_hc1_equals_statsmodels_and_counts_absorbed_parameters():
     np.testing.assert_allclose(hc1_vcov(X, w, e, ainv), ref, rtol=1e-10)
     n, k = X.shape
     np.testing.assert_allclose(hc1_vcov(X, w, e, ainv, 3), ref * (n - k) / (n - k - 3), rtol=1e-10)
+
+
+def test_design_matrix_names_its_columns_and_drops_the_first_level():
+    from analysis.estimation.regression import design_matrix
+
+    df = pd.DataFrame({"x": [1, 2, 3, 4], "region": ["east", "west", "central", "east"]})
+    X, names = design_matrix(df, ["x"], ["region"])
+    assert names == ["Intercept", "x", "region_east", "region_west"]        # 'central' is the base
+    np.testing.assert_array_equal(X[:, 2:], [[1, 0], [0, 1], [0, 0], [1, 0]])
+    X0, n0 = design_matrix(df, [], [], const=False)
+    assert X0.shape == (4, 0) and n0 == []
+
+
+def test_wild_bootstrap_records_its_settings_and_defaults_to_999_webb_draws_seed_0():
+    y, X, w, g = _toy(seed=2)
+    out = wild_cluster_bootstrap(y, X, w, g, [2])
+    assert out.attrs == {"reps": 999, "weights": "webb", "seed": 0, "clusters": 12}
+    again = wild_cluster_bootstrap(y, X, w, g, [2], reps=999, weights="webb", seed=0)
+    pd.testing.assert_frame_equal(out, again)

@@ -1,0 +1,101 @@
+"""Mutation score of the estimators: how many deliberate one-line errors the test suite kills.
+
+Runs mutmut (configuration in pyproject.toml, ``[tool.mutmut]``: which files are mutated and
+which test files judge them) on the modules named on the command line, then writes
+``benchmarks/results/mutation-<date>.md``: per module the mutants killed (a test failed or timed
+out), survived, declared equivalent (``benchmarks/mutation_equivalent.txt``, one line per mutant
+with the reason) and not run, and the list of non-equivalent survivors.
+
+Slow (minutes per module on two cores), never part of CI::
+
+    .venv/bin/python benchmarks/mutation.py regression design      # analysis/estimation/<m>.py
+    .venv/bin/python benchmarks/mutation.py --report-only regression
+
+Score = killed / (killed + survived − equivalent), over the mutants that were run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.txt"
+KILLED = {1, 3, 24, -24, 36, 152, 255, -9, -11}            # a failing test, a timeout, a crash
+
+
+def equivalent() -> dict[str, str]:
+    """Mutants judged equivalent (same behaviour as the original), with the reason."""
+    out = {}
+    if EQUIVALENT.exists():
+        for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                name, _, why = line.partition(" ")
+                out[name.strip()] = why.strip()
+    return out
+
+
+def tally(module: str) -> dict:
+    """Counts and survivors of ``analysis/estimation/<module>.py`` from mutmut's results."""
+    meta = ROOT / "mutants" / "analysis" / "estimation" / f"{module}.py.meta"
+    codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+    eq = equivalent()
+    c: Counter = Counter()
+    survivors = []
+    for name, code in sorted(codes.items()):
+        if code is None:
+            c["not run"] += 1
+        elif code in KILLED:
+            c["killed"] += 1
+        elif code == 0 and name in eq:
+            c["equivalent"] += 1
+        elif code == 0:
+            c["survived"] += 1
+            survivors.append(name)
+        else:
+            c["no test / other"] += 1
+    judged = c["killed"] + c["survived"]
+    return {"module": module, "mutants": len(codes), **c,
+            "score": (c["killed"] / judged) if judged else float("nan"), "survivors": survivors}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("modules", nargs="+", help="modules of analysis/estimation (e.g. regression design)")
+    ap.add_argument("--report-only", action="store_true", help="only tally the last run")
+    ap.add_argument("--max-children", type=int, default=2)
+    a = ap.parse_args()
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    if not a.report_only:
+        for m in a.modules:
+            subprocess.run([mutmut, "run", "--max-children", str(a.max_children),
+                            f"analysis.estimation.{m}.*"], cwd=ROOT, check=False)
+    rows = [tally(m) for m in a.modules]
+    cols = ["mutants", "killed", "survived", "equivalent", "not run", "no test / other"]
+    lines = [f"# Mutation score, {date.today().isoformat()}", "",
+             "Command: `.venv/bin/python benchmarks/mutation.py " + " ".join(a.modules) + "` "
+             "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml).", "",
+             "| module | " + " | ".join(cols) + " | score |", "|---|" + "---:|" * (len(cols) + 1)]
+    for r in rows:
+        lines.append(f"| {r['module']} | " + " | ".join(str(r.get(k, 0)) for k in cols)
+                     + f" | {100 * r['score']:.1f} % |")
+    lines += ["", "Score = killed / (killed + survived), equivalent mutants excluded; a timeout counts as killed.", ""]
+    for r in rows:
+        if r["survivors"]:
+            lines += [f"## Surviving mutants of {r['module']}", ""] + [f"- `{s}`" for s in r["survivors"]] + [""]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"mutation-{date.today().isoformat()}.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines[:6 + len(rows)]))
+    print(f"written: {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
