@@ -105,3 +105,26 @@ def test_key_findings_state_the_main_model_s_clearest_association_as_an_associat
     best = f.loc[f["p"].idxmin()]
     assert f"**{best['label']}**" in line and f"{best['estimate']:+.2f}" in line
     assert "not a cause" in line
+
+
+def test_reproduction_table_prints_published_values_as_published(default_study):
+    """Published figures at their printed precision with their bound; the reproduction at the
+    same precision; labels a reader understands; no SE claimed for the institution records."""
+    from analysis.estimation.reproduce import reproduce
+    from analysis.report.pages import reproduction
+
+    raw = reproduce(default_study)
+    t = reproduction.table(default_study)
+    for (_, r), (_, shown) in zip(raw.iterrows(), t.iterrows()):
+        if pd.isna(r["published"]):
+            continue
+        d = int(r["decimals"]) if pd.notna(r["decimals"]) else 2
+        assert shown["published"] == reproduction.BOUND[r["compare"]] + f"{r['published']:.{d}f}"
+        if pd.notna(r["reproduced"]):
+            assert shown["this wave"] == f"{r['reproduced']:.{d}f}"
+        assert "_" not in shown["figure"]
+    below = t[t["published"].str.startswith("< ")]
+    assert len(below) and below["agreement"].str.contains("bound").all()
+    inst = raw["statistic"] == "count_share"
+    assert (t.loc[inst, "SE"] == "").all() and t.loc[inst, "note"].str.contains("no standard error").all()
+    assert reproduction.counts(t)["n_within"] == int(raw["within_rounding"].eq(True).sum())

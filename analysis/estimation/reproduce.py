@@ -65,6 +65,8 @@ def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         elif stat == "count_share":
             y = inst[f.item].dropna()
             rep = 100 * float((y == f.value).mean())
+            note = note or (f"share of the {len(y)} institution records; no sampling design is known "
+                            "for them, so no standard error")
         elif stat == "ratio":
             ok = inst[[f.numerator, f.denominator]].dropna()
             rep = 100 * float(ok[f.numerator].sum() / ok[f.denominator].sum())
@@ -78,7 +80,13 @@ def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
                 within = bool(round(rep, dec) <= published)
             elif compare == "below":
                 within = bool(rep < published)
-        rows.append({"key": key, "label": f.label or key.split(".")[-1].replace("_", " "),
+        label = f.label
+        if not label and f.item:
+            try:
+                label = w.codebook.item(q or "villagers", f.item).text_en
+            except (KeyError, LookupError):
+                label = None
+        rows.append({"key": key, "label": label or key.split(".")[-1].replace("_", " ").capitalize(),
                      "published": published, "reproduced": rep, "difference": rep - published,
                      "decimals": dec, "compare": compare, "within_rounding": within, "se": se,
                      "statistic": stat, "note": note})

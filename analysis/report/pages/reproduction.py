@@ -6,10 +6,33 @@ from __future__ import annotations
 import pandas as pd
 
 
+BOUND = {"equal": "", "at_most": "≤ ", "below": "< "}
+AGREES = {"equal": "equal at the published rounding", "at_most": "within the published bound",
+          "below": "below the published bound"}
+
+
 def table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Every published figure against the wave's estimate."""
+    """Every published figure against the wave's estimate: the published value at its printed
+    precision with its bound ("< 50"), the reproduction at the same precision, and whether they
+    agree in the sense the paper's figure allows."""
     from analysis.estimation.reproduce import reproduce
 
     t = reproduce(study)
-    t["within_rounding"] = t["within_rounding"].map({True: "yes", False: "NO", None: "n/a"})
-    return t[["label", "published", "reproduced", "se", "within_rounding", "note"]]
+
+    def at(v: float, d: object) -> str:
+        return "" if pd.isna(v) else f"{v:.{int(d) if pd.notna(d) else 2}f}"
+
+    agree = [("n/a" if w is None else (("yes, " + AGREES[c]) if w else "NO"))
+             for w, c in zip(t["within_rounding"], t["compare"])]
+    return pd.DataFrame({
+        "figure": t["label"],
+        "published": [BOUND[c] + at(v, d) for v, d, c in zip(t["published"], t["decimals"], t["compare"])],
+        "this wave": [at(v, d) for v, d in zip(t["reproduced"], t["decimals"])],
+        "SE": [at(v, 2) for v in t["se"]],
+        "agreement": agree, "note": t["note"].fillna("")})
+
+
+def counts(t: pd.DataFrame) -> dict[str, int]:
+    """How many figures there are, agree, and cannot be derived (glued into the page's prose)."""
+    return {"n_figures": len(t), "n_within": int(t["agreement"].str.startswith("yes").sum()),
+            "n_na": int((t["agreement"] == "n/a").sum())}
