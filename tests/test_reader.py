@@ -128,3 +128,16 @@ def test_reproduction_table_prints_published_values_as_published(default_study):
     inst = raw["statistic"] == "count_share"
     assert (t.loc[inst, "SE"] == "").all() and t.loc[inst, "note"].str.contains("no standard error").all()
     assert reproduction.counts(t)["n_within"] == int(raw["within_rounding"].eq(True).sum())
+
+
+def test_sobol_table_is_readable_and_explains_its_monte_carlo_error():
+    from analysis.report.pages.sensitivity import INPUT_LABELS, sobol_table
+
+    raw = pd.DataFrame({"input": ["normalisation", "weights_perturbation"], "output": ["gap", "gap"],
+                        "first_order": [0.9996, -0.0017], "total": [0.862, 0.0003]})
+    t, note = sobol_table(SimpleNamespace(sobol=raw, n_evaluations=7000))
+    assert list(t["input"]) == [INPUT_LABELS["normalisation"], INPUT_LABELS["weights_perturbation"]]
+    assert t["first-order index"].between(0, 1).all() and t["total index"].between(0, 1).all()
+    assert "7,000" in note and "2 case(s)" in note and "Monte Carlo error" in note
+    ok = raw.assign(first_order=[0.5, 0.0], total=[0.6, 0.01])
+    assert "case(s)" not in sobol_table(SimpleNamespace(sobol=ok, n_evaluations=10))[1]

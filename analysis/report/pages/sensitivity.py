@@ -32,6 +32,28 @@ def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return out
 
 
+INPUT_LABELS = {"normalisation": "normalisation method", "weighting": "weighting method",
+                "aggregation": "aggregation method", "weights_perturbation": "weights perturbed at random",
+                "bootstrap": "sampling (Rao–Wu bootstrap replicate)"}
+
+
+def sobol_table(s) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
+    """The Sobol indices as a reader table (readable input names, indices clipped to [0, 1] at
+    two decimals) and the note explaining the Monte Carlo error that clipping hides."""
+    t = s.sobol
+    raw_fo, raw_tot = t["first_order"].to_numpy(), t["total"].to_numpy()
+    out = pd.DataFrame({"output": t["output"], "input": [INPUT_LABELS.get(i, i) for i in t["input"]],
+                        "first-order index": raw_fo.clip(0, 1), "total index": raw_tot.clip(0, 1)})
+    odd = int(((raw_fo < 0) | (raw_fo > raw_tot + 0.005)).sum())
+    note = (f"Monte Carlo estimates from {s.n_evaluations:,} model evaluations: an index is the share of "
+            "the output's variance, between 0 and 1; estimates below 0 are shown as 0.")
+    if odd:
+        note += (f" In {odd} case(s) the first-order estimate is below 0 or above the total estimate, "
+                 "which the true indices cannot be: the difference is Monte Carlo error, and indices "
+                 "this close are not distinguishable at this number of draws.")
+    return out, note
+
+
 def publishable_ranks(study, s) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Draw × province ranks among the publishable provinces only (suppressed ones take no rank)."""
     ok = [p for p in published(province_degrees(study))["province"] if p in s.provinces.columns]
@@ -52,4 +74,5 @@ def figures_(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                                                       synthetic=syn),
             "fig_sens_ranks": figures.distributions(ranks[order], xlabel="rank across draws (1 = highest)",
                                                     synthetic=syn, order=order),
-            "fig_sens_sobol": figures.sobol_bars(s.sobol, synthetic=syn)}
+            "fig_sens_sobol": figures.sobol_bars(
+                s.sobol.assign(input=[INPUT_LABELS.get(i, i) for i in s.sobol["input"]]), synthetic=syn)}
