@@ -141,3 +141,26 @@ def test_sobol_table_is_readable_and_explains_its_monte_carlo_error():
     assert "7,000" in note and "2 case(s)" in note and "Monte Carlo error" in note
     ok = raw.assign(first_order=[0.5, 0.0], total=[0.6, 0.01])
     assert "case(s)" not in sobol_table(SimpleNamespace(sobol=ok, n_evaluations=10))[1]
+
+
+def test_icon_subset_keeps_the_used_solid_icons_and_repoints_every_page(tmp_path):
+    from analysis.report import icons
+
+    js = ('var p={bars:[448,512,[],"f0c9","M0 96z"],"magnifying-glass":[512,512,["search"],"f002","M416 208z"],'
+          'moon:[384,512,[],"f186","M223 0z"]};d("fab",p);'
+          'var p={bars:[448,512,[],"f0c9","M0 96C0z"],"magnifying-glass":[512,512,["search"],"f002","M416 208Cz"],'
+          'moon:[384,512,[],"f186","M223 0Cz"]};d("fas",p),d("fa-solid",p)')
+    scripts = tmp_path / "_static" / "scripts"
+    scripts.mkdir(parents=True)
+    (scripts / "fontawesome.js").write_text(js, encoding="utf-8")
+    (tmp_path / "book").mkdir()
+    page = tmp_path / "book" / "a.html"
+    page.write_text('<script src="../_static/scripts/fontawesome.js?digest=1"></script>'
+                    '<i class="fa-solid fa-magnifying-glass fa-lg"></i><span class="fa-solid fa-bars"></span>',
+                    encoding="utf-8")
+    assert icons.subset_icons(tmp_path) == 2
+    out = (scripts / "fa-icons.js").read_text(encoding="utf-8")
+    assert '"bars":[448,512,"M0 96C0z"]' in out and '"magnifying-glass":[512,512,"M416 208Cz"]' in out
+    assert "moon" not in out                                # not used by any page
+    assert not (scripts / "fontawesome.js").exists()
+    assert '<script defer="defer" src="../_static/scripts/fa-icons.js"></script>' in page.read_text(encoding="utf-8")

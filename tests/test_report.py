@@ -448,3 +448,19 @@ def test_the_pdf_edition_is_the_report_with_its_numbers(built):
     assert html_numbers and all(f"Table {n}." in text for n in html_numbers)
     for name in _pages():
         assert f'ruralgov-{paths.DEFAULT_WAVE}.pdf">PDF edition' in (built / f"{name}.html").read_text(encoding="utf-8")
+
+
+def test_every_page_weighs_under_a_megabyte_without_its_figures(built):
+    """What a page loads (its HTML, scripts, styles, fonts; not its own figures, not the PDF it
+    links) stays under 1 MB: no 1.5 MB icon font script, MathJax only on a page with maths."""
+    for name in _pages():
+        page = built / f"{name}.html"
+        text = page.read_text(encoding="utf-8")
+        total = page.stat().st_size
+        loaded = set(re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"#?]+)', text))
+        for ref in loaded:
+            f = (page.parent / ref).resolve()
+            if f.is_file() and f.suffix in (".js", ".css", ".woff", ".woff2"):
+                total += f.stat().st_size
+        assert total < 1_000_000, (name, total)
+        assert ("mathjax" in text.lower().replace("mathjax_ignore", "")) == ('class="math' in text), name

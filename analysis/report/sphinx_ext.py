@@ -39,6 +39,9 @@ def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
 def _write(app, exception) -> None:  # type: ignore[no-untyped-def]
     if exception is not None or app.builder.format != "html":
         return
+    from analysis.report.icons import subset_icons
+
+    subset_icons(Path(app.outdir))
     out = Path(app.outdir) / "manifest.json"
     out.write_text(json.dumps(_manifest(app), indent=2, ensure_ascii=False, sort_keys=True) + "\n",
                    encoding="utf-8")
@@ -52,6 +55,10 @@ def _no_thebe(app, pagename, templatename, context, doctree) -> None:  # type: i
         if files:
             context[key] = [f for f in files if "thebe" not in str(f).lower()
                             and "THEBE" not in str(getattr(f, "attributes", {}).get("body", ""))]
+    # MathJax (1.2 MB) only on a page that has maths
+    if 'class="math' not in (context.get("body") or "") and context.get("script_files"):
+        context["script_files"] = [f for f in context["script_files"] if "mathjax" not in str(f).lower()
+                                   and "MathJax" not in str(getattr(f, "attributes", {}).get("body", ""))]
 
 
 def _footer_links(app, pagename, templatename, context, doctree) -> None:  # type: ignore[no-untyped-def]
