@@ -30,6 +30,11 @@ def built() -> Path:
     return HTML
 
 
+def _notebooks() -> set[str]:
+    """The pages that run code (the glossary is plain text and executes nothing)."""
+    return {p for p in _pages() if "{code-cell}" in (paths.ROOT / f"{p}.md").read_text(encoding="utf-8")}
+
+
 def _executed(log: Path) -> int:
     return len(re.findall(r"Executing notebook", log.read_text(encoding="utf-8")))
 
@@ -53,7 +58,7 @@ def test_manifest(built):
     w = load_wave()
     assert m["wave"]["sha256"] == w.sha256 and m["wave"]["synthetic"] is True
     assert m["config"]["data/models.yml"] and m["seeds"]["sensitivity"]["draws"] == 10_000
-    assert set(m["pages"]) == set(_pages())
+    assert set(m["pages"]) == _notebooks() and "book/glossary" not in _notebooks()
     assert all(p["succeeded"] for p in m["pages"].values())
     assert "data/codebook.yml" in m["config"] and m["versions"]["statsmodels"]
 
@@ -105,7 +110,7 @@ def test_touching_a_wave_file_reexecutes_and_other_waves_stay_identical(built, t
     with open(copy / "README.md", "a", encoding="utf-8") as fh:
         fh.write("\nA note added by a test.\n")
     assert build_book(str(copy), out) == 0
-    assert _executed(out / "build.log") == len(_pages())
+    assert _executed(out / "build.log") == len(_notebooks())
     assert tree_hashes(HTML) == before
 
 
@@ -215,7 +220,7 @@ def test_two_builds_of_the_same_inputs_are_identical(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert build_book(paths.DEFAULT_WAVE, a, force=True, cache_root=tmp_path / "cache_a") == 0
     assert build_book(paths.DEFAULT_WAVE, b, force=True, cache_root=tmp_path / "cache_b") == 0
-    assert _executed(a / "build.log") == _executed(b / "build.log") == len(_pages())
+    assert _executed(a / "build.log") == _executed(b / "build.log") == len(_notebooks())
     ha, hb = tree_hashes(a / "html"), tree_hashes(b / "html")
     # these hold execution times (the appendix's execution table, the search index of its text,
     # the PDF that prints it, with its creation date); manifest.json is compared below without its times

@@ -145,7 +145,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
         table = province_covariates(year, study.official)
         for name in covs:
             v[name] = v["province"].astype("float").map(table[name])
-        notes.append(f"province covariates: official statistics of {year}"
+        notes.append(f"province covariates are official statistics of {year}"
                      + (f" (nearest year to the wave's {study.year})" if study.year not in (None, year) else ""))
     cols = [spec.outcome, *spec.regressors, *spec.fixed_effects]
     for c in (spec.cluster, spec.weights, spec.group):

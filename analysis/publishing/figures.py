@@ -8,6 +8,7 @@ otherwise English names are used, never empty boxes.
 from __future__ import annotations
 
 import json
+import textwrap
 from functools import lru_cache
 
 import matplotlib as mpl
@@ -247,30 +248,35 @@ def sobol_bars(sobol: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     set_theme()
     long = sobol.melt(id_vars=["input", "output"], value_vars=["first_order", "total"],
                       var_name="index", value_name="value")
-    long["value"] = long["value"].clip(lower=0)
+    long["value"] = long["value"].clip(lower=0, upper=1)
+    long["index"] = long["index"].map({"first_order": "first-order", "total": "total"})
     g = sns.catplot(data=long, kind="bar", y="input", x="value", hue="index", col="output",
                     height=3.2, aspect=1.25, palette=["#6baed6", "#08519c"], sharex=True)
-    g.set_axis_labels("share of output variance", "")
-    g.set_titles("{col_name}")
+    g.set_axis_labels("", "")
+    g.set(xlim=(0, 1), xticks=[0, 0.5, 1])
+    g.set_titles("{col_name}", size=10)
+    g.figure.supxlabel("share of the output's variance", fontsize=10)
+    g.figure.subplots_adjust(bottom=0.2)
     _tag(g.axes.flat[-1], synthetic)
     return g.figure
 
 
 def table1_plot(t1: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
-    """Each problem's prevalence with its CI, the published value marked ×."""
+    """Each problem's prevalence with its CI, the published value as a ring."""
     set_theme()
     fields = list(dict.fromkeys(t1["field"]))
     heights = [max(1, (t1["field"] == f).sum()) for f in fields]
-    fig, axes = plt.subplots(len(fields), 1, figsize=(7.8, 0.3 * len(t1) + 1.6 * len(fields)),
+    fig, axes = plt.subplots(len(fields), 1, figsize=(7.8, 0.5 * len(t1) + 1.2 * len(fields)),
                              sharex=True, gridspec_kw={"height_ratios": heights})
     for ax, f in zip(np.atleast_1d(axes), fields):
         d = t1[t1["field"] == f]
         y = np.arange(len(d))[::-1]
         ax.hlines(y, d["ci_low"], d["ci_high"], color="#1b6ca8", lw=2, alpha=0.6)
-        ax.scatter(d["estimate"], y, color="#1b6ca8", s=22, zorder=3, label="estimate, 95 % CI")
-        if "published" in d:                    # only on a wave of the seed study
-            ax.scatter(d["published"], y, marker="x", color="#b03a2e", s=30, zorder=4, label="published")
-        ax.set_yticks(y, [p if len(p) < 48 else p[:46] + "…" for p in d["problem"]], fontsize=9)
+        ax.scatter(d["estimate"], y, color="#1b6ca8", s=22, zorder=4, label="estimate, 95 % CI")
+        if "published" in d:                    # only on a wave of the seed study: a ring around the dot
+            ax.scatter(d["published"], y, marker="o", facecolors="none", edgecolors="#b03a2e", s=70,
+                       lw=1.2, zorder=3, label="published")
+        ax.set_yticks(y, [textwrap.fill(p, 40) for p in d["problem"]], fontsize=9)
         ax.set_title(f, fontsize=10)
     axes = np.atleast_1d(axes)
     axes[0].legend(loc="lower right", fontsize=9)
@@ -312,8 +318,15 @@ def ame_plot(ame: pd.DataFrame, *, synthetic: bool, labels: dict[str, str] | Non
                                                      yerr=100 * 1.96 * data["se"], fmt="o", ms=3,
                                                      color="#1b6ca8", lw=1),
                                         plt.axhline(0, color="grey", lw=0.8)))
-    g.set_axis_labels("satisfaction (1 = very dissatisfied … 5 = very satisfied)", "pp")
-    g.set_titles("{col_name}", size=8)
+    g.set_axis_labels("", "")
+    g.set_titles("{col_name}", size=9)
+    cats = sorted(d["category"].unique())
+    for ax in g.axes.flat:
+        ax.set_title(textwrap.fill(ax.get_title(), 24), size=9)
+        ax.set_xticks(cats)
+        ax.tick_params(labelleft=True, labelbottom=True, labelsize=9)
+    g.figure.supxlabel("satisfaction category (1 = very dissatisfied … 5 = very satisfied)", fontsize=10)
+    g.figure.supylabel("change in probability (percentage points)", fontsize=10)
     _tag(g.axes.flat[0], synthetic)
     g.figure.tight_layout()
     return g.figure

@@ -14,6 +14,7 @@ Example
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -67,13 +68,14 @@ def column_kind(name: str, values: pd.Series) -> str:
     """The kind of a column from its name and values (see :data:`KINDS`)."""
     low = str(name).lower()
     if low in ("n", "respondents", "villages", "provinces", "n_psu", "psus", "rows", "records", "df",
-               "blank", "declared", "errors", "warnings", "institutions", "clusters") or low.startswith("n_"):
+               "blank", "declared", "errors", "warnings", "institutions", "clusters",
+               "province-years", "observations") or low.startswith("n_"):
         return "count"
     if low == "year" or low.endswith("_year"):
         return "year"
     if "rank" in low:
         return "rank"
-    if low == "p" or low.endswith(" p") or low.startswith("p_") or low.endswith("_p") or "p-value" in low:
+    if re.search(r"(^|[\s_(])p($|[\s_)])", low) or "p-value" in low:     # "p", "wild p (Holm)", "p_adj"
         return "p"
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return "number"

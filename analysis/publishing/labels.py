@@ -14,6 +14,7 @@ from __future__ import annotations
 
 COLUMNS = {
     "domain": "domain", "region3": "region", "region4": "region (NBS)", "province_en": "province",
+    "province_zh": "province (Chinese)",
     "estimate": "estimate", "se": "SE", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
     "deff": "design effect", "n": "respondents", "n_psu": "PSUs", "df": "df", "sum_w": "weighted size",
     "median_rank": "median rank", "rank_low": "rank, 2.5 %", "rank_high": "rank, 97.5 %",

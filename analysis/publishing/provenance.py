@@ -28,7 +28,7 @@ PACKAGES = ("ruralgov", "numpy", "pandas", "scipy", "statsmodels", "linearmodels
 
 SYNTHETIC_NOTE = "Synthetic replica data: illustrates the method only."
 OFFICIAL_NOTE = ("Real data: official statistics of the National Bureau of Statistics and provincial "
-                 "budget accounts (sources: data/external/*/PROVENANCE.md).")
+                 "budget accounts (sources and licences: Method and data notes).")
 
 
 @lru_cache(maxsize=1)
@@ -100,7 +100,7 @@ def survey_source(wave) -> Source:  # type: ignore[no-untyped-def]
 
 def official_source() -> Source:
     """The source of a table computed from the official province panel."""
-    return Source("official", "official statistics (NBS province panel 2005–2024, data/external/_merged)")
+    return Source("official", "official statistics (NBS province panel 2005–2024)")
 
 
 def mixed_source(wave) -> Source:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ def bibtex(study) -> str:  # type: ignore[no-untyped-def]
     """The report's BibTeX entry for this wave and commit."""
     from analysis.report.build import REPOSITORY_ENV
 
-    sha, _ = provenance.git_commit()
+    sha = provenance.commit_label()          # "+dirty" when the work tree differs from the commit
     w = study.wave
     url = os.environ.get(REPOSITORY_ENV, "")
     kind = ", synthetic replica data" if w.synthetic else ""

@@ -139,13 +139,16 @@ def diagnostics_tables(study, ms, model: str = "wls_region") -> tuple[pd.DataFra
     from analysis.estimation.suite import diagnostics
 
     dg = diagnostics(study, model=model)
+    from analysis.publishing.formats import fmt_count, fmt_number, fmt_p
+
+    # one column mixes a statistic and a count: written here, each at its own precision
     tests = pd.DataFrame([
-        {"test": "Breusch–Pagan (heteroskedasticity, weighted model)", "statistic": dg["breusch_pagan"]["lm"],
-         "p": dg["breusch_pagan"]["p"]},
-        {"test": "RESET (powers 2–3 of the fitted values, weighted model)", "statistic": dg["reset"]["f"],
-         "p": dg["reset"]["p"]},
-        {"test": "largest Cook's distance", "statistic": dg["cooks_max"], "p": np.nan},
-        {"test": "observations with Cook's D > 4/n", "statistic": float(dg["cooks_over_4_n"]), "p": np.nan},
+        {"test": "Breusch–Pagan (heteroskedasticity, weighted model)",
+         "statistic": fmt_number(dg["breusch_pagan"]["lm"], 2), "p": fmt_p(dg["breusch_pagan"]["p"])},
+        {"test": "RESET (powers 2–3 of the fitted values, weighted model)",
+         "statistic": fmt_number(dg["reset"]["f"], 2), "p": fmt_p(dg["reset"]["p"])},
+        {"test": "largest Cook's distance", "statistic": fmt_number(dg["cooks_max"], 3), "p": ""},
+        {"test": "observations with Cook's D > 4/n", "statistic": fmt_count(dg["cooks_over_4_n"]), "p": ""},
     ])
     labels = dict(ms[model].term_labels)
     vif = dg["vif"].assign(term=lambda d: d["term"].map(lambda t: labels.get(t, t)))

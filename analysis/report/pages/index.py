@@ -18,7 +18,7 @@ NORMALISATION_TEXT = {
     "rank": "weighted percentile ranks within the wave",
     "target": "distance to a target code (100 at the target, capped)",
 }
-WEIGHTING_TEXT = {"equal": "equal weights", "expert": "expert weights (data/index.yml)",
+WEIGHTING_TEXT = {"equal": "equal weights", "expert": "expert weights (set in the index's settings)",
                   "entropy": "entropy weights (data-driven)", "pca": "weights from the first principal component",
                   "ahp": "AHP weights from pairwise comparisons of the fields"}
 AGGREGATION_TEXT = {"arithmetic": "weighted arithmetic means", "geometric": "weighted geometric means",

@@ -83,8 +83,19 @@ def figures_(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                 ylabel="cross-province SD of logs", title="σ-convergence", palette={})}
 
 
-def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Panel regressions on the real province panel (tables and Hausman test)."""
-    from analysis.estimation.panel import panel_regressions, spending_panel
+PANEL_MODELS = {"PanelOLS (province + year effects)": "two-way fixed effects (province, year)",
+                "RandomEffects": "random effects", "BetweenOLS": "between (province means)"}
 
-    return panel_regressions(spending_panel(panel(study)))
+
+def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Panel regressions on the real province panel (tables and Hausman test), with readers'
+    names for the models and terms and the observations counted as province-years."""
+    from analysis.estimation.panel import panel_regressions, spending_panel
+    from analysis.publishing.labels import column_label
+
+    pr = dict(panel_regressions(spending_panel(panel(study))))
+    pr["coefficients"] = pr["coefficients"].assign(
+        model=lambda d: d["model"].map(lambda m: PANEL_MODELS.get(m, m)),
+        term=lambda d: d["term"].map(column_label)).rename(columns={"n": "province-years"})
+    pr["wild"] = pr["wild"].assign(term=lambda d: d["term"].map(column_label))
+    return pr

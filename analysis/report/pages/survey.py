@@ -67,8 +67,9 @@ def item_nonresponse(study, top: int = 10) -> pd.DataFrame:  # type: ignore[no-u
     m["missing_pct"] = 100 * (m["blank"] + m["declared"]) / m["rows"]
     labels = {it.id: it.text_en for it in w.codebook.items("villagers")}
     m["item"] = m["column"].map(labels)
-    return m.sort_values(["missing_pct", "column"], ascending=[False, True]).head(top)[
-        ["column", "item", "blank", "declared", "missing_pct"]]
+    out = m.sort_values(["missing_pct", "column"], ascending=[False, True]).head(top)
+    return out[["item", "column", "blank", "declared", "missing_pct"]].rename(
+        columns={"item": "question", "column": "variable (data file)"})
 
 
 def facts_and_assumptions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -82,10 +83,10 @@ def facts_and_assumptions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def
     others = sorted(set(v["province_en"]) - named)
     inst = 0 if w.institutions is None else len(w.institutions)
     rows = [
-        ("survey year", said.get("survey", ""), f"year {w.spec.year} (wave.yml)"),
+        ("survey year", said.get("survey", ""), f"year {w.spec.year} (the wave's description)"),
         ("respondents", said.get("sample", ""), f"{len(v):,} villager records"),
         ("provinces", said.get("provinces_named", ""),
-         f"{v['province_en'].nunique()} provinces: Shanghai and Tibet, and {len(others)} chosen by the generator "
+         f"{v['province_en'].nunique()} provinces: Shanghai and Tibet, and {len(others)} chosen at random by the replica's generator "
          f"({', '.join(others)})"),
         ("villages", "not stated", f"{v[psu].nunique() if psu else 0} villages, the primary sampling units"),
         ("sample design", "not stated (no weights, strata or clusters are described)",
@@ -120,3 +121,12 @@ def warnings_table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return pd.DataFrame([{"file": p.file, "row": p.row, "column": p.column, "rule": p.rule,
                           "message": p.message} for p in rep.warnings],
                         columns=["file", "row", "column", "rule", "message"])
+
+
+def validation_sentence(study) -> str:  # type: ignore[no-untyped-def]
+    """What validation found, as a sentence (it found no error, or the report would not exist)."""
+    n = len(study.wave.report.warnings)
+    if n == 0:
+        return "It passed without an error or a warning."
+    return (f"It passed without an error; {'one warning' if n == 1 else f'{n} warnings'} (things to "
+            "know, not errors) are summarised in the table below.")
