@@ -134,3 +134,39 @@ def test_survey_panel_of_two_waves(tmp_path):
     assert np.isfinite(out["hausman"]["statistic"])
     with pytest.raises(ValueError, match="two or more waves"):
         survey_panel_models(panel.xs(2020, level="wave", drop_level=False))
+
+
+def test_the_panel_carries_the_education_and_labour_series_with_their_caveats():
+    """NBS education and urban-employment series joined on (adcode, year): the 2006 primary
+    ratio left empty where the source column is permuted; the rural share agrees with an
+    independent export (100 − urbanization); the student–teacher ratio equals enrolment over
+    teachers where both are published."""
+    import numpy as np
+
+    from analysis.ingest.official import SERVICE_SERIES, province_panel
+
+    p = province_panel()
+    assert set(SERVICE_SERIES) <= set(p.columns) and len(p) == 31 * 20
+    y06 = p.xs(2006, level="year")
+    assert int(y06["primary_student_teacher_ratio"].isna().sum()) == 16
+    both = p[["rural_pop_share_pct", "urban_rate_pct"]].dropna()
+    assert np.abs(both["rural_pop_share_pct"] + both["urban_rate_pct"] - 100).max() < 0.2
+    r = p[["junior_sec_student_teacher_ratio", "junior_sec_enrolment_10k", "junior_sec_fulltime_teachers_10k"]].dropna()
+    ratio = r["junior_sec_enrolment_10k"] / r["junior_sec_fulltime_teachers_10k"]
+    assert len(r) > 300 and np.abs(ratio - r["junior_sec_student_teacher_ratio"]).max() < 0.1
+    assert p.xs(2023, level="year")["primary_student_teacher_ratio"].isna().all()      # the export ends in 2022
+
+
+def test_the_schools_section_is_computed_from_the_panel():
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import provinces
+
+    st = build_study("2020-replica")
+    s = provinces.services_stats(st)
+    p = provinces.panel(st)
+    last = p.xs(s["svc_last"], level="year")["primary_student_teacher_ratio"].dropna()
+    assert s["str_top"] == last.max() and s["str_bottom"] == last.min()
+    assert s["svc_last"] == 2022 and s["str_2006_missing"] == 16
+    d = p.xs(s["svc_first"], level="year")[["primary_student_teacher_ratio", "primary_enrolment_10k"]].dropna()
+    assert s["str_first"] == pytest.approx((d.iloc[:, 0] * d.iloc[:, 1]).sum() / d.iloc[:, 1].sum())
+    assert "rural broadband" in provinces.missing_series_markdown()

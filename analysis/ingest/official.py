@@ -22,6 +22,8 @@ import pandas as pd
 from analysis import paths
 
 PANEL_CSV = paths.EXTERNAL / "_merged" / "province_year_core_2005_2024.csv"
+SERVICES_CSV = paths.EXTERNAL / "_merged" / "province_year_services_2005_2024.csv"
+"""Education and labour series (NBS, 2005–2022; province totals, not rural-only)."""
 UNITS = {
     "urban_rate_pct": "% of year-end resident population living in towns",
     "gdp_100m_yuan": "100 million yuan, current prices (NBS vintage ~2026-03)",
@@ -34,7 +36,27 @@ UNITS = {
     "edu_exp_share_pct": "% of budget expenditure spent on education",
     "fiscal_exp_per_capita_yuan": "yuan per resident",
     "edu_exp_per_capita_yuan": "yuan per resident (derived here)",
+    "primary_student_teacher_ratio": "pupils per full-time teacher, regular primary schools (2006: 16 provinces "
+                                     "empty, the NBS column is permuted)",
+    "junior_sec_student_teacher_ratio": "students per teacher, junior secondary schools",
+    "primary_fulltime_teachers_10k": "10 thousand full-time primary teachers",
+    "junior_sec_fulltime_teachers_10k": "10 thousand full-time junior-secondary teachers (2011–2022)",
+    "primary_schools_n": "regular primary schools",
+    "junior_sec_schools_n": "junior secondary schools (2011–2022)",
+    "primary_enrolment_10k": "10 thousand pupils enrolled, primary",
+    "junior_sec_enrolment_10k": "10 thousand students enrolled, junior secondary (2011–2022)",
+    "kindergarten_pupils_per_100k_pop": "kindergarten pupils per 100,000 population (2008–2022)",
+    "urban_registered_unemployment_rate_pct": "% urban registered unemployment (2005–2021; a break in 2020–21)",
+    "urban_registered_unemployed_10k": "10 thousand urban registered unemployed (a break in 2020–21)",
+    "rural_pop_10k": "10 thousand persons, year-end rural population",
+    "rural_pop_share_pct": "% of the year-end resident population that is rural",
 }
+SERVICE_SERIES = ("primary_student_teacher_ratio", "junior_sec_student_teacher_ratio",
+                  "kindergarten_pupils_per_100k_pop", "urban_registered_unemployment_rate_pct",
+                  "rural_pop_share_pct")
+"""The education and labour series the report shows (the others are their numerators and denominators)."""
+BREAK_YEAR = 2020
+"""Registered unemployment changes regime from this year (pandemic, registration rules): a break."""
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +67,9 @@ def province_panel() -> pd.DataFrame:
                             "region3_conventional": "region3"})
     df["edu_exp_per_capita_yuan"] = (df["exp_education_100m_yuan"] * 1e8
                                      / (df["resident_pop_10k"] * 1e4)).round(1)
+    if SERVICES_CSV.exists():
+        services = pd.read_csv(SERVICES_CSV)
+        df = df.merge(services, on=["adcode", "year"], how="left", validate="one_to_one")
     df = df.set_index(["adcode", "year"]).sort_index()
     df.attrs["units"] = dict(UNITS)
     df.attrs["source"] = "data/external/_merged/PROVENANCE.md"

@@ -347,12 +347,25 @@ def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     return fig
 
 
-def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | None = None) -> plt.Figure:
-    """Year × series line chart (real statistics)."""
+def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | None = None,
+          break_year: int | None = None, break_label: str = "series break") -> plt.Figure:
+    """Year × series line chart (real statistics); ``break_year`` draws a dashed line where the
+    series changes regime (the lines are not joined across it)."""
     set_theme()
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
     for c in df.columns:
-        ax.plot(df.index, df[c], label=str(c), color=(palette or REGION_COLORS).get(str(c)), lw=2)
+        s = df[c]
+        color = (palette or REGION_COLORS).get(str(c))
+        if break_year is None:
+            ax.plot(df.index, s, label=str(c), color=color, lw=2)
+            continue
+        before, after = s[s.index < break_year], s[s.index >= break_year]
+        (line,) = ax.plot(before.index, before, label=str(c), color=color, lw=2)
+        ax.plot(after.index, after, color=line.get_color(), lw=2)
+    if break_year is not None:
+        ax.axvline(break_year - 0.5, color="grey", ls="--", lw=1)
+        ax.text(break_year - 0.4, 0.98, break_label, transform=ax.get_xaxis_transform(), va="top",
+                fontsize=9, color="#555555")
     ax.set_ylabel(ylabel)
     ax.set_xlabel("")
     ax.set_title(title)

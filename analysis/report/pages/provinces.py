@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.estimation.frames import covariate_year
@@ -93,9 +94,77 @@ def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     from analysis.estimation.panel import panel_regressions, spending_panel
     from analysis.publishing.labels import column_label
 
-    pr = dict(panel_regressions(spending_panel(panel(study))))
+    sp = spending_panel(panel(study))
+    pr = dict(panel_regressions(sp))
+    yrs = sp.index.get_level_values("year")
+    h = pr["hausman"]
+    pr["panel_sentence"] = (
+        f"{sp.index.get_level_values(0).nunique()} provinces × {yrs.min()}–{yrs.max()}")
+    pr["hausman_sentence"] = (
+        ("rejects" if h["p"] < 0.05 else "does not reject") + " the random-effects assumption at the 5 % level")
     pr["coefficients"] = pr["coefficients"].assign(
         model=lambda d: d["model"].map(lambda m: PANEL_MODELS.get(m, m)),
         term=lambda d: d["term"].map(column_label)).rename(columns={"n": "province-years"})
     pr["wild"] = pr["wild"].assign(term=lambda d: d["term"].map(column_label))
     return pr
+
+
+# ---- education and labour (NBS series, province totals) -------------------------------------
+
+MISSING_SERIES = (
+    "rural per-capita disposable income by province",
+    "township hospitals, village clinics and village doctors; health technicians and beds per 1,000",
+    "participants in the urban-rural residents' basic pension (城乡居民基本养老保险) and rural "
+    "minimum-living-guarantee (农村低保) recipients",
+    "township cultural stations and their use",
+    "rural broadband and internet use",
+    "teachers and student–teacher ratios of rural schools (the series above are province totals)")
+"""Real series a five-field official index of rural public services would need, looked for and
+not found as public province × year files."""
+
+
+def services_stats(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Numbers of the education and labour section (glued): first and last year with data, the
+    enrolment-weighted national primary student–teacher ratio, the highest and lowest province."""
+    p = panel(study)
+    if "primary_student_teacher_ratio" not in p:
+        return {}
+    r = p[["primary_student_teacher_ratio", "primary_enrolment_10k"]].dropna()
+    years = sorted(set(r.index.get_level_values("year")))
+    first, last = years[0], years[-1]
+
+    def national(y: int) -> float:
+        d = r.xs(y, level="year")
+        return float(np.average(d["primary_student_teacher_ratio"], weights=d["primary_enrolment_10k"]))
+
+    lastp = r.xs(last, level="year")["primary_student_teacher_ratio"]
+    u = p["urban_registered_unemployment_rate_pct"].dropna()
+    y06 = p.xs(2006, level="year") if 2006 in set(p.index.get_level_values("year")) else p.iloc[0:0]
+    shuffled = int((y06["primary_student_teacher_ratio"].isna() & y06["primary_enrolment_10k"].notna()).sum())
+    return {"svc_first": first, "svc_last": last, "str_first": national(first), "str_last": national(last),
+            "str_top": float(lastp.max()), "str_top_name": resolve(int(lastp.idxmax())).name_en,
+            "str_bottom": float(lastp.min()), "str_bottom_name": resolve(int(lastp.idxmin())).name_en,
+            "unemp_last_year": int(max(u.index.get_level_values("year"))), "str_2006_missing": shuffled}
+
+
+def services_figures(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Primary student–teacher ratio (enrolment-weighted) and urban registered unemployment
+    (population-weighted) by region, 2005–2022, the unemployment break marked."""
+    from analysis.estimation.panel import regional_means
+    from analysis.ingest.official import BREAK_YEAR
+    from analysis.publishing import figures
+
+    p = panel(study)
+    st = regional_means(p, "primary_student_teacher_ratio", "region4", weight="primary_enrolment_10k")
+    un = regional_means(p, "urban_registered_unemployment_rate_pct", "region4")
+    return {"fig_real_str": figures.lines(st, ylabel="pupils per full-time teacher",
+                                          title="Primary schools: pupils per teacher, by region"),
+            "fig_real_unemp": figures.lines(un, ylabel="% of the urban labour force",
+                                            title="Urban registered unemployment rate, by region",
+                                            break_year=BREAK_YEAR, break_label="registration break")}
+
+
+def missing_series_markdown() -> str:
+    """The list of real series a five-field official index would need and that were not found."""
+    return "\n".join(f"- {m};" if i < len(MISSING_SERIES) - 1 else f"- {m}."
+                      for i, m in enumerate(MISSING_SERIES))
