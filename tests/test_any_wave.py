@@ -122,3 +122,22 @@ def test_what_the_wave_lacks_or_breaks_is_said_not_crashed_on(built):
     assert "single PSU" not in survey or "survey.lonely.psu" in survey
     prov = _text(built["sav"] / "book" / "provinces.html")
     assert "In 2024" in prov                        # official statistics of the wave's year
+
+
+def test_province_profiles_follow_the_wave(built):
+    """Every mainland province has a profile; a small province shows the suppression and no
+    survey table; a province absent from the wave shows official statistics only."""
+    from analysis.ingest.provinces import all_provinces, resolve
+    from analysis.report.profiles import slug
+
+    html = built["sav"]
+    for p in all_provinces():
+        assert (html / "profiles" / f"{slug(p.name_en)}.html").exists(), p.name_en
+    for name in SMALL:
+        t = _text(html / "profiles" / f"{slug(resolve(name).name_en)}.html")
+        assert "not published" in t and "Field and aspect sub-indices" not in t, name
+        assert "Latest official values" in t
+    absent = _text(html / "profiles" / "shanghai.html")
+    assert "no respondents in Shanghai" in absent and "Field and aspect sub-indices" not in absent
+    present = _text(html / "profiles" / "hebei.html")
+    assert "Field and aspect sub-indices" in present and "modernization degree in Hebei is" in present

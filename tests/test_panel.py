@@ -170,3 +170,11 @@ def test_the_schools_section_is_computed_from_the_panel():
     d = p.xs(s["svc_first"], level="year")[["primary_student_teacher_ratio", "primary_enrolment_10k"]].dropna()
     assert s["str_first"] == pytest.approx((d.iloc[:, 0] * d.iloc[:, 1]).sum() / d.iloc[:, 1].sum())
     assert "rural broadband" in provinces.missing_series_markdown()
+
+
+def test_regional_means_with_complete_coverage_drop_years_with_a_missing_province():
+    p = province_panel()
+    full = regional_means(p, "primary_student_teacher_ratio", "region4", weight="primary_enrolment_10k")
+    comp = regional_means(p, "primary_student_teacher_ratio", "region4", weight="primary_enrolment_10k", complete=True)
+    assert full.loc[2006].notna().sum() > comp.loc[2006].notna().sum()        # 16 provinces empty in 2006
+    pd.testing.assert_series_equal(full.loc[2010], comp.loc[2010])

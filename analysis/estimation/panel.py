@@ -28,12 +28,19 @@ Scheme = Literal["region3", "region4"]
 
 # ---- disparities ---------------------------------------------------------------------------
 
-def regional_means(panel: pd.DataFrame, var: str, scheme: Scheme = "region3", weight: str = "resident_pop_10k") -> pd.DataFrame:
-    """Population-weighted mean of ``var`` by region and year (wide: year × region)."""
+def regional_means(panel: pd.DataFrame, var: str, scheme: Scheme = "region3", weight: str = "resident_pop_10k",
+                   complete: bool = False) -> pd.DataFrame:
+    """Population-weighted mean of ``var`` by region and year (wide: year × region).
+
+    ``complete``: a region's mean only in years where every one of its provinces has the value
+    (a mean over fewer provinces would move with the gap, not with the provinces)."""
     p = panel.reset_index().dropna(subset=[var, weight])
     g = p.groupby(["year", scheme])
-    m = g.apply(lambda d: np.average(d[var], weights=d[weight]), include_groups=False)
-    return m.unstack(scheme)
+    m = g.apply(lambda d: np.average(d[var], weights=d[weight]), include_groups=False).unstack(scheme)
+    if complete:
+        n = g.size().unstack(scheme)
+        m = m.where(n >= n.max())
+    return m
 
 
 def coefficient_of_variation(panel: pd.DataFrame, var: str, weighted: bool = True) -> pd.Series:

@@ -213,10 +213,17 @@ def tables_archive(html: Path) -> int:
     return n
 
 
-def book_toc(wave, *, compare: bool = False) -> dict:  # type: ignore[no-untyped-def]
+def book_toc(wave, *, compare: bool = False, profiles: list[str] | None = None) -> dict:  # type: ignore[no-untyped-def]
     """The table of contents of a wave's book: ``_toc.yml``, with the comparison page for a
-    comparison build, and without the reproduction page unless the wave reproduces the seed."""
+    comparison build, the province profiles after the official-statistics part when given, and
+    without the reproduction page unless the wave reproduces the seed."""
+    from analysis.report.profiles import toc_part
+
     toc = read_yaml(paths.ROOT / "_toc.yml")
+    if profiles:
+        at = next((i + 1 for i, part in enumerate(toc["parts"])
+                   if any(c.get("file") == "book/provinces" for c in part["chapters"])), len(toc["parts"]))
+        toc["parts"].insert(at, toc_part(profiles))
     if compare:
         toc["parts"].insert(1, {"caption": "Comparison", "chapters": [{"file": "book/compare"}]})
     if not wave.spec.reproduces_seed:
@@ -225,10 +232,11 @@ def book_toc(wave, *, compare: bool = False) -> dict:  # type: ignore[no-untyped
     return toc
 
 
-def _page_name(path: str) -> str:
-    """A page as the toc names it (book/x.md) from a path in the Sphinx log."""
-    p = Path(path)
-    return p.relative_to(paths.ROOT).as_posix() if p.is_absolute() and paths.ROOT in p.parents else path
+def _page_name(path: str, root: Path | None = None) -> str:
+    """A page as the toc names it (book/x.md) from a path in the Sphinx log (``root``: the
+    build's source folder)."""
+    p, root = Path(path), root or paths.ROOT
+    return p.relative_to(root).as_posix() if p.is_absolute() and root in p.parents else path
 
 
 def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict[str, str], dict[str, str]]:
@@ -236,6 +244,7 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     pages = _pages(Path(cmd[cmd.index("--toc") + 1]))
+    root = Path(cmd[2])
     failed: dict[str, str] = {}
     executed: dict[str, str] = {}
     pending: str | None = None
@@ -254,7 +263,7 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
             clean = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
             m = _EXEC.search(clean)
             if m:
-                page = _page_name(m.group(1))
+                page = _page_name(m.group(1), root)
                 if m.group(2).startswith("Executing"):
                     prog.update(task, description=f"executing {page}")
                 else:
@@ -262,7 +271,7 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
                     prog.advance(task)
             f = _FAIL.search(clean)
             if f:
-                page = _page_name(f.group(1))
+                page = _page_name(f.group(1), root)
                 failed.setdefault(page, f.group(2))
                 pending = page if "Executing notebook failed" in f.group(2) else None
             elif pending and _ERR.match(clean) and not clean.startswith(("nbclient", "myst_nb", "CellExecutionError")):
@@ -283,10 +292,12 @@ def book_hash() -> str:
 
 def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                force: bool = False, cache_root: Path | None = None,
-               compare: list[str] | None = None, pdf: bool | None = None) -> int:
+               compare: list[str] | None = None, pdf: bool | None = None,
+               profiles_enabled: bool = True) -> int:
     """Build the HTML report of ``wave`` into ``out_dir`` (default ``_build/<wave>``); exit code.
 
     ``cache_root``: where execution caches live (default ``_build/.jupyter_cache``).
+    ``profiles_enabled``: one generated page per province (:mod:`analysis.report.profiles`).
     ``pdf``: also print the PDF edition (``html/ruralgov-<name>.pdf``, linked from every page's
     footer; ``pdf/ruralgov-<name>.pdf`` beside the HTML); None: when Chromium is installed.
     """
@@ -350,7 +361,16 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
 
     results = cache.with_name(cache.name + "-results")
     study_file = save_study(build_study(waves[0]), results)
-    toc = book_toc(waves[0], compare=bool(others))
+    # the build's source folder: links to the project's pages and data, and the generated
+    # province profiles (written here, never into the project)
+    from analysis.report.profiles import FOLDER, write_profiles
+
+    src = tmp / "src"
+    src.mkdir()
+    for part in ("book", "data"):
+        (src / part).symlink_to(paths.ROOT / part, target_is_directory=True)
+    profiles = write_profiles(src / FOLDER) if profiles_enabled else None
+    toc = book_toc(waves[0], compare=bool(others), profiles=profiles)
     toc_file = tmp / "_toc.yml"
     toc_file.write_text(dump_yaml(toc), encoding="utf-8")
     cfg_file = tmp / "_config.yml"
@@ -366,7 +386,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
            paths.COMPARE_ENV: os.pathsep.join(str(o) for o in others),
            STUDY_ENV: str(study_file), CACHE_ENV: str(results), TOC_ENV: str(toc_file),
            REPOSITORY_ENV: repository}
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(paths.ROOT),
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src),
            "--config", str(cfg_file), "--toc", str(toc_file),
            "--path-output", str(tmp), "-W", "-n", "--keep-going", "--all"]
     err.print(f"building {name} (inputs {key}) into {target} …")

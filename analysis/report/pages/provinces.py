@@ -155,7 +155,7 @@ def services_figures(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     from analysis.publishing import figures
 
     p = panel(study)
-    st = regional_means(p, "primary_student_teacher_ratio", "region4", weight="primary_enrolment_10k")
+    st = regional_means(p, "primary_student_teacher_ratio", "region4", weight="primary_enrolment_10k", complete=True)
     un = regional_means(p, "urban_registered_unemployment_rate_pct", "region4")
     return {"fig_real_str": figures.lines(st, ylabel="pupils per full-time teacher",
                                           title="Primary schools: pupils per teacher, by region"),

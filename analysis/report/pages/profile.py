@@ -1,0 +1,204 @@
+"""A province's profile page (generated per province by :mod:`analysis.report.profiles`): its
+degree and rank interval, its field and aspect profile against the nation, the problems its
+respondents name, and its real official statistics against its region and the nation.
+
+Every survey number passes the wave's disclosure policy: a province below it shows the reason
+and its official statistics, never a survey number.
+
+Example
+-------
+>>> from analysis.estimation.study import build_study
+>>> from analysis.report.pages.profile import survey_status
+>>> survey_status(build_study("2020-replica"), 540000)["status"]
+'published'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.ingest.provinces import resolve
+from analysis.publishing.disclosure import published
+from analysis.report.pages.common import degree_table, policy, province_degrees
+
+OFFICIAL_SERIES = {
+    "urban_rate_pct": "urbanization (%)",
+    "gdp_per_capita_yuan": "GDP per head (yuan)",
+    "fiscal_exp_per_capita_yuan": "public spending per head (yuan)",
+    "edu_exp_share_pct": "education share of spending (%)",
+    "primary_student_teacher_ratio": "pupils per primary teacher",
+    "urban_registered_unemployment_rate_pct": "urban registered unemployment (%)",
+}
+"""The official series of a profile, with the reader's label (province totals, NBS)."""
+
+
+def survey_status(study, adcode: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The province in the survey: ``status`` is "absent" (no respondents in the wave),
+    "suppressed" (with ``reason``) or "published" (with the degree, CI, PSUs, df, flag and, when
+    the rank bootstrap is given, the rank interval)."""
+    p = resolve(adcode)
+    t = province_degrees(study)
+    row = t[t["province"] == p.name_en]
+    if row.empty:
+        return {"status": "absent", "n": 0}
+    r = row.iloc[0]
+    if r["suppressed"]:
+        return {"status": "suppressed", "reason": str(r["suppressed"]), "n": int(r["n"])}
+    return {"status": "published", "estimate": float(r["estimate"]), "ci_low": float(r["ci_low"]),
+            "ci_high": float(r["ci_high"]), "n": int(r["n"]), "n_psu": int(r["n_psu"]),
+            "df": int(r["df"]), "flag": str(r.get("flag", "") or ""),
+            "n_published": int(len(published(t)))}
+
+
+def rank(study, adcode: int, replicates: pd.DataFrame) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Median rank and 95 % interval among the publishable provinces (empty when not publishable)."""
+    from analysis.estimation.sensitivity import rank_intervals
+
+    name = resolve(adcode).name_en
+    ok = [p for p in published(province_degrees(study))["province"] if p in replicates.columns]
+    if name not in ok:
+        return {}
+    r = rank_intervals(replicates[ok]).loc[name]
+    return {"median_rank": float(r["median_rank"]), "rank_low": float(r["rank_low"]),
+            "rank_high": float(r["rank_high"]), "n_ranked": len(ok)}
+
+
+def summary_sentence(study, adcode: int, replicates: pd.DataFrame) -> str:  # type: ignore[no-untyped-def]
+    """The survey part in one sentence (Markdown), or why there is none."""
+    from analysis.publishing.formats import fmt_rank
+
+    s = survey_status(study, adcode)
+    name = resolve(adcode).name_en
+    if s["status"] == "absent":
+        return f"The wave has no respondents in {name}: this page shows official statistics only."
+    if s["status"] == "suppressed":
+        return (f"{name}'s survey results are not published: {s['reason']} (the wave's disclosure rule); "
+                "this page shows official statistics only. ‡")
+    out = (f"The modernization degree in {name} is **{s['estimate']:.1f}** (95 % CI {s['ci_low']:.1f}–"
+           f"{s['ci_high']:.1f}; {s['n']} respondents in {s['n_psu']} PSUs, {s['df']} design degrees of "
+           "freedom).")
+    if s["flag"]:
+        out += f" † To be read with care: {s['flag']}."
+    rk = rank(study, adcode, replicates)
+    if rk:
+        out += (f" Among the {rk['n_ranked']} publishable provinces its median rank is "
+                f"{fmt_rank(rk['median_rank'])}, with a 95 % bootstrap interval from {fmt_rank(rk['rank_low'])} "
+                f"to {fmt_rank(rk['rank_high'])}.")
+    return out
+
+
+def levels_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Field and aspect sub-indices of the province beside the nation's (suppressed cells marked)."""
+    name = resolve(adcode).name_en
+    cb = study.wave.codebook
+    rows = []
+    for kind, levels, names in (("field", study.index.fields, cb.fields), ("aspect", study.index.aspects, cb.aspects)):
+        for lv in levels:
+            t = degree_table(study, "province_en", level=lv)
+            row = t[t["province_en"] == name]
+            nat = study.degree(level=lv)
+            rec = {"level": f"{kind}: {names[lv][1]}", "national": float(nat.estimate[0])}
+            if row.empty:
+                rec.update({"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0, "n_psu": 0,
+                            "suppressed": "no respondents"})
+            else:
+                r = row.iloc[0]
+                rec.update({k: r[k] for k in ("estimate", "ci_low", "ci_high", "n", "n_psu", "suppressed")})
+            rows.append(rec)
+    t = pd.DataFrame(rows)
+    return t[["level", "estimate", "ci_low", "ci_high", "national", "n", "n_psu", "suppressed"]]
+
+
+def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The problems villagers name (Table 1 items of the villager questionnaire): the province's
+    design-based share beside the nation's; suppressed under the disclosure policy."""
+    from analysis.estimation.reproduce import table1
+
+    name = resolve(adcode).name_en
+    v, d = study.villagers, study.design
+    t1 = table1(study)
+    t1 = t1[t1["base"].str.startswith("villager") & (t1["n"] > 0)]
+    pol = policy(study)
+    rows = []
+    for r in t1.itertuples():
+        y = v[r.item].to_numpy(float)
+        yy = np.where(np.isnan(y), np.nan, (y == 1).astype(float))
+        e = d.proportion(yy, by=v["province_en"])
+        doms = list(e.domains)
+        rec = {"field": r.field, "problem": r.problem, "national": float(r.estimate)}
+        if name not in doms:
+            rec.update({"estimate": np.nan, "n": 0, "n_psu": 0, "suppressed": "no respondents"})
+        else:
+            i = doms.index(name)
+            rec.update({"estimate": 100 * float(e.estimate[i]), "n": int(e.n[i]), "n_psu": int(e.n_psu[i]),
+                        "suppressed": pol.reason(e.n[i], e.n_psu[i])})
+        rows.append(rec)
+    t = pd.DataFrame(rows)
+    t.loc[t["suppressed"] != "", "estimate"] = np.nan
+    return t[["field", "problem", "estimate", "national", "n", "suppressed"]]
+
+
+def official_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The province's latest official values beside its region's and the nation's
+    (population-weighted means; the student–teacher ratio weighted by enrolment)."""
+    p = study.official
+    prov = resolve(adcode)
+    rows = []
+    for col, label in OFFICIAL_SERIES.items():
+        if col not in p:
+            continue
+        s = p[col].dropna()
+        if s.empty:
+            continue
+        y = int(s.index.get_level_values("year").max())
+        d = p.xs(y, level="year").dropna(subset=[col])
+        wcol = "primary_enrolment_10k" if col == "primary_student_teacher_ratio" else "resident_pop_10k"
+        d = d.dropna(subset=[wcol])
+        reg = d[d["region4"] == prov.region4]
+        rows.append({"series": label, "year": y,
+                     "province": float(d.loc[adcode, col]) if adcode in d.index else np.nan,
+                     f"region ({prov.region4})": float(np.average(reg[col], weights=reg[wcol])),
+                     "nation": float(np.average(d[col], weights=d[wcol]))})
+    return pd.DataFrame(rows)
+
+
+def official_figure(study, adcode: int):  # type: ignore[no-untyped-def]
+    """Small multiples 2005–2024: the province against its region and the nation."""
+    import matplotlib.pyplot as plt
+
+    from analysis.estimation.panel import regional_means
+    from analysis.ingest.official import BREAK_YEAR
+    from analysis.publishing import figures
+
+    figures.set_theme()
+    p = study.official
+    prov = resolve(adcode)
+    cols = [c for c in OFFICIAL_SERIES if c in p]
+    fig, axes = plt.subplots((len(cols) + 1) // 2, 2, figsize=(7.4, 2.1 * ((len(cols) + 1) // 2) + 0.6),
+                             sharex=True)
+    for ax, col in zip(axes.flat, cols):
+        w = "primary_enrolment_10k" if col == "primary_student_teacher_ratio" else "resident_pop_10k"
+        reg = regional_means(p, col, "region4", weight=w, complete=True)
+        nat = regional_means(p.assign(_all="nation"), col, "_all", weight=w, complete=True)["nation"]
+        own = p[col].xs(adcode, level="adcode") if adcode in p.index.get_level_values(0) else pd.Series(dtype=float)
+        for series, label, style in ((own, prov.name_en, {"color": "#b03a2e", "lw": 2.2}),
+                                     (reg.get(prov.region4, pd.Series(dtype=float)), f"region ({prov.region4})",
+                                      {"color": "#1b6ca8", "lw": 1.4}),
+                                     (nat, "nation", {"color": "#555555", "lw": 1.4, "ls": "--"})):
+            s = series.dropna()
+            if col.startswith("urban_registered"):
+                for part in (s[s.index < BREAK_YEAR], s[s.index >= BREAK_YEAR]):
+                    ax.plot(part.index, part, **style)
+            else:
+                ax.plot(s.index, s, label=label, **style)
+        ax.set_title(OFFICIAL_SERIES[col], fontsize=10)
+        ax.tick_params(labelsize=9)
+    for ax in list(axes.flat)[len(cols):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig

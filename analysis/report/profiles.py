@@ -1,0 +1,132 @@
+"""Province profile pages, generated from one template before the build: one page per mainland
+province (the survey part where the wave has publishable respondents there, official statistics
+for every province), and a page listing them. The build writes them beside its links to
+``book/`` in its own source folder, never into the project.
+
+Example
+-------
+>>> from analysis.report.profiles import slug
+>>> slug("Inner Mongolia")
+'inner-mongolia'
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from analysis.ingest.provinces import all_provinces
+
+FOLDER = "profiles"
+"""The profiles' folder in the build's source tree (and in the HTML)."""
+INDEX = "profiles"
+"""The name of the page listing the profiles (``profiles/profiles``)."""
+
+HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+TEMPLATE = HEADER + """
+# {name_en} · {name_zh}
+
+```{{code-cell}} ipython3
+:tags: [remove-cell]
+from analysis.report import context, display
+from analysis.report.pages import profile
+from analysis.publishing.provenance import official_source, survey_source
+st = context.study()
+CODE = {adcode}
+status = profile.survey_status(st, CODE)
+display.glue_markdown({{"summary": profile.summary_sentence(st, CODE, context.province_replicates(st))}})
+display.glue_figure("fig_official", profile.official_figure(st, CODE))
+display.glue_all({{"stamp_official": official_source().stamp("{slug}")}})
+```
+
+```{{code-cell}} ipython3
+:tags: [remove-input]
+display.notice(st)
+```
+
+{name_en} ({name_zh_full}) lies in the {region4} of the NBS's four regions.
+
+## In the survey
+
+{{glue:md}}`summary`
+
+```{{code-cell}} ipython3
+:tags: [remove-input]
+if status["status"] == "published":
+    display.show(profile.levels_table(st, CODE), source=survey_source(st.wave), decimals=1, page="{slug}",
+                 title="Field and aspect sub-indices (0–100): {name_en} and the nation")
+    display.show(profile.problems_table(st, CODE), source=survey_source(st.wave), decimals=0, page="{slug}",
+                 title="Problems villagers name (% of respondents): {name_en} and the nation")
+```
+
+## Official statistics
+
+```{{glue:figure}} fig_official
+:name: fig-profile-{slug}
+:alt: Six small line charts over the years of the official statistics: {name_en}'s urbanization, GDP per head, public spending per head, education share of spending, pupils per primary teacher and urban registered unemployment, each against its region and the nation.
+
+{name_en} (red) against the {region4} region (blue) and the nation (grey, dashed): means weighted
+by population (pupils per teacher: by enrolment); province totals, not rural alone. The
+unemployment series breaks in 2020 (registration changes). {{glue:text}}`stamp_official`
+```
+
+```{{code-cell}} ipython3
+:tags: [remove-input]
+display.show(profile.official_table(st, CODE), source=official_source(), decimals=1, page="{slug}",
+             title="Latest official values: {name_en}, its region and the nation")
+```
+"""
+
+INDEX_PAGE = """# Province profiles
+
+One page per mainland province, each built from the same template: the province in the survey
+wave where it has enough respondents and villages to publish (its degree with the interval, its
+rank interval, its fields and aspects and the problems its villagers name, each beside the
+nation's), and its real official statistics against its region and the nation. A province with
+no respondents in the wave, or too few to publish, shows its official statistics only.
+
+{lists}
+"""
+
+
+def slug(name_en: str) -> str:
+    """A page name from an English province name."""
+    return re.sub(r"[^a-z0-9]+", "-", name_en.lower()).strip("-")
+
+
+def write_profiles(folder: Path) -> list[str]:
+    """Write the profile pages and their index into ``folder``; returns the documents in the
+    order of the table of contents (``profiles/profiles`` first), by region then name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    provs = sorted(all_provinces(), key=lambda p: (p.region4, p.name_en))
+    docs = [f"{FOLDER}/{INDEX}"]
+    lists = []
+    for region in dict.fromkeys(p.region4 for p in provs):
+        items = [p for p in provs if p.region4 == region]
+        lists.append(f"**{region.capitalize()}**: " + ", ".join(
+            f"{{doc}}`{p.name_en} <{slug(p.name_en)}>`" for p in items) + ".")
+        for p in items:
+            s = slug(p.name_en)
+            (folder / f"{s}.md").write_text(TEMPLATE.format(
+                name_en=p.name_en, name_zh=p.name_zh_short, name_zh_full=p.name_zh_full, adcode=p.adcode,
+                region4=p.region4, slug=s), encoding="utf-8")
+            docs.append(f"{FOLDER}/{s}")
+    (folder / f"{INDEX}.md").write_text(INDEX_PAGE.format(lists="\n\n".join(lists)), encoding="utf-8")
+    return docs
+
+
+def toc_part(docs: list[str]) -> dict:
+    """The table-of-contents part of the profiles: the index page with one section per province."""
+    return {"caption": "Province profiles",
+            "chapters": [{"file": docs[0], "sections": [{"file": d} for d in docs[1:]]}]}

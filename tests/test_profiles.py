@@ -1,0 +1,90 @@
+"""Province profile pages: one per mainland province from one template, the survey part only
+where the disclosure policy allows it, official statistics for every province."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.ingest.provinces import all_provinces
+from analysis.report import profiles
+from analysis.report.pages import profile
+
+
+@pytest.fixture(scope="module")
+def study():
+    from analysis.estimation.study import build_study
+
+    return build_study("2020-replica")
+
+
+def test_one_page_per_province_from_the_template_and_an_index(tmp_path):
+    docs = profiles.write_profiles(tmp_path / "profiles")
+    assert docs[0] == "profiles/profiles" and len(docs) == 1 + 31
+    files = sorted(p.stem for p in (tmp_path / "profiles").glob("*.md"))
+    assert len(files) == 32 and set(files) == {d.split("/")[1] for d in docs}
+    sh = (tmp_path / "profiles" / "shanghai.md").read_text(encoding="utf-8")
+    assert "CODE = 310000" in sh and "# Shanghai · 上海" in sh and 'page="shanghai"' in sh
+    index = (tmp_path / "profiles" / "profiles.md").read_text(encoding="utf-8")
+    for p in all_provinces():
+        assert f"<{profiles.slug(p.name_en)}>" in index
+    part = profiles.toc_part(docs)
+    assert part["chapters"][0]["file"] == "profiles/profiles" and len(part["chapters"][0]["sections"]) == 31
+
+
+def test_the_build_puts_profiles_after_the_official_statistics(study):
+    from analysis.report.build import book_toc
+
+    toc = book_toc(study.wave, profiles=["profiles/profiles", "profiles/hebei"])
+    captions = [p["caption"] for p in toc["parts"]]
+    files = [[c["file"] for c in p["chapters"]] for p in toc["parts"]]
+    i = next(k for k, f in enumerate(files) if "book/provinces" in f)
+    assert captions[i + 1] == "Province profiles"
+
+
+def test_a_province_without_respondents_gets_official_statistics_only(study):
+    s = profile.survey_status(study, 110000)            # Beijing is not in the replica
+    assert s["status"] == "absent"
+    assert "official statistics only" in profile.summary_sentence(study, 110000, pd.DataFrame())
+    off = profile.official_table(study, 110000)
+    assert len(off) == 6 and off["province"].notna().all()
+
+
+def test_a_suppressed_province_shows_the_reason_and_no_survey_number(study, monkeypatch):
+    from analysis.report.pages import common
+
+    t = common.province_degrees(study)
+    t.loc[t["province"] == "Hebei", ["estimate", "se", "ci_low", "ci_high"]] = float("nan")
+    t.loc[t["province"] == "Hebei", "suppressed"] = "fewer than 10 respondents"
+    monkeypatch.setattr(profile, "province_degrees", lambda st: t)
+    s = profile.survey_status(study, 130000)
+    assert s == {"status": "suppressed", "reason": "fewer than 10 respondents", "n": s["n"]}
+    text = profile.summary_sentence(study, 130000, pd.DataFrame())
+    assert "not published: fewer than 10 respondents" in text and "‡" in text
+    assert not any(ch.isdigit() for ch in text.replace("10 respondents", ""))
+
+
+def test_a_published_province_states_its_degree_interval_and_rank(study):
+    from analysis.estimation.sensitivity import domain_replicates
+
+    rep = domain_replicates(study)
+    s = profile.survey_status(study, 310000)
+    text = profile.summary_sentence(study, 310000, rep)
+    assert s["status"] == "published" and f"**{s['estimate']:.1f}**" in text
+    assert f"{s['n_psu']} PSUs" in text and "median rank" in text
+    lv = profile.levels_table(study, 310000)
+    nat = {f"field: {study.wave.codebook.fields[f][1]}": study.degree(level=f).estimate[0] for f in study.index.fields}
+    for k, v in nat.items():
+        assert lv.set_index("level").loc[k, "national"] == pytest.approx(v)
+
+
+def test_problem_shares_are_the_province_domain_and_follow_the_policy(study):
+    t = profile.problems_table(study, 310000)
+    assert len(t) and t["estimate"].between(0, 100).all()
+    v = study.villagers
+    y = v["hp_equipment"].to_numpy(float)
+    dom = study.design.proportion(pd.Series(y == 1, dtype=float).where(~pd.isna(y)).to_numpy(),
+                                  by=v["province_en"])
+    i = list(dom.domains).index("Shanghai")
+    row = t[t["problem"].str.startswith("Medical equipment")].iloc[0]
+    assert row["estimate"] == pytest.approx(100 * dom.estimate[i])
