@@ -30,9 +30,33 @@ def built() -> Path:
     return HTML
 
 
+def _built_pages(built: Path) -> list[str]:
+    """The pages of the default wave's book in the build's order (with the generated profiles)."""
+    import tempfile
+
+    from analysis.ingest.wave import load_wave
+    from analysis.report.build import book_toc
+    from analysis.report.profiles import write_profiles
+    from analysis.settings import dump_yaml
+
+    with tempfile.TemporaryDirectory() as d:
+        toc = book_toc(load_wave(), profiles=write_profiles(Path(d) / "profiles"))
+        (Path(d) / "_toc.yml").write_text(dump_yaml(toc), encoding="utf-8")
+        pages = _pages(Path(d) / "_toc.yml")
+    assert all((built / f"{p}.html").exists() for p in pages)
+    return pages
+
+
 def _notebooks() -> set[str]:
     """The pages that run code (the glossary is plain text and executes nothing)."""
     return {p for p in _pages() if "{code-cell}" in (paths.ROOT / f"{p}.md").read_text(encoding="utf-8")}
+
+
+def _n_executed() -> int:
+    """Pages a cold build executes: the book's code pages and one profile per province."""
+    from analysis.ingest.provinces import all_provinces
+
+    return len(_notebooks()) + len(all_provinces())
 
 
 def _executed(log: Path) -> int:
@@ -58,7 +82,9 @@ def test_manifest(built):
     w = load_wave()
     assert m["wave"]["sha256"] == w.sha256 and m["wave"]["synthetic"] is True
     assert m["config"]["data/models.yml"] and m["seeds"]["sensitivity"]["draws"] == 10_000
-    assert set(m["pages"]) == _notebooks() and "book/glossary" not in _notebooks()
+    profiles = {p for p in _built_pages(built) if p.startswith("profiles/") and p != "profiles/profiles"}
+    assert len(profiles) == 31 and "book/glossary" not in _notebooks()
+    assert set(m["pages"]) == _notebooks() | profiles
     assert all(p["succeeded"] for p in m["pages"].values())
     assert "data/codebook.yml" in m["config"] and m["versions"]["statsmodels"]
 
@@ -78,7 +104,7 @@ def test_pages_as_a_reader_sees_them(built):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         page = browser.new_page()
-        for name in _pages():
+        for name in _built_pages(built):
             f = built / f"{name}.html"
             page.goto(f.as_uri())
             assert page.title(), name
@@ -110,7 +136,7 @@ def test_touching_a_wave_file_reexecutes_and_other_waves_stay_identical(built, t
     with open(copy / "README.md", "a", encoding="utf-8") as fh:
         fh.write("\nA note added by a test.\n")
     assert build_book(str(copy), out) == 0
-    assert _executed(out / "build.log") == len(_notebooks())
+    assert _executed(out / "build.log") == _n_executed()
     assert tree_hashes(HTML) == before
 
 
@@ -220,7 +246,7 @@ def test_two_builds_of_the_same_inputs_are_identical(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert build_book(paths.DEFAULT_WAVE, a, force=True, cache_root=tmp_path / "cache_a") == 0
     assert build_book(paths.DEFAULT_WAVE, b, force=True, cache_root=tmp_path / "cache_b") == 0
-    assert _executed(a / "build.log") == _executed(b / "build.log") == len(_notebooks())
+    assert _executed(a / "build.log") == _executed(b / "build.log") == _n_executed()
     ha, hb = tree_hashes(a / "html"), tree_hashes(b / "html")
     # these hold execution times (the appendix's execution table, the search index of its text,
     # the PDF that prints it, with its creation date); manifest.json is compared below without its times
@@ -298,7 +324,7 @@ def test_every_table_carries_its_data(built):
 
     import pandas as pd
 
-    for name in _pages():
+    for name in _built_pages(built):
         text = (built / f"{name}.html").read_text(encoding="utf-8")
         tables = len(re.findall(r'<table class="gt_table"', text))
         links = re.findall(r'href="data:text/csv;charset=utf-8,([^"]+)"', text)
@@ -313,7 +339,7 @@ def test_tables_are_numbered_in_order_and_archived(built):
     table's CSV once, and the citation page links it."""
     import zipfile
 
-    pages = _pages()
+    pages = _built_pages(built)
     with zipfile.ZipFile(built / "tables.zip") as z:
         names = set(z.namelist())
     total = 0
@@ -331,7 +357,7 @@ def test_tables_are_numbered_in_order_and_archived(built):
 
 
 def test_pages_load_no_thebe_and_have_a_favicon_and_a_footer(built):
-    for name in _pages():
+    for name in _built_pages(built):
         text = (built / f"{name}.html").read_text(encoding="utf-8")
         assert "THEBE_JS_URL" not in text and "sphinx-thebe" not in text, name
         assert 'rel="icon"' in text, name
@@ -423,7 +449,7 @@ def test_desktop_sidebar_hides_and_comes_back(built, browser):
 
 
 def test_every_page_loads_without_console_errors_and_images_say_what_they_show(built, browser):
-    for name in _pages():
+    for name in _built_pages(built):
         log: list[str] = []
         ctx, page = _open(browser, (built / f"{name}.html").as_uri(), 1366, 900, log)
         alts = page.evaluate("Array.from(document.querySelectorAll('main img')).map(i => i.alt || '')")
@@ -451,14 +477,14 @@ def test_the_pdf_edition_is_the_report_with_its_numbers(built):
     assert re.search(rf"modernization degree is\s+{overall:.1f}\b", text)
     html_numbers = set(re.findall(r"Table (\d+\.\d+)\. ", (built / "book" / "index.html").read_text(encoding="utf-8")))
     assert html_numbers and all(f"Table {n}." in text for n in html_numbers)
-    for name in _pages():
+    for name in _built_pages(built):
         assert f'ruralgov-{paths.DEFAULT_WAVE}.pdf">PDF edition' in (built / f"{name}.html").read_text(encoding="utf-8")
 
 
 def test_every_page_weighs_under_a_megabyte_without_its_figures(built):
     """What a page loads (its HTML, scripts, styles, fonts; not its own figures, not the PDF it
     links) stays under 1 MB: no 1.5 MB icon font script, MathJax only on a page with maths."""
-    for name in _pages():
+    for name in _built_pages(built):
         page = built / f"{name}.html"
         text = page.read_text(encoding="utf-8")
         total = page.stat().st_size
