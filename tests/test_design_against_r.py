@@ -98,3 +98,23 @@ def test_reference_inputs_are_current(tmp_path):
 
 def test_stored_references_are_what_r_computes(tmp_path):
     rerun_r_reference("tests/r/design_reference.R", REF, tmp_path, rtol=1e-12)
+
+
+def test_the_tidy_table_carries_every_field_of_the_estimate_scaled():
+    """Estimate.to_frame: the columns the CLI, the pages and the CSVs read, the estimate, SE and
+    interval scaled together (proportions × 100), design effects, counts and df unscaled."""
+    import dataclasses
+
+    a, d = DESIGNS["apiclus1"]
+    e = d.proportion((a["sch.wide"] == "Yes").astype(float), by=a["stype"])
+    f = e.to_frame(scale=100)
+    assert f.columns.tolist() == ["domain", "estimate", "se", "ci_low", "ci_high", "deff", "n", "n_psu", "df", "sum_w"]
+    lo, hi = e.ci
+    np.testing.assert_allclose(f["estimate"], 100 * e.estimate)
+    np.testing.assert_allclose(f["se"], 100 * e.se)
+    np.testing.assert_allclose(f[["ci_low", "ci_high"]].to_numpy().T, [100 * lo, 100 * hi])
+    np.testing.assert_allclose(f["deff"], e.deff)
+    assert f["n"].tolist() == list(e.n) and f["df"].tolist() == [int(x) for x in e.df]
+    assert f["n_psu"].tolist() == list(e.n_psu) and f["domain"].tolist() == list(e.domains)
+    assert (dataclasses.replace(e, n_psu=None).to_frame()["n_psu"] == -1).all()     # unknown PSUs
+    pd.testing.assert_frame_equal(e.to_frame(), e.to_frame(scale=1.0))

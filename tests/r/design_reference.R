@@ -38,6 +38,18 @@ t <- svytotal(~enroll, dc)
 add("apiclus1", "total", "enroll", "all", coef(t), SE(t))
 r <- svyratio(~api00, ~api99, dc)
 add("apiclus1", "ratio", "api00/api99", "all", coef(r), SE(r))
+# totals and ratios by domain, in the stratified design with an fpc and in the cluster design
+for (dd in list(list("apistrat", ds), list("apiclus1", dc))) {
+  tb <- svyby(~enroll, ~stype, dd[[2]], svytotal)
+  for (i in seq_len(nrow(tb))) add(dd[[1]], "total", "enroll by stype", tb$stype[i], tb$enroll[i], tb$se[i])
+  rb <- svyby(~api00, ~stype, dd[[2]], svyratio, denominator = ~api99)
+  for (i in seq_len(nrow(rb))) add(dd[[1]], "ratio", "api00/api99 by stype", rb$stype[i], rb[i, 2], rb[i, 3])
+}
+t <- svytotal(~enroll, ds)
+add("apistrat", "total", "enroll", "all", coef(t), SE(t))
+m <- svymean(~api00, ds, deff = TRUE)
+# a mean's design effect in the fpc design by domain
+by_rows("apistrat", "mean", "api00 by stype", svyby(~api00, ~stype, ds, svymean, deff = TRUE), "stype")
 by_rows("apistrat", "mean", "api00 by cname==Los Angeles", svyby(~api00, ~cname == "Los Angeles", ds, svymean, deff = TRUE), 1)
 by_rows("apiclus1", "mean", "api00 by stype", svyby(~api00, ~stype, dc, svymean, deff = "replace"), "stype")
 pr <- svyby(~I(sch.wide == "Yes"), ~stype, dc, svyciprop, vartype = c("se", "ci"), method = "logit")
