@@ -327,8 +327,12 @@ def test_every_table_carries_its_data(built):
     for name in _built_pages(built):
         text = (built / f"{name}.html").read_text(encoding="utf-8")
         tables = len(re.findall(r'<table class="gt_table"', text))
-        links = re.findall(r'href="data:text/csv;charset=utf-8,([^"]+)"', text)
+        links = re.findall(r'<p class="table-data"><a download="[^"]+" href="data:text/csv;charset=utf-8,([^"]+)"', text)
         assert len(links) == tables, name
+        figures = len(re.findall(r'<figure class=', text))
+        fig_links = re.findall(r'<span class="figure-data"><a download="figure-[^"]+" href="data:text/csv;charset=utf-8,([^"]+)"', text)
+        assert len(fig_links) == figures, name
+        links += fig_links
         for link in links:
             df = pd.read_csv(io.StringIO(unquote(link).lstrip("\ufeff")))
             assert len(df.columns) >= 1
@@ -352,7 +356,8 @@ def test_tables_are_numbered_in_order_and_archived(built):
             assert f"Table {a}.{b}. " in text, (name, a, b)
             assert any(n.startswith(f"{Path(name).stem}/table-{a}-{b}-") for n in names), (name, a, b)
         total += len(nums)
-    assert total == len(names) > 10
+    assert total == len([n for n in names if "/table-" in n]) > 10
+    assert any("/figure-" in n for n in names)
     assert 'href="../tables.zip"' in (built / "book" / "cite.html").read_text(encoding="utf-8")
 
 

@@ -48,6 +48,16 @@ def set_theme() -> None:
     mpl.rcParams["font.family"] = ["DejaVu Sans"] + ([cjk_font()] if cjk_font() else [])
 
 
+def attach(fig: plt.Figure, data: pd.DataFrame | pd.Series) -> plt.Figure:
+    """Keep the data a figure draws on the figure (``fig.ruralgov_data``): the page offers it as
+    CSV beneath the figure (:func:`analysis.report.display.glue_figure`)."""
+    d = data.to_frame() if isinstance(data, pd.Series) else data
+    if d.index.name is not None or isinstance(d.index, pd.MultiIndex):
+        d = d.reset_index()
+    fig.ruralgov_data = d.copy()  # type: ignore[attr-defined]
+    return fig
+
+
 def _tag(ax: plt.Axes, synthetic: bool) -> None:
     """Mark a figure of a synthetic wave in its bottom-right corner (clear of titles and legends)."""
     if synthetic:
@@ -77,7 +87,7 @@ def sample_by_province(comp: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     ax.legend(title="region", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     _tag(ax, synthetic)
     fig.tight_layout()
-    return fig
+    return attach(fig, df)
 
 
 def estimates_with_ci(df: pd.DataFrame, *, label: str = "domain", value: str = "estimate",
@@ -104,7 +114,7 @@ def estimates_with_ci(df: pd.DataFrame, *, label: str = "domain", value: str = "
                   bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
     _tag(ax, synthetic)
     fig.tight_layout()
-    return fig
+    return attach(fig, df)
 
 
 def rank_intervals(df: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
@@ -122,7 +132,7 @@ def rank_intervals(df: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     ax.invert_xaxis()
     _tag(ax, synthetic)
     fig.tight_layout()
-    return fig
+    return attach(fig, d)
 
 
 def heatmap(df: pd.DataFrame, *, title: str = "", synthetic: bool = False, fmt: str = ".1f",
@@ -136,7 +146,7 @@ def heatmap(df: pd.DataFrame, *, title: str = "", synthetic: bool = False, fmt: 
     ax.set_title(title)
     _tag(ax, synthetic)
     fig.tight_layout()
-    return fig
+    return attach(fig, df.rename_axis(df.index.name or "row"))
 
 
 @lru_cache(maxsize=1)
@@ -225,7 +235,9 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
     ax.set_title(title)
     _tag(ax, synthetic)
     fig.tight_layout()
-    return fig
+    table = pd.DataFrame({"adcode": vals.index.astype(int),
+                          "province": [resolve(int(c)).name_en for c in vals.index], label: vals.to_numpy()})
+    return attach(fig, table)
 
 
 def distributions(df: pd.DataFrame, *, xlabel: str, synthetic: bool, order: list[str] | None = None
@@ -240,7 +252,7 @@ def distributions(df: pd.DataFrame, *, xlabel: str, synthetic: bool, order: list
     ax.set_xlabel(xlabel)
     _tag(ax, synthetic)
     fig.tight_layout()
-    return fig
+    return attach(fig, df.describe(percentiles=[0.025, 0.5, 0.975]).T.rename_axis("item"))
 
 
 def sobol_bars(sobol: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
@@ -258,7 +270,7 @@ def sobol_bars(sobol: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     g.figure.supxlabel("share of the output's variance", fontsize=10)
     g.figure.subplots_adjust(bottom=0.2)
     _tag(g.axes.flat[-1], synthetic)
-    return g.figure
+    return attach(g.figure, sobol)
 
 
 def table1_plot(t1: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
@@ -283,7 +295,7 @@ def table1_plot(t1: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     axes[-1].set_xlabel("% of respondents (education: of township institutions)")
     _tag(axes[0], synthetic)
     fig.tight_layout()
-    return fig
+    return attach(fig, t1.drop(columns=[c for c in ("item",) if c in t1]))
 
 
 def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = "association with the score (points)") -> plt.Figure:
@@ -304,7 +316,7 @@ def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = "association
     ax.legend(fontsize=9, loc="lower right")
     _tag(ax, synthetic)
     fig.tight_layout()
-    return fig
+    return attach(fig, tidy)
 
 
 def ame_plot(ame: pd.DataFrame, *, synthetic: bool, labels: dict[str, str] | None = None) -> plt.Figure:
@@ -329,7 +341,7 @@ def ame_plot(ame: pd.DataFrame, *, synthetic: bool, labels: dict[str, str] | Non
     g.figure.supylabel("change in probability (percentage points)", fontsize=10)
     _tag(g.axes.flat[0], synthetic)
     g.figure.tight_layout()
-    return g.figure
+    return attach(g.figure, d)
 
 
 def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
@@ -344,7 +356,7 @@ def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     ax.set_xlabel("points of the east–west gap explained by differences in each characteristic")
     _tag(ax, synthetic)
     fig.tight_layout()
-    return fig
+    return attach(fig, detail)
 
 
 def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | None = None,
@@ -372,7 +384,7 @@ def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | Non
     ax.legend(fontsize=9)
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     fig.tight_layout()
-    return fig
+    return attach(fig, df.rename_axis(df.index.name or "year"))
 
 
 def theil_plot(t: pd.DataFrame, *, title: str = "") -> plt.Figure:
@@ -386,4 +398,4 @@ def theil_plot(t: pd.DataFrame, *, title: str = "") -> plt.Figure:
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=9)
     fig.tight_layout()
-    return fig
+    return attach(fig, t.rename_axis(t.index.name or "year"))

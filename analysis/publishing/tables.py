@@ -66,17 +66,20 @@ def anchor(body: str, number: str) -> str:
     return f'<div class="numbered-table" id="table-{number.replace(".", "-")}">{body}</div>'
 
 
-def csv_link(df: pd.DataFrame, title: str) -> str:
-    """A link that downloads a table's data as CSV (UTF-8 with BOM, formula cells escaped),
-    embedded in the page itself: the HTML stays self-contained and offline. Suppressed cells are
-    empty, with their reason in the ``suppressed`` column."""
+def csv_link(df: pd.DataFrame, title: str, *, kind: str = "table") -> str:
+    """A link that downloads a table's (or a figure's, ``kind="figure"``) data as CSV (UTF-8 with
+    BOM, formula cells escaped), embedded in the page itself: the HTML stays self-contained and
+    offline. Suppressed cells are empty, with their reason in the ``suppressed`` column."""
     import re
     from urllib.parse import quote
 
     text = "\ufeff" + escape_formulas(df).to_csv(index=False, lineterminator="\n")
-    name = re.sub(r"[^A-Za-z0-9]+", "-", title or "table").strip("-").lower()[:60] or "table"
-    return (f'<p class="table-data"><a download="{name}.csv" href="data:text/csv;charset=utf-8,'
-            f'{quote(text)}">Data of this table (CSV)</a></p>')
+    name = re.sub(r"[^A-Za-z0-9]+", "-", title or kind).strip("-").lower()[:60] or kind
+    link = (f'<a download="{name}.csv" href="data:text/csv;charset=utf-8,{quote(text)}">'
+            f"Data of this {kind} (CSV)</a>")
+    if kind == "table":
+        return f'<p class="table-data">{link}</p>'
+    return f'<span class="figure-data">{link}</span>'
 
 
 def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", title: str = "",

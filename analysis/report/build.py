@@ -189,7 +189,7 @@ TABLES_ZIP = "tables.zip"
 
 
 def tables_archive(html: Path) -> int:
-    """Collect the CSV embedded under every table of the built pages into ``html/tables.zip``
+    """Collect the CSV embedded under every table and figure of the built pages into ``html/tables.zip``
     (``<page>/<table>.csv``): the data exactly as each page offers it, disclosure applied.
     Returns the number of tables."""
     import re
@@ -441,6 +441,6 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         shutil.rmtree(old, ignore_errors=True)
     n_cached = sum(v == "cache" for v in executed.values())
     err.print(f"pages executed: {len(executed) - n_cached}, taken from the cache: {n_cached}; "
-              f"{n_tables} tables' data in {TABLES_ZIP}")
+              f"{n_tables} tables' and figures' data in {TABLES_ZIP}")
     err.print(f"[green]report: {target / 'html' / 'index.html'}[/green]")
     return 0

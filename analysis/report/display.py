@@ -42,7 +42,19 @@ def glue_figure(key: str, fig) -> None:  # type: ignore[no-untyped-def]
 
     set_matplotlib_formats("retina")
     glue(key, fig, display=False)
+    glue_markdown({f"{key}_data": figure_data_link(fig, key)})
     plt.close(fig)
+
+
+def figure_data_link(fig, key: str) -> str:  # type: ignore[no-untyped-def]
+    """The figure's data as an embedded CSV link (for its caption: ``{glue:md}`<key>_data```),
+    or an empty string when the figure carries none (a placeholder)."""
+    from analysis.publishing.tables import csv_link
+
+    data = getattr(fig, "ruralgov_data", None)
+    if data is None:
+        return ""
+    return csv_link(data, "figure-" + key.removeprefix("fig_").replace("_", "-"), kind="figure")
 
 
 def glue_figure_or(key: str, make, why: str) -> None:  # type: ignore[no-untyped-def]

@@ -79,6 +79,7 @@ if status["status"] == "published":
 {name_en} (red) against the {region4} region (blue) and the nation (grey, dashed): means weighted
 by population (pupils per teacher: by enrolment); province totals, not rural alone. The
 unemployment series breaks in 2020 (registration changes). {{glue:text}}`stamp_official`
+{{glue:md}}`fig_official_data`
 ```
 
 ```{{code-cell}} ipython3

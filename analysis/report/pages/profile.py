@@ -179,11 +179,14 @@ def official_figure(study, adcode: int):  # type: ignore[no-untyped-def]
     cols = [c for c in OFFICIAL_SERIES if c in p]
     fig, axes = plt.subplots((len(cols) + 1) // 2, 2, figsize=(7.4, 2.1 * ((len(cols) + 1) // 2) + 0.6),
                              sharex=True)
+    drawn = []
     for ax, col in zip(axes.flat, cols):
         w = "primary_enrolment_10k" if col == "primary_student_teacher_ratio" else "resident_pop_10k"
         reg = regional_means(p, col, "region4", weight=w, complete=True)
         nat = regional_means(p.assign(_all="nation"), col, "_all", weight=w, complete=True)["nation"]
         own = p[col].xs(adcode, level="adcode") if adcode in p.index.get_level_values(0) else pd.Series(dtype=float)
+        for who, series in (("province", own), ("region", reg.get(prov.region4, pd.Series(dtype=float))), ("nation", nat)):
+            drawn.append(series.dropna().rename("value").rename_axis("year").reset_index().assign(series=OFFICIAL_SERIES[col], of=who))
         for series, label, style in ((own, prov.name_en, {"color": "#b03a2e", "lw": 2.2}),
                                      (reg.get(prov.region4, pd.Series(dtype=float)), f"region ({prov.region4})",
                                       {"color": "#1b6ca8", "lw": 1.4}),
@@ -201,4 +204,4 @@ def official_figure(study, adcode: int):  # type: ignore[no-untyped-def]
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    return fig
+    return figures.attach(fig, pd.concat(drawn, ignore_index=True)[["series", "of", "year", "value"]])
