@@ -88,3 +88,16 @@ def test_problem_shares_are_the_province_domain_and_follow_the_policy(study):
     i = list(dom.domains).index("Shanghai")
     row = t[t["problem"].str.startswith("Medical equipment")].iloc[0]
     assert row["estimate"] == pytest.approx(100 * dom.estimate[i])
+
+
+def test_a_book_of_chapters_only_and_without_the_official_page_gets_no_profiles(study, monkeypatch, tmp_path):
+    from analysis import paths
+    from analysis.report.build import _pages, book_toc
+    from analysis.settings import dump_yaml
+
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/rerun\nchapters:\n  - file: book/survey\n",
+                                       encoding="utf-8")
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    toc = book_toc(study.wave, profiles=["profiles/profiles", "profiles/hebei"], compare=True)
+    (tmp_path / "out.yml").write_text(dump_yaml(toc), encoding="utf-8")
+    assert _pages(tmp_path / "out.yml") == ["book/rerun", "book/survey", "book/compare"]

@@ -215,20 +215,24 @@ def tables_archive(html: Path) -> int:
 
 def book_toc(wave, *, compare: bool = False, profiles: list[str] | None = None) -> dict:  # type: ignore[no-untyped-def]
     """The table of contents of a wave's book: ``_toc.yml``, with the comparison page for a
-    comparison build, the province profiles after the official-statistics part when given, and
-    without the reproduction page unless the wave reproduces the seed."""
+    comparison build, the province profiles after the official-statistics page's part when given
+    (a book without that page has no profiles), and without the reproduction page unless the
+    wave reproduces the seed. A table of contents of chapters only becomes one part."""
     from analysis.report.profiles import toc_part
 
     toc = read_yaml(paths.ROOT / "_toc.yml")
-    if profiles:
-        at = next((i + 1 for i, part in enumerate(toc["parts"])
-                   if any(c.get("file") == "book/provinces" for c in part["chapters"])), len(toc["parts"]))
+    if "parts" not in toc:                     # a book of chapters only: one part without caption
+        toc = {**{k: v for k, v in toc.items() if k != "chapters"},
+               "parts": [{"chapters": list(toc.get("chapters") or [])}]}
+    at = next((i + 1 for i, part in enumerate(toc["parts"])
+               if any(c.get("file") == "book/provinces" for c in part.get("chapters", []))), None)
+    if profiles and at is not None:            # the profiles follow the official statistics, if any
         toc["parts"].insert(at, toc_part(profiles))
     if compare:
         toc["parts"].insert(1, {"caption": "Comparison", "chapters": [{"file": "book/compare"}]})
     if not wave.spec.reproduces_seed:
         for part in toc["parts"]:
-            part["chapters"] = [c for c in part["chapters"] if c.get("file") != "book/reproduction"]
+            part["chapters"] = [c for c in part.get("chapters", []) if c.get("file") != "book/reproduction"]
     return toc
 
 
