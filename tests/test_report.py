@@ -500,3 +500,10 @@ def test_every_page_weighs_under_a_megabyte_without_its_figures(built):
                 total += f.stat().st_size
         assert total < 1_000_000, (name, total)
         assert ("mathjax" in text.lower().replace("mathjax_ignore", "")) == ('class="math' in text), name
+
+
+def test_profile_pages_warn_of_synthetic_data_only_where_they_show_survey_numbers(built):
+    shanghai = (built / "profiles" / "shanghai.html").read_text(encoding="utf-8")
+    beijing = (built / "profiles" / "beijing.html").read_text(encoding="utf-8")     # not in the replica
+    assert "Synthetic data." in shanghai and "modernization degree in Shanghai is" in shanghai
+    assert "Synthetic data." not in beijing and "no respondents in Beijing" in beijing

@@ -52,7 +52,7 @@ display.glue_all({{"stamp_official": official_source().stamp("{slug}")}})
 
 ```{{code-cell}} ipython3
 :tags: [remove-input]
-display.notice(st)
+display.notice(st) if status["status"] == "published" else None   # no survey number, no warning
 ```
 
 {name_en} ({name_zh_full}) lies in the {region4} of the NBS's four regions.
