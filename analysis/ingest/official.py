@@ -55,6 +55,17 @@ SERVICE_SERIES = ("primary_student_teacher_ratio", "junior_sec_student_teacher_r
                   "kindergarten_pupils_per_100k_pop", "urban_registered_unemployment_rate_pct",
                   "rural_pop_share_pct")
 """The education and labour series the report shows (the others are their numerators and denominators)."""
+SHARE_WEIGHTS = {"primary_student_teacher_ratio": "primary_enrolment_10k",
+                 "junior_sec_student_teacher_ratio": "junior_sec_enrolment_10k"}
+"""Series whose mean over provinces is weighted by something other than the population."""
+
+
+def weight_of(series: str) -> str:
+    """The column a mean of ``series`` over provinces is weighted by: pupils for a pupil–teacher
+    ratio, residents otherwise."""
+    return SHARE_WEIGHTS.get(series, "resident_pop_10k")
+
+
 BREAK_YEAR = 2020
 """Registered unemployment changes regime from this year (pandemic, registration rules): a break."""
 

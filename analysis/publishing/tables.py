@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -66,11 +67,14 @@ def anchor(body: str, number: str) -> str:
     return f'<div class="numbered-table" id="table-{number.replace(".", "-")}">{body}</div>'
 
 
+CSV_LINK = re.compile(r'<a download="([^"]+\.csv)" href="data:text/csv;charset=utf-8,([^"]*)"')
+"""An embedded CSV link as :func:`csv_link` writes it: groups (file name, percent-encoded CSV)."""
+
+
 def csv_link(df: pd.DataFrame, title: str, *, kind: str = "table") -> str:
     """A link that downloads a table's (or a figure's, ``kind="figure"``) data as CSV (UTF-8 with
     BOM, formula cells escaped), embedded in the page itself: the HTML stays self-contained and
     offline. Suppressed cells are empty, with their reason in the ``suppressed`` column."""
-    import re
     from urllib.parse import quote
 
     text = "\ufeff" + escape_formulas(df).to_csv(index=False, lineterminator="\n")
@@ -101,8 +105,7 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     if title:
         gt = gt.tab_header(title=title)          # great_tables escapes text itself
     notes = [note] if note else []
-    if suppression_note(df):
-        notes.append(suppression_note(df))
+    notes += [s for s in [suppression_note(df)] if s]
     if "flag" in df and (df["flag"].astype(str) != "").any():
         reasons = sorted({x for r in df["flag"].astype(str) if r for x in r.split("; ")})
         notes.append("† to be read with care (NCHS presentation standards): " + "; ".join(reasons) + ".")

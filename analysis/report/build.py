@@ -192,17 +192,17 @@ def tables_archive(html: Path) -> int:
     """Collect the CSV embedded under every table and figure of the built pages into ``html/tables.zip``
     (``<page>/<table>.csv``): the data exactly as each page offers it, disclosure applied.
     Returns the number of tables."""
-    import re
     import zipfile
     from urllib.parse import unquote
 
-    link = re.compile(r'<a download="([^"]+\.csv)" href="data:text/csv;charset=utf-8,([^"]*)"')
+    from analysis.publishing.tables import CSV_LINK
+
     n = 0
     tmp = html / f".{TABLES_ZIP}.tmp"
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for page in sorted(html.rglob("*.html")):
             seen: set[str] = set()
-            for name, data in link.findall(page.read_text(encoding="utf-8")):
+            for name, data in CSV_LINK.findall(page.read_text(encoding="utf-8")):
                 if name in seen:
                     continue
                 seen.add(name)

@@ -47,18 +47,22 @@ def _write(app, exception) -> None:  # type: ignore[no-untyped-def]
                    encoding="utf-8")
 
 
-def _no_thebe(app, pagename, templatename, context, doctree) -> None:  # type: ignore[no-untyped-def]
-    """Drop sphinx-thebe's scripts and styles (Jupyter Book loads it always): the report runs
-    nothing in the browser, and its inline configuration, declared twice, is a console error."""
+def _without(files: list, word: str) -> list:
+    """Asset entries (scripts, styles) whose file name or inline body does not mention ``word``."""
+    word = word.lower()
+    return [f for f in files if word not in str(f).lower()
+            and word not in str(getattr(f, "attributes", {}).get("body", "")).lower()]
+
+
+def _trim_assets(app, pagename, templatename, context, doctree) -> None:  # type: ignore[no-untyped-def]
+    """Drop sphinx-thebe's scripts and styles (Jupyter Book loads it always: the report runs
+    nothing in the browser, and its inline configuration, declared twice, is a console error),
+    and MathJax (1.2 MB) from a page without maths."""
     for key in ("script_files", "css_files"):
-        files = context.get(key)
-        if files:
-            context[key] = [f for f in files if "thebe" not in str(f).lower()
-                            and "THEBE" not in str(getattr(f, "attributes", {}).get("body", ""))]
-    # MathJax (1.2 MB) only on a page that has maths
+        if context.get(key):
+            context[key] = _without(context[key], "thebe")
     if 'class="math' not in (context.get("body") or "") and context.get("script_files"):
-        context["script_files"] = [f for f in context["script_files"] if "mathjax" not in str(f).lower()
-                                   and "MathJax" not in str(getattr(f, "attributes", {}).get("body", ""))]
+        context["script_files"] = _without(context["script_files"], "mathjax")
 
 
 def _footer_links(app, pagename, templatename, context, doctree) -> None:  # type: ignore[no-untyped-def]
@@ -93,6 +97,6 @@ def setup(app):  # type: ignore[no-untyped-def]
     app.connect("config-inited", _static)
     app.add_css_file("ruralgov.css")
     app.connect("build-finished", _write)
-    app.connect("html-page-context", _no_thebe)
+    app.connect("html-page-context", _trim_assets)
     app.connect("html-page-context", _footer_links)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

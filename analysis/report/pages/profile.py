@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.ingest.official import weight_of
 from analysis.ingest.provinces import resolve
 from analysis.publishing.disclosure import published
 from analysis.report.pages.common import degree_table, policy, province_degrees
@@ -155,7 +156,7 @@ def official_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
             continue
         y = int(s.index.get_level_values("year").max())
         d = p.xs(y, level="year").dropna(subset=[col])
-        wcol = "primary_enrolment_10k" if col == "primary_student_teacher_ratio" else "resident_pop_10k"
+        wcol = weight_of(col)
         d = d.dropna(subset=[wcol])
         reg = d[d["region4"] == prov.region4]
         rows.append({"series": label, "year": y,
@@ -181,17 +182,16 @@ def official_figure(study, adcode: int):  # type: ignore[no-untyped-def]
                              sharex=True)
     drawn = []
     for ax, col in zip(axes.flat, cols):
-        w = "primary_enrolment_10k" if col == "primary_student_teacher_ratio" else "resident_pop_10k"
-        reg = regional_means(p, col, "region4", weight=w, complete=True)
-        nat = regional_means(p.assign(_all="nation"), col, "_all", weight=w, complete=True)["nation"]
+        reg = regional_means(p, col, "region4", weight=weight_of(col), complete=True)
+        nat = regional_means(p.assign(_all="nation"), col, "_all", weight=weight_of(col), complete=True)["nation"]
         own = p[col].xs(adcode, level="adcode") if adcode in p.index.get_level_values(0) else pd.Series(dtype=float)
-        for who, series in (("province", own), ("region", reg.get(prov.region4, pd.Series(dtype=float))), ("nation", nat)):
-            drawn.append(series.dropna().rename("value").rename_axis("year").reset_index().assign(series=OFFICIAL_SERIES[col], of=who))
-        for series, label, style in ((own, prov.name_en, {"color": "#b03a2e", "lw": 2.2}),
-                                     (reg.get(prov.region4, pd.Series(dtype=float)), f"region ({prov.region4})",
-                                      {"color": "#1b6ca8", "lw": 1.4}),
-                                     (nat, "nation", {"color": "#555555", "lw": 1.4, "ls": "--"})):
+        for who, series, label, style in (
+                ("province", own, prov.name_en, {"color": "#b03a2e", "lw": 2.2}),
+                ("region", reg.get(prov.region4, pd.Series(dtype=float)), f"region ({prov.region4})",
+                 {"color": "#1b6ca8", "lw": 1.4}),
+                ("nation", nat, "nation", {"color": "#555555", "lw": 1.4, "ls": "--"})):
             s = series.dropna()
+            drawn.append(s.rename("value").rename_axis("year").reset_index().assign(series=OFFICIAL_SERIES[col], of=who))
             if col.startswith("urban_registered"):
                 for part in (s[s.index < BREAK_YEAR], s[s.index >= BREAK_YEAR]):
                     ax.plot(part.index, part, **style)

@@ -57,7 +57,6 @@ def stats(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return {"gdppc_top": float(g.max()), "gdppc_top_name": top, "gdppc_bottom": float(g.min()),
             "gdppc_bottom_name": bottom,"real_year": y, "real_first": first, "real_last": last,
             "urban_sh": float(sh["urban_rate_pct"]), "urban_tb": float(tb["urban_rate_pct"]),
-            "gdppc_sh": float(sh["gdp_per_capita_yuan"]), "gdppc_tb": float(tb["gdp_per_capita_yuan"]),
             "gdppc_ratio": float(sh["gdp_per_capita_yuan"] / tb["gdp_per_capita_yuan"]),
             "theil_first": float(t.loc[first, "total"]), "theil_last": float(t.loc[last, "total"]),
             "theil_between_share_last": 100 * float(t.loc[last, "between_share"]),
@@ -151,11 +150,12 @@ def services_figures(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Primary student–teacher ratio (enrolment-weighted) and urban registered unemployment
     (population-weighted) by region, 2005–2022, the unemployment break marked."""
     from analysis.estimation.panel import regional_means
-    from analysis.ingest.official import BREAK_YEAR
+    from analysis.ingest.official import BREAK_YEAR, weight_of
     from analysis.publishing import figures
 
     p = panel(study)
-    st = regional_means(p, "primary_student_teacher_ratio", "region4", weight="primary_enrolment_10k", complete=True)
+    col = "primary_student_teacher_ratio"
+    st = regional_means(p, col, "region4", weight=weight_of(col), complete=True)
     un = regional_means(p, "urban_registered_unemployment_rate_pct", "region4")
     return {"fig_real_str": figures.lines(st, ylabel="pupils per full-time teacher",
                                           title="Primary schools: pupils per teacher, by region"),
