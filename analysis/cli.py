@@ -400,16 +400,28 @@ def build(
     compare: Optional[list[str]] = typer.Option(None, "--compare", help="further wave(s) to compare "
                                                 "with WAVE on an extra page (repeatable); output "
                                                 "_build/compare-<waves>/"),
+    lang: str = typer.Option("all", "--lang", help="edition: en, zh (into <out>/zh/) or all"),
 ) -> None:
-    """Validate the wave, execute every page on it and build the HTML report.
+    """Validate the wave, execute every page on it and build the HTML report (English and
+    Chinese editions: the same pages and numbers).
 
     Pages are re-executed only when the wave, the codebook, data/*.yml, the package or the page
     changed; with nothing changed at all, nothing is rebuilt.
     """
     from analysis.report.build import build_book
+    from analysis.i18n import LANGS
 
-    raise typer.Exit(build_book(wave, out_dir, verbose=verbose, force=force, compare=compare or None,
-                                pdf=pdf))
+    langs = list(LANGS) if lang == "all" else [lang]
+    if any(x not in LANGS for x in langs):
+        typer.echo(f"--lang must be one of {', '.join(LANGS)} or all, not {lang!r}", err=True)
+        raise typer.Exit(2)
+    editions = tuple(langs) if len(langs) > 1 else None
+    for x in langs:
+        code = build_book(wave, out_dir, verbose=verbose, force=force, compare=compare or None,
+                          pdf=pdf, lang=x, editions=editions)
+        if code:
+            raise typer.Exit(code)
+    raise typer.Exit(0)
 
 
 def main() -> None:

@@ -272,13 +272,25 @@ def bench_sensitivity() -> None:
 
 
 def bench_book() -> None:
+    """Both editions of the default report, as ``ruralgov build`` makes them (with the province
+    profiles; the PDF editions when Chromium is installed): cold (a fresh execution cache each),
+    forced from the cache (Sphinx and the PDF alone, nothing executed) and with nothing changed."""
     from analysis.report.build import build_book
 
     print("\nbook (default wave)", flush=True)
+    both = ("en", "zh")
     with tempfile.TemporaryDirectory() as cache:
-        measure("book build, cold (fresh execution cache)", 1160,
-                lambda: build_book("2020-replica", Path(cache) / "out", force=True, cache_root=Path(cache)))
-        measure("book rebuild, nothing changed", 1160, lambda: build_book("2020-replica", Path(cache) / "out"))
+        out, root = Path(cache) / "out", Path(cache)
+        for lang, name in (("en", "English"), ("zh", "Chinese")):
+            measure(f"book build, cold: {name} edition", 1160,
+                    lambda lang=lang: build_book("2020-replica", out, force=True, cache_root=root, lang=lang,
+                                                 editions=both))
+        for lang, name in (("en", "English"), ("zh", "Chinese")):
+            measure(f"book rebuild from the cache, forced: {name} edition", 1160,
+                    lambda lang=lang: build_book("2020-replica", out, force=True, cache_root=root, lang=lang,
+                                                 editions=both))
+        measure("book rebuild, nothing changed (both editions)", 1160,
+                lambda: [build_book("2020-replica", out, cache_root=root, lang=x, editions=both) for x in both])
 
 
 def markdown(df: pd.DataFrame) -> str:
@@ -324,6 +336,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1,160 and 100,000 rows, no book build (~1 min)")
     ap.add_argument("--readme", action="store_true", help="write the table into README.md")
+    ap.add_argument("--book", action="store_true", help="only the report's builds, both editions (~10 min); "
+                    "written to benchmarks/results/book.md")
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)      # one size, in a child process
     ap.add_argument("--part", help=argparse.SUPPRESS)
     ap.add_argument("--stream", type=int, help=argparse.SUPPRESS)   # the out-of-core path, in a child
@@ -347,6 +361,17 @@ def main() -> None:
                                 "--csv", str(Path(tmp) / f"w{args.size}" / "villagers.csv")], check=True)
                 rows = pd.read_csv(part, keep_default_na=False, na_values=[""])
                 pd.concat([pd.DataFrame(ROWS), rows]).to_csv(args.part, index=False)
+        return
+    if args.book:
+        bench_book()
+        df = pd.DataFrame(ROWS)
+        machine = (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+                   f"Python {platform.python_version()}")
+        md = (f"Measured {time.strftime('%Y-%m-%d')} on {machine} (`python benchmarks/run.py --book`).\n\n"
+              + markdown(df))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "book.md").write_text(md + "\n", encoding="utf-8")
+        print("\n" + md)
         return
     sizes = [1160, 100_000] if args.quick else [1160, 100_000, 1_000_000]
     frames = []

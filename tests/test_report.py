@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,20 @@ from tests.conftest import DEFAULT, scratch_page, tree_hashes
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HTML = paths.BUILD / paths.DEFAULT_WAVE / "html"
+ZH = paths.BUILD / paths.DEFAULT_WAVE / "zh" / "html"
 
 
 @pytest.fixture(scope="module")
 def built() -> Path:
-    assert build_book(paths.DEFAULT_WAVE) == 0          # a no-op when the report is up to date
+    # both editions, as `ruralgov build` makes them: a no-op when the report is up to date
+    assert build_book(paths.DEFAULT_WAVE, editions=("en", "zh")) == 0
     return HTML
+
+
+@pytest.fixture(scope="module")
+def built_zh(built) -> Path:
+    assert build_book(paths.DEFAULT_WAVE, lang="zh", editions=("en", "zh")) == 0
+    return ZH
 
 
 def _built_pages(built: Path) -> list[str]:
@@ -507,3 +516,47 @@ def test_profile_pages_warn_of_synthetic_data_only_where_they_show_survey_number
     beijing = (built / "profiles" / "beijing.html").read_text(encoding="utf-8")     # not in the replica
     assert "Synthetic data." in shanghai and "modernization degree in Shanghai is" in shanghai
     assert "Synthetic data." not in beijing and "no respondents in Beijing" in beijing
+
+
+def _article(page: Path) -> str:
+    """The text of a page's article (no navigation, no footer)."""
+    text = page.read_text(encoding="utf-8")
+    m = re.search(r"<article[^>]*>(.*)</article>", text, re.S)
+    return re.sub(r"<[^>]+>", " ", m.group(1) if m else text)
+
+
+def test_the_chinese_edition_has_every_page_in_chinese_with_the_same_numbers(built, built_zh):
+    """Every page of the English edition exists in the Chinese one, reads Chinese, and shows the
+    same decimal numbers (glued values, table cells, intervals); the headline equals the CLI's."""
+    res = CliRunner().invoke(app, ["index", paths.DEFAULT_WAVE, "--format", "json"])
+    overall = json.loads(res.stdout)[0]["estimate"]
+    for name in _built_pages(built):
+        en, zh = _article(built / f"{name}.html"), _article(built_zh / f"{name}.html")
+        assert len(re.findall(r"[\u4e00-\u9fff]", zh)) > 20, name
+        number = re.compile(r"(?<![\w.])[-+−]?\d+\.\d+")
+        assert Counter(number.findall(en)) == Counter(number.findall(zh)), name
+    intro = _article(built_zh / "book" / "intro.html")
+    assert f"{overall:.2f}" in intro and re.search(rf"现代化程度为\s+{overall:.1f}\b", intro)
+    assert 'lang="zh-CN"' in (built_zh / "book" / "intro.html").read_text(encoding="utf-8")
+
+
+def test_every_page_links_to_itself_in_the_other_edition(built, built_zh):
+    for name in _built_pages(built):
+        for here, label in ((built, "中文"), (built_zh, "English")):
+            page = here / f"{name}.html"
+            m = re.search(r'<p class="lang-switch"><a href="([^"]+)"[^>]*>' + label, page.read_text(encoding="utf-8"))
+            assert m, (name, label)
+            assert (page.parent / m.group(1)).resolve() == ((built_zh if here == built else built) / f"{name}.html").resolve()
+
+
+def test_chinese_search_finds_shanghai_and_the_switch_works(built, built_zh, browser):
+    log: list[str] = []
+    ctx, page = _open(browser, (built_zh / "search.html").as_uri() + "?q=%E4%B8%8A%E6%B5%B7", 1366, 900, log)
+    page.wait_for_selector("#search-results li", timeout=15000)
+    assert page.locator("#search-results li").count() >= 2        # the profile page and others
+    page.goto((built / "book" / "survey.html").as_uri())
+    page.locator(".lang-switch a").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/zh/html/book/survey.html") and "调查" in page.title()
+    ctx.close()
+    assert log == [], log

@@ -145,12 +145,13 @@ def test_declared_dependencies_are_the_imported_ones():
     third = {import_names.get(n, n.lower().replace("_", "-")) for n in found - stdlib}
     assert third <= declared, third - declared
     # used without an import statement: readers pandas calls (openpyxl, pyreadstat, pyarrow,
-    # tabulate), the jupyter-book command and the book's toolchain that _config.yml names
+    # tabulate), the jupyter-book command and the book's toolchain that _config.yml names (jieba:
+    # Sphinx's Chinese search index)
     unused = declared - third - {"tabulate", "openpyxl", "pyreadstat", "pyarrow", "jupyter-book", "myst-parser",
                                  "sphinx", "jupyter-cache",
                                  "docutils", "sphinxcontrib-bibtex", "sphinx-book-theme", "pydata-sphinx-theme",
                                  "nbclient", "jupytext", "seaborn", "matplotlib", "ipykernel", "statsmodels",
-                                 "linearmodels"}
+                                 "linearmodels", "jieba"}
     assert unused == set(), unused
 
 

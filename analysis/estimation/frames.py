@@ -26,12 +26,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.results import ModelSpecError
+from analysis.i18n import N_, _, bilingual
 from analysis.ingest.official import province_covariates
 from analysis.settings import ModelSpec, ModelsSettings
 
-SHORT_LABELS = {"internet_use": "internet use", "education": "education (level)",
-                "distance_km": "distance to township (km)", "participation": "participation in village affairs",
-                "smartphone": "smartphone use", "migrant_exp": "migrant experience"}
+SHORT_LABELS = {"internet_use": N_("internet use"), "education": N_("education (level)"),
+                "distance_km": N_("distance to township (km)"),
+                "participation": N_("participation in village affairs"),
+                "smartphone": N_("smartphone use"), "migrant_exp": N_("migrant experience")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,18 +56,20 @@ def labels(study, models: ModelsSettings | None = None) -> dict[str, str]:  # ty
     """Readable label of every variable a model may use."""
     ms = models or study.settings.models
     cb = study.wave.codebook
-    items = {it.id: it.text_en for it in cb.items("villagers")}
-    lab = {(f"{f}_score" if f in items else f): f"{en} (sub-index)" for f, (_, en) in cb.fields.items()}
-    lab.update({(f"{a}_score" if a in items else a): f"{en} (sub-index)" for a, (_, en) in cb.aspects.items()})
+    items = {it.id: it.label for it in cb.items("villagers")}
+    sub = _("{name} (sub-index)")
+    lab = {(f"{f}_score" if f in items else f): sub.format(name=bilingual(en, zh)) for f, (zh, en) in cb.fields.items()}
+    lab.update({(f"{a}_score" if a in items else a): sub.format(name=bilingual(en, zh))
+                for a, (zh, en) in cb.aspects.items()})
     lab.update(items)
-    lab.update(SHORT_LABELS)
-    lab["overall"] = "overall score"
-    for a, (_, en) in cb.aspects.items():
-        lab[f"overall_without_{a}"] = f"overall score without the {en} items"
+    lab.update({k: _(v) for k, v in SHORT_LABELS.items()})
+    lab["overall"] = _("overall score")
+    for a, (zh, en) in cb.aspects.items():
+        lab[f"overall_without_{a}"] = _("overall score without the {name} items").format(name=bilingual(en, zh))
     for k, d in ms.derived.items():
-        lab[k] = d.label
+        lab[k] = _(d.label)
     for k, c in ms.province_covariates.items():
-        lab[k] = c.label
+        lab[k] = _(c.label)
     return lab
 
 

@@ -13,10 +13,12 @@ True
 
 from __future__ import annotations
 
+
 import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import SurveyDesign
+from analysis.i18n import bilingual
 
 
 def _mask(df: pd.DataFrame, domain: dict | None) -> np.ndarray:
@@ -115,7 +117,8 @@ def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-un
         _, field, _ = f.key.split(".")
         q = f.questionnaire
         item = w.codebook.item(q, f.item)
-        row = {"field": w.codebook.fields[field][1], "item": f.item, "problem": item.text_en,
+        row = {"field": bilingual(w.codebook.fields[field][1], w.codebook.fields[field][0]), "item": f.item,
+               "problem": item.label,
                "published": st.published_value(f.key),
                "base": "villagers, design-weighted" if q == "villagers" else "township institutions"}
         if q not in designs or f.item not in designs[q][0]:

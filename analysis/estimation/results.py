@@ -22,7 +22,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-FE_LABELS = {"region3": "region", "region4": "region (NBS)", "province_en": "province", "province": "province"}
+from analysis.i18n import N_, _
+
+FE_LABELS = {"region3": N_("region"), "region4": N_("region (NBS)"), "province_en": N_("province"),
+             "province": N_("province")}
+
+
+def _fe_row(fe: str) -> str:
+    """A regression table's row saying which fixed effects a model has ("region effects")."""
+    return _("{name} effects").format(name=_(FE_LABELS.get(fe, fe)))
 
 
 class ModelSpecError(ValueError):
@@ -166,15 +174,15 @@ class ModelSet:
             if "pseudo_r2" in fit:
                 cells["pseudo-R²"] = f"{fit['pseudo_r2']:.3f}"
             if "n_clusters" in fit:
-                cells["clusters"] = str(fit["n_clusters"])
+                cells[_("clusters")] = str(fit["n_clusters"])
             if "icc" in fit:
-                cells["ICC, empty model"] = f"{fit['icc']:.3f}"
-                cells["ICC, with the covariates"] = f"{fit['icc_conditional']:.3f}"
+                cells[_("ICC, empty model")] = f"{fit['icc']:.3f}"
+                cells[_("ICC, with the covariates")] = f"{fit['icc_conditional']:.3f}"
             for fe in r.fixed_effects:
-                cells[f"{FE_LABELS.get(fe, fe)} effects"] = "yes"
-            cols[r.label] = cells
-        foot = ["N", "R²", "pseudo-R²", "clusters", "ICC, empty model", "ICC, with the covariates"]
-        fes = sorted({f"{FE_LABELS.get(fe, fe)} effects" for r in self.results for fe in r.fixed_effects})
+                cells[_fe_row(fe)] = _("yes")
+            cols[_(r.label)] = cells
+        foot = ["N", "R²", "pseudo-R²", _("clusters"), _("ICC, empty model"), _("ICC, with the covariates")]
+        fes = sorted({_fe_row(fe) for r in self.results for fe in r.fixed_effects})
         index = order + fes + foot
         df = pd.DataFrame({k: [v.get(i, "") for i in index] for k, v in cols.items()}, index=index)
         return df[(df != "").any(axis=1)].rename_axis("").reset_index()

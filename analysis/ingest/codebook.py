@@ -75,8 +75,10 @@ class Item:
 
     @property
     def label(self) -> str:
-        """Short English label for tables and figures."""
-        return self.text_en
+        """Short label for tables and figures, in the edition being written (English or Chinese)."""
+        from analysis.i18n import bilingual
+
+        return bilingual(self.text_en, self.text_zh)
 
     @property
     def is_indicator(self) -> bool:

@@ -19,10 +19,13 @@ Example
 
 from __future__ import annotations
 
+
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from analysis.i18n import _
 
 MARK = "‡"
 """How a suppressed cell is shown."""
@@ -50,9 +53,9 @@ class DisclosurePolicy:
     def reason(self, n: float, n_psu: float | None = None) -> str:
         """Why a cell of ``n`` respondents in ``n_psu`` PSUs is suppressed ('' if it is not)."""
         if not (n >= self.min_cell):
-            return f"fewer than {self.min_cell} respondents"
+            return _("fewer than {n} respondents").format(n=self.min_cell)
         if n_psu is not None and n_psu >= 0 and n_psu < self.min_psu:
-            return "a single PSU (no variance estimate; identifies one village)"
+            return _("a single PSU (no variance estimate; identifies one village)")
         return ""
 
     def publishable(self, n: float, n_psu: float | None = None) -> bool:
@@ -85,7 +88,7 @@ def suppression_note(df: pd.DataFrame) -> str:
     reasons = sorted({r for r in df[SUPPRESSED].astype(str) if r})
     if not reasons:
         return ""
-    return f"{MARK} suppressed (disclosure rule): " + "; ".join(reasons) + "."
+    return _("{mark} suppressed (disclosure rule): {reasons}.").format(mark=MARK, reasons="; ".join(reasons))
 
 
 def suppressed_rows(df: pd.DataFrame) -> np.ndarray:

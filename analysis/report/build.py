@@ -133,7 +133,12 @@ REPOSITORY_ENV = "RURALGOV_REPOSITORY"
 """The code's public address (``repository.url`` of ``_config.yml``), for the citation page."""
 
 
-def footer(wave, repository: str = "") -> str:  # type: ignore[no-untyped-def]
+def edition_dir(base: Path, lang: str) -> Path:
+    """Where an edition of the report built into ``base`` lives (Chinese: ``base/zh``)."""
+    return base if lang == "en" else base / lang
+
+
+def footer(wave, repository: str = "", lang: str = "en") -> str:  # type: ignore[no-untyped-def]
     """The footer of every page: package version, commit, the wave (synthetic or not), the
     licence, the repository's address when configured and the way to cite."""
     import html
@@ -141,12 +146,15 @@ def footer(wave, repository: str = "") -> str:  # type: ignore[no-untyped-def]
     import analysis
     from analysis.publishing.provenance import commit_label
 
-    kind = " — synthetic replica data, illustrating the method only" if wave.synthetic else ""
-    repo = (f' Code: <a href="{html.escape(repository, quote=True)}">{html.escape(repository)}</a>.'
-            if repository else "")
-    return (f"ruralgov {analysis.__version__}, commit {commit_label()}; wave {html.escape(wave.id)} "
-            f"(sha256 {wave.sha256[:12]}){kind}. Code under the MIT licence; the report's text and "
-            f"tables under CC BY 4.0.{repo} Please cite with the version, commit and wave.")
+    from analysis.i18n import _
+
+    kind = _(" — synthetic replica data, illustrating the method only", lang) if wave.synthetic else ""
+    repo = (_(" Code: {link}.", lang).format(link=f'<a href="{html.escape(repository, quote=True)}">'
+                                                 f'{html.escape(repository)}</a>') if repository else "")
+    return _("ruralgov {version}, commit {commit}; wave {wave} (sha256 {sha}){kind}. Code under the MIT "
+             "licence; the report's text and tables under CC BY 4.0.{repo} Please cite with the version, "
+             "commit and wave.", lang).format(version=analysis.__version__, commit=commit_label(),
+                                              wave=html.escape(wave.id), sha=wave.sha256[:12], kind=kind, repo=repo)
 
 
 PDF_ENV = "RURALGOV_PDF"
@@ -213,11 +221,14 @@ def tables_archive(html: Path) -> int:
     return n
 
 
-def book_toc(wave, *, compare: bool = False, profiles: list[str] | None = None) -> dict:  # type: ignore[no-untyped-def]
+def book_toc(wave, *, compare: bool = False, profiles: list[str] | None = None,  # type: ignore[no-untyped-def]
+             lang: str = "en") -> dict:
     """The table of contents of a wave's book: ``_toc.yml``, with the comparison page for a
     comparison build, the province profiles after the official-statistics page's part when given
     (a book without that page has no profiles), and without the reproduction page unless the
-    wave reproduces the seed. A table of contents of chapters only becomes one part."""
+    wave reproduces the seed. A table of contents of chapters only becomes one part; part
+    captions in the edition ``lang``."""
+    from analysis.i18n import _
     from analysis.report.profiles import toc_part
 
     toc = read_yaml(paths.ROOT / "_toc.yml")
@@ -227,9 +238,12 @@ def book_toc(wave, *, compare: bool = False, profiles: list[str] | None = None) 
     at = next((i + 1 for i, part in enumerate(toc["parts"])
                if any(c.get("file") == "book/provinces" for c in part.get("chapters", []))), None)
     if profiles and at is not None:            # the profiles follow the official statistics, if any
-        toc["parts"].insert(at, toc_part(profiles))
+        toc["parts"].insert(at, toc_part(profiles, lang))
     if compare:
         toc["parts"].insert(1, {"caption": "Comparison", "chapters": [{"file": "book/compare"}]})
+    for part in toc["parts"]:
+        if part.get("caption"):
+            part["caption"] = _(part["caption"], lang)
     if not wave.spec.reproduces_seed:
         for part in toc["parts"]:
             part["chapters"] = [c for c in part.get("chapters", []) if c.get("file") != "book/reproduction"]
@@ -287,7 +301,10 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
 def book_hash() -> str:
     """SHA-256 over the pages and the book configuration."""
     h = hashlib.sha256()
-    for f in [paths.ROOT / "_config.yml", paths.ROOT / "_toc.yml", *sorted(paths.BOOK.glob("*"))]:
+    from analysis.i18n import LOCALE
+
+    for f in [paths.ROOT / "_config.yml", paths.ROOT / "_toc.yml", *sorted(paths.BOOK.glob("*")),
+              *sorted(LOCALE.rglob("*.po"))]:
         if f.is_file():
             h.update(f.name.encode())
             h.update(f.read_bytes())
@@ -297,14 +314,23 @@ def book_hash() -> str:
 def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                force: bool = False, cache_root: Path | None = None,
                compare: list[str] | None = None, pdf: bool | None = None,
-               profiles_enabled: bool = True) -> int:
+               profiles_enabled: bool = True, lang: str = "en",
+               editions: tuple[str, ...] | None = None) -> int:
     """Build the HTML report of ``wave`` into ``out_dir`` (default ``_build/<wave>``); exit code.
 
     ``cache_root``: where execution caches live (default ``_build/.jupyter_cache``).
     ``profiles_enabled``: one generated page per province (:mod:`analysis.report.profiles`).
     ``pdf``: also print the PDF edition (``html/ruralgov-<name>.pdf``, linked from every page's
     footer; ``pdf/ruralgov-<name>.pdf`` beside the HTML); None: when Chromium is installed.
+    ``lang``: the edition (``en``, or ``zh`` into ``<out_dir>/zh/``: the same pages and numbers,
+    prose from the catalogs of :mod:`analysis.i18n`); ``editions``: the editions a page's
+    language switch links to (default: this one and those already built beside it).
     """
+    from analysis import i18n
+
+    if lang not in i18n.LANGS:
+        err.print(f"[red]unknown edition {lang!r}: one of {', '.join(i18n.LANGS)}[/red]")
+        return 2
     from analysis.ingest.wave import WaveInvalid, load_wave
     from analysis.settings import SettingsError
 
@@ -330,7 +356,10 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     if refusal:
         err.print(f"[red]{refusal}; nothing was built[/red]")
         return 2
-    target = (out_dir.expanduser() if out_dir is not None else paths.BUILD / name).resolve()
+    base = (out_dir.expanduser() if out_dir is not None else paths.BUILD / name).resolve()
+    target = base / "zh" if lang == "zh" else base
+    if editions is None:
+        editions = tuple(e for e in i18n.LANGS if e == lang or (edition_dir(base, e) / "html" / "index.html").exists())
     paths.BUILD.mkdir(exist_ok=True)
     from analysis.report.assets import ensure_mathjax
 
@@ -339,7 +368,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                   "formulas would need a CDN. Connect once, or copy _build/.assets/ from another checkout.[/red]")
         return 1
     key = hashlib.sha256("".join(inputs_hash(f) for f in [folder, *others]).encode()).hexdigest()[:16]
-    stamp = f"{key}:{book_hash()[:16]}\n"
+    stamp = f"{key}:{book_hash()[:16]}:{lang}:{','.join(editions)}\n"
     if not force and (target / "inputs").exists() and (target / "inputs").read_text() == stamp \
             and (target / "html" / "index.html").exists():
         err.print(f"[green]report of {name} is up to date (inputs {key}); nothing to do "
@@ -347,8 +376,13 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         return 0
     cfg = read_yaml(paths.ROOT / "_config.yml")
     repository = str((cfg.get("repository") or {}).get("url") or "")
-    cfg.setdefault("html", {})["extra_footer"] = footer(waves[0], repository)
+    cfg.setdefault("html", {})["extra_footer"] = footer(waves[0], repository, lang)
     cache = (cache_root or paths.BUILD / ".jupyter_cache") / f"{name}-{key}"
+    if lang != "en":
+        cache = cache.with_name(f"{cache.name}-{lang}")
+        cfg["title"] = i18n._(str(cfg.get("title", "")), lang)
+        cfg.setdefault("sphinx", {}).setdefault("config", {})["language"] = i18n.SPHINX_LANGUAGE[lang]
+    results = cache.with_name(cache.name + "-results")      # per edition: model results carry labels
     cfg.setdefault("execute", {})["cache"] = str(cache)
     from analysis.report.assets import STATIC_DIR
 
@@ -363,7 +397,6 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     from analysis.report.context import CACHE_ENV, STUDY_ENV, save_study
     from analysis.report.numbering import TOC_ENV
 
-    results = cache.with_name(cache.name + "-results")
     study_file = save_study(build_study(waves[0]), results)
     # the build's source folder: links to the project's pages and data, and the generated
     # province profiles (written here, never into the project)
@@ -371,10 +404,18 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
 
     src = tmp / "src"
     src.mkdir()
-    for part in ("book", "data"):
-        (src / part).symlink_to(paths.ROOT / part, target_is_directory=True)
-    profiles = write_profiles(src / FOLDER) if profiles_enabled else None
-    toc = book_toc(waves[0], compare=bool(others), profiles=profiles)
+    (src / "data").symlink_to(paths.ROOT / "data", target_is_directory=True)
+    if lang == "en":
+        (src / "book").symlink_to(paths.BOOK, target_is_directory=True)
+    else:
+        left = i18n.write_translated_book(src / "book", lang)
+        if left:
+            err.print(f"[red]{left} prose message(s) of the {i18n.NAMES[lang]} edition are not translated "
+                      "(python -m analysis.i18n lists them); nothing was built[/red]")
+            shutil.rmtree(tmp, ignore_errors=True)
+            return 1
+    profiles = write_profiles(src / FOLDER, lang) if profiles_enabled else None
+    toc = book_toc(waves[0], compare=bool(others), profiles=profiles, lang=lang)
     toc_file = tmp / "_toc.yml"
     toc_file.write_text(dump_yaml(toc), encoding="utf-8")
     cfg_file = tmp / "_config.yml"
@@ -385,11 +426,11 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         err.print("[red]the PDF edition needs Chromium (apt-get install chromium); nothing was built[/red]")
         shutil.rmtree(tmp, ignore_errors=True)
         return 2
-    pdf_name = f"ruralgov-{name}.pdf" if pdf else ""
+    pdf_name = (f"ruralgov-{name}.pdf" if lang == "en" else f"ruralgov-{name}-{lang}.pdf") if pdf else ""
     env = {**os.environ, paths.WAVE_ENV: str(folder), "PYTHONHASHSEED": "0", PDF_ENV: pdf_name,
            paths.COMPARE_ENV: os.pathsep.join(str(o) for o in others),
            STUDY_ENV: str(study_file), CACHE_ENV: str(results), TOC_ENV: str(toc_file),
-           REPOSITORY_ENV: repository}
+           REPOSITORY_ENV: repository, i18n.LANG_ENV: lang, i18n.EDITIONS_ENV: ",".join(editions)}
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src),
            "--config", str(cfg_file), "--toc", str(toc_file),
            "--path-output", str(tmp), "-W", "-n", "--keep-going", "--all"]
@@ -431,6 +472,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         (staging / "pdf").mkdir()
         os.symlink(Path("..") / "html" / pdf_name, staging / "pdf" / pdf_name)
     (staging / "inputs").write_text(stamp)
+    if lang == "en" and (target / "zh").is_dir():          # the Chinese edition lives inside
+        shutil.move(str(target / "zh"), staging / "zh")
     (staging / STAMP).write_text(json.dumps({"tool": "ruralgov build", "wave": wave_id,
                                              "wave_folder": str(folder),
                                              "compare": [str(o) for o in others]}, indent=2) + "\n",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.i18n import _
 from analysis.publishing.formats import as_plain
 from analysis.publishing.provenance import Source, survey_source
 from analysis.publishing.tables import regression_html, render
@@ -74,7 +75,7 @@ def show(df: pd.DataFrame, *, source: Source, page: str = "", title: str = "", n
 
     from analysis.report.numbering import next_table
 
-    display(render(df, source=source, page=page, title=title, note=note, decimals=decimals,
+    display(render(df, source=source, page=page, title=_(title), note=_(note), decimals=decimals,
                    kinds=kinds, labels=labels, reps=reps, number=next_table(page) if page else ""),
             raw=True)
 
@@ -93,12 +94,13 @@ def notice(study):  # type: ignore[no-untyped-def]
 
     w = study.wave
     if not w.synthetic:
-        return Markdown(f"*Wave `{w.id}`: {html.escape(w.spec.title)}.*")
-    return Markdown(
-        ":::{warning}\n**Synthetic data.** This page runs on the wave "
-        f"`{w.id}`, a *calibrated synthetic replica* of the seed study's survey: microdata generated "
+        return Markdown(_("*Wave `{id}`: {title}.*").format(id=w.id, title=html.escape(w.spec.title)))
+    return Markdown(":::{warning}\n" + _(
+        "**Synthetic data.** This page runs on the wave "
+        "`{id}`, a *calibrated synthetic replica* of the seed study's survey: microdata generated "
         "to reproduce the figures the seed paper published, because the original microdata are not "
-        "public. Its estimates illustrate the method; they are not findings about rural China.\n:::")
+        "public. Its estimates illustrate the method; they are not findings about rural China.").format(id=w.id)
+        + "\n:::")
 
 
 def missing_note(lacks: list[str]):  # type: ignore[no-untyped-def]
@@ -107,8 +109,9 @@ def missing_note(lacks: list[str]):  # type: ignore[no-untyped-def]
 
     if not lacks:
         return None                  # the cell shows nothing (an empty Markdown would print its repr)
-    return Markdown(":::{note}\n**Not in this wave:** " + "; ".join(lacks)
-                    + ". The results that need them are left out and say so; nothing is imputed.\n:::")
+    return Markdown(":::{note}\n" + _("**Not in this wave:** {lacks}. The results that need them are left "
+                                       "out and say so; nothing is imputed.").format(lacks="; ".join(lacks))
+                    + "\n:::")
 
 
 def regression_table(ms, names: list[str], study, *, title: str = "", page: str = "",  # type: ignore[no-untyped-def]
@@ -121,8 +124,8 @@ def regression_table(ms, names: list[str], study, *, title: str = "", page: str 
     missing = [n for n in names if not ms.has(n)]
     names = [n for n in names if ms.has(n)]
     if missing:
-        display({"text/markdown": "*Not estimated on this wave: " + "; ".join(
-            f"{n} ({ms.skipped.get(n, 'not fitted')})" for n in missing) + ".*"}, raw=True)
+        display({"text/markdown": _("*Not estimated on this wave: {models}.*").format(models="; ".join(
+            f"{n} ({ms.skipped.get(n, _('not fitted'))})" for n in missing))}, raw=True)
     if not names:
         return
     sub = ModelSet(tuple(ms[n] for n in names), study.wave.id, study.wave.synthetic)
@@ -132,7 +135,7 @@ def regression_table(ms, names: list[str], study, *, title: str = "", page: str 
     from analysis.report.numbering import next_table
 
     number = next_table(page) if page else ""
-    title = numbered(title, number)
+    title = numbered(_(title), number)
     display({"text/html": anchor(regression_html(t, title=title, source=src, page=page)
                                  + csv_link(sub.to_frame(), title), number),
              "text/markdown": t.to_markdown(index=False)}, raw=True)

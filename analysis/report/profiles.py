@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from analysis.ingest.provinces import all_provinces
+from analysis.i18n import REGIONS_ZH, catalog, translate_page
 
 FOLDER = "profiles"
 """The profiles' folder in the build's source tree (and in the HTML)."""
@@ -42,8 +43,10 @@ TEMPLATE = HEADER + """
 from analysis.report import context, display
 from analysis.report.pages import profile
 from analysis.publishing.provenance import official_source, survey_source
+from analysis.i18n import _, bilingual
 st = context.study()
 CODE = {adcode}
+NAME = bilingual("{name_en}", "{name_zh_full}")
 status = profile.survey_status(st, CODE)
 display.glue_markdown({{"summary": profile.summary_sentence(st, CODE, context.province_replicates(st))}})
 display.glue_figure("fig_official", profile.official_figure(st, CODE))
@@ -65,9 +68,9 @@ display.notice(st) if status["status"] == "published" else None   # no survey nu
 :tags: [remove-input]
 if status["status"] == "published":
     display.show(profile.levels_table(st, CODE), source=survey_source(st.wave), decimals=1, page="{slug}",
-                 title="Field and aspect sub-indices (0–100): {name_en} and the nation")
+                 title=_("Field and aspect sub-indices (0–100): {{name}} and the nation").format(name=NAME))
     display.show(profile.problems_table(st, CODE), source=survey_source(st.wave), decimals=0, page="{slug}",
-                 title="Problems villagers name (% of respondents): {name_en} and the nation")
+                 title=_("Problems villagers name (% of respondents): {{name}} and the nation").format(name=NAME))
 ```
 
 ## Official statistics
@@ -85,7 +88,7 @@ unemployment series breaks in 2020 (registration changes). {{glue:text}}`stamp_o
 ```{{code-cell}} ipython3
 :tags: [remove-input]
 display.show(profile.official_table(st, CODE), source=official_source(), decimals=1, page="{slug}",
-             title="Latest official values: {name_en}, its region and the nation")
+             title=_("Latest official values: {{name}}, its region and the nation").format(name=NAME))
 ```
 """
 
@@ -106,28 +109,39 @@ def slug(name_en: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name_en.lower()).strip("-")
 
 
-def write_profiles(folder: Path) -> list[str]:
-    """Write the profile pages and their index into ``folder``; returns the documents in the
-    order of the table of contents (``profiles/profiles`` first), by region then name."""
+def write_profiles(folder: Path, lang: str = "en") -> list[str]:
+    """Write the profile pages and their index into ``folder`` (in the edition ``lang``);
+    returns the documents in the order of the table of contents (``profiles/profiles`` first),
+    by region then name."""
     folder.mkdir(parents=True, exist_ok=True)
+    template, index_page = TEMPLATE, INDEX_PAGE
+    if lang != "en":
+        template = translate_page(TEMPLATE, catalog("profiles", lang))[0]
+        index_page = translate_page(INDEX_PAGE, catalog("profiles", lang))[0]
     provs = sorted(all_provinces(), key=lambda p: (p.region4, p.name_en))
     docs = [f"{FOLDER}/{INDEX}"]
     lists = []
     for region in dict.fromkeys(p.region4 for p in provs):
         items = [p for p in provs if p.region4 == region]
-        lists.append(f"**{region.capitalize()}**: " + ", ".join(
-            f"{{doc}}`{p.name_en} <{slug(p.name_en)}>`" for p in items) + ".")
+        if lang == "en":
+            lists.append(f"**{region.capitalize()}**: " + ", ".join(
+                f"{{doc}}`{p.name_en} <{slug(p.name_en)}>`" for p in items) + ".")
+        else:
+            lists.append(f"**{REGIONS_ZH[region]}**：" + "、".join(
+                f"{{doc}}`{p.name_zh_short} <{slug(p.name_en)}>`" for p in items) + "。")
         for p in items:
             s = slug(p.name_en)
-            (folder / f"{s}.md").write_text(TEMPLATE.format(
+            (folder / f"{s}.md").write_text(template.format(
                 name_en=p.name_en, name_zh=p.name_zh_short, name_zh_full=p.name_zh_full, adcode=p.adcode,
-                region4=p.region4, slug=s), encoding="utf-8")
+                region4=p.region4, region4_zh=REGIONS_ZH.get(p.region4, p.region4), slug=s), encoding="utf-8")
             docs.append(f"{FOLDER}/{s}")
-    (folder / f"{INDEX}.md").write_text(INDEX_PAGE.format(lists="\n\n".join(lists)), encoding="utf-8")
+    (folder / f"{INDEX}.md").write_text(index_page.format(lists="\n\n".join(lists)), encoding="utf-8")
     return docs
 
 
-def toc_part(docs: list[str]) -> dict:
+def toc_part(docs: list[str], lang: str = "en") -> dict:
     """The table-of-contents part of the profiles: the index page with one section per province."""
-    return {"caption": "Province profiles",
+    from analysis.i18n import _
+
+    return {"caption": _("Province profiles", lang),
             "chapters": [{"file": docs[0], "sections": [{"file": d} for d in docs[1:]]}]}

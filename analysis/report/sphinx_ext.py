@@ -75,14 +75,33 @@ def _footer_links(app, pagename, templatename, context, doctree) -> None:  # typ
     pathto = context.get("pathto")
     if pathto is None:
         return
+    from analysis.i18n import _
+
     links = []
     if "book/cite" in app.env.found_docs:
-        links.append(f'<a href="{pathto("book/cite")}">How to cite</a>')
+        links.append(f'<a href="{pathto("book/cite")}">{_("How to cite")}</a>')
     pdf = os.environ.get(PDF_ENV, "")
     if pdf and app.builder.name == "html":
-        links.append(f'<a class="pdf-link" href="{pathto(pdf, 1)}">PDF edition</a>')
+        links.append(f'<a class="pdf-link" href="{pathto(pdf, 1)}">{_("PDF edition")}</a>')
     if links:
         context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + " " + " · ".join(links)
+
+
+def _language_switch(app, pagename, templatename, context, doctree) -> None:  # type: ignore[no-untyped-def]
+    """A link to the same page in the other edition(s), at the top of every page's article."""
+    import html
+    import os
+
+    from analysis import i18n
+
+    if app.builder.name != "html" or "body" not in context:
+        return
+    editions = [e for e in os.environ.get(i18n.EDITIONS_ENV, "").split(",") if e]
+    links = i18n.switch_links(pagename, i18n.lang(), editions)
+    if links:
+        a = " · ".join(f'<a href="{html.escape(href, quote=True)}" hreflang="{"zh-Hans" if label == "中文" else "en"}" '
+                       f'lang="{"zh-Hans" if label == "中文" else "en"}">{html.escape(label)}</a>' for label, href in links)
+        context["body"] = f'<p class="lang-switch">{a}</p>\n' + context["body"]
 
 
 STATIC = Path(__file__).with_name("static")
@@ -99,4 +118,5 @@ def setup(app):  # type: ignore[no-untyped-def]
     app.connect("build-finished", _write)
     app.connect("html-page-context", _trim_assets)
     app.connect("html-page-context", _footer_links)
+    app.connect("html-page-context", _language_switch)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

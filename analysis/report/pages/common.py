@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.i18n import _, bilingual, list_sep, region
 from analysis.publishing.disclosure import DisclosurePolicy, published
 
 def policy(study) -> DisclosurePolicy:  # type: ignore[no-untyped-def]
@@ -39,12 +40,12 @@ def lacks(study) -> list[str]:  # type: ignore[no-untyped-def]
     w = study.wave
     out = []
     if w.institutions is None:
-        out.append("the township institution questionnaire (education problems, township hospitals)")
+        out.append(_("the township institution questionnaire (education problems, township hospitals)"))
     v = w.villagers
-    for f, (_, en) in w.codebook.fields.items():
+    for f, (zh, en) in w.codebook.fields.items():
         ind = [it.id for it in w.codebook.indicators() if it.field == f]
         if not any(i in v and v[i].notna().any() for i in ind):
-            out.append(f"the {en} indicators (that field's sub-index)")
+            out.append(_("the {field} indicators (that field's sub-index)").format(field=bilingual(en, zh)))
     return out
 
 
@@ -105,6 +106,6 @@ def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 def region_sentence(h: dict[str, Any]) -> str:
     """The regional degrees as a sentence ('' when no region is publishable)."""
     names = {"east": "east", "central": "centre", "west": "west"}
-    parts = [f"{names[r]} {h[f'degree_{r}']:.2f}" for r in names
+    parts = [f"{region(names[r])} {h[f'degree_{r}']:.2f}" for r in names
              if f"degree_{r}" in h and np.isfinite(h[f"degree_{r}"])]
-    return ", ".join(parts)
+    return list_sep().join(parts)

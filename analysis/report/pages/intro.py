@@ -7,39 +7,42 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.i18n import N_, _, province
 from analysis.report.pages.common import headline, region_sentence
 
 
 def numbers(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Headline numbers and the sentences that depend on what the wave holds (glued)."""
     h = headline(study)
-    h["regions_sentence"] = region_sentence(h) or "no region has enough respondents to publish"
+    h["regions_sentence"] = region_sentence(h) or _("no region has enough respondents to publish")
     if "top_province" in h:
-        h["provinces_sentence"] = (
-            f"Among the {h['n_provinces_published']} provinces with enough respondents and villages to "
-            f"publish, the degree is highest in {h['top_province']} ({h['top_degree']:.1f}) and lowest "
-            f"in {h['bottom_province']} ({h['bottom_degree']:.1f}), a difference of "
-            f"{h['top_minus_bottom']:.1f} points (standard error {h['top_minus_bottom_se']:.1f}).")
+        h["provinces_sentence"] = _(
+            "Among the {n} provinces with enough respondents and villages to publish, the degree is "
+            "highest in {top} ({top_degree:.1f}) and lowest in {bottom} ({bottom_degree:.1f}), a "
+            "difference of {diff:.1f} points (standard error {se:.1f}).").format(
+            n=h["n_provinces_published"], top=province(h["top_province"]), top_degree=h["top_degree"],
+            bottom=province(h["bottom_province"]), bottom_degree=h["bottom_degree"],
+            diff=h["top_minus_bottom"], se=h["top_minus_bottom_se"])
     else:
-        h["provinces_sentence"] = "Fewer than two provinces have enough respondents to publish their degree."
+        h["provinces_sentence"] = _("Fewer than two provinces have enough respondents to publish their degree.")
     if "gap_east_west" in h:
-        h["gap_sentence"] = (f"The east–west gap is {h['gap_east_west']:.1f} points (standard error "
-                             f"{h['gap_east_west_se']:.1f}).")
+        h["gap_sentence"] = _("The east–west gap is {gap:.1f} points (standard error {se:.1f}).").format(
+            gap=h["gap_east_west"], se=h["gap_east_west_se"])
     else:
         h["gap_sentence"] = ""
     if "shanghai_over_tibet" in h:
-        h["seed_sentence"] = (f"The seed paper's own contrast, the degree in Shanghai relative to Tibet, is "
-                              f"{h['shanghai_over_tibet']:.1f} on this wave (a ratio of mean scores, as the "
-                              "paper reports it).")
+        h["seed_sentence"] = _("The seed paper's own contrast, the degree in Shanghai relative to Tibet, is "
+                               "{ratio:.1f} on this wave (a ratio of mean scores, as the paper reports "
+                               "it).").format(ratio=h["shanghai_over_tibet"])
     else:
         h["seed_sentence"] = ""
-    h["wave_kind"] = ("a calibrated synthetic replica of the seed study's survey" if study.wave.synthetic
-                      else "survey microdata")
+    h["wave_kind"] = (_("a calibrated synthetic replica of the seed study's survey") if study.wave.synthetic
+                      else _("survey microdata"))
     return h
 
 
-SYNTHETIC_LABEL = "*Synthetic replica (illustrates the method):*"
-REAL_LABEL = "*Real official statistics:*"
+SYNTHETIC_LABEL = N_("*Synthetic replica (illustrates the method):*")
+REAL_LABEL = N_("*Real official statistics:*")
 
 
 def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
@@ -51,48 +54,57 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
     from analysis.report.pages import problems
 
     h = headline(study)
-    lab = f"{SYNTHETIC_LABEL} " if study.wave.synthetic else ""
-    out = [f"{lab}the modernization degree is **{h['degree_overall']:.1f}** on a 0–100 scale (95 % CI "
-           f"{h['degree_overall_lo']:.1f}–{h['degree_overall_hi']:.1f}, {h['degree_overall_df']} design "
-           "degrees of freedom). {doc}`More <index>`"]
+    lab = _(SYNTHETIC_LABEL) + " " if study.wave.synthetic else ""
+    more = _("More")
+    out = [lab + _("the modernization degree is **{d:.1f}** on a 0–100 scale (95 % CI {lo:.1f}–{hi:.1f}, "
+                   "{df} design degrees of freedom).").format(
+        d=h["degree_overall"], lo=h["degree_overall_lo"], hi=h["degree_overall_hi"], df=h["degree_overall_df"])
+           + f" {{doc}}`{more} <index>`"]
     if "top_province" in h:
-        out.append(f"{lab}among the {h['n_provinces_published']} publishable provinces the degree ranges "
-                   f"from {h['bottom_degree']:.1f} ({h['bottom_province']}) to {h['top_degree']:.1f} "
-                   f"({h['top_province']}), a difference of {h['top_minus_bottom']:.1f} points "
-                   f"(SE {h['top_minus_bottom_se']:.1f}). {{doc}}`More <index>`")
+        out.append(lab + _("among the {n} publishable provinces the degree ranges from {low:.1f} ({bottom}) "
+                           "to {high:.1f} ({top}), a difference of {diff:.1f} points (SE {se:.1f}).").format(
+            n=h["n_provinces_published"], low=h["bottom_degree"], bottom=province(h["bottom_province"]),
+            high=h["top_degree"], top=province(h["top_province"]), diff=h["top_minus_bottom"],
+            se=h["top_minus_bottom_se"]) + f" {{doc}}`{more} <index>`")
     elif region_sentence(h):
-        out.append(f"{lab}by region, {region_sentence(h)}. {{doc}}`More <index>`")
+        out.append(lab + _("by region, {regions}.").format(regions=region_sentence(h)) + f" {{doc}}`{more} <index>`")
     t1 = published(problems.table1(study))
     vill = t1[t1["base"].astype(str).str.startswith("villager")].dropna(subset=["estimate"])
     if len(vill):
         top = vill.sort_values("estimate").iloc[-1]
-        ci = f" (95 % CI {top['ci_low']:.0f}–{top['ci_high']:.0f} %)" if pd.notna(top["ci_low"]) else ""
-        out.append(f"{lab}the problem respondents name most often is in {top['field']}: "
-                   f"“{top['problem']}”, {top['estimate']:.0f} %{ci}. {{doc}}`More <problems>`")
+        ci = (_(" (95 % CI {lo:.0f}–{hi:.0f} %)").format(lo=top["ci_low"], hi=top["ci_high"])
+              if pd.notna(top["ci_low"]) else "")
+        out.append(lab + _("the problem respondents name most often is in {field}: “{problem}”, "
+                           "{pct:.0f} %{ci}.").format(field=top["field"], problem=top["problem"],
+                                                     pct=top["estimate"], ci=ci) + f" {{doc}}`{more} <problems>`")
     main = next((n for n in ("wls_region", "wls_province", "svy_region") if models.has(n)), None)
     if main:
         f = models[main].to_frame().dropna(subset=["p"])
         if len(f):
             b = f.loc[f["p"].idxmin()]
-            sig = "" if b["p"] < 0.05 else ", not distinguishable from zero at the 5 % level"
-            out.append(f"{lab}of the characteristics in the main model, **{b['label']}** has the clearest "
-                       f"association with the score: {b['estimate']:+.2f} points (95 % CI "
-                       f"{b['ci_low']:+.2f} to {b['ci_high']:+.2f}, p {_p_words(fmt_p(b['p']))}){sig}; "
-                       "an association, not a cause. {doc}`More <determinants>`")
+            sig = "" if b["p"] < 0.05 else _(", not distinguishable from zero at the 5 % level")
+            out.append(lab + _("of the characteristics in the main model, **{label}** has the clearest "
+                               "association with the score: {est:+.2f} points (95 % CI {lo:+.2f} to {hi:+.2f}, "
+                               "p {p}){sig}; an association, not a cause.").format(
+                label=b["label"], est=b["estimate"], lo=b["ci_low"], hi=b["ci_high"],
+                p=_p_words(fmt_p(b["p"])), sig=sig) + f" {{doc}}`{more} <determinants>`")
     if official:
         o = official
-        trend = ("converged" if o["beta"] < 0 and o["beta"] + 1.96 * o["beta_se"] < 0 else
-                 "did not converge clearly")
-        half = f", a half-life of {o['beta_half_life']:.0f} years" if trend == "converged" else ""
-        out.append(f"{REAL_LABEL} public budget spending per head {trend} across provinces from "
-                   f"{o['real_first']} to {o['real_last']} (β = {o['beta']:.3f}, SE {o['beta_se']:.3f}"
-                   f"{half}); its Theil index went from {o['theil_first']:.3f} to {o['theil_last']:.3f}. "
-                   "{doc}`More <provinces>`")
+        converged = o["beta"] < 0 and o["beta"] + 1.96 * o["beta_se"] < 0
+        trend = _("converged") if converged else _("did not converge clearly")
+        half = _(", a half-life of {years:.0f} years").format(years=o["beta_half_life"]) if converged else ""
+        out.append(_(REAL_LABEL) + " " + _(
+            "public budget spending per head {trend} across provinces from {first} to {last} (β = {beta:.3f}, "
+            "SE {se:.3f}{half}); its Theil index went from {t0:.3f} to {t1:.3f}.").format(
+            trend=trend, first=o["real_first"], last=o["real_last"], beta=o["beta"], se=o["beta_se"], half=half,
+            t0=o["theil_first"], t1=o["theil_last"]) + f" {{doc}}`{more} <provinces>`")
         if "gdppc_top" in o:
-            out.append(f"{REAL_LABEL} in {o['real_year']}, GDP per head ranged from "
-                       f"{o['gdppc_bottom']:,.0f} yuan ({o['gdppc_bottom_name']}) to {o['gdppc_top']:,.0f} "
-                       f"yuan ({o['gdppc_top_name']}), {o['gdppc_top'] / o['gdppc_bottom']:.1f} times. "
-                       "{doc}`More <provinces>`")
+            out.append(_(REAL_LABEL) + " " + _(
+                "in {year}, GDP per head ranged from {low:,.0f} yuan ({low_name}) to {high:,.0f} yuan "
+                "({high_name}), {ratio:.1f} times.").format(
+                year=o["real_year"], low=o["gdppc_bottom"], low_name=province(o["gdppc_bottom_name"]),
+                high=o["gdppc_top"], high_name=province(o["gdppc_top_name"]),
+                ratio=o["gdppc_top"] / o["gdppc_bottom"]) + f" {{doc}}`{more} <provinces>`")
     return "\n".join(f"- {s}" for s in out[:6])
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.i18n import _, bilingual
 from analysis.ingest.official import weight_of
 from analysis.ingest.provinces import resolve
 from analysis.publishing.disclosure import published
@@ -72,22 +73,23 @@ def summary_sentence(study, adcode: int, replicates: pd.DataFrame) -> str:  # ty
     from analysis.publishing.formats import fmt_rank
 
     s = survey_status(study, adcode)
-    name = resolve(adcode).name_en
+    p = resolve(adcode)
+    name = bilingual(p.name_en, p.name_zh_full)
     if s["status"] == "absent":
-        return f"The wave has no respondents in {name}: this page shows official statistics only."
+        return _("The wave has no respondents in {name}: this page shows official statistics only.").format(name=name)
     if s["status"] == "suppressed":
-        return (f"{name}'s survey results are not published: {s['reason']} (the wave's disclosure rule); "
-                "this page shows official statistics only. ‡")
-    out = (f"The modernization degree in {name} is **{s['estimate']:.1f}** (95 % CI {s['ci_low']:.1f}–"
-           f"{s['ci_high']:.1f}; {s['n']} respondents in {s['n_psu']} PSUs, {s['df']} design degrees of "
-           "freedom).")
+        return _("{name}'s survey results are not published: {reason} (the wave's disclosure rule); this page "
+                 "shows official statistics only. ‡").format(name=name, reason=s["reason"])
+    out = _("The modernization degree in {name} is **{est:.1f}** (95 % CI {lo:.1f}–{hi:.1f}; {n} respondents "
+            "in {n_psu} PSUs, {df} design degrees of freedom).").format(
+        name=name, est=s["estimate"], lo=s["ci_low"], hi=s["ci_high"], n=s["n"], n_psu=s["n_psu"], df=s["df"])
     if s["flag"]:
-        out += f" † To be read with care: {s['flag']}."
+        out += _(" † To be read with care: {why}.").format(why=s["flag"])
     rk = rank(study, adcode, replicates)
     if rk:
-        out += (f" Among the {rk['n_ranked']} publishable provinces its median rank is "
-                f"{fmt_rank(rk['median_rank'])}, with a 95 % bootstrap interval from {fmt_rank(rk['rank_low'])} "
-                f"to {fmt_rank(rk['rank_high'])}.")
+        out += _(" Among the {n} publishable provinces its median rank is {rank}, with a 95 % bootstrap "
+                 "interval from {low} to {high}.").format(n=rk["n_ranked"], rank=fmt_rank(rk["median_rank"]),
+                                                          low=fmt_rank(rk["rank_low"]), high=fmt_rank(rk["rank_high"]))
     return out
 
 

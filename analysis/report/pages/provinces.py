@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.frames import covariate_year
+from analysis.i18n import N_, _
 from analysis.ingest.provinces import resolve
 
 
@@ -28,13 +29,14 @@ def maps(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
     y = year(study)
     p = panel(study).xs(y, level="year")
-    nd = "no data (not in the NBS provincial series)"
-    return {"fig_map_urban": figures.china_map(p["urban_rate_pct"], label=f"urbanization rate {y} (%)",
-                                               cmap="magma_r", title=f"Urbanization rate, {y}",
+    nd = _("no data (not in the NBS provincial series)")
+    return {"fig_map_urban": figures.china_map(p["urban_rate_pct"], label=_("urbanization rate {y} (%)").format(y=y),
+                                               cmap="magma_r", title=_("Urbanization rate, {y}").format(y=y),
                                                missing_note=nd, fmt="{:.1f} %"),
             "fig_map_spending": figures.china_map(p["fiscal_exp_per_capita_yuan"] / 1000,
-                                                  label=f"public budget spending per head {y} (1000 yuan)",
-                                                  cmap="viridis", title=f"Public budget spending per head, {y}",
+                                                  label=_("public budget spending per head {y} (1000 yuan)").format(y=y),
+                                                  cmap="viridis",
+                                                  title=_("Public budget spending per head, {y}").format(y=y),
                                                   missing_note=nd, fmt="{:.1f}k")}
 
 
@@ -83,8 +85,8 @@ def figures_(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                 ylabel="cross-province SD of logs", title="σ-convergence", palette={})}
 
 
-PANEL_MODELS = {"PanelOLS (province + year effects)": "two-way fixed effects (province, year)",
-                "RandomEffects": "random effects", "BetweenOLS": "between (province means)"}
+PANEL_MODELS = {"PanelOLS (province + year effects)": N_("two-way fixed effects (province, year)"),
+                "RandomEffects": N_("random effects"), "BetweenOLS": N_("between (province means)")}
 
 
 def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -97,12 +99,12 @@ def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     pr = dict(panel_regressions(sp))
     yrs = sp.index.get_level_values("year")
     h = pr["hausman"]
-    pr["panel_sentence"] = (
-        f"{sp.index.get_level_values(0).nunique()} provinces × {yrs.min()}–{yrs.max()}")
-    pr["hausman_sentence"] = (
-        ("rejects" if h["p"] < 0.05 else "does not reject") + " the random-effects assumption at the 5 % level")
+    pr["panel_sentence"] = _("{n} provinces × {first}–{last}").format(
+        n=sp.index.get_level_values(0).nunique(), first=yrs.min(), last=yrs.max())
+    pr["hausman_sentence"] = (_("rejects the random-effects assumption at the 5 % level") if h["p"] < 0.05
+                              else _("does not reject the random-effects assumption at the 5 % level"))
     pr["coefficients"] = pr["coefficients"].assign(
-        model=lambda d: d["model"].map(lambda m: PANEL_MODELS.get(m, m)),
+        model=lambda d: d["model"].map(lambda m: _(PANEL_MODELS.get(m, m))),
         term=lambda d: d["term"].map(column_label)).rename(columns={"n": "province-years"})
     pr["wild"] = pr["wild"].assign(term=lambda d: d["term"].map(column_label))
     return pr

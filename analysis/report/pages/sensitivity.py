@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.i18n import N_, _
 from analysis.publishing.disclosure import published
 from analysis.report.pages.common import province_degrees
 
@@ -32,9 +33,9 @@ def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return out
 
 
-INPUT_LABELS = {"normalisation": "normalisation method", "weighting": "weighting method",
-                "aggregation": "aggregation method", "weights_perturbation": "weights perturbed at random",
-                "bootstrap": "sampling (Rao–Wu bootstrap replicate)"}
+INPUT_LABELS = {"normalisation": N_("normalisation method"), "weighting": N_("weighting method"),
+                "aggregation": N_("aggregation method"), "weights_perturbation": N_("weights perturbed at random"),
+                "bootstrap": N_("sampling (Rao–Wu bootstrap replicate)")}
 
 
 def sobol_table(s) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
@@ -42,15 +43,15 @@ def sobol_table(s) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
     two decimals) and the note explaining the Monte Carlo error that clipping hides."""
     t = s.sobol
     raw_fo, raw_tot = t["first_order"].to_numpy(), t["total"].to_numpy()
-    out = pd.DataFrame({"output": t["output"], "input": [INPUT_LABELS.get(i, i) for i in t["input"]],
+    out = pd.DataFrame({"output": t["output"], "input": [_(INPUT_LABELS.get(i, i)) for i in t["input"]],
                         "first-order index": raw_fo.clip(0, 1), "total index": raw_tot.clip(0, 1)})
     odd = int(((raw_fo < 0) | (raw_fo > raw_tot + 0.005)).sum())
-    note = (f"Monte Carlo estimates from {s.n_evaluations:,} model evaluations: an index is the share of "
-            "the output's variance, between 0 and 1; estimates below 0 are shown as 0.")
+    note = _("Monte Carlo estimates from {n:,} model evaluations: an index is the share of the output's "
+             "variance, between 0 and 1; estimates below 0 are shown as 0.").format(n=s.n_evaluations)
     if odd:
-        note += (f" In {odd} case(s) the first-order estimate is below 0 or above the total estimate, "
-                 "which the true indices cannot be: the difference is Monte Carlo error, and indices "
-                 "this close are not distinguishable at this number of draws.")
+        note += _(" In {odd} case(s) the first-order estimate is below 0 or above the total estimate, "
+                  "which the true indices cannot be: the difference is Monte Carlo error, and indices "
+                  "this close are not distinguishable at this number of draws.").format(odd=odd)
     return out, note
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.i18n import _
+
 
 def composition(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Respondents, villages and weighted share (%) by province, with region."""
@@ -127,6 +129,9 @@ def validation_sentence(study) -> str:  # type: ignore[no-untyped-def]
     """What validation found, as a sentence (it found no error, or the report would not exist)."""
     n = len(study.wave.report.warnings)
     if n == 0:
-        return "It passed without an error or a warning."
-    return (f"It passed without an error; {'one warning' if n == 1 else f'{n} warnings'} (things to "
-            "know, not errors) are summarised in the table below.")
+        return _("It passed without an error or a warning.")
+    if n == 1:
+        return _("It passed without an error; one warning (a thing to know, not an error) is summarised "
+                 "in the table below.")
+    return _("It passed without an error; {n} warnings (things to know, not errors) are summarised in "
+             "the table below.").format(n=n)

@@ -1,0 +1,395 @@
+"""The report's editions: English (the sources) and Chinese (translated from them).
+
+Both editions are built from the same pages and compute the same numbers; the Chinese edition
+replaces prose only. Translations are gettext message catalogs (``.po``, readable by any PO
+editor) under ``locale/zh_CN/LC_MESSAGES/``:
+
+- ``book/<page>.po``: the prose of ``book/<page>.md``, one message per paragraph, heading, list
+  or table of the MyST source (code cells, directives' fences and options, labels and front
+  matter are not prose and stay as they are); the translated page is written into the build's
+  own source folder, never into ``book/``;
+- ``profiles.po``: the province profile template (:mod:`analysis.report.profiles`);
+- ``ruralgov.po``: strings the package writes into pages (table titles, column labels, figure
+  labels, sentences), looked up by :func:`_` when the page kernels run with ``RURALGOV_LANG=zh``.
+
+``python -m analysis.i18n`` adds new English messages to the catalogs (keeping every
+translation) and lists the messages still untranslated; the build refuses a Chinese edition with
+untranslated prose.
+
+Example
+-------
+>>> blocks = split_blocks("# Title\\n\\nSome *prose*.\\n\\n```{code-cell} ipython3\\nx = 1\\n```\\n")
+>>> [(b.text, b.prose) for b in blocks if b.prose]
+[('Title', True), ('Some *prose*.', True)]
+>>> translate_page("# Title\\n\\nSome *prose*.\\n", {"Title": "标题", "Some *prose*.": "一些*文字*。"})[0]
+'# 标题\\n\\n一些*文字*。\\n'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from analysis import paths
+
+LANG_ENV = "RURALGOV_LANG"
+"""Environment variable naming the edition a page kernel writes (``en`` or ``zh``)."""
+EDITIONS_ENV = "RURALGOV_EDITIONS"
+"""Environment variable listing the editions built beside this one (the language switch)."""
+LANGS = ("en", "zh")
+SPHINX_LANGUAGE = {"en": "en", "zh": "zh_CN"}
+LOCALE = paths.ROOT / "locale"
+"""Message catalogs, in Sphinx's layout (``locale/<language>/LC_MESSAGES/``)."""
+NAMES = {"en": "English", "zh": "中文"}
+
+
+def lang() -> str:
+    """The edition being written: ``zh`` when ``RURALGOV_LANG=zh``, else ``en``."""
+    return "zh" if os.environ.get(LANG_ENV, "en").lower().startswith("zh") else "en"
+
+
+def catalog_path(domain: str, language: str = "zh") -> Path:
+    """The ``.po`` file of a catalog (``ruralgov``, ``profiles`` or ``book/<page>``)."""
+    return LOCALE / SPHINX_LANGUAGE[language] / "LC_MESSAGES" / f"{domain}.po"
+
+
+@lru_cache(maxsize=None)
+def _catalog(domain: str, language: str) -> dict[str, str]:
+    path = catalog_path(domain, language)
+    if not path.exists():
+        return {}
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as fh:
+        cat = read_po(fh)
+    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy}
+
+
+def catalog(domain: str, language: str = "zh") -> dict[str, str]:
+    """msgid → translation of a catalog (fuzzy and empty translations left out)."""
+    return dict(_catalog(domain, language))
+
+
+def _(text: str, language: str | None = None) -> str:
+    """``text`` in the edition being written (or in ``language``); the English text when no
+    translation exists."""
+    if (language or lang()) == "en":
+        return text
+    return _catalog("ruralgov", "zh").get(text, text)
+
+
+def N_(text: str) -> str:
+    """Mark a constant for the message catalog; translated where it is used, by :func:`_`."""
+    return text
+
+
+REGIONS_ZH = {"east": "东部", "central": "中部", "centre": "中部", "west": "西部", "northeast": "东北"}
+"""Region names (three-region scheme and the NBS's four regions) in Chinese."""
+
+
+def region(name: str) -> str:
+    """A region's name in the edition being written."""
+    return REGIONS_ZH.get(str(name), str(name)) if lang() == "zh" else str(name)
+
+
+def province(name_en: str) -> str:
+    """A province's name in the edition being written (Chinese: its short name)."""
+    if lang() != "zh":
+        return str(name_en)
+    from analysis.ingest.provinces import resolve
+
+    try:
+        return resolve(str(name_en)).name_zh_short
+    except Exception:              # noqa: BLE001 - a name that is not a province stays as it is
+        return str(name_en)
+
+
+REGION_COLUMNS = ("region", "region3", "region4")
+PROVINCE_COLUMNS = ("province", "province_en")
+
+
+def category(column: str, value: object) -> object:
+    """A table's or figure's category (a region, a province) in the edition being written."""
+    if lang() == "en" or not isinstance(value, str):
+        return value
+    if column in REGION_COLUMNS:
+        return region(value)
+    if column in PROVINCE_COLUMNS:
+        return province(value)
+    return value
+
+
+def list_sep() -> str:
+    """The separator of a list of names in running text."""
+    return "、" if lang() == "zh" else ", "
+
+
+def bilingual(en: str, zh: str) -> str:
+    """One of two labels that both exist as data (the codebook's, the provinces')."""
+    return zh if lang() == "zh" and zh else en
+
+
+# ------------------------------------------------------------------ pages (MyST Markdown)
+
+FENCE = re.compile(r"^(\s*)(`{3,}|:{3,})(.*)$")
+OPTION = re.compile(r"^\s*:[\w-]+:")
+LABEL = re.compile(r"^\s*\(.+\)=\s*$")
+HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+PROSE_DIRECTIVES = {"note", "warning", "admonition", "tip", "important", "caution", "attention",
+                    "hint", "seealso", "topic", "sidebar", "margin", "dropdown", "epigraph",
+                    "glue:figure", "figure", "table", "glossary"}
+"""Directives whose body is prose (translated); any other fenced block is kept whole."""
+ROLE = re.compile(r"\{+[\w:-]+\}+`[^`]*`")
+
+
+@dataclass
+class Block:
+    """A piece of a page: prose (translated as one message) or structure (kept)."""
+    text: str
+    prose: bool
+    prefix: str = ""             # a heading's hashes, kept outside the message
+
+
+def _is_prose(text: str) -> bool:
+    """Text a reader reads: letters left once roles (glue, doc, cite) are taken out."""
+    if re.fullmatch(r"\{\w+\}", text.strip()):            # a template's placeholder
+        return False
+    return re.search(r"[A-Za-z]{2,}", ROLE.sub("", text)) is not None
+
+
+def split_blocks(text: str) -> list[Block]:
+    """A MyST page as blocks: front matter, code cells, fences and options, labels and blank
+    lines are structure; headings, paragraphs, lists and tables (in or out of directives) are
+    prose."""
+    lines = text.split("\n")
+    out: list[Block] = []
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            t = "\n".join(para)
+            out.append(Block(t, _is_prose(t)))
+            para.clear()
+
+    i = 0
+    if lines and lines[0].strip() == "---":                       # front matter
+        j = lines.index("---", 1) if "---" in lines[1:] else 0
+        out.append(Block("\n".join(lines[: j + 1]), False))
+        i = j + 1
+    open_fences: list[str] = []
+    while i < len(lines):
+        line = lines[i]
+        m = FENCE.match(line)
+        name = re.match(r"\s*\{+([\w:-]+)\}+", m.group(3)) if m else None
+        if m and m.group(3).strip() and not (name and name.group(1) in PROSE_DIRECTIVES):
+            flush()                                   # code, maths, glue outputs: kept whole
+            fence = m.group(2)
+            j = i + 1
+            while j < len(lines) and lines[j].strip() != fence:
+                j += 1
+            out.append(Block("\n".join(lines[i: j + 1]), False))
+            i = j + 1
+            continue
+        if m and m.group(3).strip():
+            flush()                                   # a directive with prose inside opens
+            open_fences.append(m.group(2))
+            out.append(Block(line, False))
+            i += 1
+            while i < len(lines) and OPTION.match(lines[i]):       # its options
+                out.append(Block(lines[i], False))
+                i += 1
+            continue
+        if m and open_fences and m.group(2) == open_fences[-1] and not m.group(3).strip():
+            flush()                                                # a directive closes
+            open_fences.pop()
+            out.append(Block(line, False))
+            i += 1
+            continue
+        h = HEADING.match(line)
+        if h and not para:
+            out.append(Block(h.group(2), _is_prose(h.group(2)), h.group(1) + " "))
+            i += 1
+            continue
+        if (not line.strip() or LABEL.match(line) or line.strip() == "+++" or line.startswith("<!--")
+                or line.lstrip().startswith("%")):                # MyST comments
+            flush()
+            out.append(Block(line, False))
+            i += 1
+            continue
+        para.append(line)
+        i += 1
+    flush()
+    return out
+
+
+def messages(text: str) -> list[str]:
+    """The prose messages of a page, in order, without repeats."""
+    return list(dict.fromkeys(b.text for b in split_blocks(text) if b.prose))
+
+
+def translate_page(text: str, translations: dict[str, str]) -> tuple[str, list[str]]:
+    """The page with each prose block replaced by its translation; and the untranslated ones
+    (left in English)."""
+    missing = []
+    parts = []
+    for b in split_blocks(text):
+        if b.prose:
+            t = translations.get(b.text)
+            if not t:
+                missing.append(b.text)
+                t = b.text
+            parts.append(b.prefix + t)
+        else:
+            parts.append(b.prefix + b.text)
+    return "\n".join(parts), missing
+
+
+def write_translated_book(folder: Path, language: str = "zh") -> int:
+    """The book's sources in ``language`` in ``folder`` (pages translated, everything else
+    linked); returns the number of prose messages left untranslated."""
+    folder.mkdir(parents=True, exist_ok=True)
+    left = 0
+    for f in sorted(paths.BOOK.iterdir()):
+        if f.suffix == ".md":
+            text, missing = translate_page(f.read_text(encoding="utf-8"), catalog(f"book/{f.stem}", language))
+            (folder / f.name).write_text(text, encoding="utf-8")
+            left += len(missing)
+        else:
+            (folder / f.name).symlink_to(f)
+    return left
+
+
+def switch_links(pagename: str, language: str, editions: list[str]) -> list[tuple[str, str]]:
+    """(label, relative address) of the same page in the other editions (English in
+    ``<base>/html``, Chinese in ``<base>/zh/html``)."""
+    up = "../" * pagename.count("/")
+    root = up + ("../" if language == "en" else "../../")
+    out = []
+    for e in editions:
+        if e != language:
+            out.append((NAMES[e], f"{root}{'html' if e == 'en' else e + '/html'}/{pagename}.html"))
+    return out
+
+
+# ------------------------------------------------------------------ catalogs
+
+def page_sources() -> dict[str, str]:
+    """Catalog domain → English source text of every translated source."""
+    from analysis.report import profiles
+
+    out = {f"book/{p.stem}": p.read_text(encoding="utf-8") for p in sorted(paths.BOOK.glob("*.md"))}
+    out["profiles"] = profiles.TEMPLATE + "\n\n" + profiles.INDEX_PAGE
+    return out
+
+
+TEXT_KEYWORDS = ("title", "xlabel", "ylabel", "note", "why")
+"""Keyword arguments of the pages' calls whose literal text reaches the reader (translated by
+the function that receives it: :func:`analysis.report.display.show`, the figure functions)."""
+
+
+def keyword_literals(code: str) -> list[str]:
+    """String literals passed as :data:`TEXT_KEYWORDS` in ``code`` (a page's code cells)."""
+    import ast
+
+    out = []
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return out
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg in TEXT_KEYWORDS and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                    out.append(kw.value.value)
+    return out
+
+
+CODE_CELL = re.compile(r"^(`{3,})\{+code-cell\}+[^\n]*\n(.*?)^\1\s*$", re.M | re.S)
+
+
+def package_messages() -> list[str]:
+    """Every literal passed to ``_()`` in the package and in the pages' code cells (babel's
+    Python extractor), the captions of ``_toc.yml`` and the book's title."""
+    import io
+
+    from babel.messages.extract import extract, extract_from_file
+
+    from analysis.settings.loader import read_yaml
+
+    found: list[str] = []
+    for f in sorted((paths.ROOT / "analysis").rglob("*.py")):
+        for _lineno, msg, _comments, _ctx in extract_from_file("python", str(f), keywords={"_": None, "N_": None}):
+            if isinstance(msg, str) and msg:
+                found.append(msg)
+    for text in page_sources().values():
+        code = "\n".join(m.group(2).replace("{{", "{").replace("}}", "}") for m in CODE_CELL.finditer(text))
+        code = "\n".join(line for line in code.splitlines() if not line.startswith(":"))
+        for _lineno, msg, _comments, _ctx in extract("python", io.BytesIO(code.encode()),
+                                                     keywords={"_": None, "N_": None}):
+            if isinstance(msg, str) and msg:
+                found.append(msg)
+        found += keyword_literals(code)
+    from analysis.publishing.labels import COLUMNS
+
+    found += list(COLUMNS.values())
+    for f in sorted((paths.ROOT / "analysis" / "report" / "pages").glob("*.py")):
+        found += keyword_literals(f.read_text(encoding="utf-8"))
+    found += re.findall(r'\blabel:\s*"([^"]+)"', (paths.ROOT / "data" / "models.yml").read_text(encoding="utf-8"))
+    toc = read_yaml(paths.ROOT / "_toc.yml")
+    found += [p["caption"] for p in toc.get("parts", []) if p.get("caption")]
+    found += [str(read_yaml(paths.ROOT / "_config.yml").get("title", "")), "Comparison"]
+    return list(dict.fromkeys(m for m in found if m))
+
+
+def update_catalogs(language: str = "zh") -> dict[str, list[str]]:
+    """Add new English messages to every catalog, keep translations of messages still in use,
+    drop the rest; returns the untranslated messages by catalog."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po, write_po
+
+    sources = {d: messages(t) for d, t in page_sources().items()}
+    sources["ruralgov"] = package_messages()
+    untranslated = {}
+    for domain, msgs in sources.items():
+        path = catalog_path(domain, language)
+        old = {}
+        if path.exists():
+            with path.open("rb") as fh:
+                old = {m.id: m.string for m in read_po(fh) if m.id}
+        cat = Catalog(locale=SPHINX_LANGUAGE[language], project="ruralgov", domain=domain.split("/")[-1])
+        for m in msgs:
+            cat.add(m, old.get(m, ""))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            write_po(fh, cat, width=0, omit_header=False, sort_output=False)
+        untranslated[domain] = [m for m in msgs if not old.get(m)]
+    _catalog.cache_clear()
+    return untranslated
+
+
+def untranslated(language: str = "zh") -> dict[str, list[str]]:
+    """Messages of the current sources without a translation, by catalog (nothing written)."""
+    out = {}
+    for domain, text in page_sources().items():
+        cat = catalog(domain, language)
+        out[domain] = [m for m in messages(text) if m not in cat]
+    cat = catalog("ruralgov", language)
+    out["ruralgov"] = [m for m in package_messages() if m not in cat]
+    return {k: v for k, v in out.items() if v}
+
+
+def main() -> int:
+    left = update_catalogs()
+    n = sum(len(v) for v in left.values())
+    for domain, msgs in left.items():
+        if msgs:
+            print(f"{catalog_path(domain).relative_to(paths.ROOT)}: {len(msgs)} untranslated")
+    print(f"{n} message(s) untranslated")
+    return 0 if n == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""The Chinese edition's sources: message catalogs complete and faithful to the English pages,
+pages rebuilt from them without losing structure, the package's strings and labels switching
+with the edition."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from analysis import i18n, paths
+
+MARKUP = re.compile(r"\{+[\w:-]+\}+`([^`]*)`|`[^`]+`|\{\{?[a-z]\w*(?:[:!][^{}]*)?\}?\}|<a [^>]*>")
+"""Roles with their targets, code spans, placeholders and links: what a translation must carry
+over unchanged (a role's display text may change: only what follows ``<`` counts)."""
+TEMPLATE_FIELDS = {"{name_en}", "{name_zh}", "{name_zh_full}", "{region4}", "{region4_zh}", "{slug}", "{adcode}"}
+"""The province template's fields: a translation may name a province and its region in Chinese."""
+
+
+def _markup(text: str) -> Counter:
+    out = Counter()
+    for m in MARKUP.finditer(text):
+        s = m.group(0)
+        if m.group(1) is not None and "<" in m.group(1):         # {role}`shown <target>`: the target
+            s = s[: s.index("`")] + "<" + m.group(1).split("<", 1)[1].lower()
+        elif m.group(1) is not None and s.startswith("{term}"):  # {term}`word`: the word is the target
+            s = "{term}<" + m.group(1).lower() + ">"
+        if s not in TEMPLATE_FIELDS:
+            out[s] += 1
+    return out
+
+
+def test_an_identity_catalog_gives_back_every_page_unchanged():
+    """Splitting a page into prose and structure and joining it again loses nothing."""
+    for domain, text in i18n.page_sources().items():
+        same = {m: m for m in i18n.messages(text)}
+        out, missing = i18n.translate_page(text, same)
+        assert out == text and not missing, domain
+
+
+def test_code_cells_directive_options_and_maths_are_not_prose():
+    page = ("---\nkernelspec: {}\n---\n\n# Title\n\n```{code-cell} ipython3\n:tags: [remove-cell]\n"
+            "x = 'A sentence in code'\n```\n\n```{glue:figure} fig_a\n:alt: Alt text\n\nCaption words.\n```\n\n"
+            "```{raw} html\n<math>a</math>\n```\n% a comment line\n\n(label)=\n{glue:md}`only_a_role`\n")
+    assert i18n.messages(page) == ["Title", "Caption words."]
+
+
+def test_every_prose_message_of_every_page_is_translated():
+    """No English paragraph, heading, list or caption is left untranslated in the Chinese edition."""
+    assert i18n.untranslated() == {}
+
+
+@pytest.mark.parametrize("domain", sorted(i18n.page_sources()))
+def test_translations_keep_every_number_link_and_cross_reference(domain):
+    """A translated paragraph carries the same glued numbers, cross-references, citations, code
+    and placeholders as its English source (else the editions would differ in content)."""
+    cat = i18n.catalog(domain)
+    for en in i18n.messages(i18n.page_sources()[domain]):
+        assert _markup(cat[en]) == _markup(en), (domain, en[:80])
+
+
+def test_package_strings_keep_their_placeholders_and_read_chinese():
+    cat = i18n.catalog("ruralgov")
+    for en in i18n.package_messages():
+        zh = cat[en]
+        assert sorted(re.findall(r"\{[^{}]*\}", zh)) == sorted(re.findall(r"\{[^{}]*\}", en)), en
+        if re.search(r"[A-Za-z]{3,}", re.sub(r"\{[^{}]*\}|`[^`]*`|[A-Z][\w–-]*|\b\w+\b(?= ?\()", "", en)):
+            assert re.search(r"[\u4e00-\u9fff]", zh), (en, zh)      # prose became Chinese
+
+
+def test_the_edition_switches_strings_labels_and_names(monkeypatch):
+    from analysis.ingest.codebook import load_codebook
+    from analysis.publishing.labels import column_label
+
+    item = next(iter(load_codebook().indicators()))
+    monkeypatch.delenv(i18n.LANG_ENV, raising=False)
+    assert (i18n._("Sobol indices"), column_label("se"), i18n.province("Shanghai"), i18n.region("west")) == \
+        ("Sobol indices", "SE", "Shanghai", "west")
+    assert item.label == item.text_en
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    assert (i18n._("Sobol indices"), column_label("se"), i18n.province("Shanghai"), i18n.region("west")) == \
+        ("Sobol 指数", "标准误", "上海", "西部")
+    assert item.label == item.text_zh
+    assert i18n._("a sentence nobody translated") == "a sentence nobody translated"
+    assert i18n.category("province", "Tibet") == "西藏" and i18n.category("estimate", "x") == "x"
+
+
+def test_the_language_switch_points_at_the_same_page_of_the_other_edition():
+    assert i18n.switch_links("book/intro", "en", ["en", "zh"]) == [("中文", "../../zh/html/book/intro.html")]
+    assert i18n.switch_links("book/intro", "zh", ["en", "zh"]) == [("English", "../../../html/book/intro.html")]
+    assert i18n.switch_links("index", "en", ["en", "zh"]) == [("中文", "../zh/html/index.html")]
+    assert i18n.switch_links("book/intro", "en", ["en"]) == []
+
+
+def test_a_translated_book_is_written_outside_the_project(tmp_path):
+    before = {p.name: p.read_bytes() for p in paths.BOOK.iterdir()}
+    assert i18n.write_translated_book(tmp_path / "book") == 0
+    text = (tmp_path / "book" / "intro.md").read_text(encoding="utf-8")
+    assert "# 农村公共服务治理现代化" in text and "{glue:text}`degree_overall:.2f`" in text
+    assert (tmp_path / "book" / "references.bib").is_symlink()
+    assert {p.name: p.read_bytes() for p in paths.BOOK.iterdir()} == before
+
+
+def test_profiles_are_written_in_chinese_from_the_same_template(tmp_path):
+    from analysis.report.profiles import write_profiles
+
+    docs = write_profiles(tmp_path, "zh")
+    sh = (tmp_path / "shanghai.md").read_text(encoding="utf-8")
+    assert "# 上海 · Shanghai" in sh and "上海市（Shanghai）属于国家统计局四大区域中的东部地区" in sh
+    assert "{glue:md}`fig_official_data`" in sh and "CODE = 310000" in sh
+    assert "**东部**" in (tmp_path / "profiles.md").read_text(encoding="utf-8")
+    assert docs == write_profiles(tmp_path / "en", "en")
+
+
+def _region_figure():
+    import pandas as pd
+
+    from analysis.publishing import figures
+
+    df = pd.DataFrame({"region3": ["east", "central", "west"], "estimate": [60.0, 50.0, 45.0],
+                       "ci_low": [58.0, 48.0, 43.0], "ci_high": [62.0, 52.0, 47.0]})
+    return figures.estimates_with_ci(df, label="region3", hue="region3",
+                                     xlabel="modernization degree (0–100), 95 % CI")
+
+
+def test_figures_draw_chinese_with_a_cjk_font(monkeypatch):
+    import io
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from analysis.publishing import figures
+
+    if figures.cjk_font() is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = _region_figure()
+        fig.savefig(io.BytesIO(), format="png")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["东部", "中部", "西部"]
+    assert ax.get_xlabel() == "现代化程度（0–100），95 % 置信区间"
+    assert not [w for w in caught if "missing from font" in str(w.message)]    # every glyph drawn
+    plt.close(fig)
+
+
+def test_without_a_cjk_font_figures_fall_back_to_english(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from analysis.publishing import figures
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    monkeypatch.setattr(figures, "cjk_font", lambda: None)
+    fig = _region_figure()
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["east", "central", "west"]
+    assert ax.get_xlabel() == "modernization degree (0–100), 95 % CI"
+    plt.close(fig)
