@@ -27,7 +27,13 @@ def _designs():
     c = pd.read_csv(DATA / "apiclus1.csv")
     s = pd.read_csv(DATA / "replica_scores.csv")
     v = pd.read_csv(paths.WAVES / "2020-replica" / "villagers.csv")
+    lonely = pd.concat([a[a["stype"] != "H"], a[a["stype"] == "H"].iloc[:1]])   # one PSU in stratum H
     return {
+        "apistrat_lonely_adjust": (lonely, SurveyDesign.from_frame(lonely, weight="pw", strata="stype")),  # default
+        "apistrat_lonely_remove": (lonely, SurveyDesign.from_frame(lonely, weight="pw", strata="stype",
+                                                                   lonely_psu="remove")),
+        "apistrat_lonely_certainty": (lonely, SurveyDesign.from_frame(lonely, weight="pw", strata="stype",
+                                                                      lonely_psu="certainty")),
         "apistrat": (a, SurveyDesign.from_frame(a, weight="pw", strata="stype", fpc="fpc")),
         "apiclus1": (c, SurveyDesign.from_frame(c, weight="pw", psu="dnum")),
         "replica": (s, SurveyDesign.from_frame(s, weight="weight", strata="province", psu="village_id")),
@@ -115,6 +121,15 @@ def test_the_tidy_table_carries_every_field_of_the_estimate_scaled():
     np.testing.assert_allclose(f[["ci_low", "ci_high"]].to_numpy().T, [100 * lo, 100 * hi])
     np.testing.assert_allclose(f["deff"], e.deff)
     assert f["n"].tolist() == list(e.n) and f["df"].tolist() == [int(x) for x in e.df]
+    assert f["df"].dtype.kind == "i" and f["n_psu"].dtype.kind == "i"     # counts print as integers
     assert f["n_psu"].tolist() == list(e.n_psu) and f["domain"].tolist() == list(e.domains)
     assert (dataclasses.replace(e, n_psu=None).to_frame()["n_psu"] == -1).all()     # unknown PSUs
     pd.testing.assert_frame_equal(e.to_frame(), e.to_frame(scale=1.0))
+
+
+def test_a_proportion_of_anything_but_0_1_is_refused_with_the_rule():
+    a, d = DESIGNS["apiclus1"]
+    with pytest.raises(ValueError, match=r"proportion\(\) needs a 0/1 \(or boolean\) variable"):
+        d.proportion(a["api00"])
+    e = d.proportion((a["sch.wide"] == "Yes"))                         # booleans are 0/1
+    np.testing.assert_allclose(e.estimate, d.proportion((a["sch.wide"] == "Yes").astype(float)).estimate)

@@ -28,16 +28,18 @@ apistrat <- read.csv("tests/data/apistrat.csv")
 apiclus1 <- read.csv("tests/data/apiclus1.csv")
 ds <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat, fpc = ~fpc)
 dc <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1)
+# whole-sample rows also carry the 95 % CI on the design's degrees of freedom
+ci_df <- function(x, design) confint(x, df = degf(design))
 m <- svymean(~api00, ds, deff = TRUE)
-add("apistrat", "mean", "api00", "all", coef(m), SE(m), deff(m))
+add("apistrat", "mean", "api00", "all", coef(m), SE(m), deff(m), ci_df(m, ds)[1], ci_df(m, ds)[2])
 # design effects: deff = TRUE (finite population N = sum of weights) where the design has an fpc,
 # deff = "replace" (with replacement, independent of the scale of the weights) otherwise
 m <- svymean(~api00, dc, deff = "replace")
-add("apiclus1", "mean", "api00", "all", coef(m), SE(m), deff(m))
+add("apiclus1", "mean", "api00", "all", coef(m), SE(m), deff(m), ci_df(m, dc)[1], ci_df(m, dc)[2])
 t <- svytotal(~enroll, dc)
-add("apiclus1", "total", "enroll", "all", coef(t), SE(t))
-r <- svyratio(~api00, ~api99, dc)
-add("apiclus1", "ratio", "api00/api99", "all", coef(r), SE(r))
+add("apiclus1", "total", "enroll", "all", coef(t), SE(t), NA, ci_df(t, dc)[1], ci_df(t, dc)[2])
+r <- svyratio(~api00, ~api99, dc, deff = "replace")     # a ratio's design effect, with replacement
+add("apiclus1", "ratio", "api00/api99", "all", coef(r), SE(r), deff(r), ci_df(r, dc)[1], ci_df(r, dc)[2])
 # totals and ratios by domain, in the stratified design with an fpc and in the cluster design
 for (dd in list(list("apistrat", ds), list("apiclus1", dc))) {
   tb <- svyby(~enroll, ~stype, dd[[2]], svytotal)
@@ -46,12 +48,24 @@ for (dd in list(list("apistrat", ds), list("apiclus1", dc))) {
   for (i in seq_len(nrow(rb))) add(dd[[1]], "ratio", "api00/api99 by stype", rb$stype[i], rb[i, 2], rb[i, 3])
 }
 t <- svytotal(~enroll, ds)
-add("apistrat", "total", "enroll", "all", coef(t), SE(t))
+add("apistrat", "total", "enroll", "all", coef(t), SE(t), NA, ci_df(t, ds)[1], ci_df(t, ds)[2])
+r <- svyratio(~api00, ~api99, ds, deff = TRUE)
+add("apistrat", "ratio", "api00/api99", "all", coef(r), SE(r), deff(r), ci_df(r, ds)[1], ci_df(r, ds)[2])
 m <- svymean(~api00, ds, deff = TRUE)
 # a mean's design effect in the fpc design by domain
 by_rows("apistrat", "mean", "api00 by stype", svyby(~api00, ~stype, ds, svymean, deff = TRUE), "stype")
 by_rows("apistrat", "mean", "api00 by cname==Los Angeles", svyby(~api00, ~cname == "Los Angeles", ds, svymean, deff = TRUE), 1)
 by_rows("apiclus1", "mean", "api00 by stype", svyby(~api00, ~stype, dc, svymean, deff = "replace"), "stype")
+# a stratum with a single PSU (one high school): each rule of survey.lonely.psu
+lonely <- rbind(apistrat[apistrat$stype != "H", ], apistrat[apistrat$stype == "H", ][1, ])
+dl <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = lonely)
+for (rule in c("adjust", "remove", "certainty")) {
+  options(survey.lonely.psu = rule)
+  m <- svymean(~api00, dl)
+  add(paste0("apistrat_lonely_", rule), "mean", "api00", "all", coef(m), SE(m), NA,
+      confint(m, df = degf(dl))[1], confint(m, df = degf(dl))[2])
+}
+options(survey.lonely.psu = "adjust")
 pr <- svyby(~I(sch.wide == "Yes"), ~stype, dc, svyciprop, vartype = c("se", "ci"), method = "logit")
 for (i in seq_len(nrow(pr))) add("apiclus1", "proportion", "sch.wide==Yes by stype", pr$stype[i], pr[i, 2], pr$se[i], NA, pr$ci_l[i], pr$ci_u[i])
 p <- svyciprop(~I(sch.wide == "Yes"), dc, method = "logit")
