@@ -117,9 +117,14 @@ def category(column: str, value: object) -> object:
         return value
     if column in REGION_COLUMNS:
         return region(value)
-    if column in PROVINCE_COLUMNS:
+    if column in PROVINCE_COLUMNS and not re.fullmatch(r"[\d.,\s%+−-]*", value):    # a name, not a number
         return province(value)
     return value
+
+
+def reasons(text: str) -> str:
+    """A "; "-separated list of reasons (flags, suppressions) in the edition being written."""
+    return "; ".join(_(r) for r in str(text).split("; ")) if text else text
 
 
 def list_sep() -> str:
@@ -230,6 +235,11 @@ def messages(text: str) -> list[str]:
     return list(dict.fromkeys(b.text for b in split_blocks(text) if b.prose))
 
 
+CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
+CJK_BREAK = re.compile(rf"(?<=[{CJK}])\n[ \t]*(?=[{CJK}])")
+"""A line break between two Chinese characters: a browser would show it as a space."""
+
+
 def translate_page(text: str, translations: dict[str, str]) -> tuple[str, list[str]]:
     """The page with each prose block replaced by its translation; and the untranslated ones
     (left in English)."""
@@ -241,7 +251,7 @@ def translate_page(text: str, translations: dict[str, str]) -> tuple[str, list[s
             if not t:
                 missing.append(b.text)
                 t = b.text
-            parts.append(b.prefix + t)
+            parts.append(b.prefix + CJK_BREAK.sub("", t))
         else:
             parts.append(b.prefix + b.text)
     return "\n".join(parts), missing
@@ -285,7 +295,9 @@ def page_sources() -> dict[str, str]:
     return out
 
 
-TEXT_KEYWORDS = ("title", "xlabel", "ylabel", "note", "why")
+TEXT_KEYWORDS = ("title", "xlabel", "ylabel", "note", "why", "break_label")
+TEXT_FUNCTIONS = ("show_text",)
+"""Functions whose first argument, a literal, is text a reader reads (translated where shown)."""
 """Keyword arguments of the pages' calls whose literal text reaches the reader (translated by
 the function that receives it: :func:`analysis.report.display.show`, the figure functions)."""
 
@@ -301,6 +313,10 @@ def keyword_literals(code: str) -> list[str]:
         return out
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            if name in TEXT_FUNCTIONS and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                out.append(node.args[0].value)
             for kw in node.keywords:
                 if kw.arg in TEXT_KEYWORDS and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
                     out.append(kw.value.value)
@@ -324,17 +340,20 @@ def package_messages() -> list[str]:
         for _lineno, msg, _comments, _ctx in extract_from_file("python", str(f), keywords={"_": None, "N_": None}):
             if isinstance(msg, str) and msg:
                 found.append(msg)
-    for text in page_sources().values():
-        code = "\n".join(m.group(2).replace("{{", "{").replace("}}", "}") for m in CODE_CELL.finditer(text))
+    for domain, text in page_sources().items():
+        code = "\n".join(m.group(2) for m in CODE_CELL.finditer(text))
+        if domain == "profiles":                        # a format template: braces doubled
+            code = code.replace("{{", "{").replace("}}", "}")
         code = "\n".join(line for line in code.splitlines() if not line.startswith(":"))
         for _lineno, msg, _comments, _ctx in extract("python", io.BytesIO(code.encode()),
                                                      keywords={"_": None, "N_": None}):
             if isinstance(msg, str) and msg:
                 found.append(msg)
         found += keyword_literals(code)
-    from analysis.publishing.labels import COLUMNS
+    from analysis.publishing.labels import COLUMNS, HEADERS
+    from analysis.publishing.reliability import REASONS
 
-    found += list(COLUMNS.values())
+    found += [*COLUMNS.values(), *HEADERS, *REASONS]
     for f in sorted((paths.ROOT / "analysis" / "report" / "pages").glob("*.py")):
         found += keyword_literals(f.read_text(encoding="utf-8"))
     found += re.findall(r'\blabel:\s*"([^"]+)"', (paths.ROOT / "data" / "models.yml").read_text(encoding="utf-8"))

@@ -65,7 +65,8 @@ def test_package_strings_keep_their_placeholders_and_read_chinese():
     for en in i18n.package_messages():
         zh = cat[en]
         assert sorted(re.findall(r"\{[^{}]*\}", zh)) == sorted(re.findall(r"\{[^{}]*\}", en)), en
-        if re.search(r"[A-Za-z]{3,}", re.sub(r"\{[^{}]*\}|`[^`]*`|[A-Z][\w–-]*|\b\w+\b(?= ?\()", "", en)):
+        words = re.findall(r"[A-Za-z]{3,}", re.sub(r"\{[^{}]*\}|`[^`]*`|[A-Z][\w–-]*|\b\w+\b(?= ?\()", "", en))
+        if len(words) >= 2:
             assert re.search(r"[\u4e00-\u9fff]", zh), (en, zh)      # prose became Chinese
 
 
@@ -158,3 +159,22 @@ def test_without_a_cjk_font_figures_fall_back_to_english(monkeypatch):
     assert [t.get_text() for t in ax.get_yticklabels()] == ["east", "central", "west"]
     assert ax.get_xlabel() == "modernization degree (0–100), 95 % CI"
     plt.close(fig)
+
+
+def test_a_chinese_table_translates_names_and_text_but_never_numbers(monkeypatch):
+    """A column named "province" may hold a province's values (a profile's official table):
+    "3.4" must not become the province with code 34."""
+    import pandas as pd
+
+    from analysis.publishing.tables import render
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    assert i18n.category("province", "3.4") == "3.4" and i18n.category("province", "Henan") == "河南"
+    t = pd.DataFrame({"series": ["nation"], "province": [3.4], "region": ["west"], "nation": [3.0]})
+    md = render(t, decimals=1)["text/markdown"]
+    assert "3.4" in md and "安徽" not in md and "西部" in md and "全国" in md
+
+
+def test_a_line_break_between_chinese_characters_is_removed_not_shown_as_a_space():
+    out, _ = i18n.translate_page("Some prose\nover two lines.\n", {"Some prose\nover two lines.": "第一行，\n第二行。\nEnglish 词"})
+    assert out == "第一行，第二行。\nEnglish 词\n"

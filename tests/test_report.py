@@ -534,7 +534,8 @@ def test_the_chinese_edition_has_every_page_in_chinese_with_the_same_numbers(bui
         en, zh = _article(built / f"{name}.html"), _article(built_zh / f"{name}.html")
         assert len(re.findall(r"[\u4e00-\u9fff]", zh)) > 20, name
         number = re.compile(r"(?<![\w.])[-+−]?\d+\.\d+")
-        assert Counter(number.findall(en)) == Counter(number.findall(zh)), name
+        if name != "book/reproducibility":         # it lists each page's run time in its own build
+            assert Counter(number.findall(en)) == Counter(number.findall(zh)), name
     intro = _article(built_zh / "book" / "intro.html")
     assert f"{overall:.2f}" in intro and re.search(rf"现代化程度为\s+{overall:.1f}\b", intro)
     assert 'lang="zh-CN"' in (built_zh / "book" / "intro.html").read_text(encoding="utf-8")
@@ -550,13 +551,18 @@ def test_every_page_links_to_itself_in_the_other_edition(built, built_zh):
 
 
 def test_chinese_search_finds_shanghai_and_the_switch_works(built, built_zh, browser):
-    log: list[str] = []
-    ctx, page = _open(browser, (built_zh / "search.html").as_uri() + "?q=%E4%B8%8A%E6%B5%B7", 1366, 900, log)
+    # Sphinx's search page fetches each hit's page for a summary, which a browser refuses under
+    # file:// (in either edition); the hits themselves come from the index
+    ctx, page = _open(browser, (built_zh / "search.html").as_uri() + "?q=%E4%B8%8A%E6%B5%B7", 1366, 900, [])
     page.wait_for_selector("#search-results li", timeout=15000)
-    assert page.locator("#search-results li").count() >= 2        # the profile page and others
-    page.goto((built / "book" / "survey.html").as_uri())
+    hits = page.locator("#search-results li a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert any("profiles/shanghai" in h for h in hits) and len(hits) >= 2, hits
+    ctx.close()
+    log: list[str] = []
+    ctx, page = _open(browser, (built / "book" / "survey.html").as_uri(), 1366, 900, log)
     page.locator(".lang-switch a").click()
     page.wait_for_load_state("load")
+    page.wait_for_timeout(200)
     assert page.url.endswith("/zh/html/book/survey.html") and "调查" in page.title()
     ctx.close()
     assert log == [], log

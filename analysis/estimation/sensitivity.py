@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.index import IndexConfig, _level_weights, aggregate, normalise
+from analysis.i18n import N_
 from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 
 NORMS = NORMALISATIONS
@@ -241,10 +242,10 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
 
     rows = []
     for (s1, st), inp in zip(sobol(gap), INPUTS):
-        rows.append({"input": inp, "output": "east-west gap", "first_order": s1, "total": st})
+        rows.append({"input": inp, "output": N_("east-west gap"), "first_order": s1, "total": st})
     per_prov = np.array([sobol(ranks[:, j]) for j in range(len(provs))])   # P × k × 2
     for i, inp in enumerate(INPUTS):
-        rows.append({"input": inp, "output": "province ranks (mean over provinces)",
+        rows.append({"input": inp, "output": N_("province ranks (mean over provinces)"),
                      "first_order": float(np.nanmean(per_prov[:, i, 0])),
                      "total": float(np.nanmean(per_prov[:, i, 1]))})
     mc = slice(0, 2 * N)   # A and B: independent draws for the distributions

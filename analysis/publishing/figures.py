@@ -273,7 +273,9 @@ def sobol_bars(sobol: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     long = sobol.melt(id_vars=["input", "output"], value_vars=["first_order", "total"],
                       var_name="index", value_name="value")
     long["value"] = long["value"].clip(lower=0, upper=1)
-    long["index"] = long["index"].map({"first_order": "first-order", "total": "total"})
+    long["index"] = long["index"].map({"first_order": _("first-order"), "total": _("total")})
+    long["output"] = long["output"].map(_)
+    long["input"] = long["input"].map(_)
     g = sns.catplot(data=long, kind="bar", y="input", x="value", hue="index", col="output",
                     height=3.2, aspect=1.25, palette=["#6baed6", "#08519c"], sharex=True)
     g.set_axis_labels("", "")
@@ -381,14 +383,14 @@ def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | Non
         s = df[c]
         color = (palette or REGION_COLORS).get(str(c))
         if break_year is None:
-            ax.plot(df.index, s, label=str(c), color=color, lw=2)
+            ax.plot(df.index, s, label=str(category("region", str(c))), color=color, lw=2)
             continue
         before, after = s[s.index < break_year], s[s.index >= break_year]
-        (line,) = ax.plot(before.index, before, label=str(c), color=color, lw=2)
+        (line,) = ax.plot(before.index, before, label=str(category("region", str(c))), color=color, lw=2)
         ax.plot(after.index, after, color=line.get_color(), lw=2)
     if break_year is not None:
         ax.axvline(break_year - 0.5, color="grey", ls="--", lw=1)
-        ax.text(break_year - 0.4, 0.98, break_label, transform=ax.get_xaxis_transform(), va="top",
+        ax.text(break_year - 0.4, 0.98, _(break_label), transform=ax.get_xaxis_transform(), va="top",
                 fontsize=9, color="#555555")
     ax.set_ylabel(_(ylabel))
     ax.set_xlabel("")
@@ -403,7 +405,7 @@ def theil_plot(t: pd.DataFrame, *, title: str = "") -> plt.Figure:
     """Theil index split into between- and within-region parts over time (stacked)."""
     set_theme()
     fig, ax = plt.subplots(figsize=(7.2, 3.4))
-    ax.stackplot(t.index, t["between"], t["within"], labels=["between regions", "within regions"],
+    ax.stackplot(t.index, t["between"], t["within"], labels=[_("between regions"), _("within regions")],
                  colors=["#1b6ca8", "#9ecae1"])
     ax.set_ylabel(_("Theil T"))
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))

@@ -31,6 +31,21 @@ COLUMNS = {  # translated by analysis.i18n._ (the catalog lists every value: pac
 """Package column name → reader's label."""
 
 
+HEADERS = (
+    "AHP weights", "AME (pp)", "CR1 CI high", "CR1 CI low", "CR1 p", "Chinese", "English", "NBS region",
+    "PCA weights", "SE (imputed)", "SE (pp)", "TOPSIS aggregation", "agreement", "all", "base", "blank",
+    "central", "west", "code", "complete cases", "declared", "default", "default (minmax, equal, arithmetic)",
+    "entropy weights", "errors", "geometric aggregation", "imputed", "key", "kind", "meaning",
+    "missing information", "national", "note", "p (Holm)", "problem", "province-years", "provinces",
+    "rank normalisation", "region (central)", "region (east)", "region (northeast)", "region (west)", "rows",
+    "statistic", "term", "the replica assumes", "the seed paper states", "this wave", "two-digit code",
+    "type", "value", "variable (data file)", "version", "vif", "villages", "warnings", "wild p",
+    "wild p (Holm)", "year", "z-score normalisation", "field", "item", "question", "level", "figure",
+    "model", "file", "row", "column", "rule", "message")
+"""Headers pages use besides :data:`COLUMNS`, listed for the message catalog (translated by
+:func:`analysis.i18n._` where a table is drawn)."""
+
+
 def column_label(name: str) -> str:
     """The reader's label of a column (the name with spaces when none is known)."""
     from analysis.i18n import _

@@ -38,6 +38,13 @@ RSE_UNRELIABLE = 0.30
 """NCHS: a relative standard error of 30 % or more marks an estimate unreliable."""
 
 
+RSE_REASON = "relative SE 30 % or more"
+DF_REASON = f"fewer than {DF_REVIEW} design df"
+ESS_REASON = "effective sample size below 30 (NCHS)"
+REASONS = (RSE_REASON, DF_REASON, ESS_REASON)
+"""Why an estimate is flagged (data values; translated where a page shows them)."""
+
+
 def flag_means(df: pd.DataFrame, *, est: str = "estimate", se: str = "se", dfcol: str = "df") -> pd.DataFrame:
     """A copy with a ``flag`` column for means: relative SE ≥ 30 %, fewer than 8 design df."""
     out = df.copy()
@@ -46,9 +53,9 @@ def flag_means(df: pd.DataFrame, *, est: str = "estimate", se: str = "se", dfcol
                        out[dfcol].to_numpy(float) if dfcol in out else [np.nan] * len(out)):
         why = []
         if np.isfinite(e) and np.isfinite(s) and e != 0 and s / abs(e) >= RSE_UNRELIABLE:
-            why.append("relative SE 30 % or more")
+            why.append(RSE_REASON)
         if np.isfinite(d) and d < DF_REVIEW:
-            why.append(f"fewer than {DF_REVIEW} design df")
+            why.append(DF_REASON)
         flags.append("; ".join(why))
     prev = out[FLAG].astype(str).tolist() if FLAG in out else [""] * len(out)
     out[FLAG] = ["; ".join(x for x in (p, f) if x) for p, f in zip(prev, flags)]
@@ -74,7 +81,7 @@ def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "esti
         width = b - a
         why = ""
         if n_eff < 30:
-            why = "effective sample size below 30 (NCHS)"
+            why = ESS_REASON
         elif np.isfinite(width) and width >= 0.30:
             why = "95 % CI 30 points wide or wider (NCHS)"
         elif np.isfinite(width) and width > 0.05 and p > 0 and width / p > 1.30:
@@ -83,7 +90,7 @@ def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "esti
             sup[i] = why
         d = r.get(dfcol, np.nan)
         if np.isfinite(d) and d < DF_REVIEW:
-            flags[i] = "; ".join(x for x in (flags[i], f"fewer than {DF_REVIEW} design df") if x)
+            flags[i] = "; ".join(x for x in (flags[i], DF_REASON) if x)
     mask = np.array([bool(x) for x in sup])
     for c in values:
         if c in out:

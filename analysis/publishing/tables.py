@@ -99,9 +99,13 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
 
     shown, numeric = format_frame(df, decimals=decimals, kinds=kinds, reps=reps)
     for c in shown.columns:
+        if c in numeric:                       # numbers (a province's own column, e.g.) stay numbers
+            continue
         if c in REGION_COLUMNS or c in PROVINCE_COLUMNS:
             shown[c] = [category(c, v) for v in shown[c]]
-    names = {c: (labels or {}).get(c, column_label(c)) for c in shown.columns}
+        else:                                  # a text cell the package wrote: in the edition's language
+            shown[c] = [_(v) if isinstance(v, str) else v for v in shown[c]]
+    names = {c: _((labels or {})[c]) if c in (labels or {}) else column_label(c) for c in shown.columns}
     shown = shown.rename(columns=names)
     numeric = [names[c] for c in numeric]
     gt = GT(shown, id=table_id(page, title, shown))

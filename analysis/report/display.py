@@ -85,7 +85,7 @@ def show_text(markdown: str) -> None:
     from IPython.display import display
 
     if markdown:
-        display({"text/markdown": markdown}, raw=True)
+        display({"text/markdown": _(markdown)}, raw=True)
 
 
 def notice(study):  # type: ignore[no-untyped-def]

@@ -77,12 +77,13 @@ def _footer_links(app, pagename, templatename, context, doctree) -> None:  # typ
         return
     from analysis.i18n import _
 
+    cite, pdf_label = _("How to cite"), _("PDF edition")
     links = []
     if "book/cite" in app.env.found_docs:
-        links.append(f'<a href="{pathto("book/cite")}">{_("How to cite")}</a>')
+        links.append(f'<a href="{pathto("book/cite")}">{cite}</a>')
     pdf = os.environ.get(PDF_ENV, "")
     if pdf and app.builder.name == "html":
-        links.append(f'<a class="pdf-link" href="{pathto(pdf, 1)}">{_("PDF edition")}</a>')
+        links.append(f'<a class="pdf-link" href="{pathto(pdf, 1)}">{pdf_label}</a>')
     if links:
         context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + " " + " · ".join(links)
 

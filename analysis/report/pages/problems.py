@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.i18n import N_
 from analysis.report.pages.common import policy
 
 
@@ -23,10 +24,10 @@ def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     # shares of the institution records describe those records; no sampling design is known for
     # them, so they carry no interval
     t.loc[inst, ["se", "ci_low", "ci_high"]] = np.nan
-    t.loc[inst, "base"] = "share of the township institution records"
+    t.loc[inst, "base"] = N_("share of the township institution records")
     t = policy(study).apply(t, n_psu=None)
     t.loc[t["n"] == 0, "suppressed"] = ""          # not in the wave: said in the base column
-    t.loc[t["n"] == 0, "base"] = "not in this wave"
+    t.loc[t["n"] == 0, "base"] = N_("not in this wave")
     vill = ~inst & (t["n"] > 0)
     checked = nchs_proportions(t[vill].assign(df=study.design.degf))
     t["flag"] = ""
@@ -48,7 +49,7 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         tot = d.proportion(yy)
         byr = d.proportion(yy, by=v["region3"])
         lo, hi = tot.ci
-        rec = {"item": study.wave.codebook.item("villagers", it).text_en, "all": 100 * tot.estimate[0],
+        rec = {"item": study.wave.codebook.item("villagers", it).label, "all": 100 * tot.estimate[0],
                "se": 100 * tot.se[0], "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(tot.n[0]),
                "df": int(tot.df[0])}
         reasons = []

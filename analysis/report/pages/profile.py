@@ -20,19 +20,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import _, bilingual
+from analysis.i18n import N_, _, bilingual, reasons
 from analysis.ingest.official import weight_of
 from analysis.ingest.provinces import resolve
 from analysis.publishing.disclosure import published
 from analysis.report.pages.common import degree_table, policy, province_degrees
 
 OFFICIAL_SERIES = {
-    "urban_rate_pct": "urbanization (%)",
-    "gdp_per_capita_yuan": "GDP per head (yuan)",
-    "fiscal_exp_per_capita_yuan": "public spending per head (yuan)",
-    "edu_exp_share_pct": "education share of spending (%)",
-    "primary_student_teacher_ratio": "pupils per primary teacher",
-    "urban_registered_unemployment_rate_pct": "urban registered unemployment (%)",
+    "urban_rate_pct": N_("urbanization (%)"),
+    "gdp_per_capita_yuan": N_("GDP per head (yuan)"),
+    "fiscal_exp_per_capita_yuan": N_("public spending per head (yuan)"),
+    "edu_exp_share_pct": N_("education share of spending (%)"),
+    "primary_student_teacher_ratio": N_("pupils per primary teacher"),
+    "urban_registered_unemployment_rate_pct": N_("urban registered unemployment (%)"),
 }
 """The official series of a profile, with the reader's label (province totals, NBS)."""
 
@@ -84,7 +84,7 @@ def summary_sentence(study, adcode: int, replicates: pd.DataFrame) -> str:  # ty
             "in {n_psu} PSUs, {df} design degrees of freedom).").format(
         name=name, est=s["estimate"], lo=s["ci_low"], hi=s["ci_high"], n=s["n"], n_psu=s["n_psu"], df=s["df"])
     if s["flag"]:
-        out += _(" † To be read with care: {why}.").format(why=s["flag"])
+        out += _(" † To be read with care: {why}.").format(why=reasons(s["flag"]))
     rk = rank(study, adcode, replicates)
     if rk:
         out += _(" Among the {n} publishable provinces its median rank is {rank}, with a 95 % bootstrap "
@@ -103,10 +103,12 @@ def levels_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped
             t = degree_table(study, "province_en", level=lv)
             row = t[t["province_en"] == name]
             nat = study.degree(level=lv)
-            rec = {"level": f"{kind}: {names[lv][1]}", "national": float(nat.estimate[0])}
+            zh, en = names[lv]
+            rec = {"level": (_("field: {name}") if kind == "field" else _("aspect: {name}")).format(
+                name=bilingual(en, zh)), "national": float(nat.estimate[0])}
             if row.empty:
                 rec.update({"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0, "n_psu": 0,
-                            "suppressed": "no respondents"})
+                            "suppressed": _("no respondents")})
             else:
                 r = row.iloc[0]
                 rec.update({k: r[k] for k in ("estimate", "ci_low", "ci_high", "n", "n_psu", "suppressed")})
@@ -188,10 +190,11 @@ def official_figure(study, adcode: int):  # type: ignore[no-untyped-def]
         nat = regional_means(p.assign(_all="nation"), col, "_all", weight=weight_of(col), complete=True)["nation"]
         own = p[col].xs(adcode, level="adcode") if adcode in p.index.get_level_values(0) else pd.Series(dtype=float)
         for who, series, label, style in (
-                ("province", own, prov.name_en, {"color": "#b03a2e", "lw": 2.2}),
-                ("region", reg.get(prov.region4, pd.Series(dtype=float)), f"region ({prov.region4})",
+                ("province", own, figures.category("province", prov.name_en), {"color": "#b03a2e", "lw": 2.2}),
+                ("region", reg.get(prov.region4, pd.Series(dtype=float)),
+                 figures._("region ({name})").format(name=figures.category("region", prov.region4)),
                  {"color": "#1b6ca8", "lw": 1.4}),
-                ("nation", nat, "nation", {"color": "#555555", "lw": 1.4, "ls": "--"})):
+                ("nation", nat, figures._("nation"), {"color": "#555555", "lw": 1.4, "ls": "--"})):
             s = series.dropna()
             drawn.append(s.rename("value").rename_axis("year").reset_index().assign(series=OFFICIAL_SERIES[col], of=who))
             if col.startswith("urban_registered"):
@@ -199,7 +202,7 @@ def official_figure(study, adcode: int):  # type: ignore[no-untyped-def]
                     ax.plot(part.index, part, **style)
             else:
                 ax.plot(s.index, s, label=label, **style)
-        ax.set_title(OFFICIAL_SERIES[col], fontsize=10)
+        ax.set_title(figures._(OFFICIAL_SERIES[col]), fontsize=10)
         ax.tick_params(labelsize=9)
     for ax in list(axes.flat)[len(cols):]:
         ax.axis("off")

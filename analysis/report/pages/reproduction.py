@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.i18n import N_
 
 BOUND = {"equal": "", "at_most": "≤ ", "below": "< "}
-AGREES = {"equal": "equal at the published rounding", "at_most": "within the published bound",
-          "below": "below the published bound"}
+AGREES = {"equal": N_("yes, equal at the published rounding"), "at_most": N_("yes, within the published bound"),
+          "below": N_("yes, below the published bound")}
+NOT_DERIVED, DISAGREES = N_("n/a"), N_("NO")
 
 
 def table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -22,7 +24,7 @@ def table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     def at(v: float, d: object) -> str:
         return "" if pd.isna(v) else f"{v:.{int(d) if pd.notna(d) else 2}f}"
 
-    agree = [("n/a" if w is None else (("yes, " + AGREES[c]) if w else "NO"))
+    agree = [(NOT_DERIVED if w is None else (AGREES[c] if w else DISAGREES))
              for w, c in zip(t["within_rounding"], t["compare"])]
     return pd.DataFrame({
         "figure": t["label"],
@@ -35,4 +37,4 @@ def table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 def counts(t: pd.DataFrame) -> dict[str, int]:
     """How many figures there are, agree, and cannot be derived (glued into the page's prose)."""
     return {"n_figures": len(t), "n_within": int(t["agreement"].str.startswith("yes").sum()),
-            "n_na": int((t["agreement"] == "n/a").sum())}
+            "n_na": int((t["agreement"] == NOT_DERIVED).sum())}

@@ -67,7 +67,7 @@ def item_nonresponse(study, top: int = 10) -> pd.DataFrame:  # type: ignore[no-u
     mf = w.report.missing_frame()
     m = mf[mf["questionnaire"] == "villagers"].copy()
     m["missing_pct"] = 100 * (m["blank"] + m["declared"]) / m["rows"]
-    labels = {it.id: it.text_en for it in w.codebook.items("villagers")}
+    labels = {it.id: it.label for it in w.codebook.items("villagers")}
     m["item"] = m["column"].map(labels)
     out = m.sort_values(["missing_pct", "column"], ascending=[False, True]).head(top)
     return out[["item", "column", "blank", "declared", "missing_pct"]].rename(
