@@ -43,7 +43,16 @@ def _designs():
     }
 
 
-DESIGNS = _designs()
+class _Designs(dict):
+    """The designs, built on first use inside a test (not at collection: a mutation tool must see
+    which tests construct a design), then reused."""
+
+    def __missing__(self, key):  # type: ignore[no-untyped-def]
+        self.update(_designs())
+        return dict.__getitem__(self, key)
+
+
+DESIGNS = _Designs()
 
 
 def _estimate(row):
@@ -133,3 +142,19 @@ def test_a_proportion_of_anything_but_0_1_is_refused_with_the_rule():
         d.proportion(a["api00"])
     e = d.proportion((a["sch.wide"] == "Yes"))                         # booleans are 0/1
     np.testing.assert_allclose(e.estimate, d.proportion((a["sch.wide"] == "Yes").astype(float)).estimate)
+
+
+def test_a_total_counts_its_respondents_and_weights_by_domain():
+    """Counts behind a total (respondents with an answer, their weights, PSUs) by hand, and the
+    estimate kind the tidy table carries; a missing answer is outside every domain."""
+    a, d = DESIGNS["apistrat"]
+    y = a["enroll"].astype(float).where(a.index % 7 != 0)            # some answers missing
+    e = d.total(y, by=a["stype"])
+    for i, dom in enumerate(e.domains):
+        rows = (a["stype"] == dom) & y.notna()
+        assert e.n[i] == rows.sum() and e.n_psu[i] == rows.sum()     # one school per PSU
+        np.testing.assert_allclose(e.sum_w[i], a.loc[rows, "pw"].sum())
+        np.testing.assert_allclose(e.estimate[i], (a.loc[rows, "pw"] * y[rows]).sum())
+    assert e.kind == "total" and np.isnan(e.deff).all()
+    assert d.mean(y).kind == "mean" and d.ratio(y, a["api99"]).kind == "ratio"
+    assert d.proportion((a["sch.wide"] == "Yes")).kind == "proportion"
