@@ -44,6 +44,13 @@ SPHINX_LANGUAGE = {"en": "en", "zh": "zh_CN"}
 LOCALE = paths.ROOT / "locale"
 """Message catalogs, in Sphinx's layout (``locale/<language>/LC_MESSAGES/``)."""
 NAMES = {"en": "English", "zh": "中文"}
+HTML_LANG = {"en": "en", "zh": "zh-Hans"}
+"""An edition's language as HTML's ``lang`` and ``hreflang`` attributes name it."""
+
+
+def edition_folder(language: str) -> str:
+    """Where an edition lives inside a report's folder: English at its root, Chinese in ``zh/``."""
+    return "" if language == "en" else language
 
 
 def lang() -> str:
@@ -76,9 +83,10 @@ def catalog(domain: str, language: str = "zh") -> dict[str, str]:
 def _(text: str, language: str | None = None) -> str:
     """``text`` in the edition being written (or in ``language``); the English text when no
     translation exists."""
-    if (language or lang()) == "en":
+    language = language or lang()
+    if language == "en":
         return text
-    return _catalog("ruralgov", "zh").get(text, text)
+    return _catalog("ruralgov", language).get(text, text)
 
 
 def N_(text: str) -> str:
@@ -280,7 +288,8 @@ def switch_links(pagename: str, language: str, editions: list[str]) -> list[tupl
     out = []
     for e in editions:
         if e != language:
-            out.append((NAMES[e], f"{root}{'html' if e == 'en' else e + '/html'}/{pagename}.html"))
+            folder = f"{edition_folder(e)}/html" if edition_folder(e) else "html"
+            out.append((NAMES[e], f"{root}{folder}/{pagename}.html"))
     return out
 
 
@@ -296,10 +305,10 @@ def page_sources() -> dict[str, str]:
 
 
 TEXT_KEYWORDS = ("title", "xlabel", "ylabel", "note", "why", "break_label")
-TEXT_FUNCTIONS = ("show_text",)
-"""Functions whose first argument, a literal, is text a reader reads (translated where shown)."""
 """Keyword arguments of the pages' calls whose literal text reaches the reader (translated by
 the function that receives it: :func:`analysis.report.display.show`, the figure functions)."""
+TEXT_FUNCTIONS = ("show_text",)
+"""Functions whose first argument, a literal, is text a reader reads (translated where shown)."""
 
 
 def keyword_literals(code: str) -> list[str]:

@@ -13,7 +13,6 @@ True
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 

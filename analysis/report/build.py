@@ -135,7 +135,9 @@ REPOSITORY_ENV = "RURALGOV_REPOSITORY"
 
 def edition_dir(base: Path, lang: str) -> Path:
     """Where an edition of the report built into ``base`` lives (Chinese: ``base/zh``)."""
-    return base if lang == "en" else base / lang
+    from analysis.i18n import edition_folder
+
+    return base / edition_folder(lang)
 
 
 def footer(wave, repository: str = "", lang: str = "en") -> str:  # type: ignore[no-untyped-def]
@@ -357,7 +359,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         err.print(f"[red]{refusal}; nothing was built[/red]")
         return 2
     base = (out_dir.expanduser() if out_dir is not None else paths.BUILD / name).resolve()
-    target = base / "zh" if lang == "zh" else base
+    target = edition_dir(base, lang)
     if editions is None:
         editions = tuple(e for e in i18n.LANGS if e == lang or (edition_dir(base, e) / "html" / "index.html").exists())
     paths.BUILD.mkdir(exist_ok=True)
@@ -472,8 +474,9 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         (staging / "pdf").mkdir()
         os.symlink(Path("..") / "html" / pdf_name, staging / "pdf" / pdf_name)
     (staging / "inputs").write_text(stamp)
-    if lang == "en" and (target / "zh").is_dir():          # the Chinese edition lives inside
-        shutil.move(str(target / "zh"), staging / "zh")
+    for other in i18n.LANGS if lang == "en" else ():       # the other editions live inside
+        if other != "en" and edition_dir(target, other).is_dir():
+            shutil.move(str(edition_dir(target, other)), edition_dir(staging, other))
     (staging / STAMP).write_text(json.dumps({"tool": "ruralgov build", "wave": wave_id,
                                              "wave_folder": str(folder),
                                              "compare": [str(o) for o in others]}, indent=2) + "\n",

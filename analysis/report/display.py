@@ -75,7 +75,7 @@ def show(df: pd.DataFrame, *, source: Source, page: str = "", title: str = "", n
 
     from analysis.report.numbering import next_table
 
-    display(render(df, source=source, page=page, title=_(title), note=_(note), decimals=decimals,
+    display(render(df, source=source, page=page, title=title, note=note, decimals=decimals,
                    kinds=kinds, labels=labels, reps=reps, number=next_table(page) if page else ""),
             raw=True)
 

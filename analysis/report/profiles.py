@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from analysis.ingest.provinces import all_provinces
-from analysis.i18n import REGIONS_ZH, catalog, translate_page
+from analysis.i18n import REGIONS_ZH, _, catalog, translate_page
 
 FOLDER = "profiles"
 """The profiles' folder in the build's source tree (and in the HTML)."""
@@ -141,7 +141,5 @@ def write_profiles(folder: Path, lang: str = "en") -> list[str]:
 
 def toc_part(docs: list[str], lang: str = "en") -> dict:
     """The table-of-contents part of the profiles: the index page with one section per province."""
-    from analysis.i18n import _
-
     return {"caption": _("Province profiles", lang),
             "chapters": [{"file": docs[0], "sections": [{"file": d} for d in docs[1:]]}]}

@@ -100,8 +100,9 @@ def _language_switch(app, pagename, templatename, context, doctree) -> None:  # 
     editions = [e for e in os.environ.get(i18n.EDITIONS_ENV, "").split(",") if e]
     links = i18n.switch_links(pagename, i18n.lang(), editions)
     if links:
-        a = " · ".join(f'<a href="{html.escape(href, quote=True)}" hreflang="{"zh-Hans" if label == "中文" else "en"}" '
-                       f'lang="{"zh-Hans" if label == "中文" else "en"}">{html.escape(label)}</a>' for label, href in links)
+        code = {name: i18n.HTML_LANG[e] for e, name in i18n.NAMES.items()}
+        a = " · ".join(f'<a href="{html.escape(href, quote=True)}" hreflang="{code[label]}" '
+                       f'lang="{code[label]}">{html.escape(label)}</a>' for label, href in links)
         context["body"] = f'<p class="lang-switch">{a}</p>\n' + context["body"]
 
 
