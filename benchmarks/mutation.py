@@ -12,6 +12,9 @@ Slow (minutes per module on two cores), never part of CI::
     .venv/bin/python benchmarks/mutation.py --report-only regression
 
 Score = killed / (killed + survived − equivalent), over the mutants that were run.
+
+A second run on the same day appends its section to that day's report (the first run's table and
+the notes written under it are kept).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,10 +84,12 @@ def main() -> int:
                             f"analysis.estimation.{m}.*"], cwd=ROOT, check=False)
     rows = [tally(m) for m in a.modules]
     cols = ["mutants", "killed", "of which timeout", "survived", "equivalent", "not run", "no test / other"]
-    lines = [f"# Mutation score, {date.today().isoformat()}", "",
-             "Command: `.venv/bin/python benchmarks/mutation.py " + " ".join(a.modules) + "` "
-             "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml).", "",
-             "| module | " + " | ".join(cols) + " | score |", "|---|" + "---:|" * (len(cols) + 1)]
+    out = RESULTS / f"mutation-{date.today().isoformat()}.md"
+    head = [] if out.exists() else [f"# Mutation score, {date.today().isoformat()}", ""]
+    lines = head + [f"## Run of {datetime.now():%H:%M}: " + ", ".join(a.modules), "",
+                    "Command: `.venv/bin/python benchmarks/mutation.py " + " ".join(a.modules) + "` "
+                    "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml).", "",
+                    "| module | " + " | ".join(cols) + " | score |", "|---|" + "---:|" * (len(cols) + 1)]
     for r in rows:
         lines.append(f"| {r['module']} | " + " | ".join(str(r.get(k, 0)) for k in cols)
                      + f" | {100 * r['score']:.1f} % |")
@@ -93,11 +98,11 @@ def main() -> int:
               "their number is shown).", ""]
     for r in rows:
         if r["survivors"]:
-            lines += [f"## Surviving mutants of {r['module']}", ""] + [f"- `{s}`" for s in r["survivors"]] + [""]
+            lines += [f"### Surviving mutants of {r['module']}", ""] + [f"- `{s}`" for s in r["survivors"]] + [""]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"mutation-{date.today().isoformat()}.md"
-    out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines[:6 + len(rows)]))
+    previous = out.read_text(encoding="utf-8").rstrip("\n") + "\n\n" if out.exists() else ""
+    out.write_text(previous + "\n".join(lines), encoding="utf-8")
+    print("\n".join(lines[len(head):len(head) + 6 + len(rows)]))
     print(f"written: {out.relative_to(ROOT)}")
     return 0
 

@@ -18,6 +18,22 @@ from analysis import paths
 DEFAULT = paths.WAVES / paths.DEFAULT_WAVE
 
 
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Every test session starts cold. The package memoises loaded waves, settings and studies in
+    the process; a mutation tool runs many test sessions in one process, and a result memoised by
+    an earlier session (computed by unmutated code) would hide the mutant under test."""
+    import functools
+
+    for name, module in list(sys.modules.items()):
+        if name == "analysis" or name.startswith("analysis."):
+            for obj in list(vars(module).values()):
+                if isinstance(obj, functools._lru_cache_wrapper):
+                    obj.cache_clear()
+    memo = getattr(sys.modules.get("analysis.report.context"), "_MEMO", None)
+    if memo is not None:
+        memo.clear()
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``ruralgov`` in a subprocess (as a user would) and capture its output."""
     return subprocess.run([sys.executable, "-m", "analysis.cli", *args], capture_output=True,

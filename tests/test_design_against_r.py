@@ -44,26 +44,29 @@ def _designs():
 
 
 class _Designs(dict):
-    """The designs, built on first use inside a test (not at collection: a mutation tool must see
-    which tests construct a design), then reused."""
+    """The designs, built on first use inside a test, then reused in the session."""
 
     def __missing__(self, key):  # type: ignore[no-untyped-def]
         self.update(_designs())
         return dict.__getitem__(self, key)
 
 
-DESIGNS = _Designs()
+@pytest.fixture(scope="session")
+def designs() -> _Designs:
+    """One cache per test session, not per process: a mutation tool runs many sessions in one
+    process, and a design cached by an earlier session would hide a mutant of its constructor."""
+    return _Designs()
 
 
-def _estimate(row):
+def _estimate(row, designs):
     ds, var = row.dataset, row.variable
     by = None
     if " by " in var:
         var, by = var.split(" by ")
     if ds == "replica" and (row.statistic == "proportion" or var == "old_age_none"):
-        df, d = DESIGNS["replica_raw"]
+        df, d = designs["replica_raw"]
     else:
-        df, d = DESIGNS[ds]
+        df, d = designs[ds]
     dom = None
     if by == "cname==Los Angeles":
         dom = (df["cname"] == "Los Angeles").map({True: "TRUE", False: "FALSE"})
@@ -87,8 +90,8 @@ def _estimate(row):
 
 @pytest.mark.parametrize("row", list(REF.itertuples(index=False)),
                          ids=[f"{r.dataset}-{r.statistic}-{r.variable}-{r.domain}" for r in REF.itertuples()])
-def test_matches_r_survey(row):
-    est = _estimate(row)
+def test_matches_r_survey(row, designs):
+    est = _estimate(row, designs)
     i = [str(x) for x in est.domains].index(str(row.domain))
     np.testing.assert_allclose(est.estimate[i], row.estimate, rtol=RTOL_EST)
     np.testing.assert_allclose(est.se[i], row.se, rtol=RTOL_SE)
@@ -115,12 +118,12 @@ def test_stored_references_are_what_r_computes(tmp_path):
     rerun_r_reference("tests/r/design_reference.R", REF, tmp_path, rtol=1e-12)
 
 
-def test_the_tidy_table_carries_every_field_of_the_estimate_scaled():
+def test_the_tidy_table_carries_every_field_of_the_estimate_scaled(designs):
     """Estimate.to_frame: the columns the CLI, the pages and the CSVs read, the estimate, SE and
     interval scaled together (proportions × 100), design effects, counts and df unscaled."""
     import dataclasses
 
-    a, d = DESIGNS["apiclus1"]
+    a, d = designs["apiclus1"]
     e = d.proportion((a["sch.wide"] == "Yes").astype(float), by=a["stype"])
     f = e.to_frame(scale=100)
     assert f.columns.tolist() == ["domain", "estimate", "se", "ci_low", "ci_high", "deff", "n", "n_psu", "df", "sum_w"]
@@ -136,18 +139,18 @@ def test_the_tidy_table_carries_every_field_of_the_estimate_scaled():
     pd.testing.assert_frame_equal(e.to_frame(), e.to_frame(scale=1.0))
 
 
-def test_a_proportion_of_anything_but_0_1_is_refused_with_the_rule():
-    a, d = DESIGNS["apiclus1"]
-    with pytest.raises(ValueError, match=r"proportion\(\) needs a 0/1 \(or boolean\) variable"):
+def test_a_proportion_of_anything_but_0_1_is_refused_with_the_rule(designs):
+    a, d = designs["apiclus1"]
+    with pytest.raises(ValueError, match=r"^proportion\(\) needs a 0/1 \(or boolean\) variable$"):
         d.proportion(a["api00"])
     e = d.proportion((a["sch.wide"] == "Yes"))                         # booleans are 0/1
     np.testing.assert_allclose(e.estimate, d.proportion((a["sch.wide"] == "Yes").astype(float)).estimate)
 
 
-def test_a_total_counts_its_respondents_and_weights_by_domain():
+def test_a_total_counts_its_respondents_and_weights_by_domain(designs):
     """Counts behind a total (respondents with an answer, their weights, PSUs) by hand, and the
     estimate kind the tidy table carries; a missing answer is outside every domain."""
-    a, d = DESIGNS["apistrat"]
+    a, d = designs["apistrat"]
     y = a["enroll"].astype(float).where(a.index % 7 != 0)            # some answers missing
     e = d.total(y, by=a["stype"])
     for i, dom in enumerate(e.domains):
@@ -158,3 +161,125 @@ def test_a_total_counts_its_respondents_and_weights_by_domain():
     assert e.kind == "total" and np.isnan(e.deff).all()
     assert d.mean(y).kind == "mean" and d.ratio(y, a["api99"]).kind == "ratio"
     assert d.proportion((a["sch.wide"] == "Yes")).kind == "proportion"
+
+
+def _no_warnings():
+    """A context in which any warning (a RuntimeWarning of a 0/0, say) fails the test."""
+    import warnings
+
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.simplefilter("error")
+    return ctx
+
+
+def test_a_domain_nobody_answered_in_has_counts_of_zero_no_interval_and_no_warning(designs):
+    """A domain present in ``by`` whose every answer is missing (the last one, M, so the arrays'
+    lengths are not set by the data) keeps its row: no respondents, weights, PSUs or df, no mean
+    and no interval, a total of zero; the other domains are what they are without it."""
+    a, d = designs["apistrat"]
+    m = a["stype"] == "M"
+    y = a["api00"].astype(float).mask(m)
+    ctx = _no_warnings()
+    try:
+        ests = {"mean": d.mean(y, by=a["stype"]),
+                "proportion": d.proportion((a["sch.wide"] == "Yes").astype(float).mask(m), by=a["stype"]),
+                "ratio": d.ratio(y, a["api99"], by=a["stype"]),
+                "total": d.total(y, by=a["stype"])}
+        for kind, e in ests.items():
+            f = e.to_frame()
+    finally:
+        ctx.__exit__(None, None, None)
+    for kind, e in ests.items():
+        f = e.to_frame()
+        assert f["domain"].tolist() == ["E", "H", "M"], kind
+        assert f.loc[2, ["n", "n_psu", "df", "sum_w"]].tolist() == [0, 0, 0, 0], kind
+        assert np.isnan(f.loc[2, ["ci_low", "ci_high"]].astype(float)).all(), kind
+        assert (f.loc[:1, "n"] == a["stype"].value_counts()[["E", "H"]].to_numpy()).all(), kind
+        assert np.isfinite(f.loc[:1, ["estimate", "se", "ci_low", "ci_high"]].to_numpy()).all(), kind
+    assert np.isnan(ests["mean"].estimate[2]) and ests["total"].estimate[2] == 0
+    np.testing.assert_allclose(ests["mean"].deff[:2], d.mean(y, by=a["stype"].mask(m)).deff)
+    np.testing.assert_allclose(ests["mean"].se[:2], d.mean(y, by=a["stype"].mask(m)).se)
+
+
+def test_a_ratio_whose_denominator_is_zero_in_a_domain_leaves_the_others_alone(designs):
+    """Σwx = 0 in one domain: that ratio is not finite; the others and their SEs are unchanged,
+    and nothing is printed to the reader as a warning."""
+    a, d = designs["apistrat"]
+    m = a["stype"] == "M"
+    x = a["api99"].astype(float).mask(m, 0.0)
+    ctx = _no_warnings()
+    try:
+        e = d.ratio(a["api00"], x, by=a["stype"])
+    finally:
+        ctx.__exit__(None, None, None)
+    ref = d.ratio(a["api00"], x, by=a["stype"].mask(m))
+    assert not np.isfinite(e.estimate[2])
+    np.testing.assert_allclose(e.estimate[:2], ref.estimate, rtol=1e-12)
+    np.testing.assert_allclose(e.se[:2], ref.se, rtol=1e-12)
+
+
+def test_a_missing_answer_adds_nothing_to_a_total_wherever_its_psu_is(designs):
+    """Whole-sample total with every answer of the last PSU missing: the same estimate and SE as
+    with those answers set to zero (a missing answer contributes nothing), fewer respondents, and
+    one row, not one per PSU or per code."""
+    a, d = designs["apiclus1"]
+    y = a["enroll"].astype(float).mask(d.psu == d.psu.max())
+    e, zero = d.total(y), d.total(y.fillna(0.0))
+    assert len(e.to_frame()) == 1 and e.n.tolist() == [int(y.notna().sum())]
+    np.testing.assert_allclose([e.estimate[0], e.se[0]], [zero.estimate[0], zero.se[0]], rtol=1e-12)
+    np.testing.assert_allclose(e.sum_w, [a.loc[y.notna(), "pw"].sum()])
+
+
+def test_answers_may_be_plain_lists_with_none_for_missing(designs):
+    """Lists (None for a missing answer) give what float arrays with NaN give."""
+    a, d = designs["apistrat"]
+    y = a["api00"].astype(float).mask(a.index % 5 == 0)
+    as_list = [None if np.isnan(v) else v for v in y]
+    yes = (a["sch.wide"] == "Yes").mask(a.index % 5 == 0)
+    pairs = [(d.mean(as_list), d.mean(y.to_numpy())),
+             (d.total(as_list), d.total(y.to_numpy())),
+             (d.ratio(as_list, a["api99"].tolist()), d.ratio(y.to_numpy(), a["api99"].to_numpy(float))),
+             (d.proportion([None if pd.isna(v) else bool(v) for v in yes]),
+              d.proportion(yes.astype(float).to_numpy()))]
+    for got, want in pairs:
+        np.testing.assert_allclose([got.estimate, got.se], [want.estimate, want.se], rtol=1e-12)
+        assert got.n.tolist() == want.n.tolist()
+
+
+def test_design_effect_by_hand_in_a_two_respondent_domain():
+    """The design effect from first principles (explicit loops): the with-replacement variance of
+    the PSU totals of the linearised values, over s²_w/n with s²_w = Σw(y−ȳ)²/Σw · n/(n−1), in a
+    tiny design whose domain c has two respondents (where n/(n−1) = 2)."""
+    from analysis.estimation.design import SurveyDesign
+
+    t = pd.DataFrame({"w": [1.0, 2.0, 1.5, 3.0, 2.5, 1.0, 2.0, 4.0], "s": list("AAAABBBB"),
+                      "p": [1, 1, 2, 2, 3, 3, 4, 4], "y": [3.0, 5.0, 2.0, 8.0, 4.0, 6.0, 1.0, 7.0],
+                      "g": list("ababcacb")})
+    d = SurveyDesign.from_frame(t, weight="w", strata="s", psu="p")
+    e = d.mean(t["y"], by=t["g"])
+    for i, g in enumerate(e.domains):
+        rows = t[t["g"] == g]
+        sw = rows["w"].sum()
+        ybar = (rows["w"] * rows["y"]).sum() / sw
+        v = 0.0
+        for _, st in t.groupby("s"):
+            z = [sum(r.w * (r.y - ybar) / sw for r in ps.itertuples() if r.g == g) for _, ps in st.groupby("p")]
+            zbar = sum(z) / len(z)
+            v += len(z) / (len(z) - 1) * sum((zi - zbar) ** 2 for zi in z)
+        n = len(rows)
+        s2 = sum(r.w * (r.y - ybar) ** 2 for r in rows.itertuples()) / sw * n / (n - 1)
+        assert np.isclose(e.estimate[i], ybar, rtol=1e-12) and np.isclose(e.se[i] ** 2, v, rtol=1e-12)
+        assert np.isclose(e.deff[i], v / (s2 / n), rtol=1e-12), g
+    assert e.n.tolist() == [3, 3, 2]
+
+
+def test_an_interval_method_other_than_wald_or_logit_is_refused(designs):
+    import dataclasses
+
+    a, d = designs["apistrat"]
+    e = d.mean(a["api00"])
+    assert e.ci_method == "wald" and d.ratio(a["api00"], a["api99"]).ci_method == "wald"
+    assert d.total(a["enroll"]).ci_method == "wald"
+    with pytest.raises(ValueError, match="ci_method must be 'wald' or 'logit'; got 'WALD'"):
+        dataclasses.replace(e, ci_method="WALD").ci

@@ -102,6 +102,8 @@ class Estimate:
         """Lower and upper confidence limits on the t quantile with the domain's design df."""
         est, se = self.estimate, self.se
         q = self.quantile
+        if self.ci_method not in ("wald", "logit"):
+            raise ValueError(f"ci_method must be 'wald' or 'logit'; got {self.ci_method!r}")
         if self.ci_method == "logit":
             with np.errstate(divide="ignore", invalid="ignore"):
                 lg = np.log(est / (1 - est))
@@ -120,7 +122,7 @@ class Estimate:
         return pd.DataFrame({
             "domain": list(self.domains), "estimate": self.estimate * scale, "se": self.se * scale,
             "ci_low": lo * scale, "ci_high": hi * scale, "deff": self.deff, "n": self.n,
-            "n_psu": n_psu, "df": np.asarray(self.df, dtype=int), "sum_w": self.sum_w,
+            "n_psu": n_psu, "df": self.df, "sum_w": self.sum_w,
         })
 
     def contrast(self, a: object, b: object) -> tuple[float, float]:
@@ -161,20 +163,19 @@ class SurveyDesign:
                    psu: str | None = None, fpc: str | None = None,
                    lonely_psu: LonelyPSU = "adjust") -> SurveyDesign:
         """Build a design from columns of a frame (PSU ids need only be unique within strata)."""
-        n = len(df)
-        return cls.from_arrays(df[weight].to_numpy(float),
+        return cls.from_arrays(df[weight].to_numpy(),
                                None if strata is None else df[strata].to_numpy(),
                                None if psu is None else df[psu].to_numpy(),
-                               None if fpc is None else df[fpc].to_numpy(float),
-                               lonely_psu=lonely_psu, n=n)
+                               None if fpc is None else df[fpc].to_numpy(),
+                               lonely_psu=lonely_psu)
 
     @classmethod
     def from_arrays(cls, weights: np.ndarray, strata: np.ndarray | None = None,
                     psu: np.ndarray | None = None, fpc: np.ndarray | None = None, *,
-                    lonely_psu: LonelyPSU = "adjust", n: int | None = None) -> SurveyDesign:
+                    lonely_psu: LonelyPSU = "adjust") -> SurveyDesign:
         """Build a design from arrays."""
         w = np.asarray(weights, dtype=float)
-        n = len(w) if n is None else n
+        n = len(w)
         if not np.all(np.isfinite(w)) or (w <= 0).any():
             raise DesignError("weights must be positive and finite")
         if lonely_psu not in ("adjust", "remove", "certainty", "fail"):
@@ -220,10 +221,10 @@ class SurveyDesign:
         return self.n_psu - self.n_strata
 
     # ---- variance -------------------------------------------------------------------------
-    def psu_totals(self, values: np.ndarray, domain: np.ndarray | None = None,
-                   n_domains: int = 1) -> np.ndarray:
-        """PSU × domain totals of ``values`` (already multiplied by the weights)."""
-        key = self.psu if domain is None else self.psu * n_domains + domain
+    def psu_totals(self, values: np.ndarray, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """PSU × domain totals of ``values`` (already multiplied by the weights); ``domain`` holds
+        codes 0..n_domains−1."""
+        key = self.psu * n_domains + domain
         z = np.bincount(key, weights=values, minlength=self.n_psu * n_domains)
         return z.reshape(self.n_psu, n_domains)
 
@@ -258,10 +259,11 @@ class SurveyDesign:
         codes, uniq = pd.factorize(b, sort=True)
         return np.where(ok & valid, codes, -1).astype(np.int64), tuple(uniq.tolist()), len(uniq)
 
-    def _ratio(self, y: np.ndarray, x: np.ndarray, by: object, kind: str, ci: str,
+    def _ratio(self, y: object, x: object | None, by: object, kind: str, ci: str,
                level: float) -> Estimate:
+        """Σwy / Σwx by domain (``x`` None: a mean), with its linearised covariance."""
         y = np.asarray(y, dtype=float)
-        x = np.asarray(x, dtype=float)
+        x = np.ones(len(y)) if x is None else np.asarray(x, dtype=float)
         valid = np.isfinite(y) & np.isfinite(x)
         dom, labels, g = self._domains(by, valid)
         inn = dom >= 0
@@ -276,7 +278,7 @@ class SurveyDesign:
         z = self.psu_totals(w * u, d, g)
         v = self.variance_from_totals(z)
         n_dom = np.bincount(d[inn], minlength=g)
-        deff = self._deff(v, y, x, d, inn, w, r, den, g, kind)
+        deff = self._deff(v, y, x, d, inn, w, r, den, g)
         df, n_psu = self._domain_df(d, inn, g)
         return Estimate(kind, labels, r, v, n_dom, np.bincount(d, weights=w, minlength=g),
                         deff, df, level, ci, n_psu)
@@ -292,19 +294,17 @@ class SurveyDesign:
         return n_psu_dom - n_str_dom, n_psu_dom
 
     def _deff(self, v: np.ndarray, y: np.ndarray, x: np.ndarray, d: np.ndarray, inn: np.ndarray,
-              w: np.ndarray, r: np.ndarray, den: np.ndarray, g: int, kind: str) -> np.ndarray:
+              w: np.ndarray, r: np.ndarray, den: np.ndarray, g: int) -> np.ndarray:
         """Design effect V / V_srs with V_srs = s²_w / n, as R ``svymean(deff = "replace")``: it
         does not depend on the scale of the weights. With an fpc the population size is known and
         V_srs carries the finite population factor (1 − n/N̂), N̂ = Σw, as ``deff = TRUE``; without
         one Σw is not a population size unless the weights were calibrated to one (weights scaled to
         mean 1 would make 1 − n/N̂ = 0)."""
-        if kind == "total":
-            return np.full(g, np.nan)
-        yy = np.where(inn, y - r[d] * np.where(inn, x, 0.0), 0.0)
-        n = np.bincount(d[inn], minlength=g).astype(float)
-        sw = np.bincount(d, weights=w, minlength=g)
-        s2 = np.bincount(d, weights=w * yy**2, minlength=g) / sw * n / np.maximum(n - 1, 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):   # empty domains, zero denominators
+            yy = np.where(inn, y - r[d] * np.where(inn, x, 0.0), 0.0)
+            n = np.bincount(d[inn], minlength=g).astype(float)
+            sw = np.bincount(d, weights=w, minlength=g)
+            s2 = np.bincount(d, weights=w * yy**2, minlength=g) / sw * n / np.maximum(n - 1, 1)
             xbar = den / sw
             fpf = (1 - n / sw) if self.fpc is not None else 1.0
             vsrs = s2 / n / xbar**2 * fpf
@@ -312,20 +312,19 @@ class SurveyDesign:
 
     def mean(self, y: object, *, by: object = None, level: float = 0.95) -> Estimate:
         """Weighted mean of ``y`` overall or by domain (missing ``y`` excluded as a domain)."""
-        y = np.asarray(y, dtype=float)
-        return self._ratio(y, np.ones_like(y), by, "mean", "wald", level)
+        return self._ratio(y, None, by, "mean", "wald", level)
 
     def proportion(self, y: object, *, by: object = None, level: float = 0.95) -> Estimate:
         """Proportion of ``y`` == 1 (or True), with logit CIs on the design's degrees of freedom."""
-        yv = np.asarray(pd.Series(y).astype("float64"), dtype=float)
+        yv = np.asarray(pd.Series(y), dtype=float)
         bad = np.isfinite(yv) & ~np.isin(yv, (0.0, 1.0))
         if bad.any():
             raise ValueError("proportion() needs a 0/1 (or boolean) variable")
-        return self._ratio(yv, np.ones_like(yv), by, "proportion", "logit", level)
+        return self._ratio(yv, None, by, "proportion", "logit", level)
 
     def ratio(self, y: object, x: object, *, by: object = None, level: float = 0.95) -> Estimate:
         """Ratio of totals Σwy / Σwx overall or by domain."""
-        return self._ratio(np.asarray(y, float), np.asarray(x, float), by, "ratio", "wald", level)
+        return self._ratio(y, x, by, "ratio", "wald", level)
 
     def total(self, y: object, *, by: object = None, level: float = 0.95) -> Estimate:
         """Weighted total of ``y`` overall or by domain."""
