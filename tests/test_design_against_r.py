@@ -283,3 +283,21 @@ def test_an_interval_method_other_than_wald_or_logit_is_refused(designs):
     assert d.total(a["enroll"]).ci_method == "wald"
     with pytest.raises(ValueError, match="ci_method must be 'wald' or 'logit'; got 'WALD'"):
         dataclasses.replace(e, ci_method="WALD").ci
+
+
+def test_psu_ids_need_only_be_unique_within_a_stratum_and_none_may_be_missing():
+    """The same PSU id in two strata names two PSUs; ids read as numbers or as text give the same
+    design; a missing PSU id is refused, as a missing stratum is (it was once read as a PSU named
+    'nan')."""
+    from analysis.estimation.design import DesignError, SurveyDesign
+
+    t = pd.DataFrame({"w": [1.0, 2.0, 1.5, 3.0, 2.5, 1.0, 2.0, 4.0], "s": list("AAAABBBB"),
+                      "p": [1, 1, 2, 2, 1, 1, 2, 2], "y": [3.0, 5.0, 2.0, 8.0, 4.0, 6.0, 1.0, 7.0]})
+    num = SurveyDesign.from_frame(t, weight="w", strata="s", psu="p")
+    txt = SurveyDesign.from_frame(t.assign(p=t["p"].astype(str)), weight="w", strata="s", psu="p")
+    assert num.n_psu == txt.n_psu == 4 and num.degf == 2
+    assert num.psu.tolist() == txt.psu.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    np.testing.assert_allclose(num.mean(t["y"]).se, txt.mean(t["y"]).se, rtol=1e-14)
+    for bad in (t["p"].astype(float).mask(t.index == 5), t["p"].astype(str).mask(t.index == 5)):
+        with pytest.raises(DesignError, match="^design column has missing values$"):
+            SurveyDesign.from_frame(t.assign(p=bad), weight="w", strata="s", psu="p")

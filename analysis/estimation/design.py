@@ -55,6 +55,19 @@ def _codes(x: object, n: int) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniq)
 
 
+def _psu_codes(s_codes: np.ndarray, psu: object) -> np.ndarray:
+    """PSU codes 0..P−1, numbered stratum by stratum: ids need only be unique within a stratum.
+    Numeric ids are compared as numbers, others as text (as a file holds them)."""
+    p = np.asarray(psu)
+    if p.dtype.kind not in "iuf":
+        ps = pd.Series(p)
+        p = ps.astype(str).where(ps.notna()).to_numpy()
+    raw, uniq = pd.factorize(p)
+    if (raw < 0).any():
+        raise DesignError("design column has missing values")
+    return pd.factorize(s_codes * len(uniq) + raw, sort=True)[0].astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """Design-based estimates (one per domain) with their covariance."""
@@ -181,11 +194,7 @@ class SurveyDesign:
         if lonely_psu not in ("adjust", "remove", "certainty", "fail"):
             raise DesignError(f"lonely_psu must be one of adjust, remove, certainty, fail; got {lonely_psu!r}")
         s_codes, s_labels = _codes(strata, n)
-        if psu is None:
-            p_codes = np.arange(n, dtype=np.int64)
-        else:
-            pair = pd.MultiIndex.from_arrays([s_codes, pd.Series(np.asarray(psu)).astype(str)])
-            p_codes = pd.factorize(pair, sort=True)[0].astype(np.int64)
+        p_codes = np.arange(n, dtype=np.int64) if psu is None else _psu_codes(s_codes, psu)
         n_psu = int(p_codes.max()) + 1 if n else 0
         psu_stratum = np.zeros(n_psu, dtype=np.int64)
         psu_stratum[p_codes] = s_codes
@@ -254,7 +263,7 @@ class SurveyDesign:
     def _domains(self, by: object, valid: np.ndarray) -> tuple[np.ndarray, tuple, int]:
         if by is None:
             return np.where(valid, 0, -1).astype(np.int64), ("all",), 1
-        b = pd.Series(np.asarray(by, dtype=object))
+        b = by if isinstance(by, pd.Series) else pd.Series(np.asarray(by, dtype=object))
         ok = b.notna().to_numpy()
         codes, uniq = pd.factorize(b, sort=True)
         return np.where(ok & valid, codes, -1).astype(np.int64), tuple(uniq.tolist()), len(uniq)
