@@ -22,33 +22,38 @@ DATA = paths.ROOT / "tests/data"
 pytestmark = pytest.mark.against_r
 
 
-def _designs():
+def _frames() -> dict[str, pd.DataFrame]:
     a = pd.read_csv(DATA / "apistrat.csv")
-    c = pd.read_csv(DATA / "apiclus1.csv")
     s = pd.read_csv(DATA / "replica_scores.csv")
-    v = pd.read_csv(paths.WAVES / "2020-replica" / "villagers.csv")
-    lonely = pd.concat([a[a["stype"] != "H"], a[a["stype"] == "H"].iloc[:1]])   # one PSU in stratum H
-    return {
-        "apistrat_lonely_adjust": (lonely, SurveyDesign.from_frame(lonely, weight="pw", strata="stype")),  # default
-        "apistrat_lonely_remove": (lonely, SurveyDesign.from_frame(lonely, weight="pw", strata="stype",
-                                                                   lonely_psu="remove")),
-        "apistrat_lonely_certainty": (lonely, SurveyDesign.from_frame(lonely, weight="pw", strata="stype",
-                                                                      lonely_psu="certainty")),
-        "apistrat": (a, SurveyDesign.from_frame(a, weight="pw", strata="stype", fpc="fpc")),
-        "apiclus1": (c, SurveyDesign.from_frame(c, weight="pw", psu="dnum")),
-        "replica": (s, SurveyDesign.from_frame(s, weight="weight", strata="province", psu="village_id")),
-        "replica_mean1": (s, SurveyDesign.from_frame(s.assign(weight=s["weight"] / s["weight"].mean()),
-                                                     weight="weight", strata="province", psu="village_id")),
-        "replica_raw": (v, SurveyDesign.from_frame(v, weight="weight", strata="province", psu="village_id")),
-    }
+    return {"a": a, "c": pd.read_csv(DATA / "apiclus1.csv"), "s": s,
+            "s1": s.assign(weight=s["weight"] / s["weight"].mean()),
+            "v": pd.read_csv(paths.WAVES / "2020-replica" / "villagers.csv"),
+            "lonely": pd.concat([a[a["stype"] != "H"], a[a["stype"] == "H"].iloc[:1]])}   # one PSU in stratum H
+
+
+DESIGN_ARGS = {   # name: (frame, from_frame's arguments)
+    "apistrat_lonely_adjust": ("lonely", {"weight": "pw", "strata": "stype"}),          # the default rule
+    "apistrat_lonely_remove": ("lonely", {"weight": "pw", "strata": "stype", "lonely_psu": "remove"}),
+    "apistrat_lonely_certainty": ("lonely", {"weight": "pw", "strata": "stype", "lonely_psu": "certainty"}),
+    "apistrat": ("a", {"weight": "pw", "strata": "stype", "fpc": "fpc"}),
+    "apiclus1": ("c", {"weight": "pw", "psu": "dnum"}),
+    "replica": ("s", {"weight": "weight", "strata": "province", "psu": "village_id"}),
+    "replica_mean1": ("s1", {"weight": "weight", "strata": "province", "psu": "village_id"}),
+    "replica_raw": ("v", {"weight": "weight", "strata": "province", "psu": "village_id"}),
+}
 
 
 class _Designs(dict):
-    """The designs, built on first use inside a test, then reused in the session."""
+    """Each design built when a test first asks for it (so the test that uses a design is the one
+    that constructs it, as a mutation tool maps constructors to tests), then reused in the session."""
 
     def __missing__(self, key):  # type: ignore[no-untyped-def]
-        self.update(_designs())
-        return dict.__getitem__(self, key)
+        if "frames" not in self:
+            self["frames"] = _frames()
+        frame, kw = DESIGN_ARGS[key]
+        df = self["frames"][frame]
+        self[key] = (df, SurveyDesign.from_frame(df, **kw))
+        return self[key]
 
 
 @pytest.fixture(scope="session")
@@ -194,6 +199,7 @@ def test_a_domain_nobody_answered_in_has_counts_of_zero_no_interval_and_no_warni
         f = e.to_frame()
         assert f["domain"].tolist() == ["E", "H", "M"], kind
         assert f.loc[2, ["n", "n_psu", "df", "sum_w"]].tolist() == [0, 0, 0, 0], kind
+        np.testing.assert_allclose(f.loc[:1, "sum_w"], a.groupby("stype")["pw"].sum()[["E", "H"]], rtol=1e-12)
         assert np.isnan(f.loc[2, ["ci_low", "ci_high"]].astype(float)).all(), kind
         assert (f.loc[:1, "n"] == a["stype"].value_counts()[["E", "H"]].to_numpy()).all(), kind
         assert np.isfinite(f.loc[:1, ["estimate", "se", "ci_low", "ci_high"]].to_numpy()).all(), kind
@@ -239,12 +245,14 @@ def test_answers_may_be_plain_lists_with_none_for_missing(designs):
     yes = (a["sch.wide"] == "Yes").mask(a.index % 5 == 0)
     pairs = [(d.mean(as_list), d.mean(y.to_numpy())),
              (d.total(as_list), d.total(y.to_numpy())),
-             (d.ratio(as_list, a["api99"].tolist()), d.ratio(y.to_numpy(), a["api99"].to_numpy(float))),
+             (d.ratio(a["api99"].tolist(), as_list), d.ratio(a["api99"].to_numpy(float), y.to_numpy())),
              (d.proportion([None if pd.isna(v) else bool(v) for v in yes]),
               d.proportion(yes.astype(float).to_numpy()))]
     for got, want in pairs:
         np.testing.assert_allclose([got.estimate, got.se], [want.estimate, want.se], rtol=1e-12)
         assert got.n.tolist() == want.n.tolist()
+        np.testing.assert_allclose(got.sum_w, want.sum_w, rtol=1e-12)
+    np.testing.assert_allclose(d.mean(as_list).sum_w, [a.loc[y.notna(), "pw"].sum()], rtol=1e-12)   # weights, not counts
 
 
 def test_design_effect_by_hand_in_a_two_respondent_domain():

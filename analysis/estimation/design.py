@@ -309,9 +309,9 @@ class SurveyDesign:
         V_srs carries the finite population factor (1 − n/N̂), N̂ = Σw, as ``deff = TRUE``; without
         one Σw is not a population size unless the weights were calibrated to one (weights scaled to
         mean 1 would make 1 − n/N̂ = 0)."""
-        with np.errstate(divide="ignore", invalid="ignore"):   # empty domains, zero denominators
+        with np.errstate(invalid="ignore"):       # 0/0: a domain nobody answered in, a zero denominator
             yy = np.where(inn, y - r[d] * np.where(inn, x, 0.0), 0.0)
-            n = np.bincount(d[inn], minlength=g).astype(float)
+            n = np.bincount(d[inn], minlength=g)
             sw = np.bincount(d, weights=w, minlength=g)
             s2 = np.bincount(d, weights=w * yy**2, minlength=g) / sw * n / np.maximum(n - 1, 1)
             xbar = den / sw
