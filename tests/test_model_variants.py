@@ -1,0 +1,165 @@
+"""Model variants the default models.yml does not use, against an independent implementation
+(statsmodels): a linear model without fixed effects, an unweighted one, a second fixed effect as
+dummies, the df of CR1 and HC1 inference, and the design-based model's bookkeeping.
+
+A data/models.yml written for another wave may use any of them, so each branch of the estimator
+is checked, not only the ones the default report runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+
+from analysis.estimation.design import SurveyDesign
+from analysis.estimation.linear import fit_linear
+from analysis.settings import ModelSpec
+
+RTOL = 1e-8
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    """400 respondents in 16 provinces of 4 regions, a continuous and a 0/1 regressor, a
+    three-level category, unequal weights; the outcome depends on all of them."""
+    rng = np.random.default_rng(20)
+    n = 400
+    prov = rng.integers(0, 16, n)
+    df = pd.DataFrame({"prov": [f"p{p:02d}" for p in prov], "region": [f"r{p // 4}" for p in prov],
+                       "village": [f"v{p:02d}-{k}" for p, k in zip(prov, rng.integers(0, 5, n))],
+                       "x1": rng.normal(size=n), "x2": rng.integers(0, 2, n).astype(float),
+                       "cat": rng.choice(["a", "b", "c"], n), "w": rng.uniform(0.5, 3.0, n)})
+    df["y"] = (1 + 0.5 * df["x1"] - 0.3 * df["x2"] + (df["cat"] == "b") * 0.4 + prov * 0.05
+               + rng.normal(size=n) * (1 + 0.5 * df["x2"]))
+    return df
+
+
+def _compare(res, fit, terms, *, df_inference) -> None:  # type: ignore[no-untyped-def]
+    t = res.to_frame().set_index("term")
+    np.testing.assert_allclose(t.loc[terms, "estimate"], fit.params[terms], rtol=RTOL)
+    np.testing.assert_allclose(t.loc[terms, "se"], fit.bse[terms], rtol=RTOL)
+    np.testing.assert_allclose(t.loc[terms, "p"], fit.pvalues[terms], rtol=1e-6)
+    ci = fit.conf_int().loc[terms]
+    np.testing.assert_allclose(t.loc[terms, ["ci_low", "ci_high"]].to_numpy(), ci.to_numpy(), rtol=1e-7)
+    assert res.df_inference == df_inference
+
+
+def test_wls_without_fixed_effects_hc1_equals_statsmodels(frame):
+    spec = ModelSpec(name="m", family="wls", outcome="y", regressors=("x1", "x2"), weights="w", se="hc1")
+    res = fit_linear(frame, spec, {})
+    fit = smf.wls("y ~ x1 + x2", data=frame, weights=frame["w"]).fit(cov_type="HC1", use_t=True)
+    _compare(res, fit, ["x1", "x2"], df_inference=len(frame) - 3)
+    np.testing.assert_allclose(res.params["Intercept"], fit.params["Intercept"], rtol=RTOL)
+    assert res.stats["r2"] == pytest.approx(fit.rsquared, rel=1e-10) and res.stats["k"] == 3
+
+
+def test_wls_without_fixed_effects_cr1_equals_statsmodels_with_g_minus_1_df(frame):
+    spec = ModelSpec(name="m", family="wls", outcome="y", regressors=("x1", "x2"), weights="w", cluster="prov")
+    res = fit_linear(frame, spec, {})
+    g = pd.factorize(frame["prov"])[0]
+    fit = smf.wls("y ~ x1 + x2", data=frame, weights=frame["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": g}, use_t=True)
+    assert fit.df_resid_inference == 15
+    _compare(res, fit, ["x1", "x2"], df_inference=15.0)
+    assert res.stats["n_clusters"] == 16
+
+
+def test_unweighted_ols_equals_statsmodels(frame):
+    spec = ModelSpec(name="m", family="ols", outcome="y", regressors=("x1", "x2"), se="hc1")
+    res = fit_linear(frame, spec, {})
+    fit = smf.ols("y ~ x1 + x2", data=frame).fit(cov_type="HC1", use_t=True)
+    _compare(res, fit, ["x1", "x2"], df_inference=len(frame) - 3)
+
+
+def test_a_second_fixed_effect_enters_as_dummies(frame):
+    """The first fixed effect absorbed, the second as dummies: slopes, CR1 SEs (K counts both) and
+    p-values equal those of the regression with both sets of dummies."""
+    spec = ModelSpec(name="m", family="wls", outcome="y", regressors=("x1", "x2"),
+                     fixed_effects=("prov", "cat"), weights="w", cluster="region")
+    res = fit_linear(frame, spec, {})
+    g = pd.factorize(frame["region"])[0]
+    fit = smf.wls("y ~ x1 + x2 + C(prov) + C(cat)", data=frame, weights=frame["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": g}, use_t=True)
+    _compare(res, fit, ["x1", "x2"], df_inference=3.0)
+    assert res.stats["k"] == len(fit.params) and res.stats["absorbed"] == "prov"
+    assert res.stats["r2"] == pytest.approx(fit.rsquared, rel=1e-10)     # of y, not of the demeaned y
+    assert res.fixed_effects == ("prov", "cat")
+
+
+def test_design_based_linear_model_on_the_whole_design(frame):
+    """Without ``rows`` the frame is the whole design; the result records the design's PSUs and df,
+    and the model's df is the design df less the model's rank beyond one (as svyglm)."""
+    d = SurveyDesign.from_frame(frame, weight="w", strata="region", psu="village")
+    spec = ModelSpec(name="m", family="wls", outcome="y", regressors=("x1", "x2"), weights="w", se="design")
+    whole = fit_linear(frame, spec, {}, design=d)
+    rows = fit_linear(frame, spec, {}, design=d, rows=np.arange(len(frame)))
+    pd.testing.assert_frame_equal(whole.to_frame(), rows.to_frame())
+    assert whole.stats["n_psu"] == d.n_psu and whole.stats["design_df"] == d.degf
+    assert whole.df_inference == d.degf - 2
+    with pytest.raises(ValueError, match="^design-based standard errors need the survey design$"):
+        fit_linear(frame, spec, {})
+
+
+@pytest.fixture(scope="module")
+def binary(frame) -> pd.DataFrame:
+    rng = np.random.default_rng(21)
+    eta = -0.2 + 0.8 * frame["x1"] - 0.6 * frame["x2"]
+    return frame.assign(b=(rng.uniform(size=len(frame)) < 1 / (1 + np.exp(-eta))).astype(float))
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_logit_hc1_equals_statsmodels_glm_on_the_normal(binary, weighted):
+    """HC1 of a logit is sandwich's: HC0 × n/(n − k) (statsmodels' GLM HC1 leaves the factor out,
+    so its HC0 is scaled here); inference is asymptotic: normal p-values (df None)."""
+    from scipy import stats
+
+    from analysis.estimation.binary import fit_logit
+
+    spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x1", "x2"),
+                     weights="w" if weighted else None, se="hc1")
+    res = fit_logit(binary, spec, {})
+    X = sm.add_constant(binary[["x1", "x2"]]).rename(columns={"const": "Intercept"})
+    fit = sm.GLM(binary["b"], X, family=sm.families.Binomial(),
+                 var_weights=binary["w"] / binary["w"].mean() if weighted else None).fit(cov_type="HC0")
+    n, k = X.shape
+    se = fit.bse * np.sqrt(n / (n - k))
+    t = res.to_frame().set_index("term").loc[["x1", "x2"]]
+    np.testing.assert_allclose(t["estimate"], fit.params[["x1", "x2"]], rtol=RTOL)
+    np.testing.assert_allclose(t["se"], se[["x1", "x2"]], rtol=1e-7)
+    np.testing.assert_allclose(t["p"], 2 * stats.norm.sf(np.abs(fit.params / se))[1:], rtol=1e-6)
+    np.testing.assert_allclose(t["ci_high"], (fit.params + stats.norm.ppf(0.975) * se)[["x1", "x2"]], rtol=1e-7)
+    assert res.df_inference is None
+    assert res.stats["pseudo_r2"] == pytest.approx(1 - fit.llf / fit.llnull, rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore:cov_type not fully supported with var_weights")
+def test_logit_cr1_has_g_minus_1_df(binary):
+    from analysis.estimation.binary import fit_logit
+
+    spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x1", "x2"), weights="w", cluster="prov")
+    res = fit_logit(binary, spec, {})
+    X = sm.add_constant(binary[["x1", "x2"]]).rename(columns={"const": "Intercept"})
+    fit = sm.GLM(binary["b"], X, family=sm.families.Binomial(), var_weights=binary["w"] / binary["w"].mean()).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(binary["prov"])[0]}, use_t=True)
+    _compare(res, fit, ["x1", "x2"], df_inference=15.0)
+    assert res.stats["n_clusters"] == 16
+
+
+def test_logit_refuses_an_outcome_that_is_not_0_1_and_needs_the_design_for_design_ses(binary):
+    from analysis.estimation.binary import fit_logit
+    from analysis.estimation.results import ModelSpecError
+
+    spec = ModelSpec(name="m", family="logit", outcome="x1", regressors=("x2",))
+    with pytest.raises(ModelSpecError, match="^model 'm': outcome must be 0/1$"):
+        fit_logit(binary, spec, {})
+    spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x1",), weights="w", se="design")
+    with pytest.raises(ValueError, match="^design-based standard errors need the survey design$"):
+        fit_logit(binary, spec, {})
+    d = SurveyDesign.from_frame(binary, weight="w", strata="region", psu="village")
+    whole = fit_logit(binary, spec, {}, design=d)
+    pd.testing.assert_frame_equal(whole.to_frame(), fit_logit(binary, spec, {}, design=d,
+                                                              rows=np.arange(len(binary))).to_frame())
+    assert whole.stats["n_psu"] == d.n_psu and whole.df_inference == d.degf - 1
