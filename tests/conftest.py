@@ -34,6 +34,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if memo is not None:
         memo.clear()
 
+
+def shared(fixture_name: str, config: pytest.Config) -> str:
+    """Scope of a fixture whose estimates a module's tests share: the module, except while a
+    mutation tool maps the package's functions to the tests that call them (mutmut sets
+    MUTANT_UNDER_TEST=stats): then each test computes its own, so that every test reading a
+    result is mapped to the code that computed it, not only the first test that asked."""
+    return "function" if os.environ.get("MUTANT_UNDER_TEST") == "stats" else "module"
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``ruralgov`` in a subprocess (as a user would) and capture its output."""
     return subprocess.run([sys.executable, "-m", "analysis.cli", *args], capture_output=True,

@@ -12,7 +12,7 @@ import pytest
 
 from analysis import paths
 from analysis.estimation.design import SurveyDesign
-from tests.conftest import rerun_r_reference
+from tests.conftest import rerun_r_reference, shared
 
 RTOL_EST = 1e-8   # point estimates (issue requirement)
 RTOL_SE = 1e-6    # standard errors, design effects, CI limits
@@ -56,7 +56,7 @@ class _Designs(dict):
         return self[key]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=shared)
 def designs() -> _Designs:
     """One cache per test session, not per process: a mutation tool runs many sessions in one
     process, and a design cached by an earlier session would hide a mutant of its constructor."""

@@ -15,7 +15,7 @@ from analysis import paths
 from analysis.estimation.study import build_study
 from analysis.estimation.suite import fit_model
 from analysis.ingest.provinces import resolve
-from tests.conftest import DEFAULT, rerun_r_reference
+from tests.conftest import DEFAULT, rerun_r_reference, shared
 
 pytestmark = pytest.mark.against_r
 REF = pd.read_csv(paths.ROOT / "tests/results/inference_reference.csv")
@@ -28,7 +28,7 @@ def _ref(case: str, model: str, kind: str | None = None) -> pd.DataFrame:
     return r if kind is None else r[r["kind"] == kind]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def default():
     return build_study("2020-replica")
 
@@ -46,7 +46,7 @@ def _wave(tmp: "pytest.TempPathFactory", name: str, change) -> object:  # type: 
     return build_study(folder)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def perturbed(tmp_path_factory):
     """Villages 5402 and 5403 dropped (Tibet keeps one PSU); income missing in villages 3102 and
     4101 (whole PSUs leave the complete cases)."""
@@ -57,7 +57,7 @@ def perturbed(tmp_path_factory):
     return _wave(tmp_path_factory, "perturbed", change)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def with_fpc(tmp_path_factory):
     def change(v: pd.DataFrame) -> pd.DataFrame:
         n = v.groupby("province")["village_id"].transform("nunique")

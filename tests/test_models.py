@@ -18,9 +18,10 @@ from analysis.estimation.regression import wls as _wls
 from analysis.estimation.study import build_study
 from analysis.estimation.suite import ModelSpecError, fit_models
 from analysis.settings import load_settings
+from tests.conftest import shared
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def study():
     return build_study("2020-replica")
 
@@ -103,7 +104,7 @@ def test_oaxaca_components_add_up_and_match_group_regressions():
     assert s["endowments (three-fold)"] == pytest.approx((xa - xb) @ bb, rel=1e-12)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def fitted(study):
     return fit_models(study, names=["wls_region", "multilevel", "ologit_health",
                                              "logit_old_age_insurance", "oaxaca_east_west"])

@@ -13,7 +13,7 @@ import pytest
 from analysis import paths
 from analysis.estimation.study import build_study
 from analysis.estimation.suite import fit_model
-from tests.conftest import rerun_r_reference
+from tests.conftest import rerun_r_reference, shared
 
 RTOL_COEF = 1e-6     # coefficients (issue requirement)
 RTOL_SE = 1e-4       # standard errors
@@ -24,7 +24,7 @@ REF = pd.read_csv(paths.ROOT / "tests/results/models_reference.csv")
 pytestmark = pytest.mark.against_r
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def fitted():
     st = build_study("2020-replica")
     by = {m.name: m for m in st.settings.models.models}

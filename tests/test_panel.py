@@ -14,7 +14,7 @@ from analysis.estimation.panel import (beta_convergence, coefficient_of_variatio
                                        survey_panel_models, theil)
 
 P = province_panel()
-from tests.conftest import rerun_r_reference
+from tests.conftest import rerun_r_reference, shared
 
 REF = pd.read_csv(paths.ROOT / "tests/results/panel_reference.csv")
 
@@ -61,7 +61,7 @@ def test_stored_panel_is_current():
     pd.testing.assert_frame_equal(now[stored.columns], stored, check_dtype=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def regs():
     return panel_regressions(spending_panel(P), wild_reps=299)
 

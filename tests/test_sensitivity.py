@@ -14,6 +14,7 @@ from analysis.estimation.sensitivity import (NORMS, TARGET_CODE, _field_scores, 
                                              rao_wu_weights, run_sensitivity, sobol_indices)
 from analysis.estimation.study import build_study
 from analysis.settings.options import AGGREGATIONS
+from tests.conftest import shared
 
 
 def test_sobol_indices_of_an_additive_function():
@@ -27,12 +28,12 @@ def test_sobol_indices_of_an_additive_function():
     assert s1b == pytest.approx(0.8, abs=0.02) and stb == pytest.approx(0.8, abs=0.02)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def study():
     return build_study("2020-replica")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def wave(study):
     return study.wave
 

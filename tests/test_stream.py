@@ -11,6 +11,7 @@ from analysis.estimation.regression import absorbed_ols
 from analysis.estimation.stream import dask_degree, stream_wave, write_partitioned
 from analysis.estimation.study import build_study
 from analysis.replica import generate
+from tests.conftest import shared
 
 DESIGN = {"weight": "weight", "strata": "province", "psu": "village_id"}
 X = ["internet_use", "education", "log_income", "distance_km", "participation"]
@@ -50,7 +51,7 @@ def test_absorbed_ols_equals_pyfixest():
     np.testing.assert_allclose(r["se"], fit.se().to_numpy(), rtol=1e-8)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def partitioned(tmp_path_factory):
     v = generate(seed=11, n=6000, calibrate=False)["villagers"]
     folder = tmp_path_factory.mktemp("parts") / "villagers"
