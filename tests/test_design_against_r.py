@@ -309,3 +309,15 @@ def test_psu_ids_need_only_be_unique_within_a_stratum_and_none_may_be_missing():
     for bad in (t["p"].astype(float).mask(t.index == 5), t["p"].astype(str).mask(t.index == 5)):
         with pytest.raises(DesignError, match="^design column has missing values$"):
             SurveyDesign.from_frame(t.assign(p=bad), weight="w", strata="s", psu="p")
+
+
+def test_domain_labels_keep_their_type_whatever_holds_them(designs):
+    """Domains given as a Series, an array or a plain list are the same domains, and a list mixing
+    codes and names (as a spreadsheet column may) keeps each label as it was: 1 stays 1."""
+    a, d = designs["apistrat"]
+    by = np.array([1 if s == "E" else "H" for s in a["stype"]], dtype=object)
+    ref = d.mean(a["api00"], by=pd.Series(by))
+    for form in (by, list(by)):
+        e = d.mean(a["api00"], by=form)
+        assert e.domains == ref.domains == (1, "H")
+        np.testing.assert_allclose([e.estimate, e.se], [ref.estimate, ref.se], rtol=1e-14)

@@ -163,3 +163,33 @@ def test_logit_refuses_an_outcome_that_is_not_0_1_and_needs_the_design_for_desig
     pd.testing.assert_frame_equal(whole.to_frame(), fit_logit(binary, spec, {}, design=d,
                                                               rows=np.arange(len(binary))).to_frame())
     assert whole.stats["n_psu"] == d.n_psu and whole.df_inference == d.degf - 1
+
+
+def test_the_result_carries_the_spec_s_label_family_terms_and_covariance_labels(frame):
+    spec = ModelSpec(name="m", label="Score on access", family="wls", outcome="y", regressors=("x1", "x2"),
+                     weights="w", se="hc1")
+    res = fit_linear(frame, spec, {"x1": "first"})
+    assert (res.name, res.label, res.family) == ("m", "Score on access", "wls")
+    assert fit_linear(frame, spec.model_copy(update={"label": ""}), {}).label == "m"       # label defaults to the name
+    assert res.report_terms == ("x1", "x2") and res.fixed_effects == () and res.stats["absorbed"] == ""
+    assert res.vcov.index.tolist() == res.vcov.columns.tolist() == res.params.index.tolist() == ["Intercept", "x1", "x2"]
+    assert res.to_frame()["label"].tolist() == ["first", "x2"]
+
+
+@pytest.mark.parametrize("weights", ["rademacher", "webb"])
+def test_a_wild_bootstrap_with_a_fixed_effect_across_clusters_uses_the_dummy_regression(frame, weights):
+    """A fixed effect that cuts across the clusters (the category, clustered by province) cannot be
+    absorbed in the bootstrap's replicates: they are those of the regression with its dummies,
+    with the spec's weight distribution, seed and replicates."""
+    from analysis.estimation.regression import design_matrix, wild_cluster_bootstrap
+    from analysis.settings.schemas import Wild
+
+    spec = ModelSpec(name="m", family="ols", outcome="y", regressors=("x1", "x2"), fixed_effects=("cat",),
+                     cluster="prov", wild=Wild(reps=199, weights=weights, seed=3))
+    res = fit_linear(frame, spec, {})
+    Xd, names = design_matrix(frame, ["x1", "x2"], ["cat"])
+    ref = wild_cluster_bootstrap(frame["y"].to_numpy(), Xd, np.ones(len(frame)), frame["prov"].to_numpy(),
+                                 [names.index("x1"), names.index("x2")], reps=199, weights=weights, seed=3)
+    wild = res.tables["wild"]
+    assert wild.columns[0] == "term" and wild["term"].tolist() == ["x1", "x2"]
+    pd.testing.assert_frame_equal(wild.drop(columns="term"), ref.drop(columns="j"), rtol=1e-10)
