@@ -193,3 +193,22 @@ def test_a_wild_bootstrap_with_a_fixed_effect_across_clusters_uses_the_dummy_reg
     wild = res.tables["wild"]
     assert wild.columns[0] == "term" and wild["term"].tolist() == ["x1", "x2"]
     pd.testing.assert_frame_equal(wild.drop(columns="term"), ref.drop(columns="j"), rtol=1e-10)
+
+
+def test_logit_with_a_fixed_effect_reports_marginal_effects_of_its_regressors_only(binary):
+    """Average marginal effects (a derivative for x1, a discrete change for the 0/1 x2) equal
+    statsmodels' ``get_margeff(dummy=True)``; the fixed effect's dummies and the intercept get none.
+    The result carries the spec's label, family, terms and labelled covariance."""
+    from analysis.estimation.binary import fit_logit
+
+    spec = ModelSpec(name="m", label="Registers online", family="logit", outcome="b", regressors=("x1", "x2"),
+                     fixed_effects=("cat",), se="hc1")
+    res = fit_logit(binary, spec, {})
+    ame = res.tables["ame"].set_index("term")
+    assert ame.index.tolist() == ["x1", "x2"] and ame["kind"].tolist() == ["derivative", "discrete change"]
+    fit = smf.logit("b ~ x1 + x2 + C(cat)", data=binary).fit(disp=0, tol=1e-12)
+    me = fit.get_margeff(at="overall", method="dydx", dummy=True).summary_frame()
+    np.testing.assert_allclose(ame["ame"], me.loc[["x1", "x2"], "dy/dx"], rtol=1e-7)
+    assert (res.label, res.family, res.report_terms) == ("Registers online", "logit", ("x1", "x2"))
+    assert res.vcov.index.tolist() == res.vcov.columns.tolist() == res.params.index.tolist()
+    assert fit_logit(binary, spec.model_copy(update={"label": ""}), {}).label == "m"

@@ -78,7 +78,7 @@ def logit_ame(X: np.ndarray, beta: np.ndarray, V: np.ndarray, names: list[str], 
     lam = mu * (1 - mu)
     rows = []
     for j, r in enumerate(names):
-        if r == "Intercept" or r not in regs:
+        if r not in regs:                       # the intercept, fixed-effect dummies
             continue
         if np.isin(X[:, j], (0.0, 1.0)).all():
             X1, X0 = X.copy(), X.copy()
