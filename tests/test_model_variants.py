@@ -263,3 +263,54 @@ def test_oaxaca_without_weights_or_design_resamples_respondents(frame):
                        {}, strata="one_s", psu="rid")
     pd.testing.assert_frame_equal(bare.tables["decomposition"], named.tables["decomposition"], rtol=1e-12)
     assert bare.label == "gap"
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_random_intercept_model_equals_statsmodels_mixedlm(frame, reml):
+    """REML and ML: coefficients, SEs, both variance components (to 1e-6, tighter than an optimiser
+    left at its default tolerance reaches), the log-likelihood, and the ICC of the empty model
+    fitted the same way; the result's bookkeeping."""
+    import warnings
+
+    from analysis.estimation.multilevel import fit_mixed
+
+    spec = ModelSpec(name="ml", label="Multilevel", family="mixedlm", outcome="y", regressors=("x1", "x2"),
+                     group="prov", reml=reml)
+    res = fit_mixed(frame, spec, {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = smf.mixedlm("y ~ x1 + x2", frame, groups=frame["prov"]).fit(reml=reml, method=["bfgs"], gtol=1e-12,
+                                                                          maxiter=5000)
+        null = smf.mixedlm("y ~ 1", frame, groups=frame["prov"]).fit(reml=reml, method=["bfgs"], gtol=1e-12,
+                                                                     maxiter=5000)
+    terms = ["Intercept", "x1", "x2"]
+    np.testing.assert_allclose(res.params[terms], fit.fe_params[terms], rtol=1e-7)
+    tau2, sig2 = float(fit.cov_re.iloc[0, 0]), float(fit.scale)
+    # lme4's vcov: (Σ_g X_g' V_g⁻¹ X_g)⁻¹ with V_g = σ²I + τ²11', at statsmodels' variances
+    # (statsmodels' own bse_fe come from the Hessian over all parameters, a different quantity)
+    info = sum(Xg.T @ np.linalg.solve(sig2 * np.eye(len(Xg)) + tau2, Xg)
+               for Xg in (grp[["x1", "x2"]].assign(c=1.0)[["c", "x1", "x2"]].to_numpy()
+                          for _, grp in frame.groupby("prov")))
+    np.testing.assert_allclose(res.bse[terms], np.sqrt(np.diag(np.linalg.inv(info))), rtol=1e-6)
+    st = res.stats
+    np.testing.assert_allclose([st["var_province"], st["var_residual"]], [tau2, sig2], rtol=1e-6)
+    assert st["llf"] == pytest.approx(fit.llf, rel=1e-9)
+    t0, s0 = float(null.cov_re.iloc[0, 0]), float(null.scale)
+    assert st["icc"] == pytest.approx(t0 / (t0 + s0), rel=1e-6)
+    assert st["icc_conditional"] == pytest.approx(tau2 / (tau2 + sig2), rel=1e-6)
+    assert st["n_groups"] == 16 and st["reml"] is reml
+    re = res.tables["random_effects"]
+    assert re["component"].tolist() == ["province intercept", "residual"]
+    np.testing.assert_allclose(re[["variance", "sd"]].to_numpy(), [[tau2, tau2 ** 0.5], [sig2, sig2 ** 0.5]], rtol=1e-6)
+    assert (res.label, res.family, res.report_terms) == ("Multilevel", "mixedlm", ("x1", "x2"))
+    assert res.vcov.index.tolist() == res.vcov.columns.tolist() == terms and res.df_inference is None
+
+
+def test_random_intercept_is_restricted_maximum_likelihood_unless_told(frame):
+    from analysis.estimation.multilevel import random_intercept
+
+    X = np.column_stack([np.ones(len(frame)), frame["x1"], frame["x2"]])
+    y, g = frame["y"].to_numpy(), frame["prov"].to_numpy()
+    default, reml = random_intercept(y, X, g), random_intercept(y, X, g, reml=True)
+    assert default["tau2"] == reml["tau2"] and default["n_groups"] == 16
+    assert random_intercept(y, X, g, reml=False)["tau2"] != reml["tau2"]
