@@ -314,3 +314,70 @@ def test_random_intercept_is_restricted_maximum_likelihood_unless_told(frame):
     default, reml = random_intercept(y, X, g), random_intercept(y, X, g, reml=True)
     assert default["tau2"] == reml["tau2"] and default["n_groups"] == 16
     assert random_intercept(y, X, g, reml=False)["tau2"] != reml["tau2"]
+
+
+@pytest.fixture(scope="module")
+def ordered(frame) -> pd.DataFrame:
+    rng = np.random.default_rng(22)
+    latent = 0.9 * frame["x1"] - 0.7 * frame["x2"] + rng.logistic(size=len(frame))
+    return frame.assign(o=np.digitize(latent, [-1.0, 0.3, 1.5]) + 1)        # answers 1..4
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_ordered_logit_likelihood_and_pseudo_r2_from_first_principles(ordered, weighted):
+    """The log-likelihood is statsmodels OrderedModel's (unweighted), and the pseudo-R² is McFadden's
+    against the thresholds-only model, whose log-likelihood is Σ_j n_j log(n_j / n) with the
+    (normalised) weights counted; the result's bookkeeping."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    from analysis.estimation.ordinal import fit_ologit
+
+    spec = ModelSpec(name="o", label="Ordered", family="ologit", outcome="o", regressors=("x1", "x2"),
+                     weights="w" if weighted else None)
+    res = fit_ologit(ordered, spec, {})
+    wn = ordered["w"] / ordered["w"].mean() if weighted else pd.Series(1.0, index=ordered.index)
+    nj = wn.groupby(ordered["o"]).sum().to_numpy()
+    ll0 = float(np.sum(nj * np.log(nj / nj.sum())))
+    assert res.stats["pseudo_r2"] == pytest.approx(1 - res.stats["llf"] / ll0, rel=1e-12)
+    assert res.stats["categories"] == 4
+    if not weighted:
+        fit = OrderedModel(ordered["o"], ordered[["x1", "x2"]], distr="logit").fit(method="bfgs", disp=0, gtol=1e-10)
+        assert res.stats["llf"] == pytest.approx(fit.llf, rel=1e-9)
+        np.testing.assert_allclose(res.params[["x1", "x2"]], fit.params[["x1", "x2"]], rtol=1e-6)
+        assert "brant" in res.tables
+    assert (res.label, res.family, res.report_terms) == ("Ordered", "ologit", ("x1", "x2"))
+    names = ["x1", "x2", "cut1|2", "cut2|3", "cut3|4"]
+    assert res.vcov.index.tolist() == res.vcov.columns.tolist() == res.params.index.tolist() == names
+    assert res.df_inference is None
+
+
+def test_design_based_ordered_logit_df_and_bookkeeping(ordered):
+    """svyolr's residual df: the design df + 1 − (K + J − 1) parameters; the whole design when no
+    rows are given; the design is required."""
+    from analysis.estimation.ordinal import fit_ologit
+
+    d = SurveyDesign.from_frame(ordered, weight="w", strata="region", psu="village")
+    spec = ModelSpec(name="o", family="ologit", outcome="o", regressors=("x1", "x2"), weights="w", se="design")
+    whole = fit_ologit(ordered, spec, {}, design=d)
+    pd.testing.assert_frame_equal(whole.to_frame(), fit_ologit(ordered, spec, {}, design=d,
+                                                               rows=np.arange(len(ordered))).to_frame())
+    assert whole.df_inference == d.degf + 1 - (2 + 3)
+    assert whole.stats["n_psu"] == d.n_psu and whole.stats["design_df"] == d.degf
+    with pytest.raises(ValueError, match="^design-based standard errors need the survey design$"):
+        fit_ologit(ordered, spec, {})
+
+
+def test_an_ordered_logit_that_does_not_converge_names_the_separating_regressor(ordered):
+    """A regressor that separates the answers: the error names it and its label, the size its
+    coefficient reached, and what to do."""
+    from analysis.estimation.ordinal import fit_ologit
+    from analysis.estimation.results import ModelSpecError
+
+    sep = ordered.assign(s=(ordered["o"] >= 3).astype(float) * 10 + ordered["x1"] * 1e-3)
+    spec = ModelSpec(name="o", family="ologit", outcome="o", regressors=("x1", "s"))
+    with pytest.raises(ModelSpecError) as err:
+        fit_ologit(sep, spec, {"s": "Separator"})
+    msg = str(err.value)
+    assert msg.startswith("model 'o': the ordered logit of 'o' did not converge (")
+    assert "the regressor 's' (Separator) separates the outcome categories (its coefficient grows without bound: " in msg
+    assert msg.endswith("drop it from the model in data/models.yml, or merge sparse answer categories")
