@@ -368,16 +368,31 @@ def test_design_based_ordered_logit_df_and_bookkeeping(ordered):
 
 
 def test_an_ordered_logit_that_does_not_converge_names_the_separating_regressor(ordered):
-    """A regressor that separates the answers: the error names it and its label, the size its
-    coefficient reached, and what to do."""
+    """A regressor that separates the answers: the error names it (by its label, or its id when it
+    has none), the size its coefficient reached, and what to do. The regressor is chosen by
+    |β|·sd(x): a pure-noise regressor on a tiny scale (a large |β|, a tiny |β|·sd) is not blamed."""
     from analysis.estimation.ordinal import fit_ologit
     from analysis.estimation.results import ModelSpecError
 
-    sep = ordered.assign(s=(ordered["o"] >= 3).astype(float) * 10 + ordered["x1"] * 1e-3)
-    spec = ModelSpec(name="o", family="ologit", outcome="o", regressors=("x1", "s"))
-    with pytest.raises(ModelSpecError) as err:
-        fit_ologit(sep, spec, {"s": "Separator"})
-    msg = str(err.value)
-    assert msg.startswith("model 'o': the ordered logit of 'o' did not converge (")
-    assert "the regressor 's' (Separator) separates the outcome categories (its coefficient grows without bound: " in msg
-    assert msg.endswith("drop it from the model in data/models.yml, or merge sparse answer categories")
+    rng = np.random.default_rng(23)
+    sep = ordered.assign(s=(ordered["o"] >= 3).astype(float) * 10 + ordered["x1"] * 1e-3,
+                         tiny=rng.normal(size=len(ordered)) * 1e-4)
+    spec = ModelSpec(name="o", family="ologit", outcome="o", regressors=("x1", "tiny", "s"))
+    for labels, shown in (({"s": "Separator"}, "Separator"), ({}, "s")):
+        with pytest.raises(ModelSpecError) as err:
+            fit_ologit(sep, spec, labels)
+        msg = str(err.value)
+        assert msg.startswith("model 'o': the ordered logit of 'o' did not converge (the Hessian is singular); ")
+        assert (f"the regressor 's' ({shown}) separates the outcome categories (its coefficient grows without "
+                "bound: ") in msg
+        assert msg.endswith("drop it from the model in data/models.yml, or merge sparse answer categories")
+
+
+def test_ordered_logit_stops_after_max_iter_with_the_last_iterate(ordered):
+    from analysis.estimation.ordinal import NonConvergence, ordered_logit
+
+    X, y = ordered[["x1", "x2"]].to_numpy(), ordered["o"].to_numpy() - 1
+    with pytest.raises(NonConvergence, match=r"^no convergence in 2 Newton iterations$") as err:
+        ordered_logit(y, X, max_iter=2)
+    beta = ordered_logit(y, X)[0]
+    assert err.value.beta.shape == (2,) and 0 < np.abs(err.value.beta - beta).max() < 1
