@@ -18,7 +18,6 @@ from analysis import paths
 DEFAULT = paths.WAVES / paths.DEFAULT_WAVE
 
 
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Every test session starts cold. The package memoises loaded waves, settings and studies in
     the process; a mutation tool runs many test sessions in one process, and a result memoised by
@@ -41,6 +40,7 @@ def shared(fixture_name: str, config: pytest.Config) -> str:
     MUTANT_UNDER_TEST=stats): then each test computes its own, so that every test reading a
     result is mapped to the code that computed it, not only the first test that asked."""
     return "function" if os.environ.get("MUTANT_UNDER_TEST") == "stats" else "module"
+
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``ruralgov`` in a subprocess (as a user would) and capture its output."""

@@ -62,9 +62,7 @@ def _psu_codes(s_codes: np.ndarray, psu: object) -> np.ndarray:
     if p.dtype.kind not in "iuf":
         ps = pd.Series(p)
         p = ps.astype(str).where(ps.notna()).to_numpy()
-    raw, uniq = pd.factorize(p)
-    if (raw < 0).any():
-        raise DesignError("design column has missing values")
+    raw, uniq = _codes(p, len(p))
     return pd.factorize(s_codes * len(uniq) + raw, sort=True)[0].astype(np.int64)
 
 
