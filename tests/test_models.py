@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from analysis.cli import app
 from analysis.estimation.decomposition import oaxaca
 from analysis.estimation.regression import RegressionError, cluster_vcov, wild_cluster_bootstrap
-from analysis.estimation.regression import wild_stats as _wild_stats
+from analysis.estimation.regression import unit_sums, wild_stats as _wild_stats
 from analysis.estimation.regression import wls as _wls
 from analysis.estimation.study import build_study
 from analysis.estimation.suite import ModelSpecError, fit_models
@@ -35,12 +35,19 @@ def _toy(seed=0, G=12, n=240, beta=(1.0, 0.5, 0.0)):
     return y, X, w, g
 
 
-def test_vectorised_wild_bootstrap_equals_refitting_each_replicate():
+@pytest.mark.parametrize("restricted", [False, True])
+def test_vectorised_wild_bootstrap_equals_refitting_each_replicate(restricted):
+    """The replicates solved from cluster sums equal refitting y* = Xβ̃ + v_g e on the rows, for
+    the unrestricted fit and for the fit with β_2 = 0 imposed (WCR)."""
     y, X, w, g = _toy()
     G = g.max() + 1
     beta, ainv, e = _wls(y, X, w)
+    if restricted:
+        br, _, e = _wls(y, X[:, :2], w)
+        beta = np.r_[br, 0.0]
     V = np.random.default_rng(1).choice([-1.0, 1.0], size=(G, 25))
-    b_vec, se_vec = _wild_stats(X, w, g, G, X @ beta, e, V, ainv)
+    H, xy, _ = unit_sums(X, w, g, G, y)
+    b_vec, se_vec = _wild_stats(H, xy, beta, V, ainv, len(y))
     for r in range(V.shape[1]):
         ystar = X @ beta + V[g, r] * e
         b_r, ainv_r, e_r = _wls(ystar, X, w)
@@ -566,6 +573,22 @@ def test_design_matrix_names_its_columns_and_drops_the_first_level():
     np.testing.assert_array_equal(X[:, 2:], [[1, 0], [0, 1], [0, 0], [1, 0]])
     X0, n0 = design_matrix(df, [], [], const=False)
     assert X0.shape == (4, 0) and n0 == []
+
+
+@pytest.mark.parametrize("values", [["west", "east", "central"], [110000, 99, 5], [1, "1", 2], [1.0, 2.0, np.nan]],
+                         ids=["text", "numbers sorted as text", "values equal as text", "missing"])
+def test_design_matrix_dummies_equal_get_dummies_of_the_column_as_text(values):
+    """The dummies are pandas' get_dummies of the column as text (levels sorted as text, a
+    missing value in no level), built without an n-long column of strings."""
+    from analysis.estimation.regression import design_matrix
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"f": pd.Series(rng.choice(np.array(values, dtype=object), 60), dtype=object),
+                       "x": rng.normal(size=60)})
+    X, names = design_matrix(df, ["x"], ["f"])
+    ref = pd.get_dummies(df["f"].astype(str), prefix="f", drop_first=True, dtype=float)
+    assert names[2:] == list(ref.columns)
+    np.testing.assert_array_equal(X[:, 2:], ref.to_numpy())
 
 
 def test_wild_bootstrap_records_its_settings_and_defaults_to_999_webb_draws_seed_0():

@@ -46,15 +46,32 @@ def design_matrix(df: pd.DataFrame, regressors: list[str], fe: list[str], const:
         parts.append(df[regressors].to_numpy(float))
         names += regressors
     for f in fe:
-        d = pd.get_dummies(df[f].astype(str), prefix=f, drop_first=True, dtype=float)
-        parts.append(d.to_numpy())
-        names += list(d.columns)
+        # levels are the values as text, sorted (as pd.get_dummies of the column as text), but
+        # only the distinct values are converted: no n-long column of strings
+        codes, uniq = pd.factorize(df[f])                      # a missing value: no level
+        lcodes, levels = pd.factorize(pd.Index([str(u) for u in uniq]), sort=True)
+        r = np.where(codes >= 0, lcodes[codes], -1)
+        d = np.zeros((len(df), len(levels) - 1))
+        on = np.flatnonzero(r > 0)
+        d[on, r[on] - 1] = 1.0
+        parts.append(d)
+        names += [f"{f}_{lv}" for lv in levels[1:]]
     return np.column_stack(parts) if parts else np.empty((len(df), 0)), names
+
+
+def weighted_gram(X: np.ndarray, h: np.ndarray, block: int = 1 << 15) -> np.ndarray:
+    """X' diag(h) X, summed over blocks of rows that stay in cache (no n × K temporary)."""
+    n, k = X.shape
+    out = np.zeros((k, k))
+    for s in range(0, n, block):
+        xs = X[s:s + block]
+        out += xs.T @ (xs * h[s:s + block, None])
+    return out
 
 
 def wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted least squares: (β, (X'WX)⁻¹, residuals)."""
-    xtwx = X.T @ (X * w[:, None])
+    xtwx = weighted_gram(X, w)
     try:
         ainv = np.linalg.inv(xtwx)
     except np.linalg.LinAlgError:
@@ -199,17 +216,19 @@ def wild_weights(kind: str, shape: tuple[int, int], rng: np.random.Generator) ->
     raise RegressionError(f"wild weights {kind!r}; allowed: {', '.join(WILD_WEIGHTS)}")
 
 
-def wild_stats(X: np.ndarray, w: np.ndarray, g: np.ndarray, G: int, yhat: np.ndarray,
-               resid: np.ndarray, V: np.ndarray, ainv: np.ndarray, k_extra: int = 0
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap coefficients and CR1 SEs for y* = yhat + v_g·resid, all replicates at once.
+def wild_stats(H: np.ndarray, xy: np.ndarray, beta_t: np.ndarray, V: np.ndarray, ainv: np.ndarray,
+               n: int, k_extra: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap coefficients and CR1 SEs for y* = Xβ̃ + v_g·(y − Xβ̃), all replicates at once,
+    from the clusters' sufficient statistics alone (no pass over the rows).
 
-    V: G × B cluster weights.  Returns (K × B coefficients, K × B standard errors).
+    H: G × K × K cluster sums X_g'W_gX_g; xy: G × K sums X_g'W_g y_g; β̃ (``beta_t``): the fit
+    whose residuals are resampled (restricted: zero in the tested slot); V: G × B cluster
+    weights; ``ainv`` = (Σ_g H_g)⁻¹. Then X_g'W_g ŷ_g = H_g β̃ and X_g'W_g e_g = xy_g − H_g β̃.
+    Returns (K × B coefficients, K × B standard errors).
     """
-    n, k = X.shape
-    H, c, _ = unit_sums(X, w, g, G, resid)                  # G × K × K and G × K: X_g' W_g e_g
-    a = np.column_stack([np.bincount(g, weights=X[:, j] * w * yhat, minlength=G)
-                         for j in range(k)])                # G × K: X_g' W_g ŷ_g
+    G, k, _ = H.shape
+    a = H @ beta_t                                          # G × K: X_g' W_g ŷ_g
+    c = xy - a                                              # G × K: X_g' W_g e_g
     beta = ainv @ (a.sum(0)[:, None] + c.T @ V)             # K × B
     S = a[:, :, None] + c[:, :, None] * V[:, None, :] - np.einsum("gkl,lb->gkb", H, beta)
     Q = np.einsum("jk,gkb->jgb", ainv, S)                   # K × G × B
@@ -230,19 +249,30 @@ def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: 
     rng = np.random.default_rng(seed)
     g = pd.factorize(pd.Series(groups))[0]
     G = int(g.max()) + 1
-    beta, ainv, e = wls(y, X, w)
-    V0, G0 = cluster_vcov(X, w, e, g, ainv, k_extra)
-    se0 = np.sqrt(np.diag(V0))
+    if G < 2:
+        raise RegressionError("cluster-robust standard errors need at least two clusters")
+    n, k = X.shape
+    # one pass over the rows: every fit below (full, restricted, replicates) is solved from the
+    # clusters' sums X_g'W_gX_g and X_g'W_g y_g (Roodman et al. 2019, "Fast and wild")
+    H, xy, _ = unit_sums(np.asarray(X, float), np.asarray(w, float), g, G, np.asarray(y, float))
+    A, b = H.sum(0), xy.sum(0)
+    try:
+        ainv = np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        raise RegressionError("the regressors are collinear (X'WX is singular)") from None
+    beta = ainv @ b
+    s0 = xy - H @ beta                                      # G × K cluster scores
+    se0 = np.sqrt(np.diag(cr1_factor(G, n, k + k_extra) * ainv @ (s0.T @ s0) @ ainv))
     V = wild_weights(weights, (G, reps), rng) if multipliers is None else np.asarray(multipliers, float)
     reps = V.shape[1]
     # unrestricted: percentile-t interval
-    bu, seu = wild_stats(X, w, g, G, X @ beta, e, V, ainv, k_extra)
+    bu, seu = wild_stats(H, xy, beta, V, ainv, n, k_extra)
     rows = []
     for j in terms:
-        keep = [i for i in range(X.shape[1]) if i != j]
-        Xr = X[:, keep]
-        br, _, er = wls(y, Xr, w)
-        b_r, se_r = wild_stats(X, w, g, G, Xr @ br, er, V, ainv, k_extra)
+        keep = [i for i in range(k) if i != j]
+        bt = np.zeros(k)                                    # restricted fit: β_j = 0 imposed
+        bt[keep] = np.linalg.solve(A[np.ix_(keep, keep)], b[keep])
+        b_r, se_r = wild_stats(H, xy, bt, V, ainv, n, k_extra)
         t_obs = beta[j] / se0[j]
         t_star = b_r[j] / se_r[j]
         # ties count as at least as extreme; a relative tolerance keeps the exact ties (the
