@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import design_vcov, model_df
+from analysis.estimation.regression import design_vcov, model_df, weighted_gram
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.settings import ModelSpec
 
@@ -39,12 +39,19 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
     (as ``ordinal::clm``; with weights ``w``, the weighted pseudo-likelihood of ``svyolr``);
     ``y`` holds category positions 0..J−1.
 
-    Each iteration is a few passes over the data (O(n·K²)).  Returns (β, θ, the inverse of minus
-    the Hessian of the (weighted) log-likelihood, log-likelihood).
+    The rows are put in order of category once, so that each category's rows are one contiguous
+    block: the threshold terms of the gradient and Hessian are sums over blocks, and each
+    iteration is a few passes over the data (O(n·K²)). Returns (β, θ, the inverse of minus the
+    Hessian of the (weighted) log-likelihood, log-likelihood).
     """
+    order = np.argsort(y, kind="stable")
+    y = np.asarray(y)[order]
+    X = np.ascontiguousarray(np.asarray(X, float)[order])
     n, k = X.shape
-    w = np.ones(n) if w is None else np.asarray(w, float)
+    w = np.ones(n) if w is None else np.asarray(w, float)[order]
     J = int(y.max()) + 1
+    start = np.searchsorted(y, np.arange(J + 1))           # category c: rows start[c]:start[c+1]
+    blk = [slice(start[c], start[c + 1]) for c in range(J)]
     share = np.cumsum(np.bincount(y, weights=w, minlength=J))[:-1] / w.sum()
     theta = np.log(share / (1 - share))
     beta = np.zeros(k)
@@ -52,43 +59,41 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
     ia, ic = np.minimum(y, J - 2), np.maximum(y - 1, 0)
 
     def pieces(b: np.ndarray, t: np.ndarray):  # type: ignore[no-untyped-def]
+        """F at the upper and lower thresholds of each row's category, and its probability."""
         eta = X @ b
         tt = np.r_[t, 0.0]
-        a = np.where(hi_ok, tt[ia] - eta, np.inf)
-        c = np.where(lo_ok, tt[ic] - eta, -np.inf)
-        Fa, Fc = _F(a), _F(c)
-        return a, c, Fa, Fc, Fa - Fc
+        Fa = np.where(hi_ok, _F(tt[ia] - eta), 1.0)
+        Fc = np.where(lo_ok, _F(tt[ic] - eta), 0.0)
+        return Fa, Fc, Fa - Fc
 
-    def loglik(b: np.ndarray, t: np.ndarray) -> float:
-        if np.any(np.diff(t) <= 0):
+    def loglik(t: np.ndarray, p: np.ndarray) -> float:
+        if np.any(np.diff(t) <= 0) or not np.all(p > 0):
             return -np.inf
-        p = pieces(b, t)[4]
-        return float(np.sum(w * np.log(p))) if np.all(p > 0) else -np.inf
+        return float(w @ np.log(p))
 
-    ll = loglik(beta, theta)
+    cur = pieces(beta, theta)
+    ll = loglik(theta, cur[2])
     H = np.zeros((k + J - 1, k + J - 1))
     for _ in range(max_iter):
-        a, c, Fa, Fc, p = pieces(beta, theta)
+        Fa, Fc, p = cur
         u, v = Fa * (1 - Fa), Fc * (1 - Fc)                # densities at the two thresholds
         du, dv = u * (1 - 2 * Fa), v * (1 - 2 * Fc)        # their derivatives
         up, vp = u / p, v / p
         grad_b = -X.T @ (w * (up - vp))
-        grad_t = (np.bincount(ia[hi_ok], weights=(w * up)[hi_ok], minlength=J - 1)
-                  - np.bincount(ic[lo_ok], weights=(w * vp)[lo_ok], minlength=J - 1))
         h_bb = w * ((du - dv) / p - (up - vp) ** 2)
         h_ba = -w * (du / p - up * (up - vp))               # ∂²/∂β∂θ_upper (times x)
         h_bc = -w * (-dv / p + vp * (up - vp))              # ∂²/∂β∂θ_lower (times x)
         H = np.zeros((k + J - 1, k + J - 1))
-        H[:k, :k] = X.T @ (X * h_bb[:, None])
-        for m in range(J - 1):
-            sel_a, sel_c = hi_ok & (ia == m), lo_ok & (ic == m)
-            col = X[sel_a].T @ h_ba[sel_a] + X[sel_c].T @ h_bc[sel_c]
-            H[:k, k + m] = H[k + m, :k] = col
-            H[k + m, k + m] = (np.sum(w[sel_a] * (du[sel_a] / p[sel_a] - up[sel_a] ** 2))
-                               + np.sum(w[sel_c] * (-dv[sel_c] / p[sel_c] - vp[sel_c] ** 2)))
+        H[:k, :k] = weighted_gram(X, h_bb)
+        grad_t = np.zeros(J - 1)
+        for m in range(J - 1):                              # θ_m: upper of category m, lower of m+1
+            a_, c_ = blk[m], blk[m + 1]
+            grad_t[m] = w[a_] @ up[a_] - w[c_] @ vp[c_]
+            H[:k, k + m] = H[k + m, :k] = X[a_].T @ h_ba[a_] + X[c_].T @ h_bc[c_]
+            H[k + m, k + m] = (w[a_] @ (du[a_] / p[a_] - up[a_] ** 2)
+                               + w[c_] @ (-dv[c_] / p[c_] - vp[c_] ** 2))
             if m + 1 < J - 1:                               # category m+1 sits between θ_m and θ_{m+1}
-                sel = y == m + 1
-                H[k + m, k + m + 1] = H[k + m + 1, k + m] = np.sum(w[sel] * up[sel] * vp[sel])
+                H[k + m, k + m + 1] = H[k + m + 1, k + m] = w[c_] @ (up[c_] * vp[c_])
         grad = np.r_[grad_b, grad_t]
         try:
             step = np.linalg.solve(H, -grad)
@@ -99,11 +104,12 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
         scale = 1.0
         while True:                                         # step halving keeps θ ordered
             nb, nt = beta + scale * step[:k], theta + scale * step[k:]
-            new = loglik(nb, nt)
+            nxt = pieces(nb, nt)
+            new = loglik(nt, nxt[2])
             if new >= ll - 1e-12 or scale < 1e-8:
                 break
             scale /= 2
-        beta, theta, ll = nb, nt, new
+        beta, theta, ll, cur = nb, nt, new, nxt
     else:
         raise NonConvergence(f"no convergence in {max_iter} Newton iterations", beta)
     return beta, theta, np.linalg.inv(-H), ll
@@ -129,92 +135,108 @@ def scores(y: np.ndarray, X: np.ndarray, beta: np.ndarray, theta: np.ndarray) ->
     return s
 
 
-def _probs(eta: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Category probabilities (n × J) and logistic densities at the cut points with zeros at the
-    ends (n × (J + 1))."""
-    z = theta[None, :] - eta[:, None]
-    F = np.column_stack([np.zeros(len(eta)), _F(z), np.ones(len(eta))])
-    f = F * (1 - F)
-    return np.diff(F, axis=1), f
+def _cdf_density(eta: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """F(θ_m − η_i) and its density f = F(1 − F) at the J − 1 cut points (n × (J − 1))."""
+    F = _F(theta[None, :] - eta[:, None])
+    return F, F * (1 - F)
+
+
+def _edges(a: np.ndarray) -> np.ndarray:
+    """A (… × (J − 1)) quantity at the cut points → its difference across each category
+    (… × J): category c lies between cut c − 1 and cut c, with zero beyond the ends."""
+    z = np.zeros(a.shape[:-1] + (1,))
+    return np.diff(np.concatenate([z, a, z], axis=-1), axis=-1)
 
 
 def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray, regs: list[str],
               cats: np.ndarray, w: np.ndarray | None = None) -> pd.DataFrame:
     """Average marginal effect of each regressor on each category's probability, weighted by ``w``:
     a discrete change from 0 to 1 for a 0/1 regressor, a derivative otherwise (as Stata ``margins,
-    dydx()`` and ``marginaleffects::avg_slopes``); delta-method SEs from analytic Jacobians."""
+    dydx()`` and ``marginaleffects::avg_slopes``); delta-method SEs from analytic Jacobians.
+
+    P_c = F(θ_c − η) − F(θ_{c−1} − η), so every average and Jacobian is a difference across
+    categories of weighted sums at the cut points (:func:`_edges`): ∂P_c/∂β = −x·Δf_c,
+    ∂P_c/∂θ_m = f_m·(1(m = c) − 1(m = c − 1)). The derivatives of every continuous regressor share
+    one pass over the data; a 0/1 regressor takes one pass at x_j = 1 and one at x_j = 0, without
+    copying X (η at x_j = v is η + (v − x_j)β_j).
+    """
     n, k = X.shape
     J = len(theta) + 1
     wn = (np.ones(n) if w is None else np.asarray(w, float))
     wn = wn / wn.sum()
+    eta = X @ beta
+    binary = [bool(np.isin(X[:, j], (0.0, 1.0)).all()) for j in range(k)]
+
+    def jac_t(s: np.ndarray) -> np.ndarray:
+        """J × (J − 1) Jacobian in θ from s_m = Σ wn·(∂/∂θ_m of F at cut m)."""
+        out = np.zeros((J, J - 1))
+        out[np.arange(J - 1), np.arange(J - 1)] = s
+        out[np.arange(1, J), np.arange(J - 1)] -= s
+        return out
+
+    if not all(binary):
+        F, f = _cdf_density(eta, theta)
+        fp = f * (1 - 2 * F)                                               # f'(z)
+        mean_g = _edges(wn @ f)                                            # J
+        xfp = _edges(X.T @ (wn[:, None] * fp))                             # k × J
+        mean_fp = wn @ fp                                                  # J − 1
     rows = []
     for j, name in enumerate(regs):
-        binary = bool(np.isin(X[:, j], (0.0, 1.0)).all())
-        if binary:
-            X1, X0 = X.copy(), X.copy()
-            X1[:, j], X0[:, j] = 1.0, 0.0
-            P1, f1 = _probs(X1 @ beta, theta)
-            P0, f0 = _probs(X0 @ beta, theta)
-            est = wn @ (P1 - P0)
-            # ∂P_c/∂β = −x (f_c − f_{c−1}); ∂P_c/∂θ_m = f_c 1(m = c) − f_{c−1} 1(m = c − 1)
-            g1, g0 = f1[:, 1:] - f1[:, :-1], f0[:, 1:] - f0[:, :-1]       # n × J
-            jac_b = -(X1.T @ (wn[:, None] * g1) - X0.T @ (wn[:, None] * g0)).T   # J × k
-            jac_t = np.zeros((J, J - 1))
-            for c in range(J):
-                if c < J - 1:
-                    jac_t[c, c] += wn @ (f1[:, c + 1] - f0[:, c + 1])
-                if c > 0:
-                    jac_t[c, c - 1] -= wn @ (f1[:, c] - f0[:, c])
+        if binary[j]:
+            F1, f1 = _cdf_density(eta + (1 - X[:, j]) * beta[j], theta)
+            F0, f0 = _cdf_density(eta - X[:, j] * beta[j], theta)
+            est = _edges(wn @ F1 - wn @ F0)
+            # X1'(wn f1) − X0'(wn f0): X with column j set to 1 and to 0
+            m1, m0 = wn[:, None] * f1, wn[:, None] * f0
+            xd = X.T @ (m1 - m0)
+            xd[j] = m1.sum(0)
+            jac_b = -_edges(xd).T                                           # J × k
+            jt = jac_t(wn @ (f1 - f0))
         else:
-            eta = X @ beta
-            P, f = _probs(eta, theta)
-            Fz = np.column_stack([np.zeros(n), _F(theta[None, :] - eta[:, None]), np.ones(n)])
-            fp = f * (1 - 2 * Fz)                                          # f'(z)
-            g = f[:, 1:] - f[:, :-1]                                       # n × J
-            est = -beta[j] * (wn @ g)
-            # ∂/∂β_l of −β_j mean(g_c): −1(l=j) mean g_c + β_j mean(x_l (f'_c − f'_{c−1}))
-            dg = fp[:, 1:] - fp[:, :-1]
-            jac_b = (beta[j] * (X.T @ (wn[:, None] * dg))).T
-            jac_b[:, j] -= wn @ g
-            jac_t = np.zeros((J, J - 1))
-            for c in range(J):
-                if c < J - 1:
-                    jac_t[c, c] += -beta[j] * (wn @ fp[:, c + 1])
-                if c > 0:
-                    jac_t[c, c - 1] -= -beta[j] * (wn @ fp[:, c])
-        jac = np.hstack([jac_b, jac_t])
+            # −β_j Δ mean(f): ∂/∂β_l = −1(l = j) Δ mean(f) + β_j Δ mean(x_l f')
+            est = -beta[j] * mean_g
+            jac_b = (beta[j] * xfp).T
+            jac_b[:, j] -= mean_g
+            jt = jac_t(-beta[j] * mean_fp)
+        jac = np.hstack([jac_b, jt])
         se = np.sqrt(np.clip(np.einsum("ck,kl,cl->c", jac, V, jac), 0, None))
         for c in range(J):
             rows.append({"term": name, "category": int(cats[c]), "ame": float(est[c]), "se": float(se[c]),
-                         "kind": "discrete change" if binary else "derivative"})
+                         "kind": "discrete change" if binary[j] else "derivative"})
     return pd.DataFrame(rows)
 
 
-def brant(y: np.ndarray, X: np.ndarray, regs: list[str]) -> pd.DataFrame:
+def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
+          start: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """Brant (1990) Wald test of proportional odds: the J − 1 binary logits 1(y > j) share their
-    slopes. Returns one row per regressor and an ``omnibus`` row: χ², df, p."""
+    slopes. Returns one row per regressor and an ``omnibus`` row: χ², df, p.
+
+    ``start``: the ordered logit's (β, θ); P(y > j) = F(x'β − θ_j) under proportional odds, so
+    the binary logits start from (−θ_j, β) and need few Newton steps.
+    """
     n, k = X.shape
     J = int(y.max()) + 1
     Xc = np.column_stack([np.ones(n), X])
-    fits, pis = [], []
+    fits, pis, infos = [], [], []
     for j in range(J - 1):
         yj = (y > j).astype(float)
-        b = np.zeros(k + 1)
+        b = np.zeros(k + 1) if start is None else np.r_[-start[1][j], start[0]]
         for _ in range(100):
             mu = _F(Xc @ b)
-            step = np.linalg.solve(Xc.T @ (Xc * (mu * (1 - mu))[:, None]), Xc.T @ (yj - mu))
+            info = weighted_gram(Xc, mu * (1 - mu))
+            step = np.linalg.solve(info, Xc.T @ (yj - mu))
             b += step
             if np.max(np.abs(step)) < 1e-12:
                 break
         fits.append(b)
         pis.append(_F(Xc @ b))
+        infos.append(np.linalg.inv(weighted_gram(Xc, pis[-1] * (1 - pis[-1]))))
     m = J - 1
     Vb = np.zeros((m * k, m * k))
-    infos = [np.linalg.inv(Xc.T @ (Xc * (p * (1 - p))[:, None])) for p in pis]
     for a in range(m):
         for b_ in range(a, m):
             W = pis[b_] - pis[a] * pis[b_]                     # π_b (1 − π_a) for a ≤ b (cov of the indicators)
-            cov = infos[a] @ (Xc.T @ (Xc * W[:, None])) @ infos[b_]
+            cov = infos[a] @ weighted_gram(Xc, W) @ infos[b_]
             Vb[a * k:(a + 1) * k, b_ * k:(b_ + 1) * k] = cov[1:, 1:]
             Vb[b_ * k:(b_ + 1) * k, a * k:(a + 1) * k] = cov[1:, 1:].T
     beta = np.concatenate([f[1:] for f in fits])
@@ -275,7 +297,7 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
     st.update({"llf": llf, "pseudo_r2": 1 - llf / ll0})
     tables: dict[str, pd.DataFrame] = {"ame": ame}
     if w is None:
-        tables["brant"] = brant(yy, X, regs)
+        tables["brant"] = brant(yy, X, regs, start=(beta, cut))
     return ModelResult(spec.name, spec.label or spec.name, "ologit",
                        pd.Series(est, index=names), pd.DataFrame(V, index=names, columns=names),
                        len(y), dfi, MappingProxyType(st), (), MappingProxyType(labels),
