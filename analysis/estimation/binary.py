@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import cluster_vcov, design_matrix, design_vcov, hc1_vcov, model_df
+from analysis.estimation.regression import cluster_vcov, design_matrix, design_vcov, hc1_vcov, model_df, weighted_gram
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.settings import ModelSpec
 
@@ -30,13 +30,13 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
     beta = np.zeros(X.shape[1])
     for _ in range(100):                                    # Newton–Raphson (IRLS)
         mu = 1 / (1 + np.exp(-(X @ beta)))
-        info = X.T @ (X * (w * mu * (1 - mu))[:, None])
+        info = weighted_gram(X, w * mu * (1 - mu))
         step = np.linalg.solve(info, X.T @ (w * (y - mu)))
         beta = beta + step
         if np.max(np.abs(step)) < 1e-12:
             break
     mu = 1 / (1 + np.exp(-(X @ beta)))
-    ainv = np.linalg.inv(X.T @ (X * (w * mu * (1 - mu))[:, None]))
+    ainv = np.linalg.inv(weighted_gram(X, w * mu * (1 - mu)))
     infl = (X * (w * (y - mu))[:, None]) @ ainv
     st: dict[str, Any] = {}
     se_kind = spec.se_kind
@@ -81,11 +81,13 @@ def logit_ame(X: np.ndarray, beta: np.ndarray, V: np.ndarray, names: list[str], 
         if r not in regs:                       # the intercept, fixed-effect dummies
             continue
         if np.isin(X[:, j], (0.0, 1.0)).all():
-            X1, X0 = X.copy(), X.copy()
-            X1[:, j], X0[:, j] = 1.0, 0.0
-            m1, m0 = 1 / (1 + np.exp(-(X1 @ beta))), 1 / (1 + np.exp(-(X0 @ beta)))
+            # X with column j set to 1 and to 0, without copying X: η + (v − x_j)β_j
+            m1 = 1 / (1 + np.exp(-(eta + (1 - X[:, j]) * beta[j])))
+            m0 = 1 / (1 + np.exp(-(eta - X[:, j] * beta[j])))
             est = float(wn @ (m1 - m0))
-            grad = X1.T @ (wn * m1 * (1 - m1)) - X0.T @ (wn * m0 * (1 - m0))
+            d1, d0 = wn * m1 * (1 - m1), wn * m0 * (1 - m0)
+            grad = X.T @ (d1 - d0)                  # X1'd1 − X0'd0, but for row j:
+            grad[j] = d1.sum()
             kind = "discrete change"
         else:
             est = float((wn @ lam) * beta[j])
