@@ -135,9 +135,17 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
         other = study.with_construction(study.construction.with_(
             exclude_aspects=(*study.construction.exclude_aspects, aspect)))
         sc = sc.assign(**{spec.outcome: other.scores["overall"]})
-    v = v.join(sc.rename(columns=lambda c: c if c not in v else f"{c}_score"))
-    notes: list[str] = []
+    sc = sc.rename(columns=lambda c: c if c not in v else f"{c}_score")
     need = [spec.outcome, *spec.regressors]
+    # only the columns the model reads are copied (a wave may hold hundreds): its own, the
+    # province (covariates) and those the derived variables it uses are computed from
+    used = {*need, *spec.fixed_effects, spec.cluster, spec.weights, spec.group, "province",
+            *study.wave.design_columns.values()}
+    for name, d in ms.derived.items():
+        if name in need:
+            used.update([d.of] if d.of else re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or ""))
+    v = v[[c for c in v.columns if c in used]].join(sc[[c for c in sc.columns if c in used]])
+    notes: list[str] = []
     for name, d in ms.derived.items():
         if name in need:
             v[name] = _derive(v, name, d, notes)
