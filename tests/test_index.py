@@ -177,3 +177,154 @@ def test_pca_weights_follow_the_first_component():
     a = z[:, 0]
     x = np.column_stack([a + 0.3 * rng.normal(size=20_000), a + 0.3 * rng.normal(size=20_000), z[:, 1]])
     np.testing.assert_allclose(_pca_weights(x), [0.5, 0.5, 0.0], atol=0.01)
+
+
+# ---- weights and ranks against first principles (each test names the formula it writes out) ----
+
+def _power_lambda(a: np.ndarray, iters: int = 500) -> tuple[float, np.ndarray]:
+    """Principal eigenvalue and vector of a positive matrix by power iteration (not numpy's eig)."""
+    v = np.ones(len(a)) / len(a)
+    for _ in range(iters):
+        u = a @ v
+        v = u / u.sum()
+    return float((a @ v).sum() / v.sum()), v
+
+
+@pytest.mark.parametrize("a", [
+    [[1, 3, 1 / 5], [1 / 3, 1, 3], [5, 1 / 3, 1]],
+    [[1, 2, 5, 1 / 3], [1 / 2, 1, 3, 1 / 4], [1 / 5, 1 / 3, 1, 1 / 7], [3, 4, 7, 1]],
+    [[1, 2, 3, 5, 7], [1 / 2, 1, 2, 4, 4], [1 / 3, 1 / 2, 1, 2, 5], [1 / 5, 1 / 4, 1 / 2, 1, 2],
+     [1 / 7, 1 / 4, 1 / 5, 1 / 2, 1]],
+], ids=["3 inconsistent", "4", "5"])
+def test_ahp_weights_and_consistency_ratio_equal_saatys_formula(a):
+    """w: the principal eigenvector (power iteration); CR = ((λ_max − n)/(n − 1)) / RI_n with
+    Saaty's random indices RI_3..5 = 0.58, 0.90, 1.12."""
+    a = np.array(a, dtype=float)
+    lam, v = _power_lambda(a)
+    n = len(a)
+    ri = {3: 0.58, 4: 0.90, 5: 1.12}[n]
+    w, cr = ahp_weights(a)
+    np.testing.assert_allclose(w, v, rtol=1e-9)
+    assert cr == pytest.approx((lam - n) / (n - 1) / ri, rel=1e-9)
+    assert cr > 0.001
+
+
+@pytest.mark.parametrize("m", [np.ones((2, 3)), [[1, 2], [2, 1]]], ids=["not square", "not reciprocal"])
+def test_ahp_matrix_must_be_square_and_reciprocal(m):
+    with pytest.raises(IndexConfigError, match=r"square and reciprocal \(a_ji = 1 / a_ij\)"):
+        ahp_weights(np.array(m, dtype=float))
+
+
+def test_ahp_two_by_two_is_always_consistent():
+    w, cr = ahp_weights(np.array([[1, 4], [1 / 4, 1]]))
+    np.testing.assert_allclose(w, [0.8, 0.2])
+    assert cr == 0.0
+
+
+def test_entropy_weights_textbook_formula_on_a_larger_sample():
+    """The same formula where Σ(1 − e_j) < 1 (many respondents), with a row of missing values
+    left out."""
+    from analysis.estimation.index import _entropy_weights
+
+    rng = np.random.default_rng(5)
+    x = rng.uniform(20, 100, size=(200, 4)) * [1.0, 0.5, 2.0, 1.0]
+    x[7, 2] = np.nan
+    ok = np.delete(x, 7, axis=0)
+    shifted = ok - ok.min(axis=0) + 1e-9
+    p = shifted / shifted.sum(axis=0)
+    e = -(p * np.log(p)).sum(axis=0) / np.log(len(ok))
+    assert (1 - e).sum() < 1
+    np.testing.assert_allclose(_entropy_weights(x), (1 - e) / (1 - e).sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("x", [np.full((5, 3), 40.0), np.array([[1.0, 2.0, 3.0], [np.nan, 1.0, 1.0]])],
+                         ids=["every indicator constant", "one complete row"])
+def test_entropy_weights_without_information_are_equal(x):
+    from analysis.estimation.index import _entropy_weights
+
+    np.testing.assert_allclose(_entropy_weights(x), [1 / 3] * 3, rtol=1e-12)
+
+
+def test_pca_weights_are_the_squared_loadings_of_the_first_component():
+    """Unequal loadings: w_j ∝ (first eigenvector of the correlation matrix)_j², computed here by
+    power iteration on the correlation matrix written out."""
+    from analysis.estimation.index import _pca_weights
+
+    rng = np.random.default_rng(8)
+    f = rng.normal(size=5000)
+    x = np.column_stack([f + 0.2 * rng.normal(size=5000), f + 0.8 * rng.normal(size=5000),
+                         0.5 * f + rng.normal(size=5000), rng.normal(size=5000)])
+    z = (x - x.mean(0)) / x.std(0)
+    r = z.T @ z / len(z)
+    v = np.ones(4)
+    for _ in range(2000):
+        v = r @ v
+        v /= np.linalg.norm(v)
+    np.testing.assert_allclose(_pca_weights(x), v**2 / (v**2).sum(), rtol=1e-8)
+
+
+@pytest.mark.parametrize("x", [np.arange(6.0).reshape(3, 2)[:2], np.ones((10, 1))],
+                         ids=["no more rows than indicators", "one indicator"])
+def test_pca_weights_without_a_component_are_equal(x):
+    from analysis.estimation.index import _pca_weights
+
+    np.testing.assert_allclose(_pca_weights(x), np.full(x.shape[1], 1 / x.shape[1]))
+
+
+@pytest.mark.filterwarnings("error")
+def test_pca_weights_give_a_constant_indicator_no_weight():
+    """A constant indicator has no correlation (NaN, taken as 0): the component is the others'."""
+    from analysis.estimation.index import _pca_weights
+
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=400)
+    x = np.column_stack([a, a + 0.1 * rng.normal(size=400), np.full(400, 3.0)])
+    w = _pca_weights(x)
+    assert w[2] == 0.0
+    np.testing.assert_allclose(w[:2], [0.5, 0.5], atol=1e-3)
+
+
+def test_weighted_rank_is_the_weighted_mid_rank_percentile():
+    """100 · (Σ w over smaller values + ½ Σ w over equal values) / Σ w, column by column, written
+    as a double loop; an all-missing column stays missing and does not stop the next ones."""
+    from analysis.estimation.index import _wquantile_rank
+
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 6, size=(40, 3)).astype(float)
+    x[:, 0] = np.nan
+    x[[3, 9], 2] = np.nan
+    w = rng.uniform(0.2, 3.0, 40)
+    got = _wquantile_rank(x, w)
+    assert np.isnan(got[:, 0]).all()
+    for j in (1, 2):
+        ok = ~np.isnan(x[:, j])
+        tot = w[ok].sum()
+        for i in np.flatnonzero(ok):
+            below = w[ok & (x[:, j] < x[i, j])].sum()
+            tie = w[ok & (x[:, j] == x[i, j])].sum()
+            assert got[i, j] == pytest.approx(100 * (below + tie / 2) / tot, rel=1e-12)
+    assert np.isnan(got[[3, 9], 2]).all()
+
+
+def test_summary_describes_each_level_and_the_repr_shows_it_to_two_decimals():
+    rng = np.random.default_rng(1)
+    res = build_index(frame(rng.integers(1, 6, size=(30, len(IDS)))), IndexConfig())
+    s = res.scores
+    want = pd.DataFrame({"n": s.notna().sum(), "missing": s.isna().sum(), "mean": s.mean(), "sd": s.std(),
+                         "min": s.min(), "max": s.max()})
+    pd.testing.assert_frame_equal(res.summary(), want)
+    assert res.summary().round(2).to_string() in repr(res)
+
+
+def test_degree_defaults_to_the_overall_score_and_names_the_levels_it_knows():
+    from analysis.estimation.design import SurveyDesign
+    from analysis.estimation.index import degree
+
+    rng = np.random.default_rng(6)
+    d = frame(rng.integers(1, 6, size=(40, len(IDS)))).assign(
+        w=1.0, s=np.repeat([0, 1], 20), p=np.arange(40) // 4, g=np.tile(["a", "b"], 20))
+    res = build_index(d[IDS], IndexConfig())
+    des = SurveyDesign.from_frame(d, weight="w", strata="s", psu="p")
+    assert degree(d, res, des).estimate[0] == pytest.approx(res.scores["overall"].mean())
+    with pytest.raises(KeyError, match="unknown level 'nope'; levels: overall, "):
+        degree(d, res, des, level="nope")
