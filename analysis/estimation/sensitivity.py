@@ -110,10 +110,14 @@ def rao_wu_multipliers(strata: np.ndarray, psu: np.ndarray, reps: int, rng: np.r
     built from sums by PSU never need the n × reps matrix (same draws as :func:`rao_wu_weights`).
     """
     s_codes = pd.factorize(pd.Series(strata))[0]
-    p_codes = pd.factorize(pd.MultiIndex.from_arrays([s_codes, pd.Series(psu).astype(str)]))[0]
+    # (stratum, PSU) pairs numbered in order of first appearance, from integer keys (no text ids)
+    q = pd.factorize(pd.Series(psu), use_na_sentinel=False)[0]
+    p_codes = pd.factorize(s_codes.astype(np.int64) * (int(q.max()) + 1) + q)[0]
+    psu_stratum = np.empty(p_codes.max() + 1, dtype=s_codes.dtype)
+    psu_stratum[p_codes] = s_codes
     mult = np.ones((p_codes.max() + 1, reps))
-    for h in np.unique(s_codes):
-        psus = np.unique(p_codes[s_codes == h])
+    for h in np.unique(psu_stratum):
+        psus = np.flatnonzero(psu_stratum == h)
         nh = len(psus)
         if nh < 2:
             continue            # a lonely PSU keeps its weight (no within-stratum variation)
