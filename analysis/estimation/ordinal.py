@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import design_vcov, model_df, weighted_gram
+from analysis.estimation.regression import design_vcov, model_df, weighted_gram, weighted_grams
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.settings import ModelSpec
 
@@ -174,8 +174,8 @@ def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray,
         out[np.arange(1, J), np.arange(J - 1)] -= s
         return out
 
+    F, f = _cdf_density(eta, theta)
     if not all(binary):
-        F, f = _cdf_density(eta, theta)
         fp = f * (1 - 2 * F)                                               # f'(z)
         mean_g = _edges(wn @ f)                                            # J
         xfp = _edges(X.T @ (wn[:, None] * fp))                             # k × J
@@ -183,12 +183,17 @@ def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray,
     rows = []
     for j, name in enumerate(regs):
         if binary[j]:
-            F1, f1 = _cdf_density(eta + (1 - X[:, j]) * beta[j], theta)
-            F0, f0 = _cdf_density(eta - X[:, j] * beta[j], theta)
-            est = _edges(wn @ F1 - wn @ F0)
+            # at x_j = 1 the rows with x_j = 1 keep their F, at x_j = 0 those with x_j = 0: each
+            # row is recomputed once, at the value it does not have (η ± β_j)
+            on = X[:, j] == 1.0
+            F1, f1 = F.copy(), f.copy()
+            F0, f0 = F.copy(), f.copy()
+            F1[~on], f1[~on] = _cdf_density(eta[~on] + beta[j], theta)
+            F0[on], f0[on] = _cdf_density(eta[on] - beta[j], theta)
+            est = _edges(wn @ (F1 - F0))
             # X1'(wn f1) − X0'(wn f0): X with column j set to 1 and to 0
-            m1, m0 = wn[:, None] * f1, wn[:, None] * f0
-            xd = X.T @ (m1 - m0)
+            m1 = wn[:, None] * f1
+            xd = X.T @ (m1 - wn[:, None] * f0)
             xd[j] = m1.sum(0)
             jac_b = -_edges(xd).T                                           # J × k
             jt = jac_t(wn @ (f1 - f0))
@@ -230,15 +235,16 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
                 break
         fits.append(b)
         pis.append(_F(Xc @ b))
-        infos.append(np.linalg.inv(weighted_gram(Xc, pis[-1] * (1 - pis[-1]))))
+        infos.append(np.linalg.inv(info))          # at the last iterate, a step < 1e-12 away
     m = J - 1
+    pairs = [(a, b_) for a in range(m) for b_ in range(a, m)]
+    # π_b (1 − π_a) for a ≤ b: the covariance of the indicators 1(y > a), 1(y > b)
+    grams = weighted_grams(Xc, np.column_stack([pis[b_] - pis[a] * pis[b_] for a, b_ in pairs]))
     Vb = np.zeros((m * k, m * k))
-    for a in range(m):
-        for b_ in range(a, m):
-            W = pis[b_] - pis[a] * pis[b_]                     # π_b (1 − π_a) for a ≤ b (cov of the indicators)
-            cov = infos[a] @ weighted_gram(Xc, W) @ infos[b_]
-            Vb[a * k:(a + 1) * k, b_ * k:(b_ + 1) * k] = cov[1:, 1:]
-            Vb[b_ * k:(b_ + 1) * k, a * k:(a + 1) * k] = cov[1:, 1:].T
+    for (a, b_), g in zip(pairs, grams):
+        cov = infos[a] @ g @ infos[b_]
+        Vb[a * k:(a + 1) * k, b_ * k:(b_ + 1) * k] = cov[1:, 1:]
+        Vb[b_ * k:(b_ + 1) * k, a * k:(a + 1) * k] = cov[1:, 1:].T
     beta = np.concatenate([f[1:] for f in fits])
     D = np.zeros(((m - 1) * k, m * k))
     for r in range(m - 1):
