@@ -101,3 +101,20 @@ def test_cli_json():
     out = json.loads(res.stdout)
     assert out["synthetic"] is True and len(out["sobol"]) == 10
     assert CliRunner().invoke(app, ["sensitivity", "--draws", "3"]).exit_code == 2
+
+
+@pytest.mark.parametrize("ids", ["numbers", "text"])
+def test_rao_wu_psus_are_numbered_in_order_of_first_appearance(ids):
+    """(stratum, PSU) pairs numbered as they first appear, a PSU id reused in two strata two
+    PSUs: the numbering that decides which draw goes to which PSU for a given seed."""
+    from analysis.estimation.sensitivity import rao_wu_multipliers
+
+    rng = np.random.default_rng(0)
+    s = rng.choice(["b", "a", "c"], 600)
+    p = rng.integers(0, 9, 600)
+    p = p.astype(str) if ids == "text" else p
+    codes, mult = rao_wu_multipliers(s, p, 5, np.random.default_rng(1))
+    pairs = list(zip(s, p))
+    first = list(dict.fromkeys(pairs))
+    np.testing.assert_array_equal(codes, [first.index(x) for x in pairs])
+    assert mult.shape == (len(first), 5)
