@@ -287,7 +287,9 @@ def _read_csv_arrow(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str] | None:
             read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                # large_string: the type pandas' Arrow-backed strings hold, so no cast of every
+                # column when the table becomes a frame
+                column_types={n: pa.large_string() for n in names}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False, null_values=[]))
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
         return None

@@ -285,7 +285,7 @@ def _schema(cb: Codebook, q: str, present: list[str]) -> pa.DataFrameSchema:
 
 def _run_schema(ctx: _Ctx, schema: pa.DataFrameSchema, df: pd.DataFrame) -> None:
     try:
-        schema.validate(df, lazy=True)
+        schema.validate(df, lazy=True, inplace=True)     # checks only (no coercion): no copy of the wave
     except pa.errors.SchemaErrors as e:
         fc = e.failure_cases
         for (col, check), grp in fc.groupby(["column", "check"], sort=False, dropna=False):
