@@ -157,8 +157,8 @@ def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray,
     P_c = F(θ_c − η) − F(θ_{c−1} − η), so every average and Jacobian is a difference across
     categories of weighted sums at the cut points (:func:`_edges`): ∂P_c/∂β = −x·Δf_c,
     ∂P_c/∂θ_m = f_m·(1(m = c) − 1(m = c − 1)). The derivatives of every continuous regressor share
-    one pass over the data; a 0/1 regressor takes one pass at x_j = 1 and one at x_j = 0, without
-    copying X (η at x_j = v is η + (v − x_j)β_j).
+    one pass over the data; for a 0/1 regressor each row is recomputed once, at the value it
+    does not have (η ± β_j), without copying X.
     """
     n, k = X.shape
     J = len(theta) + 1
