@@ -178,3 +178,124 @@ def test_regional_means_with_complete_coverage_drop_years_with_a_missing_provinc
     comp = regional_means(p, "primary_student_teacher_ratio", "region4", weight="primary_enrolment_10k", complete=True)
     assert full.loc[2006].notna().sum() > comp.loc[2006].notna().sum()        # 16 provinces empty in 2006
     pd.testing.assert_series_equal(full.loc[2010], comp.loc[2010])
+
+
+# ---- disparity and convergence measures on a small panel, by hand ---------------------------
+
+def _toy_panel():
+    """Six provinces in two regions over three years; one value missing, and a missing value in
+    a column the measures do not read (it must not drop the row)."""
+    rng = np.random.default_rng(9)
+    rows = []
+    for code, reg in zip(range(1, 7), ["east", "east", "east", "west", "west", "west"]):
+        for year in (2000, 2001, 2002):
+            rows.append({"province": code, "year": year, "region3": reg, "region4": reg,
+                         "resident_pop_10k": rng.uniform(500, 9000),
+                         "y": rng.uniform(1000, 9000) * (1.3 if reg == "east" else 1.0) * (1.05 ** (year - 2000)),
+                         "unused": np.nan if code == 2 else 1.0})
+    p = pd.DataFrame(rows).set_index(["province", "year"])
+    p.loc[(5, 2001), "y"] = np.nan
+    return p
+
+
+def _theil_by_definition(pop, y):
+    """T = (1/P) Σ p_i (y_i/μ) ln(y_i/μ), μ = Σ p y / P."""
+    P = pop.sum()
+    mu = (pop * y).sum() / P
+    return float(((pop / P) * (y / mu) * np.log(y / mu)).sum())
+
+
+def test_theil_total_between_and_within_by_definition():
+    """Total: the definition with population shares; between: the Theil index of the region
+    means with region populations; within: the regions' own indices weighted by their income
+    shares; between_share = between / total. Region3 is the default scheme."""
+    p = _toy_panel()
+    t = theil(p, "y")
+    flat = p.reset_index()
+    for year, d in flat.dropna(subset=["y"]).groupby("year"):
+        pop, y = d["resident_pop_10k"].to_numpy(), d["y"].to_numpy()
+        total = _theil_by_definition(pop, y)
+        g = d.groupby("region3")
+        rp = g["resident_pop_10k"].sum().to_numpy()
+        rm = (g.apply(lambda r: (r["resident_pop_10k"] * r["y"]).sum(), include_groups=False) / g["resident_pop_10k"].sum()).to_numpy()
+        between = _theil_by_definition(rp, rm)
+        within = sum((r["resident_pop_10k"] * r["y"]).sum() / (pop * y).sum()
+                     * _theil_by_definition(r["resident_pop_10k"].to_numpy(), r["y"].to_numpy()) for _, r in g)
+        assert t.loc[year, "total"] == pytest.approx(total, rel=1e-12)
+        assert t.loc[year, "between"] == pytest.approx(between, rel=1e-10)
+        assert t.loc[year, "within"] == pytest.approx(within, rel=1e-10)
+        assert t.loc[year, "between_share"] == pytest.approx(between / total, rel=1e-10)
+    assert list(t.index) == [2000, 2001, 2002]
+
+
+def test_regional_means_and_cv_by_hand():
+    """Population-weighted means by region (region3 by default); the coefficient of variation
+    population-weighted by default, σ/μ with weights p (σ over the weights, not n − 1)."""
+    p = _toy_panel()
+    m = regional_means(p, "y")
+    cv_w, cv_u = coefficient_of_variation(p, "y"), coefficient_of_variation(p, "y", weighted=False)
+    assert cv_w.name == "cv"
+    flat = p.reset_index().dropna(subset=["y"])
+    for year, d in flat.groupby("year"):
+        for reg, r in d.groupby("region3"):
+            want = (r["resident_pop_10k"] * r["y"]).sum() / r["resident_pop_10k"].sum()
+            assert m.loc[year, reg] == pytest.approx(want, rel=1e-12)
+        w, y = d["resident_pop_10k"].to_numpy(), d["y"].to_numpy()
+        mu = (w * y).sum() / w.sum()
+        assert cv_w.loc[year] == pytest.approx(np.sqrt((w * (y - mu) ** 2).sum() / w.sum()) / mu, rel=1e-12)
+        assert cv_u.loc[year] == pytest.approx(y.std(ddof=0) / y.mean(), rel=1e-12)
+
+
+def test_sigma_convergence_is_the_sample_sd_of_logs():
+    p = _toy_panel()
+    s = sigma_convergence(p, "y")
+    assert s.name == "sd_log"
+    for year, d in p.reset_index().dropna(subset=["y"]).groupby("year"):
+        x = np.log(d["y"].to_numpy())
+        assert s.loc[year] == pytest.approx(np.sqrt(((x - x.mean()) ** 2).sum() / (len(x) - 1)), rel=1e-12)
+
+
+@pytest.mark.parametrize("region_effects", [False, True])
+def test_beta_convergence_by_least_squares_with_hc1(region_effects):
+    """Growth = α + β log y_start (+ region dummies, first dropped): β by least squares, its HC1
+    SE n/(n−k)·(X'X)⁻¹X'diag(e²)X(X'X)⁻¹, a normal p-value, R², n, and the half-life
+    ln 2 / −ln(1 + β) when −1 < β < 0."""
+    from scipy import stats
+
+    p = province_panel()
+    a = p.xs(2005, level="year")
+    b = p.xs(2024, level="year")
+    v = "fiscal_exp_per_capita_yuan"
+    g = (np.log(b[v]) - np.log(a[v])) / 19
+    X = np.column_stack([np.ones(len(a)), np.log(a[v])])
+    if region_effects:
+        regs = sorted(a["region3"].unique())
+        X = np.column_stack([X] + [(a["region3"] == r).to_numpy(float) for r in regs[1:]])
+    coef, *_ = np.linalg.lstsq(X, g.to_numpy(), rcond=None)
+    e = g.to_numpy() - X @ coef
+    n, k = X.shape
+    ainv = np.linalg.inv(X.T @ X)
+    V = n / (n - k) * ainv @ (X.T * e**2) @ X @ ainv
+    se = np.sqrt(V[1, 1])
+    r = beta_convergence(p, v, 2005, 2024, region_effects=region_effects)
+    assert r["beta"] == pytest.approx(coef[1], rel=1e-10)
+    assert r["se"] == pytest.approx(se, rel=1e-10)
+    assert r["p"] == pytest.approx(2 * stats.norm.sf(abs(coef[1] / se)), rel=1e-8)
+    assert r["n"] == n and r["r2"] == pytest.approx(1 - (e**2).sum() / ((g - g.mean()) ** 2).sum(), rel=1e-10)
+    assert -1 < r["beta"] < 0
+    assert r["half_life_years"] == pytest.approx(np.log(2) / -np.log(1 + coef[1]), rel=1e-10)
+
+
+def test_beta_convergence_half_life_is_missing_without_convergence():
+    p = _toy_panel().drop(index=5, level="province")
+    p["y"] = p["y"] * np.where(p["region3"] == "east", 1.0, 0.5)       # poorer grow no faster
+    p.loc[pd.IndexSlice[:, 2002], "y"] = (p.xs(2000, level="year")["y"] ** 1.5).to_numpy()
+    r = beta_convergence(p, "y", 2000, 2002)
+    assert r["beta"] > 0 and np.isnan(r["half_life_years"])
+
+
+def test_spending_panel_covers_2010_to_2023_by_default():
+    sp = spending_panel(province_panel())
+    years = sp.index.get_level_values("year")
+    assert years.min() == 2010 and years.max() == 2023
+    assert list(sp.columns) == ["log_edu_pc", "log_gdp_pc", "urban_rate", "province", "region3"]

@@ -118,3 +118,103 @@ def test_rao_wu_psus_are_numbered_in_order_of_first_appearance(ids):
     first = list(dict.fromkeys(pairs))
     np.testing.assert_array_equal(codes, [first.index(x) for x in pairs])
     assert mult.shape == (len(first), 5)
+
+
+# ---- replicates, intervals and summaries against formulas written out ------------------------
+
+def _stand_in(design: dict, seed: int = 0):  # type: ignore[no-untyped-def]
+    """What domain_replicates reads of a study: villagers, scores, design columns and the
+    uncertainty settings (reps 40, seed 11)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    n = 120
+    v = pd.DataFrame({"w": rng.uniform(0.5, 3, n), "h": np.repeat(["s1", "s2", "s3"], 40),
+                      "p": np.tile(np.arange(8), 15), "dom": rng.choice(["b", "a", "c"], n)})
+    v.loc[v["dom"] == "c", "dom"] = "c"
+    score = rng.uniform(20, 90, n)
+    score[[3, 17, 50]] = np.nan
+    dom = v["dom"].to_numpy().copy()
+    dom[:4] = "empty"                                       # a domain whose every score is missing
+    score[:4] = np.nan
+    v["dom"] = dom
+    u = SimpleNamespace(bootstrap_reps=40, bootstrap_seed=11)
+    return SimpleNamespace(settings=SimpleNamespace(index=SimpleNamespace(uncertainty=u)), villagers=v,
+                           scores=pd.DataFrame({"overall": score, "other": score / 2}),
+                           wave=SimpleNamespace(design_columns=design))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("design", [{"weight": "w", "strata": "h", "psu": "p"}, {"weight": "w"}],
+                         ids=["strata and PSUs", "weights only"])
+def test_domain_replicates_are_replicate_weighted_means_of_the_answered_scores(design):
+    """Replicate r, domain d: Σ_{i∈d, answered} b_ir s_i / Σ_{i∈d, answered} b_ir, with b the
+    Rao–Wu weights of the same seed (one stratum and one PSU per respondent without a design);
+    a domain nobody answered is missing; reps and seed default to the settings."""
+    from analysis.estimation.sensitivity import domain_replicates
+
+    st = _stand_in(design)
+    v, s = st.villagers, st.scores["overall"].to_numpy()
+    strata = v["h"].to_numpy() if "strata" in design else np.zeros(len(v))
+    psu = v["p"].to_numpy() if "psu" in design else np.arange(len(v))
+    B = rao_wu_weights(v["w"].to_numpy(), strata, psu, 40, np.random.default_rng(11))
+    got = domain_replicates(st, by="dom")
+    assert list(got.columns) == ["a", "b", "c", "empty"] and got.columns.name == "dom" and got.shape == (40, 4)
+    for d in ["a", "b", "c"]:
+        rows = np.flatnonzero((v["dom"] == d).to_numpy() & np.isfinite(s))
+        want = [sum(B[i, r] * s[i] for i in rows) / sum(B[i, r] for i in rows) for r in range(40)]
+        np.testing.assert_allclose(got[d], want, rtol=1e-12)
+    assert got["empty"].isna().all()
+    half = domain_replicates(st, by="dom", level="other")
+    np.testing.assert_allclose(half[["a", "b", "c"]], got[["a", "b", "c"]] / 2, rtol=1e-12)
+
+
+def test_bootstrap_domains_summarise_the_replicates():
+    """boot_mean and boot_se (n − 1) of each domain's replicates, median rank (1 = highest) and
+    its 95 % interval, with the reps and seed asked for (not the settings')."""
+    import pandas as pd
+
+    from analysis.estimation.sensitivity import domain_replicates
+
+    st = _stand_in({"weight": "w", "strata": "h", "psu": "p"})
+    st.scores.loc[:3, "overall"] = 50.0                     # every domain answered
+    means = domain_replicates(st, by="dom", reps=30, seed=5)
+    got = bootstrap_domains(st, by="dom", reps=30, seed=5)
+    m = means.to_numpy()
+    assert m.shape == (30, 4)
+    np.testing.assert_allclose(got["boot_mean"], m.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(got["boot_se"], np.sqrt(((m - m.mean(0)) ** 2).sum(0) / 29), rtol=1e-12)
+    ranks = np.array([pd.Series(-row).rank().to_numpy() for row in m])
+    np.testing.assert_allclose(got["median_rank"], np.median(ranks, axis=0))
+    np.testing.assert_allclose(got["rank_low"], np.quantile(ranks, 0.025, axis=0))
+    np.testing.assert_allclose(got["rank_high"], np.quantile(ranks, 0.975, axis=0))
+
+
+def test_sensitivity_intervals_are_the_draws_quantiles_at_the_level_asked():
+    """rank_intervals and region_summary at level 0.8: the 10th and 90th percentiles of the draws
+    (numpy's linear interpolation), the gap as a row of the region summary."""
+    import pandas as pd
+
+    from analysis.estimation.sensitivity import SensitivityResult, rank_intervals
+
+    rng = np.random.default_rng(3)
+    ranks = pd.DataFrame(rng.integers(1, 6, size=(50, 3)).astype(float), columns=["x", "y", "z"])
+    regions = pd.DataFrame(rng.normal(50, 5, size=(50, 2)), columns=["east", "west"])
+    draws = pd.DataFrame({"gap": rng.normal(3, 1, 50)})
+    res = SensitivityResult(draws, regions, regions, ranks, pd.DataFrame(), 0.0, 1)
+    ri = res.rank_intervals(0.8)
+    for c in ranks:
+        assert ri.loc[c, "rank_low"] == pytest.approx(np.quantile(ranks[c], 0.1))
+        assert ri.loc[c, "rank_high"] == pytest.approx(np.quantile(ranks[c], 0.9))
+        assert ri.loc[c, "median_rank"] == pytest.approx(np.median(ranks[c]))
+    rs = res.region_summary(0.8)
+    both = {**{c: regions[c].to_numpy() for c in regions}, "east_minus_west": draws["gap"].to_numpy()}
+    for c, x in both.items():
+        assert rs.loc[c, "low"] == pytest.approx(np.quantile(x, 0.1))
+        assert rs.loc[c, "high"] == pytest.approx(np.quantile(x, 0.9))
+        assert rs.loc[c, "mean"] == pytest.approx(x.mean())
+    direct = rank_intervals(regions, 0.8)
+    r = (-regions).rank(axis=1)
+    assert direct.loc["east", "rank_high"] == pytest.approx(np.quantile(r["east"], 0.9))
