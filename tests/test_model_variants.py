@@ -396,3 +396,17 @@ def test_ordered_logit_stops_after_max_iter_with_the_last_iterate(ordered):
         ordered_logit(y, X, max_iter=2)
     beta = ordered_logit(y, X)[0]
     assert err.value.beta.shape == (2,) and 0 < np.abs(err.value.beta - beta).max() < 1
+
+
+def test_brant_test_is_the_same_from_zero_start_values():
+    """The Brant test's binary logits started from zero or from the ordered fit reach the same
+    estimates: the start changes the number of Newton steps, not the test."""
+    from analysis.estimation.ordinal import brant, ordered_logit
+
+    rng = np.random.default_rng(12)
+    X = np.column_stack([rng.normal(size=2000), rng.integers(0, 2, 2000)]).astype(float)
+    y = np.digitize(X @ [0.7, -0.4] + rng.logistic(size=2000), [-1.0, 0.2, 1.5])
+    b, t, _, _ = ordered_logit(y, X)
+    cold, warm = brant(y, X, ["a", "b"]), brant(y, X, ["a", "b"], start=(b, t))
+    pd.testing.assert_frame_equal(cold, warm, rtol=1e-9)
+    assert list(cold["term"]) == ["omnibus", "a", "b"] and list(cold["df"]) == [4, 2, 2]

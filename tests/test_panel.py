@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analysis import paths
 from analysis.ingest.official import province_covariates, province_panel
@@ -71,8 +72,9 @@ def regs():
 def test_panelols_matches_plm_within_twoways_clustered(regs, term):
     c = regs["coefficients"].set_index(["model", "term"])
     r = REF[(REF.model == "within_twoways_cluster_sss") & (REF.term == term)].iloc[0]
-    np.testing.assert_allclose(c.loc[("PanelOLS (province + year effects)", term), "estimate"], r.estimate, rtol=1e-6)
-    np.testing.assert_allclose(c.loc[("PanelOLS (province + year effects)", term), "se"], r.se, rtol=1e-6)
+    got = c.loc[("PanelOLS (province + year effects)", term)]
+    for col in ("estimate", "se", "p", "ci_low", "ci_high"):        # t with G − 1 df (lmtest::coeftest)
+        np.testing.assert_allclose(got[col], r[col], rtol=1e-6, err_msg=col)
 
 
 @pytest.mark.against_r
@@ -92,11 +94,12 @@ def test_random_effects_match_plm_swamy_arora(term):
 @pytest.mark.parametrize("term", ["log_gdp_pc", "urban_rate"])
 def test_the_panel_models_the_page_reports_match_plm(regs, model, ref, term):
     """The random-effects and between rows of the provinces page's own table, with the standard
-    errors it shows, against plm (RE clustered by province) and lm on the province means."""
+    errors, p-values and intervals it shows, against plm (RE clustered by province, t with G − 1
+    df) and lm on the province means (HC1, G − K df)."""
     c = regs["coefficients"].set_index(["model", "term"])
     r = REF[(REF.model == ref) & (REF.term == term)].iloc[0]
-    np.testing.assert_allclose(c.loc[(model, term), "estimate"], r.estimate, rtol=1e-6)
-    np.testing.assert_allclose(c.loc[(model, term), "se"], r.se, rtol=1e-6)
+    for col in ("estimate", "se", "p", "ci_low", "ci_high"):
+        np.testing.assert_allclose(c.loc[(model, term), col], r[col], rtol=1e-6, err_msg=col)
 
 
 @pytest.mark.against_r
@@ -109,7 +112,19 @@ def test_stored_references_are_what_r_computes(tmp_path):
     rerun_r_reference("tests/r/panel_reference.R", REF, tmp_path, rtol=1e-9)
 
 
+def test_panel_regressions_default_to_999_webb_draws_with_the_project_seed():
+    import inspect
+
+    sig = inspect.signature(panel_regressions)
+    assert sig.parameters["wild_reps"].default == 999 and sig.parameters["seed"].default == 20200601
+
+
 def test_wild_bootstrap_beside_the_analytic_inference(regs):
+    assert regs["wild"].attrs == {"reps": 299, "weights": "webb", "seed": 20200601, "clusters": 31}
+    assert regs["hausman"]["df"] == 2 and regs["hausman"]["p"] == pytest.approx(
+        stats.chi2.sf(regs["hausman"]["statistic"], 2))
+    c = regs["coefficients"]
+    assert (c["n"] == 31 * 14).sum() == 4 and (c.loc[c["model"] == "BetweenOLS", "n"] == 31).all()
     wild = regs["wild"].set_index("term")
     assert set(wild.index) == {"log_gdp_pc", "urban_rate"}
     assert (wild["wild_ci_low"] < wild["estimate"]).all() and (wild["estimate"] < wild["wild_ci_high"]).all()
@@ -126,13 +141,29 @@ def test_survey_panel_of_two_waves(tmp_path):
     spec = yaml.safe_load((tmp_path / "2022-test" / "wave.yml").read_text(encoding="utf-8"))
     spec["year"] = 2022
     (tmp_path / "2022-test" / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
-    panel = survey_panel([build_study("2020-replica"), build_study(tmp_path / "2022-test")])
+    studies = [build_study("2020-replica"), build_study(tmp_path / "2022-test")]
+    panel = survey_panel(studies)
     assert panel.index.get_level_values("wave").unique().tolist() == [2020, 2022]
     assert len(panel) == 44
+    # each cell: the design-weighted mean of the answered rows of that province, log income over
+    # positive incomes only, n all its respondents
+    st = studies[1]
+    v = st.villagers.assign(overall=st.scores["overall"])
+    wt = st.wave.design_columns["weight"]
+    for prov in ("Anhui", "Yunnan"):
+        d = v[v["province_en"] == prov]
+        cell = panel.loc[(prov, 2022)]
+        assert cell["n"] == len(d)
+        for c, x in (("overall", d["overall"]), ("education", d["education"]),
+                     ("log_income", np.log(d["hh_income"].where(d["hh_income"] > 0)))):
+            ok = x.notna() & np.isfinite(x)
+            assert cell[c] == pytest.approx((x[ok] * d.loc[ok, wt]).sum() / d.loc[ok, wt].sum(), rel=1e-12)
     out = survey_panel_models(panel)
     assert set(out["coefficients"]["model"]) == {"PanelOLS (province + year effects)", "RandomEffects", "BetweenOLS"}
     assert np.isfinite(out["hausman"]["statistic"])
-    with pytest.raises(ValueError, match="two or more waves"):
+    assert out["hausman"]["df"] == 3 and out["wild"].attrs["reps"] == 199
+    assert list(out["wild"].columns[:2]) == ["term", "estimate"]
+    with pytest.raises(ValueError, match="^a survey panel needs two or more waves$"):
         survey_panel_models(panel.xs(2020, level="wave", drop_level=False))
 
 

@@ -218,3 +218,21 @@ def test_sensitivity_intervals_are_the_draws_quantiles_at_the_level_asked():
     direct = rank_intervals(regions, 0.8)
     r = (-regions).rank(axis=1)
     assert direct.loc["east", "rank_high"] == pytest.approx(np.quantile(r["east"], 0.9))
+
+
+@pytest.mark.filterwarnings("error")
+def test_sobol_estimators_written_out():
+    """First order (Saltelli 2010): mean(y_B (y_ABi − y_A)) / V; total (Jansen 1999):
+    ½ mean((y_A − y_ABi)²) / V; V the sample variance (n − 1) of y_A and y_B pooled; an output
+    that never varies has no indices (NaN, no warning)."""
+    rng = np.random.default_rng(2)
+    ya, yb = rng.normal(size=7), rng.normal(size=7)
+    yab = [rng.normal(size=7), ya + 0.1]
+    pooled = np.concatenate([ya, yb])
+    V = ((pooled - pooled.mean()) ** 2).sum() / 13
+    got = sobol_indices(ya, yb, yab)
+    for (s1, st), y_i in zip(got, yab):
+        assert s1 == pytest.approx(np.mean(yb * (y_i - ya)) / V, rel=1e-12)
+        assert st == pytest.approx(0.5 * np.mean((ya - y_i) ** 2) / V, rel=1e-12)
+    flat = sobol_indices(np.ones(5), np.ones(5), [np.ones(5)])
+    assert np.isnan(flat[0][0]) and np.isnan(flat[0][1])

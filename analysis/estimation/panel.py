@@ -136,6 +136,8 @@ def panel_regressions(df: pd.DataFrame, *, y: str = "log_edu_pc",
     (its p-values and percentile-t limits do not depend on the SE's small-sample factor),
     RandomEffects and BetweenOLS for comparison, and a Hausman test of FE against RE.
 
+    p-values and 95 % intervals use t with G − 1 df (G provinces) for the clustered models and
+    G − K for the between model, as the package's other models do.
     Returns ``{"coefficients": tidy frame, "hausman": {...}, "wild": frame}``.
     """
     from linearmodels.panel import BetweenOLS, PanelOLS, RandomEffects
@@ -156,13 +158,18 @@ def panel_regressions(df: pd.DataFrame, *, y: str = "log_edu_pc",
         be = BetweenOLS(df[y], Xc).fit(cov_type="robust")
         re_u = RandomEffects(df[y], Xc).fit()
         fe_u = PanelOLS(df[y], X, entity_effects=True).fit()
+    # inference on the package's convention (analysis.estimation.regression): t with G − 1 df
+    # for the province-clustered models, N − K for the between model's HC1 (linearmodels' own
+    # p-values use N − K, or the normal, in every case)
+    G = int(df.index.get_level_values(0).nunique())
     rows = []
-    for name, r in (("PanelOLS (province + year effects)", fe), ("RandomEffects", re), ("BetweenOLS", be)):
-        ci = r.conf_int()
+    for name, r, dof in (("PanelOLS (province + year effects)", fe, G - 1), ("RandomEffects", re, G - 1),
+                         ("BetweenOLS", be, G - len(x) - 1)):
+        q = stats.t.ppf(0.975, dof)
         for t in x:
-            rows.append({"model": name, "term": t, "estimate": float(r.params[t]),
-                         "se": float(r.std_errors[t]), "ci_low": float(ci.loc[t, "lower"]),
-                         "ci_high": float(ci.loc[t, "upper"]), "p": float(r.pvalues[t]),
+            est, se = float(r.params[t]), float(r.std_errors[t])
+            rows.append({"model": name, "term": t, "estimate": est, "se": se, "ci_low": est - q * se,
+                         "ci_high": est + q * se, "p": float(2 * stats.t.sf(abs(est / se), dof)),
                          "n": int(r.nobs)})
     # Hausman (one-way FE vs RE, conventional covariances): H = d' (V_fe - V_re)^-1 d
     d = (fe_u.params[list(x)] - re_u.params[list(x)]).to_numpy()

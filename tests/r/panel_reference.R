@@ -3,20 +3,28 @@
 # Input: tests/data/spending_panel.csv, written by tests/test_panel.py::test_stored_panel_is_current
 # from analysis.panel.spending_panel() (log education spending per head, log GDP per head,
 # urbanization; 31 provinces x 2010-2023).
-suppressPackageStartupMessages({library(plm); library(sandwich)})
+suppressPackageStartupMessages({library(plm); library(sandwich); library(lmtest)})
 options(digits = 15)
 args <- commandArgs(trailingOnly = TRUE)
 outfile <- if (length(args)) args[1] else "tests/results/panel_reference.csv"
 d <- read.csv("tests/data/spending_panel.csv")
 pd <- pdata.frame(d, index = c("adcode", "year"))
 out <- list()
-add <- function(model, term, estimate, se) out[[length(out) + 1]] <<- data.frame(
-  model = model, term = term, estimate = as.numeric(estimate), se = as.numeric(se))
+add <- function(model, term, estimate, se, p = NA, lo = NA, hi = NA) out[[length(out) + 1]] <<- data.frame(
+  model = model, term = term, estimate = as.numeric(estimate), se = as.numeric(se), p = as.numeric(p),
+  ci_low = as.numeric(lo), ci_high = as.numeric(hi))
+# t inference with G - 1 df (G provinces) for clustered covariances, as Stata's vce(cluster)
+G <- length(unique(d$adcode))
+inference <- function(model, fit, V, dof) {
+  ct <- coeftest(fit, vcov. = V, df = dof)
+  ci <- coefci(fit, vcov. = V, df = dof)
+  for (t in c("log_gdp_pc", "urban_rate")) add(model, t, ct[t, 1], ct[t, 2], ct[t, 4], ci[t, 1], ci[t, 2])
+}
 f <- log_edu_pc ~ log_gdp_pc + urban_rate
 fe <- plm(f, data = pd, model = "within", effect = "twoways")
 # clustered by province with the Stata-style small-sample factor G/(G-1) (N-1)/(N-K)
 V <- vcovHC(fe, method = "arellano", type = "sss", cluster = "group")
-for (t in names(coef(fe))) add("within_twoways_cluster_sss", t, coef(fe)[t], sqrt(V[t, t]))
+inference("within_twoways_cluster_sss", fe, V, G - 1)
 V1 <- vcovHC(fe, method = "arellano", type = "HC1", cluster = "group")
 for (t in names(coef(fe))) add("within_twoways_cluster_hc1", t, coef(fe)[t], sqrt(V1[t, t]))
 fe1 <- plm(f, data = pd, model = "within", effect = "individual")
@@ -27,11 +35,11 @@ for (t in names(coef(re))) add("random_swar", t, coef(re)[t], sqrt(vcov(re)[t, t
 # errors clustered by province (HC1 factor, as linearmodels' clustered covariance), and the
 # between estimator as OLS on the province means with HC1 standard errors
 Vr <- vcovHC(re, method = "arellano", type = "HC1", cluster = "group")
-for (t in names(coef(re))) add("random_swar_cluster_hc1", t, coef(re)[t], sqrt(Vr[t, t]))
+inference("random_swar_cluster_hc1", re, Vr, G - 1)
 mm <- aggregate(cbind(log_edu_pc, log_gdp_pc, urban_rate) ~ adcode, d, mean)
 be <- lm(log_edu_pc ~ log_gdp_pc + urban_rate, data = mm)
 Vb <- sandwich::vcovHC(be, type = "HC1")
-for (t in c("log_gdp_pc", "urban_rate")) add("between_hc1", t, coef(be)[t], sqrt(Vb[t, t]))
+inference("between_hc1", be, Vb, G - 3)          # the province means: G - K df
 h <- phtest(fe1, re)
 add("hausman", "statistic", h$statistic, NA)
 res <- do.call(rbind, out)
