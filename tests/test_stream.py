@@ -219,3 +219,29 @@ def test_stream_and_models_give_the_same_estimates_and_standard_errors(tmp_path,
     np.testing.assert_allclose(streamed["coef"], mem.params[regs].to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(streamed["se"], mem.bse[regs].to_numpy(), rtol=1e-10)
     assert streamed["n"] == mem.nobs and streamed["k"] == mem.stats["k"]
+
+
+@pytest.mark.parametrize("batch", [700, 2_500, 100_000])
+def test_scan_pieces_are_consecutive_rows_of_one_file_up_to_the_batch_size(tmp_path, batch):
+    """DuckDB's small batches are joined per file: every piece comes from one partition, holds
+    at most ``batch`` rows, starts at the file row after the previous piece of that file, and the
+    pieces of a file put back together are the file."""
+    from analysis.estimation.stream import partition_files, scan_partitions
+
+    v = generate(seed=4, n=5000, calibrate=False)["villagers"]
+    write_partitioned(v, tmp_path / "p", rows_per_file=1800)
+    got: dict = {}
+    for file, first, piece in scan_partitions(tmp_path / "p", batch_rows=batch):
+        assert 0 < len(piece) <= batch
+        parts = got.setdefault(file.name, [])
+        assert first == 2 + sum(len(p) for p in parts)          # header is row 1
+        parts.append(piece)
+    files = partition_files(tmp_path / "p")
+    assert sorted(got) == sorted(f.name for f in files)
+    for f in files:
+        whole = pd.concat(got[f.name], ignore_index=True)
+        raw = pd.read_parquet(f)
+        assert len(whole) == len(raw)
+        np.testing.assert_array_equal(whole["resp_id"].astype(str), raw["resp_id"].astype(str))
+    if batch == 100_000:
+        assert all(len(p) == 1 for p in got.values())             # one piece per partition

@@ -229,11 +229,27 @@ def scan_partitions(folder: str | Path, columns: list[str] | None = None, *,
                          "partition must have the same columns and types") from None
     text = pd.StringDtype(na_value=float("nan"))
     mapper = {pa.string(): text, pa.large_string(): text, pa.string_view(): text}.get
+    # DuckDB hands over small batches that may mix files; consecutive rows of one file are joined
+    # into pieces of up to batch_rows (each piece costs a fixed overhead to validate)
+    held: list[pd.DataFrame] = []
+    held_file, held_rows, next_row = None, 0, -1
+
+    def flush() -> tuple[Path, int, pd.DataFrame]:
+        df = held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
+        return (Path(held_file), int(df["__row"].iloc[0]) + 2,
+                df.drop(columns=["__file", "__row"]).reset_index(drop=True))
+
     for batch in reader:
         df = batch.to_pandas(types_mapper=mapper)
         for name, piece in df.groupby("__file", sort=False):
-            yield (Path(name), int(piece["__row"].iloc[0]) + 2,
-                   piece.drop(columns=["__file", "__row"]).reset_index(drop=True))
+            first = int(piece["__row"].iloc[0])
+            if held and (name != held_file or first != next_row or held_rows + len(piece) > batch_rows):
+                yield flush()
+                held, held_rows = [], 0
+            held.append(piece)
+            held_file, held_rows, next_row = name, held_rows + len(piece), int(piece["__row"].iloc[-1]) + 1
+    if held:
+        yield flush()
 
 
 def duplicate_ids(folder: str | Path, id_column: str, limit: int = 50) -> pd.DataFrame:

@@ -257,7 +257,24 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[floa
     return num, int(blank.sum()), int(declared.sum())
 
 
+_SCHEMAS: dict[tuple, tuple[Codebook, pa.DataFrameSchema]] = {}
+
+
 def _schema(cb: Codebook, q: str, present: list[str]) -> pa.DataFrameSchema:
+    """The pandera schema of a questionnaire's columns, built once per codebook and column set
+    (a partitioned wave validates hundreds of pieces with the same columns)."""
+    key = (id(cb), q, tuple(present))
+    hit = _SCHEMAS.get(key)
+    if hit is not None and hit[0] is cb:
+        return hit[1]
+    schema = _build_schema(cb, q, present)
+    if len(_SCHEMAS) > 32:
+        _SCHEMAS.clear()
+    _SCHEMAS[key] = (cb, schema)
+    return schema
+
+
+def _build_schema(cb: Codebook, q: str, present: list[str]) -> pa.DataFrameSchema:
     cols: dict[str, pa.Column] = {}
     for it in cb.items(q):
         if it.id not in present or it.type in ("id", "province", "psu"):
@@ -369,13 +386,18 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
     # them all once more); ids and PSUs stay text and are inserted at their places afterwards
     order = [c for c in df.columns if c in items]
     float_ids = [c for c in order if items[c].type not in ("id", "psu")]
-    block = np.empty((len(float_ids), len(df)))
+    n_rows = len(df)
+    block = np.empty((len(float_ids), n_rows))
+    # the columns held by name, the frame dropped: each is freed once converted (popping from
+    # the frame itself rebuilds its block list every time: quadratic in the number of columns)
+    source = {c: df[c] for c in order}
+    del df
     slot = {c: j for j, c in enumerate(float_ids)}
     cols: dict[str, pd.Series] = {}
     miss: dict[str, dict[str, int]] = {}
     for cid in order:
         it = items[cid]
-        s = df.pop(cid)
+        s = source.pop(cid)
         if it.type in ("id", "psu"):
             blank = _is_blank(s)
             for pos in np.flatnonzero(blank.to_numpy())[:50]:
@@ -419,7 +441,6 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
         block[slot[cid]] = num.to_numpy()
         miss[cid] = {"blank": nb, "declared": nd}
         del s, num
-    del df
     clean = pd.DataFrame(block.T, columns=float_ids, index=index, copy=False)
     for cid in order:
         if cid in cols:
