@@ -211,7 +211,7 @@ def test_ahp_weights_and_consistency_ratio_equal_saatys_formula(a):
 
 @pytest.mark.parametrize("m", [np.ones((2, 3)), [[1, 2], [2, 1]]], ids=["not square", "not reciprocal"])
 def test_ahp_matrix_must_be_square_and_reciprocal(m):
-    with pytest.raises(IndexConfigError, match=r"square and reciprocal \(a_ji = 1 / a_ij\)"):
+    with pytest.raises(IndexConfigError, match=r"^the AHP matrix must be square and reciprocal \(a_ji = 1 / a_ij\)$"):
         ahp_weights(np.array(m, dtype=float))
 
 
@@ -235,6 +235,17 @@ def test_entropy_weights_textbook_formula_on_a_larger_sample():
     e = -(p * np.log(p)).sum(axis=0) / np.log(len(ok))
     assert (1 - e).sum() < 1
     np.testing.assert_allclose(_entropy_weights(x), (1 - e) / (1 - e).sum(), rtol=1e-12)
+
+
+def test_entropy_weights_of_two_complete_rows_follow_the_formula():
+    from analysis.estimation.index import _entropy_weights
+
+    x = np.array([[10.0, 50.0, 90.0], [30.0, 55.0, 10.0], [np.nan, 1.0, 1.0]])
+    ok = x[:2]
+    shifted = ok - ok.min(axis=0) + 1e-9
+    p = shifted / shifted.sum(axis=0)
+    e = -(p * np.log(p)).sum(axis=0) / np.log(2)
+    np.testing.assert_allclose(_entropy_weights(x), (1 - e) / (1 - e).sum(), rtol=1e-9)
 
 
 @pytest.mark.parametrize("x", [np.full((5, 3), 40.0), np.array([[1.0, 2.0, 3.0], [np.nan, 1.0, 1.0]])],
@@ -263,7 +274,7 @@ def test_pca_weights_are_the_squared_loadings_of_the_first_component():
     np.testing.assert_allclose(_pca_weights(x), v**2 / (v**2).sum(), rtol=1e-8)
 
 
-@pytest.mark.parametrize("x", [np.arange(6.0).reshape(3, 2)[:2], np.ones((10, 1))],
+@pytest.mark.parametrize("x", [np.array([[1.0, 5.0, 2.0], [2.0, 3.0, 9.0], [4.0, 4.0, 1.0]]), np.ones((10, 1))],
                          ids=["no more rows than indicators", "one indicator"])
 def test_pca_weights_without_a_component_are_equal(x):
     from analysis.estimation.index import _pca_weights

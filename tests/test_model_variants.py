@@ -410,3 +410,27 @@ def test_brant_test_is_the_same_from_zero_start_values():
     cold, warm = brant(y, X, ["a", "b"]), brant(y, X, ["a", "b"], start=(b, t))
     pd.testing.assert_frame_equal(cold, warm, rtol=1e-9)
     assert list(cold["term"]) == ["omnibus", "a", "b"] and list(cold["df"]) == [4, 2, 2]
+
+
+def test_ordered_logit_step_halving_takes_the_largest_step_that_does_not_lose_likelihood():
+    """The Newton safeguard: 1, ½, ¼, … until the log-likelihood is no lower (to 1e-12), and
+    the smallest scale tried when none is; log-likelihood −∞ off the model's domain."""
+    from analysis.estimation.ordinal import _damped, _loglik
+
+    tried = []
+
+    def parabola(s):
+        tried.append(s)
+        return -(s - 0.3) ** 2, s
+
+    assert _damped(parabola, -0.09) == (-(0.5 - 0.3) ** 2, 0.5) and tried == [1.0, 0.5]
+    tried.clear()
+    ll, s = _damped(parabola, 0.0)                         # never as good as 0: stops below 1e-8
+    assert s == 2.0 ** -27 and len(tried) == 28 and s < 1e-8 <= 2 * s
+    tried.clear()
+    assert _damped(parabola, -0.49)[1] == 1.0 and tried == [1.0]      # equal counts as no loss
+    w, p = np.array([1.0, 2.0]), np.array([0.25, 0.5])
+    assert _loglik(w, np.array([-1.0, 1.0]), p) == pytest.approx(np.log(0.25) + 2 * np.log(0.5))
+    assert _loglik(w, np.array([1.0, 1.0]), p) == -np.inf                 # thresholds not increasing
+    assert _loglik(w, np.array([1.0, -1.0]), p) == -np.inf
+    assert _loglik(w, np.array([-1.0, 1.0]), np.array([0.0, 0.5])) == -np.inf

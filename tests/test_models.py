@@ -611,3 +611,13 @@ def test_wild_bootstrap_records_its_settings_and_defaults_to_999_webb_draws_seed
     assert out.attrs == {"reps": 999, "weights": "webb", "seed": 0, "clusters": 12}
     again = wild_cluster_bootstrap(y, X, w, g, [2], reps=999, weights="webb", seed=0)
     pd.testing.assert_frame_equal(out, again)
+
+
+def test_wild_bootstrap_needs_two_clusters_and_regressors_that_are_not_collinear():
+    y, X, w, g = _toy(seed=5)
+    two = wild_cluster_bootstrap(y, X, w, g % 2, [1], reps=9, seed=1)      # two clusters: allowed
+    assert two.attrs["clusters"] == 2 and np.isfinite(two["wild_p"]).all()
+    with pytest.raises(RegressionError, match="^cluster-robust standard errors need at least two clusters$"):
+        wild_cluster_bootstrap(y, X, w, np.zeros(len(y)), [1], reps=9)
+    with pytest.raises(RegressionError, match=r"^the regressors are collinear \(X'WX is singular\)$"):
+        wild_cluster_bootstrap(y, np.column_stack([X, X[:, 1]]), w, g, [1], reps=9)

@@ -191,11 +191,12 @@ def _pca_weights(x: np.ndarray) -> np.ndarray:
     ok = np.all(np.isfinite(x), axis=1)
     if ok.sum() <= x.shape[1] or x.shape[1] == 1:
         return np.full(x.shape[1], 1 / x.shape[1])
-    with np.errstate(invalid="ignore", divide="ignore"):     # a constant indicator: NaN, taken as 0
+    with np.errstate(invalid="ignore"):     # a constant indicator: 0/0, taken as no correlation
         c = np.corrcoef(x[ok], rowvar=False)
-    vals, vecs = np.linalg.eigh(np.nan_to_num(c, nan=0.0))
-    load = vecs[:, -1] * np.sqrt(max(vals[-1], 0))
-    w = load**2
+    _, vecs = np.linalg.eigh(np.nan_to_num(c, nan=0.0))
+    # squared loadings of the first component, normalised: the loadings' common factor √λ₁
+    # cancels, leaving the squared eigenvector (whose squares already sum to 1)
+    w = vecs[:, -1] ** 2
     return w / w.sum()
 
 

@@ -33,6 +33,26 @@ def _F(z: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-z))
 
 
+def _loglik(w: np.ndarray, t: np.ndarray, p: np.ndarray) -> float:
+    """Weighted log-likelihood Σ w log p; −∞ where the thresholds are not increasing or a
+    probability is not positive (a step that leaves the model's domain)."""
+    if np.any(np.diff(t) <= 0) or not np.all(p > 0):
+        return -np.inf
+    return float(w @ np.log(p))
+
+
+def _damped(value_at, ll: float, min_scale: float = 1e-8):  # type: ignore[no-untyped-def]
+    """Step halving: the largest of 1, ½, ¼, … whose ``value_at(scale)`` → (log-likelihood,
+    state) does not fall below ``ll`` (to 1e-12), or the first below ``min_scale``.
+    Returns (log-likelihood, state) at that scale."""
+    scale = 1.0
+    while True:
+        new, state = value_at(scale)
+        if new >= ll - 1e-12 or scale < min_scale:
+            return new, state
+        scale /= 2
+
+
 def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, tol: float = 1e-10,
                   max_iter: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Cumulative logit P(Y ≤ j) = F(θ_j − x'β) by Newton–Raphson with the analytic Hessian
@@ -66,14 +86,8 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
         Fc = np.where(lo_ok, _F(tt[ic] - eta), 0.0)
         return Fa, Fc, Fa - Fc
 
-    def loglik(t: np.ndarray, p: np.ndarray) -> float:
-        if np.any(np.diff(t) <= 0) or not np.all(p > 0):
-            return -np.inf
-        return float(w @ np.log(p))
-
     cur = pieces(beta, theta)
-    ll = loglik(theta, cur[2])
-    H = np.zeros((k + J - 1, k + J - 1))
+    ll = _loglik(w, theta, cur[2])
     for _ in range(max_iter):
         Fa, Fc, p = cur
         u, v = Fa * (1 - Fa), Fc * (1 - Fc)                # densities at the two thresholds
@@ -101,15 +115,12 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
             raise NonConvergence("the Hessian is singular", beta) from None
         if np.max(np.abs(step)) < tol:                      # converged: H is at the estimate
             break
-        scale = 1.0
-        while True:                                         # step halving keeps θ ordered
+        def at(scale: float):  # type: ignore[no-untyped-def]
             nb, nt = beta + scale * step[:k], theta + scale * step[k:]
             nxt = pieces(nb, nt)
-            new = loglik(nt, nxt[2])
-            if new >= ll - 1e-12 or scale < 1e-8:
-                break
-            scale /= 2
-        beta, theta, ll, cur = nb, nt, new, nxt
+            return _loglik(w, nt, nxt[2]), (nb, nt, nxt)
+
+        ll, (beta, theta, cur) = _damped(at, ll)            # step halving keeps θ ordered
     else:
         raise NonConvergence(f"no convergence in {max_iter} Newton iterations", beta)
     return beta, theta, np.linalg.inv(-H), ll
