@@ -10,6 +10,10 @@ Slow (minutes per module on two cores), never part of CI::
 
     .venv/bin/python benchmarks/mutation.py regression design      # analysis/estimation/<m>.py
     .venv/bin/python benchmarks/mutation.py --report-only regression
+    .venv/bin/python benchmarks/mutation.py ordinal --only 'analysis.estimation.ordinal.x_brant*'
+
+A constructor or the index builder is called by nearly every test, so each of its mutants runs
+the whole selection (minutes each): ``--only`` selects the functions a run can afford.
 
 Score = killed / (killed + survived − equivalent), over the mutants that were run.
 
@@ -20,6 +24,7 @@ the notes written under it are kept).
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import subprocess
 import sys
@@ -45,10 +50,13 @@ def equivalent() -> dict[str, str]:
     return out
 
 
-def tally(module: str) -> dict:
-    """Counts and survivors of ``analysis/estimation/<module>.py`` from mutmut's results."""
+def tally(module: str, only: list[str] | None = None) -> dict:
+    """Counts and survivors of ``analysis/estimation/<module>.py`` from mutmut's results
+    (``only``: the mutants matching these patterns, the functions a run selected)."""
     meta = ROOT / "mutants" / "analysis" / "estimation" / f"{module}.py.meta"
     codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+    if only:
+        codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatch(k, p) for p in only)}
     eq = equivalent()
     c: Counter = Counter()
     survivors = []
@@ -76,18 +84,23 @@ def main() -> int:
     ap.add_argument("modules", nargs="+", help="modules of analysis/estimation (e.g. regression design)")
     ap.add_argument("--report-only", action="store_true", help="only tally the last run")
     ap.add_argument("--max-children", type=int, default=2)
+    ap.add_argument("--only", action="append", metavar="PATTERN",
+                    help="mutate only the functions matching this mutmut pattern (repeatable), e.g. "
+                         "'analysis.estimation.ordinal.x_brant*'; the table then counts those alone")
     a = ap.parse_args()
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     if not a.report_only:
-        for m in a.modules:
-            subprocess.run([mutmut, "run", "--max-children", str(a.max_children),
-                            f"analysis.estimation.{m}.*"], cwd=ROOT, check=False)
-    rows = [tally(m) for m in a.modules]
+        targets = a.only or [f"analysis.estimation.{m}.*" for m in a.modules]
+        subprocess.run([mutmut, "run", "--max-children", str(a.max_children), *targets], cwd=ROOT, check=False)
+    only = a.only
+    rows = [tally(m, [p for p in only if p.startswith(f"analysis.estimation.{m}.")] if only else None)
+            for m in a.modules]
     cols = ["mutants", "killed", "of which timeout", "survived", "equivalent", "not run", "no test / other"]
     out = RESULTS / f"mutation-{date.today().isoformat()}.md"
     head = [] if out.exists() else [f"# Mutation score, {date.today().isoformat()}", ""]
     lines = head + [f"## Run of {datetime.now():%H:%M}: " + ", ".join(a.modules), "",
-                    "Command: `.venv/bin/python benchmarks/mutation.py " + " ".join(a.modules) + "` "
+                    "Command: `.venv/bin/python benchmarks/mutation.py " + " ".join(a.modules)
+                    + "".join(f" --only '{p}'" for p in (only or [])) + "` "
                     "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml).", "",
                     "| module | " + " | ".join(cols) + " | score |", "|---|" + "---:|" * (len(cols) + 1)]
     for r in rows:
