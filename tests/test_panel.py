@@ -113,10 +113,9 @@ def test_stored_references_are_what_r_computes(tmp_path):
 
 
 def test_panel_regressions_default_to_999_webb_draws_with_the_project_seed():
-    import inspect
-
-    sig = inspect.signature(panel_regressions)
-    assert sig.parameters["wild_reps"].default == 999 and sig.parameters["seed"].default == 20200601
+    wild = panel_regressions(spending_panel(P))["wild"]
+    assert wild.attrs == {"reps": 999, "weights": "webb", "seed": 20200601, "clusters": 31}
+    assert list(wild.columns[:2]) == ["term", "estimate"]
 
 
 def test_wild_bootstrap_beside_the_analytic_inference(regs):
@@ -323,6 +322,23 @@ def test_beta_convergence_half_life_is_missing_without_convergence():
     p.loc[pd.IndexSlice[:, 2002], "y"] = (p.xs(2000, level="year")["y"] ** 1.5).to_numpy()
     r = beta_convergence(p, "y", 2000, 2002)
     assert r["beta"] > 0 and np.isnan(r["half_life_years"])
+    over = _toy_panel().drop(index=5, level="province")        # growth overshoots: β < −1
+    over.loc[pd.IndexSlice[:, 2002], "y"] = (1e9 / over.xs(2000, level="year")["y"] ** 1.5).to_numpy()
+    r = beta_convergence(over, "y", 2000, 2002)
+    assert r["beta"] < -1 and np.isnan(r["half_life_years"])
+
+
+def test_spending_panel_keeps_the_years_asked_for_on_a_complete_panel():
+    """On a panel with every value present, 2010–2023 by default (the real panel's missing years
+    would hide a wrong default), logs of the per-head series."""
+    rows = [{"province": c, "year": y, "edu_exp_per_capita_yuan": 100.0 + c + y, "gdp_per_capita_yuan": 9e3 + y,
+             "urban_rate_pct": 50.0, "region3": "east"} for c in (1, 2) for y in range(2005, 2025)]
+    p = pd.DataFrame(rows).set_index(["province", "year"])
+    p["province"] = p.index.get_level_values(0)
+    sp = spending_panel(p)
+    assert sorted(set(sp.index.get_level_values("year"))) == list(range(2010, 2024))
+    assert sp.loc[(1, 2012), "log_edu_pc"] == pytest.approx(np.log(100.0 + 1 + 2012))
+    assert sorted(set(spending_panel(p, 2006, 2008).index.get_level_values("year"))) == [2006, 2007, 2008]
 
 
 def test_spending_panel_covers_2010_to_2023_by_default():

@@ -140,6 +140,7 @@ def _stand_in(design: dict, seed: int = 0):  # type: ignore[no-untyped-def]
     dom[:4] = "empty"                                       # a domain whose every score is missing
     score[:4] = np.nan
     v["dom"] = dom
+    v["province_en"] = v["dom"]
     u = SimpleNamespace(bootstrap_reps=40, bootstrap_seed=11)
     return SimpleNamespace(settings=SimpleNamespace(index=SimpleNamespace(uncertainty=u)), villagers=v,
                            scores=pd.DataFrame({"overall": score, "other": score / 2}),
@@ -153,6 +154,8 @@ def test_domain_replicates_are_replicate_weighted_means_of_the_answered_scores(d
     """Replicate r, domain d: Σ_{i∈d, answered} b_ir s_i / Σ_{i∈d, answered} b_ir, with b the
     Rao–Wu weights of the same seed (one stratum and one PSU per respondent without a design);
     a domain nobody answered is missing; reps and seed default to the settings."""
+    import pandas as pd
+
     from analysis.estimation.sensitivity import domain_replicates
 
     st = _stand_in(design)
@@ -161,6 +164,7 @@ def test_domain_replicates_are_replicate_weighted_means_of_the_answered_scores(d
     psu = v["p"].to_numpy() if "psu" in design else np.arange(len(v))
     B = rao_wu_weights(v["w"].to_numpy(), strata, psu, 40, np.random.default_rng(11))
     got = domain_replicates(st, by="dom")
+    pd.testing.assert_frame_equal(domain_replicates(st).rename_axis(columns="dom"), got)   # by province_en
     assert list(got.columns) == ["a", "b", "c", "empty"] and got.columns.name == "dom" and got.shape == (40, 4)
     for d in ["a", "b", "c"]:
         rows = np.flatnonzero((v["dom"] == d).to_numpy() & np.isfinite(s))
@@ -179,7 +183,7 @@ def test_bootstrap_domains_summarise_the_replicates():
     from analysis.estimation.sensitivity import domain_replicates
 
     st = _stand_in({"weight": "w", "strata": "h", "psu": "p"})
-    st.scores.loc[:3, "overall"] = 50.0                     # every domain answered
+    st.scores.loc[:3, ["overall", "other"]] = [50.0, 25.0]   # every domain answered
     means = domain_replicates(st, by="dom", reps=30, seed=5)
     got = bootstrap_domains(st, by="dom", reps=30, seed=5)
     m = means.to_numpy()
@@ -190,6 +194,8 @@ def test_bootstrap_domains_summarise_the_replicates():
     np.testing.assert_allclose(got["median_rank"], np.median(ranks, axis=0))
     np.testing.assert_allclose(got["rank_low"], np.quantile(ranks, 0.025, axis=0))
     np.testing.assert_allclose(got["rank_high"], np.quantile(ranks, 0.975, axis=0))
+    other = bootstrap_domains(st, by="dom", reps=30, seed=5, level="other")
+    np.testing.assert_allclose(other["boot_mean"], got["boot_mean"] / 2, rtol=1e-12)
 
 
 def test_sensitivity_intervals_are_the_draws_quantiles_at_the_level_asked():
@@ -200,7 +206,7 @@ def test_sensitivity_intervals_are_the_draws_quantiles_at_the_level_asked():
     from analysis.estimation.sensitivity import SensitivityResult, rank_intervals
 
     rng = np.random.default_rng(3)
-    ranks = pd.DataFrame(rng.integers(1, 6, size=(50, 3)).astype(float), columns=["x", "y", "z"])
+    ranks = pd.DataFrame(rng.uniform(1, 5, size=(50, 3)), columns=["x", "y", "z"])   # any draws
     regions = pd.DataFrame(rng.normal(50, 5, size=(50, 2)), columns=["east", "west"])
     draws = pd.DataFrame({"gap": rng.normal(3, 1, 50)})
     res = SensitivityResult(draws, regions, regions, ranks, pd.DataFrame(), 0.0, 1)

@@ -200,9 +200,8 @@ def survey_panel(studies: list, *, covariates: tuple[str, ...] = ("internet_use"
     for st in studies:
         w = st.wave
         v = st.villagers
-        with np.errstate(divide="ignore"):
-            v = v.assign(overall=st.scores["overall"],
-                         log_income=np.log(v["hh_income"].where(v["hh_income"] > 0)))
+        v = v.assign(overall=st.scores["overall"],                 # log over positive incomes only
+                     log_income=np.log(v["hh_income"].where(v["hh_income"] > 0)))
         wt = w.design_columns["weight"]
         for prov, d in v.groupby("province_en"):
             rec = {"province": prov, "wave": int(w.spec.year or 0), "n": len(d)}

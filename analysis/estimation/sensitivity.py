@@ -281,8 +281,8 @@ def domain_replicates(study, *, by: str = "province_en", reps: int | None = None
     doms = sorted(v[by].dropna().unique())
     G = (v[by].to_numpy()[:, None] == np.array(doms)[None, :]).astype(float)
     ok = np.isfinite(s)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = (G.T @ np.where(ok[:, None], B * np.where(ok, s, 0)[:, None], 0)) / (G.T @ (B * ok[:, None]))
+    with np.errstate(invalid="ignore"):                     # a domain nobody answered: 0/0
+        means = (G.T @ np.where(ok[:, None], B * s[:, None], 0)) / (G.T @ (B * ok[:, None]))
     return pd.DataFrame(means.T, columns=pd.Index(doms, name=by))
 
 
