@@ -346,3 +346,22 @@ def test_spending_panel_covers_2010_to_2023_by_default():
     years = sp.index.get_level_values("year")
     assert years.min() == 2010 and years.max() == 2023
     assert list(sp.columns) == ["log_edu_pc", "log_gdp_pc", "urban_rate", "province", "region3"]
+
+
+def test_survey_panel_cells_are_weighted_means_with_log_income_over_positive_incomes():
+    """A stand-in study: each province's cell is the weight-weighted mean of its answered rows;
+    log income leaves out zero incomes (log undefined) but keeps incomes between 0 and 1."""
+    from types import SimpleNamespace
+
+    v = pd.DataFrame({"province_en": ["A", "A", "A", "B", "B"], "w": [1.0, 2.0, 1.0, 1.0, 3.0],
+                      "hh_income": [0.0, 0.5, 10.0, 100.0, np.nan], "internet_use": [1.0, 0.0, 1.0, 1.0, 0.0],
+                      "education": [2.0, 3.0, np.nan, 1.0, 4.0]})
+    st = SimpleNamespace(wave=SimpleNamespace(design_columns={"weight": "w"}, spec=SimpleNamespace(year=2021)),
+                         villagers=v, scores=pd.DataFrame({"overall": [50.0, 60.0, 70.0, 40.0, 80.0]}))
+    panel = survey_panel([st])
+    a, b = panel.loc[("A", 2021)], panel.loc[("B", 2021)]
+    assert a["n"] == 3 and b["n"] == 2
+    assert a["log_income"] == pytest.approx((2 * np.log(0.5) + np.log(10.0)) / 3)
+    assert b["log_income"] == pytest.approx(np.log(100.0))
+    assert a["overall"] == pytest.approx((50 + 120 + 70) / 4) and b["overall"] == pytest.approx((40 + 240) / 4)
+    assert a["education"] == pytest.approx((2 + 6) / 3) and b["internet_use"] == pytest.approx(1 / 4)
