@@ -412,6 +412,7 @@ def test_brant_test_is_the_same_from_zero_start_values():
     assert list(cold["term"]) == ["omnibus", "a", "b"] and list(cold["df"]) == [4, 2, 2]
 
 
+@pytest.mark.filterwarnings("error")
 def test_ordered_logit_step_halving_takes_the_largest_step_that_does_not_lose_likelihood():
     """The Newton safeguard: 1, ½, ¼, … until the log-likelihood is no lower (to 1e-12), and
     the smallest scale tried when none is; log-likelihood −∞ off the model's domain."""
