@@ -195,9 +195,8 @@ def _pca_weights(x: np.ndarray) -> np.ndarray:
         c = np.corrcoef(x[ok], rowvar=False)
     _, vecs = np.linalg.eigh(np.nan_to_num(c, nan=0.0))
     # squared loadings of the first component, normalised: the loadings' common factor √λ₁
-    # cancels, leaving the squared eigenvector (whose squares already sum to 1)
-    w = vecs[:, -1] ** 2
-    return w / w.sum()
+    # cancels, leaving the squared unit eigenvector, whose squares sum to 1
+    return vecs[:, -1] ** 2
 
 
 # ---- aggregation --------------------------------------------------------------------------
