@@ -248,8 +248,9 @@ def test_entropy_weights_of_two_complete_rows_follow_the_formula():
     np.testing.assert_allclose(_entropy_weights(x), (1 - e) / (1 - e).sum(), rtol=1e-9)
 
 
-@pytest.mark.parametrize("x", [np.full((5, 3), 40.0), np.array([[1.0, 2.0, 3.0], [np.nan, 1.0, 1.0]])],
-                         ids=["every indicator constant", "one complete row"])
+@pytest.mark.parametrize("x", [np.full((5, 3), 40.0), np.array([[1.0, 2.0, 3.0], [np.nan, 1.0, 1.0]]),
+                               np.array([[np.nan, 2.0, 3.0], [4.0, np.nan, 1.0]])],
+                         ids=["every indicator constant", "one complete row", "no complete row"])
 def test_entropy_weights_without_information_are_equal(x):
     from analysis.estimation.index import _entropy_weights
 
