@@ -316,6 +316,7 @@ def test_beta_convergence_by_least_squares_with_hc1(region_effects):
     assert r["half_life_years"] == pytest.approx(np.log(2) / -np.log(1 + coef[1]), rel=1e-10)
 
 
+@pytest.mark.filterwarnings("error")
 def test_beta_convergence_half_life_is_missing_without_convergence():
     p = _toy_panel().drop(index=5, level="province")
     p["y"] = p["y"] * np.where(p["region3"] == "east", 1.0, 0.5)       # poorer grow no faster
