@@ -194,6 +194,7 @@ def test_bootstrap_domains_summarise_the_replicates():
     np.testing.assert_allclose(got["median_rank"], np.median(ranks, axis=0))
     np.testing.assert_allclose(got["rank_low"], np.quantile(ranks, 0.025, axis=0))
     np.testing.assert_allclose(got["rank_high"], np.quantile(ranks, 0.975, axis=0))
+    assert list(bootstrap_domains(st, by="h", reps=5, seed=1).index) == ["s1", "s2", "s3"]   # by is used
     other = bootstrap_domains(st, by="dom", reps=30, seed=5, level="other")
     np.testing.assert_allclose(other["boot_mean"], got["boot_mean"] / 2, rtol=1e-12)
 
