@@ -59,10 +59,16 @@ def _psu_codes(s_codes: np.ndarray, psu: object) -> np.ndarray:
     """PSU codes 0..P−1, numbered stratum by stratum: ids need only be unique within a stratum.
     Numeric ids are compared as numbers, others as text (as a file holds them)."""
     p = np.asarray(psu)
-    if p.dtype.kind not in "iuf":
-        ps = pd.Series(p)
-        p = ps.astype(str).where(ps.notna()).to_numpy()
-    raw, uniq = _codes(p, len(p))
+    if p.dtype.kind in "iuf":
+        raw, uniq = _codes(p, len(p))
+    else:
+        # text ids: factorised as they are (no n-long column of strings built), then only the
+        # distinct ids turned into text, merged where equal as text and sorted as text
+        first, ids = pd.factorize(p.astype(object))
+        if (first < 0).any():
+            raise DesignError("design column has missing values")
+        text_codes, uniq = pd.factorize(np.array([str(u) for u in ids], dtype=object), sort=True)
+        raw = text_codes[first].astype(np.int64)
     return pd.factorize(s_codes * len(uniq) + raw, sort=True)[0].astype(np.int64)
 
 
