@@ -303,3 +303,19 @@ def test_domain_labels_keep_their_type_whatever_holds_them(designs):
         e = d.mean(a["api00"], by=form)
         assert e.domains == ref.domains == (1, "H")
         np.testing.assert_allclose([e.estimate, e.se], [ref.estimate, ref.se], rtol=1e-14)
+
+
+def test_text_psu_ids_are_numbered_stratum_by_stratum_in_text_order():
+    """PSU codes: by stratum, then by the id's text (so 'v10' before 'v9'), ids equal as text one
+    PSU, a missing text id refused."""
+    from analysis.estimation.design import DesignError, _psu_codes
+
+    s = np.array([1, 0, 1, 0, 1, 0, 1])
+    p = np.array(["v9", "v10", "v10", "v9", "v9", "b", None], dtype=object)
+    with pytest.raises(DesignError, match="^design column has missing values$"):
+        _psu_codes(s, p)
+    p[6] = "v10"
+    # stratum 0: b, v10, v9 → 0, 1, 2; stratum 1: v10, v9 → 3, 4
+    assert _psu_codes(s, p).tolist() == [4, 1, 3, 2, 4, 0, 3]
+    mixed = np.array([7, "7", "x"], dtype=object)                  # 7 and '7' are the same id
+    assert _psu_codes(np.zeros(3, dtype=int), mixed).tolist() == [0, 0, 1]
