@@ -144,6 +144,7 @@ def panel_regressions(df: pd.DataFrame, *, y: str = "log_edu_pc",
     from scipy import stats
 
     from analysis.estimation.regression import wild_cluster_bootstrap
+    from analysis.estimation.results import inference
 
     X = df[list(x)]
     # clustered by province with the Stata/xtreg small-sample factor G/(G-1)·(N-1)/(N-K), K the
@@ -165,12 +166,11 @@ def panel_regressions(df: pd.DataFrame, *, y: str = "log_edu_pc",
     rows = []
     for name, r, dof in (("PanelOLS (province + year effects)", fe, G - 1), ("RandomEffects", re, G - 1),
                          ("BetweenOLS", be, G - len(x) - 1)):
-        q = stats.t.ppf(0.975, dof)
-        for t in x:
-            est, se = float(r.params[t]), float(r.std_errors[t])
-            rows.append({"model": name, "term": t, "estimate": est, "se": se, "ci_low": est - q * se,
-                         "ci_high": est + q * se, "p": float(2 * stats.t.sf(abs(est / se), dof)),
-                         "n": int(r.nobs)})
+        est, se = r.params[list(x)].to_numpy(float), r.std_errors[list(x)].to_numpy(float)
+        lo, hi, p = inference(est, se, dof)
+        for j, t in enumerate(x):
+            rows.append({"model": name, "term": t, "estimate": float(est[j]), "se": float(se[j]),
+                         "ci_low": float(lo[j]), "ci_high": float(hi[j]), "p": float(p[j]), "n": int(r.nobs)})
     # Hausman (one-way FE vs RE, conventional covariances): H = d' (V_fe - V_re)^-1 d
     d = (fe_u.params[list(x)] - re_u.params[list(x)]).to_numpy()
     Vd = fe_u.cov.loc[list(x), list(x)].to_numpy() - re_u.cov.loc[list(x), list(x)].to_numpy()

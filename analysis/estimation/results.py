@@ -75,16 +75,10 @@ class ModelResult:
         """Tidy table: model, term, label, estimate, se, ci_low, ci_high, p, n."""
         terms = list(self.report_terms) or list(self.params.index)
         est, se = self.params[terms].to_numpy(), self.bse[terms].to_numpy()
-        z = est / np.where(se > 0, se, np.nan)
-        if self.df_inference:
-            q = stats.t.ppf(0.5 + level / 2, self.df_inference)
-            p = 2 * stats.t.sf(np.abs(z), self.df_inference)
-        else:
-            q = stats.norm.ppf(0.5 + level / 2)
-            p = 2 * stats.norm.sf(np.abs(z))
+        lo, hi, p = inference(est, se, self.df_inference, level)
         return pd.DataFrame({"model": self.name, "term": terms,
                              "label": [self.term_labels.get(t, t) for t in terms],
-                             "estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se,
+                             "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
                              "p": p, "n": self.nobs})
 
     def summary(self) -> str:
@@ -97,6 +91,19 @@ class ModelResult:
 
     def _repr_html_(self) -> str:
         return self.to_frame().round(4).to_html(index=False)
+
+
+def inference(est: np.ndarray, se: np.ndarray, df: float | None, level: float = 0.95
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Confidence limits and two-sided p-values: t with ``df`` degrees of freedom, or the normal
+    when ``df`` is None."""
+    est, se = np.asarray(est, float), np.asarray(se, float)
+    z = est / np.where(se > 0, se, np.nan)
+    if df:
+        q, p = stats.t.ppf(0.5 + level / 2, df), 2 * stats.t.sf(np.abs(z), df)
+    else:
+        q, p = stats.norm.ppf(0.5 + level / 2), 2 * stats.norm.sf(np.abs(z))
+    return est - q * se, est + q * se, p
 
 
 def holm(p: np.ndarray) -> np.ndarray:
