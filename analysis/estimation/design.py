@@ -55,6 +55,15 @@ def _codes(x: object, n: int) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniq)
 
 
+def text_codes(values: object) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of values compared as text, levels sorted as text (−1 for a missing value): the
+    values are factorised as they are and only the distinct ones turned into text (no n-long
+    column of strings)."""
+    first, distinct = pd.factorize(np.asarray(values, dtype=object))
+    codes, levels = pd.factorize(np.array([str(u) for u in distinct], dtype=object), sort=True)
+    return np.where(first >= 0, codes[first], -1).astype(np.int64), np.asarray(levels)
+
+
 def _psu_codes(s_codes: np.ndarray, psu: object) -> np.ndarray:
     """PSU codes 0..P−1, numbered stratum by stratum: ids need only be unique within a stratum.
     Numeric ids are compared as numbers, others as text (as a file holds them)."""
@@ -62,13 +71,9 @@ def _psu_codes(s_codes: np.ndarray, psu: object) -> np.ndarray:
     if p.dtype.kind in "iuf":
         raw, uniq = _codes(p, len(p))
     else:
-        # text ids: factorised as they are (no n-long column of strings built), then only the
-        # distinct ids turned into text, merged where equal as text and sorted as text
-        first, ids = pd.factorize(p.astype(object))
-        if (first < 0).any():
+        raw, uniq = text_codes(p)
+        if (raw < 0).any():
             raise DesignError("design column has missing values")
-        text_codes, uniq = pd.factorize(np.array([str(u) for u in ids], dtype=object), sort=True)
-        raw = text_codes[first].astype(np.int64)
     return pd.factorize(s_codes * len(uniq) + raw, sort=True)[0].astype(np.int64)
 
 

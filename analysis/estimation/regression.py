@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.estimation.design import SurveyDesign
+from analysis.estimation.design import SurveyDesign, text_codes
 from analysis.settings.options import WILD_WEIGHTS
 
 
@@ -46,11 +46,9 @@ def design_matrix(df: pd.DataFrame, regressors: list[str], fe: list[str], const:
         parts.append(df[regressors].to_numpy(float))
         names += regressors
     for f in fe:
-        # levels are the values as text, sorted (as pd.get_dummies of the column as text), but
-        # only the distinct values are converted: no n-long column of strings
-        codes, uniq = pd.factorize(df[f])                      # a missing value: no level
-        lcodes, levels = pd.factorize(pd.Index([str(u) for u in uniq]), sort=True)
-        r = np.where(codes >= 0, lcodes[codes], -1)
+        # levels are the values as text, sorted (as pd.get_dummies of the column as text); a
+        # missing value is in no level
+        r, levels = text_codes(df[f])
         d = np.zeros((len(df), len(levels) - 1))
         on = np.flatnonzero(r > 0)
         d[on, r[on] - 1] = 1.0

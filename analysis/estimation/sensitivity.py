@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.estimation.design import text_codes
 from analysis.estimation.index import IndexConfig, _level_weights, aggregate, normalise
 from analysis.i18n import N_
 from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
@@ -110,8 +111,10 @@ def rao_wu_multipliers(strata: np.ndarray, psu: np.ndarray, reps: int, rng: np.r
     built from sums by PSU never need the n × reps matrix (same draws as :func:`rao_wu_weights`).
     """
     s_codes = pd.factorize(pd.Series(strata))[0]
-    # (stratum, PSU) pairs numbered in order of first appearance, from integer keys (no text ids)
-    q = pd.factorize(pd.Series(psu), use_na_sentinel=False)[0]
+    # (stratum, PSU) pairs numbered in order of first appearance, from integer keys; PSU ids
+    # compared as text, a missing id counted as one more id
+    q, levels = text_codes(psu)
+    q = np.where(q < 0, len(levels), q)
     p_codes = pd.factorize(s_codes.astype(np.int64) * (int(q.max()) + 1) + q)[0]
     psu_stratum = np.empty(p_codes.max() + 1, dtype=s_codes.dtype)
     psu_stratum[p_codes] = s_codes
