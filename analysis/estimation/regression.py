@@ -120,6 +120,11 @@ def cr1_factor(G: int, n: int, k: int) -> float:
     return G / (G - 1) * (n - 1) / (n - k)
 
 
+def cr1_vcov(scores: np.ndarray, ainv: np.ndarray, n: int, k: int) -> np.ndarray:
+    """CR1 covariance from the scores summed by cluster (G × K) and (X'WX)⁻¹; K every parameter."""
+    return cr1_factor(len(scores), n, k) * ainv @ (scores.T @ scores) @ ainv
+
+
 def cluster_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, groups: np.ndarray, ainv: np.ndarray,
                  k_extra: int = 0) -> tuple[np.ndarray, int]:
     """CR1 cluster-robust covariance from scores summed by cluster; ``k_extra`` counts the
@@ -131,7 +136,7 @@ def cluster_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, groups: np.ndarray
         raise RegressionError("cluster-robust standard errors need at least two clusters")
     we = w * e
     scores = np.column_stack([np.bincount(g, weights=X[:, j] * we, minlength=G) for j in range(k)])
-    return cr1_factor(G, n, k + k_extra) * ainv @ (scores.T @ scores) @ ainv, G
+    return cr1_vcov(scores, ainv, n, k + k_extra), G
 
 
 def hc1_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, ainv: np.ndarray, k_extra: int = 0
@@ -271,8 +276,7 @@ def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: 
     except np.linalg.LinAlgError:
         raise RegressionError("the regressors are collinear (X'WX is singular)") from None
     beta = ainv @ b
-    s0 = xy - H @ beta                                      # G × K cluster scores
-    se0 = np.sqrt(np.diag(cr1_factor(G, n, k + k_extra) * ainv @ (s0.T @ s0) @ ainv))
+    se0 = np.sqrt(np.diag(cr1_vcov(xy - H @ beta, ainv, n, k + k_extra)))   # G × K cluster scores
     V = wild_weights(weights, (G, reps), rng) if multipliers is None else np.asarray(multipliers, float)
     reps = V.shape[1]
     # unrestricted: percentile-t interval

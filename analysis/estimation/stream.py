@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import Estimate, SurveyDesign
-from analysis.estimation.regression import cr1_factor
+from analysis.estimation.regression import cr1_vcov
 
 
 # ---- sufficient statistics -----------------------------------------------------------------
@@ -176,7 +176,7 @@ class AbsorbedOLSStats:
         beta = ainv @ bc.sum(0)
         scores = bc - Ac @ beta
         k_total = k + len(f_levels)                        # the convention of regression.py
-        V = cr1_factor(nc, self.n, k_total) * ainv @ (scores.T @ scores) @ ainv
+        V = cr1_vcov(scores, ainv, self.n, k_total)
         return {"coef": beta, "vcov": V, "se": np.sqrt(np.diag(V)), "n": self.n, "clusters": nc,
                 "k": k_total}
 
