@@ -386,8 +386,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
     # them all once more); ids and PSUs stay text and are inserted at their places afterwards
     order = [c for c in df.columns if c in items]
     float_ids = [c for c in order if items[c].type not in ("id", "psu")]
-    n_rows = len(df)
-    block = np.empty((len(float_ids), n_rows))
+    block = np.empty((len(float_ids), len(df)))
     # the columns held by name, the frame dropped: each is freed once converted (popping from
     # the frame itself rebuilds its block list every time: quadratic in the number of columns)
     source = {c: df[c] for c in order}
