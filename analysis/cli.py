@@ -401,6 +401,8 @@ def build(
                                                 "with WAVE on an extra page (repeatable); output "
                                                 "_build/compare-<waves>/"),
     lang: str = typer.Option("all", "--lang", help="edition: en, zh (into <out>/zh/) or all"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
+                                       help="pages executed at once (default: the cores available)"),
 ) -> None:
     """Validate the wave, execute every page on it and build the HTML report (English and
     Chinese editions: the same pages and numbers).
@@ -418,7 +420,7 @@ def build(
     editions = tuple(langs) if len(langs) > 1 else None
     for x in langs:
         code = build_book(wave, out_dir, verbose=verbose, force=force, compare=compare or None,
-                          pdf=pdf, lang=x, editions=editions)
+                          pdf=pdf, lang=x, editions=editions, jobs=jobs)
         if code:
             raise typer.Exit(code)
     raise typer.Exit(0)

@@ -283,17 +283,25 @@ def bench_sensitivity() -> None:
 def bench_book() -> None:
     """Both editions of the default report, as ``ruralgov build`` makes them (with the province
     profiles; the PDF editions when Chromium is installed): cold (a fresh execution cache each),
-    forced from the cache (Sphinx and the PDF alone, nothing executed) and with nothing changed."""
+    forced from the cache (Sphinx and the PDF alone, nothing executed) and with nothing changed;
+    the English edition cold once more with its pages executed one at a time (``--jobs 1``), the
+    baseline of executing them ahead on every core."""
     from analysis.report.build import build_book
+    from analysis.report.execute import default_jobs
 
     print("\nbook (default wave)", flush=True)
     both = ("en", "zh")
     with tempfile.TemporaryDirectory() as cache:
         out, root = Path(cache) / "out", Path(cache)
+        measure("book build, cold: English edition, pages one at a time (--jobs 1)", 1160,
+                lambda: build_book("2020-replica", Path(cache) / "serial", force=True,
+                                   cache_root=Path(cache) / "serial-cache", editions=both, jobs=1))
+        shutil.rmtree(Path(cache) / "serial-cache")
         for lang, name in (("en", "English"), ("zh", "Chinese")):
             measure(f"book build, cold: {name} edition", 1160,
                     lambda lang=lang: build_book("2020-replica", out, force=True, cache_root=root, lang=lang,
-                                                 editions=both))
+                                                 editions=both),
+                    note=f"pages executed ahead, {default_jobs()} at a time (the cores available)")
         for lang, name in (("en", "English"), ("zh", "Chinese")):
             measure(f"book rebuild from the cache, forced: {name} edition", 1160,
                     lambda lang=lang: build_book("2020-replica", out, force=True, cache_root=root, lang=lang,

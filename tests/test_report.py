@@ -253,12 +253,17 @@ def test_a_build_killed_midway_leaves_the_previous_report(scratch_root):
 
 
 def test_two_builds_of_the_same_inputs_are_identical(tmp_path):
-    """Fresh execution twice (separate caches): identical HTML, images and manifests but for
-    the build time and execution times."""
+    """Fresh execution twice (separate caches), once with pages executed ahead two at a time and
+    once by the book one after the other: identical HTML, images and manifests but for the build
+    time and execution times."""
     a, b = tmp_path / "a", tmp_path / "b"
-    assert build_book(paths.DEFAULT_WAVE, a, force=True, cache_root=tmp_path / "cache_a", pdf=False) == 0
-    assert build_book(paths.DEFAULT_WAVE, b, force=True, cache_root=tmp_path / "cache_b", pdf=False) == 0
+    assert build_book(paths.DEFAULT_WAVE, a, force=True, cache_root=tmp_path / "cache_a", pdf=False, jobs=2) == 0
+    assert build_book(paths.DEFAULT_WAVE, b, force=True, cache_root=tmp_path / "cache_b", pdf=False, jobs=1) == 0
     assert _executed(a / "build.log") == _executed(b / "build.log") == _n_executed()
+    log_a, log_b = ((x / "build.log").read_text(encoding="utf-8") for x in (a, b))
+    # executed ahead, every page was then found in the cache under the key the book computes
+    assert "Executing notebook using" not in log_a and log_a.count("Using cached notebook") == _n_executed()
+    assert "Executing notebook ahead" not in log_b
     ha, hb = tree_hashes(a / "html"), tree_hashes(b / "html")
     # these hold execution times (the appendix's execution table, the search index of its text,
     # the PDF that prints it, when one is built); manifest.json is compared below without its times

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -259,8 +260,10 @@ def _page_name(path: str, root: Path | None = None) -> str:
     return p.relative_to(root).as_posix() if p.is_absolute() and root in p.parents else path
 
 
-def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict[str, str], dict[str, str]]:
-    """Run jupyter-book, logging everything; show a progress bar over pages; collect failures."""
+def _run(cmd: list[str], env: dict, log: Path, verbose: bool,
+         preamble: Sequence[str] = ()) -> tuple[int, dict[str, str], dict[str, str]]:
+    """Run jupyter-book, logging everything (after the lines of ``preamble``); show a progress
+    bar over pages; collect failures."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     pages = _pages(Path(cmd[cmd.index("--toc") + 1]))
@@ -272,6 +275,7 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
             TextColumn("[progress.description]{task.description}"), BarColumn(),
             TextColumn("{task.completed}/{task.total} pages"), TimeElapsedColumn(),
             console=err, transient=True, disable=verbose or not err.is_terminal) as prog:
+        fh.writelines(f"{line}\n" for line in preamble)
         task = prog.add_task("executing pages", total=len(pages))
         proc = subprocess.Popen(cmd, env=env, cwd=paths.ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
@@ -300,6 +304,30 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
     return code, failed, executed
 
 
+def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
+                   timeout: int) -> dict[str, tuple[float, str | None]]:
+    """Execute the pages missing from the execution cache ``jobs`` at a time, with a progress
+    bar (:mod:`analysis.report.execute`); page → outcome."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from analysis.report.execute import execute_pages, pending_pages
+
+    todo = pending_pages(cache, sources)
+    if not todo:
+        return {}
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} pages"), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as prog:
+        task = prog.add_task(f"executing pages, {jobs} at a time", total=len(todo))
+
+        def advance(page: str, error: str | None) -> None:
+            prog.advance(task)
+            if error is not None:
+                err.print(f"[yellow]{page} failed ({error}); the book executes it again and reports it[/yellow]")
+
+        return execute_pages(cache, todo, env, jobs, progress=advance, timeout=timeout)
+
+
 def book_hash() -> str:
     """SHA-256 over the pages and the book configuration."""
     h = hashlib.sha256()
@@ -317,7 +345,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                force: bool = False, cache_root: Path | None = None,
                compare: list[str] | None = None, pdf: bool | None = None,
                profiles_enabled: bool = True, lang: str = "en",
-               editions: tuple[str, ...] | None = None) -> int:
+               editions: tuple[str, ...] | None = None, jobs: int | None = None) -> int:
     """Build the HTML report of ``wave`` into ``out_dir`` (default ``_build/<wave>``); exit code.
 
     ``cache_root``: where execution caches live (default ``_build/.jupyter_cache``).
@@ -327,6 +355,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     ``lang``: the edition (``en``, or ``zh`` into ``<out_dir>/zh/``: the same pages and numbers,
     prose from the catalogs of :mod:`analysis.i18n`); ``editions``: the editions a page's
     language switch links to (default: this one and those already built beside it).
+    ``jobs``: pages executed at once (default: the cores available; 1: one after the other, by
+    the book itself).
     """
     from analysis import i18n
 
@@ -437,7 +467,19 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
            "--config", str(cfg_file), "--toc", str(toc_file),
            "--path-output", str(tmp), "-W", "-n", "--keep-going", "--all"]
     err.print(f"building {name} (inputs {key}) into {target} …")
-    code, failed, executed = _run(cmd, env, tmp / "build.log", verbose)
+    from analysis.report.execute import default_jobs
+
+    jobs = default_jobs() if jobs is None else jobs
+    ahead: dict[str, tuple[float, str | None]] = {}
+    sources = {p: src / f"{p}.md" for p in _pages(toc_file) if (src / f"{p}.md").is_file()}
+    if jobs > 1:
+        ahead = _execute_ahead(cache, sources, env, jobs, int((cfg.get("execute") or {}).get("timeout", 600)))
+    preamble = [line for p, (secs, error) in ahead.items() for line in (
+        f"{sources[p]}: Executing notebook ahead, {jobs} at a time",
+        f"{sources[p]}: Executed notebook in {secs:.2f} seconds (ahead)" if error is None
+        else f"{sources[p]}: failed ahead ({error}); executed again by the book")]
+    code, failed, executed = _run(cmd, env, tmp / "build.log", verbose, preamble)
+    executed.update({p: f"{secs:.2f} s" for p, (secs, error) in ahead.items() if error is None})
     html = tmp / "_build" / "html"
     if code != 0 or not (html / "index.html").exists():
         for page, msg in failed.items():

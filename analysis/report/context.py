@@ -15,9 +15,10 @@ import os
 import pickle
 import tempfile
 import types
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from analysis import paths
 from analysis.estimation.study import Study, build_study
@@ -68,25 +69,48 @@ def study() -> Study:
 
 
 def cached(name: str, st: Study, compute: Callable[[], Any]) -> Any:
-    """A result of the study computed once per build (stored in ``$RURALGOV_CACHE``)."""
+    """A result of the study computed once per build (stored in ``$RURALGOV_CACHE``).
+
+    Pages executed side by side may ask for the same result at once: the first computes it
+    while the others wait on a lock beside it, then load it."""
     key = f"{st.key[:16]}-{name}"
     if key in _MEMO:
         return _MEMO[key]
     folder = os.environ.get(CACHE_ENV)
-    target = Path(folder) / f"{key}.pkl" if folder else None
-    if target is not None and target.is_file():
-        with open(target, "rb") as fh:
-            value = pickle.load(fh)  # noqa: S301 - written by this build
-    else:
+    if folder is None:
         value = compute()
-        if target is not None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, target)
+    else:
+        target = Path(folder) / f"{key}.pkl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(target.with_suffix(".lock")):
+            if target.is_file():
+                with open(target, "rb") as fh:
+                    value = pickle.load(fh)  # noqa: S301 - written by this build
+            else:
+                value = compute()
+                fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+                with os.fdopen(fd, "wb") as fh:
+                    pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, target)
     _MEMO[key] = value
     return value
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes (none where ``fcntl`` is missing: a result
+    may then be computed twice, never half-read, as it is written atomically)."""
+    try:
+        import fcntl
+    except ImportError:                                # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def models(st: Study):  # type: ignore[no-untyped-def]

@@ -1,0 +1,99 @@
+"""Pages executed ahead of the book, side by side (analysis.report.execute), and results the
+page kernels share computed once when several ask at the same time (context.cached)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from jupyter_cache import get_cache
+
+from analysis.report import context
+from analysis.report.execute import execute_pages, pending_pages, read_page
+
+HEADER = ("---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n"
+          "  display_name: Python 3\n  language: python\n---\n")
+
+
+def _page(folder: Path, name: str, code: str | None) -> Path:
+    path = folder / f"{name}.md"
+    body = f"# {name}\n\nSome text.\n"
+    if code is None:
+        path.write_text(body, encoding="utf-8")          # plain Markdown: not a notebook
+    else:
+        path.write_text(f"{HEADER}{body}\n```{{code-cell}} ipython3\n{code}\n```\n", encoding="utf-8")
+    return path
+
+
+def _output(cache_path: Path, page: Path) -> str:
+    cache = get_cache(str(cache_path))
+    record = cache.match_cache_notebook(read_page(page))
+    nb = cache.get_cache_bundle(record.pk).nb
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_pages_run_in_their_folder_with_the_build_environment_and_are_cached(tmp_path):
+    pages = tmp_path / "src" / "book"
+    pages.mkdir(parents=True)
+    sources = {
+        "book/a": _page(pages, "a", "import os\nprint(os.environ['RURALGOV_TEST_MARK'], os.getcwd())"),
+        "book/plain": _page(pages, "plain", None),
+        "book/broken": _page(pages, "broken", "raise RuntimeError('deliberate failure')"),
+    }
+    cache = tmp_path / "cache"
+    env = {**os.environ, "RURALGOV_TEST_MARK": "mark-123"}
+    seen = []
+    out = execute_pages(cache, sources, env, jobs=2, progress=lambda p, e: seen.append((p, e)))
+    assert set(out) == {"book/a", "book/broken"}                  # a page without code is not run
+    assert out["book/a"][1] is None and out["book/a"][0] > 0
+    assert "deliberate failure" in out["book/broken"][1]
+    assert sorted(p for p, _ in seen) == ["book/a", "book/broken"]
+    printed = _output(cache, sources["book/a"])
+    assert "mark-123" in printed and str(pages) in printed           # its environment, its folder
+    assert "RURALGOV_TEST_MARK" not in os.environ                      # this process's is untouched
+    # cached under the key the book looks up; a failed page is left for the book to run and report
+    assert pending_pages(cache, sources) == {"book/broken": sources["book/broken"]}
+    assert set(execute_pages(cache, sources, env, jobs=2)) == {"book/broken"}
+
+
+def test_pages_run_side_by_side_up_to_jobs_at_a_time(tmp_path):
+    code = ("import time, pathlib\nt0 = time.time()\ntime.sleep(1.5)\n"
+            "pathlib.Path('{name}.span').write_text(f'{{t0}} {{time.time()}}')")
+    sources = {f"p{i}": _page(tmp_path, f"p{i}", code.format(name=f"p{i}")) for i in range(3)}
+    out = execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=2)
+    assert all(err is None for _, err in out.values())
+    spans = sorted(tuple(map(float, (tmp_path / f"p{i}.span").read_text().split())) for i in range(3))
+    overlaps = [(a0 < b1 and b0 < a1) for (a0, a1), (b0, b1) in
+                [(spans[0], spans[1]), (spans[0], spans[2]), (spans[1], spans[2])]]
+    assert any(overlaps)                          # two kernels ran at once
+    assert not all(overlaps)                      # never three: at most jobs at a time
+
+
+def test_a_shared_result_asked_for_at_once_is_computed_once(tmp_path, monkeypatch):
+    monkeypatch.setenv(context.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(context, "_MEMO", {})
+    calls = []
+
+    class Study:
+        key = "f" * 64
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.5)
+        return {"value": 42}
+
+    results = []
+
+    def ask():
+        # each thread stands for a page kernel: its own memo, the shared folder
+        results.append(context.cached("models", Study(), compute))
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and results == [{"value": 42}] * 3
+    assert (tmp_path / f"{'f' * 16}-models.pkl").is_file()
