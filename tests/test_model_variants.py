@@ -435,3 +435,40 @@ def test_ordered_logit_step_halving_takes_the_largest_step_that_does_not_lose_li
     assert _loglik(w, np.array([1.0, 1.0]), p) == -np.inf                 # thresholds not increasing
     assert _loglik(w, np.array([1.0, -1.0]), p) == -np.inf
     assert _loglik(w, np.array([-1.0, 1.0]), np.array([0.0, 0.5])) == -np.inf
+
+
+def test_logit_reads_nullable_and_integer_columns_as_numbers(binary):
+    """A wave read through Arrow may hold integer, nullable-integer or boolean columns: the
+    outcome, regressors and weights are read as numbers, and the fit equals the float one."""
+    from analysis.estimation.binary import fit_logit
+
+    spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x1", "x2"), weights="wi", se="hc1")
+    as_float = binary.assign(wi=np.round(binary["w"] * 10))
+    typed = as_float.assign(b=as_float["b"].astype("Int64"), x2=as_float["x2"].astype("boolean"),
+                            wi=as_float["wi"].astype("Int64"))
+    a, b = fit_logit(as_float, spec, {}).to_frame(), fit_logit(typed, spec, {}).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_logit_does_not_depend_on_the_scale_of_the_weights(binary):
+    """Survey weights count people (tens or millions per respondent): multiplying every weight
+    by a constant, however large or small, changes no estimate, SE or pseudo R²."""
+    from analysis.estimation.binary import fit_logit
+
+    spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x1", "x2"), weights="w", cluster="prov")
+    base = fit_logit(binary, spec, {})
+    for c in (1e-160, 1e160):
+        res = fit_logit(binary.assign(w=binary["w"] * c), spec, {})
+        pd.testing.assert_frame_equal(res.to_frame(), base.to_frame(), rtol=1e-9)
+        assert res.stats["pseudo_r2"] == pytest.approx(base.stats["pseudo_r2"], rel=1e-9)
+
+
+def test_an_estimate_without_a_standard_error_has_no_p_value_or_interval():
+    """A zero or missing SE (a coefficient fixed by the design, a failed variance) gives no
+    p-value: not p = 0 from dividing by zero. The limits are then the estimate itself."""
+    from analysis.estimation.results import inference
+
+    for df in (None, 12.0):
+        lo, hi, p = inference(np.array([0.5, 0.5, 0.5]), np.array([0.0, np.nan, 0.25]), df)
+        assert np.isnan(p[0]) and np.isnan(p[1]) and 0 < p[2] < 1
+        assert lo[0] == hi[0] == 0.5

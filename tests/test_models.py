@@ -621,3 +621,16 @@ def test_wild_bootstrap_needs_two_clusters_and_regressors_that_are_not_collinear
         wild_cluster_bootstrap(y, X, w, np.zeros(len(y)), [1], reps=9)
     with pytest.raises(RegressionError, match=r"^the regressors are collinear \(X'WX is singular\)$"):
         wild_cluster_bootstrap(y, np.column_stack([X, X[:, 1]]), w, g, [1], reps=9)
+
+
+def test_design_matrix_reads_integer_nullable_and_boolean_regressors_as_numbers():
+    """Regressors of integer, nullable-integer or boolean dtype (as Arrow-backed reads give)
+    enter the matrix as numbers, equal to the float columns."""
+    from analysis.estimation.regression import design_matrix
+
+    df = pd.DataFrame({"a": [1, 0, 3, 2], "b": [True, False, True, False], "r": ["x", "y", "x", "y"]})
+    typed = df.assign(a=df["a"].astype("Int64"), b=df["b"].astype("boolean"))
+    X, names = design_matrix(typed, ["a", "b"], ["r"])
+    ref, _ = design_matrix(df.astype({"a": float, "b": float}), ["a", "b"], ["r"])
+    assert X.dtype == np.float64 and names == ["Intercept", "a", "b", "r_y"]
+    np.testing.assert_array_equal(X, ref)
