@@ -97,3 +97,64 @@ def test_a_shared_result_asked_for_at_once_is_computed_once(tmp_path, monkeypatc
         t.join()
     assert len(calls) == 1 and results == [{"value": 42}] * 3
     assert (tmp_path / f"{'f' * 16}-models.pkl").is_file()
+
+
+# ------------------------------------------------------------------ inputs a page declares
+
+def test_a_page_declares_in_its_front_matter_the_inputs_it_reads():
+    import pytest
+
+    from analysis.report.build import page_reads
+
+    assert page_reads(HEADER.replace("---\n", "---\nruralgov:\n  reads: [models]\n", 1) + "# x\n", "p") == ("models",)
+    assert page_reads(HEADER + "# x\n", "p") == ()
+    assert page_reads("# a page without front matter\n", "p") == ()
+    with pytest.raises(ValueError, match=r"^book/x\.md: front matter ruralgov\.reads names weights; a page may declare models$"):
+        page_reads(HEADER.replace("---\n", "---\nruralgov: {reads: [weights]}\n", 1), "book/x.md")
+
+
+def test_the_declared_inputs_hashes_key_the_page_in_the_execution_cache(tmp_path):
+    """The build writes a cell before a page's first code cell naming what the page declares,
+    with the hashes: a page declaring models gets a new cache key when models.yml changes, a
+    page declaring nothing keeps its key."""
+    from jupyter_cache import get_cache
+
+    from analysis.report.build import declare_inputs
+
+    cache = get_cache(str(tmp_path / "cache"))
+
+    def key(text: str, models_sha: str) -> tuple[str, str]:
+        path = tmp_path / "page.md"
+        path.write_text(text, encoding="utf-8")
+        declare_inputs(path, {"models": models_sha}, "page.md")
+        written = path.read_text(encoding="utf-8")
+        return cache.create_hashed_notebook(read_page(path))[1], written
+
+    body = "# Title\n\nProse.\n\n```{code-cell} ipython3\nx = 1\n```\n"
+    reads = HEADER.replace("---\n", "---\nruralgov:\n  reads: [models]\n", 1) + body
+    k1, written = key(reads, "a" * 64)
+    k2, _ = key(reads, "b" * 64)
+    assert k1 != k2
+    assert written.index("_context.page_inputs(('models',))  # models:" + "a" * 16) < written.index("x = 1")
+    assert written.index("# Title") < written.index(":tags: [remove-cell]")     # after the title
+    n1, plain = key(HEADER + body, "a" * 64)
+    n2, _ = key(HEADER + body, "b" * 64)
+    assert n1 == n2 and "_context.page_inputs(())" in plain
+    path = tmp_path / "text.md"
+    path.write_text("# Only prose\n", encoding="utf-8")
+    declare_inputs(path, {"models": "a" * 64}, "text.md")
+    assert path.read_text(encoding="utf-8") == "# Only prose\n"
+
+
+def test_a_page_reads_the_models_settings_only_if_it_declares_them(monkeypatch):
+    import pytest
+
+    monkeypatch.setattr(context, "_declared", None)
+    context.page_inputs(())
+    st = context.study()
+    assert st.settings.index is not None and st.n > 0          # everything else is there
+    with pytest.raises(context.UndeclaredInput, match=r"reads data/models\.yml without declaring it: add "
+                                                      r"`ruralgov: \{reads: \[models\]\}` to its front matter"):
+        st.settings.models.models
+    context.page_inputs(("models",))
+    assert context.study().settings.models.models

@@ -574,3 +574,27 @@ def test_chinese_search_finds_shanghai_and_the_switch_works(built, built_zh, bro
     assert page.url.endswith("/zh/html/book/survey.html") and "调查" in page.title()
     ctx.close()
     assert log == [], log
+
+
+def test_a_change_to_the_models_reexecutes_only_the_pages_that_declare_them(scratch_root):
+    """``data/models.yml`` is keyed into the pages whose front matter declares it (``ruralgov:
+    {reads: [models]}``), not into the whole execution cache: after a change to it the other
+    pages come from the cache."""
+    shutil.copytree(paths.BUILD / ".assets", scratch_root / "_build" / ".assets")    # MathJax, offline
+    env = {**os.environ, "RURALGOV_ROOT": str(scratch_root)}
+
+    def build() -> set[str]:
+        proc = subprocess.run([sys.executable, "-m", "analysis.cli", "build", "--lang", "en", "--no-pdf"],
+                              cwd=scratch_root, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        log = (scratch_root / "_build" / paths.DEFAULT_WAVE / "build.log").read_text(encoding="utf-8")
+        return {m.split("/src/")[-1] for m in re.findall(r"(\S+\.md): Executing notebook", log)}
+
+    first = build()
+    assert len(first) == _n_executed()
+    declaring = {f"book/{p.name}" for p in (scratch_root / "book").glob("*.md")
+                 if re.search(r"^ruralgov:\s*\n\s+reads: \[models\]", p.read_text(encoding="utf-8"), re.M)}
+    assert declaring >= {"book/determinants.md", "book/intro.md"}
+    models = scratch_root / "data" / "models.yml"
+    models.write_text(models.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    assert build() == declaring

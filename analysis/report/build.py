@@ -95,16 +95,57 @@ def check_default_target(name: str, wave_id: str, folder: Path) -> str | None:
     return None
 
 
-def inputs_hash(wave_folder: Path) -> str:
-    """SHA-256 over everything the pages read besides their own cells."""
+def inputs_hash(wave_folder: Path, exclude: tuple[Path, ...] = ()) -> str:
+    """SHA-256 over everything the pages read besides their own cells (but the files of ``exclude``)."""
     h = hashlib.sha256()
     files = [*sorted(wave_folder.iterdir()), paths.CODEBOOK, *sorted(paths.DATA.glob("*.yml")),
              *sorted(paths.REFERENCE.glob("*")), *sorted((paths.ROOT / "analysis").rglob("*.py"))]
     for f in files:
-        if f.is_file():
+        if f.is_file() and f not in exclude:
             h.update(f.name.encode())
             h.update(f.read_bytes())
     return h.hexdigest()
+
+
+PAGE_CELL = """```{{code-cell}} ipython3
+:tags: [remove-cell]
+# written by the build: the inputs this page declares and their SHA-256 (a change re-executes it)
+from analysis.report import context as _context
+_context.page_inputs({reads!r})  # {hashes}
+```
+
+"""
+
+
+def page_reads(text: str, page: str) -> tuple[str, ...]:
+    """The inputs a page's front matter declares it reads (``ruralgov: {reads: [...]}``)."""
+    from analysis.report.context import READS
+    from analysis.settings import parse_yaml
+
+    if not text.startswith("---\n") or "\n---" not in text[3:]:
+        return ()
+    meta = parse_yaml(text[4:text.index("\n---", 3)], page) or {}
+    reads = tuple(((meta.get("ruralgov") or {}).get("reads")) or ())
+    unknown = [r for r in reads if r not in READS]
+    if unknown:
+        raise ValueError(f"{page}: front matter ruralgov.reads names {', '.join(map(str, unknown))}; "
+                         f"a page may declare {', '.join(READS)}")
+    return reads
+
+
+def declare_inputs(path: Path, hashes: dict[str, str], page: str) -> None:
+    """Put before a page's first code cell the cell telling its kernel which inputs the page
+    declares (:func:`analysis.report.context.page_inputs`), with their hashes: the execution cache
+    keys on the code, so the page is re-executed when one of them changes and only then."""
+    from myst_nb.core.read import is_myst_markdown_notebook
+
+    text = path.read_text(encoding="utf-8")
+    at = text.find("```{code-cell}")
+    if at < 0 or not is_myst_markdown_notebook(text):
+        return
+    reads = page_reads(text, page)
+    cell = PAGE_CELL.format(reads=reads, hashes=" ".join(f"{r}:{hashes[r][:16]}" for r in reads))
+    path.write_text(text[:at] + cell + text[at:], encoding="utf-8")
 
 
 _EXEC = re.compile(r"(\S+\.md): (Executing notebook|Executed notebook in ([0-9.]+) seconds|Using cached notebook)")
@@ -305,9 +346,9 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool,
 
 
 def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
-                   timeout: int) -> dict[str, tuple[float, str | None]]:
+                   timeout: int, log: Path | None = None) -> dict[str, tuple[float, str | None]]:
     """Execute the pages missing from the execution cache ``jobs`` at a time, with a progress
-    bar (:mod:`analysis.report.execute`); page → outcome."""
+    bar (:mod:`analysis.report.execute`; what kernels print goes to ``log``); page → outcome."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from analysis.report.execute import execute_pages, pending_pages
@@ -325,7 +366,7 @@ def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
             if error is not None:
                 err.print(f"[yellow]{page} failed ({error}); the book executes it again and reports it[/yellow]")
 
-        return execute_pages(cache, todo, env, jobs, progress=advance, timeout=timeout)
+        return execute_pages(cache, todo, env, jobs, progress=advance, timeout=timeout, log=log)
 
 
 def book_hash() -> str:
@@ -400,6 +441,11 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                   "formulas would need a CDN. Connect once, or copy _build/.assets/ from another checkout.[/red]")
         return 1
     key = hashlib.sha256("".join(inputs_hash(f) for f in [folder, *others]).encode()).hexdigest()[:16]
+    # the execution cache is keyed on every input but those a page declares it reads (models):
+    # their hashes are written into the pages that declare them (declare_inputs)
+    declared = {"models": hashlib.sha256(paths.MODELS_CONFIG.read_bytes()).hexdigest()}
+    cache_key = hashlib.sha256("".join(inputs_hash(f, exclude=(paths.MODELS_CONFIG,))
+                                       for f in [folder, *others]).encode()).hexdigest()[:16]
     stamp = f"{key}:{book_hash()[:16]}:{lang}:{','.join(editions)}\n"
     if not force and (target / "inputs").exists() and (target / "inputs").read_text() == stamp \
             and (target / "html" / "index.html").exists():
@@ -409,7 +455,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     cfg = read_yaml(paths.ROOT / "_config.yml")
     repository = str((cfg.get("repository") or {}).get("url") or "")
     cfg.setdefault("html", {})["extra_footer"] = footer(waves[0], repository, lang)
-    cache = (cache_root or paths.BUILD / ".jupyter_cache") / f"{name}-{key}"
+    cache = (cache_root or paths.BUILD / ".jupyter_cache") / f"{name}-{cache_key}"
     if lang != "en":
         cache = cache.with_name(f"{cache.name}-{lang}")
         cfg["title"] = i18n._(str(cfg.get("title", "")), lang)
@@ -438,7 +484,12 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     src.mkdir()
     (src / "data").symlink_to(paths.ROOT / "data", target_is_directory=True)
     if lang == "en":
-        (src / "book").symlink_to(paths.BOOK, target_is_directory=True)
+        (src / "book").mkdir()
+        for f in sorted(paths.BOOK.iterdir()):
+            if f.suffix == ".md":
+                shutil.copyfile(f, src / "book" / f.name)
+            else:
+                (src / "book" / f.name).symlink_to(f, target_is_directory=f.is_dir())
     else:
         left = i18n.write_translated_book(src / "book", lang)
         if left:
@@ -447,6 +498,13 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
             shutil.rmtree(tmp, ignore_errors=True)
             return 1
     profiles = write_profiles(src / FOLDER, lang) if profiles_enabled else None
+    try:
+        for page in sorted([*src.glob("book/*.md"), *src.glob(f"{FOLDER}/*.md")]):
+            declare_inputs(page, declared, page.relative_to(src).as_posix())
+    except ValueError as e:
+        err.print(f"[red]{e}; nothing was built[/red]")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 2
     toc = book_toc(waves[0], compare=bool(others), profiles=profiles, lang=lang)
     toc_file = tmp / "_toc.yml"
     toc_file.write_text(dump_yaml(toc), encoding="utf-8")
@@ -473,8 +531,11 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     ahead: dict[str, tuple[float, str | None]] = {}
     sources = {p: src / f"{p}.md" for p in _pages(toc_file) if (src / f"{p}.md").is_file()}
     if jobs > 1:
-        ahead = _execute_ahead(cache, sources, env, jobs, int((cfg.get("execute") or {}).get("timeout", 600)))
-    preamble = [line for p, (secs, error) in ahead.items() for line in (
+        ahead = _execute_ahead(cache, sources, env, jobs, int((cfg.get("execute") or {}).get("timeout", 600)),
+                               log=tmp / "ahead.log")
+    kernels = (tmp / "ahead.log").read_text(encoding="utf-8", errors="replace").splitlines() \
+        if (tmp / "ahead.log").exists() else []
+    preamble = kernels + [line for p, (secs, error) in ahead.items() for line in (
         f"{sources[p]}: Executing notebook ahead, {jobs} at a time",
         f"{sources[p]}: Executed notebook in {secs:.2f} seconds (ahead)" if error is None
         else f"{sources[p]}: failed ahead ({error}); executed again by the book")]

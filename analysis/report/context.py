@@ -11,6 +11,7 @@ another computed. Outside a build (a page run by hand) the study is built from
 from __future__ import annotations
 
 import copyreg
+import dataclasses
 import os
 import pickle
 import tempfile
@@ -60,12 +61,55 @@ def _build(wave: str) -> Study:
     return build_study(wave)
 
 
+READS = ("models",)
+"""Inputs a page reads only if it says so (``ruralgov: {reads: [models]}`` in its front matter):
+a change to ``data/models.yml`` re-executes those pages and no other."""
+_declared: tuple[str, ...] | None = None
+
+
+class UndeclaredInput(RuntimeError):
+    """A page read an input its front matter does not declare."""
+
+
+class _Undeclared:
+    """Stands in for settings a page did not declare: any use of them stops the page."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise UndeclaredInput(
+            f"this page reads {self._what} without declaring it: add `ruralgov: {{reads: [models]}}` to "
+            "its front matter (between the --- lines), so that a change to the file re-executes it")
+
+
+def page_inputs(reads: tuple[str, ...] = ()) -> None:
+    """Called by the cell the build puts before a page's code: the inputs the page declares
+    (of :data:`READS`); the study it then gets hides the others."""
+    global _declared
+    _declared = tuple(reads)
+
+
+def _hide(st: Study, reads: tuple[str, ...]) -> Study:
+    if "models" in reads:
+        return st
+    settings = dataclasses.replace(st.settings, models=_Undeclared(str(paths.MODELS_CONFIG.relative_to(paths.ROOT))))
+    return dataclasses.replace(st, settings=settings)
+
+
 def study() -> Study:
-    """The study the pages report (the build's, or one built from ``$RURALGOV_WAVE``)."""
+    """The study the pages report (the build's, or one built from ``$RURALGOV_WAVE``); in a
+    page of a build, without the inputs the page does not declare."""
     p = os.environ.get(STUDY_ENV)
-    if p and Path(p).is_file():
-        return _load(p, Path(p).stat().st_mtime_ns)
-    return _build(paths.current_wave())
+    st = _load(p, Path(p).stat().st_mtime_ns) if p and Path(p).is_file() else _build(paths.current_wave())
+    return st if _declared is None else _hide_cached(st, _declared)
+
+
+@lru_cache(maxsize=2)
+def _hide_cached(st: Study, reads: tuple[str, ...]) -> Study:
+    return _hide(st, reads)
 
 
 def cached(name: str, st: Study, compute: Callable[[], Any]) -> Any:

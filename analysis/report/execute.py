@@ -35,9 +35,14 @@ def read_page(path: Path):  # type: ignore[no-untyped-def]
     return read_myst_markdown_notebook(text, config=MdParserConfig(), add_source_map=True, path=str(path))
 
 
-def _set_env(env: dict) -> None:
+def _set_env(env: dict, log: str | None) -> None:
     os.environ.clear()
     os.environ.update(env)
+    if log is not None:                       # the kernels' own output (warnings) goes there too
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
 
 
 def _execute(path: str, timeout: int) -> tuple[str, object, float, str | None]:
@@ -74,12 +79,13 @@ def pending_pages(cache_path: Path, sources: dict[str, Path]) -> dict[str, Path]
 
 def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: int,
                   progress: Callable[[str, str | None], None] | None = None,
-                  timeout: int = TIMEOUT) -> dict[str, tuple[float, str | None]]:
+                  timeout: int = TIMEOUT, log: Path | None = None) -> dict[str, tuple[float, str | None]]:
     """Execute the pages of ``sources`` not yet in the cache at ``cache_path``, ``jobs`` at a
     time, each kernel in the environment ``env``; store those that succeed in the cache.
 
     Returns page → (seconds, None) or (seconds, the error's first line); ``progress(page, error)``
-    is called as each page ends. Pages are started in the order given (the book's order).
+    is called as each page ends. Pages are started in the order given (the book's order) What the
+    workers and kernels print goes to ``log`` when given.
     """
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -92,7 +98,7 @@ def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: i
     outcome: dict[str, tuple[float, str | None]] = {}
     ctx = multiprocessing.get_context("spawn")        # no fork of a process with threads
     with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), mp_context=ctx,
-                             initializer=_set_env, initargs=(dict(env),)) as pool:
+                             initializer=_set_env, initargs=(dict(env), None if log is None else str(log))) as pool:
         running = {pool.submit(_execute, str(p), timeout) for p in todo.values()}
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
