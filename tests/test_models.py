@@ -603,6 +603,9 @@ def test_weighted_grams_equal_one_product_per_weight(n):
         want = X.T @ (X * h[:, [p]])
         np.testing.assert_allclose(weighted_gram(X, h[:, p]), want, rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(weighted_grams(X, h)[p], want, rtol=1e-12, atol=1e-9)
+        # small blocks: many of them, and a last one shorter than the others
+        np.testing.assert_allclose(weighted_gram(X, h[:, p], block=3), want, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(weighted_grams(X, h, block=3)[p], want, rtol=1e-12, atol=1e-9)
 
 
 def test_wild_bootstrap_records_its_settings_and_defaults_to_999_webb_draws_seed_0():
@@ -634,3 +637,19 @@ def test_design_matrix_reads_integer_nullable_and_boolean_regressors_as_numbers(
     ref, _ = design_matrix(df.astype({"a": float, "b": float}), ["a", "b"], ["r"])
     assert X.dtype == np.float64 and names == ["Intercept", "a", "b", "r_y"]
     np.testing.assert_array_equal(X, ref)
+
+
+def test_weighted_least_squares_and_cr1_refuse_collinear_regressors_and_a_single_cluster():
+    """The errors a model file can provoke, named; two clusters are enough for CR1 (with
+    G/(G − 1) = 2 and G − 1 = 1 df)."""
+    y, X, w, g = _toy(seed=6)
+    with pytest.raises(RegressionError, match=r"^the regressors are collinear \(X'WX is singular\)$"):
+        _wls(y, np.column_stack([X, 2 * X[:, 1]]), w)
+    beta, ainv, e = _wls(y, X, w)
+    V, G = cluster_vcov(X, w, e, g % 2, ainv)
+    assert G == 2 and np.isfinite(V).all()
+    scores = np.stack([np.sum((X * (w * e)[:, None])[g % 2 == c], axis=0) for c in (0, 1)])
+    n, k = X.shape
+    np.testing.assert_allclose(V, 2 * (n - 1) / (n - k) * ainv @ scores.T @ scores @ ainv, rtol=1e-10)
+    with pytest.raises(RegressionError, match="^cluster-robust standard errors need at least two clusters$"):
+        cluster_vcov(X, w, e, np.zeros(len(y)), ainv)
