@@ -313,7 +313,7 @@ def bench_book() -> None:
         proj = Path(scratch) / "proj"
         shutil.copytree(ROOT, proj, ignore=shutil.ignore_patterns("_build", ".venv", ".git", "__pycache__",
                                                                   ".pytest_cache", ".hypothesis", "mutants"))
-        shutil.copytree(ROOT / "_build" / ".assets", proj / "_build" / ".assets")
+        shutil.copytree(ROOT / "_build" / ".assets", proj / "_build" / ".assets")      # MathJax (built above)
         env = {**os.environ, "RURALGOV_ROOT": str(proj)}
         cmd = [sys.executable, "-m", "analysis.cli", "build", "--lang", "en", "--no-pdf"]
         subprocess.run(cmd, cwd=proj, env=env, check=True, capture_output=True)      # cold, not timed

@@ -46,7 +46,7 @@ def fake_book(monkeypatch, tmp_path):
     build = tmp_path / "_build"
     monkeypatch.setattr(paths, "BUILD", build)
 
-    def fake_run(cmd, env, log, verbose, preamble=()):  # type: ignore[no-untyped-def]
+    def fake_run(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
         out = Path(cmd[cmd.index("--path-output") + 1]) / "_build" / "html"
         out.mkdir(parents=True)
         (out / "index.html").write_text("report", encoding="utf-8")
@@ -145,7 +145,7 @@ def test_out_dir_may_be_new_empty_or_a_previous_build(tmp_path, fake_book):
 
 
 def test_a_failed_build_leaves_no_temporary_folder(tmp_path, fake_book, monkeypatch):
-    monkeypatch.setattr(build_mod, "_run", lambda cmd, env, log, verbose, preamble=(): (log.write_text("boom"), (1, {}, {}))[1])
+    monkeypatch.setattr(build_mod, "_run", lambda cmd, env, log, verbose: (log.write_text("boom"), (1, {}, {}))[1])
     assert build_book(paths.DEFAULT_WAVE) == 1
     assert {p.name for p in fake_book.iterdir()} <= {".assets", ".jupyter_cache", "logs"}
     assert not list(fake_book.glob(".tmp-*")) and not list(fake_book.glob(".staging-*"))

@@ -158,3 +158,18 @@ def test_a_page_reads_the_models_settings_only_if_it_declares_them(monkeypatch):
         st.settings.models.models
     context.page_inputs(("models",))
     assert context.study().settings.models.models
+
+
+def test_pages_executed_ahead_are_logged_as_they_start_and_end(tmp_path):
+    """The build log shows a page while it runs (a user following the log, a build killed
+    midway) and how it ended; the kernels' warnings go there, not to the terminal."""
+    sources = {"a": _page(tmp_path, "a", "import sys\nprint('to the kernel stderr', file=sys.stderr)"),
+               "b": _page(tmp_path, "b", "raise ValueError('no')")}
+    log = tmp_path / "build.log"
+    log.write_text("earlier line\n", encoding="utf-8")
+    execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=2, log=log)
+    text = log.read_text(encoding="utf-8")
+    assert text.startswith("earlier line\n")                           # appended
+    assert f"{sources['a']}: Executing notebook ahead" in text and f"{sources['b']}: Executing notebook ahead" in text
+    assert f"{sources['a']}: Executed notebook in " in text
+    assert f"{sources['b']}: failed ahead (ValueError: no); executed again by the book" in text

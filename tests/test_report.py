@@ -580,7 +580,10 @@ def test_a_change_to_the_models_reexecutes_only_the_pages_that_declare_them(scra
     """``data/models.yml`` is keyed into the pages whose front matter declares it (``ruralgov:
     {reads: [models]}``), not into the whole execution cache: after a change to it the other
     pages come from the cache."""
-    shutil.copytree(paths.BUILD / ".assets", scratch_root / "_build" / ".assets")    # MathJax, offline
+    from analysis.report.assets import ensure_mathjax
+
+    assert ensure_mathjax()                              # fetched once, then copied: no second download
+    shutil.copytree(paths.BUILD / ".assets", scratch_root / "_build" / ".assets")
     env = {**os.environ, "RURALGOV_ROOT": str(scratch_root)}
 
     def build() -> set[str]:

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -301,10 +300,9 @@ def _page_name(path: str, root: Path | None = None) -> str:
     return p.relative_to(root).as_posix() if p.is_absolute() and root in p.parents else path
 
 
-def _run(cmd: list[str], env: dict, log: Path, verbose: bool,
-         preamble: Sequence[str] = ()) -> tuple[int, dict[str, str], dict[str, str]]:
-    """Run jupyter-book, logging everything (after the lines of ``preamble``); show a progress
-    bar over pages; collect failures."""
+def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict[str, str], dict[str, str]]:
+    """Run jupyter-book, logging everything (appended to ``log``: pages executed ahead are
+    logged first); show a progress bar over pages; collect failures."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     pages = _pages(Path(cmd[cmd.index("--toc") + 1]))
@@ -312,11 +310,10 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool,
     failed: dict[str, str] = {}
     executed: dict[str, str] = {}
     pending: str | None = None
-    with open(log, "w", encoding="utf-8", buffering=1) as fh, Progress(
+    with open(log, "a", encoding="utf-8", buffering=1) as fh, Progress(
             TextColumn("[progress.description]{task.description}"), BarColumn(),
             TextColumn("{task.completed}/{task.total} pages"), TimeElapsedColumn(),
             console=err, transient=True, disable=verbose or not err.is_terminal) as prog:
-        fh.writelines(f"{line}\n" for line in preamble)
         task = prog.add_task("executing pages", total=len(pages))
         proc = subprocess.Popen(cmd, env=env, cwd=paths.ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
@@ -348,7 +345,8 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool,
 def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
                    timeout: int, log: Path | None = None) -> dict[str, tuple[float, str | None]]:
     """Execute the pages missing from the execution cache ``jobs`` at a time, with a progress
-    bar (:mod:`analysis.report.execute`; what kernels print goes to ``log``); page → outcome."""
+    bar (:mod:`analysis.report.execute`; pages and what their kernels print logged to ``log``
+    as they run); page → outcome."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from analysis.report.execute import execute_pages, pending_pages
@@ -532,14 +530,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     sources = {p: src / f"{p}.md" for p in _pages(toc_file) if (src / f"{p}.md").is_file()}
     if jobs > 1:
         ahead = _execute_ahead(cache, sources, env, jobs, int((cfg.get("execute") or {}).get("timeout", 600)),
-                               log=tmp / "ahead.log")
-    kernels = (tmp / "ahead.log").read_text(encoding="utf-8", errors="replace").splitlines() \
-        if (tmp / "ahead.log").exists() else []
-    preamble = kernels + [line for p, (secs, error) in ahead.items() for line in (
-        f"{sources[p]}: Executing notebook ahead, {jobs} at a time",
-        f"{sources[p]}: Executed notebook in {secs:.2f} seconds (ahead)" if error is None
-        else f"{sources[p]}: failed ahead ({error}); executed again by the book")]
-    code, failed, executed = _run(cmd, env, tmp / "build.log", verbose, preamble)
+                               log=tmp / "build.log")
+    code, failed, executed = _run(cmd, env, tmp / "build.log", verbose)
     executed.update({p: f"{secs:.2f} s" for p, (secs, error) in ahead.items() if error is None})
     html = tmp / "_build" / "html"
     if code != 0 or not (html / "index.html").exists():
