@@ -178,3 +178,26 @@ def test_a_chinese_table_translates_names_and_text_but_never_numbers(monkeypatch
 def test_a_line_break_between_chinese_characters_is_removed_not_shown_as_a_space():
     out, _ = i18n.translate_page("Some prose\nover two lines.\n", {"Some prose\nover two lines.": "第一行，\n第二行。\nEnglish 词"})
     assert out == "第一行，第二行。\nEnglish 词\n"
+
+
+def test_the_limitations_paragraph_follows_the_models_file():
+    """How each model is weighted is read from data/models.yml (the methods page said it in typed
+    prose, false for another models file); the Oaxaca clause only when the file has one."""
+    import dataclasses
+
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import methods
+
+    st = build_study()
+    ms = st.settings.models
+    text = methods.limitations(st)
+    for m in ms.models:
+        assert text.count((m.label or m.name) + ";") + text.count((m.label or m.name) + ".") == 1, m.name
+    design = [m for m in ms.models if m.se_kind == "design"]
+    assert text.index("Design-based (strata") < text.index(design[0].label or design[0].name)
+    assert "Oaxaca–Blinder decomposition" in text
+    one = [m for m in ms.models if m.family == "mixedlm"][:1]
+    few = ms.model_copy(update={"models": one})
+    small = dataclasses.replace(st, settings=dataclasses.replace(st.settings, models=few))
+    assert methods.limitations(small) == (f"Unweighted (model-based): {one[0].label or one[0].name}. "
+                                          "All models describe associations in cross-sectional data.")

@@ -52,3 +52,21 @@ def wave_paragraph(study) -> str:  # type: ignore[no-untyped-def]
         id=w.id, version=f["replica_version"], seed=f["replica_seed"], internet=f["true_internet_use"],
         education=f["true_education"], income=f["true_log_income"], distance=f["true_distance_km"],
         participation=f["true_participation"])
+
+
+def limitations(study) -> str:  # type: ignore[no-untyped-def]
+    """How the models of ``data/models.yml`` are weighted, model by model, and what they
+    describe (the Limitations paragraph: from the settings, never typed)."""
+    groups: dict[str, list[str]] = {"model": [], "design": [], "weighted": []}
+    models = study.settings.models.models
+    for m in models:
+        kind = "design" if m.se_kind == "design" else "weighted" if m.weights else "model"
+        groups[kind].append(_(m.label or m.name))
+    heads = {"model": _("Unweighted (model-based): {models}."),
+             "design": _("Design-based (strata, PSUs and weights): {models}."),
+             "weighted": _("Weighted, with cluster-robust, robust or bootstrap standard errors: {models}.")}
+    parts = [heads[k].format(models=_("; ").join(v)) for k, v in groups.items() if v]
+    tail = _("All models describe associations in cross-sectional data")
+    if any(m.family == "oaxaca" for m in models):
+        tail += _("; the Oaxaca–Blinder decomposition is an accounting of the gap, not a causal account of it")
+    return " ".join([*parts, tail + _(".")])
