@@ -266,13 +266,15 @@ def translate_page(text: str, translations: dict[str, str]) -> tuple[str, list[s
 
 
 def write_translated_book(folder: Path, language: str = "zh") -> int:
-    """The book's sources in ``language`` in ``folder`` (pages translated, everything else
-    linked); returns the number of prose messages left untranslated."""
+    """The book's sources in ``language`` in ``folder`` (pages translated, or copied as they are
+    in English, everything else linked); returns the number of prose messages left untranslated."""
     folder.mkdir(parents=True, exist_ok=True)
     left = 0
     for f in sorted(paths.BOOK.iterdir()):
         if f.suffix == ".md":
-            text, missing = translate_page(f.read_text(encoding="utf-8"), catalog(f"book/{f.stem}", language))
+            text, missing = f.read_text(encoding="utf-8"), []
+            if language != "en":
+                text, missing = translate_page(text, catalog(f"book/{f.stem}", language))
             (folder / f.name).write_text(text, encoding="utf-8")
             left += len(missing)
         else:

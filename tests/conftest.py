@@ -58,12 +58,15 @@ def rerun_r_reference(script: str, stored: pd.DataFrame, tmp_path: Path, rtol: f
     pd.testing.assert_frame_equal(pd.read_csv(out), stored, rtol=rtol)
 
 
+NOTEBOOK_HEADER = ("---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n"
+                   "  name: python3\n  display_name: Python 3\n  language: python\n---\n")
+"""The front matter that makes a MyST page a notebook."""
+
+
 def scratch_page(root: Path, name: str, code: str) -> None:
     """Make a project copy's book a single extra page ``name`` running ``code`` (after rerun)."""
     (root / "book" / f"{name}.md").write_text(
-        "---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n"
-        f"  display_name: Python 3\n  language: python\n---\n# {name}\n\n```{{code-cell}} ipython3\n"
-        f"{code}\n```\n", encoding="utf-8")
+        f"{NOTEBOOK_HEADER}# {name}\n\n```{{code-cell}} ipython3\n{code}\n```\n", encoding="utf-8")
     (root / "_toc.yml").write_text(f"format: jb-book\nroot: book/rerun\nchapters:\n  - file: book/{name}\n",
                                    encoding="utf-8")
 

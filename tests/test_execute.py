@@ -12,9 +12,8 @@ from jupyter_cache import get_cache
 
 from analysis.report import context
 from analysis.report.execute import execute_pages, pending_pages, read_page
+from tests.conftest import NOTEBOOK_HEADER
 
-HEADER = ("---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n"
-          "  display_name: Python 3\n  language: python\n---\n")
 
 
 def _page(folder: Path, name: str, code: str | None) -> Path:
@@ -23,7 +22,7 @@ def _page(folder: Path, name: str, code: str | None) -> Path:
     if code is None:
         path.write_text(body, encoding="utf-8")          # plain Markdown: not a notebook
     else:
-        path.write_text(f"{HEADER}{body}\n```{{code-cell}} ipython3\n{code}\n```\n", encoding="utf-8")
+        path.write_text(f"{NOTEBOOK_HEADER}{body}\n```{{code-cell}} ipython3\n{code}\n```\n", encoding="utf-8")
     return path
 
 
@@ -45,7 +44,7 @@ def test_pages_run_in_their_folder_with_the_build_environment_and_are_cached(tmp
     cache = tmp_path / "cache"
     env = {**os.environ, "RURALGOV_TEST_MARK": "mark-123"}
     seen = []
-    out = execute_pages(cache, sources, env, jobs=2, progress=lambda p, e: seen.append((p, e)))
+    out = execute_pages(cache, pending_pages(cache, sources), env, jobs=2, progress=lambda p, e: seen.append((p, e)))
     assert set(out) == {"book/a", "book/broken"}                  # a page without code is not run
     assert out["book/a"][1] is None and out["book/a"][0] > 0
     assert "deliberate failure" in out["book/broken"][1]
@@ -55,7 +54,7 @@ def test_pages_run_in_their_folder_with_the_build_environment_and_are_cached(tmp
     assert "RURALGOV_TEST_MARK" not in os.environ                      # this process's is untouched
     # cached under the key the book looks up; a failed page is left for the book to run and report
     assert pending_pages(cache, sources) == {"book/broken": sources["book/broken"]}
-    assert set(execute_pages(cache, sources, env, jobs=2)) == {"book/broken"}
+    assert set(execute_pages(cache, pending_pages(cache, sources), env, jobs=2)) == {"book/broken"}
 
 
 def test_pages_run_side_by_side_up_to_jobs_at_a_time(tmp_path):
@@ -106,11 +105,11 @@ def test_a_page_declares_in_its_front_matter_the_inputs_it_reads():
 
     from analysis.report.build import page_reads
 
-    assert page_reads(HEADER.replace("---\n", "---\nruralgov:\n  reads: [models]\n", 1) + "# x\n", "p") == ("models",)
-    assert page_reads(HEADER + "# x\n", "p") == ()
+    assert page_reads(NOTEBOOK_HEADER.replace("---\n", "---\nruralgov:\n  reads: [models]\n", 1) + "# x\n", "p") == ("models",)
+    assert page_reads(NOTEBOOK_HEADER + "# x\n", "p") == ()
     assert page_reads("# a page without front matter\n", "p") == ()
     with pytest.raises(ValueError, match=r"^book/x\.md: front matter ruralgov\.reads names weights; a page may declare models$"):
-        page_reads(HEADER.replace("---\n", "---\nruralgov: {reads: [weights]}\n", 1), "book/x.md")
+        page_reads(NOTEBOOK_HEADER.replace("---\n", "---\nruralgov: {reads: [weights]}\n", 1), "book/x.md")
 
 
 def test_the_declared_inputs_hashes_key_the_page_in_the_execution_cache(tmp_path):
@@ -131,14 +130,14 @@ def test_the_declared_inputs_hashes_key_the_page_in_the_execution_cache(tmp_path
         return cache.create_hashed_notebook(read_page(path))[1], written
 
     body = "# Title\n\nProse.\n\n```{code-cell} ipython3\nx = 1\n```\n"
-    reads = HEADER.replace("---\n", "---\nruralgov:\n  reads: [models]\n", 1) + body
+    reads = NOTEBOOK_HEADER.replace("---\n", "---\nruralgov:\n  reads: [models]\n", 1) + body
     k1, written = key(reads, "a" * 64)
     k2, _ = key(reads, "b" * 64)
     assert k1 != k2
     assert written.index("_context.page_inputs(('models',))  # models:" + "a" * 16) < written.index("x = 1")
     assert written.index("# Title") < written.index(":tags: [remove-cell]")     # after the title
-    n1, plain = key(HEADER + body, "a" * 64)
-    n2, _ = key(HEADER + body, "b" * 64)
+    n1, plain = key(NOTEBOOK_HEADER + body, "a" * 64)
+    n2, _ = key(NOTEBOOK_HEADER + body, "b" * 64)
     assert n1 == n2 and "_context.page_inputs(())" in plain
     path = tmp_path / "text.md"
     path.write_text("# Only prose\n", encoding="utf-8")

@@ -438,12 +438,13 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         err.print("[red]MathJax is missing and could not be fetched from the npm registry; "
                   "formulas would need a CDN. Connect once, or copy _build/.assets/ from another checkout.[/red]")
         return 1
-    key = hashlib.sha256("".join(inputs_hash(f) for f in [folder, *others]).encode()).hexdigest()[:16]
     # the execution cache is keyed on every input but those a page declares it reads (models):
-    # their hashes are written into the pages that declare them (declare_inputs)
+    # their hashes are written into the pages that declare them (declare_inputs); the build's
+    # key covers them all
     declared = {"models": hashlib.sha256(paths.MODELS_CONFIG.read_bytes()).hexdigest()}
     cache_key = hashlib.sha256("".join(inputs_hash(f, exclude=(paths.MODELS_CONFIG,))
                                        for f in [folder, *others]).encode()).hexdigest()[:16]
+    key = hashlib.sha256((cache_key + "".join(declared.values())).encode()).hexdigest()[:16]
     stamp = f"{key}:{book_hash()[:16]}:{lang}:{','.join(editions)}\n"
     if not force and (target / "inputs").exists() and (target / "inputs").read_text() == stamp \
             and (target / "html" / "index.html").exists():
@@ -481,20 +482,12 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     src = tmp / "src"
     src.mkdir()
     (src / "data").symlink_to(paths.ROOT / "data", target_is_directory=True)
-    if lang == "en":
-        (src / "book").mkdir()
-        for f in sorted(paths.BOOK.iterdir()):
-            if f.suffix == ".md":
-                shutil.copyfile(f, src / "book" / f.name)
-            else:
-                (src / "book" / f.name).symlink_to(f, target_is_directory=f.is_dir())
-    else:
-        left = i18n.write_translated_book(src / "book", lang)
-        if left:
-            err.print(f"[red]{left} prose message(s) of the {i18n.NAMES[lang]} edition are not translated "
-                      "(python -m analysis.i18n lists them); nothing was built[/red]")
-            shutil.rmtree(tmp, ignore_errors=True)
-            return 1
+    left = i18n.write_translated_book(src / "book", lang)     # copies: the build adds a cell to each
+    if left:
+        err.print(f"[red]{left} prose message(s) of the {i18n.NAMES[lang]} edition are not translated "
+                  "(python -m analysis.i18n lists them); nothing was built[/red]")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 1
     profiles = write_profiles(src / FOLDER, lang) if profiles_enabled else None
     try:
         for page in sorted([*src.glob("book/*.md"), *src.glob(f"{FOLDER}/*.md")]):
@@ -523,13 +516,13 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
            "--config", str(cfg_file), "--toc", str(toc_file),
            "--path-output", str(tmp), "-W", "-n", "--keep-going", "--all"]
     err.print(f"building {name} (inputs {key}) into {target} …")
-    from analysis.report.execute import default_jobs
+    from analysis.report.execute import TIMEOUT, default_jobs
 
     jobs = default_jobs() if jobs is None else jobs
     ahead: dict[str, tuple[float, str | None]] = {}
-    sources = {p: src / f"{p}.md" for p in _pages(toc_file) if (src / f"{p}.md").is_file()}
     if jobs > 1:
-        ahead = _execute_ahead(cache, sources, env, jobs, int((cfg.get("execute") or {}).get("timeout", 600)),
+        sources = {p: src / f"{p}.md" for p in _pages(toc_file) if (src / f"{p}.md").is_file()}
+        ahead = _execute_ahead(cache, sources, env, jobs, int((cfg.get("execute") or {}).get("timeout", TIMEOUT)),
                                log=tmp / "build.log")
     code, failed, executed = _run(cmd, env, tmp / "build.log", verbose)
     executed.update({p: f"{secs:.2f} s" for p, (secs, error) in ahead.items() if error is None})

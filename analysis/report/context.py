@@ -92,6 +92,7 @@ def page_inputs(reads: tuple[str, ...] = ()) -> None:
     _declared = tuple(reads)
 
 
+@lru_cache(maxsize=2)
 def _hide(st: Study, reads: tuple[str, ...]) -> Study:
     if "models" in reads:
         return st
@@ -104,12 +105,7 @@ def study() -> Study:
     page of a build, without the inputs the page does not declare."""
     p = os.environ.get(STUDY_ENV)
     st = _load(p, Path(p).stat().st_mtime_ns) if p and Path(p).is_file() else _build(paths.current_wave())
-    return st if _declared is None else _hide_cached(st, _declared)
-
-
-@lru_cache(maxsize=2)
-def _hide_cached(st: Study, reads: tuple[str, ...]) -> Study:
-    return _hide(st, reads)
+    return st if _declared is None else _hide(st, _declared)
 
 
 def cached(name: str, st: Study, compute: Callable[[], Any]) -> Any:

@@ -88,26 +88,27 @@ def pending_pages(cache_path: Path, sources: dict[str, Path]) -> dict[str, Path]
 def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: int,
                   progress: Callable[[str, str | None], None] | None = None,
                   timeout: int = TIMEOUT, log: Path | None = None) -> dict[str, tuple[float, str | None]]:
-    """Execute the pages of ``sources`` not yet in the cache at ``cache_path``, ``jobs`` at a
-    time, each kernel in the environment ``env``; store those that succeed in the cache.
+    """Execute the pages of ``sources`` (name → MyST file with code; :func:`pending_pages` gives
+    those not yet in the cache at ``cache_path``), ``jobs`` at a time, each kernel in the
+    environment ``env``; store those that succeed in the cache.
 
     Returns page → (seconds, None) or (seconds, the error's first line); ``progress(page, error)``
-    is called as each page ends. Pages are started in the order given (the book's order) What the
-    workers and kernels print goes to ``log`` when given.
+    is called as each page ends. Pages are started in the order given (the book's order). With
+    ``log``, each page's start and end and whatever the workers and kernels print are appended
+    to it as they happen.
     """
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    todo = pending_pages(cache_path, sources)
-    if not todo:
+    if not sources:
         return {}
     cache = get_cache(str(cache_path))
-    names = {str(p): page for page, p in todo.items()}
+    names = {str(p): page for page, p in sources.items()}
     outcome: dict[str, tuple[float, str | None]] = {}
     ctx = multiprocessing.get_context("spawn")        # no fork of a process with threads
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), mp_context=ctx,
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(sources))), mp_context=ctx,
                              initializer=_set_env, initargs=(dict(env), None if log is None else str(log))) as pool:
-        running = {pool.submit(_execute, str(p), timeout) for p in todo.values()}
+        running = {pool.submit(_execute, str(p), timeout) for p in sources.values()}
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for fut in done:
