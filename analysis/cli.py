@@ -12,6 +12,7 @@ settings file under ``data/``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from enum import Enum
@@ -320,6 +321,30 @@ def models(
                   f"{r.label} ({r.family}, n = {r.nobs}){_tag(st)}")
 
 
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None):  # type: ignore[no-untyped-def]
+    """No client, a client of a local cluster (``local``), or of the scheduler at an address."""
+    if not scheduler:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    from analysis.report.execute import default_jobs
+
+    if scheduler == "local":
+        with LocalCluster(n_workers=default_jobs(), threads_per_worker=1, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as e:
+        err.print(f"[red]--scheduler {scheduler}: cannot reach the Dask scheduler ({e})[/red]")
+        raise typer.Exit(2) from None
+    with client:
+        yield client
+
+
 @app.command()
 def stream(
     folder: Path = typer.Argument(..., help="folder of Parquet partitions (part-*.parquet)"),
@@ -333,13 +358,18 @@ def stream(
     batch_rows: int = typer.Option(200_000, "--batch-rows", min=1000, help="rows per scanned batch"),
     min_cell: int = typer.Option(10, "--min-cell", help="disclosure threshold of the printed degrees"),
     fmt: Format = typer.Option(Format.table, "--format"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="reduce the partitions on "
+                                            "a Dask cluster: a scheduler address "
+                                            "(tcp://host:8786), or 'local' for a local cluster "
+                                            "of one worker per core"),
 ) -> None:
     """A wave larger than memory: validate, index and estimate it partition by partition.
 
     DuckDB scans the partitions in batches; each batch is validated and reduced to sufficient
     statistics, so memory stays bounded by the batch. Prints the degree by domain and, for
     --model, weighted OLS with the fixed effect absorbed and CR1 SEs (the same estimates and SEs
-    as ``ruralgov models``).
+    as ``ruralgov models``). With --scheduler the partitions are reduced by the workers of a
+    Dask cluster, which must see the folder at the same path; the results are the same.
     """
     import pandas as pd
 
@@ -367,8 +397,9 @@ def stream(
     design = {"weight": weight, "strata": strata, "psu": psu}
     col = DOMAIN_COLUMN[by]
     try:
-        res = stream_wave(folder, design, by=col, ols=ols, batch_rows=batch_rows,
-                          progress=sys.stderr.isatty(), settings=settings)
+        with _dask_client(scheduler) as client:
+            res = stream_wave(folder, design, by=col, ols=ols, batch_rows=batch_rows,
+                              progress=sys.stderr.isatty(), settings=settings, client=client)
     except ValueError as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None

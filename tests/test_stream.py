@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.estimation.regression import absorbed_ols
-from analysis.estimation.stream import dask_degree, stream_wave, write_partitioned
+from analysis.estimation.stream import stream_wave, write_partitioned
 from analysis.estimation.study import build_study
 from analysis.replica import generate
 from tests.conftest import shared
@@ -109,15 +109,65 @@ def test_partition_problems_are_reported_across_files(tmp_path):
     assert ("part-00001.parquet", "schema") in rules
 
 
-def test_dask_local_cluster_gives_the_same_result(partitioned):
+@pytest.fixture(scope="module")
+def dask_client():
+    """A local Dask cluster of two worker processes (the job, codebook and index construction
+    are pickled to them, as to a real cluster's workers)."""
     distributed = pytest.importorskip("distributed")
-    folder, w = partitioned
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        est = dask_degree(folder, DESIGN, client)
-    ref = stream_wave(folder, DESIGN)["degree"]
-    np.testing.assert_allclose(est.estimate, ref.estimate, rtol=1e-10)
-    np.testing.assert_allclose(est.se, ref.se, rtol=1e-10)
+        yield client
+
+
+def test_dask_cluster_gives_the_in_memory_degree_and_ols(partitioned, dask_client):
+    folder, st = partitioned
+    spec = {"y": "overall", "x": X, "fe": "region3", "cluster": "province"}
+    out = stream_wave(folder, DESIGN, by="province_en", ols=spec, client=dask_client, batch_rows=700)
+    assert out["report"].ok
+    mem = st.degree(by="province_en")
+    assert out["degree"].domains == mem.domains
+    np.testing.assert_allclose(out["degree"].estimate, mem.estimate, rtol=1e-10)
+    np.testing.assert_allclose(out["degree"].se, mem.se, rtol=1e-10)
+    np.testing.assert_array_equal(out["degree"].df, mem.df)
+    ols = _in_memory_ols(st, fe="region3", cluster="province")
+    np.testing.assert_allclose(out["ols"]["coef"], ols["coef"], rtol=1e-10)
+    np.testing.assert_allclose(out["ols"]["se"], ols["se"], rtol=1e-10)
+    assert out["ols"]["n"] == ols["n"] and out["ols"]["k"] == ols["k"]
+    assert out["report"].rows == stream_wave(folder, DESIGN)["report"].rows
+
+
+def _problems(rep) -> list[tuple]:
+    return [(p.file, p.row, p.column, p.value, p.rule, p.message, p.severity) for p in rep.problems]
+
+
+def test_dask_cluster_finds_the_problems_across_partitions_the_local_scan_finds(tmp_path, dask_client):
+    """Duplicate ids and a PSU in two strata whose rows sit in partitions reduced by different
+    workers, an out-of-range code, a stratum left with one PSU: the same problems, file rows and
+    messages as the scan on one machine, in the same order."""
+    v = generate(seed=12, n=4000, calibrate=False)["villagers"]
+    v.loc[3900, "resp_id"] = v.loc[10, "resp_id"]        # first partition and last
+    v.loc[2100, "resp_id"] = v.loc[10, "resp_id"]        # a third occurrence of the same id
+    v.loc[1700, "resp_id"] = v.loc[1600, "resp_id"]      # a repeat inside one partition
+    v.loc[1200, "edu_org"] = 7.0                         # an out-of-range code
+    other = v.loc[v["province"] != v.loc[3000, "province"], "province"].iloc[0]
+    v.loc[3000, "province"] = other                      # its village now in two strata
+    write_partitioned(v, tmp_path / "p", rows_per_file=500)
+    local = stream_wave(tmp_path / "p", DESIGN, batch_rows=300)["report"]
+    dist = stream_wave(tmp_path / "p", DESIGN, batch_rows=300, client=dask_client)
+    assert _problems(dist["report"]) == _problems(local)
+    rules = {p.rule for p in local.errors}
+    assert {"unique id", "PSU nested in one stratum", "schema"} <= rules
+    dup = [(p.file, p.row) for p in local.errors if p.rule == "unique id"]
+    assert dup == [("part-00003.parquet", 202), ("part-00004.parquet", 102), ("part-00007.parquet", 402)]
+    assert dist["degree"] is None and dist["ols"] is None
+
+
+def test_dask_cluster_refuses_partitions_with_other_columns(tmp_path, dask_client):
+    v = generate(seed=12, n=1000, calibrate=False)["villagers"]
+    write_partitioned(v, tmp_path / "p", rows_per_file=500)
+    v.iloc[:10].drop(columns=["sex"]).to_parquet(tmp_path / "p" / "part-00009.parquet", index=False)
+    with pytest.raises(ValueError, match="part-00009.parquet has other columns"):
+        stream_wave(tmp_path / "p", DESIGN, client=dask_client)
 
 
 def test_batches_smaller_than_partitions_give_the_same_results_and_rows(partitioned, tmp_path):
@@ -169,6 +219,21 @@ def test_stream_command_prints_the_partitioned_estimates(partitioned):
     printed = pd.read_csv(__import__("io").StringIO(res.stdout.split("\n\n")[0]), nrows=len(ref))
     np.testing.assert_allclose(printed["estimate"], ref["estimate"], rtol=1e-12)
     assert "internet_use" in res.stdout
+
+
+def test_stream_command_on_a_dask_scheduler_prints_what_it_prints_alone(partitioned, dask_client):
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    folder, _ = partitioned
+    args = ["stream", str(folder), "--by", "province", "--format", "csv", "--batch-rows", "1500"]
+    alone = CliRunner().invoke(app, args)
+    on_cluster = CliRunner().invoke(app, [*args, "--scheduler", dask_client.scheduler.address])
+    assert alone.exit_code == 0 and on_cluster.exit_code == 0, on_cluster.output
+    assert on_cluster.stdout == alone.stdout
+    gone = CliRunner().invoke(app, [*args, "--scheduler", "tcp://127.0.0.1:9"])
+    assert gone.exit_code == 2 and "cannot reach the Dask scheduler" in gone.output
 
 
 def test_stream_command_names_the_bad_partition_row_and_exits_1(tmp_path):

@@ -42,6 +42,11 @@ from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 RANDOM_INDEX = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49}
 
 
+def _config_from_state(state: dict) -> IndexConfig:
+    return IndexConfig(**{k: MappingProxyType(v) if isinstance(v, dict) else v
+                          for k, v in state.items()})
+
+
 class IndexConfigError(ValueError):
     """An index configuration that cannot be used (unknown option, inconsistent AHP matrix...)."""
 
@@ -78,6 +83,11 @@ class IndexConfig:
         _check(self.aggregation, AGGREGATIONS, "aggregation")
         if not 0 < self.coverage <= 1:
             raise IndexConfigError(f"coverage must be in (0, 1], got {self.coverage}")
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        """Picklable (sent to the workers of a Dask cluster): the read-only mappings as dicts."""
+        return (_config_from_state, ({k: dict(v) if isinstance(v, MappingProxyType) else v
+                                      for k, v in vars(self).items()},))
 
     @classmethod
     def from_settings(cls, st: IndexSettings, sha256: str = "") -> IndexConfig:

@@ -203,19 +203,20 @@ def partition_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def scan_partitions(folder: str | Path, columns: list[str] | None = None, *,
+def scan_partitions(folder: str | Path | list[Path], columns: list[str] | None = None, *,
                     batch_rows: int = 200_000) -> Iterator[tuple[Path, int, pd.DataFrame]]:
     """Stream a partitioned wave through DuckDB in batches of at most ``batch_rows`` rows.
 
     Yields ``(file, first_row, frame)``: the partition a piece comes from, the file row of its
     first record (1-based, the header counted as row 1, as validation reports rows) and the
     values — text columns as Arrow-backed strings.  Memory is bounded by the batch, not by the
-    size of a partition or of the wave.  Partitions must share one schema.
+    size of a partition or of the wave.  Partitions must share one schema.  ``folder`` may also
+    be a list of partition files (a worker's share of the wave).
     """
     import duckdb
     import pyarrow as pa
 
-    files = partition_files(folder)
+    files = folder if isinstance(folder, list) else partition_files(folder)
     con = duckdb.connect()
     cols = ("* EXCLUDE (filename, file_row_number)" if columns is None
             else ", ".join(_quote(c) for c in columns))
@@ -252,6 +253,12 @@ def scan_partitions(folder: str | Path, columns: list[str] | None = None, *,
         yield flush()
 
 
+_IDS = """SELECT trim(CAST({col} AS VARCHAR)) AS id, filename AS file, file_row_number + 2 AS row
+          FROM read_parquet($files, filename = true, file_row_number = true)
+          WHERE {col} IS NOT NULL AND trim(CAST({col} AS VARCHAR)) <> ''"""
+"""The ids of some partitions, as text, with their file and file row (header = row 1)."""
+
+
 def duplicate_ids(folder: str | Path, id_column: str, limit: int = 50) -> pd.DataFrame:
     """Respondent ids found more than once anywhere in a partitioned wave, with the file and row
     of each repeat (not of the first occurrence): one DuckDB aggregation over every partition,
@@ -259,12 +266,8 @@ def duplicate_ids(folder: str | Path, id_column: str, limit: int = 50) -> pd.Dat
     import duckdb
 
     files = [str(f) for f in partition_files(folder)]
-    col = _quote(id_column)
     return duckdb.connect().sql(
-        f"""WITH ids AS (SELECT trim(CAST({col} AS VARCHAR)) AS id, filename AS file,
-                                file_row_number + 2 AS row
-                         FROM read_parquet($files, filename = true, file_row_number = true)
-                         WHERE {col} IS NOT NULL AND trim(CAST({col} AS VARCHAR)) <> ''),
+        f"""WITH ids AS ({_IDS.format(col=_quote(id_column))}),
                 ranked AS (SELECT *, row_number() OVER (PARTITION BY id ORDER BY file, row) AS k,
                                   first_value(file) OVER (PARTITION BY id ORDER BY file, row) AS first_file,
                                   first_value(row) OVER (PARTITION BY id ORDER BY file, row) AS first_row
@@ -272,6 +275,12 @@ def duplicate_ids(folder: str | Path, id_column: str, limit: int = 50) -> pd.Dat
             SELECT id, file, row, first_file, first_row FROM ranked WHERE k > 1
             ORDER BY file, row LIMIT {int(limit)}""",
         params={"files": files}).df()
+
+
+def _partition_ids(files: list[str], id_column: str) -> pd.DataFrame:
+    import duckdb
+
+    return duckdb.connect().sql(_IDS.format(col=_quote(id_column)), params={"files": files}).df()
 
 
 def _quote(name: str) -> str:
@@ -303,9 +312,110 @@ GLOBAL_RULES = ("unique id", "PSU nested in one stratum", "two or more PSUs per 
 """Rules that span partitions: checked once over the whole wave, not per piece."""
 
 
+@dataclass
+class ScanJob:
+    """What every piece of a scan needs (sent to each worker on Dask): the design, the domain,
+    the streamed OLS, the index construction and the codebook."""
+
+    design: dict
+    by: str
+    ols: dict | None
+    derived: dict
+    index: object
+    codebook: object
+
+
+@dataclass
+class ScanPartial:
+    """The reduction of some pieces of a partitioned wave: problems, row and missing counts, the
+    first row of every (PSU, stratum) pair, and the sufficient statistics of the estimates.
+    Two partials of consecutive parts of the wave merge into the partial of both."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+    missing: dict[str, dict[str, int]] = field(default_factory=dict)
+    psu_strata: dict = field(default_factory=dict)       # psu → stratum → first (file, row)
+    stats: DomainMeanStats = field(default_factory=DomainMeanStats)
+    ols: AbsorbedOLSStats | None = None
+    _seen: set = field(default_factory=set)
+
+    def _add_problems(self, problems) -> None:  # type: ignore[no-untyped-def]
+        for p in problems:
+            sig = (p.file, p.row, p.column, p.rule, p.message)
+            if p.rule not in GLOBAL_RULES and sig not in self._seen:
+                self._seen.add(sig)
+                self.problems.append(p)
+
+    def _add_missing(self, missing: dict) -> None:
+        for col, counts in missing.items():
+            tot = self.missing.setdefault(col, {"blank": 0, "declared": 0})
+            tot["blank"] += counts["blank"]
+            tot["declared"] += counts["declared"]
+
+    def add_piece(self, job: ScanJob, file: Path, first_row: int, raw: pd.DataFrame) -> ScanPartial:
+        """Validate one piece with the in-memory rules and reduce it."""
+        from analysis.estimation.index import build_index
+
+        rep, clean = _clean_partition(raw, job.design, first_row, file, job.codebook)
+        self.rows[file.name] = self.rows.get(file.name, 0) + len(raw)
+        self._add_problems(rep.problems)
+        self._add_missing(rep.missing.get("villagers", {}))
+        if clean is None:
+            return self
+        d = job.design
+        psu, strata = clean[d["psu"]], clean[d["strata"]]
+        firsts = pd.DataFrame({"p": psu, "s": strata, "r": np.arange(len(clean)) + first_row}
+                              ).dropna().drop_duplicates(["p", "s"])
+        for p_, s_, r_ in firsts.itertuples(index=False):
+            self.psu_strata.setdefault(p_, {}).setdefault(s_, (file.name, int(r_)))
+        if not rep.ok:
+            return self
+        s = build_index(clean, job.index, codebook=job.codebook).scores["overall"].to_numpy()
+        self.stats.update(s, clean[d["weight"]].to_numpy(float), strata.to_numpy(),
+                          psu.astype(str).to_numpy(), clean[job.by].to_numpy())
+        if job.ols:
+            o = job.ols
+            if self.ols is None:
+                self.ols = AbsorbedOLSStats(len(o["x"]))
+            frame = _ols_frame(clean, s, o, job.derived)
+            self.ols.update(frame[o["x"]].to_numpy(float), frame["_y"].to_numpy(float),
+                            frame["_w"].to_numpy(float), frame[o["fe"]].to_numpy(),
+                            frame[o["cluster"]].to_numpy())
+        return self
+
+    def merge(self, other: ScanPartial) -> ScanPartial:
+        """This partial followed by ``other`` (the later part of the wave)."""
+        for f, n in other.rows.items():
+            self.rows[f] = self.rows.get(f, 0) + n
+        self._add_problems(other.problems)
+        self._add_missing(other.missing)
+        for p_, by_stratum in other.psu_strata.items():
+            mine = self.psu_strata.setdefault(p_, {})
+            for s_, where in by_stratum.items():
+                mine.setdefault(s_, where)
+        self.stats = self.stats.merge(other.stats)
+        if other.ols is not None:
+            self.ols = other.ols if self.ols is None else self.ols.merge(other.ols)
+        return self
+
+
+def _scan_job(design: dict, by: str, ols: dict | None, codebook, settings) -> ScanJob:  # type: ignore[no-untyped-def]
+    from analysis.estimation.index import IndexConfig
+    from analysis.ingest.codebook import load_codebook
+    from analysis.settings import load_settings
+
+    st = settings or load_settings()
+    cfg = IndexConfig.from_settings(st.index)
+    if cfg.normalisation not in ("minmax", "target") or cfg.weighting in ("entropy", "pca"):
+        raise ValueError("the partitioned path needs a row-local index (min-max or target "
+                         "normalisation; equal, expert or AHP weights)")
+    return ScanJob(design, by, ols, dict(st.models.derived) if ols else {}, cfg,
+                   codebook or load_codebook())
+
+
 def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
                 ols: dict | None = None, codebook=None, batch_rows: int = 200_000,
-                progress: bool = False, settings=None) -> dict:  # type: ignore[no-untyped-def]
+                progress: bool = False, settings=None, client=None) -> dict:  # type: ignore[no-untyped-def]
     """Validate, index and estimate a partitioned wave without holding it in memory.
 
     The partitions are scanned by DuckDB in batches of ``batch_rows`` rows (see
@@ -314,74 +424,53 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
     ids by a DuckDB aggregation, PSUs in two strata and strata with one PSU from the distinct
     (PSU, stratum) pairs.
 
+    With a ``dask.distributed`` ``client`` the partitions are reduced on its workers instead
+    (:func:`_dask_scan`; each worker still scans its partitions in batches) and the duplicate ids
+    are found by buckets of ids hashed across the workers; the results are the same.
+
     Returns ``{"report": ValidationReport, "degree": Estimate, "ols": dict | None}``: every
     problem (file and file row), the design-based mean overall score by ``by``, and, if
     ``ols = {"y": ..., "x": [...], "fe": ..., "cluster": ...}``, weighted OLS with the fixed
     effect absorbed and CR1 standard errors (from the same scan).
     """
-    from analysis.estimation.index import IndexConfig, build_index
-    from analysis.ingest.codebook import load_codebook
-    from analysis.ingest.validate import Problem, ValidationReport, _strat_name
-    from analysis.settings import load_settings
-
-    st = settings or load_settings()
-    cb = codebook or load_codebook()
-    cfg = IndexConfig.from_settings(st.index)
-    if cfg.normalisation not in ("minmax", "target") or cfg.weighting in ("entropy", "pca"):
-        raise ValueError("the partitioned path needs a row-local index (min-max or target "
-                         "normalisation; equal, expert or AHP weights)")
-    report = ValidationReport(Path(folder).name)
-    seen: set[tuple] = set()
-    stats = DomainMeanStats()
-    psu_strata: dict[object, dict[object, tuple[str, int]]] = {}   # psu → stratum → first (file, row)
-    o1 = AbsorbedOLSStats(len(ols["x"])) if ols else None
-    derived = st.models.derived if ols else {}
-    key = cb.keys["villagers"]
-
-    def pieces(label: str):  # type: ignore[no-untyped-def]
+    job = _scan_job(design, by, ols, codebook, settings)
+    key = job.codebook.keys["villagers"]
+    if client is not None:
+        part, dups, names = _dask_scan(folder, job, key, client, batch_rows=batch_rows,
+                                       progress=progress)
+    else:
+        # each partition reduced on its own and the partials merged in file order, as on a
+        # cluster: the two paths give the same numbers to the last bit
+        part, cur, cur_file = ScanPartial(), ScanPartial(), None
         it = scan_partitions(folder, batch_rows=batch_rows)
         if progress:
             from rich.progress import track
 
-            it = track(it, description=label, transient=True)
+            it = track(it, description="scan, validate, reduce", transient=True)
         for file, first_row, raw in it:
-            yield file, first_row, raw, _clean_partition(raw, design, first_row, file, cb)
+            if file != cur_file and cur_file is not None:
+                part.merge(cur)
+                cur = ScanPartial()
+            cur_file = file
+            cur.add_piece(job, file, first_row, raw)
+        part.merge(cur)
+        names = _schema_names(folder)
+        dups = duplicate_ids(folder, key) if key in names else None
+    return _finish(Path(folder).name, part, design, key, dups)
 
-    for file, first_row, raw, (rep, clean) in pieces("scan, validate, reduce"):
-        report.rows[file.name] = report.rows.get(file.name, 0) + len(raw)
-        for p in rep.problems:
-            sig = (p.file, p.row, p.column, p.rule, p.message)
-            if p.rule not in GLOBAL_RULES and sig not in seen:
-                seen.add(sig)
-                report.problems.append(p)
-        for col, counts in rep.missing.get("villagers", {}).items():
-            tot = report.missing.setdefault("villagers", {}).setdefault(col, {"blank": 0, "declared": 0})
-            tot["blank"] += counts["blank"]
-            tot["declared"] += counts["declared"]
-        if clean is None:
-            continue
-        psu, strata = clean[design["psu"]], clean[design["strata"]]
-        firsts = pd.DataFrame({"p": psu, "s": strata, "r": np.arange(len(clean)) + first_row}
-                              ).dropna().drop_duplicates(["p", "s"])
-        for p_, s_, r_ in firsts.itertuples(index=False):
-            psu_strata.setdefault(p_, {}).setdefault(s_, (file.name, int(r_)))
-        if not rep.ok:
-            continue
-        s = build_index(clean, cfg, codebook=cb).scores["overall"].to_numpy()
-        stats.update(s, clean[design["weight"]].to_numpy(float), strata.to_numpy(),
-                     psu.astype(str).to_numpy(), clean[by].to_numpy())
-        if ols:
-            frame = _ols_frame(clean, s, ols, derived)
-            o1.update(frame[ols["x"]].to_numpy(float), frame["_y"].to_numpy(float),
-                      frame["_w"].to_numpy(float), frame[ols["fe"]].to_numpy(),
-                      frame[ols["cluster"]].to_numpy())
-    # rules across partitions
-    if key in _schema_names(folder):
-        for r in duplicate_ids(folder, key).itertuples(index=False):
-            report.problems.append(Problem(Path(r.file).name, int(r.row), key, r.id, "unique id",
-                                           f"respondent id {r.id!r} also in {Path(r.first_file).name} "
-                                           f"row {int(r.first_row)}"))
-    for p_, by_stratum in psu_strata.items():
+
+def _finish(wave: str, part: ScanPartial, design: dict, key: str,
+            dups: pd.DataFrame | None) -> dict:
+    """The report with the rules across partitions, and the estimates if the wave is valid."""
+    from analysis.ingest.validate import Problem, ValidationReport, _strat_name
+
+    report = ValidationReport(wave, list(part.problems), dict(part.rows),
+                              {"villagers": part.missing} if part.missing else {})
+    for r in (dups.itertuples(index=False) if dups is not None else ()):
+        report.problems.append(Problem(Path(r.file).name, int(r.row), key, r.id, "unique id",
+                                       f"respondent id {r.id!r} also in {Path(r.first_file).name} "
+                                       f"row {int(r.first_row)}"))
+    for p_, by_stratum in part.psu_strata.items():
         if len(by_stratum) > 1:
             (f_, r_) = min(by_stratum.values())
             names = ", ".join(_strat_name(x) for x in by_stratum)
@@ -389,7 +478,7 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
                                            f"PSU {p_!r} appears in {len(by_stratum)} strata ({names}); "
                                            "each PSU must lie in one stratum"))
     n_psu: dict[object, list] = {}
-    for p_, by_stratum in psu_strata.items():
+    for p_, by_stratum in part.psu_strata.items():
         for s_, where in by_stratum.items():
             n_psu.setdefault(s_, []).append(where)
     for s_, wheres in n_psu.items():
@@ -400,8 +489,8 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
                                            f"stratum {_strat_name(s_)!r} has a single PSU: its variance "
                                            "is estimated by centring at the grand mean", "warning"))
     report.problems.sort(key=lambda p: p.severity != "error")
-    return {"report": report, "degree": stats.estimate() if report.ok else None,
-            "ols": o1.result() if ols and report.ok else None}
+    return {"report": report, "degree": part.stats.estimate() if report.ok else None,
+            "ols": part.ols.result() if part.ols is not None and report.ok else None}
 
 
 def _schema_names(folder: str | Path) -> list[str]:
@@ -429,34 +518,79 @@ def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict, derived: dict)
     return f[list(dict.fromkeys([*ols["x"], "_y", "_w", ols["fe"], ols["cluster"]]))].dropna()
 
 
-def dask_degree(folder: str | Path, design: dict, client, *, by: str = "province_en") -> Estimate:  # type: ignore[no-untyped-def]
-    """The partition-and-combine design-based means on a Dask cluster: each worker reduces its
-    partitions to sufficient statistics, which are merged and finished on the client."""
-    import dask
+# ---- the same scan on a Dask cluster -------------------------------------------------------
 
-    from analysis.estimation.index import IndexConfig, build_index
-    from analysis.ingest.codebook import load_codebook
-
-    cb = load_codebook()
-    cfg = IndexConfig.default()
-
-    def one(path: str) -> DomainMeanStats:
-        import pyarrow.parquet as pq
-
-        raw = pq.read_table(path).to_pandas()
-        _, clean = _clean_partition(raw, design, 2, Path(path), cb)
-        s = build_index(clean, cfg, codebook=cb).scores["overall"].to_numpy()
-        return DomainMeanStats().update(s, clean[design["weight"]].to_numpy(float),
-                                        clean[design["strata"]].to_numpy(),
-                                        clean[design["psu"]].astype(str).to_numpy(), clean[by].to_numpy())
-
-    parts = [dask.delayed(one)(str(p)) for p in sorted(Path(folder).glob("*.parquet"))]
-    total = dask.delayed(lambda xs: _merge_all(xs))(parts)
-    return client.compute(total).result().estimate()
+def _dask_partition(path: str, job: ScanJob, key: str | None, batch_rows: int,
+                    buckets: int) -> tuple:
+    """One partition on a worker: its reduction, and its ids split into ``buckets`` buckets by
+    hash (so that one id's every occurrence meets in one bucket, whatever its partition)."""
+    part = ScanPartial()
+    for file, first_row, raw in scan_partitions([Path(path)], batch_rows=batch_rows):
+        part.add_piece(job, file, first_row, raw)
+    if key is None:
+        return (part, *([None] * buckets))
+    ids = _partition_ids([path], key)
+    h = pd.util.hash_array(ids["id"].to_numpy(object)) % np.uint64(buckets)
+    return (part, *(ids[h == b] for b in range(buckets)))
 
 
-def _merge_all(xs: list[DomainMeanStats]) -> DomainMeanStats:
-    out = DomainMeanStats()
-    for x in xs:
-        out = out.merge(x)
-    return out
+def _bucket_duplicates(frames: list, limit: int) -> pd.DataFrame:
+    """The repeats among the ids of one bucket, as :func:`duplicate_ids` reports them."""
+    ids = pd.concat([f for f in frames if f is not None], ignore_index=True)
+    ids = ids.sort_values(["file", "row"], kind="stable")
+    g = ids.groupby("id", sort=False)
+    ids = ids.assign(first_file=g["file"].transform("first"), first_row=g["row"].transform("first"))
+    return ids[g.cumcount().to_numpy() > 0].head(limit)
+
+
+def _dask_scan(folder: str | Path, job: ScanJob, key: str, client, *, batch_rows: int,  # type: ignore[no-untyped-def]
+               progress: bool = False, limit: int = 50) -> tuple:
+    """Reduce every partition on the cluster's workers; merge the partials in file order."""
+    import operator
+
+    from distributed import as_completed
+
+    files = partition_files(folder)
+    names = _same_schema(files)
+    key_here = key if key in names else None
+    nb = min(len(files), 32)
+    tasks = [client.submit(_dask_partition, str(f), job, key_here, batch_rows, nb, pure=False)
+             for f in files]
+    partials = [client.submit(operator.getitem, t, 0) for t in tasks]
+    dups = None
+    if key_here is not None:
+        found = [client.submit(_bucket_duplicates,
+                               [client.submit(operator.getitem, t, 1 + b) for t in tasks], limit)
+                 for b in range(nb)]
+    done: dict = {}
+    it = as_completed(partials)
+    if progress:
+        from rich.progress import track
+
+        it = track(it, total=len(partials), description="reduce partitions on the cluster",
+                   transient=True)
+    index = {f.key: i for i, f in enumerate(partials)}
+    for fut in it:
+        done[index[fut.key]] = fut.result()
+    part = ScanPartial()
+    for i in range(len(files)):
+        part.merge(done[i])
+    if key_here is not None:
+        dups = pd.concat(client.gather(found), ignore_index=True)
+        dups = dups.sort_values(["file", "row"], kind="stable").head(limit)[
+            ["id", "file", "row", "first_file", "first_row"]]
+    return part, dups, names
+
+
+def _same_schema(files: list[Path]) -> list[str]:
+    """The columns shared by every partition (read from the files' metadata), or the error the
+    local scan gives when they differ."""
+    import pyarrow.parquet as pq
+
+    first = pq.read_schema(files[0])
+    for f in files[1:]:
+        if pq.read_schema(f).names != first.names:
+            raise ValueError(f"{f.parent}: the partitions cannot be read as one table ({f.name} has "
+                             f"other columns than {files[0].name}); every partition must have "
+                             "the same columns and types")
+    return first.names
