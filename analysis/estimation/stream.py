@@ -554,7 +554,8 @@ def _dask_scan(folder: str | Path, job: ScanJob, key: str, client, *, batch_rows
     names = _same_schema(files)
     key_here = key if key in names else None
     nb = min(len(files), 32)
-    tasks = [client.submit(_dask_partition, str(f), job, key_here, batch_rows, nb, pure=False)
+    job_ = client.scatter(job, broadcast=True)            # the codebook sent once per worker
+    tasks = [client.submit(_dask_partition, str(f), job_, key_here, batch_rows, nb, pure=False)
              for f in files]
     partials = [client.submit(operator.getitem, t, 0) for t in tasks]
     dups = None
