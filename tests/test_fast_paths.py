@@ -58,7 +58,7 @@ def test_fast_reader_equals_careful_reader_on_every_file_it_accepts():
 @pytest.mark.parametrize("folder", WAVES, ids=[w.name for w in WAVES])
 def test_validation_is_the_same_without_the_fast_reader(folder, monkeypatch):
     fast_report, fast_clean = validate_wave(folder)
-    monkeypatch.setattr(wio, "_read_csv_arrow", lambda spec: None)
+    monkeypatch.setattr(wio, "_read_csv_arrow", lambda spec, numeric=None: None)
     report, clean = validate_wave(folder)
     assert [str(p) for p in fast_report.problems] == [str(p) for p in report.problems]
     assert fast_report.missing == report.missing and fast_report.rows == report.rows
@@ -92,3 +92,87 @@ def test_arrow_parse_equals_general_parse(values, item, extra):
     (a, *ra), (b, *rb) = out
     pd.testing.assert_series_equal(a, b)
     assert ra == rb
+
+
+def test_the_reader_parses_numbers_into_one_block_that_validation_converts_in_place(monkeypatch):
+    from analysis.ingest.readers import read_questionnaire
+    from analysis.ingest.validate import _check_questionnaire
+
+    cb = load_codebook()
+    spec = load_spec(DEFAULT)
+    raw = read_questionnaire(spec.questionnaires["villagers"], cb)
+    numbers = raw.numbers
+    assert numbers is not None
+    numeric = [c for c in raw.frame.columns if raw.frame[c].dtype == np.float64]
+    assert len(numeric) == numbers.shape[0] > 50
+    clean = _check_questionnaire(ValidationReport("w"), cb, raw, spec)
+    for c in numeric:                          # the validated columns are the reader's block
+        assert np.shares_memory(clean[c].to_numpy(), numbers), c
+    # and hold what the careful reader's text gives
+    monkeypatch.setattr(wio, "_read_csv_arrow", lambda spec, numeric=None: None)
+    text = read_questionnaire(spec.questionnaires["villagers"], cb)
+    assert text.numbers is None
+    pd.testing.assert_frame_equal(clean, _check_questionnaire(ValidationReport("w"), cb, text, spec))
+
+
+ROW_CELLS = ["1", "2", " 3 ", "", " ", "NaN", "nan", "inf", "-1", "1e1", "+2", "男", "２", "1,5",
+             "\u30002", "99", "0.5", '"4"']
+
+
+@settings(max_examples=40, deadline=None)
+@given(cells=st.lists(st.sampled_from(ROW_CELLS), min_size=3, max_size=3),
+       rows=st.lists(st.integers(0, 59), min_size=3, max_size=3, unique=True),
+       column=st.sampled_from(["sex", "edu_org", "age", "hh_income", "weight", "internet_use"]),
+       province=st.sampled_from([None, " 北京 ", "nan", "", "Beijing", "臺灣", "Atlantis"]))
+def test_a_file_read_with_numbers_validates_as_the_same_file_read_as_text(
+        tmp_path_factory, cells, rows, column, province):
+    """The reader parses the numeric columns as it reads, and falls back to text for a file with
+    any cell that is not a plain number: either way validation reports the same problems and
+    gives the same wave as the careful reader, which reads every cell as text."""
+    import csv
+
+    folder = tmp_path_factory.mktemp("wave") / "w"
+    folder.mkdir()
+    v = pd.read_csv(DEFAULT / "villagers.csv", dtype=str, keep_default_na=False, nrows=60)
+    for r, c in zip(rows, cells):
+        v.loc[r, column] = c
+    if province is not None:
+        v.loc[rows[0], "province"] = province
+    v.to_csv(folder / "villagers.csv", index=False, quoting=csv.QUOTE_MINIMAL)
+    (folder / "wave.yml").write_text(
+        "id: w\nquestionnaires: {villagers: {file: villagers.csv}}\n"
+        "design: {weight: weight, strata: province, psu: village_id}\n", encoding="utf-8")
+    fast = validate_wave(folder)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(wio, "_read_csv_arrow", lambda spec, numeric=None: None)
+        careful = validate_wave(folder)
+    assert [str(p) for p in fast[0].problems] == [str(p) for p in careful[0].problems]
+    assert not any(p.rule == "wave id" for p in careful[0].problems)
+    assert fast[0].missing == careful[0].missing and careful[0].rows["villagers"] == 60
+    for q in careful[1]:
+        pd.testing.assert_frame_equal(fast[1][q], careful[1][q])
+
+
+def test_a_stray_byte_order_mark_in_a_text_cell_is_refused_as_by_the_careful_reader(tmp_path):
+    tmp_path = tmp_path / "w"
+    tmp_path.mkdir()
+    text = (DEFAULT / "villagers.csv").read_text(encoding="utf-8").splitlines()
+    text[5] = "\ufeff" + text[5]                 # in the id of a row whose numbers all parse
+    (tmp_path / "villagers.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    (tmp_path / "wave.yml").write_text(
+        "id: w\nquestionnaires: {villagers: {file: villagers.csv}}\n"
+        "design: {weight: weight, strata: province, psu: village_id}\n", encoding="utf-8")
+    report, _ = validate_wave(tmp_path)
+    assert [p.rule for p in report.errors] == ["BOM only at the start"]
+    assert report.errors[0].row == 6
+
+
+@pytest.mark.parametrize("dtype", [pd.StringDtype("pyarrow", na_value=np.nan), object])
+def test_distinct_text_values_are_found_in_order_of_first_appearance(dtype):
+    from analysis.ingest.validate import _distinct_text
+
+    s = pd.Series([" b", "a ", None, "nan", "b", "c", None], dtype=dtype)
+    codes, uniq, where = _distinct_text(s)
+    assert uniq == ["b", "a", None, "nan", "c"]
+    assert [uniq[k] for k in codes] == ["b", "a", None, "nan", "b", "c", None]
+    assert where("nan") == 3 and where("c") == 5 and where(None) == 2

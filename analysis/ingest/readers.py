@@ -15,13 +15,15 @@ import io as _io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from analysis import paths
 from analysis.ingest.codebook import Codebook
 from analysis.settings import SettingsError, WaveSettings, load_wave_settings, read_yaml
+from analysis.settings.options import CODED_TYPES, NUMERIC_TYPES
 from analysis.settings.schemas import WAVE_ID_PATTERN
 
 SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".sav": "sav",
@@ -235,6 +237,9 @@ class RawTable:
     sha256: str
     declared_missing: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     """Missing values a file declares itself (SPSS user-missing): column id → (lo, hi) ranges."""
+    numbers: Any = None
+    """The one float64 block (columns × rows) behind the frame's numeric columns when the CSV
+    reader parsed them as it read; validation converts them in place instead of copying."""
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -246,14 +251,22 @@ def _separator(spec: QuestionnaireSpec) -> str:
     return "\t" if spec.delimiter in ("\\t", "tab") else spec.delimiter
 
 
-def _read_csv_arrow(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str] | None:
+def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[str]] | None = None
+                    ) -> tuple[pd.DataFrame, str, np.ndarray | None] | None:
     """Fast path for a well-formed UTF-8 file: pyarrow's multithreaded reader, values kept as
     strings in Arrow memory (no Python object per cell, no decoded copy of the whole text).
+
+    ``numeric`` names, from the header, the columns whose values should be numbers: they are
+    parsed as float64 while the file is read (blank cells missing), which spares validation a
+    text column and a cast for each.  If any of their cells is not a plain number (a label, a
+    typo, a blank made of spaces, "NaN" written out) the whole file is read again as text, so
+    that validation finds and names every such cell.
 
     Returns None whenever the file is anything but plain (another encoding, a stray BOM, a title
     above the header, an empty or repeated header, a row of the wrong length, bytes that are not
     UTF-8): the careful path then reads it and names the problem.  Both paths give equal frames on
-    every file the fast one accepts (``tests/test_fast_paths.py``).
+    every file the fast one accepts as text, and equal validation whatever it reads as numbers
+    (``tests/test_fast_paths.py``).
     """
     if spec.encoding and spec.encoding.lower() not in _UTF8_NAMES:
         return None
@@ -266,21 +279,24 @@ def _read_csv_arrow(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str] | None:
 
     with open(spec.file, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         start = 3 if mm[:3] == _BOM else 0
-        if mm.find(_BOM, start) != -1:
-            return None
-        quoted = mm.find(b'"') != -1
         end = mm.find(b"\n", start)
         first = mm[start: end if end != -1 else len(mm)]
-    try:
-        header_line = first.decode("utf-8").rstrip("\r")
-    except UnicodeDecodeError:
-        return None
-    sep = _separator(spec)
-    if len(sep) != 1 or sep not in header_line:
-        return None
-    names = next(csv.reader([header_line], delimiter=sep))
-    if any(not n.strip() for n in names) or len(set(names)) != len(names):
-        return None
+        try:
+            header_line = first.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            return None
+        sep = _separator(spec)
+        if len(sep) != 1 or sep not in header_line:
+            return None
+        names = next(csv.reader([header_line], delimiter=sep))
+        if any(not n.strip() for n in names) or len(set(names)) != len(names):
+            return None
+        typed = numeric(names) if numeric else set()
+        # a stray BOM (files pasted together) is followed by a header, which no numeric column
+        # reads as a number: with numeric columns it can only be in a text cell, checked below
+        if not typed and mm.find(_BOM, start) != -1:
+            return None
+        quoted = mm.find(b'"') != -1
     try:
         table = pacsv.read_csv(
             spec.file,
@@ -289,22 +305,64 @@ def _read_csv_arrow(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str] | None:
             convert_options=pacsv.ConvertOptions(
                 # large_string: the type pandas' Arrow-backed strings hold, so no cast of every
                 # column when the table becomes a frame
-                column_types={n: pa.large_string() for n in names}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False, null_values=[]))
+                column_types={n: pa.float64() if n in typed else pa.large_string() for n in names},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+                null_values=[""] if typed else []))
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
-        return None
+        return _read_csv_arrow(spec) if typed else None
     if table.column_names != names:
         return None
     dtype = pd.StringDtype(na_value=float("nan"))
-    df = table.to_pandas(types_mapper={pa.string(): dtype, pa.large_string(): dtype}.get,
-                         self_destruct=True)
+    as_text = {pa.string(): dtype, pa.large_string(): dtype}.get
     declared = spec.encoding if spec.encoding and spec.encoding.lower() not in ("auto", "detect") else None
-    return df, declared or AUTO_ENCODINGS[0]
+    if not typed:
+        df = table.to_pandas(types_mapper=as_text, self_destruct=True)
+        return df, declared or AUTO_ENCODINGS[0], None
+    import pyarrow.compute as pc
+
+    for n in names:
+        if n not in typed and pc.any(pc.match_substring(table.column(n), "\ufeff")).as_py():
+            del table
+            return _read_csv_arrow(spec)        # a stray BOM in a text cell: the careful path names it
+    # the numbers go into one float block, column by column, each Arrow column freed once copied
+    # (the block becomes the validated wave's: no other copy of them is made)
+    num_cols = [n for n in names if n in typed]
+    block = float_block(len(num_cols), table.num_rows)
+    for j, n in enumerate(num_cols):
+        col = table.column(n)
+        at = 0
+        for ch in col.chunks:
+            block[j, at: at + len(ch)] = ch.to_numpy(zero_copy_only=False)     # null → NaN
+            at += len(ch)
+        nulls = col.null_count
+        table = table.drop_columns([n])
+        del col
+        if np.count_nonzero(np.isnan(block[j])) != nulls:
+            del table, block      # "NaN" written out parses as a number; as text it is reported
+            return _read_csv_arrow(spec)
+    text = table.to_pandas(types_mapper=as_text, self_destruct=True)
+    del table
+    df = pd.DataFrame(block.T, columns=num_cols, copy=False)
+    for i, n in enumerate(names):
+        if n not in typed:
+            df.insert(i, n, text.pop(n))
+    return df, declared or AUTO_ENCODINGS[0], block
 
 
-def _read_csv(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
-    fast = _read_csv_arrow(spec)
-    return fast if fast is not None else _read_csv_careful(spec)
+def float_block(columns: int, rows: int) -> np.ndarray:
+    """An uninitialised float64 block (columns × rows) from Arrow's memory pool, which keeps the
+    pages it frees: the block reuses the memory of the Arrow buffers just read and released
+    instead of asking the system for new pages (where first-touch costs more than the copy)."""
+    import pyarrow as pa
+
+    buf = pa.allocate_buffer(columns * rows * 8)
+    return np.frombuffer(buf, dtype=np.float64).reshape(columns, rows)
+
+
+def _read_csv(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[str]] | None = None
+              ) -> tuple[pd.DataFrame, str, np.ndarray | None]:
+    fast = _read_csv_arrow(spec, numeric)
+    return fast if fast is not None else (*_read_csv_careful(spec), None)
 
 
 def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
@@ -411,6 +469,19 @@ def _xlsx_checks(spec: QuestionnaireSpec) -> None:
         formulas.close()
 
 
+def _numeric_headers(spec: QuestionnaireSpec, codebook: Codebook, names: list[str]) -> set[str]:
+    """The headers of a file that map to a coded or numeric item (its values should be numbers)."""
+    if spec.name not in codebook.questionnaires:
+        return set()
+    types = {it.id: it.type for it in codebook.items(spec.name)}
+    out = set()
+    for h in names:
+        cid = spec.column_map.get(h) or codebook.resolve_header(spec.name, h)
+        if types.get(cid) in (*CODED_TYPES, *NUMERIC_TYPES):
+            out.add(h)
+    return out
+
+
 def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
     """Read one questionnaire file and map its headers to codebook ids."""
     kind = SUPPORTED.get(spec.file.suffix.lower())
@@ -425,12 +496,13 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
         raise WaveError(f"{spec.file.name}: {size} bytes exceeds the in-memory limit; use the "
                         "partitioned Parquet path", file=str(spec.file), rule="file size")
     enc: str | None = None
+    numbers = None
     labels: dict[str, dict[Any, str]] = {}
     declared: dict[str, tuple[tuple[float, float], ...]] = {}
     first_row = spec.header_row + 1
     try:
         if kind == "csv":
-            df, enc = _read_csv(spec)
+            df, enc, numbers = _read_csv(spec, lambda names: _numeric_headers(spec, codebook, names))
         elif kind == "xlsx":
             _xlsx_checks(spec)
             df = pd.read_excel(spec.file, sheet_name=spec.sheet, dtype=object,
@@ -480,7 +552,7 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
     labels = {rename.get(k, k): v for k, v in labels.items()}
     declared = {rename.get(k, k): v for k, v in declared.items()}
     return RawTable(spec.name, spec.file, df, headers, unknown, first_row, enc, labels,
-                    sha256_file(spec.file), declared)
+                    sha256_file(spec.file), declared, numbers)
 
 
 def _sav_missing(meta) -> dict[str, tuple[tuple[float, float], ...]]:  # type: ignore[no-untyped-def]

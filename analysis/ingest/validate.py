@@ -38,7 +38,8 @@ import pyarrow.compute as pc
 
 from analysis.ingest import provinces
 from analysis.ingest.codebook import CODED_TYPES, NUMERIC_TYPES, Codebook, Item, load_codebook
-from analysis.ingest.readers import RawTable, WaveError, WaveSpec, WaveSpecInvalid, load_spec, read_questionnaire
+from analysis.ingest.readers import (RawTable, WaveError, WaveSpec, WaveSpecInvalid, float_block, load_spec,
+                                     read_questionnaire)
 
 Severity = Literal["error", "warning"]
 MAX_CELL_CHARS = 10_000
@@ -204,6 +205,17 @@ def _in_ranges(x: np.ndarray, ranges: tuple[tuple[float, float], ...]) -> np.nda
     return out
 
 
+def _mask_missing(values: np.ndarray, item: Item, extra_missing: tuple[float, ...],
+                  ranges: tuple[tuple[float, float], ...]) -> tuple[int, int]:
+    """Declared missing codes of a column of numbers set to NaN in place: (blank, declared)."""
+    blank = np.count_nonzero(np.isnan(values))
+    declared = np.isin(values, (*item.missing, *extra_missing))
+    if ranges:
+        declared |= _in_ranges(values, ranges)
+    values[declared] = np.nan
+    return int(blank), int(np.count_nonzero(declared))
+
+
 def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[float, ...] = (),
                   ranges: tuple[tuple[float, float], ...] = ()) -> tuple[pd.Series, int, int]:
     """Parse one column to float64 with NaN for missing; report what cannot be parsed.
@@ -211,6 +223,10 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[floa
     Declared missing: the codebook's codes, the wave's ``missing_codes`` and the file's own
     (``ranges``: SPSS user-missing values).
     """
+    if s.dtype == np.float64:                    # numbers already (a typed read, Parquet, SPSS)
+        values = s.to_numpy(copy=True)
+        nb, nd = _mask_missing(values, item, extra_missing, ranges)
+        return pd.Series(values, index=s.index, copy=False), nb, nd
     fast = _parse_arrow(s)
     if fast is not None:
         values, blank_np = fast
@@ -275,6 +291,8 @@ def _schema(cb: Codebook, q: str, present: list[str]) -> pa.DataFrameSchema:
 
 
 def _build_schema(cb: Codebook, q: str, present: list[str]) -> pa.DataFrameSchema:
+    # vectorised checks that pass missing values themselves (ignore_na=False): pandera then
+    # hands over the column as it is instead of a copy without its missing values
     cols: dict[str, pa.Column] = {}
     for it in cb.items(q):
         if it.id not in present or it.type in ("id", "province", "psu"):
@@ -282,22 +300,39 @@ def _build_schema(cb: Codebook, q: str, present: list[str]) -> pa.DataFrameSchem
         checks = []
         if it.type in CODED_TYPES:
             codes = sorted(it.values)
-            checks.append(pa.Check.isin([float(c) for c in codes],
-                                        error=f"valid codes are {codes} (missing codes "
-                                              f"{[int(m) for m in it.missing]})"))
+            checks.append(_check(_is_one_of([float(c) for c in codes]),
+                                 f"valid codes are {codes} (missing codes {[int(m) for m in it.missing]})"))
         if it.range is not None:
             lo, hi = it.range
-            checks.append(pa.Check.in_range(lo, hi, error=f"allowed range is [{lo:g}, {hi:g}]"))
+            checks.append(_check(lambda v, lo=lo, hi=hi: (v >= lo) & (v <= hi),
+                                 f"allowed range is [{lo:g}, {hi:g}]"))
         if it.type == "count":
-            checks.append(pa.Check(lambda x: x.isna() | (x == np.round(x)), element_wise=False,
-                                   error="a count must be a whole number"))
+            checks.append(_check(lambda v: v == np.round(v), "a count must be a whole number"))
         if it.type in ("weight", "fpc"):
-            checks.append(pa.Check.gt(0, error="must be positive"))
-            checks.append(pa.Check(lambda x: np.isfinite(x), element_wise=False,
-                                   error="must be finite"))
+            checks.append(_check(lambda v: v > 0, "must be positive"))
+            checks.append(_check(lambda v: ~np.isinf(v), "must be finite"))
         cols[it.id] = pa.Column(float, checks=checks, nullable=it.type not in ("weight", "fpc"),
                                 coerce=False)
     return pa.DataFrameSchema(cols, strict=False, coerce=False)
+
+
+def _check(rule, error: str) -> pa.Check:  # type: ignore[no-untyped-def]
+    """A pandera check of ``rule`` (numpy values → bool array), missing values passing."""
+    def fn(s: pd.Series) -> pd.Series:
+        v = s.to_numpy()
+        return pd.Series(rule(v) | np.isnan(v), index=s.index, copy=False)
+
+    return pa.Check(fn, ignore_na=False, error=error)
+
+
+def _is_one_of(codes: list[float]):  # type: ignore[no-untyped-def]
+    def rule(v: np.ndarray) -> np.ndarray:
+        ok = v == codes[0]
+        for c in codes[1:]:
+            ok |= v == c
+        return ok
+
+    return rule
 
 
 def _run_schema(ctx: _Ctx, schema: pa.DataFrameSchema, df: pd.DataFrame) -> None:
@@ -327,6 +362,33 @@ def _run_schema(ctx: _Ctx, schema: pa.DataFrameSchema, df: pd.DataFrame) -> None
                 ctx.add(idx, str(col), value, rule, msg)
             if len(grp) > 50:
                 ctx.add(None, str(col), "", str(check), f"{len(grp) - 50} more rows break this rule")
+
+
+def _distinct_text(s: pd.Series) -> tuple[np.ndarray, list[str | None], Any]:
+    """A text column as codes into its distinct stripped values, in order of first appearance:
+    (codes, values, first row of a value); a missing cell is the value ``None``."""
+    a = _arrow_strings(s)
+    if a is not None:                         # Arrow kernels: no Python string per cell
+        enc = pc.dictionary_encode(pc.utf8_trim_whitespace(a), null_encoding="encode").combine_chunks()
+        uniq = enc.dictionary.to_pylist()
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    else:
+        codes, u = pd.factorize(s.astype(str).str.strip(), use_na_sentinel=False)
+        uniq = [None if pd.isna(v) else v for v in u]
+    return codes, uniq, lambda v: int(np.flatnonzero(codes == uniq.index(v))[0])
+
+
+def _same_block(block: np.ndarray | None, columns: list[pd.Series]) -> bool:
+    """Whether ``columns`` are, in order, the rows of ``block`` (the reader's float block)."""
+    if block is None or block.shape[0] != len(columns):
+        return False
+    for j, s in enumerate(columns):
+        if s.dtype != np.float64:
+            return False
+        a = s.to_numpy()
+        if a.__array_interface__["data"][0] != block[j].__array_interface__["data"][0] or a.strides != block[j].strides:
+            return False
+    return True
 
 
 def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
@@ -385,12 +447,16 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
     # numbers go straight into one float block (a frame built from per-column arrays would copy
     # them all once more); ids and PSUs stay text and are inserted at their places afterwards
     order = [c for c in df.columns if c in items]
-    float_ids = [c for c in order if items[c].type not in ("id", "psu")]
-    block = np.empty((len(float_ids), len(df)))
+    float_ids = [c for c in order if items[c].type not in ("id", "psu", "province")]
     # the columns held by name, the frame dropped: each is freed once converted (popping from
     # the frame itself rebuilds its block list every time: quadratic in the number of columns)
     source = {c: df[c] for c in order}
     del df
+    # numbers the reader parsed into one block are converted there, in place; anything else is
+    # converted into a new block
+    in_place = _same_block(raw.numbers, [source[c] for c in float_ids])
+    block = raw.numbers if in_place else float_block(len(float_ids), len(index))
+    raw.numbers = None
     slot = {c: j for j, c in enumerate(float_ids)}
     cols: dict[str, pd.Series] = {}
     miss: dict[str, dict[str, int]] = {}
@@ -419,10 +485,10 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                             f"respondent id {ids.iloc[pos]!r} is duplicated")
             continue
         if it.type == "province":
-            text = s.astype(str).str.strip()
-            uniq = pd.unique(text)
+            codes, uniq, where = _distinct_text(s)      # each spelling resolved once
             resolved = {u: provinces.try_resolve(u) for u in uniq}
-            codes = text.map({u: (r.adcode if r else np.nan) for u, r in resolved.items()})
+            codes = pd.Series(np.array([r.adcode if r else np.nan for r in resolved.values()],
+                                       dtype="float64")[codes], index=index)
             for pos in np.flatnonzero(codes.isna().to_numpy())[:50]:
                 v = s.iloc[pos]
                 try:
@@ -430,16 +496,21 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                 except provinces.UnknownProvince as e:
                     ctx.add(pos, cid, v, "known province", str(e))
             for u in [u for u in uniq if resolved[u] and provinces.is_traditional(u)][:10]:
-                pos = int(np.flatnonzero((text == u).to_numpy())[0])
+                pos = where(u)
                 ctx.add(pos, cid, u, "province names in simplified characters",
                         f"{u!r} is written in traditional characters; read as "
                         f"{resolved[u].name_zh_short} ({resolved[u].name_en})", "warning")
-            block[slot[cid]] = codes.to_numpy(dtype="float64", na_value=np.nan)
+            cols[cid] = codes.astype("float64")
             continue
-        num, nb, nd = _parse_column(ctx, it, s, spec.extra_missing, raw.declared_missing.get(cid, ()))
-        block[slot[cid]] = num.to_numpy()
+        if in_place:
+            nb, nd = _mask_missing(block[slot[cid]], it, spec.extra_missing,
+                                   raw.declared_missing.get(cid, ()))
+        else:
+            num, nb, nd = _parse_column(ctx, it, s, spec.extra_missing, raw.declared_missing.get(cid, ()))
+            block[slot[cid]] = num.to_numpy()
+            del num
         miss[cid] = {"blank": nb, "declared": nd}
-        del s, num
+        del s
     clean = pd.DataFrame(block.T, columns=float_ids, index=index, copy=False)
     for cid in order:
         if cid in cols:
