@@ -248,6 +248,18 @@ def bench_stream(n: int, csv: Path, tmp: Path) -> None:
     out = measure(f"out-of-core: DuckDB scan of {part} partitions, degree + OLS", n,
                   lambda: stream_wave(folder, design, ols=ols, batch_rows=50_000))
     assert out["report"].ok, out["report"].errors[:3]
+    from distributed import Client, LocalCluster
+
+    from analysis.report.execute import default_jobs
+
+    workers = default_jobs()
+    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        client.run(lambda: __import__("analysis.ingest.validate"))      # workers' imports, untimed
+        dist = measure(f"out-of-core on a local Dask cluster of {workers} workers, degree + OLS", n,
+                       lambda: stream_wave(folder, design, ols=ols, batch_rows=50_000, client=client),
+                       note="validation with the rules across partitions; memory: the client's only")
+    assert dist["report"].ok and np.allclose(dist["ols"]["se"], out["ols"]["se"], rtol=1e-12)
 
 
 def bench_sensitivity() -> None:
