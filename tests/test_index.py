@@ -340,3 +340,39 @@ def test_degree_defaults_to_the_overall_score_and_names_the_levels_it_knows():
     assert degree(d, res, des).estimate[0] == pytest.approx(res.scores["overall"].mean())
     with pytest.raises(KeyError, match="unknown level 'nope'; levels: overall, "):
         degree(d, res, des, level="nope")
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=arrays(np.float64, st.tuples(st.integers(1, 30), st.just(9)),
+                elements=st.one_of(st.floats(0, 100), st.just(np.nan))),
+       w=arrays(np.float64, 9, elements=st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5])),
+       how=st.sampled_from(AGGREGATIONS), coverage=st.sampled_from([0.3, 0.65, 1.0]))
+def test_all_levels_at_once_equal_each_level_aggregated_alone(x, w, how, coverage):
+    """The one-pass aggregation of every level gives, level by level, what ``aggregate`` gives
+    for that level's columns and weights (levels overlapping, a zero weight, rows all missing)."""
+    from analysis.estimation.index import _aggregate_levels
+
+    w = np.where(w.sum() > 0, w, 1.0)
+    levels = {"a": ([0, 1, 2], w[[0, 1, 2]]), "b": ([3, 4, 5, 6, 7, 8], w[3:]),
+              "c": ([1, 4, 7], w[[1, 4, 7]]), "d": ([8], w[[8]])}
+    levels = {k: v for k, v in levels.items() if v[1].sum() > 0}
+    got = _aggregate_levels(x, levels, how, coverage)
+    for k, (idx, wk) in levels.items():
+        np.testing.assert_allclose(got[k], aggregate(x[:, idx], wk, how, coverage), rtol=1e-12,
+                                   atol=1e-12, err_msg=k)
+
+
+@pytest.mark.parametrize("norm", NORMALISATIONS)
+def test_a_construction_without_an_aspect_reuses_the_normalised_indicators_to_the_same_scores(norm):
+    from dataclasses import replace
+
+    from analysis.estimation.study import build_study
+
+    st_ = build_study("2020-replica")
+    base = st_.with_construction(replace(st_.construction, normalisation=norm))
+    cfg = replace(base.construction, exclude_aspects=("means",))
+    fast = base.with_construction(cfg).index
+    w = base.villagers[base.wave.design_columns["weight"]].to_numpy(float)
+    fresh = build_index(base.villagers, cfg, codebook=base.wave.codebook, weights=w)
+    assert "means" not in fast.scores and fast.indicators == fresh.indicators
+    pd.testing.assert_frame_equal(fast.scores, fresh.scores, rtol=1e-13)

@@ -320,11 +320,36 @@ def _level_weights(cfg: IndexConfig, xn: np.ndarray, items: list[Item], fields: 
     return within, fw
 
 
+def _aggregate_levels(xn: np.ndarray, levels: dict[str, tuple[list[int], np.ndarray]], how: str,
+                      coverage: float) -> dict[str, np.ndarray]:
+    """:func:`aggregate` of every level (its indicators' columns and weights) of one matrix.
+
+    The arithmetic mean of all levels comes from one pass: with W the indicators × levels
+    weights (zero outside a level) and M the answered mask, the scores are (x·M)W / MW and the
+    available weight shares MW / ΣW — the same sums :func:`aggregate` takes level by level.
+    """
+    if how != "arithmetic":
+        return {k: aggregate(xn[:, idx], w, how, coverage) for k, (idx, w) in levels.items()}
+    W = np.zeros((xn.shape[1], len(levels)))
+    for c, (idx, w) in enumerate(levels.values()):
+        W[idx, c] = w
+    ok = np.isfinite(xn)
+    num = np.where(ok, xn, 0.0) @ W
+    den = ok @ W
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den
+    out[den / W.sum(axis=0) < coverage - 1e-12] = np.nan
+    return {k: np.ascontiguousarray(out[:, c]) for c, k in enumerate(levels)}
+
+
 def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
-                codebook: Codebook | None = None, weights: np.ndarray | None = None) -> IndexResult:
+                codebook: Codebook | None = None, weights: np.ndarray | None = None,
+                normalised: pd.DataFrame | None = None) -> IndexResult:
     """Build the index for every respondent of a clean questionnaire frame.
 
     ``weights`` (design weights) are used only by the data-driven normalisations (z-score, rank).
+    ``normalised``: the normalised indicators of another construction of the same data with the
+    same normalisation (an :attr:`IndexResult.normalised`), reused instead of computed again.
     Indicators absent from the frame (or never answered) are left out; a field without any is
     left out of the overall score (see :attr:`IndexResult.fields`).
     """
@@ -338,18 +363,21 @@ def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
         items = list(cb.indicators(cfg.questionnaire))
     fields = [f for f in cb.fields if any(it.field == f for it in items)]
     aspects = [a for a in cb.aspects if any(it.aspect == a for it in items)]
-    codes = np.column_stack([data[it.id].to_numpy(float) if it.id in data else np.full(len(data), np.nan)
-                             for it in items])
-    xn = normalise(codes, items, cfg.normalisation, weights, dict(cfg.targets))
+    ids = [it.id for it in items]
+    if normalised is not None and set(ids) <= set(normalised.columns):
+        xn = normalised[ids].to_numpy(float)        # normalisation is column by column
+    else:
+        codes = np.column_stack([data[it.id].to_numpy(float) if it.id in data else np.full(len(data), np.nan)
+                                 for it in items])
+        xn = normalise(codes, items, cfg.normalisation, weights, dict(cfg.targets))
+        del codes
     within, fw = _level_weights(cfg, xn, items, fields)
-    cols: dict[str, np.ndarray] = {}
+    levels: dict[str, tuple[list[int], np.ndarray]] = {}
     wrows = []
     for f in fields:
         idx = [j for j, it in enumerate(items) if it.field == f]
-        cols[f] = aggregate(xn[:, idx], within[f], cfg.aggregation, cfg.coverage)
+        levels[f] = (idx, within[f])
         wrows += [("field:" + f, items[j].id, float(w)) for j, w in zip(idx, within[f])]
-    field_mat = np.column_stack([cols[f] for f in fields])
-    overall = aggregate(field_mat, fw, cfg.aggregation, cfg.coverage)
     wrows += [("overall", f, float(w)) for f, w in zip(fields, fw)]
     for a in aspects:
         idx = [j for j, it in enumerate(items) if it.aspect == a]
@@ -357,8 +385,10 @@ def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
         wa = np.array([fw[fields.index(items[j].field)] * within[items[j].field][
             [jj for jj, it in enumerate(items) if it.field == items[j].field].index(j)] for j in idx])
         wa = wa / wa.sum()
-        cols[a] = aggregate(xn[:, idx], wa, cfg.aggregation, cfg.coverage)
+        levels[a] = (idx, wa)
         wrows += [("aspect:" + a, items[j].id, float(w)) for j, w in zip(idx, wa)]
+    cols = _aggregate_levels(xn, levels, cfg.aggregation, cfg.coverage)
+    overall = aggregate(np.column_stack([cols[f] for f in fields]), fw, cfg.aggregation, cfg.coverage)
     scores = pd.DataFrame({"overall": overall, **{f: cols[f] for f in fields},
                            **{a: cols[a] for a in aspects}}, index=data.index)
     return IndexResult(scores, pd.DataFrame(wrows, columns=["level", "component", "weight"]),

@@ -14,6 +14,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -100,15 +101,19 @@ class Study:
         """The same wave scored with another construction (same design)."""
         if construction == self.construction:
             return self
+        # another choice of aspects only: the indicators' normalised values are the same
+        same = dataclasses.replace(construction, exclude_aspects=self.construction.exclude_aspects)
         return Study(self.wave, self.settings, construction,
-                     _score(self.wave, construction), self.design, self.official)
+                     _score(self.wave, construction,
+                            self.index.normalised if same == self.construction else None),
+                     self.design, self.official)
 
 
-def _score(wave: Wave, construction: IndexConfig) -> IndexResult:
+def _score(wave: Wave, construction: IndexConfig, normalised: pd.DataFrame | None = None) -> IndexResult:
     v = wave.villagers
     trace("index", wave=wave.id, construction=construction.as_dict())
     weights = v[wave.design_columns["weight"]].to_numpy(float)
-    return build_index(v, construction, codebook=wave.codebook, weights=weights)
+    return build_index(v, construction, codebook=wave.codebook, weights=weights, normalised=normalised)
 
 
 def wave_design(wave: Wave) -> SurveyDesign:
