@@ -195,19 +195,24 @@ def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray,
     for j, name in enumerate(regs):
         if binary[j]:
             # at x_j = 1 the rows with x_j = 1 keep their F, at x_j = 0 those with x_j = 0: each
-            # row is recomputed once, at the value it does not have (η ± β_j)
+            # row is recomputed once, at the value it does not have (η ± β_j), and only the
+            # differences F1 − F0 and f1 − f0 are formed
             on = X[:, j] == 1.0
-            F1, f1 = F.copy(), f.copy()
-            F0, f0 = F.copy(), f.copy()
-            F1[~on], f1[~on] = _cdf_density(eta[~on] + beta[j], theta)
-            F0[on], f0[on] = _cdf_density(eta[on] - beta[j], theta)
-            est = _edges(wn @ (F1 - F0))
+            off = ~on
+            Fm, fm = _cdf_density(eta[on] - beta[j], theta)                 # rows at 1, set to 0
+            Fp, fp1 = _cdf_density(eta[off] + beta[j], theta)               # rows at 0, set to 1
+            dF = np.empty_like(F)
+            dF[on] = F[on] - Fm
+            dF[off] = Fp - F[off]
+            d_f = np.empty_like(f)
+            d_f[on] = f[on] - fm
+            d_f[off] = fp1 - f[off]
+            est = _edges(wn @ dF)
             # X1'(wn f1) − X0'(wn f0): X with column j set to 1 and to 0
-            m1 = wn[:, None] * f1
-            xd = X.T @ (m1 - wn[:, None] * f0)
-            xd[j] = m1.sum(0)
+            xd = X.T @ (wn[:, None] * d_f)
+            xd[j] = wn[on] @ f[on] + wn[off] @ fp1                         # Σ wn f1
             jac_b = -_edges(xd).T                                           # J × k
-            jt = jac_t(wn @ (f1 - f0))
+            jt = jac_t(wn @ d_f)
         else:
             # −β_j Δ mean(f): ∂/∂β_l = −1(l = j) Δ mean(f) + β_j Δ mean(x_l f')
             est = -beta[j] * mean_g
