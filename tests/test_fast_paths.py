@@ -176,3 +176,38 @@ def test_distinct_text_values_are_found_in_order_of_first_appearance(dtype):
     assert uniq == ["b", "a", None, "nan", "c"]
     assert [uniq[k] for k in codes] == ["b", "a", None, "nan", "b", "c", None]
     assert where("nan") == 3 and where("c") == 5 and where(None) == 2
+
+
+@pytest.mark.parametrize("case", ["long number", "long quoted number", "bom in header", "two boms"])
+def test_what_a_numeric_read_would_hide_is_read_as_text(tmp_path, case, monkeypatch):
+    """A number longer than a cell may be (it parses, and its length is lost) and a byte-order
+    mark in the header (header matching ignores it) are found as the careful reader finds them."""
+    folder = tmp_path / "w"
+    folder.mkdir()
+    lines = (DEFAULT / "villagers.csv").read_text(encoding="utf-8").splitlines()[:6]
+    head = lines[0].split(",")
+    row = lines[2].split(",")
+    age = head.index("age")
+    if case == "long number":
+        row[age] = "0" * 10_001 + "35"
+    elif case == "long quoted number":
+        row[age] = '"' + "0" * 12_000 + '35"'
+    elif case == "bom in header":
+        head[2] = "\ufeff" + head[2]
+    else:                                       # the careful reader strips both; a blank id
+        row[0] = ""                               # then names the column without them
+    lines[0], lines[2] = ",".join(head), ",".join(row)
+    (folder / "villagers.csv").write_text(("\ufeff\ufeff" if case == "two boms" else "") + "\n".join(lines)
+                                          + "\n", encoding="utf-8")
+    (folder / "wave.yml").write_text(
+        "id: w\nquestionnaires: {villagers: {file: villagers.csv}}\n"
+        "design: {weight: weight, strata: province, psu: village_id}\n", encoding="utf-8")
+    fast, _ = validate_wave(folder)
+    monkeypatch.setattr(wio, "_read_csv_arrow", lambda spec, numeric=None: None)
+    careful, _ = validate_wave(folder)
+    assert [str(p) for p in fast.problems] == [str(p) for p in careful.problems]
+    expected = {"two boms": ("not missing", "resp_id")}.get(case, None)
+    if expected:
+        assert (expected[0], expected[1]) in {(p.rule, p.column) for p in careful.errors}
+    else:
+        assert {p.rule for p in careful.errors} & {"cell size", "BOM only at the start"}

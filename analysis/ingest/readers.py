@@ -246,6 +246,23 @@ _BOM = b"\xef\xbb\xbf"
 _UTF8_NAMES = ("utf-8", "utf8", "utf-8-sig", "utf_8", "auto", "detect")
 
 
+MAX_CELL_CHARS = 10_000
+"""Characters a cell may hold (a longer one is a pasted document, not an answer)."""
+
+
+def _has_long_line(mm, start: int, limit: int) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a line after byte ``start`` (a newline, or -1) is longer than ``limit`` bytes:
+    from each newline, the last newline within ``limit`` bytes — about one search per
+    ``limit`` bytes of the file, not one per line."""
+    p, n = start, len(mm)
+    while p != -1 and p + limit + 1 < n:
+        q = mm.rfind(b"\n", p + 1, p + limit + 2)
+        if q == -1:
+            return True
+        p = q
+    return False
+
+
 def _separator(spec: QuestionnaireSpec) -> str:
     """The delimiter declared in wave.yml (``\\t`` or ``tab`` for a tab)."""
     return "\t" if spec.delimiter in ("\\t", "tab") else spec.delimiter
@@ -292,10 +309,18 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
         if any(not n.strip() for n in names) or len(set(names)) != len(names):
             return None
         typed = numeric(names) if numeric else set()
+        if "\ufeff" in header_line:          # a second BOM, or one inside the header
+            return None
         # a stray BOM (files pasted together) is followed by a header, which no numeric column
         # reads as a number: with numeric columns it can only be in a text cell, checked below
         if not typed and mm.find(_BOM, start) != -1:
             return None
+        # a cell too long to be an answer is reported by validation from the text; a number
+        # read as a number has no length left, so a file with a line that long is read as text
+        if typed and _has_long_line(mm, end, MAX_CELL_CHARS):
+            typed = set()
+            if mm.find(_BOM, start) != -1:
+                return None
         quoted = mm.find(b'"') != -1
     try:
         table = pacsv.read_csv(

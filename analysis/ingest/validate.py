@@ -38,11 +38,10 @@ import pyarrow.compute as pc
 
 from analysis.ingest import provinces
 from analysis.ingest.codebook import CODED_TYPES, NUMERIC_TYPES, Codebook, Item, load_codebook
-from analysis.ingest.readers import (RawTable, WaveError, WaveSpec, WaveSpecInvalid, float_block, load_spec,
-                                     read_questionnaire)
+from analysis.ingest.readers import (MAX_CELL_CHARS, RawTable, WaveError, WaveSpec, WaveSpecInvalid, float_block,
+                                     load_spec, read_questionnaire)
 
 Severity = Literal["error", "warning"]
-MAX_CELL_CHARS = 10_000
 
 
 @dataclass(frozen=True)
