@@ -162,12 +162,19 @@ def test_dask_cluster_finds_the_problems_across_partitions_the_local_scan_finds(
     assert dist["degree"] is None and dist["ols"] is None
 
 
-def test_dask_cluster_refuses_partitions_with_other_columns(tmp_path, dask_client):
+@pytest.mark.parametrize("change", ["drop", "reorder", "type"])
+def test_both_scans_refuse_partitions_with_other_columns_order_or_types(tmp_path, dask_client, change):
+    """DuckDB matches columns by name and casts to the first partition's types; a worker reads
+    its partition alone: partitions that differ would be read differently, so both refuse them."""
     v = generate(seed=12, n=1000, calibrate=False)["villagers"]
     write_partitioned(v, tmp_path / "p", rows_per_file=500)
-    v.iloc[:10].drop(columns=["sex"]).to_parquet(tmp_path / "p" / "part-00009.parquet", index=False)
-    with pytest.raises(ValueError, match="part-00009.parquet has other columns"):
-        stream_wave(tmp_path / "p", DESIGN, client=dask_client)
+    odd = v.iloc[:10]
+    odd = {"drop": odd.drop(columns=["sex"]), "reorder": odd[list(odd.columns)[::-1]],
+           "type": odd.assign(edu_org=odd["edu_org"].astype("Int64"))}[change]
+    odd.to_parquet(tmp_path / "p" / "part-00009.parquet", index=False)
+    for client in (None, dask_client):
+        with pytest.raises(ValueError, match="part-00009.parquet has .*same columns, in the same order"):
+            stream_wave(tmp_path / "p", DESIGN, client=client)
 
 
 def test_batches_smaller_than_partitions_give_the_same_results_and_rows(partitioned, tmp_path):

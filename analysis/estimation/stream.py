@@ -435,9 +435,10 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
     """
     job = _scan_job(design, by, ols, codebook, settings)
     key = job.codebook.keys["villagers"]
+    names = _same_schema(partition_files(folder))
     if client is not None:
-        part, dups, names = _dask_scan(folder, job, key, client, batch_rows=batch_rows,
-                                       progress=progress)
+        part, dups = _dask_scan(folder, job, key in names, client, batch_rows=batch_rows,
+                                progress=progress)
     else:
         # each partition reduced on its own and the partials merged in file order, as on a
         # cluster: the two paths give the same numbers to the last bit
@@ -454,7 +455,6 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
             cur_file = file
             cur.add_piece(job, file, first_row, raw)
         part.merge(cur)
-        names = _schema_names(folder)
         dups = duplicate_ids(folder, key) if key in names else None
     return _finish(Path(folder).name, part, design, key, dups)
 
@@ -491,12 +491,6 @@ def _finish(wave: str, part: ScanPartial, design: dict, key: str,
     report.problems.sort(key=lambda p: p.severity != "error")
     return {"report": report, "degree": part.stats.estimate() if report.ok else None,
             "ols": part.ols.result() if part.ols is not None and report.ok else None}
-
-
-def _schema_names(folder: str | Path) -> list[str]:
-    import pyarrow.parquet as pq
-
-    return pq.read_schema(partition_files(folder)[0]).names
 
 
 def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict, derived: dict) -> pd.DataFrame:
@@ -543,7 +537,7 @@ def _bucket_duplicates(frames: list, limit: int) -> pd.DataFrame:
     return ids[g.cumcount().to_numpy() > 0].head(limit)
 
 
-def _dask_scan(folder: str | Path, job: ScanJob, key: str, client, *, batch_rows: int,  # type: ignore[no-untyped-def]
+def _dask_scan(folder: str | Path, job: ScanJob, has_key: bool, client, *, batch_rows: int,  # type: ignore[no-untyped-def]
                progress: bool = False, limit: int = 50) -> tuple:
     """Reduce every partition on the cluster's workers; merge the partials in file order."""
     import operator
@@ -551,8 +545,7 @@ def _dask_scan(folder: str | Path, job: ScanJob, key: str, client, *, batch_rows
     from distributed import as_completed
 
     files = partition_files(folder)
-    names = _same_schema(files)
-    key_here = key if key in names else None
+    key_here = job.codebook.keys["villagers"] if has_key else None
     nb = min(len(files), 32)
     job_ = client.scatter(job, broadcast=True)            # the codebook sent once per worker
     tasks = [client.submit(_dask_partition, str(f), job_, key_here, batch_rows, nb, pure=False)
@@ -580,18 +573,25 @@ def _dask_scan(folder: str | Path, job: ScanJob, key: str, client, *, batch_rows
         dups = pd.concat(client.gather(found), ignore_index=True)
         dups = dups.sort_values(["file", "row"], kind="stable").head(limit)[
             ["id", "file", "row", "first_file", "first_row"]]
-    return part, dups, names
+    return part, dups
 
 
 def _same_schema(files: list[Path]) -> list[str]:
-    """The columns shared by every partition (read from the files' metadata), or the error the
-    local scan gives when they differ."""
+    """The columns of the partitions (read from the files' metadata), which must be the same
+    names, in the same order, of the same types in every partition: DuckDB would match
+    columns by name and cast a partition's values to the first one's types, a worker reading
+    one partition would not, so the two scans could differ."""
     import pyarrow.parquet as pq
 
     first = pq.read_schema(files[0])
+    shape = [(f.name, str(f.type)) for f in first]
     for f in files[1:]:
-        if pq.read_schema(f).names != first.names:
+        other = [(c.name, str(c.type)) for c in pq.read_schema(f)]
+        if other != shape:
+            diff = next(((a, b) for a, b in zip(shape, other) if a != b), None)
+            what = (f"column {diff[1][0]!r} of type {diff[1][1]} where {files[0].name} has "
+                    f"{diff[0][0]!r} of type {diff[0][1]}" if diff else "another number of columns")
             raise ValueError(f"{f.parent}: the partitions cannot be read as one table ({f.name} has "
-                             f"other columns than {files[0].name}); every partition must have "
-                             "the same columns and types")
+                             f"{what}); every partition must have the same columns, in the same "
+                             "order, of the same types")
     return first.names
