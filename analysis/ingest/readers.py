@@ -308,19 +308,17 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
         names = next(csv.reader([header_line], delimiter=sep))
         if any(not n.strip() for n in names) or len(set(names)) != len(names):
             return None
-        typed = numeric(names) if numeric else set()
         if "\ufeff" in header_line:          # a second BOM, or one inside the header
             return None
-        # a stray BOM (files pasted together) is followed by a header, which no numeric column
-        # reads as a number: with numeric columns it can only be in a text cell, checked below
-        if not typed and mm.find(_BOM, start) != -1:
-            return None
+        typed = numeric(names) if numeric else set()
         # a cell too long to be an answer is reported by validation from the text; a number
         # read as a number has no length left, so a file with a line that long is read as text
         if typed and _has_long_line(mm, end, MAX_CELL_CHARS):
             typed = set()
-            if mm.find(_BOM, start) != -1:
-                return None
+        # a stray BOM (files pasted together) is followed by a header, which no numeric column
+        # reads as a number: with numeric columns it can only be in a text cell, checked below
+        if not typed and mm.find(_BOM, start) != -1:
+            return None
         quoted = mm.find(b'"') != -1
     try:
         table = pacsv.read_csv(
@@ -499,12 +497,12 @@ def _numeric_headers(spec: QuestionnaireSpec, codebook: Codebook, names: list[st
     if spec.name not in codebook.questionnaires:
         return set()
     types = {it.id: it.type for it in codebook.items(spec.name)}
-    out = set()
-    for h in names:
-        cid = spec.column_map.get(h) or codebook.resolve_header(spec.name, h)
-        if types.get(cid) in (*CODED_TYPES, *NUMERIC_TYPES):
-            out.add(h)
-    return out
+    return {h for h in names if types.get(_item_id(spec, codebook, h)) in (*CODED_TYPES, *NUMERIC_TYPES)}
+
+
+def _item_id(spec: QuestionnaireSpec, codebook: Codebook, header: str) -> str | None:
+    """The codebook item a file's header names: by wave.yml's column_map, else by id or alias."""
+    return spec.column_map.get(header) or codebook.resolve_header(spec.name, header)
 
 
 def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
@@ -563,7 +561,7 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
     rename: dict[str, str] = {}
     for h in df.columns:
         hs = str(h)
-        cid = spec.column_map.get(hs) or codebook.resolve_header(spec.name, hs)
+        cid = _item_id(spec, codebook, hs)
         if cid is None:
             unknown.append(hs)
             cid = hs

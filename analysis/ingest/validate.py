@@ -151,9 +151,10 @@ def _is_blank(s: pd.Series) -> pd.Series:
     return s.isna()
 
 
-def _parse_arrow(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """Numbers of a text column in one vectorised Arrow cast, when every non-blank value is a
-    number; None otherwise (labels, typos: the general parser then finds and names them)."""
+def _parse_arrow(s: pd.Series) -> np.ndarray | None:
+    """Numbers of a text column in one vectorised Arrow cast (NaN exactly where a cell is blank),
+    when every non-blank value is a number; None otherwise (labels, typos: the general parser
+    then finds and names them)."""
     a = _arrow_strings(s)
     if a is None:
         return None
@@ -166,7 +167,7 @@ def _parse_arrow(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     num = np.array(num, dtype="float64")      # writable (missing codes are masked in place)
     if (np.isnan(num) & ~blank).any():        # "NaN" written as text is not a number here
         return None
-    return num, blank
+    return num
 
 
 class _Ctx:
@@ -222,16 +223,11 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[floa
     Declared missing: the codebook's codes, the wave's ``missing_codes`` and the file's own
     (``ranges``: SPSS user-missing values).
     """
-    if s.dtype == np.float64:                    # numbers already (a typed read, Parquet, SPSS)
-        values = s.to_numpy(copy=True)
+    # numbers already (a typed read, Parquet, SPSS), or text that Arrow casts whole
+    values = s.to_numpy(copy=True) if s.dtype == np.float64 else _parse_arrow(s)
+    if values is not None:
         nb, nd = _mask_missing(values, item, extra_missing, ranges)
         return pd.Series(values, index=s.index, copy=False), nb, nd
-    fast = _parse_arrow(s)
-    if fast is not None:
-        values, blank_np = fast
-        declared_np = (np.isin(values, (*item.missing, *extra_missing)) | _in_ranges(values, ranges)) & ~blank_np
-        values[declared_np] = np.nan
-        return (pd.Series(values, index=s.index), int(blank_np.sum()), int(declared_np.sum()))
     blank = _is_blank(s)
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
         txt = s.astype(object).where(~blank, None)
@@ -444,7 +440,8 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                 "remove it (files pasted together?)")
     raw.frame = pd.DataFrame(columns=raw.frame.columns)   # each column freed once converted
     # numbers go straight into one float block (a frame built from per-column arrays would copy
-    # them all once more); ids and PSUs stay text and are inserted at their places afterwards
+    # them all once more); ids and PSUs stay text and, with the province codes, are inserted at
+    # their places afterwards
     order = [c for c in df.columns if c in items]
     float_ids = [c for c in order if items[c].type not in ("id", "psu", "province")]
     # the columns held by name, the frame dropped: each is freed once converted (popping from
