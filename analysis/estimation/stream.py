@@ -66,11 +66,11 @@ class DomainMeanStats:
         return self
 
     def merge(self, other: DomainMeanStats) -> DomainMeanStats:
-        """Combine two partial results."""
-        out = DomainMeanStats(dict(self.sums))
+        """Add another partial result to this one (in place, as :meth:`AbsorbedOLSStats.merge`:
+        merging partition after partition copies nothing)."""
         for k, v in other.sums.items():
-            out.sums[k] = v if k not in out.sums else out.sums[k] + v
-        return out
+            self.sums[k] = v if k not in self.sums else self.sums[k] + v
+        return self
 
     def estimate(self) -> Estimate:
         """The design-based means by domain, identical to ``SurveyDesign.mean(y, by=domain)``."""
@@ -287,14 +287,6 @@ def _quote(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def iter_partitions(folder: str | Path, columns: list[str] | None = None) -> Iterator[tuple[Path, pd.DataFrame]]:
-    """Whole partitions one at a time (for workers that each take a file, as on Dask)."""
-    import pyarrow.parquet as pq
-
-    for p in partition_files(folder):
-        yield p, pq.read_table(p, columns=columns).to_pandas()
-
-
 def _clean_partition(raw: pd.DataFrame, spec_design: dict, first_row: int, file: Path, cb):  # type: ignore[no-untyped-def]
     from analysis.ingest.readers import RawTable, WaveSpec
     from analysis.ingest.validate import ValidationReport, _add_derived, _check_questionnaire
@@ -393,7 +385,7 @@ class ScanPartial:
             mine = self.psu_strata.setdefault(p_, {})
             for s_, where in by_stratum.items():
                 mine.setdefault(s_, where)
-        self.stats = self.stats.merge(other.stats)
+        self.stats.merge(other.stats)
         if other.ols is not None:
             self.ols = other.ols if self.ols is None else self.ols.merge(other.ols)
         return self
@@ -435,15 +427,16 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
     """
     job = _scan_job(design, by, ols, codebook, settings)
     key = job.codebook.keys["villagers"]
-    names = _same_schema(partition_files(folder))
+    files = partition_files(folder)
+    names = _same_schema(files)
     if client is not None:
-        part, dups = _dask_scan(folder, job, key in names, client, batch_rows=batch_rows,
+        part, dups = _dask_scan(files, job, key in names, client, batch_rows=batch_rows,
                                 progress=progress)
     else:
         # each partition reduced on its own and the partials merged in file order, as on a
         # cluster: the two paths give the same numbers to the last bit
         part, cur, cur_file = ScanPartial(), ScanPartial(), None
-        it = scan_partitions(folder, batch_rows=batch_rows)
+        it = scan_partitions(files, batch_rows=batch_rows)
         if progress:
             from rich.progress import track
 
@@ -522,7 +515,7 @@ def _dask_partition(path: str, job: ScanJob, key: str | None, batch_rows: int,
     for file, first_row, raw in scan_partitions([Path(path)], batch_rows=batch_rows):
         part.add_piece(job, file, first_row, raw)
     if key is None:
-        return (part, *([None] * buckets))
+        return (part,)
     ids = _partition_ids([path], key)
     h = pd.util.hash_array(ids["id"].to_numpy(object)) % np.uint64(buckets)
     return (part, *(ids[h == b] for b in range(buckets)))
@@ -537,14 +530,13 @@ def _bucket_duplicates(frames: list, limit: int) -> pd.DataFrame:
     return ids[g.cumcount().to_numpy() > 0].head(limit)
 
 
-def _dask_scan(folder: str | Path, job: ScanJob, has_key: bool, client, *, batch_rows: int,  # type: ignore[no-untyped-def]
+def _dask_scan(files: list[Path], job: ScanJob, has_key: bool, client, *, batch_rows: int,  # type: ignore[no-untyped-def]
                progress: bool = False, limit: int = 50) -> tuple:
     """Reduce every partition on the cluster's workers; merge the partials in file order."""
     import operator
 
     from distributed import as_completed
 
-    files = partition_files(folder)
     key_here = job.codebook.keys["villagers"] if has_key else None
     nb = min(len(files), 32)
     job_ = client.scatter(job, broadcast=True)            # the codebook sent once per worker
@@ -556,19 +548,16 @@ def _dask_scan(folder: str | Path, job: ScanJob, has_key: bool, client, *, batch
         found = [client.submit(_bucket_duplicates,
                                [client.submit(operator.getitem, t, 1 + b) for t in tasks], limit)
                  for b in range(nb)]
-    done: dict = {}
     it = as_completed(partials)
     if progress:
         from rich.progress import track
 
         it = track(it, total=len(partials), description="reduce partitions on the cluster",
                    transient=True)
-    index = {f.key: i for i, f in enumerate(partials)}
-    for fut in it:
-        done[index[fut.key]] = fut.result()
+    done = {fut.key: fut.result() for fut in it}          # as they end; merged in file order
     part = ScanPartial()
-    for i in range(len(files)):
-        part.merge(done[i])
+    for fut in partials:
+        part.merge(done[fut.key])
     if key_here is not None:
         dups = pd.concat(client.gather(found), ignore_index=True)
         dups = dups.sort_values(["file", "row"], kind="stable").head(limit)[
