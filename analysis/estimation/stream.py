@@ -183,12 +183,14 @@ class AbsorbedOLSStats:
 
 # ---- partitioned Parquet waves -------------------------------------------------------------
 
-def write_partitioned(df: pd.DataFrame, folder: str | Path, rows_per_file: int) -> list[Path]:
-    """Write a frame as numbered Parquet partitions (for tests and benchmarks)."""
+def write_partitioned(df: pd.DataFrame, folder: str | Path, rows_per_file: int, *,
+                      first: int = 0) -> list[Path]:
+    """Write a frame as numbered Parquet partitions (for tests and benchmarks), numbered from
+    ``first`` (a wave written piece by piece continues the numbering)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for i, start in enumerate(range(0, len(df), rows_per_file)):
+    for i, start in enumerate(range(0, len(df), rows_per_file), start=first):
         p = folder / f"part-{i:05d}.parquet"
         df.iloc[start:start + rows_per_file].to_parquet(p, index=False)
         out.append(p)
