@@ -244,9 +244,8 @@ def bench_stream(n: int, csv: Path, tmp: Path) -> None:
         writer.write_batch(batch)
         rows += batch.num_rows
     writer.close()
-    design, ols = STREAM_DESIGN, STREAM_OLS
     out = measure(f"out-of-core: DuckDB scan of {part} partitions, degree + OLS", n,
-                  lambda: stream_wave(folder, design, ols=ols, batch_rows=50_000))
+                  lambda: stream_wave(folder, STREAM_DESIGN, ols=STREAM_OLS, batch_rows=50_000))
     assert out["report"].ok, out["report"].errors[:3]
     from distributed import Client, LocalCluster
 
@@ -257,31 +256,33 @@ def bench_stream(n: int, csv: Path, tmp: Path) -> None:
             Client(cluster) as client:
         client.run(lambda: __import__("analysis.ingest.validate"))      # workers' imports, untimed
         dist = measure(f"out-of-core on a local Dask cluster of {workers} workers, degree + OLS", n,
-                       lambda: stream_wave(folder, design, ols=ols, batch_rows=50_000, client=client),
+                       lambda: stream_wave(folder, STREAM_DESIGN, ols=STREAM_OLS, batch_rows=50_000, client=client),
                        note="validation with the rules across partitions; memory: the client's only")
     assert dist["report"].ok and np.allclose(dist["ols"]["se"], out["ols"]["se"], rtol=1e-12)
 
 
 LARGE_CHUNK = 1_000_000
 """Rows generated at a time for the large partitioned wave (one chunk in memory at once)."""
+LARGE_FILE_ROWS = 100_000
+"""Rows per partition of the large wave; a chunk fills ``LARGE_FILES_PER_CHUNK`` partitions."""
+LARGE_FILES_PER_CHUNK = -(-LARGE_CHUNK // LARGE_FILE_ROWS)
 STREAM_DESIGN = {"weight": "weight", "strata": "province", "psu": "village_id"}
 STREAM_OLS = {"y": "overall", "x": X, "fe": "province", "cluster": "province"}
 
 
-def write_large_wave(folder: Path, n: int, rows_per_file: int = 100_000) -> None:
-    """``n`` rows as Parquet partitions of ``rows_per_file``, generated ``LARGE_CHUNK`` rows at a
+def write_large_wave(folder: Path, n: int) -> None:
+    """``n`` rows as Parquet partitions of ``LARGE_FILE_ROWS``, generated ``LARGE_CHUNK`` rows at a
     time so that the generator never holds the wave: chunk k is an independent replica sample
     (seed 7 + k, uncalibrated) whose village (PSU) and respondent ids are offset by k, so that
     ids stay unique and every village lies in one province across the whole wave."""
     from analysis.estimation.stream import write_partitioned
     from analysis.replica import generate
 
-    per_chunk = -(-LARGE_CHUNK // rows_per_file)
     for k, start in enumerate(range(0, n, LARGE_CHUNK)):
         v = generate(seed=7 + k, n=min(LARGE_CHUNK, n - start), calibrate=False)["villagers"]
         v["village_id"] = v["village_id"].astype("int64") + k * 10**7
         v["resp_id"] = v["resp_id"].astype("int64") + k * 10**10
-        write_partitioned(v, folder, rows_per_file, first=k * per_chunk)
+        write_partitioned(v, folder, LARGE_FILE_ROWS, first=k * LARGE_FILES_PER_CHUNK)
         print(f"  generated {start + len(v):>11,} of {n:,} rows", flush=True)
 
 
@@ -309,8 +310,7 @@ def bench_large(n: int, tmp: Path) -> None:
     print(f"  written in {time.perf_counter() - t0:.0f} s: {len(files)} partitions, {gb:.2f} GB", flush=True)
     small = tmp / "first"
     small.mkdir()
-    per_chunk = -(-LARGE_CHUNK // 100_000)
-    for f in files[:per_chunk]:            # the same files, not a copy: the same bytes scanned
+    for f in files[:LARGE_FILES_PER_CHUNK]:            # the same files, not a copy: the same bytes scanned
         (small / f.name).symlink_to(f)
     for size, where in ((min(n, LARGE_CHUNK), small), (n, folder)):
         part = tmp / f"scan{size}.csv"
