@@ -120,6 +120,33 @@ def test_rao_wu_psus_are_numbered_in_order_of_first_appearance(ids):
     assert mult.shape == (len(first), 5)
 
 
+def test_rao_wu_multipliers_resample_nh_minus_1_psus_in_every_stratum():
+    """PSU ids numbered within each stratum (more strata than ids), a missing id one more PSU of its
+    stratum, a lonely PSU first: each stratum's multipliers are counts × nh/(nh − 1) of nh − 1 PSU
+    draws (so they sum to nh in every draw, each with mean 1 and variance 1), a lonely PSU's 1."""
+    from analysis.estimation.sensitivity import rao_wu_multipliers
+
+    strata, psu = ["lone"] * 4, ["7"] * 4
+    for h in range(9):
+        strata += [f"s{h}"] * 6
+        psu += ["1", "2", None, "2", "1", None] if h % 2 else ["1", "2", "1", "2", None, None]
+    reps = 4000
+    codes, mult = rao_wu_multipliers(np.array(strata), np.array(psu, dtype=object), reps,
+                                     np.random.default_rng(4))
+    pairs = list(zip(strata, psu))
+    first = list(dict.fromkeys(pairs))
+    np.testing.assert_array_equal(codes, [first.index(x) for x in pairs])
+    assert mult.shape == (1 + 9 * 3, reps)
+    np.testing.assert_array_equal(mult[0], 1.0)                        # the lonely PSU
+    for h in range(9):
+        rows = [i for i, (s, _) in enumerate(first) if s == f"s{h}"]
+        assert len(rows) == 3
+        np.testing.assert_allclose(mult[rows].sum(axis=0), 3.0)      # nh − 1 = 2 draws × 3/2
+        assert set(np.unique(mult[rows])) <= {0.0, 1.5, 3.0}
+    np.testing.assert_allclose(mult[1:].mean(axis=1), 1.0, atol=0.06)
+    np.testing.assert_allclose(mult[1:].var(axis=1), 1.0, atol=0.1)
+
+
 # ---- replicates, intervals and summaries against formulas written out ------------------------
 
 def _stand_in(design: dict, seed: int = 0):  # type: ignore[no-untyped-def]

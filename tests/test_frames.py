@@ -1,0 +1,133 @@
+"""The model frame: which rows and columns a model is fitted on, why rows were left out, and the
+messages of a model that cannot be built. Expected frames are computed by hand from the wave."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.estimation.frames import model_frame
+from analysis.estimation.study import build_study
+from analysis.estimation.suite import ModelSpecError
+from tests.conftest import shared
+
+
+@pytest.fixture(scope=shared)
+def study():
+    return build_study("2020-replica")
+
+
+def stand_in(study, *, villagers=None, official=None, year="same", design=None):  # type: ignore[no-untyped-def]
+    """What ``model_frame`` reads of a study, over the study's data with the changes given: another
+    villager frame, official panel, survey year or design columns."""
+    return SimpleNamespace(
+        villagers=study.villagers if villagers is None else villagers, scores=study.scores,
+        settings=study.settings, construction=study.construction, with_construction=study.with_construction,
+        official=study.official if official is None else official,
+        year=study.year if year == "same" else year,
+        wave=SimpleNamespace(codebook=study.wave.codebook,
+                             design_columns=study.wave.design_columns if design is None else design))
+
+
+def by_hand(v: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """The variables of the default linear models computed directly from the villager frame
+    (data/models.yml: log income with nonpositive incomes left out, age in decades, female)."""
+    inc = pd.to_numeric(v["hh_income"], errors="coerce")
+    return pd.DataFrame({
+        "overall": scores["overall"],
+        "internet_use": pd.to_numeric(v["internet_use"], errors="coerce"),
+        "education": v["education"], "log_income": np.log(inc.where(inc > 0)),
+        "distance_km": v["distance_km"], "participation": v["participation"], "age10": v["age"] / 10,
+        "female": (v["sex"] == 2).astype(float).where(v["sex"].notna()),
+        "region3": v["region3"], "province": v["province"], "weight": v["weight"]})
+
+
+def test_frame_is_the_complete_cases_of_the_models_columns(study):
+    spec = study.settings.models.get("wls_region")
+    f = model_frame(study, spec)
+    cols = [spec.outcome, *spec.regressors, *spec.fixed_effects, spec.cluster, spec.weights]
+    assert list(f.data.columns) == cols                       # nothing more: no index column, no design
+    expected = by_hand(study.villagers, study.scores)[cols]
+    keep = expected.notna().all(axis=1).to_numpy()
+    np.testing.assert_array_equal(f.rows, np.flatnonzero(keep))
+    assert f.dropped == int((~keep).sum()) > 0
+    assert f.dropped_by == {c: int(n) for c, n in expected.isna().sum().items() if n}
+    assert f.data.index.equals(pd.RangeIndex(int(keep.sum())))
+    pd.testing.assert_frame_equal(f.data, expected[keep].reset_index(drop=True), check_dtype=False)
+    assert f.notes == ()
+
+
+def test_design_columns_are_added_only_when_asked(study):
+    spec = study.settings.models.get("ologit_health")          # no weights, no cluster of its own
+    own = [spec.outcome, *spec.regressors]
+    assert list(model_frame(study, spec).data.columns) == own
+    dc = study.wave.design_columns
+    f = model_frame(study, spec, design_columns=True)
+    assert list(f.data.columns) == own + [dc["strata"], dc["psu"], dc["weight"]]
+    np.testing.assert_array_equal(f.data[dc["weight"]], study.villagers[dc["weight"]].to_numpy()[f.rows])
+
+
+def test_rows_left_out_are_counted_by_variable_and_explained(study):
+    v = study.villagers.copy()
+    ok = np.flatnonzero(study.scores["overall"].notna().to_numpy())
+    v.loc[v.index[ok[[0, 1, 2]]], "hh_income"] = [0.0, -5.0, 0.0]     # log undefined
+    v.loc[v.index[ok[[2, 3]]], "education"] = np.nan                   # row 2 misses two variables
+    v["internet_use"] = v["internet_use"].astype(object)
+    v.loc[v.index[ok[4]], "internet_use"] = "n/a"                      # a text answer counts as missing
+    spec = study.settings.models.get("wls_region")
+    f = model_frame(stand_in(study, villagers=v), spec)
+    base = model_frame(study, spec)
+    assert f.dropped == base.dropped + 5
+    assert f.dropped_by == {**base.dropped_by, "internet_use": 1, "education": 2, "log_income": 3}
+    assert f.notes == ("log_income = log(hh_income): 3 rows with hh_income ≤ 0 left out (nonpositive: drop)",)
+    assert not set(ok[:5]) & set(f.rows)
+
+    every = model_frame(stand_in(study, villagers=v), spec, complete=False)
+    np.testing.assert_array_equal(every.rows, np.arange(len(v)))
+    assert every.dropped == 0 and every.dropped_by == f.dropped_by
+    assert every.data["log_income"].isna().sum() == 3 and len(every.data) == len(v)
+
+
+def test_scores_given_replace_the_studys_outcome(study):
+    spec = study.settings.models.get("wls_region")
+    half = study.scores.assign(overall=study.scores["overall"] / 2)
+    f = model_frame(study, spec, scores=half)
+    np.testing.assert_allclose(f.data["overall"], study.scores["overall"].to_numpy()[f.rows] / 2)
+
+
+def test_province_covariates_are_the_official_statistics_of_the_nearest_year(study):
+    base = study.settings.models.get("wls_region")
+    spec = base.model_copy(update={"regressors": (*base.regressors, "urban_rate"), "cluster": None,
+                                   "fixed_effects": ()})
+    official = study.official.assign(urban_rate_pct=study.official["urban_rate_pct"] + 1.0)
+    design = {**study.wave.design_columns, "strata": "region3"}        # the province named by no design column
+    latest = max(study.official.index.get_level_values("year"))
+    for year, shown, note in [
+            (2020, 2020, "province covariates are official statistics of 2020"),
+            (latest + 7, latest, f"province covariates are official statistics of {latest} "
+                                 f"(nearest year to the wave's {latest + 7})"),
+            (None, latest, f"province covariates are official statistics of {latest}")]:
+        f = model_frame(stand_in(study, official=official, year=year, design=design), spec)
+        assert f.notes == (note,)
+        panel = study.official.xs(shown, level="year")["urban_rate_pct"] + 1.0
+        province = study.villagers["province"].to_numpy()[f.rows]
+        np.testing.assert_allclose(f.data["urban_rate"], panel.loc[province].to_numpy())
+
+
+def test_a_model_that_cannot_be_framed_says_why(study):
+    spec = study.settings.models.get("wls_region")
+    aspects = ", ".join(study.wave.codebook.aspects)
+    with pytest.raises(ModelSpecError) as e:
+        model_frame(study, spec.model_copy(update={"outcome": "overall_without_luck"}))
+    assert str(e.value) == (f"model 'wls_region': outcome 'overall_without_luck' names no aspect; "
+                            f"aspects: {aspects}")
+    with pytest.raises(ModelSpecError) as e:
+        model_frame(study, spec.model_copy(update={"regressors": ("education", "shoe_size")}))
+    assert str(e.value) == "model 'wls_region': unknown variables ['shoe_size']"
+    covs = spec.model_copy(update={"regressors": ("education", "log_gdp_pc")})
+    with pytest.raises(ModelSpecError) as e:
+        model_frame(stand_in(study, official=pd.DataFrame()), covs)
+    assert str(e.value) == "model 'wls_region': no official statistics for its province covariates"
