@@ -13,9 +13,19 @@ Slow (minutes per module on two cores), never part of CI::
     .venv/bin/python benchmarks/mutation.py ordinal --only 'analysis.estimation.ordinal.x_brant*'
 
 A constructor or the index builder is called by nearly every test, so each of its mutants runs
-the whole selection (minutes each): ``--only`` selects the functions a run can afford.
+the whole selection (minutes each): ``--only`` selects the functions a run can afford, and
+``--tests`` judges them by some test files alone (a conservative score: a mutant only another
+file would kill counts as survived)::
+
+    .venv/bin/python benchmarks/mutation.py index --only 'analysis.estimation.index.x_aggregate*' \
+        --tests tests/test_index.py --tests tests/test_replica.py
 
 Score = killed / (killed + survived − equivalent), over the mutants that were run.
+
+After tests are added, ``--survivors-of REPORT`` runs again only the mutants that report lists
+as surviving in the modules named (the others were killed by tests that are still there)::
+
+    .venv/bin/python benchmarks/mutation.py binary frames --survivors-of benchmarks/results/mutation-2026-11-30.md
 
 A second run on the same day appends its section to that day's report (the first run's table and
 the notes written under it are kept).
@@ -26,6 +36,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -79,6 +90,21 @@ def tally(module: str, only: list[str] | None = None) -> dict:
             "score": (c["killed"] / judged) if judged else float("nan"), "survivors": survivors}
 
 
+def survivors_of(report: Path, modules: list[str]) -> list[str]:
+    """The surviving mutants an earlier report lists for these modules (its last run of each)."""
+    last: dict[str, list[str]] = {}
+    module = None
+    for line in report.read_text(encoding="utf-8").splitlines():
+        if line.startswith("### Surviving mutants of "):
+            module = line.removeprefix("### Surviving mutants of ").strip()
+            last[module] = []
+        elif line.startswith("#"):
+            module = None
+        elif module and line.startswith("- `"):
+            last[module].append(line.strip("- `"))
+    return [name for m in modules for name in last.get(m, [])]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("modules", nargs="+", help="modules of analysis/estimation (e.g. regression design)")
@@ -87,11 +113,21 @@ def main() -> int:
     ap.add_argument("--only", action="append", metavar="PATTERN",
                     help="mutate only the functions matching this mutmut pattern (repeatable), e.g. "
                          "'analysis.estimation.ordinal.x_brant*'; the table then counts those alone")
+    ap.add_argument("--tests", action="append", metavar="FILE",
+                    help="judge with these test files of the configured selection only (repeatable)")
+    ap.add_argument("--survivors-of", metavar="REPORT", type=Path,
+                    help="run only the mutants this earlier report lists as surviving (its last run of each module)")
     a = ap.parse_args()
+    if a.survivors_of:
+        a.only = [*(a.only or []), *survivors_of(a.survivors_of, a.modules)]
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     if not a.report_only:
         targets = a.only or [f"analysis.estimation.{m}.*" for m in a.modules]
-        subprocess.run([mutmut, "run", "--max-children", str(a.max_children), *targets], cwd=ROOT, check=False)
+        env = dict(os.environ)
+        if a.tests:                 # pytest's -k matches a test's module name among its keywords
+            env["PYTEST_ADDOPTS"] = "-k '" + " or ".join(Path(t).name for t in a.tests) + "'"
+        subprocess.run([mutmut, "run", "--max-children", str(a.max_children), *targets], cwd=ROOT,
+                       check=False, env=env)
     only = a.only
     rows = [tally(m, [p for p in only if p.startswith(f"analysis.estimation.{m}.")] if only else None)
             for m in a.modules]
@@ -100,12 +136,14 @@ def main() -> int:
     head = [] if out.exists() else [f"# Mutation score, {date.today().isoformat()}", ""]
     lines = head + [f"## Run of {datetime.now():%H:%M}: " + ", ".join(a.modules), "",
                     "Command: `.venv/bin/python benchmarks/mutation.py " + " ".join(a.modules)
-                    + "".join(f" --only '{p}'" for p in (only or [])) + "` "
+                    + (f" --survivors-of {a.survivors_of}" if a.survivors_of else "")
+                    + "".join(f" --only '{p}'" for p in (only or []) if not a.survivors_of)
+                    + "".join(f" --tests {t}" for t in (a.tests or [])) + "` "
                     "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml).", "",
                     "| module | " + " | ".join(cols) + " | score |", "|---|" + "---:|" * (len(cols) + 1)]
     for r in rows:
         lines.append(f"| {r['module']} | " + " | ".join(str(r.get(k, 0)) for k in cols)
-                     + f" | {100 * r['score']:.1f} % |")
+                     + (f" | {100 * r['score']:.1f} % |" if r["score"] == r["score"] else " | — |"))
     lines += ["", "Score = killed / (killed + survived), equivalent mutants excluded; a timeout counts as killed "
               "(mutmut's convention; on a busy machine some timeouts are the machine, not the mutant: "
               "their number is shown).", ""]
