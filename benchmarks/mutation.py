@@ -9,6 +9,7 @@ with the reason) and not run, and the list of non-equivalent survivors.
 Slow (minutes per module on two cores), never part of CI::
 
     .venv/bin/python benchmarks/mutation.py regression design      # analysis/estimation/<m>.py
+    .venv/bin/python benchmarks/mutation.py disclosure tables      # analysis/publishing/<m>.py
     .venv/bin/python benchmarks/mutation.py --report-only regression
     .venv/bin/python benchmarks/mutation.py ordinal --only 'analysis.estimation.ordinal.x_brant*'
 
@@ -46,8 +47,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.txt"
+PACKAGES = ("estimation", "publishing")                       # [tool.mutmut] only_mutate
 KILLED = {1, 3, 24, -24, 36, 152, 255, -9, -11}            # a failing test, a timeout, a crash
 TIMEOUT = {24, -24, 36, 152, 255}                              # mutmut's timeout codes (CPU limit, wall clock)
+
+
+def package(module: str) -> str:
+    """The package of a mutated module: ``estimation`` or ``publishing``."""
+    for pkg in PACKAGES:
+        if (ROOT / "analysis" / pkg / f"{module}.py").exists():
+            return pkg
+    raise SystemExit(f"no module {module!r} in analysis/{' or analysis/'.join(PACKAGES)}")
+
+
+def dotted(module: str) -> str:
+    """The module's dotted name, the prefix of its mutants' names."""
+    return f"analysis.{package(module)}.{module}"
 
 
 def equivalent() -> dict[str, str]:
@@ -62,9 +77,9 @@ def equivalent() -> dict[str, str]:
 
 
 def tally(module: str, only: list[str] | None = None) -> dict:
-    """Counts and survivors of ``analysis/estimation/<module>.py`` from mutmut's results
+    """Counts and survivors of ``analysis/<package>/<module>.py`` from mutmut's results
     (``only``: the mutants matching these patterns, the functions a run selected)."""
-    meta = ROOT / "mutants" / "analysis" / "estimation" / f"{module}.py.meta"
+    meta = ROOT / "mutants" / "analysis" / package(module) / f"{module}.py.meta"
     codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
     if only:
         codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatch(k, p) for p in only)}
@@ -107,7 +122,7 @@ def survivors_of(report: Path, modules: list[str]) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("modules", nargs="+", help="modules of analysis/estimation (e.g. regression design)")
+    ap.add_argument("modules", nargs="+", help="modules of analysis/estimation or analysis/publishing (e.g. regression disclosure)")
     ap.add_argument("--report-only", action="store_true", help="only tally the last run")
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--only", action="append", metavar="PATTERN",
@@ -122,14 +137,14 @@ def main() -> int:
         a.only = [*(a.only or []), *survivors_of(a.survivors_of, a.modules)]
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     if not a.report_only:
-        targets = a.only or [f"analysis.estimation.{m}.*" for m in a.modules]
+        targets = a.only or [f"{dotted(m)}.*" for m in a.modules]
         env = dict(os.environ)
         if a.tests:                 # pytest's -k matches a test's module name among its keywords
             env["PYTEST_ADDOPTS"] = "-k '" + " or ".join(Path(t).name for t in a.tests) + "'"
         subprocess.run([mutmut, "run", "--max-children", str(a.max_children), *targets], cwd=ROOT,
                        check=False, env=env)
     only = a.only
-    rows = [tally(m, [p for p in only if p.startswith(f"analysis.estimation.{m}.")] if only else None)
+    rows = [tally(m, [p for p in only if p.startswith(f"{dotted(m)}.")] if only else None)
             for m in a.modules]
     cols = ["mutants", "killed", "of which timeout", "survived", "equivalent", "not run", "no test / other"]
     out = RESULTS / f"mutation-{date.today().isoformat()}.md"
