@@ -161,11 +161,14 @@ def normalise(codes: np.ndarray, items: list[Item], how: str, weights: np.ndarra
     if how == "zscore":
         ok = np.isfinite(x)
         ww = np.where(ok, w[:, None], 0.0)
+        # a constant indicator carries no information: it sits at the centre (50). Constant is
+        # read from the answers themselves: its weighted mean is rounded, so its SD is not 0
+        constant = ~(np.where(ok, x, -np.inf).max(axis=0) > np.where(ok, x, np.inf).min(axis=0))
         with np.errstate(invalid="ignore", divide="ignore"):
             mu = np.nansum(ww * x, axis=0) / ww.sum(axis=0)
             sd = np.sqrt(np.nansum(ww * (x - mu) ** 2, axis=0) / ww.sum(axis=0))
-            # a constant indicator carries no information: it sits at the centre (50)
-            return 50 + 10 * np.where(sd > 0, (x - mu) / np.where(sd > 0, sd, 1), 0.0)
+            z = np.where(constant, 0.0, (x - mu) / np.where(constant, 1.0, sd))
+        return np.where(ok, 50 + 10 * z, np.nan)                # a missing answer stays missing
     return _wquantile_rank(x, w)
 
 
