@@ -314,7 +314,7 @@ def _level_weights(cfg: IndexConfig, xn: np.ndarray, items: list[Item], fields: 
         fw = np.array([float(cfg.expert_fields.get(f, 1.0)) for f in fields])
         fw = fw / fw.sum()
     elif cfg.weighting in ("entropy", "pca"):
-        # second stage on the equal-weight field sub-indices
+        # second stage on the field sub-indices (arithmetic, with the weights found within each field)
         sub = np.column_stack([aggregate(xn[:, [j for j, it in enumerate(items) if it.field == f]],
                                          within[f], "arithmetic", cfg.coverage) for f in fields])
         fw = _entropy_weights(sub) if cfg.weighting == "entropy" else _pca_weights(sub)

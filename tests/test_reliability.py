@@ -1,0 +1,66 @@
+"""The NCHS presentation standards as the report applies them, on cases worked by hand at each rule's
+threshold (Parker et al. 2017, Vital Health Stat 2(175); the 30 % relative SE rule for means)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.publishing.disclosure import SUPPRESSED
+from analysis.publishing.reliability import DF_REASON, ESS_REASON, FLAG, RSE_REASON, flag_means, nchs_proportions
+
+
+def test_means_are_flagged_at_a_relative_se_of_30_percent_and_below_8_df():
+    df = pd.DataFrame({
+        "estimate": [50.0, 50.0, -50.0, 0.0, 50.0, 50.0, 50.0, 5.0, np.nan],
+        "se":       [14.99, 15.0, 15.0, 3.0, np.nan, 1.0, 1.0, 2.0, 1.0],
+        "df":       [40, 40, 40, 40, 40, 7, 8, 2, np.nan]})
+    out = flag_means(df)
+    assert out[FLAG].tolist() == ["", RSE_REASON, RSE_REASON, "", "", DF_REASON, "",
+                                  f"{RSE_REASON}; {DF_REASON}", ""]
+    pd.testing.assert_frame_equal(out.drop(columns=FLAG), df)          # values untouched
+    assert "flag" not in df                                            # a copy
+    assert flag_means(df.drop(columns="df"))[FLAG].tolist()[5:7] == ["", ""]   # no df column: no df rule
+    again = flag_means(out.assign(estimate=[50.0] * 9, se=[1.0] * 9, df=[40] * 9))
+    assert again[FLAG].tolist() == out[FLAG].tolist()                  # an earlier flag is kept
+    both = flag_means(out.assign(df=[3] * 9))
+    assert both[FLAG].iloc[1] == f"{RSE_REASON}; {RSE_REASON}; {DF_REASON}"
+
+
+def test_proportions_follow_the_nchs_rules_at_their_thresholds():
+    rows = [  # estimate, se, ci_low, ci_high, n, df, expected suppression, expected flag
+        (50, 5, 40, 60, 400, 40, "", ""),                                   # n_eff 100, width 20
+        (50, 10, 35, 65, 400, 40, ESS_REASON, ""),                          # n_eff 25
+        (50, 1, 48, 52, 29, 40, ESS_REASON, ""),                            # n_eff = n = 29
+        (50, 1, 48, 52, 30, 40, "", ""),                                    # n_eff = n = 30
+        (50, 0, 50, 50, 100, 40, "", ""),                                   # SE 0: n_eff = n
+        (35, 2, 20, 50, 900, 40, "95 % CI 30 points wide or wider (NCHS)", ""),   # width exactly 30
+        (35, 2, 21, 50, 900, 40, "", ""),                                   # width 29
+        (10, 1, 4, 17.2, 900, 40, "95 % CI wider than 130 % of the estimate (NCHS)", ""),  # 132 %
+        (10, 1, 4, 16.8, 900, 40, "", ""),                                  # 128 %
+        (2, 0.1, 0.5, 4.5, 5000, 40, "", ""),                               # 200 % but only 4 points wide
+        (50, 5, 40, 60, 400, 7, "", DF_REASON),                             # flagged, not suppressed
+        (50, 5, 40, 60, 400, 8, "", ""),
+    ]
+    df = pd.DataFrame(rows, columns=["estimate", "se", "ci_low", "ci_high", "n", "df", "want_sup", "want_flag"])
+    out = nchs_proportions(df.drop(columns=["want_sup", "want_flag"]))
+    assert out[SUPPRESSED].tolist() == df["want_sup"].tolist()
+    assert out[FLAG].tolist() == df["want_flag"].tolist()
+    gone = df["want_sup"] != ""
+    for c in ("estimate", "se", "ci_low", "ci_high"):
+        assert out.loc[gone, c].isna().all() and out.loc[~gone, c].tolist() == df.loc[~gone, c].tolist()
+    assert out["n"].tolist() == df["n"].tolist()                        # counts stay: they are the reason
+    # the same table as fractions (scale 1) takes the same decisions
+    frac = df.drop(columns=["want_sup", "want_flag"]).copy()
+    frac[["estimate", "se", "ci_low", "ci_high"]] /= 100
+    assert nchs_proportions(frac, scale=1.0)[SUPPRESSED].tolist() == out[SUPPRESSED].tolist()
+
+
+def test_proportions_keep_an_earlier_suppression_and_flag():
+    df = pd.DataFrame({"estimate": [50.0, 50.0], "se": [10.0, 5.0], "ci_low": [35.0, 40.0],
+                       "ci_high": [65.0, 60.0], "n": [400, 400], "df": [3, 3],
+                       SUPPRESSED: ["fewer than 10 respondents", ""], FLAG: ["", "earlier"]})
+    out = nchs_proportions(df)
+    assert out[SUPPRESSED].tolist() == ["fewer than 10 respondents", ""]   # its own reason, not the ESS one
+    assert out[FLAG].tolist() == ["", f"earlier; {DF_REASON}"]
+    assert np.isnan(out["estimate"].iloc[0]) and out["estimate"].iloc[1] == 50.0
