@@ -376,3 +376,57 @@ def test_a_construction_without_an_aspect_reuses_the_normalised_indicators_to_th
     fresh = build_index(base.villagers, cfg, codebook=base.wave.codebook, weights=w)
     assert "means" not in fast.scores and fast.indicators == fresh.indicators
     pd.testing.assert_frame_equal(fast.scores, fresh.scores, rtol=1e-13)
+
+
+def test_a_frame_without_any_indicator_column_gives_missing_scores():
+    res = build_index(pd.DataFrame({"age": [30.0, 40.0]}), IndexConfig())
+    assert res.scores.isna().all().all() and list(res.scores.columns)[0] == "overall"
+
+
+def test_the_result_keeps_the_frames_rows_and_the_normalised_indicators():
+    """Scores and normalised indicators carry the frame's own index (a filtered frame), the
+    normalised values are the items' own scale mapped to 0–100, and the levels are named."""
+    rng = np.random.default_rng(3)
+    c = rng.integers(1, 6, (6, len(IDS))).astype(float)
+    d = frame(c).set_axis([10, 11, 15, 20, 21, 30])
+    res = build_index(d, IndexConfig())
+    assert res.scores.index.equals(d.index) and res.normalised.index.equals(d.index)
+    assert list(res.normalised.columns) == IDS
+    np.testing.assert_allclose(res.normalised.to_numpy(), 100 * (c - 1) / 4)
+    assert res.fields == tuple(CB.fields) and res.aspects == tuple(CB.aspects)
+    assert list(res.scores.columns) == ["overall", *CB.fields, *CB.aspects]
+
+
+def test_options_a_function_does_not_know_are_named_with_the_allowed_list():
+    items = CB.indicators()
+    with pytest.raises(IndexConfigError, match=r"^unknown normalisation 'max'; allowed: minmax, zscore"):
+        normalise(np.ones((2, len(items))), items, "max")
+    with pytest.raises(IndexConfigError, match=r"^unknown aggregation 'median'; allowed: arithmetic"):
+        aggregate(np.ones((2, 3)), np.ones(3), "median", 0.65)
+    cfg = IndexConfig(weighting="ahp", ahp_order=("education", "health"), ahp_matrix=((1, 2), (0.5, 1)))
+    with pytest.raises(IndexConfigError, match=r"^AHP order \['education', 'health'\] must list the fields "
+                                               r"\['education', 'health', 'social_security'"):
+        build_index(frame(np.full((3, len(IDS)), 3.0)), cfg)
+
+
+def test_a_field_without_an_expert_weight_weighs_one():
+    c = np.random.default_rng(5).integers(1, 6, (30, len(IDS))).astype(float)
+    given_ = {"education": 3.0, "health": 2.0, "social_security": 1.0, "employment_training": 0.5}
+    short = build_index(frame(c), IndexConfig(weighting="expert", expert_fields=given_))
+    full = build_index(frame(c), IndexConfig(weighting="expert", expert_fields={**given_, "culture_sports": 1.0}))
+    pd.testing.assert_frame_equal(short.scores, full.scores)
+    assert short.weights.set_index("component").loc["culture_sports", "weight"] == pytest.approx(1 / 7.5)
+
+
+@pytest.mark.parametrize("how", ["zscore", "rank"])
+def test_a_constant_indicator_sits_exactly_at_the_centre_and_a_missing_answer_stays_missing(how):
+    """Whatever the weights, a constant indicator is 50 (its weighted mean is rounded: x − μ and
+    the SD are then ~1e-16, which must not become a z of ±1), and unanswered stays NaN."""
+    items = CB.indicators()[:2]
+    w = np.random.default_rng(0).uniform(3e4, 2e5, 40)          # a weighted mean of 3 that is not 3
+    c = np.column_stack([np.full(40, 3.0), np.tile([1.0, 5.0], 20)])
+    c[[4, 9], 0] = np.nan
+    xn = normalise(c, items, how, w)
+    assert np.isnan(xn[[4, 9], 0]).all()
+    assert (np.delete(xn[:, 0], [4, 9]) == 50.0).all()
+    assert np.isfinite(xn[:, 1]).all() and xn[:, 1].std() > 0

@@ -56,6 +56,7 @@ def inputs():  # type: ignore[no-untyped-def]
     return pd.read_csv(DATA / "index_input.csv"), reference_codebook()
 
 
+@pytest.mark.filterwarnings("error")          # missing answers are expected, never a warning
 @pytest.mark.parametrize("aggregation", AGGREGATIONS)
 @pytest.mark.parametrize("weighting", WEIGHTINGS)
 @pytest.mark.parametrize("normalisation", NORMALISATIONS)
