@@ -430,3 +430,24 @@ def test_a_constant_indicator_sits_exactly_at_the_centre_and_a_missing_answer_st
     assert np.isnan(xn[[4, 9], 0]).all()
     assert (np.delete(xn[:, 0], [4, 9]) == 50.0).all()
     assert np.isfinite(xn[:, 1]).all() and xn[:, 1].std() > 0
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("how", NORMALISATIONS)
+def test_an_unanswered_indicator_normalises_to_missing_without_a_warning(how):
+    items = CB.indicators()[:2]
+    c = np.column_stack([np.full(5, np.nan), [1.0, 2.0, 3.0, 4.0, 5.0]])
+    xn = normalise(c, items, how, np.ones(5))
+    assert np.isnan(xn[:, 0]).all() and np.isfinite(xn[:, 1]).all()
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("how", AGGREGATIONS)
+def test_aggregation_of_unanswered_rows_and_of_the_geometric_floor_is_quiet(how):
+    """A row with nothing answered is missing; a z-score as low as −100/99 (log 0 in the
+    geometric mean) gives the geometric floor −1/0.99, without a warning either way."""
+    x = np.array([[np.nan, np.nan], [-100 / 99, 50.0]])
+    out = aggregate(x, np.array([0.5, 0.5]), how, 0.65)
+    assert np.isnan(out[0]) and np.isfinite(out[1])
+    if how == "geometric":
+        assert out[1] == pytest.approx(-1 / 0.99)

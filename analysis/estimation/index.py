@@ -164,7 +164,7 @@ def normalise(codes: np.ndarray, items: list[Item], how: str, weights: np.ndarra
         # a constant indicator carries no information: it sits at the centre (50). Constant is
         # read from the answers themselves: its weighted mean is rounded, so its SD is not 0
         constant = ~(np.where(ok, x, -np.inf).max(axis=0) > np.where(ok, x, np.inf).min(axis=0))
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore"):            # an unanswered column: 0/0
             mu = np.nansum(ww * x, axis=0) / ww.sum(axis=0)
             sd = np.sqrt(np.nansum(ww * (x - mu) ** 2, axis=0) / ww.sum(axis=0))
             z = np.where(constant, 0.0, (x - mu) / np.where(constant, 1.0, sd))
@@ -224,7 +224,7 @@ def aggregate(x: np.ndarray, w: np.ndarray, how: str, coverage: float) -> np.nda
     ok = np.isfinite(x)
     wm = np.where(ok, w[None, :], 0.0)
     share = wm.sum(axis=1) / w.sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):   # 0/0; log(0) at a score of −100/99
         wn = wm / wm.sum(axis=1, keepdims=True)
         xz = np.where(ok, x, 0.0)
         if how == "arithmetic":
@@ -339,7 +339,7 @@ def _aggregate_levels(xn: np.ndarray, levels: dict[str, tuple[list[int], np.ndar
     ok = np.isfinite(xn)
     num = np.where(ok, xn, 0.0) @ W
     den = ok @ W
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore"):                # an unanswered level: 0/0
         out = num / den
     out[den / W.sum(axis=0) < coverage - 1e-12] = np.nan
     return {k: np.ascontiguousarray(out[:, c]) for c, k in enumerate(levels)}
