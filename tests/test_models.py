@@ -592,20 +592,17 @@ def test_design_matrix_dummies_equal_get_dummies_of_the_column_as_text(values):
 
 
 @pytest.mark.parametrize("n", [5, 20_000])
-def test_weighted_grams_equal_one_product_per_weight(n):
-    """X' diag(h) X by blocks of rows, one weight vector or several at once, equal to the
-    product written out (n below and above a block)."""
-    from analysis.estimation.regression import weighted_gram, weighted_grams
+def test_weighted_gram_equals_the_product_written_out(n):
+    """X' diag(h) X by blocks of rows equal to the product written out (n below and above a block)."""
+    from analysis.estimation.regression import weighted_gram
 
     rng = np.random.default_rng(n)
     X, h = rng.normal(size=(n, 4)), rng.uniform(-1, 2, size=(n, 3))
     for p in range(3):
         want = X.T @ (X * h[:, [p]])
         np.testing.assert_allclose(weighted_gram(X, h[:, p]), want, rtol=1e-12, atol=1e-9)
-        np.testing.assert_allclose(weighted_grams(X, h)[p], want, rtol=1e-12, atol=1e-9)
         # small blocks: many of them, and a last one shorter than the others
         np.testing.assert_allclose(weighted_gram(X, h[:, p], block=3), want, rtol=1e-12, atol=1e-9)
-        np.testing.assert_allclose(weighted_grams(X, h, block=3)[p], want, rtol=1e-12, atol=1e-9)
 
 
 def test_wild_bootstrap_records_its_settings_and_defaults_to_999_webb_draws_seed_0():

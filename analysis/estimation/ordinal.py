@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import design_vcov, model_df, weighted_gram, weighted_grams
+from analysis.estimation.regression import design_vcov, model_df, weighted_gram
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.settings import ModelSpec
 
@@ -242,21 +242,31 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
     for j in range(J - 1):
         yj = (y > j).astype(float)
         b = np.zeros(k + 1) if start is None else np.r_[-start[1][j], start[0]]
-        for _ in range(100):
-            mu = _F(Xc @ b)
-            info = weighted_gram(Xc, mu * (1 - mu))
-            step = np.linalg.solve(info, Xc.T @ (yj - mu))
+        mu = _F(Xc @ b)
+        hinv, fresh = None, True
+        for _ in range(200):
+            # Newton steps while far from the estimate; near it, the last Hessian is kept (a
+            # chord step: two passes over the data instead of a K × K Gram matrix per step)
+            if fresh:
+                hinv = np.linalg.inv(weighted_gram(Xc, mu * (1 - mu)))
+            step = hinv @ (Xc.T @ (yj - mu))
             b += step
-            if np.max(np.abs(step)) < 1e-12:
+            mu = _F(Xc @ b)
+            size = np.max(np.abs(step))
+            if size < 1e-12:
                 break
+            fresh = size > 1e-4
         fits.append(b)
-        pis.append(_F(Xc @ b))
-        infos.append(np.linalg.inv(info))          # at the last iterate, a step < 1e-12 away
+        pis.append(mu)
+        infos.append(np.linalg.inv(weighted_gram(Xc, mu * (1 - mu))))    # at the estimate
     m = J - 1
-    pairs = [(a, b_) for a in range(m) for b_ in range(a, m)]
-    # π_b (1 − π_a) for a ≤ b: the covariance of the indicators 1(y > a), 1(y > b)
-    grams = weighted_grams(Xc, np.column_stack([pis[b_] - pis[a] * pis[b_] for a, b_ in pairs]))
+    pairs = [(a, b_) for a in range(m) for b_ in range(a + 1, m)]
+    # π_b (1 − π_a) for a < b: the covariance of the indicators 1(y > a), 1(y > b); for a = b it
+    # is π_a (1 − π_a), the information already inverted: infos[a] @ info @ infos[a] = infos[a]
+    grams = [weighted_gram(Xc, pis[b_] - pis[a] * pis[b_]) for a, b_ in pairs]
     Vb = np.zeros((m * k, m * k))
+    for a in range(m):
+        Vb[a * k:(a + 1) * k, a * k:(a + 1) * k] = infos[a][1:, 1:]
     for (a, b_), g in zip(pairs, grams):
         cov = infos[a] @ g @ infos[b_]
         Vb[a * k:(a + 1) * k, b_ * k:(b_ + 1) * k] = cov[1:, 1:]

@@ -67,18 +67,6 @@ def weighted_gram(X: np.ndarray, h: np.ndarray, block: int = 1 << 15) -> np.ndar
     return out
 
 
-def weighted_grams(X: np.ndarray, h: np.ndarray, block: int = 1 << 13) -> np.ndarray:
-    """X' diag(h_p) X for every column p of ``h`` (n × P) → P × K × K, in one matrix product
-    per block of rows (P separate products read X P times)."""
-    n, k = X.shape
-    P = h.shape[1]
-    out = np.zeros((k, k * P))
-    for s in range(0, n, block):
-        xs = X[s:s + block]
-        out += xs.T @ (xs[:, :, None] * h[s:s + block, None, :]).reshape(len(xs), k * P)
-    return out.reshape(k, k, P).transpose(2, 0, 1)
-
-
 def wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted least squares: (β, (X'WX)⁻¹, residuals)."""
     xtwx = weighted_gram(X, w)
