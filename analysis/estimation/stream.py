@@ -263,20 +263,43 @@ _IDS = """SELECT trim(CAST({col} AS VARCHAR)) AS id, filename AS file, file_row_
 
 def duplicate_ids(folder: str | Path, id_column: str, limit: int = 50) -> pd.DataFrame:
     """Respondent ids found more than once anywhere in a partitioned wave, with the file and row
-    of each repeat (not of the first occurrence): one DuckDB aggregation over every partition,
-    which spills to disk instead of holding all ids in memory."""
-    import duckdb
+    of each repeat (not of the first occurrence).  One DuckDB aggregation over every partition
+    finds the repeated ids; only their rows are then ranked.  DuckDB works within
+    ``DUCKDB_MEMORY`` and spills the rest to a temporary folder, instead of holding all ids (a
+    window over 10,000,000 ids alone took about 1 GB)."""
+    import tempfile
 
     files = [str(f) for f in partition_files(folder)]
-    return duckdb.connect().sql(
-        f"""WITH ids AS ({_IDS.format(col=_quote(id_column))}),
-                ranked AS (SELECT *, row_number() OVER (PARTITION BY id ORDER BY file, row) AS k,
-                                  first_value(file) OVER (PARTITION BY id ORDER BY file, row) AS first_file,
-                                  first_value(row) OVER (PARTITION BY id ORDER BY file, row) AS first_row
-                           FROM ids)
-            SELECT id, file, row, first_file, first_row FROM ranked WHERE k > 1
-            ORDER BY file, row LIMIT {int(limit)}""",
-        params={"files": files}).df()
+    with tempfile.TemporaryDirectory(prefix="ruralgov-duckdb-") as spill:
+        con = _duckdb(spill)
+        try:
+            return con.sql(
+                f"""WITH ids AS NOT MATERIALIZED ({_IDS.format(col=_quote(id_column))}),
+                        repeated AS (SELECT id FROM ids GROUP BY id HAVING count(*) > 1),
+                        ranked AS (SELECT *, row_number() OVER w AS k, first_value(file) OVER w AS first_file,
+                                          first_value(row) OVER w AS first_row
+                                   FROM ids SEMI JOIN repeated USING (id)
+                                   WINDOW w AS (PARTITION BY id ORDER BY file, row))
+                    SELECT id, file, row, first_file, first_row FROM ranked WHERE k > 1
+                    ORDER BY file, row LIMIT {int(limit)}""",
+                params={"files": files}).df()
+        finally:
+            con.close()
+
+
+DUCKDB_MEMORY = "256MB"
+"""DuckDB's memory limit for the scan's queries (its default is 80% of the machine's memory)."""
+
+
+def _duckdb(spill: str | None = None):  # type: ignore[no-untyped-def]
+    """A DuckDB connection held to ``DUCKDB_MEMORY``, spilling to ``spill`` if given."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+    if spill is not None:
+        con.execute("SET temp_directory = $dir", {"dir": spill})
+    return con
 
 
 def _partition_ids(files: list[str], id_column: str) -> pd.DataFrame:
