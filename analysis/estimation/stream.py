@@ -44,62 +44,133 @@ from analysis.estimation.regression import cr1_vcov
 
 # ---- sufficient statistics -----------------------------------------------------------------
 
+COMBINE_ROWS = 200_000
+"""Rows that :class:`KeyedRows` lets accumulate before it combines them by key (at least)."""
+
+
+@dataclass
+class KeyedRows:
+    """Rows of a frame keyed by some of its columns, added chunk by chunk and combined by key —
+    the other columns summed, or with ``first`` the first row of each key kept — whenever the
+    rows added since the last combination outnumber the rows it left (and ``COMBINE_ROWS``):
+    memory stays within about twice one row per key, with no Python object per key, and two
+    partials merge by concatenation.  Keys keep the order of their first row."""
+
+    keys: list[str]
+    first: bool = False
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    _combined: int = 0
+    _added: int = 0
+
+    def add(self, frame: pd.DataFrame) -> KeyedRows:
+        """Append rows (after those already added)."""
+        if len(frame):
+            self.frames.append(frame)
+            self._added += len(frame)
+            if self._added > max(self._combined, COMBINE_ROWS):
+                self.combine()
+        return self
+
+    def merge(self, other: KeyedRows) -> KeyedRows:
+        """Append the rows of another partial (the later part of the wave)."""
+        for f in other.frames:
+            self.add(f)
+        return self
+
+    def combine(self) -> pd.DataFrame | None:
+        """The rows combined by key (``None`` if none were added)."""
+        if not self.frames:
+            return None
+        if self._added:
+            df = pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
+            df = (df.drop_duplicates(self.keys, ignore_index=True) if self.first else
+                  df.groupby(self.keys, sort=False, dropna=False, observed=True, as_index=False).sum())
+            self.frames, self._combined, self._added = [df], len(df), 0
+        return self.frames[0]
+
+
+VARIANCE_BLOCK = 32_768
+"""PSUs whose totals are held densely at once when the domain-mean variance is summed."""
+
+
 @dataclass
 class DomainMeanStats:
     """Per (stratum, PSU, domain) sums of w and w·y: mergeable, exact for design-based means."""
 
-    sums: dict[tuple, np.ndarray] = field(default_factory=dict)
-    """(stratum, psu, domain) → [Σw, Σwy, n]."""
+    sums: KeyedRows = field(default_factory=lambda: KeyedRows(["s", "p", "d"]))
+    """Rows (stratum s, psu p, domain d, Σw, Σwy, n); d is missing for a PSU's rows without y."""
 
     def update(self, y: np.ndarray, w: np.ndarray, strata: np.ndarray, psu: np.ndarray,
                domain: np.ndarray) -> DomainMeanStats:
         """Add one chunk (rows with a missing ``y`` are outside every domain, as in memory)."""
         ok = np.isfinite(y)
         df = pd.DataFrame({"s": strata[ok], "p": psu[ok], "d": domain[ok], "w": w[ok],
-                           "wy": w[ok] * y[ok], "n": 1})
-        agg = df.groupby(["s", "p", "d"], sort=False, observed=True)[["w", "wy", "n"]].sum()
-        for key, row in zip(agg.index, agg.to_numpy()):
-            cur = self.sums.get(key)
-            self.sums[key] = row.astype(float) if cur is None else cur + row
-        for s_, p_ in pd.DataFrame({"s": strata[~ok], "p": psu[~ok]}).drop_duplicates().itertuples(index=False):
-            self.sums.setdefault((s_, p_, None), np.zeros(3))   # a PSU with no answer still counts
+                           "wy": w[ok] * y[ok], "n": 1.0})
+        self.sums.add(df.groupby(["s", "p", "d"], sort=False, observed=True, as_index=False).sum())
+        if not ok.all():                                   # a PSU with no answer still counts
+            self.sums.add(pd.DataFrame({"s": strata[~ok], "p": psu[~ok]}).drop_duplicates().assign(
+                d=None, w=0.0, wy=0.0, n=0.0))
         return self
 
     def merge(self, other: DomainMeanStats) -> DomainMeanStats:
         """Add another partial result to this one (in place, as :meth:`AbsorbedOLSStats.merge`:
         merging partition after partition copies nothing)."""
-        for k, v in other.sums.items():
-            self.sums[k] = v if k not in self.sums else self.sums[k] + v
+        self.sums.merge(other.sums)
         return self
 
     def estimate(self) -> Estimate:
         """The design-based means by domain, identical to ``SurveyDesign.mean(y, by=domain)``."""
-        keys = list(self.sums)
-        arr = np.array([self.sums[k] for k in keys])
-        frame = pd.DataFrame(keys, columns=["s", "p", "d"]).assign(w=arr[:, 0], wy=arr[:, 1], n=arr[:, 2])
-        psus = frame[["s", "p"]].drop_duplicates().reset_index(drop=True)
-        psus["pid"] = np.arange(len(psus))
-        frame = frame.merge(psus, on=["s", "p"])
+        frame = self.sums.combine()
+        pid = frame.groupby(["s", "p"], sort=False, dropna=False).ngroup().to_numpy()
+        P = int(pid.max()) + 1
+        stratum = np.zeros(P, dtype=np.int64)               # each PSU's stratum
+        stratum[pid] = pd.factorize(frame["s"], use_na_sentinel=False)[0]
+        frame = frame.assign(pid=pid)
         doms = sorted(d for d in frame["d"].dropna().unique())
         frame = frame[frame["d"].notna()]
         frame["g"] = frame["d"].map({d: i for i, d in enumerate(doms)}).astype(int)
         G = len(doms)
-        W = np.bincount(frame["g"], weights=frame["w"], minlength=G)
-        mu = np.bincount(frame["g"], weights=frame["wy"], minlength=G) / W
-        z = np.zeros((len(psus), G))
-        np.add.at(z, (frame["pid"].to_numpy(), frame["g"].to_numpy()),
-                  (frame["wy"].to_numpy() - mu[frame["g"]] * frame["w"].to_numpy()) / W[frame["g"]])
-        # a helper design whose rows are the PSUs: it knows each PSU's stratum and n_h
-        d = SurveyDesign.from_arrays(np.ones(len(psus)), psus["s"].to_numpy(), psus["p"].to_numpy())
-        zz = np.zeros_like(z)
-        zz[d.psu] = z
-        V = d.variance_from_totals(zz)
-        n = np.bincount(frame["g"], weights=frame["n"], minlength=G).astype(int)
+        g, w = frame["g"].to_numpy(), frame["w"].to_numpy()
+        W = np.bincount(g, weights=w, minlength=G)
+        mu = np.bincount(g, weights=frame["wy"], minlength=G) / W
+        # the PSU totals of the linearised variable, one value per (PSU, domain) cell
+        val = (frame["wy"].to_numpy() - mu[g] * w) / W[g]
+        V = _variance_from_cells(frame["pid"].to_numpy(), g, val, stratum, G)
+        n = np.bincount(g, weights=frame["n"], minlength=G).astype(int)
         cells = frame[frame["n"] > 0]
         n_psu = cells.drop_duplicates(["pid", "g"]).groupby("g").size().reindex(range(G), fill_value=0)
         n_str = cells.drop_duplicates(["s", "g"]).groupby("g").size().reindex(range(G), fill_value=0)
         return Estimate("mean", tuple(doms), mu, V, n, W, np.full(G, np.nan),
                         (n_psu - n_str).to_numpy(), n_psu=n_psu.to_numpy())
+
+
+def _variance_from_cells(pid: np.ndarray, g: np.ndarray, val: np.ndarray, stratum: np.ndarray,
+                         G: int) -> np.ndarray:
+    """:meth:`SurveyDesign.variance_from_totals` (lonely PSUs centred at the grand mean, no fpc)
+    of the PSUs × domains totals given by their non-zero cells, summed over blocks of
+    ``VARIANCE_BLOCK`` PSUs so that the dense matrix (500,000 PSUs × 31 domains at 10,000,000
+    rows, 124 MB, and several temporaries of its size) is never held whole."""
+    P = len(stratum)
+    n_h = np.bincount(stratum).astype(float)
+    sums = np.zeros((len(n_h), G))
+    np.add.at(sums, (stratum[pid], g), val)
+    means = sums / n_h[:, None]
+    lonely = n_h == 1
+    if lonely.any():
+        means[lonely] = sums.sum(axis=0) / P
+    root = np.sqrt(np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 1.0))
+    order = np.argsort(pid, kind="stable")
+    pid, g, val = pid[order], g[order], val[order]
+    V = np.zeros((G, G))
+    for a in range(0, P, VARIANCE_BLOCK):
+        b = min(a + VARIANCE_BLOCK, P)
+        lo, hi = np.searchsorted(pid, [a, b])
+        z = np.zeros((b - a, G))
+        np.add.at(z, (pid[lo:hi] - a, g[lo:hi]), val[lo:hi])
+        h = stratum[a:b]
+        c = (z - means[h]) * root[h][:, None]
+        V += c.T @ c
+    return V
 
 
 @dataclass
@@ -371,7 +442,8 @@ class ScanPartial:
     rows: dict[str, int] = field(default_factory=dict)
     problems: list = field(default_factory=list)
     missing: dict[str, dict[str, int]] = field(default_factory=dict)
-    psu_strata: dict = field(default_factory=dict)       # psu → stratum → first (file, row)
+    psu_strata: KeyedRows = field(default_factory=lambda: KeyedRows(["p", "s"], first=True))
+    """The first (file, row) of every (PSU p, stratum s) pair: rows (p, s, file, row)."""
     stats: DomainMeanStats = field(default_factory=DomainMeanStats)
     ols: AbsorbedOLSStats | None = None
     _seen: set = field(default_factory=set)
@@ -401,10 +473,9 @@ class ScanPartial:
             return self
         d = job.design
         psu, strata = clean[d["psu"]], clean[d["strata"]]
-        firsts = pd.DataFrame({"p": psu, "s": strata, "r": np.arange(len(clean)) + first_row}
+        firsts = pd.DataFrame({"p": psu, "s": strata, "row": np.arange(len(clean)) + first_row}
                               ).dropna().drop_duplicates(["p", "s"])
-        for p_, s_, r_ in firsts.itertuples(index=False):
-            self.psu_strata.setdefault(p_, {}).setdefault(s_, (file.name, int(r_)))
+        self.psu_strata.add(firsts.assign(file=file.name)[["p", "s", "file", "row"]])
         if not rep.ok:
             return self
         s = build_index(clean, job.index, codebook=job.codebook).scores["overall"].to_numpy()
@@ -426,10 +497,7 @@ class ScanPartial:
             self.rows[f] = self.rows.get(f, 0) + n
         self._add_problems(other.problems)
         self._add_missing(other.missing)
-        for p_, by_stratum in other.psu_strata.items():
-            mine = self.psu_strata.setdefault(p_, {})
-            for s_, where in by_stratum.items():
-                mine.setdefault(s_, where)
+        self.psu_strata.merge(other.psu_strata)
         self.stats.merge(other.stats)
         if other.ols is not None:
             self.ols = other.ols if self.ols is None else self.ols.merge(other.ols)
@@ -508,20 +576,22 @@ def _finish(wave: str, part: ScanPartial, design: dict, key: str,
         report.problems.append(Problem(Path(r.file).name, int(r.row), key, r.id, "unique id",
                                        f"respondent id {r.id!r} also in {Path(r.first_file).name} "
                                        f"row {int(r.first_row)}"))
-    for p_, by_stratum in part.psu_strata.items():
-        if len(by_stratum) > 1:
-            (f_, r_) = min(by_stratum.values())
-            names = ", ".join(_strat_name(x) for x in by_stratum)
+    pairs = part.psu_strata.combine()
+    if pairs is not None:
+        # pairs in the order of their first row; grouped by PSU in the order of its first row
+        pairs = pairs.assign(_psu=pairs.groupby("p", sort=False).ngroup())
+        in_two = pairs[pairs.groupby("_psu")["s"].transform("size").to_numpy() > 1]
+        for _, g in in_two.groupby("_psu", sort=True):
+            p_, strata = g["p"].tolist()[0], g["s"].tolist()
+            f_, r_ = min(zip(g["file"].tolist(), g["row"].tolist()))
+            names = ", ".join(_strat_name(x) for x in strata)
             report.problems.append(Problem(f_, r_, design["psu"], str(p_), "PSU nested in one stratum",
-                                           f"PSU {p_!r} appears in {len(by_stratum)} strata ({names}); "
+                                           f"PSU {p_!r} appears in {len(strata)} strata ({names}); "
                                            "each PSU must lie in one stratum"))
-    n_psu: dict[object, list] = {}
-    for p_, by_stratum in part.psu_strata.items():
-        for s_, where in by_stratum.items():
-            n_psu.setdefault(s_, []).append(where)
-    for s_, wheres in n_psu.items():
-        if len(wheres) == 1:
-            f_, r_ = wheres[0]
+        # strata in the order of their first pair, PSU by PSU as above: those with a single PSU
+        by_psu = pairs.sort_values("_psu", kind="stable")
+        alone = by_psu[by_psu.groupby("s", sort=False, dropna=False)["p"].transform("size").to_numpy() == 1]
+        for s_, f_, r_ in zip(alone["s"].tolist(), alone["file"].tolist(), alone["row"].tolist()):
             report.problems.append(Problem(f_, r_, design["strata"], _strat_name(s_),
                                            "two or more PSUs per stratum",
                                            f"stratum {_strat_name(s_)!r} has a single PSU: its variance "
