@@ -546,6 +546,8 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
         part, dups = _dask_scan(files, job, key in names, client, batch_rows=batch_rows,
                                 progress=progress)
     else:
+        # the ids first, while the scan's statistics do not yet take memory beside DuckDB's
+        dups = duplicate_ids(folder, key) if key in names else None
         # each partition reduced on its own and the partials merged in file order, as on a
         # cluster: the two paths give the same numbers to the last bit
         part, cur, cur_file = ScanPartial(), ScanPartial(), None
@@ -561,7 +563,6 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
             cur_file = file
             cur.add_piece(job, file, first_row, raw)
         part.merge(cur)
-        dups = duplicate_ids(folder, key) if key in names else None
     return _finish(Path(folder).name, part, design, key, dups)
 
 
