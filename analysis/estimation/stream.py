@@ -38,7 +38,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from analysis.estimation.design import Estimate, SurveyDesign
+from analysis.estimation.design import Estimate
 from analysis.estimation.regression import cr1_vcov
 
 
@@ -476,7 +476,8 @@ class ScanPartial:
             return self
         d = job.design
         psu, strata = clean[d["psu"]], clean[d["strata"]]
-        firsts = pd.DataFrame({"p": psu, "s": strata, "row": np.arange(len(clean)) + first_row}
+        # PSU ids are text (validation makes them so): as Arrow strings, 13 bytes each, not 60
+        firsts = pd.DataFrame({"p": psu.astype("str"), "s": strata, "row": np.arange(len(clean)) + first_row}
                               ).dropna().drop_duplicates(["p", "s"])
         self.psu_strata.add(firsts.assign(file=file.name)[["p", "s", "file", "row"]])
         if not rep.ok:
