@@ -24,6 +24,8 @@ def test_counts_are_integers_with_separators(value, text):
     (np.nan, 1, "")])
 def test_numbers_at_fixed_decimals_and_tiny_values_in_scientific_notation(value, decimals, text):
     assert fmt_number(value, decimals) == text
+    if decimals == 1:
+        assert fmt_number(value) == text                               # one decimal by default
 
 
 @pytest.mark.parametrize("p, reps, text", [
@@ -81,6 +83,14 @@ def test_the_reliability_mark_goes_on_the_first_estimate_column_present():
     assert format_frame(none)[0].loc[0].tolist() == ["1.0"]
 
 
+def test_missing_text_and_years_are_blank_and_an_unflaggable_cell_stays_blank():
+    df = pd.DataFrame({"domain": ["a", None], "year": [2020.0, np.nan], "estimate": [np.nan, 3.0],
+                       "flag": ["x", "x"]})
+    text, numeric = format_frame(df)
+    assert text["domain"].tolist() == ["a", ""] and text["year"].tolist() == ["2020", ""]
+    assert text["estimate"].tolist() == ["", "3.0 †"] and numeric == ["year", "estimate"]
+
+
 def test_formatter_options():
     df = pd.DataFrame({"a": [1.23456], "b": [0.0004], "c": ["text"]})
     assert format_frame(df, decimals=3)[0].loc[0].tolist() == ["1.235", "4.0e-04", "text"]
@@ -108,6 +118,23 @@ def test_suppression_helpers():
 def test_disclosure_reasons_at_the_thresholds(n, n_psu, why):
     """n_psu −1 is "not known" (a statistic without PSUs): only the count rule applies."""
     assert DisclosurePolicy(min_cell=10).reason(n, n_psu) == why
+
+
+def test_policy_helpers():
+    from types import SimpleNamespace
+
+    from analysis.publishing.disclosure import suppression_note
+
+    study = SimpleNamespace(wave=SimpleNamespace(spec=SimpleNamespace(min_cell=7)))
+    assert DisclosurePolicy.for_study(study) == DisclosurePolicy(min_cell=7, min_psu=2)
+    pol = DisclosurePolicy(min_cell=7)
+    assert pol.publishable(7, 2) and not pol.publishable(6, 2) and not pol.publishable(7, 1)
+    t = pol.apply(pd.DataFrame({"estimate": [1.0, 2.0, 3.0], "n": [3, 50, 50], "n_psu": [2, 1, 4]}))
+    assert suppression_note(t) == (f"{MARK} suppressed (disclosure rule): a single PSU (no variance estimate; "
+                                   "identifies one village); fewer than 7 respondents.")
+    assert suppression_note(t.iloc[[2]]) == "" and suppression_note(pd.DataFrame({"a": [1]})) == ""
+    again = pol.apply(pd.DataFrame({"estimate": [1.0, 2.0], "n": [50, 50], SUPPRESSED: ["earlier", ""]}))
+    assert again[SUPPRESSED].tolist() == ["earlier", ""]             # an earlier pass's reason is kept
 
 
 def test_a_policy_reads_the_columns_it_is_told():

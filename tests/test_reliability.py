@@ -41,6 +41,11 @@ def test_proportions_follow_the_nchs_rules_at_their_thresholds():
         (2, 0.1, 0.5, 4.5, 5000, 40, "", ""),                               # 200 % but only 4 points wide
         (50, 5, 40, 60, 400, 7, "", DF_REASON),                             # flagged, not suppressed
         (50, 5, 40, 60, 400, 8, "", ""),
+        (3, 0.1, 0, 5, 5000, 40, "", ""),                                   # 167 % but exactly 5 points wide
+        (10, 0.5, 0, 13, 5000, 40, "", ""),                                 # exactly 130 %
+        (0, 0, 0, 6, 500, 40, "", ""),                                      # a zero estimate: no relative width
+        (50, np.nan, 20, 60, 400, 40, "", ""),                              # no SE: not judged
+        (50, 0, 50, 50, 20, 40, ESS_REASON, ""),                            # SE 0: n_eff = n = 20
     ]
     df = pd.DataFrame(rows, columns=["estimate", "se", "ci_low", "ci_high", "n", "df", "want_sup", "want_flag"])
     out = nchs_proportions(df.drop(columns=["want_sup", "want_flag"]))
@@ -48,7 +53,8 @@ def test_proportions_follow_the_nchs_rules_at_their_thresholds():
     assert out[FLAG].tolist() == df["want_flag"].tolist()
     gone = df["want_sup"] != ""
     for c in ("estimate", "se", "ci_low", "ci_high"):
-        assert out.loc[gone, c].isna().all() and out.loc[~gone, c].tolist() == df.loc[~gone, c].tolist()
+        assert out.loc[gone, c].isna().all()
+        pd.testing.assert_series_equal(out.loc[~gone, c], df.loc[~gone, c].astype(float))
     assert out["n"].tolist() == df["n"].tolist()                        # counts stay: they are the reason
     # the same table as fractions (scale 1) takes the same decisions
     frac = df.drop(columns=["want_sup", "want_flag"]).copy()
@@ -64,3 +70,17 @@ def test_proportions_keep_an_earlier_suppression_and_flag():
     assert out[SUPPRESSED].tolist() == ["fewer than 10 respondents", ""]   # its own reason, not the ESS one
     assert out[FLAG].tolist() == ["", f"earlier; {DF_REASON}"]
     assert np.isnan(out["estimate"].iloc[0]) and out["estimate"].iloc[1] == 50.0
+
+
+def test_proportions_without_some_columns_apply_the_rules_they_can():
+    """Without CIs only the effective-sample-size rule applies; without n, n_eff is not capped;
+    without an SE (or an estimate) a row is not judged; without df nothing is flagged."""
+    full = pd.DataFrame({"estimate": [50.0, 50.0, 50.0], "se": [10.0, 2.0, 0.0], "ci_low": [35.0, 20.0, 50.0],
+                         "ci_high": [65.0, 60.0, 50.0], "n": [400, 400, 20], "df": [3, 40, 40]})
+    no_ci = nchs_proportions(full.drop(columns=["ci_low", "ci_high"]))
+    assert no_ci[SUPPRESSED].tolist() == [ESS_REASON, "", ESS_REASON]
+    no_n = nchs_proportions(full.drop(columns="n"))
+    assert no_n[SUPPRESSED].tolist() == [ESS_REASON, "95 % CI 30 points wide or wider (NCHS)", ""]
+    assert nchs_proportions(full.drop(columns="se"))[SUPPRESSED].tolist() == ["", "", ""]
+    assert nchs_proportions(full.drop(columns="estimate"))[SUPPRESSED].tolist() == ["", "", ""]
+    assert nchs_proportions(full.drop(columns="df"))[FLAG].tolist() == ["", "", ""]
