@@ -466,6 +466,17 @@ def goals(df: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def write_result(name: str, flags: str, body: str) -> None:
+    """Write (and print) one mode's result file under benchmarks/results, headed by the date, the
+    machine and the command that made it."""
+    machine = (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+               f"Python {platform.python_version()}")
+    md = f"Measured {time.strftime('%Y-%m-%d')} on {machine} (`python benchmarks/run.py {flags}`).\n\n{body}"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / name).write_text(md + "\n", encoding="utf-8")
+    print("\n" + md)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1,160 and 100,000 rows, no book build (~1 min)")
@@ -495,14 +506,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bench_large(args.large, Path(tmp))
         df = pd.DataFrame(ROWS)
-        machine = (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-                   f"Python {platform.python_version()}")
-        md = (f"Measured {time.strftime('%Y-%m-%d')} on {machine} (`python benchmarks/run.py --large"
-              f"{'' if args.large == 10_000_000 else ' ' + str(args.large)}`).\n\n"
-              + large_goal(df) + "\n\n" + markdown(df))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "large.md").write_text(md + "\n", encoding="utf-8")
-        print("\n" + md)
+        write_result("large.md", "--large" + ("" if args.large == 10_000_000 else f" {args.large}"),
+                     large_goal(df) + "\n\n" + markdown(df))
         return
     if args.stream:
         with tempfile.TemporaryDirectory() as tmp:
@@ -525,18 +530,12 @@ def main() -> None:
     if args.book:
         bench_book()
         df = pd.DataFrame(ROWS)
-        machine = (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-                   f"Python {platform.python_version()}")
         secs = df.set_index("stage")["seconds"]
         forced = secs["book rebuild from the cache, forced: English edition"]
         ratio = (f"Cold build of the English edition / forced rebuild from the cache: "
                  f"{secs['book build, cold: English edition'] / forced:.1f}× (goal ≤ 3×); with the pages "
                  f"executed one at a time: {secs['book build, cold: English edition, pages one at a time (--jobs 1)'] / forced:.1f}×.")
-        md = (f"Measured {time.strftime('%Y-%m-%d')} on {machine} (`python benchmarks/run.py --book`).\n\n"
-              + ratio + "\n\n" + markdown(df))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "book.md").write_text(md + "\n", encoding="utf-8")
-        print("\n" + md)
+        write_result("book.md", "--book", ratio + "\n\n" + markdown(df))
         return
     sizes = [1160, 100_000] if args.quick else [1160, 100_000, 1_000_000]
     frames = []
