@@ -198,7 +198,12 @@ class AbsorbedOLSStats:
         if self.shift is None:
             self.shift = (w @ Z) / w.sum()
         Z = Z - self.shift
-        codes, keys = pd.factorize(pd.MultiIndex.from_arrays([pd.Series(fe), pd.Series(cluster)]))
+        # (level, cluster) cells numbered in order of first appearance, from integer keys (a
+        # MultiIndex factorised builds a tuple per row: a sixth of the scan's time)
+        f_codes, f_levels = pd.factorize(pd.Series(fe))
+        c_codes, c_levels = pd.factorize(pd.Series(cluster))
+        codes, cells = pd.factorize(f_codes.astype(np.int64) * len(c_levels) + c_codes)
+        keys = list(zip(f_levels[cells // len(c_levels)], c_levels[cells % len(c_levels)]))
         P = len(keys)
         gram, _, sz = unit_sums(Z, w, codes, P)
         sw = np.bincount(codes, weights=w, minlength=P)
