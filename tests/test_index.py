@@ -451,3 +451,16 @@ def test_aggregation_of_unanswered_rows_and_of_the_geometric_floor_is_quiet(how)
     assert np.isnan(out[0]) and np.isfinite(out[1])
     if how == "geometric":
         assert out[1] == pytest.approx(-1 / 0.99)
+
+
+def test_a_construction_survives_pickling_with_its_read_only_choices():
+    """The construction is sent to Dask workers by pickle: every choice comes back, the mappings
+    still read-only."""
+    import pickle
+    from types import MappingProxyType
+
+    cfg = IndexConfig(weighting="expert", expert_fields=MappingProxyType({"education": 2.0}),
+                      targets=MappingProxyType({"edu_org": 4.0}), exclude_aspects=("means",), sha256="abc")
+    back = pickle.loads(pickle.dumps(cfg))
+    assert back == cfg and isinstance(back.expert_fields, MappingProxyType)
+    assert dict(back.targets) == {"edu_org": 4.0} and back.exclude_aspects == ("means",)
