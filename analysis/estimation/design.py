@@ -64,6 +64,27 @@ def text_codes(values: object) -> tuple[np.ndarray, np.ndarray]:
     return np.where(first >= 0, codes[first], -1).astype(np.int64), np.asarray(levels)
 
 
+def stratum_centres(sums: np.ndarray, n_h: np.ndarray, n_psu: int, lonely_psu: str = "adjust",
+                    fpc: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """What the variance of PSU totals takes from each stratum, given the strata's sums of those
+    totals (strata × k) and PSU counts ``n_h``: the centre of its PSUs' totals and the square root
+    of its factor n_h/(n_h − 1) (times the fpc's (N_h − n_h)/N_h).  The covariance is then
+    Σ c'c over PSUs, c = (z − centre[h]) · root[h].  A lonely PSU is centred at the grand mean
+    (``adjust``) or contributes nothing (root 0: ``remove``, ``certainty``)."""
+    n_h = n_h.astype(float)
+    centres = sums / n_h[:, None]
+    scale = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 1.0)
+    lonely = n_h == 1
+    if lonely.any():
+        if lonely_psu == "adjust":
+            centres[lonely] = sums.sum(axis=0) / n_psu
+        else:
+            scale[lonely] = 0.0
+    if fpc is not None:
+        scale = scale * np.where(np.isinf(fpc), 1.0, (fpc - n_h) / fpc)
+    return centres, np.sqrt(scale)
+
+
 def _psu_codes(s_codes: np.ndarray, psu: object) -> np.ndarray:
     """PSU codes 0..P−1, numbered stratum by stratum: ids need only be unique within a stratum.
     Numeric ids are compared as numbers, others as text (as a file holds them)."""
@@ -249,23 +270,10 @@ class SurveyDesign:
     def variance_from_totals(self, z: np.ndarray) -> np.ndarray:
         """Covariance matrix from PSU totals ``z`` (PSUs × k) of the linearised variable."""
         h = self._psu_stratum
-        n_h = self._n_h.astype(float)
-        k = z.shape[1]
-        sums = np.zeros((self.n_strata, k))
+        sums = np.zeros((self.n_strata, z.shape[1]))
         np.add.at(sums, h, z)
-        means = sums / n_h[:, None]
-        centred = z - means[h]
-        lonely = n_h[h] == 1
-        if lonely.any():
-            if self.lonely_psu == "adjust":
-                grand = z.sum(axis=0) / self.n_psu
-                centred[lonely] = z[lonely] - grand
-            else:  # remove / certainty: no contribution
-                centred[lonely] = 0.0
-        scale = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 1.0)
-        if self.fpc is not None:
-            scale = scale * np.where(np.isinf(self.fpc), 1.0, (self.fpc - n_h) / self.fpc)
-        c = centred * np.sqrt(scale[h])[:, None]
+        centres, root = stratum_centres(sums, self._n_h, self.n_psu, self.lonely_psu, self.fpc)
+        c = (z - centres[h]) * root[h][:, None]
         return c.T @ c
 
     # ---- estimators -----------------------------------------------------------------------

@@ -38,7 +38,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from analysis.estimation.design import Estimate
+from analysis.estimation.design import Estimate, stratum_centres
 from analysis.estimation.regression import cr1_vcov
 
 
@@ -146,19 +146,15 @@ class DomainMeanStats:
 
 def _variance_from_cells(pid: np.ndarray, g: np.ndarray, val: np.ndarray, stratum: np.ndarray,
                          G: int) -> np.ndarray:
-    """:meth:`SurveyDesign.variance_from_totals` (lonely PSUs centred at the grand mean, no fpc)
-    of the PSUs × domains totals given by their non-zero cells, summed over blocks of
-    ``VARIANCE_BLOCK`` PSUs so that the dense matrix (500,000 PSUs × 31 domains at 10,000,000
-    rows, 124 MB, and several temporaries of its size) is never held whole."""
+    """:meth:`SurveyDesign.variance_from_totals` (lonely PSUs adjusted, no fpc) of the PSUs ×
+    domains totals given by their non-zero cells, summed over blocks of ``VARIANCE_BLOCK`` PSUs so
+    that the dense matrix (500,000 PSUs × 31 domains at 10,000,000 rows, 124 MB, and several
+    temporaries of its size) is never held whole."""
     P = len(stratum)
-    n_h = np.bincount(stratum).astype(float)
+    n_h = np.bincount(stratum)
     sums = np.zeros((len(n_h), G))
     np.add.at(sums, (stratum[pid], g), val)
-    means = sums / n_h[:, None]
-    lonely = n_h == 1
-    if lonely.any():
-        means[lonely] = sums.sum(axis=0) / P
-    root = np.sqrt(np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 1.0))
+    centres, root = stratum_centres(sums, n_h, P)
     order = np.argsort(pid, kind="stable")
     pid, g, val = pid[order], g[order], val[order]
     V = np.zeros((G, G))
@@ -168,7 +164,7 @@ def _variance_from_cells(pid: np.ndarray, g: np.ndarray, val: np.ndarray, stratu
         z = np.zeros((b - a, G))
         np.add.at(z, (pid[lo:hi] - a, g[lo:hi]), val[lo:hi])
         h = stratum[a:b]
-        c = (z - means[h]) * root[h][:, None]
+        c = (z - centres[h]) * root[h][:, None]
         V += c.T @ c
     return V
 
