@@ -244,9 +244,7 @@ def bench_stream(n: int, csv: Path, tmp: Path) -> None:
         writer.write_batch(batch)
         rows += batch.num_rows
     writer.close()
-    out = measure(f"out-of-core: DuckDB scan of {part} partitions, degree + OLS", n,
-                  lambda: stream_wave(folder, STREAM_DESIGN, ols=STREAM_OLS, batch_rows=50_000))
-    assert out["report"].ok, out["report"].errors[:3]
+    out = scan(folder, n)
     from distributed import Client, LocalCluster
 
     from analysis.report.execute import default_jobs
@@ -286,15 +284,19 @@ def write_large_wave(folder: Path, n: int) -> None:
         print(f"  generated {start + len(v):>11,} of {n:,} rows", flush=True)
 
 
-def bench_large_scan(n: int, folder: Path) -> None:
-    """One out-of-core scan (validate, index, degree, OLS) of a partitioned wave, in this process."""
+def scan(folder: Path, n: int, note: str = "") -> dict:
+    """One timed out-of-core scan (validate, index, degree, OLS) of a partitioned wave."""
     from analysis.estimation.stream import partition_files, stream_wave
 
-    parts = len(partition_files(folder))
-    out = measure(f"out-of-core: DuckDB scan of {parts} partitions, degree + OLS", n,
-                  lambda: stream_wave(folder, STREAM_DESIGN, ols=STREAM_OLS, batch_rows=50_000),
-                  note="partitions written chunk by chunk by the benchmark (not the CSV of the other rows)")
+    out = measure(f"out-of-core: DuckDB scan of {len(partition_files(folder))} partitions, degree + OLS", n,
+                  lambda: stream_wave(folder, STREAM_DESIGN, ols=STREAM_OLS, batch_rows=50_000), note=note)
     assert out["report"].ok, out["report"].errors[:3]
+    return out
+
+
+def bench_large_scan(n: int, folder: Path) -> None:
+    """One out-of-core scan of a large partitioned wave, in this process, with its process peak."""
+    scan(folder, n, "partitions written chunk by chunk by the benchmark (not the CSV of the other rows)")
     process_peak("out-of-core scan: process peak RSS", n, "ru_maxrss of its own process")
 
 
@@ -466,12 +468,16 @@ def goals(df: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def machine() -> str:
+    """The machine a result was measured on, for the heading of its file."""
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}")
+
+
 def write_result(name: str, flags: str, body: str) -> None:
     """Write (and print) one mode's result file under benchmarks/results, headed by the date, the
     machine and the command that made it."""
-    machine = (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-               f"Python {platform.python_version()}")
-    md = f"Measured {time.strftime('%Y-%m-%d')} on {machine} (`python benchmarks/run.py {flags}`).\n\n{body}"
+    md = f"Measured {time.strftime('%Y-%m-%d')} on {machine()} (`python benchmarks/run.py {flags}`).\n\n{body}"
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / name).write_text(md + "\n", encoding="utf-8")
     print("\n" + md)
@@ -550,9 +556,7 @@ def main() -> None:
     df = pd.concat([*frames, pd.DataFrame(ROWS)], ignore_index=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     df.to_csv(RESULTS / "benchmarks.csv", index=False)
-    machine = (f"{platform.system()} {platform.machine()}, {__import__('os').cpu_count()} cores, "
-               f"Python {platform.python_version()}, numpy {np.__version__}")
-    md = (f"Measured {time.strftime('%Y-%m-%d')} on {machine} (`python benchmarks/run.py"
+    md = (f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, numpy {np.__version__} (`python benchmarks/run.py"
           f"{' --quick' if args.quick else ''}`). Memory: `+` is a stage's peak resident memory above "
           "its start; **bold** is a whole process's peak.\n\n" + goals(df) + "\n\n" + markdown(df))
     (RESULTS / "benchmarks.md").write_text(md + "\n", encoding="utf-8")
