@@ -163,7 +163,7 @@ def normalise(codes: np.ndarray, items: list[Item], how: str, weights: np.ndarra
         ww = np.where(ok, w[:, None], 0.0)
         # a constant indicator carries no information: it sits at the centre (50). Constant is
         # read from the answers themselves: its weighted mean is rounded, so its SD is not 0
-        constant = ~(np.where(ok, x, -np.inf).max(axis=0) > np.where(ok, x, np.inf).min(axis=0))
+        constant = ~(np.fmax.reduce(x, axis=0) > np.fmin.reduce(x, axis=0))    # fmax/fmin skip NaN
         with np.errstate(invalid="ignore"):            # an unanswered column: 0/0
             mu = np.nansum(ww * x, axis=0) / ww.sum(axis=0)
             sd = np.sqrt(np.nansum(ww * (x - mu) ** 2, axis=0) / ww.sum(axis=0))
