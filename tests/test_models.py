@@ -281,19 +281,45 @@ def test_oaxaca_bootstrap_resamples_the_wave_s_villages_within_provinces(study):
 
 
 @pytest.mark.parametrize("n_units", [7, 300, 2000])
-def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units):
+@pytest.mark.parametrize("rows_by_unit", [False, True], ids=["rows-mixed", "rows-by-unit"])
+def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units, rows_by_unit):
     from analysis.estimation.regression import unit_sums
 
     rng = np.random.default_rng(n_units)
     n = 5000
     X, y, w = rng.normal(size=(n, 4)), rng.normal(size=n), rng.uniform(0.2, 3, n)
     u = rng.integers(0, n_units, n)
+    if rows_by_unit:                    # a wave stored unit by unit (no reordering needed)
+        u = np.sort(u)
     gram, xy, sx = unit_sums(X, w, u, n_units + 2, y)      # two units without rows
     for j in (0, n_units // 2, n_units - 1, n_units + 1):
         m = u == j
         np.testing.assert_allclose(gram[j], X[m].T @ (X[m] * w[m, None]), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(xy[j], X[m].T @ (w[m] * y[m]), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(sx[j], w[m] @ X[m], rtol=1e-12, atol=1e-12)
+    gram0, xy0, sx0 = unit_sums(X, w, u, n_units + 2)      # without y: no cross products with it
+    assert not xy0.any()
+    np.testing.assert_array_equal(gram0, gram)
+    np.testing.assert_array_equal(sx0, sx)
+
+
+def test_group_sums_add_each_group_s_rows_as_bincount_does():
+    from analysis.estimation.regression import group_sums, within
+
+    rng = np.random.default_rng(3)
+    n, G = 4000, 9
+    X, w = rng.normal(size=(n, 3)), rng.uniform(0.2, 3, n)
+    g = rng.integers(0, G - 1, n)                            # the last group has no rows
+    by_col = np.column_stack([np.bincount(g, weights=w * X[:, j], minlength=G) for j in range(3)])
+    np.testing.assert_array_equal(group_sums(g, G, X, w), by_col)    # same additions, same order
+    np.testing.assert_array_equal(group_sums(g, G, X[:, 1]), np.bincount(g, weights=X[:, 1], minlength=G))
+    assert group_sums(g, G, X).shape == (G, 3) and not group_sums(g, G, X)[G - 1].any()
+    # the within transformation: each column minus its group's weighted mean, 1-d and 2-d alike
+    yt, Xt = within(g, w, X[:, 0], X)
+    for j in range(G - 1):
+        m = g == j
+        np.testing.assert_allclose(Xt[m], X[m] - np.average(X[m], axis=0, weights=w[m]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(yt, Xt[:, 0])
 
 
 @pytest.mark.parametrize("reml", [True, False])

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from analysis.estimation.design import SurveyDesign, text_codes
 from analysis.settings.options import WILD_WEIGHTS
@@ -35,9 +36,10 @@ class RegressionError(ValueError):
     """A regression that cannot be computed (singular design, unknown option...)."""
 
 
-def design_matrix(df: pd.DataFrame, regressors: list[str], fe: list[str], const: bool = True
-                  ) -> tuple[np.ndarray, list[str]]:
-    """Intercept, regressors and dummies of each fixed effect (first level dropped)."""
+def design_matrix(df: pd.DataFrame, regressors: list[str], fe: list[str], const: bool = True,
+                  coded: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Intercept, regressors and dummies of each fixed effect (first level dropped); ``coded``:
+    fixed effects already turned into :func:`~analysis.estimation.design.text_codes`."""
     parts, names = [], []
     if const:
         parts.append(np.ones((len(df), 1)))
@@ -48,7 +50,7 @@ def design_matrix(df: pd.DataFrame, regressors: list[str], fe: list[str], const:
     for f in fe:
         # levels are the values as text, sorted (as pd.get_dummies of the column as text); a
         # missing value is in no level
-        r, levels = text_codes(df[f])
+        r, levels = coded[f] if coded and f in coded else text_codes(df[f])
         d = np.zeros((len(df), len(levels) - 1))
         on = np.flatnonzero(r > 0)
         d[on, r[on] - 1] = 1.0
@@ -78,20 +80,23 @@ def wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.nda
     return beta, ainv, y - X @ beta
 
 
+def group_sums(codes: np.ndarray, n_groups: int, values: np.ndarray, weights: np.ndarray | None = None
+               ) -> np.ndarray:
+    """Sums of the rows of ``values`` (n or n × K) times ``weights`` by group code (0 … G−1):
+    G or G × K. One sparse product G × n · n × K over the rows in order — the additions of K
+    ``bincount`` calls in the same order, without a pass per column."""
+    n = len(codes)
+    w = np.ones(n) if weights is None else np.asarray(weights, float)
+    m = sparse.csc_matrix((w, np.asarray(codes), np.arange(n + 1)), shape=(n_groups, n))
+    return np.asarray(m @ values)
+
+
 def within(codes: np.ndarray, w: np.ndarray, *cols: np.ndarray) -> list[np.ndarray]:
     """Weighted within transformation: each column minus its weighted mean in its group."""
-    sw = np.bincount(codes, weights=w)
-    out = []
-    for c in cols:
-        if c.ndim == 1:
-            out.append(c - (np.bincount(codes, weights=w * c) / sw)[codes])
-            continue
-        c = np.asfortranarray(c, dtype=float)               # contiguous columns
-        t = np.empty_like(c, order="F")
-        for j in range(c.shape[1]):                          # column by column: no n × K gather
-            t[:, j] = c[:, j] - (np.bincount(codes, weights=w * c[:, j]) / sw)[codes]
-        out.append(t)
-    return out
+    G = int(codes.max()) + 1
+    sw = np.bincount(codes, weights=w, minlength=G)
+    m = sparse.csc_matrix((w, codes, np.arange(len(codes) + 1)), shape=(G, len(codes)))
+    return [c - (np.asarray(m @ c) / (sw if c.ndim == 1 else sw[:, None]))[codes] for c in cols]
 
 
 def nested_in(levels: np.ndarray, clusters: np.ndarray) -> bool:
@@ -122,8 +127,7 @@ def cluster_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, groups: np.ndarray
     n, k = X.shape
     if G < 2:
         raise RegressionError("cluster-robust standard errors need at least two clusters")
-    we = w * e
-    scores = np.column_stack([np.bincount(g, weights=X[:, j] * we, minlength=G) for j in range(k)])
+    scores = group_sums(g, G, X, w * e)
     return cr1_vcov(scores, ainv, n, k + k_extra), G
 
 
@@ -142,18 +146,14 @@ def design_vcov(infl: np.ndarray, design: SurveyDesign, rows: np.ndarray) -> np.
     respondents keep their PSU with influence 0 — the complete cases are a domain of the full
     design, as ``svyglm`` on the full design treats them.
     """
-    full = np.zeros((design.n, infl.shape[1]))
-    full[rows] = infl
-    z = np.column_stack([np.bincount(design.psu, weights=full[:, j], minlength=design.n_psu)
-                         for j in range(full.shape[1])])
-    return design.variance_from_totals(z)
+    return design.variance_from_totals(group_sums(design.psu[rows], design.n_psu, infl))
 
 
 def model_df(design: SurveyDesign, rows: np.ndarray, k: int) -> float:
     """Residual degrees of freedom of a design-based model, as ``svyglm``: the PSUs holding the
     model's complete cases minus the strata they lie in, plus one, minus the K parameters (the
     variance itself uses every PSU of the design: the complete cases are a domain)."""
-    psus = np.unique(design.psu[rows])
+    psus = np.flatnonzero(np.bincount(design.psu[rows], minlength=design.n_psu))
     strata = np.unique(design._psu_stratum[psus])
     return float(len(psus) - len(strata) + 1 - k)
 
@@ -161,27 +161,36 @@ def model_df(design: SurveyDesign, rows: np.ndarray, k: int) -> float:
 def unit_sums(X: np.ndarray, w: np.ndarray, units: np.ndarray, n_units: int,
               y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted sufficient statistics by unit (cluster, PSU): Σ w x x' (U × K × K), Σ w x y
-    (U × K; zeros without ``y``) and Σ w x (U × K), by one ``bincount`` per pair of columns —
-    never an n × K × K array."""
+    (U × K; zeros without ``y``) and Σ w x (U × K) — never an n × K × K array."""
     n, k = X.shape
-    Xw = X * w[:, None]
-    xy = np.zeros((n_units, k)) if y is None else np.column_stack(
-        [np.bincount(units, weights=Xw[:, a] * y, minlength=n_units) for a in range(k)])
-    sx = np.column_stack([np.bincount(units, weights=Xw[:, a], minlength=n_units) for a in range(k)])
     gram = np.empty((n_units, k, k))
     if n_units <= 256:
-        # few units (clusters): one BLAS product per unit over its rows, sorted once
-        order = np.argsort(units, kind="stable")
-        bounds = np.searchsorted(units[order], np.arange(n_units + 1))
+        # few units (clusters): the rows ordered by unit once (a radix sort of small codes, skipped
+        # when the rows already come unit by unit), then one BLAS product per unit's block
+        u16 = np.asarray(units).astype(np.int16)
+        if n < 2 or bool((u16[1:] >= u16[:-1]).all()):
+            Xs, ws, ys, us = X, w, y, u16
+        else:
+            order = np.argsort(u16, kind="stable")
+            Xs, ws, us = np.take(X, order, axis=0), w[order], u16[order]
+            ys = None if y is None else y[order]
+        Xw = Xs * ws[:, None]
+        bounds = np.searchsorted(us, np.arange(n_units + 1))
+        xy, sx = np.zeros((n_units, k)), np.empty((n_units, k))
         for u in range(n_units):
-            rows = order[bounds[u]:bounds[u + 1]]
-            gram[u] = X[rows].T @ Xw[rows]
-    else:
-        # many units (PSUs): one bincount per pair of columns
-        for a in range(k):
-            for b in range(a, k):
-                gram[:, a, b] = gram[:, b, a] = np.bincount(units, weights=Xw[:, a] * X[:, b],
-                                                            minlength=n_units)
+            a, b = bounds[u], bounds[u + 1]
+            gram[u] = Xs[a:b].T @ Xw[a:b]
+            sx[u] = Xw[a:b].sum(axis=0)
+            if ys is not None:
+                xy[u] = ys[a:b] @ Xw[a:b]
+        return gram, xy, sx
+    # many units (PSUs): one sparse product for Σ w x (and Σ w x y), one bincount per pair of columns
+    Xw = X * w[:, None]
+    sx = group_sums(units, n_units, Xw)
+    xy = np.zeros((n_units, k)) if y is None else group_sums(units, n_units, Xw, y)
+    for a in range(k):
+        for b in range(a, k):
+            gram[:, a, b] = gram[:, b, a] = np.bincount(units, weights=Xw[:, a] * X[:, b], minlength=n_units)
     return gram, xy, sx
 
 
