@@ -59,7 +59,9 @@ def text_codes(values: object) -> tuple[np.ndarray, np.ndarray]:
     """Codes of values compared as text, levels sorted as text (−1 for a missing value): the
     values are factorised as they are and only the distinct ones turned into text (no n-long
     column of strings)."""
-    first, distinct = pd.factorize(np.asarray(values, dtype=object))
+    # a column is factorised in its own dtype (hashing numbers or Arrow strings, not n objects)
+    first, distinct = pd.factorize(values if isinstance(values, (pd.Series, pd.Index))
+                                   else np.asarray(values, dtype=object))
     codes, levels = pd.factorize(np.array([str(u) for u in distinct], dtype=object), sort=True)
     return np.where(first >= 0, codes[first], -1).astype(np.int64), np.asarray(levels)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.estimation.design import SurveyDesign
+from analysis.estimation.design import SurveyDesign, text_codes
 from analysis.estimation.regression import (cluster_vcov, design_matrix, design_vcov, hc1_vcov, model_df, nested_in,
                                             wild_cluster_bootstrap, within, wls)
 from analysis.estimation.results import ModelResult
@@ -34,7 +34,8 @@ def fit_linear(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
     w = df[wcol].to_numpy(float) if wcol else np.ones(len(df))
     w = w / w.mean()
     if fe:
-        levels = pd.factorize(df[fe[0]].astype(str))[0]
+        first = text_codes(df[fe[0]])                       # complete cases: no missing level
+        levels = first[0]
         X, names = design_matrix(df, regs, fe[1:], const=False)
         y_fit, X = within(levels, w, y, X)
         k_extra = int(levels.max()) + 1                     # intercept + (levels − 1) dummies
@@ -73,7 +74,7 @@ def fit_linear(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
         if fe and not nested:
             # a fixed effect that cuts across clusters changes the replicates' residuals once
             # absorbed: bootstrap the regression with dummies (few levels: region effects)
-            Xb, bnames = design_matrix(df, regs, fe)
+            Xb, bnames = design_matrix(df, regs, fe, coded={fe[0]: first})
             yb, kb = y, 0
         else:
             Xb, bnames, yb, kb = X, names, y_fit, k_extra
