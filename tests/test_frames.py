@@ -98,6 +98,20 @@ def test_scores_given_replace_the_studys_outcome(study):
     np.testing.assert_allclose(f.data["overall"], study.scores["overall"].to_numpy()[f.rows] / 2)
 
 
+def test_columns_keep_the_waves_types_and_scores_align_by_respondent(study):
+    spec = study.settings.models.get("wls_region")
+    f = model_frame(study, spec)
+    for c in [spec.outcome, *spec.regressors]:
+        assert f.data[c].dtype == np.float64, c
+    for c in (*spec.fixed_effects, spec.cluster, spec.weights):     # as read: text stays text, codes codes
+        assert f.data[c].dtype == study.villagers[c].dtype, c
+    # scores given in another row order are matched to respondents by the frame's index, not position
+    shuffled = study.scores.sample(frac=1.0, random_state=1)
+    pd.testing.assert_frame_equal(model_frame(study, spec, scores=shuffled).data, f.data)
+    f.data.loc[0, "overall"] = -1.0                                   # the frame is the model's own
+    assert model_frame(study, spec).data.loc[0, "overall"] != -1.0
+
+
 def test_province_covariates_are_the_official_statistics_of_the_nearest_year(study):
     base = study.settings.models.get("wls_region")
     spec = base.model_copy(update={"regressors": (*base.regressors, "urban_rate"), "cluster": None,

@@ -144,7 +144,11 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     for name, d in ms.derived.items():
         if name in need:
             used.update([d.of] if d.of else re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or ""))
-    v = v[[c for c in v.columns if c in used]].join(sc[[c for c in sc.columns if c in used]])
+    if not sc.index.equals(v.index):
+        sc = sc.reindex(v.index)
+    # a frame of the columns themselves (no copy, no consolidation of blocks)
+    v = pd.DataFrame({**{c: v[c] for c in v.columns if c in used},
+                      **{c: sc[c] for c in sc.columns if c in used}}, copy=False)
     notes: list[str] = []
     for name, d in ms.derived.items():
         if name in need:
@@ -170,14 +174,18 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     missing = [c for c in cols if c not in v]
     if missing:
         raise ModelSpecError(f"model {spec.name!r}: unknown variables {missing}")
-    df = v[cols].copy()
-    for c in [spec.outcome, *spec.regressors]:
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
-    miss = df.isna()
-    dropped_by = {c: int(n) for c, n in miss.sum().items() if n}
-    keep = ~miss.any(axis=1).to_numpy() if complete else np.ones(len(df), dtype=bool)
+    numeric = {spec.outcome, *spec.regressors}
+    arrays = {c: (pd.to_numeric(v[c], errors="coerce").to_numpy("float64", na_value=np.nan) if c in numeric
+                  else v[c].array) for c in cols}
+    miss = {c: np.isnan(a) if c in numeric else np.asarray(pd.isna(a)) for c, a in arrays.items()}
+    dropped_by = {c: int(m.sum()) for c, m in miss.items() if m.any()}
+    keep = ~np.logical_or.reduce(list(miss.values())) if complete else np.ones(len(v), dtype=bool)
     rows = np.flatnonzero(keep)
-    return ModelFrame(df[keep].reset_index(drop=True), rows, int((~keep).sum()), dropped_by, tuple(notes))
+    every = len(rows) == len(v)
+    # each column keeps its dtype (object text stays object: the constructor would infer strings)
+    data = pd.DataFrame({c: pd.Series(a if every else a[keep], dtype="float64" if c in numeric else v[c].dtype,
+                                      copy=False) for c, a in arrays.items()}, copy=every)
+    return ModelFrame(data, rows, int((~keep).sum()), dropped_by, tuple(notes))
 
 
 def lacking(study, spec: ModelSpec, models: ModelsSettings | None = None) -> list[str]:  # type: ignore[no-untyped-def]
