@@ -52,7 +52,7 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
         if not np.isfinite(x).all():
             raise ModelSpecError(f"model {spec.name!r}: {c!r} ({labels.get(c, c)}) has {int((~np.isfinite(x)).sum())} "
                                  "infinite values; declare its transform and how it treats them in data/models.yml")
-        if c in spec.regressors and np.unique(x).size < 2:
+        if c in spec.regressors and not (x != x[0]).any():        # one value (rows exist: see above)
             raise ModelSpecError(f"model {spec.name!r}: the regressor {c!r} ({labels.get(c, c)}) takes a single "
                                  f"value ({x[0]:g}) on the {len(df)} complete rows of this wave, so its effect "
                                  "cannot be estimated; leave it out of the model for this wave")
