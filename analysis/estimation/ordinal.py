@@ -195,22 +195,18 @@ def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray,
     for j, name in enumerate(regs):
         if binary[j]:
             # at x_j = 1 the rows with x_j = 1 keep their F, at x_j = 0 those with x_j = 0: each
-            # row is recomputed once, at the value it does not have (η ± β_j), and only the
-            # differences F1 − F0 and f1 − f0 are formed
+            # row is recomputed once, at the value it does not have (η − β_j where x_j = 1, η + β_j
+            # where x_j = 0), and only the differences F1 − F0 and f1 − f0 are formed: the sign
+            # ±1 of each row turns F − F_other into F1 − F0 (no gathers of row subsets)
             on = X[:, j] == 1.0
-            off = ~on
-            Fm, fm = _cdf_density(eta[on] - beta[j], theta)                 # rows at 1, set to 0
-            Fp, fp1 = _cdf_density(eta[off] + beta[j], theta)               # rows at 0, set to 1
-            dF = np.empty_like(F)
-            dF[on] = F[on] - Fm
-            dF[off] = Fp - F[off]
-            d_f = np.empty_like(f)
-            d_f[on] = f[on] - fm
-            d_f[off] = fp1 - f[off]
+            sgn = np.where(on, 1.0, -1.0)
+            Fo, fo = _cdf_density(eta - sgn * beta[j], theta)
+            dF = sgn[:, None] * (F - Fo)
+            d_f = sgn[:, None] * (f - fo)
             est = _edges(wn @ dF)
             # X1'(wn f1) − X0'(wn f0): X with column j set to 1 and to 0
             xd = X.T @ (wn[:, None] * d_f)
-            xd[j] = wn[on] @ f[on] + wn[off] @ fp1                         # Σ wn f1
+            xd[j] = wn @ np.where(on[:, None], f, fo)                       # Σ wn f1
             jac_b = -_edges(xd).T                                           # J × k
             jt = jac_t(wn @ d_f)
         else:
