@@ -362,6 +362,28 @@ def test_all_levels_at_once_equal_each_level_aggregated_alone(x, w, how, coverag
                                    atol=1e-12, err_msg=k)
 
 
+@pytest.mark.parametrize("how", AGGREGATIONS)
+def test_scores_do_not_depend_on_the_blocks_of_rows_they_are_computed_in(how, monkeypatch):
+    """Aggregation runs over blocks of rows: a block size that splits the rows unevenly (and a
+    block of one row) gives the same numbers as one block holding every row."""
+    import analysis.estimation.index as ix
+
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0, 100, (101, 6))
+    x[rng.random(x.shape) < 0.25] = np.nan
+    w = np.array([0.1, 0.3, 0.2, 0.15, 0.15, 0.1])
+    levels = {"a": ([0, 1, 2], w[:3] / w[:3].sum()), "b": ([2, 3, 4, 5], w[2:] / w[2:].sum())}
+    monkeypatch.setattr(ix, "ROW_BLOCK", 1 << 20)
+    whole = ix.aggregate(x, w, how, 0.5), ix._aggregate_levels(x, levels, how, 0.5)
+    for block in (1, 7, 100):
+        monkeypatch.setattr(ix, "ROW_BLOCK", block)
+        np.testing.assert_array_equal(ix.aggregate(x, w, how, 0.5), whole[0])
+        got = ix._aggregate_levels(x, levels, how, 0.5)
+        for k in levels:        # a matrix product: BLAS may sum a short block in another order
+            np.testing.assert_allclose(got[k], whole[1][k], rtol=1e-14, atol=0, equal_nan=True)
+    assert np.isnan(whole[0]).any() and not np.isnan(whole[0]).all()   # the coverage rule was met and not
+
+
 @pytest.mark.parametrize("norm", NORMALISATIONS)
 def test_a_construction_without_an_aspect_reuses_the_normalised_indicators_to_the_same_scores(norm):
     from dataclasses import replace

@@ -218,9 +218,21 @@ def aggregate(x: np.ndarray, w: np.ndarray, how: str, coverage: float) -> np.nda
     """Aggregate rows of ``x`` (n × k, 0–100, NaN missing) with weights ``w`` (k,).
 
     Weights are renormalised over each row's available values; a row whose available weight
-    share is below ``coverage`` is NaN.
+    share is below ``coverage`` is NaN. Row by row, so computed over blocks of rows whose
+    temporaries stay in cache.
     """
     _check(how, AGGREGATIONS, "aggregation")
+    out = np.empty(x.shape[0])
+    for s in range(0, x.shape[0], ROW_BLOCK):
+        out[s:s + ROW_BLOCK] = _aggregate_rows(x[s:s + ROW_BLOCK], w, how, coverage)
+    return out
+
+
+ROW_BLOCK = 1 << 14
+"""Rows aggregated at a time: a block's n × k temporaries stay in cache."""
+
+
+def _aggregate_rows(x: np.ndarray, w: np.ndarray, how: str, coverage: float) -> np.ndarray:
     ok = np.isfinite(x)
     wm = np.where(ok, w[None, :], 0.0)
     share = wm.sum(axis=1) / w.sum()
@@ -336,13 +348,17 @@ def _aggregate_levels(xn: np.ndarray, levels: dict[str, tuple[list[int], np.ndar
     W = np.zeros((xn.shape[1], len(levels)))
     for c, (idx, w) in enumerate(levels.values()):
         W[idx, c] = w
-    ok = np.isfinite(xn)
-    num = np.where(ok, xn, 0.0) @ W
-    den = ok @ W
-    with np.errstate(invalid="ignore"):                # an unanswered level: 0/0
-        out = num / den
-    out[den / W.sum(axis=0) < coverage - 1e-12] = np.nan
-    return {k: np.ascontiguousarray(out[:, c]) for c, k in enumerate(levels)}
+    out = np.empty((len(levels), xn.shape[0]))          # one contiguous row per level
+    for s in range(0, xn.shape[0], ROW_BLOCK):          # blocks of rows: temporaries in cache
+        xb = xn[s:s + ROW_BLOCK]
+        ok = np.isfinite(xb)
+        num = np.where(ok, xb, 0.0) @ W
+        den = ok @ W
+        with np.errstate(invalid="ignore"):            # an unanswered level: 0/0
+            o = num / den
+        o[den / W.sum(axis=0) < coverage - 1e-12] = np.nan
+        out[:, s:s + ROW_BLOCK] = o.T
+    return {k: out[c] for c, k in enumerate(levels)}
 
 
 def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
