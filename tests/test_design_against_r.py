@@ -80,7 +80,7 @@ def _estimate(row, designs):
     if row.statistic == "mean" and var == "old_age_none":
         y = df["old_age_ins"].where(~df["old_age_ins"].isin([8, 9]))
         return d.mean((y == 0).astype(float).where(y.notna()), by=dom)
-    if row.statistic == "mean":
+    if row.statistic in ("mean", "contrast"):
         return d.mean(df[var], by=dom)
     if row.statistic == "total":
         return d.total(df[var], by=dom)
@@ -97,6 +97,12 @@ def _estimate(row, designs):
                          ids=[f"{r.dataset}-{r.statistic}-{r.variable}-{r.domain}" for r in REF.itertuples()])
 def test_matches_r_survey(row, designs):
     est = _estimate(row, designs)
+    if row.statistic == "contrast":                 # svycontrast of two domain means
+        a, b = row.domain.split("-")
+        diff, se = est.contrast(a, b)
+        np.testing.assert_allclose(diff, row.estimate, rtol=RTOL_EST)
+        np.testing.assert_allclose(se, row.se, rtol=RTOL_SE)
+        return
     i = [str(x) for x in est.domains].index(str(row.domain))
     np.testing.assert_allclose(est.estimate[i], row.estimate, rtol=RTOL_EST)
     np.testing.assert_allclose(est.se[i], row.se, rtol=RTOL_SE)
@@ -319,3 +325,11 @@ def test_text_psu_ids_are_numbered_stratum_by_stratum_in_text_order():
     assert _psu_codes(s, p).tolist() == [4, 1, 3, 2, 4, 0, 3]
     mixed = np.array([7, "7", "x"], dtype=object)                  # 7 and '7' are the same id
     assert _psu_codes(np.zeros(3, dtype=int), mixed).tolist() == [0, 0, 1]
+
+
+def test_an_estimate_prints_its_kind_and_its_table(designs):
+    df, d = designs["apistrat"]
+    est = d.mean(df["api00"], by=df["stype"])
+    text = repr(est)
+    assert text.splitlines()[0] == "Estimate(mean)"
+    assert text.split("\n", 1)[1] == est.to_frame().to_string(index=False)
