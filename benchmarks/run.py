@@ -175,7 +175,7 @@ def bench_size(n: int, tmp: Path, *, with_r: bool) -> None:
     settings = load_settings()
     study = Study(wave, settings, IndexConfig.default(), res, design, province_panel())
     for m in settings.models.models:
-        measure(f"model {m.name} ({m.family})", n, lambda m=m: fit_model(study, m))
+        measure(f"model {m.name} ({m.family})", n, lambda m=m: fit_model(study, m), repeat=3)
     process_peak("ruralgov pipeline, read to last model: process peak RSS", n, "ru_maxrss before any baseline")
     b_floor, _ = measure("  single-pass numpy floor", n, lambda: floor_ols(y, Xm, g, w), baseline_of="OLS",
                          repeat=3, note="written here in numpy, no package code: demeaning, normal equations, "
