@@ -172,3 +172,50 @@ def test_pages_executed_ahead_are_logged_as_they_start_and_end(tmp_path):
     assert f"{sources['a']}: Executing notebook ahead" in text and f"{sources['b']}: Executing notebook ahead" in text
     assert f"{sources['a']}: Executed notebook in " in text
     assert f"{sources['b']}: failed ahead (ValueError: no); executed again by the book" in text
+
+
+def test_pages_of_one_template_share_a_kernel_yet_start_as_in_their_own(tmp_path):
+    """Pages marked ``shared`` run one after the other in one kernel: each finds an empty
+    namespace (a name the previous page defined is undefined) and has the outputs and cache
+    entry a kernel of its own gives it."""
+    shared_dir, own_dir = tmp_path / "shared" / "profiles", tmp_path / "own" / "profiles"
+    code = {
+        "a": "import os\nx = 1\nprint('a', os.getpid(), os.getcwd())",
+        "b": "print(x)",
+        "c": "import os\nprint('c', os.getpid())\nprint(sorted(k for k in globals() if not k.startswith('_')))",
+    }
+    srcs = {}
+    for folder in (shared_dir, own_dir):
+        folder.mkdir(parents=True)
+        srcs[folder] = {f"profiles/{n}": _page(folder, n, c) for n, c in code.items()}
+    env = dict(os.environ)
+    out = execute_pages(tmp_path / "cache-s", srcs[shared_dir], env, jobs=1, shared=frozenset(srcs[shared_dir]))
+    assert out["profiles/a"][1] is None and out["profiles/c"][1] is None
+    assert out["profiles/b"][1] == "NameError: name 'x' is not defined"       # nothing left from page a
+    shared = {n: _output(tmp_path / "cache-s", srcs[shared_dir][f"profiles/{n}"]) for n in ("a", "c")}
+    pid = shared["a"].split()[1]
+    assert shared["c"].split()[1] == pid                                       # one kernel for the group
+    assert str(shared_dir) in shared["a"]                                      # in the pages' folder
+    # the same pages each in a kernel of its own: the same outputs, apart from the process id
+    execute_pages(tmp_path / "cache-o", srcs[own_dir], env, jobs=1)
+    own = {n: _output(tmp_path / "cache-o", srcs[own_dir][f"profiles/{n}"]) for n in ("a", "c")}
+    names = shared["c"].splitlines()[1]
+    assert names == own["c"].splitlines()[1] and "'os'" in names and "'x'" not in names
+    assert own["a"].split()[0] == shared["a"].split()[0] == "a"
+
+
+def test_a_warning_shown_by_one_page_shows_again_in_the_next_page_of_a_shared_kernel(tmp_path):
+    """Python shows a warning once per place in a module: the second page calling the same
+    library function would not show it without the kernel's record of warnings cleared."""
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "library.py").write_text("import warnings\n\ndef f():\n    warnings.warn('shown on every page')\n",
+                                       encoding="utf-8")
+    code = "import library\nlibrary.f()"
+    sources = {f"profiles/{n}": _page(folder, n, code) for n in ("a", "b")}
+    out = execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=1, shared=frozenset(sources))
+    assert all(err is None for _, err in out.values())
+    cache = get_cache(str(tmp_path / "cache"))
+    for path in sources.values():
+        nb = cache.get_cache_bundle(cache.match_cache_notebook(read_page(path)).pk).nb
+        assert any("shown on every page" in o.get("text", "") for c in nb.cells for o in c.get("outputs", [])), path

@@ -343,7 +343,8 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
 
 
 def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
-                   timeout: int, log: Path | None = None) -> dict[str, tuple[float, str | None]]:
+                   timeout: int, log: Path | None = None,
+                   shared: frozenset[str] = frozenset()) -> dict[str, tuple[float, str | None]]:
     """Execute the pages missing from the execution cache ``jobs`` at a time, with a progress
     bar (:mod:`analysis.report.execute`; pages and what their kernels print logged to ``log``
     as they run); page → outcome."""
@@ -364,7 +365,7 @@ def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
             if error is not None:
                 err.print(f"[yellow]{page} failed ({error}); the book executes it again and reports it[/yellow]")
 
-        return execute_pages(cache, todo, env, jobs, progress=advance, timeout=timeout, log=log)
+        return execute_pages(cache, todo, env, jobs, progress=advance, timeout=timeout, log=log, shared=shared)
 
 
 def book_hash() -> str:
@@ -477,7 +478,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     study_file = save_study(build_study(waves[0]), results)
     # the build's source folder: links to the project's pages and data, and the generated
     # province profiles (written here, never into the project)
-    from analysis.report.profiles import FOLDER, write_profiles
+    from analysis.report.profiles import FOLDER, INDEX, write_profiles
 
     src = tmp / "src"
     src.mkdir()
@@ -522,8 +523,10 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     ahead: dict[str, tuple[float, str | None]] = {}
     if jobs > 1:
         sources = {p: src / f"{p}.md" for p in _pages(toc_file) if (src / f"{p}.md").is_file()}
+        # the province profiles, one template, may share kernels (analysis.report.execute)
+        shared = frozenset(p for p in sources if p.startswith(f"{FOLDER}/") and p != f"{FOLDER}/{INDEX}")
         ahead = _execute_ahead(cache, sources, env, jobs, int((cfg.get("execute") or {}).get("timeout", TIMEOUT)),
-                               log=tmp / "build.log")
+                               log=tmp / "build.log", shared=shared)
     code, failed, executed = _run(cmd, env, tmp / "build.log", verbose)
     executed.update({p: f"{secs:.2f} s" for p, (secs, error) in ahead.items() if error is None})
     html = tmp / "_build" / "html"

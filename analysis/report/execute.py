@@ -10,12 +10,20 @@ the book executes it again and reports its error as it does for any failing page
 
 Results the pages share (the models, the sensitivity analysis) are computed once even when two
 pages ask at the same time (:func:`analysis.report.context.cached` holds a lock per result).
+
+Pages generated from one template (the province profiles: the same code with another province)
+may share a kernel: a worker executes a group of them one after the other in one kernel, its
+namespace emptied (``%reset -f``) and its record of warnings already shown cleared before each,
+so that each page starts as in a fresh kernel with the package already imported (only IPython's
+numbering of inputs goes on). Their outputs are those of a kernel per page (``tests/test_execute.py``
+compares them); starting a kernel and importing the package is most of such a page's time.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
@@ -61,11 +69,65 @@ def _execute(path: str, timeout: int) -> tuple[str, object, float, str | None]:
     nb = read_page(Path(path))
     result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
                                  meta_override=True)
-    err = result.err
-    if err is not None:                       # a cell's own exception, not nbclient's wrapper
-        name, value = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
-        err = f"{name}: {value}".splitlines()[0]
-    return path, nb, result.time, err
+    # a cell's own exception, not nbclient's wrapper
+    return path, nb, result.time, None if result.err is None else _error_line(result.err)
+
+
+RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
+         "import warnings as _w\n_w._filters_mutated()   # warnings shown by the last page show again\ndel _w")
+"""Run in a shared kernel before each page: an empty namespace, no memory of warnings shown."""
+SHARED_GROUP = 8
+"""Pages executed one after the other in one shared kernel (a group is one task of the pool)."""
+
+
+def _error_line(err: BaseException) -> str:
+    name, value = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
+    return f"{name}: {value}".splitlines()[0]
+
+
+def _execute_shared(paths: list[str], timeout: int) -> list[tuple[str, object, float, str | None]]:
+    """Execute pages of one folder one after the other in one kernel (see the module's notes):
+    [(path, executed notebook, seconds, error or None)] in the order given."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    loop = asyncio.new_event_loop()
+    km = None
+    out: list[tuple[str, object, float, str | None]] = []
+    try:
+        for path in paths:
+            if _LOGGING:
+                print(f"{path}: Executing notebook ahead (shared kernel)", flush=True)
+            nb = read_page(Path(path))
+            meta = nb.metadata.get("execution", {})
+            if km is None:
+                km = AsyncKernelManager(kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"))
+            client = NotebookClient(nb, km=km, timeout=meta.get("timeout", timeout), allow_errors=False,
+                                    record_timing=False,          # no timestamps: the cache key reads cell metadata
+                                    resources={"metadata": {"path": str(Path(path).parent)}})
+
+            async def reset(notebook, client=client) -> None:  # type: ignore[no-untyped-def]
+                await client.async_wait_for_reply(client.kc.execute(RESET, silent=True, store_history=False))
+
+            client.on_notebook_start = reset
+            t0 = time.perf_counter()
+            err: str | None = None
+            try:
+                loop.run_until_complete(client.async_execute(cwd=str(Path(path).parent)))
+            except (CellExecutionError, CellTimeoutError) as e:
+                err = _error_line(e)
+            finally:
+                if client.kc is not None:
+                    client.kc.stop_channels()
+            out.append((path, nb, time.perf_counter() - t0, err))
+    finally:
+        if km is not None and km.has_kernel:
+            loop.run_until_complete(km.shutdown_kernel(now=True))
+        loop.close()
+    return out
 
 
 def pending_pages(cache_path: Path, sources: dict[str, Path]) -> dict[str, Path]:
@@ -87,7 +149,8 @@ def pending_pages(cache_path: Path, sources: dict[str, Path]) -> dict[str, Path]
 
 def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: int,
                   progress: Callable[[str, str | None], None] | None = None,
-                  timeout: int = TIMEOUT, log: Path | None = None) -> dict[str, tuple[float, str | None]]:
+                  timeout: int = TIMEOUT, log: Path | None = None,
+                  shared: frozenset[str] = frozenset()) -> dict[str, tuple[float, str | None]]:
     """Execute the pages of ``sources`` (name → MyST file with code; :func:`pending_pages` gives
     those not yet in the cache at ``cache_path``), ``jobs`` at a time, each kernel in the
     environment ``env``; store those that succeed in the cache.
@@ -95,7 +158,8 @@ def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: i
     Returns page → (seconds, None) or (seconds, the error's first line); ``progress(page, error)``
     is called as each page ends. Pages are started in the order given (the book's order). With
     ``log``, each page's start and end and whatever the workers and kernels print are appended
-    to it as they happen.
+    to it as they happen. ``shared``: pages of one template that may share a kernel (in groups of
+    :data:`SHARED_GROUP` pages of the same folder, after the other pages).
     """
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -108,11 +172,18 @@ def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: i
     ctx = multiprocessing.get_context("spawn")        # no fork of a process with threads
     with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(sources))), mp_context=ctx,
                              initializer=_set_env, initargs=(dict(env), None if log is None else str(log))) as pool:
-        running = {pool.submit(_execute, str(p), timeout) for p in sources.values()}
+        running = {pool.submit(_execute, str(p), timeout) for page, p in sources.items() if page not in shared}
+        folders: dict[Path, list[str]] = {}
+        for page, p in sources.items():
+            if page in shared:
+                folders.setdefault(p.parent, []).append(str(p))
+        for group in folders.values():
+            for i in range(0, len(group), SHARED_GROUP):
+                running.add(pool.submit(_execute_shared, group[i:i + SHARED_GROUP], timeout))
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                path, nb, seconds, error = fut.result()
+            results = [r for fut in done for r in (lambda x: x if isinstance(x, list) else [x])(fut.result())]
+            for path, nb, seconds, error in results:          # a page, or each page of a shared kernel
                 page = names[path]
                 if error is None:
                     cache.cache_notebook_bundle(CacheBundleIn(nb, path, data={"execution_seconds": seconds}),
