@@ -90,7 +90,6 @@ def _execute_shared(paths: list[str], timeout: int) -> list[tuple[str, object, f
     [(path, executed notebook, seconds, error or None)] in the order given."""
     import asyncio
 
-    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
@@ -103,8 +102,8 @@ def _execute_shared(paths: list[str], timeout: int) -> list[tuple[str, object, f
                 print(f"{path}: Executing notebook ahead (shared kernel)", flush=True)
             nb = read_page(Path(path))
             meta = nb.metadata.get("execution", {})
-            if km is None:
-                km = AsyncKernelManager(kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"))
+            if km is None:                  # the page's kernel (its kernelspec), started by the first client
+                km = NotebookClient(nb).create_kernel_manager()
             client = NotebookClient(nb, km=km, timeout=meta.get("timeout", timeout), allow_errors=False,
                                     record_timing=False,          # no timestamps: the cache key reads cell metadata
                                     resources={"metadata": {"path": str(Path(path).parent)}})
