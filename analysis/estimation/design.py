@@ -16,7 +16,9 @@ the whole sample.  Rows with a missing outcome are treated the same way (as ``sv
 na.rm=TRUE)`` does).
 
 Single-PSU strata follow ``options(survey.lonely.psu = "adjust")``: the lonely PSU's total is
-centred at the grand mean of all PSU totals (a conservative choice).
+centred at zero, the population mean of the linearisation values, as R's survey does (for means,
+ratios, proportions and model scores the PSU totals sum to zero, so zero is also their grand
+mean; a total's are not centred, so a lonely PSU adds its whole total squared: conservative).
 
 Everything is vectorised: one ``bincount`` over (PSU, domain) pairs per estimate, whatever the
 number of domains.
@@ -66,24 +68,26 @@ def text_codes(values: object) -> tuple[np.ndarray, np.ndarray]:
     return np.where(first >= 0, codes[first], -1).astype(np.int64), np.asarray(levels)
 
 
-def stratum_centres(sums: np.ndarray, n_h: np.ndarray, n_psu: int, lonely_psu: str = "adjust",
+def stratum_centres(sums: np.ndarray, n_h: np.ndarray, lonely_psu: str,
                     fpc: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """What the variance of PSU totals takes from each stratum, given the strata's sums of those
     totals (strata × k) and PSU counts ``n_h``: the centre of its PSUs' totals and the square root
     of its factor n_h/(n_h − 1) (times the fpc's (N_h − n_h)/N_h).  The covariance is then
-    Σ c'c over PSUs, c = (z − centre[h]) · root[h].  A lonely PSU is centred at the grand mean
-    (``adjust``) or contributes nothing (root 0: ``remove``, ``certainty``)."""
+    Σ c'c over PSUs, c = (z − centre[h]) · root[h].  A lonely PSU is centred at zero (``adjust``,
+    R's ``onestrat``: the population mean of linearisation values) or contributes nothing
+    (``remove``, ``certainty``: centred at its own total, root 0)."""
     n_h = n_h.astype(float)
     centres = sums / n_h[:, None]
     scale = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 1.0)
     lonely = n_h == 1
     if lonely.any():
         if lonely_psu == "adjust":
-            centres[lonely] = sums.sum(axis=0) / n_psu
+            centres[lonely] = 0.0
         else:
             scale[lonely] = 0.0
     if fpc is not None:
-        scale = scale * np.where(np.isinf(fpc), 1.0, (fpc - n_h) / fpc)
+        with np.errstate(invalid="ignore"):               # inf/inf of an infinite population, not used
+            scale = scale * np.where(np.isinf(fpc), 1.0, (fpc - n_h) / fpc)
     return centres, np.sqrt(scale)
 
 
@@ -232,7 +236,9 @@ class SurveyDesign:
         psu_stratum[p_codes] = s_codes
         n_h = np.bincount(psu_stratum, minlength=len(s_labels))
         if lonely_psu == "fail" and (n_h == 1).any():
-            raise DesignError(f"strata with a single PSU: {list(s_labels[n_h == 1])}")
+            if strata is None:
+                raise DesignError("the sample has a single PSU (no strata): no variance can be estimated")
+            raise DesignError("strata with a single PSU: " + ", ".join(str(x) for x in s_labels[n_h == 1]))
         fpc_arr = None
         if fpc is not None:
             f = np.asarray(fpc, dtype=float)
@@ -274,7 +280,7 @@ class SurveyDesign:
         h = self._psu_stratum
         sums = np.zeros((self.n_strata, z.shape[1]))
         np.add.at(sums, h, z)
-        centres, root = stratum_centres(sums, self._n_h, self.n_psu, self.lonely_psu, self.fpc)
+        centres, root = stratum_centres(sums, self._n_h, self.lonely_psu, self.fpc)
         c = (z - centres[h]) * root[h][:, None]
         return c.T @ c
 
@@ -328,7 +334,8 @@ class SurveyDesign:
         V_srs carries the finite population factor (1 − n/N̂), N̂ = Σw, as ``deff = TRUE``; without
         one Σw is not a population size unless the weights were calibrated to one (weights scaled to
         mean 1 would make 1 − n/N̂ = 0)."""
-        with np.errstate(invalid="ignore"):       # 0/0: a domain nobody answered in, a zero denominator
+        # 0/0: a domain nobody answered in, a zero denominator; x/0: a census (no sampling variance)
+        with np.errstate(invalid="ignore", divide="ignore"):
             yy = np.where(inn, y - r[d] * np.where(inn, x, 0.0), 0.0)
             n = np.bincount(d[inn], minlength=g)
             sw = np.bincount(d, weights=w, minlength=g)

@@ -154,7 +154,7 @@ def _variance_from_cells(pid: np.ndarray, g: np.ndarray, val: np.ndarray, stratu
     n_h = np.bincount(stratum)
     sums = np.zeros((len(n_h), G))
     np.add.at(sums, (stratum[pid], g), val)
-    centres, root = stratum_centres(sums, n_h, P)
+    centres, root = stratum_centres(sums, n_h, "adjust")             # the scan's rule: see above
     order = np.argsort(pid, kind="stable")
     pid, g, val = pid[order], g[order], val[order]
     V = np.zeros((G, G))
