@@ -6,12 +6,14 @@ public data (``data(api)`` of the survey package) and from the default wave.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from analysis import paths
-from analysis.estimation.design import SurveyDesign
+from analysis.estimation.design import DesignError, SurveyDesign
 from tests.conftest import rerun_r_reference, shared
 
 RTOL_EST = 1e-8   # point estimates (issue requirement)
@@ -25,7 +27,9 @@ pytestmark = pytest.mark.against_r
 def _frames() -> dict[str, pd.DataFrame]:
     a = pd.read_csv(DATA / "apistrat.csv")
     s = pd.read_csv(DATA / "replica_scores.csv")
-    return {"a": a, "c": pd.read_csv(DATA / "apiclus1.csv"), "s": s,
+    n_h = a.groupby("stype")["pw"].transform("size")
+    return {"a": a, "a_frac": a.assign(frac=n_h / a["fpc"]),           # the fpc as sampling fractions
+            "c": pd.read_csv(DATA / "apiclus1.csv"), "s": s,
             "s1": s.assign(weight=s["weight"] / s["weight"].mean()),
             "v": pd.read_csv(paths.WAVES / "2020-replica" / "villagers.csv"),
             "lonely": pd.concat([a[a["stype"] != "H"], a[a["stype"] == "H"].iloc[:1]])}   # one PSU in stratum H
@@ -37,6 +41,8 @@ DESIGN_ARGS = {   # name: (frame, from_frame's arguments)
     "apistrat_lonely_certainty": ("lonely", {"weight": "pw", "strata": "stype", "lonely_psu": "certainty"}),
     "apistrat": ("a", {"weight": "pw", "strata": "stype", "fpc": "fpc"}),
     "apiclus1": ("c", {"weight": "pw", "psu": "dnum"}),
+    "apiclus1_fpc": ("c", {"weight": "pw", "psu": "dnum", "fpc": "fpc"}),               # no strata
+    "apistrat_frac": ("a_frac", {"weight": "pw", "strata": "stype", "fpc": "frac"}),
     "replica": ("s", {"weight": "weight", "strata": "province", "psu": "village_id"}),
     "replica_mean1": ("s1", {"weight": "weight", "strata": "province", "psu": "village_id"}),
     "replica_raw": ("v", {"weight": "weight", "strata": "province", "psu": "village_id"}),
@@ -333,3 +339,61 @@ def test_an_estimate_prints_its_kind_and_its_table(designs):
     text = repr(est)
     assert text.splitlines()[0] == "Estimate(mean)"
     assert text.split("\n", 1)[1] == est.to_frame().to_string(index=False)
+
+
+# ------------------------------------------------------------------ building a design
+
+def test_weights_must_be_positive_and_finite_each_rule_alone():
+    for bad in ([1.0, -1.0], [1.0, 0.0], [1.0, np.nan], [1.0, np.inf]):
+        with pytest.raises(DesignError, match=r"^weights must be positive and finite$"):
+            SurveyDesign.from_arrays(np.array(bad))
+    # weights held as nullable integers (as a reader may deliver them) are numbers like any other
+    d = SurveyDesign.from_frame(pd.DataFrame({"w": pd.array([1, 2, 3], dtype="Int64")}), weight="w")
+    np.testing.assert_array_equal(d.weights, [1.0, 2.0, 3.0])
+
+
+def test_the_lonely_psu_rule_is_adjust_unless_one_of_the_others_is_named():
+    w, s, p = np.ones(6), np.array([1, 1, 2, 2, 3, 3]), np.array([1, 2, 1, 2, 1, 2])
+    assert SurveyDesign.from_arrays(w, s, p).lonely_psu == "adjust"
+    for rule in ("adjust", "remove", "certainty", "fail"):
+        assert SurveyDesign.from_arrays(w, s, p, lonely_psu=rule).lonely_psu == rule
+    with pytest.raises(DesignError, match=r"^lonely_psu must be one of adjust, remove, certainty, fail; "
+                                          r"got 'drop'$"):
+        SurveyDesign.from_arrays(w, s, p, lonely_psu="drop")
+
+
+def test_the_fail_rule_names_every_stratum_with_a_single_psu_in_order():
+    w = np.ones(7)
+    s = np.array(["z", "z", "b", "m", "m", "a", "a"])
+    p = np.array([1, 2, 1, 1, 2, 1, 1])                 # b has one PSU, a has one PSU (two rows in it)
+    with pytest.raises(DesignError, match=r"^strata with a single PSU: a, b$"):
+        SurveyDesign.from_arrays(w, s, p, lonely_psu="fail")
+    with pytest.raises(DesignError, match=r"^strata with a single PSU: 2$"):       # numbers as numbers
+        SurveyDesign.from_arrays(np.ones(3), np.array([1, 1, 2]), np.array([1, 2, 1]), lonely_psu="fail")
+    with pytest.raises(DesignError, match=r"^the sample has a single PSU \(no strata\): no variance can be "
+                                          r"estimated$"):
+        SurveyDesign.from_arrays(np.ones(3), None, np.array([5, 5, 5]), lonely_psu="fail")
+
+
+def test_a_design_keeps_its_stratum_and_psu_codes_and_the_stratum_labels():
+    s = np.array(["b", "a", "b", "a", "c", "c"])
+    p = np.array([7, 7, 8, 9, 7, 7])                    # ids repeat across strata: (stratum, id) is a PSU
+    d = SurveyDesign.from_arrays(np.ones(6), s, p)
+    np.testing.assert_array_equal(d.strata, [1, 0, 1, 0, 2, 2])
+    np.testing.assert_array_equal(d.strata_labels, ["a", "b", "c"])
+    np.testing.assert_array_equal(d.psu, [2, 0, 3, 1, 4, 4])     # stratum by stratum, ids in order
+    assert (d.n, d.n_psu, d.n_strata) == (6, 5, 3)
+    empty = SurveyDesign.from_arrays(np.array([]))
+    assert (empty.n, empty.n_psu) == (0, 0)
+
+
+def test_an_fpc_of_a_census_or_of_an_infinite_population():
+    rng = np.random.default_rng(5)
+    y, s, p = rng.normal(size=40), np.repeat([1, 2], 20), np.tile(np.repeat([1, 2], 10), 2)
+    w = np.ones(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                      # quietly, too
+        census = SurveyDesign.from_arrays(w, s, p, fpc=np.full(40, 2.0))   # both PSUs of each stratum
+        assert census.mean(y).se[0] == 0.0
+        infinite = SurveyDesign.from_arrays(w, s, p, fpc=np.full(40, np.inf))
+        np.testing.assert_array_equal(infinite.mean(y).se, SurveyDesign.from_arrays(w, s, p).mean(y).se)

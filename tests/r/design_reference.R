@@ -69,8 +69,23 @@ for (rule in c("adjust", "remove", "certainty")) {
   m <- svymean(~api00, dl)
   add(paste0("apistrat_lonely_", rule), "mean", "api00", "all", coef(m), SE(m), NA,
       confint(m, df = degf(dl))[1], confint(m, df = degf(dl))[2])
+  # a total (its linearised values do not sum to zero, so the grand mean a lonely PSU is centred
+  # at under "adjust" matters) overall and in two domains at once
+  t <- svytotal(~enroll, dl)
+  add(paste0("apistrat_lonely_", rule), "total", "enroll", "all", coef(t), SE(t))
+  tb <- svyby(~enroll, ~awards, dl, svytotal)
+  for (i in seq_len(nrow(tb))) add(paste0("apistrat_lonely_", rule), "total", "enroll by awards", tb$awards[i], tb$enroll[i], tb$se[i])
 }
 options(survey.lonely.psu = "adjust")
+# the fpc of a one-stage cluster sample without strata (Lumley's dclus1), and the stratified
+# sample's fpc given as sampling fractions instead of population counts (R reads values <= 1 so)
+dcf <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
+m <- svymean(~api00, dcf)
+add("apiclus1_fpc", "mean", "api00", "all", coef(m), SE(m), NA, confint(m, df = degf(dcf))[1], confint(m, df = degf(dcf))[2])
+apistrat$frac <- ave(apistrat$pw, apistrat$stype, FUN = length) / apistrat$fpc
+dsf <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat, fpc = ~frac)
+m <- svymean(~api00, dsf)
+add("apistrat_frac", "mean", "api00", "all", coef(m), SE(m))
 pr <- svyby(~I(sch.wide == "Yes"), ~stype, dc, svyciprop, vartype = c("se", "ci"), method = "logit")
 for (i in seq_len(nrow(pr))) add("apiclus1", "proportion", "sch.wide==Yes by stype", pr$stype[i], pr[i, 2], pr$se[i], NA, pr$ci_l[i], pr$ci_u[i])
 p <- svyciprop(~I(sch.wide == "Yes"), dc, method = "logit")
