@@ -385,6 +385,8 @@ def test_a_design_keeps_its_stratum_and_psu_codes_and_the_stratum_labels():
     assert (d.n, d.n_psu, d.n_strata) == (6, 5, 3)
     empty = SurveyDesign.from_arrays(np.array([]))
     assert (empty.n, empty.n_psu) == (0, 0)
+    one = SurveyDesign.from_arrays(np.ones(3))           # no strata: one stratum, labelled 0 (the default)
+    assert one.strata_labels.tolist() == [0] and one.n_strata == 1
 
 
 def test_an_fpc_of_a_census_or_of_an_infinite_population():
@@ -395,5 +397,7 @@ def test_an_fpc_of_a_census_or_of_an_infinite_population():
         warnings.simplefilter("error")                                      # quietly, too
         census = SurveyDesign.from_arrays(w, s, p, fpc=np.full(40, 2.0))   # both PSUs of each stratum
         assert census.mean(y).se[0] == 0.0
+        fraction = SurveyDesign.from_arrays(w, s, p, fpc=np.full(40, 1.0))  # the same, as a sampling fraction
+        assert fraction.mean(y).se[0] == 0.0
         infinite = SurveyDesign.from_arrays(w, s, p, fpc=np.full(40, np.inf))
         np.testing.assert_array_equal(infinite.mean(y).se, SurveyDesign.from_arrays(w, s, p).mean(y).se)
