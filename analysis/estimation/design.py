@@ -39,7 +39,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 LonelyPSU = Literal["adjust", "remove", "certainty", "fail"]
 
@@ -144,7 +144,9 @@ class Estimate:
         in a single PSU has no variance estimate, so no interval)."""
         df = np.asarray(self.df, dtype=float)
         with np.errstate(invalid="ignore"):
-            return np.where(df >= 1, stats.t.ppf(0.5 + self.level / 2, np.maximum(df, 1)), np.nan)
+            # scipy.special's t quantile, which scipy.stats.t.ppf calls (the same numbers, without
+            # importing scipy.stats into every page kernel)
+            return np.where(df >= 1, special.stdtrit(np.maximum(df, 1), 0.5 + self.level / 2), np.nan)
 
     @property
     def ci(self) -> tuple[np.ndarray, np.ndarray]:
