@@ -155,10 +155,10 @@ def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: i
     environment ``env``; store those that succeed in the cache.
 
     Returns page → (seconds, None) or (seconds, the error's first line); ``progress(page, error)``
-    is called as each page ends. Pages are started in the order given (the book's order). With
-    ``log``, each page's start and end and whatever the workers and kernels print are appended
-    to it as they happen. ``shared``: pages of one template that may share a kernel (in groups of
-    :data:`SHARED_GROUP` pages of the same folder, after the other pages).
+    is called as each page ends. Pages are started in the order given (the book's order), after
+    ``shared``: pages of one template that may share a kernel, in groups of :data:`SHARED_GROUP`
+    pages of the same folder. With ``log``, each page's start and end and whatever the workers
+    and kernels print are appended to it as they happen.
     """
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -171,14 +171,15 @@ def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: i
     ctx = multiprocessing.get_context("spawn")        # no fork of a process with threads
     with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(sources))), mp_context=ctx,
                              initializer=_set_env, initargs=(dict(env), None if log is None else str(log))) as pool:
-        running = {pool.submit(_execute, str(p), timeout) for page, p in sources.items() if page not in shared}
+        # the groups of shared pages first: they are the longest tasks, and shorter pages after
+        # them fill the workers evenly to the end (longest tasks first)
         folders: dict[Path, list[str]] = {}
         for page, p in sources.items():
             if page in shared:
                 folders.setdefault(p.parent, []).append(str(p))
-        for group in folders.values():
-            for i in range(0, len(group), SHARED_GROUP):
-                running.add(pool.submit(_execute_shared, group[i:i + SHARED_GROUP], timeout))
+        running = {pool.submit(_execute_shared, group[i:i + SHARED_GROUP], timeout)
+                   for group in folders.values() for i in range(0, len(group), SHARED_GROUP)}
+        running |= {pool.submit(_execute, str(p), timeout) for page, p in sources.items() if page not in shared}
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             results = [r for fut in done for r in (lambda x: x if isinstance(x, list) else [x])(fut.result())]
