@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -297,6 +299,9 @@ def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units, rows_by_unit):
         np.testing.assert_allclose(gram[j], X[m].T @ (X[m] * w[m, None]), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(xy[j], X[m].T @ (w[m] * y[m]), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(sx[j], w[m] @ X[m], rtol=1e-12, atol=1e-12)
+    two = unit_sums(X[:2], w[:2], np.array([1, 0]), 2, y[:2])  # two rows, the second unit first
+    np.testing.assert_allclose(two[1][0], X[1] * w[1] * y[1], rtol=1e-14)
+    np.testing.assert_allclose(two[1][1], X[0] * w[0] * y[0], rtol=1e-14)
     gram0, xy0, sx0 = unit_sums(X, w, u, n_units + 2)      # without y: no cross products with it
     assert not xy0.any()
     np.testing.assert_array_equal(gram0, gram)
@@ -315,7 +320,10 @@ def test_group_sums_add_each_group_s_rows_as_bincount_does():
     np.testing.assert_array_equal(group_sums(g, G, X[:, 1]), np.bincount(g, weights=X[:, 1], minlength=G))
     assert group_sums(g, G, X).shape == (G, 3) and not group_sums(g, G, X)[G - 1].any()
     # the within transformation: each column minus its group's weighted mean, 1-d and 2-d alike
-    yt, Xt = within(g, w, X[:, 0], X)
+    # (quietly: no group it divides by is empty)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yt, Xt = within(g, w, X[:, 0], X)
     for j in range(G - 1):
         m = g == j
         np.testing.assert_allclose(Xt[m], X[m] - np.average(X[m], axis=0, weights=w[m]), rtol=1e-12, atol=1e-12)
@@ -676,3 +684,17 @@ def test_weighted_least_squares_and_cr1_refuse_collinear_regressors_and_a_single
     np.testing.assert_allclose(V, 2 * (n - 1) / (n - k) * ainv @ scores.T @ scores @ ainv, rtol=1e-10)
     with pytest.raises(RegressionError, match="^cluster-robust standard errors need at least two clusters$"):
         cluster_vcov(X, w, e, np.zeros(len(y)), ainv)
+
+
+def test_fixed_effects_already_coded_give_the_same_dummies():
+    """The linear model passes its first fixed effect's codes to the bootstrap's design matrix;
+    a second fixed effect is coded there as usual."""
+    from analysis.estimation.design import text_codes
+    from analysis.estimation.regression import design_matrix
+
+    df = pd.DataFrame({"x": [0.5, 1.0, 2.0, 3.0, 4.0, 5.5], "a": ["p", "q", "p", "r", "q", "r"],
+                       "b": [1, 2, 2, 1, 1, 2]})
+    plain = design_matrix(df, ["x"], ["a", "b"])
+    coded = design_matrix(df, ["x"], ["a", "b"], coded={"a": text_codes(df["a"])})
+    np.testing.assert_array_equal(coded[0], plain[0])
+    assert coded[1] == plain[1] == ["Intercept", "x", "a_q", "a_r", "b_2"]
