@@ -84,6 +84,7 @@ def test_rows_left_out_are_counted_by_variable_and_explained(study):
     assert f.dropped_by == {**base.dropped_by, "internet_use": 1, "education": 2, "log_income": 3}
     assert f.notes == ("log_income = log(hh_income): 3 rows with hh_income ≤ 0 left out (nonpositive: drop)",)
     assert not set(ok[:5]) & set(f.rows)
+    assert f.data["internet_use"].dtype == np.float64          # read as text, used as a number
 
     every = model_frame(stand_in(study, villagers=v), spec, complete=False)
     np.testing.assert_array_equal(every.rows, np.arange(len(v)))

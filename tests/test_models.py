@@ -18,7 +18,8 @@ from analysis.estimation.regression import RegressionError, cluster_vcov, wild_c
 from analysis.estimation.regression import unit_sums, wild_stats as _wild_stats
 from analysis.estimation.regression import wls as _wls
 from analysis.estimation.study import build_study
-from analysis.estimation.suite import ModelSpecError, fit_models
+from analysis.estimation.frames import model_frame
+from analysis.estimation.suite import ModelSpecError, fit_model, fit_models
 from analysis.settings import load_settings
 from tests.conftest import shared
 
@@ -698,3 +699,68 @@ def test_fixed_effects_already_coded_give_the_same_dummies():
     coded = design_matrix(df, ["x"], ["a", "b"], coded={"a": text_codes(df["a"])})
     np.testing.assert_array_equal(coded[0], plain[0])
     assert coded[1] == plain[1] == ["Intercept", "x", "a_q", "a_r", "b_2"]
+
+
+def _with_villagers(study, v):  # type: ignore[no-untyped-def]
+    """The study over another villager frame (same rows, so the same scores and design)."""
+    import dataclasses
+
+    from analysis.ingest.wave import Wave
+
+    w = study.wave
+    return dataclasses.replace(study, wave=Wave(w.spec, {**w.data, "villagers": v}, w.report, w.codebook))
+
+
+def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_by_name(study):
+    """fit_models: a model needing a variable the wave lacks, or a regressor with one value, is
+    skipped and the reason kept (without the model's name); asked for by name it is refused."""
+    v = study.villagers.drop(columns=["internet_use"])
+    ms = fit_models(_with_villagers(study, v))
+    users = [m.name for m in study.settings.models.models if "internet_use" in m.regressors]
+    assert users and all(ms.skipped[name] == "the wave has no internet_use" for name in users)
+    assert not set(users) & {r.name for r in ms.results}
+    assert (ms.wave_id, ms.synthetic) == (study.wave.id, study.wave.synthetic) == ("2020-replica", True)
+    with pytest.raises(ModelSpecError):
+        fit_models(_with_villagers(study, v), names=[users[0]])
+
+    one = _with_villagers(study, study.villagers.assign(sex=2.0))          # every respondent female
+    ms = fit_models(one)
+    n = len(model_frame(one, study.settings.models.get("wls_region")).data)
+    assert ms.skipped["wls_region"] == (
+        f"the regressor 'female' (female) takes a single value (1) on the {n} complete rows of this wave, "
+        "so its effect cannot be estimated; leave it out of the model for this wave")
+    assert ms.has("multilevel") == ("female" not in study.settings.models.get("multilevel").regressors)
+    with pytest.raises(ModelSpecError, match=r"^model 'wls_region': the regressor 'female' \(female\) takes"):
+        fit_models(one, names=["wls_region"])
+    with pytest.raises(ModelSpecError, match=r"^unknown model\(s\) \['nope'\]; known: wls_region, "):
+        fit_models(study, names=["nope"])
+
+
+def test_a_model_frame_with_infinite_values_or_no_rows_is_refused_with_the_variable(study):
+    spec = study.settings.models.get("wls_region")
+    v = study.villagers
+    inf = v.assign(distance_km=v["distance_km"].where(v.index != v.index[3], np.inf))
+    with pytest.raises(ModelSpecError, match=r"^model 'wls_region': 'distance_km' \(distance to township \(km\)\) "
+                                             r"has 1 infinite values; declare its transform"):
+        fit_model(_with_villagers(study, inf), spec)
+    with pytest.raises(ModelSpecError, match=r"^model 'wls_region': no complete rows$"):
+        fit_model(_with_villagers(study, v.assign(distance_km=np.nan)), spec)
+    # a single complete row is a frame, not "no complete rows": it fails later, on its regressors
+    keep = v["distance_km"].where(v.index == v.index[0])
+    with pytest.raises(ModelSpecError, match="takes a single value"):
+        fit_model(_with_villagers(study, v.assign(distance_km=keep)), spec)
+
+
+def test_robustness_fits_each_construction_on_its_own_scores(study):
+    """Each row of the robustness table is the model refitted on the scores of that construction."""
+    from dataclasses import replace
+
+    from analysis.estimation.suite import robustness
+
+    r = robustness(study)
+    z = r[r["construction"] == "z-score normalisation"].set_index("term")["estimate"]
+    other = study.with_construction(replace(study.construction, normalisation="zscore"))
+    ref = fit_models(other, names=["wls_region"])["wls_region"].params
+    np.testing.assert_allclose(z.to_numpy(), ref[z.index].to_numpy(), rtol=1e-12)
+    base = r[r["construction"].str.startswith("default")].set_index("term")["estimate"]
+    assert not np.allclose(z.to_numpy(), base[z.index].to_numpy())
