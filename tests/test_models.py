@@ -719,6 +719,8 @@ def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_b
     users = [m.name for m in study.settings.models.models if "internet_use" in m.regressors]
     assert users and all(ms.skipped[name] == "the wave has no internet_use" for name in users)
     assert not set(users) & {r.name for r in ms.results}
+    every = {m.name for m in study.settings.models.models}      # the others are still fitted
+    assert {r.name for r in ms.results} == every - set(users) and set(ms.skipped) == set(users)
     assert (ms.wave_id, ms.synthetic) == (study.wave.id, study.wave.synthetic) == ("2020-replica", True)
     with pytest.raises(ModelSpecError):
         fit_models(_with_villagers(study, v), names=[users[0]])
@@ -732,6 +734,10 @@ def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_b
     assert ms.has("multilevel") == ("female" not in study.settings.models.get("multilevel").regressors)
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': the regressor 'female' \(female\) takes"):
         fit_models(one, names=["wls_region"])
+    # the variable's readable label beside its name
+    with pytest.raises(ModelSpecError, match=r"^model 'wls_region': the regressor 'internet_use' \(internet use\) "
+                                             r"takes a single value \(1\)"):
+        fit_models(_with_villagers(study, study.villagers.assign(internet_use=1.0)), names=["wls_region"])
     with pytest.raises(ModelSpecError, match=r"^unknown model\(s\) \['nope'\]; known: wls_region, "):
         fit_models(study, names=["nope"])
 
