@@ -722,6 +722,8 @@ def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_b
     every = {m.name for m in study.settings.models.models}      # the others are still fitted
     assert {r.name for r in ms.results} == every - set(users) and set(ms.skipped) == set(users)
     assert (ms.wave_id, ms.synthetic) == (study.wave.id, study.wave.synthetic) == ("2020-replica", True)
+    two = fit_models(_with_villagers(study, study.villagers.drop(columns=["smartphone", "hreg_app"])))
+    assert two.skipped["logit_online_registration"] == "the wave has no hreg_app, smartphone"
     with pytest.raises(ModelSpecError):
         fit_models(_with_villagers(study, v), names=[users[0]])
 
