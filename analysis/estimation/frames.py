@@ -183,8 +183,9 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     rows = np.flatnonzero(keep)
     every = len(rows) == len(v)
     # each column keeps its dtype (object text stays object: the constructor would infer strings)
-    data = pd.DataFrame({c: pd.Series(a if every else a[keep], dtype="float64" if c in numeric else v[c].dtype,
-                                      copy=False) for c, a in arrays.items()}, copy=every)
+    data = pd.DataFrame({c: pd.Series(a if every else a[keep], copy=False,
+                                      dtype="float64" if c in numeric else v[c].dtype)
+                         for c, a in arrays.items()}, copy=every)
     return ModelFrame(data, rows, int((~keep).sum()), dropped_by, tuple(notes))
 
 

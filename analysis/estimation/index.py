@@ -348,6 +348,7 @@ def _aggregate_levels(xn: np.ndarray, levels: dict[str, tuple[list[int], np.ndar
     W = np.zeros((xn.shape[1], len(levels)))
     for c, (idx, w) in enumerate(levels.values()):
         W[idx, c] = w
+    total = W.sum(axis=0)
     out = np.empty((len(levels), xn.shape[0]))          # one contiguous row per level
     for s in range(0, xn.shape[0], ROW_BLOCK):          # blocks of rows: temporaries in cache
         xb = xn[s:s + ROW_BLOCK]
@@ -356,7 +357,7 @@ def _aggregate_levels(xn: np.ndarray, levels: dict[str, tuple[list[int], np.ndar
         den = ok @ W
         with np.errstate(invalid="ignore"):            # an unanswered level: 0/0
             o = num / den
-        o[den / W.sum(axis=0) < coverage - 1e-12] = np.nan
+        o[den / total < coverage - 1e-12] = np.nan
         out[:, s:s + ROW_BLOCK] = o.T
     return {k: out[c] for c, k in enumerate(levels)}
 

@@ -37,7 +37,8 @@ class RegressionError(ValueError):
 
 
 def design_matrix(df: pd.DataFrame, regressors: list[str], fe: list[str], const: bool = True,
-                  coded: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[np.ndarray, list[str]]:
+                  coded: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+                  ) -> tuple[np.ndarray, list[str]]:
     """Intercept, regressors and dummies of each fixed effect (first level dropped); ``coded``:
     fixed effects already turned into :func:`~analysis.estimation.design.text_codes`."""
     parts, names = [], []
@@ -80,22 +81,26 @@ def wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.nda
     return beta, ainv, y - X @ beta
 
 
-def group_sums(codes: np.ndarray, n_groups: int, values: np.ndarray, weights: np.ndarray | None = None
-               ) -> np.ndarray:
-    """Sums of the rows of ``values`` (n or n × K) times ``weights`` by group code (0 … G−1):
-    G or G × K. One sparse product G × n · n × K over the rows in order — the additions of K
-    ``bincount`` calls in the same order, without a pass per column."""
+def group_matrix(codes: np.ndarray, n_groups: int, weights: np.ndarray | None = None) -> sparse.csc_matrix:
+    """The sparse G × n matrix whose product with n or n × K values sums their rows times
+    ``weights`` by group code (0 … G−1), over the rows in order: the additions of K ``bincount``
+    calls in the same order, without a pass per column."""
     n = len(codes)
     w = np.ones(n) if weights is None else np.asarray(weights, float)
-    m = sparse.csc_matrix((w, np.asarray(codes), np.arange(n + 1)), shape=(n_groups, n))
-    return np.asarray(m @ values)
+    return sparse.csc_matrix((w, np.asarray(codes), np.arange(n + 1)), shape=(n_groups, n))
+
+
+def group_sums(codes: np.ndarray, n_groups: int, values: np.ndarray, weights: np.ndarray | None = None
+               ) -> np.ndarray:
+    """Sums of the rows of ``values`` (n or n × K) times ``weights`` by group code: G or G × K."""
+    return np.asarray(group_matrix(codes, n_groups, weights) @ values)
 
 
 def within(codes: np.ndarray, w: np.ndarray, *cols: np.ndarray) -> list[np.ndarray]:
     """Weighted within transformation: each column minus its weighted mean in its group."""
     G = int(codes.max()) + 1
     sw = np.bincount(codes, weights=w, minlength=G)
-    m = sparse.csc_matrix((w, codes, np.arange(len(codes) + 1)), shape=(G, len(codes)))
+    m = group_matrix(codes, G, w)                          # built once for every column
     return [c - (np.asarray(m @ c) / (sw if c.ndim == 1 else sw[:, None]))[codes] for c in cols]
 
 

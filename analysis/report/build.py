@@ -365,7 +365,8 @@ def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
             if error is not None:
                 err.print(f"[yellow]{page} failed ({error}); the book executes it again and reports it[/yellow]")
 
-        return execute_pages(cache, todo, env, jobs, progress=advance, timeout=timeout, log=log, shared=shared)
+        return execute_pages(cache, todo, env, jobs, progress=advance, timeout=timeout, log=log,
+                             shared=shared)
 
 
 def book_hash() -> str:

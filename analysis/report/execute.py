@@ -59,9 +59,9 @@ def _set_env(env: dict, log: str | None) -> None:
         os.close(fd)
 
 
-def _execute(path: str, timeout: int) -> tuple[str, object, float, str | None]:
-    """Execute one page in a fresh kernel, in its folder (as myst-nb does): (path, executed
-    notebook, seconds, error or None)."""
+def _execute(path: str, timeout: int) -> list[tuple[str, object, float, str | None]]:
+    """Execute one page in a fresh kernel, in its folder (as myst-nb does): [(path, executed
+    notebook, seconds, error or None)], a list as :func:`_execute_shared` returns."""
     from jupyter_cache.executors.utils import single_nb_execution
 
     if _LOGGING:
@@ -70,11 +70,13 @@ def _execute(path: str, timeout: int) -> tuple[str, object, float, str | None]:
     result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
                                  meta_override=True)
     # a cell's own exception, not nbclient's wrapper
-    return path, nb, result.time, None if result.err is None else _error_line(result.err)
+    return [(path, nb, result.time, None if result.err is None else _error_line(result.err))]
 
 
 RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
-         "import warnings as _w\n_w._filters_mutated()   # warnings shown by the last page show again\ndel _w")
+         "import warnings as _w\n"
+         "_w._filters_mutated()   # warnings shown by the last page show again\n"
+         "del _w")
 """Run in a shared kernel before each page: an empty namespace, no memory of warnings shown."""
 SHARED_GROUP = 8
 """Pages executed one after the other in one shared kernel (a group is one task of the pool)."""
@@ -105,7 +107,7 @@ def _execute_shared(paths: list[str], timeout: int) -> list[tuple[str, object, f
             if km is None:                  # the page's kernel (its kernelspec), started by the first client
                 km = NotebookClient(nb).create_kernel_manager()
             client = NotebookClient(nb, km=km, timeout=meta.get("timeout", timeout), allow_errors=False,
-                                    record_timing=False,          # no timestamps: the cache key reads cell metadata
+                                    record_timing=False,    # no timestamps: the cache key reads cell metadata
                                     resources={"metadata": {"path": str(Path(path).parent)}})
 
             async def reset(notebook, client=client) -> None:  # type: ignore[no-untyped-def]
@@ -179,11 +181,11 @@ def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: i
                 folders.setdefault(p.parent, []).append(str(p))
         running = {pool.submit(_execute_shared, group[i:i + SHARED_GROUP], timeout)
                    for group in folders.values() for i in range(0, len(group), SHARED_GROUP)}
-        running |= {pool.submit(_execute, str(p), timeout) for page, p in sources.items() if page not in shared}
+        running |= {pool.submit(_execute, str(p), timeout)
+                    for page, p in sources.items() if page not in shared}
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
-            results = [r for fut in done for r in (lambda x: x if isinstance(x, list) else [x])(fut.result())]
-            for path, nb, seconds, error in results:          # a page, or each page of a shared kernel
+            for path, nb, seconds, error in (r for fut in done for r in fut.result()):  # a page, or a group
                 page = names[path]
                 if error is None:
                     cache.cache_notebook_bundle(CacheBundleIn(nb, path, data={"execution_seconds": seconds}),
