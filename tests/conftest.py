@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -48,14 +49,21 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> sub
                           text=True, cwd=cwd or paths.ROOT, env={**os.environ, **(env or {})})
 
 
-def rerun_r_reference(script: str, stored: pd.DataFrame, tmp_path: Path, rtol: float) -> None:
+def rerun_r_reference(script: str, stored: pd.DataFrame, tmp_path: Path, rtol: float,
+                      optimised: tuple[str, float] | None = None) -> None:
     """Run an R reference script into a temporary file and compare with the stored references
-    (skipped where Rscript is not installed)."""
+    (skipped where Rscript is not installed). ``optimised``: (a prefix of the ``model`` column, a
+    looser rtol) for the rows an iterative optimiser produced, whose last digits depend on the
+    machine's floating point."""
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript not installed (apt-get install r-base-core r-cran-survey ...; see README)")
     out = tmp_path / "ref.csv"
     subprocess.run(["Rscript", script, str(out)], cwd=paths.ROOT, check=True, capture_output=True)
-    pd.testing.assert_frame_equal(pd.read_csv(out), stored, rtol=rtol)
+    fresh = pd.read_csv(out)
+    loose = np.zeros(len(stored), bool) if optimised is None else stored["model"].str.startswith(optimised[0])
+    pd.testing.assert_frame_equal(fresh[~loose], stored[~loose], rtol=rtol)
+    if loose.any():
+        pd.testing.assert_frame_equal(fresh[loose], stored[loose], rtol=optimised[1])
 
 
 NOTEBOOK_HEADER = ("---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n"

@@ -77,4 +77,6 @@ def test_logit_average_marginal_effects(fitted, row):
 
 
 def test_stored_references_are_what_r_computes(tmp_path):
-    rerun_r_reference("tests/r/models_reference.R", REF, tmp_path, rtol=1e-9)
+    # lmer's optimum (nloptwrap) moves in the 7th digit between machines (2.7e-7 measured on the ML
+    # province variance): those rows at 1e-6, ten times below RTOL_VARCOMP; the rest at 1e-9
+    rerun_r_reference("tests/r/models_reference.R", REF, tmp_path, rtol=1e-9, optimised=("multilevel", 1e-6))
