@@ -53,6 +53,17 @@ def _damped(value_at, ll: float, min_scale: float = 1e-8):  # type: ignore[no-un
         scale /= 2
 
 
+ROWS = 1 << 14      # rows per block in the passes below: their temporaries stay in cache
+
+
+def _F_into(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[:] = F(z)`` with the operations of :func:`_F` (bit-identical), without temporaries."""
+    np.negative(z, out=out)
+    np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
+
+
 def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, tol: float = 1e-10,
                   max_iter: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Cumulative logit P(Y ≤ j) = F(θ_j − x'β) by Newton–Raphson with the analytic Hessian
@@ -60,9 +71,10 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
     ``y`` holds category positions 0..J−1.
 
     The rows are put in order of category once, so that each category's rows are one contiguous
-    block: the threshold terms of the gradient and Hessian are sums over blocks, and each
-    iteration is a few passes over the data (O(n·K²)). Returns (β, θ, the inverse of minus the
-    Hessian of the (weighted) log-likelihood, log-likelihood).
+    block with the same two thresholds (none above the last category, none below the first): the
+    gradient and Hessian are sums over blocks of rows, taken a few thousand rows at a time so
+    that each iteration reads the data about twice (O(n·K²)). Returns (β, θ, the inverse of minus
+    the Hessian of the (weighted) log-likelihood, log-likelihood).
     """
     order = np.argsort(y, kind="stable")
     y = np.asarray(y)[order]
@@ -71,44 +83,68 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
     w = np.ones(n) if w is None else np.asarray(w, float)[order]
     J = int(y.max()) + 1
     start = np.searchsorted(y, np.arange(J + 1))           # category c: rows start[c]:start[c+1]
-    blk = [slice(start[c], start[c + 1]) for c in range(J)]
     share = np.cumsum(np.bincount(y, weights=w, minlength=J))[:-1] / w.sum()
     theta = np.log(share / (1 - share))
     beta = np.zeros(k)
-    hi_ok, lo_ok = y < J - 1, y > 0                      # a finite upper / lower threshold
-    ia, ic = np.minimum(y, J - 2), np.maximum(y - 1, 0)
+    # row blocks within a category: (category, rows)
+    blocks = [(c, slice(s, min(s + ROWS, start[c + 1])))
+              for c in range(J) for s in range(start[c], start[c + 1], ROWS)]
 
     def pieces(b: np.ndarray, t: np.ndarray):  # type: ignore[no-untyped-def]
         """F at the upper and lower thresholds of each row's category, and its probability."""
         eta = X @ b
-        tt = np.r_[t, 0.0]
-        Fa = np.where(hi_ok, _F(tt[ia] - eta), 1.0)
-        Fc = np.where(lo_ok, _F(tt[ic] - eta), 0.0)
+        Fa, Fc = np.ones(n), np.zeros(n)                   # no threshold above / below: F = 1 / 0
+        for c in range(J):
+            s = slice(start[c], start[c + 1])
+            if c < J - 1:
+                _F_into(t[c] - eta[s], Fa[s])
+            if c > 0:
+                _F_into(t[c - 1] - eta[s], Fc[s])
         return Fa, Fc, Fa - Fc
+
+    def derivatives(Fa: np.ndarray, Fc: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient and Hessian of the log-likelihood in (β, θ). With u, v the densities at the
+        upper and lower threshold and du, dv their derivatives, per row: g = (u − v)/p,
+        ∂²/∂β∂θ_upper = −w (du/p − g u/p) x, ∂²/∂β∂θ_lower = w (dv/p − g v/p) x, and ∂²/∂β∂β'
+        = −(the sum of those two) x x'."""
+        grad, H = np.zeros(k + J - 1), np.zeros((k + J - 1, k + J - 1))
+        for c, s in blocks:
+            ws, ps, xs = w[s], p[s], X[s]
+            up = d1 = vp = d2 = 0.0
+            if c < J - 1:                                  # upper threshold θ_c
+                fa = Fa[s]
+                u = fa * (1 - fa)
+                up, d1 = u / ps, u * (1 - 2 * fa) / ps
+            if c > 0:                                      # lower threshold θ_{c−1}
+                fc = Fc[s]
+                v = fc * (1 - fc)
+                vp, d2 = v / ps, v * (1 - 2 * fc) / ps
+            g = up - vp
+            hbb = 0.0
+            if c < J - 1:
+                ha = ws * (up * g - d1)
+                hbb = hbb - ha
+                grad[k + c] += ws @ up
+                H[:k, k + c] += xs.T @ ha
+                H[k + c, k + c] += ws @ (d1 - up * up)
+            if c > 0:
+                hc = ws * (d2 - vp * g)
+                hbb = hbb - hc
+                grad[k + c - 1] -= ws @ vp
+                H[:k, k + c - 1] += xs.T @ hc
+                H[k + c - 1, k + c - 1] -= ws @ (d2 + vp * vp)
+                if c < J - 1:                              # category c sits between θ_{c−1} and θ_c
+                    H[k + c - 1, k + c] += ws @ (up * vp)
+            grad[:k] -= xs.T @ (ws * g)
+            H[:k, :k] += xs.T @ (xs * hbb[:, None])
+        H[k:, :k] = H[:k, k:].T
+        H[k + 1:, k:-1][np.diag_indices(J - 2)] = np.diag(H[k:-1, k + 1:])
+        return grad, H
 
     cur = pieces(beta, theta)
     ll = _loglik(w, theta, cur[2])
     for _ in range(max_iter):
-        Fa, Fc, p = cur
-        u, v = Fa * (1 - Fa), Fc * (1 - Fc)                # densities at the two thresholds
-        du, dv = u * (1 - 2 * Fa), v * (1 - 2 * Fc)        # their derivatives
-        up, vp = u / p, v / p
-        grad_b = -X.T @ (w * (up - vp))
-        h_bb = w * ((du - dv) / p - (up - vp) ** 2)
-        h_ba = -w * (du / p - up * (up - vp))               # ∂²/∂β∂θ_upper (times x)
-        h_bc = -w * (-dv / p + vp * (up - vp))              # ∂²/∂β∂θ_lower (times x)
-        H = np.zeros((k + J - 1, k + J - 1))
-        H[:k, :k] = weighted_gram(X, h_bb)
-        grad_t = np.zeros(J - 1)
-        for m in range(J - 1):                              # θ_m: upper of category m, lower of m+1
-            a_, c_ = blk[m], blk[m + 1]
-            grad_t[m] = w[a_] @ up[a_] - w[c_] @ vp[c_]
-            H[:k, k + m] = H[k + m, :k] = X[a_].T @ h_ba[a_] + X[c_].T @ h_bc[c_]
-            H[k + m, k + m] = (w[a_] @ (du[a_] / p[a_] - up[a_] ** 2)
-                               + w[c_] @ (-dv[c_] / p[c_] - vp[c_] ** 2))
-            if m + 1 < J - 1:                               # category m+1 sits between θ_m and θ_{m+1}
-                H[k + m, k + m + 1] = H[k + m + 1, k + m] = w[c_] @ (up[c_] * vp[c_])
-        grad = np.r_[grad_b, grad_t]
+        grad, H = derivatives(*cur)
         try:
             step = np.linalg.solve(H, -grad)
         except np.linalg.LinAlgError:
@@ -146,12 +182,6 @@ def scores(y: np.ndarray, X: np.ndarray, beta: np.ndarray, theta: np.ndarray) ->
     return s
 
 
-def _cdf_density(eta: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """F(θ_m − η_i) and its density f = F(1 − F) at the J − 1 cut points (n × (J − 1))."""
-    F = _F(theta[None, :] - eta[:, None])
-    return F, F * (1 - F)
-
-
 def _edges(a: np.ndarray) -> np.ndarray:
     """A (… × (J − 1)) quantity at the cut points → its difference across each category
     (… × J): category c lies between cut c − 1 and cut c, with zero beyond the ends."""
@@ -167,16 +197,46 @@ def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray,
 
     P_c = F(θ_c − η) − F(θ_{c−1} − η), so every average and Jacobian is a difference across
     categories of weighted sums at the cut points (:func:`_edges`): ∂P_c/∂β = −x·Δf_c,
-    ∂P_c/∂θ_m = f_m·(1(m = c) − 1(m = c − 1)). The derivatives of every continuous regressor share
-    one pass over the data; for a 0/1 regressor each row is recomputed once, at the value it
-    does not have (η ± β_j), without copying X.
+    ∂P_c/∂θ_m = f_m·(1(m = c) − 1(m = c − 1)). All the sums are taken in one pass over the rows,
+    a few thousand at a time. The derivatives of every continuous regressor share the sums of
+    f and x·f'; for a 0/1 regressor each row is recomputed at the value it does not have
+    (η ± β_j): with e = exp(η − θ), F = 1/(1 + e) there and 1/(1 + e·exp(∓β_j)) at the other
+    value, so the other value costs no exponential.
     """
     n, k = X.shape
     J = len(theta) + 1
     wn = (np.ones(n) if w is None else np.asarray(w, float))
     wn = wn / wn.sum()
-    eta = X @ beta
     binary = [bool(np.isin(X[:, j], (0.0, 1.0)).all()) for j in range(k)]
+    dummies = [j for j in range(k) if binary[j]]
+    # sums over the rows: Σ wn f, Σ wn x f', Σ wn f' (continuous regressors); per 0/1 regressor
+    # Σ wn (F1 − F0), Σ wn x (f1 − f0), Σ wn (f1 − f0), Σ wn f1
+    s_f, s_xfp, s_fp = np.zeros(J - 1), np.zeros((k, J - 1)), np.zeros(J - 1)
+    s_dF, s_xdf = np.zeros((k, J - 1)), np.zeros((k, k, J - 1))
+    s_df, s_f1 = np.zeros((k, J - 1)), np.zeros((k, J - 1))
+    shift = {j: (np.exp(-beta[j]), np.exp(beta[j])) for j in dummies}
+    for s in range(0, n, ROWS):
+        xs, ws = X[s:s + ROWS], wn[s:s + ROWS]
+        e = np.exp((xs @ beta)[:, None] - theta[None, :])
+        F = 1 / (1 + e)                                            # F(θ_m − η)
+        f = F * (1 - F)
+        if len(dummies) < k:
+            fp = f * (1 - 2 * F)                                   # f'(θ_m − η)
+            s_f += ws @ f
+            s_xfp += xs.T @ (ws[:, None] * fp)
+            s_fp += ws @ fp
+        for j in dummies:
+            # the other value: η − β_j where x_j = 1, η + β_j where x_j = 0; the sign ±1 of each
+            # row turns F − F_other into F1 − F0
+            on = xs[:, j] == 1.0
+            Fo = 1 / (1 + e * np.where(on, *shift[j])[:, None])
+            fo = Fo * (1 - Fo)
+            wsg = np.where(on, ws, -ws)
+            d_f = f - fo
+            s_dF[j] += wsg @ (F - Fo)
+            s_xdf[j] += xs.T @ (wsg[:, None] * d_f)
+            s_df[j] += wsg @ d_f
+            s_f1[j] += ws @ np.where(on[:, None], f, fo)
 
     def jac_t(s: np.ndarray) -> np.ndarray:
         """J × (J − 1) Jacobian in θ from s_m = Σ wn·(∂/∂θ_m of F at cut m)."""
@@ -185,36 +245,21 @@ def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray,
         out[np.arange(1, J), np.arange(J - 1)] -= s
         return out
 
-    F, f = _cdf_density(eta, theta)
-    if not all(binary):
-        fp = f * (1 - 2 * F)                                               # f'(z)
-        mean_g = _edges(wn @ f)                                            # J
-        xfp = _edges(X.T @ (wn[:, None] * fp))                             # k × J
-        mean_fp = wn @ fp                                                  # J − 1
+    mean_g, xfp = _edges(s_f), _edges(s_xfp)
     rows = []
     for j, name in enumerate(regs):
         if binary[j]:
-            # at x_j = 1 the rows with x_j = 1 keep their F, at x_j = 0 those with x_j = 0: each
-            # row is recomputed once, at the value it does not have (η − β_j where x_j = 1, η + β_j
-            # where x_j = 0), and only the differences F1 − F0 and f1 − f0 are formed: the sign
-            # ±1 of each row turns F − F_other into F1 − F0 (no gathers of row subsets)
-            on = X[:, j] == 1.0
-            sgn = np.where(on, 1.0, -1.0)
-            Fo, fo = _cdf_density(eta - sgn * beta[j], theta)
-            dF = sgn[:, None] * (F - Fo)
-            d_f = sgn[:, None] * (f - fo)
-            est = _edges(wn @ dF)
-            # X1'(wn f1) − X0'(wn f0): X with column j set to 1 and to 0
-            xd = X.T @ (wn[:, None] * d_f)
-            xd[j] = wn @ np.where(on[:, None], f, fo)                       # Σ wn f1
-            jac_b = -_edges(xd).T                                           # J × k
-            jt = jac_t(wn @ d_f)
+            est = _edges(s_dF[j])
+            xd = s_xdf[j].copy()                                           # X1'(wn f1) − X0'(wn f0):
+            xd[j] = s_f1[j]                                                # column j is 1 and 0
+            jac_b = -_edges(xd).T                                          # J × k
+            jt = jac_t(s_df[j])
         else:
             # −β_j Δ mean(f): ∂/∂β_l = −1(l = j) Δ mean(f) + β_j Δ mean(x_l f')
             est = -beta[j] * mean_g
             jac_b = (beta[j] * xfp).T
             jac_b[:, j] -= mean_g
-            jt = jac_t(-beta[j] * mean_fp)
+            jt = jac_t(-beta[j] * s_fp)
         jac = np.hstack([jac_b, jt])
         se = np.sqrt(np.clip(np.einsum("ck,kl,cl->c", jac, V, jac), 0, None))
         for c in range(J):
