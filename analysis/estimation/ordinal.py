@@ -54,6 +54,14 @@ def _damped(value_at, ll: float, min_scale: float = 1e-8):  # type: ignore[no-un
 
 
 ROWS = 1 << 14      # rows per block in the passes below: their temporaries stay in cache
+BLOCK = 1 << 12     # rows per block where a block holds several n × K products (Brant)
+
+
+def category_order(y: np.ndarray) -> np.ndarray:
+    """The stable order of rows by category position (a radix sort where the codes are small)."""
+    y = np.asarray(y)
+    small = y.size and 0 <= y.min() and y.max() < np.iinfo(np.int16).max
+    return np.argsort(y.astype(np.int16) if small else y, kind="stable")
 
 
 def _F_into(z: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -76,11 +84,15 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
     that each iteration reads the data about twice (O(n·K²)). Returns (β, θ, the inverse of minus
     the Hessian of the (weighted) log-likelihood, log-likelihood).
     """
-    order = np.argsort(y, kind="stable")
-    y = np.asarray(y)[order]
-    X = np.ascontiguousarray(np.asarray(X, float)[order])
+    y = np.asarray(y)
+    if np.any(y[1:] < y[:-1]):                             # not yet in order of category
+        order = category_order(y)
+        y = y[order]
+        X = np.asarray(X, float)[order]
+        w = None if w is None else np.asarray(w, float)[order]
+    X = np.ascontiguousarray(X, dtype=float)
     n, k = X.shape
-    w = np.ones(n) if w is None else np.asarray(w, float)[order]
+    w = np.ones(n) if w is None else np.asarray(w, float)
     J = int(y.max()) + 1
     start = np.searchsorted(y, np.arange(J + 1))           # category c: rows start[c]:start[c+1]
     share = np.cumsum(np.bincount(y, weights=w, minlength=J))[:-1] / w.sum()
@@ -94,12 +106,19 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
         """F at the upper and lower thresholds of each row's category, and its probability."""
         eta = X @ b
         Fa, Fc = np.ones(n), np.zeros(n)                   # no threshold above / below: F = 1 / 0
+        # F(θ − η) = 1/(1 + exp(η)·exp(−θ)): one exponential per row for both thresholds, where
+        # neither factor can overflow; else F(θ − η) directly
+        e = np.exp(eta) if max(np.abs(eta).max(initial=0), np.abs(t).max(initial=0)) < 700 else None
         for c in range(J):
             s = slice(start[c], start[c + 1])
-            if c < J - 1:
-                _F_into(t[c] - eta[s], Fa[s])
-            if c > 0:
-                _F_into(t[c - 1] - eta[s], Fc[s])
+            for m, out in ((c, Fa[s]), (c - 1, Fc[s])):
+                if 0 <= m < J - 1:
+                    if e is None:
+                        _F_into(t[m] - eta[s], out)
+                    else:
+                        np.multiply(e[s], np.exp(-t[m]), out=out)
+                        out += 1
+                        np.reciprocal(out, out=out)
         return Fa, Fc, Fa - Fc
 
     def derivatives(Fa: np.ndarray, Fc: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -276,43 +295,58 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
     ``start``: the ordered logit's (β, θ); P(y > j) = F(x'β − θ_j) under proportional odds, so
     the binary logits start from (−θ_j, β) and need few Newton steps.
     """
+    y = np.asarray(y)
     n, k = X.shape
     J = int(y.max()) + 1
-    Xc = np.column_stack([np.ones(n), X])
-    fits, pis, infos = [], [], []
-    for j in range(J - 1):
-        yj = (y > j).astype(float)
-        b = np.zeros(k + 1) if start is None else np.r_[-start[1][j], start[0]]
-        mu = _F(Xc @ b)
-        hinv, fresh = None, True
-        for _ in range(200):
-            # Newton steps while far from the estimate; near it, the last Hessian is kept (a
-            # chord step: two passes over the data instead of a K × K Gram matrix per step)
-            if fresh:
-                hinv = np.linalg.inv(weighted_gram(Xc, mu * (1 - mu)))
-            step = hinv @ (Xc.T @ (yj - mu))
-            b += step
-            mu = _F(Xc @ b)
+    m, K = J - 1, k + 1
+    Xc = np.empty((n, K))
+    Xc[:, 0] = 1.0
+    Xc[:, 1:] = X
+    B = (np.zeros((K, m)) if start is None
+         else np.vstack([-start[1][None, :], np.repeat(start[0][:, None], m, axis=1)]))
+    # The m logits are fitted side by side: each pass over the rows, a block at a time, gives
+    # every unfinished logit its fitted π and gradient, and the Hessian to those still far from
+    # their estimate (Newton steps); near it, a logit keeps its last Hessian (chord steps).
+    P = np.empty((n, m))                                  # π of each logit at its latest pass
+    hinv: list[np.ndarray] = [np.empty(0)] * m
+    active, fresh, last = np.ones(m, bool), np.ones(m, bool), np.full(m, np.inf)
+    for _ in range(200):
+        act = np.flatnonzero(active)
+        new = np.flatnonzero(fresh[act])                   # positions in act needing a Hessian
+        grad, gram = np.zeros((K, len(act))), np.zeros((len(new), K, K))
+        Ba = B[:, act]
+        for s in range(0, n, BLOCK):
+            xs = Xc[s:s + BLOCK]
+            mu = _F(xs @ Ba)
+            P[s:s + BLOCK, act] = mu
+            grad += xs.T @ ((y[s:s + BLOCK, None] > act[None, :]) - mu)
+            for i, pos in enumerate(new):
+                h = mu[:, pos] * (1 - mu[:, pos])
+                gram[i] += xs.T @ (xs * h[:, None])
+        for i, pos in enumerate(new):
+            hinv[act[pos]] = np.linalg.inv(gram[i])
+        for i, j in enumerate(act):
+            step = hinv[j] @ grad[:, i]
+            B[:, j] += step
             size = np.max(np.abs(step))
-            if size < 1e-12:
-                break
-            fresh = size > 1e-4
-        fits.append(b)
-        pis.append(mu)
-        infos.append(np.linalg.inv(weighted_gram(Xc, mu * (1 - mu))))    # at the estimate
-    m = J - 1
-    pairs = [(a, b_) for a in range(m) for b_ in range(a + 1, m)]
-    # π_b (1 − π_a) for a < b: the covariance of the indicators 1(y > a), 1(y > b); for a = b it
-    # is π_a (1 − π_a), the information already inverted: infos[a] @ info @ infos[a] = infos[a]
-    grams = [weighted_gram(Xc, pis[b_] - pis[a] * pis[b_]) for a, b_ in pairs]
+            # converged: a step below 1e-10, or steps below 1e-8 that no longer shrink (the
+            # rounding of the gradient's sum over the rows); π stays at the previous iterate,
+            # within that step of the estimate
+            active[j] = not (size < 1e-10 or (last[j] < 1e-8 and size >= last[j]))
+            fresh[j], last[j] = size > 1e-4, size
+        if not active.any():
+            break
+    # the information of each logit at its estimate, π_a (1 − π_a), and the covariance of the
+    # indicators 1(y > a), 1(y > b) for a < b, π_b (1 − π_a): K × K Gram matrices in one pass
+    pairs = [(a, b_) for a in range(m) for b_ in range(a, m)]
+    grams = dict(zip(pairs, weighted_grams(Xc, P, pairs)))
+    infos = [np.linalg.inv(grams[a, a]) for a in range(m)]
     Vb = np.zeros((m * k, m * k))
-    for a in range(m):
-        Vb[a * k:(a + 1) * k, a * k:(a + 1) * k] = infos[a][1:, 1:]
-    for (a, b_), g in zip(pairs, grams):
-        cov = infos[a] @ g @ infos[b_]
+    for (a, b_), g in grams.items():
+        cov = infos[a] if a == b_ else infos[a] @ g @ infos[b_]        # infos[a] g infos[a] = infos[a]
         Vb[a * k:(a + 1) * k, b_ * k:(b_ + 1) * k] = cov[1:, 1:]
         Vb[b_ * k:(b_ + 1) * k, a * k:(a + 1) * k] = cov[1:, 1:].T
-    beta = np.concatenate([f[1:] for f in fits])
+    beta = B[1:].T.reshape(-1)
     D = np.zeros(((m - 1) * k, m * k))
     for r in range(m - 1):
         D[r * k:(r + 1) * k, :k] = np.eye(k)
@@ -329,6 +363,25 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
     return t
 
 
+def weighted_grams(X: np.ndarray, P: np.ndarray, pairs: list[tuple[int, int]], block: int = BLOCK
+                   ) -> list[np.ndarray]:
+    """X' diag(π_b (1 − π_a)) X for each pair (a, b) of columns of P, in one pass over blocks of
+    rows: the K(K + 1)/2 products of two columns of X are formed once per block and every Gram
+    matrix is their weighted sum (one matrix product for all the pairs; for ten pairs about half
+    the time of ten Gram matrices)."""
+    n, k = X.shape
+    iu = np.triu_indices(k)
+    a_, b_ = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    upper = np.zeros((len(pairs), len(iu[0])))
+    for s in range(0, n, block):
+        xs, ps = X[s:s + block], P[s:s + block]
+        upper += (ps[:, b_] * (1 - ps[:, a_])).T @ (xs[:, iu[0]] * xs[:, iu[1]])
+    out = np.zeros((len(pairs), k, k))
+    out[:, iu[0], iu[1]] = upper
+    out[:, iu[1], iu[0]] = upper
+    return list(out)
+
+
 def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: SurveyDesign | None = None,
                rows: np.ndarray | None = None) -> ModelResult:
     """Ordered logit of a spec: model-based, or with ``weights`` and ``se: design`` design-based
@@ -340,6 +393,9 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
     X = df[regs].to_numpy(float)
     yy = np.searchsorted(cats, y.to_numpy())
     w = df[spec.weights].to_numpy(float) if spec.weights else None
+    # the rows in order of category once, for the fit, the marginal effects and the Brant test
+    order = category_order(yy)
+    yy, X, w = yy[order], X[order], (None if w is None else w[order])
     try:
         beta, cut, V, llf = ordered_logit(yy, X, None if w is None else w / w.mean())
     except NonConvergence as e:
@@ -356,7 +412,8 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
         if design is None:
             raise ValueError("design-based standard errors need the survey design")
         wn = w / w.mean()
-        infl = (scores(yy, X, beta, cut) * wn[:, None]) @ V       # V = (−H)⁻¹
+        infl = np.empty((len(yy), len(V)))
+        infl[order] = (scores(yy, X, beta, cut) * wn[:, None]) @ V        # V = (−H)⁻¹; rows of df
         rows = np.arange(len(df)) if rows is None else rows      # df is the whole design
         V = design_vcov(infl, design, rows)
         dfi = model_df(design, rows, len(beta) + len(cut))
