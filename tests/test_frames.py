@@ -3,6 +3,7 @@ messages of a model that cannot be built. Expected frames are computed by hand f
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -146,3 +147,33 @@ def test_a_model_that_cannot_be_framed_says_why(study):
     with pytest.raises(ModelSpecError) as e:
         model_frame(stand_in(study, official=pd.DataFrame()), covs)
     assert str(e.value) == "model 'wls_region': no official statistics for its province covariates"
+
+
+def test_derived_variables_are_computed_once_per_wave_unless_they_read_a_score(study, monkeypatch):
+    from analysis.estimation import frames
+    from analysis.settings.schemas import Derived
+
+    calls: list[str] = []
+    real = frames._derive
+    monkeypatch.setattr(frames, "_derive", lambda v, name, d, notes: calls.append(name) or real(v, name, d, notes))
+    monkeypatch.setattr(frames, "_DERIVED", frames.weakref.WeakKeyDictionary())
+    # a wave of its own (three incomes ≤ 0: log income leaves them out, with a note)
+    v = study.villagers.copy()
+    v.loc[v.index[:3], "hh_income"] = 0.0
+    study = dataclasses.replace(study, wave=dataclasses.replace(study.wave, data={**study.wave.data, "villagers": v}))
+    spec = study.settings.models.get("wls_region")
+    derived = [r for r in spec.regressors if r in study.settings.models.derived]
+    first = model_frame(study, spec)
+    again = model_frame(study.with_construction(study.construction.with_(exclude_aspects=("culture",))), spec)
+    assert sorted(calls) == sorted(derived)                        # once, for both constructions
+    pd.testing.assert_frame_equal(first.data[derived], again.data[derived])
+    assert again.notes == first.notes and first.notes                # the log-income note kept
+    # a variable reading an index score is computed on every frame
+    ms = study.settings.models.model_copy(update={"derived": {
+        **study.settings.models.derived, "half_score": Derived(label="half", expr="overall / 2")}})
+    half = spec.model_copy(update={"regressors": (*spec.regressors, "half_score")})
+    calls.clear()
+    f = model_frame(study, half, ms)
+    model_frame(study, half, ms)
+    assert calls.count("half_score") == 2 and not set(calls) & set(derived)
+    np.testing.assert_allclose(f.data["half_score"], f.data["overall"] / 2)

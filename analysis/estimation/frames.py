@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,6 +115,29 @@ def _derive(v: pd.DataFrame, name: str, d, notes: list[str]) -> pd.Series:  # ty
     return np.arcsinh(x)
 
 
+_DERIVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Derived variables of the wave's own columns, computed once per wave (every model and every
+construction of a study share them): wave → {(name, definition): (values, notes)}."""
+
+
+def _derived_once(wave, v: pd.DataFrame, scores: pd.Index, name: str, d, notes: list[str]) -> pd.Series:  # type: ignore[no-untyped-def]
+    """:func:`_derive`, kept for the wave where the variable reads no index score."""
+    tokens = [d.of] if d.of else re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or "")
+    try:
+        cache = _DERIVED.setdefault(wave, {})
+    except TypeError:                        # an object standing in for a wave (no weak reference)
+        cache = {}
+    if any(t in scores for t in tokens):
+        return _derive(v, name, d, notes)
+    key = (name, d.model_dump_json())
+    if key not in cache:
+        own: list[str] = []
+        cache[key] = (_derive(v, name, d, own), own)
+    values, own = cache[key]
+    notes.extend(own)
+    return values
+
+
 def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,  # type: ignore[no-untyped-def]
                 scores: pd.DataFrame | None = None, design_columns: bool = False,
                 complete: bool = True) -> ModelFrame:
@@ -152,7 +176,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     notes: list[str] = []
     for name, d in ms.derived.items():
         if name in need:
-            v[name] = _derive(v, name, d, notes)
+            v[name] = _derived_once(study.wave, v, sc.columns, name, d, notes)
     covs = [c for c in ms.province_covariates if c in need]
     if covs:
         year = covariate_year(study)
