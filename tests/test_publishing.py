@@ -1,0 +1,193 @@
+"""Publication tables and provenance footers, checked piece by piece against what a reader (or a
+spreadsheet) receives: the footer lines of each kind of source, the commit label, the escaping of
+formula cells, the embedded CSV decoded back, the numbering and anchors of tables, and the notes
+of a regression table. Expected values are written from the rules, not taken from the code."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from html import escape
+from types import SimpleNamespace
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import paths
+from analysis.publishing import provenance, tables
+from analysis.publishing.disclosure import MARK, SUPPRESSED
+from analysis.publishing.provenance import OFFICIAL_NOTE, SYNTHETIC_NOTE, Source
+from analysis.settings import load_settings
+
+
+@pytest.fixture
+def commit(monkeypatch):
+    """A fixed commit for the footers: (sha, dirty) as git would report it."""
+    state = {"value": ("0123456789ab", False)}
+    monkeypatch.setattr(provenance, "git_commit", lambda: state["value"])
+    return state
+
+
+# --- provenance ----------------------------------------------------------------------------------
+
+def test_commit_label_marks_a_work_tree_that_differs_from_its_commit(commit):
+    assert provenance.commit_label() == "0123456789ab"
+    commit["value"] = ("0123456789ab", True)
+    assert provenance.commit_label() == "0123456789ab+dirty"
+
+
+def test_the_checkout_reports_its_own_commit():
+    provenance.git_commit.cache_clear()
+    sha, dirty = provenance.git_commit()
+    assert re.fullmatch(r"[0-9a-f]{12}", sha) or sha == "unknown"
+    assert isinstance(dirty, bool)
+
+
+@pytest.mark.parametrize("kind, synthetic, first", [
+    ("survey", True, [SYNTHETIC_NOTE]),
+    ("survey", False, []),
+    ("official", True, [OFFICIAL_NOTE]),            # official statistics are real whatever the wave
+    ("survey+official", True, [SYNTHETIC_NOTE, OFFICIAL_NOTE]),
+    ("survey+official", False, [OFFICIAL_NOTE]),
+    ("method", True, []),
+])
+def test_each_source_says_whether_its_data_are_synthetic_or_real(commit, kind, synthetic, first):
+    src = Source(kind, "the data", synthetic)
+    assert src.notes("book/x") == [*first, "the data, page book/x, commit 0123456789ab"]
+    assert src.notes() == [*first, "the data, commit 0123456789ab"]
+    assert src.stamp("p") == "the data, page p, commit 0123456789ab"
+
+
+def test_survey_sources_name_the_wave_and_its_hash(commit):
+    wave = SimpleNamespace(id="w1", sha256="abcdef0123456789" * 4, synthetic=1)
+    s = provenance.survey_source(wave)
+    assert (s.kind, s.label, s.synthetic) == ("survey", "wave w1 (sha256 abcdef012345)", True)
+    m = provenance.mixed_source(SimpleNamespace(id="w2", sha256="f" * 64, synthetic=0))
+    assert (m.kind, m.label, m.synthetic) == ("survey+official", "wave w2 (sha256 ffffffffffff) and official "
+                                              "statistics", False)
+    o = provenance.official_source()
+    assert (o.kind, o.synthetic) == ("official", False) and "official statistics" in o.label
+
+
+def test_file_hash_is_the_sha256_of_its_bytes(tmp_path):
+    p = tmp_path / "f.bin"
+    p.write_bytes(b"ruralgov\x00\xff")
+    assert provenance.file_sha256(p) == hashlib.sha256(b"ruralgov\x00\xff").hexdigest()
+
+
+def test_versions_name_every_package_and_those_missing(monkeypatch):
+    def version(name):  # type: ignore[no-untyped-def]
+        if name == "seaborn":
+            raise provenance.metadata.PackageNotFoundError(name)
+        return f"v-{name}"
+    monkeypatch.setattr(provenance.metadata, "version", version)
+    v = provenance.versions()
+    assert list(v) == list(provenance.PACKAGES)
+    assert v["seaborn"] == "not installed" and v["numpy"] == "v-numpy"
+
+
+def test_seeds_list_every_random_procedure_of_the_settings():
+    settings = load_settings()
+    s = provenance.seeds(settings)
+    u = settings.index.uncertainty
+    assert s["sensitivity"] == {"draws": u.draws, "seed": u.seed}
+    assert s["rank_bootstrap"] == {"reps": u.bootstrap_reps, "seed": u.bootstrap_seed}
+    wild = [m for m in settings.models.models if m.wild is not None]
+    oaxaca = [m for m in settings.models.models if m.family == "oaxaca"]
+    assert wild and oaxaca
+    for m in wild:
+        assert s[f"{m.name}.wild"] == {"reps": m.wild.reps, "seed": m.wild.seed}
+    for m in oaxaca:
+        assert s[f"{m.name}.bootstrap"] == {"reps": m.reps, "seed": m.seed}
+    assert len(s) == 2 + len(wild) + len(oaxaca)
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+def test_formula_cells_get_an_apostrophe_and_nothing_else_changes():
+    df = pd.DataFrame({"t": ["=HYPERLINK(1)", "+1", "-x", "@a", "\tb", "\rc", "plain", None, 5],
+                       "n": np.arange(9.0) - 4})
+    out = tables.escape_formulas(df)
+    assert out["t"].tolist() == ["'=HYPERLINK(1)", "'+1", "'-x", "'@a", "'\tb", "'\rc", "plain", None, 5]
+    pd.testing.assert_series_equal(out["n"], df["n"])              # negative numbers stay numbers
+    assert df["t"][0] == "=HYPERLINK(1)"                             # the input is not changed
+    s = tables.escape_formulas(pd.DataFrame({"s": pd.Series(["=a", "b"], dtype="string")}))
+    assert s["s"].tolist() == ["'=a", "b"]
+
+
+def test_csv_is_written_whole_escaped_and_never_under_the_waves(tmp_path):
+    df = pd.DataFrame({"a": ["=1+1", "x"], "b": [1.5, 2.0]})
+    p = tables.safe_csv(df, tmp_path / "sub" / "t.csv")
+    assert p == (tmp_path / "sub" / "t.csv").resolve()
+    assert p.read_text(encoding="utf-8") == "a,b\n'=1+1,1.5\nx,2.0\n"
+    assert [f.name for f in p.parent.iterdir()] == ["t.csv"]           # no temporary file left
+    target = paths.WAVES / "2020-replica" / "out.csv"
+    with pytest.raises(PermissionError, match="data/waves/ is read-only"):
+        tables.safe_csv(df, target)
+    assert not target.exists()
+
+
+def test_table_ids_are_fixed_by_the_content():
+    df = pd.DataFrame({"a": [1]})
+    i = tables.table_id("page", "title", df)
+    assert re.fullmatch(r"t[0-9a-f]{12}", i)
+    assert i == "t" + hashlib.sha256(f"page|title|{df.to_csv()}".encode()).hexdigest()[:12]
+    assert i == tables.table_id("page", "title", df.copy())
+    assert i != tables.table_id("page", "title", pd.DataFrame({"a": [2]}))
+
+
+def test_numbered_tables_have_a_caption_number_and_an_anchor():
+    assert tables.numbered("Degree", "3.2") == "Table 3.2. Degree"
+    assert tables.numbered("Degree", "") == "Degree"
+    assert tables.anchor("<b>x</b>", "3.2") == '<div class="numbered-table" id="table-3-2"><b>x</b></div>'
+    assert tables.anchor("<b>x</b>", "") == "<b>x</b>"
+
+
+def test_the_embedded_csv_decodes_to_the_table():
+    df = pd.DataFrame({"province": ["Anhui", "=cmd"], "mean": [61.25, np.nan], SUPPRESSED: ["", "n < 30"]})
+    html = tables.csv_link(df, "Degree by province: 2020!")
+    assert html.startswith('<p class="table-data"><a download="degree-by-province-2020.csv"')
+    assert html.endswith("Data of this table (CSV)</a></p>")
+    name, body = tables.CSV_LINK.search(html).groups()
+    assert name == "degree-by-province-2020.csv"
+    assert unquote(body) == "\ufeffprovince,mean,suppressed\nAnhui,61.25,\n'=cmd,,n < 30\n"
+    fig = tables.csv_link(df, "", kind="figure")
+    assert fig.startswith('<span class="figure-data"><a download="figure.csv"') and "this figure" in fig
+    assert tables.CSV_LINK.search(tables.csv_link(df, "!!!")).group(1) == "table.csv"
+    long = tables.CSV_LINK.search(tables.csv_link(df, "x" * 80)).group(1)
+    assert long == "x" * 60 + ".csv"
+
+
+def test_rendered_tables_carry_their_number_notes_and_source(commit):
+    df = pd.DataFrame({"province": ["A", "B"], "mean": [61.26, 70.0], "flag": ["", "RSE > 30%"],
+                       SUPPRESSED: ["", "n < 30"]})
+    out = tables.render(df, source=Source("survey", "wave w", True), page="book/p", title="Degree",
+                        note="A note.", number="2.1")
+    md, html = out["text/markdown"], out["text/html"]
+    assert md.startswith("**Table 2.1. Degree**\n\n")
+    notes = [line.strip("*") for line in md.split("\n\n")[-1].split("\n")]
+    assert notes == ["A note.", f"{MARK} suppressed (disclosure rule): n < 30.",
+                     "† to be read with care (NCHS presentation standards): RSE > 30%.",
+                     SYNTHETIC_NOTE, "wave w, page book/p, commit 0123456789ab"]
+    assert html.startswith('<div class="numbered-table" id="table-2-1">')
+    assert all(escape(n) in html for n in notes)
+    assert 'download="table-2-1-degree.csv"' in html
+    assert html.count("Table 2.1. Degree") == 1
+    plain = tables.render(df[["province", "mean"]])
+    assert "\n\n*" not in plain["text/markdown"] and not plain["text/markdown"].startswith("**")
+    assert 'class="numbered-table"' not in plain["text/html"]
+
+
+def test_regression_tables_count_their_tests_in_the_note(commit):
+    t = pd.DataFrame({"term": ["a", "b", "N"], "m1": ["1.00*\n(0.20)", "0.50\n(0.40)", "100"],
+                      "m2": ["2.00**\n(0.30)", "", "90"]})
+    html = tables.regression_html(t, title="Models", source=Source("survey", "wave w", False), page="p")
+    assert escape("Standard errors in parentheses. * p < 0.05, ** p < 0.01 after Holm's adjustment across "
+                  "the 3 coefficient tests of this table.") in html
+    assert "wave w, page p, commit 0123456789ab" in html and "Models" in html
+    assert html.index("Standard errors") < html.index("wave w, page p")
+    plain = tables.regression_html(t, stars=False)
+    assert "Standard errors in parentheses." in plain and "Holm" not in plain and "commit" not in plain
+    assert tables.regression_html(t, title="Models") == tables.regression_html(t, title="Models")
