@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -19,11 +20,33 @@ from tests.conftest import DEFAULT
 runner = CliRunner()
 
 
-def test_regenerating_with_the_seed_gives_byte_identical_files(tmp_path):
+def test_regenerating_with_the_seed_gives_the_same_files_on_one_machine(tmp_path):
     spec = yaml.safe_load((DEFAULT / "wave.yml").read_text(encoding="utf-8"))
-    hashes = write_wave(tmp_path / "w", seed=spec["generator"]["seed"], wave_id=spec["id"])
-    for name, h in hashes.items():
-        assert h == hashlib.sha256((DEFAULT / name).read_bytes()).hexdigest(), name
+    first = write_wave(tmp_path / "a", seed=spec["generator"]["seed"], wave_id=spec["id"])
+    assert write_wave(tmp_path / "b", seed=spec["generator"]["seed"], wave_id=spec["id"]) == first
+
+
+def test_regenerating_with_the_seed_gives_the_committed_wave_up_to_floating_point(tmp_path):
+    """Across machines the generator's bytes are not fixed: numpy computes exp and log with AVX-512
+    code where the CPU has it and with the C library elsewhere, which differ in the last bit, and
+    the calibration's swaps then pick a few other respondents. Measured on a machine without
+    AVX-512 against the committed wave: 66 of 97,440 villager answers differ (pairs swapped
+    between respondents), everything else is identical. So: the files that hold no calibrated
+    answer, the design and the respondents' characteristics byte for byte; at most 0.5 % of the
+    answers; and the regenerated wave reproduces every published figure, as the committed one."""
+    spec = yaml.safe_load((DEFAULT / "wave.yml").read_text(encoding="utf-8"))
+    out = tmp_path / spec["id"]                                  # a wave's folder is named by its id
+    hashes = write_wave(out, seed=spec["generator"]["seed"], wave_id=spec["id"])
+    for name in ("wave.yml", "institutions.csv"):
+        assert hashes[name] == hashlib.sha256((DEFAULT / name).read_bytes()).hexdigest(), name
+    new, old = (pd.read_csv(f / "villagers.csv", keep_default_na=False, dtype=str) for f in (out, DEFAULT))
+    assert list(new.columns) == list(old.columns) and len(new) == len(old)
+    fixed = list(old.columns[:old.columns.get_loc("village_meeting") + 1])     # design and characteristics
+    pd.testing.assert_frame_equal(new[fixed], old[fixed])
+    assert (new != old).to_numpy().sum() <= 0.005 * new.size
+    tab = reproduce(build_study(out))
+    bad = tab[tab["within_rounding"].eq(False)]
+    assert bad.empty, bad[["key", "published", "reproduced"]]
 
 
 def test_the_replica_says_it_is_synthetic():
