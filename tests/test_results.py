@@ -1,0 +1,113 @@
+"""Model results as a reader gets them: Holm's adjustment against an independent implementation
+(statsmodels' ``multipletests``), the stars' thresholds, and a regression table built from two
+hand-made results whose every cell is written out here from the rules (estimate, Holm-adjusted
+stars, SE, N, fit statistics, fixed-effect rows, the order of the rows)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from analysis.estimation.results import ModelResult, ModelSet, _fe_row, _stars, holm
+
+
+def result(name, est, se, *, df=None, nobs=1000, fit=None, fe=(), labels=None):  # type: ignore[no-untyped-def]
+    terms = list(est)
+    return ModelResult(name, name.upper(), "wls", pd.Series(est, dtype=float),
+                       pd.DataFrame(np.diag(np.square(list(se.values()))), index=terms, columns=terms),
+                       nobs, df, MappingProxyType(fit or {}), tuple(fe), MappingProxyType(labels or {}),
+                       MappingProxyType({}), tuple(terms))
+
+
+@pytest.mark.parametrize("p", [
+    [0.01, 0.04, 0.03, 0.005, 0.5],
+    [0.2, 0.2, 0.01, 0.9, 0.04, 0.04, 0.001],                    # ties
+    [0.6, 0.7, 0.8],                                             # adjusted values capped at 1
+    [0.03],
+])
+def test_holm_equals_statsmodels(p):
+    np.testing.assert_allclose(holm(np.array(p)), multipletests(p, method="holm")[1], rtol=1e-15)
+
+
+def test_holm_leaves_missing_p_values_out_of_the_family():
+    p = np.array([0.01, np.nan, 0.04, 0.03, np.nan])
+    got = holm(p)
+    assert np.isnan(got[[1, 4]]).all()
+    np.testing.assert_allclose(got[[0, 2, 3]], multipletests([0.01, 0.04, 0.03], method="holm")[1])
+    assert np.isnan(holm(np.array([np.nan, np.nan]))).all() and holm(np.array([])).size == 0
+
+
+@pytest.mark.parametrize("p, stars", [(0.0099, "**"), (0.01, "*"), (0.0499, "*"), (0.05, ""), (0.7, "")])
+def test_stars_at_five_and_one_percent(p, stars):
+    assert _stars(p) == stars
+
+
+def test_fixed_effect_rows_are_named():
+    assert _fe_row("region3") == "region effects"
+    assert _fe_row("province_en") == "province effects"
+    assert _fe_row("county") == "county effects"
+
+
+def test_tidy_frame_uses_the_models_df_or_the_normal():
+    r = result("a", {"x": 0.5, "z": -1.0}, {"x": 0.2, "z": 0.4}, df=10, labels={"x": "X label"})
+    t = r.to_frame()
+    q = stats.t.ppf(0.975, 10)
+    np.testing.assert_allclose(t["ci_low"], [0.5 - q * 0.2, -1.0 - q * 0.4])
+    np.testing.assert_allclose(t["ci_high"], [0.5 + q * 0.2, -1.0 + q * 0.4])
+    np.testing.assert_allclose(t["p"], 2 * stats.t.sf([2.5, 2.5], 10))
+    assert t["label"].tolist() == ["X label", "z"] and (t["n"] == 1000).all()
+    normal = result("b", {"x": 0.5}, {"x": 0.2}).to_frame(level=0.9)
+    np.testing.assert_allclose(normal["ci_low"], 0.5 - stats.norm.ppf(0.95) * 0.2)
+    np.testing.assert_allclose(normal["p"], 2 * stats.norm.sf(2.5))
+
+
+def test_regression_table_cells_rows_and_stars_after_holm():
+    # z = 10, 1 and 2.2: normal p ≈ 1.5e-23, 0.317, 0.0278; Holm over the three tests of the
+    # table: 4.6e-23 (**), 0.317 (none), 0.0556 (none: stars come from the adjusted p)
+    a = result("a", {"x": 1.0, "w": 0.1}, {"x": 0.1, "w": 0.1}, nobs=1234,
+               fit={"r2": 0.25, "n_clusters": 22}, fe=("region3",), labels={"x": "Internet use"})
+    b = result("b", {"x": 0.22}, {"x": 0.1}, nobs=99,
+               fit={"pseudo_r2": 0.1234, "icc": 0.2, "icc_conditional": 0.15}, fe=("province", "region3"),
+               labels={"x": "Internet use"})
+    ms = ModelSet((a, b), "w1", True)
+    tidy = ms.to_frame()
+    np.testing.assert_allclose(tidy["p_holm"], multipletests(tidy["p"], method="holm")[1])
+    t = ms.table()
+    assert list(t.columns) == ["", "A", "B"]
+    rows = {r[0]: (r[1], r[2]) for r in t.itertuples(index=False)}
+    assert list(rows) == ["Internet use", "w", "province effects", "region effects", "N", "R²", "pseudo-R²",
+                          "clusters", "ICC, empty model", "ICC, with the covariates"]
+    assert rows["Internet use"] == ("1.000** (0.100)", "0.220 (0.100)")
+    assert rows["w"] == ("0.100 (0.100)", "")
+    assert rows["province effects"] == ("", "yes") and rows["region effects"] == ("yes", "yes")
+    assert rows["N"] == ("1,234", "99")
+    assert rows["R²"] == ("0.250", "") and rows["pseudo-R²"] == ("", "0.123")
+    assert rows["clusters"] == ("22", "")
+    assert rows["ICC, empty model"] == ("", "0.200") and rows["ICC, with the covariates"] == ("", "0.150")
+    plain = ms.table(stars=False, digits=2)
+    assert plain.iloc[0, 1] == "1.00 (0.10)"
+    tex = ms.to_latex()
+    assert tex.startswith("\\begin{tabular}{lcc}") and "1.000** (0.100)" in tex
+
+
+def test_a_set_finds_its_models_by_name():
+    a, b = result("a", {"x": 1.0}, {"x": 1.0}), result("b", {"x": 1.0}, {"x": 1.0})
+    ms = ModelSet((a, b))
+    assert ms["b"] is b and ms.has("a") and not ms.has("c") and list(ms) == [a, b]
+    with pytest.raises(KeyError, match="no model 'c'; fitted: a, b"):
+        ms["c"]
+
+
+def test_summary_shows_coefficients_and_fit_statistics():
+    r = result("a", {"x": 0.123456}, {"x": 0.1}, fit={"r2": 0.123456, "n_clusters": 22})
+    s = r.summary()
+    assert s.splitlines()[0] == "A [wls]"
+    assert s.splitlines()[-1] == "r2 0.1235, n_clusters 22"
+    assert "0.1235" in s and str(r) == s
+    assert "<table" in r._repr_html_()
+    np.testing.assert_allclose(r.bse, [0.1])
