@@ -89,7 +89,8 @@ class Study:
         c = self.construction
         h = hashlib.sha256()
         for part in (self.wave.sha256, self.settings.key, repr(c.as_dict()), repr(sorted(c.targets.items())),
-                     repr(sorted(c.expert_fields.items())), repr(c.ahp_matrix)):
+                     repr(sorted(c.expert_fields.items())), repr(sorted(c.expert_indicators.items())),
+                     repr(c.ahp_order), repr(c.ahp_matrix)):
             h.update(str(part).encode())
         return h.hexdigest()
 

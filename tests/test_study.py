@@ -1,0 +1,104 @@
+"""The scored study: its key changes with everything the scores depend on, a construction that
+only leaves out aspects reuses the normalised indicators, the design follows the wave's
+declaration, and the trace of index constructions is written only when asked for."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.estimation import study as study_module
+from analysis.estimation.index import build_index
+from analysis.estimation.study import TRACE_ENV, build_study, wave_design
+from tests.conftest import shared
+
+
+@pytest.fixture(scope=shared)
+def study():
+    return build_study("2020-replica")
+
+
+@pytest.mark.parametrize("change", [
+    {"normalisation": "zscore"}, {"weighting": "entropy"}, {"aggregation": "geometric"}, {"coverage": 0.5},
+    {"exclude_aspects": ("means",)}, {"version": "2.0"}, {"sha256": "0" * 64},
+    {"targets": MappingProxyType({"digital_use": 0.5})},
+    {"expert_fields": MappingProxyType({"education": 3.0})},
+    {"expert_indicators": MappingProxyType({"digital_use": 2.0})},
+    {"ahp_order": ("a", "b")}, {"ahp_matrix": ((1.0, 2.0), (0.5, 1.0))},
+], ids=lambda c: next(iter(c)))
+def test_the_key_changes_with_every_choice_of_the_construction(study, change):
+    other = dataclasses.replace(study, construction=study.construction.with_(**change))
+    assert other.key != study.key
+    assert dataclasses.replace(study, construction=study.construction.with_()).key == study.key
+
+
+def test_the_key_changes_with_the_wave_and_the_settings(study):
+    wave = dataclasses.replace(study.wave, spec=dataclasses.replace(study.wave.spec))
+    assert dataclasses.replace(study, wave=wave).key == study.key
+    other_wave = SimpleWave(study.wave, "f" * 64)
+    assert dataclasses.replace(study, wave=other_wave).key != study.key
+    settings = dataclasses.replace(study.settings, sha256={**study.settings.sha256, "data/models.yml": "0"})
+    assert dataclasses.replace(study, settings=settings).key != study.key
+
+
+class SimpleWave:
+    """A wave with another hash (the key reads nothing else of it)."""
+
+    def __init__(self, wave, sha256):  # type: ignore[no-untyped-def]
+        self._wave, self.sha256 = wave, sha256
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self._wave, name)
+
+
+def test_leaving_out_aspects_reuses_the_normalised_indicators(study, monkeypatch):
+    given = []
+    real = study_module.build_index
+    monkeypatch.setattr(study_module, "build_index",
+                        lambda *a, **k: given.append(k.get("normalised")) or real(*a, **k))
+    cfg = study.construction.with_(exclude_aspects=("means",))
+    other = study.with_construction(cfg)
+    assert given[-1] is study.index.normalised
+    want = build_index(study.villagers, cfg, codebook=study.wave.codebook,
+                       weights=study.villagers["weight"].to_numpy(float))
+    pd.testing.assert_frame_equal(other.scores, want.scores)
+    # another normalisation: normalised afresh
+    other = study.with_construction(study.construction.with_(normalisation="zscore"))
+    assert given[-1] is None
+    assert study.with_construction(study.construction) is study
+    assert other.design is study.design and other.wave is study.wave
+
+
+def test_the_design_follows_the_waves_declaration(study):
+    d = wave_design(study.wave)
+    v = study.villagers
+    np.testing.assert_array_equal(d.weights, v["weight"].to_numpy(float))
+    assert d.n_psu == v["village_id"].nunique() and d.n_strata == v["province"].nunique()
+    spec = dataclasses.replace(study.wave.spec, lonely_psu="certainty")
+    assert wave_design(dataclasses.replace(study.wave, spec=spec)).lonely_psu == "certainty"
+
+
+def test_the_study_reads_its_wave(study):
+    assert study.n == len(study.scores) == len(study.villagers) == 1160
+    assert (study.year, study.min_cell) == (study.wave.spec.year, study.wave.spec.min_cell)
+    e = study.degree(by="region3")
+    assert list(e.domains) == sorted(study.villagers["region3"].dropna().unique().tolist())
+
+
+def test_index_constructions_are_traced_only_when_asked(study, tmp_path, monkeypatch):
+    log = tmp_path / "trace.jsonl"
+    monkeypatch.delenv(TRACE_ENV, raising=False)
+    study.with_construction(study.construction.with_(coverage=0.6))
+    assert not log.exists()
+    monkeypatch.setenv(TRACE_ENV, str(log))
+    study.with_construction(study.construction.with_(coverage=0.6))
+    study.with_construction(study.construction.with_(coverage=0.7))
+    lines = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
+    assert [x["event"] for x in lines] == ["index", "index"]
+    assert [x["construction"]["coverage"] for x in lines] == [0.6, 0.7]
+    assert lines[0]["wave"] == "2020-replica"
