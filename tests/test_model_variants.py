@@ -472,3 +472,63 @@ def test_an_estimate_without_a_standard_error_has_no_p_value_or_interval():
         lo, hi, p = inference(np.array([0.5, 0.5, 0.5]), np.array([0.0, np.nan, 0.25]), df)
         assert np.isnan(p[0]) and np.isnan(p[1]) and 0 < p[2] < 1
         assert lo[0] == hi[0] == 0.5
+
+
+def _ordinal_data(n: int = 3000, seed: int = 5):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n), rng.normal(size=n)]).astype(float)
+    y = np.digitize(X @ [0.7, -0.4, 0.3] + rng.logistic(size=n), [-1.0, 0.2, 1.5])
+    w = rng.uniform(0.5, 2.0, n)
+    return y, X, w
+
+
+@pytest.mark.parametrize("rows, block", [(97, 61), (1000, 7), (1 << 20, 1 << 20)])
+def test_ordered_logit_marginal_effects_and_brant_do_not_depend_on_the_row_blocks(monkeypatch, rows, block):
+    """The passes over blocks of rows (fit, marginal effects, Brant's side-by-side logits and
+    its Gram matrices) sum every block: any block size gives the one-block result."""
+    from analysis.estimation import ordinal
+
+    y, X, w = _ordinal_data()
+    b0, t0, V0, ll0 = ordinal.ordered_logit(y, X, w)
+    a0 = ordinal.ame_table(X, b0, t0, V0, ["a", "b", "c"], np.arange(4), w)
+    r0 = ordinal.brant(y, X, ["a", "b", "c"], start=(b0, t0))
+    monkeypatch.setattr(ordinal, "ROWS", rows)
+    monkeypatch.setattr(ordinal, "BLOCK", block)
+    b, t, V, ll = ordinal.ordered_logit(y, X, w)
+    np.testing.assert_allclose(np.r_[b, t], np.r_[b0, t0], rtol=1e-9)
+    np.testing.assert_allclose(V, V0, rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(ll, ll0, rtol=1e-12)
+    a = ordinal.ame_table(X, b0, t0, V0, ["a", "b", "c"], np.arange(4), w)
+    np.testing.assert_allclose(a[["ame", "se"]], a0[["ame", "se"]], rtol=1e-10, atol=1e-14)
+    pd.testing.assert_frame_equal(ordinal.brant(y, X, ["a", "b", "c"], start=(b0, t0)), r0, rtol=1e-8)
+
+
+def test_weighted_grams_equal_one_gram_matrix_per_pair():
+    from analysis.estimation.ordinal import weighted_grams
+
+    rng = np.random.default_rng(3)
+    X, P = rng.normal(size=(500, 4)), rng.uniform(size=(500, 3))
+    pairs = [(0, 0), (0, 2), (1, 2), (2, 2)]
+    for block in (None, 7, 500):
+        for (a, b), g in zip(pairs, weighted_grams(X, P, pairs, block)):
+            np.testing.assert_allclose(g, X.T @ (X * (P[:, b] * (1 - P[:, a]))[:, None]), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning")
+def test_ordered_logit_with_a_linear_predictor_beyond_exp_range_equals_the_centred_fit():
+    """Where |x'β| or a threshold passes 700, F(θ − η) is computed directly (exp(η) would
+    overflow): a regressor shifted by 2,000 gives the same slopes as the regressor itself, and
+    thresholds shifted by the slope times 2,000."""
+    from analysis.estimation import ordinal
+
+    y, X, w = _ordinal_data(800)
+    b, t, V, ll = ordinal.ordered_logit(y, X)
+    shifted = X + [2000.0, 0, 0]
+    bs, ts, Vs, lls = ordinal.ordered_logit(y, shifted)
+    assert np.abs(shifted @ bs).max() > 700 and np.abs(ts).max() > 700
+    np.testing.assert_allclose(bs, b, rtol=1e-6)
+    np.testing.assert_allclose(ts - 2000.0 * bs[0], t, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(lls, ll, rtol=1e-9)
+    z = np.linspace(-800, 800, 4001)
+    out = np.empty_like(z)
+    np.testing.assert_array_equal(ordinal._F_into(z, out), ordinal._F(z))

@@ -363,13 +363,14 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
     return t
 
 
-def weighted_grams(X: np.ndarray, P: np.ndarray, pairs: list[tuple[int, int]], block: int = BLOCK
+def weighted_grams(X: np.ndarray, P: np.ndarray, pairs: list[tuple[int, int]], block: int | None = None
                    ) -> list[np.ndarray]:
     """X' diag(π_b (1 − π_a)) X for each pair (a, b) of columns of P, in one pass over blocks of
     rows: the K(K + 1)/2 products of two columns of X are formed once per block and every Gram
     matrix is their weighted sum (one matrix product for all the pairs; for ten pairs about half
     the time of ten Gram matrices)."""
     n, k = X.shape
+    block = block or BLOCK
     iu = np.triu_indices(k)
     a_, b_ = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
     upper = np.zeros((len(pairs), len(iu[0])))
