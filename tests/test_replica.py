@@ -124,3 +124,47 @@ def test_uncalibrated_replica_follows_the_documented_model():
     ci = fit.conf_int()
     for k, b in truth.items():
         assert ci.loc[k, 0] <= b <= ci.loc[k, 1], (k, b, ci.loc[k].tolist())
+
+
+def test_table_1_prevalences_with_logit_intervals_computed_by_hand():
+    """Table 1 with uncertainty, against a computation from first principles: the villager items
+    as weighted shares of those who answered, with the linearised SE of a ratio over the PSUs
+    within provinces (n_h/(n_h − 1) Σ (z − z̄_h)²) and the logit interval on the design's df; the
+    institution records as a simple random sample (SE √(p(1 − p)/(n − 1)))."""
+    from scipy import stats
+
+    from analysis.estimation.reproduce import table1
+
+    study = build_study("2020-replica")
+    t = table1(study).set_index("item")
+    v, inst = study.villagers, study.wave.institutions
+    df = v["village_id"].nunique() - v["province"].nunique()
+    q = stats.t.ppf(0.975, df)
+    for item in [i for i in t.index if i in v]:
+        y = v[item].to_numpy(float)
+        ok = ~np.isnan(y)
+        w = v["weight"].to_numpy(float) * ok
+        p = np.sum(w * (y == 1)) / w.sum()
+        z = pd.Series(w * ((y == 1) - p) / w.sum()).groupby([v["province"], v["village_id"]]).sum()
+        var = sum(len(g) / (len(g) - 1) * ((g - g.mean()) ** 2).sum() for _, g in z.groupby(level=0))
+        se = np.sqrt(var)
+        lo, hi = (1 / (1 + np.exp(-(np.log(p / (1 - p)) + s * q * se / (p * (1 - p))))) for s in (-1, 1))
+        row = t.loc[item]
+        np.testing.assert_allclose([row.estimate, row.se, row.ci_low, row.ci_high],
+                                   [100 * p, 100 * se, 100 * lo, 100 * hi], rtol=1e-10, err_msg=item)
+        assert row.n == ok.sum() and row.base == "villagers, design-weighted"
+    qi = stats.t.ppf(0.975, len(inst) - 1)
+    for item in [i for i in t.index if i in inst]:
+        y = inst[item].dropna().to_numpy(float)
+        p, n = np.mean(y == 1), len(y)
+        se = np.sqrt(p * (1 - p) / (n - 1))
+        lo, hi = (1 / (1 + np.exp(-(np.log(p / (1 - p)) + s * qi * se / (p * (1 - p))))) for s in (-1, 1))
+        row = t.loc[item]
+        np.testing.assert_allclose([row.estimate, row.se, row.ci_low, row.ci_high],
+                                   [100 * p, 100 * se, 100 * lo, 100 * hi], rtol=1e-10, err_msg=item)
+        assert row.n == n and row.base == "township institutions"
+    published = study.settings
+    for r in t.itertuples():
+        f = [x for x in published.reproduction.figures if x.key.endswith(f".{r.Index}") or x.item == r.Index]
+        assert r.published == published.published_value(f[0].key)
+    assert len(t) == sum(f.key.startswith("table_1_problems.") for f in published.reproduction.figures)
