@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from html import escape
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import unquote
 
@@ -64,11 +65,13 @@ def test_survey_sources_name_the_wave_and_its_hash(commit):
     wave = SimpleNamespace(id="w1", sha256="abcdef0123456789" * 4, synthetic=1)
     s = provenance.survey_source(wave)
     assert (s.kind, s.label, s.synthetic) == ("survey", "wave w1 (sha256 abcdef012345)", True)
-    m = provenance.mixed_source(SimpleNamespace(id="w2", sha256="f" * 64, synthetic=0))
-    assert (m.kind, m.label, m.synthetic) == ("survey+official", "wave w2 (sha256 ffffffffffff) and official "
-                                              "statistics", False)
+    for synthetic in (0, 1):
+        m = provenance.mixed_source(SimpleNamespace(id="w2", sha256="f" * 64, synthetic=synthetic))
+        assert (m.kind, m.label, m.synthetic) == ("survey+official", "wave w2 (sha256 ffffffffffff) and "
+                                                  "official statistics", bool(synthetic))
     o = provenance.official_source()
-    assert (o.kind, o.synthetic) == ("official", False) and "official statistics" in o.label
+    assert (o.kind, o.label, o.synthetic) == ("official", "official statistics (NBS province panel 2005–2024)",
+                                              False)
 
 
 def test_file_hash_is_the_sha256_of_its_bytes(tmp_path):
@@ -123,6 +126,8 @@ def test_csv_is_written_whole_escaped_and_never_under_the_waves(tmp_path):
     assert p == (tmp_path / "sub" / "t.csv").resolve()
     assert p.read_text(encoding="utf-8") == "a,b\n'=1+1,1.5\nx,2.0\n"
     assert [f.name for f in p.parent.iterdir()] == ["t.csv"]           # no temporary file left
+    deep = tables.safe_csv(df, tmp_path / "a" / "b" / "t.csv")            # missing folders made
+    assert deep.read_text(encoding="utf-8") == p.read_text(encoding="utf-8")
     target = paths.WAVES / "2020-replica" / "out.csv"
     with pytest.raises(PermissionError, match="data/waves/ is read-only"):
         tables.safe_csv(df, target)
@@ -181,8 +186,8 @@ def test_rendered_tables_carry_their_number_notes_and_source(commit):
 
 
 def test_regression_tables_count_their_tests_in_the_note(commit):
-    t = pd.DataFrame({"term": ["a", "b", "N"], "m1": ["1.00*\n(0.20)", "0.50\n(0.40)", "100"],
-                      "m2": ["2.00**\n(0.30)", "", "90"]})
+    t = pd.DataFrame({"term": ["a", "b", "N", "region effects"],
+                      "m1": ["1.00*\n(0.20)", "0.50\n(0.40)", "100", "yes"], "m2": ["2.00**\n(0.30)", "", "90", ""]})
     html = tables.regression_html(t, title="Models", source=Source("survey", "wave w", False), page="p")
     assert escape("Standard errors in parentheses. * p < 0.05, ** p < 0.01 after Holm's adjustment across "
                   "the 3 coefficient tests of this table.") in html
@@ -191,3 +196,51 @@ def test_regression_tables_count_their_tests_in_the_note(commit):
     plain = tables.regression_html(t, stars=False)
     assert "Standard errors in parentheses." in plain and "Holm" not in plain and "commit" not in plain
     assert tables.regression_html(t, title="Models") == tables.regression_html(t, title="Models")
+    assert f'id="m{hashlib.sha256(("Models" + t.to_csv()).encode()).hexdigest()[:12]}"' in html
+    nopage = tables.regression_html(t, source=Source("survey", "wave w", False))
+    assert "wave w, commit 0123456789ab" in nopage and "page" not in nopage
+
+
+def test_csv_is_written_to_a_hidden_temporary_beside_it_then_renamed(tmp_path, monkeypatch):
+    """Atomic: the text goes to ``.<name>.<random>.tmp`` in the target's folder (same file
+    system), which then replaces the target; a reader never sees half a file."""
+    moves = []
+    real = tables.os.replace
+    monkeypatch.setattr(tables.os, "replace", lambda a, b: moves.append((a, b)) or real(a, b))
+    p = tables.safe_csv(pd.DataFrame({"名": ["省"]}), tmp_path / "t.csv")
+    (src, dst), = moves
+    assert Path(dst) == p and Path(src).parent == p.parent
+    assert Path(src).name.startswith(".t.csv.") and Path(src).name.endswith(".tmp")
+    assert p.read_bytes() == "名\n省\n".encode("utf-8")
+
+
+def test_csv_file_names_come_from_the_title():
+    name = lambda title, kind="table": tables.CSV_LINK.search(tables.csv_link(pd.DataFrame({"a": [1]}), title, kind=kind)).group(1)  # noqa: E731
+    assert name("X-ray use, by region") == "x-ray-use-by-region.csv"
+    assert name("--Degree--") == "degree.csv"
+    fig = tables.csv_link(pd.DataFrame({"a": [1]}), "", kind="figure")
+    assert fig.endswith(">Data of this figure (CSV)</a></span>")
+
+
+def test_rendered_table_formats_labels_and_aligns_its_columns(commit):
+    df = pd.DataFrame({"region3": ["east", "west"], "mean": [61.26, 70.0], "n": [1200, 3],
+                       "note": ["", "few"], "flag": ["", "RSE > 30%; n < 30"]})
+    out = tables.render(df[["region3", "mean", "n", "note"]], title="Degree", labels={"note": "Remark"},
+                        kinds={"n": "count"}, page="p")
+    assert out["text/markdown"] == (
+        "**Degree**\n\n"
+        "| region   |   mean |   respondents | Remark   |\n"
+        "|:---------|-------:|--------------:|:---------|\n"
+        "| east     |   61.3 |         1,200 |          |\n"
+        "| west     |   70   |             3 | few      |")
+    html = out["text/html"]
+    assert html.count("gt_right") >= 6 and "gt_left" in html          # numbers right, text left
+    assert "width:100%" in html.replace(" ", "") and "font-size:13px" in html.replace(" ", "")
+    ids = {re.search(r'<div id="(t[0-9a-f]{12})"', tables.render(d, title=t, page=p)["text/html"]).group(1)
+           for d, t, p in [(df, "Degree", "p"), (df, "Degree", "q"), (df, "Other", "p"), (df.head(1), "Degree", "p")]}
+    assert len(ids) == 4                                   # page, title and data each name the table
+    two = tables.render(df, decimals=2)
+    assert "61.26" in two["text/markdown"] and "61.3" not in two["text/markdown"]
+    assert two["text/markdown"].startswith("| region")
+    flags = two["text/markdown"].split("\n")[-1]
+    assert flags == "*† to be read with care (NCHS presentation standards): RSE > 30%; n < 30.*"

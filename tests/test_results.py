@@ -104,10 +104,25 @@ def test_a_set_finds_its_models_by_name():
 
 
 def test_summary_shows_coefficients_and_fit_statistics():
-    r = result("a", {"x": 0.123456}, {"x": 0.1}, fit={"r2": 0.123456, "n_clusters": 22})
+    r = result("a", {"x": 0.123456}, {"x": 0.1}, fit={"r2": 0.123456, "n_clusters": 22, "rows": 12345})
     s = r.summary()
-    assert s.splitlines()[0] == "A [wls]"
-    assert s.splitlines()[-1] == "r2 0.1235, n_clusters 22"
-    assert "0.1235" in s and str(r) == s
-    assert "<table" in r._repr_html_()
+    lines = s.splitlines()
+    assert lines[0] == "A [wls]"
+    assert lines[-1] == "r2 0.1235, n_clusters 22, rows 12345"          # floats to 4 digits, counts whole
+    assert lines[1].split()[:3] == ["model", "term", "label"]          # no row index
+    assert lines[2].split()[:4] == ["a", "x", "x", "0.1235"] and str(r) == s
+    html = r._repr_html_()
+    assert "<td>0.1235</td>" in html and "0.12346" not in html and "<th>0</th>" not in html
     np.testing.assert_allclose(r.bse, [0.1])
+
+
+def test_regression_table_drops_empty_rows_and_latex_escapes():
+    a = result("a", {"log_income": 1.0}, {"log_income": 0.5}, fit={"r2": 0.5}, labels={"log_income": "log_income %"})
+    ms = ModelSet((a, result("b", {"log_income": 2.0}, {"log_income": 0.5}, labels={"log_income": "log_income %"})))
+    assert ms.to_frame().index.equals(pd.RangeIndex(2))
+    t = ms.table()
+    assert t.iloc[:, 0].tolist() == ["log_income %", "N", "R²"]       # no pseudo-R², clusters, ICC rows
+    tex = ms.to_latex()
+    assert "log\\_income \\%" in tex and "\\begin{tabular}{lcc}" in tex
+    body = [line.split("&")[0].strip() for line in tex.splitlines() if "&" in line]
+    assert body == ["", "log\\_income \\%", "N", "R²"]                # first column: the row names
