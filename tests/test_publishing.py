@@ -59,6 +59,7 @@ def test_each_source_says_whether_its_data_are_synthetic_or_real(commit, kind, s
     assert src.notes("book/x") == [*first, "the data, page book/x, commit 0123456789ab"]
     assert src.notes() == [*first, "the data, commit 0123456789ab"]
     assert src.stamp("p") == "the data, page p, commit 0123456789ab"
+    assert src.stamp() == "the data, commit 0123456789ab"
 
 
 def test_survey_sources_name_the_wave_and_its_hash(commit):
