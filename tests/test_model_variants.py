@@ -532,3 +532,22 @@ def test_ordered_logit_with_a_linear_predictor_beyond_exp_range_equals_the_centr
     z = np.linspace(-800, 800, 4001)
     out = np.empty_like(z)
     np.testing.assert_array_equal(ordinal._F_into(z, out), ordinal._F(z))
+
+
+def test_weighted_ordered_logit_equals_the_fit_on_rows_repeated_by_their_weights():
+    """Integer weights are frequencies: the weighted fit on rows in any order equals the fit on
+    each row repeated that many times (an unweighted fit, checked against statsmodels below)."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    from analysis.estimation.ordinal import ordered_logit
+
+    y, X, _ = _ordinal_data(600, seed=9)
+    w = np.random.default_rng(4).integers(1, 4, len(y)).astype(float)
+    b, t, _, ll = ordered_logit(y, X, w)                         # rows not in category order
+    rep = np.repeat(np.arange(len(y)), w.astype(int))
+    br, tr, _, llr = ordered_logit(y[rep], X[rep])
+    np.testing.assert_allclose(np.r_[b, t], np.r_[br, tr], rtol=1e-8)
+    np.testing.assert_allclose(ll, llr, rtol=1e-10)
+    sm_fit = OrderedModel(y[rep], X[rep], distr="logit").fit(method="newton", disp=False, tol=1e-12, maxiter=100)
+    np.testing.assert_allclose(b, sm_fit.params[:3], rtol=1e-5)
+    assert np.abs(b - ordered_logit(y, X)[0]).max() > 1e-3     # the weights matter here
