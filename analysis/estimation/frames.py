@@ -83,13 +83,18 @@ def covariate_year(study) -> int | None:  # type: ignore[no-untyped-def]
     return min(years, key=lambda y: (abs(y - target), -y))
 
 
+def _names(d) -> list[str]:  # type: ignore[no-untyped-def]
+    """The names a derived variable reads: its item, or the identifiers of its expression."""
+    return [d.of] if d.of else re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or "")
+
+
 def _derive(v: pd.DataFrame, name: str, d, notes: list[str]) -> pd.Series:  # type: ignore[no-untyped-def]
     if d.expr is not None:
         try:
             out = v.eval(d.expr, engine="python").astype(float)
         except Exception as e:  # noqa: BLE001 - any evaluation error names the variable
             raise ModelSpecError(f"derived variable {name!r} ({d.expr!r}) cannot be computed: {e}") from None
-        used = [t for t in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr)) if t in v.columns]
+        used = [t for t in dict.fromkeys(_names(d)) if t in v.columns]
         if used:                                 # a missing answer stays missing: `sex == 2` on a
             out = out.where(~v[used].isna().any(axis=1))   # blank sex is unknown, not male
         if np.isinf(out).any():
@@ -122,13 +127,12 @@ construction of a study share them): wave → {(name, definition): (values, note
 
 def _derived_once(wave, v: pd.DataFrame, scores: pd.Index, name: str, d, notes: list[str]) -> pd.Series:  # type: ignore[no-untyped-def]
     """:func:`_derive`, kept for the wave where the variable reads no index score."""
-    tokens = [d.of] if d.of else re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or "")
+    if any(t in scores for t in _names(d)):
+        return _derive(v, name, d, notes)
     try:
         cache = _DERIVED.setdefault(wave, {})
     except TypeError:                        # an object standing in for a wave (no weak reference)
         cache = {}
-    if any(t in scores for t in tokens):
-        return _derive(v, name, d, notes)
     key = (name, d.model_dump_json())
     if key not in cache:
         own: list[str] = []
@@ -167,7 +171,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
             *study.wave.design_columns.values()}
     for name, d in ms.derived.items():
         if name in need:
-            used.update([d.of] if d.of else re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or ""))
+            used.update(_names(d))
     if not sc.index.equals(v.index):
         sc = sc.reindex(v.index)
     # a frame of the columns themselves (no copy, no consolidation of blocks)
@@ -222,8 +226,7 @@ def lacking(study, spec: ModelSpec, models: ModelsSettings | None = None) -> lis
     for v in [spec.outcome, *spec.regressors]:
         d = ms.derived.get(v)
         if d is not None:
-            deps = [d.of] if d.of else [t for t in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or "")
-                                       if t in cb_ids]
+            deps = [d.of] if d.of else [t for t in _names(d) if t in cb_ids]
             out += [x for x in deps if x not in have]
         elif v in cb_ids and v not in have:
             out.append(v)
