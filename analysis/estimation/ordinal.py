@@ -68,8 +68,13 @@ def _F_into(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out[:] = F(z)`` with the operations of :func:`_F` (bit-identical), without temporaries."""
     np.negative(z, out=out)
     np.exp(out, out=out)
-    out += 1
-    return np.reciprocal(out, out=out)
+    return _F_of_exp(out)
+
+
+def _F_of_exp(e: np.ndarray) -> np.ndarray:
+    """F from e = exp(−z) in place: 1/(1 + e)."""
+    e += 1
+    return np.reciprocal(e, out=e)
 
 
 def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, tol: float = 1e-10,
@@ -116,9 +121,7 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
                     if e is None:
                         _F_into(t[m] - eta[s], out)
                     else:
-                        np.multiply(e[s], np.exp(-t[m]), out=out)
-                        out += 1
-                        np.reciprocal(out, out=out)
+                        _F_of_exp(np.multiply(e[s], np.exp(-t[m]), out=out))
         return Fa, Fc, Fa - Fc
 
     def derivatives(Fa: np.ndarray, Fc: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,7 +158,7 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
                 if c < J - 1:                              # category c sits between θ_{c−1} and θ_c
                     H[k + c - 1, k + c] += ws @ (up * vp)
             grad[:k] -= xs.T @ (ws * g)
-            H[:k, :k] += xs.T @ (xs * hbb[:, None])
+            H[:k, :k] += weighted_gram(xs, hbb)
         H[k:, :k] = H[:k, k:].T
         H[k + 1:, k:-1][np.diag_indices(J - 2)] = np.diag(H[k:-1, k + 1:])
         return grad, H
@@ -322,7 +325,7 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
             grad += xs.T @ ((y[s:s + BLOCK, None] > act[None, :]) - mu)
             for i, pos in enumerate(new):
                 h = mu[:, pos] * (1 - mu[:, pos])
-                gram[i] += xs.T @ (xs * h[:, None])
+                gram[i] += weighted_gram(xs, h)
         for i, pos in enumerate(new):
             hinv[act[pos]] = np.linalg.inv(gram[i])
         for i, j in enumerate(act):
