@@ -103,16 +103,16 @@ def region(name: str) -> str:
     return REGIONS_ZH.get(str(name), str(name)) if lang() == "zh" else str(name)
 
 
-def province(name_en: str) -> str:
-    """A province's name in the edition being written (Chinese: its short name)."""
-    if lang() != "zh":
-        return str(name_en)
+def province(name: str) -> str:
+    """A province's name (in any form the wave may give it) in the edition being written: its
+    English name, or its Chinese short name."""
     from analysis.ingest.provinces import resolve
 
     try:
-        return resolve(str(name_en)).name_zh_short
+        p = resolve(str(name))
     except Exception:              # noqa: BLE001 - a name that is not a province stays as it is
-        return str(name_en)
+        return str(name)
+    return p.name_zh_short if lang() == "zh" else p.name_en
 
 
 REGION_COLUMNS = ("region", "region3", "region4")
@@ -121,7 +121,7 @@ PROVINCE_COLUMNS = ("province", "province_en")
 
 def category(column: str, value: object) -> object:
     """A table's or figure's category (a region, a province) in the edition being written."""
-    if lang() == "en" or not isinstance(value, str):
+    if not isinstance(value, str):
         return value
     if column in REGION_COLUMNS:
         return region(value)

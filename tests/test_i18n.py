@@ -201,3 +201,16 @@ def test_the_limitations_paragraph_follows_the_models_file():
     small = dataclasses.replace(st, settings=dataclasses.replace(st.settings, models=few))
     assert methods.limitations(small) == (f"Unweighted (model-based): {one[0].label or one[0].name}. "
                                           "All models describe associations in cross-sectional data.")
+
+
+def test_each_edition_names_a_province_in_its_own_language_whatever_form_the_wave_gives(monkeypatch):
+    """A wave may name its provinces in Chinese (the default wave does): the English edition shows
+    their English names, the Chinese edition their short Chinese names; a value that is not a
+    province, or a number, passes unchanged."""
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    assert [i18n.category("province", v) for v in ("上海", "西藏自治区", "Henan", "3.4", "nowhere")] == \
+        ["Shanghai", "Tibet", "Henan", "3.4", "nowhere"]
+    assert i18n.category("province_en", "内蒙古") == "Inner Mongolia"
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    assert [i18n.category("province", v) for v in ("上海", "西藏自治区", "Henan", "3.4", "nowhere")] == \
+        ["上海", "西藏", "河南", "3.4", "nowhere"]
