@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import cluster_vcov, design_matrix, design_vcov, hc1_vcov, model_df, weighted_gram
+from analysis.estimation.regression import (cluster_vcov, design_matrix, design_vcov, hc1_vcov, is_binary, model_df,
+                                           weighted_gram)
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.settings import ModelSpec
 
@@ -22,7 +23,7 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
     cases a domain of the full ``design``, as ``svyglm``); average marginal effects."""
     regs = list(spec.regressors)
     y = df[spec.outcome].to_numpy(float)
-    if not np.isin(y, (0.0, 1.0)).all():
+    if not is_binary(y):
         raise ModelSpecError(f"model {spec.name!r}: outcome must be 0/1")
     X, names = design_matrix(df, regs, list(spec.fixed_effects))
     w = df[spec.weights].to_numpy(float) if spec.weights else np.ones(len(df))
@@ -80,7 +81,7 @@ def logit_ame(X: np.ndarray, beta: np.ndarray, V: np.ndarray, names: list[str], 
     for j, r in enumerate(names):
         if r not in regs:                       # the intercept, fixed-effect dummies
             continue
-        if np.isin(X[:, j], (0.0, 1.0)).all():
+        if is_binary(X[:, j]):
             # X with column j set to 1 and to 0, without copying X: η + (v − x_j)β_j
             m1 = 1 / (1 + np.exp(-(eta + (1 - X[:, j]) * beta[j])))
             m0 = 1 / (1 + np.exp(-(eta - X[:, j] * beta[j])))

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import design_vcov, model_df, weighted_gram
+from analysis.estimation.regression import design_vcov, is_binary, model_df, weighted_gram
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.settings import ModelSpec
 
@@ -229,7 +229,7 @@ def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray,
     J = len(theta) + 1
     wn = (np.ones(n) if w is None else np.asarray(w, float))
     wn = wn / wn.sum()
-    binary = [bool(np.isin(X[:, j], (0.0, 1.0)).all()) for j in range(k)]
+    binary = [is_binary(X[:, j]) for j in range(k)]
     dummies = [j for j in range(k) if binary[j]]
     # sums over the rows: Σ wn f, Σ wn x f', Σ wn f' (continuous regressors); per 0/1 regressor
     # Σ wn (F1 − F0), Σ wn x (f1 − f0), Σ wn (f1 − f0), Σ wn f1
@@ -313,16 +313,18 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
     P = np.empty((n, m))                                  # π of each logit at its latest pass
     hinv: list[np.ndarray] = [np.empty(0)] * m
     active, fresh, last = np.ones(m, bool), np.ones(m, bool), np.full(m, np.inf)
+    observed = Xc.T @ (y[:, None] > np.arange(m)[None, :])  # Σ x 1(y > j): the gradient's fixed part
     for _ in range(200):
         act = np.flatnonzero(active)
         new = np.flatnonzero(fresh[act])                   # positions in act needing a Hessian
-        grad, gram = np.zeros((K, len(act))), np.zeros((len(new), K, K))
+        grad, gram = observed[:, act].copy(), np.zeros((len(new), K, K))
         Ba = B[:, act]
         for s in range(0, n, BLOCK):
             xs = Xc[s:s + BLOCK]
-            mu = _F(xs @ Ba)
+            z = xs @ Ba
+            mu = _F_into(z, z)
             P[s:s + BLOCK, act] = mu
-            grad += xs.T @ ((y[s:s + BLOCK, None] > act[None, :]) - mu)
+            grad -= xs.T @ mu
             for i, pos in enumerate(new):
                 h = mu[:, pos] * (1 - mu[:, pos])
                 gram[i] += weighted_gram(xs, h)
