@@ -701,6 +701,22 @@ def test_fixed_effects_already_coded_give_the_same_dummies():
     assert coded[1] == plain[1] == ["Intercept", "x", "a_q", "a_r", "b_2"]
 
 
+@pytest.mark.parametrize("values", [np.array([10, 2, 10, 33, 2]), np.array([1.5, np.nan, 20.0, 1.5, 3.0]),
+                                    np.array([True, False, True])], ids=["int", "float-nan", "bool"])
+def test_text_codes_of_a_numeric_array_equal_those_of_its_values_as_objects(values):
+    """A numeric array is factorised in its own dtype (fast); its codes and levels are those of
+    the same values as Python objects, compared as text ("10" sorts before "2")."""
+    from analysis.estimation.design import text_codes
+
+    fast, slow = text_codes(values), text_codes(list(values))
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[1], slow[1])
+    if values.dtype.kind == "i":
+        assert list(fast[1]) == ["10", "2", "33"] and list(fast[0]) == [0, 1, 0, 2, 1]
+    if values.dtype.kind == "f":
+        assert fast[0][1] == -1
+
+
 def _with_villagers(study, v):  # type: ignore[no-untyped-def]
     """The study over another villager frame (same rows, so the same scores and design)."""
     import dataclasses

@@ -62,8 +62,9 @@ def text_codes(values: object) -> tuple[np.ndarray, np.ndarray]:
     values are factorised as they are and only the distinct ones turned into text (no n-long
     column of strings)."""
     # a column is factorised in its own dtype (hashing numbers or Arrow strings, not n objects)
-    first, distinct = pd.factorize(values if isinstance(values, (pd.Series, pd.Index))
-                                   else np.asarray(values, dtype=object))
+    own = isinstance(values, (pd.Series, pd.Index)) or (
+        isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "biuf")
+    first, distinct = pd.factorize(values if own else np.asarray(values, dtype=object))
     codes, levels = pd.factorize(np.array([str(u) for u in distinct], dtype=object), sort=True)
     return np.where(first >= 0, codes[first], -1).astype(np.int64), np.asarray(levels)
 

@@ -196,13 +196,28 @@ def unit_sums(X: np.ndarray, w: np.ndarray, units: np.ndarray, n_units: int,
             if ys is not None:
                 xy[u] = ys[a:b] @ Xw[a:b]
         return gram, xy, sx
-    # many units (PSUs): one sparse product for Σ w x (and Σ w x y), one bincount per pair of columns
+    # many units (PSUs): the rows ordered by unit (skipped when they already come unit by unit),
+    # then each column's products with itself and the columns after it summed over each unit's
+    # run of rows (np.add.reduceat): one pass per column, no n × K × K array
+    us = np.asarray(units)
+    if n >= 2 and not bool((us[1:] >= us[:-1]).all()):
+        order = np.argsort(us, kind="stable")
+        X, w, us = np.take(X, order, axis=0), w[order], us[order]
+        y = None if y is None else y[order]
+    gram[:] = 0.0
+    xy, sx = np.zeros((n_units, k)), np.zeros((n_units, k))
+    if n == 0:
+        return gram, xy, sx
+    starts = np.flatnonzero(np.concatenate([[True], us[1:] != us[:-1]]))
+    present = us[starts]
     Xw = X * w[:, None]
-    sx = group_sums(units, n_units, Xw)
-    xy = np.zeros((n_units, k)) if y is None else group_sums(units, n_units, Xw, y)
+    sx[present] = np.add.reduceat(Xw, starts, axis=0)
+    if y is not None:
+        xy[present] = np.add.reduceat(Xw * y[:, None], starts, axis=0)
     for a in range(k):
-        for b in range(a, k):
-            gram[:, a, b] = gram[:, b, a] = np.bincount(units, weights=Xw[:, a] * X[:, b], minlength=n_units)
+        part = np.add.reduceat(Xw[:, a, None] * X[:, a:], starts, axis=0)
+        gram[present, a, a:] = part
+        gram[present, a:, a] = part
     return gram, xy, sx
 
 
