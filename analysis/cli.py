@@ -351,6 +351,10 @@ def stream(
     weight: str = typer.Option("weight", help="design weight column"),
     strata: str = typer.Option("province", help="strata column"),
     psu: str = typer.Option("village_id", help="PSU column"),
+    fpc: Optional[str] = typer.Option(None, help="finite population correction column (PSUs in the "
+                                      "stratum's population, or the sampling fraction), as wave.yml's"),
+    lonely_psu: str = typer.Option("adjust", "--lonely-psu", help="a stratum with a single PSU: "
+                                   "adjust, remove, certainty or fail, as wave.yml's"),
     by: By = typer.Option(By.region, help="domain of the degree"),
     model: Optional[str] = typer.Option("wls_province", help="linear model of data/models.yml "
                                         "whose regressors, first fixed effect and cluster the "
@@ -394,7 +398,8 @@ def stream(
         fe = spec.fixed_effects[0]
         ols = {"y": spec.outcome, "x": list(spec.regressors), "fe": fe,
                "cluster": spec.cluster or fe, "weights": weight}
-    design = {"weight": weight, "strata": strata, "psu": psu}
+    design = {"weight": weight, "strata": strata, "psu": psu, "lonely_psu": lonely_psu,
+              **({"fpc": fpc} if fpc else {})}
     col = DOMAIN_COLUMN[by]
     try:
         with _dask_client(scheduler) as client:

@@ -214,3 +214,26 @@ def test_each_edition_names_a_province_in_its_own_language_whatever_form_the_wav
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     assert [i18n.category("province", v) for v in ("上海", "西藏自治区", "Henan", "3.4", "nowhere")] == \
         ["上海", "西藏", "河南", "3.4", "nowhere"]
+
+
+@pytest.mark.parametrize("rule", ["adjust", "remove", "certainty"])
+def test_the_survey_page_names_a_single_psu_stratum_and_its_rule_in_each_edition(monkeypatch, rule):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from analysis.estimation.design import SurveyDesign
+    from analysis.report.pages.survey import design_note
+
+    d = SurveyDesign.from_arrays(np.ones(6), np.array(["上海", "上海", "北京", "北京", "北京", "西藏"]),
+                                 np.array([1, 1, 2, 3, 3, 9]), lonely_psu=rule)
+    st = SimpleNamespace(design=d)
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    en = design_note(st)
+    assert en.startswith("2 stratum(s) hold a single PSU (Shanghai, Tibet)") and f'"{rule}"' in en
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    zh = design_note(st)
+    assert zh.startswith("2 个层只有一个初级抽样单元（上海、西藏）") and f'"{rule}"' in zh
+    assert not re.search(r"[A-Za-z]{4,}", zh.replace("survey.lonely.psu", "").replace(rule, ""))
+    assert design_note(SimpleNamespace(design=SurveyDesign.from_arrays(
+        np.ones(4), np.array(["a", "a", "b", "b"]), np.array([1, 2, 3, 4])))) == ""

@@ -317,3 +317,98 @@ def test_scan_pieces_are_consecutive_rows_of_one_file_up_to_the_batch_size(tmp_p
         np.testing.assert_array_equal(whole["resp_id"].astype(str), raw["resp_id"].astype(str))
     if batch == 100_000:
         assert all(len(p) == 1 for p in got.values())             # one piece per partition
+
+
+def _lonely_fpc_wave(tmp_path, rule: str, fpc_values=None):  # type: ignore[no-untyped-def]
+    """A wave with a finite population correction (counts in some strata, sampling fractions in
+    others) and one stratum holding a single PSU: partitioned, and as one file in memory."""
+    import yaml
+
+    v = generate(seed=5, n=3000, calibrate=False)["villagers"]
+    provs = sorted(v["province"].unique())
+    lone = provs[0]
+    v.loc[v["province"] == lone, "village_id"] = v.loc[v["province"] == lone, "village_id"].iloc[0]
+    n_h = v.groupby("province")["village_id"].nunique()
+    pop = {p: (0.25 if i % 3 == 0 else float(n_h[p] * (2 + i))) for i, p in enumerate(provs)}
+    v["fpc"] = v["province"].map(fpc_values or pop)
+    design = {**DESIGN, "fpc": "fpc", "lonely_psu": rule}
+    folder = tmp_path / "parts" / "villagers"
+    write_partitioned(v, folder, rows_per_file=700)
+    wave = tmp_path / "w"
+    wave.mkdir()
+    v.to_parquet(wave / "villagers.parquet", index=False)
+    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}}, "design": design}), encoding="utf-8")
+    return folder, wave, design, lone
+
+
+@pytest.mark.parametrize("rule", ["adjust", "remove", "certainty"])
+def test_partitioned_degree_follows_the_wave_s_fpc_and_lonely_psu_rule(tmp_path, rule):
+    """The scan's variance is the in-memory design's: the fpc of each stratum (a count of PSUs or
+    a sampling fraction) and the wave's rule for a stratum with a single PSU, which it names."""
+    folder, wave, design, lone = _lonely_fpc_wave(tmp_path, rule)
+    out = stream_wave(folder, design, by="province_en")
+    assert out["report"].ok
+    # by region, the single PSU's total is not zero: the rule changes the region's variance
+    region = stream_wave(folder, design, by="region3")["degree"]
+    mem_region = build_study(wave).degree(by="region3")
+    np.testing.assert_allclose(region.se, mem_region.se, rtol=1e-10)
+    other = stream_wave(folder, {**design, "lonely_psu": "remove" if rule == "adjust" else "adjust"},
+                        by="region3")["degree"]
+    assert not np.allclose(other.se, region.se, rtol=1e-6)
+    [warn] = [p for p in out["report"].problems if p.rule == "two or more PSUs per stratum"]
+    from analysis.ingest.validate import _strat_name
+
+    assert warn.severity == "warning" and f"'{rule}'" in warn.message and _strat_name(lone) in warn.message
+    mem = build_study(wave).degree(by="province_en")
+    s = out["degree"]
+    assert s.domains == mem.domains
+    np.testing.assert_allclose(s.estimate, mem.estimate, rtol=1e-10)
+    # the single-PSU province's own mean has SE 0 (its PSU's linearised total is 0 up to rounding)
+    np.testing.assert_allclose(s.se, mem.se, rtol=1e-10, atol=1e-10)
+    plain = stream_wave(folder, DESIGN, by="province_en")["degree"]     # no fpc, lonely adjusted
+    assert not np.allclose(plain.se, s.se, rtol=1e-6)
+
+
+def test_partitioned_scan_refuses_an_fpc_that_varies_or_is_below_the_psus_and_a_failing_lonely_stratum(tmp_path):
+    folder, wave, design, lone = _lonely_fpc_wave(tmp_path, "fail")
+    out = stream_wave(folder, design, by="province_en")
+    assert out["degree"] is None
+    [err] = [p for p in out["report"].errors if p.rule == "two or more PSUs per stratum"]
+    assert "lonely_psu: fail" in err.message
+    with pytest.raises(ValueError, match="lonely_psu must be one of"):
+        stream_wave(folder, {**design, "lonely_psu": "drop"})
+    # one stratum's fpc changes value in a later partition; another's is below its PSUs sampled
+    import pandas as pd
+
+    files = sorted(folder.glob("*.parquet"))
+    last = pd.read_parquet(files[-1])
+    p0 = last["province"].iloc[-1]
+    last.loc[last.index[-1], "fpc"] = last["fpc"].iloc[-1] + 7
+    last.to_parquet(files[-1], index=False)
+    first = pd.read_parquet(files[0])
+    p1 = next(p for p in first["province"] if p != p0 and first.loc[first["province"] == p, "fpc"].iloc[0] > 1)
+    for f in files:
+        d = pd.read_parquet(f)
+        d.loc[d["province"] == p1, "fpc"] = 1.5
+        d.to_parquet(f, index=False)
+    rep = stream_wave(folder, {**design, "lonely_psu": "adjust"}, by="province_en")["report"]
+    rules = {(p.rule, p.column) for p in rep.errors}
+    assert ("fpc constant in a stratum", "fpc") in rules and ("fpc at least the PSUs sampled", "fpc") in rules
+    assert not rep.ok
+
+
+def test_stream_command_passes_the_fpc_and_lonely_psu_rule_and_refuses_an_unknown_rule(tmp_path):
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    folder, _, design, _ = _lonely_fpc_wave(tmp_path, "remove")
+    res = CliRunner().invoke(app, ["stream", str(folder), "--by", "region", "--format", "csv", "--model", "",
+                                   "--fpc", "fpc", "--lonely-psu", "remove"])
+    assert res.exit_code == 0, res.output
+    ref = stream_wave(folder, design, by="region3")["degree"].to_frame()
+    printed = pd.read_csv(__import__("io").StringIO(res.stdout.split("\n\n")[0]), nrows=len(ref))
+    np.testing.assert_allclose(printed["se"], ref["se"], rtol=1e-6)
+    bad = CliRunner().invoke(app, ["stream", str(folder), "--model", "", "--lonely-psu", "drop"])
+    assert bad.exit_code == 1 and "lonely_psu must be one of adjust, remove, certainty, fail" in bad.output

@@ -118,13 +118,21 @@ class DomainMeanStats:
         self.sums.merge(other.sums)
         return self
 
-    def estimate(self) -> Estimate:
-        """The design-based means by domain, identical to ``SurveyDesign.mean(y, by=domain)``."""
+    def estimate(self, lonely_psu: str = "adjust", fpc: dict | None = None) -> Estimate:
+        """The design-based means by domain, identical to ``SurveyDesign.mean(y, by=domain)`` on
+        the design with the same rule for strata with one PSU and the same ``fpc`` (stratum →
+        its value: a population count of PSUs, or a sampling fraction ≤ 1)."""
         frame = self.sums.combine()
         pid = frame.groupby(["s", "p"], sort=False, dropna=False).ngroup().to_numpy()
         P = int(pid.max()) + 1
         stratum = np.zeros(P, dtype=np.int64)               # each PSU's stratum
-        stratum[pid] = pd.factorize(frame["s"], use_na_sentinel=False)[0]
+        s_codes, s_labels = pd.factorize(frame["s"], use_na_sentinel=False)
+        stratum[pid] = s_codes
+        pop = None
+        if fpc is not None:
+            n_h = np.bincount(stratum, minlength=len(s_labels))
+            f = np.array([float(fpc[x]) for x in s_labels])
+            pop = np.where(f <= 1, n_h / f, f)                # as SurveyDesign.from_arrays
         frame = frame.assign(pid=pid)
         doms = sorted(d for d in frame["d"].dropna().unique())
         frame = frame[frame["d"].notna()]
@@ -135,7 +143,7 @@ class DomainMeanStats:
         mu = np.bincount(g, weights=frame["wy"], minlength=G) / W
         # the PSU totals of the linearised variable, one value per (PSU, domain) cell
         val = (frame["wy"].to_numpy() - mu[g] * w) / W[g]
-        V = _variance_from_cells(frame["pid"].to_numpy(), g, val, stratum, G)
+        V = _variance_from_cells(frame["pid"].to_numpy(), g, val, stratum, G, lonely_psu, pop)
         n = np.bincount(g, weights=frame["n"], minlength=G).astype(int)
         cells = frame[frame["n"] > 0]
         n_psu = cells.drop_duplicates(["pid", "g"]).groupby("g").size().reindex(range(G), fill_value=0)
@@ -145,8 +153,9 @@ class DomainMeanStats:
 
 
 def _variance_from_cells(pid: np.ndarray, g: np.ndarray, val: np.ndarray, stratum: np.ndarray,
-                         G: int) -> np.ndarray:
-    """:meth:`SurveyDesign.variance_from_totals` (lonely PSUs adjusted, no fpc) of the PSUs ×
+                         G: int, lonely_psu: str = "adjust", fpc: np.ndarray | None = None) -> np.ndarray:
+    """:meth:`SurveyDesign.variance_from_totals` (the rule ``lonely_psu`` for a stratum with one
+    PSU; ``fpc`` the strata's population counts of PSUs, or none) of the PSUs ×
     domains totals given by their non-zero cells, summed over blocks of ``VARIANCE_BLOCK`` PSUs so
     that the dense matrix (500,000 PSUs × 31 domains at 10,000,000 rows, 124 MB, and several
     temporaries of its size) is never held whole."""
@@ -154,7 +163,7 @@ def _variance_from_cells(pid: np.ndarray, g: np.ndarray, val: np.ndarray, stratu
     n_h = np.bincount(stratum)
     sums = np.zeros((len(n_h), G))
     np.add.at(sums, (stratum[pid], g), val)
-    centres, root = stratum_centres(sums, n_h, "adjust")             # the scan's rule: see above
+    centres, root = stratum_centres(sums, n_h, lonely_psu, fpc)
     order = np.argsort(pid, kind="stable")
     pid, g, val = pid[order], g[order], val[order]
     V = np.zeros((G, G))
@@ -413,14 +422,20 @@ def _clean_partition(raw: pd.DataFrame, spec_design: dict, first_row: int, file:
 
     rt = RawTable("villagers", file, raw.reset_index(drop=True), {c: c for c in raw.columns},
                   [c for c in raw.columns if cb.resolve_header("villagers", c) is None], first_row, None, {}, "")
+    columns = {k: c for k, c in spec_design.items() if k != "lonely_psu"}    # the design's columns
     spec = WaveSpec(id=file.parent.name, folder=file.parent, title="", year=None, synthetic=False,
-                    questionnaires={}, design=spec_design, min_cell=10)
+                    questionnaires={}, design=columns, min_cell=10,
+                    lonely_psu=spec_design.get("lonely_psu") or "adjust")
     rep = ValidationReport(file.parent.name)
     clean = _check_questionnaire(rep, cb, rt, spec)
     return rep, (None if clean is None else _add_derived(clean))
 
 
-GLOBAL_RULES = ("unique id", "PSU nested in one stratum", "two or more PSUs per stratum")
+LONELY = ("adjust", "remove", "certainty", "fail")
+"""The rules for a stratum with a single PSU (``design.lonely_psu``, as ``SurveyDesign``)."""
+
+GLOBAL_RULES = ("unique id", "PSU nested in one stratum", "two or more PSUs per stratum",
+                "fpc constant in a stratum", "fpc at least the PSUs sampled")
 """Rules that span partitions: checked once over the whole wave, not per piece."""
 
 
@@ -448,6 +463,8 @@ class ScanPartial:
     missing: dict[str, dict[str, int]] = field(default_factory=dict)
     psu_strata: KeyedRows = field(default_factory=lambda: KeyedRows(["p", "s"], first=True))
     """The first (file, row) of every (PSU p, stratum s) pair: rows (p, s, file, row)."""
+    strata_fpc: KeyedRows = field(default_factory=lambda: KeyedRows(["s", "f"], first=True))
+    """The first (file, row) of every (stratum s, fpc f) pair, if the design has an fpc."""
     stats: DomainMeanStats = field(default_factory=DomainMeanStats)
     ols: AbsorbedOLSStats | None = None
     _seen: set = field(default_factory=set)
@@ -481,6 +498,10 @@ class ScanPartial:
         firsts = pd.DataFrame({"p": psu.astype("str"), "s": strata, "row": np.arange(len(clean)) + first_row}
                               ).dropna().drop_duplicates(["p", "s"])
         self.psu_strata.add(firsts.assign(file=file.name)[["p", "s", "file", "row"]])
+        if d.get("fpc") and d["fpc"] in clean:
+            self.strata_fpc.add(pd.DataFrame({"s": strata, "f": clean[d["fpc"]].astype(float),
+                                              "row": np.arange(len(clean)) + first_row}
+                                             ).dropna().drop_duplicates(["s", "f"]).assign(file=file.name))
         if not rep.ok:
             return self
         s = build_index(clean, job.index, codebook=job.codebook).scores["overall"].to_numpy()
@@ -503,6 +524,7 @@ class ScanPartial:
         self._add_problems(other.problems)
         self._add_missing(other.missing)
         self.psu_strata.merge(other.psu_strata)
+        self.strata_fpc.merge(other.strata_fpc)
         self.stats.merge(other.stats)
         if other.ols is not None:
             self.ols = other.ols if self.ols is None else self.ols.merge(other.ols)
@@ -543,6 +565,8 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
     ``ols = {"y": ..., "x": [...], "fe": ..., "cluster": ...}``, weighted OLS with the fixed
     effect absorbed and CR1 standard errors (from the same scan).
     """
+    if (design.get("lonely_psu") or "adjust") not in LONELY:
+        raise ValueError(f"lonely_psu must be one of {', '.join(LONELY)}; got {design['lonely_psu']!r}")
     job = _scan_job(design, by, ols, codebook, settings)
     key = job.codebook.keys["villagers"]
     files = partition_files(folder)
@@ -574,8 +598,9 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
 def _finish(wave: str, part: ScanPartial, design: dict, key: str,
             dups: pd.DataFrame | None) -> dict:
     """The report with the rules across partitions, and the estimates if the wave is valid."""
-    from analysis.ingest.validate import Problem, ValidationReport, _strat_name
+    from analysis.ingest.validate import Problem, ValidationReport, _strat_name, lonely_message
 
+    lonely = design.get("lonely_psu") or "adjust"
     report = ValidationReport(wave, list(part.problems), dict(part.rows),
                               {"villagers": part.missing} if part.missing else {})
     for r in (dups.itertuples(index=False) if dups is not None else ()):
@@ -599,12 +624,41 @@ def _finish(wave: str, part: ScanPartial, design: dict, key: str,
         alone = by_psu[by_psu.groupby("s", sort=False, dropna=False)["p"].transform("size").to_numpy() == 1]
         for s_, f_, r_ in zip(alone["s"].tolist(), alone["file"].tolist(), alone["row"].tolist()):
             report.problems.append(Problem(f_, r_, design["strata"], _strat_name(s_),
-                                           "two or more PSUs per stratum",
-                                           f"stratum {_strat_name(s_)!r} has a single PSU: its variance "
-                                           "is estimated by centring at the grand mean", "warning"))
+                                           "two or more PSUs per stratum", lonely_message(s_, lonely),
+                                           "error" if lonely == "fail" else "warning"))
+    fpc = _fpc_by_stratum(report, part, design, pairs)
     report.problems.sort(key=lambda p: p.severity != "error")
-    return {"report": report, "degree": part.stats.estimate() if report.ok else None,
+    return {"report": report, "degree": part.stats.estimate(lonely, fpc) if report.ok else None,
             "ols": part.ols.result() if part.ols is not None and report.ok else None}
+
+
+def _fpc_by_stratum(report, part: ScanPartial, design: dict, pairs: pd.DataFrame | None  # type: ignore[no-untyped-def]
+                    ) -> dict | None:
+    """The design's fpc of each stratum (``None`` without one), with the rules of the in-memory
+    validation checked over the whole wave: one value per stratum, and a population count at
+    least the PSUs sampled in it."""
+    from analysis.ingest.validate import Problem, _strat_name
+
+    col = design.get("fpc")
+    fp = part.strata_fpc.combine() if col else None
+    if fp is None:
+        return None
+    n_h = pairs.groupby("s", sort=False)["p"].nunique() if pairs is not None else pd.Series(dtype=int)
+    out = {}
+    for s_, g in fp.groupby("s", sort=False):
+        f_, r_ = min(zip(g["file"].tolist(), g["row"].tolist()))
+        value = float(g["f"].iloc[0])
+        out[s_] = value
+        if len(g) > 1:
+            report.problems.append(Problem(f_, r_, col, f"{value:g}", "fpc constant in a stratum",
+                                           f"the fpc takes {len(g)} values in stratum {_strat_name(s_)!r}; it is "
+                                           "the stratum's population size (or sampling fraction), one value "
+                                           "per stratum"))
+        elif s_ in n_h.index and 1 < value < n_h[s_]:
+            report.problems.append(Problem(f_, r_, col, f"{value:g}", "fpc at least the PSUs sampled",
+                                           f"stratum {_strat_name(s_)!r} has {int(n_h[s_])} PSUs sampled but an "
+                                           f"fpc of {value:g}: a population count cannot be smaller than the sample"))
+    return out
 
 
 def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict, derived: dict) -> pd.DataFrame:

@@ -527,8 +527,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
         for s_id in n_psu[n_psu == 1].index:
             pos = int(clean.index[(clean[strata] == s_id)][0])
             ctx.add(pos, strata, _strat_name(s_id), "two or more PSUs per stratum",
-                    f"stratum {_strat_name(s_id)!r} has a single PSU: its variance is estimated by "
-                    "centring at the grand mean (survey.lonely.psu='adjust')", "warning")
+                    lonely_message(s_id, spec.lonely_psu), "warning")
     if q == "villagers":
         _check_weights(ctx, clean, spec)
         _check_fpc(ctx, clean, spec)
@@ -620,6 +619,21 @@ def _check_weights(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
         ctx.add(None, wcol, "", "weights vary plausibly",
                 f"Kish's effective sample size of the weights is {n_eff:,.0f} for {int(ok.sum()):,} respondents "
                 f"(weighting alone multiplies variances by {ok.sum() / n_eff:.1f}); check the weights", "warning")
+
+
+LONELY_RULES = {
+    "adjust": "its variance is estimated by centring at the grand mean (survey.lonely.psu='adjust')",
+    "remove": "it adds nothing to the variance (survey.lonely.psu='remove')",
+    "certainty": "it is taken as sampled with certainty and adds nothing to the variance "
+                 "(survey.lonely.psu='certainty')",
+    "fail": "no variance can be estimated under the wave's design.lonely_psu: fail",
+}
+"""What a stratum with a single PSU does to the variance under each ``design.lonely_psu``."""
+
+
+def lonely_message(stratum: object, rule: str) -> str:
+    """The problem's message for a stratum with a single PSU under the design's rule."""
+    return f"stratum {_strat_name(stratum)!r} has a single PSU: {LONELY_RULES.get(rule, LONELY_RULES['adjust'])}"
 
 
 def _check_fpc(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:

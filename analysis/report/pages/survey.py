@@ -102,19 +102,21 @@ def facts_and_assumptions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def
 
 def design_note(study) -> str:  # type: ignore[no-untyped-def]
     """A sentence on strata with a single PSU and the rule their variance follows ('' if none)."""
-    from analysis.ingest.provinces import try_resolve
-
     d = study.design
     lonely = [d.strata_labels[h] for h in range(d.n_strata) if d._n_h[h] == 1]
     if not lonely:
         return ""
-    names = [try_resolve(x).name_en if try_resolve(x) else str(x) for x in lonely]
-    rule = {"adjust": "centred at the mean of all PSU totals (conservative)",
-            "remove": "left out of the variance", "certainty": "treated as sampled with certainty (no variance)",
-            "fail": "refused"}[d.lonely_psu]
-    return (f"{len(lonely)} stratum(s) hold a single PSU ({', '.join(names)}): no within-stratum variance "
-            f"can be estimated there, so its PSU total is {rule}, as R's survey.lonely.psu = "
-            f"\"{d.lonely_psu}\"; a domain estimate resting on one PSU is not published.")
+    from analysis import i18n
+
+    names = i18n.list_sep().join(str(i18n.province(x)) for x in lonely)
+    rule = {"adjust": _("centred at the mean of all PSU totals (conservative)"),
+            "remove": _("left out of the variance"),
+            "certainty": _("treated as sampled with certainty (no variance)"),
+            "fail": _("refused")}[d.lonely_psu]
+    return _("{n} stratum(s) hold a single PSU ({names}): no within-stratum variance can be estimated "
+             "there, so its PSU total is {rule}, as R's survey.lonely.psu = \"{option}\"; a domain estimate "
+             "resting on one PSU is not published.").format(n=len(lonely), names=names, rule=rule,
+                                                            option=d.lonely_psu)
 
 
 def warnings_table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
