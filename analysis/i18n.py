@@ -103,30 +103,37 @@ def region(name: str) -> str:
     return REGIONS_ZH.get(str(name), str(name)) if lang() == "zh" else str(name)
 
 
-def province(name: str) -> str:
-    """A province's name (in any form the wave may give it) in the edition being written: its
-    English name, or its Chinese short name."""
+def province(name: str, language: str | None = None) -> str:
+    """A province's name (in any form the wave may give it) in the edition being written (or in
+    ``language``): its English name, or its Chinese short name."""
+    return _province(str(name), language or lang())
+
+
+@lru_cache(maxsize=4096)
+def _province(name: str, language: str) -> str:
     from analysis.ingest.provinces import resolve
 
     try:
-        p = resolve(str(name))
+        p = resolve(name)
     except Exception:              # noqa: BLE001 - a name that is not a province stays as it is
-        return str(name)
-    return p.name_zh_short if lang() == "zh" else p.name_en
+        return name
+    return p.name_zh_short if language == "zh" else p.name_en
 
 
 REGION_COLUMNS = ("region", "region3", "region4")
 PROVINCE_COLUMNS = ("province", "province_en")
 
 
-def category(column: str, value: object) -> object:
-    """A table's or figure's category (a region, a province) in the edition being written."""
+def category(column: str, value: object, language: str | None = None) -> object:
+    """A table's or figure's category (a region, a province) in the edition being written (or in
+    ``language``)."""
     if not isinstance(value, str):
         return value
+    language = language or lang()
     if column in REGION_COLUMNS:
-        return region(value)
+        return REGIONS_ZH.get(value, value) if language == "zh" else value
     if column in PROVINCE_COLUMNS and not re.fullmatch(r"[\d.,\s%+−-]*", value):    # a name, not a number
-        return province(value)
+        return province(value, language)
     return value
 
 

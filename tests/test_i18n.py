@@ -161,6 +161,17 @@ def test_without_a_cjk_font_figures_fall_back_to_english(monkeypatch):
     plt.close(fig)
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_without_a_cjk_font_a_figure_names_a_province_in_english(monkeypatch, language):
+    """The wave's Chinese province names would be drawn as empty boxes: English instead."""
+    from analysis.publishing import figures
+
+    monkeypatch.setenv(i18n.LANG_ENV, language)
+    monkeypatch.setattr(figures, "cjk_font", lambda: None)
+    assert [figures.category("province", v) for v in ("上海", "Henan")] == ["Shanghai", "Henan"]
+    assert figures.category("region", "west") == "west"
+
+
 def test_a_chinese_table_translates_names_and_text_but_never_numbers(monkeypatch):
     """A column named "province" may hold a province's values (a profile's official table):
     "3.4" must not become the province with code 34."""

@@ -303,6 +303,8 @@ def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units, rows_by_unit):
     two = unit_sums(X[:2], w[:2], np.array([1, 0]), 2, y[:2])  # two rows, the second unit first
     np.testing.assert_allclose(two[1][0], X[1] * w[1] * y[1], rtol=1e-14)
     np.testing.assert_allclose(two[1][1], X[0] * w[0] * y[0], rtol=1e-14)
+    with pytest.raises(ValueError, match="non-negative"):     # a missing group's code, -1
+        unit_sums(X, w, np.where(np.arange(n) == 7, -1, u), n_units + 2, y)
     gram0, xy0, sx0 = unit_sums(X, w, u, n_units + 2)      # without y: no cross products with it
     assert not xy0.any()
     np.testing.assert_array_equal(gram0, gram)

@@ -378,20 +378,28 @@ def test_partitioned_scan_refuses_an_fpc_that_varies_or_is_below_the_psus_and_a_
     assert "lonely_psu: fail" in err.message
     with pytest.raises(ValueError, match="lonely_psu must be one of"):
         stream_wave(folder, {**design, "lonely_psu": "drop"})
-    # one stratum's fpc changes value in a later partition; another's is below its PSUs sampled
+    # rules across partitions, each partition alone passing them: one stratum's fpc is constant in
+    # each partition but differs between two; another's count is at least the PSUs of any one
+    # partition but below those of the whole wave
     import pandas as pd
 
     files = sorted(folder.glob("*.parquet"))
-    last = pd.read_parquet(files[-1])
-    p0 = last["province"].iloc[-1]
-    last.loc[last.index[-1], "fpc"] = last["fpc"].iloc[-1] + 7
-    last.to_parquet(files[-1], index=False)
-    first = pd.read_parquet(files[0])
-    p1 = next(p for p in first["province"] if p != p0 and first.loc[first["province"] == p, "fpc"].iloc[0] > 1)
-    for f in files:
-        d = pd.read_parquet(f)
-        d.loc[d["province"] == p1, "fpc"] = 1.5
+    parts = [pd.read_parquet(f) for f in files]
+    psus = pd.DataFrame([{"file": i, "province": p, "n": g["village_id"].nunique()}
+                         for i, d in enumerate(parts) for p, g in d.groupby("province")])
+    total = pd.concat(parts).groupby("province")["village_id"].nunique()
+    spread = psus.groupby("province").agg(files=("file", "size"), most=("n", "max"))
+    spread = spread[(spread["files"] > 1) & (spread.index != lone)]
+    p0 = spread.index[0]
+    p1 = next(p for p in spread.index[1:] if 1 < spread.loc[p, "most"] < total[p])
+    i0 = psus.loc[psus["province"] == p0, "file"].max()
+    parts[i0].loc[parts[i0]["province"] == p0, "fpc"] += 7
+    for d in parts:
+        d.loc[d["province"] == p1, "fpc"] = float(spread.loc[p1, "most"])
+    for f, d in zip(files, parts):
         d.to_parquet(f, index=False)
+    for d in parts:                                  # each partition alone passes
+        assert d.groupby("province")["fpc"].nunique().max() == 1
     rep = stream_wave(folder, {**design, "lonely_psu": "adjust"}, by="province_en")["report"]
     rules = {(p.rule, p.column) for p in rep.errors}
     assert ("fpc constant in a stratum", "fpc") in rules and ("fpc at least the PSUs sampled", "fpc") in rules
@@ -412,3 +420,18 @@ def test_stream_command_passes_the_fpc_and_lonely_psu_rule_and_refuses_an_unknow
     np.testing.assert_allclose(printed["se"], ref["se"], rtol=1e-6)
     bad = CliRunner().invoke(app, ["stream", str(folder), "--model", "", "--lonely-psu", "drop"])
     assert bad.exit_code == 1 and "lonely_psu must be one of adjust, remove, certainty, fail" in bad.output
+
+
+def test_partitioned_scan_refuses_a_blank_stratum_naming_its_file_and_row(tmp_path):
+    """A blank stratum (a stratum column that is not a province) is refused as in memory: the scan
+    names the partition and its row, and estimates nothing (it used to drop the row silently, or
+    fail on the fpc of a stratum it could not name)."""
+    v = generate(seed=5, n=1500, calibrate=False)["villagers"]
+    v["fpc"] = 0.5
+    v.loc[1200, "occupation"] = np.nan
+    folder = tmp_path / "parts" / "villagers"
+    write_partitioned(v, folder, rows_per_file=500)
+    out = stream_wave(folder, {"weight": "weight", "strata": "occupation", "psu": "resp_id", "fpc": "fpc"})
+    [e] = [p for p in out["report"].errors if p.rule == "not missing"]
+    assert (e.file, e.row, e.column) == ("part-00002.parquet", 202, "occupation")
+    assert out["degree"] is None

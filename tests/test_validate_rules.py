@@ -3,6 +3,8 @@ the CLI exits 1 and nothing is written."""
 
 from __future__ import annotations
 
+import numpy as np
+
 import pytest
 from typer.testing import CliRunner
 
@@ -106,6 +108,30 @@ def test_single_psu_stratum_is_a_warning(small_villagers, make_wave):
     report, errs = _errors(make_wave(v))
     assert report.ok
     assert any(w.rule == "two or more PSUs per stratum" for w in report.warnings)
+
+
+def test_single_psu_stratum_is_an_error_when_the_wave_s_rule_is_fail(small_villagers, make_wave):
+    """``design.lonely_psu: fail`` refuses a stratum with one PSU at validation (named, with its
+    file row), rather than passing validation and failing when the design is built."""
+    v = small_villagers.copy()
+    sh = v["province"] == "上海"
+    v.loc[sh, "village_id"] = v.loc[sh, "village_id"].iloc[0]
+    design = {"weight": "weight", "strata": "province", "psu": "village_id", "lonely_psu": "fail"}
+    report, errs = _errors(make_wave(v, spec={"design": design}))
+    [e] = [e for e in errs if e.rule == "two or more PSUs per stratum"]
+    assert e.column == "province" and "Shanghai" in e.message and "lonely_psu: fail" in e.message
+    assert e.row == int(np.flatnonzero(sh.to_numpy())[0]) + 2
+
+
+def test_a_blank_stratum_is_an_error(small_villagers, make_wave):
+    """A stratum column that is not a province (here occupation) may not be blank: every
+    respondent lies in a stratum (the design could not be built)."""
+    v = small_villagers.copy()
+    v.loc[3, "occupation"] = np.nan
+    design = {"weight": "weight", "strata": "occupation", "psu": "village_id"}
+    report, errs = _errors(make_wave(v, spec={"design": design}))
+    [e] = [e for e in errs if e.rule == "not missing"]
+    assert (e.column, e.row) == ("occupation", 5) and "stratum" in e.message
 
 
 def test_exclusive_answer_with_a_problem(small_villagers, make_wave):

@@ -175,6 +175,8 @@ def unit_sums(X: np.ndarray, w: np.ndarray, units: np.ndarray, n_units: int,
     """Weighted sufficient statistics by unit (cluster, PSU): Σ w x x' (U × K × K), Σ w x y
     (U × K; zeros without ``y``) and Σ w x (U × K) — never an n × K × K array."""
     n, k = X.shape
+    if n and np.min(units) < 0:
+        raise ValueError("unit codes must be non-negative (a missing group has no code)")
     gram = np.empty((n_units, k, k))
     if n_units <= 256:
         # few units (clusters): the rows ordered by unit once (a radix sort of small codes, skipped

@@ -515,6 +515,11 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
     _run_schema(ctx, _schema(cb, q, list(clean.columns)), clean)
     # cross-row rules
     strata, psu = spec.design.get("strata"), spec.design.get("psu")
+    if q == "villagers" and strata in clean and items.get(strata) is not None \
+            and items[strata].type not in ("id", "psu", "province"):       # those are checked above
+        for pos in np.flatnonzero(clean[strata].isna().to_numpy())[:50]:
+            ctx.add(pos, strata, "", "not missing", f"the stratum {strata!r} is blank: every respondent "
+                    "lies in a stratum of the design (design.strata)")
     if q == "villagers" and strata in clean and psu in clean:
         pairs = clean[[strata, psu]].dropna().drop_duplicates()
         multi = pairs[pairs.duplicated(psu, keep=False)]
@@ -527,7 +532,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
         for s_id in n_psu[n_psu == 1].index:
             pos = int(clean.index[(clean[strata] == s_id)][0])
             ctx.add(pos, strata, _strat_name(s_id), "two or more PSUs per stratum",
-                    lonely_message(s_id, spec.lonely_psu), "warning")
+                    lonely_message(s_id, spec.lonely_psu), "error" if spec.lonely_psu == "fail" else "warning")
     if q == "villagers":
         _check_weights(ctx, clean, spec)
         _check_fpc(ctx, clean, spec)

@@ -47,7 +47,7 @@ def _(text: str) -> str:
 
 def category(column: str, value: object) -> object:
     """A region's or province's name on a figure (English when no CJK font is installed)."""
-    return i18n.category(column, value) if cjk_font() else value
+    return i18n.category(column, value, None if cjk_font() else "en")
 
 
 def set_theme() -> None:
