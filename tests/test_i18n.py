@@ -248,3 +248,36 @@ def test_the_survey_page_names_a_single_psu_stratum_and_its_rule_in_each_edition
     assert not re.search(r"[A-Za-z]{4,}", zh.replace("survey.lonely.psu", "").replace(rule, ""))
     assert design_note(SimpleNamespace(design=SurveyDesign.from_arrays(
         np.ones(4), np.array(["a", "a", "b", "b"]), np.array([1, 2, 3, 4])))) == ""
+
+
+def test_the_survey_page_s_figures_and_facts_table_read_chinese_in_the_chinese_edition(monkeypatch):
+    """The bars' provinces and regions, the map's scale and hatching, and the table of what the
+    seed paper states beside what the replica assumes (its own column of quotes aside)."""
+    import matplotlib.pyplot as plt
+
+    from analysis.estimation.study import build_study
+    from analysis.publishing import figures
+    from analysis.report.pages import survey
+
+    if figures.cjk_font() is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    st = build_study("2020-replica")
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    fig = figures.sample_by_province(survey.composition(st), synthetic=True)
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert "上海" in ticks and "西藏" in ticks and not [t for t in ticks if re.search("[A-Za-z]", t)]
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == sorted(["东部", "中部", "西部"])
+    plt.close(fig)
+    fig = survey.sample_map(st)
+    assert fig.axes[-1].get_ylabel() == "受访者"
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["不在复制数据中"]
+    plt.close(fig)
+    t = survey.facts_and_assumptions(st)
+    own = t[["topic", "the replica assumes"]].to_numpy().ravel().tolist() + \
+        [x for x in t["the seed paper states"] if x.startswith("未说明")]
+    assert len(own) == 2 * len(t) + 3
+    assert not [x for x in own if re.search("[A-Za-z]{3,}", x)], own
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    t = survey.facts_and_assumptions(st)
+    assert t.iloc[2, 2].startswith("22 provinces: Shanghai and Tibet, and 20 chosen at random") and "Anhui, " in t.iloc[2, 2]

@@ -96,7 +96,10 @@ def sample_by_province(comp: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
                 dodge=False, ax=ax)
     ax.set_xlabel(_("respondents (villager questionnaires)"))
     ax.set_ylabel("")
-    ax.legend(title=_("region"), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set_yticks(ax.get_yticks(), [str(category("province", t.get_text())) for t in ax.get_yticklabels()])
+    handles, names = ax.get_legend_handles_labels()
+    ax.legend(handles, [str(category("region", r)) for r in names], title=_("region"), loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
     _tag(ax, synthetic)
     fig.tight_layout()
     return attach(fig, df)
@@ -239,10 +242,10 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
     ax.axis("off")
     sm = mpl.cm.ScalarMappable(norm=norm, cmap=cm)
     cb = fig.colorbar(sm, ax=ax, shrink=0.6, pad=0.01)
-    cb.set_label(label)
+    cb.set_label(_(label))
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(facecolor="#eeeeee", hatch="///", edgecolor="#999", label=missing_note)],
+    ax.legend(handles=[Patch(facecolor="#eeeeee", hatch="///", edgecolor="#999", label=_(missing_note))],
               loc="lower left", fontsize=9, frameon=False)
     ax.set_title(_(title))
     _tag(ax, synthetic)

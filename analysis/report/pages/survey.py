@@ -84,18 +84,22 @@ def facts_and_assumptions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def
     named = {"Shanghai", "Tibet"}
     others = sorted(set(v["province_en"]) - named)
     inst = 0 if w.institutions is None else len(w.institutions)
+    from analysis import i18n
+
     rows = [
-        ("survey year", said.get("survey", ""), f"year {w.spec.year} (the wave's description)"),
-        ("respondents", said.get("sample", ""), f"{len(v):,} villager records"),
-        ("provinces", said.get("provinces_named", ""),
-         f"{v['province_en'].nunique()} provinces: Shanghai and Tibet, and {len(others)} chosen at random by the replica's generator "
-         f"({', '.join(others)})"),
-        ("villages", "not stated", f"{v[psu].nunique() if psu else 0} villages, the primary sampling units"),
-        ("sample design", "not stated (no weights, strata or clusters are described)",
-         "province strata, village PSUs, design weights from each province's rural population"),
-        ("institution records", "not stated; the education and township-hospital figures are multiples of 1/33",
-         f"{inst} township institution records"),
-        ("regional degrees", said.get("regions", ""), "calibrated to reproduce them within their printed rounding"),
+        (_("survey year"), said.get("survey", ""), _("year {year} (the wave's description)").format(year=w.spec.year)),
+        (_("respondents"), said.get("sample", ""), _("{n} villager records").format(n=f"{len(v):,}")),
+        (_("provinces"), said.get("provinces_named", ""),
+         _("{n} provinces: Shanghai and Tibet, and {k} chosen at random by the replica's generator ({names})").format(
+             n=v["province_en"].nunique(), k=len(others),
+             names=i18n.list_sep().join(i18n.province(p) for p in others))),
+        (_("villages"), _("not stated"),
+         _("{n} villages, the primary sampling units").format(n=v[psu].nunique() if psu else 0)),
+        (_("sample design"), _("not stated (no weights, strata or clusters are described)"),
+         _("province strata, village PSUs, design weights from each province's rural population")),
+        (_("institution records"), _("not stated; the education and township-hospital figures are multiples of 1/33"),
+         _("{n} township institution records").format(n=inst)),
+        (_("regional degrees"), said.get("regions", ""), _("calibrated to reproduce them within their printed rounding")),
     ]
     return pd.DataFrame(rows, columns=["topic", "the seed paper states", "the replica assumes"])
 
