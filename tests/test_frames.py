@@ -177,3 +177,35 @@ def test_derived_variables_are_computed_once_per_wave_unless_they_read_a_score(s
     model_frame(study, half, ms)
     assert calls.count("half_score") == 2 and not set(calls) & set(derived)
     np.testing.assert_allclose(f.data["half_score"], f.data["overall"] / 2)
+
+
+def test_a_derived_variable_reading_a_score_keeps_its_note_and_names_in_any_case_are_read(study):
+    """A transform of an index score is computed on each frame (not cached) with its note; the
+    names an expression reads may hold capitals."""
+    from analysis.estimation import frames
+    from analysis.settings.schemas import Derived
+
+    assert frames._names(Derived(label="x", expr="Age10 * 2 + y_B - (Z)")) == ["Age10", "y_B", "Z"]
+    assert frames._names(Derived(label="x", transform="log", of="hh_income")) == ["hh_income"]
+    ms = study.settings.models.model_copy(update={"derived": {
+        **study.settings.models.derived,
+        "log_score": Derived(label="log score", transform="log", of="overall", nonpositive="drop")}})
+    spec = study.settings.models.get("wls_region")
+    spec = spec.model_copy(update={"regressors": (*spec.regressors, "log_score")})
+    sc = study.scores.copy()
+    sc.loc[sc.index[:2], "overall"] = 0.0
+    f = model_frame(study, spec, ms, scores=sc)
+    assert any(n.startswith("log_score = log(overall): 2 rows with overall ≤ 0 left out") for n in f.notes), f.notes
+    assert f.dropped_by["log_score"] == 2 + int(sc["overall"].isna().sum())     # and the unscored
+
+
+def test_scores_with_rows_of_no_respondent_add_no_row(study):
+    """Scores given for more rows than the wave has (a frame of another wave's scores) are matched
+    to the wave's respondents: the frame has no row the wave does not."""
+    spec = study.settings.models.get("wls_region")
+    extra = pd.concat([study.scores, study.scores.iloc[:3].set_axis([10**9, 10**9 + 1, 10**9 + 2])])
+    f = model_frame(study, spec, scores=extra)
+    pd.testing.assert_frame_equal(f.data, model_frame(study, spec).data)
+    every = model_frame(study, spec, scores=extra, complete=False)         # incomplete rows kept
+    assert len(every.data) == len(study.villagers)
+    pd.testing.assert_frame_equal(every.data, model_frame(study, spec, complete=False).data)
