@@ -435,3 +435,16 @@ def test_partitioned_scan_refuses_a_blank_stratum_naming_its_file_and_row(tmp_pa
     [e] = [p for p in out["report"].errors if p.rule == "not missing"]
     assert (e.file, e.row, e.column) == ("part-00002.parquet", 202, "occupation")
     assert out["degree"] is None
+
+
+@pytest.mark.parametrize("block", [7, 50])
+def test_partitioned_degree_does_not_depend_on_the_variance_blocks(partitioned, monkeypatch, block):
+    """The domain-mean variance is summed over blocks of PSUs (32,768 at a time): with blocks of a
+    few PSUs, as on a wave of millions of rows, the SEs are those of the in-memory design."""
+    from analysis.estimation import stream
+
+    folder, st = partitioned
+    monkeypatch.setattr(stream, "VARIANCE_BLOCK", block)
+    s = stream_wave(folder, DESIGN, by="province_en")["degree"]
+    assert len(np.unique(st.design.psu)) > 2 * block                 # several blocks
+    np.testing.assert_allclose(s.se, st.degree(by="province_en").se, rtol=1e-10)
