@@ -401,8 +401,24 @@ def test_partitioned_scan_refuses_an_fpc_that_varies_or_is_below_the_psus_and_a_
     for d in parts:                                  # each partition alone passes
         assert d.groupby("province")["fpc"].nunique().max() == 1
     rep = stream_wave(folder, {**design, "lonely_psu": "adjust"}, by="province_en")["report"]
-    rules = {(p.rule, p.column) for p in rep.errors}
-    assert ("fpc constant in a stratum", "fpc") in rules and ("fpc at least the PSUs sampled", "fpc") in rules
+    from analysis.ingest.validate import _strat_name
+
+    def first(prov):  # type: ignore[no-untyped-def]
+        """The partition and file row (the header is row 1) of a province's first respondent."""
+        i = next(i for i, d in enumerate(parts) if (d["province"] == prov).any())
+        return files[i].name, int(np.flatnonzero((parts[i]["province"] == prov).to_numpy())[0]) + 2
+
+    [varies] = [p for p in rep.errors if p.rule == "fpc constant in a stratum"]
+    [below] = [p for p in rep.errors if p.rule == "fpc at least the PSUs sampled"]
+    d0 = parts[[f.name for f in files].index(first(p0)[0])]
+    first_value = float(d0.loc[d0["province"] == p0, "fpc"].iloc[0])
+    assert (varies.file, varies.row, varies.column, varies.value) == (*first(p0), "fpc", f"{first_value:g}")
+    assert varies.message == (f"the fpc takes 2 values in stratum {_strat_name(p0)!r}; it is the stratum's "
+                              "population size (or sampling fraction), one value per stratum")
+    most = float(spread.loc[p1, "most"])
+    assert (below.file, below.row, below.column, below.value) == (*first(p1), "fpc", f"{most:g}")
+    assert below.message == (f"stratum {_strat_name(p1)!r} has {int(total[p1])} PSUs sampled but an fpc of "
+                             f"{most:g}: a population count cannot be smaller than the sample")
     assert not rep.ok
 
 
