@@ -319,7 +319,7 @@ def test_scan_pieces_are_consecutive_rows_of_one_file_up_to_the_batch_size(tmp_p
         assert all(len(p) == 1 for p in got.values())             # one piece per partition
 
 
-def _lonely_fpc_wave(tmp_path, rule: str, fpc_values=None):  # type: ignore[no-untyped-def]
+def _lonely_fpc_wave(tmp_path, rule: str, fpc_values=None, census: bool = False):  # type: ignore[no-untyped-def]
     """A wave with a finite population correction (counts in some strata, sampling fractions in
     others) and one stratum holding a single PSU: partitioned, and as one file in memory."""
     import yaml
@@ -330,6 +330,8 @@ def _lonely_fpc_wave(tmp_path, rule: str, fpc_values=None):  # type: ignore[no-u
     v.loc[v["province"] == lone, "village_id"] = v.loc[v["province"] == lone, "village_id"].iloc[0]
     n_h = v.groupby("province")["village_id"].nunique()
     pop = {p: (0.25 if i % 3 == 0 else float(n_h[p] * (2 + i))) for i, p in enumerate(provs)}
+    if census:                        # two strata sampled whole: a fraction of 1, a count equal to n_h
+        pop[provs[1]], pop[provs[2]] = 1.0, float(n_h[provs[2]])
     v["fpc"] = v["province"].map(fpc_values or pop)
     design = {**DESIGN, "fpc": "fpc", "lonely_psu": rule}
     folder = tmp_path / "parts" / "villagers"
@@ -464,3 +466,14 @@ def test_partitioned_degree_does_not_depend_on_the_variance_blocks(partitioned, 
     s = stream_wave(folder, DESIGN, by="province_en")["degree"]
     assert len(np.unique(st.design.psu)) > 2 * block                 # several blocks
     np.testing.assert_allclose(s.se, st.degree(by="province_en").se, rtol=1e-10)
+
+
+def test_a_stratum_sampled_whole_is_valid_and_adds_no_variance(tmp_path):
+    """An fpc of 1 (a sampling fraction) or equal to the PSUs sampled (a count) is a census of
+    the stratum: no problem, and its PSUs add nothing to the variance, as in memory."""
+    folder, wave, design, _ = _lonely_fpc_wave(tmp_path, "adjust", census=True)
+    out = stream_wave(folder, design, by="province_en")
+    assert out["report"].ok and not [p for p in out["report"].problems if p.column == "fpc"]
+    mem = build_study(wave).degree(by="province_en")
+    np.testing.assert_allclose(out["degree"].se, mem.se, rtol=1e-10, atol=1e-10)
+
