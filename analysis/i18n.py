@@ -98,9 +98,9 @@ REGIONS_ZH = {"east": "东部", "central": "中部", "centre": "中部", "west":
 """Region names (three-region scheme and the NBS's four regions) in Chinese."""
 
 
-def region(name: str) -> str:
-    """A region's name in the edition being written."""
-    return REGIONS_ZH.get(str(name), str(name)) if lang() == "zh" else str(name)
+def region(name: str, language: str | None = None) -> str:
+    """A region's name in the edition being written (or in ``language``)."""
+    return REGIONS_ZH.get(str(name), str(name)) if (language or lang()) == "zh" else str(name)
 
 
 def province(name: str, language: str | None = None) -> str:
@@ -131,7 +131,7 @@ def category(column: str, value: object, language: str | None = None) -> object:
         return value
     language = language or lang()
     if column in REGION_COLUMNS:
-        return REGIONS_ZH.get(value, value) if language == "zh" else value
+        return region(value, language)
     if column in PROVINCE_COLUMNS and not re.fullmatch(r"[\d.,\s%+−-]*", value):    # a name, not a number
         return province(value, language)
     return value

@@ -57,6 +57,12 @@ def _codes(x: object, n: int) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniq)
 
 
+def fpc_population(f: np.ndarray, n_h: np.ndarray) -> np.ndarray:
+    """An fpc as the stratum's population count of PSUs (R's convention: a value ≤ 1 is the
+    sampling fraction of the ``n_h`` PSUs sampled, a value > 1 the count itself)."""
+    return np.where(f <= 1, n_h / f, f)
+
+
 def text_codes(values: object) -> tuple[np.ndarray, np.ndarray]:
     """Codes of values compared as text, levels sorted as text (−1 for a missing value): the
     values are factorised as they are and only the distinct ones turned into text (no n-long
@@ -245,7 +251,7 @@ class SurveyDesign:
         fpc_arr = None
         if fpc is not None:
             f = np.asarray(fpc, dtype=float)
-            pop = np.where(f <= 1, n_h[s_codes] / f, f)
+            pop = fpc_population(f, n_h[s_codes])
             fpc_arr = np.zeros(len(s_labels))
             fpc_arr[s_codes] = pop
         return cls(w, s_codes, p_codes, fpc_arr, lonely_psu, s_labels, psu_stratum, n_h)

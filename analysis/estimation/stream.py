@@ -33,12 +33,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, get_args
 
 import numpy as np
 import pandas as pd
 
-from analysis.estimation.design import Estimate, stratum_centres
+from analysis.estimation.design import Estimate, LonelyPSU, fpc_population, stratum_centres
 from analysis.estimation.regression import cr1_vcov
 
 
@@ -132,7 +132,7 @@ class DomainMeanStats:
         if fpc is not None:
             n_h = np.bincount(stratum, minlength=len(s_labels))
             f = np.array([float(fpc[x]) for x in s_labels])
-            pop = np.where(f <= 1, n_h / f, f)                # as SurveyDesign.from_arrays
+            pop = fpc_population(f, n_h)
         frame = frame.assign(pid=pid)
         doms = sorted(d for d in frame["d"].dropna().unique())
         frame = frame[frame["d"].notna()]
@@ -425,14 +425,11 @@ def _clean_partition(raw: pd.DataFrame, spec_design: dict, first_row: int, file:
     columns = {k: c for k, c in spec_design.items() if k != "lonely_psu"}    # the design's columns
     spec = WaveSpec(id=file.parent.name, folder=file.parent, title="", year=None, synthetic=False,
                     questionnaires={}, design=columns, min_cell=10,
-                    lonely_psu=spec_design.get("lonely_psu") or "adjust")
+                    lonely_psu=spec_design["lonely_psu"])
     rep = ValidationReport(file.parent.name)
     clean = _check_questionnaire(rep, cb, rt, spec)
     return rep, (None if clean is None else _add_derived(clean))
 
-
-LONELY = ("adjust", "remove", "certainty", "fail")
-"""The rules for a stratum with a single PSU (``design.lonely_psu``, as ``SurveyDesign``)."""
 
 GLOBAL_RULES = ("unique id", "PSU nested in one stratum", "two or more PSUs per stratum",
                 "fpc constant in a stratum", "fpc at least the PSUs sampled")
@@ -565,8 +562,10 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
     ``ols = {"y": ..., "x": [...], "fe": ..., "cluster": ...}``, weighted OLS with the fixed
     effect absorbed and CR1 standard errors (from the same scan).
     """
-    if (design.get("lonely_psu") or "adjust") not in LONELY:
-        raise ValueError(f"lonely_psu must be one of {', '.join(LONELY)}; got {design['lonely_psu']!r}")
+    design = {**design, "lonely_psu": design.get("lonely_psu") or "adjust"}
+    if design["lonely_psu"] not in get_args(LonelyPSU):
+        raise ValueError(f"lonely_psu must be one of {', '.join(get_args(LonelyPSU))}; "
+                         f"got {design['lonely_psu']!r}")
     job = _scan_job(design, by, ols, codebook, settings)
     key = job.codebook.keys["villagers"]
     files = partition_files(folder)
@@ -600,7 +599,7 @@ def _finish(wave: str, part: ScanPartial, design: dict, key: str,
     """The report with the rules across partitions, and the estimates if the wave is valid."""
     from analysis.ingest.validate import Problem, ValidationReport, _strat_name, lonely_message
 
-    lonely = design.get("lonely_psu") or "adjust"
+    lonely = design["lonely_psu"]
     report = ValidationReport(wave, list(part.problems), dict(part.rows),
                               {"villagers": part.missing} if part.missing else {})
     for r in (dups.itertuples(index=False) if dups is not None else ()):
@@ -637,7 +636,7 @@ def _fpc_by_stratum(report, part: ScanPartial, design: dict, pairs: pd.DataFrame
     """The design's fpc of each stratum (``None`` without one), with the rules of the in-memory
     validation checked over the whole wave: one value per stratum, and a population count at
     least the PSUs sampled in it."""
-    from analysis.ingest.validate import Problem, _strat_name
+    from analysis.ingest.validate import Problem, fpc_below_message, fpc_varies_message
 
     col = design.get("fpc")
     fp = part.strata_fpc.combine() if col else None
@@ -651,13 +650,10 @@ def _fpc_by_stratum(report, part: ScanPartial, design: dict, pairs: pd.DataFrame
         out[s_] = value
         if len(g) > 1:
             report.problems.append(Problem(f_, r_, col, f"{value:g}", "fpc constant in a stratum",
-                                           f"the fpc takes {len(g)} values in stratum {_strat_name(s_)!r}; it is "
-                                           "the stratum's population size (or sampling fraction), one value "
-                                           "per stratum"))
+                                           fpc_varies_message(s_, len(g))))
         elif s_ in n_h.index and 1 < value < n_h[s_]:
             report.problems.append(Problem(f_, r_, col, f"{value:g}", "fpc at least the PSUs sampled",
-                                           f"stratum {_strat_name(s_)!r} has {int(n_h[s_])} PSUs sampled but an "
-                                           f"fpc of {value:g}: a population count cannot be smaller than the sample"))
+                                           fpc_below_message(s_, int(n_h[s_]), value)))
     return out
 
 

@@ -641,6 +641,18 @@ def lonely_message(stratum: object, rule: str) -> str:
     return f"stratum {_strat_name(stratum)!r} has a single PSU: {LONELY_RULES.get(rule, LONELY_RULES['adjust'])}"
 
 
+def fpc_varies_message(stratum: object, values: int) -> str:
+    """The problem's message for an fpc taking several values in one stratum."""
+    return (f"the fpc takes {values} values in stratum {_strat_name(stratum)!r}; it is the stratum's "
+            "population size (or sampling fraction), one value per stratum")
+
+
+def fpc_below_message(stratum: object, n_h: int, value: float) -> str:
+    """The problem's message for an fpc count below the PSUs sampled in its stratum."""
+    return (f"stratum {_strat_name(stratum)!r} has {n_h} PSUs sampled but an fpc of {value:g}: a "
+            "population count cannot be smaller than the sample")
+
+
 def _check_fpc(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
     """An fpc is constant within a stratum and, as a population count, at least the PSUs sampled."""
     f, strata, psu = spec.design.get("fpc"), spec.design.get("strata"), spec.design.get("psu")
@@ -650,9 +662,7 @@ def _check_fpc(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
     nuniq = clean.groupby(key)[f].nunique()
     for s_id in nuniq[nuniq > 1].index:
         pos = int(np.flatnonzero((key == s_id).to_numpy())[0])
-        ctx.add(pos, f, clean[f].iloc[pos], "fpc constant in a stratum",
-                f"the fpc takes {int(nuniq[s_id])} values in stratum {_strat_name(s_id)!r}; it is the "
-                "stratum's population size (or sampling fraction), one value per stratum")
+        ctx.add(pos, f, clean[f].iloc[pos], "fpc constant in a stratum", fpc_varies_message(s_id, int(nuniq[s_id])))
     if psu in clean:
         n_h = clean.groupby(key)[psu].nunique()
         pop = clean.groupby(key)[f].first()
@@ -660,8 +670,7 @@ def _check_fpc(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
             if pop[s_id] > 1 and pop[s_id] < n_h[s_id]:
                 pos = int(np.flatnonzero((key == s_id).to_numpy())[0])
                 ctx.add(pos, f, pop[s_id], "fpc at least the PSUs sampled",
-                        f"stratum {_strat_name(s_id)!r} has {int(n_h[s_id])} PSUs sampled but an fpc of "
-                        f"{pop[s_id]:g}: a population count cannot be smaller than the sample")
+                        fpc_below_message(s_id, int(n_h[s_id]), pop[s_id]))
 
 
 def _check_parts(ctx: _Ctx, clean: pd.DataFrame, items: dict[str, Item]) -> None:

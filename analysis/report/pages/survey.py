@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis import i18n
 from analysis.i18n import _
 
 
@@ -84,8 +85,6 @@ def facts_and_assumptions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def
     named = {"Shanghai", "Tibet"}
     others = sorted(set(v["province_en"]) - named)
     inst = 0 if w.institutions is None else len(w.institutions)
-    from analysis import i18n
-
     rows = [
         (_("survey year"), said.get("survey", ""), _("year {year} (the wave's description)").format(year=w.spec.year)),
         (_("respondents"), said.get("sample", ""), _("{n} villager records").format(n=f"{len(v):,}")),
@@ -110,8 +109,6 @@ def design_note(study) -> str:  # type: ignore[no-untyped-def]
     lonely = [d.strata_labels[h] for h in range(d.n_strata) if d._n_h[h] == 1]
     if not lonely:
         return ""
-    from analysis import i18n
-
     names = i18n.list_sep().join(str(i18n.province(x)) for x in lonely)
     rule = {"adjust": _("centred at the mean of all PSU totals (conservative)"),
             "remove": _("left out of the variance"),
