@@ -28,6 +28,18 @@ as surviving in the modules named (the others were killed by tests that are stil
 
     .venv/bin/python benchmarks/mutation.py binary frames --survivors-of benchmarks/results/mutation-2026-11-30.md
 
+When mutmut's own choice of tests does not fit (a function first called by a session fixture,
+where mutmut maps no test to it; or a module whose every test starts a Dask cluster), ``--judge``
+runs each selected mutant against the pytest arguments given, itself: mutmut only generates the
+mutants, then every mutant runs ``pytest -x ARGS`` in ``mutants/`` with ``MUTANT_UNDER_TEST`` set
+(in a fork of a process that imported the package once; ``--max-children`` at once), after a
+clean run that must pass and a forced-fail run that must fail (so the tests do reach the mutated
+module). A mutant taking longer than 4× the clean run counts as killed (timeout); ``--resume``
+goes on with a stopped run (only the mutants without a verdict)::
+
+    .venv/bin/python benchmarks/mutation.py stream --only 'analysis.estimation.stream.x__variance_from_cells*' \
+        --judge "tests/test_stream.py -k 'equals_in_memory and not dask'"
+
 A second run on the same day appends its section to that day's report (the first run's table and
 the notes written under it are kept).
 """
@@ -38,9 +50,13 @@ import argparse
 import fnmatch
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 
@@ -105,6 +121,129 @@ def tally(module: str, only: list[str] | None = None) -> dict:
             "score": (c["killed"] / judged) if judged else float("nan"), "survivors": survivors}
 
 
+GENERATE = """
+import os
+from mutmut.__main__ import copy_also_copy_files, copy_src_dir, create_mutants, setup_source_paths
+from mutmut.mutation.trampoline import set_mutant_under_test
+os.makedirs("mutants", exist_ok=True)
+set_mutant_under_test("mutant_generation")
+copy_src_dir(); copy_also_copy_files(); setup_source_paths(); create_mutants(1)
+"""
+
+
+WORKER = """
+import json, os, signal, sys, time
+sys.path.insert(0, os.getcwd())
+import pytest
+for module in sys.argv[3:]:
+    __import__(module)          # imported once, before any mutant is chosen: each fork starts here
+args = json.loads(sys.argv[1])
+for line in sys.stdin:
+    name, timeout = json.loads(line)
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        os.environ["MUTANT_UNDER_TEST"] = name
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1), os.dup2(null, 2)
+        os._exit(int(pytest.main(args)))
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            break
+        if timeout is not None and time.monotonic() - start > timeout:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            code = 36           # mutmut's code for a wall-clock timeout
+            break
+        time.sleep(0.05)
+    print(json.dumps([code, time.monotonic() - start]), flush=True)
+"""
+"""A judge: imports pytest and the modules named once, then for each (mutant, timeout) line on
+its input forks, runs pytest in the fork with ``MUTANT_UNDER_TEST`` set, and prints (exit code,
+seconds): the imports, most of a short test run's time, are not repeated per mutant (mutmut's own
+runner forks the same way)."""
+
+PRELOAD = ("numpy", "pandas", "scipy.stats", "statsmodels.api", "pyarrow.parquet", "duckdb", "analysis.cli")
+"""What a judge imports before forking (the modules every test of the package needs)."""
+
+
+class Judge:
+    """One forking judge process (:data:`WORKER`) in ``mutants/``."""
+
+    def __init__(self, pytest_args: list[str], preload: tuple[str, ...] | None = None) -> None:
+        preload = PRELOAD if preload is None else preload
+        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(pytest_args), "--", *preload],
+                                     cwd=ROOT / "mutants", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+
+    def run(self, mutant: str, timeout: float | None = None) -> tuple[int, float]:
+        """pytest's exit code with ``mutant`` active (36: timed out), and the seconds it took."""
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps([mutant, timeout]) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the judge process stopped (exit {self.proc.wait()})")
+        code, seconds = json.loads(line)
+        return int(code), float(seconds)
+
+    def close(self) -> None:
+        assert self.proc.stdin
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def judge(modules: list[str], only: list[str] | None, pytest_args: str, children: int = 1,
+          preload: tuple[str, ...] | None = None, resume: bool = False) -> None:
+    """Generate the mutants with mutmut, then run each selected one against ``pytest -x
+    pytest_args`` in ``mutants/`` (``children`` judges at once) and store its exit code where
+    mutmut keeps its own results (so that ``tally`` and ``--report-only`` read them as any run's);
+    ``resume``: only the mutants without a verdict yet (a stopped run goes on)."""
+    subprocess.run([sys.executable, "-c", GENERATE], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    args = ["-x", "-q", "-p", "no:cacheprovider", *shlex.split(pytest_args)]
+    judges = [Judge(args, preload) for _ in range(max(1, children))]
+    try:
+        clean, seconds = judges[0].run("")
+        if clean != 0:
+            raise SystemExit(f"the judging tests fail without any mutant (pytest exit {clean}): "
+                             f"pytest {' '.join(args)}")
+        if judges[0].run("fail")[0] == 0:
+            raise SystemExit("the judging tests pass when every mutated function raises: they do not reach "
+                             f"the modules {', '.join(modules)}")
+        for module in modules:
+            meta = ROOT / "mutants" / "analysis" / package(module) / f"{module}.py.meta"
+            data = json.loads(meta.read_text())
+            names = [k for k, v in sorted(data["exit_code_by_key"].items())
+                     if (not only or any(fnmatch.fnmatch(k, p) for p in only)) and not (resume and v is not None)]
+            lock = threading.Lock()
+            idle = list(judges)
+            done = 0
+
+            def one(name: str) -> None:
+                nonlocal done
+                with lock:
+                    j = idle.pop()
+                try:
+                    code, took = j.run(name, timeout=4 * seconds + 10)
+                finally:
+                    with lock:
+                        idle.append(j)
+                verdict = "survived" if code == 0 else "timeout" if code in TIMEOUT else "killed"
+                with lock:
+                    done += 1
+                    data["exit_code_by_key"][name] = code
+                    meta.write_text(json.dumps(data))    # after each mutant: a stopped run keeps its results
+                    print(f"[{done}/{len(names)}] {name}: {verdict} ({took:.0f} s)", flush=True)
+
+            with ThreadPoolExecutor(max_workers=len(judges)) as pool:
+                list(pool.map(one, names))
+    finally:
+        for j in judges:
+            j.close()
+
+
 def survivors_of(report: Path, modules: list[str]) -> list[str]:
     """The surviving mutants an earlier report lists for these modules (its last run of each)."""
     last: dict[str, list[str]] = {}
@@ -113,10 +252,10 @@ def survivors_of(report: Path, modules: list[str]) -> list[str]:
         if line.startswith("### Surviving mutants of "):
             module = line.removeprefix("### Surviving mutants of ").strip()
             last[module] = []
-        elif line.startswith("#"):
+        elif module and re.fullmatch(r"- `[^`]+`", line):
+            last[module].append(line[3:-1])
+        elif line.strip():                                 # the list ends at its first other line
             module = None
-        elif module and line.startswith("- `"):
-            last[module].append(line.strip("- `"))
     return [name for m in modules for name in last.get(m, [])]
 
 
@@ -130,13 +269,19 @@ def main() -> int:
                          "'analysis.estimation.ordinal.x_brant*'; the table then counts those alone")
     ap.add_argument("--tests", action="append", metavar="FILE",
                     help="judge with these test files of the configured selection only (repeatable)")
+    ap.add_argument("--judge", metavar="PYTEST_ARGS",
+                    help="judge each mutant by these pytest arguments (run by this script, not by mutmut)")
+    ap.add_argument("--resume", action="store_true",
+                    help="with --judge: only the selected mutants without a verdict yet (a stopped run goes on)")
     ap.add_argument("--survivors-of", metavar="REPORT", type=Path,
                     help="run only the mutants this earlier report lists as surviving (its last run of each module)")
     a = ap.parse_args()
     if a.survivors_of:
         a.only = [*(a.only or []), *survivors_of(a.survivors_of, a.modules)]
     mutmut = str(Path(sys.executable).with_name("mutmut"))
-    if not a.report_only:
+    if a.judge and not a.report_only:
+        judge(a.modules, a.only, a.judge, a.max_children, resume=a.resume)
+    elif not a.report_only:
         targets = a.only or [f"{dotted(m)}.*" for m in a.modules]
         env = dict(os.environ)
         if a.tests:                 # pytest's -k matches a test's module name among its keywords
@@ -153,8 +298,10 @@ def main() -> int:
                     "Command: `.venv/bin/python benchmarks/mutation.py " + " ".join(a.modules)
                     + (f" --survivors-of {a.survivors_of}" if a.survivors_of else "")
                     + "".join(f" --only '{p}'" for p in (only or []) if not a.survivors_of)
-                    + "".join(f" --tests {t}" for t in (a.tests or [])) + "` "
-                    "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml).", "",
+                    + "".join(f" --tests {t}" for t in (a.tests or []))
+                    + (f" --judge \"{a.judge}\"" if a.judge else "") + (" --resume" if a.resume else "") + "` "
+                    + ("(mutmut 3.8 generates the mutants; each is judged by `pytest -x` with the arguments given)."
+                       if a.judge else "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml)."), "",
                     "| module | " + " | ".join(cols) + " | score |", "|---|" + "---:|" * (len(cols) + 1)]
     for r in rows:
         lines.append(f"| {r['module']} | " + " | ".join(str(r.get(k, 0)) for k in cols)

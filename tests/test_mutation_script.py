@@ -1,0 +1,93 @@
+"""The mutation script's bookkeeping: how it judges mutants itself (``--judge``), counts verdicts
+and finds an earlier run's survivors. mutmut itself is not run: a fake ``mutants/`` folder
+holds a module's list of mutants and a test that fails for some of them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "mutation.py"
+
+
+@pytest.fixture
+def mutation(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("mutation_script", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "ROOT", tmp_path)
+    monkeypatch.setattr(mod, "EQUIVALENT", tmp_path / "equivalent.txt")
+    monkeypatch.setattr(mod, "GENERATE", "pass")                 # the mutants are already there
+    monkeypatch.setattr(mod, "PRELOAD", ())
+    (tmp_path / "analysis" / "estimation").mkdir(parents=True)
+    (tmp_path / "analysis" / "estimation" / "toy.py").write_text("")
+    return mod
+
+
+def _mutants(root: Path, names: list[str], test: str) -> Path:
+    meta = root / "mutants" / "analysis" / "estimation" / "toy.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"exit_code_by_key": {n: None for n in names}, "other": 1}))
+    (root / "mutants" / "tests").mkdir()
+    (root / "mutants" / "tests" / "test_toy.py").write_text(test)
+    return meta
+
+
+TOY_TEST = """
+import os
+
+def test_toy():
+    mutant = os.environ["MUTANT_UNDER_TEST"]
+    assert mutant != "fail" and not mutant.endswith(("_1", "_3"))
+"""
+
+
+@pytest.mark.parametrize("children", [1, 2])
+def test_judge_stores_each_selected_mutants_pytest_exit_code_where_mutmut_keeps_its_own(mutation, tmp_path,
+                                                                                         children):
+    names = [f"analysis.estimation.toy.x_f__mutmut_{i}" for i in (1, 2, 3)] + \
+        ["analysis.estimation.toy.x_g__mutmut_1"]
+    meta = _mutants(tmp_path, names, TOY_TEST)
+    mutation.judge(["toy"], ["analysis.estimation.toy.x_f*"], "tests/test_toy.py", children)
+    data = json.loads(meta.read_text())
+    assert data["other"] == 1                                  # the rest of mutmut's record is kept
+    assert data["exit_code_by_key"] == {names[0]: 1, names[1]: 0, names[2]: 1, names[3]: None}
+    (tmp_path / "equivalent.txt").write_text(f"{names[1]} a reason\n")
+    count = ("mutants", "killed", "survived", "equivalent", "not run")
+    t = mutation.tally("toy", ["analysis.estimation.toy.x_f*"])
+    assert [t.get(c, 0) for c in count] == [3, 2, 0, 1, 0] and t["score"] == 1.0
+    (tmp_path / "equivalent.txt").write_text("")
+    t = mutation.tally("toy")
+    assert [t.get(c, 0) for c in count] == [4, 2, 1, 0, 1] and t["survivors"] == [names[1]]
+    assert t["score"] == pytest.approx(2 / 3)
+    # a stopped run goes on: only the mutants without a verdict are judged again
+    data["exit_code_by_key"].update({names[0]: None, names[2]: 99})
+    meta.write_text(json.dumps(data))
+    mutation.judge(["toy"], ["analysis.estimation.toy.x_f*"], "tests/test_toy.py", children, resume=True)
+    assert json.loads(meta.read_text())["exit_code_by_key"] == {names[0]: 1, names[1]: 0, names[2]: 99, names[3]: None}
+
+
+def test_judge_refuses_tests_that_fail_without_a_mutant_or_never_reach_the_module(mutation, tmp_path):
+    meta = _mutants(tmp_path, ["analysis.estimation.toy.x_f__mutmut_2"], "def test_toy():\n    assert False\n")
+    with pytest.raises(SystemExit, match=r"fail without any mutant \(pytest exit 1\)"):
+        mutation.judge(["toy"], None, "tests/test_toy.py")
+    (tmp_path / "mutants" / "tests" / "test_toy.py").write_text("def test_toy():\n    pass\n")
+    with pytest.raises(SystemExit, match="pass when every mutated function raises: they do not reach the modules toy"):
+        mutation.judge(["toy"], None, "tests/test_toy.py")
+    assert json.loads(meta.read_text())["exit_code_by_key"] == {"analysis.estimation.toy.x_f__mutmut_2": None}
+
+
+def test_survivors_of_reads_the_last_run_of_each_module(mutation, tmp_path):
+    report = tmp_path / "report.md"
+    report.write_text("\n".join([
+        "## Run of 09:00: toy, other", "", "### Surviving mutants of toy", "", "- `a_1`", "- `a_2`", "",
+        "### Surviving mutants of other", "", "- `o_1`", "",
+        "## Run of 10:00: toy", "", "### Surviving mutants of toy", "", "- `a_2`", "",
+        "Notes under the list are not mutants.", "- `not_a_survivor` of a note",
+    ]))
+    assert mutation.survivors_of(report, ["toy"]) == ["a_2"]
+    assert mutation.survivors_of(report, ["toy", "other", "none"]) == ["a_2", "o_1"]
+
