@@ -35,7 +35,8 @@ mutants, then every mutant runs ``pytest -x ARGS`` in ``mutants/`` with ``MUTANT
 (in a fork of a process that imported the package once; ``--max-children`` at once), after a
 clean run that must pass and a forced-fail run that must fail (so the tests do reach the mutated
 module). A mutant taking longer than 4× the clean run counts as killed (timeout); ``--resume``
-goes on with a stopped run (only the mutants without a verdict)::
+goes on with a stopped run (only the mutants without a verdict), ``--survivors`` judges again
+only the mutants that survived (after tests were added for them)::
 
     .venv/bin/python benchmarks/mutation.py stream --only 'analysis.estimation.stream.x__variance_from_cells*' \
         --judge "tests/test_stream.py -k 'equals_in_memory and not dask'"
@@ -196,11 +197,12 @@ class Judge:
 
 
 def judge(modules: list[str], only: list[str] | None, pytest_args: str, children: int = 1,
-          preload: tuple[str, ...] | None = None, resume: bool = False) -> None:
+          preload: tuple[str, ...] | None = None, resume: bool = False, survivors: bool = False) -> None:
     """Generate the mutants with mutmut, then run each selected one against ``pytest -x
     pytest_args`` in ``mutants/`` (``children`` judges at once) and store its exit code where
     mutmut keeps its own results (so that ``tally`` and ``--report-only`` read them as any run's);
-    ``resume``: only the mutants without a verdict yet (a stopped run goes on)."""
+    ``resume``: only the mutants without a verdict yet (a stopped run goes on); ``survivors``:
+    only those that survived their last judging (after tests were added for them)."""
     subprocess.run([sys.executable, "-c", GENERATE], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     args = ["-x", "-q", "-p", "no:cacheprovider", *shlex.split(pytest_args)]
     judges = [Judge(args, preload) for _ in range(max(1, children))]
@@ -216,7 +218,8 @@ def judge(modules: list[str], only: list[str] | None, pytest_args: str, children
             meta = ROOT / "mutants" / "analysis" / package(module) / f"{module}.py.meta"
             data = json.loads(meta.read_text())
             names = [k for k, v in sorted(data["exit_code_by_key"].items())
-                     if (not only or any(fnmatch.fnmatch(k, p) for p in only)) and not (resume and v is not None)]
+                     if (not only or any(fnmatch.fnmatch(k, p) for p in only))
+                     and not (resume and v is not None) and not (survivors and v != 0)]
             lock = threading.Lock()
             idle = list(judges)
             done = 0
@@ -273,6 +276,8 @@ def main() -> int:
                     help="judge each mutant by these pytest arguments (run by this script, not by mutmut)")
     ap.add_argument("--resume", action="store_true",
                     help="with --judge: only the selected mutants without a verdict yet (a stopped run goes on)")
+    ap.add_argument("--survivors", action="store_true",
+                    help="with --judge: only the selected mutants that survived their last judging")
     ap.add_argument("--survivors-of", metavar="REPORT", type=Path,
                     help="run only the mutants this earlier report lists as surviving (its last run of each module)")
     a = ap.parse_args()
@@ -280,7 +285,7 @@ def main() -> int:
         a.only = [*(a.only or []), *survivors_of(a.survivors_of, a.modules)]
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     if a.judge and not a.report_only:
-        judge(a.modules, a.only, a.judge, a.max_children, resume=a.resume)
+        judge(a.modules, a.only, a.judge, a.max_children, resume=a.resume, survivors=a.survivors)
     elif not a.report_only:
         targets = a.only or [f"{dotted(m)}.*" for m in a.modules]
         env = dict(os.environ)
@@ -299,7 +304,8 @@ def main() -> int:
                     + (f" --survivors-of {a.survivors_of}" if a.survivors_of else "")
                     + "".join(f" --only '{p}'" for p in (only or []) if not a.survivors_of)
                     + "".join(f" --tests {t}" for t in (a.tests or []))
-                    + (f" --judge \"{a.judge}\"" if a.judge else "") + (" --resume" if a.resume else "") + "` "
+                    + (f" --judge \"{a.judge}\"" if a.judge else "") + (" --resume" if a.resume else "")
+                    + (" --survivors" if a.survivors else "") + "` "
                     + ("(mutmut 3.8 generates the mutants; each is judged by `pytest -x` with the arguments given)."
                        if a.judge else "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml)."), "",
                     "| module | " + " | ".join(cols) + " | score |", "|---|" + "---:|" * (len(cols) + 1)]

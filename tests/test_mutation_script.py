@@ -68,6 +68,10 @@ def test_judge_stores_each_selected_mutants_pytest_exit_code_where_mutmut_keeps_
     meta.write_text(json.dumps(data))
     mutation.judge(["toy"], ["analysis.estimation.toy.x_f*"], "tests/test_toy.py", children, resume=True)
     assert json.loads(meta.read_text())["exit_code_by_key"] == {names[0]: 1, names[1]: 0, names[2]: 99, names[3]: None}
+    # after a test is added, only the survivors are judged again
+    (tmp_path / "mutants" / "tests" / "test_toy.py").write_text(TOY_TEST.replace('"_1", "_3"', '"_1", "_2", "_3"'))
+    mutation.judge(["toy"], ["analysis.estimation.toy.x_f*"], "tests/test_toy.py", children, survivors=True)
+    assert json.loads(meta.read_text())["exit_code_by_key"] == {names[0]: 1, names[1]: 1, names[2]: 99, names[3]: None}
 
 
 def test_judge_refuses_tests_that_fail_without_a_mutant_or_never_reach_the_module(mutation, tmp_path):
