@@ -67,17 +67,61 @@ def partitioned(tmp_path_factory):
     return folder, build_study(wave)
 
 
-def test_partitioned_degree_equals_in_memory(partitioned):
+@pytest.mark.parametrize("by", ["province_en", "education"])
+def test_partitioned_degree_equals_in_memory(partitioned, by):
+    """Every field of the estimate, by province (whole PSUs) and by education, where a PSU may
+    hold a single respondent of a domain (173 such cells here) and a domain no PSU of a stratum:
+    the counts of respondents and PSUs, the df and the weighted sizes are the in-memory ones."""
     folder, st = partitioned
-    out = stream_wave(folder, DESIGN, by="province_en")
+    out = stream_wave(folder, DESIGN, by=by)
     assert out["report"].ok
-    mem = st.degree(by="province_en")
+    mem = st.degree(by=by)
     s = out["degree"]
-    assert s.domains == mem.domains
+    assert s.kind == mem.kind == "mean" and s.domains == mem.domains
     np.testing.assert_allclose(s.estimate, mem.estimate, rtol=1e-10)
     np.testing.assert_allclose(s.se, mem.se, rtol=1e-10)
-    np.testing.assert_array_equal(s.df, mem.df)
-    np.testing.assert_array_equal(s.n_psu, mem.n_psu)
+    np.testing.assert_allclose(s.sum_w, mem.sum_w, rtol=1e-12)
+    for field in ("n", "df", "n_psu"):
+        got, want = getattr(s, field), getattr(mem, field)
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype.kind == want.dtype.kind == "i", field
+
+
+@pytest.mark.parametrize("lonely_psu", ["adjust", "remove"])
+def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(lonely_psu):
+    """Chunks with missing answers, one PSU without any answer (it still counts among its
+    stratum's PSUs, as in memory: a missing answer is outside every domain, not outside the
+    design) and one stratum whose PSUs all lack an answer: every field equals
+    ``SurveyDesign.mean`` of the whole arrays, under either rule for a stratum with one PSU
+    (mutation: the PSUs without an answer could be dropped, or counted as respondents, and no
+    test with a complete score noticed)."""
+    from analysis.estimation.design import SurveyDesign
+    from analysis.estimation.stream import DomainMeanStats
+
+    rng = np.random.default_rng(8)
+    n = 900
+    strata = rng.integers(0, 5, n)
+    psu = strata * 100 + rng.integers(0, 6, n)
+    psu[strata == 3] = 300                          # a stratum with one PSU: the rule applies
+    domain = rng.choice(np.array(["a", "b", "c"], dtype=object), n)
+    w = rng.uniform(0.5, 3.0, n)
+    y = rng.normal(50, 10, n)
+    y[rng.uniform(size=n) < 0.2] = np.nan
+    y[psu == 101] = np.nan                          # a PSU without any answer
+    y[strata == 4] = np.nan                         # a stratum without any answer
+    mem = SurveyDesign.from_arrays(w, strata, psu, lonely_psu=lonely_psu).mean(y, by=domain)
+    stats = DomainMeanStats()
+    for part in (slice(0, 300), slice(300, 301), slice(301, None)):
+        stats.merge(DomainMeanStats().update(y[part], w[part], strata[part], psu[part], domain[part]))
+    got = stats.estimate(lonely_psu)
+    assert got.kind == mem.kind == "mean" and got.domains == mem.domains == ("a", "b", "c")
+    np.testing.assert_allclose(got.estimate, mem.estimate, rtol=1e-12)
+    np.testing.assert_allclose(got.se, mem.se, rtol=1e-10)
+    np.testing.assert_allclose(got.sum_w, mem.sum_w, rtol=1e-12)
+    for field in ("n", "df", "n_psu"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(mem, field))
+    assert got.n.sum() == np.isfinite(y).sum() and got.n.dtype.kind == "i"
+    assert got.deff.shape == (3,) and np.isnan(got.deff).all()      # the scan estimates no deff
 
 
 def _in_memory_ols(st, *, fe: str, cluster: str) -> dict:
@@ -269,7 +313,49 @@ def test_one_pass_ols_statistics_merge_exactly_and_keep_precision_with_large_mea
     merged = parts[0].merge(parts[1]).merge(parts[2]).result()
     np.testing.assert_allclose(merged["coef"], mem["coef"], rtol=1e-9)
     np.testing.assert_allclose(merged["se"], mem["se"], rtol=1e-9)
+    np.testing.assert_allclose(merged["vcov"], mem["vcov"], rtol=1e-8, atol=1e-14)
     assert merged["n"] == len(y) and merged["clusters"] == mem["clusters"]
+
+
+def test_one_pass_ols_statistics_updated_chunk_by_chunk_sum_the_cells_they_share():
+    """One partial fed chunk after chunk, as the scan feeds a partition batch by batch: a
+    (level, cluster) cell met again adds to its sums, and the rows are counted over all chunks
+    (mutation: a cell overwritten by its latest chunk, or a count of the last chunk only, passed
+    every test, whose partials each took one chunk)."""
+    from analysis.estimation.stream import AbsorbedOLSStats
+
+    y, x, g, w = _fe_data(n=5000, seed=6)
+    cl = g // 4
+    mem = absorbed_ols(y, x, fe=g, cluster=cl, w=w)
+    stats = AbsorbedOLSStats(3)
+    for s in (slice(0, 1200), slice(1200, 1201), slice(1201, 3900), slice(3900, None)):
+        assert stats.update(x[s], y[s], w[s], g[s], cl[s]) is stats
+    res = stats.result()
+    np.testing.assert_allclose(res["coef"], mem["coef"], rtol=1e-9)
+    np.testing.assert_allclose(res["se"], mem["se"], rtol=1e-9)
+    np.testing.assert_allclose(res["vcov"], mem["vcov"], rtol=1e-8, atol=1e-14)
+    assert (res["n"], res["clusters"], res["k"]) == (len(y), mem["clusters"], mem["k"])
+
+
+def test_one_pass_ols_statistics_merged_into_an_empty_partial_take_its_shift():
+    """A reduction starts from an empty partial (no rows, no shift): merging partials into it
+    gives the in-memory fit, and the empty partial takes the first one's shift, so that a later
+    partial with another shift is re-based on it (mutation: a merge that kept no shift, or
+    re-based against a missing one, passed the merge test, whose first partial had rows)."""
+    from analysis.estimation.stream import AbsorbedOLSStats
+
+    y, x, g, w = _fe_data(n=4000, seed=4)
+    x = x + np.array([1e4, -3e3, 50.0])
+    mem = absorbed_ols(y, x, fe=g, cluster=g, w=w)
+    a = AbsorbedOLSStats(3).update(x[:1500], y[:1500], w[:1500], g[:1500], g[:1500])
+    b = AbsorbedOLSStats(3).update(x[1500:], y[1500:], w[1500:], g[1500:], g[1500:])
+    empty = AbsorbedOLSStats(3)
+    merged = empty.merge(a)
+    assert merged is empty and np.array_equal(empty.shift, a.shift) and empty.n == 1500
+    res = merged.merge(b).result()
+    np.testing.assert_allclose(res["coef"], mem["coef"], rtol=1e-9)
+    np.testing.assert_allclose(res["se"], mem["se"], rtol=1e-9)
+    assert AbsorbedOLSStats(3).merge(AbsorbedOLSStats(3)).shift is None    # nothing into nothing
 
 
 @pytest.mark.parametrize("model", ["wls_province", "wls_region"])
