@@ -102,3 +102,60 @@ def test_index_constructions_are_traced_only_when_asked(study, tmp_path, monkeyp
     assert [x["event"] for x in lines] == ["index", "index"]
     assert [x["construction"]["coverage"] for x in lines] == [0.6, 0.7]
     assert lines[0]["wave"] == "2020-replica"
+
+
+def test_build_study_scores_with_the_project_construction_and_attaches_the_official_panel(study):
+    """The default construction is data/index.yml's, with that file's hash (the provenance of
+    every score), and the study carries the official province panel (mutation: a construction
+    without its hash, or a study without the panel, passed)."""
+    from analysis.estimation.index import IndexConfig
+    from analysis.ingest.official import province_panel
+
+    assert study.construction == IndexConfig.default()
+    assert study.construction.sha256 == study.settings.sha256["data/index.yml"] and len(study.construction.sha256) == 64
+    pd.testing.assert_frame_equal(study.official, province_panel())
+    assert build_study(study.wave).wave is study.wave                     # a loaded wave is taken as it is
+
+
+def test_another_construction_keeps_the_wave_settings_design_and_panel_and_weights_its_z_scores(study):
+    """A study scored another way differs only in its construction and scores; the z-score
+    normalisation uses the design weights (mutation: scores without the weights, or a study
+    without its settings, construction or panel, passed)."""
+    cfg = study.construction.with_(normalisation="zscore")
+    other = study.with_construction(cfg)
+    assert other.construction == cfg and other.settings is study.settings
+    assert other.official is study.official and other.design is study.design
+    w = study.villagers["weight"].to_numpy(float)
+    want = build_index(study.villagers, cfg, codebook=study.wave.codebook, weights=w)
+    pd.testing.assert_frame_equal(other.scores, want.scores)
+    unweighted = build_index(study.villagers, cfg, codebook=study.wave.codebook)
+    assert not np.allclose(other.scores["overall"], unweighted.scores["overall"])
+
+
+def test_a_study_of_another_wave_reads_that_wave_and_its_fpc_and_scores_each_level(study, tmp_path):
+    """build_study of a wave's folder validates that wave (not the default one) and its design
+    takes the declared fpc; the degree of a field is the field's score (mutation: a study of
+    the default wave, a design without the fpc, or the overall score for every level, passed)."""
+    import yaml
+
+    from analysis.estimation.design import SurveyDesign
+    from analysis.estimation.index import degree
+    from analysis.replica import generate
+
+    folder = tmp_path / "small"
+    folder.mkdir()
+    v = generate(seed=3, n=400, calibrate=False)["villagers"]
+    v["fpc"] = v.groupby("province")["village_id"].transform("nunique") * 4.0
+    v.to_parquet(folder / "villagers.parquet", index=False)
+    (folder / "wave.yml").write_text(yaml.safe_dump({"id": "small", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}},
+        "design": {"weight": "weight", "strata": "province", "psu": "village_id", "fpc": "fpc"}}), encoding="utf-8")
+    st = build_study(folder)
+    assert st.wave.id == "small" and st.n == 400
+    assert st.design.fpc is not None
+    no_fpc = SurveyDesign.from_frame(st.villagers, weight="weight", strata="province", psu="village_id")
+    assert np.all(st.degree().se < no_fpc.mean(st.scores["overall"]).se)             # the fpc shrinks the SE
+    field = study.index.fields[0]
+    got = study.degree(level=field)
+    np.testing.assert_allclose(got.estimate, degree(study.villagers, study.index, study.design, level=field).estimate)
+    assert got.estimate[0] != study.degree().estimate[0]
