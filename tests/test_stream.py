@@ -124,6 +124,39 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
     assert got.deff.shape == (3,) and np.isnan(got.deff).all()      # the scan estimates no deff
 
 
+def test_keyed_rows_combined_along_the_way_give_the_sums_and_first_rows_of_one_combination(monkeypatch):
+    """KeyedRows combines its rows by key whenever the rows added outnumber those it kept (and
+    COMBINE_ROWS, 200,000: more than any wave of the suite, so that path ran only on large
+    waves): with COMBINE_ROWS lowered to 5, chunk after chunk and a merged partial give the sums,
+    and the first rows, of combining everything once, keys in order of their first row."""
+    from analysis.estimation import stream
+
+    rng = np.random.default_rng(4)
+    chunks = [pd.DataFrame({"s": rng.integers(0, 3, m), "p": rng.integers(0, 4, m), "v": rng.normal(size=m),
+                            "n": 1.0}) for m in (7, 1, 12, 3, 20, 9)]
+    whole = pd.concat(chunks, ignore_index=True)
+    sums = whole.groupby(["s", "p"], sort=False, as_index=False).sum()
+    firsts = whole.drop_duplicates(["s", "p"], ignore_index=True)
+    monkeypatch.setattr(stream, "COMBINE_ROWS", 5)
+    for first, want in ((False, sums), (True, firsts)):
+        a, b = stream.KeyedRows(["s", "p"], first=first), stream.KeyedRows(["s", "p"], first=first)
+        for c in chunks[:3]:
+            a.add(c)
+        assert len(a.frames) == 1 and a._added == 0          # combined along the way
+        for c in chunks[3:]:
+            b.add(c)
+        got = a.merge(b).combine()
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+        assert stream.KeyedRows(["s"]).combine() is None
+    # memory: small chunks are combined as they come, the rows held never pass the kept keys,
+    # the threshold and one chunk (a count of the last chunk only never combined them)
+    held = stream.KeyedRows(["s"])
+    for _ in range(10):
+        held.add(pd.DataFrame({"s": [0, 1, 2], "v": 1.0}))
+        assert sum(len(f) for f in held.frames) <= 3 + 5 + 3
+    assert held.combine()["v"].tolist() == [10.0, 10.0, 10.0]
+
+
 def _in_memory_ols(st, *, fe: str, cluster: str) -> dict:
     """The reference: the index and the absorbed OLS on the whole wave in memory."""
     v = st.villagers
