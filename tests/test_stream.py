@@ -67,6 +67,26 @@ def partitioned(tmp_path_factory):
     return folder, build_study(wave)
 
 
+def _assert_same_estimate(got, want, rtol: float = 1e-10) -> None:  # type: ignore[no-untyped-def]
+    """Every field of a design-based estimate: kind, domains, means, SEs, weighted sizes, and the
+    integer counts of respondents, df and PSUs."""
+    assert got.kind == want.kind == "mean" and got.domains == want.domains
+    np.testing.assert_allclose(got.estimate, want.estimate, rtol=rtol)
+    np.testing.assert_allclose(got.se, want.se, rtol=1e-10)
+    np.testing.assert_allclose(got.sum_w, want.sum_w, rtol=1e-12)
+    for field in ("n", "df", "n_psu"):
+        g, w = getattr(got, field), getattr(want, field)
+        np.testing.assert_array_equal(g, w)
+        assert g.dtype.kind == w.dtype.kind == "i", field
+
+
+def _assert_same_ols(got: dict, want: dict) -> None:
+    """A one-pass OLS result and the in-memory one: coefficients, SEs and covariance matrix."""
+    np.testing.assert_allclose(got["coef"], want["coef"], rtol=1e-9)
+    np.testing.assert_allclose(got["se"], want["se"], rtol=1e-9)
+    np.testing.assert_allclose(got["vcov"], want["vcov"], rtol=1e-8, atol=1e-14)
+
+
 @pytest.mark.parametrize("by", ["province_en", "education"])
 def test_partitioned_degree_equals_in_memory(partitioned, by):
     """Every field of the estimate, by province (whole PSUs) and by education, where a PSU may
@@ -76,15 +96,7 @@ def test_partitioned_degree_equals_in_memory(partitioned, by):
     out = stream_wave(folder, DESIGN, by=by)
     assert out["report"].ok
     mem = st.degree(by=by)
-    s = out["degree"]
-    assert s.kind == mem.kind == "mean" and s.domains == mem.domains
-    np.testing.assert_allclose(s.estimate, mem.estimate, rtol=1e-10)
-    np.testing.assert_allclose(s.se, mem.se, rtol=1e-10)
-    np.testing.assert_allclose(s.sum_w, mem.sum_w, rtol=1e-12)
-    for field in ("n", "df", "n_psu"):
-        got, want = getattr(s, field), getattr(mem, field)
-        np.testing.assert_array_equal(got, want)
-        assert got.dtype.kind == want.dtype.kind == "i", field
+    _assert_same_estimate(out["degree"], mem)
 
 
 @pytest.mark.parametrize("lonely_psu", ["adjust", "remove"])
@@ -114,13 +126,8 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
     for part in (slice(0, 300), slice(300, 301), slice(301, None)):
         stats.merge(DomainMeanStats().update(y[part], w[part], strata[part], psu[part], domain[part]))
     got = stats.estimate(lonely_psu)
-    assert got.kind == mem.kind == "mean" and got.domains == mem.domains == ("a", "b", "c")
-    np.testing.assert_allclose(got.estimate, mem.estimate, rtol=1e-12)
-    np.testing.assert_allclose(got.se, mem.se, rtol=1e-10)
-    np.testing.assert_allclose(got.sum_w, mem.sum_w, rtol=1e-12)
-    for field in ("n", "df", "n_psu"):
-        np.testing.assert_array_equal(getattr(got, field), getattr(mem, field))
-    assert got.n.sum() == np.isfinite(y).sum() and got.n.dtype.kind == "i"
+    _assert_same_estimate(got, mem, rtol=1e-12)
+    assert got.domains == ("a", "b", "c") and got.n.sum() == np.isfinite(y).sum()
     assert got.deff.shape == (3,) and np.isnan(got.deff).all()      # the scan estimates no deff
 
 
@@ -344,9 +351,7 @@ def test_one_pass_ols_statistics_merge_exactly_and_keep_precision_with_large_mea
     parts = [AbsorbedOLSStats(3).update(x[s], y[s], w[s], g[s], cl[s])
              for s in (slice(0, 1000), slice(1000, 4500), slice(4500, None))]  # three shifts
     merged = parts[0].merge(parts[1]).merge(parts[2]).result()
-    np.testing.assert_allclose(merged["coef"], mem["coef"], rtol=1e-9)
-    np.testing.assert_allclose(merged["se"], mem["se"], rtol=1e-9)
-    np.testing.assert_allclose(merged["vcov"], mem["vcov"], rtol=1e-8, atol=1e-14)
+    _assert_same_ols(merged, mem)
     assert merged["n"] == len(y) and merged["clusters"] == mem["clusters"]
 
 
@@ -364,9 +369,7 @@ def test_one_pass_ols_statistics_updated_chunk_by_chunk_sum_the_cells_they_share
     for s in (slice(0, 1200), slice(1200, 1201), slice(1201, 3900), slice(3900, None)):
         assert stats.update(x[s], y[s], w[s], g[s], cl[s]) is stats
     res = stats.result()
-    np.testing.assert_allclose(res["coef"], mem["coef"], rtol=1e-9)
-    np.testing.assert_allclose(res["se"], mem["se"], rtol=1e-9)
-    np.testing.assert_allclose(res["vcov"], mem["vcov"], rtol=1e-8, atol=1e-14)
+    _assert_same_ols(res, mem)
     assert (res["n"], res["clusters"], res["k"]) == (len(y), mem["clusters"], mem["k"])
 
 
@@ -385,9 +388,7 @@ def test_one_pass_ols_statistics_merged_into_an_empty_partial_take_its_shift():
     empty = AbsorbedOLSStats(3)
     merged = empty.merge(a)
     assert merged is empty and np.array_equal(empty.shift, a.shift) and empty.n == 1500
-    res = merged.merge(b).result()
-    np.testing.assert_allclose(res["coef"], mem["coef"], rtol=1e-9)
-    np.testing.assert_allclose(res["se"], mem["se"], rtol=1e-9)
+    _assert_same_ols(merged.merge(b).result(), mem)
     assert AbsorbedOLSStats(3).merge(AbsorbedOLSStats(3)).shift is None    # nothing into nothing
 
 

@@ -132,24 +132,18 @@ def test_another_construction_keeps_the_wave_settings_design_and_panel_and_weigh
     assert not np.allclose(other.scores["overall"], unweighted.scores["overall"])
 
 
-def test_a_study_of_another_wave_reads_that_wave_and_its_fpc_and_scores_each_level(study, tmp_path):
+def test_a_study_of_another_wave_reads_that_wave_and_its_fpc_and_scores_each_level(study, make_wave):
     """build_study of a wave's folder validates that wave (not the default one) and its design
     takes the declared fpc; the degree of a field is the field's score (mutation: a study of
     the default wave, a design without the fpc, or the overall score for every level, passed)."""
-    import yaml
-
     from analysis.estimation.design import SurveyDesign
     from analysis.estimation.index import degree
     from analysis.replica import generate
 
-    folder = tmp_path / "small"
-    folder.mkdir()
     v = generate(seed=3, n=400, calibrate=False)["villagers"]
     v["fpc"] = v.groupby("province")["village_id"].transform("nunique") * 4.0
-    v.to_parquet(folder / "villagers.parquet", index=False)
-    (folder / "wave.yml").write_text(yaml.safe_dump({"id": "small", "questionnaires": {
-        "villagers": {"file": "villagers.parquet"}},
-        "design": {"weight": "weight", "strata": "province", "psu": "village_id", "fpc": "fpc"}}), encoding="utf-8")
+    folder = make_wave(v, name="small", spec={"design": {"weight": "weight", "strata": "province",
+                                                         "psu": "village_id", "fpc": "fpc"}})
     st = build_study(folder)
     assert st.wave.id == "small" and st.n == 400
     assert st.design.fpc is not None
