@@ -51,6 +51,7 @@ import argparse
 import fnmatch
 import json
 import os
+import queue
 import re
 import shlex
 import subprocess
@@ -93,6 +94,16 @@ def equivalent() -> dict[str, str]:
     return out
 
 
+def verdict(code: int | None) -> str:
+    """What a mutant's exit code says: not run, killed, timeout (killed), survived, or no test /
+    other (pytest found nothing to run, or stopped on an error of its own)."""
+    if code is None:
+        return "not run"
+    if code in KILLED:
+        return "timeout" if code in TIMEOUT else "killed"
+    return "survived" if code == 0 else "no test / other"
+
+
 def tally(module: str, only: list[str] | None = None) -> dict:
     """Counts and survivors of ``analysis/<package>/<module>.py`` from mutmut's results
     (``only``: the mutants matching these patterns, the functions a run selected)."""
@@ -104,19 +115,16 @@ def tally(module: str, only: list[str] | None = None) -> dict:
     c: Counter = Counter()
     survivors = []
     for name, code in sorted(codes.items()):
-        if code is None:
-            c["not run"] += 1
-        elif code in KILLED:
+        v = verdict(code)
+        if v == "timeout":
             c["killed"] += 1
-            if code in TIMEOUT:
-                c["of which timeout"] += 1
-        elif code == 0 and name in eq:
+            c["of which timeout"] += 1
+        elif v == "survived" and name in eq:
             c["equivalent"] += 1
-        elif code == 0:
-            c["survived"] += 1
-            survivors.append(name)
         else:
-            c["no test / other"] += 1
+            c[v] += 1
+            if v == "survived":
+                survivors.append(name)
     judged = c["killed"] + c["survived"]
     return {"module": module, "mutants": len(codes), **c,
             "score": (c["killed"] / judged) if judged else float("nan"), "survivors": survivors}
@@ -220,25 +228,24 @@ def judge(modules: list[str], only: list[str] | None, pytest_args: str, children
             names = [k for k, v in sorted(data["exit_code_by_key"].items())
                      if (not only or any(fnmatch.fnmatch(k, p) for p in only))
                      and not (resume and v is not None) and not (survivors and v != 0)]
+            idle: queue.Queue = queue.Queue()
+            for j in judges:
+                idle.put(j)
             lock = threading.Lock()
-            idle = list(judges)
             done = 0
 
             def one(name: str) -> None:
                 nonlocal done
-                with lock:
-                    j = idle.pop()
+                j = idle.get()
                 try:
                     code, took = j.run(name, timeout=4 * seconds + 10)
                 finally:
-                    with lock:
-                        idle.append(j)
-                verdict = "survived" if code == 0 else "timeout" if code in TIMEOUT else "killed"
+                    idle.put(j)
                 with lock:
                     done += 1
                     data["exit_code_by_key"][name] = code
                     meta.write_text(json.dumps(data))    # after each mutant: a stopped run keeps its results
-                    print(f"[{done}/{len(names)}] {name}: {verdict} ({took:.0f} s)", flush=True)
+                    print(f"[{done}/{len(names)}] {name}: {verdict(code)} ({took:.0f} s)", flush=True)
 
             with ThreadPoolExecutor(max_workers=len(judges)) as pool:
                 list(pool.map(one, names))
