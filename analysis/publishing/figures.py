@@ -351,7 +351,7 @@ def ame_plot(ame: pd.DataFrame, *, synthetic: bool, labels: dict[str, str] | Non
     g.set_titles("{col_name}", size=9)
     cats = sorted(d["category"].unique())
     for ax in g.axes.flat:
-        ax.set_title(textwrap.fill(ax.get_title(), 24), size=9)
+        ax.set_title(textwrap.fill(ax.get_title(loc="left"), 24), size=9, loc="left")
         ax.set_xticks(cats)
         ax.tick_params(labelleft=True, labelbottom=True, labelsize=9)
     g.figure.supxlabel(_("satisfaction category (1 = very dissatisfied … 5 = very satisfied)"), fontsize=10)

@@ -1,0 +1,417 @@
+"""Each figure draws what its data say: the numbers behind every mark, the order of the rows, the
+labels a reader sees, the synthetic tag, and the data offered beneath the figure.
+
+The expected positions are computed here from the input frames (sorting, 1.96 × SE, clipping, the
+boundary file read again), never read back from the function under test.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import seaborn as sns
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colors import to_rgba
+
+from analysis import i18n
+from analysis.publishing import figures
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def _english_without_cjk_font(monkeypatch):
+    """Every figure in English, names drawn in English: what a machine without a CJK font draws."""
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    monkeypatch.setattr(figures, "cjk_font", lambda: None)
+    yield
+    plt.close("all")
+
+
+def _segments(ax) -> list[np.ndarray]:
+    """The horizontal or vertical segments the axes draw (hlines, error bars)."""
+    return [s for c in ax.collections if isinstance(c, LineCollection) for s in c.get_segments()]
+
+
+def _points(ax) -> np.ndarray:
+    """The centres of the scatter marks, in the order drawn."""
+    return np.vstack([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+
+
+def _ticks(labels) -> list[str]:
+    return [t.get_text() for t in labels]
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.texts]
+
+
+def _rgb(color) -> tuple[float, ...]:
+    return tuple(np.round(to_rgba(color)[:3], 6))
+
+
+def _domains() -> pd.DataFrame:
+    return pd.DataFrame({"province_en": ["Henan", "Shanghai", "Gansu", "Hubei"],
+                         "region3": ["central", "east", "west", "central"],
+                         "estimate": [50.0, 61.5, 44.0, 52.0], "ci_low": [47.0, 58.0, 39.5, 50.5],
+                         "ci_high": [53.0, 65.0, 48.5, 53.5], "n": [40, 55, 30, 35]})
+
+
+def test_estimates_with_ci_draw_each_domain_s_interval_and_estimate_on_its_row_from_the_top():
+    df = _domains()
+    fig = figures.estimates_with_ci(df, label="province_en", hue="region3", xlabel="degree (0–100)",
+                                    reference=52.5, synthetic=True)
+    ax = fig.axes[0]
+    rows = [3, 2, 1, 0]                           # the first domain on the top row
+    assert [s.tolist() for s in _segments(ax)] == [[[lo, y], [hi, y]] for lo, hi, y in
+                                                   zip(df["ci_low"], df["ci_high"], rows)]
+    assert _points(ax).tolist() == [[e, y] for e, y in zip(df["estimate"], rows)]
+    ticks = dict(zip(ax.get_yticks(), _ticks(ax.get_yticklabels())))
+    assert [ticks[y] for y in rows] == list(df["province_en"])
+    segment_colors = [_rgb(c) for c in ax.collections[0].get_colors()]
+    assert segment_colors == [_rgb(figures.REGION_COLORS[r]) for r in df["region3"]]
+    assert [_rgb(c) for c in ax.collections[1].get_facecolors()] == segment_colors
+    (ref,) = ax.lines
+    assert list(ref.get_xdata()) == [52.5, 52.5]
+    assert ax.get_xlabel() == "degree (0–100)"
+    legend = ax.get_legend()
+    assert _ticks(legend.get_texts()) == ["east", "central", "west"]      # the house order, those present
+    assert [_rgb(h.get_color()) for h in legend.legend_handles] == [
+        _rgb(figures.REGION_COLORS[r]) for r in ("east", "central", "west")]
+    assert legend.get_title().get_text() == "region"
+    assert _texts(fig) == ["synthetic replica"]
+    pd.testing.assert_frame_equal(fig.ruralgov_data, df)
+
+
+def test_estimates_with_ci_without_hue_reference_or_synthetic_tag_draw_none_of_them():
+    df = _domains()
+    fig = figures.estimates_with_ci(df, label="province_en")
+    ax = fig.axes[0]
+    assert not ax.lines and ax.get_legend() is None and _texts(fig) == []
+    assert {_rgb(c) for c in ax.collections[0].get_colors()} == {_rgb("#444444")}
+    by_region = figures.estimates_with_ci(df.assign(province_en=df["region3"]), label="province_en",
+                                          hue="province_en")
+    assert by_region.axes[0].get_legend() is None          # the rows already name the regions
+
+
+def test_estimates_with_ci_name_regions_and_provinces_in_the_reader_s_language(monkeypatch):
+    df = _domains().assign(province_en=["河南", "上海", "甘肃", "湖北"])
+    ax = figures.estimates_with_ci(df, label="province_en").axes[0]
+    assert _ticks(ax.get_yticklabels()) == ["Henan", "Shanghai", "Gansu", "Hubei"]
+
+
+def test_rank_intervals_sort_provinces_by_median_rank_and_put_rank_one_on_the_right():
+    df = pd.DataFrame({"province": ["A", "B", "C"], "region": ["west", "east", "central"],
+                       "median_rank": [3.0, 1.0, 2.0], "rank_low": [2.0, 1.0, 1.0], "rank_high": [3.0, 2.0, 3.0]})
+    fig = figures.rank_intervals(df, synthetic=False)
+    ax = fig.axes[0]
+    order = df.sort_values("median_rank")
+    rows = [2, 1, 0]
+    assert [s.tolist() for s in _segments(ax)] == [[[lo, y], [hi, y]] for lo, hi, y in
+                                                   zip(order["rank_low"], order["rank_high"], rows)]
+    assert _points(ax).tolist() == [[m, y] for m, y in zip(order["median_rank"], rows)]
+    ticks = dict(zip(ax.get_yticks(), _ticks(ax.get_yticklabels())))
+    assert [ticks[y] for y in rows] == ["B", "C", "A"]
+    assert [_rgb(c) for c in ax.collections[0].get_colors()] == [
+        _rgb(figures.REGION_COLORS[r]) for r in order["region"]]
+    left, right = ax.get_xlim()
+    assert left > right                               # rank 1 (the highest degree) on the right
+    assert "95 % bootstrap interval" in ax.get_xlabel() and _texts(fig) == []
+    pd.testing.assert_frame_equal(fig.ruralgov_data, order)
+
+
+def test_heatmap_writes_every_cell_formatted_in_rows_and_columns_of_the_table():
+    df = pd.DataFrame({"east": [61.25, 55.0], "west": [44.5, 40.04]}, index=["education", "health"])
+    fig = figures.heatmap(df, title="degree by field", fmt=".1f", synthetic=True)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["61.2", "44.5", "55.0", "40.0"]
+    assert _ticks(ax.get_xticklabels()) == ["east", "west"]
+    assert _ticks(ax.get_yticklabels()) == ["education", "health"]
+    assert ax.get_title(loc="left") == "degree by field"
+    assert ax.get_xlabel() == "" and ax.get_ylabel() == ""
+    assert _texts(fig) == ["synthetic replica"]
+    assert list(fig.ruralgov_data.columns) == ["row", "east", "west"]
+    assert list(fig.ruralgov_data["row"]) == ["education", "health"]
+    named = figures.heatmap(df.rename_axis("field"))
+    assert list(named.ruralgov_data.columns)[0] == "field"
+    assert _texts(named) == []
+
+
+def _provinces_polygons() -> dict[int, list[np.ndarray]]:
+    """Every province's polygons (outer rings) as the boundary file holds them."""
+    feats = json.loads(figures.GEOJSON.read_text(encoding="utf-8"))["features"]
+    out: dict[int, list[np.ndarray]] = {}
+    for f in feats:
+        g = f["geometry"]
+        polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
+        out.setdefault(int(f["properties"]["adcode"]), []).extend(np.asarray(p[0]) for p in polys)
+    return out
+
+
+def test_china_map_colours_each_province_by_its_value_and_hatches_those_without():
+    values = pd.Series({110000: 10.0, 310000: 30.0, 440000: 20.0, 650000: np.nan})
+    fig = figures.china_map(values, label="respondents", title="sample", synthetic=True)
+    ax, bar = fig.axes[0], fig.axes[-1]
+    polys = _provinces_polygons()
+    shown = [c for c in polys if c in (110000, 310000, 440000)]
+    coloured, hatched = ax.collections[0], ax.collections[1]
+    cmap = matplotlib.colormaps["viridis"]
+    expected = [cmap((values[c] - 10.0) / 20.0) for c in shown for _ in polys[c]]
+    np.testing.assert_allclose(coloured.get_facecolors(), expected)
+    assert len(coloured.get_paths()) == sum(len(polys[c]) for c in shown)
+    assert len(hatched.get_paths()) == sum(len(p) for c, p in polys.items() if c not in shown)
+    assert coloured.get_hatch() is None and hatched.get_hatch() == "///"     # Xinjiang: NaN, no data
+    first = next(c for c in polys if c not in shown)
+    np.testing.assert_allclose(hatched.get_paths()[0].vertices[:len(polys[first][0])], polys[first][0])
+    inset = [a for a in ax.child_axes][0]
+    assert [len(c.get_paths()) for c in inset.collections] == [len(coloured.get_paths()),
+                                                               len(hatched.get_paths())]
+    np.testing.assert_allclose(inset.collections[0].get_facecolors(), expected)
+    assert inset.get_title(loc="left") == "South China Sea"
+    # the highest and the lowest value are outlined and named with their value
+    assert sorted(t.get_text() for t in ax.texts) == ["Beijing: 10", "Shanghai: 30"]
+    outlined = [p for p in ax.patches if not p.get_fill()]
+    assert len(outlined) == 2
+    biggest = {c: max(polys[c], key=len) for c in (310000, 110000)}
+    for patch, code in zip(outlined, (310000, 110000)):
+        np.testing.assert_allclose(patch.get_xy()[:len(biggest[code])], biggest[code])
+    assert bar.get_ylabel() == "respondents"
+    assert bar.get_ylim() == (10.0, 30.0)
+    assert _ticks(ax.get_legend().get_texts()) == ["no data"]
+    assert ax.get_title(loc="left") == "sample" and "synthetic replica" in _texts(fig)
+    table = fig.ruralgov_data
+    assert list(table.columns) == ["adcode", "province", "respondents"]
+    assert table.values.tolist() == [[110000, "Beijing", 10.0], [310000, "Shanghai", 30.0],
+                                     [440000, "Guangdong", 20.0]]
+
+
+def test_china_map_marks_the_provinces_asked_for_with_the_format_given():
+    values = pd.Series({110000: 10.0, 310000: 30.25, 440000: 20.0})
+    fig = figures.china_map(values, label="degree", mark=(440000, 620000), fmt="{:.1f}",
+                            missing_note="not surveyed")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["Guangdong: 20.0", "Gansu: –"]
+    assert _ticks(ax.get_legend().get_texts()) == ["not surveyed"]
+    assert _texts(fig) == []
+    one = figures.china_map(pd.Series({110000: 5.0}), label="degree")
+    assert len(one.axes[0].texts) == 0               # one value: no highest and lowest to mark
+
+
+def test_distributions_draw_a_box_per_column_in_the_order_given_and_offer_its_percentiles():
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"east": rng.normal(60, 2, 400), "west": rng.normal(45, 3, 400),
+                       "central": rng.normal(50, 1, 400)})
+    fig = figures.distributions(df, xlabel="score", synthetic=True, order=["west", "central", "east"])
+    ax = fig.axes[0]
+    assert _ticks(ax.get_yticklabels()) == ["west", "central", "east"]
+    # each box's median line stands at its column's median, on its row
+    medians = {}
+    for line in ax.lines:
+        x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        if len(x) == 2 and x[0] == x[1] and len(set(y)) == 2:
+            medians.setdefault(round(float(np.mean(y))), []).append(x[0])
+    for row, col in enumerate(["west", "central", "east"]):
+        assert df[col].median() == pytest.approx(min(medians[row], key=lambda v: abs(v - df[col].median())))
+    assert ax.get_xlabel() == "score" and _texts(fig) == ["synthetic replica"]
+    stats = fig.ruralgov_data.set_index("item")
+    assert list(stats.index) == ["east", "west", "central"]
+    assert stats.loc["west", "2.5%"] == pytest.approx(np.percentile(df["west"], 2.5))
+    assert stats.loc["west", "97.5%"] == pytest.approx(np.percentile(df["west"], 97.5))
+    assert stats.loc["central", "50%"] == pytest.approx(df["central"].median())
+
+
+def test_sobol_bars_draw_clipped_first_order_and_total_indices_in_one_panel_per_output():
+    s = pd.DataFrame({"input": ["normalisation", "weighting"] * 2,
+                      "output": ["national score"] * 2 + ["provincial ranks"] * 2,
+                      "first_order": [0.5, 1.2, -0.1, 0.3], "total": [0.6, 0.9, 0.2, 0.4]})
+    fig = figures.sobol_bars(s, synthetic=True)
+    panels = fig.axes
+    assert [a.get_title(loc="left") for a in panels] == ["national score", "provincial ranks"]
+    for ax, (first, total) in zip(panels, [([0.5, 1.0], [0.6, 0.9]), ([0.0, 0.3], [0.2, 0.4])]):
+        bars = [p for p in ax.patches if p.get_height() > 0]
+        assert [round(p.get_width(), 12) for p in bars] == first + total
+        assert ax.get_xlim() == (0, 1)
+    assert _ticks(panels[0].get_yticklabels()) == ["normalisation", "weighting"]   # the y axis is shared
+    legend = fig.legends[0]
+    assert _ticks(legend.get_texts()) == ["first-order", "total"]
+    assert _texts(fig) == ["share of the output's variance", "synthetic replica"]
+    pd.testing.assert_frame_equal(fig.ruralgov_data, s)
+
+
+def _table1(published: bool) -> pd.DataFrame:
+    t = pd.DataFrame({"field": ["education", "education", "health"],
+                      "problem": ["teachers lacking for English and music lessons in village schools",
+                                  "no school bus", "clinic too far"],
+                      "item": ["e1", "e2", "h1"], "estimate": [40.0, 25.0, 30.0],
+                      "ci_low": [35.0, 20.0, 26.0], "ci_high": [45.0, 30.0, 34.0]})
+    return t.assign(published=[41.2, 24.0, 29.5]) if published else t
+
+
+@pytest.mark.parametrize("published", [True, False])
+def test_table1_plot_draws_a_panel_per_field_with_each_problem_s_interval(published):
+    t = _table1(published)
+    fig = figures.table1_plot(t, synthetic=True)
+    edu, health = fig.axes
+    assert [edu.get_title(loc="left"), health.get_title(loc="left")] == ["education", "health"]
+    assert [s.tolist() for s in _segments(edu)] == [[[35.0, 1.0], [45.0, 1.0]], [[20.0, 0.0], [30.0, 0.0]]]
+    assert [s.tolist() for s in _segments(health)] == [[[26.0, 0.0], [34.0, 0.0]]]
+    dots = [c.get_offsets().tolist() for c in edu.collections if isinstance(c, PathCollection)]
+    assert dots[0] == [[40.0, 1.0], [25.0, 0.0]]
+    assert dots[1:] == ([[[41.2, 1.0], [24.0, 0.0]]] if published else [])
+    assert _ticks(edu.get_legend().get_texts()) == (["estimate, 95 % CI", "published"] if published
+                                                    else ["estimate, 95 % CI"])
+    ticks = dict(zip(edu.get_yticks(), _ticks(edu.get_yticklabels())))
+    assert [ticks[1], ticks[0]] == [textwrap.fill(t["problem"][0], 40), "no school bus"]
+    assert "\n" in ticks[1]
+    assert health.get_xlabel().startswith("% of respondents")
+    assert _texts(fig) == ["synthetic replica"]
+    assert "item" not in fig.ruralgov_data and len(fig.ruralgov_data) == 3
+
+
+def test_coef_plot_draws_each_model_s_intervals_side_by_side_on_each_term_s_row():
+    tidy = pd.DataFrame({"label": ["income", "education", "income", "education", "age"],
+                         "model_label": ["OLS", "OLS", "survey", "survey", "survey"],
+                         "estimate": [1.0, 2.0, 1.5, 2.5, -0.5], "ci_low": [0.5, 1.0, 1.0, 2.0, -1.0],
+                         "ci_high": [1.5, 3.0, 2.0, 3.0, 0.0]})
+    fig = figures.coef_plot(tidy, synthetic=False, xlabel="points")
+    ax = fig.axes[0]
+    lines = [c for c in ax.collections if isinstance(c, LineCollection)]
+    ols, survey = ([s.tolist() for s in c.get_segments()] for c in lines)
+    # rows from the top: income 2, education 1, age 0; OLS 0.09 below, survey 0.09 above
+    assert np.allclose(ols[:2], [[[0.5, 1.91], [1.5, 1.91]], [[1.0, 0.91], [3.0, 0.91]]])
+    assert np.isnan(ols[2]).all() if len(ols) == 3 else True       # OLS has no age
+    assert np.allclose(survey, [[[1.0, 2.09], [2.0, 2.09]], [[2.0, 1.09], [3.0, 1.09]], [[-1.0, 0.09], [0.0, 0.09]]])
+    dots = [c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)]
+    assert np.allclose(np.asarray(dots[1]), [[1.5, 2.09], [2.5, 1.09], [-0.5, 0.09]])
+    ticks = dict(zip(ax.get_yticks(), _ticks(ax.get_yticklabels())))
+    assert [ticks[2], ticks[1], ticks[0]] == ["income", "education", "age"]
+    assert [list(line.get_xdata()) for line in ax.lines] == [[0, 0]]
+    assert _ticks(ax.get_legend().get_texts()) == ["OLS", "survey"]
+    assert _rgb(lines[0].get_colors()[0]) != _rgb(lines[1].get_colors()[0])
+    assert ax.get_xlabel() == "points" and _texts(fig) == []
+    pd.testing.assert_frame_equal(fig.ruralgov_data, tidy)
+
+
+def test_ame_plot_draws_each_term_s_effects_in_points_with_1_96_se_bars():
+    ame = pd.DataFrame({"term": ["x", "x", "y", "y"], "category": [1, 2, 1, 2],
+                        "ame": [0.01, -0.01, 0.02, -0.02], "se": [0.001, 0.002, 0.003, 0.004]})
+    long = "a label long enough to be wrapped on two lines"
+    fig = figures.ame_plot(ame, synthetic=True, labels={"x": long})
+    panels = [a for a in fig.axes if a.get_title(loc="left")]
+    assert [a.get_title(loc="left") for a in panels] == [textwrap.fill(long, 24), "y"]
+    for ax, (a, se) in zip(panels, [([1.0, -1.0], [0.1, 0.2]), ([2.0, -2.0], [0.3, 0.4])]):
+        (dots,) = [line for line in ax.lines if line.get_marker() == "o"]
+        assert list(np.asarray(dots.get_xdata(), float)) == [1.0, 2.0]
+        assert np.allclose(np.asarray(dots.get_ydata(), float), a)
+        bars = [s.tolist() for s in _segments(ax)]
+        assert np.allclose(bars, [[[c, v - 1.96 * e], [c, v + 1.96 * e]] for c, v, e in zip([1, 2], a, se)])
+        assert [list(line.get_ydata()) for line in ax.lines if line is not dots] == [[0, 0]]
+        assert list(ax.get_xticks()) == [1, 2]
+    assert "change in probability (percentage points)" in _texts(fig)
+    assert "synthetic replica" in _texts(fig)
+    d = fig.ruralgov_data
+    assert list(d["term"]) == [long, long, "y", "y"]
+    np.testing.assert_allclose(d["lo"], ame["ame"] - 1.96 * ame["se"])
+    np.testing.assert_allclose(d["hi"], ame["ame"] + 1.96 * ame["se"])
+
+
+def test_oaxaca_plot_draws_contributions_sorted_with_1_96_se_error_bars():
+    detail = pd.DataFrame({"label": ["income", "roads", "schooling"], "explained": [2.0, -1.0, 0.5],
+                           "se": [0.5, 0.2, 0.1]})
+    fig = figures.oaxaca_plot(detail, synthetic=True)
+    ax = fig.axes[0]
+    order = detail.sort_values("explained")
+    assert [(p.get_x(), p.get_width(), p.get_y() + p.get_height() / 2) for p in ax.patches] == [
+        (0, v, y) for y, v in enumerate(order["explained"])]
+    assert np.allclose([s.tolist() for s in _segments(ax)],
+                       [[[v - 1.96 * e, y], [v + 1.96 * e, y]] for y, (v, e) in
+                        enumerate(zip(order["explained"], order["se"]))])
+    assert _ticks(ax.get_yticklabels()) == list(order["label"])
+    assert [list(line.get_xdata()) for line in ax.lines if line.get_linestyle() == "-"
+            and len(line.get_xdata()) == 2] == [[0, 0]]
+    assert "east–west gap" in ax.get_xlabel() and _texts(fig) == ["synthetic replica"]
+    pd.testing.assert_frame_equal(fig.ruralgov_data, detail)
+
+
+def test_lines_draw_each_series_and_do_not_join_them_across_a_break():
+    df = pd.DataFrame({"east": [1.0, 2.0, 3.0, 4.0], "west": [0.5, 1.0, 1.5, 2.5]},
+                      index=pd.Index([2016, 2017, 2018, 2019], name="year"))
+    plain = figures.lines(df, ylabel="GDP", title="t").axes[0]
+    assert [(list(line.get_xdata()), list(line.get_ydata())) for line in plain.lines] == [
+        (list(df.index), list(df[c])) for c in df.columns]
+    assert [_rgb(line.get_color()) for line in plain.lines] == [_rgb(figures.REGION_COLORS[c]) for c in df]
+    assert _ticks(plain.get_legend().get_texts()) == ["east", "west"]
+    assert plain.get_ylabel() == "GDP" and plain.get_title(loc="left") == "t"
+    fig = figures.lines(df, ylabel="GDP", break_year=2018, break_label="new series",
+                        palette={"east": "#000000", "west": "#ff0000"})
+    ax = fig.axes[0]
+    drawn = [(list(line.get_xdata()), list(line.get_ydata()), _rgb(line.get_color())) for line in ax.lines]
+    assert drawn[:4] == [([2016, 2017], [1.0, 2.0], _rgb("#000000")), ([2018, 2019], [3.0, 4.0], _rgb("#000000")),
+                         ([2016, 2017], [0.5, 1.0], _rgb("#ff0000")), ([2018, 2019], [1.5, 2.5], _rgb("#ff0000"))]
+    assert list(drawn[4][0]) == [2017.5, 2017.5]
+    assert [t.get_text() for t in ax.texts] == ["new series"]
+    assert _ticks(ax.get_legend().get_texts()) == ["east", "west"]
+    assert list(fig.ruralgov_data.columns) == ["year", "east", "west"]
+    unnamed = figures.lines(df.rename_axis(None), ylabel="GDP")
+    assert list(unnamed.ruralgov_data.columns)[0] == "year"
+
+
+def test_theil_plot_stacks_within_on_between():
+    t = pd.DataFrame({"between": [0.1, 0.2], "within": [0.3, 0.1]}, index=[2019, 2020])
+    fig = figures.theil_plot(t, title="inequality")
+    ax = fig.axes[0]
+    lower, upper = (c.get_paths()[0].vertices for c in ax.collections)
+    top = {x: y for x, y in upper if y == max(v for u, v in upper if u == x)}
+    assert top == {2019: pytest.approx(0.4), 2020: pytest.approx(0.3)}
+    assert {x: max(v for u, v in lower if u == x) for x in (2019, 2020)} == {2019: 0.1, 2020: 0.2}
+    assert _ticks(ax.get_legend().get_texts()) == ["between regions", "within regions"]
+    assert ax.get_ylabel() == "Theil T" and ax.get_title(loc="left") == "inequality"
+    assert list(fig.ruralgov_data.columns) == ["year", "between", "within"]
+
+
+def test_sample_by_province_draws_each_province_s_respondents_grouped_by_region():
+    comp = pd.DataFrame({"province": ["Henan", "Shanghai", "Gansu", "Hubei", "Jiangsu"],
+                         "region": ["central", "east", "west", "central", "east"],
+                         "respondents": [40, 55, 30, 62, 20]})
+    fig = figures.sample_by_province(comp, synthetic=True)
+    ax = fig.axes[0]
+    order = comp.sort_values(["region", "respondents"], ascending=[True, False])
+    bars = sorted((p for p in ax.patches if p.get_width() > 0), key=lambda p: p.get_y())
+    assert [p.get_width() for p in bars] == list(order["respondents"])
+    assert _ticks(ax.get_yticklabels()) == list(order["province"])
+    # seaborn draws bars at 75 % saturation
+    assert [_rgb(p.get_facecolor()) for p in bars] == [_rgb(sns.desaturate(figures.REGION_COLORS[r], 0.75))
+                                                       for r in order["region"]]
+    assert _ticks(ax.get_legend().get_texts()) == ["central", "east", "west"]
+    assert ax.get_xlabel() == "respondents (villager questionnaires)" and ax.get_ylabel() == ""
+    assert _texts(fig) == ["synthetic replica"]
+    assert list(fig.ruralgov_data["province"]) == list(order["province"])
+
+
+def test_placeholder_says_why_and_draws_no_axes():
+    fig = figures.placeholder("this wave has no province with two PSUs")
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.texts] == ["this wave has no province with two PSUs"]
+    assert not ax.axison
+
+
+def test_attach_keeps_a_copy_of_the_data_with_its_index_as_columns():
+    import matplotlib.pyplot as plt
+
+    s = pd.Series([1.0, 2.0], index=pd.Index(["a", "b"], name="domain"), name="estimate")
+    fig = figures.attach(plt.figure(), s)
+    assert fig.ruralgov_data.to_dict("list") == {"domain": ["a", "b"], "estimate": [1.0, 2.0]}
+    multi = pd.DataFrame({"v": [1, 2]}, index=pd.MultiIndex.from_tuples([("x", 1), ("y", 2)]))
+    assert list(figures.attach(plt.figure(), multi).ruralgov_data.columns) == ["level_0", "level_1", "v"]
+    plain = pd.DataFrame({"v": [1, 2]})
+    kept = figures.attach(plt.figure(), plain).ruralgov_data
+    assert list(kept.columns) == ["v"]
+    plain.loc[0, "v"] = 99
+    assert kept["v"].tolist() == [1, 2]              # a copy: later changes do not reach the CSV
