@@ -245,3 +245,15 @@ def test_rendered_table_formats_labels_and_aligns_its_columns(commit):
     assert two["text/markdown"].startswith("| region")
     flags = two["text/markdown"].split("\n")[-1]
     assert flags == "*† to be read with care (NCHS presentation standards): RSE > 30%; n < 30.*"
+
+
+def test_a_column_without_a_label_is_shown_by_its_name_with_spaces_in_either_edition(monkeypatch):
+    from analysis import i18n
+    from analysis.publishing.labels import column_label
+
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    assert [column_label(c) for c in ("n_psu", "median_rank", "n_villages_surveyed", "score", 2024)] == \
+        ["PSUs", "median rank", "n villages surveyed", "score", "2024"]
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    assert column_label("n_psu") == i18n._("PSUs") != "PSUs"          # a known label is translated
+    assert column_label("n_villages_surveyed") == "n villages surveyed"
