@@ -154,8 +154,8 @@ def test_derived_variables_are_computed_once_per_wave_unless_they_read_a_score(s
     from analysis.settings.schemas import Derived
 
     calls: list[str] = []
-    real = frames._derive
-    monkeypatch.setattr(frames, "_derive", lambda v, name, d, notes: calls.append(name) or real(v, name, d, notes))
+    real = frames.derive
+    monkeypatch.setattr(frames, "derive", lambda v, name, d, notes: calls.append(name) or real(v, name, d, notes))
     monkeypatch.setattr(frames, "_DERIVED", frames.weakref.WeakKeyDictionary())
     # a wave of its own (three incomes ≤ 0: log income leaves them out, with a note)
     v = study.villagers.copy()

@@ -413,6 +413,31 @@ def test_stream_and_models_give_the_same_estimates_and_standard_errors(tmp_path,
     assert streamed["n"] == mem.nobs and streamed["k"] == mem.stats["k"]
 
 
+def test_stream_derives_the_model_s_variables_as_the_in_memory_frame_blank_and_nonpositive_answers_included(
+        make_wave, default_frames, tmp_path):
+    """A blank sex leaves ``female`` (``sex == 2``) unknown and the row out, as in memory (not a
+    man); a household income of 0 leaves ``log_income`` out (``nonpositive: drop``)."""
+    from analysis.estimation.suite import fit_model
+
+    v = default_frames["villagers"].copy()
+    v.loc[[3, 40, 41, 500], "sex"] = ""
+    v.loc[[7, 8, 900], "hh_income"] = "0"
+    st = build_study(make_wave(v))
+    clean = st.wave.data["villagers"]
+    assert clean["sex"].isna().sum() == 4 and (clean["hh_income"] == 0).sum() == 3
+    cols = [c for c in clean.columns if c not in ("province_en", "region3", "region4")]
+    write_partitioned(clean[cols], tmp_path / "p", rows_per_file=300)
+    spec = st.settings.models.get("wls_province")
+    ols = {"y": spec.outcome, "x": list(spec.regressors), "fe": spec.fixed_effects[0],
+           "cluster": spec.cluster, "weights": "weight"}
+    streamed = stream_wave(tmp_path / "p", DESIGN, ols=ols, batch_rows=1000)["ols"]
+    mem = fit_model(st, spec.model_copy(update={"wild": None}))
+    base = fit_model(build_study("2020-replica"), spec.model_copy(update={"wild": None}))
+    assert streamed["n"] == mem.nobs == base.nobs - 7
+    np.testing.assert_allclose(streamed["coef"], mem.params[list(spec.regressors)].to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(streamed["se"], mem.bse[list(spec.regressors)].to_numpy(), rtol=1e-10)
+
+
 @pytest.mark.parametrize("batch", [700, 2_500, 100_000])
 def test_scan_pieces_are_consecutive_rows_of_one_file_up_to_the_batch_size(tmp_path, batch):
     """DuckDB's small batches are joined per file: every piece comes from one partition, holds
@@ -597,3 +622,36 @@ def test_a_stratum_sampled_whole_is_valid_and_adds_no_variance(tmp_path):
     mem = build_study(wave).degree(by="province_en")
     np.testing.assert_allclose(out["degree"].se, mem.se, rtol=1e-10, atol=1e-10)
 
+
+
+def test_ols_frame_of_a_piece_takes_the_outcome_weights_and_derived_variables_the_spec_names():
+    """The scan's regression columns: the outcome named (the piece's score for ``overall``), the
+    weight column named (``weight`` by default), each derived variable as the in-memory frame
+    derives it, and only rows complete in all of them."""
+    from analysis.estimation.stream import _ols_frame
+    from analysis.settings.schemas import Derived
+
+    clean = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0, np.nan, 6.0], "b": [1.0, 0.0, -1.0, 10.0, 5.0, np.nan],
+                          "sex": [2, 1, 2, np.nan, 1, 2], "y2": [9.0, 8.0, 7.0, 6.0, 5.0, 4.0],
+                          "w2": [1.5, 1.0, 1.0, 2.0, 1.0, 1.0], "weight": [3.0] * 6,
+                          "g": list("aabbcc"), "c": list("xxyyzz")})
+    score = np.array([50.0, 51.0, 52.0, 53.0, 54.0, 55.0])
+    derived = {"log1p_b": Derived(label="l", transform="log1p", of="b"),
+               "asinh_b": Derived(label="s", transform="asinh", of="b"),
+               "log_b": Derived(label="log", transform="log", of="b", nonpositive="drop"),
+               "female": Derived(label="f", expr="sex == 2")}
+    spec = {"y": "y2", "x": ["a", "asinh_b", "log1p_b", "female"], "fe": "g", "cluster": "c", "weights": "w2"}
+    f = _ols_frame(clean, score, spec, derived)
+    assert list(f.columns) == ["a", "asinh_b", "log1p_b", "female", "_y", "_w", "g", "c"]
+    # row 2: log1p(−1) undefined; row 3: sex blank; row 4: a blank; row 5: b blank
+    assert list(f.index) == [0, 1]
+    np.testing.assert_allclose(f["asinh_b"], np.arcsinh([1.0, 0.0]))
+    np.testing.assert_allclose(f["log1p_b"], np.log1p([1.0, 0.0]))
+    assert list(f["female"]) == [1.0, 0.0] and list(f["_y"]) == [9.0, 8.0] and list(f["_w"]) == [1.5, 1.0]
+    g = _ols_frame(clean, score, {"y": "overall", "x": ["a", "log_b"], "fe": "g", "cluster": "g"}, derived)
+    assert list(g.columns) == ["a", "log_b", "_y", "_w", "g"]
+    assert list(g.index) == [0, 3] and list(g["_y"]) == [50.0, 53.0] and list(g["_w"]) == [3.0, 3.0]
+    np.testing.assert_allclose(g["log_b"], np.log([1.0, 10.0]))
+    with pytest.raises(ValueError, match="log_b"):
+        _ols_frame(clean, score, {"y": "overall", "x": ["log_b"], "fe": "g", "cluster": "g"},
+                   {"log_b": Derived(label="log", transform="log", of="b")})     # nonpositive: error

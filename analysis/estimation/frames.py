@@ -88,7 +88,11 @@ def _names(d) -> list[str]:  # type: ignore[no-untyped-def]
     return [d.of] if d.of else re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or "")
 
 
-def _derive(v: pd.DataFrame, name: str, d, notes: list[str]) -> pd.Series:  # type: ignore[no-untyped-def]
+def derive(v: pd.DataFrame, name: str, d, notes: list[str]) -> pd.Series:  # type: ignore[no-untyped-def]
+    """The derived variable ``name`` (definition ``d`` of data/models.yml) on the rows of ``v``:
+    missing where an item it reads is missing or its transform is undefined (a note appended to
+    ``notes`` for each kind of row left out); :class:`ModelSpecError` where data/models.yml asks
+    for an error. The in-memory model frame and the out-of-core scan both call it."""
     if d.expr is not None:
         try:
             out = v.eval(d.expr, engine="python").astype(float)
@@ -126,9 +130,9 @@ construction of a study share them): wave → {(name, definition): (values, note
 
 
 def _derived_once(wave, v: pd.DataFrame, scores: pd.Index, name: str, d, notes: list[str]) -> pd.Series:  # type: ignore[no-untyped-def]
-    """:func:`_derive`, kept for the wave where the variable reads no index score."""
+    """:func:`derive`, kept for the wave where the variable reads no index score."""
     if any(t in scores for t in _names(d)):
-        return _derive(v, name, d, notes)
+        return derive(v, name, d, notes)
     try:
         cache = _DERIVED.setdefault(wave, {})
     except TypeError:                        # an object standing in for a wave (no weak reference)
@@ -136,7 +140,7 @@ def _derived_once(wave, v: pd.DataFrame, scores: pd.Index, name: str, d, notes: 
     key = (name, d.model_dump_json())
     if key not in cache:
         own: list[str] = []
-        cache[key] = (_derive(v, name, d, own), own)
+        cache[key] = (derive(v, name, d, own), own)
     values, own = cache[key]
     notes.extend(own)
     return values

@@ -658,21 +658,15 @@ def _fpc_by_stratum(report, part: ScanPartial, design: dict, pairs: pd.DataFrame
 
 
 def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict, derived: dict) -> pd.DataFrame:
-    """The OLS columns of a piece; ``derived`` are the expressions of models.yml (log_income, ...)."""
+    """The OLS columns of a piece; ``derived`` are the definitions of models.yml (log_income, ...),
+    computed row by row as the in-memory model frame computes them."""
+    from analysis.estimation.frames import derive
+
     f = clean.assign(_y=score if ols["y"] == "overall" else clean[ols["y"]],
                      _w=clean[ols.get("weights", "weight")])
     for x in ols["x"]:
         if x not in f and x in derived:
-            d = derived[x]
-            if d.expr is not None:
-                f[x] = f.eval(d.expr, engine="python").astype(float)
-            elif d.transform == "log":
-                src = f[d.of].astype(float)
-                f[x] = np.log(src.where(src > 0))          # ≤ 0: left out, as the in-memory frame
-            elif d.transform == "log1p":
-                f[x] = np.log1p(f[d.of].astype(float))
-            else:
-                f[x] = np.arcsinh(f[d.of].astype(float))
+            f[x] = derive(f, x, derived[x], [])
     return f[list(dict.fromkeys([*ols["x"], "_y", "_w", ols["fe"], ols["cluster"]]))].dropna()
 
 
