@@ -424,7 +424,7 @@ def test_brant_test_is_the_same_from_zero_start_values(strong):
 
 @pytest.mark.filterwarnings("error")
 def test_ordered_logit_step_halving_takes_the_largest_step_that_does_not_lose_likelihood():
-    """The Newton safeguard: 1, ½, ¼, … until the log-likelihood is no lower (to 1e-12), and
+    """The Newton safeguard: 1, ½, ¼, … until the log-likelihood is no lower (to its rounding), and
     the smallest scale tried when none is; log-likelihood −∞ off the model's domain."""
     from analysis.estimation.ordinal import _damped, _loglik
 
@@ -440,6 +440,12 @@ def test_ordered_logit_step_halving_takes_the_largest_step_that_does_not_lose_li
     assert s == 2.0 ** -27 and len(tried) == 28 and s < 1e-8 <= 2 * s
     tried.clear()
     assert _damped(parabola, -0.49)[1] == 1.0 and tried == [1.0]      # equal counts as no loss
+    # a log-likelihood summed over a million rows is exact to a few units in its last place: a
+    # step that loses less than 1e-14 of it is taken whole (halving it would stall Newton's steps
+    # one rounding away from the estimate); a loss beyond that is not
+    assert _damped(lambda s: (-1.5e6 - 1.4e-8 * s, s), -1.5e6)[1] == 1.0
+    assert _damped(lambda s: (-1.5e6 - 1.6e-8 * s, s), -1.5e6)[1] == 0.5
+    assert _damped(lambda s: (-1.0 - 1.1e-12 * s, s), -1.0)[1] == 0.5   # 1e-12 where |ll| < 100
     w, p = np.array([1.0, 2.0]), np.array([0.25, 0.5])
     assert _loglik(w, np.array([-1.0, 1.0]), p) == pytest.approx(np.log(0.25) + 2 * np.log(0.5))
     assert _loglik(w, np.array([1.0, 1.0]), p) == -np.inf                 # thresholds not increasing

@@ -43,12 +43,14 @@ def _loglik(w: np.ndarray, t: np.ndarray, p: np.ndarray) -> float:
 
 def _damped(value_at, ll: float, min_scale: float = 1e-8):  # type: ignore[no-untyped-def]
     """Step halving: the largest of 1, ½, ¼, … whose ``value_at(scale)`` → (log-likelihood,
-    state) does not fall below ``ll`` (to 1e-12), or the first below ``min_scale``.
-    Returns (log-likelihood, state) at that scale."""
+    state) does not fall below ``ll`` by more than its rounding (1e-12, or 1e-14 of ``|ll|``:
+    about 45 units in the last place, where a sum over a million rows is no more exact), or the
+    first below ``min_scale``. Returns (log-likelihood, state) at that scale."""
+    slack = max(1e-12, 1e-14 * abs(ll))
     scale = 1.0
     while True:
         new, state = value_at(scale)
-        if new >= ll - 1e-12 or scale < min_scale:
+        if new >= ll - slack or scale < min_scale:
             return new, state
         scale /= 2
 
