@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import (cluster_vcov, design_matrix, design_vcov, hc1_vcov, is_binary, model_df,
-                                           weighted_gram)
+from analysis.estimation.regression import (binary_columns, cluster_vcov, design_matrix, design_vcov, hc1_vcov,
+                                           is_binary, model_df, weighted_gram)
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.settings import ModelSpec
 
@@ -77,11 +77,12 @@ def logit_ame(X: np.ndarray, beta: np.ndarray, V: np.ndarray, names: list[str], 
     eta = X @ beta
     mu = 1 / (1 + np.exp(-eta))
     lam = mu * (1 - mu)
+    binary = binary_columns(X)
     rows = []
     for j, r in enumerate(names):
         if r not in regs:                       # the intercept, fixed-effect dummies
             continue
-        if is_binary(X[:, j]):
+        if binary[j]:
             # X with column j set to 1 and to 0, without copying X: η + (v − x_j)β_j
             m1 = 1 / (1 + np.exp(-(eta + (1 - X[:, j]) * beta[j])))
             m0 = 1 / (1 + np.exp(-(eta - X[:, j] * beta[j])))

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import design_vcov, is_binary, model_df, weighted_gram
+from analysis.estimation.regression import binary_columns, design_vcov, model_df, weighted_gram
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.settings import ModelSpec
 
@@ -231,7 +231,7 @@ def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray,
     J = len(theta) + 1
     wn = (np.ones(n) if w is None else np.asarray(w, float))
     wn = wn / wn.sum()
-    binary = [is_binary(X[:, j]) for j in range(k)]
+    binary = binary_columns(X)
     dummies = [j for j in range(k) if binary[j]]
     # sums over the rows: Σ wn f, Σ wn x f', Σ wn f' (continuous regressors); per 0/1 regressor
     # Σ wn (F1 − F0), Σ wn x (f1 − f0), Σ wn (f1 − f0), Σ wn f1
