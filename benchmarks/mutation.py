@@ -41,6 +41,12 @@ only the mutants that survived (after tests were added for them)::
     .venv/bin/python benchmarks/mutation.py stream --only 'analysis.estimation.stream.x__variance_from_cells*' \
         --judge "tests/test_stream.py -k 'equals_in_memory and not dask'"
 
+For figures, ``--skip-style`` does not run the mutants whose every change is to a style argument
+(a size, a line width, a font, a literal colour: :data:`STYLE_KEYWORDS`, :data:`COLOR_KEYWORDS`):
+they are counted as "style only", apart from the score::
+
+    .venv/bin/python benchmarks/mutation.py figures --skip-style --judge "tests/test_figures.py"
+
 A second run on the same day appends its section to that day's report (the first run's table and
 the notes written under it are kept).
 """
@@ -68,6 +74,19 @@ EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.txt"
 PACKAGES = ("estimation", "publishing")                       # [tool.mutmut] only_mutate
 KILLED = {1, 3, 24, -24, 36, 152, 255, -9, -11}            # a failing test, a timeout, a crash
 TIMEOUT = {24, -24, 36, 152, 255}                              # mutmut's timeout codes (CPU limit, wall clock)
+STYLE = 37                                                     # this script's code: a style-only mutant, not judged
+
+STYLE_KEYWORDS = frozenset({
+    "figsize", "fontsize", "labelsize", "size", "font_scale", "s", "ms", "lw", "linewidth", "linewidths",
+    "alpha", "pad", "shrink", "aspect", "height", "fliersize", "capsize", "zorder", "ha", "va", "loc",
+    "bbox_to_anchor", "frameon", "style", "boxstyle", "wrap", "rc", "dpi", "marker", "error_kw",
+    "arrowprops", "bbox", "context"})
+"""Keyword arguments of a drawing call that set how a mark looks, not what it shows: a mutant
+that changes only their values (or drops them) is a style change, not a wrong number."""
+COLOR_KEYWORDS = frozenset({"color", "colors", "facecolor", "facecolors", "edgecolor", "edgecolors", "ec",
+                            "fc", "cmap", "palette"})
+"""Colour arguments: a style change only where the original is a literal (the house colours); a
+colour computed from the data (a region's) shows something and is judged."""
 
 
 def package(module: str) -> str:
@@ -95,13 +114,73 @@ def equivalent() -> dict[str, str]:
 
 
 def verdict(code: int | None) -> str:
-    """What a mutant's exit code says: not run, killed, timeout (killed), survived, or no test /
-    other (pytest found nothing to run, or stopped on an error of its own)."""
+    """What a mutant's exit code says: not run, killed, timeout (killed), survived, style only
+    (not judged: :func:`style_only`), or no test / other (pytest found nothing to run, or stopped
+    on an error of its own)."""
     if code is None:
         return "not run"
+    if code == STYLE:
+        return "style only"
     if code in KILLED:
         return "timeout" if code in TIMEOUT else "killed"
     return "survived" if code == 0 else "no test / other"
+
+
+def _differences(a, b, keyword: tuple | None = None):  # type: ignore[no-untyped-def]
+    """The places where two syntax trees differ, each as the keyword argument it sits in:
+    (name, the original's value) or None; keyword arguments of a call are matched by name (a
+    dropped one differs)."""
+    import ast
+
+    if type(a) is not type(b) or (isinstance(a, list) and len(a) != len(b)):
+        yield keyword
+    elif isinstance(a, list):
+        for x, y in zip(a, b):
+            yield from _differences(x, y, keyword)
+    elif isinstance(a, ast.AST):
+        for field in a._fields:
+            va, vb = getattr(a, field, None), getattr(b, field, None)
+            if isinstance(a, ast.Call) and field == "keywords":
+                ka, kb = {k.arg: k.value for k in va}, {k.arg: k.value for k in vb}
+                for name in ka.keys() ^ kb.keys():
+                    yield keyword or (name, ka.get(name))
+                for name in ka.keys() & kb.keys():
+                    yield from _differences(ka[name], kb[name], keyword or (name, ka[name]))
+            elif field != "ctx":
+                yield from _differences(va, vb, keyword)
+    elif a != b:
+        yield keyword
+
+
+def _is_style(keyword: tuple | None) -> bool:
+    """Whether a difference inside this keyword argument (name, original value) is a style one."""
+    import ast
+
+    if keyword is None:
+        return False
+    name, value = keyword
+    return name in STYLE_KEYWORDS or (name in COLOR_KEYWORDS and isinstance(value, ast.Constant))
+
+
+def style_only(module: str) -> set[str]:
+    """The mutants of ``module`` (in ``mutants/``) whose every change is to the value of a style
+    argument (:data:`STYLE_KEYWORDS`; a literal colour of :data:`COLOR_KEYWORDS`) or drops one:
+    a figure's look, not what it shows."""
+    import ast
+
+    path = ROOT / "mutants" / "analysis" / package(module) / f"{module}.py"
+    funcs = {n.name: n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    out = set()
+    for name, fn in funcs.items():
+        base, sep, number = name.rpartition("__mutmut_")
+        orig = funcs.get(f"{base}__mutmut_orig")
+        if not sep or number == "orig" or orig is None:
+            continue
+        diffs = list(_differences(orig.body, fn.body))
+        if diffs and all(_is_style(kw) for kw in diffs):
+            out.add(f"{dotted(module)}.{name}")
+    return out
 
 
 def tally(module: str, only: list[str] | None = None) -> dict:
@@ -205,12 +284,14 @@ class Judge:
 
 
 def judge(modules: list[str], only: list[str] | None, pytest_args: str, children: int = 1,
-          preload: tuple[str, ...] | None = None, resume: bool = False, survivors: bool = False) -> None:
+          preload: tuple[str, ...] | None = None, resume: bool = False, survivors: bool = False,
+          skip_style: bool = False) -> None:
     """Generate the mutants with mutmut, then run each selected one against ``pytest -x
     pytest_args`` in ``mutants/`` (``children`` judges at once) and store its exit code where
     mutmut keeps its own results (so that ``tally`` and ``--report-only`` read them as any run's);
     ``resume``: only the mutants without a verdict yet (a stopped run goes on); ``survivors``:
-    only those that survived their last judging (after tests were added for them)."""
+    only those that survived their last judging (after tests were added for them);
+    ``skip_style``: the style-only mutants (:func:`style_only`) are not run, recorded as such."""
     subprocess.run([sys.executable, "-c", GENERATE], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     args = ["-x", "-q", "-p", "no:cacheprovider", *shlex.split(pytest_args)]
     judges = [Judge(args, preload) for _ in range(max(1, children))]
@@ -228,6 +309,13 @@ def judge(modules: list[str], only: list[str] | None, pytest_args: str, children
             names = [k for k, v in sorted(data["exit_code_by_key"].items())
                      if (not only or any(fnmatch.fnmatch(k, p) for p in only))
                      and not (resume and v is not None) and not (survivors and v != 0)]
+            if skip_style:
+                style = style_only(module)
+                for k in names:
+                    if k in style:
+                        data["exit_code_by_key"][k] = STYLE
+                meta.write_text(json.dumps(data))
+                names = [k for k in names if k not in style]
             idle: queue.Queue = queue.Queue()
             for j in judges:
                 idle.put(j)
@@ -285,6 +373,9 @@ def main() -> int:
                     help="with --judge: only the selected mutants without a verdict yet (a stopped run goes on)")
     ap.add_argument("--survivors", action="store_true",
                     help="with --judge: only the selected mutants that survived their last judging")
+    ap.add_argument("--skip-style", action="store_true",
+                    help="with --judge: do not run the mutants that change only how a figure looks "
+                         "(size, line width, font, literal colour...), count them apart")
     ap.add_argument("--survivors-of", metavar="REPORT", type=Path,
                     help="run only the mutants this earlier report lists as surviving (its last run of each module)")
     a = ap.parse_args()
@@ -292,7 +383,8 @@ def main() -> int:
         a.only = [*(a.only or []), *survivors_of(a.survivors_of, a.modules)]
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     if a.judge and not a.report_only:
-        judge(a.modules, a.only, a.judge, a.max_children, resume=a.resume, survivors=a.survivors)
+        judge(a.modules, a.only, a.judge, a.max_children, resume=a.resume, survivors=a.survivors,
+              skip_style=a.skip_style)
     elif not a.report_only:
         targets = a.only or [f"{dotted(m)}.*" for m in a.modules]
         env = dict(os.environ)
@@ -304,6 +396,8 @@ def main() -> int:
     rows = [tally(m, [p for p in only if p.startswith(f"{dotted(m)}.")] if only else None)
             for m in a.modules]
     cols = ["mutants", "killed", "of which timeout", "survived", "equivalent", "not run", "no test / other"]
+    if any(r.get("style only") for r in rows):
+        cols.insert(5, "style only")
     out = RESULTS / f"mutation-{date.today().isoformat()}.md"
     head = [] if out.exists() else [f"# Mutation score, {date.today().isoformat()}", ""]
     lines = head + [f"## Run of {datetime.now():%H:%M}: " + ", ".join(a.modules), "",
@@ -312,14 +406,14 @@ def main() -> int:
                     + "".join(f" --only '{p}'" for p in (only or []) if not a.survivors_of)
                     + "".join(f" --tests {t}" for t in (a.tests or []))
                     + (f" --judge \"{a.judge}\"" if a.judge else "") + (" --resume" if a.resume else "")
-                    + (" --survivors" if a.survivors else "") + "` "
+                    + (" --survivors" if a.survivors else "") + (" --skip-style" if a.skip_style else "") + "` "
                     + ("(mutmut 3.8 generates the mutants; each is judged by `pytest -x` with the arguments given)."
                        if a.judge else "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml)."), "",
                     "| module | " + " | ".join(cols) + " | score |", "|---|" + "---:|" * (len(cols) + 1)]
     for r in rows:
         lines.append(f"| {r['module']} | " + " | ".join(str(r.get(k, 0)) for k in cols)
                      + (f" | {100 * r['score']:.1f} % |" if r["score"] == r["score"] else " | — |"))
-    lines += ["", "Score = killed / (killed + survived), equivalent mutants excluded; a timeout counts as killed "
+    lines += ["", "Score = killed / (killed + survived), equivalent and style-only mutants excluded; a timeout counts as killed "
               "(mutmut's convention; on a busy machine some timeouts are the machine, not the mutant: "
               "their number is shown).", ""]
     for r in rows:

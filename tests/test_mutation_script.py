@@ -95,3 +95,70 @@ def test_survivors_of_reads_the_last_run_of_each_module(mutation, tmp_path):
     assert mutation.survivors_of(report, ["toy"]) == ["a_2"]
     assert mutation.survivors_of(report, ["toy", "other", "none"]) == ["a_2", "o_1"]
 
+
+
+STYLE_MODULE = '''
+def x_plot__mutmut_orig(ax, df, colors):
+    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, lw=2, alpha=0.7)
+    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
+    ax.set_xlim(0, 100)
+
+
+def x_plot__mutmut_1(ax, df, colors):
+    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, lw=3, alpha=0.7)
+    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
+    ax.set_xlim(0, 100)
+
+
+def x_plot__mutmut_2(ax, df, colors):
+    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, alpha=0.7)
+    ax.scatter(df["x"], df["y"], color="XX#1b6ca8XX", s=None, zorder=3)
+    ax.set_xlim(0, 100)
+
+
+def x_plot__mutmut_3(ax, df, colors):
+    ax.hlines(df["y"], df["lo"], df["hi"], color=None, lw=2, alpha=0.7)
+    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
+    ax.set_xlim(0, 100)
+
+
+def x_plot__mutmut_4(ax, df, colors):
+    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, lw=3, alpha=0.7)
+    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
+    ax.set_xlim(0, 101)
+
+
+def x_plot__mutmut_5(ax, df, colors):
+    ax.hlines(df["y"], df["hi"], df["hi"], color=colors, lw=2, alpha=0.7)
+    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
+    ax.set_xlim(0, 100)
+
+
+def x_plot__mutmut_6(ax, df, colors):
+    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, lw=2, alpha=0.7)
+    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
+    ax.set_xlim(0, 100)
+'''
+
+
+def test_style_only_mutants_change_nothing_but_how_marks_look(mutation, tmp_path):
+    """A mutant counts as style only when every change it makes is to a style argument's value
+    (or drops it): a line width, a marker size, a literal colour. A colour computed from the
+    data, a positional argument, or a style change beside a wrong number is judged."""
+    folder = tmp_path / "mutants" / "analysis" / "estimation"
+    folder.mkdir(parents=True)
+    (folder / "toy.py").write_text(STYLE_MODULE)
+    got = mutation.style_only("toy")
+    assert got == {"analysis.estimation.toy.x_plot__mutmut_1", "analysis.estimation.toy.x_plot__mutmut_2"}
+    assert mutation.verdict(mutation.STYLE) == "style only"
+
+
+def test_judge_records_style_only_mutants_without_running_them(mutation, tmp_path):
+    names = [f"analysis.estimation.toy.x_plot__mutmut_{i}" for i in (1, 2, 3, 5)]
+    meta = _mutants(tmp_path, names, TOY_TEST.replace('("_1", "_3")', '("_3", "_5")'))
+    (tmp_path / "mutants" / "analysis" / "estimation" / "toy.py").write_text(STYLE_MODULE)
+    mutation.judge(["toy"], None, "tests/test_toy.py", 1, skip_style=True)
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    assert codes == {names[0]: mutation.STYLE, names[1]: mutation.STYLE, names[2]: 1, names[3]: 1}
+    t = mutation.tally("toy")
+    assert (t["style only"], t["killed"], t.get("survived", 0), t["score"]) == (2, 2, 0, 1.0)
