@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from jupyter_cache import get_cache
 
 from analysis.report import context
@@ -219,3 +220,52 @@ def test_a_warning_shown_by_one_page_shows_again_in_the_next_page_of_a_shared_ke
     for path in sources.values():
         nb = cache.get_cache_bundle(cache.match_cache_notebook(read_page(path)).pk).nb
         assert any("shown on every page" in o.get("text", "") for c in nb.cells for o in c.get("outputs", [])), path
+
+
+def _page_with(folder: Path, name: str, code: str, front: str) -> Path:
+    """A page whose front matter adds ``front`` (YAML lines) to the notebook header."""
+    path = folder / f"{name}.md"
+    header = NOTEBOOK_HEADER.replace("kernelspec:", f"{front}kernelspec:", 1)
+    path.write_text(f"{header}# {name}\n\n```{{code-cell}} ipython3\n{code}\n```\n\n"
+                    "```{code-cell} ipython3\nprint('after the error')\n```\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_page_that_allows_errors_is_executed_ahead_with_its_errors_as_myst_nb_would(tmp_path, shared):
+    """A page's ``mystnb: execution_allow_errors: true`` (or the book's ``execute.allow_errors``)
+    holds for the execution ahead too: its error is an output, its later cells run, and the page
+    is cached; a page without it still fails and is left to the book. A page's own
+    ``execution_timeout`` is its cells' limit."""
+    pages = tmp_path / "book"
+    pages.mkdir()
+    raising = "raise RuntimeError('shown, not fatal')"
+    sources = {"book/allows": _page_with(pages, "allows", raising, "mystnb:\n  execution_allow_errors: true\n"),
+               "book/strict": _page_with(pages, "strict", raising + "  # strict", ""),   # not the same cells
+               "book/slow": _page_with(pages, "slow", "import time; time.sleep(30)",
+                                       "mystnb:\n  execution_timeout: 2\n")}
+    kw = {"shared": frozenset(sources)} if shared else {}
+    out = execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=1, **kw)
+    assert out["book/allows"][1] is None and out["book/strict"][1].startswith("RuntimeError: shown, not fatal")
+    assert out["book/slow"][1] is not None and out["book/slow"][0] < 20       # stopped at its own 2 s
+    assert "after the error" in _output(tmp_path / "cache", sources["book/allows"])
+    assert set(pending_pages(tmp_path / "cache", sources)) == {"book/strict", "book/slow"}
+    book_wide = execute_pages(tmp_path / "cache2", {"book/strict": sources["book/strict"]}, dict(os.environ),
+                              jobs=1, allow_errors=True, **({"shared": frozenset({"book/strict"})} if shared else {}))
+    assert book_wide["book/strict"][1] is None
+
+
+def test_page_execution_reads_the_page_s_settings_over_the_book_s():
+    from nbformat import from_dict
+
+    from analysis.report.execute import page_execution
+
+    def nb(meta):  # noqa: ANN001, ANN202
+        return from_dict({"metadata": meta, "cells": [], "nbformat": 4, "nbformat_minor": 5})
+
+    assert page_execution(nb({}), 600, False) == (600, False)
+    assert page_execution(nb({}), 600, True) == (600, True)
+    assert page_execution(nb({"execution": {"timeout": 90}}), 600, False) == (90, False)
+    assert page_execution(nb({"mystnb": {"execution_timeout": 30, "execution_allow_errors": True},
+                              "execution": {"timeout": 90}}), 600, False) == (30, True)
+    assert page_execution(nb({"mystnb": {"execution_allow_errors": False}}), 600, True) == (600, False)

@@ -343,8 +343,8 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
 
 
 def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
-                   timeout: int, log: Path | None = None,
-                   shared: frozenset[str] = frozenset()) -> dict[str, tuple[float, str | None]]:
+                   timeout: int, log: Path | None = None, shared: frozenset[str] = frozenset(),
+                   allow_errors: bool = False) -> dict[str, tuple[float, str | None]]:
     """Execute the pages missing from the execution cache ``jobs`` at a time, with a progress
     bar (:mod:`analysis.report.execute`; pages and what their kernels print logged to ``log``
     as they run); page → outcome."""
@@ -366,7 +366,7 @@ def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
                 err.print(f"[yellow]{page} failed ({error}); the book executes it again and reports it[/yellow]")
 
         return execute_pages(cache, todo, env, jobs, progress=advance, timeout=timeout, log=log,
-                             shared=shared)
+                             shared=shared, allow_errors=allow_errors)
 
 
 def book_hash() -> str:
@@ -526,8 +526,10 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         sources = {p: src / f"{p}.md" for p in _pages(toc_file) if (src / f"{p}.md").is_file()}
         # the province profiles, one template, may share kernels (analysis.report.execute)
         shared = frozenset(p for p in sources if p.startswith(f"{FOLDER}/") and p != f"{FOLDER}/{INDEX}")
-        ahead = _execute_ahead(cache, sources, env, jobs, int((cfg.get("execute") or {}).get("timeout", TIMEOUT)),
-                               log=tmp / "build.log", shared=shared)
+        execute = cfg.get("execute") or {}
+        ahead = _execute_ahead(cache, sources, env, jobs, int(execute.get("timeout", TIMEOUT)),
+                               log=tmp / "build.log", shared=shared,
+                               allow_errors=bool(execute.get("allow_errors", False)))
     code, failed, executed = _run(cmd, env, tmp / "build.log", verbose)
     executed.update({p: f"{secs:.2f} s" for p, (secs, error) in ahead.items() if error is None})
     html = tmp / "_build" / "html"

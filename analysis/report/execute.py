@@ -43,6 +43,15 @@ def read_page(path: Path):  # type: ignore[no-untyped-def]
     return read_myst_markdown_notebook(text, config=MdParserConfig(), add_source_map=True, path=str(path))
 
 
+def page_execution(nb, timeout: int, allow_errors: bool) -> tuple[int, bool]:  # type: ignore[no-untyped-def]
+    """A page's cell timeout and whether its cells may raise, as myst-nb executes it: the page's
+    own ``mystnb: {execution_timeout, execution_allow_errors}`` (or the notebook's
+    ``execution: {timeout}``) over the book's ``execute`` settings given."""
+    own = nb.metadata.get("mystnb") or {}
+    t = own.get("execution_timeout", (nb.metadata.get("execution") or {}).get("timeout", timeout))
+    return int(t), bool(own.get("execution_allow_errors", allow_errors))
+
+
 _LOGGING = False
 """In a worker: whether its output goes to the build log."""
 
@@ -59,7 +68,7 @@ def _set_env(env: dict, log: str | None) -> None:
         os.close(fd)
 
 
-def _execute(path: str, timeout: int) -> list[tuple[str, object, float, str | None]]:
+def _execute(path: str, timeout: int, allow_errors: bool = False) -> list[tuple[str, object, float, str | None]]:
     """Execute one page in a fresh kernel, in its folder (as myst-nb does): [(path, executed
     notebook, seconds, error or None)], a list as :func:`_execute_shared` returns."""
     from jupyter_cache.executors.utils import single_nb_execution
@@ -67,7 +76,8 @@ def _execute(path: str, timeout: int) -> list[tuple[str, object, float, str | No
     if _LOGGING:
         print(f"{path}: Executing notebook ahead", flush=True)      # into the build log
     nb = read_page(Path(path))
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
+    timeout, allow_errors = page_execution(nb, timeout, allow_errors)
+    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=allow_errors,
                                  meta_override=True)
     # a cell's own exception, not nbclient's wrapper
     return [(path, nb, result.time, None if result.err is None else _error_line(result.err))]
@@ -87,7 +97,8 @@ def _error_line(err: BaseException) -> str:
     return f"{name}: {value}".splitlines()[0]
 
 
-def _execute_shared(paths: list[str], timeout: int) -> list[tuple[str, object, float, str | None]]:
+def _execute_shared(paths: list[str], timeout: int, allow_errors: bool = False
+                    ) -> list[tuple[str, object, float, str | None]]:
     """Execute pages of one folder one after the other in one kernel (see the module's notes):
     [(path, executed notebook, seconds, error or None)] in the order given."""
     import asyncio
@@ -103,10 +114,10 @@ def _execute_shared(paths: list[str], timeout: int) -> list[tuple[str, object, f
             if _LOGGING:
                 print(f"{path}: Executing notebook ahead (shared kernel)", flush=True)
             nb = read_page(Path(path))
-            meta = nb.metadata.get("execution", {})
+            page_timeout, page_errors = page_execution(nb, timeout, allow_errors)
             if km is None:                  # the page's kernel (its kernelspec), started by the first client
                 km = NotebookClient(nb).create_kernel_manager()
-            client = NotebookClient(nb, km=km, timeout=meta.get("timeout", timeout), allow_errors=False,
+            client = NotebookClient(nb, km=km, timeout=page_timeout, allow_errors=page_errors,
                                     record_timing=False,    # no timestamps: the cache key reads cell metadata
                                     resources={"metadata": {"path": str(Path(path).parent)}})
 
@@ -151,7 +162,8 @@ def pending_pages(cache_path: Path, sources: dict[str, Path]) -> dict[str, Path]
 def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: int,
                   progress: Callable[[str, str | None], None] | None = None,
                   timeout: int = TIMEOUT, log: Path | None = None,
-                  shared: frozenset[str] = frozenset()) -> dict[str, tuple[float, str | None]]:
+                  shared: frozenset[str] = frozenset(), allow_errors: bool = False
+                  ) -> dict[str, tuple[float, str | None]]:
     """Execute the pages of ``sources`` (name → MyST file with code; :func:`pending_pages` gives
     those not yet in the cache at ``cache_path``), ``jobs`` at a time, each kernel in the
     environment ``env``; store those that succeed in the cache.
@@ -160,7 +172,9 @@ def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: i
     is called as each page ends. Pages are started in the order given (the book's order), after
     ``shared``: pages of one template that may share a kernel, in groups of :data:`SHARED_GROUP`
     pages of the same folder. With ``log``, each page's start and end and whatever the workers
-    and kernels print are appended to it as they happen.
+    and kernels print are appended to it as they happen. ``timeout`` and ``allow_errors`` are
+    the book's ``execute`` settings; a page's own front matter overrides them
+    (:func:`page_execution`).
     """
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -179,9 +193,9 @@ def execute_pages(cache_path: Path, sources: dict[str, Path], env: dict, jobs: i
         for page, p in sources.items():
             if page in shared:
                 folders.setdefault(p.parent, []).append(str(p))
-        running = {pool.submit(_execute_shared, group[i:i + SHARED_GROUP], timeout)
+        running = {pool.submit(_execute_shared, group[i:i + SHARED_GROUP], timeout, allow_errors)
                    for group in folders.values() for i in range(0, len(group), SHARED_GROUP)}
-        running |= {pool.submit(_execute, str(p), timeout)
+        running |= {pool.submit(_execute, str(p), timeout, allow_errors)
                     for page, p in sources.items() if page not in shared}
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
