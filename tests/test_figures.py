@@ -415,3 +415,24 @@ def test_attach_keeps_a_copy_of_the_data_with_its_index_as_columns():
     assert list(kept.columns) == ["v"]
     plain.loc[0, "v"] = 99
     assert kept["v"].tolist() == [1, 2]              # a copy: later changes do not reach the CSV
+
+
+@pytest.mark.parametrize("draw", ["estimates_with_ci", "sobol_bars", "ame_plot"])
+def test_the_synthetic_tag_is_drawn_inside_the_figure_in_its_bottom_right_corner(draw):
+    """A reader of a figure of the replica sees that it is synthetic: the tag lies within the
+    figure (not cut off by the canvas), in the corner clear of titles and legends."""
+    if draw == "estimates_with_ci":
+        fig = figures.estimates_with_ci(_domains(), label="province_en", synthetic=True)
+    elif draw == "sobol_bars":
+        fig = figures.sobol_bars(pd.DataFrame({"input": ["weighting"], "output": ["national score"],
+                                               "first_order": [0.5], "total": [0.6]}), synthetic=True)
+    else:
+        fig = figures.ame_plot(pd.DataFrame({"term": ["x", "x"], "category": [1, 2], "ame": [0.01, -0.01],
+                                             "se": [0.001, 0.001]}), synthetic=True)
+    (tag,) = [t for t in fig.texts if t.get_text() == "synthetic replica"]
+    x, y = tag.get_position()
+    assert 0.9 < x <= 1.0 and 0.0 <= y < 0.05
+    assert (tag.get_ha(), tag.get_va()) == ("right", "bottom")
+    fig.canvas.draw()
+    box, canvas = tag.get_window_extent(), fig.bbox
+    assert canvas.x0 <= box.x0 < box.x1 <= canvas.x1 and canvas.y0 <= box.y0 < box.y1 <= canvas.y1

@@ -634,7 +634,8 @@ def test_ols_frame_of_a_piece_takes_the_outcome_weights_and_derived_variables_th
     clean = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0, np.nan, 6.0], "b": [1.0, 0.0, -1.0, 10.0, 5.0, np.nan],
                           "sex": [2, 1, 2, np.nan, 1, 2], "y2": [9.0, 8.0, 7.0, 6.0, 5.0, 4.0],
                           "w2": [1.5, 1.0, 1.0, 2.0, 1.0, 1.0], "weight": [3.0] * 6,
-                          "g": list("aabbcc"), "c": list("xxyyzz")})
+                          "g": list("aabbcc"), "c": list("xxyyzz"),
+                          "female": [9.0] * 6})         # a column the definition replaces, as in memory
     score = np.array([50.0, 51.0, 52.0, 53.0, 54.0, 55.0])
     derived = {"log1p_b": Derived(label="l", transform="log1p", of="b"),
                "asinh_b": Derived(label="s", transform="asinh", of="b"),

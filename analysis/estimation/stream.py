@@ -665,7 +665,7 @@ def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict, derived: dict)
     f = clean.assign(_y=score if ols["y"] == "overall" else clean[ols["y"]],
                      _w=clean[ols.get("weights", "weight")])
     for x in ols["x"]:
-        if x not in f and x in derived:
+        if x in derived:                      # over a column of the same name, as in memory
             f[x] = derive(f, x, derived[x], [])
     return f[list(dict.fromkeys([*ols["x"], "_y", "_w", ols["fe"], ols["cluster"]]))].dropna()
 
