@@ -315,7 +315,13 @@ def test_ame_plot_draws_each_term_s_effects_in_points_with_1_96_se_bars():
         assert [list(line.get_ydata()) for line in ax.lines if line is not dots] == [[0, 0]]
         assert list(ax.get_xticks()) == [1, 2]
     assert "change in probability (percentage points)" in _texts(fig)
+    assert "satisfaction category (1 = very dissatisfied … 5 = very satisfied)" in _texts(fig)
     assert "synthetic replica" in _texts(fig)
+    fig.canvas.draw()
+    for ax in panels:                    # every panel numbers its own axes (the grid shares them)
+        shown = [t.get_text() for t in ax.get_yticklabels() if t.get_visible()]
+        assert len(shown) >= 3 and all(shown)
+        assert [t.get_text() for t in ax.get_xticklabels() if t.get_visible()] == ["1", "2"]
     d = fig.ruralgov_data
     assert list(d["term"]) == [long, long, "y", "y"]
     np.testing.assert_allclose(d["lo"], ame["ame"] - 1.96 * ame["se"])
@@ -436,3 +442,19 @@ def test_the_synthetic_tag_is_drawn_inside_the_figure_in_its_bottom_right_corner
     fig.canvas.draw()
     box, canvas = tag.get_window_extent(), fig.bbox
     assert canvas.x0 <= box.x0 < box.x1 <= canvas.x1 and canvas.y0 <= box.y0 < box.y1 <= canvas.y1
+
+
+def test_ame_plot_puts_four_terms_a_row_on_one_shared_scale():
+    """The panels are compared with each other: one y scale for all (a small effect looks small
+    beside a large one), four panels a row."""
+    terms = ["a", "b", "c", "d", "e"]
+    ame = pd.DataFrame({"term": np.repeat(terms, 2), "category": [1, 2] * 5,
+                        "ame": np.repeat([0.001, 0.01, 0.02, 0.05, 0.3], 2) * np.tile([1, -1], 5), "se": 0.001})
+    fig = figures.ame_plot(ame, synthetic=False)
+    panels = [a for a in fig.axes if a.get_title(loc="left")]
+    assert [a.get_title(loc="left") for a in panels] == terms
+    assert len({a.get_ylim() for a in panels}) == 1
+    assert panels[0].get_ylim()[1] >= 100 * 0.3
+    rows = [round(a.get_position().y0, 6) for a in panels]
+    assert rows[:4] == [rows[0]] * 4 and rows[4] < rows[0]
+    assert round(panels[4].get_position().x0, 6) == round(panels[0].get_position().x0, 6)
