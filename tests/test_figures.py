@@ -280,7 +280,7 @@ def test_coef_plot_draws_each_model_s_intervals_side_by_side_on_each_term_s_row(
                          "model_label": ["OLS", "OLS", "survey", "survey", "survey"],
                          "estimate": [1.0, 2.0, 1.5, 2.5, -0.5], "ci_low": [0.5, 1.0, 1.0, 2.0, -1.0],
                          "ci_high": [1.5, 3.0, 2.0, 3.0, 0.0]})
-    fig = figures.coef_plot(tidy, synthetic=False, xlabel="points")
+    fig = figures.coef_plot(tidy, synthetic=True, xlabel="points")
     ax = fig.axes[0]
     lines = [c for c in ax.collections if isinstance(c, LineCollection)]
     ols, survey = ([s.tolist() for s in c.get_segments()] for c in lines)
@@ -294,8 +294,9 @@ def test_coef_plot_draws_each_model_s_intervals_side_by_side_on_each_term_s_row(
     assert [ticks[2], ticks[1], ticks[0]] == ["income", "education", "age"]
     assert [list(line.get_xdata()) for line in ax.lines] == [[0, 0]]
     assert _ticks(ax.get_legend().get_texts()) == ["OLS", "survey"]
-    assert _rgb(lines[0].get_colors()[0]) != _rgb(lines[1].get_colors()[0])
-    assert ax.get_xlabel() == "points" and _texts(fig) == []
+    # the colour-blind-safe palette, one colour per model
+    assert [_rgb(c.get_colors()[0]) for c in lines] == [_rgb(c) for c in sns.color_palette("colorblind", 2)]
+    assert ax.get_xlabel() == "points" and _texts(fig) == ["synthetic replica"]
     pd.testing.assert_frame_equal(fig.ruralgov_data, tidy)
 
 
@@ -414,6 +415,8 @@ def test_attach_keeps_a_copy_of_the_data_with_its_index_as_columns():
     s = pd.Series([1.0, 2.0], index=pd.Index(["a", "b"], name="domain"), name="estimate")
     fig = figures.attach(plt.figure(), s)
     assert fig.ruralgov_data.to_dict("list") == {"domain": ["a", "b"], "estimate": [1.0, 2.0]}
+    unnamed = figures.attach(plt.figure(), pd.Series([3.0], name="estimate")).ruralgov_data
+    assert isinstance(unnamed, pd.DataFrame) and list(unnamed.columns) == ["estimate"]
     multi = pd.DataFrame({"v": [1, 2]}, index=pd.MultiIndex.from_tuples([("x", 1), ("y", 2)]))
     assert list(figures.attach(plt.figure(), multi).ruralgov_data.columns) == ["level_0", "level_1", "v"]
     plain = pd.DataFrame({"v": [1, 2]})
