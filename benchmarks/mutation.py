@@ -77,7 +77,7 @@ TIMEOUT = {24, -24, 36, 152, 255}                              # mutmut's timeou
 STYLE = 37                                                     # this script's code: a style-only mutant, not judged
 
 STYLE_KEYWORDS = frozenset({
-    "figsize", "fontsize", "labelsize", "size", "font_scale", "s", "ms", "lw", "linewidth", "linewidths",
+    "figsize", "fontsize", "labelsize", "size", "font_scale", "s", "ms", "lw", "linewidth", "linewidths", "ls", "linestyle",
     "alpha", "pad", "shrink", "aspect", "height", "fliersize", "capsize", "zorder", "ha", "va", "loc",
     "bbox_to_anchor", "frameon", "style", "boxstyle", "wrap", "rc", "dpi", "marker", "error_kw",
     "arrowprops", "bbox", "context"})
@@ -253,7 +253,8 @@ its input forks, runs pytest in the fork with ``MUTANT_UNDER_TEST`` set, and pri
 seconds): the imports, most of a short test run's time, are not repeated per mutant (mutmut's own
 runner forks the same way)."""
 
-PRELOAD = ("numpy", "pandas", "scipy.stats", "statsmodels.api", "pyarrow.parquet", "duckdb", "analysis.cli")
+PRELOAD = ("numpy", "pandas", "scipy.stats", "statsmodels.api", "pyarrow.parquet", "duckdb", "analysis.cli",
+           "matplotlib.pyplot", "seaborn")
 """What a judge imports before forking (the modules every test of the package needs)."""
 
 

@@ -101,6 +101,24 @@ def test_estimates_with_ci_without_hue_reference_or_synthetic_tag_draw_none_of_t
     assert by_region.axes[0].get_legend() is None          # the rows already name the regions
 
 
+def test_estimates_with_ci_by_default_read_the_domain_and_estimate_columns_without_an_axis_label():
+    df = pd.DataFrame({"domain": ["all", "east"], "estimate": [50.0, 60.0], "ci_low": [48.0, 57.0],
+                       "ci_high": [52.0, 63.0]})
+    ax = figures.estimates_with_ci(df).axes[0]
+    assert _ticks(ax.get_yticklabels()) == ["all", "east"]
+    assert _points(ax).tolist() == [[50.0, 1.0], [60.0, 0.0]]
+    assert ax.get_xlabel() == ""
+
+
+def test_estimates_with_ci_in_the_chinese_edition_name_provinces_and_regions_in_chinese(monkeypatch):
+    """With a CJK font, the Chinese edition's rows and legend read Chinese names."""
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    monkeypatch.setattr(figures, "cjk_font", lambda: "Noto Sans CJK SC")
+    ax = figures.estimates_with_ci(_domains(), label="province_en", hue="region3").axes[0]
+    assert _ticks(ax.get_yticklabels()) == ["河南", "上海", "甘肃", "湖北"]
+    assert _ticks(ax.get_legend().get_texts()) == ["东部", "中部", "西部"]
+
+
 def test_estimates_with_ci_name_regions_and_provinces_in_the_reader_s_language(monkeypatch):
     df = _domains().assign(province_en=["河南", "上海", "甘肃", "湖北"])
     ax = figures.estimates_with_ci(df, label="province_en").axes[0]
@@ -288,8 +306,10 @@ def test_coef_plot_draws_each_model_s_intervals_side_by_side_on_each_term_s_row(
     assert np.allclose(ols[:2], [[[0.5, 1.91], [1.5, 1.91]], [[1.0, 0.91], [3.0, 0.91]]])
     assert np.isnan(ols[2]).all() if len(ols) == 3 else True       # OLS has no age
     assert np.allclose(survey, [[[1.0, 2.09], [2.0, 2.09]], [[2.0, 1.09], [3.0, 1.09]], [[-1.0, 0.09], [0.0, 0.09]]])
-    dots = [c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)]
+    marks = [c for c in ax.collections if isinstance(c, PathCollection)]
+    dots = [c.get_offsets() for c in marks]
     assert np.allclose(np.asarray(dots[1]), [[1.5, 2.09], [2.5, 1.09], [-0.5, 0.09]])
+    assert [_rgb(c.get_facecolors()[0]) for c in marks] == [_rgb(c) for c in sns.color_palette("colorblind", 2)]
     ticks = dict(zip(ax.get_yticks(), _ticks(ax.get_yticklabels())))
     assert [ticks[2], ticks[1], ticks[0]] == ["income", "education", "age"]
     assert [list(line.get_xdata()) for line in ax.lines] == [[0, 0]]
