@@ -335,6 +335,7 @@ def test_ame_plot_draws_each_term_s_effects_in_points_with_1_96_se_bars():
         assert np.allclose(bars, [[[c, v - 1.96 * e], [c, v + 1.96 * e]] for c, v, e in zip([1, 2], a, se)])
         assert [list(line.get_ydata()) for line in ax.lines if line is not dots] == [[0, 0]]
         assert list(ax.get_xticks()) == [1, 2]
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("", "")   # the figure's own labels say it once
     assert "change in probability (percentage points)" in _texts(fig)
     assert "satisfaction category (1 = very dissatisfied … 5 = very satisfied)" in _texts(fig)
     assert "synthetic replica" in _texts(fig)
