@@ -482,3 +482,6 @@ def test_ame_plot_puts_four_terms_a_row_on_one_shared_scale():
     rows = [round(a.get_position().y0, 6) for a in panels]
     assert rows[:4] == [rows[0]] * 4 and rows[4] < rows[0]
     assert round(panels[4].get_position().x0, 6) == round(panels[0].get_position().x0, 6)
+    fig.canvas.draw()
+    for ax in panels:                    # the panel above another numbers its categories too
+        assert [t.get_text() for t in ax.get_xticklabels() if t.get_visible()] == ["1", "2"]
