@@ -97,48 +97,29 @@ def test_survivors_of_reads_the_last_run_of_each_module(mutation, tmp_path):
 
 
 
-STYLE_MODULE = '''
-def x_plot__mutmut_orig(ax, df, colors):
-    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, lw=2, alpha=0.7)
+PLOT = """    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, lw=2, alpha=0.7)
     ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
     ax.set_xlim(0, 100)
+"""
+CHANGES = {
+    1: [("lw=2", "lw=3")],                                          # a line width
+    2: [("lw=2, ", ""), ('"#1b6ca8", s=28', '"XX#1b6ca8XX", s=None')],  # dropped; a literal colour, a size
+    3: [("color=colors", "color=None")],                            # the colours computed from the data
+    4: [("lw=2", "lw=3"), ("100)", "101)")],                         # a style change beside a positional one
+    5: [('df["lo"], df["hi"]', 'df["hi"], df["hi"]')],              # a wrong interval
+    6: [],                                                          # no change at all
+}
+"""Fake mutants of a drawing function: the changes each makes to the original (``PLOT``)."""
 
 
-def x_plot__mutmut_1(ax, df, colors):
-    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, lw=3, alpha=0.7)
-    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
-    ax.set_xlim(0, 100)
-
-
-def x_plot__mutmut_2(ax, df, colors):
-    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, alpha=0.7)
-    ax.scatter(df["x"], df["y"], color="XX#1b6ca8XX", s=None, zorder=3)
-    ax.set_xlim(0, 100)
-
-
-def x_plot__mutmut_3(ax, df, colors):
-    ax.hlines(df["y"], df["lo"], df["hi"], color=None, lw=2, alpha=0.7)
-    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
-    ax.set_xlim(0, 100)
-
-
-def x_plot__mutmut_4(ax, df, colors):
-    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, lw=3, alpha=0.7)
-    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
-    ax.set_xlim(0, 101)
-
-
-def x_plot__mutmut_5(ax, df, colors):
-    ax.hlines(df["y"], df["hi"], df["hi"], color=colors, lw=2, alpha=0.7)
-    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
-    ax.set_xlim(0, 100)
-
-
-def x_plot__mutmut_6(ax, df, colors):
-    ax.hlines(df["y"], df["lo"], df["hi"], color=colors, lw=2, alpha=0.7)
-    ax.scatter(df["x"], df["y"], color="#1b6ca8", s=28, zorder=3)
-    ax.set_xlim(0, 100)
-'''
+def _style_module() -> str:
+    out = []
+    for n, changes in [("orig", []), *CHANGES.items()]:
+        body = PLOT
+        for old, new in changes:
+            body = body.replace(old, new)
+        out.append(f"def x_plot__mutmut_{n}(ax, df, colors):\n{body}")
+    return "\n\n".join(out)
 
 
 def test_style_only_mutants_change_nothing_but_how_marks_look(mutation, tmp_path):
@@ -147,7 +128,7 @@ def test_style_only_mutants_change_nothing_but_how_marks_look(mutation, tmp_path
     data, a positional argument, or a style change beside a wrong number is judged."""
     folder = tmp_path / "mutants" / "analysis" / "estimation"
     folder.mkdir(parents=True)
-    (folder / "toy.py").write_text(STYLE_MODULE)
+    (folder / "toy.py").write_text(_style_module())
     got = mutation.style_only("toy")
     assert got == {"analysis.estimation.toy.x_plot__mutmut_1", "analysis.estimation.toy.x_plot__mutmut_2"}
     assert mutation.verdict(mutation.STYLE) == "style only"
@@ -156,7 +137,7 @@ def test_style_only_mutants_change_nothing_but_how_marks_look(mutation, tmp_path
 def test_judge_records_style_only_mutants_without_running_them(mutation, tmp_path):
     names = [f"analysis.estimation.toy.x_plot__mutmut_{i}" for i in (1, 2, 3, 5)]
     meta = _mutants(tmp_path, names, TOY_TEST.replace('("_1", "_3")', '("_3", "_5")'))
-    (tmp_path / "mutants" / "analysis" / "estimation" / "toy.py").write_text(STYLE_MODULE)
+    (tmp_path / "mutants" / "analysis" / "estimation" / "toy.py").write_text(_style_module())
     mutation.judge(["toy"], None, "tests/test_toy.py", 1, skip_style=True)
     codes = json.loads(meta.read_text())["exit_code_by_key"]
     assert codes == {names[0]: mutation.STYLE, names[1]: mutation.STYLE, names[2]: 1, names[3]: 1}
