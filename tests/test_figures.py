@@ -126,22 +126,26 @@ def test_estimates_with_ci_name_regions_and_provinces_in_the_reader_s_language(m
 
 
 def test_rank_intervals_sort_provinces_by_median_rank_and_put_rank_one_on_the_right():
-    df = pd.DataFrame({"province": ["A", "B", "C"], "region": ["west", "east", "central"],
-                       "median_rank": [3.0, 1.0, 2.0], "rank_low": [2.0, 1.0, 1.0], "rank_high": [3.0, 2.0, 3.0]})
-    fig = figures.rank_intervals(df, synthetic=False)
+    df = pd.DataFrame({"province": ["A", "B", "C", "D"], "region": ["west", "east", "central", None],
+                       "median_rank": [3.0, 1.0, 2.0, 4.0], "rank_low": [2.0, 1.0, 1.0, 3.0],
+                       "rank_high": [3.0, 2.0, 3.0, 4.0]})
+    fig = figures.rank_intervals(df, synthetic=True)
     ax = fig.axes[0]
     order = df.sort_values("median_rank")
-    rows = [2, 1, 0]
+    rows = [3, 2, 1, 0]
     assert [s.tolist() for s in _segments(ax)] == [[[lo, y], [hi, y]] for lo, hi, y in
                                                    zip(order["rank_low"], order["rank_high"], rows)]
     assert _points(ax).tolist() == [[m, y] for m, y in zip(order["median_rank"], rows)]
     ticks = dict(zip(ax.get_yticks(), _ticks(ax.get_yticklabels())))
-    assert [ticks[y] for y in rows] == ["B", "C", "A"]
-    assert [_rgb(c) for c in ax.collections[0].get_colors()] == [
-        _rgb(figures.REGION_COLORS[r]) for r in order["region"]]
+    assert [ticks[y] for y in rows] == ["B", "C", "A", "D"]
+    colours = [_rgb(figures.REGION_COLORS.get(r, "#444")) for r in order["region"]]   # no region: grey
+    assert colours[-1] == _rgb("#444444")
+    assert [_rgb(c) for c in ax.collections[0].get_colors()] == colours
+    assert [_rgb(c) for c in ax.collections[1].get_facecolors()] == colours
     left, right = ax.get_xlim()
     assert left > right                               # rank 1 (the highest degree) on the right
-    assert "95 % bootstrap interval" in ax.get_xlabel() and _texts(fig) == []
+    assert ax.get_xlabel() == "rank (1 = highest degree); bar: 95 % bootstrap interval"
+    assert _texts(fig) == ["synthetic replica"]
     pd.testing.assert_frame_equal(fig.ruralgov_data, order)
 
 
@@ -289,6 +293,8 @@ def test_table1_plot_draws_a_panel_per_field_with_each_problem_s_interval(publis
     assert [ticks[1], ticks[0]] == [textwrap.fill(t["problem"][0], 40), "no school bus"]
     assert "\n" in ticks[1]
     assert health.get_xlabel().startswith("% of respondents")
+    # each field's panel as tall as its number of problems: a row has one height throughout
+    assert edu.get_position().height == pytest.approx(2 * health.get_position().height, rel=1e-6)
     assert _texts(fig) == ["synthetic replica"]
     assert "item" not in fig.ruralgov_data and len(fig.ruralgov_data) == 3
 
