@@ -54,6 +54,7 @@ the notes written under it are kept).
 from __future__ import annotations
 
 import argparse
+import ast
 import fnmatch
 import json
 import os
@@ -130,8 +131,6 @@ def _differences(a, b, keyword: tuple | None = None):  # type: ignore[no-untyped
     """The places where two syntax trees differ, each as the keyword argument it sits in:
     (name, the original's value) or None; keyword arguments of a call are matched by name (a
     dropped one differs)."""
-    import ast
-
     if type(a) is not type(b) or (isinstance(a, list) and len(a) != len(b)):
         yield keyword
     elif isinstance(a, list):
@@ -154,8 +153,6 @@ def _differences(a, b, keyword: tuple | None = None):  # type: ignore[no-untyped
 
 def _is_style(keyword: tuple | None) -> bool:
     """Whether a difference inside this keyword argument (name, original value) is a style one."""
-    import ast
-
     if keyword is None:
         return False
     name, value = keyword
@@ -166,8 +163,6 @@ def style_only(module: str) -> set[str]:
     """The mutants of ``module`` (in ``mutants/``) whose every change is to the value of a style
     argument (:data:`STYLE_KEYWORDS`; a literal colour of :data:`COLOR_KEYWORDS`) or drops one:
     a figure's look, not what it shows."""
-    import ast
-
     path = ROOT / "mutants" / "analysis" / package(module) / f"{module}.py"
     funcs = {n.name: n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}

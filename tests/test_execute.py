@@ -17,13 +17,17 @@ from tests.conftest import NOTEBOOK_HEADER
 
 
 
-def _page(folder: Path, name: str, code: str | None) -> Path:
+def _page(folder: Path, name: str, code: str | list[str] | None, front: str = "") -> Path:
+    """A page ``name`` with one code cell (or a cell per item of a list), none for None; ``front``
+    (YAML lines) is added to the notebook's front matter."""
     path = folder / f"{name}.md"
     body = f"# {name}\n\nSome text.\n"
     if code is None:
         path.write_text(body, encoding="utf-8")          # plain Markdown: not a notebook
     else:
-        path.write_text(f"{NOTEBOOK_HEADER}{body}\n```{{code-cell}} ipython3\n{code}\n```\n", encoding="utf-8")
+        header = NOTEBOOK_HEADER.replace("kernelspec:", f"{front}kernelspec:", 1)
+        cells = "".join(f"\n```{{code-cell}} ipython3\n{c}\n```\n" for c in ([code] if isinstance(code, str) else code))
+        path.write_text(f"{header}{body}{cells}", encoding="utf-8")
     return path
 
 
@@ -222,15 +226,6 @@ def test_a_warning_shown_by_one_page_shows_again_in_the_next_page_of_a_shared_ke
         assert any("shown on every page" in o.get("text", "") for c in nb.cells for o in c.get("outputs", [])), path
 
 
-def _page_with(folder: Path, name: str, code: str, front: str) -> Path:
-    """A page whose front matter adds ``front`` (YAML lines) to the notebook header."""
-    path = folder / f"{name}.md"
-    header = NOTEBOOK_HEADER.replace("kernelspec:", f"{front}kernelspec:", 1)
-    path.write_text(f"{header}# {name}\n\n```{{code-cell}} ipython3\n{code}\n```\n\n"
-                    "```{code-cell} ipython3\nprint('after the error')\n```\n", encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize("shared", [False, True])
 def test_a_page_that_allows_errors_is_executed_ahead_with_its_errors_as_myst_nb_would(tmp_path, shared):
     """A page's ``mystnb: execution_allow_errors: true`` (or the book's ``execute.allow_errors``)
@@ -239,11 +234,11 @@ def test_a_page_that_allows_errors_is_executed_ahead_with_its_errors_as_myst_nb_
     ``execution_timeout`` is its cells' limit."""
     pages = tmp_path / "book"
     pages.mkdir()
-    raising = "raise RuntimeError('shown, not fatal')"
-    sources = {"book/allows": _page_with(pages, "allows", raising, "mystnb:\n  execution_allow_errors: true\n"),
-               "book/strict": _page_with(pages, "strict", raising + "  # strict", ""),   # not the same cells
-               "book/slow": _page_with(pages, "slow", "import time; time.sleep(30)",
-                                       "mystnb:\n  execution_timeout: 2\n")}
+    raising, after = "raise RuntimeError('shown, not fatal')", "print('after the error')"
+    sources = {"book/allows": _page(pages, "allows", [raising, after], "mystnb:\n  execution_allow_errors: true\n"),
+               "book/strict": _page(pages, "strict", [raising + "  # strict", after]),   # not the same cells
+               "book/slow": _page(pages, "slow", ["import time; time.sleep(30)", after],
+                                  "mystnb:\n  execution_timeout: 2\n")}
     kw = {"shared": frozenset(sources)} if shared else {}
     out = execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=1, **kw)
     assert out["book/allows"][1] is None and out["book/strict"][1].startswith("RuntimeError: shown, not fatal")

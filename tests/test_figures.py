@@ -49,6 +49,11 @@ def _ticks(labels) -> list[str]:
     return [t.get_text() for t in labels]
 
 
+def _row_labels(ax) -> dict[float, str]:
+    """The label of each row of the axes (y position → tick label)."""
+    return dict(zip(ax.get_yticks(), _ticks(ax.get_yticklabels())))
+
+
 def _texts(fig) -> list[str]:
     return [t.get_text() for t in fig.texts]
 
@@ -73,7 +78,7 @@ def test_estimates_with_ci_draw_each_domain_s_interval_and_estimate_on_its_row_f
     assert [s.tolist() for s in _segments(ax)] == [[[lo, y], [hi, y]] for lo, hi, y in
                                                    zip(df["ci_low"], df["ci_high"], rows)]
     assert _points(ax).tolist() == [[e, y] for e, y in zip(df["estimate"], rows)]
-    ticks = dict(zip(ax.get_yticks(), _ticks(ax.get_yticklabels())))
+    ticks = _row_labels(ax)
     assert [ticks[y] for y in rows] == list(df["province_en"])
     segment_colors = [_rgb(c) for c in ax.collections[0].get_colors()]
     assert segment_colors == [_rgb(figures.REGION_COLORS[r]) for r in df["region3"]]
@@ -136,7 +141,7 @@ def test_rank_intervals_sort_provinces_by_median_rank_and_put_rank_one_on_the_ri
     assert [s.tolist() for s in _segments(ax)] == [[[lo, y], [hi, y]] for lo, hi, y in
                                                    zip(order["rank_low"], order["rank_high"], rows)]
     assert _points(ax).tolist() == [[m, y] for m, y in zip(order["median_rank"], rows)]
-    ticks = dict(zip(ax.get_yticks(), _ticks(ax.get_yticklabels())))
+    ticks = _row_labels(ax)
     assert [ticks[y] for y in rows] == ["B", "C", "A", "D"]
     colours = [_rgb(figures.REGION_COLORS.get(r, "#444")) for r in order["region"]]   # no region: grey
     assert colours[-1] == _rgb("#444444")
@@ -289,7 +294,7 @@ def test_table1_plot_draws_a_panel_per_field_with_each_problem_s_interval(publis
     assert dots[1:] == ([[[41.2, 1.0], [24.0, 0.0]]] if published else [])
     assert _ticks(edu.get_legend().get_texts()) == (["estimate, 95 % CI", "published"] if published
                                                     else ["estimate, 95 % CI"])
-    ticks = dict(zip(edu.get_yticks(), _ticks(edu.get_yticklabels())))
+    ticks = _row_labels(edu)
     assert [ticks[1], ticks[0]] == [textwrap.fill(t["problem"][0], 40), "no school bus"]
     assert "\n" in ticks[1]
     assert health.get_xlabel().startswith("% of respondents")
@@ -316,7 +321,7 @@ def test_coef_plot_draws_each_model_s_intervals_side_by_side_on_each_term_s_row(
     dots = [c.get_offsets() for c in marks]
     assert np.allclose(np.asarray(dots[1]), [[1.5, 2.09], [2.5, 1.09], [-0.5, 0.09]])
     assert [_rgb(c.get_facecolors()[0]) for c in marks] == [_rgb(c) for c in sns.color_palette("colorblind", 2)]
-    ticks = dict(zip(ax.get_yticks(), _ticks(ax.get_yticklabels())))
+    ticks = _row_labels(ax)
     assert [ticks[2], ticks[1], ticks[0]] == ["income", "education", "age"]
     assert [list(line.get_xdata()) for line in ax.lines] == [[0, 0]]
     assert _ticks(ax.get_legend().get_texts()) == ["OLS", "survey"]
