@@ -392,50 +392,47 @@ def test_one_pass_ols_statistics_merged_into_an_empty_partial_take_its_shift():
     assert AbsorbedOLSStats(3).merge(AbsorbedOLSStats(3)).shift is None    # nothing into nothing
 
 
-@pytest.mark.parametrize("model", ["wls_province", "wls_region"])
-def test_stream_and_models_give_the_same_estimates_and_standard_errors(tmp_path, model):
-    """One regression core, one degrees-of-freedom convention: the out-of-core OLS of a model of
-    data/models.yml equals ``ruralgov models`` on the same data to 1e-10 (nested or not)."""
+def _stream_equals_models(st, model: str, folder):  # type: ignore[no-untyped-def]
+    """The out-of-core OLS of ``model`` on the study's villagers, partitioned into ``folder``,
+    checked against ``ruralgov models`` on the study (coefficients and SEs to 1e-10, n, k);
+    returns the in-memory result."""
     from analysis.estimation.suite import fit_model
 
-    st = build_study("2020-replica")
     v = st.wave.data["villagers"]
     cols = [c for c in v.columns if c not in ("province_en", "region3", "region4")]
-    write_partitioned(v[cols], tmp_path / "p", rows_per_file=300)
+    write_partitioned(v[cols], folder, rows_per_file=300)
     spec = st.settings.models.get(model)
     ols = {"y": spec.outcome, "x": list(spec.regressors), "fe": spec.fixed_effects[0],
            "cluster": spec.cluster, "weights": "weight"}
-    streamed = stream_wave(tmp_path / "p", DESIGN, ols=ols, batch_rows=1000)["ols"]
+    streamed = stream_wave(folder, DESIGN, ols=ols, batch_rows=1000)["ols"]
     mem = fit_model(st, spec.model_copy(update={"wild": None}))
     regs = list(spec.regressors)
     np.testing.assert_allclose(streamed["coef"], mem.params[regs].to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(streamed["se"], mem.bse[regs].to_numpy(), rtol=1e-10)
     assert streamed["n"] == mem.nobs and streamed["k"] == mem.stats["k"]
+    return mem
+
+
+@pytest.mark.parametrize("model", ["wls_province", "wls_region"])
+def test_stream_and_models_give_the_same_estimates_and_standard_errors(tmp_path, model):
+    """One regression core, one degrees-of-freedom convention: the out-of-core OLS of a model of
+    data/models.yml equals ``ruralgov models`` on the same data to 1e-10 (nested or not)."""
+    _stream_equals_models(build_study("2020-replica"), model, tmp_path / "p")
 
 
 def test_stream_derives_the_model_s_variables_as_the_in_memory_frame_blank_and_nonpositive_answers_included(
         make_wave, default_frames, tmp_path):
     """A blank sex leaves ``female`` (``sex == 2``) unknown and the row out, as in memory (not a
     man); a household income of 0 leaves ``log_income`` out (``nonpositive: drop``)."""
-    from analysis.estimation.suite import fit_model
-
     v = default_frames["villagers"].copy()
     v.loc[[3, 40, 41, 500], "sex"] = ""
     v.loc[[7, 8, 900], "hh_income"] = "0"
     st = build_study(make_wave(v))
     clean = st.wave.data["villagers"]
     assert clean["sex"].isna().sum() == 4 and (clean["hh_income"] == 0).sum() == 3
-    cols = [c for c in clean.columns if c not in ("province_en", "region3", "region4")]
-    write_partitioned(clean[cols], tmp_path / "p", rows_per_file=300)
-    spec = st.settings.models.get("wls_province")
-    ols = {"y": spec.outcome, "x": list(spec.regressors), "fe": spec.fixed_effects[0],
-           "cluster": spec.cluster, "weights": "weight"}
-    streamed = stream_wave(tmp_path / "p", DESIGN, ols=ols, batch_rows=1000)["ols"]
-    mem = fit_model(st, spec.model_copy(update={"wild": None}))
-    base = fit_model(build_study("2020-replica"), spec.model_copy(update={"wild": None}))
-    assert streamed["n"] == mem.nobs == base.nobs - 7
-    np.testing.assert_allclose(streamed["coef"], mem.params[list(spec.regressors)].to_numpy(), rtol=1e-10)
-    np.testing.assert_allclose(streamed["se"], mem.bse[list(spec.regressors)].to_numpy(), rtol=1e-10)
+    mem = _stream_equals_models(st, "wls_province", tmp_path / "p")
+    base = _stream_equals_models(build_study("2020-replica"), "wls_province", tmp_path / "base")
+    assert mem.nobs == base.nobs - 7
 
 
 @pytest.mark.parametrize("batch", [700, 2_500, 100_000])
