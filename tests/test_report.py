@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from analysis import paths
-from analysis.report.build import STAMP, _pages, build_book
+from analysis.report.build import STAMP, _pages, build_book, execution_cache_key
 from analysis.cli import app
 from tests.conftest import DEFAULT, scratch_page, tree_hashes
 
@@ -62,13 +62,6 @@ def _built_pages(built: Path) -> list[str]:
 def _notebooks() -> set[str]:
     """The pages that run code (the glossary is plain text and executes nothing)."""
     return {p for p in _pages() if "{code-cell}" in (paths.ROOT / f"{p}.md").read_text(encoding="utf-8")}
-
-
-def _n_executed() -> int:
-    """Pages a cold build executes: the book's code pages and one profile per province."""
-    from analysis.ingest.provinces import all_provinces
-
-    return len(_notebooks()) + len(all_provinces())
 
 
 def _executed(log: Path) -> int:
@@ -138,17 +131,19 @@ def test_pages_as_a_reader_sees_them(built):
 
 
 def test_touching_a_wave_file_reexecutes_and_other_waves_stay_identical(built, tmp_path):
+    """Without the province profiles (one template; the default build executes them): the book's
+    pages alone tell whether the cache follows the wave's files."""
     before = tree_hashes(HTML)
     copy = tmp_path / "copy" / DEFAULT.name          # a wave's folder is named by its id
     shutil.copytree(DEFAULT, copy)
     out = tmp_path / "out"
-    assert build_book(str(copy), out, pdf=False) == 0
+    assert build_book(str(copy), out, pdf=False, profiles_enabled=False) == 0
     assert _executed(out / "build.log") == 0            # identical files: the execution cache is reused
     assert tree_hashes(HTML) == before                  # the default wave's report is untouched
     with open(copy / "README.md", "a", encoding="utf-8") as fh:
         fh.write("\nA note added by a test.\n")
-    assert build_book(str(copy), out, pdf=False) == 0
-    assert _executed(out / "build.log") == _n_executed()
+    assert build_book(str(copy), out, pdf=False, profiles_enabled=False) == 0
+    assert _executed(out / "build.log") == len(_notebooks())
     assert tree_hashes(HTML) == before
 
 
@@ -252,17 +247,22 @@ def test_a_build_killed_midway_leaves_the_previous_report(scratch_root):
     assert not list((scratch_root / "_build").glob(".staging-*"))
 
 
-def test_two_builds_of_the_same_inputs_are_identical(tmp_path):
+def test_two_builds_of_the_same_inputs_are_identical_and_each_scores_the_study_once(tmp_path, monkeypatch):
     """Fresh execution twice (separate caches), once with pages executed ahead two at a time and
     once by the book one after the other: identical HTML, images and manifests but for the build
-    time and execution times."""
+    time and execution times. Every page kernel loads the build's scored study: the default
+    construction of the wave is built once per build (other constructions only by the robustness
+    table). Without the province profiles: one template, executed by the default report's build
+    (``built``); here they would triple the time and test the same machinery."""
     a, b = tmp_path / "a", tmp_path / "b"
-    assert build_book(paths.DEFAULT_WAVE, a, force=True, cache_root=tmp_path / "cache_a", pdf=False, jobs=2) == 0
-    assert build_book(paths.DEFAULT_WAVE, b, force=True, cache_root=tmp_path / "cache_b", pdf=False, jobs=1) == 0
-    assert _executed(a / "build.log") == _executed(b / "build.log") == _n_executed()
+    for out, jobs in ((a, 2), (b, 1)):
+        monkeypatch.setenv("RURALGOV_TRACE", str(out.with_name(f"{out.name}-trace.jsonl")))
+        assert build_book(paths.DEFAULT_WAVE, out, force=True, cache_root=tmp_path / f"cache_{out.name}", pdf=False,
+                          jobs=jobs, profiles_enabled=False) == 0
+    assert _executed(a / "build.log") == _executed(b / "build.log") == len(_notebooks())
     log_a, log_b = ((x / "build.log").read_text(encoding="utf-8") for x in (a, b))
     # executed ahead, every page was then found in the cache under the key the book computes
-    assert "Executing notebook using" not in log_a and log_a.count("Using cached notebook") == _n_executed()
+    assert "Executing notebook using" not in log_a and log_a.count("Using cached notebook") == len(_notebooks())
     assert "Executing notebook ahead" not in log_b
     ha, hb = tree_hashes(a / "html"), tree_hashes(b / "html")
     # these hold execution times (the appendix's execution table, the search index of its text,
@@ -283,6 +283,16 @@ def test_two_builds_of_the_same_inputs_are_identical(tmp_path):
             p.pop("runtime_s")
     assert ma == mb
     assert ma["seeds"]["sensitivity"]["seed"] and ma["seeds"]["wls_region.wild"]["seed"]
+    for out in (a, b):
+        trace = out.with_name(f"{out.name}-trace.jsonl")
+        events = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
+        default = [e for e in events if e["event"] == "index" and e["construction"]["normalisation"] == "minmax"
+                   and e["construction"]["weighting"] == "equal" and e["construction"]["aggregation"] == "arithmetic"
+                   and not e["construction"]["exclude_aspects"]]
+        assert len(default) == 1, events
+        # the seven alternative constructions of the robustness table, and the score without the
+        # digital items of the model beside the headline one
+        assert len(events) - len(default) == 8, events
 
 
 def test_compare_builds_a_page_comparing_waves(tmp_path):
@@ -312,25 +322,6 @@ def test_footers_follow_the_source_not_the_page(built):
     assert sum("Real data: official statistics" in n for n in notes) == 2
     survey = (built / "book" / "index.html").read_text(encoding="utf-8")
     assert "Synthetic replica data: illustrates the method only." in survey
-
-
-def test_a_build_scores_the_study_once(tmp_path):
-    """Every page kernel loads the build's scored study: the default construction of the wave is
-    built once per build (other constructions only by the robustness table)."""
-    trace = tmp_path / "trace.jsonl"
-    os.environ["RURALGOV_TRACE"] = str(trace)
-    try:
-        assert build_book(paths.DEFAULT_WAVE, tmp_path / "out", force=True, cache_root=tmp_path / "cache", pdf=False) == 0
-    finally:
-        del os.environ["RURALGOV_TRACE"]
-    events = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
-    default = [e for e in events if e["event"] == "index" and e["construction"]["normalisation"] == "minmax"
-               and e["construction"]["weighting"] == "equal" and e["construction"]["aggregation"] == "arithmetic"
-               and not e["construction"]["exclude_aspects"]]
-    assert len(default) == 1, events
-    # the seven alternative constructions of the robustness table, and the score without the
-    # digital items of the model beside the headline one
-    assert len(events) - len(default) == 8, events
 
 
 def test_every_table_carries_its_data(built):
@@ -576,14 +567,18 @@ def test_chinese_search_finds_shanghai_and_the_switch_works(built, built_zh, bro
     assert log == [], log
 
 
-def test_a_change_to_the_models_reexecutes_only_the_pages_that_declare_them(scratch_root):
+def test_a_change_to_the_models_reexecutes_only_the_pages_that_declare_them(built, scratch_root):
     """``data/models.yml`` is keyed into the pages whose front matter declares it (``ruralgov:
     {reads: [models]}``), not into the whole execution cache: after a change to it the other
-    pages come from the cache."""
+    pages come from the cache. The copy starts from the default report's execution cache
+    (``built``), so its first build executes nothing."""
     from analysis.report.assets import ensure_mathjax
 
     assert ensure_mathjax()                              # fetched once, then copied: no second download
     shutil.copytree(paths.BUILD / ".assets", scratch_root / "_build" / ".assets")
+    name = f"{paths.DEFAULT_WAVE}-{execution_cache_key([DEFAULT])}"
+    for kept in (name, f"{name}-results"):
+        shutil.copytree(paths.BUILD / ".jupyter_cache" / kept, scratch_root / "_build" / ".jupyter_cache" / kept)
     env = {**os.environ, "RURALGOV_ROOT": str(scratch_root)}
 
     def build() -> set[str]:
@@ -593,8 +588,7 @@ def test_a_change_to_the_models_reexecutes_only_the_pages_that_declare_them(scra
         log = (scratch_root / "_build" / paths.DEFAULT_WAVE / "build.log").read_text(encoding="utf-8")
         return {m.split("/src/")[-1] for m in re.findall(r"(\S+\.md): Executing notebook", log)}
 
-    first = build()
-    assert len(first) == _n_executed()
+    assert build() == set()                              # the same inputs: every page from the cache
     declaring = {f"book/{p.name}" for p in (scratch_root / "book").glob("*.md")
                  if re.search(r"^ruralgov:\s*\n\s+reads: \[models\]", p.read_text(encoding="utf-8"), re.M)}
     assert declaring >= {"book/determinants.md", "book/intro.md"}

@@ -106,6 +106,13 @@ def inputs_hash(wave_folder: Path, exclude: tuple[Path, ...] = ()) -> str:
     return h.hexdigest()
 
 
+def execution_cache_key(wave_folders: list[Path]) -> str:
+    """The key of a build's execution cache (``_build/.jupyter_cache/<name>-<key>``): every input
+    of the pages but those a page declares it reads (``data/models.yml``)."""
+    return hashlib.sha256("".join(inputs_hash(f, exclude=(paths.MODELS_CONFIG,))
+                                  for f in wave_folders).encode()).hexdigest()[:16]
+
+
 PAGE_CELL = """```{{code-cell}} ipython3
 :tags: [remove-cell]
 # written by the build: the inputs this page declares and their SHA-256 (a change re-executes it)
@@ -444,8 +451,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     # their hashes are written into the pages that declare them (declare_inputs); the build's
     # key covers them all
     declared = {"models": hashlib.sha256(paths.MODELS_CONFIG.read_bytes()).hexdigest()}
-    cache_key = hashlib.sha256("".join(inputs_hash(f, exclude=(paths.MODELS_CONFIG,))
-                                       for f in [folder, *others]).encode()).hexdigest()[:16]
+    cache_key = execution_cache_key([folder, *others])
     key = hashlib.sha256((cache_key + "".join(declared.values())).encode()).hexdigest()[:16]
     stamp = f"{key}:{book_hash()[:16]}:{lang}:{','.join(editions)}\n"
     if not force and (target / "inputs").exists() and (target / "inputs").read_text() == stamp \
