@@ -9,7 +9,8 @@ Per stage: wall time (s), memory and throughput (rows/s). Memory is the peak of 
 resident set (sampled every 5 ms) above its level when the stage starts, so Arrow, numpy and
 Python allocations all count; each size runs in its own process, whose overall peak (ru_maxrss)
 is reported once after ruralgov's own stages (read to the last model) and once at the end, after
-the baselines. Results go to benchmarks/results/benchmarks.csv and .md. Synthetic waves come from
+the baselines. Results go to benchmarks/results/benchmarks.csv and .md (a --quick run to
+benchmarks-quick.csv and .md, not committed). Synthetic waves come from
 the replica generator (uncalibrated); they are benchmark data only.
 """
 
@@ -555,11 +556,13 @@ def main() -> None:
         bench_book()
     df = pd.concat([*frames, pd.DataFrame(ROWS)], ignore_index=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    df.to_csv(RESULTS / "benchmarks.csv", index=False)
+    # a quick run (CI's) does not overwrite the committed full run
+    stem = "benchmarks-quick" if args.quick else "benchmarks"
+    df.to_csv(RESULTS / f"{stem}.csv", index=False)
     md = (f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, numpy {np.__version__} (`python benchmarks/run.py"
           f"{' --quick' if args.quick else ''}`). Memory: `+` is a stage's peak resident memory above "
           "its start; **bold** is a whole process's peak.\n\n" + goals(df) + "\n\n" + markdown(df))
-    (RESULTS / "benchmarks.md").write_text(md + "\n", encoding="utf-8")
+    (RESULTS / f"{stem}.md").write_text(md + "\n", encoding="utf-8")
     print("\n" + md)
     if args.readme:
         readme = ROOT / "README.md"
