@@ -35,10 +35,11 @@ def regional_means(panel: pd.DataFrame, var: str, scheme: Scheme = "region3", we
     ``complete``: a region's mean only in years where every one of its provinces has the value
     (a mean over fewer provinces would move with the gap, not with the provinces)."""
     p = panel.reset_index().dropna(subset=[var, weight])
-    g = p.groupby(["year", scheme])
-    m = g.apply(lambda d: np.average(d[var], weights=d[weight]), include_groups=False).unstack(scheme)
+    keys = [p["year"], p[scheme]]
+    # Σ w·x / Σ w per group, summed column-wise (a Python call per group cost 60 ms a figure)
+    m = ((p[var] * p[weight]).groupby(keys).sum() / p[weight].groupby(keys).sum()).unstack(scheme)
     if complete:
-        n = g.size().unstack(scheme)
+        n = p.groupby(keys).size().unstack(scheme)
         m = m.where(n >= n.max())
     return m
 
