@@ -304,6 +304,24 @@ def test_table1_plot_draws_a_panel_per_field_with_each_problem_s_interval(publis
     assert "item" not in fig.ruralgov_data and len(fig.ruralgov_data) == 3
 
 
+def test_table1_plot_labels_the_last_of_three_panels_and_draws_a_single_field_alone():
+    """The x label under the bottom panel, the legend in the top one, whatever the number of
+    fields; problems wrapped at 40 characters (a 41-character one on two lines)."""
+    forty_one = "a" * 35 + " bcdef"
+    t = pd.DataFrame({"field": ["education", "health", "culture"], "problem": [forty_one, "clinic", "library"],
+                      "estimate": [40.0, 30.0, 20.0], "ci_low": [35.0, 26.0, 15.0], "ci_high": [45.0, 34.0, 25.0]})
+    fig = figures.table1_plot(t, synthetic=False)
+    top, middle, bottom = fig.axes
+    assert [ax.get_xlabel() for ax in fig.axes] == ["", "", "% of respondents (education: of township institutions)"]
+    assert top.get_legend() is not None and middle.get_legend() is None and bottom.get_legend() is None
+    assert _row_labels(top) == {0: "a" * 35 + "\nbcdef"}
+    assert _texts(fig) == []                                  # a real wave: no tag
+    one = figures.table1_plot(t.iloc[1:2], synthetic=True)
+    (ax,) = one.axes
+    assert ax.get_title(loc="left") == "health" and ax.get_xlabel().startswith("% of respondents")
+    assert _row_labels(ax) == {0: "clinic"} and _texts(one) == ["synthetic replica"]
+
+
 def test_coef_plot_draws_each_model_s_intervals_side_by_side_on_each_term_s_row():
     tidy = pd.DataFrame({"label": ["income", "education", "income", "education", "age"],
                          "model_label": ["OLS", "OLS", "survey", "survey", "survey"],
