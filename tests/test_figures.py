@@ -313,6 +313,9 @@ def test_table1_plot_labels_the_last_of_three_panels_and_draws_a_single_field_al
     fig = figures.table1_plot(t, synthetic=False)
     top, middle, bottom = fig.axes
     assert [ax.get_xlabel() for ax in fig.axes] == ["", "", "% of respondents (education: of township institutions)"]
+    # one x scale for all fields (each panel's own data would give three): prevalences compare
+    assert top.get_xlim() == middle.get_xlim() == bottom.get_xlim()
+    assert top.get_xlim()[0] <= 15 and top.get_xlim()[1] >= 45
     assert top.get_legend() is not None and middle.get_legend() is None and bottom.get_legend() is None
     assert _row_labels(top) == {0: "a" * 35 + "\nbcdef"}
     assert _texts(fig) == []                                  # a real wave: no tag
