@@ -396,7 +396,8 @@ def test_oaxaca_plot_draws_contributions_sorted_with_1_96_se_error_bars():
     assert _ticks(ax.get_yticklabels()) == list(order["label"])
     assert [list(line.get_xdata()) for line in ax.lines if line.get_linestyle() == "-"
             and len(line.get_xdata()) == 2] == [[0, 0]]
-    assert "east–west gap" in ax.get_xlabel() and _texts(fig) == ["synthetic replica"]
+    assert ax.get_xlabel() == "points of the east–west gap explained by differences in each characteristic"
+    assert _texts(fig) == ["synthetic replica"]
     pd.testing.assert_frame_equal(fig.ruralgov_data, detail)
 
 
