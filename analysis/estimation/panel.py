@@ -35,11 +35,12 @@ def regional_means(panel: pd.DataFrame, var: str, scheme: Scheme = "region3", we
     ``complete``: a region's mean only in years where every one of its provinces has the value
     (a mean over fewer provinces would move with the gap, not with the provinces)."""
     p = panel.reset_index().dropna(subset=[var, weight])
-    keys = [p["year"], p[scheme]]
-    # Σ w·x / Σ w per group, summed column-wise (a Python call per group cost 60 ms a figure)
-    m = ((p[var] * p[weight]).groupby(keys).sum() / p[weight].groupby(keys).sum()).unstack(scheme)
+    # Σ w·x / Σ w per group, summed column-wise (a Python call per group cost 63 ms a call)
+    g = p.assign(_wx=p[var] * p[weight]).groupby(["year", scheme])
+    sums = g[["_wx", weight]].sum()
+    m = (sums["_wx"] / sums[weight]).unstack(scheme)
     if complete:
-        n = p.groupby(keys).size().unstack(scheme)
+        n = g.size().unstack(scheme)
         m = m.where(n >= n.max())
     return m
 
