@@ -255,8 +255,9 @@ def test_two_builds_of_the_same_inputs_are_identical_and_each_scores_the_study_o
     table). Without the province profiles: one template, executed by the default report's build
     (``built``); here they would triple the time and test the same machinery."""
     a, b = tmp_path / "a", tmp_path / "b"
+    traces = {out: tmp_path / f"{out.name}-trace.jsonl" for out in (a, b)}
     for out, jobs in ((a, 2), (b, 1)):
-        monkeypatch.setenv("RURALGOV_TRACE", str(out.with_name(f"{out.name}-trace.jsonl")))
+        monkeypatch.setenv("RURALGOV_TRACE", str(traces[out]))
         assert build_book(paths.DEFAULT_WAVE, out, force=True, cache_root=tmp_path / f"cache_{out.name}", pdf=False,
                           jobs=jobs, profiles_enabled=False) == 0
     assert _executed(a / "build.log") == _executed(b / "build.log") == len(_notebooks())
@@ -283,8 +284,7 @@ def test_two_builds_of_the_same_inputs_are_identical_and_each_scores_the_study_o
             p.pop("runtime_s")
     assert ma == mb
     assert ma["seeds"]["sensitivity"]["seed"] and ma["seeds"]["wls_region.wild"]["seed"]
-    for out in (a, b):
-        trace = out.with_name(f"{out.name}-trace.jsonl")
+    for trace in traces.values():
         events = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
         default = [e for e in events if e["event"] == "index" and e["construction"]["normalisation"] == "minmax"
                    and e["construction"]["weighting"] == "equal" and e["construction"]["aggregation"] == "arithmetic"
