@@ -209,3 +209,27 @@ def test_scores_with_rows_of_no_respondent_add_no_row(study):
     every = model_frame(study, spec, scores=extra, complete=False)         # incomplete rows kept
     assert len(every.data) == len(study.villagers)
     pd.testing.assert_frame_equal(every.data, model_frame(study, spec, complete=False).data)
+
+
+def test_a_text_columns_missing_rows_are_found_once_per_wave_and_only_for_its_own_wave(study, monkeypatch):
+    """The missing rows of a wave's text column (a fixed effect) are kept for the wave: every
+    frame of that wave leaves them out, and another wave with other rows missing gets its own."""
+    from analysis.estimation import frames
+
+    monkeypatch.setattr(frames, "_MISSING", frames.weakref.WeakKeyDictionary())
+    spec = study.settings.models.get("wls_region")
+
+    def wave_missing(rows):  # type: ignore[no-untyped-def]
+        v = study.villagers.copy()
+        v.loc[v.index[rows], "region3"] = None
+        return dataclasses.replace(study, wave=dataclasses.replace(study.wave, data={**study.wave.data, "villagers": v}))
+
+    first, other = wave_missing([0, 1, 2]), wave_missing([5, 6])
+    for st, gone in ((first, [0, 1, 2]), (first, [0, 1, 2]), (other, [5, 6])):
+        f = model_frame(st, spec)
+        assert f.dropped_by["region3"] == len(gone)
+        assert not set(gone) & set(f.rows) and f.data["region3"].notna().all()
+        assert f.data["region3"].dtype == study.villagers["region3"].dtype
+    masks = frames._MISSING[first.wave]
+    assert masks["region3"].sum() == 3 and not masks["region3"].flags.writeable
+    assert frames._MISSING[other.wave]["region3"].sum() == 2

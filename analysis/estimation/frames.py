@@ -209,16 +209,52 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     numeric = {spec.outcome, *spec.regressors}
     arrays = {c: (pd.to_numeric(v[c], errors="coerce").to_numpy("float64", na_value=np.nan) if c in numeric
                   else v[c].array) for c in cols}
-    miss = {c: np.isnan(a) if c in numeric else np.asarray(pd.isna(a)) for c, a in arrays.items()}
+    own = set(study.villagers.columns) - set(ms.derived) - set(covs)     # the wave's columns as read
+    miss = {c: np.isnan(a) if c in numeric else _missing(study.wave, c, a) if c in own else np.asarray(pd.isna(a))
+            for c, a in arrays.items()}
     dropped_by = {c: int(m.sum()) for c, m in miss.items() if m.any()}
-    keep = ~np.logical_or.reduce(list(miss.values())) if complete else np.ones(len(v), dtype=bool)
+    keep = np.ones(len(v), dtype=bool)
+    if complete:
+        for m in miss.values():
+            keep &= ~m
     rows = np.flatnonzero(keep)
-    every = len(rows) == len(v)
-    # each column keeps its dtype (object text stays object: the constructor would infer strings)
-    data = pd.DataFrame({c: pd.Series(a if every else a[keep], copy=False,
-                                      dtype="float64" if c in numeric else v[c].dtype)
-                         for c, a in arrays.items()}, copy=every)
+    data = _frame(arrays, keep, len(rows), {c: "float64" if c in numeric else v[c].dtype for c in cols})
     return ModelFrame(data, rows, int((~keep).sum()), dropped_by, tuple(notes))
+
+
+_MISSING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Which rows of a wave's own non-numeric columns (text codes, nullable integers) are missing,
+found once per wave (``pd.isna`` on a million text values takes about 50 ms): wave → {column: mask}."""
+
+
+def _missing(wave, column: str, values) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``pd.isna`` of a column of the wave, kept for the wave (read-only)."""
+    try:
+        cache = _MISSING.setdefault(wave, {})
+    except TypeError:                        # an object standing in for a wave (no weak reference)
+        cache = {}
+    if column not in cache:
+        m = np.asarray(pd.isna(values))
+        m.flags.writeable = False
+        cache[column] = m
+    return cache[column]
+
+
+def _frame(arrays: dict, keep: np.ndarray, n: int, dtypes: dict) -> pd.DataFrame:
+    """The kept rows of each column, a frame of its own (never a view of the wave): the float
+    columns copied into one 2-D block (one allocation; the frame's constructor would copy
+    them again to consolidate them), the others each in its own dtype (object text stays object:
+    the constructor would infer strings), in the order of ``arrays``."""
+    every = n == len(keep)
+    floats = [c for c in arrays if dtypes[c] == "float64"]
+    block = np.empty((len(floats), n))
+    for i, c in enumerate(floats):
+        block[i] = arrays[c] if every else arrays[c][keep]    # (compress with out= is slower)
+    data = pd.DataFrame(block.T, columns=floats, copy=False)
+    for i, (c, a) in enumerate(arrays.items()):
+        if c not in floats:
+            data.insert(i, c, pd.Series(a.copy() if every else a[keep], copy=False, dtype=dtypes[c]))
+    return data
 
 
 def lacking(study, spec: ModelSpec, models: ModelsSettings | None = None) -> list[str]:  # type: ignore[no-untyped-def]
