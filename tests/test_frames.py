@@ -211,6 +211,13 @@ def test_scores_with_rows_of_no_respondent_add_no_row(study):
     pd.testing.assert_frame_equal(every.data, model_frame(study, spec, complete=False).data)
 
 
+def _root(a: np.ndarray) -> np.ndarray:
+    """The array that owns the memory of a view."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
 def test_a_text_columns_missing_rows_are_found_once_per_wave_and_only_for_its_own_wave(study, monkeypatch):
     """The missing rows of a wave's text column (a fixed effect) are kept for the wave: every
     frame of that wave leaves them out, and another wave with other rows missing gets its own."""
@@ -230,6 +237,9 @@ def test_a_text_columns_missing_rows_are_found_once_per_wave_and_only_for_its_ow
         assert f.dropped_by["region3"] == len(gone)
         assert not set(gone) & set(f.rows) and f.data["region3"].notna().all()
         assert f.data["region3"].dtype == study.villagers["region3"].dtype
+        # the float columns are rows of one array of the frame's own (one copy of the kept rows)
+        assert _root(f.data["overall"].to_numpy()) is _root(f.data["weight"].to_numpy())
+        assert not np.shares_memory(f.data["weight"].to_numpy(), st.villagers["weight"].to_numpy())
     masks = frames._MISSING[first.wave]
     assert masks["region3"].sum() == 3 and not masks["region3"].flags.writeable
     assert frames._MISSING[other.wave]["region3"].sum() == 2

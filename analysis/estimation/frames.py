@@ -245,15 +245,14 @@ def _frame(arrays: dict, keep: np.ndarray, n: int, dtypes: dict) -> pd.DataFrame
     columns copied into one 2-D block (one allocation; the frame's constructor would copy
     them again to consolidate them), the others each in its own dtype (object text stays object:
     the constructor would infer strings), in the order of ``arrays``."""
-    every = n == len(keep)
     floats = [c for c in arrays if dtypes[c] == "float64"]
     block = np.empty((len(floats), n))
     for i, c in enumerate(floats):
-        block[i] = arrays[c] if every else arrays[c][keep]    # (compress with out= is slower)
+        block[i] = arrays[c][keep]                    # (compress with out= is slower)
     data = pd.DataFrame(block.T, columns=floats, copy=False)
     for i, (c, a) in enumerate(arrays.items()):
-        if c not in floats:
-            data.insert(i, c, pd.Series(a.copy() if every else a[keep], copy=False, dtype=dtypes[c]))
+        if c not in floats:                           # a mask always copies: never a view of the wave
+            data.insert(i, c, pd.Series(a[keep], copy=False, dtype=dtypes[c]))
     return data
 
 
