@@ -653,3 +653,20 @@ def test_ols_frame_of_a_piece_takes_the_outcome_weights_and_derived_variables_th
     with pytest.raises(ValueError, match="log_b"):
         _ols_frame(clean, score, {"y": "overall", "x": ["log_b"], "fe": "g", "cluster": "g"},
                    {"log_b": Derived(label="log", transform="log", of="b")})     # nonpositive: error
+
+
+def test_partitioned_scan_of_a_wave_without_any_psu_id_but_an_fpc_reports_the_ids_and_stops(tmp_path):
+    """Every PSU id missing, an fpc given: no stratum has a PSU to count, so the fpc is checked for
+    one value per stratum only; the missing ids are the errors, and nothing is estimated."""
+    import pandas as pd
+
+    folder, wave, design, lone = _lonely_fpc_wave(tmp_path, "adjust")
+    for f in sorted(folder.glob("*.parquet")):
+        d = pd.read_parquet(f)
+        d["village_id"] = pd.Series([None] * len(d), dtype=object)
+        d.to_parquet(f, index=False)
+    out = stream_wave(folder, design, by="province_en")
+    assert out["degree"] is None and not out["report"].ok
+    cols = {p.column for p in out["report"].errors}
+    assert cols == {design["psu"]}, cols
+    assert not [p for p in out["report"].problems if p.rule.startswith("fpc")]
