@@ -670,3 +670,28 @@ def test_partitioned_scan_of_a_wave_without_any_psu_id_but_an_fpc_reports_the_id
     cols = {p.column for p in out["report"].errors}
     assert cols == {design["psu"]}, cols
     assert not [p for p in out["report"].problems if p.rule.startswith("fpc")]
+
+
+def test_partitioned_scan_lists_the_strata_whose_fpc_varies_in_the_order_they_first_appear(tmp_path):
+    """Two strata whose fpc changes from one partition to the next, the one with the larger code
+    coming first in the files: the report names them in the order of the wave's rows."""
+    _, wave, design, _ = _lonely_fpc_wave(tmp_path, "adjust")
+    v = pd.read_parquet(wave / "villagers.parquet")
+    code = dict(zip(v["province"], build_study(wave).villagers["province"]))    # name → code, as validated
+    a, b = sorted(code, key=code.get)[1:3]                      # a's code is smaller; b comes first
+    v = pd.concat([v[v["province"] == b], v[v["province"] == a], v[~v["province"].isin([a, b])]])
+    nb, na = int((v["province"] == b).sum()), int((v["province"] == a).sum())
+    size = (nb + na) // 3                           # b spans the first two files, a the second and third
+    assert 0 < size < nb < 2 * size <= nb + na - 1 < 3 * size + 2
+    folder = tmp_path / "ordered" / "villagers"
+    files = write_partitioned(v.reset_index(drop=True), folder, rows_per_file=size)
+    for i in (1, 2):                                # the fpc of b in file 1, and of a in file 2, changes
+        d = pd.read_parquet(files[i])
+        d.loc[d["province"] == (b if i == 1 else a), "fpc"] += 7
+        d.to_parquet(files[i], index=False)
+    rep = stream_wave(folder, design, by="province_en")["report"]
+    varies = [p for p in rep.errors if p.rule == "fpc constant in a stratum"]
+    from analysis.ingest.validate import _strat_name
+
+    assert [p.file for p in varies] == [files[0].name, files[1].name]
+    assert [_strat_name(code[b]) in varies[0].message, _strat_name(code[a]) in varies[1].message] == [True, True]
