@@ -39,6 +39,7 @@ from analysis.ingest.readers import load_spec, read_questionnaire  # noqa: E402
 from analysis.estimation.regression import absorbed_ols  # noqa: E402
 from analysis.estimation.study import Study, wave_design  # noqa: E402
 from analysis.estimation.suite import fit_model  # noqa: E402
+from analysis.estimation.frames import model_frame  # noqa: E402
 from analysis.ingest.official import province_panel  # noqa: E402
 from analysis.settings import load_settings  # noqa: E402
 from analysis.ingest.validate import validate_wave  # noqa: E402
@@ -177,6 +178,10 @@ def bench_size(n: int, tmp: Path, *, with_r: bool) -> None:
     study = Study(wave, settings, IndexConfig.default(), res, design, province_panel())
     for m in settings.models.models:
         measure(f"model {m.name} ({m.family})", n, lambda m=m: fit_model(study, m), repeat=3)
+    measure(f"  ↳ their model frames ({len(settings.models.models)})", n, lambda: [
+        model_frame(study, m, design_columns=m.se_kind == "design" or m.family == "oaxaca")
+        for m in settings.models.models], repeat=3,
+        note="part of the models' rows: the complete cases of each model's columns (once per model)")
     process_peak("ruralgov pipeline, read to last model: process peak RSS", n, "ru_maxrss before any baseline")
     b_floor, _ = measure("  single-pass numpy floor", n, lambda: floor_ols(y, Xm, g, w), baseline_of="OLS",
                          repeat=3, note="written here in numpy, no package code: demeaning, normal equations, "
