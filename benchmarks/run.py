@@ -38,7 +38,7 @@ from analysis.estimation.index import IndexConfig, build_index, degree  # noqa: 
 from analysis.ingest.readers import load_spec, read_questionnaire  # noqa: E402
 from analysis.estimation.regression import absorbed_ols  # noqa: E402
 from analysis.estimation.study import Study, wave_design  # noqa: E402
-from analysis.estimation.suite import fit_model  # noqa: E402
+from analysis.estimation.suite import fit_model, needs_design_columns  # noqa: E402
 from analysis.estimation.frames import model_frame  # noqa: E402
 from analysis.ingest.official import province_panel  # noqa: E402
 from analysis.settings import load_settings  # noqa: E402
@@ -179,7 +179,7 @@ def bench_size(n: int, tmp: Path, *, with_r: bool) -> None:
     for m in settings.models.models:
         measure(f"model {m.name} ({m.family})", n, lambda m=m: fit_model(study, m), repeat=3)
     measure(f"  ↳ their model frames ({len(settings.models.models)})", n, lambda: [
-        model_frame(study, m, design_columns=m.se_kind == "design" or m.family == "oaxaca")
+        model_frame(study, m, design_columns=needs_design_columns(m))
         for m in settings.models.models], repeat=3,
         note="part of the models' rows: the complete cases of each model's columns (once per model)")
     process_peak("ruralgov pipeline, read to last model: process peak RSS", n, "ru_maxrss before any baseline")

@@ -32,6 +32,12 @@ from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 __all__ = ["fit_model", "fit_models", "robustness", "diagnostics", "ModelSpecError", "ROBUSTNESS_LABELS"]
 
 
+def needs_design_columns(spec: ModelSpec) -> bool:
+    """Whether a model's frame carries the design's strata, PSU and weight: design-based SEs and
+    the Oaxaca bootstrap over PSUs."""
+    return spec.se_kind == "design" or spec.family == "oaxaca"
+
+
 def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> ModelResult:  # type: ignore[no-untyped-def]
     """Fit one model specification on a study (``scores``: another construction's scores)."""
     from analysis.estimation.binary import fit_logit
@@ -41,8 +47,7 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
     from analysis.estimation.ordinal import fit_ologit
 
     fam = spec.family
-    needs_design = spec.se_kind == "design" or fam == "oaxaca"
-    mf = model_frame(study, spec, scores=scores, design_columns=needs_design)
+    mf = model_frame(study, spec, scores=scores, design_columns=needs_design_columns(spec))
     if len(mf.data) == 0:
         raise ModelSpecError(f"model {spec.name!r}: no complete rows")
     labels = variable_labels(study)
