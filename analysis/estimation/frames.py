@@ -157,6 +157,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     """
     ms = models or study.settings.models
     v = study.villagers
+    wave_columns = v.columns
     sc = study.scores if scores is None else scores
     m = re.fullmatch(r"overall_without_(\w+)", spec.outcome)
     if m:                                   # the score rebuilt without one aspect's indicators
@@ -209,7 +210,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     numeric = {spec.outcome, *spec.regressors}
     arrays = {c: (pd.to_numeric(v[c], errors="coerce").to_numpy("float64", na_value=np.nan) if c in numeric
                   else v[c].array) for c in cols}
-    own = set(study.villagers.columns) - set(ms.derived) - set(covs)     # the wave's columns as read
+    own = set(wave_columns) - set(ms.derived) - set(covs)     # the wave's columns as read
     miss = {c: np.isnan(a) if c in numeric else _missing(study.wave, c, a) if c in own else np.asarray(pd.isna(a))
             for c, a in arrays.items()}
     dropped_by = {c: int(m.sum()) for c, m in miss.items() if m.any()}
