@@ -342,6 +342,32 @@ def test_degree_defaults_to_the_overall_score_and_names_the_levels_it_knows():
         degree(d, res, des, level="nope")
 
 
+def test_a_degree_s_interval_is_cut_at_the_ends_of_the_scale_and_only_there():
+    """Domain "a": two PSUs in one stratum (1 design df, t = 12.7), one answering all 5s and one
+    all 1s: its Wald limits run far beyond 0 and 100. Domain "b", many PSUs: limits inside."""
+    from analysis.estimation.design import SurveyDesign
+    from analysis.estimation.index import degree
+
+    rng = np.random.default_rng(3)
+    codes = np.vstack([np.full((4, len(IDS)), 5), np.full((4, len(IDS)), 1),
+                       rng.integers(2, 5, size=(40, len(IDS)))])
+    d = frame(codes).assign(w=1.0, s=np.r_[np.zeros(8, int), np.repeat([1, 2], 20)],
+                            p=np.r_[[0] * 4 + [1] * 4, 2 + np.arange(40) // 2],
+                            g=np.r_[["a"] * 8, ["b"] * 40])
+    res = build_index(d[IDS], IndexConfig())
+    des = SurveyDesign.from_frame(d, weight="w", strata="s", psu="p")
+    plain, cut = des.mean(res.scores["overall"].to_numpy(), by=d["g"]), degree(d, res, des, by="g")
+    lo, hi = plain.ci
+    assert cut.df[0] == 1 and lo[0] < 0 and hi[0] > 100                 # the uncut Wald interval
+    np.testing.assert_array_equal(cut.estimate, plain.estimate)
+    np.testing.assert_array_equal(cut.se, plain.se)
+    clo, chi = cut.ci
+    assert (clo[0], chi[0]) == (0.0, 100.0)
+    assert 0 < lo[1] < hi[1] < 100 and (clo[1], chi[1]) == (lo[1], hi[1])
+    t = cut.to_frame()
+    assert t["ci_low"].tolist() == [0.0, lo[1]] and t["ci_high"].tolist() == [100.0, hi[1]]
+
+
 @settings(max_examples=60, deadline=None)
 @given(x=arrays(np.float64, st.tuples(st.integers(1, 30), st.just(9)),
                 elements=st.one_of(st.floats(0, 100), st.just(np.nan))),

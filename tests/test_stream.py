@@ -91,12 +91,15 @@ def _assert_same_ols(got: dict, want: dict) -> None:
 def test_partitioned_degree_equals_in_memory(partitioned, by):
     """Every field of the estimate, by province (whole PSUs) and by education, where a PSU may
     hold a single respondent of a domain (173 such cells here) and a domain no PSU of a stratum:
-    the counts of respondents and PSUs, the df and the weighted sizes are the in-memory ones."""
+    the counts of respondents and PSUs, the df and the weighted sizes are the in-memory ones; so
+    are the confidence limits, cut at the ends of the index's scale."""
     folder, st = partitioned
     out = stream_wave(folder, DESIGN, by=by)
     assert out["report"].ok
     mem = st.degree(by=by)
     _assert_same_estimate(out["degree"], mem)
+    assert out["degree"].bounds == mem.bounds == (0.0, 100.0)
+    np.testing.assert_allclose(out["degree"].ci, mem.ci, rtol=1e-10)
 
 
 @pytest.mark.parametrize("lonely_psu", ["adjust", "remove"])

@@ -139,6 +139,9 @@ class Estimate:
     t quantile with the domain's design df."""
     n_psu: np.ndarray | None = None
     """PSUs with respondents in each domain."""
+    bounds: tuple[float, float] | None = None
+    """The ends of the estimate's scale, if it has any (the index's 0 and 100): a Wald limit
+    beyond one is cut at it (it happens with very few design df, where t is large)."""
 
     @property
     def se(self) -> np.ndarray:
@@ -157,7 +160,8 @@ class Estimate:
 
     @property
     def ci(self) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper confidence limits on the t quantile with the domain's design df."""
+        """Lower and upper confidence limits on the t quantile with the domain's design df (Wald
+        limits cut at :attr:`bounds`)."""
         est, se = self.estimate, self.se
         q = self.quantile
         if self.ci_method not in ("wald", "logit"):
@@ -170,7 +174,10 @@ class Estimate:
             lo = np.where(est <= 0, 0.0, lo)
             hi = np.where(est >= 1, 1.0, hi)
             return lo, hi
-        return est - q * se, est + q * se
+        lo, hi = est - q * se, est + q * se
+        if self.bounds is not None:
+            lo, hi = np.maximum(lo, self.bounds[0]), np.minimum(hi, self.bounds[1])
+        return lo, hi
 
     def to_frame(self, scale: float = 1.0) -> pd.DataFrame:
         """Tidy table: domain, estimate, se, ci_low, ci_high, deff, n, n_psu, df, sum_w

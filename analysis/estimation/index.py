@@ -39,6 +39,8 @@ from analysis.ingest.codebook import Codebook, Item, load_codebook
 from analysis.settings import IndexSettings
 from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 # Saaty's random consistency index by matrix order
+SCALE = (0.0, 100.0)
+"""The ends of every score's scale: a degree's confidence limits are cut at them."""
 RANDOM_INDEX = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49}
 
 
@@ -422,7 +424,9 @@ def degree(data: pd.DataFrame, result: IndexResult, design: SurveyDesign, *,
     """Design-based mean score (the "modernization degree", in %) overall or by a column of ``data``.
 
     Respondents whose score is missing at ``level`` are excluded as a domain of the full design.
+    The confidence limits are cut at the scale's ends, 0 and 100 (:data:`SCALE`).
     """
     if level not in result.scores:
         raise KeyError(f"unknown level {level!r}; levels: {', '.join(result.scores.columns)}")
-    return design.mean(result.scores[level].to_numpy(), by=None if by is None else data[by])
+    return replace(design.mean(result.scores[level].to_numpy(), by=None if by is None else data[by]),
+                   bounds=SCALE)

@@ -31,7 +31,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, get_args
 
@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import Estimate, LonelyPSU, fpc_population, stratum_centres
+from analysis.estimation.index import SCALE
 from analysis.estimation.regression import cr1_vcov
 
 
@@ -591,7 +592,10 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
             cur_file = file
             cur.add_piece(job, file, first_row, raw)
         part.merge(cur)
-    return _finish(Path(folder).name, part, design, key, dups)
+    out = _finish(Path(folder).name, part, design, key, dups)
+    if out["degree"] is not None:                          # the index's scale, as in memory
+        out["degree"] = replace(out["degree"], bounds=SCALE)
+    return out
 
 
 def _finish(wave: str, part: ScanPartial, design: dict, key: str,
