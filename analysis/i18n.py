@@ -94,6 +94,19 @@ def N_(text: str) -> str:
     return text
 
 
+def plural(n: int, one: str, other: str, language: str | None = None) -> str:
+    """``one`` or ``other`` (both marked with :func:`N_`) as English grammar wants for a count
+    ``n``, in the edition being written: Chinese has no plural, so it translates ``other``.
+
+    >>> plural(1, "{n} PSU", "{n} PSUs", "en").format(n=1), plural(2, "{n} PSU", "{n} PSUs", "en").format(n=2)
+    ('1 PSU', '2 PSUs')
+    """
+    language = language or lang()
+    if language == "en":
+        return one if n == 1 else other
+    return _(other, language)
+
+
 REGIONS_ZH = {"east": "东部", "central": "中部", "centre": "中部", "west": "西部", "northeast": "东北"}
 """Region names (three-region scheme and the NBS's four regions) in Chinese."""
 

@@ -101,3 +101,26 @@ def test_a_book_of_chapters_only_and_without_the_official_page_gets_no_profiles(
     toc = book_toc(study.wave, profiles=["profiles/profiles", "profiles/hebei"], compare=True)
     (tmp_path / "out.yml").write_text(dump_yaml(toc), encoding="utf-8")
     assert _pages(tmp_path / "out.yml") == ["book/rerun", "book/survey", "book/compare"]
+
+
+def test_the_summary_counts_psus_and_degrees_of_freedom_in_good_english(study):
+    """A province of two villages in one stratum has 1 design df: "1 design degree of freedom"."""
+    from analysis.ingest.provinces import resolve
+
+    t = profile.published(profile.province_degrees(study))
+    one, more = t[t["df"] == 1], t[t["df"] > 1]
+    assert len(one) and len(more)
+    for rows, words in ((one, "1 design degree of freedom)"), (more, "design degrees of freedom)")):
+        code = resolve(rows["province"].iloc[0]).adcode
+        text = profile.summary_sentence(study, code, pd.DataFrame())
+        assert words in text and "PSUs," in text, text
+
+
+def test_every_sub_index_interval_of_every_province_lies_on_the_scale(study):
+    """With 1 or 2 design df the t quantile is 12.7 or 4.3: a Wald limit past 0 or 100 is cut."""
+    from analysis.ingest.provinces import resolve
+
+    for name in profile.published(profile.province_degrees(study))["province"]:
+        lv = profile.levels_table(study, resolve(name).adcode)
+        shown = lv.dropna(subset=["ci_low"])
+        assert shown["ci_low"].ge(0).all() and shown["ci_high"].le(100).all(), name

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.i18n import _
 from analysis.publishing.disclosure import DisclosurePolicy, published
 
 
@@ -42,7 +43,7 @@ def figure(studies: list):  # type: ignore[no-untyped-def, type-arg]
         ax.errorbar(x, d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
                     fmt="o-", capsize=3, label=region, color=figures.REGION_COLORS.get(region, "#444"))
     ax.set_xticks(np.arange(len(ordered)), [f"{s.wave.id}\n({s.year})" for s in ordered])
-    ax.set_ylabel("modernization degree (0–100)")
+    ax.set_ylabel(_("modernization degree (0–100)"))
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import N_, _, bilingual, reasons
+from analysis.i18n import N_, _, bilingual, plural, reasons
 from analysis.ingest.official import weight_of
 from analysis.ingest.provinces import resolve
 from analysis.publishing.disclosure import published
@@ -80,9 +80,11 @@ def summary_sentence(study, adcode: int, replicates: pd.DataFrame) -> str:  # ty
     if s["status"] == "suppressed":
         return _("{name}'s survey results are not published: {reason} (the wave's disclosure rule); this page "
                  "shows official statistics only. ‡").format(name=name, reason=s["reason"])
+    psus = plural(s["n_psu"], N_("{n} PSU"), N_("{n} PSUs")).format(n=s["n_psu"])
+    dfs = plural(s["df"], N_("{n} design degree of freedom"), N_("{n} design degrees of freedom")).format(n=s["df"])
     out = _("The modernization degree in {name} is **{est:.1f}** (95 % CI {lo:.1f}–{hi:.1f}; {n} respondents "
-            "in {n_psu} PSUs, {df} design degrees of freedom).").format(
-        name=name, est=s["estimate"], lo=s["ci_low"], hi=s["ci_high"], n=s["n"], n_psu=s["n_psu"], df=s["df"])
+            "in {psus}, {dfs}).").format(
+        name=name, est=s["estimate"], lo=s["ci_low"], hi=s["ci_high"], n=s["n"], psus=psus, dfs=dfs)
     if s["flag"]:
         out += _(" † To be read with care: {why}.").format(why=reasons(s["flag"]))
     rk = rank(study, adcode, replicates)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import i18n
-from analysis.i18n import _
+from analysis.i18n import N_, _
 
 
 def composition(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -39,7 +39,7 @@ def sample_map(study):  # type: ignore[no-untyped-def]
     w = study.wave
     counts = study.villagers.groupby("province").size()
     counts.index = counts.index.astype(int)
-    note = "not in the replica" if w.synthetic else "not surveyed"
+    note = N_("not in the replica") if w.synthetic else N_("not surveyed")
     return figures.china_map(counts.astype(float), label="respondents", cmap="Blues",
                              title="Villager respondents by province", missing_note=note,
                              synthetic=w.synthetic)
@@ -100,7 +100,7 @@ def facts_and_assumptions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def
          _("{n} township institution records").format(n=inst)),
         (_("regional degrees"), said.get("regions", ""), _("calibrated to reproduce them within their printed rounding")),
     ]
-    return pd.DataFrame(rows, columns=["topic", "the seed paper states", "the replica assumes"])
+    return pd.DataFrame(rows, columns=[N_("topic"), N_("the seed paper states"), N_("the replica assumes")])
 
 
 def design_note(study) -> str:  # type: ignore[no-untyped-def]
