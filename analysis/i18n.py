@@ -150,6 +150,15 @@ def category(column: str, value: object, language: str | None = None) -> object:
     return value
 
 
+def group_name(column: str, value: object, language: str | None = None) -> str:
+    """One of the groups a comparison names (a value of ``column``) as a reader calls it: a region
+    or province by its name in the edition being written (or in ``language``), a value of any
+    other column as "column = value"."""
+    if column in REGION_COLUMNS + PROVINCE_COLUMNS:
+        return str(category(column, value, language))
+    return f"{column} = {value}"
+
+
 def reasons(text: str) -> str:
     """A "; "-separated list of reasons (flags, suppressions) in the edition being written."""
     return "; ".join(_(r) for r in str(text).split("; ")) if text else text

@@ -385,7 +385,7 @@ def test_ame_plot_draws_each_term_s_effects_in_points_with_1_96_se_bars():
 def test_oaxaca_plot_draws_contributions_sorted_with_1_96_se_error_bars():
     detail = pd.DataFrame({"label": ["income", "roads", "schooling"], "explained": [2.0, -1.0, 0.5],
                            "se": [0.5, 0.2, 0.1]})
-    fig = figures.oaxaca_plot(detail, synthetic=True)
+    fig = figures.oaxaca_plot(detail, synthetic=True, groups=("east", "west"), group="region3")
     ax = fig.axes[0]
     order = detail.sort_values("explained")
     assert [(p.get_x(), p.get_width(), p.get_y() + p.get_height() / 2) for p in ax.patches] == [
@@ -396,7 +396,9 @@ def test_oaxaca_plot_draws_contributions_sorted_with_1_96_se_error_bars():
     assert _ticks(ax.get_yticklabels()) == list(order["label"])
     assert [list(line.get_xdata()) for line in ax.lines if line.get_linestyle() == "-"
             and len(line.get_xdata()) == 2] == [[0, 0]]
-    assert ax.get_xlabel() == "points of the east–west gap explained by differences in each characteristic"
+    assert ax.get_xlabel() == "points of the gap between east and west explained by differences in each characteristic"
+    bare = figures.oaxaca_plot(detail, synthetic=False).axes[0]
+    assert bare.get_xlabel() == "points of the gap explained by differences in each characteristic"
     assert _texts(fig) == ["synthetic replica"]
     pd.testing.assert_frame_equal(fig.ruralgov_data, detail)
 

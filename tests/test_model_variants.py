@@ -247,8 +247,35 @@ def test_oaxaca_decomposition_equals_the_group_and_pooled_regressions(frame):
     assert res.report_terms == tuple(want) == tuple(res.params.index)
     assert res.vcov.index.tolist() == res.vcov.columns.tolist() == list(want)
     np.testing.assert_allclose(np.sqrt(np.diag(res.vcov)), res.tables["decomposition"]["se"], rtol=1e-12)
-    assert dict(res.stats) == {"groups": "r0 vs r1", "bootstrap_reps": 60}
+    assert dict(res.stats) == {"groups": "r0 vs r1", "group": "region", "group_a": "r0", "group_b": "r1",
+                               "bootstrap_reps": 60}
     assert set(res.tables) == {"decomposition", "detail"}
+
+
+@pytest.mark.parametrize(("group", "groups", "names"), [
+    ("region", ("r1", "r0"), ("r1", "r0")),
+    ("cat", ("a", "b"), ("cat = a", "cat = b")),
+])
+def test_the_page_names_the_decomposition_s_groups_whatever_they_are(frame, group, groups, names):
+    """The determinants page, its table title and its figure name the groups the model was given
+    (data/models.yml), not "east" and "west"; without the model, the reason it was skipped."""
+    from analysis.estimation.decomposition import fit_oaxaca
+    from analysis.estimation.results import ModelSet
+    from analysis.report.pages import determinants as det
+
+    spec = ModelSpec(name=det.OAXACA, family="oaxaca", outcome="y", regressors=("x1",), weights="w",
+                     group=group, groups=groups, reps=50, seed=1)
+    ms = ModelSet((fit_oaxaca(frame, spec, {}, strata="region", psu="village"),))
+    assert det.oaxaca_groups(ms) == names
+    stats = det.model_stats(ms)
+    assert (stats["ox_a"], stats["ox_b"]) == names
+    fig = det.oaxaca_figure(ms, synthetic=False)
+    assert fig.axes[0].get_xlabel() == (f"points of the gap between {names[0]} and {names[1]} explained by "
+                                        "differences in each characteristic")
+    skipped = ModelSet((), skipped={det.OAXACA: "the wave has no west"})
+    assert det.oaxaca_absent(skipped) == "No decomposition on this wave: the wave has no west."
+    assert det.oaxaca_absent(ModelSet(())) == \
+        f"No decomposition on this wave: data/models.yml names no model {det.OAXACA!r}."
 
 
 def test_oaxaca_without_weights_or_design_resamples_respondents(frame):

@@ -96,6 +96,7 @@ def fit_oaxaca(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, strata: str |
     V = pd.DataFrame(np.diag(summary["se"].to_numpy() ** 2), index=params.index, columns=params.index)
     detail["label"] = detail["term"].map(lambda t: labels.get(t, t))
     return ModelResult(spec.name, spec.label or spec.name, "oaxaca", params, V, len(df),
-                       None, MappingProxyType({"groups": f"{a} vs {b}", "bootstrap_reps": reps}), (),
+                       None, MappingProxyType({"groups": f"{a} vs {b}", "group": spec.group, "group_a": a,
+                                          "group_b": b, "bootstrap_reps": reps}), (),
                        MappingProxyType({}), MappingProxyType({"decomposition": summary, "detail": detail}),
                        tuple(params.index))

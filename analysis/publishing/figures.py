@@ -361,8 +361,10 @@ def ame_plot(ame: pd.DataFrame, *, synthetic: bool, labels: dict[str, str] | Non
     return attach(g.figure, d)
 
 
-def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
-    """Contribution of each regressor to the explained part of the gap, with bootstrap CIs."""
+def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool, groups: tuple[object, object] | None = None,
+                group: str = "") -> plt.Figure:
+    """Contribution of each regressor to the explained part of the gap between the two
+    ``groups`` (values of the column ``group``), with ±1.96 bootstrap SEs."""
     set_theme()
     d = detail.sort_values("explained")
     fig, ax = plt.subplots(figsize=(7.2, 0.4 * len(d) + 1.2))
@@ -370,7 +372,12 @@ def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     ax.barh(y, d["explained"], xerr=1.96 * d["se"], color="#6a9f58", alpha=0.85, error_kw={"lw": 1})
     ax.set_yticks(y, d["label"])
     ax.axvline(0, color="grey", lw=1)
-    ax.set_xlabel(_("points of the east–west gap explained by differences in each characteristic"))
+    if groups is None:
+        ax.set_xlabel(_("points of the gap explained by differences in each characteristic"))
+    else:
+        a, b = (i18n.group_name(group, g, None if cjk_font() else "en") for g in groups)
+        ax.set_xlabel(_("points of the gap between {a} and {b} explained by differences in each "
+                        "characteristic").format(a=a, b=b))
     _tag(ax, synthetic)
     fig.tight_layout()
     return attach(fig, detail)

@@ -8,7 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.i18n import _, group_name
 from analysis.publishing.formats import fmt_p
+
+OAXACA = "oaxaca_east_west"
+"""The page's decomposition (``data/models.yml``); its groups are whatever the model names."""
 
 
 def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -29,12 +33,13 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                 wild = r.tables["wild"].set_index("term")
                 reps = int(r.tables["wild"].attrs.get("reps", 999))
                 out["wild_p_internet_txt"] = fmt_p(wild.loc["internet_use", "wild_p"], reps=reps)
-    if ms.has("oaxaca_east_west"):
-        ox = ms["oaxaca_east_west"].tables["decomposition"].set_index("component")
+    if ms.has(OAXACA):
+        ox = ms[OAXACA].tables["decomposition"].set_index("component")
+        out["ox_a"], out["ox_b"] = oaxaca_groups(ms)
         out.update({"ox_gap": ox.loc["gap", "estimate"], "ox_explained": ox.loc["explained (two-fold)", "estimate"],
                     "ox_explained_se": ox.loc["explained (two-fold)", "se"],
                     "ox_unexplained": ox.loc["unexplained (two-fold)", "estimate"],
-                    "ox_reps": int(ms["oaxaca_east_west"].stats["bootstrap_reps"])})
+                    "ox_reps": int(ms[OAXACA].stats["bootstrap_reps"])})
         out["ox_explained_share"] = 100 * out["ox_explained"] / out["ox_gap"]
     return out
 
@@ -121,17 +126,32 @@ def brant_table(ms, model: str = "ologit_health") -> pd.DataFrame:  # type: igno
     return b.rename(columns={"chi2": "χ²"})
 
 
-def oaxaca_tables(ms, model: str = "oaxaca_east_west") -> tuple[pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
+def oaxaca_groups(ms, model: str = OAXACA) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The decomposition's two groups as a reader names them, in the edition being written: a
+    region or province by its name, a value of any other column as "column = value"."""
+    st = ms[model].stats
+    return group_name(st["group"], st["group_a"]), group_name(st["group"], st["group_b"])
+
+
+def oaxaca_absent(ms, model: str = OAXACA) -> str:  # type: ignore[no-untyped-def]
+    """Why the page shows no decomposition: the reason the model was not fitted on this wave."""
+    why = ms.skipped.get(model) or _("data/models.yml names no model {name!r}").format(name=model)
+    return _("No decomposition on this wave: {why}.").format(why=why)
+
+
+def oaxaca_tables(ms, model: str = OAXACA) -> tuple[pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
     """Oaxaca–Blinder decomposition summary and detailed explained contributions."""
     r = ms[model]
     return r.tables["decomposition"], r.tables["detail"][["label", "explained", "se"]]
 
 
-def oaxaca_figure(ms, synthetic: bool, model: str = "oaxaca_east_west"):  # type: ignore[no-untyped-def]
+def oaxaca_figure(ms, synthetic: bool, model: str = OAXACA):  # type: ignore[no-untyped-def]
     """Explained contributions of each characteristic to the gap."""
     from analysis.publishing import figures
 
-    return figures.oaxaca_plot(ms[model].tables["detail"], synthetic=synthetic)
+    st = ms[model].stats
+    return figures.oaxaca_plot(ms[model].tables["detail"], synthetic=synthetic,
+                               groups=(st["group_a"], st["group_b"]), group=st["group"])
 
 
 def diagnostics_tables(study, ms, model: str = "wls_region") -> tuple[pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
