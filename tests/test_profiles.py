@@ -120,7 +120,16 @@ def test_every_sub_index_interval_of_every_province_lies_on_the_scale(study):
     """With 1 or 2 design df the t quantile is 12.7 or 4.3: a Wald limit past 0 or 100 is cut."""
     from analysis.ingest.provinces import resolve
 
+    from analysis.report.pages import common
+
+    notes = set()
     for name in profile.published(profile.province_degrees(study))["province"]:
         lv = profile.levels_table(study, resolve(name).adcode)
         shown = lv.dropna(subset=["ci_low"])
         assert shown["ci_low"].ge(0).all() and shown["ci_high"].le(100).all(), name
+        cut = shown["ci_low"].eq(0).any() or shown["ci_high"].eq(100).any()
+        note = common.scale_note(lv)
+        assert bool(note) == cut, name                 # the table says why a limit is 0 or 100
+        notes.add(note)
+    assert notes == {"", "A confidence limit of 0 or 100 is cut at that end of the scale: on so few design "
+                         "degrees of freedom the interval reaches past it."}

@@ -41,7 +41,7 @@ TEMPLATE = HEADER + """
 ```{{code-cell}} ipython3
 :tags: [remove-cell]
 from analysis.report import context, display
-from analysis.report.pages import profile
+from analysis.report.pages import common, profile
 from analysis.publishing.provenance import official_source, survey_source
 from analysis.i18n import _, bilingual
 st = context.study()
@@ -67,7 +67,8 @@ display.notice(st) if status["status"] == "published" else None   # no survey nu
 ```{{code-cell}} ipython3
 :tags: [remove-input]
 if status["status"] == "published":
-    display.show(profile.levels_table(st, CODE), source=survey_source(st.wave), decimals=1, page="{slug}",
+    lv = profile.levels_table(st, CODE)
+    display.show(lv, source=survey_source(st.wave), decimals=1, page="{slug}", note=common.scale_note(lv),
                  title=_("Field and aspect sub-indices (0–100): {{name}} and the nation").format(name=NAME))
     display.show(profile.problems_table(st, CODE), source=survey_source(st.wave), decimals=0, page="{slug}",
                  title=_("Problems villagers name (% of respondents): {{name}} and the nation").format(name=NAME))

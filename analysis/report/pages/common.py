@@ -35,6 +35,17 @@ def degree_table(study, by: str | None, level: str = "overall") -> pd.DataFrame:
     return flag_means(policy(study).apply(e))
 
 
+def scale_note(t: pd.DataFrame) -> str:
+    """A table's note when one of its confidence limits sits at an end of the index's scale, where
+    it was cut (:attr:`analysis.estimation.design.Estimate.bounds`); else nothing."""
+    from analysis.estimation.index import SCALE
+
+    if not ((t["ci_low"] <= SCALE[0]) | (t["ci_high"] >= SCALE[1])).any():
+        return ""
+    return _("A confidence limit of {lo:g} or {hi:g} is cut at that end of the scale: on so few design "
+             "degrees of freedom the interval reaches past it.").format(lo=SCALE[0], hi=SCALE[1])
+
+
 def lacks(study) -> list[str]:  # type: ignore[no-untyped-def]
     """What an optional block of the wave lacks (institution questionnaire, a field's items)."""
     w = study.wave
