@@ -696,3 +696,46 @@ def test_partitioned_scan_lists_the_strata_whose_fpc_varies_in_the_order_they_fi
 
     assert [p.file for p in varies] == [files[0].name, files[1].name]
     assert _strat_name(code[b]) in varies[0].message and _strat_name(code[a]) in varies[1].message
+
+
+@pytest.mark.parametrize("lonely_psu", ["adjust", "fail"])
+def test_partitioned_scan_reports_the_design_s_cross_row_problems_as_the_in_memory_validation(tmp_path, lonely_psu):
+    """A PSU in three strata (its rows in three partitions), another in two, and a
+    stratum left with a single PSU: the scan on one machine reports each at the same row, column,
+    value, rule, message and severity as the validation of the same rows in one file, in the same
+    order (file row r of the one file is row (r − 2) mod 1000 + 2 of partition (r − 2) // 1000)."""
+    import yaml
+
+    from analysis.ingest.validate import validate_wave
+
+    v = generate(seed=12, n=3000, calibrate=False)["villagers"]
+    provs = list(dict.fromkeys(v["province"]))
+    a, home = v.loc[40, "village_id"], v.loc[40, "province"]        # partition 0
+    others = [p for p in provs if p != home]
+    v.loc[[2600, 1500], "village_id"] = a                           # partitions 2 and 1
+    v.loc[2600, "province"], v.loc[1500, "province"] = others[0], others[1]
+    v.loc[1200, "province"] = [p for p in provs if p != v.loc[1200, "province"]][2]   # PSU B in 2 strata
+    alone = others[5]
+    v.loc[v["province"] == alone, "village_id"] = "the-only-village"
+    design = {**DESIGN, "lonely_psu": lonely_psu}
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    (tmp_path / "w").mkdir()
+    v.to_parquet(tmp_path / "w" / "villagers.parquet", index=False)
+    (tmp_path / "w" / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}}, "design": design}), encoding="utf-8")
+    mem, _ = validate_wave(tmp_path / "w")
+    scan = stream_wave(tmp_path / "p", design)["report"]
+    rules = ("PSU nested in one stratum", "two or more PSUs per stratum")
+
+    def keep(rep, where):  # type: ignore[no-untyped-def]
+        return [(*where(p), p.column, str(p.value), p.rule, p.message, p.severity)
+                for p in rep.problems if p.rule in rules]
+
+    want = keep(mem, lambda p: (f"part-{(p.row - 2) // 1000:05d}.parquet", (p.row - 2) % 1000 + 2))
+    got = keep(scan, lambda p: (p.file, p.row))
+    assert got == want
+    assert [r[4] for r in got].count("PSU nested in one stratum") == 2
+    assert any("appears in 3 strata" in r[5] for r in got)
+    assert ("two or more PSUs per stratum", "error" if lonely_psu == "fail" else "warning") in \
+        {(r[4], r[6]) for r in got}
+    assert (scan.ok, mem.ok) == (False, False)
