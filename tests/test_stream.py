@@ -290,7 +290,9 @@ def test_problems_carry_file_rows_whatever_the_batch_size(tmp_path):
         assert ("part-00001.parquet", 236, "schema") in errs, errs
         dup = [p for p in rep.errors if p.rule == "unique id"]
         assert [(p.file, p.row) for p in dup] == [("part-00001.parquet", 502)]
-        assert "part-00001.parquet row 102" in dup[0].message
+        rid = v.loc[1100, "resp_id"]
+        assert (dup[0].column, dup[0].value, dup[0].severity, dup[0].message) == (
+            "resp_id", rid, "error", f"respondent id {rid!r} also in part-00001.parquet row 102")
 
 
 def test_partitioning_adds_no_problem_the_whole_wave_does_not_have(partitioned):
