@@ -50,7 +50,9 @@ def test_count_columns(name):
 
 @pytest.mark.parametrize("name, values, kind", [
     ("year", [2020], "year"), ("survey_year", [2020], "year"), ("median_rank", [2.0], "rank"),
-    ("Rank", [1], "rank"), ("p", [0.1], "p"), ("wild p (Holm)", [0.1], "p"), ("p_adj", [0.1], "p"),
+    ("Rank", [1], "rank"), ("median rank", [2.0], "rank"), ("rank_low", [1.0], "rank"),
+    ("rank_high", [3.0], "rank"), ("rank, 97.5 %", [3.0], "rank"),
+    ("rank normalisation", [7.12], "number"), ("p", [0.1], "p"), ("wild p (Holm)", [0.1], "p"), ("p_adj", [0.1], "p"),
     ("p-value", [0.1], "p"), ("estimate", [1.5], "number"), ("top", [1.0], "number"),
     ("pp", [1.0], "number"), ("ok", [True], "text"), ("province", ["Anhui"], "text")])
 def test_other_column_kinds(name, values, kind):

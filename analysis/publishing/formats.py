@@ -73,7 +73,7 @@ def column_kind(name: str, values: pd.Series) -> str:
         return "count"
     if low == "year" or low.endswith("_year"):
         return "year"
-    if "rank" in low:
+    if re.fullmatch(r"(median[ _])?rank([ _](low|high)|, [\d.]+ %)?", low):   # a rank, not "rank normalisation"
         return "rank"
     if re.search(r"(^|[\s_(])p($|[\s_)])", low) or "p-value" in low:     # "p", "wild p (Holm)", "p_adj"
         return "p"
