@@ -289,7 +289,7 @@ def test_sigma_convergence_is_the_sample_sd_of_logs():
 def test_beta_convergence_by_least_squares_with_hc1(region_effects):
     """Growth = α + β log y_start (+ region dummies, first dropped): β by least squares, its HC1
     SE n/(n−k)·(X'X)⁻¹X'diag(e²)X(X'X)⁻¹, a normal p-value, R², n, and the half-life
-    ln 2 / −ln(1 + β) when −1 < β < 0."""
+    ln 2 / λ with λ = −ln(1 + 19β)/19 over the 19 years when −1/19 < β < 0."""
     from scipy import stats
 
     p = province_panel()
@@ -313,7 +313,24 @@ def test_beta_convergence_by_least_squares_with_hc1(region_effects):
     assert r["p"] == pytest.approx(2 * stats.norm.sf(abs(coef[1] / se)), rel=1e-8)
     assert r["n"] == n and r["r2"] == pytest.approx(1 - (e**2).sum() / ((g - g.mean()) ** 2).sum(), rel=1e-10)
     assert -1 < r["beta"] < 0
-    assert r["half_life_years"] == pytest.approx(np.log(2) / -np.log(1 + coef[1]), rel=1e-10)
+    assert r["half_life_years"] == pytest.approx(np.log(2) * 19 / -np.log(1 + 19 * coef[1]), rel=1e-10)
+
+
+@pytest.mark.parametrize(("speed", "years"), [(0.03, 19), (0.10, 5), (0.02, 1)])
+def test_beta_convergence_recovers_the_speed_and_half_life_of_exact_convergence(speed, years):
+    """Provinces on the textbook path log y_T = log y* + e^(−λT)(log y_0 − log y*) (Barro &
+    Sala-i-Martin 1992), without noise: the slope is −(1 − e^(−λT))/T, the speed λ and the
+    half-life ln 2/λ exactly, whatever the length T of the period."""
+    rng = np.random.default_rng(4)
+    y0 = np.exp(rng.uniform(7, 10, 30))
+    star = np.exp(9.0)
+    yT = star * (y0 / star) ** np.exp(-speed * years)
+    idx = pd.MultiIndex.from_product([range(30), [2000, 2000 + years]], names=["province", "year"])
+    p = pd.DataFrame({"y": np.column_stack([y0, yT]).ravel(), "region3": "east"}, index=idx)
+    r = beta_convergence(p, "y", 2000, 2000 + years)
+    assert r["beta"] == pytest.approx(-(1 - np.exp(-speed * years)) / years, rel=1e-9)
+    assert r["speed"] == pytest.approx(speed, rel=1e-9)
+    assert r["half_life_years"] == pytest.approx(np.log(2) / speed, rel=1e-9)
 
 
 @pytest.mark.filterwarnings("error")

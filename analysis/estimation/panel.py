@@ -90,7 +90,11 @@ def beta_convergence(panel: pd.DataFrame, var: str, start: int, end: int, *, reg
                      scheme: Scheme = "region3") -> dict[str, float]:
     """β-convergence: annualised log growth from ``start`` to ``end`` on the initial log level
     (OLS, HC1 SEs); β < 0 means poorer provinces grew faster.  Optionally with region effects
-    (conditional convergence)."""
+    (conditional convergence).
+
+    The half-life follows Barro & Sala-i-Martin (1992): over T = ``end`` − ``start`` years the
+    annualised growth has slope β = −(1 − e^(−λT))/T in the initial log level, so the speed of
+    convergence is λ = −ln(1 + βT)/T and the half-life ln 2/λ (missing unless −1/T < β < 0)."""
     import statsmodels.api as sm
 
     p = panel
@@ -103,8 +107,10 @@ def beta_convergence(panel: pd.DataFrame, var: str, start: int, end: int, *, reg
         X = X.join(pd.get_dummies(df["region"], drop_first=True, dtype=float))
     fit = sm.OLS(df["growth"], sm.add_constant(X)).fit(cov_type="HC1")
     beta = float(fit.params["log_initial"])
+    T = end - start
+    speed = -np.log(1 + beta * T) / T if -1 / T < beta < 0 else np.nan
     return {"beta": beta, "se": float(fit.bse["log_initial"]), "p": float(fit.pvalues["log_initial"]),
-            "half_life_years": float(np.log(2) / -np.log(1 + beta)) if -1 < beta < 0 else np.nan,
+            "speed": float(speed), "half_life_years": float(np.log(2) / speed),
             "n": int(fit.nobs), "r2": float(fit.rsquared)}
 
 
