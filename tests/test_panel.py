@@ -202,6 +202,22 @@ def test_the_schools_section_is_computed_from_the_panel():
     assert "rural broadband" in provinces.missing_series_markdown()
 
 
+def test_the_panel_wild_bootstrap_table_is_captioned_from_its_own_draws(monkeypatch):
+    """The page's title and the reps that floor its p-values are the bootstrap's own (here 199
+    draws on a changed run), not numbers typed into the page."""
+    from analysis.estimation import panel as pn
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import provinces
+
+    real = pn.panel_regressions
+    monkeypatch.setattr(pn, "panel_regressions", lambda *a, **k: real(*a, **{**k, "wild_reps": 199}))
+    pr = provinces.regressions(build_study("2020-replica"))
+    assert pr["wild_reps"] == pr["wild"].attrs["reps"] == 199
+    n = pr["wild"].attrs["clusters"]
+    assert pr["wild_title"] == f"Two-way FE: wild cluster bootstrap (Webb weights, 199 draws, {n} clusters)"
+    assert "WCR" in pr["wild_note"] and "WCU" in pr["wild_note"]
+
+
 def test_regional_means_with_complete_coverage_drop_years_with_a_missing_province():
     p = province_panel()
     full = regional_means(p, "primary_student_teacher_ratio", "region4", weight="primary_enrolment_10k")

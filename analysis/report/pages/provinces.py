@@ -107,6 +107,13 @@ def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         model=lambda d: d["model"].map(lambda m: _(PANEL_MODELS.get(m, m))),
         term=lambda d: d["term"].map(column_label)).rename(columns={"n": "province-years"})
     pr["wild"] = pr["wild"].assign(term=lambda d: d["term"].map(column_label))
+    at = pr["wild"].attrs
+    pr["wild_reps"] = int(at["reps"])
+    pr["wild_title"] = _("Two-way FE: wild cluster bootstrap ({weights} weights, {reps} draws, {clusters} "
+                         "clusters)").format(weights=str(at["weights"]).capitalize(), reps=at["reps"],
+                                             clusters=at["clusters"])
+    pr["wild_note"] = _("Wild p: the null β = 0 imposed (WCR); interval: percentile-t without it (WCU); near "
+                        "the 5 % level the two can disagree.")
     return pr
 
 
