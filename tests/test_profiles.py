@@ -3,6 +3,7 @@ where the disclosure policy allows it, official statistics for every province.""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -79,15 +80,40 @@ def test_a_published_province_states_its_degree_interval_and_rank(study):
 
 
 def test_problem_shares_are_the_province_domain_and_follow_the_policy(study):
+    """Each share is the province's domain proportion, published only where the NCHS standard
+    for proportions allows it (effective sample size p(1 − p)/SE² of 30 or more, a logit
+    interval on the domain's df narrower than 30 points and than 130 % of the share), and
+    flagged † on fewer than 8 design df (checked by hand here, item by item)."""
+    from scipy import stats
+
     t = profile.problems_table(study, 310000)
-    assert len(t) and t["estimate"].between(0, 100).all()
     v = study.villagers
-    y = v["hp_equipment"].to_numpy(float)
-    dom = study.design.proportion(pd.Series(y == 1, dtype=float).where(~pd.isna(y)).to_numpy(),
-                                  by=v["province_en"])
-    i = list(dom.domains).index("Shanghai")
-    row = t[t["problem"].str.startswith("Medical equipment")].iloc[0]
-    assert row["estimate"] == pytest.approx(100 * dom.estimate[i])
+    from analysis.estimation.reproduce import table1
+
+    items = {(r.field, r.problem): r.item for r in table1(study).itertuples() if r.base.startswith("villager")}
+    assert len(t) and len(t) == len(items)
+    shown = 0
+    for row in t.itertuples():
+        y = v[items[row.field, row.problem]].to_numpy(float)
+        yy = np.where(np.isnan(y), np.nan, (y == 1).astype(float))
+        dom = study.design.proportion(yy, by=v["province_en"])
+        i = list(dom.domains).index("Shanghai")
+        p, se, df = dom.estimate[i], dom.se[i], dom.df[i]
+        if se > 0:
+            half = stats.t.ppf(0.975, df) * se / (p * (1 - p))
+            lo, hi = (1 / (1 + np.exp(-(np.log(p / (1 - p)) + s * half))) for s in (-1, 1))
+            n_eff = min(p * (1 - p) / se**2, dom.n[i])
+            ok = n_eff >= 30 and hi - lo < 0.30 and not (hi - lo > 0.05 and (hi - lo) / p > 1.30)
+        else:                       # nobody (or everybody) names it: no interval, n respondents
+            ok = dom.n[i] >= 30
+        assert (row.suppressed == "") == ok, row.problem
+        if ok:
+            assert row.estimate == pytest.approx(100 * p) and 0 <= row.estimate <= 100
+            shown += 1
+        else:
+            assert np.isnan(row.estimate) and "NCHS" in row.suppressed
+        assert (row.flag == "fewer than 8 design df") == (df < 8)
+    assert 0 < shown < len(t)
 
 
 def test_a_book_of_chapters_only_and_without_the_official_page_gets_no_profiles(study, monkeypatch, tmp_path):
@@ -127,9 +153,25 @@ def test_every_sub_index_interval_of_every_province_lies_on_the_scale(study):
         lv = profile.levels_table(study, resolve(name).adcode)
         shown = lv.dropna(subset=["ci_low"])
         assert shown["ci_low"].ge(0).all() and shown["ci_high"].le(100).all(), name
+        assert shown["flag"].str.contains("fewer than 8 design df").all(), name   # 1 or 2 df each
         cut = shown["ci_low"].eq(0).any() or shown["ci_high"].eq(100).any()
         note = common.scale_note(lv)
         assert bool(note) == cut, name                 # the table says why a limit is 0 or 100
         notes.add(note)
     assert notes == {"", "A confidence limit of 0 or 100 is cut at that end of the scale: on so few design "
                          "degrees of freedom the interval reaches past it."}
+
+
+def test_the_methods_page_counts_the_wave_s_marked_province_estimates(study, monkeypatch):
+    """The sentence on province estimates is computed from the published provinces: how many,
+    the PSUs they rest on, how many have fewer than 8 design df; none published, it says so."""
+    from analysis.report.pages import common, methods
+
+    t = profile.published(common.province_degrees(study))
+    want = (f"On this wave the {len(t)} published province estimates rest on {t['n_psu'].min()}–"
+            f"{t['n_psu'].max()} PSUs each; {(t['df'] < 8).sum()} of them have fewer than 8 design "
+            "degrees of freedom and are marked.")
+    assert t["n_psu"].min() < t["n_psu"].max() and methods.province_reliability(study) == want
+    none = common.province_degrees(study).assign(suppressed="fewer than 10 respondents")
+    monkeypatch.setattr(common, "province_degrees", lambda st: none)
+    assert methods.province_reliability(study) == "No province estimate of this wave is published."

@@ -19,6 +19,23 @@ def settings(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return out
 
 
+def province_reliability(study) -> str:  # type: ignore[no-untyped-def]
+    """What the reliability marks mean for this wave's province estimates: the PSUs they rest on
+    and how many are marked † (computed from the wave, never typed)."""
+    from analysis.publishing.disclosure import published
+    from analysis.publishing.reliability import DF_REVIEW
+    from analysis.report.pages.common import province_degrees
+
+    t = published(province_degrees(study))
+    if t.empty:
+        return _("No province estimate of this wave is published.")
+    lo, hi = int(t["n_psu"].min()), int(t["n_psu"].max())
+    psus = str(lo) if lo == hi else f"{lo}–{hi}"
+    return _("On this wave the {n} published province estimates rest on {psus} PSUs each; {k} of them have "
+             "fewer than {m} design degrees of freedom and are marked.").format(
+        n=len(t), psus=psus, k=int((t["df"] < DF_REVIEW).sum()), m=DF_REVIEW)
+
+
 def replica_facts(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """The replica generator's version, seed and true coefficients (synthetic waves only)."""
     from analysis import replica

@@ -96,7 +96,8 @@ def summary_sentence(study, adcode: int, replicates: pd.DataFrame) -> str:  # ty
 
 
 def levels_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Field and aspect sub-indices of the province beside the nation's (suppressed cells marked)."""
+    """Field and aspect sub-indices of the province beside the nation's (suppressed cells marked,
+    estimates on few design df or with a large relative SE flagged †, as everywhere)."""
     name = resolve(adcode).name_en
     cb = study.wave.codebook
     rows = []
@@ -110,18 +111,23 @@ def levels_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped
                 name=bilingual(en, zh)), "national": float(nat.estimate[0])}
             if row.empty:
                 rec.update({"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0, "n_psu": 0,
-                            "suppressed": _("no respondents")})
+                            "suppressed": _("no respondents"), "flag": ""})
             else:
                 r = row.iloc[0]
-                rec.update({k: r[k] for k in ("estimate", "ci_low", "ci_high", "n", "n_psu", "suppressed")})
+                rec.update({k: r[k] for k in ("estimate", "ci_low", "ci_high", "n", "n_psu", "suppressed",
+                                              "flag")})
             rows.append(rec)
     t = pd.DataFrame(rows)
-    return t[["level", "estimate", "ci_low", "ci_high", "national", "n", "n_psu", "suppressed"]]
+    return t[["level", "estimate", "ci_low", "ci_high", "national", "n", "n_psu", "suppressed", "flag"]]
 
 
 def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """The problems villagers name (Table 1 items of the villager questionnaire): the province's
-    design-based share beside the nation's; suppressed under the disclosure policy."""
+    design-based share beside the nation's; suppressed under the disclosure policy, then under the
+    NCHS standard for proportions (effective sample size, interval width; as on the problems
+    page), and flagged † on few design df."""
+    from analysis.publishing.reliability import nchs_proportions
+
     from analysis.estimation.reproduce import table1
 
     name = resolve(adcode).name_en
@@ -137,15 +143,18 @@ def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
         doms = list(e.domains)
         rec = {"field": r.field, "problem": r.problem, "national": float(r.estimate)}
         if name not in doms:
-            rec.update({"estimate": np.nan, "n": 0, "n_psu": 0, "suppressed": "no respondents"})
+            rec.update({"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0,
+                        "n_psu": 0, "df": np.nan, "suppressed": "no respondents"})
         else:
             i = doms.index(name)
-            rec.update({"estimate": 100 * float(e.estimate[i]), "n": int(e.n[i]), "n_psu": int(e.n_psu[i]),
-                        "suppressed": pol.reason(e.n[i], e.n_psu[i])})
+            lo, hi = e.ci
+            rec.update({"estimate": 100 * float(e.estimate[i]), "se": 100 * float(e.se[i]),
+                        "ci_low": 100 * float(lo[i]), "ci_high": 100 * float(hi[i]), "n": int(e.n[i]),
+                        "n_psu": int(e.n_psu[i]), "df": float(e.df[i]), "suppressed": pol.reason(e.n[i], e.n_psu[i])})
         rows.append(rec)
-    t = pd.DataFrame(rows)
+    t = nchs_proportions(pd.DataFrame(rows))
     t.loc[t["suppressed"] != "", "estimate"] = np.nan
-    return t[["field", "problem", "estimate", "national", "n", "suppressed"]]
+    return t[["field", "problem", "estimate", "national", "n", "suppressed", "flag"]]
 
 
 def official_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
