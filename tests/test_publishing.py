@@ -257,3 +257,17 @@ def test_a_column_without_a_label_is_shown_by_its_name_with_spaces_in_either_edi
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     assert column_label("n_psu") == i18n._("PSUs") != "PSUs"          # a known label is translated
     assert column_label("n_villages_surveyed") == "n villages surveyed"
+
+
+def test_the_chinese_edition_shows_a_province_s_chinese_name_once(monkeypatch):
+    """In the Chinese edition the province column already reads 上海: its "province (Chinese)"
+    twin is not shown again; the English edition keeps both."""
+    from analysis import i18n
+
+    df = pd.DataFrame({"province": ["Shanghai", "Tibet"], "province_zh": ["上海", "西藏"], "estimate": [70.1, 40.2]})
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    en = tables.render(df)["text/markdown"].split("\n")[0]
+    assert en.count("|") == 4 and "province (Chinese)" in en
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    md = tables.render(df)["text/markdown"]
+    assert md.split("\n")[0].count("|") == 3 and md.count("上海") == 1 and md.count("西藏") == 1

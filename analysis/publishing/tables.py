@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
-from analysis.i18n import PROVINCE_COLUMNS, REGION_COLUMNS, _, category
+from analysis.i18n import PROVINCE_COLUMNS, REGION_COLUMNS, _, category, lang
 from analysis.publishing.disclosure import suppression_note
 from analysis.publishing.formats import format_frame
 from analysis.publishing.labels import column_label
@@ -98,6 +98,8 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     from great_tables import GT
 
     shown, numeric = format_frame(df, decimals=decimals, kinds=kinds, reps=reps)
+    if lang() == "zh" and "province_zh" in shown and any(c in shown for c in PROVINCE_COLUMNS):
+        shown = shown.drop(columns="province_zh")    # the province column already shows the Chinese name
     for c in shown.columns:
         if c in numeric:                       # numbers (a province's own column, e.g.) stay numbers
             continue
