@@ -132,7 +132,7 @@ def test_policy_helpers():
     pol = DisclosurePolicy(min_cell=7)
     assert pol.publishable(7, 2) and not pol.publishable(6, 2) and not pol.publishable(7, 1)
     t = pol.apply(pd.DataFrame({"estimate": [1.0, 2.0, 3.0], "n": [3, 50, 50], "n_psu": [2, 1, 4]}))
-    assert suppression_note(t) == (f"{MARK} suppressed (disclosure rule): a single PSU (no variance estimate; "
+    assert suppression_note(t) == (f"{MARK} not published (disclosure or reliability rule): a single PSU (no variance estimate; "
                                    "identifies one village); fewer than 7 respondents.")
     assert suppression_note(t.iloc[[2]]) == "" and suppression_note(pd.DataFrame({"a": [1]})) == ""
     again = pol.apply(pd.DataFrame({"estimate": [1.0, 2.0], "n": [50, 50], SUPPRESSED: ["earlier", ""]}))

@@ -174,7 +174,7 @@ def test_rendered_tables_carry_their_number_notes_and_source(commit):
     md, html = out["text/markdown"], out["text/html"]
     assert md.startswith("**Table 2.1. Degree**\n\n")
     notes = [line.strip("*") for line in md.split("\n\n")[-1].split("\n")]
-    assert notes == ["A note.", f"{MARK} suppressed (disclosure rule): n < 30.",
+    assert notes == ["A note.", f"{MARK} not published (disclosure or reliability rule): n < 30.",
                      "† to be read with care (NCHS presentation standards): RSE > 30%.",
                      SYNTHETIC_NOTE, "wave w, page book/p, commit 0123456789ab"]
     assert html.startswith('<div class="numbered-table" id="table-2-1">')

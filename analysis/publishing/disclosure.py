@@ -81,13 +81,15 @@ class DisclosurePolicy:
 
 
 def suppression_note(df: pd.DataFrame) -> str:
-    """The footnote of a table with suppressed cells ('' when none)."""
+    """The footnote of a table with suppressed cells ('' when none): the disclosure rule or a
+    reliability standard (the NCHS standard for proportions) withheld them, each reason says which."""
     if SUPPRESSED not in df:
         return ""
     reasons = sorted({r for r in df[SUPPRESSED].astype(str) if r})
     if not reasons:
         return ""
-    return _("{mark} suppressed (disclosure rule): {reasons}.").format(mark=MARK, reasons="; ".join(reasons))
+    return _("{mark} not published (disclosure or reliability rule): {reasons}.").format(
+        mark=MARK, reasons="; ".join(reasons))
 
 
 def suppressed_rows(df: pd.DataFrame) -> np.ndarray:
