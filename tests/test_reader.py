@@ -138,9 +138,11 @@ def test_sobol_table_is_readable_and_explains_its_monte_carlo_error():
     t, note = sobol_table(SimpleNamespace(sobol=raw, n_evaluations=7000))
     assert list(t["input"]) == [INPUT_LABELS["normalisation"], INPUT_LABELS["weights_perturbation"]]
     assert t["first-order index"].between(0, 1).all() and t["total index"].between(0, 1).all()
-    assert "7,000" in note and "2 case(s)" in note and "Monte Carlo error" in note
+    assert "7,000" in note and "In 2 cases the first-order" in note and "Monte Carlo error" in note
+    one = raw.assign(first_order=[0.5, -0.0017], total=[0.6, 0.0003])
+    assert "In 1 case the first-order" in sobol_table(SimpleNamespace(sobol=one, n_evaluations=10))[1]
     ok = raw.assign(first_order=[0.5, 0.0], total=[0.6, 0.01])
-    assert "case(s)" not in sobol_table(SimpleNamespace(sobol=ok, n_evaluations=10))[1]
+    assert " case" not in sobol_table(SimpleNamespace(sobol=ok, n_evaluations=10))[1]
 
 
 def test_icon_subset_keeps_the_used_solid_icons_and_repoints_every_page(tmp_path):

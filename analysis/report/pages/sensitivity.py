@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.i18n import N_, _
+from analysis.i18n import N_, _, plural
 from analysis.publishing.disclosure import published
 from analysis.report.pages.common import province_degrees
 
@@ -49,9 +49,10 @@ def sobol_table(s) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
     note = _("Monte Carlo estimates from {n:,} model evaluations: an index is the share of the output's "
              "variance, between 0 and 1; estimates below 0 are shown as 0.").format(n=s.n_evaluations)
     if odd:
-        note += _(" In {odd} case(s) the first-order estimate is below 0 or above the total estimate, "
+        cases = plural(odd, N_("In {n} case"), N_("In {n} cases")).format(n=odd)
+        note += _(" {cases} the first-order estimate is below 0 or above the total estimate, "
                   "which the true indices cannot be: the difference is Monte Carlo error, and indices "
-                  "this close are not distinguishable at this number of draws.").format(odd=odd)
+                  "this close are not distinguishable at this number of draws.").format(cases=cases)
     return out, note
 
 
