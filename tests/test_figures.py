@@ -378,8 +378,9 @@ def test_ame_plot_draws_each_term_s_effects_in_points_with_1_96_se_bars():
         assert [t.get_text() for t in ax.get_xticklabels() if t.get_visible()] == ["1", "2"]
     d = fig.ruralgov_data
     assert list(d["term"]) == [long, long, "y", "y"]
-    np.testing.assert_allclose(d["lo"], ame["ame"] - 1.96 * ame["se"])
-    np.testing.assert_allclose(d["hi"], ame["ame"] + 1.96 * ame["se"])
+    np.testing.assert_allclose(d["ame_pp"], 100 * ame["ame"])                 # in the units drawn
+    np.testing.assert_allclose(d["lo_pp"], 100 * (ame["ame"] - 1.96 * ame["se"]))
+    np.testing.assert_allclose(d["hi_pp"], 100 * (ame["ame"] + 1.96 * ame["se"]))
 
 
 def test_oaxaca_plot_draws_contributions_sorted_with_1_96_se_error_bars():
