@@ -521,3 +521,12 @@ def test_ame_plot_puts_four_terms_a_row_on_one_shared_scale():
     fig.canvas.draw()
     for ax in panels:                    # the panel above another numbers its categories too
         assert [t.get_text() for t in ax.get_xticklabels() if t.get_visible()] == ["1", "2"]
+
+
+def test_lines_mark_every_year_so_a_year_between_missing_ones_shows():
+    """2005 known, 2006 missing: a line alone draws nothing for 2005; its dot does."""
+    df = pd.DataFrame({"east": [20.2, np.nan, 18.0, 17.5]}, index=pd.Index([2005, 2006, 2007, 2008], name="year"))
+    for fig in (figures.lines(df, ylabel="y"), figures.lines(df, ylabel="y", break_year=2008)):
+        first = fig.axes[0].lines[0]
+        assert first.get_marker() == "o" and first.get_markersize() > 0
+        assert np.asarray(first.get_xdata())[0] == 2005 and np.asarray(first.get_ydata())[0] == 20.2

@@ -388,18 +388,20 @@ def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool, groups: tuple[object, 
 def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | None = None,
           break_year: int | None = None, break_label: str = "series break") -> plt.Figure:
     """Year × series line chart (real statistics); ``break_year`` draws a dashed line where the
-    series changes regime (the lines are not joined across it)."""
+    series changes regime (the lines are not joined across it). Each year is a small dot, so a
+    year between two missing ones still shows."""
     set_theme()
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
     for c in df.columns:
         s = df[c]
         color = (palette or REGION_COLORS).get(str(c))
         if break_year is None:
-            ax.plot(df.index, s, label=str(category("region", str(c))), color=color, lw=2)
+            ax.plot(df.index, s, label=str(category("region", str(c))), color=color, lw=2, marker="o", ms=3)
             continue
         before, after = s[s.index < break_year], s[s.index >= break_year]
-        (line,) = ax.plot(before.index, before, label=str(category("region", str(c))), color=color, lw=2)
-        ax.plot(after.index, after, color=line.get_color(), lw=2)
+        (line,) = ax.plot(before.index, before, label=str(category("region", str(c))), color=color, lw=2,
+                          marker="o", ms=3)
+        ax.plot(after.index, after, color=line.get_color(), lw=2, marker="o", ms=3)
     if break_year is not None:
         ax.axvline(break_year - 0.5, color="grey", ls="--", lw=1)
         ax.text(break_year - 0.4, 0.98, _(break_label), transform=ax.get_xaxis_transform(), va="top",
