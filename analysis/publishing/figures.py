@@ -392,16 +392,16 @@ def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | Non
     year between two missing ones still shows."""
     set_theme()
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
+    style = {"lw": 2, "marker": "o", "ms": 3}
     for c in df.columns:
         s = df[c]
         color = (palette or REGION_COLORS).get(str(c))
         if break_year is None:
-            ax.plot(df.index, s, label=str(category("region", str(c))), color=color, lw=2, marker="o", ms=3)
+            ax.plot(df.index, s, label=str(category("region", str(c))), color=color, **style)
             continue
         before, after = s[s.index < break_year], s[s.index >= break_year]
-        (line,) = ax.plot(before.index, before, label=str(category("region", str(c))), color=color, lw=2,
-                          marker="o", ms=3)
-        ax.plot(after.index, after, color=line.get_color(), lw=2, marker="o", ms=3)
+        (line,) = ax.plot(before.index, before, label=str(category("region", str(c))), color=color, **style)
+        ax.plot(after.index, after, color=line.get_color(), **style)
     if break_year is not None:
         ax.axvline(break_year - 0.5, color="grey", ls="--", lw=1)
         ax.text(break_year - 0.4, 0.98, _(break_label), transform=ax.get_xaxis_transform(), va="top",
