@@ -285,7 +285,7 @@ def sobol_bars(sobol: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     g.set(xlim=(0, 1), xticks=[0, 0.5, 1])
     g.set_titles("{col_name}", size=10)
     g.figure.supxlabel(_("share of the output's variance"), fontsize=10)
-    g.figure.subplots_adjust(bottom=0.2, wspace=0.15)   # the panels' end ticks (1, 0) apart
+    g.figure.subplots_adjust(bottom=0.2, wspace=0.3)    # the panels' end ticks (1, 0) apart
     _tag(g.axes.flat[-1], synthetic)
     return attach(g.figure, sobol)
 
