@@ -741,3 +741,48 @@ def test_partitioned_scan_reports_the_design_s_cross_row_problems_as_the_in_memo
     assert ("two or more PSUs per stratum", "error" if lonely_psu == "fail" else "warning") in \
         {(r[4], r[6]) for r in got}
     assert (scan.ok, mem.ok) == (False, False)
+
+
+def test_partitioned_scan_counts_blank_and_declared_answers_of_each_column_as_the_in_memory_validation(tmp_path):
+    """The report of the scan carries, column by column, the blank and the declared-missing
+    answers summed over the partitions, equal to the validation of the same rows in one file
+    (the counts the validation page and the missing-data table print)."""
+    import yaml
+
+    from analysis.ingest.validate import validate_wave
+
+    v = generate(seed=5, n=2500, calibrate=False)["villagers"]
+    v.loc[[3, 1040, 2480], "age"] = np.nan                         # blanks in partitions 0, 1 and 2
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    (tmp_path / "w").mkdir()
+    v.to_parquet(tmp_path / "w" / "villagers.parquet", index=False)
+    (tmp_path / "w" / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}}, "design": DESIGN}), encoding="utf-8")
+    mem, _ = validate_wave(tmp_path / "w")
+    scan = stream_wave(tmp_path / "p", DESIGN)["report"]
+    assert scan.missing == mem.missing
+    counts = scan.missing["villagers"]
+    assert counts["age"] == {"blank": 3, "declared": 0}
+    assert sum(c["declared"] for c in counts.values()) > 0 and sum(c["blank"] for c in counts.values()) > 3
+
+
+def test_strata_with_one_psu_are_listed_psu_by_psu_then_by_first_row(tmp_path):
+    """Two PSUs each alone in two strata of their own (one PSU in two strata, both left with
+    that PSU only) among 750 PSUs, the first PSU's second stratum appearing after the second
+    PSU's: the strata with one PSU are reported PSU by PSU in the order of the PSUs' first rows,
+    and within one PSU in the order of the strata's first rows (not simply by first row)."""
+    v = generate(seed=12, n=3000, calibrate=False)["villagers"]
+    v["village_id"] = [f"v{i // 4:04d}" for i in range(len(v))]
+    spare = [p for p in ["Beijing", "Tianjin", "Liaoning", "Jilin"] if p not in set(v["province"])]
+    assert len(spare) == 4
+    v.loc[[400, 401], "province"] = spare[1]                     # PSU v0100 (rows 400-403) ...
+    v.loc[[1600, 1601], ["village_id", "province"]] = ["v0100", spare[0]]   # ... and two rows in partition 1
+    v.loc[[402, 403], "province"] = v.loc[404, "province"]       # its other rows stay in a stratum of many PSUs
+    v.loc[[800, 801], "province"] = spare[3]                     # PSU v0200 (rows 800-803)
+    v.loc[[802, 803], "province"] = spare[2]
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    scan = stream_wave(tmp_path / "p", {**DESIGN, "lonely_psu": "adjust"})["report"]
+    got = [(p.value, p.file, p.row) for p in scan.problems if p.rule == "two or more PSUs per stratum"]
+    assert got == [(spare[1], "part-00000.parquet", 402), (spare[0], "part-00001.parquet", 602),
+                   (spare[3], "part-00000.parquet", 802), (spare[2], "part-00000.parquet", 804)]
+    assert all(p.severity == "warning" for p in scan.problems if p.rule == "two or more PSUs per stratum")
