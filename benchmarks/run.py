@@ -474,10 +474,47 @@ def goals(df: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def _busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (Linux ``/proc/stat``), or None."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in (fields + ["0"] * 8)[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    """CPU seconds of this process and of the children it has waited for (the sizes, R)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+_START = (_busy_seconds(), _own_seconds(), time.monotonic())
+
+
+def others_share(start: tuple = _START) -> float | None:
+    """The share of the machine's CPU capacity that other processes used while this run went on
+    (0 on a quiet machine): timings taken beside another job are slower, sometimes by 2×, and
+    a result file must say so."""
+    busy0, own0, t0 = start
+    busy1 = _busy_seconds()
+    wall = time.monotonic() - t0
+    if busy0 is None or busy1 is None or wall <= 0:
+        return None
+    others = (busy1 - busy0) - (_own_seconds() - own0)
+    return min(max(others / (wall * (os.cpu_count() or 1)), 0.0), 1.0)
+
+
 def machine() -> str:
-    """The machine a result was measured on, for the heading of its file."""
+    """The machine a result was measured on, for the heading of its file, with the share of its
+    CPU that other processes took during the run."""
+    share = others_share()
+    load = ("other processes' share of its CPU during the run not measured" if share is None else
+            f"other processes used {share:.0%} of its CPU during the run"
+            + (" (**timings shared the machine**)" if share > 0.05 else ""))
     return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}")
+            f"Python {platform.python_version()}; {load}")
 
 
 def write_result(name: str, flags: str, body: str) -> None:
