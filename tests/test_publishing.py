@@ -200,6 +200,9 @@ def test_regression_tables_count_their_tests_in_the_note(commit):
     assert f'id="m{hashlib.sha256(("Models" + t.to_csv()).encode()).hexdigest()[:12]}"' in html
     nopage = tables.regression_html(t, source=Source("survey", "wave w", False))
     assert "wave w, commit 0123456789ab" in nopage and "page" not in nopage
+    # the table scrolls in its own box on a phone, as the other tables do
+    assert html.startswith('<div class="table-scroll" style="overflow-x:auto">') and html.endswith("</div>")
+    assert html.count("<table") == 1
 
 
 def test_csv_is_written_to_a_hidden_temporary_beside_it_then_renamed(tmp_path, monkeypatch):

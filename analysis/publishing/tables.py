@@ -148,4 +148,5 @@ def regression_html(table: pd.DataFrame, *, title: str = "", stars: bool = True,
         gt = gt.tab_source_note(n)
     if title:
         gt = gt.tab_header(title=title)          # great_tables escapes text itself
-    return gt.as_raw_html()
+    # as every table: scrolls sideways inside its box on a narrow screen (a phone), the page does not
+    return f'<div class="table-scroll" style="overflow-x:auto">{gt.as_raw_html()}</div>'
