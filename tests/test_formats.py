@@ -29,10 +29,11 @@ def test_numbers_at_fixed_decimals_and_tiny_values_in_scientific_notation(value,
 
 
 @pytest.mark.parametrize("p, reps, text", [
-    (0.000367, None, "< 0.001"), (0.001, None, "0.001"), (0.0123, None, "0.012"), (0.5, None, "0.5"),
+    (0.000367, None, "< 0.001"), (0.001, None, "0.001"), (0.0123, None, "0.012"), (0.5, None, "0.50"),
+    (0.9, None, "0.90"), (0.87, None, "0.87"), (0.0999, None, "0.10"), (0.05, None, "0.05"), (1.0, None, "1.00"),
     (0.0, 999, "< 0.001"), (0.0005, 999, "< 0.001"), (0.001, 999, "0.001"), (0.0, 99, "< 0.01"),
     (0.004, 99, "< 0.01"), (0.01, 99, "0.01"), (np.nan, None, "")])
-def test_p_values_never_below_their_resolution(p, reps, text):
+def test_p_values_never_below_their_resolution_and_with_the_same_decimals_from_0_1_up(p, reps, text):
     assert fmt_p(p, reps=reps) == text
 
 
@@ -72,7 +73,7 @@ def test_a_table_is_written_cell_by_cell_with_the_marks():
     assert numeric == ["estimate", "se", "p", "median_rank", "n", "year", "ratio"]
     assert text.loc[7].tolist() == ["a", "51.2", "1.00", "< 0.001", "1", "120", "2020", "1.2"]
     assert text.loc[8].tolist() == ["b", MARK, MARK, MARK, MARK, "6", "2020", MARK]   # counts stay
-    assert text.loc[9].tolist() == ["c", "40.0 †", "12.50", "0.2", "3", "40", "2021", "0.5"]
+    assert text.loc[9].tolist() == ["c", "40.0 †", "12.50", "0.20", "3", "40", "2021", "0.5"]
 
 
 def test_the_reliability_mark_goes_on_the_first_estimate_column_present():
@@ -153,3 +154,20 @@ def test_a_policy_reads_the_columns_it_is_told():
 def test_plain_values():
     assert type(as_plain(np.float64(1.5))) is float and type(as_plain(np.int64(2))) is int
     assert as_plain("x") == "x"
+
+
+def test_a_table_of_different_quantities_sets_its_decimals_row_by_row():
+    """Yuan beside percentages in one column (a profile's official values): whole yuan, shares to
+    one decimal; a missing value stays blank; without the attribute (or with one of the wrong
+    length) every row takes the column's decimals."""
+    df = pd.DataFrame({"series": ["GDP per head (yuan)", "urbanization (%)"], "year": [2024, 2024],
+                       "province": [216772.0, 89.33], "nation": [95749.4, np.nan]})
+    df.attrs["row_decimals"] = [0, 1]
+    shown, numeric = format_frame(df, decimals=1)
+    assert shown["province"].tolist() == ["216,772", "89.3"]
+    assert shown["nation"].tolist() == ["95,749", ""]
+    assert shown["year"].tolist() == ["2024", "2024"] and "series" not in numeric
+    df.attrs["row_decimals"] = [0]
+    assert format_frame(df, decimals=1)[0]["province"].tolist() == ["216,772.0", "89.3"]
+    del df.attrs["row_decimals"]
+    assert format_frame(df, decimals=2)[0]["province"].tolist() == ["216,772.00", "89.33"]

@@ -49,6 +49,9 @@ def test_a_province_without_respondents_gets_official_statistics_only(study):
     assert "official statistics only" in profile.summary_sentence(study, 110000, pd.DataFrame())
     off = profile.official_table(study, 110000)
     assert len(off) == 6 and off["province"].notna().all()
+    # yuan rows in whole yuan, the other rows to one decimal (the table's display)
+    assert off.attrs["row_decimals"] == [0 if s.endswith("(yuan)") else 1 for s in off["series"]]
+    assert off.attrs["row_decimals"].count(0) == 2
 
 
 def test_a_suppressed_province_shows_the_reason_and_no_survey_number(study, monkeypatch):
@@ -175,3 +178,31 @@ def test_the_methods_page_counts_the_wave_s_marked_province_estimates(study, mon
     none = common.province_degrees(study).assign(suppressed="fewer than 10 respondents")
     monkeypatch.setattr(common, "province_degrees", lambda st: none)
     assert methods.province_reliability(study) == "No province estimate of this wave is published."
+
+
+def test_official_lines_break_at_a_missing_year_and_dot_every_year(study):
+    """A year the panel lacks for a series (2006 for the pupil–teacher ratio) is a gap in the
+    province's, region's and nation's lines, not a straight segment across it; every year known
+    carries a dot, so a value between two missing years is seen. The figure's data keep only the
+    years known."""
+    import matplotlib.pyplot as plt
+
+    p = study.official
+    col = "primary_student_teacher_ratio"
+    assert col in p
+    known = p[col].xs(440000, level="adcode")
+    gap = [y for y in range(int(known.index.min()), int(known.index.max()) + 1) if pd.isna(known.get(y))]
+    assert gap, "the panel has no missing year for this series: pick another"
+    fig = profile.official_figure(study, 440000)
+    ax = fig.axes[[c for c in profile.OFFICIAL_SERIES if c in p].index(col)]      # panels in series order
+    lines = ax.get_lines()
+    assert len(lines) == 3
+    for line in lines:
+        x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        assert line.get_marker() == "o"
+        assert np.isnan(y[np.isin(x, gap)]).all() and np.isin(gap, x).all()
+    own = lines[0]
+    x, y = np.asarray(own.get_xdata(), float), np.asarray(own.get_ydata(), float)
+    np.testing.assert_allclose(y[~np.isnan(y)], known.dropna().sort_index().to_numpy())
+    assert fig.ruralgov_data["value"].notna().all()
+    plt.close(fig)

@@ -45,7 +45,8 @@ def fmt_number(v: object, decimals: int = 1) -> str:
 
 
 def fmt_p(p: object, *, reps: int | None = None) -> str:
-    """A p-value: "< 0.001" below 0.001, else two significant digits; a bootstrap p (``reps``
+    """A p-value: "< 0.001" below 0.001, two significant digits below 0.1, two decimals from
+    0.1 up (0.012, 0.05, 0.87, 0.90); a bootstrap p (``reps``
     replicates) is never shown below its resolution 1/(reps + 1): "< 0.001" for 999 replicates."""
     if _missing(p):
         return ""
@@ -56,7 +57,10 @@ def fmt_p(p: object, *, reps: int | None = None) -> str:
             return f"< {floor:.2g}"
     if x < 0.001:
         return "< 0.001"
-    return f"{x:.2g}"
+    # two significant digits below 0.1 (0.012, 0.05), two decimals from 0.1 up: "0.90" beside
+    # "0.87" in one column, not "0.9"
+    short = f"{x:.2g}"
+    return f"{x:.2f}" if float(short) >= 0.1 else short
 
 
 def fmt_rank(v: object) -> str:
@@ -87,6 +91,10 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
     """Every cell as display text; the ``suppressed`` column is consumed: the missing values of a
     suppressed row show the disclosure mark. Returns (text frame, numeric columns)."""
     sup = suppressed_rows(df)
+    # a table whose rows are different quantities (yuan beside percentages) sets its decimals row
+    # by row: ``df.attrs["row_decimals"]``, one per row, for its number columns
+    by_row = df.attrs.get("row_decimals")
+    by_row = list(by_row) if by_row is not None and len(by_row) == len(df) else None
     flagged = (df["flag"].astype(str).str.len().to_numpy() > 0) if "flag" in df else np.zeros(len(df), bool)
     src = df.drop(columns=[SUPPRESSED, "flag"], errors="ignore")
     target = next((c for c in ("estimate", "all", "ame", "AME (pp)") if c in src.columns), None)
@@ -108,7 +116,10 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
             f = lambda v, d=dec: fmt_number(v, d) if not isinstance(v, str) else v  # type: ignore[assignment]  # noqa: E731
         else:
             f = lambda v: "" if _missing(v) else str(v)  # type: ignore[assignment]  # noqa: E731
-        text = [f(v) for v in col]
+        if kind in ("number", "ratio") and by_row is not None:
+            text = [fmt_number(v, int(d)) if not isinstance(v, str) else v for v, d in zip(col, by_row)]
+        else:
+            text = [f(v) for v in col]
         if kind != "text":
             numeric.append(str(c))
             text = [MARK if (s and t == "" and kind in ("number", "rank", "p", "ratio")) else t

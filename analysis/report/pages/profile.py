@@ -162,13 +162,14 @@ def official_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
     (population-weighted means; the student–teacher ratio weighted by enrolment)."""
     p = study.official
     prov = resolve(adcode)
-    rows = []
+    rows, decimals = [], []
     for col, label in OFFICIAL_SERIES.items():
         if col not in p:
             continue
         s = p[col].dropna()
         if s.empty:
             continue
+        decimals.append(0 if col.endswith("_yuan") else 1)       # whole yuan; shares, ratios to 0.1
         y = int(s.index.get_level_values("year").max())
         d = p.xs(y, level="year").dropna(subset=[col])
         wcol = weight_of(col)
@@ -178,7 +179,9 @@ def official_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
                      "province": float(d.loc[adcode, col]) if adcode in d.index else np.nan,
                      f"region ({prov.region4})": float(np.average(reg[col], weights=reg[wcol])),
                      "nation": float(np.average(d[col], weights=d[wcol]))})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["row_decimals"] = decimals
+    return out
 
 
 def official_figure(study, adcode: int):  # type: ignore[no-untyped-def]
@@ -196,6 +199,8 @@ def official_figure(study, adcode: int):  # type: ignore[no-untyped-def]
     fig, axes = plt.subplots((len(cols) + 1) // 2, 2, figsize=(7.4, 2.1 * ((len(cols) + 1) // 2) + 0.6),
                              sharex=True)
     drawn = []
+    panel_years = p.index.get_level_values("year")
+    years = range(int(panel_years.min()), int(panel_years.max()) + 1)
     for ax, col in zip(axes.flat, cols):
         reg = regional_means(p, col, "region4", weight=weight_of(col), complete=True)
         nat = regional_means(p.assign(_all="nation"), col, "_all", weight=weight_of(col), complete=True)["nation"]
@@ -208,11 +213,15 @@ def official_figure(study, adcode: int):  # type: ignore[no-untyped-def]
                 ("nation", nat, figures._("nation"), {"color": "#555555", "lw": 1.4, "ls": "--"})):
             s = series.dropna()
             drawn.append(s.rename("value").rename_axis("year").reset_index().assign(series=OFFICIAL_SERIES[col], of=who))
+            # every year of the panel on the line: a missing year breaks it rather than being
+            # bridged, and each year's dot shows a value between two missing ones
+            line = series.reindex(years)
+            style = {**style, "marker": "o", "ms": 2.5}
             if col.startswith("urban_registered"):
-                for part in (s[s.index < BREAK_YEAR], s[s.index >= BREAK_YEAR]):
+                for part in (line[line.index < BREAK_YEAR], line[line.index >= BREAK_YEAR]):
                     ax.plot(part.index, part, **style)
             else:
-                ax.plot(s.index, s, label=label, **style)
+                ax.plot(line.index, line, label=label, **style)
         ax.set_title(figures._(OFFICIAL_SERIES[col]), fontsize=10)
         ax.tick_params(labelsize=9)
     for ax in list(axes.flat)[len(cols):]:
