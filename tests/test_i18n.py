@@ -288,3 +288,43 @@ def test_the_survey_page_s_figures_and_facts_table_read_chinese_in_the_chinese_e
     monkeypatch.setenv(i18n.LANG_ENV, "en")
     t = survey.facts_and_assumptions(st)
     assert t.iloc[2, 2].startswith("22 provinces: Shanghai and Tibet, and 20 chosen at random") and "Anhui, " in t.iloc[2, 2]
+
+
+@pytest.mark.parametrize(("normalisation", "weighting", "aggregation"),
+                         [("minmax", "equal", "arithmetic"), ("zscore", "entropy", "geometric"),
+                          ("rank", "pca", "topsis"), ("target", "ahp", "arithmetic"), ("minmax", "expert", "geometric")])
+def test_the_index_construction_glued_into_the_index_and_methods_pages_reads_chinese(
+        monkeypatch, normalisation, weighting, aggregation):
+    """The construction's settings reached the Chinese pages in English ("equal weights 和
+    weighted arithmetic means"): each is now in the edition's language."""
+    from types import SimpleNamespace
+
+    from analysis.report.pages.index import method_settings
+
+    unc = SimpleNamespace(bootstrap_reps=199, bootstrap_seed=1, draws=100, seed=2)
+    st = SimpleNamespace(
+        construction=SimpleNamespace(normalisation=normalisation, weighting=weighting,
+                                     aggregation=aggregation, version="v", coverage=0.5),
+        settings=SimpleNamespace(index=SimpleNamespace(uncertainty=unc)),
+        index=SimpleNamespace(fields=["a"], indicators=["x", "y"]))
+    keys = ("idx_normalisation", "idx_weighting", "idx_aggregation")
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    en = method_settings(st)
+    assert all(re.search(r"[a-z]{4,}", en[k]) for k in keys)
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    zh = method_settings(st)
+    for k in keys:
+        assert re.search(r"[\u4e00-\u9fff]", zh[k]) and zh[k] != en[k], (k, zh[k])
+        assert not re.search(r"\b(?!TOPSIS|AHP|SD)[A-Za-z]{4,}", zh[k]), zh[k]
+
+
+def test_the_provinces_page_lists_the_series_not_found_in_the_edition_s_language(monkeypatch):
+    from analysis.report.pages import provinces
+
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    en = provinces.missing_series_markdown().splitlines()
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    zh = provinces.missing_series_markdown().splitlines()
+    assert len(zh) == len(en) == len(provinces.MISSING_SERIES)
+    assert en[0].endswith(";") and en[-1].endswith(".") and zh[0].endswith("；") and zh[-1].endswith("。")
+    assert all(line.startswith("- ") and not re.search(r"[A-Za-z]{4,}", line) for line in zh), zh

@@ -8,10 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import _, group_name
+from analysis.i18n import N_, _, group_name
 from analysis.publishing.formats import fmt_p
 
 OAXACA = "oaxaca_east_west"
+AME_KINDS = (N_("discrete change"), N_("derivative"))
+"""The kinds of marginal effect in the AME table's cells (the estimators write them; the table
+shows them in the edition's language)."""
 """The page's decomposition (``data/models.yml``); its groups are whatever the model names."""
 
 
@@ -122,7 +125,7 @@ def brant_table(ms, model: str = "ologit_health") -> pd.DataFrame:  # type: igno
     """The Brant test of proportional odds: one row per regressor and the omnibus test."""
     r = ms[model]
     b = r.tables["brant"].copy()
-    b["term"] = b["term"].map(lambda t: "all regressors (omnibus)" if t == "omnibus" else r.term_labels.get(t, t))
+    b["term"] = b["term"].map(lambda t: N_("all regressors (omnibus)") if t == "omnibus" else r.term_labels.get(t, t))
     return b.rename(columns={"chi2": "χ²"})
 
 

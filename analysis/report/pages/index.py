@@ -8,30 +8,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import N_
+from analysis.i18n import N_, _
 from analysis.publishing.disclosure import published
 from analysis.report.pages.common import degree_table, policy, province_degrees
 
 NORMALISATION_TEXT = {
-    "minmax": "bounded min–max on each scale's own bounds (a code c on a 1–5 scale becomes "
-              "100 (c − 1)/4), so that scores are comparable across waves",
-    "zscore": "z-scores (50 + 10 z, with the wave's weighted mean and SD of each indicator)",
-    "rank": "weighted percentile ranks within the wave",
-    "target": "distance to a target code (100 at the target, capped)",
+    "minmax": N_("bounded min–max on each scale's own bounds (a code c on a 1–5 scale becomes "
+                 "100 (c − 1)/4), so that scores are comparable across waves"),
+    "zscore": N_("z-scores (50 + 10 z, with the wave's weighted mean and SD of each indicator)"),
+    "rank": N_("weighted percentile ranks within the wave"),
+    "target": N_("distance to a target code (100 at the target, capped)"),
 }
-WEIGHTING_TEXT = {"equal": "equal weights", "expert": "expert weights (set in the index's settings)",
-                  "entropy": "entropy weights (data-driven)", "pca": "weights from the first principal component",
-                  "ahp": "AHP weights from pairwise comparisons of the fields"}
-AGGREGATION_TEXT = {"arithmetic": "weighted arithmetic means", "geometric": "weighted geometric means",
-                    "topsis": "TOPSIS closeness to the ideal"}
+WEIGHTING_TEXT = {"equal": N_("equal weights"), "expert": N_("expert weights (set in the index's settings)"),
+                  "entropy": N_("entropy weights (data-driven)"),
+                  "pca": N_("weights from the first principal component"),
+                  "ahp": N_("AHP weights from pairwise comparisons of the fields")}
+AGGREGATION_TEXT = {"arithmetic": N_("weighted arithmetic means"), "geometric": N_("weighted geometric means"),
+                    "topsis": N_("TOPSIS closeness to the ideal")}
+"""The construction's settings in the reader's words (glued into the index and methods pages, in
+the edition's language)."""
 
 
 def method_settings(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """The construction as glued prose: normalisation, weighting, aggregation, coverage, replicates."""
     c = study.construction
     u = study.settings.index.uncertainty
-    return {"idx_normalisation": NORMALISATION_TEXT[c.normalisation],
-            "idx_weighting": WEIGHTING_TEXT[c.weighting], "idx_aggregation": AGGREGATION_TEXT[c.aggregation],
+    return {"idx_normalisation": _(NORMALISATION_TEXT[c.normalisation]),
+            "idx_weighting": _(WEIGHTING_TEXT[c.weighting]), "idx_aggregation": _(AGGREGATION_TEXT[c.aggregation]),
             "idx_version": c.version, "coverage_pct": 100 * c.coverage,
             "rank_reps": u.bootstrap_reps, "rank_seed": u.bootstrap_seed,
             "sens_draws_setting": u.draws, "sens_seed": u.seed,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.frames import covariate_year
-from analysis.i18n import N_, _
+from analysis.i18n import N_, _, lang
 from analysis.ingest.provinces import resolve
 
 
@@ -120,13 +120,13 @@ def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 # ---- education and labour (NBS series, province totals) -------------------------------------
 
 MISSING_SERIES = (
-    "rural per-capita disposable income by province",
-    "township hospitals, village clinics and village doctors; health technicians and beds per 1,000",
-    "participants in the urban-rural residents' basic pension (城乡居民基本养老保险) and rural "
-    "minimum-living-guarantee (农村低保) recipients",
-    "township cultural stations and their use",
-    "rural broadband and internet use",
-    "teachers and student–teacher ratios of rural schools (the series above are province totals)")
+    N_("rural per-capita disposable income by province"),
+    N_("township hospitals, village clinics and village doctors; health technicians and beds per 1,000"),
+    N_("participants in the urban-rural residents' basic pension (城乡居民基本养老保险) and rural "
+       "minimum-living-guarantee (农村低保) recipients"),
+    N_("township cultural stations and their use"),
+    N_("rural broadband and internet use"),
+    N_("teachers and student–teacher ratios of rural schools (the series above are province totals)"))
 """Real series a five-field official index of rural public services would need, looked for and
 not found as public province × year files."""
 
@@ -175,5 +175,6 @@ def services_figures(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 def missing_series_markdown() -> str:
     """The list of real series a five-field official index would need and that were not found."""
-    return "\n".join(f"- {m};" if i < len(MISSING_SERIES) - 1 else f"- {m}."
+    end, last = ("；", "。") if lang() == "zh" else (";", ".")
+    return "\n".join(f"- {_(m)}{end if i < len(MISSING_SERIES) - 1 else last}"
                       for i, m in enumerate(MISSING_SERIES))
