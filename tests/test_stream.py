@@ -761,6 +761,7 @@ def test_partitioned_scan_counts_blank_and_declared_answers_of_each_column_as_th
     mem, _ = validate_wave(tmp_path / "w")
     scan = stream_wave(tmp_path / "p", DESIGN)["report"]
     assert scan.missing == mem.missing
+    assert scan.wave == "p"                                         # the partitions' folder names the wave
     counts = scan.missing["villagers"]
     assert counts["age"] == {"blank": 3, "declared": 0}
     assert sum(c["declared"] for c in counts.values()) > 0 and sum(c["blank"] for c in counts.values()) > 3
@@ -769,20 +770,39 @@ def test_partitioned_scan_counts_blank_and_declared_answers_of_each_column_as_th
 def test_strata_with_one_psu_are_listed_psu_by_psu_then_by_first_row(tmp_path):
     """Two PSUs each alone in two strata of their own (one PSU in two strata, both left with
     that PSU only) among 750 PSUs, the first PSU's second stratum appearing after the second
-    PSU's: the strata with one PSU are reported PSU by PSU in the order of the PSUs' first rows,
-    and within one PSU in the order of the strata's first rows (not simply by first row)."""
+    PSU's, and the first PSU's label sorting after the second's: the strata with one PSU are
+    reported PSU by PSU in the order of the PSUs' first rows (not of their labels), and within one
+    PSU in the order of the strata's first rows (not simply by first row). An fpc that varies in
+    a stratum, found after them, is an error and comes first."""
     v = generate(seed=12, n=3000, calibrate=False)["villagers"]
     v["village_id"] = [f"v{i // 4:04d}" for i in range(len(v))]
     spare = [p for p in ["Beijing", "Tianjin", "Liaoning", "Jilin"] if p not in set(v["province"])]
     assert len(spare) == 4
-    v.loc[[400, 401], "province"] = spare[1]                     # PSU v0100 (rows 400-403) ...
-    v.loc[[1600, 1601], ["village_id", "province"]] = ["v0100", spare[0]]   # ... and two rows in partition 1
-    v.loc[[402, 403], "province"] = v.loc[404, "province"]       # its other rows stay in a stratum of many PSUs
-    v.loc[[800, 801], "province"] = spare[3]                     # PSU v0200 (rows 800-803)
+    v.loc[[400, 401, 402, 403], "village_id"] = "z-late"           # sorts after v0200
+    v.loc[[400, 401], "province"] = spare[1]                       # PSU z-late (rows 400-403) ...
+    v.loc[[1600, 1601], ["village_id", "province"]] = ["z-late", spare[0]]   # ... and two rows in partition 1
+    v.loc[[402, 403], "province"] = v.loc[404, "province"]         # its other rows stay in a stratum of many PSUs
+    v.loc[[800, 801], "province"] = spare[3]                       # PSU v0200 (rows 800-803)
     v.loc[[802, 803], "province"] = spare[2]
+    v["fpc"] = 5000.0
+    v.loc[2500, "fpc"] = 6000.0
     write_partitioned(v, tmp_path / "p", rows_per_file=1000)
-    scan = stream_wave(tmp_path / "p", {**DESIGN, "lonely_psu": "adjust"})["report"]
-    got = [(p.value, p.file, p.row) for p in scan.problems if p.rule == "two or more PSUs per stratum"]
+    rep = stream_wave(tmp_path / "p", {**DESIGN, "fpc": "fpc", "lonely_psu": "adjust"})["report"]
+    got = [(p.value, p.file, p.row) for p in rep.problems if p.rule == "two or more PSUs per stratum"]
     assert got == [(spare[1], "part-00000.parquet", 402), (spare[0], "part-00001.parquet", 602),
                    (spare[3], "part-00000.parquet", 802), (spare[2], "part-00000.parquet", 804)]
-    assert all(p.severity == "warning" for p in scan.problems if p.rule == "two or more PSUs per stratum")
+    assert all(p.severity == "warning" for p in rep.problems if p.rule == "two or more PSUs per stratum")
+    severities = [p.severity for p in rep.problems]
+    assert "fpc constant in a stratum" in {p.rule for p in rep.errors}
+    assert severities == sorted(severities, key=lambda s: s != "error") and severities[-1] == "warning"
+
+
+def test_partitions_without_the_respondent_id_are_refused_with_a_report_not_a_crash(tmp_path):
+    """No id column: no duplicates can be looked for; the scan reports the missing column as the
+    validation does and estimates nothing."""
+    v = generate(seed=5, n=1200, calibrate=False)["villagers"].drop(columns="resp_id")
+    write_partitioned(v, tmp_path / "p", rows_per_file=500)
+    out = stream_wave(tmp_path / "p", DESIGN)
+    assert not out["report"].ok and out["degree"] is None
+    assert any("resp_id" in (p.column + p.message) for p in out["report"].errors)
+    assert not any(p.rule == "unique id" for p in out["report"].problems)
