@@ -700,16 +700,28 @@ def test_partitioned_scan_lists_the_strata_whose_fpc_varies_in_the_order_they_fi
     assert _strat_name(code[b]) in varies[0].message and _strat_name(code[a]) in varies[1].message
 
 
+def _validated_both_ways(tmp_path, v: pd.DataFrame, design: dict) -> tuple:  # type: ignore[no-untyped-def]
+    """The same rows validated in memory as one file (wave ``w``) and scanned as partitions of
+    1,000 rows (folder ``p``): (in-memory report, scan report)."""
+    import yaml
+
+    from analysis.ingest.validate import validate_wave
+
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    (tmp_path / "w").mkdir()
+    v.to_parquet(tmp_path / "w" / "villagers.parquet", index=False)
+    (tmp_path / "w" / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}}, "design": design}), encoding="utf-8")
+    mem, _ = validate_wave(tmp_path / "w")
+    return mem, stream_wave(tmp_path / "p", design)["report"]
+
+
 @pytest.mark.parametrize("lonely_psu", ["adjust", "fail"])
 def test_partitioned_scan_reports_the_design_s_cross_row_problems_as_the_in_memory_validation(tmp_path, lonely_psu):
     """A PSU in three strata (its rows in three partitions), another in two, and a
     stratum left with a single PSU: the scan on one machine reports each at the same row, column,
     value, rule, message and severity as the validation of the same rows in one file, in the same
     order (file row r of the one file is row (r − 2) mod 1000 + 2 of partition (r − 2) // 1000)."""
-    import yaml
-
-    from analysis.ingest.validate import validate_wave
-
     v = generate(seed=12, n=3000, calibrate=False)["villagers"]
     provs = list(dict.fromkeys(v["province"]))
     a, home = v.loc[40, "village_id"], v.loc[40, "province"]        # partition 0
@@ -720,13 +732,7 @@ def test_partitioned_scan_reports_the_design_s_cross_row_problems_as_the_in_memo
     alone = others[5]
     v.loc[v["province"] == alone, "village_id"] = "the-only-village"
     design = {**DESIGN, "lonely_psu": lonely_psu}
-    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
-    (tmp_path / "w").mkdir()
-    v.to_parquet(tmp_path / "w" / "villagers.parquet", index=False)
-    (tmp_path / "w" / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
-        "villagers": {"file": "villagers.parquet"}}, "design": design}), encoding="utf-8")
-    mem, _ = validate_wave(tmp_path / "w")
-    scan = stream_wave(tmp_path / "p", design)["report"]
+    mem, scan = _validated_both_ways(tmp_path, v, design)
     rules = ("PSU nested in one stratum", "two or more PSUs per stratum")
 
     def keep(rep, where):  # type: ignore[no-untyped-def]
@@ -747,19 +753,10 @@ def test_partitioned_scan_counts_blank_and_declared_answers_of_each_column_as_th
     """The report of the scan carries, column by column, the blank and the declared-missing
     answers summed over the partitions, equal to the validation of the same rows in one file
     (the counts the validation page and the missing-data table print)."""
-    import yaml
-
-    from analysis.ingest.validate import validate_wave
 
     v = generate(seed=5, n=2500, calibrate=False)["villagers"]
     v.loc[[3, 1040, 2480], "age"] = np.nan                         # blanks in partitions 0, 1 and 2
-    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
-    (tmp_path / "w").mkdir()
-    v.to_parquet(tmp_path / "w" / "villagers.parquet", index=False)
-    (tmp_path / "w" / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
-        "villagers": {"file": "villagers.parquet"}}, "design": DESIGN}), encoding="utf-8")
-    mem, _ = validate_wave(tmp_path / "w")
-    scan = stream_wave(tmp_path / "p", DESIGN)["report"]
+    mem, scan = _validated_both_ways(tmp_path, v, DESIGN)
     assert scan.missing == mem.missing
     assert scan.wave == "p"                                         # the partitions' folder names the wave
     counts = scan.missing["villagers"]
