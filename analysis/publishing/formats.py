@@ -100,26 +100,21 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
     target = next((c for c in ("estimate", "all", "ame", "AME (pp)") if c in src.columns), None)
     out = pd.DataFrame(index=src.index)
     numeric = []
+
+    def as_text(v: object) -> str:
+        return "" if _missing(v) else str(v)
+
+    formatter = {"count": fmt_count, "rank": fmt_rank, "p": lambda v: fmt_p(v, reps=reps),
+                 "year": lambda v: "" if _missing(v) else str(int(v))}  # type: ignore[arg-type]
     for c in src.columns:
         col = src[c]
         kind = (kinds or {}).get(c) or column_kind(c, col)
         dec = decimals.get(c, 1) if isinstance(decimals, dict) else decimals
-        if kind == "count":
-            f = fmt_count
-        elif kind == "year":
-            f = lambda v: "" if _missing(v) else str(int(v))  # type: ignore[assignment]  # noqa: E731
-        elif kind == "rank":
-            f = fmt_rank
-        elif kind == "p":
-            f = lambda v: fmt_p(v, reps=reps)  # type: ignore[assignment]  # noqa: E731
-        elif kind in ("number", "ratio"):
-            f = lambda v, d=dec: fmt_number(v, d) if not isinstance(v, str) else v  # type: ignore[assignment]  # noqa: E731
+        if kind in ("number", "ratio"):              # at the column's decimals, or the row's
+            ds = by_row if by_row is not None else [dec] * len(col)
+            text = [v if isinstance(v, str) else fmt_number(v, int(d)) for v, d in zip(col, ds)]
         else:
-            f = lambda v: "" if _missing(v) else str(v)  # type: ignore[assignment]  # noqa: E731
-        if kind in ("number", "ratio") and by_row is not None:
-            text = [fmt_number(v, int(d)) if not isinstance(v, str) else v for v, d in zip(col, by_row)]
-        else:
-            text = [f(v) for v in col]
+            text = [formatter.get(kind, as_text)(v) for v in col]
         if kind != "text":
             numeric.append(str(c))
             text = [MARK if (s and t == "" and kind in ("number", "rank", "p", "ratio")) else t

@@ -12,10 +12,10 @@ from analysis.i18n import N_, _, group_name
 from analysis.publishing.formats import fmt_p
 
 OAXACA = "oaxaca_east_west"
+"""The page's decomposition (``data/models.yml``); its groups are whatever the model names."""
 AME_KINDS = (N_("discrete change"), N_("derivative"))
 """The kinds of marginal effect in the AME table's cells (the estimators write them; the table
 shows them in the edition's language)."""
-"""The page's decomposition (``data/models.yml``); its groups are whatever the model names."""
 
 
 def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
