@@ -121,6 +121,36 @@ def holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
+def pool_rubin(q: np.ndarray, u: np.ndarray, df_complete: float | None = None, level: float = 0.95
+               ) -> pd.DataFrame:
+    """Rubin's rules for ``m`` completed data sets (rows of ``q``: each data set's estimates;
+    ``u``: their squared SEs), with the degrees of freedom of Barnard & Rubin (1999) when the
+    complete-data analysis has ``df_complete`` (None or infinite: Rubin's 1987 df), as R's
+    ``mice::pool``, whose floor of 1e-4 on λ it keeps.
+
+    Returns per column of ``q``: estimate (the mean), se (√T, T = Ū + (1 + 1/m)B), df, ci_low,
+    ci_high and p on t with that df, riv (the relative increase in variance r), lambda (the share
+    of T due to missingness) and fmi (the fraction of missing information, (r + 2/(df + 3))/(r + 1)).
+    """
+    q, u = np.atleast_2d(np.asarray(q, float)), np.atleast_2d(np.asarray(u, float))
+    m = q.shape[0]
+    if m < 2 or u.shape != q.shape:
+        raise ValueError(f"Rubin's rules need two or more data sets of equal shape; got {q.shape} and {u.shape}")
+    qbar, ubar, b = q.mean(axis=0), u.mean(axis=0), q.var(axis=0, ddof=1)
+    t = ubar + (1 + 1 / m) * b
+    lam = np.maximum((1 + 1 / m) * b / t, 1e-4)
+    riv = (1 + 1 / m) * b / ubar
+    df = (m - 1) / lam ** 2
+    if df_complete is not None and np.isfinite(df_complete):
+        dfobs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
+        df = df * dfobs / (df + dfobs)
+    se = np.sqrt(t)
+    crit = stats.t.ppf(0.5 + level / 2, df)
+    return pd.DataFrame({"estimate": qbar, "se": se, "df": df, "ci_low": qbar - crit * se,
+                         "ci_high": qbar + crit * se, "p": 2 * stats.t.sf(np.abs(qbar / se), df),
+                         "riv": riv, "lambda": (1 + 1 / m) * b / t, "fmi": (riv + 2 / (df + 3)) / (riv + 1)})
+
+
 def _stars(p: float) -> str:
     """Stars at the 5 % and 1 % levels only (applied to Holm-adjusted p-values)."""
     return "**" if p < 0.01 else "*" if p < 0.05 else ""

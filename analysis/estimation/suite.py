@@ -25,7 +25,7 @@ import pandas as pd
 
 from analysis.estimation.frames import labels as variable_labels
 from analysis.estimation.frames import lacking, model_frame
-from analysis.estimation.results import ModelResult, ModelSet, ModelSpecError
+from analysis.estimation.results import ModelResult, ModelSet, ModelSpecError, pool_rubin
 from analysis.settings import ModelSpec
 from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 
@@ -164,21 +164,25 @@ def diagnostics(study, *, model: str = "wls_region") -> dict[str, Any]:  # type:
 
 
 def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 20, burn_in: int = 10,  # type: ignore[no-untyped-def]
-                        seed: int = 20200601) -> pd.DataFrame:
+                        seed: int = 20200601, return_fits: bool = False
+                        ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """A linear model refitted on data completed by multiple imputation by chained equations
     (statsmodels ``MICE``: predictive mean matching for every variable with missing values,
     ``imputations`` completed data sets after ``burn_in`` cycles), its coefficients and SEs
-    combined by Rubin's rules — a robustness check of the complete-case fit, under the assumption
-    that answers are missing at random given the model's variables.
+    combined by Rubin's rules (:func:`~analysis.estimation.results.pool_rubin`) — a robustness
+    check of the complete-case fit, under the assumption that answers are missing at random given
+    the model's variables.
 
     The model's fixed effects enter as dummies, its weights as WLS weights and its CR1 clustering
-    inside each fit. Returns term, label, estimate, se, ci_low, ci_high, p, fmi (the fraction of
-    missing information) and the complete-case estimate beside it.
+    inside each fit. Intervals and p-values are on t with Barnard and Rubin's degrees of freedom,
+    the complete-data df being the complete-case model's (G − 1 when clustered). Returns term,
+    label, estimate, se, df, ci_low, ci_high, p, fmi (the fraction of missing information) and the
+    complete-case estimate beside it. With ``return_fits``, also each completed data set's
+    estimates and squared SEs (long: imputation, term, estimate, variance).
     """
     import warnings
 
     import statsmodels.api as sm
-    from scipy import stats
     from statsmodels.imputation.mice import MICE, MICEData
 
     spec = study.settings.models.get(model)
@@ -205,18 +209,19 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
         res = MICE(formula, sm.WLS, MICEData(data, rng=np.random.default_rng(seed)),
                    init_kwds={"weights": w / w.mean()}, fit_kwds=fit_kwds).fit(burn_in, imputations)
     names = list(res.model.exog_names)
-    est = pd.Series(np.asarray(res.params), index=names)
-    se = pd.Series(np.asarray(res.bse), index=names)
-    fmi = pd.Series(np.asarray(res.frac_miss_info), index=names)
-    cc = fit_model(study, spec.model_copy(update={"wild": None})).params
+    fits = res.model.results_list
+    q = np.array([np.asarray(f.params) for f in fits])
+    u = np.array([np.diag(np.asarray(f.cov_params())) for f in fits])
+    cc = fit_model(study, spec.model_copy(update={"wild": None}))
+    pooled = pool_rubin(q, u, cc.df_inference).set_axis(names)
     labels = variable_labels(study)
-    q = stats.norm.ppf(0.975)
-    out = pd.DataFrame({"term": regs, "label": [labels.get(r, r) for r in regs],
-                        "estimate": est[regs].to_numpy(), "se": se[regs].to_numpy()})
-    out["ci_low"], out["ci_high"] = out["estimate"] - q * out["se"], out["estimate"] + q * out["se"]
-    out["p"] = 2 * stats.norm.sf(np.abs(out["estimate"] / out["se"]))
-    out["fmi"] = fmi[regs].to_numpy()
-    out["complete_case"] = cc[regs].to_numpy()
+    out = pd.DataFrame({"term": regs, "label": [labels.get(r, r) for r in regs]})
+    for col in ("estimate", "se", "df", "ci_low", "ci_high", "p", "fmi"):
+        out[col] = pooled.loc[regs, col].to_numpy()
+    out["complete_case"] = cc.params[regs].to_numpy()
+    long = pd.DataFrame({"imputation": np.repeat(np.arange(1, len(fits) + 1), len(names)),
+                         "term": names * len(fits), "estimate": q.ravel(), "variance": u.ravel()})
     out.attrs.update({"imputations": imputations, "burn_in": burn_in, "seed": seed,
+                      "df_complete": cc.df_inference,
                       "missing_rows": int(mf.data[[spec.outcome, *regs]].isna().any(axis=1).sum())})
-    return out
+    return (out, long) if return_fits else out

@@ -114,7 +114,7 @@ def mice_table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     from analysis.estimation.suite import multiple_imputation
 
     m = multiple_imputation(study)
-    out = m[["label", "complete_case", "estimate", "se", "ci_low", "ci_high", "fmi"]].rename(
+    out = m[["label", "complete_case", "estimate", "se", "df", "ci_low", "ci_high", "fmi"]].rename(
         columns={"label": "term", "complete_case": "complete cases", "estimate": "imputed",
                  "se": "SE (imputed)", "fmi": "missing information"})
     out.attrs.update(m.attrs)
