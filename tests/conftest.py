@@ -58,7 +58,11 @@ def rerun_r_reference(script: str, stored: pd.DataFrame, tmp_path: Path, rtol: f
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript not installed (apt-get install r-base-core r-cran-survey ...; see README)")
     out = tmp_path / "ref.csv"
-    subprocess.run(["Rscript", script, str(out)], cwd=paths.ROOT, check=True, capture_output=True)
+    run = subprocess.run(["Rscript", script, str(out)], cwd=paths.ROOT, capture_output=True, text=True)
+    if run.returncode and "there is no package called" in run.stderr:
+        missing = next(line for line in run.stderr.splitlines() if "there is no package called" in line)
+        pytest.skip(f"{script}: {missing.strip()} (see README for the R packages)")
+    assert run.returncode == 0, f"{script} failed:\n{run.stderr}"
     fresh = pd.read_csv(out)
     loose = np.zeros(len(stored), bool) if optimised is None else stored["model"].str.startswith(optimised[0])
     pd.testing.assert_frame_equal(fresh[~loose], stored[~loose], rtol=rtol)
