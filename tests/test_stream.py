@@ -40,6 +40,21 @@ def test_absorbed_ols_equals_dummy_regression():
     assert r["k"] == 1 + 3 + 30
 
 
+def test_absorbed_ols_without_weights_equals_unweighted_dummy_regression():
+    """No weights: OLS (statsmodels, dummies) with CR1 SEs on clusters that are not the fixed
+    effect's levels."""
+    import statsmodels.api as sm
+
+    y, x, g, _ = _fe_data(n=2000, seed=5)
+    cl = g // 3
+    r = absorbed_ols(y, x, fe=g, cluster=cl)
+    D = pd.get_dummies(g, drop_first=True, dtype=float).to_numpy()
+    fit = sm.OLS(y, np.column_stack([np.ones(len(y)), x, D])).fit(cov_type="cluster", cov_kwds={"groups": cl})
+    np.testing.assert_allclose(r["coef"], fit.params[1:4], rtol=1e-10)
+    np.testing.assert_allclose(r["se"], fit.bse[1:4], rtol=1e-10)
+    assert r["n"] == 2000 and r["clusters"] == 11
+
+
 def test_absorbed_ols_equals_pyfixest():
     pf = pytest.importorskip("pyfixest")
     y, x, g, w = _fe_data()
