@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from analysis.estimation.results import ModelResult, ModelSet, _fe_row, _stars, holm
+from analysis.estimation.results import ModelResult, ModelSet, _fe_row, _stars, holm, inference
 
 
 def result(name, est, se, *, df=None, nobs=1000, fit=None, fe=(), labels=None):  # type: ignore[no-untyped-def]
@@ -40,6 +40,19 @@ def test_holm_leaves_missing_p_values_out_of_the_family():
     assert np.isnan(got[[1, 4]]).all()
     np.testing.assert_allclose(got[[0, 2, 3]], multipletests([0.01, 0.04, 0.03], method="holm")[1])
     assert np.isnan(holm(np.array([np.nan, np.nan]))).all() and holm(np.array([])).size == 0
+
+
+def test_inference_on_t_or_the_normal_at_the_default_95_percent():
+    """Textbook quantiles: t(0.975; 10) = 2.228138852, z(0.975) = 1.959963985; two-sided p of
+    t = 2.228138852 on 10 df is 0.05. A zero SE gives no p-value."""
+    lo, hi, p = inference(np.array([1.0, 2.0]), np.array([0.5, 0.0]), 10)
+    np.testing.assert_allclose([lo[0], hi[0]], [1 - 2.228138852 * 0.5, 1 + 2.228138852 * 0.5], atol=1e-9)
+    lo, hi, _ = inference(np.array([1.0]), np.array([0.5]), None)
+    np.testing.assert_allclose([lo[0], hi[0]], [1 - 1.959963985 * 0.5, 1 + 1.959963985 * 0.5], atol=1e-9)
+    assert inference(np.array([2.228138852]), np.array([1.0]), 10)[2][0] == pytest.approx(0.05, rel=1e-8)
+    assert np.isnan(p[1]) and p[0] < 0.1
+    lo, hi, _ = inference(np.array([1.0]), np.array([0.5]), 10, level=0.9)      # t(0.95; 10) = 1.812461123
+    assert hi[0] - 1 == pytest.approx(1.812461123 * 0.5, rel=1e-9)
 
 
 @pytest.mark.parametrize("p, stars", [(0.0099, "**"), (0.01, "*"), (0.0499, "*"), (0.05, ""), (0.7, "")])

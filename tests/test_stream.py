@@ -37,6 +37,7 @@ def test_absorbed_ols_equals_dummy_regression():
     np.testing.assert_allclose(r["coef"], fit.params[1:4], rtol=1e-10)
     # K counts the intercept and the 30 dummies, as statsmodels (and lm + sandwich) do
     np.testing.assert_allclose(r["se"], fit.bse[1:4], rtol=1e-10)
+    np.testing.assert_allclose(r["vcov"], fit.cov_params()[1:4, 1:4], rtol=1e-9)
     assert r["k"] == 1 + 3 + 30
 
 

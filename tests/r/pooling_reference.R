@@ -19,7 +19,8 @@ cases <- list(
   list(name = "m20_inf", m = 20, dfcom = Inf, k = 3, spread = 0.3),
   list(name = "m3_df10_large_b", m = 3, dfcom = 10, k = 2, spread = 3),
   list(name = "m20_df1150", m = 20, dfcom = 1150, k = 2, spread = 0.05),
-  list(name = "m5_df8_b0", m = 5, dfcom = 8, k = 1, spread = 0)
+  list(name = "m5_df8_b0", m = 5, dfcom = 8, k = 1, spread = 0),
+  list(name = "m2_df30", m = 2, dfcom = 30, k = 2, spread = 1)
 )
 rows <- list()
 for (cs in cases) {
