@@ -533,6 +533,23 @@ def test_multiple_imputation_pools_its_fits_by_rubins_rules_on_the_complete_case
     np.testing.assert_allclose(table["se"] ** 2, u.mean().to_numpy() + 1.2 * b, rtol=1e-12)
 
 
+def test_multiple_imputation_takes_an_unweighted_ols_model_and_refuses_a_logit(study, monkeypatch):
+    """An OLS model (no weights) is imputed as the WLS one is; an ordered logit is refused."""
+    from analysis.estimation.suite import ModelSpecError, fit_model, multiple_imputation
+
+    models = study.settings.models
+    ols = models.get("wls_region").model_copy(update={"family": "ols", "weights": None, "wild": None})
+    get = type(models).get
+    monkeypatch.setattr(type(models), "get", lambda self, name: ols if name == "ols_region" else get(self, name))
+    table = multiple_imputation(study, model="ols_region", imputations=2)
+    cc = fit_model(study, ols)
+    np.testing.assert_allclose(table["complete_case"], cc.params[table["term"]].to_numpy(), rtol=1e-12)
+    assert not np.allclose(table["complete_case"], fit_models(study, names=["wls_region"])["wls_region"]
+                           .params[table["term"]].to_numpy())
+    with pytest.raises(ModelSpecError, match="for linear models; 'ologit_health' is ologit"):
+        multiple_imputation(study, model="ologit_health")
+
+
 def test_multiple_imputation_fits_are_the_clustered_wls_fits_of_each_data_set(study):
     """Each completed data set's variance is a CR1 cluster variance: on the complete cases (which
     every data set shares, 4 rows imputed of 1,160) it is near the complete-case model's."""
