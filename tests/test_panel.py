@@ -304,7 +304,7 @@ def test_sigma_convergence_is_the_sample_sd_of_logs():
 @pytest.mark.parametrize("region_effects", [False, True])
 def test_beta_convergence_by_least_squares_with_hc1(region_effects):
     """Growth = α + β log y_start (+ region dummies, first dropped): β by least squares, its HC1
-    SE n/(n−k)·(X'X)⁻¹X'diag(e²)X(X'X)⁻¹, a normal p-value, R², n, and the half-life
+    SE n/(n−k)·(X'X)⁻¹X'diag(e²)X(X'X)⁻¹, its p-value on t with n − k df, R², n, and the half-life
     ln 2 / λ with λ = −ln(1 + 19β)/19 over the 19 years when −1/19 < β < 0."""
     from scipy import stats
 
@@ -326,7 +326,7 @@ def test_beta_convergence_by_least_squares_with_hc1(region_effects):
     r = beta_convergence(p, v, 2005, 2024, region_effects=region_effects)
     assert r["beta"] == pytest.approx(coef[1], rel=1e-10)
     assert r["se"] == pytest.approx(se, rel=1e-10)
-    assert r["p"] == pytest.approx(2 * stats.norm.sf(abs(coef[1] / se)), rel=1e-8)
+    assert r["p"] == pytest.approx(2 * stats.t.sf(abs(coef[1] / se), n - k), rel=1e-8)
     assert r["n"] == n and r["r2"] == pytest.approx(1 - (e**2).sum() / ((g - g.mean()) ** 2).sum(), rel=1e-10)
     assert -1 < r["beta"] < 0
     assert r["half_life_years"] == pytest.approx(np.log(2) * 19 / -np.log(1 + 19 * coef[1]), rel=1e-10)
