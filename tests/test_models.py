@@ -534,14 +534,18 @@ def test_multiple_imputation_pools_its_fits_by_rubins_rules_on_the_complete_case
 
 
 def test_multiple_imputation_takes_an_unweighted_ols_model_and_refuses_a_logit(study, monkeypatch):
-    """An OLS model (no weights) is imputed as the WLS one is; an ordered logit is refused."""
+    """An OLS model (no weights) is imputed as the WLS one is; an ordered logit is refused. Each
+    term is labelled by its variable label, or by its name when it has none."""
+    from analysis.estimation import suite
     from analysis.estimation.suite import ModelSpecError, fit_model, multiple_imputation
 
     models = study.settings.models
     ols = models.get("wls_region").model_copy(update={"family": "ols", "weights": None, "wild": None})
     get = type(models).get
     monkeypatch.setattr(type(models), "get", lambda self, name: ols if name == "ols_region" else get(self, name))
+    monkeypatch.setattr(suite, "variable_labels", lambda s: {"education": "years at school"})
     table = multiple_imputation(study, model="ols_region", imputations=2)
+    assert table["label"].tolist() == ["years at school" if t == "education" else t for t in ols.regressors]
     cc = fit_model(study, ols)
     np.testing.assert_allclose(table["complete_case"], cc.params[table["term"]].to_numpy(), rtol=1e-12)
     assert not np.allclose(table["complete_case"], fit_models(study, names=["wls_region"])["wls_region"]
