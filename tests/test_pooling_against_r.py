@@ -43,7 +43,8 @@ def test_the_cases_cover_both_dfs_and_the_floor():
     assert np.isinf(REF["df_complete"]).any() and np.isfinite(REF["df_complete"]).any()
     q, u, dfc, ref = _case("m5_df8_b0")
     assert np.ptp(q) == 0 and ref["lambda"].eq(0).all()
-    assert pool_rubin(q, u, dfc)["df"].iloc[0] == pytest.approx(1 / (1 / (4 / 1e-8) + 1 / (9 / 11 * 8 * (1 - 1e-4))))
+    floor = 1 / (1 / (4 / 1e-8) + 1 / (9 / 11 * 8 * (1 - 1e-4)))      # (m − 1)/λ² and df_obs at λ = 1e-4
+    assert pool_rubin(q, u, dfc)["df"].iloc[0] == pytest.approx(floor)
 
 
 def test_pool_rubin_without_a_complete_data_df_is_rubins_1987():

@@ -89,8 +89,8 @@ def theil(panel: pd.DataFrame, var: str, scheme: Scheme = "region3", weight: str
 def beta_convergence(panel: pd.DataFrame, var: str, start: int, end: int, *, region_effects: bool = False,
                      scheme: Scheme = "region3") -> dict[str, float]:
     """β-convergence: annualised log growth from ``start`` to ``end`` on the initial log level
-    (OLS, HC1 SEs, p on t with n − k df); β < 0 means poorer provinces grew faster.  Optionally with region effects
-    (conditional convergence).
+    (OLS, HC1 SEs, p on t with n − k df); β < 0 means poorer provinces grew faster.  Optionally
+    with region effects (conditional convergence).
 
     The half-life follows Barro & Sala-i-Martin (1992): over T = ``end`` − ``start`` years the
     annualised growth has slope β = −(1 − e^(−λT))/T in the initial log level, so the speed of
@@ -105,7 +105,8 @@ def beta_convergence(panel: pd.DataFrame, var: str, start: int, end: int, *, reg
     X = df[["log_initial"]]
     if region_effects:
         X = X.join(pd.get_dummies(df["region"], drop_first=True, dtype=float))
-    fit = sm.OLS(df["growth"], sm.add_constant(X)).fit(cov_type="HC1", use_t=True)   # t on n − k df, as lm + coeftest
+    # t on n − k df, as lm with coeftest and an HC1 vcov
+    fit = sm.OLS(df["growth"], sm.add_constant(X)).fit(cov_type="HC1", use_t=True)
     beta = float(fit.params["log_initial"])
     T = end - start
     speed = -np.log(1 + beta * T) / T if -1 / T < beta < 0 else np.nan

@@ -135,7 +135,8 @@ def pool_rubin(q: np.ndarray, u: np.ndarray, df_complete: float | None = None, l
     q, u = np.atleast_2d(np.asarray(q, float)), np.atleast_2d(np.asarray(u, float))
     m = q.shape[0]
     if m < 2 or u.shape != q.shape:
-        raise ValueError(f"Rubin's rules need two or more data sets of equal shape; got {q.shape} and {u.shape}")
+        raise ValueError(f"Rubin's rules need two or more data sets of equal shape; "
+                         f"got {q.shape} and {u.shape}")
     qbar, ubar, b = q.mean(axis=0), u.mean(axis=0), q.var(axis=0, ddof=1)
     t = ubar + (1 + 1 / m) * b
     lam = np.maximum((1 + 1 / m) * b / t, 1e-4)
