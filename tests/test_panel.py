@@ -332,6 +332,22 @@ def test_beta_convergence_by_least_squares_with_hc1(region_effects):
     assert r["half_life_years"] == pytest.approx(np.log(2) * 19 / -np.log(1 + 19 * coef[1]), rel=1e-10)
 
 
+@pytest.mark.parametrize(("beta", "years"), [(-0.25, 4), (0.0, 4), (0.1, 4), (-0.3, 4), (-1.0, 1)])
+def test_convergence_speed_is_missing_at_and_beyond_the_ends_of_its_range(beta, years):
+    """−1/T < β < 0 only: at β = −1/T (1 + βT = 0, exactly in binary) and at β = 0 there is no
+    finite positive speed."""
+    from analysis.estimation.panel import convergence_speed
+
+    assert np.isnan(convergence_speed(beta, years))
+
+
+def test_convergence_speed_inside_its_range():
+    from analysis.estimation.panel import convergence_speed
+
+    assert convergence_speed(-0.125, 4) == pytest.approx(np.log(2) / 4, rel=1e-15)      # 1 − 0.5 = e^(−4λ)
+    assert convergence_speed(-1e-9, 4) == pytest.approx(1e-9, rel=1e-6)
+
+
 @pytest.mark.parametrize(("speed", "years"), [(0.03, 19), (0.10, 5), (0.02, 1)])
 def test_beta_convergence_recovers_the_speed_and_half_life_of_exact_convergence(speed, years):
     """Provinces on the textbook path log y_T = log y* + e^(−λT)(log y_0 − log y*) (Barro &

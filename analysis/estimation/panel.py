@@ -108,11 +108,17 @@ def beta_convergence(panel: pd.DataFrame, var: str, start: int, end: int, *, reg
     # t on n − k df, as lm with coeftest and an HC1 vcov
     fit = sm.OLS(df["growth"], sm.add_constant(X)).fit(cov_type="HC1", use_t=True)
     beta = float(fit.params["log_initial"])
-    T = end - start
-    speed = -np.log(1 + beta * T) / T if -1 / T < beta < 0 else np.nan
+    speed = convergence_speed(beta, end - start)
     return {"beta": beta, "se": float(fit.bse["log_initial"]), "p": float(fit.pvalues["log_initial"]),
-            "speed": float(speed), "half_life_years": float(np.log(2) / speed),
+            "speed": speed, "half_life_years": float(np.log(2) / speed),
             "n": int(fit.nobs), "r2": float(fit.rsquared)}
+
+
+def convergence_speed(beta: float, years: int) -> float:
+    """The speed of convergence λ = −ln(1 + β·years)/years implied by a β-convergence slope over
+    ``years`` (Barro & Sala-i-Martin 1992); NaN unless −1/years < β < 0 (no convergence, or
+    overshooting: at β = −1/years every province would end at one level, an infinite speed)."""
+    return float(-np.log(1 + beta * years) / years) if -1 / years < beta < 0 else float("nan")
 
 
 def sigma_convergence(panel: pd.DataFrame, var: str) -> pd.Series:
