@@ -517,6 +517,9 @@ def test_multiple_imputation_pools_its_fits_by_rubins_rules_on_the_complete_case
 
     table, fits = multiple_imputation(study, imputations=5, return_fits=True)
     assert table.attrs["df_complete"] == 21 and sorted(fits["imputation"].unique()) == [1, 2, 3, 4, 5]
+    # what the page says of the run (its imputations, burn-in cycles and seed)
+    assert {k: table.attrs[k] for k in ("imputations", "burn_in", "seed")} == {
+        "imputations": 5, "burn_in": 10, "seed": 20200601}
     q = fits.pivot(index="imputation", columns="term", values="estimate")[table["term"]]
     u = fits.pivot(index="imputation", columns="term", values="variance")[table["term"]]
     ref = pool_rubin(q.to_numpy(), u.to_numpy(), 21)
