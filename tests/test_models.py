@@ -131,6 +131,61 @@ def test_results_are_immutable_and_tidy(fitted):
     assert set(r.tables["wild"]["term"]) == set(t["term"])
 
 
+def test_the_logit_marginal_effects_table_tests_on_the_model_s_df_or_the_normal(fitted):
+    """The determinants page's AME table: p-values on t with the model's df (the design's, as
+    svyglm), on the normal for a model without one (HC1), recomputed here from scipy; Holm across
+    the table."""
+    import dataclasses
+
+    from scipy import stats
+
+    from analysis.estimation.results import ModelSet
+    from analysis.report.pages import determinants as det
+
+    r = fitted["logit_old_age_insurance"]
+    df = r.df_inference
+    assert df and r.stats["n_psu"] > df > 0
+    hc1 = dataclasses.replace(r, name="hc1", label="HC1", df_inference=None)
+    t = det.logit_ame_table(ModelSet((r, hc1)), names=("logit_old_age_insurance", "hc1", "absent"))
+    ame = r.tables["ame"]
+    z = np.abs(ame["ame"].to_numpy() / ame["se"].to_numpy())
+    want = np.r_[2 * stats.t.sf(z, df), 2 * stats.norm.sf(z)]
+    np.testing.assert_allclose(t["p"], want, rtol=1e-10)
+    np.testing.assert_allclose(t["AME (pp)"], 100 * np.r_[ame["ame"], ame["ame"]], rtol=1e-12)
+    np.testing.assert_allclose(t["SE (pp)"], 100 * np.r_[ame["se"], ame["se"]], rtol=1e-12)
+    assert list(t["model"]) == [r.label] * len(ame) + ["HC1"] * len(ame)
+    order = np.argsort(want)
+    holm = np.minimum(np.maximum.accumulate((len(want) - np.arange(len(want))) * want[order]), 1)
+    np.testing.assert_allclose(t["p (Holm)"].to_numpy()[order], holm, rtol=1e-12)
+
+
+def test_the_few_clusters_table_sets_cr1_on_g_minus_1_df_beside_the_wild_bootstrap(fitted):
+    """The determinants page's "few clusters" table, row by row: CR1 p and interval recomputed
+    from scipy on 22 − 1 df, the wild bootstrap's p and interval as fitted, and Holm's adjustment
+    (statsmodels' multipletests) of the wild p-values floored at 1/(B + 1)."""
+    from scipy import stats
+    from statsmodels.stats.multitest import multipletests
+
+    from analysis.report.pages import determinants as det
+
+    r = fitted["wls_region"]
+    wb = r.tables["wild"].set_index("term")
+    terms = list(wb.index)
+    t = det.wild_table(fitted).set_index("term")
+    assert list(t.index) == [r.term_labels[k] for k in terms]
+    b, se = r.params[terms].to_numpy(), r.bse[terms].to_numpy()
+    np.testing.assert_allclose(t["estimate"], b, rtol=1e-9)      # the bootstrap's own fit
+    np.testing.assert_allclose(t["CR1 p"], 2 * stats.t.sf(np.abs(b / se), 21), rtol=1e-10)
+    q = stats.t.ppf(0.975, 21)
+    np.testing.assert_allclose(t["CR1 CI low"], b - q * se, rtol=1e-10)
+    np.testing.assert_allclose(t["CR1 CI high"], b + q * se, rtol=1e-10)
+    for col, src in (("wild p", "wild_p"), ("wild CI low", "wild_ci_low"), ("wild CI high", "wild_ci_high")):
+        np.testing.assert_array_equal(t[col], wb[src])
+    reps = int(r.tables["wild"].attrs["reps"])
+    floored = np.maximum(wb["wild_p"].to_numpy(), 1 / (reps + 1))
+    np.testing.assert_allclose(t["wild p (Holm)"], multipletests(floored, method="holm")[1], rtol=1e-12)
+
+
 def test_multilevel_icc_and_ame_tables(fitted):
     ml = fitted["multilevel"]
     assert 0 < ml.stats["icc_conditional"] < ml.stats["icc"] < 1

@@ -55,6 +55,21 @@ def test_inference_on_t_or_the_normal_at_the_default_95_percent():
     assert hi[0] - 1 == pytest.approx(1.812461123 * 0.5, rel=1e-9)
 
 
+def test_inference_takes_one_df_per_estimate_and_none_below_one():
+    """Per-estimate df (as Rubin's rules give): t(0.975; 5) = 2.570581836, t(0.975; 10) =
+    2.228138852, t(0.975; ∞) = z(0.975) = 1.959963985. A df of zero or less (a design with no
+    residual df) gives no interval and no p-value, as R's qt/pt, never the normal."""
+    lo, hi, p = inference(np.array([1.0, 1.0, 1.0]), np.array([0.5, 0.5, 0.5]), np.array([5, 10, np.inf]))
+    np.testing.assert_allclose(hi - 1, 0.5 * np.array([2.570581836, 2.228138852, 1.959963985]), rtol=1e-9)
+    np.testing.assert_allclose(1 - lo, hi - 1, rtol=1e-12)
+    # two-sided p of t = 2 on 5 and 10 df (R: 2 * pt(-2, c(5, 10)))
+    _, _, p = inference(np.array([2.0, 2.0]), np.array([1.0, 1.0]), np.array([5.0, 10.0]))
+    np.testing.assert_allclose(p, [0.1019394788, 0.0733880348], rtol=1e-8)
+    for df in (0, -3.0):
+        lo, hi, p = inference(np.array([1.0]), np.array([0.5]), df)
+        assert np.isnan(lo[0]) and np.isnan(hi[0]) and np.isnan(p[0])
+
+
 @pytest.mark.parametrize("p, stars", [(0.0099, "**"), (0.01, "*"), (0.0499, "*"), (0.05, ""), (0.7, "")])
 def test_stars_at_five_and_one_percent(p, stars):
     assert _stars(p) == stars

@@ -93,16 +93,18 @@ class ModelResult:
         return self.to_frame().round(4).to_html(index=False)
 
 
-def inference(est: np.ndarray, se: np.ndarray, df: float | None, level: float = 0.95
+def inference(est: np.ndarray, se: np.ndarray, df: float | np.ndarray | None, level: float = 0.95
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Confidence limits and two-sided p-values: t with ``df`` degrees of freedom, or the normal
-    when ``df`` is None."""
+    """Confidence limits and two-sided p-values: t with ``df`` degrees of freedom (one for all
+    estimates, or one per estimate; infinite is the normal), or the normal when ``df`` is None.
+    A df of zero or less gives no interval and no p-value (NaN), as R's ``pt``/``qt``."""
     est, se = np.asarray(est, float), np.asarray(se, float)
     z = est / np.where(se > 0, se, np.nan)
-    if df:
-        q, p = stats.t.ppf(0.5 + level / 2, df), 2 * stats.t.sf(np.abs(z), df)
-    else:
+    if df is None:
         q, p = stats.norm.ppf(0.5 + level / 2), 2 * stats.norm.sf(np.abs(z))
+    else:
+        df = np.where(np.asarray(df, float) > 0, df, np.nan)
+        q, p = stats.t.ppf(0.5 + level / 2, df), 2 * stats.t.sf(np.abs(z), df)
     return est - q * se, est + q * se, p
 
 
@@ -146,9 +148,8 @@ def pool_rubin(q: np.ndarray, u: np.ndarray, df_complete: float | None = None, l
         dfobs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
         df = df * dfobs / (df + dfobs)
     se = np.sqrt(t)
-    crit = stats.t.ppf(0.5 + level / 2, df)
-    return pd.DataFrame({"estimate": qbar, "se": se, "df": df, "ci_low": qbar - crit * se,
-                         "ci_high": qbar + crit * se, "p": 2 * stats.t.sf(np.abs(qbar / se), df),
+    lo, hi, p = inference(qbar, se, df, level)
+    return pd.DataFrame({"estimate": qbar, "se": se, "df": df, "ci_low": lo, "ci_high": hi, "p": p,
                          "riv": riv, "lambda": (1 + 1 / m) * b / t, "fmi": (riv + 2 / (df + 3)) / (riv + 1)})
 
 

@@ -87,22 +87,18 @@ def ame_figure(ms, model: str, synthetic: bool):  # type: ignore[no-untyped-def]
 def logit_ame_table(ms, names: tuple[str, ...] = ("logit_online_registration", "logit_old_age_insurance")
                     ) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Average marginal effects (percentage points) of the logit models fitted."""
-    from scipy import stats as st_
-
-    from analysis.estimation.results import holm
+    from analysis.estimation.results import holm, inference
 
     rows = []
     for name in names:
         if not ms.has(name):
             continue
         r = ms[name]
-        q = st_.t if r.df_inference else st_.norm
-        dfa = (r.df_inference,) if r.df_inference else ()
-        for a in r.tables["ame"].itertuples():
-            z = a.ame / a.se if a.se > 0 else np.nan
+        ame = r.tables["ame"]
+        p = inference(ame["ame"], ame["se"], r.df_inference)[2]
+        for a, pa in zip(ame.itertuples(), p):
             rows.append({"model": r.label, "term": r.term_labels.get(a.term, a.term), "kind": a.kind,
-                         "AME (pp)": 100 * a.ame, "SE (pp)": 100 * a.se,
-                         "p": float(2 * q.sf(abs(z), *dfa))})
+                         "AME (pp)": 100 * a.ame, "SE (pp)": 100 * a.se, "p": float(pa)})
     t = pd.DataFrame(rows)
     if len(t):
         t["p (Holm)"] = holm(t["p"].to_numpy())
