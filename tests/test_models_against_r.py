@@ -1,7 +1,8 @@
 """Each estimator of the determinant models (analysis/estimation/) against R on the same data (stored references).
 
 References: ``tests/results/models_reference.csv`` from ``tests/r/models_reference.R``
-(lm + sandwich::vcovCL HC1, survey::svyglm, lme4::lmer REML/ML, ordinal::clm, glm AMEs).
+(lm + sandwich::vcovCL HC1, survey::svyglm, lme4::lmer REML/ML, ordinal::clm, glm AMEs;
+the weighted model's diagnostics by hand from lm).
 """
 
 from __future__ import annotations
@@ -74,6 +75,33 @@ def test_logit_average_marginal_effects(fitted, row):
     # R differentiates predict() numerically (h = 1e-5): agreement to that precision
     np.testing.assert_allclose(ame.loc[row.term, "ame"], row.estimate, rtol=1e-6)
     np.testing.assert_allclose(ame.loc[row.term, "se"], row.se, rtol=RTOL_SE)
+
+
+@pytest.fixture(scope=shared)
+def diagnosed():
+    from analysis.estimation.suite import diagnostics
+
+    return diagnostics(build_study("2020-replica"), model="wls_region")
+
+
+@pytest.mark.parametrize("row", _rows("vif"), ids=_id)
+def test_variance_inflation_factors(diagnosed, row):
+    vif = diagnosed["vif"].set_index("term")["vif"]
+    np.testing.assert_allclose(vif[row.term], row.estimate, rtol=1e-9)
+
+
+DIAGNOSTIC = {"bp_lm": ("breusch_pagan", "lm"), "bp_p": ("breusch_pagan", "p"), "reset_f": ("reset", "f"),
+              "reset_p": ("reset", "p"), "cooks_max": ("cooks_max", None), "cooks_over_4_n": ("cooks_over_4_n", None)}
+
+
+@pytest.mark.parametrize("row", _rows("diagnostic"), ids=_id)
+def test_specification_tests_and_influence_of_the_weighted_model(diagnosed, row):
+    """Breusch–Pagan (Koenker) on the weighted residuals, RESET as an F test in the weighted model
+    (not statsmodels' linear_reset, which refits the augmented model unweighted), Cook's distance."""
+    key, sub = DIAGNOSTIC[row.term]
+    got = diagnosed[key] if sub is None else diagnosed[key][sub]
+    # p-values near 1e-12 are far in the tail: agreement to 1e-7 relative
+    np.testing.assert_allclose(got, row.estimate, rtol=1e-7 if row.term.endswith("_p") else 1e-9)
 
 
 def test_stored_references_are_what_r_computes(tmp_path):

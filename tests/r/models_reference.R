@@ -1,6 +1,6 @@
 # Reference values for analysis/models.py from R (lm + sandwich::vcovCL, survey::svyglm,
 # lme4::lmer, ordinal::clm, glm average marginal effects: discrete changes for 0/1 regressors,
-# numerical derivatives otherwise).
+# numerical derivatives otherwise) and the diagnostics of the weighted model (by hand from lm).
 # Run from the project root:  Rscript tests/r/models_reference.R [outfile]
 # Inputs: data/waves/2020-replica/villagers.csv (raw; missing codes recoded here),
 #         tests/data/replica_scores.csv (index scores written by `ruralgov index --scores`),
@@ -42,6 +42,30 @@ for (spec in list(list("wls_region", f_reg), list("wls_province", f_prov))) {
   V <- vcovCL(m, cluster = ~province, type = "HC1")
   for (t in regs) add(spec[[1]], t, coef(m)[t], sqrt(V[t, t]))
 }
+# diagnostics of wls_region as the determinants page reports them, by hand from lm: VIFs of the
+# design (1 / (1 - R²) of each regressor on the others), Koenker's Breusch–Pagan (n R² of the
+# squared weighted residuals on the regressors, chi-squared on K - 1 df), RESET (F test of
+# fitted² and fitted³ added to the weighted model) and Cook's distance of the weighted fit
+dd <- d[complete.cases(d[, c("overall", regs, "region3", "weight")]), ]
+m <- lm(f_reg, data = dd, weights = weight)
+X <- model.matrix(m)
+n <- nrow(X)
+for (t in regs) {
+  others <- X[, !(colnames(X) %in% c("(Intercept)", t))]
+  add("diag_wls_region", t, 1 / (1 - summary(lm(X[, t] ~ others))$r.squared), NA, "vif")
+}
+es <- sqrt(weights(m) / mean(weights(m))) * resid(m)
+bp <- n * summary(lm(es^2 ~ X[, -1]))$r.squared
+add("diag_wls_region", "bp_lm", bp, NA, "diagnostic")
+add("diag_wls_region", "bp_p", pchisq(bp, ncol(X) - 1, lower.tail = FALSE), NA, "diagnostic")
+dd$yh <- fitted(m)
+reset <- anova(m, lm(update(f_reg, . ~ . + I(yh^2) + I(yh^3)), data = dd, weights = weight))
+add("diag_wls_region", "reset_f", reset$F[2], NA, "diagnostic")
+add("diag_wls_region", "reset_p", reset$`Pr(>F)`[2], NA, "diagnostic")
+cd <- cooks.distance(m)
+add("diag_wls_region", "cooks_max", max(cd), NA, "diagnostic")
+add("diag_wls_region", "cooks_over_4_n", sum(cd > 4 / n), NA, "diagnostic")
+
 # design-based linear model: svyglm
 des <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = d, nest = TRUE)
 m <- svyglm(f_reg, design = des)
