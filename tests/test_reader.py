@@ -94,6 +94,32 @@ def test_key_findings_label_synthetic_survey_results_and_real_statistics(default
     assert f"**{h['degree_overall']:.1f}**" in items[0]
 
 
+def test_the_convergence_finding_reads_beta_on_its_t_not_the_normal(default_study):
+    """"Converged" only when β's 95 % interval on t with n − k df lies below zero. β/SE = −2.0 on
+    29 df has p = 0.0549 (R: 2 * pt(-2, 29) = 0.05494363718): its normal interval (±1.96) would exclude zero."""
+    from scipy import stats
+
+    from analysis.estimation.panel import beta_convergence
+    from analysis.report.pages import intro, provinces
+
+    o = provinces.stats(default_study)
+    p = provinces.panel(default_study)
+    b = beta_convergence(p, "fiscal_exp_per_capita_yuan", o["real_first"], o["real_last"])
+    assert o["beta_p"] == b["p"] and o["beta"] == b["beta"]
+
+    def finding(beta, se, pval):  # type: ignore[no-untyped-def]
+        kf = intro.key_findings(default_study, _NoModels(), {**o, "beta": beta, "beta_se": se, "beta_p": pval})
+        return next(i for i in kf.splitlines() if "<provinces>" in i)
+
+    p29 = 2 * stats.t.sf(2.0, 29)
+    assert p29 == pytest.approx(0.05494363718, rel=1e-9)
+    line = finding(-0.02, 0.01, p29)
+    assert "did not converge clearly" in line and "half-life" not in line
+    line = finding(-0.02, 0.01, 0.04)
+    assert " converged " in line and "half-life" in line
+    assert "did not converge clearly" in finding(0.02, 0.01, 0.001)     # significant divergence
+
+
 def test_key_findings_state_the_main_model_s_clearest_association_as_an_association(default_study):
     from analysis.estimation.suite import fit_models
     from analysis.report.pages import intro

@@ -92,7 +92,8 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
                 p=_p_words(fmt_p(b["p"])), sig=sig) + f" {{doc}}`{more} <determinants>`")
     if official:
         o = official
-        converged = o["beta"] < 0 and o["beta"] + 1.96 * o["beta_se"] < 0
+        # β's 95 % interval below zero, on β's own t with n − k df (two-sided p under 0.05)
+        converged = o["beta"] < 0 and o["beta_p"] < 0.05
         trend = _("converged") if converged else _("did not converge clearly")
         half = _(", a half-life of {years:.0f} years").format(years=o["beta_half_life"]) if converged else ""
         out.append(_(REAL_LABEL) + " " + _(

@@ -62,7 +62,7 @@ def stats(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             "gdppc_ratio": float(sh["gdp_per_capita_yuan"] / tb["gdp_per_capita_yuan"]),
             "theil_first": float(t.loc[first, "total"]), "theil_last": float(t.loc[last, "total"]),
             "theil_between_share_last": 100 * float(t.loc[last, "between_share"]),
-            "beta": b["beta"], "beta_se": b["se"], "beta_half_life": b["half_life_years"],
+            "beta": b["beta"], "beta_se": b["se"], "beta_p": b["p"], "beta_half_life": b["half_life_years"],
             "beta_cond": bc["beta"], "beta_cond_se": bc["se"],
             "sigma_edu_first": float(sg.iloc[0]), "sigma_edu_last": float(sg.iloc[-1]),
             "sigma_edu_first_year": int(sg.index[0]), "sigma_edu_last_year": int(sg.index[-1])}
