@@ -117,6 +117,21 @@ for (item in c("hp_expensive", "ssp_centres", "etp_attitude", "csp_few", "hreg_a
   p <- svyciprop(f, sub, method = "logit")
   add("replica", "proportion", item, "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), NA, attr(p, "ci")[1], attr(p, "ci")[2])
 }
+# the problems page's digital-access table: each item's share answering 1, overall and by region
+# (regions from the scores file), on the respondents who answered it (8/9 are missing codes)
+vr <- merge(v, sc[, c("resp_id", "region3")], by = "resp_id", sort = FALSE)
+dr <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = vr, nest = TRUE)
+for (item in c("hreg_onsite", "hreg_app", "hreg_web", "hreg_phone", "digital_aware", "digital_use",
+               "internet_use", "smartphone")) {
+  answered <- !is.na(vr[[item]]) & !(vr[[item]] %in% c(8, 9))
+  f <- as.formula(paste0("~I(", item, " == 1)"))
+  sub <- subset(dr, answered)
+  p <- svyciprop(f, sub, method = "logit")
+  add("replica_digital", "proportion", item, "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), NA,
+      attr(p, "ci")[1], attr(p, "ci")[2])
+  pr <- svyby(f, ~region3, sub, svyciprop, vartype = "se", method = "logit")
+  for (i in seq_len(nrow(pr))) add("replica_digital", "proportion", item, pr$region3[i], pr[i, 2], pr$se[i])
+}
 v$old_age_none <- ifelse(v$old_age_ins %in% c(8, 9), NA, as.numeric(v$old_age_ins == 0))
 dv <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = v, nest = TRUE)
 m <- svymean(~old_age_none, dv, na.rm = TRUE, deff = "replace")
