@@ -128,12 +128,22 @@ def test_hc1_standard_errors_equal_sandwich(default):
 
 
 def test_design_based_ordered_logit_equals_svyolr(default):
+    """Slopes and cut points, and the slopes' p-values and intervals on svyolr's df.residual (the
+    design's df minus the slopes: 39 − 8 = 31)."""
     res = fit_model(default, default.settings.models.get("svyolr_health"))
     ref = _ref("default", "svyolr_health")
     for r in ref[ref["kind"].isin(["coef", "cut"])].itertuples():
         term = r.term if r.kind == "coef" else f"cut{r.term}"
         np.testing.assert_allclose(res.params[term], r.estimate, rtol=RTOL_EST, err_msg=term)
         np.testing.assert_allclose(res.bse[term], r.se, rtol=RTOL_SE, err_msg=term)
+    _compare_model(res, _ref("default", "svyolr_health", "coef"))
+
+
+def test_the_headline_model_s_inference_equals_coeftest_on_g_minus_1_df(default):
+    """wls_region as the page prints it: CR1 (sandwich::vcovCL HC1), p-values and intervals on t
+    with G − 1 = 21 df (lmtest::coeftest/coefci with df = G − 1)."""
+    spec = default.settings.models.get("wls_region").model_copy(update={"wild": None})
+    _compare_model(fit_model(default, spec), _ref("default", "wls_region", "coef"))
 
 
 @pytest.mark.parametrize("model", ["ologit_health", "svyolr_health"])

@@ -379,8 +379,9 @@ def test_ordered_logit_likelihood_and_pseudo_r2_from_first_principles(ordered, w
 
 
 def test_design_based_ordered_logit_df_and_bookkeeping(ordered):
-    """svyolr's residual df: the design df + 1 − (K + J − 1) parameters; the whole design when no
-    rows are given; the design is required."""
+    """svyolr's residual df (survey's svyolr: ``degf(design) - length(beta)``): the design df
+    minus the K slopes, the cut points not counted; the whole design when no rows are given; the
+    design is required."""
     from analysis.estimation.ordinal import fit_ologit
 
     d = SurveyDesign.from_frame(ordered, weight="w", strata="region", psu="village")
@@ -388,7 +389,7 @@ def test_design_based_ordered_logit_df_and_bookkeeping(ordered):
     whole = fit_ologit(ordered, spec, {}, design=d)
     pd.testing.assert_frame_equal(whole.to_frame(), fit_ologit(ordered, spec, {}, design=d,
                                                                rows=np.arange(len(ordered))).to_frame())
-    assert whole.df_inference == d.degf + 1 - (2 + 3)
+    assert whole.df_inference == d.degf - 2
     assert whole.stats["n_psu"] == d.n_psu and whole.stats["design_df"] == d.degf
     with pytest.raises(ValueError, match="^design-based standard errors need the survey design$"):
         fit_ologit(ordered, spec, {})

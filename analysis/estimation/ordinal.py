@@ -424,7 +424,9 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
         infl[order] = (scores(yy, X, beta, cut) * wn[:, None]) @ V        # V = (−H)⁻¹; rows of df
         rows = np.arange(len(df)) if rows is None else rows      # df is the whole design
         V = design_vcov(infl, design, rows)
-        dfi = model_df(design, rows, len(beta) + len(cut))
+        # svyolr's df.residual: the design's df minus the slopes (the cut points count as one
+        # intercept, as in svyglm), not minus every cut point
+        dfi = model_df(design, rows, len(beta) + 1)
         st["n_psu"] = design.n_psu
         st["design_df"] = design.degf
     names = regs + [f"cut{c}|{c2}" for c, c2 in zip(cats[:-1], cats[1:])]

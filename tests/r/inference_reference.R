@@ -78,6 +78,13 @@ for (t in regs) {
   add("default", "wls_region_hc1", t, "coef", b, se, dfr, 2 * pt(-abs(b / se), dfr), b - q * se, b + q * se)
 }
 glm_rows("default", "svy_region", svyglm(f_reg, design = des))
+# the headline WLS with CR1 cluster-robust SEs (sandwich::vcovCL HC1), t on G - 1 df (lmtest::coeftest)
+Vc <- vcovCL(mh, cluster = ~province, type = "HC1")
+G <- length(unique(d[rownames(model.frame(mh)), "province"]))     # provinces of the complete cases
+for (t in regs) {
+  b <- coef(mh)[t]; se <- sqrt(Vc[t, t]); q <- qt(0.975, G - 1)
+  add("default", "wls_region", t, "coef", b, se, G - 1, 2 * pt(-abs(b / se), G - 1), b - q * se, b + q * se)
+}
 lregs <- list(logit_online_registration = c("hreg_app", "smartphone", "education", "log_income", "distance_km", "age10", "female", "east"),
               logit_old_age_insurance = c("old_age_ins", "education", "log_income", "age10", "female", "migrant_exp", "east"))
 
@@ -120,8 +127,13 @@ dso <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data =
 so <- svyolr(fo, design = subset(dso, complete.cases(dd[, c("hlt_sat", oregs)])),
              control = list(reltol = 1e-15, maxit = 10000))      # BFGS to convergence
 Vs <- vcov(so)
-for (t in names(coef(so))) add("default", "svyolr_health", sub("\\|", "|", t), if (t %in% oregs) "coef" else "cut",
-                              coef(so)[t], sqrt(Vs[t, t]))
+for (t in names(coef(so))) {
+  b <- coef(so)[t]; se <- sqrt(Vs[t, t])
+  if (t %in% oregs) {      # slopes: t on svyolr's df.residual (the design's df minus the slopes)
+    dfr <- so$df.residual; q <- qt(0.975, dfr)
+    add("default", "svyolr_health", t, "coef", b, se, dfr, 2 * pt(-abs(b / se), dfr), b - q * se, b + q * se)
+  } else add("default", "svyolr_health", t, "cut", b, se)
+}
 cm <- clm(fo, data = cc, link = "logit")
 ame_olr <- function(name, beta, zeta, V, X, w, bidx, zidx) {
   J <- length(zeta) + 1
