@@ -31,6 +31,7 @@ def fitted():
     by = {m.name: m for m in st.settings.models.models}
     out = {}
     for name in ("wls_region", "wls_province", "svy_region", "ologit_education", "ologit_health",
+                 "ologit_social_security", "ologit_employment_training", "ologit_culture_sports",
                  "logit_online_registration", "logit_old_age_insurance"):
         out[name] = fit_model(st, by[name].model_copy(update={"wild": None}))
     out["multilevel_reml"] = fit_model(st, by["multilevel"].model_copy(update={"reml": True}))

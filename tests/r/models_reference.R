@@ -87,7 +87,9 @@ for (reml in c(TRUE, FALSE)) {
 
 # ordered logit: ordinal::clm
 oregs <- c(regs, "east")
-for (pair in list(c("ologit_education", "edu_sat"), c("ologit_health", "hlt_sat"))) {
+for (pair in list(c("ologit_education", "edu_sat"), c("ologit_health", "hlt_sat"),
+                  c("ologit_social_security", "ss_sat"), c("ologit_employment_training", "et_sat"),
+                  c("ologit_culture_sports", "cs_sat"))) {
   dd <- d[complete.cases(d[, c(pair[2], oregs)]), ]
   dd$y <- factor(dd[[pair[2]]], ordered = TRUE)
   m <- clm(as.formula(paste("y ~", paste(oregs, collapse = " + "))), data = dd, link = "logit")
