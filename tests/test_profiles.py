@@ -54,6 +54,35 @@ def test_a_province_without_respondents_gets_official_statistics_only(study):
     assert off.attrs["row_decimals"].count(0) == 2
 
 
+def test_the_region_and_the_nation_are_the_ratios_of_their_totals(study):
+    """A profile's region and nation columns: education spending over public spending and pupils
+    over teachers of all their provinces together; the per-head series and urbanization weighted
+    by residents. Recomputed from the panel's own columns with pandas."""
+    import numpy as np
+
+    from analysis.ingest.provinces import resolve
+
+    off = profile.official_table(study, 320000).set_index("series")      # Jiangsu, east
+    p = study.official
+    region = f"region ({resolve(320000).region4})"
+
+    def check(label, num, den, scale, rel):  # type: ignore[no-untyped-def]
+        y = int(off.loc[label, "year"])
+        d = p.xs(y, level="year")[[num, den, "region4"]].dropna()
+        r = d[d["region4"] == resolve(320000).region4]
+        assert off.loc[label, "nation"] == pytest.approx(scale * d[num].sum() / d[den].sum(), rel=rel), label
+        assert off.loc[label, region] == pytest.approx(scale * r[num].sum() / r[den].sum(), rel=rel), label
+
+    check("education share of spending (%)", "exp_education_100m_yuan", "fiscal_exp_100m_yuan", 100, 1e-3)
+    check("pupils per primary teacher", "primary_enrolment_10k", "primary_fulltime_teachers_10k", 1, 1e-3)
+    for label, col in (("urbanization (%)", "urban_rate_pct"), ("GDP per head (yuan)", "gdp_per_capita_yuan"),
+                       ("public spending per head (yuan)", "fiscal_exp_per_capita_yuan")):
+        d = p.xs(int(off.loc[label, "year"]), level="year")[[col, "resident_pop_10k"]].dropna()
+        want = (d[col] * d["resident_pop_10k"]).sum() / d["resident_pop_10k"].sum()
+        assert off.loc[label, "nation"] == pytest.approx(want, rel=1e-12), label
+        assert np.isfinite(off.loc[label, region])
+
+
 def test_a_suppressed_province_shows_the_reason_and_no_survey_number(study, monkeypatch):
     from analysis.report.pages import common
 

@@ -55,14 +55,19 @@ SERVICE_SERIES = ("primary_student_teacher_ratio", "junior_sec_student_teacher_r
                   "kindergarten_pupils_per_100k_pop", "urban_registered_unemployment_rate_pct",
                   "rural_pop_share_pct")
 """The education and labour series the report shows (the others are their numerators and denominators)."""
-SHARE_WEIGHTS = {"primary_student_teacher_ratio": "primary_enrolment_10k",
-                 "junior_sec_student_teacher_ratio": "junior_sec_enrolment_10k"}
-"""Series whose mean over provinces is weighted by something other than the population."""
+SHARE_WEIGHTS = {"primary_student_teacher_ratio": "primary_fulltime_teachers_10k",
+                 "junior_sec_student_teacher_ratio": "junior_sec_fulltime_teachers_10k",
+                 "edu_exp_share_pct": "fiscal_exp_100m_yuan"}
+"""Ratios whose mean over provinces is weighted by their denominator rather than the population:
+so weighted, the mean of a ratio is the ratio of the totals, the region's or the nation's own
+(pupils over teachers, education spending over all public spending)."""
 
 
 def weight_of(series: str) -> str:
-    """The column a mean of ``series`` over provinces is weighted by: pupils for a pupil–teacher
-    ratio, residents otherwise."""
+    """The column a mean of ``series`` over provinces is weighted by: a ratio's denominator
+    (teachers for pupils per teacher, public spending for the education share), residents
+    otherwise (per-head series and population shares, whose denominator they are; registered
+    unemployment too, its labour force not being in the panel)."""
     return SHARE_WEIGHTS.get(series, "resident_pop_10k")
 
 

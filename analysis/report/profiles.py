@@ -81,7 +81,8 @@ if status["status"] == "published":
 :alt: Six small line charts over the years of the official statistics: {name_en}'s urbanization, GDP per head, public spending per head, education share of spending, pupils per primary teacher and urban registered unemployment, each against its region and the nation.
 
 {name_en} (red) against the {region4} region (blue) and the nation (grey, dashed): means weighted
-by population (pupils per teacher: by enrolment); province totals, not rural alone. The
+by population (education share: by public spending; pupils per teacher: by teachers, so that each
+is the ratio of the totals); province totals, not rural alone. The
 unemployment series breaks in 2020 (registration changes). {{glue:text}}`stamp_official`
 {{glue:md}}`fig_official_data`
 ```

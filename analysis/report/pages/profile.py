@@ -159,7 +159,8 @@ def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
 
 def official_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """The province's latest official values beside its region's and the nation's
-    (population-weighted means; the student–teacher ratio weighted by enrolment)."""
+    (means weighted by each series' denominator, :func:`~analysis.ingest.official.weight_of`:
+    the population, or the teachers and the public spending of the two ratios)."""
     p = study.official
     prov = resolve(adcode)
     rows, decimals = [], []

@@ -133,7 +133,8 @@ not found as public province × year files."""
 
 def services_stats(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Numbers of the education and labour section (glued): first and last year with data, the
-    enrolment-weighted national primary student–teacher ratio, the highest and lowest province."""
+    national primary student–teacher ratio (all pupils over all teachers), the highest and lowest
+    province."""
     p = panel(study)
     if "primary_student_teacher_ratio" not in p:
         return {}
@@ -142,8 +143,11 @@ def services_stats(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     first, last = years[0], years[-1]
 
     def national(y: int) -> float:
-        d = r.xs(y, level="year")
-        return float(np.average(d["primary_student_teacher_ratio"], weights=d["primary_enrolment_10k"]))
+        from analysis.ingest.official import weight_of
+
+        w = weight_of("primary_student_teacher_ratio")        # the teachers: the ratio of the totals
+        d = p.xs(y, level="year")[["primary_student_teacher_ratio", w]].dropna()
+        return float(np.average(d["primary_student_teacher_ratio"], weights=d[w]))
 
     lastp = r.xs(last, level="year")["primary_student_teacher_ratio"]
     u = p["urban_registered_unemployment_rate_pct"].dropna()
@@ -156,8 +160,8 @@ def services_stats(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 
 def services_figures(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Primary student–teacher ratio (enrolment-weighted) and urban registered unemployment
-    (population-weighted) by region, 2005–2022, the unemployment break marked."""
+    """Primary student–teacher ratio (each region's pupils over its teachers) and urban registered
+    unemployment (population-weighted) by region, 2005–2022, the unemployment break marked."""
     from analysis.estimation.panel import regional_means
     from analysis.ingest.official import BREAK_YEAR, weight_of
     from analysis.publishing import figures
