@@ -79,6 +79,29 @@ def test_scores_and_weights_equal_the_r_reference(inputs, normalisation, weighti
                                    check_names=False, rtol=1e-10, atol=1e-12)
 
 
+WITHOUT_MEANS = pd.read_csv(RESULTS / "index_reference_without_means.csv")
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+@pytest.mark.parametrize("weighting", WEIGHTINGS)
+@pytest.mark.parametrize("normalisation", NORMALISATIONS)
+def test_scores_without_an_aspect_equal_the_r_reference(inputs, normalisation, weighting, aggregation):
+    """The score a model's outcome ``overall_without_means`` is: the index rebuilt on the other
+    indicators (each field's weights renormalised over what it keeps, the data-driven weights
+    recomputed), against R run on the fifteen indicators left."""
+    data, cb = inputs
+    cfg = IndexConfig(normalisation=normalisation, weighting=weighting, aggregation=aggregation,
+                      exclude_aspects=("means",), **CHOICES)
+    res = build_index(data, cfg, codebook=cb, weights=data["weight"].to_numpy())
+    ref = WITHOUT_MEANS[(WITHOUT_MEANS["normalisation"] == normalisation) & (WITHOUT_MEANS["weighting"] == weighting)
+                        & (WITHOUT_MEANS["aggregation"] == aggregation)].set_index("respondent")
+    assert len(ref) == 48 and "means" not in ref.columns
+    got = res.scores.set_index(data["respondent"])
+    cols = list(ref.columns[3:])
+    pd.testing.assert_frame_equal(got[cols], ref[cols], check_exact=False, rtol=1e-10, atol=1e-10,
+                                  check_names=False)
+
+
 def test_reference_cases_are_present():
     """The reference exercises what it is for: missing scores from the coverage rule, a respondent
     missing everything, a constant indicator answered by some, and scores beyond minmax's range."""
@@ -97,3 +120,5 @@ def test_r_reference_script_reproduces_the_stored_values(tmp_path):
                    capture_output=True)
     pd.testing.assert_frame_equal(pd.read_csv(out), SCORES, rtol=1e-13)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "index_reference_weights.csv"), WEIGHTS, rtol=1e-13)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "index_reference_without_means.csv"), WITHOUT_MEANS,
+                                  rtol=1e-13)

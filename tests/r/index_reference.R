@@ -7,7 +7,8 @@
 #   tests/data/index_items.csv  -- each indicator's field, aspect, lowest and highest code, direction
 # Outputs: tests/results/index_reference.csv, one row per construction x respondent (the overall,
 #   field and aspect scores); tests/results/index_reference_weights.csv, the weights of each
-#   normalisation x weighting ("overall:<field>", "field:<field>:<item>", "aspect:<aspect>:<item>")
+#   normalisation x weighting ("overall:<field>", "field:<field>:<item>", "aspect:<aspect>:<item>");
+#   tests/results/index_reference_without_means.csv, the scores without the five "means" items
 # Constructions: every normalisation x weighting x aggregation, coverage 0.65, with the targets,
 # expert weights and AHP comparisons below (the same values are given to the package in
 # tests/test_index_against_r.py).
@@ -101,6 +102,8 @@ aggregate <- function(x, wt, how) {
   s
 }
 
+# every construction on the indicators in X and items (globals: the exclusion below changes them)
+all_constructions <- function() {
 rows <- list()
 weights <- list()
 for (norm in c("minmax", "zscore", "rank", "target")) {
@@ -149,5 +152,18 @@ for (norm in c("minmax", "zscore", "rank", "target")) {
     }
   }
 }
-write.csv(do.call(rbind, rows), out_file, row.names = FALSE)
-write.csv(do.call(rbind, weights), sub("\\.csv$", "_weights.csv", out_file), row.names = FALSE)
+list(rows = do.call(rbind, rows), weights = do.call(rbind, weights))
+}
+r <- all_constructions()
+write.csv(r$rows, out_file, row.names = FALSE)
+write.csv(r$weights, sub("\\.csv$", "_weights.csv", out_file), row.names = FALSE)
+
+# the score without one aspect's indicators (a model's outcome overall_without_<aspect>): the same
+# definitions on the other fifteen indicators, every field keeping its others
+keep <- items$aspect != "means"
+X <- X[, keep]
+items <- items[keep, ]
+fields <- unique(items$field)
+aspects <- unique(items$aspect)
+r <- all_constructions()
+write.csv(r$rows, sub("\\.csv$", "_without_means.csv", out_file), row.names = FALSE)
