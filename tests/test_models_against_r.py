@@ -109,3 +109,38 @@ def test_stored_references_are_what_r_computes(tmp_path):
     # lmer's optimum (nloptwrap) moves in the 7th digit between machines (2.7e-7 measured on the ML
     # province variance): those rows at 1e-6, ten times below RTOL_VARCOMP; the rest at 1e-9
     rerun_r_reference("tests/r/models_reference.R", REF, tmp_path, rtol=1e-9, optimised=("multilevel", 1e-6))
+
+
+OAXACA = pd.read_csv(paths.ROOT / "tests/results/oaxaca_reference.csv")
+OAXACA_NAMES = {"explained": "explained (two-fold)", "unexplained": "unexplained (two-fold)",
+                "endowments": "endowments (three-fold)", "coefficients": "coefficients (three-fold)",
+                "interaction": "interaction (three-fold)"}
+
+
+def test_oaxaca_decomposition_and_its_bootstrap_ses_equal_r_on_the_same_replicates():
+    """The east–west decomposition the page prints, every component and each regressor's explained
+    part, with their SEs: R's lm fits per replicate and survey::withReplicates on the same Rao–Wu
+    multipliers (tests/r/oaxaca_input.py writes them as the package draws them)."""
+    from analysis.estimation.suite import fit_models
+
+    r = fit_models(build_study("2020-replica"), names=["oaxaca_east_west"])["oaxaca_east_west"]
+    got = pd.concat([r.tables["decomposition"].rename(columns={"component": "name"}),
+                     r.tables["detail"].rename(columns={"term": "name", "explained": "estimate"})])
+    got = got.set_index("name")[["estimate", "se"]]
+    want = OAXACA.assign(name=OAXACA["component"].map(lambda c: OAXACA_NAMES.get(c, c))).set_index("name")
+    assert len(want) == 13 and set(want.index) == set(got.index)
+    np.testing.assert_allclose(got.loc[want.index, "estimate"], want["estimate"], rtol=1e-9)
+    np.testing.assert_allclose(got.loc[want.index, "se"], want["se"], rtol=1e-8)
+
+
+def test_oaxaca_reference_inputs_are_what_the_package_draws():
+    """The multipliers R read are the package's own draws for the model (seed, PSU codes)."""
+    from tests.r.oaxaca_input import frames
+
+    data, mult = frames()
+    pd.testing.assert_frame_equal(data, pd.read_csv(paths.ROOT / "tests/data/oaxaca_input.csv"), check_dtype=False)
+    pd.testing.assert_frame_equal(mult, pd.read_csv(paths.ROOT / "tests/data/oaxaca_multipliers.csv"))
+
+
+def test_stored_oaxaca_references_are_what_r_computes(tmp_path):
+    rerun_r_reference("tests/r/oaxaca_reference.R", OAXACA, tmp_path, rtol=1e-10)
