@@ -626,6 +626,49 @@ def test_multiple_imputation_fits_are_the_clustered_wls_fits_of_each_data_set(st
                                rtol=0.05, atol=0.01)
 
 
+def test_each_imputed_data_set_is_fitted_by_weighted_least_squares_with_cr1_by_province(study, monkeypatch):
+    """Each completed data set MICE hands over, refitted here with numpy: WLS with the design
+    weights, the region dummies, and CR1 by province, G/(G − 1)·(N − 1)/(N − K) × the sandwich;
+    its estimates and variances are what the pooling receives."""
+    from statsmodels.imputation import mice
+
+    from analysis.estimation.frames import model_frame
+    from analysis.estimation.suite import multiple_imputation
+
+    kept = []
+    fit = mice.MICE.fit
+
+    def keep(self, *a, **k):  # type: ignore[no-untyped-def]
+        kept.append(fit(self, *a, **k))
+        return kept[-1]
+
+    monkeypatch.setattr(mice.MICE, "fit", keep)
+    _, fits = multiple_imputation(study, imputations=2, return_fits=True)
+    spec = study.settings.models.get("wls_region")
+    d = model_frame(study, spec, complete=False).data
+    g = pd.factorize(d["province"])[0]
+    w = d["weight"].to_numpy(float)
+    G = len(np.unique(g))
+    for i, r in enumerate(kept[0].model.results_list, start=1):
+        X, y = np.asarray(r.model.exog), np.asarray(r.model.endog)
+        n, k = X.shape
+        assert k == 1 + len(spec.regressors) + d["region3"].nunique() - 1 and n == len(d)
+        assert not np.isnan(X).any() and not np.isnan(y).any()
+        np.testing.assert_allclose(X[:, 1:1 + len(spec.regressors)][d[list(spec.regressors)].notna().to_numpy()],
+                                   d[list(spec.regressors)].to_numpy(float)[d[list(spec.regressors)].notna().to_numpy()])
+        XtW = X.T * w
+        bread = np.linalg.inv(XtW @ X)
+        beta = bread @ (XtW @ y)
+        e = y - X @ beta
+        scores = np.column_stack([np.bincount(g, weights=w * e * X[:, j], minlength=G) for j in range(k)])
+        meat = scores.T @ scores
+        V = G / (G - 1) * (n - 1) / (n - k) * bread @ meat @ bread
+        mine = fits[fits["imputation"] == i].set_index("term")
+        names = list(r.model.exog_names)
+        np.testing.assert_allclose(mine.loc[names, "estimate"], beta, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(mine.loc[names, "variance"], np.diag(V), rtol=1e-8)
+
+
 # ---- the wild cluster bootstrap against an independent implementation -----------------------
 
 def _wildboottest(y, X, g, j, *, impose_null, weights_type="rademacher", B=2**10, seed=1):
