@@ -1,7 +1,7 @@
 """Each figure draws what its data say: the numbers behind every mark, the order of the rows, the
 labels a reader sees, the synthetic tag, and the data offered beneath the figure.
 
-The expected positions are computed here from the input frames (sorting, 1.96 × SE, clipping, the
+The expected positions are computed here from the input frames (sorting, quantile × SE, clipping, the
 boundary file read again), never read back from the function under test.
 """
 
@@ -352,11 +352,12 @@ def test_coef_plot_draws_each_model_s_intervals_side_by_side_on_each_term_s_row(
     pd.testing.assert_frame_equal(fig.ruralgov_data, tidy)
 
 
-def test_ame_plot_draws_each_term_s_effects_in_points_with_1_96_se_bars():
+@pytest.mark.parametrize(("df", "q"), [(None, 1.959963985), (10, 2.228138852)])     # z and t(0.975; 10)
+def test_ame_plot_draws_each_term_s_effects_in_points_with_95_percent_bars_on_the_model_s_df(df, q):
     ame = pd.DataFrame({"term": ["x", "x", "y", "y"], "category": [1, 2, 1, 2],
                         "ame": [0.01, -0.01, 0.02, -0.02], "se": [0.001, 0.002, 0.003, 0.004]})
     long = "a label long enough to be wrapped on two lines"
-    fig = figures.ame_plot(ame, synthetic=True, labels={"x": long})
+    fig = figures.ame_plot(ame, synthetic=True, labels={"x": long}, df=df)
     panels = [a for a in fig.axes if a.get_title(loc="left")]
     assert [a.get_title(loc="left") for a in panels] == [textwrap.fill(long, 24), "y"]
     for ax, (a, se) in zip(panels, [([1.0, -1.0], [0.1, 0.2]), ([2.0, -2.0], [0.3, 0.4])]):
@@ -364,7 +365,8 @@ def test_ame_plot_draws_each_term_s_effects_in_points_with_1_96_se_bars():
         assert list(np.asarray(dots.get_xdata(), float)) == [1.0, 2.0]
         assert np.allclose(np.asarray(dots.get_ydata(), float), a)
         bars = [s.tolist() for s in _segments(ax)]
-        assert np.allclose(bars, [[[c, v - 1.96 * e], [c, v + 1.96 * e]] for c, v, e in zip([1, 2], a, se)])
+        assert np.allclose(bars, [[[c, v - q * e], [c, v + q * e]] for c, v, e in zip([1, 2], a, se)],
+                           rtol=1e-9, atol=1e-12)
         assert [list(line.get_ydata()) for line in ax.lines if line is not dots] == [[0, 0]]
         assert list(ax.get_xticks()) == [1, 2]
         assert (ax.get_xlabel(), ax.get_ylabel()) == ("", "")   # the figure's own labels say it once
@@ -379,8 +381,8 @@ def test_ame_plot_draws_each_term_s_effects_in_points_with_1_96_se_bars():
     d = fig.ruralgov_data
     assert list(d["term"]) == [long, long, "y", "y"]
     np.testing.assert_allclose(d["ame_pp"], 100 * ame["ame"])                 # in the units drawn
-    np.testing.assert_allclose(d["lo_pp"], 100 * (ame["ame"] - 1.96 * ame["se"]))
-    np.testing.assert_allclose(d["hi_pp"], 100 * (ame["ame"] + 1.96 * ame["se"]))
+    np.testing.assert_allclose(d["lo_pp"], 100 * (ame["ame"] - q * ame["se"]), rtol=1e-9)
+    np.testing.assert_allclose(d["hi_pp"], 100 * (ame["ame"] + q * ame["se"]), rtol=1e-9)
 
 
 def test_oaxaca_plot_draws_contributions_sorted_with_1_96_se_error_bars():

@@ -336,17 +336,21 @@ def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = N_("associat
     return attach(fig, tidy)
 
 
-def ame_plot(ame: pd.DataFrame, *, synthetic: bool, labels: dict[str, str] | None = None) -> plt.Figure:
+def ame_plot(ame: pd.DataFrame, *, synthetic: bool, labels: dict[str, str] | None = None,
+             df: float | None = None) -> plt.Figure:
     """Average marginal effects on each satisfaction category's probability (ordered logit), in
-    percentage points, as drawn and as the figure's data (``ame_pp``, ``se_pp``, ``lo_pp``, ``hi_pp``)."""
+    percentage points, with 95 % intervals on t with the model's ``df`` (None: the normal), as
+    drawn and as the figure's data (``ame_pp``, ``se_pp``, ``lo_pp``, ``hi_pp``)."""
+    from analysis.estimation.results import inference
+
     set_theme()
     d = ame.copy()
     d["term"] = d["term"].map(lambda t: (labels or {}).get(t, t))
     d = d.assign(ame_pp=100 * d["ame"], se_pp=100 * d["se"]).drop(columns=["ame", "se"])
-    d["lo_pp"], d["hi_pp"] = d["ame_pp"] - 1.96 * d["se_pp"], d["ame_pp"] + 1.96 * d["se_pp"]
+    d["lo_pp"], d["hi_pp"], _p = inference(d["ame_pp"], d["se_pp"], df)
     g = sns.FacetGrid(d, col="term", col_wrap=4, height=2.1, aspect=1.1, sharey=True)
     g.map_dataframe(lambda data, **kw: (plt.errorbar(data["category"], data["ame_pp"],
-                                                     yerr=1.96 * data["se_pp"], fmt="o", ms=3,
+                                                     yerr=data["hi_pp"] - data["ame_pp"], fmt="o", ms=3,
                                                      color="#1b6ca8", lw=1),
                                         plt.axhline(0, color="grey", lw=0.8)))
     g.set_axis_labels("", "")
