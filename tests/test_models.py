@@ -274,6 +274,28 @@ def test_diagnostics_are_those_of_the_weighted_model_reported(study):
     assert d["n"] == len(df)
 
 
+def test_diagnostics_weight_only_a_weighted_least_squares_model_that_names_weights(study, monkeypatch):
+    """An OLS model naming a weight column, and a WLS model naming none, are diagnosed unweighted,
+    exactly as the plain OLS model (weights enter least squares only as WLS)."""
+    from analysis.estimation.suite import diagnostics
+
+    models = study.settings.models
+    base = models.get("wls_region").model_copy(update={"wild": None})
+    variants = {"ols_w": base.model_copy(update={"family": "ols"}),
+                "wls_none": base.model_copy(update={"weights": None}),
+                "ols": base.model_copy(update={"family": "ols", "weights": None})}
+    get = type(models).get
+    monkeypatch.setattr(type(models), "get", lambda self, name: variants.get(name) or get(self, name))
+    plain = diagnostics(study, model="ols")
+    assert plain["weighted"] is False
+    for name in ("ols_w", "wls_none"):
+        d = diagnostics(study, model=name)
+        assert d["weighted"] is False, name
+        for key in ("breusch_pagan", "reset"):
+            assert d[key] == pytest.approx(plain[key], rel=1e-12), (name, key)
+        assert d["cooks_max"] == pytest.approx(plain["cooks_max"], rel=1e-12), name
+
+
 def test_robustness_over_index_constructions(study):
     from analysis.estimation.suite import robustness
 
