@@ -103,7 +103,8 @@ ESTIMATOR_ROWS = REF[REF["dataset"] != "replica_digital"]     # those through th
 
 
 @pytest.mark.parametrize("row", list(ESTIMATOR_ROWS.itertuples(index=False)),
-                         ids=[f"{r.dataset}-{r.statistic}-{r.variable}-{r.domain}" for r in ESTIMATOR_ROWS.itertuples()])
+                         ids=[f"{r.dataset}-{r.statistic}-{r.variable}-{r.domain}"
+                              for r in ESTIMATOR_ROWS.itertuples()])
 def test_matches_r_survey(row, designs):
     est = _estimate(row, designs)
     if row.statistic == "contrast":                 # svycontrast of two domain means

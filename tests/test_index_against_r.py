@@ -93,7 +93,8 @@ def test_scores_without_an_aspect_equal_the_r_reference(inputs, normalisation, w
     cfg = IndexConfig(normalisation=normalisation, weighting=weighting, aggregation=aggregation,
                       exclude_aspects=("means",), **CHOICES)
     res = build_index(data, cfg, codebook=cb, weights=data["weight"].to_numpy())
-    ref = WITHOUT_MEANS[(WITHOUT_MEANS["normalisation"] == normalisation) & (WITHOUT_MEANS["weighting"] == weighting)
+    ref = WITHOUT_MEANS[(WITHOUT_MEANS["normalisation"] == normalisation)
+                        & (WITHOUT_MEANS["weighting"] == weighting)
                         & (WITHOUT_MEANS["aggregation"] == aggregation)].set_index("respondent")
     assert len(ref) == 48 and "means" not in ref.columns
     got = res.scores.set_index(data["respondent"])

@@ -676,8 +676,9 @@ def test_each_imputed_data_set_is_fitted_by_weighted_least_squares_with_cr1_by_p
         n, k = X.shape
         assert k == 1 + len(spec.regressors) + d["region3"].nunique() - 1 and n == len(d)
         assert not np.isnan(X).any() and not np.isnan(y).any()
-        np.testing.assert_allclose(X[:, 1:1 + len(spec.regressors)][d[list(spec.regressors)].notna().to_numpy()],
-                                   d[list(spec.regressors)].to_numpy(float)[d[list(spec.regressors)].notna().to_numpy()])
+        answered = d[list(spec.regressors)].notna().to_numpy()
+        np.testing.assert_allclose(X[:, 1:1 + len(spec.regressors)][answered],
+                                   d[list(spec.regressors)].to_numpy(float)[answered])
         XtW = X.T * w
         bread = np.linalg.inv(XtW @ X)
         beta = bread @ (XtW @ y)

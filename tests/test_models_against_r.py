@@ -92,7 +92,8 @@ def test_variance_inflation_factors(diagnosed, row):
 
 
 DIAGNOSTIC = {"bp_lm": ("breusch_pagan", "lm"), "bp_p": ("breusch_pagan", "p"), "reset_f": ("reset", "f"),
-              "reset_p": ("reset", "p"), "cooks_max": ("cooks_max", None), "cooks_over_4_n": ("cooks_over_4_n", None)}
+              "reset_p": ("reset", "p"), "cooks_max": ("cooks_max", None),
+              "cooks_over_4_n": ("cooks_over_4_n", None)}
 
 
 @pytest.mark.parametrize("row", _rows("diagnostic"), ids=_id)
@@ -138,7 +139,8 @@ def test_oaxaca_reference_inputs_are_what_the_package_draws():
     from tests.r.oaxaca_input import frames
 
     data, mult = frames()
-    pd.testing.assert_frame_equal(data, pd.read_csv(paths.ROOT / "tests/data/oaxaca_input.csv"), check_dtype=False)
+    pd.testing.assert_frame_equal(data, pd.read_csv(paths.ROOT / "tests/data/oaxaca_input.csv"),
+                                  check_dtype=False)
     pd.testing.assert_frame_equal(mult, pd.read_csv(paths.ROOT / "tests/data/oaxaca_multipliers.csv"))
 
 

@@ -96,7 +96,8 @@ def test_key_findings_label_synthetic_survey_results_and_real_statistics(default
 
 def test_the_convergence_finding_reads_beta_on_its_t_not_the_normal(default_study):
     """"Converged" only when β's 95 % interval on t with n − k df lies below zero. β/SE = −2.0 on
-    29 df has p = 0.0549 (R: 2 * pt(-2, 29) = 0.05494363718): its normal interval (±1.96) would exclude zero."""
+    29 df has p = 0.0549 (R: 2 * pt(-2, 29) = 0.05494363718): its normal interval (±1.96)
+    would exclude zero."""
     from scipy import stats
 
     from analysis.estimation.panel import beta_convergence
@@ -108,7 +109,8 @@ def test_the_convergence_finding_reads_beta_on_its_t_not_the_normal(default_stud
     assert o["beta_p"] == b["p"] and o["beta"] == b["beta"]
 
     def finding(beta, se, pval):  # type: ignore[no-untyped-def]
-        kf = intro.key_findings(default_study, _NoModels(), {**o, "beta": beta, "beta_se": se, "beta_p": pval})
+        kf = intro.key_findings(default_study, _NoModels(),
+                                {**o, "beta": beta, "beta_se": se, "beta_p": pval})
         return next(i for i in kf.splitlines() if "<provinces>" in i)
 
     p29 = 2 * stats.t.sf(2.0, 29)

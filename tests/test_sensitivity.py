@@ -288,14 +288,15 @@ def test_sobol_indices_of_the_run_pair_its_samples_as_saltelli_s_design(study, m
     from analysis.settings.options import NORMALISATIONS, WEIGHTINGS
 
     monkeypatch.setattr(sensitivity, "PERTURBATION", 0.0)
-    monkeypatch.setattr(sensitivity, "rao_wu_weights",
-                        lambda w, strata, psu, reps, rng: np.repeat(np.asarray(w, float)[:, None], reps, axis=1))
+    monkeypatch.setattr(sensitivity, "rao_wu_weights",                 # every replicate the base weights
+                        lambda w, strata, psu, reps, rng: np.repeat(np.asarray(w, float)[:, None], reps, 1))
     seed, N = 11, 2000
     r = run_sensitivity(study, draws=7 * N, seed=seed)
-    gap = r.draws.groupby(["normalisation", "weighting", "aggregation"])["gap"]
+    choices = ["normalisation", "weighting", "aggregation"]
+    gap = r.draws.groupby(choices)["gap"]
     assert (gap.max() - gap.min()).max() < 1e-9          # one gap per construction
     grid = list(itertools.product(NORMALISATIONS, WEIGHTINGS, AGGREGATIONS))
-    g = gap.first().reindex(pd.MultiIndex.from_tuples(grid, names=["normalisation", "weighting", "aggregation"]))
+    g = gap.first().reindex(pd.MultiIndex.from_tuples(grid, names=choices))
     assert g.notna().all() and len(g) == 60
     table = g.to_numpy().reshape(len(NORMALISATIONS), len(WEIGHTINGS), len(AGGREGATIONS))
     rng = np.random.default_rng(seed)
@@ -313,8 +314,9 @@ def test_sobol_indices_of_the_run_pair_its_samples_as_saltelli_s_design(study, m
 
     want = sobol_indices(f(A), f(B), [f(swapped(i)) for i in range(3)] + [f(A), f(A)])
     got = r.sobol[r.sobol["output"] == "east-west gap"]
-    assert list(got["input"]) == ["normalisation", "weighting", "aggregation", "weights_perturbation", "bootstrap"]
-    np.testing.assert_allclose(got[["first_order", "total"]].to_numpy(), np.array(want), rtol=1e-9, atol=1e-12)
+    assert list(got["input"]) == [*choices, "weights_perturbation", "bootstrap"]
+    np.testing.assert_allclose(got[["first_order", "total"]].to_numpy(), np.array(want),
+                               rtol=1e-9, atol=1e-12)
     # the exact total indices: 1 − Var(E[g | the other two]) / Var(g) over the uniform grid
     names = list(g.index.names)
     V = g.var(ddof=0)

@@ -81,7 +81,8 @@ def ame_figure(ms, model: str, synthetic: bool):  # type: ignore[no-untyped-def]
     from analysis.publishing import figures
 
     r = ms[model]
-    return figures.ame_plot(r.tables["ame"], synthetic=synthetic, labels=dict(r.term_labels), df=r.df_inference)
+    return figures.ame_plot(r.tables["ame"], synthetic=synthetic, labels=dict(r.term_labels),
+                            df=r.df_inference)
 
 
 def logit_ame_table(ms, names: tuple[str, ...] = ("logit_online_registration", "logit_old_age_insurance")
