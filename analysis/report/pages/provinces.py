@@ -135,18 +135,18 @@ def services_stats(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Numbers of the education and labour section (glued): first and last year with data, the
     national primary student–teacher ratio (all pupils over all teachers), the highest and lowest
     province."""
+    from analysis.ingest.official import weight_of
+
     p = panel(study)
     if "primary_student_teacher_ratio" not in p:
         return {}
-    r = p[["primary_student_teacher_ratio", "primary_enrolment_10k"]].dropna()
+    w = weight_of("primary_student_teacher_ratio")            # the teachers: the ratio of the totals
+    r = p[["primary_student_teacher_ratio", w]].dropna()
     years = sorted(set(r.index.get_level_values("year")))
     first, last = years[0], years[-1]
 
     def national(y: int) -> float:
-        from analysis.ingest.official import weight_of
-
-        w = weight_of("primary_student_teacher_ratio")        # the teachers: the ratio of the totals
-        d = p.xs(y, level="year")[["primary_student_teacher_ratio", w]].dropna()
+        d = r.xs(y, level="year")
         return float(np.average(d["primary_student_teacher_ratio"], weights=d[w]))
 
     lastp = r.xs(last, level="year")["primary_student_teacher_ratio"]
