@@ -185,5 +185,26 @@ def test_a_wave_with_an_fpc_equals_svydesign_fpc(with_fpc):
         np.testing.assert_allclose(byr.deff[i], r.df, rtol=1e-6)
 
 
+@pytest.mark.parametrize("reml", [True, False])
+def test_multilevel_t_tests_and_intervals_on_nlme_s_between_within_df(default, reml):
+    """Each coefficient's df is nlme's: the province covariates are estimated between the G
+    provinces (G − 3 − 1 = 18), the respondents' within them (N − G − 7), the intercept takes the
+    larger; p-values and 95 % limits are t on those df (lme's REML and ML optima)."""
+    spec = default.settings.models.get("multilevel").model_copy(update={"reml": reml})
+    res = fit_model(default, spec)
+    ref = _ref("default", "multilevel_reml" if reml else "multilevel_ml", "coef")
+    t = res.to_frame().set_index("term")
+    assert len(ref) == len(res.params) == 11
+    for r in ref.itertuples():
+        assert res.df_inference[r.term] == r.df, r.term
+        np.testing.assert_allclose(res.params[r.term], r.estimate, rtol=1e-6, err_msg=r.term)
+        np.testing.assert_allclose(res.bse[r.term], r.se, rtol=RTOL_SE, err_msg=r.term)
+        if r.term in t.index:
+            np.testing.assert_allclose(t.loc[r.term, "p"], r.p, rtol=RTOL_SE, err_msg=r.term)
+            np.testing.assert_allclose(t.loc[r.term, ["ci_low", "ci_high"]].to_numpy(float),
+                                       [r.ci_low, r.ci_high], rtol=RTOL_SE, err_msg=r.term)
+    assert sorted(set(ref["df"])) == [18, res.nobs - 22 - 7]
+
+
 def test_stored_references_are_what_r_computes(tmp_path):
     rerun_r_reference("tests/r/inference_reference.R", REF, tmp_path, rtol=1e-9)

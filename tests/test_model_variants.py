@@ -330,7 +330,34 @@ def test_random_intercept_model_equals_statsmodels_mixedlm(frame, reml):
     assert re["component"].tolist() == ["province intercept", "residual"]
     np.testing.assert_allclose(re[["variance", "sd"]].to_numpy(), [[tau2, tau2 ** 0.5], [sig2, sig2 ** 0.5]], rtol=1e-6)
     assert (res.label, res.family, res.report_terms) == ("Multilevel", "mixedlm", ("x1", "x2"))
-    assert res.vcov.index.tolist() == res.vcov.columns.tolist() == terms and res.df_inference is None
+    assert res.vcov.index.tolist() == res.vcov.columns.tolist() == terms
+    # both regressors vary within provinces: N − G − 2 df for each, and for the intercept
+    assert res.df_inference.to_dict() == dict.fromkeys(terms, float(len(frame) - 16 - 2))
+
+
+@pytest.mark.parametrize("columns, expected", [
+    (["1", "x1", "z", "z2", "v"], [70, 70, 5, 5, 70]),
+    (["x1", "z", "z2"], [72, 6, 6]),
+    (["1", "z"], [72, 6]),
+])
+def test_between_within_df_follows_nlme(columns, expected):
+    """nlme::lme's df on 8 groups of 10 rows (printed by tests/r/between_within_df.R): a column
+    varying within any group (even one row of one group, ``v``) has N − G − p_w; a column constant
+    in each group G − p_b − 1; the intercept the larger; without an intercept nlme gives one more
+    df within and one more between. The values drawn do not matter, only which vary where."""
+    from analysis.estimation.multilevel import between_within_df
+
+    rng = np.random.default_rng(3)
+    g = np.repeat(np.arange(8), 10)
+    z, z2 = rng.normal(size=8)[g], rng.normal(size=8)[g]
+    v = z.copy()
+    v[0] += 0.5
+    cols = {"1": np.ones(80), "x1": rng.normal(size=80), "z": z, "z2": z2, "v": v}
+    X = np.column_stack([cols[c] for c in columns])
+    np.testing.assert_array_equal(between_within_df(X, g), expected)
+    # group labels of any kind, in any order
+    perm = rng.permutation(80)
+    np.testing.assert_array_equal(between_within_df(X[perm], np.array(list("abcdefgh"))[g][perm]), expected)
 
 
 def test_random_intercept_is_restricted_maximum_likelihood_unless_told(frame):

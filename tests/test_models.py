@@ -3,9 +3,11 @@ results are immutable and render, parameter recovery on replica draws."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import warnings
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -192,6 +194,30 @@ def test_multilevel_icc_and_ame_tables(fitted):
     ame = fitted["ologit_health"].tables["ame"]
     # the marginal effects of one regressor on the five category probabilities sum to zero
     np.testing.assert_allclose(ame.groupby("term")["ame"].sum().to_numpy(), 0, atol=1e-12)
+
+
+def test_multilevel_prose_names_the_province_covariates_and_their_df(fitted, monkeypatch):
+    """The page says which terms are tested between provinces and on how many df, from the fit:
+    the replica's 22 provinces less 3 province covariates less the intercept, and N − 22 − 7."""
+    from analysis.report.pages import determinants as det
+
+    ml = fitted["multilevel"]
+    assert ml.stats["group_terms"] == ("urban_rate", "log_gdp_pc", "fiscal_exp_pc_k")
+    assert ml.stats["df_group_terms"] == 22 - 3 - 1 and ml.stats["df_unit_terms"] == ml.nobs - 22 - 7
+    text = det.multilevel_df_text(ml)
+    assert text == ("Its tests and intervals are t on the degrees of freedom of `nlme::lme`: 18 for the "
+                    "province-level covariates (urbanization rate (%), log GDP per head, "
+                    f"{ml.term_labels['fiscal_exp_pc_k']}: the 22 provinces less these covariates and the "
+                    f"intercept); {ml.nobs - 29} for the respondents' characteristics.")
+    assert det.model_stats(fitted)["ml_df_txt"] == text
+    monkeypatch.setenv("RURALGOV_LANG", "zh")
+    zh = det.multilevel_df_text(ml)
+    assert "nlme::lme" in zh and "城镇化率" in zh and "18" in zh and "；" in zh
+    # a model without province covariates says only the respondents' df
+    no_l2 = dataclasses.replace(ml, stats=MappingProxyType({**ml.stats, "group_terms": (),
+                                                            "df_group_terms": None}))
+    monkeypatch.delenv("RURALGOV_LANG")
+    assert "province-level" not in det.multilevel_df_text(no_l2)
 
 
 def test_regression_table_renders(fitted):

@@ -1,5 +1,6 @@
 """Multilevel model: a random intercept per group (province), by (restricted) maximum likelihood
-profiled over one variance ratio, as ``lme4::lmer(y ~ X + (1 | g))``.
+profiled over one variance ratio, as ``lme4::lmer(y ~ X + (1 | g))``; Wald tests and intervals on
+the between-within degrees of freedom of ``nlme::lme``.
 """
 
 from __future__ import annotations
@@ -64,8 +65,41 @@ def random_intercept(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, reml: 
             "llf": -0.5 * deviance(lam), "n_groups": G}
 
 
+def constant_within(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Which columns of ``X`` take one value in each group (group-level covariates)."""
+    g = pd.factorize(pd.Series(groups))[0]
+    last = np.zeros((int(g.max()) + 1, X.shape[1]))
+    last[g] = X                                   # one row of each group (the last one written)
+    return ~(X != last[g]).any(axis=0)
+
+
+def between_within_df(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Degrees of freedom of each coefficient's t test and interval, by the rule of
+    ``nlme::lme`` for one grouping level (Pinheiro & Bates 2000, §2.4.2).
+
+    A column constant within every group (a group-level covariate) is estimated between groups:
+    G − p_b − 1 df, p_b such columns besides the intercept. A column that varies within any group is
+    estimated within them: N − G − p_w df, p_w such columns. The intercept (a column constant over
+    all rows) takes the larger of the two. With 22 provinces and three province-level covariates,
+    those covariates have 18 df, where the normal would act as if they had infinitely many.
+    Without an intercept nlme counts one more df within groups; so does this.
+    """
+    g = pd.factorize(pd.Series(groups))[0]
+    G, n = int(g.max()) + 1, len(g)
+    const = (X == X[:1]).all(axis=0)
+    between = constant_within(X, g) & ~const
+    within = ~between & ~const
+    df_between = G - int(between.sum()) - (1 if const.any() else 0)
+    df_within = n - G - int(within.sum()) + (0 if const.any() else 1)     # nlme's count without an intercept
+    out = np.where(within, df_within, df_between).astype(float)
+    out[const] = max(df_between, df_within)
+    return out
+
+
 def fit_mixed(df: pd.DataFrame, spec: ModelSpec, labels: dict) -> ModelResult:
-    """Random-intercept model of a spec (REML or ML), with the ICC of the empty and the full model."""
+    """Random-intercept model of a spec (REML or ML), with the ICC of the empty and the full model;
+    t tests and intervals on nlme's between-within df (the group-level terms and their df, and the
+    df of the others, are in ``stats`` for the page's prose)."""
     regs = list(spec.regressors)
     y = df[spec.outcome].to_numpy(float)
     X, names = design_matrix(df, regs, list(spec.fixed_effects))
@@ -78,10 +112,14 @@ def fit_mixed(df: pd.DataFrame, spec: ModelSpec, labels: dict) -> ModelResult:
     st = {"icc": tau0 / (tau0 + sig0), "icc_conditional": tau2 / (tau2 + sig2),
           "var_province": tau2, "var_residual": sig2, "llf": fit["llf"],
           "n_groups": fit["n_groups"], "reml": reml}
+    dof = pd.Series(between_within_df(X, groups), index=names)
+    level2 = [t for t, c in zip(names, constant_within(X, groups)) if c and t in regs]
+    st.update({"group_terms": tuple(level2), "df_group_terms": float(dof[level2[0]]) if level2 else None,
+               "df_unit_terms": next((float(dof[t]) for t in regs if t not in level2 and t in dof), None)})
     re = pd.DataFrame({"component": ["province intercept", "residual"], "variance": [tau2, sig2],
                        "sd": [np.sqrt(tau2), np.sqrt(sig2)]})
     return ModelResult(spec.name, spec.label or spec.name, "mixedlm",
                        pd.Series(fit["beta"], index=names),
                        pd.DataFrame(fit["vcov"], index=names, columns=names),
-                       len(y), None, MappingProxyType(st), (), MappingProxyType(labels),
+                       len(y), dof, MappingProxyType(st), (), MappingProxyType(labels),
                        MappingProxyType({"random_effects": re}), tuple(regs))

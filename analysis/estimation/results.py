@@ -53,8 +53,9 @@ class ModelResult:
     """Covariance matrix of the estimates."""
     nobs: int
     """Observations used."""
-    df_inference: float | None
-    """Degrees of freedom of t-based inference (None: normal)."""
+    df_inference: float | pd.Series | None
+    """Degrees of freedom of t-based inference: one for all terms, or one per term (a series by
+    term: the multilevel model's between-within df); None: normal."""
     stats: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     """Fit statistics (r2, pseudo_r2, n_clusters, icc, llf, dropped...)."""
     fixed_effects: tuple[str, ...] = ()
@@ -75,7 +76,8 @@ class ModelResult:
         """Tidy table: model, term, label, estimate, se, ci_low, ci_high, p, n."""
         terms = list(self.report_terms) or list(self.params.index)
         est, se = self.params[terms].to_numpy(), self.bse[terms].to_numpy()
-        lo, hi, p = inference(est, se, self.df_inference, level)
+        df = self.df_inference
+        lo, hi, p = inference(est, se, df[terms].to_numpy() if isinstance(df, pd.Series) else df, level)
         return pd.DataFrame({"model": self.name, "term": terms,
                              "label": [self.term_labels.get(t, t) for t in terms],
                              "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,

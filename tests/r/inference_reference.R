@@ -201,6 +201,30 @@ r <- svyby(~overall, ~region3, desf, svymean, na.rm = TRUE, deff = TRUE)
 for (i in seq_len(nrow(r))) add("fpc", "degree_by_region3", r$region3[i], "domain", r$overall[i], r$se[i],
                                 r[i, grep("DEff", names(r))[1]])
 
+# --- 6. multilevel model: nlme::lme, Wald t tests and intervals on its between-within df ------
+#        (the package fits it as lme4::lmer; its REML/ML estimates are lme's)
+pv <- read.csv("data/external/_merged/province_year_core_2005_2024.csv", encoding = "UTF-8")
+pv <- pv[pv$year == 2020, ]
+prov <- data.frame(province = pv$name_zh_short, urban_rate = pv$urban_rate_pct,
+                   log_gdp_pc = log(pv$gdp_per_capita_yuan),
+                   fiscal_exp_pc_k = pv$fiscal_exp_per_capita_yuan / 1000)
+dm <- merge(prep(d0), prov, by = "province", sort = FALSE)
+mregs <- c(regs, "urban_rate", "log_gdp_pc", "fiscal_exp_pc_k")
+dm <- dm[complete.cases(dm[, c("overall", mregs)]), ]
+f_ml <- as.formula(paste("overall ~", paste(mregs, collapse = " + ")))
+for (method in c("REML", "ML")) {
+  m <- nlme::lme(f_ml, random = ~ 1 | province, data = dm, method = method,
+                 control = nlme::lmeControl(tolerance = 1e-12, msTol = 1e-12, niterEM = 200, msMaxIter = 500))
+  # Wald t on lme's between-within df (m$fixDF$X), from vcov(m): summary() would rescale an ML
+  # fit's SEs to REML-like ones (adjustSigma), which lmer's vcov does not
+  b <- nlme::fixef(m); se <- sqrt(diag(vcov(m))); dfx <- m$fixDF$X[names(b)]; q <- qt(0.975, dfx)
+  for (t in names(b)) {
+    term <- if (t == "(Intercept)") "Intercept" else t
+    add("default", paste0("multilevel_", tolower(method)), term, "coef", b[t], se[t], dfx[t],
+        2 * pt(-abs(b[t] / se[t]), dfx[t]), b[t] - q[t] * se[t], b[t] + q[t] * se[t])
+  }
+}
+
 res <- do.call(rbind, out)
 write.csv(res, outfile, row.names = FALSE)
 cat(sprintf("R %s: survey %s, ordinal %s: %d reference values\n", getRversion(), packageVersion("survey"),

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import N_, _, group_name
+from analysis.i18n import N_, _, group_name, list_sep
 from analysis.publishing.formats import fmt_p
 
 OAXACA = "oaxaca_east_west"
@@ -24,6 +24,7 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     if ms.has("multilevel"):
         ml = ms["multilevel"].stats
         out.update({"icc": ml["icc"], "icc_conditional": ml["icc_conditional"]})
+        out["ml_df_txt"] = multilevel_df_text(ms["multilevel"])
     if ms.has("wls_region"):
         r = ms["wls_region"]
         base = r.to_frame().set_index("term")
@@ -45,6 +46,23 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                     "ox_reps": int(ms[OAXACA].stats["bootstrap_reps"])})
         out["ox_explained_share"] = 100 * out["ox_explained"] / out["ox_gap"]
     return out
+
+
+def multilevel_df_text(r) -> str:  # type: ignore[no-untyped-def]
+    """How the multilevel model's tests count their degrees of freedom, in words and the wave's
+    numbers: the group-level covariates between the groups, the respondents' characteristics
+    within them (``nlme::lme``'s rule)."""
+    st = r.stats
+    parts = []
+    if st.get("df_group_terms") is not None:
+        parts.append(_("{df:.0f} for the province-level covariates ({terms}: the {g} provinces less these "
+                       "covariates and the intercept)").format(
+            df=st["df_group_terms"], g=st["n_groups"],
+            terms=list_sep().join(_(r.term_labels.get(t, t)) for t in st["group_terms"])))
+    if st.get("df_unit_terms") is not None:
+        parts.append(_("{df:.0f} for the respondents' characteristics").format(df=st["df_unit_terms"]))
+    return _("Its tests and intervals are t on the degrees of freedom of `nlme::lme`: {parts}.").format(
+        parts=_("; ").join(parts)) if parts else ""
 
 
 def wild_table(ms, model: str = "wls_region") -> pd.DataFrame:  # type: ignore[no-untyped-def]
