@@ -207,4 +207,6 @@ def test_multilevel_t_tests_and_intervals_on_nlme_s_between_within_df(default, r
 
 
 def test_stored_references_are_what_r_computes(tmp_path):
-    rerun_r_reference("tests/r/inference_reference.R", REF, tmp_path, rtol=1e-9)
+    # the multilevel rows come from lme's optimiser: their last digits depend on the machine
+    rerun_r_reference("tests/r/inference_reference.R", REF, tmp_path, rtol=1e-9,
+                      optimised=("multilevel", 1e-6))
