@@ -218,6 +218,11 @@ def test_multilevel_prose_names_the_province_covariates_and_their_df(fitted, mon
                                                             "df_group_terms": None}))
     monkeypatch.delenv("RURALGOV_LANG")
     assert "province-level" not in det.multilevel_df_text(no_l2)
+    # as many province covariates as the provinces allow: said, not a negative df
+    none = dataclasses.replace(ml, stats=MappingProxyType({**ml.stats, "n_groups": 4, "df_group_terms": 0.0}))
+    assert ("none for the province-level covariates (urbanization rate (%), log GDP per head, "
+            f"{ml.term_labels['fiscal_exp_pc_k']}): the 4 provinces leave no degree of freedom"
+            ) in det.multilevel_df_text(none)
 
 
 def test_regression_table_renders(fitted):

@@ -55,10 +55,15 @@ def multilevel_df_text(r) -> str:  # type: ignore[no-untyped-def]
     st = r.stats
     parts = []
     if st.get("df_group_terms") is not None:
-        parts.append(_("{df:.0f} for the province-level covariates ({terms}: the {g} provinces less these "
-                       "covariates and the intercept)").format(
-            df=st["df_group_terms"], g=st["n_groups"],
-            terms=list_sep().join(_(r.term_labels.get(t, t)) for t in st["group_terms"])))
+        terms = list_sep().join(_(r.term_labels.get(t, t)) for t in st["group_terms"])
+        if st["df_group_terms"] > 0:
+            parts.append(_("{df:.0f} for the province-level covariates ({terms}: the {g} provinces less "
+                           "these covariates and the intercept)").format(df=st["df_group_terms"], g=st["n_groups"],
+                                                                   terms=terms))
+        else:
+            parts.append(_("none for the province-level covariates ({terms}): the {g} provinces leave no "
+                           "degree of freedom beside them and the intercept, so they are not tested").format(
+                g=st["n_groups"], terms=terms))
     if st.get("df_unit_terms") is not None:
         parts.append(_("{df:.0f} for the respondents' characteristics").format(df=st["df_unit_terms"]))
     return _("Its tests and intervals are t on the degrees of freedom of `nlme::lme`: {parts}.").format(
