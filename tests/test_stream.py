@@ -819,3 +819,45 @@ def test_partitions_without_the_respondent_id_are_refused_with_a_report_not_a_cr
     assert not out["report"].ok and out["degree"] is None
     assert any("resp_id" in (p.column + p.message) for p in out["report"].errors)
     assert not any(p.rule == "unique id" for p in out["report"].problems)
+
+
+def test_partials_grouped_in_any_way_hold_the_rows_counts_problems_and_sums_of_all_their_pieces(tmp_path):
+    """The contract of a scan's partial, whatever the grouping of the pieces: all added to one
+    partial, or each its own partial merged pairwise as a tree (as a cluster could reduce them).
+    Both hold each file's row count, the blank and declared answers of each column as the
+    in-memory validation counts them, each row problem once in wave order, the first row of each
+    (PSU, stratum) pair, and the same domain sums: the same degree to the last bit."""
+    from analysis.estimation.stream import ScanPartial, _scan_job, partition_files, scan_partitions
+
+    v = generate(seed=5, n=2500, calibrate=False)["villagers"]
+    v.loc[[3, 1040, 2480], "age"] = np.nan                 # blanks in three partitions
+    v.loc[[20, 1200], "edu_org"] = 7.0                      # an out-of-range code in two pieces
+    v["mystery"] = 1                                        # a column of no codebook item: said once a file
+    mem, _ = _validated_both_ways(tmp_path, v, DESIGN)
+    job = _scan_job({**DESIGN, "lonely_psu": "adjust"}, "province_en", None, None, None)
+    pieces = list(scan_partitions(partition_files(tmp_path / "p"), batch_rows=400))
+    assert len(pieces) == 8                                 # 400 + 400 + 200 rows, twice; 400 + 100
+    flat = ScanPartial()
+    for piece in pieces:
+        flat.add_piece(job, *piece)
+    level = [ScanPartial().add_piece(job, *piece) for piece in pieces]
+    while len(level) > 1:
+        level = [level[i].merge(level[i + 1]) if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+    tree = level[0]
+    mem_rows = sorted({(f"part-{(p.row - 2) // 1000:05d}.parquet", (p.row - 2) % 1000 + 2, p.rule)
+                       for p in mem.problems if p.rule == "schema"})
+    assert len(mem_rows) == 2
+    for part in (flat, tree):
+        assert part.rows == {"part-00000.parquet": 1000, "part-00001.parquet": 1000,
+                             "part-00002.parquet": 500}
+        assert part.missing == mem.missing["villagers"]
+        assert part.missing["age"] == {"blank": 3, "declared": 0}
+        assert [(p.file, p.row, p.rule) for p in part.problems if p.rule == "schema"] == mem_rows
+        assert [(p.file, p.column) for p in part.problems if p.rule == "known column"] == [
+            (f"part-0000{i}.parquet", "mystery") for i in range(3)]
+    pd.testing.assert_frame_equal(tree.psu_strata.combine(), flat.psu_strata.combine())
+    a, b = flat.stats.estimate(), tree.stats.estimate()
+    assert a.domains == b.domains
+    np.testing.assert_array_equal(a.estimate, b.estimate)
+    np.testing.assert_array_equal(a.se, b.se)
