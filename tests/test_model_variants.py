@@ -335,6 +335,20 @@ def test_random_intercept_model_equals_statsmodels_mixedlm(frame, reml):
     assert res.df_inference.to_dict() == dict.fromkeys(terms, float(len(frame) - 16 - 2))
 
 
+@pytest.mark.parametrize("regressors", [("zp", "x1"), ("zp",)])
+def test_multilevel_stats_name_the_group_level_terms_and_the_df_of_each_level(frame, regressors):
+    """A province-level covariate listed first, or alone: the stats name it, give it G − 1 − 1 df,
+    and give the respondents' regressors N − G − 1 (none when there is none)."""
+    from analysis.estimation.multilevel import fit_mixed
+
+    df = frame.assign(zp=frame["prov"].str[1:].astype(float) ** 0.5)
+    spec = ModelSpec(name="ml", label="Multilevel", family="mixedlm", outcome="y", regressors=regressors,
+                     group="prov")
+    st = fit_mixed(df, spec, {}).stats
+    assert st["group_terms"] == ("zp",) and st["df_group_terms"] == 16 - 1 - 1
+    assert st["df_unit_terms"] == (len(df) - 16 - 1 if "x1" in regressors else None)
+
+
 @pytest.mark.parametrize("columns, expected", [
     (["1", "x1", "z", "z2", "v"], [70, 70, 5, 5, 70]),
     (["x1", "z", "z2"], [72, 6, 6]),
