@@ -349,6 +349,22 @@ def test_multilevel_stats_name_the_group_level_terms_and_the_df_of_each_level(fr
     assert st["df_unit_terms"] == (len(df) - 16 - 1 if "x1" in regressors else None)
 
 
+def test_a_multilevel_model_with_a_fixed_effect_reports_it_and_counts_its_dummies_between_groups(frame):
+    """Region dummies (constant within each province) are estimated between the 16 provinces:
+    16 − 3 − 1 df; the table marks the fixed effect, as for the linear models."""
+    from analysis.estimation.multilevel import fit_mixed
+    from analysis.estimation.results import ModelSet
+
+    spec = ModelSpec(name="ml", label="Multilevel", family="mixedlm", outcome="y", regressors=("x1",),
+                     fixed_effects=("region",), group="prov")
+    res = fit_mixed(frame, spec, {})
+    assert res.fixed_effects == ("region",) and res.report_terms == ("x1",)
+    assert res.df_inference[["region_r1", "region_r2", "region_r3"]].tolist() == [12.0] * 3
+    assert res.df_inference["x1"] == len(frame) - 16 - 1
+    table = ModelSet((res,)).table()
+    assert table.iloc[:, 0].str.contains("region").any()
+
+
 @pytest.mark.parametrize("columns, expected", [
     (["1", "x1", "z", "z2", "v"], [70, 70, 5, 5, 70]),
     (["x1", "z", "z2"], [72, 6, 6]),

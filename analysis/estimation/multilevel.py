@@ -121,5 +121,6 @@ def fit_mixed(df: pd.DataFrame, spec: ModelSpec, labels: dict) -> ModelResult:
     return ModelResult(spec.name, spec.label or spec.name, "mixedlm",
                        pd.Series(fit["beta"], index=names),
                        pd.DataFrame(fit["vcov"], index=names, columns=names),
-                       len(y), dof, MappingProxyType(st), (), MappingProxyType(labels),
+                       len(y), dof, MappingProxyType(st), tuple(spec.fixed_effects),
+                       MappingProxyType(labels),
                        MappingProxyType({"random_effects": re}), tuple(regs))

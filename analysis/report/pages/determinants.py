@@ -58,8 +58,8 @@ def multilevel_df_text(r) -> str:  # type: ignore[no-untyped-def]
         terms = list_sep().join(_(r.term_labels.get(t, t)) for t in st["group_terms"])
         if st["df_group_terms"] > 0:
             parts.append(_("{df:.0f} for the province-level covariates ({terms}: the {g} provinces less "
-                           "these covariates and the intercept)").format(df=st["df_group_terms"], g=st["n_groups"],
-                                                                   terms=terms))
+                           "the province-level terms and the intercept)").format(
+                df=st["df_group_terms"], g=st["n_groups"], terms=terms))
         else:
             parts.append(_("none for the province-level covariates ({terms}): the {g} provinces leave no "
                            "degree of freedom beside them and the intercept, so they are not tested").format(
