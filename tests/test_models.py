@@ -207,8 +207,8 @@ def test_multilevel_prose_names_the_province_covariates_and_their_df(fitted, mon
     text = det.multilevel_df_text(ml)
     assert text == ("Its tests and intervals are t on the degrees of freedom of `nlme::lme`: 18 for the "
                     "province-level covariates (urbanization rate (%), log GDP per head, "
-                    f"{ml.term_labels['fiscal_exp_pc_k']}: the 22 provinces less the province-level terms and "
-                    f"the intercept); {ml.nobs - 29} for the respondents' characteristics.")
+                    f"{ml.term_labels['fiscal_exp_pc_k']}: the 22 provinces less the province-level terms "
+                    f"and the intercept); {ml.nobs - 29} for the respondents' characteristics.")
     assert det.model_stats(fitted)["ml_df_txt"] == text
     monkeypatch.setenv("RURALGOV_LANG", "zh")
     zh = det.multilevel_df_text(ml)
