@@ -861,3 +861,36 @@ def test_partials_grouped_in_any_way_hold_the_rows_counts_problems_and_sums_of_a
     assert a.domains == b.domains
     np.testing.assert_array_equal(a.estimate, b.estimate)
     np.testing.assert_array_equal(a.se, b.se)
+
+
+def test_partitioned_degree_follows_the_index_construction_and_the_codebook_it_is_given(partitioned):
+    """A scan under another index construction (expert weights, education counted five times)
+    and another codebook (one indicator read in reverse) gives the in-memory degree of the same
+    construction and codebook, and differs from the default's: the scan scores each piece with
+    the construction and codebook it was given, not the project's."""
+    import dataclasses
+
+    from analysis.estimation.index import IndexConfig, build_index, degree
+    from analysis.ingest.codebook import load_codebook
+    from analysis.settings import load_settings
+
+    folder, st = partitioned
+    base = load_settings()
+    idx = base.index.model_copy(update={"weighting": "expert", "expert": base.index.expert.model_copy(
+        update={"fields": {**base.index.expert.fields, "education": 5.0}})})
+    settings = dataclasses.replace(base, index=idx)
+    cb = load_codebook()
+    flip = cb.indicators("villagers")[0].id
+    items = tuple(dataclasses.replace(it, direction=-it.direction) if it.id == flip else it
+                  for it in cb.items("villagers"))
+    cb = dataclasses.replace(cb, questionnaires={**cb.questionnaires, "villagers": items})
+    cfg = IndexConfig.from_settings(idx)
+    v = st.villagers
+    want = degree(v, build_index(v, cfg, codebook=cb, weights=v["weight"].to_numpy(float)), st.design,
+                  by="province_en")
+    out = stream_wave(folder, DESIGN, settings=settings, codebook=cb)
+    assert out["report"].ok
+    _assert_same_estimate(out["degree"], want)
+    assert np.abs(want.estimate - st.degree(by="province_en").estimate).min() > 0.01
+    for changed in (stream_wave(folder, DESIGN, settings=settings), stream_wave(folder, DESIGN, codebook=cb)):
+        assert np.abs(changed["degree"].estimate - want.estimate).min() > 0.01
