@@ -298,7 +298,7 @@ def models(
         raise typer.Exit(2) from None
     for r in ms:
         if r.stats.get("notes"):
-            err.print(f"[yellow]{r.name}: {r.stats['notes']}[/yellow]")
+            err.print(f"[yellow]{r.name}: {'; '.join(r.stats['notes'])}[/yellow]")
     for name, why in ms.skipped.items():
         err.print(f"[yellow]{name}: not estimated on this wave: {why}[/yellow]")
     if fmt is ModelFormat.json:

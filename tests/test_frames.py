@@ -84,6 +84,7 @@ def test_rows_left_out_are_counted_by_variable_and_explained(study):
     assert f.dropped == base.dropped + 5
     assert f.dropped_by == {**base.dropped_by, "internet_use": 1, "education": 2, "log_income": 3}
     assert f.notes == ("log_income = log(hh_income): 3 rows with hh_income ≤ 0 left out (nonpositive: drop)",)
+    assert f.notes[0].text("zh") == "log_income = log(hh_income)：hh_income ≤ 0 的 3 行未纳入（nonpositive: drop）"
     assert not set(ok[:5]) & set(f.rows)
     assert f.data["internet_use"].dtype == np.float64          # read as text, used as a number
 
@@ -121,13 +122,15 @@ def test_province_covariates_are_the_official_statistics_of_the_nearest_year(stu
     official = study.official.assign(urban_rate_pct=study.official["urban_rate_pct"] + 1.0)
     design = {**study.wave.design_columns, "strata": "region3"}        # the province named by no design column
     latest = max(study.official.index.get_level_values("year"))
-    for year, shown, note in [
-            (2020, 2020, "province covariates are official statistics of 2020"),
+    for year, shown, note, zh in [
+            (2020, 2020, "province covariates are official statistics of 2020", "省级协变量为 2020 年的官方统计数据"),
             (latest + 7, latest, f"province covariates are official statistics of {latest} "
-                                 f"(nearest year to the wave's {latest + 7})"),
-            (None, latest, f"province covariates are official statistics of {latest}")]:
+                                 f"(nearest year to the wave's {latest + 7})",
+             f"省级协变量为 {latest} 年的官方统计数据（最接近本轮调查年份 {latest + 7} 的年份）"),
+            (None, latest, f"province covariates are official statistics of {latest}",
+             f"省级协变量为 {latest} 年的官方统计数据")]:
         f = model_frame(stand_in(study, official=official, year=year, design=design), spec)
-        assert f.notes == (note,)
+        assert f.notes == (note,) and f.notes[0].text("zh") == zh and f.notes[0].text("en") == note
         panel = study.official.xs(shown, level="year")["urban_rate_pct"] + 1.0
         province = study.villagers["province"].to_numpy()[f.rows]
         np.testing.assert_allclose(f.data["urban_rate"], panel.loc[province].to_numpy())

@@ -225,6 +225,33 @@ def test_multilevel_prose_names_the_province_covariates_and_their_df(fitted, mon
             ) in det.multilevel_df_text(none)
 
 
+def test_multilevel_icc_sentence_gives_the_frame_s_notes_in_the_edition_s_language(fitted, monkeypatch):
+    """The model is fitted once for both editions (the build's cache): its frame's notes keep the
+    message they came from, so the Chinese page says them in Chinese, not in the English of the
+    first edition built; pickled (as the cache stores them) they still do."""
+    import pickle
+
+    from analysis.report import context  # noqa: F401 - pickles results as the build's cache does
+    from analysis.report.pages import determinants as det
+
+    ml = fitted["multilevel"]
+    year = ml.stats["notes"][0].values["year"]
+    assert ml.stats["notes"] == (f"province covariates are official statistics of {year}",)
+    assert det.multilevel_icc_text(ml) == (
+        f"The intraclass correlation is {ml.stats['icc']:.2f} in the empty model (no covariates) and "
+        f"{ml.stats['icc_conditional']:.2f} conditional on the covariates; the province covariates are "
+        f"official statistics of {year}.")
+    again = pickle.loads(pickle.dumps(ml))
+    assert again.stats["notes"] == ml.stats["notes"]
+    monkeypatch.setenv("RURALGOV_LANG", "zh")
+    for r in (ml, again):
+        zh = det.multilevel_icc_text(r)
+        assert zh.endswith(f"；省级协变量为 {year} 年的官方统计数据。") and "official" not in zh, zh
+        assert det.model_stats(fitted)["ml_icc_txt"] == zh
+    none = dataclasses.replace(ml, stats=MappingProxyType({**ml.stats, "notes": ()}))
+    assert det.multilevel_icc_text(none).endswith("在控制协变量后为 " + f"{ml.stats['icc_conditional']:.2f}。")
+
+
 def test_regression_table_renders(fitted):
     tab = fitted.table()
     assert {"N", "clusters", "ICC, empty model", "ICC, with the covariates"} <= set(tab.iloc[:, 0])

@@ -73,7 +73,7 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
         dc = study.wave.design_columns
         res = fit_oaxaca(df, spec, labels, strata=dc.get("strata"), psu=dc.get("psu"))
     extra = {"dropped": mf.dropped, "complete_share": len(df) / study.n,
-             "notes": "; ".join(mf.notes)}
+             "notes": tuple(mf.notes)}
     return ModelResult(**{**res.__dict__, "stats": MappingProxyType({**res.stats, **extra})})
 
 

@@ -24,6 +24,7 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     if ms.has("multilevel"):
         ml = ms["multilevel"].stats
         out.update({"icc": ml["icc"], "icc_conditional": ml["icc_conditional"]})
+        out["ml_icc_txt"] = multilevel_icc_text(ms["multilevel"])
         out["ml_df_txt"] = multilevel_df_text(ms["multilevel"])
     if ms.has("wls_region"):
         r = ms["wls_region"]
@@ -46,6 +47,21 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                     "ox_reps": int(ms[OAXACA].stats["bootstrap_reps"])})
         out["ox_explained_share"] = 100 * out["ox_explained"] / out["ox_gap"]
     return out
+
+
+def frame_notes(r) -> str:  # type: ignore[no-untyped-def]
+    """What a model's frame notes (rows a transform left out, the year of official statistics), in
+    the edition's language: a model fitted once serves both editions."""
+    return _("; ").join(n.text() if hasattr(n, "text") else str(n) for n in r.stats.get("notes", ()))
+
+
+def multilevel_icc_text(r) -> str:  # type: ignore[no-untyped-def]
+    """The multilevel model's intraclass correlations, empty and conditional, with its frame's notes."""
+    notes = frame_notes(r)
+    return (_("The intraclass correlation is {icc:.2f} in the empty model (no covariates) and "
+              "{icc_c:.2f} conditional on the covariates").format(icc=r.stats["icc"],
+                                                                 icc_c=r.stats["icc_conditional"])
+            + (_("; the {notes}.").format(notes=notes) if notes else _(".")))
 
 
 def multilevel_df_text(r) -> str:  # type: ignore[no-untyped-def]
