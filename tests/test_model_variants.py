@@ -375,7 +375,7 @@ def test_between_within_df_follows_nlme(columns, expected):
     varying within any group (even one row of one group, ``v``) has N − G − p_w; a column constant
     in each group G − p_b − 1; the intercept the larger; without an intercept nlme gives one more
     df within and one more between. The values drawn do not matter, only which vary where."""
-    from analysis.estimation.multilevel import between_within_df
+    from analysis.estimation.multilevel import between_within_df, constant_within
 
     rng = np.random.default_rng(3)
     g = np.repeat(np.arange(8), 10)
@@ -385,6 +385,7 @@ def test_between_within_df_follows_nlme(columns, expected):
     cols = {"1": np.ones(80), "x1": rng.normal(size=80), "z": z, "z2": z2, "v": v}
     X = np.column_stack([cols[c] for c in columns])
     np.testing.assert_array_equal(between_within_df(X, g), expected)
+    np.testing.assert_array_equal(between_within_df(X, g, constant_within(X, g)), expected)   # the mask given
     # group labels of any kind, in any order
     perm = rng.permutation(80)
     np.testing.assert_array_equal(between_within_df(X[perm], np.array(list("abcdefgh"))[g][perm]), expected)

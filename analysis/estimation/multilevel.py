@@ -73,7 +73,7 @@ def constant_within(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return ~(X != last[g]).any(axis=0)
 
 
-def between_within_df(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def between_within_df(X: np.ndarray, groups: np.ndarray, level2: np.ndarray | None = None) -> np.ndarray:
     """Degrees of freedom of each coefficient's t test and interval, by the rule of
     ``nlme::lme`` for one grouping level (Pinheiro & Bates 2000, §2.4.2).
 
@@ -82,12 +82,13 @@ def between_within_df(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
     estimated within them: N − G − p_w df, p_w such columns. The intercept (a column constant over
     all rows) takes the larger of the two. With 22 provinces and three province-level covariates,
     those covariates have 18 df, where the normal would act as if they had infinitely many.
-    Without an intercept nlme counts one more df within groups; so does this.
+    Without an intercept nlme counts one more df within groups; so does this. ``level2``: the
+    columns' :func:`constant_within` where the caller has it already.
     """
     g = pd.factorize(pd.Series(groups))[0]
     G, n = int(g.max()) + 1, len(g)
     const = (X == X[:1]).all(axis=0)
-    between = constant_within(X, g) & ~const
+    between = (constant_within(X, g) if level2 is None else level2) & ~const
     within = ~between & ~const
     df_between = G - int(between.sum()) - (1 if const.any() else 0)
     df_within = n - G - int(within.sum()) + (0 if const.any() else 1)     # nlme's count without an intercept
@@ -112,8 +113,9 @@ def fit_mixed(df: pd.DataFrame, spec: ModelSpec, labels: dict) -> ModelResult:
     st = {"icc": tau0 / (tau0 + sig0), "icc_conditional": tau2 / (tau2 + sig2),
           "var_province": tau2, "var_residual": sig2, "llf": fit["llf"],
           "n_groups": fit["n_groups"], "reml": reml}
-    dof = pd.Series(between_within_df(X, groups), index=names)
-    level2 = [t for t, c in zip(names, constant_within(X, groups)) if c and t in regs]
+    within_constant = constant_within(X, groups)
+    dof = pd.Series(between_within_df(X, groups, within_constant), index=names)
+    level2 = [t for t, c in zip(names, within_constant) if c and t in regs]
     st.update({"group_terms": tuple(level2), "df_group_terms": float(dof[level2[0]]) if level2 else None,
                "df_unit_terms": next((float(dof[t]) for t in regs if t not in level2 and t in dof), None)})
     re = pd.DataFrame({"component": ["province intercept", "residual"], "variance": [tau2, sig2],
