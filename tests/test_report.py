@@ -247,7 +247,8 @@ def test_a_build_killed_midway_leaves_the_previous_report(scratch_root):
     assert not list((scratch_root / "_build").glob(".staging-*"))
 
 
-def test_two_builds_of_the_same_inputs_are_identical_and_each_scores_the_study_once(tmp_path, monkeypatch):
+def test_two_builds_of_the_same_inputs_are_identical_and_each_scores_the_study_once(tmp_path, monkeypatch,
+                                                                                    capsys):
     """Fresh execution twice (separate caches), once with pages executed ahead two at a time and
     once by the book one after the other: identical HTML, images and manifests but for the build
     time and execution times. Every page kernel loads the build's scored study: the default
@@ -260,6 +261,8 @@ def test_two_builds_of_the_same_inputs_are_identical_and_each_scores_the_study_o
         monkeypatch.setenv("RURALGOV_TRACE", str(traces[out]))
         assert build_book(paths.DEFAULT_WAVE, out, force=True, cache_root=tmp_path / f"cache_{out.name}", pdf=False,
                           jobs=jobs, profiles_enabled=False) == 0
+        # each page counted once, as executed, whether ahead of the book or by it
+        assert f"pages executed: {len(_notebooks())}, taken from the cache: 0;" in capsys.readouterr().err
     assert _executed(a / "build.log") == _executed(b / "build.log") == len(_notebooks())
     log_a, log_b = ((x / "build.log").read_text(encoding="utf-8") for x in (a, b))
     # executed ahead, every page was then found in the cache under the key the book computes

@@ -537,7 +537,9 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                                log=tmp / "build.log", shared=shared,
                                allow_errors=bool(execute.get("allow_errors", False)))
     code, failed, executed = _run(cmd, env, tmp / "build.log", verbose)
-    executed.update({p: f"{secs:.2f} s" for p, (secs, error) in ahead.items() if error is None})
+    # a page executed ahead is then found in the cache by the book: one page, executed (the log
+    # names it book/x.md, the toc book/x)
+    executed.update({f"{p}.md": f"{secs:.2f} s" for p, (secs, error) in ahead.items() if error is None})
     html = tmp / "_build" / "html"
     if code != 0 or not (html / "index.html").exists():
         for page, msg in failed.items():
