@@ -161,7 +161,9 @@ def group_name(column: str, value: object, language: str | None = None) -> str:
 
 def reasons(text: str) -> str:
     """A "; "-separated list of reasons (flags, suppressions) in the edition being written."""
-    return "; ".join(_(r) for r in str(text).split("; ")) if text else text
+    from analysis.publishing.disclosure import reason_text
+
+    return _("; ").join(reason_text(r) for r in str(text).split("; ")) if text else text
 
 
 def list_sep() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -92,3 +93,31 @@ def test_cli_prints_psus_and_design_df_beside_every_domain_estimate(default_fram
         q = stats.t.ppf(0.975, r["df"])
         assert r["ci_low"] == pytest.approx(r["estimate"] - q * r["se"], rel=1e-12)
         assert r["ci_high"] == pytest.approx(r["estimate"] + q * r["se"], rel=1e-12)
+
+
+def test_reasons_are_english_data_and_said_in_the_edition_s_language(monkeypatch):
+    """A table's suppression and reliability reasons are data (English, as its CSV holds them);
+    its footnote and a profile's sentence say them in the edition being written, the least count
+    included, whichever edition computed the table (a result is computed once for both)."""
+    from analysis.i18n import reasons
+    from analysis.publishing.disclosure import reason_text, suppression_note
+    from analysis.publishing.reliability import nchs_proportions
+
+    df = pd.DataFrame({"estimate": [50.0, 5.0, 50.0, 40.0], "se": [1.0, 2.5, 9.0, 2.0],
+                       "ci_low": [48.0, 1.0, 31.0, 36.0], "ci_high": [52.0, 12.0, 69.0, 44.0],
+                       "n": [400, 400, 400, 25], "n_psu": [20, 20, 20, 1], "df": [19, 19, 19, 0]})
+    out = nchs_proportions(DisclosurePolicy(min_cell=30).apply(df))
+    assert out["suppressed"].tolist() == ["", "95 % CI wider than 130 % of the estimate (NCHS)",
+                                          "95 % CI 30 points wide or wider (NCHS)", "fewer than 30 respondents"]
+    en = suppression_note(out)
+    assert en == (f"{MARK} not published (disclosure or reliability rule): 95 % CI 30 points wide or wider "
+                  "(NCHS); 95 % CI wider than 130 % of the estimate (NCHS); fewer than 30 respondents.")
+    monkeypatch.setenv("RURALGOV_LANG", "zh")
+    assert nchs_proportions(DisclosurePolicy(min_cell=30).apply(df))["suppressed"].tolist() == \
+        out["suppressed"].tolist()                                       # the same data in either edition
+    zh = suppression_note(out)
+    assert "受访者少于 30 人" in zh and "95 % 置信区间宽度达到 30 个百分点或以上（NCHS）" in zh
+    assert "130 %" in zh and not re.search(r"[A-Za-z]{4,}", zh.replace("NCHS", "")), zh
+    assert reasons("fewer than 12 respondents; fewer than 8 design df") == "受访者少于 12 人；设计自由度少于 8"
+    assert reason_text("受访者少于 12 人") == "受访者少于 12 人"          # already in the edition's language
+    assert reason_text("a reason no catalog knows") == "a reason no catalog knows"

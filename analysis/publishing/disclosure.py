@@ -19,12 +19,13 @@ Example
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import _
+from analysis.i18n import N_, _
 
 MARK = "‡"
 """How a suppressed cell is shown."""
@@ -33,6 +34,13 @@ SUPPRESSED = "suppressed"
 DEFAULT_PROTECTED = ("estimate", "se", "ci_low", "ci_high", "deff", "mean", "low", "high",
                      "median_rank", "rank_low", "rank_high", "boot_mean", "boot_se")
 """Value columns a policy suppresses by default (counts ``n``/``n_psu`` stay: they are the reason)."""
+
+
+CELL_REASON = N_("fewer than {n} respondents")
+"""Why a cell below the policy's least count is withheld (``n``: that count)."""
+PSU_REASON = N_("a single PSU (no variance estimate; identifies one village)")
+"""Why an estimate resting on one PSU is withheld."""
+_CELL_PATTERN = re.compile(re.escape(CELL_REASON).replace(re.escape("{n}"), r"(\d+)"))
 
 
 @dataclass(frozen=True)
@@ -52,9 +60,9 @@ class DisclosurePolicy:
     def reason(self, n: float, n_psu: float | None = None) -> str:
         """Why a cell of ``n`` respondents in ``n_psu`` PSUs is suppressed ('' if it is not)."""
         if not (n >= self.min_cell):
-            return _("fewer than {n} respondents").format(n=self.min_cell)
+            return CELL_REASON.format(n=self.min_cell)
         if n_psu is not None and n_psu >= 0 and n_psu < self.min_psu:
-            return _("a single PSU (no variance estimate; identifies one village)")
+            return PSU_REASON
         return ""
 
     def publishable(self, n: float, n_psu: float | None = None) -> bool:
@@ -89,7 +97,17 @@ def suppression_note(df: pd.DataFrame) -> str:
     if not reasons:
         return ""
     return _("{mark} not published (disclosure or reliability rule): {reasons}.").format(
-        mark=MARK, reasons="; ".join(reasons))
+        mark=MARK, reasons=_("; ").join(dict.fromkeys(reason_text(r) for r in reasons)))
+
+
+def reason_text(reason: str) -> str:
+    """A suppression or reliability reason (data: English, as the tables and their CSV files hold
+    it) in the edition being written."""
+    text = _(reason)
+    if text != reason:
+        return text
+    m = _CELL_PATTERN.fullmatch(reason)
+    return _(CELL_REASON).format(n=int(m[1])) if m else reason
 
 
 def suppressed_rows(df: pd.DataFrame) -> np.ndarray:

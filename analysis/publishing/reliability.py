@@ -41,7 +41,9 @@ RSE_UNRELIABLE = 0.30
 RSE_REASON = "relative SE 30 % or more"
 DF_REASON = f"fewer than {DF_REVIEW} design df"
 ESS_REASON = "effective sample size below 30 (NCHS)"
-REASONS = (RSE_REASON, DF_REASON, ESS_REASON)
+CI_WIDE_REASON = "95 % CI 30 points wide or wider (NCHS)"
+CI_RELATIVE_REASON = "95 % CI wider than 130 % of the estimate (NCHS)"
+REASONS = (RSE_REASON, DF_REASON, ESS_REASON, CI_WIDE_REASON, CI_RELATIVE_REASON)
 """Why an estimate is flagged (data values; translated where a page shows them)."""
 
 
@@ -83,9 +85,9 @@ def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "esti
         if n_eff < 30:
             why = ESS_REASON
         elif np.isfinite(width) and width >= 0.30:
-            why = "95 % CI 30 points wide or wider (NCHS)"
+            why = CI_WIDE_REASON
         elif np.isfinite(width) and width > 0.05 and p > 0 and width / p > 1.30:
-            why = "95 % CI wider than 130 % of the estimate (NCHS)"
+            why = CI_RELATIVE_REASON
         if why:
             sup[i] = why
         d = r.get(dfcol, np.nan)

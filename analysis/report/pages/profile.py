@@ -79,7 +79,7 @@ def summary_sentence(study, adcode: int, replicates: pd.DataFrame) -> str:  # ty
         return _("The wave has no respondents in {name}: this page shows official statistics only.").format(name=name)
     if s["status"] == "suppressed":
         return _("{name}'s survey results are not published: {reason} (the wave's disclosure rule); this page "
-                 "shows official statistics only. ‡").format(name=name, reason=s["reason"])
+                 "shows official statistics only. ‡").format(name=name, reason=reasons(s["reason"]))
     psus = plural(s["n_psu"], N_("{n} PSU"), N_("{n} PSUs")).format(n=s["n_psu"])
     dfs = plural(s["df"], N_("{n} design degree of freedom"), N_("{n} design degrees of freedom")).format(n=s["df"])
     out = _("The modernization degree in {name} is **{est:.1f}** (95 % CI {lo:.1f}–{hi:.1f}; {n} respondents "
