@@ -94,6 +94,38 @@ def N_(text: str) -> str:
     return text
 
 
+class Message(str):
+    """A sentence the package writes into a result (a model frame's note, a reproduction's note).
+    It is its English text (so it prints, compares, joins and exports as one), and it keeps the
+    catalog message and values that give it in another edition's language (:meth:`text`): a result
+    computed once for a build serves both editions."""
+
+    template: str
+    values: dict
+
+    def __new__(cls, template: str, **values: object) -> Message:
+        self = super().__new__(cls, template.format(**values))
+        self.template, self.values = template, values
+        return self
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_message, (self.template, self.values))
+
+    def text(self, language: str | None = None) -> str:
+        """The sentence in ``language`` (default: the edition being written)."""
+        return _(self.template, language).format(**self.values)
+
+
+def _message(template: str, values: dict) -> Message:
+    return Message(template, **values)
+
+
+def say(text: object, language: str | None = None) -> str:
+    """A sentence a result holds, in ``language`` (default: the edition being written): a
+    :class:`Message` by its template, any other text as a catalog message."""
+    return text.text(language) if isinstance(text, Message) else _(str(text), language)
+
+
 def plural(n: int, one: str, other: str, language: str | None = None) -> str:
     """``one`` or ``other`` (both marked with :func:`N_`) as English grammar wants for a count
     ``n``, in the edition being written: Chinese has no plural, so it translates ``other``.
@@ -399,6 +431,9 @@ def package_messages() -> list[str]:
     for f in sorted((paths.ROOT / "analysis" / "report" / "pages").glob("*.py")):
         found += keyword_literals(f.read_text(encoding="utf-8"))
     found += re.findall(r'\blabel:\s*"([^"]+)"', (paths.ROOT / "data" / "models.yml").read_text(encoding="utf-8"))
+    from analysis.settings import load_settings
+
+    found += [t for f in load_settings().reproduction.figures for t in (f.label, f.reason) if t]
     toc = read_yaml(paths.ROOT / "_toc.yml")
     found += [p["caption"] for p in toc.get("parts", []) if p.get("caption")]
     found += [str(read_yaml(paths.ROOT / "_config.yml").get("title", "")), "Comparison"]

@@ -158,6 +158,31 @@ def test_reproduction_table_prints_published_values_as_published(default_study):
     assert reproduction.counts(t)["n_within"] == int(raw["within_rounding"].eq(True).sum())
 
 
+def test_reproduction_table_names_figures_and_notes_in_the_edition_s_language(default_study, monkeypatch):
+    """The Chinese page names each figure in Chinese (the codebook's question, or its label's
+    translation) and gives its note in Chinese, the count of institution records included; the
+    reproduction itself keeps English data for the CLI and its exports."""
+    import re
+
+    from analysis.estimation.reproduce import reproduce
+    from analysis.report.pages import reproduction
+
+    en = reproduction.table(default_study)
+    raw = reproduce(default_study)
+    assert en["figure"].tolist() == raw["label"].tolist()
+    n_inst = len(default_study.wave.institutions[raw.loc[raw["statistic"] == "count_share"].iloc[0:1].pipe(
+        lambda r: default_study.settings.reproduction.figures[r.index[0]].item)].dropna())
+    monkeypatch.setenv("RURALGOV_LANG", "zh")
+    zh = reproduction.table(default_study)
+    latin = re.compile(r"[A-Za-z]{3,}")
+    assert not [f for f in zh["figure"] if latin.search(f)], zh["figure"].tolist()
+    assert not [n for n in zh["note"] if latin.search(n)], zh["note"].tolist()
+    inst = raw["statistic"] == "count_share"
+    assert (zh.loc[inst, "note"] == f"{n_inst} 条机构记录中的占比；这些记录没有已知的抽样设计，因此没有标准误").all()
+    assert zh["figure"].iloc[0] == "总体现代化程度" and zh["published"].tolist() == en["published"].tolist()
+    assert reproduce(default_study)["label"].tolist() == raw["label"].tolist()      # the data stay English
+
+
 def test_sobol_table_is_readable_and_explains_its_monte_carlo_error():
     from analysis.report.pages.sensitivity import INPUT_LABELS, sobol_table
 

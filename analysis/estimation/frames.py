@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.results import ModelSpecError
-from analysis.i18n import N_, _, bilingual
+from analysis.i18n import N_, Message, _, bilingual
 from analysis.ingest.official import province_covariates
 from analysis.settings import ModelSpec, ModelsSettings
 
@@ -35,31 +35,6 @@ SHORT_LABELS = {"internet_use": N_("internet use"), "education": N_("education (
                 "distance_km": N_("distance to township (km)"),
                 "participation": N_("participation in village affairs"),
                 "smartphone": N_("smartphone use"), "migrant_exp": N_("migrant experience")}
-
-
-class Note(str):
-    """A note on a model frame. It is its English text (so it prints, compares and joins as one),
-    and it keeps the catalog message and values that give it in another edition's language
-    (:meth:`text`): a model fitted once for a build serves both editions."""
-
-    template: str
-    values: dict
-
-    def __new__(cls, template: str, **values: object) -> Note:
-        self = super().__new__(cls, template.format(**values))
-        self.template, self.values = template, values
-        return self
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (_note, (self.template, self.values))
-
-    def text(self, language: str | None = None) -> str:
-        """The note in ``language`` (default: the edition being written)."""
-        return _(self.template, language).format(**self.values)
-
-
-def _note(template: str, values: dict) -> Note:
-    return Note(template, **values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,7 +49,7 @@ class ModelFrame:
     """Rows of the wave not used (an incomplete case)."""
     dropped_by: dict[str, int]
     """Variable → rows missing it (a row may miss several)."""
-    notes: tuple[Note, ...] = ()
+    notes: tuple[Message, ...] = ()
     """Things a reader should know: transforms that dropped rows, the year of official statistics."""
 
 
@@ -113,7 +88,7 @@ def _names(d) -> list[str]:  # type: ignore[no-untyped-def]
     return [d.of] if d.of else re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or "")
 
 
-def derive(v: pd.DataFrame, name: str, d, notes: list[Note]) -> pd.Series:  # type: ignore[no-untyped-def]
+def derive(v: pd.DataFrame, name: str, d, notes: list[Message]) -> pd.Series:  # type: ignore[no-untyped-def]
     """The derived variable ``name`` (definition ``d`` of data/models.yml) on the rows of ``v``:
     missing where an item it reads is missing or its transform is undefined (a note appended to
     ``notes`` for each kind of row left out); :class:`ModelSpecError` where data/models.yml asks
@@ -140,8 +115,8 @@ def derive(v: pd.DataFrame, name: str, d, notes: list[Note]) -> pd.Series:  # ty
                     f"derived variable {name!r} = log({d.of}): {int(bad.sum())} rows have {d.of} ≤ 0 "
                     f"(log undefined); set nonpositive: drop, or use transform: log1p or asinh, in "
                     "data/models.yml")
-            notes.append(Note(N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out (nonpositive: drop)"),
-                              name=name, of=d.of, n=int(bad.sum())))
+            notes.append(Message(N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out (nonpositive: drop)"),
+                                 name=name, of=d.of, n=int(bad.sum())))
         return np.log(x.where(~bad))
     if d.transform == "log1p":
         bad = x <= -1
@@ -155,7 +130,7 @@ construction of a study share them): wave → {(name, definition): (values, note
 
 
 def _derived_once(wave, v: pd.DataFrame, scores: pd.Index, name: str, d,  # type: ignore[no-untyped-def]
-                  notes: list[Note]) -> pd.Series:
+                  notes: list[Message]) -> pd.Series:
     """:func:`derive`, kept for the wave where the variable reads no index score."""
     if any(t in scores for t in _names(d)):
         return derive(v, name, d, notes)
@@ -165,7 +140,7 @@ def _derived_once(wave, v: pd.DataFrame, scores: pd.Index, name: str, d,  # type
         cache = {}
     key = (name, d.model_dump_json())
     if key not in cache:
-        own: list[Note] = []
+        own: list[Message] = []
         cache[key] = (derive(v, name, d, own), own)
     values, own = cache[key]
     notes.extend(own)
@@ -208,7 +183,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     # a frame of the columns themselves (no copy, no consolidation of blocks)
     v = pd.DataFrame({**{c: v[c] for c in v.columns if c in used},
                       **{c: sc[c] for c in sc.columns if c in used}}, copy=False)
-    notes: list[Note] = []
+    notes: list[Message] = []
     for name, d in ms.derived.items():
         if name in need:
             v[name] = _derived_once(study.wave, v, sc.columns, name, d, notes)
@@ -220,10 +195,10 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
         table = province_covariates(year, study.official)
         for name in covs:
             v[name] = v["province"].astype("float").map(table[name])
-        notes.append(Note(N_("province covariates are official statistics of {year}"), year=year)
+        notes.append(Message(N_("province covariates are official statistics of {year}"), year=year)
                      if study.year in (None, year) else
-                     Note(N_("province covariates are official statistics of {year} (nearest year to the "
-                             "wave's {wave_year})"), year=year, wave_year=study.year))
+                     Message(N_("province covariates are official statistics of {year} (nearest year to the "
+                                "wave's {wave_year})"), year=year, wave_year=study.year))
     cols = [spec.outcome, *spec.regressors, *spec.fixed_effects]
     for c in (spec.cluster, spec.weights, spec.group):
         if c:

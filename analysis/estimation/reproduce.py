@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import SurveyDesign
-from analysis.i18n import bilingual
+from analysis.i18n import N_, Message, _, bilingual, lang
 
 
 def _mask(df: pd.DataFrame, domain: dict | None) -> np.ndarray:
@@ -25,6 +25,21 @@ def _mask(df: pd.DataFrame, domain: dict | None) -> np.ndarray:
     for col, val in (domain or {}).items():
         m &= (df[col] == val).to_numpy()
     return m
+
+
+def figure_label(f, codebook, language: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """A published figure's name in ``language`` (default: the edition being written): its label
+    in the reproduction settings, else its item's text in the codebook, else its key."""
+    if f.label:
+        return _(f.label, language)
+    if f.item:
+        try:
+            it = codebook.item(f.questionnaire or "villagers", f.item)
+        except (KeyError, LookupError):
+            pass
+        else:
+            return it.text_zh if (language or lang()) == "zh" and it.text_zh else it.text_en
+    return f.key.split(".")[-1].replace("_", " ").capitalize()
 
 
 def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -46,7 +61,7 @@ def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         rep, se, note = np.nan, np.nan, f.reason
         q = f.questionnaire
         if q == "institutions" and inst is None:
-            stat, note = "missing", "the wave has no institution questionnaire"
+            stat, note = "missing", Message(N_("the wave has no institution questionnaire"))
         elif stat == "degree":
             m = _mask(vil, f.domain)
             e = design.mean(np.where(m, score, np.nan))
@@ -57,7 +72,7 @@ def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
             rep = float(a.estimate[0] / b.estimate[0])
         elif stat == "proportion":
             if f.item not in vil:
-                stat, note = "missing", f"item {f.item} is not in the wave"
+                stat, note = "missing", Message(N_("item {item} is not in the wave"), item=f.item)
             else:
                 y = vil[f.item].to_numpy(float)
                 yy = np.where(np.isnan(y), np.nan, (y == f.value).astype(float))
@@ -66,8 +81,8 @@ def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         elif stat == "count_share":
             y = inst[f.item].dropna()
             rep = 100 * float((y == f.value).mean())
-            note = note or (f"share of the {len(y)} institution records; no sampling design is known "
-                            "for them, so no standard error")
+            note = note or Message(N_("share of the {n} institution records; no sampling design is known "
+                                      "for them, so no standard error"), n=len(y))
         elif stat == "ratio":
             ok = inst[[f.numerator, f.denominator]].dropna()
             rep = 100 * float(ok[f.numerator].sum() / ok[f.denominator].sum())
@@ -81,17 +96,14 @@ def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
                 within = bool(round(rep, dec) <= published)
             elif compare == "below":
                 within = bool(rep < published)
-        label = f.label
-        if not label and f.item:
-            try:
-                label = w.codebook.item(q or "villagers", f.item).text_en
-            except (KeyError, LookupError):
-                label = None
-        rows.append({"key": key, "label": label or key.split(".")[-1].replace("_", " ").capitalize(),
+        rows.append({"key": key, "label": figure_label(f, w.codebook, "en"),
                      "published": published, "reproduced": rep, "difference": rep - published,
                      "decimals": dec, "compare": compare, "within_rounding": within, "se": se,
                      "statistic": stat, "note": note})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    # object, not pandas' str: a note keeps its catalog message (i18n.Message) for the pages
+    out["note"] = pd.Series([r["note"] for r in rows], index=out.index, dtype=object)
+    return out
 
 
 def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-untyped-def]

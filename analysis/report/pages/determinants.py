@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import N_, _, group_name, list_sep
+from analysis.i18n import N_, _, group_name, list_sep, say
 from analysis.publishing.formats import fmt_p
 
 OAXACA = "oaxaca_east_west"
@@ -52,7 +52,7 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 def frame_notes(r) -> str:  # type: ignore[no-untyped-def]
     """What a model's frame notes (rows a transform left out, the year of official statistics), in
     the edition's language: a model fitted once serves both editions."""
-    return _("; ").join(n.text() if hasattr(n, "text") else str(n) for n in r.stats.get("notes", ()))
+    return _("; ").join(say(n) for n in r.stats.get("notes", ()))
 
 
 def multilevel_icc_text(r) -> str:  # type: ignore[no-untyped-def]
