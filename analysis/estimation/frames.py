@@ -115,8 +115,8 @@ def derive(v: pd.DataFrame, name: str, d, notes: list[Message]) -> pd.Series:  #
                     f"derived variable {name!r} = log({d.of}): {int(bad.sum())} rows have {d.of} ≤ 0 "
                     f"(log undefined); set nonpositive: drop, or use transform: log1p or asinh, in "
                     "data/models.yml")
-            notes.append(Message(N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out (nonpositive: drop)"),
-                                 name=name, of=d.of, n=int(bad.sum())))
+            notes.append(Message(N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out "
+                                    "(nonpositive: drop)"), name=name, of=d.of, n=int(bad.sum())))
         return np.log(x.where(~bad))
     if d.transform == "log1p":
         bad = x <= -1
