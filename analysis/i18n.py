@@ -434,6 +434,9 @@ def package_messages() -> list[str]:
     from analysis.settings import load_settings
 
     found += [t for f in load_settings().reproduction.figures for t in (f.label, f.reason) if t]
+    from analysis.report.pages.rerun import descriptions
+
+    found += descriptions()
     toc = read_yaml(paths.ROOT / "_toc.yml")
     found += [p["caption"] for p in toc.get("parts", []) if p.get("caption")]
     found += [str(read_yaml(paths.ROOT / "_config.yml").get("title", "")), "Comparison"]

@@ -167,3 +167,25 @@ def test_the_readme_s_wave_yml_reference_is_the_schema_s():
         for key in model.model_fields:
             assert f"| `{prefix}{key}` |" in text, key
     assert "| 540000 |" in text and "Tibet" in text
+
+
+def test_the_rerun_page_s_references_are_in_the_edition_s_language(monkeypatch):
+    """The Chinese rerun page gives every key's type, default and meaning and the provinces'
+    headers and regions in Chinese (the keys, types, codes and names stay as written); the
+    README keeps the English copy."""
+    import re
+
+    from analysis.report.pages.rerun import SCHEMAS, descriptions, provinces_markdown, wave_yml_reference
+
+    en = wave_yml_reference()
+    assert all(d in en for d in descriptions())
+    monkeypatch.setenv("RURALGOV_LANG", "zh")
+    zh = wave_yml_reference()
+    table = zh.split("```yaml")[0]
+    assert not [d for d in descriptions() if d in table]
+    words = re.sub(r"`+[^`]*`+|\b(str|int|float|bool|Any|true|UTF-8|BOM|GB18030|CSV|XLSX|R)\b", "", table)
+    assert not re.search(r"[A-Za-z]{3,}", words), re.findall(r"[^|]*[A-Za-z]{3,}[^|]*", words)
+    assert table.count("\n| `") == sum(len(m.model_fields) for m, _p in SCHEMAS)
+    assert "必填" in table and "（可选）" in table and "示例" in zh
+    prov = provinces_markdown()
+    assert "| 540000 |" in prov and "Tibet" in prov and "西部" in prov and "region" not in prov

@@ -16,6 +16,7 @@ import typing
 import pandas as pd
 from pydantic import BaseModel
 
+from analysis.i18n import _
 from analysis.settings.schemas import DesignColumns, QuestionnaireSource, WaveSettings
 
 EXAMPLE = """\
@@ -37,6 +38,10 @@ missing_codes: [-8, 997]           # codes meaning "missing" beyond the codebook
 """
 
 
+SCHEMAS = ((WaveSettings, ""), (QuestionnaireSource, "questionnaires.<name>."), (DesignColumns, "design."))
+"""The models of ``wave.yml`` and the prefix of their keys."""
+
+
 def _type(ann: typing.Any) -> str:
     origin = typing.get_origin(ann)
     if origin is typing.Literal:
@@ -44,34 +49,40 @@ def _type(ann: typing.Any) -> str:
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(ann) if a is not type(None)]
         optional = len(args) < len(typing.get_args(ann))
-        return " or ".join(_type(a) for a in args) + (" (optional)" if optional else "")
+        return _(" or ").join(_type(a) for a in args) + (_(" (optional)") if optional else "")
     if origin in (list, tuple):
-        return f"list of {_type(typing.get_args(ann)[0])}"
+        return _("list of {type}").format(type=_type(typing.get_args(ann)[0]))
     if origin is dict:
         k, v = typing.get_args(ann)
-        return f"mapping {_type(k)} → {_type(v)}"
+        return _("mapping {key} → {value}").format(key=_type(k), value=_type(v))
     if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return "mapping (below)"
+        return _("mapping (below)")
     return getattr(ann, "__name__", str(ann))
 
 
 def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
     out = []
     for name, f in model.model_fields.items():
-        default = "required" if f.is_required() else (
+        default = _("required") if f.is_required() else (
             "—" if f.default in (None, "", {}, ()) else f"`{f.default}`")
-        out.append(f"| `{prefix}{name}` | {_type(f.annotation)} | {default} | {f.description or ''} |")
+        out.append(f"| `{prefix}{name}` | {_type(f.annotation)} | {default} | {_(f.description or '')} |")
     return out
 
 
+def descriptions() -> list[str]:
+    """The meaning of every key of ``wave.yml`` (for the message catalog)."""
+    return [f.description for model, _prefix in SCHEMAS for f in model.model_fields.values() if f.description]
+
+
 def wave_yml_reference() -> str:
-    """Every key of ``wave.yml``: type, default and meaning, from the schema itself, with an example."""
-    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    lines += _rows(WaveSettings)
-    lines += _rows(QuestionnaireSource, "questionnaires.<name>.")
-    lines += _rows(DesignColumns, "design.")
-    return ("\n".join(lines) + "\n\nExample, for a wave whose institution sheet has a title row above its "
-            "header:\n\n```yaml\n" + EXAMPLE + "```\n")
+    """Every key of ``wave.yml``: type, default and meaning, from the schema itself, with an example
+    (in the edition being written; the README's copy is the English one)."""
+    lines = ["| " + " | ".join(_(h) for h in ("key", "type", "default", "meaning")) + " |",
+             "|---|---|---|---|"]
+    for model, prefix in SCHEMAS:
+        lines += _rows(model, prefix)
+    example = _("Example, for a wave whose institution sheet has a title row above its header:")
+    return "\n".join(lines) + f"\n\n{example}\n\n```yaml\n{EXAMPLE}```\n"
 
 
 def provinces_table() -> pd.DataFrame:
@@ -85,8 +96,13 @@ def provinces_table() -> pd.DataFrame:
 
 
 def provinces_markdown() -> str:
-    """The provinces table as Markdown (README and the rerun page)."""
-    return provinces_table().to_markdown(index=False)
+    """The provinces table as Markdown (README and the rerun page), headers and regions in the
+    edition being written."""
+    from analysis.i18n import region
+
+    t = provinces_table()
+    t[["region", "NBS region"]] = t[["region", "NBS region"]].map(region)
+    return t.rename(columns=lambda c: _(c)).to_markdown(index=False)
 
 
 MARKERS = {"wave-yml": wave_yml_reference, "provinces": provinces_markdown}
