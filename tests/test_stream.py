@@ -894,3 +894,29 @@ def test_partitioned_degree_follows_the_index_construction_and_the_codebook_it_i
     assert np.abs(want.estimate - st.degree(by="province_en").estimate).min() > 0.01
     for changed in (stream_wave(folder, DESIGN, settings=settings), stream_wave(folder, DESIGN, codebook=cb)):
         assert np.abs(changed["degree"].estimate - want.estimate).min() > 0.01
+
+
+def test_a_partition_without_rows_is_named_a_warning_and_a_wave_of_them_an_error(tmp_path):
+    """A partition holding only its schema adds nothing: the scan names it (a warning, the
+    in-memory rule "has respondents"), counts its 0 rows and gives the estimate of the others.
+    A wave whose every partition is empty is refused as the in-memory validation refuses a file
+    with a header and no data rows: an error naming each file, and no estimate."""
+    v = generate(seed=13, n=2000, calibrate=False)["villagers"]
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    base = stream_wave(tmp_path / "p", DESIGN)
+    v.iloc[:0].to_parquet(tmp_path / "p" / "part-00001a.parquet", index=False)      # between the two
+    out = stream_wave(tmp_path / "p", DESIGN)
+    rep = out["report"]
+    assert rep.ok and rep.rows == {"part-00000.parquet": 1000, "part-00001.parquet": 1000, "part-00001a.parquet": 0}
+    assert [(p.file, p.row, p.rule, p.severity) for p in rep.problems if p.file == "part-00001a.parquet"] == [
+        ("part-00001a.parquet", None, "has respondents", "warning")]
+    assert len(rep.problems) == len(base["report"].problems) + 1
+    _assert_same_estimate(out["degree"], base["degree"])
+    (tmp_path / "e").mkdir()
+    for name in ("a.parquet", "b.parquet"):
+        v.iloc[:0].to_parquet(tmp_path / "e" / name, index=False)
+    none = stream_wave(tmp_path / "e", DESIGN)
+    assert not none["report"].ok and none["degree"] is None
+    assert [(p.file, p.rule, p.severity) for p in none["report"].errors] == [
+        ("a.parquet", "has respondents", "error"), ("b.parquet", "has respondents", "error")]
+    assert none["report"].rows == {"a.parquet": 0, "b.parquet": 0}

@@ -592,20 +592,29 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
             cur_file = file
             cur.add_piece(job, file, first_row, raw)
         part.merge(cur)
-    out = _finish(Path(folder).name, part, design, key, dups)
+    out = _finish(Path(folder).name, part, design, key, dups, files)
     if out["degree"] is not None:                          # the index's scale, as in memory
         out["degree"] = replace(out["degree"], bounds=SCALE)
     return out
 
 
 def _finish(wave: str, part: ScanPartial, design: dict, key: str,
-            dups: pd.DataFrame | None) -> dict:
-    """The report with the rules across partitions, and the estimates if the wave is valid."""
+            dups: pd.DataFrame | None, files: list[Path] | None = None) -> dict:
+    """The report with the rules across partitions, and the estimates if the wave is valid.
+    ``files``: every partition scanned; one without data rows is named (a warning while others
+    have rows, an error when none has: the in-memory validation's "has respondents")."""
     from analysis.ingest.validate import Problem, ValidationReport, _strat_name, lonely_message
 
     lonely = design["lonely_psu"]
-    report = ValidationReport(wave, list(part.problems), dict(part.rows),
+    empty = [f.name for f in files or () if not part.rows.get(f.name)]
+    report = ValidationReport(wave, list(part.problems), {**dict(part.rows), **dict.fromkeys(empty, 0)},
                               {"villagers": part.missing} if part.missing else {})
+    for name in empty:
+        report.problems.append(Problem(
+            name, None, "", "", "has respondents",
+            "the partition has a header but no data rows: it adds nothing to the wave" if part.rows else
+            "the partition has a header but no data rows, as has every partition of the wave",
+            "warning" if part.rows else "error"))
     for r in (dups.itertuples(index=False) if dups is not None else ()):
         report.problems.append(Problem(Path(r.file).name, int(r.row), key, r.id, "unique id",
                                        f"respondent id {r.id!r} also in {Path(r.first_file).name} "
