@@ -172,7 +172,11 @@ def replica(
         err.print(f"[red]--out {out_dir}: exists and is not an earlier replica wave; refusing to "
                   "overwrite it (choose a new or empty folder)[/red]")
         raise typer.Exit(2)
-    hashes = write_wave(out_dir, seed=seed, wave_id=wid, n=n, calibrate=not no_calibrate)
+    try:
+        hashes = write_wave(out_dir, seed=seed, wave_id=wid, n=n, calibrate=not no_calibrate)
+    except ValueError as e:
+        err.print(f"[red]--n {n}: {e}[/red]")
+        raise typer.Exit(2) from None
     for name, h in hashes.items():
         out.print(f"{out_dir / name}  sha256 {h[:12]}")
 

@@ -168,3 +168,17 @@ def test_table_1_prevalences_with_logit_intervals_computed_by_hand():
         f = [x for x in published.reproduction.figures if x.key.endswith(f".{r.Index}") or x.item == r.Index]
         assert r.published == published.published_value(f[0].key)
     assert len(t) == sum(f.key.startswith("table_1_problems.") for f in published.reproduction.figures)
+
+
+@pytest.mark.parametrize("n, ok", [(439, False), (440, True)])
+def test_a_replica_too_small_for_its_provinces_is_refused_with_the_least_n_and_nothing_written(tmp_path, n, ok):
+    """Twenty respondents a province (two villages of ten) in each surveyed province: below that
+    the command says the least n and writes nothing (it used to crash in the generator)."""
+    out = tmp_path / "small"
+    res = CliRunner().invoke(app, ["replica", "--out", str(out), "--n", str(n), "--no-calibrate"])
+    if ok:
+        assert res.exit_code == 0, res.output
+        assert len(pd.read_csv(out / "villagers.csv")) == n
+    else:
+        assert res.exit_code == 2 and "n must be at least 440" in res.output, res.output
+        assert "Traceback" not in res.output and not out.exists()
