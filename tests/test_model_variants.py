@@ -325,9 +325,9 @@ def test_random_intercept_model_equals_statsmodels_mixedlm(frame, reml):
     t0, s0 = float(null.cov_re.iloc[0, 0]), float(null.scale)
     assert st["icc"] == pytest.approx(t0 / (t0 + s0), rel=1e-6)
     assert st["icc_conditional"] == pytest.approx(tau2 / (tau2 + sig2), rel=1e-6)
-    assert st["n_groups"] == 16 and st["reml"] is reml
+    assert st["n_groups"] == 16 and st["reml"] is reml and st["group"] == "prov"
     re = res.tables["random_effects"]
-    assert re["component"].tolist() == ["province intercept", "residual"]
+    assert re["component"].tolist() == ["prov intercept", "residual"]          # the spec's group
     np.testing.assert_allclose(re[["variance", "sd"]].to_numpy(), [[tau2, tau2 ** 0.5], [sig2, sig2 ** 0.5]], rtol=1e-6)
     assert (res.label, res.family, res.report_terms) == ("Multilevel", "mixedlm", ("x1", "x2"))
     assert res.vcov.index.tolist() == res.vcov.columns.tolist() == terms

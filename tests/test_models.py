@@ -223,6 +223,15 @@ def test_multilevel_prose_names_the_province_covariates_and_their_df(fitted, mon
     assert ("none for the province-level covariates (urbanization rate (%), log GDP per head, "
             f"{ml.term_labels['fiscal_exp_pc_k']}): the 4 provinces leave no degree of freedom"
             ) in det.multilevel_df_text(none)
+    # a model grouped by something else (data/models.yml's group) says so, not "provinces"
+    county = dataclasses.replace(ml, stats=MappingProxyType({**ml.stats, "group": "county"}))
+    text = det.multilevel_df_text(county)
+    assert "province" not in text and (
+        "18 for the covariates constant within each county (urbanization rate (%), log GDP per head, "
+        f"{ml.term_labels['fiscal_exp_pc_k']}: the 22 groups less those terms and the intercept)") in text
+    few = dataclasses.replace(county, stats=MappingProxyType({**county.stats, "n_groups": 4, "df_group_terms": 0.0}))
+    assert "the 4 groups leave no degree of freedom" in det.multilevel_df_text(few)
+    assert fitted["multilevel"].stats["group"] == "province"
 
 
 def test_multilevel_icc_sentence_gives_the_frame_s_notes_in_the_edition_s_language(fitted, monkeypatch):
@@ -239,7 +248,7 @@ def test_multilevel_icc_sentence_gives_the_frame_s_notes_in_the_edition_s_langua
     assert ml.stats["notes"] == (f"province covariates are official statistics of {year}",)
     assert det.multilevel_icc_text(ml) == (
         f"The intraclass correlation is {ml.stats['icc']:.2f} in the empty model (no covariates) and "
-        f"{ml.stats['icc_conditional']:.2f} conditional on the covariates; the province covariates are "
+        f"{ml.stats['icc_conditional']:.2f} conditional on the covariates; province covariates are "
         f"official statistics of {year}.")
     again = pickle.loads(pickle.dumps(ml))
     assert again.stats["notes"] == ml.stats["notes"]

@@ -112,13 +112,13 @@ def fit_mixed(df: pd.DataFrame, spec: ModelSpec, labels: dict) -> ModelResult:
     tau0, sig0 = null["tau2"], null["sigma2"]
     st = {"icc": tau0 / (tau0 + sig0), "icc_conditional": tau2 / (tau2 + sig2),
           "var_province": tau2, "var_residual": sig2, "llf": fit["llf"],
-          "n_groups": fit["n_groups"], "reml": reml}
+          "n_groups": fit["n_groups"], "reml": reml, "group": spec.group}
     within_constant = constant_within(X, groups)
     dof = pd.Series(between_within_df(X, groups, within_constant), index=names)
     level2 = [t for t, c in zip(names, within_constant) if c and t in regs]
     st.update({"group_terms": tuple(level2), "df_group_terms": float(dof[level2[0]]) if level2 else None,
                "df_unit_terms": next((float(dof[t]) for t in regs if t not in level2 and t in dof), None)})
-    re = pd.DataFrame({"component": ["province intercept", "residual"], "variance": [tau2, sig2],
+    re = pd.DataFrame({"component": [f"{spec.group} intercept", "residual"], "variance": [tau2, sig2],
                        "sd": [np.sqrt(tau2), np.sqrt(sig2)]})
     return ModelResult(spec.name, spec.label or spec.name, "mixedlm",
                        pd.Series(fit["beta"], index=names),

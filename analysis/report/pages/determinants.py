@@ -61,7 +61,7 @@ def multilevel_icc_text(r) -> str:  # type: ignore[no-untyped-def]
     return (_("The intraclass correlation is {icc:.2f} in the empty model (no covariates) and "
               "{icc_c:.2f} conditional on the covariates").format(icc=r.stats["icc"],
                                                                  icc_c=r.stats["icc_conditional"])
-            + (_("; the {notes}.").format(notes=notes) if notes else _(".")))
+            + (_("; {notes}.").format(notes=notes) if notes else _(".")))
 
 
 def multilevel_df_text(r) -> str:  # type: ignore[no-untyped-def]
@@ -70,16 +70,22 @@ def multilevel_df_text(r) -> str:  # type: ignore[no-untyped-def]
     within them (``nlme::lme``'s rule)."""
     st = r.stats
     parts = []
+    province = st.get("group", "province") == "province"
     if st.get("df_group_terms") is not None:
         terms = list_sep().join(_(r.term_labels.get(t, t)) for t in st["group_terms"])
+        vals = {"df": st["df_group_terms"], "g": st["n_groups"], "terms": terms, "group": st.get("group")}
         if st["df_group_terms"] > 0:
-            parts.append(_("{df:.0f} for the province-level covariates ({terms}: the {g} provinces less "
-                           "the province-level terms and the intercept)").format(
-                df=st["df_group_terms"], g=st["n_groups"], terms=terms))
+            parts.append((_("{df:.0f} for the province-level covariates ({terms}: the {g} provinces less "
+                            "the province-level terms and the intercept)") if province else
+                          _("{df:.0f} for the covariates constant within each {group} ({terms}: the {g} "
+                            "groups less those terms and the intercept)")).format(**vals))
         else:
-            parts.append(_("none for the province-level covariates ({terms}): the {g} provinces leave no "
-                           "degree of freedom beside them and the intercept, so they are not tested").format(
-                g=st["n_groups"], terms=terms))
+            parts.append((_("none for the province-level covariates ({terms}): the {g} provinces leave no "
+                            "degree of freedom beside them and the intercept, so they are not tested")
+                          if province else
+                          _("none for the covariates constant within each {group} ({terms}): the {g} groups "
+                            "leave no degree of freedom beside them and the intercept, so they are not "
+                            "tested")).format(**vals))
     if st.get("df_unit_terms") is not None:
         parts.append(_("{df:.0f} for the respondents' characteristics").format(df=st["df_unit_terms"]))
     return _("Its tests and intervals are t on the degrees of freedom of `nlme::lme`: {parts}.").format(
