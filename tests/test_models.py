@@ -229,7 +229,8 @@ def test_multilevel_prose_names_the_province_covariates_and_their_df(fitted, mon
     assert "province" not in text and (
         "18 for the covariates constant within each county (urbanization rate (%), log GDP per head, "
         f"{ml.term_labels['fiscal_exp_pc_k']}: the 22 groups less those terms and the intercept)") in text
-    few = dataclasses.replace(county, stats=MappingProxyType({**county.stats, "n_groups": 4, "df_group_terms": 0.0}))
+    few = dataclasses.replace(county, stats=MappingProxyType({**county.stats, "n_groups": 4,
+                                                            "df_group_terms": 0.0}))
     assert "the 4 groups leave no degree of freedom" in det.multilevel_df_text(few)
     assert fitted["multilevel"].stats["group"] == "province"
 
