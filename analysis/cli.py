@@ -177,6 +177,10 @@ def replica(
     except ValueError as e:
         err.print(f"[red]--n {n}: {e}[/red]")
         raise typer.Exit(2) from None
+    except RuntimeError as e:            # the calibration cannot reach the published figures
+        err.print(f"[red]{e} with n = {n} (seed {seed}): a smaller sample may not reach the published "
+                  "figures; try a larger --n, another --seed, or --no-calibrate[/red]")
+        raise typer.Exit(2) from None
     for name, h in hashes.items():
         out.print(f"{out_dir / name}  sha256 {h[:12]}")
 

@@ -61,7 +61,7 @@ REPLICA_VERSION = "1.0"
 DEFAULT_SEED = 20200601
 N_VILLAGERS = 1160
 MIN_PER_PROVINCE = 20
-"""Least respondents the replica puts in a province (two villages of ten)."""
+"""Respondents the replica puts at least in a province (two villages of ten) when n allows it."""
 N_INSTITUTIONS = 33
 
 SURVEYED = {
@@ -129,11 +129,11 @@ def _allocate(rng: np.random.Generator, n: int, k: int, low: int) -> np.ndarray:
 
 def _villagers(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     prov = _province_frame()
-    if n < MIN_PER_PROVINCE * len(prov):
-        raise ValueError(f"n = {n}: the replica puts at least {MIN_PER_PROVINCE} respondents (two villages "
-                         f"of ten) in each of its {len(prov)} provinces, so n must be at least "
-                         f"{MIN_PER_PROVINCE * len(prov)}")
     n_p = _allocate(rng, n, len(prov), max(MIN_PER_PROVINCE, n // (len(prov) * 3)))
+    if n_p.min() < 10:          # a smaller n lowers the floor of 20 a province; below 10, no two villages
+        raise ValueError(f"n = {n} is too small for the replica's {len(prov)} provinces: one would get "
+                         f"{int(n_p.min())} respondents, fewer than the 10 two villages need; "
+                         f"{MIN_PER_PROVINCE * len(prov)} or more always works")
     cols: dict[str, list] = {k: [] for k in ("province_code", "province", "region", "village_id",
                                                "resp_id", "base_weight")}
     for (_, p), np_ in zip(prov.iterrows(), n_p):

@@ -170,15 +170,30 @@ def test_table_1_prevalences_with_logit_intervals_computed_by_hand():
     assert len(t) == sum(f.key.startswith("table_1_problems.") for f in published.reproduction.figures)
 
 
-@pytest.mark.parametrize("n, ok", [(439, False), (440, True)])
-def test_a_replica_too_small_for_its_provinces_is_refused_with_the_least_n_and_nothing_written(tmp_path, n, ok):
-    """Twenty respondents a province (two villages of ten) in each surveyed province: below that
-    the command says the least n and writes nothing (it used to crash in the generator)."""
+@pytest.mark.parametrize("n, ok", [(100, False), (200, False), (400, True), (440, True)])
+def test_a_replica_too_small_for_its_provinces_is_refused_naming_a_size_that_works(tmp_path, n, ok):
+    """Each of the replica's provinces needs two villages: where n leaves a province fewer than
+    10 respondents the command says so, names an n that always works and writes nothing (it
+    used to crash in the generator); where it does not, the wave has n respondents."""
     out = tmp_path / "small"
     res = CliRunner().invoke(app, ["replica", "--out", str(out), "--n", str(n), "--no-calibrate"])
     if ok:
         assert res.exit_code == 0, res.output
-        assert len(pd.read_csv(out / "villagers.csv")) == n
+        v = pd.read_csv(out / "villagers.csv")
+        assert len(v) == n and v.groupby("province")["village_id"].nunique().min() >= 2
     else:
-        assert res.exit_code == 2 and "n must be at least 440" in res.output, res.output
+        said = " ".join(res.output.split())                    # the console wraps long lines
+        assert res.exit_code == 2 and "too small" in said and "440 or more always works" in said, said
         assert "Traceback" not in res.output and not out.exists()
+
+
+def test_a_replica_whose_calibration_cannot_reach_the_figures_says_what_to_try_and_writes_nothing(tmp_path):
+    """On 500 respondents drawn with seed 3 no calibration swap reaches a published share: the
+    command ends with the reason and what to try, not a traceback, and writes nothing."""
+    out = tmp_path / "r500"
+    res = CliRunner().invoke(app, ["replica", "--out", str(out), "--n", "500", "--seed", "3"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2 and "no swap reaches the target share with n = 500 (seed 3)" in said, said
+    assert "--no-calibrate" in said and "Traceback" not in said and not out.exists()
+    assert CliRunner().invoke(app, ["replica", "--out", str(out), "--n", "500", "--seed", "3",
+                                    "--no-calibrate"]).exit_code == 0
