@@ -558,7 +558,8 @@ def test_the_chinese_edition_has_no_english_prose(built_zh):
         page = (built_zh / f"{name}.html").read_text(encoding="utf-8")
         m = re.search(r"<article[^>]*>(.*)</article>", page, re.S)
         text = m.group(1) if m else page
-        text = re.sub(r"<(pre|code|style|script)\b.*?</\1>|<div class=\"citation\".*?</div>", " ", text, flags=re.S)
+        text = re.sub(r"<(pre|code|style|script)\b.*?</\1>|<div class=\"citation\".*?</div>", " ", text,
+                      flags=re.S)
         if name == "book/reproducibility":
             text = re.sub(r'<table class="table">.*?Run Time.*?</table>', " ", text, flags=re.S)
         text = html.unescape(re.sub(r"<[^>]+>", " ", text))
