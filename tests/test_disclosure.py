@@ -108,7 +108,8 @@ def test_reasons_are_english_data_and_said_in_the_edition_s_language(monkeypatch
                        "n": [400, 400, 400, 25], "n_psu": [20, 20, 20, 1], "df": [19, 19, 19, 0]})
     out = nchs_proportions(DisclosurePolicy(min_cell=30).apply(df))
     assert out["suppressed"].tolist() == ["", "95 % CI wider than 130 % of the estimate (NCHS)",
-                                          "95 % CI 30 points wide or wider (NCHS)", "fewer than 30 respondents"]
+                                          "95 % CI 30 points wide or wider (NCHS)",
+                                          "fewer than 30 respondents"]
     en = suppression_note(out)
     assert en == (f"{MARK} not published (disclosure or reliability rule): 95 % CI 30 points wide or wider "
                   "(NCHS); 95 % CI wider than 130 % of the estimate (NCHS); fewer than 30 respondents.")

@@ -907,7 +907,8 @@ def test_a_partition_without_rows_is_named_a_warning_and_a_wave_of_them_an_error
     v.iloc[:0].to_parquet(tmp_path / "p" / "part-00001a.parquet", index=False)      # between the two
     out = stream_wave(tmp_path / "p", DESIGN)
     rep = out["report"]
-    assert rep.ok and rep.rows == {"part-00000.parquet": 1000, "part-00001.parquet": 1000, "part-00001a.parquet": 0}
+    assert rep.ok and rep.rows == {"part-00000.parquet": 1000, "part-00001.parquet": 1000,
+                                   "part-00001a.parquet": 0}
     assert [(p.file, p.row, p.rule, p.severity) for p in rep.problems if p.file == "part-00001a.parquet"] == [
         ("part-00001a.parquet", None, "has respondents", "warning")]
     assert len(rep.problems) == len(base["report"].problems) + 1

@@ -213,7 +213,8 @@ def diagnostics_tables(study, ms, model: str = "wls_region") -> tuple[pd.DataFra
         {"test": _("RESET (powers 2–3 of the fitted values, weighted model)"),
          "statistic": fmt_number(dg["reset"]["f"], 2), "p": fmt_p(dg["reset"]["p"])},
         {"test": _("largest Cook's distance"), "statistic": fmt_number(dg["cooks_max"], 3), "p": ""},
-        {"test": _("observations with Cook's D > 4/n"), "statistic": fmt_count(dg["cooks_over_4_n"]), "p": ""},
+        {"test": _("observations with Cook's D > 4/n"), "statistic": fmt_count(dg["cooks_over_4_n"]),
+         "p": ""},
     ])
     labels = dict(ms[model].term_labels)
     vif = dg["vif"].assign(term=lambda d: d["term"].map(lambda t: labels.get(t, t)))
