@@ -170,6 +170,7 @@ def test_reproduction_table_names_figures_and_notes_in_the_edition_s_language(de
     en = reproduction.table(default_study)
     raw = reproduce(default_study)
     assert en["figure"].tolist() == raw["label"].tolist()
+    assert not [f for f in raw["label"] if re.search(r"[\u4e00-\u9fff]", f)]          # English data
     n_inst = len(default_study.wave.institutions[raw.loc[raw["statistic"] == "count_share"].iloc[0:1].pipe(
         lambda r: default_study.settings.reproduction.figures[r.index[0]].item)].dropna())
     monkeypatch.setenv("RURALGOV_LANG", "zh")
@@ -181,6 +182,33 @@ def test_reproduction_table_names_figures_and_notes_in_the_edition_s_language(de
     assert (zh.loc[inst, "note"] == f"{n_inst} 条机构记录中的占比；这些记录没有已知的抽样设计，因此没有标准误").all()
     assert zh["figure"].iloc[0] == "总体现代化程度" and zh["published"].tolist() == en["published"].tolist()
     assert reproduce(default_study)["label"].tolist() == raw["label"].tolist()      # the data stay English
+
+
+def test_a_figure_is_named_by_its_label_its_item_s_question_or_its_key_in_either_language(default_study):
+    """figure_label: the settings' label (translated by the catalog), else the codebook's question
+    in the language asked (English where the codebook has no Chinese), else the key's last part
+    made readable; an item the codebook does not hold falls back to the key."""
+    import dataclasses
+
+    from analysis.estimation.reproduce import figure_label
+
+    cb = default_study.wave.codebook
+    fig = lambda **kw: SimpleNamespace(**{"label": "", "item": None, "questionnaire": "villagers",  # noqa: E731
+                                          "key": "group.part.some_figure_name", **kw})
+    assert figure_label(fig(label="Overall modernization degree"), cb, "en") == "Overall modernization degree"
+    assert figure_label(fig(label="Overall modernization degree"), cb, "zh") == "总体现代化程度"
+    item = next(it for it in cb.items("villagers") if it.text_zh and it.text_zh != it.text_en)
+    assert figure_label(fig(item=item.id), cb, "en") == item.text_en
+    assert figure_label(fig(item=item.id), cb, "zh") == item.text_zh
+    inst = cb.item("institutions", "ep_teachers")
+    assert figure_label(fig(item=inst.id, questionnaire="institutions"), cb, "zh") == inst.text_zh
+    assert figure_label(fig(item=inst.id), cb, "zh") == "Some figure name"        # not a villager item
+    bare = dataclasses.replace(cb, questionnaires={**cb.questionnaires, "villagers": tuple(
+        dataclasses.replace(it, text_zh="") if it.id == item.id else it for it in cb.items("villagers"))})
+    assert figure_label(fig(item=item.id), bare, "zh") == item.text_en
+    for language in ("en", "zh"):
+        assert figure_label(fig(), cb, language) == "Some figure name"
+        assert figure_label(fig(item="no_such_item"), cb, language) == "Some figure name"
 
 
 def test_sobol_table_is_readable_and_explains_its_monte_carlo_error():

@@ -34,7 +34,7 @@ def figure_label(f, codebook, language: str | None = None) -> str:  # type: igno
         return _(f.label, language)
     if f.item:
         try:
-            it = codebook.item(f.questionnaire or "villagers", f.item)
+            it = codebook.item(f.questionnaire, f.item)
         except (KeyError, LookupError):
             pass
         else:
