@@ -193,8 +193,10 @@ def test_a_figure_is_named_by_its_label_its_item_s_question_or_its_key_in_either
     from analysis.estimation.reproduce import figure_label
 
     cb = default_study.wave.codebook
-    fig = lambda **kw: SimpleNamespace(**{"label": "", "item": None, "questionnaire": "villagers",  # noqa: E731
-                                          "key": "group.part.some_figure_name", **kw})
+    def fig(**kw):  # type: ignore[no-untyped-def]
+        return SimpleNamespace(**{"label": "", "item": None, "questionnaire": "villagers",
+                                  "key": "group.part.some_figure_name", **kw})
+
     assert figure_label(fig(label="Overall modernization degree"), cb, "en") == "Overall modernization degree"
     assert figure_label(fig(label="Overall modernization degree"), cb, "zh") == "总体现代化程度"
     item = next(it for it in cb.items("villagers") if it.text_zh and it.text_zh != it.text_en)
