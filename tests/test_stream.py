@@ -921,3 +921,46 @@ def test_a_partition_without_rows_is_named_a_warning_and_a_wave_of_them_an_error
     assert [(p.file, p.rule, p.severity) for p in none["report"].errors] == [
         ("a.parquet", "has respondents", "error"), ("b.parquet", "has respondents", "error")]
     assert none["report"].rows == {"a.parquet": 0, "b.parquet": 0}
+
+
+@pytest.mark.parametrize("buckets, limit", [(3, 50), (1, 50), (4, 2)])
+def test_cluster_worker_functions_give_the_local_scan_s_partials_and_repeated_ids(tmp_path, buckets, limit):
+    """What each Dask worker runs, run here without a cluster: every partition reduced on its own
+    (``_dask_partition``) and merged in file order holds the local scan's rows, problems and
+    degree; its ids, hashed into buckets, put every occurrence of an id in one bucket, and the
+    repeats found bucket by bucket (``_bucket_duplicates``) and put in file order are those of
+    ``duplicate_ids``: the file and row of each repeat and of the id's first occurrence."""
+    from analysis.estimation.stream import (ScanPartial, _bucket_duplicates, _dask_partition, _scan_job,
+                                            duplicate_ids, partition_files)
+
+    v = generate(seed=21, n=3000, calibrate=False)["villagers"]
+    for a, b in [(10, 2500), (11, 1500), (12, 1200), (11, 2900), (1800, 1900)]:  # across and within files
+        v.loc[b, "resp_id"] = v.loc[a, "resp_id"]
+    v.loc[700, "edu_org"] = 7.0
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    files = partition_files(tmp_path / "p")
+    job = _scan_job({**DESIGN, "lonely_psu": "adjust"}, "province_en", None, None, None)
+    out = [_dask_partition(str(f), job, "resp_id", 400, buckets) for f in files]
+    assert all(len(o) == 1 + buckets for o in out)
+    assert _dask_partition(str(files[0]), job, None, 400, buckets)[1:] == ()    # no id column: no buckets
+    part = ScanPartial()
+    for o in out:
+        part.merge(o[0])
+    local = stream_wave(tmp_path / "p", DESIGN, batch_rows=400)
+    assert part.rows == local["report"].rows
+    assert [(p.file, p.row, p.rule) for p in part.problems] == [
+        (p.file, p.row, p.rule) for p in local["report"].problems if p.rule == "schema"]
+    for b in range(buckets):             # an id in one bucket only, whichever partition holds it
+        ids = [set(o[1 + b]["id"]) for o in out]
+        others = set().union(*(set(o[1 + c]["id"]) for o in out for c in range(buckets) if c != b))
+        assert not set().union(*ids) & others
+    found = pd.concat([_bucket_duplicates([o[1 + b] for o in out], limit) for b in range(buckets)],
+                      ignore_index=True).sort_values(["file", "row"], kind="stable").head(limit)
+    want = duplicate_ids(tmp_path / "p", "resp_id", limit=limit)
+    cols = ["id", "file", "row", "first_file", "first_row"]
+    got = found[cols].reset_index(drop=True).astype({"row": "int64", "first_row": "int64"})
+    want = want[cols].reset_index(drop=True).astype({"row": "int64", "first_row": "int64"})
+    assert len(want) == min(5, limit)
+    pd.testing.assert_frame_equal(got.astype(str), want.astype(str))
+    # a partition without ids sends no frame (None); the first file alone repeats no id
+    assert _bucket_duplicates([None, out[0][1]], limit).empty and len(out[0][1])
