@@ -246,3 +246,39 @@ def test_a_text_columns_missing_rows_are_found_once_per_wave_and_only_for_its_ow
     masks = frames._MISSING[first.wave]
     assert masks["region3"].sum() == 3 and not masks["region3"].flags.writeable
     assert frames._MISSING[other.wave]["region3"].sum() == 2
+
+
+def test_a_derived_expression_keeps_missing_answers_missing_and_names_what_it_cannot_compute():
+    """derive on an expression: a blank answer gives a missing value, not the expression's value
+    on NaN (`sex == 2` on a blank sex is unknown, not male); an expression that cannot be evaluated
+    or that is infinite somewhere stops with the variable, the expression, the row count and what
+    to declare."""
+    from analysis.estimation.frames import derive
+    from analysis.settings.schemas import Derived
+
+    v = pd.DataFrame({"sex": [1.0, 2.0, np.nan, 2.0], "age": [30.0, 40.0, 50.0, np.nan]})
+    notes: list = []
+    got = derive(v, "female", Derived(label="female", expr="sex == 2"), notes)
+    np.testing.assert_array_equal(got.to_numpy(), [0.0, 1.0, np.nan, 1.0])
+    assert got.dtype == np.float64 and notes == []
+    both = derive(v, "x", Derived(label="x", expr="sex * age / 10"), notes)
+    np.testing.assert_array_equal(both.to_numpy(), [3.0, 8.0, np.nan, np.nan])
+    with pytest.raises(ModelSpecError, match=r"^derived variable 'y' \('nosuch \+ 1'\) cannot be computed: "):
+        derive(v, "y", Derived(label="y", expr="nosuch + 1"), notes)
+    with pytest.raises(ModelSpecError) as e:
+        derive(v, "z", Derived(label="z", expr="1 / (sex - sex)"), notes)
+    assert str(e.value).endswith("derived variable 'z' ('1 / (sex - sex)') is infinite in 3 rows; declare a "
+                                 "transform with its handling of those values in data/models.yml"), str(e.value)
+
+
+def test_official_statistics_of_the_nearest_year_and_of_the_later_one_on_a_tie():
+    """A wave of 2019 between statistics of 2018 and 2020 takes 2020 (the later of two equally
+    near years); of 2017, 2018; a wave without a year, the latest; no statistics, no year."""
+    from analysis.estimation.frames import covariate_year
+
+    official = pd.DataFrame({"x": [1.0, 2.0, 3.0]},
+                            index=pd.MultiIndex.from_tuples([(11, 2018), (11, 2020), (11, 2014)],
+                                                            names=["province", "year"]))
+    for year, want in [(2019, 2020), (2017, 2018), (2016, 2018), (2015, 2014), (2030, 2020), (None, 2020)]:
+        assert covariate_year(SimpleNamespace(official=official, year=year)) == want, year
+    assert covariate_year(SimpleNamespace(official=official.iloc[:0], year=2019)) is None
