@@ -267,8 +267,9 @@ def test_a_derived_expression_keeps_missing_answers_missing_and_names_what_it_ca
         derive(v, "y", Derived(label="y", expr="nosuch + 1"), notes)
     with pytest.raises(ModelSpecError) as e:
         derive(v, "z", Derived(label="z", expr="1 / (sex - sex)"), notes)
-    assert str(e.value).endswith("derived variable 'z' ('1 / (sex - sex)') is infinite in 3 rows; declare a "
-                                 "transform with its handling of those values in data/models.yml"), str(e.value)
+    assert str(e.value).endswith("derived variable 'z' ('1 / (sex - sex)') is infinite in 3 rows; "
+                                 "declare a transform with its handling of those values in data/models.yml"
+                                 ), str(e.value)
 
 
 def test_official_statistics_of_the_nearest_year_and_of_the_later_one_on_a_tie():
