@@ -283,3 +283,27 @@ def test_official_statistics_of_the_nearest_year_and_of_the_later_one_on_a_tie()
     for year, want in [(2019, 2020), (2017, 2018), (2016, 2018), (2015, 2014), (2030, 2020), (None, 2020)]:
         assert covariate_year(SimpleNamespace(official=official, year=year)) == want, year
     assert covariate_year(SimpleNamespace(official=official.iloc[:0], year=2019)) is None
+
+
+def test_derived_transforms_follow_their_formula_and_domain():
+    """log, log1p and asinh of an item, each against numpy on the values it is defined for:
+    log drops (with a note counting them) or refuses the values ≤ 0 (values between 0 and 1
+    included, as they should be); log1p leaves out values ≤ −1; asinh takes every value; a text
+    answer counts as missing."""
+    from analysis.estimation.frames import derive
+    from analysis.settings.schemas import Derived
+
+    v = pd.DataFrame({"inc": pd.Series([0.5, 1.0, 2.0, 0.0, -1.0, np.nan, "n/a"], dtype=object)})
+    notes: list = []
+    got = derive(v, "log_inc", Derived(label="l", transform="log", of="inc", nonpositive="drop"), notes)
+    np.testing.assert_allclose(got.to_numpy(), [np.log(0.5), 0.0, np.log(2.0), *[np.nan] * 4])
+    assert notes == ["log_inc = log(inc): 2 rows with inc ≤ 0 left out (nonpositive: drop)"]
+    with pytest.raises(ModelSpecError) as e:
+        derive(v, "log_inc", Derived(label="l", transform="log", of="inc"), [])
+    assert str(e.value) == ("derived variable 'log_inc' = log(inc): 2 rows have inc ≤ 0 (log undefined); set "
+                            "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml")
+    x = pd.DataFrame({"inc": [-2.0, -1.0, -0.5, 0.0, 3.0]})
+    np.testing.assert_allclose(derive(x, "a", Derived(label="a", transform="log1p", of="inc"), []).to_numpy(),
+                               [np.nan, np.nan, np.log1p(-0.5), 0.0, np.log1p(3.0)])
+    np.testing.assert_allclose(derive(x, "b", Derived(label="b", transform="asinh", of="inc"), []).to_numpy(),
+                               np.arcsinh(x["inc"].to_numpy()))
