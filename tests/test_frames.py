@@ -307,3 +307,19 @@ def test_derived_transforms_follow_their_formula_and_domain():
                                [np.nan, np.nan, np.log1p(-0.5), 0.0, np.log1p(3.0)])
     np.testing.assert_allclose(derive(x, "b", Derived(label="b", transform="asinh", of="inc"), []).to_numpy(),
                                np.arcsinh(x["inc"].to_numpy()))
+
+
+def test_labels_name_sub_indices_apart_from_an_item_of_the_same_id(study, monkeypatch):
+    """A field's sub-index is labelled "<field> (sub-index)"; where a field shares its id with an
+    item (education: the field and the respondent's level) the sub-index is education_score and
+    the item keeps its own label; in the Chinese edition, the field's Chinese name."""
+    from analysis.estimation.frames import labels
+
+    cb = study.wave.codebook
+    lab = labels(study)
+    assert lab["education_score"] == f"{cb.fields['education'][1]} (sub-index)"
+    assert lab["health"] == f"{cb.fields['health'][1]} (sub-index)" and "health_score" not in lab
+    assert lab["education"] == "education (level)"
+    assert lab[f"{next(iter(cb.aspects))}"] == f"{next(iter(cb.aspects.values()))[1]} (sub-index)"
+    monkeypatch.setenv("RURALGOV_LANG", "zh")
+    assert labels(study)["education_score"].startswith(cb.fields["education"][0])
