@@ -321,5 +321,14 @@ def test_labels_name_sub_indices_apart_from_an_item_of_the_same_id(study, monkey
     assert lab["health"] == f"{cb.fields['health'][1]} (sub-index)" and "health_score" not in lab
     assert lab["education"] == "education (level)"
     assert lab[f"{next(iter(cb.aspects))}"] == f"{next(iter(cb.aspects.values()))[1]} (sub-index)"
+    # an aspect sharing its id with an item is renamed in the same way
+    aspect, (aspect_zh, aspect_en) = next(iter(cb.aspects.items()))
+    items = cb.items("villagers")
+    clash = dataclasses.replace(cb, questionnaires={**cb.questionnaires, "villagers": (
+        *items, dataclasses.replace(items[0], id=aspect, text_en="an item", text_zh="一个题目"))})
+    other = labels(SimpleNamespace(wave=SimpleNamespace(codebook=clash), settings=study.settings))
+    assert other[f"{aspect}_score"] == f"{aspect_en} (sub-index)" and other[aspect] == "an item"
     monkeypatch.setenv("RURALGOV_LANG", "zh")
-    assert labels(study)["education_score"].startswith(cb.fields["education"][0])
+    zh = labels(study)
+    assert zh["education_score"].startswith(cb.fields["education"][0])
+    assert zh["health"].startswith(cb.fields["health"][0]) and zh[aspect].startswith(aspect_zh)
