@@ -328,7 +328,10 @@ def test_labels_name_sub_indices_apart_from_an_item_of_the_same_id(study, monkey
         *items, dataclasses.replace(items[0], id=aspect, text_en="an item", text_zh="一个题目"))})
     other = labels(SimpleNamespace(wave=SimpleNamespace(codebook=clash), settings=study.settings))
     assert other[f"{aspect}_score"] == f"{aspect_en} (sub-index)" and other[aspect] == "an item"
+    assert lab["overall"] == "overall score"
+    assert lab[f"overall_without_{aspect}"] == f"overall score without the {aspect_en} items"
     monkeypatch.setenv("RURALGOV_LANG", "zh")
     zh = labels(study)
     assert zh["education_score"].startswith(cb.fields["education"][0])
     assert zh["health"].startswith(cb.fields["health"][0]) and zh[aspect].startswith(aspect_zh)
+    assert zh["overall"] == "总得分" and zh[f"overall_without_{aspect}"] == f"不含{aspect_zh}题目的总得分"
