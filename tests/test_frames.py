@@ -335,3 +335,19 @@ def test_labels_name_sub_indices_apart_from_an_item_of_the_same_id(study, monkey
     assert zh["education_score"].startswith(cb.fields["education"][0])
     assert zh["health"].startswith(cb.fields["health"][0]) and zh[aspect].startswith(aspect_zh)
     assert zh["overall"] == "总得分" and zh[f"overall_without_{aspect}"] == f"不含{aspect_zh}题目的总得分"
+
+
+def test_a_model_lacks_the_codebook_items_and_unknown_variables_the_wave_does_not_have(study):
+    """lacking: the items a derived variable reads, the codebook items and the variables that are
+    neither an item, a province covariate nor a score, when the wave has no column of them; a
+    wave's own column, a score without some items and a province covariate are never lacking."""
+    from analysis.estimation.frames import lacking
+
+    base = study.settings.models.get("wls_region")
+    v = study.villagers.drop(columns=["hh_income", "sex", "distance_km"]).assign(extra=1.0)
+    st = stand_in(study, villagers=v)
+    spec = base.model_copy(update={"regressors": ("log_income", "female", "distance_km", "mystery", "extra",
+                                                  "urban_rate", "internet_use"),
+                                   "outcome": "overall_without_organization"})
+    assert lacking(st, spec) == ["distance_km", "hh_income", "mystery", "sex"]
+    assert lacking(study, base) == []
