@@ -599,14 +599,14 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
 
 
 def _finish(wave: str, part: ScanPartial, design: dict, key: str,
-            dups: pd.DataFrame | None, files: list[Path] | None = None) -> dict:
+            dups: pd.DataFrame | None, files: list[Path]) -> dict:
     """The report with the rules across partitions, and the estimates if the wave is valid.
     ``files``: every partition scanned; one without data rows is named (a warning while others
     have rows, an error when none has: the in-memory validation's "has respondents")."""
     from analysis.ingest.validate import Problem, ValidationReport, _strat_name, lonely_message
 
     lonely = design["lonely_psu"]
-    empty = [f.name for f in files or () if not part.rows.get(f.name)]
+    empty = [f.name for f in files if not part.rows.get(f.name)]
     report = ValidationReport(wave, list(part.problems), {**dict(part.rows), **dict.fromkeys(empty, 0)},
                               {"villagers": part.missing} if part.missing else {})
     for name in empty:
