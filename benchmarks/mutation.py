@@ -49,6 +49,16 @@ they are counted as "style only", apart from the score::
 
 A second run on the same day appends its section to that day's report (the first run's table and
 the notes written under it are kept).
+
+Which code has been judged as it now stands: every run records, in
+``benchmarks/mutation_judged.txt``, each function whose every mutant now has a verdict, with a
+hash of its source (its syntax tree: comments and docstrings aside), the commit, and its counts.
+``--stale`` compares those hashes with the code as it stands and lists the functions never judged
+or changed since, and the lines of ``benchmarks/mutation_equivalent.txt`` that name mutants of
+a changed function (a change renumbers mutants: such a line may now name another one)::
+
+    .venv/bin/python benchmarks/mutation.py --stale                  # every mutated module
+    .venv/bin/python benchmarks/mutation.py --stale frames suite
 """
 
 from __future__ import annotations
@@ -56,6 +66,7 @@ from __future__ import annotations
 import argparse
 import ast
 import fnmatch
+import hashlib
 import json
 import os
 import queue
@@ -72,6 +83,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.txt"
+JUDGED = ROOT / "benchmarks" / "mutation_judged.txt"
 PACKAGES = ("estimation", "publishing")                       # [tool.mutmut] only_mutate
 KILLED = {1, 3, 24, -24, 36, 152, 255, -9, -11}            # a failing test, a timeout, a crash
 TIMEOUT = {24, -24, 36, 152, 255}                              # mutmut's timeout codes (CPU limit, wall clock)
@@ -101,6 +113,118 @@ def package(module: str) -> str:
 def dotted(module: str) -> str:
     """The module's dotted name, the prefix of its mutants' names."""
     return f"analysis.{package(module)}.{module}"
+
+
+def source_hashes(module: str, text: str | None = None) -> dict[str, str]:
+    """mutmut's name of each function and method of the module (``analysis.estimation.m.x_f``,
+    ``analysis.estimation.m.xǁClassǁmethod``) → a hash of its syntax tree without its docstring:
+    a change of comment, docstring or layout keeps the hash, any change of code (which may add,
+    remove or renumber mutants) changes it. mutmut leaves decorated functions alone (properties,
+    caches) but for class and static methods: so does this list. ``text``: the module's source
+    (by default read from ``analysis/``)."""
+    if text is None:
+        text = (ROOT / "analysis" / package(module) / f"{module}.py").read_text(encoding="utf-8")
+    tree = ast.parse(text)
+
+    def digest(fn: ast.AST) -> str:
+        body = fn.body                                   # type: ignore[attr-defined]
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]
+        parts = [ast.dump(fn.args), *(ast.dump(d) for d in fn.decorator_list),  # type: ignore[attr-defined]
+                 *(ast.dump(b) for b in body)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+    def mutated(fn: ast.AST) -> bool:
+        return isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and all(
+            isinstance(d, ast.Name) and d.id in ("classmethod", "staticmethod") for d in fn.decorator_list)
+
+    out = {}
+    for node in tree.body:
+        if mutated(node):
+            out[f"{dotted(module)}.x_{node.name}"] = digest(node)
+        elif isinstance(node, ast.ClassDef):
+            for n in node.body:
+                if mutated(n):
+                    out[f"{dotted(module)}.xǁ{node.name}ǁ{n.name}"] = digest(n)
+    return out
+
+
+def judged_record() -> dict[str, list[str]]:
+    """``benchmarks/mutation_judged.txt``: function → [hash, date, commit, counts...]."""
+    out = {}
+    if JUDGED.exists():
+        for line in JUDGED.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                name, *rest = line.split()
+                out[name] = rest
+    return out
+
+
+def record_judged(module: str, only: list[str] | None = None) -> list[str]:
+    """Add to ``benchmarks/mutation_judged.txt`` each function of ``module`` (of those ``only``
+    selects) whose every mutant has a verdict in ``mutants/`` (or that has no mutant), with its
+    source hash, today's date, the commit and its counts (mutants, killed, equivalent, survived);
+    the functions recorded."""
+    meta = ROOT / "mutants" / "analysis" / package(module) / f"{module}.py.meta"
+    codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+    by_function: dict[str, dict[str, int | None]] = {}
+    for name, code in codes.items():
+        if not only or any(fnmatch.fnmatch(name, p) for p in only):
+            by_function.setdefault(name.rpartition("__mutmut_")[0], {})[name] = code
+    hashes, eq = source_hashes(module), equivalent()
+    if meta.exists():                    # mutmut made no mutant of these (nothing to mutate): judged
+        for fn in hashes:
+            if fn not in by_function and (not only or any(fnmatch.fnmatch(f"{fn}__mutmut_1", p)
+                                                            for p in only)):
+                by_function[fn] = {}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "-"
+    record = judged_record()
+    done = []
+    for fn, got in sorted(by_function.items()):
+        verdicts = [verdict(c) for c in got.values()]
+        if fn not in hashes or "not run" in verdicts or "no test / other" in verdicts:
+            continue
+        eqs = sum(v == "survived" and n in eq for n, v in zip(got, verdicts))
+        survived = verdicts.count("survived") - eqs
+        killed = sum(v in ("killed", "timeout") for v in verdicts)
+        record[fn] = [hashes[fn], date.today().isoformat(), commit, str(len(got)), str(killed), str(eqs),
+                      str(survived)]
+        done.append(fn)
+    lines = ["# Functions whose every mutant was judged, as their code then stood (benchmarks/mutation.py",
+             "# writes it; --stale compares it with the code as it stands). Columns: function, hash of its",
+             "# syntax tree, date, commit, mutants, killed (timeouts included), equivalent, survived.",
+             "# 'seeded': entered when this record began (2026-12-03), from the reports' runs and the git",
+             "# history: the code as it stood three hours before a run's report (a run judges its worktree's",
+             "# commit, made before it); a function changed within those hours was not entered."]
+    lines += [" ".join([name, *rest]) for name, rest in sorted(record.items())]
+    JUDGED.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return done
+
+
+def stale(modules: list[str]) -> list[str]:
+    """Lines saying which functions of ``modules`` are not judged as they now stand: never
+    judged, or changed since (with the equivalence lines naming their mutants, which a change may
+    have renumbered)."""
+    record, eq = judged_record(), equivalent()
+    out = []
+    for module in modules:
+        for fn, h in source_hashes(module).items():
+            rec = record.get(fn)
+            if rec is None:
+                out.append(f"{fn}: never judged")
+            elif rec[0] != h:
+                out.append(f"{fn}: changed since judged on {rec[1]} at {rec[2]}")
+                out += [f"    equivalence line to check: {n}" for n in sorted(eq)
+                        if n.rpartition("__mutmut_")[0] == fn]
+    return out
+
+
+def all_modules() -> list[str]:
+    """Every module the mutation score covers (``[tool.mutmut]`` mutates these two packages)."""
+    return sorted(p.stem for pkg in PACKAGES for p in (ROOT / "analysis" / pkg).glob("*.py")
+                  if p.stem != "__init__")
 
 
 def equivalent() -> dict[str, str]:
@@ -355,7 +479,7 @@ def survivors_of(report: Path, modules: list[str]) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("modules", nargs="+", help="modules of analysis/estimation or analysis/publishing (e.g. regression disclosure)")
+    ap.add_argument("modules", nargs="*", help="modules of analysis/estimation or analysis/publishing (e.g. regression disclosure)")
     ap.add_argument("--report-only", action="store_true", help="only tally the last run")
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--only", action="append", metavar="PATTERN",
@@ -374,7 +498,15 @@ def main() -> int:
                          "(size, line width, font, literal colour...), count them apart")
     ap.add_argument("--survivors-of", metavar="REPORT", type=Path,
                     help="run only the mutants this earlier report lists as surviving (its last run of each module)")
+    ap.add_argument("--stale", action="store_true",
+                    help="list the functions not judged as their code now stands (all modules if none named)")
     a = ap.parse_args()
+    if a.stale:
+        lines = stale(a.modules or all_modules())
+        print("\n".join(lines) if lines else "every function judged as it stands")
+        return 0
+    if not a.modules:
+        ap.error("name the modules to mutate")
     if a.survivors_of:
         a.only = [*(a.only or []), *survivors_of(a.survivors_of, a.modules)]
     mutmut = str(Path(sys.executable).with_name("mutmut"))
@@ -415,6 +547,10 @@ def main() -> int:
     for r in rows:
         if r["survivors"]:
             lines += [f"### Surviving mutants of {r['module']}", ""] + [f"- `{s}`" for s in r["survivors"]] + [""]
+    recorded = [fn for m in a.modules for fn in record_judged(
+        m, [p for p in only if p.startswith(f"{dotted(m)}.")] if only else None)]
+    lines += [f"Judged as the code stands (recorded in `benchmarks/mutation_judged.txt`): {len(recorded)} "
+              "function(s).", ""]
     RESULTS.mkdir(parents=True, exist_ok=True)
     previous = out.read_text(encoding="utf-8").rstrip("\n") + "\n\n" if out.exists() else ""
     out.write_text(previous + "\n".join(lines), encoding="utf-8")

@@ -143,3 +143,57 @@ def test_judge_records_style_only_mutants_without_running_them(mutation, tmp_pat
     assert codes == {names[0]: mutation.STYLE, names[1]: mutation.STYLE, names[2]: 1, names[3]: 1}
     t = mutation.tally("toy")
     assert (t["style only"], t["killed"], t.get("survived", 0), t["score"]) == (2, 2, 0, 1.0)
+
+
+TOY_SOURCE = '''
+def f(x):
+    """Doubles."""
+    return 2 * x  # a comment
+
+
+class C:
+    @classmethod
+    def make(cls):
+        return cls()
+
+    @property
+    def size(self):
+        return 1
+'''
+
+
+def test_the_record_of_judged_code_follows_changes_of_code_not_of_comments(mutation, tmp_path, monkeypatch):
+    """A function is recorded as judged once every mutant of it has a verdict; a change of its
+    comments or docstring keeps the record, a change of its code makes it stale, and the
+    equivalence lines naming its mutants are listed to be checked (a change renumbers mutants)."""
+    monkeypatch.setattr(mutation, "JUDGED", tmp_path / "judged.txt")
+    src = tmp_path / "analysis" / "estimation" / "toy.py"
+    src.write_text(TOY_SOURCE)
+    f, make = "analysis.estimation.toy.x_f", "analysis.estimation.toy.xǁCǁmake"
+    assert set(mutation.source_hashes("toy")) == {f, make}          # a property is not mutated
+    names = ["analysis.estimation.toy.x_f__mutmut_1", "analysis.estimation.toy.x_f__mutmut_2",
+             "analysis.estimation.toy.xǁCǁmake__mutmut_1"]
+    meta = _mutants(tmp_path, names, TOY_TEST)
+    data = json.loads(meta.read_text())
+    data["exit_code_by_key"].update({names[0]: 1, names[1]: 0})       # make's mutant not run yet
+    meta.write_text(json.dumps(data))
+    (tmp_path / "equivalent.txt").write_text(f"{names[1]} a reason\n")
+    assert mutation.record_judged("toy") == ["analysis.estimation.toy.x_f"]
+    rec = mutation.judged_record()
+    assert rec[f][3:] == ["2", "1", "1", "0"]              # mutants, killed, equivalent, survived
+    assert mutation.stale(["toy"]) == ["analysis.estimation.toy.xǁCǁmake: never judged"]
+    src.write_text(TOY_SOURCE.replace('"""Doubles."""', '"""Twice x."""').replace("# a comment", ""))
+    assert mutation.stale(["toy"]) == ["analysis.estimation.toy.xǁCǁmake: never judged"]
+    src.write_text(TOY_SOURCE.replace("2 * x", "3 * x"))
+    out = mutation.stale(["toy"])
+    assert out[0].startswith("analysis.estimation.toy.x_f: changed since judged on ")
+    assert out[1] == f"    equivalence line to check: {names[1]}"
+    # a run limited to one function records that one; a function without mutants counts as judged
+    data["exit_code_by_key"].update({names[2]: 1})
+    meta.write_text(json.dumps(data))
+    assert mutation.record_judged("toy", ["analysis.estimation.toy.xǁCǁ*"]) == [make]
+    data["exit_code_by_key"] = {names[2]: 1}
+    meta.write_text(json.dumps(data))
+    assert mutation.record_judged("toy", ["analysis.estimation.toy.x_f*"]) == ["analysis.estimation.toy.x_f"]
+    assert mutation.judged_record()["analysis.estimation.toy.x_f"][3:] == ["0", "0", "0", "0"]
+    assert mutation.stale(["toy"]) == []
