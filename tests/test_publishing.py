@@ -250,6 +250,22 @@ def test_rendered_table_formats_labels_and_aligns_its_columns(commit):
     assert flags == "*† to be read with care (NCHS presentation standards): RSE > 30%; n < 30.*"
 
 
+def test_the_flag_footnote_gives_the_reliability_reasons_in_the_editions_language(monkeypatch):
+    """The † footnote, like the suppression footnote beside it, says each reason once, in the
+    edition's words and punctuation (the reasons are English data, as in the CSV)."""
+    from analysis import i18n
+    from analysis.publishing.reliability import DF_REASON, RSE_REASON
+
+    df = pd.DataFrame({"mean": [61.26, 70.0, 12.0], "flag": ["", f"{RSE_REASON}; {DF_REASON}", RSE_REASON]})
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    en = tables.render(df)["text/markdown"].split("\n")[-1]
+    assert en == f"*† to be read with care (NCHS presentation standards): {DF_REASON}; {RSE_REASON}.*"
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    zh = tables.render(df)["text/markdown"].split("\n")[-1]
+    assert zh.count("；") == 1 and "; " not in zh, zh
+    assert not re.search(r"[A-Za-z]{4,}", zh.replace("NCHS", "")), zh
+
+
 def test_a_column_without_a_label_is_shown_by_its_name_with_spaces_in_either_edition(monkeypatch):
     from analysis import i18n
     from analysis.publishing.labels import column_label
