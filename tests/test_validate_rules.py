@@ -3,6 +3,8 @@ the CLI exits 1 and nothing is written."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 import pytest
@@ -222,3 +224,35 @@ def test_an_invalid_wave_builds_nothing(tmp_path, small_villagers, make_wave):
     out = tmp_path / "out"
     assert build_book(str(make_wave(v)), out) == 1
     assert not out.exists()
+
+
+def test_validation_warnings_are_shown_in_the_editions_language(small_villagers, make_wave, monkeypatch):
+    """The survey page's table of warnings gives each rule and message in the edition's language;
+    the report itself (and the command line) keeps them in English."""
+    from types import SimpleNamespace
+
+    from analysis import i18n
+    from analysis.report.pages.survey import warnings_table
+
+    v = small_villagers.assign(interviewer_note="x")                  # a column no codebook item has
+    sh = v["province"] == "上海"
+    v.loc[sh, "village_id"] = v.loc[sh, "village_id"].iloc[0]          # a stratum of one PSU
+    v["age"] = v["age"].astype(object)
+    v.loc[5, "age"] = "４５"                                            # full-width digits
+    v.loc[7, "weight"] = str(float(v["weight"].astype(float).median()) * 200)  # a dominant weight
+    report, errs = _errors(make_wave(v))
+    assert report.ok, errs
+    rules = {w.rule for w in report.warnings}
+    assert {"known column", "two or more PSUs per stratum", "half-width digits", "no dominant weight"} <= rules
+    study = SimpleNamespace(wave=SimpleNamespace(report=report))
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    en = warnings_table(study)
+    assert en["message"].tolist() == [w.message for w in report.warnings]
+    assert en["rule"].tolist() == [w.rule for w in report.warnings]
+    assert any("times the median weight of its stratum" in m for m in en["message"])
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    zh = warnings_table(study)
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for rule, msg, english in zip(zh["rule"], zh["message"], en["message"]):
+        assert cjk.search(rule) and cjk.search(msg) and msg != english, (rule, msg)
+    assert any(re.search(r"权重中位数的 \d+ 倍", m) for m in zh["message"]), zh["message"].tolist()

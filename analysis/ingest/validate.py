@@ -36,6 +36,7 @@ import pandera.pandas as pa
 import pyarrow as pa_
 import pyarrow.compute as pc
 
+from analysis.i18n import N_, Message
 from analysis.ingest import provinces
 from analysis.ingest.codebook import CODED_TYPES, NUMERIC_TYPES, Codebook, Item, load_codebook
 from analysis.ingest.readers import (MAX_CELL_CHARS, RawTable, WaveError, WaveSpec, WaveSpecInvalid, float_block,
@@ -238,9 +239,9 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[floa
         wide = stripped.map(lambda v: isinstance(v, str) and any("０" <= ch <= "９" for ch in v))
         if wide.any():                            # full-width digits (a Chinese input method)
             pos = int(np.flatnonzero(wide.to_numpy(bool))[0])
-            ctx.add(pos, item.id, s.iloc[pos], "half-width digits",
-                    f"{int(wide.sum())} value(s) written with full-width digits (e.g. {_short(s.iloc[pos], 20)!r}) "
-                    "were read as numbers", "warning")
+            ctx.add(pos, item.id, s.iloc[pos], N_("half-width digits"),
+                    Message(N_("{n} value(s) written with full-width digits (e.g. {example!r}) were read as "
+                               "numbers"), n=int(wide.sum()), example=_short(s.iloc[pos], 20)), "warning")
             stripped = stripped.map(lambda v: v.translate(FULL_WIDTH_DIGITS) if isinstance(v, str) else v)
         try:                                      # fast path: every value is a number or blank
             num = stripped.astype("float64") if stripped.dtype != object else pd.Series(
@@ -399,12 +400,13 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
         return None
     unnamed = [h for h in raw.unknown if h.startswith("Unnamed")]
     for h in [h for h in raw.unknown if not h.startswith("Unnamed")]:
-        ctx.add(None, h, "", "known column",
-                f"column {h!r} matches no codebook item or alias; it is kept but not used "
-                "(add it to column_map in wave.yml if it is a known item)", "warning")
+        ctx.add(None, h, "", N_("known column"),
+                Message(N_("column {column!r} matches no codebook item or alias; it is kept but not used "
+                           "(add it to column_map in wave.yml if it is a known item)"), column=h), "warning")
     if unnamed:
-        ctx.add(None, unnamed[0], "", "known column",
-                f"{len(unnamed)} columns have no header (read as {unnamed[0]!r}…)", "warning")
+        ctx.add(None, unnamed[0], "", N_("known column"),
+                Message(N_("{n} columns have no header (read as {first!r}…)"), n=len(unnamed), first=unnamed[0]),
+                "warning")
     items = {it.id: it for it in cb.items(q)}
     design_cols = {c for c in spec.design.values() if c} if q == "villagers" else set()
     if q == "villagers":
@@ -467,9 +469,9 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             formula = text.str.startswith(("=", "+", "@")).fillna(False).to_numpy(bool) & ~blank.to_numpy()
             cols[cid] = text.where(~blank, None).astype(object)
             for pos in np.flatnonzero(formula)[:10]:
-                ctx.add(pos, cid, cols[cid].iloc[pos], "no spreadsheet formulas",
-                        "text that a spreadsheet would run as a formula; it is kept, and escaped "
-                        "with a leading apostrophe in every CSV ruralgov writes", "warning")
+                ctx.add(pos, cid, cols[cid].iloc[pos], N_("no spreadsheet formulas"),
+                        Message(N_("text that a spreadsheet would run as a formula; it is kept, and escaped "
+                                   "with a leading apostrophe in every CSV ruralgov writes")), "warning")
             if it.type == "id":
                 ids = cols[cid]
                 dup = ids.duplicated(keep=False) & ~blank
@@ -493,9 +495,9 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                     ctx.add(pos, cid, v, "known province", str(e))
             for u in [u for u in uniq if resolved[u] and provinces.is_traditional(u)][:10]:
                 pos = where(u)
-                ctx.add(pos, cid, u, "province names in simplified characters",
-                        f"{u!r} is written in traditional characters; read as "
-                        f"{resolved[u].name_zh_short} ({resolved[u].name_en})", "warning")
+                ctx.add(pos, cid, u, N_("province names in simplified characters"),
+                        Message(N_("{name!r} is written in traditional characters; read as {zh} ({en})"),
+                                name=u, zh=resolved[u].name_zh_short, en=resolved[u].name_en), "warning")
             cols[cid] = codes.astype("float64")
             continue
         if in_place:
@@ -531,7 +533,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
         n_psu = pairs.drop_duplicates().groupby(strata)[psu].nunique()
         for s_id in n_psu[n_psu == 1].index:
             pos = int(clean.index[(clean[strata] == s_id)][0])
-            ctx.add(pos, strata, _strat_name(s_id), "two or more PSUs per stratum",
+            ctx.add(pos, strata, _strat_name(s_id), N_("two or more PSUs per stratum"),
                     lonely_message(s_id, spec.lonely_psu), "error" if spec.lonely_psu == "fail" else "warning")
     if q == "villagers":
         _check_weights(ctx, clean, spec)
@@ -553,9 +555,9 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
     fields_present = {it.field for it in items.values() if it.is_indicator and it.id in clean}
     for f in cb.fields:
         if any(it.field == f and it.is_indicator for it in items.values()) and f not in fields_present:
-            ctx.add(None, "", "", "field items present",
-                    f"no indicator of the field {f!r} is in the file: its sub-index will be missing",
-                    "warning")
+            ctx.add(None, "", "", N_("field items present"),
+                    Message(N_("no indicator of the field {field!r} is in the file: its sub-index will be "
+                               "missing"), field=f), "warning")
     return clean
 
 
@@ -616,29 +618,35 @@ def _check_weights(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
     ratio = np.where(ok, w / med, np.nan)
     far = np.flatnonzero(ratio > OUTLIER_WEIGHT_RATIO)
     for pos in far[:20]:
-        ctx.add(int(pos), wcol, w[pos], "no dominant weight",
-                f"weight {w[pos]:g} is {ratio[pos]:.0f} times the median weight of its stratum "
-                f"({_strat_name(key.iloc[pos])}); check it", "warning")
+        ctx.add(int(pos), wcol, w[pos], N_("no dominant weight"),
+                Message(N_("weight {weight:g} is {ratio:.0f} times the median weight of its stratum "
+                           "({stratum}); check it"), weight=float(w[pos]), ratio=float(ratio[pos]),
+                        stratum=_strat_name(key.iloc[pos])), "warning")
     n_eff = tot**2 / np.sum(w[ok] ** 2)
     if n_eff < WARN_KISH_RATIO * ok.sum():
-        ctx.add(None, wcol, "", "weights vary plausibly",
-                f"Kish's effective sample size of the weights is {n_eff:,.0f} for {int(ok.sum()):,} respondents "
-                f"(weighting alone multiplies variances by {ok.sum() / n_eff:.1f}); check the weights", "warning")
+        ctx.add(None, wcol, "", N_("weights vary plausibly"),
+                Message(N_("Kish's effective sample size of the weights is {n_eff:,.0f} for {n:,} respondents "
+                           "(weighting alone multiplies variances by {deff:.1f}); check the weights"),
+                        n_eff=float(n_eff), n=int(ok.sum()), deff=float(ok.sum() / n_eff)), "warning")
 
 
 LONELY_RULES = {
-    "adjust": "its variance is estimated by centring at the grand mean (survey.lonely.psu='adjust')",
-    "remove": "it adds nothing to the variance (survey.lonely.psu='remove')",
-    "certainty": "it is taken as sampled with certainty and adds nothing to the variance "
-                 "(survey.lonely.psu='certainty')",
-    "fail": "no variance can be estimated under the wave's design.lonely_psu: fail",
+    "adjust": N_("stratum {stratum!r} has a single PSU: its variance is estimated by centring at the grand "
+                 "mean (survey.lonely.psu='adjust')"),
+    "remove": N_("stratum {stratum!r} has a single PSU: it adds nothing to the variance "
+                 "(survey.lonely.psu='remove')"),
+    "certainty": N_("stratum {stratum!r} has a single PSU: it is taken as sampled with certainty and adds "
+                    "nothing to the variance (survey.lonely.psu='certainty')"),
+    "fail": N_("stratum {stratum!r} has a single PSU: no variance can be estimated under the wave's "
+               "design.lonely_psu: fail"),
 }
-"""What a stratum with a single PSU does to the variance under each ``design.lonely_psu``."""
+"""What a stratum with a single PSU does to the variance under each ``design.lonely_psu`` (the
+problem's message)."""
 
 
 def lonely_message(stratum: object, rule: str) -> str:
     """The problem's message for a stratum with a single PSU under the design's rule."""
-    return f"stratum {_strat_name(stratum)!r} has a single PSU: {LONELY_RULES.get(rule, LONELY_RULES['adjust'])}"
+    return Message(LONELY_RULES.get(rule, LONELY_RULES["adjust"]), stratum=_strat_name(stratum))
 
 
 def fpc_varies_message(stratum: object, values: int) -> str:
@@ -820,9 +828,10 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
             pos = int(np.flatnonzero((inst["province"] == code).to_numpy())[0])
             f = spec.questionnaires["institutions"].file.name
             report.problems.append(Problem(f, pos + spec.questionnaires["institutions"].header_row + 1,
-                                           "province", _strat_name(code), "institutions where villagers are",
-                                           f"township institutions of {_strat_name(code)} but no villager "
-                                           "respondent there: check the province", "warning"))
+                                           "province", _strat_name(code), N_("institutions where villagers are"),
+                                           Message(N_("township institutions of {province} but no villager "
+                                                      "respondent there: check the province"),
+                                                   province=_strat_name(code)), "warning"))
     report.problems.sort(key=lambda p: p.severity != "error")   # errors first, order kept within
     return report, out
 
