@@ -405,7 +405,8 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                            "(add it to column_map in wave.yml if it is a known item)"), column=h), "warning")
     if unnamed:
         ctx.add(None, unnamed[0], "", N_("known column"),
-                Message(N_("{n} columns have no header (read as {first!r}…)"), n=len(unnamed), first=unnamed[0]),
+                Message(N_("{n} columns have no header (read as {first!r}…)"), n=len(unnamed),
+                        first=unnamed[0]),
                 "warning")
     items = {it.id: it for it in cb.items(q)}
     design_cols = {c for c in spec.design.values() if c} if q == "villagers" else set()
@@ -625,8 +626,9 @@ def _check_weights(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
     n_eff = tot**2 / np.sum(w[ok] ** 2)
     if n_eff < WARN_KISH_RATIO * ok.sum():
         ctx.add(None, wcol, "", N_("weights vary plausibly"),
-                Message(N_("Kish's effective sample size of the weights is {n_eff:,.0f} for {n:,} respondents "
-                           "(weighting alone multiplies variances by {deff:.1f}); check the weights"),
+                Message(N_("Kish's effective sample size of the weights is {n_eff:,.0f} for {n:,} "
+                           "respondents (weighting alone multiplies variances by {deff:.1f}); check the "
+                           "weights"),
                         n_eff=float(n_eff), n=int(ok.sum()), deff=float(ok.sum() / n_eff)), "warning")
 
 
@@ -828,7 +830,8 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
             pos = int(np.flatnonzero((inst["province"] == code).to_numpy())[0])
             f = spec.questionnaires["institutions"].file.name
             report.problems.append(Problem(f, pos + spec.questionnaires["institutions"].header_row + 1,
-                                           "province", _strat_name(code), N_("institutions where villagers are"),
+                                           "province", _strat_name(code),
+                                           N_("institutions where villagers are"),
                                            Message(N_("township institutions of {province} but no villager "
                                                       "respondent there: check the province"),
                                                    province=_strat_name(code)), "warning"))
