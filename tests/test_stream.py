@@ -265,6 +265,33 @@ def test_dask_cluster_finds_the_problems_across_partitions_the_local_scan_finds(
     assert dist["degree"] is None and dist["ols"] is None
 
 
+def test_dask_cluster_reports_the_first_fifty_repeated_ids_as_the_local_scan_does(tmp_path, dask_client):
+    """Sixty repeated ids across partitions: both scans name the same first fifty repeats (the
+    local scan's DuckDB query and the cluster's buckets each keep fifty), with a progress bar
+    on the cluster's reductions."""
+    v = generate(seed=12, n=2000, calibrate=False)["villagers"]
+    for i in range(60):
+        v.loc[1000 + 15 * i, "resp_id"] = v.loc[i, "resp_id"]
+    write_partitioned(v, tmp_path / "p", rows_per_file=400)
+    local = stream_wave(tmp_path / "p", DESIGN, batch_rows=300)["report"]
+    dist = stream_wave(tmp_path / "p", DESIGN, batch_rows=300, client=dask_client, progress=True)["report"]
+    dup = [p for p in local.errors if p.rule == "unique id"]
+    assert len(dup) == 50
+    assert _problems(dist) == _problems(local)
+
+
+def test_dask_cluster_scans_a_wave_without_an_id_column_as_the_local_scan_does(tmp_path, dask_client):
+    """Without the respondent id column no id is checked for repeats (the local scan runs no
+    query for them); the cluster does the same instead of asking its workers for the column."""
+    v = generate(seed=12, n=1000, calibrate=False)["villagers"].drop(columns=["resp_id"])
+    write_partitioned(v, tmp_path / "p", rows_per_file=400)
+    local = stream_wave(tmp_path / "p", DESIGN, batch_rows=300)
+    dist = stream_wave(tmp_path / "p", DESIGN, batch_rows=300, client=dask_client)
+    assert _problems(dist["report"]) == _problems(local["report"])
+    assert dist["report"].rows == local["report"].rows and sum(local["report"].rows.values()) == 1000
+    assert [p.rule for p in local["report"].problems if p.column == "resp_id"] != []   # named as lacking
+
+
 @pytest.mark.parametrize("change", ["drop", "reorder", "type"])
 def test_both_scans_refuse_partitions_with_other_columns_order_or_types(tmp_path, dask_client, change):
     """DuckDB matches columns by name and casts to the first partition's types; a worker reads
