@@ -189,3 +189,12 @@ def test_the_rerun_page_s_references_are_in_the_edition_s_language(monkeypatch):
     assert "必填" in table and "（可选）" in table and "示例" in zh
     prov = provinces_markdown()
     assert "| 540000 |" in prov and "Tibet" in prov and "西部" in prov and "region" not in prov
+    items = wave_yml_reference("list").split("```yaml")[0]              # the book's page: one key an item
+    assert items.count("\n- `") + items.startswith("- `") == sum(len(m.model_fields) for m, _p in SCHEMAS)
+    words = re.sub(r"`+[^`]*`+|\b(str|int|float|bool|Any|true|UTF-8|BOM|GB18030|CSV|XLSX|R)\b", "", items)
+    assert not re.search(r"[A-Za-z]{3,}", words), re.findall(r"[^\n]*[A-Za-z]{3,}[^\n]*", words)
+    assert "- `id` — " in items and "必填" in items and "默认" in items
+    monkeypatch.setenv("RURALGOV_LANG", "en")
+    items = wave_yml_reference("list")
+    assert "- `id` — str, required: " in items and "- `design.lonely_psu` — `adjust` | `remove`" in items
+    assert all(d in items for d in descriptions()) and "|---|" not in items

@@ -60,12 +60,19 @@ def _type(ann: typing.Any) -> str:
     return getattr(ann, "__name__", str(ann))
 
 
-def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
+def _rows(model: type[BaseModel], prefix: str = "", form: str = "table") -> list[str]:
     out = []
     for name, f in model.model_fields.items():
-        default = _("required") if f.is_required() else (
-            "—" if f.default in (None, "", {}, ()) else f"`{f.default}`")
-        out.append(f"| `{prefix}{name}` | {_type(f.annotation)} | {default} | {_(f.description or '')} |")
+        default = None if f.is_required() else ("—" if f.default in (None, "", {}, ()) else f"`{f.default}`")
+        meaning = _(f.description or "")
+        if form == "table":
+            shown = _("required") if default is None else default
+            out.append(f"| `{prefix}{name}` | {_type(f.annotation)} | {shown} | {meaning} |")
+        else:
+            kind = _type(f.annotation).replace(" \\| ", " | ")
+            item = (_("{key} — {type}, required: {meaning}") if default is None else
+                    _("{key} — {type}, default {default}: {meaning}"))
+            out.append("- " + item.format(key=f"`{prefix}{name}`", type=kind, default=default, meaning=meaning))
     return out
 
 
@@ -74,13 +81,19 @@ def descriptions() -> list[str]:
     return [f.description for model, _prefix in SCHEMAS for f in model.model_fields.values() if f.description]
 
 
-def wave_yml_reference() -> str:
+def wave_yml_reference(form: str = "table") -> str:
     """Every key of ``wave.yml``: type, default and meaning, from the schema itself, with an example
-    (in the edition being written; the README's copy is the English one)."""
-    lines = ["| " + " | ".join(_(h) for h in ("key", "type", "default", "meaning")) + " |",
-             "|---|---|---|---|"]
+    (in the edition being written; the README's copy is the English one). ``form``: a table (the
+    README) or a list, one key per item (the book's page: four columns do not fit a phone)."""
+    if form == "table":
+        lines = ["| " + " | ".join(_(h) for h in ("key", "type", "default", "meaning")) + " |",
+                 "|---|---|---|---|"]
+    elif form == "list":
+        lines = []
+    else:
+        raise ValueError(f"form is 'table' or 'list', not {form!r}")
     for model, prefix in SCHEMAS:
-        lines += _rows(model, prefix)
+        lines += _rows(model, prefix, form)
     example = _("Example, for a wave whose institution sheet has a title row above its header:")
     return "\n".join(lines) + f"\n\n{example}\n\n```yaml\n{EXAMPLE}```\n"
 
