@@ -112,12 +112,42 @@ class Message(str):
         return (_message, (self.template, self.values))
 
     def text(self, language: str | None = None) -> str:
-        """The sentence in ``language`` (default: the edition being written)."""
-        return _(self.template, language).format(**self.values)
+        """The sentence in ``language`` (default: the edition being written); a value that is a
+        :class:`Name` or a :class:`Message` is given in that language too."""
+        values = {k: v.text(language) if isinstance(v, (Name, Message)) else v for k, v in self.values.items()}
+        return _(self.template, language).format(**values)
 
 
 def _message(template: str, values: dict) -> Message:
     return Message(template, **values)
+
+
+class Name(str):
+    """A proper name inside a :class:`Message` (a province): its English form, which it equals,
+    and its forms in other languages.
+
+    >>> n = Name("Shanghai", zh="上海")
+    >>> Message("stratum {s!r} has a single PSU", s=n).text("zh") == "stratum '上海' has a single PSU"
+    True
+    """
+
+    forms: dict
+
+    def __new__(cls, english: str, **forms: str) -> Name:
+        self = super().__new__(cls, english)
+        self.forms = forms
+        return self
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_name, (str(self), self.forms))
+
+    def text(self, language: str | None = None) -> str:
+        """The name in ``language`` (default: the edition being written; English where no form is known)."""
+        return self.forms.get(language or lang(), str(self))
+
+
+def _name(english: str, forms: dict) -> Name:
+    return Name(english, **forms)
 
 
 def say(text: object, language: str | None = None) -> str:

@@ -328,3 +328,20 @@ def test_the_provinces_page_lists_the_series_not_found_in_the_edition_s_language
     assert len(zh) == len(en) == len(provinces.MISSING_SERIES)
     assert en[0].endswith(";") and en[-1].endswith(".") and zh[0].endswith("；") and zh[-1].endswith("。")
     assert all(line.startswith("- ") and not re.search(r"[A-Za-z]{4,}", line) for line in zh), zh
+
+
+def test_a_message_and_its_names_keep_both_languages_through_pickle_and_copy():
+    """A result's sentence is pickled (the study cache, a Dask worker) and deep-copied (asdict of a
+    validation problem): it stays its English text and keeps its template and names' forms."""
+    import copy
+    import pickle
+
+    from analysis.i18n import Message, Name
+
+    m = Message("township institutions of {province} but no villager respondent there: check the province",
+                province=Name("Tibet", zh="西藏"))
+    for back in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
+        assert type(back) is Message and back == m
+        assert back.startswith("township institutions of Tibet")
+        assert back.text("zh") == "有西藏的乡镇机构，但该省没有村民受访者：请核查省份"
+        assert type(back.values["province"]) is Name and back.values["province"].text("en") == "Tibet"

@@ -36,7 +36,7 @@ import pandera.pandas as pa
 import pyarrow as pa_
 import pyarrow.compute as pc
 
-from analysis.i18n import N_, Message
+from analysis.i18n import N_, Message, Name
 from analysis.ingest import provinces
 from analysis.ingest.codebook import CODED_TYPES, NUMERIC_TYPES, Codebook, Item, load_codebook
 from analysis.ingest.readers import (MAX_CELL_CHARS, RawTable, WaveError, WaveSpec, WaveSpecInvalid, float_block,
@@ -622,7 +622,7 @@ def _check_weights(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
         ctx.add(int(pos), wcol, w[pos], N_("no dominant weight"),
                 Message(N_("weight {weight:g} is {ratio:.0f} times the median weight of its stratum "
                            "({stratum}); check it"), weight=float(w[pos]), ratio=float(ratio[pos]),
-                        stratum=_strat_name(key.iloc[pos])), "warning")
+                        stratum=_strat_label(key.iloc[pos])), "warning")
     n_eff = tot**2 / np.sum(w[ok] ** 2)
     if n_eff < WARN_KISH_RATIO * ok.sum():
         ctx.add(None, wcol, "", N_("weights vary plausibly"),
@@ -648,7 +648,7 @@ problem's message)."""
 
 def lonely_message(stratum: object, rule: str) -> str:
     """The problem's message for a stratum with a single PSU under the design's rule."""
-    return Message(LONELY_RULES.get(rule, LONELY_RULES["adjust"]), stratum=_strat_name(stratum))
+    return Message(LONELY_RULES.get(rule, LONELY_RULES["adjust"]), stratum=_strat_label(stratum))
 
 
 def fpc_varies_message(stratum: object, values: int) -> str:
@@ -768,6 +768,16 @@ def _strat_name(code: object) -> str:
         return str(code)
 
 
+def _strat_label(code: object) -> str:
+    """A stratum's name in a message: a province's English name that the Chinese edition gives
+    in Chinese (:class:`analysis.i18n.Name`), any other code as written."""
+    try:
+        p = provinces.resolve(code)
+    except provinces.UnknownProvince:
+        return str(code)
+    return Name(p.name_en, zh=p.name_zh_short)
+
+
 def _add_derived(clean: pd.DataFrame) -> pd.DataFrame:
     if "province" in clean:
         t = provinces.table().set_index("adcode")
@@ -834,7 +844,7 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
                                            N_("institutions where villagers are"),
                                            Message(N_("township institutions of {province} but no villager "
                                                       "respondent there: check the province"),
-                                                   province=_strat_name(code)), "warning"))
+                                                   province=_strat_label(code)), "warning"))
     report.problems.sort(key=lambda p: p.severity != "error")   # errors first, order kept within
     return report, out
 
