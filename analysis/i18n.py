@@ -114,7 +114,8 @@ class Message(str):
     def text(self, language: str | None = None) -> str:
         """The sentence in ``language`` (default: the edition being written); a value that is a
         :class:`Name` or a :class:`Message` is given in that language too."""
-        values = {k: v.text(language) if isinstance(v, (Name, Message)) else v for k, v in self.values.items()}
+        values = {k: v.text(language) if isinstance(v, (Name, Message)) else v
+                  for k, v in self.values.items()}
         return _(self.template, language).format(**values)
 
 

@@ -243,7 +243,8 @@ def test_validation_warnings_are_shown_in_the_editions_language(small_villagers,
     report, errs = _errors(make_wave(v))
     assert report.ok, errs
     rules = {w.rule for w in report.warnings}
-    assert {"known column", "two or more PSUs per stratum", "half-width digits", "no dominant weight"} <= rules
+    assert {"known column", "two or more PSUs per stratum", "half-width digits",
+            "no dominant weight"} <= rules
     study = SimpleNamespace(wave=SimpleNamespace(report=report))
     monkeypatch.setenv(i18n.LANG_ENV, "en")
     en = warnings_table(study)
