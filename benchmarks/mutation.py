@@ -67,6 +67,7 @@ import argparse
 import ast
 import fnmatch
 import hashlib
+import io
 import json
 import os
 import queue
@@ -75,6 +76,7 @@ import shlex
 import subprocess
 import sys
 import threading
+import tokenize
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
@@ -115,39 +117,68 @@ def dotted(module: str) -> str:
     return f"analysis.{package(module)}.{module}"
 
 
-def source_hashes(module: str, text: str | None = None) -> dict[str, str]:
-    """mutmut's name of each function and method of the module (``analysis.estimation.m.x_f``,
-    ``analysis.estimation.m.xǁClassǁmethod``) → a hash of its syntax tree without its docstring:
-    a change of comment, docstring or layout keeps the hash, any change of code (which may add,
-    remove or renumber mutants) changes it. mutmut leaves decorated functions alone (properties,
-    caches) but for class and static methods: so does this list. ``text``: the module's source
-    (by default read from ``analysis/``)."""
-    if text is None:
-        text = (ROOT / "analysis" / package(module) / f"{module}.py").read_text(encoding="utf-8")
-    tree = ast.parse(text)
+def code_hash(source: str) -> str:
+    """A hash of a function's code as mutmut reads it: its tokens from ``def`` on, without its
+    name, comments (but ``pragma`` ones) or line breaks. A change of layout or comment keeps it; any
+    other change, a string split or joined, a docstring, changes it (mutmut mutates each piece of a
+    split string, and skips only triple-quoted ones), since it may add, remove or renumber mutants."""
+    parts, named = [], False
+    for t in tokenize.generate_tokens(io.StringIO(source).readline):
+        if t.type in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER) \
+                or (t.type == tokenize.COMMENT and "pragma" not in t.string):
+            continue
+        if not named and parts == ["def"]:                  # the function's own name
+            named = True
+            continue
+        parts.append(t.string)
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:12]
 
-    def digest(fn: ast.AST) -> str:
-        body = fn.body                                   # type: ignore[attr-defined]
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            body = body[1:]
-        parts = [ast.dump(fn.args), *(ast.dump(d) for d in fn.decorator_list),  # type: ignore[attr-defined]
-                 *(ast.dump(b) for b in body)]
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
+def _functions(text: str) -> dict[str, ast.AST]:
+    """mutmut's name of each function and method a module's source defines, without the module
+    prefix (``x_f``, ``xǁClassǁmethod``) → its node. mutmut leaves decorated functions alone
+    (properties, caches) but for class and static methods: so does this list."""
     def mutated(fn: ast.AST) -> bool:
         return isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and all(
             isinstance(d, ast.Name) and d.id in ("classmethod", "staticmethod") for d in fn.decorator_list)
 
-    out = {}
-    for node in tree.body:
-        if mutated(node):
-            out[f"{dotted(module)}.x_{node.name}"] = digest(node)
+    out: dict[str, ast.AST] = {}
+    for node in ast.parse(text).body:
+        if mutated(node):                                     # mutmut's originals are named already
+            name = node.name                                  # type: ignore[attr-defined]
+            out[name if name.endswith("__mutmut_orig") else f"x_{name}"] = node
         elif isinstance(node, ast.ClassDef):
             for n in node.body:
                 if mutated(n):
-                    out[f"{dotted(module)}.xǁ{node.name}ǁ{n.name}"] = digest(n)
+                    out[n.name if n.name.endswith("__mutmut_orig") else f"xǁ{node.name}ǁ{n.name}"] = n
     return out
+
+
+def _hashes(text: str, prefix: str) -> dict[str, str]:
+    lines = text.splitlines(keepends=True)
+    return {f"{prefix}.{name}": code_hash("".join(lines[n.lineno - 1:n.end_lineno]))  # type: ignore
+            for name, n in _functions(text).items()}
+
+
+def source_hashes(module: str, text: str | None = None) -> dict[str, str]:
+    """mutmut's name of each function and method of the module (``analysis.estimation.m.x_f``,
+    ``analysis.estimation.m.xǁClassǁmethod``) → :func:`code_hash` of its code. ``text``: the
+    module's source (by default read from ``analysis/``)."""
+    if text is None:
+        text = (ROOT / "analysis" / package(module) / f"{module}.py").read_text(encoding="utf-8")
+    return {k: v for k, v in _hashes(text, dotted(module)).items() if not k.endswith("__mutmut_orig")}
+
+
+def mutated_hashes(module: str) -> dict[str, str]:
+    """The same hashes of the code the mutants in ``mutants/`` were made from: mutmut keeps each
+    mutated function's original as ``<name>__mutmut_orig`` (a function it made no mutant of keeps
+    its name). Verdicts count for the code as it stands only where the two hashes agree."""
+    path = ROOT / "mutants" / "analysis" / package(module) / f"{module}.py"
+    if not path.exists():
+        return {}
+    found = _hashes(path.read_text(encoding="utf-8"), dotted(module))
+    out = {k.removesuffix("__mutmut_orig"): v for k, v in found.items() if k.endswith("__mutmut_orig")}
+    return {**{k: v for k, v in found.items() if "__mutmut_" not in k}, **out}
 
 
 def judged_record() -> dict[str, list[str]]:
@@ -163,38 +194,42 @@ def judged_record() -> dict[str, list[str]]:
 
 def record_judged(module: str, only: list[str] | None = None) -> list[str]:
     """Add to ``benchmarks/mutation_judged.txt`` each function of ``module`` (of those ``only``
-    selects) whose every mutant has a verdict in ``mutants/`` (or that has no mutant), with its
-    source hash, today's date, the commit and its counts (mutants, killed, equivalent, survived);
-    the functions recorded."""
+    selects) whose every mutant has a verdict in ``mutants/`` (or that has no mutant), made from
+    its code as it stands (:func:`mutated_hashes`), with the hash, today's date, the commit and its
+    counts (mutants, killed, equivalent, survived, style only); the functions recorded."""
     meta = ROOT / "mutants" / "analysis" / package(module) / f"{module}.py.meta"
     codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
     by_function: dict[str, dict[str, int | None]] = {}
-    for name, code in codes.items():
-        if not only or any(fnmatch.fnmatch(name, p) for p in only):
-            by_function.setdefault(name.rpartition("__mutmut_")[0], {})[name] = code
-    hashes, eq = source_hashes(module), equivalent()
-    if meta.exists():                    # mutmut made no mutant of these (nothing to mutate): judged
-        for fn in hashes:
-            if fn not in by_function and (not only or any(fnmatch.fnmatch(f"{fn}__mutmut_1", p)
-                                                            for p in only)):
-                by_function[fn] = {}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip() or "-"
+    for name, code in codes.items():                 # every mutant of a function, selected or not
+        by_function.setdefault(name.rpartition("__mutmut_")[0], {})[name] = code
+    hashes, made, eq = source_hashes(module), mutated_hashes(module), equivalent()
+
+    def selected(fn: str) -> bool:
+        names = list(by_function.get(fn, {})) or [f"{fn}__mutmut_1"]
+        return not only or any(fnmatch.fnmatch(n, p) for n in names for p in only)
+
+    status = subprocess.run(["git", "status", "--porcelain", "--", "analysis"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    commit = (subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True).stdout.strip() or "-") + ("+dirty" if status else "")
     record = judged_record()
     done = []
-    for fn, got in sorted(by_function.items()):
+    for fn in sorted(hashes):
+        got = by_function.get(fn, {})
+        if not selected(fn) or made.get(fn) != hashes[fn]:
+            continue                                  # not in this run, or mutants of other code
         verdicts = [verdict(c) for c in got.values()]
-        if fn not in hashes or "not run" in verdicts or "no test / other" in verdicts:
+        if "not run" in verdicts or "no test / other" in verdicts:
             continue
         eqs = sum(v == "survived" and n in eq for n, v in zip(got, verdicts))
-        survived = verdicts.count("survived") - eqs
-        killed = sum(v in ("killed", "timeout") for v in verdicts)
-        record[fn] = [hashes[fn], date.today().isoformat(), commit, str(len(got)), str(killed), str(eqs),
-                      str(survived)]
+        record[fn] = [hashes[fn], date.today().isoformat(), commit, str(len(got)),
+                      str(sum(v in ("killed", "timeout") for v in verdicts)), str(eqs),
+                      str(verdicts.count("survived") - eqs), str(verdicts.count("style only"))]
         done.append(fn)
     lines = ["# Functions whose every mutant was judged, as their code then stood (benchmarks/mutation.py",
              "# writes it; --stale compares it with the code as it stands). Columns: function, hash of its",
-             "# syntax tree, date, commit, mutants, killed (timeouts included), equivalent, survived.",
+             "# code (benchmarks/mutation.py code_hash), date, commit, mutants, killed (timeouts included),",
+             "# equivalent, survived, style only.",
              "# 'seeded': entered when this record began (2026-12-03), from the reports' runs and the git",
              "# history: the code as it stood three hours before a run's report (a run judges its worktree's",
              "# commit, made before it); a function changed within those hours was not entered."]
@@ -213,7 +248,9 @@ def stale(modules: list[str]) -> list[str]:
         for fn, h in source_hashes(module).items():
             rec = record.get(fn)
             if rec is None:
-                out.append(f"{fn}: never judged")
+                lines = sum(n.rpartition("__mutmut_")[0] == fn for n in eq)
+                out.append(f"{fn}: never judged"
+                           + (f" ({lines} equivalence lines name its mutants)" if lines else ""))
             elif rec[0] != h:
                 out.append(f"{fn}: changed since judged on {rec[1]} at {rec[2]}")
                 out += [f"    equivalence line to check: {n}" for n in sorted(eq)

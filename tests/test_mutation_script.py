@@ -160,40 +160,67 @@ class C:
     def size(self):
         return 1
 '''
+MUTANTS_OF_TOY = '''
+def x_f__mutmut_orig(x):
+    """Doubles."""
+    return 2 * x
+
+
+def x_f__mutmut_1(x):
+    return 3 * x
+
+
+class C:
+    @classmethod
+    def xǁCǁmake__mutmut_orig(cls):
+        return cls()
+'''
+"""The mutants mutmut would make of ``TOY_SOURCE``: it keeps each function's original."""
 
 
 def test_the_record_of_judged_code_follows_changes_of_code_not_of_comments(mutation, tmp_path, monkeypatch):
-    """A function is recorded as judged once every mutant of it has a verdict; a change of its
-    comments or docstring keeps the record, a change of its code makes it stale, and the
+    """A function is recorded as judged once every mutant of it has a verdict, and only if those
+    mutants were made from its code as it stands; a change of its comments or layout keeps the
+    record, a change of its code (a string split in two included) makes it stale, and the
     equivalence lines naming its mutants are listed to be checked (a change renumbers mutants)."""
     monkeypatch.setattr(mutation, "JUDGED", tmp_path / "judged.txt")
     src = tmp_path / "analysis" / "estimation" / "toy.py"
     src.write_text(TOY_SOURCE)
     f, make = "analysis.estimation.toy.x_f", "analysis.estimation.toy.xǁCǁmake"
     assert set(mutation.source_hashes("toy")) == {f, make}          # a property is not mutated
-    names = ["analysis.estimation.toy.x_f__mutmut_1", "analysis.estimation.toy.x_f__mutmut_2",
-             "analysis.estimation.toy.xǁCǁmake__mutmut_1"]
+    names = [f"{f}__mutmut_1", f"{f}__mutmut_2", f"{make}__mutmut_1"]
     meta = _mutants(tmp_path, names, TOY_TEST)
+    (meta.parent / "toy.py").write_text(MUTANTS_OF_TOY)
+    assert mutation.mutated_hashes("toy") == mutation.source_hashes("toy")
     data = json.loads(meta.read_text())
-    data["exit_code_by_key"].update({names[0]: 1, names[1]: 0})       # make's mutant not run yet
+    data["exit_code_by_key"].update({names[1]: 0})                  # f's first mutant not run yet
+    meta.write_text(json.dumps(data))
+    assert mutation.record_judged("toy", [names[1]]) == []          # one judged mutant is not the function
+    data["exit_code_by_key"].update({names[0]: 1})
     meta.write_text(json.dumps(data))
     (tmp_path / "equivalent.txt").write_text(f"{names[1]} a reason\n")
-    assert mutation.record_judged("toy") == ["analysis.estimation.toy.x_f"]
+    assert mutation.record_judged("toy") == [f]
     rec = mutation.judged_record()
-    assert rec[f][3:] == ["2", "1", "1", "0"]              # mutants, killed, equivalent, survived
-    assert mutation.stale(["toy"]) == ["analysis.estimation.toy.xǁCǁmake: never judged"]
-    src.write_text(TOY_SOURCE.replace('"""Doubles."""', '"""Twice x."""').replace("# a comment", ""))
-    assert mutation.stale(["toy"]) == ["analysis.estimation.toy.xǁCǁmake: never judged"]
-    src.write_text(TOY_SOURCE.replace("2 * x", "3 * x"))
-    out = mutation.stale(["toy"])
-    assert out[0].startswith("analysis.estimation.toy.x_f: changed since judged on ")
-    assert out[1] == f"    equivalence line to check: {names[1]}"
+    assert rec[f][3:] == ["2", "1", "1", "0", "0"]          # mutants, killed, equivalent, survived, style
+    assert mutation.stale(["toy"]) == [f"{make}: never judged"]
+    src.write_text(TOY_SOURCE.replace("# a comment", "").replace("return 2 * x", "\n    return 2*x")
+                   .replace("def f(x):", "def f(\n        x):"))
+    assert mutation.stale(["toy"]) == [f"{make}: never judged"]     # layout and comments: the same code
+    for other in ('return 2 * x', '"""Twice x."""'), ('"""Doubles."""', '"Doub" "les."'):
+        src.write_text(TOY_SOURCE.replace(*other))
+        out = mutation.stale(["toy"])
+        assert out[0].startswith(f"{f}: changed since judged on ")
+        assert out[1] == f"    equivalence line to check: {names[1]}"
+        # its old mutants' verdicts are not recorded for the new code (as a --report-only run would)
+        assert mutation.record_judged("toy") == []
     # a run limited to one function records that one; a function without mutants counts as judged
+    src.write_text(TOY_SOURCE)
     data["exit_code_by_key"].update({names[2]: 1})
     meta.write_text(json.dumps(data))
     assert mutation.record_judged("toy", ["analysis.estimation.toy.xǁCǁ*"]) == [make]
+    assert mutation.stale(["toy"]) == []
+    (meta.parent / "toy.py").write_text(TOY_SOURCE)            # no mutant of f: mutmut leaves it as is
     data["exit_code_by_key"] = {names[2]: 1}
     meta.write_text(json.dumps(data))
-    assert mutation.record_judged("toy", ["analysis.estimation.toy.x_f*"]) == ["analysis.estimation.toy.x_f"]
-    assert mutation.judged_record()["analysis.estimation.toy.x_f"][3:] == ["0", "0", "0", "0"]
-    assert mutation.stale(["toy"]) == []
+    assert mutation.record_judged("toy", [f"{f}*"]) == [f]
+    assert mutation.judged_record()[f][3:] == ["0", "0", "0", "0", "0"]
