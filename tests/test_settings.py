@@ -197,4 +197,4 @@ def test_the_rerun_page_s_references_are_in_the_edition_s_language(monkeypatch):
     monkeypatch.setenv("RURALGOV_LANG", "en")
     items = wave_yml_reference("list")
     assert "- `id` — str, required: " in items and "- `design.lonely_psu` — `adjust` | `remove`" in items
-    assert all(d in items for d in descriptions()) and "|---|" not in items
+    assert all(d in items for d in descriptions()) and "|---|" not in items and "default —" not in items

@@ -71,6 +71,7 @@ def _rows(model: type[BaseModel], prefix: str = "", form: str = "table") -> list
         else:
             kind = _type(f.annotation).replace(" \\| ", " | ")
             item = (_("{key} — {type}, required: {meaning}") if default is None else
+                    _("{key} — {type}: {meaning}") if default == "—" else
                     _("{key} — {type}, default {default}: {meaning}"))
             out.append("- " + item.format(key=f"`{prefix}{name}`", type=kind, default=default, meaning=meaning))
     return out
