@@ -571,9 +571,11 @@ def main() -> int:
                     + "".join(f" --only '{p}'" for p in (only or []) if not a.survivors_of)
                     + "".join(f" --tests {t}" for t in (a.tests or []))
                     + (f" --judge \"{a.judge}\"" if a.judge else "") + (" --resume" if a.resume else "")
-                    + (" --survivors" if a.survivors else "") + (" --skip-style" if a.skip_style else "") + "` "
-                    + ("(mutmut 3.8 generates the mutants; each is judged by `pytest -x` with the arguments given)."
-                       if a.judge else "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml)."), "",
+                    + (" --survivors" if a.survivors else "") + (" --skip-style" if a.skip_style else "")
+                    + (" --report-only` (a tally of the last verdicts; nothing was run)." if a.report_only else "` "
+                       + ("(mutmut 3.8 generates the mutants; each is judged by `pytest -x` with the arguments "
+                          "given)." if a.judge else "(mutmut 3.8; tests judged: `[tool.mutmut]` in pyproject.toml).")),
+                    "",
                     "| module | " + " | ".join(cols) + " | score |", "|---|" + "---:|" * (len(cols) + 1)]
     for r in rows:
         lines.append(f"| {r['module']} | " + " | ".join(str(r.get(k, 0)) for k in cols)
