@@ -351,3 +351,20 @@ def test_a_model_lacks_the_codebook_items_and_unknown_variables_the_wave_does_no
                                    "outcome": "overall_without_organization"})
     assert lacking(st, spec) == ["distance_km", "hh_income", "mystery", "sex"]
     assert lacking(study, base) == []
+
+
+def test_a_score_used_to_weight_or_group_leaves_out_its_own_missing_rows_on_every_frame(study):
+    """A column neither the wave's own nor a regressor (an index score used as the weight) is
+    tested for missing values on each frame: two frames whose scores are missing in other rows
+    each leave out their own rows (a wave's own column is tested once per wave)."""
+    spec = study.settings.models.get("wls_region").model_copy(update={"weights": "health"})
+    for rows in (slice(0, 5), slice(5, 12)):
+        sc = study.scores.copy()
+        sc.iloc[rows, sc.columns.get_loc("health")] = np.nan
+        f = model_frame(study, spec, scores=sc)
+        expected = by_hand(study.villagers, sc).assign(health=sc["health"])
+        cols = [spec.outcome, *spec.regressors, *spec.fixed_effects, spec.cluster, "health"]
+        keep = expected[cols].notna().all(axis=1).to_numpy()
+        np.testing.assert_array_equal(f.rows, np.flatnonzero(keep))
+        assert f.dropped_by["health"] == int(sc["health"].isna().sum())
+        np.testing.assert_array_equal(f.data["health"].to_numpy(float), sc["health"].to_numpy()[keep])
