@@ -5,6 +5,8 @@ stars, SE, N, fit statistics, fixed-effect rows, the order of the rows)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from types import MappingProxyType
 
 import numpy as np
@@ -154,3 +156,18 @@ def test_regression_table_drops_empty_rows_and_latex_escapes():
     assert "log\\_income \\%" in tex and "\\begin{tabular}{lcc}" in tex
     body = [line.split("&")[0].strip() for line in tex.splitlines() if "&" in line]
     assert body == ["", "log\\_income \\%", "N", "R²"]                # first column: the row names
+
+
+def test_a_results_table_shows_its_report_terms_or_every_term_when_none_are_named():
+    """The table of a model that names its report terms (the regressors, not the fixed effects'
+    dummies) shows those alone, in their order; one that names none shows every coefficient; its
+    printed summary and HTML carry no row index."""
+    r = result("m", {"x": 1.0, "fe[a]": 2.0, "z": 3.0}, {"x": 0.5, "fe[a]": 0.5, "z": 1.0})
+    shown = dataclasses.replace(r, report_terms=("z", "x"))
+    assert shown.to_frame()["term"].tolist() == ["z", "x"]
+    np.testing.assert_allclose(shown.to_frame()["estimate"], [3.0, 1.0])
+    every = dataclasses.replace(r, report_terms=())
+    assert every.to_frame()["term"].tolist() == ["x", "fe[a]", "z"]
+    assert shown.summary().splitlines()[1].split() == ["model", "term", "label", "estimate", "se", "ci_low",
+                                                       "ci_high", "p", "n"]
+    assert "<th></th>" not in shown._repr_html_() and "<th>model</th>" in shown._repr_html_()
