@@ -171,3 +171,20 @@ def test_a_results_table_shows_its_report_terms_or_every_term_when_none_are_name
     assert shown.summary().splitlines()[1].split() == ["model", "term", "label", "estimate", "se", "ci_low",
                                                        "ci_high", "p", "n"]
     assert "<th></th>" not in shown._repr_html_() and "<th>model</th>" in shown._repr_html_()
+
+
+def test_pooled_limits_follow_the_level_asked_for():
+    """Rubin's pooled interval at 90 %: the mean ± t(0.95, df) √T, with T and df by hand."""
+    from scipy import stats
+
+    from analysis.estimation.results import pool_rubin
+
+    q = np.array([[1.0, -2.0], [1.4, -1.6], [0.8, -2.3]])
+    u = np.array([[0.04, 0.09], [0.05, 0.08], [0.045, 0.1]])
+    out = pool_rubin(q, u, level=0.90)
+    t = u.mean(axis=0) + (1 + 1 / 3) * q.var(axis=0, ddof=1)
+    lam = (1 + 1 / 3) * q.var(axis=0, ddof=1) / t
+    df = 2 / lam ** 2
+    half = stats.t.ppf(0.95, df) * np.sqrt(t)
+    np.testing.assert_allclose(out["ci_low"], q.mean(axis=0) - half, rtol=1e-12)
+    np.testing.assert_allclose(out["ci_high"], q.mean(axis=0) + half, rtol=1e-12)
