@@ -143,7 +143,8 @@ class Name(str):
         return (_name, (str(self), self.forms))
 
     def text(self, language: str | None = None) -> str:
-        """The name in ``language`` (default: the edition being written; English where no form is known)."""
+        """The name in ``language`` (default: the edition being written; English where no form is
+        known)."""
         return self.forms.get(language or lang(), str(self))
 
 
