@@ -762,10 +762,9 @@ def _check_value_labels(ctx: _Ctx, raw: RawTable, items: dict[str, Item]) -> Non
 
 
 def _strat_name(code: object) -> str:
-    try:
-        return provinces.resolve(code).name_en
-    except provinces.UnknownProvince:
-        return str(code)
+    """A stratum's name as the report's data hold it: a province's English name, any other code
+    as written."""
+    return str(_strat_label(code))
 
 
 def _strat_label(code: object) -> str:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
-from analysis.i18n import PROVINCE_COLUMNS, REGION_COLUMNS, _, category, lang
-from analysis.publishing.disclosure import reason_text, suppression_note
+from analysis.i18n import PROVINCE_COLUMNS, REGION_COLUMNS, _, category, lang, reasons
+from analysis.publishing.disclosure import suppression_note
 from analysis.publishing.formats import format_frame
 from analysis.publishing.labels import column_label
 from analysis.publishing.provenance import Source
@@ -118,9 +118,9 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     notes = [note] if note else []
     notes += [s for s in [suppression_note(df)] if s]
     if "flag" in df and (df["flag"].astype(str) != "").any():
-        reasons = sorted({x for r in df["flag"].astype(str) if r for x in r.split("; ")})
+        flags = sorted({x for r in df["flag"].astype(str) if r for x in r.split("; ")})
         notes.append(_("† to be read with care (NCHS presentation standards): {reasons}.").format(
-            reasons=_("; ").join(dict.fromkeys(reason_text(r) for r in reasons))))
+            reasons=reasons("; ".join(flags))))
     if source is not None:
         notes += source.notes(page)
     for n in notes:
