@@ -51,8 +51,9 @@ A second run on the same day appends its section to that day's report (the first
 the notes written under it are kept).
 
 Which code has been judged as it now stands: every run records, in
-``benchmarks/mutation_judged.txt``, each function whose every mutant now has a verdict, with a
-hash of its source (its syntax tree: comments and docstrings aside), the commit, and its counts.
+``benchmarks/mutation_judged.txt``, each function whose every mutant now has a verdict and was
+made from its code as it stands, with a hash of that code (:func:`code_hash`: its tokens, comments
+and layout aside), the commit, and its counts.
 ``--stale`` compares those hashes with the code as it stands and lists the functions never judged
 or changed since, and the lines of ``benchmarks/mutation_equivalent.txt`` that name mutants of
 a changed function (a change renumbers mutants: such a line may now name another one)::
