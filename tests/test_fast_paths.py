@@ -218,14 +218,16 @@ def test_binary_columns_are_the_columns_is_binary_finds_whatever_the_blocks():
 
     rng = np.random.default_rng(8)
     X = np.column_stack([rng.integers(0, 2, 1000), rng.normal(size=1000), np.ones(1000), np.zeros(1000),
-                         rng.integers(0, 3, 1000), rng.integers(0, 2, 1000)]).astype(float)
+                         rng.integers(0, 3, 1000), rng.integers(0, 2, 1000), rng.integers(0, 2, 1000)]
+                        ).astype(float)
     X[999, 5] = 2.0                                     # 0/1 except the last row
+    X[0, 6] = 2.0                                       # 0/1 except the first row
     X[500, 0] = np.nan                                  # a NaN is neither 0 nor 1
     expected = [is_binary(X[:, j]) for j in range(X.shape[1])]
-    assert expected == [False, False, True, True, False, False]
+    assert expected == [False, False, True, True, False, False, False]
     X2 = X.copy()
     X2[500, 0] = 1.0
-    assert binary_columns(X2).tolist() == [True, False, True, True, False, False]
+    assert binary_columns(X2).tolist() == [True, False, True, True, False, False, False]
     for block in (1, 7, 999, 1000, 1 << 14):
         assert binary_columns(X, block).tolist() == expected
     assert binary_columns(np.empty((0, 3))).tolist() == [True, True, True]
