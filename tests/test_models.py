@@ -448,7 +448,17 @@ def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units, rows_by_unit):
     two = unit_sums(X[:2], w[:2], np.array([1, 0]), 2, y[:2])  # two rows, the second unit first
     np.testing.assert_allclose(two[1][0], X[1] * w[1] * y[1], rtol=1e-14)
     np.testing.assert_allclose(two[1][1], X[0] * w[0] * y[0], rtol=1e-14)
-    with pytest.raises(ValueError, match="non-negative"):     # a missing group's code, -1
+    three = unit_sums(X[:3], w[:3], np.array([0, 2, 1]), 3, y[:3])  # out of order after a first row of unit 0
+    np.testing.assert_allclose(three[1], (X[:3] * (w[:3] * y[:3])[:, None])[[0, 2, 1]], rtol=1e-14)
+    # many units (the other path): a unit in two runs of rows, after a first row of unit 0
+    many = unit_sums(X[:4], w[:4], np.array([0, 299, 3, 299]), 300, y[:4])
+    wxy = X[:4] * (w * y)[:4, None]
+    np.testing.assert_allclose(many[1][[0, 3, 299]], [wxy[0], wxy[2], wxy[1] + wxy[3]], rtol=1e-14)
+    one = unit_sums(X[:1], w[:1], np.array([5]), 300, y[:1])           # one row, and none
+    np.testing.assert_allclose(one[1][5], wxy[0], rtol=1e-14)
+    none = unit_sums(X[:0], w[:0], np.array([], int), 300, y[:0])
+    assert none[0].shape == (300, 4, 4) and not any(a.any() for a in none)
+    with pytest.raises(ValueError, match=r"^unit codes must be non-negative \(a missing group has no code\)$"):
         unit_sums(X, w, np.where(np.arange(n) == 7, -1, u), n_units + 2, y)
     gram0, xy0, sx0 = unit_sums(X, w, u, n_units + 2)      # without y: no cross products with it
     assert not xy0.any()
