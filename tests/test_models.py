@@ -458,7 +458,8 @@ def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units, rows_by_unit):
     np.testing.assert_allclose(one[1][5], wxy[0], rtol=1e-14)
     none = unit_sums(X[:0], w[:0], np.array([], int), 300, y[:0])
     assert none[0].shape == (300, 4, 4) and not any(a.any() for a in none)
-    with pytest.raises(ValueError, match=r"^unit codes must be non-negative \(a missing group has no code\)$"):
+    whole = r"^unit codes must be non-negative \(a missing group has no code\)$"   # a missing group's code
+    with pytest.raises(ValueError, match=whole):
         unit_sums(X, w, np.where(np.arange(n) == 7, -1, u), n_units + 2, y)
     gram0, xy0, sx0 = unit_sums(X, w, u, n_units + 2)      # without y: no cross products with it
     assert not xy0.any()
