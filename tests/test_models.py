@@ -984,6 +984,17 @@ def test_text_codes_of_a_numeric_array_equal_those_of_its_values_as_objects(valu
         assert fast[0][1] == -1
 
 
+def test_text_codes_of_a_list_keep_each_value_as_written():
+    """A list is coded as its values are written: 1 stays "1" beside 2.5 (not "1.0", as a float
+    array would make it), a missing value has no code."""
+    from analysis.estimation.design import text_codes
+
+    codes, levels = text_codes([1, 2.5, 1, None, "a"])
+    assert list(codes) == [0, 1, 0, -1, 2] and list(levels) == ["1", "2.5", "a"]
+    codes, levels = text_codes([1, 2.5, 1])
+    assert list(codes) == [0, 1, 0] and list(levels) == ["1", "2.5"]
+
+
 def _with_villagers(study, v):  # type: ignore[no-untyped-def]
     """The study over another villager frame (same rows, so the same scores and design)."""
     import dataclasses
