@@ -427,3 +427,15 @@ def test_the_problems_page_digital_access_table_matches_r():
         np.testing.assert_allclose(row[list(regions["domain"])].to_numpy(float), 100 * regions["estimate"],
                                    rtol=RTOL_EST, err_msg=item)
         assert row["flag"] == "" and row["suppressed"] == ""
+
+
+def test_domain_df_counts_only_the_psus_holding_the_domain_s_answers():
+    """A domain's df is its PSUs minus the strata they lie in (by hand): rows outside every
+    domain (a missing domain or a missing answer) add no PSU to any domain."""
+    strata = np.repeat(["s1", "s2"], 6)
+    psu = np.repeat([1, 2, 3, 4], 3)
+    by = np.array(["a"] * 6 + [None] * 3 + ["b", None, "b"], dtype=object)
+    y = np.array([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10, np.nan, 12])
+    e = SurveyDesign.from_arrays(np.ones(12), strata, psu).mean(y, by=by)
+    assert list(e.domains) == ["a", "b"]
+    assert e.df.tolist() == [2 - 1, 1 - 1] and e.n.tolist() == [6, 2]
