@@ -6,7 +6,6 @@ stars, SE, N, fit statistics, fixed-effect rows, the order of the rows)."""
 from __future__ import annotations
 
 import dataclasses
-
 from types import MappingProxyType
 
 import numpy as np
