@@ -380,8 +380,15 @@ WORKER = """
 import json, os, signal, sys, time
 sys.path.insert(0, os.getcwd())
 import pytest
-for module in sys.argv[3:]:
-    __import__(module)          # imported once, before any mutant is chosen: each fork starts here
+import importlib, pkgutil
+for module in sys.argv[3:]:     # imported once, before any mutant is chosen: each fork starts here
+    if module.endswith(".*"):   # a package and every module in it
+        package = importlib.import_module(module[:-2])
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if not info.name.endswith("__main__"):
+                importlib.import_module(info.name)
+    else:
+        importlib.import_module(module)
 args = json.loads(sys.argv[1])
 for line in sys.stdin:
     name, timeout = json.loads(line)
@@ -410,9 +417,11 @@ its input forks, runs pytest in the fork with ``MUTANT_UNDER_TEST`` set, and pri
 seconds): the imports, most of a short test run's time, are not repeated per mutant (mutmut's own
 runner forks the same way)."""
 
-PRELOAD = ("numpy", "pandas", "scipy.stats", "statsmodels.api", "pyarrow.parquet", "duckdb", "analysis.cli",
-           "matplotlib.pyplot", "seaborn")
-"""What a judge imports before forking (the modules every test of the package needs)."""
+PRELOAD = ("numpy", "pandas", "scipy.stats", "statsmodels.api", "pyarrow.parquet", "duckdb", "analysis.*",
+           "matplotlib.pyplot", "seaborn", "hypothesis")
+"""What a judge imports before forking: the package's every module (``.*``: the test modules import
+many that the command line imports only when needed) and what every test needs; hypothesis, which
+its pytest plugin imports at the end of every run (about 2 s)."""
 
 
 class Judge:
@@ -420,9 +429,13 @@ class Judge:
 
     def __init__(self, pytest_args: list[str], preload: tuple[str, ...] | None = None) -> None:
         preload = PRELOAD if preload is None else preload
+        # bytecode written even where the environment turns it off: each fork imports the test
+        # modules and the instrumented package modules not preloaded, and compiling those mutated
+        # sources anew took seconds per mutant (mutants/ is generated, so its caches are too)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         self.proc = subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(pytest_args), "--", *preload],
                                      cwd=ROOT / "mutants", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
+                                     text=True, env=env)
 
     def run(self, mutant: str, timeout: float | None = None) -> tuple[int, float]:
         """pytest's exit code with ``mutant`` active (36: timed out), and the seconds it took."""
@@ -451,7 +464,9 @@ def judge(modules: list[str], only: list[str] | None, pytest_args: str, children
     only those that survived their last judging (after tests were added for them);
     ``skip_style``: the style-only mutants (:func:`style_only`) are not run, recorded as such."""
     subprocess.run([sys.executable, "-c", GENERATE], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    args = ["-x", "-q", "-p", "no:cacheprovider", *shlex.split(pytest_args)]
+    # plain asserts: a verdict needs pass or fail, not pytest's rewritten assertion messages, whose
+    # rewriting of every imported test module is about half of a short judging run's collection
+    args = ["-x", "-q", "-p", "no:cacheprovider", "--assert=plain", *shlex.split(pytest_args)]
     judges = [Judge(args, preload) for _ in range(max(1, children))]
     try:
         clean, seconds = judges[0].run("")
