@@ -464,9 +464,10 @@ def judge(modules: list[str], only: list[str] | None, pytest_args: str, children
     only those that survived their last judging (after tests were added for them);
     ``skip_style``: the style-only mutants (:func:`style_only`) are not run, recorded as such."""
     subprocess.run([sys.executable, "-c", GENERATE], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    # plain asserts: a verdict needs pass or fail, not pytest's rewritten assertion messages, whose
-    # rewriting of every imported test module is about half of a short judging run's collection
-    args = ["-x", "-q", "-p", "no:cacheprovider", "--assert=plain", *shlex.split(pytest_args)]
+    # a verdict needs pass or fail alone: no traceback (to show one pytest parses the mutated
+    # module, every mutant of it, and a killed mutant took 10 s) and plain asserts (the rewriting of
+    # every imported test module was about half of a short judging run's collection)
+    args = ["-x", "-q", "-p", "no:cacheprovider", "--tb=no", "--assert=plain", *shlex.split(pytest_args)]
     judges = [Judge(args, preload) for _ in range(max(1, children))]
     try:
         clean, seconds = judges[0].run("")
