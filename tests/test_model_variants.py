@@ -484,6 +484,19 @@ def test_ordered_logit_stops_after_max_iter_with_the_last_iterate(ordered):
     assert err.value.beta.shape == (2,) and 0 < np.abs(err.value.beta - beta).max() < 1
 
 
+@pytest.mark.parametrize("codes", [[3, 0, 2, 0, 3, 1], [40_000, 2, 70_000, 2, 40_000, 0], [-3, 5, -3, 0, 5, 5]],
+                         ids=["small", "beyond-int16", "negative"])
+def test_ordinal_category_order_is_the_stable_sort_of_codes_of_any_size(codes):
+    """The rows in order of category, ties in their original order (the fit, the marginal effects
+    and the Brant test all read the rows in this order): small non-negative codes take a 16-bit
+    radix sort, codes beyond 16 bits or below 0 must not be wrapped into it."""
+    from analysis.estimation.ordinal import category_order
+
+    y = np.repeat(np.asarray(codes), 50)[np.random.default_rng(1).permutation(300)]
+    expected = sorted(range(len(y)), key=lambda i: (y[i], i))      # stable by definition
+    assert category_order(y).tolist() == expected
+
+
 @pytest.mark.parametrize("strong", [False, True], ids=["weak-effects", "strong-effects"])
 def test_brant_test_is_the_same_from_zero_start_values(strong):
     """The Brant test's binary logits started from zero or from the ordered fit reach the same
