@@ -1038,6 +1038,23 @@ def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_b
         fit_models(study, names=["nope"])
 
 
+def test_a_model_whose_outcome_takes_one_value_is_skipped_with_the_reason_not_crashed_on(study):
+    """A wave where every respondent gave the same answer: the ordered logits of that outcome (no
+    cut point to estimate) are skipped with the reason, the other models still fitted."""
+    one = _with_villagers(study, study.villagers.assign(hlt_sat=4.0))
+    users = [m.name for m in study.settings.models.models if m.outcome == "hlt_sat"]
+    assert users == ["ologit_health", "svyolr_health"]
+    ms = fit_models(one)
+    n = len(model_frame(one, study.settings.models.get("ologit_health")).data)
+    assert {k: ms.skipped[k] for k in users} == dict.fromkeys(users, (
+        "the outcome 'hlt_sat' (Overall, how satisfied are you with medical and health care services in your "
+        f"village?) takes a single value (4) on the {n} complete rows of this wave, so there is nothing to "
+        "explain; the model is left out for this wave"))
+    assert {r.name for r in ms.results} == {m.name for m in study.settings.models.models} - set(users)
+    with pytest.raises(ModelSpecError, match=r"^model 'svyolr_health': the outcome 'hlt_sat' \(.+\) takes a single"):
+        fit_models(one, names=["svyolr_health"])
+
+
 def test_a_model_frame_with_infinite_values_or_no_rows_is_refused_with_the_variable(study):
     spec = study.settings.models.get("wls_region")
     v = study.villagers
