@@ -250,6 +250,11 @@ def test_validation_warnings_are_shown_in_the_editions_language(small_villagers,
     en = warnings_table(study)
     assert en["message"].tolist() == [w.message for w in report.warnings]
     assert en["rule"].tolist() == [w.rule for w in report.warnings]
+    rows = ["" if w.row is None else str(w.row) for w in report.warnings]      # as the file numbers them
+    assert en["row"].tolist() == rows and "" in rows and any(rows)
+    from analysis.publishing.formats import format_frame
+    assert format_frame(en.assign(row=[r and str(int(r) + 2000) for r in rows]))[0]["row"].tolist() == [
+        r and str(int(r) + 2000) for r in rows]                                # no thousands separator
     assert any("times the median weight of its stratum" in m for m in en["message"])
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     zh = warnings_table(study)

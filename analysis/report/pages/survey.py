@@ -122,10 +122,11 @@ def design_note(study) -> str:  # type: ignore[no-untyped-def]
 
 def warnings_table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """The validation warnings of the wave (file, row, column, rule, message), in the edition's
-    language (the report keeps them in English, as the command line prints them)."""
+    language (the report keeps them in English, as the command line prints them); the row as the
+    file's row number, written as such ("2125", not the count "2,125"; empty for a whole file)."""
     rep = study.wave.report
-    return pd.DataFrame([{"file": p.file, "row": p.row, "column": p.column, "rule": _(p.rule),
-                          "message": i18n.say(p.message)} for p in rep.warnings],
+    return pd.DataFrame([{"file": p.file, "row": "" if p.row is None else str(p.row), "column": p.column,
+                          "rule": _(p.rule), "message": i18n.say(p.message)} for p in rep.warnings],
                         columns=["file", "row", "column", "rule", "message"])
 
 
