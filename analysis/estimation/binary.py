@@ -29,13 +29,29 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
     w = df[spec.weights].to_numpy(float) if spec.weights else np.ones(len(df))
     w = w / w.mean()
     beta = np.zeros(X.shape[1])
-    for _ in range(100):                                    # Newton–Raphson (IRLS)
-        mu = 1 / (1 + np.exp(-(X @ beta)))
-        info = weighted_gram(X, w * mu * (1 - mu))
-        step = np.linalg.solve(info, X.T @ (w * (y - mu)))
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-12:
-            break
+
+    def separated(why: str) -> ModelSpecError:
+        j = int(np.argmax(np.abs(beta) * X.std(axis=0)))         # the intercept's SD is 0
+        return ModelSpecError(
+            f"model {spec.name!r}: the logit of {spec.outcome!r} did not converge ({why}); the regressor "
+            f"{names[j]!r} ({labels.get(names[j], names[j])}) separates the outcome (its coefficient grows "
+            f"without bound: {beta[j]:.3g}); drop it from the model in data/models.yml")
+
+    with np.errstate(over="ignore"):                        # exp(−η) → ∞ where a fit diverges: μ = 0
+        for _ in range(100):                                # Newton–Raphson (IRLS)
+            mu = 1 / (1 + np.exp(-(X @ beta)))
+            info = weighted_gram(X, w * mu * (1 - mu))
+            try:
+                step = np.linalg.solve(info, X.T @ (w * (y - mu)))
+            except np.linalg.LinAlgError:                   # every μ at 0 or 1: no information left
+                raise separated("the information matrix is singular") from None
+            beta = beta + step
+            size = np.max(np.abs(step))
+            if size < 1e-12:
+                break
+        else:
+            if size > 1e-8:         # steps still this large are not rounding: no maximum is near
+                raise separated("no convergence in 100 Newton iterations")
     mu = 1 / (1 + np.exp(-(X @ beta)))
     ainv = np.linalg.inv(weighted_gram(X, w * mu * (1 - mu)))
     infl = (X * (w * (y - mu))[:, None]) @ ainv
