@@ -158,14 +158,30 @@ def test_a_logit_whose_regressor_separates_the_outcome_is_refused_naming_it():
 
     rng = np.random.default_rng(3)
     x1, x2 = rng.normal(size=500), rng.normal(size=500)
-    df = pd.DataFrame({"x1": x1, "x2": x2, "b": (x1 > 0.3).astype(float)})
+    # the intercept's coefficient (−1.5 β₁) is the largest: the regressor is found by |β|·SD
+    df = pd.DataFrame({"x1": x1, "x2": x2, "b": (x1 > 1.5).astype(float)})
     spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x2", "x1"), se="hc1")
     with pytest.raises(ModelSpecError) as err:
         fit_logit(df, spec, {"x1": "distance to township (km)"})
+    head = ("model 'm': the logit of 'b' did not converge (the information matrix is singular); the regressor "
+            "'x1' (distance to township (km)) separates the outcome (its coefficient grows without bound: ")
     msg = str(err.value)
-    assert msg.startswith("model 'm': the logit of 'b' did not converge (")
-    assert "); the regressor 'x1' (distance to township (km)) separates the outcome (its coefficient grows " \
-           "without bound: " in msg and msg.endswith("); drop it from the model in data/models.yml")
+    assert msg.startswith(head) and msg.endswith("); drop it from the model in data/models.yml")
+    assert float(msg[len(head):msg.index(")", len(head))]) > 100
+
+
+def test_a_logit_still_far_from_its_maximum_after_100_newton_steps_is_refused(binary, monkeypatch):
+    """Steps a thousandth of Newton's (an information matrix 1000 times too large) are still
+    large after 100 iterations: refused, not returned as an estimate."""
+    from analysis.estimation import binary as mod
+    from analysis.estimation.results import ModelSpecError
+
+    gram = mod.weighted_gram
+    monkeypatch.setattr(mod, "weighted_gram", lambda X, h: 1000 * gram(X, h))
+    spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x1", "x2"), se="hc1")
+    with pytest.raises(ModelSpecError, match=r"^model 'm': the logit of 'b' did not converge \(no convergence "
+                                             r"in 100 Newton iterations\); the regressor 'x1' \(x1\) separates"):
+        mod.fit_logit(binary, spec, {})
 
 
 @pytest.mark.filterwarnings("ignore:cov_type not fully supported with var_weights")

@@ -50,7 +50,7 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
             if size < 1e-12:
                 break
         else:
-            if size > 1e-8:         # steps still this large are not rounding: no maximum is near
+            if not size <= 1e-8:    # steps still this large (or NaN) are not rounding: no maximum is near
                 raise separated("no convergence in 100 Newton iterations")
     mu = 1 / (1 + np.exp(-(X @ beta)))
     ainv = np.linalg.inv(weighted_gram(X, w * mu * (1 - mu)))
