@@ -150,9 +150,11 @@ def test_logit_with_probabilities_near_0_and_1_equals_statsmodels():
     np.testing.assert_allclose(res.params.to_numpy(), fit.params.to_numpy(), rtol=1e-8)
 
 
+@pytest.mark.filterwarnings("error")
 def test_a_logit_whose_regressor_separates_the_outcome_is_refused_naming_it():
-    """y = 1 exactly where x1 > 0.3: the likelihood has no maximum; the fit is refused with the
-    regressor whose coefficient grows without bound (not a linear-algebra error)."""
+    """y = 1 exactly where x1 > 1.5: the likelihood has no maximum; the fit is refused with the
+    regressor whose coefficient grows without bound (not a linear-algebra error, and without
+    numpy's overflow warnings on the way)."""
     from analysis.estimation.binary import fit_logit
     from analysis.estimation.results import ModelSpecError
 
