@@ -512,3 +512,8 @@ def test_a_construction_survives_pickling_with_its_read_only_choices():
     back = pickle.loads(pickle.dumps(cfg))
     assert back == cfg and isinstance(back.expert_fields, MappingProxyType)
     assert dict(back.targets) == {"edu_org": 4.0} and back.exclude_aspects == ("means",)
+    # the state holds plain dicts: a process where no module has registered a pickler for
+    # read-only mappings (the report's context registers one) pickles it too
+    _, (state,) = cfg.__reduce__()
+    assert state["expert_fields"] == {"education": 2.0} and type(state["targets"]) is dict
+    assert not any(isinstance(v, MappingProxyType) for v in state.values())
