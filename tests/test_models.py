@@ -1070,6 +1070,26 @@ def test_a_model_frame_with_infinite_values_or_no_rows_is_refused_with_the_varia
         fit_model(_with_villagers(study, v.assign(distance_km=keep)), spec)
 
 
+def test_a_model_reports_the_rows_it_dropped_and_the_share_of_respondents_it_uses(study, monkeypatch):
+    """37 complete rows lose a regressor: the model drops exactly those, and the page's "uses …
+    % of the respondents" is the complete rows over the wave's respondents."""
+    from analysis.estimation import suite
+
+    spec = study.settings.models.get("wls_region")
+    base = fit_model(study, spec)
+    v = study.villagers.copy()
+    v.loc[v.index[model_frame(study, spec).rows[:37]], "distance_km"] = np.nan
+    res = fit_model(_with_villagers(study, v), spec)
+    assert res.nobs == base.nobs - 37 and res.stats["dropped"] == base.stats["dropped"] + 37
+    assert res.stats["dropped"] == len(v) - res.nobs
+    assert res.stats["complete_share"] == pytest.approx(res.nobs / len(v), rel=1e-15)
+    # a variable without a readable label is named by itself
+    monkeypatch.setattr(suite, "variable_labels", lambda s: {})
+    inf = study.villagers.assign(distance_km=study.villagers["distance_km"].where(v.index != v.index[3], np.inf))
+    with pytest.raises(ModelSpecError, match=r"^model 'wls_region': 'distance_km' \(distance_km\) has 1 infinite"):
+        fit_model(_with_villagers(study, inf), spec)
+
+
 def test_robustness_fits_each_construction_on_its_own_scores(study):
     """Each row of the robustness table is the model refitted on the scores of that construction."""
     from dataclasses import replace
