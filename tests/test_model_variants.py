@@ -144,8 +144,10 @@ def test_logit_with_probabilities_near_0_and_1_equals_statsmodels():
     rng = np.random.default_rng(3)
     x1, x2 = rng.normal(size=2000), rng.normal(size=2000)
     eta = 1.0 + 4.0 * x1 - 0.5 * x2
-    df = pd.DataFrame({"x1": x1, "x2": x2, "b": (rng.uniform(size=2000) < 1 / (1 + np.exp(-eta))).astype(float)})
-    res = fit_logit(df, ModelSpec(name="m", family="logit", outcome="b", regressors=("x1", "x2"), se="hc1"), {})
+    b = (rng.uniform(size=2000) < 1 / (1 + np.exp(-eta))).astype(float)
+    df = pd.DataFrame({"x1": x1, "x2": x2, "b": b})
+    spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x1", "x2"), se="hc1")
+    res = fit_logit(df, spec, {})
     fit = sm.Logit(df["b"], sm.add_constant(df[["x1", "x2"]])).fit(disp=0, tol=1e-12)
     np.testing.assert_allclose(res.params.to_numpy(), fit.params.to_numpy(), rtol=1e-8)
 
@@ -165,8 +167,9 @@ def test_a_logit_whose_regressor_separates_the_outcome_is_refused_naming_it():
     spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x2", "x1"), se="hc1")
     with pytest.raises(ModelSpecError) as err:
         fit_logit(df, spec, {"x1": "distance to township (km)"})
-    head = ("model 'm': the logit of 'b' did not converge (the information matrix is singular); the regressor "
-            "'x1' (distance to township (km)) separates the outcome (its coefficient grows without bound: ")
+    head = ("model 'm': the logit of 'b' did not converge (the information matrix is singular); the "
+            "regressor 'x1' (distance to township (km)) separates the outcome (its coefficient grows without "
+            "bound: ")
     msg = str(err.value)
     assert msg.startswith(head) and msg.endswith("); drop it from the model in data/models.yml")
     assert float(msg[len(head):msg.index(")", len(head))]) > 100
@@ -181,8 +184,9 @@ def test_a_logit_still_far_from_its_maximum_after_100_newton_steps_is_refused(bi
     gram = mod.weighted_gram
     monkeypatch.setattr(mod, "weighted_gram", lambda X, h: 1000 * gram(X, h))
     spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x1", "x2"), se="hc1")
-    with pytest.raises(ModelSpecError, match=r"^model 'm': the logit of 'b' did not converge \(no convergence "
-                                             r"in 100 Newton iterations\); the regressor 'x1' \(x1\) separates"):
+    with pytest.raises(ModelSpecError, match=r"^model 'm': the logit of 'b' did not converge \(no "
+                                             r"convergence in 100 Newton iterations\); the regressor 'x1' "
+                                             r"\(x1\) separates"):
         mod.fit_logit(binary, spec, {})
 
 
@@ -535,8 +539,8 @@ def test_ordered_logit_stops_after_max_iter_with_the_last_iterate(ordered):
     assert err.value.beta.shape == (2,) and 0 < np.abs(err.value.beta - beta).max() < 1
 
 
-@pytest.mark.parametrize("codes", [[3, 0, 2, 0, 3, 1], [40_000, 2, 70_000, 2, 40_000, 0], [-3, 5, -3, 0, 5, 5]],
-                         ids=["small", "beyond-int16", "negative"])
+@pytest.mark.parametrize("codes", [[3, 0, 2, 0, 3, 1], [40_000, 2, 70_000, 2, 40_000, 0],
+                                   [-3, 5, -3, 0, 5, 5]], ids=["small", "beyond-int16", "negative"])
 def test_ordinal_category_order_is_the_stable_sort_of_codes_of_any_size(codes):
     """The rows in order of category, ties in their original order (the fit, the marginal effects
     and the Brant test all read the rows in this order): small non-negative codes take a 16-bit

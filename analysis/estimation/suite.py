@@ -57,12 +57,12 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
         if not np.isfinite(x).all():
             raise ModelSpecError(f"model {spec.name!r}: {c!r} ({labels.get(c, c)}) has {int((~np.isfinite(x)).sum())} "
                                  "infinite values; declare its transform and how it treats them in data/models.yml")
-        if (x != x[0]).any():                                     # more than one value (rows exist: see above)
+        if (x != x[0]).any():                          # more than one value (rows exist: see above)
             continue
-        if c == spec.outcome:           # nothing to explain: the ordered logit has no cut point, the logit no 0 or 1
-            raise ModelSpecError(f"model {spec.name!r}: the outcome {c!r} ({labels.get(c, c)}) takes a single value "
-                                 f"({x[0]:g}) on the {len(df)} complete rows of this wave, so there is nothing to "
-                                 "explain; the model is left out for this wave")
+        if c == spec.outcome:       # nothing to explain (no cut point of an ordered logit, no 0 or 1)
+            raise ModelSpecError(f"model {spec.name!r}: the outcome {c!r} ({labels.get(c, c)}) takes a "
+                                 f"single value ({x[0]:g}) on the {len(df)} complete rows of this wave, so "
+                                 "there is nothing to explain; the model is left out for this wave")
         raise ModelSpecError(f"model {spec.name!r}: the regressor {c!r} ({labels.get(c, c)}) takes a single "
                              f"value ({x[0]:g}) on the {len(df)} complete rows of this wave, so its effect "
                              "cannot be estimated; leave it out of the model for this wave")
