@@ -1083,6 +1083,11 @@ def test_a_model_reports_the_rows_it_dropped_and_the_share_of_respondents_it_use
     assert res.nobs == base.nobs - 37 and res.stats["dropped"] == base.stats["dropped"] + 37
     assert res.stats["dropped"] == len(v) - res.nobs
     assert res.stats["complete_share"] == pytest.approx(res.nobs / len(v), rel=1e-15)
+    # the frame's notes (rows a transform left out) reach the result, which the page and the CLI print
+    v.loc[v.index[model_frame(study, spec).rows[40:42]], "hh_income"] = 0.0       # log(0): left out
+    noted = fit_model(_with_villagers(study, v), spec)
+    assert noted.stats["notes"] == model_frame(_with_villagers(study, v), spec).notes
+    assert len(noted.stats["notes"]) == 1 and "2 rows with hh_income ≤ 0" in noted.stats["notes"][0]
     # a variable without a readable label is named by itself
     monkeypatch.setattr(suite, "variable_labels", lambda s: {})
     vv = study.villagers
@@ -1094,6 +1099,22 @@ def test_a_model_reports_the_rows_it_dropped_and_the_share_of_respondents_it_use
         fit_model(_with_villagers(study, vv.assign(internet_use=1.0)), spec)
     with pytest.raises(ModelSpecError, match=r"^model 'ologit_health': the outcome 'hlt_sat' \(hlt_sat\) "):
         fit_model(_with_villagers(study, vv.assign(hlt_sat=4.0)), study.settings.models.get("ologit_health"))
+
+
+def test_robustness_refits_without_the_wild_bootstrap_into_one_numbered_table(study, monkeypatch):
+    """The robustness table compares estimates only: its refits skip the model's wild bootstrap (999
+    refits per construction, which the table does not show); its rows are numbered 0..n−1."""
+    from analysis.estimation import linear
+    from analysis.estimation.suite import robustness
+
+    assert study.settings.models.get("wls_region").wild is not None     # the model the page reports has one
+
+    def refuse(*a, **k):  # type: ignore[no-untyped-def]
+        raise AssertionError("the robustness refits ran the wild bootstrap")
+
+    monkeypatch.setattr(linear, "wild_cluster_bootstrap", refuse)
+    r = robustness(study)
+    assert r.index.equals(pd.RangeIndex(len(r)))
 
 
 def test_robustness_fits_each_construction_on_its_own_scores(study):

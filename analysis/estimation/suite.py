@@ -135,7 +135,7 @@ def robustness(study, *, model: str = "wls_region") -> pd.DataFrame:  # type: ig
     out = []
     for name, cfg in variants.items():
         scores = study.with_construction(cfg).scores
-        r = fit_model(study, spec.model_copy(update={"label": name}), scores=scores)
+        r = fit_model(study, spec, scores=scores)
         out.append(r.to_frame().assign(construction=name))
     return pd.concat(out, ignore_index=True)
 
