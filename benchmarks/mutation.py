@@ -266,13 +266,19 @@ def all_modules() -> list[str]:
 
 
 def equivalent() -> dict[str, str]:
-    """Mutants judged equivalent (same behaviour as the original), with the reason."""
-    out = {}
+    """Mutants judged equivalent (same behaviour as the original), with the reason; a mutant named
+    on two lines is refused (two reasons, possibly written for two different diffs: one is stale)."""
+    out: dict[str, str] = {}
+    first: dict[str, int] = {}
     if EQUIVALENT.exists():
-        for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
+        for number, line in enumerate(EQUIVALENT.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip() and not line.startswith("#"):
                 name, _, why = line.partition(" ")
-                out[name.strip()] = why.strip()
+                name = name.strip()
+                if name in out:
+                    raise SystemExit(f"{EQUIVALENT.name}: {name} is named on lines {first[name]} and {number}; "
+                                     "keep the line that reads its present diff")
+                out[name], first[name] = why.strip(), number
     return out
 
 

@@ -224,3 +224,14 @@ def test_the_record_of_judged_code_follows_changes_of_code_not_of_comments(mutat
     meta.write_text(json.dumps(data))
     assert mutation.record_judged("toy", [f"{f}*"]) == [f]
     assert mutation.judged_record()[f][3:] == ["0", "0", "0", "0", "0"]
+
+
+def test_a_mutant_named_on_two_equivalence_lines_is_refused_with_both_line_numbers(mutation, tmp_path):
+    """Two reasons for one mutant: one was written for another diff (mutants renumber when code
+    changes), so the file is refused rather than one reason silently kept."""
+    (tmp_path / "equivalent.txt").write_text("# comment\nm__mutmut_1 same array\nm__mutmut_2 as _1\n"
+                                             "m__mutmut_1 another reason\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"m__mutmut_1 is named on lines 2 and 4"):
+        mutation.equivalent()
+    (tmp_path / "equivalent.txt").write_text("m__mutmut_1 same array\nm__mutmut_2 as _1\n", encoding="utf-8")
+    assert mutation.equivalent() == {"m__mutmut_1": "same array", "m__mutmut_2": "as _1"}
