@@ -582,6 +582,27 @@ def test_every_page_links_to_itself_in_the_other_edition(built, built_zh):
             assert (page.parent / m.group(1)).resolve() == ((built_zh if here == built else built) / f"{name}.html").resolve()
 
 
+def test_a_chinese_table_on_a_phone_keeps_several_characters_a_line_in_each_column(built_zh, browser):
+    """At 390 px a table of the Chinese edition scrolls sideways, and each column keeps room for
+    four characters a line: Chinese may break after any character, and a squeezed column of text
+    (a validation rule, a message) was drawn one character a line. A table of two columns of long
+    file and column names and four of Chinese text is put into a page of the edition and measured."""
+    ctx, page = _open(browser, (built_zh / "book" / "survey.html").as_uri(), 390, 844, [])
+    widths = page.evaluate("""() => {
+        const cell = '每层至少两个初级抽样单位'.repeat(3);
+        const div = document.createElement('div');
+        div.className = 'numbered-table';
+        div.innerHTML = '<div class="table-scroll" style="overflow-x:auto"><table><tr>'
+            + '<td>villagers_2024_follow_up.csv</td><td>respondent_interviewer</td>'
+            + ('<td>' + cell + '</td>').repeat(4) + '</tr></table></div>';
+        document.querySelector('article').appendChild(div);
+        return [...div.querySelectorAll('td')].slice(2).map(td =>
+            td.getBoundingClientRect().width / parseFloat(getComputedStyle(td).fontSize));
+    }""")
+    ctx.close()
+    assert len(widths) == 4 and min(widths) >= 4, widths
+
+
 def test_chinese_search_finds_shanghai_and_the_switch_works(built, built_zh, browser):
     # Sphinx's search page fetches each hit's page for a summary, which a browser refuses under
     # file:// (in either edition); the hits themselves come from the index
