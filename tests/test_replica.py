@@ -12,6 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from analysis.cli import app
+from analysis.i18n import bilingual
 from analysis.replica import N_VILLAGERS, SURVEYED, write_wave
 from analysis.estimation.reproduce import reproduce
 from analysis.estimation.study import build_study
@@ -197,3 +198,131 @@ def test_a_replica_whose_calibration_cannot_reach_the_figures_says_what_to_try_a
     assert "--no-calibrate" in said and "Traceback" not in said and not out.exists()
     assert CliRunner().invoke(app, ["replica", "--out", str(out), "--n", "500", "--seed", "3",
                                     "--no-calibrate"]).exit_code == 0
+
+
+def _weighted_mean(x: np.ndarray, w: np.ndarray, m: np.ndarray) -> float:
+    ok = m & ~np.isnan(x)
+    return float(np.sum(w[ok] * x[ok]) / np.sum(w[ok]))
+
+
+def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_difference_and_verdict():
+    """Each published figure's reproduction by its definition, from the wave's rows: a degree is
+    the design-weighted mean score of its domain, a proportion the weighted share of those who
+    answered (in %), a count share the share of the institution records that answered, a ratio
+    100 × Σ numerator / Σ denominator over the records with both; then the difference from the
+    published value and the verdict of the figure's rule (equal: within half a unit of the last
+    printed decimal; at most, once rounded to the printed decimals; below)."""
+    from collections import Counter
+
+    study = build_study("2020-replica")
+    tab = reproduce(study).set_index("key")
+    v, inst = study.villagers, study.wave.institutions
+    w = v[study.wave.design_columns["weight"]].to_numpy(float)
+    score = study.scores["overall"].to_numpy(float)
+
+    def mask(domain: dict | None) -> np.ndarray:          # no domain: every respondent
+        return np.logical_and.reduce([np.ones(len(v), bool)] + [(v[c] == x).to_numpy() for c, x in (domain or {}).items()])
+
+    kinds: Counter = Counter()
+    for f in study.settings.reproduction.figures:
+        r = tab.loc[f.key]
+        if f.statistic == "degree":
+            expected = _weighted_mean(score, w, mask(f.domain))
+        elif f.statistic == "ratio_of_degrees":
+            expected = _weighted_mean(score, w, mask(f.numerator)) / _weighted_mean(score, w, mask(f.denominator))
+        elif f.statistic == "proportion":
+            y = v[f.item].to_numpy(float)
+            expected = 100 * _weighted_mean(np.where(np.isnan(y), np.nan, y == f.value), w, np.ones(len(v), bool))
+        elif f.statistic == "count_share":
+            answered = inst[f.item].dropna()
+            expected = 100 * (answered == f.value).sum() / len(answered)
+        elif f.statistic == "ratio":
+            both = inst[[f.numerator, f.denominator]].dropna()
+            expected = 100 * both[f.numerator].sum() / both[f.denominator].sum()
+        else:
+            assert np.isnan(r["reproduced"]) and r["within_rounding"] is None, f.key
+            continue
+        kinds[f.statistic] += 1
+        assert r["reproduced"] == pytest.approx(expected, rel=1e-10), f.key
+        assert r["difference"] == pytest.approx(expected - r["published"], rel=1e-9, abs=1e-12), f.key
+        if f.compare == "equal":
+            assert r["within_rounding"] == (abs(expected - r["published"]) <= 0.5 * 10.0 ** -f.decimals), f.key
+        elif f.compare == "at_most":
+            assert r["within_rounding"] == (round(expected, f.decimals) <= r["published"]), f.key
+        else:
+            assert f.compare == "below" and r["within_rounding"] == (expected < r["published"]), f.key
+    assert set(kinds) == {"degree", "ratio_of_degrees", "proportion", "count_share", "ratio"}, kinds
+
+
+def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_value():
+    """Figures the settings may hold that the default ones do not exercise: a domain of two
+    columns (both must hold), a proportion of an item the wave lacks and an institution figure on a
+    wave without institutions (statistic "missing", the reason named, no verdict), and the
+    "at_most" rule, which compares the value rounded to the printed decimals."""
+    from types import SimpleNamespace
+
+    from analysis.settings.schemas import Figure
+
+    study = build_study("2020-replica")
+    v = study.villagers
+    w = v[study.wave.design_columns["weight"]].to_numpy(float)
+    score = study.scores["overall"].to_numpy(float)
+    two = {"region3": "east", "province_en": "Shanghai"}
+    east_shanghai = _weighted_mean(score, w, ((v["region3"] == "east") & (v["province_en"] == "Shanghai")).to_numpy())
+    rounded = round(east_shanghai, 3)
+    figures = [Figure(key="two_columns", statistic="degree", domain=two, decimals=3),
+               Figure(key="at_most_equal", statistic="degree", domain=two, decimals=3, compare="at_most"),
+               Figure(key="at_most_above", statistic="degree", domain=two, decimals=3, compare="at_most"),
+               Figure(key="no_item", statistic="proportion", item="not_in_this_wave", decimals=1),
+               Figure(key="no_institutions", statistic="count_share", questionnaire="institutions",
+                      item="ep_funds", decimals=1)]
+    published = {"two_columns": rounded, "at_most_equal": rounded, "at_most_above": rounded - 0.001,
+                 "no_item": 50.0, "no_institutions": 50.0}
+    settings = SimpleNamespace(reproduction=SimpleNamespace(figures=figures), published_value=published.get)
+    wave = SimpleNamespace(institutions=None, codebook=study.wave.codebook)
+    tab = reproduce(SimpleNamespace(wave=wave, settings=settings, villagers=v, design=study.design,
+                                    scores=study.scores)).set_index("key")
+    assert tab.loc["two_columns", "reproduced"] == pytest.approx(east_shanghai, rel=1e-10)
+    assert tab.loc["two_columns", "within_rounding"] is True
+    assert tab.loc["at_most_equal", "within_rounding"] is True      # 0.xyz ≤ 0.xyz
+    assert tab.loc["at_most_above", "within_rounding"] is False     # rounded, above the figure
+    for key, reason in (("no_item", "item not_in_this_wave is not in the wave"),
+                        ("no_institutions", "the wave has no institution questionnaire")):
+        row = tab.loc[key]
+        assert row["statistic"] == "missing" and str(row["note"]) == reason, key
+        assert np.isnan(row["reproduced"]) and np.isnan(row["se"]) and row["within_rounding"] is None, key
+    assert tab["published"].to_dict() == published
+
+
+def test_table_1_counts_the_figure_s_code_and_leaves_a_row_the_wave_cannot_give_empty():
+    """Table 1 counts the code the figure names (its ``value``: the share answering 0 is 100 minus
+    the share answering 1 on a yes/no item), names the field and problem from the codebook, and
+    keeps a row without an estimate (n 0) for an institution figure on a wave without
+    institutions or an item the wave lacks."""
+    from types import SimpleNamespace
+
+    from analysis.estimation.reproduce import table1
+    from analysis.settings.schemas import Figure
+
+    study = build_study("2020-replica")
+    cb = study.wave.codebook
+    key = "table_1_problems.health.equipment_outdated"
+    figures = [Figure(key=key, statistic="proportion", item="hp_equipment", decimals=2),
+               Figure(key=key, statistic="proportion", item="hp_equipment", value=0, decimals=2),
+               Figure(key="table_1_problems.education.insufficient_funds", statistic="count_share",
+                      questionnaire="institutions", item="ep_funds", decimals=2)]
+    settings = SimpleNamespace(reproduction=SimpleNamespace(figures=figures), published_value=lambda k: 1.0)
+    wave = SimpleNamespace(institutions=None, codebook=cb)
+    t = table1(SimpleNamespace(wave=wave, settings=settings, villagers=study.villagers, design=study.design))
+    yes, no, funds = (r for _, r in t.iterrows())
+    assert set(study.villagers["hp_equipment"].dropna().unique()) == {0, 1}
+    assert no["estimate"] == pytest.approx(100 - yes["estimate"], rel=1e-12) and no["n"] == yes["n"] > 0
+    assert yes["problem"] == cb.item("villagers", "hp_equipment").label
+    assert str(yes["field"]) == str(bilingual(cb.fields["health"][1], cb.fields["health"][0]))
+    assert funds["n"] == 0 and np.isnan(funds[["estimate", "se", "ci_low", "ci_high"]].astype(float)).all()
+    assert funds["problem"] == cb.item("institutions", "ep_funds").label
+    assert funds["base"] == "township institutions" and yes["base"] == "villagers, design-weighted"
+    lacking = SimpleNamespace(wave=SimpleNamespace(institutions=study.wave.institutions, codebook=cb),
+                              settings=settings, villagers=study.villagers.drop(columns="hp_equipment"),
+                              design=study.design)
+    assert (table1(lacking).iloc[:2]["n"] == 0).all()

@@ -138,7 +138,7 @@ def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-un
             continue
         df, d = designs[q]
         y = df[f.item].to_numpy(float)
-        e = d.proportion(np.where(np.isnan(y), np.nan, (y == 1).astype(float)), level=level)
+        e = d.proportion(np.where(np.isnan(y), np.nan, (y == f.value).astype(float)), level=level)
         lo, hi = e.ci
         rows.append({**row, "estimate": 100 * e.estimate[0], "se": 100 * e.se[0],
                      "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(e.n[0])})
