@@ -276,8 +276,8 @@ def equivalent() -> dict[str, str]:
                 name, _, why = line.partition(" ")
                 name = name.strip()
                 if name in out:
-                    raise SystemExit(f"{EQUIVALENT.name}: {name} is named on lines {first[name]} and {number}; "
-                                     "keep the line that reads its present diff")
+                    raise SystemExit(f"{EQUIVALENT.name}: {name} is named on lines {first[name]} and "
+                                     f"{number}; keep the line that reads its present diff")
                 out[name], first[name] = why.strip(), number
     return out
 

@@ -221,7 +221,8 @@ def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_differenc
     score = study.scores["overall"].to_numpy(float)
 
     def mask(domain: dict | None) -> np.ndarray:          # no domain: every respondent
-        return np.logical_and.reduce([np.ones(len(v), bool)] + [(v[c] == x).to_numpy() for c, x in (domain or {}).items()])
+        parts = [(v[c] == x).to_numpy() for c, x in (domain or {}).items()]
+        return np.logical_and.reduce([np.ones(len(v), bool), *parts])
 
     kinds: Counter = Counter()
     for f in study.settings.reproduction.figures:
@@ -229,10 +230,12 @@ def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_differenc
         if f.statistic == "degree":
             expected = _weighted_mean(score, w, mask(f.domain))
         elif f.statistic == "ratio_of_degrees":
-            expected = _weighted_mean(score, w, mask(f.numerator)) / _weighted_mean(score, w, mask(f.denominator))
+            expected = (_weighted_mean(score, w, mask(f.numerator))
+                        / _weighted_mean(score, w, mask(f.denominator)))
         elif f.statistic == "proportion":
             y = v[f.item].to_numpy(float)
-            expected = 100 * _weighted_mean(np.where(np.isnan(y), np.nan, y == f.value), w, np.ones(len(v), bool))
+            answer = np.where(np.isnan(y), np.nan, y == f.value)
+            expected = 100 * _weighted_mean(answer, w, np.ones(len(v), bool))
         elif f.statistic == "count_share":
             answered = inst[f.item].dropna()
             expected = 100 * (answered == f.value).sum() / len(answered)
@@ -246,7 +249,8 @@ def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_differenc
         assert r["reproduced"] == pytest.approx(expected, rel=1e-10), f.key
         assert r["difference"] == pytest.approx(expected - r["published"], rel=1e-9, abs=1e-12), f.key
         if f.compare == "equal":
-            assert r["within_rounding"] == (abs(expected - r["published"]) <= 0.5 * 10.0 ** -f.decimals), f.key
+            half_unit = 0.5 * 10.0 ** -f.decimals
+            assert r["within_rounding"] == (abs(expected - r["published"]) <= half_unit), f.key
         elif f.compare == "at_most":
             assert r["within_rounding"] == (round(expected, f.decimals) <= r["published"]), f.key
         else:
@@ -268,7 +272,8 @@ def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_val
     w = v[study.wave.design_columns["weight"]].to_numpy(float)
     score = study.scores["overall"].to_numpy(float)
     two = {"region3": "east", "province_en": "Shanghai"}
-    east_shanghai = _weighted_mean(score, w, ((v["region3"] == "east") & (v["province_en"] == "Shanghai")).to_numpy())
+    both = ((v["region3"] == "east") & (v["province_en"] == "Shanghai")).to_numpy()
+    east_shanghai = _weighted_mean(score, w, both)
     rounded = round(east_shanghai, 3)
     figures = [Figure(key="two_columns", statistic="degree", domain=two, decimals=3),
                Figure(key="at_most_equal", statistic="degree", domain=two, decimals=3, compare="at_most"),
