@@ -271,7 +271,7 @@ def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_val
     v = study.villagers
     w = v[study.wave.design_columns["weight"]].to_numpy(float)
     score = study.scores["overall"].to_numpy(float)
-    two = {"region3": "east", "province_en": "Shanghai"}
+    two = {"province_en": "Shanghai", "region3": "east"}      # the last alone would be every eastern row
     both = ((v["region3"] == "east") & (v["province_en"] == "Shanghai")).to_numpy()
     east_shanghai = _weighted_mean(score, w, both)
     rounded = round(east_shanghai, 3)
