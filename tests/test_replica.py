@@ -211,7 +211,8 @@ def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_differenc
     answered (in %), a count share the share of the institution records that answered, a ratio
     100 × Σ numerator / Σ denominator over the records with both; then the difference from the
     published value and the verdict of the figure's rule (equal: within half a unit of the last
-    printed decimal; at most, once rounded to the printed decimals; below)."""
+    printed decimal; at most, once rounded to the printed decimals; below); a Table 1 proportion's
+    SE is Table 1's, computed by hand in its own test."""
     from collections import Counter
 
     study = build_study("2020-replica")
@@ -224,6 +225,9 @@ def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_differenc
         parts = [(v[c] == x).to_numpy() for c, x in (domain or {}).items()]
         return np.logical_and.reduce([np.ones(len(v), bool), *parts])
 
+    from analysis.estimation.reproduce import table1
+
+    t1 = table1(study).set_index("item")
     kinds: Counter = Counter()
     for f in study.settings.reproduction.figures:
         r = tab.loc[f.key]
@@ -246,6 +250,8 @@ def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_differenc
             assert np.isnan(r["reproduced"]) and r["within_rounding"] is None, f.key
             continue
         kinds[f.statistic] += 1
+        if f.statistic == "proportion" and f.key.startswith("table_1_problems."):
+            assert r["se"] == pytest.approx(t1.loc[f.item, "se"], rel=1e-12), f.key     # SE by hand there
         assert r["reproduced"] == pytest.approx(expected, rel=1e-10), f.key
         assert r["difference"] == pytest.approx(expected - r["published"], rel=1e-9, abs=1e-12), f.key
         if f.compare == "equal":
@@ -261,8 +267,9 @@ def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_differenc
 def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_value():
     """Figures the settings may hold that the default ones do not exercise: a domain of two
     columns (both must hold), a proportion of an item the wave lacks and an institution figure on a
-    wave without institutions (statistic "missing", the reason named, no verdict), and the
-    "at_most" rule, which compares the value rounded to the printed decimals."""
+    wave without institutions (statistic "missing", the reason named, no verdict), a figure one
+    unit of its last decimal away (not within rounding), and the "at_most" rule, which compares
+    the value rounded to the printed decimals."""
     from types import SimpleNamespace
 
     from analysis.settings.schemas import Figure
@@ -276,12 +283,14 @@ def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_val
     east_shanghai = _weighted_mean(score, w, both)
     rounded = round(east_shanghai, 3)
     figures = [Figure(key="two_columns", statistic="degree", domain=two, decimals=3),
+               Figure(key="one_unit_off", statistic="degree", domain=two, decimals=3),
                Figure(key="at_most_equal", statistic="degree", domain=two, decimals=3, compare="at_most"),
                Figure(key="at_most_above", statistic="degree", domain=two, decimals=3, compare="at_most"),
                Figure(key="no_item", statistic="proportion", item="not_in_this_wave", decimals=1),
                Figure(key="no_institutions", statistic="count_share", questionnaire="institutions",
                       item="ep_funds", decimals=1)]
-    published = {"two_columns": rounded, "at_most_equal": rounded, "at_most_above": rounded - 0.001,
+    published = {"two_columns": rounded, "one_unit_off": rounded + 0.001, "at_most_equal": rounded,
+                 "at_most_above": rounded - 0.001,
                  "no_item": 50.0, "no_institutions": 50.0}
     settings = SimpleNamespace(reproduction=SimpleNamespace(figures=figures), published_value=published.get)
     wave = SimpleNamespace(institutions=None, codebook=study.wave.codebook)
@@ -289,6 +298,7 @@ def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_val
                                     scores=study.scores)).set_index("key")
     assert tab.loc["two_columns", "reproduced"] == pytest.approx(east_shanghai, rel=1e-10)
     assert tab.loc["two_columns", "within_rounding"] is True
+    assert tab.loc["one_unit_off", "within_rounding"] is False      # 0.5 to 1.5 units away
     assert tab.loc["at_most_equal", "within_rounding"] is True      # 0.xyz ≤ 0.xyz
     assert tab.loc["at_most_above", "within_rounding"] is False     # rounded, above the figure
     for key, reason in (("no_item", "item not_in_this_wave is not in the wave"),
