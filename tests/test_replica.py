@@ -214,6 +214,8 @@ def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_differenc
     SE is Table 1's, computed by hand in its own test."""
     from collections import Counter
 
+    from analysis.estimation.reproduce import table1
+
     study = build_study("2020-replica")
     tab = reproduce(study).set_index("key")
     v, inst = study.villagers, study.wave.institutions
@@ -223,8 +225,6 @@ def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_differenc
     def mask(domain: dict | None) -> np.ndarray:          # no domain: every respondent
         parts = [(v[c] == x).to_numpy() for c, x in (domain or {}).items()]
         return np.logical_and.reduce([np.ones(len(v), bool), *parts])
-
-    from analysis.estimation.reproduce import table1
 
     t1 = table1(study).set_index("item")
     kinds: Counter = Counter()
@@ -326,8 +326,9 @@ def test_table_1_counts_the_figure_s_code_and_leaves_a_row_the_wave_cannot_give_
                Figure(key="table_1_problems.education.insufficient_funds", statistic="count_share",
                       questionnaire="institutions", item="ep_funds", decimals=2)]
     settings = SimpleNamespace(reproduction=SimpleNamespace(figures=figures), published_value=lambda k: 1.0)
-    wave = SimpleNamespace(institutions=None, codebook=cb)
-    t = table1(SimpleNamespace(wave=wave, settings=settings, villagers=study.villagers, design=study.design))
+    no_institutions = SimpleNamespace(wave=SimpleNamespace(institutions=None, codebook=cb), settings=settings,
+                                      villagers=study.villagers, design=study.design)
+    t = table1(no_institutions)
     yes, no, funds = (r for _, r in t.iterrows())
     assert set(study.villagers["hp_equipment"].dropna().unique()) == {0, 1}
     assert no["estimate"] == pytest.approx(100 - yes["estimate"], rel=1e-12) and no["n"] == yes["n"] > 0
@@ -335,16 +336,14 @@ def test_table_1_counts_the_figure_s_code_and_leaves_a_row_the_wave_cannot_give_
     en_name, zh_name = cb.fields["health"][1], cb.fields["health"][0]
     assert yes["field"] == en_name and zh_name != en_name
     monkeypatch.setenv("RURALGOV_LANG", "zh")                 # the Chinese edition names it in Chinese
-    assert table1(SimpleNamespace(wave=wave, settings=settings, villagers=study.villagers,
-                                  design=study.design)).loc[0, "field"] == zh_name
+    assert table1(no_institutions).loc[0, "field"] == zh_name
     monkeypatch.delenv("RURALGOV_LANG")
     assert funds["n"] == 0 and np.isnan(funds[["estimate", "se", "ci_low", "ci_high"]].astype(float)).all()
     assert funds["problem"] == cb.item("institutions", "ep_funds").label
     assert funds["base"] == "township institutions" and yes["base"] == "villagers, design-weighted"
     assert list(t.columns) == ["field", "item", "problem", "published", "base", "estimate", "se", "ci_low",
                                "ci_high", "n"]                     # an empty row adds no column of its own
-    narrower = table1(SimpleNamespace(wave=wave, settings=settings, villagers=study.villagers,
-                                      design=study.design), level=0.9).iloc[0]
+    narrower = table1(no_institutions, level=0.9).iloc[0]
     assert yes["ci_low"] < narrower["ci_low"] < narrower["ci_high"] < yes["ci_high"]     # the level is used
     lacking = SimpleNamespace(wave=SimpleNamespace(institutions=study.wave.institutions, codebook=cb),
                               settings=settings, villagers=study.villagers.drop(columns="hp_equipment"),
