@@ -168,6 +168,44 @@ def test_without_a_cjk_font_figures_fall_back_to_english(monkeypatch):
     plt.close(fig)
 
 
+@pytest.fixture
+def font_list_without_cjk(monkeypatch):
+    """matplotlib's font list as a cache built before the CJK fonts were installed leaves it."""
+    from matplotlib import font_manager
+
+    from analysis.publishing import figures
+
+    manager = font_manager.fontManager
+    monkeypatch.setattr(manager, "ttflist", [f for f in manager.ttflist if "CJK" not in f.name])
+    figures.cjk_font.cache_clear()
+    yield manager
+    figures.cjk_font.cache_clear()
+
+
+def test_cjk_fonts_installed_after_matplotlib_built_its_cache_are_found(font_list_without_cjk):
+    from analysis.publishing import figures
+
+    files = figures._fontconfig_cjk_files()
+    if not any("CJK" in f for f in files):
+        pytest.skip("fontconfig knows no Noto CJK font (apt-get install fonts-noto-cjk)")
+    assert figures.cjk_font() == "Noto Sans CJK SC"
+    added = {f.fname for f in font_list_without_cjk.ttflist if "CJK" in f.name}
+    assert added and added <= set(files)
+
+
+def test_without_a_cjk_font_anywhere_or_one_matplotlib_can_read_there_is_none(font_list_without_cjk,
+                                                                              monkeypatch, tmp_path):
+    from analysis.publishing import figures
+
+    monkeypatch.setattr(figures, "_fontconfig_cjk_files", lambda: [])
+    assert figures.cjk_font() is None
+    figures.cjk_font.cache_clear()
+    broken = tmp_path / "broken.ttc"
+    broken.write_bytes(b"not a font")
+    monkeypatch.setattr(figures, "_fontconfig_cjk_files", lambda: [str(broken)])
+    assert figures.cjk_font() is None
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_without_a_cjk_font_a_figure_names_a_province_in_english(monkeypatch, language):
     """The wave's Chinese province names would be drawn as empty boxes: English instead."""

