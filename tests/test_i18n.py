@@ -168,6 +168,22 @@ def test_without_a_cjk_font_figures_fall_back_to_english(monkeypatch):
     plt.close(fig)
 
 
+def test_models_not_estimated_on_a_wave_are_listed_with_their_reasons_in_the_edition(monkeypatch):
+    import IPython.display
+
+    from analysis.estimation.results import ModelSet
+    from analysis.report import display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    lacks = i18n.Message(i18n.N_("the wave has no {variables}"), variables="x, y")
+    ms = ModelSet((), skipped={"ols_a": lacks})
+    display.regression_table(ms, ["ols_a", "ols_b"], study=None)
+    assert shown == [{"text/markdown": "*本轮数据未估计：ols_a (本轮调查没有变量 x, y)；"
+                                       "ols_b (未拟合)。*"}]
+
+
 @pytest.fixture
 def font_list_without_cjk(monkeypatch):
     """matplotlib's font list as a cache built before the CJK fonts were installed leaves it."""

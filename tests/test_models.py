@@ -22,6 +22,7 @@ from analysis.estimation.regression import wls as _wls
 from analysis.estimation.study import build_study
 from analysis.estimation.frames import model_frame
 from analysis.estimation.suite import ModelSpecError, fit_model, fit_models
+from analysis.i18n import say
 from analysis.settings import load_settings
 from tests.conftest import shared
 
@@ -1012,6 +1013,7 @@ def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_b
     ms = fit_models(_with_villagers(study, v))
     users = [m.name for m in study.settings.models.models if "edu_sat" in (m.outcome, *m.regressors)]
     assert users == ["ologit_education"] and ms.skipped["ologit_education"] == "the wave has no edu_sat"
+    assert say(ms.skipped["ologit_education"], "zh") == "本轮调查没有变量 edu_sat"    # in the Chinese edition
     assert not set(users) & {r.name for r in ms.results}
     every = {m.name for m in study.settings.models.models}      # the others are still fitted
     assert {r.name for r in ms.results} == every - set(users) and set(ms.skipped) == set(users)

@@ -26,6 +26,7 @@ import pandas as pd
 from analysis.estimation.frames import labels as variable_labels
 from analysis.estimation.frames import lacking, model_frame
 from analysis.estimation.results import ModelResult, ModelSet, ModelSpecError, pool_rubin
+from analysis.i18n import Message, N_
 from analysis.settings import ModelSpec
 from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 
@@ -99,7 +100,7 @@ def fit_models(study, *, names: list[str] | None = None) -> ModelSet:  # type: i
     for m in chosen:
         lack = lacking(study, m)
         if lack and names is None:
-            skipped[m.name] = f"the wave has no {', '.join(lack)}"
+            skipped[m.name] = Message(N_("the wave has no {variables}"), variables=", ".join(lack))
             continue
         try:
             fitted.append(fit_model(study, m))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.i18n import _
+from analysis.i18n import N_, _, say
 from analysis.publishing.formats import as_plain
 from analysis.publishing.provenance import Source, survey_source
 from analysis.publishing.tables import regression_html, render
@@ -124,8 +124,10 @@ def regression_table(ms, names: list[str], study, *, title: str = "", page: str 
     missing = [n for n in names if not ms.has(n)]
     names = [n for n in names if ms.has(n)]
     if missing:
-        display({"text/markdown": _("*Not estimated on this wave: {models}.*").format(models="; ".join(
-            f"{n} ({ms.skipped.get(n, _('not fitted'))})" for n in missing))}, raw=True)
+        # the reason out of the f-string: babel's extractor does not look inside one
+        why = {n: say(ms.skipped.get(n, N_("not fitted"))) for n in missing}
+        display({"text/markdown": _("*Not estimated on this wave: {models}.*").format(
+            models=_("; ").join(f"{n} ({w})" for n, w in why.items()))}, raw=True)
     if not names:
         return
     sub = ModelSet(tuple(ms[n] for n in names), study.wave.id, study.wave.synthetic)

@@ -180,7 +180,8 @@ def oaxaca_groups(ms, model: str = OAXACA) -> tuple[str, str]:  # type: ignore[n
 
 def oaxaca_absent(ms, model: str = OAXACA) -> str:  # type: ignore[no-untyped-def]
     """Why the page shows no decomposition: the reason the model was not fitted on this wave."""
-    why = ms.skipped.get(model) or _("data/models.yml names no model {name!r}").format(name=model)
+    why = (say(ms.skipped[model]) if model in ms.skipped
+           else _("data/models.yml names no model {name!r}").format(name=model))
     return _("No decomposition on this wave: {why}.").format(why=why)
 
 
