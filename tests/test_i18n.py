@@ -184,6 +184,20 @@ def test_models_not_estimated_on_a_wave_are_listed_with_their_reasons_in_the_edi
                                        "ols_b (未拟合)。*"}]
 
 
+def test_a_table_names_each_questionnaire_in_the_edition_s_language_beside_its_key(monkeypatch):
+    import pandas as pd
+
+    from analysis.publishing import tables
+    from analysis.report.pages import survey
+
+    df = pd.DataFrame({"questionnaire": list(survey.QUESTIONNAIRES), "rows": [1160, 22]})
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    md = tables.render(df)["text/markdown"]
+    assert "村民问卷（villagers）" in md and "乡镇机构问卷（institutions）" in md
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    assert "| villagers " in tables.render(df)["text/markdown"]
+
+
 @pytest.fixture
 def font_list_without_cjk(monkeypatch):
     """matplotlib's font list as a cache built before the CJK fonts were installed leaves it."""

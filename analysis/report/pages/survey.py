@@ -7,6 +7,10 @@ import pandas as pd
 from analysis import i18n
 from analysis.i18n import N_, _
 
+QUESTIONNAIRES = (N_("villagers"), N_("institutions"))
+"""The questionnaires' names (``wave.yml``'s keys), marked for the catalog: a table cell holding
+one reads in the edition's language, the key beside it."""
+
 
 def composition(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Respondents, villages and weighted share (%) by province, with region."""
