@@ -3,6 +3,8 @@ and Dask paths giving the in-memory results to 1e-10."""
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -936,8 +938,9 @@ def test_a_partition_without_rows_is_named_a_warning_and_a_wave_of_them_an_error
     rep = out["report"]
     assert rep.ok and rep.rows == {"part-00000.parquet": 1000, "part-00001.parquet": 1000,
                                    "part-00001a.parquet": 0}
-    assert [(p.file, p.row, p.rule, p.severity) for p in rep.problems if p.file == "part-00001a.parquet"] == [
-        ("part-00001a.parquet", None, "has respondents", "warning")]
+    assert [astuple(p) for p in rep.problems if p.file == "part-00001a.parquet"] == [   # as the file's rule
+        ("part-00001a.parquet", None, "", "", "has respondents",
+         "the partition has a header but no data rows: it adds nothing to the wave", "warning")]
     assert len(rep.problems) == len(base["report"].problems) + 1
     _assert_same_estimate(out["degree"], base["degree"])
     (tmp_path / "e").mkdir()
@@ -945,9 +948,12 @@ def test_a_partition_without_rows_is_named_a_warning_and_a_wave_of_them_an_error
         v.iloc[:0].to_parquet(tmp_path / "e" / name, index=False)
     none = stream_wave(tmp_path / "e", DESIGN)
     assert not none["report"].ok and none["degree"] is None
-    assert [(p.file, p.rule, p.severity) for p in none["report"].errors] == [
-        ("a.parquet", "has respondents", "error"), ("b.parquet", "has respondents", "error")]
+    assert [astuple(p) for p in none["report"].errors] == [
+        (f, None, "", "", "has respondents",
+         "the partition has a header but no data rows, as has every partition of the wave", "error")
+        for f in ("a.parquet", "b.parquet")]
     assert none["report"].rows == {"a.parquet": 0, "b.parquet": 0}
+    assert none["report"].to_dict()["missing"] == {}     # no column read, as in memory: no counts at all
 
 
 @pytest.mark.parametrize("buckets, limit", [(3, 50), (1, 50), (4, 2)])
