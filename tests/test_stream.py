@@ -3,7 +3,9 @@ and Dask paths giving the in-memory results to 1e-10."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import astuple
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -997,3 +999,70 @@ def test_cluster_worker_functions_give_the_local_scan_s_partials_and_repeated_id
     pd.testing.assert_frame_equal(got.astype(str), want.astype(str))
     # a partition without ids sends no frame (None); the first file alone repeats no id
     assert _bucket_duplicates([None, out[0][1]], limit).empty and len(out[0][1])
+
+
+def test_repeated_ids_are_each_repeat_in_file_and_row_order_with_the_id_s_first_occurrence(tmp_path):
+    """``duplicate_ids`` by hand: ids as trimmed text, blanks and nulls not ids, rows counted from
+    the header (row 1), the first occurrence the lowest (file, row); a column name with a quote."""
+    from analysis.estimation.stream import duplicate_ids
+
+    col = 'resp "id"'
+    for name, ids in [("a", ["1", "2", " 3 ", "1"]), ("b", ["3", "", None, "2"]), ("c", ["1", "4"])]:
+        pd.DataFrame({col: ids}).to_parquet(tmp_path / f"{name}.parquet", index=False)
+    got = duplicate_ids(tmp_path, col)
+    assert [(r.id, Path(r.file).name, int(r.row), Path(r.first_file).name, int(r.first_row))
+            for r in got.itertuples()] == [
+        ("1", "a.parquet", 5, "a.parquet", 2), ("3", "b.parquet", 2, "a.parquet", 4),
+        ("2", "b.parquet", 5, "a.parquet", 3), ("1", "c.parquet", 2, "a.parquet", 2)]
+    assert len(duplicate_ids(tmp_path, col, limit=3)) == 3
+    (tmp_path / "many").mkdir()
+    pd.DataFrame({col: [str(i % 51) for i in range(102)]}).to_parquet(tmp_path / "many" / "m.parquet")
+    assert len(duplicate_ids(tmp_path / "many", col)) == 50                # the first fifty by default
+
+
+def test_repeated_ids_spill_to_a_temporary_folder_of_their_own_not_the_working_folder(tmp_path, monkeypatch):
+    """DuckDB's default spill folder is ``.tmp`` in the working folder (a checkout, say): the
+    aggregation is given a temporary folder, removed afterwards, and held to ``DUCKDB_MEMORY``."""
+    from analysis.estimation import stream
+
+    seen = []
+
+    def spy(spill=None, threads=None):  # type: ignore[no-untyped-def]
+        con = real(spill, threads)
+        seen.append((spill, Path(spill).is_dir() if spill else None, con.sql(
+            "SELECT current_setting('temp_directory'), current_setting('memory_limit')").fetchall()[0]))
+        return con
+
+    real = stream._duckdb
+    monkeypatch.setattr(stream, "_duckdb", spy)
+    pd.DataFrame({"id": ["1", "1"]}).to_parquet(tmp_path / "a.parquet", index=False)
+    assert len(stream.duplicate_ids(tmp_path, "id")) == 1
+    (spill, existed, (setting, limit)), = seen
+    assert existed and setting == spill and not Path(spill).exists()
+    assert limit == "244.1 MiB" and stream.DUCKDB_MEMORY == "256MB"       # DuckDB shows 256 MB in MiB
+    assert real(threads=1).sql("SELECT current_setting('threads')").fetchall() == [(1,)]
+
+
+def test_a_folder_without_partitions_is_named(tmp_path):
+    from analysis.estimation.stream import partition_files
+
+    with pytest.raises(FileNotFoundError, match=rf"^{re.escape(str(tmp_path))}: no \*\.parquet partitions$"):
+        partition_files(tmp_path)
+
+
+@pytest.mark.parametrize("change", ["drop", "reorder", "type"])
+def test_a_partition_of_another_shape_is_named_with_the_first_column_that_differs(tmp_path, change):
+    """The second of three partitions differs: it is named, with its first column that differs
+    (name and type) beside the first partition's, or "another number of columns"."""
+    v = pd.DataFrame({"resp_id": ["1", "2"], "age": [30.0, 40.0], "sex": [1.0, 2.0]})
+    odd = {"drop": v.drop(columns=["sex"]), "reorder": v[["resp_id", "sex", "age"]],
+           "type": v.assign(age=v["age"].astype("int64"))}[change]
+    for name, frame in [("a", v), ("b", odd), ("c", v)]:
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    what = {"drop": "another number of columns",
+            "reorder": "column 'sex' of type double where a.parquet has 'age' of type double",
+            "type": "column 'age' of type int64 where a.parquet has 'age' of type double"}[change]
+    with pytest.raises(ValueError) as e:
+        stream_wave(tmp_path, DESIGN)
+    assert str(e.value) == (f"{tmp_path}: the partitions cannot be read as one table (b.parquet has {what}); "
+                            "every partition must have the same columns, in the same order, of the same types")
