@@ -1066,3 +1066,16 @@ def test_a_partition_of_another_shape_is_named_with_the_first_column_that_differ
         stream_wave(tmp_path, DESIGN)
     assert str(e.value) == (f"{tmp_path}: the partitions cannot be read as one table (b.parquet has {what}); "
                             "every partition must have the same columns, in the same order, of the same types")
+
+
+def test_partitions_are_written_numbered_from_first_in_row_order_without_the_index(tmp_path):
+    """``write_partitioned`` (the benchmarks' large waves): consecutive slices of ``rows_per_file``
+    rows, numbered from ``first`` (0 by default), into a folder made with its parents or already
+    there; read back, each is its slice with a fresh row index (no index column, no offset)."""
+    df = pd.DataFrame({"resp_id": [str(i) for i in range(5)], "x": np.arange(5.0)})
+    folder = tmp_path / "deep" / "wave"
+    out = write_partitioned(df, folder, 2, first=3)
+    assert out == [folder / f"part-0000{i}.parquet" for i in (3, 4, 5)]
+    for p, start in zip(out, (0, 2, 4)):
+        pd.testing.assert_frame_equal(pd.read_parquet(p), df.iloc[start:start + 2].reset_index(drop=True))
+    assert write_partitioned(df, folder, 5) == [folder / "part-00000.parquet"]   # the folder exists
