@@ -1079,3 +1079,28 @@ def test_partitions_are_written_numbered_from_first_in_row_order_without_the_ind
     for p, start in zip(out, (0, 2, 4)):
         pd.testing.assert_frame_equal(pd.read_parquet(p), df.iloc[start:start + 2].reset_index(drop=True))
     assert write_partitioned(df, folder, 5) == [folder / "part-00000.parquet"]   # the folder exists
+
+
+@pytest.mark.parametrize("normalisation", ["minmax", "zscore", "rank", "target"])
+@pytest.mark.parametrize("weighting", ["equal", "expert", "entropy", "pca", "ahp"])
+def test_the_partitioned_scan_takes_a_row_local_index_construction_and_refuses_the_others(normalisation,
+                                                                                          weighting):
+    """A piece can be scored alone only when a row's score depends on that row: min-max or target
+    normalisation with fixed weights. z-scores, ranks, entropy and PCA weights need the whole
+    wave, and are refused before any partition is read."""
+    import dataclasses
+
+    from analysis.estimation.stream import _scan_job
+    from analysis.settings import load_settings
+
+    base = load_settings()
+    st = dataclasses.replace(base, index=base.index.model_copy(
+        update={"normalisation": normalisation, "weighting": weighting}))
+    if normalisation in ("zscore", "rank") or weighting in ("entropy", "pca"):
+        with pytest.raises(ValueError, match=r"^the partitioned path needs a row-local index \(min-max or "
+                                             r"target normalisation; equal, expert or AHP weights\)$"):
+            _scan_job(DESIGN, "province_en", None, None, st)
+        return
+    job = _scan_job(DESIGN, "province_en", None, None, st)
+    assert (job.index.normalisation, job.index.weighting) == (normalisation, weighting)
+    assert (job.design, job.by, job.ols, job.derived) == (DESIGN, "province_en", None, {})
