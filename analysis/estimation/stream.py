@@ -500,7 +500,9 @@ class ScanPartial:
             self.strata_fpc.add(pd.DataFrame({"s": strata, "f": clean[d["fpc"]].astype(float),
                                               "row": np.arange(len(clean)) + first_row}
                                              ).dropna().drop_duplicates(["s", "f"]).assign(file=file.name))
-        if not rep.ok:
+        # a rule that spans partitions is judged over the whole wave (by ``_finish``): a stratum
+        # that has one PSU in this piece may have others elsewhere, and must not cost the piece
+        if any(p.severity == "error" and p.rule not in GLOBAL_RULES for p in rep.problems):
             return self
         s = build_index(clean, job.index, codebook=job.codebook).scores["overall"].to_numpy()
         self.stats.update(s, clean[d["weight"]].to_numpy(float), strata.to_numpy(),
