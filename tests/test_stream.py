@@ -1104,3 +1104,120 @@ def test_the_partitioned_scan_takes_a_row_local_index_construction_and_refuses_t
     job = _scan_job(DESIGN, "province_en", None, None, st)
     assert (job.index.normalisation, job.index.weighting) == (normalisation, weighting)
     assert (job.design, job.by, job.ols, job.derived) == (DESIGN, "province_en", None, {})
+
+
+def test_partitions_carrying_pandas_index_column_are_scanned_with_it_named_as_an_unknown_column(tmp_path):
+    """A wave written with ``df.reset_index().to_parquet()`` has a column named ``index``. Each
+    piece of the scan gets a fresh row index, but that index must not be put beside the values
+    (pandas refuses a second ``index``): the column is named once per partition, as the
+    validation names any column the codebook does not know, and the estimates do not change."""
+    v = generate(seed=5, n=1200, calibrate=False)["villagers"]
+    write_partitioned(v.reset_index(), tmp_path / "with", rows_per_file=500)
+    write_partitioned(v, tmp_path / "without", rows_per_file=500)
+    got = stream_wave(tmp_path / "with", DESIGN, batch_rows=300)
+    want = stream_wave(tmp_path / "without", DESIGN, batch_rows=300)
+    assert [(p.file, p.row, p.column, p.rule, p.severity) for p in got["report"].problems] == [
+        (f"part-0000{i}.parquet", None, "index", "known column", "warning") for i in range(3)]
+    assert want["report"].problems == [] and got["report"].ok
+    _assert_same_estimate(got["degree"], want["degree"])
+
+
+def test_a_scan_gives_the_columns_asked_for_with_text_as_arrow_strings_in_pieces_of_200000_rows(tmp_path):
+    """``scan_partitions`` by default: every column in file order, text as Arrow-backed strings
+    whose missing values are NaN (as the CSV reader gives them), pieces of at most 200,000 rows;
+    with ``columns``, those columns in that order, whatever their names; a list of files is
+    scanned as given (a worker's share of the wave)."""
+    from analysis.estimation.stream import scan_partitions
+
+    n = 200_001
+    df = pd.DataFrame({"resp_id": pd.array([str(i) for i in range(n)], dtype="string[pyarrow]"),
+                       'odd "name"': np.arange(n, dtype=float), "k": np.arange(n)})
+    df.loc[3, "resp_id"] = None
+    (tmp_path / "p").mkdir()
+    df.iloc[:5].to_parquet(tmp_path / "p" / "a.parquet", index=False)
+    df.to_parquet(tmp_path / "p" / "b.parquet", index=False)
+    pieces = list(scan_partitions(tmp_path / "p"))
+    assert [(f.name, first, len(p)) for f, first, p in pieces] == [
+        ("a.parquet", 2, 5), ("b.parquet", 2, 200_000), ("b.parquet", 200_002, 1)]
+    a = pieces[0][2]
+    assert list(a.columns) == ["resp_id", 'odd "name"', "k"]
+    assert a["resp_id"].dtype == pd.StringDtype("pyarrow", na_value=np.nan)
+    assert a["resp_id"].iloc[3] is np.nan and list(a["resp_id"].iloc[:3]) == ["0", "1", "2"]
+    assert (a["k"].dtype, a['odd "name"'].dtype) == (np.dtype("int64"), np.dtype("float64"))
+    assert pieces[2][2].iloc[0].tolist() == ["200000", 200_000.0, 200_000]
+    some = list(scan_partitions([tmp_path / "p" / "a.parquet"], columns=["k", 'odd "name"']))
+    assert len(some) == 1 and some[0][:2] == (tmp_path / "p" / "a.parquet", 2)
+    pd.testing.assert_frame_equal(some[0][2], df.iloc[:5][["k", 'odd "name"']])
+
+
+def test_a_scan_of_partitions_that_cannot_be_one_table_says_so_with_duckdb_s_reason(tmp_path):
+    """Called on its own (a worker's share is not checked by ``_same_schema``), the scan refuses
+    partitions DuckDB cannot read as one table, naming the folder and DuckDB's reason."""
+    from analysis.estimation.stream import scan_partitions
+
+    pd.DataFrame({"a": [1.0], "b": ["x"]}).to_parquet(tmp_path / "p1.parquet", index=False)
+    pd.DataFrame({"a": ["y"], "c": ["x"]}).to_parquet(tmp_path / "p2.parquet", index=False)
+    with pytest.raises(ValueError) as e:
+        list(scan_partitions(tmp_path))
+    msg = str(e.value)
+    assert msg.startswith(f"{tmp_path}: the partitions cannot be read as one table (")
+    assert '"b"' in msg and "p2.parquet" in msg
+    assert msg.endswith("); every partition must have the same columns and types")
+
+
+def test_stream_wave_by_default_estimates_by_province_in_pieces_of_200000_rows_without_a_progress_bar(
+        partitioned, monkeypatch, capsys):
+    """The defaults of ``stream_wave``: the degree by ``province_en``, the "adjust" rule for a
+    stratum with one PSU, DuckDB pieces of 200,000 rows and no progress bar; asked for, the bar
+    is named for its work and removed once done (``transient``), and the pieces pass through it."""
+    import rich.progress
+
+    from analysis.estimation import stream
+
+    folder, st = partitioned
+    rows: list = []
+    scan = stream.scan_partitions
+
+    def scan_rows(files, batch_rows):  # type: ignore[no-untyped-def]
+        rows.append(batch_rows)
+        return scan(files, batch_rows=batch_rows)
+
+    monkeypatch.setattr(stream, "scan_partitions", scan_rows)
+    bars: list = []
+
+    def track(it, **kw):  # type: ignore[no-untyped-def]
+        bars.append(kw)
+        yield from it
+
+    monkeypatch.setattr(rich.progress, "track", track)
+    out = stream_wave(folder, DESIGN)
+    assert (rows, bars) == ([200_000], [])
+    assert capsys.readouterr() == ("", "")
+    _assert_same_estimate(out["degree"], st.degree(by="province_en"))
+    assert out["degree"].bounds == (0.0, 100.0)
+    shown = stream_wave(folder, {**DESIGN, "lonely_psu": "adjust"}, progress=True, batch_rows=900)
+    assert (rows[1:], bars) == ([900], [{"description": "scan, validate, reduce", "transient": True}])
+    _assert_same_estimate(shown["degree"], out["degree"])
+
+
+def test_a_stratum_with_one_psu_in_a_piece_but_several_in_the_wave_costs_no_rows_under_the_fail_rule(tmp_path):
+    """With ``lonely_psu: fail``, a piece in which a stratum has a single PSU (a partition or a
+    batch that cuts the stratum) is not an invalid piece: the rule is judged over the whole wave.
+    Rows sorted by stratum and PSU, cut every 700 rows and every 250: the estimates are those of
+    the same rows in one file (the same counts of respondents), and nothing is reported."""
+    import yaml
+
+    v = generate(seed=5, n=3000, calibrate=False)["villagers"]
+    v = v.sort_values(["province", "village_id"]).reset_index(drop=True)
+    design = {**DESIGN, "lonely_psu": "fail"}
+    write_partitioned(v, tmp_path / "p", rows_per_file=700)
+    wave = tmp_path / "w"
+    wave.mkdir()
+    v.to_parquet(wave / "villagers.parquet", index=False)
+    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}}, "design": design}), encoding="utf-8")
+    mem = build_study(wave).degree(by="province_en")
+    for batch in (200_000, 250):
+        out = stream_wave(tmp_path / "p", design, batch_rows=batch)
+        assert out["report"].problems == []
+        _assert_same_estimate(out["degree"], mem)
