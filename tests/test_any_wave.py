@@ -49,6 +49,7 @@ def test_the_report_is_about_this_wave(built):
     text = _text(built["sav"] / "book" / "intro.html")
     assert "2024" in text and f"{len(v)} villager questionnaires" in text
     assert f"from {v['province'].nunique()} provinces" in text
+    assert f", and {len(wavegen.frames()['institutions'])} township institution records" in text
     for page in PAGES:
         t = _text(built["sav"] / "book" / f"{page}.html")
         assert "Synthetic data" not in t and "synthetic replica" not in t.lower(), page

@@ -249,3 +249,21 @@ def test_icon_subset_keeps_the_used_solid_icons_and_repoints_every_page(tmp_path
     assert "moon" not in out                                # not used by any page
     assert not (scripts / "fontawesome.js").exists()
     assert '<script defer="defer" src="../_static/scripts/fa-icons.js"></script>' in page.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_wave_without_the_institution_questionnaire_is_not_said_to_hold_0_records(monkeypatch, language):
+    """The introduction and the survey page count the institution records of a wave that has
+    them; of a wave without that questionnaire they say so, not "0 township institution records",
+    in the edition's language."""
+    from analysis.i18n import LANG_ENV
+    from analysis.report.pages.common import institutions_sentences
+
+    monkeypatch.setenv(LANG_ENV, language)
+    none = institutions_sentences(SimpleNamespace(institutions=None))
+    some = institutions_sentences(SimpleNamespace(institutions=pd.DataFrame({"x": range(3)})))
+    want = {"en": [(0, "", "This wave has no township institution questionnaire."),
+                   (3, ", and 3 township institution records", "The township institution questionnaire holds 3 records.")],
+            "zh": [(0, "", "本轮调查没有乡镇机构问卷。"), (3, "，以及 3 条乡镇机构记录", "乡镇机构问卷有 3 条记录。")]}
+    assert [tuple(d.values()) for d in (none, some)] == want[language]
+    assert list(none) == ["n_institutions", "institutions_clause", "institutions_sentence"]

@@ -81,10 +81,10 @@ def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     lo, hi = overall.ci
     psu = w.design_columns.get("psu")
     out: dict[str, Any] = {
-        "wave_id": w.id, "wave_title": w.spec.title, "wave_year": w.spec.year or "unknown year",
+        "wave_id": w.id, "wave_title": w.spec.title, "wave_year": w.spec.year or _("unknown year"),
         "n_villagers": len(v), "n_provinces": int(v["province"].nunique()),
         "n_villages": int(v[psu].nunique()) if psu else 0,
-        "n_institutions": 0 if w.institutions is None else len(w.institutions),
+        **institutions_sentences(w),
         "degree_overall": float(overall.estimate[0]), "degree_overall_se": float(overall.se[0]),
         "degree_overall_lo": float(lo[0]), "degree_overall_hi": float(hi[0]),
         "degree_overall_df": int(overall.df[0]),
@@ -112,6 +112,18 @@ def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         pe = dict(zip(prov["province"], prov["estimate"]))
         out["shanghai_over_tibet"] = float(pe["Shanghai"] / pe["Tibet"])
     return out
+
+
+def institutions_sentences(wave) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """What the pages say of the township institution questionnaire: its count of records, or
+    that the wave has none (not "0 records", which would claim a questionnaire with no rows)."""
+    if wave.institutions is None:
+        return {"n_institutions": 0, "institutions_clause": "",
+                "institutions_sentence": _("This wave has no township institution questionnaire.")}
+    n = len(wave.institutions)
+    return {"n_institutions": n,
+            "institutions_clause": _(", and {n} township institution records").format(n=n),
+            "institutions_sentence": _("The township institution questionnaire holds {n} records.").format(n=n)}
 
 
 def region_sentence(h: dict[str, Any]) -> str:
