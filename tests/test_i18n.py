@@ -316,13 +316,20 @@ def test_the_survey_page_names_a_single_psu_stratum_and_its_rule_in_each_edition
     st = SimpleNamespace(design=d)
     monkeypatch.setenv(i18n.LANG_ENV, "en")
     en = design_note(st)
-    assert en.startswith("2 stratum(s) hold a single PSU (Shanghai, Tibet)") and f'"{rule}"' in en
+    assert en.startswith("2 strata hold a single PSU (Shanghai, Tibet)") and f'"{rule}"' in en
+    assert "so their PSU totals are" in en
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     zh = design_note(st)
     assert zh.startswith("2 个层只有一个初级抽样单元（上海、西藏）") and f'"{rule}"' in zh
     assert not re.search(r"[A-Za-z]{4,}", zh.replace("survey.lonely.psu", "").replace(rule, ""))
     assert design_note(SimpleNamespace(design=SurveyDesign.from_arrays(
         np.ones(4), np.array(["a", "a", "b", "b"]), np.array([1, 2, 3, 4])))) == ""
+    one = SimpleNamespace(design=SurveyDesign.from_arrays(
+        np.ones(5), np.array(["上海", "上海", "北京", "北京", "北京"]), np.array([1, 1, 2, 3, 3]), lonely_psu=rule))
+    assert design_note(one).startswith("1 个层只有一个初级抽样单元（上海）")
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    assert design_note(one).startswith("1 stratum holds a single PSU (Shanghai): ")
+    assert "so its PSU total is" in design_note(one)
 
 
 def test_the_survey_page_s_figures_and_facts_table_read_chinese_in_the_chinese_edition(monkeypatch):

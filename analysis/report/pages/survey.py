@@ -118,10 +118,15 @@ def design_note(study) -> str:  # type: ignore[no-untyped-def]
             "remove": _("left out of the variance"),
             "certainty": _("treated as sampled with certainty (no variance)"),
             "fail": _("refused")}[d.lonely_psu]
-    return _("{n} stratum(s) hold a single PSU ({names}): no within-stratum variance can be estimated "
-             "there, so its PSU total is {rule}, as R's survey.lonely.psu = \"{option}\"; a domain estimate "
-             "resting on one PSU is not published.").format(n=len(lonely), names=names, rule=rule,
-                                                            option=d.lonely_psu)
+    text = i18n.plural(
+        len(lonely),
+        N_("{n} stratum holds a single PSU ({names}): no within-stratum variance can be estimated "
+           "there, so its PSU total is {rule}, as R's survey.lonely.psu = \"{option}\"; a domain estimate "
+           "resting on one PSU is not published."),
+        N_("{n} strata hold a single PSU ({names}): no within-stratum variance can be estimated "
+           "there, so their PSU totals are {rule}, as R's survey.lonely.psu = \"{option}\"; a domain "
+           "estimate resting on one PSU is not published."))
+    return text.format(n=len(lonely), names=names, rule=rule, option=d.lonely_psu)
 
 
 def warnings_table(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
