@@ -1135,19 +1135,19 @@ def test_a_scan_gives_the_columns_asked_for_with_text_as_arrow_strings_in_pieces
                        'odd "name"': np.arange(n, dtype=float), "k": np.arange(n)})
     df.loc[3, "resp_id"] = None
     (tmp_path / "p").mkdir()
-    df.iloc[:5].to_parquet(tmp_path / "p" / "a.parquet", index=False)
-    df.to_parquet(tmp_path / "p" / "b.parquet", index=False)
+    df.to_parquet(tmp_path / "p" / "a.parquet", index=False)
+    df.iloc[:5].to_parquet(tmp_path / "p" / "b.parquet", index=False)
     pieces = list(scan_partitions(tmp_path / "p"))
     assert [(f.name, first, len(p)) for f, first, p in pieces] == [
-        ("a.parquet", 2, 5), ("b.parquet", 2, 200_000), ("b.parquet", 200_002, 1)]
-    a = pieces[0][2]
+        ("a.parquet", 2, 200_000), ("a.parquet", 200_002, 1), ("b.parquet", 2, 5)]
+    a = pieces[2][2]
     assert list(a.columns) == ["resp_id", 'odd "name"', "k"]
     assert a["resp_id"].dtype == pd.StringDtype("pyarrow", na_value=np.nan)
     assert a["resp_id"].iloc[3] is np.nan and list(a["resp_id"].iloc[:3]) == ["0", "1", "2"]
     assert (a["k"].dtype, a['odd "name"'].dtype) == (np.dtype("int64"), np.dtype("float64"))
-    assert pieces[2][2].iloc[0].tolist() == ["200000", 200_000.0, 200_000]
-    some = list(scan_partitions([tmp_path / "p" / "a.parquet"], columns=["k", 'odd "name"']))
-    assert len(some) == 1 and some[0][:2] == (tmp_path / "p" / "a.parquet", 2)
+    assert pieces[1][2].iloc[0].tolist() == ["200000", 200_000.0, 200_000]
+    some = list(scan_partitions([tmp_path / "p" / "b.parquet"], columns=["k", 'odd "name"']))
+    assert len(some) == 1 and some[0][:2] == (tmp_path / "p" / "b.parquet", 2)
     pd.testing.assert_frame_equal(some[0][2], df.iloc[:5][["k", 'odd "name"']])
 
 
