@@ -1222,3 +1222,10 @@ def test_a_stratum_with_one_psu_in_a_piece_but_several_in_the_wave_costs_no_rows
         out = stream_wave(tmp_path / "p", design, batch_rows=batch)
         assert out["report"].problems == []
         _assert_same_estimate(out["degree"], mem)
+
+
+def test_an_unknown_lonely_psu_rule_is_refused_with_the_rules_there_are(tmp_path):
+    """Before any partition is read (the folder may not even exist)."""
+    with pytest.raises(ValueError) as e:
+        stream_wave(tmp_path / "nowhere", {**DESIGN, "lonely_psu": "drop"})
+    assert str(e.value) == "lonely_psu must be one of adjust, remove, certainty, fail; got 'drop'"
