@@ -263,7 +263,9 @@ def test_a_wave_without_the_institution_questionnaire_is_not_said_to_hold_0_reco
     none = institutions_sentences(SimpleNamespace(institutions=None))
     some = institutions_sentences(SimpleNamespace(institutions=pd.DataFrame({"x": range(3)})))
     want = {"en": [(0, "", "This wave has no township institution questionnaire."),
-                   (3, ", and 3 township institution records", "The township institution questionnaire holds 3 records.")],
-            "zh": [(0, "", "本轮调查没有乡镇机构问卷。"), (3, "，以及 3 条乡镇机构记录", "乡镇机构问卷有 3 条记录。")]}
+                   (3, ", and 3 township institution records",
+                    "The township institution questionnaire holds 3 records.")],
+            "zh": [(0, "", "本轮调查没有乡镇机构问卷。"),
+                   (3, "，以及 3 条乡镇机构记录", "乡镇机构问卷有 3 条记录。")]}
     assert [tuple(d.values()) for d in (none, some)] == want[language]
     assert list(none) == ["n_institutions", "institutions_clause", "institutions_sentence"]

@@ -1118,7 +1118,8 @@ def test_partitions_carrying_pandas_index_columns_are_scanned_with_them_named_as
     got = stream_wave(tmp_path / "with", DESIGN, batch_rows=300)
     want = stream_wave(tmp_path / "without", DESIGN, batch_rows=300)
     assert [(p.file, p.row, p.column, p.rule, p.severity) for p in got["report"].problems] == [
-        (f"part-0000{i}.parquet", None, c, "known column", "warning") for i in range(3) for c in ("level_0", "index")]
+        (f"part-0000{i}.parquet", None, c, "known column", "warning")
+        for i in range(3) for c in ("level_0", "index")]
     assert want["report"].problems == [] and got["report"].ok
     _assert_same_estimate(got["degree"], want["degree"])
 
@@ -1201,7 +1202,7 @@ def test_stream_wave_by_default_estimates_by_province_in_pieces_of_200000_rows_w
     _assert_same_estimate(shown["degree"], out["degree"])
 
 
-def test_a_stratum_with_one_psu_in_a_piece_but_several_in_the_wave_costs_no_rows_under_the_fail_rule(tmp_path):
+def test_under_the_fail_rule_a_stratum_cut_to_one_psu_by_a_piece_costs_no_rows(tmp_path):
     """With ``lonely_psu: fail``, a piece in which a stratum has a single PSU (a partition or a
     batch that cuts the stratum) is not an invalid piece: the rule is judged over the whole wave.
     Rows sorted by stratum and PSU, cut every 700 rows and every 250: the estimates are those of

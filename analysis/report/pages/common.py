@@ -121,9 +121,10 @@ def institutions_sentences(wave) -> dict[str, Any]:  # type: ignore[no-untyped-d
         return {"n_institutions": 0, "institutions_clause": "",
                 "institutions_sentence": _("This wave has no township institution questionnaire.")}
     n = len(wave.institutions)
+    sentence = _("The township institution questionnaire holds {n} records.")
     return {"n_institutions": n,
             "institutions_clause": _(", and {n} township institution records").format(n=n),
-            "institutions_sentence": _("The township institution questionnaire holds {n} records.").format(n=n)}
+            "institutions_sentence": sentence.format(n=n)}
 
 
 def region_sentence(h: dict[str, Any]) -> str:
