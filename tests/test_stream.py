@@ -1230,3 +1230,29 @@ def test_an_unknown_lonely_psu_rule_is_refused_with_the_rules_there_are(tmp_path
     with pytest.raises(ValueError) as e:
         stream_wave(tmp_path / "nowhere", {**DESIGN, "lonely_psu": "drop"})
     assert str(e.value) == "lonely_psu must be one of adjust, remove, certainty, fail; got 'drop'"
+
+
+def test_the_local_scan_reduces_each_partition_alone_and_merges_in_file_order_bit_for_bit(partitioned):
+    """As a cluster's workers do: each partition's pieces reduced into a partial of its own, the
+    partials merged in file order. The one-pass OLS sums are grouped by these partials, so a scan
+    grouped otherwise (all pieces in one partial, a partial per piece) differs in the last bits
+    from a cluster's result; built here by hand, the local scan's must be the same bits."""
+    from analysis.estimation.stream import ScanPartial, _scan_job, partition_files, scan_partitions
+
+    folder, _ = partitioned
+    spec = {"y": "overall", "x": X, "fe": "province", "cluster": "village_id"}
+    local = stream_wave(folder, DESIGN, ols=spec, batch_rows=300)
+    job = _scan_job({**DESIGN, "lonely_psu": "adjust"}, "province_en", spec, None, None)
+    part = ScanPartial()
+    for f in partition_files(folder):
+        cur = ScanPartial()
+        for file, first, raw in scan_partitions([f], batch_rows=300):
+            cur.add_piece(job, file, first, raw)
+        part.merge(cur)
+    want = part.ols.result()
+    for k in ("coef", "se", "vcov"):
+        np.testing.assert_array_equal(local["ols"][k], want[k])
+    one = ScanPartial()
+    for file, first, raw in scan_partitions(partition_files(folder), batch_rows=300):
+        one.add_piece(job, file, first, raw)
+    assert not np.array_equal(one.ols.result()["coef"], want["coef"])   # the grouping shows
