@@ -1256,3 +1256,15 @@ def test_the_local_scan_reduces_each_partition_alone_and_merges_in_file_order_bi
     for file, first, raw in scan_partitions(partition_files(folder), batch_rows=300):
         one.add_piece(job, file, first, raw)
     assert not np.array_equal(one.ols.result()["coef"], want["coef"])   # the grouping shows
+
+
+def test_partitions_without_the_weight_column_are_refused_with_a_report_not_a_crash(tmp_path):
+    """A piece with an error of its own (here the design's weight column missing) is not reduced:
+    the scan reports the missing column once per partition, as the validation does, and estimates
+    nothing."""
+    v = generate(seed=5, n=1200, calibrate=False)["villagers"].drop(columns="weight")
+    write_partitioned(v, tmp_path / "p", rows_per_file=500)
+    out = stream_wave(tmp_path / "p", DESIGN, batch_rows=300)
+    assert (out["degree"], out["ols"]) == (None, None)
+    missing = [(p.file, p.column, p.severity) for p in out["report"].problems if p.rule == "required column"]
+    assert missing == [(f"part-0000{i}.parquet", "weight", "error") for i in range(3)]
