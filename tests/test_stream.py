@@ -269,16 +269,27 @@ def test_dask_cluster_finds_the_problems_across_partitions_the_local_scan_finds(
     assert dist["degree"] is None and dist["ols"] is None
 
 
-def test_dask_cluster_reports_the_first_fifty_repeated_ids_as_the_local_scan_does(tmp_path, dask_client):
+def test_dask_cluster_reports_the_first_fifty_repeated_ids_as_the_local_scan_does(tmp_path, dask_client,
+                                                                                   monkeypatch):
     """Sixty repeated ids across partitions: both scans name the same first fifty repeats (the
     local scan's DuckDB query and the cluster's buckets each keep fifty), with a progress bar
-    on the cluster's reductions."""
+    on the cluster's reductions when asked for (one step a partition, removed once done)."""
+    import rich.progress
+
     v = generate(seed=12, n=2000, calibrate=False)["villagers"]
     for i in range(60):
         v.loc[1000 + 15 * i, "resp_id"] = v.loc[i, "resp_id"]
     write_partitioned(v, tmp_path / "p", rows_per_file=400)
+    bars: list = []
+
+    def track(it, **kw):  # type: ignore[no-untyped-def]
+        bars.append(kw)
+        yield from it
+
+    monkeypatch.setattr(rich.progress, "track", track)
     local = stream_wave(tmp_path / "p", DESIGN, batch_rows=300)["report"]
     dist = stream_wave(tmp_path / "p", DESIGN, batch_rows=300, client=dask_client, progress=True)["report"]
+    assert bars == [{"total": 5, "description": "reduce partitions on the cluster", "transient": True}]
     dup = [p for p in local.errors if p.rule == "unique id"]
     assert len(dup) == 50
     assert _problems(dist) == _problems(local)
