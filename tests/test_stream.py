@@ -216,6 +216,22 @@ def test_partition_problems_are_reported_across_files(tmp_path):
     assert ("part-00001.parquet", "schema") in rules
 
 
+@pytest.fixture
+def bars(monkeypatch) -> list:
+    """The progress bars a test's code asks rich for: the keyword arguments of each ``track``
+    call (the items pass through unchanged)."""
+    import rich.progress
+
+    seen: list = []
+
+    def track(it, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw)
+        yield from it
+
+    monkeypatch.setattr(rich.progress, "track", track)
+    return seen
+
+
 @pytest.fixture(scope="module")
 def dask_client():
     """A local Dask cluster of two worker processes (the job, codebook and index construction
@@ -269,24 +285,14 @@ def test_dask_cluster_finds_the_problems_across_partitions_the_local_scan_finds(
     assert dist["degree"] is None and dist["ols"] is None
 
 
-def test_dask_cluster_reports_the_first_fifty_repeated_ids_as_the_local_scan_does(tmp_path, dask_client,
-                                                                                   monkeypatch):
+def test_dask_cluster_reports_the_first_fifty_repeated_ids_as_the_local_scan_does(tmp_path, dask_client, bars):
     """Sixty repeated ids across partitions: both scans name the same first fifty repeats (the
     local scan's DuckDB query and the cluster's buckets each keep fifty), with a progress bar
     on the cluster's reductions when asked for (one step a partition, removed once done)."""
-    import rich.progress
-
     v = generate(seed=12, n=2000, calibrate=False)["villagers"]
     for i in range(60):
         v.loc[1000 + 15 * i, "resp_id"] = v.loc[i, "resp_id"]
     write_partitioned(v, tmp_path / "p", rows_per_file=400)
-    bars: list = []
-
-    def track(it, **kw):  # type: ignore[no-untyped-def]
-        bars.append(kw)
-        yield from it
-
-    monkeypatch.setattr(rich.progress, "track", track)
     local = stream_wave(tmp_path / "p", DESIGN, batch_rows=300)["report"]
     dist = stream_wave(tmp_path / "p", DESIGN, batch_rows=300, client=dask_client, progress=True)["report"]
     assert bars == [{"total": 5, "description": "reduce partitions on the cluster", "transient": True}]
@@ -1179,12 +1185,10 @@ def test_a_scan_of_partitions_that_cannot_be_one_table_says_so_with_duckdb_s_rea
 
 
 def test_stream_wave_by_default_estimates_by_province_in_pieces_of_200000_rows_without_a_progress_bar(
-        partitioned, monkeypatch, capsys):
+        partitioned, monkeypatch, capsys, bars):
     """The defaults of ``stream_wave``: the degree by ``province_en``, the "adjust" rule for a
     stratum with one PSU, DuckDB pieces of 200,000 rows and no progress bar; asked for, the bar
     is named for its work and removed once done (``transient``), and the pieces pass through it."""
-    import rich.progress
-
     from analysis.estimation import stream
 
     folder, st = partitioned
@@ -1196,13 +1200,6 @@ def test_stream_wave_by_default_estimates_by_province_in_pieces_of_200000_rows_w
         return scan(files, batch_rows=batch_rows)
 
     monkeypatch.setattr(stream, "scan_partitions", scan_rows)
-    bars: list = []
-
-    def track(it, **kw):  # type: ignore[no-untyped-def]
-        bars.append(kw)
-        yield from it
-
-    monkeypatch.setattr(rich.progress, "track", track)
     out = stream_wave(folder, DESIGN)
     assert (rows, bars) == ([200_000], [])
     assert capsys.readouterr() == ("", "")
