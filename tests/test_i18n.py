@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 
@@ -179,9 +180,18 @@ def test_models_not_estimated_on_a_wave_are_listed_with_their_reasons_in_the_edi
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     lacks = i18n.Message(i18n.N_("the wave has no {variables}"), variables="x, y")
     ms = ModelSet((), skipped={"ols_a": lacks})
-    display.regression_table(ms, ["ols_a", "ols_b"], study=None)
-    assert shown == [{"text/markdown": "*本轮数据未估计：ols_a (本轮调查没有变量 x, y)；"
-                                       "ols_b (未拟合)。*"}]
+    specs = [SimpleNamespace(name="ols_a", label="Satisfaction: education"),
+             SimpleNamespace(name="ols_b", label="")]
+    study = SimpleNamespace(settings=SimpleNamespace(models=SimpleNamespace(models=specs)))
+    display.regression_table(ms, ["ols_a", "ols_b"], study=study)
+    # named by its label in the edition's language, its id beside it to find it in models.yml
+    assert shown == [{"text/markdown": "*本轮数据未估计：满意度：公共教育（`ols_a`：本轮调查没有变量 x, y）；"
+                                       "ols_b（`ols_b`：未拟合）。*"}]
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    shown.clear()
+    display.regression_table(ms, ["ols_a"], study=study)
+    assert shown == [{"text/markdown": "*Not estimated on this wave: Satisfaction: education "
+                                       "(`ols_a`: the wave has no x, y).*"}]
 
 
 def test_a_table_names_each_questionnaire_in_the_edition_s_language_beside_its_key(monkeypatch):

@@ -126,8 +126,11 @@ def regression_table(ms, names: list[str], study, *, title: str = "", page: str 
     if missing:
         # the reason out of the f-string: babel's extractor does not look inside one
         why = {n: say(ms.skipped.get(n, N_("not fitted"))) for n in missing}
+        label = {m.name: m.label for m in study.settings.models.models}
         display({"text/markdown": _("*Not estimated on this wave: {models}.*").format(
-            models=_("; ").join(f"{n} ({w})" for n, w in why.items()))}, raw=True)
+            models=_("; ").join(_("{label} (`{id}`: {reason})").format(
+                label=_(label[n]) if label.get(n) else n, id=n, reason=w) for n, w in why.items()))},
+                raw=True)
     if not names:
         return
     sub = ModelSet(tuple(ms[n] for n in names), study.wave.id, study.wave.synthetic)
