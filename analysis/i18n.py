@@ -160,15 +160,15 @@ def say(text: object, language: str | None = None) -> str:
 
 def plural(n: int, one: str, other: str, language: str | None = None) -> str:
     """``one`` or ``other`` (both marked with :func:`N_`) as English grammar wants for a count
-    ``n``, in the edition being written: Chinese has no plural, so it translates ``other``.
+    ``n``, in the edition being written. Chinese has no plural but its translation of ``one`` may
+    still differ ("该层", that stratum, beside "这些层", those strata): ``one`` is translated for 1.
 
     >>> plural(1, "{n} PSU", "{n} PSUs", "en").format(n=1), plural(2, "{n} PSU", "{n} PSUs", "en").format(n=2)
     ('1 PSU', '2 PSUs')
     """
     language = language or lang()
-    if language == "en":
-        return one if n == 1 else other
-    return _(other, language)
+    chosen = one if n == 1 else other
+    return chosen if language == "en" else _(chosen, language)
 
 
 REGIONS_ZH = {"east": "东部", "central": "中部", "centre": "中部", "west": "西部", "northeast": "东北"}

@@ -336,7 +336,8 @@ def test_the_survey_page_names_a_single_psu_stratum_and_its_rule_in_each_edition
         np.ones(4), np.array(["a", "a", "b", "b"]), np.array([1, 2, 3, 4])))) == ""
     one = SimpleNamespace(design=SurveyDesign.from_arrays(
         np.ones(5), np.array(["上海", "上海", "北京", "北京", "北京"]), np.array([1, 1, 2, 3, 3]), lonely_psu=rule))
-    assert design_note(one).startswith("1 个层只有一个初级抽样单元（上海）")
+    assert design_note(one).startswith("1 个层只有一个初级抽样单元（上海）：该层内无法估计方差")   # "that stratum"
+    assert "这些层内" in zh                                                                    # "those strata"
     monkeypatch.setenv(i18n.LANG_ENV, "en")
     assert design_note(one).startswith("1 stratum holds a single PSU (Shanghai): ")
     assert "so its PSU total is" in design_note(one)
