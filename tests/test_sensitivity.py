@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from analysis.cli import app
 from analysis.estimation.index import build_index, aggregate
-from analysis.estimation.sensitivity import (NORMS, TARGET_CODE, _field_scores, _overall, bootstrap_domains,
+from analysis.estimation.sensitivity import (NORMS, _field_scores, _overall, bootstrap_domains,
                                              rao_wu_weights, run_sensitivity, sobol_indices)
 from analysis.estimation.study import build_study
 from analysis.settings.options import AGGREGATIONS
@@ -47,12 +47,43 @@ def test_precomputed_field_scores_equal_build_index(study, wave, norm):
         for agg in AGGREGATIONS:
             c = cfg.with_(normalisation=norm, weighting=wt, aggregation=agg)
             if norm == "target":
-                c = c.with_(targets={it.id: TARGET_CODE for it in wave.codebook.indicators()})
+                # every indicator of the replica is on the five-point agreement scale: "agree" is 4
+                c = c.with_(targets={it.id: 4.0 for it in wave.codebook.indicators()})
             res = build_index(v, c, codebook=wave.codebook, weights=v["weight"].to_numpy())
             F, fw = combos[(norm, wt, agg)]
             np.testing.assert_allclose(F, res.scores[list(res.fields)].to_numpy(), rtol=1e-12)
             np.testing.assert_allclose(_overall(F, fw[:, None], agg, cfg.coverage)[:, 0],
                                        res.scores["overall"].to_numpy(), rtol=1e-12)
+
+
+def test_the_target_is_the_settings_one_else_the_level_below_the_top_of_the_item_s_own_scale():
+    """Any questionnaire: "agree" (4) on a five-point scale, 2 on a three-point one, the top on a
+    yes/no item (one below would divide by zero), on a reversed item read from its other end as
+    the index reads it (codes 0, 1, 2, 5 reversed read 5, 4, 3, 0: the level below the top is 4,
+    not 2), and the settings' target first."""
+    from analysis.ingest.codebook import Item
+    from analysis.estimation.sensitivity import target_codes
+
+    def item(name: str, codes: list[int], direction: int = 1) -> Item:
+        return Item(id=name, type="likert5", text_zh="", text_en="", questionnaire="villagers",
+                    values={c: ("", "") for c in codes}, direction=direction)
+
+    items = [item("five", [1, 2, 3, 4, 5]), item("three", [1, 2, 3]), item("yes_no", [0, 1]),
+             item("reversed", [0, 1, 2, 5], -1), item("named", [1, 2, 3, 4, 5])]
+    assert target_codes(items, {"named": 5.0}) == {"five": 4.0, "three": 2.0, "yes_no": 1.0,
+                                                   "reversed": 4.0, "named": 5.0}
+
+
+def test_the_uncertainty_analysis_takes_the_settings_targets(study, wave):
+    v = wave.villagers
+    first = wave.codebook.indicators()[0].id
+    cfg = study.construction.with_(targets={first: 5.0})
+    combos = _field_scores(v, wave.codebook, cfg, v["weight"].to_numpy())
+    c = cfg.with_(normalisation="target", weighting="equal", aggregation="arithmetic",
+                  targets={it.id: 4.0 for it in wave.codebook.indicators()} | {first: 5.0})
+    res = build_index(v, c, codebook=wave.codebook, weights=v["weight"].to_numpy())
+    F, _ = combos[("target", "equal", "arithmetic")]
+    np.testing.assert_allclose(F, res.scores[list(res.fields)].to_numpy(), rtol=1e-12)
 
 
 def test_vectorised_overall_equals_one_draw_at_a_time():

@@ -41,7 +41,6 @@ from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 
 NORMS = NORMALISATIONS
 INPUTS = ("normalisation", "weighting", "aggregation", "weights_perturbation", "bootstrap")
-TARGET_CODE = 4.0
 PERTURBATION = 0.25
 
 
@@ -132,6 +131,20 @@ def rao_wu_multipliers(strata: np.ndarray, psu: np.ndarray, reps: int, rng: np.r
     return p_codes, mult
 
 
+def target_codes(items: list, targets: dict[str, float] | None = None) -> dict[str, float]:
+    """The target of each item in the uncertainty analysis's ``target`` normalisation: the
+    settings' target where one is named, else the level just below the top of the item's scale in
+    the direction of more modern governance ("agree" on a five-point agreement scale), or the top
+    itself on a scale of two codes. Codes are counted as :func:`normalise` turns them (a reversed
+    item's scale is read from its other end)."""
+    out = {}
+    for it in items:
+        lo, hi = min(it.values), max(it.values)
+        scale = sorted(c if it.direction > 0 else lo + hi - c for c in it.values)
+        out[it.id] = float((targets or {}).get(it.id, scale[-2] if len(scale) > 2 else scale[-1]))
+    return out
+
+
 def _field_scores(data: pd.DataFrame, codebook, cfg: IndexConfig, weights: np.ndarray  # type: ignore[no-untyped-def]
                   ) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
     """(norm, weighting, aggregation) → (n × fields scores, base field weights)."""
@@ -142,7 +155,7 @@ def _field_scores(data: pd.DataFrame, codebook, cfg: IndexConfig, weights: np.nd
     out = {}
     for norm in NORMS:
         if norm == "target":
-            xn = normalise(codes, items, "target", weights, {it.id: TARGET_CODE for it in items})
+            xn = normalise(codes, items, "target", weights, target_codes(items, dict(cfg.targets)))
         else:
             xn = normalise(codes, items, norm, weights)
         for wt in WEIGHTINGS:
