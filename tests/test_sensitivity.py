@@ -120,6 +120,37 @@ def test_same_seed_same_result_and_ranks_are_consistent(study):
                                      "weights_perturbation", "bootstrap"}
 
 
+def test_ranks_count_from_the_highest_score_and_their_sobol_rows_average_each_province_s(study, monkeypatch):
+    """Rank 1 is the province with the highest mean in a draw (rank = 1 + the provinces scoring
+    higher); the "province ranks" rows are the first-order and total indices of each province's
+    rank, averaged over provinces, each in its own column."""
+    from analysis.estimation import sensitivity
+
+    calls = []
+
+    def recording(ya, yb, yab):  # type: ignore[no-untyped-def]
+        out = sobol_indices(ya, yb, yab)
+        calls.append((np.array(ya), out))
+        return out
+
+    monkeypatch.setattr(sensitivity, "sobol_indices", recording)
+    r = run_sensitivity(study, draws=7 * 60, seed=2)
+    P = r.provinces.to_numpy()
+    higher = (P[:, None, :] > P[:, :, None]).sum(axis=2)          # draw × province: how many score higher
+    np.testing.assert_array_equal(r.ranks.to_numpy(), 1 + higher)
+    assert (r.ranks.to_numpy()[np.arange(len(P)), P.argmax(axis=1)] == 1).all()
+    N = 60
+    province_calls = calls[1:]                                    # the first is the east-west gap
+    assert len(province_calls) == P.shape[1]
+    for j, (ya, _) in enumerate(province_calls):                  # each province's ranks in sample A
+        np.testing.assert_array_equal(ya, r.ranks.iloc[:N, j].to_numpy())
+    per = np.array([out for _, out in province_calls])            # province × input × (first, total)
+    got = r.sobol[r.sobol["output"] == "province ranks (mean over provinces)"]
+    np.testing.assert_allclose(got["first_order"].to_numpy(), np.nanmean(per[:, :, 0], axis=0), rtol=1e-12)
+    np.testing.assert_allclose(got["total"].to_numpy(), np.nanmean(per[:, :, 1], axis=0), rtol=1e-12)
+    assert not np.allclose(per[:, :, 0], per[:, :, 1])            # the two columns can be told apart
+
+
 def test_bootstrap_domains(study):
     b = bootstrap_domains(study, reps=300, seed=2)
     assert len(b) == 22 and (b["boot_se"] > 0).all()
