@@ -308,6 +308,36 @@ def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_val
     assert tab["published"].to_dict() == published
 
 
+def test_within_rounding_is_half_a_unit_of_the_last_printed_decimal_and_at_most_rounds_first():
+    """A published 0.xyz holds every value within half a unit of its last decimal (0.4 of a unit
+    away: reproduced; 0.6: not, on either side); "at most" rounds the value to the printed decimals
+    before comparing (a value just above the figure that rounds down to it is within)."""
+    from types import SimpleNamespace
+
+    from analysis.settings.schemas import Figure
+
+    study = build_study("2020-replica")
+    v = study.villagers
+    east = (v["region3"] == "east").to_numpy()
+    rep = _weighted_mean(study.scores["overall"].to_numpy(float),
+                         v[study.wave.design_columns["weight"]].to_numpy(float), east)
+    down = next(d for d in range(1, 6) if round(rep, d) < rep - 1e-9)   # a precision that rounds it down
+    cases = {"four_tenths_above": (3, rep + 0.0004, True), "six_tenths_above": (3, rep + 0.0006, False),
+             "six_tenths_below": (3, rep - 0.0006, False), "four_tenths_below": (3, rep - 0.0004, True)}
+    figures = [Figure(key=k, statistic="degree", domain={"region3": "east"}, decimals=d)
+               for k, (d, _, _) in cases.items()]
+    figures.append(Figure(key="at_most_rounded_down", statistic="degree", domain={"region3": "east"},
+                          decimals=down, compare="at_most"))
+    published = {k: p for k, (_, p, _) in cases.items()} | {"at_most_rounded_down": round(rep, down)}
+    settings = SimpleNamespace(reproduction=SimpleNamespace(figures=figures), published_value=published.get)
+    tab = reproduce(SimpleNamespace(wave=study.wave, settings=settings, villagers=v, design=study.design,
+                                    scores=study.scores)).set_index("key")
+    assert tab["reproduced"].to_numpy() == pytest.approx(rep, rel=1e-12)
+    assert rep > published["at_most_rounded_down"]           # above the figure unrounded, equal as printed
+    assert tab["within_rounding"].to_dict() == {k: ok for k, (_, _, ok) in cases.items()} | {
+        "at_most_rounded_down": True}
+
+
 def test_table_1_counts_the_figure_s_code_and_leaves_a_row_the_wave_cannot_give_empty(monkeypatch):
     """Table 1 counts the code the figure names (its ``value``: the share answering 0 is 100 minus
     the share answering 1 on a yes/no item), names the field and problem from the codebook, and
