@@ -225,12 +225,47 @@ def font_list_without_cjk(monkeypatch):
 def test_cjk_fonts_installed_after_matplotlib_built_its_cache_are_found(font_list_without_cjk):
     from analysis.publishing import figures
 
+    import glob
+    import shutil
+
+    # whether the fonts are there is asked of the file system, not of the function under test
+    installed = glob.glob("/usr/share/fonts/**/NotoSansCJK*", recursive=True)
+    if shutil.which("fc-list") is None or not installed:
+        pytest.skip("no fontconfig or no Noto CJK font (apt-get install fontconfig fonts-noto-cjk)")
     files = figures._fontconfig_cjk_files()
-    if not any("CJK" in f for f in files):
-        pytest.skip("fontconfig knows no Noto CJK font (apt-get install fonts-noto-cjk)")
+    assert set(installed) <= set(files)
     assert figures.cjk_font() == "Noto Sans CJK SC"
     added = {f.fname for f in font_list_without_cjk.ttflist if "CJK" in f.name}
     assert added and added <= set(files)
+
+
+def test_fontconfig_is_asked_for_the_files_of_its_chinese_fonts_and_its_answer_read(monkeypatch):
+    """``fc-list :lang=zh file`` prints "path: " per font (a path may hold a colon); no fc-list,
+    an fc-list that cannot start or one that hangs past a minute means no font, not a crash."""
+    import shutil
+    import subprocess
+
+    from analysis.publishing import figures
+
+    calls = []
+
+    def run(args, **kw):  # type: ignore[no-untyped-def]
+        calls.append((args, kw))
+        return subprocess.CompletedProcess(args, 0, stdout="/fonts/a:b/CJK.ttc: \n\n/fonts/c.otf:\n", stderr="")
+
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/fc-list" if name == "fc-list" else None)
+    monkeypatch.setattr(subprocess, "run", run)
+    assert figures._fontconfig_cjk_files() == ["/fonts/a:b/CJK.ttc", "/fonts/c.otf"]
+    assert calls == [(["fc-list", ":lang=zh", "file"],
+                      {"capture_output": True, "text": True, "timeout": 60, "check": False})]
+    for error in (OSError("cannot start"), subprocess.TimeoutExpired("fc-list", 60)):
+        def failing(args, error=error, **kw):  # type: ignore[no-untyped-def]
+            raise error
+        monkeypatch.setattr(subprocess, "run", failing)
+        assert figures._fontconfig_cjk_files() == []
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(subprocess, "run", run)
+    assert figures._fontconfig_cjk_files() == [] and len(calls) == 1     # not run without fc-list
 
 
 def test_without_a_cjk_font_anywhere_or_one_matplotlib_can_read_there_is_none(font_list_without_cjk,
