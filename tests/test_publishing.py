@@ -195,7 +195,9 @@ def test_regression_tables_count_their_tests_in_the_note(commit):
     assert "wave w, page p, commit 0123456789ab" in html and "Models" in html
     assert html.index("Standard errors") < html.index("wave w, page p")
     plain = tables.regression_html(t, stars=False)
-    assert "Standard errors in parentheses." in plain and "Holm" not in plain and "commit" not in plain
+    assert '<span class="gt_from_md">Standard errors in parentheses.</span>' in plain
+    assert "Holm" not in plain and "commit" not in plain
+    assert "gt_heading gt_title" not in plain and "gt_heading gt_title" in html      # no title by default
     assert tables.regression_html(t, title="Models") == tables.regression_html(t, title="Models")
     assert f'id="m{hashlib.sha256(("Models" + t.to_csv()).encode()).hexdigest()[:12]}"' in html
     nopage = tables.regression_html(t, source=Source("survey", "wave w", False))
@@ -276,6 +278,29 @@ def test_a_column_without_a_label_is_shown_by_its_name_with_spaces_in_either_edi
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     assert column_label("n_psu") == i18n._("PSUs") != "PSUs"          # a known label is translated
     assert column_label("n_villages_surveyed") == "n villages surveyed"
+
+
+def test_rendered_columns_take_the_kinds_and_replicates_given_and_no_page_by_default(commit):
+    def cells(**kw: object) -> list[str]:
+        md = tables.render(pd.DataFrame({"median": [2.6], "p": [0.0004]}), **kw)["text/markdown"]
+        return [c.strip() for c in md.splitlines()[-1].strip("|").split("|")]
+
+    assert cells() == ["2.6", "< 0.001"]                                 # a number by default
+    assert cells(kinds={"median": "rank"}) == ["3", "< 0.001"]           # a rank, rounded
+    assert cells(reps=99) == ["2.6", "< 0.01"]                # not below a bootstrap's resolution 1/100
+    df = pd.DataFrame({"median": [2.6]})
+    src = Source("survey", "wave w", False)
+    assert tables.render(df, source=src) == tables.render(df, source=src, page="")
+    # as every table, as wide as its box (a phone scrolls it inside the box)
+    assert "width: 100%" in tables.render(df)["text/html"].split(".gt_table {")[1].split("}")[0]
+
+
+def test_the_chinese_edition_keeps_the_chinese_name_of_a_table_without_another_province_column(monkeypatch):
+    from analysis import i18n
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    md = tables.render(pd.DataFrame({"province_zh": ["上海"], "estimate": [70.1]}))["text/markdown"]
+    assert "上海" in md
 
 
 def test_the_chinese_edition_shows_a_province_s_chinese_name_once(monkeypatch):

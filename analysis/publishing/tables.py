@@ -134,7 +134,7 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     return {"text/html": body, "text/markdown": md}
 
 
-def regression_html(table: pd.DataFrame, *, title: str = "", stars: bool = True, synthetic: bool = False,
+def regression_html(table: pd.DataFrame, *, title: str = "", stars: bool = True,
                     source: Source | None = None, page: str = "") -> str:
     """A multi-model regression table (:meth:`ModelSet.table`) as HTML with its notes."""
     from great_tables import GT
