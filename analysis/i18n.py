@@ -217,10 +217,10 @@ def category(column: str, value: object, language: str | None = None) -> object:
 def group_name(column: str, value: object, language: str | None = None) -> str:
     """One of the groups a comparison names (a value of ``column``) as a reader calls it: a region
     or province by its name in the edition being written (or in ``language``), a value of any
-    other column as "column = value"."""
+    other column as "column = value", a value of no named column as itself."""
     if column in REGION_COLUMNS + PROVINCE_COLUMNS:
         return str(category(column, value, language))
-    return f"{column} = {value}"
+    return f"{column} = {value}" if column else str(value)
 
 
 def reasons(text: str) -> str:

@@ -169,6 +169,9 @@ def test_heatmap_writes_every_cell_formatted_in_rows_and_columns_of_the_table():
     named = figures.heatmap(df.rename_axis("field"))
     assert list(named.ruralgov_data.columns)[0] == "field"
     assert _texts(named) == []
+    bare = named.axes[0]
+    assert [bare.get_title(loc=w) for w in ("left", "center", "right")] == ["", "", ""]   # no title by default
+    assert len(named.axes) == 1 and bare.collections[0].cmap.name == "YlGnBu"  # no colour bar; the house map
 
 
 def _provinces_polygons() -> dict[int, list[np.ndarray]]:
@@ -246,7 +249,7 @@ def test_distributions_draw_a_box_per_column_in_the_order_given_and_offer_its_pe
             medians.setdefault(round(float(np.mean(y))), []).append(x[0])
     for row, col in enumerate(["west", "central", "east"]):
         assert df[col].median() == pytest.approx(min(medians[row], key=lambda v: abs(v - df[col].median())))
-    assert ax.get_xlabel() == "score" and _texts(fig) == ["synthetic replica"]
+    assert ax.get_xlabel() == "score" and ax.get_ylabel() == "" and _texts(fig) == ["synthetic replica"]
     stats = fig.ruralgov_data.set_index("item")
     assert list(stats.index) == ["east", "west", "central"]
     assert stats.loc["west", "2.5%"] == pytest.approx(np.percentile(df["west"], 2.5))
@@ -402,6 +405,8 @@ def test_oaxaca_plot_draws_contributions_sorted_with_1_96_se_error_bars():
     assert ax.get_xlabel() == "points of the gap between east and west explained by differences in each characteristic"
     bare = figures.oaxaca_plot(detail, synthetic=False).axes[0]
     assert bare.get_xlabel() == "points of the gap explained by differences in each characteristic"
+    unnamed = figures.oaxaca_plot(detail, synthetic=False, groups=("urban", "rural")).axes[0]   # no column named
+    assert unnamed.get_xlabel().startswith("points of the gap between urban and rural explained")
     assert _texts(fig) == ["synthetic replica"]
     pd.testing.assert_frame_equal(fig.ruralgov_data, detail)
 

@@ -466,3 +466,9 @@ def test_a_message_and_its_names_keep_both_languages_through_pickle_and_copy():
         assert back.startswith("township institutions of Tibet")
         assert back.text("zh") == "有西藏的乡镇机构，但该省没有村民受访者：请核查省份"
         assert type(back.values["province"]) is Name and back.values["province"].text("en") == "Tibet"
+
+
+def test_a_compared_group_is_named_by_its_place_or_its_column_and_value():
+    assert i18n.group_name("region3", "east", "zh") == "东部" and i18n.group_name("province", "Tibet", "zh") == "西藏"
+    assert i18n.group_name("sex", 1, "zh") == "sex = 1"
+    assert i18n.group_name("", "urban", "en") == "urban"          # no column named: the value alone
