@@ -292,6 +292,22 @@ def test_without_a_cjk_font_a_figure_names_a_province_in_english(monkeypatch, la
     assert figures.category("region", "west") == "west"
 
 
+@pytest.mark.parametrize(("font", "names"), [(None, "east and west"), ("Noto Sans CJK SC", "东部 and 西部")])
+def test_an_oaxaca_plot_names_its_groups_in_chinese_only_with_a_font_that_draws_it(monkeypatch, font, names):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis.publishing import figures
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    monkeypatch.setattr(figures, "cjk_font", lambda: font)
+    monkeypatch.setattr(i18n, "_", lambda text, language=None: text)     # the sentence itself in English
+    detail = pd.DataFrame({"label": ["income"], "explained": [2.0], "se": [0.5]})
+    fig = figures.oaxaca_plot(detail, synthetic=False, groups=("east", "west"), group="region3")
+    assert f"points of the gap between {names} explained" in fig.axes[0].get_xlabel()
+    plt.close(fig)
+
+
 def test_a_chinese_table_translates_names_and_text_but_never_numbers(monkeypatch):
     """A column named "province" may hold a province's values (a profile's official table):
     "3.4" must not become the province with code 34."""
