@@ -263,6 +263,9 @@ def test_a_derived_expression_keeps_missing_answers_missing_and_names_what_it_ca
     assert got.dtype == np.float64 and notes == []
     both = derive(v, "x", Derived(label="x", expr="sex * age / 10"), notes)
     np.testing.assert_array_equal(both.to_numpy(), [3.0, 8.0, np.nan, np.nan])
+    # one blank answer among those read is enough: `|` would give True on a blank sex and age 50
+    either = derive(v, "w", Derived(label="w", expr="(sex == 2) | (age > 35)"), notes)
+    np.testing.assert_array_equal(either.to_numpy(), [0.0, 1.0, np.nan, np.nan])
     with pytest.raises(ModelSpecError, match=r"^derived variable 'y' \('nosuch \+ 1'\) cannot be computed: "):
         derive(v, "y", Derived(label="y", expr="nosuch + 1"), notes)
     with pytest.raises(ModelSpecError) as e:
