@@ -296,6 +296,13 @@ def test_rendered_columns_take_the_kinds_and_replicates_given_and_no_page_by_def
     assert "width: 100%" in tables.render(df)["text/html"].split(".gt_table {")[1].split("}")[0]
 
 
+def test_a_flag_column_without_a_flag_adds_no_footnote():
+    md = tables.render(pd.DataFrame({"estimate": [61.2, 40.1], "flag": ["", ""]}))["text/markdown"]
+    assert "†" not in md and "NCHS" not in md
+    flagged = tables.render(pd.DataFrame({"estimate": [61.2, 40.1], "flag": ["", "n < 30"]}))["text/markdown"]
+    assert flagged.endswith("*† to be read with care (NCHS presentation standards): n < 30.*")
+
+
 def test_the_chinese_edition_keeps_the_chinese_name_of_a_table_without_another_province_column(monkeypatch):
     from analysis import i18n
 
