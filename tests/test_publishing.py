@@ -242,6 +242,9 @@ def test_rendered_table_formats_labels_and_aligns_its_columns(commit):
     html = out["text/html"]
     cells = re.findall(r'<t[dh][^>]*class="[^"]*(gt_left|gt_right)"', html)
     assert cells == ["gt_left", "gt_right", "gt_right", "gt_left"] * 3   # numbers right, text left
+    # also numbers that do not read as numbers to great_tables ("< 0.001")
+    p = tables.render(pd.DataFrame({"p": [0.0004, 0.05]}))["text/html"]
+    assert re.findall(r'<t[dh][^>]*class="[^"]*(gt_left|gt_right)"', p) == ["gt_right"] * 3
     assert "width:100%" in html.replace(" ", "") and "font-size:13px" in html.replace(" ", "")
     ids = {re.search(r'<div id="(t[0-9a-f]{12})"', tables.render(d, title=t, page=p)["text/html"]).group(1)
            for d, t, p in [(df, "Degree", "p"), (df, "Degree", "q"), (df, "Other", "p"), (df.head(1), "Degree", "p")]}
