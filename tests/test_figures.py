@@ -461,9 +461,22 @@ def test_sample_by_province_draws_each_province_s_respondents_grouped_by_region(
     assert [_rgb(p.get_facecolor()) for p in bars] == [_rgb(sns.desaturate(figures.REGION_COLORS[r], 0.75))
                                                        for r in order["region"]]
     assert _ticks(ax.get_legend().get_texts()) == ["central", "east", "west"]
+    assert ax.get_legend().get_title().get_text() == "region"
+    # the legend's keys carry the regions' colours, in its order
+    assert [_rgb(h.get_facecolor()) for h in ax.get_legend().legend_handles] == [
+        _rgb(sns.desaturate(figures.REGION_COLORS[r], 0.75)) for r in ("central", "east", "west")]
+    # one full-height bar a province, centred on its own tick (not dodged beside absent regions)
+    ticks = list(ax.get_yticks())
+    assert [p.get_y() + p.get_height() / 2 for p in bars] == pytest.approx(ticks)
+    assert ticks == list(range(len(comp))) and {round(p.get_height(), 6) for p in bars} == {0.8}
     assert ax.get_xlabel() == "respondents (villager questionnaires)" and ax.get_ylabel() == ""
     assert _texts(fig) == ["synthetic replica"]
     assert list(fig.ruralgov_data["province"]) == list(order["province"])
+    # a wave that names its provinces in Chinese: the English edition's ticks read English
+    zh = comp.assign(province=["河南", "上海", "甘肃", "湖北", "江苏"])
+    zax = figures.sample_by_province(zh, synthetic=False).axes[0]
+    assert _ticks(zax.get_yticklabels()) == ["Hubei", "Henan", "Shanghai", "Jiangsu", "Gansu"]
+    assert list(zax.get_yticks()) == list(range(len(comp)))        # each name on its own bar
 
 
 def test_placeholder_says_why_and_draws_no_axes():
@@ -471,6 +484,8 @@ def test_placeholder_says_why_and_draws_no_axes():
     (ax,) = fig.axes
     assert [t.get_text() for t in ax.texts] == ["this wave has no province with two PSUs"]
     assert not ax.axison
+    (t,) = ax.texts                                   # in the middle of the panel, wrapped to it
+    assert t.get_position() == (0.5, 0.5) and t.get_transform() is ax.transAxes and t.get_wrap()
 
 
 def test_attach_keeps_a_copy_of_the_data_with_its_index_as_columns():
