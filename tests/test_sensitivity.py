@@ -69,9 +69,11 @@ def test_the_target_is_the_settings_one_else_the_level_below_the_top_of_the_item
                     values={c: ("", "") for c in codes}, direction=direction)
 
     items = [item("five", [1, 2, 3, 4, 5]), item("three", [1, 2, 3]), item("yes_no", [0, 1]),
-             item("reversed", [0, 1, 2, 5], -1), item("named", [1, 2, 3, 4, 5])]
+             item("reversed", [0, 1, 2, 5], -1), item("forward", [0, 1, 2, 5]), item("one", [3]),
+             item("named", [1, 2, 3, 4, 5])]
     assert target_codes(items, {"named": 5.0}) == {"five": 4.0, "three": 2.0, "yes_no": 1.0,
-                                                   "reversed": 4.0, "named": 5.0}
+                                                   "reversed": 4.0, "forward": 2.0, "one": 3.0,
+                                                   "named": 5.0}
 
 
 def test_the_uncertainty_analysis_takes_the_settings_targets(study, wave):
@@ -83,6 +85,24 @@ def test_the_uncertainty_analysis_takes_the_settings_targets(study, wave):
                   targets={it.id: 4.0 for it in wave.codebook.indicators()} | {first: 5.0})
     res = build_index(v, c, codebook=wave.codebook, weights=v["weight"].to_numpy())
     F, _ = combos[("target", "equal", "arithmetic")]
+    np.testing.assert_allclose(F, res.scores[list(res.fields)].to_numpy(), rtol=1e-12)
+
+
+def test_precomputed_field_scores_leave_out_unanswered_items_and_fields_as_build_index(study, wave):
+    """A wave where one field's items were never answered: that field has no score and its
+    items no column, in the uncertainty analysis as in the index itself."""
+    v = wave.villagers.copy()
+    items = wave.codebook.indicators()
+    field = items[0].field
+    for it in items:
+        if it.field == field:
+            v[it.id] = np.nan
+    cfg = study.construction
+    combos = _field_scores(v, wave.codebook, cfg, v["weight"].to_numpy())
+    F, fw = combos[("minmax", "equal", "arithmetic")]
+    res = build_index(v, cfg.with_(normalisation="minmax", weighting="equal", aggregation="arithmetic"),
+                      codebook=wave.codebook, weights=v["weight"].to_numpy())
+    assert field not in res.fields and F.shape[1] == len(res.fields) == len(fw)
     np.testing.assert_allclose(F, res.scores[list(res.fields)].to_numpy(), rtol=1e-12)
 
 
