@@ -517,3 +517,13 @@ def test_a_construction_survives_pickling_with_its_read_only_choices():
     _, (state,) = cfg.__reduce__()
     assert state["expert_fields"] == {"education": 2.0} and type(state["targets"]) is dict
     assert not any(isinstance(v, MappingProxyType) for v in state.values())
+
+
+def test_distance_to_a_target_reaches_100_at_the_target_and_stays_there_above_it():
+    """100 (c − min) / (target − min), capped: on 1..5 with target 4, the codes read 0, 33.3, 66.7,
+    100 and 100 (beyond the target is no more modern than reaching it); no target: the top code."""
+    items = CB.indicators()[:2]
+    c = np.column_stack([[1.0, 2.0, 3.0, 4.0, 5.0]] * 2)
+    xn = normalise(c, items, "target", np.ones(5), {items[0].id: 4.0})
+    np.testing.assert_allclose(xn[:, 0], [0.0, 100 / 3, 200 / 3, 100.0, 100.0])
+    np.testing.assert_allclose(xn[:, 1], [0.0, 25.0, 50.0, 75.0, 100.0])
