@@ -428,10 +428,18 @@ def test_lines_draw_each_series_and_do_not_join_them_across_a_break():
                          ([2016, 2017], [0.5, 1.0], _rgb("#ff0000")), ([2018, 2019], [1.5, 2.5], _rgb("#ff0000"))]
     assert list(drawn[4][0]) == [2017.5, 2017.5]
     assert [t.get_text() for t in ax.texts] == ["new series"]
+    # the label just right of the dashed line, at the top of the plot (axis fraction 0.98)
+    assert ax.texts[0].get_position() == (2017.6, 0.98)
     assert _ticks(ax.get_legend().get_texts()) == ["east", "west"]
     assert list(fig.ruralgov_data.columns) == ["year", "east", "west"]
     unnamed = figures.lines(df.rename_axis(None), ylabel="GDP")
     assert list(unnamed.ruralgov_data.columns)[0] == "year"
+    bare = unnamed.axes[0]                       # no title, no x label (the years say it): whole years
+    assert [bare.get_title(loc=w) for w in ("left", "center", "right")] == ["", "", ""]
+    assert bare.get_xlabel() == ""
+    bare.set_xlim(2016, 2017.2)                  # a narrow span: a locator free to would tick half years
+    ticks = [t for t in bare.xaxis.get_major_locator()() if 2016 <= t <= 2017.2]
+    assert ticks and all(float(t).is_integer() for t in ticks)
 
 
 def test_theil_plot_stacks_within_on_between():
