@@ -453,6 +453,22 @@ def test_theil_plot_stacks_within_on_between():
     assert _ticks(ax.get_legend().get_texts()) == ["between regions", "within regions"]
     assert ax.get_ylabel() == "Theil T" and ax.get_title(loc="left") == "inequality"
     assert list(fig.ruralgov_data.columns) == ["year", "between", "within"]
+    # between dark, within light: the house blues, not the colour cycle
+    assert [_rgb(c.get_facecolor()[0]) for c in ax.collections] == [_rgb("#1b6ca8"), _rgb("#9ecae1")]
+    bare = figures.theil_plot(t).axes[0]                     # no title by default; whole years
+    assert [bare.get_title(loc=w) for w in ("left", "center", "right")] == ["", "", ""]
+    bare.set_xlim(2019, 2020.2)
+    ticks = [x for x in bare.xaxis.get_major_locator()() if 2019 <= x <= 2020.2]
+    assert ticks and all(float(x).is_integer() for x in ticks)
+
+
+def test_the_house_theme_writes_in_dejavu_sans_falling_back_to_the_cjk_font(monkeypatch):
+    import matplotlib as mpl
+
+    for font, families in ((None, ["DejaVu Sans"]), ("Noto Sans CJK SC", ["DejaVu Sans", "Noto Sans CJK SC"])):
+        monkeypatch.setattr(figures, "cjk_font", lambda font=font: font)
+        figures.set_theme()
+        assert list(mpl.rcParams["font.family"]) == families
 
 
 def test_sample_by_province_draws_each_province_s_respondents_grouped_by_region():
