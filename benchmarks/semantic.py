@@ -219,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     results = plant_all(entries, a.suite)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":!benchmarks/results"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()    # the reports are not code
     command = "benchmarks/semantic.py " + " ".join(shlex.quote(x) for x in (argv or sys.argv[1:]))
     commit += " (with changes not committed)" if dirty else ""
     text = report(results, commit, command.strip(), started)
