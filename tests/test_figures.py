@@ -430,6 +430,10 @@ def test_lines_draw_each_series_and_do_not_join_them_across_a_break():
     assert [t.get_text() for t in ax.texts] == ["new series"]
     # the label just right of the dashed line, at the top of the plot (axis fraction 0.98)
     assert ax.texts[0].get_position() == (2017.6, 0.98)
+    assert ax.texts[0].get_transform() is ax.get_xaxis_transform()
+    assert {line.get_marker() for line in ax.lines[:4] + plain.lines} == {"o"}   # each year a dot
+    default = figures.lines(df, ylabel="GDP", break_year=2018).axes[0]
+    assert [t.get_text() for t in default.texts] == ["series break"]
     assert _ticks(ax.get_legend().get_texts()) == ["east", "west"]
     assert list(fig.ruralgov_data.columns) == ["year", "east", "west"]
     unnamed = figures.lines(df.rename_axis(None), ylabel="GDP")

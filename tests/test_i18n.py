@@ -308,6 +308,21 @@ def test_an_oaxaca_plot_names_its_groups_in_chinese_only_with_a_font_that_draws_
     plt.close(fig)
 
 
+@pytest.mark.parametrize("break_year", [None, 2018])
+def test_a_line_chart_names_its_regions_in_chinese_with_a_cjk_font(monkeypatch, break_year):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis.publishing import figures
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    monkeypatch.setattr(figures, "cjk_font", lambda: "Noto Sans CJK SC")
+    df = pd.DataFrame({"east": [1.0, 2.0, 3.0], "west": [0.5, 1.0, 1.5]}, index=[2017, 2018, 2019])
+    fig = figures.lines(df, ylabel="GDP", break_year=break_year)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["东部", "西部"]
+    plt.close(fig)
+
+
 def test_a_chinese_table_translates_names_and_text_but_never_numbers(monkeypatch):
     """A column named "province" may hold a province's values (a profile's official table):
     "3.4" must not become the province with code 34."""
