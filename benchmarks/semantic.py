@@ -215,12 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.check:
         print(f"{len(entries)} entries apply to the code as it stands")
         return 0
-    started = datetime.now()
-    results = plant_all(entries, a.suite)
+    started = datetime.now()              # the commit the copy is made of, not the one at the end
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":!benchmarks/results"], cwd=ROOT,
                            capture_output=True, text=True).stdout.strip()    # the reports are not code
+    results = plant_all(entries, a.suite)
     command = "benchmarks/semantic.py " + " ".join(shlex.quote(x) for x in (argv or sys.argv[1:]))
     commit += " (with changes not committed)" if dirty else ""
     text = report(results, commit, command.strip(), started)
