@@ -170,7 +170,8 @@ def test_heatmap_writes_every_cell_formatted_in_rows_and_columns_of_the_table():
     assert list(named.ruralgov_data.columns)[0] == "field"
     assert _texts(named) == []
     bare = named.axes[0]
-    assert [bare.get_title(loc=w) for w in ("left", "center", "right")] == ["", "", ""]   # no title by default
+    # no title by default
+    assert [bare.get_title(loc=w) for w in ("left", "center", "right")] == ["", "", ""]
     assert len(named.axes) == 1 and bare.collections[0].cmap.name == "YlGnBu"  # no colour bar; the house map
 
 
@@ -405,7 +406,8 @@ def test_oaxaca_plot_draws_contributions_sorted_with_1_96_se_error_bars():
     assert ax.get_xlabel() == "points of the gap between east and west explained by differences in each characteristic"
     bare = figures.oaxaca_plot(detail, synthetic=False).axes[0]
     assert bare.get_xlabel() == "points of the gap explained by differences in each characteristic"
-    unnamed = figures.oaxaca_plot(detail, synthetic=False, groups=("urban", "rural")).axes[0]   # no column named
+    # groups of no named column
+    unnamed = figures.oaxaca_plot(detail, synthetic=False, groups=("urban", "rural")).axes[0]
     assert unnamed.get_xlabel().startswith("points of the gap between urban and rural explained")
     assert _texts(fig) == ["synthetic replica"]
     pd.testing.assert_frame_equal(fig.ruralgov_data, detail)
@@ -469,7 +471,8 @@ def test_theil_plot_stacks_within_on_between():
 def test_the_house_theme_writes_in_dejavu_sans_falling_back_to_the_cjk_font(monkeypatch):
     import matplotlib as mpl
 
-    for font, families in ((None, ["DejaVu Sans"]), ("Noto Sans CJK SC", ["DejaVu Sans", "Noto Sans CJK SC"])):
+    cjk = "Noto Sans CJK SC"
+    for font, families in ((None, ["DejaVu Sans"]), (cjk, ["DejaVu Sans", cjk])):
         monkeypatch.setattr(figures, "cjk_font", lambda font=font: font)
         figures.set_theme()
         assert list(mpl.rcParams["font.family"]) == families

@@ -251,7 +251,8 @@ def test_fontconfig_is_asked_for_the_files_of_its_chinese_fonts_and_its_answer_r
 
     def run(args, **kw):  # type: ignore[no-untyped-def]
         calls.append((args, kw))
-        return subprocess.CompletedProcess(args, 0, stdout="/fonts/a:b/CJK.ttc: \n\n/fonts/c.otf:\n", stderr="")
+        out = "/fonts/a:b/CJK.ttc: \n\n/fonts/c.otf:\n"
+        return subprocess.CompletedProcess(args, 0, stdout=out, stderr="")
 
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/fc-list" if name == "fc-list" else None)
     monkeypatch.setattr(subprocess, "run", run)
@@ -500,6 +501,7 @@ def test_a_message_and_its_names_keep_both_languages_through_pickle_and_copy():
 
 
 def test_a_compared_group_is_named_by_its_place_or_its_column_and_value():
-    assert i18n.group_name("region3", "east", "zh") == "东部" and i18n.group_name("province", "Tibet", "zh") == "西藏"
+    assert i18n.group_name("region3", "east", "zh") == "东部"
+    assert i18n.group_name("province", "Tibet", "zh") == "西藏"
     assert i18n.group_name("sex", 1, "zh") == "sex = 1"
     assert i18n.group_name("", "urban", "en") == "urban"          # no column named: the value alone
