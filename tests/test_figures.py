@@ -62,6 +62,18 @@ def _rgb(color) -> tuple[float, ...]:
     return tuple(np.round(to_rgba(color)[:3], 6))
 
 
+def _titles(ax) -> list[str]:
+    """The axes' titles at the left, centre and right (the house theme writes at the left)."""
+    return [ax.get_title(loc=w) for w in ("left", "center", "right")]
+
+
+def _year_ticks(ax, first: int) -> list[float]:
+    """The x ticks on a span of a year and a fifth from ``first``: a locator free to would tick
+    half years there."""
+    ax.set_xlim(first, first + 1.2)
+    return [t for t in ax.xaxis.get_major_locator()() if first <= t <= first + 1.2]
+
+
 def _domains() -> pd.DataFrame:
     return pd.DataFrame({"province_en": ["Henan", "Shanghai", "Gansu", "Hubei"],
                          "region3": ["central", "east", "west", "central"],
@@ -170,8 +182,7 @@ def test_heatmap_writes_every_cell_formatted_in_rows_and_columns_of_the_table():
     assert list(named.ruralgov_data.columns)[0] == "field"
     assert _texts(named) == []
     bare = named.axes[0]
-    # no title by default
-    assert [bare.get_title(loc=w) for w in ("left", "center", "right")] == ["", "", ""]
+    assert _titles(bare) == ["", "", ""]                          # no title by default
     assert len(named.axes) == 1 and bare.collections[0].cmap.name == "YlGnBu"  # no colour bar; the house map
 
 
@@ -441,10 +452,8 @@ def test_lines_draw_each_series_and_do_not_join_them_across_a_break():
     unnamed = figures.lines(df.rename_axis(None), ylabel="GDP")
     assert list(unnamed.ruralgov_data.columns)[0] == "year"
     bare = unnamed.axes[0]                       # no title, no x label (the years say it): whole years
-    assert [bare.get_title(loc=w) for w in ("left", "center", "right")] == ["", "", ""]
-    assert bare.get_xlabel() == ""
-    bare.set_xlim(2016, 2017.2)                  # a narrow span: a locator free to would tick half years
-    ticks = [t for t in bare.xaxis.get_major_locator()() if 2016 <= t <= 2017.2]
+    assert _titles(bare) == ["", "", ""] and bare.get_xlabel() == ""
+    ticks = _year_ticks(bare, 2016)
     assert ticks and all(float(t).is_integer() for t in ticks)
 
 
@@ -462,9 +471,8 @@ def test_theil_plot_stacks_within_on_between():
     # between dark, within light: the house blues, not the colour cycle
     assert [_rgb(c.get_facecolor()[0]) for c in ax.collections] == [_rgb("#1b6ca8"), _rgb("#9ecae1")]
     bare = figures.theil_plot(t).axes[0]                     # no title by default; whole years
-    assert [bare.get_title(loc=w) for w in ("left", "center", "right")] == ["", "", ""]
-    bare.set_xlim(2019, 2020.2)
-    ticks = [x for x in bare.xaxis.get_major_locator()() if 2019 <= x <= 2020.2]
+    assert _titles(bare) == ["", "", ""]
+    ticks = _year_ticks(bare, 2019)
     assert ticks and all(float(x).is_integer() for x in ticks)
 
 
