@@ -263,6 +263,17 @@ def test_every_reproduction_is_its_statistic_computed_by_hand_with_its_differenc
     assert set(kinds) == {"degree", "ratio_of_degrees", "proportion", "count_share", "ratio"}, kinds
 
 
+def _reproduce_on(study, figures: list, published: dict,  # type: ignore[no-untyped-def]
+                  wave=None) -> pd.DataFrame:
+    """``reproduce`` of the study's respondents and design with these figures and published values
+    (and another wave's description), by figure key."""
+    from types import SimpleNamespace
+
+    settings = SimpleNamespace(reproduction=SimpleNamespace(figures=figures), published_value=published.get)
+    return reproduce(SimpleNamespace(wave=wave or study.wave, settings=settings, villagers=study.villagers,
+                                     design=study.design, scores=study.scores)).set_index("key")
+
+
 def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_value():
     """Figures the settings may hold that the default ones do not exercise: a domain of two
     columns (both must hold), a proportion of an item the wave lacks and an institution figure on a
@@ -291,10 +302,8 @@ def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_val
     published = {"two_columns": rounded, "one_unit_off": rounded + 0.001, "at_most_equal": rounded,
                  "at_most_above": rounded - 0.001,
                  "no_item": 50.0, "no_institutions": 50.0}
-    settings = SimpleNamespace(reproduction=SimpleNamespace(figures=figures), published_value=published.get)
     wave = SimpleNamespace(institutions=None, codebook=study.wave.codebook)
-    tab = reproduce(SimpleNamespace(wave=wave, settings=settings, villagers=v, design=study.design,
-                                    scores=study.scores)).set_index("key")
+    tab = _reproduce_on(study, figures, published, wave)
     assert tab.loc["two_columns", "reproduced"] == pytest.approx(east_shanghai, rel=1e-10)
     assert tab.loc["two_columns", "within_rounding"] is True
     assert tab.loc["one_unit_off", "within_rounding"] is False      # 0.5 to 1.5 units away
@@ -312,8 +321,6 @@ def test_within_rounding_is_half_a_unit_of_the_last_printed_decimal_and_at_most_
     """A published 0.xyz holds every value within half a unit of its last decimal (0.4 of a unit
     away: reproduced; 0.6: not, on either side); "at most" rounds the value to the printed decimals
     before comparing (a value just above the figure that rounds down to it is within)."""
-    from types import SimpleNamespace
-
     from analysis.settings.schemas import Figure
 
     study = build_study("2020-replica")
@@ -329,9 +336,7 @@ def test_within_rounding_is_half_a_unit_of_the_last_printed_decimal_and_at_most_
     figures.append(Figure(key="at_most_rounded_down", statistic="degree", domain={"region3": "east"},
                           decimals=down, compare="at_most"))
     published = {k: p for k, (_, p, _) in cases.items()} | {"at_most_rounded_down": round(rep, down)}
-    settings = SimpleNamespace(reproduction=SimpleNamespace(figures=figures), published_value=published.get)
-    tab = reproduce(SimpleNamespace(wave=study.wave, settings=settings, villagers=v, design=study.design,
-                                    scores=study.scores)).set_index("key")
+    tab = _reproduce_on(study, figures, published)
     assert tab["reproduced"].to_numpy() == pytest.approx(rep, rel=1e-12)
     assert rep > published["at_most_rounded_down"]           # above the figure unrounded, equal as printed
     assert tab["within_rounding"].to_dict() == {k: ok for k, (_, _, ok) in cases.items()} | {
