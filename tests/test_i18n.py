@@ -324,6 +324,30 @@ def test_a_line_chart_names_its_regions_in_chinese_with_a_cjk_font(monkeypatch, 
     plt.close(fig)
 
 
+@pytest.mark.parametrize("font", ["Noto Sans CJK SC", None])
+def test_box_plots_name_regions_provinces_and_a_contrast_in_chinese_only_with_a_cjk_font(monkeypatch, font):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis.publishing import figures
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    monkeypatch.setattr(figures, "cjk_font", lambda: font)
+    regions = pd.DataFrame({"east": [60.0, 61.0], "west": [50.0, 52.0], "east − west": [10.0, 9.0]})
+    ranks = pd.DataFrame({"Henan": [1.0, 2.0], "Gansu": [2.0, 1.0]})
+    fig_r = figures.distributions(regions, xlabel="score", synthetic=True, column="region")
+    fig_p = figures.distributions(ranks, xlabel="rank", synthetic=True, column="province",
+                                  order=["Gansu", "Henan"])
+    names = [[t.get_text() for t in f.axes[0].get_yticklabels()] for f in (fig_r, fig_p)]
+    if font:
+        assert names == [["东部", "西部", "东部 − 西部"], ["甘肃", "河南"]]
+    else:
+        assert names == [["east", "west", "east − west"], ["Gansu", "Henan"]]
+    # the figure's data keep the wave's own names
+    assert fig_p.ruralgov_data["item"].tolist() == ["Henan", "Gansu"]
+    plt.close("all")
+
+
 def test_a_chinese_table_translates_names_and_text_but_never_numbers(monkeypatch):
     """A column named "province" may hold a province's values (a profile's official table):
     "3.4" must not become the province with code 34."""

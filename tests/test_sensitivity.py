@@ -413,3 +413,23 @@ def test_the_perturbation_and_the_bootstrap_each_move_the_gap(study):
     got = run_sensitivity(study, draws=7 * 300, seed=3).sobol.set_index(["output", "input"])
     for inp in ("weights_perturbation", "bootstrap"):
         assert got.loc[("east-west gap", inp), "total"] > 1e-6, inp
+
+
+def test_the_sensitivity_box_plots_name_regions_the_gap_and_provinces_as_the_edition(study, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from analysis import i18n
+    from analysis.publishing import figures
+    from analysis.report.pages.sensitivity import figures_
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    monkeypatch.setattr(figures, "cjk_font", lambda: "Noto Sans CJK SC")
+    s = run_sensitivity(study, draws=7 * 20, seed=4)
+    figs = figures_(study, s)
+    regions = [t.get_text() for t in figs["fig_sens_regions"].axes[0].get_yticklabels()]
+    assert regions == [i18n.region(r, "zh") for r in s.regions.columns] + ["东部 − 西部"]
+    provinces = [t.get_text() for t in figs["fig_sens_ranks"].axes[0].get_yticklabels()]
+    drawn = figs["fig_sens_ranks"].ruralgov_data["item"]
+    assert provinces and all(i18n.province(p, "zh") in provinces for p in drawn)
+    assert not any(p.isascii() for p in regions + provinces)
+    plt.close("all")

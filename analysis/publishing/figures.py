@@ -283,19 +283,28 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
     return attach(fig, table)
 
 
-def distributions(df: pd.DataFrame, *, xlabel: str, synthetic: bool, order: list[str] | None = None
-                  ) -> plt.Figure:
-    """Box plots of Monte Carlo distributions, one box per column."""
+def distributions(df: pd.DataFrame, *, xlabel: str, synthetic: bool, order: list[str] | None = None,
+                  column: str = "") -> plt.Figure:
+    """Box plots of Monte Carlo distributions, one box per column. ``column``: what the boxes are
+    (``region``, ``province``): each is named as the edition names one; a box that is none (a
+    contrast such as "east − west") by its message."""
     set_theme()
-    long = df.melt(var_name="item", value_name="value")
+    names = {c: _box_name(column, c) for c in df.columns}
+    long = df.rename(columns=names).melt(var_name="item", value_name="value")
     fig, ax = plt.subplots(figsize=(7.2, 0.34 * df.shape[1] + 1.2))
-    sns.boxplot(data=long, y="item", x="value", order=order, color="#9ecae1", fliersize=1.0,
-                linewidth=0.8, ax=ax)
+    sns.boxplot(data=long, y="item", x="value", order=None if order is None else [names[c] for c in order],
+                color="#9ecae1", fliersize=1.0, linewidth=0.8, ax=ax)
     ax.set_ylabel("")
     ax.set_xlabel(_(xlabel))
     _tag(ax, synthetic)
     fig.tight_layout()
     return attach(fig, df.describe(percentiles=[0.025, 0.5, 0.975]).T.rename_axis("item"))
+
+
+def _box_name(column: str, item: str) -> str:
+    """A box's name: a region or province as the figure names one, any other column by its message."""
+    name = str(category(column, item))
+    return name if name != item else _(item)
 
 
 def sobol_bars(sobol: pd.DataFrame, *, synthetic: bool) -> plt.Figure:

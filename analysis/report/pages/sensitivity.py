@@ -69,12 +69,12 @@ def figures_(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     syn = study.wave.synthetic
     regions = s.regions
     if "east" in regions and "west" in regions:
-        regions = regions.assign(**{"east − west": s.draws["gap"].to_numpy()})
+        regions = regions.assign(**{N_("east − west"): s.draws["gap"].to_numpy()})
     ranks = publishable_ranks(study, s)
     order = ranks.median().sort_values().index.tolist()
     return {"fig_sens_regions": figures.distributions(regions, xlabel="score (own scale of each draw's normalisation)",
-                                                      synthetic=syn),
+                                                      synthetic=syn, column="region"),
             "fig_sens_ranks": figures.distributions(ranks[order], xlabel="rank across draws (1 = highest)",
-                                                    synthetic=syn, order=order),
+                                                    synthetic=syn, order=order, column="province"),
             "fig_sens_sobol": figures.sobol_bars(
                 s.sobol.assign(input=[INPUT_LABELS.get(i, i) for i in s.sobol["input"]]), synthetic=syn)}
