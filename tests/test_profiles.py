@@ -148,6 +148,30 @@ def test_problem_shares_are_the_province_domain_and_follow_the_policy(study):
     assert 0 < shown < len(t)
 
 
+def test_a_problem_share_counts_the_answer_table_1_counts(study, monkeypatch):
+    """The province's share of a problem counts the answer its Table 1 figure names (``value``),
+    as the national share beside it does, not the code 1 whatever the figure says."""
+    from analysis.estimation import reproduce
+
+    first = reproduce.table1(study)
+    assert set(first.loc[first["base"].str.startswith("villager"), "value"]) == {1}
+    counted = first.assign(value=np.where(first["base"].str.startswith("villager"), 0, first["value"]))
+    monkeypatch.setattr(reproduce, "table1", lambda st: counted)
+    t = profile.problems_table(study, 310000)
+    v = study.villagers
+    items = counted[counted["base"].str.startswith("villager")]
+    published = 0
+    for row, item in zip(t.itertuples(), items["item"]):
+        y = v[item].to_numpy(float)
+        dom = study.design.proportion(np.where(np.isnan(y), np.nan, (y == 0).astype(float)),
+                                      by=v["province_en"])
+        share = 100 * dom.estimate[list(dom.domains).index("Shanghai")]
+        if row.suppressed == "":
+            assert row.estimate == pytest.approx(share), item
+            published += 1
+    assert published
+
+
 def test_a_book_of_chapters_only_and_without_the_official_page_gets_no_profiles(study, monkeypatch, tmp_path):
     from analysis import paths
     from analysis.report.build import _pages, book_toc

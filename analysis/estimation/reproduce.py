@@ -109,9 +109,10 @@ def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Table 1 of the seed paper with uncertainty: each problem's prevalence (%) with SE and CI.
 
-    Villager items are design-based proportions (respondents who answered the question); the
-    education items are shares of the township institution records, treated as a simple random
-    sample of townships (each record its own PSU). CIs are logit intervals on the design's
+    Each row names its item and the answer counted (``value``). Villager items are design-based
+    proportions (respondents who answered the question); the education items are shares of the
+    township institution records, treated as a simple random sample of townships (each record its
+    own PSU). CIs are logit intervals on the design's
     degrees of freedom, as R ``svyciprop(method = "logit")``.
     """
     w = study.wave
@@ -129,7 +130,7 @@ def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-un
         q = f.questionnaire
         item = w.codebook.item(q, f.item)
         row = {"field": bilingual(w.codebook.fields[field][1], w.codebook.fields[field][0]), "item": f.item,
-               "problem": item.label,
+               "value": f.value, "problem": item.label,
                "published": st.published_value(f.key),
                "base": "villagers, design-weighted" if q == "villagers" else "township institutions"}
         if q not in designs or f.item not in designs[q][0]:

@@ -138,7 +138,7 @@ def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
     rows = []
     for r in t1.itertuples():
         y = v[r.item].to_numpy(float)
-        yy = np.where(np.isnan(y), np.nan, (y == 1).astype(float))
+        yy = np.where(np.isnan(y), np.nan, (y == r.value).astype(float))     # the answer Table 1 counts
         e = d.proportion(yy, by=v["province_en"])
         doms = list(e.domains)
         rec = {"field": r.field, "problem": r.problem, "national": float(r.estimate)}
