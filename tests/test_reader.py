@@ -269,3 +269,72 @@ def test_a_wave_without_the_institution_questionnaire_is_not_said_to_hold_0_reco
                    (3, "，以及 3 条乡镇机构记录", "乡镇机构问卷有 3 条记录。")]}
     assert [tuple(d.values()) for d in (none, some)] == want[language]
     assert list(none) == ["n_institutions", "institutions_clause", "institutions_sentence"]
+
+
+def test_the_pages_east_west_gap_is_r_s_contrast_of_east_and_west(default_study):
+    """The gap the pages print is east minus west, with the SE of svycontrast (tests/r/design_reference.R)."""
+    import numpy as np
+
+    from analysis.report.pages.common import headline
+    from tests.test_design_against_r import REF, RTOL_EST, RTOL_SE
+
+    ref = REF[(REF["dataset"] == "replica") & (REF["statistic"] == "contrast")]
+    assert ref["domain"].tolist() == ["east-west"]
+    h = headline(default_study)
+    np.testing.assert_allclose(h["gap_east_west"], ref["estimate"].iloc[0], rtol=RTOL_EST)
+    np.testing.assert_allclose(h["gap_east_west_se"], ref["se"].iloc[0], rtol=RTOL_SE)
+
+
+def test_the_pages_top_minus_bottom_is_the_highest_province_less_the_lowest(default_study):
+    from analysis.publishing.disclosure import published
+    from analysis.report.pages.common import headline, province_degrees
+
+    h = headline(default_study)
+    shown = published(province_degrees(default_study)).set_index("province")["estimate"]
+    assert h["top_province"] == shown.idxmax() and h["bottom_province"] == shown.idxmin()
+    assert h["top_minus_bottom"] == pytest.approx(shown.max() - shown.min()) and h["top_minus_bottom"] > 0
+    e = default_study.degree(by="province_en")
+    i, j = e.domains.index(h["top_province"]), e.domains.index(h["bottom_province"])
+    var = e.vcov[i, i] + e.vcov[j, j] - 2 * e.vcov[i, j]
+    assert h["top_minus_bottom_se"] == pytest.approx(var ** 0.5)
+
+
+def test_degree_tables_flag_each_estimate_the_nchs_rules_mark(default_study):
+    """Every degree table flags a domain on fewer than 8 design df or with a relative SE of 30 %
+    or more (checked row by row, by hand), and only those: on the replica every province has one
+    or two design df, every region 10 or more."""
+    from analysis.report.pages.common import degree_table
+
+    for by in ("region3", "province_en"):
+        t = degree_table(default_study, by)
+        want = [(df < 8) or (se / est >= 0.30) for est, se, df in zip(t["estimate"], t["se"], t["df"])]
+        assert [bool(f) for f in t["flag"]] == want, by
+    assert not degree_table(default_study, "region3")["flag"].any()
+    assert degree_table(default_study, "province_en")["flag"].str.contains("fewer than 8 design df").all()
+
+
+def test_a_digital_access_cell_in_too_few_psus_is_suppressed_however_many_answer(default_study, monkeypatch):
+    from analysis.publishing.disclosure import PSU_REASON, DisclosurePolicy
+    from analysis.report.pages import problems
+
+    monkeypatch.setattr(problems, "policy", lambda study: DisclosurePolicy(min_cell=10, min_psu=30))
+    t = problems.digital_access(default_study)
+    v = default_study.villagers
+    assert v.groupby("region3")[default_study.wave.design_columns["psu"]].nunique().max() < 30
+    assert (v.groupby("region3").size() >= 30).all()
+    assert t[["central", "east", "west"]].isna().all().all() and (t["suppressed"] == PSU_REASON).all()
+
+
+def test_the_survey_page_s_province_shares_are_shares_of_the_weights(default_study):
+    """The composition table's weighted share of a province is its respondents' weight over the
+    wave's (by hand), not its share of respondents."""
+    from analysis.report.pages.survey import composition
+
+    t = composition(default_study).set_index("province")
+    v = default_study.villagers
+    w = v[default_study.wave.design_columns["weight"]]
+    by_hand = 100 * w.groupby(v["province_en"]).sum() / w.sum()
+    assert t["weighted_share_pct"].to_dict() == pytest.approx(by_hand.to_dict())
+    assert t["respondents"].to_dict() == v.groupby("province_en").size().to_dict()
+    counts = 100 * t["respondents"] / t["respondents"].sum()
+    assert (t["weighted_share_pct"] - counts).abs().max() > 0.5          # the weights are not equal

@@ -386,3 +386,27 @@ def test_table_1_counts_the_figure_s_code_and_leaves_a_row_the_wave_cannot_give_
                               design=study.design)
     t = table1(lacking)
     assert len(t) == 3 and (t.iloc[:2]["n"] == 0).all() and t.iloc[2]["n"] > 0      # the rows after them kept
+
+
+def test_institution_shares_and_ratios_count_only_the_records_that_answer():
+    """A share of institution records is among the records that answered the item; a ratio sums its
+    numerator and denominator over the records that give both (a record giving only one of them
+    would move one side of the ratio alone). By hand: the share 2 of 3 answers, the ratio
+    (10 + 5) / (20 + 10)."""
+    from types import SimpleNamespace
+
+    from analysis.settings.schemas import Figure
+
+    study = build_study("2020-replica")
+    inst = pd.DataFrame({"ep_funds": [1.0, 0.0, np.nan, 1.0],
+                         "school_teachers_hs": [10.0, np.nan, 5.0, np.nan],
+                         "school_teachers": [20.0, 30.0, 10.0, np.nan]})
+    wave = SimpleNamespace(institutions=inst, codebook=study.wave.codebook)
+    figures = [Figure(key="share", statistic="count_share", questionnaire="institutions", item="ep_funds",
+                      decimals=1),
+               Figure(key="ratio", statistic="ratio", questionnaire="institutions",
+                      numerator="school_teachers_hs", denominator="school_teachers", decimals=1)]
+    got = _reproduce_on(study, figures, {"share": 66.7, "ratio": 50.0}, wave=wave)
+    assert got.loc["share", "reproduced"] == pytest.approx(100 * 2 / 3)
+    assert got.loc["ratio", "reproduced"] == pytest.approx(100 * 15 / 30)
+    assert got["within_rounding"].tolist() == [True, True]
