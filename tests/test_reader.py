@@ -338,3 +338,185 @@ def test_the_survey_page_s_province_shares_are_shares_of_the_weights(default_stu
     assert t["respondents"].to_dict() == v.groupby("province_en").size().to_dict()
     counts = 100 * t["respondents"] / t["respondents"].sum()
     assert (t["weighted_share_pct"] - counts).abs().max() > 0.5          # the weights are not equal
+
+
+def test_the_headline_degree_and_its_interval_are_r_s_svymean_and_confint(default_study):
+    """The degree, SE and 95 % CI the pages print against svymean and confint on the design's df
+    (tests/r/design_reference.R)."""
+    import numpy as np
+
+    from analysis.report.pages.common import headline
+    from tests.test_design_against_r import REF, RTOL_EST, RTOL_SE
+
+    ref = REF[(REF["dataset"] == "replica") & (REF["statistic"] == "mean") & (REF["variable"] == "overall")
+              & (REF["domain"] == "all")].iloc[0]
+    h = headline(default_study)
+    np.testing.assert_allclose(h["degree_overall"], ref["estimate"], rtol=RTOL_EST)
+    np.testing.assert_allclose([h["degree_overall_se"], h["degree_overall_lo"], h["degree_overall_hi"]],
+                               ref[["se", "ci_low", "ci_high"]].to_numpy(float), rtol=RTOL_SE)
+
+
+def test_the_decomposition_s_numbers_for_the_prose_are_its_table_s():
+    """The determinants page's decomposition sentence: the gap, the explained part with its own SE,
+    and the explained share of the gap, read from the decomposition table (by hand)."""
+    from analysis.report.pages.determinants import OAXACA, model_stats
+
+    table = pd.DataFrame({"component": ["gap", "explained (two-fold)", "unexplained (two-fold)"],
+                          "estimate": [10.0, 4.0, 6.0], "se": [1.5, 0.7, 1.1]})
+    r = SimpleNamespace(tables={"decomposition": table},
+                        stats={"group": "region3", "group_a": "east", "group_b": "west",
+                               "bootstrap_reps": 99})
+
+    class Suite:                                     # the decomposition alone was fitted
+        def has(self, name: str) -> bool:
+            return name == OAXACA
+
+        def __getitem__(self, name: str):  # type: ignore[no-untyped-def]
+            return r
+
+    out = model_stats(Suite())
+    assert (out["ox_gap"], out["ox_explained"], out["ox_unexplained"]) == (10.0, 4.0, 6.0)
+    assert out["ox_explained_se"] == 0.7 and out["ox_explained_share"] == pytest.approx(40.0)
+    assert (out["ox_a"], out["ox_b"], out["ox_reps"]) == ("east", "west", 99)
+
+
+def test_the_provinces_page_numbers_are_the_estimators_on_the_years_they_name(default_study):
+    """Every number the provinces page glues from the official panel is its estimator's, on the
+    first or last year it names: Theil totals and the between-region share, unconditional and
+    conditional β-convergence (region effects), σ-convergence, the GDP-per-head ratio."""
+    from analysis.estimation.panel import beta_convergence, sigma_convergence, theil
+    from analysis.report.pages import provinces
+
+    o = provinces.stats(default_study)
+    p = provinces.panel(default_study)
+    first, last = o["real_first"], o["real_last"]
+    t = theil(p, "fiscal_exp_per_capita_yuan", "region3")
+    assert (o["theil_first"], o["theil_last"]) == (t.loc[first, "total"], t.loc[last, "total"])
+    assert o["theil_between_share_last"] == pytest.approx(100 * t.loc[last, "between_share"])
+    assert t.loc[first, "between_share"] != pytest.approx(t.loc[last, "between_share"])
+    plain = beta_convergence(p, "fiscal_exp_per_capita_yuan", first, last)
+    cond = beta_convergence(p, "fiscal_exp_per_capita_yuan", first, last, region_effects=True)
+    assert (o["beta"], o["beta_se"]) == (plain["beta"], plain["se"])
+    assert (o["beta_cond"], o["beta_cond_se"]) == (cond["beta"], cond["se"]) and cond["beta"] != plain["beta"]
+    sg = sigma_convergence(p, "edu_exp_share_pct").dropna()
+    assert (o["sigma_edu_first"], o["sigma_edu_last"]) == (sg.iloc[0], sg.iloc[-1])
+    y = p.xs(o["real_year"], level="year")
+    gdp = y["gdp_per_capita_yuan"]
+    assert o["gdppc_ratio"] == pytest.approx(gdp.loc[310000] / gdp.loc[540000])    # Shanghai over Tibet
+
+
+@pytest.fixture
+def one_province_suppressed(default_study, monkeypatch):
+    """The disclosure policy raised one respondent above the smallest province: that province is
+    suppressed on every page (the replica's own policy suppresses none)."""
+    from analysis.publishing.disclosure import DisclosurePolicy
+    from analysis.report.pages import common, index, profile
+
+    n = default_study.villagers.groupby("province_en").size()
+    assert (n == n.min()).sum() == 1
+    pol = DisclosurePolicy(min_cell=int(n.min()) + 1)
+    for module in (common, index, profile):
+        monkeypatch.setattr(module, "policy", lambda study: pol)
+    return str(n.idxmin())
+
+
+def test_ranks_are_among_the_publishable_provinces_only(default_study, one_province_suppressed):
+    """A suppressed province takes no rank on the index page, in a profile or on the sensitivity
+    page: the others rank 1 to P − 1."""
+    from analysis.estimation.sensitivity import domain_replicates
+    from analysis.report.pages import index, profile, sensitivity
+
+    gone = one_province_suppressed
+    rep = domain_replicates(default_study, reps=40, seed=1)
+    P = rep.shape[1]
+    t = index.province_table(default_study, rep).set_index("province")
+    assert pd.isna(t.loc[gone, "median_rank"]) and t.drop(gone)["median_rank"].notna().all()
+    assert t["rank_high"].max() <= P - 1
+    r = profile.rank(default_study, 310000, rep)
+    assert r["n_ranked"] == P - 1 and r["rank_high"] <= P - 1
+    ranks = sensitivity.publishable_ranks(default_study, SimpleNamespace(provinces=rep))
+    assert gone not in ranks.columns and ranks.shape[1] == P - 1 and ranks.max().max() == P - 1
+
+
+def test_sub_indices_by_region_are_each_level_s_degree(default_study):
+    """The index page's heat maps: each field's national column is that field's degree, not the
+    overall one; its region columns are the field's degree by region (health against svyby)."""
+    import numpy as np
+
+    from analysis.report.pages.index import subindex_by_region
+    from tests.test_design_against_r import REF, RTOL_EST
+
+    t = subindex_by_region(default_study, "fields")
+    fields = default_study.wave.codebook.fields
+    for f in default_study.index.fields:
+        assert t.loc[fields[f][1], "all"] == pytest.approx(default_study.degree(level=f).estimate[0])
+    assert t["all"].nunique() == len(t)
+    ref = REF[(REF["dataset"] == "replica") & (REF["variable"] == "health by region3")].set_index("domain")
+    np.testing.assert_allclose(t.loc[fields["health"][1], list(ref.index)].to_numpy(float), ref["estimate"],
+                               rtol=RTOL_EST)
+
+
+def test_a_region_s_composition_sums_its_provinces(default_study):
+    from analysis.report.pages.survey import composition, region_composition
+
+    c = composition(default_study)
+    r = region_composition(default_study).set_index("region")
+    assert r["weighted_share_pct"].sum() == pytest.approx(100.0)
+    for region, d in c.groupby("region"):
+        assert r.loc[region, "weighted_share_pct"] == pytest.approx(d["weighted_share_pct"].sum())
+        assert (r.loc[region, "provinces"], r.loc[region, "respondents"]) == (len(d), d["respondents"].sum())
+
+
+class _Report:
+    """A validation report's missing-value counts, by hand: three items of a 10-row file."""
+
+    rows = {"villagers": 10}
+    errors: list = []
+    warnings: list = []
+
+    def missing_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"questionnaire": "villagers", "column": ["a", "b", "c"], "blank": [3, 0, 0],
+                             "declared": [2, 5, 0], "rows": 10})
+
+
+def test_item_nonresponse_and_the_validation_summary_count_blanks_and_declared_codes():
+    """Nonresponse of an item counts blank cells and declared missing codes over its rows; the
+    validation summary's shares are over every cell of the file's items (10 rows × 3 items)."""
+    from analysis.report.pages.survey import item_nonresponse, validation_summary
+
+    items = [SimpleNamespace(id=c, label=f"item {c}") for c in "abc"]
+    spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=SimpleNamespace(name="v.csv"))})
+    study = SimpleNamespace(wave=SimpleNamespace(report=_Report(), spec=spec,
+                                                 codebook=SimpleNamespace(items=lambda q: items)))
+    t = item_nonresponse(study)
+    assert t["variable (data file)"].tolist() == ["a", "b", "c"]
+    assert t["missing_pct"].tolist() == pytest.approx([50.0, 50.0, 0.0])
+    s = validation_summary(study).iloc[0]
+    assert (s["rows"], s["errors"], s["warnings"]) == (10, 0, 0)
+    assert (s["blank_pct"], s["declared_missing_pct"]) == pytest.approx((10.0, 70 / 3))
+
+
+def test_table_1_flags_villager_shares_on_few_design_df(default_study):
+    """Table 1 applies the NCHS flag (fewer than 8 design df) with the design's df: on the replica's
+    design (8 df or more) nothing is flagged; on the same answers with 5 df every villager share is."""
+    from analysis.publishing.reliability import DF_REASON
+    from analysis.report.pages import problems
+
+    class FewDf:
+        degf = 5
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(default_study.design, name)
+
+    assert default_study.design.degf >= 8 and not problems.table1(default_study)["flag"].any()
+    few = SimpleNamespace(wave=default_study.wave, settings=default_study.settings,
+                          villagers=default_study.villagers, design=FewDf())
+    t = problems.table1(few)
+    vill = t["base"].str.startswith("villager")
+    assert vill.any() and t.loc[vill, "flag"].str.contains(DF_REASON).all()
+    assert not t.loc[~vill, "flag"].any()
+    # the institution records' shares describe those records: no design, so no SE and no interval
+    inst = t["base"] == "share of the township institution records"
+    assert inst.any() and t.loc[inst, ["se", "ci_low", "ci_high"]].isna().all().all()
+    assert t.loc[inst, "estimate"].notna().all()
+    assert t.loc[vill, ["se", "ci_low", "ci_high"]].notna().all().all()

@@ -433,3 +433,23 @@ def test_the_sensitivity_box_plots_name_regions_the_gap_and_provinces_as_the_edi
     assert provinces and all(i18n.province(p, "zh") in provinces for p in drawn)
     assert not any(p.isascii() for p in regions + provinces)
     plt.close("all")
+
+
+def test_the_sensitivity_page_s_numbers_are_the_run_s(study):
+    """The page's glued numbers: the gap's Monte Carlo mean and interval, the share of draws with a
+    positive gap, and the total Sobol indices of the gap and the ranks, read from the run."""
+    from analysis.report.pages.sensitivity import stats
+
+    s = run_sensitivity(study, draws=7 * 20, seed=6)
+    out = stats(study, s)
+    gap = s.draws["gap"]
+    sob = s.sobol.set_index(["output", "input"])
+    assert out["gap_mc_mean"] == pytest.approx(gap.mean())
+    assert (out["gap_mc_low"], out["gap_mc_high"]) == pytest.approx(tuple(gap.quantile([0.025, 0.975])))
+    assert out["gap_positive_share"] == pytest.approx(100 * (gap > 0).mean())
+    ranks = "province ranks (mean over provinces)"
+    for key, (output, inp) in {"sobol_gap_norm_total": ("east-west gap", "normalisation"),
+                               "sobol_gap_boot_total": ("east-west gap", "bootstrap"),
+                               "sobol_rank_boot_total": (ranks, "bootstrap")}.items():
+        assert out[key] == sob.loc[(output, inp), "total"] != sob.loc[(output, inp), "first_order"], key
+    assert out["sens_draws"] == s.n_evaluations == 7 * 20
