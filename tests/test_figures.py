@@ -246,6 +246,45 @@ def test_china_map_marks_the_provinces_asked_for_with_the_format_given():
     assert len(one.axes[0].texts) == 0               # one value: no highest and lowest to mark
 
 
+def test_china_map_scales_from_its_lowest_value_wherever_it_lies_with_the_colour_map_asked_for():
+    """The colour scale runs from the lowest to the highest value whichever province comes first
+    in the boundary file (Beijing here holds neither), in the colour map asked for, and the colour
+    bar shows that scale; the legend's no-data swatch is drawn as the no-data provinces are; the
+    map has no frame, no default title, and its inset a visible frame."""
+    values = pd.Series({110000: 20.0, 310000: 30.0, 440000: 10.0})
+    fig = figures.china_map(values, label="degree", cmap="Blues")
+    ax, bar = fig.axes[0], fig.axes[-1]
+    polys = _provinces_polygons()
+    shown = [c for c in polys if c in values.index]
+    cmap = matplotlib.colormaps["Blues"]
+    expected = [cmap((values[c] - 10.0) / 20.0) for c in shown for _ in polys[c]]
+    np.testing.assert_allclose(ax.collections[0].get_facecolors(), expected)
+    assert bar.get_ylim() == (10.0, 30.0)
+    solids = [c for c in bar.collections if c.norm.vmin is not None]           # the bar's colours
+    assert [(c.get_cmap().name, c.norm.vmin, c.norm.vmax) for c in solids] == [("Blues", 10.0, 30.0)]
+    swatch = ax.get_legend().get_patches()[0]
+    hatched = ax.collections[1]
+    np.testing.assert_allclose(swatch.get_facecolor(), hatched.get_facecolors()[0])
+    assert swatch.get_hatch() == hatched.get_hatch() == "///"
+    assert not ax.axison and _titles(ax) == ["", "", ""]
+    inset = ax.child_axes[0]
+    assert all(side.get_visible() for side in inset.spines.values())
+    assert sorted(t.get_text() for t in ax.texts) == ["Guangdong: 10", "Shanghai: 30"]
+
+
+def test_china_map_marks_two_values_and_passes_over_a_code_without_a_boundary(monkeypatch):
+    """Two values are the highest and the lowest, both marked; a mark with no boundary in the file
+    is passed over and the marks after it are still drawn; with a CJK font a mark names the province
+    in Chinese beside English."""
+    two = figures.china_map(pd.Series({110000: 10.0, 310000: 30.0}), label="degree")
+    assert sorted(t.get_text() for t in two.axes[0].texts) == ["Beijing: 10", "Shanghai: 30"]
+    fig = figures.china_map(pd.Series({110000: 10.0, 310000: 30.0}), label="degree", mark=(999999, 310000))
+    assert [t.get_text() for t in fig.axes[0].texts] == ["Shanghai: 30"]
+    monkeypatch.setattr(figures, "cjk_font", lambda: "Noto Sans CJK SC")
+    zh = figures.china_map(pd.Series({110000: 10.0, 310000: 30.0}), label="degree", mark=(310000,))
+    assert [t.get_text() for t in zh.axes[0].texts] == ["上海 Shanghai: 30"]
+
+
 def test_distributions_draw_a_box_per_column_in_the_order_given_and_offer_its_percentiles():
     rng = np.random.default_rng(7)
     df = pd.DataFrame({"east": rng.normal(60, 2, 400), "west": rng.normal(45, 3, 400),
@@ -279,12 +318,42 @@ def test_sobol_bars_draw_clipped_first_order_and_total_indices_in_one_panel_per_
     for ax, (first, total) in zip(panels, [([0.5, 1.0], [0.6, 0.9]), ([0.0, 0.3], [0.2, 0.4])]):
         bars = [p for p in ax.patches if p.get_height() > 0]
         assert [round(p.get_width(), 12) for p in bars] == first + total
-        assert ax.get_xlim() == (0, 1)
+        assert ax.get_xlim() == (0, 1) and list(ax.get_xticks()) == [0, 0.5, 1]
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("", "")       # the figure's own x label says it
     assert _ticks(panels[0].get_yticklabels()) == ["normalisation", "weighting"]   # the y axis is shared
     legend = fig.legends[0]
     assert _ticks(legend.get_texts()) == ["first-order", "total"]
     assert _texts(fig) == ["share of the output's variance", "synthetic replica"]
     pd.testing.assert_frame_equal(fig.ruralgov_data, s)
+
+
+def test_sobol_bars_colour_each_index_and_name_inputs_and_outputs_in_the_edition(monkeypatch):
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    monkeypatch.setattr(figures, "cjk_font", lambda: "Noto Sans CJK SC")
+    s = pd.DataFrame({"input": ["normalisation method", "weighting method"] * 2,
+                      "output": ["east-west gap"] * 2 + ["province ranks (mean over provinces)"] * 2,
+                      "first_order": [0.5, 0.2, 0.1, 0.3], "total": [0.6, 0.3, 0.2, 0.4]})
+    fig = figures.sobol_bars(s, synthetic=False)
+    panels = fig.axes
+    assert [a.get_title(loc="left") for a in panels] == ["东西部差距", "省份排名（各省份平均）"]
+    assert _ticks(panels[0].get_yticklabels()) == ["标准化方法", i18n._("weighting method")]
+    assert _ticks(fig.legends[0].get_texts()) == [i18n._("first-order"), i18n._("total")]
+    for ax in panels:
+        bars = [p for p in ax.patches if p.get_height() > 0]
+        shades = [_rgb(sns.desaturate(c, 0.75)) for c in ("#6baed6", "#08519c")]     # bars' saturation
+        assert [_rgb(p.get_facecolor()) for p in bars] == [shades[0]] * 2 + [shades[1]] * 2
+
+
+def test_coef_plot_draws_every_model_even_more_than_a_palette_holds():
+    """Eleven models: the colour-blind palette holds ten colours, and the eleventh model still gets
+    its dot, its interval and its legend entry."""
+    models = [f"model {i}" for i in range(11)]
+    tidy = pd.DataFrame({"label": "income", "model_label": models, "estimate": np.arange(11.0),
+                         "ci_low": np.arange(11.0) - 1, "ci_high": np.arange(11.0) + 1})
+    fig = figures.coef_plot(tidy, synthetic=False)
+    ax = fig.axes[0]
+    assert _ticks(ax.get_legend().get_texts()) == models
+    assert len([c for c in ax.collections if isinstance(c, PathCollection)]) == 11
 
 
 def _table1(published: bool) -> pd.DataFrame:

@@ -434,6 +434,7 @@ def test_ranks_are_among_the_publishable_provinces_only(default_study, one_provi
     assert t["rank_high"].max() <= P - 1
     r = profile.rank(default_study, 310000, rep)
     assert r["n_ranked"] == P - 1 and r["rank_high"] <= P - 1
+    assert profile.survey_status(default_study, 310000)["n_published"] == P - 1
     ranks = sensitivity.publishable_ranks(default_study, SimpleNamespace(provinces=rep))
     assert gone not in ranks.columns and ranks.shape[1] == P - 1 and ranks.max().max() == P - 1
 
@@ -520,3 +521,63 @@ def test_table_1_flags_villager_shares_on_few_design_df(default_study):
     assert inst.any() and t.loc[inst, ["se", "ci_low", "ci_high"]].isna().all().all()
     assert t.loc[inst, "estimate"].notna().all()
     assert t.loc[vill, ["se", "ci_low", "ci_high"]].notna().all().all()
+
+
+def test_key_findings_name_the_problem_named_most_often_and_the_gdp_range(default_study):
+    """The problem finding is the published villager share that is highest; the official finding's
+    GDP range is the highest over the lowest GDP per head ("x times", above 1)."""
+    from analysis.publishing.disclosure import published
+    from analysis.report.pages import intro, problems, provinces
+
+    o = provinces.stats(default_study)
+    kf = intro.key_findings(default_study, _NoModels(), o).splitlines()
+    t1 = published(problems.table1(default_study))
+    vill = t1[t1["base"].astype(str).str.startswith("villager")].dropna(subset=["estimate"])
+    top = vill.loc[vill["estimate"].idxmax()]
+    line = next(i for i in kf if "<problems>" in i)
+    assert f"“{top['problem']}”, {top['estimate']:.0f} %" in line
+    gdp = next(i for i in kf if "GDP per head" in i)
+    ratio = o["gdppc_top"] / o["gdppc_bottom"]
+    assert ratio > 1 and f"{ratio:.1f} times" in gdp
+
+
+@pytest.mark.parametrize("p, clear", [(0.03, True), (0.07, False)])
+def test_an_association_is_distinguishable_from_zero_only_below_the_5_percent_level(default_study, p, clear):
+    from analysis.report.pages import intro
+
+    frame = pd.DataFrame({"label": ["internet use", "age"], "estimate": [2.0, 0.1], "ci_low": [0.2, -1.0],
+                          "ci_high": [3.8, 1.2], "p": [p, 0.6]})
+
+    class Models:
+        def has(self, name: str) -> bool:
+            return name == "wls_region"
+
+        def __getitem__(self, name: str):  # type: ignore[no-untyped-def]
+            return SimpleNamespace(to_frame=lambda: frame)
+
+    findings = intro.key_findings(default_study, Models(), {}).splitlines()
+    line = next(i for i in findings if "<determinants>" in i)
+    assert "**internet use**" in line
+    assert ("not distinguishable from zero at the 5 % level" in line) is not clear
+
+
+def test_the_comparison_table_puts_waves_in_year_order_each_under_its_own_policy(default_study):
+    """Waves in year order (a wave without a year last), whatever order they are given in; each
+    wave's cells suppressed by its own disclosure rule: a minimum of 400 respondents suppresses
+    the regions below it in that wave only."""
+    from analysis.report.pages import compare
+
+    def wave(wid: str, year: int | None, min_cell: int):  # type: ignore[no-untyped-def]
+        return SimpleNamespace(wave=SimpleNamespace(id=wid, spec=SimpleNamespace(min_cell=min_cell)),
+                               year=year, degree=default_study.degree)
+
+    studies = [wave("w2024", 2024, 10), wave("w-none", None, 10), wave("w2018", 2018, 400)]
+    assert [s.wave.id for s in compare.in_year_order(studies)] == ["w2018", "w2024", "w-none"]
+    t = compare.table(studies)
+    assert list(dict.fromkeys(t["wave"])) == ["w2018", "w2024", "w-none"]
+    n = default_study.villagers.groupby("region3").size()
+    strict = t[(t["wave"] == "w2018") & (t["region"] != "all")].set_index("region")
+    loose = t[(t["wave"] == "w2024") & (t["region"] != "all")].set_index("region")
+    small = n[n < 400].index
+    assert len(small) and strict.loc[small, "estimate"].isna().all() and loose["estimate"].notna().all()
+    assert strict.loc[n[n >= 400].index, "estimate"].notna().all()
