@@ -195,6 +195,24 @@ def report(results: list[dict], commit: str, command: str, started: datetime | N
     return "\n".join(lines) + "\n"
 
 
+def shown_command(argv: list[str]) -> str:
+    """The command as the committed report shows it: an entries file (``--file``) by its path in
+    the project, or by its name alone when it lies elsewhere (no machine's paths in the report)."""
+    def shown(path: str) -> str:
+        p = Path(path).resolve()
+        return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else p.name
+
+    out, after_file = [], False
+    for arg in argv:
+        if after_file:
+            arg = shown(arg)
+        elif arg.startswith("--file="):
+            arg = "--file=" + shown(arg.split("=", 1)[1])
+        after_file = arg == "--file"
+        out.append(shlex.quote(arg))
+    return " ".join(["benchmarks/semantic.py", *out])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", action="append", metavar="ID", help="plant only this entry (repeatable)")
@@ -221,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":!benchmarks/results"], cwd=ROOT,
                            capture_output=True, text=True).stdout.strip()    # the reports are not code
     results = plant_all(entries, a.suite)
-    command = "benchmarks/semantic.py " + " ".join(shlex.quote(x) for x in (argv or sys.argv[1:]))
+    command = shown_command(argv or sys.argv[1:])
     commit += " (with changes not committed)" if dirty else ""
     text = report(results, commit, command.strip(), started)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,9 @@ def test_every_planted_error_applies_to_the_code_as_it_stands(semantic):
     assert len(entries) >= 40
     assert semantic.problems(entries) == []          # else: write the entry again against the new code
     assert {e.kind for e in entries} >= {"factor", "sign", "quantile", "residual", "weight", "df"}
-    assert all(e.file.startswith(("analysis/estimation/", "analysis/publishing/")) for e in entries)
+    assert all(e.file.startswith(("analysis/estimation/", "analysis/publishing/", "analysis/report/pages/"))
+               for e in entries)
+    assert any(e.file.startswith("analysis/report/pages/") for e in entries)     # the numbers pages print
 
 
 def _entry(**kw: str) -> dict:
@@ -115,3 +117,17 @@ def test_an_error_the_tests_cannot_even_import_is_reported_not_counted_a_kill(se
     results = semantic.plant_all([crash], root=toy)
     assert results[0]["verdict"] == "error (pytest exit 2)"              # collection failed
     assert "**0 of 1 killed**" in semantic.report(results, "abc1234", "benchmarks/semantic.py")
+
+
+def test_the_report_names_an_entries_file_outside_the_project_by_its_name_only(semantic, tmp_path):
+    """The dated report is committed: an entries file elsewhere on the machine appears by its name,
+    one inside the project by its path there."""
+    inside = str(semantic.ROOT / "benchmarks" / "semantic_mutants.yml")
+    assert semantic.shown_command(["--file", str(tmp_path / "draft.yml"), "--only", "x"]) == \
+        "benchmarks/semantic.py --file draft.yml --only x"
+    assert semantic.shown_command([f"--file={tmp_path / 'draft.yml'}"]) == \
+        "benchmarks/semantic.py --file=draft.yml"
+    assert semantic.shown_command(["--file", inside]) == \
+        "benchmarks/semantic.py --file benchmarks/semantic_mutants.yml"
+    spaced = semantic.shown_command(["--suite", "tests", "--file", str(tmp_path / "a b.yml")])
+    assert str(tmp_path) not in spaced and spaced.endswith("--file 'a b.yml'")
