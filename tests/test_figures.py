@@ -272,6 +272,25 @@ def test_china_map_scales_from_its_lowest_value_wherever_it_lies_with_the_colour
     assert sorted(t.get_text() for t in ax.texts) == ["Guangdong: 10", "Shanghai: 30"]
 
 
+def test_china_map_shows_every_province_and_the_south_china_sea_islands_in_their_inset():
+    """The map's view holds every polygon north of 17° N (the mainland, Hainan, Taiwan), the inset's
+    every island south of it, and the inset lies within the map's axes."""
+    fig = figures.china_map(pd.Series({110000: 10.0, 310000: 30.0}), label="degree")
+    ax = fig.axes[0]
+    inset = ax.child_axes[0]
+    rings = [r for rs in _provinces_polygons().values() for r in rs]
+    islands = np.vstack([r for r in rings if r[:, 1].max() < 17])
+    land = np.vstack([r for r in rings if r[:, 1].max() >= 17])
+    for axes, pts in ((ax, land), (inset, islands)):
+        (x0, x1), (y0, y1) = axes.get_xlim(), axes.get_ylim()
+        assert x0 <= pts[:, 0].min() and pts[:, 0].max() <= x1
+        assert y0 <= pts[:, 1].min() and pts[:, 1].max() <= y1
+    fig.canvas.draw()
+    outer, inner = ax.get_window_extent(), inset.get_window_extent()
+    assert outer.x0 - 0.5 <= inner.x0 < inner.x1 <= outer.x1 + 0.5
+    assert outer.y0 - 0.5 <= inner.y0 < inner.y1 <= outer.y1 + 0.5
+
+
 def test_china_map_marks_two_values_and_passes_over_a_code_without_a_boundary(monkeypatch):
     """Two values are the highest and the lowest, both marked; a mark with no boundary in the file
     is passed over and the marks after it are still drawn; with a CJK font a mark names the province
