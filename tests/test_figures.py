@@ -274,7 +274,7 @@ def test_china_map_scales_from_its_lowest_value_wherever_it_lies_with_the_colour
 
 def test_china_map_shows_every_province_and_the_south_china_sea_islands_in_their_inset():
     """The map's view holds every polygon north of 17° N (the mainland, Hainan, Taiwan), the inset's
-    every island south of it, and the inset lies within the map's axes."""
+    every island south of it, zoomed on them, and the inset lies within the map's axes."""
     fig = figures.china_map(pd.Series({110000: 10.0, 310000: 30.0}), label="degree")
     ax = fig.axes[0]
     inset = ax.child_axes[0]
@@ -285,6 +285,8 @@ def test_china_map_shows_every_province_and_the_south_china_sea_islands_in_their
         (x0, x1), (y0, y1) = axes.get_xlim(), axes.get_ylim()
         assert x0 <= pts[:, 0].min() and pts[:, 0].max() <= x1
         assert y0 <= pts[:, 1].min() and pts[:, 1].max() <= y1
+    (x0, x1), (y0, y1) = inset.get_xlim(), inset.get_ylim()
+    assert x0 > 100 and x1 - x0 <= 20 and y1 - y0 <= 25        # zoomed on the sea, not the country
     fig.canvas.draw()
     outer, inner = ax.get_window_extent(), inset.get_window_extent()
     assert outer.x0 - 0.5 <= inner.x0 < inner.x1 <= outer.x1 + 0.5
