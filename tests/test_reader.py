@@ -67,9 +67,17 @@ def test_the_footer_names_version_commit_wave_licence_and_repository():
     assert "href" not in footer(SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=False))
 
 
-class _NoModels:
+class _Fitted:
+    """A fitted model suite as the pages read one: the models given by name, no other."""
+
+    def __init__(self, **models: object) -> None:
+        self.models = models
+
     def has(self, name: str) -> bool:
-        return False
+        return name in self.models
+
+    def __getitem__(self, name: str):  # type: ignore[no-untyped-def]
+        return self.models[name]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +90,7 @@ def default_study():
 def test_key_findings_label_synthetic_survey_results_and_real_statistics(default_study):
     from analysis.report.pages import intro, provinces
 
-    kf = intro.key_findings(default_study, _NoModels(), provinces.stats(default_study))
+    kf = intro.key_findings(default_study, _Fitted(), provinces.stats(default_study))
     items = kf.splitlines()
     assert 4 <= len(items) <= 6 and all(i.startswith("- ") for i in items)
     assert all("{doc}`More <" in i for i in items)
@@ -109,7 +117,7 @@ def test_the_convergence_finding_reads_beta_on_its_t_not_the_normal(default_stud
     assert o["beta_p"] == b["p"] and o["beta"] == b["beta"]
 
     def finding(beta, se, pval):  # type: ignore[no-untyped-def]
-        kf = intro.key_findings(default_study, _NoModels(),
+        kf = intro.key_findings(default_study, _Fitted(),
                                 {**o, "beta": beta, "beta_se": se, "beta_p": pval})
         return next(i for i in kf.splitlines() if "<provinces>" in i)
 
@@ -366,15 +374,7 @@ def test_the_decomposition_s_numbers_for_the_prose_are_its_table_s():
     r = SimpleNamespace(tables={"decomposition": table},
                         stats={"group": "region3", "group_a": "east", "group_b": "west",
                                "bootstrap_reps": 99})
-
-    class Suite:                                     # the decomposition alone was fitted
-        def has(self, name: str) -> bool:
-            return name == OAXACA
-
-        def __getitem__(self, name: str):  # type: ignore[no-untyped-def]
-            return r
-
-    out = model_stats(Suite())
+    out = model_stats(_Fitted(**{OAXACA: r}))                # the decomposition alone was fitted
     assert (out["ox_gap"], out["ox_explained"], out["ox_unexplained"]) == (10.0, 4.0, 6.0)
     assert out["ox_explained_se"] == 0.7 and out["ox_explained_share"] == pytest.approx(40.0)
     assert (out["ox_a"], out["ox_b"], out["ox_reps"]) == ("east", "west", 99)
@@ -530,7 +530,7 @@ def test_key_findings_name_the_problem_named_most_often_and_the_gdp_range(defaul
     from analysis.report.pages import intro, problems, provinces
 
     o = provinces.stats(default_study)
-    kf = intro.key_findings(default_study, _NoModels(), o).splitlines()
+    kf = intro.key_findings(default_study, _Fitted(), o).splitlines()
     t1 = published(problems.table1(default_study))
     vill = t1[t1["base"].astype(str).str.startswith("villager")].dropna(subset=["estimate"])
     top = vill.loc[vill["estimate"].idxmax()]
@@ -547,15 +547,8 @@ def test_an_association_is_distinguishable_from_zero_only_below_the_5_percent_le
 
     frame = pd.DataFrame({"label": ["internet use", "age"], "estimate": [2.0, 0.1], "ci_low": [0.2, -1.0],
                           "ci_high": [3.8, 1.2], "p": [p, 0.6]})
-
-    class Models:
-        def has(self, name: str) -> bool:
-            return name == "wls_region"
-
-        def __getitem__(self, name: str):  # type: ignore[no-untyped-def]
-            return SimpleNamespace(to_frame=lambda: frame)
-
-    findings = intro.key_findings(default_study, Models(), {}).splitlines()
+    findings = intro.key_findings(default_study, _Fitted(wls_region=SimpleNamespace(to_frame=lambda: frame)),
+                                  {}).splitlines()
     line = next(i for i in findings if "<determinants>" in i)
     assert "**internet use**" in line
     assert ("not distinguishable from zero at the 5 % level" in line) is not clear
