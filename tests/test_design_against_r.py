@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis import paths
-from analysis.estimation.design import DesignError, SurveyDesign
+from analysis.estimation.design import DesignError, SurveyDesign, answered
 from tests.conftest import rerun_r_reference, shared
 
 RTOL_EST = 1e-8   # point estimates (issue requirement)
@@ -99,7 +99,7 @@ def _estimate(row, designs):
     return d.proportion(y, by=dom)
 
 
-ESTIMATOR_ROWS = REF[REF["dataset"] != "replica_digital"]     # those through the page that prints them
+ESTIMATOR_ROWS = REF[~REF["dataset"].isin(["replica_digital", "replica_three"])]   # those through the page
 
 
 @pytest.mark.parametrize("row", list(ESTIMATOR_ROWS.itertuples(index=False)),
@@ -295,7 +295,7 @@ def test_psu_ids_need_only_be_unique_within_a_stratum_and_none_may_be_missing():
     """The same PSU id in two strata names two PSUs; ids read as numbers or as text give the same
     design; a missing PSU id is refused, as a missing stratum is (it was once read as a PSU named
     'nan')."""
-    from analysis.estimation.design import DesignError, SurveyDesign
+    from analysis.estimation.design import DesignError, SurveyDesign, answered
 
     t = pd.DataFrame({"w": [1.0, 2.0, 1.5, 3.0, 2.5, 1.0, 2.0, 4.0], "s": list("AAAABBBB"),
                       "p": [1, 1, 2, 2, 1, 1, 2, 2], "y": [3.0, 5.0, 2.0, 8.0, 4.0, 6.0, 1.0, 7.0]})
@@ -427,6 +427,45 @@ def test_the_problems_page_digital_access_table_matches_r():
         np.testing.assert_allclose(row[list(regions["domain"])].to_numpy(float), 100 * regions["estimate"],
                                    rtol=RTOL_EST, err_msg=item)
         assert row["flag"] == "" and row["suppressed"] == ""
+
+
+def test_the_problems_page_puts_an_item_answered_in_few_psus_on_its_own_df():
+    """An item answered in three provinces of three villages each, blank elsewhere: its row of the
+    problems page's Table 1 matches svyciprop on the respondents who answered (estimate, SE, and the
+    logit interval on that subset's 6 df, not the design's) and carries the NCHS flag for fewer than
+    8 df; the other villager items keep the design's df and no flag."""
+    from types import SimpleNamespace
+
+    from analysis.estimation.study import build_study
+    from analysis.publishing.reliability import DF_REASON
+    from analysis.report.pages.problems import table1
+
+    study = build_study("2020-replica")
+    v = study.villagers.copy()
+    villages = v.groupby("province")["village_id"]
+    three = villages.min()[villages.nunique() == 3].sort_values().index[:3]
+    v.loc[~v["province"].isin(three), "hp_equipment"] = np.nan
+    few = SimpleNamespace(wave=study.wave, settings=study.settings, villagers=v, design=study.design)
+    t = table1(few).set_index("item")
+    ref = REF[REF["dataset"] == "replica_three"].set_index("statistic")
+    row = t.loc["hp_equipment"]
+    cols = ["estimate", "se", "ci_low", "ci_high"]
+    np.testing.assert_allclose(row[cols].to_numpy(float), 100 * ref.loc["proportion", cols].to_numpy(float),
+                               rtol=RTOL_SE)
+    assert row["df"] == ref.loc["df", "estimate"] == 6 and DF_REASON in row["flag"]
+    others = t["base"].str.startswith("villager") & (t.index != "hp_equipment")
+    assert others.sum() == 23 and (t.loc[others, "df"] == study.design.degf).all()
+    assert not t.loc[others, "flag"].any()
+
+
+def test_answered_is_one_for_the_answer_zero_for_another_and_missing_for_none():
+    """The variable of a share among those who answered: a blank leaves the base (2 of 4 answered
+    1), it is not counted as another answer (2 of 5)."""
+    y = np.array([1, 2, np.nan, 0, 1])
+    np.testing.assert_array_equal(answered(y, 1), [1.0, 0.0, np.nan, 0.0, 1.0])
+    np.testing.assert_array_equal(answered(list(y), 0), [0.0, 0.0, np.nan, 1.0, 0.0])
+    assert answered(y, 1).dtype == np.float64
+    assert SurveyDesign.from_arrays(np.ones(5)).proportion(answered(y, 1)).estimate[0] == 0.5
 
 
 def test_domain_df_counts_only_the_psus_holding_the_domain_s_answers():

@@ -497,28 +497,18 @@ def test_item_nonresponse_and_the_validation_summary_count_blanks_and_declared_c
     assert (s["blank_pct"], s["declared_missing_pct"]) == pytest.approx((10.0, 70 / 3))
 
 
-def test_table_1_flags_villager_shares_on_few_design_df(default_study):
-    """Table 1 applies the NCHS flag (fewer than 8 design df) with the design's df: on the replica's
-    design (8 df or more) nothing is flagged; on the same answers with 5 df every villager share is."""
-    from analysis.publishing.reliability import DF_REASON
+def test_table_1_flags_no_villager_share_on_the_replica_and_gives_institution_shares_no_interval(
+        default_study):
+    """On the replica's design (8 df or more for every item) Table 1 flags nothing; the institution
+    records' shares describe those records: no design, so no SE, interval or df. (An item on fewer
+    than 8 df is flagged: tests/test_design_against_r.py, against R.)"""
     from analysis.report.pages import problems
 
-    class FewDf:
-        degf = 5
-
-        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(default_study.design, name)
-
-    assert default_study.design.degf >= 8 and not problems.table1(default_study)["flag"].any()
-    few = SimpleNamespace(wave=default_study.wave, settings=default_study.settings,
-                          villagers=default_study.villagers, design=FewDf())
-    t = problems.table1(few)
+    t = problems.table1(default_study)
     vill = t["base"].str.startswith("villager")
-    assert vill.any() and t.loc[vill, "flag"].str.contains(DF_REASON).all()
-    assert not t.loc[~vill, "flag"].any()
-    # the institution records' shares describe those records: no design, so no SE and no interval
+    assert vill.any() and (t.loc[vill, "df"] >= 8).all() and not t["flag"].any()
     inst = t["base"] == "share of the township institution records"
-    assert inst.any() and t.loc[inst, ["se", "ci_low", "ci_high"]].isna().all().all()
+    assert inst.any() and t.loc[inst, ["se", "ci_low", "ci_high", "df"]].isna().all().all()
     assert t.loc[inst, "estimate"].notna().all()
     assert t.loc[vill, ["se", "ci_low", "ci_high"]].notna().all().all()
 

@@ -26,10 +26,10 @@ number of domains.
 Example
 -------
 >>> from analysis.ingest.wave import load_wave
->>> from analysis.estimation.design import SurveyDesign
+>>> from analysis.estimation.design import SurveyDesign, answered
 >>> w = load_wave()
 >>> d = SurveyDesign.from_frame(w.villagers, weight="weight", strata="province", psu="village_id")
->>> est = d.proportion(w.villagers["old_age_ins"] == 0, by=w.villagers["region3"])
+>>> est = d.proportion(answered(w.villagers["old_age_ins"], 0), by=w.villagers["region3"])
 """
 
 from __future__ import annotations
@@ -61,6 +61,15 @@ def fpc_population(f: np.ndarray, n_h: np.ndarray) -> np.ndarray:
     """An fpc as the stratum's population count of PSUs (R's convention: a value ≤ 1 is the
     sampling fraction of the ``n_h`` PSUs sampled, a value > 1 the count itself)."""
     return np.where(f <= 1, n_h / f, f)
+
+
+def answered(y: object, value: float) -> np.ndarray:
+    """The 0/1 variable whose proportion is the share giving the answer ``value`` among those who
+    answered: 1 where ``y`` equals ``value``, 0 where it holds another answer, NaN where it holds
+    none, so that a respondent without an answer leaves the base (R ``svyciprop(~I(y == value),
+    design, na.rm = TRUE)``), not counted as giving another answer."""
+    yv = np.asarray(y, dtype=float)
+    return np.where(np.isnan(yv), np.nan, (yv == value).astype(float))
 
 
 def text_codes(values: object) -> tuple[np.ndarray, np.ndarray]:

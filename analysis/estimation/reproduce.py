@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.estimation.design import SurveyDesign
+from analysis.estimation.design import SurveyDesign, answered
 from analysis.i18n import N_, Message, _, bilingual, lang
 
 
@@ -74,9 +74,7 @@ def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
             if f.item not in vil:
                 stat, note = "missing", Message(N_("item {item} is not in the wave"), item=f.item)
             else:
-                y = vil[f.item].to_numpy(float)
-                yy = np.where(np.isnan(y), np.nan, (y == f.value).astype(float))
-                e = design.proportion(yy)
+                e = design.proportion(answered(vil[f.item].to_numpy(float), f.value))
                 rep, se = 100 * float(e.estimate[0]), 100 * float(e.se[0])
         elif stat == "count_share":
             y = inst[f.item].dropna()
@@ -112,8 +110,8 @@ def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-un
     Each row names its item and the answer counted (``value``). Villager items are design-based
     proportions (respondents who answered the question); the education items are shares of the
     township institution records, treated as a simple random sample of townships (each record its
-    own PSU). CIs are logit intervals on the design's
-    degrees of freedom, as R ``svyciprop(method = "logit")``.
+    own PSU). CIs are logit intervals on the item's design degrees of freedom (``df``: the PSUs
+    with an answer less the strata they lie in), as R ``svyciprop(method = "logit")``.
     """
     w = study.wave
     st = study.settings
@@ -135,12 +133,12 @@ def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-un
                "base": "villagers, design-weighted" if q == "villagers" else "township institutions"}
         if q not in designs or f.item not in designs[q][0]:
             rows.append({**row, "estimate": np.nan, "se": np.nan, "ci_low": np.nan,
-                         "ci_high": np.nan, "n": 0})
+                         "ci_high": np.nan, "n": 0, "df": np.nan})
             continue
         df, d = designs[q]
-        y = df[f.item].to_numpy(float)
-        e = d.proportion(np.where(np.isnan(y), np.nan, (y == f.value).astype(float)), level=level)
+        e = d.proportion(answered(df[f.item].to_numpy(float), f.value), level=level)
         lo, hi = e.ci
         rows.append({**row, "estimate": 100 * e.estimate[0], "se": 100 * e.se[0],
-                     "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(e.n[0])})
+                     "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(e.n[0]),
+                     "df": float(e.df[0])})
     return pd.DataFrame(rows)

@@ -138,6 +138,23 @@ dv <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = 
 m <- svymean(~old_age_none, dv, na.rm = TRUE, deff = "replace")
 add("replica", "mean", "old_age_none", "all", coef(m), SE(m), deff(m))
 
+# the problems page's Table 1 when an item is answered in few PSUs: hp_equipment kept only in the
+# three provinces with three villages each (those with the lowest village codes), blank elsewhere.
+# Its interval is on the df of the respondents who answered (degf of the subset: 9 PSUs less 3
+# strata), stored as a row of its own
+vt <- read.csv("data/waves/2020-replica/villagers.csv", encoding = "UTF-8")
+villages <- tapply(vt$village_id, vt$province, function(x) length(unique(x)))
+lowest <- tapply(vt$village_id, vt$province, min)
+ok <- names(villages)[villages == 3]
+three <- ok[order(lowest[ok])][1:3]
+vt$hp_equipment[!(vt$province %in% three)] <- NA
+dt <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = vt, nest = TRUE)
+sub <- subset(dt, !is.na(vt$hp_equipment))
+p <- svyciprop(~I(hp_equipment == 1), sub, method = "logit")
+add("replica_three", "proportion", "hp_equipment", "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), NA,
+    attr(p, "ci")[1], attr(p, "ci")[2])
+add("replica_three", "df", "hp_equipment", "all", degf(sub), NA)
+
 args <- commandArgs(trailingOnly = TRUE)
 outfile <- if (length(args)) args[1] else "tests/results/design_reference.csv"
 res <- do.call(rbind, out)

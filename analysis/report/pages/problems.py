@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.estimation.design import answered
 from analysis.i18n import N_
 from analysis.report.pages.common import policy
 
@@ -23,13 +24,13 @@ def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     inst = t["base"] == "township institutions"
     # shares of the institution records describe those records; no sampling design is known for
     # them, so they carry no interval
-    t.loc[inst, ["se", "ci_low", "ci_high"]] = np.nan
+    t.loc[inst, ["se", "ci_low", "ci_high", "df"]] = np.nan
     t.loc[inst, "base"] = N_("share of the township institution records")
     t = policy(study).apply(t, n_psu=None)
     t.loc[t["n"] == 0, "suppressed"] = ""          # not in the wave: said in the base column
     t.loc[t["n"] == 0, "base"] = N_("not in this wave")
     vill = ~inst & (t["n"] > 0)
-    checked = nchs_proportions(t[vill].assign(df=study.design.degf))
+    checked = nchs_proportions(t[vill])        # each item's own df: its PSUs with an answer
     t["flag"] = ""
     t.loc[vill, ["estimate", "se", "ci_low", "ci_high", "suppressed", "flag"]] = \
         checked[["estimate", "se", "ci_low", "ci_high", "suppressed", "flag"]]
@@ -44,8 +45,7 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     pol = policy(study)
     rows = []
     for it in items:
-        y = v[it].to_numpy(float)
-        yy = np.where(np.isnan(y), np.nan, (y == 1).astype(float))
+        yy = answered(v[it].to_numpy(float), 1)
         tot = d.proportion(yy)
         byr = d.proportion(yy, by=v["region3"])
         lo, hi = tot.ci

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.estimation.design import answered
 from analysis.i18n import N_, _, bilingual, plural, reasons
 from analysis.ingest.official import weight_of
 from analysis.ingest.provinces import resolve
@@ -137,9 +138,8 @@ def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
     pol = policy(study)
     rows = []
     for r in t1.itertuples():
-        y = v[r.item].to_numpy(float)
-        yy = np.where(np.isnan(y), np.nan, (y == r.value).astype(float))     # the answer Table 1 counts
-        e = d.proportion(yy, by=v["province_en"])
+        # the answer Table 1 counts, among those who answered
+        e = d.proportion(answered(v[r.item].to_numpy(float), r.value), by=v["province_en"])
         doms = list(e.domains)
         rec = {"field": r.field, "problem": r.problem, "national": float(r.estimate)}
         if name not in doms:
