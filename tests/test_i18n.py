@@ -348,6 +348,23 @@ def test_box_plots_name_regions_provinces_and_a_contrast_in_chinese_only_with_a_
     plt.close("all")
 
 
+@pytest.mark.parametrize("font", ["Noto Sans CJK SC", None])
+def test_map_marks_name_a_province_in_chinese_only_with_a_cjk_font(monkeypatch, font):
+    """The Chinese edition's map names its marked provinces in Chinese when a CJK font can draw
+    them, in English when none can."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis.publishing import figures
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    monkeypatch.setattr(figures, "cjk_font", lambda: font)
+    fig = figures.china_map(pd.Series({110000: 10.0, 310000: 30.0}), label="degree")
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == (["上海: 30", "北京: 10"] if font else ["Beijing: 10", "Shanghai: 30"])
+    plt.close("all")
+
+
 def test_a_chinese_table_translates_names_and_text_but_never_numbers(monkeypatch):
     """A column named "province" may hold a province's values (a profile's official table):
     "3.4" must not become the province with code 34."""

@@ -244,7 +244,6 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
         side.set_visible(True)
         side.set_color("#888888")
     ins.set_title(_("South China Sea"), fontsize=8.5, pad=2)
-    use_zh = cjk_font() is not None
     for code in mark:
         feats = [f for f in _geo() if int(f["properties"]["adcode"]) == code]
         if not feats:
@@ -255,7 +254,7 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
         ax.add_patch(Polygon(np.asarray(big[0]), closed=True, fill=False, edgecolor="#b03a2e", lw=1.6))
         cx, cy = np.asarray(big[0]).mean(axis=0)
         p = resolve(code)
-        name = f"{p.name_zh_short} {p.name_en}" if use_zh else p.name_en
+        name = category("province_en", p.name_en)          # the edition's name for it
         v = fmt.format(vals[code]) if code in vals.index else "–"
         # labels with a leader line, in the sea to the east or south of the western provinces
         east = cx >= 110
