@@ -373,11 +373,13 @@ def test_table_1_counts_the_figure_s_code_and_leaves_a_row_the_wave_cannot_give_
     monkeypatch.setenv("RURALGOV_LANG", "zh")                 # the Chinese edition names it in Chinese
     assert table1(no_institutions).loc[0, "field"] == zh_name
     monkeypatch.delenv("RURALGOV_LANG")
-    assert funds["n"] == 0 and np.isnan(funds[["estimate", "se", "ci_low", "ci_high"]].astype(float)).all()
+    empty = funds[["estimate", "se", "ci_low", "ci_high", "df"]].astype(float)
+    assert funds["n"] == 0 and np.isnan(empty).all()
+    assert yes["df"] == no["df"] == study.design.degf       # answered in every PSU: the design's df
     assert funds["problem"] == cb.item("institutions", "ep_funds").label
     assert funds["base"] == "township institutions" and yes["base"] == "villagers, design-weighted"
     assert list(t.columns) == ["field", "item", "value", "problem", "published", "base", "estimate", "se",
-                               "ci_low", "ci_high", "n"]           # an empty row adds no column of its own
+                               "ci_low", "ci_high", "n", "df"]     # an empty row adds no column of its own
     assert t.set_index("item").loc["hp_equipment", "value"].tolist() == [1, 0]      # the answer counted
     narrower = table1(no_institutions, level=0.9).iloc[0]
     assert yes["ci_low"] < narrower["ci_low"] < narrower["ci_high"] < yes["ci_high"]     # the level is used
