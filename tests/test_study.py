@@ -153,3 +153,24 @@ def test_a_study_of_another_wave_reads_that_wave_and_its_fpc_and_scores_each_lev
     got = study.degree(level=field)
     np.testing.assert_allclose(got.estimate, degree(study.villagers, study.index, study.design, level=field).estimate)
     assert got.estimate[0] != study.degree().estimate[0]
+
+
+def test_a_study_saved_for_the_pages_is_the_last_build_s_wherever_the_same_files_lie(make_wave, tmp_path):
+    """Two builds of the same files from two folders share the study's key; the study stored for
+    the pages is the last build's, so the pages read the wave where it now lies, after the first
+    folder is gone (an earlier study kept under the key had sent the manifest to the deleted folder)."""
+    import shutil
+
+    from analysis.replica import generate
+    from analysis.report.context import _load, save_study
+
+    first = make_wave(generate(seed=3, n=440, calibrate=False)["villagers"], name="first")
+    second = shutil.copytree(first, tmp_path / "moved" / "first")
+    cache = tmp_path / "results"
+    a, b = build_study(first), build_study(second)
+    assert a.key == b.key
+    assert save_study(a, cache) == save_study(b, cache)
+    shutil.rmtree(first)
+    path = save_study(b, cache)
+    stored = _load(str(path), path.stat().st_mtime_ns)
+    assert stored.wave.spec.folder == second and len(stored.wave.sha256) == 64

@@ -39,14 +39,16 @@ _MEMO: dict[str, Any] = {}
 
 
 def save_study(study: Study, folder: Path) -> Path:
-    """Store a study for the page kernels (atomically); returns its path."""
+    """Store a study for the page kernels (atomically); returns its path. It is written at every
+    build, not kept from an earlier one: the key hashes the wave's contents, not where it lies, and
+    the study of an earlier build of the same files holds that build's folder (which may since
+    have been moved or deleted) for the pages that read the wave's files."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"study-{study.key[:16]}.pkl"
-    if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(study, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, target)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump(study, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, target)
     return target
 
 
