@@ -464,6 +464,7 @@ def test_answered_is_one_for_the_answer_zero_for_another_and_missing_for_none():
     y = np.array([1, 2, np.nan, 0, 1])
     np.testing.assert_array_equal(answered(y, 1), [1.0, 0.0, np.nan, 0.0, 1.0])
     np.testing.assert_array_equal(answered(list(y), 0), [0.0, 0.0, np.nan, 1.0, 0.0])
+    np.testing.assert_array_equal(answered([1, None, 0, 2], 1), [1.0, np.nan, 0.0, 0.0])   # None: no answer
     assert answered(y, 1).dtype == np.float64
     assert SurveyDesign.from_arrays(np.ones(5)).proportion(answered(y, 1)).estimate[0] == 0.5
 
