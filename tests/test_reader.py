@@ -439,6 +439,21 @@ def test_ranks_are_among_the_publishable_provinces_only(default_study, one_provi
     assert gone not in ranks.columns and ranks.shape[1] == P - 1 and ranks.max().max() == P - 1
 
 
+def test_the_headline_names_and_counts_only_publishable_provinces(default_study, one_province_suppressed):
+    """The headline's count of provinces, its highest and lowest and their difference leave out a
+    suppressed province (whose estimate is withheld, so a sort would have put it last)."""
+    from analysis.report.pages.common import headline, province_degrees
+
+    gone = one_province_suppressed
+    h = headline(default_study)
+    assert h["n_provinces_published"] == h["n_provinces"] - 1
+    shown = province_degrees(default_study).set_index("province")["estimate"]
+    assert pd.isna(shown[gone])
+    shown = shown.drop(gone)
+    assert (h["top_province"], h["bottom_province"]) == (shown.idxmax(), shown.idxmin())
+    assert h["top_minus_bottom"] == pytest.approx(shown.max() - shown.min())
+
+
 def test_sub_indices_by_region_are_each_level_s_degree(default_study):
     """The index page's heat maps: each field's national column is that field's degree, not the
     overall one; its region columns are the field's degree by region (health against svyby)."""
