@@ -295,7 +295,7 @@ def test_psu_ids_need_only_be_unique_within_a_stratum_and_none_may_be_missing():
     """The same PSU id in two strata names two PSUs; ids read as numbers or as text give the same
     design; a missing PSU id is refused, as a missing stratum is (it was once read as a PSU named
     'nan')."""
-    from analysis.estimation.design import DesignError, SurveyDesign, answered
+    from analysis.estimation.design import DesignError, SurveyDesign
 
     t = pd.DataFrame({"w": [1.0, 2.0, 1.5, 3.0, 2.5, 1.0, 2.0, 4.0], "s": list("AAAABBBB"),
                       "p": [1, 1, 2, 2, 1, 1, 2, 2], "y": [3.0, 5.0, 2.0, 8.0, 4.0, 6.0, 1.0, 7.0]})
