@@ -8,6 +8,8 @@ import re
 from collections import Counter
 from types import SimpleNamespace
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import i18n, paths
@@ -546,3 +548,24 @@ def test_a_compared_group_is_named_by_its_place_or_its_column_and_value():
     assert i18n.group_name("province", "Tibet", "zh") == "西藏"
     assert i18n.group_name("sex", 1, "zh") == "sex = 1"
     assert i18n.group_name("", "urban", "en") == "urban"          # no column named: the value alone
+
+
+def test_the_problems_figure_s_data_names_each_share_s_base_in_the_edition_s_language(monkeypatch):
+    """The CSV under Table 1's figure says what each share is of, as the page is read: the
+    villagers (design-weighted), the township institution records, or not in this wave."""
+    import matplotlib.pyplot as plt
+
+    from analysis.publishing import figures
+
+    base = {"villagers, design-weighted": "村民（设计加权）",
+            "share of the township institution records": "乡镇机构记录中的比例", "not in this wave": "本轮数据中没有"}
+    t = pd.DataFrame({"field": ["health", "education", "culture"], "problem": ["clinic", "bus", "library"],
+                      "base": list(base), "estimate": [30.0, 25.0, np.nan],
+                      "ci_low": [26.0, np.nan, np.nan], "ci_high": [34.0, np.nan, np.nan]})
+    for language, expected in (("zh", list(base.values())), ("en", list(base))):
+        monkeypatch.setenv(i18n.LANG_ENV, language)
+        fig = figures.table1_plot(t, synthetic=True)
+        assert fig.ruralgov_data["base"].tolist() == expected, language
+        assert fig.ruralgov_data[["field", "problem", "estimate"]].equals(t[["field", "problem", "estimate"]])
+        plt.close(fig)
+    assert t["base"].tolist() == list(base)                   # the caller's table is left as it was

@@ -130,7 +130,7 @@ def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-un
         row = {"field": bilingual(w.codebook.fields[field][1], w.codebook.fields[field][0]), "item": f.item,
                "value": f.value, "problem": item.label,
                "published": st.published_value(f.key),
-               "base": "villagers, design-weighted" if q == "villagers" else "township institutions"}
+               "base": N_("villagers, design-weighted") if q == "villagers" else N_("township institutions")}
         if q not in designs or f.item not in designs[q][0]:
             rows.append({**row, "estimate": np.nan, "se": np.nan, "ci_low": np.nan,
                          "ci_high": np.nan, "n": 0, "df": np.nan})

@@ -348,7 +348,10 @@ def table1_plot(t1: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     axes[-1].set_xlabel(_("% of respondents (education: of township institutions)"))
     _tag(axes[0], synthetic)
     fig.tight_layout()
-    return attach(fig, t1.drop(columns=[c for c in ("item",) if c in t1]))
+    data = t1.drop(columns=[c for c in ("item",) if c in t1])
+    if "base" in data:                          # the base of each share, in the edition's language
+        data["base"] = [_(b) if isinstance(b, str) else b for b in data["base"]]
+    return attach(fig, data)
 
 
 def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = N_("association with the score (points)")) -> plt.Figure:
