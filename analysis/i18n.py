@@ -124,8 +124,8 @@ def _message(template: str, values: dict) -> Message:
 
 
 class Name(str):
-    """A proper name inside a :class:`Message` (a province): its English form, which it equals,
-    and its forms in other languages.
+    """A name inside a :class:`Message` (a province, a variable's label): the form it equals (its
+    English form, or its form in the edition where it was made), and its forms in other languages.
 
     >>> n = Name("Shanghai", zh="上海")
     >>> Message("stratum {s!r} has a single PSU", s=n).text("zh") == "stratum '上海' has a single PSU"
@@ -235,9 +235,10 @@ def list_sep() -> str:
     return "、" if lang() == "zh" else ", "
 
 
-def bilingual(en: str, zh: str) -> str:
-    """One of two labels that both exist as data (the codebook's, the provinces')."""
-    return zh if lang() == "zh" and zh else en
+def bilingual(en: str, zh: str, language: str | None = None) -> str:
+    """One of two labels that both exist as data (the codebook's, the provinces'), for the edition
+    being written (or for ``language``)."""
+    return zh if (language or lang()) == "zh" and zh else en
 
 
 # ------------------------------------------------------------------ pages (MyST Markdown)

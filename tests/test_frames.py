@@ -13,6 +13,7 @@ import pytest
 from analysis.estimation.frames import model_frame
 from analysis.estimation.study import build_study
 from analysis.estimation.suite import ModelSpecError
+from analysis.i18n import say
 from tests.conftest import shared
 
 
@@ -146,10 +147,12 @@ def test_a_model_that_cannot_be_framed_says_why(study):
     with pytest.raises(ModelSpecError) as e:
         model_frame(study, spec.model_copy(update={"regressors": ("education", "shoe_size")}))
     assert str(e.value) == "model 'wls_region': unknown variables ['shoe_size']"
+    assert say(e.value.reason, "zh") == "未知变量 ['shoe_size']" and e.value.model == "wls_region"
     covs = spec.model_copy(update={"regressors": ("education", "log_gdp_pc")})
     with pytest.raises(ModelSpecError) as e:
         model_frame(stand_in(study, official=pd.DataFrame()), covs)
     assert str(e.value) == "model 'wls_region': no official statistics for its province covariates"
+    assert say(e.value.reason, "zh") == "没有可用于其省级协变量的官方统计数据"
 
 
 def test_derived_variables_are_computed_once_per_wave_unless_they_read_a_score(study, monkeypatch):
@@ -273,6 +276,8 @@ def test_a_derived_expression_keeps_missing_answers_missing_and_names_what_it_ca
     assert str(e.value).endswith("derived variable 'z' ('1 / (sex - sex)') is infinite in 3 rows; "
                                  "declare a transform with its handling of those values in data/models.yml"
                                  ), str(e.value)
+    assert say(e.value.reason, "zh") == ("派生变量 'z'（'1 / (sex - sex)'）在 3 行中为无穷大；请在 data/models.yml "
+                                         "中声明变换及其对这些值的处理方式") and e.value.model is None
 
 
 def test_official_statistics_of_the_nearest_year_and_of_the_later_one_on_a_tie():
@@ -305,6 +310,8 @@ def test_derived_transforms_follow_their_formula_and_domain():
         derive(v, "log_inc", Derived(label="l", transform="log", of="inc"), [])
     assert str(e.value) == ("derived variable 'log_inc' = log(inc): 2 rows have inc ≤ 0 (log undefined); set "
                             "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml")
+    assert say(e.value.reason, "zh") == ("派生变量 'log_inc' = log(inc)：2 行的 inc ≤ 0（对数无定义）；请在 "
+                                         "data/models.yml 中设置 nonpositive: drop，或改用 transform: log1p 或 asinh")
     x = pd.DataFrame({"inc": [-2.0, -1.0, -0.5, 0.0, 3.0]})
     np.testing.assert_allclose(derive(x, "a", Derived(label="a", transform="log1p", of="inc"), []).to_numpy(),
                                [np.nan, np.nan, np.log1p(-0.5), 0.0, np.log1p(3.0)])
@@ -338,6 +345,27 @@ def test_labels_name_sub_indices_apart_from_an_item_of_the_same_id(study, monkey
     assert zh["education_score"].startswith(cb.fields["education"][0])
     assert zh["health"].startswith(cb.fields["health"][0]) and zh[aspect].startswith(aspect_zh)
     assert zh["overall"] == "总得分" and zh[f"overall_without_{aspect}"] == f"不含{aspect_zh}题目的总得分"
+
+
+def test_a_label_made_in_either_edition_gives_its_form_in_both(study, monkeypatch):
+    """Every label is the edition's own text, and knows its English and Chinese forms (a model's
+    skipped reason names a variable in the language of the page that shows it, whichever edition
+    fitted the models): an item's forms from the codebook, a field's and an aspect's sub-index and
+    the derived variables' and short labels through the catalog."""
+    from analysis.estimation.frames import labels
+
+    cb = study.wave.codebook
+    field_zh, field_en = cb.fields["health"]
+    age, sat = cb.item("villagers", "age"), cb.item("villagers", "hlt_sat")
+    want = {"health": (f"{field_en} (sub-index)", f"{field_zh}（分指数）"), "age": (age.text_en, age.text_zh),
+            "hlt_sat": (sat.text_en, sat.text_zh), "internet_use": ("internet use", "使用互联网"),
+            "female": ("female", "女性"), "overall": ("overall score", "总得分")}
+    for language in ("en", "zh"):
+        monkeypatch.setenv("RURALGOV_LANG", language)
+        lab = labels(study)
+        for k, (en, zh) in want.items():
+            shown = en if language == "en" else zh
+            assert (lab[k], lab[k].text("en"), lab[k].text("zh")) == (shown, en, zh), k
 
 
 def test_a_model_lacks_the_codebook_items_and_unknown_variables_the_wave_does_not_have(study):

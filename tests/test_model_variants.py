@@ -173,6 +173,14 @@ def test_a_logit_whose_regressor_separates_the_outcome_is_refused_naming_it():
     msg = str(err.value)
     assert msg.startswith(head) and msg.endswith("); drop it from the model in data/models.yml")
     assert float(msg[len(head):msg.index(")", len(head))]) > 100
+    # a page of the Chinese edition shows the reason (the model's name aside) in Chinese, the
+    # reason it did not converge included; a label given as text stays as it is
+    from analysis.i18n import say
+
+    assert err.value.model == "m" and msg == f"model 'm': {err.value.reason}"
+    zh = say(err.value.reason, "zh")
+    assert zh.startswith("'b' 的 logit 模型未收敛（信息矩阵奇异）：回归变量 'x1'（distance to township (km)）完全分离了"
+                         "结果变量（其系数无界增长：") and zh.endswith("）；请在 data/models.yml 中将其从模型中删去")
 
 
 def test_a_logit_still_far_from_its_maximum_after_100_newton_steps_is_refused(binary, monkeypatch):
@@ -188,6 +196,11 @@ def test_a_logit_still_far_from_its_maximum_after_100_newton_steps_is_refused(bi
                                              r"convergence in 100 Newton iterations\); the regressor 'x1' "
                                              r"\(x1\) separates"):
         mod.fit_logit(binary, spec, {})
+    from analysis.i18n import say
+
+    with pytest.raises(ModelSpecError) as err:
+        mod.fit_logit(binary, spec, {})
+    assert say(err.value.reason, "zh").startswith("'b' 的 logit 模型未收敛（牛顿迭代 100 次仍未收敛）：回归变量 'x1'（x1）")
 
 
 @pytest.mark.filterwarnings("ignore:cov_type not fully supported with var_weights")
@@ -208,8 +221,11 @@ def test_logit_refuses_an_outcome_that_is_not_0_1_and_needs_the_design_for_desig
     from analysis.estimation.results import ModelSpecError
 
     spec = ModelSpec(name="m", family="logit", outcome="x1", regressors=("x2",))
-    with pytest.raises(ModelSpecError, match="^model 'm': outcome must be 0/1$"):
+    with pytest.raises(ModelSpecError, match="^model 'm': outcome must be 0/1$") as err:
         fit_logit(binary, spec, {})
+    from analysis.i18n import say
+
+    assert say(err.value.reason, "zh") == "结果变量必须为 0/1"
     spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x1",), weights="w", se="design")
     with pytest.raises(ValueError, match="^design-based standard errors need the survey design$"):
         fit_logit(binary, spec, {})
@@ -527,6 +543,14 @@ def test_an_ordered_logit_that_does_not_converge_names_the_separating_regressor(
         assert (f"the regressor 's' ({shown}) separates the outcome categories (its coefficient grows without "
                 "bound: ") in msg
         assert msg.endswith("drop it from the model in data/models.yml, or merge sparse answer categories")
+    from analysis.i18n import Name, say
+
+    with pytest.raises(ModelSpecError) as err:          # a label that knows its Chinese form gives it
+        fit_ologit(sep, spec, {"s": Name("Separator", zh="分离变量")})
+    zh = say(err.value.reason, "zh")                    # the optimiser's reason in Chinese too
+    assert zh.startswith("'o' 的有序 logit 模型未收敛（海森矩阵奇异）：回归变量 's'（分离变量）完全分离了结果类别")
+    assert zh.endswith("；请在 data/models.yml 中将其从模型中删去，或合并稀疏的回答类别")
+    assert "(Separator)" in say(err.value.reason, "en") == str(err.value.reason)
 
 
 def test_ordered_logit_stops_after_max_iter_with_the_last_iterate(ordered):
@@ -537,6 +561,9 @@ def test_ordered_logit_stops_after_max_iter_with_the_last_iterate(ordered):
         ordered_logit(y, X, max_iter=2)
     beta = ordered_logit(y, X)[0]
     assert err.value.beta.shape == (2,) and 0 < np.abs(err.value.beta - beta).max() < 1
+    from analysis.i18n import say
+
+    assert say(err.value.reason, "zh") == "牛顿迭代 2 次仍未收敛"
 
 
 @pytest.mark.parametrize("codes", [[3, 0, 2, 0, 3, 1], [40_000, 2, 70_000, 2, 40_000, 0],

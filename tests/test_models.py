@@ -1029,6 +1029,10 @@ def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_b
     assert ms.skipped["wls_region"] == (
         f"the regressor 'female' (female) takes a single value (1) on the {n} complete rows of this wave, "
         "so its effect cannot be estimated; leave it out of the model for this wave")
+    # the Chinese edition: the sentence, and the variable's label as the catalog translates it
+    # ("female": 女性), whatever edition the models were fitted in
+    assert say(ms.skipped["wls_region"], "zh") == (
+        f"回归变量 'female'（女性）在本轮数据的 {n} 个完整行中只取一个值（1），无法估计其作用；本轮请将其从模型中删去")
     assert ms.has("multilevel") == ("female" not in study.settings.models.get("multilevel").regressors)
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': the regressor 'female' \(female\) takes"):
         fit_models(one, names=["wls_region"])
@@ -1052,6 +1056,9 @@ def test_a_model_whose_outcome_takes_one_value_is_skipped_with_the_reason_not_cr
         "the outcome 'hlt_sat' (Overall, how satisfied are you with medical and health care services in your "
         f"village?) takes a single value (4) on the {n} complete rows of this wave, so there is nothing to "
         "explain; the model is left out for this wave"))
+    label = study.wave.codebook.item("villagers", "hlt_sat").text_zh       # the codebook's own Chinese
+    assert say(ms.skipped["ologit_health"], "zh") == (
+        f"结果变量 'hlt_sat'（{label}）在本轮数据的 {n} 个完整行中只取一个值（4），没有可解释的变异；本轮不估计该模型")
     assert {r.name for r in ms.results} == {m.name for m in study.settings.models.models} - set(users)
     with pytest.raises(ModelSpecError, match=r"^model 'svyolr_health': the outcome 'hlt_sat' \(.+\) takes "):
         fit_models(one, names=["svyolr_health"])

@@ -14,6 +14,7 @@ from analysis.estimation.design import SurveyDesign
 from analysis.estimation.regression import (binary_columns, cluster_vcov, design_matrix, design_vcov, hc1_vcov,
                                            is_binary, model_df, weighted_gram)
 from analysis.estimation.results import ModelResult, ModelSpecError
+from analysis.i18n import N_, Message
 from analysis.settings import ModelSpec
 
 
@@ -24,18 +25,20 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
     regs = list(spec.regressors)
     y = df[spec.outcome].to_numpy(float)
     if not is_binary(y):
-        raise ModelSpecError(f"model {spec.name!r}: outcome must be 0/1")
+        raise ModelSpecError(Message(N_("outcome must be 0/1")), spec.name)
     X, names = design_matrix(df, regs, list(spec.fixed_effects))
     w = df[spec.weights].to_numpy(float) if spec.weights else np.ones(len(df))
     w = w / w.mean()
     beta = np.zeros(X.shape[1])
 
-    def separated(why: str) -> ModelSpecError:
+    def separated(why: Message) -> ModelSpecError:
         j = int(np.argmax(np.abs(beta) * X.std(axis=0)))         # the intercept's SD is 0
-        return ModelSpecError(
-            f"model {spec.name!r}: the logit of {spec.outcome!r} did not converge ({why}); the regressor "
-            f"{names[j]!r} ({labels.get(names[j], names[j])}) separates the outcome (its coefficient grows "
-            f"without bound: {beta[j]:.3g}); drop it from the model in data/models.yml")
+        return ModelSpecError(Message(
+            N_("the logit of {outcome!r} did not converge ({why}); the regressor {term!r} ({label}) "
+               "separates the outcome (its coefficient grows without bound: {coef:.3g}); drop it from the "
+               "model in data/models.yml"),
+            outcome=spec.outcome, why=why, term=names[j], label=labels.get(names[j], names[j]),
+            coef=beta[j]), spec.name)
 
     with np.errstate(over="ignore"):                        # exp(−η) → ∞ where a fit diverges: μ = 0
         for _ in range(100):                                # Newton–Raphson (IRLS)
@@ -44,14 +47,14 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
             try:
                 step = np.linalg.solve(info, X.T @ (w * (y - mu)))
             except np.linalg.LinAlgError:                   # every μ at 0 or 1: no information left
-                raise separated("the information matrix is singular") from None
+                raise separated(Message(N_("the information matrix is singular"))) from None
             beta = beta + step
             size = np.max(np.abs(step))
             if size < 1e-12:
                 break
         else:
             if not size <= 1e-8:    # steps still this large (or NaN) are not rounding: no maximum is near
-                raise separated("no convergence in 100 Newton iterations")
+                raise separated(Message(N_("no convergence in {n} Newton iterations"), n=100))
     mu = 1 / (1 + np.exp(-(X @ beta)))
     ainv = np.linalg.inv(weighted_gram(X, w * mu * (1 - mu)))
     infl = (X * (w * (y - mu))[:, None]) @ ainv

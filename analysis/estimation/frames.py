@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.results import ModelSpecError
-from analysis.i18n import N_, Message, _, bilingual
+from analysis.i18n import LANGS, N_, Message, Name, _, bilingual, lang
 from analysis.ingest.official import province_covariates
 from analysis.settings import ModelSpec, ModelsSettings
 
@@ -53,24 +53,36 @@ class ModelFrame:
     """Things a reader should know: transforms that dropped rows, the year of official statistics."""
 
 
-def labels(study, models: ModelsSettings | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Readable label of every variable a model may use."""
+def labels(study, models: ModelsSettings | None = None) -> dict[str, Name]:  # type: ignore[no-untyped-def]
+    """Readable label of every variable a model may use: its label in the edition being written,
+    which knows its form in each edition (a :class:`~analysis.i18n.Name`: a reason a model is
+    skipped for names the variable in the language of the page that shows it)."""
+    forms = {language: _labels(study, models, language) for language in LANGS}
+    return {k: Name(forms[lang()][k], **{language: f[k] for language, f in forms.items()})
+            for k in forms["en"]}
+
+
+def _labels(study, models: ModelsSettings | None,  # type: ignore[no-untyped-def]
+            language: str) -> dict[str, str]:
+    """Readable label of every variable a model may use, in ``language``."""
     ms = models or study.settings.models
     cb = study.wave.codebook
-    items = {it.id: it.label for it in cb.items("villagers")}
-    sub = _("{name} (sub-index)")
-    lab = {(f"{f}_score" if f in items else f): sub.format(name=bilingual(en, zh)) for f, (zh, en) in cb.fields.items()}
-    lab.update({(f"{a}_score" if a in items else a): sub.format(name=bilingual(en, zh))
+    items = {it.id: bilingual(it.text_en, it.text_zh, language) for it in cb.items("villagers")}
+    sub = _("{name} (sub-index)", language)
+    lab = {(f"{f}_score" if f in items else f): sub.format(name=bilingual(en, zh, language))
+           for f, (zh, en) in cb.fields.items()}
+    lab.update({(f"{a}_score" if a in items else a): sub.format(name=bilingual(en, zh, language))
                 for a, (zh, en) in cb.aspects.items()})
     lab.update(items)
-    lab.update({k: _(v) for k, v in SHORT_LABELS.items()})
-    lab["overall"] = _("overall score")
+    lab.update({k: _(v, language) for k, v in SHORT_LABELS.items()})
+    lab["overall"] = _("overall score", language)
     for a, (zh, en) in cb.aspects.items():
-        lab[f"overall_without_{a}"] = _("overall score without the {name} items").format(name=bilingual(en, zh))
+        lab[f"overall_without_{a}"] = _("overall score without the {name} items", language).format(
+            name=bilingual(en, zh, language))
     for k, d in ms.derived.items():
-        lab[k] = _(d.label)
+        lab[k] = _(d.label, language)
     for k, c in ms.province_covariates.items():
-        lab[k] = _(c.label)
+        lab[k] = _(c.label, language)
     return lab
 
 
@@ -97,24 +109,26 @@ def derive(v: pd.DataFrame, name: str, d, notes: list[Message]) -> pd.Series:  #
         try:
             out = v.eval(d.expr, engine="python").astype(float)
         except Exception as e:  # noqa: BLE001 - any evaluation error names the variable
-            raise ModelSpecError(f"derived variable {name!r} ({d.expr!r}) cannot be computed: {e}") from None
+            raise ModelSpecError(Message(N_("derived variable {name!r} ({expr!r}) cannot be computed: "
+                                            "{error}"), name=name, expr=d.expr, error=str(e))) from None
         used = [t for t in dict.fromkeys(_names(d)) if t in v.columns]
         if used:                                 # a missing answer stays missing: `sex == 2` on a
             out = out.where(~v[used].isna().any(axis=1))   # blank sex is unknown, not male
         if np.isinf(out).any():
-            raise ModelSpecError(f"derived variable {name!r} ({d.expr!r}) is infinite in "
-                                 f"{int(np.isinf(out).sum())} rows; declare a transform with its "
-                                 "handling of those values in data/models.yml")
+            raise ModelSpecError(Message(N_("derived variable {name!r} ({expr!r}) is infinite in {n} rows; "
+                                            "declare a transform with its handling of those values in "
+                                            "data/models.yml"),
+                                         name=name, expr=d.expr, n=int(np.isinf(out).sum())))
         return out
     x = pd.to_numeric(v[d.of], errors="coerce").astype(float)
     if d.transform == "log":
         bad = x <= 0
         if bad.any():
             if d.nonpositive == "error":
-                raise ModelSpecError(
-                    f"derived variable {name!r} = log({d.of}): {int(bad.sum())} rows have {d.of} ≤ 0 "
-                    f"(log undefined); set nonpositive: drop, or use transform: log1p or asinh, in "
-                    "data/models.yml")
+                raise ModelSpecError(Message(
+                    N_("derived variable {name!r} = log({of}): {n} rows have {of} ≤ 0 (log undefined); set "
+                       "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml"),
+                    name=name, of=d.of, n=int(bad.sum())))
             notes.append(Message(N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out "
                                     "(nonpositive: drop)"), name=name, of=d.of, n=int(bad.sum())))
         return np.log(x.where(~bad))
@@ -164,8 +178,9 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     if m:                                   # the score rebuilt without one aspect's indicators
         aspect = m.group(1)
         if aspect not in study.wave.codebook.aspects:
-            raise ModelSpecError(f"model {spec.name!r}: outcome {spec.outcome!r} names no aspect; aspects: "
-                                 f"{', '.join(study.wave.codebook.aspects)}")
+            raise ModelSpecError(Message(N_("outcome {outcome!r} names no aspect; aspects: {aspects}"),
+                                         outcome=spec.outcome,
+                                         aspects=", ".join(study.wave.codebook.aspects)), spec.name)
         other = study.with_construction(study.construction.with_(
             exclude_aspects=(*study.construction.exclude_aspects, aspect)))
         sc = sc.assign(**{spec.outcome: other.scores["overall"]})
@@ -191,7 +206,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     if covs:
         year = covariate_year(study)
         if year is None:
-            raise ModelSpecError(f"model {spec.name!r}: no official statistics for its province covariates")
+            raise ModelSpecError(Message(N_("no official statistics for its province covariates")), spec.name)
         table = province_covariates(year, study.official)
         for name in covs:
             v[name] = v["province"].astype("float").map(table[name])
@@ -209,7 +224,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     cols = list(dict.fromkeys(cols))
     missing = [c for c in cols if c not in v]
     if missing:
-        raise ModelSpecError(f"model {spec.name!r}: unknown variables {missing}")
+        raise ModelSpecError(Message(N_("unknown variables {missing}"), missing=missing), spec.name)
     numeric = {spec.outcome, *spec.regressors}
     arrays = {c: (pd.to_numeric(v[c], errors="coerce").to_numpy("float64", na_value=np.nan) if c in numeric
                   else v[c].array) for c in cols}

@@ -17,6 +17,7 @@ from scipy import stats
 from analysis.estimation.design import SurveyDesign
 from analysis.estimation.regression import binary_columns, design_vcov, model_df, weighted_gram
 from analysis.estimation.results import ModelResult, ModelSpecError
+from analysis.i18n import N_, Message
 from analysis.settings import ModelSpec
 
 
@@ -24,7 +25,7 @@ class NonConvergence(ModelSpecError):
     """The ordered logit did not converge; ``beta`` holds the last iterate (a coefficient growing
     without bound shows which regressor separates the outcome)."""
 
-    def __init__(self, message: str, beta: np.ndarray) -> None:
+    def __init__(self, message: Message, beta: np.ndarray) -> None:
         super().__init__(message)
         self.beta = beta
 
@@ -172,7 +173,7 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
         try:
             step = np.linalg.solve(H, -grad)
         except np.linalg.LinAlgError:
-            raise NonConvergence("the Hessian is singular", beta) from None
+            raise NonConvergence(Message(N_("the Hessian is singular")), beta) from None
         if np.max(np.abs(step)) < tol:                      # converged: H is at the estimate
             break
         def at(scale: float):  # type: ignore[no-untyped-def]
@@ -182,7 +183,7 @@ def ordered_logit(y: np.ndarray, X: np.ndarray, w: np.ndarray | None = None, *, 
 
         ll, (beta, theta, cur) = _damped(at, ll)            # step halving keeps θ ordered
     else:
-        raise NonConvergence(f"no convergence in {max_iter} Newton iterations", beta)
+        raise NonConvergence(Message(N_("no convergence in {n} Newton iterations"), n=max_iter), beta)
     return beta, theta, np.linalg.inv(-H), ll
 
 
@@ -409,11 +410,12 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
     except NonConvergence as e:
         scale = np.abs(e.beta) * X.std(axis=0)
         worst = regs[int(np.argmax(scale))] if len(regs) else "?"
-        raise ModelSpecError(
-            f"model {spec.name!r}: the ordered logit of {spec.outcome!r} did not converge ({e}); "
-            f"the regressor {worst!r} ({labels.get(worst, worst)}) separates the outcome categories "
-            f"(its coefficient grows without bound: {e.beta[regs.index(worst)]:.3g}); drop it from the "
-            "model in data/models.yml, or merge sparse answer categories") from None
+        raise ModelSpecError(Message(
+            N_("the ordered logit of {outcome!r} did not converge ({why}); the regressor {term!r} ({label}) "
+               "separates the outcome categories (its coefficient grows without bound: {coef:.3g}); drop it "
+               "from the model in data/models.yml, or merge sparse answer categories"),
+            outcome=spec.outcome, why=e.reason, term=worst, label=labels.get(worst, worst),
+            coef=e.beta[regs.index(worst)]), spec.name) from None
     st: dict[str, Any] = {"categories": int(len(cats))}
     dfi: float | None = None
     if spec.se == "design":

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.i18n import N_, _
+from analysis.i18n import N_, Message, _
 
 FE_LABELS = {"region3": N_("region"), "region4": N_("region (NBS)"), "province_en": N_("province"),
              "province": N_("province")}
@@ -34,7 +34,19 @@ def _fe_row(fe: str) -> str:
 
 
 class ModelSpecError(ValueError):
-    """A model that cannot be fitted on this wave (unknown variable, no complete rows...)."""
+    """A model that cannot be fitted on this wave (unknown variable, no complete rows...).
+
+    ``reason`` says why: a :class:`~analysis.i18n.Message` where a page may show it (a model
+    skipped on a wave, in the edition's language), or plain text; ``model`` names the model, the
+    error's text then reading "model 'name': reason".
+
+    >>> str(ModelSpecError(Message(N_("no complete rows")), "m"))
+    "model 'm': no complete rows"
+    """
+
+    def __init__(self, reason: str, model: str | None = None) -> None:
+        super().__init__(f"model {model!r}: {reason}" if model else str(reason))
+        self.reason, self.model = reason, model
 
 
 @dataclass(frozen=True, eq=False)

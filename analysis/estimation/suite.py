@@ -50,23 +50,27 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
     fam = spec.family
     mf = model_frame(study, spec, scores=scores, design_columns=needs_design_columns(spec))
     if len(mf.data) == 0:
-        raise ModelSpecError(f"model {spec.name!r}: no complete rows")
+        raise ModelSpecError(Message(N_("no complete rows")), spec.name)
     labels = variable_labels(study)
     df = mf.data
     for c in [spec.outcome, *spec.regressors]:
         x = df[c].to_numpy(float)
         if not np.isfinite(x).all():
-            raise ModelSpecError(f"model {spec.name!r}: {c!r} ({labels.get(c, c)}) has {int((~np.isfinite(x)).sum())} "
-                                 "infinite values; declare its transform and how it treats them in data/models.yml")
+            why = Message(N_("{c!r} ({label}) has {n} infinite values; declare its transform and how it "
+                             "treats them in data/models.yml"),
+                          c=c, label=labels.get(c, c), n=int((~np.isfinite(x)).sum()))
+            raise ModelSpecError(why, spec.name)
         if (x != x[0]).any():                          # more than one value (rows exist: see above)
             continue
         if c == spec.outcome:       # nothing to explain (no cut point of an ordered logit, no 0 or 1)
-            raise ModelSpecError(f"model {spec.name!r}: the outcome {c!r} ({labels.get(c, c)}) takes a "
-                                 f"single value ({x[0]:g}) on the {len(df)} complete rows of this wave, so "
-                                 "there is nothing to explain; the model is left out for this wave")
-        raise ModelSpecError(f"model {spec.name!r}: the regressor {c!r} ({labels.get(c, c)}) takes a single "
-                             f"value ({x[0]:g}) on the {len(df)} complete rows of this wave, so its effect "
-                             "cannot be estimated; leave it out of the model for this wave")
+            why = Message(N_("the outcome {c!r} ({label}) takes a single value ({value:g}) on the {n} "
+                             "complete rows of this wave, so there is nothing to explain; the model is left "
+                             "out for this wave"), c=c, label=labels.get(c, c), value=x[0], n=len(df))
+            raise ModelSpecError(why, spec.name)
+        why = Message(N_("the regressor {c!r} ({label}) takes a single value ({value:g}) on the {n} "
+                         "complete rows of this wave, so its effect cannot be estimated; leave it out of the "
+                         "model for this wave"), c=c, label=labels.get(c, c), value=x[0], n=len(df))
+        raise ModelSpecError(why, spec.name)
     if fam in ("ols", "wls"):
         res = fit_linear(df, spec, labels, design=study.design, rows=mf.rows)
     elif fam == "mixedlm":
@@ -107,7 +111,7 @@ def fit_models(study, *, names: list[str] | None = None) -> ModelSet:  # type: i
         except ModelSpecError as e:
             if names is not None:           # asked for by name: the caller hears why
                 raise
-            skipped[m.name] = str(e).removeprefix(f"model {m.name!r}: ")
+            skipped[m.name] = e.reason              # a Message where a page may show it
     return ModelSet(tuple(fitted), study.wave.id, study.wave.synthetic, MappingProxyType(skipped))
 
 
