@@ -399,3 +399,38 @@ def test_a_score_used_to_weight_or_group_leaves_out_its_own_missing_rows_on_ever
         np.testing.assert_array_equal(f.rows, np.flatnonzero(keep))
         assert f.dropped_by["health"] == int(sc["health"].isna().sum())
         np.testing.assert_array_equal(f.data["health"].to_numpy(float), sc["health"].to_numpy()[keep])
+
+
+def test_a_derived_variable_may_be_a_fixed_effect_the_clusters_or_the_groups(study):
+    """A variable of data/models.yml's derived block used as a model's fixed effect, clusters or
+    groups is computed as a regressor would be: the fits equal those on the same column given by
+    the wave (the clusters and groups a copy of the province code; the fixed effect "east" beside
+    the same indicator written into the villager frame)."""
+    from analysis.estimation.suite import fit_model
+    from analysis.settings.schemas import Derived
+
+    ms = study.settings.models
+    prov = Derived(label="p", expr="province * 1")
+    models = ms.model_copy(update={"derived": {**ms.derived, "prov": prov}})
+    with_prov = dataclasses.replace(study, settings=dataclasses.replace(study.settings, models=models))
+    base = ms.get("wls_region")
+    hand = study.villagers.assign(east_hand=(study.villagers["region3"] == "east").astype(float))
+    pairs = [(base.model_copy(update={"cluster": "prov"}), base, study),
+             (base.model_copy(update={"fixed_effects": ("east",)}),
+              base.model_copy(update={"fixed_effects": ("east_hand",)}),
+              dataclasses.replace(study, wave=dataclasses.replace(
+                  study.wave, data={**study.wave.data, "villagers": hand}))),
+             (ms.get("multilevel").model_copy(update={"group": "prov"}), ms.get("multilevel"), study)]
+    for derived, given, other in pairs:
+        spec = derived.model_copy(update={"wild": None})
+        got = fit_model(with_prov, spec)
+        want = fit_model(other, given.model_copy(update={"wild": None}))
+        regs = list(spec.regressors)
+        np.testing.assert_allclose(got.params[regs], want.params[regs], rtol=1e-10)
+        np.testing.assert_allclose(got.vcov.loc[regs, regs], want.vcov.loc[regs, regs], rtol=1e-8)
+        assert got.nobs == want.nobs
+        np.testing.assert_array_equal(np.asarray(got.df_inference, float),
+                                      np.asarray(want.df_inference, float))
+    f, g = model_frame(with_prov, base.model_copy(update={"cluster": "prov"})), model_frame(study, base)
+    np.testing.assert_array_equal(f.data["prov"].to_numpy(float), g.data["province"].to_numpy(float))
+    np.testing.assert_array_equal(f.rows, g.rows)

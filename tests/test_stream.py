@@ -205,6 +205,27 @@ def test_partitioned_ols_equals_in_memory(partitioned):
     np.testing.assert_allclose(out["ols"]["se"], mem["se"], rtol=1e-10)
 
 
+def test_partitioned_ols_derives_its_fixed_effect_and_clusters_as_the_model_frame_does(partitioned):
+    """A fixed effect and clusters that models.yml's derived block defines (here a copy of the
+    province code) are computed in each partition as a regressor is: the fit equals the one on
+    the province column itself."""
+    import dataclasses
+
+    from analysis.settings import load_settings
+    from analysis.settings.schemas import Derived
+
+    folder, w = partitioned
+    st = load_settings()
+    models = st.models.model_copy(update={"derived": {**st.models.derived,
+                                                      "prov": Derived(label="p", expr="province * 1")}})
+    out = stream_wave(folder, DESIGN, ols={"y": "overall", "x": X, "fe": "prov", "cluster": "prov"},
+                      settings=dataclasses.replace(st, models=models))
+    mem = _in_memory_ols(w, fe="province", cluster="province")
+    np.testing.assert_allclose(out["ols"]["coef"], mem["coef"], rtol=1e-10)
+    np.testing.assert_allclose(out["ols"]["se"], mem["se"], rtol=1e-10)
+    assert out["ols"]["n"] == mem["n"]
+
+
 def test_partition_problems_are_reported_across_files(tmp_path):
     v = generate(seed=12, n=3000, calibrate=False)["villagers"]
     v.loc[2500, "resp_id"] = v.loc[10, "resp_id"]        # a duplicate in another partition

@@ -186,12 +186,14 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
         sc = sc.assign(**{spec.outcome: other.scores["overall"]})
     sc = sc.rename(columns=lambda c: c if c not in v else f"{c}_score")
     need = [spec.outcome, *spec.regressors]
+    # a derived variable may be any of the model's variables: a fixed effect, the clusters, the
+    # weights or the groups too (a village code made from the province and the village)
+    reads = {*need, *spec.fixed_effects, spec.cluster, spec.weights, spec.group}
     # only the columns the model reads are copied (a wave may hold hundreds): its own, the
     # province (covariates) and those the derived variables it uses are computed from
-    used = {*need, *spec.fixed_effects, spec.cluster, spec.weights, spec.group, "province",
-            *study.wave.design_columns.values()}
+    used = {*reads, "province", *study.wave.design_columns.values()}
     for name, d in ms.derived.items():
-        if name in need:
+        if name in reads:
             used.update(_names(d))
     if not sc.index.equals(v.index):
         sc = sc.reindex(v.index)
@@ -200,7 +202,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
                       **{c: sc[c] for c in sc.columns if c in used}}, copy=False)
     notes: list[Message] = []
     for name, d in ms.derived.items():
-        if name in need:
+        if name in reads:
             v[name] = _derived_once(study.wave, v, sc.columns, name, d, notes)
     covs = [c for c in ms.province_covariates if c in need]
     if covs:

@@ -674,14 +674,16 @@ def _fpc_by_stratum(report, part: ScanPartial, design: dict, pairs: pd.DataFrame
 
 def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict, derived: dict) -> pd.DataFrame:
     """The OLS columns of a piece; ``derived`` are the definitions of models.yml (log_income, ...),
-    computed row by row as the in-memory model frame computes them."""
+    computed row by row as the in-memory model frame computes them: for the outcome, the
+    regressors, the fixed effect and the clusters alike."""
     from analysis.estimation.frames import derive
 
-    f = clean.assign(_y=score if ols["y"] == "overall" else clean[ols["y"]],
-                     _w=clean[ols.get("weights", "weight")])
-    for x in ols["x"]:
+    f = clean.copy(deep=False)
+    for x in dict.fromkeys([ols["y"], *ols["x"], ols["fe"], ols["cluster"]]):
         if x in derived:                      # over a column of the same name, as in memory
             f[x] = derive(f, x, derived[x], [])
+    f["_y"] = score if ols["y"] == "overall" else f[ols["y"]]
+    f["_w"] = f[ols.get("weights", "weight")]
     return f[list(dict.fromkeys([*ols["x"], "_y", "_w", ols["fe"], ols["cluster"]]))].dropna()
 
 
