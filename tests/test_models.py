@@ -1139,3 +1139,121 @@ def test_robustness_fits_each_construction_on_its_own_scores(study):
     np.testing.assert_allclose(z.to_numpy(), ref[z.index].to_numpy(), rtol=1e-12)
     base = r[r["construction"].str.startswith("default")].set_index("term")["estimate"]
     assert not np.allclose(z.to_numpy(), base[z.index].to_numpy())
+
+
+def test_a_wave_of_one_province_leaves_out_every_model_it_cannot_support_and_says_why(tmp_path):
+    """A provincial follow-up (one province, three villages): no model there is estimable as
+    data/models.yml asks, and none crashes the report. Clustered by province: one cluster. The
+    design-based model: 3 PSUs less 1 stratum, +1, less its 8 coefficients (intercept and 7
+    regressors; one region, so no region dummy) is −5 df. The decomposition of east and west:
+    a western province has no eastern row. Each reason is kept, in both editions."""
+    from tests import wavegen
+
+    st = build_study(wavegen.provinces(tmp_path / "one-province", ["广西"]))
+    assert st.design.n_psu == 3
+    ms = fit_models(st)
+    every = [m.name for m in st.settings.models.models]
+    assert not list(ms) and set(ms.skipped) == set(every)
+    n = len(model_frame(st, st.settings.models.get("wls_region")).data)
+    assert ms.skipped["wls_region"] == (
+        f"its standard errors are clustered by 'province', which takes a single value on the {n} complete "
+        "rows of this wave: cluster-robust standard errors need at least two clusters; the model is left out "
+        "for this wave")
+    assert say(ms.skipped["wls_region"], "zh") == (
+        f"其标准误按 'province' 聚类，而该变量在本轮数据的 {n} 个完整行中只取一个值：聚类稳健标准误至少需要两个聚类；"
+        "本轮不估计该模型")
+    assert ms.skipped["svy_region"].startswith("its intervals would have -5 degrees of freedom on this wave")
+    assert say(ms.skipped["svy_region"], "zh").startswith("其区间在本轮数据中的自由度为 -5，因此无法给出")
+    assert ms.skipped["oaxaca_east_west"] == (
+        "the decomposition compares east with west; east has 0 complete rows on this wave, and each group "
+        "needs more rows than the model's 8 coefficients; the model is left out for this wave")
+    assert say(ms.skipped["oaxaca_east_west"], "zh").startswith("该分解比较东部与西部；东部在本轮数据中有 0 个完整行")
+    with pytest.raises(ModelSpecError, match=r"^model 'wls_region': its standard errors are clustered by"):
+        fit_models(st, names=["wls_region"])
+
+
+def test_a_model_a_wave_cannot_support_is_named_before_it_is_fitted():
+    """unsupported: one cluster (a clustered model), one group (a multilevel model), a compared
+    group with no more rows than the model's coefficients (a decomposition); None where the rows
+    support the model, or where the clusters are not used (design-based standard errors)."""
+    from analysis.estimation.suite import unsupported
+    from analysis.settings import ModelSpec
+
+    df = pd.DataFrame({"y": np.arange(6.0), "x": [1.0, 0, 1, 0, 1, 0], "c": [1, 1, 1, 1, 1, 1],
+                       "region3": ["east"] * 3 + ["west"] * 3})
+    clustered = ModelSpec(name="m", family="wls", outcome="y", regressors=("x",), cluster="c")
+    assert unsupported(clustered, df).startswith("its standard errors are clustered by 'c', which takes a "
+                                                 "single value on the 6 complete rows")
+    assert unsupported(clustered, df.assign(c=[1, 1, 1, 2, 2, 2])) is None
+    assert unsupported(clustered.model_copy(update={"se": "design"}), df) is None
+    mixed = ModelSpec(name="m", family="mixedlm", outcome="y", regressors=("x",), group="c")
+    assert unsupported(mixed, df).startswith("its groups ('c') take a single value on the 6 complete rows")
+    assert unsupported(mixed, df.assign(c=[1, 1, 1, 2, 2, 2])) is None
+    oax = ModelSpec(name="m", family="oaxaca", outcome="y", regressors=("x",), group="region3",
+                    groups=("east", "west"))
+    assert unsupported(oax, df) is None                                   # 3 rows each, 2 coefficients
+    two = unsupported(oax, df.assign(region3=["east"] * 4 + ["west"] * 2))
+    assert two == ("the decomposition compares east with west; west has 2 complete rows on this wave, and "
+                   "each group needs more rows than the model's 2 coefficients; the model is left out for "
+                   "this wave")
+    assert say(two, "zh") == ("该分解比较东部与西部；西部在本轮数据中有 2 个完整行，而每组的行数必须多于模型的 2 个系数；"
+                              "本轮不估计该模型")                 # the regions by their Chinese names
+    other = oax.model_copy(update={"group": "r"})                      # a column of no named kind: as given
+    assert say(unsupported(other, df.rename(columns={"region3": "r"}).assign(r=["a"] * 6)), "zh").startswith(
+        "该分解比较east与west；east在本轮数据中有 0 个完整行")
+
+
+def test_collinear_regressors_or_a_singular_decomposition_leave_a_model_out_with_the_reason(study):
+    """Two regressors equal on the wave's rows (X'WX singular), or a regressor constant within
+    one compared group (the group's own regression singular): the model is left out with the
+    reason, not a crash of the report."""
+    from analysis.settings.schemas import Derived
+
+    ms = study.settings.models
+    twin = Derived(label="age again", expr="age / 10")
+    models = ms.model_copy(update={"derived": {**ms.derived, "age10_twin": twin}})
+    with_twin = dataclasses.replace(study, settings=dataclasses.replace(study.settings, models=models))
+    spec = ms.get("wls_region").model_copy(update={"wild": None, "regressors": ("age10", "age10_twin")})
+    with pytest.raises(ModelSpecError) as e:
+        fit_model(with_twin, spec)
+    assert str(e.value) == "model 'wls_region': the regressors are collinear (X'WX is singular)"
+    assert say(e.value.reason, "zh") == "回归变量共线（X'WX 奇异）"
+    v = study.villagers
+    east_women = _with_villagers(study, v.assign(sex=v["sex"].where(v["region3"] != "east", 2.0)))
+    with pytest.raises(ModelSpecError) as e:
+        fit_model(east_women, ms.get("oaxaca_east_west"))
+    assert str(e.value).startswith("model 'oaxaca_east_west': its equations are singular on the complete "
+                                   "rows of this wave (")
+    assert say(e.value.reason, "zh").startswith("其方程组在本轮数据的完整行上奇异（")
+
+
+def test_the_determinants_page_s_sample_and_imputation_sentences_come_from_the_headline_model(study,
+                                                                                            monkeypatch):
+    """The share of respondents the headline model uses (its complete rows over the wave's
+    respondents), its number of clusters (the provinces of those rows) and the imputations; no
+    sentence where the wave does not support the model or the imputation table is not there (a
+    glued number there would have read "0.0 %" and "0 imputations")."""
+    from analysis.estimation.results import ModelSet
+    from analysis.report.pages import determinants as det
+
+    spec = study.settings.models.get("wls_region").model_copy(update={"wild": None})
+    ms = ModelSet((fit_model(study, spec),), skipped={})
+    rows = model_frame(study, spec).rows
+    share = 100 * len(rows) / len(study.villagers)
+    provinces = study.villagers["province"].iloc[rows].nunique()
+    assert det.headline_sample_text(ms) == (
+        f"The headline model uses {share:.1f} % of the respondents (the others miss an answer it needs); its "
+        f"standard errors have {provinces} clusters.")
+    mt = pd.DataFrame()
+    mt.attrs["imputations"] = 20
+    assert det.imputation_text(ms, mt).startswith(
+        f"About {100 - share:.1f} % of the respondents miss an answer the headline model needs and are left "
+        "out of it (complete cases). Refitted on data completed by multiple imputation by chained equations "
+        "(predictive mean matching, 20 imputations, combined")
+    monkeypatch.setenv("RURALGOV_LANG", "zh")
+    assert det.headline_sample_text(ms) == (
+        f"核心模型使用了 {share:.1f} % 的受访者（其余受访者缺少模型所需的某个答案）；其标准误有 {provinces} 个聚类。")
+    assert det.imputation_text(ms, mt).startswith(f"约 {100 - share:.1f} % 的受访者缺少核心模型所需的某个答案")
+    without = ModelSet((), skipped={"wls_region": "the wave has no sex"})
+    assert det.headline_sample_text(without) == det.imputation_text(without, mt) == ""
+    assert det.imputation_text(ms, None) == ""

@@ -115,3 +115,18 @@ def write(folder, form: str = "sav", seed: int = 2024):  # type: ignore[no-untyp
     else:
         raise ValueError(f"form {form!r}: sav or gbk")
     return folder
+
+
+def provinces(folder, names: list[str], year: int = 2021):  # type: ignore[no-untyped-def]
+    """A wave of some provinces only (a provincial follow-up), cut from the embedded replica's
+    files and written into ``folder`` (named as its id) as the replica writes them."""
+    from analysis import paths
+
+    src = paths.WAVES / "2020-replica"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("villagers.csv", "institutions.csv"):
+        t = pd.read_csv(src / name, dtype=str, keep_default_na=False)
+        t[t["province"].isin(names)].to_csv(folder / name, index=False)
+    _wave_yml(folder, {"villagers": {"file": "villagers.csv"}, "institutions": {"file": "institutions.csv"}},
+              year=year, title="A provincial follow-up (test wave)", min_cell=10)
+    return folder

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import sparse
 
 from analysis.estimation.design import SurveyDesign, text_codes
+from analysis.i18n import N_
 from analysis.settings.options import WILD_WEIGHTS
 
 
@@ -95,7 +96,7 @@ def wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.nda
     try:
         ainv = np.linalg.inv(xtwx)
     except np.linalg.LinAlgError:
-        raise RegressionError("the regressors are collinear (X'WX is singular)") from None
+        raise RegressionError(N_("the regressors are collinear (X'WX is singular)")) from None
     beta = ainv @ (X.T @ (w * y))
     return beta, ainv, y - X @ beta
 

@@ -26,7 +26,8 @@ import pandas as pd
 from analysis.estimation.frames import labels as variable_labels
 from analysis.estimation.frames import lacking, model_frame
 from analysis.estimation.results import ModelResult, ModelSet, ModelSpecError, pool_rubin
-from analysis.i18n import Message, N_
+from analysis.estimation.regression import RegressionError
+from analysis.i18n import Message, N_, Name, category
 from analysis.settings import ModelSpec
 from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 
@@ -71,20 +72,63 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
                          "complete rows of this wave, so its effect cannot be estimated; leave it out of the "
                          "model for this wave"), c=c, label=labels.get(c, c), value=x[0], n=len(df))
         raise ModelSpecError(why, spec.name)
-    if fam in ("ols", "wls"):
-        res = fit_linear(df, spec, labels, design=study.design, rows=mf.rows)
-    elif fam == "mixedlm":
-        res = fit_mixed(df, spec, labels)
-    elif fam == "ologit":
-        res = fit_ologit(df, spec, labels, design=study.design, rows=mf.rows)
-    elif fam == "logit":
-        res = fit_logit(df, spec, labels, design=study.design, rows=mf.rows)
-    else:
-        dc = study.wave.design_columns
-        res = fit_oaxaca(df, spec, labels, strata=dc.get("strata"), psu=dc.get("psu"))
+    why = unsupported(spec, df)
+    if why is not None:
+        raise ModelSpecError(why, spec.name)
+    try:
+        if fam in ("ols", "wls"):
+            res = fit_linear(df, spec, labels, design=study.design, rows=mf.rows)
+        elif fam == "mixedlm":
+            res = fit_mixed(df, spec, labels)
+        elif fam == "ologit":
+            res = fit_ologit(df, spec, labels, design=study.design, rows=mf.rows)
+        elif fam == "logit":
+            res = fit_logit(df, spec, labels, design=study.design, rows=mf.rows)
+        else:
+            dc = study.wave.design_columns
+            res = fit_oaxaca(df, spec, labels, strata=dc.get("strata"), psu=dc.get("psu"))
+    except RegressionError as e:                     # collinear regressors on this wave's rows
+        raise ModelSpecError(Message(str(e)), spec.name) from None
+    except np.linalg.LinAlgError as e:               # a singular system inside an estimator
+        raise ModelSpecError(Message(N_("its equations are singular on the complete rows of this wave "
+                                        "({error}): some of its regressors are collinear there; the model "
+                                        "is left out for this wave"), error=str(e)), spec.name) from None
+    low = np.nanmin(np.asarray(res.df_inference, float)) if res.df_inference is not None else np.inf
+    if not low > 0:                                  # e.g. a design of fewer PSUs than coefficients
+        raise ModelSpecError(Message(N_("its intervals would have {df:g} degrees of freedom on this wave, so "
+                                        "none can be given (the design's PSUs less its strata, or the "
+                                        "groups, are too few for its coefficients); the model is left out "
+                                        "for this wave"), df=low), spec.name)
     extra = {"dropped": mf.dropped, "complete_share": len(df) / study.n,
              "notes": tuple(mf.notes)}
     return ModelResult(**{**res.__dict__, "stats": MappingProxyType({**res.stats, **extra})})
+
+
+def unsupported(spec: ModelSpec, df: pd.DataFrame) -> Message | None:
+    """Why the complete rows ``df`` of a wave cannot support a model its data file allows, or
+    None: standard errors clustered on a single cluster, a multilevel model of a single group,
+    a decomposition one of whose two groups has no more rows than the model has coefficients (a
+    wave of one province, or of one region)."""
+    n = len(df)
+    if spec.cluster and spec.se_kind == "cr1" and df[spec.cluster].nunique() < 2:
+        return Message(N_("its standard errors are clustered by {cluster!r}, which takes a single value on "
+                          "the {n} complete rows of this wave: cluster-robust standard errors need at least "
+                          "two clusters; the model is left out for this wave"), cluster=spec.cluster, n=n)
+    if spec.family == "mixedlm" and df[spec.group].nunique() < 2:
+        return Message(N_("its groups ({group!r}) take a single value on the {n} complete rows of this wave: "
+                          "a multilevel model needs at least two groups; the model is left out for this "
+                          "wave"), group=spec.group, n=n)
+    if spec.family == "oaxaca":
+        k = len(spec.regressors) + 1
+        a, b = (Name(str(g), zh=str(category(spec.group, g, "zh"))) for g in spec.groups)
+        for g, name in zip(spec.groups, (a, b)):
+            m = int((df[spec.group] == g).sum())
+            if m <= k:
+                return Message(N_("the decomposition compares {a} with {b}; {g} has {m} complete rows on "
+                                  "this wave, and each group needs more rows than the model's {k} "
+                                  "coefficients; the model is left out for this wave"),
+                               a=a, b=b, g=name, m=m, k=k)
+    return None
 
 
 def fit_models(study, *, names: list[str] | None = None) -> ModelSet:  # type: ignore[no-untyped-def]

@@ -350,7 +350,7 @@ def table1_plot(t1: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     fig.tight_layout()
     data = t1.drop(columns=[c for c in ("item",) if c in t1])
     if "base" in data:                          # the base of each share, in the edition's language
-        data["base"] = [_(b) if isinstance(b, str) else b for b in data["base"]]
+        data["base"] = data["base"].map(_)
     return attach(fig, data)
 
 

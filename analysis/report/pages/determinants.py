@@ -49,6 +49,31 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return out
 
 
+def headline_sample_text(ms) -> str:  # type: ignore[no-untyped-def]
+    """The headline model's share of the respondents and its number of clusters, for the page's
+    prose; empty where the wave does not support the model (its regression table says why)."""
+    if not ms.has("wls_region"):
+        return ""
+    st = ms["wls_region"].stats
+    return _("The headline model uses {share:.1f} % of the respondents (the others miss an answer it "
+             "needs); its standard errors have {g} clusters.").format(
+        share=100 * st.get("complete_share", 1.0), g=st.get("n_clusters", 0))
+
+
+def imputation_text(ms, mt) -> str:  # type: ignore[no-untyped-def]
+    """The sentence before the multiple-imputation table ``mt``: the share of respondents the
+    headline model leaves out and the number of imputations; empty without the model or the
+    table."""
+    if mt is None or not ms.has("wls_region"):
+        return ""
+    missing = 100 * (1 - ms["wls_region"].stats.get("complete_share", 1.0))
+    return _("About {missing:.1f} % of the respondents miss an answer the headline model needs and are "
+             "left out of it (complete cases). Refitted on data completed by multiple imputation by "
+             "chained equations (predictive mean matching, {m} imputations, combined by Rubin's rules, "
+             "intervals on Barnard and Rubin's degrees of freedom; this assumes answers are missing at "
+             "random given the model's variables):").format(missing=missing, m=mt.attrs["imputations"])
+
+
 def frame_notes(r) -> str:  # type: ignore[no-untyped-def]
     """What a model's frame notes (rows a transform left out, the year of official statistics), in
     the edition's language: a model fitted once serves both editions."""
