@@ -350,22 +350,33 @@ def test_labels_name_sub_indices_apart_from_an_item_of_the_same_id(study, monkey
 def test_a_label_made_in_either_edition_gives_its_form_in_both(study, monkeypatch):
     """Every label is the edition's own text, and knows its English and Chinese forms (a model's
     skipped reason names a variable in the language of the page that shows it, whichever edition
-    fitted the models): an item's forms from the codebook, a field's and an aspect's sub-index and
-    the derived variables' and short labels through the catalog."""
+    fitted the models): an item's forms from the codebook, a field's and an aspect's sub-index, the
+    score without an aspect, and the derived variables', the province covariates' and the short
+    labels through the catalog; the derived variables of the models given, when given."""
     from analysis.estimation.frames import labels
+    from analysis.settings.schemas import Derived
 
     cb = study.wave.codebook
     field_zh, field_en = cb.fields["health"]
+    aspect, (aspect_zh, aspect_en) = next(iter(cb.aspects.items()))
     age, sat = cb.item("villagers", "age"), cb.item("villagers", "hlt_sat")
     want = {"health": (f"{field_en} (sub-index)", f"{field_zh}（分指数）"), "age": (age.text_en, age.text_zh),
+            aspect: (f"{aspect_en} (sub-index)", f"{aspect_zh}（分指数）"),
+            f"overall_without_{aspect}": (f"overall score without the {aspect_en} items",
+                                          f"不含{aspect_zh}题目的总得分"),
             "hlt_sat": (sat.text_en, sat.text_zh), "internet_use": ("internet use", "使用互联网"),
-            "female": ("female", "女性"), "overall": ("overall score", "总得分")}
+            "female": ("female", "女性"), "overall": ("overall score", "总得分"),
+            "urban_rate": ("urbanization rate (%)", "城镇化率（%）")}
+    ms = study.settings.models
+    other = ms.model_copy(update={"derived": {"female": Derived(label="overall score", expr="sex == 2")}})
     for language in ("en", "zh"):
         monkeypatch.setenv("RURALGOV_LANG", language)
         lab = labels(study)
         for k, (en, zh) in want.items():
             shown = en if language == "en" else zh
             assert (lab[k], lab[k].text("en"), lab[k].text("zh")) == (shown, en, zh), k
+        given = labels(study, other)["female"]               # a label the catalog translates, given
+        assert (given.text("en"), given.text("zh")) == ("overall score", "总得分")
 
 
 def test_a_model_lacks_the_codebook_items_and_unknown_variables_the_wave_does_not_have(study):

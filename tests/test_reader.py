@@ -226,14 +226,15 @@ def test_sobol_table_is_readable_and_explains_its_monte_carlo_error():
 
     raw = pd.DataFrame({"input": ["normalisation", "weights_perturbation"], "output": ["gap", "gap"],
                         "first_order": [0.9996, -0.0017], "total": [0.862, 0.0003]})
-    t, note = sobol_table(SimpleNamespace(sobol=raw, n_evaluations=7000))
+    both = pd.DataFrame(columns=["east", "west"])              # the run's regions: the gap is defined
+    t, note = sobol_table(SimpleNamespace(sobol=raw, n_evaluations=7000, regions=both))
     assert list(t["input"]) == [INPUT_LABELS["normalisation"], INPUT_LABELS["weights_perturbation"]]
     assert t["first-order index"].between(0, 1).all() and t["total index"].between(0, 1).all()
     assert "7,000" in note and "In 2 cases the first-order" in note and "Monte Carlo error" in note
     one = raw.assign(first_order=[0.5, -0.0017], total=[0.6, 0.0003])
-    assert "In 1 case the first-order" in sobol_table(SimpleNamespace(sobol=one, n_evaluations=10))[1]
+    assert "In 1 case the first-order" in sobol_table(SimpleNamespace(sobol=one, n_evaluations=10, regions=both))[1]
     ok = raw.assign(first_order=[0.5, 0.0], total=[0.6, 0.01])
-    assert " case" not in sobol_table(SimpleNamespace(sobol=ok, n_evaluations=10))[1]
+    assert " case" not in sobol_table(SimpleNamespace(sobol=ok, n_evaluations=10, regions=both))[1]
 
 
 def test_icon_subset_keeps_the_used_solid_icons_and_repoints_every_page(tmp_path):

@@ -453,3 +453,35 @@ def test_the_sensitivity_page_s_numbers_are_the_run_s(study):
                                "sobol_rank_boot_total": (ranks, "bootstrap")}.items():
         assert out[key] == sob.loc[(output, inp), "total"] != sob.loc[(output, inp), "first_order"], key
     assert out["sens_draws"] == s.n_evaluations == 7 * 20
+
+
+def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_index(study, tmp_path):
+    """One province (one region): the run records a gap of 0 and no Sobol index of the ranks;
+    the page then says nothing of a gap or of the ranks' indices (it printed "averages 0.0
+    points" and "a total share of nan"), draws no rank figure and no Sobol figure, and its table
+    says why it is empty. On the replica the gap, the ranks and every index are there."""
+    import matplotlib.pyplot as plt
+
+    from analysis.report.pages import sensitivity as page
+    from tests import wavegen
+
+    one = build_study(wavegen.provinces(tmp_path / "one-province", ["广西"]))
+    s = run_sensitivity(one, draws=7 * 10, seed=2)
+    assert (s.draws["gap"] == 0).all() and list(s.regions.columns) == ["west"]
+    g = page.stats(one, s)
+    assert not [k for k in g if k.startswith(("gap_", "sobol_"))]
+    assert page.rank_sampling_text(g) == "" and not page.has_gap(s) and page.defined_sobol(s).empty
+    table, note = page.sobol_table(s)
+    assert table.empty and "has no index and is left out" in note
+    figs = page.figures_(one, s)
+    assert [t.get_text() for t in figs["fig_sens_ranks"].axes[0].texts] == [
+        "Ranks need at least two publishable provinces; this wave has 1."]
+    assert figs["fig_sens_sobol"].axes[0].texts[0].get_text().startswith("No output varies on this wave")
+    assert [t.get_text() for t in figs["fig_sens_regions"].axes[0].get_yticklabels()] == ["west"]
+    plt.close("all")
+    s = run_sensitivity(study, draws=7 * 10, seed=2)
+    g = page.stats(study, s)
+    assert page.has_gap(s) and page.defined_sobol(s).equals(s.sobol)
+    assert "left out" not in page.sobol_table(s)[1]
+    assert page.rank_sampling_text(g) == (f"For the province ranks, sampling accounts for a total share of "
+                                          f"{g['sobol_rank_boot_total']:.2f} of the variance.")

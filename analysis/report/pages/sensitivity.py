@@ -22,15 +22,42 @@ def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
     out: dict[str, Any] = {"sens_draws": s.n_evaluations, "perturb_pct": 100 * PERTURBATION,
                            "sens_draws_set": study.settings.index.uncertainty.draws,
-                           "sens_blocks": len(INPUTS) + 2,
-                           "sobol_rank_boot_total": sob.loc[("province ranks (mean over provinces)", "bootstrap"), "total"]}
-    if "east_minus_west" in rs.index and ("east-west gap", "normalisation") in sob.index:
+                           "sens_blocks": len(INPUTS) + 2}
+    ranks = sob.loc[("province ranks (mean over provinces)", "bootstrap"), "total"]
+    if pd.notna(ranks):                     # a single province: its rank never varies, no index
+        out["sobol_rank_boot_total"] = ranks
+    if has_gap(s) and ("east-west gap", "normalisation") in sob.index:
         out.update({"gap_mc_mean": rs.loc["east_minus_west", "mean"], "gap_mc_low": rs.loc["east_minus_west", "low"],
                     "gap_mc_high": rs.loc["east_minus_west", "high"],
                     "gap_positive_share": 100 * float((s.draws["gap"] > 0).mean()),
                     "sobol_gap_norm_total": sob.loc[("east-west gap", "normalisation"), "total"],
                     "sobol_gap_boot_total": sob.loc[("east-west gap", "bootstrap"), "total"]})
     return out
+
+
+def has_gap(s) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the run's waves hold both the east and the west (else its gap is not defined: the
+    run records 0 in every draw)."""
+    return {"east", "west"} <= set(s.regions.columns)
+
+
+def rank_sampling_text(g: dict[str, Any]) -> str:
+    """The sentence on the ranks' Sobol index of sampling (``g``: :func:`stats`); empty where the
+    ranks do not vary (a single publishable province)."""
+    if "sobol_rank_boot_total" not in g:
+        return ""
+    return _("For the province ranks, sampling accounts for a total share of {share:.2f} of the "
+             "variance.").format(share=g["sobol_rank_boot_total"])
+
+
+def defined_sobol(s) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The run's Sobol indices of the outputs that vary on the wave: without the east–west gap
+    where the wave lacks one of the two regions, without the ranks of a single province."""
+    t = s.sobol
+    keep = t[["first_order", "total"]].notna().any(axis=1)
+    if not has_gap(s):
+        keep &= t["output"] != "east-west gap"
+    return t[keep].reset_index(drop=True)
 
 
 INPUT_LABELS = {"normalisation": N_("normalisation method"), "weighting": N_("weighting method"),
@@ -41,13 +68,16 @@ INPUT_LABELS = {"normalisation": N_("normalisation method"), "weighting": N_("we
 def sobol_table(s) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
     """The Sobol indices as a reader table (readable input names, indices clipped to [0, 1] at
     two decimals) and the note explaining the Monte Carlo error that clipping hides."""
-    t = s.sobol
+    t = defined_sobol(s)
     raw_fo, raw_tot = t["first_order"].to_numpy(), t["total"].to_numpy()
     out = pd.DataFrame({"output": t["output"], "input": [_(INPUT_LABELS.get(i, i)) for i in t["input"]],
                         "first-order index": raw_fo.clip(0, 1), "total index": raw_tot.clip(0, 1)})
     odd = int(((raw_fo < 0) | (raw_fo > raw_tot + 0.005)).sum())
     note = _("Monte Carlo estimates from {n:,} model evaluations: an index is the share of the output's "
              "variance, between 0 and 1; estimates below 0 are shown as 0.").format(n=s.n_evaluations)
+    if len(t) < len(s.sobol):
+        note += _(" An output that does not vary on this wave (the east–west gap without both regions, "
+                  "the ranks of a single province) has no index and is left out.")
     if odd:
         cases = plural(odd, N_("In {n} case"), N_("In {n} cases")).format(n=odd)
         note += _(" {cases} the first-order estimate is below 0 or above the total estimate, "
@@ -68,13 +98,20 @@ def figures_(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
     syn = study.wave.synthetic
     regions = s.regions
-    if "east" in regions and "west" in regions:
+    if has_gap(s):
         regions = regions.assign(**{N_("east − west"): s.draws["gap"].to_numpy()})
     ranks = publishable_ranks(study, s)
     order = ranks.median().sort_values().index.tolist()
+    sob = defined_sobol(s)
     return {"fig_sens_regions": figures.distributions(regions, xlabel="score (own scale of each draw's normalisation)",
                                                       synthetic=syn, column="region"),
-            "fig_sens_ranks": figures.distributions(ranks[order], xlabel="rank across draws (1 = highest)",
-                                                    synthetic=syn, order=order, column="province"),
-            "fig_sens_sobol": figures.sobol_bars(
-                s.sobol.assign(input=[INPUT_LABELS.get(i, i) for i in s.sobol["input"]]), synthetic=syn)}
+            "fig_sens_ranks": (figures.distributions(ranks[order], xlabel="rank across draws (1 = highest)",
+                                                     synthetic=syn, order=order, column="province")
+                               if len(order) > 1 else
+                               figures.placeholder(_("Ranks need at least two publishable provinces; this "
+                                                     "wave has {n}.").format(n=len(order)))),
+            "fig_sens_sobol": (figures.sobol_bars(sob.assign(input=[INPUT_LABELS.get(i, i)
+                                                                    for i in sob["input"]]), synthetic=syn)
+                               if len(sob) else
+                               figures.placeholder(_("No output varies on this wave (a single region and a "
+                                                     "single province), so no Sobol index is defined.")))}
