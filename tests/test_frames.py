@@ -269,8 +269,11 @@ def test_a_derived_expression_keeps_missing_answers_missing_and_names_what_it_ca
     # one blank answer among those read is enough: `|` would give True on a blank sex and age 50
     either = derive(v, "w", Derived(label="w", expr="(sex == 2) | (age > 35)"), notes)
     np.testing.assert_array_equal(either.to_numpy(), [0.0, 1.0, np.nan, np.nan])
-    with pytest.raises(ModelSpecError, match=r"^derived variable 'y' \('nosuch \+ 1'\) cannot be computed: "):
+    cannot = r"^derived variable 'y' \('nosuch \+ 1'\) cannot be computed: "
+    with pytest.raises(ModelSpecError, match=cannot) as e:
         derive(v, "y", Derived(label="y", expr="nosuch + 1"), notes)
+    assert str(e.value).endswith("name 'nosuch' is not defined")             # the evaluation's own error
+    assert say(e.value.reason, "zh") == "派生变量 'y'（'nosuch + 1'）无法计算：name 'nosuch' is not defined"
     with pytest.raises(ModelSpecError) as e:
         derive(v, "z", Derived(label="z", expr="1 / (sex - sex)"), notes)
     assert str(e.value).endswith("derived variable 'z' ('1 / (sex - sex)') is infinite in 3 rows; "
