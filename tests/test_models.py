@@ -1162,14 +1162,23 @@ def test_a_wave_of_one_province_leaves_out_every_model_it_cannot_support_and_say
     assert say(ms.skipped["wls_region"], "zh") == (
         f"其标准误按 'province' 聚类，而该变量在本轮数据的 {n} 个完整行中只取一个值：聚类稳健标准误至少需要两个聚类；"
         "本轮不估计该模型")
-    assert ms.skipped["svy_region"].startswith("its intervals would have -5 degrees of freedom on this wave")
-    assert say(ms.skipped["svy_region"], "zh").startswith("其区间在本轮数据中的自由度为 -5，因此无法给出")
+    assert ms.skipped["svy_region"] == (
+        "it has more coefficients than this wave's design (its PSUs less its strata) or groups can support, "
+        "so its intervals would have no degrees of freedom; the model is left out for this wave")
+    assert say(ms.skipped["svy_region"], "zh").startswith("其系数个数超过了本轮数据的设计")
+    # one group: named before its covariates (constant in one province) would be
+    assert ms.skipped["multilevel"] == (
+        f"its groups ('province') take a single value on the {n} complete rows of this wave: a multilevel "
+        "model needs at least two groups; the model is left out for this wave")
     assert ms.skipped["oaxaca_east_west"] == (
         "the decomposition compares east with west; east has 0 complete rows on this wave, and each group "
         "needs more rows than the model's 8 coefficients; the model is left out for this wave")
     assert say(ms.skipped["oaxaca_east_west"], "zh").startswith("该分解比较东部与西部；东部在本轮数据中有 0 个完整行")
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': its standard errors are clustered by"):
         fit_models(st, names=["wls_region"])
+    from analysis.report.pages import determinants as det
+
+    assert det.none_fitted_text(ms).startswith(":::{warning}\nNo model of `data/models.yml` is estimated")
 
 
 def test_a_model_a_wave_cannot_support_is_named_before_it_is_fitted():
@@ -1256,4 +1265,5 @@ def test_the_determinants_page_s_sample_and_imputation_sentences_come_from_the_h
     assert det.imputation_text(ms, mt).startswith(f"约 {100 - share:.1f} % 的受访者缺少核心模型所需的某个答案")
     without = ModelSet((), skipped={"wls_region": "the wave has no sex"})
     assert det.headline_sample_text(without) == det.imputation_text(without, mt) == ""
+    assert det.none_fitted_text(ms) == "" and det.none_fitted_text(without) != ""
     assert det.imputation_text(ms, None) == ""

@@ -54,6 +54,9 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
         raise ModelSpecError(Message(N_("no complete rows")), spec.name)
     labels = variable_labels(study)
     df = mf.data
+    why = unsupported(spec, df)          # first: one province makes its covariates constant too
+    if why is not None:
+        raise ModelSpecError(why, spec.name)
     for c in [spec.outcome, *spec.regressors]:
         x = df[c].to_numpy(float)
         if not np.isfinite(x).all():
@@ -71,9 +74,6 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
         why = Message(N_("the regressor {c!r} ({label}) takes a single value ({value:g}) on the {n} "
                          "complete rows of this wave, so its effect cannot be estimated; leave it out of the "
                          "model for this wave"), c=c, label=labels.get(c, c), value=x[0], n=len(df))
-        raise ModelSpecError(why, spec.name)
-    why = unsupported(spec, df)
-    if why is not None:
         raise ModelSpecError(why, spec.name)
     try:
         if fam in ("ols", "wls"):
@@ -95,10 +95,10 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
                                         "is left out for this wave"), error=str(e)), spec.name) from None
     low = np.nanmin(np.asarray(res.df_inference, float)) if res.df_inference is not None else np.inf
     if not low > 0:                                  # e.g. a design of fewer PSUs than coefficients
-        raise ModelSpecError(Message(N_("its intervals would have {df:g} degrees of freedom on this wave, so "
-                                        "none can be given (the design's PSUs less its strata, or the "
-                                        "groups, are too few for its coefficients); the model is left out "
-                                        "for this wave"), df=low), spec.name)
+        raise ModelSpecError(Message(N_("it has more coefficients than this wave's design (its PSUs less its "
+                                        "strata) or groups can support, so its intervals would have no "
+                                        "degrees of freedom; the model is left out for this wave")),
+                             spec.name)
     extra = {"dropped": mf.dropped, "complete_share": len(df) / study.n,
              "notes": tuple(mf.notes)}
     return ModelResult(**{**res.__dict__, "stats": MappingProxyType({**res.stats, **extra})})

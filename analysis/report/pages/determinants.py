@@ -49,6 +49,16 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return out
 
 
+def none_fitted_text(ms) -> str:  # type: ignore[no-untyped-def]
+    """A warning at the top of the page when the wave supports none of the models: the sections
+    below then describe models that are not there, each table saying why."""
+    if list(ms):
+        return ""
+    return (":::{warning}\n" + _("No model of `data/models.yml` is estimated on this wave. The sections "
+                                  "below describe the models and their methods; where each table or figure "
+                                  "would be, the page says why the wave cannot support it.") + "\n:::")
+
+
 def headline_sample_text(ms) -> str:  # type: ignore[no-untyped-def]
     """The headline model's share of the respondents and its number of clusters, for the page's
     prose; empty where the wave does not support the model (its regression table says why)."""
