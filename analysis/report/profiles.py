@@ -58,7 +58,7 @@ display.glue_all({{"stamp_official": official_source().stamp("{slug}")}})
 display.notice(st) if status["status"] == "published" else None   # no survey number, no warning
 ```
 
-{name_en} ({name_zh_full}) lies in the {region4} of the NBS's four regions.
+{name_en} ({name_zh_full}) lies in the {region4} region, one of the NBS's four regions.
 
 ## In the survey
 
