@@ -187,8 +187,9 @@ def test_the_panel_carries_the_education_and_labour_series_with_their_caveats():
     assert p.xs(2023, level="year")["primary_student_teacher_ratio"].isna().all()      # the export ends in 2022
 
 
-def test_the_schools_section_is_computed_from_the_panel():
+def test_the_schools_section_is_computed_from_the_panel(monkeypatch):
     from analysis.estimation.study import build_study
+    from analysis.ingest.provinces import resolve
     from analysis.report.pages import provinces
 
     st = build_study("2020-replica")
@@ -196,6 +197,8 @@ def test_the_schools_section_is_computed_from_the_panel():
     p = provinces.panel(st)
     last = p.xs(s["svc_last"], level="year")["primary_student_teacher_ratio"].dropna()
     assert s["str_top"] == last.max() and s["str_bottom"] == last.min()
+    top, bottom = resolve(int(last.idxmax())), resolve(int(last.idxmin()))
+    assert (s["str_top_name"], s["str_bottom_name"]) == (top.name_en, bottom.name_en)
     assert s["svc_last"] == 2022 and s["str_2006_missing"] == 16
     cols = ["primary_student_teacher_ratio", "primary_enrolment_10k", "primary_fulltime_teachers_10k"]
     for year, key in ((s["svc_first"], "str_first"), (s["svc_last"], "str_last")):
@@ -204,6 +207,9 @@ def test_the_schools_section_is_computed_from_the_panel():
         # published to two decimals)
         assert s[key] == pytest.approx(d.iloc[:, 1].sum() / d.iloc[:, 2].sum(), rel=1e-3), key
     assert "rural broadband" in provinces.missing_series_markdown()
+    monkeypatch.setenv("RURALGOV_LANG", "zh")                  # named as the edition names provinces
+    zh = provinces.services_stats(st)
+    assert (zh["str_top_name"], zh["str_bottom_name"]) == (top.name_zh_short, bottom.name_zh_short)
 
 
 def test_the_panel_wild_bootstrap_table_is_captioned_from_its_own_draws(monkeypatch):

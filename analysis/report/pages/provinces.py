@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.frames import covariate_year
-from analysis.i18n import N_, _, lang
+from analysis.i18n import N_, _, lang, province
 from analysis.ingest.provinces import resolve
 
 
@@ -154,8 +154,10 @@ def services_stats(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     y06 = p.xs(2006, level="year") if 2006 in set(p.index.get_level_values("year")) else p.iloc[0:0]
     shuffled = int((y06["primary_student_teacher_ratio"].isna() & y06["primary_enrolment_10k"].notna()).sum())
     return {"svc_first": first, "svc_last": last, "str_first": national(first), "str_last": national(last),
-            "str_top": float(lastp.max()), "str_top_name": resolve(int(lastp.idxmax())).name_en,
-            "str_bottom": float(lastp.min()), "str_bottom_name": resolve(int(lastp.idxmin())).name_en,
+            "str_top": float(lastp.max()),
+            "str_top_name": province(resolve(int(lastp.idxmax())).name_en),
+            "str_bottom": float(lastp.min()),
+            "str_bottom_name": province(resolve(int(lastp.idxmin())).name_en),
             "unemp_last_year": int(max(u.index.get_level_values("year"))), "str_2006_missing": shuffled}
 
 
