@@ -113,6 +113,18 @@ def test_a_published_province_states_its_degree_interval_and_rank(study):
         assert lv.set_index("level").loc[k, "national"] == pytest.approx(v)
 
 
+def test_the_only_publishable_province_of_a_wave_is_given_no_rank(tmp_path):
+    """A provincial wave: its one province is published, and its page names no rank ("its median
+    rank is 1, with a 95 % interval from 1 to 1" compares it with nothing)."""
+    from analysis.estimation.sensitivity import domain_replicates
+    from analysis.estimation.study import build_study
+    from tests import wavegen
+
+    one = build_study(wavegen.provinces(tmp_path / "one-province", ["广西"]))
+    text = profile.summary_sentence(one, 450000, domain_replicates(one, reps=50))
+    assert profile.survey_status(one, 450000)["status"] == "published"
+    assert text.startswith("The modernization degree in Guangxi is **") and "rank" not in text
+
 def test_problem_shares_are_the_province_domain_and_follow_the_policy(study):
     """Each share is the province's domain proportion, published only where the NCHS standard
     for proportions allows it (effective sample size p(1 − p)/SE² of 30 or more, a logit

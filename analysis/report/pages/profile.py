@@ -89,7 +89,7 @@ def summary_sentence(study, adcode: int, replicates: pd.DataFrame) -> str:  # ty
     if s["flag"]:
         out += _(" † To be read with care: {why}.").format(why=reasons(s["flag"]))
     rk = rank(study, adcode, replicates)
-    if rk:
+    if rk and rk["n_ranked"] > 1:           # a rank among one is no comparison: said of no province
         out += _(" Among the {n} publishable provinces its median rank is {rank}, with a 95 % bootstrap "
                  "interval from {low} to {high}.").format(n=rk["n_ranked"], rank=fmt_rank(rk["median_rank"]),
                                                           low=fmt_rank(rk["rank_low"]), high=fmt_rank(rk["rank_high"]))
