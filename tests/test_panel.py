@@ -127,6 +127,11 @@ def test_wild_bootstrap_beside_the_analytic_inference(regs):
     wild = regs["wild"].set_index("term")
     assert set(wild.index) == {"log_gdp_pc", "urban_rate"}
     assert (wild["wild_ci_low"] < wild["estimate"]).all() and (wild["estimate"] < wild["wild_ci_high"]).all()
+    # the bootstrap tests the two-way FE model's own slopes (the dummy regression has an intercept
+    # first): its estimates are that model's, term by term
+    fe = c[c["model"] == "PanelOLS (province + year effects)"].set_index("term")
+    for t in wild.index:
+        assert wild.loc[t, "estimate"] == pytest.approx(fe.loc[t, "estimate"], rel=1e-8), t
 
 
 def test_survey_panel_of_two_waves(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -485,3 +486,24 @@ def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_in
     assert "left out" not in page.sobol_table(s)[1]
     assert page.rank_sampling_text(g) == (f"For the province ranks, sampling accounts for a total share of "
                                           f"{g['sobol_rank_boot_total']:.2f} of the variance.")
+
+
+def test_a_draw_of_the_study_s_own_construction_gives_the_study_s_region_degrees(study, monkeypatch):
+    """Without the weight perturbation and with the design's own weights for the bootstrap, every
+    draw that picks the study's normalisation, weighting and aggregation gives each region the
+    degree the study reports: the weighted mean of the scores of the respondents who have one
+    (a respondent without a score in the numerator's sum nor in the denominator's)."""
+    from analysis.estimation import sensitivity
+
+    monkeypatch.setattr(sensitivity, "PERTURBATION", 0.0)
+    monkeypatch.setattr(sensitivity, "rao_wu_weights",
+                        lambda weights, strata, psu, reps, rng: np.repeat(weights[:, None], reps, axis=1))
+    assert study.index.scores["overall"].isna().any()             # respondents without a score exist
+    s = run_sensitivity(study, draws=7 * 200, seed=3)             # 400 draws of 60 combinations
+    c = study.construction
+    own = ((s.draws["normalisation"] == c.normalisation) & (s.draws["weighting"] == c.weighting)
+           & (s.draws["aggregation"] == c.aggregation)).to_numpy()
+    assert own.sum() >= 1
+    d = study.degree(by="region3")
+    want = pd.Series(d.estimate, index=d.domains)[s.regions.columns].to_numpy()
+    np.testing.assert_allclose(s.regions.to_numpy()[own], np.tile(want, (own.sum(), 1)), rtol=1e-10)
