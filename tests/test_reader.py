@@ -580,3 +580,15 @@ def test_the_comparison_table_puts_waves_in_year_order_each_under_its_own_policy
     small = n[n < 400].index
     assert len(small) and strict.loc[small, "estimate"].isna().all() and loose["estimate"].notna().all()
     assert strict.loc[n[n >= 400].index, "estimate"].notna().all()
+
+
+def test_the_headline_s_shanghai_to_tibet_contrast_is_the_ratio_of_their_degrees(default_study):
+    """The seed paper's contrast on a wave of its survey: Shanghai's degree over Tibet's (as the
+    paper reports it), the two province degrees read from the design-based estimates."""
+    from analysis.report.pages.common import headline
+
+    d = default_study.degree(by="province_en")
+    degree = dict(zip(d.domains, d.estimate))
+    h = headline(default_study)
+    assert degree["Shanghai"] > degree["Tibet"]
+    assert h["shanghai_over_tibet"] == pytest.approx(degree["Shanghai"] / degree["Tibet"], rel=1e-12)

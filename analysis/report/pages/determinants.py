@@ -29,8 +29,6 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     if ms.has("wls_region"):
         r = ms["wls_region"]
         base = r.to_frame().set_index("term")
-        out["n_clusters"] = r.stats.get("n_clusters", 0)
-        out["complete_share_pct"] = 100 * r.stats.get("complete_share", 1.0)
         if "internet_use" in base.index:
             out.update({"b_internet": base.loc["internet_use", "estimate"],
                         "se_internet": base.loc["internet_use", "se"]})
