@@ -1069,8 +1069,9 @@ def test_a_model_frame_with_infinite_values_or_no_rows_is_refused_with_the_varia
     v = study.villagers
     inf = v.assign(distance_km=v["distance_km"].where(v.index != v.index[3], np.inf))
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': 'distance_km' \(distance to township \(km\)\) "
-                                             r"has 1 infinite values; declare its transform"):
+                                             r"has 1 infinite values; declare its transform") as e:
         fit_model(_with_villagers(study, inf), spec)
+    assert str(e.value).endswith("declare its transform and how it treats them in data/models.yml")
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': no complete rows$"):
         fit_model(_with_villagers(study, v.assign(distance_km=np.nan)), spec)
     # a single complete row is a frame, not "no complete rows": it fails later, on its regressors
@@ -1268,3 +1269,18 @@ def test_the_determinants_page_s_sample_and_imputation_sentences_come_from_the_h
     assert det.headline_sample_text(without) == det.imputation_text(without, mt) == ""
     assert det.none_fitted_text(ms) == "" and det.none_fitted_text(without) != ""
     assert det.imputation_text(ms, None) == ""
+
+
+def test_a_design_based_model_needs_at_least_one_degree_of_freedom(tmp_path):
+    """Three PSUs in one stratum give a design-based model PSUs − strata + 1 − K = 3 − K degrees of
+    freedom: with an intercept and one regressor (1 df) it is fitted; with two regressors (0 df)
+    it is refused, by name."""
+    from tests import wavegen
+
+    st = build_study(wavegen.provinces(tmp_path / "one-province", ["广西"]))
+    base = st.settings.models.get("svy_region").model_copy(update={"fixed_effects": ()})
+    one = fit_model(st, base.model_copy(update={"regressors": ("age10",)}))
+    assert one.df_inference == 1.0
+    with pytest.raises(ModelSpecError, match=r"^model 'svy_region': it has more coefficients than this "
+                                             r"wave's design \(its PSUs less its strata\) or groups can support"):
+        fit_model(st, base.model_copy(update={"regressors": ("age10", "female")}))
