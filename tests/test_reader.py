@@ -438,6 +438,8 @@ def test_ranks_are_among_the_publishable_provinces_only(default_study, one_provi
     assert profile.survey_status(default_study, 310000)["n_published"] == P - 1
     ranks = sensitivity.publishable_ranks(default_study, SimpleNamespace(provinces=rep))
     assert gone not in ranks.columns and ranks.shape[1] == P - 1 and ranks.max().max() == P - 1
+    kept = rep.drop(columns=gone)                     # rank 1: the highest score of each replicate
+    assert (ranks.to_numpy()[range(len(kept)), kept.to_numpy().argmax(axis=1)] == 1).all()
 
 
 def test_the_headline_names_and_counts_only_publishable_provinces(default_study, one_province_suppressed):
