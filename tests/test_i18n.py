@@ -507,6 +507,9 @@ def test_the_index_construction_glued_into_the_index_and_methods_pages_reads_chi
     monkeypatch.setenv(i18n.LANG_ENV, "en")
     en = method_settings(st)
     assert all(re.search(r"[a-z]{4,}", en[k]) for k in keys)
+    # the numbers beside them: the coverage rule as the percentage the prose prints ("50 %")
+    assert (en["coverage_pct"], en["idx_version"], en["rank_reps"], en["rank_seed"]) == (50.0, "v", 199, 1)
+    assert (en["sens_draws_setting"], en["sens_seed"], en["n_fields"], en["n_indicators"]) == (100, 2, 1, 2)
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     zh = method_settings(st)
     for k in keys:
