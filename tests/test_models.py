@@ -1078,6 +1078,11 @@ def test_a_model_frame_with_infinite_values_or_no_rows_is_refused_with_the_varia
     keep = v["distance_km"].where(v.index == v.index[0])
     with pytest.raises(ModelSpecError, match="takes a single value"):
         fit_model(_with_villagers(study, v.assign(distance_km=keep)), spec)
+    # without clusters (one cluster would be named first): its outcome, on that one row
+    with pytest.raises(ModelSpecError, match=r"^model 'wls_region': the outcome 'overall' \(overall score\) "
+                                             r"takes a single value \([\d.]+\) on the 1 complete rows"):
+        fit_model(_with_villagers(study, v.assign(distance_km=keep)),
+                  spec.model_copy(update={"cluster": None, "wild": None}))
 
 
 def test_a_model_reports_the_rows_it_dropped_and_the_share_of_respondents_it_uses(study, monkeypatch):
