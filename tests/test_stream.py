@@ -205,6 +205,20 @@ def test_partitioned_ols_equals_in_memory(partitioned):
     np.testing.assert_allclose(out["ols"]["se"], mem["se"], rtol=1e-10)
 
 
+def test_partitioned_ols_of_an_item_as_outcome_equals_in_memory(partitioned):
+    """The outcome may be a codebook item rather than the overall score: its own column is
+    regressed (here satisfaction with health care), on the rows where it is answered."""
+    folder, w = partitioned
+    out = stream_wave(folder, DESIGN, ols={"y": "hlt_sat", "x": X, "fe": "province", "cluster": "province",
+                                           "weights": "weight"})
+    v = w.villagers.assign(log_income=np.log(w.villagers["hh_income"]))
+    d = v[list(dict.fromkeys([*X, "hlt_sat", "weight", "province"]))].dropna()
+    mem = absorbed_ols(d["hlt_sat"].to_numpy(float), d[X].to_numpy(float), fe=d["province"].to_numpy(),
+                       cluster=d["province"].to_numpy(), w=d["weight"].to_numpy(float))
+    np.testing.assert_allclose(out["ols"]["coef"], mem["coef"], rtol=1e-10)
+    np.testing.assert_allclose(out["ols"]["se"], mem["se"], rtol=1e-10)
+
+
 def test_partitioned_ols_derives_its_fixed_effect_and_clusters_as_the_model_frame_does(partitioned):
     """A fixed effect and clusters that models.yml's derived block defines (here a copy of the
     province code) are computed in each partition as a regressor is: the fit equals the one on
