@@ -125,6 +125,27 @@ def test_the_only_publishable_province_of_a_wave_is_given_no_rank(tmp_path):
     assert profile.survey_status(one, 450000)["status"] == "published"
     assert text.startswith("The modernization degree in Guangxi is **") and "rank" not in text
 
+def test_a_national_share_the_problems_page_withholds_is_withheld_on_a_profile(tmp_path):
+    """On a provincial wave the nation is the province: a national share the problems page does
+    not publish (the NCHS standard withholds it) must not appear beside the province's either,
+    and its row carries the reason."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import problems
+    from tests import wavegen
+
+    one = build_study(wavegen.provinces(tmp_path / "one-province", ["广西"]))
+    page = problems.table1(one)
+    page = page[page["base"].str.startswith("villager") & (page["n"] > 0)]
+    t = profile.problems_table(one, 450000)
+    assert len(t) == len(page)
+    gone = (page["suppressed"] != "").to_numpy()
+    assert gone.any() and (~gone).any()
+    assert t["national"][gone].isna().all() and (t["suppressed"][gone] != "").all()
+    np.testing.assert_allclose(t["national"][~gone], page["estimate"][~gone])
+    # the province is the nation: the same cells are published on both sides
+    assert t["estimate"].isna().tolist() == t["national"].isna().tolist()
+
+
 def test_problem_shares_are_the_province_domain_and_follow_the_policy(study):
     """Each share is the province's domain proportion, published only where the NCHS standard
     for proportions allows it (effective sample size p(1 − p)/SE² of 30 or more, a logit

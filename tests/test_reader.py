@@ -6,6 +6,7 @@ from __future__ import annotations
 import zipfile
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -332,6 +333,48 @@ def test_a_digital_access_cell_in_too_few_psus_is_suppressed_however_many_answer
     assert v.groupby("region3")[default_study.wave.design_columns["psu"]].nunique().max() < 30
     assert (v.groupby("region3").size() >= 30).all()
     assert t[["central", "east", "west"]].isna().all().all() and (t["suppressed"] == PSU_REASON).all()
+
+
+def test_a_digital_access_region_cell_meets_the_nchs_standard_on_its_own_interval(tmp_path, monkeypatch):
+    """A wave of two provinces, one per region (3 villages each): a region cell is published only
+    where the NCHS standard allows its own estimate (effective sample size, interval width, by
+    hand from the region's domain estimate), and the national column is still judged where a
+    region cell of the same row is withheld."""
+    from analysis.estimation.design import answered
+    from analysis.estimation.study import build_study
+    from analysis.publishing.disclosure import DisclosurePolicy
+    from analysis.report.pages import problems
+    from tests import wavegen
+
+    st = build_study(wavegen.provinces(tmp_path / "two", ["广西", "上海"]))
+    v, d = st.villagers, st.design
+    t = problems.digital_access(st)
+    withheld = shown = 0
+    for row, it in zip(t.itertuples(), [i for i in ("hreg_onsite", "hreg_app", "hreg_web", "hreg_phone",
+                                                     "digital_aware", "digital_use", "internet_use",
+                                                     "smartphone") if i in v]):
+        e = d.proportion(answered(v[it].to_numpy(float), 1), by=v["region3"])
+        lo, hi = e.ci
+        for j, r in enumerate(e.domains):
+            p, se = e.estimate[j], e.se[j]
+            n_eff = min(p * (1 - p) / se**2, e.n[j]) if se > 0 else e.n[j]
+            width = hi[j] - lo[j]
+            ok = n_eff >= 30 and width < 0.30 and not (width > 0.05 and p > 0 and width / p > 1.30)
+            cell = getattr(row, r)
+            if ok:
+                assert cell == pytest.approx(100 * p), (it, r)
+                shown += 1
+            else:
+                assert np.isnan(cell) and row.suppressed, (it, r)
+                withheld += 1
+    assert withheld and shown                         # both verdicts are exercised
+    # every region cell withheld by the disclosure policy: the national column keeps its own
+    # verdict (its df flag: 6 villages in 2 strata give 4 df)
+    monkeypatch.setattr(problems, "policy", lambda study: DisclosurePolicy(min_cell=10, min_psu=4))
+    t = problems.digital_access(st)
+    assert t[["east", "west"]].isna().all().all()
+    assert (t["df"] == 4).all() and t["flag"].str.contains("fewer than 8 design df").all()
+    assert t["all"].notna().any()
 
 
 def test_the_survey_page_s_province_shares_are_shares_of_the_weights(default_study):

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.publishing.disclosure import SUPPRESSED
-from analysis.publishing.reliability import DF_REASON, ESS_REASON, FLAG, RSE_REASON, flag_means, nchs_proportions
+from analysis.publishing.reliability import (DF_REASON, ESS_REASON, FLAG, RSE_REASON, flag_means,
+                                             nchs_proportion_reason, nchs_proportions)
 
 
 def test_means_are_flagged_at_a_relative_se_of_30_percent_and_below_8_df():
@@ -60,6 +61,11 @@ def test_proportions_follow_the_nchs_rules_at_their_thresholds():
     frac = df.drop(columns=["want_sup", "want_flag"]).copy()
     frac[["estimate", "se", "ci_low", "ci_high"]] /= 100
     assert nchs_proportions(frac, scale=1.0)[SUPPRESSED].tolist() == out[SUPPRESSED].tolist()
+    # one estimate at a time (a region cell of a wide table): the same verdict, None where no SE
+    one = [nchs_proportion_reason(r.estimate, r.se, r.ci_low, r.ci_high, r.n) for r in frac.itertuples()]
+    assert [x if x is not None else "" for x in one] == df["want_sup"].tolist()
+    assert one[15] is None and nchs_proportion_reason(np.nan, 0.1) is None
+    assert nchs_proportion_reason(0.5, 0.05) == "" and nchs_proportion_reason(0.5, 0.1) == ESS_REASON  # no CI
 
 
 def test_proportions_keep_an_earlier_suppression_and_flag():

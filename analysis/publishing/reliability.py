@@ -64,6 +64,29 @@ def flag_means(df: pd.DataFrame, *, est: str = "estimate", se: str = "se", dfcol
     return out
 
 
+def nchs_proportion_reason(p: float, se: float, ci_low: float = np.nan, ci_high: float = np.nan,
+                           n: float = np.inf) -> str | None:
+    """Why the NCHS standard suppresses one proportion (all on the 0–1 scale): its reason, ``""``
+    when it may be shown, ``None`` when there is no estimate or SE to judge.
+
+    >>> nchs_proportion_reason(0.5, 0.05, 0.40, 0.60, 400)
+    ''
+    >>> nchs_proportion_reason(0.5, 0.12, 0.27, 0.73, 400)      # effective n = 0.25 / 0.0144 ≈ 17
+    'effective sample size below 30 (NCHS)'
+    """
+    if not (np.isfinite(p) and np.isfinite(se)):
+        return None
+    n_eff = min(p * (1 - p) / se**2, n) if se > 0 else n
+    width = ci_high - ci_low
+    if n_eff < 30:
+        return ESS_REASON
+    if np.isfinite(width) and width >= 0.30:
+        return CI_WIDE_REASON
+    if np.isfinite(width) and width > 0.05 and p > 0 and width / p > 1.30:
+        return CI_RELATIVE_REASON
+    return ""
+
+
 def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "estimate", se: str = "se",
                      lo: str = "ci_low", hi: str = "ci_high", n: str = "n", dfcol: str = "df",
                      values: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high")) -> pd.DataFrame:
@@ -75,21 +98,13 @@ def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "esti
     flags = out[FLAG].astype(str).tolist() if FLAG in out else [""] * len(out)
     for i, row in enumerate(out.itertuples(index=False)):
         r = row._asdict()
-        p, s = r.get(est, np.nan) / scale, r.get(se, np.nan) / scale
-        a, b = r.get(lo, np.nan) / scale, r.get(hi, np.nan) / scale
-        if not (np.isfinite(p) and np.isfinite(s)) or sup[i]:
+        if sup[i]:
             continue
-        n_eff = min(p * (1 - p) / s**2, r.get(n, np.inf)) if s > 0 else r.get(n, np.inf)
-        width = b - a
-        why = ""
-        if n_eff < 30:
-            why = ESS_REASON
-        elif np.isfinite(width) and width >= 0.30:
-            why = CI_WIDE_REASON
-        elif np.isfinite(width) and width > 0.05 and p > 0 and width / p > 1.30:
-            why = CI_RELATIVE_REASON
-        if why:
-            sup[i] = why
+        why = nchs_proportion_reason(r.get(est, np.nan) / scale, r.get(se, np.nan) / scale,
+                                     r.get(lo, np.nan) / scale, r.get(hi, np.nan) / scale, r.get(n, np.inf))
+        if why is None:                 # no estimate or no SE: nothing to judge
+            continue
+        sup[i] = why
         d = r.get(dfcol, np.nan)
         if np.isfinite(d) and d < DF_REVIEW:
             flags[i] = "; ".join(x for x in (flags[i], DF_REASON) if x)

@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis.estimation.design import answered
 from analysis.i18n import N_
+from analysis.publishing.reliability import nchs_proportion_reason, nchs_proportions
 from analysis.report.pages.common import policy
 
 
@@ -15,8 +16,6 @@ def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Each problem's prevalence (%) with SE and CI; the published value only where the wave
     reproduces the seed study (otherwise the years differ and the comparison would mislead)."""
     from analysis.estimation.reproduce import table1 as _t1
-
-    from analysis.publishing.reliability import nchs_proportions
 
     t = _t1(study)
     if not study.wave.spec.reproduces_seed:
@@ -43,7 +42,7 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     items = [i for i in ("hreg_onsite", "hreg_app", "hreg_web", "hreg_phone", "digital_aware",
                          "digital_use", "internet_use", "smartphone") if i in v]
     pol = policy(study)
-    rows = []
+    rows, cells = [], []
     for it in items:
         yy = answered(v[it].to_numpy(float), 1)
         tot = d.proportion(yy)
@@ -52,14 +51,18 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         rec = {"item": study.wave.codebook.item("villagers", it).label, "all": 100 * tot.estimate[0],
                "se": 100 * tot.se[0], "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(tot.n[0]),
                "df": int(tot.df[0])}
+        # a region cell is published under the same rules as the national one: the disclosure
+        # policy, then the NCHS standard on its own SE and interval
         reasons = []
-        for r, e, n, npsu in zip(byr.domains, byr.estimate, byr.n, byr.n_psu):
-            why = pol.reason(n, npsu)
-            rec[r] = np.nan if why else 100 * e
+        rlo, rhi = byr.ci
+        for j, r in enumerate(byr.domains):
+            why = pol.reason(byr.n[j], byr.n_psu[j]) or nchs_proportion_reason(
+                byr.estimate[j], byr.se[j], rlo[j], rhi[j], byr.n[j])
+            rec[r] = np.nan if why else 100 * byr.estimate[j]
             reasons.append(why)
-        rec["suppressed"] = next((x for x in reasons if x), "")   # a region cell: marked ‡
+        cells.append(next((x for x in reasons if x), ""))     # a region cell: marked ‡
         rows.append(rec)
-    from analysis.publishing.reliability import nchs_proportions
-
     t = pol.apply(pd.DataFrame(rows), n_psu=None, values=["all", "se", "ci_low", "ci_high"])
-    return nchs_proportions(t, est="all", values=("all", "se", "ci_low", "ci_high"))
+    t = nchs_proportions(t, est="all", values=("all", "se", "ci_low", "ci_high"))
+    t["suppressed"] = [a or c for a, c in zip(t["suppressed"], cells)]
+    return t

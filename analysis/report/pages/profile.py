@@ -129,11 +129,11 @@ def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
     page), and flagged † on few design df."""
     from analysis.publishing.reliability import nchs_proportions
 
-    from analysis.estimation.reproduce import table1
+    from analysis.report.pages.problems import table1
 
     name = resolve(adcode).name_en
     v, d = study.villagers, study.design
-    t1 = table1(study)
+    t1 = table1(study)          # the nation's shares as the problems page publishes them
     t1 = t1[t1["base"].str.startswith("villager") & (t1["n"] > 0)]
     pol = policy(study)
     rows = []
@@ -141,7 +141,8 @@ def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
         # the answer Table 1 counts, among those who answered
         e = d.proportion(answered(v[r.item].to_numpy(float), r.value), by=v["province_en"])
         doms = list(e.domains)
-        rec = {"field": r.field, "problem": r.problem, "national": float(r.estimate)}
+        rec = {"field": r.field, "problem": r.problem, "national": float(r.estimate),
+               "national_suppressed": r.suppressed}
         if name not in doms:
             rec.update({"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0,
                         "n_psu": 0, "df": np.nan, "suppressed": "no respondents"})
@@ -154,6 +155,8 @@ def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
         rows.append(rec)
     t = nchs_proportions(pd.DataFrame(rows))
     t.loc[t["suppressed"] != "", "estimate"] = np.nan
+    # a national share the problems page withholds is withheld here too, for its reason
+    t["suppressed"] = [p or q for p, q in zip(t["suppressed"], t["national_suppressed"])]
     return t[["field", "problem", "estimate", "national", "n", "suppressed", "flag"]]
 
 
