@@ -266,6 +266,17 @@ def test_the_methods_page_counts_the_wave_s_marked_province_estimates(study, mon
     none = common.province_degrees(study).assign(suppressed="fewer than 10 respondents")
     monkeypatch.setattr(common, "province_degrees", lambda st: none)
     assert methods.province_reliability(study) == "No province estimate of this wave is published."
+    # the grammar follows the counts: one estimate, one marked, a single PSU count
+    full = t.iloc[:2].assign(n_psu=4, df=[3, 12])
+    monkeypatch.setattr(common, "province_degrees", lambda st: full)
+    assert methods.province_reliability(study) == (
+        "On this wave the 2 published province estimates rest on 4 PSUs each; 1 of them has fewer than 8 "
+        "design degrees of freedom and is marked.")
+    for df, tail in ((3, "it has fewer than 8 design degrees of freedom and is marked."),
+                     (8, "it has 8 or more design degrees of freedom.")):
+        monkeypatch.setattr(common, "province_degrees", lambda st, df=df: t.iloc[:1].assign(n_psu=1, df=df))
+        assert methods.province_reliability(study) == (
+            f"On this wave the one published province estimate rests on 1 PSU; {tail}")
 
 
 def test_official_lines_break_at_a_missing_year_and_dot_every_year(study):

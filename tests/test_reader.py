@@ -279,6 +279,40 @@ def test_a_wave_without_the_institution_questionnaire_is_not_said_to_hold_0_reco
                    (3, "，以及 3 条乡镇机构记录", "乡镇机构问卷有 3 条记录。")]}
     assert [tuple(d.values()) for d in (none, some)] == want[language]
     assert list(none) == ["n_institutions", "institutions_clause", "institutions_sentence"]
+    one = institutions_sentences(SimpleNamespace(institutions=pd.DataFrame({"x": [1]})))
+    assert tuple(one.values()) == {
+        "en": (1, ", and 1 township institution record", "The township institution questionnaire holds 1 record."),
+        "zh": (1, "，以及 1 条乡镇机构记录", "乡镇机构问卷有 1 条记录。")}[language]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_counts_in_the_pages_prose_follow_english_grammar(tmp_path, monkeypatch, language):
+    """A wave of one province (3 villages, one stratum, one respondent without a score): the
+    introduction, survey and index pages say "1 province", "1 stratum", "1 respondent has no
+    overall score", not "1 provinces"; counts above 1 keep their plurals; the Chinese edition
+    has no plural."""
+    from analysis.estimation.study import build_study
+    from analysis.i18n import LANG_ENV
+    from analysis.report.pages import common, survey
+    from tests import wavegen
+
+    monkeypatch.setenv(LANG_ENV, language)
+    st = build_study(wavegen.provinces(tmp_path / "one", ["广西"]))
+    h = common.headline(st)
+    c = survey.design_counts(st)
+    n = h["n_villagers"]
+    got = [h["villagers_count"], h["respondents_count"], h["provinces_count"], h["villages_count"],
+           c["strata_count"], c["psus_count"]]
+    want = {"en": [f"{n} villager questionnaires", f"{n} respondents", "1 province", "3 villages", "1 stratum",
+                   "3 primary sampling units"],
+            "zh": [f"{n} 份村民问卷", f"{n} 名受访者", "1 个省份", "3 个村", "1 个层", "3 个初级抽样单元"]}[language]
+    assert got == want
+    assert (h["n_provinces"], h["n_villages"], st.design.n_strata, st.design.n_psu) == (1, 3, 1, 3)
+    clauses = [common.unscored_clause(k) for k in (0, 1, 2)]
+    assert clauses == {"en": ["every respondent has an overall score", "1 respondent has no overall score",
+                              "2 respondents have no overall score"],
+                       "zh": ["每名受访者都有总得分", "1 名受访者没有总得分", "2 名受访者没有总得分"]}[language]
+    assert h["unscored_clause"] == common.unscored_clause(h["n_unscored"])
 
 
 def test_the_pages_east_west_gap_is_r_s_contrast_of_east_and_west(default_study):

@@ -17,8 +17,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import _, bilingual, list_sep, region
+from analysis.i18n import N_, _, bilingual, list_sep, plural, region
 from analysis.publishing.disclosure import DisclosurePolicy, published
+
+def count(n: int, one: str, other: str) -> str:
+    """A count with its noun as English grammar wants it ("1 village", "3 villages"), in the
+    edition being written; ``one`` and ``other`` are marked with :func:`N_`.
+
+    >>> count(1, "{n} village", "{n} villages"), count(3, "{n} village", "{n} villages")
+    ('1 village', '3 villages')
+    """
+    return plural(n, one, other).format(n=n)
+
+
+def unscored_clause(n_unscored: int) -> str:
+    """How many respondents have no overall score, as a clause ("every respondent has an overall
+    score" when none)."""
+    if n_unscored == 0:
+        return _("every respondent has an overall score")
+    return count(n_unscored, N_("{n} respondent has no overall score"), N_("{n} respondents have no overall score"))
+
 
 def policy(study) -> DisclosurePolicy:  # type: ignore[no-untyped-def]
     """The wave's disclosure policy."""
@@ -90,6 +108,11 @@ def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "degree_overall_df": int(overall.df[0]),
         "wave_sha12": w.sha256[:12], "n_scored": int(overall.n[0]),
         "n_unscored": int(len(v) - overall.n[0]), "min_cell": int(w.spec.min_cell),
+        "unscored_clause": unscored_clause(int(len(v) - overall.n[0])),
+        "villagers_count": count(len(v), N_("{n} villager questionnaire"), N_("{n} villager questionnaires")),
+        "respondents_count": count(len(v), N_("{n} respondent"), N_("{n} respondents")),
+        "provinces_count": count(int(v["province"].nunique()), N_("{n} province"), N_("{n} provinces")),
+        "villages_count": count(int(v[psu].nunique()) if psu else 0, N_("{n} village"), N_("{n} villages")),
     }
     reg = degree_table(study, "region3")
     for r in reg.itertuples():
@@ -121,10 +144,11 @@ def institutions_sentences(wave) -> dict[str, Any]:  # type: ignore[no-untyped-d
         return {"n_institutions": 0, "institutions_clause": "",
                 "institutions_sentence": _("This wave has no township institution questionnaire.")}
     n = len(wave.institutions)
-    sentence = _("The township institution questionnaire holds {n} records.")
     return {"n_institutions": n,
-            "institutions_clause": _(", and {n} township institution records").format(n=n),
-            "institutions_sentence": sentence.format(n=n)}
+            "institutions_clause": _(", and {records}").format(
+                records=count(n, N_("{n} township institution record"), N_("{n} township institution records"))),
+            "institutions_sentence": count(n, N_("The township institution questionnaire holds {n} record."),
+                                           N_("The township institution questionnaire holds {n} records."))}
 
 
 def region_sentence(h: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from analysis.i18n import _
+from analysis.i18n import N_, _, plural
 
 
 def settings(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -24,16 +24,23 @@ def province_reliability(study) -> str:  # type: ignore[no-untyped-def]
     and how many are marked † (computed from the wave, never typed)."""
     from analysis.publishing.disclosure import published
     from analysis.publishing.reliability import DF_REVIEW
-    from analysis.report.pages.common import province_degrees
+    from analysis.report.pages.common import count, province_degrees
 
     t = published(province_degrees(study))
     if t.empty:
         return _("No province estimate of this wave is published.")
     lo, hi = int(t["n_psu"].min()), int(t["n_psu"].max())
-    psus = str(lo) if lo == hi else f"{lo}–{hi}"
-    return _("On this wave the {n} published province estimates rest on {psus} PSUs each; {k} of them have "
-             "fewer than {m} design degrees of freedom and are marked.").format(
-        n=len(t), psus=psus, k=int((t["df"] < DF_REVIEW).sum()), m=DF_REVIEW)
+    psus = count(lo, N_("{n} PSU"), N_("{n} PSUs")) if lo == hi else _("{lo}–{hi} PSUs").format(lo=lo, hi=hi)
+    k = int((t["df"] < DF_REVIEW).sum())
+    if len(t) == 1:
+        return (_("On this wave the one published province estimate rests on {psus}; it has fewer than {m} "
+                  "design degrees of freedom and is marked.") if k else
+                _("On this wave the one published province estimate rests on {psus}; it has {m} or more "
+                  "design degrees of freedom.")).format(psus=psus, m=DF_REVIEW)
+    marked = plural(k, N_("{k} of them has fewer than {m} design degrees of freedom and is marked."),
+                    N_("{k} of them have fewer than {m} design degrees of freedom and are marked."))
+    return _("On this wave the {n} published province estimates rest on {psus} each; {marked}").format(
+        n=len(t), psus=psus, marked=marked.format(k=k, m=DF_REVIEW))
 
 
 def replica_facts(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]

@@ -12,6 +12,16 @@ QUESTIONNAIRES = (N_("villagers"), N_("institutions"))
 one reads in the edition's language, the key beside it."""
 
 
+def design_counts(study) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The design's strata and PSUs counted in words for the page's prose ("1 stratum", "3 primary
+    sampling units")."""
+    from analysis.report.pages.common import count
+
+    d = study.design
+    return {"strata_count": count(int(d.n_strata), N_("{n} stratum"), N_("{n} strata")),
+            "psus_count": count(int(d.n_psu), N_("{n} primary sampling unit"), N_("{n} primary sampling units"))}
+
+
 def composition(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Respondents, villages and weighted share (%) by province, with region."""
     w = study.wave
