@@ -519,6 +519,31 @@ def test_ranks_are_among_the_publishable_provinces_only(default_study, one_provi
     assert (ranks.to_numpy()[range(len(kept)), kept.to_numpy().argmax(axis=1)] == 1).all()
 
 
+def test_the_index_page_gives_no_rank_to_a_wave_s_only_publishable_province(default_study, tmp_path):
+    """A rank among one province compares it with nothing: on a provincial wave the index page's
+    table has no rank, its rank figure says why (in place of a bar at 1 from 1 to 1) and so does
+    the paragraph; on the default wave the paragraph counts the ranked provinces and replicates."""
+    from analysis.estimation.sensitivity import domain_replicates
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import index
+    from tests import wavegen
+
+    one = build_study(wavegen.provinces(tmp_path / "one", ["广西"]))
+    rep = domain_replicates(one, reps=20, seed=1)
+    t = index.province_table(one, rep)
+    assert len(t) == 1 and t[["median_rank", "rank_low", "rank_high"]].isna().all().all()
+    assert index.rank_paragraph(one, t) == "Ranks need at least two publishable provinces; this wave has 1."
+    fig = index.figures_(one, t)["fig_index_ranks"]
+    assert [x.get_text() for x in fig.axes[0].texts] == [index.rank_paragraph(one, t)]
+    rep = domain_replicates(default_study, reps=20, seed=1)
+    t = index.province_table(default_study, rep)
+    text = index.rank_paragraph(default_study, t)
+    reps = default_study.settings.index.uncertainty.bootstrap_reps
+    assert f"over {reps} {{term}}`Rao–Wu bootstrap` replicates" in text and "{numref}`fig-index-ranks`" in text
+    assert text.endswith(f"among the {t['median_rank'].notna().sum()} publishable provinces.")
+    assert len(index.figures_(default_study, t)["fig_index_ranks"].axes[0].texts) == 0
+
+
 def test_the_headline_names_and_counts_only_publishable_provinces(default_study, one_province_suppressed):
     """The headline's count of provinces, its highest and lowest and their difference leave out a
     suppressed province (whose estimate is withheld, so a sort would have put it last)."""

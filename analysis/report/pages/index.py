@@ -27,6 +27,8 @@ AGGREGATION_TEXT = {"arithmetic": N_("weighted arithmetic means"), "geometric": 
                     "topsis": N_("TOPSIS closeness to the ideal")}
 """The construction's settings in the reader's words (glued into the index and methods pages, in
 the edition's language)."""
+RANKS_NEED_TWO = N_("Ranks need at least two publishable provinces; this wave has {n}.")
+"""Said in place of ranks (figure and paragraph) where they would compare a province with nothing."""
 
 
 def method_settings(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -52,7 +54,7 @@ def province_table(study, replicates: pd.DataFrame) -> pd.DataFrame:  # type: ig
 
     t = province_degrees(study)
     ok = [p for p in published(t)["province"] if p in replicates.columns]
-    if ok:
+    if len(ok) >= 2:                    # a rank among one province compares it with nothing
         rk = rank_intervals(replicates[ok]).reset_index(names="province")
         t = t.merge(rk, on="province", how="left")
     else:
@@ -86,16 +88,30 @@ def province_map(study):  # type: ignore[no-untyped-def]
                              missing_note=note, synthetic=study.wave.synthetic)
 
 
+def rank_paragraph(study, prov: pd.DataFrame) -> str:  # type: ignore[no-untyped-def]
+    """The paragraph introducing the rank figure (MyST: it cross-references the figure and the
+    glossary), or why no rank is computed where fewer than two provinces are publishable."""
+    ranked = published(prov).dropna(subset=["median_rank"])
+    if len(ranked) < 2:
+        return _(RANKS_NEED_TWO).format(n=len(published(prov)))
+    return _("A province's rank is uncertain even when its degree is estimated well: {{numref}}`fig-index-ranks` "
+             "shows the median rank and its 95 % interval over {reps} {{term}}`Rao–Wu bootstrap` replicates of "
+             "the sample (PSUs resampled within strata), among the {n} publishable provinces.").format(
+        reps=study.settings.index.uncertainty.bootstrap_reps, n=len(ranked))
+
+
 def figures_(study, prov: pd.DataFrame) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """The index page's figures: provinces with CIs, rank intervals, sub-index heatmaps, map."""
     from analysis.publishing import figures
 
     syn = study.wave.synthetic
     shown = published(prov)
+    ranked = shown.dropna(subset=["median_rank"])
     out = {"fig_index_provinces": figures.estimates_with_ci(
                shown.sort_values("estimate", ascending=False), label="province", hue="region", xlabel="modernization degree (0–100), 95 % CI",
                synthetic=syn),
-           "fig_index_ranks": figures.rank_intervals(shown.dropna(subset=["median_rank"]), synthetic=syn),
+           "fig_index_ranks": (figures.rank_intervals(ranked, synthetic=syn) if len(ranked) >= 2 else
+                               figures.placeholder(_(RANKS_NEED_TWO).format(n=len(shown)))),
            "fig_index_fields": figures.heatmap(subindex_by_region(study, "fields"),
                                                title="Field sub-indices by region", synthetic=syn),
            "fig_index_aspects": figures.heatmap(subindex_by_region(study, "aspects"),

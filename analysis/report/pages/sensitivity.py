@@ -10,6 +10,7 @@ import pandas as pd
 from analysis.i18n import N_, _, plural
 from analysis.publishing.disclosure import published
 from analysis.report.pages.common import province_degrees
+from analysis.report.pages.index import RANKS_NEED_TWO
 
 
 def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -108,8 +109,7 @@ def figures_(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             "fig_sens_ranks": (figures.distributions(ranks[order], xlabel="rank across draws (1 = highest)",
                                                      synthetic=syn, order=order, column="province")
                                if len(order) > 1 else
-                               figures.placeholder(_("Ranks need at least two publishable provinces; this "
-                                                     "wave has {n}.").format(n=len(order)))),
+                               figures.placeholder(_(RANKS_NEED_TWO).format(n=len(order)))),
             "fig_sens_sobol": (figures.sobol_bars(sob.assign(input=[INPUT_LABELS.get(i, i)
                                                                     for i in sob["input"]]), synthetic=syn)
                                if len(sob) else
