@@ -252,6 +252,8 @@ PROSE_DIRECTIVES = {"note", "warning", "admonition", "tip", "important", "cautio
                     "glue:figure", "figure", "table", "glossary"}
 """Directives whose body is prose (translated); any other fenced block is kept whole."""
 ROLE = re.compile(r"\{+[\w:-]+\}+`[^`]*`")
+ALT = re.compile(r"^(\s*:alt:\s*)(\S.*)$")
+"""A figure's alternative text (an option, but prose: a screen reader reads it)."""
 
 
 @dataclass
@@ -271,8 +273,8 @@ def _is_prose(text: str) -> bool:
 
 def split_blocks(text: str) -> list[Block]:
     """A MyST page as blocks: front matter, code cells, fences and options, labels and blank
-    lines are structure; headings, paragraphs, lists and tables (in or out of directives) are
-    prose."""
+    lines are structure; headings, paragraphs, lists and tables (in or out of directives) and a
+    figure's ``:alt:`` text are prose."""
     lines = text.split("\n")
     out: list[Block] = []
     para: list[str] = []
@@ -308,7 +310,8 @@ def split_blocks(text: str) -> list[Block]:
             out.append(Block(line, False))
             i += 1
             while i < len(lines) and OPTION.match(lines[i]):       # its options
-                out.append(Block(lines[i], False))
+                alt = ALT.match(lines[i])                          # a figure's text for screen readers
+                out.append(Block(alt.group(2), True, alt.group(1)) if alt else Block(lines[i], False))
                 i += 1
             continue
         if m and open_fences and m.group(2) == open_fences[-1] and not m.group(3).strip():

@@ -43,10 +43,15 @@ def test_an_identity_catalog_gives_back_every_page_unchanged():
 
 
 def test_code_cells_directive_options_and_maths_are_not_prose():
+    """Code, options, maths, comments and labels are kept; a figure's alt text is prose (a screen
+    reader reads it in the edition's language) and keeps its option name."""
     page = ("---\nkernelspec: {}\n---\n\n# Title\n\n```{code-cell} ipython3\n:tags: [remove-cell]\n"
-            "x = 'A sentence in code'\n```\n\n```{glue:figure} fig_a\n:alt: Alt text\n\nCaption words.\n```\n\n"
+            "x = 'A sentence in code'\n```\n\n```{glue:figure} fig_a\n:name: fig-a\n:alt: Alt text\n\n"
+            "Caption words.\n```\n\n"
             "```{raw} html\n<math>a</math>\n```\n% a comment line\n\n(label)=\n{glue:md}`only_a_role`\n")
-    assert i18n.messages(page) == ["Title", "Caption words."]
+    assert i18n.messages(page) == ["Title", "Alt text", "Caption words."]
+    zh, missing = i18n.translate_page(page, {"Title": "标题", "Alt text": "替代文字", "Caption words.": "图注。"})
+    assert missing == [] and ":name: fig-a\n:alt: 替代文字\n\n图注。" in zh and ":tags: [remove-cell]" in zh
 
 
 def test_every_prose_message_of_every_page_is_translated():

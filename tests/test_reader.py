@@ -577,6 +577,22 @@ def test_sub_indices_by_region_are_each_level_s_degree(default_study):
                                rtol=RTOL_EST)
 
 
+def test_the_heat_maps_speak_the_edition_s_language(default_study, monkeypatch):
+    """The Chinese edition's heat maps (and their CSV files) name the fields, regions and the
+    nation in Chinese, with the English edition's values."""
+    from analysis.i18n import LANG_ENV
+    from analysis.report.pages.index import subindex_by_region
+
+    en = subindex_by_region(default_study, "fields")
+    monkeypatch.setenv(LANG_ENV, "zh")
+    zh = subindex_by_region(default_study, "fields")
+    fields = default_study.wave.codebook.fields
+    assert zh.index.tolist() == [fields[f][0] for f in default_study.index.fields]
+    assert zh.columns.tolist() == [{"east": "东部", "central": "中部", "west": "西部", "all": "全部"}[c]
+                                   for c in en.columns]
+    np.testing.assert_array_equal(zh.to_numpy(), en.to_numpy())
+
+
 def test_a_region_s_composition_sums_its_provinces(default_study):
     from analysis.report.pages.survey import composition, region_composition
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import N_, _
+from analysis.i18n import N_, _, bilingual, region
 from analysis.publishing.disclosure import published
 from analysis.report.pages.common import degree_table, policy, province_degrees
 
@@ -64,14 +64,16 @@ def province_table(study, replicates: pd.DataFrame) -> pd.DataFrame:  # type: ig
 
 
 def subindex_by_region(study, kind: str = "fields") -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Design-based mean of each field (or aspect) sub-index by publishable region and overall."""
+    """Design-based mean of each field (or aspect) sub-index by publishable region and overall,
+    labelled in the edition's language (the heat maps and their CSV files)."""
     levels = study.index.fields if kind == "fields" else study.index.aspects
     names = study.wave.codebook.fields if kind == "fields" else study.wave.codebook.aspects
     rows = {}
     for lv in levels:
         t = published(degree_table(study, "region3", level=lv))
-        rows[names[lv][1]] = dict(zip(t["region3"], t["estimate"]))
-        rows[names[lv][1]]["all"] = float(study.degree(level=lv).estimate[0])
+        zh, en = names[lv]
+        row = rows[bilingual(en, zh)] = {region(r): e for r, e in zip(t["region3"], t["estimate"])}
+        row[_("all")] = float(study.degree(level=lv).estimate[0])
     return pd.DataFrame(rows).T
 
 
