@@ -712,3 +712,36 @@ def test_the_headline_s_shanghai_to_tibet_contrast_is_the_ratio_of_their_degrees
     h = headline(default_study)
     assert degree["Shanghai"] > degree["Tibet"]
     assert h["shanghai_over_tibet"] == pytest.approx(degree["Shanghai"] / degree["Tibet"], rel=1e-12)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_problems_page_says_why_the_published_percentages_are_not_shown(default_study, monkeypatch, language):
+    """Beside Table 1 the page shows the seed paper's percentages only on a wave that reproduces the
+    seed survey; otherwise it names the wave's year ("2021 年" in Chinese), or says it is unknown."""
+    from analysis.i18n import LANG_ENV
+    from analysis.report.pages import problems
+
+    monkeypatch.setenv(LANG_ENV, language)
+    assert default_study.wave.spec.reproduces_seed
+    shown = problems.published_comparison_text(default_study)
+    assert ("red ring" if language == "en" else "红色圆圈") in shown
+    other = SimpleNamespace(wave=SimpleNamespace(spec=SimpleNamespace(reproduces_seed=False)), year=2021)
+    unknown = SimpleNamespace(wave=other.wave, year=None)
+    assert problems.published_comparison_text(other) == {
+        "en": "The published percentages describe the 2020 survey; this wave is of 2021, so they are not "
+              "shown beside its estimates.",
+        "zh": "已发表的百分比描述的是 2020 年的调查；本轮数据属于 2021 年，因此不把它们与本轮估计并列显示。"}[language]
+    assert ("is not known" if language == "en" else "年份未知") in problems.published_comparison_text(unknown)
+
+
+def test_the_reproducibility_appendix_labels_its_rows_in_the_edition_s_language(default_study, monkeypatch):
+    from analysis.i18n import LANG_ENV
+    from analysis.report.pages import reproducibility
+
+    en = reproducibility.tables(default_study)["commit"]
+    assert en["item"].tolist() == ["commit", "work tree", "wave", "wave sha256"]
+    assert en["value"].iloc[1] in ("clean", "modified") and en["value"].iloc[3] == default_study.wave.sha256
+    monkeypatch.setenv(LANG_ENV, "zh")
+    zh = reproducibility.tables(default_study)["commit"]
+    assert zh["item"].tolist() == ["提交", "工作树", "调查轮次", "调查轮次 sha256"]
+    assert zh["value"].iloc[1] == {"clean": "无改动", "modified": "有未提交的改动"}[en["value"].iloc[1]]

@@ -7,9 +7,21 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import answered
-from analysis.i18n import N_
+from analysis.i18n import N_, _
 from analysis.publishing.reliability import nchs_proportion_reason, nchs_proportions
 from analysis.report.pages.common import policy
+
+
+def published_comparison_text(study) -> str:  # type: ignore[no-untyped-def]
+    """Whether Table 1's figure shows the seed paper's percentages beside the wave's, and why."""
+    if study.wave.spec.reproduces_seed:
+        return _("This wave reproduces the seed study's survey, so the published percentage is shown as a "
+                 "red ring around each estimate.")
+    if study.year is None:
+        return _("The published percentages describe the 2020 survey; this wave's year is not known, so they "
+                 "are not shown beside its estimates.")
+    return _("The published percentages describe the 2020 survey; this wave is of {year}, so they are not "
+             "shown beside its estimates.").format(year=study.year)
 
 
 def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]

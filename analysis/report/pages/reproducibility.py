@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.i18n import N_, _
 from analysis.publishing import provenance
 
 
@@ -19,6 +20,6 @@ def tables(study) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
         "files": pd.DataFrame({"file": list(files), "sha256": list(files.values())}),
         "config": pd.DataFrame({"file": list(cfg), "sha256": list(cfg.values())}),
         "versions": pd.DataFrame({"package": list(vers), "version": list(vers.values())}),
-        "commit": pd.DataFrame({"item": ["commit", "work tree", "wave", "wave sha256"],
-                                "value": [sha, "modified" if dirty else "clean", w.id, w.sha256]}),
+        "commit": pd.DataFrame({"item": [_(N_("commit")), _(N_("work tree")), _(N_("wave")), _(N_("wave sha256"))],
+                                "value": [sha, _(N_("modified")) if dirty else _(N_("clean")), w.id, w.sha256]}),
     }
