@@ -133,6 +133,24 @@ def test_ahp_weights_and_consistency():
             ahp_matrix=tuple(tuple(r) for r in np.block([[bad, np.ones((3, 2))], [np.ones((2, 3)), np.ones((2, 2))]]))))
 
 
+@pytest.mark.parametrize("c, refused", [(1.0, False), (1.5, True), (2.5, True)])
+def test_ahp_comparisons_are_refused_from_a_consistency_ratio_of_0_10(c, refused):
+    """Saaty's rule: a consistency ratio of 0.10 or more is refused, whatever its size (0.094
+    accepted; 0.12 and 0.17 refused: a looser threshold of 0.2 would accept them)."""
+    bad = np.array([[1, 3, 1 / c], [1 / 3, 1, 3], [c, 1 / 3, 1]], dtype=float)
+    m = np.block([[bad, np.ones((3, 2))], [np.ones((2, 3)), np.ones((2, 2))]])
+    cr = ahp_weights(m)[1]
+    assert (cr >= 0.10) == refused and cr < 0.2
+    cfg = IndexConfig.default().with_(weighting="ahp", ahp_order=("education", "health", "social_security",
+                                                                  "employment_training", "culture_sports"),
+                                      ahp_matrix=tuple(tuple(r) for r in m))
+    if refused:
+        with pytest.raises(IndexConfigError, match=f"consistency ratio {cr:.3f} ≥ 0.10"):
+            build_index(frame(np.full((3, len(IDS)), 3.0)), cfg)
+    else:
+        build_index(frame(np.full((3, len(IDS)), 3.0)), cfg)
+
+
 def test_default_config_ahp_matrix_is_consistent():
     w, cr = ahp_weights(np.array(IndexConfig.default().ahp_matrix))
     assert cr < 0.1 and w.sum() == pytest.approx(1)

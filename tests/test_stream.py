@@ -240,6 +240,53 @@ def test_partitioned_ols_derives_its_fixed_effect_and_clusters_as_the_model_fram
     assert out["ols"]["n"] == mem["n"]
 
 
+def test_partitioned_ols_weights_by_the_column_it_is_given_and_drops_nonpositive_incomes(tmp_path):
+    """The streamed OLS weights by the column its ``weights`` key names (the CLI passes the design
+    weight; here the respondent's age, a column no one would choose, tells the two apart) and, as
+    the model frame does, leaves out the rows whose income is 0 (log undefined, nonpositive: drop)
+    in whichever partition they lie: it equals the in-memory weighted fit on the same rows."""
+    v = generate(seed=13, n=3000, calibrate=False)["villagers"]
+    v.loc[v.index[::97], "hh_income"] = 0.0                      # in every partition
+    folder = tmp_path / "villagers"
+    write_partitioned(v, folder, rows_per_file=700)
+    out = stream_wave(folder, DESIGN, ols={"y": "hlt_sat", "x": X, "fe": "province", "cluster": "province",
+                                           "weights": "age"})
+    import yaml
+
+    wave = tmp_path / "w"                    # the reference reads the same rows as a wave in memory
+    wave.mkdir()
+    v.to_parquet(wave / "villagers.parquet", index=False)
+    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}}, "design": DESIGN}), encoding="utf-8")
+    m = build_study(wave).villagers
+    d = m.assign(log_income=np.log(m["hh_income"].where(m["hh_income"] > 0)))
+    d = d[list(dict.fromkeys([*X, "hlt_sat", "age", "province"]))].dropna()
+    assert (m["hh_income"] == 0).sum() >= 30 and out["ols"]["n"] == len(d)
+    mem = absorbed_ols(d["hlt_sat"].to_numpy(float), d[X].to_numpy(float), fe=d["province"].to_numpy(),
+                       cluster=d["province"].to_numpy(), w=d["age"].to_numpy(float))
+    np.testing.assert_allclose(out["ols"]["coef"], mem["coef"], rtol=1e-10)
+    np.testing.assert_allclose(out["ols"]["se"], mem["se"], rtol=1e-10)
+    by_weight = stream_wave(folder, DESIGN, ols={"y": "hlt_sat", "x": X, "fe": "province",
+                                                 "cluster": "province"})       # no key: "weight"
+    assert not np.allclose(by_weight["ols"]["coef"], mem["coef"], rtol=1e-6)   # the weights matter
+
+
+def test_a_derived_regressor_that_cannot_be_computed_in_a_partition_is_named(partitioned):
+    import dataclasses
+
+    from analysis.estimation.results import ModelSpecError
+    from analysis.settings import load_settings
+    from analysis.settings.schemas import Derived
+
+    folder, _ = partitioned
+    st = load_settings()
+    models = st.models.model_copy(update={"derived": {**st.models.derived,
+                                                      "odd": Derived(label="o", expr="no_such_column * 2")}})
+    with pytest.raises(ModelSpecError, match="derived variable 'odd'"):
+        stream_wave(folder, DESIGN, ols={"y": "overall", "x": [*X, "odd"], "fe": "province", "cluster": "province"},
+                    settings=dataclasses.replace(st, models=models))
+
+
 def test_partition_problems_are_reported_across_files(tmp_path):
     v = generate(seed=12, n=3000, calibrate=False)["villagers"]
     v.loc[2500, "resp_id"] = v.loc[10, "resp_id"]        # a duplicate in another partition
