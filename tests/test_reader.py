@@ -281,7 +281,8 @@ def test_a_wave_without_the_institution_questionnaire_is_not_said_to_hold_0_reco
     assert list(none) == ["n_institutions", "institutions_clause", "institutions_sentence"]
     one = institutions_sentences(SimpleNamespace(institutions=pd.DataFrame({"x": [1]})))
     assert tuple(one.values()) == {
-        "en": (1, ", and 1 township institution record", "The township institution questionnaire holds 1 record."),
+        "en": (1, ", and 1 township institution record",
+               "The township institution questionnaire holds 1 record."),
         "zh": (1, "，以及 1 条乡镇机构记录", "乡镇机构问卷有 1 条记录。")}[language]
 
 
@@ -303,8 +304,8 @@ def test_counts_in_the_pages_prose_follow_english_grammar(tmp_path, monkeypatch,
     n = h["n_villagers"]
     got = [h["villagers_count"], h["respondents_count"], h["provinces_count"], h["villages_count"],
            c["strata_count"], c["psus_count"]]
-    want = {"en": [f"{n} villager questionnaires", f"{n} respondents", "1 province", "3 villages", "1 stratum",
-                   "3 primary sampling units"],
+    want = {"en": [f"{n} villager questionnaires", f"{n} respondents", "1 province", "3 villages",
+                   "1 stratum", "3 primary sampling units"],
             "zh": [f"{n} 份村民问卷", f"{n} 名受访者", "1 个省份", "3 个村", "1 个层", "3 个初级抽样单元"]}[language]
     assert got == want
     assert (h["n_provinces"], h["n_villages"], st.design.n_strata, st.design.n_psu) == (1, 3, 1, 3)
@@ -539,7 +540,8 @@ def test_the_index_page_gives_no_rank_to_a_wave_s_only_publishable_province(defa
     t = index.province_table(default_study, rep)
     text = index.rank_paragraph(default_study, t)
     reps = default_study.settings.index.uncertainty.bootstrap_reps
-    assert f"over {reps} {{term}}`Rao–Wu bootstrap` replicates" in text and "{numref}`fig-index-ranks`" in text
+    assert f"over {reps} {{term}}`Rao–Wu bootstrap` replicates" in text
+    assert "{numref}`fig-index-ranks`" in text
     assert text.endswith(f"among the {t['median_rank'].notna().sum()} publishable provinces.")
     assert len(index.figures_(default_study, t)["fig_index_ranks"].axes[0].texts) == 0
 
@@ -715,7 +717,8 @@ def test_the_headline_s_shanghai_to_tibet_contrast_is_the_ratio_of_their_degrees
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_the_problems_page_says_why_the_published_percentages_are_not_shown(default_study, monkeypatch, language):
+def test_the_problems_page_says_why_the_published_percentages_are_not_shown(default_study, monkeypatch,
+                                                                            language):
     """Beside Table 1 the page shows the seed paper's percentages only on a wave that reproduces the
     seed survey; otherwise it names the wave's year ("2021 年" in Chinese), or says it is unknown."""
     from analysis.i18n import LANG_ENV

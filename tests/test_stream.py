@@ -283,7 +283,8 @@ def test_a_derived_regressor_that_cannot_be_computed_in_a_partition_is_named(par
     models = st.models.model_copy(update={"derived": {**st.models.derived,
                                                       "odd": Derived(label="o", expr="no_such_column * 2")}})
     with pytest.raises(ModelSpecError, match="derived variable 'odd'"):
-        stream_wave(folder, DESIGN, ols={"y": "overall", "x": [*X, "odd"], "fe": "province", "cluster": "province"},
+        stream_wave(folder, DESIGN, ols={"y": "overall", "x": [*X, "odd"], "fe": "province",
+                                         "cluster": "province"},
                     settings=dataclasses.replace(st, models=models))
 
 

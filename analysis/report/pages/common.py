@@ -35,7 +35,8 @@ def unscored_clause(n_unscored: int) -> str:
     score" when none)."""
     if n_unscored == 0:
         return _("every respondent has an overall score")
-    return count(n_unscored, N_("{n} respondent has no overall score"), N_("{n} respondents have no overall score"))
+    return count(n_unscored, N_("{n} respondent has no overall score"),
+                 N_("{n} respondents have no overall score"))
 
 
 def policy(study) -> DisclosurePolicy:  # type: ignore[no-untyped-def]
@@ -146,7 +147,8 @@ def institutions_sentences(wave) -> dict[str, Any]:  # type: ignore[no-untyped-d
     n = len(wave.institutions)
     return {"n_institutions": n,
             "institutions_clause": _(", and {records}").format(
-                records=count(n, N_("{n} township institution record"), N_("{n} township institution records"))),
+                records=count(n, N_("{n} township institution record"),
+                              N_("{n} township institution records"))),
             "institutions_sentence": count(n, N_("The township institution questionnaire holds {n} record."),
                                            N_("The township institution questionnaire holds {n} records."))}
 

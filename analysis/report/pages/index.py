@@ -96,9 +96,10 @@ def rank_paragraph(study, prov: pd.DataFrame) -> str:  # type: ignore[no-untyped
     ranked = published(prov).dropna(subset=["median_rank"])
     if len(ranked) < 2:
         return _(RANKS_NEED_TWO).format(n=len(published(prov)))
-    return _("A province's rank is uncertain even when its degree is estimated well: {{numref}}`fig-index-ranks` "
-             "shows the median rank and its 95 % interval over {reps} {{term}}`Rao–Wu bootstrap` replicates of "
-             "the sample (PSUs resampled within strata), among the {n} publishable provinces.").format(
+    return _("A province's rank is uncertain even when its degree is estimated well: "
+             "{{numref}}`fig-index-ranks` shows the median rank and its 95 % interval over {reps} "
+             "{{term}}`Rao–Wu bootstrap` replicates of the sample (PSUs resampled within strata), among "
+             "the {n} publishable provinces.").format(
         reps=study.settings.index.uncertainty.bootstrap_reps, n=len(ranked))
 
 

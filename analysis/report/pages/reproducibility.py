@@ -9,6 +9,10 @@ from analysis.i18n import N_, _
 from analysis.publishing import provenance
 
 
+COMMIT_ROWS = (N_("commit"), N_("work tree"), N_("wave"), N_("wave sha256"))
+"""The rows of the appendix's first table (labels in the edition's language)."""
+
+
 def tables(study) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
     """Tables for the appendix: wave files, configuration hashes, versions, commit."""
     w = study.wave
@@ -20,6 +24,6 @@ def tables(study) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
         "files": pd.DataFrame({"file": list(files), "sha256": list(files.values())}),
         "config": pd.DataFrame({"file": list(cfg), "sha256": list(cfg.values())}),
         "versions": pd.DataFrame({"package": list(vers), "version": list(vers.values())}),
-        "commit": pd.DataFrame({"item": [_(N_("commit")), _(N_("work tree")), _(N_("wave")), _(N_("wave sha256"))],
-                                "value": [sha, _(N_("modified")) if dirty else _(N_("clean")), w.id, w.sha256]}),
+        "commit": pd.DataFrame({"item": [_(x) for x in COMMIT_ROWS],
+                                "value": [sha, _(N_("modified") if dirty else N_("clean")), w.id, w.sha256]}),
     }

@@ -19,7 +19,8 @@ def design_counts(study) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
     d = study.design
     return {"strata_count": count(int(d.n_strata), N_("{n} stratum"), N_("{n} strata")),
-            "psus_count": count(int(d.n_psu), N_("{n} primary sampling unit"), N_("{n} primary sampling units"))}
+            "psus_count": count(int(d.n_psu), N_("{n} primary sampling unit"),
+                                N_("{n} primary sampling units"))}
 
 
 def composition(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
