@@ -64,7 +64,7 @@ def _rows(model: type[BaseModel], prefix: str = "", form: str = "table") -> list
     out = []
     for name, f in model.model_fields.items():
         default = None if f.is_required() else ("—" if f.default in (None, "", {}, ()) else f"`{f.default}`")
-        meaning = _(f.description or "")
+        meaning = _(f.description) if f.description else ""
         if form == "table":
             shown = _("required") if default is None else default
             out.append(f"| `{prefix}{name}` | {_type(f.annotation)} | {shown} | {meaning} |")
