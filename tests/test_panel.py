@@ -430,3 +430,21 @@ def test_survey_panel_cells_are_weighted_means_with_log_income_over_positive_inc
     assert b["log_income"] == pytest.approx(np.log(100.0))
     assert a["overall"] == pytest.approx((50 + 120 + 70) / 4) and b["overall"] == pytest.approx((40 + 240) / 4)
     assert a["education"] == pytest.approx((2 + 6) / 3) and b["internet_use"] == pytest.approx(1 / 4)
+
+
+@pytest.mark.parametrize("p, rejects", [(0.03, True), (0.049, True), (0.05, False), (0.07, False)])
+def test_the_provinces_page_says_hausman_rejects_only_below_5_percent(regs, monkeypatch, p, rejects):
+    """The page's sentence on the Hausman test follows its p-value at the 5 % level it names: a
+    p of 0.07 does not reject."""
+    import copy
+
+    from analysis.estimation import panel as panel_module
+    from analysis.report.pages import provinces
+
+    fake = copy.deepcopy(dict(regs))
+    fake["hausman"] = {**fake["hausman"], "p": p}
+    monkeypatch.setattr(panel_module, "panel_regressions", lambda sp, **kw: copy.deepcopy(fake))
+    monkeypatch.setattr(provinces, "panel", lambda study: P)
+    text = provinces.regressions(None)["hausman_sentence"]
+    assert text == ("rejects the random-effects assumption at the 5 % level" if rejects else
+                    "does not reject the random-effects assumption at the 5 % level")

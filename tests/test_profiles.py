@@ -142,8 +142,11 @@ def test_a_national_share_the_problems_page_withholds_is_withheld_on_a_profile(t
     assert gone.any() and (~gone).any()
     assert t["national"][gone].isna().all() and (t["suppressed"][gone] != "").all()
     np.testing.assert_allclose(t["national"][~gone], page["estimate"][~gone])
-    # the province is the nation: the same cells are published on both sides
+    # the province is the nation: the same cells are published on both sides, for the same
+    # reasons (the province's own NCHS check, on its percentages' SEs, finds what the page found)
     assert t["estimate"].isna().tolist() == t["national"].isna().tolist()
+    assert t["suppressed"].tolist() == page["suppressed"].tolist()
+    assert "effective sample size below 30 (NCHS)" in set(t["suppressed"])
 
 
 def test_problem_shares_are_the_province_domain_and_follow_the_policy(study):

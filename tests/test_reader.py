@@ -236,6 +236,11 @@ def test_sobol_table_is_readable_and_explains_its_monte_carlo_error():
     assert "In 1 case the first-order" in sobol_table(SimpleNamespace(sobol=one, n_evaluations=10, regions=both))[1]
     ok = raw.assign(first_order=[0.5, 0.0], total=[0.6, 0.01])
     assert " case" not in sobol_table(SimpleNamespace(sobol=ok, n_evaluations=10, regions=both))[1]
+    # above the total by more than 0.005 is counted (0.006, 0.03), by less is rounding (0.004)
+    for excess, counted in ((0.004, False), (0.006, True), (0.03, True)):
+        over = raw.assign(first_order=[0.5, 0.2 + excess], total=[0.6, 0.2])
+        note = sobol_table(SimpleNamespace(sobol=over, n_evaluations=10, regions=both))[1]
+        assert ("In 1 case the first-order" in note) is counted, excess
 
 
 def test_icon_subset_keeps_the_used_solid_icons_and_repoints_every_page(tmp_path):
@@ -702,6 +707,42 @@ def test_the_comparison_table_puts_waves_in_year_order_each_under_its_own_policy
     small = n[n < 400].index
     assert len(small) and strict.loc[small, "estimate"].isna().all() and loose["estimate"].notna().all()
     assert strict.loc[n[n >= 400].index, "estimate"].notna().all()
+
+
+def test_the_comparison_table_withholds_a_region_resting_on_a_single_psu(default_study):
+    """The minimum-PSU rule applies on the comparison page as everywhere: a region of a wave
+    whose respondents all live in one village (however many) is not published."""
+    from analysis.publishing.disclosure import PSU_REASON
+    from analysis.report.pages import compare
+
+    def degree(by=None):  # type: ignore[no-untyped-def]
+        e = default_study.degree(by=by)
+        frame = e.to_frame()
+        if by is not None:
+            frame.loc[frame["domain"] == "west", "n_psu"] = 1
+        return SimpleNamespace(to_frame=lambda: frame)
+
+    st = SimpleNamespace(wave=SimpleNamespace(id="w", spec=SimpleNamespace(min_cell=10)), year=2021, degree=degree)
+    t = compare.table([st]).set_index("region")
+    assert t.loc["west", "n"] >= 10 and pd.isna(t.loc["west", "estimate"])
+    assert t.loc["west", "suppressed"] == PSU_REASON
+    assert t.drop("west")["estimate"].notna().all()
+
+
+def test_the_headline_interval_rests_on_the_design_df_psus_minus_strata(default_study):
+    """The landing page's national interval: t quantile on the design df, PSUs minus strata
+    (counted by hand from the villager file), not PSUs minus one."""
+    from scipy import stats
+
+    from analysis.report.pages.common import headline
+
+    h = headline(default_study)
+    v, cols = default_study.villagers, default_study.wave.design_columns
+    df = v[cols["psu"]].nunique() - v[cols["strata"]].nunique()
+    assert v[cols["strata"]].nunique() > 1 and h["degree_overall_df"] == df
+    half = stats.t.ppf(0.975, df) * h["degree_overall_se"]
+    assert h["degree_overall_lo"] == pytest.approx(h["degree_overall"] - half, rel=1e-9)
+    assert h["degree_overall_hi"] == pytest.approx(h["degree_overall"] + half, rel=1e-9)
 
 
 def test_the_headline_s_shanghai_to_tibet_contrast_is_the_ratio_of_their_degrees(default_study):
