@@ -538,9 +538,11 @@ def test_the_index_page_gives_no_rank_to_a_wave_s_only_publishable_province(defa
     rep = domain_replicates(one, reps=20, seed=1)
     t = index.province_table(one, rep)
     assert len(t) == 1 and t[["median_rank", "rank_low", "rank_high"]].isna().all().all()
-    assert index.rank_paragraph(one, t) == "Ranks need at least two publishable provinces; this wave has 1."
+    assert index.rank_paragraph(one, t) == ("Ranks compare provinces with one another, so this wave, with 1 "
+                                            "publishable province, has none.")
     fig = index.figures_(one, t)["fig_index_ranks"]
-    assert [x.get_text() for x in fig.axes[0].texts] == [index.rank_paragraph(one, t)]
+    assert [x.get_text() for x in fig.axes[0].texts] == ["Ranks need at least two publishable provinces; "
+                                                         "this wave has 1."]
     rep = domain_replicates(default_study, reps=20, seed=1)
     t = index.province_table(default_study, rep)
     text = index.rank_paragraph(default_study, t)

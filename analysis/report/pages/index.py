@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import N_, _, bilingual, region
+from analysis.i18n import N_, _, bilingual, plural, region
 from analysis.publishing.disclosure import published
 from analysis.report.pages.common import degree_table, policy, province_degrees
 
@@ -95,7 +95,11 @@ def rank_paragraph(study, prov: pd.DataFrame) -> str:  # type: ignore[no-untyped
     glossary), or why no rank is computed where fewer than two provinces are publishable."""
     ranked = published(prov).dropna(subset=["median_rank"])
     if len(ranked) < 2:
-        return _(RANKS_NEED_TWO).format(n=len(published(prov)))
+        n = len(published(prov))
+        return plural(n, N_("Ranks compare provinces with one another, so this wave, with {n} publishable "
+                            "province, has none."),
+                      N_("Ranks compare provinces with one another, so this wave, with {n} publishable "
+                         "provinces, has none.")).format(n=n)
     return _("A province's rank is uncertain even when its degree is estimated well: "
              "{{numref}}`fig-index-ranks` shows the median rank and its 95 % interval over {reps} "
              "{{term}}`Rao–Wu bootstrap` replicates of the sample (PSUs resampled within strata), among "
