@@ -143,7 +143,7 @@ def validate(
     if report_json:
         report_json.write_text(report.to_json(), encoding="utf-8")
     if report.ok:
-        rows = ", ".join(f"{q}: {n} rows" for q, n in report.rows.items())
+        rows = ", ".join(f"{q}: {n} row{'' if n == 1 else 's'}" for q, n in report.rows.items())
         out.print(f"[green]wave {report.wave} is valid[/green] ({rows}; "
                   f"{len(report.warnings)} warning(s))")
         raise typer.Exit(0)

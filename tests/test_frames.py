@@ -315,6 +315,14 @@ def test_derived_transforms_follow_their_formula_and_domain():
                             "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml")
     assert say(e.value.reason, "zh") == ("派生变量 'log_inc' = log(inc)：2 行的 inc ≤ 0（对数无定义）；请在 "
                                          "data/models.yml 中设置 nonpositive: drop，或改用 transform: log1p 或 asinh")
+    one = v.assign(inc=[0.5, 1.0, 2.0, 0.0, 4.0, np.nan, 8.0])           # a single value ≤ 0
+    notes = []
+    derive(one, "log_inc", Derived(label="l", transform="log", of="inc", nonpositive="drop"), notes)
+    assert notes == ["log_inc = log(inc): 1 row with inc ≤ 0 left out (nonpositive: drop)"]
+    with pytest.raises(ModelSpecError, match=r"log\(inc\): 1 row has inc ≤ 0 \(log undefined\)"):
+        derive(one, "log_inc", Derived(label="l", transform="log", of="inc"), [])
+    with pytest.raises(ModelSpecError, match=r"is infinite in 1 row; declare"):
+        derive(one, "z", Derived(label="z", expr="1 / (inc - 2.0)"), [])
     x = pd.DataFrame({"inc": [-2.0, -1.0, -0.5, 0.0, 3.0]})
     np.testing.assert_allclose(derive(x, "a", Derived(label="a", transform="log1p", of="inc"), []).to_numpy(),
                                [np.nan, np.nan, np.log1p(-0.5), 0.0, np.log1p(3.0)])

@@ -52,6 +52,20 @@ def test_unknown_extra_column_is_kept_and_reported_as_a_warning(small_villagers,
     assert [w.column for w in report.warnings] == ["interviewer_note"]
 
 
+@pytest.mark.parametrize("blank, want", [
+    (1, "1 column has no header (read as 'Unnamed: {k}')"),
+    (2, "2 columns have no header (read as 'Unnamed: {k}'…)")])
+def test_columns_without_a_header_are_counted_in_one_warning(small_villagers, make_wave, blank, want):
+    """Blank header cells are kept out of the data and reported once, counted in words that fit
+    the count."""
+    v = small_villagers.copy()
+    k = len(v.columns)
+    for i in range(blank):
+        v.insert(len(v.columns), "", f"x{i}", allow_duplicates=True)
+    report, errs = _errors(make_wave(v))
+    assert report.ok and [w.message for w in report.warnings if "header" in w.message] == [want.format(k=k)]
+
+
 @pytest.mark.parametrize("col,value,rule", [
     ("edu_org", "7", "schema"), ("sex", "3", "schema"), ("age", "abc", "parsable value"),
     ("age", "150", "schema"), ("hp_far", "2", "schema"), ("education", "博士", "parsable value"),

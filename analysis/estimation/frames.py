@@ -115,22 +115,30 @@ def derive(v: pd.DataFrame, name: str, d, notes: list[Message]) -> pd.Series:  #
         if used:                                 # a missing answer stays missing: `sex == 2` on a
             out = out.where(~v[used].isna().any(axis=1))   # blank sex is unknown, not male
         if np.isinf(out).any():
-            raise ModelSpecError(Message(N_("derived variable {name!r} ({expr!r}) is infinite in {n} rows; "
+            n = int(np.isinf(out).sum())
+            raise ModelSpecError(Message(N_("derived variable {name!r} ({expr!r}) is infinite in {n} row; "
                                             "declare a transform with its handling of those values in "
-                                            "data/models.yml"),
-                                         name=name, expr=d.expr, n=int(np.isinf(out).sum())))
+                                            "data/models.yml") if n == 1 else
+                                         N_("derived variable {name!r} ({expr!r}) is infinite in {n} rows; "
+                                            "declare a transform with its handling of those values in "
+                                            "data/models.yml"), name=name, expr=d.expr, n=n))
         return out
     x = pd.to_numeric(v[d.of], errors="coerce").astype(float)
     if d.transform == "log":
         bad = x <= 0
-        if bad.any():
+        n = int(bad.sum())
+        if n:
             if d.nonpositive == "error":
                 raise ModelSpecError(Message(
+                    N_("derived variable {name!r} = log({of}): {n} row has {of} ≤ 0 (log undefined); set "
+                       "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml") if n == 1 else
                     N_("derived variable {name!r} = log({of}): {n} rows have {of} ≤ 0 (log undefined); set "
                        "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml"),
-                    name=name, of=d.of, n=int(bad.sum())))
-            notes.append(Message(N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out "
-                                    "(nonpositive: drop)"), name=name, of=d.of, n=int(bad.sum())))
+                    name=name, of=d.of, n=n))
+            notes.append(Message(N_("{name} = log({of}): {n} row with {of} ≤ 0 left out (nonpositive: drop)")
+                                 if n == 1 else
+                                 N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out (nonpositive: drop)"),
+                                 name=name, of=d.of, n=n))
         return np.log(x.where(~bad))
     if d.transform == "log1p":
         bad = x <= -1
