@@ -549,7 +549,17 @@ def test_the_index_page_gives_no_rank_to_a_wave_s_only_publishable_province(defa
     reps = default_study.settings.index.uncertainty.bootstrap_reps
     assert f"over {reps} {{term}}`Rao–Wu bootstrap` replicates" in text
     assert "{numref}`fig-index-ranks`" in text
-    assert text.endswith(f"among the {t['median_rank'].notna().sum()} publishable provinces.")
+    n = t["median_rank"].notna().sum()
+    few = (t.dropna(subset=["median_rank"])["n_psu"] <= 3).sum()
+    assert f"among the {n} publishable provinces. {few} of them rest on 3 PSUs or fewer" in text
+    # what the sentence says of the replicates: a province of 2 PSUs (one stratum) takes 2
+    # distinct values, one of 3 PSUs at most 6
+    psus = t.set_index("province_en" if "province_en" in t else "province")["n_psu"]
+    distinct = rep.round(10).nunique()
+    two, three = psus[psus == 2].index, psus[psus == 3].index
+    assert len(two) and len(three)
+    assert (distinct[[c for c in rep.columns if c in set(two)]] == 2).all()
+    assert (distinct[[c for c in rep.columns if c in set(three)]] <= 6).all()
     assert len(index.figures_(default_study, t)["fig_index_ranks"].axes[0].texts) == 0
 
 

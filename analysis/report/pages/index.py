@@ -100,11 +100,22 @@ def rank_paragraph(study, prov: pd.DataFrame) -> str:  # type: ignore[no-untyped
                             "province, has none."),
                       N_("Ranks compare provinces with one another, so this wave, with {n} publishable "
                          "provinces, has none.")).format(n=n)
-    return _("A province's rank is uncertain even when its degree is estimated well: "
+    text = _("A province's rank is uncertain even when its degree is estimated well: "
              "{{numref}}`fig-index-ranks` shows the median rank and its 95 % interval over {reps} "
              "{{term}}`Rao–Wu bootstrap` replicates of the sample (PSUs resampled within strata), among "
              "the {n} publishable provinces.").format(
         reps=study.settings.index.uncertainty.bootstrap_reps, n=len(ranked))
+    few = int((ranked["n_psu"] <= 3).sum())
+    if few:
+        # a stratum of n PSUs resampled n − 1 at a time has C(2n − 2, n − 1) distinct replicates
+        text += " " + plural(few, N_(
+            "{k} of them rests on 3 PSUs or fewer: each replicate draws n − 1 of a stratum's n PSUs "
+            "with replacement, so its degree takes only 2 distinct values from 2 PSUs in one stratum, "
+            "6 from 3, and its rank interval is coarse."), N_(
+            "{k} of them rest on 3 PSUs or fewer: each replicate draws n − 1 of a stratum's n PSUs "
+            "with replacement, so their degrees take only 2 distinct values from 2 PSUs in one stratum, "
+            "6 from 3, and their rank intervals are coarse.")).format(k=few)
+    return text
 
 
 def figures_(study, prov: pd.DataFrame) -> dict[str, Any]:  # type: ignore[no-untyped-def]
