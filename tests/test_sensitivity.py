@@ -408,6 +408,16 @@ def test_sobol_indices_of_the_run_pair_its_samples_as_saltelli_s_design(study, m
         assert want[i][1] == pytest.approx(total, abs=0.03), inp
 
 
+def test_each_draw_s_gap_is_its_east_minus_its_west(study):
+    """The east–west gap of every Monte Carlo draw is that draw's east score minus its west score
+    (the page's interval and its share of draws where the east leads are read from it)."""
+    s = run_sensitivity(study, draws=350, seed=5)
+    np.testing.assert_allclose(s.draws["gap"].to_numpy(), (s.regions["east"] - s.regions["west"]).to_numpy(),
+                               rtol=1e-12)
+    summary = s.region_summary().loc["east_minus_west"]
+    assert summary["mean"] == pytest.approx(float((s.regions["east"] - s.regions["west"]).mean()))
+
+
 def test_the_perturbation_and_the_bootstrap_each_move_the_gap(study):
     """Each of A and B has its own perturbation and bootstrap draws: the two inputs' total indices
     are not zero (they would be if B reused A's draws)."""
