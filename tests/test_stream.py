@@ -734,6 +734,35 @@ def test_stream_command_passes_the_fpc_and_lonely_psu_rule_and_refuses_an_unknow
     assert bad.exit_code == 1 and "lonely_psu must be one of adjust, remove, certainty, fail" in bad.output
 
 
+def test_stream_command_clusters_a_model_by_its_own_cluster_not_its_fixed_effect(partitioned):
+    """``ruralgov stream --model wls_region`` absorbs the region effects and clusters by province,
+    as data/models.yml says: its printed SEs are the scan's with those clusters (by region, three
+    clusters, they would differ)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+    from analysis.settings import load_settings
+
+    folder, _ = partitioned
+    spec = next(m for m in load_settings().models.models if m.name == "wls_region")
+    assert spec.cluster == "province" and spec.fixed_effects[0] != spec.cluster
+    res = CliRunner().invoke(app, ["stream", str(folder), "--model", "wls_region", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    dec, text, blocks = json.JSONDecoder(), res.stdout.strip(), []
+    while text:
+        obj, end = dec.raw_decode(text)
+        blocks.append(obj)
+        text = text[end:].strip()
+    printed = pd.DataFrame(blocks[-1]).set_index("term")
+    x = list(spec.regressors)
+    ref = stream_wave(folder, DESIGN, ols={"y": "overall", "x": x, "fe": spec.fixed_effects[0],
+                                           "cluster": "province", "weights": "weight"})["ols"]
+    np.testing.assert_allclose(printed.loc[x, "se"], ref["se"], rtol=1e-9)
+    np.testing.assert_allclose(printed.loc[x, "estimate"], ref["coef"], rtol=1e-9)
+
+
 def test_partitioned_scan_refuses_a_blank_stratum_naming_its_file_and_row(tmp_path):
     """A blank stratum (a stratum column that is not a province) is refused as in memory: the scan
     names the partition and its row, and estimates nothing (it used to drop the row silently, or
