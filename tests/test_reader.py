@@ -734,7 +734,8 @@ def test_the_comparison_table_withholds_a_region_resting_on_a_single_psu(default
             frame.loc[frame["domain"] == "west", "n_psu"] = 1
         return SimpleNamespace(to_frame=lambda: frame)
 
-    st = SimpleNamespace(wave=SimpleNamespace(id="w", spec=SimpleNamespace(min_cell=10)), year=2021, degree=degree)
+    st = SimpleNamespace(wave=SimpleNamespace(id="w", spec=SimpleNamespace(min_cell=10)), year=2021,
+                         degree=degree)
     t = compare.table([st]).set_index("region")
     assert t.loc["west", "n"] >= 10 and pd.isna(t.loc["west", "estimate"])
     assert t.loc["west", "suppressed"] == PSU_REASON

@@ -131,14 +131,15 @@ def derive(v: pd.DataFrame, name: str, d, notes: list[Message]) -> pd.Series:  #
             if d.nonpositive == "error":
                 raise ModelSpecError(Message(
                     N_("derived variable {name!r} = log({of}): {n} row has {of} ≤ 0 (log undefined); set "
-                       "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml") if n == 1 else
+                       "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml")
+                    if n == 1 else
                     N_("derived variable {name!r} = log({of}): {n} rows have {of} ≤ 0 (log undefined); set "
                        "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml"),
                     name=name, of=d.of, n=n))
-            notes.append(Message(N_("{name} = log({of}): {n} row with {of} ≤ 0 left out (nonpositive: drop)")
-                                 if n == 1 else
-                                 N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out (nonpositive: drop)"),
-                                 name=name, of=d.of, n=n))
+            notes.append(Message(
+                N_("{name} = log({of}): {n} row with {of} ≤ 0 left out (nonpositive: drop)") if n == 1 else
+                N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out (nonpositive: drop)"),
+                name=name, of=d.of, n=n))
         return np.log(x.where(~bad))
     if d.transform == "log1p":
         bad = x <= -1

@@ -406,7 +406,8 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
     if unnamed:
         ctx.add(None, unnamed[0], "", N_("known column"),
                 Message(N_("{n} column has no header (read as {first!r})") if len(unnamed) == 1 else
-                        N_("{n} columns have no header (read as {first!r}…)"), n=len(unnamed), first=unnamed[0]),
+                        N_("{n} columns have no header (read as {first!r}…)"),
+                        n=len(unnamed), first=unnamed[0]),
                 "warning")
     items = {it.id: it for it in cb.items(q)}
     design_cols = {c for c in spec.design.values() if c} if q == "villagers" else set()
