@@ -31,7 +31,7 @@ def test_every_planted_error_applies_to_the_code_as_it_stands(semantic):
     assert semantic.problems(entries) == []          # else: write the entry again against the new code
     assert {e.kind for e in entries} >= {"factor", "sign", "quantile", "residual", "weight", "df"}
     assert all(e.file.startswith(("analysis/estimation/", "analysis/publishing/", "analysis/report/pages/"))
-               for e in entries)
+               or e.file == "analysis/cli.py" for e in entries)               # the numbers the CLI prints
     assert any(e.file.startswith("analysis/report/pages/") for e in entries)     # the numbers pages print
 
 
