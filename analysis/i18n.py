@@ -171,6 +171,15 @@ def plural(n: int, one: str, other: str, language: str | None = None) -> str:
     return chosen if language == "en" else _(chosen, language)
 
 
+def count(n: int, one: str, other: str, language: str | None = None) -> str:
+    """:func:`plural` with its ``{n}`` filled in: a count and its noun ("1 village", "3 villages").
+
+    >>> count(1, "{n} village", "{n} villages", "en"), count(3, "{n} village", "{n} villages", "en")
+    ('1 village', '3 villages')
+    """
+    return plural(n, one, other, language).format(n=n)
+
+
 REGIONS_ZH = {"east": "东部", "central": "中部", "centre": "中部", "west": "西部", "northeast": "东北"}
 """Region names (three-region scheme and the NBS's four regions) in Chinese."""
 

@@ -1238,8 +1238,8 @@ def test_collinear_regressors_or_a_singular_decomposition_leave_a_model_out_with
     with pytest.raises(ModelSpecError) as e:
         fit_model(east_women, ms.get("oaxaca_east_west"))
     assert str(e.value) == ("model 'oaxaca_east_west': its equations are singular on the complete rows of "
-                            "this wave (Singular matrix): some of its regressors are collinear there; the model "
-                            "is left out for this wave")                       # numpy's own words inside
+                            "this wave (Singular matrix): some of its regressors are collinear there; "
+                            "the model is left out for this wave")             # numpy's own words inside
     assert say(e.value.reason, "zh").startswith("其方程组在本轮数据的完整行上奇异（")
 
 
@@ -1287,5 +1287,6 @@ def test_a_design_based_model_needs_at_least_one_degree_of_freedom(tmp_path):
     one = fit_model(st, base.model_copy(update={"regressors": ("age10",)}))
     assert one.df_inference == 1.0
     with pytest.raises(ModelSpecError, match=r"^model 'svy_region': it has more coefficients than this "
-                                             r"wave's design \(its PSUs less its strata\) or groups can support"):
+                                             r"wave's design \(its PSUs less its strata\) or groups "
+                                             r"can support"):
         fit_model(st, base.model_copy(update={"regressors": ("age10", "female")}))

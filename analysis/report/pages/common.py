@@ -17,17 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import N_, _, bilingual, list_sep, plural, region
+from analysis.i18n import N_, _, bilingual, count, list_sep, region
 from analysis.publishing.disclosure import DisclosurePolicy, published
-
-def count(n: int, one: str, other: str) -> str:
-    """A count with its noun as English grammar wants it ("1 village", "3 villages"), in the
-    edition being written; ``one`` and ``other`` are marked with :func:`N_`.
-
-    >>> count(1, "{n} village", "{n} villages"), count(3, "{n} village", "{n} villages")
-    ('1 village', '3 villages')
-    """
-    return plural(n, one, other).format(n=n)
 
 
 def unscored_clause(n_unscored: int) -> str:
@@ -99,21 +90,22 @@ def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     overall = study.degree()
     lo, hi = overall.ci
     psu = w.design_columns.get("psu")
+    n_provinces, n_villages = int(v["province"].nunique()), int(v[psu].nunique()) if psu else 0
+    n_unscored = int(len(v) - overall.n[0])
     out: dict[str, Any] = {
         "wave_id": w.id, "wave_title": w.spec.title, "wave_year": w.spec.year or _("unknown year"),
-        "n_villagers": len(v), "n_provinces": int(v["province"].nunique()),
-        "n_villages": int(v[psu].nunique()) if psu else 0,
+        "n_villagers": len(v), "n_provinces": n_provinces, "n_villages": n_villages,
         **institutions_sentences(w),
         "degree_overall": float(overall.estimate[0]), "degree_overall_se": float(overall.se[0]),
         "degree_overall_lo": float(lo[0]), "degree_overall_hi": float(hi[0]),
         "degree_overall_df": int(overall.df[0]),
         "wave_sha12": w.sha256[:12], "n_scored": int(overall.n[0]),
-        "n_unscored": int(len(v) - overall.n[0]), "min_cell": int(w.spec.min_cell),
-        "unscored_clause": unscored_clause(int(len(v) - overall.n[0])),
+        "n_unscored": n_unscored, "min_cell": int(w.spec.min_cell),
+        "unscored_clause": unscored_clause(n_unscored),
         "villagers_count": count(len(v), N_("{n} villager questionnaire"), N_("{n} villager questionnaires")),
         "respondents_count": count(len(v), N_("{n} respondent"), N_("{n} respondents")),
-        "provinces_count": count(int(v["province"].nunique()), N_("{n} province"), N_("{n} provinces")),
-        "villages_count": count(int(v[psu].nunique()) if psu else 0, N_("{n} village"), N_("{n} villages")),
+        "provinces_count": count(n_provinces, N_("{n} province"), N_("{n} provinces")),
+        "villages_count": count(n_villages, N_("{n} village"), N_("{n} villages")),
     }
     reg = degree_table(study, "region3")
     for r in reg.itertuples():

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import N_, _, bilingual, plural, region
+from analysis.i18n import N_, _, bilingual, count, plural, region
 from analysis.publishing.disclosure import published
 from analysis.report.pages.common import degree_table, policy, province_degrees
 
@@ -93,13 +93,13 @@ def province_map(study):  # type: ignore[no-untyped-def]
 def rank_paragraph(study, prov: pd.DataFrame) -> str:  # type: ignore[no-untyped-def]
     """The paragraph introducing the rank figure (MyST: it cross-references the figure and the
     glossary), or why no rank is computed where fewer than two provinces are publishable."""
-    ranked = published(prov).dropna(subset=["median_rank"])
+    shown = published(prov)
+    ranked = shown.dropna(subset=["median_rank"])
     if len(ranked) < 2:
-        n = len(published(prov))
-        return plural(n, N_("Ranks compare provinces with one another, so this wave, with {n} publishable "
-                            "province, has none."),
-                      N_("Ranks compare provinces with one another, so this wave, with {n} publishable "
-                         "provinces, has none.")).format(n=n)
+        return count(len(shown), N_("Ranks compare provinces with one another, so this wave, with {n} "
+                                    "publishable province, has none."),
+                     N_("Ranks compare provinces with one another, so this wave, with {n} publishable "
+                        "provinces, has none."))
     text = _("A province's rank is uncertain even when its degree is estimated well: "
              "{{numref}}`fig-index-ranks` shows the median rank and its 95 % interval over {reps} "
              "{{term}}`Rao–Wu bootstrap` replicates of the sample (PSUs resampled within strata), among "

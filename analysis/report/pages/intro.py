@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.i18n import N_, _, plural, province
+from analysis.i18n import N_, _, count, province
 from analysis.report.pages.common import headline, region_sentence
 
 
@@ -56,8 +56,8 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
     h = headline(study)
     lab = _(SYNTHETIC_LABEL) + " " if study.wave.synthetic else ""
     more = _("More")
-    dfs = plural(h["degree_overall_df"], N_("{n} design degree of freedom"),
-                 N_("{n} design degrees of freedom")).format(n=h["degree_overall_df"])
+    dfs = count(h["degree_overall_df"], N_("{n} design degree of freedom"),
+                N_("{n} design degrees of freedom"))
     out = [lab + _("the modernization degree is **{d:.1f}** on a 0–100 scale (95 % CI {lo:.1f}–{hi:.1f}, "
                    "{dfs}).").format(
         d=h["degree_overall"], lo=h["degree_overall_lo"], hi=h["degree_overall_hi"], dfs=dfs)

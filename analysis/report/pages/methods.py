@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from analysis.i18n import N_, _, plural
+from analysis.i18n import N_, _, count, plural
 
 
 def settings(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -24,7 +24,7 @@ def province_reliability(study) -> str:  # type: ignore[no-untyped-def]
     and how many are marked † (computed from the wave, never typed)."""
     from analysis.publishing.disclosure import published
     from analysis.publishing.reliability import DF_REVIEW
-    from analysis.report.pages.common import count, province_degrees
+    from analysis.report.pages.common import province_degrees
 
     t = published(province_degrees(study))
     if t.empty:

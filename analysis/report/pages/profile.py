@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import answered
-from analysis.i18n import N_, _, bilingual, plural, reasons
+from analysis.i18n import N_, _, bilingual, count, reasons
 from analysis.ingest.official import weight_of
 from analysis.ingest.provinces import resolve
 from analysis.publishing.disclosure import published
@@ -81,8 +81,8 @@ def summary_sentence(study, adcode: int, replicates: pd.DataFrame) -> str:  # ty
     if s["status"] == "suppressed":
         return _("{name}'s survey results are not published: {reason} (the wave's disclosure rule); this page "
                  "shows official statistics only. ‡").format(name=name, reason=reasons(s["reason"]))
-    psus = plural(s["n_psu"], N_("{n} PSU"), N_("{n} PSUs")).format(n=s["n_psu"])
-    dfs = plural(s["df"], N_("{n} design degree of freedom"), N_("{n} design degrees of freedom")).format(n=s["df"])
+    psus = count(s["n_psu"], N_("{n} PSU"), N_("{n} PSUs"))
+    dfs = count(s["df"], N_("{n} design degree of freedom"), N_("{n} design degrees of freedom"))
     out = _("The modernization degree in {name} is **{est:.1f}** (95 % CI {lo:.1f}–{hi:.1f}; {n} respondents "
             "in {psus}, {dfs}).").format(
         name=name, est=s["estimate"], lo=s["ci_low"], hi=s["ci_high"], n=s["n"], psus=psus, dfs=dfs)

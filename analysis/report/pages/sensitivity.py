@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.i18n import N_, _, plural
+from analysis.i18n import N_, _, count
 from analysis.publishing.disclosure import published
 from analysis.report.pages.common import province_degrees
 from analysis.report.pages.index import RANKS_NEED_TWO
@@ -80,7 +80,7 @@ def sobol_table(s) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
         note += _(" An output that does not vary on this wave (the east–west gap without both regions, "
                   "the ranks of a single province) has no index and is left out.")
     if odd:
-        cases = plural(odd, N_("In {n} case"), N_("In {n} cases")).format(n=odd)
+        cases = count(odd, N_("In {n} case"), N_("In {n} cases"))
         note += _(" {cases} the first-order estimate is below 0 or above the total estimate, "
                   "which the true indices cannot be: the difference is Monte Carlo error, and indices "
                   "this close are not distinguishable at this number of draws.").format(cases=cases)

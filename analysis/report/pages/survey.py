@@ -15,11 +15,9 @@ one reads in the edition's language, the key beside it."""
 def design_counts(study) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """The design's strata and PSUs counted in words for the page's prose ("1 stratum", "3 primary
     sampling units")."""
-    from analysis.report.pages.common import count
-
     d = study.design
-    return {"strata_count": count(int(d.n_strata), N_("{n} stratum"), N_("{n} strata")),
-            "psus_count": count(int(d.n_psu), N_("{n} primary sampling unit"),
+    return {"strata_count": i18n.count(int(d.n_strata), N_("{n} stratum"), N_("{n} strata")),
+            "psus_count": i18n.count(int(d.n_psu), N_("{n} primary sampling unit"),
                                 N_("{n} primary sampling units"))}
 
 
