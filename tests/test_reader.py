@@ -528,8 +528,9 @@ def test_ranks_are_among_the_publishable_provinces_only(default_study, one_provi
 
 def test_the_index_page_gives_no_rank_to_a_wave_s_only_publishable_province(default_study, tmp_path):
     """A rank among one province compares it with nothing: on a provincial wave the index page's
-    table has no rank, its rank figure says why (in place of a bar at 1 from 1 to 1) and so does
-    the paragraph; on the default wave the paragraph counts the ranked provinces and replicates."""
+    table has no rank column and its title names none, its rank figure says why (in place of a bar
+    at 1 from 1 to 1) and so does the paragraph, and the map's caption outlines no highest and
+    lowest; on the default wave the paragraph counts the ranked provinces and replicates."""
     from analysis.estimation.sensitivity import domain_replicates
     from analysis.estimation.study import build_study
     from analysis.report.pages import index
@@ -538,7 +539,9 @@ def test_the_index_page_gives_no_rank_to_a_wave_s_only_publishable_province(defa
     one = build_study(wavegen.provinces(tmp_path / "one", ["广西"]))
     rep = domain_replicates(one, reps=20, seed=1)
     t = index.province_table(one, rep)
-    assert len(t) == 1 and t[["median_rank", "rank_low", "rank_high"]].isna().all().all()
+    assert len(t) == 1 and not {"median_rank", "rank_low", "rank_high"} & set(t.columns)
+    assert index.province_table_title(t) == "Provinces: degree, confidence interval and PSUs, ordered by degree"
+    assert index.map_caption(t) == "Modernization degree by province."
     assert index.rank_paragraph(one, t) == ("Ranks compare provinces with one another, so this wave, with 1 "
                                             "publishable province, has none.")
     fig = index.figures_(one, t)["fig_index_ranks"]
@@ -547,6 +550,10 @@ def test_the_index_page_gives_no_rank_to_a_wave_s_only_publishable_province(defa
     rep = domain_replicates(default_study, reps=20, seed=1)
     t = index.province_table(default_study, rep)
     text = index.rank_paragraph(default_study, t)
+    assert index.province_table_title(t).endswith("PSUs and rank interval, ordered by median rank")
+    assert t["median_rank"].is_monotonic_increasing
+    assert index.map_caption(t) == ("Modernization degree by province; the highest and lowest publishable "
+                                    "provinces outlined.")
     reps = default_study.settings.index.uncertainty.bootstrap_reps
     assert f"over {reps} {{term}}`Rao–Wu bootstrap` replicates" in text
     assert "{numref}`fig-index-ranks`" in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from analysis.i18n import N_, _, bilingual, count, plural, region
@@ -29,6 +28,7 @@ AGGREGATION_TEXT = {"arithmetic": N_("weighted arithmetic means"), "geometric": 
 the edition's language)."""
 RANKS_NEED_TWO = N_("Ranks need at least two publishable provinces; this wave has {n}.")
 """Said in place of ranks (figure and paragraph) where they would compare a province with nothing."""
+RANK_COLUMNS = ("median_rank", "rank_low", "rank_high")
 
 
 def method_settings(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -49,18 +49,41 @@ def province_table(study, replicates: pd.DataFrame) -> pd.DataFrame:  # type: ig
     ``replicates``: Rao–Wu bootstrap replicates of the province means
     (:func:`analysis.estimation.sensitivity.domain_replicates`). Ranks are computed among the
     publishable provinces only, so a suppressed province takes no rank position.
+    Where fewer than two provinces are publishable the table has no rank columns (a rank among
+    one province compares it with nothing) and is ordered by degree.
     """
     from analysis.estimation.sensitivity import rank_intervals
 
     t = province_degrees(study)
     ok = [p for p in published(t)["province"] if p in replicates.columns]
-    if len(ok) >= 2:                    # a rank among one province compares it with nothing
+    if len(ok) >= 2:
         rk = rank_intervals(replicates[ok]).reset_index(names="province")
         t = t.merge(rk, on="province", how="left")
+        t = t.sort_values(["median_rank", "estimate"], ascending=[True, False], na_position="last")
     else:
-        t = t.assign(median_rank=np.nan, rank_low=np.nan, rank_high=np.nan)
-    t = t.sort_values(["median_rank", "estimate"], ascending=[True, False], na_position="last")
+        t = t.sort_values("estimate", ascending=False, na_position="last", kind="stable")
     return policy(study).apply(t.reset_index(drop=True))
+
+
+def ranked(prov: pd.DataFrame) -> pd.DataFrame:
+    """The publishable provinces of :func:`province_table` that have a rank (none without ranks)."""
+    shown = published(prov)
+    return shown.dropna(subset=["median_rank"]) if "median_rank" in shown else shown.iloc[:0]
+
+
+def province_table_title(prov: pd.DataFrame) -> str:
+    """The province table's title, naming the rank interval only where the table has one."""
+    if "median_rank" in prov:
+        return _("Provinces: degree, confidence interval, PSUs and rank interval, ordered by median rank")
+    return _("Provinces: degree, confidence interval and PSUs, ordered by degree")
+
+
+def map_caption(prov: pd.DataFrame) -> str:
+    """The map's caption: the highest and lowest publishable provinces are outlined only where there
+    are two to tell apart (as :func:`province_map` draws them)."""
+    if len(published(prov)) >= 2:
+        return _("Modernization degree by province; the highest and lowest publishable provinces outlined.")
+    return _("Modernization degree by province.")
 
 
 def subindex_by_region(study, kind: str = "fields") -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -93,9 +116,8 @@ def province_map(study):  # type: ignore[no-untyped-def]
 def rank_paragraph(study, prov: pd.DataFrame) -> str:  # type: ignore[no-untyped-def]
     """The paragraph introducing the rank figure (MyST: it cross-references the figure and the
     glossary), or why no rank is computed where fewer than two provinces are publishable."""
-    shown = published(prov)
-    ranked = shown.dropna(subset=["median_rank"])
-    if len(ranked) < 2:
+    shown, rk = published(prov), ranked(prov)
+    if len(rk) < 2:
         return count(len(shown), N_("Ranks compare provinces with one another, so this wave, with {n} "
                                     "publishable province, has none."),
                      N_("Ranks compare provinces with one another, so this wave, with {n} publishable "
@@ -104,8 +126,8 @@ def rank_paragraph(study, prov: pd.DataFrame) -> str:  # type: ignore[no-untyped
              "{{numref}}`fig-index-ranks` shows the median rank and its 95 % interval over {reps} "
              "{{term}}`Rao–Wu bootstrap` replicates of the sample (PSUs resampled within strata), among "
              "the {n} publishable provinces.").format(
-        reps=study.settings.index.uncertainty.bootstrap_reps, n=len(ranked))
-    few = int((ranked["n_psu"] <= 3).sum())
+        reps=study.settings.index.uncertainty.bootstrap_reps, n=len(rk))
+    few = int((rk["n_psu"] <= 3).sum())
     if few:
         # a stratum of n PSUs resampled n − 1 at a time has C(2n − 2, n − 1) distinct replicates
         text += " " + plural(few, N_(
@@ -123,12 +145,11 @@ def figures_(study, prov: pd.DataFrame) -> dict[str, Any]:  # type: ignore[no-un
     from analysis.publishing import figures
 
     syn = study.wave.synthetic
-    shown = published(prov)
-    ranked = shown.dropna(subset=["median_rank"])
+    shown, rk = published(prov), ranked(prov)
     out = {"fig_index_provinces": figures.estimates_with_ci(
                shown.sort_values("estimate", ascending=False), label="province", hue="region", xlabel="modernization degree (0–100), 95 % CI",
                synthetic=syn),
-           "fig_index_ranks": (figures.rank_intervals(ranked, synthetic=syn) if len(ranked) >= 2 else
+           "fig_index_ranks": (figures.rank_intervals(rk, synthetic=syn) if len(rk) >= 2 else
                                figures.placeholder(_(RANKS_NEED_TWO).format(n=len(shown)))),
            "fig_index_fields": figures.heatmap(subindex_by_region(study, "fields"),
                                                title="Field sub-indices by region", synthetic=syn),
