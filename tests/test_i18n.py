@@ -109,6 +109,45 @@ def test_the_language_switch_points_at_the_same_page_of_the_other_edition():
     assert i18n.switch_links("book/intro", "en", ["en"]) == []
 
 
+def test_the_execution_table_is_written_in_the_edition_s_language(monkeypatch):
+    """myst-nb writes the execution table's header and methods in English; the Chinese edition
+    translates them (and leaves the page names, times and any other table alone)."""
+    from docutils import nodes
+    from docutils.utils import new_document
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from myst_nb.ext.execution_tables import make_stat_table
+
+    from analysis.report.sphinx_ext import EXEC_TABLE_HEADER, TranslateExecTable
+
+    def document():
+        doc = new_document("test", get_default_settings(Parser))
+        runs = {"book/index": {"exec_data": {"mtime": 0, "method": "cache", "runtime": 1.234,
+                                             "succeeded": True}},
+                "book/survey": {"exec_data": {"mtime": 0, "method": "force", "runtime": 2.0,
+                                              "succeeded": False, "error": "CellExecutionError"}}}
+        other = nodes.table("", nodes.tgroup("", nodes.thead("", nodes.row("", nodes.entry(
+            "", nodes.paragraph(text="Status"))))))
+        doc += [make_stat_table("book/reproducibility", runs), other]
+        return doc
+
+    def cells(doc):
+        return [[e.astext() for e in t.findall(nodes.entry)] for t in doc.findall(nodes.table)]
+
+    doc = document()
+    TranslateExecTable(doc).run()
+    table, other = cells(doc)
+    assert tuple(table[:5]) == EXEC_TABLE_HEADER and table[7] == "cache" and other == ["Status"]
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    doc = document()
+    TranslateExecTable(doc).run()
+    table, other = cells(doc)
+    assert table[:5] == ["页面", "修改时间", "方式", "运行时间（秒）", "状态"]
+    assert table[5:10] == ["book/index", table[6], "缓存", "1.23", "✅"]
+    assert table[10:15] == ["book/survey", table[11], "强制执行", "2.0", "❌"]
+    assert other == ["Status"]
+
+
 def test_a_translated_book_is_written_outside_the_project(tmp_path):
     before = {p.name: p.read_bytes() for p in paths.BOOK.iterdir()}
     assert i18n.write_translated_book(tmp_path / "book") == 0

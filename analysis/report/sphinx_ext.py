@@ -1,11 +1,17 @@
 """Sphinx extension: write ``manifest.json`` beside the HTML (wave files, hashes, versions, commit,
-build time, execution of each page) when a build succeeds."""
+build time, execution of each page) when a build succeeds, and the execution table in the edition's
+language."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+
+from docutils import nodes
+from sphinx.transforms.post_transforms import SphinxPostTransform
+
+from analysis.i18n import N_
 
 
 def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
@@ -106,6 +112,31 @@ def _language_switch(app, pagename, templatename, context, doctree) -> None:  # 
         context["body"] = f'<p class="lang-switch">{a}</p>\n' + context["body"]
 
 
+EXEC_TABLE_HEADER = ("Document", "Modified", "Method", "Run Time (s)", "Status")
+"""The header myst-nb writes (in English) on the execution table (``{nb-exec-table}``)."""
+EXEC_TABLE_TEXT = (N_("Document"), N_("Modified"), N_("Method"), N_("Run Time (s)"), N_("Status"),
+                   N_("cache"), N_("force"), N_("auto"), N_("inline"))
+"""Its header and its methods, said in the edition's language."""
+
+
+class TranslateExecTable(SphinxPostTransform):
+    """Writes the execution table's header and methods in the edition's language (after myst-nb,
+    which builds the table at priority 8)."""
+
+    default_priority = 9
+
+    def run(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        from analysis.i18n import _
+
+        for table in self.document.findall(nodes.table):
+            head = next(table.findall(nodes.thead), None)
+            if head is None or tuple(e.astext() for e in head.findall(nodes.entry)) != EXEC_TABLE_HEADER:
+                continue
+            for para in table.findall(nodes.paragraph):
+                if para.astext() in EXEC_TABLE_TEXT and len(para.children) == 1:
+                    para.replace(para.children[0], nodes.Text(_(para.astext())))
+
+
 STATIC = Path(__file__).with_name("static")
 """The report's own stylesheet (``ruralgov.css``)."""
 
@@ -118,6 +149,7 @@ def setup(app):  # type: ignore[no-untyped-def]
     app.connect("config-inited", _static)
     app.add_css_file("ruralgov.css")
     app.connect("build-finished", _write)
+    app.add_post_transform(TranslateExecTable)
     app.connect("html-page-context", _trim_assets)
     app.connect("html-page-context", _footer_links)
     app.connect("html-page-context", _language_switch)
