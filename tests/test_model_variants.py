@@ -99,6 +99,13 @@ def test_design_based_linear_model_on_the_whole_design(frame):
     pd.testing.assert_frame_equal(whole.to_frame(), rows.to_frame())
     assert whole.stats["n_psu"] == d.n_psu and whole.stats["design_df"] == d.degf
     assert whole.df_inference == d.degf - 2
+    # complete cases missing from one village: the model's PSUs and design df are those holding
+    # its rows (R: degf(fit$survey.design)), one fewer each; its df follows
+    gone = frame["village"] == frame["village"].iloc[0]
+    assert frame.loc[~gone, "region"].eq(frame.loc[gone, "region"].iloc[0]).any()   # the stratum stays
+    part = fit_linear(frame[~gone], spec, {}, design=d, rows=np.flatnonzero(~gone))
+    assert part.stats["n_psu"] == d.n_psu - 1 and part.stats["design_df"] == d.degf - 1
+    assert part.df_inference == d.degf - 3
     with pytest.raises(ValueError, match="^design-based standard errors need the survey design$"):
         fit_linear(frame, spec, {})
 
@@ -234,6 +241,11 @@ def test_logit_refuses_an_outcome_that_is_not_0_1_and_needs_the_design_for_desig
     pd.testing.assert_frame_equal(whole.to_frame(), fit_logit(binary, spec, {}, design=d,
                                                               rows=np.arange(len(binary))).to_frame())
     assert whole.stats["n_psu"] == d.n_psu and whole.df_inference == d.degf - 1
+    assert whole.stats["design_df"] == d.degf
+    gone = binary["village"] == binary["village"].iloc[0]
+    part = fit_logit(binary[~gone], spec, {}, design=d, rows=np.flatnonzero(~gone))
+    assert part.stats["n_psu"] == d.n_psu - 1 and part.stats["design_df"] == d.degf - 1
+    assert part.df_inference == d.degf - 2
 
 
 def test_the_result_carries_the_spec_s_label_family_terms_and_covariance_labels(frame):
@@ -520,6 +532,10 @@ def test_design_based_ordered_logit_df_and_bookkeeping(ordered):
                                                                rows=np.arange(len(ordered))).to_frame())
     assert whole.df_inference == d.degf - 2
     assert whole.stats["n_psu"] == d.n_psu and whole.stats["design_df"] == d.degf
+    gone = ordered["village"] == ordered["village"].iloc[0]
+    part = fit_ologit(ordered[~gone], spec, {}, design=d, rows=np.flatnonzero(~gone))
+    assert part.stats["n_psu"] == d.n_psu - 1 and part.stats["design_df"] == d.degf - 1
+    assert part.df_inference == d.degf - 3
     with pytest.raises(ValueError, match="^design-based standard errors need the survey design$"):
         fit_ologit(ordered, spec, {})
 

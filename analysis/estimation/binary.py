@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis.estimation.design import SurveyDesign
 from analysis.estimation.regression import (binary_columns, cluster_vcov, design_matrix, design_vcov, hc1_vcov,
-                                           is_binary, model_df, weighted_gram)
+                                           is_binary, model_design, model_df, weighted_gram)
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.i18n import N_, Message
 from analysis.settings import ModelSpec
@@ -67,7 +67,7 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
         rows = np.arange(len(df)) if rows is None else rows      # df is the whole design
         V = design_vcov(infl, design, rows)
         dfi: float | None = model_df(design, rows, k)
-        st["n_psu"] = design.n_psu
+        st.update(model_design(design, rows))
     elif se_kind == "cr1":
         V, G = cluster_vcov(X, w, y - mu, df[spec.cluster].to_numpy(), ainv)
         dfi = float(G - 1)

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import SurveyDesign, text_codes
-from analysis.estimation.regression import (cluster_vcov, design_matrix, design_vcov, hc1_vcov, model_df, nested_in,
-                                            wild_cluster_bootstrap, within, wls)
+from analysis.estimation.regression import (cluster_vcov, design_matrix, design_vcov, hc1_vcov, model_design,
+                                            model_df, nested_in, wild_cluster_bootstrap, within, wls)
 from analysis.estimation.results import ModelResult
 from analysis.settings import ModelSpec
 
@@ -54,8 +54,7 @@ def fit_linear(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
         rows = np.arange(len(df)) if rows is None else rows      # df is the whole design
         V = design_vcov(infl, design, rows)
         dfi = model_df(design, rows, k_all)
-        st["n_psu"] = design.n_psu
-        st["design_df"] = design.degf
+        st.update(model_design(design, rows))
     elif se_kind == "cr1":
         V, G = cluster_vcov(X, w, e, df[spec.cluster].to_numpy(), ainv, k_extra)
         dfi = float(G - 1)

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import binary_columns, design_vcov, model_df, weighted_gram
+from analysis.estimation.regression import binary_columns, design_vcov, model_design, model_df, weighted_gram
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.i18n import N_, Message
 from analysis.settings import ModelSpec
@@ -429,8 +429,7 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
         # svyolr's df.residual: the design's df minus the slopes (the cut points count as one
         # intercept, as in svyglm), not minus every cut point
         dfi = model_df(design, rows, len(beta) + 1)
-        st["n_psu"] = design.n_psu
-        st["design_df"] = design.degf
+        st.update(model_design(design, rows))
     names = regs + [f"cut{c}|{c2}" for c, c2 in zip(cats[:-1], cats[1:])]
     est = np.concatenate([beta, cut])
     ame = ame_table(X, beta, cut, V, regs, cats, w)

@@ -174,13 +174,20 @@ def design_vcov(infl: np.ndarray, design: SurveyDesign, rows: np.ndarray) -> np.
     return design.variance_from_totals(group_sums(design.psu[rows], design.n_psu, infl))
 
 
-def model_df(design: SurveyDesign, rows: np.ndarray, k: int) -> float:
-    """Residual degrees of freedom of a design-based model, as ``svyglm``: the PSUs holding the
-    model's complete cases minus the strata they lie in, plus one, minus the K parameters (the
-    variance itself uses every PSU of the design: the complete cases are a domain)."""
+def model_design(design: SurveyDesign, rows: np.ndarray) -> dict[str, int]:
+    """The part of the design a model's complete cases (``rows``) lie in: its PSUs (``n_psu``)
+    and their design df (``design_df``: those PSUs minus the strata they lie in), as R's
+    ``degf(fit$survey.design)`` of a ``svyglm`` fit on a frame with missing values."""
     psus = np.flatnonzero(np.bincount(design.psu[rows], minlength=design.n_psu))
     strata = np.unique(design._psu_stratum[psus])
-    return float(len(psus) - len(strata) + 1 - k)
+    return {"n_psu": len(psus), "design_df": len(psus) - len(strata)}
+
+
+def model_df(design: SurveyDesign, rows: np.ndarray, k: int) -> float:
+    """Residual degrees of freedom of a design-based model, as ``svyglm``: the design df of the
+    PSUs holding the model's complete cases (:func:`model_design`), plus one, minus the K
+    parameters (the variance itself uses every PSU of the design: the complete cases are a domain)."""
+    return float(model_design(design, rows)["design_df"] + 1 - k)
 
 
 def unit_sums(X: np.ndarray, w: np.ndarray, units: np.ndarray, n_units: int,
