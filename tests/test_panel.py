@@ -32,6 +32,36 @@ def test_panel_is_balanced_with_units_and_known_values():
     assert len(cov) == 31 and cov.notna().all().all()
 
 
+def test_province_covariates_are_the_panel_s_totals_per_head_in_the_units_they_name():
+    """Spending per head in thousand yuan and log GDP per head, recomputed from the province's
+    totals (100 million yuan) over its residents (10 thousand); NBS's per-head figures use the
+    year's average population, so they agree to a fraction of a per cent."""
+    p = province_panel().xs(2020, level="year")
+    cov = province_covariates(2020)
+    per_head = p["fiscal_exp_100m_yuan"] * 1e8 / (p["resident_pop_10k"] * 1e4)
+    np.testing.assert_allclose(cov["fiscal_exp_pc_k"], per_head / 1000, rtol=2e-3)
+    np.testing.assert_allclose(cov["log_gdp_pc"], np.log(p["gdp_100m_yuan"] * 1e8 / (p["resident_pop_10k"] * 1e4)),
+                               atol=0.02)
+    np.testing.assert_array_equal(cov["urban_rate"], p["urban_rate_pct"])
+
+
+@pytest.mark.parametrize("series, numerator, denominator, scale", [
+    ("edu_exp_share_pct", "exp_education_100m_yuan", "fiscal_exp_100m_yuan", 100),
+    ("primary_student_teacher_ratio", "primary_enrolment_10k", "primary_fulltime_teachers_10k", 1),
+    ("junior_sec_student_teacher_ratio", "junior_sec_enrolment_10k", "junior_sec_fulltime_teachers_10k", 1),
+    ("fiscal_exp_per_capita_yuan", "fiscal_exp_100m_yuan", "resident_pop_10k", 1e4)])
+def test_a_ratio_averaged_over_provinces_is_the_ratio_of_the_totals(series, numerator, denominator, scale):
+    """A region's or the nation's mean of a ratio is weighted by the ratio's denominator
+    (``weight_of``), so it is the ratio of the totals: all education spending over all public
+    spending, all pupils over all teachers, all spending over all residents. Weighted by its
+    numerator instead it is 1 to 11 % off."""
+    from analysis.ingest.official import weight_of
+
+    p = province_panel().xs(2020, level="year")
+    got = np.average(p[series], weights=p[weight_of(series)])
+    assert got == pytest.approx(scale * p[numerator].sum() / p[denominator].sum(), rel=5e-4)
+
+
 def test_theil_between_and_within_add_up():
     t = theil(P, "fiscal_exp_per_capita_yuan", scheme="region4")
     np.testing.assert_allclose(t["between"] + t["within"], t["total"], rtol=1e-12)
@@ -217,6 +247,25 @@ def test_the_schools_section_is_computed_from_the_panel(monkeypatch):
     assert (zh["str_top_name"], zh["str_bottom_name"]) == (top.name_zh_short, bottom.name_zh_short)
 
 
+def test_the_page_s_richest_and_poorest_provinces_are_those_of_gdp_per_head_in_the_wave_s_year():
+    """The provinces page names the highest and lowest GDP per head of the wave's year, recomputed
+    here from the province's GDP over its residents (NBS's own per-head figure uses the year's
+    average population; the ranking's ends are the same), and Shanghai over Tibet."""
+    from analysis.estimation.study import build_study
+    from analysis.ingest.provinces import resolve
+    from analysis.report.pages import provinces
+
+    st = build_study("2020-replica")
+    o = provinces.stats(st)
+    d = provinces.panel(st).xs(o["real_year"], level="year")
+    per_head = d["gdp_100m_yuan"] * 1e8 / (d["resident_pop_10k"] * 1e4)
+    assert (o["gdppc_top_name"], o["gdppc_bottom_name"]) == (resolve(int(per_head.idxmax())).name_en,
+                                                              resolve(int(per_head.idxmin())).name_en)
+    assert o["gdppc_top"] == pytest.approx(per_head.max(), rel=0.02)
+    assert o["gdppc_bottom"] == pytest.approx(per_head.min(), rel=0.02)
+    assert o["gdppc_ratio"] == pytest.approx(per_head[310000] / per_head[540000], rel=0.02)
+
+
 def test_the_panel_wild_bootstrap_table_is_captioned_from_its_own_draws(monkeypatch):
     """The page's title and the reps that floor its p-values are the bootstrap's own (here 199
     draws on a changed run), not numbers typed into the page."""
@@ -231,6 +280,8 @@ def test_the_panel_wild_bootstrap_table_is_captioned_from_its_own_draws(monkeypa
     n = pr["wild"].attrs["clusters"]
     assert pr["wild_title"] == f"Two-way FE: wild cluster bootstrap (Webb weights, 199 draws, {n} clusters)"
     assert "WCR" in pr["wild_note"] and "WCU" in pr["wild_note"]
+    years = sorted(set(spending_panel(P).index.get_level_values("year")))
+    assert pr["panel_sentence"] == f"31 provinces × {years[0]}–{years[-1]}"
 
 
 def test_regional_means_with_complete_coverage_drop_years_with_a_missing_province():

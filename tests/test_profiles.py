@@ -47,7 +47,7 @@ def test_the_build_puts_profiles_after_the_official_statistics(study):
 
 def test_a_province_without_respondents_gets_official_statistics_only(study):
     s = profile.survey_status(study, 110000)            # Beijing is not in the replica
-    assert s["status"] == "absent"
+    assert s["status"] == "absent" and profile.survey_tables(study, 110000) == {}
     assert "official statistics only" in profile.summary_sentence(study, 110000, pd.DataFrame())
     off = profile.official_table(study, 110000)
     assert len(off) == 6 and off["province"].notna().all()
@@ -59,7 +59,8 @@ def test_a_province_without_respondents_gets_official_statistics_only(study):
 def test_the_region_and_the_nation_are_the_ratios_of_their_totals(study):
     """A profile's region and nation columns: education spending over public spending and pupils
     over teachers of all their provinces together; the per-head series and urbanization weighted
-    by residents. Recomputed from the panel's own columns with pandas."""
+    by residents. Recomputed from the panel's own columns with pandas; each row is the series'
+    latest year."""
     import numpy as np
 
     from analysis.ingest.provinces import resolve
@@ -83,6 +84,12 @@ def test_the_region_and_the_nation_are_the_ratios_of_their_totals(study):
         want = (d[col] * d["resident_pop_10k"]).sum() / d["resident_pop_10k"].sum()
         assert off.loc[label, "nation"] == pytest.approx(want, rel=1e-12), label
         assert np.isfinite(off.loc[label, region])
+    # each series at its latest year with data, the province's own value of that year
+    column = {label: col for col, label in profile.OFFICIAL_SERIES.items()}
+    for label, row in off.iterrows():
+        years = p[column[label]].dropna().index.get_level_values("year")
+        assert row["year"] == years.max() and years.min() < years.max(), label
+        assert row["province"] == p.loc[(320000, row["year"]), column[label]], label
 
 
 def test_a_suppressed_province_shows_the_reason_and_no_survey_number(study, monkeypatch):
@@ -97,6 +104,7 @@ def test_a_suppressed_province_shows_the_reason_and_no_survey_number(study, monk
     text = profile.summary_sentence(study, 130000, pd.DataFrame())
     assert "not published: fewer than 10 respondents" in text and "‡" in text
     assert not any(ch.isdigit() for ch in text.replace("10 respondents", ""))
+    assert profile.survey_tables(study, 130000) == {}          # and no table of its survey numbers
 
 
 def test_a_published_province_states_its_degree_interval_and_rank(study):
@@ -108,6 +116,9 @@ def test_a_published_province_states_its_degree_interval_and_rank(study):
     assert s["status"] == "published" and f"**{s['estimate']:.1f}**" in text
     assert f"{s['n_psu']} PSUs" in text and "median rank" in text
     lv = profile.levels_table(study, 310000)
+    tables = profile.survey_tables(study, 310000)
+    pd.testing.assert_frame_equal(tables["levels"], lv)
+    pd.testing.assert_frame_equal(tables["problems"], profile.problems_table(study, 310000))
     nat = {f"field: {study.wave.codebook.fields[f][1]}": study.degree(level=f).estimate[0] for f in study.index.fields}
     for k, v in nat.items():
         assert lv.set_index("level").loc[k, "national"] == pytest.approx(v)
@@ -184,6 +195,20 @@ def test_problem_shares_are_the_province_domain_and_follow_the_policy(study):
             assert np.isnan(row.estimate) and "NCHS" in row.suppressed
         assert (row.flag == "fewer than 8 design df") == (df < 8)
     assert 0 < shown < len(t)
+
+
+def test_a_province_below_the_disclosure_rule_publishes_none_of_its_problem_shares(study, monkeypatch):
+    """A policy one respondent above Shanghai's sample withholds every share of its profile, for
+    that reason (the NCHS standard alone would have published some), beside the nation's."""
+    from analysis.publishing.disclosure import DisclosurePolicy
+
+    n = int((study.villagers["province_en"] == "Shanghai").sum())
+    shown = profile.problems_table(study, 310000)
+    assert shown["estimate"].notna().any()
+    monkeypatch.setattr(profile, "policy", lambda st: DisclosurePolicy(min_cell=n + 1))
+    t = profile.problems_table(study, 310000)
+    assert t["estimate"].isna().all() and t["national"].notna().all()
+    assert set(t["suppressed"]) == {f"fewer than {n + 1} respondents"}
 
 
 def test_a_problem_share_counts_the_answer_table_1_counts(study, monkeypatch):
@@ -275,6 +300,12 @@ def test_the_methods_page_counts_the_wave_s_marked_province_estimates(study, mon
     assert methods.province_reliability(study) == (
         "On this wave the 2 published province estimates rest on 4 PSUs each; 1 of them has fewer than 8 "
         "design degrees of freedom and is marked.")
+    # a withheld province is not among the published estimates counted
+    some = t.iloc[:3].assign(n_psu=4, df=12, suppressed=["fewer than 10 respondents", "", ""])
+    monkeypatch.setattr(common, "province_degrees", lambda st: some)
+    assert methods.province_reliability(study) == (
+        "On this wave the 2 published province estimates rest on 4 PSUs each; 0 of them have fewer than 8 "
+        "design degrees of freedom and are marked.")
     for df, tail in ((3, "it has fewer than 8 design degrees of freedom and is marked."),
                      (8, "it has 8 or more design degrees of freedom.")):
         monkeypatch.setattr(common, "province_degrees", lambda st, df=df: t.iloc[:1].assign(n_psu=1, df=df))

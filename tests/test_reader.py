@@ -643,6 +643,30 @@ class _Report:
                              "declared": [2, 5, 0], "rows": 10})
 
 
+def test_the_sample_tables_count_rows_distinct_villages_and_weights_from_the_raw_file(default_study):
+    """The survey page's sample by province: the villager file's rows, its distinct villages (the
+    PSUs, not the respondents in them) and its share of the weights; by region, the sums and the
+    provinces counted once."""
+    from analysis.ingest.provinces import resolve
+    from analysis.paths import ROOT
+    from analysis.report.pages import survey
+
+    raw = pd.read_csv(ROOT / "data/waves/2020-replica/villagers.csv")
+    raw["province"] = [resolve(p).name_en for p in raw["province"]]
+    by = raw.groupby("province")
+    c = survey.composition(default_study).set_index("province")
+    assert c["respondents"].to_dict() == by.size().to_dict()
+    assert c["villages"].to_dict() == by["village_id"].nunique().to_dict()
+    assert (c["villages"] < c["respondents"]).all()
+    np.testing.assert_allclose(c["weighted_share_pct"], 100 * by["weight"].sum()[c.index] / raw["weight"].sum())
+    r = survey.region_composition(default_study).set_index("region")
+    region = raw.assign(region=c["region"].reindex(raw["province"]).to_numpy()).groupby("region")
+    assert r["provinces"].to_dict() == region["province"].nunique().to_dict()
+    assert r["villages"].to_dict() == region["village_id"].nunique().to_dict()
+    assert r["respondents"].to_dict() == region.size().to_dict()
+    assert r["weighted_share_pct"].sum() == pytest.approx(100)
+
+
 def test_item_nonresponse_and_the_validation_summary_count_blanks_and_declared_codes():
     """Nonresponse of an item counts blank cells and declared missing codes over its rows; the
     validation summary's shares are over every cell of the file's items (10 rows × 3 items)."""

@@ -183,6 +183,11 @@ def test_cli_json():
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["synthetic"] is True and len(out["sobol"]) == 10
+    # the 22 publishable provinces from the best median rank down, within 1 to 22
+    med = [r["median_rank"] for r in out["ranks"]]
+    assert len(med) == 22 and med == sorted(med) and med[0] < med[-1]
+    assert all(1 <= r["rank_low"] <= r["median_rank"] <= r["rank_high"] <= 22 for r in out["ranks"])
+    assert out["ranks"][0]["province"] == "Shanghai"
     assert CliRunner().invoke(app, ["sensitivity", "--draws", "3"]).exit_code == 2
 
 
@@ -496,6 +501,24 @@ def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_in
     assert "left out" not in page.sobol_table(s)[1]
     assert page.rank_sampling_text(g) == (f"For the province ranks, sampling accounts for a total share of "
                                           f"{g['sobol_rank_boot_total']:.2f} of the variance.")
+
+
+def test_the_page_states_the_weight_perturbation_the_draws_use(study, monkeypatch):
+    """The page says the field weights vary by ±perturb_pct %: every draw's multiplier of a field
+    weight lies within 1 ± perturb_pct/100 and the draws reach near both ends (seen by running
+    with the fields' weights set to 1, so the weights an aggregation gets are the multipliers)."""
+    from analysis.estimation import sensitivity as sens
+    from analysis.report.pages import sensitivity as page
+
+    seen = []
+    monkeypatch.setattr(sens, "_field_scores", lambda *a: {k: (F, np.ones_like(fw))
+                                                           for k, (F, fw) in _field_scores(*a).items()})
+    monkeypatch.setattr(sens, "_overall", lambda F, W, *a: (seen.append(W.copy()), _overall(F, W, *a))[1])
+    s = sens.run_sensitivity(study, draws=7 * 40, seed=3)
+    half = page.stats(study, s)["perturb_pct"] / 100
+    W = np.concatenate([w.ravel() for w in seen])
+    assert half > 0 and W.min() >= 1 - half and W.max() <= 1 + half
+    assert W.min() < 1 - 0.9 * half and W.max() > 1 + 0.9 * half
 
 
 def test_a_draw_of_the_study_s_own_construction_gives_the_study_s_region_degrees(study, monkeypatch):

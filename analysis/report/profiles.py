@@ -47,7 +47,7 @@ from analysis.i18n import _, bilingual
 st = context.study()
 CODE = {adcode}
 NAME = bilingual("{name_en}", "{name_zh_full}")
-status = profile.survey_status(st, CODE)
+tables = profile.survey_tables(st, CODE)
 display.glue_markdown({{"summary": profile.summary_sentence(st, CODE, context.province_replicates(st))}})
 display.glue_figure("fig_official", profile.official_figure(st, CODE))
 display.glue_all({{"stamp_official": official_source().stamp("{slug}")}})
@@ -55,7 +55,7 @@ display.glue_all({{"stamp_official": official_source().stamp("{slug}")}})
 
 ```{{code-cell}} ipython3
 :tags: [remove-input]
-display.notice(st) if status["status"] == "published" else None   # no survey number, no warning
+display.notice(st) if tables else None   # no survey number, no warning
 ```
 
 {name_en} ({name_zh_full}) lies in the {region4} region, one of the NBS's four regions.
@@ -66,11 +66,11 @@ display.notice(st) if status["status"] == "published" else None   # no survey nu
 
 ```{{code-cell}} ipython3
 :tags: [remove-input]
-if status["status"] == "published":
-    lv = profile.levels_table(st, CODE)
+if tables:
+    lv = tables["levels"]
     display.show(lv, source=survey_source(st.wave), decimals=1, page="{slug}", note=common.scale_note(lv),
                  title=_("Field and aspect sub-indices (0–100): {{name}} and the nation").format(name=NAME))
-    display.show(profile.problems_table(st, CODE), source=survey_source(st.wave), decimals=0, page="{slug}",
+    display.show(tables["problems"], source=survey_source(st.wave), decimals=0, page="{slug}",
                  title=_("Problems villagers name (% of respondents): {{name}} and the nation").format(name=NAME))
 ```
 

@@ -56,6 +56,15 @@ def survey_status(study, adcode: int) -> dict[str, Any]:  # type: ignore[no-unty
             "n_published": int(len(published(t)))}
 
 
+def survey_tables(study, adcode: int) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    """The survey's tables on a province's profile: its sub-indices (``levels``) and the problems
+    its villagers name (``problems``), each beside the nation's; none for a province without
+    respondents or withheld under the disclosure policy (its page gives the reason only)."""
+    if survey_status(study, adcode)["status"] != "published":
+        return {}
+    return {"levels": levels_table(study, adcode), "problems": problems_table(study, adcode)}
+
+
 def rank(study, adcode: int, replicates: pd.DataFrame) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Median rank and 95 % interval among the publishable provinces (empty when not publishable)."""
     from analysis.estimation.sensitivity import rank_intervals
@@ -153,8 +162,7 @@ def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
                         "ci_low": 100 * float(lo[i]), "ci_high": 100 * float(hi[i]), "n": int(e.n[i]),
                         "n_psu": int(e.n_psu[i]), "df": float(e.df[i]), "suppressed": pol.reason(e.n[i], e.n_psu[i])})
         rows.append(rec)
-    t = nchs_proportions(pd.DataFrame(rows))
-    t.loc[t["suppressed"] != "", "estimate"] = np.nan
+    t = nchs_proportions(pd.DataFrame(rows))      # blanks every suppressed row, for either reason
     # a national share the problems page withholds is withheld here too, for its reason
     t["suppressed"] = [p or q for p, q in zip(t["suppressed"], t["national_suppressed"])]
     return t[["field", "problem", "estimate", "national", "n", "suppressed", "flag"]]
