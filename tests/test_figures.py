@@ -246,6 +246,17 @@ def test_china_map_marks_the_provinces_asked_for_with_the_format_given():
     assert len(one.axes[0].texts) == 0               # one value: no highest and lowest to mark
 
 
+@pytest.mark.parametrize("value, half", [(51.95, 0.05 * 51.95), (5.0, 1.0), (0.0, 1.0)])
+def test_china_map_gives_a_single_value_the_middle_of_its_colour_scale(value, half):
+    """A wave of one province (or provinces all equal): its colour is the scale's middle, on a
+    bar of ±5 % (at least ±1) around the value, not the bottom end of a scale of zero width."""
+    fig = figures.china_map(pd.Series({450000: value}), label="degree")
+    coloured, bar = fig.axes[0].collections[0], fig.axes[-1]
+    mid = matplotlib.colormaps["viridis"](0.5)
+    np.testing.assert_allclose(coloured.get_facecolors(), [mid] * len(coloured.get_paths()))
+    np.testing.assert_allclose(bar.get_ylim(), (value - half, value + half))
+
+
 def test_china_map_scales_from_its_lowest_value_wherever_it_lies_with_the_colour_map_asked_for():
     """The colour scale runs from the lowest to the highest value whichever province comes first
     in the boundary file (Beijing here holds neither), in the colour map asked for, and the colour

@@ -168,6 +168,23 @@ def test_profiles_are_written_in_chinese_from_the_same_template(tmp_path):
     assert docs == write_profiles(tmp_path / "en", "en")
 
 
+def test_a_profile_s_official_table_has_chinese_headers_in_the_chinese_edition(monkeypatch):
+    """Every header of the official-statistics table of a profile is in Chinese (it printed
+    "series" in English); the province, region and nation columns too."""
+    import re
+
+    from analysis.estimation.study import build_study
+    from analysis.publishing.tables import render
+    from analysis.report.pages import profile
+
+    off = profile.official_table(build_study("2020-replica"), 450000)
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    header = render(off)["text/markdown"].splitlines()[0]
+    cells = [c.strip() for c in header.strip("|").split("|")]
+    assert len(cells) == len(off.columns) and "指标" in cells
+    assert not [c for c in cells if re.search("[A-Za-z]", c)], cells
+
+
 def _region_figure():
     import pandas as pd
 

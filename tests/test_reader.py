@@ -322,6 +322,35 @@ def test_counts_in_the_pages_prose_follow_english_grammar(tmp_path, monkeypatch,
     assert h["unscored_clause"] == common.unscored_clause(h["n_unscored"])
 
 
+def test_the_landing_page_of_a_wave_of_one_province_names_it_and_compares_nothing(tmp_path, default_study,
+                                                                               monkeypatch):
+    """One publishable province: the landing page names it and says provinces are not compared
+    (not "fewer than two provinces have enough respondents", which reads as if none were
+    published); no region bullet repeats the overall degree; a wave that is not synthetic opens
+    each finding with a capital. With no publishable province, it says so."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import common, intro
+    from tests import wavegen
+
+    st = build_study(wavegen.provinces(tmp_path / "one", ["广西"]))
+    assert not st.wave.synthetic
+    h = intro.numbers(st)
+    assert h["provinces_sentence"] == ("Only one province, Guangxi, has enough respondents and villages to "
+                                       "publish its degree, so provinces are not compared on this wave.")
+    kf = intro.key_findings(st, _Fitted(), {}).splitlines()
+    assert kf[0].startswith("- The modernization degree is **")
+    assert all(line[2].isupper() for line in kf) and not any("by region" in line for line in kf)
+    problem = next(line for line in kf if "<problems>" in line)
+    assert problem.startswith("- Of the problems whose share is published, respondents name most often one in ")
+    # the replica: three regions published, its bullets after the synthetic label
+    kf = intro.key_findings(default_study, _Fitted(), {}).splitlines()
+    assert all(line.startswith("- *Synthetic replica (illustrates the method):* ") for line in kf)
+    none = common.province_degrees(st).assign(suppressed="fewer than 10 respondents")
+    monkeypatch.setattr(common, "province_degrees", lambda study: none)
+    assert intro.numbers(st)["provinces_sentence"] == ("No province has enough respondents and villages to "
+                                                       "publish its degree.")
+
+
 def test_the_pages_east_west_gap_is_r_s_contrast_of_east_and_west(default_study):
     """The gap the pages print is east minus west, with the SE of svycontrast (tests/r/design_reference.R)."""
     import numpy as np

@@ -492,11 +492,13 @@ def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_in
     figs = page.figures_(one, s)
     assert [t.get_text() for t in figs["fig_sens_ranks"].axes[0].texts] == [
         "Ranks need at least two publishable provinces; this wave has 1."]
-    assert figs["fig_sens_sobol"].axes[0].texts[0].get_text().startswith("No output varies on this wave")
+    assert figs["fig_sens_sobol"].axes[0].texts[0].get_text().startswith("Sobol indices are computed for the east–west gap and the province ranks; this wave has neither")
     assert [t.get_text() for t in figs["fig_sens_regions"].axes[0].get_yticklabels()] == ["west"]
     plt.close("all")
     s = run_sensitivity(study, draws=7 * 10, seed=2)
     g = page.stats(study, s)
+    # the figures show the 2N independent draws (samples A and B), of the N (k + 2) evaluated
+    assert g["sens_independent"] == len(s.regions) == len(s.ranks) == 20 and g["sens_draws"] == 70
     assert page.has_gap(s) and page.defined_sobol(s).equals(s.sobol)
     assert "left out" not in page.sobol_table(s)[1]
     assert page.rank_sampling_text(g) == (f"For the province ranks, sampling accounts for a total share of "

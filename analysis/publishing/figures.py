@@ -203,7 +203,8 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
     """Choropleth of mainland provinces (``values`` indexed by GB/T 2260 code).
 
     Provinces without a value are hatched grey and explained in the legend; ``mark`` provinces
-    (default: the highest and the lowest value) are outlined and labelled. An inset shows the
+    (default: the highest and the lowest value) are outlined and labelled. A single value (or
+    values all equal) takes the colour scale's middle, on a scale of ±5 % (at least ±1) around it. An inset shows the
     South China Sea islands (their polygons are in the boundary file; no maritime line is drawn).
     """
     from analysis.ingest.provinces import resolve
@@ -213,7 +214,11 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
     vals = values.dropna()
     if mark is None:
         mark = (int(vals.idxmax()), int(vals.idxmin())) if len(vals) >= 2 else ()
-    norm = mpl.colors.Normalize(vmin=float(vals.min()), vmax=float(vals.max()))
+    lo, hi = (float(vals.min()), float(vals.max())) if len(vals) else (0.0, 1.0)
+    if hi == lo:                  # one value (or all equal): the scale's middle, not its bottom end
+        half = max(abs(lo) * 0.05, 1.0)
+        lo, hi = lo - half, hi + half
+    norm = mpl.colors.Normalize(vmin=lo, vmax=hi)
     cm = mpl.colormaps[cmap]
     patches, colors, nodata = [], [], []
     for f in _geo():

@@ -41,7 +41,7 @@ HEADERS = (
     "statistic", "term", "the replica assumes", "the seed paper states", "this wave", "two-digit code",
     "type", "value", "variable (data file)", "version", "vif", "villages", "warnings", "wild p",
     "wild p (Holm)", "year", "z-score normalisation", "field", "item", "question", "level", "figure",
-    "model", "file", "row", "column", "rule", "message", "test", "questionnaire", "package")
+    "model", "file", "row", "column", "rule", "message", "test", "questionnaire", "package", "series")
 """Headers pages use besides :data:`COLUMNS`, listed for the message catalog (translated by
 :func:`analysis.i18n._` where a table is drawn)."""
 

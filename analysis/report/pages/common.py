@@ -124,6 +124,8 @@ def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         out.update({"top_province": top["province"], "top_degree": float(top["estimate"]),
                     "bottom_province": bottom["province"], "bottom_degree": float(bottom["estimate"]),
                     "top_minus_bottom": diff, "top_minus_bottom_se": diff_se})
+    elif len(prov) == 1:
+        out["only_province"] = prov.iloc[0]["province"]
     if w.spec.reproduces_seed and {"Shanghai", "Tibet"} <= set(prov["province"]):
         pe = dict(zip(prov["province"], prov["estimate"]))
         out["shanghai_over_tibet"] = float(pe["Shanghai"] / pe["Tibet"])

@@ -57,6 +57,13 @@ def none_fitted_text(ms) -> str:  # type: ignore[no-untyped-def]
                                   "would be, the page says why the wave cannot support it.") + "\n:::")
 
 
+def diagnostics_absent_text() -> str:
+    """Said in place of the diagnostics and robustness tables where the headline model is not
+    estimated (they are its diagnostics)."""
+    return _("The diagnostics and robustness checks are those of the headline model (`wls_region`), which "
+             "is not estimated on this wave.")
+
+
 def headline_sample_text(ms) -> str:  # type: ignore[no-untyped-def]
     """The headline model's share of the respondents and its number of clusters, for the page's
     prose; empty where the wave does not support the model (its regression table says why)."""

@@ -23,8 +23,12 @@ def numbers(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             n=h["n_provinces_published"], top=province(h["top_province"]), top_degree=h["top_degree"],
             bottom=province(h["bottom_province"]), bottom_degree=h["bottom_degree"],
             diff=h["top_minus_bottom"], se=h["top_minus_bottom_se"])
+    elif "only_province" in h:
+        h["provinces_sentence"] = _("Only one province, {name}, has enough respondents and villages to publish "
+                                    "its degree, so provinces are not compared on this wave.").format(
+            name=province(h["only_province"]))
     else:
-        h["provinces_sentence"] = _("Fewer than two provinces have enough respondents to publish their degree.")
+        h["provinces_sentence"] = _("No province has enough respondents and villages to publish its degree.")
     if "gap_east_west" in h:
         h["gap_sentence"] = _("The east–west gap is {gap:.1f} points (standard error {se:.1f}).").format(
             gap=h["gap_east_west"], se=h["gap_east_west_se"])
@@ -68,7 +72,7 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
             n=h["n_provinces_published"], low=h["bottom_degree"], bottom=province(h["bottom_province"]),
             high=h["top_degree"], top=province(h["top_province"]), diff=h["top_minus_bottom"],
             se=h["top_minus_bottom_se"]) + f" {{doc}}`{more} <index>`")
-    elif region_sentence(h):
+    elif sum(pd.notna(h.get(f"degree_{r}", float("nan"))) for r in ("east", "central", "west")) >= 2:
         out.append(lab + _("by region, {regions}.").format(regions=region_sentence(h)) + f" {{doc}}`{more} <index>`")
     t1 = published(problems.table1(study))
     vill = t1[t1["base"].astype(str).str.startswith("villager")].dropna(subset=["estimate"])
@@ -76,8 +80,8 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
         top = vill.sort_values("estimate").iloc[-1]
         ci = (_(" (95 % CI {lo:.0f}–{hi:.0f} %)").format(lo=top["ci_low"], hi=top["ci_high"])
               if pd.notna(top["ci_low"]) else "")
-        out.append(lab + _("the problem respondents name most often is in {field}: “{problem}”, "
-                           "{pct:.0f} %{ci}.").format(field=top["field"], problem=top["problem"],
+        out.append(lab + _("of the problems whose share is published, respondents name most often one in "
+                           "{field}: “{problem}”, {pct:.0f} %{ci}.").format(field=top["field"], problem=top["problem"],
                                                      pct=top["estimate"], ci=ci) + f" {{doc}}`{more} <problems>`")
     main = next((n for n in ("wls_region", "wls_province", "svy_region") if models.has(n)), None)
     if main:
@@ -108,7 +112,8 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
                 year=o["real_year"], low=o["gdppc_bottom"], low_name=province(o["gdppc_bottom_name"]),
                 high=o["gdppc_top"], high_name=province(o["gdppc_top_name"]),
                 ratio=o["gdppc_top"] / o["gdppc_bottom"]) + f" {{doc}}`{more} <provinces>`")
-    return "\n".join(f"- {s}" for s in out[:6])
+    # a sentence opens with a capital where no label precedes it (a real wave's survey findings)
+    return "\n".join(f"- {s[:1].upper()}{s[1:]}" for s in out[:6])
 
 
 def _p_words(p: str) -> str:

@@ -23,7 +23,9 @@ def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
     out: dict[str, Any] = {"sens_draws": s.n_evaluations, "perturb_pct": 100 * PERTURBATION,
                            "sens_draws_set": study.settings.index.uncertainty.draws,
-                           "sens_blocks": len(INPUTS) + 2}
+                           "sens_blocks": len(INPUTS) + 2,
+                           # the figures' draws: the Saltelli design's two independent samples A and B
+                           "sens_independent": len(s.regions)}
     ranks = sob.loc[("province ranks (mean over provinces)", "bootstrap"), "total"]
     if pd.notna(ranks):                     # a single province: its rank never varies, no index
         out["sobol_rank_boot_total"] = ranks
@@ -113,5 +115,6 @@ def figures_(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             "fig_sens_sobol": (figures.sobol_bars(sob.assign(input=[INPUT_LABELS.get(i, i)
                                                                     for i in sob["input"]]), synthetic=syn)
                                if len(sob) else
-                               figures.placeholder(_("No output varies on this wave (a single region and a "
-                                                     "single province), so no Sobol index is defined.")))}
+                               figures.placeholder(_("Sobol indices are computed for the east–west gap and "
+                                                     "the province ranks; this wave has neither (one region, "
+                                                     "one province), so none is defined.")))}
