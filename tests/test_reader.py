@@ -44,6 +44,24 @@ def test_a_numbered_table_has_its_caption_anchor_and_csv_name():
     assert out["text/markdown"].startswith("**Table 3.2. Degree by region**")
 
 
+@pytest.mark.parametrize("lang, code", [("en", "en"), ("zh", "zh-Hans")])
+def test_the_report_s_front_door_has_a_title_a_language_and_a_link_to_follow(tmp_path, lang, code):
+    """The root index.html Jupyter Book writes is a bare redirect: it becomes a page with the
+    book's title (escaped), its language, the same redirect and a link for a reader whose
+    browser does not follow it; any other file is left alone."""
+    from analysis.report.build import landing_page
+
+    page = tmp_path / "index.html"
+    page.write_text('<meta http-equiv="Refresh" content="0; url=book/intro.html" />', encoding="utf-8")
+    assert landing_page(tmp_path, "Rural <governance>", lang)
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and f'<html lang="{code}">' in text
+    assert "<title>Rural &lt;governance&gt;</title>" in text
+    assert '<meta http-equiv="Refresh" content="0; url=book/intro.html">' in text
+    assert '<a href="book/intro.html">Rural &lt;governance&gt;</a>' in text
+    assert not landing_page(tmp_path, "again", lang) and page.read_text(encoding="utf-8") == text
+
+
 def test_the_archive_holds_every_table_once_as_the_page_offers_it(tmp_path):
     a = pd.DataFrame({"province": ["Hebei", "=cmd"], "estimate": [50.5, None], "suppressed": ["", "n < 10"]})
     b = pd.DataFrame({"x": [1]})

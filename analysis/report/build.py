@@ -271,6 +271,27 @@ def tables_archive(html: Path) -> int:
     return n
 
 
+def landing_page(html: Path, title: str, lang: str = "en") -> bool:
+    """Jupyter Book's root ``index.html`` is a bare redirect (no title, no language, nothing to
+    follow where redirects are off): written again as a page with its title, its language, the
+    same redirect and a link to the first page. False when the file is not such a redirect."""
+    import html as html_
+
+    from analysis import i18n
+
+    page = html / "index.html"
+    m = re.fullmatch(r'\s*<meta http-equiv="Refresh" content="0; url=([^"<>]+)"\s*/?>\s*',
+                     page.read_text(encoding="utf-8"))
+    if not m:
+        return False
+    url, t = html_.escape(m.group(1), quote=True), html_.escape(title)
+    page.write_text(f'<!DOCTYPE html>\n<html lang="{i18n.HTML_LANG[lang]}">\n<head>\n<meta charset="utf-8">\n'
+                    f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                    f'<title>{t}</title>\n<meta http-equiv="Refresh" content="0; url={url}">\n</head>\n'
+                    f'<body>\n<p><a href="{url}">{t}</a></p>\n</body>\n</html>\n', encoding="utf-8")
+    return True
+
+
 def book_toc(wave, *, compare: bool = False, profiles: list[str] | None = None,  # type: ignore[no-untyped-def]
              lang: str = "en") -> dict:
     """The table of contents of a wave's book: ``_toc.yml``, with the comparison page for a
@@ -553,6 +574,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                   f"{target}; full log: {log}[/red]")
         return 1
     n_tables = tables_archive(html)
+    landing_page(html, str(cfg.get("title", "")), lang)
     if pdf_name:
         try:
             build_pdf(cmd, env, tmp, html, pdf_name, toc["root"])
