@@ -242,10 +242,11 @@ def test_logit_refuses_an_outcome_that_is_not_0_1_and_needs_the_design_for_desig
                                                               rows=np.arange(len(binary))).to_frame())
     assert whole.stats["n_psu"] == d.n_psu and whole.df_inference == d.degf - 1
     assert whole.stats["design_df"] == d.degf
+    assert whole.nobs == len(binary) and whole.fixed_effects == ()       # counted rows, a tuple
     gone = binary["village"] == binary["village"].iloc[0]
     part = fit_logit(binary[~gone], spec, {}, design=d, rows=np.flatnonzero(~gone))
     assert part.stats["n_psu"] == d.n_psu - 1 and part.stats["design_df"] == d.degf - 1
-    assert part.df_inference == d.degf - 2
+    assert part.df_inference == d.degf - 2 and part.nobs == int((~gone).sum())
 
 
 def test_the_result_carries_the_spec_s_label_family_terms_and_covariance_labels(frame):
@@ -536,6 +537,7 @@ def test_design_based_ordered_logit_df_and_bookkeeping(ordered):
     part = fit_ologit(ordered[~gone], spec, {}, design=d, rows=np.flatnonzero(~gone))
     assert part.stats["n_psu"] == d.n_psu - 1 and part.stats["design_df"] == d.degf - 1
     assert part.df_inference == d.degf - 3
+    assert (whole.nobs, part.nobs) == (len(ordered), int((~gone).sum())) and whole.fixed_effects == ()
     with pytest.raises(ValueError, match="^design-based standard errors need the survey design$"):
         fit_ologit(ordered, spec, {})
 
