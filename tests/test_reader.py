@@ -359,7 +359,8 @@ def test_the_landing_page_of_a_wave_of_one_province_names_it_and_compares_nothin
     assert kf[0].startswith("- The modernization degree is **")
     assert all(line[2].isupper() for line in kf) and not any("by region" in line for line in kf)
     problem = next(line for line in kf if "<problems>" in line)
-    assert problem.startswith("- Of the problems whose share is published, respondents name most often one in ")
+    assert problem.startswith("- Of the problems whose share is published, respondents name most often one "
+                              "in ")
     # the replica: three regions published, its bullets after the synthetic label
     kf = intro.key_findings(default_study, _Fitted(), {}).splitlines()
     assert all(line.startswith("- *Synthetic replica (illustrates the method):* ") for line in kf)
@@ -587,7 +588,8 @@ def test_the_index_page_gives_no_rank_to_a_wave_s_only_publishable_province(defa
     rep = domain_replicates(one, reps=20, seed=1)
     t = index.province_table(one, rep)
     assert len(t) == 1 and not {"median_rank", "rank_low", "rank_high"} & set(t.columns)
-    assert index.province_table_title(t) == "Provinces: degree, confidence interval and PSUs, ordered by degree"
+    assert index.province_table_title(t) == ("Provinces: degree, confidence interval and PSUs, ordered by "
+                                             "degree")
     assert index.map_caption(t) == "Modernization degree by province."
     assert index.rank_paragraph(one, t) == ("Ranks compare provinces with one another, so this wave, with 1 "
                                             "publishable province, has none.")
@@ -705,7 +707,8 @@ def test_the_sample_tables_count_rows_distinct_villages_and_weights_from_the_raw
     assert c["respondents"].to_dict() == by.size().to_dict()
     assert c["villages"].to_dict() == by["village_id"].nunique().to_dict()
     assert (c["villages"] < c["respondents"]).all()
-    np.testing.assert_allclose(c["weighted_share_pct"], 100 * by["weight"].sum()[c.index] / raw["weight"].sum())
+    share = 100 * by["weight"].sum()[c.index] / raw["weight"].sum()
+    np.testing.assert_allclose(c["weighted_share_pct"], share)
     r = survey.region_composition(default_study).set_index("region")
     region = raw.assign(region=c["region"].reindex(raw["province"]).to_numpy()).groupby("region")
     assert r["provinces"].to_dict() == region["province"].nunique().to_dict()

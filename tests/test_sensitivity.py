@@ -492,7 +492,8 @@ def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_in
     figs = page.figures_(one, s)
     assert [t.get_text() for t in figs["fig_sens_ranks"].axes[0].texts] == [
         "Ranks need at least two publishable provinces; this wave has 1."]
-    assert figs["fig_sens_sobol"].axes[0].texts[0].get_text().startswith("Sobol indices are computed for the east–west gap and the province ranks; this wave has neither")
+    assert figs["fig_sens_sobol"].axes[0].texts[0].get_text().startswith(
+        "Sobol indices are computed for the east–west gap and the province ranks; this wave has neither")
     assert [t.get_text() for t in figs["fig_sens_regions"].axes[0].get_yticklabels()] == ["west"]
     plt.close("all")
     s = run_sensitivity(study, draws=7 * 10, seed=2)

@@ -204,7 +204,8 @@ def china_map(values: pd.Series, *, label: str, title: str = "", cmap: str = "vi
 
     Provinces without a value are hatched grey and explained in the legend; ``mark`` provinces
     (default: the highest and the lowest value) are outlined and labelled. A single value (or
-    values all equal) takes the colour scale's middle, on a scale of ±5 % (at least ±1) around it. An inset shows the
+    values all equal) takes the colour scale's middle, on a scale of ±5 % (at least ±1) around
+    it. An inset shows the
     South China Sea islands (their polygons are in the boundary file; no maritime line is drawn).
     """
     from analysis.ingest.provinces import resolve

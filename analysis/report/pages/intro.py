@@ -24,8 +24,8 @@ def numbers(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             bottom=province(h["bottom_province"]), bottom_degree=h["bottom_degree"],
             diff=h["top_minus_bottom"], se=h["top_minus_bottom_se"])
     elif "only_province" in h:
-        h["provinces_sentence"] = _("Only one province, {name}, has enough respondents and villages to publish "
-                                    "its degree, so provinces are not compared on this wave.").format(
+        h["provinces_sentence"] = _("Only one province, {name}, has enough respondents and villages to "
+                                    "publish its degree, so provinces are not compared on this wave.").format(
             name=province(h["only_province"]))
     else:
         h["provinces_sentence"] = _("No province has enough respondents and villages to publish its degree.")
@@ -81,8 +81,9 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
         ci = (_(" (95 % CI {lo:.0f}–{hi:.0f} %)").format(lo=top["ci_low"], hi=top["ci_high"])
               if pd.notna(top["ci_low"]) else "")
         out.append(lab + _("of the problems whose share is published, respondents name most often one in "
-                           "{field}: “{problem}”, {pct:.0f} %{ci}.").format(field=top["field"], problem=top["problem"],
-                                                     pct=top["estimate"], ci=ci) + f" {{doc}}`{more} <problems>`")
+                           "{field}: “{problem}”, {pct:.0f} %{ci}.").format(
+            field=top["field"], problem=top["problem"], pct=top["estimate"], ci=ci)
+            + f" {{doc}}`{more} <problems>`")
     main = next((n for n in ("wls_region", "wls_province", "svy_region") if models.has(n)), None)
     if main:
         f = models[main].to_frame().dropna(subset=["p"])
