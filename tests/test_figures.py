@@ -246,6 +246,17 @@ def test_china_map_marks_the_provinces_asked_for_with_the_format_given():
     assert len(one.axes[0].texts) == 0               # one value: no highest and lowest to mark
 
 
+def test_china_map_without_any_value_hatches_every_province_on_a_bar_from_0_to_1():
+    """A wave whose every province is withheld: nothing coloured, every province hatched, and a
+    colour bar of 0 to 1 rather than one of NaN."""
+    fig = figures.china_map(pd.Series({450000: np.nan, 110000: np.nan}), label="degree")
+    ax, bar = fig.axes[0], fig.axes[-1]
+    coloured, hatched = ax.collections[0], ax.collections[1]
+    assert len(coloured.get_paths()) == 0
+    assert len(hatched.get_paths()) == sum(len(p) for p in _provinces_polygons().values())
+    assert bar.get_ylim() == (0.0, 1.0) and len(ax.texts) == 0
+
+
 @pytest.mark.parametrize("value, half", [(51.95, 0.05 * 51.95), (5.0, 1.0), (0.0, 1.0)])
 def test_china_map_gives_a_single_value_the_middle_of_its_colour_scale(value, half):
     """A wave of one province (or provinces all equal): its colour is the scale's middle, on a
