@@ -28,7 +28,6 @@ AGGREGATION_TEXT = {"arithmetic": N_("weighted arithmetic means"), "geometric": 
 the edition's language)."""
 RANKS_NEED_TWO = N_("Ranks need at least two publishable provinces; this wave has {n}.")
 """Said in place of ranks (figure and paragraph) where they would compare a province with nothing."""
-RANK_COLUMNS = ("median_rank", "rank_low", "rank_high")
 
 
 def method_settings(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
