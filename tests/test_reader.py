@@ -352,6 +352,8 @@ def test_the_landing_page_of_a_wave_of_one_province_names_it_and_compares_nothin
 
     st = build_study(wavegen.provinces(tmp_path / "one", ["广西"]))
     assert not st.wave.synthetic
+    regions = [common.headline(x)["n_regions_published"] for x in (st, default_study)]
+    assert regions == [1, 3]
     h = intro.numbers(st)
     assert h["provinces_sentence"] == ("Only one province, Guangxi, has enough respondents and villages to "
                                        "publish its degree, so provinces are not compared on this wave.")

@@ -11,7 +11,7 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-from analysis.i18n import N_
+from analysis.i18n import N_, _
 
 
 def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
@@ -81,8 +81,6 @@ def _footer_links(app, pagename, templatename, context, doctree) -> None:  # typ
     pathto = context.get("pathto")
     if pathto is None:
         return
-    from analysis.i18n import _
-
     cite, pdf_label = _("How to cite"), _("PDF edition")
     links = []
     if "book/cite" in app.env.found_docs:
@@ -126,8 +124,6 @@ class TranslateExecTable(SphinxPostTransform):
     default_priority = 9
 
     def run(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        from analysis.i18n import _
-
         for table in self.document.findall(nodes.table):
             head = next(table.findall(nodes.thead), None)
             if head is None or tuple(e.astext() for e in head.findall(nodes.entry)) != EXEC_TABLE_HEADER:

@@ -112,6 +112,7 @@ def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         out[f"degree_{r.region3}"] = float(r.estimate) if not r.suppressed else float("nan")
     est = study.degree(by="region3")
     pub = set(published(reg)["region3"])
+    out["n_regions_published"] = len(pub)
     if {"east", "west"} <= pub:
         gap, gap_se = est.contrast("east", "west")
         out["gap_east_west"], out["gap_east_west_se"] = gap, gap_se

@@ -105,10 +105,9 @@ def province_map(study):  # type: ignore[no-untyped-def]
 
     t = published(degree_table(study, "province"))
     vals = pd.Series(t["estimate"].to_numpy(), index=[int(x) for x in t["province"]])
-    mark = tuple(int(x) for x in t.sort_values("estimate")["province"].iloc[[0, -1]]) if len(t) >= 2 else ()
     note = (N_("not in the replica / suppressed") if study.wave.synthetic else N_("not surveyed / suppressed"))
     return figures.china_map(vals, label=N_("modernization degree (0–100)"), cmap="viridis",
-                             title="Modernization degree by province", mark=mark,
+                             title="Modernization degree by province",
                              missing_note=note, synthetic=study.wave.synthetic)
 
 

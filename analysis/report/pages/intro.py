@@ -72,7 +72,7 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
             n=h["n_provinces_published"], low=h["bottom_degree"], bottom=province(h["bottom_province"]),
             high=h["top_degree"], top=province(h["top_province"]), diff=h["top_minus_bottom"],
             se=h["top_minus_bottom_se"]) + f" {{doc}}`{more} <index>`")
-    elif sum(pd.notna(h.get(f"degree_{r}", float("nan"))) for r in ("east", "central", "west")) >= 2:
+    elif h["n_regions_published"] >= 2:
         out.append(lab + _("by region, {regions}.").format(regions=region_sentence(h)) + f" {{doc}}`{more} <index>`")
     t1 = published(problems.table1(study))
     vill = t1[t1["base"].astype(str).str.startswith("villager")].dropna(subset=["estimate"])
