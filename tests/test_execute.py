@@ -264,3 +264,74 @@ def test_page_execution_reads_the_page_s_settings_over_the_book_s():
     assert page_execution(nb({"mystnb": {"execution_timeout": 30, "execution_allow_errors": True},
                               "execution": {"timeout": 90}}), 600, False) == (30, True)
     assert page_execution(nb({"mystnb": {"execution_allow_errors": False}}), 600, True) == (600, False)
+
+
+def _flaky_kernel(folder: Path, failures: int) -> dict:
+    """An environment whose kernelspec ``flaky`` dies at its first ``failures`` starts (each start
+    takes one token), as a kernel that lost the race for its port does; the others are python3."""
+    import json
+    import sys
+
+    tokens = folder / "tokens"
+    tokens.mkdir()
+    for i in range(failures):
+        (tokens / f"t{i}").touch()
+    launcher = folder / "launcher.py"
+    launcher.write_text(
+        "import os, sys, pathlib\n"
+        f"for t in sorted(pathlib.Path({str(tokens)!r}).iterdir()):\n"
+        "    try:\n        t.unlink()\n    except FileNotFoundError:\n        continue\n"
+        "    sys.exit(1)                                  # dies before it answers\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'ipykernel_launcher', *sys.argv[1:]])\n",
+        encoding="utf-8")
+    spec = folder / "jupyter" / "kernels" / "flaky"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps(
+        {"argv": [sys.executable, str(launcher), "-f", "{connection_file}"], "display_name": "Flaky",
+         "language": "python"}), encoding="utf-8")
+    return {**os.environ, "JUPYTER_PATH": str(folder / "jupyter")}
+
+
+def _flaky_page(folder: Path, name: str, code: str) -> Path:
+    path = _page(folder, name, code)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("name: python3", "name: flaky"), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_kernel_that_dies_before_it_answers_is_replaced(tmp_path, shared):
+    env = _flaky_kernel(tmp_path, failures=2)
+    pages = tmp_path / "book"
+    pages.mkdir()
+    sources = {f"p{i}": _flaky_page(pages, f"p{i}", f"print('page {i} ran')") for i in range(2)}
+    log = tmp_path / "build.log"
+    out = execute_pages(tmp_path / "cache", sources, env, jobs=2, log=log,
+                        shared=frozenset(sources) if shared else frozenset())
+    assert {p: err for p, (_, err) in out.items()} == {"p0": None, "p1": None}
+    assert not list((tmp_path / "tokens").iterdir())                  # two starts did fail
+    assert log.read_text(encoding="utf-8").count("died before it answered") == 2
+    assert all(f"page {i} ran" in _output(tmp_path / "cache", sources[f"p{i}"]) for i in range(2))
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_kernel_that_never_starts_is_the_pages_error_not_the_builds(tmp_path, shared):
+    from analysis.report.execute import KERNEL_STARTS
+
+    env = _flaky_kernel(tmp_path, failures=KERNEL_STARTS + 5)
+    sources = {"p": _flaky_page(tmp_path, "p", "print(1)")}
+    out = execute_pages(tmp_path / "cache", sources, env, jobs=1,
+                        shared=frozenset(sources) if shared else frozenset())
+    assert "Kernel died before replying to kernel_info" in out["p"][1]
+    assert len(list((tmp_path / "tokens").iterdir())) == 5         # tried KERNEL_STARTS times, no more
+    assert pending_pages(tmp_path / "cache", sources) == sources              # left for the book to run
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_kernel_that_dies_under_a_cell_fails_its_page_and_the_next_page_gets_another(tmp_path, shared):
+    sources = {"a": _page(tmp_path, "a", "import os\nos._exit(1)"),
+               "b": _page(tmp_path, "b", "print('b ran')")}
+    out = execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=1,
+                        shared=frozenset(sources) if shared else frozenset())
+    assert out["a"][1] is not None and "died" in out["a"][1].lower()
+    assert out["b"][1] is None and "b ran" in _output(tmp_path / "cache", sources["b"])

@@ -6,7 +6,10 @@ all but one idle. :func:`execute_pages` runs up to ``jobs`` kernels at once (one
 myst-nb does, so a page never sees another's state), and stores each executed page in the
 jupyter-cache folder the book reads, under the same key myst-nb computes (the page's code cells
 and kernel). Sphinx then finds every page cached. A page that fails here is left out of the cache:
-the book executes it again and reports its error as it does for any failing page.
+the book executes it again and reports its error as it does for any failing page. Kernels started
+side by side can race for a port, and the loser dies before it answers: such a kernel is replaced
+(up to :data:`KERNEL_STARTS` starts); one that never starts, or dies under a cell, is its page's
+error, never the build's.
 
 Results the pages share (the models, the sensitivity analysis) are computed once even when two
 pages ask at the same time (:func:`analysis.report.context.cached` holds a lock per result).
@@ -70,17 +73,45 @@ def _set_env(env: dict, log: str | None) -> None:
 
 def _execute(path: str, timeout: int, allow_errors: bool = False) -> list[tuple[str, object, float, str | None]]:
     """Execute one page in a fresh kernel, in its folder (as myst-nb does): [(path, executed
-    notebook, seconds, error or None)], a list as :func:`_execute_shared` returns."""
+    notebook, seconds, error or None)], a list as :func:`_execute_shared` returns. A kernel that
+    dies before it answers is replaced (:data:`KERNEL_STARTS`)."""
     from jupyter_cache.executors.utils import single_nb_execution
 
     if _LOGGING:
         print(f"{path}: Executing notebook ahead", flush=True)      # into the build log
-    nb = read_page(Path(path))
-    timeout, allow_errors = page_execution(nb, timeout, allow_errors)
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=allow_errors,
-                                 meta_override=True)
-    # a cell's own exception, not nbclient's wrapper
-    return [(path, nb, result.time, None if result.err is None else _error_line(result.err))]
+    for attempt in range(1, KERNEL_STARTS + 1):
+        nb = read_page(Path(path))
+        page_timeout, page_errors = page_execution(nb, timeout, allow_errors)
+        started: list[bool] = []                  # filled once the kernel answers
+
+        def answered(notebook, started=started) -> None:  # type: ignore[no-untyped-def]
+            started.append(True)
+
+        t0 = time.perf_counter()
+        try:
+            result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=page_timeout,
+                                         allow_errors=page_errors, meta_override=True,
+                                         on_notebook_start=answered)
+        except Exception as e:                    # its kernel did not start, or died under a cell
+            if not started and attempt < KERNEL_STARTS:
+                _not_started(path, e)
+                continue
+            return [(path, nb, time.perf_counter() - t0, _error_line(e))]
+        # a cell's own exception, not nbclient's wrapper
+        return [(path, nb, result.time, None if result.err is None else _error_line(result.err))]
+    raise AssertionError("unreachable: the last attempt returns")
+
+
+KERNEL_STARTS = 3
+"""Kernels started for a page before its start-up failure is its error. Kernels started side by
+side can race for a free port (each process picks its own, then the kernel binds it), and the one
+that loses dies before it answers; another kernel gets other ports."""
+
+
+def _not_started(path: str, err: BaseException) -> None:
+    if _LOGGING:
+        print(f"{path}: its kernel died before it answered ({_error_line(err)}); starting another",
+              flush=True)
 
 
 RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
@@ -113,33 +144,52 @@ def _execute_shared(paths: list[str], timeout: int, allow_errors: bool = False
         for path in paths:
             if _LOGGING:
                 print(f"{path}: Executing notebook ahead (shared kernel)", flush=True)
-            nb = read_page(Path(path))
-            page_timeout, page_errors = page_execution(nb, timeout, allow_errors)
-            if km is None:                  # the page's kernel (its kernelspec), started by the first client
-                km = NotebookClient(nb).create_kernel_manager()
-            client = NotebookClient(nb, km=km, timeout=page_timeout, allow_errors=page_errors,
-                                    record_timing=False,    # no timestamps: the cache key reads cell metadata
-                                    resources={"metadata": {"path": str(Path(path).parent)}})
+            for attempt in range(1, KERNEL_STARTS + 1):
+                nb = read_page(Path(path))
+                page_timeout, page_errors = page_execution(nb, timeout, allow_errors)
+                if km is None:              # the page's kernel (its kernelspec), started by the first client
+                    km = NotebookClient(nb).create_kernel_manager()
+                client = NotebookClient(nb, km=km, timeout=page_timeout, allow_errors=page_errors,
+                                        record_timing=False,    # no timestamps: the cache key reads cells
+                                        resources={"metadata": {"path": str(Path(path).parent)}})
+                started: list[bool] = []
 
-            async def reset(notebook, client=client) -> None:  # type: ignore[no-untyped-def]
-                await client.async_wait_for_reply(client.kc.execute(RESET, silent=True, store_history=False))
+                async def reset(notebook, client=client,  # type: ignore[no-untyped-def]
+                                started=started) -> None:
+                    started.append(True)
+                    await client.async_wait_for_reply(client.kc.execute(RESET, silent=True,
+                                                                        store_history=False))
 
-            client.on_notebook_start = reset
-            t0 = time.perf_counter()
-            err: str | None = None
-            try:
-                loop.run_until_complete(client.async_execute(cwd=str(Path(path).parent)))
-            except (CellExecutionError, CellTimeoutError) as e:
-                err = _error_line(e)
-            finally:
-                if client.kc is not None:
-                    client.kc.stop_channels()
-            out.append((path, nb, time.perf_counter() - t0, err))
+                client.on_notebook_start = reset
+                t0 = time.perf_counter()
+                err: str | None = None
+                try:
+                    loop.run_until_complete(client.async_execute(cwd=str(Path(path).parent)))
+                except (CellExecutionError, CellTimeoutError) as e:
+                    err = _error_line(e)
+                except Exception as e:          # the kernel did not start, or died under a cell: the
+                    loop.run_until_complete(_shutdown(km))  # next page (or attempt) starts another
+                    km = None
+                    if not started and attempt < KERNEL_STARTS:
+                        _not_started(path, e)
+                        continue
+                    err = _error_line(e)
+                finally:
+                    if client.kc is not None:
+                        client.kc.stop_channels()
+                out.append((path, nb, time.perf_counter() - t0, err))
+                break
     finally:
-        if km is not None and km.has_kernel:
-            loop.run_until_complete(km.shutdown_kernel(now=True))
+        if km is not None:
+            loop.run_until_complete(_shutdown(km))
         loop.close()
     return out
+
+
+async def _shutdown(km) -> None:  # type: ignore[no-untyped-def]
+    """Stop a shared kernel, alive or dead."""
+    if km.has_kernel:
+        await km.shutdown_kernel(now=True)
 
 
 def pending_pages(cache_path: Path, sources: dict[str, Path]) -> dict[str, Path]:
