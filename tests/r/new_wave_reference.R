@@ -1,0 +1,132 @@
+# Reference values for a wave the stored references never saw (tests/test_new_wave_against_r.py):
+# the report's design-based degree (overall, by region and by province, lonely PSU adjusted), the
+# design-based linear, logit and ordered-logit models, the headline WLS with CR1 SEs on G - 1 df,
+# and the multilevel model on nlme's between-within df, from R's survey, sandwich and nlme.
+# Run from the project root:  Rscript tests/r/new_wave_reference.R INPUT YEAR OUTFILE
+# INPUT: the wave's villagers as ruralgov read them (its missing codes already blank; the test
+#        writes it) with the respondents' overall index score; YEAR: the wave's survey year, whose
+#        province covariates are read from data/external/_merged/province_year_core_2005_2024.csv.
+# Everything else (the log of income, the derived regressors, the designs) is computed here.
+# Output: one row per value: model, term, kind, category, estimate, se, df, p, ci_low, ci_high
+suppressPackageStartupMessages({library(survey); library(sandwich); library(nlme)})
+options(survey.lonely.psu = "adjust", digits = 15)
+args <- commandArgs(trailingOnly = TRUE)
+stopifnot(length(args) == 3)
+year <- as.integer(args[2])
+outfile <- args[3]
+
+out <- list()
+add <- function(model, term, kind, estimate, se = NA, df = NA, p = NA, lo = NA, hi = NA, category = NA) {
+  out[[length(out) + 1]] <<- data.frame(model = model, term = as.character(term), kind = kind,
+    category = category, estimate = as.numeric(estimate), se = as.numeric(se), df = as.numeric(df),
+    p = as.numeric(p), ci_low = as.numeric(lo), ci_high = as.numeric(hi))
+}
+
+d <- read.csv(args[1], encoding = "UTF-8", colClasses = c(village_id = "character", province = "character"))
+d$log_income <- ifelse(d$hh_income > 0, log(d$hh_income), NA)      # nonpositive incomes dropped
+d$female <- as.numeric(d$sex == 2)
+d$age10 <- d$age / 10
+d$east <- as.numeric(d$region3 == "east")
+regs <- c("internet_use", "education", "log_income", "distance_km", "participation", "age10", "female")
+oregs <- c(regs, "east")
+des <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = d, nest = TRUE)
+
+# --- the degree: design-based mean of the overall score, t interval on the (domain's) design df --
+degree_row <- function(model, term, sub) {
+  m <- svymean(~overall, sub, na.rm = TRUE)
+  df <- degf(sub)
+  ci <- if (df > 0) confint(m, df = df) else c(NA, NA)
+  add(model, term, "domain", coef(m), SE(m), df, NA, ci[1], ci[2])
+}
+degree_row("degree", "all", subset(des, !is.na(d$overall)))
+for (by in c("region3", "province_en")) {
+  for (g in sort(unique(d[[by]]))) degree_row(paste0("degree_by_", by), g, subset(des, d[[by]] == g & !is.na(d$overall)))
+}
+
+# --- design-based regressions (svyglm): t on the residual df of the complete cases' design ------
+glm_rows <- function(name, m) {
+  s <- summary(m)$coefficients
+  dfr <- df.residual(m)
+  for (t in rownames(s)) {
+    if (t == "(Intercept)" || grepl("factor", t)) next
+    q <- qt(0.975, dfr)
+    add(name, t, "coef", s[t, 1], s[t, 2], dfr, s[t, 4], s[t, 1] - q * s[t, 2], s[t, 1] + q * s[t, 2])
+  }
+}
+f_reg <- as.formula(paste("overall ~", paste(regs, collapse = " + "), "+ factor(region3)"))
+glm_rows("svy_region", svyglm(f_reg, design = des))
+lregs <- list(logit_online_registration = c("hreg_app", "smartphone", "education", "log_income", "distance_km",
+                                             "age10", "female", "east"),
+              logit_old_age_insurance = c("old_age_ins", "education", "log_income", "age10", "female",
+                                          "migrant_exp", "east"))
+# average marginal effects: a discrete change for 0/1 regressors, a numerical derivative otherwise;
+# delta-method SEs on the design-based covariance
+ame_logit <- function(name, m) {
+  X <- model.matrix(m); w <- weights(m, "prior"); b <- coef(m); V <- vcov(m)
+  for (t in colnames(X)[-1]) {
+    binary <- all(X[, t] %in% c(0, 1))
+    f <- function(beta) {
+      if (binary) {
+        X1 <- X; X0 <- X; X1[, t] <- 1; X0[, t] <- 0
+        sum(w * (plogis(X1 %*% beta) - plogis(X0 %*% beta))) / sum(w)
+      } else {
+        h <- 1e-5; Xp <- X; Xm <- X; Xp[, t] <- Xp[, t] + h; Xm[, t] <- Xm[, t] - h
+        sum(w * (plogis(Xp %*% beta) - plogis(Xm %*% beta)) / (2 * h)) / sum(w)
+      }
+    }
+    g <- sapply(seq_along(b), function(k) { e <- 1e-6; bp <- b; bm <- b; bp[k] <- bp[k] + e; bm[k] <- bm[k] - e
+                                            (f(bp) - f(bm)) / (2 * e) })
+    add(name, t, if (binary) "ame_discrete" else "ame_derivative", f(b), sqrt(drop(t(g) %*% V %*% g)))
+  }
+}
+for (name in names(lregs)) {
+  r <- lregs[[name]]
+  m <- svyglm(as.formula(paste(r[1], "~", paste(r[-1], collapse = " + "))), design = des, family = quasibinomial())
+  glm_rows(name, m)
+  ame_logit(name, m)
+}
+dd <- d; dd$y <- factor(dd$hlt_sat, ordered = TRUE)
+dso <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = dd, nest = TRUE)
+so <- svyolr(as.formula(paste("y ~", paste(oregs, collapse = " + "))),
+             design = subset(dso, complete.cases(dd[, c("hlt_sat", oregs)])),
+             control = list(reltol = 1e-15, maxit = 10000))      # BFGS to convergence
+Vs <- vcov(so)
+for (t in names(coef(so))) {
+  b <- coef(so)[t]; se <- sqrt(Vs[t, t])
+  if (t %in% oregs) {
+    dfr <- so$df.residual; q <- qt(0.975, dfr)
+    add("svyolr_health", t, "coef", b, se, dfr, 2 * pt(-abs(b / se), dfr), b - q * se, b + q * se)
+  } else add("svyolr_health", t, "cut", b, se)
+}
+
+# --- the headline WLS: CR1 (sandwich::vcovCL HC1) by province, t on G - 1 df --------------------
+mh <- lm(f_reg, data = d, weights = weight)
+Vc <- vcovCL(mh, cluster = ~province, type = "HC1")
+G <- length(unique(d[rownames(model.frame(mh)), "province"]))
+for (t in regs) {
+  b <- coef(mh)[t]; se <- sqrt(Vc[t, t]); q <- qt(0.975, G - 1)
+  add("wls_region", t, "coef", b, se, G - 1, 2 * pt(-abs(b / se), G - 1), b - q * se, b + q * se)
+}
+
+# --- multilevel: lme with province intercepts, the wave year's official province covariates ----
+pv <- read.csv("data/external/_merged/province_year_core_2005_2024.csv", encoding = "UTF-8")
+pv <- pv[pv$year == year, ]
+prov <- data.frame(province = as.character(pv$adcode), urban_rate = pv$urban_rate_pct,
+                   log_gdp_pc = log(pv$gdp_per_capita_yuan),
+                   fiscal_exp_pc_k = pv$fiscal_exp_per_capita_yuan / 1000)
+mregs <- c(regs, "urban_rate", "log_gdp_pc", "fiscal_exp_pc_k")
+dm <- merge(d, prov, by = "province", sort = FALSE)
+dm <- dm[complete.cases(dm[, c("overall", mregs)]), ]
+if (nrow(dm) > 0) {
+  m <- lme(as.formula(paste("overall ~", paste(mregs, collapse = " + "))), random = ~ 1 | province, data = dm,
+           method = "REML", control = lmeControl(tolerance = 1e-12, msTol = 1e-12, niterEM = 200, msMaxIter = 500))
+  b <- fixef(m); se <- sqrt(diag(vcov(m))); dfx <- m$fixDF$X[names(b)]; q <- qt(0.975, dfx)
+  for (t in names(b)) {
+    add("multilevel", if (t == "(Intercept)") "Intercept" else t, "coef", b[t], se[t], dfx[t],
+        2 * pt(-abs(b[t] / se[t]), dfx[t]), b[t] - q[t] * se[t], b[t] + q[t] * se[t])
+  }
+}
+
+res <- do.call(rbind, out)
+write.csv(res, outfile, row.names = FALSE)
+cat(sprintf("R %s: survey %s: %d reference values\n", getRversion(), packageVersion("survey"), nrow(res)))

@@ -1,0 +1,142 @@
+"""The report's estimators against R on a wave the stored references never saw: the realistic
+2024 wave of ``tests/wavegen.py`` (GBK CSV with Chinese headers, 25 provinces of which one holds a
+single village, unnormalised weights, incomes of 0), read by ruralgov, then handed to
+``tests/r/new_wave_reference.R``, which derives the regressors and builds the designs itself and
+computes each value with survey, sandwich and nlme. R runs here, on the wave just written (no
+stored values): a change of the wave generator is compared as well.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import paths
+from analysis.estimation.index import SCALE
+from analysis.estimation.study import build_study
+from analysis.estimation.suite import fit_model
+from tests import wavegen
+from tests.conftest import shared
+
+pytestmark = pytest.mark.against_r
+RTOL_EST = 1e-6     # estimates
+RTOL_SE = 1e-4      # standard errors, p-values, interval limits
+RTOL_SVYOLR = 2.5e-4
+"""svyolr's covariance rests on optim's finite-difference Hessian (about 1e-4 relative)."""
+COLUMNS = ["resp_id", "province", "province_en", "region3", "village_id", "weight", "internet_use", "education",
+           "hh_income", "distance_km", "participation", "age", "sex", "hreg_app", "smartphone", "old_age_ins",
+           "migrant_exp", "hlt_sat"]
+"""What R is given of the wave as ruralgov read it (missing codes blank), with the overall score."""
+
+
+@pytest.fixture(scope=shared)
+def wave(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """(the study of the new wave, R's values for it)."""
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript not installed (apt-get install r-base-core r-cran-survey ...; see README)")
+    tmp = tmp_path_factory.mktemp("new-wave")
+    folder = tmp / "2024-followup"
+    folder.mkdir()
+    wavegen.write(folder, "gbk")
+    study = build_study(folder)
+    given = study.villagers[COLUMNS].assign(overall=study.scores["overall"].to_numpy())
+    given.to_csv(tmp / "given.csv", index=False)
+    run = subprocess.run(["Rscript", "tests/r/new_wave_reference.R", str(tmp / "given.csv"), str(study.year),
+                          str(tmp / "ref.csv")], cwd=paths.ROOT, capture_output=True, text=True)
+    if run.returncode and "there is no package called" in run.stderr:
+        pytest.skip(f"new_wave_reference.R: {run.stderr.strip().splitlines()[-1]} (see README for the R packages)")
+    assert run.returncode == 0, run.stderr
+    return study, pd.read_csv(tmp / "ref.csv")
+
+
+def _ref(ref: pd.DataFrame, model: str, kinds: tuple[str, ...] = ("coef",)) -> pd.DataFrame:
+    r = ref[(ref["model"] == model) & ref["kind"].isin(kinds)]
+    assert len(r) > 0, model
+    return r
+
+
+def test_the_wave_is_unlike_the_stored_references_in_the_ways_said(wave):
+    study, _ = wave
+    v = study.villagers
+    villages = v.groupby("province")["village_id"].nunique()
+    assert len(villages) == 25 and (villages == 1).sum() == 1          # one province, one village
+    assert study.wave.spec.lonely_psu == "adjust"
+    assert v["weight"].sum() > 100 * len(v)                             # persons, not normalised
+    assert (v["hh_income"] == 0).sum() == 4
+
+
+def test_the_degree_overall_and_by_domain_equals_svymean_on_the_domains_design_df(wave):
+    """Every domain, the lonely province's included (no df, so no interval); Wald limits cut at
+    the score's ends, as the estimator documents."""
+    study, ref = wave
+    for model, by in [("degree", None), ("degree_by_region3", "region3"), ("degree_by_province_en", "province_en")]:
+        e = study.degree(by=by)
+        lo, hi = e.ci
+        ours = {"all": 0} if by is None else {str(d): i for i, d in enumerate(e.domains)}
+        rows = _ref(ref, model, ("domain",))
+        assert sorted(ours) == sorted(rows["term"])
+        for r in rows.itertuples():
+            i = ours[r.term]
+            np.testing.assert_allclose(e.estimate[i], r.estimate, rtol=RTOL_EST, err_msg=r.term)
+            np.testing.assert_allclose(e.se[i], r.se, rtol=RTOL_SE, err_msg=r.term)
+            assert e.df[i] == r.df, r.term
+            want = np.clip([r.ci_low, r.ci_high], *SCALE)
+            np.testing.assert_allclose([lo[i], hi[i]], want, rtol=RTOL_SE, err_msg=r.term)   # NaN as NaN
+    assert (_ref(ref, "degree_by_province_en", ("domain",))["df"] == 0).sum() == 1
+
+
+@pytest.mark.parametrize("model", ["svy_region", "logit_online_registration", "logit_old_age_insurance",
+                                   "svyolr_health", "wls_region", "multilevel"])
+def test_each_model_s_estimates_ses_df_p_values_and_intervals_equal_r(wave, model):
+    """svyglm (linear, quasibinomial) and svyolr on the complete cases' design; the headline WLS
+    with CR1 SEs on G − 1 df (its wild bootstrap aside); lme with the wave year's official
+    province covariates, each coefficient on nlme's between-within df."""
+    study, ref = wave
+    spec = study.settings.models.get(model)
+    if model == "wls_region":
+        spec = spec.model_copy(update={"wild": None})
+    res = fit_model(study, spec)
+    t = res.to_frame().set_index("term")
+    rtol = RTOL_SVYOLR if model == "svyolr_health" else RTOL_SE
+    rows = _ref(ref, model)
+    assert set(rows["term"]) - {"Intercept"} == set(t.index) - {"Intercept"}
+    for r in rows.itertuples():
+        if r.term == "Intercept":
+            continue
+        df = res.df_inference[r.term] if isinstance(res.df_inference, (dict, pd.Series)) else res.df_inference
+        assert df == r.df, r.term
+        np.testing.assert_allclose(t.loc[r.term, "estimate"], r.estimate, rtol=RTOL_EST, err_msg=r.term)
+        got = t.loc[r.term, ["se", "p"]].to_numpy(float)
+        np.testing.assert_allclose(got, [r.se, r.p], rtol=rtol, atol=1e-12, err_msg=r.term)
+        # a limit is the estimate ± t × SE: the SE's tolerance carried over (a limit near 0 has no
+        # relative precision of its own)
+        np.testing.assert_allclose(t.loc[r.term, ["ci_low", "ci_high"]].to_numpy(float), [r.ci_low, r.ci_high],
+                                   rtol=0, atol=3 * rtol * r.se, err_msg=r.term)
+
+
+def test_the_ordered_logit_s_cut_points_equal_svyolr(wave):
+    study, ref = wave
+    res = fit_model(study, study.settings.models.get("svyolr_health"))
+    rows = _ref(ref, "svyolr_health", ("cut",))
+    assert len(rows) == 4
+    for r in rows.itertuples():
+        np.testing.assert_allclose(res.params[f"cut{r.term}"], r.estimate, rtol=RTOL_EST, err_msg=r.term)
+        np.testing.assert_allclose(res.bse[f"cut{r.term}"], r.se, rtol=RTOL_SVYOLR, err_msg=r.term)
+
+
+@pytest.mark.parametrize("model", ["logit_online_registration", "logit_old_age_insurance"])
+def test_the_logit_marginal_effects_equal_r_s(wave, model):
+    study, ref = wave
+    ame = fit_model(study, study.settings.models.get(model)).tables["ame"].set_index("term")
+    rows = _ref(ref, model, ("ame_discrete", "ame_derivative"))
+    assert set(rows["term"]) == set(ame.index)
+    for r in rows.itertuples():
+        assert ame.loc[r.term, "kind"] == ("discrete change" if r.kind == "ame_discrete" else "derivative")
+        # R differentiates numerically (h = 1e-5): derivatives agree to that precision
+        np.testing.assert_allclose(ame.loc[r.term, "ame"], r.estimate,
+                                   rtol=1e-6 if r.kind == "ame_discrete" else 1e-5, err_msg=r.term)
+        np.testing.assert_allclose(ame.loc[r.term, "se"], r.se, rtol=RTOL_SE, err_msg=r.term)
