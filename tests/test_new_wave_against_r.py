@@ -2,12 +2,16 @@
 2024 wave of ``tests/wavegen.py`` (GBK CSV with Chinese headers, 25 provinces of which one holds a
 single village, unnormalised weights, incomes of 0), read by ruralgov, then handed to
 ``tests/r/new_wave_reference.R``, which derives the regressors and builds the designs itself and
-computes each value with survey, sandwich and nlme. R runs here, on the wave just written (no
-stored values): a change of the wave generator is compared as well.
+computes each value with survey, sandwich, ordinal and nlme. R runs here, on the wave just
+written (no stored values): a change of the wave generator is compared as well. The estimators
+are compared as the package returns them, and as the CLI publishes them (``ruralgov index`` and
+``ruralgov models``, small cells withheld).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import subprocess
 
@@ -20,7 +24,7 @@ from analysis.estimation.index import SCALE
 from analysis.estimation.study import build_study
 from analysis.estimation.suite import fit_model
 from tests import wavegen
-from tests.conftest import shared
+from tests.conftest import run_cli, shared
 
 pytestmark = pytest.mark.against_r
 RTOL_EST = 1e-6     # estimates
@@ -29,13 +33,13 @@ RTOL_SVYOLR = 2.5e-4
 """svyolr's covariance rests on optim's finite-difference Hessian (about 1e-4 relative)."""
 COLUMNS = ["resp_id", "province", "province_en", "region3", "village_id", "weight", "internet_use", "education",
            "hh_income", "distance_km", "participation", "age", "sex", "hreg_app", "smartphone", "old_age_ins",
-           "migrant_exp", "hlt_sat"]
+           "migrant_exp", "hlt_sat", "edu_sat"]
 """What R is given of the wave as ruralgov read it (missing codes blank), with the overall score."""
 
 
 @pytest.fixture(scope=shared)
 def wave(tmp_path_factory):  # type: ignore[no-untyped-def]
-    """(the study of the new wave, R's values for it)."""
+    """(the study of the new wave, R's values for it, the wave's folder)."""
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript not installed (apt-get install r-base-core r-cran-survey ...; see README)")
     tmp = tmp_path_factory.mktemp("new-wave")
@@ -50,7 +54,7 @@ def wave(tmp_path_factory):  # type: ignore[no-untyped-def]
     if run.returncode and "there is no package called" in run.stderr:
         pytest.skip(f"new_wave_reference.R: {run.stderr.strip().splitlines()[-1]} (see README for the R packages)")
     assert run.returncode == 0, run.stderr
-    return study, pd.read_csv(tmp / "ref.csv")
+    return study, pd.read_csv(tmp / "ref.csv"), folder
 
 
 def _ref(ref: pd.DataFrame, model: str, kinds: tuple[str, ...] = ("coef",)) -> pd.DataFrame:
@@ -60,7 +64,7 @@ def _ref(ref: pd.DataFrame, model: str, kinds: tuple[str, ...] = ("coef",)) -> p
 
 
 def test_the_wave_is_unlike_the_stored_references_in_the_ways_said(wave):
-    study, _ = wave
+    study, _, _ = wave
     v = study.villagers
     villages = v.groupby("province")["village_id"].nunique()
     assert len(villages) == 25 and (villages == 1).sum() == 1          # one province, one village
@@ -72,7 +76,7 @@ def test_the_wave_is_unlike_the_stored_references_in_the_ways_said(wave):
 def test_the_degree_overall_and_by_domain_equals_svymean_on_the_domains_design_df(wave):
     """Every domain, the lonely province's included (no df, so no interval); Wald limits cut at
     the score's ends, as the estimator documents."""
-    study, ref = wave
+    study, ref, _ = wave
     for model, by in [("degree", None), ("degree_by_region3", "region3"), ("degree_by_province_en", "province_en")]:
         e = study.degree(by=by)
         lo, hi = e.ci
@@ -89,13 +93,19 @@ def test_the_degree_overall_and_by_domain_equals_svymean_on_the_domains_design_d
     assert (_ref(ref, "degree_by_province_en", ("domain",))["df"] == 0).sum() == 1
 
 
-@pytest.mark.parametrize("model", ["svy_region", "logit_online_registration", "logit_old_age_insurance",
-                                   "svyolr_health", "wls_region", "multilevel"])
+MODELS = ["svy_region", "logit_online_registration", "logit_old_age_insurance", "svyolr_health", "wls_region",
+          "wls_province", "ologit_education", "ologit_health", "multilevel"]
+"""The models R computes here (the Oaxaca decomposition and the score without the digital items
+have references of their own)."""
+DESIGN_BASED = ["svy_region", "logit_online_registration", "logit_old_age_insurance"]
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_each_model_s_estimates_ses_df_p_values_and_intervals_equal_r(wave, model):
-    """svyglm (linear, quasibinomial) and svyolr on the complete cases' design; the headline WLS
-    with CR1 SEs on G − 1 df (its wild bootstrap aside); lme with the wave year's official
-    province covariates, each coefficient on nlme's between-within df."""
-    study, ref = wave
+    """svyglm (linear, quasibinomial) and svyolr on the complete cases' design; the WLS models
+    with CR1 SEs on G − 1 df (the headline's wild bootstrap aside); clm's Wald z; lme with the
+    wave year's official province covariates, each coefficient on nlme's between-within df."""
+    study, ref, _ = wave
     spec = study.settings.models.get(model)
     if model == "wls_region":
         spec = spec.model_copy(update={"wild": None})
@@ -108,7 +118,7 @@ def test_each_model_s_estimates_ses_df_p_values_and_intervals_equal_r(wave, mode
         if r.term == "Intercept":
             continue
         df = res.df_inference[r.term] if isinstance(res.df_inference, (dict, pd.Series)) else res.df_inference
-        assert df == r.df, r.term
+        assert (np.inf if df is None else df) == r.df, r.term
         np.testing.assert_allclose(t.loc[r.term, "estimate"], r.estimate, rtol=RTOL_EST, err_msg=r.term)
         got = t.loc[r.term, ["se", "p"]].to_numpy(float)
         np.testing.assert_allclose(got, [r.se, r.p], rtol=rtol, atol=1e-12, err_msg=r.term)
@@ -119,7 +129,7 @@ def test_each_model_s_estimates_ses_df_p_values_and_intervals_equal_r(wave, mode
 
 
 def test_the_ordered_logit_s_cut_points_equal_svyolr(wave):
-    study, ref = wave
+    study, ref, _ = wave
     res = fit_model(study, study.settings.models.get("svyolr_health"))
     rows = _ref(ref, "svyolr_health", ("cut",))
     assert len(rows) == 4
@@ -130,7 +140,7 @@ def test_the_ordered_logit_s_cut_points_equal_svyolr(wave):
 
 @pytest.mark.parametrize("model", ["logit_online_registration", "logit_old_age_insurance"])
 def test_the_logit_marginal_effects_equal_r_s(wave, model):
-    study, ref = wave
+    study, ref, _ = wave
     ame = fit_model(study, study.settings.models.get(model)).tables["ame"].set_index("term")
     rows = _ref(ref, model, ("ame_discrete", "ame_derivative"))
     assert set(rows["term"]) == set(ame.index)
@@ -140,3 +150,58 @@ def test_the_logit_marginal_effects_equal_r_s(wave, model):
         np.testing.assert_allclose(ame.loc[r.term, "ame"], r.estimate,
                                    rtol=1e-6 if r.kind == "ame_discrete" else 1e-5, err_msg=r.term)
         np.testing.assert_allclose(ame.loc[r.term, "se"], r.se, rtol=RTOL_SE, err_msg=r.term)
+
+
+def test_the_degree_the_cli_publishes_equals_r_with_small_cells_withheld(wave):
+    """``ruralgov index --format csv`` overall, by region and by province: every published cell
+    (estimate, SE, limits, design effect, respondents, villages, df) is R's; a domain below the
+    wave's ``min_cell`` shows its counts and nothing else."""
+    study, ref, folder = wave
+    withheld = 0
+    for by, model in [(None, "degree"), ("region", "degree_by_region3"), ("province", "degree_by_province_en")]:
+        run = run_cli("index", str(folder), "--format", "csv", *(["--by", by] if by else []))
+        assert run.returncode == 0, run.stderr
+        got = pd.read_csv(io.StringIO(run.stdout), keep_default_na=False, na_values=[""]).set_index("domain")
+        rows = _ref(ref, model, ("domain",)).set_index("term")
+        assert sorted(got.index) == sorted(rows.index)
+        for dom, r in rows.iterrows():
+            g = got.loc[dom]
+            assert (g["n"], g["n_psu"], g["df"]) == (r["n"], r["n_psu"], r["df"]), dom
+            if r["n"] < study.min_cell:
+                withheld += 1
+                assert g[["estimate", "se", "ci_low", "ci_high", "deff"]].isna().all(), dom
+                assert "fewer than" in g["suppressed"], dom
+                continue
+            np.testing.assert_allclose(g[["estimate", "deff"]].to_numpy(float), [r["estimate"], r["deff"]],
+                                       rtol=RTOL_SE, err_msg=dom)
+            np.testing.assert_allclose(g["se"], r["se"], rtol=RTOL_SE, err_msg=dom)
+            np.testing.assert_allclose(g[["ci_low", "ci_high"]].to_numpy(float),
+                                       np.clip([r["ci_low"], r["ci_high"]], *SCALE), rtol=RTOL_SE, err_msg=dom)
+    assert withheld == 3                                      # the three provinces cut below min_cell
+
+
+def test_the_models_the_cli_publishes_equal_r(wave):
+    """``ruralgov models --format json``: each coefficient's estimate, SE, p-value and limits are
+    R's, and a design-based model's design (df, villages, respondents) is that of its complete
+    cases."""
+    _, ref, folder = wave
+    run = run_cli("models", str(folder), "--format", "json", *[a for m in MODELS for a in ("--model", m)])
+    assert run.returncode == 0, run.stderr
+    published = {m["name"]: m for m in json.loads(run.stdout)["models"]}
+    assert sorted(published) == sorted(MODELS)
+    for name in MODELS:
+        coefs = {c["term"]: c for c in published[name]["coefficients"]}
+        rtol = RTOL_SVYOLR if name == "svyolr_health" else RTOL_SE
+        for r in _ref(ref, name).itertuples():
+            if r.term == "Intercept":
+                continue
+            c = coefs[r.term]
+            np.testing.assert_allclose(c["estimate"], r.estimate, rtol=RTOL_EST, err_msg=f"{name} {r.term}")
+            np.testing.assert_allclose([c["se"], c["p"]], [r.se, r.p], rtol=rtol, atol=1e-12,
+                                       err_msg=f"{name} {r.term}")
+            np.testing.assert_allclose([c["ci_low"], c["ci_high"]], [r.ci_low, r.ci_high], rtol=0,
+                                       atol=3 * rtol * r.se, err_msg=f"{name} {r.term}")
+    for name in DESIGN_BASED:
+        r = _ref(ref, name, ("design",)).iloc[0]
+        stats = published[name]["stats"]
+        assert (stats["design_df"], stats["n_psu"], published[name]["n"]) == (r["df"], r["n_psu"], r["n"]), name

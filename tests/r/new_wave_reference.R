@@ -1,14 +1,15 @@
 # Reference values for a wave the stored references never saw (tests/test_new_wave_against_r.py):
 # the report's design-based degree (overall, by region and by province, lonely PSU adjusted), the
-# design-based linear, logit and ordered-logit models, the headline WLS with CR1 SEs on G - 1 df,
-# and the multilevel model on nlme's between-within df, from R's survey, sandwich and nlme.
+# design-based linear, logit and ordered-logit models, the WLS models with CR1 SEs on G - 1 df,
+# the model-based ordered logits and the multilevel model on nlme's between-within df, from R's survey, sandwich, ordinal and nlme.
 # Run from the project root:  Rscript tests/r/new_wave_reference.R INPUT YEAR OUTFILE
 # INPUT: the wave's villagers as ruralgov read them (its missing codes already blank; the test
 #        writes it) with the respondents' overall index score; YEAR: the wave's survey year, whose
 #        province covariates are read from data/external/_merged/province_year_core_2005_2024.csv.
 # Everything else (the log of income, the derived regressors, the designs) is computed here.
-# Output: one row per value: model, term, kind, category, estimate, se, df, p, ci_low, ci_high
-suppressPackageStartupMessages({library(survey); library(sandwich); library(nlme)})
+# Output: one row per value: model, term, kind, category, estimate, se, df, p, ci_low, ci_high, and
+#   for the degree deff, n, n_psu
+suppressPackageStartupMessages({library(survey); library(sandwich); library(nlme); library(ordinal)})
 options(survey.lonely.psu = "adjust", digits = 15)
 args <- commandArgs(trailingOnly = TRUE)
 stopifnot(length(args) == 3)
@@ -16,10 +17,12 @@ year <- as.integer(args[2])
 outfile <- args[3]
 
 out <- list()
-add <- function(model, term, kind, estimate, se = NA, df = NA, p = NA, lo = NA, hi = NA, category = NA) {
+add <- function(model, term, kind, estimate, se = NA, df = NA, p = NA, lo = NA, hi = NA, category = NA,
+                deff = NA, n = NA, n_psu = NA) {
   out[[length(out) + 1]] <<- data.frame(model = model, term = as.character(term), kind = kind,
     category = category, estimate = as.numeric(estimate), se = as.numeric(se), df = as.numeric(df),
-    p = as.numeric(p), ci_low = as.numeric(lo), ci_high = as.numeric(hi))
+    p = as.numeric(p), ci_low = as.numeric(lo), ci_high = as.numeric(hi), deff = as.numeric(deff),
+    n = as.numeric(n), n_psu = as.numeric(n_psu))
 }
 
 d <- read.csv(args[1], encoding = "UTF-8", colClasses = c(village_id = "character", province = "character"))
@@ -31,12 +34,15 @@ regs <- c("internet_use", "education", "log_income", "distance_km", "participati
 oregs <- c(regs, "east")
 des <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = d, nest = TRUE)
 
-# --- the degree: design-based mean of the overall score, t interval on the (domain's) design df --
+# --- the degree: design-based mean of the overall score, t interval on the (domain's) design df,
+#     design effect against simple random sampling with replacement; respondents and villages -----
 degree_row <- function(model, term, sub) {
-  m <- svymean(~overall, sub, na.rm = TRUE)
+  m <- svymean(~overall, sub, na.rm = TRUE, deff = "replace")
   df <- degf(sub)
   ci <- if (df > 0) confint(m, df = df) else c(NA, NA)
-  add(model, term, "domain", coef(m), SE(m), df, NA, ci[1], ci[2])
+  kept <- sub$variables
+  add(model, term, "domain", coef(m), SE(m), df, NA, ci[1], ci[2], deff = deff(m), n = nrow(kept),
+      n_psu = length(unique(kept$village_id)))
 }
 degree_row("degree", "all", subset(des, !is.na(d$overall)))
 for (by in c("region3", "province_en")) {
@@ -47,6 +53,9 @@ for (by in c("region3", "province_en")) {
 glm_rows <- function(name, m) {
   s <- summary(m)$coefficients
   dfr <- df.residual(m)
+  used <- m$survey.design                        # the complete cases, a domain of the full design
+  add(name, "design", "design", NA, df = degf(used), n = nrow(used$variables),
+      n_psu = length(unique(used$variables$village_id)))
   for (t in rownames(s)) {
     if (t == "(Intercept)" || grepl("factor", t)) next
     q <- qt(0.975, dfr)
@@ -99,13 +108,28 @@ for (t in names(coef(so))) {
   } else add("svyolr_health", t, "cut", b, se)
 }
 
-# --- the headline WLS: CR1 (sandwich::vcovCL HC1) by province, t on G - 1 df --------------------
-mh <- lm(f_reg, data = d, weights = weight)
-Vc <- vcovCL(mh, cluster = ~province, type = "HC1")
-G <- length(unique(d[rownames(model.frame(mh)), "province"]))
-for (t in regs) {
-  b <- coef(mh)[t]; se <- sqrt(Vc[t, t]); q <- qt(0.975, G - 1)
-  add("wls_region", t, "coef", b, se, G - 1, 2 * pt(-abs(b / se), G - 1), b - q * se, b + q * se)
+# --- the WLS models: CR1 (sandwich::vcovCL HC1) by province, t on G - 1 df ----------------------
+f_prov <- as.formula(paste("overall ~", paste(regs, collapse = " + "), "+ factor(province_en)"))
+for (spec in list(list("wls_region", f_reg), list("wls_province", f_prov))) {
+  mh <- lm(spec[[2]], data = d, weights = weight)
+  Vc <- vcovCL(mh, cluster = ~province, type = "HC1")
+  G <- length(unique(d[rownames(model.frame(mh)), "province"]))
+  for (t in regs) {
+    b <- coef(mh)[t]; se <- sqrt(Vc[t, t]); q <- qt(0.975, G - 1)
+    add(spec[[1]], t, "coef", b, se, G - 1, 2 * pt(-abs(b / se), G - 1), b - q * se, b + q * se)
+  }
+}
+
+# --- the model-based ordered logits (ordinal::clm, unweighted): Wald z tests and intervals ------
+for (spec in list(c("ologit_education", "edu_sat"), c("ologit_health", "hlt_sat"))) {
+  cc <- d[complete.cases(d[, c(spec[2], oregs)]), ]
+  cc$y <- factor(cc[[spec[2]]], ordered = TRUE)
+  m <- clm(as.formula(paste("y ~", paste(oregs, collapse = " + "))), data = cc, link = "logit")
+  s <- summary(m)$coefficients
+  for (t in oregs) {
+    b <- s[t, 1]; se <- s[t, 2]; q <- qnorm(0.975)
+    add(spec[1], t, "coef", b, se, Inf, s[t, 4], b - q * se, b + q * se)
+  }
 }
 
 # --- multilevel: lme with province intercepts, the wave year's official province covariates ----
