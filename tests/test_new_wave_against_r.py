@@ -158,7 +158,8 @@ def test_the_degree_the_cli_publishes_equals_r_with_small_cells_withheld(wave):
     wave's ``min_cell`` shows its counts and nothing else."""
     study, ref, folder = wave
     withheld = 0
-    for by, model in [(None, "degree"), ("region", "degree_by_region3"), ("province", "degree_by_province_en")]:
+    for by, model in [(None, "degree"), ("region", "degree_by_region3"),
+                      ("province", "degree_by_province_en")]:
         run = run_cli("index", str(folder), "--format", "csv", *(["--by", by] if by else []))
         assert run.returncode == 0, run.stderr
         got = pd.read_csv(io.StringIO(run.stdout), keep_default_na=False, na_values=[""]).set_index("domain")
@@ -175,8 +176,8 @@ def test_the_degree_the_cli_publishes_equals_r_with_small_cells_withheld(wave):
             np.testing.assert_allclose(g[["estimate", "deff"]].to_numpy(float), [r["estimate"], r["deff"]],
                                        rtol=RTOL_SE, err_msg=dom)
             np.testing.assert_allclose(g["se"], r["se"], rtol=RTOL_SE, err_msg=dom)
-            np.testing.assert_allclose(g[["ci_low", "ci_high"]].to_numpy(float),
-                                       np.clip([r["ci_low"], r["ci_high"]], *SCALE), rtol=RTOL_SE, err_msg=dom)
+            want = np.clip([r["ci_low"], r["ci_high"]], *SCALE)
+            np.testing.assert_allclose(g[["ci_low", "ci_high"]].to_numpy(float), want, rtol=RTOL_SE, err_msg=dom)
     assert withheld == 3                                      # the three provinces cut below min_cell
 
 
@@ -204,4 +205,5 @@ def test_the_models_the_cli_publishes_equal_r(wave):
     for name in DESIGN_BASED:
         r = _ref(ref, name, ("design",)).iloc[0]
         stats = published[name]["stats"]
-        assert (stats["design_df"], stats["n_psu"], published[name]["n"]) == (r["df"], r["n_psu"], r["n"]), name
+        got = (stats["design_df"], stats["n_psu"], published[name]["n"])
+        assert got == (r["df"], r["n_psu"], r["n"]), name

@@ -1,7 +1,8 @@
 # Reference values for a wave the stored references never saw (tests/test_new_wave_against_r.py):
 # the report's design-based degree (overall, by region and by province, lonely PSU adjusted), the
 # design-based linear, logit and ordered-logit models, the WLS models with CR1 SEs on G - 1 df,
-# the model-based ordered logits and the multilevel model on nlme's between-within df, from R's survey, sandwich, ordinal and nlme.
+# the model-based ordered logits and the multilevel model on nlme's between-within df, from R's
+# survey, sandwich, ordinal and nlme.
 # Run from the project root:  Rscript tests/r/new_wave_reference.R INPUT YEAR OUTFILE
 # INPUT: the wave's villagers as ruralgov read them (its missing codes already blank; the test
 #        writes it) with the respondents' overall index score; YEAR: the wave's survey year, whose
