@@ -177,7 +177,8 @@ def test_the_degree_the_cli_publishes_equals_r_with_small_cells_withheld(wave):
                                        rtol=RTOL_SE, err_msg=dom)
             np.testing.assert_allclose(g["se"], r["se"], rtol=RTOL_SE, err_msg=dom)
             want = np.clip([r["ci_low"], r["ci_high"]], *SCALE)
-            np.testing.assert_allclose(g[["ci_low", "ci_high"]].to_numpy(float), want, rtol=RTOL_SE, err_msg=dom)
+            lims = g[["ci_low", "ci_high"]].to_numpy(float)
+            np.testing.assert_allclose(lims, want, rtol=RTOL_SE, err_msg=dom)
     assert withheld == 3                                      # the three provinces cut below min_cell
 
 
