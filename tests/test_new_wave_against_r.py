@@ -31,9 +31,9 @@ RTOL_EST = 1e-6     # estimates
 RTOL_SE = 1e-4      # standard errors, p-values, interval limits
 RTOL_SVYOLR = 2.5e-4
 """svyolr's covariance rests on optim's finite-difference Hessian (about 1e-4 relative)."""
-COLUMNS = ["resp_id", "province", "province_en", "region3", "village_id", "weight", "internet_use", "education",
-           "hh_income", "distance_km", "participation", "age", "sex", "hreg_app", "smartphone", "old_age_ins",
-           "migrant_exp", "hlt_sat", "edu_sat"]
+COLUMNS = ["resp_id", "province", "province_en", "region3", "village_id", "weight", "internet_use",
+           "education", "hh_income", "distance_km", "participation", "age", "sex", "hreg_app", "smartphone",
+           "old_age_ins", "migrant_exp", "hlt_sat", "edu_sat"]
 """What R is given of the wave as ruralgov read it (missing codes blank), with the overall score."""
 
 
@@ -52,7 +52,8 @@ def wave(tmp_path_factory):  # type: ignore[no-untyped-def]
     run = subprocess.run(["Rscript", "tests/r/new_wave_reference.R", str(tmp / "given.csv"), str(study.year),
                           str(tmp / "ref.csv")], cwd=paths.ROOT, capture_output=True, text=True)
     if run.returncode and "there is no package called" in run.stderr:
-        pytest.skip(f"new_wave_reference.R: {run.stderr.strip().splitlines()[-1]} (see README for the R packages)")
+        missing = run.stderr.strip().splitlines()[-1]
+        pytest.skip(f"new_wave_reference.R: {missing} (see README for the R packages)")
     assert run.returncode == 0, run.stderr
     return study, pd.read_csv(tmp / "ref.csv"), folder
 
@@ -77,7 +78,8 @@ def test_the_degree_overall_and_by_domain_equals_svymean_on_the_domains_design_d
     """Every domain, the lonely province's included (no df, so no interval); Wald limits cut at
     the score's ends, as the estimator documents."""
     study, ref, _ = wave
-    for model, by in [("degree", None), ("degree_by_region3", "region3"), ("degree_by_province_en", "province_en")]:
+    for model, by in [("degree", None), ("degree_by_region3", "region3"),
+                      ("degree_by_province_en", "province_en")]:
         e = study.degree(by=by)
         lo, hi = e.ci
         ours = {"all": 0} if by is None else {str(d): i for i, d in enumerate(e.domains)}
@@ -124,8 +126,8 @@ def test_each_model_s_estimates_ses_df_p_values_and_intervals_equal_r(wave, mode
         np.testing.assert_allclose(got, [r.se, r.p], rtol=rtol, atol=1e-12, err_msg=r.term)
         # a limit is the estimate ± t × SE: the SE's tolerance carried over (a limit near 0 has no
         # relative precision of its own)
-        np.testing.assert_allclose(t.loc[r.term, ["ci_low", "ci_high"]].to_numpy(float), [r.ci_low, r.ci_high],
-                                   rtol=0, atol=3 * rtol * r.se, err_msg=r.term)
+        lims = t.loc[r.term, ["ci_low", "ci_high"]].to_numpy(float)
+        np.testing.assert_allclose(lims, [r.ci_low, r.ci_high], rtol=0, atol=3 * rtol * r.se, err_msg=r.term)
 
 
 def test_the_ordered_logit_s_cut_points_equal_svyolr(wave):

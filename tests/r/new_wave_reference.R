@@ -47,7 +47,9 @@ degree_row <- function(model, term, sub) {
 }
 degree_row("degree", "all", subset(des, !is.na(d$overall)))
 for (by in c("region3", "province_en")) {
-  for (g in sort(unique(d[[by]]))) degree_row(paste0("degree_by_", by), g, subset(des, d[[by]] == g & !is.na(d$overall)))
+  for (g in sort(unique(d[[by]]))) {
+    degree_row(paste0("degree_by_", by), g, subset(des, d[[by]] == g & !is.na(d$overall)))
+  }
 }
 
 # --- design-based regressions (svyglm): t on the residual df of the complete cases' design ------
@@ -65,8 +67,8 @@ glm_rows <- function(name, m) {
 }
 f_reg <- as.formula(paste("overall ~", paste(regs, collapse = " + "), "+ factor(region3)"))
 glm_rows("svy_region", svyglm(f_reg, design = des))
-lregs <- list(logit_online_registration = c("hreg_app", "smartphone", "education", "log_income", "distance_km",
-                                             "age10", "female", "east"),
+lregs <- list(logit_online_registration = c("hreg_app", "smartphone", "education", "log_income",
+                                             "distance_km", "age10", "female", "east"),
               logit_old_age_insurance = c("old_age_ins", "education", "log_income", "age10", "female",
                                           "migrant_exp", "east"))
 # average marginal effects: a discrete change for 0/1 regressors, a numerical derivative otherwise;
@@ -84,14 +86,17 @@ ame_logit <- function(name, m) {
         sum(w * (plogis(Xp %*% beta) - plogis(Xm %*% beta)) / (2 * h)) / sum(w)
       }
     }
-    g <- sapply(seq_along(b), function(k) { e <- 1e-6; bp <- b; bm <- b; bp[k] <- bp[k] + e; bm[k] <- bm[k] - e
-                                            (f(bp) - f(bm)) / (2 * e) })
+    g <- sapply(seq_along(b), function(k) {
+      e <- 1e-6; bp <- b; bm <- b; bp[k] <- bp[k] + e; bm[k] <- bm[k] - e
+      (f(bp) - f(bm)) / (2 * e)
+    })
     add(name, t, if (binary) "ame_discrete" else "ame_derivative", f(b), sqrt(drop(t(g) %*% V %*% g)))
   }
 }
 for (name in names(lregs)) {
   r <- lregs[[name]]
-  m <- svyglm(as.formula(paste(r[1], "~", paste(r[-1], collapse = " + "))), design = des, family = quasibinomial())
+  m <- svyglm(as.formula(paste(r[1], "~", paste(r[-1], collapse = " + "))), design = des,
+              family = quasibinomial())
   glm_rows(name, m)
   ame_logit(name, m)
 }
@@ -144,7 +149,8 @@ dm <- merge(d, prov, by = "province", sort = FALSE)
 dm <- dm[complete.cases(dm[, c("overall", mregs)]), ]
 if (nrow(dm) > 0) {
   m <- lme(as.formula(paste("overall ~", paste(mregs, collapse = " + "))), random = ~ 1 | province, data = dm,
-           method = "REML", control = lmeControl(tolerance = 1e-12, msTol = 1e-12, niterEM = 200, msMaxIter = 500))
+           method = "REML",
+           control = lmeControl(tolerance = 1e-12, msTol = 1e-12, niterEM = 200, msMaxIter = 500))
   b <- fixef(m); se <- sqrt(diag(vcov(m))); dfx <- m$fixDF$X[names(b)]; q <- qt(0.975, dfx)
   for (t in names(b)) {
     add("multilevel", if (t == "(Intercept)") "Intercept" else t, "coef", b[t], se[t], dfx[t],
