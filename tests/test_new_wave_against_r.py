@@ -37,6 +37,16 @@ COLUMNS = ["resp_id", "province", "province_en", "region3", "village_id", "weigh
 """What R is given of the wave as ruralgov read it (missing codes blank), with the overall score."""
 
 
+def _proportions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The villager items of the problems page's Table 1 (each with the answer it counts) and of
+    its digital-access table (answer 1)."""
+    from analysis.report.pages.problems import DIGITAL_ITEMS
+
+    table1 = [(f.item, f.value) for f in study.settings.reproduction.figures
+              if f.key.startswith("table_1_problems.") and f.questionnaire == "villagers"]
+    return pd.DataFrame(table1 + [(i, 1) for i in DIGITAL_ITEMS], columns=["item", "value"]).drop_duplicates()
+
+
 @pytest.fixture(scope=shared)
 def wave(tmp_path_factory):  # type: ignore[no-untyped-def]
     """(the study of the new wave, R's values for it, the wave's folder)."""
@@ -47,10 +57,13 @@ def wave(tmp_path_factory):  # type: ignore[no-untyped-def]
     folder.mkdir()
     wavegen.write(folder, "gbk")
     study = build_study(folder)
-    given = study.villagers[COLUMNS].assign(overall=study.scores["overall"].to_numpy())
-    given.to_csv(tmp / "given.csv", index=False)
+    props = _proportions(study)
+    given = study.villagers[COLUMNS + sorted(set(props["item"]) - set(COLUMNS))]
+    given.assign(overall=study.scores["overall"].to_numpy()).to_csv(tmp / "given.csv", index=False)
+    props.to_csv(tmp / "proportions.csv", index=False)
     run = subprocess.run(["Rscript", "tests/r/new_wave_reference.R", str(tmp / "given.csv"), str(study.year),
-                          str(tmp / "ref.csv")], cwd=paths.ROOT, capture_output=True, text=True)
+                          str(tmp / "ref.csv"), str(tmp / "proportions.csv")],
+                         cwd=paths.ROOT, capture_output=True, text=True)
     if run.returncode and "there is no package called" in run.stderr:
         missing = run.stderr.strip().splitlines()[-1]
         pytest.skip(f"new_wave_reference.R: {missing} (see README for the R packages)")
@@ -210,3 +223,43 @@ def test_the_models_the_cli_publishes_equal_r(wave):
         stats = published[name]["stats"]
         got = (stats["design_df"], stats["n_psu"], published[name]["n"])
         assert got == (r["df"], r["n_psu"], r["n"]), name
+
+
+def test_the_problems_page_s_shares_equal_svyciprop(wave):
+    """Table 1 (each problem's share among those who answered, the logit interval on that
+    subset's design df) and the digital-access table (overall with its interval, and by region):
+    R's values, where the page publishes them."""
+    from analysis.report.pages.problems import digital_access, table1
+
+    study, ref, _ = wave
+    prop = ref[ref["model"] == "proportion"]
+    whole = prop[prop["kind"] == "all"].set_index("term")
+    t1 = table1(study)
+    t1 = t1[t1["base"] == "villagers, design-weighted"].set_index("item")
+    assert len(t1) > 0 and set(t1.index) <= set(whole.index)
+    published = 0
+    for item, row in t1.iterrows():
+        r = whole.loc[item]
+        assert (row["n"], row["df"]) == (r["n"], r["df"]), item
+        if row["suppressed"]:
+            continue
+        published += 1
+        np.testing.assert_allclose(row[["estimate", "se", "ci_low", "ci_high"]].to_numpy(float),
+                                   100 * r[["estimate", "se", "ci_low", "ci_high"]].to_numpy(float),
+                                   rtol=RTOL_SE, err_msg=item)
+    assert published > 0
+    digital = digital_access(study).set_index("item")
+    labels = {study.wave.codebook.item("villagers", i).label: i for i in whole.index}
+    assert len(digital) == 8
+    for label, row in digital.iterrows():
+        item = labels[label]
+        r = whole.loc[item]
+        np.testing.assert_allclose(row[["all", "se", "ci_low", "ci_high"]].to_numpy(float),
+                                   100 * r[["estimate", "se", "ci_low", "ci_high"]].to_numpy(float),
+                                   rtol=RTOL_SE, err_msg=item)
+        regions = prop[(prop["term"] == item) & (prop["kind"] != "all")]
+        assert len(regions) == 3
+        for g in regions.itertuples():
+            if np.isfinite(row[g.kind]):                         # a region cell the page publishes
+                np.testing.assert_allclose(row[g.kind], 100 * g.estimate, rtol=RTOL_EST,
+                                           err_msg=f"{item} {g.kind}")

@@ -1,19 +1,20 @@
 # Reference values for a wave the stored references never saw (tests/test_new_wave_against_r.py):
 # the report's design-based degree (overall, by region and by province, lonely PSU adjusted), the
 # design-based linear, logit and ordered-logit models, the WLS models with CR1 SEs on G - 1 df,
-# the model-based ordered logits and the multilevel model on nlme's between-within df, from R's
-# survey, sandwich, ordinal and nlme.
-# Run from the project root:  Rscript tests/r/new_wave_reference.R INPUT YEAR OUTFILE
+# the model-based ordered logits, the multilevel model on nlme's between-within df, and the
+# problems page's proportions with their logit intervals, from R's survey, sandwich, ordinal and nlme.
+# Run from the project root:  Rscript tests/r/new_wave_reference.R INPUT YEAR OUTFILE [PROPORTIONS]
 # INPUT: the wave's villagers as ruralgov read them (its missing codes already blank; the test
 #        writes it) with the respondents' overall index score; YEAR: the wave's survey year, whose
 #        province covariates are read from data/external/_merged/province_year_core_2005_2024.csv.
+# PROPORTIONS: a CSV of item, value: the shares of the problems page to compute.
 # Everything else (the log of income, the derived regressors, the designs) is computed here.
 # Output: one row per value: model, term, kind, category, estimate, se, df, p, ci_low, ci_high, and
-#   for the degree deff, n, n_psu
+#   deff (the degree), n and n_psu (the degree, the proportions, a design-based model's design)
 suppressPackageStartupMessages({library(survey); library(sandwich); library(nlme); library(ordinal)})
 options(survey.lonely.psu = "adjust", digits = 15)
 args <- commandArgs(trailingOnly = TRUE)
-stopifnot(length(args) == 3)
+stopifnot(length(args) %in% 3:4)
 year <- as.integer(args[2])
 outfile <- args[3]
 
@@ -155,6 +156,25 @@ if (nrow(dm) > 0) {
   for (t in names(b)) {
     add("multilevel", if (t == "(Intercept)") "Intercept" else t, "coef", b[t], se[t], dfx[t],
         2 * pt(-abs(b[t] / se[t]), dfx[t]), b[t] - q[t] * se[t], b[t] + q[t] * se[t])
+  }
+}
+
+# --- proportions (the problems page): each item's share giving the answer counted, among those
+#     who answered it, with the logit interval on that subset's design df (svyciprop), overall and
+#     by region -------------------------------------------------------------------------------------
+if (length(args) == 4) {
+  props <- read.csv(args[4], stringsAsFactors = FALSE)     # item, value
+  for (k in seq_len(nrow(props))) {
+    item <- props$item[k]; value <- props$value[k]
+    sub <- subset(des, !is.na(d[[item]]))
+    f <- as.formula(sprintf("~I(%s == %s)", item, value))
+    p <- svyciprop(f, sub, method = "logit")
+    kept <- sub$variables
+    add("proportion", item, "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), degf(sub), NA,
+        attr(p, "ci")[1], attr(p, "ci")[2], category = value, n = nrow(kept),
+        n_psu = length(unique(kept$village_id)))
+    pr <- svyby(f, ~region3, sub, svyciprop, vartype = "se", method = "logit")
+    for (i in seq_len(nrow(pr))) add("proportion", item, pr$region3[i], pr[i, 2], pr$se[i], category = value)
   }
 }
 

@@ -48,11 +48,15 @@ def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return t
 
 
+DIGITAL_ITEMS = ("hreg_onsite", "hreg_app", "hreg_web", "hreg_phone", "digital_aware", "digital_use",
+                 "internet_use", "smartphone")
+"""The villager items of the digital-access table (each counted where answered 1)."""
+
+
 def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Registration channels, digital awareness and use: design-based %, CI, by region."""
     v, d = study.villagers, study.design
-    items = [i for i in ("hreg_onsite", "hreg_app", "hreg_web", "hreg_phone", "digital_aware",
-                         "digital_use", "internet_use", "smartphone") if i in v]
+    items = [i for i in DIGITAL_ITEMS if i in v]
     pol = policy(study)
     rows, cells = [], []
     for it in items:
