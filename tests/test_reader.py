@@ -886,3 +886,26 @@ def test_the_reproducibility_appendix_labels_its_rows_in_the_edition_s_language(
     zh = reproducibility.tables(default_study)["commit"]
     assert zh["item"].tolist() == ["提交", "工作树", "调查轮次", "调查轮次 sha256"]
     assert zh["value"].iloc[1] == {"clean": "无改动", "modified": "有未提交的改动"}[en["value"].iloc[1]]
+
+
+def test_the_problems_figure_says_what_it_leaves_out_and_stands_in_when_nothing_is_left(default_study):
+    """Table 1's figure draws the published shares; its caption counts the problems withheld and
+    those the wave did not ask; with none left, a panel says why instead of a figure that fails."""
+    from analysis.report.pages import problems
+
+    t1 = problems.table1(default_study)
+    shown, omitted, why = problems.figure_rows(t1)
+    assert len(shown) == len(t1) and omitted == why == ""          # the default wave: every share drawn
+    t = t1.copy()
+    t.loc[t.index[:3], ["estimate", "se", "ci_low", "ci_high"]] = np.nan
+    t.loc[t.index[:3], "suppressed"] = "fewer than 10 respondents"
+    t.loc[t.index[3], ["estimate", "n"]] = [np.nan, 0]
+    shown, omitted, why = problems.figure_rows(t)
+    assert list(shown.index) == list(t.index[4:]) and why == ""
+    assert omitted == ("Not drawn: 3 problems withheld (too few respondents or too unreliable); "
+                       "1 problem not asked in this wave; the table below lists every problem.")
+    t.loc[:, "estimate"] = np.nan
+    t.loc[t.index[4:], "suppressed"] = "95 % CI 30 points wide or wider (NCHS)"
+    shown, omitted, why = problems.figure_rows(t)
+    assert shown.empty and omitted.startswith(f"Not drawn: {len(t) - 1} problems withheld")
+    assert why.startswith("No problem's share can be drawn for this wave")

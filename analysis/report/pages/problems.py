@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import answered
-from analysis.i18n import N_, _
+from analysis.i18n import N_, _, count
 from analysis.publishing.reliability import nchs_proportion_reason, nchs_proportions
 from analysis.report.pages.common import policy
 
@@ -46,6 +46,34 @@ def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     t.loc[vill, ["estimate", "se", "ci_low", "ci_high", "suppressed", "flag"]] = \
         checked[["estimate", "se", "ci_low", "ci_high", "suppressed", "flag"]]
     return t
+
+
+def figure_rows(t1: pd.DataFrame) -> tuple[pd.DataFrame, str, str]:
+    """What the figure of Table 1 (:func:`table1`) draws: (the rows published with an estimate,
+    a sentence for the caption saying how many problems are left out and why, "" when none is,
+    the text standing in for the figure when no row is left, "" otherwise)."""
+    from analysis.publishing.disclosure import published
+
+    shown = published(t1).dropna(subset=["estimate"])
+    left = t1[~t1.index.isin(shown.index)]
+    absent = int((left["n"] == 0).sum())
+    withheld = len(left) - absent
+    parts = []
+    if withheld:
+        parts.append(count(withheld, N_("{n} problem withheld (too few respondents or too unreliable)"),
+                           N_("{n} problems withheld (too few respondents or too unreliable)")))
+    if absent:
+        parts.append(count(absent, N_("{n} problem not asked in this wave"),
+                           N_("{n} problems not asked in this wave")))
+    omitted = ""
+    if parts:
+        omitted = _("Not drawn: {parts}; the table below lists every problem.").format(
+            parts=_("; ").join(parts))
+    why = ""
+    if shown.empty:
+        why = _("No problem's share can be drawn for this wave: each is withheld or not asked in it (the "
+                "table below lists them).")
+    return shown, omitted, why
 
 
 DIGITAL_ITEMS = ("hreg_onsite", "hreg_app", "hreg_web", "hreg_phone", "digital_aware", "digital_use",
