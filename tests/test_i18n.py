@@ -470,6 +470,30 @@ def test_the_limitations_paragraph_follows_the_models_file():
                                           "All models describe associations in cross-sectional data.")
 
 
+def test_the_limitations_paragraph_lists_the_models_fitted_and_names_those_the_wave_could_not_give():
+    """With the fitted set, a model the wave could not give (here the Oaxaca decomposition and
+    the multilevel model) is not described as weighted one way or another: it is named at the
+    end, and the Oaxaca clause goes with it."""
+    from types import SimpleNamespace
+
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import methods
+
+    st = build_study()
+    every = st.settings.models.models
+    gone = {m.name for m in every if m.family in ("oaxaca", "mixedlm")}
+    assert len(gone) == 2
+    fitted = SimpleNamespace(has=lambda name: name not in gone, skipped={n: "the wave has no x" for n in gone})
+    text = methods.limitations(st, fitted)
+    body, _, last = text.partition("Not fitted on this wave (the page on what the score is associated with says why): ")
+    assert "Oaxaca–Blinder decomposition is" not in body
+    for m in every:
+        name = m.label or m.name
+        assert (name in last) == (m.name in gone) and (name in body) == (m.name not in gone), m.name
+    everything = SimpleNamespace(has=lambda name: True, skipped={})
+    assert methods.limitations(st, everything) == methods.limitations(st)
+
+
 def test_each_edition_names_a_province_in_its_own_language_whatever_form_the_wave_gives(monkeypatch):
     """A wave may name its provinces in Chinese (the default wave does): the English edition shows
     their English names, the Chinese edition their short Chinese names; a value that is not a

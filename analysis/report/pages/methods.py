@@ -78,11 +78,14 @@ def wave_paragraph(study) -> str:  # type: ignore[no-untyped-def]
         participation=f["true_participation"])
 
 
-def limitations(study) -> str:  # type: ignore[no-untyped-def]
+def limitations(study, fitted=None) -> str:  # type: ignore[no-untyped-def]
     """How the models of ``data/models.yml`` are weighted, model by model, and what they
-    describe (the Limitations paragraph: from the settings, never typed)."""
+    describe (the Limitations paragraph: from the settings, never typed). With the models
+    ``fitted`` on the wave (a :class:`~analysis.estimation.results.ModelSet`), only those, and the
+    models the wave could not give named last."""
     groups: dict[str, list[str]] = {"model": [], "design": [], "weighted": []}
-    models = study.settings.models.models
+    every = study.settings.models.models
+    models = [m for m in every if fitted is None or fitted.has(m.name)]
     for m in models:
         kind = "design" if m.se_kind == "design" else "weighted" if m.weights else "model"
         groups[kind].append(_(m.label or m.name))
@@ -93,4 +96,9 @@ def limitations(study) -> str:  # type: ignore[no-untyped-def]
     tail = _("All models describe associations in cross-sectional data")
     if any(m.family == "oaxaca" for m in models):
         tail += _("; the Oaxaca–Blinder decomposition is an accounting of the gap, not a causal account of it")
-    return " ".join([*parts, tail + _(".")])
+    text = " ".join([*parts, tail + _(".")])
+    absent = [_(m.label or m.name) for m in every if fitted is not None and m.name in fitted.skipped]
+    if absent:
+        text += " " + _("Not fitted on this wave (the page on what the score is associated with says "
+                        "why): {models}.").format(models=_("; ").join(absent))
+    return text
