@@ -483,9 +483,11 @@ def test_the_limitations_paragraph_lists_the_models_fitted_and_names_those_the_w
     every = st.settings.models.models
     gone = {m.name for m in every if m.family in ("oaxaca", "mixedlm")}
     assert len(gone) == 2
-    fitted = SimpleNamespace(has=lambda name: name not in gone, skipped={n: "the wave has no x" for n in gone})
+    fitted = SimpleNamespace(has=lambda name: name not in gone,
+                             skipped={n: "the wave has no x" for n in gone})
     text = methods.limitations(st, fitted)
-    body, _, last = text.partition("Not fitted on this wave (the page on what the score is associated with says why): ")
+    body, _, last = text.partition("Not fitted on this wave (the page on what the score is associated with "
+                                   "says why): ")
     assert "Oaxaca–Blinder decomposition is" not in body
     for m in every:
         name = m.label or m.name
