@@ -339,3 +339,21 @@ def test_official_lines_break_at_a_missing_year_and_dot_every_year(study):
     np.testing.assert_allclose(y[~np.isnan(y)], known.dropna().sort_index().to_numpy())
     assert fig.ruralgov_data["value"].notna().all()
     plt.close(fig)
+
+
+def test_a_wave_of_one_province_has_no_national_column_beside_it(tmp_path, study):
+    """On a provincial wave the nation's figures are the province's: its profile's tables carry
+    no column repeating them, and their titles do not promise one; a wave of several provinces
+    keeps the nation beside each."""
+    from analysis.estimation.study import build_study
+    from tests import wavegen
+
+    one = build_study(wavegen.provinces(tmp_path / "one-province", ["广西"]))
+    tables = profile.survey_tables(one, 450000)
+    assert set(tables) == {"levels", "problems"}
+    assert all("national" not in t.columns for t in tables.values())
+    assert all("nation" not in t for t in profile.survey_table_titles(one, "Guangxi").values())
+    several = profile.survey_tables(study, 310000)
+    assert all("national" in t.columns for t in several.values())
+    titles = profile.survey_table_titles(study, "Shanghai").values()
+    assert all(t.endswith("Shanghai and the nation") for t in titles)

@@ -68,10 +68,11 @@ display.notice(st) if tables else None   # no survey number, no warning
 :tags: [remove-input]
 if tables:
     lv = tables["levels"]
+    titles = profile.survey_table_titles(st, NAME)
     display.show(lv, source=survey_source(st.wave), decimals=1, page="{slug}", note=common.scale_note(lv),
-                 title=_("Field and aspect sub-indices (0–100): {{name}} and the nation").format(name=NAME))
+                 title=titles["levels"])
     display.show(tables["problems"], source=survey_source(st.wave), decimals=0, page="{slug}",
-                 title=_("Problems villagers name (% of respondents): {{name}} and the nation").format(name=NAME))
+                 title=titles["problems"])
 ```
 
 ## Official statistics

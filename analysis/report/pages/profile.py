@@ -58,11 +58,30 @@ def survey_status(study, adcode: int) -> dict[str, Any]:  # type: ignore[no-unty
 
 def survey_tables(study, adcode: int) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
     """The survey's tables on a province's profile: its sub-indices (``levels``) and the problems
-    its villagers name (``problems``), each beside the nation's; none for a province without
-    respondents or withheld under the disclosure policy (its page gives the reason only)."""
+    its villagers name (``problems``), each beside the nation's, except on a wave of this province
+    alone (the nation's column would repeat it); none for a province without respondents or
+    withheld under the disclosure policy (its page gives the reason only)."""
     if survey_status(study, adcode)["status"] != "published":
         return {}
-    return {"levels": levels_table(study, adcode), "problems": problems_table(study, adcode)}
+    tables = {"levels": levels_table(study, adcode), "problems": problems_table(study, adcode)}
+    if only_province(study):
+        tables = {k: t.drop(columns=["national"]) for k, t in tables.items()}
+    return tables
+
+
+def only_province(study) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the wave's respondents all live in one province (its figures are the nation's)."""
+    return study.villagers["province_en"].nunique() == 1
+
+
+def survey_table_titles(study, name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The titles of :func:`survey_tables`' tables for the province called ``name``."""
+    if only_province(study):
+        return {"levels": _("Field and aspect sub-indices (0–100): {name}").format(name=name),
+                "problems": _("Problems villagers name (% of respondents): {name}").format(name=name)}
+    return {"levels": _("Field and aspect sub-indices (0–100): {name} and the nation").format(name=name),
+            "problems": _("Problems villagers name (% of respondents): {name} and the nation").format(
+                name=name)}
 
 
 def rank(study, adcode: int, replicates: pd.DataFrame) -> dict[str, float]:  # type: ignore[no-untyped-def]
