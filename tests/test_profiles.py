@@ -357,3 +357,25 @@ def test_a_wave_of_one_province_has_no_national_column_beside_it(tmp_path, study
     assert all("national" in t.columns for t in several.values())
     titles = profile.survey_table_titles(study, "Shanghai").values()
     assert all(t.endswith("Shanghai and the nation") for t in titles)
+
+
+def test_the_list_of_profiles_marks_the_provinces_the_wave_publishes(tmp_path, study):
+    """The provinces whose survey results are published are marked, and the list says so (and
+    says when none is); the marked set is every province whose profile publishes its survey part."""
+    surveyed = profile.published_provinces(study)
+    assert surveyed == {p.adcode for p in all_provinces()
+                        if profile.survey_status(study, p.adcode)["status"] == "published"}
+    assert 0 < len(surveyed) < 31                                 # the wave surveyed some provinces
+    profiles.write_profiles(tmp_path / "en", "en", surveyed)
+    index = (tmp_path / "en" / "profiles.md").read_text(encoding="utf-8")
+    for p in all_provinces():
+        marked = f"<{profiles.slug(p.name_en)}>` {profiles.MARK}" in index
+        assert marked == (p.adcode in surveyed), p.name_en
+    assert f"The {len(surveyed)} provinces marked ● have survey results published on this wave" in index
+    profiles.write_profiles(tmp_path / "zh", "zh", frozenset({450000}))
+    zh = (tmp_path / "zh" / "profiles.md").read_text(encoding="utf-8")
+    assert "{doc}`广西 <guangxi>` ●" in zh and zh.count("●") == 2
+    assert "标有 ● 的省份公布了本轮调查结果" in zh
+    profiles.write_profiles(tmp_path / "none", "en")
+    none = (tmp_path / "none" / "profiles.md").read_text(encoding="utf-8")
+    assert "●" not in none and "No province's survey results are published on this wave" in none

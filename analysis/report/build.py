@@ -503,7 +503,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     from analysis.report.context import CACHE_ENV, STUDY_ENV, save_study
     from analysis.report.numbering import TOC_ENV
 
-    study_file = save_study(build_study(waves[0]), results)
+    study = build_study(waves[0])
+    study_file = save_study(study, results)
     # the build's source folder: links to the project's pages and data, and the generated
     # province profiles (written here, never into the project)
     from analysis.report.profiles import FOLDER, INDEX, write_profiles
@@ -517,7 +518,12 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                   "(python -m analysis.i18n lists them); nothing was built[/red]")
         shutil.rmtree(tmp, ignore_errors=True)
         return 1
-    profiles = write_profiles(src / FOLDER, lang) if profiles_enabled else None
+    if profiles_enabled:
+        from analysis.report.pages.profile import published_provinces
+
+        profiles = write_profiles(src / FOLDER, lang, published_provinces(study))
+    else:
+        profiles = None
     try:
         for page in sorted([*src.glob("book/*.md"), *src.glob(f"{FOLDER}/*.md")]):
             declare_inputs(page, declared, page.relative_to(src).as_posix())

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from analysis.ingest.provinces import all_provinces
-from analysis.i18n import REGIONS_ZH, _, catalog, translate_page
+from analysis.i18n import N_, REGIONS_ZH, _, catalog, plural, translate_page
 
 FOLDER = "profiles"
 """The profiles' folder in the build's source tree (and in the HTML)."""
@@ -103,8 +103,24 @@ rank interval, its fields and aspects and the problems its villagers name, each 
 nation's), and its real official statistics against its region and the nation. A province with
 no respondents in the wave, or too few to publish, shows its official statistics only.
 
+{surveyed}
+
 {lists}
 """
+
+MARK = "●"
+"""Marks a province whose survey results the wave publishes, in the list of profiles."""
+
+
+def surveyed_sentence(n: int, lang: str = "en") -> str:
+    """What the list of profiles says of the ``n`` provinces whose survey results are published."""
+    if n == 0:
+        return _("No province's survey results are published on this wave: every page shows official "
+                 "statistics only.", lang)
+    return plural(n, N_("The province marked {mark} has survey results published on this wave; the others "
+                        "show official statistics only."),
+                  N_("The {n} provinces marked {mark} have survey results published on this wave; the others "
+                     "show official statistics only."), lang).format(n=n, mark=MARK)
 
 
 def slug(name_en: str) -> str:
@@ -112,8 +128,9 @@ def slug(name_en: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name_en.lower()).strip("-")
 
 
-def write_profiles(folder: Path, lang: str = "en") -> list[str]:
-    """Write the profile pages and their index into ``folder`` (in the edition ``lang``);
+def write_profiles(folder: Path, lang: str = "en", surveyed: frozenset[int] = frozenset()) -> list[str]:
+    """Write the profile pages and their index into ``folder`` (in the edition ``lang``), the
+    provinces whose survey results the wave publishes (``surveyed``, adcodes) marked in the index;
     returns the documents in the order of the table of contents (``profiles/profiles`` first),
     by region then name."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -126,19 +143,23 @@ def write_profiles(folder: Path, lang: str = "en") -> list[str]:
     lists = []
     for region in dict.fromkeys(p.region4 for p in provs):
         items = [p for p in provs if p.region4 == region]
+        def mark(p) -> str:  # type: ignore[no-untyped-def]
+            return f" {MARK}" if p.adcode in surveyed else ""
+
         if lang == "en":
             lists.append(f"**{region.capitalize()}**: " + ", ".join(
-                f"{{doc}}`{p.name_en} <{slug(p.name_en)}>`" for p in items) + ".")
+                f"{{doc}}`{p.name_en} <{slug(p.name_en)}>`{mark(p)}" for p in items) + ".")
         else:
             lists.append(f"**{REGIONS_ZH[region]}**：" + "、".join(
-                f"{{doc}}`{p.name_zh_short} <{slug(p.name_en)}>`" for p in items) + "。")
+                f"{{doc}}`{p.name_zh_short} <{slug(p.name_en)}>`{mark(p)}" for p in items) + "。")
         for p in items:
             s = slug(p.name_en)
             (folder / f"{s}.md").write_text(template.format(
                 name_en=p.name_en, name_zh=p.name_zh_short, name_zh_full=p.name_zh_full, adcode=p.adcode,
                 region4=p.region4, region4_zh=REGIONS_ZH.get(p.region4, p.region4), slug=s), encoding="utf-8")
             docs.append(f"{FOLDER}/{s}")
-    (folder / f"{INDEX}.md").write_text(index_page.format(lists="\n\n".join(lists)), encoding="utf-8")
+    (folder / f"{INDEX}.md").write_text(index_page.format(surveyed=surveyed_sentence(len(surveyed), lang),
+                                                          lists="\n\n".join(lists)), encoding="utf-8")
     return docs
 
 

@@ -69,6 +69,12 @@ def survey_tables(study, adcode: int) -> dict[str, pd.DataFrame]:  # type: ignor
     return tables
 
 
+def published_provinces(study) -> frozenset[int]:  # type: ignore[no-untyped-def]
+    """The adcodes of the provinces whose survey results the wave publishes."""
+    t = published(province_degrees(study))
+    return frozenset(resolve(name).adcode for name in t["province"])
+
+
 def only_province(study) -> bool:  # type: ignore[no-untyped-def]
     """Whether the wave's respondents all live in one province (its figures are the nation's)."""
     return study.villagers["province_en"].nunique() == 1
