@@ -659,3 +659,22 @@ def test_the_problems_figure_s_data_names_each_share_s_base_in_the_edition_s_lan
         assert fig.ruralgov_data[["field", "problem", "estimate"]].equals(t[["field", "problem", "estimate"]])
         plt.close(fig)
     assert t["base"].tolist() == list(base)                   # the caller's table is left as it was
+
+
+def test_the_wave_yml_example_speaks_the_edition_s_language(monkeypatch):
+    """The rerun page's wave.yml example: its comments are in the catalog (each one), so the
+    Chinese edition's example is commented in Chinese; its keys and values stay as typed."""
+    from analysis.report.pages import rerun
+
+    comments = [line.partition("# ")[2] for line in rerun.EXAMPLE.splitlines() if "# " in line]
+    assert sorted(comments) == sorted(rerun.EXAMPLE_COMMENTS)
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    assert rerun.example_yaml() == rerun.EXAMPLE
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    zh = rerun.example_yaml()
+    assert [line.partition("# ")[0] for line in zh.splitlines()] == \
+        [line.partition("# ")[0] for line in rerun.EXAMPLE.splitlines()]
+    for line in zh.splitlines():
+        if "# " in line:
+            assert re.search(r"[\u4e00-\u9fff]", line.partition("# ")[2]), line
+    assert zh in rerun.wave_yml_reference("list")

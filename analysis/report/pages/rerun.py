@@ -16,7 +16,7 @@ import typing
 import pandas as pd
 from pydantic import BaseModel
 
-from analysis.i18n import _
+from analysis.i18n import N_, _
 from analysis.settings.schemas import DesignColumns, QuestionnaireSource, WaveSettings
 
 EXAMPLE = """\
@@ -36,6 +36,26 @@ encoding: auto                     # CSV files: utf-8, gb18030 ... or auto-detec
 min_cell: 10                       # disclosure threshold
 missing_codes: [-8, 997]           # codes meaning "missing" beyond the codebook's
 """
+EXAMPLE_COMMENTS = (
+    N_("= the folder's name: data/waves/2024-wave/"),
+    N_("SPSS: value labels and user-missing codes are read"),
+    N_("the first sheet (a name works too)"),
+    N_("a title row above the header: the header is file row 2"),
+    N_("a header the codebook's aliases do not know"),
+    N_("CSV files: utf-8, gb18030 ... or auto-detect"),
+    N_("disclosure threshold"),
+    N_('codes meaning "missing" beyond the codebook\'s'),
+)
+"""The comments of :data:`EXAMPLE`, in the message catalog: the example speaks the edition's language."""
+
+
+def example_yaml() -> str:
+    """:data:`EXAMPLE` with its comments in the edition being written."""
+    lines = []
+    for line in EXAMPLE.splitlines(keepends=True):
+        code, sep, comment = line.partition("# ")
+        lines.append(code + sep + _(comment.rstrip("\n")) + "\n" if sep else line)
+    return "".join(lines)
 
 
 SCHEMAS = ((WaveSettings, ""), (QuestionnaireSource, "questionnaires.<name>."), (DesignColumns, "design."))
@@ -96,7 +116,7 @@ def wave_yml_reference(form: str = "table") -> str:
     for model, prefix in SCHEMAS:
         lines += _rows(model, prefix, form)
     example = _("Example, for a wave whose institution sheet has a title row above its header:")
-    return "\n".join(lines) + f"\n\n{example}\n\n```yaml\n{EXAMPLE}```\n"
+    return "\n".join(lines) + f"\n\n{example}\n\n```yaml\n{example_yaml()}```\n"
 
 
 def provinces_table() -> pd.DataFrame:
