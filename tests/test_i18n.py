@@ -494,6 +494,9 @@ def test_the_limitations_paragraph_lists_the_models_fitted_and_names_those_the_w
         assert (name in last) == (m.name in gone) and (name in body) == (m.name not in gone), m.name
     everything = SimpleNamespace(has=lambda name: True, skipped={})
     assert methods.limitations(st, everything) == methods.limitations(st)
+    nothing = SimpleNamespace(has=lambda name: False, skipped={m.name: "why" for m in every})
+    assert methods.limitations(st, nothing) == ("No model of data/models.yml is fitted on this wave (the "
+                                                "page on what the score is associated with says why).")
 
 
 def test_each_edition_names_a_province_in_its_own_language_whatever_form_the_wave_gives(monkeypatch):

@@ -82,10 +82,13 @@ def limitations(study, fitted=None) -> str:  # type: ignore[no-untyped-def]
     """How the models of ``data/models.yml`` are weighted, model by model, and what they
     describe (the Limitations paragraph: from the settings, never typed). With the models
     ``fitted`` on the wave (a :class:`~analysis.estimation.results.ModelSet`), only those, and the
-    models the wave could not give named last."""
+    models the wave could not give named last (or, when it gives none, that alone)."""
     groups: dict[str, list[str]] = {"model": [], "design": [], "weighted": []}
     every = study.settings.models.models
     models = [m for m in every if fitted is None or fitted.has(m.name)]
+    if not models:
+        return _("No model of data/models.yml is fitted on this wave (the page on what the score is "
+                 "associated with says why).")
     for m in models:
         kind = "design" if m.se_kind == "design" else "weighted" if m.weights else "model"
         groups[kind].append(_(m.label or m.name))
