@@ -1,6 +1,7 @@
 """The report's estimators against R on a wave the stored references never saw: the realistic
 2024 wave of ``tests/wavegen.py`` (GBK CSV with Chinese headers, 25 provinces of which one holds a
-single village, unnormalised weights, incomes of 0), read by ruralgov, then handed to
+single village, unnormalised weights, incomes of 0), under the design it is delivered with and
+under the others a wave.yml may declare, read by ruralgov, then handed to
 ``tests/r/new_wave_reference.R``, which derives the regressors and builds the designs itself and
 computes each value with survey, sandwich, ordinal and nlme. R runs here, on the wave just
 written (no stored values): a change of the wave generator is compared as well. The estimators
@@ -14,10 +15,12 @@ import io
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from analysis import paths
 from analysis.estimation.index import SCALE
@@ -47,28 +50,49 @@ def _proportions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return pd.DataFrame(table1 + [(i, 1) for i in DIGITAL_ITEMS], columns=["item", "value"]).drop_duplicates()
 
 
-@pytest.fixture(scope=shared)
-def wave(tmp_path_factory):  # type: ignore[no-untyped-def]
-    """(the study of the new wave, R's values for it, the wave's folder)."""
+DESIGNS = {"strata+psu": {"weight": "weight", "strata": "province", "psu": "village_id"},
+           "psu": {"weight": "weight", "psu": "village_id"},
+           "strata": {"weight": "weight", "strata": "province"},
+           "none": {"weight": "weight"}}
+"""The wave's design as delivered (provinces as strata, villages as PSUs), and as a wave.yml may
+declare it otherwise: villages without strata, strata without PSUs, weights alone."""
+
+
+def _new_wave(tmp: Path, design: str):  # type: ignore[no-untyped-def]
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript not installed (apt-get install r-base-core r-cran-survey ...; see README)")
-    tmp = tmp_path_factory.mktemp("new-wave")
     folder = tmp / "2024-followup"
     folder.mkdir()
     wavegen.write(folder, "gbk")
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec["design"] = DESIGNS[design]
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     study = build_study(folder)
     props = _proportions(study)
     given = study.villagers[COLUMNS + sorted(set(props["item"]) - set(COLUMNS))]
     given.assign(overall=study.scores["overall"].to_numpy()).to_csv(tmp / "given.csv", index=False)
     props.to_csv(tmp / "proportions.csv", index=False)
-    run = subprocess.run(["Rscript", "tests/r/new_wave_reference.R", str(tmp / "given.csv"), str(study.year),
-                          str(tmp / "ref.csv"), str(tmp / "proportions.csv")],
-                         cwd=paths.ROOT, capture_output=True, text=True)
+    args = [f"--design={design}", str(tmp / "given.csv"), str(study.year), str(tmp / "ref.csv"),
+            str(tmp / "proportions.csv")]
+    run = subprocess.run(["Rscript", "tests/r/new_wave_reference.R", *args], cwd=paths.ROOT,
+                         capture_output=True, text=True)
     if run.returncode and "there is no package called" in run.stderr:
         missing = run.stderr.strip().splitlines()[-1]
         pytest.skip(f"new_wave_reference.R: {missing} (see README for the R packages)")
     assert run.returncode == 0, run.stderr
     return study, pd.read_csv(tmp / "ref.csv"), folder
+
+
+@pytest.fixture(scope=shared)
+def wave(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """(the study of the new wave, R's values for it, the wave's folder)."""
+    return _new_wave(tmp_path_factory.mktemp("new-wave"), "strata+psu")
+
+
+@pytest.fixture(scope=shared, params=list(DESIGNS))
+def designed(request, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The new wave under each design its wave.yml may declare: (design, study, R's values, folder)."""
+    return (request.param, *_new_wave(tmp_path_factory.mktemp("new-wave-design"), request.param))
 
 
 def _ref(ref: pd.DataFrame, model: str, kinds: tuple[str, ...] = ("coef",)) -> pd.DataFrame:
@@ -87,10 +111,11 @@ def test_the_wave_is_unlike_the_stored_references_in_the_ways_said(wave):
     assert (v["hh_income"] == 0).sum() == 4
 
 
-def test_the_degree_overall_and_by_domain_equals_svymean_on_the_domains_design_df(wave):
-    """Every domain, the lonely province's included (no df, so no interval); Wald limits cut at
-    the score's ends, as the estimator documents."""
-    study, ref, _ = wave
+def test_the_degree_overall_and_by_domain_equals_svymean_on_the_domains_design_df(designed):
+    """Every domain, the province of one village included (no df, so no interval, where villages
+    are the PSUs); Wald limits cut at the score's ends, as the estimator documents;
+    under each design a wave.yml may declare."""
+    design, study, ref, _ = designed
     for model, by in [("degree", None), ("degree_by_region3", "region3"),
                       ("degree_by_province_en", "province_en")]:
         e = study.degree(by=by)
@@ -105,7 +130,8 @@ def test_the_degree_overall_and_by_domain_equals_svymean_on_the_domains_design_d
             assert e.df[i] == r.df, r.term
             want = np.clip([r.ci_low, r.ci_high], *SCALE)
             np.testing.assert_allclose([lo[i], hi[i]], want, rtol=RTOL_SE, err_msg=r.term)   # NaN as NaN
-    assert (_ref(ref, "degree_by_province_en", ("domain",))["df"] == 0).sum() == 1
+    one_village = (_ref(ref, "degree_by_province_en", ("domain",))["df"] == 0).sum()
+    assert one_village == (design in ("strata+psu", "psu"))        # a province of one PSU: no df
 
 
 MODELS = ["svy_region", "logit_online_registration", "logit_old_age_insurance", "svyolr_health", "wls_region",
@@ -143,6 +169,23 @@ def test_each_model_s_estimates_ses_df_p_values_and_intervals_equal_r(wave, mode
         np.testing.assert_allclose(lims, [r.ci_low, r.ci_high], rtol=0, atol=3 * rtol * r.se, err_msg=r.term)
 
 
+@pytest.mark.parametrize("model", DESIGN_BASED + ["svyolr_health"])
+def test_a_design_based_model_follows_the_design_the_wave_declares(designed, model):
+    """svyglm and svyolr under each design a wave.yml may declare: the same estimates, the
+    design's SEs, df, p-values and intervals."""
+    _, study, ref, _ = designed
+    res = fit_model(study, study.settings.models.get(model))
+    t = res.to_frame().set_index("term")
+    rtol = RTOL_SVYOLR if model == "svyolr_health" else RTOL_SE
+    for r in _ref(ref, model).itertuples():
+        assert res.df_inference == r.df, r.term
+        np.testing.assert_allclose(t.loc[r.term, "estimate"], r.estimate, rtol=RTOL_EST, err_msg=r.term)
+        got = t.loc[r.term, ["se", "p"]].to_numpy(float)
+        np.testing.assert_allclose(got, [r.se, r.p], rtol=rtol, atol=1e-12, err_msg=r.term)
+        lims = t.loc[r.term, ["ci_low", "ci_high"]].to_numpy(float)
+        np.testing.assert_allclose(lims, [r.ci_low, r.ci_high], rtol=0, atol=3 * rtol * r.se, err_msg=r.term)
+
+
 def test_the_ordered_logit_s_cut_points_equal_svyolr(wave):
     study, ref, _ = wave
     res = fit_model(study, study.settings.models.get("svyolr_health"))
@@ -167,11 +210,11 @@ def test_the_logit_marginal_effects_equal_r_s(wave, model):
         np.testing.assert_allclose(ame.loc[r.term, "se"], r.se, rtol=RTOL_SE, err_msg=r.term)
 
 
-def test_the_degree_the_cli_publishes_equals_r_with_small_cells_withheld(wave):
+def test_the_degree_the_cli_publishes_equals_r_with_small_cells_withheld(designed):
     """``ruralgov index --format csv`` overall, by region and by province: every published cell
     (estimate, SE, limits, design effect, respondents, villages, df) is R's; a domain below the
     wave's ``min_cell`` shows its counts and nothing else."""
-    study, ref, folder = wave
+    _, study, ref, folder = designed
     withheld = 0
     for by, model in [(None, "degree"), ("region", "degree_by_region3"),
                       ("province", "degree_by_province_en")]:
@@ -225,13 +268,13 @@ def test_the_models_the_cli_publishes_equal_r(wave):
         assert got == (r["df"], r["n_psu"], r["n"]), name
 
 
-def test_the_problems_page_s_shares_equal_svyciprop(wave):
+def test_the_problems_page_s_shares_equal_svyciprop(designed):
     """Table 1 (each problem's share among those who answered, the logit interval on that
     subset's design df) and the digital-access table (overall with its interval, and by region):
     R's values, where the page publishes them."""
     from analysis.report.pages.problems import digital_access, table1
 
-    study, ref, _ = wave
+    _, study, ref, _ = designed
     prop = ref[ref["model"] == "proportion"]
     whole = prop[prop["kind"] == "all"].set_index("term")
     t1 = table1(study)

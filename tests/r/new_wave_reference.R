@@ -3,7 +3,10 @@
 # design-based linear, logit and ordered-logit models, the WLS models with CR1 SEs on G - 1 df,
 # the model-based ordered logits, the multilevel model on nlme's between-within df, and the
 # problems page's proportions with their logit intervals, from R's survey, sandwich, ordinal and nlme.
-# Run from the project root:  Rscript tests/r/new_wave_reference.R INPUT YEAR OUTFILE [PROPORTIONS]
+# Run from the project root:
+#   Rscript tests/r/new_wave_reference.R [--design=DESIGN] INPUT YEAR OUTFILE [PROPORTIONS]
+# DESIGN: strata+psu (provinces as strata, villages as PSUs; the default), psu (villages, no
+#   strata), strata (provinces, each respondent its own PSU) or none (weights alone).
 # INPUT: the wave's villagers as ruralgov read them (its missing codes already blank; the test
 #        writes it) with the respondents' overall index score; YEAR: the wave's survey year, whose
 #        province covariates are read from data/external/_merged/province_year_core_2005_2024.csv.
@@ -14,7 +17,12 @@
 suppressPackageStartupMessages({library(survey); library(sandwich); library(nlme); library(ordinal)})
 options(survey.lonely.psu = "adjust", digits = 15)
 args <- commandArgs(trailingOnly = TRUE)
-stopifnot(length(args) %in% 3:4)
+design <- "strata+psu"
+if (length(args) && startsWith(args[1], "--design=")) {
+  design <- sub("--design=", "", args[1])
+  args <- args[-1]
+}
+stopifnot(length(args) %in% 3:4, design %in% c("strata+psu", "psu", "strata", "none"))
 year <- as.integer(args[2])
 outfile <- args[3]
 
@@ -34,7 +42,13 @@ d$age10 <- d$age / 10
 d$east <- as.numeric(d$region3 == "east")
 regs <- c("internet_use", "education", "log_income", "distance_km", "participation", "age10", "female")
 oregs <- c(regs, "east")
-des <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = d, nest = TRUE)
+d$psu <- if (design %in% c("strata+psu", "psu")) d$village_id else as.character(seq_len(nrow(d)))
+survey_design <- function(data) switch(design,
+  "strata+psu" = svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = data, nest = TRUE),
+  "psu" = svydesign(id = ~village_id, weights = ~weight, data = data),
+  "strata" = svydesign(id = ~1, strata = ~province, weights = ~weight, data = data),
+  "none" = svydesign(id = ~1, weights = ~weight, data = data))
+des <- survey_design(d)
 
 # --- the degree: design-based mean of the overall score, t interval on the (domain's) design df,
 #     design effect against simple random sampling with replacement; respondents and villages -----
@@ -44,7 +58,7 @@ degree_row <- function(model, term, sub) {
   ci <- if (df > 0) confint(m, df = df) else c(NA, NA)
   kept <- sub$variables
   add(model, term, "domain", coef(m), SE(m), df, NA, ci[1], ci[2], deff = deff(m), n = nrow(kept),
-      n_psu = length(unique(kept$village_id)))
+      n_psu = length(unique(kept$psu)))
 }
 degree_row("degree", "all", subset(des, !is.na(d$overall)))
 for (by in c("region3", "province_en")) {
@@ -59,7 +73,7 @@ glm_rows <- function(name, m) {
   dfr <- df.residual(m)
   used <- m$survey.design                        # the complete cases, a domain of the full design
   add(name, "design", "design", NA, df = degf(used), n = nrow(used$variables),
-      n_psu = length(unique(used$variables$village_id)))
+      n_psu = length(unique(used$variables$psu)))
   for (t in rownames(s)) {
     if (t == "(Intercept)" || grepl("factor", t)) next
     q <- qt(0.975, dfr)
@@ -102,7 +116,7 @@ for (name in names(lregs)) {
   ame_logit(name, m)
 }
 dd <- d; dd$y <- factor(dd$hlt_sat, ordered = TRUE)
-dso <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = dd, nest = TRUE)
+dso <- survey_design(dd)
 so <- svyolr(as.formula(paste("y ~", paste(oregs, collapse = " + "))),
              design = subset(dso, complete.cases(dd[, c("hlt_sat", oregs)])),
              control = list(reltol = 1e-15, maxit = 10000))      # BFGS to convergence
@@ -172,7 +186,7 @@ if (length(args) == 4) {
     kept <- sub$variables
     add("proportion", item, "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), degf(sub), NA,
         attr(p, "ci")[1], attr(p, "ci")[2], category = value, n = nrow(kept),
-        n_psu = length(unique(kept$village_id)))
+        n_psu = length(unique(kept$psu)))
     pr <- svyby(f, ~region3, sub, svyciprop, vartype = "se", method = "logit")
     for (i in seq_len(nrow(pr))) add("proportion", item, pr$region3[i], pr[i, 2], pr$se[i], category = value)
   }
