@@ -524,6 +524,35 @@ def test_the_page_states_the_weight_perturbation_the_draws_use(study, monkeypatc
     assert W.min() < 1 - 0.9 * half and W.max() > 1 + 0.9 * half
 
 
+def test_a_draw_of_each_weighting_gives_the_region_degrees_of_the_study_built_with_it(study, monkeypatch):
+    """Without the weight perturbation and with the design's own weights, a draw that picks the
+    study's normalisation and aggregation with another weighting (expert, entropy, PCA, AHP)
+    gives each region the degree of the study rebuilt with that weighting: the draws perturb
+    each scheme's own field weights, not equal ones."""
+    import dataclasses
+
+    from analysis.estimation import sensitivity
+
+    monkeypatch.setattr(sensitivity, "PERTURBATION", 0.0)
+    monkeypatch.setattr(sensitivity, "rao_wu_weights",
+                        lambda weights, strata, psu, reps, rng: np.repeat(weights[:, None], reps, axis=1))
+    s = run_sensitivity(study, draws=7 * 400, seed=3)
+    c = study.construction
+    d0 = study.degree(by="region3")
+    base = pd.Series(d0.estimate, index=d0.domains)[s.regions.columns].to_numpy()
+    moved = []
+    for wt in sensitivity.WEIGHTINGS:
+        own = ((s.draws["normalisation"] == c.normalisation) & (s.draws["weighting"] == wt)
+               & (s.draws["aggregation"] == c.aggregation)).to_numpy()
+        assert own.sum() >= 1, wt
+        d = study.with_construction(dataclasses.replace(c, weighting=wt)).degree(by="region3")
+        want = pd.Series(d.estimate, index=d.domains)[s.regions.columns].to_numpy()
+        np.testing.assert_allclose(s.regions.to_numpy()[own], np.tile(want, (own.sum(), 1)), rtol=1e-10,
+                                   err_msg=wt)
+        moved.append(wt != c.weighting and not np.allclose(want, base))
+    assert sum(moved) >= 3                      # the schemes do weigh the fields differently
+
+
 def test_a_draw_of_the_study_s_own_construction_gives_the_study_s_region_degrees(study, monkeypatch):
     """Without the weight perturbation and with the design's own weights for the bootstrap, every
     draw that picks the study's normalisation, weighting and aggregation gives each region the
