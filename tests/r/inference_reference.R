@@ -89,23 +89,10 @@ lregs <- list(logit_online_registration = c("hreg_app", "smartphone", "education
               logit_old_age_insurance = c("old_age_ins", "education", "log_income", "age10", "female", "migrant_exp", "east"))
 
 # --- 3. logit: coefficients, p-values and average marginal effects, discrete change for 0/1 ----
+source("tests/r/logit_ames.R")       # average marginal effects, delta-method SEs
 ame_logit <- function(case, name, m) {
-  X <- model.matrix(m); w <- weights(m, "prior"); b <- coef(m); V <- vcov(m)
-  for (t in colnames(X)[-1]) {
-    binary <- all(X[, t] %in% c(0, 1))
-    f <- function(beta) {
-      if (binary) {
-        X1 <- X; X0 <- X; X1[, t] <- 1; X0[, t] <- 0
-        sum(w * (plogis(X1 %*% beta) - plogis(X0 %*% beta))) / sum(w)
-      } else {
-        h <- 1e-5; Xp <- X; Xm <- X; Xp[, t] <- Xp[, t] + h; Xm[, t] <- Xm[, t] - h
-        sum(w * (plogis(Xp %*% beta) - plogis(Xm %*% beta)) / (2 * h)) / sum(w)
-      }
-    }
-    g <- sapply(seq_along(b), function(k) { e <- 1e-6; bp <- b; bm <- b; bp[k] <- bp[k] + e; bm[k] <- bm[k] - e
-                                            (f(bp) - f(bm)) / (2 * e) })
-    add(case, name, t, if (binary) "ame_discrete" else "ame_derivative", f(b), sqrt(drop(t(g) %*% V %*% g)))
-  }
+  a <- logit_ames(m)
+  for (i in seq_len(nrow(a))) add(case, name, a$term[i], a$kind[i], a$estimate[i], a$se[i])
 }
 for (case in c("default", "perturbed")) {
   dd <- if (case == "default") des else desp
