@@ -6,7 +6,8 @@ under the others a wave.yml may declare, read by ruralgov, then handed to
 computes each value with survey, sandwich, ordinal and nlme. R runs here, on the wave just
 written (no stored values): a change of the wave generator is compared as well. The estimators
 are compared as the package returns them, and as the CLI publishes them (``ruralgov index`` and
-``ruralgov models``, small cells withheld).
+``ruralgov models``, small cells withheld). The index itself is R's too, for every construction
+(``tests/r/index_reference.R`` on the wave's answers).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ import pytest
 import yaml
 
 from analysis import paths
-from analysis.estimation.index import SCALE
+from analysis.estimation.index import SCALE, IndexConfig, build_index
 from analysis.estimation.study import build_study
 from analysis.estimation.suite import fit_model
+from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 from tests import wavegen
 from tests.conftest import run_cli, shared
 
@@ -306,3 +308,52 @@ def test_the_problems_page_s_shares_equal_svyciprop(designed):
             if np.isfinite(row[g.kind]):                         # a region cell the page publishes
                 np.testing.assert_allclose(row[g.kind], 100 * g.estimate, rtol=RTOL_EST,
                                            err_msg=f"{item} {g.kind}")
+
+
+@pytest.fixture(scope=shared)
+def index_reference(wave, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """R's index (``tests/r/index_reference.R``, written from the method's definitions) on the new
+    wave's answers as ruralgov read them: (the answers, R's scores, R's weights)."""
+    study = wave[0]
+    tmp = tmp_path_factory.mktemp("new-wave-index")
+    items = study.wave.codebook.indicators("villagers")
+    ids = [it.id for it in items]
+    answers = study.villagers[["weight", *ids]].copy()
+    answers.insert(0, "respondent", np.arange(1, len(answers) + 1))
+    answers.to_csv(tmp / "input.csv", index=False)
+    pd.DataFrame({"id": ids, "field": [it.field for it in items], "aspect": [it.aspect for it in items],
+                  "lo": [min(it.values) for it in items], "hi": [max(it.values) for it in items],
+                  "direction": [it.direction for it in items]}).to_csv(tmp / "items.csv", index=False)
+    args = [str(tmp / "scores.csv"), str(tmp / "input.csv"), str(tmp / "items.csv")]
+    run = subprocess.run(["Rscript", "tests/r/index_reference.R", *args], cwd=paths.ROOT, capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr
+    return answers, pd.read_csv(tmp / "scores.csv"), pd.read_csv(tmp / "scores_weights.csv")
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+@pytest.mark.parametrize("weighting", WEIGHTINGS)
+@pytest.mark.parametrize("normalisation", NORMALISATIONS)
+def test_the_index_equals_r_s_for_every_construction(wave, index_reference, normalisation, weighting,
+                                                      aggregation):
+    """Every respondent's overall, field and aspect scores and every weight, for each
+    normalisation × weighting × aggregation (the choices of the stored reference), on the new
+    wave's own answers and missing patterns."""
+    from tests.test_index_against_r import CHOICES
+
+    study = wave[0]
+    answers, scores, weights = index_reference
+    cfg = IndexConfig(normalisation=normalisation, weighting=weighting, aggregation=aggregation, **CHOICES)
+    res = build_index(answers, cfg, codebook=study.wave.codebook, weights=answers["weight"].to_numpy())
+    ref = scores[(scores["normalisation"] == normalisation) & (scores["weighting"] == weighting)
+                 & (scores["aggregation"] == aggregation)].set_index("respondent")
+    got = res.scores.set_index(answers["respondent"])
+    assert len(ref) == len(answers) and list(got.columns) == list(ref.columns[3:])
+    pd.testing.assert_frame_equal(got, ref[got.columns], check_exact=False, rtol=1e-9, atol=1e-9,
+                                  check_names=False)
+    w = weights[(weights["normalisation"] == normalisation) & (weights["weighting"] == weighting)]
+    key = np.where(res.weights["level"] == "overall", "overall:" + res.weights["component"],
+                   res.weights["level"] + ":" + res.weights["component"])
+    pd.testing.assert_series_equal(pd.Series(res.weights["weight"].to_numpy(), index=key).sort_index(),
+                                   w.set_index("component")["weight"].sort_index(),
+                                   check_names=False, rtol=1e-9, atol=1e-12)

@@ -1,7 +1,8 @@
 # Reference values for the modernization index (analysis/estimation/index.py), written here from
 # the definitions in the method page and the OECD/JRC Handbook on Constructing Composite
 # Indicators (2008), without reading or calling the package.
-# Run from the project root:  Rscript tests/r/index_reference.R [output.csv]
+# Run from the project root:  Rscript tests/r/index_reference.R [output.csv [input.csv items.csv]]
+# (another wave's answers and items in the same two forms: tests/test_new_wave_against_r.py)
 # Inputs (written by tests/r/index_input.py):
 #   tests/data/index_input.csv  -- 48 respondents: design weight and the 20 indicator codes (1-5, NA)
 #   tests/data/index_items.csv  -- each indicator's field, aspect, lowest and highest code, direction
@@ -15,8 +16,8 @@
 options(digits = 15)
 args <- commandArgs(trailingOnly = TRUE)
 out_file <- if (length(args)) args[1] else "tests/results/index_reference.csv"
-inp <- read.csv("tests/data/index_input.csv")
-items <- read.csv("tests/data/index_items.csv", stringsAsFactors = FALSE)
+inp <- read.csv(if (length(args) >= 2) args[2] else "tests/data/index_input.csv")
+items <- read.csv(if (length(args) >= 3) args[3] else "tests/data/index_items.csv", stringsAsFactors = FALSE)
 X <- as.matrix(inp[, items$id])
 w <- inp$weight
 fields <- unique(items$field)
