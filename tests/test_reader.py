@@ -909,3 +909,24 @@ def test_the_problems_figure_says_what_it_leaves_out_and_stands_in_when_nothing_
     shown, omitted, why = problems.figure_rows(t)
     assert shown.empty and omitted.startswith(f"Not drawn: {len(t) - 1} problems withheld")
     assert why.startswith("No problem's share can be drawn for this wave")
+
+
+def test_a_wave_of_one_region_says_so_instead_of_a_one_row_table_by_region(default_study, tmp_path,
+                                                                           monkeypatch):
+    """The degree by region of a wave whose respondents all live in one region would repeat the
+    wave's own degree in a one-row table: a sentence names the region instead (in the edition's
+    language); a wave spanning regions keeps its tables."""
+    from analysis import i18n
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import index
+    from tests import wavegen
+
+    assert index.single_region_text(default_study, "region3") == index.single_region_text(default_study,
+                                                                                          "region4") == ""
+    one = build_study(wavegen.provinces(tmp_path / "one-province", ["广西"]))
+    assert index.single_region_text(one, "region3") == (
+        "Every respondent of this wave lives in one region (three regions): west. Its degree by region "
+        "is the wave's own degree, so no table is shown.")
+    assert "(NBS four regions): west." in index.single_region_text(one, "region4")
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    assert "（三大区域）：西部。" in index.single_region_text(one, "region3")

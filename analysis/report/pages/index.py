@@ -42,6 +42,19 @@ def method_settings(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             "n_fields": len(study.index.fields), "n_indicators": len(study.index.indicators)}
 
 
+def single_region_text(study, column: str) -> str:  # type: ignore[no-untyped-def]
+    """What stands in for the table of the degree by ``column`` (``region3`` or ``region4``) when
+    every respondent of the wave lives in one of its regions (a one-row table would repeat the
+    wave's own degree); "" when the wave spans two or more."""
+    regions = study.villagers[column].dropna().unique()
+    if len(regions) != 1:
+        return ""
+    scheme = _("three regions") if column == "region3" else _("NBS four regions")
+    return _("Every respondent of this wave lives in one region ({scheme}): {region}. Its degree by region "
+             "is the wave's own degree, so no table is shown.").format(scheme=scheme,
+                                                                       region=region(regions[0]))
+
+
 def province_table(study, replicates: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Province degree with CI, PSUs and df, and the rank interval among the publishable provinces.
 
