@@ -930,3 +930,99 @@ def test_a_wave_of_one_region_says_so_instead_of_a_one_row_table_by_region(defau
     assert "(NBS four regions): west." in index.single_region_text(one, "region4")
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     assert "（三大区域）：西部。" in index.single_region_text(one, "region3")
+
+
+def test_the_headline_counts_the_respondents_with_a_score_and_names_each_region_s_degree(default_study):
+    """``n_scored`` counts the respondents who have an overall score, not every row; the regional
+    sentence puts each region's degree beside that region's name; the province table's region is
+    the province's own (three regions, as its respondents carry)."""
+    from analysis.report.pages import common
+
+    h = common.headline(default_study)
+    scored = int(default_study.scores["overall"].notna().sum())
+    assert h["n_scored"] == scored < default_study.n
+    parts = common.region_sentence(h).split(", ")
+    assert parts == [f"{name} {h[f'degree_{r}']:.2f}"
+                     for r, name in (("east", "east"), ("central", "centre"), ("west", "west"))]
+    assert len({h["degree_east"], h["degree_central"], h["degree_west"]}) == 3
+    t = common.province_degrees(default_study).set_index("province")
+    own = default_study.villagers.groupby("province_en")["region3"].first()
+    assert (t["region"] == own[t.index]).all()
+    four = default_study.villagers.groupby("province_en")["region4"].first()
+    assert (own != four).any()                   # the two schemes differ on this wave (Heilongjiang...)
+
+
+def test_the_gap_sentence_is_east_minus_west(default_study):
+    from analysis.report.pages import intro
+
+    h = intro.numbers(default_study)
+    gap = h["degree_east"] - h["degree_west"]
+    assert h["gap_east_west"] == pytest.approx(gap) and gap > 0
+    assert f"The east–west gap is {gap:.1f} points" in h["gap_sentence"]
+
+
+def test_key_findings_keep_all_six_and_take_the_association_from_the_headline_model(default_study):
+    """With every source present (a main model, the province spread, the problems, two official
+    findings) the landing page lists six findings, the GDP range last; the association comes from
+    ``wls_region`` when it is fitted, whatever other model is."""
+    from analysis.report.pages import intro, provinces
+
+    def fitted(label: str, p: float):  # type: ignore[no-untyped-def]
+        frame = pd.DataFrame({"label": [label], "estimate": [2.0], "ci_low": [0.5], "ci_high": [3.5],
+                              "p": [p]})
+        return SimpleNamespace(to_frame=lambda: frame)
+
+    models = _Fitted(wls_province=fitted("age", 1e-9), wls_region=fitted("internet use", 0.01))
+    kf = intro.key_findings(default_study, models, provinces.stats(default_study)).splitlines()
+    assert len(kf) == 6 and "GDP per head ranged" in kf[-1]
+    line = next(i for i in kf if "<determinants>" in i)
+    assert "**internet use**" in line and "**age**" not in line
+
+
+def test_the_comparison_of_waves_is_by_the_three_regions_with_intervals_around_each_estimate(default_study):
+    from analysis.report.pages import compare
+
+    studies = [SimpleNamespace(wave=SimpleNamespace(id=w, spec=SimpleNamespace(min_cell=10)), year=y,
+                               degree=default_study.degree) for w, y in (("a", 2018), ("b", 2020))]
+    t = compare.table(studies)
+    assert set(t["region"]) == {"all", *default_study.villagers["region3"].unique()}
+    fig = compare.figure(studies)
+    ax = fig.axes[0]
+    lines = [c for c in ax.collections if c.__class__.__name__ == "LineCollection"]
+    spans = sorted((seg[0][1], seg[1][1]) for c in lines for seg in c.get_segments())
+    want = sorted((r.ci_low, r.ci_high) for r in t.itertuples())
+    np.testing.assert_allclose(spans, want, rtol=1e-12)
+
+
+def test_the_regional_pupils_per_teacher_are_each_region_s_pupils_over_its_teachers(default_study):
+    """Each region's ratio in the figure is the teachers-weighted mean of its provinces' ratios
+    (its pupils over its teachers), not a population-weighted one."""
+    from analysis.report.pages import provinces
+
+    d = provinces.services_figures(default_study)["fig_real_str"].ruralgov_data.set_index("year")
+    p = provinces.panel(default_study)
+    y = 2015
+    q = p.xs(y, level="year").dropna(subset=["primary_student_teacher_ratio",
+                                             "primary_fulltime_teachers_10k"])
+    for region, g in q.groupby("region4"):
+        want = np.average(g["primary_student_teacher_ratio"], weights=g["primary_fulltime_teachers_10k"])
+        assert d.loc[y, region] == pytest.approx(want, rel=1e-12), region
+        assert d.loc[y, region] != pytest.approx(np.average(g["primary_student_teacher_ratio"],
+                                                            weights=g["resident_pop_10k"]), rel=1e-6)
+
+
+def test_a_province_on_few_design_df_carries_its_flag_to_its_profile(default_study):
+    """A published province whose degree rests on fewer than 8 design df keeps its † on its
+    profile: the status carries the flag, and the summary says to read it with care."""
+    from analysis.ingest.provinces import resolve
+    from analysis.report.pages import common, profile
+
+    t = common.province_degrees(default_study)
+    flagged = t[(t["suppressed"] == "") & (t["flag"] != "")]
+    assert len(flagged)
+    row = flagged.iloc[0]
+    code = resolve(row["province"]).adcode
+    s = profile.survey_status(default_study, code)
+    assert s["status"] == "published" and s["flag"] == row["flag"]
+    text = profile.summary_sentence(default_study, code, pd.DataFrame())
+    assert "† To be read with care" in text
