@@ -197,6 +197,17 @@ def test_multilevel_icc_and_ame_tables(fitted):
     np.testing.assert_allclose(ame.groupby("term")["ame"].sum().to_numpy(), 0, atol=1e-12)
 
 
+def test_the_page_s_icc_numbers_are_the_empty_and_the_conditional_model_s(fitted):
+    """The determinants page glues both intraclass correlations, each the fit's own: the empty
+    model's and the one conditional on the covariates (they differ)."""
+    from analysis.report.pages import determinants as det
+
+    ml = fitted["multilevel"].stats
+    out = det.model_stats(fitted)
+    assert (out["icc"], out["icc_conditional"]) == (ml["icc"], ml["icc_conditional"])
+    assert out["icc"] != out["icc_conditional"]
+
+
 def test_multilevel_prose_names_the_province_covariates_and_their_df(fitted, monkeypatch):
     """The page says which terms are tested between provinces and on how many df, from the fit:
     the replica's 22 provinces less 3 province covariates less the intercept, and N − 22 − 7."""

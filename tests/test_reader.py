@@ -1026,3 +1026,14 @@ def test_a_province_on_few_design_df_carries_its_flag_to_its_profile(default_stu
     assert s["status"] == "published" and s["flag"] == row["flag"]
     text = profile.summary_sentence(default_study, code, pd.DataFrame())
     assert "† To be read with care" in text
+
+
+def test_the_replica_s_facts_count_distinct_villages(default_study):
+    """The survey page's facts table: the villages row counts distinct villages (the PSUs), not
+    the respondents who carry a village code."""
+    from analysis.report.pages import survey
+
+    t = survey.facts_and_assumptions(default_study).set_index("topic")
+    n = default_study.villagers["village_id"].nunique()
+    assert n < default_study.n
+    assert t.loc["villages", "the replica assumes"].startswith(f"{n} villages, the primary sampling units")

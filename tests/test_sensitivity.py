@@ -572,3 +572,27 @@ def test_a_draw_of_the_study_s_own_construction_gives_the_study_s_region_degrees
     d = study.degree(by="region3")
     want = pd.Series(d.estimate, index=d.domains)[s.regions.columns].to_numpy()
     np.testing.assert_allclose(s.regions.to_numpy()[own], np.tile(want, (own.sum(), 1)), rtol=1e-10)
+
+
+def test_the_sensitivity_page_s_table_and_gap_figure_are_the_run_s(study):
+    """The Sobol table's first-order and total columns are the run's first-order and total indices
+    (clipped to [0, 1]); the regions figure's gap is each draw's east minus west."""
+    import matplotlib.pyplot as plt
+
+    from analysis.report.pages.sensitivity import defined_sobol, figures_, sobol_table
+
+    s = run_sensitivity(study, draws=7 * 20, seed=6)
+    t, _ = sobol_table(s)
+    sob = defined_sobol(s)
+    np.testing.assert_allclose(t["first-order index"], sob["first_order"].clip(0, 1))
+    np.testing.assert_allclose(t["total index"], sob["total"].clip(0, 1))
+    assert (t["first-order index"] != t["total index"]).any()
+    figs = figures_(study, s)
+    data = figs["fig_sens_regions"].ruralgov_data.set_index("item")      # each series summarised
+    for f in figs.values():
+        plt.close(f)
+    east_minus_west = s.regions["east"] - s.regions["west"]
+    np.testing.assert_allclose(s.draws["gap"].to_numpy(), east_minus_west.to_numpy())
+    row = data.loc["east − west"]
+    assert row["mean"] == pytest.approx(east_minus_west.mean()) and row["mean"] > 0
+    assert (row["min"], row["max"]) == pytest.approx((east_minus_west.min(), east_minus_west.max()))
