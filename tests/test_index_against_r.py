@@ -64,19 +64,26 @@ def test_scores_and_weights_equal_the_r_reference(inputs, normalisation, weighti
     data, cb = inputs
     cfg = IndexConfig(normalisation=normalisation, weighting=weighting, aggregation=aggregation, **CHOICES)
     res = build_index(data, cfg, codebook=cb, weights=data["weight"].to_numpy())
-    ref = SCORES[(SCORES["normalisation"] == normalisation) & (SCORES["weighting"] == weighting)
-                 & (SCORES["aggregation"] == aggregation)].set_index("respondent")
-    assert len(ref) == len(data) == 48
-    got = res.scores.set_index(data["respondent"])
-    assert list(got.columns) == list(ref.columns[3:])           # overall, fields, aspects in order
-    pd.testing.assert_frame_equal(got, ref[got.columns], check_exact=False, rtol=1e-10, atol=1e-10,
+    assert len(data) == 48
+    assert_equals_reference(res, data["respondent"], SCORES, WEIGHTS, cfg, rtol=1e-10)
+
+
+def assert_equals_reference(res, respondents: pd.Series, scores: pd.DataFrame,  # type: ignore[no-untyped-def]
+                            weights: pd.DataFrame, cfg: IndexConfig, rtol: float) -> None:
+    """An index result's scores (overall, fields, aspects, in that order) and weights equal R's
+    rows for its construction, from ``index_reference.R``'s two output files."""
+    ref = scores[(scores["normalisation"] == cfg.normalisation) & (scores["weighting"] == cfg.weighting)
+                 & (scores["aggregation"] == cfg.aggregation)].set_index("respondent")
+    got = res.scores.set_index(respondents)
+    assert len(ref) == len(got) and list(got.columns) == list(ref.columns[3:])
+    pd.testing.assert_frame_equal(got, ref[got.columns], check_exact=False, rtol=rtol, atol=rtol,
                                   check_names=False)
-    w = WEIGHTS[(WEIGHTS["normalisation"] == normalisation) & (WEIGHTS["weighting"] == weighting)]
+    w = weights[(weights["normalisation"] == cfg.normalisation) & (weights["weighting"] == cfg.weighting)]
     key = np.where(res.weights["level"] == "overall", "overall:" + res.weights["component"],
                    res.weights["level"] + ":" + res.weights["component"])
     pd.testing.assert_series_equal(pd.Series(res.weights["weight"].to_numpy(), index=key).sort_index(),
                                    w.set_index("component")["weight"].sort_index(),
-                                   check_names=False, rtol=1e-10, atol=1e-12)
+                                   check_names=False, rtol=rtol, atol=1e-12)
 
 
 WITHOUT_MEANS = pd.read_csv(RESULTS / "index_reference_without_means.csv")

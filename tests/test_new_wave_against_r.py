@@ -339,21 +339,10 @@ def test_the_index_equals_r_s_for_every_construction(wave, index_reference, norm
     """Every respondent's overall, field and aspect scores and every weight, for each
     normalisation × weighting × aggregation (the choices of the stored reference), on the new
     wave's own answers and missing patterns."""
-    from tests.test_index_against_r import CHOICES
+    from tests.test_index_against_r import CHOICES, assert_equals_reference
 
     study = wave[0]
     answers, scores, weights = index_reference
     cfg = IndexConfig(normalisation=normalisation, weighting=weighting, aggregation=aggregation, **CHOICES)
     res = build_index(answers, cfg, codebook=study.wave.codebook, weights=answers["weight"].to_numpy())
-    ref = scores[(scores["normalisation"] == normalisation) & (scores["weighting"] == weighting)
-                 & (scores["aggregation"] == aggregation)].set_index("respondent")
-    got = res.scores.set_index(answers["respondent"])
-    assert len(ref) == len(answers) and list(got.columns) == list(ref.columns[3:])
-    pd.testing.assert_frame_equal(got, ref[got.columns], check_exact=False, rtol=1e-9, atol=1e-9,
-                                  check_names=False)
-    w = weights[(weights["normalisation"] == normalisation) & (weights["weighting"] == weighting)]
-    key = np.where(res.weights["level"] == "overall", "overall:" + res.weights["component"],
-                   res.weights["level"] + ":" + res.weights["component"])
-    pd.testing.assert_series_equal(pd.Series(res.weights["weight"].to_numpy(), index=key).sort_index(),
-                                   w.set_index("component")["weight"].sort_index(),
-                                   check_names=False, rtol=1e-9, atol=1e-12)
+    assert_equals_reference(res, answers["respondent"], scores, weights, cfg, rtol=1e-9)
