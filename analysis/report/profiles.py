@@ -141,11 +141,12 @@ def write_profiles(folder: Path, lang: str = "en", surveyed: frozenset[int] = fr
     provs = sorted(all_provinces(), key=lambda p: (p.region4, p.name_en))
     docs = [f"{FOLDER}/{INDEX}"]
     lists = []
+
+    def mark(p) -> str:  # type: ignore[no-untyped-def]
+        return f" {MARK}" if p.adcode in surveyed else ""
+
     for region in dict.fromkeys(p.region4 for p in provs):
         items = [p for p in provs if p.region4 == region]
-        def mark(p) -> str:  # type: ignore[no-untyped-def]
-            return f" {MARK}" if p.adcode in surveyed else ""
-
         if lang == "en":
             lists.append(f"**{region.capitalize()}**: " + ", ".join(
                 f"{{doc}}`{p.name_en} <{slug(p.name_en)}>`{mark(p)}" for p in items) + ".")
