@@ -19,43 +19,37 @@ from pydantic import BaseModel
 from analysis.i18n import N_, _
 from analysis.settings.schemas import DesignColumns, QuestionnaireSource, WaveSettings
 
-EXAMPLE = """\
-id: 2024-wave                      # = the folder's name: data/waves/2024-wave/
-title: Rural public service governance survey 2024
-year: 2024
-questionnaires:
-  villagers:
-    file: villagers.sav            # SPSS: value labels and user-missing codes are read
-  institutions:
-    file: institutions.xlsx
-    sheet: 0                       # the first sheet (a name works too)
-    header_row: 2                  # a title row above the header: the header is file row 2
-    column_map: {医生数: hosp_doctors}   # a header the codebook's aliases do not know
-design: {weight: weight, strata: province, psu: village_id, lonely_psu: adjust}
-encoding: auto                     # CSV files: utf-8, gb18030 ... or auto-detect
-min_cell: 10                       # disclosure threshold
-missing_codes: [-8, 997]           # codes meaning "missing" beyond the codebook's
-"""
-EXAMPLE_COMMENTS = (
-    N_("= the folder's name: data/waves/2024-wave/"),
-    N_("SPSS: value labels and user-missing codes are read"),
-    N_("the first sheet (a name works too)"),
-    N_("a title row above the header: the header is file row 2"),
-    N_("a header the codebook's aliases do not know"),
-    N_("CSV files: utf-8, gb18030 ... or auto-detect"),
-    N_("disclosure threshold"),
-    N_('codes meaning "missing" beyond the codebook\'s'),
+EXAMPLE_LINES = (
+    ("id: 2024-wave                      ", N_("= the folder's name: data/waves/2024-wave/")),
+    ("title: Rural public service governance survey 2024", ""),
+    ("year: 2024", ""),
+    ("questionnaires:", ""),
+    ("  villagers:", ""),
+    ("    file: villagers.sav            ", N_("SPSS: value labels and user-missing codes are read")),
+    ("  institutions:", ""),
+    ("    file: institutions.xlsx", ""),
+    ("    sheet: 0                       ", N_("the first sheet (a name works too)")),
+    ("    header_row: 2                  ", N_("a title row above the header: the header is file row 2")),
+    ("    column_map: {医生数: hosp_doctors}   ", N_("a header the codebook's aliases do not know")),
+    ("design: {weight: weight, strata: province, psu: village_id, lonely_psu: adjust}", ""),
+    ("encoding: auto                     ", N_("CSV files: utf-8, gb18030 ... or auto-detect")),
+    ("min_cell: 10                       ", N_("disclosure threshold")),
+    ("missing_codes: [-8, 997]           ", N_('codes meaning "missing" beyond the codebook\'s')),
 )
-"""The comments of :data:`EXAMPLE`, in the message catalog: the example speaks the edition's language."""
+"""The example ``wave.yml`` of the rerun page, line by line: its text and its comment (in the
+message catalog: the example speaks the edition's language)."""
+EXAMPLE_COMMENTS = tuple(comment for _line, comment in EXAMPLE_LINES if comment)
+"""The example's comments."""
 
 
-def example_yaml() -> str:
-    """:data:`EXAMPLE` with its comments in the edition being written."""
-    lines = []
-    for line in EXAMPLE.splitlines(keepends=True):
-        code, sep, comment = line.partition("# ")
-        lines.append(code + sep + _(comment.rstrip("\n")) + "\n" if sep else line)
-    return "".join(lines)
+def example_yaml(language: str | None = None) -> str:
+    """The example ``wave.yml`` with its comments in the edition being written (or in ``language``)."""
+    return "".join(line + (f"# {_(comment, language)}" if comment else "") + "\n"
+                   for line, comment in EXAMPLE_LINES)
+
+
+EXAMPLE = example_yaml("en")
+"""The example ``wave.yml`` in English (the README's copy)."""
 
 
 SCHEMAS = ((WaveSettings, ""), (QuestionnaireSource, "questionnaires.<name>."), (DesignColumns, "design."))
