@@ -93,8 +93,7 @@ def _execute(path: str, timeout: int, allow_errors: bool = False) -> list[tuple[
                                          allow_errors=page_errors, meta_override=True,
                                          on_notebook_start=answered)
         except Exception as e:                    # its kernel did not start, or died under a cell
-            if not started and attempt < KERNEL_STARTS:
-                _not_started(path, e)
+            if _start_again(path, e, bool(started), attempt):
                 continue
             return [(path, nb, time.perf_counter() - t0, _error_line(e))]
         # a cell's own exception, not nbclient's wrapper
@@ -108,10 +107,15 @@ side can race for a free port (each process picks its own, then the kernel binds
 that loses dies before it answers; another kernel gets other ports."""
 
 
-def _not_started(path: str, err: BaseException) -> None:
+def _start_again(path: str, err: BaseException, answered: bool, attempt: int) -> bool:
+    """Whether a page whose run raised ``err`` gets another kernel: only when its kernel never
+    answered and fewer than :data:`KERNEL_STARTS` were started (said in the build log)."""
+    if answered or attempt >= KERNEL_STARTS:
+        return False
     if _LOGGING:
         print(f"{path}: its kernel died before it answered ({_error_line(err)}); starting another",
               flush=True)
+    return True
 
 
 RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
@@ -170,8 +174,7 @@ def _execute_shared(paths: list[str], timeout: int, allow_errors: bool = False
                 except Exception as e:          # the kernel did not start, or died under a cell: the
                     loop.run_until_complete(_shutdown(km))  # next page (or attempt) starts another
                     km = None
-                    if not started and attempt < KERNEL_STARTS:
-                        _not_started(path, e)
+                    if _start_again(path, e, bool(started), attempt):
                         continue
                     err = _error_line(e)
                 finally:
