@@ -783,17 +783,22 @@ def test_an_association_is_distinguishable_from_zero_only_below_the_5_percent_le
     assert ("not distinguishable from zero at the 5 % level" in line) is not clear
 
 
+def _comparison_study(wave_id: str, year: int | None, degree,  # type: ignore[no-untyped-def]
+                      min_cell: int = 10):
+    """A wave as the comparison page reads one: its id, year, disclosure rule and degree."""
+    return SimpleNamespace(wave=SimpleNamespace(id=wave_id, spec=SimpleNamespace(min_cell=min_cell)),
+                           year=year, degree=degree)
+
+
 def test_the_comparison_table_puts_waves_in_year_order_each_under_its_own_policy(default_study):
     """Waves in year order (a wave without a year last), whatever order they are given in; each
     wave's cells suppressed by its own disclosure rule: a minimum of 400 respondents suppresses
     the regions below it in that wave only."""
     from analysis.report.pages import compare
 
-    def wave(wid: str, year: int | None, min_cell: int):  # type: ignore[no-untyped-def]
-        return SimpleNamespace(wave=SimpleNamespace(id=wid, spec=SimpleNamespace(min_cell=min_cell)),
-                               year=year, degree=default_study.degree)
-
-    studies = [wave("w2024", 2024, 10), wave("w-none", None, 10), wave("w2018", 2018, 400)]
+    studies = [_comparison_study("w2024", 2024, default_study.degree),
+               _comparison_study("w-none", None, default_study.degree),
+               _comparison_study("w2018", 2018, default_study.degree, min_cell=400)]
     assert [s.wave.id for s in compare.in_year_order(studies)] == ["w2018", "w2024", "w-none"]
     t = compare.table(studies)
     assert list(dict.fromkeys(t["wave"])) == ["w2018", "w2024", "w-none"]
@@ -818,8 +823,7 @@ def test_the_comparison_table_withholds_a_region_resting_on_a_single_psu(default
             frame.loc[frame["domain"] == "west", "n_psu"] = 1
         return SimpleNamespace(to_frame=lambda: frame)
 
-    st = SimpleNamespace(wave=SimpleNamespace(id="w", spec=SimpleNamespace(min_cell=10)), year=2021,
-                         degree=degree)
+    st = _comparison_study("w", 2021, degree)
     t = compare.table([st]).set_index("region")
     assert t.loc["west", "n"] >= 10 and pd.isna(t.loc["west", "estimate"])
     assert t.loc["west", "suppressed"] == PSU_REASON
@@ -982,8 +986,7 @@ def test_key_findings_keep_all_six_and_take_the_association_from_the_headline_mo
 def test_the_comparison_of_waves_is_by_the_three_regions_with_intervals_around_each_estimate(default_study):
     from analysis.report.pages import compare
 
-    studies = [SimpleNamespace(wave=SimpleNamespace(id=w, spec=SimpleNamespace(min_cell=10)), year=y,
-                               degree=default_study.degree) for w, y in (("a", 2018), ("b", 2020))]
+    studies = [_comparison_study(w, y, default_study.degree) for w, y in (("a", 2018), ("b", 2020))]
     t = compare.table(studies)
     assert set(t["region"]) == {"all", *default_study.villagers["region3"].unique()}
     fig = compare.figure(studies)
