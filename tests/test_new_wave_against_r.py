@@ -7,7 +7,9 @@ computes each value with survey, sandwich, ordinal and nlme. R runs here, on the
 written (no stored values): a change of the wave generator is compared as well. The estimators
 are compared as the package returns them, and as the CLI publishes them (``ruralgov index`` and
 ``ruralgov models``, small cells withheld). The index itself is R's too, for every construction
-(``tests/r/index_reference.R`` on the wave's answers).
+(``tests/r/index_reference.R`` on the wave's answers). Debian's R packages have no
+null-imposed wild cluster bootstrap test (``sandwich::vcovBS`` bootstraps a covariance): the
+headline models' is compared with the ``wildboottest`` package (PyPI) instead.
 """
 
 from __future__ import annotations
@@ -346,3 +348,64 @@ def test_the_index_equals_r_s_for_every_construction(wave, index_reference, norm
     cfg = IndexConfig(normalisation=normalisation, weighting=weighting, aggregation=aggregation, **CHOICES)
     res = build_index(answers, cfg, codebook=study.wave.codebook, weights=answers["weight"].to_numpy())
     assert_equals_reference(res, answers["respondent"], scores, weights, cfg, rtol=1e-9)
+
+
+# ---- the headline models' wild cluster bootstrap against the `wildboottest` package ----------
+
+def _wildboottest_weighted(y, X, w, clusters, j, V, *, impose_null):  # type: ignore[no-untyped-def]
+    """`wildboottest` (WCR/WCU "11", CR1 with G/(G−1) and (N−1)/(N−K)) on the weighted model as
+    the OLS of √w·y on √w·X, whose fits, residuals, cluster scores and replicates are the WLS
+    model's; the multipliers ``V`` (clusters in sorted order × replicates) replace its draws."""
+    from wildboottest.wildboottest import WildboottestCL
+
+    r = np.sqrt(w)
+    R = np.zeros(X.shape[1])
+    R[j] = 1.0
+    boot = WildboottestCL(X=X * r[:, None], Y=y * r, cluster=clusters, R=R, B=V.shape[1], seed=1,
+                          parallel=False)
+    boot.get_scores(bootstrap_type="11", impose_null=impose_null, adj=True, cluster_adj=True)
+    boot.get_weights(weights_type="webb")
+    assert boot.v.shape == V.shape
+    boot.v = V
+    boot.get_numer()
+    boot.get_denom()
+    boot.get_tboot()
+    boot.get_vcov()
+    boot.get_tstat()
+    boot.get_pvalue(pval_type="two-tailed")
+    return boot
+
+
+@pytest.mark.parametrize("model", ["wls_region", "wls_province"])
+def test_the_wild_bootstrap_the_determinants_page_reports_equals_wildboottest(wave, model):
+    """The page's wild bootstrap as the model fits it (survey weights, the region or province
+    effect absorbed, clustered by province, Webb multipliers from the seed in data/models.yml):
+    on the same multipliers, each regressor's restricted (WCR) p-value and unrestricted (WCU)
+    percentile-t limits equal those the reference computes on the model with every dummy."""
+    from analysis.estimation.frames import model_frame
+    from analysis.estimation.regression import wild_weights
+
+    study, _, _ = wave
+    spec = study.settings.models.get(model)
+    got = fit_model(study, spec).tables["wild"].set_index("term")
+    df = model_frame(study, spec).data
+    regs = list(spec.regressors)
+    assert list(got.index) == regs
+    dummies = pd.get_dummies(df[spec.fixed_effects[0]], drop_first=True, dtype=float)
+    X = np.column_stack([np.ones(len(df)), df[regs].to_numpy(float), dummies.to_numpy()])
+    y, w = df[spec.outcome].to_numpy(float), df[spec.weights].to_numpy(float)
+    clusters = df[spec.cluster].to_numpy()
+    order, first = pd.factorize(pd.Series(clusters))
+    assert len(first) == 25 and (len(dummies.columns) > 10) == (model == "wls_province")
+    # the model's draws (clusters in order of first appearance), rows put in the reference's order
+    V = wild_weights(spec.wild.weights, (len(first), spec.wild.reps), np.random.default_rng(spec.wild.seed))
+    V = V[[list(first).index(c) for c in np.unique(clusters)]]
+    for j, term in enumerate(regs, start=1):
+        wcr = _wildboottest_weighted(y, X, w, clusters, j, V, impose_null=True)
+        wcu = _wildboottest_weighted(y, X, w, clusters, j, V, impose_null=False)
+        b, se = got.loc[term, "estimate"], got.loc[term, "se"]
+        np.testing.assert_allclose(b / se, float(np.ravel(wcr.t_stat)[0]), rtol=1e-9, err_msg=term)
+        assert got.loc[term, "wild_p"] == pytest.approx(float(wcr.pvalue), abs=1e-12), term
+        lo_q, hi_q = np.quantile(np.ravel(wcu.t_boot), [0.025, 0.975])
+        np.testing.assert_allclose(got.loc[term, ["wild_ci_low", "wild_ci_high"]].to_numpy(float),
+                                   [b - hi_q * se, b - lo_q * se], rtol=1e-8, err_msg=term)
