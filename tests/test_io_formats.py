@@ -105,9 +105,12 @@ def test_declared_missing_codes_become_missing_and_are_counted(small_villagers, 
     assert counts["blank"] == (v["edu_org"] == "").sum()
 
 
-def test_spss_user_missing_codes_count_as_declared_missing_as_in_a_csv(tmp_path, default_frames):
-    """An SPSS file that declares 8 and 9 user-missing gives the same clean data and the same
-    declared-missing counts as the CSV holding those codes."""
+@pytest.mark.parametrize("declared", [[8, 9], [{"lo": 97, "hi": 99}]], ids=["values", "range"])
+def test_spss_user_missing_codes_count_as_declared_missing_as_in_a_csv(tmp_path, default_frames, declared):
+    """An SPSS file that declares its missing codes user-missing gives the same clean data and the
+    same declared-missing counts as the CSV holding 8 and 9: the codebook's own codes declared as
+    two values, or other codes (98 and 99, which the codebook does not know) declared as the
+    range 97 thru 99, every code in it missing."""
     from analysis.ingest.validate import validate_wave
 
     csv_dir = tmp_path / "csvw"
@@ -118,8 +121,11 @@ def test_spss_user_missing_codes_count_as_declared_missing_as_in_a_csv(tmp_path,
     spec["id"] = "savw"
     typed = _typed(default_frames["villagers"], "villagers")
     likert = [c for c in typed.columns if c.endswith(("_org", "_sys", "_means", "_concept", "_sat"))]
+    if declared != [8, 9]:
+        typed[likert] = typed[likert].replace({8: 98, 9: 99})
+        assert (typed[likert] == 99).any().any() and (typed[likert] == 98).any().any()
     pyreadstat.write_sav(typed, str(sav_dir / "villagers.sav"),
-                         missing_ranges={c: [8, 9] for c in likert})
+                         missing_ranges={c: declared for c in likert})
     default_frames["institutions"].to_csv(sav_dir / "institutions.csv", index=False)
     spec["questionnaires"] = {"villagers": {"file": "villagers.sav"},
                               "institutions": {"file": "institutions.csv"}}

@@ -1301,3 +1301,26 @@ def test_a_design_based_model_needs_at_least_one_degree_of_freedom(tmp_path):
                                              r"wave's design \(its PSUs less its strata\) or groups "
                                              r"can support"):
         fit_model(st, base.model_copy(update={"regressors": ("age10", "female")}))
+
+
+def test_the_model_of_the_score_without_the_digital_items_has_that_score_as_its_outcome(study):
+    """``wls_region_nomeans`` (internet use is a regressor, so the determinants page refits the
+    headline model on the score without the "means" items): its estimates and SEs are those of
+    ``wls_region`` fitted to the index rebuilt without those items (the score
+    ``tests/test_index_against_r.py`` compares with R), not to the overall score."""
+    from analysis.estimation.index import build_index
+
+    v = study.villagers
+    spec = study.settings.models.get("wls_region_nomeans")
+    assert spec.outcome == "overall_without_means"
+    without = build_index(v, dataclasses.replace(study.construction, exclude_aspects=("means",)),
+                          codebook=study.wave.codebook,
+                          weights=v[study.wave.design_columns["weight"]].to_numpy(float)).scores["overall"]
+    assert not np.allclose(without, study.scores["overall"], equal_nan=True)
+    same = study.settings.models.get("wls_region").model_copy(update={"wild": None})
+    assert spec.model_copy(update={"outcome": "overall", "name": same.name, "label": same.label,
+                                   "wild": None}) == same
+    want = fit_model(study, same, scores=study.scores.assign(overall=without)).to_frame().set_index("term")
+    got = fit_model(study, spec).to_frame().set_index("term")
+    pd.testing.assert_frame_equal(got[["estimate", "se", "p", "ci_low", "ci_high"]],
+                                  want[["estimate", "se", "p", "ci_low", "ci_high"]], rtol=1e-12)

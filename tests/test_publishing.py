@@ -181,6 +181,9 @@ def test_rendered_tables_carry_their_number_notes_and_source(commit):
     assert all(escape(n) in html for n in notes)
     assert 'download="table-2-1-degree.csv"' in html
     assert html.count("Table 2.1. Degree") == 1
+    # the download holds the frame as estimated (full precision, names, reasons), not the display
+    csv = unquote(tables.CSV_LINK.search(html).group(2))
+    assert csv == "\ufeffprovince,mean,flag,suppressed\nA,61.26,,\nB,70.0,RSE > 30%,n < 30\n"
     plain = tables.render(df[["province", "mean"]])
     assert "\n\n*" not in plain["text/markdown"] and not plain["text/markdown"].startswith("**")
     assert 'class="numbered-table"' not in plain["text/html"]

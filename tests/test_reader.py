@@ -3,6 +3,7 @@ that say whether they are synthetic or real, a footer with version, licence and 
 
 from __future__ import annotations
 
+import re
 import zipfile
 from types import SimpleNamespace
 
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import paths
 from analysis.publishing.provenance import Source
 from analysis.publishing.tables import csv_link, render
 from analysis.report import numbering
@@ -119,6 +121,13 @@ def test_key_findings_label_synthetic_survey_results_and_real_statistics(default
     assert real and all(intro.REAL_LABEL in i and intro.SYNTHETIC_LABEL not in i for i in real)
     h = intro.headline(default_study)
     assert f"**{h['degree_overall']:.1f}**" in items[0]
+    # its interval on the design's df: the PSUs holding a score less their strata
+    v, dc = default_study.villagers, default_study.wave.design_columns
+    scored = v[default_study.scores["overall"].notna().to_numpy()]
+    df = scored[dc["psu"]].nunique() - scored[dc["strata"]].nunique()
+    e = default_study.degree().to_frame().iloc[0]
+    assert (f"(95 % CI {e['ci_low']:.1f}–{e['ci_high']:.1f}, {df} design degrees of freedom)"
+            in items[0]), items[0]
 
 
 def test_the_convergence_finding_reads_beta_on_its_t_not_the_normal(default_study):
@@ -182,7 +191,32 @@ def test_reproduction_table_prints_published_values_as_published(default_study):
     assert len(below) and below["agreement"].str.contains("bound").all()
     inst = raw["statistic"] == "count_share"
     assert (t.loc[inst, "SE"] == "").all() and t.loc[inst, "note"].str.contains("no standard error").all()
-    assert reproduction.counts(t)["n_within"] == int(raw["within_rounding"].eq(True).sum())
+    # "n of N figures agree": N counts every published figure, those the wave cannot give too
+    assert reproduction.counts(t) == {"n_figures": len(default_study.settings.reproduction.figures),
+                                      "n_within": int(raw["within_rounding"].eq(True).sum()),
+                                      "n_na": int(raw["within_rounding"].isna().sum())}
+    assert reproduction.counts(t)["n_na"] > 0
+
+
+def test_the_citation_names_the_version_commit_year_and_the_wave_as_the_footers_do(default_study):
+    """The BibTeX entry identifies the wave by the hash prefix every table's footer prints, the
+    code by the footers' commit, and is dated by that commit."""
+    import subprocess
+    from datetime import date
+
+    import analysis
+    from analysis.publishing import provenance
+    from analysis.report.pages import cite
+
+    b = cite.bibtex(default_study)
+    w = default_study.wave
+    assert provenance.survey_source(w).label in b
+    assert re.search(r"sha256 ([0-9a-f]+)\)", b).group(1) == w.sha256[:12]
+    assert f"commit {provenance.commit_label()}," in b and f"version = {{{analysis.__version__}}}" in b
+    year = subprocess.run(["git", "show", "-s", "--format=%ci", "HEAD"], cwd=paths.ROOT, capture_output=True,
+                          text=True).stdout[:4] or str(date.today().year)        # outside git: this year
+    assert f"year    = {{{year}}}" in b
+    assert b.rstrip("}\n").endswith(", synthetic replica data")
 
 
 def test_reproduction_table_names_figures_and_notes_in_the_edition_s_language(default_study, monkeypatch):
@@ -765,6 +799,8 @@ def test_key_findings_name_the_problem_named_most_often_and_the_gdp_range(defaul
     top = vill.loc[vill["estimate"].idxmax()]
     line = next(i for i in kf if "<problems>" in i)
     assert f"“{top['problem']}”, {top['estimate']:.0f} %" in line
+    assert top["ci_low"] < top["ci_high"]
+    assert f"(95 % CI {top['ci_low']:.0f}–{top['ci_high']:.0f} %)" in line
     gdp = next(i for i in kf if "GDP per head" in i)
     ratio = o["gdppc_top"] / o["gdppc_bottom"]
     assert ratio > 1 and f"{ratio:.1f} times" in gdp
@@ -995,6 +1031,32 @@ def test_the_comparison_of_waves_is_by_the_three_regions_with_intervals_around_e
     spans = sorted((seg[0][1], seg[1][1]) for c in lines for seg in c.get_segments())
     want = sorted((r.ci_low, r.ci_high) for r in t.itertuples())
     np.testing.assert_allclose(spans, want, rtol=1e-12)
+
+
+def test_the_comparison_figure_draws_each_wave_s_degrees_above_its_own_year_s_tick(default_study):
+    """Waves given out of year order, one ten points above the other: every interval bar stands
+    at the tick of the wave whose table rows it draws."""
+    from analysis.report.pages import compare
+
+    def raised(by=None):  # type: ignore[no-untyped-def]
+        e = default_study.degree(by=by).to_frame()
+        e[["estimate", "ci_low", "ci_high"]] += 10
+        return SimpleNamespace(to_frame=lambda: e)
+
+    studies = [_comparison_study("late", 2024, raised),
+               _comparison_study("early", 2018, default_study.degree)]
+    t = compare.table(studies)
+    ax = compare.figure(studies).axes[0]
+    ticks = [lab.get_text().split("\n")[0] for lab in ax.get_xticklabels()]
+    assert ticks == ["early", "late"]
+    bars = [seg for c in ax.collections if c.__class__.__name__ == "LineCollection"
+            for seg in c.get_segments()]
+    assert len(bars) == len(t) == 8
+    for seg in bars:
+        wave = ticks[int(round(seg[0][0]))]
+        rows = t[t["wave"] == wave]
+        assert np.isclose(rows["ci_low"], seg[0][1], rtol=1e-12).any(), wave
+        assert not np.isclose(t.loc[t["wave"] != wave, "ci_low"], seg[0][1], rtol=1e-9).any(), wave
 
 
 def test_the_regional_pupils_per_teacher_are_each_region_s_pupils_over_its_teachers(default_study):

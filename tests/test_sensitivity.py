@@ -178,7 +178,7 @@ def test_bootstrap_domains(study):
     assert b.loc["Shanghai", "median_rank"] <= 2 and b.loc["Tibet", "median_rank"] >= 20
 
 
-def test_cli_json():
+def test_cli_json(study):
     res = CliRunner().invoke(app, ["sensitivity", "2020-replica", "--draws", "700", "--format", "json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
@@ -188,6 +188,12 @@ def test_cli_json():
     assert len(med) == 22 and med == sorted(med) and med[0] < med[-1]
     assert all(1 <= r["rank_low"] <= r["median_rank"] <= r["rank_high"] <= 22 for r in out["ranks"])
     assert out["ranks"][0]["province"] == "Shanghai"
+    # the printed interval is the 2.5 % and 97.5 % quantiles of each province's rank (1 = highest
+    # score) over the same draws (the seed of data/index.yml)
+    draws = run_sensitivity(study, draws=700).provinces[[r["province"] for r in out["ranks"]]]
+    ranks = draws.rank(axis=1, ascending=False).to_numpy()
+    got = pd.DataFrame(out["ranks"])[["rank_low", "median_rank", "rank_high"]].to_numpy()
+    np.testing.assert_allclose(got, np.quantile(ranks, [0.025, 0.5, 0.975], axis=0).T, rtol=1e-12)
     assert CliRunner().invoke(app, ["sensitivity", "--draws", "3"]).exit_code == 2
 
 

@@ -3,6 +3,7 @@ and Dask paths giving the in-memory results to 1e-10."""
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import astuple
 from pathlib import Path
@@ -462,6 +463,29 @@ def test_stream_command_prints_the_partitioned_estimates(partitioned):
     printed = pd.read_csv(__import__("io").StringIO(res.stdout.split("\n\n")[0]), nrows=len(ref))
     np.testing.assert_allclose(printed["estimate"], ref["estimate"], rtol=1e-12)
     assert "internet_use" in res.stdout
+
+
+def test_stream_command_withholds_the_degree_of_domains_below_its_min_cell(partitioned):
+    """--min-cell is the disclosure threshold of the printed degrees: a province with fewer
+    respondents is printed without its estimate and interval, with the reason; the others whole."""
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    folder, _ = partitioned
+    n = stream_wave(folder, DESIGN, by="province")["degree"].to_frame()["n"]
+    cut = int(n.median())
+    res = CliRunner().invoke(app, ["stream", str(folder), "--by", "province", "--format", "csv",
+                                   "--model", "", "--min-cell", str(cut)])
+    assert res.exit_code == 0, res.output
+    printed = pd.read_csv(io.StringIO(res.stdout.split("\n\n")[0]))
+    assert sorted(printed["n"]) == sorted(n)
+    small = printed["n"] < cut
+    assert 0 < small.sum() < len(printed)
+    assert printed.loc[small, ["estimate", "se", "ci_low", "ci_high"]].isna().all().all()
+    assert printed.loc[~small, ["estimate", "se", "ci_low", "ci_high"]].notna().all().all()
+    assert (printed.loc[small, "suppressed"] == f"fewer than {cut} respondents").all()
+    assert printed.loc[~small, "suppressed"].isna().all()
 
 
 def test_stream_command_on_a_dask_scheduler_prints_what_it_prints_alone(partitioned, dask_client):

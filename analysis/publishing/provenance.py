@@ -45,6 +45,18 @@ def git_commit() -> tuple[str, bool]:
         return "unknown", False
 
 
+@lru_cache(maxsize=1)
+def commit_year() -> int:
+    """The year of the project's commit (the report's year of publication); this year outside git."""
+    from datetime import date
+
+    try:
+        return int(subprocess.run(["git", "log", "-1", "--format=%cd", "--date=format:%Y"], cwd=paths.ROOT,
+                                  capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return date.today().year
+
+
 def commit_label() -> str:
     """The commit as footers show it (``+dirty`` when the work tree differs)."""
     sha, dirty = git_commit()

@@ -19,7 +19,7 @@ def bibtex(study) -> str:  # type: ignore[no-untyped-def]
     return ("@misc{ruralgov,\n"
             "  title   = {{Modernization of Rural Public Service Governance in China: an Executed Report}},\n"
             "  author  = {{the ruralgov authors}},\n"
-            "  year    = {2026},\n"
+            f"  year    = {{{provenance.commit_year()}}},\n"
             f"  version = {{{analysis.__version__}}},\n"
             + (f"  url     = {{{url}}},\n" if url else "")
             + f"  note    = {{Version {analysis.__version__}, commit {sha}, wave {w.id} "
