@@ -49,10 +49,11 @@ def _wave(tmp: "pytest.TempPathFactory", name: str, change) -> object:  # type: 
 @pytest.fixture(scope=shared)
 def perturbed(tmp_path_factory):
     """Villages 5402 and 5403 dropped (Tibet keeps one PSU); income missing in villages 3102 and
-    4101 (whole PSUs leave the complete cases)."""
+    4101 (whole PSUs leave the complete cases) and in Heilongjiang's two (a whole stratum does:
+    the models' df count only the strata their complete cases lie in, as svyglm's degf)."""
     def change(v: pd.DataFrame) -> pd.DataFrame:
         v = v[~v["village_id"].isin(["5402", "5403"])].copy()
-        v.loc[v["village_id"].isin(["3102", "4101"]), "hh_income"] = ""
+        v.loc[v["village_id"].isin(["3102", "4101", "2301", "2302"]), "hh_income"] = ""
         return v
     return _wave(tmp_path_factory, "perturbed", change)
 

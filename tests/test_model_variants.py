@@ -520,6 +520,28 @@ def test_ordered_logit_likelihood_and_pseudo_r2_from_first_principles(ordered, w
     assert res.df_inference is None
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_an_ordered_logit_depends_on_the_order_of_the_answers_not_on_their_codes(ordered, weighted):
+    """Answers coded 2, 3, 5, 9 (a code nobody chose between, none at 1) give the fit of the
+    answers 1..4 they rank as: the same slopes, SEs, cut points and marginal effects, the cut
+    points and each marginal effect named by the answer codes."""
+    from analysis.estimation.ordinal import fit_ologit
+
+    spec = ModelSpec(name="o", family="ologit", outcome="o", regressors=("x1", "x2"),
+                     weights="w" if weighted else None)
+    codes = {1: 2, 2: 3, 3: 5, 4: 9}
+    base = fit_ologit(ordered, spec, {})
+    other = fit_ologit(ordered.assign(o=ordered["o"].map(codes)), spec, {})
+    assert other.params.index.tolist() == ["x1", "x2", "cut2|3", "cut3|5", "cut5|9"]
+    np.testing.assert_allclose(other.params.to_numpy(), base.params.to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(other.vcov.to_numpy(), base.vcov.to_numpy(), rtol=1e-8)
+    a, b = other.tables["ame"], base.tables["ame"]
+    assert a["category"].tolist() == b["category"].map(codes).tolist()
+    assert sorted(set(a["category"])) == [2, 3, 5, 9]
+    np.testing.assert_allclose(a[["ame", "se"]].to_numpy(), b[["ame", "se"]].to_numpy(), rtol=1e-8)
+    assert other.stats["categories"] == 4
+
+
 def test_design_based_ordered_logit_df_and_bookkeeping(ordered):
     """svyolr's residual df (survey's svyolr: ``degf(design) - length(beta)``): the design df
     minus the K slopes, the cut points not counted; the whole design when no rows are given; the

@@ -585,3 +585,42 @@ def test_the_sensitivity_page_s_table_and_gap_figure_are_the_run_s(study):
     row = data.loc["east − west"]
     assert row["mean"] == pytest.approx(east_minus_west.mean()) and row["mean"] > 0
     assert (row["min"], row["max"]) == pytest.approx((east_minus_west.min(), east_minus_west.max()))
+
+
+@pytest.mark.parametrize("declared", ["strata and PSUs", "weights only"])
+def test_the_uncertainty_bootstrap_resamples_the_design_the_wave_declares(study, tmp_path, monkeypatch,
+                                                                           declared):
+    """The Rao–Wu replicates of the uncertainty analysis resample the wave's own design: its
+    provinces as strata and villages as PSUs; a wave declaring weights alone is one stratum whose
+    PSUs are its respondents, and its replicates do move (no stratum of a single PSU)."""
+    import shutil
+
+    import yaml
+
+    from analysis import paths
+    from analysis.estimation import sensitivity
+
+    if declared == "weights only":
+        folder = tmp_path / "weights-only"
+        shutil.copytree(paths.WAVES / "2020-replica", folder)
+        spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+        spec.update({"id": folder.name, "design": {"weight": "weight"}})
+        (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+        study = build_study(folder)
+    seen = {}
+
+    def spy(weights, strata, psu, reps, rng):  # type: ignore[no-untyped-def]
+        seen.update(strata=np.asarray(strata), psu=np.asarray(psu))
+        seen["b"] = rao_wu_weights(weights, strata, psu, reps, rng)
+        return seen["b"]
+
+    monkeypatch.setattr(sensitivity, "rao_wu_weights", spy)
+    run_sensitivity(study, draws=7 * 4, seed=1)
+    v = study.villagers
+    if declared == "weights only":
+        assert len(np.unique(seen["strata"])) == 1 and len(np.unique(seen["psu"])) == len(v)
+    else:
+        np.testing.assert_array_equal(seen["strata"], v["province"].to_numpy())
+        np.testing.assert_array_equal(seen["psu"], v["village_id"].to_numpy())
+    moved = ~np.isclose(seen["b"], v["weight"].to_numpy()[:, None])
+    assert moved.any(axis=0).all()                        # every replicate resamples some weights

@@ -52,11 +52,12 @@ df <- degf(subset(des, !is.na(d$overall)))
 ci <- confint(m, df = df)
 add("default", "degree", "all", "domain", coef(m), SE(m), df, NA, ci[1], ci[2])
 
-# --- 2. svyglm on the full design when item non-response removes whole PSUs, one stratum a
-#        single PSU: villages 5402 and 5403 dropped (Tibet keeps one village), income missing in
-#        the villages 3102 and 4101 --------------------------------------------------------------
+# --- 2. svyglm on the full design when item non-response removes whole PSUs and a whole
+#        stratum, one stratum a single PSU: villages 5402 and 5403 dropped (Tibet keeps one
+#        village), income missing in the villages 3102 and 4101 and in all of Heilongjiang (2301,
+#        2302) ----------------------------------------------------------------------------------
 dp <- d0[!(d0$village_id %in% c(5402, 5403)), ]
-dp$hh_income[dp$village_id %in% c(3102, 4101)] <- NA
+dp$hh_income[dp$village_id %in% c(3102, 4101, 2301, 2302)] <- NA
 dp <- prep(dp)
 desp <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = dp, nest = TRUE)
 glm_rows <- function(case, name, m) {
