@@ -160,6 +160,31 @@ def test_logit_with_probabilities_near_0_and_1_equals_statsmodels():
 
 
 @pytest.mark.filterwarnings("error")
+def test_a_logit_whose_newton_steps_turn_nan_is_refused_not_reported(monkeypatch):
+    """Should the information matrix of some iteration hold NaN (an overflow the fit did not
+    foresee), every later step is NaN: that is no convergence, refused with the reason, never a
+    fit of NaN coefficients (NaN passes no comparison, so "steps not small" must be written as
+    "not (size <= tolerance)")."""
+    from analysis.estimation import binary
+    from analysis.estimation.results import ModelSpecError
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"x1": rng.normal(size=300)})
+    df["b"] = (rng.random(300) < 1 / (1 + np.exp(-df["x1"]))).astype(float)
+    spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("x1",), se="hc1")
+    assert np.isfinite(binary.fit_logit(df, spec, {}).params).all()
+    real, calls = binary.weighted_gram, []
+
+    def poisoned(X, h):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        g = real(X, h)
+        return g if len(calls) < 3 else np.full_like(g, np.nan)
+
+    monkeypatch.setattr(binary, "weighted_gram", poisoned)
+    with pytest.raises(ModelSpecError, match="did not converge"):        # (LAPACK may call NaN singular)
+        binary.fit_logit(df, spec, {})
+
+
 def test_a_logit_whose_regressor_separates_the_outcome_is_refused_naming_it():
     """y = 1 exactly where x1 > 1.5: the likelihood has no maximum; the fit is refused with the
     regressor whose coefficient grows without bound (not a linear-algebra error, and without

@@ -524,7 +524,11 @@ def test_random_intercept_from_group_sums_equals_statsmodels_mixedlm(reml):
     assert ours["llf"] == pytest.approx(fit.llf, rel=1e-9)
 
 
-def test_random_intercept_without_group_variance_is_ols():
+@pytest.mark.parametrize("reml", [False, True])
+def test_random_intercept_without_group_variance_is_ols(reml):
+    """Group means pushed apart less than chance would (a negative ANOVA estimate): the
+    likelihood is highest at λ = 0, and τ² is exactly 0 there, as lmer's singular fit (not the
+    small positive value a bounded search stops at), so the ICC is 0; the fit is OLS."""
     from analysis.estimation.multilevel import random_intercept
 
     rng = np.random.default_rng(4)
@@ -534,11 +538,12 @@ def test_random_intercept_without_group_variance_is_ols():
     z = rng.normal(size=n)
     e = z - 1.5 * (np.bincount(g, weights=z) / np.bincount(g))[g]   # group means pushed apart: ICC < 0
     y = X @ np.array([1.0, 2.0]) + e
-    ours = random_intercept(y, X, g, reml=False)
+    ours = random_intercept(y, X, g, reml=reml)
     b = np.linalg.lstsq(X, y, rcond=None)[0]
-    assert ours["tau2"] == pytest.approx(0.0, abs=1e-10)           # the boundary, as lmer
+    assert ours["tau2"] == 0.0                                    # the boundary, as lmer
     np.testing.assert_allclose(ours["beta"], b, rtol=1e-10)
-    assert ours["sigma2"] == pytest.approx(np.sum((y - X @ b) ** 2) / n, rel=1e-10)
+    dof = n - X.shape[1] if reml else n
+    assert ours["sigma2"] == pytest.approx(np.sum((y - X @ b) ** 2) / dof, rel=1e-10)
 
 
 def test_absorbed_province_effects_give_the_dummy_regression_and_its_wild_bootstrap(study):
@@ -1324,3 +1329,25 @@ def test_the_model_of_the_score_without_the_digital_items_has_that_score_as_its_
     got = fit_model(study, spec).to_frame().set_index("term")
     pd.testing.assert_frame_equal(got[["estimate", "se", "p", "ci_low", "ci_high"]],
                                   want[["estimate", "se", "p", "ci_low", "ci_high"]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("names", [["广西", "河北", "江苏", "四川"], ["广西", "河北", "江苏", "四川", "湖南"]],
+                         ids=["four provinces", "five provinces"])
+def test_the_multilevel_model_needs_a_between_df_for_its_province_covariates(tmp_path, names):
+    """The multilevel model's three province covariates are tested on the between-province df,
+    G − 3 − 1 (nlme's): none left with four provinces, where the model is left out with its
+    reason although its respondent-level terms have df to spare; one with five, where it is fitted
+    on that df."""
+    from tests import wavegen
+
+    st = build_study(wavegen.provinces(tmp_path / "provinces", names))
+    spec = st.settings.models.get("multilevel")
+    covariates = ["urban_rate", "log_gdp_pc", "fiscal_exp_pc_k"]
+    if len(names) == 4:
+        with pytest.raises(ModelSpecError, match="more coefficients than this wave's design .* or groups can "
+                                                 "support"):
+            fit_model(st, spec)
+        return
+    res = fit_model(st, spec)
+    df = pd.Series(res.df_inference)
+    assert (df[covariates] == 1).all() and (df.drop(covariates) > 100).all()

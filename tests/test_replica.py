@@ -320,7 +320,8 @@ def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_val
 def test_within_rounding_is_half_a_unit_of_the_last_printed_decimal_and_at_most_rounds_first():
     """A published 0.xyz holds every value within half a unit of its last decimal (0.4 of a unit
     away: reproduced; 0.6: not, on either side); "at most" rounds the value to the printed decimals
-    before comparing (a value just above the figure that rounds down to it is within)."""
+    before comparing (a value just above the figure that rounds down to it is within); "below"
+    does not (a value just under the figure that rounds up to it is below it)."""
     from analysis.settings.schemas import Figure
 
     study = build_study("2020-replica")
@@ -335,12 +336,21 @@ def test_within_rounding_is_half_a_unit_of_the_last_printed_decimal_and_at_most_
                for k, (d, _, _) in cases.items()]
     figures.append(Figure(key="at_most_rounded_down", statistic="degree", domain={"region3": "east"},
                           decimals=down, compare="at_most"))
-    published = {k: p for k, (_, p, _) in cases.items()} | {"at_most_rounded_down": round(rep, down)}
+    # "< x" is a strict bound on the value itself: a value just below x that prints as x is below it
+    up = next(d for d in range(1, 6) if round(rep, d) > rep + 1e-9)      # a precision that rounds it up
+    figures += [Figure(key="below_rounds_up_to_it", statistic="degree", domain={"region3": "east"},
+                       decimals=up, compare="below"),
+                Figure(key="below_under_it", statistic="degree", domain={"region3": "east"},
+                       decimals=up, compare="below")]
+    published = {k: p for k, (_, p, _) in cases.items()} | {"at_most_rounded_down": round(rep, down),
+                                                         "below_rounds_up_to_it": round(rep, up),
+                                                         "below_under_it": round(rep, down)}
     tab = _reproduce_on(study, figures, published)
     assert tab["reproduced"].to_numpy() == pytest.approx(rep, rel=1e-12)
     assert rep > published["at_most_rounded_down"]           # above the figure unrounded, equal as printed
+    assert rep < published["below_rounds_up_to_it"]         # below the figure unrounded, equal as printed
     assert tab["within_rounding"].to_dict() == {k: ok for k, (_, _, ok) in cases.items()} | {
-        "at_most_rounded_down": True}
+        "at_most_rounded_down": True, "below_rounds_up_to_it": True, "below_under_it": False}
 
 
 def test_table_1_counts_the_figure_s_code_and_leaves_a_row_the_wave_cannot_give_empty(monkeypatch):
