@@ -790,16 +790,27 @@ def test_each_imputed_data_set_is_fitted_by_weighted_least_squares_with_cr1_by_p
 
 # ---- the wild cluster bootstrap against an independent implementation -----------------------
 
-def _wildboottest(y, X, g, j, *, impose_null, weights_type="rademacher", B=2**10, seed=1):
+def _wildboottest(y, X, g, j, *, impose_null, weights_type="rademacher", B=2**10, seed=1,
+                  w=None, multipliers=None):
     """The `wildboottest` package (Fischer & Roodman's WCR/WCU "11" bootstrap, CR1 with G/(G−1)
-    and (N−1)/(N−k)), run step by step so that its multipliers can be handed to ours."""
+    and (N−1)/(N−k)), run step by step so that its multipliers can be handed to ours, or
+    ``multipliers`` (clusters in sorted order × replicates) to it. With weights ``w``, the model
+    is the OLS of √w·y on √w·X, whose fits, residuals, cluster scores and replicates are the WLS
+    model's."""
     from wildboottest.wildboottest import WildboottestCL
 
+    if w is not None:
+        y, X = y * np.sqrt(w), X * np.sqrt(w)[:, None]
+    if multipliers is not None:
+        B = multipliers.shape[1]
     R = np.zeros(X.shape[1])
     R[j] = 1.0
     boot = WildboottestCL(X=X, Y=y, cluster=g, R=R, B=B, seed=seed, parallel=False)
     boot.get_scores(bootstrap_type="11", impose_null=impose_null, adj=True, cluster_adj=True)
     boot.get_weights(weights_type=weights_type)
+    if multipliers is not None:
+        assert boot.v.shape == multipliers.shape
+        boot.v = multipliers
     boot.get_numer()
     boot.get_denom()
     boot.get_tboot()

@@ -352,30 +352,6 @@ def test_the_index_equals_r_s_for_every_construction(wave, index_reference, norm
 
 # ---- the headline models' wild cluster bootstrap against the `wildboottest` package ----------
 
-def _wildboottest_weighted(y, X, w, clusters, j, V, *, impose_null):  # type: ignore[no-untyped-def]
-    """`wildboottest` (WCR/WCU "11", CR1 with G/(G−1) and (N−1)/(N−K)) on the weighted model as
-    the OLS of √w·y on √w·X, whose fits, residuals, cluster scores and replicates are the WLS
-    model's; the multipliers ``V`` (clusters in sorted order × replicates) replace its draws."""
-    from wildboottest.wildboottest import WildboottestCL
-
-    r = np.sqrt(w)
-    R = np.zeros(X.shape[1])
-    R[j] = 1.0
-    boot = WildboottestCL(X=X * r[:, None], Y=y * r, cluster=clusters, R=R, B=V.shape[1], seed=1,
-                          parallel=False)
-    boot.get_scores(bootstrap_type="11", impose_null=impose_null, adj=True, cluster_adj=True)
-    boot.get_weights(weights_type="webb")
-    assert boot.v.shape == V.shape
-    boot.v = V
-    boot.get_numer()
-    boot.get_denom()
-    boot.get_tboot()
-    boot.get_vcov()
-    boot.get_tstat()
-    boot.get_pvalue(pval_type="two-tailed")
-    return boot
-
-
 @pytest.mark.parametrize("model", ["wls_region", "wls_province"])
 def test_the_wild_bootstrap_the_determinants_page_reports_equals_wildboottest(wave, model):
     """The page's wild bootstrap as the model fits it (survey weights, the region or province
@@ -384,6 +360,7 @@ def test_the_wild_bootstrap_the_determinants_page_reports_equals_wildboottest(wa
     percentile-t limits equal those the reference computes on the model with every dummy."""
     from analysis.estimation.frames import model_frame
     from analysis.estimation.regression import wild_weights
+    from tests.test_models import _wildboottest
 
     study, _, _ = wave
     spec = study.settings.models.get(model)
@@ -401,8 +378,8 @@ def test_the_wild_bootstrap_the_determinants_page_reports_equals_wildboottest(wa
     V = wild_weights(spec.wild.weights, (len(first), spec.wild.reps), np.random.default_rng(spec.wild.seed))
     V = V[[list(first).index(c) for c in np.unique(clusters)]]
     for j, term in enumerate(regs, start=1):
-        wcr = _wildboottest_weighted(y, X, w, clusters, j, V, impose_null=True)
-        wcu = _wildboottest_weighted(y, X, w, clusters, j, V, impose_null=False)
+        wcr = _wildboottest(y, X, clusters, j, impose_null=True, weights_type="webb", w=w, multipliers=V)
+        wcu = _wildboottest(y, X, clusters, j, impose_null=False, weights_type="webb", w=w, multipliers=V)
         b, se = got.loc[term, "estimate"], got.loc[term, "se"]
         np.testing.assert_allclose(b / se, float(np.ravel(wcr.t_stat)[0]), rtol=1e-9, err_msg=term)
         assert got.loc[term, "wild_p"] == pytest.approx(float(wcr.pvalue), abs=1e-12), term
