@@ -372,7 +372,7 @@ def test_the_wild_bootstrap_the_determinants_page_reports_equals_wildboottest(wa
     X = np.column_stack([np.ones(len(df)), df[regs].to_numpy(float), dummies.to_numpy()])
     y, w = df[spec.outcome].to_numpy(float), df[spec.weights].to_numpy(float)
     clusters = df[spec.cluster].to_numpy()
-    order, first = pd.factorize(pd.Series(clusters))
+    first = pd.unique(clusters)                               # the clusters in order of appearance
     assert len(first) == 25 and (len(dummies.columns) > 10) == (model == "wls_province")
     # the model's draws (clusters in order of first appearance), rows put in the reference's order
     V = wild_weights(spec.wild.weights, (len(first), spec.wild.reps), np.random.default_rng(spec.wild.seed))

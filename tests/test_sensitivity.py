@@ -588,25 +588,16 @@ def test_the_sensitivity_page_s_table_and_gap_figure_are_the_run_s(study):
 
 
 @pytest.mark.parametrize("declared", ["strata and PSUs", "weights only"])
-def test_the_uncertainty_bootstrap_resamples_the_design_the_wave_declares(study, tmp_path, monkeypatch,
-                                                                           declared):
+def test_the_uncertainty_bootstrap_resamples_the_design_the_wave_declares(study, make_wave, default_frames,
+                                                                           monkeypatch, declared):
     """The Rao–Wu replicates of the uncertainty analysis resample the wave's own design: its
     provinces as strata and villages as PSUs; a wave declaring weights alone is one stratum whose
     PSUs are its respondents, and its replicates do move (no stratum of a single PSU)."""
-    import shutil
-
-    import yaml
-
-    from analysis import paths
     from analysis.estimation import sensitivity
 
     if declared == "weights only":
-        folder = tmp_path / "weights-only"
-        shutil.copytree(paths.WAVES / "2020-replica", folder)
-        spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
-        spec.update({"id": folder.name, "design": {"weight": "weight"}})
-        (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
-        study = build_study(folder)
+        study = build_study(make_wave(default_frames["villagers"], name="weights-only",
+                                      spec={"design": {"weight": "weight"}}))
     seen = {}
 
     def spy(weights, strata, psu, reps, rng):  # type: ignore[no-untyped-def]

@@ -460,7 +460,7 @@ def test_stream_command_prints_the_partitioned_estimates(partitioned):
                                    "--batch-rows", "1500"])
     assert res.exit_code == 0, res.output
     ref = stream_wave(folder, DESIGN, by="region3")["degree"].to_frame()
-    printed = pd.read_csv(__import__("io").StringIO(res.stdout.split("\n\n")[0]), nrows=len(ref))
+    printed = pd.read_csv(io.StringIO(res.stdout.split("\n\n")[0]), nrows=len(ref))
     np.testing.assert_allclose(printed["estimate"], ref["estimate"], rtol=1e-12)
     assert "internet_use" in res.stdout
 
@@ -752,7 +752,7 @@ def test_stream_command_passes_the_fpc_and_lonely_psu_rule_and_refuses_an_unknow
                                    "--fpc", "fpc", "--lonely-psu", "remove"])
     assert res.exit_code == 0, res.output
     ref = stream_wave(folder, design, by="region3")["degree"].to_frame()
-    printed = pd.read_csv(__import__("io").StringIO(res.stdout.split("\n\n")[0]), nrows=len(ref))
+    printed = pd.read_csv(io.StringIO(res.stdout.split("\n\n")[0]), nrows=len(ref))
     np.testing.assert_allclose(printed["se"], ref["se"], rtol=1e-6)
     bad = CliRunner().invoke(app, ["stream", str(folder), "--model", "", "--lonely-psu", "drop"])
     assert bad.exit_code == 1 and "lonely_psu must be one of adjust, remove, certainty, fail" in bad.output
