@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from jupyter_cache import get_cache
@@ -73,6 +74,25 @@ def test_pages_run_side_by_side_up_to_jobs_at_a_time(tmp_path):
                 [(spans[0], spans[1]), (spans[0], spans[2]), (spans[1], spans[2])]]
     assert any(overlaps)                          # two kernels ran at once
     assert not all(overlaps)                      # never three: at most jobs at a time
+
+
+@pytest.mark.parametrize("order", [("models", "sensitivity", "province_replicates"),
+                                   ("province_replicates", "sensitivity", "models")])
+def test_each_shared_result_is_stored_under_its_own_name(tmp_path, monkeypatch, order):
+    """The models, the sensitivity analysis and the rank bootstrap of one study: whichever a page
+    asks for first, each page gets the result it asked for, from a fresh kernel too (the folder)."""
+    from analysis.estimation import sensitivity, suite
+
+    monkeypatch.setenv(context.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(suite, "fit_models", lambda st: ("models", st.key))
+    monkeypatch.setattr(sensitivity, "run_sensitivity", lambda st: ("sensitivity", st.key))
+    monkeypatch.setattr(sensitivity, "domain_replicates", lambda st: ("province_replicates", st.key))
+    st = SimpleNamespace(key="e" * 64)
+    for memo in ({}, {}):                         # a first kernel computes, a second loads from the folder
+        monkeypatch.setattr(context, "_MEMO", memo)
+        for name in order:
+            assert getattr(context, name)(st) == (name, st.key)
+    assert len(list(tmp_path.glob("*.pkl"))) == 3
 
 
 def test_a_shared_result_asked_for_at_once_is_computed_once(tmp_path, monkeypatch):

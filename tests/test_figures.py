@@ -127,6 +127,12 @@ def test_estimates_with_ci_by_default_read_the_domain_and_estimate_columns_witho
     assert ax.get_xlabel() == ""
 
 
+def test_estimates_with_ci_draw_the_point_from_the_value_column_they_are_given():
+    df = _domains().assign(share=[48.5, 60.0, 45.5, 51.0])      # inside each interval, not the estimate
+    ax = figures.estimates_with_ci(df, label="province_en", value="share").axes[0]
+    assert _points(ax).tolist() == [[v, y] for v, y in zip(df["share"], [3, 2, 1, 0])]
+
+
 def test_estimates_with_ci_in_the_chinese_edition_name_provinces_and_regions_in_chinese(monkeypatch):
     """With a CJK font, the Chinese edition's rows and legend read Chinese names."""
     monkeypatch.setenv(i18n.LANG_ENV, "zh")

@@ -151,9 +151,12 @@ def test_a_policy_reads_the_columns_it_is_told():
     assert ints["estimate"].dtype == "float64" and ints[SUPPRESSED].tolist()[1] == ""
 
 
-def test_plain_values():
+def test_plain_values_are_the_same_numbers_unrounded():
     assert type(as_plain(np.float64(1.5))) is float and type(as_plain(np.int64(2))) is int
     assert as_plain("x") == "x"
+    for x in (0.0123456789, 1e-9, 61.987654321, -3.14159):      # a glued p-value or SE keeps every digit
+        assert as_plain(np.float64(x)) == x and as_plain(np.float32(x)) == float(np.float32(x))
+    assert as_plain(np.int64(2**40 + 1)) == 2**40 + 1
 
 
 def test_a_table_of_different_quantities_sets_its_decimals_row_by_row():

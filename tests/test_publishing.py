@@ -5,6 +5,7 @@ of a regression table. Expected values are written from the rules, not taken fro
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from html import escape
@@ -67,18 +68,23 @@ def test_survey_sources_name_the_wave_and_its_hash(commit):
     s = provenance.survey_source(wave)
     assert (s.kind, s.label, s.synthetic) == ("survey", "wave w1 (sha256 abcdef012345)", True)
     for synthetic in (0, 1):
-        m = provenance.mixed_source(SimpleNamespace(id="w2", sha256="f" * 64, synthetic=synthetic))
-        assert (m.kind, m.label, m.synthetic) == ("survey+official", "wave w2 (sha256 ffffffffffff) and "
+        m = provenance.mixed_source(SimpleNamespace(id="w2", sha256="0123456789ab" + "f" * 52,
+                                                    synthetic=synthetic))
+        assert (m.kind, m.label, m.synthetic) == ("survey+official", "wave w2 (sha256 0123456789ab) and "
                                                   "official statistics", bool(synthetic))
     o = provenance.official_source()
     assert (o.kind, o.label, o.synthetic) == ("official", "official statistics (NBS province panel 2005–2024)",
                                               False)
 
 
-def test_file_hash_is_the_sha256_of_its_bytes(tmp_path):
+def test_file_hash_is_the_sha256_of_all_its_bytes(tmp_path):
+    """Every byte, the white space at either end too: a final newline added to a file changes it."""
     p = tmp_path / "f.bin"
-    p.write_bytes(b"ruralgov\x00\xff")
-    assert provenance.file_sha256(p) == hashlib.sha256(b"ruralgov\x00\xff").hexdigest()
+    for data in (b"ruralgov\x00\xff", b" \tid,score\r\n1,2\n\n", b""):
+        p.write_bytes(data)
+        assert provenance.file_sha256(p) == hashlib.sha256(data).hexdigest()
+    p.write_bytes(b"")
+    assert provenance.file_sha256(p) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 def test_versions_name_every_package_and_those_missing(monkeypatch):
@@ -94,8 +100,11 @@ def test_versions_name_every_package_and_those_missing(monkeypatch):
 
 def test_seeds_list_every_random_procedure_of_the_settings():
     settings = load_settings()
+    u = settings.index.uncertainty                # each procedure's own seed, told apart from the others'
+    u = u.model_copy(update={"seed": u.seed + 1, "bootstrap_seed": u.seed + 2, "draws": u.draws + 3,
+                             "bootstrap_reps": u.bootstrap_reps + 4})
+    settings = dataclasses.replace(settings, index=settings.index.model_copy(update={"uncertainty": u}))
     s = provenance.seeds(settings)
-    u = settings.index.uncertainty
     assert s["sensitivity"] == {"draws": u.draws, "seed": u.seed}
     assert s["rank_bootstrap"] == {"reps": u.bootstrap_reps, "seed": u.bootstrap_seed}
     wild = [m for m in settings.models.models if m.wild is not None]

@@ -28,6 +28,34 @@ def test_tables_are_numbered_by_page_and_order(monkeypatch):
     assert numbering.next_table("not-a-page") == ""
 
 
+def test_a_page_s_table_is_shown_numbered_with_what_it_is_given(monkeypatch):
+    """display.show: the page's next number, title, labels, decimals, note and footer, and a
+    bootstrap p-value at the resolution of its replicates (0 of 99 is "< 0.01", not "< 0.001")."""
+    import html
+
+    from IPython import display as ipython_display
+
+    from analysis.report import display
+
+    shown = []
+    monkeypatch.setattr(ipython_display, "display", lambda obj, raw=False: shown.append((obj, raw)))
+    monkeypatch.setattr(numbering, "_COUNT", {})
+    k = numbering._pages(str(numbering.paths.ROOT / "_toc.yml")).index("index") + 1
+    df = pd.DataFrame({"term": ["a", "b"], "wild_p": [0.0, 0.5], "estimate": [1.23456, 2.0]})
+    texts = []
+    for reps in (99, None):
+        display.show(df, source=Source("method", "the settings"), page="index", title="Wild p",
+                     note="A note.", decimals=3, labels={"term": "Term"}, reps=reps)
+        obj, raw = shown[-1]
+        body = re.sub(r"<style.*?</style>", "", obj["text/html"], flags=re.S)
+        texts.append(" ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split()))
+        assert raw
+    with_reps, without = texts
+    assert with_reps.startswith(f"Table {k}.1. Wild p Term wild bootstrap p estimate a < 0.01 1.235 "
+                                "b 0.50 2.000 A note. the settings, page index, commit ")
+    assert without.startswith(f"Table {k}.2. Wild p Term wild bootstrap p estimate a < 0.001 1.235 ")
+
+
 def test_the_build_toc_decides_the_numbers(monkeypatch, tmp_path):
     toc = tmp_path / "_toc.yml"
     toc.write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/determinants\n", encoding="utf-8")
