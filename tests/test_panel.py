@@ -62,6 +62,17 @@ def test_a_ratio_averaged_over_provinces_is_the_ratio_of_the_totals(series, nume
     assert got == pytest.approx(scale * p[numerator].sum() / p[denominator].sum(), rel=5e-4)
 
 
+def test_the_unemployment_break_is_the_year_the_registered_rate_jumps():
+    """The registered urban unemployment series changes regime in 2020 (the provenance: Beijing
+    1.3 % in 2019, 2.6 % in 2020): the year of the panel's largest median year-on-year change,
+    where the figures cut their lines."""
+    from analysis.ingest.official import BREAK_YEAR
+
+    rate = province_panel()["urban_registered_unemployment_rate_pct"].unstack("adcode")
+    assert rate.loc[2019:2020, 110000].tolist() == [1.3, 2.6]
+    assert int(rate.diff().median(axis=1).idxmax()) == 2020 == BREAK_YEAR
+
+
 def test_theil_between_and_within_add_up():
     t = theil(P, "fiscal_exp_per_capita_yuan", scheme="region4")
     np.testing.assert_allclose(t["between"] + t["within"], t["total"], rtol=1e-12)

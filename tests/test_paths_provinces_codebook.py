@@ -65,6 +65,27 @@ def test_codebook_items_are_complete_and_typed():
                 assert it.values, it.id
 
 
+def test_codebook_entries_are_read_with_their_direction_range_and_missing_codes():
+    """An item the codebook declares reverse-coded, with a range and its own missing codes, is
+    read as declared (the index reverses it as lo + hi - x; validation keeps it in its range)."""
+    import copy
+
+    from analysis.ingest.codebook import _build
+    from analysis.settings import load_settings
+
+    raw = copy.deepcopy(load_settings().codebook)
+    items = raw["questionnaires"]["villagers"]["items"]
+    coded = next(e for e in items if e.get("values") and e.get("direction", 1) == 1)
+    coded["direction"] = -1
+    ranged = next(e for e in items if e.get("range"))
+    ranged["range"], ranged["missing"] = [2, 7.5], [-8, 999]
+    cb = _build(raw, "0" * 64)
+    got = {it.id: it for it in cb.questionnaires["villagers"]}
+    assert got[coded["id"]].direction == -1
+    assert got[ranged["id"]].range == (2.0, 7.5) and got[ranged["id"]].missing == (-8.0, 999.0)
+    assert all(it.direction == 1 for it in got.values() if it.id != coded["id"])
+
+
 def test_codebook_has_a_field_by_aspect_grid_of_indicators():
     cb = load_codebook()
     ind = cb.indicators()

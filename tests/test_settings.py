@@ -68,6 +68,8 @@ def test_duplicate_keys_are_errors_with_their_lines():
     ({"uncertainty": {"draws": 5}}, "uncertainty.draws: 5: input should be greater than or equal to 14"),
     ({"ahp": {"order": ["a", "b"], "matrix": [[1, "x"], [1, 1]]}}, "fractions such as 1/2"),
     ({"min_cel": 3}, "unknown key 'min_cel'"),
+    ({"expert": {"fields": {"health": 0.0, "education": 2}}}, "weights must be positive: {'health': 0.0}"),
+    ({"expert": {"indicators": {"hp_far": -1}}}, "weights must be positive: {'hp_far': -1.0}"),
 ])
 def test_index_settings_are_checked(raw, fragment):
     with pytest.raises(SettingsError) as e:

@@ -69,6 +69,7 @@ def test_columns_without_a_header_are_counted_in_one_warning(small_villagers, ma
 @pytest.mark.parametrize("col,value,rule", [
     ("edu_org", "7", "schema"), ("sex", "3", "schema"), ("age", "abc", "parsable value"),
     ("age", "150", "schema"), ("hp_far", "2", "schema"), ("education", "博士", "parsable value"),
+    ("edu_org", "2.5", "schema"), ("sex", "1.5", "schema"),      # between two valid codes
 ])
 def test_bad_values_name_file_row_column(small_villagers, make_wave, col, value, rule):
     v = small_villagers.copy()
@@ -78,6 +79,38 @@ def test_bad_values_name_file_row_column(small_villagers, make_wave, col, value,
     e = errs[0]
     assert (e.file, e.row, e.column, e.rule) == ("villagers.csv", 5, col, rule)
     assert value in e.value
+
+
+@pytest.mark.parametrize("col,value,ok", [
+    ("age", "16", True), ("age", "100", True), ("age", "15", False), ("age", "101", False),
+    ("distance_km", "0", True), ("distance_km", "300", True), ("distance_km", "300.5", False),
+    ("distance_km", "-0.5", False)])
+def test_a_codebook_range_is_closed_at_both_ends(small_villagers, make_wave, col, value, ok):
+    """The codebook's ranges (age [16, 100], distance [0, 300] km): both ends allowed, a step
+    past either refused on its row and column."""
+    v = small_villagers.copy()
+    v[col] = v[col].astype(object)
+    v.loc[3, col] = value
+    report, errs = _errors(make_wave(v))
+    if ok:
+        assert report.ok, errs
+    else:
+        assert [(e.row, e.column, e.rule) for e in errs] == [(5, col, "schema")]
+        assert "allowed range is" in errs[0].message
+
+
+def test_column_map_decides_over_the_codebook_s_aliases(small_villagers, make_wave):
+    """An export that put the age and the distance under each other's Chinese headers (each an
+    alias of the other item), put right by wave.yml's column_map: the map decides, not the alias."""
+    v = small_villagers.assign(distance_km=small_villagers["distance_km"].round())
+    swapped = v.rename(columns={"age": "到乡镇距离", "distance_km": "年龄"})
+    folder = make_wave(swapped, spec={"questionnaires": {"villagers": {
+        "file": "villagers.csv", "column_map": {"到乡镇距离": "age", "年龄": "distance_km"}}}})
+    report, frames = validate_wave(folder)
+    assert report.ok, report.errors
+    got = frames["villagers"]
+    np.testing.assert_array_equal(got["age"].to_numpy(float), v["age"].to_numpy(float))
+    np.testing.assert_array_equal(got["distance_km"].to_numpy(float), v["distance_km"].to_numpy(float))
 
 
 def test_out_of_range_via_cli(small_villagers, make_wave):
@@ -115,6 +148,40 @@ def test_psu_in_two_strata(small_villagers, make_wave):
     v.loc[0, "village_id"] = other
     report, errs = _errors(make_wave(v))
     assert any(e.rule == "PSU nested in one stratum" and e.column == "village_id" for e in errs), errs
+
+
+def test_ids_and_psus_are_read_without_the_spaces_around_them(small_villagers, make_wave):
+    """'v01 ' is the PSU 'v01' (not a PSU of its own, which would add a PSU to the design) and
+    ' r7' repeats the respondent 'r7'."""
+    v = small_villagers.copy()
+    v.loc[1, "village_id"] = f" {v.loc[1, 'village_id']}  "
+    report, frames = validate_wave(make_wave(v))
+    assert report.ok, report.errors
+    got = frames["villagers"]["village_id"]
+    assert got.tolist() == small_villagers["village_id"].tolist()
+    assert got.nunique() == small_villagers["village_id"].nunique()
+    v.loc[4, "resp_id"] = f"{v.loc[1, 'resp_id']} "
+    report, errs = _errors(make_wave(v, name="dup"))
+    assert {(e.row, e.column, e.rule) for e in errs} == {(3, "resp_id", "unique id"),
+                                                         (6, "resp_id", "unique id")}
+
+
+@pytest.mark.parametrize("shift", [0, -1])
+def test_an_fpc_may_equal_the_psus_sampled_and_not_fall_below_them(small_villagers, make_wave, shift):
+    """A stratum's population of PSUs is at least the PSUs sampled from it: a census of its three
+    villages (fpc 3) is allowed, fpc 2 is refused on the stratum's first row."""
+    v = small_villagers.copy()
+    n_h = v.groupby("province")["village_id"].nunique()
+    assert n_h["河南"] == 3
+    v["fpc"] = v["province"].map(n_h + 10).where(v["province"] != "河南", 3 + shift).astype(str)
+    folder = make_wave(v, spec={"design": {"weight": "weight", "strata": "province", "psu": "village_id",
+                                           "fpc": "fpc"}})
+    report, errs = _errors(folder)
+    if shift == 0:
+        assert report.ok, errs
+    else:
+        first = int(np.flatnonzero((v["province"] == "河南").to_numpy())[0]) + 2
+        assert [(e.row, e.column, e.rule) for e in errs] == [(first, "fpc", "fpc at least the PSUs sampled")]
 
 
 def test_single_psu_stratum_is_a_warning(small_villagers, make_wave):
