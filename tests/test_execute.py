@@ -137,6 +137,34 @@ def test_a_page_declares_in_its_front_matter_the_inputs_it_reads():
         page_reads(NOTEBOOK_HEADER.replace("---\n", "---\nruralgov: {reads: [weights]}\n", 1), "book/x.md")
 
 
+def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkeypatch):
+    """A change to the wave's files, the codebook, a settings file, a published figure under
+    data/reference or the package's code changes the hash (a stale page is re-executed); a change
+    to an excluded file or to a file no page reads does not."""
+    from analysis import paths
+    from analysis.report.build import inputs_hash
+
+    root = tmp_path / "root"
+    files = {"wave": root / "waves" / "w" / "villagers.csv", "codebook": root / "data" / "codebook.yml",
+             "settings": root / "data" / "index.yml", "excluded": root / "data" / "models.yml",
+             "reference": root / "data" / "reference" / "published-figures.yml",
+             "code": root / "analysis" / "estimation" / "x.py", "unread": root / "notes" / "todo.txt"}
+    for f in files.values():
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("a\n", encoding="utf-8")
+    for name, value in (("ROOT", root), ("DATA", root / "data"), ("CODEBOOK", files["codebook"]),
+                        ("REFERENCE", root / "data" / "reference")):
+        monkeypatch.setattr(paths, name, value)
+    wave = files["wave"].parent
+    before = inputs_hash(wave, exclude=(files["excluded"],))
+    for name, f in files.items():
+        f.write_text("b\n", encoding="utf-8")
+        changed = inputs_hash(wave, exclude=(files["excluded"],)) != before
+        assert changed == (name not in ("excluded", "unread")), name
+        f.write_text("a\n", encoding="utf-8")
+    assert inputs_hash(wave, exclude=(files["excluded"],)) == before
+
+
 def test_the_declared_inputs_hashes_key_the_page_in_the_execution_cache(tmp_path):
     """The build writes a cell before a page's first code cell naming what the page declares,
     with the hashes: a page declaring models gets a new cache key when models.yml changes, a

@@ -35,6 +35,31 @@ def test_one_page_per_province_from_the_template_and_an_index(tmp_path):
     assert part["chapters"][0]["file"] == "profiles/profiles" and len(part["chapters"][0]["sections"]) == 31
 
 
+def test_a_profile_warns_of_a_synthetic_wave_exactly_when_it_shows_survey_numbers(tmp_path, study):
+    """The notice cell of a profile page, run as the page runs it: a synthetic wave's warning where
+    the page has survey tables, the wave's title for a real wave, nothing without survey numbers."""
+    import re
+    from types import SimpleNamespace
+
+    from analysis.report import display
+
+    profiles.write_profiles(tmp_path / "profiles")
+    page = (tmp_path / "profiles" / "shanghai.md").read_text(encoding="utf-8")
+    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", page, flags=re.S)
+    [cell] = [c for c in cells if "display.notice" in c]
+    code = "\n".join(line for line in cell.splitlines() if not line.startswith(":"))
+    real = SimpleNamespace(wave=SimpleNamespace(synthetic=False, id="w",
+                                                spec=SimpleNamespace(title="A real wave")))
+
+    def run(st, tables):  # type: ignore[no-untyped-def]
+        return eval(code.split("#")[0].strip(), {"display": display, "st": st, "tables": tables})
+
+    assert study.wave.synthetic
+    assert "**Synthetic data.**" in run(study, ["a table"]).data
+    assert run(real, ["a table"]).data == "*Wave `w`: A real wave.*"
+    assert run(study, []) is None and run(real, []) is None
+
+
 def test_the_build_puts_profiles_after_the_official_statistics(study):
     from analysis.report.build import book_toc
 
@@ -233,6 +258,21 @@ def test_a_problem_share_counts_the_answer_table_1_counts(study, monkeypatch):
             assert row.estimate == pytest.approx(share), item
             published += 1
     assert published
+
+
+@pytest.mark.parametrize("synthetic", [True, False])
+@pytest.mark.parametrize("reproduces", [True, False])
+def test_the_reproduction_page_is_in_the_book_of_a_wave_that_reproduces_the_seed_only(synthetic, reproduces):
+    """Whether the wave reproduces the seed decides, not whether it is synthetic; the
+    reproducibility appendix is in every book."""
+    from types import SimpleNamespace
+
+    from analysis.report.build import book_toc
+
+    wave = SimpleNamespace(synthetic=synthetic, spec=SimpleNamespace(reproduces_seed=reproduces))
+    files = [c["file"] for part in book_toc(wave)["parts"] for c in part.get("chapters", [])]
+    assert ("book/reproduction" in files) == reproduces
+    assert "book/reproducibility" in files and "book/methods" in files
 
 
 def test_a_book_of_chapters_only_and_without_the_official_page_gets_no_profiles(study, monkeypatch, tmp_path):

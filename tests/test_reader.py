@@ -108,12 +108,16 @@ def test_the_archive_holds_every_table_once_as_the_page_offers_it(tmp_path):
 
 
 def test_the_footer_names_version_commit_wave_licence_and_repository():
-    wave = SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=True)
+    wave = SimpleNamespace(id="w1", sha256="0123456789ab" + "f" * 52, synthetic=True)
     f = footer(wave, "https://example.org/ruralgov")
-    for part in ("ruralgov ", "commit ", "wave w1", "sha256 abababababab", "synthetic replica",
+    for part in ("ruralgov ", "commit ", "wave w1", "(sha256 0123456789ab)", "synthetic replica",
                  "MIT licence", "CC BY 4.0", 'href="https://example.org/ruralgov"', "cite"):
         assert part in f, part
-    assert "href" not in footer(SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=False))
+    real = footer(SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=False))
+    assert "href" not in real and "synthetic" not in real
+    zh = footer(wave, lang="zh")                  # the Chinese edition's footer warns as the English one does
+    assert "（sha256 0123456789ab）" in zh and "合成复制数据" in zh
+    assert "合成" not in footer(SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=False), lang="zh")
 
 
 class _Fitted:
@@ -211,7 +215,8 @@ def test_reproduction_table_prints_published_values_as_published(default_study):
         if pd.isna(r["published"]):
             continue
         d = int(r["decimals"]) if pd.notna(r["decimals"]) else 2
-        assert shown["published"] == reproduction.BOUND[r["compare"]] + f"{r['published']:.{d}f}"
+        bound = {"equal": "", "at_most": "≤ ", "below": "< "}[r["compare"]]       # as the paper prints it
+        assert shown["published"] == bound + f"{r['published']:.{d}f}"
         if pd.notna(r["reproduced"]):
             assert shown["this wave"] == f"{r['reproduced']:.{d}f}"
         assert "_" not in shown["figure"]
@@ -224,6 +229,67 @@ def test_reproduction_table_prints_published_values_as_published(default_study):
                                       "n_within": int(raw["within_rounding"].eq(True).sum()),
                                       "n_na": int(raw["within_rounding"].isna().sum())}
     assert reproduction.counts(t)["n_na"] > 0
+
+
+def test_a_figure_the_wave_does_not_reproduce_says_no_and_one_it_cannot_give_says_n_a(default_study,
+                                                                                      monkeypatch):
+    """A wave that misses a published figure is told so ("NO"), apart from the figures it cannot
+    derive ("n/a"); the page's counts keep the two apart."""
+    from analysis.estimation import reproduce as reproduce_module
+    from analysis.report.pages import reproduction
+
+    raw = reproduce_module.reproduce(default_study)
+    k = len(raw)
+    assert k >= 4
+    verdicts = [True, False, None, False] + [True] * (k - 4)
+    monkeypatch.setattr(reproduce_module, "reproduce", lambda st: raw.assign(within_rounding=verdicts))
+    t = reproduction.table(default_study)
+    assert t["agreement"].iloc[1] == t["agreement"].iloc[3] == "NO" and t["agreement"].iloc[2] == "n/a"
+    assert t["agreement"].iloc[0].startswith("yes")
+    assert reproduction.counts(t) == {"n_figures": k, "n_within": k - 3, "n_na": 1}
+
+
+def test_the_reproducibility_appendix_gives_each_file_its_own_sha256(default_study):
+    """Each wave file and each settings file beside the SHA-256 of its own bytes (wave.yml's own
+    hash, not the wave's combined one)."""
+    import hashlib
+
+    from analysis.report.pages import reproducibility
+
+    t = reproducibility.tables(default_study)
+    folder = default_study.wave.spec.folder
+    files = dict(zip(t["files"]["file"], t["files"]["sha256"]))
+    assert "wave.yml" in files and len(files) >= 2
+    for name, sha in files.items():
+        assert sha == hashlib.sha256((folder / name).read_bytes()).hexdigest(), name
+    assert files["wave.yml"] != default_study.wave.sha256
+    config = dict(zip(t["config"]["file"], t["config"]["sha256"]))
+    assert len(config) >= 3
+    for name, sha in config.items():
+        assert sha == hashlib.sha256((paths.ROOT / name).read_bytes()).hexdigest(), name
+
+
+def test_the_citation_of_a_modified_work_tree_says_so(default_study, monkeypatch):
+    from analysis.publishing import provenance
+    from analysis.report.pages import cite
+
+    monkeypatch.setattr(provenance, "git_commit", lambda: ("0123456789ab", True))
+    assert "commit 0123456789ab+dirty, wave " in cite.bibtex(default_study)
+    monkeypatch.setattr(provenance, "git_commit", lambda: ("0123456789ab", False))
+    assert "commit 0123456789ab, wave " in cite.bibtex(default_study)
+
+
+def test_the_methods_page_gives_each_true_effect_of_the_replica_its_own_name(default_study):
+    """The replica's generating coefficients, each beside the variable it belongs to."""
+    from analysis import replica
+    from analysis.report.pages import methods
+
+    text = methods.wave_paragraph(default_study)
+    c = replica.TRUE_COEFFICIENTS
+    for said in (f"internet use ({c['internet_use']} points)", f"education ({c['education']} per level)",
+                 f"log income ({c['log_income']})", f"distance ({c['distance_km']} per km)",
+                 f"participation in village affairs ({c['participation']} per step)"):
+        assert said in text, said
 
 
 def test_the_citation_names_the_version_commit_year_and_the_wave_as_the_footers_do(default_study):
@@ -866,6 +932,8 @@ def test_the_comparison_table_puts_waves_in_year_order_each_under_its_own_policy
     assert [s.wave.id for s in compare.in_year_order(studies)] == ["w2018", "w2024", "w-none"]
     t = compare.table(studies)
     assert list(dict.fromkeys(t["wave"])) == ["w2018", "w2024", "w-none"]
+    years = t.groupby("wave")["year"].agg(lambda y: set(y.dropna()))      # each wave's rows: its own year
+    assert years.to_dict() == {"w2018": {2018}, "w2024": {2024}, "w-none": set()}
     n = default_study.villagers.groupby("region3").size()
     strict = t[(t["wave"] == "w2018") & (t["region"] != "all")].set_index("region")
     loose = t[(t["wave"] == "w2024") & (t["region"] != "all")].set_index("region")
