@@ -30,12 +30,12 @@ def test_every_planted_error_applies_to_the_code_as_it_stands(semantic):
     assert len(entries) >= 40
     assert semantic.problems(entries) == []          # else: write the entry again against the new code
     assert {e.kind for e in entries} >= {"factor", "sign", "quantile", "residual", "weight", "df"}
-    # the estimators, what publishes them and the pages' numbers; the numbers the CLI prints, the
-    # official panel's series, the replica's calibration, and the reading of what estimates rest on
-    # (missing codes, the design's fpc)
-    assert all(e.file.startswith(("analysis/estimation/", "analysis/publishing/", "analysis/report/pages/"))
-               or e.file in ("analysis/cli.py", "analysis/ingest/official.py", "analysis/replica.py",
-                             "analysis/ingest/readers.py", "analysis/ingest/wave.py")
+    # the estimators, what publishes them, the pages' numbers and what the build tells a reader; the
+    # numbers the CLI prints, the replica's calibration, the reading and checking of what estimates
+    # rest on (codebook, readers, validation rules, official panel) and the settings' defaults
+    assert all(e.file.startswith(("analysis/estimation/", "analysis/publishing/", "analysis/report/",
+                                  "analysis/ingest/", "analysis/settings/"))
+               or e.file in ("analysis/cli.py", "analysis/replica.py")
                for e in entries)
     assert any(e.file.startswith("analysis/report/pages/") for e in entries)     # the numbers pages print
 
