@@ -18,6 +18,50 @@ from analysis.report import numbering
 from analysis.report.build import footer, tables_archive
 
 
+def test_the_manifest_records_the_wave_its_files_the_commit_and_each_page_s_run(default_study, monkeypatch,
+                                                                                tmp_path):
+    """manifest.json, written when an HTML build succeeds (and only then): the wave's full hash and
+    each file's own (wave.yml's too), the settings' hashes, the commit and whether the tree was
+    modified, the seeds, and each executed page's method, run time and success."""
+    import hashlib
+    import json
+
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    from analysis.publishing import provenance
+    from analysis.report import context, icons, sphinx_ext
+
+    monkeypatch.setattr(context, "study", lambda: default_study)
+    monkeypatch.setattr(provenance, "git_commit", lambda: ("0123456789ab", True))
+    monkeypatch.setattr(icons, "subset_icons", lambda out: None)
+    runs = {"book/index": {"exec_data": {"method": "cache", "runtime": 12.5, "succeeded": True}},
+            "book/glossary": {}}
+    monkeypatch.setattr(NbMetadataCollector, "get_doc_data", staticmethod(lambda env: runs))
+
+    def app(kind: str):  # type: ignore[no-untyped-def]
+        return SimpleNamespace(env=None, outdir=str(tmp_path / kind), builder=SimpleNamespace(format=kind))
+
+    for kind, exception in (("html", RuntimeError("a page failed")), ("latex", None)):
+        (tmp_path / kind).mkdir()
+        sphinx_ext._write(app(kind), exception)
+        assert not (tmp_path / kind / "manifest.json").exists()
+    (tmp_path / "ok").mkdir()
+    ok = app("html")
+    ok.outdir = str(tmp_path / "ok")
+    sphinx_ext._write(ok, None)
+    m = json.loads((tmp_path / "ok" / "manifest.json").read_text(encoding="utf-8"))
+    w = default_study.wave
+    assert m["wave"]["id"] == w.id and m["wave"]["sha256"] == w.sha256 and len(w.sha256) == 64
+    folder = w.spec.folder
+    assert m["wave"]["files"] == {f: hashlib.sha256((folder / f).read_bytes()).hexdigest()
+                                  for f in ["wave.yml", *w.files]}
+    assert len(m["config"]) >= 3
+    assert m["config"] == {f: hashlib.sha256((paths.ROOT / f).read_bytes()).hexdigest() for f in m["config"]}
+    assert (m["commit"], m["dirty"]) == ("0123456789ab", True)
+    assert m["seeds"] == json.loads(json.dumps(provenance.seeds(default_study.settings)))
+    assert m["pages"] == {"book/index": {"method": "cache", "runtime_s": 12.5, "succeeded": True}}
+
+
 def test_tables_are_numbered_by_page_and_order(monkeypatch):
     monkeypatch.setattr(numbering, "_COUNT", {})
     pages = numbering._pages(str(numbering.paths.ROOT / "_toc.yml"))
