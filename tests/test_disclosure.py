@@ -67,6 +67,26 @@ def test_cli_index_marks_small_cells_in_table_csv_and_json(small_province_wave):
     assert all(r["estimate"] is not None for r in js if r["domain"] != "Tibet")
 
 
+@pytest.mark.parametrize("level", ["health", "concept"])
+def test_cli_index_level_prints_that_level_s_degree_by_domain(small_province_wave, level):
+    """--level names a field or an aspect: the degree printed is that level's (the study's own
+    estimate of it), published by the same rule as the overall index."""
+    from analysis.estimation.study import build_study
+
+    st = build_study(str(small_province_wave))
+    js = json.loads(runner.invoke(app, ["index", str(small_province_wave), "--by", "province",
+                                        "--level", level, "--format", "json"]).stdout)
+    want = st.degree(by="province_en", level=level).to_frame().set_index("domain")
+    overall = st.degree(by="province_en").to_frame().set_index("domain")
+    assert {r["level"] for r in js} == {level}
+    shown = [r for r in js if r["estimate"] is not None]
+    assert len(shown) == 2 and {r["domain"] for r in js} - {r["domain"] for r in shown} == {"Tibet"}
+    for r in shown:
+        assert r["estimate"] == pytest.approx(want.loc[r["domain"], "estimate"], rel=1e-12)
+        assert r["se"] == pytest.approx(want.loc[r["domain"], "se"], rel=1e-12)
+        assert r["estimate"] != pytest.approx(overall.loc[r["domain"], "estimate"], rel=1e-6)
+
+
 def test_no_suppress_is_for_the_data_owner_and_warns(small_province_wave):
     res = runner.invoke(app, ["index", str(small_province_wave), "--by", "province", "--format", "csv",
                               "--no-suppress"])

@@ -14,6 +14,7 @@ from analysis.estimation.index import build_index, aggregate
 from analysis.estimation.sensitivity import (NORMS, _field_scores, _overall, bootstrap_domains,
                                              rao_wu_weights, run_sensitivity, sobol_indices)
 from analysis.estimation.study import build_study
+from analysis.settings import load_settings
 from analysis.settings.options import AGGREGATIONS
 from tests.conftest import shared
 
@@ -195,6 +196,26 @@ def test_cli_json(study):
     got = pd.DataFrame(out["ranks"])[["rank_low", "median_rank", "rank_high"]].to_numpy()
     np.testing.assert_allclose(got, np.quantile(ranks, [0.025, 0.5, 0.975], axis=0).T, rtol=1e-12)
     assert CliRunner().invoke(app, ["sensitivity", "--draws", "3"]).exit_code == 2
+    assert out["seed"] == load_settings().index.uncertainty.seed      # the seed used, not the option's None
+
+
+def test_cli_draws_from_their_minimum_of_14_and_records_the_seed_given():
+    assert CliRunner().invoke(app, ["sensitivity", "--draws", "13"]).exit_code == 2
+    res = CliRunner().invoke(app, ["sensitivity", "--draws", "14", "--seed", "7", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["seed"] == 7 and out["draws"] == 14
+
+
+def test_cli_ranks_only_the_provinces_the_wave_publishes(make_wave, small_villagers):
+    """A province below the disclosure threshold has no degree on the page, so no rank in the CLI."""
+    v = small_villagers
+    tibet = v.index[v["province"] == "西藏"]
+    folder = make_wave(v.drop(tibet[6:]))            # six respondents left in Tibet
+    res = CliRunner().invoke(app, ["sensitivity", str(folder), "--draws", "14", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    ranks = json.loads(res.stdout)["ranks"]
+    assert sorted(r["province"] for r in ranks) == ["Henan", "Shanghai"]
 
 
 @pytest.mark.parametrize("ids", ["numbers", "text"])

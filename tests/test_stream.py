@@ -743,17 +743,37 @@ def test_partitioned_scan_refuses_an_fpc_that_varies_or_is_below_the_psus_and_a_
 
 
 def test_stream_command_passes_the_fpc_and_lonely_psu_rule_and_refuses_an_unknown_rule(tmp_path):
+    """The rule given (remove), wave.yml's default without one (adjust), the degree of a province
+    of one village withheld, and an unknown rule refused."""
     from typer.testing import CliRunner
 
     from analysis.cli import app
 
-    folder, _, design, _ = _lonely_fpc_wave(tmp_path, "remove")
+    folder, _, design, lone = _lonely_fpc_wave(tmp_path, "remove")
     res = CliRunner().invoke(app, ["stream", str(folder), "--by", "region", "--format", "csv", "--model", "",
                                    "--fpc", "fpc", "--lonely-psu", "remove"])
     assert res.exit_code == 0, res.output
     ref = stream_wave(folder, design, by="region3")["degree"].to_frame()
     printed = pd.read_csv(io.StringIO(res.stdout.split("\n\n")[0]), nrows=len(ref))
     np.testing.assert_allclose(printed["se"], ref["se"], rtol=1e-6)
+    # without the option, wave.yml's default rule: a lonely PSU centred at the grand mean (adjust)
+    res = CliRunner().invoke(app, ["stream", str(folder), "--by", "region", "--format", "csv", "--model", "",
+                                   "--fpc", "fpc"])
+    adjust = stream_wave(folder, {**design, "lonely_psu": "adjust"}, by="region3")["degree"].to_frame()
+    assert not np.allclose(adjust["se"], ref["se"], rtol=1e-6)
+    printed = pd.read_csv(io.StringIO(res.stdout.split("\n\n")[0]), nrows=len(adjust))
+    np.testing.assert_allclose(printed["se"], adjust["se"], rtol=1e-6)
+    # by province, the stratum of a single village is withheld (the two-PSU rule), the others shown
+    from analysis.ingest.provinces import resolve
+    from analysis.publishing.disclosure import PSU_REASON
+
+    res = CliRunner().invoke(app, ["stream", str(folder), "--by", "province", "--format", "csv",
+                                   "--model", "", "--fpc", "fpc"])
+    printed = pd.read_csv(io.StringIO(res.stdout.split("\n\n")[0])).set_index("domain")
+    one = printed.loc[resolve(lone).name_en]
+    assert one["n"] >= 10 and one["n_psu"] == 1
+    assert pd.isna(one["estimate"]) and one["suppressed"] == PSU_REASON
+    assert printed.drop(resolve(lone).name_en)["estimate"].notna().all()
     bad = CliRunner().invoke(app, ["stream", str(folder), "--model", "", "--lonely-psu", "drop"])
     assert bad.exit_code == 1 and "lonely_psu must be one of adjust, remove, certainty, fail" in bad.output
 

@@ -113,6 +113,23 @@ def test_column_map_decides_over_the_codebook_s_aliases(small_villagers, make_wa
     np.testing.assert_array_equal(got["distance_km"].to_numpy(float), v["distance_km"].to_numpy(float))
 
 
+@pytest.mark.parametrize("problem", ["semicolons", "repeated header", "none"])
+def test_a_header_below_a_title_line_is_the_one_checked(small_villagers, make_wave, problem):
+    """header_row: 2 (a title line above the header): the header row itself is checked for its
+    delimiter and for a repeated name, and named as row 2; the title line is not data."""
+    v = small_villagers.rename(columns={"sex": "age"}) if problem == "repeated header" else small_villagers
+    sep = ";" if problem == "semicolons" else ","
+    body = v.to_csv(index=False, sep=sep)
+    folder = make_wave(("Village survey, 2020 wave\n" + body).encode("utf-8"),
+                       spec={"questionnaires": {"villagers": {"file": "villagers.csv", "header_row": 2}}})
+    report, errs = _errors(folder)
+    if problem == "none":
+        assert report.ok, errs
+        return
+    rule = {"semicolons": "delimiter", "repeated header": "unique headers"}[problem]
+    assert [(e.file, e.row, e.rule) for e in errs] == [("villagers.csv", 2, rule)]
+
+
 def test_out_of_range_via_cli(small_villagers, make_wave):
     v = small_villagers.copy()
     v.loc[0, "edu_org"] = "6"
