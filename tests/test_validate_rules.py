@@ -100,8 +100,9 @@ def test_a_codebook_range_is_closed_at_both_ends(small_villagers, make_wave, col
 
 
 def test_column_map_decides_over_the_codebook_s_aliases(small_villagers, make_wave):
-    """An export that put the age and the distance under each other's Chinese headers (each an
-    alias of the other item), put right by wave.yml's column_map: the map decides, not the alias."""
+    """An export that put the age under the distance's Chinese header (an alias of distance_km)
+    and the distance under the age's, put right by wave.yml's column_map: the map decides, not
+    the alias."""
     v = small_villagers.assign(distance_km=small_villagers["distance_km"].round())
     swapped = v.rename(columns={"age": "到乡镇距离", "distance_km": "年龄"})
     folder = make_wave(swapped, spec={"questionnaires": {"villagers": {
@@ -168,8 +169,8 @@ def test_psu_in_two_strata(small_villagers, make_wave):
 
 
 def test_ids_and_psus_are_read_without_the_spaces_around_them(small_villagers, make_wave):
-    """'v01 ' is the PSU 'v01' (not a PSU of its own, which would add a PSU to the design) and
-    ' r7' repeats the respondent 'r7'."""
+    """' v01  ' is the PSU 'v01' (not a PSU of its own, which would add a PSU to the design) and
+    'r7 ' repeats the respondent 'r7'."""
     v = small_villagers.copy()
     v.loc[1, "village_id"] = f" {v.loc[1, 'village_id']}  "
     report, frames = validate_wave(make_wave(v))
