@@ -131,6 +131,14 @@ def small_villagers(default_frames) -> pd.DataFrame:
 
 
 @pytest.fixture
+def small_province_wave(make_wave, small_villagers) -> Path:
+    """The small wave with six respondents left in Tibet: a province below the default min_cell."""
+    v = small_villagers
+    tibet = v.index[v["province"] == "西藏"]
+    return make_wave(v.drop(tibet[6:]))
+
+
+@pytest.fixture
 def scratch_root(tmp_path: Path) -> Path:
     """A copy of the project (without build output or venv) to run commands that write."""
     dst = tmp_path / "proj"

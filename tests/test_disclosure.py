@@ -43,13 +43,6 @@ def test_no_published_cell_rests_on_fewer_than_min_cell(min_cell):
     assert (shown["n"] >= min_cell).all() and (shown["n_psu"] >= 2).all()
 
 
-@pytest.fixture
-def small_province_wave(make_wave, small_villagers):
-    v = small_villagers
-    tibet = v.index[v["province"] == "西藏"]
-    return make_wave(v.drop(tibet[6:]))            # six respondents left in Tibet
-
-
 def test_cli_index_marks_small_cells_in_table_csv_and_json(small_province_wave):
     res = runner.invoke(app, ["index", str(small_province_wave), "--by", "province"])
     assert res.exit_code == 0, res.output

@@ -84,34 +84,24 @@ def test_format_gives_identical_data(fmt, tmp_path, default_frames, reference):
 
 @pytest.mark.parametrize("header", ["sex", "性别"])
 def test_spss_value_labels_contradicting_the_codebook_are_refused_under_any_header(tmp_path, small_villagers,
-                                                                                   header):
+                                                                                   make_wave, header):
     """An SPSS file whose labels say 1 = female (the codebook: 1 = male) is refused on that column,
     whether the column is headed by the item's id or by its Chinese alias."""
     typed = _typed(small_villagers, "villagers").rename(columns={"sex": header})
-    folder = tmp_path / "w"
-    folder.mkdir()
-    pyreadstat.write_sav(typed, str(folder / "villagers.sav"),
-                         variable_value_labels={header: {1.0: "女", 2.0: "男"}})
-    design = {"weight": "weight", "strata": "province", "psu": "village_id"}
-    (folder / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {"villagers": {
-        "file": "villagers.sav"}}, "design": design}), encoding="utf-8")
-    report, _ = validate_wave(folder)
+    sav = tmp_path / "villagers.sav"
+    pyreadstat.write_sav(typed, str(sav), variable_value_labels={header: {1.0: "女", 2.0: "男"}})
+    report, _ = validate_wave(make_wave(sav.read_bytes(), file="villagers.sav"))
     rule = "value labels agree with the codebook"
     assert [(e.column, e.rule) for e in report.errors] == [(header, rule)] * 2      # codes 1 and 2
     assert "labels code 1 as '女', which is code 2 in the codebook" in report.errors[0].message
 
 
-def test_a_questionnaire_s_own_encoding_decides_over_the_wave_s(tmp_path, small_villagers):
+def test_a_questionnaire_s_own_encoding_decides_over_the_wave_s(small_villagers, make_wave):
     """wave.yml's encoding is the default of its questionnaires; one that names its own (a GBK
     file in a UTF-8 wave) is decoded with its own."""
-    folder = tmp_path / "w"
-    folder.mkdir()
-    gbk = _chinese_headers(small_villagers, "villagers")
-    gbk.to_csv(folder / "villagers.csv", index=False, encoding="gbk")
-    (folder / "wave.yml").write_text(yaml.safe_dump({"id": "w", "encoding": "utf-8", "questionnaires": {
-        "villagers": {"file": "villagers.csv", "encoding": "gbk"}},
-        "design": {"weight": "weight", "strata": "province", "psu": "village_id"}}), encoding="utf-8")
-    report, clean = validate_wave(folder)
+    gbk = _chinese_headers(small_villagers, "villagers").to_csv(index=False).encode("gbk")
+    report, clean = validate_wave(make_wave(gbk, spec={"encoding": "utf-8", "questionnaires": {
+        "villagers": {"file": "villagers.csv", "encoding": "gbk"}}}))
     assert report.ok, report.errors[:3]
     assert sorted(clean["villagers"]["province_en"].unique()) == ["Henan", "Shanghai", "Tibet"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,12 +19,18 @@ from analysis.report import numbering
 from analysis.report.build import footer, tables_archive
 
 
+def _own_sha256(folder: Path, names) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Each file named, beside the SHA-256 of its own bytes (as sha256sum gives it)."""
+    import hashlib
+
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in names}
+
+
 def test_the_manifest_records_the_wave_its_files_the_commit_and_each_page_s_run(default_study, monkeypatch,
                                                                                 tmp_path):
     """manifest.json, written when an HTML build succeeds (and only then): the wave's full hash and
     each file's own (wave.yml's too), the settings' hashes, the commit and whether the tree was
     modified, the seeds, and each executed page's method, run time and success."""
-    import hashlib
     import json
 
     from myst_nb.sphinx_ import NbMetadataCollector
@@ -38,25 +45,19 @@ def test_the_manifest_records_the_wave_its_files_the_commit_and_each_page_s_run(
             "book/glossary": {}}
     monkeypatch.setattr(NbMetadataCollector, "get_doc_data", staticmethod(lambda env: runs))
 
-    def app(kind: str):  # type: ignore[no-untyped-def]
-        return SimpleNamespace(env=None, outdir=str(tmp_path / kind), builder=SimpleNamespace(format=kind))
+    def write(out: str, kind: str, exception: Exception | None) -> Path:
+        (tmp_path / out).mkdir()
+        sphinx_ext._write(SimpleNamespace(env=None, outdir=str(tmp_path / out),
+                                          builder=SimpleNamespace(format=kind)), exception)
+        return tmp_path / out / "manifest.json"
 
-    for kind, exception in (("html", RuntimeError("a page failed")), ("latex", None)):
-        (tmp_path / kind).mkdir()
-        sphinx_ext._write(app(kind), exception)
-        assert not (tmp_path / kind / "manifest.json").exists()
-    (tmp_path / "ok").mkdir()
-    ok = app("html")
-    ok.outdir = str(tmp_path / "ok")
-    sphinx_ext._write(ok, None)
-    m = json.loads((tmp_path / "ok" / "manifest.json").read_text(encoding="utf-8"))
+    assert not write("failed", "html", RuntimeError("a page failed")).exists()
+    assert not write("latex", "latex", None).exists()
+    m = json.loads(write("ok", "html", None).read_text(encoding="utf-8"))
     w = default_study.wave
     assert m["wave"]["id"] == w.id and m["wave"]["sha256"] == w.sha256 and len(w.sha256) == 64
-    folder = w.spec.folder
-    assert m["wave"]["files"] == {f: hashlib.sha256((folder / f).read_bytes()).hexdigest()
-                                  for f in ["wave.yml", *w.files]}
-    assert len(m["config"]) >= 3
-    assert m["config"] == {f: hashlib.sha256((paths.ROOT / f).read_bytes()).hexdigest() for f in m["config"]}
+    assert m["wave"]["files"] == _own_sha256(w.spec.folder, ["wave.yml", *w.files])
+    assert len(m["config"]) >= 3 and m["config"] == _own_sha256(paths.ROOT, m["config"])
     assert (m["commit"], m["dirty"]) == ("0123456789ab", True)
     assert m["seeds"] == json.loads(json.dumps(provenance.seeds(default_study.settings)))
     assert m["pages"] == {"book/index": {"method": "cache", "runtime_s": 12.5, "succeeded": True}}
@@ -157,11 +158,12 @@ def test_the_footer_names_version_commit_wave_licence_and_repository():
     for part in ("ruralgov ", "commit ", "wave w1", "(sha256 0123456789ab)", "synthetic replica",
                  "MIT licence", "CC BY 4.0", 'href="https://example.org/ruralgov"', "cite"):
         assert part in f, part
-    real = footer(SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=False))
+    real_wave = SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=False)
+    real = footer(real_wave)
     assert "href" not in real and "synthetic" not in real
     zh = footer(wave, lang="zh")                  # the Chinese edition's footer warns as the English one does
     assert "（sha256 0123456789ab）" in zh and "合成复制数据" in zh
-    assert "合成" not in footer(SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=False), lang="zh")
+    assert "合成" not in footer(real_wave, lang="zh")
 
 
 class _Fitted:
@@ -296,21 +298,15 @@ def test_a_figure_the_wave_does_not_reproduce_says_no_and_one_it_cannot_give_say
 def test_the_reproducibility_appendix_gives_each_file_its_own_sha256(default_study):
     """Each wave file and each settings file beside the SHA-256 of its own bytes (wave.yml's own
     hash, not the wave's combined one)."""
-    import hashlib
-
     from analysis.report.pages import reproducibility
 
     t = reproducibility.tables(default_study)
-    folder = default_study.wave.spec.folder
     files = dict(zip(t["files"]["file"], t["files"]["sha256"]))
     assert "wave.yml" in files and len(files) >= 2
-    for name, sha in files.items():
-        assert sha == hashlib.sha256((folder / name).read_bytes()).hexdigest(), name
+    assert files == _own_sha256(default_study.wave.spec.folder, files)
     assert files["wave.yml"] != default_study.wave.sha256
     config = dict(zip(t["config"]["file"], t["config"]["sha256"]))
-    assert len(config) >= 3
-    for name, sha in config.items():
-        assert sha == hashlib.sha256((paths.ROOT / name).read_bytes()).hexdigest(), name
+    assert len(config) >= 3 and config == _own_sha256(paths.ROOT, config)
 
 
 def test_the_citation_of_a_modified_work_tree_says_so(default_study, monkeypatch):
