@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -57,6 +58,25 @@ class By(str, Enum):
 
 
 DOMAIN_COLUMN = {None: None, By.region: "region3", By.region4: "region4", By.province: "province_en"}
+
+
+def _json_finite(o):  # type: ignore[no-untyped-def]
+    """NaN and ±inf as null, as pandas writes them: JSON has no such numbers and strict parsers
+    refuse ``NaN``."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _json_finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_json_finite(v) for v in o]
+    if hasattr(o, "item") and not isinstance(o, (str, bytes)):    # a numpy scalar
+        return _json_finite(o.item())
+    return o
+
+
+def _write_json(obj) -> None:  # type: ignore[no-untyped-def]
+    """Print ``obj`` as strict JSON (non-finite numbers as null, other scripts' text as written)."""
+    sys.stdout.write(json.dumps(_json_finite(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def _emit(df, fmt: Format, title: str = "") -> None:  # type: ignore[no-untyped-def]
@@ -274,11 +294,11 @@ def sensitivity(
     ok = [p for p in published(province_degrees(st))["province"] if p in res.provinces.columns]
     ranks = rank_intervals(res.provinces[ok]).sort_values("median_rank").reset_index(names="province")
     if fmt is Format.json:
-        sys.stdout.write(json.dumps({"wave": st.wave.id, "synthetic": st.wave.synthetic,
-                                     "draws": res.n_evaluations, "seed": res.seed,
-                                     "regions": reg.to_dict("records"),
-                                     "ranks": ranks.to_dict("records"),
-                                     "sobol": res.sobol.to_dict("records")}, indent=2) + "\n")
+        _write_json({"wave": st.wave.id, "synthetic": st.wave.synthetic,
+                     "draws": res.n_evaluations, "seed": res.seed,
+                     "regions": reg.to_dict("records"),
+                     "ranks": ranks.to_dict("records"),
+                     "sobol": res.sobol.to_dict("records")})
         return
     if fmt is Format.csv:
         _emit(res.sobol, fmt)
@@ -314,11 +334,10 @@ def models(
         for r in ms:
             tidy = r.to_frame().drop(columns="model")
             out_models.append({"name": r.name, "label": r.label, "family": r.family, "n": r.nobs,
-                               "stats": {k: (v if not isinstance(v, float) else float(v)) for k, v in r.stats.items()},
+                               "stats": dict(r.stats),
                                "coefficients": tidy.to_dict("records"),
                                "tables": {k: t.to_dict("records") for k, t in r.tables.items()}})
-        sys.stdout.write(json.dumps({"wave": st.wave.id, "synthetic": st.wave.synthetic, "models": out_models},
-                                    indent=2, ensure_ascii=False, default=float) + "\n")
+        _write_json({"wave": st.wave.id, "synthetic": st.wave.synthetic, "models": out_models})
     elif fmt is ModelFormat.csv:
         sys.stdout.write(ms.to_frame().to_csv(index=False))
     elif fmt is ModelFormat.latex:

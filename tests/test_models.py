@@ -3,7 +3,9 @@ results are immutable and render, parameter recovery on replica draws."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 
 import warnings
@@ -297,6 +299,25 @@ def test_models_cli_json_lists_every_model():
     out = json.loads(res.stdout)
     assert [m["name"] for m in out["models"]] == [m.name for m in load_settings().models.models]
     assert all(m["coefficients"] for m in out["models"])
+
+
+def test_cli_json_writes_non_finite_numbers_as_null_and_numpy_scalars_as_numbers():
+    """What the models and sensitivity commands print is strict JSON: an SE or index that is
+    NaN or infinite is null, as in the tables the other commands print; numpy scalars keep their
+    type and value; text in Chinese is written as such."""
+    from analysis.cli import _json_finite, _write_json
+
+    obj = {"se": np.float64("nan"), "t": [np.inf, -np.inf, 1.5], "n": np.int64(7), "p": np.float32(0.25),
+           "ok": np.bool_(True), "name": "河南", "nested": ({"x": float("nan")},)}
+    assert _json_finite(obj) == {"se": None, "t": [None, None, 1.5], "n": 7, "p": 0.25, "ok": True,
+                                 "name": "河南", "nested": [{"x": None}]}
+    assert type(_json_finite(obj)["n"]) is int
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        _write_json(obj)
+    text = buf.getvalue()
+    assert "河南" in text and "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == _json_finite(obj)
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,9 @@ from typer.testing import CliRunner
 
 from analysis.cli import app
 from analysis.estimation.index import build_index, aggregate
-from analysis.estimation.sensitivity import (NORMS, _field_scores, _overall, bootstrap_domains,
-                                             rao_wu_weights, run_sensitivity, sobol_indices)
+from analysis.estimation.sensitivity import (NORMS, _field_scores, _mean_of_defined, _overall,
+                                             bootstrap_domains, rao_wu_weights, run_sensitivity,
+                                             sobol_indices)
 from analysis.estimation.study import build_study
 from analysis.settings import load_settings
 from analysis.settings.options import AGGREGATIONS
@@ -215,6 +217,28 @@ def test_cli_ranks_only_the_provinces_the_wave_publishes(small_province_wave):
     assert res.exit_code == 0, res.output
     ranks = json.loads(res.stdout)["ranks"]
     assert sorted(r["province"] for r in ranks) == ["Henan", "Shanghai"]
+
+
+def test_cli_sensitivity_on_ranks_that_never_move_writes_null_indices_without_a_warning(small_province_wave):
+    """Over 14 draws the three provinces of the small wave keep their ranks: a rank has no
+    variance, so no Sobol index. The CLI says so with null in strict JSON (not NaN, which JSON
+    parsers refuse), and numpy warns of no empty mean on the way."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = CliRunner().invoke(app, ["sensitivity", str(small_province_wave), "--draws", "14",
+                                       "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    ranks = [r for r in out["sobol"] if r["output"] == "province ranks (mean over provinces)"]
+    gap = [r for r in out["sobol"] if r["output"] == "east-west gap"]
+    assert len(ranks) == len(gap) == 5
+    assert all(r["first_order"] is None and r["total"] is None for r in ranks)
+    assert all(isinstance(r["total"], float) for r in gap)
+
+
+def test_mean_of_defined_sobol_indices_leaves_out_undefined_ones():
+    assert _mean_of_defined(np.array([0.2, np.nan, 0.4])) == pytest.approx(0.3)
+    assert np.isnan(_mean_of_defined(np.array([np.nan, np.nan])))
 
 
 @pytest.mark.parametrize("ids", ["numbers", "text"])

@@ -95,6 +95,13 @@ def sobol_indices(ya: np.ndarray, yb: np.ndarray, yab: list[np.ndarray]) -> list
     return out
 
 
+def _mean_of_defined(x: np.ndarray) -> float:
+    """Mean of the defined values; NaN, without numpy's warning, when none is (ranks that never
+    vary across the draws have no Sobol index)."""
+    x = x[~np.isnan(x)]
+    return float(x.mean()) if x.size else float("nan")
+
+
 def rao_wu_weights(weights: np.ndarray, strata: np.ndarray, psu: np.ndarray, reps: int,
                    rng: np.random.Generator) -> np.ndarray:
     """Rao–Wu rescaled bootstrap weights (n × reps): one multinomial per stratum, none per draw."""
@@ -266,8 +273,8 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
     per_prov = np.array([sobol(ranks[:, j]) for j in range(len(provs))])   # P × k × 2
     for i, inp in enumerate(INPUTS):
         rows.append({"input": inp, "output": N_("province ranks (mean over provinces)"),
-                     "first_order": float(np.nanmean(per_prov[:, i, 0])),
-                     "total": float(np.nanmean(per_prov[:, i, 1]))})
+                     "first_order": _mean_of_defined(per_prov[:, i, 0]),
+                     "total": _mean_of_defined(per_prov[:, i, 1])})
     mc = slice(0, 2 * N)   # A and B: independent draws for the distributions
     draws_df = pd.DataFrame({"normalisation": np.array(NORMS)[design["normalisation"][mc]],
                              "weighting": np.array(wts)[design["weighting"][mc]],
