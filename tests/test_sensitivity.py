@@ -14,7 +14,7 @@ from analysis.cli import app
 from analysis.estimation.index import build_index, aggregate
 from analysis.estimation.sensitivity import (NORMS, _field_scores, _mean_of_defined, _overall,
                                              bootstrap_domains, rao_wu_weights, run_sensitivity,
-                                             sobol_indices)
+                                             sobol_indices, target_codes)
 from analysis.estimation.study import build_study
 from analysis.settings import load_settings
 from analysis.settings.options import AGGREGATIONS
@@ -66,7 +66,6 @@ def test_the_target_is_the_settings_one_else_the_level_below_the_top_of_the_item
     the index reads it (codes 0, 1, 2, 5 reversed read 5, 4, 3, 0: the level below the top is 4,
     not 2), and the settings' target first."""
     from analysis.ingest.codebook import Item
-    from analysis.estimation.sensitivity import target_codes
 
     def item(name: str, codes: list[int], direction: int = 1) -> Item:
         return Item(id=name, type="likert5", text_zh="", text_en="", questionnaire="villagers",
@@ -636,7 +635,8 @@ def test_the_uncertainty_bootstrap_resamples_the_design_the_wave_declares(study,
                                                                            monkeypatch, declared):
     """The Rao–Wu replicates of the uncertainty analysis resample the wave's own design: its
     provinces as strata and villages as PSUs; a wave declaring weights alone is one stratum whose
-    PSUs are its respondents, and its replicates do move (no stratum of a single PSU)."""
+    PSUs are its respondents, and its replicates do move (no stratum of a single PSU). There is
+    one replicate for each of the 2N independent draws (samples A and B), none left unused."""
     from analysis.estimation import sensitivity
 
     if declared == "weights only":
@@ -645,7 +645,7 @@ def test_the_uncertainty_bootstrap_resamples_the_design_the_wave_declares(study,
     seen = {}
 
     def spy(weights, strata, psu, reps, rng):  # type: ignore[no-untyped-def]
-        seen.update(strata=np.asarray(strata), psu=np.asarray(psu))
+        seen.update(strata=np.asarray(strata), psu=np.asarray(psu), reps=reps)
         seen["b"] = rao_wu_weights(weights, strata, psu, reps, rng)
         return seen["b"]
 
@@ -657,5 +657,121 @@ def test_the_uncertainty_bootstrap_resamples_the_design_the_wave_declares(study,
     else:
         np.testing.assert_array_equal(seen["strata"], v["province"].to_numpy())
         np.testing.assert_array_equal(seen["psu"], v["village_id"].to_numpy())
+    assert seen["reps"] == 2 * 4                          # one replicate per draw of samples A and B
     moved = ~np.isclose(seen["b"], v["weight"].to_numpy()[:, None])
     assert moved.any(axis=0).all()                        # every replicate resamples some weights
+
+
+def test_every_construction_a_draw_picks_gives_the_region_and_province_degrees_of_the_study_built_with_it(
+        study, monkeypatch):
+    """Without the weight perturbation and with the design's own weights for the bootstrap, each
+    draw's normalisation, weighting and aggregation are the ones it is labelled with: its region
+    and province means are the degrees of the study rebuilt with that construction, for every
+    combination the draws pick (normalisations that use the survey weights included). A
+    ``target`` draw aims at the settings' target of an item, else at the level below the top of
+    its scale (the study's own ``target`` normalisation aims at the top code by default: the
+    study is rebuilt with the draws' targets named). The means are floats, and the ranks are the
+    provinces' own, by name."""
+    import dataclasses
+    from types import MappingProxyType
+
+    from analysis.estimation import sensitivity
+
+    monkeypatch.setattr(sensitivity, "PERTURBATION", 0.0)
+    monkeypatch.setattr(sensitivity, "rao_wu_weights",
+                        lambda weights, strata, psu, reps, rng: np.repeat(weights[:, None], reps, axis=1))
+    s = run_sensitivity(study, draws=7 * 150, seed=4)
+    assert (s.regions.dtypes == float).all() and (s.provinces.dtypes == float).all()
+    assert list(s.ranks.columns) == list(s.provinces.columns) == sorted(study.villagers["province_en"].unique())
+    items = study.wave.codebook.indicators(study.construction.questionnaire)
+    labels = s.draws[["normalisation", "weighting", "aggregation"]]
+    combos = labels.drop_duplicates().itertuples(index=False)
+    seen = set()
+    for norm, wt, agg in combos:
+        rows = ((labels["normalisation"] == norm) & (labels["weighting"] == wt)
+                & (labels["aggregation"] == agg)).to_numpy()
+        c = dataclasses.replace(study.construction, normalisation=norm, weighting=wt, aggregation=agg)
+        if norm == "target":
+            c = dataclasses.replace(c, targets=MappingProxyType(target_codes(items, dict(c.targets))))
+        st = study.with_construction(c)
+        for by, got in (("region3", s.regions), ("province_en", s.provinces)):
+            d = st.degree(by=by)
+            want = pd.Series(d.estimate, index=d.domains)[got.columns].to_numpy()
+            np.testing.assert_allclose(got.to_numpy()[rows], np.tile(want, (rows.sum(), 1)), rtol=1e-9,
+                                       err_msg=f"{norm}, {wt}, {agg}: {by}")
+        seen.add((norm, wt, agg))
+    assert {n for n, _, _ in seen} == set(NORMS) and {a for _, _, a in seen} == set(AGGREGATIONS)
+    assert len(seen) >= 40                        # of the 60 combinations, most drawn at least once
+
+
+def test_the_settings_give_the_draws_and_seed_when_none_is_asked(study):
+    """``run_sensitivity(study)`` runs ``uncertainty.draws`` evaluations from ``uncertainty.seed``
+    of the study's settings: the same run as asking for them."""
+    from types import SimpleNamespace
+
+    u = study.settings.index.uncertainty.model_copy(update={"draws": 7 * 3, "seed": 11})
+
+    class WithFewDraws:                           # the study, its settings asking for 21 draws
+        settings = SimpleNamespace(index=SimpleNamespace(uncertainty=u))
+
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(study, name)
+
+    a = run_sensitivity(WithFewDraws())
+    b = run_sensitivity(study, draws=7 * 3, seed=11)
+    assert (a.seed, a.n_evaluations) == (11, 21)
+    assert a.regions.equals(b.regions) and a.sobol.equals(b.sobol)
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_a_progress_bar_only_when_asked_naming_the_draws_and_gone_when_done(study, monkeypatch, capsys,
+                                                                           progress):
+    """The CLI asks for a progress bar on a terminal; the pages do not. The bar runs over the
+    groups of draws that share a construction, says how many draws, and leaves the screen when
+    the run ends; the run is the same with or without it."""
+    import rich.progress
+
+    calls = []
+
+    def track(sequence, description="", transient=False):  # type: ignore[no-untyped-def]
+        calls.append({"description": description, "transient": transient})
+        yield from sequence
+
+    monkeypatch.setattr(rich.progress, "track", track)
+    s = run_sensitivity(study, draws=7 * 5, seed=9, progress=progress)
+    plain = run_sensitivity(study, draws=7 * 5, seed=9) if progress else s
+    assert s.regions.equals(plain.regions)
+    assert calls == ([{"description": "35 draws", "transient": True}] if progress else [])
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_run_records_its_own_wall_time(study):
+    import time
+
+    t0 = time.perf_counter()
+    s = run_sensitivity(study, draws=14, seed=1)
+    assert 0 < s.seconds <= time.perf_counter() - t0
+
+
+def test_a_wave_without_a_west_region_runs_and_reports_the_regions_it_has(make_wave, small_villagers):
+    st = build_study(make_wave(small_villagers[small_villagers["province"] != "西藏"]))
+    s = run_sensitivity(st, draws=14, seed=1)
+    assert list(s.regions.columns) == ["central", "east"]
+    assert list(s.provinces.columns) == ["Henan", "Shanghai"]
+
+
+def test_a_draw_that_resamples_none_of_a_province_leaves_its_mean_undefined_without_a_warning(
+        make_wave, small_villagers):
+    """A wave declaring weights alone resamples respondents; a province of one respondent is left
+    out of about a third of the Rao–Wu replicates. Its mean in those draws is undefined (NaN, not
+    0), and numpy's 0/0 warning is not shown to the user."""
+    v = small_villagers
+    tibet = v.index[v["province"] == "西藏"]
+    st = build_study(make_wave(v.drop(tibet[1:]), spec={"design": {"weight": "weight"}}))
+    assert np.isfinite(st.scores["overall"][st.villagers["province_en"] == "Tibet"]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        s = run_sensitivity(st, draws=7 * 10, seed=2)
+    tib = s.provinces["Tibet"]
+    assert tib.isna().any() and tib.notna().any()
+    assert s.provinces.drop(columns="Tibet").notna().all().all()
