@@ -682,7 +682,8 @@ def test_every_construction_a_draw_picks_gives_the_region_and_province_degrees_o
                         lambda weights, strata, psu, reps, rng: np.repeat(weights[:, None], reps, axis=1))
     s = run_sensitivity(study, draws=7 * 150, seed=4)
     assert (s.regions.dtypes == float).all() and (s.provinces.dtypes == float).all()
-    assert list(s.ranks.columns) == list(s.provinces.columns) == sorted(study.villagers["province_en"].unique())
+    provinces = sorted(study.villagers["province_en"].unique())
+    assert list(s.ranks.columns) == list(s.provinces.columns) == provinces
     items = study.wave.codebook.indicators(study.construction.questionnaire)
     labels = s.draws[["normalisation", "weighting", "aggregation"]]
     combos = labels.drop_duplicates().itertuples(index=False)
