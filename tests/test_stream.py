@@ -123,27 +123,31 @@ def test_partitioned_degree_equals_in_memory(partitioned, by):
     np.testing.assert_allclose(out["degree"].ci, mem.ci, rtol=1e-10)
 
 
+@pytest.mark.parametrize("psu_ids", ["unique", "within strata"])
 @pytest.mark.parametrize("lonely_psu", ["adjust", "remove"])
-def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(lonely_psu):
+def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(lonely_psu, psu_ids):
     """Chunks with missing answers, one PSU without any answer (it still counts among its
     stratum's PSUs, as in memory: a missing answer is outside every domain, not outside the
     design) and one stratum whose PSUs all lack an answer: every field equals
     ``SurveyDesign.mean`` of the whole arrays, under either rule for a stratum with one PSU
     (mutation: the PSUs without an answer could be dropped, or counted as respondents, and no
-    test with a complete score noticed)."""
+    test with a complete score noticed). PSU ids unique in the wave, or numbered within each
+    stratum (village 0, 1, ... in every stratum), as the in-memory design reads them: a PSU is
+    a (stratum, id) pair."""
     from analysis.estimation.design import SurveyDesign
     from analysis.estimation.stream import DomainMeanStats
 
     rng = np.random.default_rng(8)
     n = 900
     strata = rng.integers(0, 5, n)
-    psu = strata * 100 + rng.integers(0, 6, n)
-    psu[strata == 3] = 300                          # a stratum with one PSU: the rule applies
+    village = rng.integers(0, 6, n)
+    psu = strata * 100 + village if psu_ids == "unique" else village
+    psu[strata == 3] = psu[strata == 3][0]          # a stratum with one PSU: the rule applies
     domain = rng.choice(np.array(["a", "b", "c"], dtype=object), n)
     w = rng.uniform(0.5, 3.0, n)
     y = rng.normal(50, 10, n)
     y[rng.uniform(size=n) < 0.2] = np.nan
-    y[psu == 101] = np.nan                          # a PSU without any answer
+    y[(strata == 1) & (village == 1)] = np.nan      # a PSU without any answer
     y[strata == 4] = np.nan                         # a stratum without any answer
     mem = SurveyDesign.from_arrays(w, strata, psu, lonely_psu=lonely_psu).mean(y, by=domain)
     stats = DomainMeanStats()

@@ -46,6 +46,14 @@ def test_missing_required_column(small_villagers, make_wave):
     assert [(e.file, e.column, e.rule) for e in errs] == [("villagers.csv", "weight", "required column")]
 
 
+def test_a_design_column_wave_yml_names_is_required_though_the_codebook_does_not_require_it(
+        small_villagers, make_wave):
+    """Occupation is an optional item; a wave stratified by it needs it in the file."""
+    design = {"weight": "weight", "strata": "occupation", "psu": "village_id"}
+    report, errs = _errors(make_wave(small_villagers.drop(columns=["occupation"]), spec={"design": design}))
+    assert [(e.file, e.column, e.rule) for e in errs] == [("villagers.csv", "occupation", "required column")]
+
+
 def test_unknown_extra_column_is_kept_and_reported_as_a_warning(small_villagers, make_wave):
     report, errs = _errors(make_wave(small_villagers.assign(interviewer_note="x")))
     assert report.ok
@@ -145,12 +153,96 @@ def test_duplicate_respondent_ids(small_villagers, make_wave):
     assert "also on row 3" in [e for e in errs if e.row == 6][0].message
 
 
-@pytest.mark.parametrize("value", ["0", "-3.5", "", "nan"])
+@pytest.mark.parametrize("value", ["0", "-3.5", "", "nan", "inf"])
 def test_non_positive_or_missing_weights(small_villagers, make_wave, value):
     v = small_villagers.copy()
     v.loc[2, "weight"] = value
     report, errs = _errors(make_wave(v))
     assert errs and all((e.row, e.column) == (4, "weight") for e in errs), errs
+    if value == "inf":
+        assert [e.message for e in errs] == ["'inf' breaks the rule: must be finite"]
+
+
+@pytest.mark.parametrize("code, refused", [(5_000_000, True), (5_000_001, False), (-8, False)])
+def test_a_missing_code_at_the_end_of_an_item_s_range_is_refused_as_an_answer(small_villagers, make_wave,
+                                                                                code, refused):
+    """Household income is an answer from 0 to 5,000,000 yuan, both ends included: declaring the
+    top of that range missing would drop every such answer, so wave.yml is refused on its
+    missing_codes; one yuan above, or a negative code, is no answer of any item."""
+    report, errs = _errors(make_wave(small_villagers, spec={"missing_codes": [code]}))
+    assert [(e.file, e.column, e.rule) for e in errs] == (
+        [("wave.yml", "missing_codes", "missing codes are not answers")] if refused else [])
+    if refused:
+        assert "'hh_income'" in errs[0].message
+
+
+def test_a_part_may_equal_its_total_but_not_exceed_it_alone_or_with_the_other_parts(small_villagers,
+                                                                                        default_frames,
+                                                                                        make_wave):
+    """"Of whom" counts: every doctor licensed, or teachers of both levels adding up to all
+    teachers, is valid; one licensed doctor more than the doctors, or two levels adding up to
+    more than the teachers while each alone does not, is refused on its row (the parts' sum on
+    the first part's column)."""
+    inst = default_frames["institutions"].copy()
+    inst["hosp_doctors"], inst["school_teachers"] = "20", "30"
+    inst["hosp_doctors_licensed"], inst["school_teachers_bachelor"], inst["school_teachers_hs"] = "10", "10", "10"
+    inst.loc[0, "hosp_doctors_licensed"] = "20"                              # all of them: valid
+    inst.loc[1, "hosp_doctors_licensed"] = "21"                              # one more: refused
+    inst.loc[2, ["school_teachers_bachelor", "school_teachers_hs"]] = ["20", "10"]    # 30 of 30: valid
+    inst.loc[3, ["school_teachers_bachelor", "school_teachers_hs"]] = ["20", "11"]    # 31 of 30: refused
+    report, errs = _errors(make_wave(small_villagers, institutions=inst))
+    assert sorted((e.file, e.row, e.column) for e in errs if e.rule == "part not above its total") == [
+        ("institutions.csv", 3, "hosp_doctors_licensed"), ("institutions.csv", 5, "school_teachers_bachelor")]
+    assert [e.rule for e in errs] == ["part not above its total"] * 2
+
+
+@pytest.mark.parametrize("top, refused", [("n - 1", False), ("n", True)])
+def test_a_respondent_carrying_more_than_half_the_weight_is_refused_and_half_is_not(
+        small_villagers, make_wave, top, refused):
+    """Weights of 1 and one of n − 1 on n respondents: that one carries exactly half the total,
+    allowed (it is flagged as far above its stratum's median, a warning); one of n carries more
+    than half, an error on its row."""
+    v = small_villagers.copy()
+    n = len(v)
+    v["weight"] = "1"
+    v.loc[3, "weight"] = str(n - 1 if top == "n - 1" else n)
+    report, errs = _errors(make_wave(v))
+    dominant = [(e.row, e.column) for e in errs if e.rule == "no dominant weight"]
+    assert dominant == ([(5, "weight")] if refused else [])
+    assert report.ok is not refused
+    if not refused:
+        assert [(w.row, w.column) for w in report.warnings if w.rule == "no dominant weight"] == [(5, "weight")]
+
+
+def test_a_weight_far_above_its_stratum_s_median_is_flagged_though_it_pulls_the_mean_up(small_villagers,
+                                                                                          make_wave):
+    """Weights of 1 in a stratum and one of 25: 25 times the stratum's median, flagged (a
+    warning on its row); against the stratum's mean, which that weight raises, it would be
+    less than 20 times."""
+    v = small_villagers.copy()
+    v["weight"] = "1"
+    v.loc[3, "weight"] = "25"
+    n_s = (v["province"] == v.loc[3, "province"]).sum()
+    assert 25 / ((n_s - 1 + 25) / n_s) < 20
+    report, errs = _errors(make_wave(v))
+    assert report.ok, errs
+    flagged = [w for w in report.warnings if w.rule == "no dominant weight"]
+    assert [(w.row, w.column) for w in flagged] == [(5, "weight")]
+    assert "25 times the median weight of its stratum" in flagged[0].message
+
+
+@pytest.mark.parametrize("extra, refused", [(0, False), (1, True)])
+def test_a_cell_is_refused_only_beyond_the_size_limit(small_villagers, make_wave, extra, refused):
+    """A cell of exactly MAX_CELL_CHARS characters is within the limit; one more is refused,
+    on its row and column."""
+    from analysis.ingest.readers import MAX_CELL_CHARS
+
+    v = small_villagers.assign(interviewer_note="x")
+    v.loc[3, "interviewer_note"] = "a" * (MAX_CELL_CHARS + extra)
+    report, errs = _errors(make_wave(v))
+    assert [(e.row, e.column) for e in errs if e.rule == "cell size"] == ([(5, "interviewer_note")]
+                                                                           if refused else [])
+    assert report.ok is not refused
 
 
 def test_unknown_province_lists_closest(small_villagers, make_wave):
