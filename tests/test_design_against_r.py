@@ -160,6 +160,29 @@ def test_the_tidy_table_carries_every_field_of_the_estimate_scaled(designs):
     pd.testing.assert_frame_equal(e.to_frame(), e.to_frame(scale=1.0))
 
 
+def test_a_proportion_s_logit_interval_at_another_level_takes_that_level_s_t_quantile(designs):
+    """svyciprop's logit interval, expit(logit p ± t(df, (1 + level)/2) · se / (p (1 − p))): the
+    95 % one is R's (test_matches_r_survey); at 90 % its half-width on the logit scale is the 95 %
+    one times t(df, 0.95) / t(df, 0.975), overall and by domain."""
+    from scipy import stats
+
+    a, d = designs["apiclus1"]
+    y = (a["sch.wide"] == "Yes").astype(float)
+
+    def logit(q):  # type: ignore[no-untyped-def]
+        return np.log(q / (1 - q))
+
+    for by in (None, a["stype"]):
+        e95, e90 = d.proportion(y, by=by), d.proportion(y, by=by, level=0.9)
+        p = e95.estimate
+        np.testing.assert_allclose(e90.estimate, p)
+        half95 = logit(e95.ci[1]) - logit(p)
+        np.testing.assert_allclose(half95, stats.t.ppf(0.975, e95.df) * e95.se / (p * (1 - p)), rtol=1e-10)
+        half90 = half95 * stats.t.ppf(0.95, e95.df) / stats.t.ppf(0.975, e95.df)
+        np.testing.assert_allclose(logit(e90.ci[1]) - logit(p), half90, rtol=1e-10)
+        np.testing.assert_allclose(logit(p) - logit(e90.ci[0]), half90, rtol=1e-10)
+
+
 def test_a_proportion_of_anything_but_0_1_is_refused_with_the_rule(designs):
     a, d = designs["apiclus1"]
     with pytest.raises(ValueError, match=r"^proportion\(\) needs a 0/1 \(or boolean\) variable$"):
