@@ -76,6 +76,7 @@ def test_an_id_that_is_not_a_slug_is_refused(tmp_path, fake_book, wave_id):
     rep, _ = validate_wave(folder)
     assert not rep.ok and [p.rule for p in rep.errors] == ["wave id"]
     assert "wave.yml" in rep.errors[0].file and rep.errors[0].column == "id"
+    assert "is not a valid wave id" in rep.errors[0].message     # refused as an id, not for its folder
     res = runner.invoke(app, ["validate", str(folder)])
     assert res.exit_code == 1 and "wave id" in res.output
     assert build_book(str(folder)) == 1

@@ -185,6 +185,23 @@ def test_derived_variables_are_computed_once_per_wave_unless_they_read_a_score(s
     np.testing.assert_allclose(f.data["half_score"], f.data["overall"] / 2)
 
 
+def test_a_models_file_redefining_a_derived_variable_gets_its_own_values_on_the_same_wave(study):
+    """The values kept for a wave are those of a name and its definition: another models.yml
+    whose age10 is age / 5 (a user's edit, or a second settings file in one session) gets its
+    own values, and the first definition keeps its own."""
+    from analysis.settings.schemas import Derived
+
+    spec = study.settings.models.get("wls_region")
+    assert "age10" in spec.regressors
+    five = study.settings.models.model_copy(update={"derived": {
+        **study.settings.models.derived, "age10": Derived(label="age (half-decades)", expr="age / 5")}})
+    ten = model_frame(study, spec).data["age10"].to_numpy()
+    half = model_frame(study, spec, five).data["age10"].to_numpy()
+    np.testing.assert_allclose(half, 2 * ten)                  # the same rows: age / 5 is twice age / 10
+    assert 1 < np.nanmedian(ten) < 10                           # decades of adults' ages
+    np.testing.assert_allclose(model_frame(study, spec).data["age10"].to_numpy(), ten)
+
+
 def test_a_derived_variable_reading_a_score_keeps_its_note_and_names_in_any_case_are_read(study):
     """A transform of an index score is computed on each frame (not cached) with its note; the
     names an expression reads may hold capitals."""

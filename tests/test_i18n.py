@@ -85,6 +85,35 @@ def test_every_translated_package_string_is_marked_in_the_package_so_an_update_k
     assert not unmarked, sorted(unmarked)
 
 
+@pytest.mark.parametrize("value, edition", [("zh", "zh"), ("zh_CN", "zh"), ("ZH-Hans", "zh"), ("en", "en"),
+                                             ("en_US", "en"), ("", "en"), (None, "en")])
+def test_the_edition_is_chinese_for_any_chinese_locale_name_else_english(monkeypatch, value, edition):
+    if value is None:
+        monkeypatch.delenv(i18n.LANG_ENV, raising=False)
+    else:
+        monkeypatch.setenv(i18n.LANG_ENV, value)
+    assert i18n.lang() == edition
+
+
+def test_english_counts_other_than_one_take_the_plural():
+    assert [i18n.plural(n, "{n} village", "{n} villages", "en").format(n=n) for n in (0, 1, 2)] == [
+        "0 villages", "1 village", "2 villages"]
+
+
+def test_a_label_without_chinese_text_falls_back_to_english_in_the_chinese_edition():
+    assert i18n.bilingual("design weight", "设计权重", "zh") == "设计权重"
+    assert i18n.bilingual("design weight", "", "zh") == "design weight"
+    assert i18n.bilingual("design weight", "设计权重", "en") == "design weight"
+
+
+def test_the_regions_have_the_nbs_chinese_names_each_its_own():
+    """The NBS's four regions are 东部, 中部, 西部 and 东北 (the three-region scheme's are its first
+    three; "centre" and "central" name the same one)."""
+    names = {r: i18n.region(r, "zh") for r in ("east", "central", "west", "northeast")}
+    assert names == {"east": "东部", "central": "中部", "west": "西部", "northeast": "东北"}
+    assert i18n.region("centre", "zh") == "中部" and i18n.region("northeast", "en") == "northeast"
+
+
 def test_the_edition_switches_strings_labels_and_names(monkeypatch):
     from analysis.ingest.codebook import load_codebook
     from analysis.publishing.labels import column_label

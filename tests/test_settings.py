@@ -77,6 +77,27 @@ def test_index_settings_are_checked(raw, fragment):
     assert fragment in str(e.value)
 
 
+@pytest.mark.parametrize("derived,fragment", [
+    ({"label": "x", "expr": "age / 10", "transform": "log", "of": "hh_income"}, "give either 'expr' or 'transform'"),
+    ({"label": "x"}, "give either 'expr' or 'transform'"),
+    ({"label": "x", "transform": "log"}, "a transform needs 'of'"),
+])
+def test_a_derived_variable_is_an_expression_or_a_transform_of_an_item_never_both(derived, fragment):
+    path = paths.ROOT / "data" / "models.yml"
+
+    def models_with(x: dict) -> dict:
+        raw = parse_yaml(path.read_text(encoding="utf-8"), "data/models.yml")
+        raw["derived"]["x"] = x
+        return raw
+
+    with pytest.raises(SettingsError) as e:
+        validate(ModelsSettings, models_with(derived), "data/models.yml")
+    assert fragment in str(e.value)
+    ok = validate(ModelsSettings, models_with({"label": "x", "transform": "log", "of": "hh_income"}),
+                  "data/models.yml")
+    assert ok.derived["x"].nonpositive == "error"             # a value ≤ 0 stops, unless told to drop it
+
+
 @pytest.mark.parametrize("change,fragment", [
     ({"stratum": "province"}, "design.stratum: unknown key 'stratum'"),
     ({"header_row": 0}, "header_row: 0: input should be greater than or equal to 1"),
