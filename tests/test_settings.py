@@ -78,7 +78,8 @@ def test_index_settings_are_checked(raw, fragment):
 
 
 @pytest.mark.parametrize("derived,fragment", [
-    ({"label": "x", "expr": "age / 10", "transform": "log", "of": "hh_income"}, "give either 'expr' or 'transform'"),
+    ({"label": "x", "expr": "age / 10", "transform": "log", "of": "hh_income"},
+     "give either 'expr' or 'transform'"),
     ({"label": "x"}, "give either 'expr' or 'transform'"),
     ({"label": "x", "transform": "log"}, "a transform needs 'of'"),
 ])
