@@ -20,7 +20,7 @@ from analysis import paths
 from analysis.report.build import STAMP, build_book
 from analysis.cli import app
 from analysis.ingest.validate import validate_wave
-from tests.conftest import DEFAULT
+from tests.conftest import DEFAULT, tree_hashes
 
 runner = CliRunner()
 CORPUS = Path(__file__).parent / "data" / "bad_waves"
@@ -135,6 +135,19 @@ def test_out_dir_that_a_build_may_not_replace(tmp_path, fake_book, where):
     assert f.read_text(encoding="utf-8") == "x"
 
 
+@pytest.mark.parametrize("where", ["inside", "itself", "above"])
+def test_out_dir_in_over_or_above_a_wave_folder_outside_data_waves_is_refused(tmp_path, fake_book, where):
+    """A wave kept elsewhere than data/waves/ is raw data all the same: a report may not be
+    written into its folder, replace it, or replace a folder holding it."""
+    folder = _wave_with_id(tmp_path, "w")
+    target = {"inside": folder / "report", "itself": folder, "above": folder.parent}[where]
+    before = tree_hashes(tmp_path)
+    res = runner.invoke(app, ["build", str(folder), "--out", str(target)])
+    assert res.exit_code == 2, res.output
+    assert "refusing to write into or over the wave folder" in " ".join(res.output.split())
+    assert tree_hashes(tmp_path) == before and not (folder / "report").exists()
+
+
 def test_out_dir_may_be_new_empty_or_a_previous_build(tmp_path, fake_book):
     new = tmp_path / "new"
     assert build_book(paths.DEFAULT_WAVE, new) == 0
@@ -151,6 +164,27 @@ def test_a_failed_build_leaves_no_temporary_folder(tmp_path, fake_book, monkeypa
     assert {p.name for p in fake_book.iterdir()} <= {".assets", ".jupyter_cache", "logs"}
     assert not list(fake_book.glob(".tmp-*")) and not list(fake_book.glob(".staging-*"))
     assert (fake_book / "logs" / f"{paths.DEFAULT_WAVE}-failed.log").read_text() == "boom"
+
+
+def test_a_book_build_that_fails_after_writing_pages_keeps_the_previous_report(fake_book, monkeypatch):
+    """jupyter-book may exit non-zero (a page failed, a warning under -W) having written index.html
+    all the same: the build fails, names the page, and the previous report stays as it was."""
+    assert build_book(paths.DEFAULT_WAVE) == 0
+    report = fake_book / paths.DEFAULT_WAVE / "html" / "index.html"
+    assert report.read_text(encoding="utf-8") == "report"
+
+    def half_run(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
+        out = Path(cmd[cmd.index("--path-output") + 1]) / "_build" / "html"
+        out.mkdir(parents=True)
+        (out / "index.html").write_text("half a report", encoding="utf-8")
+        log.write_text("a page failed\n", encoding="utf-8")
+        return 1, {"book/models.md": "ZeroDivisionError"}, {}
+
+    monkeypatch.setattr(build_mod, "_run", half_run)
+    monkeypatch.setattr(build_mod, "book_hash", lambda: "another book")      # not up to date
+    assert build_book(paths.DEFAULT_WAVE) == 1
+    assert report.read_text(encoding="utf-8") == "report"
+    assert not list(fake_book.glob(".tmp-*")) and not list(fake_book.glob(".staging-*"))
 
 
 def test_replica_out_refuses_a_folder_that_is_not_a_replica(tmp_path):

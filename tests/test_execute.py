@@ -138,14 +138,17 @@ def test_a_page_declares_in_its_front_matter_the_inputs_it_reads():
 
 
 def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkeypatch):
-    """A change to the wave's files, the codebook, a settings file, a published figure under
-    data/reference or the package's code changes the hash (a stale page is re-executed); a change
-    to an excluded file or to a file no page reads does not."""
+    """A change to the wave's files (its data in any format, its wave.yml), the codebook, a
+    settings file, a published figure under data/reference or the package's code changes the hash
+    (a stale page is re-executed); a change to an excluded file or to a file no page reads does
+    not."""
     from analysis import paths
     from analysis.report.build import inputs_hash
 
     root = tmp_path / "root"
-    files = {"wave": root / "waves" / "w" / "villagers.csv", "codebook": root / "data" / "codebook.yml",
+    files = {"wave": root / "waves" / "w" / "villagers.csv", "wave.yml": root / "waves" / "w" / "wave.yml",
+             "questionnaire": root / "waves" / "w" / "villagers.sav",
+             "codebook": root / "data" / "codebook.yml",
              "settings": root / "data" / "index.yml", "excluded": root / "data" / "models.yml",
              "reference": root / "data" / "reference" / "published-figures.yml",
              "code": root / "analysis" / "estimation" / "x.py", "unread": root / "notes" / "todo.txt"}
@@ -163,6 +166,80 @@ def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkey
         assert changed == (name not in ("excluded", "unread")), name
         f.write_text("a\n", encoding="utf-8")
     assert inputs_hash(wave, exclude=(files["excluded"],)) == before
+
+
+def test_a_page_run_by_hand_reports_the_wave_ruralgov_wave_names(make_wave, small_villagers, monkeypatch):
+    """Outside a build (no study written for the pages), a page reads $RURALGOV_WAVE's wave, and
+    the default wave without it."""
+    from analysis import paths
+
+    monkeypatch.delenv(context.STUDY_ENV, raising=False)
+    monkeypatch.setattr(context, "_declared", None)
+    monkeypatch.setenv(paths.WAVE_ENV, str(make_wave(small_villagers, name="by-hand")))
+    assert context.study().wave.id == "by-hand"
+    monkeypatch.delenv(paths.WAVE_ENV)
+    assert context.study().wave.id == paths.DEFAULT_WAVE
+
+
+def test_a_comparison_page_gets_every_wave_the_build_names_in_order(make_wave, small_villagers, monkeypatch):
+    """The build names the compared waves in $RURALGOV_COMPARE joined by the path separator: the
+    page gets the report's study first, then each of them."""
+    import os
+
+    from analysis import paths
+
+    v = small_villagers
+    a = make_wave(v, name="a")
+    b = make_wave(v[v["province"] != "西藏"], name="b")
+    monkeypatch.delenv(context.STUDY_ENV, raising=False)
+    monkeypatch.setattr(context, "_declared", None)
+    monkeypatch.delenv(paths.WAVE_ENV, raising=False)
+    monkeypatch.setenv(paths.COMPARE_ENV, os.pathsep.join([str(a), str(b)]))
+    studies = context.compare_studies()
+    assert [s.wave.id for s in studies] == [paths.DEFAULT_WAVE, "a", "b"]
+
+
+def test_the_execution_cache_key_of_a_comparison_changes_with_each_wave_compared(tmp_path):
+    """A comparison build's pages read every wave: a change to any of them is a new cache."""
+    from analysis.report.build import execution_cache_key
+
+    a, b, c = (tmp_path / n for n in ("a", "b", "c"))
+    for f in (a, b, c):
+        f.mkdir()
+        (f / "villagers.csv").write_text("x\n1\n", encoding="utf-8")
+    key = execution_cache_key([a, b, c])
+    assert execution_cache_key([a, b]) != key
+    for f in (a, b, c):
+        (f / "villagers.csv").write_text("x\n2\n", encoding="utf-8")
+        assert execution_cache_key([a, b, c]) != key, f.name
+        (f / "villagers.csv").write_text("x\n1\n", encoding="utf-8")
+    assert execution_cache_key([a, b, c]) == key
+
+
+def test_the_book_hash_changes_with_the_configuration_a_page_and_a_translation(tmp_path, monkeypatch):
+    """The stamp that says a report is current covers _config.yml, _toc.yml, every page and every
+    translation catalog (they live in locale/<language>/LC_MESSAGES/, some in a folder per page),
+    and nothing else."""
+    from analysis import i18n, paths
+    from analysis.report.build import book_hash
+
+    root = tmp_path / "root"
+    files = {"config": root / "_config.yml", "toc": root / "_toc.yml", "page": root / "book" / "intro.md",
+             "catalog": root / "locale" / "zh_CN" / "LC_MESSAGES" / "ruralgov.po",
+             "page catalog": root / "locale" / "zh_CN" / "LC_MESSAGES" / "book" / "intro.po",
+             "unread": root / "notes.txt"}
+    for f in files.values():
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("a\n", encoding="utf-8")
+    monkeypatch.setattr(paths, "ROOT", root)
+    monkeypatch.setattr(paths, "BOOK", root / "book")
+    monkeypatch.setattr(i18n, "LOCALE", root / "locale")
+    before = book_hash()
+    for name, f in files.items():
+        f.write_text("b\n", encoding="utf-8")
+        assert (book_hash() != before) == (name != "unread"), name
+        f.write_text("a\n", encoding="utf-8")
+    assert book_hash() == before
 
 
 def test_the_declared_inputs_hashes_key_the_page_in_the_execution_cache(tmp_path):
