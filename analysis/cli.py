@@ -69,6 +69,8 @@ def _json_finite(o):  # type: ignore[no-untyped-def]
         return {k: _json_finite(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
         return [_json_finite(v) for v in o]
+    if getattr(o, "ndim", 0) > 0 and hasattr(o, "tolist"):     # a numpy array
+        return _json_finite(o.tolist())
     if hasattr(o, "item") and not isinstance(o, (str, bytes)):    # a numpy scalar
         return _json_finite(o.item())
     return o

@@ -303,14 +303,15 @@ def test_models_cli_json_lists_every_model():
 
 def test_cli_json_writes_non_finite_numbers_as_null_and_numpy_scalars_as_numbers():
     """What the models and sensitivity commands print is strict JSON: an SE or index that is
-    NaN or infinite is null, as in the tables the other commands print; numpy scalars keep their
-    type and value; text in Chinese is written as such."""
+    NaN or infinite is null, as in the tables the other commands print; numpy arrays are lists,
+    numpy scalars keep their type and value; text in Chinese is written as such."""
     from analysis.cli import _json_finite, _write_json
 
     obj = {"se": np.float64("nan"), "t": [np.inf, -np.inf, 1.5], "n": np.int64(7), "p": np.float32(0.25),
-           "ok": np.bool_(True), "name": "河南", "nested": ({"x": float("nan")},)}
+           "ok": np.bool_(True), "name": "河南", "nested": ({"x": float("nan")},),
+           "vector": np.array([0.5, np.nan])}
     assert _json_finite(obj) == {"se": None, "t": [None, None, 1.5], "n": 7, "p": 0.25, "ok": True,
-                                 "name": "河南", "nested": [{"x": None}]}
+                                 "name": "河南", "nested": [{"x": None}], "vector": [0.5, None]}
     assert type(_json_finite(obj)["n"]) is int
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
