@@ -66,7 +66,7 @@ def _json_finite(o):  # type: ignore[no-untyped-def]
     if isinstance(o, float):
         return o if math.isfinite(o) else None
     if isinstance(o, dict):
-        return {k: _json_finite(v) for k, v in o.items()}
+        return {(k.item() if hasattr(k, "item") else k): _json_finite(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
         return [_json_finite(v) for v in o]
     if getattr(o, "ndim", 0) > 0 and hasattr(o, "tolist"):     # a numpy array

@@ -166,7 +166,8 @@ def test_a_failed_build_leaves_no_temporary_folder(tmp_path, fake_book, monkeypa
     assert (fake_book / "logs" / f"{paths.DEFAULT_WAVE}-failed.log").read_text() == "boom"
 
 
-def test_a_book_build_that_fails_after_writing_pages_keeps_the_previous_report(fake_book, monkeypatch):
+def test_a_book_build_that_fails_after_writing_pages_keeps_the_previous_report(fake_book, monkeypatch,
+                                                                                  capsys):
     """jupyter-book may exit non-zero (a page failed, a warning under -W) having written index.html
     all the same: the build fails, names the page, and the previous report stays as it was."""
     assert build_book(paths.DEFAULT_WAVE) == 0
@@ -182,8 +183,12 @@ def test_a_book_build_that_fails_after_writing_pages_keeps_the_previous_report(f
 
     monkeypatch.setattr(build_mod, "_run", half_run)
     monkeypatch.setattr(build_mod, "book_hash", lambda: "another book")      # not up to date
+    capsys.readouterr()
     assert build_book(paths.DEFAULT_WAVE) == 1
+    said = " ".join(capsys.readouterr().err.split())
+    assert "page failed: book/models.md: ZeroDivisionError" in said, said
     assert report.read_text(encoding="utf-8") == "report"
+    assert (fake_book / "logs" / f"{paths.DEFAULT_WAVE}-failed.log").read_text() == "a page failed\n"
     assert not list(fake_book.glob(".tmp-*")) and not list(fake_book.glob(".staging-*"))
 
 

@@ -147,7 +147,7 @@ def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkey
 
     root = tmp_path / "root"
     files = {"wave": root / "waves" / "w" / "villagers.csv", "wave.yml": root / "waves" / "w" / "wave.yml",
-             "questionnaire": root / "waves" / "w" / "villagers.sav",
+             "data (.sav)": root / "waves" / "w" / "villagers.sav",
              "codebook": root / "data" / "codebook.yml",
              "settings": root / "data" / "index.yml", "excluded": root / "data" / "models.yml",
              "reference": root / "data" / "reference" / "published-figures.yml",

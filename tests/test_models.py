@@ -309,16 +309,17 @@ def test_cli_json_writes_non_finite_numbers_as_null_and_numpy_scalars_as_numbers
 
     obj = {"se": np.float64("nan"), "t": [np.inf, -np.inf, 1.5], "n": np.int64(7), "p": np.float32(0.25),
            "ok": np.bool_(True), "name": "河南", "nested": ({"x": float("nan")},),
-           "vector": np.array([0.5, np.nan])}
+           "vector": np.array([0.5, np.nan]), "by_df": {np.int64(3): np.float64(0.1)}}
     assert _json_finite(obj) == {"se": None, "t": [None, None, 1.5], "n": 7, "p": 0.25, "ok": True,
-                                 "name": "河南", "nested": [{"x": None}], "vector": [0.5, None]}
+                                 "name": "河南", "nested": [{"x": None}], "vector": [0.5, None],
+                                 "by_df": {3: 0.1}}
     assert type(_json_finite(obj)["n"]) is int
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         _write_json(obj)
     text = buf.getvalue()
     assert "河南" in text and "NaN" not in text and "Infinity" not in text
-    assert json.loads(text) == _json_finite(obj)
+    assert json.loads(text) == {**_json_finite(obj), "by_df": {"3": 0.1}}    # JSON keys are text
 
 
 @pytest.mark.slow

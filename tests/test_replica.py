@@ -15,7 +15,7 @@ from analysis.cli import app
 from analysis.replica import N_VILLAGERS, SURVEYED, write_wave
 from analysis.estimation.reproduce import reproduce
 from analysis.estimation.study import build_study
-from tests.conftest import DEFAULT
+from tests.conftest import DEFAULT, tree_hashes
 
 runner = CliRunner()
 
@@ -59,6 +59,10 @@ def test_a_replica_of_another_seed_records_that_seed_and_is_another_sample(tmp_p
     spec = yaml.safe_load((tmp_path / "w" / "wave.yml").read_text(encoding="utf-8"))
     assert spec["generator"]["seed"] == 1 and spec["generator"]["module"] == "analysis.replica"
     assert hashes["villagers.csv"] != hashlib.sha256((DEFAULT / "villagers.csv").read_bytes()).hexdigest()
+    new, old = (pd.read_csv(f / "villagers.csv", keep_default_na=False, dtype=str)
+                for f in (tmp_path / "w", DEFAULT))
+    fixed = list(old.columns[:old.columns.get_loc("village_meeting") + 1])   # the same bytes on every machine
+    assert not new[fixed].equals(old[fixed])                                  # for the same seed
 
 
 @pytest.mark.parametrize("case, replica", [("replica", True), ("another generator", False),
@@ -79,8 +83,12 @@ def test_only_a_folder_the_replica_wrote_counts_as_one_and_may_be_overwritten(tm
         (folder / "notes.txt").write_text("field notes", encoding="utf-8")
     (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     assert is_replica_folder(folder) is replica
+    before = tree_hashes(folder)
     res = CliRunner().invoke(app, ["replica", "--out", str(folder), "--seed", "2"])
     assert res.exit_code == (0 if replica else 2), res.output
+    if not replica:
+        assert "is not an earlier replica wave" in " ".join(res.output.split())
+        assert tree_hashes(folder) == before
 
 
 def test_the_replica_says_it_is_synthetic():

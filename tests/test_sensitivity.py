@@ -221,7 +221,9 @@ def test_cli_ranks_only_the_provinces_the_wave_publishes(small_province_wave):
 def test_cli_sensitivity_on_ranks_that_never_move_writes_null_indices_without_a_warning(small_province_wave):
     """Over 14 draws the three provinces of the small wave keep their ranks: a rank has no
     variance, so no Sobol index. The CLI says so with null in strict JSON (not NaN, which JSON
-    parsers refuse), and numpy warns of no empty mean on the way."""
+    parsers refuse), without numpy's "Mean of empty slice" warning on the way."""
+    ranks = run_sensitivity(build_study(str(small_province_wave)), draws=14).ranks
+    assert ranks.notna().all().all() and (ranks.nunique() == 1).all()        # ranks that never move
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         res = CliRunner().invoke(app, ["sensitivity", str(small_province_wave), "--draws", "14",
@@ -635,8 +637,8 @@ def test_the_uncertainty_bootstrap_resamples_the_design_the_wave_declares(study,
                                                                            monkeypatch, declared):
     """The Rao–Wu replicates of the uncertainty analysis resample the wave's own design: its
     provinces as strata and villages as PSUs; a wave declaring weights alone is one stratum whose
-    PSUs are its respondents, and its replicates do move (no stratum of a single PSU). There is
-    one replicate for each of the 2N independent draws (samples A and B), none left unused."""
+    PSUs are its respondents, and its replicates do move (no stratum of a single PSU). There are
+    2N replicates, one for each independent draw of samples A and B."""
     from analysis.estimation import sensitivity
 
     if declared == "weights only":
@@ -670,8 +672,8 @@ def test_every_construction_a_draw_picks_gives_the_region_and_province_degrees_o
     combination the draws pick (normalisations that use the survey weights included). A
     ``target`` draw aims at the settings' target of an item, else at the level below the top of
     its scale (the study's own ``target`` normalisation aims at the top code by default: the
-    study is rebuilt with the draws' targets named). The means are floats, and the ranks are the
-    provinces' own, by name."""
+    study is rebuilt with the draws' targets named; which targets those are is the test of
+    ``target_codes`` above). The means are floats, and the ranks are the provinces' own, by name."""
     import dataclasses
     from types import MappingProxyType
 
@@ -684,6 +686,7 @@ def test_every_construction_a_draw_picks_gives_the_region_and_province_degrees_o
     assert (s.regions.dtypes == float).all() and (s.provinces.dtypes == float).all()
     provinces = sorted(study.villagers["province_en"].unique())
     assert list(s.ranks.columns) == list(s.provinces.columns) == provinces
+    assert s.ranks.equals(s.provinces.rank(axis=1, ascending=False))
     items = study.wave.codebook.indicators(study.construction.questionnaire)
     labels = s.draws[["normalisation", "weighting", "aggregation"]]
     combos = labels.drop_duplicates().itertuples(index=False)
@@ -727,9 +730,8 @@ def test_the_settings_give_the_draws_and_seed_when_none_is_asked(study):
 @pytest.mark.parametrize("progress", [False, True])
 def test_a_progress_bar_only_when_asked_naming_the_draws_and_gone_when_done(study, monkeypatch, capsys,
                                                                            progress):
-    """The CLI asks for a progress bar on a terminal; the pages do not. The bar runs over the
-    groups of draws that share a construction, says how many draws, and leaves the screen when
-    the run ends; the run is the same with or without it."""
+    """The CLI asks for a progress bar on a terminal; the pages do not. The bar says how many
+    draws, and leaves the screen when the run ends; the run is the same with or without it."""
     import rich.progress
 
     calls = []

@@ -156,6 +156,11 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
     got = stats.estimate(lonely_psu)
     _assert_same_estimate(got, mem, rtol=1e-12)
     assert got.domains == ("a", "b", "c") and got.n.sum() == np.isfinite(y).sum()
+    # the other numbering of the same villages is the same design: the same estimates
+    other = village if psu_ids == "unique" else strata * 100 + village
+    other[strata == 3] = other[strata == 3][0]
+    again = DomainMeanStats().update(y, w, strata, other, domain).estimate(lonely_psu)
+    _assert_same_estimate(again, got, rtol=1e-12)
     assert got.deff.shape == (3,) and np.isnan(got.deff).all()      # the scan estimates no deff
 
 

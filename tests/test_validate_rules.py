@@ -49,6 +49,9 @@ def test_missing_required_column(small_villagers, make_wave):
 def test_a_design_column_wave_yml_names_is_required_though_the_codebook_does_not_require_it(
         small_villagers, make_wave):
     """Occupation is an optional item; a wave stratified by it needs it in the file."""
+    from analysis.ingest.codebook import load_codebook
+
+    assert not load_codebook().item("villagers", "occupation").required
     design = {"weight": "weight", "strata": "occupation", "psu": "village_id"}
     report, errs = _errors(make_wave(small_villagers.drop(columns=["occupation"]), spec={"design": design}))
     assert [(e.file, e.column, e.rule) for e in errs] == [("villagers.csv", "occupation", "required column")]
