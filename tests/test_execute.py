@@ -137,6 +137,32 @@ def test_a_page_declares_in_its_front_matter_the_inputs_it_reads():
         page_reads(NOTEBOOK_HEADER.replace("---\n", "---\nruralgov: {reads: [weights]}\n", 1), "book/x.md")
 
 
+def _changed_by(files: dict[str, Path], digest) -> set[str]:  # type: ignore[no-untyped-def]
+    """The names of the files whose edit changes ``digest()``: each written, edited and put back
+    in turn (put back, the digest is the first again)."""
+    for f in files.values():
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("a\n", encoding="utf-8")
+    before, changed = digest(), set()
+    for name, f in files.items():
+        f.write_text("b\n", encoding="utf-8")
+        if digest() != before:
+            changed.add(name)
+        f.write_text("a\n", encoding="utf-8")
+    assert digest() == before
+    return changed
+
+
+@pytest.fixture
+def outside_a_build(monkeypatch):  # type: ignore[no-untyped-def]
+    """A page run by hand: no study written by a build, no inputs declared, no wave named."""
+    from analysis import paths
+
+    monkeypatch.delenv(context.STUDY_ENV, raising=False)
+    monkeypatch.setattr(context, "_declared", None)
+    monkeypatch.delenv(paths.WAVE_ENV, raising=False)
+
+
 def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkeypatch):
     """A change to the wave's files (its data in any format, its wave.yml), the codebook, a
     settings file, a published figure under data/reference or the package's code changes the hash
@@ -152,48 +178,35 @@ def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkey
              "settings": root / "data" / "index.yml", "excluded": root / "data" / "models.yml",
              "reference": root / "data" / "reference" / "published-figures.yml",
              "code": root / "analysis" / "estimation" / "x.py", "unread": root / "notes" / "todo.txt"}
-    for f in files.values():
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text("a\n", encoding="utf-8")
     for name, value in (("ROOT", root), ("DATA", root / "data"), ("CODEBOOK", files["codebook"]),
                         ("REFERENCE", root / "data" / "reference")):
         monkeypatch.setattr(paths, name, value)
     wave = files["wave"].parent
-    before = inputs_hash(wave, exclude=(files["excluded"],))
-    for name, f in files.items():
-        f.write_text("b\n", encoding="utf-8")
-        changed = inputs_hash(wave, exclude=(files["excluded"],)) != before
-        assert changed == (name not in ("excluded", "unread")), name
-        f.write_text("a\n", encoding="utf-8")
-    assert inputs_hash(wave, exclude=(files["excluded"],)) == before
+    changed = _changed_by(files, lambda: inputs_hash(wave, exclude=(files["excluded"],)))
+    assert changed == set(files) - {"excluded", "unread"}
 
 
-def test_a_page_run_by_hand_reports_the_wave_ruralgov_wave_names(make_wave, small_villagers, monkeypatch):
+def test_a_page_run_by_hand_reports_the_wave_ruralgov_wave_names(make_wave, small_villagers, monkeypatch,
+                                                                   outside_a_build):
     """Outside a build (no study written for the pages), a page reads $RURALGOV_WAVE's wave, and
     the default wave without it."""
     from analysis import paths
 
-    monkeypatch.delenv(context.STUDY_ENV, raising=False)
-    monkeypatch.setattr(context, "_declared", None)
     monkeypatch.setenv(paths.WAVE_ENV, str(make_wave(small_villagers, name="by-hand")))
     assert context.study().wave.id == "by-hand"
     monkeypatch.delenv(paths.WAVE_ENV)
     assert context.study().wave.id == paths.DEFAULT_WAVE
 
 
-def test_a_comparison_page_gets_every_wave_the_build_names_in_order(make_wave, small_villagers, monkeypatch):
+def test_a_comparison_page_gets_every_wave_the_build_names_in_order(make_wave, small_villagers, monkeypatch,
+                                                                     outside_a_build):
     """The build names the compared waves in $RURALGOV_COMPARE joined by the path separator: the
     page gets the report's study first, then each of them."""
-    import os
-
     from analysis import paths
 
     v = small_villagers
     a = make_wave(v, name="a")
     b = make_wave(v[v["province"] != "西藏"], name="b")
-    monkeypatch.delenv(context.STUDY_ENV, raising=False)
-    monkeypatch.setattr(context, "_declared", None)
-    monkeypatch.delenv(paths.WAVE_ENV, raising=False)
     monkeypatch.setenv(paths.COMPARE_ENV, os.pathsep.join([str(a), str(b)]))
     studies = context.compare_studies()
     assert [s.wave.id for s in studies] == [paths.DEFAULT_WAVE, "a", "b"]
@@ -203,17 +216,10 @@ def test_the_execution_cache_key_of_a_comparison_changes_with_each_wave_compared
     """A comparison build's pages read every wave: a change to any of them is a new cache."""
     from analysis.report.build import execution_cache_key
 
-    a, b, c = (tmp_path / n for n in ("a", "b", "c"))
-    for f in (a, b, c):
-        f.mkdir()
-        (f / "villagers.csv").write_text("x\n1\n", encoding="utf-8")
-    key = execution_cache_key([a, b, c])
-    assert execution_cache_key([a, b]) != key
-    for f in (a, b, c):
-        (f / "villagers.csv").write_text("x\n2\n", encoding="utf-8")
-        assert execution_cache_key([a, b, c]) != key, f.name
-        (f / "villagers.csv").write_text("x\n1\n", encoding="utf-8")
-    assert execution_cache_key([a, b, c]) == key
+    waves = [tmp_path / n for n in ("a", "b", "c")]
+    files = {w.name: w / "villagers.csv" for w in waves}
+    assert _changed_by(files, lambda: execution_cache_key(waves)) == {"a", "b", "c"}
+    assert execution_cache_key(waves[:2]) != execution_cache_key(waves)
 
 
 def test_the_book_hash_changes_with_the_configuration_a_page_and_a_translation(tmp_path, monkeypatch):
@@ -228,18 +234,10 @@ def test_the_book_hash_changes_with_the_configuration_a_page_and_a_translation(t
              "catalog": root / "locale" / "zh_CN" / "LC_MESSAGES" / "ruralgov.po",
              "page catalog": root / "locale" / "zh_CN" / "LC_MESSAGES" / "book" / "intro.po",
              "unread": root / "notes.txt"}
-    for f in files.values():
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text("a\n", encoding="utf-8")
     monkeypatch.setattr(paths, "ROOT", root)
     monkeypatch.setattr(paths, "BOOK", root / "book")
     monkeypatch.setattr(i18n, "LOCALE", root / "locale")
-    before = book_hash()
-    for name, f in files.items():
-        f.write_text("b\n", encoding="utf-8")
-        assert (book_hash() != before) == (name != "unread"), name
-        f.write_text("a\n", encoding="utf-8")
-    assert book_hash() == before
+    assert _changed_by(files, book_hash) == set(files) - {"unread"}
 
 
 def test_the_declared_inputs_hashes_key_the_page_in_the_execution_cache(tmp_path):
