@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 import yaml
@@ -122,3 +123,22 @@ def test_chinese_headers_resolve():
     assert cb.resolve_header("villagers", " 年龄（周岁） ") == "age"
     assert cb.resolve_header("villagers", "公共教育满意度") == "edu_sat"
     assert cb.resolve_header("villagers", "nonsense") is None
+
+
+def test_a_question_text_two_items_share_names_neither_and_an_id_or_alias_names_one():
+    """服务态度差 is the text of a health item and of a training item: it names both, so it
+    resolves to neither (the reader then refuses the column) while each item's id and alias
+    still name that item alone."""
+    cb = load_codebook()
+    assert cb.header_items("villagers", "服务态度差") == ("hp_attitude", "etp_attitude")
+    assert cb.resolve_header("villagers", " 服务态度差 ") is None
+    assert cb.header_items("villagers", "医疗服务态度差") == ("hp_attitude",)
+    assert cb.resolve_header("villagers", "ETP_attitude") == "etp_attitude"
+    assert cb.header_items("villagers", "nonsense") == ()
+    # every other question text, as questionnaire software heads its export, names its item
+    for q in cb.questionnaires:
+        shared = Counter(it.text_zh for it in cb.items(q))
+        for it in cb.items(q):
+            if shared[it.text_zh] == 1:
+                assert cb.resolve_header(q, it.text_zh) == it.id, (q, it.text_zh)
+    assert sum(n > 1 for n in Counter(it.text_zh for it in cb.items("villagers")).values()) == 2

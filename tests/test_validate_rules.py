@@ -125,6 +125,22 @@ def test_column_map_decides_over_the_codebook_s_aliases(small_villagers, make_wa
     np.testing.assert_array_equal(got["distance_km"].to_numpy(float), v["distance_km"].to_numpy(float))
 
 
+def test_a_question_text_two_items_share_is_read_where_column_map_says(small_villagers, make_wave):
+    """A column headed 服务态度差 (the text of hp_attitude and of etp_attitude) is refused until
+    wave.yml's column_map says which item it holds; then it is read as that item."""
+    v = small_villagers.rename(columns={"etp_attitude": "服务态度差"})
+    report, errs = _errors(make_wave(v, name="refused"))
+    assert [(e.file.endswith("villagers.csv"), e.row, e.column, e.rule) for e in errs] == \
+        [(True, 1, "服务态度差", "one item per header")]
+    assert "'hp_attitude', 'etp_attitude'" in errs[0].message and "column_map" in errs[0].message
+    folder = make_wave(v, name="mapped", spec={"questionnaires": {"villagers": {
+        "file": "villagers.csv", "column_map": {"服务态度差": "etp_attitude"}}}})
+    report, frames = validate_wave(folder)
+    assert report.ok, report.errors
+    np.testing.assert_array_equal(frames["villagers"]["etp_attitude"].to_numpy(float),
+                                  small_villagers["etp_attitude"].replace("", np.nan).to_numpy(float))
+
+
 @pytest.mark.parametrize("problem", ["semicolons", "repeated header", "none"])
 def test_a_header_below_a_title_line_is_the_one_checked(small_villagers, make_wave, problem):
     """header_row: 2 (a title line above the header): the header row itself is checked for its

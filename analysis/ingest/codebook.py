@@ -148,16 +148,31 @@ class Codebook:
         return found[0] if found else None
 
     def resolve_header(self, questionnaire: str, header: object) -> str | None:
-        """Codebook id of a raw column header (id or any alias), or ``None``."""
-        return _alias_map(self, questionnaire).get(_norm_header(header))
+        """Codebook id of a raw column header (its id, an alias or its question text), or ``None``:
+        unknown, or a question text several items share (:meth:`header_items` names them)."""
+        ids = self.header_items(questionnaire, header)
+        return ids[0] if len(ids) == 1 else None
+
+    def header_items(self, questionnaire: str, header: object) -> tuple[str, ...]:
+        """Every item a raw column header names: one for an id or an alias, all the items worded
+        so for a question text (``其他`` is the text of two "other" items), none when unknown."""
+        return _alias_map(self, questionnaire).get(_norm_header(header), ())
 
 
 @lru_cache(maxsize=8)
-def _alias_map(cb: Codebook, questionnaire: str) -> dict[str, str]:
-    m: dict[str, str] = {}
+def _alias_map(cb: Codebook, questionnaire: str) -> dict[str, tuple[str, ...]]:
+    """Normalised header → the items it names. An id or alias names one item; a question text
+    names every item worded so, unless it is also an id or alias (which then decides)."""
+    m: dict[str, tuple[str, ...]] = {}
     for it in cb.items(questionnaire):
-        for a in (it.id, *it.aliases, it.text_zh):
-            m.setdefault(_norm_header(a), it.id)
+        for a in (it.id, *it.aliases):
+            m.setdefault(_norm_header(a), (it.id,))
+    texts: dict[str, tuple[str, ...]] = {}
+    for it in cb.items(questionnaire):
+        t = _norm_header(it.text_zh)
+        texts[t] = (*texts.get(t, ()), it.id)
+    for t, ids in texts.items():
+        m.setdefault(t, ids)
     return m
 
 

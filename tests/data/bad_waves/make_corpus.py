@@ -157,6 +157,10 @@ def main() -> None:
     case("two_columns_one_item", "two columns that both map to the province item (省份 and province)",
          {"exit": 1, "rule": "one column per item", "file": "villagers.csv", "row": 1},
          {"villagers.csv": csv_bytes(v.assign(**{"省份": v["province"]}))})
+    case("question_text_of_two_items", "a column headed 服务态度差, the question text of a health and of a "
+         "training item", {"exit": 1, "rule": "one item per header", "file": "villagers.csv", "row": 1,
+                           "column": "服务态度差"},
+         {"villagers.csv": csv_bytes(v.rename(columns={"hp_attitude": "服务态度差"}))})
     # --- values -----------------------------------------------------------------------------
     case("likert_out_of_range", "a Likert answer coded 7 on a 1-5 scale",
          {"exit": 1, "rule": "schema", "file": "villagers.csv", "row": R + 3, "column": "edu_org"},
