@@ -177,3 +177,44 @@ def test_an_spss_file_declaring_a_valid_answer_missing_is_refused(tmp_path, defa
     rep, _ = validate_wave(folder)
     assert [p.rule for p in rep.errors] == ["missing codes are not answers"]
     assert rep.errors[0].column == "edu_org" and "answer 'neither'" in rep.errors[0].message
+
+
+@pytest.mark.parametrize("sheet", ["数据", 1])
+def test_an_xlsx_questionnaire_is_read_from_its_declared_sheet_below_its_declared_header_row(
+        sheet, tmp_path, default_frames, reference):
+    """A workbook as offices send one: a cover sheet first, then the data under a title line.
+    wave.yml names the sheet (by name or by position from 0) and ``header_row: 2``; the data read
+    are the wave's, row for row."""
+    folder = tmp_path / "w"
+    _write(folder, "xlsx", default_frames)
+    path = folder / "institutions.xlsx"
+    data = pd.read_excel(path, dtype=object)
+    with pd.ExcelWriter(path) as xl:
+        pd.DataFrame({"说明": ["乡镇机构问卷", "第二页为数据"]}).to_excel(xl, sheet_name="封面", index=False)
+        pd.DataFrame([["乡镇机构问卷（2020）"]]).to_excel(xl, sheet_name="数据", index=False, header=False)
+        data.to_excel(xl, sheet_name="数据", index=False, startrow=1)
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec["questionnaires"]["institutions"].update(sheet=sheet, header_row=2)
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    report, clean = validate_wave(folder)
+    assert report.ok, report.errors[:3]
+    a, b = reference["institutions"], clean["institutions"][reference["institutions"].columns]
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False)
+
+
+def test_each_file_of_a_wave_is_hashed_whole(tmp_path):
+    """The SHA-256 the validation reports (and the manifest, the citation and the caches take)
+    is that of every byte of each file: the villagers' file is longer than one 64 KiB read, a
+    made file longer than one 1 MiB chunk."""
+    import hashlib
+
+    from analysis.ingest.readers import sha256_file
+
+    report, _ = validate_wave(DEFAULT)
+    assert (DEFAULT / "villagers.csv").stat().st_size > 1 << 16 and set(report.files) >= {"villagers.csv"}
+    for name, sha in report.files.items():
+        assert sha == hashlib.sha256((DEFAULT / name).read_bytes()).hexdigest(), name
+    big = tmp_path / "big.bin"
+    data = np.random.default_rng(1).integers(0, 256, (1 << 21) + 7, dtype=np.uint8).tobytes()
+    big.write_bytes(data)
+    assert sha256_file(big) == hashlib.sha256(data).hexdigest()

@@ -60,6 +60,35 @@ def test_a_profile_warns_of_a_synthetic_wave_exactly_when_it_shows_survey_number
     assert run(study, []) is None and run(real, []) is None
 
 
+def test_a_profile_s_tables_name_their_source_survey_or_official_as_the_page_runs_them(tmp_path, study):
+    """The cells of a profile page that show tables, run as the page runs them: the survey tables
+    are footed with the wave (and its synthetic note), the latest official values with the
+    official statistics, never with the survey."""
+    import re
+    from types import SimpleNamespace
+
+    from analysis.i18n import _
+    from analysis.publishing.provenance import official_source, survey_source
+    from analysis.report.pages import common, profile
+
+    profiles.write_profiles(tmp_path / "profiles")
+    page = (tmp_path / "profiles" / "shanghai.md").read_text(encoding="utf-8")
+    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", page, flags=re.S)
+    shows = [c for c in cells if "display.show(" in c]
+    shown = []
+    fake = SimpleNamespace(show=lambda df, **kw: shown.append((kw["title"], kw["source"])))
+    names = {"display": fake, "profile": profile, "common": common, "st": study, "CODE": 310000,
+             "NAME": "Shanghai", "_": _, "official_source": official_source, "survey_source": survey_source,
+             "tables": profile.survey_tables(study, 310000)}
+    for cell in shows:
+        exec("\n".join(line for line in cell.splitlines() if not line.startswith(":")), names)
+    assert len(shown) == 3 and study.wave.synthetic
+    *survey, (title, official) = shown
+    assert title.startswith("Latest official values")
+    assert (official.kind, official.synthetic) == ("official", False)
+    assert all((s.kind, s.synthetic) == ("survey", True) for _t, s in survey)
+
+
 def test_the_build_puts_profiles_after_the_official_statistics(study):
     from analysis.report.build import book_toc
 

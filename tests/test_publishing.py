@@ -198,6 +198,16 @@ def test_rendered_tables_carry_their_number_notes_and_source(commit):
     assert 'class="numbered-table"' not in plain["text/html"]
 
 
+def test_a_withheld_estimate_shows_the_mark_its_footnote_explains():
+    """The mark is in the cell, in both editions of the table, not only in the footnote."""
+    df = pd.DataFrame({"province": ["A", "B"], "mean": [61.26, np.nan], SUPPRESSED: ["", "n < 30"]})
+    out = tables.render(df)
+    md = out["text/markdown"].split("\n")
+    assert [c.strip() for c in md[3].strip("|").split("|")] == ["B", MARK]
+    assert md[-1] == f"*{MARK} not published (disclosure or reliability rule): n < 30.*"
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", out["text/html"]) == ["A", "61.3", "B", MARK]
+
+
 def test_regression_tables_count_their_tests_in_the_note(commit):
     t = pd.DataFrame({"term": ["a", "b", "N", "region effects"],
                       "m1": ["1.00*\n(0.20)", "0.50\n(0.40)", "100", "yes"], "m2": ["2.00**\n(0.30)", "", "90", ""]})
@@ -294,6 +304,22 @@ def test_a_column_without_a_label_is_shown_by_its_name_with_spaces_in_either_edi
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     assert column_label("n_psu") == i18n._("PSUs") != "PSUs"          # a known label is translated
     assert column_label("n_villages_surveyed") == "n villages surveyed"
+
+
+def test_rank_interval_headers_name_the_quantiles_of_the_default_interval(monkeypatch):
+    """The pages and the CLI take rank intervals at their default level: the columns' headers
+    name that level's two quantiles (2.5 % and 97.5 % of the draws for a 95 % interval)."""
+    import inspect
+
+    from analysis import i18n
+    from analysis.estimation.sensitivity import SensitivityResult, rank_intervals
+    from analysis.publishing.labels import column_label
+
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    for f in (rank_intervals, SensitivityResult.rank_intervals):
+        level = inspect.signature(f).parameters["level"].default
+        assert column_label("rank_low").endswith(f" {100 * (1 - level) / 2:g} %")
+        assert column_label("rank_high").endswith(f" {100 * (1 + level) / 2:g} %")
 
 
 def test_rendered_columns_take_the_kinds_and_replicates_given_and_no_page_by_default(commit):

@@ -63,6 +63,36 @@ def test_the_manifest_records_the_wave_its_files_the_commit_and_each_page_s_run(
     assert m["pages"] == {"book/index": {"method": "cache", "runtime_s": 12.5, "succeeded": True}}
 
 
+def test_mathjax_is_loaded_on_the_pages_with_formulas_only_and_thebe_on_none():
+    from analysis.report import sphinx_ext
+
+    scripts = ["_static/mathjax/tex-mml-chtml.js", "_static/sphinx-thebe.js", "_static/site.js"]
+    for body, kept in [('<p>x <span class="math notranslate">\\(\\hat\\beta\\)</span></p>', scripts[::2]),
+                       ("<p>no formula</p>", scripts[2:])]:
+        ctx = {"body": body, "script_files": list(scripts),
+               "css_files": ["_static/thebe.css", "_static/a.css"]}
+        sphinx_ext._trim_assets(None, "book/methods", "page.html", ctx, None)
+        assert ctx["script_files"] == kept and ctx["css_files"] == ["_static/a.css"]
+
+
+def test_the_footer_links_the_pdf_as_a_file_and_the_citation_as_a_page(monkeypatch):
+    """Sphinx's ``pathto(name)`` is the URI of a page (``.html`` added), ``pathto(name, 1)`` that
+    of a file: the PDF is a file of the output, the citation a page of the book."""
+    from analysis.report import sphinx_ext
+    from analysis.report.build import PDF_ENV
+
+    def pathto(name: str, resource: int = 0) -> str:           # as Sphinx's, from a page one level down
+        return "../" + name + ("" if resource else ".html")
+
+    monkeypatch.setenv(PDF_ENV, "pdf/ruralgov-w.pdf")
+    app = SimpleNamespace(env=SimpleNamespace(found_docs={"book/cite", "book/index"}),
+                          builder=SimpleNamespace(name="html"))
+    ctx = {"pathto": pathto}
+    sphinx_ext._footer_links(app, "book/index", "page.html", ctx, None)
+    links = re.findall(r'href="([^"]+)"', ctx["theme_extra_footer"])
+    assert links == ["../book/cite.html", "../pdf/ruralgov-w.pdf"]
+
+
 def test_tables_are_numbered_by_page_and_order(monkeypatch):
     monkeypatch.setattr(numbering, "_COUNT", {})
     pages = numbering._pages(str(numbering.paths.ROOT / "_toc.yml"))
@@ -99,6 +129,16 @@ def test_a_page_s_table_is_shown_numbered_with_what_it_is_given(monkeypatch):
     assert with_reps.startswith(f"Table {k}.1. Wild p Term wild bootstrap p estimate a < 0.01 1.235 "
                                 "b 0.50 2.000 A note. the settings, page index, commit ")
     assert without.startswith(f"Table {k}.2. Wild p Term wild bootstrap p estimate a < 0.001 1.235 ")
+
+
+def test_the_note_of_what_a_wave_lacks_names_every_missing_part_and_nothing_when_complete():
+    from analysis.report import display
+
+    lacks = ["the institutions questionnaire", "item hp_wait", "the PSU column"]
+    text = display.missing_note(lacks).data
+    assert "the institutions questionnaire; item hp_wait; the PSU column." in text
+    assert text.startswith(":::{note}\n") and text.endswith("\n:::")
+    assert display.missing_note([]) is None
 
 
 def test_the_build_toc_decides_the_numbers(monkeypatch, tmp_path):

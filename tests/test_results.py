@@ -6,7 +6,9 @@ stars, SE, N, fit statistics, fixed-effect rows, the order of the rows)."""
 from __future__ import annotations
 
 import dataclasses
-from types import MappingProxyType
+import io
+from types import MappingProxyType, SimpleNamespace
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -187,3 +189,27 @@ def test_pooled_limits_follow_the_level_asked_for():
     half = stats.t.ppf(0.95, df) * np.sqrt(t)
     np.testing.assert_allclose(out["ci_low"], q.mean(axis=0) - half, rtol=1e-12)
     np.testing.assert_allclose(out["ci_high"], q.mean(axis=0) + half, rtol=1e-12)
+
+
+def test_a_page_s_regression_table_holds_the_models_it_names_and_holm_over_their_tests(monkeypatch):
+    """display.regression_table on a set of three models, two named: the table, its stars (Holm
+    over the named models' tests only), its note and its CSV hold those two. With b in the family
+    c's p = 0.0278 would be adjusted to 0.0556 (no star); over a and c alone it stays 0.0278 (*)."""
+    from IPython import display as ipython_display
+
+    from analysis.publishing.provenance import Source
+    from analysis.publishing.tables import CSV_LINK
+    from analysis.report import display
+
+    shown = []
+    monkeypatch.setattr(ipython_display, "display", lambda obj, raw=False: shown.append(obj))
+    a, b, c = (result(n, {"x": x}, {"x": 0.1}) for n, x in (("a", 1.0), ("b", 0.22), ("c", 0.22)))
+    study = SimpleNamespace(wave=SimpleNamespace(id="w1", synthetic=False))
+    display.regression_table(ModelSet((a, b, c), "w1"), ["a", "c"], study, source=Source("survey", "wave w1"))
+    (out,) = shown
+    head = [s.strip() for s in out["text/markdown"].split("\n")[0].strip("|").split("|")]
+    assert head == ["", "A", "C"]
+    assert "0.220* (0.100)" in out["text/markdown"]
+    assert "the 2 coefficient tests of this table" in out["text/html"]
+    csv = pd.read_csv(io.StringIO(unquote(CSV_LINK.search(out["text/html"]).group(2)).lstrip("\ufeff")))
+    assert csv["model"].tolist() == ["a", "c"]

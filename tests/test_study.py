@@ -117,6 +117,28 @@ def test_build_study_scores_with_the_project_construction_and_attaches_the_offic
     assert build_study(study.wave).wave is study.wave                     # a loaded wave is taken as it is
 
 
+def test_a_study_is_scored_with_the_construction_it_is_given_down_to_its_expert_weights(study):
+    """build_study(construction=) scores with that construction, and with_construction tells two
+    constructions apart by every choice, the expert weights too (which the plain-data view used
+    in manifests leaves out): the second scoring is not the first one returned again."""
+    from types import MappingProxyType
+
+    fields = dict(study.construction.expert_fields)
+    a = study.construction.with_(weighting="expert", expert_fields=MappingProxyType({**fields, "health": 4}))
+    b = a.with_(expert_fields=MappingProxyType({**fields, "education": 4}))
+    assert a.as_dict() == b.as_dict() and a != b                       # the premise
+    w = study.villagers["weight"].to_numpy(float)
+    want_a, want_b = (build_index(study.villagers, c, codebook=study.wave.codebook, weights=w).scores
+                      for c in (a, b))
+    assert not np.allclose(want_a["overall"], want_b["overall"])
+    built = build_study(study.wave, construction=a)
+    assert built.construction is a
+    pd.testing.assert_frame_equal(built.scores, want_a)
+    again = built.with_construction(b)
+    assert again.construction is b
+    pd.testing.assert_frame_equal(again.scores, want_b)
+
+
 def test_another_construction_keeps_the_wave_settings_design_and_panel_and_weights_its_z_scores(study):
     """A study scored another way differs only in its construction and scores; the z-score
     normalisation uses the design weights (mutation: scores without the weights, or a study
@@ -153,6 +175,42 @@ def test_a_study_of_another_wave_reads_that_wave_and_its_fpc_and_scores_each_lev
     got = study.degree(level=field)
     np.testing.assert_allclose(got.estimate, degree(study.villagers, study.index, study.design, level=field).estimate)
     assert got.estimate[0] != study.degree().estimate[0]
+
+
+@pytest.mark.parametrize("declared", [{}, {"strata": None}])
+def test_a_wave_that_declares_no_strata_is_analysed_as_one_stratum(declared, make_wave, small_villagers):
+    """A cluster sample without strata (the key left out, or null): its design is the one
+    declared, a single stratum, so df = PSUs − 1 and the SE is the unstratified one, not one
+    stratified by a column the wave has (the province) but did not sample by."""
+    from analysis.estimation.design import SurveyDesign
+
+    v = small_villagers
+    design = {"weight": "weight", "psu": "village_id", **declared}
+    folder = make_wave(v, name="nostrata", spec={"design": design})
+    st = build_study(folder)
+    assert st.wave.design_columns.get("strata") is None
+    n_psu = v["village_id"].nunique()
+    assert st.design.n_strata == 1 and st.design.degf == n_psu - 1 and v["province"].nunique() == 3
+    one = SurveyDesign.from_frame(st.villagers, weight="weight", psu="village_id")
+    by_province = SurveyDesign.from_frame(st.villagers, weight="weight", strata="province", psu="village_id")
+    y = st.scores["overall"]
+    assert st.degree().se[0] == pytest.approx(one.mean(y).se[0], rel=1e-12)
+    assert one.mean(y).se[0] != pytest.approx(by_province.mean(y).se[0], rel=1e-3)     # the premise
+
+
+@pytest.mark.parametrize("year", [2015, None])
+def test_the_year_a_wave_declares_is_its_study_s_and_picks_its_official_statistics(year, make_wave,
+                                                                                  small_villagers):
+    """wave.yml's year reaches the study, whose province covariates are that year's official
+    statistics (the panel's latest only for a wave that gives no year)."""
+    from analysis.estimation.frames import covariate_year
+
+    spec = {"year": year} if year else {}
+    st = build_study(make_wave(small_villagers, name=f"y{year or '-none'}", spec=spec))
+    years = set(st.official.index.get_level_values("year"))
+    assert 2015 in years and max(years) > 2015                     # the premise: 2015 is not the latest
+    assert st.year == year and st.wave.spec.year == year
+    assert covariate_year(st) == (year or max(years))
 
 
 def test_a_study_saved_for_the_pages_is_the_last_build_s_wherever_the_same_files_lie(make_wave, tmp_path):
