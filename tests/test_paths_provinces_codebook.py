@@ -117,6 +117,25 @@ def test_no_alias_names_two_items():
                 assert seen.setdefault(key, it.id) == it.id, (q, a, seen[key], it.id)
 
 
+# GB/T 2260 codes of the provinces whose short name has a traditional-character spelling, typed
+# from the standard (not from the package's table): the spelling a Hong Kong or Taiwan keyboard
+# writes must land on the same code as the simplified one
+TRADITIONAL_CODES = {"內蒙古": 150000, "遼寧": 210000, "黑龍江": 230000, "江蘇": 320000, "山東": 370000,
+                     "廣東": 440000, "廣西": 450000, "重慶": 500000, "貴州": 520000, "雲南": 530000,
+                     "陝西": 610000, "甘肅": 620000, "寧夏": 640000}
+
+
+def test_traditional_spellings_resolve_to_the_province_of_their_gb_t_2260_code():
+    from analysis.ingest.provinces import is_traditional
+
+    for name, code in TRADITIONAL_CODES.items():
+        assert resolve(name).adcode == code and resolve(name + "省").adcode == code, name
+        assert is_traditional(name)
+    # the near-namesakes stay apart: 山西 (Shanxi) and 陕西/陝西 (Shaanxi), 广东 and 广西
+    assert (resolve("山西").adcode, resolve("陕西").adcode, resolve("陝西").adcode) == (140000, 610000, 610000)
+    assert not is_traditional("陕西") and not is_traditional("山西")
+
+
 def test_chinese_headers_resolve():
     cb = load_codebook()
     assert cb.resolve_header("villagers", "省份") == "province"

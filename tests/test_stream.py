@@ -699,6 +699,25 @@ def test_partitioned_degree_follows_the_wave_s_fpc_and_lonely_psu_rule(tmp_path,
     assert not np.allclose(plain.se, s.se, rtol=1e-6)
 
 
+def test_a_wave_that_names_no_lonely_psu_rule_gets_the_same_one_streamed_as_in_memory(tmp_path):
+    """Without ``lonely_psu`` in the design (the scan's) or in wave.yml (the in-memory study's),
+    both take the same default rule: the same SEs by region, where the single PSU counts."""
+    import yaml
+
+    folder, wave, design, lone = _lonely_fpc_wave(tmp_path, "adjust")
+    no_rule = {k: c for k, c in design.items() if k != "lonely_psu"}
+    yml = yaml.safe_load((wave / "wave.yml").read_text(encoding="utf-8"))
+    yml["design"] = no_rule
+    (wave / "wave.yml").write_text(yaml.safe_dump(yml), encoding="utf-8")
+    mem = build_study(wave)
+    got = stream_wave(folder, no_rule, by="region3")["degree"]
+    np.testing.assert_allclose(got.se, mem.degree(by="region3").se, rtol=1e-10)
+    rules = {r: stream_wave(folder, {**no_rule, "lonely_psu": r}, by="region3")["degree"].se
+             for r in ("adjust", "remove")}
+    assert not np.allclose(rules["adjust"], rules["remove"], rtol=1e-6)          # the premise
+    np.testing.assert_allclose(got.se, rules[mem.design.lonely_psu], rtol=1e-10)
+
+
 def test_partitioned_scan_refuses_an_fpc_that_varies_or_is_below_the_psus_and_a_failing_lonely_stratum(tmp_path):
     folder, wave, design, lone = _lonely_fpc_wave(tmp_path, "fail")
     out = stream_wave(folder, design, by="province_en")
