@@ -198,6 +198,23 @@ def test_a_wave_that_declares_no_strata_is_analysed_as_one_stratum(declared, mak
     assert one.mean(y).se[0] != pytest.approx(by_province.mean(y).se[0], rel=1e-3)     # the premise
 
 
+def test_the_wave_s_hash_changes_with_its_wave_yml_and_with_each_data_file(make_wave, small_villagers):
+    """The hash that keys the caches and is cited covers the design wave.yml declares as well as
+    the data: a wave whose min_cell (or weight, strata...) changed is another wave."""
+    from analysis.ingest.wave import load_wave
+
+    folder = make_wave(small_villagers, name="h")
+    yml, data = folder / "wave.yml", folder / "villagers.csv"
+    first = load_wave(folder).sha256
+    original = yml.read_text(encoding="utf-8")
+    yml.write_text(original + "min_cell: 12\n", encoding="utf-8")
+    assert load_wave(folder).spec.min_cell == 12 and load_wave(folder).sha256 != first
+    yml.write_text(original, encoding="utf-8")
+    assert load_wave(folder).sha256 == first
+    data.write_bytes(data.read_bytes() + b"\n")                  # the same rows, another file
+    assert load_wave(folder).sha256 != first
+
+
 @pytest.mark.parametrize("year", [2015, None])
 def test_the_year_a_wave_declares_is_its_study_s_and_picks_its_official_statistics(year, make_wave,
                                                                                   small_villagers):
