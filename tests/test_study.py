@@ -215,6 +215,32 @@ def test_the_wave_s_hash_changes_with_its_wave_yml_and_with_each_data_file(make_
     assert load_wave(folder).sha256 != first
 
 
+def test_a_data_file_corrected_in_place_to_the_same_size_is_read_again(make_wave, small_villagers):
+    """A code put right (an age 45 → 46) leaves the file's size as it was: the loaded wave is the
+    corrected one, not the one read before (the file's time is set a second later, as an edit
+    made after the first reading would leave it)."""
+    import os
+
+    from analysis.ingest.wave import load_wave
+
+    v = small_villagers.copy()
+    v.loc[0, "age"] = "45"
+    folder = make_wave(v, name="same-size")
+    data = folder / "villagers.csv"
+    before = load_wave(folder)
+    assert before.villagers["age"].iloc[0] == 45
+    text = data.read_bytes()
+    at = text.index(b"\n") + 1                                  # the first row, after the header
+    row_end = text.index(b"\n", at)
+    fixed = text[:at] + text[at:row_end].replace(b",45,", b",46,", 1) + text[row_end:]
+    assert len(fixed) == len(text) and fixed != text              # the premise: the same size
+    st = data.stat()
+    data.write_bytes(fixed)
+    os.utime(data, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    after = load_wave(folder)
+    assert after.villagers["age"].iloc[0] == 46 and after.sha256 != before.sha256
+
+
 @pytest.mark.parametrize("year", [2015, None])
 def test_the_year_a_wave_declares_is_its_study_s_and_picks_its_official_statistics(year, make_wave,
                                                                                   small_villagers):
