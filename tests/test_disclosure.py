@@ -60,6 +60,24 @@ def test_cli_index_marks_small_cells_in_table_csv_and_json(small_province_wave):
     assert all(r["estimate"] is not None for r in js if r["domain"] != "Tibet")
 
 
+def test_the_cli_table_prints_numbers_to_four_significant_digits(monkeypatch):
+    """A small SE or p-value keeps its digits (not 0.00), a degree its first decimals; a
+    withheld cell shows the mark."""
+    from rich.console import Console
+
+    from analysis import cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=200))
+    df = pd.DataFrame({"term": ["a", "b"], "estimate": [61.256789, np.nan], "se": [0.0012345, 0.5],
+                       "p": [3.21e-05, 0.5], "suppressed": ["", "fewer than 10 respondents"]})
+    cli._emit(df, cli.Format.table, title="t")
+    rows = [line.split("│")[1:-1] for line in buf.getvalue().splitlines() if "│" in line]
+    cells = {r[0].strip(): [c.strip() for c in r[1:]] for r in rows}
+    assert cells["a"] == ["61.26", "0.001234", "3.21e-05", ""]
+    assert cells["b"] == [MARK, "0.5", "0.5", "fewer than 10 respondents"]
+
+
 @pytest.mark.parametrize("level", ["health", "concept"])
 def test_cli_index_level_prints_that_level_s_degree_by_domain(small_province_wave, level):
     """--level names a field or an aspect: the degree printed is that level's (the study's own

@@ -57,6 +57,18 @@ def test_an_unknown_key_gives_the_allowed_keys_and_the_closest():
     assert "(did you mean 'cluster'?)" in str(e.value)
 
 
+def test_a_yaml_file_saved_in_gbk_is_refused_not_read_with_replacement_characters(tmp_path):
+    """Its Chinese text would otherwise become U+FFFD and match no header or name."""
+    from analysis.settings.loader import read_yaml
+
+    p = tmp_path / "wave.yml"
+    p.write_bytes("title: 乡村调查\n".encode("gbk"))
+    with pytest.raises(SettingsError, match=r"wave\.yml: not UTF-8 text \(.* at byte 7\); save the file as UTF-8"):
+        read_yaml(p)
+    p.write_text("title: 乡村调查\n", encoding="utf-8")
+    assert read_yaml(p) == {"title": "乡村调查"}
+
+
 def test_duplicate_keys_are_errors_with_their_lines():
     with pytest.raises(SettingsError, match=r"line 3\).*duplicate key 'design' \(first on line 1\)"):
         parse_yaml("design: {weight: w, strata: province}\nid: x\ndesign: {weight: w}\n", "wave.yml")

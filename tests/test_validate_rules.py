@@ -164,6 +164,19 @@ def test_out_of_range_via_cli(small_villagers, make_wave):
     _assert_cli_rejects(make_wave(v), "villagers.csv", "edu_org", "valid codes")
 
 
+def test_the_cli_counts_errors_and_warnings_apart(small_villagers, make_wave):
+    """One answer out of range (an error) and a column the codebook does not know (a warning):
+    the title says 1 error and 1 warning, not 2 errors."""
+    v = small_villagers.assign(remarks="x")
+    v.loc[0, "edu_org"] = "6"
+    folder = make_wave(v)
+    report, errs = _errors(folder)
+    assert (len(errs), [w.rule for w in report.warnings]) == (1, ["known column"])
+    res = runner.invoke(app, ["validate", str(folder)])
+    assert res.exit_code == 1
+    assert "1 error(s), 1 warning(s)" in " ".join(res.output.split())
+
+
 def test_duplicate_respondent_ids(small_villagers, make_wave):
     v = small_villagers.copy()
     v.loc[4, "resp_id"] = v.loc[1, "resp_id"]
