@@ -69,6 +69,34 @@ def test_a_yaml_file_saved_in_gbk_is_refused_not_read_with_replacement_character
     assert read_yaml(p) == {"title": "乡村调查"}
 
 
+def test_an_expert_weight_for_a_field_the_codebook_lacks_is_refused():
+    """A misspelt field (healthcare) would otherwise leave health at the default weight 1; the
+    AHP order is checked apart (here it still lists the codebook's fields)."""
+    import dataclasses
+
+    from analysis.settings import _cross_checks
+
+    s = load_settings()
+    fields = dict(s.index.expert.fields)
+    bad = s.index.model_copy(update={"expert": s.index.expert.model_copy(
+        update={"fields": {**{f: w for f, w in fields.items() if f != "health"}, "healthcare": 3.0}})})
+    assert set(bad.ahp.order) == set(s.codebook["fields"]) and "health" in s.codebook["fields"]
+    with pytest.raises(SettingsError, match=r"expert\.fields\.healthcare: unknown field; fields: "):
+        _cross_checks(dataclasses.replace(s, index=bad))
+    _cross_checks(s)                                   # the project's own settings pass
+
+
+def test_each_settings_file_is_hashed_whole():
+    """The hashes recorded in the manifest and keying the caches are those of every byte (the
+    codebook is far longer than a first block of 4 KiB)."""
+    import hashlib
+
+    sha = load_settings().sha256
+    assert paths.CODEBOOK.stat().st_size > 1 << 12 and len(sha) >= 4
+    for name, digest in sha.items():
+        assert digest == hashlib.sha256((paths.ROOT / name).read_bytes()).hexdigest(), name
+
+
 def test_duplicate_keys_are_errors_with_their_lines():
     with pytest.raises(SettingsError, match=r"line 3\).*duplicate key 'design' \(first on line 1\)"):
         parse_yaml("design: {weight: w, strata: province}\nid: x\ndesign: {weight: w}\n", "wave.yml")

@@ -395,6 +395,41 @@ def test_header_repeated_inside_the_data(small_villagers, make_wave):
     assert any(e.rule == "no repeated header" and e.row == 7 for e in errs), errs
 
 
+def test_a_header_pasted_with_a_few_cells_blank_or_changed_is_still_a_repeated_header(small_villagers,
+                                                                                      make_wave):
+    """A header row copied in with three of its cells emptied or edited is still the header, not
+    a respondent: at least half its cells repeat their column's header."""
+    text = small_villagers.to_csv(index=False).splitlines()
+    cells = text[0].split(",")
+    assert len(cells) > 12                                            # the premise: three is few
+    cells[1], cells[4], cells[7] = "", "x", ""
+    text.insert(6, ",".join(cells))
+    report, errs = _errors(make_wave(("\n".join(text) + "\n").encode()))
+    assert any(e.rule == "no repeated header" and e.row == 7 for e in errs), errs
+
+
+def test_weights_that_vary_too_much_are_warned_of_with_kish_s_design_effect(small_villagers, make_wave):
+    """Three weights far above the others (none carrying half the total): Kish's effective sample
+    size (Σw)²/Σw² is below a tenth of the respondents, and the warning gives it with the design
+    effect of weighting n/n_eff, computed here by hand (above 1: weighting inflates variances)."""
+    v = small_villagers.copy()
+    w = np.ones(len(v))
+    w[[3, len(v) // 2, len(v) - 2]] = 1000.0
+    v["weight"] = w
+    n_eff = w.sum() ** 2 / np.sum(w ** 2)
+    assert n_eff < 0.1 * len(v)                                      # the premise
+    report, errs = _errors(make_wave(v))
+    assert not errs
+    [kish] = [p for p in report.warnings if p.rule == "weights vary plausibly"]
+    assert kish.column == "weight"
+    assert kish.message == (f"Kish's effective sample size of the weights is {n_eff:,.0f} for {len(v):,} "
+                            f"respondents (weighting alone multiplies variances by {len(v) / n_eff:.1f}); "
+                            "check the weights")
+    even = small_villagers.assign(weight=1.0)
+    warned = _errors(make_wave(even, name="even"))[0].warnings
+    assert not [p for p in warned if p.rule == "weights vary plausibly"]
+
+
 def test_gbk_file_declared_utf8(small_villagers, make_wave):
     data = small_villagers.to_csv(index=False).encode("gbk")
     report, errs = _errors(make_wave(data, spec={"encoding": "utf-8"}))
