@@ -327,6 +327,19 @@ def test_an_fpc_may_equal_the_psus_sampled_and_not_fall_below_them(small_village
         assert [(e.row, e.column, e.rule) for e in errs] == [(first, "fpc", "fpc at least the PSUs sampled")]
 
 
+@pytest.mark.parametrize("value, says", [("0", "must be positive"), ("-3.5", "must be positive"),
+                                         ("inf", "must be finite")])
+def test_an_fpc_not_a_positive_finite_count_or_fraction_is_refused_on_its_row(small_villagers, make_wave,
+                                                                              value, says):
+    v = small_villagers.copy()
+    v["fpc"] = v["province"].map(v.groupby("province")["village_id"].nunique() + 10).astype(str)
+    v.loc[2, "fpc"] = value
+    folder = make_wave(v, spec={"design": {"weight": "weight", "strata": "province", "psu": "village_id",
+                                           "fpc": "fpc"}})
+    report, errs = _errors(folder)
+    assert any((e.row, e.column, e.rule) == (4, "fpc", "schema") and says in e.message for e in errs), errs
+
+
 def test_single_psu_stratum_is_a_warning(small_villagers, make_wave):
     v = small_villagers.copy()
     sh = v["province"] == "上海"
