@@ -28,6 +28,10 @@ def test_one_page_per_province_from_the_template_and_an_index(tmp_path):
     assert "CODE = 310000" in sh and "# Shanghai · 上海" in sh and 'page="shanghai"' in sh
     hubei = (tmp_path / "profiles" / "hubei.md").read_text(encoding="utf-8")     # its region named as one
     assert "Hubei (湖北省) lies in the central region, one of the NBS's four regions." in hubei
+    # the NBS's four regions, not the three belts: Liaoning is in the northeast (east of three belts)
+    liaoning = (tmp_path / "profiles" / "liaoning.md").read_text(encoding="utf-8")
+    assert "Liaoning (辽宁省) lies in the northeast region" in liaoning
+    assert "against the northeast region (blue)" in " ".join(liaoning.split())
     index = (tmp_path / "profiles" / "profiles.md").read_text(encoding="utf-8")
     for p in all_provinces():
         assert f"<{profiles.slug(p.name_en)}>" in index

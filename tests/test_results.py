@@ -213,3 +213,24 @@ def test_a_page_s_regression_table_holds_the_models_it_names_and_holm_over_their
     assert "the 2 coefficient tests of this table" in out["text/html"]
     csv = pd.read_csv(io.StringIO(unquote(CSV_LINK.search(out["text/html"]).group(2)).lstrip("\ufeff")))
     assert csv["model"].tolist() == ["a", "c"]
+
+
+def test_a_page_s_regression_table_takes_one_number_for_its_caption_anchor_and_csv(monkeypatch):
+    """On a page of the book the table is numbered once: caption, anchor and CSV name give the
+    same number, and the page's next table gets the next one."""
+    from IPython import display as ipython_display
+
+    from analysis.publishing.provenance import Source
+    from analysis.report import display, numbering
+
+    shown = []
+    monkeypatch.setattr(ipython_display, "display", lambda obj, raw=False: shown.append(obj))
+    monkeypatch.setattr(numbering, "_COUNT", {})
+    k = numbering._pages(str(numbering.paths.ROOT / "_toc.yml")).index("determinants") + 1
+    study = SimpleNamespace(wave=SimpleNamespace(id="w1", synthetic=False))
+    ms = ModelSet((result("a", {"x": 1.0}, {"x": 0.1}),), "w1")
+    display.regression_table(ms, ["a"], study, title="Models", page="determinants", source=Source("survey", "w1"))
+    html = shown[0]["text/html"]
+    assert f'id="table-{k}-1"' in html and f"Table {k}.1. Models" in html
+    assert f'download="table-{k}-1-models.csv"' in html
+    assert numbering.next_table("determinants") == f"{k}.2"
