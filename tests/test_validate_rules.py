@@ -264,6 +264,19 @@ def test_a_weight_far_above_its_stratum_s_median_is_flagged_though_it_pulls_the_
     assert "25 times the median weight of its stratum" in flagged[0].message
 
 
+def test_weights_are_compared_with_their_own_stratum_s_median_not_the_wave_s(small_villagers, make_wave):
+    """A stratum sampled at a thirtieth of another's rate has weights thirty times as large, all
+    alike: nothing is flagged (against the wave's median every one of them would be)."""
+    v = small_villagers.copy()
+    provs = v["province"].value_counts()
+    small = provs.index[-1]                                       # the least numerous: the median is 1
+    v["weight"] = np.where(v["province"] == small, "30", "1")
+    assert provs[small] < len(v) / 2                              # the premise
+    report, errs = _errors(make_wave(v))
+    assert report.ok, errs
+    assert not [w for w in report.warnings if w.rule == "no dominant weight"]
+
+
 @pytest.mark.parametrize("extra, refused", [(0, False), (1, True)])
 def test_a_cell_is_refused_only_beyond_the_size_limit(small_villagers, make_wave, extra, refused):
     """A cell of exactly MAX_CELL_CHARS characters is within the limit; one more is refused,
