@@ -164,11 +164,10 @@ def _alias_map(cb: Codebook, questionnaire: str) -> dict[str, tuple[str, ...]]:
     """Normalised header → the items it names. An id or alias names one item; a question text
     names every item worded so, unless it is also an id or alias (which then decides)."""
     m: dict[str, tuple[str, ...]] = {}
+    texts: dict[str, tuple[str, ...]] = {}
     for it in cb.items(questionnaire):
         for a in (it.id, *it.aliases):
             m.setdefault(_norm_header(a), (it.id,))
-    texts: dict[str, tuple[str, ...]] = {}
-    for it in cb.items(questionnaire):
         t = _norm_header(it.text_zh)
         texts[t] = (*texts.get(t, ()), it.id)
     for t, ids in texts.items():

@@ -562,11 +562,11 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
     for h in df.columns:
         hs = str(h)
         cid = _item_id(spec, codebook, hs)
-        if cid is None and spec.name in codebook.questionnaires \
-                and len(shared := codebook.header_items(spec.name, hs)) > 1:
+        if cid is None and len(shared := codebook.header_items(spec.name, hs)) > 1:
             raise WaveError(f"{spec.file.name}: column {hs!r} is the question text of {len(shared)} "
-                            f"items ({', '.join(map(repr, shared))}), so it cannot say which it holds: head "
-                            "it with the item's id or an alias, or map it to the item in wave.yml (column_map)",
+                            f"items ({', '.join(map(repr, shared))}), so it cannot say which it holds: "
+                            "head it with the item's id or an alias, or map it to the item in wave.yml "
+                            "(column_map)",
                             file=str(spec.file), row=spec.header_row, column=hs, rule="one item per header")
         if cid is None:
             unknown.append(hs)
