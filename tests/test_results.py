@@ -191,22 +191,28 @@ def test_pooled_limits_follow_the_level_asked_for():
     np.testing.assert_allclose(out["ci_high"], q.mean(axis=0) + half, rtol=1e-12)
 
 
+def _displayed(monkeypatch: pytest.MonkeyPatch, ms: ModelSet, names: list[str], **kw: object) -> list[dict]:
+    """What display.regression_table shows a page for the models ``names`` of ``ms`` (a real wave)."""
+    from IPython import display as ipython_display
+
+    from analysis.publishing.provenance import Source
+    from analysis.report import display
+
+    shown: list[dict] = []
+    monkeypatch.setattr(ipython_display, "display", lambda obj, raw=False: shown.append(obj))
+    study = SimpleNamespace(wave=SimpleNamespace(id="w1", synthetic=False))
+    display.regression_table(ms, names, study, source=Source("survey", "wave w1"), **kw)
+    return shown
+
+
 def test_a_page_s_regression_table_holds_the_models_it_names_and_holm_over_their_tests(monkeypatch):
     """display.regression_table on a set of three models, two named: the table, its stars (Holm
     over the named models' tests only), its note and its CSV hold those two. With b in the family
     c's p = 0.0278 would be adjusted to 0.0556 (no star); over a and c alone it stays 0.0278 (*)."""
-    from IPython import display as ipython_display
-
-    from analysis.publishing.provenance import Source
     from analysis.publishing.tables import CSV_LINK
-    from analysis.report import display
 
-    shown = []
-    monkeypatch.setattr(ipython_display, "display", lambda obj, raw=False: shown.append(obj))
     a, b, c = (result(n, {"x": x}, {"x": 0.1}) for n, x in (("a", 1.0), ("b", 0.22), ("c", 0.22)))
-    study = SimpleNamespace(wave=SimpleNamespace(id="w1", synthetic=False))
-    display.regression_table(ModelSet((a, b, c), "w1"), ["a", "c"], study, source=Source("survey", "wave w1"))
-    (out,) = shown
+    (out,) = _displayed(monkeypatch, ModelSet((a, b, c), "w1"), ["a", "c"])
     head = [s.strip() for s in out["text/markdown"].split("\n")[0].strip("|").split("|")]
     assert head == ["", "A", "C"]
     assert "0.220* (0.100)" in out["text/markdown"]
@@ -218,19 +224,13 @@ def test_a_page_s_regression_table_holds_the_models_it_names_and_holm_over_their
 def test_a_page_s_regression_table_takes_one_number_for_its_caption_anchor_and_csv(monkeypatch):
     """On a page of the book the table is numbered once: caption, anchor and CSV name give the
     same number, and the page's next table gets the next one."""
-    from IPython import display as ipython_display
+    from analysis.report import numbering
 
-    from analysis.publishing.provenance import Source
-    from analysis.report import display, numbering
-
-    shown = []
-    monkeypatch.setattr(ipython_display, "display", lambda obj, raw=False: shown.append(obj))
     monkeypatch.setattr(numbering, "_COUNT", {})
     k = numbering._pages(str(numbering.paths.ROOT / "_toc.yml")).index("determinants") + 1
-    study = SimpleNamespace(wave=SimpleNamespace(id="w1", synthetic=False))
     ms = ModelSet((result("a", {"x": 1.0}, {"x": 0.1}),), "w1")
-    display.regression_table(ms, ["a"], study, title="Models", page="determinants", source=Source("survey", "w1"))
-    html = shown[0]["text/html"]
+    (out,) = _displayed(monkeypatch, ms, ["a"], title="Models", page="determinants")
+    html = out["text/html"]
     assert f'id="table-{k}-1"' in html and f"Table {k}.1. Models" in html
     assert f'download="table-{k}-1-models.csv"' in html
     assert numbering.next_table("determinants") == f"{k}.2"

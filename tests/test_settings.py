@@ -63,7 +63,8 @@ def test_a_yaml_file_saved_in_gbk_is_refused_not_read_with_replacement_character
 
     p = tmp_path / "wave.yml"
     p.write_bytes("title: 乡村调查\n".encode("gbk"))
-    with pytest.raises(SettingsError, match=r"wave\.yml: not UTF-8 text \(.* at byte 7\); save the file as UTF-8"):
+    with pytest.raises(SettingsError,
+                       match=r"wave\.yml: not UTF-8 text \(.* at byte 7\); save the file as UTF-8"):
         read_yaml(p)
     p.write_text("title: 乡村调查\n", encoding="utf-8")
     assert read_yaml(p) == {"title": "乡村调查"}
