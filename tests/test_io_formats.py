@@ -3,6 +3,8 @@ to identical clean data."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pyreadstat
@@ -10,7 +12,9 @@ import pytest
 import yaml
 
 from analysis.ingest.codebook import CODED_TYPES, load_codebook
+from analysis.ingest.readers import sha256_file
 from analysis.ingest.validate import validate_wave
+from analysis.ingest.wave import load_wave
 from tests.conftest import DEFAULT
 
 
@@ -206,10 +210,6 @@ def test_each_file_of_a_wave_is_hashed_whole(tmp_path):
     """The SHA-256 the validation reports (and the manifest, the citation and the caches take)
     is that of every byte of each file: the villagers' file is longer than one 64 KiB read, a
     made file longer than one 1 MiB chunk."""
-    import hashlib
-
-    from analysis.ingest.readers import sha256_file
-
     report, _ = validate_wave(DEFAULT)
     assert (DEFAULT / "villagers.csv").stat().st_size > 1 << 16 and set(report.files) >= {"villagers.csv"}
     for name, sha in report.files.items():
@@ -218,3 +218,24 @@ def test_each_file_of_a_wave_is_hashed_whole(tmp_path):
     data = np.random.default_rng(1).integers(0, 256, (1 << 21) + 7, dtype=np.uint8).tobytes()
     big.write_bytes(data)
     assert sha256_file(big) == hashlib.sha256(data).hexdigest()
+
+
+def test_a_file_hash_takes_every_byte_the_white_space_at_either_end_too(tmp_path):
+    """A final newline added to a file changes its hash; an empty file has SHA-256's empty digest."""
+    p = tmp_path / "f.bin"
+    for data in (b"ruralgov\x00\xff", b" \tid,score\r\n1,2\n\n", b" \tid,score\r\n1,2\n"):
+        p.write_bytes(data)
+        assert sha256_file(p) == hashlib.sha256(data).hexdigest()
+    p.write_bytes(b"")
+    assert sha256_file(p) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_the_wave_lists_wave_yml_and_each_data_file_with_its_own_hash():
+    """The appendix and the manifest list these: wave.yml first, then the data files; each the
+    SHA-256 of the file's own bytes, not the wave's combined hash."""
+    w = load_wave(DEFAULT)
+    hashes = w.file_hashes
+    assert list(hashes)[0] == "wave.yml" and set(hashes) == {"wave.yml", *w.files}
+    for name, sha in hashes.items():
+        assert sha == hashlib.sha256((DEFAULT / name).read_bytes()).hexdigest(), name
+    assert w.sha256 not in hashes.values()

@@ -77,16 +77,6 @@ def test_survey_sources_name_the_wave_and_its_hash(commit):
                                               False)
 
 
-def test_file_hash_is_the_sha256_of_all_its_bytes(tmp_path):
-    """Every byte, the white space at either end too: a final newline added to a file changes it."""
-    p = tmp_path / "f.bin"
-    for data in (b"ruralgov\x00\xff", b" \tid,score\r\n1,2\n\n", b""):
-        p.write_bytes(data)
-        assert provenance.file_sha256(p) == hashlib.sha256(data).hexdigest()
-    p.write_bytes(b"")
-    assert provenance.file_sha256(p) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-
 def test_versions_name_every_package_and_those_missing(monkeypatch):
     def version(name):  # type: ignore[no-untyped-def]
         if name == "seaborn":

@@ -19,7 +19,7 @@ import pandas as pd
 
 from analysis import paths
 from analysis.ingest.codebook import Codebook, load_codebook
-from analysis.ingest.readers import WaveSpec, load_spec
+from analysis.ingest.readers import WaveSpec, load_spec, sha256_file
 from analysis.ingest.validate import ValidationReport, validate_wave
 
 
@@ -74,6 +74,12 @@ class Wave:
     def files(self) -> dict[str, str]:
         """Data file name → SHA-256."""
         return dict(self.report.files)
+
+    @property
+    def file_hashes(self) -> dict[str, str]:
+        """wave.yml and every data file → the SHA-256 of its bytes (as the appendix and the manifest
+        list them; ``sha256sum`` gives the same)."""
+        return {"wave.yml": sha256_file(self.spec.folder / "wave.yml"), **self.report.files}
 
     @property
     def sha256(self) -> str:

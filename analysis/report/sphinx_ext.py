@@ -32,7 +32,7 @@ def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
                       "succeeded": ex.get("succeeded")}
     return {
         "wave": {"id": w.id, "synthetic": w.synthetic, "sha256": w.sha256,
-                 "files": {"wave.yml": provenance.file_sha256(w.spec.folder / "wave.yml"), **w.files}},
+                 "files": w.file_hashes},
         "config": dict(st.settings.sha256),
         "commit": sha, "dirty": dirty,
         "versions": provenance.versions(),

@@ -17,7 +17,7 @@ def tables(study) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
     """Tables for the appendix: wave files, configuration hashes, versions, commit."""
     w = study.wave
     sha, dirty = provenance.git_commit()
-    files = {"wave.yml": provenance.file_sha256(w.spec.folder / "wave.yml"), **w.files}
+    files = w.file_hashes
     cfg = dict(study.settings.sha256)
     vers = provenance.versions()
     return {
