@@ -62,6 +62,8 @@ DEFAULT_SEED = 20200601
 N_VILLAGERS = 1160
 MIN_PER_PROVINCE = 20
 """Respondents the replica puts at least in a province (two villages of ten) when n allows it."""
+MAX_SWAPS = 50
+"""Swaps of one respondent for another the calibration of one published share may make."""
 N_INSTITUTIONS = 33
 
 SURVEYED = {
@@ -295,24 +297,30 @@ def _calibrate_index(lat: _Latent, cb: Codebook, w: np.ndarray, targets: dict[in
 
 
 def _swap_fix(sel: np.ndarray, elig: np.ndarray, w: np.ndarray, target_w: float, tol_w: float) -> np.ndarray:
-    res = w[sel].sum() - target_w
-    if abs(res) <= tol_w:
-        return sel
-    yes = np.flatnonzero(sel)
-    no = np.flatnonzero(elig & ~sel)
-    order = np.argsort(w[no])
-    wn = w[no][order]
-    # swapping yes i out and no j in changes the total by w_j - w_i: want it ≈ -res
-    want = w[yes] - res
-    pos = np.clip(np.searchsorted(wn, want), 1, len(wn) - 1)
-    cand = np.where(np.abs(wn[pos] - want) < np.abs(wn[pos - 1] - want), pos, pos - 1)
-    err = np.abs(wn[cand] - want)
-    k = int(np.argmin(err))
-    if err[k] <= tol_w:
-        sel = sel.copy()
+    """Bring the weighted total of ``sel`` within ``tol_w`` of ``target_w`` by swapping one
+    respondent in for one out; when no single swap is close enough (weights spread over orders of
+    magnitude), the best swap is taken and the search repeated, each swap shrinking the miss."""
+    sel = sel.copy()
+    for swaps in range(MAX_SWAPS + 1):
+        res = w[sel].sum() - target_w
+        if abs(res) <= tol_w:
+            return sel
+        yes = np.flatnonzero(sel)
+        no = np.flatnonzero(elig & ~sel)
+        if swaps == MAX_SWAPS or not len(yes) or len(no) < 2:
+            break
+        order = np.argsort(w[no])
+        wn = w[no][order]
+        # swapping yes i out and no j in changes the total by w_j - w_i: want it ≈ -res
+        want = w[yes] - res
+        pos = np.clip(np.searchsorted(wn, want), 1, len(wn) - 1)
+        cand = np.where(np.abs(wn[pos] - want) < np.abs(wn[pos - 1] - want), pos, pos - 1)
+        err = np.abs(wn[cand] - want)
+        k = int(np.argmin(err))
+        if err[k] >= abs(res):
+            break
         sel[yes[k]] = False
         sel[no[order[cand[k]]]] = True
-        return sel
     raise RuntimeError("replica calibration: no swap reaches the target share")
 
 

@@ -12,6 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from analysis.cli import app
+from analysis import replica
 from analysis.replica import N_VILLAGERS, SURVEYED, write_wave
 from analysis.estimation.reproduce import reproduce
 from analysis.estimation.study import build_study
@@ -229,9 +230,40 @@ def test_a_replica_too_small_for_its_provinces_is_refused_naming_a_size_that_wor
         assert "Traceback" not in res.output and not out.exists()
 
 
-def test_a_replica_whose_calibration_cannot_reach_the_figures_says_what_to_try_and_writes_nothing(tmp_path):
-    """On 500 respondents drawn with seed 3 no calibration swap reaches a published share: the
-    command ends with the reason and what to try, not a traceback, and writes nothing."""
+def test_a_share_no_single_swap_reaches_is_reached_by_swaps_each_closer(monkeypatch):
+    """Weights 1, 2, 4, ..., 128, respondents 1 and 2 ticking, a target of 12 (± 0.5): the best
+    single swap (1 for 8) leaves 10; a second (2 for 4) reaches 12. Each swap keeps the count and
+    takes only the eligible; a target no swaps can reach is refused (one swap allowed, as before,
+    12 is out of reach)."""
+    w = 2.0 ** np.arange(8)
+    sel, elig = w < 3, np.ones(8, bool)
+    fixed = replica._swap_fix(sel, elig, w, 12.0, 0.5)
+    assert list(w[fixed]) == [4.0, 8.0] and list(w[sel]) == [1.0, 2.0]   # the caller's mask is kept
+    assert list(w[replica._swap_fix(sel, elig, w, 10.0, 0.5)]) == [2.0, 8.0]
+    elig[3] = False                                  # only 8 reaches 10 and it may not tick
+    with pytest.raises(RuntimeError, match="no swap reaches"):
+        replica._swap_fix(sel, elig, w, 10.0, 0.5)
+    with pytest.raises(RuntimeError, match="no swap reaches"):
+        replica._swap_fix(sel, np.ones(8, bool), w, 1000.0, 0.5)
+    monkeypatch.setattr(replica, "MAX_SWAPS", 1)
+    with pytest.raises(RuntimeError, match="no swap reaches"):
+        replica._swap_fix(sel, np.ones(8, bool), w, 12.0, 0.5)
+
+
+def test_a_replica_of_a_seed_one_swap_could_not_calibrate_reproduces_every_figure(tmp_path):
+    """With seed 7 the published share of villagers aware of digital services was out of reach of
+    any single swap (the weights span two orders of magnitude); it now reproduces every figure."""
+    write_wave(tmp_path / "seven", seed=7, wave_id="seven")
+    tab = reproduce(build_study(tmp_path / "seven"))
+    comparable = tab[tab["within_rounding"].notna()]
+    assert len(comparable) == len(tab) - 1 and comparable["within_rounding"].astype(bool).all()
+
+
+def test_a_replica_whose_calibration_cannot_reach_the_figures_says_what_to_try_and_writes_nothing(tmp_path,
+                                                                                                 monkeypatch):
+    """When no calibration swap reaches a published share (here none is allowed) the command ends
+    with the reason and what to try, not a traceback, and writes nothing."""
+    monkeypatch.setattr(replica, "MAX_SWAPS", 0)
     out = tmp_path / "r500"
     res = CliRunner().invoke(app, ["replica", "--out", str(out), "--n", "500", "--seed", "3"])
     said = " ".join(res.output.split())
