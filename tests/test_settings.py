@@ -108,6 +108,8 @@ def test_duplicate_keys_are_errors_with_their_lines():
     ({"weighting": "entropie"}, "(did you mean 'entropy'?)"),
     ({"uncertainty": {"draws": 5}}, "uncertainty.draws: 5: input should be greater than or equal to 14"),
     ({"ahp": {"order": ["a", "b"], "matrix": [[1, "x"], [1, 1]]}}, "fractions such as 1/2"),
+    ({"ahp": {"order": ["a", "b"], "matrix": [[1, 2], [0.5]]}}, "the matrix must be 2 × 2"),
+    ({"ahp": {"order": ["a", "b"], "matrix": [[1, 2, 3], [0.5, 1, 2]]}}, "the matrix must be 2 × 2"),
     ({"min_cel": 3}, "unknown key 'min_cel'"),
     ({"expert": {"fields": {"health": 0.0, "education": 2}}}, "weights must be positive: {'health': 0.0}"),
     ({"expert": {"indicators": {"hp_far": -1}}}, "weights must be positive: {'hp_far': -1.0}"),
@@ -138,6 +140,15 @@ def test_a_derived_variable_is_an_expression_or_a_transform_of_an_item_never_bot
     ok = validate(ModelsSettings, models_with({"label": "x", "transform": "log", "of": "hh_income"}),
                   "data/models.yml")
     assert ok.derived["x"].nonpositive == "error"             # a value ≤ 0 stops, unless told to drop it
+
+
+def test_two_models_of_one_name_are_refused_naming_it():
+    """``--model NAME`` and every page name a model: a second of the same name would be shadowed."""
+    raw = parse_yaml((paths.ROOT / "data" / "models.yml").read_text(encoding="utf-8"), "data/models.yml")
+    first = raw["models"][0]
+    with pytest.raises(SettingsError, match=f"model names must be unique; repeated: {first['name']}"):
+        validate(ModelsSettings, {**raw, "models": [*raw["models"], dict(first)]}, "data/models.yml")
+    assert validate(ModelsSettings, raw, "data/models.yml").models[0].name == first["name"]
 
 
 @pytest.mark.parametrize("change,fragment", [

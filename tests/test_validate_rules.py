@@ -549,3 +549,17 @@ def test_validation_warnings_are_shown_in_the_editions_language(small_villagers,
     assert any(re.search(r"权重中位数的 \d+ 倍", m) for m in zh["message"]), zh["message"].tolist()
     assert any("层 '上海' 只有一个初级抽样单位" in m for m in zh["message"])          # the province in Chinese
     assert any("stratum 'Shanghai' has a single PSU" in w.message for w in report.warnings)
+
+
+def test_a_weight_column_the_codebook_does_not_call_a_weight_is_refused_unless_the_wave_says_it_is_one(
+        make_wave, small_villagers):
+    """design.weight naming age is an error of the design columns; with weight_column_override the
+    wave vouches for the column and that error goes (age is positive: a valid weight)."""
+    design = {"weight": "age", "strata": "province", "psu": "village_id"}
+    said = {}
+    for override in (False, True):
+        folder = make_wave(small_villagers, name=f"o{int(override)}",
+                           spec={"design": {**design, "weight_column_override": override}})
+        report, _ = validate_wave(folder)
+        said[override] = [(p.rule, p.column, p.severity) for p in report.problems if p.rule == "design columns"]
+    assert said == {False: [("design columns", "age", "error")], True: []}

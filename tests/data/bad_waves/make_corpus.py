@@ -104,7 +104,8 @@ def main() -> None:
         v.to_excel(xw, index=False, startrow=2)
         xw.sheets["Sheet1"].merge_cells(start_row=1, start_column=1, end_row=2, end_column=8)
     case("excel_title_rows", "Excel sheet with a merged title above the header",
-         {"exit": 1, "rule": "required column", "file": "villagers.xlsx", "message": "header_row: 3"},
+         {"exit": 1, "rule": "required column", "file": "villagers.xlsx",
+          "message": "on file row 3 with title rows above it: set header_row: 3"},
          {"villagers.xlsx": xbuf.getvalue()}, {"questionnaires": {"villagers": {"file": "villagers.xlsx"}}})
     sav = HERE / "_tmp.sav"
     typed = v.copy()
@@ -337,9 +338,10 @@ def main() -> None:
          {"exit": 0, "rule": "half-width digits", "severity": "warning", "row": R + 4, "column": "age"},
          {"villagers.csv": csv_bytes(d)})
     d = inst.copy()
-    d.loc[0, "province"] = "河南"
+    d.loc[1, "province"] = "河南"
     case("ok_institutions_elsewhere", "a township institution in a province without villager respondents",
-         {"exit": 0, "rule": "institutions where villagers are", "severity": "warning", "file": "institutions.csv"},
+         {"exit": 0, "rule": "institutions where villagers are", "severity": "warning",
+          "file": "institutions.csv", "row": R + 1, "column": "province"},
          {"villagers.csv": ok, "institutions.csv": csv_bytes(d)},
          {"questionnaires": {"villagers": {"file": "villagers.csv"}, "institutions": {"file": "institutions.csv"}}})
     fpc = v["province"].map({"上海": "120", "西藏": "80"})
