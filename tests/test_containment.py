@@ -126,10 +126,17 @@ def test_out_dir_that_a_build_may_not_replace(tmp_path, fake_book, where):
     target = {"root": paths.ROOT, "parent": paths.ROOT.parent, "home": Path.home(),
               "not_empty": other, "in_project": paths.ROOT / "book" / "out",
               "in_wave": DEFAULT / "report", "waves": paths.WAVES, "a_file": f}[where]
+    holds_root = "the project root or a folder that holds it"
+    reasons = {"root": (holds_root,), "parent": (holds_root,),
+               "home": ("the home folder or a folder that holds it", holds_root),   # the project may be in it
+               "not_empty": ("is not empty and is not a previous ruralgov build",),
+               "in_project": ("may only be written under",), "in_wave": ("may only be written under",),
+               "waves": ("may only be written under",), "a_file": ("exists and is not a folder",)}[where]
     before = project_tree()
     res = runner.invoke(app, ["build", paths.DEFAULT_WAVE, "--out", str(target)])
+    said = " ".join(res.output.split())
     assert res.exit_code == 2, res.output
-    assert "--out" in res.output and "nothing was built" in res.output
+    assert "--out" in said and "nothing was built" in said and any(r in said for r in reasons), said
     assert project_tree() == before
     assert (other / "thesis.tex").read_text(encoding="utf-8") == "years of work"
     assert f.read_text(encoding="utf-8") == "x"
@@ -217,3 +224,79 @@ def test_no_command_writes_outside_build_on_any_corpus_case(case, tmp_path, fake
     assert list(tmp_path.iterdir()) == [tmp_path / "_build"] or list(tmp_path.iterdir()) == []
     if fake_book.exists():
         assert {p.name for p in fake_book.iterdir()} <= {case["name"], "logs", ".jupyter_cache", ".assets"}
+
+
+def test_inside_the_project_a_report_goes_only_into_a_folder_under_build(tmp_path, monkeypatch):
+    """``_build`` itself (every report and the caches) and a sibling whose name merely begins
+    with ``_build`` are refused; a folder under ``_build/`` is not."""
+    root = tmp_path / "project"
+    (root / "_build").mkdir(parents=True)
+    monkeypatch.setattr(paths, "ROOT", root)
+    monkeypatch.setattr(paths, "BUILD", root / "_build")
+    monkeypatch.setattr(paths, "WAVES", root / "data" / "waves")
+    for name in ("_build", "_build2", "_buildings/report"):
+        said = build_mod.check_out_dir(root / name, [])
+        assert said is not None and "may only be written under _build/" in said, name
+    assert build_mod.check_out_dir(root / "_build" / "report", []) is None
+
+
+def test_a_default_report_folder_linked_out_of_build_is_refused(tmp_path, fake_book):
+    """``_build/<id>`` a symbolic link to a folder elsewhere: the build would replace that folder."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    fake_book.mkdir()
+    (fake_book / "w").symlink_to(elsewhere, target_is_directory=True)
+    folder = _wave_with_id(tmp_path, "w")
+    said = build_mod.check_default_target("w", "w", folder)
+    assert said is not None and "would lie outside" in said
+    assert build_book(str(folder)) == 2
+    assert (fake_book / "w").is_symlink() and not any(elsewhere.iterdir())
+
+
+def test_a_report_of_one_wave_folder_is_not_replaced_by_another_folder_of_the_same_id(tmp_path, fake_book):
+    """Neither folder under data/waves/: the stamp of ``_build/w`` names the folder that made it."""
+    a, b = _wave_with_id(tmp_path / "a", "w"), _wave_with_id(tmp_path / "b", "w")
+    assert build_book(str(a)) == 0
+    assert build_mod.check_default_target("w", "w", b).startswith(f"{fake_book.resolve() / 'w'} holds the "
+                                                                  "report of another wave with the id 'w'")
+    assert build_book(str(b)) == 2 and build_book(str(a)) == 0
+
+
+def test_a_folder_counts_as_an_older_build_only_with_nothing_but_its_files(tmp_path, fake_book):
+    """An older build (before the stamp) held ``inputs``, ``html/`` and ``build.log``: such a
+    folder may be replaced; the same with a file of the user's beside them may not."""
+    old = tmp_path / "old"
+    (old / "html").mkdir(parents=True)
+    (old / "inputs").write_text("0" * 64, encoding="utf-8")
+    (old / "build.log").write_text("built\n", encoding="utf-8")
+    assert build_mod.check_out_dir(old, []) is None
+    (old / "notes.txt").write_text("mine", encoding="utf-8")
+    said = build_mod.check_out_dir(old, [])
+    assert said is not None and "is not empty and is not a previous ruralgov build" in said
+    assert build_book(paths.DEFAULT_WAVE, old) == 2
+    assert (old / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_change_to_the_models_rebuilds_a_report_that_was_up_to_date(tmp_path, fake_book, monkeypatch):
+    """data/models.yml is left out of the execution cache's key (the pages that read it declare
+    it), but not out of the report's: a changed model specification is built again."""
+    runs = []
+    stub = build_mod._run
+    monkeypatch.setattr(build_mod, "_run", lambda *a, **k: (runs.append(1), stub(*a, **k))[1])
+    out = tmp_path / "r"
+    assert build_book(paths.DEFAULT_WAVE, out) == 0 and build_book(paths.DEFAULT_WAVE, out) == 0
+    assert len(runs) == 1                                          # the second was up to date
+    models = tmp_path / "models.yml"
+    models.write_bytes(paths.MODELS_CONFIG.read_bytes() + b"\n# one more line\n")
+    monkeypatch.setattr(paths, "MODELS_CONFIG", models)
+    assert build_book(paths.DEFAULT_WAVE, out) == 0 and len(runs) == 2
+
+
+def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path, fake_book):
+    out = tmp_path / "r"
+    assert build_book(paths.DEFAULT_WAVE, out) == 0 and build_book(paths.DEFAULT_WAVE, out, lang="zh") == 0
+    zh = out / "zh" / "html" / "index.html"
+    assert zh.is_file() and (out / "html" / "index.html").is_file()
+    assert (out / "inputs").read_text(encoding="utf-8").endswith(":en:en\n")   # built before zh was
+    assert build_book(paths.DEFAULT_WAVE, out, force=True) == 0
+    assert zh.is_file() and (out / "inputs").read_text(encoding="utf-8").endswith(":en:en,zh\n")

@@ -458,3 +458,45 @@ def test_a_kernel_that_dies_under_a_cell_fails_its_page_and_the_next_page_gets_a
                         shared=frozenset(sources) if shared else frozenset())
     assert out["a"][1] is not None and "died" in out["a"][1].lower()
     assert out["b"][1] is None and "b ran" in _output(tmp_path / "cache", sources["b"])
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_the_book_s_cell_timeout_holds_for_a_page_without_its_own(tmp_path, shared):
+    """``execute.timeout`` of the book, given to execute_pages, stops a page that sets none, in its
+    own kernel or in a shared one."""
+    pages = tmp_path / "book"
+    pages.mkdir()
+    sources = {"book/slow": _page(pages, "slow", "import time; time.sleep(30)")}
+    out = execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=1, timeout=2,
+                        **({"shared": frozenset(sources)} if shared else {}))
+    assert out["book/slow"][1] is not None and out["book/slow"][0] < 20
+
+
+def test_shared_pages_more_than_a_group_are_each_executed_and_cached(tmp_path, monkeypatch):
+    """Five pages of one folder in groups of two: three kernels, every page run and cached once."""
+    from analysis.report import execute
+
+    monkeypatch.setattr(execute, "SHARED_GROUP", 2)
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    sources = {f"profiles/{n}": _page(folder, n, f"print('page {n}')") for n in "abcde"}
+    out = execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=2, shared=frozenset(sources))
+    assert sorted(out) == sorted(sources) and all(err is None for _, err in out.values())
+    assert pending_pages(tmp_path / "cache", sources) == {}
+    said = [_output(tmp_path / "cache", p).strip() for p in sources.values()]
+    assert said == [f"page {n}" for n in "abcde"]
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_progress_is_told_each_page_s_error_or_none(tmp_path, shared):
+    """What the build's progress bar shows as each page ends: None for a page that ran, the
+    error's first line for one that failed (the book then runs it again)."""
+    pages = tmp_path / "book"
+    pages.mkdir()
+    sources = {"book/fine": _page(pages, "fine", "print('fine')"),
+               "book/fails": _page(pages, "fails", "raise ValueError('no such column')")}
+    told: dict[str, str | None] = {}
+    execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=1,
+                  progress=lambda page, error: told.__setitem__(page, error),
+                  **({"shared": frozenset(sources)} if shared else {}))
+    assert told == {"book/fine": None, "book/fails": "ValueError: no such column"}

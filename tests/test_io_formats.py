@@ -239,3 +239,22 @@ def test_the_wave_lists_wave_yml_and_each_data_file_with_its_own_hash():
     for name, sha in hashes.items():
         assert sha == hashlib.sha256((DEFAULT / name).read_bytes()).hexdigest(), name
     assert w.sha256 not in hashes.values()
+
+
+@pytest.mark.parametrize("sep, declared", [(";", ";"), ("\t", "tab")], ids=["semicolon", "tab"])
+@pytest.mark.parametrize("how", ["gbk", "title_row"])
+def test_a_declared_delimiter_holds_on_the_careful_path_too(small_villagers, make_wave, sep, declared, how):
+    """A GBK file, or one with a title line above its header, is read by the careful reader (not
+    the fast one): the delimiter wave.yml declares splits its columns there as well."""
+    text = small_villagers.to_csv(index=False, sep=sep)
+    spec = {"delimiter": declared}
+    if how == "gbk":
+        data = text.encode("gbk")
+        spec["encoding"] = "gbk"
+    else:
+        data = ("调查问卷 2020\n" + text).encode("utf-8")
+        spec["questionnaires"] = {"villagers": {"file": "villagers.csv", "header_row": 2}}
+    report, clean = validate_wave(make_wave(data, spec=spec))
+    assert report.ok, report.errors[:3]
+    assert len(clean["villagers"]) == len(small_villagers)
+    assert list(clean["villagers"]["resp_id"].astype(str)) == list(small_villagers["resp_id"].astype(str))

@@ -73,7 +73,7 @@ def main() -> None:
 
     # --- encodings and file structure -----------------------------------------------------
     case("wrong_encoding_declared", "GBK bytes while wave.yml declares UTF-8",
-         {"exit": 1, "rule": "encoding", "file": "villagers.csv"},
+         {"exit": 1, "rule": "encoding", "file": "villagers.csv", "row": R, "message": "at line 2;"},
          {"villagers.csv": v.to_csv(index=False).encode("gbk")}, {"encoding": "utf-8"})
     zh = v.rename(columns={"province": "省份", "weight": "权重", "village_id": "村编号", "resp_id": "问卷编号"})
     moj = zh.to_csv(index=False).encode("gbk").decode("latin-1").encode("utf-8")
