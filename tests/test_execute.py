@@ -500,3 +500,35 @@ def test_progress_is_told_each_page_s_error_or_none(tmp_path, shared):
                   progress=lambda page, error: told.__setitem__(page, error),
                   **({"shared": frozenset(sources)} if shared else {}))
     assert told == {"book/fine": None, "book/fails": "ValueError: no such column"}
+
+
+def test_a_result_loaded_by_another_kernel_keeps_its_tables_read_only(tmp_path, monkeypatch):
+    """Results keep their tables in read-only mappings: loaded from the build's folder by a second
+    kernel they are read-only still, so no page can change what the pages after it see."""
+    from types import MappingProxyType
+
+    monkeypatch.setenv(context.CACHE_ENV, str(tmp_path))
+    st = SimpleNamespace(key="d" * 64)
+    for memo in ({}, {}):                         # a first kernel computes, a second loads from the folder
+        monkeypatch.setattr(context, "_MEMO", memo)
+        got = context.cached("tables", st, lambda: {"tables": MappingProxyType({"a": 1})})
+        assert type(got["tables"]) is MappingProxyType and dict(got["tables"]) == {"a": 1}
+        with pytest.raises(TypeError):
+            got["tables"]["a"] = 2                  # type: ignore[index]
+    assert len(list(tmp_path.glob("*.pkl"))) == 1
+
+
+def test_a_study_written_again_at_the_same_path_is_read_again(tmp_path, monkeypatch):
+    """A kernel asks for the build's study by its path: a file rewritten there (a rebuild of
+    changed settings keeps the key's path) is read anew, not served from the kernel's memory."""
+    import pickle
+
+    p = tmp_path / "study.pkl"
+    monkeypatch.setenv(context.STUDY_ENV, str(p))
+    monkeypatch.setattr(context, "_declared", None)
+    p.write_bytes(pickle.dumps({"wave": "first"}))
+    assert context.study() == {"wave": "first"}
+    p.write_bytes(pickle.dumps({"wave": "second"}))
+    ns = p.stat().st_mtime_ns + 10**9
+    os.utime(p, ns=(ns, ns))                        # a later time, whatever the file system's resolution
+    assert context.study() == {"wave": "second"}

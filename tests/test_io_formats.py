@@ -133,12 +133,15 @@ def test_declared_missing_codes_become_missing_and_are_counted(small_villagers, 
     assert counts["blank"] == (v["edu_org"] == "").sum()
 
 
-@pytest.mark.parametrize("declared", [[8, 9], [{"lo": 97, "hi": 99}]], ids=["values", "range"])
-def test_spss_user_missing_codes_count_as_declared_missing_as_in_a_csv(tmp_path, default_frames, declared):
+@pytest.mark.parametrize("declared, mapped", [([8, 9], False), ([{"lo": 97, "hi": 99}], False),
+                                              ([{"lo": 97, "hi": 99}], True)],
+                         ids=["values", "range", "range_mapped_headers"])
+def test_spss_user_missing_codes_count_as_declared_missing_as_in_a_csv(tmp_path, default_frames, declared,
+                                                                       mapped):
     """An SPSS file that declares its missing codes user-missing gives the same clean data and the
     same declared-missing counts as the CSV holding 8 and 9: the codebook's own codes declared as
     two values, or other codes (98 and 99, which the codebook does not know) declared as the
-    range 97 thru 99, every code in it missing."""
+    range 97 thru 99, every code in it missing; also under headers wave.yml's column_map names."""
     from analysis.ingest.validate import validate_wave
 
     csv_dir = tmp_path / "csvw"
@@ -152,11 +155,14 @@ def test_spss_user_missing_codes_count_as_declared_missing_as_in_a_csv(tmp_path,
     if declared != [8, 9]:
         typed[likert] = typed[likert].replace({8: 98, 9: 99})
         assert (typed[likert] == 99).any().any() and (typed[likert] == 98).any().any()
-    pyreadstat.write_sav(typed, str(sav_dir / "villagers.sav"),
-                         missing_ranges={c: declared for c in likert})
+    header = {c: f"Q_{c}" if mapped else c for c in likert}
+    pyreadstat.write_sav(typed.rename(columns=header), str(sav_dir / "villagers.sav"),
+                         missing_ranges={header[c]: declared for c in likert})
     default_frames["institutions"].to_csv(sav_dir / "institutions.csv", index=False)
     spec["questionnaires"] = {"villagers": {"file": "villagers.sav"},
                               "institutions": {"file": "institutions.csv"}}
+    if mapped:
+        spec["questionnaires"]["villagers"]["column_map"] = {h: c for c, h in header.items()}
     (sav_dir / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     a, ca = validate_wave(csv_dir)
     b, cb_ = validate_wave(sav_dir)
@@ -258,3 +264,27 @@ def test_a_declared_delimiter_holds_on_the_careful_path_too(small_villagers, mak
     assert report.ok, report.errors[:3]
     assert len(clean["villagers"]) == len(small_villagers)
     assert list(clean["villagers"]["resp_id"].astype(str)) == list(small_villagers["resp_id"].astype(str))
+
+
+def test_a_questionnaire_s_own_delimiter_decides_over_the_wave_s(small_villagers, make_wave):
+    """wave.yml's delimiter is the default of its questionnaires; one that names its own (a tab
+    file in a wave of semicolons) is split on its own."""
+    data = small_villagers.to_csv(index=False, sep="\t").encode("utf-8")
+    report, clean = validate_wave(make_wave(data, spec={"delimiter": ";", "questionnaires": {
+        "villagers": {"file": "villagers.csv", "delimiter": "tab"}}}))
+    assert report.ok, report.errors[:3]
+    assert list(clean["villagers"]["resp_id"].astype(str)) == list(small_villagers["resp_id"].astype(str))
+
+
+def test_a_stata_file_s_value_labels_do_not_replace_its_codes(tmp_path, small_villagers, make_wave):
+    """A .dta whose sex column carries the labels 1 = 男 and 2 = 女 is read as the codes 1 and 2
+    (the labels agree with the codebook), exactly as the same file without labels."""
+    typed = _typed(small_villagers, "villagers")
+    labelled, plain = tmp_path / "labelled.dta", tmp_path / "plain.dta"
+    pyreadstat.write_dta(typed, str(labelled), variable_value_labels={"sex": {1: "男", 2: "女"}})
+    pyreadstat.write_dta(typed, str(plain))
+    a, ca = validate_wave(make_wave(labelled.read_bytes(), name="labelled", file="villagers.dta"))
+    b, cb_ = validate_wave(make_wave(plain.read_bytes(), name="plain", file="villagers.dta"))
+    assert a.ok and b.ok, a.errors[:3]
+    assert set(ca["villagers"]["sex"].dropna()) == {1.0, 2.0}
+    pd.testing.assert_frame_equal(ca["villagers"], cb_["villagers"])

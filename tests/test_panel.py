@@ -510,3 +510,14 @@ def test_the_provinces_page_says_hausman_rejects_only_below_5_percent(regs, monk
     text = provinces.regressions(None)["hausman_sentence"]
     assert text == ("rejects the random-effects assumption at the 5 % level" if rejects else
                     "does not reject the random-effects assumption at the 5 % level")
+
+
+def test_province_covariates_are_taken_from_the_panel_given():
+    """A study's own official panel (another edition of the statistics) is the one read, not the
+    bundled one: a panel whose 2020 urban rates are halved gives halved covariates."""
+    panel = province_panel()
+    other = panel.copy()
+    other["urban_rate_pct"] = other["urban_rate_pct"] / 2
+    own, given = province_covariates(2020), province_covariates(2020, panel=other)
+    np.testing.assert_allclose(given["urban_rate"], own["urban_rate"] / 2)
+    np.testing.assert_allclose(given["log_gdp_pc"], own["log_gdp_pc"])

@@ -274,3 +274,88 @@ def test_the_rerun_page_s_references_are_in_the_edition_s_language(monkeypatch):
     items = wave_yml_reference("list")
     assert "- `id` — str, required: " in items and "- `design.lonely_psu` — `adjust` | `remove`" in items
     assert all(d in items for d in descriptions()) and "|---|" not in items and "default —" not in items
+
+
+def test_a_settings_file_edited_in_place_is_read_again(tmp_path, monkeypatch):
+    """The settings are kept while their files are unchanged: an edit of the same length (0.65 to
+    0.75, design to hc1 + spaces) to data/index.yml or data/models.yml is read on the next load."""
+    import shutil
+
+    for attr in ("CODEBOOK", "INDEX_CONFIG", "MODELS_CONFIG", "PUBLISHED_FIGURES"):
+        copy = tmp_path / getattr(paths, attr).name
+        shutil.copy(getattr(paths, attr), copy)
+        monkeypatch.setattr(paths, attr, copy)
+    (tmp_path / "reproduction").mkdir()
+    shutil.copy(paths.REFERENCE / "reproduction.yml", tmp_path / "reproduction" / "reproduction.yml")
+    monkeypatch.setattr(paths, "REFERENCE", tmp_path / "reproduction")
+
+    def edit(p: Path, old: str, new: str) -> None:
+        text = p.read_text(encoding="utf-8")
+        assert len(old) == len(new) and old in text
+        st = p.stat()
+        p.write_text(text.replace(old, new, 1), encoding="utf-8")
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))   # later, whatever the clock's grain
+        assert p.stat().st_size == st.st_size
+
+    first = load_settings()
+    assert first.index.coverage == 0.65 and first.models.get("svy_region").se_kind == "design"
+    edit(paths.INDEX_CONFIG, "coverage: 0.65", "coverage: 0.75")
+    assert load_settings().index.coverage == 0.75
+    edit(paths.MODELS_CONFIG, "    se: design\n", "    se: hc1   \n")
+    assert load_settings().models.get("svy_region").se_kind == "hc1"
+
+
+def test_an_ahp_order_that_leaves_out_a_field_is_refused():
+    """The AHP matrix weighs every field of the codebook: an order of fewer would leave one out."""
+    import dataclasses
+
+    from analysis.settings import _cross_checks
+
+    s = load_settings()
+    fields = tuple(s.codebook["fields"])
+    short = s.index.model_copy(update={"ahp": s.index.ahp.model_copy(update={"order": fields[:-1]})})
+    with pytest.raises(SettingsError, match=r"ahp\.order: must list the fields"):
+        _cross_checks(dataclasses.replace(s, index=short))
+
+
+def test_a_figure_to_reproduce_must_name_a_published_value_at_every_level():
+    """``modernization_degree.eastt``: its section exists, the figure does not."""
+    import dataclasses
+
+    from analysis.settings import _cross_checks
+
+    s = load_settings()
+    fig = s.reproduction.figures[0]
+    assert fig.key.startswith("modernization_degree.")
+    typo = fig.model_copy(update={"key": "modernization_degree.eastt"})
+    bad = s.reproduction.model_copy(update={"figures": (*s.reproduction.figures, typo)})
+    with pytest.raises(SettingsError, match=r"figures\.modernization_degree\.eastt: no such figure"):
+        _cross_checks(dataclasses.replace(s, reproduction=bad))
+
+
+def test_a_wave_s_questionnaire_the_codebook_lacks_is_refused_with_the_closest_name(tmp_path):
+    from analysis.settings import load_wave_settings
+
+    (tmp_path / "wave.yml").write_text("id: w\nquestionnaires:\n  villager: {file: v.csv}\n"
+                                       "design: {weight: weight, strata: province, psu: village_id}\n",
+                                       encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"unknown questionnaire 'villager'.*did you mean 'villagers'"):
+        load_wave_settings(tmp_path, ("villagers", "institutions"))
+
+
+def test_a_yaml_syntax_error_names_the_line_of_the_problem_not_where_its_block_began():
+    """An unclosed list opened on line 2: the parser stops on line 3, where it finds a key."""
+    with pytest.raises(SettingsError, match=r"x\.yml \(line 3\): not valid YAML"):
+        parse_yaml("a: 1\nb: [1, 2\nc: 3\nd: 4\n", "x.yml")
+
+
+def test_an_unknown_key_inside_a_named_entry_gives_the_allowed_keys_and_the_closest():
+    """Entries keyed by a name (a wave's questionnaires, the derived variables of the models):
+    a misspelt key in one is told the keys of that entry."""
+    raw = {"id": "w", "questionnaires": {"villagers": {"file": "v.csv", "delimitr": ";"}},
+           "design": {"weight": "weight", "strata": "province", "psu": "village_id"}}
+    with pytest.raises(SettingsError) as e:
+        validate(WaveSettings, raw, "wave.yml")
+    said = " ".join(str(e.value).split())
+    assert "questionnaires.villagers.delimitr: unknown key 'delimitr'" in said
+    assert "did you mean 'delimiter'" in said

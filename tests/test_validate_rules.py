@@ -476,11 +476,15 @@ def test_wave_yml_names_a_missing_file(make_wave, small_villagers):
     assert errs[0].rule == "file exists" and "nope.csv" in errs[0].message
 
 
-def test_wave_yml_path_outside_the_wave(make_wave, small_villagers):
-    folder = make_wave(small_villagers,
-                       spec={"questionnaires": {"villagers": {"file": "../../etc/passwd"}}})
+@pytest.mark.parametrize("file", ["../../etc/passwd", "../w-old/villagers.csv"], ids=["above", "sibling"])
+def test_wave_yml_path_outside_the_wave(make_wave, small_villagers, file):
+    """A file of a sibling folder whose name begins with the wave's (``w-old`` beside ``w``) lies
+    outside the wave as much as one above it."""
+    old = make_wave(small_villagers, name="w-old")
+    folder = make_wave(small_villagers, spec={"questionnaires": {"villagers": {"file": file}}})
+    assert (folder.parent / "w-old" / "villagers.csv").is_file() and old.name.startswith(folder.name)
     report, errs = _errors(folder)
-    assert errs[0].rule == "path inside wave"
+    assert errs[0].rule == "path inside wave" and "lies outside the wave folder" in errs[0].message
 
 
 def test_unknown_wave_id_lists_known_waves():
