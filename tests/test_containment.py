@@ -283,12 +283,13 @@ def test_a_change_to_the_models_rebuilds_a_report_that_was_up_to_date(tmp_path, 
     runs = []
     stub = build_mod._run
     monkeypatch.setattr(build_mod, "_run", lambda *a, **k: (runs.append(1), stub(*a, **k))[1])
+    models = tmp_path / "models.yml"                # the models' file, set aside before the first build
+    models.write_bytes(paths.MODELS_CONFIG.read_bytes())
+    monkeypatch.setattr(paths, "MODELS_CONFIG", models)
     out = tmp_path / "r"
     assert build_book(paths.DEFAULT_WAVE, out) == 0 and build_book(paths.DEFAULT_WAVE, out) == 0
     assert len(runs) == 1                                          # the second was up to date
-    models = tmp_path / "models.yml"
-    models.write_bytes(paths.MODELS_CONFIG.read_bytes() + b"\n# one more line\n")
-    monkeypatch.setattr(paths, "MODELS_CONFIG", models)
+    models.write_bytes(models.read_bytes() + b"\n# one more line\n")
     assert build_book(paths.DEFAULT_WAVE, out) == 0 and len(runs) == 2
 
 
