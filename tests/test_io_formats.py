@@ -288,3 +288,16 @@ def test_a_stata_file_s_value_labels_do_not_replace_its_codes(tmp_path, small_vi
     assert a.ok and b.ok, a.errors[:3]
     assert set(ca["villagers"]["sex"].dropna()) == {1.0, 2.0}
     pd.testing.assert_frame_equal(ca["villagers"], cb_["villagers"])
+
+
+def test_a_frame_the_wave_gives_can_be_changed_without_changing_the_wave():
+    """The loaded wave is cached and shared: a column added, or a cell changed, in the frame a
+    caller got never reaches the next caller."""
+    w = load_wave(DEFAULT)
+    v = w.villagers
+    age = float(v["age"].iloc[0])
+    v["scratch"] = 1.0
+    v.loc[v.index[0], "age"] = age + 100
+    again = load_wave(DEFAULT).villagers
+    assert "scratch" not in again.columns and float(again["age"].iloc[0]) == age
+    assert "scratch" not in w.villagers.columns
