@@ -198,21 +198,28 @@ def test_a_wave_that_declares_no_strata_is_analysed_as_one_stratum(declared, mak
     assert one.mean(y).se[0] != pytest.approx(by_province.mean(y).se[0], rel=1e-3)     # the premise
 
 
-def test_the_wave_s_hash_changes_with_its_wave_yml_and_with_each_data_file(make_wave, small_villagers):
+def test_the_wave_s_hash_changes_with_its_wave_yml_and_with_each_data_file(make_wave, small_villagers,
+                                                                           default_frames):
     """The hash that keys the caches and is cited covers the design wave.yml declares as well as
-    the data: a wave whose min_cell (or weight, strata...) changed is another wave."""
+    the data: a wave whose min_cell (or weight, strata...) changed is another wave, and so is one
+    whose villagers' or institutions' file changed."""
     from analysis.ingest.wave import load_wave
 
-    folder = make_wave(small_villagers, name="h")
-    yml, data = folder / "wave.yml", folder / "villagers.csv"
+    folder = make_wave(small_villagers, name="h", institutions=default_frames["institutions"])
+    yml = folder / "wave.yml"
     first = load_wave(folder).sha256
     original = yml.read_text(encoding="utf-8")
     yml.write_text(original + "min_cell: 12\n", encoding="utf-8")
     assert load_wave(folder).spec.min_cell == 12 and load_wave(folder).sha256 != first
     yml.write_text(original, encoding="utf-8")
     assert load_wave(folder).sha256 == first
-    data.write_bytes(data.read_bytes() + b"\n")                  # the same rows, another file
-    assert load_wave(folder).sha256 != first
+    for name in ("institutions.csv", "villagers.csv"):
+        data = folder / name
+        kept = data.read_bytes()
+        data.write_bytes(kept + b"\n")                            # the same rows, another file
+        assert load_wave(folder).sha256 != first, name
+        data.write_bytes(kept)
+        assert load_wave(folder).sha256 == first, name
 
 
 def test_a_data_file_corrected_in_place_to_the_same_size_is_read_again(make_wave, small_villagers):
@@ -275,3 +282,20 @@ def test_a_study_saved_for_the_pages_is_the_last_build_s_wherever_the_same_files
     shutil.rmtree(first)
     stored = _load(str(path), path.stat().st_mtime_ns)
     assert stored.wave.spec.folder == second and len(stored.wave.sha256) == 64
+
+
+def test_a_wave_is_validated_again_against_a_changed_codebook(make_wave, small_villagers, monkeypatch):
+    """The loaded wave is kept while its files and the codebook are unchanged: another codebook
+    (here one whose hash differs) validates the wave anew, and the wave records that codebook."""
+    import dataclasses
+
+    from analysis.ingest import wave as wave_mod
+    from analysis.ingest.codebook import load_codebook
+
+    folder = make_wave(small_villagers, name="cb")
+    first = wave_mod.load_wave(folder)
+    assert wave_mod.load_wave(folder) is first                    # unchanged: the same wave
+    edited = dataclasses.replace(load_codebook(), sha256="e" * 64)
+    monkeypatch.setattr(wave_mod, "load_codebook", lambda: edited)
+    again = wave_mod.load_wave(folder)
+    assert again is not first and again.codebook is edited
