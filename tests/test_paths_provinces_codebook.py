@@ -161,3 +161,15 @@ def test_a_question_text_two_items_share_names_neither_and_an_id_or_alias_names_
             if shared[it.text_zh] == 1:
                 assert cb.resolve_header(q, it.text_zh) == it.id, (q, it.text_zh)
     assert sum(n > 1 for n in Counter(it.text_zh for it in cb.items("villagers")).values()) == 2
+
+
+def test_a_wave_given_by_a_relative_path_is_its_absolute_folder(tmp_path, monkeypatch):
+    """Pages run in their own folder and caches are keyed by the folder: ``waves/../waves/w``
+    given from one place is the same absolute folder as ``waves/w`` given from another."""
+    (tmp_path / "waves" / "w").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    a = paths.wave_dir("waves/../waves/w")
+    monkeypatch.chdir(tmp_path / "waves")
+    b = paths.wave_dir("w")
+    assert a == b == (tmp_path / "waves" / "w").resolve() and a.is_absolute()
+    assert paths.wave_dir("2020-replica-not-here") == paths.WAVES / "2020-replica-not-here"
