@@ -183,6 +183,27 @@ def test_a_proportion_s_logit_interval_at_another_level_takes_that_level_s_t_qua
         np.testing.assert_allclose(logit(p) - logit(e90.ci[0]), half90, rtol=1e-10)
 
 
+@pytest.mark.parametrize("level", [0.90, 0.99])
+@pytest.mark.parametrize("kind", ["mean", "ratio", "total"])
+def test_a_wald_interval_at_another_level_takes_that_level_s_t_quantile(designs, kind, level):
+    """Mean, ratio and total: estimate ± t(df, (1 + level)/2) · se, the estimate and its SE those of
+    the 95 % call (R's, test_matches_r_survey), overall and by domain."""
+    from scipy import stats
+
+    a, d = designs["apistrat"]
+    y, x = a["api00"].astype(float), a["api99"].astype(float)
+    for by in (None, a["stype"]):
+        call = {"mean": lambda lv: d.mean(y, by=by, level=lv),
+                "ratio": lambda lv: d.ratio(y, x, by=by, level=lv),
+                "total": lambda lv: d.total(y, by=by, level=lv)}[kind]
+        e95, e = call(0.95), call(level)
+        np.testing.assert_allclose(e.estimate, e95.estimate)
+        np.testing.assert_allclose(e.se, e95.se)
+        half = stats.t.ppf((1 + level) / 2, e95.df) * e95.se
+        np.testing.assert_allclose(e.ci[0], e95.estimate - half, rtol=1e-10)
+        np.testing.assert_allclose(e.ci[1], e95.estimate + half, rtol=1e-10)
+
+
 def test_a_proportion_of_anything_but_0_1_is_refused_with_the_rule(designs):
     a, d = designs["apiclus1"]
     with pytest.raises(ValueError, match=r"^proportion\(\) needs a 0/1 \(or boolean\) variable$"):
