@@ -496,3 +496,15 @@ def test_institution_shares_and_ratios_count_only_the_records_that_answer():
     assert got.loc["share", "reproduced"] == pytest.approx(100 * 2 / 3)
     assert got.loc["ratio", "reproduced"] == pytest.approx(100 * 15 / 30)
     assert got["within_rounding"].tolist() == [True, True]
+
+
+def test_a_reproduced_degree_carries_the_design_se_of_its_domain_s_mean():
+    """The se column of a degree figure is the design-based SE of the mean score in its domain
+    (the whole wave, a region), computed here from the study's design by hand of the domain."""
+    study = build_study("2020-replica")
+    tab = reproduce(study).set_index("key")
+    score, region = study.scores["overall"].to_numpy(), study.villagers["region3"].to_numpy()
+    for key, m in (("modernization_degree.overall", np.ones(len(score), bool)),
+                   ("modernization_degree.east", region == "east")):
+        e = study.design.mean(np.where(m, score, np.nan))
+        assert tab.loc[key, "se"] == pytest.approx(float(e.se[0]), rel=1e-12) and 0.1 < e.se[0] < 10, key
