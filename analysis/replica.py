@@ -307,7 +307,7 @@ def _swap_fix(sel: np.ndarray, elig: np.ndarray, w: np.ndarray, target_w: float,
             return sel
         yes = np.flatnonzero(sel)
         no = np.flatnonzero(elig & ~sel)
-        if swaps == MAX_SWAPS or not len(yes) or len(no) < 2:
+        if swaps == MAX_SWAPS or not len(yes) or not len(no):
             break
         order = np.argsort(w[no])
         wn = w[no][order]

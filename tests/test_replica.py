@@ -248,6 +248,8 @@ def test_a_share_no_single_swap_reaches_is_reached_by_swaps_each_closer(monkeypa
     monkeypatch.setattr(replica, "MAX_SWAPS", 1)
     with pytest.raises(RuntimeError, match="no swap reaches"):
         replica._swap_fix(sel, np.ones(8, bool), w, 12.0, 0.5)
+    three = w[:3]                                    # one eligible respondent left outside: 4 for 2
+    assert list(three[replica._swap_fix(three < 3, np.ones(3, bool), three, 5.0, 0.5)]) == [1.0, 4.0]
 
 
 def test_a_replica_of_a_seed_one_swap_could_not_calibrate_reproduces_every_figure(tmp_path):
