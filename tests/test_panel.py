@@ -295,6 +295,24 @@ def test_the_panel_wild_bootstrap_table_is_captioned_from_its_own_draws(monkeypa
     assert pr["panel_sentence"] == f"31 provinces × {years[0]}–{years[-1]}"
 
 
+@pytest.mark.against_r
+def test_the_page_s_panel_rows_carry_each_regressor_s_own_plm_coefficient():
+    """The provinces page labels its panel rows for a reader: the row it calls "log GDP per head"
+    holds plm's coefficient of log GDP per head, the one it calls "urbanization rate (%)" that of
+    urbanization, in each of the three models (tests/r/panel_reference.R)."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import provinces
+
+    c = provinces.regressions(build_study("2020-replica"))["coefficients"].set_index(["model", "term"])
+    for model, ref in (("two-way fixed effects (province, year)", "within_twoways_cluster_sss"),
+                       ("random effects", "random_swar_cluster_hc1"),
+                       ("between (province means)", "between_hc1")):
+        for label, term in (("log GDP per head", "log_gdp_pc"), ("urbanization rate (%)", "urban_rate")):
+            r = REF[(REF.model == ref) & (REF.term == term)].iloc[0]
+            np.testing.assert_allclose(c.loc[(model, label), ["estimate", "se"]].to_numpy(float),
+                                       [r.estimate, r.se], rtol=1e-6, err_msg=f"{model}: {label}")
+
+
 def test_regional_means_with_complete_coverage_drop_years_with_a_missing_province():
     p = province_panel()
     full = regional_means(p, "primary_student_teacher_ratio", "region4", weight="primary_enrolment_10k")

@@ -305,9 +305,13 @@ def test_reproduction_table_prints_published_values_as_published(default_study):
         assert shown["published"] == bound + f"{r['published']:.{d}f}"
         if pd.notna(r["reproduced"]):
             assert shown["this wave"] == f"{r['reproduced']:.{d}f}"
+        # an SE at two decimals whatever the figure's precision (0.4 on a whole-number figure is
+        # not "0", which would claim an exact reproduction)
+        assert shown["SE"] == ("" if pd.isna(r["se"]) else f"{r['se']:.2f}")
         assert "_" not in shown["figure"]
     below = t[t["published"].str.startswith("< ")]
     assert len(below) and below["agreement"].str.contains("bound").all()
+    assert (raw["se"].notna() & raw["decimals"].notna() & (raw["decimals"] != 2)).any()
     inst = raw["statistic"] == "count_share"
     assert (t.loc[inst, "SE"] == "").all() and t.loc[inst, "note"].str.contains("no standard error").all()
     # "n of N figures agree": N counts every published figure, those the wave cannot give too
@@ -347,6 +351,20 @@ def test_the_reproducibility_appendix_gives_each_file_its_own_sha256(default_stu
     assert files["wave.yml"] != default_study.wave.sha256
     config = dict(zip(t["config"]["file"], t["config"]["sha256"]))
     assert len(config) >= 3 and config == _own_sha256(paths.ROOT, config)
+
+
+def test_the_reproducibility_appendix_says_whether_the_work_tree_was_modified(default_study, monkeypatch):
+    """The commit table's "work tree" row: "modified" when the build had uncommitted changes,
+    "clean" otherwise, beside the commit and the wave's id and hash."""
+    from analysis.publishing import provenance
+    from analysis.report.pages import reproducibility
+
+    for dirty, said in ((True, "modified"), (False, "clean")):
+        monkeypatch.setattr(provenance, "git_commit", lambda d=dirty: ("0123456789ab", d))
+        c = reproducibility.tables(default_study)["commit"]
+        assert dict(zip(c["item"], c["value"])) == {"commit": "0123456789ab", "work tree": said,
+                                                     "wave": default_study.wave.id,
+                                                     "wave sha256": default_study.wave.sha256}
 
 
 def test_the_citation_of_a_modified_work_tree_says_so(default_study, monkeypatch):
@@ -944,6 +962,23 @@ def test_item_nonresponse_and_the_validation_summary_count_blanks_and_declared_c
     assert (s["blank_pct"], s["declared_missing_pct"]) == pytest.approx((10.0, 70 / 3))
 
 
+def test_the_validation_summary_counts_each_file_s_warnings_and_errors_apart():
+    """Per questionnaire, the summary counts the warnings raised on its own file (not another
+    file's, not the errors)."""
+    from analysis.report.pages.survey import validation_summary
+
+    class Warned(_Report):
+        rows = {"villagers": 10, "institutions": 4}
+        warnings = [SimpleNamespace(file=f) for f in ("v.csv", "v.csv", "i.csv")]
+
+    spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=SimpleNamespace(name="v.csv")),
+                                           "institutions": SimpleNamespace(file=SimpleNamespace(name="i.csv"))})
+    study = SimpleNamespace(wave=SimpleNamespace(report=Warned(), spec=spec))
+    s = validation_summary(study).set_index("questionnaire")
+    assert s.loc[["villagers", "institutions"], "warnings"].tolist() == [2, 1]
+    assert s["errors"].tolist() == [0, 0]
+
+
 def test_table_1_flags_no_villager_share_on_the_replica_and_gives_institution_shares_no_interval(
         default_study):
     """On the replica's design (8 df or more for every item) Table 1 flags nothing; the institution
@@ -1175,6 +1210,69 @@ def test_the_gap_sentence_is_east_minus_west(default_study):
     gap = h["degree_east"] - h["degree_west"]
     assert h["gap_east_west"] == pytest.approx(gap) and gap > 0
     assert f"The east–west gap is {gap:.1f} points" in h["gap_sentence"]
+
+
+def test_the_gap_is_not_printed_when_east_or_west_is_withheld(default_study, monkeypatch):
+    """A policy that withholds the east (and every smaller region) withholds its degree from the
+    regional sentence and the east–west gap from the prose: a gap would give the east's degree
+    away beside the west's."""
+    from analysis.publishing.disclosure import DisclosurePolicy
+    from analysis.report.pages import common, intro
+
+    n = default_study.villagers.groupby("region3").size()
+    pol = DisclosurePolicy(min_cell=int(n["east"]) + 1)
+    monkeypatch.setattr(common, "policy", lambda study: pol)
+    h = intro.numbers(default_study)
+    assert np.isnan(h["degree_east"]) and np.isfinite(h["degree_west"])
+    assert h["n_regions_published"] == int((n > n["east"]).sum()) >= 1
+    assert "gap_east_west" not in h and h["gap_sentence"] == ""
+    assert "east" not in h["regions_sentence"]
+
+
+def test_the_landing_sentence_counts_publishable_provinces_and_gives_each_end_its_own_degree(
+        default_study, one_province_suppressed):
+    """The landing page's province sentence: the count of publishable provinces (a suppressed one
+    left out), the highest with its degree and the lowest with its own, from the province table."""
+    from analysis.i18n import province
+    from analysis.report.pages import common, intro
+
+    shown = common.province_degrees(default_study).set_index("province")["estimate"]
+    shown = shown.drop(one_province_suppressed)
+    top, bottom = shown.idxmax(), shown.idxmin()
+    s = intro.numbers(default_study)["provinces_sentence"]
+    assert s.startswith(f"Among the {len(shown)} provinces with enough respondents and villages to publish, ")
+    assert (f"highest in {province(top)} ({shown[top]:.1f}) and lowest in {province(bottom)} "
+            f"({shown[bottom]:.1f}), a difference of {shown[top] - shown[bottom]:.1f} points") in s
+
+
+def test_the_rank_paragraph_counts_the_ranked_provinces_only(default_study, one_province_suppressed):
+    """The index page's rank paragraph says among how many provinces the ranks are: the
+    publishable ones, not every province row of the table."""
+    from analysis.estimation.sensitivity import domain_replicates
+    from analysis.report.pages import index
+
+    rep = domain_replicates(default_study, reps=20, seed=1)
+    t = index.province_table(default_study, rep)
+    P = rep.shape[1]
+    assert len(t) == P
+    text = index.rank_paragraph(default_study, t)
+    assert f"among the {P - 1} publishable provinces" in text and f"among the {P} " not in text
+
+
+def test_the_determinants_page_quotes_the_wild_bootstrap_p_not_the_analytic_one():
+    """The internet-use sentence gives the wild cluster bootstrap's p (at its resolution over the
+    replicates), not the CR1 p of the same fit, which is smaller with few clusters."""
+    from analysis.report.pages import determinants as det
+
+    base = pd.DataFrame({"term": ["internet_use"], "estimate": [2.5], "se": [0.6], "p": [0.0004]})
+    wild = pd.DataFrame({"term": ["internet_use"], "wild_p": [0.031]})
+    wild.attrs["reps"] = 999
+    r = SimpleNamespace(to_frame=lambda: base, tables={"wild": wild})
+    out = det.model_stats(_Fitted(wls_region=r))
+    assert (out["b_internet"], out["se_internet"]) == (2.5, 0.6)
+    assert out["wild_p_internet_txt"] == "0.031"
+    wild.loc[0, "wild_p"] = 0.0002                                # below 1/(999 + 1)
+    assert det.model_stats(_Fitted(wls_region=r))["wild_p_internet_txt"] == "< 0.001"
 
 
 def test_key_findings_keep_all_six_and_take_the_association_from_the_headline_model(default_study):
