@@ -90,6 +90,10 @@ pr <- svyby(~I(sch.wide == "Yes"), ~stype, dc, svyciprop, vartype = c("se", "ci"
 for (i in seq_len(nrow(pr))) add("apiclus1", "proportion", "sch.wide==Yes by stype", pr$stype[i], pr[i, 2], pr$se[i], NA, pr$ci_l[i], pr$ci_u[i])
 p <- svyciprop(~I(sch.wide == "Yes"), dc, method = "logit")
 add("apiclus1", "proportion", "sch.wide==Yes", "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), NA, attr(p, "ci")[1], attr(p, "ci")[2])
+# domains on the boundary: every elementary school is one (p = 1), no high or middle school is
+# (p = 0); svyciprop's logit interval degenerates to the point (0 within about 1e-11)
+pr <- svyby(~I(stype == "E"), ~stype, dc, svyciprop, vartype = c("se", "ci"), method = "logit")
+for (i in seq_len(nrow(pr))) add("apiclus1", "proportion", "stype==E by stype", pr$stype[i], pr[i, 2], pr$se[i], NA, pr$ci_l[i], pr$ci_u[i])
 
 # --- the default wave: index scores and Table 1 proportions --------------------------------
 sc <- read.csv("tests/data/replica_scores.csv", encoding = "UTF-8")
