@@ -40,6 +40,9 @@ t <- svytotal(~enroll, dc)
 add("apiclus1", "total", "enroll", "all", coef(t), SE(t), NA, ci_df(t, dc)[1], ci_df(t, dc)[2])
 r <- svyratio(~api00, ~api99, dc, deff = "replace")     # a ratio's design effect, with replacement
 add("apiclus1", "ratio", "api00/api99", "all", coef(r), SE(r), deff(r), ci_df(r, dc)[1], ci_df(r, dc)[2])
+# a denominator missing for 39 schools (no K-3 classes): those schools are left out of the ratio
+r <- svyratio(~api00, ~acs.k3, dc, na.rm = TRUE)
+add("apiclus1", "ratio", "api00/acs.k3", "all", coef(r), SE(r))
 # totals and ratios by domain, in the stratified design with an fpc and in the cluster design
 for (dd in list(list("apistrat", ds), list("apiclus1", dc))) {
   tb <- svyby(~enroll, ~stype, dd[[2]], svytotal)
