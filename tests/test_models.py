@@ -125,7 +125,7 @@ def fitted(study):
                                              "logit_old_age_insurance", "oaxaca_east_west"])
 
 
-def test_results_are_immutable_and_tidy(fitted):
+def test_results_are_immutable_and_tidy(fitted, study):
     r = fitted["wls_region"]
     with pytest.raises(AttributeError):
         r.params = None  # type: ignore[misc]
@@ -133,6 +133,8 @@ def test_results_are_immutable_and_tidy(fitted):
     assert list(t.columns)[:9] == ["model", "term", "label", "estimate", "se", "ci_low", "ci_high", "p", "n"]
     assert (t["ci_low"] < t["estimate"]).all() and (t["estimate"] < t["ci_high"]).all()
     assert r.stats["n_clusters"] == 22
+    # n: the respondents the fit used (its complete cases), not its clusters
+    assert (t["n"] == round(r.stats["complete_share"] * study.n)).all() and t["n"].iloc[0] > 22
     assert set(r.tables["wild"]["term"]) == set(t["term"])
 
 

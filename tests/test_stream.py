@@ -93,7 +93,7 @@ def _assert_same_estimate(got, want, rtol: float = 1e-10) -> None:  # type: igno
     integer counts of respondents, df and PSUs."""
     assert got.kind == want.kind == "mean" and got.domains == want.domains
     np.testing.assert_allclose(got.estimate, want.estimate, rtol=rtol)
-    np.testing.assert_allclose(got.se, want.se, rtol=1e-10)
+    np.testing.assert_allclose(got.se, want.se, rtol=1e-10, atol=1e-12)   # 0 within rounding: a domain in one PSU
     np.testing.assert_allclose(got.sum_w, want.sum_w, rtol=1e-12)
     for field in ("n", "df", "n_psu"):
         g, w = getattr(got, field), getattr(want, field)
@@ -133,7 +133,8 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
     (mutation: the PSUs without an answer could be dropped, or counted as respondents, and no
     test with a complete score noticed). PSU ids unique in the wave, or numbered within each
     stratum (village 0, 1, ... in every stratum), as the in-memory design reads them: a PSU is
-    a (stratum, id) pair."""
+    a (stratum, id) pair. A domain held by a single village (a province of one village) has
+    0 df and no interval, streamed as in memory."""
     from analysis.estimation.design import SurveyDesign
     from analysis.estimation.stream import DomainMeanStats
 
@@ -144,6 +145,7 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
     psu = strata * 100 + village if psu_ids == "unique" else village
     psu[strata == 3] = psu[strata == 3][0]          # a stratum with one PSU: the rule applies
     domain = rng.choice(np.array(["a", "b", "c"], dtype=object), n)
+    domain[(strata == 2) & (village == 5)] = "d"    # a domain in one PSU
     w = rng.uniform(0.5, 3.0, n)
     y = rng.normal(50, 10, n)
     y[rng.uniform(size=n) < 0.2] = np.nan
@@ -155,13 +157,14 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
         stats.merge(DomainMeanStats().update(y[part], w[part], strata[part], psu[part], domain[part]))
     got = stats.estimate(lonely_psu)
     _assert_same_estimate(got, mem, rtol=1e-12)
-    assert got.domains == ("a", "b", "c") and got.n.sum() == np.isfinite(y).sum()
+    assert got.domains == ("a", "b", "c", "d") and got.n.sum() == np.isfinite(y).sum()
+    assert got.df[3] == 0 and got.n_psu[3] == 1 and np.isnan(np.asarray(got.ci)[:, 3]).all()
     # the other numbering of the same villages is the same design: the same estimates
     other = village if psu_ids == "unique" else strata * 100 + village
     other[strata == 3] = other[strata == 3][0]
     again = DomainMeanStats().update(y, w, strata, other, domain).estimate(lonely_psu)
     _assert_same_estimate(again, got, rtol=1e-12)
-    assert got.deff.shape == (3,) and np.isnan(got.deff).all()      # the scan estimates no deff
+    assert got.deff.shape == (4,) and np.isnan(got.deff).all()      # the scan estimates no deff
 
 
 def test_keyed_rows_combined_along_the_way_give_the_sums_and_first_rows_of_one_combination(monkeypatch):
