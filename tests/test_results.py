@@ -101,7 +101,8 @@ def test_regression_table_cells_rows_and_stars_after_holm():
     # z = 10, 1 and 2.2: normal p ≈ 1.5e-23, 0.317, 0.0278; Holm over the three tests of the
     # table: 4.6e-23 (**), 0.317 (none), 0.0556 (none: stars come from the adjusted p)
     a = result("a", {"x": 1.0, "w": 0.1}, {"x": 0.1, "w": 0.1}, nobs=1234,
-               fit={"r2": 0.25, "n_clusters": 22, "dropped": 16}, fe=("region3",), labels={"x": "Internet use"})
+               fit={"r2": 0.25, "n_clusters": 22, "dropped": 16}, fe=("region3",),
+               labels={"x": "Internet use"})
     b = result("b", {"x": 0.22}, {"x": 0.1}, nobs=99,
                fit={"pseudo_r2": 0.1234, "icc": 0.2, "icc_conditional": 0.15}, fe=("province", "region3"),
                labels={"x": "Internet use"})
@@ -116,7 +117,7 @@ def test_regression_table_cells_rows_and_stars_after_holm():
     assert rows["Internet use"] == ("1.000** (0.100)", "0.220 (0.100)")
     assert rows["w"] == ("0.100 (0.100)", "")
     assert rows["province effects"] == ("", "yes") and rows["region effects"] == ("yes", "yes")
-    assert rows["N"] == ("1,234", "99")              # the rows each fit used (a's 16 dropped rows not among them)
+    assert rows["N"] == ("1,234", "99")              # the rows each fit used, not a's 16 dropped
     assert rows["R²"] == ("0.250", "") and rows["pseudo-R²"] == ("", "0.123")
     assert rows["clusters"] == ("22", "")
     assert rows["ICC, empty model"] == ("", "0.200") and rows["ICC, with the covariates"] == ("", "0.150")
