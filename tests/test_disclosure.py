@@ -158,13 +158,15 @@ def test_reasons_are_english_data_and_said_in_the_edition_s_language(monkeypatch
 def test_the_default_policy_withholds_every_value_of_a_cell_under_ten_respondents():
     """Ten respondents (the wave's min_cell default, as README states it) publish a cell, nine do
     not; every value column of the withheld row is blanked, the mean and rank limits too, and the
-    counts that are the reason stay."""
+    counts that are the reason stay. The rule counts respondents, not the weighted size a domain
+    estimates (here thousands)."""
     from analysis.publishing.disclosure import DEFAULT_PROTECTED, SUPPRESSED
 
     values = ["estimate", "se", "ci_low", "ci_high", "deff", "mean", "low", "high", "median_rank",
               "rank_low", "rank_high", "boot_mean", "boot_se"]
     assert set(values) == set(DEFAULT_PROTECTED)
-    t = pd.DataFrame({"domain": ["a", "b"], "n": [9, 10], "n_psu": [2, 2], **{c: [1.0, 2.0] for c in values}})
+    t = pd.DataFrame({"domain": ["a", "b"], "n": [9, 10], "n_psu": [2, 2], "sum_w": [3500.0, 8.0],
+                      **{c: [1.0, 2.0] for c in values}})
     out = DisclosurePolicy().apply(t)
     assert out[values].iloc[0].isna().all() and (out[values].iloc[1] == 2.0).all()
     assert list(out[SUPPRESSED]) == ["fewer than 10 respondents", ""]

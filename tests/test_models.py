@@ -303,6 +303,28 @@ def test_models_cli_json_lists_every_model():
     assert all(m["coefficients"] for m in out["models"])
 
 
+def test_the_models_command_prints_each_value_to_the_last_digit_and_each_model_s_own_n(study):
+    """``ruralgov models --format csv`` is the set's tidy table as fitted (estimates, SEs, limits,
+    p and Holm p unrounded: a p of 1e-6 is not 0.000000); the table format's titles give each
+    model's own n, its complete cases, not the wave's respondents."""
+    names = ["wls_region", "logit_old_age_insurance"]
+    ms = fit_models(study, names=names)
+    args = ["models", "2020-replica", *[a for m in names for a in ("--model", m)]]
+    res = CliRunner().invoke(app, [*args, "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    got, want = pd.read_csv(io.StringIO(res.stdout)), ms.to_frame()
+    assert list(got.columns) == list(want.columns) and len(got) == len(want)
+    for col in ("estimate", "se", "ci_low", "ci_high", "p", "p_holm"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-12, err_msg=col)
+    assert (want["p"] < 1e-5).any()
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    ns = [r.nobs for r in ms]
+    assert all(n < study.n for n in ns)
+    for r in ms:
+        assert f"({r.family}, n = {r.nobs})" in res.stdout
+
+
 def test_cli_json_writes_non_finite_numbers_as_null_and_numpy_scalars_as_numbers():
     """What the models and sensitivity commands print is strict JSON: an SE or index that is
     NaN or infinite is null, as in the tables the other commands print; numpy arrays are lists,

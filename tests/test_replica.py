@@ -500,13 +500,29 @@ def test_institution_shares_and_ratios_count_only_the_records_that_answer():
     assert got["within_rounding"].tolist() == [True, True]
 
 
-def test_a_reproduced_degree_carries_the_design_se_of_its_domain_s_mean():
+@pytest.mark.parametrize("fpc", [False, True])
+def test_a_reproduced_degree_carries_the_design_se_of_its_domain_s_mean(fpc):
     """The se column of a degree figure is the design-based SE of the mean score in its domain
-    (the whole wave, a region), computed here from the study's design by hand of the domain."""
+    (the whole wave, a region), computed here from the study's design by hand of the domain, and
+    by domain estimation: a region is a domain of the whole design, not a design of its own
+    (with an fpc, here a population of four times the sampled villages of each stratum, a design
+    cut to the region and without its fpc would give another SE)."""
+    import dataclasses
+
+    from analysis.estimation.design import SurveyDesign
+
     study = build_study("2020-replica")
+    v = study.villagers
+    if fpc:
+        pop = 4 * v.groupby("province")["village_id"].transform("nunique").to_numpy()
+        d = SurveyDesign.from_arrays(v["weight"].to_numpy(), v["province"].to_numpy(),
+                                     v["village_id"].to_numpy(), pop)
+        study = dataclasses.replace(study, design=d)
     tab = reproduce(study).set_index("key")
-    score, region = study.scores["overall"].to_numpy(), study.villagers["region3"].to_numpy()
+    score, region = study.scores["overall"].to_numpy(), v["region3"].to_numpy()
+    by_region = study.design.mean(score, by=region).to_frame().set_index("domain")
     for key, m in (("modernization_degree.overall", np.ones(len(score), bool)),
                    ("modernization_degree.east", region == "east")):
         e = study.design.mean(np.where(m, score, np.nan))
         assert tab.loc[key, "se"] == pytest.approx(float(e.se[0]), rel=1e-12) and 0.1 < e.se[0] < 10, key
+    assert tab.loc["modernization_degree.east", "se"] == pytest.approx(by_region.loc["east", "se"], rel=1e-12)
