@@ -95,7 +95,7 @@ def load(path: Path = MUTANTS) -> list[Planted]:
 
 def problems(entries: list[Planted], root: Path = ROOT) -> list[str]:
     """Why entries no longer apply to the code under ``root``: not found once, no change, or a
-    planted file that does not compile. Empty when every entry applies."""
+    planted file that cannot be read (see :func:`_unreadable`). Empty when every entry applies."""
     out = []
     for e in entries:
         path = root / e.file
@@ -109,12 +109,38 @@ def problems(entries: list[Planted], root: Path = ROOT) -> list[str]:
                        "write the entry again against the code as it stands")
         elif e.old == e.new:
             out.append(f"{e.id}: old and new are the same text")
-        else:
-            try:
-                compile(text.replace(e.old, e.new), e.file, "exec")
-            except SyntaxError as err:
-                out.append(f"{e.id}: the planted {e.file} does not compile ({err.msg}, line {err.lineno})")
+        elif why := _unreadable(text.replace(e.old, e.new), e.file):
+            out.append(f"{e.id}: the planted {e.file} {why}")
     return out
+
+
+def _unreadable(text: str, name: str) -> str:
+    """Why a planted file could not even be read ('' when it can): Python that does not compile, a
+    message catalogue (``.po``, the Chinese edition's translations) with a line that is not a
+    keyword and a quoted string, or that babel cannot parse. An error that only breaks the reading
+    would be killed by any test, and tell nothing."""
+    if name.endswith(".py"):
+        try:
+            compile(text, name, "exec")
+        except SyntaxError as err:
+            return f"does not compile ({err.msg}, line {err.lineno})"
+    elif name.endswith(".po"):
+        import io
+        import re
+
+        from babel.messages.pofile import PoFileError, read_po
+
+        # babel reads an unbalanced quote as an empty translation: each line is checked first
+        quoted = r'"(?:[^"\\]|\\.)*"'
+        line_ok = re.compile(rf"(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?{quoted}")
+        for i, line in enumerate(text.splitlines(), start=1):
+            if line.strip() and not line.startswith("#") and not line_ok.fullmatch(line.strip()):
+                return f"is not a valid message catalogue (line {i})"
+        try:
+            read_po(io.StringIO(text), abort_invalid=True)
+        except PoFileError as err:
+            return f"is not a valid message catalogue ({err})"
+    return ""
 
 
 def copy_project(dest: Path, root: Path = ROOT) -> None:

@@ -99,6 +99,20 @@ def test_an_entry_not_found_once_or_not_compiling_no_longer_applies(semantic, to
         "broken: the planted pkg/m.py does not compile ('(' was never closed, line 2)"]
 
 
+def test_an_entry_in_a_message_catalogue_applies_unless_it_breaks_the_catalogue(semantic, toy):
+    """Errors in a translation (a .po file) are planted as they are; one that leaves a quote open
+    or a keyword misspelt is refused, since any test would then fail on reading it."""
+    (toy / "zh.po").write_text('# the Chinese edition\nmsgid ""\nmsgstr ""\n\nmsgid "highest"\n'
+                               'msgstr "最高"\n', encoding="utf-8")
+    po = {"file": "zh.po", "old": '"最高"'}
+    entries = [semantic.Planted(**_entry(id="lowest", **po, new='"最低"')),
+               semantic.Planted(**_entry(id="open", **po, new='"最低')),
+               semantic.Planted(**_entry(id="keyword", file="zh.po", old='msgstr "最高"', new='msgst "最低"'))]
+    assert semantic.problems(entries, toy) == [
+        "open: the planted zh.po is not a valid message catalogue (line 6)",
+        "keyword: the planted zh.po is not a valid message catalogue (line 6)"]
+
+
 def test_each_error_is_planted_alone_and_judged_by_its_tests(semantic, toy):
     entries = [semantic.Planted(**_entry(id="factor")),                          # f(2) == 6: killed
                semantic.Planted(**_entry(id="comment", old="# twice", new="# thrice")),  # survives
