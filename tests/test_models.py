@@ -428,6 +428,10 @@ def test_robustness_over_index_constructions(study):
 
     r = robustness(study)
     assert r["construction"].nunique() == 8
+    # the default construction named as the pages name it: normalisation, weighting, aggregation
+    c = study.construction
+    assert (c.normalisation, c.weighting) == ("minmax", "equal")
+    assert f"default (minmax, equal, {c.aggregation})" in set(r["construction"])
     base = r[r["construction"].str.startswith("default")].set_index("term")["estimate"]
     ref = fit_models(study, names=["wls_region"])["wls_region"].params
     np.testing.assert_allclose(base.to_numpy(), ref[base.index].to_numpy(), rtol=1e-12)

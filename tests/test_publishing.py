@@ -47,6 +47,34 @@ def test_the_checkout_reports_its_own_commit():
     assert isinstance(dirty, bool)
 
 
+def test_a_repository_s_commit_is_its_first_twelve_hex_digits_and_a_changed_file_makes_it_dirty(
+        tmp_path, monkeypatch):
+    """In a repository of its own (the checkout may be a copy without git): the commit is the
+    first 12 digits of HEAD's hash, clean after the commit, dirty once a tracked file changes,
+    and "unknown" outside git."""
+    import subprocess
+
+    from analysis import paths
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    provenance.git_commit.cache_clear()
+    assert provenance.git_commit() == ("unknown", False)
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("a\n")
+    git("add", "a.txt")
+    git("commit", "-q", "-m", "a")
+    provenance.git_commit.cache_clear()
+    assert provenance.git_commit() == (git("rev-parse", "HEAD")[:12], False)
+    (tmp_path / "a.txt").write_text("b\n")
+    provenance.git_commit.cache_clear()
+    assert provenance.git_commit() == (git("rev-parse", "HEAD")[:12], True)
+    provenance.git_commit.cache_clear()
+
+
 @pytest.mark.parametrize("kind, synthetic, first", [
     ("survey", True, [SYNTHETIC_NOTE]),
     ("survey", False, []),
@@ -294,6 +322,34 @@ def test_a_column_without_a_label_is_shown_by_its_name_with_spaces_in_either_edi
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     assert column_label("n_psu") == i18n._("PSUs") != "PSUs"          # a known label is translated
     assert column_label("n_villages_surveyed") == "n villages surveyed"
+
+
+def test_each_rendered_header_names_what_its_column_holds(monkeypatch):
+    """A reader takes a column for what its header says: every lower limit is headed "low" and
+    every upper one "high" (never the other), the Sobol first-order and total indices, the panel's
+    regressors and the counts each under their own names."""
+    from analysis import i18n
+    from analysis.publishing.labels import COLUMNS
+
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    words = {"first_order": "first-order", "total": "total index", "log_gdp_pc": "GDP",
+             "urban_rate": "urbanization", "log_edu_pc": "education", "n": "respondents", "n_psu": "PSUs",
+             "se": "SE", "median_rank": "median", "rank_low": "2.5 %", "rank_high": "97.5 %"}
+    cols = list(dict.fromkeys([c for c in COLUMNS if c.endswith(("_low", "_high"))] + list(words)))
+    df = pd.DataFrame({c: [float(i)] for i, c in enumerate(cols)})
+    md = tables.render(df, decimals=0)["text/markdown"].splitlines()
+    header = [h.strip() for h in md[0].strip("|").split("|")]
+    row = [float(v.replace(",", "")) for v in md[2].strip("|").split("|")]
+    shown = dict(zip(header, row))
+    assert len(shown) == len(cols)
+    for i, c in enumerate(cols):
+        h = next(h for h, v in shown.items() if v == i)
+        end, other = ("low", "high") if c.endswith("_low") else ("high", "low")
+        if c.endswith(("_low", "_high")) and not c.startswith("rank"):
+            assert end in h and other not in h, (c, h)
+        if c in words:
+            assert words[c] in h, (c, h)
+    assert "first" not in next(h for h in shown if h.startswith("total"))
 
 
 def test_rank_interval_headers_name_the_quantiles_of_the_default_interval(monkeypatch):
