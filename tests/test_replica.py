@@ -498,6 +498,7 @@ def test_institution_shares_and_ratios_count_only_the_records_that_answer():
     assert got.loc["share", "reproduced"] == pytest.approx(100 * 2 / 3)
     assert got.loc["ratio", "reproduced"] == pytest.approx(100 * 15 / 30)
     assert got["within_rounding"].tolist() == [True, True]
+    assert str(got.loc["share", "note"]).startswith("share of the 3 institution records;")   # not of 4
 
 
 @pytest.mark.parametrize("fpc", [False, True])
