@@ -475,6 +475,28 @@ def test_options_a_function_does_not_know_are_named_with_the_allowed_list():
         build_index(frame(np.full((3, len(IDS)), 3.0)), cfg)
 
 
+def test_ahp_weights_of_a_wave_without_a_field_are_those_of_the_comparisons_among_the_others():
+    """A wave that never asked one field: its AHP field weights are the principal eigenvector of
+    the comparisons among the four fields it has (Saaty, on the 4 × 4 submatrix), not the five-field
+    weights cut to four and rescaled (they differ unless the comparisons are perfectly
+    consistent). The comparisons here: education 2× health, the others as the default."""
+    fields = list(CB.fields)
+    m = np.array(IndexConfig.default().ahp_matrix, dtype=float)
+    m[0, 1], m[1, 0] = 2.0, 0.5                       # not perfectly consistent, still CR < 0.1
+    cfg = IndexConfig(weighting="ahp", ahp_order=tuple(fields), ahp_matrix=tuple(tuple(r) for r in m))
+    gone = fields[2]
+    c = np.random.default_rng(3).integers(1, 6, (40, len(IDS))).astype(float)
+    data = frame(c).drop(columns=[it.id for it in CB.indicators() if it.field == gone])
+    res = build_index(data, cfg)
+    assert gone not in res.fields and len(res.fields) == len(fields) - 1
+    keep = [fields.index(f) for f in res.fields]
+    want, cr = ahp_weights(m[np.ix_(keep, keep)])
+    cut = ahp_weights(m)[0][keep]
+    assert cr < 0.1 and not np.allclose(want, cut / cut.sum(), rtol=1e-4)
+    got = res.weights.set_index("component").loc[list(res.fields), "weight"].to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
 def test_a_field_without_an_expert_weight_weighs_one():
     c = np.random.default_rng(5).integers(1, 6, (30, len(IDS))).astype(float)
     given_ = {"education": 3.0, "health": 2.0, "social_security": 1.0, "employment_training": 0.5}
@@ -535,6 +557,25 @@ def test_a_construction_survives_pickling_with_its_read_only_choices():
     _, (state,) = cfg.__reduce__()
     assert state["expert_fields"] == {"education": 2.0} and type(state["targets"]) is dict
     assert not any(isinstance(v, MappingProxyType) for v in state.values())
+
+
+def test_scales_of_other_lengths_and_reversed_items_normalise_on_their_own_codes():
+    """A wave's items need not be on 1..5: a reversed item on 1..4 reads its codes 1, 2, 3, 4 as
+    100, 66.7, 33.3 and 0 (its own bottom and top swapped, not 6 − c); a reversed 0..10 item reads
+    0 as 100 and 10 as 0; without a named target, the target normalisation's target is each
+    item's own top code (4 on a 1..4 item, 10 on 0..10)."""
+    def item(k: str, codes: range, direction: int) -> Item:
+        return Item(id=k, type="likert", text_zh="", text_en="", questionnaire="t",
+                    values={c: ("", "") for c in codes}, direction=direction)
+
+    four, ten = item("four", range(1, 5), -1), item("ten", range(0, 11), -1)
+    up4, up10 = item("up4", range(1, 5), 1), item("up10", range(0, 11), 1)
+    on4, on10 = [1.0, 2.0, 3.0, 4.0], [0.0, 10.0, 5.0, 2.0]
+    c = np.column_stack([on4, on10, on4, on10])
+    xn = normalise(c, [four, ten, up4, up10], "minmax")
+    np.testing.assert_allclose(xn[:, 0], [100.0, 200 / 3, 100 / 3, 0.0])
+    np.testing.assert_allclose(xn[:, 1], [100.0, 0.0, 50.0, 80.0])
+    np.testing.assert_allclose(normalise(c, [four, ten, up4, up10], "target", np.ones(4)), xn)
 
 
 def test_distance_to_a_target_reaches_100_at_the_target_and_stays_there_above_it():
