@@ -710,3 +710,128 @@ def test_the_wave_yml_example_speaks_the_edition_s_language(monkeypatch):
         if "# " in line:
             assert re.search(r"[\u4e00-\u9fff]", line.partition("# ")[2]), line
     assert zh in rerun.wave_yml_reference("list")
+
+
+# ---- what a translation says: terms, numbers and order checked against its English source ----
+
+TERMS = [
+    # (English, Chinese, both ways?): wherever the Chinese term is, the English one is (a
+    # translation says no more than its source); "both": wherever the English is, the Chinese is
+    (r"\bhighest\b|\brank 1\b|\btop of its scale", r"最高", True),
+    (r"\blowest\b", r"最低(?!生活)", True),                      # 最低生活保障: the minimum living guarantee
+    (r"standard\s+errors?\b|\bSEs?\b", r"标准误", True),
+    (r"standard\s+deviation|\bSD\b", r"标准差", True),
+    (r"\bcaus", r"因果|导致", False),
+    (r"\bnot\s+(a\s+|the\s+)?caus", r"(不是|并非|而非)[^，。；]{0,6}(因果|原因)", True),
+    (r"percentage\s+points?|\(pp\)|points\s+wide", r"百分点", True),     # index points are 分
+    (r"\bsynthetic\b", r"合成", True),
+    (r"\bcent(re|ral)\b", r"中部", True),
+    (r"\bnot\s+reject", r"不拒绝", True),
+    (r"\bfewer\b|\bless\b|\bbelow\b|\bunder\b", r"(?<!不)(少于|不足|不到|低于)", False),
+    (r"\bmore\b|\bexceed|\bover\b|\babove\b|\bwider\b|\bgreater\b", r"多于|超过|高于|大于", False),
+    (r"\bless\b|\bsmaller\b|\bbelow\b|\bfewer\b", r"小于", False),
+    (r"\bmore\b|\bhigher\b|\blarger\b|\bgreater\b", r"较多", False),
+    (r"\bless\b|\blower\b|\bfew(er)?\b|\bsmaller\b", r"较少", False),
+    (r"first-order", r"(?<!第)一阶", True),                      # 第一阶段: the first stage
+    (r"\bpositive\b", r"为正|正值", False),
+    (r"\bnegative\b", r"为负|负值", False),
+    (r"empty\s+model", r"空模型", True),
+    (r"with\s+care", r"谨慎", True),
+]
+AT_MOST = [(r"\brespondent|\bvillager|\bpeople\b|\bperson|\binterview|\bthe others\b", r"受访者")]
+"""(English, Chinese): the Chinese term no more often than the English (a pronoun counts)."""
+AT_LEAST = [(r"\bPSUs?\b|primary sampling units?", r"初级抽样单[元位]|PSU")]
+"""(English, Chinese): the Chinese term at least as often as the English."""
+ORDERED = [(r"\beast(ern)?\b", r"东部", r"\bwest(ern)?\b", r"西部"),
+           (r"\bhighest\b", r"最高", r"\blowest\b", r"最低"),
+           (r"\bred\b", r"红", r"\bblue\b", r"蓝"),
+           (r"\bbetween\b", r"间", r"\bwithin\b", r"内")]
+"""Two terms both in the English: the Chinese names them in the same order."""
+TWINS = [("top", "bottom"), ("low", "high"), ("lo", "hi"), ("a", "b"), ("low_name", "high_name"),
+         ("icc", "icc_c"), ("first", "last"), ("t0", "t1"), ("top_degree", "bottom_degree")]
+"""Placeholders of a pair (the top and the bottom province, a − b): each occurrence in the same
+order as in the English (else the Chinese would give one province's name to the other's value)."""
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers a text states (not placeholders, code or a parenthesis citing a year)."""
+    text = re.sub(r"\{[^{}]*\}|`[^`]*`|\([^()]*\d{4}[^()]*\)", "", text)
+    return re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", text)
+
+
+def translation_problems(en: str, zh: str) -> list[str]:
+    """What a Chinese translation says that its English source does not, as a translator's
+    quality check would find it: a key term missing or added (highest/lowest, standard error or
+    deviation, causal, percentage points, synthetic, rejects or not, fewer or more, positive or
+    negative), a number of the English missing, two terms or paired placeholders in another
+    order. Empty when none is found."""
+    out = []
+    words_en, words_zh = (re.sub(r"\{[^{}]*\}", " ", x) for x in (en, zh))
+    for e, z, both in TERMS:
+        has_e, has_z = re.search(e, words_en, re.I), re.search(z, words_zh)
+        if has_z and not has_e:
+            out.append(f"{z} without {e}")
+        if both and has_e and not has_z:
+            out.append(f"{e} without {z}")
+    for e, z in AT_MOST:
+        if len(re.findall(z, words_zh)) > len(re.findall(e, words_en, re.I)):
+            out.append(f"{z} more often than {e}")
+    for e, z in AT_LEAST:
+        if len(re.findall(z, words_zh)) < len(re.findall(e, words_en)):
+            out.append(f"{z} less often than {e}")
+    for e1, z1, e2, z2 in ORDERED:
+        m1, m2 = re.search(e1, en, re.I), re.search(e2, en, re.I)
+        n1, n2 = re.search(z1, zh), re.search(z2, zh)
+        if m1 and m2 and n1 and n2 and (m1.start() < m2.start()) != (n1.start() < n2.start()):
+            out.append(f"{z1} and {z2} in another order")
+    for a, b in TWINS:
+        seq_en, seq_zh = (re.findall(r"\{(" + a + "|" + b + r")[:!}]", x) for x in (en, zh))
+        if len(set(seq_en)) == 2 and seq_zh and seq_en != seq_zh:
+            out.append(f"{{{a}}} and {{{b}}} in another order")
+    ne, nz = Counter(_numbers(en)), Counter(_numbers(zh))
+    if "千" in zh:                                                  # 每千人: per 1,000
+        for k in ("1000", "000", "1"):
+            ne.pop(k, None)
+    if ne - nz:
+        out.append(f"numbers {sorted(ne - nz)} missing")
+    return out
+
+
+def _all_translations() -> list[tuple[str, str, str]]:
+    from babel.messages.pofile import read_po
+
+    out = []
+    for po in sorted((paths.ROOT / "locale").rglob("*.po")):
+        with po.open("rb") as fh:
+            for m in read_po(fh):
+                if m.id and m.string and not m.fuzzy:
+                    en, zh = (x if isinstance(x, str) else x[0] for x in (m.id, m.string))
+                    out.append((po.relative_to(paths.ROOT).as_posix(), en, zh))
+    return out
+
+
+def test_the_translation_check_finds_a_translation_that_says_something_else():
+    """The check below, on translations written wrong by hand (and right)."""
+    right = ("highest in {top} ({t:.1f}), lowest in {bottom}", "最高的是{top}（{t:.1f}），最低的是{bottom}")
+    assert translation_problems(*right) == []
+    wrong = {"最低的是{top}（{t:.1f}），最高的是{bottom}": "最低",
+             "最高的是{bottom}（{t:.1f}），最低的是{top}": "{top} and {bottom}",
+             "最高的是{top}（{t:.2f}），最低的是{bottom}": "",       # a format may change: not a number
+             }
+    for zh, why in wrong.items():
+        got = translation_problems(right[0], zh)
+        assert (why in " ".join(got)) if why else got == [], (zh, got)
+    assert translation_problems("an association, not a causal effect (95 % CI)", "这是因果效应（95 % 置信区间）")
+    assert translation_problems("a 95 % interval", "90 % 区间") == ["numbers ['95'] missing"]
+    assert translation_problems("{a} minus {b}, then {a}", "{b}减去{a}，然后{a}") == [
+        "{a} and {b} in another order"]
+    assert translation_problems("the standard error", "标准差") == [
+        r"standard\s+errors?\b|\bSEs?\b without 标准误", r"标准差 without standard\s+deviation|\bSD\b"]
+
+
+def test_every_translation_says_what_its_english_says():
+    """Each message of every catalogue (the package's strings, the pages, the profiles) passes
+    the check: the Chinese reader is told the same terms, numbers and order as the English."""
+    every = _all_translations()
+    found = [(f, en[:70], zh[:50], p) for f, en, zh in every for p in translation_problems(en, zh)]
+    assert len(every) > 700 and found == [], found[:10]
