@@ -497,6 +497,43 @@ def test_ahp_weights_of_a_wave_without_a_field_are_those_of_the_comparisons_amon
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+def test_equal_weights_within_a_field_missing_an_item_are_one_over_the_items_it_has():
+    """A wave without one of education's four items: its three others weigh 1/3 each (every
+    field's weights sum to 1), and an aspect sub-index weighs each field's item by the field's
+    weight times that 1/3 or 1/4: "system" by hand from the normalised indicators."""
+    items = CB.indicators()
+    gone = next(it for it in items if it.field == "education" and it.aspect != "system")
+    c = np.random.default_rng(9).integers(1, 6, (40, len(IDS))).astype(float)
+    res = build_index(frame(c).drop(columns=[gone.id]), IndexConfig())
+    w = res.weights
+    within = w[w["level"].str.startswith("field:")]
+    np.testing.assert_allclose(within.groupby("level")["weight"].sum(), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(within.loc[within["level"] == "field:education", "weight"], 1 / 3, rtol=1e-12)
+    fw = w[w["level"] == "overall"].set_index("component")["weight"]
+    system = [it for it in items if it.aspect == "system"]
+    k = {f: sum(it.field == f and it.id != gone.id for it in items) for f in fw.index}
+    wa = np.array([fw[it.field] / k[it.field] for it in system])
+    want = res.normalised[[it.id for it in system]].to_numpy() @ wa / wa.sum()
+    np.testing.assert_allclose(res.scores["system"], want, rtol=1e-12)
+
+
+def test_ahp_comparisons_are_read_in_the_order_the_settings_list_the_fields():
+    """data/index.yml may list the AHP fields in any order: the same comparisons written in the
+    reverse order (the matrix permuted with them) give each field the same weight."""
+    from analysis.settings import load_settings
+
+    idx = load_settings().index.model_copy(update={"weighting": "ahp"})
+    order, m = list(idx.ahp.order), np.array(idx.ahp.matrix, dtype=float)
+    assert len(set(m[0])) > 1                             # the comparisons favour some fields
+    rev = idx.model_copy(update={"ahp": idx.ahp.model_copy(update={
+        "order": order[::-1], "matrix": [list(r) for r in m[::-1, ::-1]]})})
+    c = np.random.default_rng(2).integers(1, 6, (30, len(IDS))).astype(float)
+    weights = [build_index(frame(c), IndexConfig.from_settings(x)).weights.query("level == 'overall'")
+               .set_index("component")["weight"] for x in (idx, rev)]
+    pd.testing.assert_series_equal(weights[0], weights[1], rtol=1e-12)
+    assert weights[0].nunique() == 2                      # education and health above the others
+
+
 def test_a_field_without_an_expert_weight_weighs_one():
     c = np.random.default_rng(5).integers(1, 6, (30, len(IDS))).astype(float)
     given_ = {"education": 3.0, "health": 2.0, "social_security": 1.0, "employment_training": 0.5}
