@@ -740,7 +740,7 @@ TERMS = [
 ]
 AT_MOST = [(r"\brespondent|\bvillager|\bpeople\b|\bperson|\binterview|\bthe others\b", r"受访者")]
 """(English, Chinese): the Chinese term no more often than the English (a pronoun counts)."""
-AT_LEAST = [(r"\bPSUs?\b|primary sampling units?", r"初级抽样单[元位]|PSU")]
+AT_LEAST = [(r"\bPSUs?\b|primary sampling units?", r"初级抽样单元|PSU")]
 """(English, Chinese): the Chinese term at least as often as the English."""
 ORDERED = [(r"\beast(ern)?\b", r"东部", r"\bwest(ern)?\b", r"西部"),
            (r"\bhighest\b", r"最高", r"\blowest\b", r"最低"),

@@ -589,7 +589,7 @@ def test_a_chinese_table_on_a_phone_keeps_several_characters_a_line_in_each_colu
     file and column names and four of Chinese text is put into a page of the edition and measured."""
     ctx, page = _open(browser, (built_zh / "book" / "survey.html").as_uri(), 390, 844, [])
     widths = page.evaluate("""() => {
-        const cell = '每层至少两个初级抽样单位'.repeat(3);
+        const cell = '每层至少两个初级抽样单元'.repeat(3);
         const div = document.createElement('div');
         div.className = 'numbered-table';
         div.innerHTML = '<div class="table-scroll" style="overflow-x:auto"><table><tr>'

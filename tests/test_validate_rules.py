@@ -551,7 +551,7 @@ def test_validation_warnings_are_shown_in_the_editions_language(small_villagers,
     for rule, msg, english in zip(zh["rule"], zh["message"], en["message"]):
         assert cjk.search(rule) and cjk.search(msg) and msg != english, (rule, msg)
     assert any(re.search(r"权重中位数的 \d+ 倍", m) for m in zh["message"]), zh["message"].tolist()
-    assert any("层 '上海' 只有一个初级抽样单位" in m for m in zh["message"])          # the province in Chinese
+    assert any("层 '上海' 只有一个初级抽样单元" in m for m in zh["message"])          # the province in Chinese
     assert any("stratum 'Shanghai' has a single PSU" in w.message for w in report.warnings)
 
 
