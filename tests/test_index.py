@@ -534,6 +534,20 @@ def test_ahp_comparisons_are_read_in_the_order_the_settings_list_the_fields():
     assert weights[0].nunique() == 2                      # education and health above the others
 
 
+def test_the_targets_index_yml_names_reach_the_target_normalisation():
+    """A target named in data/index.yml (4 on a 1..5 item) is the construction's: that item's
+    codes 1..5 read 0, 33.3, 66.7, 100, 100; an item without one reaches 100 at its top code."""
+    from analysis.settings import load_settings
+
+    idx = load_settings().index.model_copy(update={"normalisation": "target", "targets": {IDS[0]: 4.0}})
+    cfg = IndexConfig.from_settings(idx)
+    assert dict(cfg.targets) == {IDS[0]: 4.0}
+    c = np.column_stack([np.arange(1.0, 6.0)] * len(IDS))
+    xn = build_index(frame(c), cfg).normalised
+    np.testing.assert_allclose(xn[IDS[0]], [0.0, 100 / 3, 200 / 3, 100.0, 100.0])
+    np.testing.assert_allclose(xn[IDS[1]], [0.0, 25.0, 50.0, 75.0, 100.0])
+
+
 def test_a_field_without_an_expert_weight_weighs_one():
     c = np.random.default_rng(5).integers(1, 6, (30, len(IDS))).astype(float)
     given_ = {"education": 3.0, "health": 2.0, "social_security": 1.0, "employment_training": 0.5}

@@ -68,7 +68,8 @@ def test_codebook_items_are_complete_and_typed():
 
 def test_codebook_entries_are_read_with_their_direction_range_and_missing_codes():
     """An item the codebook declares reverse-coded, with a range and its own missing codes, is
-    read as declared (the index reverses it as lo + hi - x; validation keeps it in its range)."""
+    read as declared (the index reverses it as lo + hi - x; validation keeps it in its range); a
+    reversed field × aspect template makes each field's item reversed."""
     import copy
 
     from analysis.ingest.codebook import _build
@@ -80,11 +81,15 @@ def test_codebook_entries_are_read_with_their_direction_range_and_missing_codes(
     coded["direction"] = -1
     ranged = next(e for e in items if e.get("range"))
     ranged["range"], ranged["missing"] = [2, 7.5], [-8, 999]
+    template = raw["field_item_templates"][1]                 # a field × aspect item, reversed in every field
+    template["direction"] = -1
     cb = _build(raw, "0" * 64)
     got = {it.id: it for it in cb.questionnaires["villagers"]}
     assert got[coded["id"]].direction == -1
     assert got[ranged["id"]].range == (2.0, 7.5) and got[ranged["id"]].missing == (-8.0, 999.0)
-    assert all(it.direction == 1 for it in got.values() if it.id != coded["id"])
+    expanded = {f"{p}_{template['suffix']}" for p in raw["field_prefixes"].values()}
+    assert len(expanded) == 5 and all(got[i].direction == -1 for i in expanded)
+    assert all(it.direction == 1 for it in got.values() if it.id != coded["id"] and it.id not in expanded)
 
 
 def test_codebook_has_a_field_by_aspect_grid_of_indicators():
