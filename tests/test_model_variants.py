@@ -549,7 +549,7 @@ def test_ordered_logit_likelihood_and_pseudo_r2_from_first_principles(ordered, w
 def test_an_ordered_logit_depends_on_the_order_of_the_answers_not_on_their_codes(ordered, weighted):
     """Answers coded 2, 3, 5, 9 (a code nobody chose between, none at 1) give the fit of the
     answers 1..4 they rank as: the same slopes, SEs, cut points and marginal effects, the cut
-    points and each marginal effect named by the answer codes."""
+    points and each marginal effect named by the answer codes, the same pseudo R²."""
     from analysis.estimation.ordinal import fit_ologit
 
     spec = ModelSpec(name="o", family="ologit", outcome="o", regressors=("x1", "x2"),
@@ -565,6 +565,9 @@ def test_an_ordered_logit_depends_on_the_order_of_the_answers_not_on_their_codes
     assert sorted(set(a["category"])) == [2, 3, 5, 9]
     np.testing.assert_allclose(a[["ame", "se"]].to_numpy(), b[["ame", "se"]].to_numpy(), rtol=1e-8)
     assert other.stats["categories"] == 4
+    # the thresholds-only model behind the pseudo R² counts the four answers given, not 9 codes
+    assert np.isfinite(base.stats["pseudo_r2"])
+    assert other.stats["pseudo_r2"] == pytest.approx(base.stats["pseudo_r2"], rel=1e-9)
 
 
 def test_design_based_ordered_logit_df_and_bookkeeping(ordered):
