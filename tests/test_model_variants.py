@@ -474,29 +474,34 @@ def test_a_multilevel_model_with_a_fixed_effect_reports_it_and_counts_its_dummie
     assert table.iloc[:, 0].str.contains("region").any()
 
 
-@pytest.mark.parametrize("columns, expected", [
-    (["1", "x1", "z", "z2", "v"], [70, 70, 5, 5, 70]),
-    (["x1", "z", "z2"], [72, 6, 6]),
-    (["1", "z"], [72, 6]),
+@pytest.mark.parametrize("sizes, columns, expected", [
+    ([10] * 8, ["1", "x1", "z", "z2", "v"], [70, 70, 5, 5, 70]),
+    ([10] * 8, ["x1", "z", "z2"], [72, 6, 6]),
+    ([10] * 8, ["1", "z"], [72, 6]),
+    ([10] * 7 + [1], ["1", "x1", "z", "z2", "v"], [61, 61, 5, 5, 61]),
+    ([10] * 7 + [1], ["x1", "z", "z2"], [63, 6, 6]),
+    ([10] * 7 + [1], ["1", "z"], [63, 6]),
 ])
-def test_between_within_df_follows_nlme(columns, expected):
-    """nlme::lme's df on 8 groups of 10 rows (printed by tests/r/between_within_df.R): a column
-    varying within any group (even one row of one group, ``v``) has N − G − p_w; a column constant
-    in each group G − p_b − 1; the intercept the larger; without an intercept nlme gives one more
-    df within and one more between. The values drawn do not matter, only which vary where."""
+def test_between_within_df_follows_nlme(sizes, columns, expected):
+    """nlme::lme's df on 8 groups of 10 rows, and on 7 of 10 and one of a single row (printed by
+    tests/r/between_within_df.R): a column varying within any group (even one row of one group,
+    ``v``) has N − G − p_w; a column constant in each group G − p_b − 1; the intercept the larger;
+    without an intercept nlme gives one more df within and one more between. A group of one row is
+    a group (G = 8 either way). The values drawn do not matter, only which vary where."""
     from analysis.estimation.multilevel import between_within_df, constant_within
 
     rng = np.random.default_rng(3)
-    g = np.repeat(np.arange(8), 10)
+    g = np.repeat(np.arange(len(sizes)), sizes)
+    n = len(g)
     z, z2 = rng.normal(size=8)[g], rng.normal(size=8)[g]
     v = z.copy()
     v[0] += 0.5
-    cols = {"1": np.ones(80), "x1": rng.normal(size=80), "z": z, "z2": z2, "v": v}
+    cols = {"1": np.ones(n), "x1": rng.normal(size=n), "z": z, "z2": z2, "v": v}
     X = np.column_stack([cols[c] for c in columns])
     np.testing.assert_array_equal(between_within_df(X, g), expected)
     np.testing.assert_array_equal(between_within_df(X, g, constant_within(X, g)), expected)   # the mask given
     # group labels of any kind, in any order
-    perm = rng.permutation(80)
+    perm = rng.permutation(n)
     np.testing.assert_array_equal(between_within_df(X[perm], np.array(list("abcdefgh"))[g][perm]), expected)
 
 
