@@ -144,6 +144,25 @@ def test_the_panel_models_the_page_reports_match_plm(regs, model, ref, term):
 
 
 @pytest.mark.against_r
+@pytest.mark.parametrize("model,ref", [("BetweenOLS", "between_hc1_unbalanced"),
+                                       ("PanelOLS (province + year effects)", "within_twoways_cluster_sss_unbalanced")])
+def test_an_unbalanced_panel_s_between_and_two_way_models_match_r(model, ref):
+    """Five provinces without their years before 2015: the between estimator still weighs each
+    province's mean once (lm on the province means, HC1), the two-way within model is plm's on
+    the rows there are (tests/r/panel_reference.R)."""
+    sp = spending_panel(P)
+    codes = sorted(sp.index.get_level_values(0).unique())[:5]
+    ent, yr = sp.index.get_level_values(0), sp.index.get_level_values(1)
+    u = sp[~(ent.isin(codes) & (yr < 2015))]
+    assert u.index.get_level_values(0).value_counts().nunique() > 1       # unbalanced
+    c = panel_regressions(u, wild_reps=99)["coefficients"].set_index(["model", "term"])
+    for term in ("log_gdp_pc", "urban_rate"):
+        r = REF[(REF.model == ref) & (REF.term == term)].iloc[0]
+        for col in ("estimate", "se", "p", "ci_low", "ci_high"):
+            np.testing.assert_allclose(c.loc[(model, term), col], r[col], rtol=1e-6, err_msg=f"{term} {col}")
+
+
+@pytest.mark.against_r
 def test_hausman_matches_plm(regs):
     np.testing.assert_allclose(regs["hausman"]["statistic"],
                                REF[REF.model == "hausman"]["estimate"].iloc[0], rtol=1e-6)

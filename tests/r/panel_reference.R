@@ -42,6 +42,16 @@ Vb <- sandwich::vcovHC(be, type = "HC1")
 inference("between_hc1", be, Vb, G - 3)          # the province means: G - K df
 h <- phtest(fe1, re)
 add("hausman", "statistic", h$statistic, NA)
+# an unbalanced panel: the five lowest province codes without their years before 2015. The
+# between estimator is still one mean per province, each province weighing one; the two-way
+# within estimator the LSDV fit on the rows there are
+u <- d[!(d$adcode %in% sort(unique(d$adcode))[1:5] & d$year < 2015), ]
+mu <- aggregate(cbind(log_edu_pc, log_gdp_pc, urban_rate) ~ adcode, u, mean)
+bu <- lm(log_edu_pc ~ log_gdp_pc + urban_rate, data = mu)
+inference("between_hc1_unbalanced", bu, sandwich::vcovHC(bu, type = "HC1"), G - 3)
+feu <- plm(f, data = pdata.frame(u, index = c("adcode", "year")), model = "within", effect = "twoways")
+inference("within_twoways_cluster_sss_unbalanced", feu,
+          vcovHC(feu, method = "arellano", type = "sss", cluster = "group"), G - 1)
 res <- do.call(rbind, out)
 write.csv(res, outfile, row.names = FALSE)
 cat(sprintf("R %s, plm %s: %d reference values\n", getRversion(), packageVersion("plm"), nrow(res)))
