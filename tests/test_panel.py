@@ -144,8 +144,9 @@ def test_the_panel_models_the_page_reports_match_plm(regs, model, ref, term):
 
 
 @pytest.mark.against_r
-@pytest.mark.parametrize("model,ref", [("BetweenOLS", "between_hc1_unbalanced"),
-                                       ("PanelOLS (province + year effects)", "within_twoways_cluster_sss_unbalanced")])
+@pytest.mark.parametrize("model,ref", [
+    ("BetweenOLS", "between_hc1_unbalanced"),
+    ("PanelOLS (province + year effects)", "within_twoways_cluster_sss_unbalanced")])
 def test_an_unbalanced_panel_s_between_and_two_way_models_match_r(model, ref):
     """Five provinces without their years before 2015: the between estimator still weighs each
     province's mean once (lm on the province means, HC1), the two-way within model is plm's on
