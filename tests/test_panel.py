@@ -447,6 +447,23 @@ def test_beta_convergence_by_least_squares_with_hc1(region_effects):
     assert r["half_life_years"] == pytest.approx(np.log(2) * 19 / -np.log(1 + 19 * coef[1]), rel=1e-10)
 
 
+def test_beta_convergence_pairs_each_province_s_own_years_and_leaves_out_those_missing_one():
+    """An unbalanced panel: one province has no end-year row, another no start-year value, a third
+    no end-year value. Each growth is a province's end over its own start; the three are left out
+    (the regression of the four complete provinces, by hand)."""
+    start = {"A": 100.0, "B": 120.0, "C": np.nan, "D": 90.0, "E": 150.0, "F": 80.0, "G": 95.0}
+    end = {"A": 180.0, "C": 200.0, "D": 170.0, "E": 210.0, "F": 160.0, "G": np.nan}
+    rows = [(k, 2000, v) for k, v in start.items()] + [(k, 2010, v) for k, v in end.items()]
+    p = pd.DataFrame(rows, columns=["adcode", "year", "y"]).set_index(["adcode", "year"])
+    p["region3"] = "east"
+    r = beta_convergence(p, "y", 2000, 2010)
+    ok = ["A", "D", "E", "F"]
+    x = np.log([start[k] for k in ok])
+    g = (np.log([end[k] for k in ok]) - x) / 10
+    slope = np.polyfit(x, g, 1)[0]
+    assert r["n"] == 4 and r["beta"] == pytest.approx(slope, rel=1e-10)
+
+
 @pytest.mark.parametrize(("beta", "years"), [(-0.25, 4), (0.0, 4), (0.1, 4), (-0.3, 4), (-1.0, 1)])
 def test_convergence_speed_is_missing_at_and_beyond_the_ends_of_its_range(beta, years):
     """−1/T < β < 0 only: at β = −1/T (1 + βT = 0, exactly in binary) and at β = 0 there is no
