@@ -137,6 +137,25 @@ def test_province_covariates_are_the_official_statistics_of_the_nearest_year(stu
         np.testing.assert_allclose(f.data["urban_rate"], panel.loc[province].to_numpy())
 
 
+def test_a_province_without_the_official_covariate_leaves_the_model_s_complete_cases(study):
+    """The official table lacks one province's urbanization of 2020: its respondents leave the
+    model's complete cases (no value is made up for them, not the national mean); the others keep
+    their own province's value."""
+    base = study.settings.models.get("wls_region")
+    spec = base.model_copy(update={"regressors": (*base.regressors, "urban_rate"), "cluster": None,
+                                   "fixed_effects": ()})
+    gone = int(study.villagers["province"].iloc[0])
+    official = study.official.copy()
+    official.loc[(gone, 2020), "urban_rate_pct"] = np.nan
+    full = model_frame(stand_in(study, year=2020), spec)
+    f = model_frame(stand_in(study, official=official, year=2020), spec)
+    province = study.villagers["province"].to_numpy()
+    assert gone in set(province[full.rows]) and gone not in set(province[f.rows])
+    assert set(full.rows) - set(f.rows) == set(full.rows[province[full.rows] == gone])
+    np.testing.assert_allclose(f.data["urban_rate"], study.official.xs(2020, level="year")["urban_rate_pct"]
+                               .loc[province[f.rows]].to_numpy())
+
+
 def test_a_model_that_cannot_be_framed_says_why(study):
     spec = study.settings.models.get("wls_region")
     aspects = ", ".join(study.wave.codebook.aspects)
