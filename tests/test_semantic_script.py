@@ -33,13 +33,16 @@ def test_every_planted_error_applies_to_the_code_as_it_stands(semantic):
     # the estimators, what publishes them, the pages' numbers and what the build tells a reader; the
     # numbers the CLI prints, the replica's calibration, the reading and checking of what estimates
     # rest on (codebook, readers, validation rules, official panel), the settings' defaults, the
-    # names and words of the Chinese edition and where a wave's folder is
+    # names and words of the Chinese edition, its translations (message catalogues) and where a
+    # wave's folder is
     assert all(e.file.startswith(("analysis/estimation/", "analysis/publishing/", "analysis/report/",
                                   "analysis/ingest/", "analysis/settings/"))
                or e.file in ("analysis/cli.py", "analysis/replica.py", "analysis/i18n.py",
                              "analysis/paths.py")
+               or (e.file.startswith("locale/zh_CN/") and e.file.endswith(".po"))
                for e in entries)
     assert any(e.file.startswith("analysis/report/pages/") for e in entries)     # the numbers pages print
+    assert any(e.file.endswith(".po") for e in entries)                          # what the Chinese reader reads
 
 
 def _entry(**kw: str) -> dict:
