@@ -38,7 +38,9 @@ section): per error its kind, file, verdict, seconds and the test that killed it
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -125,9 +127,6 @@ def _unreadable(text: str, name: str) -> str:
         except SyntaxError as err:
             return f"does not compile ({err.msg}, line {err.lineno})"
     elif name.endswith(".po"):
-        import io
-        import re
-
         from babel.messages.pofile import PoFileError, read_po
 
         # babel reads an unbalanced quote as an empty translation: each line is checked first
