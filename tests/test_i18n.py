@@ -798,15 +798,13 @@ def translation_problems(en: str, zh: str) -> list[str]:
 
 
 def _all_translations() -> list[tuple[str, str, str]]:
-    from babel.messages.pofile import read_po
-
+    """(catalogue, English, Chinese) of every catalogue the edition reads (a plural: its first form)."""
+    folder = i18n.catalog_path("ruralgov").parent
     out = []
-    for po in sorted((paths.ROOT / "locale").rglob("*.po")):
-        with po.open("rb") as fh:
-            for m in read_po(fh):
-                if m.id and m.string and not m.fuzzy:
-                    en, zh = (x if isinstance(x, str) else x[0] for x in (m.id, m.string))
-                    out.append((po.relative_to(paths.ROOT).as_posix(), en, zh))
+    for po in sorted(folder.rglob("*.po")):
+        domain = po.relative_to(folder).with_suffix("").as_posix()
+        for en, zh in i18n.catalog(domain).items():
+            out.append((domain, *(x if isinstance(x, str) else x[0] for x in (en, zh))))
     return out
 
 
