@@ -212,6 +212,29 @@ def test_a_comparison_page_gets_every_wave_the_build_names_in_order(make_wave, s
     assert [s.wave.id for s in studies] == [paths.DEFAULT_WAVE, "a", "b"]
 
 
+def test_a_comparison_report_s_footer_names_the_reported_wave_not_a_compared_one(make_wave, small_villagers,
+                                                                                 tmp_path, monkeypatch):
+    """Every page of a comparison build belongs to the first wave named: its footer gives that
+    wave's id and hash, whatever waves are compared beside it."""
+    from analysis.report import assets, build
+
+    v = small_villagers
+    a, b = make_wave(v, name="a"), make_wave(v[v["province"] != "西藏"], name="b")
+    named = []
+
+    class Stop(Exception):
+        pass
+
+    def footer(wave, repository="", lang="en"):  # type: ignore[no-untyped-def]
+        named.append(wave.id)
+        raise Stop
+    monkeypatch.setattr(assets, "ensure_mathjax", lambda: True)
+    monkeypatch.setattr(build, "footer", footer)
+    with pytest.raises(Stop):
+        build.build_book(str(a), tmp_path / "out", compare=[str(b)], pdf=False, profiles_enabled=False)
+    assert named == ["a"]
+
+
 def test_the_execution_cache_key_of_a_comparison_changes_with_each_wave_compared(tmp_path):
     """A comparison build's pages read every wave: a change to any of them is a new cache."""
     from analysis.report.build import execution_cache_key

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 from html import escape
 from pathlib import Path
@@ -114,6 +115,27 @@ def test_versions_name_every_package_and_those_missing(monkeypatch):
     v = provenance.versions()
     assert list(v) == list(provenance.PACKAGES)
     assert v["seaborn"] == "not installed" and v["numpy"] == "v-numpy"
+    assert v["ruralgov"] == "v-ruralgov"          # the package's own release, first among those that shape results
+
+
+def test_the_report_s_year_is_its_commit_s_year_not_its_author_s(tmp_path, monkeypatch):
+    """A commit written on 31 December and committed (rebased, amended) on 2 January is published
+    in the new year: the citation dates the commit, as `git log %cd` does."""
+    import subprocess
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.org", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@example.org", "GIT_AUTHOR_DATE": "2019-12-31T12:00:00+00:00",
+           "GIT_COMMITTER_DATE": "2020-01-02T12:00:00+00:00"}
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=env)
+    (tmp_path / "f").write_text("x")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "f"], check=True, env=env)
+    subprocess.run(["git", "-C", str(tmp_path), "commit", "-q", "-m", "m"], check=True, env=env)
+    monkeypatch.setattr(provenance.paths, "ROOT", tmp_path)
+    provenance.commit_year.cache_clear()
+    try:
+        assert provenance.commit_year() == 2020
+    finally:
+        provenance.commit_year.cache_clear()
 
 
 def test_seeds_list_every_random_procedure_of_the_settings():

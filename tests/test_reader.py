@@ -377,6 +377,32 @@ def test_the_citation_of_a_modified_work_tree_says_so(default_study, monkeypatch
     assert "commit 0123456789ab, wave " in cite.bibtex(default_study)
 
 
+def test_the_citation_calls_a_wave_synthetic_by_its_synthetic_flag_alone(default_study):
+    """A real re-survey of the seed study is cited as real data, and a synthetic wave that does
+    not reproduce the seed as synthetic: the note follows `synthetic`, not `reproduces_seed`."""
+    import dataclasses
+
+    from analysis.report.pages import cite
+
+    w = default_study.wave
+    for synthetic, reproduces in ((False, True), (True, False)):
+        spec = dataclasses.replace(w.spec, synthetic=synthetic, reproduces_seed=reproduces)
+        study = SimpleNamespace(wave=dataclasses.replace(w, spec=spec))
+        said = cite.bibtex(study).rstrip("}\n").endswith(", synthetic replica data")
+        assert said is synthetic, (synthetic, reproduces)
+
+
+def test_the_citation_names_the_code_s_own_version_not_the_installed_metadata(default_study, monkeypatch):
+    """An editable checkout bumped to a new version and not reinstalled is cited by the version of
+    the code that ran, in both the version field and the note."""
+    import analysis
+    from analysis.report.pages import cite
+
+    monkeypatch.setattr(analysis, "__version__", "9.8.7")
+    b = cite.bibtex(default_study)
+    assert "version = {9.8.7}" in b and "Version 9.8.7, commit" in b
+
+
 def test_the_methods_page_gives_each_true_effect_of_the_replica_its_own_name(default_study):
     """The replica's generating coefficients, each beside the variable it belongs to."""
     from analysis import replica
