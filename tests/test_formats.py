@@ -32,7 +32,8 @@ def test_numbers_at_fixed_decimals_and_tiny_values_in_scientific_notation(value,
     (0.000367, None, "< 0.001"), (0.001, None, "0.001"), (0.0123, None, "0.012"), (0.5, None, "0.50"),
     (0.9, None, "0.90"), (0.87, None, "0.87"), (0.0999, None, "0.10"), (0.05, None, "0.05"), (1.0, None, "1.00"),
     (0.0, 999, "< 0.001"), (0.0005, 999, "< 0.001"), (0.001, 999, "0.001"), (0.0, 99, "< 0.01"),
-    (0.004, 99, "< 0.01"), (0.01, 99, "0.01"), (np.nan, None, "")])
+    (0.004, 99, "< 0.01"), (0.01, 99, "0.01"), (0.0, 299, "< 0.0033"), (0.003, 299, "< 0.0033"),
+    (np.nan, None, "")])
 def test_p_values_never_below_their_resolution_and_with_the_same_decimals_from_0_1_up(p, reps, text):
     assert fmt_p(p, reps=reps) == text
 
@@ -174,3 +175,15 @@ def test_a_table_of_different_quantities_sets_its_decimals_row_by_row():
     assert format_frame(df, decimals=1)[0]["province"].tolist() == ["216,772.0", "89.3"]
     del df.attrs["row_decimals"]
     assert format_frame(df, decimals=2)[0]["province"].tolist() == ["216,772.00", "89.33"]
+
+
+def test_a_withheld_estimate_shows_the_disclosure_mark_alone_even_when_its_row_is_flagged():
+    """A flag says "read this number with care": a withheld number has none to read, so its cell
+    is the mark alone, while a shown flagged estimate carries the dagger."""
+    from analysis.publishing.formats import format_frame
+
+    df = pd.DataFrame({"province": ["A", "B"], "estimate": [np.nan, 41.23],
+                       SUPPRESSED: ["fewer than 10 respondents", ""],
+                       "flag": ["fewer than 8 design df", "fewer than 8 design df"]})
+    out, _ = format_frame(df)
+    assert out["estimate"].tolist() == [MARK, "41.2 †"]

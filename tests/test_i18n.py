@@ -751,6 +751,8 @@ TWINS = [("top", "bottom"), ("low", "high"), ("lo", "hi"), ("a", "b"), ("low_nam
          ("icc", "icc_c"), ("first", "last"), ("t0", "t1"), ("top_degree", "bottom_degree")]
 """Placeholders of a pair (the top and the bottom province, a − b): each occurrence in the same
 order as in the English (else the Chinese would give one province's name to the other's value)."""
+GLUE_TWINS = [("lo", "hi"), ("low", "high")]
+"""Suffixes of the glued values of a page that come in pairs (an interval's limits)."""
 
 
 def _numbers(text: str) -> list[str]:
@@ -788,6 +790,10 @@ def translation_problems(en: str, zh: str) -> list[str]:
         seq_en, seq_zh = (re.findall(r"\{(" + a + "|" + b + r")[:!}]", x) for x in (en, zh))
         if len(set(seq_en)) == 2 and seq_zh and seq_en != seq_zh:
             out.append(f"{{{a}}} and {{{b}}} in another order")
+    for a, b in GLUE_TWINS:          # a glued pair of a page (`x_lo`, `x_hi`): the same order
+        seq_en, seq_zh = (re.findall(r"`(\w+?_(?:" + a + "|" + b + r"))[:`]", x) for x in (en, zh))
+        if len({n.rsplit("_", 1)[1] for n in seq_en}) == 2 and seq_zh and seq_en != seq_zh:
+            out.append(f"glued *_{a} and *_{b} in another order")
     ne, nz = Counter(_numbers(en)), Counter(_numbers(zh))
     if "千" in zh:                                                  # 每千人: per 1,000
         for k in ("1000", "000", "1"):
@@ -823,6 +829,10 @@ def test_the_translation_check_finds_a_translation_that_says_something_else():
     assert translation_problems("a 95 % interval", "90 % 区间") == ["numbers ['95'] missing"]
     assert translation_problems("{a} minus {b}, then {a}", "{b}减去{a}，然后{a}") == [
         "{a} and {b} in another order"]
+    ci = "95 % CI {glue:text}`degree_lo:.1f`–{glue:text}`degree_hi:.1f`"
+    assert translation_problems(ci, "95 % 置信区间 {glue:text}`degree_lo:.1f`–{glue:text}`degree_hi:.1f`") == []
+    assert translation_problems(ci, "95 % 置信区间 {glue:text}`degree_hi:.1f`–{glue:text}`degree_lo:.1f`") == [
+        "glued *_lo and *_hi in another order"]
     assert translation_problems("the standard error", "标准差") == [
         r"standard\s+errors?\b|\bSEs?\b without 标准误", r"标准差 without standard\s+deviation|\bSD\b"]
 

@@ -173,6 +173,16 @@ def test_a_published_province_states_its_degree_interval_and_rank(study):
     text = profile.summary_sentence(study, 310000, rep)
     assert s["status"] == "published" and f"**{s['estimate']:.1f}**" in text
     assert f"{s['n_psu']} PSUs" in text and "median rank" in text
+    from analysis.ingest.provinces import resolve
+
+    # a province whose rank interval is wide: stated from its lower end to its upper
+    code = next(c for c in (resolve(p).adcode for p in rep.columns)
+                if (r := profile.rank(study, c, rep)) and r["rank_low"] < r["rank_high"])
+    rk = profile.rank(study, code, rep)
+    from analysis.publishing.formats import fmt_rank
+
+    said = f"interval from {fmt_rank(rk['rank_low'])} to {fmt_rank(rk['rank_high'])}."
+    assert said in profile.summary_sentence(study, code, rep), said
     lv = profile.levels_table(study, 310000)
     tables = profile.survey_tables(study, 310000)
     pd.testing.assert_frame_equal(tables["levels"], lv)
@@ -267,6 +277,19 @@ def test_a_province_below_the_disclosure_rule_publishes_none_of_its_problem_shar
     t = profile.problems_table(study, 310000)
     assert t["estimate"].isna().all() and t["national"].notna().all()
     assert set(t["suppressed"]) == {f"fewer than {n + 1} respondents"}
+
+
+def test_a_province_on_too_few_psus_publishes_none_of_its_problem_shares(study, monkeypatch):
+    """The PSU rule holds on a profile as the respondent rule does: under a policy asking for
+    one PSU more than Shanghai's, each of its shares is withheld for that reason."""
+    from analysis.publishing.disclosure import DisclosurePolicy
+
+    k = int(study.villagers.loc[study.villagers["province_en"] == "Shanghai",
+                                study.wave.design_columns["psu"]].nunique())
+    monkeypatch.setattr(profile, "policy", lambda st: DisclosurePolicy(min_cell=1, min_psu=k + 1))
+    t = profile.problems_table(study, 310000)
+    assert len(t) and t["estimate"].isna().all()
+    assert all("PSU" in r for r in t["suppressed"]), set(t["suppressed"])
 
 
 def test_a_problem_share_counts_the_answer_table_1_counts(study, monkeypatch):

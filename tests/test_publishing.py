@@ -356,7 +356,9 @@ def test_each_rendered_header_names_what_its_column_holds(monkeypatch):
     monkeypatch.setenv(i18n.LANG_ENV, "en")
     words = {"first_order": "first-order", "total": "total index", "log_gdp_pc": "GDP",
              "urban_rate": "urbanization", "log_edu_pc": "education", "n": "respondents", "n_psu": "PSUs",
-             "se": "SE", "median_rank": "median", "rank_low": "2.5 %", "rank_high": "97.5 %"}
+             "se": "SE", "median_rank": "median", "rank_low": "2.5 %", "rank_high": "97.5 %",
+             "declared_missing_pct": "declared missing", "missing_pct": "missing",
+             "weights_perturbation": "weight", "bootstrap": "sampling"}
     cols = list(dict.fromkeys([c for c in COLUMNS if c.endswith(("_low", "_high"))] + list(words)))
     df = pd.DataFrame({c: [float(i)] for i, c in enumerate(cols)})
     md = tables.render(df, decimals=0)["text/markdown"].splitlines()
@@ -372,6 +374,9 @@ def test_each_rendered_header_names_what_its_column_holds(monkeypatch):
         if c in words:
             assert words[c] in h, (c, h)
     assert "first" not in next(h for h in shown if h.startswith("total"))
+    header_of = {c: next(h for h, v in shown.items() if v == i) for i, c in enumerate(cols)}
+    assert "declared" not in header_of["missing_pct"]          # blank and declared together
+    assert "bootstrap" not in header_of["weights_perturbation"] and "weight" not in header_of["bootstrap"]
 
 
 def test_rank_interval_headers_name_the_quantiles_of_the_default_interval(monkeypatch):

@@ -61,6 +61,8 @@ def test_the_manifest_records_the_wave_its_files_the_commit_and_each_page_s_run(
     assert (m["commit"], m["dirty"]) == ("0123456789ab", True)
     assert m["seeds"] == json.loads(json.dumps(provenance.seeds(default_study.settings)))
     assert m["pages"] == {"book/index": {"method": "cache", "runtime_s": 12.5, "succeeded": True}}
+    from datetime import datetime, timedelta
+    assert datetime.fromisoformat(m["build_time_utc"]).utcoffset() == timedelta(0)   # UTC, said so
 
 
 def test_mathjax_is_loaded_on_the_pages_with_formulas_only_and_thebe_on_none():
@@ -390,6 +392,36 @@ def test_the_citation_calls_a_wave_synthetic_by_its_synthetic_flag_alone(default
         study = SimpleNamespace(wave=dataclasses.replace(w, spec=spec))
         said = cite.bibtex(study).rstrip("}\n").endswith(", synthetic replica data")
         assert said is synthetic, (synthetic, reproduces)
+
+
+def test_the_methods_page_names_the_generator_version_and_seed_wave_yml_records(default_study):
+    """A replica made by an older generator is described by the version and seed its wave.yml
+    records, not by the code now installed."""
+    import dataclasses
+
+    from analysis.report.pages import methods
+
+    w = default_study.wave
+    st = w.spec.settings.model_copy(update={"generator": {**w.spec.settings.generator, "version": "0.9",
+                                                          "seed": 4242}})
+    study = SimpleNamespace(wave=dataclasses.replace(w, spec=dataclasses.replace(w.spec, settings=st)))
+    assert "(version 0.9, seed 4242)" in methods.wave_paragraph(study)
+
+
+def test_the_methods_page_of_a_real_wave_gives_its_source_and_its_citation_each_as_written(default_study):
+    """A real wave's paragraph quotes wave.yml: its source after "Source:" and the reference it
+    asks to be cited by after "Cite as:", escaped."""
+    import dataclasses
+
+    from analysis.report.pages import methods
+
+    w = default_study.wave
+    st = w.spec.settings.model_copy(update={"source": "Provincial survey office <2021>",
+                                            "citation": "Li & Wang (2022), Rural services survey"})
+    spec = dataclasses.replace(w.spec, synthetic=False, settings=st)
+    text = methods.wave_paragraph(SimpleNamespace(wave=dataclasses.replace(w, spec=spec)))
+    assert "Source: Provincial survey office &lt;2021&gt;" in text
+    assert "Cite as: Li &amp; Wang (2022), Rural services survey" in text
 
 
 def test_the_citation_names_the_code_s_own_version_not_the_installed_metadata(default_study, monkeypatch):
@@ -872,6 +904,55 @@ def test_the_index_page_gives_no_rank_to_a_wave_s_only_publishable_province(defa
     assert (distinct[[c for c in rep.columns if c in set(two)]] == 2).all()
     assert (distinct[[c for c in rep.columns if c in set(three)]] <= 6).all()
     assert len(index.figures_(default_study, t)["fig_index_ranks"].axes[0].texts) == 0
+
+
+def test_a_wave_of_two_provinces_ranks_and_contrasts_them_and_of_one_shown_counts_only_it(tmp_path,
+                                                                                         monkeypatch):
+    """Two publishable provinces are enough to compare: the headline names the higher and the
+    lower, the rank paragraph ranks them, the map outlines both. With one of them withheld, the
+    map caption outlines nothing and the rank figure counts the one province shown, not the rows."""
+    from analysis.estimation.sensitivity import domain_replicates
+    from analysis.estimation.study import build_study
+    from analysis.publishing.disclosure import DisclosurePolicy
+    from analysis.report.pages import common, index
+    from tests import wavegen
+
+    two = build_study(wavegen.provinces(tmp_path / "two", ["广西", "广东"]))
+    h = common.headline(two)
+    assert h["n_provinces_published"] == 2 and {h["top_province"], h["bottom_province"]} == {"Guangxi",
+                                                                                               "Guangdong"}
+    t = index.province_table(two, domain_replicates(two, reps=20, seed=1))
+    assert "among the 2 publishable provinces" in index.rank_paragraph(two, t)
+    assert index.map_caption(t).endswith("highest and lowest publishable provinces outlined.")
+    n = two.villagers.groupby("province_en").size()
+    pol = DisclosurePolicy(min_cell=int(n.min()) + 1)          # the smaller province withheld
+    for module in (common, index):
+        monkeypatch.setattr(module, "policy", lambda study: pol)
+    t = index.province_table(two, domain_replicates(two, reps=20, seed=1))
+    assert len(t) == 2 and t["suppressed"].astype(bool).sum() == 1
+    assert index.map_caption(t) == "Modernization degree by province."
+    fig = index.figures_(two, t)["fig_index_ranks"]
+    assert [x.get_text() for x in fig.axes[0].texts] == ["Ranks need at least two publishable provinces; "
+                                                         "this wave has 1."]
+
+
+def test_a_province_surveyed_in_one_village_is_withheld_from_the_degree_tables(tmp_path):
+    """A province of one village has no design df and its estimate would name the village: the
+    degree table withholds it, whatever its respondents, and the headline leaves it out."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import common
+    from tests import wavegen
+
+    folder = wavegen.provinces(tmp_path / "one-village", ["广西", "广东", "上海"])
+    v = pd.read_csv(folder / "villagers.csv", dtype=str, keep_default_na=False)
+    sh = v["province"] == "上海"
+    v.loc[sh, "village_id"] = v.loc[sh, "village_id"].iloc[0]
+    v.to_csv(folder / "villagers.csv", index=False)
+    st = build_study(folder)
+    t = common.degree_table(st, "province_en").set_index("province_en")
+    assert t.loc["Shanghai", "n"] >= st.wave.spec.min_cell and t.loc["Shanghai", "n_psu"] == 1
+    assert t.loc["Shanghai", "suppressed"] and not t.loc["Guangxi", "suppressed"]
+    assert "Shanghai" not in {common.headline(st).get(k) for k in ("top_province", "bottom_province")}
 
 
 def test_the_headline_names_and_counts_only_publishable_provinces(default_study, one_province_suppressed):
