@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.ingest.provinces import all_provinces
+from analysis.ingest.provinces import all_provinces, resolve
 from analysis.report import profiles
 from analysis.report.pages import profile
 
@@ -256,6 +256,7 @@ def test_problem_shares_are_the_province_domain_and_follow_the_policy(study):
         else:                       # nobody (or everybody) names it: no interval, n respondents
             ok = dom.n[i] >= 30
         assert (row.suppressed == "") == ok, row.problem
+        assert row.n == dom.n[i]                     # the province's respondents, not the nation's
         if ok:
             assert row.estimate == pytest.approx(100 * p) and 0 <= row.estimate <= 100
             shown += 1
@@ -453,6 +454,22 @@ def test_a_wave_of_one_province_has_no_national_column_beside_it(tmp_path, study
     assert all("national" in t.columns for t in several.values())
     titles = profile.survey_table_titles(study, "Shanghai").values()
     assert all(t.endswith("Shanghai and the nation") for t in titles)
+
+
+def test_a_withheld_province_is_not_marked_as_publishing_its_survey_results(study, monkeypatch):
+    """A policy one respondent above the smallest province withholds it: its profile shows
+    official statistics only, and the list of profiles does not mark it."""
+    from analysis.publishing.disclosure import DisclosurePolicy
+    from analysis.report.pages import common
+
+    n = study.villagers.groupby("province_en").size()
+    pol = DisclosurePolicy(min_cell=int(n.min()) + 1)
+    for module in (common, profile):
+        monkeypatch.setattr(module, "policy", lambda st: pol)
+    small = [resolve(p).adcode for p in n[n == n.min()].index]
+    marked = profile.published_provinces(study)
+    assert small and not set(small) & marked and len(marked) == len(n) - len(small)
+    assert all(profile.survey_status(study, c)["status"] == "suppressed" for c in small)
 
 
 def test_the_list_of_profiles_marks_the_provinces_the_wave_publishes(tmp_path, study):
