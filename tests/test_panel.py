@@ -266,6 +266,10 @@ def test_the_schools_section_is_computed_from_the_panel(monkeypatch):
     top, bottom = resolve(int(last.idxmax())), resolve(int(last.idxmin()))
     assert (s["str_top_name"], s["str_bottom_name"]) == (top.name_en, bottom.name_en)
     assert s["svc_last"] == 2022 and s["str_2006_missing"] == 16
+    # unemployment's own last year with data, not the panel's (the series ends before it)
+    u = p["urban_registered_unemployment_rate_pct"].dropna()
+    last_u = int(u.index.get_level_values("year").max())
+    assert s["unemp_last_year"] == last_u < int(p.index.get_level_values("year").max())
     cols = ["primary_student_teacher_ratio", "primary_enrolment_10k", "primary_fulltime_teachers_10k"]
     for year, key in ((s["svc_first"], "str_first"), (s["svc_last"], "str_last")):
         d = p.xs(year, level="year")[cols].dropna()

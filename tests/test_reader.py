@@ -643,7 +643,7 @@ def test_the_landing_page_of_a_wave_of_one_province_names_it_and_compares_nothin
                                        "publish its degree, so provinces are not compared on this wave.")
     kf = intro.key_findings(st, _Fitted(), {}).splitlines()
     assert kf[0].startswith("- The modernization degree is **")
-    assert all(line[2].isupper() for line in kf) and not any("by region" in line for line in kf)
+    assert all(line[2].isupper() for line in kf) and not any("by region" in line.lower() for line in kf)
     problem = next(line for line in kf if "<problems>" in line)
     assert problem.startswith("- Of the problems whose share is published, respondents name most often one "
                               "in ")
@@ -708,6 +708,48 @@ def test_a_digital_access_cell_in_too_few_psus_is_suppressed_however_many_answer
     assert v.groupby("region3")[default_study.wave.design_columns["psu"]].nunique().max() < 30
     assert (v.groupby("region3").size() >= 30).all()
     assert t[["central", "east", "west"]].isna().all().all() and (t["suppressed"] == PSU_REASON).all()
+
+
+def test_each_digital_access_region_cell_is_judged_on_its_own_answers_and_any_withheld_marks_its_row(
+        default_study, monkeypatch):
+    """The NCHS check of a region cell caps the effective sample size at that region's own
+    respondents; a row with any withheld region cell (here the last region only) is marked."""
+    from analysis.estimation.design import answered
+    from analysis.report.pages import problems
+
+    seen = []
+
+    def reason(est, se, lo, hi, n):  # type: ignore[no-untyped-def]
+        seen.append(n)
+        return "NCHS: withheld by hand" if len(seen) % 3 == 0 else ""
+    monkeypatch.setattr(problems, "nchs_proportion_reason", reason)
+    t = problems.digital_access(default_study)
+    v, d = default_study.villagers, default_study.design
+    items = [i for i in problems.DIGITAL_ITEMS if i in v]
+    own = [n for it in items for n in d.proportion(answered(v[it].to_numpy(float), 1), by=v["region3"]).n]
+    assert len(seen) == len(own) == 3 * len(t) and seen == own
+    assert t["west"].isna().all() and t[["central", "east"]].notna().all().all()
+    assert (t["suppressed"] == "NCHS: withheld by hand").all()
+
+
+def test_a_digital_access_item_asked_in_some_provinces_is_judged_on_the_df_of_its_own_psus(default_study):
+    """An item asked in three provinces only: its row gives the df of the villages that answered
+    it (fewer than the wave's) and is flagged on them."""
+    import dataclasses
+
+    from analysis.estimation.design import answered
+    from analysis.ingest.wave import Wave
+    from analysis.report.pages import problems
+
+    w = default_study.wave
+    v = w.villagers.copy()
+    asked = v["province_en"].isin(["Guangxi", "Shanghai", "Hebei"])
+    v.loc[~asked, "digital_use"] = np.nan
+    st = dataclasses.replace(default_study, wave=Wave(w.spec, {**w.data, "villagers": v}, w.report, w.codebook))
+    row = problems.digital_access(st).set_index("item").loc[w.codebook.item("villagers", "digital_use").label]
+    df = st.design.proportion(answered(st.villagers["digital_use"].to_numpy(float), 1)).df[0]
+    assert row["df"] == df == 9 - 3 < st.design.degf
+    assert "fewer than 8 design df" in row["flag"]
 
 
 def test_a_digital_access_region_cell_meets_the_nchs_standard_on_its_own_interval(tmp_path, monkeypatch):
