@@ -247,7 +247,8 @@ def test_the_wave_lists_wave_yml_and_each_data_file_with_its_own_hash():
     assert w.sha256 not in hashes.values()
 
 
-@pytest.mark.parametrize("sep, declared", [(";", ";"), ("\t", "tab")], ids=["semicolon", "tab"])
+@pytest.mark.parametrize("sep, declared", [(";", ";"), ("\t", "tab"), ("\t", "\\t")],
+                         ids=["semicolon", "tab", "backslash-t"])
 @pytest.mark.parametrize("how", ["gbk", "title_row"])
 def test_a_declared_delimiter_holds_on_the_careful_path_too(small_villagers, make_wave, sep, declared, how):
     """A GBK file, or one with a title line above its header, is read by the careful reader (not
@@ -288,6 +289,37 @@ def test_a_stata_file_s_value_labels_do_not_replace_its_codes(tmp_path, small_vi
     assert a.ok and b.ok, a.errors[:3]
     assert set(ca["villagers"]["sex"].dropna()) == {1.0, 2.0}
     pd.testing.assert_frame_equal(ca["villagers"], cb_["villagers"])
+
+
+def test_a_stata_file_is_read_in_the_encoding_wave_yml_declares(tmp_path, small_villagers, make_wave,
+                                                                  monkeypatch):
+    """An old .dta (Stata 13 or earlier) stores text in the encoding of the machine that wrote it:
+    the encoding wave.yml declares is the one the Stata reader is given."""
+    typed = _typed(small_villagers, "villagers")
+    pyreadstat.write_dta(typed, str(tmp_path / "v.dta"))
+    given = []
+    real = pyreadstat.read_dta
+
+    def read_dta(path, **kw):  # type: ignore[no-untyped-def]
+        given.append(kw.get("encoding"))
+        return real(path, **{k: v for k, v in kw.items() if k != "encoding"})
+    monkeypatch.setattr(pyreadstat, "read_dta", read_dta)
+    report, _ = validate_wave(make_wave((tmp_path / "v.dta").read_bytes(), file="villagers.dta",
+                                        spec={"encoding": "gbk"}))
+    assert report.ok, report.errors[:3]
+    assert given == ["gbk"]
+
+
+def test_wave_yml_s_disclosure_seed_and_design_settings_are_read_as_written(small_villagers, make_wave):
+    """min_cell, reproduces_seed (apart from synthetic) and a design without PSUs reach the wave's
+    spec as wave.yml writes them, not as the defaults would have them."""
+    from analysis.ingest.readers import load_spec
+
+    spec = load_spec(make_wave(small_villagers, spec={
+        "min_cell": 30, "synthetic": False, "reproduces_seed": True,
+        "design": {"weight": "weight", "strata": "province"}}))
+    assert (spec.min_cell, spec.synthetic, spec.reproduces_seed) == (30, False, True)
+    assert spec.design["psu"] is None and spec.design["strata"] == "province"
 
 
 def test_a_frame_the_wave_gives_can_be_changed_without_changing_the_wave():
