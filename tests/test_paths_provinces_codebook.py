@@ -145,6 +145,10 @@ def test_chinese_headers_resolve():
     cb = load_codebook()
     assert cb.resolve_header("villagers", "省份") == "province"
     assert cb.resolve_header("villagers", " 年龄（周岁） ") == "age"
+    # half-width brackets, and spaces pasted from a spreadsheet (ideographic, no-break)
+    assert cb.resolve_header("villagers", "年龄(周岁)") == "age"
+    assert cb.resolve_header("villagers", "年龄\u3000（周岁）") == "age"
+    assert cb.resolve_header("villagers", "年龄\u00a0(周岁)") == "age"
     assert cb.resolve_header("villagers", "公共教育满意度") == "edu_sat"
     assert cb.resolve_header("villagers", "nonsense") is None
 

@@ -1111,6 +1111,43 @@ def test_item_nonresponse_and_the_validation_summary_count_blanks_and_declared_c
     assert (s["blank_pct"], s["declared_missing_pct"]) == pytest.approx((10.0, 70 / 3))
 
 
+def test_item_nonresponse_ranks_items_by_blank_and_declared_missing_together_over_each_file_s_own_items():
+    """Declared codes (don't know, refused) count as much as blanks in the ranking; a file's
+    shares are over its own items' cells, whatever the other questionnaires hold."""
+    from analysis.report.pages.survey import item_nonresponse, validation_summary
+
+    class Declared(_Report):
+        rows = {"villagers": 10, "institutions": 4}
+
+        def missing_frame(self) -> pd.DataFrame:
+            return pd.DataFrame({"questionnaire": ["villagers"] * 3 + ["institutions"] * 2,
+                                 "column": ["a", "b", "c", "x", "y"], "blank": [1, 0, 2, 4, 4],
+                                 "declared": [0, 6, 0, 0, 0], "rows": [10, 10, 10, 4, 4]})
+
+    items = [SimpleNamespace(id=c, label=f"item {c}") for c in "abc"]
+    spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=SimpleNamespace(name="v.csv")),
+                                           "institutions": SimpleNamespace(file=SimpleNamespace(name="i.csv"))})
+    study = SimpleNamespace(wave=SimpleNamespace(report=Declared(), spec=spec,
+                                                 codebook=SimpleNamespace(items=lambda q: items)))
+    t = item_nonresponse(study)
+    assert t["variable (data file)"].tolist() == ["b", "c", "a"]
+    s = validation_summary(study).set_index("questionnaire")
+    assert s.loc["villagers", ["blank_pct", "declared_missing_pct"]].tolist() == pytest.approx([10.0, 20.0])
+    assert s.loc["institutions", "blank_pct"] == pytest.approx(100.0)
+
+
+def test_the_sample_map_colours_each_province_by_its_respondents_not_its_weights(default_study, monkeypatch):
+    from analysis.publishing import figures
+    from analysis.report.pages import survey
+
+    drawn = {}
+    monkeypatch.setattr(figures, "china_map", lambda values, **kw: drawn.update(values=values, **kw))
+    survey.sample_map(default_study)
+    n = default_study.villagers.groupby("province").size()
+    assert drawn["label"] == "respondents"
+    assert drawn["values"].sort_index().tolist() == n.sort_index().astype(float).tolist()
+
+
 def test_the_validation_summary_counts_each_file_s_warnings_and_errors_apart():
     """Per questionnaire, the summary counts the warnings raised on its own file (not another
     file's, not the errors)."""
