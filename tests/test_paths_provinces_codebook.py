@@ -153,6 +153,17 @@ def test_chinese_headers_resolve():
     assert cb.resolve_header("villagers", "nonsense") is None
 
 
+def test_an_item_s_label_is_its_question_in_the_edition_s_language(monkeypatch):
+    from analysis import i18n
+
+    it = load_codebook().item("villagers", "edu_sat")
+    assert it.text_en != it.text_zh
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    assert it.label == it.text_en
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    assert it.label == it.text_zh
+
+
 def test_a_question_text_two_items_share_names_neither_and_an_id_or_alias_names_one():
     """服务态度差 is the text of a health item and of a training item: it names both, so it
     resolves to neither (the reader then refuses the column) while each item's id and alias

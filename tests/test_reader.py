@@ -1495,12 +1495,13 @@ def test_the_comparison_of_waves_is_by_the_three_regions_with_intervals_around_e
 
 def test_the_comparison_figure_draws_each_wave_s_degrees_above_its_own_year_s_tick(default_study):
     """Waves given out of year order, one ten points above the other: every interval bar stands
-    at the tick of the wave whose table rows it draws."""
+    at the tick of the wave whose table rows it draws, from its lower limit to its upper one."""
     from analysis.report.pages import compare
 
     def raised(by=None):  # type: ignore[no-untyped-def]
         e = default_study.degree(by=by).to_frame()
         e[["estimate", "ci_low", "ci_high"]] += 10
+        e["ci_high"] += 3                       # an interval cut at one end is not symmetric
         return SimpleNamespace(to_frame=lambda: e)
 
     studies = [_comparison_study("late", 2024, raised),
@@ -1516,6 +1517,7 @@ def test_the_comparison_figure_draws_each_wave_s_degrees_above_its_own_year_s_ti
         wave = ticks[int(round(seg[0][0]))]
         rows = t[t["wave"] == wave]
         assert np.isclose(rows["ci_low"], seg[0][1], rtol=1e-12).any(), wave
+        assert np.isclose(rows["ci_high"], seg[1][1], rtol=1e-12).any(), wave
         assert not np.isclose(t.loc[t["wave"] != wave, "ci_low"], seg[0][1], rtol=1e-9).any(), wave
 
 
