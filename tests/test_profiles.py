@@ -410,6 +410,28 @@ def test_the_methods_page_counts_the_wave_s_marked_province_estimates(study, mon
             f"On this wave the one published province estimate rests on 1 PSU; {tail}")
 
 
+def test_a_northeastern_province_s_region_line_is_the_northeast_s_mean(study):
+    """Liaoning is drawn beside the NBS northeast (Liaoning, Jilin, Heilongjiang), each year's
+    mean weighted by residents (by hand), not beside the eastern belt it belongs to in the
+    three-region scheme."""
+    import matplotlib.pyplot as plt
+
+    from analysis.ingest.official import weight_of
+
+    p, col = study.official, "gdp_per_capita_yuan"
+    ne = [x.adcode for x in all_provinces() if x.region4 == "northeast"]
+    assert resolve(210000).adcode in ne and len(ne) == 3
+    fig = profile.official_figure(study, 210000)
+    d = fig.ruralgov_data
+    line = d[(d["of"] == "region") & (d["series"] == profile.OFFICIAL_SERIES[col])].set_index("year")["value"]
+    plt.close(fig)
+    w = weight_of(col)
+    assert len(line) > 10
+    for year in (line.index.min(), 2015, line.index.max()):
+        g = p.loc[[(a, year) for a in ne]]
+        assert line[year] == pytest.approx(np.average(g[col], weights=g[w]), rel=1e-9), year
+
+
 def test_official_lines_break_at_a_missing_year_and_dot_every_year(study):
     """A year the panel lacks for a series (2006 for the pupil–teacher ratio) is a gap in the
     province's, region's and nation's lines, not a straight segment across it; every year known

@@ -1445,6 +1445,17 @@ def test_the_rank_paragraph_counts_the_ranked_provinces_only(default_study, one_
     assert f"among the {P - 1} publishable provinces" in text and f"among the {P} " not in text
 
 
+def test_the_imputation_table_heads_the_complete_case_and_the_pooled_estimates_each_by_its_name(monkeypatch):
+    from analysis.estimation import suite
+    from analysis.report.pages import determinants as det
+
+    m = pd.DataFrame({"label": ["internet use"], "complete_case": [1.5], "estimate": [2.5], "se": [0.4],
+                      "df": [19.0], "ci_low": [1.6], "ci_high": [3.4], "fmi": [0.2]})
+    monkeypatch.setattr(suite, "multiple_imputation", lambda study: m)
+    t = det.mice_table(None).iloc[0]
+    assert (t["complete cases"], t["imputed"], t["SE (imputed)"], t["missing information"]) == (1.5, 2.5, 0.4, 0.2)
+
+
 def test_the_determinants_page_quotes_the_wild_bootstrap_p_not_the_analytic_one():
     """The internet-use sentence gives the wild cluster bootstrap's p (at its resolution over the
     replicates), not the CR1 p of the same fit, which is smaller with few clusters."""
