@@ -253,6 +253,25 @@ def test_the_panel_carries_the_education_and_labour_series_with_their_caveats():
     assert p.xs(2023, level="year")["primary_student_teacher_ratio"].isna().all()      # the export ends in 2022
 
 
+def test_the_page_s_maps_colour_each_province_by_the_series_their_titles_name(monkeypatch):
+    """The urbanization map shows the urbanization rate, the spending map public budget spending
+    per head in thousands of yuan, both of the wave's matched year."""
+    from analysis.estimation.study import build_study
+    from analysis.publishing import figures
+    from analysis.report.pages import provinces
+
+    st = build_study("2020-replica")
+    drawn = []
+    monkeypatch.setattr(figures, "china_map", lambda values, **kw: drawn.append((values, kw)) or kw["title"])
+    provinces.maps(st)
+    y = provinces.year(st)
+    p = provinces.panel(st).xs(y, level="year")
+    (urban, ku), (spend, ks) = drawn
+    assert "Urbanization" in ku["title"] and "spending" in ks["title"] and str(y) in ks["title"]
+    pd.testing.assert_series_equal(urban, p["urban_rate_pct"])
+    pd.testing.assert_series_equal(spend, p["fiscal_exp_per_capita_yuan"] / 1000)
+
+
 def test_the_schools_section_is_computed_from_the_panel(monkeypatch):
     from analysis.estimation.study import build_study
     from analysis.ingest.provinces import resolve
