@@ -1549,6 +1549,41 @@ def test_the_regional_pupils_per_teacher_are_each_region_s_pupils_over_its_teach
                                                             weights=g["resident_pop_10k"]), rel=1e-6)
 
 
+def test_the_regional_pupils_per_teacher_leave_a_year_some_provinces_lack_as_a_gap(default_study):
+    """In 2006 a dozen provinces report no pupil–teacher ratio: a region missing any of its
+    provinces has no point that year (a mean over fewer provinces would move with the gap)."""
+    from analysis.report.pages import provinces
+
+    d = provinces.services_figures(default_study)["fig_real_str"].ruralgov_data.set_index("year")
+    p = provinces.panel(default_study)
+    q = p.xs(2006, level="year")
+    lacking = set(q.loc[q["primary_student_teacher_ratio"].isna(), "region4"])
+    assert lacking
+    for region in lacking:
+        assert 2006 not in d.index or np.isnan(d.loc[2006, region]), region
+
+
+def test_the_regional_spending_lines_are_the_four_nbs_regions_and_the_theil_split_the_page_quotes(
+        default_study):
+    """The spending figure's lines are the NBS four regions, each its residents-weighted mean
+    (by hand, in thousands of yuan); the Theil figure's between-region part is the one whose share
+    the page quotes (three regions)."""
+    from analysis.report.pages import provinces
+
+    figs = provinces.figures_(default_study)
+    d = figs["fig_real_regional"].ruralgov_data.set_index("year")
+    assert set(d.columns) >= {"east", "central", "west", "northeast"}
+    p = provinces.panel(default_study)
+    q = p.xs(2015, level="year").dropna(subset=["fiscal_exp_per_capita_yuan"])
+    for region, g in q.groupby("region4"):
+        want = np.average(g["fiscal_exp_per_capita_yuan"], weights=g["resident_pop_10k"]) / 1000
+        assert d.loc[2015, region] == pytest.approx(want, rel=1e-12), region
+    th = figs["fig_real_theil"].ruralgov_data.set_index("year")
+    st = provinces.stats(default_study)
+    last = st["real_last"]
+    assert 100 * th.loc[last, "between"] / th.loc[last, "total"] == pytest.approx(st["theil_between_share_last"])
+
+
 def test_a_province_on_few_design_df_carries_its_flag_to_its_profile(default_study):
     """A published province whose degree rests on fewer than 8 design df keeps its † on its
     profile: the status carries the flag, and the summary says to read it with care."""
