@@ -86,18 +86,20 @@ def test_format_gives_identical_data(fmt, tmp_path, default_frames, reference):
                                       check_dtype=False)
 
 
-@pytest.mark.parametrize("header", ["sex", "性别"])
+@pytest.mark.parametrize("header, labels", [("sex", ("女", "男")), ("性别", ("女", "男")),
+                                            ("sex", ("Female", "MALE"))])
 def test_spss_value_labels_contradicting_the_codebook_are_refused_under_any_header(tmp_path, small_villagers,
-                                                                                   make_wave, header):
+                                                                                   make_wave, header, labels):
     """An SPSS file whose labels say 1 = female (the codebook: 1 = male) is refused on that column,
-    whether the column is headed by the item's id or by its Chinese alias."""
+    whether the column is headed by the item's id or by its Chinese alias, and whatever the
+    labels' case."""
     typed = _typed(small_villagers, "villagers").rename(columns={"sex": header})
     sav = tmp_path / "villagers.sav"
-    pyreadstat.write_sav(typed, str(sav), variable_value_labels={header: {1.0: "女", 2.0: "男"}})
+    pyreadstat.write_sav(typed, str(sav), variable_value_labels={header: {1.0: labels[0], 2.0: labels[1]}})
     report, _ = validate_wave(make_wave(sav.read_bytes(), file="villagers.sav"))
     rule = "value labels agree with the codebook"
     assert [(e.column, e.rule) for e in report.errors] == [(header, rule)] * 2      # codes 1 and 2
-    assert "labels code 1 as '女', which is code 2 in the codebook" in report.errors[0].message
+    assert f"labels code 1 as '{labels[0]}', which is code 2 in the codebook" in report.errors[0].message
 
 
 def test_a_questionnaire_s_own_encoding_decides_over_the_wave_s(small_villagers, make_wave):
