@@ -135,6 +135,20 @@ def test_declared_missing_codes_become_missing_and_are_counted(small_villagers, 
     assert counts["blank"] == (v["edu_org"] == "").sum()
 
 
+def test_the_wave_s_missing_codes_hold_on_a_column_read_as_text(small_villagers, make_wave):
+    """A column holding a full-width digit is parsed as text (the careful path): the codes the
+    wave declares missing (missing_codes: [-8]) are declared missing there too, not refused."""
+    v = small_villagers.copy()
+    v["edu_org"] = [("" if pd.isna(x) else str(int(float(x)))) for x in v["edu_org"]]
+    v.loc[:3, "edu_org"] = "-8"
+    v.loc[4, "edu_org"] = "\uff11"                        # a full-width 1
+    report, clean = validate_wave(make_wave(v, spec={"missing_codes": [-8]}))
+    assert report.ok, report.errors[:3]
+    own = int(v["edu_org"].isin(["8", "9"]).sum())         # the item's own missing codes
+    assert report.missing["villagers"]["edu_org"]["declared"] == 4 + own
+    assert clean["villagers"]["edu_org"].iloc[:4].isna().all() and clean["villagers"]["edu_org"].iloc[4] == 1
+
+
 @pytest.mark.parametrize("declared, mapped", [([8, 9], False), ([{"lo": 97, "hi": 99}], False),
                                               ([{"lo": 97, "hi": 99}], True)],
                          ids=["values", "range", "range_mapped_headers"])

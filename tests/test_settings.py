@@ -57,6 +57,18 @@ def test_an_unknown_key_gives_the_allowed_keys_and_the_closest():
     assert "(did you mean 'cluster'?)" in str(e.value)
 
 
+@pytest.mark.parametrize("se", ["cr1", "hc1"])
+def test_an_ordered_logit_asking_for_robust_ses_is_refused_not_given_model_based_ones(se):
+    """The ordered logit knows model-based and design-based SEs only: a cluster-robust or HC1
+    request is refused by name rather than answered with model-based SEs labelled as asked."""
+    raw = parse_yaml((paths.DATA / "models.yml").read_text(encoding="utf-8"), "data/models.yml")
+    m = next(m for m in raw["models"] if m["family"] == "ologit")
+    m.update({"se": se, **({"cluster": "village_id"} if se == "cr1" else {})})
+    with pytest.raises(SettingsError) as e:
+        validate(ModelsSettings, raw, "data/models.yml")
+    assert "an ordered logit is model-based, or design-based with se: design" in str(e.value)
+
+
 def test_a_yaml_file_saved_in_gbk_is_refused_not_read_with_replacement_characters(tmp_path):
     """Its Chinese text would otherwise become U+FFFD and match no header or name."""
     from analysis.settings.loader import read_yaml
