@@ -534,6 +534,20 @@ def test_ahp_comparisons_are_read_in_the_order_the_settings_list_the_fields():
     assert weights[0].nunique() == 2                      # education and health above the others
 
 
+def test_index_yml_s_coverage_and_expert_indicator_weights_reach_the_construction():
+    """The coverage rule and the expert weights of indicators are the settings', not the class's
+    defaults nor the expert weights of fields."""
+    from analysis.settings import load_settings
+
+    idx = load_settings().index
+    expert = idx.expert.model_copy(update={"indicators": {IDS[0]: 3.0}})
+    cfg = IndexConfig.from_settings(idx.model_copy(update={"weighting": "expert", "coverage": 0.8,
+                                                           "expert": expert}))
+    assert cfg.coverage == 0.8 != IndexConfig.coverage
+    assert dict(cfg.expert_indicators) == {IDS[0]: 3.0}
+    assert dict(cfg.expert_fields) == dict(idx.expert.fields)
+
+
 def test_the_targets_index_yml_names_reach_the_target_normalisation():
     """A target named in data/index.yml (4 on a 1..5 item) is the construction's: that item's
     codes 1..5 read 0, 33.3, 66.7, 100, 100; an item without one reaches 100 at its top code."""

@@ -408,6 +408,20 @@ def test_the_methods_page_names_the_generator_version_and_seed_wave_yml_records(
     assert "(version 0.9, seed 4242)" in methods.wave_paragraph(study)
 
 
+@pytest.mark.parametrize("rule", ["remove", "certainty"])
+def test_the_methods_page_states_the_lonely_psu_rule_the_wave_declares(default_study, rule, monkeypatch):
+    """The rule the wave's design declares is the one the methods page names (and the one its
+    estimates were computed under), not the default "adjust"."""
+    import dataclasses
+
+    from analysis.report.pages import index, methods
+
+    monkeypatch.setattr(index, "method_settings", lambda study: {})     # the index's own settings
+    w = default_study.wave
+    study = SimpleNamespace(wave=dataclasses.replace(w, spec=dataclasses.replace(w.spec, lonely_psu=rule)))
+    assert methods.settings(study)["lonely_psu"] == rule
+
+
 def test_the_methods_page_of_a_real_wave_gives_its_source_and_its_citation_each_as_written(default_study):
     """A real wave's paragraph quotes wave.yml: its source after "Source:" and the reference it
     asks to be cited by after "Cite as:", escaped."""
