@@ -335,6 +335,7 @@ def test_wave_yml_s_disclosure_seed_and_design_settings_are_read_as_written(smal
         "min_cell": 30, "synthetic": False, "reproduces_seed": True,
         "design": {"weight": "weight", "strata": "province"}}))
     assert (spec.min_cell, spec.synthetic, spec.reproduces_seed) == (30, False, True)
+    assert spec.title == "test wave" != spec.id
     assert spec.design["psu"] is None and spec.design["strata"] == "province"
 
 
