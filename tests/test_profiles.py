@@ -413,7 +413,7 @@ def test_the_methods_page_counts_the_wave_s_marked_province_estimates(study, mon
 def test_a_northeastern_province_s_region_line_is_the_northeast_s_mean(study):
     """Liaoning is drawn beside the NBS northeast (Liaoning, Jilin, Heilongjiang), each year's
     mean weighted by residents (by hand), not beside the eastern belt it belongs to in the
-    three-region scheme."""
+    three-region scheme; the nation's pupils per teacher is the ratio of its totals."""
     import matplotlib.pyplot as plt
 
     from analysis.ingest.official import weight_of
@@ -430,6 +430,15 @@ def test_a_northeastern_province_s_region_line_is_the_northeast_s_mean(study):
     for year in (line.index.min(), 2015, line.index.max()):
         g = p.loc[[(a, year) for a in ne]]
         assert line[year] == pytest.approx(np.average(g[col], weights=g[w]), rel=1e-9), year
+    # the nation's pupils per teacher: all its pupils over all its teachers (teachers-weighted)
+    col = "primary_student_teacher_ratio"
+    fig = profile.official_figure(study, 210000)
+    d = fig.ruralgov_data
+    plt.close(fig)
+    nat = d[(d["of"] == "nation") & (d["series"] == profile.OFFICIAL_SERIES[col])].set_index("year")["value"]
+    g = p.xs(2015, level="year").dropna(subset=[col])
+    assert len(g) == 31
+    assert nat[2015] == pytest.approx(np.average(g[col], weights=g["primary_fulltime_teachers_10k"]), rel=1e-9)
 
 
 def test_official_lines_break_at_a_missing_year_and_dot_every_year(study):
