@@ -301,3 +301,24 @@ def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path
     assert (out / "inputs").read_text(encoding="utf-8").endswith(":en:en\n")   # built before zh was
     assert build_book(paths.DEFAULT_WAVE, out, force=True) == 0
     assert zh.is_file() and (out / "inputs").read_text(encoding="utf-8").endswith(":en:en,zh\n")
+
+
+@pytest.mark.parametrize("flag", ["--json", "--csv"])
+@pytest.mark.parametrize("relative", [True, False], ids=["relative", "absolute"])
+def test_validate_refuses_to_write_its_report_under_data_waves_however_the_path_is_written(flag, relative,
+                                                                                         monkeypatch):
+    """Raw data are read-only: a report asked for inside a wave's folder is refused (exit 2) and
+    nothing is written there, whether the path is absolute or relative to the working folder."""
+    target = paths.WAVES / paths.DEFAULT_WAVE / "report.out"
+    before = tree_hashes(paths.WAVES)
+    arg = str(target)
+    if relative:
+        monkeypatch.chdir(paths.ROOT)
+        arg = str(target.relative_to(paths.ROOT))
+    try:
+        res = runner.invoke(app, ["validate", flag, arg])
+        assert res.exit_code == 2, res.output
+        assert "refusing to write a report under data/waves/" in " ".join(res.output.split())
+        assert tree_hashes(paths.WAVES) == before
+    finally:
+        target.unlink(missing_ok=True)

@@ -1011,6 +1011,17 @@ def test_a_province_surveyed_in_one_village_is_withheld_from_the_degree_tables(t
     assert "Shanghai" not in {common.headline(st).get(k) for k in ("top_province", "bottom_province")}
 
 
+def test_the_headline_counts_as_unscored_the_respondents_without_an_overall_score_only(default_study):
+    """A respondent missing one field's sub-index may still have an overall score (the coverage
+    rule): the headline's unscored count is of the overall score alone, as the degree leaves out."""
+    from analysis.report.pages import common
+
+    s = default_study.scores
+    h = common.headline(default_study)
+    assert h["n_unscored"] == int(s["overall"].isna().sum()) == h["n_villagers"] - h["n_scored"]
+    assert int(s.isna().any(axis=1).sum()) > h["n_unscored"]           # some lack only a sub-index
+
+
 def test_the_headline_names_and_counts_only_publishable_provinces(default_study, one_province_suppressed):
     """The headline's count of provinces, its highest and lowest and their difference leave out a
     suppressed province (whose estimate is withheld, so a sort would have put it last)."""
