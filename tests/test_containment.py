@@ -208,6 +208,11 @@ def test_replica_out_refuses_a_folder_that_is_not_a_replica(tmp_path):
     assert sorted(p.name for p in other.iterdir()) == ["data.csv"]
     res = runner.invoke(app, ["replica", "--out", str(tmp_path / "Bad Name"), "--n", "200"])
     assert res.exit_code == 2
+    # an id that is not its folder's name (the folder is named by the id): refused, nothing written
+    res = runner.invoke(app, ["replica", "--id", "a-wave", "--out", str(tmp_path / "b-wave"), "--n", "440",
+                              "--no-calibrate"])
+    assert res.exit_code == 2 and not (tmp_path / "b-wave").exists()
+    assert "a wave's folder is named by its id" in " ".join(res.output.split())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

@@ -761,8 +761,9 @@ def test_a_digital_access_item_asked_in_some_provinces_is_judged_on_the_df_of_it
     v.loc[~asked, "digital_use"] = np.nan
     st = dataclasses.replace(default_study, wave=Wave(w.spec, {**w.data, "villagers": v}, w.report, w.codebook))
     row = problems.digital_access(st).set_index("item").loc[w.codebook.item("villagers", "digital_use").label]
-    df = st.design.proportion(answered(st.villagers["digital_use"].to_numpy(float), 1)).df[0]
-    assert row["df"] == df == 9 - 3 < st.design.degf
+    e = st.design.proportion(answered(st.villagers["digital_use"].to_numpy(float), 1))
+    assert row["df"] == e.df[0] == 9 - 3 < st.design.degf
+    assert row["n"] == e.n[0] == int(st.villagers["digital_use"][asked].notna().sum())   # who answered
     assert "fewer than 8 design df" in row["flag"]
 
 

@@ -493,6 +493,17 @@ def test_unknown_wave_id_lists_known_waves():
     assert "2020-replica" in res.output
 
 
+def test_validate_lists_the_warnings_of_a_valid_wave_its_title_counts(small_villagers, make_wave):
+    """A valid wave with a warning (a column the codebook does not know) exits 0 and its table
+    shows the warning it announces."""
+    v = small_villagers.assign(notes_by_the_team="x")
+    res = runner.invoke(app, ["validate", str(make_wave(v))])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "0 error(s), 1 warning(s)" in out and "warning" in out.split("warning(s)", 1)[1]
+    assert "notes_by_the_team" in out
+
+
 def test_report_files_are_written_on_request_but_never_under_waves(tmp_path, small_villagers, make_wave):
     v = small_villagers.copy()
     v.loc[0, "edu_org"] = "=HYPERLINK(\"http://x\")"
