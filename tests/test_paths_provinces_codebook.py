@@ -141,6 +141,18 @@ def test_traditional_spellings_resolve_to_the_province_of_their_gb_t_2260_code()
     assert not is_traditional("陕西") and not is_traditional("山西")
 
 
+def test_each_province_carries_its_three_belt_and_its_nbs_region():
+    """The three belts put Liaoning in the east and Jilin and Heilongjiang in the centre; the NBS
+    four regions put all three in the northeast (the other provinces share their region)."""
+    from analysis.ingest.provinces import all_provinces
+
+    got = {p.name_en: (p.region3, p.region4) for p in all_provinces()}
+    assert got["Liaoning"] == ("east", "northeast")
+    assert got["Jilin"] == got["Heilongjiang"] == ("central", "northeast")
+    assert got["Guangdong"] == ("east", "east") and got["Henan"] == ("central", "central")
+    assert got["Sichuan"] == ("west", "west") and len(got) == 31
+
+
 def test_chinese_headers_resolve():
     cb = load_codebook()
     assert cb.resolve_header("villagers", "省份") == "province"
