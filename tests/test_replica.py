@@ -92,6 +92,21 @@ def test_only_a_folder_the_replica_wrote_counts_as_one_and_may_be_overwritten(tm
         assert tree_hashes(folder) == before
 
 
+def test_the_replica_command_generates_with_the_seed_it_is_given(tmp_path):
+    """`ruralgov replica --seed` reaches the generator: the wave records that seed, and two seeds
+    give two different samples."""
+    files = {}
+    for seed in (7, 8):
+        out = tmp_path / f"seed-{seed}"
+        res = CliRunner().invoke(app, ["replica", "--out", str(out), "--n", "440", "--no-calibrate",
+                                       "--seed", str(seed)])
+        assert res.exit_code == 0, res.output
+        spec = yaml.safe_load((out / "wave.yml").read_text(encoding="utf-8"))
+        assert spec["generator"]["seed"] == seed
+        files[seed] = (out / "villagers.csv").read_bytes()
+    assert files[7] != files[8]
+
+
 def test_the_replica_says_it_is_synthetic():
     spec = yaml.safe_load((DEFAULT / "wave.yml").read_text(encoding="utf-8"))
     assert spec["synthetic"] is True
