@@ -441,6 +441,24 @@ def test_a_northeastern_province_s_region_line_is_the_northeast_s_mean(study):
     assert nat[2015] == pytest.approx(np.average(g[col], weights=g["primary_fulltime_teachers_10k"]), rel=1e-9)
 
 
+def test_the_unemployment_lines_break_between_2019_and_2020_where_registration_changed(study):
+    """Registered unemployment changes regime in 2020: each drawn segment lies wholly before the
+    break or wholly from it, so no line joins 2019 to 2020."""
+    import matplotlib.pyplot as plt
+
+    from analysis.ingest.official import BREAK_YEAR
+
+    p = study.official
+    col = "urban_registered_unemployment_rate_pct"
+    fig = profile.official_figure(study, 440000)
+    ax = fig.axes[[c for c in profile.OFFICIAL_SERIES if c in p].index(col)]
+    spans = [np.asarray(line.get_xdata(), float) for line in ax.get_lines()]
+    plt.close(fig)
+    assert len(spans) == 6                        # province, region and nation: two parts each
+    for x in spans:
+        assert (x < BREAK_YEAR).all() or (x >= BREAK_YEAR).all(), x
+
+
 def test_official_lines_break_at_a_missing_year_and_dot_every_year(study):
     """A year the panel lacks for a series (2006 for the pupil–teacher ratio) is a gap in the
     province's, region's and nation's lines, not a straight segment across it; every year known

@@ -141,6 +141,9 @@ def test_reproduce_cli_json_and_exit_code():
     rows = json.loads(res.stdout)
     overall = next(r for r in rows if r["key"] == "modernization_degree.overall")
     assert round(overall["reproduced"], 2) == 50.96 and overall["se"] > 0
+    # a machine reader gets what says whether and how a figure compares, not the table's columns only
+    assert {"label", "decimals", "compare", "statistic", "note"} <= set(overall)
+    assert any(r["statistic"] == "not_from_survey" and r["note"] for r in rows)
 
 
 def test_reproduce_exits_1_when_a_figure_is_outside(make_wave, default_frames):
