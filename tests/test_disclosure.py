@@ -105,6 +105,16 @@ def test_no_suppress_is_for_the_data_owner_and_warns(small_province_wave):
     assert "do not publish" in res.stderr
     csv = pd.read_csv(io.StringIO(res.stdout))
     assert not np.isnan(csv.set_index("domain").loc["Tibet", "estimate"])
+    # the level asked for, unsuppressed: that level's degree, not the overall one
+    from analysis.estimation.study import build_study
+
+    res = runner.invoke(app, ["index", str(small_province_wave), "--by", "province", "--format", "csv",
+                              "--level", "health", "--no-suppress"])
+    got = pd.read_csv(io.StringIO(res.stdout)).set_index("domain")
+    st = build_study(str(small_province_wave))
+    want = st.degree(by="province_en", level="health").to_frame().set_index("domain")
+    assert set(got["level"]) == {"health"} and len(got) == len(want)
+    np.testing.assert_allclose(got["estimate"], want.loc[got.index, "estimate"], rtol=1e-9)
 
 
 def test_cli_prints_psus_and_design_df_beside_every_domain_estimate(default_frames):

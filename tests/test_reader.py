@@ -1012,6 +1012,15 @@ def test_a_province_surveyed_in_one_village_is_withheld_from_the_degree_tables(t
     assert "Shanghai" not in {common.headline(st).get(k) for k in ("top_province", "bottom_province")}
 
 
+def test_respondents_are_placed_in_the_three_belts_liaoning_east_and_heilongjiang_central(default_study):
+    """region3 is the three-belt scheme (east, central, west), whatever the NBS four regions say:
+    the replica's Heilongjiang respondents are central, none is "northeast"."""
+    v = default_study.villagers
+    assert set(v["region3"]) == {"east", "central", "west"}
+    assert set(v.loc[v["province_en"] == "Heilongjiang", "region3"]) == {"central"}
+    assert set(v.loc[v["province_en"] == "Heilongjiang", "region4"]) == {"northeast"}
+
+
 def test_the_headline_counts_as_unscored_the_respondents_without_an_overall_score_only(default_study):
     """A respondent missing one field's sub-index may still have an overall score (the coverage
     rule): the headline's unscored count is of the overall score alone, as the degree leaves out."""
