@@ -181,9 +181,11 @@ def test_bootstrap_domains(study):
 
 
 def test_cli_json(study):
-    res = CliRunner().invoke(app, ["sensitivity", "2020-replica", "--draws", "700", "--format", "json"])
+    # 705 asked: N = 705 // (k + 2) = 100 base rows, so 700 evaluations made, and said
+    res = CliRunner().invoke(app, ["sensitivity", "2020-replica", "--draws", "705", "--format", "json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
+    assert out["draws"] == 700
     assert out["synthetic"] is True and len(out["sobol"]) == 10
     # the 22 publishable provinces from the best median rank down, within 1 to 22
     med = [r["median_rank"] for r in out["ranks"]]
@@ -192,7 +194,9 @@ def test_cli_json(study):
     assert out["ranks"][0]["province"] == "Shanghai"
     # the printed interval is the 2.5 % and 97.5 % quantiles of each province's rank (1 = highest
     # score) over the same draws (the seed of data/index.yml)
-    draws = run_sensitivity(study, draws=700).provinces[[r["province"] for r in out["ranks"]]]
+    run = run_sensitivity(study, draws=705)
+    assert run.n_evaluations == 700
+    draws = run.provinces[[r["province"] for r in out["ranks"]]]
     ranks = draws.rank(axis=1, ascending=False).to_numpy()
     got = pd.DataFrame(out["ranks"])[["rank_low", "median_rank", "rank_high"]].to_numpy()
     np.testing.assert_allclose(got, np.quantile(ranks, [0.025, 0.5, 0.975], axis=0).T, rtol=1e-12)
