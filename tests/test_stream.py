@@ -522,10 +522,13 @@ def test_stream_command_names_the_bad_partition_row_and_exits_1(tmp_path):
 
     v = generate(seed=12, n=2000, calibrate=False)["villagers"]
     v.loc[1500, "sex"] = 5.0                              # not a code of sex
+    v["notes_by_the_team"] = "x"                          # a column the codebook lacks: a warning
     write_partitioned(v, tmp_path / "p", rows_per_file=1000)
     res = CliRunner().invoke(app, ["stream", str(tmp_path / "p")])
     assert res.exit_code == 1
     assert "part-00001.parquet, row 502, column 'sex'" in res.output
+    said = " ".join(res.output.split())
+    assert "notes_by_the_team" in said and "p: 1 error(s); nothing estimated" in said   # warnings not counted
     assert CliRunner().invoke(app, ["stream", str(tmp_path / "nothing")]).exit_code == 2
 
 
