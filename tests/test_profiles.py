@@ -438,7 +438,8 @@ def test_a_northeastern_province_s_region_line_is_the_northeast_s_mean(study):
     nat = d[(d["of"] == "nation") & (d["series"] == profile.OFFICIAL_SERIES[col])].set_index("year")["value"]
     g = p.xs(2015, level="year").dropna(subset=[col])
     assert len(g) == 31
-    assert nat[2015] == pytest.approx(np.average(g[col], weights=g["primary_fulltime_teachers_10k"]), rel=1e-9)
+    teachers = g["primary_fulltime_teachers_10k"]
+    assert nat[2015] == pytest.approx(np.average(g[col], weights=teachers), rel=1e-9)
 
 
 def test_the_unemployment_lines_break_between_2019_and_2020_where_registration_changed(study):

@@ -115,7 +115,7 @@ def test_versions_name_every_package_and_those_missing(monkeypatch):
     v = provenance.versions()
     assert list(v) == list(provenance.PACKAGES)
     assert v["seaborn"] == "not installed" and v["numpy"] == "v-numpy"
-    assert v["ruralgov"] == "v-ruralgov"          # the package's own release, first among those that shape results
+    assert v["ruralgov"] == "v-ruralgov"          # the package's own release
 
 
 def test_the_report_s_year_is_its_commit_s_year_not_its_author_s(tmp_path, monkeypatch):
@@ -123,8 +123,9 @@ def test_the_report_s_year_is_its_commit_s_year_not_its_author_s(tmp_path, monke
     in the new year: the citation dates the commit, as `git log %cd` does."""
     import subprocess
 
-    env = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.org", "GIT_COMMITTER_NAME": "a",
-           "GIT_COMMITTER_EMAIL": "a@example.org", "GIT_AUTHOR_DATE": "2019-12-31T12:00:00+00:00",
+    env = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.org",
+           "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@example.org",
+           "GIT_AUTHOR_DATE": "2019-12-31T12:00:00+00:00",
            "GIT_COMMITTER_DATE": "2020-01-02T12:00:00+00:00"}
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=env)
     (tmp_path / "f").write_text("x")

@@ -759,7 +759,8 @@ def test_a_digital_access_item_asked_in_some_provinces_is_judged_on_the_df_of_it
     v = w.villagers.copy()
     asked = v["province_en"].isin(["Guangxi", "Shanghai", "Hebei"])
     v.loc[~asked, "digital_use"] = np.nan
-    st = dataclasses.replace(default_study, wave=Wave(w.spec, {**w.data, "villagers": v}, w.report, w.codebook))
+    wave = Wave(w.spec, {**w.data, "villagers": v}, w.report, w.codebook)
+    st = dataclasses.replace(default_study, wave=wave)
     row = problems.digital_access(st).set_index("item").loc[w.codebook.item("villagers", "digital_use").label]
     e = st.design.proportion(answered(st.villagers["digital_use"].to_numpy(float), 1))
     assert row["df"] == e.df[0] == 9 - 3 < st.design.degf
@@ -1160,8 +1161,9 @@ def test_item_nonresponse_ranks_items_by_blank_and_declared_missing_together_ove
                                  "declared": [0, 6, 0, 0, 0], "rows": [10, 10, 10, 4, 4]})
 
     items = [SimpleNamespace(id=c, label=f"item {c}") for c in "abc"]
-    spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=SimpleNamespace(name="v.csv")),
-                                           "institutions": SimpleNamespace(file=SimpleNamespace(name="i.csv"))})
+    files = {q: SimpleNamespace(file=SimpleNamespace(name=f)) for q, f in (("villagers", "v.csv"),
+                                                                          ("institutions", "i.csv"))}
+    spec = SimpleNamespace(questionnaires=files)
     study = SimpleNamespace(wave=SimpleNamespace(report=Declared(), spec=spec,
                                                  codebook=SimpleNamespace(items=lambda q: items)))
     t = item_nonresponse(study)
@@ -1488,7 +1490,8 @@ def test_the_imputation_table_heads_the_complete_case_and_the_pooled_estimates_e
                       "df": [19.0], "ci_low": [1.6], "ci_high": [3.4], "fmi": [0.2]})
     monkeypatch.setattr(suite, "multiple_imputation", lambda study: m)
     t = det.mice_table(None).iloc[0]
-    assert (t["complete cases"], t["imputed"], t["SE (imputed)"], t["missing information"]) == (1.5, 2.5, 0.4, 0.2)
+    shown = (t["complete cases"], t["imputed"], t["SE (imputed)"], t["missing information"])
+    assert shown == (1.5, 2.5, 0.4, 0.2)
 
 
 def test_the_determinants_page_quotes_the_wild_bootstrap_p_not_the_analytic_one():
@@ -1616,7 +1619,8 @@ def test_the_regional_spending_lines_are_the_four_nbs_regions_and_the_theil_spli
     th = figs["fig_real_theil"].ruralgov_data.set_index("year")
     st = provinces.stats(default_study)
     last = st["real_last"]
-    assert 100 * th.loc[last, "between"] / th.loc[last, "total"] == pytest.approx(st["theil_between_share_last"])
+    share = 100 * th.loc[last, "between"] / th.loc[last, "total"]
+    assert share == pytest.approx(st["theil_between_share_last"])
 
 
 def test_a_province_on_few_design_df_carries_its_flag_to_its_profile(default_study):
