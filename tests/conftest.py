@@ -145,3 +145,13 @@ def scratch_root(tmp_path: Path) -> Path:
     shutil.copytree(paths.ROOT, dst, ignore=shutil.ignore_patterns(
         "_build", ".venv", ".git", "__pycache__", ".pytest_cache", ".hypothesis"))
     return dst
+
+
+def with_villagers(study, v):  # type: ignore[no-untyped-def]
+    """The study over another villager frame (same rows, so the same scores and design)."""
+    import dataclasses
+
+    from analysis.ingest.wave import Wave
+
+    w = study.wave
+    return dataclasses.replace(study, wave=Wave(w.spec, {**w.data, "villagers": v}, w.report, w.codebook))

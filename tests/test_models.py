@@ -26,7 +26,7 @@ from analysis.estimation.frames import model_frame
 from analysis.estimation.suite import ModelSpecError, fit_model, fit_models
 from analysis.i18n import say
 from analysis.settings import load_settings
-from tests.conftest import shared
+from tests.conftest import shared, with_villagers
 
 
 @pytest.fixture(scope=shared)
@@ -1074,21 +1074,11 @@ def test_text_codes_of_a_list_keep_each_value_as_written():
     assert list(codes) == [0, 1, 0] and list(levels) == ["1", "2.5"]
 
 
-def _with_villagers(study, v):  # type: ignore[no-untyped-def]
-    """The study over another villager frame (same rows, so the same scores and design)."""
-    import dataclasses
-
-    from analysis.ingest.wave import Wave
-
-    w = study.wave
-    return dataclasses.replace(study, wave=Wave(w.spec, {**w.data, "villagers": v}, w.report, w.codebook))
-
-
 def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_by_name(study):
     """fit_models: a model needing a variable the wave lacks, or a regressor with one value, is
     skipped and the reason kept (without the model's name); asked for by name it is refused."""
     v = study.villagers.drop(columns=["edu_sat"])             # one model's outcome, in the middle of the list
-    ms = fit_models(_with_villagers(study, v))
+    ms = fit_models(with_villagers(study, v))
     users = [m.name for m in study.settings.models.models if "edu_sat" in (m.outcome, *m.regressors)]
     assert users == ["ologit_education"] and ms.skipped["ologit_education"] == "the wave has no edu_sat"
     assert say(ms.skipped["ologit_education"], "zh") == "本轮调查没有变量 edu_sat"    # in the Chinese edition
@@ -1096,12 +1086,12 @@ def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_b
     every = {m.name for m in study.settings.models.models}      # the others are still fitted
     assert {r.name for r in ms.results} == every - set(users) and set(ms.skipped) == set(users)
     assert (ms.wave_id, ms.synthetic) == (study.wave.id, study.wave.synthetic) == ("2020-replica", True)
-    two = fit_models(_with_villagers(study, study.villagers.drop(columns=["smartphone", "hreg_app"])))
+    two = fit_models(with_villagers(study, study.villagers.drop(columns=["smartphone", "hreg_app"])))
     assert two.skipped["logit_online_registration"] == "the wave has no hreg_app, smartphone"
     with pytest.raises(ModelSpecError):
-        fit_models(_with_villagers(study, v), names=[users[0]])
+        fit_models(with_villagers(study, v), names=[users[0]])
 
-    one = _with_villagers(study, study.villagers.assign(sex=2.0))          # every respondent female
+    one = with_villagers(study, study.villagers.assign(sex=2.0))          # every respondent female
     ms = fit_models(one)
     n = len(model_frame(one, study.settings.models.get("wls_region")).data)
     assert ms.skipped["wls_region"] == (
@@ -1117,7 +1107,7 @@ def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_b
     # the variable's readable label beside its name
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': the regressor 'internet_use' \(internet use\) "
                                              r"takes a single value \(1\)"):
-        fit_models(_with_villagers(study, study.villagers.assign(internet_use=1.0)), names=["wls_region"])
+        fit_models(with_villagers(study, study.villagers.assign(internet_use=1.0)), names=["wls_region"])
     with pytest.raises(ModelSpecError, match=r"^unknown model\(s\) \['nope'\]; known: wls_region, "):
         fit_models(study, names=["nope"])
 
@@ -1125,7 +1115,7 @@ def test_a_model_the_wave_cannot_support_is_skipped_with_the_reason_or_refused_b
 def test_a_model_whose_outcome_takes_one_value_is_skipped_with_the_reason_not_crashed_on(study):
     """A wave where every respondent gave the same answer: the ordered logits of that outcome (no
     cut point to estimate) are skipped with the reason, the other models still fitted."""
-    one = _with_villagers(study, study.villagers.assign(hlt_sat=4.0))
+    one = with_villagers(study, study.villagers.assign(hlt_sat=4.0))
     users = [m.name for m in study.settings.models.models if m.outcome == "hlt_sat"]
     assert users == ["ologit_health", "svyolr_health"]
     ms = fit_models(one)
@@ -1148,18 +1138,18 @@ def test_a_model_frame_with_infinite_values_or_no_rows_is_refused_with_the_varia
     inf = v.assign(distance_km=v["distance_km"].where(v.index != v.index[3], np.inf))
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': 'distance_km' \(distance to township \(km\)\) "
                                              r"has 1 infinite values; declare its transform") as e:
-        fit_model(_with_villagers(study, inf), spec)
+        fit_model(with_villagers(study, inf), spec)
     assert str(e.value).endswith("declare its transform and how it treats them in data/models.yml")
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': no complete rows$"):
-        fit_model(_with_villagers(study, v.assign(distance_km=np.nan)), spec)
+        fit_model(with_villagers(study, v.assign(distance_km=np.nan)), spec)
     # a single complete row is a frame, not "no complete rows": it fails later, on its regressors
     keep = v["distance_km"].where(v.index == v.index[0])
     with pytest.raises(ModelSpecError, match="takes a single value"):
-        fit_model(_with_villagers(study, v.assign(distance_km=keep)), spec)
+        fit_model(with_villagers(study, v.assign(distance_km=keep)), spec)
     # without clusters (one cluster would be named first): its outcome, on that one row
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': the outcome 'overall' \(overall score\) "
                                              r"takes a single value \([\d.]+\) on the 1 complete rows"):
-        fit_model(_with_villagers(study, v.assign(distance_km=keep)),
+        fit_model(with_villagers(study, v.assign(distance_km=keep)),
                   spec.model_copy(update={"cluster": None, "wild": None}))
 
 
@@ -1172,26 +1162,26 @@ def test_a_model_reports_the_rows_it_dropped_and_the_share_of_respondents_it_use
     base = fit_model(study, spec)
     v = study.villagers.copy()
     v.loc[v.index[model_frame(study, spec).rows[:37]], "distance_km"] = np.nan
-    res = fit_model(_with_villagers(study, v), spec)
+    res = fit_model(with_villagers(study, v), spec)
     assert res.nobs == base.nobs - 37 and res.stats["dropped"] == base.stats["dropped"] + 37
     assert res.stats["dropped"] == len(v) - res.nobs
     assert res.stats["complete_share"] == pytest.approx(res.nobs / len(v), rel=1e-15)
     # the frame's notes (rows a transform left out) reach the result, which the page and the CLI print
     v.loc[v.index[model_frame(study, spec).rows[40:42]], "hh_income"] = 0.0       # log(0): left out
-    noted = fit_model(_with_villagers(study, v), spec)
-    assert noted.stats["notes"] == model_frame(_with_villagers(study, v), spec).notes
+    noted = fit_model(with_villagers(study, v), spec)
+    assert noted.stats["notes"] == model_frame(with_villagers(study, v), spec).notes
     assert len(noted.stats["notes"]) == 1 and "2 rows with hh_income ≤ 0" in noted.stats["notes"][0]
     # a variable without a readable label is named by itself
     monkeypatch.setattr(suite, "variable_labels", lambda s: {})
     vv = study.villagers
     inf = vv.assign(distance_km=vv["distance_km"].where(vv.index != vv.index[3], np.inf))
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': 'distance_km' \(distance_km\) has 1 "):
-        fit_model(_with_villagers(study, inf), spec)
+        fit_model(with_villagers(study, inf), spec)
     with pytest.raises(ModelSpecError, match=r"^model 'wls_region': the regressor 'internet_use' "
                                              r"\(internet_use\)"):
-        fit_model(_with_villagers(study, vv.assign(internet_use=1.0)), spec)
+        fit_model(with_villagers(study, vv.assign(internet_use=1.0)), spec)
     with pytest.raises(ModelSpecError, match=r"^model 'ologit_health': the outcome 'hlt_sat' \(hlt_sat\) "):
-        fit_model(_with_villagers(study, vv.assign(hlt_sat=4.0)), study.settings.models.get("ologit_health"))
+        fit_model(with_villagers(study, vv.assign(hlt_sat=4.0)), study.settings.models.get("ologit_health"))
 
 
 def test_robustness_refits_without_the_wild_bootstrap_into_one_numbered_table(study, monkeypatch):
@@ -1312,7 +1302,7 @@ def test_collinear_regressors_or_a_singular_decomposition_leave_a_model_out_with
     assert str(e.value) == "model 'wls_region': the regressors are collinear (X'WX is singular)"
     assert say(e.value.reason, "zh") == "回归变量共线（X'WX 奇异）"
     v = study.villagers
-    east_women = _with_villagers(study, v.assign(sex=v["sex"].where(v["region3"] != "east", 2.0)))
+    east_women = with_villagers(study, v.assign(sex=v["sex"].where(v["region3"] != "east", 2.0)))
     with pytest.raises(ModelSpecError) as e:
         fit_model(east_women, ms.get("oaxaca_east_west"))
     assert str(e.value) == ("model 'oaxaca_east_west': its equations are singular on the complete rows of "

@@ -379,17 +379,21 @@ def test_the_citation_of_a_modified_work_tree_says_so(default_study, monkeypatch
     assert "commit 0123456789ab, wave " in cite.bibtex(default_study)
 
 
+def _with_spec(study, **changes):  # type: ignore[no-untyped-def]
+    """A stand-in study whose wave's wave.yml says otherwise in ``changes`` (its data unchanged)."""
+    import dataclasses
+
+    w = study.wave
+    return SimpleNamespace(wave=dataclasses.replace(w, spec=dataclasses.replace(w.spec, **changes)))
+
+
 def test_the_citation_calls_a_wave_synthetic_by_its_synthetic_flag_alone(default_study):
     """A real re-survey of the seed study is cited as real data, and a synthetic wave that does
     not reproduce the seed as synthetic: the note follows `synthetic`, not `reproduces_seed`."""
-    import dataclasses
-
     from analysis.report.pages import cite
 
-    w = default_study.wave
     for synthetic, reproduces in ((False, True), (True, False)):
-        spec = dataclasses.replace(w.spec, synthetic=synthetic, reproduces_seed=reproduces)
-        study = SimpleNamespace(wave=dataclasses.replace(w, spec=spec))
+        study = _with_spec(default_study, synthetic=synthetic, reproduces_seed=reproduces)
         said = cite.bibtex(study).rstrip("}\n").endswith(", synthetic replica data")
         assert said is synthetic, (synthetic, reproduces)
 
@@ -397,14 +401,11 @@ def test_the_citation_calls_a_wave_synthetic_by_its_synthetic_flag_alone(default
 def test_the_methods_page_names_the_generator_version_and_seed_wave_yml_records(default_study):
     """A replica made by an older generator is described by the version and seed its wave.yml
     records, not by the code now installed."""
-    import dataclasses
-
     from analysis.report.pages import methods
 
-    w = default_study.wave
-    st = w.spec.settings.model_copy(update={"generator": {**w.spec.settings.generator, "version": "0.9",
-                                                          "seed": 4242}})
-    study = SimpleNamespace(wave=dataclasses.replace(w, spec=dataclasses.replace(w.spec, settings=st)))
+    st = default_study.wave.spec.settings
+    st = st.model_copy(update={"generator": {**st.generator, "version": "0.9", "seed": 4242}})
+    study = _with_spec(default_study, settings=st)
     assert "(version 0.9, seed 4242)" in methods.wave_paragraph(study)
 
 
@@ -412,28 +413,20 @@ def test_the_methods_page_names_the_generator_version_and_seed_wave_yml_records(
 def test_the_methods_page_states_the_lonely_psu_rule_the_wave_declares(default_study, rule, monkeypatch):
     """The rule the wave's design declares is the one the methods page names (and the one its
     estimates were computed under), not the default "adjust"."""
-    import dataclasses
-
     from analysis.report.pages import index, methods
 
     monkeypatch.setattr(index, "method_settings", lambda study: {})     # the index's own settings
-    w = default_study.wave
-    study = SimpleNamespace(wave=dataclasses.replace(w, spec=dataclasses.replace(w.spec, lonely_psu=rule)))
-    assert methods.settings(study)["lonely_psu"] == rule
+    assert methods.settings(_with_spec(default_study, lonely_psu=rule))["lonely_psu"] == rule
 
 
 def test_the_methods_page_of_a_real_wave_gives_its_source_and_its_citation_each_as_written(default_study):
     """A real wave's paragraph quotes wave.yml: its source after "Source:" and the reference it
     asks to be cited by after "Cite as:", escaped."""
-    import dataclasses
-
     from analysis.report.pages import methods
 
-    w = default_study.wave
-    st = w.spec.settings.model_copy(update={"source": "Provincial survey office <2021>",
-                                            "citation": "Li & Wang (2022), Rural services survey"})
-    spec = dataclasses.replace(w.spec, synthetic=False, settings=st)
-    text = methods.wave_paragraph(SimpleNamespace(wave=dataclasses.replace(w, spec=spec)))
+    st = default_study.wave.spec.settings.model_copy(update={
+        "source": "Provincial survey office <2021>", "citation": "Li & Wang (2022), Rural services survey"})
+    text = methods.wave_paragraph(_with_spec(default_study, synthetic=False, settings=st))
     assert "Source: Provincial survey office &lt;2021&gt;" in text
     assert "Cite as: Li &amp; Wang (2022), Rural services survey" in text
 
@@ -749,18 +742,15 @@ def test_each_digital_access_region_cell_is_judged_on_its_own_answers_and_any_wi
 def test_a_digital_access_item_asked_in_some_provinces_is_judged_on_the_df_of_its_own_psus(default_study):
     """An item asked in three provinces only: its row gives the df of the villages that answered
     it (fewer than the wave's) and is flagged on them."""
-    import dataclasses
-
     from analysis.estimation.design import answered
-    from analysis.ingest.wave import Wave
     from analysis.report.pages import problems
+    from tests.conftest import with_villagers
 
     w = default_study.wave
     v = w.villagers.copy()
     asked = v["province_en"].isin(["Guangxi", "Shanghai", "Hebei"])
     v.loc[~asked, "digital_use"] = np.nan
-    wave = Wave(w.spec, {**w.data, "villagers": v}, w.report, w.codebook)
-    st = dataclasses.replace(default_study, wave=wave)
+    st = with_villagers(default_study, v)
     row = problems.digital_access(st).set_index("item").loc[w.codebook.item("villagers", "digital_use").label]
     e = st.design.proportion(answered(st.villagers["digital_use"].to_numpy(float), 1))
     assert row["df"] == e.df[0] == 9 - 3 < st.design.degf
