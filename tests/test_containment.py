@@ -327,3 +327,64 @@ def test_validate_refuses_to_write_its_report_under_data_waves_however_the_path_
         assert tree_hashes(paths.WAVES) == before
     finally:
         target.unlink(missing_ok=True)
+
+
+def test_build_force_rebuilds_a_report_that_is_up_to_date(tmp_path, fake_book, monkeypatch):
+    """``ruralgov build --force`` runs the book again though nothing changed (a damaged cache or
+    report is the reason to ask); without it, the second build is up to date."""
+    runs = []
+    stub = build_mod._run
+    monkeypatch.setattr(build_mod, "_run", lambda *a, **k: (runs.append(1), stub(*a, **k))[1])
+    args = ["build", paths.DEFAULT_WAVE, "--out", str(tmp_path / "r"), "--lang", "en", "--no-pdf"]
+    assert runner.invoke(app, args).exit_code == 0 and runner.invoke(app, args).exit_code == 0
+    assert len(runs) == 1
+    res = runner.invoke(app, [*args, "--force"])
+    assert res.exit_code == 0, res.output
+    assert len(runs) == 2
+
+
+def test_a_report_may_not_be_written_into_a_compared_wave_s_folder(tmp_path, fake_book, make_wave,
+                                                                    small_villagers):
+    """--out is refused inside any wave the build reads, the compared ones as well as the main one:
+    their raw folders are never written."""
+    other = make_wave(small_villagers, name="b")
+    before = tree_hashes(other)
+    assert build_book(paths.DEFAULT_WAVE, other / "report", compare=[str(other)], pdf=False) == 2
+    assert not (other / "report").exists() and tree_hashes(other) == before
+
+
+def test_a_refused_build_counts_the_errors_it_lists_not_the_warnings(make_wave, small_villagers, fake_book,
+                                                                     capsys):
+    """An invalid wave is refused with the number of its errors, which the lines above it list;
+    its warnings (here a column the codebook lacks) are not counted."""
+    v = small_villagers.copy()
+    v.loc[3, "sex"] = "5"                                    # not a code of sex: an error
+    v["notes_by_the_team"] = "x"                             # a warning
+    folder = make_wave(v)
+    rep, _ = validate_wave(folder)
+    assert len(rep.errors) == 1 and len(rep.problems) > 1
+    assert build_book(str(folder)) == 1
+    said = " ".join(capsys.readouterr().err.split())
+    assert "is invalid: 1 error(s); nothing was built" in said
+
+
+def test_the_closing_line_counts_each_page_once_executed_or_cached(tmp_path, fake_book, monkeypatch, capsys):
+    """Pages the book took from the cache are counted as cached and not also as executed."""
+    stub = build_mod._run
+
+    def run(*a, **k):  # type: ignore[no-untyped-def]
+        code, failed, _ = stub(*a, **k)
+        return code, failed, {"book/a.md": "cache", "book/b.md": "cache", "book/c.md": "2.50 s"}
+
+    monkeypatch.setattr(build_mod, "_run", run)
+    assert build_book(paths.DEFAULT_WAVE, tmp_path / "r", pdf=False) == 0
+    assert "pages executed: 1, taken from the cache: 2;" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_comparison_is_built_under_the_name_of_every_wave_it_compares(fake_book, make_wave, small_villagers):
+    """``build A --compare C`` and ``build B --compare C`` are two reports: each folder is named by
+    the reported wave and the compared ones, so neither replaces the other."""
+    c = make_wave(small_villagers, name="c")
+    assert build_book(paths.DEFAULT_WAVE, compare=[str(c)], pdf=False) == 0
+    assert sorted(p.name for p in fake_book.iterdir() if p.name.startswith("compare-")) == \
+        [f"compare-{paths.DEFAULT_WAVE}-c"]

@@ -283,12 +283,13 @@ def test_a_declared_delimiter_holds_on_the_careful_path_too(small_villagers, mak
     assert list(clean["villagers"]["resp_id"].astype(str)) == list(small_villagers["resp_id"].astype(str))
 
 
-def test_a_questionnaire_s_own_delimiter_decides_over_the_wave_s(small_villagers, make_wave):
+@pytest.mark.parametrize("tab", ["tab", "\\t"])
+def test_a_questionnaire_s_own_delimiter_decides_over_the_wave_s(small_villagers, make_wave, tab):
     """wave.yml's delimiter is the default of its questionnaires; one that names its own (a tab
-    file in a wave of semicolons) is split on its own."""
+    file in a wave of semicolons, written ``tab`` or ``'\\t'``) is split on its own."""
     data = small_villagers.to_csv(index=False, sep="\t").encode("utf-8")
     report, clean = validate_wave(make_wave(data, spec={"delimiter": ";", "questionnaires": {
-        "villagers": {"file": "villagers.csv", "delimiter": "tab"}}}))
+        "villagers": {"file": "villagers.csv", "delimiter": tab}}}))
     assert report.ok, report.errors[:3]
     assert list(clean["villagers"]["resp_id"].astype(str)) == list(small_villagers["resp_id"].astype(str))
 

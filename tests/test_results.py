@@ -19,9 +19,10 @@ from statsmodels.stats.multitest import multipletests
 from analysis.estimation.results import ModelResult, ModelSet, _fe_row, _stars, holm, inference
 
 
-def result(name, est, se, *, df=None, nobs=1000, fit=None, fe=(), labels=None):  # type: ignore[no-untyped-def]
+def result(name, est, se, *, df=None, nobs=1000, fit=None, fe=(), labels=None,  # type: ignore[no-untyped-def]
+           family="wls"):
     terms = list(est)
-    return ModelResult(name, name.upper(), "wls", pd.Series(est, dtype=float),
+    return ModelResult(name, name.upper(), family, pd.Series(est, dtype=float),
                        pd.DataFrame(np.diag(np.square(list(se.values()))), index=terms, columns=terms),
                        nobs, df, MappingProxyType(fit or {}), tuple(fe), MappingProxyType(labels or {}),
                        MappingProxyType({}), tuple(terms))
@@ -105,7 +106,7 @@ def test_regression_table_cells_rows_and_stars_after_holm():
                labels={"x": "Internet use"})
     b = result("b", {"x": 0.22}, {"x": 0.1}, nobs=99,
                fit={"pseudo_r2": 0.1234, "icc": 0.2, "icc_conditional": 0.15}, fe=("province", "region3"),
-               labels={"x": "Internet use"})
+               labels={"x": "Internet use"}, family="logit")
     ms = ModelSet((a, b), "w1", True)
     tidy = ms.to_frame()
     np.testing.assert_allclose(tidy["p_holm"], multipletests(tidy["p"], method="holm")[1])
@@ -114,6 +115,7 @@ def test_regression_table_cells_rows_and_stars_after_holm():
     rows = {r[0]: (r[1], r[2]) for r in t.itertuples(index=False)}
     assert list(rows) == ["Internet use", "w", "province effects", "region effects", "N", "R²", "pseudo-R²",
                           "clusters", "ICC, empty model", "ICC, with the covariates"]
+    # a logit's cells stay on the log-odds scale of their standard errors (not exp(b) beside se(b))
     assert rows["Internet use"] == ("1.000** (0.100)", "0.220 (0.100)")
     assert rows["w"] == ("0.100 (0.100)", "")
     assert rows["province effects"] == ("", "yes") and rows["region effects"] == ("yes", "yes")

@@ -122,6 +122,9 @@ def test_duplicate_keys_are_errors_with_their_lines():
     ({"ahp": {"order": ["a", "b"], "matrix": [[1, "x"], [1, 1]]}}, "fractions such as 1/2"),
     ({"ahp": {"order": ["a", "b"], "matrix": [[1, 2], [0.5]]}}, "the matrix must be 2 × 2"),
     ({"ahp": {"order": ["a", "b"], "matrix": [[1, 2, 3], [0.5, 1, 2]]}}, "the matrix must be 2 × 2"),
+    ({"ahp": {"order": ["a", "b", "c"], "matrix": [[1, 2], [0.5, 1]]}}, "the matrix must be 3 × 3"),
+    ({"ahp": {"matrix": [[1, 2], [0.5, 1]]}}, "one row and column per field in 'order'"),   # no order
+    ({"ahp": {"order": ["a", "b"], "matrix": [[1, "1/0"], [0, 1]]}}, "fractions such as 1/2"),
     ({"min_cel": 3}, "unknown key 'min_cel'"),
     ({"expert": {"fields": {"health": 0.0, "education": 2}}}, "weights must be positive: {'health': 0.0}"),
     ({"expert": {"indicators": {"hp_far": -1}}}, "weights must be positive: {'hp_far': -1.0}"),
@@ -371,3 +374,52 @@ def test_an_unknown_key_inside_a_named_entry_gives_the_allowed_keys_and_the_clos
     said = " ".join(str(e.value).split())
     assert "questionnaires.villagers.delimitr: unknown key 'delimitr'" in said
     assert "did you mean 'delimiter'" in said
+
+
+@pytest.mark.parametrize("spec,fragment", [
+    ({"family": "wls", "weights": "weight", "se": "cr1"}, "se: cr1 needs 'cluster'"),
+    ({"family": "wls", "weights": "weight", "wild": {}}, "a wild cluster bootstrap needs 'cluster'"),
+    ({"family": "mixedlm"}, "a mixedlm model needs 'group'"),
+    ({"family": "oaxaca", "groups": ["a", "b"]}, "an oaxaca model needs 'group'"),
+    ({"family": "oaxaca", "group": "sex"}, "an oaxaca model needs 'groups'"),
+    ({"family": "mixedlm", "group": "province", "se": "hc1"}, "'se' does not apply to a mixedlm model"),
+    ({"family": "ologit", "se": "hc1"}, "an ordered logit is model-based, or design-based"),
+    ({"family": "wls", "se": "design"}, "design-based standard errors need 'weights'"),
+    ({"family": "mixedlm", "group": "province", "weights": "weight"}, "the multilevel model is unweighted"),
+    ({"family": "ols", "weights": "weight"}, "an ols model is unweighted: use family wls"),
+])
+def test_each_family_rule_of_a_model_is_checked(spec, fragment):
+    with pytest.raises(SettingsError) as e:
+        validate(ModelsSettings, {"models": [{"name": "m", "outcome": "overall", **spec}]}, "data/models.yml")
+    assert "data/models.yml" in str(e.value) and fragment in str(e.value)
+
+
+@pytest.mark.parametrize("spec,se_kind", [
+    ({"family": "ols", "cluster": "province"}, "cr1"),                 # a clustered ols: CR1, unweighted
+    ({"family": "ols"}, "hc1"),
+    ({"family": "wls", "weights": "weight", "cluster": "province", "wild": {}}, "cr1"),
+    ({"family": "wls", "weights": "weight", "se": "design"}, "design"),
+    ({"family": "ologit", "weights": "weight", "se": "design"}, "design"),
+    ({"family": "ologit"}, "model"),
+    ({"family": "mixedlm", "group": "province", "cluster": "province"}, "cr1"),
+    ({"family": "oaxaca", "group": "sex", "groups": ["a", "b"], "weights": "weight"}, "hc1"),
+])
+def test_a_model_that_keeps_the_family_rules_is_accepted(spec, se_kind):
+    m = validate(ModelsSettings, {"models": [{"name": "m", "outcome": "overall", **spec}]},
+                 "data/models.yml").models[0]
+    assert m.se_kind == se_kind
+
+
+def test_what_a_settings_file_leaves_out_is_the_method_the_readme_describes():
+    """Defaults of keys a settings file may leave out: a level is scored from 65 % of its indicator
+    weight (README, method in brief); a multilevel model by REML (lme4's and statsmodels' default);
+    a wild bootstrap with Webb's six-point weights (the few-cluster choice of Webb 2023, cited on the
+    determinants page), 999 replicates."""
+    from analysis.settings.schemas import Wild
+
+    assert "at least 65 % of its indicator weight" in " ".join((paths.ROOT / "README.md").read_text().split())
+    assert validate(IndexSettings, {}, "data/index.yml").coverage == 0.65
+    m = validate(ModelsSettings, {"models": [{"name": "m", "family": "mixedlm", "outcome": "overall",
+                                              "group": "province"}]}, "data/models.yml").models[0]
+    assert m.reml is True
+    assert (Wild().weights, Wild().reps) == ("webb", 999)

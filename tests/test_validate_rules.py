@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 
 import pytest
 from typer.testing import CliRunner
@@ -92,6 +93,24 @@ def test_bad_values_name_file_row_column(small_villagers, make_wave, col, value,
     assert value in e.value
 
 
+def test_answers_written_as_labels_are_read_whatever_their_case(small_villagers, make_wave):
+    """A coded item answered with its label, in Chinese or in English with any capitals (a field
+    team's export of 'Male', 'FEMALE'), is read as the label's code."""
+    v = small_villagers.copy()
+    v.loc[:2, "sex"] = ["Male", "FEMALE", "女"]
+    report, clean = validate_wave(make_wave(v))
+    assert report.ok, report.errors[:3]
+    assert clean["villagers"]["sex"].iloc[:3].tolist() == [1.0, 2.0, 2.0]
+
+
+def test_a_column_with_more_than_50_unparsable_values_lists_50_and_counts_the_rest(small_villagers, make_wave):
+    v = small_villagers.copy()
+    v.loc[:59, "age"] = "abc"
+    report, errs = _errors(make_wave(v))
+    assert len(errs) == 51 and all(e.column == "age" for e in errs)
+    assert errs[-1].message == "10 more unparsable values in this column"
+
+
 @pytest.mark.parametrize("col,value,ok", [
     ("age", "16", True), ("age", "100", True), ("age", "15", False), ("age", "101", False),
     ("distance_km", "0", True), ("distance_km", "300", True), ("distance_km", "300.5", False),
@@ -172,6 +191,7 @@ def test_the_cli_counts_errors_and_warnings_apart(small_villagers, make_wave):
     folder = make_wave(v)
     report, errs = _errors(folder)
     assert (len(errs), [w.rule for w in report.warnings]) == (1, ["known column"])
+    assert [p.severity for p in report.problems] == ["error", "warning"]    # the errors listed first
     res = runner.invoke(app, ["validate", str(folder)])
     assert res.exit_code == 1
     assert "1 error(s), 1 warning(s)" in " ".join(res.output.split())
@@ -513,6 +533,9 @@ def test_report_files_are_written_on_request_but_never_under_waves(tmp_path, sma
     assert res.exit_code == 1
     text = out_csv.read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text   # formula cells escaped
+    rows = pd.read_csv(out_csv, dtype=str, keep_default_na=False)
+    assert list(rows.columns) == ["severity", "file", "row", "column", "value", "rule", "message"]
+    assert rows.loc[rows["column"] == "edu_org", "value"].tolist() == ["'=HYPERLINK(\"http://x\")"]
     assert '"ok": false' in out_json.read_text(encoding="utf-8")
 
 

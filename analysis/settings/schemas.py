@@ -198,7 +198,7 @@ class ModelSpec(Strict):
         if self.wild is not None and not self.cluster:
             raise ValueError("a wild cluster bootstrap needs 'cluster'")
         if f in ("mixedlm", "oaxaca") and not self.group:
-            raise ValueError(f"a {f} model needs 'group'")
+            raise ValueError(f"{'an' if f == 'oaxaca' else 'a'} {f} model needs 'group'")
         if f == "oaxaca" and not self.groups:
             raise ValueError("an oaxaca model needs 'groups': the two groups compared")
         if f in ("mixedlm", "oaxaca") and self.se is not None:
