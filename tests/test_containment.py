@@ -381,7 +381,8 @@ def test_the_closing_line_counts_each_page_once_executed_or_cached(tmp_path, fak
     assert "pages executed: 1, taken from the cache: 2;" in " ".join(capsys.readouterr().err.split())
 
 
-def test_a_comparison_is_built_under_the_name_of_every_wave_it_compares(fake_book, make_wave, small_villagers):
+def test_a_comparison_is_built_under_the_name_of_every_wave_it_compares(fake_book, make_wave,
+                                                                        small_villagers):
     """``build A --compare C`` and ``build B --compare C`` are two reports: each folder is named by
     the reported wave and the compared ones, so neither replaces the other."""
     c = make_wave(small_villagers, name="c")

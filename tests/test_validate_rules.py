@@ -103,7 +103,8 @@ def test_answers_written_as_labels_are_read_whatever_their_case(small_villagers,
     assert clean["villagers"]["sex"].iloc[:3].tolist() == [1.0, 2.0, 2.0]
 
 
-def test_a_column_with_more_than_50_unparsable_values_lists_50_and_counts_the_rest(small_villagers, make_wave):
+def test_a_column_with_more_than_50_unparsable_values_lists_50_and_counts_the_rest(small_villagers,
+                                                                                    make_wave):
     v = small_villagers.copy()
     v.loc[:59, "age"] = "abc"
     report, errs = _errors(make_wave(v))
