@@ -843,3 +843,88 @@ def test_every_translation_says_what_its_english_says():
     every = _all_translations()
     found = [(f, en[:70], zh[:50], p) for f, en, zh in every for p in translation_problems(en, zh)]
     assert len(every) > 700 and found == [], found[:10]
+
+
+def test_a_translation_marked_fuzzy_is_not_served(tmp_path, monkeypatch):
+    """A fuzzy entry is a translator's stale draft (its English changed since): the page prints the
+    English until it is reviewed, and the reviewed entries beside it are served."""
+    po = tmp_path / "zh_CN" / "LC_MESSAGES" / "ruralgov.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                  '#, fuzzy\nmsgid "Stale sentence"\nmsgstr "旧的译文"\n\n'
+                  'msgid "Reviewed sentence"\nmsgstr "审阅过的译文"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE", tmp_path)
+    i18n._catalog.cache_clear()
+    try:
+        assert i18n._("Stale sentence", "zh") == "Stale sentence"
+        assert i18n._("Reviewed sentence", "zh") == "审阅过的译文"
+        assert i18n.catalog("ruralgov") == {"Reviewed sentence": "审阅过的译文"}
+    finally:
+        i18n._catalog.cache_clear()
+
+
+def test_a_count_is_said_in_the_language_asked_for_whatever_the_edition(monkeypatch):
+    one, other = "{n} respondent has no overall score", "{n} respondents have no overall score"
+    zh = i18n._(other, "zh")
+    assert zh != other
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    assert i18n.count(3, one, other, "en") == "3 respondents have no overall score"
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    assert i18n.count(3, one, other, "zh") == zh.format(n=3)
+
+
+def test_the_nbs_four_regions_are_named_in_chinese_like_the_three():
+    assert [i18n.category("region4", r, "zh") for r in ("east", "central", "west", "northeast")] == \
+        ["东部", "中部", "西部", "东北"]
+    assert i18n.category("region4", "east", "en") == "east"
+
+
+def test_an_indented_fence_closes_at_its_own_indented_closing_line():
+    """A maths block inside a list item is indented: the prose and heading after it are prose."""
+    page = "Intro.\n\n1. A list item:\n\n   ```{math}\n   x = 1\n   ```\n\n## Heading after\n\nProse after.\n"
+    assert i18n.messages(page) == ["Intro.", "1. A list item:", "Heading after", "Prose after."]
+
+
+def test_a_translation_s_line_breaks_between_chinese_characters_and_punctuation_are_removed():
+    """A browser shows a line break as a space: between 。 and 「 (CJK punctuation) as between
+    two characters, it is removed; one before a Latin word is kept."""
+    text, _ = i18n.translate_page("Line one\nline two.\n\nThird\nline.\n",
+                                  {"Line one\nline two.": "第一句。\n「第二句」。",
+                                   "Third\nline.": "第三\nSobol 指数"})
+    assert text == "第一句。「第二句」。\n\n第三\nSobol 指数\n"
+
+
+def test_the_profiles_catalog_holds_the_index_page_s_prose_as_well_as_the_template_s():
+    from analysis.report import profiles
+
+    src = i18n.messages(i18n.page_sources()["profiles"])
+    index = i18n.messages(profiles.INDEX_PAGE)
+    assert index and set(index) <= set(src)
+    assert set(i18n.messages(profiles.TEMPLATE)) <= set(src)
+
+
+def test_the_execution_table_is_translated_after_myst_nb_has_built_it():
+    from myst_nb.ext.execution_tables import ExecutionStatsPostTransform
+
+    from analysis.report.sphinx_ext import TranslateExecTable
+
+    assert TranslateExecTable.default_priority > ExecutionStatsPostTransform.default_priority
+
+
+@pytest.mark.parametrize("builder", ["html", "singlehtml"])
+def test_the_language_switch_is_on_html_pages_with_the_edition_s_bcp47_tag_and_not_in_the_pdf(
+        monkeypatch, builder):
+    """The single-page build behind the PDF gets no switch (a relative link leads nowhere from a
+    PDF); the HTML page's link names its language as HTML does (zh-Hans, not Sphinx's zh_CN)."""
+    from analysis.report.sphinx_ext import _language_switch
+
+    monkeypatch.setenv(i18n.EDITIONS_ENV, "en,zh")
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    app = SimpleNamespace(builder=SimpleNamespace(name=builder, format="html"))
+    context = {"body": "<p>page</p>"}
+    _language_switch(app, "book/intro", "page.html", context, None)
+    if builder == "singlehtml":
+        assert context["body"] == "<p>page</p>"
+    else:
+        assert context["body"] == ('<p class="lang-switch"><a href="../../zh/html/book/intro.html" '
+                                   'hreflang="zh-Hans" lang="zh-Hans">中文</a></p>\n<p>page</p>')

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import i18n
 from analysis.ingest.provinces import all_provinces, resolve
 from analysis.report import profiles
 from analysis.report.pages import profile
@@ -37,6 +38,8 @@ def test_one_page_per_province_from_the_template_and_an_index(tmp_path):
         assert f"<{profiles.slug(p.name_en)}>" in index
     part = profiles.toc_part(docs)
     assert part["chapters"][0]["file"] == "profiles/profiles" and len(part["chapters"][0]["sections"]) == 31
+    assert part["caption"] == "Province profiles"
+    assert profiles.toc_part(docs, "zh")["caption"] == i18n._("Province profiles", "zh") != "Province profiles"
 
 
 def test_a_profile_warns_of_a_synthetic_wave_exactly_when_it_shows_survey_numbers(tmp_path, study):

@@ -333,6 +333,28 @@ def test_an_ahp_order_that_leaves_out_a_field_is_refused():
         _cross_checks(dataclasses.replace(s, index=short))
 
 
+def test_an_ahp_order_with_a_misspelt_field_is_refused_though_it_counts_right():
+    import dataclasses
+
+    from analysis.settings import _cross_checks
+
+    s = load_settings()
+    fields = tuple(s.codebook["fields"])
+    typo = (*fields[:-1], fields[-1] + "s")
+    bad = s.index.model_copy(update={"ahp": s.index.ahp.model_copy(update={"order": typo})})
+    with pytest.raises(SettingsError, match=r"ahp\.order: must list the fields") as e:
+        _cross_checks(dataclasses.replace(s, index=bad))
+    assert e.value.file == "data/index.yml"
+
+
+def test_every_broken_rule_of_a_settings_file_is_reported_at_once():
+    with pytest.raises(SettingsError) as e:
+        validate(IndexSettings, {"coverage": 1.5, "min_cel": 3, "uncertainty": {"draws": 5}},
+                 "data/index.yml")
+    assert len(e.value.problems) == 3
+    assert {p.file for p in e.value.problems} == {"data/index.yml"}
+
+
 def test_a_figure_to_reproduce_must_name_a_published_value_at_every_level():
     """``modernization_degree.eastt``: its section exists, the figure does not."""
     import dataclasses
@@ -344,8 +366,9 @@ def test_a_figure_to_reproduce_must_name_a_published_value_at_every_level():
     assert fig.key.startswith("modernization_degree.")
     typo = fig.model_copy(update={"key": "modernization_degree.eastt"})
     bad = s.reproduction.model_copy(update={"figures": (*s.reproduction.figures, typo)})
-    with pytest.raises(SettingsError, match=r"figures\.modernization_degree\.eastt: no such figure"):
+    with pytest.raises(SettingsError, match=r"figures\.modernization_degree\.eastt: no such figure") as e:
         _cross_checks(dataclasses.replace(s, reproduction=bad))
+    assert e.value.file == "data/reference/reproduction.yml"        # where the key must be fixed
 
 
 def test_a_wave_s_questionnaire_the_codebook_lacks_is_refused_with_the_closest_name(tmp_path):
@@ -360,8 +383,8 @@ def test_a_wave_s_questionnaire_the_codebook_lacks_is_refused_with_the_closest_n
 
 def test_a_yaml_syntax_error_names_the_line_of_the_problem_not_where_its_block_began():
     """An unclosed list opened on line 2: the parser stops on line 3, where it finds a key."""
-    with pytest.raises(SettingsError, match=r"x\.yml \(line 3\): not valid YAML"):
-        parse_yaml("a: 1\nb: [1, 2\nc: 3\nd: 4\n", "x.yml")
+    with pytest.raises(SettingsError, match=r"x\.yml \(line 3\): not valid YAML: expected ',' or ']'"):
+        parse_yaml("a: 1\nb: [1, 2\nc: 3\nd: 4\n", "x.yml")              # the problem, not its context
 
 
 def test_an_unknown_key_inside_a_named_entry_gives_the_allowed_keys_and_the_closest():
