@@ -541,6 +541,7 @@ def test_the_list_of_profiles_marks_the_provinces_the_wave_publishes(tmp_path, s
     profiles.write_profiles(tmp_path / "zh", "zh", frozenset({450000}))
     zh = (tmp_path / "zh" / "profiles.md").read_text(encoding="utf-8")
     assert "{doc}`广西 <guangxi>` ●" in zh and zh.count("●") == 2
+    assert "**东部**：{doc}`北京 <beijing>`、{doc}`福建 <fujian>`、" in zh        # the enumeration comma
     assert "标有 ● 的省份公布了本轮调查结果" in zh
     profiles.write_profiles(tmp_path / "none", "en")
     none = (tmp_path / "none" / "profiles.md").read_text(encoding="utf-8")

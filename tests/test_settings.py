@@ -377,8 +377,10 @@ def test_a_wave_s_questionnaire_the_codebook_lacks_is_refused_with_the_closest_n
     (tmp_path / "wave.yml").write_text("id: w\nquestionnaires:\n  villager: {file: v.csv}\n"
                                        "design: {weight: weight, strata: province, psu: village_id}\n",
                                        encoding="utf-8")
-    with pytest.raises(SettingsError, match=r"unknown questionnaire 'villager'.*did you mean 'villagers'"):
+    with pytest.raises(SettingsError,
+                       match=r"unknown questionnaire 'villager'.*did you mean 'villagers'") as e:
         load_wave_settings(tmp_path, ("villagers", "institutions"))
+    assert {p.file for p in e.value.problems} == {str(tmp_path / "wave.yml")}     # the file, not its folder
 
 
 def test_a_yaml_syntax_error_names_the_line_of_the_problem_not_where_its_block_began():

@@ -145,6 +145,15 @@ def test_column_map_decides_over_the_codebook_s_aliases(small_villagers, make_wa
     np.testing.assert_array_equal(got["distance_km"].to_numpy(float), v["distance_km"].to_numpy(float))
 
 
+def test_a_column_map_target_that_is_not_an_item_is_refused_with_the_closest_item(small_villagers, make_wave):
+    """The suggestion is an item of the questionnaire, not a header of the file (here Q7)."""
+    folder = make_wave(small_villagers.rename(columns={"edu_org": "Q7"}), spec={"questionnaires": {
+        "villagers": {"file": "villagers.csv", "column_map": {"Q7": "edu_orgg"}}}})
+    report, errs = _errors(folder)
+    assert [e.rule for e in errs] == ["column_map"]
+    assert "maps 'Q7' to 'edu_orgg'" in errs[0].message and "(did you mean 'edu_org'?)" in errs[0].message
+
+
 def test_a_question_text_two_items_share_is_read_where_column_map_says(small_villagers, make_wave):
     """A column headed 服务态度差 (the text of hp_attitude and of etp_attitude) is refused until
     wave.yml's column_map says which item it holds; then it is read as that item."""
