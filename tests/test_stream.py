@@ -1466,3 +1466,28 @@ def test_partitions_without_the_weight_column_are_refused_with_a_report_not_a_cr
     assert (out["degree"], out["ols"]) == (None, None)
     missing = [(p.file, p.column, p.severity) for p in out["report"].problems if p.rule == "required column"]
     assert missing == [(f"part-0000{i}.parquet", "weight", "error") for i in range(3)]
+
+
+@pytest.mark.parametrize("never", [False, True])
+def test_an_item_one_partition_never_answers_weighs_as_in_the_whole_wave(tmp_path, never, dask_client):
+    """A partition where an indicator is blank throughout (a block not asked in one county's
+    file) is indexed as the whole wave is: the item still counts in its field's coverage rule
+    (two answers of four are short of 65 %, not two of three). An item no partition answers is
+    left out, as in memory."""
+    import yaml
+
+    v = generate(seed=21, n=3000, calibrate=False)["villagers"]
+    part2 = slice(1000, 1999) if not never else slice(None)
+    v.loc[part2, "edu_org"] = np.nan                         # never asked in the second file
+    v.loc[1000:1499, "edu_sys"] = np.nan                     # half of its respondents: 2 answers of 4
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    wave = tmp_path / "w"
+    wave.mkdir()
+    v.to_parquet(wave / "villagers.parquet", index=False)
+    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}}, "design": DESIGN}), encoding="utf-8")
+    st = build_study(wave)
+    for client in (None, dask_client):                        # alone and on a cluster
+        out = stream_wave(tmp_path / "p", DESIGN, by="province_en", client=client)
+        assert out["report"].ok
+        _assert_same_estimate(out["degree"], st.degree(by="province_en"))

@@ -366,21 +366,27 @@ def _aggregate_levels(xn: np.ndarray, levels: dict[str, tuple[list[int], np.ndar
 
 def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
                 codebook: Codebook | None = None, weights: np.ndarray | None = None,
-                normalised: pd.DataFrame | None = None) -> IndexResult:
+                normalised: pd.DataFrame | None = None,
+                indicators: frozenset[str] | None = None) -> IndexResult:
     """Build the index for every respondent of a clean questionnaire frame.
 
     ``weights`` (design weights) are used only by the data-driven normalisations (z-score, rank).
     ``normalised``: the normalised indicators of another construction of the same data with the
     same normalisation (an :attr:`IndexResult.normalised`), reused instead of computed again.
     Indicators absent from the frame (or never answered) are left out; a field without any is
-    left out of the overall score (see :attr:`IndexResult.fields`).
+    left out of the overall score (see :attr:`IndexResult.fields`). ``indicators``: the ids of
+    those the whole wave has and answers, when ``data`` is a piece of it (a partition, whose own
+    blanks must not change the weights or the coverage rule); they are used whether the piece
+    answers them or not.
     """
     cfg = config or IndexConfig.default()
     cb = codebook or load_codebook()
     # a wave without any indicator of a field (an optional block not asked) builds the index
     # from the fields it has; a respondent's missing answers fall under the coverage rule
-    items = [it for it in cb.indicators(cfg.questionnaire) if it.id in data and data[it.id].notna().any()
-             and it.aspect not in cfg.exclude_aspects]
+    answered = (lambda it: it.id in indicators) if indicators is not None else (
+        lambda it: it.id in data and data[it.id].notna().any())
+    items = [it for it in cb.indicators(cfg.questionnaire)
+             if answered(it) and it.aspect not in cfg.exclude_aspects]
     if not items:                     # nobody answered anything: every score is missing
         items = list(cb.indicators(cfg.questionnaire))
     fields = [f for f in cb.fields if any(it.field == f for it in items)]

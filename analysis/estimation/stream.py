@@ -448,6 +448,9 @@ class ScanJob:
     derived: dict
     index: object
     codebook: object
+    indicators: frozenset[str] | None = None
+    """The indicators the whole wave answers (known after a first scan; None: the piece's
+    columns, answered or not, since every partition has the same columns)."""
 
 
 @dataclass
@@ -465,6 +468,9 @@ class ScanPartial:
     """The first (file, row) of every (stratum s, fpc f) pair, if the design has an fpc."""
     stats: DomainMeanStats = field(default_factory=DomainMeanStats)
     ols: AbsorbedOLSStats | None = None
+    present: set = field(default_factory=set)
+    """The indicators among the wave's columns, and those some respondent answers."""
+    answered: set = field(default_factory=set)
     _seen: set = field(default_factory=set)
 
     def _add_problems(self, problems) -> None:  # type: ignore[no-untyped-def]
@@ -504,7 +510,11 @@ class ScanPartial:
         # that has one PSU in this piece may have others elsewhere, and must not cost the piece
         if any(p.severity == "error" and p.rule not in GLOBAL_RULES for p in rep.problems):
             return self
-        s = build_index(clean, job.index, codebook=job.codebook).scores["overall"].to_numpy()
+        ids = [it.id for it in job.codebook.indicators(job.index.questionnaire) if it.id in clean]
+        self.present.update(ids)
+        self.answered.update(i for i in ids if clean[i].notna().any())
+        s = build_index(clean, job.index, codebook=job.codebook, indicators=job.indicators or frozenset(ids)
+                        ).scores["overall"].to_numpy()
         self.stats.update(s, clean[d["weight"]].to_numpy(float), strata.to_numpy(),
                           psu.astype(str).to_numpy(), clean[job.by].to_numpy())
         if job.ols:
@@ -526,6 +536,8 @@ class ScanPartial:
         self.psu_strata.merge(other.psu_strata)
         self.strata_fpc.merge(other.strata_fpc)
         self.stats.merge(other.stats)
+        self.present |= other.present
+        self.answered |= other.answered
         if other.ols is not None:
             self.ols = other.ols if self.ols is None else self.ols.merge(other.ols)
         return self
@@ -573,31 +585,45 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
     key = job.codebook.keys["villagers"]
     files = partition_files(folder)
     names = _same_schema(files)
-    if client is not None:
-        part, dups = _dask_scan(files, job, key in names, client, batch_rows=batch_rows,
-                                progress=progress)
-    else:
-        # the ids first, while the scan's statistics do not yet take memory beside DuckDB's
-        dups = duplicate_ids(folder, key) if key in names else None
-        # each partition reduced on its own and the partials merged in file order, as on a
-        # cluster: the two paths give the same numbers to the last bit
-        part, cur, cur_file = ScanPartial(), ScanPartial(), None
-        it = scan_partitions(files, batch_rows=batch_rows)
-        if progress:
-            from rich.progress import track
-
-            it = track(it, description="scan, validate, reduce", transient=True)
-        for file, first_row, raw in it:
-            if file != cur_file and cur_file is not None:
-                part.merge(cur)
-                cur = ScanPartial()
-            cur_file = file
-            cur.add_piece(job, file, first_row, raw)
-        part.merge(cur)
+    part, dups = _scan(folder, files, job, key in names, client, batch_rows, progress)
+    if part.answered and part.answered != part.present:
+        # an indicator column no respondent of the wave answers is left out of the index, as in
+        # memory: the pieces, which counted it, are reduced again without it (rare: a second scan)
+        job = replace(job, indicators=frozenset(part.answered))
+        part, dups = _scan(folder, files, job, key in names, client, batch_rows, progress, dups)
     out = _finish(Path(folder).name, part, design, key, dups, files)
     if out["degree"] is not None:                          # the index's scale, as in memory
         out["degree"] = replace(out["degree"], bounds=SCALE)
     return out
+
+
+def _scan(folder: str | Path, files: list[Path], job: ScanJob, has_key: bool, client: object | None,
+          batch_rows: int, progress: bool, dups: pd.DataFrame | None = None) -> tuple:
+    """Every partition reduced (on the cluster's workers with a ``client``), and the duplicate ids
+    (found unless given: they do not depend on the index)."""
+    if client is not None:
+        part, found = _dask_scan(files, job, has_key and dups is None, client, batch_rows=batch_rows,
+                                 progress=progress)
+        return part, dups if dups is not None else found
+    # the ids first, while the scan's statistics do not yet take memory beside DuckDB's
+    if dups is None and has_key:
+        dups = duplicate_ids(folder, job.codebook.keys["villagers"])
+    # each partition reduced on its own and the partials merged in file order, as on a
+    # cluster: the two paths give the same numbers to the last bit
+    part, cur, cur_file = ScanPartial(), ScanPartial(), None
+    it = scan_partitions(files, batch_rows=batch_rows)
+    if progress:
+        from rich.progress import track
+
+        it = track(it, description="scan, validate, reduce", transient=True)
+    for file, first_row, raw in it:
+        if file != cur_file and cur_file is not None:
+            part.merge(cur)
+            cur = ScanPartial()
+        cur_file = file
+        cur.add_piece(job, file, first_row, raw)
+    part.merge(cur)
+    return part, dups
 
 
 def _finish(wave: str, part: ScanPartial, design: dict, key: str,
