@@ -246,14 +246,15 @@ def test_the_execution_cache_key_of_a_comparison_changes_with_each_wave_compared
 
 
 def test_the_book_hash_changes_with_the_configuration_a_page_and_a_translation(tmp_path, monkeypatch):
-    """The stamp that says a report is current covers _config.yml, _toc.yml, every page and every
-    translation catalog (they live in locale/<language>/LC_MESSAGES/, some in a folder per page),
-    and nothing else."""
+    """The stamp that says a report is current covers _config.yml, _toc.yml, every file of book/
+    (pages and the bibliography they cite) and every translation catalog (they live in
+    locale/<language>/LC_MESSAGES/, some in a folder per page), and nothing else."""
     from analysis import i18n, paths
     from analysis.report.build import book_hash
 
     root = tmp_path / "root"
     files = {"config": root / "_config.yml", "toc": root / "_toc.yml", "page": root / "book" / "intro.md",
+             "bibliography": root / "book" / "references.bib",
              "catalog": root / "locale" / "zh_CN" / "LC_MESSAGES" / "ruralgov.po",
              "page catalog": root / "locale" / "zh_CN" / "LC_MESSAGES" / "book" / "intro.po",
              "unread": root / "notes.txt"}
@@ -555,3 +556,54 @@ def test_a_study_written_again_at_the_same_path_is_read_again(tmp_path, monkeypa
     ns = p.stat().st_mtime_ns + 10**9
     os.utime(p, ns=(ns, ns))                        # a later time, whatever the file system's resolution
     assert context.study() == {"wave": "second"}
+
+
+def test_a_page_gets_another_kernel_only_when_its_kernel_never_answered():
+    """A kernel that lost the race for a port dies before it answers: another is started, up to
+    three; one that answered and then died under a cell (memory, a crash) is the page's error."""
+    from analysis.report.execute import KERNEL_STARTS, _start_again
+
+    err = RuntimeError("Kernel died")
+    assert KERNEL_STARTS == 3
+    assert [_start_again("p.ipynb", err, False, a) for a in (1, 2, 3)] == [True, True, False]
+    assert not _start_again("p.ipynb", err, True, 1)
+
+
+def test_a_page_s_error_is_named_by_its_exception_and_first_line():
+    from analysis.report.execute import _error_line
+
+    err = ValueError("3 validation errors\nfield a\n  missing")
+    assert _error_line(err) == "ValueError: 3 validation errors"
+
+
+def test_pages_run_at_once_by_default_on_the_cores_this_process_may_use(monkeypatch):
+    """Not every core of the machine: a container or taskset may allow fewer."""
+    import os
+
+    from analysis.report.execute import default_jobs
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert default_jobs() == 2
+
+
+def test_the_pool_has_a_worker_per_page_or_shared_group_up_to_the_jobs_asked(tmp_path, monkeypatch):
+    """Profile pages (shared kernels) count among the pages the pool is sized for: a build where
+    only they are left to run still runs them side by side."""
+    from analysis.report import execute
+
+    sized = []
+
+    class Stop(Exception):
+        pass
+
+    def pool(max_workers, **kw):  # type: ignore[no-untyped-def]
+        sized.append(max_workers)
+        raise Stop
+
+    monkeypatch.setattr(execute, "ProcessPoolExecutor", pool)
+    sources = {f"profiles/p{i}": tmp_path / "profiles" / f"p{i}.md" for i in range(3)}
+    for jobs, shared, want in ((4, frozenset(sources), 3), (2, frozenset(sources), 2), (4, frozenset(), 3)):
+        with pytest.raises(Stop):
+            execute.execute_pages(tmp_path / "cache", sources, {}, jobs, shared=shared)
+        assert sized.pop() == want
