@@ -3,6 +3,7 @@ the CLI exits 1 and nothing is written."""
 
 from __future__ import annotations
 
+import csv
 import re
 
 import numpy as np
@@ -442,6 +443,30 @@ def test_wrong_delimiter(small_villagers, make_wave):
     assert [(e.row, e.rule) for e in errs] == [(1, "delimiter")]
     assert "semicolon" in errs[0].message and "delimiter" in errs[0].message
     _assert_cli_rejects(folder, "semicolon")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+@pytest.mark.parametrize("quoted", [False, True])
+def test_rows_ending_with_a_delimiter_are_read_under_their_own_headers(small_villagers, make_wave, encoding,
+                                                                       quoted):
+    """A spreadsheet export that ends every data row with a delimiter (one empty cell more than the
+    header) is read as the same data: the ids stay ids, no value moves a column left (pandas would
+    take the first column as the index). Plain or with quoted cells, on the fast and careful paths."""
+    lines = small_villagers.to_csv(index=False, quoting=csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL
+                                   ).splitlines()
+    data = "\n".join([lines[0], *(line + "," for line in lines[1:])]) + "\n"
+    report, clean = validate_wave(make_wave(data.encode(encoding), spec={"encoding": encoding}))
+    assert report.ok, report.errors[:3]
+    plain = validate_wave(make_wave(small_villagers, name="plain"))[1]
+    pd.testing.assert_frame_equal(clean["villagers"], plain["villagers"])
+
+
+def test_a_value_beyond_the_last_header_is_refused_on_its_row(small_villagers, make_wave):
+    lines = small_villagers.to_csv(index=False).splitlines()
+    lines[4] += ",42"
+    report, errs = _errors(make_wave(("\n".join(lines) + "\n").encode()))
+    assert [(e.file, e.row, e.rule) for e in errs] == [("villagers.csv", 5, "cells under a header")]
+    assert "'42' is in a column without a header" in errs[0].message
 
 
 def test_header_repeated_inside_the_data(small_villagers, make_wave):

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io as _io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -415,29 +416,41 @@ def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
                     rule="delimiter")
     names = next(csv.reader([first], delimiter=sep)) if first else []
     _refuse_duplicate_headers([n.strip() for n in names], spec)
+    if names:                       # before pandas, which names no row of a row too long
+        _check_row_lengths(text, sep, spec, len(names))
     try:
-        df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                         skiprows=spec.header_row - 1, engine="c", quoting=csv.QUOTE_MINIMAL)
+        # index_col=False: rows that end with a delimiter (one empty cell more than the header)
+        # would otherwise make the first column the index and shift every value one column left
+        with warnings.catch_warnings():       # longer rows are judged below, cell by cell
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, index_col=False,
+                             skiprows=spec.header_row - 1, engine="c", quoting=csv.QUOTE_MINIMAL)
     except pd.errors.ParserError as e:
         raise WaveError(f"{spec.file.name}: not a well-formed delimited file ({e})",
                         file=str(spec.file), rule="csv structure") from None
     except pd.errors.EmptyDataError:
         raise WaveError(f"{spec.file.name}: no header row", file=str(spec.file), row=1,
                         rule="file not empty") from None
-    _check_row_lengths(text, sep, spec, len(df.columns))
     return df, enc
 
 
 def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: int) -> None:
-    """Every data row has as many fields as the header (pandas would pad a short row silently)."""
+    """Every data row has as many fields as the header (pandas would pad a short row silently);
+    a longer row only if its cells beyond the header are empty (a delimiter ending each line, as
+    some spreadsheets export): a value without a header would be lost."""
     if '"' not in text:      # fast path: no quoting, so fields = separators + 1 on each line
-        counts = [(i, line.count(sep) + 1) for i, line in enumerate(text.split("\n"), start=1)
-                  if i > spec.header_row and line.strip()]
-        rows = ((i, [None] * c) for i, c in counts if c < n_fields)
+        counts = [(i, line) for i, line in enumerate(text.split("\n"), start=1)
+                  if i > spec.header_row and line.strip() and line.count(sep) + 1 != n_fields]
+        rows = ((i, line.rstrip("\r").split(sep)) for i, line in counts)
     else:
         rows = ((i, r) for i, r in enumerate(csv.reader(_io.StringIO(text), delimiter=sep), start=1)
                 if i > spec.header_row and r)
     for i, row in rows:
+        extra = [c for c in row[n_fields:] if c.strip()]
+        if extra:
+            raise WaveError(f"{spec.file.name}: row {i} has {len(row)} fields but the header has "
+                            f"{n_fields}: {extra[0][:30]!r} is in a column without a header",
+                            file=str(spec.file), row=i, rule="cells under a header")
         if len(row) < n_fields:
             last = i == text.rstrip("\n").count("\n") + 1 and not text.endswith("\n")
             hint = " and the file does not end with a line break: it looks truncated" if last else ""
