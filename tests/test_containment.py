@@ -389,3 +389,35 @@ def test_a_comparison_is_built_under_the_name_of_every_wave_it_compares(fake_boo
     assert build_book(paths.DEFAULT_WAVE, compare=[str(c)], pdf=False) == 0
     assert sorted(p.name for p in fake_book.iterdir() if p.name.startswith("compare-")) == \
         [f"compare-{paths.DEFAULT_WAVE}-c"]
+
+
+def test_pages_run_ahead_get_the_book_s_timeout_and_count_as_executed(tmp_path, fake_book, monkeypatch,
+                                                                       capsys):
+    """With several jobs, pages are executed ahead with the timeout _config.yml sets (not the
+    default), and the book then finds them in the cache: the closing line counts them as
+    executed, not as taken from the cache."""
+    asked = {}
+    read = build_mod.read_yaml
+
+    def config(path):  # type: ignore[no-untyped-def]
+        cfg = read(path)
+        if path.name == "_config.yml":
+            cfg["execute"] = {**cfg.get("execute", {}), "timeout": 123}
+        return cfg
+
+    def ahead(cache, sources, env, jobs, timeout, **kw):  # type: ignore[no-untyped-def]
+        asked["timeout"] = timeout
+        return {"book/a": (2.0, None), "book/b": (1.0, "ValueError: x")}
+
+    stub = build_mod._run
+
+    def run(*a, **k):  # type: ignore[no-untyped-def]
+        code, failed, _ = stub(*a, **k)
+        return code, failed, {"book/a.md": "cache", "book/b.md": "3.00 s", "book/c.md": "cache"}
+
+    monkeypatch.setattr(build_mod, "read_yaml", config)
+    monkeypatch.setattr(build_mod, "_execute_ahead", ahead)
+    monkeypatch.setattr(build_mod, "_run", run)
+    assert build_book(paths.DEFAULT_WAVE, tmp_path / "r", pdf=False, jobs=2) == 0
+    assert asked["timeout"] == 123
+    assert "pages executed: 2, taken from the cache: 1;" in " ".join(capsys.readouterr().err.split())
