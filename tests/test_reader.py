@@ -4,6 +4,7 @@ that say whether they are synthetic or real, a footer with version, licence and 
 from __future__ import annotations
 
 import re
+import urllib.parse
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -89,10 +90,16 @@ def test_the_footer_links_the_pdf_as_a_file_and_the_citation_as_a_page(monkeypat
     monkeypatch.setenv(PDF_ENV, "pdf/ruralgov-w.pdf")
     app = SimpleNamespace(env=SimpleNamespace(found_docs={"book/cite", "book/index"}),
                           builder=SimpleNamespace(name="html"))
-    ctx = {"pathto": pathto}
+    ctx = {"pathto": pathto, "theme_extra_footer": "ruralgov 1.0 · wave w"}
     sphinx_ext._footer_links(app, "book/index", "page.html", ctx, None)
     links = re.findall(r'href="([^"]+)"', ctx["theme_extra_footer"])
     assert links == ["../book/cite.html", "../pdf/ruralgov-w.pdf"]
+    assert ctx["theme_extra_footer"].startswith("ruralgov 1.0 · wave w ")     # added to the footer
+    # the single page Chromium prints into the PDF links to the citation, not to itself
+    single = SimpleNamespace(env=app.env, builder=SimpleNamespace(name="singlehtml"))
+    ctx = {"pathto": pathto}
+    sphinx_ext._footer_links(single, "index", "page.html", ctx, None)
+    assert re.findall(r'href="([^"]+)"', ctx["theme_extra_footer"]) == ["../book/cite.html"]
 
 
 def test_tables_are_numbered_by_page_and_order(monkeypatch):
@@ -1639,3 +1646,36 @@ def test_the_replica_s_facts_count_distinct_villages(default_study):
     n = default_study.villagers["village_id"].nunique()
     assert n < default_study.n
     assert t.loc["villages", "the replica assumes"].startswith(f"{n} villages, the primary sampling units")
+
+
+def test_a_glued_figure_links_its_own_data_under_its_key(monkeypatch):
+    """The caption's CSV is the data of the figure glued (not of matplotlib's current figure, on a
+    page that draws several before gluing them), named by its key without the fig_ prefix only."""
+    import matplotlib.pyplot as plt
+
+    from analysis.report import display
+
+    glued = {}
+    monkeypatch.setattr(display, "glue_markdown", glued.update)
+    monkeypatch.setattr("myst_nb.glue", lambda *a, **k: None)
+    first, later = plt.figure(), plt.figure()                      # the later one is current
+    first.ruralgov_data = pd.DataFrame({"province": ["Fujian"], "degree": [61.5]})
+    later.ruralgov_data = pd.DataFrame({"province": ["Gansu"], "degree": [40.2]})
+    display.glue_figure("fig_index_map", first)
+    plt.close(later)
+    link = glued["fig_index_map_data"]
+    assert 'download="figure-index-map.csv"' in link
+    decoded = urllib.parse.unquote(link)
+    assert "Fujian" in decoded and "Gansu" not in decoded
+
+
+def test_a_field_whose_columns_are_all_blank_is_named_among_what_the_wave_lacks(default_study):
+    from analysis.report.pages.common import lacks
+    from tests.conftest import with_villagers
+
+    cb = default_study.wave.codebook
+    health = [it.id for it in cb.indicators() if it.field == "health"]
+    assert not any("health" in x for x in lacks(default_study))
+    blank = with_villagers(default_study, default_study.wave.villagers.assign(**{i: np.nan for i in health}))
+    said = lacks(blank)
+    assert len(said) == 1 and "health" in said[0]
