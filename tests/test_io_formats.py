@@ -351,3 +351,28 @@ def test_a_frame_the_wave_gives_can_be_changed_without_changing_the_wave():
     again = load_wave(DEFAULT).villagers
     assert "scratch" not in again.columns and float(again["age"].iloc[0]) == age
     assert "scratch" not in w.villagers.columns
+
+
+def test_a_file_pasted_from_two_encodings_is_refused_at_its_first_row_of_the_other(small_villagers,
+                                                                                    make_wave):
+    """A UTF-8 header (Chinese names) on rows exported in GBK: detecting the encoding would decode
+    the header as GB18030 mojibake; the file is refused, naming the first row that is not UTF-8."""
+    v = small_villagers.rename(columns={"sex": "性别"})
+    header, body = v.to_csv(index=False).split("\n", 1)
+    report, _ = validate_wave(make_wave(header.encode("utf-8") + b"\n" + body.encode("gbk")))
+    assert [(e.file, e.row, e.rule) for e in report.errors] == [("villagers.csv", 2, "one encoding")]
+    assert "mixes text encodings" in report.errors[0].message
+
+
+@pytest.mark.parametrize("declared", ["Auto", "DETECT"])
+def test_encoding_detection_may_be_asked_in_any_case(small_villagers, make_wave, declared):
+    data = small_villagers.to_csv(index=False).encode("gbk")
+    report, clean = validate_wave(make_wave(data, spec={"encoding": declared}))
+    assert report.ok, report.errors[:3]
+    assert list(clean["villagers"]["resp_id"].astype(str)) == list(small_villagers["resp_id"].astype(str))
+
+
+def test_a_file_s_format_is_known_by_its_suffix_in_any_case(small_villagers, make_wave):
+    report, clean = validate_wave(make_wave(small_villagers, file="Villagers.CSV"))
+    assert report.ok, report.errors[:3]
+    assert len(clean["villagers"]) == len(small_villagers)

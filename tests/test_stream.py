@@ -978,7 +978,8 @@ def test_partitioned_scan_reports_the_design_s_cross_row_problems_as_the_in_memo
     order (file row r of the one file is row (r − 2) mod 1000 + 2 of partition (r − 2) // 1000)."""
     v = generate(seed=12, n=3000, calibrate=False)["villagers"]
     provs = list(dict.fromkeys(v["province"]))
-    a, home = v.loc[40, "village_id"], v.loc[40, "province"]        # partition 0
+    # partition 0, late in it: the PSU's rows in the later partitions have lower rows of their own
+    a, home = v.loc[900, "village_id"], v.loc[900, "province"]
     others = [p for p in provs if p != home]
     v.loc[[2600, 1500], "village_id"] = a                           # partitions 2 and 1
     v.loc[2600, "province"], v.loc[1500, "province"] = others[0], others[1]
@@ -1491,3 +1492,12 @@ def test_an_item_one_partition_never_answers_weighs_as_in_the_whole_wave(tmp_pat
         out = stream_wave(tmp_path / "p", DESIGN, by="province_en", client=client)
         assert out["report"].ok
         _assert_same_estimate(out["degree"], st.degree(by="province_en"))
+
+
+def test_the_scan_reports_a_rule_broken_on_several_rows_of_a_partition_on_each_row(tmp_path):
+    v = generate(seed=12, n=2000, calibrate=False)["villagers"]
+    v.loc[[1500, 1700], "sex"] = 5.0                                 # two rows of partition 1
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    rep = stream_wave(tmp_path / "p", DESIGN)["report"]
+    assert [(p.file, p.row, p.column) for p in rep.errors] == \
+        [("part-00001.parquet", 502, "sex"), ("part-00001.parquet", 702, "sex")]

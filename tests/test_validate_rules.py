@@ -186,6 +186,8 @@ def test_a_header_below_a_title_line_is_the_one_checked(small_villagers, make_wa
         return
     rule = {"semicolons": "delimiter", "repeated header": "unique headers"}[problem]
     assert [(e.file, e.row, e.rule) for e in errs] == [("villagers.csv", 2, rule)]
+    if problem == "repeated header":                     # columns counted from 1, as a spreadsheet does
+        assert "columns 5 and 6 are both headed 'age'" in errs[0].message
 
 
 def test_out_of_range_via_cli(small_villagers, make_wave):
