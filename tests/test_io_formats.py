@@ -376,3 +376,12 @@ def test_a_file_s_format_is_known_by_its_suffix_in_any_case(small_villagers, mak
     report, clean = validate_wave(make_wave(small_villagers, file="Villagers.CSV"))
     assert report.ok, report.errors[:3]
     assert len(clean["villagers"]) == len(small_villagers)
+
+
+def test_a_utf8_file_saved_twice_with_a_bom_is_read_as_one(small_villagers, make_wave):
+    """Two BOMs at the start (a tool that adds one to a file that had one) are both the file's
+    start, not a second file pasted inside it."""
+    data = "\ufeff\ufeff".encode("utf-8") + small_villagers.to_csv(index=False).encode("utf-8")
+    report, clean = validate_wave(make_wave(data, spec={"encoding": "utf-8"}))
+    assert report.ok, report.errors[:3]
+    assert len(clean["villagers"]) == len(small_villagers)

@@ -1679,3 +1679,36 @@ def test_a_field_whose_columns_are_all_blank_is_named_among_what_the_wave_lacks(
     blank = with_villagers(default_study, default_study.wave.villagers.assign(**{i: np.nan for i in health}))
     said = lacks(blank)
     assert len(said) == 1 and "health" in said[0]
+
+
+def test_mathjax_is_fetched_verified_and_unpacked_where_the_pages_load_it(tmp_path, monkeypatch):
+    """A fresh checkout fetches the MathJax tarball once: its integrity is checked, the combined
+    component lands at the bundle's root (not under es5/), its fonts and licence beside it, and
+    nothing else; a tarball that does not match the recorded digest is refused."""
+    import base64
+    import hashlib
+    import io
+    import tarfile
+
+    from analysis.report import assets
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name in ("package/es5/tex-mml-chtml.js", "package/es5/output/chtml/fonts/woff-v2/MJX_Main.woff",
+                     "package/LICENSE", "package/es5/tex-svg.js"):
+            body = name.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    data = buf.getvalue()
+    monkeypatch.setattr(assets, "MATHJAX_DIR", tmp_path / "mathjax")
+    monkeypatch.setattr(assets.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(data))
+    monkeypatch.setattr(assets, "MATHJAX_SHA512", base64.b64encode(hashlib.sha512(data).digest()).decode())
+    assert assets.ensure_mathjax()
+    root = tmp_path / "mathjax"
+    got = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert got == ["LICENSE", "output/chtml/fonts/woff-v2/MJX_Main.woff", "tex-mml-chtml.js"]
+    monkeypatch.setattr(assets, "MATHJAX_DIR", tmp_path / "again")
+    monkeypatch.setattr(assets, "MATHJAX_SHA512", "not the digest")
+    with pytest.raises(RuntimeError, match="integrity mismatch"):
+        assets.ensure_mathjax()
