@@ -385,3 +385,38 @@ def test_a_utf8_file_saved_twice_with_a_bom_is_read_as_one(small_villagers, make
     report, clean = validate_wave(make_wave(data, spec={"encoding": "utf-8"}))
     assert report.ok, report.errors[:3]
     assert len(clean["villagers"]) == len(small_villagers)
+
+
+def test_a_sheet_that_is_not_in_the_workbook_is_refused_with_the_sheets_and_how_to_count_them(tmp_path,
+                                                                                                default_frames):
+    folder = tmp_path / "w"
+    _write(folder, "xlsx", default_frames)
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec["questionnaires"]["institutions"].update(sheet=3)
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    report, _ = validate_wave(folder)
+    [e] = report.errors
+    assert "no sheet 3" in e.message and "a position counted from 0" in e.message
+
+
+def test_a_header_with_a_stray_space_or_a_bom_is_read_as_its_item(small_villagers, make_wave):
+    """'sex ' (a spreadsheet's trailing space) and a BOM left on the first header of a Parquet file
+    made from a CSV are the items they name."""
+    v = small_villagers.rename(columns={"sex": "sex ", "resp_id": "\ufeffresp_id"})
+    report, clean = validate_wave(make_wave(v))
+    assert report.ok, report.errors[:3]
+    plain = validate_wave(make_wave(small_villagers, name="plain"))[1]
+    pd.testing.assert_frame_equal(clean["villagers"], plain["villagers"])
+    folder = make_wave(name="pq", file="villagers.parquet")
+    v.to_parquet(folder / "villagers.parquet", index=False)
+    report, clean = validate_wave(folder)
+    assert report.ok, report.errors[:3]
+    assert list(clean["villagers"]["resp_id"].astype(str)) == list(small_villagers["resp_id"].astype(str))
+
+
+def test_blank_lines_of_a_gbk_file_are_not_respondents(small_villagers, make_wave):
+    lines = small_villagers.to_csv(index=False).splitlines()
+    data = "\n".join([*lines[:5], "", *lines[5:], "", ""]).encode("gbk")
+    report, clean = validate_wave(make_wave(data, spec={"encoding": "gbk"}))
+    assert report.ok, report.errors[:3]
+    assert len(clean["villagers"]) == len(small_villagers)

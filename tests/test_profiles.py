@@ -27,6 +27,7 @@ def test_one_page_per_province_from_the_template_and_an_index(tmp_path):
     assert len(files) == 32 and set(files) == {d.split("/")[1] for d in docs}
     sh = (tmp_path / "profiles" / "shanghai.md").read_text(encoding="utf-8")
     assert "CODE = 310000" in sh and "# Shanghai · 上海" in sh and 'page="shanghai"' in sh
+    assert '"stamp_official": official_source().stamp("shanghai")' in sh   # the NBS panel, not the wave
     hubei = (tmp_path / "profiles" / "hubei.md").read_text(encoding="utf-8")     # its region named as one
     assert "Hubei (湖北省) lies in the central region, one of the NBS's four regions." in hubei
     # the NBS's four regions, not the three belts: Liaoning is in the northeast (east of three belts)

@@ -280,6 +280,7 @@ def test_the_rerun_page_s_references_are_in_the_edition_s_language(monkeypatch):
     assert "必填" in table and "（可选）" in table and "示例" in zh
     prov = provinces_markdown()
     assert "| 540000 |" in prov and "Tibet" in prov and "西部" in prov and "region" not in prov
+    assert "东北" in prov and "northeast" not in prov          # the NBS's four regions in Chinese too
     items = wave_yml_reference("list").split("```yaml")[0]              # the book's page: one key an item
     assert items.count("\n- `") + items.startswith("- `") == sum(len(m.model_fields) for m, _p in SCHEMAS)
     words = re.sub(r"`+[^`]*`+|\b(str|int|float|bool|Any|true|UTF-8|BOM|GB18030|CSV|XLSX|R)\b", "", items)

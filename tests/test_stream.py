@@ -1501,3 +1501,21 @@ def test_the_scan_reports_a_rule_broken_on_several_rows_of_a_partition_on_each_r
     rep = stream_wave(tmp_path / "p", DESIGN)["report"]
     assert [(p.file, p.row, p.column) for p in rep.errors] == \
         [("part-00001.parquet", 502, "sex"), ("part-00001.parquet", 702, "sex")]
+
+
+def test_a_problem_after_the_first_batch_of_a_partition_is_named_by_its_row_in_the_file(tmp_path):
+    v = generate(seed=12, n=2000, calibrate=False)["villagers"]
+    v.loc[1700, "sex"] = 5.0
+    write_partitioned(v, tmp_path / "p", rows_per_file=2000)
+    rep = stream_wave(tmp_path / "p", DESIGN, batch_rows=500)["report"]
+    assert [(p.file, p.row, p.column) for p in rep.errors] == [("part-00000.parquet", 1702, "sex")]
+
+
+def test_blank_text_ids_are_not_duplicates_of_each_other_in_a_scan(tmp_path):
+    """Blank ids are each reported as blank (in memory too), not as repeats of the first blank."""
+    v = generate(seed=12, n=2000, calibrate=False)["villagers"]
+    v["resp_id"] = v["resp_id"].astype(str)
+    v.loc[[10, 1500], "resp_id"] = ["", "  "]
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    rep = stream_wave(tmp_path / "p", DESIGN)["report"]
+    assert "unique id" not in {p.rule for p in rep.problems}
