@@ -387,8 +387,7 @@ def test_a_utf8_file_saved_twice_with_a_bom_is_read_as_one(small_villagers, make
     assert len(clean["villagers"]) == len(small_villagers)
 
 
-def test_a_sheet_that_is_not_in_the_workbook_is_refused_with_the_sheets_and_how_to_count_them(tmp_path,
-                                                                                                default_frames):
+def test_a_sheet_not_in_the_workbook_is_refused_naming_how_sheets_are_counted(tmp_path, default_frames):
     folder = tmp_path / "w"
     _write(folder, "xlsx", default_frames)
     spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
