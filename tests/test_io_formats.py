@@ -419,3 +419,13 @@ def test_blank_lines_of_a_gbk_file_are_not_respondents(small_villagers, make_wav
     report, clean = validate_wave(make_wave(data, spec={"encoding": "gbk"}))
     assert report.ok, report.errors[:3]
     assert len(clean["villagers"]) == len(small_villagers)
+
+
+def test_reversed_value_labels_of_a_yes_no_item_are_refused_too(tmp_path, small_villagers, make_wave):
+    """Not only categorical items: a binary item whose labels say 0 = 是 (the codebook: 1 = 是)
+    would reverse its answers."""
+    typed = _typed(small_villagers, "villagers")
+    sav = tmp_path / "villagers.sav"
+    pyreadstat.write_sav(typed, str(sav), variable_value_labels={"internet_use": {0.0: "是", 1.0: "否"}})
+    report, _ = validate_wave(make_wave(sav.read_bytes(), file="villagers.sav"))
+    assert {(e.column, e.rule) for e in report.errors} == {("internet_use", "value labels agree with the codebook")}
