@@ -250,7 +250,8 @@ def test_a_withheld_estimate_shows_the_mark_its_footnote_explains():
 
 
 def test_regression_tables_count_their_tests_in_the_note(commit):
-    t = pd.DataFrame({"term": ["a", "b", "N", "region effects"],
+    # a row label's parenthesis is not a test
+    t = pd.DataFrame({"term": ["age (decades)", "b", "N", "region effects"],
                       "m1": ["1.00*\n(0.20)", "0.50\n(0.40)", "100", "yes"], "m2": ["2.00**\n(0.30)", "", "90", ""]})
     html = tables.regression_html(t, title="Models", source=Source("survey", "wave w", False), page="p")
     assert escape("Standard errors in parentheses. * p < 0.05, ** p < 0.01 after Holm's adjustment across "
