@@ -638,3 +638,27 @@ def test_a_weight_column_the_codebook_does_not_call_a_weight_is_refused_unless_t
         report, _ = validate_wave(folder)
         said[override] = [(p.rule, p.column, p.severity) for p in report.problems if p.rule == "design columns"]
     assert said == {False: [("design columns", "age", "error")], True: []}
+
+
+def test_full_width_digits_points_and_minus_signs_are_read_as_their_half_width_forms(small_villagers,
+                                                                                      make_wave):
+    v = small_villagers.copy()
+    v["distance_km"] = v["distance_km"].astype(object)
+    v.loc[5, "distance_km"] = "２．５"
+    v.loc[6, "age"] = "－９"                                        # a missing code typed in full width
+    report, clean = validate_wave(make_wave(v))
+    assert report.ok, report.errors[:3]
+    got = clean["villagers"]
+    assert got.loc[5, "distance_km"] == 2.5 and np.isnan(got.loc[6, "age"])
+
+
+def test_a_header_of_chinese_names_repeated_inside_the_data_is_recognised(small_villagers, make_wave):
+    """The repeated row is compared with the file's own headers (here the codebook's Chinese
+    aliases), not with the item ids they map to."""
+    from analysis.ingest.codebook import load_codebook
+
+    zh = {it.id: it.aliases[0] for it in load_codebook().items("villagers") if it.aliases}
+    text = small_villagers.rename(columns=zh).to_csv(index=False).splitlines()
+    text.insert(6, text[0])
+    report, errs = _errors(make_wave(("\n".join(text) + "\n").encode()))
+    assert ("no repeated header", 7) in [(e.rule, e.row) for e in errs]
