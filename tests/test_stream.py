@@ -72,19 +72,26 @@ def test_absorbed_ols_equals_pyfixest():
     np.testing.assert_allclose(r["se"], fit.se().to_numpy(), rtol=1e-8)
 
 
+def _one_file_wave(parent: Path, v: pd.DataFrame, design: dict) -> Path:
+    """The rows of a partitioned wave as one Parquet file of a wave folder ``parent/w``: the
+    in-memory reference reads them through the ordinary reader."""
+    import yaml
+
+    wave = parent / "w"
+    wave.mkdir()
+    v.to_parquet(wave / "villagers.parquet", index=False)
+    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}}, "design": design}), encoding="utf-8")
+    return wave
+
+
 @pytest.fixture(scope=shared)
 def partitioned(tmp_path_factory):
     v = generate(seed=11, n=6000, calibrate=False)["villagers"]
     folder = tmp_path_factory.mktemp("parts") / "villagers"
     write_partitioned(v, folder, rows_per_file=1000)
     # the in-memory reference goes through the ordinary reader on the same data
-    wave = tmp_path_factory.mktemp("mem") / "w"
-    wave.mkdir()
-    v.to_parquet(wave / "villagers.parquet", index=False)
-    import yaml
-
-    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
-        "villagers": {"file": "villagers.parquet"}}, "design": DESIGN}), encoding="utf-8")
+    wave = _one_file_wave(tmp_path_factory.mktemp("mem"), v, DESIGN)
     return folder, build_study(wave)
 
 
@@ -264,13 +271,7 @@ def test_partitioned_ols_weights_by_the_column_it_is_given_and_drops_nonpositive
     write_partitioned(v, folder, rows_per_file=700)
     out = stream_wave(folder, DESIGN, ols={"y": "hlt_sat", "x": X, "fe": "province", "cluster": "province",
                                            "weights": "age"})
-    import yaml
-
-    wave = tmp_path / "w"                    # the reference reads the same rows as a wave in memory
-    wave.mkdir()
-    v.to_parquet(wave / "villagers.parquet", index=False)
-    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
-        "villagers": {"file": "villagers.parquet"}}, "design": DESIGN}), encoding="utf-8")
+    wave = _one_file_wave(tmp_path, v, DESIGN)       # the reference reads the same rows as a wave in memory
     m = build_study(wave).villagers
     d = m.assign(log_income=np.log(m["hh_income"].where(m["hh_income"] > 0)))
     d = d[list(dict.fromkeys([*X, "hlt_sat", "age", "province"]))].dropna()
@@ -655,8 +656,6 @@ def test_scan_pieces_are_consecutive_rows_of_one_file_up_to_the_batch_size(tmp_p
 def _lonely_fpc_wave(tmp_path, rule: str, fpc_values=None, census: bool = False):  # type: ignore[no-untyped-def]
     """A wave with a finite population correction (counts in some strata, sampling fractions in
     others) and one stratum holding a single PSU: partitioned, and as one file in memory."""
-    import yaml
-
     v = generate(seed=5, n=3000, calibrate=False)["villagers"]
     provs = sorted(v["province"].unique())
     lone = provs[0]
@@ -669,11 +668,7 @@ def _lonely_fpc_wave(tmp_path, rule: str, fpc_values=None, census: bool = False)
     design = {**DESIGN, "fpc": "fpc", "lonely_psu": rule}
     folder = tmp_path / "parts" / "villagers"
     write_partitioned(v, folder, rows_per_file=700)
-    wave = tmp_path / "w"
-    wave.mkdir()
-    v.to_parquet(wave / "villagers.parquet", index=False)
-    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
-        "villagers": {"file": "villagers.parquet"}}, "design": design}), encoding="utf-8")
+    wave = _one_file_wave(tmp_path, v, design)
     return folder, wave, design, lone
 
 
@@ -1406,17 +1401,11 @@ def test_under_the_fail_rule_a_stratum_cut_to_one_psu_by_a_piece_costs_no_rows(t
     batch that cuts the stratum) is not an invalid piece: the rule is judged over the whole wave.
     Rows sorted by stratum and PSU, cut every 700 rows and every 250: the estimates are those of
     the same rows in one file (the same counts of respondents), and nothing is reported."""
-    import yaml
-
     v = generate(seed=5, n=3000, calibrate=False)["villagers"]
     v = v.sort_values(["province", "village_id"]).reset_index(drop=True)
     design = {**DESIGN, "lonely_psu": "fail"}
     write_partitioned(v, tmp_path / "p", rows_per_file=700)
-    wave = tmp_path / "w"
-    wave.mkdir()
-    v.to_parquet(wave / "villagers.parquet", index=False)
-    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
-        "villagers": {"file": "villagers.parquet"}}, "design": design}), encoding="utf-8")
+    wave = _one_file_wave(tmp_path, v, design)
     mem = build_study(wave).degree(by="province_en")
     for batch in (200_000, 250):
         out = stream_wave(tmp_path / "p", design, batch_rows=batch)
@@ -1475,18 +1464,12 @@ def test_an_item_one_partition_never_answers_weighs_as_in_the_whole_wave(tmp_pat
     file) is indexed as the whole wave is: the item still counts in its field's coverage rule
     (two answers of four are short of 65 %, not two of three). An item no partition answers is
     left out, as in memory."""
-    import yaml
-
     v = generate(seed=21, n=3000, calibrate=False)["villagers"]
     part2 = slice(1000, 1999) if not never else slice(None)
     v.loc[part2, "edu_org"] = np.nan                         # never asked in the second file
     v.loc[1000:1499, "edu_sys"] = np.nan                     # half of its respondents: 2 answers of 4
     write_partitioned(v, tmp_path / "p", rows_per_file=1000)
-    wave = tmp_path / "w"
-    wave.mkdir()
-    v.to_parquet(wave / "villagers.parquet", index=False)
-    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
-        "villagers": {"file": "villagers.parquet"}}, "design": DESIGN}), encoding="utf-8")
+    wave = _one_file_wave(tmp_path, v, DESIGN)
     st = build_study(wave)
     for client in (None, dask_client):                        # alone and on a cluster
         out = stream_wave(tmp_path / "p", DESIGN, by="province_en", client=client)
