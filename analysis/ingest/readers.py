@@ -416,12 +416,12 @@ def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
                     rule="delimiter")
     names = next(csv.reader([first], delimiter=sep)) if first else []
     _refuse_duplicate_headers([n.strip() for n in names], spec)
-    if names:                       # before pandas, which names no row of a row too long
+    if names:                       # before pandas: its error for a row too long names no row
         _check_row_lengths(text, sep, spec, len(names))
     try:
         # index_col=False: rows that end with a delimiter (one empty cell more than the header)
         # would otherwise make the first column the index and shift every value one column left
-        with warnings.catch_warnings():       # longer rows are judged below, cell by cell
+        with warnings.catch_warnings():       # longer rows were judged above, cell by cell
             warnings.simplefilter("ignore", pd.errors.ParserWarning)
             df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, index_col=False,
                              skiprows=spec.header_row - 1, engine="c", quoting=csv.QUOTE_MINIMAL)
@@ -439,9 +439,9 @@ def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: i
     a longer row only if its cells beyond the header are empty (a delimiter ending each line, as
     some spreadsheets export): a value without a header would be lost."""
     if '"' not in text:      # fast path: no quoting, so fields = separators + 1 on each line
-        counts = [(i, line) for i, line in enumerate(text.split("\n"), start=1)
-                  if i > spec.header_row and line.strip() and line.count(sep) + 1 != n_fields]
-        rows = ((i, line.rstrip("\r").split(sep)) for i, line in counts)
+        odd = [(i, line) for i, line in enumerate(text.split("\n"), start=1)
+               if i > spec.header_row and line.strip() and line.count(sep) + 1 != n_fields]
+        rows = ((i, line.rstrip("\r").split(sep)) for i, line in odd)
     else:
         rows = ((i, r) for i, r in enumerate(csv.reader(_io.StringIO(text), delimiter=sep), start=1)
                 if i > spec.header_row and r)
