@@ -383,10 +383,11 @@ def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
     cb = codebook or load_codebook()
     # a wave without any indicator of a field (an optional block not asked) builds the index
     # from the fields it has; a respondent's missing answers fall under the coverage rule
-    answered = (lambda it: it.id in indicators) if indicators is not None else (
-        lambda it: it.id in data and data[it.id].notna().any())
+    if indicators is None:
+        indicators = frozenset(it.id for it in cb.indicators(cfg.questionnaire)
+                               if it.id in data and data[it.id].notna().any())
     items = [it for it in cb.indicators(cfg.questionnaire)
-             if answered(it) and it.aspect not in cfg.exclude_aspects]
+             if it.id in indicators and it.aspect not in cfg.exclude_aspects]
     if not items:                     # nobody answered anything: every score is missing
         items = list(cb.indicators(cfg.questionnaire))
     fields = [f for f in cb.fields if any(it.field == f for it in items)]
