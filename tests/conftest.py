@@ -155,3 +155,12 @@ def with_villagers(study, v):  # type: ignore[no-untyped-def]
 
     w = study.wave
     return dataclasses.replace(study, wave=Wave(w.spec, {**w.data, "villagers": v}, w.report, w.codebook))
+
+
+def chinese_headers(df: pd.DataFrame, q: str) -> pd.DataFrame:
+    """A questionnaire's frame headed as a field team's file in Chinese: each item under its first
+    alias, or its Chinese text where it has none."""
+    from analysis.ingest.codebook import load_codebook
+
+    zh = {it.id: (it.aliases[0] if it.aliases else it.text_zh) for it in load_codebook().items(q)}
+    return df.rename(columns=zh)

@@ -60,6 +60,20 @@ def fake_book(monkeypatch, tmp_path):
     return build
 
 
+def _record_runs(monkeypatch, executed: dict | None = None) -> list:  # type: ignore[no-untyped-def]
+    """Count the stub book's runs (one entry each); with ``executed``, the book reports those pages
+    as run (their seconds) or taken from the cache."""
+    runs, stub = [], build_mod._run
+
+    def run(*a, **k):  # type: ignore[no-untyped-def]
+        runs.append(1)
+        code, failed, said = stub(*a, **k)
+        return code, failed, said if executed is None else executed
+
+    monkeypatch.setattr(build_mod, "_run", run)
+    return runs
+
+
 def _wave_with_id(tmp_path: Path, wave_id: object, folder_name: str = "w") -> Path:
     folder = tmp_path / "waves" / folder_name
     shutil.copytree(DEFAULT, folder)
@@ -285,9 +299,7 @@ def test_a_folder_counts_as_an_older_build_only_with_nothing_but_its_files(tmp_p
 def test_a_change_to_the_models_rebuilds_a_report_that_was_up_to_date(tmp_path, fake_book, monkeypatch):
     """data/models.yml is left out of the execution cache's key (the pages that read it declare
     it), but not out of the report's: a changed model specification is built again."""
-    runs = []
-    stub = build_mod._run
-    monkeypatch.setattr(build_mod, "_run", lambda *a, **k: (runs.append(1), stub(*a, **k))[1])
+    runs = _record_runs(monkeypatch)
     models = tmp_path / "models.yml"                # the models' file, set aside before the first build
     models.write_bytes(paths.MODELS_CONFIG.read_bytes())
     monkeypatch.setattr(paths, "MODELS_CONFIG", models)
@@ -332,9 +344,7 @@ def test_validate_refuses_to_write_its_report_under_data_waves_however_the_path_
 def test_build_force_rebuilds_a_report_that_is_up_to_date(tmp_path, fake_book, monkeypatch):
     """``ruralgov build --force`` runs the book again though nothing changed (a damaged cache or
     report is the reason to ask); without it, the second build is up to date."""
-    runs = []
-    stub = build_mod._run
-    monkeypatch.setattr(build_mod, "_run", lambda *a, **k: (runs.append(1), stub(*a, **k))[1])
+    runs = _record_runs(monkeypatch)
     args = ["build", paths.DEFAULT_WAVE, "--out", str(tmp_path / "r"), "--lang", "en", "--no-pdf"]
     assert runner.invoke(app, args).exit_code == 0 and runner.invoke(app, args).exit_code == 0
     assert len(runs) == 1
@@ -370,13 +380,7 @@ def test_a_refused_build_counts_the_errors_it_lists_not_the_warnings(make_wave, 
 
 def test_the_closing_line_counts_each_page_once_executed_or_cached(tmp_path, fake_book, monkeypatch, capsys):
     """Pages the book took from the cache are counted as cached and not also as executed."""
-    stub = build_mod._run
-
-    def run(*a, **k):  # type: ignore[no-untyped-def]
-        code, failed, _ = stub(*a, **k)
-        return code, failed, {"book/a.md": "cache", "book/b.md": "cache", "book/c.md": "2.50 s"}
-
-    monkeypatch.setattr(build_mod, "_run", run)
+    _record_runs(monkeypatch, {"book/a.md": "cache", "book/b.md": "cache", "book/c.md": "2.50 s"})
     assert build_book(paths.DEFAULT_WAVE, tmp_path / "r", pdf=False) == 0
     assert "pages executed: 1, taken from the cache: 2;" in " ".join(capsys.readouterr().err.split())
 
@@ -409,15 +413,9 @@ def test_pages_run_ahead_get_the_book_s_timeout_and_count_as_executed(tmp_path, 
         asked["timeout"] = timeout
         return {"book/a": (2.0, None), "book/b": (1.0, "ValueError: x")}
 
-    stub = build_mod._run
-
-    def run(*a, **k):  # type: ignore[no-untyped-def]
-        code, failed, _ = stub(*a, **k)
-        return code, failed, {"book/a.md": "cache", "book/b.md": "3.00 s", "book/c.md": "cache"}
-
     monkeypatch.setattr(build_mod, "read_yaml", config)
     monkeypatch.setattr(build_mod, "_execute_ahead", ahead)
-    monkeypatch.setattr(build_mod, "_run", run)
+    _record_runs(monkeypatch, {"book/a.md": "cache", "book/b.md": "3.00 s", "book/c.md": "cache"})
     assert build_book(paths.DEFAULT_WAVE, tmp_path / "r", pdf=False, jobs=2) == 0
     assert asked["timeout"] == 123
     assert "pages executed: 2, taken from the cache: 1;" in " ".join(capsys.readouterr().err.split())

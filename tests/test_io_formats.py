@@ -15,7 +15,7 @@ from analysis.ingest.codebook import CODED_TYPES, load_codebook
 from analysis.ingest.readers import sha256_file
 from analysis.ingest.validate import validate_wave
 from analysis.ingest.wave import load_wave
-from tests.conftest import DEFAULT
+from tests.conftest import DEFAULT, chinese_headers
 
 
 def _typed(df: pd.DataFrame, q: str) -> pd.DataFrame:
@@ -28,12 +28,6 @@ def _typed(df: pd.DataFrame, q: str) -> pd.DataFrame:
     return out
 
 
-def _chinese_headers(df: pd.DataFrame, q: str) -> pd.DataFrame:
-    cb = load_codebook()
-    zh = {it.id: (it.aliases[0] if it.aliases else it.text_zh) for it in cb.items(q)}
-    return df.rename(columns=zh)
-
-
 def _write(folder, fmt: str, frames: dict[str, pd.DataFrame]) -> None:
     folder.mkdir()
     spec = yaml.safe_load((DEFAULT / "wave.yml").read_text(encoding="utf-8"))
@@ -43,7 +37,7 @@ def _write(folder, fmt: str, frames: dict[str, pd.DataFrame]) -> None:
         typed = _typed(raw, q)
         if fmt == "gbk":
             name = f"{q}.csv"
-            _chinese_headers(raw, q).to_csv(folder / name, index=False, encoding="gbk")
+            chinese_headers(raw, q).to_csv(folder / name, index=False, encoding="gbk")
             spec["questionnaires"][q] = {"file": name, "encoding": "gbk"}
             continue
         if fmt == "bom":
@@ -53,7 +47,7 @@ def _write(folder, fmt: str, frames: dict[str, pd.DataFrame]) -> None:
             continue
         name = f"{q}.{fmt}"
         if fmt == "xlsx":
-            _chinese_headers(typed, q).to_excel(folder / name, index=False)
+            chinese_headers(typed, q).to_excel(folder / name, index=False)
         elif fmt == "parquet":
             typed.to_parquet(folder / name)
         else:
@@ -105,7 +99,7 @@ def test_spss_value_labels_contradicting_the_codebook_are_refused_under_any_head
 def test_a_questionnaire_s_own_encoding_decides_over_the_wave_s(small_villagers, make_wave):
     """wave.yml's encoding is the default of its questionnaires; one that names its own (a GBK
     file in a UTF-8 wave) is decoded with its own."""
-    gbk = _chinese_headers(small_villagers, "villagers").to_csv(index=False).encode("gbk")
+    gbk = chinese_headers(small_villagers, "villagers").to_csv(index=False).encode("gbk")
     report, clean = validate_wave(make_wave(gbk, spec={"encoding": "utf-8", "questionnaires": {
         "villagers": {"file": "villagers.csv", "encoding": "gbk"}}}))
     assert report.ok, report.errors[:3]
@@ -428,4 +422,5 @@ def test_reversed_value_labels_of_a_yes_no_item_are_refused_too(tmp_path, small_
     sav = tmp_path / "villagers.sav"
     pyreadstat.write_sav(typed, str(sav), variable_value_labels={"internet_use": {0.0: "是", 1.0: "否"}})
     report, _ = validate_wave(make_wave(sav.read_bytes(), file="villagers.sav"))
-    assert {(e.column, e.rule) for e in report.errors} == {("internet_use", "value labels agree with the codebook")}
+    rule = "value labels agree with the codebook"
+    assert {(e.column, e.rule) for e in report.errors} == {("internet_use", rule)}

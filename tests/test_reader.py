@@ -1678,7 +1678,7 @@ def test_a_field_whose_columns_are_all_blank_is_named_among_what_the_wave_lacks(
     assert not any("health" in x for x in lacks(default_study))
     blank = with_villagers(default_study, default_study.wave.villagers.assign(**{i: np.nan for i in health}))
     said = lacks(blank)
-    zh, en = cb.fields["health"]
+    _zh, en = cb.fields["health"]
     assert len(said) == 1 and said[0].startswith(f"the {en}")                # the English name first
 
 

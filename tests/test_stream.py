@@ -1477,21 +1477,19 @@ def test_an_item_one_partition_never_answers_weighs_as_in_the_whole_wave(tmp_pat
         _assert_same_estimate(out["degree"], st.degree(by="province_en"))
 
 
-def test_the_scan_reports_a_rule_broken_on_several_rows_of_a_partition_on_each_row(tmp_path):
+@pytest.mark.parametrize("bad, rows_per_file, batch_rows, want", [
+    ([1500, 1700], 1000, 200_000, [("part-00001.parquet", 502), ("part-00001.parquet", 702)]),
+    ([1700], 2000, 500, [("part-00000.parquet", 1702)]),                 # after the first batch
+])
+def test_a_scan_reports_each_row_a_rule_is_broken_on_by_its_row_in_its_file(tmp_path, bad, rows_per_file,
+                                                                             batch_rows, want):
+    """One problem per row (two rows of one partition are two problems), each numbered as the
+    file numbers it, whatever batch of the partition it was read in."""
     v = generate(seed=12, n=2000, calibrate=False)["villagers"]
-    v.loc[[1500, 1700], "sex"] = 5.0                                 # two rows of partition 1
-    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
-    rep = stream_wave(tmp_path / "p", DESIGN)["report"]
-    assert [(p.file, p.row, p.column) for p in rep.errors] == \
-        [("part-00001.parquet", 502, "sex"), ("part-00001.parquet", 702, "sex")]
-
-
-def test_a_problem_after_the_first_batch_of_a_partition_is_named_by_its_row_in_the_file(tmp_path):
-    v = generate(seed=12, n=2000, calibrate=False)["villagers"]
-    v.loc[1700, "sex"] = 5.0
-    write_partitioned(v, tmp_path / "p", rows_per_file=2000)
-    rep = stream_wave(tmp_path / "p", DESIGN, batch_rows=500)["report"]
-    assert [(p.file, p.row, p.column) for p in rep.errors] == [("part-00000.parquet", 1702, "sex")]
+    v.loc[bad, "sex"] = 5.0                                          # not a code of sex
+    write_partitioned(v, tmp_path / "p", rows_per_file=rows_per_file)
+    rep = stream_wave(tmp_path / "p", DESIGN, batch_rows=batch_rows)["report"]
+    assert [(p.file, p.row, p.column) for p in rep.errors] == [(f, r, "sex") for f, r in want]
 
 
 def test_blank_text_ids_are_not_duplicates_of_each_other_in_a_scan(tmp_path):

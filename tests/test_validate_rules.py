@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from analysis.cli import app
 from analysis.ingest.validate import validate_wave
-from tests.conftest import tree_hashes
+from tests.conftest import chinese_headers, tree_hashes
 
 runner = CliRunner()
 
@@ -653,12 +653,9 @@ def test_full_width_digits_points_and_minus_signs_are_read_as_their_half_width_f
 
 
 def test_a_header_of_chinese_names_repeated_inside_the_data_is_recognised(small_villagers, make_wave):
-    """The repeated row is compared with the file's own headers (here the codebook's Chinese
-    aliases), not with the item ids they map to."""
-    from analysis.ingest.codebook import load_codebook
-
-    zh = {it.id: it.aliases[0] for it in load_codebook().items("villagers") if it.aliases}
-    text = small_villagers.rename(columns=zh).to_csv(index=False).splitlines()
+    """The repeated row is compared with the file's own headers (here Chinese names), not with the
+    item ids they map to."""
+    text = chinese_headers(small_villagers, "villagers").to_csv(index=False).splitlines()
     text.insert(6, text[0])
     report, errs = _errors(make_wave(("\n".join(text) + "\n").encode()))
     assert ("no repeated header", 7) in [(e.rule, e.row) for e in errs]
