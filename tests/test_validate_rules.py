@@ -467,8 +467,10 @@ def test_a_value_beyond_the_last_header_is_refused_on_its_row(small_villagers, m
     lines = small_villagers.to_csv(index=False).splitlines()
     lines[4] += ",42"
     report, errs = _errors(make_wave(("\n".join(lines) + "\n").encode()))
-    assert [(e.file, e.row, e.rule) for e in errs] == [("villagers.csv", 5, "cells under a header")]
-    assert "'42' is in a column without a header" in errs[0].message
+    n = len(lines[0].split(","))
+    assert [(e.file, e.row, e.column, e.rule) for e in errs] == \
+        [("villagers.csv", 5, f"column {n + 1}", "cells under a header")]
+    assert f"'42' is in column {n + 1}, which has no header" in errs[0].message
 
 
 def test_header_repeated_inside_the_data(small_villagers, make_wave):

@@ -446,11 +446,12 @@ def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: i
         rows = ((i, r) for i, r in enumerate(csv.reader(_io.StringIO(text), delimiter=sep), start=1)
                 if i > spec.header_row and r)
     for i, row in rows:
-        extra = [c for c in row[n_fields:] if c.strip()]
+        extra = [(j, c) for j, c in enumerate(row[n_fields:], start=n_fields + 1) if c.strip()]
         if extra:
+            j, cell = extra[0]
             raise WaveError(f"{spec.file.name}: row {i} has {len(row)} fields but the header has "
-                            f"{n_fields}: {extra[0][:30]!r} is in a column without a header",
-                            file=str(spec.file), row=i, rule="cells under a header")
+                            f"{n_fields}: {cell[:30]!r} is in column {j}, which has no header",
+                            file=str(spec.file), row=i, column=f"column {j}", rule="cells under a header")
         if len(row) < n_fields:
             last = i == text.rstrip("\n").count("\n") + 1 and not text.endswith("\n")
             hint = " and the file does not end with a line break: it looks truncated" if last else ""
