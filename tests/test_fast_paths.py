@@ -231,3 +231,47 @@ def test_binary_columns_are_the_columns_is_binary_finds_whatever_the_blocks():
     for block in (1, 7, 999, 1000, 1 << 14):
         assert binary_columns(X, block).tolist() == expected
     assert binary_columns(np.empty((0, 3))).tolist() == [True, True, True]
+
+
+ROW_ENDS = {        # row i's line → the line written; and whether the fast reader takes the file
+    "every row": (lambda i, line: line + ",", True),
+    "every row, quoted": (lambda i, line: ",".join(f'"{c}"' for c in line.split(",")) + ",", True),
+    "a value on one row": (lambda i, line: line + (",42" if i == 4 else ","), False),
+    "a value on the first row": (lambda i, line: line + (",42" if i == 1 else ","), False),
+    "a blank of spaces on one row": (lambda i, line: line + (", " if i == 4 else ","), False),
+    "every other row": (lambda i, line: line + ("," if i % 2 else ""), False),
+    "the first row only": (lambda i, line: line + ("," if i == 1 else ""), False),
+}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("case", ROW_ENDS)
+def test_rows_ending_with_a_delimiter_are_read_fast_and_as_the_careful_reader_reads_them(
+        tmp_path, case, newline, monkeypatch):
+    """A file whose every data row ends with a delimiter (one empty cell more than the header, as
+    some spreadsheets export) goes the fast way, as text or with numbers; a file with any value,
+    or even a space, beyond the last header, or rows of two lengths, goes the careful way, which
+    names the value's row. Either way validation gives the same problems and the same wave."""
+    end, fast_reads = ROW_ENDS[case]
+    folder = tmp_path / "w"
+    folder.mkdir()
+    lines = (DEFAULT / "villagers.csv").read_text(encoding="utf-8").splitlines()[:61]
+    (folder / "villagers.csv").write_text(newline.join(
+        [lines[0], *(end(i, line) for i, line in enumerate(lines[1:], start=1))]) + newline,
+        encoding="utf-8", newline="")
+    (folder / "wave.yml").write_text(
+        "id: w\nquestionnaires: {villagers: {file: villagers.csv}}\n"
+        "design: {weight: weight, strata: province, psu: village_id}\n", encoding="utf-8")
+    q = load_spec(folder).questionnaires["villagers"]
+    for numeric in (None, lambda names: {"age", "weight", "hh_income"} & set(names)):
+        read = wio._read_csv_arrow(q, numeric)
+        assert (read is not None) == fast_reads, (case, numeric)
+        if read is not None:
+            assert list(read[0].columns) == lines[0].split(",") and len(read[0]) == 60
+    fast = validate_wave(folder)
+    monkeypatch.setattr(wio, "_read_csv_arrow", lambda spec, numeric=None: None)
+    careful = validate_wave(folder)
+    assert [str(p) for p in fast[0].problems] == [str(p) for p in careful[0].problems]
+    assert [p.rule for p in careful[0].errors] == (["cells under a header"] if "value" in case else [])
+    for q in careful[1]:
+        pd.testing.assert_frame_equal(fast[1][q], careful[1][q])

@@ -282,9 +282,10 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
 
     Returns None whenever the file is anything but plain (another encoding, a stray BOM, a title
     above the header, an empty or repeated header, a row of the wrong length, bytes that are not
-    UTF-8): the careful path then reads it and names the problem.  Both paths give equal frames on
-    every file the fast one accepts as text, and equal validation whatever it reads as numbers
-    (``tests/test_fast_paths.py``).
+    UTF-8): the careful path then reads it and names the problem.  A file whose every data row
+    ends with a delimiter is plain: the empty column after the last header is checked and
+    dropped.  Both paths give equal frames on every file the fast one accepts as text, and equal
+    validation whatever it reads as numbers (``tests/test_fast_paths.py``).
     """
     if spec.encoding and spec.encoding.lower() not in _UTF8_NAMES:
         return None
@@ -321,19 +322,30 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
         if not typed and mm.find(_BOM, start) != -1:
             return None
         quoted = mm.find(b'"') != -1
+        # rows that end with a delimiter (as some spreadsheets export) are read with one column
+        # more, named by no header; it must be empty on every row, and is dropped
+        extra = _trailing_column(mm, end, sep, names)
+    columns = names + [extra] if extra else names
     try:
         table = pacsv.read_csv(
             spec.file,
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24, skip_rows=1 if extra else 0,
+                                           column_names=columns if extra else None),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted),
             convert_options=pacsv.ConvertOptions(
                 # large_string: the type pandas' Arrow-backed strings hold, so no cast of every
                 # column when the table becomes a frame
-                column_types={n: pa.float64() if n in typed else pa.large_string() for n in names},
+                column_types={n: pa.float64() if n in typed else pa.large_string() for n in columns},
                 strings_can_be_null=False, quoted_strings_can_be_null=False,
                 null_values=[""] if typed else []))
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
         return _read_csv_arrow(spec) if typed else None
+    if extra:
+        import pyarrow.compute as pc
+
+        if pc.any(pc.not_equal(table.column(extra), "")).as_py():
+            return None         # a value beyond the last header: the careful path names its row
+        table = table.drop_columns([extra])
     if table.column_names != names:
         return None
     dtype = pd.StringDtype(na_value=float("nan"))
@@ -371,6 +383,27 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
         if n not in typed:
             df.insert(i, n, text.pop(n))
     return df, declared or AUTO_ENCODINGS[0], block
+
+
+def _trailing_column(mm, end: int, sep: str, names: list[str]) -> str | None:  # type: ignore[no-untyped-def]
+    """A name for the column after the last header if the first data row (the line after the
+    header, which ends at ``end``) has one field more than the header and that field is empty;
+    else None.  Only a guess from one row: Arrow refuses a file whose rows differ in length, and
+    the column's every cell is checked empty once read."""
+    if end == -1:
+        return None
+    stop = mm.find(b"\n", end + 1)
+    try:
+        line = mm[end + 1: stop if stop != -1 else len(mm)].decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    row = next(csv.reader([line], delimiter=sep), [])
+    if len(row) != len(names) + 1 or row[-1] != "":
+        return None
+    name = "\0"
+    while name in names:
+        name += "\0"
+    return name
 
 
 def float_block(columns: int, rows: int) -> np.ndarray:
