@@ -377,6 +377,26 @@ def test_sobol_bars_draw_clipped_first_order_and_total_indices_in_one_panel_per_
     pd.testing.assert_frame_equal(fig.ruralgov_data, s)
 
 
+@pytest.mark.parametrize("outputs", [["east-west gap"], ["east-west gap", "province ranks (mean over provinces)"]])
+def test_sobol_bars_give_each_panel_room_whatever_the_number_of_outputs(outputs):
+    """A wave with a single output (only the gap, or only the ranks) gets one panel beside the
+    longest input labels the sensitivity page draws: the legend, above the panels, must leave it
+    room (beside a single narrow panel it left none, and the figure could not be drawn)."""
+    inputs = ["normalisation method", "weighting method", "aggregation method",
+              "weights perturbed at random", "sampling (Rao–Wu bootstrap replicate)"]
+    s = pd.DataFrame({"input": inputs * len(outputs), "output": np.repeat(outputs, len(inputs)),
+                      "first_order": 0.2, "total": 0.3})
+    fig = figures.sobol_bars(s, synthetic=True)
+    fig.canvas.draw()
+    assert len(fig.axes) == len(outputs)
+    for ax in fig.axes:
+        assert ax.get_window_extent().width / fig.dpi >= 1.5          # inches
+    (legend,) = fig.legends
+    assert _ticks(legend.get_texts()) == ["first-order", "total"]
+    top = max(ax.get_window_extent().y1 for ax in fig.axes)
+    assert legend.get_window_extent().y0 > top          # above the panels, over none of them
+
+
 def test_sobol_bars_colour_each_index_and_name_inputs_and_outputs_in_the_edition(monkeypatch):
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     monkeypatch.setattr(figures, "cjk_font", lambda: "Noto Sans CJK SC")

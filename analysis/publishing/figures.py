@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.collections import PatchCollection
-from matplotlib.patches import Polygon
+from matplotlib.patches import Patch, Polygon
 
 from analysis import i18n, paths
 from analysis.i18n import N_
@@ -321,13 +321,19 @@ def sobol_bars(sobol: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     long["index"] = long["index"].map({"first_order": _("first-order"), "total": _("total")})
     long["output"] = long["output"].map(_)
     long["input"] = long["input"].map(_)
+    colours = {_("first-order"): "#6baed6", _("total"): "#08519c"}
+    # the legend above the panels, not beside them, and a single panel (a wave with one output,
+    # the gap or the ranks) wider: beside one narrow panel the legend left it no width at all
     g = sns.catplot(data=long, kind="bar", y="input", x="value", hue="index", col="output",
-                    height=3.2, aspect=1.25, palette=["#6baed6", "#08519c"], sharex=True)
+                    height=3.2, aspect=1.25 if long["output"].nunique() > 1 else 2.2, palette=colours,
+                    sharex=True, legend=False)
     g.set_axis_labels("", "")
     g.set(xlim=(0, 1), xticks=[0, 0.5, 1])
     g.set_titles("{col_name}", size=10)
     g.figure.supxlabel(_("share of the output's variance"), fontsize=10)
-    g.figure.subplots_adjust(bottom=0.2, wspace=0.3)    # the panels' end ticks (1, 0) apart
+    g.figure.legend(handles=[Patch(color=c, label=k) for k, c in colours.items()], loc="upper center",
+                    ncol=2, frameon=False, fontsize=9)
+    g.figure.subplots_adjust(bottom=0.2, top=0.8, wspace=0.3)    # the panels' end ticks (1, 0) apart
     _tag(g.axes.flat[-1], synthetic)
     return attach(g.figure, sobol)
 
