@@ -157,6 +157,18 @@ def with_villagers(study, v):  # type: ignore[no-untyped-def]
     return dataclasses.replace(study, wave=Wave(w.spec, {**w.data, "villagers": v}, w.report, w.codebook))
 
 
+def with_spec(study, **changes):  # type: ignore[no-untyped-def]
+    """The study over the same wave described otherwise in its wave.yml (``synthetic``,
+    ``reproduces_seed``...): same rows, same scores and design."""
+    import dataclasses
+
+    from analysis.ingest.wave import Wave
+
+    w = study.wave
+    return dataclasses.replace(study, wave=Wave(dataclasses.replace(w.spec, **changes), w.data, w.report,
+                                                w.codebook))
+
+
 def chinese_headers(df: pd.DataFrame, q: str) -> pd.DataFrame:
     """A questionnaire's frame headed as a field team's file in Chinese: each item under its first
     alias, or its Chinese text where it has none."""

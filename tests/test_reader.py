@@ -959,6 +959,14 @@ def test_the_index_page_gives_no_rank_to_a_wave_s_only_publishable_province(defa
     assert (distinct[[c for c in rep.columns if c in set(two)]] == 2).all()
     assert (distinct[[c for c in rep.columns if c in set(three)]] <= 6).all()
     assert len(index.figures_(default_study, t)["fig_index_ranks"].axes[0].texts) == 0
+    # on a wave where one ranked province alone rests on 3 PSUs or fewer, the note is singular; none, no note
+    first = t.dropna(subset=["median_rank"])["province"].iloc[0]
+    one = index.rank_paragraph(default_study, t.assign(n_psu=np.where(t["province"] == first, 3, 9)))
+    assert one.endswith(" 1 of them rests on 3 PSUs or fewer: each replicate draws n − 1 of a stratum's "
+                        "n PSUs with replacement, so its degree takes only 2 distinct values from 2 PSUs in "
+                        "one stratum, 6 from 3, and its rank interval is coarse."), one
+    none = index.rank_paragraph(default_study, t.assign(n_psu=4))
+    assert none.endswith(f"among the {n} publishable provinces.")
 
 
 def test_a_wave_of_two_provinces_ranks_and_contrasts_them_and_of_one_shown_counts_only_it(tmp_path,
@@ -1311,6 +1319,48 @@ def test_the_headline_interval_rests_on_the_design_df_psus_minus_strata(default_
     half = stats.t.ppf(0.975, df) * h["degree_overall_se"]
     assert h["degree_overall_lo"] == pytest.approx(h["degree_overall"] - half, rel=1e-9)
     assert h["degree_overall_hi"] == pytest.approx(h["degree_overall"] + half, rel=1e-9)
+
+
+def test_the_seed_paper_s_contrast_and_the_synthetic_label_follow_what_wave_yml_says(default_study):
+    """The Shanghai/Tibet ratio is the seed paper's own figure: printed on a wave of its survey,
+    synthetic or not, never on another wave that happens to cover both provinces. The synthetic
+    label follows ``synthetic``, whatever the wave reproduces."""
+    from analysis.report.pages import intro
+    from analysis.report.pages.common import headline
+    from tests.conftest import with_spec
+
+    other = with_spec(default_study, reproduces_seed=False)          # a synthetic wave of another survey
+    real = with_spec(default_study, synthetic=False)                  # the seed's survey, real data
+    assert "shanghai_over_tibet" not in headline(other) and "shanghai_over_tibet" in headline(real)
+    for st, labelled in ((other, True), (real, False)):
+        kf = intro.key_findings(st, _Fitted(), {}).splitlines()
+        assert kf and all(line.startswith(f"- {intro.SYNTHETIC_LABEL} ") == labelled for line in kf), kf
+
+
+def test_the_landing_page_cites_the_wave_s_own_sha256_and_a_wave_without_psus_no_count_of_villages(
+        default_study, tmp_path, monkeypatch):
+    """The SHA-256 the landing page cites is the wave's (wave.yml and its data files), the one of
+    the appendix, not the study's (which also hashes the settings). A wave whose design names no
+    PSU column does not record villages: the pages say so rather than "0 villages"."""
+    import yaml
+
+    from analysis.estimation.study import build_study
+    from analysis.i18n import LANG_ENV
+    from analysis.report.pages.common import headline
+    from tests import wavegen
+
+    h = headline(default_study)
+    assert h["wave_sha12"] == default_study.wave.sha256[:12] != default_study.key[:12]
+    assert h["villages_count"] == f"{default_study.villagers['village_id'].nunique()} villages"
+    folder = wavegen.provinces(tmp_path / "no-psu", ["广西", "广东"])
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    del spec["design"]["psu"]
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    st = build_study(folder)
+    assert st.wave.design_columns.get("psu") is None
+    for language, said in (("en", "an unrecorded number of villages"), ("zh", "数目未记录的村")):
+        monkeypatch.setenv(LANG_ENV, language)
+        assert (headline(st)["n_villages"], headline(st)["villages_count"]) == (None, said)
 
 
 def test_the_headline_s_shanghai_to_tibet_contrast_is_the_ratio_of_their_degrees(default_study):
@@ -1676,6 +1726,9 @@ def test_a_field_whose_columns_are_all_blank_is_named_among_what_the_wave_lacks(
     cb = default_study.wave.codebook
     health = [it.id for it in cb.indicators() if it.field == "health"]
     assert not any("health" in x for x in lacks(default_study))
+    # one of its indicators blank: the field's sub-index is built from the others, so it is not lacked
+    one = with_villagers(default_study, default_study.wave.villagers.assign(**{health[0]: np.nan}))
+    assert lacks(one) == []
     blank = with_villagers(default_study, default_study.wave.villagers.assign(**{i: np.nan for i in health}))
     said = lacks(blank)
     _zh, en = cb.fields["health"]

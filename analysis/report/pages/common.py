@@ -90,7 +90,8 @@ def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     overall = study.degree()
     lo, hi = overall.ci
     psu = w.design_columns.get("psu")
-    n_provinces, n_villages = int(v["province"].nunique()), int(v[psu].nunique()) if psu else 0
+    # without a PSU column the wave does not say which village a respondent lives in: no count
+    n_provinces, n_villages = int(v["province"].nunique()), int(v[psu].nunique()) if psu else None
     n_unscored = int(len(v) - overall.n[0])
     out: dict[str, Any] = {
         "wave_id": w.id, "wave_title": w.spec.title, "wave_year": w.spec.year or _("unknown year"),
@@ -105,7 +106,8 @@ def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "villagers_count": count(len(v), N_("{n} villager questionnaire"), N_("{n} villager questionnaires")),
         "respondents_count": count(len(v), N_("{n} respondent"), N_("{n} respondents")),
         "provinces_count": count(n_provinces, N_("{n} province"), N_("{n} provinces")),
-        "villages_count": count(n_villages, N_("{n} village"), N_("{n} villages")),
+        "villages_count": (count(n_villages, N_("{n} village"), N_("{n} villages")) if n_villages is not None
+                           else _("an unrecorded number of villages")),
     }
     reg = degree_table(study, "region3")
     for r in reg.itertuples():
