@@ -493,7 +493,7 @@ def test_official_lines_break_at_a_missing_year_and_dot_every_year(study):
     plt.close(fig)
 
 
-def test_a_wave_of_one_province_has_no_national_column_beside_it(tmp_path, study):
+def test_a_wave_of_one_province_has_no_national_column_beside_it(tmp_path, study, monkeypatch):
     """On a provincial wave the nation's figures are the province's: its profile's tables carry
     no column repeating them, and their titles do not promise one; a wave of several provinces
     keeps the nation beside each."""
@@ -509,6 +509,18 @@ def test_a_wave_of_one_province_has_no_national_column_beside_it(tmp_path, study
     assert all("national" in t.columns for t in several.values())
     titles = profile.survey_table_titles(study, "Shanghai").values()
     assert all(t.endswith("Shanghai and the nation") for t in titles)
+    # two provinces, one withheld: the nation still holds the other's respondents, so its column stays
+    from analysis.publishing.disclosure import DisclosurePolicy
+    from analysis.report.pages import common
+
+    two = build_study(wavegen.provinces(tmp_path / "two-provinces", ["广西", "广东"]))
+    n = two.villagers.groupby("province_en").size()
+    monkeypatch.setattr(common, "policy", lambda st: DisclosurePolicy(min_cell=int(n.min()) + 1))
+    shown = resolve(n.idxmax())
+    assert profile.published_provinces(two) == {shown.adcode}
+    assert all("national" in t.columns for t in profile.survey_tables(two, shown.adcode).values())
+    titles = profile.survey_table_titles(two, shown.name_en).values()
+    assert all(t.endswith(" and the nation") for t in titles)
 
 
 def test_a_withheld_province_is_not_marked_as_publishing_its_survey_results(study, monkeypatch):

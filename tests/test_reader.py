@@ -1379,21 +1379,32 @@ def test_the_headline_s_shanghai_to_tibet_contrast_is_the_ratio_of_their_degrees
 def test_the_problems_page_says_why_the_published_percentages_are_not_shown(default_study, monkeypatch,
                                                                             language):
     """Beside Table 1 the page shows the seed paper's percentages only on a wave that reproduces the
-    seed survey; otherwise it names the wave's year ("2021 年" in Chinese), or says it is unknown."""
+    seed survey, synthetic or not; otherwise it names the wave's year ("2021 年" in Chinese), says it
+    is unknown, or, in the seed's own year, that the wave is another survey; and Table 1 holds the
+    published column exactly when the figure draws it."""
     from analysis.i18n import LANG_ENV
     from analysis.report.pages import problems
+    from tests.conftest import with_spec
 
     monkeypatch.setenv(LANG_ENV, language)
     assert default_study.wave.spec.reproduces_seed
-    shown = problems.published_comparison_text(default_study)
-    assert ("red ring" if language == "en" else "红色圆圈") in shown
-    other = SimpleNamespace(wave=SimpleNamespace(spec=SimpleNamespace(reproduces_seed=False)), year=2021)
-    unknown = SimpleNamespace(wave=other.wave, year=None)
+    real = with_spec(default_study, synthetic=False)
+    for seed in (default_study, real):
+        assert ("red ring" if language == "en" else "红色圆圈") in problems.published_comparison_text(seed)
+    other, unknown, same = (with_spec(default_study, reproduces_seed=False, year=y)
+                            for y in (2021, None, 2020))
     assert problems.published_comparison_text(other) == {
         "en": "The published percentages describe the 2020 survey; this wave is of 2021, so they are not "
               "shown beside its estimates.",
         "zh": "已发表的百分比描述的是 2020 年的调查；本轮数据属于 2021 年，因此不把它们与本轮估计并列显示。"}[language]
     assert ("is not known" if language == "en" else "年份未知") in problems.published_comparison_text(unknown)
+    assert problems.published_comparison_text(same) == {
+        "en": "The published percentages describe the seed study's own survey; this wave is another survey "
+              "of 2020, so they are not shown beside its estimates.",
+        "zh": "已发表的百分比描述的是种子研究本身的调查；本轮数据是 2020 年的另一项调查，因此不把它们与本轮估计"
+              "并列显示。"}[language]
+    assert ["published" in problems.table1(st) for st in (default_study, real, other, same)] == \
+        [True, True, False, False]
 
 
 def test_the_reproducibility_appendix_labels_its_rows_in_the_edition_s_language(default_study, monkeypatch):

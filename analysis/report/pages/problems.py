@@ -17,11 +17,15 @@ def published_comparison_text(study) -> str:  # type: ignore[no-untyped-def]
     if study.wave.spec.reproduces_seed:
         return _("This wave reproduces the seed study's survey, so the published percentage is shown as a "
                  "red ring around each estimate.")
+    seed = study.settings.published["source"]["survey_year"]
+    if study.year == seed:          # the seed's year, another survey: the year cannot tell them apart
+        return _("The published percentages describe the seed study's own survey; this wave is another "
+                 "survey of {year}, so they are not shown beside its estimates.").format(year=study.year)
     if study.year is None:
-        return _("The published percentages describe the 2020 survey; this wave's year is not known, so they "
-                 "are not shown beside its estimates.")
-    return _("The published percentages describe the 2020 survey; this wave is of {year}, so they are not "
-             "shown beside its estimates.").format(year=study.year)
+        return _("The published percentages describe the {seed} survey; this wave's year is not known, so "
+                 "they are not shown beside its estimates.").format(seed=seed)
+    return _("The published percentages describe the {seed} survey; this wave is of {year}, so they are not "
+             "shown beside its estimates.").format(seed=seed, year=study.year)
 
 
 def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
