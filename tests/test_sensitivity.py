@@ -524,6 +524,8 @@ def test_the_sensitivity_page_s_numbers_are_the_run_s(study):
                                "sobol_rank_boot_total": (ranks, "bootstrap")}.items():
         assert out[key] == sob.loc[(output, inp), "total"] != sob.loc[(output, inp), "first_order"], key
     assert out["sens_draws"] == s.n_evaluations == 7 * 20
+    # Saltelli's design evaluates N (k + 2) points for k inputs: the page's block size is k + 2
+    assert out["sens_blocks"] == s.sobol["input"].nunique() + 2 == 7
 
 
 def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_index(study, tmp_path):
