@@ -1460,6 +1460,16 @@ def test_a_wave_of_one_region_says_so_instead_of_a_one_row_table_by_region(defau
         "Every respondent of this wave lives in one region (three regions): west. Its degree by region "
         "is the wave's own degree, so no table is shown.")
     assert "(NBS four regions): west." in index.single_region_text(one, "region4")
+    # two regions, one withheld: respondents still live in two, so the table (one row shown) stays
+    from analysis.publishing.disclosure import DisclosurePolicy
+    from analysis.report.pages import common
+
+    two = build_study(wavegen.provinces(tmp_path / "two-regions", ["广西", "广东"]))
+    n = two.villagers.groupby("region3").size()
+    assert len(n) == 2
+    monkeypatch.setattr(common, "policy", lambda st: DisclosurePolicy(min_cell=int(n.min()) + 1))
+    assert len(common.published(common.degree_table(two, "region3"))) == 1
+    assert index.single_region_text(two, "region3") == ""
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     assert "（三大区域）：西部。" in index.single_region_text(one, "region3")
 
