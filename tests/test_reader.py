@@ -1576,6 +1576,8 @@ def test_the_determinants_page_quotes_the_wild_bootstrap_p_not_the_analytic_one(
     assert out["wild_p_internet_txt"] == "0.031"
     wild.loc[0, "wild_p"] = 0.0002                                # below 1/(999 + 1)
     assert det.model_stats(_Fitted(wls_region=r))["wild_p_internet_txt"] == "< 0.001"
+    wild.attrs["reps"] = 199                                      # data/models.yml set otherwise
+    assert det.model_stats(_Fitted(wls_region=r))["wild_p_internet_txt"] == "< 0.005"    # 1/(199 + 1)
 
 
 def test_key_findings_keep_all_six_and_take_the_association_from_the_headline_model(default_study):
