@@ -185,6 +185,19 @@ def test_uncalibrated_replica_follows_the_documented_model():
     ci = fit.conf_int()
     for k, b in truth.items():
         assert ci.loc[k, 0] <= b <= ci.loc[k, 1], (k, b, ci.loc[k].tolist())
+    # its shares follow the published ones without calibration (within 2 points on 20,000 respondents)
+    from analysis.settings import load_settings
+
+    st, w = load_settings(), v["weight"].to_numpy()
+    for f in (f for f in st.reproduction.figures if f.statistic == "proportion"):
+        x = v[f.item].to_numpy()
+        ok = np.isin(x, [0, 1])
+        share = 100 * np.sum(w[ok] * (x[ok] == f.value)) / np.sum(w[ok])
+        target = st.published_value(f.key)
+        assert share < target if f.compare == "below" else abs(share - target) < 2, (f.key, share, target)
+    # and its villages hold about 20 respondents each in a province this large (benchmark waves)
+    per = v.groupby("province")["village_id"].agg(["size", "nunique"])
+    assert (per["size"] >= 200).all() and (per["size"] / per["nunique"]).between(20, 21).all()
 
 
 def test_table_1_prevalences_with_logit_intervals_computed_by_hand():
@@ -231,7 +244,7 @@ def test_table_1_prevalences_with_logit_intervals_computed_by_hand():
     assert len(t) == sum(f.key.startswith("table_1_problems.") for f in published.reproduction.figures)
 
 
-@pytest.mark.parametrize("n, ok", [(100, False), (200, False), (400, True), (440, True)])
+@pytest.mark.parametrize("n, ok", [(100, False), (200, False), (250, False), (290, True), (400, True), (440, True)])
 def test_a_replica_too_small_for_its_provinces_is_refused_naming_a_size_that_works(tmp_path, n, ok):
     """Each of the replica's provinces needs two villages: where n leaves a province fewer than
     10 respondents the command says so, names an n that always works and writes nothing (it
