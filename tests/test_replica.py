@@ -244,7 +244,8 @@ def test_table_1_prevalences_with_logit_intervals_computed_by_hand():
     assert len(t) == sum(f.key.startswith("table_1_problems.") for f in published.reproduction.figures)
 
 
-@pytest.mark.parametrize("n, ok", [(100, False), (200, False), (250, False), (290, True), (400, True), (440, True)])
+@pytest.mark.parametrize("n, ok", [(100, False), (200, False), (250, False), (290, True), (400, True),
+                                   (440, True)])
 def test_a_replica_too_small_for_its_provinces_is_refused_naming_a_size_that_works(tmp_path, n, ok):
     """Each of the replica's provinces needs two villages: where n leaves a province fewer than
     10 respondents the command says so, names an n that always works and writes nothing (it
