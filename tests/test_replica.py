@@ -66,6 +66,30 @@ def test_a_replica_of_another_seed_records_that_seed_and_is_another_sample(tmp_p
     assert not new[fixed].equals(old[fixed])                                  # for the same seed
 
 
+def test_a_replica_s_readme_and_wave_yml_say_how_it_was_written_and_its_command_writes_it_again(tmp_path):
+    """Another seed, size and no calibration: wave.yml records all three, the title and the README
+    say the wave is not calibrated (not that it reproduces the figures within their rounding), the
+    README counts its villagers, and its regenerate command, run as written, writes the same bytes."""
+    import shlex
+
+    hashes = write_wave(tmp_path / "w", seed=7, n=600, calibrate=False, wave_id="w")
+    spec = yaml.safe_load((tmp_path / "w" / "wave.yml").read_text(encoding="utf-8"))
+    assert spec["generator"] | {"version": None} == {"module": "analysis.replica", "version": None, "seed": 7,
+                                                    "n": 600, "calibrated": False}
+    assert spec["title"].startswith("Uncalibrated synthetic replica") and "not calibrated" in spec["source"]
+    readme = (tmp_path / "w" / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("# Wave `w`: an uncalibrated synthetic replica")
+    assert "within their printed rounding" not in readme and "`villagers.csv`: 600 villagers" in readme
+    command = readme.split("- Regenerate: `", 1)[1].split("`", 1)[0]
+    assert command == "ruralgov replica --seed 7 --n 600 --no-calibrate --out data/waves/w"
+    args = shlex.split(command)[1:]
+    args[args.index("--out") + 1] = str(tmp_path / "again" / "w")
+    assert runner.invoke(app, args).exit_code == 0
+    assert tree_hashes(tmp_path / "again" / "w") == tree_hashes(tmp_path / "w") and len(hashes) == 4
+    default = (DEFAULT / "README.md").read_text(encoding="utf-8")
+    assert "- Regenerate: `ruralgov replica --seed 20200601 --out data/waves/2020-replica`" in default
+
+
 @pytest.mark.parametrize("case, replica", [("replica", True), ("another generator", False),
                                            ("no generator", False), ("an extra file", False)])
 def test_only_a_folder_the_replica_wrote_counts_as_one_and_may_be_overwritten(tmp_path, case, replica):
