@@ -317,6 +317,19 @@ def test_a_replica_of_a_seed_one_swap_could_not_calibrate_reproduces_every_figur
     assert len(comparable) == len(tab) - 1 and comparable["within_rounding"].astype(bool).all()
 
 
+@pytest.mark.parametrize("seed, n", [(7, 1160), (11, 1160), (3, 5000)])
+def test_a_replica_s_degrees_lie_within_the_calibration_s_tolerance_not_just_the_rounding(tmp_path, seed, n):
+    """Seeds whose waves hold respondents without an overall score (in the east, in Shanghai): the
+    regional degrees lie within the index calibration's stopping tolerance of 0.0015 points, far
+    inside the printed rounding, and the overall degree is exact (the east's weights are scaled to
+    give it), each computed over the respondents who have a score."""
+    write_wave(tmp_path / "w", seed=seed, n=n, wave_id="w")
+    tab = reproduce(build_study(tmp_path / "w")).set_index("key")["difference"]
+    deg = tab.filter(regex=r"^modernization_degree\.(east|central|west)$")
+    assert len(deg) == 3 and (deg.abs() <= 0.0015).all(), deg
+    assert abs(tab["modernization_degree.overall"]) < 1e-6
+
+
 def test_a_replica_whose_calibration_cannot_reach_the_figures_says_what_to_try_and_writes_nothing(tmp_path,
                                                                                                  monkeypatch):
     """When no calibration swap reaches a published share (here none is allowed) the command ends
