@@ -1710,7 +1710,7 @@ def test_a_province_on_few_design_df_carries_its_flag_to_its_profile(default_stu
     assert "† To be read with care" in text
 
 
-def test_the_replica_s_facts_count_distinct_villages(default_study):
+def test_the_replica_s_facts_table_counts_villages_and_keeps_the_paper_s_facts_apart(default_study):
     """The survey page's facts table: the villages row counts distinct villages (the PSUs), not
     the respondents who carry a village code."""
     from analysis.report.pages import survey
@@ -1719,6 +1719,15 @@ def test_the_replica_s_facts_count_distinct_villages(default_study):
     n = default_study.villagers["village_id"].nunique()
     assert n < default_study.n
     assert t.loc["villages", "the replica assumes"].startswith(f"{n} villages, the primary sampling units")
+    # what the paper states is kept apart from what the replica assumes: the paper describes no
+    # design, and the two provinces it names are not among those the generator chose
+    assert t.loc["sample design", "the seed paper states"].startswith("not stated")
+    assert "strata" in t.loc["sample design", "the replica assumes"]
+    provinces = t.loc["provinces", "the replica assumes"]
+    k = default_study.villagers["province_en"].nunique() - 2
+    chosen = provinces.split("(", 1)[1].rstrip(")").split(", ")
+    assert f"Shanghai and Tibet, and {k} chosen at random" in provinces and len(chosen) == k
+    assert not {"Shanghai", "Tibet"} & set(chosen)
 
 
 def test_a_glued_figure_links_its_own_data_under_its_key(monkeypatch):
