@@ -329,6 +329,11 @@ def test_unknown_province_lists_closest(small_villagers, make_wave):
     v.loc[0, "province"] = "Shangai"
     report, errs = _errors(make_wave(v))
     assert any(e.rule == "known province" and e.row == 2 and "closest: Shanghai" in e.message for e in errs)
+    # every row of an unknown province is named (a file has a few), each with its own spelling
+    v.loc[[4, 9], "province"] = ["Henann", "Atlantis"]
+    report, errs = _errors(make_wave(v, name="three"))
+    assert [(e.row, e.value) for e in errs if e.rule == "known province"] == \
+        [(2, "Shangai"), (6, "Henann"), (11, "Atlantis")]
 
 
 def test_psu_in_two_strata(small_villagers, make_wave):
