@@ -474,6 +474,21 @@ def _reproduce_on(study, figures: list, published: dict,  # type: ignore[no-unty
                                      design=study.design, scores=study.scores)).set_index("key")
 
 
+def test_a_count_share_counts_the_code_its_figure_names():
+    """A figure defined on code 0 (township hospitals without online appointment) is the share of
+    the records coded 0, computed here by hand, not of those coded 1."""
+    import dataclasses
+
+    study = build_study(DEFAULT)
+    rep = study.settings.reproduction
+    f = next(f for f in rep.figures if f.statistic == "count_share" and f.item == "hosp_online_appt")
+    zero = rep.model_copy(update={"figures": (f.model_copy(update={"value": 0}),)})
+    tab = reproduce(dataclasses.replace(study, settings=dataclasses.replace(study.settings, reproduction=zero)))
+    y = study.wave.institutions["hosp_online_appt"].dropna().to_numpy()
+    assert len(tab) == 1 and tab["reproduced"].iloc[0] == pytest.approx(100 * np.mean(y == 0))
+    assert 0 < np.mean(y == 0) != np.mean(y == 1)
+
+
 def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_value():
     """Figures the settings may hold that the default ones do not exercise: a domain of two
     columns (both must hold), a proportion of an item the wave lacks and an institution figure on a
