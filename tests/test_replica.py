@@ -483,7 +483,8 @@ def test_a_count_share_counts_the_code_its_figure_names():
     rep = study.settings.reproduction
     f = next(f for f in rep.figures if f.statistic == "count_share" and f.item == "hosp_online_appt")
     zero = rep.model_copy(update={"figures": (f.model_copy(update={"value": 0}),)})
-    tab = reproduce(dataclasses.replace(study, settings=dataclasses.replace(study.settings, reproduction=zero)))
+    settings = dataclasses.replace(study.settings, reproduction=zero)
+    tab = reproduce(dataclasses.replace(study, settings=settings))
     y = study.wave.institutions["hosp_online_appt"].dropna().to_numpy()
     assert len(tab) == 1 and tab["reproduced"].iloc[0] == pytest.approx(100 * np.mean(y == 0))
     assert 0 < np.mean(y == 0) != np.mean(y == 1)
