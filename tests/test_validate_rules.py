@@ -593,6 +593,33 @@ def test_an_invalid_wave_builds_nothing(tmp_path, small_villagers, make_wave):
     assert not out.exists()
 
 
+def test_a_full_width_zero_is_a_full_width_digit(small_villagers, make_wave):
+    """"０" (a "no" typed with a Chinese input method) is read as 0 with the warning, counted with
+    the other full-width digits of its column."""
+    v = small_villagers.copy()
+    v["internet_use"] = v["internet_use"].astype(object)
+    v.loc[[3, 5], "internet_use"] = ["０", "１"]
+    report, clean = validate_wave(make_wave(v))
+    assert report.ok, report.errors
+    (w,) = [w for w in report.warnings if w.rule == "half-width digits"]
+    assert (w.column, w.row) == ("internet_use", 5)
+    assert w.message.startswith("2 value(s) written with full-width")
+    assert clean["villagers"]["internet_use"].iloc[[3, 5]].tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("weight, hint", [("0", False), ("-1", True)])
+def test_a_weight_out_of_range_is_told_of_missing_codes_only_if_it_could_be_one(small_villagers, make_wave,
+                                                                                 weight, hint):
+    """A negative weight may be a missing-value code (-1): the message says how to declare one. A
+    weight of 0 is a respondent given no weight, not a code: it is not told to declare 0 missing."""
+    v = small_villagers.copy()
+    v["weight"] = v["weight"].astype(object)
+    v.loc[4, "weight"] = weight
+    report, errs = _errors(make_wave(v))
+    (e,) = [e for e in errs if e.column == "weight"]
+    assert (e.row, e.rule) == (6, "schema") and ("missing_codes" in e.message) is hint, e.message
+
+
 def test_validation_warnings_are_shown_in_the_editions_language(small_villagers, make_wave, monkeypatch):
     """The survey page's table of warnings gives each rule and message in the edition's language;
     the report itself (and the command line) keeps them in English."""
