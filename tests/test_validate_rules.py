@@ -99,18 +99,26 @@ def test_answers_written_as_labels_are_read_whatever_their_case(small_villagers,
     team's export of 'Male', 'FEMALE'), is read as the label's code."""
     v = small_villagers.copy()
     v.loc[:2, "sex"] = ["Male", "FEMALE", "女"]
+    v[["internet_use", "hp_equipment"]] = v[["internet_use", "hp_equipment"]].astype(object)
+    v.loc[:2, "internet_use"] = ["是", "No", "YES"]                  # a yes/no item
+    ticks = v.index[pd.to_numeric(v["hp_dontknow"], errors="coerce") == 0][:2]   # a multi-select member
+    v.loc[ticks, "hp_equipment"] = ["选中", "not ticked"]
     report, clean = validate_wave(make_wave(v))
     assert report.ok, report.errors[:3]
-    assert clean["villagers"]["sex"].iloc[:3].tolist() == [1.0, 2.0, 2.0]
+    got = clean["villagers"]
+    assert got["sex"].iloc[:3].tolist() == [1.0, 2.0, 2.0] and got["internet_use"].iloc[:3].tolist() == [1, 0, 1]
+    assert got.loc[ticks, "hp_equipment"].tolist() == [1.0, 0.0]
 
 
+@pytest.mark.parametrize("bad", [60, 50])
 def test_a_column_with_more_than_50_unparsable_values_lists_50_and_counts_the_rest(small_villagers,
-                                                                                    make_wave):
+                                                                                    make_wave, bad):
     v = small_villagers.copy()
-    v.loc[:59, "age"] = "abc"
+    v.loc[:bad - 1, "age"] = "abc"
     report, errs = _errors(make_wave(v))
-    assert len(errs) == 51 and all(e.column == "age" for e in errs)
-    assert errs[-1].message == "10 more unparsable values in this column"
+    assert len(errs) == min(bad, 50) + (bad > 50) and all(e.column == "age" for e in errs)
+    assert [e.message for e in errs if "more unparsable" in e.message] == (
+        [f"{bad - 50} more unparsable values in this column"] if bad > 50 else [])
 
 
 @pytest.mark.parametrize("col,value,ok", [
@@ -400,16 +408,20 @@ def test_single_psu_stratum_is_a_warning(small_villagers, make_wave):
     assert any(w.rule == "two or more PSUs per stratum" for w in report.warnings)
 
 
-def test_single_psu_stratum_is_an_error_when_the_wave_s_rule_is_fail(small_villagers, make_wave):
+@pytest.mark.parametrize("rule", ["fail", "adjust", "remove", "certainty"])
+def test_single_psu_stratum_is_an_error_when_the_wave_s_rule_is_fail(small_villagers, make_wave, rule):
     """``design.lonely_psu: fail`` refuses a stratum with one PSU at validation (named, with its
-    file row), rather than passing validation and failing when the design is built."""
+    file row), rather than passing validation and failing when the design is built; every other
+    rule says how such a stratum is estimated, so it is a warning."""
     v = small_villagers.copy()
     sh = v["province"] == "上海"
     v.loc[sh, "village_id"] = v.loc[sh, "village_id"].iloc[0]
-    design = {"weight": "weight", "strata": "province", "psu": "village_id", "lonely_psu": "fail"}
-    report, errs = _errors(make_wave(v, spec={"design": design}))
-    [e] = [e for e in errs if e.rule == "two or more PSUs per stratum"]
-    assert e.column == "province" and "Shanghai" in e.message and "lonely_psu: fail" in e.message
+    design = {"weight": "weight", "strata": "province", "psu": "village_id", "lonely_psu": rule}
+    report, _ = validate_wave(make_wave(v, spec={"design": design}))
+    [e] = [e for e in report.problems if e.rule == "two or more PSUs per stratum"]
+    assert (e.severity, report.ok) == (("error", False) if rule == "fail" else ("warning", True))
+    said = "lonely_psu: fail" if rule == "fail" else f"survey.lonely.psu='{rule}'"
+    assert e.column == "province" and "Shanghai" in e.message and said in e.message, e.message
     assert e.row == int(np.flatnonzero(sh.to_numpy())[0]) + 2
 
 
