@@ -106,7 +106,8 @@ def test_answers_written_as_labels_are_read_whatever_their_case(small_villagers,
     report, clean = validate_wave(make_wave(v))
     assert report.ok, report.errors[:3]
     got = clean["villagers"]
-    assert got["sex"].iloc[:3].tolist() == [1.0, 2.0, 2.0] and got["internet_use"].iloc[:3].tolist() == [1, 0, 1]
+    assert got["sex"].iloc[:3].tolist() == [1.0, 2.0, 2.0]
+    assert got["internet_use"].iloc[:3].tolist() == [1, 0, 1]
     assert got.loc[ticks, "hp_equipment"].tolist() == [1.0, 0.0]
 
 
