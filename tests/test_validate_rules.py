@@ -304,6 +304,18 @@ def test_a_weight_far_above_its_stratum_s_median_is_flagged_though_it_pulls_the_
     flagged = [w for w in report.warnings if w.rule == "no dominant weight"]
     assert [(w.row, w.column) for w in flagged] == [(5, "weight")]
     assert "25 times the median weight of its stratum" in flagged[0].message
+    # a second such weight in the stratum is flagged too, on its own row
+    same = v.index[v["province"] == v.loc[3, "province"]]
+    v.loc[same[-1], "weight"] = "30"
+    report, _ = _errors(make_wave(v, name="two"))
+    assert [w.row for w in report.warnings if w.rule == "no dominant weight"] == [5, same[-1] + 2]
+    # weights of 0 (each refused) in most of a stratum do not lower its median to 0, which would
+    # flag every valid weight of 1 beside them
+    v["weight"] = "1"
+    v.loc[same[: len(same) * 2 // 3], "weight"] = "0"
+    report, errs = _errors(make_wave(v, name="zeros"))
+    assert {e.column for e in errs} == {"weight"} and len(errs) == len(same) * 2 // 3
+    assert not [w for w in report.warnings if w.rule == "no dominant weight"]
 
 
 def test_weights_are_compared_with_their_own_stratum_s_median_not_the_wave_s(small_villagers, make_wave):
