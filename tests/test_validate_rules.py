@@ -237,17 +237,19 @@ def test_non_positive_or_missing_weights(small_villagers, make_wave, value):
         assert [e.message for e in errs] == ["'inf' breaks the rule: must be finite"]
 
 
-@pytest.mark.parametrize("code, refused", [(5_000_000, True), (5_000_001, False), (-8, False)])
+@pytest.mark.parametrize("code, refused", [(5_000_000, "hh_income"), (5_000_001, None), (-8, None),
+                                           (99, "age")])
 def test_a_missing_code_at_the_end_of_an_item_s_range_is_refused_as_an_answer(small_villagers, make_wave,
                                                                                 code, refused):
     """Household income is an answer from 0 to 5,000,000 yuan, both ends included: declaring the
     top of that range missing would drop every such answer, so wave.yml is refused on its
-    missing_codes; one yuan above, or a negative code, is no answer of any item."""
+    missing_codes; one yuan above, or a negative code, is no answer of any item. 99 is an age (a
+    count from 16 to 100), the first item it would drop."""
     report, errs = _errors(make_wave(small_villagers, spec={"missing_codes": [code]}))
     assert [(e.file, e.column, e.rule) for e in errs] == (
         [("wave.yml", "missing_codes", "missing codes are not answers")] if refused else [])
     if refused:
-        assert "'hh_income'" in errs[0].message
+        assert f"'{refused}'" in errs[0].message
 
 
 def test_a_part_may_equal_its_total_but_not_exceed_it_alone_or_with_the_other_parts(small_villagers,
