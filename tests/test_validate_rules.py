@@ -440,6 +440,41 @@ def test_single_psu_stratum_is_an_error_when_the_wave_s_rule_is_fail(small_villa
     assert e.row == int(np.flatnonzero(sh.to_numpy())[0]) + 2
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+def test_an_id_or_psu_of_spaces_is_blank_whatever_the_file(small_villagers, make_wave, fmt):
+    """A respondent id or a PSU made of spaces (or a tab) is blank, on the Arrow path of a CSV file
+    as on the general path of a spreadsheet: refused on its row, not read as an id."""
+    v = small_villagers.astype({"resp_id": object, "village_id": object})
+    v.loc[3, "resp_id"] = "   "
+    v.loc[6, "village_id"] = " \t "
+    if fmt == "xlsx":
+        import io
+
+        buf = io.BytesIO()
+        v.to_excel(buf, index=False)
+        data = buf.getvalue()
+    else:
+        data = v.to_csv(index=False).encode() if fmt == "csv" else v.to_parquet(index=False)
+    report, errs = _errors(make_wave(data, file=f"villagers.{fmt}"))
+    assert {(5, "resp_id", "not missing"), (8, "village_id", "not missing")} <= {(e.row, e.column, e.rule)
+                                                                              for e in errs}, errs
+
+
+@pytest.mark.parametrize("sex", ["1", "Male"])
+def test_nan_written_as_text_is_unparsable_and_blanks_and_missing_codes_are_counted_apart(small_villagers,
+                                                                                           make_wave, sex):
+    """"NaN" typed into a column with no blank cell is not a number (refused on its row, not read as
+    a missing answer); a column's blank cells and its declared missing codes are counted apart, on
+    the fast path (every cell a number) and on the general one (a label among them)."""
+    v = small_villagers.astype({"age": object, "sex": object})
+    v.loc[3, "age"] = "NaN"
+    v.loc[0, "sex"] = sex
+    v.loc[[1, 2, 4], "sex"] = ["", "", "99"]                          # two blanks, one code declared missing
+    report, errs = _errors(make_wave(v))
+    assert [(e.row, e.column, e.rule) for e in errs] == [(5, "age", "parsable value")]
+    assert report.missing["villagers"]["sex"] == {"blank": 2, "declared": 1}
+
+
 def test_a_blank_stratum_is_an_error(small_villagers, make_wave):
     """A stratum column that is not a province (here occupation) may not be blank: every
     respondent lies in a stratum (the design could not be built)."""
