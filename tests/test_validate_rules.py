@@ -530,14 +530,29 @@ def test_rows_ending_with_a_delimiter_are_read_under_their_own_headers(small_vil
     pd.testing.assert_frame_equal(clean["villagers"], plain["villagers"])
 
 
-def test_a_value_beyond_the_last_header_is_refused_on_its_row(small_villagers, make_wave):
-    lines = small_villagers.to_csv(index=False).splitlines()
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_value_beyond_the_last_header_is_refused_on_its_row(small_villagers, make_wave, quoted):
+    """Numbered as the file shows its rows (the header is row 1), with quoted cells or without."""
+    lines = small_villagers.to_csv(index=False, quoting=csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL
+                                   ).splitlines()
     lines[4] += ",42"
     report, errs = _errors(make_wave(("\n".join(lines) + "\n").encode()))
     n = len(lines[0].split(","))
     assert [(e.file, e.row, e.column, e.rule) for e in errs] == \
         [("villagers.csv", 5, f"column {n + 1}", "cells under a header")]
     assert f"'42' is in column {n + 1}, which has no header" in errs[0].message
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+@pytest.mark.parametrize("row", [2, 6])
+def test_a_short_row_is_refused_on_its_row_quoted_or_not(small_villagers, make_wave, quoted, row):
+    """A data row with a cell too few (the first one, or another) is named by its row as the file
+    shows it, whether the file quotes its cells or not (pandas would pad it silently)."""
+    lines = small_villagers.to_csv(index=False, quoting=csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL
+                                   ).splitlines()
+    lines[row - 1] = lines[row - 1].rsplit(",", 1)[0]
+    report, errs = _errors(make_wave(("\n".join(lines) + "\n").encode()))
+    assert [(e.row, e.rule) for e in errs] == [(row, "complete rows")]
 
 
 def test_header_repeated_inside_the_data(small_villagers, make_wave):
