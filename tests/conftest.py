@@ -169,6 +169,20 @@ def with_spec(study, **changes):  # type: ignore[no-untyped-def]
                                                 w.codebook))
 
 
+def withhold_the_smallest(monkeypatch, study, by: str = "province_en"):  # type: ignore[no-untyped-def]
+    """A disclosure policy one respondent above the smallest domain of ``by``, set for the pages
+    that apply it to domains (common, index, profile): that domain is withheld. Returns the
+    respondents by domain."""
+    from analysis.publishing.disclosure import DisclosurePolicy
+    from analysis.report.pages import common, index, profile
+
+    n = study.villagers.groupby(by).size()
+    pol = DisclosurePolicy(min_cell=int(n.min()) + 1)
+    for module in (common, index, profile):
+        monkeypatch.setattr(module, "policy", lambda st: pol)
+    return n
+
+
 def chinese_headers(df: pd.DataFrame, q: str) -> pd.DataFrame:
     """A questionnaire's frame headed as a field team's file in Chinese: each item under its first
     alias, or its Chinese text where it has none."""

@@ -510,12 +510,10 @@ def test_a_wave_of_one_province_has_no_national_column_beside_it(tmp_path, study
     titles = profile.survey_table_titles(study, "Shanghai").values()
     assert all(t.endswith("Shanghai and the nation") for t in titles)
     # two provinces, one withheld: the nation still holds the other's respondents, so its column stays
-    from analysis.publishing.disclosure import DisclosurePolicy
-    from analysis.report.pages import common
+    from tests.conftest import withhold_the_smallest
 
     two = build_study(wavegen.provinces(tmp_path / "two-provinces", ["广西", "广东"]))
-    n = two.villagers.groupby("province_en").size()
-    monkeypatch.setattr(common, "policy", lambda st: DisclosurePolicy(min_cell=int(n.min()) + 1))
+    n = withhold_the_smallest(monkeypatch, two)
     shown = resolve(n.idxmax())
     assert profile.published_provinces(two) == {shown.adcode}
     assert all("national" in t.columns for t in profile.survey_tables(two, shown.adcode).values())
@@ -526,13 +524,9 @@ def test_a_wave_of_one_province_has_no_national_column_beside_it(tmp_path, study
 def test_a_withheld_province_is_not_marked_as_publishing_its_survey_results(study, monkeypatch):
     """A policy one respondent above the smallest province withholds it: its profile shows
     official statistics only, and the list of profiles does not mark it."""
-    from analysis.publishing.disclosure import DisclosurePolicy
-    from analysis.report.pages import common
+    from tests.conftest import withhold_the_smallest
 
-    n = study.villagers.groupby("province_en").size()
-    pol = DisclosurePolicy(min_cell=int(n.min()) + 1)
-    for module in (common, profile):
-        monkeypatch.setattr(module, "policy", lambda st: pol)
+    n = withhold_the_smallest(monkeypatch, study)
     small = [resolve(p).adcode for p in n[n == n.min()].index]
     marked = profile.published_provinces(study)
     assert small and not set(small) & marked and len(marked) == len(n) - len(small)

@@ -883,14 +883,10 @@ def test_the_provinces_page_numbers_are_the_estimators_on_the_years_they_name(de
 def one_province_suppressed(default_study, monkeypatch):
     """The disclosure policy raised one respondent above the smallest province: that province is
     suppressed on every page (the replica's own policy suppresses none)."""
-    from analysis.publishing.disclosure import DisclosurePolicy
-    from analysis.report.pages import common, index, profile
+    from tests.conftest import withhold_the_smallest
 
-    n = default_study.villagers.groupby("province_en").size()
+    n = withhold_the_smallest(monkeypatch, default_study)
     assert (n == n.min()).sum() == 1
-    pol = DisclosurePolicy(min_cell=int(n.min()) + 1)
-    for module in (common, index, profile):
-        monkeypatch.setattr(module, "policy", lambda study: pol)
     return str(n.idxmin())
 
 
@@ -976,9 +972,9 @@ def test_a_wave_of_two_provinces_ranks_and_contrasts_them_and_of_one_shown_count
     map caption outlines nothing and the rank figure counts the one province shown, not the rows."""
     from analysis.estimation.sensitivity import domain_replicates
     from analysis.estimation.study import build_study
-    from analysis.publishing.disclosure import DisclosurePolicy
     from analysis.report.pages import common, index
     from tests import wavegen
+    from tests.conftest import withhold_the_smallest
 
     two = build_study(wavegen.provinces(tmp_path / "two", ["广西", "广东"]))
     h = common.headline(two)
@@ -987,10 +983,7 @@ def test_a_wave_of_two_provinces_ranks_and_contrasts_them_and_of_one_shown_count
     t = index.province_table(two, domain_replicates(two, reps=20, seed=1))
     assert "among the 2 publishable provinces" in index.rank_paragraph(two, t)
     assert index.map_caption(t).endswith("highest and lowest publishable provinces outlined.")
-    n = two.villagers.groupby("province_en").size()
-    pol = DisclosurePolicy(min_cell=int(n.min()) + 1)          # the smaller province withheld
-    for module in (common, index):
-        monkeypatch.setattr(module, "policy", lambda study: pol)
+    withhold_the_smallest(monkeypatch, two)                     # the smaller province withheld
     t = index.province_table(two, domain_replicates(two, reps=20, seed=1))
     assert len(t) == 2 and t["suppressed"].astype(bool).sum() == 1
     assert index.map_caption(t) == "Modernization degree by province."
@@ -1461,13 +1454,11 @@ def test_a_wave_of_one_region_says_so_instead_of_a_one_row_table_by_region(defau
         "is the wave's own degree, so no table is shown.")
     assert "(NBS four regions): west." in index.single_region_text(one, "region4")
     # two regions, one withheld: respondents still live in two, so the table (one row shown) stays
-    from analysis.publishing.disclosure import DisclosurePolicy
     from analysis.report.pages import common
+    from tests.conftest import withhold_the_smallest
 
     two = build_study(wavegen.provinces(tmp_path / "two-regions", ["广西", "广东"]))
-    n = two.villagers.groupby("region3").size()
-    assert len(n) == 2
-    monkeypatch.setattr(common, "policy", lambda st: DisclosurePolicy(min_cell=int(n.min()) + 1))
+    assert len(withhold_the_smallest(monkeypatch, two, "region3")) == 2
     assert len(common.published(common.degree_table(two, "region3"))) == 1
     assert index.single_region_text(two, "region3") == ""
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
