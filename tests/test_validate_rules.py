@@ -24,6 +24,11 @@ def _errors(folder):
     return report, report.errors
 
 
+def _csv_lines(v: pd.DataFrame, quoted: bool) -> list[str]:
+    """The lines of a CSV file of ``v``, every cell quoted or only where needed."""
+    return v.to_csv(index=False, quoting=csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL).splitlines()
+
+
 def _assert_cli_rejects(folder, *needles):
     before = tree_hashes(folder.parent)
     res = runner.invoke(app, ["validate", str(folder)])
@@ -521,8 +526,7 @@ def test_rows_ending_with_a_delimiter_are_read_under_their_own_headers(small_vil
     """A spreadsheet export that ends every data row with a delimiter (one empty cell more than the
     header) is read as the same data: the ids stay ids, no value moves a column left (pandas would
     take the first column as the index). Plain or with quoted cells, on the fast and careful paths."""
-    lines = small_villagers.to_csv(index=False, quoting=csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL
-                                   ).splitlines()
+    lines = _csv_lines(small_villagers, quoted)
     data = "\n".join([lines[0], *(line + "," for line in lines[1:])]) + "\n"
     report, clean = validate_wave(make_wave(data.encode(encoding), spec={"encoding": encoding}))
     assert report.ok, report.errors[:3]
@@ -533,8 +537,7 @@ def test_rows_ending_with_a_delimiter_are_read_under_their_own_headers(small_vil
 @pytest.mark.parametrize("quoted", [False, True])
 def test_a_value_beyond_the_last_header_is_refused_on_its_row(small_villagers, make_wave, quoted):
     """Numbered as the file shows its rows (the header is row 1), with quoted cells or without."""
-    lines = small_villagers.to_csv(index=False, quoting=csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL
-                                   ).splitlines()
+    lines = _csv_lines(small_villagers, quoted)
     lines[4] += ",42"
     report, errs = _errors(make_wave(("\n".join(lines) + "\n").encode()))
     n = len(lines[0].split(","))
@@ -548,8 +551,7 @@ def test_a_value_beyond_the_last_header_is_refused_on_its_row(small_villagers, m
 def test_a_short_row_is_refused_on_its_row_quoted_or_not(small_villagers, make_wave, quoted, row):
     """A data row with a cell too few (the first one, or another) is named by its row as the file
     shows it, whether the file quotes its cells or not (pandas would pad it silently)."""
-    lines = small_villagers.to_csv(index=False, quoting=csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL
-                                   ).splitlines()
+    lines = _csv_lines(small_villagers, quoted)
     lines[row - 1] = lines[row - 1].rsplit(",", 1)[0]
     report, errs = _errors(make_wave(("\n".join(lines) + "\n").encode()))
     assert [(e.row, e.rule) for e in errs] == [(row, "complete rows")]
