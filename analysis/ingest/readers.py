@@ -294,6 +294,7 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
     import mmap
 
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     with open(spec.file, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
@@ -341,8 +342,6 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
         return _read_csv_arrow(spec) if typed else None
     if extra:
-        import pyarrow.compute as pc
-
         if pc.any(pc.not_equal(table.column(extra), "")).as_py():
             return None         # a value beyond the last header: the careful path names its row
         table = table.drop_columns([extra])
@@ -354,8 +353,6 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
     if not typed:
         df = table.to_pandas(types_mapper=as_text, self_destruct=True)
         return df, declared or AUTO_ENCODINGS[0], None
-    import pyarrow.compute as pc
-
     for n in names:
         if n not in typed and pc.any(pc.match_substring(table.column(n), "\ufeff")).as_py():
             del table
