@@ -165,9 +165,9 @@ def outside_a_build(monkeypatch):  # type: ignore[no-untyped-def]
 
 def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkeypatch):
     """A change to the wave's files (its data in any format, its wave.yml), the codebook, a
-    settings file, a published figure under data/reference or the package's code changes the hash
-    (a stale page is re-executed); a change to an excluded file or to a file no page reads does
-    not."""
+    settings file, a published figure under data/reference, the official statistics or the map
+    under data/external, or the package's code changes the hash (a stale page is re-executed); a
+    change to an excluded file or to a file no page reads does not."""
     from analysis import paths
     from analysis.report.build import inputs_hash
 
@@ -177,9 +177,11 @@ def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkey
              "codebook": root / "data" / "codebook.yml",
              "settings": root / "data" / "index.yml", "excluded": root / "data" / "models.yml",
              "reference": root / "data" / "reference" / "published-figures.yml",
+             "official statistics": root / "data" / "external" / "_merged" / "province_year.csv",
+             "map": root / "data" / "external" / "geo" / "provinces.geojson",
              "code": root / "analysis" / "estimation" / "x.py", "unread": root / "notes" / "todo.txt"}
     for name, value in (("ROOT", root), ("DATA", root / "data"), ("CODEBOOK", files["codebook"]),
-                        ("REFERENCE", root / "data" / "reference")):
+                        ("REFERENCE", root / "data" / "reference"), ("EXTERNAL", root / "data" / "external")):
         monkeypatch.setattr(paths, name, value)
     wave = files["wave"].parent
     changed = _changed_by(files, lambda: inputs_hash(wave, exclude=(files["excluded"],)))
