@@ -187,6 +187,24 @@ def test_a_failed_build_leaves_no_temporary_folder(tmp_path, fake_book, monkeypa
     assert (fake_book / "logs" / f"{paths.DEFAULT_WAVE}-failed.log").read_text() == "boom"
 
 
+def test_a_build_clears_what_a_killed_build_of_its_wave_left_not_another_wave_s_folders(fake_book):
+    """The temporary, staging and old folders of a killed build of this wave are removed; those of
+    a wave whose id only starts with this one's (``<id>-b``), which may be building now, are not."""
+    import tempfile
+
+    w = paths.DEFAULT_WAVE
+    fake_book.mkdir()
+    ours = [Path(tempfile.mkdtemp(prefix=f".tmp-{w}-", dir=fake_book)), fake_book / f".staging-{w}-4321",
+            fake_book / f".old-{w}-4321"]
+    theirs = [Path(tempfile.mkdtemp(prefix=f".tmp-{w}-b-", dir=fake_book)), fake_book / f".staging-{w}-b-4321",
+              fake_book / f".old-{w}-b-4321", fake_book / f".tmp-{w}-notes"]
+    for d in ours + theirs:
+        d.mkdir(exist_ok=True)
+    assert build_mod.stale_folders(w, fake_book / w) == sorted(ours)
+    assert build_book(w) == 0
+    assert [d.exists() for d in ours + theirs] == [False] * len(ours) + [True] * len(theirs)
+
+
 def test_a_book_build_that_fails_after_writing_pages_keeps_the_previous_report(fake_book, monkeypatch,
                                                                                   capsys):
     """jupyter-book may exit non-zero (a page failed, a warning under -W) having written index.html

@@ -413,6 +413,19 @@ def book_hash() -> str:
     return h.hexdigest()
 
 
+def stale_folders(name: str, target: Path) -> list[Path]:
+    """The folders a killed build of the report ``name`` into ``target`` left: its temporary folder
+    under ``_build/`` (``.tmp-<name>-`` and tempfile's eight characters) and the staging and old
+    copies beside ``target`` (``.staging-<target's name>-<pid>``, ``.old-…``). Not those of a report
+    whose name only starts with ``name`` (wave ``w-b`` beside ``w``), which may be building now."""
+    tmp = re.compile(rf"\.tmp-{re.escape(name)}-[a-z0-9_]{{8}}")
+    beside = re.compile(rf"\.(?:staging|old)-{re.escape(target.name)}-\d+")
+    out = [p for p in paths.BUILD.glob(".tmp-*") if tmp.fullmatch(p.name)]
+    if target.parent.is_dir():
+        out += [p for p in target.parent.glob(".*") if beside.fullmatch(p.name)]
+    return sorted(out)
+
+
 def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                force: bool = False, cache_root: Path | None = None,
                compare: list[str] | None = None, pdf: bool | None = None,
@@ -496,8 +509,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     from analysis.report.assets import STATIC_DIR
 
     cfg.setdefault("sphinx", {}).setdefault("config", {})["html_static_path"] = [str(STATIC_DIR)]   # jupyter-book maps execute.cache → nb_execution_cache_path
-    for stale in [*paths.BUILD.glob(f".tmp-{name}-*"), *paths.BUILD.glob(f".staging-{name}-*"),
-                  *paths.BUILD.glob(f".old-{name}-*")]:       # left by a killed build
+    for stale in stale_folders(name, target):
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=paths.BUILD))
     # the scored study: computed once here, loaded by every page kernel; results computed by one
