@@ -821,3 +821,43 @@ def test_weighted_ordered_logit_equals_the_fit_on_rows_repeated_by_their_weights
     sm_fit = OrderedModel(y[rep], X[rep], distr="logit").fit(method="newton", disp=False, tol=1e-12, maxiter=100)
     np.testing.assert_allclose(b, sm_fit.params[:3], rtol=1e-5)
     assert np.abs(b - ordered_logit(y, X)[0]).max() > 1e-3     # the weights matter here
+
+
+def test_a_brant_test_without_an_estimate_leaves_the_ordered_logit_standing(ordered):
+    """Where the answers above a threshold are so few that a regressor separates them (here none
+    of the five top answers has d = 1), the Brant test's binary logit of that threshold has no
+    estimate: the test is left out with the reason, naming the threshold by its answer code, and
+    the ordered logit itself is the one statsmodels fits (it was dropped whole, as collinear)."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    from analysis.estimation.ordinal import BrantUndefined, brant, fit_ologit
+    from analysis.report.pages.determinants import brant_absent
+
+    rng = np.random.default_rng(5)
+    df = ordered.assign(d=rng.integers(0, 2, len(ordered)).astype(float))
+    top = df.index[(df["o"] == 4) & (df["d"] == 0)][:5]
+    df.loc[(df["o"] == 4) & ~df.index.isin(top), "o"] = 3
+    spec = ModelSpec(name="o", family="ologit", outcome="o", regressors=("x1", "x2", "d"))
+    res = fit_ologit(df, spec, {})
+    assert "brant" not in res.tables and "answers above 3" in res.stats["brant_absent"]
+    fit = OrderedModel(df["o"], df[["x1", "x2", "d"]], distr="logit").fit(method="newton", disp=0)
+    assert res.stats["llf"] == pytest.approx(fit.llf, rel=1e-9)
+    assert brant_absent({"o": res}, "o") == f"No Brant test on this wave: {res.stats['brant_absent']}."
+    y = np.searchsorted([1, 2, 3, 4], df["o"].to_numpy())
+    with pytest.raises(BrantUndefined, match="answers above 3"):
+        brant(y, df[["x1", "x2", "d"]].to_numpy(float), ["x1", "x2", "d"], cats=np.array([1, 2, 3, 4]))
+    full = fit_ologit(ordered, ModelSpec(name="o", family="ologit", outcome="o", regressors=("x1", "x2")), {})
+    assert "brant_absent" not in full.stats and brant_absent({"o": full}, "o") == ""
+
+
+def test_an_outcome_of_two_answers_has_no_brant_test(ordered):
+    """With two answers there is one threshold, one binary logit and no slopes to compare: no
+    Brant table (it read χ² 0 on 0 df, p NaN), the reason instead."""
+    from analysis.estimation.ordinal import BrantUndefined, brant, fit_ologit
+
+    two = ordered.assign(o=(ordered["o"] > 2).astype(int) + 1)
+    res = fit_ologit(two, ModelSpec(name="o", family="ologit", outcome="o", regressors=("x1", "x2")), {})
+    assert "brant" not in res.tables and "takes 2 values" in res.stats["brant_absent"]
+    assert res.stats["categories"] == 2
+    with pytest.raises(BrantUndefined, match="takes 2 values"):
+        brant(two["o"].to_numpy() - 1, two[["x1", "x2"]].to_numpy(float), ["x1", "x2"])

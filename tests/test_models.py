@@ -1406,3 +1406,22 @@ def test_the_multilevel_model_needs_a_between_df_for_its_province_covariates(tmp
     res = fit_model(st, spec)
     df = pd.Series(res.df_inference)
     assert (df[covariates] == 1).all() and (df.drop(covariates) > 100).all()
+
+
+def test_few_top_answers_leave_the_health_ordered_logit_without_its_brant_test_only(study):
+    """Five respondents of the wave at the top health answer: a binary logit of the Brant test
+    has a singular Hessian there; the model-based ordered logit is still estimated (it was left out
+    whole, said to have collinear regressors), without the test and with the reason, as is its
+    design-based twin; the page says why in place of the table."""
+    from analysis.report.pages.determinants import brant_absent
+
+    w = study.wave
+    v = w.data["villagers"].copy()
+    top = v.index[v["hlt_sat"] == 5].to_series().sample(frac=1, random_state=0).index[5:]
+    v.loc[top, "hlt_sat"] = 4
+    st = build_study(dataclasses.replace(w, data={**w.data, "villagers": v}))
+    r = fit_model(st, st.settings.models.get("ologit_health"))
+    assert "brant" not in r.tables and "answers above 4" in r.stats["brant_absent"]
+    assert r.stats["categories"] == 5 and np.isfinite(r.bse).all()
+    assert brant_absent({"ologit_health": r}).startswith("No Brant test on this wave: the binary logit")
+    assert np.isfinite(fit_model(st, st.settings.models.get("svyolr_health")).bse).all()

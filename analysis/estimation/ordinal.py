@@ -293,18 +293,36 @@ def ame_table(X: np.ndarray, beta: np.ndarray, theta: np.ndarray, V: np.ndarray,
     return pd.DataFrame(rows)
 
 
+class BrantUndefined(Exception):
+    """The Brant test has no value on these rows; ``why`` says so (a :class:`Message`)."""
+
+    def __init__(self, why: Message):
+        super().__init__(why)
+        self.why = why
+
+
 def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
-          start: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+          start: tuple[np.ndarray, np.ndarray] | None = None, cats: np.ndarray | None = None) -> pd.DataFrame:
     """Brant (1990) Wald test of proportional odds: the J − 1 binary logits 1(y > j) share their
     slopes. Returns one row per regressor and an ``omnibus`` row: χ², df, p.
 
     ``start``: the ordered logit's (β, θ); P(y > j) = F(x'β − θ_j) under proportional odds, so
-    the binary logits start from (−θ_j, β) and need few Newton steps.
+    the binary logits start from (−θ_j, β) and need few Newton steps. ``cats``: the answer code
+    of each value of ``y`` (0 … J − 1), for the messages.
+
+    Raises :class:`BrantUndefined` where the test has no value though the ordered logit has one:
+    an outcome of two categories (a single binary logit, no slopes to compare), or a binary logit
+    without an estimate (an answer so rare above or below a threshold that a regressor separates
+    it: its Hessian is singular, or its Newton steps do not settle).
     """
     y = np.asarray(y)
     n, k = X.shape
     J = int(y.max()) + 1
     m, K = J - 1, k + 1
+    code = (lambda j: cats[j]) if cats is not None else (lambda j: j)
+    if m < 2:
+        raise BrantUndefined(Message(N_("the outcome takes {J} values on the complete rows of this wave: a "
+                                        "single threshold, so there are no two slopes to compare"), J=J))
     Xc = np.empty((n, K))
     Xc[:, 0] = 1.0
     Xc[:, 1:] = X
@@ -332,7 +350,10 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
                 h = mu[:, pos] * (1 - mu[:, pos])
                 gram[i] += weighted_gram(xs, h)
         for i, pos in enumerate(new):
-            hinv[act[pos]] = np.linalg.inv(gram[i])
+            try:
+                hinv[act[pos]] = np.linalg.inv(gram[i])
+            except np.linalg.LinAlgError:
+                raise BrantUndefined(_separated(code(act[pos]))) from None
         for i, j in enumerate(act):
             step = hinv[j] @ grad[:, i]
             B[:, j] += step
@@ -344,6 +365,8 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
             fresh[j], last[j] = size > 1e-4, size
         if not active.any():
             break
+    else:
+        raise BrantUndefined(_separated(code(int(np.flatnonzero(active)[0]))))
     # the information of each logit at its estimate, π_a (1 − π_a), and the covariance of the
     # indicators 1(y > a), 1(y > b) for a < b, π_b (1 − π_a): K × K Gram matrices in one pass
     pairs = [(a, b_) for a in range(m) for b_ in range(a, m)]
@@ -369,6 +392,14 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
     t = pd.DataFrame(out)
     t["p"] = stats.chi2.sf(t["chi2"], t["df"])
     return t
+
+
+def _separated(code: object) -> Message:
+    """Why a binary logit of the Brant test has no estimate: its threshold, by answer code."""
+    return Message(N_("the binary logit of answers above {code} against the others has no estimate on "
+                      "the complete rows of this wave (too few answers on one side of that threshold: a "
+                      "regressor separates them), so the test is not defined there; the ordered logit "
+                      "itself is estimated"), code=code)
 
 
 def weighted_grams(X: np.ndarray, P: np.ndarray, pairs: list[tuple[int, int]], block: int | None = None
@@ -438,7 +469,10 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
     st.update({"llf": llf, "pseudo_r2": 1 - llf / ll0})
     tables: dict[str, pd.DataFrame] = {"ame": ame}
     if w is None:
-        tables["brant"] = brant(yy, X, regs, start=(beta, cut))
+        try:
+            tables["brant"] = brant(yy, X, regs, start=(beta, cut), cats=cats)
+        except BrantUndefined as e:             # the model stands without its diagnostic
+            st["brant_absent"] = e.why
     return ModelResult(spec.name, spec.label or spec.name, "ologit",
                        pd.Series(est, index=names), pd.DataFrame(V, index=names, columns=names),
                        len(y), dfi, MappingProxyType(st), (), MappingProxyType(labels),

@@ -211,6 +211,13 @@ def brant_table(ms, model: str = "ologit_health") -> pd.DataFrame:  # type: igno
     return b.rename(columns={"chi2": "χ²"})
 
 
+def brant_absent(ms, model: str = "ologit_health") -> str:  # type: ignore[no-untyped-def]
+    """Why the page shows no Brant test of a fitted ordered logit ('' where it shows one): an
+    outcome of two categories, or a binary logit of the test without an estimate on this wave."""
+    why = ms[model].stats.get("brant_absent")
+    return _("No Brant test on this wave: {why}.").format(why=say(why)) if why else ""
+
+
 def oaxaca_groups(ms, model: str = OAXACA) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """The decomposition's two groups as a reader names them, in the edition being written: a
     region or province by its name, a value of any other column as "column = value"."""
