@@ -1425,3 +1425,19 @@ def test_few_top_answers_leave_the_health_ordered_logit_without_its_brant_test_o
     assert r.stats["categories"] == 5 and np.isfinite(r.bse).all()
     assert brant_absent({"ologit_health": r}).startswith("No Brant test on this wave: the binary logit")
     assert np.isfinite(fit_model(st, st.settings.models.get("svyolr_health")).bse).all()
+
+
+def test_the_models_command_on_a_wave_where_no_model_is_estimable_writes_empty_tables(tmp_path):
+    """One province: every model is left out (each reason on stderr); the tidy CSV is its header
+    alone, the LaTeX table an empty tabular, the JSON an empty list, and the exit code 0 (it was
+    a traceback: nothing to concatenate)."""
+    from tests import wavegen
+
+    folder = wavegen.provinces(tmp_path / "one-province", ["广西"])
+    out = {fmt: CliRunner().invoke(app, ["models", str(folder), "--format", fmt])
+           for fmt in ("csv", "latex", "json")}
+    assert all(r.exit_code == 0 for r in out.values()), {f: r.output[-300:] for f, r in out.items()}
+    assert out["csv"].stdout == "model,term,label,estimate,se,ci_low,ci_high,p,n,p_holm\n"
+    assert out["latex"].stdout.startswith("\\begin{tabular}") and "\\bottomrule" in out["latex"].stdout
+    assert json.loads(out["json"].stdout)["models"] == []
+    assert "wls_region: not estimated on this wave" in " ".join(out["csv"].stderr.split())

@@ -93,7 +93,7 @@ class ModelResult:
         return pd.DataFrame({"model": self.name, "term": terms,
                              "label": [self.term_labels.get(t, t) for t in terms],
                              "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
-                             "p": p, "n": self.nobs})
+                             "p": p, "n": self.nobs}, columns=TIDY_COLUMNS)
 
     def summary(self) -> str:
         """Readable summary: coefficients and fit statistics."""
@@ -105,6 +105,10 @@ class ModelResult:
 
     def _repr_html_(self) -> str:
         return self.to_frame().round(4).to_html(index=False)
+
+
+TIDY_COLUMNS = ("model", "term", "label", "estimate", "se", "ci_low", "ci_high", "p", "n")
+"""The columns of a tidy table of coefficients (:meth:`ModelResult.to_frame`)."""
 
 
 def inference(est: np.ndarray, se: np.ndarray, df: float | np.ndarray | None, level: float = 0.95
@@ -201,7 +205,8 @@ class ModelSet:
     def to_frame(self, *, adjust: bool = True) -> pd.DataFrame:
         """All tidy coefficients stacked, with ``p_holm``: the p-values adjusted by Holm across
         every coefficient of the set (one table is one family of tests)."""
-        t = pd.concat([r.to_frame() for r in self.results], ignore_index=True)
+        t = (pd.concat([r.to_frame() for r in self.results], ignore_index=True) if self.results
+             else pd.DataFrame(columns=TIDY_COLUMNS))           # no model estimable on the wave
         if adjust:
             t["p_holm"] = holm(t["p"].to_numpy())
         return t
