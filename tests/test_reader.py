@@ -1785,6 +1785,26 @@ def test_mathjax_is_fetched_verified_and_unpacked_where_the_pages_load_it(tmp_pa
     root = tmp_path / "mathjax"
     got = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert got == ["LICENSE", "output/chtml/fonts/woff-v2/MJX_Main.woff", "tex-mml-chtml.js"]
+    # a fetch cut short (here after the script, before the fonts) leaves nothing taken as present:
+    # the next build fetches again and gets the whole bundle
+    monkeypatch.setattr(assets, "MATHJAX_DIR", tmp_path / "cut")
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "LICENSE").write_text("left by an older cut", encoding="utf-8")
+    extract = tarfile.TarFile.extractfile
+
+    def cut(self, m):  # type: ignore[no-untyped-def]
+        if "fonts" in str(getattr(m, "name", m)):
+            raise OSError("connection lost")
+        return extract(self, m)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractfile", cut)
+    with pytest.raises(OSError, match="connection lost"):
+        assets.ensure_mathjax()
+    monkeypatch.setattr(tarfile.TarFile, "extractfile", extract)
+    assert not (tmp_path / "cut" / "tex-mml-chtml.js").exists()
+    assert assets.ensure_mathjax()
+    cut_root = tmp_path / "cut"
+    assert sorted(str(p.relative_to(cut_root)) for p in cut_root.rglob("*") if p.is_file()) == got
     monkeypatch.setattr(assets, "MATHJAX_DIR", tmp_path / "again")
     monkeypatch.setattr(assets, "MATHJAX_SHA512", "not the digest")
     with pytest.raises(RuntimeError, match="integrity mismatch"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import shutil
 import tarfile
 import urllib.request
 
@@ -36,11 +37,17 @@ def ensure_mathjax() -> bool:
     digest = base64.b64encode(hashlib.sha512(data).digest()).decode()
     if digest != MATHJAX_SHA512:
         raise RuntimeError(f"MathJax tarball integrity mismatch (got sha512 {digest[:16]}…)")
+    # unpacked beside the bundle and moved in whole: a fetch cut short leaves no script, so the
+    # next build fetches again instead of taking a bundle without its fonts as present
+    partial = MATHJAX_DIR.with_name(MATHJAX_DIR.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for m in tar.getmembers():
             if m.isfile() and m.name.startswith(KEEP):
                 rel = m.name.removeprefix("package/es5/").removeprefix("package/")
-                out = MATHJAX_DIR / rel
+                out = partial / rel
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(tar.extractfile(m).read())  # type: ignore[union-attr]
+    shutil.rmtree(MATHJAX_DIR, ignore_errors=True)      # what an interrupted fetch left
+    partial.rename(MATHJAX_DIR)
     return target.exists()
