@@ -7,6 +7,7 @@ checkout. These tests try each way in and check that the project tree is left as
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -154,6 +155,34 @@ def test_out_dir_that_a_build_may_not_replace(tmp_path, fake_book, where):
     assert project_tree() == before
     assert (other / "thesis.tex").read_text(encoding="utf-8") == "years of work"
     assert f.read_text(encoding="utf-8") == "x"
+
+
+@pytest.mark.parametrize("through", ["_build/..", "_build/x/../.."])
+def test_an_out_dir_is_judged_where_it_leads_not_as_it_is_spelled(through):
+    """--out spelled through _build/ and back out ('..') leads into the wave's raw folder or the
+    book's sources: judged by where it resolves, it is refused; by its spelling, its parents hold
+    the project and _build/ and it would pass. (The check alone: nothing is built.)"""
+    from analysis.report.build import check_out_dir
+
+    for inside in (Path("data") / "waves" / paths.DEFAULT_WAVE / "report", Path("book") / "out"):
+        out = paths.ROOT / through / inside
+        assert check_out_dir(out, [DEFAULT]) is not None, out
+    assert check_out_dir(paths.ROOT / "_build" / "x" / ".." / "y", [DEFAULT]) is None
+
+
+def test_a_wave_under_data_waves_linked_from_elsewhere_builds_by_its_id_and_rebuilds(tmp_path, fake_book,
+                                                                                    monkeypatch):
+    """data/waves/<id> may be a link to the wave's folder on another disk: built by its id, it is
+    the same wave (not "another wave of the same id"), and so it is on the next build."""
+    waves = tmp_path / "waves"
+    monkeypatch.setattr(paths, "WAVES", waves)
+    real = _wave_with_id(tmp_path / "disk", "w")
+    waves.mkdir()
+    (waves / "w").symlink_to(real, target_is_directory=True)
+    assert build_book("w") == 0
+    assert build_book("w", force=True) == 0
+    stamp = json.loads((fake_book / "w" / STAMP).read_text(encoding="utf-8"))
+    assert stamp["wave_folder"] == str(real.resolve())
 
 
 @pytest.mark.parametrize("where", ["inside", "itself", "above"])
@@ -336,6 +365,55 @@ def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path
     assert (out / "inputs").read_text(encoding="utf-8").endswith(":en:en\n")   # built before zh was
     assert build_book(paths.DEFAULT_WAVE, out, force=True) == 0
     assert zh.is_file() and (out / "inputs").read_text(encoding="utf-8").endswith(":en:en,zh\n")
+
+
+def test_build_makes_both_editions_by_default_and_one_edition_rebuilt_keeps_its_link_to_the_other(
+        tmp_path, fake_book):
+    """``ruralgov build`` without --lang builds the English edition and the Chinese one inside it,
+    each linking to both; ``--lang en`` afterwards finds the Chinese edition beside it and keeps
+    the link (its stamp, which records the editions linked, is unchanged: nothing to rebuild)."""
+    out = tmp_path / "r"
+    args = ["build", paths.DEFAULT_WAVE, "--out", str(out), "--no-pdf"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "html" / "index.html").is_file() and (out / "zh" / "html" / "index.html").is_file()
+    assert (out / "inputs").read_text(encoding="utf-8").endswith(":en:en,zh\n")
+    assert (out / "zh" / "inputs").read_text(encoding="utf-8").endswith(":zh:en,zh\n")
+    res = runner.invoke(app, [*args, "--lang", "en"])
+    assert res.exit_code == 0 and "up to date" in " ".join(res.output.split()), res.output
+    assert (out / "inputs").read_text(encoding="utf-8").endswith(":en:en,zh\n")
+
+
+def test_a_report_whose_html_was_removed_is_built_again_though_its_stamp_is_current(tmp_path, fake_book,
+                                                                                    monkeypatch):
+    """The stamp says the inputs are those of the report, but a report without its index.html is
+    no report: the next build runs the book again instead of saying "up to date"."""
+    runs = _record_runs(monkeypatch)
+    out = tmp_path / "r"
+    assert build_book(paths.DEFAULT_WAVE, out, lang="en") == 0 and len(runs) == 1
+    shutil.rmtree(out / "html")
+    assert build_book(paths.DEFAULT_WAVE, out, lang="en") == 0 and len(runs) == 2
+    assert (out / "html" / "index.html").is_file()
+
+
+@pytest.mark.parametrize("relative", [True, False], ids=["relative", "absolute"])
+def test_index_refuses_to_write_respondent_scores_under_data_waves_however_the_path_is_written(relative,
+                                                                                              monkeypatch):
+    """``ruralgov index --scores`` writes microdata: never into a wave's raw folder, whether the
+    path is absolute or relative to the working folder (exit 2, nothing written)."""
+    target = paths.WAVES / paths.DEFAULT_WAVE / "scores.csv"
+    before = tree_hashes(paths.WAVES)
+    arg = str(target)
+    if relative:
+        monkeypatch.chdir(paths.ROOT)
+        arg = str(target.relative_to(paths.ROOT))
+    try:
+        res = runner.invoke(app, ["index", paths.DEFAULT_WAVE, "--scores", arg, "--format", "csv"])
+        assert res.exit_code == 2, res.output
+        assert "refusing to write under data/waves/" in " ".join(res.output.split())
+        assert tree_hashes(paths.WAVES) == before
+    finally:
+        target.unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("flag", ["--json", "--csv"])

@@ -247,6 +247,23 @@ def test_the_execution_cache_key_of_a_comparison_changes_with_each_wave_compared
     assert execution_cache_key(waves[:2]) != execution_cache_key(waves)
 
 
+def test_the_execution_cache_key_leaves_out_the_models_alone(tmp_path, monkeypatch):
+    """The cache key of a build covers the index construction (data/index.yml: every page reads
+    the scores) but not the models (data/models.yml), whose hash the pages that read them carry in
+    their own first cell: a change to the models re-executes those pages only."""
+    from analysis import paths
+    from analysis.report.build import execution_cache_key
+
+    root = tmp_path / "root"
+    files = {"index": root / "data" / "index.yml", "models": root / "data" / "models.yml",
+             "wave": root / "waves" / "w" / "villagers.csv"}
+    for name, value in (("ROOT", root), ("DATA", root / "data"), ("CODEBOOK", root / "data" / "codebook.yml"),
+                        ("REFERENCE", root / "data" / "reference"), ("EXTERNAL", root / "data" / "external"),
+                        ("INDEX_CONFIG", files["index"]), ("MODELS_CONFIG", files["models"])):
+        monkeypatch.setattr(paths, name, value)
+    assert _changed_by(files, lambda: execution_cache_key([files["wave"].parent])) == {"index", "wave"}
+
+
 def test_the_book_hash_changes_with_the_configuration_a_page_and_a_translation(tmp_path, monkeypatch):
     """The stamp that says a report is current covers _config.yml, _toc.yml, every file of book/
     (pages and the bibliography they cite) and every translation catalog (they live in
