@@ -473,6 +473,9 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
             tables["brant"] = brant(yy, X, regs, start=(beta, cut), cats=cats)
         except BrantUndefined as e:             # the model stands without its diagnostic
             st["brant_absent"] = e.why
+    else:
+        st["brant_absent"] = Message(N_("the model is weighted and the test's binary logits are not, so the "
+                                        "test would check another fit than this one"))
     return ModelResult(spec.name, spec.label or spec.name, "ologit",
                        pd.Series(est, index=names), pd.DataFrame(V, index=names, columns=names),
                        len(y), dfi, MappingProxyType(st), (), MappingProxyType(labels),
