@@ -384,6 +384,35 @@ def test_build_makes_both_editions_by_default_and_one_edition_rebuilt_keeps_its_
     assert (out / "inputs").read_text(encoding="utf-8").endswith(":en:en,zh\n")
 
 
+def test_each_edition_and_each_state_of_the_inputs_executes_into_its_own_cache(tmp_path, fake_book,
+                                                                                monkeypatch):
+    """Pages are matched in an execution cache by their code alone, so the cache (and the folder of
+    model results beside it) is named by the hash of the inputs and the edition: the Chinese pages,
+    whose code is the English pages', never take the English outputs, and an edited wave never
+    takes its former outputs."""
+    from analysis.report.build import execution_cache_key
+    from analysis.report.context import CACHE_ENV
+    from analysis.settings import read_yaml
+
+    used, stub = [], build_mod._run
+
+    def run(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
+        cfg = read_yaml(Path(cmd[cmd.index("--config") + 1]))
+        used.append((Path(cfg["execute"]["cache"]).name, Path(env[CACHE_ENV]).name))
+        return stub(cmd, env, log, verbose)
+
+    monkeypatch.setattr(build_mod, "_run", run)
+    folder, out = _wave_with_id(tmp_path, "w"), tmp_path / "out"
+    before = execution_cache_key([folder])
+    assert build_book(str(folder), out, lang="en") == 0 and build_book(str(folder), out, lang="zh") == 0
+    yml = folder / "wave.yml"
+    yml.write_text(yml.read_text(encoding="utf-8").replace("title:", "title: (corrected)", 1), encoding="utf-8")
+    after = execution_cache_key([folder])
+    assert after != before and build_book(str(folder), out, lang="en") == 0
+    assert used == [(f"w-{before}", f"w-{before}-results"), (f"w-{before}-zh", f"w-{before}-zh-results"),
+                    (f"w-{after}", f"w-{after}-results")]
+
+
 def test_a_report_whose_html_was_removed_is_built_again_though_its_stamp_is_current(tmp_path, fake_book,
                                                                                     monkeypatch):
     """The stamp says the inputs are those of the report, but a report without its index.html is
