@@ -138,7 +138,8 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
     design) and one stratum whose PSUs all lack an answer: every field equals
     ``SurveyDesign.mean`` of the whole arrays, under either rule for a stratum with one PSU
     (mutation: the PSUs without an answer could be dropped, or counted as respondents, and no
-    test with a complete score noticed). PSU ids unique in the wave, or numbered within each
+    test with a complete score noticed); answers without a domain and a PSU whose answers all lack
+    one count in the design in the same way. PSU ids unique in the wave, or numbered within each
     stratum (village 0, 1, ... in every stratum), as the in-memory design reads them: a PSU is
     a (stratum, id) pair. A domain held by a single village (a province of one village) has
     0 df and no interval, streamed as in memory."""
@@ -158,13 +159,16 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
     y[rng.uniform(size=n) < 0.2] = np.nan
     y[(strata == 1) & (village == 1)] = np.nan      # a PSU without any answer
     y[strata == 4] = np.nan                         # a stratum without any answer
+    domain[rng.uniform(size=n) < 0.05] = None       # answers without a domain
+    no_domain = (strata == 0) & (village == 2)      # a PSU whose answers have no domain: it counts
+    domain[no_domain], y[no_domain] = None, rng.normal(50, 10, no_domain.sum())
     mem = SurveyDesign.from_arrays(w, strata, psu, lonely_psu=lonely_psu).mean(y, by=domain)
     stats = DomainMeanStats()
     for part in (slice(0, 300), slice(300, 301), slice(301, None)):
         stats.merge(DomainMeanStats().update(y[part], w[part], strata[part], psu[part], domain[part]))
     got = stats.estimate(lonely_psu)
     _assert_same_estimate(got, mem, rtol=1e-12)
-    assert got.domains == ("a", "b", "c", "d") and got.n.sum() == np.isfinite(y).sum()
+    assert got.domains == ("a", "b", "c", "d") and got.n.sum() == (np.isfinite(y) & pd.notna(domain)).sum()
     assert got.df[3] == 0 and got.n_psu[3] == 1 and np.isnan(np.asarray(got.ci)[:, 3]).all()
     # the other numbering of the same villages is the same design: the same estimates
     other = village if psu_ids == "unique" else strata * 100 + village

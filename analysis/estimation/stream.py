@@ -99,16 +99,18 @@ class DomainMeanStats:
     """Per (stratum, PSU, domain) sums of w and w·y: mergeable, exact for design-based means."""
 
     sums: KeyedRows = field(default_factory=lambda: KeyedRows(["s", "p", "d"]))
-    """Rows (stratum s, psu p, domain d, Σw, Σwy, n); d is missing for a PSU's rows without y."""
+    """Rows (stratum s, psu p, domain d, Σw, Σwy, n); d is missing for a PSU's rows without y or
+    without a domain."""
 
     def update(self, y: np.ndarray, w: np.ndarray, strata: np.ndarray, psu: np.ndarray,
                domain: np.ndarray) -> DomainMeanStats:
-        """Add one chunk (rows with a missing ``y`` are outside every domain, as in memory)."""
-        ok = np.isfinite(y)
+        """Add one chunk (rows with a missing ``y`` or a missing domain are outside every domain,
+        as in memory; their PSUs still count in the design)."""
+        ok = np.isfinite(y) & pd.notna(domain)
         df = pd.DataFrame({"s": strata[ok], "p": psu[ok], "d": domain[ok], "w": w[ok],
                            "wy": w[ok] * y[ok], "n": 1.0})
         self.sums.add(df.groupby(["s", "p", "d"], sort=False, observed=True, as_index=False).sum())
-        if not ok.all():                                   # a PSU with no answer still counts
+        if not ok.all():                    # a PSU with no answer, or no domain, still counts
             self.sums.add(pd.DataFrame({"s": strata[~ok], "p": psu[~ok]}).drop_duplicates().assign(
                 d=None, w=0.0, wy=0.0, n=0.0))
         return self
