@@ -202,12 +202,16 @@ def test_the_archive_holds_every_table_once_as_the_page_offers_it(tmp_path):
 
 
 def test_the_footer_names_version_commit_wave_licence_and_repository():
-    wave = SimpleNamespace(id="w1", sha256="0123456789ab" + "f" * 52, synthetic=True)
+    """The synthetic label follows whether the wave is synthetic, not whether it is a wave of the
+    seed's survey: here a synthetic wave of another survey, and the real microdata of the seed's."""
+    wave = SimpleNamespace(id="w1", sha256="0123456789ab" + "f" * 52, synthetic=True,
+                           spec=SimpleNamespace(reproduces_seed=False))
     f = footer(wave, "https://example.org/ruralgov")
     for part in ("ruralgov ", "commit ", "wave w1", "(sha256 0123456789ab)", "synthetic replica",
                  "MIT licence", "CC BY 4.0", 'href="https://example.org/ruralgov"', "cite"):
         assert part in f, part
-    real_wave = SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=False)
+    real_wave = SimpleNamespace(id="w1", sha256="ab" * 32, synthetic=False,
+                                spec=SimpleNamespace(reproduces_seed=True))
     real = footer(real_wave)
     assert "href" not in real and "synthetic" not in real
     zh = footer(wave, lang="zh")                  # the Chinese edition's footer warns as the English one does
