@@ -268,6 +268,9 @@ def test_logit_refuses_an_outcome_that_is_not_0_1_and_needs_the_design_for_desig
     assert whole.stats["n_psu"] == d.n_psu and whole.df_inference == d.degf - 1
     assert whole.stats["design_df"] == d.degf
     assert whole.nobs == len(binary) and whole.fixed_effects == ()       # counted rows, a tuple
+    # svyglm's df.residual, the design's df + 1 − the coefficients: the fixed effect's dummies count
+    fe = fit_logit(binary, spec.model_copy(update={"fixed_effects": ("cat",)}), {}, design=d)
+    assert len(fe.params) == 4 and fe.df_inference == d.degf + 1 - 4
     gone = binary["village"] == binary["village"].iloc[0]
     part = fit_logit(binary[~gone], spec, {}, design=d, rows=np.flatnonzero(~gone))
     assert part.stats["n_psu"] == d.n_psu - 1 and part.stats["design_df"] == d.degf - 1
