@@ -164,6 +164,27 @@ def test_a_failing_page_is_named_and_the_previous_report_kept(scratch_root):
     assert (old / "index.html").read_text(encoding="utf-8") == "previous good report"
 
 
+def test_a_sphinx_warning_fails_the_build_and_the_previous_report_is_kept(scratch_root):
+    """A page that only warns (a reference to a label defined nowhere: a broken link of the
+    report) fails the build as a failing page does: warnings are errors, so a report with a
+    broken link or number never replaces the previous one, and the log says which."""
+    scratch_page(scratch_root, "unlinked", "x = 1")
+    page = scratch_root / "book" / "unlinked.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nSee {ref}`no-such-label`.\n", encoding="utf-8")
+    old = scratch_root / "_build" / paths.DEFAULT_WAVE / "html"
+    old.mkdir(parents=True)
+    (old / "index.html").write_text("previous good report", encoding="utf-8")
+    (old.parent / STAMP).write_text("{}", encoding="utf-8")
+    env = {**os.environ, "RURALGOV_ROOT": str(scratch_root)}
+    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "build", "--lang", "en", "--no-pdf"],
+                          cwd=scratch_root, env=env, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "build failed" in proc.stderr.replace("\n", " ")
+    assert (old / "index.html").read_text(encoding="utf-8") == "previous good report"
+    log = scratch_root / "_build" / "logs" / f"{paths.DEFAULT_WAVE}-failed.log"
+    assert "no-such-label" in log.read_text(encoding="utf-8", errors="replace")
+
+
 @pytest.fixture(scope="module")
 def degraded(tmp_path_factory) -> Path:
     """A real-looking (not synthetic) wave lacking the institution questionnaire and the culture
