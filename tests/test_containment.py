@@ -520,6 +520,27 @@ def test_a_comparison_is_built_under_the_name_of_every_wave_it_compares(fake_boo
         [f"compare-{paths.DEFAULT_WAVE}-c"]
 
 
+def test_a_comparison_build_hands_the_pages_the_study_of_the_wave_it_reports(fake_book, make_wave,
+                                                                              small_villagers, monkeypatch):
+    """``build A --compare C``: every page reads the scored study of A (its title, folder and
+    footer are A's), the compared waves through their own variable; the study is not C's."""
+    import pickle
+
+    from analysis.report.context import STUDY_ENV
+
+    seen, stub = [], build_mod._run
+
+    def run(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
+        with open(env[STUDY_ENV], "rb") as fh:
+            seen.append(pickle.load(fh).wave.id)
+        return stub(cmd, env, log, verbose)
+
+    monkeypatch.setattr(build_mod, "_run", run)
+    c = make_wave(small_villagers, name="c")
+    assert build_book(paths.DEFAULT_WAVE, compare=[str(c)], pdf=False, lang="en") == 0
+    assert seen == [paths.DEFAULT_WAVE]
+
+
 def test_pages_run_ahead_get_the_book_s_timeout_and_count_as_executed(tmp_path, fake_book, monkeypatch,
                                                                        capsys):
     """With several jobs, pages are executed ahead with the timeout _config.yml sets (not the
