@@ -541,6 +541,43 @@ def test_a_comparison_build_hands_the_pages_the_study_of_the_wave_it_reports(fak
     assert seen == [paths.DEFAULT_WAVE]
 
 
+def test_a_default_build_has_the_province_profiles_and_marks_those_the_wave_publishes(tmp_path, fake_book,
+                                                                                    monkeypatch):
+    """Without being asked, a build writes a profile page per province into its sources, puts
+    them in the table of contents, and marks in their index the provinces whose survey results
+    the wave publishes (as many marks as such provinces; none but those)."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages.profile import published_provinces
+    from analysis.report.profiles import FOLDER, INDEX, MARK
+    from analysis.settings import read_yaml
+
+    seen, stub = {}, build_mod._run
+
+    def run(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
+        src = Path(cmd[2])
+        seen["index"] = (src / FOLDER / f"{INDEX}.md").read_text(encoding="utf-8")
+        seen["toc"] = json.dumps(read_yaml(Path(cmd[cmd.index("--toc") + 1])))
+        return stub(cmd, env, log, verbose)
+
+    monkeypatch.setattr(build_mod, "_run", run)
+    assert build_book(paths.DEFAULT_WAVE, tmp_path / "out", lang="en") == 0
+    published = published_provinces(build_study(paths.DEFAULT_WAVE))
+    assert len(published) > 0 and seen["index"].count(f">` {MARK}") == len(published)
+    assert f"The {len(published)} provinces marked {MARK} have survey results" in seen["index"]
+    assert f"{FOLDER}/{INDEX}" in seen["toc"]
+
+
+def test_a_build_prints_the_pdf_edition_by_default_where_chromium_is_installed(tmp_path, fake_book,
+                                                                             monkeypatch):
+    """``pdf`` unset: the PDF edition is printed when Chromium is installed, and not without it."""
+    printed = []
+    monkeypatch.setattr(build_mod, "build_pdf", lambda cmd, env, work, html, name, root: printed.append(name))
+    assert build_book(paths.DEFAULT_WAVE, tmp_path / "a", lang="en") == 0 and printed == []
+    monkeypatch.setattr(build_mod, "chromium", lambda: "/usr/bin/chromium")
+    assert build_book(paths.DEFAULT_WAVE, tmp_path / "b", lang="en") == 0
+    assert printed == [f"ruralgov-{paths.DEFAULT_WAVE}.pdf"]
+
+
 def test_pages_run_ahead_get_the_book_s_timeout_and_count_as_executed(tmp_path, fake_book, monkeypatch,
                                                                        capsys):
     """With several jobs, pages are executed ahead with the timeout _config.yml sets (not the

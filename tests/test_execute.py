@@ -626,3 +626,20 @@ def test_the_pool_has_a_worker_per_page_or_shared_group_up_to_the_jobs_asked(tmp
         with pytest.raises(Stop):
             execute.execute_pages(tmp_path / "cache", sources, {}, jobs, shared=shared)
         assert sized.pop() == want
+
+
+def test_pages_run_ahead_of_the_book_are_only_those_missing_from_the_cache(tmp_path):
+    """The build executes ahead only the pages its cache lacks: a page executed by an earlier
+    build is left to the book, which takes it from the cache (it was executed again, and the
+    build's closing line counted it as executed)."""
+    from analysis.report.build import _execute_ahead
+
+    pages = tmp_path / "src" / "book"
+    pages.mkdir(parents=True)
+    sources = {"book/old": _page(pages, "old", "print('old')"),
+               "book/new": _page(pages, "new", "print('new')")}
+    cache, env = tmp_path / "cache", dict(os.environ)
+    assert set(execute_pages(cache, {"book/old": sources["book/old"]}, env, jobs=1)) == {"book/old"}
+    ran = _execute_ahead(cache, sources, env, jobs=2, timeout=120)
+    assert set(ran) == {"book/new"} and ran["book/new"][1] is None
+    assert _execute_ahead(cache, sources, env, jobs=2, timeout=120) == {}
