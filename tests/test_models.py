@@ -491,9 +491,11 @@ def test_oaxaca_bootstrap_resamples_the_wave_s_villages_within_provinces(study):
     assert {dc["strata"], dc["psu"]} <= set(df.columns)
 
 
-@pytest.mark.parametrize("n_units", [7, 300, 2000])
+@pytest.mark.parametrize("n_units", [7, 200, 300, 2000])
 @pytest.mark.parametrize("rows_by_unit", [False, True], ids=["rows-mixed", "rows-by-unit"])
 def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units, rows_by_unit):
+    """Per unit, the sums of its rows, in both paths: up to 256 units (small integer codes, up to
+    202 here, past the 127 a byte holds) and more."""
     from analysis.estimation.regression import unit_sums
 
     rng = np.random.default_rng(n_units)
