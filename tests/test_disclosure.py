@@ -181,3 +181,16 @@ def test_the_default_policy_withholds_every_value_of_a_cell_under_ten_respondent
     assert out[values].iloc[0].isna().all() and (out[values].iloc[1] == 2.0).all()
     assert list(out[SUPPRESSED]) == ["fewer than 10 respondents", ""]
     assert list(out["n"]) == [9, 10] and list(out["n_psu"]) == [2, 2]
+
+
+def test_the_policy_blanks_the_rows_it_judges_whatever_the_table_s_order_and_index():
+    """A table sorted by its estimates (an index out of order) or filtered (an index with gaps)
+    before the policy: each row keeps its own verdict, the same as in the table as built."""
+    t = pd.DataFrame({"domain": list("abcdef"), "estimate": [50.0, 61.0, 40.0, 55.0, 47.0, 58.0],
+                      "n": [6, 40, 35, 9, 80, 12], "n_psu": [3, 5, 1, 4, 6, 2]})
+    pol = DisclosurePolicy()
+    built = pol.apply(t).set_index("domain")
+    for shown in (t.sort_values("estimate"), t.iloc[1:].set_axis([10, 3, 7, 0, 2])):
+        got = pol.apply(shown).set_index("domain")
+        pd.testing.assert_frame_equal(got, built.loc[got.index])
+    assert built["estimate"].isna().tolist() == [True, False, True, True, False, False]

@@ -358,6 +358,12 @@ def test_oaxaca_decomposition_equals_the_group_and_pooled_regressions(frame):
     assert (res.label, res.family, res.nobs) == ("r0 − r1 gap", "oaxaca", len(sub))
     assert res.report_terms == tuple(want) == tuple(res.params.index)
     assert res.vcov.index.tolist() == res.vcov.columns.tolist() == list(want)
+    # the bootstrap's draws are the spec's seed: the same seed the same SEs, another seed others
+    again = fit_oaxaca(frame, spec, {"x1": "first"}, strata="region", psu="village")
+    other = fit_oaxaca(frame, spec.model_copy(update={"seed": 3}), {"x1": "first"}, strata="region",
+                       psu="village")
+    np.testing.assert_array_equal(again.bse, res.bse)
+    assert not np.allclose(other.bse, res.bse) and np.array_equal(other.params, res.params)
     np.testing.assert_allclose(np.sqrt(np.diag(res.vcov)), res.tables["decomposition"]["se"], rtol=1e-12)
     assert dict(res.stats) == {"groups": "r0 vs r1", "group": "region", "group_a": "r0", "group_b": "r1",
                                "bootstrap_reps": 60}

@@ -784,3 +784,13 @@ def test_a_draw_that_resamples_none_of_a_province_leaves_its_mean_undefined_with
     tib = s.provinces["Tibet"]
     assert tib.isna().any() and tib.notna().any()
     assert s.provinces.drop(columns="Tibet").notna().all().all()
+
+
+def test_a_seed_of_zero_is_a_seed():
+    """``seed=0`` draws with 0 and records 0 (a falsy seed is not "no seed", which would take
+    data/index.yml's and cite 0 for draws it did not make)."""
+    st = build_study("2020-replica")
+    zero, default = run_sensitivity(st, draws=14, seed=0), run_sensitivity(st, draws=14)
+    assert zero.seed == 0 and default.seed == st.settings.index.uncertainty.seed != 0
+    assert not np.allclose(zero.regions.to_numpy(), default.regions.to_numpy())
+    pd.testing.assert_frame_equal(run_sensitivity(st, draws=14, seed=0).regions, zero.regions)
