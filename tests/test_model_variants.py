@@ -159,6 +159,23 @@ def test_logit_with_probabilities_near_0_and_1_equals_statsmodels():
     np.testing.assert_allclose(res.params.to_numpy(), fit.params.to_numpy(), rtol=1e-8)
 
 
+def test_a_logit_whose_fitted_probabilities_round_to_one_has_statsmodels_pseudo_r2():
+    """Three incomes of millions of yuan give fitted probabilities that round to 1: the
+    log-likelihood is still finite (log(1 − μ) times y = 1 was 0 · −inf, NaN), and McFadden's
+    pseudo-R² is statsmodels'."""
+    from analysis.estimation.binary import fit_logit
+
+    rng = np.random.default_rng(1)
+    inc = rng.lognormal(10.5, 0.6, 2000)
+    inc[:3] = [3e6, 5e6, 8e6]
+    y = (rng.random(2000) < 1 / (1 + np.exp(3 - 2.5e-5 * inc))).astype(float)
+    y[:3] = 1
+    res = fit_logit(pd.DataFrame({"y": y, "income": inc}),
+                    ModelSpec(name="m", family="logit", outcome="y", regressors=("income",), se="hc1"), {})
+    fit = sm.Logit(y, sm.add_constant(inc)).fit(disp=0, tol=1e-12)
+    assert res.stats["pseudo_r2"] == pytest.approx(fit.prsquared, rel=1e-7)
+
+
 @pytest.mark.filterwarnings("error")
 def test_a_logit_whose_newton_steps_turn_nan_is_refused_not_reported(monkeypatch):
     """Should the information matrix of some iteration hold NaN (an overflow the fit did not

@@ -75,7 +75,9 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
     else:
         V = hc1_vcov(X, w, y - mu, ainv)
         dfi = None
-    ll = np.sum(w * (y * np.log(mu) + (1 - y) * np.log(1 - mu)))
+    # log μ = η − log(1 + e^η), log(1 − μ) = −log(1 + e^η): finite where μ rounds to 0 or 1
+    eta = X @ beta
+    ll = np.sum(w * (y * eta - np.logaddexp(0, eta)))
     p0 = np.sum(w * y) / w.sum()
     ll0 = np.sum(w * (y * np.log(p0) + (1 - y) * np.log(1 - p0)))
     st["pseudo_r2"] = float(1 - ll / ll0)
