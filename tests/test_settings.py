@@ -338,6 +338,31 @@ def test_an_ahp_order_that_is_not_the_codebook_s_fields_is_refused_in_index_yml(
     assert e.value.file == "data/index.yml"
 
 
+def test_a_target_must_name_an_indicator_and_lie_on_its_scale():
+    """index.yml's targets: each names an indicator of the index and lies above the item's lowest
+    code and at most its highest (a target at the lowest code made every distance to it a division
+    by zero: infinite scores). Every broken target is named, with its file and key; a target on the
+    scale passes."""
+    import dataclasses
+
+    from analysis.ingest.codebook import load_codebook
+    from analysis.settings import _cross_checks
+
+    s = load_settings()
+    a, b = load_codebook().indicators(s.index.questionnaire)[:2]
+    lo, hi = min(a.values), max(a.values)
+    targets = {a.id: float(lo), b.id: float(max(b.values) + 1), "no_such_item": 4.0}
+    with pytest.raises(SettingsError) as e:
+        _cross_checks(dataclasses.replace(s, index=s.index.model_copy(update={"targets": targets})))
+    said = {p.key: p.message for p in e.value.problems}
+    assert set(said) == {f"targets.{a.id}", f"targets.{b.id}", "targets.no_such_item"}
+    assert said[f"targets.{a.id}"] == (f"target {lo:g} is off the item's scale: it must lie above its lowest "
+                                       f"code {lo} and at most its highest, {hi}")
+    assert said["targets.no_such_item"] == "not an indicator of the index's questionnaire (villagers)"
+    assert e.value.file == "data/index.yml"
+    _cross_checks(dataclasses.replace(s, index=s.index.model_copy(update={"targets": {a.id: float(hi)}})))
+
+
 def test_every_broken_rule_of_a_settings_file_is_reported_at_once():
     with pytest.raises(SettingsError) as e:
         validate(IndexSettings, {"coverage": 1.5, "min_cel": 3, "uncertainty": {"draws": 5}},

@@ -130,7 +130,8 @@ def _load(_stamp_: tuple) -> Settings:
 
 
 def _cross_checks(s: Settings) -> None:
-    """Rules that span files: index fields and targets name codebook fields and items."""
+    """Rules that span files: index fields and targets name codebook fields and items (a target
+    on its item's scale)."""
     fields = set(s.codebook["fields"])
     problems = []
     idx_file = display_path(paths.INDEX_CONFIG)
@@ -140,6 +141,7 @@ def _cross_checks(s: Settings) -> None:
                                             f"unknown field; fields: {', '.join(sorted(fields))}"))
     if s.index.ahp.order and set(s.index.ahp.order) != fields:
         problems.append(SettingsProblem(idx_file, "ahp.order", f"must list the fields {', '.join(sorted(fields))}"))
+    problems += _target_problems(s, idx_file)
     pub = s.published
     rep_file = display_path(paths.REFERENCE / "reproduction.yml")
     for fig in s.reproduction.figures:
@@ -150,6 +152,28 @@ def _cross_checks(s: Settings) -> None:
             problems.append(SettingsProblem(rep_file, f"figures.{fig.key}", "no such figure in published-figures.yml"))
     if problems:
         raise SettingsError(problems)
+
+
+def _target_problems(s: Settings, idx_file: str) -> list[SettingsProblem]:
+    """Each target of the ``target`` normalisation names an indicator of the index and lies on its
+    scale, above its lowest code (the distance to a target at the lowest code divides by zero) and
+    at most its highest (codes counted as the index turns them: a reversed item from its other end)."""
+    if not s.index.targets:
+        return []
+    from analysis.ingest.codebook import _build
+
+    items = {it.id: it for it in _build(s.codebook, "").indicators(s.index.questionnaire)}
+    out = []
+    for item_id, code in s.index.targets.items():
+        it = items.get(item_id)
+        if it is None:
+            why = f"not an indicator of the index's questionnaire ({s.index.questionnaire})"
+            out.append(SettingsProblem(idx_file, f"targets.{item_id}", why))
+        elif not min(it.values) < code <= max(it.values):
+            why = (f"target {code:g} is off the item's scale: it must lie above its lowest code "
+                   f"{min(it.values)} and at most its highest, {max(it.values)}")
+            out.append(SettingsProblem(idx_file, f"targets.{item_id}", why))
+    return out
 
 
 def load_wave_settings(folder: Path, questionnaires: tuple[str, ...] | None = None) -> WaveSettings:
