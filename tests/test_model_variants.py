@@ -759,6 +759,13 @@ def test_logit_does_not_depend_on_the_scale_of_the_weights(binary):
         res = fit_logit(binary.assign(w=binary["w"] * c), spec, {})
         pd.testing.assert_frame_equal(res.to_frame(), base.to_frame(), rtol=1e-9)
         assert res.stats["pseudo_r2"] == pytest.approx(base.stats["pseudo_r2"], rel=1e-9)
+    # the marginal effects of the fit, given the weights as the survey has them (not normalised)
+    from analysis.estimation.binary import logit_ame
+
+    X = np.column_stack([np.ones(len(binary)), binary[["x1", "x2"]].to_numpy(float)])
+    args = (X, base.params.to_numpy(), base.vcov.to_numpy(), ["Intercept", "x1", "x2"], ["x1", "x2"])
+    pd.testing.assert_frame_equal(logit_ame(*args, binary["w"].to_numpy() * 3e5),
+                                  logit_ame(*args, binary["w"].to_numpy()), rtol=1e-12)
 
 
 def test_an_estimate_without_a_standard_error_has_no_p_value_or_interval():

@@ -74,6 +74,22 @@ def test_leaving_out_aspects_reuses_the_normalised_indicators(study, monkeypatch
     assert other.design is study.design and other.wave is study.wave
 
 
+def test_other_targets_of_the_same_normalisation_normalise_afresh(study):
+    """Distance to target with other targets is another normalisation of the indicators, though
+    named the same: a study rescored with them gives the scores of a fresh index, not those of
+    the targets it was built with."""
+    from types import MappingProxyType
+
+    base = study.with_construction(study.construction.with_(normalisation="target"))
+    item = study.wave.codebook.indicators(base.construction.questionnaire)[0]
+    cfg = base.construction.with_(targets=MappingProxyType({item.id: float(min(item.values) + 1)}))
+    other = base.with_construction(cfg)
+    want = build_index(study.villagers, cfg, codebook=study.wave.codebook,
+                       weights=study.villagers["weight"].to_numpy(float))
+    pd.testing.assert_frame_equal(other.scores, want.scores)
+    assert not other.scores.equals(base.scores)
+
+
 def test_the_design_follows_the_waves_declaration(study):
     d = wave_design(study.wave)
     v = study.villagers
