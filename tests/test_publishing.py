@@ -52,7 +52,8 @@ def test_a_repository_s_commit_is_its_first_twelve_hex_digits_and_a_changed_file
         tmp_path, monkeypatch):
     """In a repository of its own (the checkout may be a copy without git): the commit is the
     first 12 digits of HEAD's hash, clean after the commit, dirty once a tracked file changes,
-    and "unknown" outside git."""
+    and "unknown" outside git. A file git does not track (a user's own wave folder) leaves it
+    clean: two checkouts of one commit cite the same commit."""
     import subprocess
 
     from analysis import paths
@@ -68,6 +69,10 @@ def test_a_repository_s_commit_is_its_first_twelve_hex_digits_and_a_changed_file
     (tmp_path / "a.txt").write_text("a\n")
     git("add", "a.txt")
     git("commit", "-q", "-m", "a")
+    provenance.git_commit.cache_clear()
+    assert provenance.git_commit() == (git("rev-parse", "HEAD")[:12], False)
+    (tmp_path / "my-wave").mkdir()                 # a user's own wave, never added: still clean
+    (tmp_path / "my-wave" / "villagers.csv").write_text("id\n1\n")
     provenance.git_commit.cache_clear()
     assert provenance.git_commit() == (git("rev-parse", "HEAD")[:12], False)
     (tmp_path / "a.txt").write_text("b\n")
