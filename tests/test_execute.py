@@ -643,3 +643,27 @@ def test_pages_run_ahead_of_the_book_are_only_those_missing_from_the_cache(tmp_p
     ran = _execute_ahead(cache, sources, env, jobs=2, timeout=120)
     assert set(ran) == {"book/new"} and ran["book/new"][1] is None
     assert _execute_ahead(cache, sources, env, jobs=2, timeout=120) == {}
+
+
+def test_the_inputs_hash_does_not_depend_on_the_order_the_file_system_lists_files(tmp_path, monkeypatch):
+    """The same files give the same key on any file system: a folder listed in another order (as
+    another file system lists it) gives the same hash."""
+    import pathlib
+
+    from analysis import paths
+    from analysis.report.build import inputs_hash
+
+    root = tmp_path / "root"
+    for f in ("analysis/a.py", "analysis/z.py", "analysis/sub/m.py", "data/external/b/x.csv",
+              "data/external/a/y.csv", "waves/w/villagers.csv", "waves/w/wave.yml"):
+        (root / f).parent.mkdir(parents=True, exist_ok=True)
+        (root / f).write_text(f, encoding="utf-8")
+    for name, value in (("ROOT", root), ("DATA", root / "data"), ("CODEBOOK", root / "data" / "codebook.yml"),
+                        ("REFERENCE", root / "data" / "reference"), ("EXTERNAL", root / "data" / "external")):
+        monkeypatch.setattr(paths, name, value)
+    first = inputs_hash(root / "waves" / "w")
+    listed = {name: getattr(pathlib.Path, name) for name in ("rglob", "glob", "iterdir")}
+    for name, real in listed.items():
+        monkeypatch.setattr(pathlib.Path, name, lambda self, *a, _real=real: iter(sorted(_real(self, *a),
+                                                                                       reverse=True)))
+    assert inputs_hash(root / "waves" / "w") == first
