@@ -123,6 +123,9 @@ def test_ahp_weights_and_consistency():
     w, cr = ahp_weights(np.array([[1, 2, 4], [1 / 2, 1, 2], [1 / 4, 1 / 2, 1]]))
     np.testing.assert_allclose(w, [4 / 7, 2 / 7, 1 / 7])
     assert cr == pytest.approx(0, abs=1e-12)
+    # a matrix typed as a user types it (1/3 as 0.333333, 1/6 as 0.166667) is reciprocal enough
+    typed, _ = ahp_weights(np.array([[1, 3, 6], [0.333333, 1, 2], [0.166667, 0.5, 1]]))
+    np.testing.assert_allclose(typed, [2 / 3, 2 / 9, 1 / 9], rtol=1e-5)
     # Saaty's textbook-style inconsistent matrix: A > B, B > C, but C > A
     bad = np.array([[1, 3, 1 / 5], [1 / 3, 1, 3], [5, 1 / 3, 1]], dtype=float)
     cfg = IndexConfig.default()

@@ -491,11 +491,11 @@ def test_oaxaca_bootstrap_resamples_the_wave_s_villages_within_provinces(study):
     assert {dc["strata"], dc["psu"]} <= set(df.columns)
 
 
-@pytest.mark.parametrize("n_units", [7, 200, 300, 2000])
+@pytest.mark.parametrize("n_units", [7, 200, 300, 2000, 40_000])
 @pytest.mark.parametrize("rows_by_unit", [False, True], ids=["rows-mixed", "rows-by-unit"])
 def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units, rows_by_unit):
     """Per unit, the sums of its rows, in both paths: up to 256 units (small integer codes, up to
-    202 here, past the 127 a byte holds) and more."""
+    202 here, past the 127 a byte holds) and more (up to 40,001, past the 32,767 of two bytes)."""
     from analysis.estimation.regression import unit_sums
 
     rng = np.random.default_rng(n_units)
@@ -505,7 +505,7 @@ def test_unit_sums_equal_sums_over_each_unit_s_rows(n_units, rows_by_unit):
     if rows_by_unit:                    # a wave stored unit by unit (no reordering needed)
         u = np.sort(u)
     gram, xy, sx = unit_sums(X, w, u, n_units + 2, y)      # two units without rows
-    for j in (0, n_units // 2, n_units - 1, n_units + 1):
+    for j in (0, n_units // 2, n_units - 1, n_units + 1, int(u.max())):     # the last unit with rows
         m = u == j
         np.testing.assert_allclose(gram[j], X[m].T @ (X[m] * w[m, None]), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(xy[j], X[m].T @ (w[m] * y[m]), rtol=1e-12, atol=1e-12)

@@ -292,6 +292,11 @@ def test_rao_wu_multipliers_resample_nh_minus_1_psus_in_every_stratum():
         assert set(np.unique(mult[rows])) <= {0.0, 1.5, 3.0}
     np.testing.assert_allclose(mult[1:].mean(axis=1), 1.0, atol=0.06)
     np.testing.assert_allclose(mult[1:].var(axis=1), 1.0, atol=0.1)
+    # 300 strata of two PSUs (counties, say; more than a byte counts): each stratum on its own
+    strata = np.repeat(np.arange(300), 4)
+    codes, mult = rao_wu_multipliers(strata, np.tile([1, 1, 2, 2], 300), 50, np.random.default_rng(5))
+    assert mult.shape == (600, 50)
+    np.testing.assert_allclose(mult.reshape(300, 2, 50).sum(axis=1), 2.0)   # nh − 1 = 1 draw × 2/1
 
 
 # ---- replicates, intervals and summaries against formulas written out ------------------------
