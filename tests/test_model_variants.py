@@ -822,8 +822,8 @@ def test_weighted_grams_equal_one_gram_matrix_per_pair():
 @pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning")
 def test_ordered_logit_with_a_linear_predictor_beyond_exp_range_equals_the_centred_fit():
     """Where |x'β| or a threshold passes 700, F(θ − η) is computed directly (exp(η) would
-    overflow): a regressor shifted by 2,000 gives the same slopes as the regressor itself, and
-    thresholds shifted by the slope times 2,000."""
+    overflow): a regressor shifted by 2,000 (a calendar year, say) gives the same slopes, marginal
+    effects and SEs as the regressor itself, and thresholds shifted by the slope times 2,000."""
     from analysis.estimation import ordinal
 
     y, X, w = _ordinal_data(800)
@@ -834,6 +834,11 @@ def test_ordered_logit_with_a_linear_predictor_beyond_exp_range_equals_the_centr
     np.testing.assert_allclose(bs, b, rtol=1e-6)
     np.testing.assert_allclose(ts - 2000.0 * bs[0], t, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(lls, ll, rtol=1e-9)
+    # and so are the marginal effects and their SEs (a shift changes no derivative)
+    regs, cats = ["a", "b", "c"], np.unique(y)
+    got = ordinal.ame_table(shifted, bs, ts, Vs, regs, cats)
+    want = ordinal.ame_table(X, b, t, V, regs, cats)
+    np.testing.assert_allclose(got[["ame", "se"]], want[["ame", "se"]], rtol=1e-5, atol=1e-9)
     z = np.linspace(-800, 800, 4001)
     out = np.empty_like(z)
     np.testing.assert_array_equal(ordinal._F_into(z, out), ordinal._F(z))
