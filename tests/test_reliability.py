@@ -37,6 +37,7 @@ def test_proportions_follow_the_nchs_rules_at_their_thresholds():
         (50, 0, 50, 50, 100, 40, "", ""),                                   # SE 0: n_eff = n
         (35, 2, 20, 50, 900, 40, "95 % CI 30 points wide or wider (NCHS)", ""),   # width exactly 30
         (35, 2, 21, 50, 900, 40, "", ""),                                   # width 29
+        (35, 2, 20.04, 50, 900, 40, "", ""),                                # width 29.96: not rounded up
         (10, 1, 4, 17.2, 900, 40, "95 % CI wider than 130 % of the estimate (NCHS)", ""),  # 132 %
         (10, 1, 4, 16.8, 900, 40, "", ""),                                  # 128 %
         (2, 0.1, 0.5, 4.5, 5000, 40, "", ""),                               # 200 % but only 4 points wide
@@ -64,7 +65,7 @@ def test_proportions_follow_the_nchs_rules_at_their_thresholds():
     # one estimate at a time (a region cell of a wide table): the same verdict, None where no SE
     one = [nchs_proportion_reason(r.estimate, r.se, r.ci_low, r.ci_high, r.n) for r in frac.itertuples()]
     assert [x if x is not None else "" for x in one] == df["want_sup"].tolist()
-    assert one[15] is None and nchs_proportion_reason(np.nan, 0.1) is None
+    assert one[16] is None and nchs_proportion_reason(np.nan, 0.1) is None
     assert nchs_proportion_reason(0.5, 0.05) == "" and nchs_proportion_reason(0.5, 0.1) == ESS_REASON  # no CI
 
 
