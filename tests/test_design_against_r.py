@@ -369,6 +369,20 @@ def test_domain_labels_keep_their_type_whatever_holds_them(designs):
         np.testing.assert_allclose([e.estimate, e.se], [ref.estimate, ref.se], rtol=1e-14)
 
 
+def test_forty_thousand_text_psu_ids_are_forty_thousand_psus():
+    """Text ids are coded past the 32,767 of two bytes: 40,000 villages with text ids are 40,000
+    PSUs (none read as missing), as the same ids as numbers."""
+    from analysis.estimation.design import SurveyDesign, text_codes
+
+    ids = np.array([f"v{i:05d}" for i in range(40_000)], dtype=object)
+    codes, levels = text_codes(ids)
+    assert len(levels) == 40_000 and codes.min() == 0 and codes.max() == 39_999
+    psu = np.repeat(ids, 2)
+    d = SurveyDesign.from_arrays(np.ones(80_000), np.zeros(80_000, int), psu)
+    assert d.n_psu == 40_000 and d.n_psu == SurveyDesign.from_arrays(np.ones(80_000), np.zeros(80_000, int),
+                                                                     np.repeat(np.arange(40_000), 2)).n_psu
+
+
 def test_text_psu_ids_are_numbered_stratum_by_stratum_in_text_order():
     """PSU codes: by stratum, then by the id's text (so 'v10' before 'v9'), ids equal as text one
     PSU, a missing text id refused."""

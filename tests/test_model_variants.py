@@ -777,6 +777,11 @@ def test_an_estimate_without_a_standard_error_has_no_p_value_or_interval():
         lo, hi, p = inference(np.array([0.5, 0.5, 0.5]), np.array([0.0, np.nan, 0.25]), df)
         assert np.isnan(p[0]) and np.isnan(p[1]) and 0 < p[2] < 1
         assert lo[0] == hi[0] == 0.5
+    # a tiny SE is an SE: a coefficient per yuan of GDP (3.2e-13, SE 1.1e-13) has its p-value
+    from scipy import stats
+
+    _, _, p = inference(np.array([3.2e-13]), np.array([1.1e-13]), 40.0)
+    assert p[0] == pytest.approx(2 * stats.t.sf(3.2 / 1.1, 40), rel=1e-12)
 
 
 def _ordinal_data(n: int = 3000, seed: int = 5):  # type: ignore[no-untyped-def]

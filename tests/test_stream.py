@@ -178,6 +178,21 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
     assert got.deff.shape == (4,) and np.isnan(got.deff).all()      # the scan estimates no deff
 
 
+def test_domain_mean_statistics_over_three_hundred_strata_equal_the_in_memory_design():
+    """300 strata (counties, more than a byte counts), two PSUs each: every stratum is centred on
+    its own, streamed as in memory."""
+    from analysis.estimation.design import SurveyDesign
+    from analysis.estimation.stream import DomainMeanStats
+
+    rng = np.random.default_rng(9)
+    strata = np.repeat(np.arange(300), 6)
+    psu = strata * 10 + np.tile([0, 0, 0, 1, 1, 1], 300)
+    y, w = rng.normal(50, 10, len(strata)) + strata % 7, rng.uniform(0.5, 2, len(strata))
+    domain = np.where(strata % 2, "a", "b").astype(object)
+    mem = SurveyDesign.from_arrays(w, strata, psu).mean(y, by=domain)
+    _assert_same_estimate(DomainMeanStats().update(y, w, strata, psu, domain).estimate(), mem, rtol=1e-10)
+
+
 def test_keyed_rows_combined_along_the_way_give_the_sums_and_first_rows_of_one_combination(monkeypatch):
     """KeyedRows combines its rows by key whenever the rows added outnumber those it kept (and
     COMBINE_ROWS, 200,000: more than any wave of the suite, so that path ran only on large
