@@ -180,7 +180,7 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
 
 def test_domain_mean_statistics_over_three_hundred_strata_equal_the_in_memory_design():
     """300 strata (counties, more than a byte counts), two PSUs each: every stratum is centred on
-    its own, streamed as in memory."""
+    its own, streamed as in memory; a domain's count of respondents past two bytes."""
     from analysis.estimation.design import SurveyDesign
     from analysis.estimation.stream import DomainMeanStats
 
@@ -191,6 +191,11 @@ def test_domain_mean_statistics_over_three_hundred_strata_equal_the_in_memory_de
     domain = np.where(strata % 2, "a", "b").astype(object)
     mem = SurveyDesign.from_arrays(w, strata, psu).mean(y, by=domain)
     _assert_same_estimate(DomainMeanStats().update(y, w, strata, psu, domain).estimate(), mem, rtol=1e-10)
+    # and a domain of 40,000 respondents (past the 32,767 of two bytes) counts them all
+    big = np.arange(40_000)
+    got = DomainMeanStats().update(rng.normal(size=40_000), np.ones(40_000), big % 2, big % 8,
+                                   np.full(40_000, "all", dtype=object)).estimate()
+    assert got.n.tolist() == [40_000]
 
 
 def test_keyed_rows_combined_along_the_way_give_the_sums_and_first_rows_of_one_combination(monkeypatch):
