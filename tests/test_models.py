@@ -401,6 +401,26 @@ def test_diagnostics_are_those_of_the_weighted_model_reported(study):
     assert d["n"] == len(df)
 
 
+def test_reset_does_not_depend_on_the_outcome_s_unit(study, monkeypatch):
+    """RESET's F and p of the headline model are the same with its outcome in units a million
+    times larger (an outcome in yuan rather than a score): the powers of the fitted values are
+    taken standardised (raw ŷ² and ŷ³ of values near 1e8 leave a singular augmented model)."""
+    import dataclasses
+
+    from analysis.estimation import suite
+
+    base = suite.diagnostics(study)["reset"]
+    real = suite.model_frame
+
+    def scaled(st, spec):  # type: ignore[no-untyped-def]
+        mf = real(st, spec)
+        return dataclasses.replace(mf, data=mf.data.assign(**{spec.outcome: mf.data[spec.outcome] * 1e6}))
+
+    monkeypatch.setattr(suite, "model_frame", scaled)
+    got = suite.diagnostics(study)["reset"]
+    assert got["f"] == pytest.approx(base["f"], rel=1e-6) and got["p"] == pytest.approx(base["p"], rel=1e-6)
+
+
 def test_diagnostics_weight_only_a_weighted_least_squares_model_that_names_weights(study, monkeypatch):
     """An OLS model naming a weight column, and a WLS model naming none, are diagnosed unweighted,
     exactly as the plain OLS model (weights enter least squares only as WLS)."""
