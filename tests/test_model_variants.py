@@ -162,7 +162,7 @@ def test_logit_with_probabilities_near_0_and_1_equals_statsmodels():
 def test_a_logit_whose_fitted_probabilities_round_to_one_has_statsmodels_pseudo_r2():
     """Three incomes of millions of yuan give fitted probabilities that round to 1: the
     log-likelihood is still finite (log(1 − μ) times y = 1 was 0 · −inf, NaN), and McFadden's
-    pseudo-R² is statsmodels'."""
+    pseudo-R² is statsmodels'; so are the marginal effects with a linear predictor past 709."""
     from analysis.estimation.binary import fit_logit
 
     rng = np.random.default_rng(1)
@@ -174,6 +174,14 @@ def test_a_logit_whose_fitted_probabilities_round_to_one_has_statsmodels_pseudo_
                     ModelSpec(name="m", family="logit", outcome="y", regressors=("income",), se="hc1"), {})
     fit = sm.Logit(y, sm.add_constant(inc)).fit(disp=0, tol=1e-12)
     assert res.stats["pseudo_r2"] == pytest.approx(fit.prsquared, rel=1e-7)
+    # one income keyed in fen (4.2e7: a linear predictor past exp's range): the average marginal
+    # effect and its SE stay finite, statsmodels' effect
+    inc[0] = 4.2e7
+    res = fit_logit(pd.DataFrame({"y": y, "income": inc}),
+                    ModelSpec(name="m", family="logit", outcome="y", regressors=("income",), se="hc1"), {})
+    fit = sm.Logit(y, sm.add_constant(inc)).fit(disp=0, tol=1e-12)
+    ame = res.tables["ame"].set_index("term").loc["income"]
+    assert np.isfinite(ame["se"]) and ame["ame"] == pytest.approx(fit.get_margeff().margeff[0], rel=1e-6)
 
 
 @pytest.mark.filterwarnings("error")
