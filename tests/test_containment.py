@@ -425,42 +425,27 @@ def test_a_report_whose_html_was_removed_is_built_again_though_its_stamp_is_curr
     assert (out / "html" / "index.html").is_file()
 
 
+@pytest.mark.parametrize("command", ["validate --json", "validate --csv", "index --scores"])
 @pytest.mark.parametrize("relative", [True, False], ids=["relative", "absolute"])
-def test_index_refuses_to_write_respondent_scores_under_data_waves_however_the_path_is_written(relative,
-                                                                                              monkeypatch):
-    """``ruralgov index --scores`` writes microdata: never into a wave's raw folder, whether the
-    path is absolute or relative to the working folder (exit 2, nothing written)."""
-    target = paths.WAVES / paths.DEFAULT_WAVE / "scores.csv"
-    before = tree_hashes(paths.WAVES)
-    arg = str(target)
-    if relative:
-        monkeypatch.chdir(paths.ROOT)
-        arg = str(target.relative_to(paths.ROOT))
-    try:
-        res = runner.invoke(app, ["index", paths.DEFAULT_WAVE, "--scores", arg, "--format", "csv"])
-        assert res.exit_code == 2, res.output
-        assert "refusing to write under data/waves/" in " ".join(res.output.split())
-        assert tree_hashes(paths.WAVES) == before
-    finally:
-        target.unlink(missing_ok=True)
-
-
-@pytest.mark.parametrize("flag", ["--json", "--csv"])
-@pytest.mark.parametrize("relative", [True, False], ids=["relative", "absolute"])
-def test_validate_refuses_to_write_its_report_under_data_waves_however_the_path_is_written(flag, relative,
-                                                                                         monkeypatch):
-    """Raw data are read-only: a report asked for inside a wave's folder is refused (exit 2) and
+def test_a_command_refuses_to_write_under_data_waves_however_the_path_is_written(command, relative,
+                                                                                   monkeypatch):
+    """Raw data are read-only: validate's report, and the respondent scores ``ruralgov index
+    --scores`` writes (microdata), asked for inside a wave's folder are refused (exit 2) and
     nothing is written there, whether the path is absolute or relative to the working folder."""
-    target = paths.WAVES / paths.DEFAULT_WAVE / "report.out"
+    scores = command.startswith("index")
+    target = paths.WAVES / paths.DEFAULT_WAVE / ("scores.csv" if scores else "report.out")
     before = tree_hashes(paths.WAVES)
     arg = str(target)
     if relative:
         monkeypatch.chdir(paths.ROOT)
         arg = str(target.relative_to(paths.ROOT))
+    args = (["index", paths.DEFAULT_WAVE, "--scores", arg, "--format", "csv"] if scores
+            else [*command.split(), arg])
     try:
-        res = runner.invoke(app, ["validate", flag, arg])
+        res = runner.invoke(app, args)
         assert res.exit_code == 2, res.output
-        assert "refusing to write a report under data/waves/" in " ".join(res.output.split())
+        said = "refusing to write under data/waves/" if scores else "refusing to write a report under data/waves/"
+        assert said in " ".join(res.output.split())
         assert tree_hashes(paths.WAVES) == before
     finally:
         target.unlink(missing_ok=True)
