@@ -55,7 +55,8 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
         else:
             if not size <= 1e-8:    # steps still this large (or NaN) are not rounding: no maximum is near
                 raise separated(Message(N_("no convergence in {n} Newton iterations"), n=100))
-    mu = 1 / (1 + np.exp(-(X @ beta)))
+    eta = X @ beta
+    mu = 1 / (1 + np.exp(-eta))
     ainv = np.linalg.inv(weighted_gram(X, w * mu * (1 - mu)))
     infl = (X * (w * (y - mu))[:, None]) @ ainv
     st: dict[str, Any] = {}
@@ -76,7 +77,6 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
         V = hc1_vcov(X, w, y - mu, ainv)
         dfi = None
     # log μ = η − log(1 + e^η), log(1 − μ) = −log(1 + e^η): finite where μ rounds to 0 or 1
-    eta = X @ beta
     ll = np.sum(w * (y * eta - np.logaddexp(0, eta)))
     p0 = np.sum(w * y) / w.sum()
     ll0 = np.sum(w * (y * np.log(p0) + (1 - y) * np.log(1 - p0)))

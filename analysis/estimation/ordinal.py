@@ -319,7 +319,7 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
     n, k = X.shape
     J = int(y.max()) + 1
     m, K = J - 1, k + 1
-    code = (lambda j: cats[j]) if cats is not None else (lambda j: j)
+    code = np.arange(J) if cats is None else cats
     if m < 2:
         raise BrantUndefined(Message(N_("the outcome takes {J} values on the complete rows of this wave: a "
                                         "single threshold, so there are no two slopes to compare"), J=J))
@@ -353,7 +353,7 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
             try:
                 hinv[act[pos]] = np.linalg.inv(gram[i])
             except np.linalg.LinAlgError:
-                raise BrantUndefined(_separated(code(act[pos]))) from None
+                raise BrantUndefined(_separated(code[act[pos]])) from None
         for i, j in enumerate(act):
             step = hinv[j] @ grad[:, i]
             B[:, j] += step
@@ -366,7 +366,7 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
         if not active.any():
             break
     else:
-        raise BrantUndefined(_separated(code(int(np.flatnonzero(active)[0]))))
+        raise BrantUndefined(_separated(code[np.flatnonzero(active)[0]]))
     # the information of each logit at its estimate, π_a (1 − π_a), and the covariance of the
     # indicators 1(y > a), 1(y > b) for a < b, π_b (1 − π_a): K × K Gram matrices in one pass
     pairs = [(a, b_) for a in range(m) for b_ in range(a, m)]

@@ -88,9 +88,9 @@ def sobol_indices(ya: np.ndarray, yb: np.ndarray, yab: list[np.ndarray]) -> list
     grows with the output's mean (a rank counted from 1, a score near 50), and its value changed
     when a constant was added to the output.
     """
-    f0 = np.mean(np.concatenate([ya, yb]))
+    both = np.concatenate([ya, yb])
+    f0, var = both.mean(), np.var(both, ddof=1)
     ya, yb, yab = ya - f0, yb - f0, [y - f0 for y in yab]
-    var = np.var(np.concatenate([ya, yb]), ddof=1)
     out = []
     for y_i in yab:
         if var > 0:
