@@ -17,7 +17,6 @@ from analysis.report.execute import execute_pages, pending_pages, read_page
 from tests.conftest import NOTEBOOK_HEADER
 
 
-
 def _page(folder: Path, name: str, code: str | list[str] | None, front: str = "") -> Path:
     """A page ``name`` with one code cell (or a cell per item of a list), none for None; ``front``
     (YAML lines) is added to the notebook's front matter."""
@@ -163,12 +162,23 @@ def outside_a_build(monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.delenv(paths.WAVE_ENV, raising=False)
 
 
+def _project_at(root: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """analysis.paths pointed at a project laid out under ``root`` as the package lays out its own
+    (data/, its codebook and settings, data/reference/, data/external/)."""
+    from analysis import paths
+
+    data = root / "data"
+    for name, value in (("ROOT", root), ("DATA", data), ("CODEBOOK", data / "codebook.yml"),
+                        ("REFERENCE", data / "reference"), ("EXTERNAL", data / "external"),
+                        ("INDEX_CONFIG", data / "index.yml"), ("MODELS_CONFIG", data / "models.yml")):
+        monkeypatch.setattr(paths, name, value)
+
+
 def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkeypatch):
     """A change to the wave's files (its data in any format, its wave.yml), the codebook, a
     settings file, a published figure under data/reference, the official statistics or the map
     under data/external, or the package's code changes the hash (a stale page is re-executed); a
     change to an excluded file or to a file no page reads does not."""
-    from analysis import paths
     from analysis.report.build import inputs_hash
 
     root = tmp_path / "root"
@@ -180,9 +190,7 @@ def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkey
              "official statistics": root / "data" / "external" / "_merged" / "province_year.csv",
              "map": root / "data" / "external" / "geo" / "provinces.geojson",
              "code": root / "analysis" / "estimation" / "x.py", "unread": root / "notes" / "todo.txt"}
-    for name, value in (("ROOT", root), ("DATA", root / "data"), ("CODEBOOK", files["codebook"]),
-                        ("REFERENCE", root / "data" / "reference"), ("EXTERNAL", root / "data" / "external")):
-        monkeypatch.setattr(paths, name, value)
+    _project_at(root, monkeypatch)
     wave = files["wave"].parent
     changed = _changed_by(files, lambda: inputs_hash(wave, exclude=(files["excluded"],)))
     assert changed == set(files) - {"excluded", "unread"}
@@ -251,16 +259,12 @@ def test_the_execution_cache_key_leaves_out_the_models_alone(tmp_path, monkeypat
     """The cache key of a build covers the index construction (data/index.yml: every page reads
     the scores) but not the models (data/models.yml), whose hash the pages that read them carry in
     their own first cell: a change to the models re-executes those pages only."""
-    from analysis import paths
     from analysis.report.build import execution_cache_key
 
     root = tmp_path / "root"
     files = {"index": root / "data" / "index.yml", "models": root / "data" / "models.yml",
              "wave": root / "waves" / "w" / "villagers.csv"}
-    for name, value in (("ROOT", root), ("DATA", root / "data"), ("CODEBOOK", root / "data" / "codebook.yml"),
-                        ("REFERENCE", root / "data" / "reference"), ("EXTERNAL", root / "data" / "external"),
-                        ("INDEX_CONFIG", files["index"]), ("MODELS_CONFIG", files["models"])):
-        monkeypatch.setattr(paths, name, value)
+    _project_at(root, monkeypatch)
     assert _changed_by(files, lambda: execution_cache_key([files["wave"].parent])) == {"index", "wave"}
 
 
@@ -650,7 +654,6 @@ def test_the_inputs_hash_does_not_depend_on_the_order_the_file_system_lists_file
     another file system lists it) gives the same hash."""
     import pathlib
 
-    from analysis import paths
     from analysis.report.build import inputs_hash
 
     root = tmp_path / "root"
@@ -658,9 +661,7 @@ def test_the_inputs_hash_does_not_depend_on_the_order_the_file_system_lists_file
               "data/external/a/y.csv", "waves/w/villagers.csv", "waves/w/wave.yml"):
         (root / f).parent.mkdir(parents=True, exist_ok=True)
         (root / f).write_text(f, encoding="utf-8")
-    for name, value in (("ROOT", root), ("DATA", root / "data"), ("CODEBOOK", root / "data" / "codebook.yml"),
-                        ("REFERENCE", root / "data" / "reference"), ("EXTERNAL", root / "data" / "external")):
-        monkeypatch.setattr(paths, name, value)
+    _project_at(root, monkeypatch)
     first = inputs_hash(root / "waves" / "w")
     listed = {name: getattr(pathlib.Path, name) for name in ("rglob", "glob", "iterdir")}
     for name, real in listed.items():
