@@ -61,14 +61,16 @@ def fake_book(monkeypatch, tmp_path):
     return build
 
 
-def _record_runs(monkeypatch, executed: dict | None = None) -> list:  # type: ignore[no-untyped-def]
-    """Count the stub book's runs (one entry each); with ``executed``, the book reports those pages
-    as run (their seconds) or taken from the cache."""
+def _record_runs(monkeypatch, executed: dict | None = None,  # type: ignore[no-untyped-def]
+                 look=None) -> list:
+    """The stub book's runs, one entry each: what ``look(cmd, env)`` sees of what the book was
+    handed (its command and environment, read before it runs), else 1; with ``executed``, the
+    book reports those pages as run (their seconds) or taken from the cache."""
     runs, stub = [], build_mod._run
 
-    def run(*a, **k):  # type: ignore[no-untyped-def]
-        runs.append(1)
-        code, failed, said = stub(*a, **k)
+    def run(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
+        runs.append(look(cmd, env) if look else 1)
+        code, failed, said = stub(cmd, env, log, verbose)
         return code, failed, said if executed is None else executed
 
     monkeypatch.setattr(build_mod, "_run", run)
@@ -394,14 +396,11 @@ def test_each_edition_and_each_state_of_the_inputs_executes_into_its_own_cache(t
     from analysis.report.context import CACHE_ENV
     from analysis.settings import read_yaml
 
-    used, stub = [], build_mod._run
-
-    def run(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
+    def caches(cmd, env):  # type: ignore[no-untyped-def]
         cfg = read_yaml(Path(cmd[cmd.index("--config") + 1]))
-        used.append((Path(cfg["execute"]["cache"]).name, Path(env[CACHE_ENV]).name))
-        return stub(cmd, env, log, verbose)
+        return Path(cfg["execute"]["cache"]).name, Path(env[CACHE_ENV]).name
 
-    monkeypatch.setattr(build_mod, "_run", run)
+    used = _record_runs(monkeypatch, look=caches)
     folder, out = _wave_with_id(tmp_path, "w"), tmp_path / "out"
     before = execution_cache_key([folder])
     assert build_book(str(folder), out, lang="en") == 0 and build_book(str(folder), out, lang="zh") == 0
@@ -513,14 +512,11 @@ def test_a_comparison_build_hands_the_pages_the_study_of_the_wave_it_reports(fak
 
     from analysis.report.context import STUDY_ENV
 
-    seen, stub = [], build_mod._run
-
-    def run(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
+    def study_of(cmd, env):  # type: ignore[no-untyped-def]
         with open(env[STUDY_ENV], "rb") as fh:
-            seen.append(pickle.load(fh).wave.id)
-        return stub(cmd, env, log, verbose)
+            return pickle.load(fh).wave.id
 
-    monkeypatch.setattr(build_mod, "_run", run)
+    seen = _record_runs(monkeypatch, look=study_of)
     c = make_wave(small_villagers, name="c")
     assert build_book(paths.DEFAULT_WAVE, compare=[str(c)], pdf=False, lang="en") == 0
     assert seen == [paths.DEFAULT_WAVE]
@@ -536,16 +532,13 @@ def test_a_default_build_has_the_province_profiles_and_marks_those_the_wave_publ
     from analysis.report.profiles import FOLDER, INDEX, MARK
     from analysis.settings import read_yaml
 
-    seen, stub = {}, build_mod._run
+    def sources(cmd, env):  # type: ignore[no-untyped-def]
+        return {"index": (Path(cmd[2]) / FOLDER / f"{INDEX}.md").read_text(encoding="utf-8"),
+                "toc": json.dumps(read_yaml(Path(cmd[cmd.index("--toc") + 1])))}
 
-    def run(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
-        src = Path(cmd[2])
-        seen["index"] = (src / FOLDER / f"{INDEX}.md").read_text(encoding="utf-8")
-        seen["toc"] = json.dumps(read_yaml(Path(cmd[cmd.index("--toc") + 1])))
-        return stub(cmd, env, log, verbose)
-
-    monkeypatch.setattr(build_mod, "_run", run)
+    runs = _record_runs(monkeypatch, look=sources)
     assert build_book(paths.DEFAULT_WAVE, tmp_path / "out", lang="en") == 0
+    (seen,) = runs
     published = published_provinces(build_study(paths.DEFAULT_WAVE))
     assert len(published) > 0 and seen["index"].count(f">` {MARK}") == len(published)
     assert f"The {len(published)} provinces marked {MARK} have survey results" in seen["index"]
