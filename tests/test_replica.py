@@ -533,6 +533,50 @@ def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_val
     assert tab["published"].to_dict() == published
 
 
+def test_a_figure_whose_column_the_institution_file_lacks_is_named_missing_not_a_key_error():
+    """An institution file without an optional item (a count share's item, a ratio's numerator or
+    denominator) is a valid wave: each figure that reads the column is "missing" with the column
+    named, the others are still computed."""
+    from types import SimpleNamespace
+
+    from analysis.settings.schemas import Figure
+
+    study = build_study("2020-replica")
+    inst = study.wave.institutions
+    share = Figure(key="share", statistic="count_share", questionnaire="institutions", item="ep_funds", decimals=1)
+    figures = [share, Figure(key="ratio", statistic="ratio", questionnaire="institutions",
+                             numerator="school_teachers_hs", denominator="school_teachers", decimals=0),
+               Figure(key="ratio_kept", statistic="ratio", questionnaire="institutions",
+                      numerator="school_teachers_hs", denominator="school_teachers", decimals=0)]
+    published = {"share": 50.0, "ratio": 50.0, "ratio_kept": 50.0}
+    whole = _reproduce_on(study, figures, published)
+    assert whole["statistic"].tolist() == ["count_share", "ratio", "ratio"]
+    lacking = inst.drop(columns=["ep_funds", "school_teachers"])
+    figures[2] = Figure(key="ratio_kept", statistic="ratio", questionnaire="institutions",
+                        numerator="hosp_doctors_licensed", denominator="hosp_doctors", decimals=0)
+    ok = inst[["hosp_doctors_licensed", "hosp_doctors"]].astype(float).dropna()
+    tab = _reproduce_on(study, figures, published,
+                        SimpleNamespace(institutions=lacking, codebook=study.wave.codebook))
+    assert str(tab.loc["share", "note"]) == "item ep_funds is not in the wave"
+    assert str(tab.loc["ratio", "note"]) == "item school_teachers is not in the wave"
+    assert (tab.loc[["share", "ratio"], "statistic"] == "missing").all()
+    assert np.isnan(tab.loc["share", "reproduced"]) and np.isnan(tab.loc["ratio", "reproduced"])
+    kept = 100 * ok["hosp_doctors_licensed"].sum() / ok["hosp_doctors"].sum()      # still computed
+    assert tab.loc["ratio_kept", "reproduced"] == pytest.approx(kept, rel=1e-12)
+
+
+def test_reproduce_on_a_wave_without_an_optional_institution_item_names_it(make_wave, default_frames):
+    """The command on a valid wave of the seed study lacking an institution item prints that figure
+    as missing and exits 0 (nothing reproduced lies outside), with no traceback."""
+    inst = default_frames["institutions"].drop(columns=["hosp_online_appt"])
+    folder = make_wave(default_frames["villagers"], institutions=inst, spec={"reproduces_seed": True})
+    res = runner.invoke(app, ["reproduce", str(folder), "--format", "json"])
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert res.exit_code == 0, res.output
+    row = next(r for r in json.loads(res.stdout) if r["key"].endswith("township_hospitals_online_appointment"))
+    assert row["statistic"] == "missing" and row["note"] == "item hosp_online_appt is not in the wave"
+
+
 def test_within_rounding_is_half_a_unit_of_the_last_printed_decimal_and_at_most_rounds_first():
     """A published 0.xyz holds every value within half a unit of its last decimal (0.4 of a unit
     away: reproduced; 0.6: not, on either side); "at most" rounds the value to the printed decimals

@@ -27,6 +27,12 @@ def _mask(df: pd.DataFrame, domain: dict | None) -> np.ndarray:
     return m
 
 
+def _columns(f) -> list[str]:  # type: ignore[no-untyped-def]
+    """The columns of its questionnaire a published figure reads."""
+    parts = [f.item, f.domain, f.numerator, f.denominator]
+    return [c for p in parts if p for c in ([p] if isinstance(p, str) else p)]
+
+
 def figure_label(f, codebook, language: str | None = None) -> str:  # type: ignore[no-untyped-def]
     """A published figure's name in ``language`` (default: the edition being written): its label
     in the reproduction settings, else its item's text in the codebook, else its key."""
@@ -60,8 +66,12 @@ def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         published = st.published_value(key)
         rep, se, note = np.nan, np.nan, f.reason
         q = f.questionnaire
-        if q == "institutions" and inst is None:
+        frame = inst if q == "institutions" else vil
+        gone = [] if frame is None else [c for c in _columns(f) if c not in frame]
+        if frame is None:
             stat, note = "missing", Message(N_("the wave has no institution questionnaire"))
+        elif gone:         # an optional item the wave does not ask: named, not a KeyError
+            stat, note = "missing", Message(N_("item {item} is not in the wave"), item=gone[0])
         elif stat == "degree":
             m = _mask(vil, f.domain)
             e = design.mean(np.where(m, score, np.nan))
@@ -71,11 +81,8 @@ def reproduce(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
             b = design.mean(np.where(_mask(vil, f.denominator), score, np.nan))
             rep = float(a.estimate[0] / b.estimate[0])
         elif stat == "proportion":
-            if f.item not in vil:
-                stat, note = "missing", Message(N_("item {item} is not in the wave"), item=f.item)
-            else:
-                e = design.proportion(answered(vil[f.item].to_numpy(float), f.value))
-                rep, se = 100 * float(e.estimate[0]), 100 * float(e.se[0])
+            e = design.proportion(answered(vil[f.item].to_numpy(float), f.value))
+            rep, se = 100 * float(e.estimate[0]), 100 * float(e.se[0])
         elif stat == "count_share":
             y = inst[f.item].dropna()
             rep = 100 * float((y == f.value).mean())
