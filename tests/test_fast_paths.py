@@ -72,6 +72,9 @@ class _Raw:
 
     def __init__(self) -> None:
         self.file, self.headers, self.first_data_row, self.value_labels = Path("v.csv"), {}, 2, {}
+        self.rows = None
+
+    file_row = wio.RawTable.file_row
 
 
 CELLS = ["1", "2", " 3 ", "", " ", "8", "9", "\u30002", "男", "female", "NaN", "nan", "inf", "-inf",

@@ -321,6 +321,31 @@ def test_a_stata_file_is_read_in_the_encoding_wave_yml_declares(tmp_path, small_
     assert given == ["gbk"]
 
 
+@pytest.mark.parametrize("auto", ["auto", "DETECT"])
+def test_a_stata_file_in_a_wave_whose_csv_encoding_is_detected_is_read_in_its_own(tmp_path, small_villagers,
+                                                                                 make_wave, auto):
+    """``encoding: auto`` in wave.yml is the CSV readers' detection; a .dta of that wave is read in
+    the encoding it records itself (Stata's reader knows no "auto"), exactly as without the key."""
+    typed = _typed(small_villagers, "villagers")
+    pyreadstat.write_dta(typed, str(tmp_path / "v.dta"))
+    data = (tmp_path / "v.dta").read_bytes()
+    report, clean = validate_wave(make_wave(data, file="villagers.dta", spec={"encoding": auto}))
+    assert report.ok, report.errors[:3]
+    plain = validate_wave(make_wave(data, name="plain", file="villagers.dta"))[1]
+    pd.testing.assert_frame_equal(clean["villagers"], plain["villagers"])
+
+
+def test_an_unknown_wave_level_encoding_is_refused_by_the_settings_check(small_villagers, make_wave):
+    """wave.yml's own ``encoding`` (the default of its questionnaires) is checked as a
+    questionnaire's is: ``utf-9`` is refused by name before any file is read."""
+    from analysis.ingest.readers import WaveSpecInvalid, load_spec
+
+    folder = make_wave(small_villagers, spec={"encoding": "utf-9"})
+    with pytest.raises(WaveSpecInvalid, match=r"unknown encoding: use utf-8, gb18030, gbk or auto") as e:
+        load_spec(folder)
+    assert "encoding" in str(e.value)
+
+
 def test_wave_yml_s_disclosure_seed_and_design_settings_are_read_as_written(small_villagers, make_wave):
     """min_cell, reproduces_seed (apart from synthetic) and a design without PSUs reach the wave's
     spec as wave.yml writes them, not as the defaults would have them."""
@@ -390,6 +415,27 @@ def test_a_sheet_not_in_the_workbook_is_refused_naming_how_sheets_are_counted(tm
     report, _ = validate_wave(folder)
     [e] = report.errors
     assert "no sheet 3" in e.message and "a position counted from 0" in e.message
+
+
+def test_a_sheet_position_one_past_the_last_or_negative_is_refused_by_its_rule(tmp_path, default_frames):
+    """A workbook of one sheet: position 1 is one past it, refused as a sheet that does not exist
+    (not an IndexError); a negative position is refused by wave.yml's check (not read as Python's
+    "last sheet"), whether it names the last sheet or none."""
+    from analysis.ingest.readers import WaveSpecInvalid, load_spec
+
+    folder = tmp_path / "w"
+    _write(folder, "xlsx", default_frames)
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    for sheet in (1, -1, -3):
+        spec["questionnaires"]["institutions"].update(sheet=sheet)
+        (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+        if sheet >= 0:
+            [e] = validate_wave(folder)[0].errors
+            assert (e.rule, e.file) == ("sheet exists", "institutions.xlsx"), e
+            assert "no sheet 1; sheets: " in e.message, e.message
+        else:
+            with pytest.raises(WaveSpecInvalid, match="counted from 0 .*never negative"):
+                load_spec(folder)
 
 
 def test_a_header_with_a_stray_space_or_a_bom_is_read_as_its_item(small_villagers, make_wave):

@@ -557,6 +557,49 @@ def test_a_short_row_is_refused_on_its_row_quoted_or_not(small_villagers, make_w
     assert [(e.row, e.rule) for e in errs] == [(row, "complete rows")]
 
 
+@pytest.mark.parametrize("quoted", [False, True])
+@pytest.mark.parametrize("blank", ["", "   ", "\r"])
+def test_rows_after_a_blank_line_are_named_as_the_file_shows_them(small_villagers, make_wave, quoted, blank):
+    """A blank line between data rows (empty, spaces, or a lone carriage return) is no respondent
+    and is skipped, but it is a row of the file: a problem after it is named by its own row (as a
+    spreadsheet shows it), not one row too early; one before it keeps its row. The same file
+    without blank lines names the same problems one row earlier after the blank."""
+    lines = _csv_lines(small_villagers, quoted)
+    for at in (3, 8):                                      # file rows 3 and 8 get a bad value
+        lines[at - 1] = lines[at - 1].rsplit(",", 1)[0] + ",-1"     # the last column: weight
+    plain = [(e.row, e.rule) for e in _errors(make_wave(("\n".join(lines) + "\n").encode()))[1]]
+    assert [r for r, _ in plain] == [3, 8], plain
+    inside = lines[:4] + [blank, blank] + lines[4:]          # file rows 5 and 6 are blank
+    report, errs = _errors(make_wave(("\n".join(inside) + "\n\n").encode(), name="blank"))
+    assert [(e.row, e.rule) for e in errs] == [(3, plain[0][1]), (10, plain[1][1])]
+    assert report.rows["villagers"] == len(small_villagers)
+
+
+def test_a_repeated_id_after_a_blank_line_names_the_first_one_s_row(small_villagers, make_wave):
+    """The message of a repeated respondent id points at the file row of its first occurrence,
+    counted with the blank lines before it."""
+    lines = small_villagers.to_csv(index=False).splitlines()
+    lines[9] = lines[3].split(",", 1)[0] + "," + lines[9].split(",", 1)[1]   # row 10 repeats row 4's id
+    inside = lines[:2] + [""] + lines[2:]                    # a blank row 3: rows 4 and 10 move down
+    errs = [e for e in _errors(make_wave(("\n".join(inside) + "\n").encode()))[1] if e.rule == "unique id"]
+    assert [e.row for e in errs] == [5, 11]
+    assert errs[1].message.endswith("also on row 5")
+
+
+def test_a_blank_line_inside_a_quoted_cell_is_part_of_the_cell_not_a_blank_row(small_villagers, make_wave):
+    """A quoted cell may hold a blank line (a comment written in paragraphs): that is no blank row,
+    and the rows after it keep their numbers."""
+    from analysis.ingest.readers import _blank_rows, load_spec
+
+    lines = small_villagers.to_csv(index=False).splitlines()
+    cells = lines[3].split(",")
+    cells[0] = '"' + cells[0] + '\n\n"'
+    lines[3] = ",".join(cells)
+    text = "\n".join(lines[:5] + [""] + lines[5:]) + "\n"
+    spec = load_spec(make_wave(text.encode())).questionnaires["villagers"]
+    assert _blank_rows(text, ",", spec) == [6]              # the blank row 6, not the quoted one
+
+
 def test_header_repeated_inside_the_data(small_villagers, make_wave):
     text = small_villagers.to_csv(index=False).splitlines()
     text.insert(6, text[0])
@@ -660,6 +703,28 @@ def test_report_files_are_written_on_request_but_never_under_waves(tmp_path, sma
     assert list(rows.columns) == ["severity", "file", "row", "column", "value", "rule", "message"]
     assert rows.loc[rows["column"] == "edu_org", "value"].tolist() == ["'=HYPERLINK(\"http://x\")"]
     assert '"ok": false' in out_json.read_text(encoding="utf-8")
+
+
+def test_report_files_go_to_a_new_folder_whole_or_not_at_all(tmp_path, small_villagers, make_wave,
+                                                              monkeypatch):
+    """--json, as --csv, into a folder that does not exist yet: the folder is made and both files
+    written (no traceback); a JSON report whose writing fails leaves no file, half or whole."""
+    import json
+
+    folder = make_wave(small_villagers)
+    out_csv, out_json = tmp_path / "new" / "rep.csv", tmp_path / "other" / "deeper" / "rep.json"
+    res = runner.invoke(app, ["validate", str(folder), "--csv", str(out_csv), "--json", str(out_json)])
+    assert res.exit_code == 0 and res.exception is None, res.output
+    assert json.loads(out_json.read_text(encoding="utf-8"))["ok"] is True and out_csv.exists()
+    import analysis.publishing.tables as tables
+
+    def full(src, dst):  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+    monkeypatch.setattr(tables.os, "replace", full)          # the file written, then the rename fails
+    target = tmp_path / "third" / "rep.json"
+    res = runner.invoke(app, ["validate", str(folder), "--json", str(target)])
+    assert isinstance(res.exception, OSError)
+    assert list(target.parent.iterdir()) == []               # no report, no temporary file left
 
 
 def test_an_invalid_wave_builds_nothing(tmp_path, small_villagers, make_wave):

@@ -241,6 +241,13 @@ class RawTable:
     numbers: Any = None
     """The one float64 block (columns × rows) behind the frame's numeric columns when the CSV
     reader parsed them as it read; validation converts them in place instead of copying."""
+    rows: np.ndarray | None = None
+    """File row of each frame row where the file skips some (blank lines between data rows);
+    None: the rows follow one another from ``first_data_row``."""
+
+    def file_row(self, pos: int) -> int:
+        """The file row (as a spreadsheet shows it) of the frame's row at position ``pos``."""
+        return int(self.rows[pos]) if self.rows is not None else int(pos) + self.first_data_row
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -323,6 +330,10 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
         if not typed and mm.find(_BOM, start) != -1:
             return None
         quoted = mm.find(b'"') != -1
+        # Arrow skips a blank line between data rows; the careful path refuses it by its row
+        stop = _content_end(mm)
+        if mm.find(b"\n\n", end, stop) != -1 or mm.find(b"\n\r\n", end, stop) != -1:
+            return None
         # rows that end with a delimiter (as some spreadsheets export) are read with one column
         # more, named by no header; it must be empty on every row, and is dropped
         extra = _trailing_column(mm, end, sep, names)
@@ -382,6 +393,14 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
     return df, declared or AUTO_ENCODINGS[0], block
 
 
+def _content_end(mm) -> int:  # type: ignore[no-untyped-def]
+    """Position after the file's last byte that is not a blank or a line break."""
+    n = len(mm)
+    while n and mm[n - 1] in b" \t\r\n":
+        n -= 1
+    return n
+
+
 def _trailing_column(mm, end: int, sep: str, names: list[str]) -> str | None:  # type: ignore[no-untyped-def]
     """A name for the column after the last header if the first data row (the line after the
     header, which ends at ``end``) has one field more than the header and that field is empty;
@@ -414,14 +433,19 @@ def float_block(columns: int, rows: int) -> np.ndarray:
 
 
 def _read_csv(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[str]] | None = None
-              ) -> tuple[pd.DataFrame, str, np.ndarray | None]:
+              ) -> tuple[pd.DataFrame, str, np.ndarray | None, np.ndarray | None]:
+    """The frame, its encoding, the numbers block of the fast path and the rows of the careful one."""
     fast = _read_csv_arrow(spec, numeric)
-    return fast if fast is not None else (*_read_csv_careful(spec), None)
+    if fast is not None:
+        return (*fast, None)
+    df, enc, rows = _read_csv_careful(spec)
+    return df, enc, None, rows
 
 
-def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
+def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str, np.ndarray | None]:
     """Any delimited file: decoded whole, checked for encodings, stray BOMs, delimiters and row
-    lengths so that each problem is named with its row."""
+    lengths so that each problem is named with its row. Also returns the file row of each data
+    row where blank lines between them were skipped (else None: they follow the header)."""
     data = spec.file.read_bytes()
     if not data.strip():
         raise WaveError(f"{spec.file.name}: the file is empty (0 bytes or only blanks)",
@@ -446,6 +470,7 @@ def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
                     rule="delimiter")
     names = next(csv.reader([first], delimiter=sep)) if first else []
     _refuse_duplicate_headers([n.strip() for n in names], spec)
+    blank = _blank_rows(text, sep, spec) if names else []
     if names:                       # before pandas: its error for a row too long names no row
         _check_row_lengths(text, sep, spec, len(names))
     try:
@@ -461,7 +486,25 @@ def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str]:
     except pd.errors.EmptyDataError:
         raise WaveError(f"{spec.file.name}: no header row", file=str(spec.file), row=1,
                         rule="file not empty") from None
-    return df, enc
+    if not blank:
+        return df, enc, None
+    rows = np.arange(spec.header_row + 1, spec.header_row + 1 + len(df) + len(blank))
+    return df, enc, rows[~np.isin(rows, blank)]
+
+
+def _blank_rows(text: str, sep: str, spec: QuestionnaireSpec) -> list[int]:
+    """File rows of the blank lines between data rows. The readers skip them (they are no
+    respondents), so the rows after them are numbered from this list, as a spreadsheet shows them.
+    Blank lines after the last row are the end of the file, not rows."""
+    body = text.rstrip()
+    if not re.search(r"\n[ \t\r]*\n", body):
+        return []
+    if '"' not in body:
+        rows = ((i, line.strip()) for i, line in enumerate(body.split("\n"), start=1))
+    else:                   # a quoted cell may hold a blank line: rows are the reader's records
+        rows = ((i, "".join(r).strip()) for i, r in enumerate(csv.reader(_io.StringIO(body), delimiter=sep),
+                                                              start=1))
+    return [i for i, content in rows if i > spec.header_row and not content]
 
 
 def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: int) -> None:
@@ -474,7 +517,7 @@ def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: i
         rows = ((i, line.rstrip("\r").split(sep)) for i, line in odd)
     else:
         rows = ((i, r) for i, r in enumerate(csv.reader(_io.StringIO(text), delimiter=sep), start=1)
-                if i > spec.header_row and r)
+                if i > spec.header_row and "".join(r).strip())      # a blank line is skipped, as pandas does
     for i, row in rows:
         extra = [(j, c) for j, c in enumerate(row[n_fields:], start=n_fields + 1) if c.strip()]
         if extra:
@@ -510,7 +553,8 @@ def _xlsx_checks(spec: QuestionnaireSpec) -> None:
     formulas = openpyxl.load_workbook(spec.file, read_only=True, data_only=False)
     try:
         sheets = values.sheetnames
-        name = spec.sheet if isinstance(spec.sheet, str) else sheets[spec.sheet] if spec.sheet < len(sheets) else None
+        name = (spec.sheet if isinstance(spec.sheet, str)
+                else sheets[spec.sheet] if 0 <= spec.sheet < len(sheets) else None)
         if name is None or name not in sheets:
             raise WaveError(f"{spec.file.name}: no sheet {spec.sheet!r}; sheets: {', '.join(sheets)} "
                             "(sheet is a name, or a position counted from 0)", file=str(spec.file),
@@ -563,13 +607,13 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
         raise WaveError(f"{spec.file.name}: {size} bytes exceeds the in-memory limit; use the "
                         "partitioned Parquet path", file=str(spec.file), rule="file size")
     enc: str | None = None
-    numbers = None
+    numbers = rows = None
     labels: dict[str, dict[Any, str]] = {}
     declared: dict[str, tuple[tuple[float, float], ...]] = {}
     first_row = spec.header_row + 1
     try:
         if kind == "csv":
-            df, enc, numbers = _read_csv(spec, lambda names: _numeric_headers(spec, codebook, names))
+            df, enc, numbers, rows = _read_csv(spec, lambda names: _numeric_headers(spec, codebook, names))
         elif kind == "xlsx":
             _xlsx_checks(spec)
             df = pd.read_excel(spec.file, sheet_name=spec.sheet, dtype=object,
@@ -586,7 +630,9 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
         elif kind == "dta":
             import pyreadstat
 
-            kw = {"encoding": spec.encoding} if spec.encoding else {}
+            # Stata's own encoding is read from the file; "auto" is the CSV readers' detection
+            given = spec.encoding and spec.encoding.lower() not in ("auto", "detect")
+            kw = {"encoding": spec.encoding} if given else {}
             df, meta = pyreadstat.read_dta(str(spec.file), apply_value_formats=False, user_missing=False, **kw)
             labels = {c: dict(v) for c, v in (meta.variable_value_labels or {}).items()}
             first_row = 2
@@ -625,7 +671,7 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
     labels = {rename.get(k, k): v for k, v in labels.items()}
     declared = {rename.get(k, k): v for k, v in declared.items()}
     return RawTable(spec.name, spec.file, df, headers, unknown, first_row, enc, labels,
-                    sha256_file(spec.file), declared, numbers)
+                    sha256_file(spec.file), declared, numbers, rows)
 
 
 def _sav_missing(meta) -> dict[str, tuple[tuple[float, float], ...]]:  # type: ignore[no-untyped-def]

@@ -179,7 +179,7 @@ class _Ctx:
     def add(self, pos: int | None, cid: str, value: object, rule: str, msg: str,
             severity: Severity = "error") -> None:
         col = self.raw.headers.get(cid, cid)
-        row = None if pos is None else int(pos) + self.raw.first_data_row
+        row = None if pos is None else self.raw.file_row(int(pos))
         self.report.problems.append(Problem(self.fname, row, col, _short(value), rule, msg, severity))
 
 
@@ -481,7 +481,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                     first = int(np.flatnonzero((ids == ids.iloc[pos]).to_numpy())[0])
                     ctx.add(pos, cid, ids.iloc[pos], "unique id",
                             f"respondent id {ids.iloc[pos]!r} also on row "
-                            f"{first + raw.first_data_row}" if first != pos else
+                            f"{raw.file_row(first)}" if first != pos else
                             f"respondent id {ids.iloc[pos]!r} is duplicated")
             continue
         if it.type == "province":
@@ -741,8 +741,8 @@ def _header_hint(raw: RawTable, cb: Codebook, q: str) -> str:
             known = sum(cb.resolve_header(q, v) is not None for v in raw.frame.iloc[i].tolist()
                         if isinstance(v, str))
             if known >= 2:
-                return (f"; the header seems to be on file row {i + raw.first_data_row} with "
-                        f"title rows above it: set header_row: {i + raw.first_data_row} in wave.yml")
+                return (f"; the header seems to be on file row {raw.file_row(i)} with "
+                        f"title rows above it: set header_row: {raw.file_row(i)} in wave.yml")
     return ""
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Callable, TextIO
 
 import pandas as pd
 
@@ -39,14 +40,29 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 def safe_csv(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a CSV atomically, formula cells escaped; refuses to write under ``data/waves/``."""
+    return safe_write(path, lambda fh: escape_formulas(df).to_csv(fh, index=False, lineterminator="\n"))
+
+
+def safe_text(text: str, path: str | Path) -> Path:
+    """Write a text file (UTF-8) as :func:`safe_csv` writes a CSV."""
+    return safe_write(path, lambda fh: fh.write(text))
+
+
+def safe_write(path: str | Path, write: Callable[[TextIO], object]) -> Path:
+    """Create ``path``'s folder if need be and write it atomically (a temporary file beside it,
+    then renamed: never a half-written file); refuses to write under ``data/waves/``."""
     p = Path(path).resolve()
     if paths.WAVES.resolve() in p.parents:
         raise PermissionError(f"refusing to write {p}: data/waves/ is read-only")
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        escape_formulas(df).to_csv(fh, index=False, lineterminator="\n")
-    os.replace(tmp, p)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            write(fh)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return p
 
 

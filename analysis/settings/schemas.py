@@ -364,6 +364,19 @@ WAVE_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 """A wave id: a lower-case slug (never ``.`` or ``..``), equal to the name of its folder."""
 
 
+def known_encoding(v: str | None) -> str | None:
+    """A text encoding Python knows, or ``auto``/``detect``; else a ValueError naming the choices."""
+    import codecs
+
+    if v is None or v.lower() in ("auto", "detect"):
+        return v
+    try:
+        codecs.lookup(v)
+    except LookupError:
+        raise ValueError("unknown encoding: use utf-8, gb18030, gbk or auto") from None
+    return v
+
+
 class QuestionnaireSource(Strict):
     """Where and how one questionnaire of a wave is stored."""
 
@@ -383,14 +396,13 @@ class QuestionnaireSource(Strict):
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, v: str | None) -> str | None:
-        import codecs
+        return known_encoding(v)
 
-        if v is None or v.lower() in ("auto", "detect"):
-            return v
-        try:
-            codecs.lookup(v)
-        except LookupError:
-            raise ValueError("unknown encoding: use utf-8, gb18030, gbk or auto") from None
+    @field_validator("sheet")
+    @classmethod
+    def _sheet_position(cls, v: str | int) -> str | int:
+        if isinstance(v, int) and v < 0:
+            raise ValueError("a sheet's position is counted from 0 (the first sheet), never negative")
         return v
 
     @field_validator("delimiter")
@@ -449,6 +461,11 @@ class WaveSettings(Strict):
     """Disclosure threshold: no published cell rests on fewer respondents."""
     missing_codes: tuple[float, ...] = ()
     """Further declared missing codes (on top of the codebook's)."""
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str | None) -> str | None:
+        return known_encoding(v)
 
     @field_validator("questionnaires")
     @classmethod

@@ -150,7 +150,8 @@ def main() -> None:
          {"exit": 1, "rule": "path inside wave", "file": "wave.yml"}, {"villagers.csv": ok},
          {"questionnaires": {"villagers": {"file": "../../etc/passwd"}}})
     case("unknown_encoding_declared", "wave.yml declaring an encoding that does not exist",
-         {"exit": 1, "rule": "encoding", "file": "villagers.csv"}, {"villagers.csv": ok}, {"encoding": "utf-9"})
+         {"exit": 1, "rule": "wave.yml schema", "file": "wave.yml", "column": "encoding",
+          "message": "unknown encoding: use utf-8"}, {"villagers.csv": ok}, {"encoding": "utf-9"})
     # --- columns ----------------------------------------------------------------------------
     case("missing_required_column", "the weight column is missing",
          {"exit": 1, "rule": "required column", "file": "villagers.csv", "column": "weight"},
