@@ -417,6 +417,62 @@ def test_a_line_chart_names_its_regions_in_chinese_with_a_cjk_font(monkeypatch, 
 
 
 @pytest.mark.parametrize("font", ["Noto Sans CJK SC", None])
+def test_the_rank_figure_names_provinces_as_the_figure_beside_it_does(monkeypatch, font):
+    """The index page's rank intervals, in the Chinese edition, name each province in Chinese when a
+    CJK font draws it (else in English), as the province figure beside it does; its data keep the
+    wave's names."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis.publishing import figures
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    monkeypatch.setattr(figures, "cjk_font", lambda: font)
+    df = pd.DataFrame({"province": ["Henan", "Shanghai"], "region": ["central", "east"],
+                       "median_rank": [2.0, 1.0], "rank_low": [1.0, 1.0], "rank_high": [2.0, 2.0]})
+    fig = figures.rank_intervals(df, synthetic=True)
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks == (["上海", "河南"] if font else ["Shanghai", "Henan"])     # in rank order
+    assert fig.ruralgov_data["province"].tolist() == ["Shanghai", "Henan"]
+    plt.close(fig)
+
+
+def test_the_coefficient_figure_names_its_models_as_the_regression_table_does(monkeypatch):
+    """The legend of the determinants page's coefficient figure is in the edition's language (a
+    model's catalogued label translated, one the wave's settings name kept as written)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis.publishing import figures
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    tidy = pd.DataFrame({"label": ["使用互联网"] * 3, "estimate": [1.0, 2.0, 3.0], "ci_low": [0.0, 1.0, 2.0],
+                         "ci_high": [2.0, 3.0, 4.0],
+                         "model_label": ["WLS, region effects", "Design-based (svyglm)", "my own model"]})
+    fig = figures.coef_plot(tidy, synthetic=True)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["加权最小二乘，区域效应", "基于设计（svyglm）", "my own model"]
+    assert legend[:2] == [i18n._("WLS, region effects"), i18n._("Design-based (svyglm)")]
+    plt.close(fig)
+
+
+def test_the_sigma_convergence_lines_are_named_in_chinese(monkeypatch):
+    """The official-statistics page's σ-convergence lines (not regions) are named in the Chinese
+    edition's words, as its axis is."""
+    import matplotlib.pyplot as plt
+
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import provinces
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    fig = provinces.figures_(build_study("2020-replica"))["fig_real_sigma"]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["教育支出占比对数的标准差", "人均支出对数的标准差"]
+    assert fig.axes[0].get_ylabel() == i18n._("cross-province SD of logs")
+    plt.close("all")
+
+
+@pytest.mark.parametrize("font", ["Noto Sans CJK SC", None])
 def test_box_plots_name_regions_provinces_and_a_contrast_in_chinese_only_with_a_cjk_font(monkeypatch, font):
     import matplotlib.pyplot as plt
     import pandas as pd

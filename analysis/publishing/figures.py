@@ -170,7 +170,7 @@ def rank_intervals(df: pd.DataFrame, *, synthetic: bool) -> plt.Figure:
     colors = [REGION_COLORS.get(r, "#444") for r in d["region"]]
     ax.hlines(y, d["rank_low"], d["rank_high"], color=colors, lw=3, alpha=0.6)
     ax.scatter(d["median_rank"], y, color=colors, zorder=3, s=26)
-    ax.set_yticks(y, d["province"])
+    ax.set_yticks(y, [category("province", v) for v in d["province"]])      # the edition's names
     ax.set_xlabel(_("rank (1 = highest degree); bar: 95 % bootstrap interval"))
     ax.invert_xaxis()
     _tag(ax, synthetic)
@@ -377,7 +377,7 @@ def coef_plot(tidy: pd.DataFrame, *, synthetic: bool, xlabel: str = N_("associat
         d = tidy[tidy["model_label"] == m].set_index("label").reindex(labels)
         y = np.arange(len(labels))[::-1] + (k - (len(models) - 1) / 2) * 0.18
         ax.hlines(y, d["ci_low"], d["ci_high"], color=c, lw=2)
-        ax.scatter(d["estimate"], y, color=c, s=22, zorder=3, label=m)
+        ax.scatter(d["estimate"], y, color=c, s=22, zorder=3, label=_(m))       # as the tables name it
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(np.arange(len(labels))[::-1], labels)
     ax.set_xlabel(_(xlabel))
@@ -440,6 +440,11 @@ def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool, groups: tuple[object, 
     return attach(fig, detail)
 
 
+def _series(name: object) -> str:
+    """A line's name in the legend: a region's in the edition's language, else the translated text."""
+    return _(str(category("region", str(name))))
+
+
 def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | None = None,
           break_year: int | None = None, break_label: str = "series break") -> plt.Figure:
     """Year × series line chart (real statistics); ``break_year`` draws a dashed line where the
@@ -452,10 +457,10 @@ def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | Non
         s = df[c]
         color = (palette or REGION_COLORS).get(str(c))
         if break_year is None:
-            ax.plot(df.index, s, label=str(category("region", str(c))), color=color, **style)
+            ax.plot(df.index, s, label=_series(c), color=color, **style)
             continue
         before, after = s[s.index < break_year], s[s.index >= break_year]
-        (line,) = ax.plot(before.index, before, label=str(category("region", str(c))), color=color, **style)
+        (line,) = ax.plot(before.index, before, label=_series(c), color=color, **style)
         ax.plot(after.index, after, color=line.get_color(), **style)
     if break_year is not None:
         ax.axvline(break_year - 0.5, color="grey", ls="--", lw=1)

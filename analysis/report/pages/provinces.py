@@ -80,8 +80,8 @@ def figures_(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             "fig_real_theil": figures.theil_plot(theil(p, "fiscal_exp_per_capita_yuan", "region3"),
                                                  title="Inequality of spending per head across provinces"),
             "fig_real_sigma": figures.lines(pd.DataFrame({
-                "sd of log education share": sigma_convergence(p, "edu_exp_share_pct").dropna(),
-                "sd of log spending per head": sigma_convergence(p, "fiscal_exp_per_capita_yuan")}),
+                N_("sd of log education share"): sigma_convergence(p, "edu_exp_share_pct").dropna(),
+                N_("sd of log spending per head"): sigma_convergence(p, "fiscal_exp_per_capita_yuan")}),
                 ylabel="cross-province SD of logs", title="σ-convergence", palette={})}
 
 
