@@ -186,6 +186,20 @@ def test_a_translated_book_is_written_outside_the_project(tmp_path):
     assert {p.name: p.read_bytes() for p in paths.BOOK.iterdir()} == before
 
 
+def test_untranslated_messages_of_every_page_are_counted_not_only_the_last(tmp_path, monkeypatch):
+    """Two pages (the first in the book's order and another) without their catalogs: the count of
+    untranslated messages is theirs together, so the Chinese edition is refused for either."""
+    pages = sorted(p.stem for p in paths.BOOK.glob("*.md"))
+    gone = {f"book/{pages[0]}", "book/intro"}
+    real = i18n.catalog
+    monkeypatch.setattr(i18n, "catalog", lambda domain, language="zh": {} if domain in gone else
+                        real(domain, language))
+    each = {d: len(i18n.translate_page((paths.BOOK / f"{d[5:]}.md").read_text(encoding="utf-8"), {})[1])
+            for d in gone}
+    assert all(n > 0 for n in each.values()) and pages[-1] != "intro"      # the premise
+    assert i18n.write_translated_book(tmp_path / "book") == sum(each.values())
+
+
 def test_profiles_are_written_in_chinese_from_the_same_template(tmp_path):
     from analysis.report.profiles import write_profiles
 

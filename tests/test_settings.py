@@ -363,6 +363,18 @@ def test_a_target_must_name_an_indicator_and_lie_on_its_scale():
     _cross_checks(dataclasses.replace(s, index=s.index.model_copy(update={"targets": {a.id: float(hi)}})))
 
 
+def test_the_problems_of_every_broken_settings_file_are_reported_together(scratch_root):
+    """A typo in data/index.yml and another in data/models.yml: one run names both (file, key and
+    value), with the exit code of a settings error, so a user fixes them in one pass."""
+    for file, old, new, _ in TYPOS[:2]:
+        p = scratch_root / file
+        p.write_text(p.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    res = _cli(scratch_root, "validate")
+    said = " ".join(res.stderr.split())
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert TYPOS[0][3] in said and TYPOS[1][3] in said, said
+
+
 def test_every_broken_rule_of_a_settings_file_is_reported_at_once():
     with pytest.raises(SettingsError) as e:
         validate(IndexSettings, {"coverage": 1.5, "min_cel": 3, "uncertainty": {"draws": 5}},

@@ -546,6 +546,46 @@ def test_a_value_beyond_the_last_header_is_refused_on_its_row(small_villagers, m
     assert f"'42' is in column {n + 1}, which has no header" in errs[0].message
 
 
+def test_a_value_under_no_header_in_a_file_whose_rows_end_with_a_delimiter_is_refused(small_villagers,
+                                                                                       make_wave):
+    """Every row ends with a delimiter (an empty column after the last header, as some spreadsheets
+    export) and one row, not the first, holds a value there: that value would be lost, so it is
+    refused on its row, as the same value in a file without the trailing delimiters is."""
+    lines = small_villagers.to_csv(index=False).splitlines()
+    rows = [lines[0]] + [line + "," for line in lines[1:]]
+    rows[5] += "42"                                              # file row 6: a value under no header
+    report, errs = _errors(make_wave(("\n".join(rows) + "\n").encode()))
+    n = len(lines[0].split(","))
+    assert [(e.row, e.column, e.rule) for e in errs] == [(6, f"column {n + 1}", "cells under a header")]
+
+
+def test_every_broken_rule_of_wave_yml_is_in_the_report(small_villagers, make_wave):
+    """A wave.yml with a disclosure threshold below the floor and an unknown key: both problems
+    are reported, each naming wave.yml and its key (not only the first)."""
+    report, errs = _errors(make_wave(small_villagers, spec={"min_cell": 2, "notes_by_teem": "x"}))
+    assert {(e.file, e.rule) for e in errs} == {("wave.yml", "wave.yml schema")}
+    assert sorted(e.column for e in errs) == ["min_cell", "notes_by_teem"]
+
+
+@pytest.mark.parametrize("n_errors,shown_more", [(1, None), (5, None), (7, 2)])
+def test_an_invalid_wave_s_message_counts_its_errors_only(n_errors, shown_more):
+    """WaveInvalid names the number of errors (warnings are no errors and are not listed), the first
+    five of them, and "... and k more" only when there are more than five."""
+    from analysis.ingest.validate import Problem, ValidationReport
+    from analysis.ingest.wave import WaveInvalid
+
+    errors = [Problem("v.csv", 2 + i, "age", "150", "range", f"bad age {i}") for i in range(n_errors)]
+    warnings = [Problem("v.csv", 40 + i, "weight", "9", "weights", f"odd weight {i}", "warning")
+                for i in range(3)]
+    message = str(WaveInvalid(ValidationReport("w", [warnings[0], *errors, *warnings[1:]])))
+    assert message.startswith(f"wave 'w' is invalid: {n_errors} error(s)\n")
+    assert [f"bad age {i}" in message for i in range(n_errors)] == [i < 5 for i in range(n_errors)]
+    assert "odd weight" not in message
+    assert ("more" in message) == (shown_more is not None)
+    if shown_more:
+        assert f"  ... and {shown_more} more\n" in message
+
+
 @pytest.mark.parametrize("quoted", [False, True])
 @pytest.mark.parametrize("row", [2, 6])
 def test_a_short_row_is_refused_on_its_row_quoted_or_not(small_villagers, make_wave, quoted, row):
