@@ -359,6 +359,25 @@ def test_a_change_to_the_models_rebuilds_a_report_that_was_up_to_date(tmp_path, 
     assert build_book(paths.DEFAULT_WAVE, out) == 0 and len(runs) == 2
 
 
+def test_each_edition_s_front_door_is_in_its_language(tmp_path, fake_book, monkeypatch):
+    """The book writes a bare redirect as its root index.html; the build makes it the front door in
+    the edition's language: lang="en" for the English edition, "zh-Hans" for the Chinese one."""
+    stub = build_mod._run
+
+    def redirect(cmd, env, log, verbose):  # type: ignore[no-untyped-def]
+        done = stub(cmd, env, log, verbose)
+        html = Path(cmd[cmd.index("--path-output") + 1]) / "_build" / "html"
+        (html / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=book/intro.html" />',
+                                         encoding="utf-8")
+        return done
+    monkeypatch.setattr(build_mod, "_run", redirect)
+    out = tmp_path / "r"
+    assert build_book(paths.DEFAULT_WAVE, out, lang="en") == 0
+    assert build_book(paths.DEFAULT_WAVE, out, lang="zh") == 0
+    assert '<html lang="en">' in (out / "html" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-Hans">' in (out / "zh" / "html" / "index.html").read_text(encoding="utf-8")
+
+
 def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path, fake_book):
     out = tmp_path / "r"
     assert build_book(paths.DEFAULT_WAVE, out) == 0 and build_book(paths.DEFAULT_WAVE, out, lang="zh") == 0

@@ -190,6 +190,21 @@ def test_csv_is_written_whole_escaped_and_never_under_the_waves(tmp_path):
     assert not target.exists()
 
 
+@pytest.mark.parametrize("relative", ["data/waves/2020-replica/out.csv",
+                                      "data/waves/../waves/2020-replica/out.csv"])
+def test_a_relative_path_into_the_waves_is_refused_as_an_absolute_one_is(relative, monkeypatch):
+    """From the project's folder, a path written relative to it (or through '..') that lands under
+    data/waves/ is refused: the rule is on where the file would be, not on how it is written."""
+    monkeypatch.chdir(paths.ROOT)
+    target = paths.WAVES / "2020-replica" / "out.csv"
+    try:
+        with pytest.raises(PermissionError, match="data/waves/ is read-only"):
+            tables.safe_csv(pd.DataFrame({"a": [1]}), relative)
+        assert not target.exists()
+    finally:
+        target.unlink(missing_ok=True)          # a wrong rule must not leave a file in the raw data
+
+
 def test_table_ids_are_fixed_by_the_content():
     df = pd.DataFrame({"a": [1]})
     i = tables.table_id("page", "title", df)

@@ -140,6 +140,24 @@ def test_a_page_s_table_is_shown_numbered_with_what_it_is_given(monkeypatch):
     assert without.startswith(f"Table {k}.2. Wild p Term wild bootstrap p estimate a < 0.001 1.235 ")
 
 
+def test_a_table_shown_without_decimals_prints_one_as_render_does(monkeypatch):
+    """display.show without ``decimals`` (the survey page's sample tables) prints what render prints
+    without them: one decimal (34.517 is 34.5)."""
+    from IPython import display as ipython_display
+
+    from analysis.publishing.tables import render
+    from analysis.report import display
+
+    shown = []
+    monkeypatch.setattr(ipython_display, "display", lambda obj, raw=False: shown.append(obj))
+    df = pd.DataFrame({"region": ["east", "west"], "share": [34.517, 65.483]})
+    source = Source("method", "the settings")
+    display.show(df, source=source, title="Shares")
+    assert shown[0] == render(df, source=source, title="Shares")
+    cells = re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>", "", shown[0]["text/html"], flags=re.S))
+    assert "34.5" in cells.split() and "34.52" not in cells
+
+
 def test_the_note_of_what_a_wave_lacks_names_every_missing_part_and_nothing_when_complete():
     from analysis.report import display
 
@@ -1173,6 +1191,27 @@ def test_item_nonresponse_ranks_items_by_blank_and_declared_missing_together_ove
     s = validation_summary(study).set_index("questionnaire")
     assert s.loc["villagers", ["blank_pct", "declared_missing_pct"]].tolist() == pytest.approx([10.0, 20.0])
     assert s.loc["institutions", "blank_pct"] == pytest.approx(100.0)
+
+
+def test_the_survey_page_lists_the_ten_items_with_most_missing_answers():
+    """Twelve items with 1 to 12 missing answers: the page's table (called without ``top``) lists
+    the ten most missing, most first; ``top`` gives another number."""
+    from analysis.report.pages.survey import item_nonresponse
+
+    ids = [f"q{i:02d}" for i in range(1, 13)]
+
+    class Twelve(_Report):
+        rows = {"villagers": 100}
+
+        def missing_frame(self) -> pd.DataFrame:
+            return pd.DataFrame({"questionnaire": "villagers", "column": ids, "blank": range(1, 13),
+                                 "declared": 0, "rows": 100})
+
+    items = [SimpleNamespace(id=c, label=f"item {c}") for c in ids]
+    codebook = SimpleNamespace(items=lambda q: items)
+    study = SimpleNamespace(wave=SimpleNamespace(report=Twelve(), codebook=codebook))
+    assert item_nonresponse(study)["variable (data file)"].tolist() == ids[::-1][:10]
+    assert item_nonresponse(study, top=3)["missing_pct"].tolist() == [12.0, 11.0, 10.0]
 
 
 def test_the_sample_map_colours_each_province_by_its_respondents_not_its_weights(default_study, monkeypatch):

@@ -219,6 +219,22 @@ def test_every_option_set_lives_in_one_place():
     assert '"zscore"' not in src.split("ROBUSTNESS_LABELS")[0]
 
 
+def test_the_command_line_s_defaults_are_the_package_s():
+    """A default the command line repeats (it does not import the modules that set them, to start
+    fast) is the package's: the replica's seed and size, and the disclosure threshold of the
+    streamed degrees, which is wave.yml's and the disclosure policy's."""
+    import inspect
+
+    from analysis import cli, replica
+    from analysis.publishing.disclosure import DisclosurePolicy
+
+    made = inspect.signature(cli.replica).parameters
+    assert (made["seed"].default.default, made["n"].default.default) == (replica.DEFAULT_SEED,
+                                                                          replica.N_VILLAGERS)
+    streamed = inspect.signature(cli.stream).parameters["min_cell"].default.default
+    assert streamed == DisclosurePolicy().min_cell == WaveSettings.model_fields["min_cell"].default
+
+
 def test_declared_dependencies_are_the_imported_ones():
     """pyproject.toml declares every third-party package the package imports, and nothing unused."""
     import tomllib

@@ -170,13 +170,13 @@ def ame_figure(ms, model: str, synthetic: bool):  # type: ignore[no-untyped-def]
                             df=r.df_inference)
 
 
-def logit_ame_table(ms, names: tuple[str, ...] = ("logit_online_registration", "logit_old_age_insurance")
-                    ) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Average marginal effects (percentage points) of the logit models fitted."""
+def logit_ame_table(ms, names: tuple[str, ...] | None = None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Average marginal effects (percentage points) of the logit models fitted (``names``; None:
+    every logit of the set, in its order, those a wave's models.yml adds included)."""
     from analysis.estimation.results import holm, inference
 
     rows = []
-    for name in names:
+    for name in names if names is not None else [r.name for r in ms if r.family == "logit"]:
         if not ms.has(name):
             continue
         r = ms[name]
