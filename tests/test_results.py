@@ -224,6 +224,29 @@ def test_a_page_s_regression_table_holds_the_models_it_names_and_holm_over_their
     assert csv["model"].tolist() == ["a", "c"]
 
 
+def test_a_page_s_regression_table_names_a_model_it_could_not_fit_beside_those_it_shows(monkeypatch):
+    """Two models named, one fitted: the table shows the one, and a note before it names the other
+    (its label, id and why the wave could not give it), not only when none was fitted."""
+    from types import MappingProxyType
+
+    from IPython import display as ipython_display
+
+    from analysis.publishing.provenance import Source
+    from analysis.report import display
+
+    shown: list[dict] = []
+    monkeypatch.setattr(ipython_display, "display", lambda obj, raw=False: shown.append(obj))
+    ms = ModelSet((result("a", {"x": 1.0}, {"x": 0.1}),), "w1",
+                  skipped=MappingProxyType({"gone": "the wave has no item hp_wait"}))
+    models = SimpleNamespace(models=[SimpleNamespace(name="gone", label="Gone model")])
+    study = SimpleNamespace(wave=SimpleNamespace(id="w1", synthetic=False), settings=SimpleNamespace(models=models))
+    display.regression_table(ms, ["a", "gone"], study, source=Source("survey", "wave w1"))
+    note, table = shown
+    assert note == {"text/markdown": "*Not estimated on this wave: Gone model (`gone`: the wave has no item "
+                                     "hp_wait).*"}
+    assert [c.strip() for c in table["text/markdown"].split("\n")[0].strip("|").split("|")] == ["", "A"]
+
+
 def test_a_page_s_regression_table_takes_one_number_for_its_caption_anchor_and_csv(monkeypatch):
     """On a page of the book the table is numbered once: caption, anchor and CSV name give the
     same number, and the page's next table gets the next one."""

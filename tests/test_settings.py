@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from analysis import paths
-from analysis.settings import SettingsError, load_settings, parse_yaml, validate
+from analysis.settings import SettingsError, load_settings, parse_yaml, read_yaml, validate
 from analysis.settings.schemas import IndexSettings, ModelsSettings, WaveSettings
 
 
@@ -462,6 +462,9 @@ def _one_model(spec: dict):  # type: ignore[no-untyped-def]
     ({"family": "wls", "se": "design"}, "design-based standard errors need 'weights'"),
     ({"family": "mixedlm", "group": "province", "weights": "weight"}, "the multilevel model is unweighted"),
     ({"family": "ols", "weights": "weight"}, "an ols model is unweighted: use family wls"),
+    # a word close to a family (difflib's similarity 0.77, under 0.8) still gets its suggestion
+    ({"family": "logistic"}, "'logistic' is not one of ols, wls, mixedlm, ologit, logit, oaxaca (did you mean "
+                             "'logit'?)"),
 ])
 def test_each_family_rule_of_a_model_is_checked(spec, fragment):
     with pytest.raises(SettingsError) as e:
@@ -481,6 +484,18 @@ def test_each_family_rule_of_a_model_is_checked(spec, fragment):
 ])
 def test_a_model_that_keeps_the_family_rules_is_accepted(spec, se_kind):
     assert _one_model(spec).se_kind == se_kind
+
+
+def test_the_shipped_index_settings_only_write_out_the_defaults_of_the_method():
+    """data/index.yml writes every choice of the method (normalisation, weighting, aggregation,
+    coverage, the draws, replicates and seeds of its random procedures) as an index.yml leaving it
+    out gets it: a wave's settings that omit a key get the report's method, not another. Its expert
+    and AHP blocks are inputs of other weightings, empty when not given."""
+    shipped = validate(IndexSettings, read_yaml(paths.INDEX_CONFIG), "data/index.yml").model_dump()
+    left_out = validate(IndexSettings, {}, "data/index.yml").model_dump()
+    assert {k: v for k, v in shipped.items() if k not in ("expert", "ahp")} == \
+        {k: v for k, v in left_out.items() if k not in ("expert", "ahp")}
+    assert left_out["uncertainty"]["bootstrap_reps"] == 1000 and left_out["uncertainty"]["draws"] == 10000
 
 
 def test_what_a_settings_file_leaves_out_is_the_method_the_readme_describes():

@@ -99,6 +99,17 @@ def test_bad_values_name_file_row_column(small_villagers, make_wave, col, value,
     assert value in e.value
 
 
+def test_a_bad_value_is_quoted_whole_up_to_60_characters_and_shortened_past_them(small_villagers, make_wave):
+    """The report quotes the value it refuses: whole up to 60 characters (an address pasted into a
+    number), cut to 59 and an ellipsis past them (a document pasted into a cell)."""
+    v = small_villagers.copy()
+    v["age"] = v["age"].astype(object)
+    v.loc[3, "age"], v.loc[4, "age"] = "a" * 60, "b" * 61
+    report, errs = _errors(make_wave(v))
+    assert [(e.row, e.rule) for e in errs] == [(5, "parsable value"), (6, "parsable value")]
+    assert [e.value for e in errs] == ["a" * 60, "b" * 59 + "…"]
+
+
 def test_answers_written_as_labels_are_read_whatever_their_case(small_villagers, make_wave):
     """A coded item answered with its label, in Chinese or in English with any capitals (a field
     team's export of 'Male', 'FEMALE'), is read as the label's code."""
