@@ -239,7 +239,8 @@ def test_a_page_s_regression_table_names_a_model_it_could_not_fit_beside_those_i
     ms = ModelSet((result("a", {"x": 1.0}, {"x": 0.1}),), "w1",
                   skipped=MappingProxyType({"gone": "the wave has no item hp_wait"}))
     models = SimpleNamespace(models=[SimpleNamespace(name="gone", label="Gone model")])
-    study = SimpleNamespace(wave=SimpleNamespace(id="w1", synthetic=False), settings=SimpleNamespace(models=models))
+    study = SimpleNamespace(wave=SimpleNamespace(id="w1", synthetic=False),
+                            settings=SimpleNamespace(models=models))
     display.regression_table(ms, ["a", "gone"], study, source=Source("survey", "wave w1"))
     note, table = shown
     assert note == {"text/markdown": "*Not estimated on this wave: Gone model (`gone`: the wave has no item "

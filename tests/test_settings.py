@@ -463,8 +463,8 @@ def _one_model(spec: dict):  # type: ignore[no-untyped-def]
     ({"family": "mixedlm", "group": "province", "weights": "weight"}, "the multilevel model is unweighted"),
     ({"family": "ols", "weights": "weight"}, "an ols model is unweighted: use family wls"),
     # a word close to a family (difflib's similarity 0.77, under 0.8) still gets its suggestion
-    ({"family": "logistic"}, "'logistic' is not one of ols, wls, mixedlm, ologit, logit, oaxaca (did you mean "
-                             "'logit'?)"),
+    ({"family": "logistic"},
+     "'logistic' is not one of ols, wls, mixedlm, ologit, logit, oaxaca (did you mean 'logit'?)"),
 ])
 def test_each_family_rule_of_a_model_is_checked(spec, fragment):
     with pytest.raises(SettingsError) as e:
