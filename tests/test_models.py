@@ -155,6 +155,18 @@ def test_the_imputation_table_pools_enough_imputations_for_its_missing_informati
     assert t.attrs["imputations"] >= 100 * t["missing information"].max() > 5
 
 
+def test_the_marginal_effects_figure_names_each_term_by_its_label(fitted):
+    """The determinants page's figure of an ordered logit's marginal effects (and the CSV beneath
+    it) names each regressor as the model's tables do ("internet use"), not by its column id."""
+    from analysis.report.pages import determinants as det
+
+    r = fitted["ologit_health"]
+    drawn = det.ame_figure(fitted, "ologit_health", synthetic=True).ruralgov_data
+    ids = list(dict.fromkeys(r.tables["ame"]["term"]))
+    assert list(dict.fromkeys(drawn["term"])) == [r.term_labels[t] for t in ids]
+    assert any(r.term_labels[t] != t for t in ids)                     # the premise: labels differ
+
+
 def test_results_are_immutable_and_tidy(fitted, study):
     r = fitted["wls_region"]
     with pytest.raises(AttributeError):

@@ -204,6 +204,11 @@ def test_cli_json(study):
     ranks = draws.rank(axis=1, ascending=False).to_numpy()
     got = pd.DataFrame(out["ranks"])[["rank_low", "median_rank", "rank_high"]].to_numpy()
     np.testing.assert_allclose(got, np.quantile(ranks, [0.025, 0.5, 0.975], axis=0).T, rtol=1e-12)
+    # each region's line says which region (or contrast) it is, with the run's summary of it
+    regions = pd.DataFrame(out["regions"]).set_index("quantity")
+    want = run.region_summary()
+    assert regions.index.tolist() == want.index.tolist() and "east_minus_west" in regions.index
+    np.testing.assert_allclose(regions[want.columns].to_numpy(float), want.to_numpy(float), rtol=1e-12)
     assert CliRunner().invoke(app, ["sensitivity", "--draws", "3"]).exit_code == 2
     assert out["seed"] == load_settings().index.uncertainty.seed      # the seed used, not the option's None
 

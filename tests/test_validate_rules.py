@@ -307,6 +307,43 @@ def test_a_respondent_carrying_more_than_half_the_weight_is_refused_and_half_is_
         assert flagged == [(5, "weight")]
 
 
+@pytest.mark.parametrize("weight,flagged", [("20", False), ("20.5", True)])
+def test_a_weight_is_flagged_only_above_20_times_its_stratum_s_median(small_villagers, make_wave, weight,
+                                                                       flagged):
+    """The rule is "more than 20 times": a weight exactly 20 times its stratum's median passes."""
+    v = small_villagers.copy()
+    v["weight"] = "1"
+    v.loc[3, "weight"] = weight
+    report, errs = _errors(make_wave(v))
+    assert report.ok, errs
+    rows = [w.row for w in report.warnings if w.rule == "no dominant weight"]
+    assert rows == ([5] if flagged else [])
+
+
+def test_a_short_last_row_is_said_to_look_truncated_only_without_a_final_line_break(small_villagers,
+                                                                                   make_wave):
+    """The last row a cell short and no line break after it: a file cut off while written, which
+    the message says; the same row followed by a line break is only a short row."""
+    lines = small_villagers.to_csv(index=False).splitlines()
+    lines[-1] = lines[-1].rsplit(",", 1)[0]
+    row = len(lines)
+    cut = _errors(make_wave("\n".join(lines).encode(), name="cut"))[1]
+    whole = _errors(make_wave(("\n".join(lines) + "\n").encode(), name="whole"))[1]
+    assert [(e.row, e.rule) for e in cut] == [(row, "complete rows")] == [(e.row, e.rule) for e in whole]
+    assert cut[0].message.endswith("and the file does not end with a line break: it looks truncated")
+    assert "truncated" not in whole[0].message
+
+
+@pytest.mark.parametrize("sep,name", [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")])
+def test_a_header_of_three_columns_split_by_another_delimiter_is_named(make_wave, sep, name):
+    """Three headers (two delimiters, the fewest that say it) joined by another character than the
+    declared one: the file is refused with the delimiter to declare, not read as one column."""
+    data = sep.join(["resp_id", "sex", "age"]) + "\n" + sep.join(["A1", "1", "30"]) + "\n"
+    report, errs = _errors(make_wave(data.encode()))
+    assert [(e.file, e.row, e.rule) for e in errs] == [("villagers.csv", 1, "delimiter")]
+    assert f"but 2 {name}s" in errs[0].message and f"declare delimiter: {sep!r}" in errs[0].message
+
+
 def test_a_weight_far_above_its_stratum_s_median_is_flagged_though_it_pulls_the_mean_up(small_villagers,
                                                                                           make_wave):
     """Weights of 1 in a stratum and one of 25: 25 times the stratum's median, flagged (a
