@@ -1005,6 +1005,8 @@ def test_a_wave_of_two_provinces_ranks_and_contrasts_them_and_of_one_shown_count
     t = index.province_table(two, domain_replicates(two, reps=20, seed=1))
     assert "among the 2 publishable provinces" in index.rank_paragraph(two, t)
     assert index.map_caption(t).endswith("highest and lowest publishable provinces outlined.")
+    drawn = index.figures_(two, t)["fig_index_ranks"].axes[0]            # two are enough to rank
+    assert not drawn.texts and {x.get_text() for x in drawn.get_yticklabels()} == {"Guangxi", "Guangdong"}
     withhold_the_smallest(monkeypatch, two)                     # the smaller province withheld
     t = index.province_table(two, domain_replicates(two, reps=20, seed=1))
     assert len(t) == 2 and t["suppressed"].astype(bool).sum() == 1

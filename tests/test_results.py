@@ -260,4 +260,5 @@ def test_a_page_s_regression_table_takes_one_number_for_its_caption_anchor_and_c
     html = out["text/html"]
     assert f'id="table-{k}-1"' in html and f"Table {k}.1. Models" in html
     assert f'download="table-{k}-1-models.csv"' in html
+    assert "wave w1, page determinants, commit " in html         # the footer cites the page too
     assert numbering.next_table("determinants") == f"{k}.2"
