@@ -22,6 +22,25 @@ def test_paths_do_not_depend_on_the_working_directory(tmp_path):
     assert out[1] == str(paths.ROOT)
 
 
+@pytest.mark.parametrize("values", [None, {}, []])
+def test_a_coded_item_without_codes_is_refused_when_the_codebook_is_built(values):
+    """A categorical item whose value set is missing or empty (``values: {}``) has no valid code:
+    every answer would be refused, so the codebook itself is refused, naming the item."""
+    import copy
+
+    from analysis.ingest.codebook import CodebookError, _build
+    from analysis.settings import load_settings
+
+    raw = copy.deepcopy(load_settings().codebook)
+    entry = next(e for e in raw["questionnaires"]["villagers"]["items"] if e["id"] == "sex")
+    if values is None:
+        entry.pop("values", None)
+    else:
+        entry["values"] = values
+    with pytest.raises(CodebookError, match=r"villagers\.sex: a categorical item needs 'values'$"):
+        _build(raw, "sha")
+
+
 def test_31_provinces_with_both_region_schemes():
     t = table()
     assert len(t) == 31 and t["adcode"].is_unique

@@ -384,6 +384,21 @@ def test_the_reproducibility_appendix_gives_each_file_its_own_sha256(default_stu
     assert len(config) >= 3 and config == _own_sha256(paths.ROOT, config)
 
 
+def test_the_reproducibility_appendix_gives_each_package_its_own_version(default_study):
+    """Each package of the environment beside its own installed version, read here from the
+    package's metadata (not from the list the appendix was made from)."""
+    from importlib.metadata import version
+
+    from analysis.report.pages import reproducibility
+
+    t = reproducibility.tables(default_study)["versions"]
+    pairs = dict(zip(t["package"], t["version"]))
+    assert {"numpy", "pandas", "statsmodels"} <= set(pairs)
+    for package in ("numpy", "pandas", "statsmodels", "linearmodels", "seaborn"):
+        if package in pairs:
+            assert pairs[package] == version(package), package
+
+
 def test_the_reproducibility_appendix_says_whether_the_work_tree_was_modified(default_study, monkeypatch):
     """The commit table's "work tree" row: "modified" when the build had uncommitted changes,
     "clean" otherwise, beside the commit and the wave's id and hash."""

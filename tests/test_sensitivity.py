@@ -521,6 +521,23 @@ def test_the_sensitivity_box_plots_name_regions_the_gap_and_provinces_as_the_edi
     plt.close("all")
 
 
+def test_the_rank_boxes_run_from_the_best_median_rank_down(study):
+    """The page's box plot of province ranks across draws (and its CSV) lists the publishable
+    provinces from the best median rank (1 = highest degree) to the worst, computed here from the
+    run's draws by hand; alphabetical order would put Anhui first."""
+    import matplotlib.pyplot as plt
+
+    from analysis.report.pages.sensitivity import figures_
+
+    s = run_sensitivity(study, draws=7 * 20, seed=4)
+    fig = figures_(study, s)["fig_sens_ranks"]
+    drawn = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    medians = s.provinces[drawn].rank(axis=1, ascending=False).median()     # ranks among those shown
+    assert medians[drawn].is_monotonic_increasing and len(drawn) >= 2 and drawn != sorted(drawn)
+    assert list(dict.fromkeys(fig.ruralgov_data["item"])) == drawn
+    plt.close("all")
+
+
 def test_the_sensitivity_page_s_numbers_are_the_run_s(study):
     """The page's glued numbers: the gap's Monte Carlo mean and interval, the share of draws with a
     positive gap, and the total Sobol indices of the gap and the ranks, read from the run."""

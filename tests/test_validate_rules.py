@@ -110,6 +110,20 @@ def test_a_bad_value_is_quoted_whole_up_to_60_characters_and_shortened_past_them
     assert [e.value for e in errs] == ["a" * 60, "b" * 59 + "…"]
 
 
+def test_missing_answers_are_counted_over_their_own_questionnaire_s_rows(small_villagers, make_wave,
+                                                                           default_frames):
+    """A wave of two questionnaires: the missing-value counts of each item are over the rows of its
+    own file (the survey page's non-response shares divide by them), not over all rows read."""
+    v = small_villagers.copy()
+    v.loc[:2, "hp_far"] = ""
+    inst = default_frames["institutions"]
+    report, _ = validate_wave(make_wave(v, institutions=inst))
+    mf = report.missing_frame().set_index(["questionnaire", "column"])
+    assert report.rows == {"villagers": len(v), "institutions": len(inst)}
+    assert set(mf.loc["villagers", "rows"]) == {len(v)} and set(mf.loc["institutions", "rows"]) == {len(inst)}
+    assert mf.loc[("villagers", "hp_far"), "blank"] >= 3
+
+
 def test_answers_written_as_labels_are_read_whatever_their_case(small_villagers, make_wave):
     """A coded item answered with its label, in Chinese or in English with any capitals (a field
     team's export of 'Male', 'FEMALE'), is read as the label's code."""
