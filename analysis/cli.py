@@ -22,6 +22,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from analysis import paths
@@ -97,15 +98,15 @@ def _emit(df, fmt: Format, title: str = "") -> None:  # type: ignore[no-untyped-
         t = Table(title=title, show_lines=False)
         cols = [c for c in df.columns if c != SUPPRESSED or sup.any()]
         for c in cols:
-            t.add_column(str(c), overflow="fold")
+            t.add_column(escape(str(c)), overflow="fold")
         for s, r in zip(sup, df[cols].itertuples(index=False)):
             t.add_row(*[(MARK if s else "") if (isinstance(v, float) and pd.isna(v)) else
-                        (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in r])
+                        (f"{v:.4g}" if isinstance(v, float) else escape(str(v))) for v in r])
         out.print(t)
 
 
 def _fail_settings(e: Exception) -> None:
-    err.print(f"[red]{e}[/red]")
+    err.print(f"[red]{escape(str(e))}[/red]")
     raise typer.Exit(2) from None
 
 
@@ -118,7 +119,7 @@ def _study(wave: str):  # type: ignore[no-untyped-def]
     try:
         return build_study(wave)
     except WaveInvalid as e:
-        err.print(f"[red]{e}[/red]")
+        err.print(f"[red]{escape(str(e))}[/red]")
         raise typer.Exit(1) from None
     except SettingsError as e:
         _fail_settings(e)
@@ -153,8 +154,8 @@ def validate(
             t.add_column(c, overflow="fold")
         for p in report.problems[:200]:
             color = "red" if p.severity == "error" else "yellow"
-            t.add_row(f"[{color}]{p.severity}[/{color}]", p.file, "" if p.row is None else str(p.row),
-                      p.column, p.rule, p.message)
+            t.add_row(f"[{color}]{p.severity}[/{color}]", escape(p.file), "" if p.row is None else str(p.row),
+                      escape(p.column), escape(p.rule), escape(p.message))   # data, not markup
         err.print(t)
         if len(report.problems) > 200:
             err.print(f"... {len(report.problems) - 200} more (use --csv/--json for all)")
@@ -197,11 +198,11 @@ def replica(
     try:
         hashes = write_wave(out_dir, seed=seed, wave_id=wid, n=n, calibrate=not no_calibrate)
     except ValueError as e:
-        err.print(f"[red]--n {n}: {e}[/red]")
+        err.print(f"[red]--n {n}: {escape(str(e))}[/red]")
         raise typer.Exit(2) from None
     except RuntimeError as e:            # the calibration cannot reach the published figures
-        err.print(f"[red]{e} with n = {n} (seed {seed}): a smaller sample may not reach the published "
-                  "figures; try a larger --n, another --seed, or --no-calibrate[/red]")
+        err.print(f"[red]{escape(str(e))} with n = {n} (seed {seed}): a smaller sample may not reach the "
+                  "published figures; try a larger --n, another --seed, or --no-calibrate[/red]")
         raise typer.Exit(2) from None
     for name, h in hashes.items():
         out.print(f"{out_dir / name}  sha256 {h[:12]}")
@@ -324,13 +325,13 @@ def models(
     try:
         ms = fit_models(st, names=model or None)
     except ModelSpecError as e:
-        err.print(f"[red]{e}[/red]")
+        err.print(f"[red]{escape(str(e))}[/red]")
         raise typer.Exit(2) from None
     for r in ms:
         if r.stats.get("notes"):
-            err.print(f"[yellow]{r.name}: {'; '.join(r.stats['notes'])}[/yellow]")
+            err.print(f"[yellow]{r.name}: {escape('; '.join(r.stats['notes']))}[/yellow]")
     for name, why in ms.skipped.items():
-        err.print(f"[yellow]{name}: not estimated on this wave: {why}[/yellow]")
+        err.print(f"[yellow]{name}: not estimated on this wave: {escape(str(why))}[/yellow]")
     if fmt is ModelFormat.json:
         out_models = []
         for r in ms:
@@ -368,7 +369,7 @@ def _dask_client(scheduler: str | None):  # type: ignore[no-untyped-def]
     try:
         client = Client(scheduler, timeout="10s")
     except OSError as e:
-        err.print(f"[red]--scheduler {scheduler}: cannot reach the Dask scheduler ({e})[/red]")
+        err.print(f"[red]--scheduler {scheduler}: cannot reach the Dask scheduler ({escape(str(e))})[/red]")
         raise typer.Exit(2) from None
     with client:
         yield client
@@ -435,12 +436,12 @@ def stream(
             res = stream_wave(folder, design, by=col, ols=ols, batch_rows=batch_rows,
                               progress=sys.stderr.isatty(), settings=settings, client=client)
     except ValueError as e:
-        err.print(f"[red]{e}[/red]")
+        err.print(f"[red]{escape(str(e))}[/red]")
         raise typer.Exit(1) from None
     rep = res["report"]
     for p in rep.problems[:50]:
         color = "red" if p.severity == "error" else "yellow"
-        err.print(f"[{color}]{p}[/{color}]")
+        err.print(f"[{color}]{escape(str(p))}[/{color}]")
     if not rep.ok:
         err.print(f"[red]{folder.name}: {len(rep.errors)} error(s); nothing estimated[/red]")
         raise typer.Exit(1)

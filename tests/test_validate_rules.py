@@ -829,6 +829,24 @@ def test_report_files_go_to_a_new_folder_whole_or_not_at_all(tmp_path, small_vil
     assert list(target.parent.iterdir()) == []               # no report, no temporary file left
 
 
+def test_text_of_the_data_is_printed_as_written_not_read_as_terminal_markup(tmp_path, small_villagers,
+                                                                            make_wave):
+    """A cell "[/b]" and a header "income [yuan]" are the data's own text: the problems table prints
+    them as written (the terminal's markup would crash on the first and swallow the second), the
+    command exits as for any invalid wave and the report file is written."""
+    v = small_villagers.copy()
+    v["province"] = v["province"].astype(object)
+    v.loc[0, "province"] = "[/b]"
+    v["income [yuan]"] = 1
+    out_csv = tmp_path / "rep.csv"
+    res = runner.invoke(app, ["validate", str(make_wave(v)), "--csv", str(out_csv)], terminal_width=400)
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception   # no traceback
+    assert res.exit_code == 1, res.output
+    said = " ".join(res.output.split())
+    assert "'[/b]'" in said and "income [yuan]" in said
+    assert "[/b]" in out_csv.read_text(encoding="utf-8")
+
+
 def test_an_invalid_wave_builds_nothing(tmp_path, small_villagers, make_wave):
     from analysis.report.build import build_book
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,13 +34,19 @@ _EXTRA_ALIASES = {
     "宁夏": ["Ningxia Hui Autonomous Region"],
     "新疆": ["Xinjiang Uygur Autonomous Region", "Xinjiang Uyghur Autonomous Region"],
 }
+# the names with the group but without "autonomous region" (Ningxia Hui)
+_EXTRA_ALIASES["广西"].append("Guangxi Zhuang")
+_EXTRA_ALIASES["宁夏"].append("Ningxia Hui")
+_EXTRA_ALIASES["新疆"] += ["Xinjiang Uygur", "Xinjiang Uyghur"]
 # Traditional-character short names (as a Hong Kong or Taiwan data-entry keyboard would write them)
 TRADITIONAL = {"内蒙古": "內蒙古", "辽宁": "遼寧", "黑龙江": "黑龍江", "江苏": "江蘇", "山东": "山東",
                "广东": "廣東", "广西": "廣西", "重庆": "重慶", "贵州": "貴州", "云南": "雲南",
                "陕西": "陝西", "甘肃": "甘肅", "宁夏": "寧夏"}
+# an ethnic group's name is a suffix only before "autonomous region": alone, "hui" would turn
+# Anhui into "an" (and "AN", a stray "not applicable", into Anhui)
 _SUFFIXES = re.compile(
-    r"(省|市|自治区|自治區|壮族自治区|回族自治区|维吾尔自治区|province|municipality|autonomousregion|"
-    r"zhuang|hui|uygur|uyghur)+$"
+    r"(省|市|(壮族|回族|维吾尔|壯族|維吾爾)?自治[区區]|province|municipality|"
+    r"(zhuang|hui|uygur|uyghur)?autonomousregion)+$"
 )
 
 
@@ -71,6 +78,7 @@ class Province:
 
 
 def _norm(s: object) -> str:
+    s = unicodedata.normalize("NFKC", str(s))          # full-width digits and spaces as ASCII
     t = str(s).strip().lower()
     if t.endswith(".0") and t[:-2].isdigit():
         t = t[:-2]

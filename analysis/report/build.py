@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from analysis import paths
 from analysis.settings import dump_yaml, read_yaml
@@ -394,7 +395,8 @@ def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
         def advance(page: str, error: str | None) -> None:
             prog.advance(task)
             if error is not None:
-                err.print(f"[yellow]{page} failed ({error}); the book executes it again and reports it[/yellow]")
+                err.print(f"[yellow]{page} failed ({escape(str(error))}); the book executes it again and "
+                          "reports it[/yellow]")
 
         return execute_pages(cache, todo, env, jobs, progress=advance, timeout=timeout, log=log,
                              shared=shared, allow_errors=allow_errors)
@@ -457,12 +459,12 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
             waves.append(load_wave(wv))            # validated once, here
         except WaveInvalid as e:
             for p in e.report.errors[:20]:
-                err.print(f"[red]{p}[/red]")
+                err.print(f"[red]{escape(str(p))}[/red]")
             err.print(f"[red]wave {e.report.wave} is invalid: {len(e.report.errors)} error(s); "
                       "nothing was built[/red]")
             return 1
         except SettingsError as e:
-            err.print(f"[red]{e}[/red]")
+            err.print(f"[red]{escape(str(e))}[/red]")
             return 2
     folder = paths.wave_dir(wave).resolve()
     wave_id = waves[0].id
@@ -543,7 +545,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         for page in sorted([*src.glob("book/*.md"), *src.glob(f"{FOLDER}/*.md")]):
             declare_inputs(page, declared, page.relative_to(src).as_posix())
     except ValueError as e:
-        err.print(f"[red]{e}; nothing was built[/red]")
+        err.print(f"[red]{escape(str(e))}; nothing was built[/red]")
         shutil.rmtree(tmp, ignore_errors=True)
         return 2
     toc = book_toc(waves[0], compare=bool(others), profiles=profiles, lang=lang)
@@ -585,7 +587,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     html = tmp / "_build" / "html"
     if code != 0 or not (html / "index.html").exists():
         for page, msg in failed.items():
-            err.print(f"[red]page failed: {page}: {msg}[/red]")
+            err.print(f"[red]page failed: {page}: {escape(msg)}[/red]")
         logs = paths.BUILD / "logs"
         logs.mkdir(exist_ok=True)
         log = logs / f"{name}-failed.log"
@@ -605,8 +607,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
             if (tmp / "pdf.log").exists():
                 shutil.move(str(tmp / "pdf.log"), logs / f"{name}-pdf-failed.log")
             shutil.rmtree(tmp, ignore_errors=True)
-            err.print(f"[red]PDF edition failed: {e}; the previous report, if any, is kept in {target} "
-                      f"(build without it: --no-pdf)[/red]")
+            err.print(f"[red]PDF edition failed: {escape(str(e))}; the previous report, if any, is kept in "
+                      f"{target} (build without it: --no-pdf)[/red]")
             return 1
     # stage beside the target (same filesystem), then swap: the old report stays until the end
     target.parent.mkdir(parents=True, exist_ok=True)
