@@ -378,6 +378,29 @@ def test_each_edition_s_front_door_is_in_its_language(tmp_path, fake_book, monke
     assert '<html lang="zh-Hans">' in (out / "zh" / "html" / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("year,said", [(2020, "2020-replica and other are both of 2020"),
+                                       (None, "other has none")])
+def test_waves_compared_need_their_own_survey_years(tmp_path, fake_book, year, said):
+    """The comparison orders waves by year and its panel tells them apart by it: a compared wave of
+    the same year (two replicas made with another seed) or of no year is refused before anything
+    runs, naming the waves; a wave of another year is compared."""
+    other = tmp_path / "other"
+    shutil.copytree(paths.WAVES / paths.DEFAULT_WAVE, other)
+    spec = yaml.safe_load((other / "wave.yml").read_text(encoding="utf-8"))
+    spec.update(id="other", year=year)
+    (other / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "r"
+    assert build_book(paths.DEFAULT_WAVE, out, compare=[str(other)], lang="en") == 2
+    assert not out.exists()
+    from analysis.report.build import check_compared_years
+    from analysis.ingest.wave import load_wave
+
+    assert said in check_compared_years([load_wave(paths.DEFAULT_WAVE), load_wave(str(other))])
+    spec["year"] = 2024
+    (other / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    assert build_book(paths.DEFAULT_WAVE, out, compare=[str(other)], lang="en") == 0
+
+
 def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path, fake_book):
     out = tmp_path / "r"
     assert build_book(paths.DEFAULT_WAVE, out) == 0 and build_book(paths.DEFAULT_WAVE, out, lang="zh") == 0
@@ -485,7 +508,7 @@ def test_a_report_may_not_be_written_into_a_compared_wave_s_folder(tmp_path, fak
                                                                     small_villagers):
     """--out is refused inside any wave the build reads, the compared ones as well as the main one:
     their raw folders are never written."""
-    other = make_wave(small_villagers, name="b")
+    other = make_wave(small_villagers, name="b", spec={"year": 2024})     # comparable: refused for --out
     before = tree_hashes(other)
     assert build_book(paths.DEFAULT_WAVE, other / "report", compare=[str(other)], pdf=False) == 2
     assert not (other / "report").exists() and tree_hashes(other) == before
@@ -517,7 +540,7 @@ def test_a_comparison_is_built_under_the_name_of_every_wave_it_compares(fake_boo
                                                                         small_villagers):
     """``build A --compare C`` and ``build B --compare C`` are two reports: each folder is named by
     the reported wave and the compared ones, so neither replaces the other."""
-    c = make_wave(small_villagers, name="c")
+    c = make_wave(small_villagers, name="c", spec={"year": 2024})
     assert build_book(paths.DEFAULT_WAVE, compare=[str(c)], pdf=False) == 0
     assert sorted(p.name for p in fake_book.iterdir() if p.name.startswith("compare-")) == \
         [f"compare-{paths.DEFAULT_WAVE}-c"]
@@ -536,7 +559,7 @@ def test_a_comparison_build_hands_the_pages_the_study_of_the_wave_it_reports(fak
             return pickle.load(fh).wave.id
 
     seen = _record_runs(monkeypatch, look=study_of)
-    c = make_wave(small_villagers, name="c")
+    c = make_wave(small_villagers, name="c", spec={"year": 2024})
     assert build_book(paths.DEFAULT_WAVE, compare=[str(c)], pdf=False, lang="en") == 0
     assert seen == [paths.DEFAULT_WAVE]
 

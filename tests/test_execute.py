@@ -229,7 +229,8 @@ def test_a_comparison_report_s_footer_names_the_reported_wave_not_a_compared_one
     from analysis.report import assets, build
 
     v = small_villagers
-    a, b = make_wave(v, name="a"), make_wave(v[v["province"] != "西藏"], name="b")
+    a = make_wave(v, name="a", spec={"year": 2018})
+    b = make_wave(v[v["province"] != "西藏"], name="b", spec={"year": 2024})
     named = []
 
     class Stop(Exception):

@@ -1691,6 +1691,33 @@ def test_the_comparison_figure_draws_each_wave_s_degrees_above_its_own_year_s_ti
         assert not np.isclose(t.loc[t["wave"] != wave, "ci_low"], seg[0][1], rtol=1e-9).any(), wave
 
 
+def test_the_comparison_figure_offers_the_numbers_it_draws(default_study):
+    """Beneath the comparison figure, as beneath every figure, its data: the published rows of the
+    comparison table it draws."""
+    from analysis.publishing.disclosure import published
+    from analysis.report.pages import compare
+
+    studies = [_comparison_study(w, y, default_study.degree) for w, y in (("b", 2020), ("a", 2018))]
+    data = compare.figure(studies).ruralgov_data
+    pd.testing.assert_frame_equal(data.reset_index(drop=True),
+                                  published(compare.table(studies)).reset_index(drop=True))
+
+
+def test_the_panel_of_waves_names_an_item_a_wave_lacks_instead_of_failing(default_study):
+    """A compared wave without internet use: the panel models are not estimated and the page says
+    which wave lacks which item (the comparison of degrees does not need it)."""
+    from analysis.report.pages import compare
+    from tests.conftest import with_villagers
+
+    lacking = with_villagers(default_study, default_study.villagers.drop(columns=["internet_use"]))
+    assert compare.panel_lacks([default_study]) == []
+    pm = compare.panel_models([default_study, lacking])
+    assert pm == {"lacks": ["2020-replica: internet_use"]}
+    assert compare.panel_note(pm["lacks"]) == ("The panel models need internet_use, education, hh_income in "
+                                               "every wave; not estimated, as 2020-replica: internet_use is "
+                                               "missing.")
+
+
 def test_the_regional_pupils_per_teacher_are_each_region_s_pupils_over_its_teachers(default_study):
     """Each region's ratio in the figure is the teachers-weighted mean of its provinces' ratios
     (its pupils over its teachers), not a population-weighted one."""

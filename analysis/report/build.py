@@ -69,6 +69,24 @@ def check_out_dir(out_dir: Path, wave_folders: list[Path]) -> str | None:
     return None
 
 
+def check_compared_years(waves: list) -> str | None:  # type: ignore[type-arg]
+    """Why waves cannot be compared, or None: the comparison orders its waves by survey year and
+    its panel tells them apart by it, so each needs its own (``year:`` in its wave.yml)."""
+    if len(waves) < 2:
+        return None
+    none = [w.id for w in waves if w.spec.year is None]
+    if none:
+        return (f"compared waves need a survey year (year: in wave.yml); {', '.join(none)} "
+                f"{'has' if len(none) == 1 else 'have'} none")
+    seen: dict[int, str] = {}
+    for w in waves:
+        if w.spec.year in seen:
+            return (f"compared waves need distinct survey years (the comparison orders and pairs them by "
+                    f"year); {seen[w.spec.year]} and {w.id} are both of {w.spec.year}")
+        seen[w.spec.year] = w.id
+    return None
+
+
 def check_default_target(name: str, wave_id: str, folder: Path) -> str | None:
     """Why the default ``_build/<name>`` may not be replaced by this wave's build, or None."""
     build = paths.BUILD.resolve()
@@ -470,8 +488,9 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     wave_id = waves[0].id
     others = [paths.wave_dir(c).resolve() for c in (compare or [])]
     name = wave_id if not others else "compare-" + "-".join([w.id for w in waves])
-    refusal = (check_out_dir(out_dir, [folder, *others]) if out_dir is not None
-               else check_default_target(name, wave_id, folder))
+    refusal = check_compared_years(waves)
+    refusal = refusal or (check_out_dir(out_dir, [folder, *others]) if out_dir is not None
+                          else check_default_target(name, wave_id, folder))
     if refusal:
         err.print(f"[red]{refusal}; nothing was built[/red]")
         return 2

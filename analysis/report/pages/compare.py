@@ -46,11 +46,32 @@ def figure(studies: list):  # type: ignore[no-untyped-def, type-arg]
     ax.set_ylabel(_("modernization degree (0–100)"))
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return fig
+    return figures.attach(fig, t)              # its data beneath it, as every figure's
+
+
+PANEL_ITEMS = ("internet_use", "education", "hh_income")
+"""The items the panel's covariates come from (log income from household income)."""
+
+
+def panel_lacks(studies: list) -> list[str]:  # type: ignore[type-arg]
+    """What the panel models need that a compared wave lacks ("wave: item"), in year order."""
+    return [f"{st.wave.id}: {item}" for st in in_year_order(studies) for item in PANEL_ITEMS
+            if item not in st.villagers]
+
+
+def panel_note(lacks: list[str]) -> str:
+    """Why the panel models are not estimated: the items a wave lacks, named."""
+    missing = _("; ").join(_("{what} is missing").format(what=x) for x in lacks)
+    return _("The panel models need {items} in every wave; not estimated, as {lacks}.").format(
+        items=", ".join(PANEL_ITEMS), lacks=missing)
 
 
 def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
-    """Province × wave panel models (two or more waves with distinct years)."""
+    """Province × wave panel models (two or more waves with distinct years); ``{"lacks": [...]}``
+    instead when a wave lacks an item they need (:func:`panel_lacks`)."""
     from analysis.estimation.panel import survey_panel, survey_panel_models
 
+    lacks = panel_lacks(studies)
+    if lacks:
+        return {"lacks": lacks}
     return survey_panel_models(survey_panel(in_year_order(studies)))
