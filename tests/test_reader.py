@@ -423,6 +423,16 @@ def test_the_citation_of_a_modified_work_tree_says_so(default_study, monkeypatch
     assert "commit 0123456789ab, wave " in cite.bibtex(default_study)
 
 
+def test_the_citation_escapes_an_underscore_of_a_wave_id_for_latex(default_study):
+    """A wave id may hold an underscore (pilot_2024): in the BibTeX note it is escaped, as LaTeX
+    would otherwise stop on it outside math; the page beside it keeps the id as written."""
+    from analysis.report.pages import cite
+
+    w = SimpleNamespace(id="pilot_2024", synthetic=False, sha256=default_study.wave.sha256)
+    entry = cite.bibtex(SimpleNamespace(wave=w))
+    assert r"wave pilot\_2024 (sha256 " in entry and "pilot_2024" not in entry
+
+
 def _with_spec(study, **changes):  # type: ignore[no-untyped-def]
     """A stand-in study whose wave's wave.yml says otherwise in ``changes`` (its data unchanged)."""
     import dataclasses

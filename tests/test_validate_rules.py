@@ -677,6 +677,25 @@ def test_rows_after_a_blank_line_are_named_as_the_file_shows_them(small_villager
     assert report.rows["villagers"] == len(small_villagers)
 
 
+def test_an_institution_where_no_villager_is_named_by_its_file_row_after_a_blank_line(
+        small_villagers, make_wave, default_frames):
+    """The warning for township institutions of a province without villagers names the row of the
+    province's first institution as the file shows it, counted with a blank line above it."""
+    folder = make_wave(small_villagers, institutions=default_frames["institutions"])
+    f = folder / "institutions.csv"
+    lines = f.read_text(encoding="utf-8").splitlines()
+    f.write_text("\n".join(lines[:2] + [""] + lines[2:]) + "\n", encoding="utf-8")   # file row 3 blank
+    report, _ = validate_wave(folder)
+    warned = [(w.row, w.value) for w in report.warnings if w.rule == "institutions where villagers are"]
+    province = default_frames["institutions"]["province"]
+    have = set(small_villagers["province"])
+    first = {p: int(province.index[province == p][0]) for p in province if p not in have}
+    assert warned and len(warned) == len(first)
+    rows = sorted(r for r, _ in warned)
+    # data row i is file row i + 2, one more past the blank row 3
+    assert rows == sorted(i + 2 + (i >= 1) for i in first.values())
+
+
 def test_a_repeated_id_after_a_blank_line_names_the_first_one_s_row(small_villagers, make_wave):
     """The message of a repeated respondent id points at the file row of its first occurrence,
     counted with the blank lines before it."""
@@ -700,6 +719,16 @@ def test_a_blank_line_inside_a_quoted_cell_is_part_of_the_cell_not_a_blank_row(s
     text = "\n".join(lines[:5] + [""] + lines[5:]) + "\n"
     spec = load_spec(make_wave(text.encode())).questionnaires["villagers"]
     assert _blank_rows(text, ",", spec) == [6]              # the blank row 6, not the quoted one
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_two_headers_equal_but_for_a_trailing_space_are_refused_in_any_encoding(small_villagers, make_wave,
+                                                                                encoding):
+    """"remark" and "remark " head one column twice (a reader strips the space): refused, whether
+    the file is read by the fast UTF-8 reader or the careful one."""
+    v = small_villagers.assign(**{"remark": "a", "remark ": "b"})
+    report, errs = _errors(make_wave(v.to_csv(index=False).encode(encoding), spec={"encoding": encoding}))
+    assert [(e.row, e.rule) for e in errs] == [(1, "unique headers")]
 
 
 def test_header_repeated_inside_the_data(small_villagers, make_wave):

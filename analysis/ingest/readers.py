@@ -316,7 +316,7 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
         if len(sep) != 1 or sep not in header_line:
             return None
         names = next(csv.reader([header_line], delimiter=sep))
-        if any(not n.strip() for n in names) or len(set(names)) != len(names):
+        if any(not n.strip() for n in names) or len({n.strip() for n in names}) != len(names):
             return None
         if "\ufeff" in header_line:          # a second BOM, or one inside the header
             return None

@@ -816,6 +816,7 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
     report = ValidationReport(spec.id)
     out: dict[str, pd.DataFrame] = {}
     present: dict[str, list[str]] = {}
+    raws: dict[str, RawTable] = {}
     for q, qs in spec.questionnaires.items():
         try:
             raw = read_questionnaire(qs, cb)
@@ -823,6 +824,7 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
             report.problems.append(Problem(Path(e.file).name, e.row, e.column, "", e.rule, e.message))
             continue
         report.files[raw.file.name] = raw.sha256
+        raws[q] = raw
         present[q] = [c for c in raw.frame.columns]
         _check_file_missing_ranges(report, raw, cb)
         clean = _check_questionnaire(report, cb, raw, spec)
@@ -839,7 +841,7 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
         for code in sorted(set(inst["province"].dropna()) - have):
             pos = int(np.flatnonzero((inst["province"] == code).to_numpy())[0])
             f = spec.questionnaires["institutions"].file.name
-            report.problems.append(Problem(f, pos + spec.questionnaires["institutions"].header_row + 1,
+            report.problems.append(Problem(f, raws["institutions"].file_row(pos),   # as the file shows it
                                            "province", _strat_name(code),
                                            N_("institutions where villagers are"),
                                            Message(N_("township institutions of {province} but no villager "

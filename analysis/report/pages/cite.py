@@ -8,6 +8,12 @@ import analysis
 from analysis.publishing import provenance
 
 
+def tex(text: str) -> str:
+    """Text as LaTeX reads it in a BibTeX field: a wave id's underscore (pilot_2024) escaped, which
+    LaTeX would read as a subscript outside math ("Missing $")."""
+    return text.replace("_", r"\_")
+
+
 def bibtex(study) -> str:  # type: ignore[no-untyped-def]
     """The report's BibTeX entry for this wave and commit."""
     from analysis.report.build import REPOSITORY_ENV
@@ -22,6 +28,6 @@ def bibtex(study) -> str:  # type: ignore[no-untyped-def]
             f"  year    = {{{provenance.commit_year()}}},\n"
             f"  version = {{{analysis.__version__}}},\n"
             + (f"  url     = {{{url}}},\n" if url else "")
-            + f"  note    = {{Version {analysis.__version__}, commit {sha}, wave {w.id} "
+            + f"  note    = {{Version {analysis.__version__}, commit {sha}, wave {tex(w.id)} "
             f"(sha256 {w.sha256[:12]}){kind}}}\n"
             "}")
