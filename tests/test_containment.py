@@ -546,6 +546,19 @@ def test_a_comparison_is_built_under_the_name_of_every_wave_it_compares(fake_boo
         [f"compare-{paths.DEFAULT_WAVE}-c"]
 
 
+def test_a_build_comparing_one_other_wave_has_the_comparison_page(fake_book, make_wave, small_villagers,
+                                                                     monkeypatch):
+    """One compared wave is a comparison: the contents the book is handed hold the comparison page;
+    a build of the wave alone does not."""
+    from analysis.report.build import _pages
+
+    pages = _record_runs(monkeypatch, look=lambda cmd, env: _pages(Path(cmd[cmd.index("--toc") + 1])))
+    c = make_wave(small_villagers, name="c", spec={"year": 2024})
+    assert build_book(paths.DEFAULT_WAVE, compare=[str(c)], pdf=False, lang="en") == 0
+    assert build_book(paths.DEFAULT_WAVE, pdf=False, lang="en") == 0
+    assert ["book/compare" in p for p in pages] == [True, False]
+
+
 def test_a_comparison_build_hands_the_pages_the_study_of_the_wave_it_reports(fake_book, make_wave,
                                                                               small_villagers, monkeypatch):
     """``build A --compare C``: every page reads the scored study of A (its title, folder and

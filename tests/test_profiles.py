@@ -337,6 +337,17 @@ def test_the_reproduction_page_is_in_the_book_of_a_wave_that_reproduces_the_seed
     assert "book/reproducibility" in files and "book/methods" in files
 
 
+def test_a_comparison_build_s_contents_put_the_comparison_after_the_opening_part(study):
+    """The comparison of waves is the second part of a comparison build's contents, right after the
+    report's opening part and before the analyses; a build of one wave has no comparison page."""
+    from analysis.report.build import book_toc
+
+    plain, compared = book_toc(study.wave), book_toc(study.wave, compare=True)
+    assert compared["parts"][1] == {"caption": "Comparison", "chapters": [{"file": "book/compare"}]}
+    assert compared["parts"][:1] + compared["parts"][2:] == plain["parts"]
+    assert "book/compare" not in [c["file"] for part in plain["parts"] for c in part.get("chapters", [])]
+
+
 def test_a_book_of_chapters_only_and_without_the_official_page_gets_no_profiles(study, monkeypatch, tmp_path):
     from analysis import paths
     from analysis.report.build import _pages, book_toc
