@@ -203,6 +203,22 @@ def test_chinese_headers_resolve():
     assert cb.resolve_header("villagers", "nonsense") is None
 
 
+def test_each_field_s_questions_are_written_with_its_name_in_each_language():
+    """The field × aspect items are made from templates: each question names its field in the
+    question's own language (education's organisation item: 本村公共教育服务…, "public education"
+    in English), and a file headed by the Chinese question text is read as that item."""
+    from analysis.settings import load_settings
+
+    raw = load_settings().codebook
+    cb = load_codebook()
+    for fid, prefix in raw["field_prefixes"].items():
+        zh, en = raw["fields"][fid]["zh"], raw["fields"][fid]["en"]
+        it = cb.item("villagers", f"{prefix}_org")
+        assert it.text_zh.startswith(f"本村{zh}服务") and en not in it.text_zh, it.text_zh
+        assert en in it.text_en.lower() and zh not in it.text_en, it.text_en
+        assert cb.resolve_header("villagers", it.text_zh) == it.id
+
+
 def test_an_item_s_label_is_its_question_in_the_edition_s_language(monkeypatch):
     from analysis import i18n
 

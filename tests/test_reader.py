@@ -232,6 +232,9 @@ def test_the_footer_names_version_commit_wave_licence_and_repository():
                                 spec=SimpleNamespace(reproduces_seed=True))
     real = footer(real_wave)
     assert "href" not in real and "synthetic" not in real
+    # an address with & or < is escaped where it is shown as well as in the link
+    odd = footer(wave, "https://example.org/r?a=1&b=<2>")
+    assert '>https://example.org/r?a=1&amp;b=&lt;2&gt;</a>' in odd and "<2>" not in odd
     zh = footer(wave, lang="zh")                  # the Chinese edition's footer warns as the English one does
     assert "（sha256 0123456789ab）" in zh and "合成复制数据" in zh
     assert "合成" not in footer(real_wave, lang="zh")
@@ -1591,10 +1594,14 @@ def test_the_landing_sentence_counts_publishable_provinces_and_gives_each_end_it
     shown = common.province_degrees(default_study).set_index("province")["estimate"]
     shown = shown.drop(one_province_suppressed)
     top, bottom = shown.idxmax(), shown.idxmin()
-    s = intro.numbers(default_study)["provinces_sentence"]
+    h = intro.numbers(default_study)
+    s = h["provinces_sentence"]
     assert s.startswith(f"Among the {len(shown)} provinces with enough respondents and villages to publish, ")
     assert (f"highest in {province(top)} ({shown[top]:.1f}) and lowest in {province(bottom)} "
             f"({shown[bottom]:.1f}), a difference of {shown[top] - shown[bottom]:.1f} points") in s
+    # the difference's own SE (checked against its variance in another test), not the regions' gap's
+    se = f"{h['top_minus_bottom_se']:.1f}"
+    assert s.endswith(f"(standard error {se}).") and se != f"{h['gap_east_west_se']:.1f}"
 
 
 def test_the_rank_paragraph_counts_the_ranked_provinces_only(default_study, one_province_suppressed):
