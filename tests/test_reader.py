@@ -1846,6 +1846,37 @@ def test_a_glued_figure_links_its_own_data_under_its_key(monkeypatch):
     assert "Fujian" in decoded and "Gansu" not in decoded
 
 
+def test_a_glued_figure_is_rendered_at_twice_the_pixels_it_is_shown_at(monkeypatch):
+    """The PNG a page embeds for a glued figure has twice the pixels of its display size (README:
+    "PNGs at twice their display pixels"), sharp on a phone or zoomed: read from the PNG header
+    the notebook's formatter writes, against the display size it declares."""
+    import base64
+    import struct
+
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from analysis.report import display
+
+    glued = {}
+    monkeypatch.setattr(display, "glue_markdown", lambda d: None)
+    monkeypatch.setattr("myst_nb.glue", lambda key, fig, display=False: glued.update(fig=fig))
+    shell = InteractiveShell.instance()
+    try:
+        fig = plt.figure(figsize=(4, 3), dpi=100)
+        plt.plot([1, 2])
+        display.glue_figure("fig_x", fig)
+        data, meta = shell.display_formatter.format(glued["fig"])
+    finally:
+        InteractiveShell.clear_instance()
+    png = data["image/png"]
+    png = base64.b64decode(png) if isinstance(png, str) else png
+    width, height = struct.unpack(">II", png[16:24])
+    shown = meta["image/png"]                        # the display size, halved and rounded down
+    assert width in (2 * shown["width"], 2 * shown["width"] + 1) and width > 600
+    assert height in (2 * shown["height"], 2 * shown["height"] + 1)
+
+
 def test_a_field_whose_columns_are_all_blank_is_named_among_what_the_wave_lacks(default_study):
     from analysis.report.pages.common import lacks
     from tests.conftest import with_villagers
