@@ -660,3 +660,23 @@ def test_distance_to_a_target_reaches_100_at_the_target_and_stays_there_above_it
     xn = normalise(c, items, "target", np.ones(5), {items[0].id: 4.0})
     np.testing.assert_allclose(xn[:, 0], [0.0, 100 / 3, 200 / 3, 100.0, 100.0])
     np.testing.assert_allclose(xn[:, 1], [0.0, 25.0, 50.0, 75.0, 100.0])
+
+
+def test_the_scores_file_carries_the_design_columns_beside_each_respondent_s_scores(tmp_path):
+    """``ruralgov index --scores F`` writes, per respondent, the id, the design's weight, stratum and
+    PSU (so the scores can be estimated design-based elsewhere) and every score of the index."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+    from analysis.estimation.study import build_study
+
+    out = tmp_path / "scores.csv"
+    res = CliRunner().invoke(app, ["index", "2020-replica", "--scores", str(out), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out)
+    st = build_study("2020-replica")
+    need = [st.wave.codebook.keys["villagers"], *[c for c in st.wave.design_columns.values() if c],
+            *st.scores.columns]
+    assert set(need) <= set(got.columns) and len(got) == st.n
+    assert got["overall"].to_numpy() == pytest.approx(st.scores["overall"].to_numpy(), nan_ok=True)

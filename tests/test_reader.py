@@ -1877,6 +1877,42 @@ def test_a_glued_figure_is_rendered_at_twice_the_pixels_it_is_shown_at(monkeypat
     assert height in (2 * shown["height"], 2 * shown["height"] + 1)
 
 
+def test_a_real_wave_s_title_is_shown_as_text_on_every_page(default_study):
+    """The notice atop each page of a real wave quotes its wave.yml title; "<" and "&" in it are
+    text, escaped, never markup of the page."""
+    from analysis.report import display
+    from tests.conftest import with_spec
+
+    real = with_spec(default_study, synthetic=False, title="Survey <pilot> & main")
+    shown = display.notice(real).data
+    assert "Survey &lt;pilot&gt; &amp; main" in shown and "<pilot>" not in shown
+
+
+def test_province_tables_give_the_short_chinese_name_statistical_tables_use(default_study):
+    """The province tables' Chinese column holds the short names (上海, 新疆), not the full ones of
+    the administrative division (上海市, 新疆维吾尔自治区)."""
+    from analysis.ingest.provinces import resolve
+    from analysis.report.pages import common
+
+    t = common.province_degrees(default_study)
+    assert t["province_zh"].tolist() == [resolve(p).name_zh_short for p in t["province"]]
+    assert {"上海", "西藏"} <= set(t["province_zh"]) and not t["province_zh"].str.endswith(("市", "省", "区")).any()
+
+
+def test_the_panel_of_waves_holds_every_compared_wave(default_study, monkeypatch):
+    """Three waves compared: the province × wave panel the models are fitted on holds all three, in
+    year order, not the first two."""
+    from analysis.estimation import panel
+    from analysis.report.pages import compare
+    from tests.conftest import with_spec
+
+    seen = {}
+    monkeypatch.setattr(panel, "survey_panel_models", lambda p: seen.setdefault("panel", p))
+    studies = [with_spec(default_study, year=y) for y in (2030, 2020, 2024)]
+    compare.panel_models(studies)
+    assert seen["panel"].index.get_level_values("wave").unique().tolist() == [2020, 2024, 2030]
+
+
 def test_a_field_whose_columns_are_all_blank_is_named_among_what_the_wave_lacks(default_study):
     from analysis.report.pages.common import lacks
     from tests.conftest import with_villagers

@@ -876,6 +876,22 @@ def test_text_of_the_data_is_printed_as_written_not_read_as_terminal_markup(tmp_
     assert "[/b]" in out_csv.read_text(encoding="utf-8")
 
 
+def test_report_files_hold_every_problem_not_the_two_hundred_the_terminal_shows(tmp_path, small_villagers,
+                                                                                make_wave):
+    """More than 200 problems: the terminal shows 200 and says how many more; --csv and --json hold
+    them all."""
+    import json
+
+    v = small_villagers.copy()
+    for c in ("age", "education", "edu_org", "hlt_org", "ss_org", "et_org", "cs_org"):
+        v[c] = "abc"
+    out_csv, out_json = tmp_path / "r.csv", tmp_path / "r.json"
+    res = runner.invoke(app, ["validate", str(make_wave(v)), "--csv", str(out_csv), "--json", str(out_json)])
+    n = len(json.loads(out_json.read_text(encoding="utf-8"))["problems"])
+    assert n > 200 and f"... {n - 200} more" in " ".join(res.output.split())      # the premise
+    assert len(pd.read_csv(out_csv, dtype=str, keep_default_na=False)) == n
+
+
 def test_an_invalid_wave_builds_nothing(tmp_path, small_villagers, make_wave):
     from analysis.report.build import build_book
 
