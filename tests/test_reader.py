@@ -1877,6 +1877,18 @@ def test_a_glued_figure_is_rendered_at_twice_the_pixels_it_is_shown_at(monkeypat
     assert height in (2 * shown["height"], 2 * shown["height"] + 1)
 
 
+def test_a_warning_s_row_is_written_as_a_row_number_not_a_count():
+    """The survey page's warnings give a row past a thousand as the file's row number ("2125"), as a
+    spreadsheet shows it, not as a count with a thousands separator; a whole-file warning, none."""
+    from analysis.ingest.validate import Problem
+    from analysis.report.pages.survey import warnings_table
+
+    report = SimpleNamespace(warnings=[Problem("v.csv", 2125, "province", "山東", "simplified names", "m", "warning"),
+                                       Problem("v.csv", None, "", "", "weights", "m", "warning")])
+    t = warnings_table(SimpleNamespace(wave=SimpleNamespace(report=report)))
+    assert t["row"].tolist() == ["2125", ""]
+
+
 def test_a_real_wave_s_title_is_shown_as_text_on_every_page(default_study):
     """The notice atop each page of a real wave quotes its wave.yml title; "<" and "&" in it are
     text, escaped, never markup of the page."""
