@@ -46,6 +46,10 @@ def test_coverage_rule():
     assert res.scores.loc[0, "overall"] == 75  # four of five fields = 80 % ≥ 65 %
     strict = build_index(frame(c), IndexConfig(coverage=0.9))
     assert np.isnan(strict.scores.loc[0, "overall"])
+    # coverage 1 (every indicator answered) is a rule too: only the complete row keeps its scores
+    every = build_index(frame(c), IndexConfig(coverage=1.0))
+    assert every.scores["education"].isna().tolist() == [True, True, False]
+    assert every.scores.loc[2, "overall"] == 75
 
 
 def test_an_indicator_nobody_answered_is_left_out():

@@ -262,3 +262,13 @@ def test_a_page_s_regression_table_takes_one_number_for_its_caption_anchor_and_c
     assert f'download="table-{k}-1-models.csv"' in html
     assert "wave w1, page determinants, commit " in html         # the footer cites the page too
     assert numbering.next_table("determinants") == f"{k}.2"
+
+
+def test_rubin_s_rules_refuse_a_single_completed_data_set():
+    """With one imputed data set there is no between-imputation variance to estimate: refused, not
+    pooled into NaN standard errors, df and intervals."""
+    from analysis.estimation.results import pool_rubin
+
+    with pytest.raises(ValueError, match="^Rubin's rules need two or more data sets"):
+        pool_rubin(np.ones((1, 2)), np.ones((1, 2)), 10)
+    assert np.isfinite(pool_rubin(np.array([[1.0, 2.0], [1.5, 2.5]]), np.ones((2, 2)), 10)["se"]).all()

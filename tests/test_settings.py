@@ -463,6 +463,7 @@ def _one_model(spec: dict):  # type: ignore[no-untyped-def]
     ({"family": "mixedlm", "group": "province", "weights": "weight"}, "the multilevel model is unweighted"),
     ({"family": "ols", "weights": "weight"}, "an ols model is unweighted: use family wls"),
     # a word close to a family (difflib's similarity 0.77, under 0.8) still gets its suggestion
+    ({"family": 3}, "models.m.family: 3 is not one of ols, wls, mixedlm, ologit, logit, oaxaca"),   # not text
     ({"family": "logistic"},
      "'logistic' is not one of ols, wls, mixedlm, ologit, logit, oaxaca (did you mean 'logit'?)"),
 ])

@@ -892,6 +892,23 @@ def test_report_files_hold_every_problem_not_the_two_hundred_the_terminal_shows(
     assert len(pd.read_csv(out_csv, dtype=str, keep_default_na=False)) == n
 
 
+@pytest.mark.parametrize("n,more", [(200, None), (201, 1)])
+def test_the_terminal_says_how_many_more_problems_only_past_two_hundred(monkeypatch, n, more):
+    """Exactly 200 problems are all printed, with no "... 0 more"; 201 print 200 and "... 1 more"."""
+    import analysis.ingest.validate as validate
+    from analysis.ingest.validate import Problem, ValidationReport
+
+    problems = [Problem("v.csv", 2 + i, "age", "x", "range", f"bad {i}") for i in range(n)]
+    report = ValidationReport("w", problems)
+    monkeypatch.setattr(validate, "validate_wave", lambda wave: (report, {}))
+    res = runner.invoke(app, ["validate", "w"], terminal_width=200)
+    assert res.exit_code == 1
+    said = " ".join(res.output.split())
+    assert ("more (use --csv/--json for all)" in said) == (more is not None)
+    if more:
+        assert f"... {more} more" in said
+
+
 def test_an_invalid_wave_builds_nothing(tmp_path, small_villagers, make_wave):
     from analysis.report.build import build_book
 
