@@ -557,6 +557,9 @@ def test_a_build_comparing_one_other_wave_has_the_comparison_page(fake_book, mak
     assert build_book(paths.DEFAULT_WAVE, compare=[str(c)], pdf=False, lang="en") == 0
     assert build_book(paths.DEFAULT_WAVE, pdf=False, lang="en") == 0
     assert ["book/compare" in p for p in pages] == [True, False]
+    # the comparison's stamp records the wave it reports, not the one it compares
+    stamp = json.loads((fake_book / f"compare-{paths.DEFAULT_WAVE}-c" / STAMP).read_text(encoding="utf-8"))
+    assert stamp["wave"] == paths.DEFAULT_WAVE
 
 
 def test_a_comparison_build_hands_the_pages_the_study_of_the_wave_it_reports(fake_book, make_wave,

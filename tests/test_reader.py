@@ -1697,11 +1697,12 @@ def test_the_comparison_figure_draws_each_wave_s_degrees_above_its_own_year_s_ti
     ax = compare.figure(studies).axes[0]
     ticks = [lab.get_text().split("\n")[0] for lab in ax.get_xticklabels()]
     assert ticks == ["early", "late"]
+    at = dict(zip(np.round(ax.get_xticks()).astype(int), ticks))       # where each label stands
     bars = [seg for c in ax.collections if c.__class__.__name__ == "LineCollection"
             for seg in c.get_segments()]
     assert len(bars) == len(t) == 8
     for seg in bars:
-        wave = ticks[int(round(seg[0][0]))]
+        wave = at[int(round(seg[0][0]))]
         rows = t[t["wave"] == wave]
         assert np.isclose(rows["ci_low"], seg[0][1], rtol=1e-12).any(), wave
         assert np.isclose(rows["ci_high"], seg[1][1], rtol=1e-12).any(), wave
@@ -1887,6 +1888,34 @@ def test_a_warning_s_row_is_written_as_a_row_number_not_a_count():
                                        Problem("v.csv", None, "", "", "weights", "m", "warning")])
     t = warnings_table(SimpleNamespace(wave=SimpleNamespace(report=report)))
     assert t["row"].tolist() == ["2125", ""]
+
+
+@pytest.mark.parametrize("n,said", [(0, "It passed without an error or a warning."),
+                                    (1, "It passed without an error; one warning"),
+                                    (2, "It passed without an error; 2 warnings")])
+def test_the_survey_page_counts_the_warnings_validation_found(n, said):
+    """No warning, one (said as one, not as none) or several."""
+    from analysis.report.pages.survey import validation_sentence
+
+    study = SimpleNamespace(wave=SimpleNamespace(report=SimpleNamespace(warnings=[object()] * n)))
+    assert validation_sentence(study).startswith(said)
+
+
+def test_a_figure_the_wave_can_give_is_glued_not_a_placeholder(monkeypatch):
+    """glue_figure_or with no reason (an empty one, as the pages pass) glues the figure made; with a
+    reason, a placeholder saying it."""
+    import matplotlib.pyplot as plt
+
+    from analysis.report import display
+
+    glued = []
+    monkeypatch.setattr(display, "glue_figure", lambda key, fig: glued.append(fig))
+    drawn = plt.figure()
+    display.glue_figure_or("fig_x", lambda: drawn, "")
+    display.glue_figure_or("fig_y", lambda: drawn, "Not in this wave.")
+    assert glued[0] is drawn and glued[1] is not drawn
+    assert [t.get_text() for t in glued[1].axes[0].texts] == ["Not in this wave."]
+    plt.close("all")
 
 
 def test_a_real_wave_s_title_is_shown_as_text_on_every_page(default_study):
