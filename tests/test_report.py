@@ -148,38 +148,6 @@ def test_touching_a_wave_file_reexecutes_and_other_waves_stay_identical(built, t
     assert tree_hashes(HTML) == before
 
 
-def test_a_failed_page_is_named_with_its_cell_s_own_exception_not_sphinx_s_wrapper(tmp_path, monkeypatch):
-    """Sphinx's log says "Executing notebook failed: CellExecutionError", then the traceback, then the
-    exception the cell raised: the build names the page with that last line (what the reader of
-    the message can act on), and a page that ran is counted as executed."""
-    import analysis.report.build as build
-
-    root = tmp_path / "src"
-    (root / "book").mkdir(parents=True)
-    toc = root / "_toc.yml"
-    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n- chapters:\n  - file: book/x\n",
-                   encoding="utf-8")
-    lines = [f"{root}/book/x.md: Executing notebook using local CWD [mystnb]\n",
-             f"{root}/book/x.md: WARNING: Executing notebook failed: CellExecutionError [mystnb.exec]\n",
-             "Traceback (most recent call last):\n",
-             "nbclient.exceptions.CellExecutionError: An error occurred while executing the cell:\n",
-             "KeyError: 'first'\n", "During handling of the above exception, another exception occurred:\n",
-             "ValueError: boom\n",
-             f"{root}/book/intro.md: Executed notebook in 1.20 seconds [mystnb]\n"]
-
-    class Finished:
-        stdout = iter(lines)
-
-        def wait(self) -> int:
-            return 1
-    monkeypatch.setattr(build.subprocess, "Popen", lambda *a, **k: Finished())
-    code, failed, executed = build._run(["jupyter-book", "build", str(root), "--toc", str(toc)], {},
-                                        tmp_path / "log", False)
-    assert code == 1
-    assert failed == {"book/x.md": "ValueError: boom"}
-    assert executed == {"book/intro.md": "1.20 s"}
-
-
 def test_a_failing_page_is_named_and_the_previous_report_kept(scratch_root):
     scratch_page(scratch_root, "broken", "raise RuntimeError('deliberate failure')")
     old = scratch_root / "_build" / paths.DEFAULT_WAVE / "html"
