@@ -288,6 +288,20 @@ def test_a_questionnaire_s_own_delimiter_decides_over_the_wave_s(small_villagers
     assert list(clean["villagers"]["resp_id"].astype(str)) == list(small_villagers["resp_id"].astype(str))
 
 
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_a_bad_code_in_a_statistics_package_file_is_named_by_its_spreadsheet_row(tmp_path, small_villagers,
+                                                                                 make_wave, fmt):
+    """SPSS and Stata files have no header row of text, but their rows are reported as every file's
+    are (the header row 1, the third respondent row 4), as the package's data view numbers them
+    with the variable names above."""
+    typed = _typed(small_villagers, "villagers")
+    typed.loc[2, "sex"] = 7.0
+    path = tmp_path / f"v.{fmt}"
+    (pyreadstat.write_sav if fmt == "sav" else pyreadstat.write_dta)(typed, str(path))
+    report, _ = validate_wave(make_wave(path.read_bytes(), file=f"villagers.{fmt}"))
+    assert [(e.row, e.column) for e in report.errors] == [(4, "sex")]
+
+
 def test_a_stata_file_s_value_labels_do_not_replace_its_codes(tmp_path, small_villagers, make_wave):
     """A .dta whose sex column carries the labels 1 = 男 and 2 = 女 is read as the codes 1 and 2
     (the labels agree with the codebook), exactly as the same file without labels."""

@@ -92,6 +92,8 @@ def test_an_ethnic_group_or_a_fragment_is_no_province(name):
 def test_unknown_province_lists_closest_matches():
     with pytest.raises(UnknownProvince, match=r"Shangai.*closest: Shanghai"):
         resolve("Shangai")
+    with pytest.raises(UnknownProvince, match=r"'上海x'.*closest: 上海"):       # in Chinese, Chinese names
+        resolve("上海x")
 
 
 def test_codebook_items_are_complete_and_typed():

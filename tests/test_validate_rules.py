@@ -468,6 +468,20 @@ def test_an_fpc_may_equal_the_psus_sampled_and_not_fall_below_them(small_village
         assert [(e.row, e.column, e.rule) for e in errs] == [(first, "fpc", "fpc at least the PSUs sampled")]
 
 
+def test_an_fpc_with_two_values_in_one_stratum_is_refused(small_villagers, make_wave):
+    """A stratum has one population of PSUs: an fpc of 50 for its first village and 60 for the
+    others is refused (two values, not only three or more); one value per stratum passes."""
+    v = small_villagers.copy()
+    v["fpc"] = "50"
+    henan = v.index[v["province"] == "河南"]
+    first_village = v.loc[henan[0], "village_id"]
+    v.loc[henan[v.loc[henan, "village_id"] != first_village], "fpc"] = "60"
+    design = {"design": {"weight": "weight", "strata": "province", "psu": "village_id", "fpc": "fpc"}}
+    report, errs = _errors(make_wave(v, spec=design))
+    assert {(e.column, e.rule) for e in errs} == {("fpc", "fpc constant in a stratum")}
+    assert _errors(make_wave(v.assign(fpc="50"), name="one", spec=design))[0].ok
+
+
 @pytest.mark.parametrize("value, says", [("0", "must be positive"), ("-3.5", "must be positive"),
                                          ("inf", "must be finite")])
 def test_an_fpc_not_a_positive_finite_count_or_fraction_is_refused_on_its_row(small_villagers, make_wave,
