@@ -159,11 +159,13 @@ def validate(
         err.print(t)
         if len(report.problems) > 200:
             err.print(f"... {len(report.problems) - 200} more (use --csv/--json for all)")
-    from analysis.publishing.tables import safe_csv, safe_text
-
     if report_csv:
+        from analysis.publishing.tables import safe_csv
+
         safe_csv(report.to_frame(), report_csv)
     if report_json:                 # as the CSV: its folder made, written whole or not at all
+        from analysis.publishing.tables import safe_text
+
         safe_text(report.to_json(), report_json)
     if report.ok:
         rows = ", ".join(f"{q}: {n} row{'' if n == 1 else 's'}" for q, n in report.rows.items())

@@ -30,14 +30,12 @@ _PINYIN = {"内蒙古": "Neimenggu", "西藏": "Xizang"}
 _EXTRA_ALIASES = {
     "内蒙古": ["Nei Mongol", "Inner Mongolia Autonomous Region"],
     "西藏": ["Tibet Autonomous Region", "Xizang Autonomous Region"],
-    "广西": ["Guangxi Zhuang Autonomous Region"],
-    "宁夏": ["Ningxia Hui Autonomous Region"],
-    "新疆": ["Xinjiang Uygur Autonomous Region", "Xinjiang Uyghur Autonomous Region"],
+    # with the group, as "autonomous region" is often left out (Ningxia Hui)
+    "广西": ["Guangxi Zhuang Autonomous Region", "Guangxi Zhuang"],
+    "宁夏": ["Ningxia Hui Autonomous Region", "Ningxia Hui"],
+    "新疆": ["Xinjiang Uygur Autonomous Region", "Xinjiang Uyghur Autonomous Region", "Xinjiang Uygur",
+           "Xinjiang Uyghur"],
 }
-# the names with the group but without "autonomous region" (Ningxia Hui)
-_EXTRA_ALIASES["广西"].append("Guangxi Zhuang")
-_EXTRA_ALIASES["宁夏"].append("Ningxia Hui")
-_EXTRA_ALIASES["新疆"] += ["Xinjiang Uygur", "Xinjiang Uyghur"]
 # Traditional-character short names (as a Hong Kong or Taiwan data-entry keyboard would write them)
 TRADITIONAL = {"内蒙古": "內蒙古", "辽宁": "遼寧", "黑龙江": "黑龍江", "江苏": "江蘇", "山东": "山東",
                "广东": "廣東", "广西": "廣西", "重庆": "重慶", "贵州": "貴州", "云南": "雲南",

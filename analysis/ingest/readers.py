@@ -24,7 +24,7 @@ import pandas as pd
 from analysis import paths
 from analysis.ingest.codebook import Codebook
 from analysis.settings import SettingsError, WaveSettings, load_wave_settings, read_yaml
-from analysis.settings.options import CODED_TYPES, NUMERIC_TYPES
+from analysis.settings.options import CODED_TYPES, DETECT_ENCODING, NUMERIC_TYPES
 from analysis.settings.schemas import WAVE_ID_PATTERN
 
 SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".sav": "sav",
@@ -173,8 +173,14 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def declared_encoding(encoding: str | None) -> str | None:
+    """The encoding wave.yml names, or None where it asks for detection (auto, detect: any case)."""
+    return encoding if encoding and encoding.lower() not in DETECT_ENCODING else None
+
+
 def _decode(data: bytes, declared: str | None, file: Path) -> tuple[str, str]:
-    if declared and declared.lower() not in ("auto", "detect"):
+    declared = declared_encoding(declared)
+    if declared:
         try:
             return data.decode(declared), declared
         except (UnicodeDecodeError, LookupError) as e:
@@ -251,7 +257,7 @@ class RawTable:
 
 
 _BOM = b"\xef\xbb\xbf"
-_UTF8_NAMES = ("utf-8", "utf8", "utf-8-sig", "utf_8", "auto", "detect")
+_UTF8_NAMES = ("utf-8", "utf8", "utf-8-sig", "utf_8", *DETECT_ENCODING)
 
 
 MAX_CELL_CHARS = 10_000
@@ -330,7 +336,7 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
         if not typed and mm.find(_BOM, start) != -1:
             return None
         quoted = mm.find(b'"') != -1
-        # Arrow skips a blank line between data rows; the careful path refuses it by its row
+        # Arrow skips a blank line between data rows; the careful path numbers the rows after it
         stop = _content_end(mm)
         if mm.find(b"\n\n", end, stop) != -1 or mm.find(b"\n\r\n", end, stop) != -1:
             return None
@@ -360,7 +366,7 @@ def _read_csv_arrow(spec: QuestionnaireSpec, numeric: Callable[[list[str]], set[
         return None
     dtype = pd.StringDtype(na_value=float("nan"))
     as_text = {pa.string(): dtype, pa.large_string(): dtype}.get
-    declared = spec.encoding if spec.encoding and spec.encoding.lower() not in ("auto", "detect") else None
+    declared = declared_encoding(spec.encoding)
     if not typed:
         df = table.to_pandas(types_mapper=as_text, self_destruct=True)
         return df, declared or AUTO_ENCODINGS[0], None
@@ -631,8 +637,8 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
             import pyreadstat
 
             # Stata's own encoding is read from the file; "auto" is the CSV readers' detection
-            given = spec.encoding and spec.encoding.lower() not in ("auto", "detect")
-            kw = {"encoding": spec.encoding} if given else {}
+            given = declared_encoding(spec.encoding)
+            kw = {"encoding": given} if given else {}
             df, meta = pyreadstat.read_dta(str(spec.file), apply_value_formats=False, user_missing=False, **kw)
             labels = {c: dict(v) for c, v in (meta.variable_value_labels or {}).items()}
             first_row = 2

@@ -47,6 +47,8 @@ REPRODUCTION_STATISTICS = ("degree", "ratio_of_degrees", "proportion", "count_sh
 """How a published figure is reproduced from a wave (``data/reference/reproduction.yml``)."""
 COMPARISONS = ("equal", "at_most", "below")
 """How a reproduced value is compared with its published figure."""
+DETECT_ENCODING = ("auto", "detect")
+"""Values of a wave's ``encoding`` (any case) that ask the CSV readers to detect it."""
 
 MIN_CELL_FLOOR = 3
 """Least allowed ``min_cell``: below three respondents a published mean or share can be undone

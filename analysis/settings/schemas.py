@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from analysis.settings.options import (AGGREGATIONS, COMPARISONS, FAMILIES, ITEM_ROLES, ITEM_TYPES,
-                                       LONELY_PSU, MIN_CELL_FLOOR, NONPOSITIVE, NORMALISATIONS,
+from analysis.settings.options import (AGGREGATIONS, COMPARISONS, DETECT_ENCODING, FAMILIES, ITEM_ROLES,
+                                       ITEM_TYPES, LONELY_PSU, MIN_CELL_FLOOR, NONPOSITIVE, NORMALISATIONS,
                                        REPRODUCTION_STATISTICS, SE_KINDS, TRANSFORMS, WEIGHTINGS,
                                        WILD_WEIGHTS)
 
@@ -368,7 +368,7 @@ def known_encoding(v: str | None) -> str | None:
     """A text encoding Python knows, or ``auto``/``detect``; else a ValueError naming the choices."""
     import codecs
 
-    if v is None or v.lower() in ("auto", "detect"):
+    if v is None or v.lower() in DETECT_ENCODING:
         return v
     try:
         codecs.lookup(v)
