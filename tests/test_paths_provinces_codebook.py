@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,9 +17,12 @@ from analysis.ingest.provinces import UnknownProvince, all_provinces, resolve, t
 
 
 def test_paths_do_not_depend_on_the_working_directory(tmp_path):
+    # The child imports the package from the tree this test imported it from (a second checkout,
+    # not only the installed one), and is started in an empty folder.
+    env = {**os.environ, "PYTHONPATH": str(Path(paths.__file__).resolve().parents[1])}
     code = "from analysis import paths; print(paths.CODEBOOK.exists(), paths.ROOT)"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         check=True).stdout.split()
+                         check=True, env=env).stdout.split()
     assert out[0] == "True"
     assert out[1] == str(paths.ROOT)
 
