@@ -4,6 +4,8 @@ that say whether they are synthetic or real, a footer with version, licence and 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import urllib.parse
 import zipfile
 from pathlib import Path
@@ -631,6 +633,32 @@ def test_icon_subset_keeps_the_used_solid_icons_and_repoints_every_page(tmp_path
     assert "moon" not in out                                # not used by any page
     assert not (scripts / "fontawesome.js").exists()
     assert '<script defer="defer" src="../_static/scripts/fa-icons.js"></script>' in page.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Chromium to run the page's script")
+def test_drawn_icons_keep_the_attributes_the_theme_styles_them_by(tmp_path):
+    """The theme's colour-mode button shows the one icon whose ``data-mode`` is the page's mode
+    (CSS ``.theme-switch[data-mode=dark]``): an SVG drawn without it leaves the button blank."""
+    from analysis.report import icons
+
+    js = 'var p={moon:[384,512,[],"f186","M223 0Cz"],sun:[512,512,[],"f185","M361 0Cz"]};d("fas",p)'
+    scripts = tmp_path / "_static" / "scripts"
+    scripts.mkdir(parents=True)
+    (scripts / "fontawesome.js").write_text(js, encoding="utf-8")
+    page = tmp_path / "a.html"
+    page.write_text('<html><body><script src="_static/scripts/fontawesome.js"></script><button>'
+                    '<i class="theme-switch fa-solid fa-moon fa-lg" data-mode="dark" title="Dark"></i>'
+                    '<i class="theme-switch fa-solid fa-sun fa-lg" data-mode="light" title="Light"></i>'
+                    '</button></body></html>', encoding="utf-8")
+    assert icons.subset_icons(tmp_path) == 2
+    dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                          page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    svgs = re.findall(r"<svg[^>]*>", dom)
+    assert len(svgs) == 2 and "<i " not in dom
+    for mode, title, name in (("dark", "Dark", "fa-moon"), ("light", "Light", "fa-sun")):
+        svg = next(s for s in svgs if name in s)
+        assert f'data-mode="{mode}"' in svg and f'title="{title}"' in svg
+        assert 'class="svg-inline--fa theme-switch fa-solid' in svg and 'viewBox="0 0 ' in svg
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

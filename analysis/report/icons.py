@@ -27,6 +27,8 @@ SCRIPT = """/* Font Awesome Free icons (CC BY 4.0, https://fontawesome.com/licen
       e.classList.forEach(function (c) { if (c.indexOf("fa-") === 0 && I[c.slice(3)]) name = c.slice(3); });
       if (!name) return;
       var d = I[name], s = document.createElementNS(NS, "svg"), p = document.createElementNS(NS, "path");
+      // the theme's colour-mode button shows an icon by its data-mode: keep every attribute
+      Array.prototype.forEach.call(e.attributes, function (a) { s.setAttribute(a.name, a.value); });
       s.setAttribute("viewBox", "0 0 " + d[0] + " " + d[1]);
       s.setAttribute("class", "svg-inline--fa " + e.getAttribute("class"));
       s.setAttribute("aria-hidden", "true");
