@@ -57,6 +57,44 @@ def test_an_unknown_key_gives_the_allowed_keys_and_the_closest():
     assert "(did you mean 'cluster'?)" in str(e.value)
 
 
+@pytest.mark.parametrize("value, problems", [
+    (1.5, [("questionnaires.villagers.sheet", "1.5: input should be a valid string, or input should be a valid "
+                                               "integer, got a number with a fractional part")]),
+    ([1], [("questionnaires.villagers.sheet", "[1]: input should be a valid string, or input should be a valid "
+                                               "integer")]),
+])
+def test_a_value_refused_by_each_type_a_key_allows_is_one_problem_at_the_key_s_path(value, problems):
+    """``sheet: str | int`` refuses 1.5 twice inside pydantic (as ``sheet.str`` and ``sheet.int``):
+    the reader gets one problem, at a key that is in the file."""
+    raw = read_yaml(paths.WAVES / "2020-replica" / "wave.yml")
+    raw["questionnaires"]["villagers"]["sheet"] = value
+    with pytest.raises(SettingsError) as e:
+        validate(WaveSettings, raw, "wave.yml")
+    assert [(p.key, p.message) for p in e.value.problems] == problems
+
+
+def test_a_mapping_of_labels_is_checked_for_what_it_holds_not_refused_as_not_a_name():
+    """``values`` is a value set's name or a mapping of labels: a mapping with a bad label is
+    told what is wrong inside it, not also that it is not a string, and no key path holds a
+    type's name."""
+    from analysis.settings.schemas import CodebookFile
+
+    raw = read_yaml(paths.CODEBOOK)
+    entry = next(e for e in raw["questionnaires"]["villagers"]["items"] if e["id"] == "sex")
+    entry["values"] = {1: {"en": 3}}
+    with pytest.raises(SettingsError) as e:
+        validate(CodebookFile, raw, "data/codebook.yml")
+    assert sorted((p.key, p.message) for p in e.value.problems) == [
+        ("questionnaires.villagers.items.sex.values[1].en", "3: input should be a valid string"),
+        ("questionnaires.villagers.items.sex.values[1].zh", "required key is missing")]
+    entry["values"] = 5
+    with pytest.raises(SettingsError) as e:
+        validate(CodebookFile, raw, "data/codebook.yml")
+    assert [(p.key, p.message) for p in e.value.problems] == [
+        ("questionnaires.villagers.items.sex.values",
+         "5: input should be a valid string, or input should be a valid dictionary")]
+
+
 @pytest.mark.parametrize("se", ["cr1", "hc1"])
 def test_an_ordered_logit_asking_for_robust_ses_is_refused_not_given_model_based_ones(se):
     """The ordered logit knows model-based and design-based SEs only: a cluster-robust or HC1

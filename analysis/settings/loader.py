@@ -172,26 +172,43 @@ def _allowed_keys(model: Any, loc: tuple) -> list[str]:
     return []
 
 
-def _pretty_loc(loc: tuple, raw: Any) -> str:
+def _keys(loc: tuple, raw: Any, missing: bool = False) -> tuple:
+    """``loc`` without pydantic's markers: validators (``function-after``) and the member of a
+    union tried (``str``, ``int``, ``dict[int,Bilingual]``, a model's name). A marker names no
+    key of the data it sits under: it follows a value that is not a mapping, or is absent from
+    the mapping (but for the last key of a ``missing`` error: the required key not given)."""
+    out: list = []
+    node = raw
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out.append(part)
+            node = (node[part] if isinstance(node, list) and part < len(node)
+                    else node.get(part) if isinstance(node, dict) else None)
+        elif not (part.startswith("function-") or "[" in part or not isinstance(node, dict)
+                  or (part not in node and not (missing and i == len(loc) - 1))):
+            out.append(part)
+            node = node.get(part)
+    return tuple(out)
+
+
+def _pretty_loc(loc: tuple, raw: Any, missing: bool = False) -> str:
     """Dotted key path; list items named by their ``name``/``key``/``id`` (else by position)."""
     out: list[str] = []
     node = raw
-    for part in loc:
+    for part in _keys(loc, raw, missing):
         if isinstance(part, int):
             item = node[part] if isinstance(node, list) and part < len(node) else None
             label = (item.get("name") or item.get("key") or item.get("id")) if isinstance(item, dict) else None
             out.append(str(label) if label else f"[{part}]")
             node = item
         else:
-            if part in ("function-after", "function-before", "function-wrap") or "[" in str(part):
-                continue                      # pydantic's validator/union markers
             out.append(str(part))
             node = node.get(part) if isinstance(node, dict) else None
     return ".".join(out).replace(".[", "[")
 
 
 def _message(err: dict, model: Any, raw: Any) -> str:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    loc = _keys(tuple(err["loc"]), raw, err["type"] == "missing")
     typ, value = err["type"], err.get("input")
     if typ == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
@@ -213,8 +230,24 @@ def validate(model: type[BaseModel], raw: Any, file: str, *, context: dict | Non
     try:
         return model.model_validate(raw, context=context)
     except ValidationError as e:
-        problems = []
+        problems: list[SettingsProblem] = []
+        shallow: set[int] = set()
         for err in e.errors(include_url=False):
             loc = tuple(err["loc"])
-            problems.append(SettingsProblem(file, _pretty_loc(loc, raw), _message(err, model, raw)))
+            problem = SettingsProblem(file, _pretty_loc(loc, raw, err["type"] == "missing"),
+                                      _message(err, model, raw))
+            last = problems[-1] if problems else None
+            head = f"{err.get('input')!r}: "
+            if (last and last.key == problem.key and last.message.startswith(head)
+                    and problem.message.startswith(head)):
+                # one value refused by each member of a union (``str | int``): one problem
+                problems[-1] = last._replace(message=f"{last.message}, or {problem.message[len(head):]}")
+            else:
+                problems.append(problem)
+            if isinstance(err.get("input"), (dict, list)) and err["type"].endswith("_type"):
+                shallow.add(len(problems) - 1)    # a mapping where a union also allows a scalar
+        # of a mapping that one member of a union refused for its type and another for what it
+        # holds, only what it holds is wrong
+        problems = [p for i, p in enumerate(problems)
+                    if not (i in shallow and any(q.key.startswith((p.key + ".", p.key + "[")) for q in problems))]
         raise SettingsError(problems) from None
