@@ -44,5 +44,5 @@ def wave_dir(wave: str | os.PathLike[str]) -> Path:
 
 
 def current_wave() -> str:
-    """The wave the pages should read: ``$RURALGOV_WAVE`` or the default wave."""
-    return os.environ.get(WAVE_ENV, DEFAULT_WAVE)
+    """The wave the pages should read: ``$RURALGOV_WAVE`` or (unset or empty) the default wave."""
+    return os.environ.get(WAVE_ENV) or DEFAULT_WAVE

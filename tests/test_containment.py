@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -406,9 +407,9 @@ def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path
     assert build_book(paths.DEFAULT_WAVE, out) == 0 and build_book(paths.DEFAULT_WAVE, out, lang="zh") == 0
     zh = out / "zh" / "html" / "index.html"
     assert zh.is_file() and (out / "html" / "index.html").is_file()
-    assert (out / "inputs").read_text(encoding="utf-8").endswith(":en:en\n")   # built before zh was
+    assert (out / "inputs").read_text(encoding="utf-8").split(":")[2:4] == ["en", "en"]   # built before zh was
     assert build_book(paths.DEFAULT_WAVE, out, force=True) == 0
-    assert zh.is_file() and (out / "inputs").read_text(encoding="utf-8").endswith(":en:en,zh\n")
+    assert zh.is_file() and (out / "inputs").read_text(encoding="utf-8").split(":")[2:4] == ["en", "en,zh"]
 
 
 def test_build_makes_both_editions_by_default_and_one_edition_rebuilt_keeps_its_link_to_the_other(
@@ -421,11 +422,11 @@ def test_build_makes_both_editions_by_default_and_one_edition_rebuilt_keeps_its_
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert (out / "html" / "index.html").is_file() and (out / "zh" / "html" / "index.html").is_file()
-    assert (out / "inputs").read_text(encoding="utf-8").endswith(":en:en,zh\n")
-    assert (out / "zh" / "inputs").read_text(encoding="utf-8").endswith(":zh:en,zh\n")
+    assert (out / "inputs").read_text(encoding="utf-8").split(":")[2:4] == ["en", "en,zh"]
+    assert (out / "zh" / "inputs").read_text(encoding="utf-8").split(":")[2:4] == ["zh", "en,zh"]
     res = runner.invoke(app, [*args, "--lang", "en"])
     assert res.exit_code == 0 and "up to date" in " ".join(res.output.split()), res.output
-    assert (out / "inputs").read_text(encoding="utf-8").endswith(":en:en,zh\n")
+    assert (out / "inputs").read_text(encoding="utf-8").split(":")[2:4] == ["en", "en,zh"]
 
 
 def test_each_edition_and_each_state_of_the_inputs_executes_into_its_own_cache(tmp_path, fake_book,
@@ -612,6 +613,65 @@ def test_a_build_prints_the_pdf_edition_by_default_where_chromium_is_installed(t
     monkeypatch.setattr(build_mod, "chromium", lambda: "/usr/bin/chromium")
     assert build_book(paths.DEFAULT_WAVE, tmp_path / "b", lang="en") == 0
     assert printed == [f"ruralgov-{paths.DEFAULT_WAVE}.pdf"]
+
+
+def test_a_build_without_the_pdf_is_not_up_to_date_for_a_build_asking_for_it(tmp_path, fake_book, monkeypatch,
+                                                                            capsys):
+    """The stamp of a report records whether it holds the PDF edition (and the profile pages): a
+    ``--pdf`` build after a ``--no-pdf`` one of the same inputs prints the PDF, not "up to date"."""
+    printed = []
+    monkeypatch.setattr(build_mod, "build_pdf", lambda cmd, env, work, html, name, root: printed.append(name))
+    monkeypatch.setattr(build_mod, "chromium", lambda: "/usr/bin/chromium")
+    runs = _record_runs(monkeypatch)
+    out = tmp_path / "r"
+    assert build_book(paths.DEFAULT_WAVE, out, pdf=False, editions=("en",)) == 0 and printed == []
+    assert build_book(paths.DEFAULT_WAVE, out, pdf=False, editions=("en",)) == 0 and len(runs) == 1
+    assert build_book(paths.DEFAULT_WAVE, out, pdf=True, editions=("en",)) == 0
+    assert len(runs) == 2 and printed == [f"ruralgov-{paths.DEFAULT_WAVE}.pdf"]
+    assert (out / "pdf" / printed[0]).is_symlink()
+    assert build_book(paths.DEFAULT_WAVE, out, pdf=True, editions=("en",)) == 0 and len(runs) == 2
+    assert build_book(paths.DEFAULT_WAVE, out, pdf=True, editions=("en",), profiles_enabled=False) == 0
+    assert len(runs) == 3
+    assert "up to date" in " ".join(capsys.readouterr().err.split())
+
+
+def test_every_page_carries_the_hash_of_the_book_s_order_and_of_the_edition_s_messages(tmp_path, fake_book,
+                                                                                      monkeypatch):
+    """A page's tables are numbered by its place in the table of contents, and its kernel writes
+    text translated by the edition's catalog: neither is in the execution cache's key, so both
+    hashes are written into every page's first cell (a change re-executes the pages, a cached page
+    never keeps old numbers or old translations)."""
+    import hashlib
+
+    from analysis import i18n
+
+    def look(cmd, env):  # type: ignore[no-untyped-def]
+        src = Path(cmd[cmd.index("build") + 1])
+        toc = hashlib.sha256(Path(env["RURALGOV_TOC"]).read_bytes()).hexdigest()[:16]
+        cells = {p.name: re.search(r"page_inputs\(.*\)  # (.*)", p.read_text(encoding="utf-8")).group(1)
+                 for p in (src / "book").glob("*.md") if "```{code-cell}" in p.read_text(encoding="utf-8")}
+        return toc, cells
+
+    runs = _record_runs(monkeypatch, look=look)
+    zh_messages, en_messages = build_mod.messages_hash("zh")[:16], build_mod.messages_hash("en")[:16]
+    for lang, profiles in (("zh", True), ("zh", False), ("en", True)):
+        assert build_book(paths.DEFAULT_WAVE, tmp_path / lang / str(profiles), pdf=False, lang=lang,
+                          profiles_enabled=profiles, editions=(lang,)) == 0
+    locale = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE, locale)
+    po = locale / "zh_CN" / "LC_MESSAGES" / "ruralgov.po"
+    po.write_text(po.read_text(encoding="utf-8") + '\nmsgid "An edited message"\nmsgstr "改"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE", locale)
+    edited_messages = build_mod.messages_hash("zh")[:16]
+    assert build_book(paths.DEFAULT_WAVE, tmp_path / "zh-edited", pdf=False, lang="zh", editions=("zh",)) == 0
+    (zh_toc, zh), (other_toc, other_order), (en_toc, en), (edited_toc, edited) = runs
+    assert len(zh) >= 8 and zh_toc != other_toc and edited_toc == zh_toc
+    assert len({zh_messages, en_messages, edited_messages}) == 3
+    for cells, toc, messages in ((zh, zh_toc, zh_messages), (other_order, other_toc, zh_messages),
+                                 (en, en_toc, en_messages), (edited, zh_toc, edited_messages)):
+        assert set(cells) == set(zh)
+        for page, comment in cells.items():
+            assert {f"toc:{toc}", f"messages:{messages}"} <= set(comment.split()), (page, comment)
 
 
 def test_pages_run_ahead_get_the_book_s_timeout_and_count_as_executed(tmp_path, fake_book, monkeypatch,

@@ -27,6 +27,15 @@ def test_paths_do_not_depend_on_the_working_directory(tmp_path):
     assert out[1] == str(paths.ROOT)
 
 
+def test_an_empty_wave_variable_means_the_default_wave_not_the_current_folder(monkeypatch):
+    monkeypatch.setenv(paths.WAVE_ENV, "")
+    assert paths.current_wave() == paths.DEFAULT_WAVE
+    monkeypatch.setenv(paths.WAVE_ENV, "other")
+    assert paths.current_wave() == "other"
+    monkeypatch.delenv(paths.WAVE_ENV)
+    assert paths.current_wave() == paths.DEFAULT_WAVE
+
+
 @pytest.mark.parametrize("values", [None, {}, []])
 def test_a_coded_item_without_codes_is_refused_when_the_codebook_is_built(values):
     """A categorical item whose value set is missing or empty (``values: {}``) has no valid code:

@@ -161,10 +161,28 @@ def page_reads(text: str, page: str) -> tuple[str, ...]:
     return reads
 
 
+ALWAYS_READ = ("toc", "messages")
+"""Inputs of every page's kernel that the execution cache's key leaves out, hashed into each page
+by :func:`declare_inputs`: the book's table of contents and the edition's message catalogs."""
+
+
+def messages_hash(lang: str) -> str:
+    """SHA-256 over the message catalogs a kernel of the ``lang`` edition translates with (none in
+    English: the messages are the package's own text)."""
+    from analysis.i18n import LOCALE, SPHINX_LANGUAGE
+
+    h = hashlib.sha256()
+    for f in sorted((LOCALE / SPHINX_LANGUAGE[lang] / "LC_MESSAGES").glob("*.po")) if lang != "en" else ():
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def declare_inputs(path: Path, hashes: dict[str, str], page: str) -> None:
     """Put before a page's first code cell the cell telling its kernel which inputs the page
-    declares (:func:`analysis.report.context.page_inputs`), with their hashes: the execution cache
-    keys on the code, so the page is re-executed when one of them changes and only then."""
+    declares (:func:`analysis.report.context.page_inputs`), with their hashes, and the hashes of
+    what every page reads (:data:`ALWAYS_READ`, where given): the execution cache keys on the code,
+    so the page is re-executed when one of them changes and only then."""
     from myst_nb.core.read import is_myst_markdown_notebook
 
     text = path.read_text(encoding="utf-8")
@@ -172,7 +190,8 @@ def declare_inputs(path: Path, hashes: dict[str, str], page: str) -> None:
     if at < 0 or not is_myst_markdown_notebook(text):
         return
     reads = page_reads(text, page)
-    cell = PAGE_CELL.format(reads=reads, hashes=" ".join(f"{r}:{hashes[r][:16]}" for r in reads))
+    named = [*reads, *(k for k in ALWAYS_READ if k in hashes)]
+    cell = PAGE_CELL.format(reads=reads, hashes=" ".join(f"{r}:{hashes[r][:16]}" for r in named))
     path.write_text(text[:at] + cell + text[at:], encoding="utf-8")
 
 
@@ -511,7 +530,14 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     declared = {"models": hashlib.sha256(paths.MODELS_CONFIG.read_bytes()).hexdigest()}
     cache_key = execution_cache_key([folder, *others])
     key = hashlib.sha256((cache_key + "".join(declared.values())).encode()).hexdigest()[:16]
-    stamp = f"{key}:{book_hash()[:16]}:{lang}:{','.join(editions)}\n"
+    if pdf is None:
+        pdf = chromium() is not None
+    elif pdf and chromium() is None:
+        err.print("[red]the PDF edition needs Chromium (apt-get install chromium); nothing was built[/red]")
+        return 2
+    # a build of the same inputs but another edition set, PDF or profile pages is another report
+    stamp = (f"{key}:{book_hash()[:16]}:{lang}:{','.join(editions)}:{'pdf' if pdf else 'no-pdf'}:"
+             f"{'profiles' if profiles_enabled else 'no-profiles'}\n")
     if not force and (target / "inputs").exists() and (target / "inputs").read_text() == stamp \
             and (target / "html" / "index.html").exists():
         err.print(f"[green]report of {name} is up to date (inputs {key}); nothing to do "
@@ -560,24 +586,21 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         profiles = write_profiles(src / FOLDER, lang, published_provinces(study))
     else:
         profiles = None
+    toc = book_toc(waves[0], compare=bool(others), profiles=profiles, lang=lang)
+    toc_file = tmp / "_toc.yml"
+    toc_file.write_text(dump_yaml(toc), encoding="utf-8")
+    # what every page's kernel reads besides the wave and the package: the book's order (its
+    # tables are numbered by its place) and the edition's catalogs of messages
+    always = {"toc": hashlib.sha256(toc_file.read_bytes()).hexdigest(), "messages": messages_hash(lang)}
     try:
         for page in sorted([*src.glob("book/*.md"), *src.glob(f"{FOLDER}/*.md")]):
-            declare_inputs(page, declared, page.relative_to(src).as_posix())
+            declare_inputs(page, {**declared, **always}, page.relative_to(src).as_posix())
     except ValueError as e:
         err.print(f"[red]{escape(str(e))}; nothing was built[/red]")
         shutil.rmtree(tmp, ignore_errors=True)
         return 2
-    toc = book_toc(waves[0], compare=bool(others), profiles=profiles, lang=lang)
-    toc_file = tmp / "_toc.yml"
-    toc_file.write_text(dump_yaml(toc), encoding="utf-8")
     cfg_file = tmp / "_config.yml"
     cfg_file.write_text(dump_yaml(cfg), encoding="utf-8")
-    if pdf is None:
-        pdf = chromium() is not None
-    elif pdf and chromium() is None:
-        err.print("[red]the PDF edition needs Chromium (apt-get install chromium); nothing was built[/red]")
-        shutil.rmtree(tmp, ignore_errors=True)
-        return 2
     pdf_name = (f"ruralgov-{name}.pdf" if lang == "en" else f"ruralgov-{name}-{lang}.pdf") if pdf else ""
     env = {**os.environ, paths.WAVE_ENV: str(folder), "PYTHONHASHSEED": "0", PDF_ENV: pdf_name,
            paths.COMPARE_ENV: os.pathsep.join(str(o) for o in others),
