@@ -73,6 +73,24 @@ def test_a_value_refused_by_each_type_a_key_allows_is_one_problem_at_the_key_s_p
     assert [(p.key, p.message) for p in e.value.problems] == problems
 
 
+@pytest.mark.parametrize("flag", ["required", "exclusive", "ordered"])
+@pytest.mark.parametrize("value", ["no", "false", 0])
+def test_a_codebook_flag_is_true_or_false_as_yaml_writes_them(flag, value):
+    """The codebook is used as plain data once checked: a quoted "no" taken for false by the check
+    would read as true when the codebook is built (``bool("no")``), so it is refused."""
+    from analysis.settings.schemas import CodebookFile
+
+    raw = read_yaml(paths.CODEBOOK)
+    entry = next(e for e in raw["questionnaires"]["villagers"]["items"] if e["id"] == "fpc")
+    entry[flag] = value
+    with pytest.raises(SettingsError) as e:
+        validate(CodebookFile, raw, "data/codebook.yml")
+    assert [(p.key, p.message) for p in e.value.problems] == [
+        (f"questionnaires.villagers.items.fpc.{flag}", f"{value!r}: input should be a valid boolean")]
+    entry[flag] = False
+    validate(CodebookFile, raw, "data/codebook.yml")
+
+
 def test_a_mapping_of_labels_is_checked_for_what_it_holds_not_refused_as_not_a_name():
     """``values`` is a value set's name or a mapping of labels: a mapping with a bad label is
     told what is wrong inside it, not also that it is not a string, and no key path holds a

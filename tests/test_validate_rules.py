@@ -850,6 +850,33 @@ def test_report_files_are_written_on_request_but_never_under_waves(tmp_path, sma
     assert '"ok": false' in out_json.read_text(encoding="utf-8")
 
 
+def test_report_rows_are_whole_numbers_beside_problems_of_no_row(tmp_path, small_villagers, make_wave):
+    """A problem of a column (no row) beside one of a row: the CSV report's row is "2", not "2.0"."""
+    v = small_villagers.assign(notes_by_the_team="x", age=small_villagers["age"].astype(object))
+    v.loc[0, "age"] = 200
+    out_csv = tmp_path / "rep.csv"
+    res = runner.invoke(app, ["validate", str(make_wave(v)), "--csv", str(out_csv)])
+    assert res.exit_code == 1, res.output
+    rows = pd.read_csv(out_csv, dtype=str, keep_default_na=False)
+    assert rows.loc[rows["column"] == "age", "row"].tolist() == ["2"]
+    assert rows.loc[rows["column"] == "notes_by_the_team", "row"].tolist() == [""]
+
+
+@pytest.mark.parametrize("missing_from", ["villagers", "institutions"])
+def test_a_questionnaire_without_its_province_column_beside_the_other_is_reported_not_a_crash(
+        default_frames, small_villagers, make_wave, missing_from):
+    """The check that township institutions lie where villagers were asked needs both files'
+    province column: a file without it is refused for that column, with no traceback."""
+    inst = default_frames["institutions"]
+    inst = inst[inst["province"].isin(small_villagers["province"])].reset_index(drop=True)
+    frames = {"villagers": small_villagers, "institutions": inst}
+    frames[missing_from] = frames[missing_from].rename(columns={"province": "prov"})
+    res = runner.invoke(app, ["validate", str(make_wave(frames["villagers"], institutions=frames["institutions"]))],
+                        terminal_width=400)
+    assert res.exit_code == 1 and (res.exception is None or isinstance(res.exception, SystemExit)), res.output
+    assert "required column 'province' is missing" in " ".join(res.output.split())
+
+
 def test_report_files_go_to_a_new_folder_whole_or_not_at_all(tmp_path, small_villagers, make_wave,
                                                               monkeypatch):
     """--json, as --csv, into a folder that does not exist yet: the folder is made and both files

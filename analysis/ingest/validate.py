@@ -101,8 +101,9 @@ class ValidationReport:
     def to_frame(self) -> pd.DataFrame:
         """Problems as a DataFrame (one row each)."""
         cols = ["severity", "file", "row", "column", "value", "rule", "message"]
-        return pd.DataFrame([asdict(p) for p in self.problems], columns=[
+        df = pd.DataFrame([asdict(p) for p in self.problems], columns=[
             "file", "row", "column", "value", "rule", "message", "severity"])[cols]
+        return df.astype({"row": "Int64"})      # a row number, blank where none (never "5.0")
 
     def missing_frame(self) -> pd.DataFrame:
         """Missing-value counts: questionnaire, column, blank, declared, rows."""
@@ -835,7 +836,9 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
         report.problems.append(Problem("wave.yml", None, "questionnaires", "", "villager questionnaire",
                                        "the wave has no villagers questionnaire: the index and every "
                                        "estimate rest on it"))
-    if "villagers" in out and "institutions" in out:
+    if "villagers" in out and "institutions" in out and all("province" in out[q] for q in ("villagers",
+                                                                                        "institutions")):
+        # (a file without its province column is refused above, for that column)
         have = set(out["villagers"]["province"].dropna())
         inst = out["institutions"]
         for code in sorted(set(inst["province"].dropna()) - have):

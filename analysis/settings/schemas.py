@@ -16,7 +16,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator,
+                      model_validator)
 
 from analysis.settings.options import (AGGREGATIONS, COMPARISONS, DETECT_ENCODING, FAMILIES, ITEM_ROLES,
                                        ITEM_TYPES, LONELY_PSU, MIN_CELL_FLOOR, NONPOSITIVE, NORMALISATIONS,
@@ -313,10 +314,12 @@ class ItemSpec(Strict):
     aspect: str | None = None
     direction: Literal[1, -1] = 1
     group: str | None = None
-    exclusive: bool = False
-    required: bool = False
+    # true or false as YAML writes them: the codebook is used as plain data, where the text "no"
+    # would read as true
+    exclusive: StrictBool = False
+    required: StrictBool = False
     role: Literal[ITEM_ROLES] | None = None  # type: ignore[valid-type]
-    ordered: bool = False
+    ordered: StrictBool = False
     unit: str | None = None
     aliases: tuple[str, ...] = ()
     part_of: str | None = None
