@@ -80,6 +80,29 @@ def test_format_gives_identical_data(fmt, tmp_path, default_frames, reference):
                                       check_dtype=False)
 
 
+@pytest.mark.parametrize("fmt", ["sav", "dta", "parquet"])
+def test_ids_a_binary_file_stores_as_numbers_are_the_same_text_as_in_a_csv(fmt, tmp_path, default_frames,
+                                                                           reference):
+    """A statistics package stores numeric ids as doubles: respondent 3101001 is read as "3101001",
+    not "3101001.0", in the clean data and in every message naming it."""
+    frames = {q: f.copy() for q, f in default_frames.items()}
+    ids = ["resp_id", "village_id"]
+    frames["villagers"][ids] = frames["villagers"][ids].apply(pd.to_numeric).astype(float)
+    frames["villagers"].loc[1, "resp_id"] = frames["villagers"].loc[0, "resp_id"]
+    folder = tmp_path / fmt
+    _write(folder, fmt, frames)
+    report, _ = validate_wave(folder)
+    first = reference["villagers"]["resp_id"].iloc[0]
+    assert [p.message for p in report.errors] == [f"respondent id {first!r} is duplicated",
+                                                  f"respondent id {first!r} also on row 2"]
+    frames["villagers"].loc[1, "resp_id"] = float(default_frames["villagers"].loc[1, "resp_id"])
+    folder = tmp_path / f"{fmt}-ok"
+    _write(folder, fmt, frames)
+    report, clean = validate_wave(folder)
+    assert report.ok, report.errors[:3]
+    assert clean["villagers"][ids].astype(str).equals(reference["villagers"][ids].astype(str))
+
+
 @pytest.mark.parametrize("header, labels", [("sex", ("女", "男")), ("性别", ("女", "男")),
                                             ("sex", ("Female", "MALE"))])
 def test_spss_value_labels_contradicting_the_codebook_are_refused_under_any_header(tmp_path, small_villagers,

@@ -123,6 +123,18 @@ class ValidationReport:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
 
+def _id_text(s: pd.Series) -> pd.Series:
+    """Ids and PSUs as text; one a binary file stores as a number (SPSS, Stata, Parquet: 3101001.0)
+    is written as the whole number it is ("3101001"), as a CSV or a spreadsheet gives it."""
+    text = s.astype(str)
+    if pd.api.types.is_float_dtype(s.dtype):
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        whole = np.isfinite(v) & (np.floor(v) == v) & (np.abs(v) < 2.0**53)
+        ints = pd.Series(np.where(whole, v, 0).astype("int64"), index=s.index).astype(str)
+        text = text.mask(pd.Series(whole, index=s.index), ints)
+    return text
+
+
 def _short(v: object, n: int = 60) -> str:
     if isinstance(v, float) and not math.isnan(v) and v.is_integer():
         v = int(v)
@@ -468,7 +480,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             blank = _is_blank(s)
             for pos in np.flatnonzero(blank.to_numpy())[:50]:
                 ctx.add(pos, cid, "", "not missing", f"{it.type} {cid!r} is blank")
-            text = s.astype(str).str.strip()
+            text = _id_text(s).str.strip()
             formula = text.str.startswith(("=", "+", "@")).fillna(False).to_numpy(bool) & ~blank.to_numpy()
             cols[cid] = text.where(~blank, None).astype(object)
             for pos in np.flatnonzero(formula)[:10]:
