@@ -7,6 +7,7 @@ import io
 import re
 from dataclasses import astuple
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -176,6 +177,36 @@ def test_domain_mean_statistics_with_missing_answers_equal_the_in_memory_design(
     again = DomainMeanStats().update(y, w, strata, other, domain).estimate(lonely_psu)
     _assert_same_estimate(again, got, rtol=1e-12)
     assert got.deff.shape == (4,) and np.isnan(got.deff).all()      # the scan estimates no deff
+
+
+@pytest.mark.parametrize("answered_elsewhere", [False, True])
+def test_a_domain_nobody_answered_in_is_a_row_without_estimate_streamed_as_in_memory(answered_elsewhere):
+    """A province whose respondents all lack a score is a domain of n 0, with no mean and no
+    standard error (not a precise 0): the streamed estimate keeps its row, as in memory, also
+    when the domain's answers lie in another partition than its blanks."""
+    from analysis.estimation.design import SurveyDesign
+    from analysis.estimation.stream import DomainMeanStats
+
+    rng = np.random.default_rng(1)
+    n = 40
+    strata, psu = np.repeat([1, 2], 20), np.repeat(np.arange(8), 5).astype(str)
+    w, y = rng.uniform(1, 2, n), rng.normal(50, 10, n)
+    domain = np.array(["a", "b", "c", "d"], dtype=object)[np.arange(n) % 4]
+    y[domain == "d"] = np.nan
+    if answered_elsewhere:
+        y[(domain == "d") & (np.arange(n) >= 30)] = 55.0
+    mem = SurveyDesign.from_arrays(w, strata, psu).mean(y, by=domain)
+    stats = DomainMeanStats()
+    for part in (slice(0, 20), slice(20, None)):
+        stats.merge(DomainMeanStats().update(y[part], w[part], strata[part], psu[part], domain[part]))
+    got = stats.estimate()
+    assert got.domains == mem.domains == ("a", "b", "c", "d")
+    if not answered_elsewhere:
+        assert got.n[3] == mem.n[3] == 0 and np.isnan([got.estimate[3], got.se[3], mem.se[3]]).all()
+        got, mem = (SimpleNamespace(**{f: np.asarray(getattr(e, f))[:3] for f in
+                                       ("estimate", "se", "sum_w", "n", "df", "n_psu")},
+                                    kind=e.kind, domains=e.domains[:3]) for e in (got, mem))
+    _assert_same_estimate(got, mem, rtol=1e-12)
 
 
 def test_domain_mean_statistics_over_three_hundred_strata_equal_the_in_memory_design():

@@ -63,6 +63,17 @@ def fpc_population(f: np.ndarray, n_h: np.ndarray) -> np.ndarray:
     return np.where(f <= 1, n_h / f, f)
 
 
+def no_variance_without_cases(v: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The covariance of domain means or ratios with the rows and columns of domains without a
+    case missing: a domain nobody answered in has no estimate, hence no standard error (not 0)."""
+    if (n > 0).all():
+        return v
+    v = np.array(v, dtype=float)
+    v[n == 0, :] = np.nan
+    v[:, n == 0] = np.nan
+    return v
+
+
 def answered(y: object, value: float) -> np.ndarray:
     """The 0/1 variable whose proportion is the share giving the answer ``value`` among those who
     answered: 1 where ``y`` equals ``value``, 0 where it holds another answer, NaN where it holds
@@ -339,6 +350,7 @@ class SurveyDesign:
         z = self.psu_totals(w * u, d, g)
         v = self.variance_from_totals(z)
         n_dom = np.bincount(d[inn], minlength=g)
+        v = no_variance_without_cases(v, n_dom)
         deff = self._deff(v, y, x, d, inn, w, r, den, g)
         df, n_psu = self._domain_df(d, inn, g)
         return Estimate(kind, labels, r, v, n_dom, np.bincount(d, weights=w, minlength=g),

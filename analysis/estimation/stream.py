@@ -38,7 +38,8 @@ from typing import Iterator, get_args
 import numpy as np
 import pandas as pd
 
-from analysis.estimation.design import Estimate, LonelyPSU, fpc_population, stratum_centres
+from analysis.estimation.design import (Estimate, LonelyPSU, fpc_population, no_variance_without_cases,
+                                       stratum_centres)
 from analysis.estimation.index import SCALE
 from analysis.estimation.regression import cr1_vcov
 
@@ -106,13 +107,18 @@ class DomainMeanStats:
                domain: np.ndarray) -> DomainMeanStats:
         """Add one chunk (rows with a missing ``y`` or a missing domain are outside every domain,
         as in memory; their PSUs still count in the design)."""
-        ok = np.isfinite(y) & pd.notna(domain)
+        has_d = pd.notna(domain)
+        ok = np.isfinite(y) & has_d
         df = pd.DataFrame({"s": strata[ok], "p": psu[ok], "d": domain[ok], "w": w[ok],
                            "wy": w[ok] * y[ok], "n": 1.0})
         self.sums.add(df.groupby(["s", "p", "d"], sort=False, observed=True, as_index=False).sum())
         if not ok.all():                    # a PSU with no answer, or no domain, still counts
             self.sums.add(pd.DataFrame({"s": strata[~ok], "p": psu[~ok]}).drop_duplicates().assign(
                 d=None, w=0.0, wy=0.0, n=0.0))
+            # a domain whose rows here have no answer is still a domain (in memory: a row of n 0)
+            empty = has_d & ~ok
+            self.sums.add(pd.DataFrame({"s": strata[empty], "p": psu[empty], "d": domain[empty]}
+                                       ).drop_duplicates().assign(w=0.0, wy=0.0, n=0.0))
         return self
 
     def merge(self, other: DomainMeanStats) -> DomainMeanStats:
@@ -143,11 +149,13 @@ class DomainMeanStats:
         G = len(doms)
         g, w = frame["g"].to_numpy(), frame["w"].to_numpy()
         W = np.bincount(g, weights=w, minlength=G)
-        mu = np.bincount(g, weights=frame["wy"], minlength=G) / W
-        # the PSU totals of the linearised variable, one value per (PSU, domain) cell
-        val = (frame["wy"].to_numpy() - mu[g] * w) / W[g]
-        V = _variance_from_cells(frame["pid"].to_numpy(), g, val, stratum, G, lonely_psu, pop)
         n = np.bincount(g, weights=frame["n"], minlength=G).astype(int)
+        with np.errstate(divide="ignore", invalid="ignore"):     # a domain nobody answered in
+            mu = np.bincount(g, weights=frame["wy"], minlength=G) / W
+            # the PSU totals of the linearised variable, one value per (PSU, domain) cell
+            val = np.where(W[g] > 0, (frame["wy"].to_numpy() - mu[g] * w) / W[g], 0.0)
+        V = no_variance_without_cases(
+            _variance_from_cells(frame["pid"].to_numpy(), g, val, stratum, G, lonely_psu, pop), n)
         cells = frame[frame["n"] > 0]
         n_psu = cells.drop_duplicates(["pid", "g"]).groupby("g").size().reindex(range(G), fill_value=0)
         n_str = cells.drop_duplicates(["s", "g"]).groupby("g").size().reindex(range(G), fill_value=0)
