@@ -572,6 +572,31 @@ def test_survey_panel_cells_are_weighted_means_with_log_income_over_positive_inc
     assert a["education"] == pytest.approx((2 + 6) / 3) and b["internet_use"] == pytest.approx(1 / 4)
 
 
+def test_a_province_where_nobody_answered_an_item_has_no_mean_and_leaves_the_panel_models():
+    """A province whose respondents all left an item blank has no mean of it in that wave (not a
+    crash: no weight to average over), and the panel models leave that province-wave out."""
+    from types import SimpleNamespace
+
+    v = pd.DataFrame({"province_en": ["A", "A", "B", "B"], "w": [1.0, 2.0, 1.0, 3.0],
+                      "hh_income": [10.0, 20.0, 100.0, 50.0], "internet_use": [1.0, 0.0, np.nan, np.nan],
+                      "education": [2.0, 3.0, 1.0, 4.0]})
+    st = SimpleNamespace(wave=SimpleNamespace(design_columns={"weight": "w"}, spec=SimpleNamespace(year=2021)),
+                         villagers=v, scores=pd.DataFrame({"overall": [50.0, 60.0, 40.0, 80.0]}))
+    panel = survey_panel([st])
+    assert np.isnan(panel.loc[("B", 2021), "internet_use"]) and panel.loc[("B", 2021), "education"] == 13 / 4
+    assert panel.loc[("A", 2021), "internet_use"] == pytest.approx(1 / 3)
+    rng = np.random.default_rng(3)
+    idx = pd.MultiIndex.from_product([[f"P{i}" for i in range(12)], [2020, 2022]], names=["province", "wave"])
+    p = pd.DataFrame({"n": 30, "internet_use": rng.uniform(0, 1, 24), "education": rng.uniform(1, 4, 24),
+                      "log_income": rng.normal(10, 0.3, 24)}, index=idx)
+    p["overall"] = 50 + 10 * p["internet_use"] + 2 * p["education"] + rng.normal(0, 1, 24)
+    full = survey_panel_models(p.drop(index=("P3", 2022)))["coefficients"]
+    p.loc[("P3", 2022), "education"] = np.nan
+    out = survey_panel_models(p)["coefficients"]
+    assert out.loc[out["model"].str.startswith("PanelOLS"), "n"].eq(23).all()
+    pd.testing.assert_frame_equal(out, full)
+
+
 @pytest.mark.parametrize("p, rejects", [(0.03, True), (0.049, True), (0.05, False), (0.07, False)])
 def test_the_provinces_page_says_hausman_rejects_only_below_5_percent(regs, monkeypatch, p, rejects):
     """The page's sentence on the Hausman test follows its p-value at the 5 % level it names: a

@@ -221,8 +221,9 @@ def survey_panel(studies: list, *, covariates: tuple[str, ...] = ("internet_use"
         for prov, d in v.groupby("province_en"):
             rec = {"province": prov, "wave": int(w.spec.year or 0), "n": len(d)}
             for c in ("overall", *covariates):
-                ok = d[c].notna()
-                rec[c] = float(np.average(d.loc[ok, c], weights=d.loc[ok, wt]))
+                ok = d[c].notna() & d[wt].notna()
+                w_ok = d.loc[ok, wt]        # a province where nobody answered the item: no mean
+                rec[c] = float(np.average(d.loc[ok, c], weights=w_ok)) if w_ok.sum() > 0 else np.nan
             rows.append(rec)
     return pd.DataFrame(rows).set_index(["province", "wave"]).sort_index()
 
@@ -231,6 +232,8 @@ def survey_panel_models(panel: pd.DataFrame, *, y: str = "overall",
                         x: tuple[str, ...] = ("internet_use", "education", "log_income")) -> dict:
     """PanelOLS (entity + time effects, clustered by province), RandomEffects and a Hausman test on
     a province × wave panel of two or more waves."""
+    # a province-wave without a mean of one variable (nobody there answered it) is left out
+    panel = panel.dropna(subset=[y, *x])
     if panel.index.get_level_values("wave").nunique() < 2:
         raise ValueError("a survey panel needs two or more waves")
     out = panel_regressions(panel, y=y, x=x, wild_reps=199)
