@@ -1455,6 +1455,13 @@ def test_the_landing_page_cites_the_wave_s_own_sha256_and_a_wave_without_psus_no
     for language, said in (("en", "an unrecorded number of villages"), ("zh", "数目未记录的村")):
         monkeypatch.setenv(LANG_ENV, language)
         assert (headline(st)["n_villages"], headline(st)["villages_count"]) == (None, said)
+    # nor do the survey page's tables of the sample by province and by region (not "0 villages")
+    from analysis.report.pages.survey import composition, region_composition
+
+    assert "villages" in composition(default_study) and "villages" in region_composition(default_study)
+    by_province, by_region = composition(st), region_composition(st)
+    assert "villages" not in by_province and "villages" not in by_region
+    assert by_province["respondents"].sum() == by_region["respondents"].sum() == len(st.villagers)
 
 
 def test_the_headline_s_shanghai_to_tibet_contrast_is_the_ratio_of_their_degrees(default_study):

@@ -22,7 +22,8 @@ def design_counts(study) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def composition(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Respondents, villages and weighted share (%) by province, with region."""
+    """Respondents, villages and weighted share (%) by province, with region; no villages column
+    when the wave records no village (PSU) of its respondents."""
     w = study.wave
     v = study.villagers
     psu = w.design_columns.get("psu")
@@ -30,7 +31,7 @@ def composition(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     g = v.groupby(["region3", "province_en"], observed=True)
     out = pd.DataFrame({
         "respondents": g.size(),
-        "villages": g[psu].nunique() if psu else g.size() * 0,
+        **({"villages": g[psu].nunique()} if psu else {}),
         "weighted_share_pct": 100 * g[wt].sum() / v[wt].sum(),
     }).reset_index().rename(columns={"region3": "region", "province_en": "province"})
     return out
@@ -40,7 +41,8 @@ def region_composition(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Respondents, provinces, villages and weighted share (%) by region."""
     c = composition(study)
     g = c.groupby("region")
-    return pd.DataFrame({"provinces": g.size(), "villages": g["villages"].sum(),
+    return pd.DataFrame({"provinces": g.size(),
+                         **({"villages": g["villages"].sum()} if "villages" in c else {}),
                          "respondents": g["respondents"].sum(),
                          "weighted_share_pct": g["weighted_share_pct"].sum()}).reset_index()
 
