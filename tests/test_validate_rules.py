@@ -850,6 +850,26 @@ def test_report_files_are_written_on_request_but_never_under_waves(tmp_path, sma
     assert '"ok": false' in out_json.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("file, cell", [("villagers.csv", ""), ("villagers.csv", "  "), ("villagers.xlsx", None)])
+def test_a_blank_province_is_refused_as_blank_not_as_an_unknown_province_nan(small_villagers, make_wave,
+                                                                           file, cell):
+    """An empty province cell (a CSV's "", spaces, or a spreadsheet's empty cell read as NaN) is a
+    missing value: the message says so, not "unknown province nan" with closest names."""
+    import io
+
+    v = small_villagers.assign(province=small_villagers["province"].astype(object))
+    v.loc[3, "province"] = cell
+    if file.endswith(".xlsx"):
+        buf = io.BytesIO()
+        v.to_excel(buf, index=False)
+        folder = make_wave(buf.getvalue(), file=file)
+    else:
+        folder = make_wave(v, file=file)
+    report, _ = validate_wave(folder)
+    assert [(p.file, p.row, p.column, p.value, p.rule, p.message) for p in report.errors] == [
+        (file, 5, "province", "", "not missing", "a value is required here: the province is blank")]
+
+
 def test_report_rows_are_whole_numbers_beside_problems_of_no_row(tmp_path, small_villagers, make_wave):
     """A problem of a column (no row) beside one of a row: the CSV report's row is "2", not "2.0"."""
     v = small_villagers.assign(notes_by_the_team="x", age=small_villagers["age"].astype(object))

@@ -502,8 +502,12 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             resolved = {u: provinces.try_resolve(u) for u in uniq}
             codes = pd.Series(np.array([r.adcode if r else np.nan for r in resolved.values()],
                                        dtype="float64")[codes], index=index)
+            blank = _is_blank(s).to_numpy()
             for pos in np.flatnonzero(codes.isna().to_numpy())[:50]:
                 v = s.iloc[pos]
+                if blank[pos]:                  # an empty cell (CSV) or none at all (spreadsheet)
+                    ctx.add(pos, cid, "", "not missing", "a value is required here: the province is blank")
+                    continue
                 try:
                     provinces.resolve(v)
                 except provinces.UnknownProvince as e:
