@@ -181,7 +181,7 @@ def test_a_translated_book_is_written_outside_the_project(tmp_path):
     before = {p.name: p.read_bytes() for p in paths.BOOK.iterdir()}
     assert i18n.write_translated_book(tmp_path / "book") == 0
     text = (tmp_path / "book" / "intro.md").read_text(encoding="utf-8")
-    assert "# 农村公共服务治理现代化" in text and "{glue:text}`degree_overall:.2f`" in text
+    assert "# 农村公共服务治理现代化" in text and "它为 {glue:md}`degree_sentence`。" in text
     assert (tmp_path / "book" / "references.bib").is_symlink()
     assert {p.name: p.read_bytes() for p in paths.BOOK.iterdir()} == before
 

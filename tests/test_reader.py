@@ -262,6 +262,46 @@ def default_study():
     return build_study("2020-replica")
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_national_degree_the_disclosure_policy_withholds_is_withheld_in_the_headline_too(
+        small_villagers, make_wave, monkeypatch, language):
+    """A wave of one village: its degree table withholds the national degree (one PSU identifies
+    the village and has no variance), and so do the landing page's headline and key findings,
+    saying why in the edition's language, not "72.5 (95 % CI nan–nan)"."""
+    from analysis.estimation.study import build_study
+    from analysis.i18n import LANG_ENV
+    from analysis.publishing.disclosure import PSU_REASON, reason_text
+    from analysis.report.pages import common, intro
+
+    v = small_villagers[small_villagers["province"] == "上海"].copy()
+    v["village_id"] = v["village_id"].iloc[0]
+    st = build_study(make_wave(v.reset_index(drop=True)))
+    monkeypatch.setenv(LANG_ENV, language)
+    assert common.degree_table(st, None)["suppressed"].tolist() == [PSU_REASON]
+    h = intro.numbers(st)
+    why = reason_text(PSU_REASON)
+    assert np.isnan([h["degree_overall"], h["degree_overall_lo"], h["degree_overall_hi"]]).all()
+    assert h["degree_withheld"] == why and why in h["degree_sentence"] and "nan" not in h["degree_sentence"]
+    first = intro.key_findings(st, _Fitted(), {}).splitlines()[0]
+    assert why in first and "nan" not in first
+    assert ("withheld" if language == "en" else "不予公布") in first
+
+
+@pytest.mark.parametrize("language, said", [
+    ("en", "**{d:.2f}** (95 % CI {lo:.1f}–{hi:.1f}, {df} design degrees of freedom)"),
+    ("zh", "**{d:.2f}**（95 % 置信区间 {lo:.1f}–{hi:.1f}，设计自由度 {df}）")])
+def test_the_headline_states_the_national_degree_with_its_interval_on_the_design_df(default_study, monkeypatch,
+                                                                                   language, said):
+    from analysis.i18n import LANG_ENV
+    from analysis.report.pages import intro
+
+    monkeypatch.setenv(LANG_ENV, language)
+    e = default_study.degree().to_frame().iloc[0]
+    assert e["ci_low"] < e["estimate"] < e["ci_high"]
+    assert intro.numbers(default_study)["degree_sentence"] == said.format(
+        d=e["estimate"], lo=e["ci_low"], hi=e["ci_high"], df=int(e["df"]))
+
+
 def test_key_findings_label_synthetic_survey_results_and_real_statistics(default_study):
     from analysis.report.pages import intro, provinces
 

@@ -14,6 +14,7 @@ from analysis.report.pages.common import headline, region_sentence
 def numbers(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Headline numbers and the sentences that depend on what the wave holds (glued)."""
     h = headline(study)
+    h["degree_sentence"] = degree_clause(h)
     h["regions_sentence"] = region_sentence(h) or _("no region has enough respondents to publish")
     if "top_province" in h:
         h["provinces_sentence"] = _(
@@ -49,6 +50,18 @@ SYNTHETIC_LABEL = N_("*Synthetic replica (illustrates the method):*")
 REAL_LABEL = N_("*Real official statistics:*")
 
 
+def degree_clause(h: dict[str, Any]) -> str:
+    """The national degree with its interval and design df, or why it is withheld."""
+    if h["degree_withheld"]:
+        return _("withheld ({why})").format(why=h["degree_withheld"])
+    return _("**{d:.2f}** (95 % CI {lo:.1f}–{hi:.1f}, {dfs})").format(
+        d=h["degree_overall"], lo=h["degree_overall_lo"], hi=h["degree_overall_hi"], dfs=_degree_dfs(h))
+
+
+def _degree_dfs(h: dict[str, Any]) -> str:
+    return count(h["degree_overall_df"], N_("{n} design degree of freedom"), N_("{n} design degrees of freedom"))
+
+
 def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
     """The landing page's key findings: a Markdown list of 4–6 sentences, each computed from the
     wave (or from the official statistics) and linking to the section that shows it. Survey
@@ -60,11 +73,11 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
     h = headline(study)
     lab = _(SYNTHETIC_LABEL) + " " if study.wave.synthetic else ""
     more = _("More")
-    dfs = count(h["degree_overall_df"], N_("{n} design degree of freedom"),
-                N_("{n} design degrees of freedom"))
-    out = [lab + _("the modernization degree is **{d:.1f}** on a 0–100 scale (95 % CI {lo:.1f}–{hi:.1f}, "
-                   "{dfs}).").format(
-        d=h["degree_overall"], lo=h["degree_overall_lo"], hi=h["degree_overall_hi"], dfs=dfs)
+    out = [lab + (_("the modernization degree is withheld: {why}.").format(why=h["degree_withheld"])
+                  if h["degree_withheld"] else
+                  _("the modernization degree is **{d:.1f}** on a 0–100 scale (95 % CI {lo:.1f}–{hi:.1f}, "
+                    "{dfs}).").format(d=h["degree_overall"], lo=h["degree_overall_lo"],
+                                      hi=h["degree_overall_hi"], dfs=_degree_dfs(h)))
            + f" {{doc}}`{more} <index>`"]
     if "top_province" in h:
         out.append(lab + _("among the {n} publishable provinces the degree ranges from {low:.1f} ({bottom}) "
