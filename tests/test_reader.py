@@ -285,6 +285,16 @@ def test_a_national_degree_the_disclosure_policy_withholds_is_withheld_in_the_he
     first = intro.key_findings(st, _Fitted(), {}).splitlines()[0]
     assert why in first and "nan" not in first
     assert ("withheld" if language == "en" else "不予公布") in first
+    # nor does the problems page publish a share of that one village (its SE would be a 0 of
+    # rounding), in Table 1 or in the digital-access table
+    from analysis.report.pages import problems
+
+    t1 = problems.table1(st)
+    vill = t1[t1["base"] == "villagers, design-weighted"]
+    assert len(vill) and (vill["suppressed"] == PSU_REASON).all() and vill["estimate"].isna().all()
+    assert "n_psu" not in t1
+    digital = problems.digital_access(st)
+    assert len(digital) and (digital["suppressed"] == PSU_REASON).all() and digital["all"].isna().all()
 
 
 @pytest.mark.parametrize("language, said", [

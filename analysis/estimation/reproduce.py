@@ -118,7 +118,8 @@ def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-un
     proportions (respondents who answered the question); the education items are shares of the
     township institution records, treated as a simple random sample of townships (each record its
     own PSU). CIs are logit intervals on the item's design degrees of freedom (``df``: the PSUs
-    with an answer less the strata they lie in), as R ``svyciprop(method = "logit")``.
+    with an answer less the strata they lie in), as R ``svyciprop(method = "logit")``; ``n_psu``
+    the villager item's PSUs with an answer (none for the institution records).
     """
     w = study.wave
     st = study.settings
@@ -140,12 +141,12 @@ def table1(study, *, level: float = 0.95) -> pd.DataFrame:  # type: ignore[no-un
                "base": N_("villagers, design-weighted") if q == "villagers" else N_("township institutions")}
         if q not in designs or f.item not in designs[q][0]:
             rows.append({**row, "estimate": np.nan, "se": np.nan, "ci_low": np.nan,
-                         "ci_high": np.nan, "n": 0, "df": np.nan})
+                         "ci_high": np.nan, "n": 0, "df": np.nan, "n_psu": np.nan})
             continue
         df, d = designs[q]
         e = d.proportion(answered(df[f.item].to_numpy(float), f.value), level=level)
         lo, hi = e.ci
         rows.append({**row, "estimate": 100 * e.estimate[0], "se": 100 * e.se[0],
                      "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(e.n[0]),
-                     "df": float(e.df[0])})
+                     "df": float(e.df[0]), "n_psu": float(e.n_psu[0]) if q == "villagers" else np.nan})
     return pd.DataFrame(rows)

@@ -41,7 +41,9 @@ def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     # them, so they carry no interval
     t.loc[inst, ["se", "ci_low", "ci_high", "df"]] = np.nan
     t.loc[inst, "base"] = N_("share of the township institution records")
-    t = policy(study).apply(t, n_psu=None)
+    # a share resting on one village is withheld, as every design-based estimate (the
+    # institution records have no PSUs: NaN)
+    t = policy(study).apply(t, n_psu="n_psu").drop(columns=["n_psu"])
     t.loc[t["n"] == 0, "suppressed"] = ""          # not in the wave: said in the base column
     t.loc[t["n"] == 0, "base"] = N_("not in this wave")
     vill = ~inst & (t["n"] > 0)
@@ -98,7 +100,7 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         lo, hi = tot.ci
         rec = {"item": study.wave.codebook.item("villagers", it).label, "all": 100 * tot.estimate[0],
                "se": 100 * tot.se[0], "ci_low": 100 * lo[0], "ci_high": 100 * hi[0], "n": int(tot.n[0]),
-               "df": int(tot.df[0])}
+               "df": int(tot.df[0]), "n_psu": int(tot.n_psu[0])}
         # a region cell is published under the same rules as the national one: the disclosure
         # policy, then the NCHS standard on its own SE and interval
         reasons = []
@@ -110,7 +112,7 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
             reasons.append(why)
         cells.append(next((x for x in reasons if x), ""))     # a region cell: marked ‡
         rows.append(rec)
-    t = pol.apply(pd.DataFrame(rows), n_psu=None, values=["all", "se", "ci_low", "ci_high"])
+    t = pol.apply(pd.DataFrame(rows), values=["all", "se", "ci_low", "ci_high"]).drop(columns=["n_psu"])
     t = nchs_proportions(t, est="all", values=("all", "se", "ci_low", "ci_high"))
     t["suppressed"] = [a or c for a, c in zip(t["suppressed"], cells)]
     return t
