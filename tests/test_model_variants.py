@@ -903,6 +903,26 @@ def test_a_brant_test_without_an_estimate_leaves_the_ordered_logit_standing(orde
     assert "brant_absent" not in full.stats and brant_absent({"o": full}, "o") == ""
 
 
+@pytest.mark.parametrize("seed, separation", [(1, "complete"), (5, "complete"), (3, "quasi"), (7, "quasi")])
+def test_a_brant_logit_that_settles_on_a_separated_answer_has_no_test_not_a_crash_or_p_of_1(seed, separation):
+    """Answer 5 exactly where x2 > 1.3 (complete separation), or only where a dummy is 1 (quasi):
+    the binary logit of answers above 4 "converges" because its fitted π round to 0 or 1. Its
+    information is then singular: the test is left out naming that threshold (it crashed the
+    whole model, or gave χ² ≈ 0 and p = 1 for every term), and the ordered logit stands."""
+    from analysis.estimation.ordinal import fit_ologit
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    x1 = rng.normal(size=n)
+    x2 = (rng.random(n) < 0.5).astype(float) if separation == "quasi" else rng.normal(size=n)
+    y = np.array([1, 2, 4])[np.digitize(0.8 * x1 + rng.logistic(size=n), [-1.0, 0.3])]
+    top = ((x2 == 1) & (rng.random(n) < 0.15)) if separation == "quasi" else (x2 > 1.3)
+    df = pd.DataFrame({"sat": np.where(top, 5, y), "x1": x1, "x2": x2})
+    res = fit_ologit(df, ModelSpec(name="o", family="ologit", outcome="sat", regressors=("x1", "x2")), {})
+    assert "brant" not in res.tables and "answers above 4" in res.stats["brant_absent"]
+    assert np.isfinite(res.stats["llf"]) and np.isfinite(res.params).all()
+
+
 def test_an_outcome_of_two_answers_has_no_brant_test(ordered):
     """With two answers there is one threshold, one binary logit and no slopes to compare: no
     Brant table (it read χ² 0 on 0 df, p NaN), the reason instead."""

@@ -371,7 +371,20 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
     # indicators 1(y > a), 1(y > b) for a < b, π_b (1 − π_a): K × K Gram matrices in one pass
     pairs = [(a, b_) for a in range(m) for b_ in range(a, m)]
     grams = dict(zip(pairs, weighted_grams(Xc, P, pairs)))
-    infos = [np.linalg.inv(grams[a, a]) for a in range(m)]
+    infos = []
+    for a in range(m):
+        # a logit that "converged" on a regressor separating its answers has fitted π of 0 or 1
+        # (their steps vanish with the rounding): too few rows carry information, or the
+        # information, scaled to unit diagonal, is singular; its covariance would be meaningless
+        g = grams[a, a]
+        d = np.sqrt(np.clip(np.diag(g), 1e-300, None))
+        informative = int(((P[:, a] > 1e-8) & (P[:, a] < 1 - 1e-8)).sum())
+        try:
+            if informative <= K or np.linalg.cond(g / np.outer(d, d)) > 1e10:
+                raise np.linalg.LinAlgError
+            infos.append(np.linalg.inv(g))
+        except np.linalg.LinAlgError:
+            raise BrantUndefined(_separated(code[a])) from None
     Vb = np.zeros((m * k, m * k))
     for (a, b_), g in grams.items():
         cov = infos[a] if a == b_ else infos[a] @ g @ infos[b_]        # infos[a] g infos[a] = infos[a]
