@@ -94,6 +94,32 @@ def test_each_shared_result_is_stored_under_its_own_name(tmp_path, monkeypatch, 
     assert len(list(tmp_path.glob("*.pkl"))) == 3
 
 
+@pytest.mark.parametrize("folder", [False, True])
+def test_a_shared_result_is_kept_for_the_kernel_s_life(tmp_path, monkeypatch, folder):
+    """Asked for twice in one kernel, a result is computed (or read from the build's folder) once:
+    without a folder (a page run by hand) the models are not fitted again on the second call, and
+    with one the pickle is not read again."""
+    import pickle
+
+    if folder:
+        monkeypatch.setenv(context.CACHE_ENV, str(tmp_path))
+    else:
+        monkeypatch.delenv(context.CACHE_ENV, raising=False)
+    monkeypatch.setattr(context, "_MEMO", {})
+    calls, loads = [], []
+    real_load = pickle.load
+    monkeypatch.setattr(pickle, "load", lambda fh: loads.append(1) or real_load(fh))
+    st = SimpleNamespace(key="a" * 64)
+    first = context.cached("x", st, lambda: calls.append(1) or {"fitted": len(calls)})
+    assert context.cached("x", st, lambda: calls.append(1) or {"fitted": len(calls)}) is first
+    assert calls == [1] and loads == []
+    if folder:                                    # a fresh kernel reads it from the folder, once
+        monkeypatch.setattr(context, "_MEMO", {})
+        for _ in range(2):
+            assert context.cached("x", st, lambda: calls.append(1)) == first
+        assert calls == [1] and loads == [1]
+
+
 def test_a_shared_result_asked_for_at_once_is_computed_once(tmp_path, monkeypatch):
     monkeypatch.setenv(context.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(context, "_MEMO", {})

@@ -118,6 +118,14 @@ def test_estimates_with_ci_without_hue_reference_or_synthetic_tag_draw_none_of_t
     assert by_region.axes[0].get_legend() is None          # the rows already name the regions
 
 
+def test_a_reference_line_at_zero_is_drawn_as_any_other():
+    """A difference or contrast figure marks 0: a reference of 0.0 is a line, not "no reference"."""
+    df = pd.DataFrame({"domain": ["east − west", "central − west"], "estimate": [8.0, -2.0],
+                       "ci_low": [5.0, -5.5], "ci_high": [11.0, 1.5]})
+    (ref,) = figures.estimates_with_ci(df, reference=0.0).axes[0].lines
+    assert list(ref.get_xdata()) == [0.0, 0.0]
+
+
 def test_estimates_with_ci_by_default_read_the_domain_and_estimate_columns_without_an_axis_label():
     df = pd.DataFrame({"domain": ["all", "east"], "estimate": [50.0, 60.0], "ci_low": [48.0, 57.0],
                        "ci_high": [52.0, 63.0]})

@@ -50,6 +50,8 @@ def test_code_cells_directive_options_and_maths_are_not_prose():
             "Caption words.\n```\n\n"
             "```{raw} html\n<math>a</math>\n```\n% a comment line\n\n(label)=\n{glue:md}`only_a_role`\n")
     assert i18n.messages(page) == ["Title", "Alt text", "Caption words."]
+    repeated = page + "\nCaption words.\n\nTitle\n"
+    assert i18n.messages(repeated) == ["Title", "Alt text", "Caption words."]      # each once
     zh, missing = i18n.translate_page(page, {"Title": "标题", "Alt text": "替代文字", "Caption words.": "图注。"})
     assert missing == [] and ":name: fig-a\n:alt: 替代文字\n\n图注。" in zh and ":tags: [remove-cell]" in zh
 

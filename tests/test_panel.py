@@ -580,8 +580,8 @@ def test_a_province_where_nobody_answered_an_item_has_no_mean_and_leaves_the_pan
     v = pd.DataFrame({"province_en": ["A", "A", "B", "B"], "w": [1.0, 2.0, 1.0, 3.0],
                       "hh_income": [10.0, 20.0, 100.0, 50.0], "internet_use": [1.0, 0.0, np.nan, np.nan],
                       "education": [2.0, 3.0, 1.0, 4.0]})
-    st = SimpleNamespace(wave=SimpleNamespace(design_columns={"weight": "w"}, spec=SimpleNamespace(year=2021)),
-                         villagers=v, scores=pd.DataFrame({"overall": [50.0, 60.0, 40.0, 80.0]}))
+    wave = SimpleNamespace(design_columns={"weight": "w"}, spec=SimpleNamespace(year=2021))
+    st = SimpleNamespace(wave=wave, villagers=v, scores=pd.DataFrame({"overall": [50.0, 60.0, 40.0, 80.0]}))
     panel = survey_panel([st])
     assert np.isnan(panel.loc[("B", 2021), "internet_use"]) and panel.loc[("B", 2021), "education"] == 13 / 4
     assert panel.loc[("A", 2021), "internet_use"] == pytest.approx(1 / 3)

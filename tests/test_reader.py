@@ -300,8 +300,8 @@ def test_a_national_degree_the_disclosure_policy_withholds_is_withheld_in_the_he
 @pytest.mark.parametrize("language, said", [
     ("en", "**{d:.2f}** (95 % CI {lo:.1f}–{hi:.1f}, {df} design degrees of freedom)"),
     ("zh", "**{d:.2f}**（95 % 置信区间 {lo:.1f}–{hi:.1f}，设计自由度 {df}）")])
-def test_the_headline_states_the_national_degree_with_its_interval_on_the_design_df(default_study, monkeypatch,
-                                                                                   language, said):
+def test_the_headline_states_the_national_degree_with_its_interval_on_the_design_df(
+        default_study, monkeypatch, language, said):
     from analysis.i18n import LANG_ENV
     from analysis.report.pages import intro
 
@@ -675,9 +675,10 @@ def test_icon_subset_keeps_the_used_solid_icons_and_repoints_every_page(tmp_path
     (tmp_path / "book").mkdir()
     page = tmp_path / "book" / "a.html"
     page.write_text('<script src="../_static/scripts/fontawesome.js?digest=1"></script>'
-                    '<i class="fa-solid fa-magnifying-glass fa-lg"></i><span class="fa-solid fa-bars"></span>',
+                    '<i class="fa-solid fa-magnifying-glass fa-lg"></i><span class="fa-solid fa-bars"></span>'
+                    '<i class="fa-brands fa-github"></i>',            # not in the solid pack: not drawn
                     encoding="utf-8")
-    assert icons.subset_icons(tmp_path) == 2
+    assert icons.subset_icons(tmp_path) == 2                # the icons written, not the names used
     out = (scripts / "fa-icons.js").read_text(encoding="utf-8")
     assert '"bars":[448,512,"M0 96C0z"]' in out and '"magnifying-glass":[512,512,"M416 208Cz"]' in out
     assert "moon" not in out                                # not used by any page
@@ -2099,7 +2100,8 @@ def test_mathjax_is_fetched_verified_and_unpacked_where_the_pages_load_it(tmp_pa
         assets.ensure_mathjax()
     monkeypatch.setattr(tarfile.TarFile, "extractfile", extract)
     assert not (tmp_path / "cut" / "tex-mml-chtml.js").exists()
-    assert assets.ensure_mathjax()
+    (tmp_path / "cut.partial" / "stale.js").write_text("of an earlier fetch", encoding="utf-8")
+    assert assets.ensure_mathjax()                          # the half-unpacked folder is started afresh
     cut_root = tmp_path / "cut"
     assert sorted(str(p.relative_to(cut_root)) for p in cut_root.rglob("*") if p.is_file()) == got
     monkeypatch.setattr(assets, "MATHJAX_DIR", tmp_path / "again")

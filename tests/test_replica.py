@@ -649,8 +649,9 @@ def test_table_1_counts_the_figure_s_code_and_leaves_a_row_the_wave_cannot_give_
     assert funds["problem"] == cb.item("institutions", "ep_funds").label
     assert funds["base"] == "township institutions" and yes["base"] == "villagers, design-weighted"
     assert list(t.columns) == ["field", "item", "value", "problem", "published", "base", "estimate", "se",
-                               "ci_low", "ci_high", "n", "df", "n_psu"]   # an empty row adds no column of its own
-    assert yes["n_psu"] == study.villagers[study.wave.design_columns["psu"]].nunique() and np.isnan(funds["n_psu"])
+                               "ci_low", "ci_high", "n", "df", "n_psu"]   # an empty row adds no column
+    assert yes["n_psu"] == study.villagers[study.wave.design_columns["psu"]].nunique()
+    assert np.isnan(funds["n_psu"])
     assert t.set_index("item").loc["hp_equipment", "value"].tolist() == [1, 0]      # the answer counted
     narrower = table1(no_institutions, level=0.9).iloc[0]
     assert yes["ci_low"] < narrower["ci_low"] < narrower["ci_high"] < yes["ci_high"]     # the level is used

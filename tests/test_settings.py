@@ -364,6 +364,36 @@ def test_the_rerun_page_s_references_are_in_the_edition_s_language(monkeypatch):
     assert all(d in items for d in descriptions()) and "|---|" not in items and "default —" not in items
 
 
+def test_an_index_settings_file_of_comments_only_gives_the_default_construction(tmp_path, monkeypatch):
+    """data/index.yml emptied to its comments is no construction given: the defaults (min-max,
+    equal weights, arithmetic mean), not "input should be a valid dictionary"."""
+    copy = tmp_path / "index.yml"
+    copy.write_text("# every choice left at its default\n", encoding="utf-8")
+    monkeypatch.setattr(paths, "INDEX_CONFIG", copy)
+    index = load_settings().index
+    assert index == IndexSettings()
+    assert (index.normalisation, index.weighting, index.aggregation) == ("minmax", "equal", "arithmetic")
+
+
+def test_yaml_is_written_in_the_order_given_and_a_list_item_without_a_name_is_located_by_position():
+    """The build's _toc.yml and _config.yml keep the order they are given in (root first); a
+    problem inside a list item that has no name, key or id is located as ``list[2].key``."""
+    from analysis.settings.loader import _pretty_loc, dump_yaml
+
+    assert dump_yaml({"root": "index", "format": "jb-book", "parts": [{"z": 1, "a": 2}]}).splitlines() == [
+        "root: index", "format: jb-book", "parts:", "- z: 1", "  a: 2"]
+    raw = {"models": [{"name": "a"}, {"name": "b", "family": "y"}, {"family": "x"}]}
+    assert _pretty_loc(("models", 2, "family"), raw) == "models[2].family"
+    assert _pretty_loc(("models", 1, "family"), raw) == "models.b.family"
+
+
+@pytest.mark.parametrize("sheet, kept", [(0, 0), (2, 2), ("Data", "Data")])
+def test_a_sheet_is_named_or_counted_from_0_the_first_sheet_included(sheet, kept):
+    raw = read_yaml(paths.WAVES / "2020-replica" / "wave.yml")
+    raw["questionnaires"]["villagers"]["sheet"] = sheet
+    assert validate(WaveSettings, raw, "wave.yml").questionnaires["villagers"].sheet == kept
+
+
 def test_a_settings_file_edited_in_place_is_read_again(tmp_path, monkeypatch):
     """The settings are kept while their files are unchanged: an edit of the same length (0.65 to
     0.75, design to hc1 + spaces) to data/index.yml or data/models.yml is read on the next load."""

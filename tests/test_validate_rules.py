@@ -556,6 +556,19 @@ def test_nan_written_as_text_is_unparsable_and_blanks_and_missing_codes_are_coun
     assert report.missing["villagers"]["sex"] == {"blank": 2, "declared": 1}
 
 
+@pytest.mark.parametrize("column, kind", [("fpc", "a number"), ("weight", "a number"), ("age", "a number"),
+                                          ("sex", "a code or value label")])
+def test_an_unparsable_cell_is_said_to_be_not_a_number_of_a_numeric_item_and_not_a_code_of_a_coded_one(
+        small_villagers, make_wave, column, kind):
+    """What a cell that cannot be read should have been: a number for the numeric items (the
+    finite population correction among them), a code or value label for the coded ones."""
+    v = small_villagers.assign(fpc="60").astype({column: object})
+    v.loc[2, column] = "n/a"
+    report, errs = _errors(make_wave(v))
+    assert [(e.row, e.column, e.message) for e in errs if e.rule == "parsable value"] == [
+        (4, column, f"'n/a' is not {kind} of item {column!r}")]
+
+
 def test_a_blank_stratum_is_an_error(small_villagers, make_wave):
     """A stratum column that is not a province (here occupation) may not be blank: every
     respondent lies in a stratum (the design could not be built)."""
@@ -850,7 +863,8 @@ def test_report_files_are_written_on_request_but_never_under_waves(tmp_path, sma
     assert '"ok": false' in out_json.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("file, cell", [("villagers.csv", ""), ("villagers.csv", "  "), ("villagers.xlsx", None)])
+@pytest.mark.parametrize("file, cell", [("villagers.csv", ""), ("villagers.csv", "  "),
+                                        ("villagers.xlsx", None)])
 def test_a_blank_province_is_refused_as_blank_not_as_an_unknown_province_nan(small_villagers, make_wave,
                                                                            file, cell):
     """An empty province cell (a CSV's "", spaces, or a spreadsheet's empty cell read as NaN) is a
@@ -891,8 +905,8 @@ def test_a_questionnaire_without_its_province_column_beside_the_other_is_reporte
     inst = inst[inst["province"].isin(small_villagers["province"])].reset_index(drop=True)
     frames = {"villagers": small_villagers, "institutions": inst}
     frames[missing_from] = frames[missing_from].rename(columns={"province": "prov"})
-    res = runner.invoke(app, ["validate", str(make_wave(frames["villagers"], institutions=frames["institutions"]))],
-                        terminal_width=400)
+    folder = make_wave(frames["villagers"], institutions=frames["institutions"])
+    res = runner.invoke(app, ["validate", str(folder)], terminal_width=400)
     assert res.exit_code == 1 and (res.exception is None or isinstance(res.exception, SystemExit)), res.output
     assert "required column 'province' is missing" in " ".join(res.output.split())
 

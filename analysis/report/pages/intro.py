@@ -59,7 +59,8 @@ def degree_clause(h: dict[str, Any]) -> str:
 
 
 def _degree_dfs(h: dict[str, Any]) -> str:
-    return count(h["degree_overall_df"], N_("{n} design degree of freedom"), N_("{n} design degrees of freedom"))
+    return count(h["degree_overall_df"], N_("{n} design degree of freedom"),
+                 N_("{n} design degrees of freedom"))
 
 
 def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
