@@ -103,6 +103,19 @@ def test_ids_a_binary_file_stores_as_numbers_are_the_same_text_as_in_a_csv(fmt, 
     assert clean["villagers"][ids].astype(str).equals(reference["villagers"][ids].astype(str))
 
 
+def test_a_stata_extended_missing_value_is_a_missing_answer_not_the_letter(tmp_path, small_villagers, make_wave):
+    """Stata writes "don't know" as an extended missing value (.a): it is a missing answer,
+    counted as blank, never the letter 'a' refused as "not a code"."""
+    typed = _typed(small_villagers, "villagers").astype({"edu_org": object})
+    typed.loc[0, "edu_org"] = "a"
+    dta = tmp_path / "villagers.dta"
+    pyreadstat.write_dta(typed, str(dta), missing_user_values={"edu_org": ["a"]})
+    report, clean = validate_wave(make_wave(dta.read_bytes(), file="villagers.dta"))
+    assert report.ok, report.errors[:3]
+    assert pd.isna(clean["villagers"].loc[0, "edu_org"])
+    assert report.missing["villagers"]["edu_org"]["blank"] == (small_villagers["edu_org"] == "").sum() + 1
+
+
 @pytest.mark.parametrize("header, labels", [("sex", ("女", "男")), ("性别", ("女", "男")),
                                             ("sex", ("Female", "MALE"))])
 def test_spss_value_labels_contradicting_the_codebook_are_refused_under_any_header(tmp_path, small_villagers,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,10 @@ def test_a_replica_of_another_seed_records_that_seed_and_is_another_sample(tmp_p
                 for f in (tmp_path / "w", DEFAULT))
     fixed = list(old.columns[:old.columns.get_loc("village_meeting") + 1])   # the same bytes on every machine
     assert not new[fixed].equals(old[fixed])                                  # for the same seed
+    # its calibration log holds plain numbers (as the README prints them), no numpy scalars
+    [log] = [line for line in (tmp_path / "w" / "README.md").read_text(encoding="utf-8").splitlines()
+             if line.startswith("Calibration log: ")]
+    assert "np." not in log and re.search(r"'east_weight_factor': 0\.\d{1,6}\}$", log), log
 
 
 def test_a_replica_s_readme_and_wave_yml_say_how_it_was_written_and_its_command_writes_it_again(tmp_path):

@@ -569,6 +569,32 @@ def test_an_unparsable_cell_is_said_to_be_not_a_number_of_a_numeric_item_and_not
         (4, column, f"'n/a' is not {kind} of item {column!r}")]
 
 
+def test_a_refused_value_and_the_codes_a_message_lists_are_written_as_the_numbers_they_are(small_villagers,
+                                                                                          make_wave):
+    """Age 200 (read as the double 200.0) is named '200'; a Likert answer 6 is told the valid codes
+    and the missing codes as whole numbers, [8, 9, -9, 99], not [8.0, 9.0, ...]; the text "NA"
+    in a coded column is no blank but a value to refuse (it is no code the codebook declares)."""
+    v = small_villagers.astype({"age": object, "edu_org": object, "hlt_org": object})
+    v.loc[0, "age"], v.loc[1, "edu_org"], v.loc[2, "hlt_org"] = "200", "6", "NA"
+    report, errs = _errors(make_wave(v))
+    found = {e.column: (e.row, e.value, e.message) for e in errs}
+    assert set(found) == {"age", "edu_org", "hlt_org"}, errs
+    assert found["age"] == (2, "200", "'200' breaks the rule: allowed range is [16, 100]")
+    assert found["edu_org"][:2] == (3, "6")
+    assert found["edu_org"][2].endswith("valid codes are [1, 2, 3, 4, 5] (missing codes [8, 9, -9, 99])")
+    assert found["hlt_org"] == (4, "NA", "'NA' is not a code or value label of item 'hlt_org'")
+    assert report.missing["villagers"]["hlt_org"]["blank"] == (small_villagers["hlt_org"] == "").sum()
+
+
+def test_the_clean_province_is_its_whole_gbt_code(small_villagers, make_wave):
+    """The clean data hold the GB/T 2260 code of each province as an integer (310000), so files
+    written from them (``ruralgov index --scores``) carry 310000, not 310000.0."""
+    report, clean = validate_wave(make_wave(small_villagers))
+    prov = clean["villagers"]["province"]
+    assert report.ok and str(prov.dtype) == "Int64"
+    assert set(prov.astype(str)) == {"310000", "540000", "410000"}
+
+
 def test_a_blank_stratum_is_an_error(small_villagers, make_wave):
     """A stratum column that is not a province (here occupation) may not be blank: every
     respondent lies in a stratum (the design could not be built)."""
