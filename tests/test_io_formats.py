@@ -103,7 +103,8 @@ def test_ids_a_binary_file_stores_as_numbers_are_the_same_text_as_in_a_csv(fmt, 
     assert clean["villagers"][ids].astype(str).equals(reference["villagers"][ids].astype(str))
 
 
-def test_a_stata_extended_missing_value_is_a_missing_answer_not_the_letter(tmp_path, small_villagers, make_wave):
+def test_a_stata_extended_missing_value_is_a_missing_answer_not_the_letter(tmp_path, small_villagers,
+                                                                          make_wave):
     """Stata writes "don't know" as an extended missing value (.a): it is a missing answer,
     counted as blank, never the letter 'a' refused as "not a code"."""
     typed = _typed(small_villagers, "villagers").astype({"edu_org": object})
