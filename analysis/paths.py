@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT: Path = Path(os.environ.get("RURALGOV_ROOT", Path(__file__).resolve().parent.parent)).resolve()
-"""The project root: the folder that holds ``_config.yml``."""
+ROOT: Path = Path(os.environ.get("RURALGOV_ROOT") or Path(__file__).resolve().parent.parent).resolve()
+"""The project root: the folder that holds ``_config.yml`` (``RURALGOV_ROOT`` unset or empty: this
+package's checkout; a relative one is taken from the working folder, once, at import)."""
 
 DATA: Path = ROOT / "data"
 WAVES: Path = DATA / "waves"

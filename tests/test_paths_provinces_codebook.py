@@ -27,6 +27,18 @@ def test_paths_do_not_depend_on_the_working_directory(tmp_path):
     assert out[1] == str(paths.ROOT)
 
 
+@pytest.mark.parametrize("root", ["", "."])
+def test_a_root_override_is_an_absolute_folder_and_an_empty_one_is_no_override(tmp_path, root):
+    """RURALGOV_ROOT="." names the working folder as an absolute path (a kernel that later runs
+    in book/ still finds data/ there); an empty RURALGOV_ROOT is unset: the package's checkout."""
+    tree = Path(paths.__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(tree), "RURALGOV_ROOT": root}
+    code = "import os; from analysis import paths; os.chdir('/'); print(paths.ROOT, paths.DATA.is_absolute())"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         check=True, env=env).stdout.split()
+    assert out == [str(tmp_path.resolve() if root else tree), "True"]
+
+
 def test_an_empty_wave_variable_means_the_default_wave_not_the_current_folder(monkeypatch):
     monkeypatch.setenv(paths.WAVE_ENV, "")
     assert paths.current_wave() == paths.DEFAULT_WAVE
