@@ -185,6 +185,28 @@ def test_the_key_finding_of_the_most_named_problem_prints_no_interval_it_does_no
     assert "nan" not in line and "CI" not in line, line
 
 
+@pytest.mark.parametrize("language, said", [
+    ("en", "**{d:.2f}** (no confidence interval: 0 design degrees of freedom)"),
+    ("zh", "**{d:.2f}**（无置信区间：设计自由度 0）")])
+def test_a_national_degree_on_no_design_df_is_stated_without_an_interval(tmp_path, monkeypatch, language,
+                                                                        said):
+    """Four provinces of one village each: the national degree rests on 4 villages (published)
+    but on 0 design degrees of freedom, so it has no interval: the headline and the first key
+    finding say so, in the edition's language, never "95 % CI nan–nan"."""
+    from analysis.i18n import LANG_ENV
+    from analysis.report.pages import intro
+
+    provinces = ["上海", "西藏", "河南", "广西"]
+    st = _wave(tmp_path, provinces, one_village=provinces)
+    monkeypatch.setenv(LANG_ENV, language)
+    h = intro.numbers(st)
+    assert not h["degree_withheld"] and h["degree_overall_df"] == 0 and np.isnan(h["degree_overall_lo"])
+    assert h["degree_sentence"] == said.format(d=h["degree_overall"])
+    first = intro.key_findings(st, _NoModels(), {}).splitlines()[0]
+    assert f"**{h['degree_overall']:.1f}**" in first and "nan" not in first
+    assert ("no confidence interval" if language == "en" else "无置信区间") in first
+
+
 # ---- validation: a dominant weight beside a blank one -------------------------------------------
 
 def test_a_dominant_weight_is_refused_even_when_another_weight_is_blank(small_villagers, make_wave):

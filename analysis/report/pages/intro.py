@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.i18n import N_, _, count, province
@@ -54,6 +55,9 @@ def degree_clause(h: dict[str, Any]) -> str:
     """The national degree with its interval and design df, or why it is withheld."""
     if h["degree_withheld"]:
         return _("withheld ({why})").format(why=h["degree_withheld"])
+    if not np.isfinite(h["degree_overall_lo"]):        # 0 design df: no variance, no interval
+        return _("**{d:.2f}** (no confidence interval: {dfs})").format(d=h["degree_overall"],
+                                                                        dfs=_degree_dfs(h))
     return _("**{d:.2f}** (95 % CI {lo:.1f}–{hi:.1f}, {dfs})").format(
         d=h["degree_overall"], lo=h["degree_overall_lo"], hi=h["degree_overall_hi"], dfs=_degree_dfs(h))
 
@@ -76,6 +80,9 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
     more = _("More")
     out = [lab + (_("the modernization degree is withheld: {why}.").format(why=h["degree_withheld"])
                   if h["degree_withheld"] else
+                  _("the modernization degree is **{d:.1f}** on a 0–100 scale (no confidence interval: "
+                    "{dfs}).").format(d=h["degree_overall"], dfs=_degree_dfs(h))
+                  if not np.isfinite(h["degree_overall_lo"]) else
                   _("the modernization degree is **{d:.1f}** on a 0–100 scale (95 % CI {lo:.1f}–{hi:.1f}, "
                     "{dfs}).").format(d=h["degree_overall"], lo=h["degree_overall_lo"],
                                       hi=h["degree_overall_hi"], dfs=_degree_dfs(h)))
