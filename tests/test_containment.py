@@ -402,6 +402,24 @@ def test_waves_compared_need_their_own_survey_years(tmp_path, fake_book, year, s
     assert build_book(paths.DEFAULT_WAVE, out, compare=[str(other)], lang="en") == 0
 
 
+@pytest.mark.parametrize("default_folder", [False, True])
+def test_a_report_of_which_only_the_chinese_edition_was_built_may_be_built_again(tmp_path, fake_book,
+                                                                               default_folder):
+    """``--lang zh`` alone leaves the report's folder holding only ``zh/``: that folder is a
+    build (the Chinese one inside), so building it again, or the English edition beside it, is
+    allowed (and the Chinese edition kept inside), into ``--out`` as into ``_build/<wave>``."""
+    out = None if default_folder else tmp_path / "r"
+    base = fake_book / paths.DEFAULT_WAVE if default_folder else out
+    assert build_book(paths.DEFAULT_WAVE, out, lang="zh", pdf=False) == 0
+    assert sorted(p.name for p in base.iterdir()) == ["zh"]
+    assert build_book(paths.DEFAULT_WAVE, out, lang="zh", pdf=False, force=True) == 0
+    assert build_book(paths.DEFAULT_WAVE, out, lang="en", pdf=False) == 0
+    assert (base / "html" / "index.html").is_file() and (base / "zh" / "html" / "index.html").is_file()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "zh").mkdir()                   # a folder named zh that is no build
+    assert build_book(paths.DEFAULT_WAVE, tmp_path / "other", lang="en", pdf=False) == 2
+
+
 def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path, fake_book):
     out = tmp_path / "r"
     assert build_book(paths.DEFAULT_WAVE, out) == 0 and build_book(paths.DEFAULT_WAVE, out, lang="zh") == 0

@@ -4,6 +4,7 @@ page kernels share computed once when several ask at the same time (context.cach
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 import time
 from pathlib import Path
@@ -92,6 +93,19 @@ def test_each_shared_result_is_stored_under_its_own_name(tmp_path, monkeypatch, 
         for name in order:
             assert getattr(context, name)(st) == (name, st.key)
     assert len(list(tmp_path.glob("*.pkl"))) == 3
+
+
+def test_a_result_that_cannot_be_stored_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """A result that cannot be pickled (or a write cut short) raises, and leaves neither a half
+    file nor its temporary file among the build's results; the same for the study."""
+    monkeypatch.setenv(context.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(context, "_MEMO", {})
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
+        context.cached("models", SimpleNamespace(key="b" * 64), lambda: (lambda: 0))   # a lambda: no pickle
+    assert [p.suffix for p in tmp_path.iterdir()] == [".lock"]
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
+        context.save_study(SimpleNamespace(key="c" * 64, f=lambda: 0), tmp_path / "study")
+    assert list((tmp_path / "study").iterdir()) == []
 
 
 @pytest.mark.parametrize("folder", [False, True])
@@ -297,9 +311,11 @@ def test_the_execution_cache_key_leaves_out_the_models_alone(tmp_path, monkeypat
 
 def test_the_book_hash_changes_with_the_configuration_a_page_and_a_translation(tmp_path, monkeypatch):
     """The stamp that says a report is current covers _config.yml, _toc.yml, every file of book/
-    (pages and the bibliography they cite) and every translation catalog (they live in
-    locale/<language>/LC_MESSAGES/, some in a folder per page), and nothing else."""
+    (pages and the bibliography they cite), every translation catalog (they live in
+    locale/<language>/LC_MESSAGES/, some in a folder per page) and the report's stylesheet (an
+    edit of it is a new report, not "up to date"), and nothing else."""
     from analysis import i18n, paths
+    from analysis.report import sphinx_ext
     from analysis.report.build import book_hash
 
     root = tmp_path / "root"
@@ -307,7 +323,8 @@ def test_the_book_hash_changes_with_the_configuration_a_page_and_a_translation(t
              "bibliography": root / "book" / "references.bib",
              "catalog": root / "locale" / "zh_CN" / "LC_MESSAGES" / "ruralgov.po",
              "page catalog": root / "locale" / "zh_CN" / "LC_MESSAGES" / "book" / "intro.po",
-             "unread": root / "notes.txt"}
+             "stylesheet": root / "static" / "ruralgov.css", "unread": root / "notes.txt"}
+    monkeypatch.setattr(sphinx_ext, "STATIC", root / "static")
     monkeypatch.setattr(paths, "ROOT", root)
     monkeypatch.setattr(paths, "BOOK", root / "book")
     monkeypatch.setattr(i18n, "LOCALE", root / "locale")

@@ -190,6 +190,27 @@ def test_csv_is_written_whole_escaped_and_never_under_the_waves(tmp_path):
     assert not target.exists()
 
 
+def test_a_file_written_whole_gets_the_permissions_a_plain_write_would(tmp_path):
+    """The temporary file a report is written to first is readable by its owner alone: the file
+    renamed into place gets what the umask allows (as ``open()`` would give it), and a file it
+    replaces keeps its own permissions."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        p = tables.safe_csv(pd.DataFrame({"a": [1]}), tmp_path / "new.csv")
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644
+        p.chmod(0o640)
+        tables.safe_csv(pd.DataFrame({"a": [2]}), p)
+        assert stat.S_IMODE(p.stat().st_mode) == 0o640 and p.read_text(encoding="utf-8") == "a\n2\n"
+        os.umask(0o077)
+        own = tables.safe_csv(pd.DataFrame({"a": [1]}), tmp_path / "own.csv")
+        assert stat.S_IMODE(own.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
 @pytest.mark.parametrize("relative", ["data/waves/2020-replica/out.csv",
                                       "data/waves/../waves/2020-replica/out.csv"])
 def test_a_relative_path_into_the_waves_is_refused_as_an_absolute_one_is(relative, monkeypatch):

@@ -48,6 +48,12 @@ def safe_text(text: str, path: str | Path) -> Path:
     return safe_write(path, lambda fh: fh.write(text))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def safe_write(path: str | Path, write: Callable[[TextIO], object]) -> Path:
     """Create ``path``'s folder if need be and write it atomically (a temporary file beside it,
     then renamed: never a half-written file); refuses to write under ``data/waves/``."""
@@ -59,6 +65,9 @@ def safe_write(path: str | Path, write: Callable[[TextIO], object]) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             write(fh)
+        # the permissions of a file written in place (mkstemp's are the owner's alone): those of
+        # the file replaced, else what the umask allows
+        os.chmod(tmp, p.stat().st_mode & 0o7777 if p.exists() else 0o666 & ~_umask())
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

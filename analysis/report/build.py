@@ -33,9 +33,19 @@ STAMP = ".ruralgov-build.json"
 
 
 def _is_build(folder: Path) -> bool:
-    """Whether a folder holds a previous ruralgov build (its stamp, or an older build's layout)."""
-    return (folder / STAMP).is_file() or ((folder / "inputs").is_file() and (folder / "html").is_dir()
-                                          and set(p.name for p in folder.iterdir()) <= {"inputs", "html", "build.log"})
+    """Whether a folder holds a previous ruralgov build (its stamp, or an older build's layout), or
+    only another edition's build inside it (``--lang zh`` alone writes ``<folder>/zh/``)."""
+    if (folder / STAMP).is_file():
+        return True
+    names = {p.name for p in folder.iterdir()}
+    if (folder / "inputs").is_file() and (folder / "html").is_dir() and names <= {"inputs", "html",
+                                                                                  "build.log"}:
+        return True
+    from analysis.i18n import LANGS
+
+    others = {e for e in LANGS if e != "en"}
+    return bool(names) and names <= others and all((folder / n).is_dir() and _is_build(folder / n)
+                                                    for n in names)
 
 
 def check_out_dir(out_dir: Path, wave_folders: list[Path]) -> str | None:
@@ -440,12 +450,14 @@ def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
 
 
 def book_hash() -> str:
-    """SHA-256 over the pages and the book configuration."""
+    """SHA-256 over the pages, the book configuration, the catalogs and the report's own static
+    files (its stylesheet: they change no page's numbers, so they are not in the inputs' hash)."""
     h = hashlib.sha256()
     from analysis.i18n import LOCALE
+    from analysis.report.sphinx_ext import STATIC
 
     for f in [paths.ROOT / "_config.yml", paths.ROOT / "_toc.yml", *sorted(paths.BOOK.glob("*")),
-              *sorted(LOCALE.rglob("*.po"))]:
+              *sorted(LOCALE.rglob("*.po")), *sorted(STATIC.rglob("*"))]:
         if f.is_file():
             h.update(f.name.encode())
             h.update(f.read_bytes())

@@ -45,11 +45,21 @@ def save_study(study: Study, folder: Path) -> Path:
     have been moved or deleted) for the pages that read the wave's files."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"study-{study.key[:16]}.pkl"
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        pickle.dump(study, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, target)
+    _pickle_atomic(study, target)
     return target
+
+
+def _pickle_atomic(value: Any, target: Path) -> None:
+    """Pickle ``value`` into a temporary file beside ``target``, then rename it: never a half
+    written file, and no temporary file left when pickling fails or is interrupted."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @lru_cache(maxsize=2)
@@ -130,10 +140,7 @@ def cached(name: str, st: Study, compute: Callable[[], Any]) -> Any:
                     value = pickle.load(fh)  # noqa: S301 - written by this build
             else:
                 value = compute()
-                fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-                with os.fdopen(fd, "wb") as fh:
-                    pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, target)
+                _pickle_atomic(value, target)
     _MEMO[key] = value
     return value
 
