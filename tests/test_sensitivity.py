@@ -46,10 +46,13 @@ def wave(study):
     return study.wave
 
 
+@pytest.mark.parametrize("excluded", [(), ("means",)])
 @pytest.mark.parametrize("norm", NORMS)
-def test_precomputed_field_scores_equal_build_index(study, wave, norm):
+def test_precomputed_field_scores_equal_build_index(study, wave, norm, excluded):
+    """Every draw's construction scores as build_index does, a construction leaving out an aspect
+    included (the draws left its items in)."""
     v = wave.villagers
-    cfg = study.construction
+    cfg = study.construction.with_(exclude_aspects=excluded)
     combos = _field_scores(v, wave.codebook, cfg, v["weight"].to_numpy())
     for wt in ("equal", "entropy", "ahp"):
         for agg in AGGREGATIONS:

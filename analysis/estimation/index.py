@@ -364,6 +364,18 @@ def _aggregate_levels(xn: np.ndarray, levels: dict[str, tuple[list[int], np.ndar
     return {k: out[c] for c, k in enumerate(levels)}
 
 
+def index_items(data: pd.DataFrame, codebook: Codebook, cfg: IndexConfig,
+                indicators: frozenset[str] | None = None) -> list[Item]:
+    """The indicators an index of ``data`` is built from, in the codebook's order: those of the
+    questionnaire that somebody answered (or ``indicators``: a partitioned wave's, answered in any
+    partition), less the aspects the construction leaves out."""
+    if indicators is None:
+        indicators = frozenset(it.id for it in codebook.indicators(cfg.questionnaire)
+                               if it.id in data and data[it.id].notna().any())
+    return [it for it in codebook.indicators(cfg.questionnaire)
+            if it.id in indicators and it.aspect not in cfg.exclude_aspects]
+
+
 def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
                 codebook: Codebook | None = None, weights: np.ndarray | None = None,
                 normalised: pd.DataFrame | None = None,
@@ -383,11 +395,7 @@ def build_index(data: pd.DataFrame, config: IndexConfig | None = None, *,
     cb = codebook or load_codebook()
     # a wave without any indicator of a field (an optional block not asked) builds the index
     # from the fields it has; a respondent's missing answers fall under the coverage rule
-    if indicators is None:
-        indicators = frozenset(it.id for it in cb.indicators(cfg.questionnaire)
-                               if it.id in data and data[it.id].notna().any())
-    items = [it for it in cb.indicators(cfg.questionnaire)
-             if it.id in indicators and it.aspect not in cfg.exclude_aspects]
+    items = index_items(data, cb, cfg, indicators)
     if not items:                     # nobody answered anything: every score is missing
         items = list(cb.indicators(cfg.questionnaire))
     fields = [f for f in cb.fields if any(it.field == f for it in items)]

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import text_codes
-from analysis.estimation.index import IndexConfig, _level_weights, aggregate, normalise
+from analysis.estimation.index import IndexConfig, _level_weights, aggregate, index_items, normalise
 from analysis.i18n import N_
 from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 
@@ -160,8 +160,7 @@ def target_codes(items: list, targets: dict[str, float] | None = None) -> dict[s
 def _field_scores(data: pd.DataFrame, codebook, cfg: IndexConfig, weights: np.ndarray  # type: ignore[no-untyped-def]
                   ) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
     """(norm, weighting, aggregation) → (n × fields scores, base field weights)."""
-    items = [it for it in codebook.indicators(cfg.questionnaire)
-             if it.id in data and data[it.id].notna().any()]     # as build_index
+    items = index_items(data, codebook, cfg)                    # as build_index
     fields = [f for f in codebook.fields if any(it.field == f for it in items)]
     codes = np.column_stack([data[it.id].to_numpy(float) for it in items])
     out = {}
