@@ -229,7 +229,8 @@ def test_a_build_clears_what_a_killed_build_of_its_wave_left_not_another_wave_s_
     ours = [Path(tempfile.mkdtemp(prefix=f".tmp-{w}-", dir=fake_book)), fake_book / f".staging-{w}-4321",
             fake_book / f".old-{w}-4321"]
     theirs = [Path(tempfile.mkdtemp(prefix=f".tmp-{w}-b-", dir=fake_book)), fake_book / f".staging-{w}-b-4321",
-              fake_book / f".old-{w}-b-4321", fake_book / f".tmp-{w}-notes"]
+              fake_book / f".old-{w}-b-4321", fake_book / f".tmp-{w}-notes",
+              fake_book / f".staging-{w}-2021-4321", fake_book / f".old-{w}-2021-4321"]   # report w-2021
     for d in ours + theirs:
         d.mkdir(exist_ok=True)
     assert build_mod.stale_folders(w, fake_book / w) == sorted(ours)
@@ -418,6 +419,19 @@ def test_a_report_of_which_only_the_chinese_edition_was_built_may_be_built_again
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "zh").mkdir()                   # a folder named zh that is no build
     assert build_book(paths.DEFAULT_WAVE, tmp_path / "other", lang="en", pdf=False) == 2
+
+
+def test_the_chinese_edition_built_beside_an_english_one_links_to_it(tmp_path, fake_book, monkeypatch):
+    """``--lang zh`` after ``--lang en`` (no editions named): the English edition found in the
+    report's folder is among the editions the Chinese pages link to, and not the other way round
+    before the Chinese one exists."""
+    from analysis import i18n
+
+    runs = _record_runs(monkeypatch, look=lambda cmd, env: env[i18n.EDITIONS_ENV])
+    out = tmp_path / "r"
+    assert build_book(paths.DEFAULT_WAVE, out, lang="en", pdf=False) == 0
+    assert build_book(paths.DEFAULT_WAVE, out, lang="zh", pdf=False) == 0
+    assert runs == ["en", "en,zh"]
 
 
 def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path, fake_book):

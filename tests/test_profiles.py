@@ -3,6 +3,8 @@ where the disclosure policy allows it, official statistics for every province.""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,6 +30,9 @@ def test_one_page_per_province_from_the_template_and_an_index(tmp_path):
     sh = (tmp_path / "profiles" / "shanghai.md").read_text(encoding="utf-8")
     assert "CODE = 310000" in sh and "# Shanghai · 上海" in sh and 'page="shanghai"' in sh
     assert '"stamp_official": official_source().stamp("shanghai")' in sh   # the NBS panel, not the wave
+    # each survey table is shown under its own title: the sub-indices, then the problems
+    shows = re.findall(r'display\.show\(([^,]+),.*?title=titles\["(\w+)"\]\)', sh, re.S)
+    assert shows == [("lv", "levels"), ('tables["problems"]', "problems")]
     hubei = (tmp_path / "profiles" / "hubei.md").read_text(encoding="utf-8")     # its region named as one
     assert "Hubei (湖北省) lies in the central region, one of the NBS's four regions." in hubei
     # the NBS's four regions, not the three belts: Liaoning is in the northeast (east of three belts)

@@ -325,6 +325,26 @@ def test_csv_is_written_to_a_hidden_temporary_beside_it_then_renamed(tmp_path, m
     assert p.read_bytes() == "名\n省\n".encode("utf-8")
 
 
+def test_the_published_and_the_reproduced_columns_are_labelled_as_what_they_hold():
+    from analysis.publishing.labels import column_label
+
+    assert (column_label("published"), column_label("reproduced")) == ("published", "reproduced")
+
+
+def test_a_figure_s_data_link_is_offered_as_the_figure_s():
+    """Under a figure the CSV link says it holds the figure's data (not "this table"), and is
+    not set as a table's caption line."""
+    from types import SimpleNamespace
+
+    from analysis.report import display
+
+    fig = SimpleNamespace(ruralgov_data=pd.DataFrame({"a": [1]}))
+    link = display.figure_data_link(fig, "fig_intro_regions")
+    assert link == tables.csv_link(fig.ruralgov_data, "figure-intro-regions", kind="figure")
+    assert "Data of this figure (CSV)" in link and "this table" not in link
+    assert display.figure_data_link(SimpleNamespace(), "fig_x") == ""
+
+
 def test_csv_file_names_come_from_the_title():
     name = lambda title, kind="table": tables.CSV_LINK.search(tables.csv_link(pd.DataFrame({"a": [1]}), title, kind=kind)).group(1)  # noqa: E731
     assert name("X-ray use, by region") == "x-ray-use-by-region.csv"

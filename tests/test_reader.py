@@ -214,6 +214,7 @@ def test_the_archive_holds_every_table_once_as_the_page_offers_it(tmp_path):
         "<html>" + csv_link(a, "Table 3.1. Provinces") + csv_link(b, "Table 3.2. Other") + "</html>", encoding="utf-8")
     (tmp_path / "book" / "cite.html").write_text("<html>no tables</html>", encoding="utf-8")
     assert tables_archive(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book", "tables.zip"]     # no temporary copy
     with zipfile.ZipFile(tmp_path / "tables.zip") as z:
         assert sorted(z.namelist()) == ["index/table-3-1-provinces.csv", "index/table-3-2-other.csv"]
         text = z.read("index/table-3-1-provinces.csv").decode("utf-8")
