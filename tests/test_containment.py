@@ -434,6 +434,17 @@ def test_the_chinese_edition_built_beside_an_english_one_links_to_it(tmp_path, f
     assert runs == ["en", "en,zh"]
 
 
+def test_an_empty_report_folder_is_no_english_edition_to_link_to(tmp_path, fake_book, monkeypatch):
+    """``mkdir out && ruralgov build --lang zh --out out``: the folder exists but holds no English
+    edition, so the Chinese pages link to no English one."""
+    from analysis import i18n
+
+    runs = _record_runs(monkeypatch, look=lambda cmd, env: env[i18n.EDITIONS_ENV])
+    (tmp_path / "r").mkdir()                              # the English edition's folder, nothing built
+    assert build_book(paths.DEFAULT_WAVE, tmp_path / "r", lang="zh", pdf=False) == 0
+    assert runs == ["zh"]
+
+
 def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path, fake_book):
     out = tmp_path / "r"
     assert build_book(paths.DEFAULT_WAVE, out) == 0 and build_book(paths.DEFAULT_WAVE, out, lang="zh") == 0
@@ -660,7 +671,8 @@ def test_a_build_without_the_pdf_is_not_up_to_date_for_a_build_asking_for_it(tmp
     assert build_book(paths.DEFAULT_WAVE, out, pdf=False, editions=("en",)) == 0 and len(runs) == 1
     assert build_book(paths.DEFAULT_WAVE, out, pdf=True, editions=("en",)) == 0
     assert len(runs) == 2 and printed == [f"ruralgov-{paths.DEFAULT_WAVE}.pdf"]
-    assert (out / "pdf" / printed[0]).is_symlink()
+    link = out / "pdf" / printed[0]        # relative, into the report itself (the staging folder is gone)
+    assert link.is_symlink() and os.readlink(link) == f"../html/{printed[0]}"
     assert build_book(paths.DEFAULT_WAVE, out, pdf=True, editions=("en",)) == 0 and len(runs) == 2
     assert build_book(paths.DEFAULT_WAVE, out, pdf=True, editions=("en",), profiles_enabled=False) == 0
     assert len(runs) == 3

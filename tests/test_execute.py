@@ -108,6 +108,16 @@ def test_a_result_that_cannot_be_stored_leaves_no_temporary_file(tmp_path, monke
     assert list((tmp_path / "study").iterdir()) == []
 
 
+def test_the_study_a_build_hands_its_pages_is_its_own_not_an_earlier_build_s(tmp_path):
+    """Two builds of the same wave files (the same key) from two folders: the second build's pages
+    load the second study (whose wave folder they read), not the pickle the first one left."""
+    first = context.save_study(SimpleNamespace(key="d" * 64, folder="waves/a"), tmp_path)
+    second = context.save_study(SimpleNamespace(key="d" * 64, folder="moved/a"), tmp_path)
+    assert first == second
+    with open(second, "rb") as fh:
+        assert pickle.load(fh).folder == "moved/a"
+
+
 @pytest.mark.parametrize("folder", [False, True])
 def test_a_shared_result_is_kept_for_the_kernel_s_life(tmp_path, monkeypatch, folder):
     """Asked for twice in one kernel, a result is computed (or read from the build's folder) once:

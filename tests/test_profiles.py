@@ -49,6 +49,19 @@ def test_one_page_per_province_from_the_template_and_an_index(tmp_path):
     assert zh == i18n._("Province profiles", "zh") != "Province profiles"
 
 
+def test_profiles_written_again_in_another_edition_replace_every_page(tmp_path):
+    """Pages written into a folder that holds another edition's are written anew, not kept: the
+    Chinese run after an English one leaves every province page (and the list) as a fresh Chinese
+    run writes them."""
+    profiles.write_profiles(tmp_path / "again", "en")
+    profiles.write_profiles(tmp_path / "again", "zh")
+    profiles.write_profiles(tmp_path / "fresh", "zh")
+    pages = sorted(p.name for p in (tmp_path / "fresh").glob("*.md"))
+    assert len(pages) == 32 and sorted(p.name for p in (tmp_path / "again").glob("*.md")) == pages
+    for name in pages:
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+
+
 def test_a_profile_warns_of_a_synthetic_wave_exactly_when_it_shows_survey_numbers(tmp_path, study):
     """The notice cell of a profile page, run as the page runs it: a synthetic wave's warning where
     the page has survey tables, the wave's title for a real wave, nothing without survey numbers."""

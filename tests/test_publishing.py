@@ -190,6 +190,16 @@ def test_csv_is_written_whole_escaped_and_never_under_the_waves(tmp_path):
     assert not target.exists()
 
 
+def test_a_write_cut_short_by_ctrl_c_leaves_neither_the_file_nor_its_temporary_copy(tmp_path):
+    def interrupted(fh):  # type: ignore[no-untyped-def]
+        fh.write("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        tables.safe_write(tmp_path / "out.csv", interrupted)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_file_written_whole_gets_the_permissions_a_plain_write_would(tmp_path):
     """The temporary file a report is written to first is readable by its owner alone: the file
     renamed into place gets what the umask allows (as ``open()`` would give it), and a file it

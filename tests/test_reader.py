@@ -2084,6 +2084,7 @@ def test_mathjax_is_fetched_verified_and_unpacked_where_the_pages_load_it(tmp_pa
     root = tmp_path / "mathjax"
     got = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert got == ["LICENSE", "output/chtml/fonts/woff-v2/MJX_Main.woff", "tex-mml-chtml.js"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mathjax"]      # the unpacking folder renamed
     # a fetch cut short (here after the script, before the fonts) leaves nothing taken as present:
     # the next build fetches again and gets the whole bundle
     monkeypatch.setattr(assets, "MATHJAX_DIR", tmp_path / "cut")
@@ -2102,6 +2103,7 @@ def test_mathjax_is_fetched_verified_and_unpacked_where_the_pages_load_it(tmp_pa
     monkeypatch.setattr(tarfile.TarFile, "extractfile", extract)
     assert not (tmp_path / "cut" / "tex-mml-chtml.js").exists()
     (tmp_path / "cut.partial" / "stale.js").write_text("of an earlier fetch", encoding="utf-8")
+    (tmp_path / "cut" / "stray.js").write_text("of an older bundle", encoding="utf-8")
     assert assets.ensure_mathjax()                          # the half-unpacked folder is started afresh
     cut_root = tmp_path / "cut"
     assert sorted(str(p.relative_to(cut_root)) for p in cut_root.rglob("*") if p.is_file()) == got

@@ -119,6 +119,25 @@ def test_only_a_folder_the_replica_wrote_counts_as_one_and_may_be_overwritten(tm
     if not replica:
         assert "is not an earlier replica wave" in " ".join(res.output.split())
         assert tree_hashes(folder) == before
+    else:                                     # overwritten whole: every file is the new seed's
+        assert tree_hashes(folder) != before
+        assert yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))["generator"]["seed"] == 2
+        assert tree_hashes(folder) == tree_hashes(_written(tmp_path / "fresh" / "w", seed=2))
+
+
+def _written(folder, **kw):  # type: ignore[no-untyped-def]
+    write_wave(folder, wave_id=folder.name, **kw)
+    return folder
+
+
+def test_the_replica_command_writes_into_an_empty_folder_named_by_its_id(tmp_path):
+    """An existing empty folder is no earlier wave to protect: the replica is written into it."""
+    out = tmp_path / "2024-replica"
+    out.mkdir()
+    res = CliRunner().invoke(app, ["replica", "--out", str(out), "--n", "440", "--no-calibrate"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "institutions.csv", "villagers.csv",
+                                                    "wave.yml"]
 
 
 def test_the_replica_command_generates_with_the_seed_it_is_given(tmp_path):
