@@ -220,17 +220,28 @@ def test_a_failed_build_leaves_no_temporary_folder(tmp_path, fake_book, monkeypa
 
 
 def test_a_build_clears_what_a_killed_build_of_its_wave_left_not_another_wave_s_folders(fake_book):
-    """The temporary, staging and old folders of a killed build of this wave are removed; those of
-    a wave whose id only starts with this one's (``<id>-b``), which may be building now, are not."""
+    """The temporary, staging and old folders of a killed build of this wave are removed (an
+    older build's temporary folder named without its process too); those of a build of this wave
+    still running (the other edition, in another terminal: its process is alive), and those of a
+    wave whose id only starts with this one's (``<id>-b``), which may be building now, are not."""
+    import subprocess
+    import sys
     import tempfile
 
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)             # a process that has ended
+    live = os.getppid()                  # alive, and not this process (whose build stages as its own)
     w = paths.DEFAULT_WAVE
     fake_book.mkdir()
-    ours = [Path(tempfile.mkdtemp(prefix=f".tmp-{w}-", dir=fake_book)), fake_book / f".staging-{w}-4321",
-            fake_book / f".old-{w}-4321"]
-    theirs = [Path(tempfile.mkdtemp(prefix=f".tmp-{w}-b-", dir=fake_book)), fake_book / f".staging-{w}-b-4321",
-              fake_book / f".old-{w}-b-4321", fake_book / f".tmp-{w}-notes",
-              fake_book / f".staging-{w}-2021-4321", fake_book / f".old-{w}-2021-4321"]   # report w-2021
+    ours = [Path(tempfile.mkdtemp(prefix=f".tmp-{w}-{dead}-", dir=fake_book)),
+            Path(tempfile.mkdtemp(prefix=f".tmp-{w}-", dir=fake_book)),
+            fake_book / f".staging-{w}-{dead}", fake_book / f".old-{w}-{dead}"]
+    theirs = [Path(tempfile.mkdtemp(prefix=f".tmp-{w}-b-{dead}-", dir=fake_book)),
+              fake_book / f".staging-{w}-b-{dead}", fake_book / f".old-{w}-b-{dead}",
+              fake_book / f".tmp-{w}-notes",
+              fake_book / f".staging-{w}-2021-{dead}", fake_book / f".old-{w}-2021-{dead}",   # report w-2021
+              Path(tempfile.mkdtemp(prefix=f".tmp-{w}-{live}-", dir=fake_book)),             # running now
+              fake_book / f".staging-{w}-{live}"]
     for d in ours + theirs:
         d.mkdir(exist_ok=True)
     assert build_mod.stale_folders(w, fake_book / w) == sorted(ours)

@@ -466,15 +466,28 @@ def book_hash() -> str:
 
 def stale_folders(name: str, target: Path) -> list[Path]:
     """The folders a killed build of the report ``name`` into ``target`` left: its temporary folder
-    under ``_build/`` (``.tmp-<name>-`` and tempfile's eight characters) and the staging and old
-    copies beside ``target`` (``.staging-<target's name>-<pid>``, ``.old-…``). Not those of a report
-    whose name only starts with ``name`` (wave ``w-b`` beside ``w``), which may be building now."""
-    tmp = re.compile(rf"\.tmp-{re.escape(name)}-[a-z0-9_]{{8}}")
-    beside = re.compile(rf"\.(?:staging|old)-{re.escape(target.name)}-\d+")
-    out = [p for p in paths.BUILD.glob(".tmp-*") if tmp.fullmatch(p.name)]
+    under ``_build/`` (``.tmp-<name>-<pid>-`` and tempfile's eight characters) and the staging and
+    old copies beside ``target`` (``.staging-<target's name>-<pid>``, ``.old-…``). Not those of a
+    build still running (its process alive: the other edition of the same report, built in another
+    terminal), nor those of a report whose name only starts with ``name`` (wave ``w-b`` beside
+    ``w``)."""
+    tmp = re.compile(rf"\.tmp-{re.escape(name)}-(?:(\d+)-)?[a-z0-9_]{{8}}")    # no pid: an older build's
+    beside = re.compile(rf"\.(?:staging|old)-{re.escape(target.name)}-(\d+)")
+    found = [(p, tmp.fullmatch(p.name)) for p in paths.BUILD.glob(".tmp-*")]
     if target.parent.is_dir():
-        out += [p for p in target.parent.glob(".*") if beside.fullmatch(p.name)]
-    return sorted(out)
+        found += [(p, beside.fullmatch(p.name)) for p in target.parent.glob(".*")]
+    return sorted(p for p, m in found if m and not (m.group(1) and _alive(int(m.group(1)))))
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs (another build's, whose folders are not stale)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
@@ -570,7 +583,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     cfg.setdefault("sphinx", {}).setdefault("config", {})["html_static_path"] = [str(STATIC_DIR)]   # jupyter-book maps execute.cache → nb_execution_cache_path
     for stale in stale_folders(name, target):
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=paths.BUILD))
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-{os.getpid()}-", dir=paths.BUILD))
     # the scored study: computed once here, loaded by every page kernel; results computed by one
     # page (models, sensitivity) are stored beside it for the others
     from analysis.estimation.study import build_study
