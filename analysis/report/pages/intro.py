@@ -67,6 +67,18 @@ def _degree_dfs(h: dict[str, Any]) -> str:
                  N_("{n} design degrees of freedom"))
 
 
+def _degree_finding(h: dict[str, Any]) -> str:
+    """The key finding of the national degree (as :func:`degree_clause`, in a sentence)."""
+    if h["degree_withheld"]:
+        return _("the modernization degree is withheld: {why}.").format(why=h["degree_withheld"])
+    if not np.isfinite(h["degree_overall_lo"]):
+        return _("the modernization degree is **{d:.1f}** on a 0–100 scale (no confidence interval: "
+                 "{dfs}).").format(d=h["degree_overall"], dfs=_degree_dfs(h))
+    return _("the modernization degree is **{d:.1f}** on a 0–100 scale (95 % CI {lo:.1f}–{hi:.1f}, "
+             "{dfs}).").format(d=h["degree_overall"], lo=h["degree_overall_lo"], hi=h["degree_overall_hi"],
+                              dfs=_degree_dfs(h))
+
+
 def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
     """The landing page's key findings: a Markdown list of 4–6 sentences, each computed from the
     wave (or from the official statistics) and linking to the section that shows it. Survey
@@ -78,15 +90,7 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
     h = headline(study)
     lab = _(SYNTHETIC_LABEL) + " " if study.wave.synthetic else ""
     more = _("More")
-    out = [lab + (_("the modernization degree is withheld: {why}.").format(why=h["degree_withheld"])
-                  if h["degree_withheld"] else
-                  _("the modernization degree is **{d:.1f}** on a 0–100 scale (no confidence interval: "
-                    "{dfs}).").format(d=h["degree_overall"], dfs=_degree_dfs(h))
-                  if not np.isfinite(h["degree_overall_lo"]) else
-                  _("the modernization degree is **{d:.1f}** on a 0–100 scale (95 % CI {lo:.1f}–{hi:.1f}, "
-                    "{dfs}).").format(d=h["degree_overall"], lo=h["degree_overall_lo"],
-                                      hi=h["degree_overall_hi"], dfs=_degree_dfs(h)))
-           + f" {{doc}}`{more} <index>`"]
+    out = [lab + _degree_finding(h) + f" {{doc}}`{more} <index>`"]
     if "top_province" in h:
         out.append(lab + _("among the {n} publishable provinces the degree ranges from {low:.1f} ({bottom}) "
                            "to {high:.1f} ({top}), a difference of {diff:.1f} points (SE {se:.1f}).").format(
