@@ -232,16 +232,22 @@ def validate(model: type[BaseModel], raw: Any, file: str, *, context: dict | Non
     except ValidationError as e:
         problems: list[SettingsProblem] = []
         shallow: set[int] = set()
+        union_member = False                    # whether the last problem is a union member's
         for err in e.errors(include_url=False):
             loc = tuple(err["loc"])
             problem = SettingsProblem(file, _pretty_loc(loc, raw, err["type"] == "missing"),
                                       _message(err, model, raw))
             last = problems[-1] if problems else None
             head = f"{err.get('input')!r}: "
-            if (last and last.key == problem.key and last.message.startswith(head)
-                    and problem.message.startswith(head)):
+            member = len(_keys(loc, raw, err["type"] == "missing")) < sum(
+                not (isinstance(p, str) and p.startswith("function-")) for p in loc)
+            merge = (last and member and union_member and last.key == problem.key
+                     and last.message.startswith(head) and problem.message.startswith(head))
+            union_member = member
+            if merge:
                 # one value refused by each member of a union (``str | int``): one problem
-                problems[-1] = last._replace(message=f"{last.message}, or {problem.message[len(head):]}")
+                problems[-1] = last._replace(  # type: ignore[union-attr]
+                    message=f"{last.message}, or {problem.message[len(head):]}")
             else:
                 problems.append(problem)
             if isinstance(err.get("input"), (dict, list)) and err["type"].endswith("_type"):
