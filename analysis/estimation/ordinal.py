@@ -380,11 +380,13 @@ def brant(y: np.ndarray, X: np.ndarray, regs: list[str],
         d = np.sqrt(np.clip(np.diag(g), 1e-300, None))
         informative = int(((P[:, a] > 1e-8) & (P[:, a] < 1 - 1e-8)).sum())
         try:
-            if informative <= K or np.linalg.cond(g / np.outer(d, d)) > 1e10:
-                raise np.linalg.LinAlgError
-            infos.append(np.linalg.inv(g))
+            well_posed = informative > K and np.linalg.cond(g / np.outer(d, d)) <= 1e10
+            info = np.linalg.inv(g) if well_posed else None
         except np.linalg.LinAlgError:
-            raise BrantUndefined(_separated(code[a])) from None
+            info = None
+        if info is None:
+            raise BrantUndefined(_separated(code[a]))
+        infos.append(info)
     Vb = np.zeros((m * k, m * k))
     for (a, b_), g in grams.items():
         cov = infos[a] if a == b_ else infos[a] @ g @ infos[b_]        # infos[a] g infos[a] = infos[a]

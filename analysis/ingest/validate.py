@@ -852,9 +852,8 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
         report.problems.append(Problem("wave.yml", None, "questionnaires", "", "villager questionnaire",
                                        "the wave has no villagers questionnaire: the index and every "
                                        "estimate rest on it"))
-    if "villagers" in out and "institutions" in out and all("province" in out[q] for q in ("villagers",
-                                                                                        "institutions")):
-        # (a file without its province column is refused above, for that column)
+    # (a file without its province column is refused above, for that column)
+    if all(q in out and "province" in out[q] for q in ("villagers", "institutions")):
         have = set(out["villagers"]["province"].dropna())
         inst = out["institutions"]
         for code in sorted(set(inst["province"].dropna()) - have):

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from rich.console import Console
@@ -127,12 +128,17 @@ def inputs_hash(wave_folder: Path, exclude: tuple[Path, ...] = ()) -> str:
     """SHA-256 over everything the pages read besides their own cells (but the files of ``exclude``):
     the wave, the codebook and settings, the published figures, the official statistics and the map
     under ``data/external/``, the package's code."""
-    h = hashlib.sha256()
     files = [*sorted(wave_folder.iterdir()), paths.CODEBOOK, *sorted(paths.DATA.glob("*.yml")),
              *sorted(paths.REFERENCE.glob("*")), *sorted(paths.EXTERNAL.rglob("*")),
              *sorted((paths.ROOT / "analysis").rglob("*.py"))]
+    return files_hash(f for f in files if f not in exclude)
+
+
+def files_hash(files: Iterable[Path]) -> str:
+    """SHA-256 over the name and bytes of each file, in the order given (folders skipped)."""
+    h = hashlib.sha256()
     for f in files:
-        if f.is_file() and f not in exclude:
+        if f.is_file():
             h.update(f.name.encode())
             h.update(f.read_bytes())
     return h.hexdigest()
@@ -181,11 +187,8 @@ def messages_hash(lang: str) -> str:
     English: the messages are the package's own text)."""
     from analysis.i18n import LOCALE, SPHINX_LANGUAGE
 
-    h = hashlib.sha256()
-    for f in sorted((LOCALE / SPHINX_LANGUAGE[lang] / "LC_MESSAGES").glob("*.po")) if lang != "en" else ():
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+    catalogs = LOCALE / SPHINX_LANGUAGE[lang] / "LC_MESSAGES"
+    return files_hash(sorted(catalogs.glob("*.po")) if lang != "en" else [])
 
 
 def declare_inputs(path: Path, hashes: dict[str, str], page: str) -> None:
@@ -452,16 +455,11 @@ def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
 def book_hash() -> str:
     """SHA-256 over the pages, the book configuration, the catalogs and the report's own static
     files (its stylesheet: they change no page's numbers, so they are not in the inputs' hash)."""
-    h = hashlib.sha256()
     from analysis.i18n import LOCALE
     from analysis.report.sphinx_ext import STATIC
 
-    for f in [paths.ROOT / "_config.yml", paths.ROOT / "_toc.yml", *sorted(paths.BOOK.glob("*")),
-              *sorted(LOCALE.rglob("*.po")), *sorted(STATIC.rglob("*"))]:
-        if f.is_file():
-            h.update(f.name.encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()
+    return files_hash([paths.ROOT / "_config.yml", paths.ROOT / "_toc.yml", *sorted(paths.BOOK.glob("*")),
+                       *sorted(LOCALE.rglob("*.po")), *sorted(STATIC.rglob("*"))])
 
 
 def stale_folders(name: str, target: Path) -> list[Path]:

@@ -87,23 +87,22 @@ def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     wave that reproduces the seed study)."""
     w = study.wave
     v = study.villagers
-    overall = study.degree()
     # the national degree as it may be published (a wave of one village, or of fewer respondents
-    # than min_cell, withholds it as every table does)
+    # than min_cell, withholds it as every table does; its counts stay)
     shown = degree_table(study, None).iloc[0]
     withheld = str(shown[SUPPRESSED])
     psu = w.design_columns.get("psu")
     # without a PSU column the wave does not say which village a respondent lives in: no count
     n_provinces, n_villages = int(v["province"].nunique()), int(v[psu].nunique()) if psu else None
-    n_unscored = int(len(v) - overall.n[0])
+    n_unscored = int(len(v) - shown["n"])
     out: dict[str, Any] = {
         "wave_id": w.id, "wave_title": w.spec.title, "wave_year": w.spec.year or _("unknown year"),
         "n_villagers": len(v), "n_provinces": n_provinces, "n_villages": n_villages,
         **institutions_sentences(w),
         "degree_overall": float(shown["estimate"]), "degree_overall_se": float(shown["se"]),
         "degree_overall_lo": float(shown["ci_low"]), "degree_overall_hi": float(shown["ci_high"]),
-        "degree_overall_df": int(overall.df[0]), "degree_withheld": reason_text(withheld) if withheld else "",
-        "wave_sha12": w.sha256[:12], "n_scored": int(overall.n[0]),
+        "degree_overall_df": int(shown["df"]), "degree_withheld": reason_text(withheld) if withheld else "",
+        "wave_sha12": w.sha256[:12], "n_scored": int(shown["n"]),
         "n_unscored": n_unscored, "min_cell": int(w.spec.min_cell),
         "unscored_clause": unscored_clause(n_unscored),
         "villagers_count": count(len(v), N_("{n} villager questionnaire"), N_("{n} villager questionnaires")),
