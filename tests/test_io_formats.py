@@ -166,6 +166,33 @@ def test_declared_missing_codes_become_missing_and_are_counted(small_villagers, 
     assert counts["blank"] == (v["edu_org"] == "").sum()
 
 
+@pytest.mark.parametrize("label, code", [("不知道", "8"), ("Refused", "9"), (" don't know ", "8")])
+def test_a_missing_answer_written_as_its_label_is_a_declared_missing_answer(small_villagers, make_wave,
+                                                                             label, code):
+    """A cell reading 不知道 (don't know) or "refused" in a Likert column is the missing code the
+    codebook labels so: missing and counted as declared, exactly as the code itself would be,
+    not an unreadable value that refuses the wave."""
+    as_label, as_code = small_villagers.copy(), small_villagers.copy()
+    as_label.loc[:2, "edu_org"] = label
+    as_code.loc[:2, "edu_org"] = code
+    report, clean = validate_wave(make_wave(as_label, name="label"))
+    assert report.ok, report.errors[:3]
+    ref_report, ref = validate_wave(make_wave(as_code, name="code"))
+    assert clean["villagers"]["edu_org"].equals(ref["villagers"]["edu_org"])
+    assert clean["villagers"].loc[:2, "edu_org"].isna().all()
+    assert report.missing["villagers"]["edu_org"] == ref_report.missing["villagers"]["edu_org"]
+    assert report.missing["villagers"]["edu_org"]["declared"] >= 3
+
+
+def test_a_missing_label_is_refused_where_its_code_is_not_missing(small_villagers, make_wave):
+    """"不知道" in a categorical item whose missing codes are only -9 and 99 is not a code the item
+    declares missing: it stays an unreadable value, named with its row and column."""
+    v = small_villagers.copy()
+    v.loc[3, "education"] = "不知道"
+    report, _ = validate_wave(make_wave(v))
+    assert [(e.row, e.column, e.rule) for e in report.errors] == [(5, "education", "parsable value")]
+
+
 def test_the_wave_s_missing_codes_hold_on_a_column_read_as_text(small_villagers, make_wave):
     """A column holding a full-width digit is parsed as text (the careful path): the codes the
     wave declares missing (missing_codes: [-8]) are declared missing there too, not refused."""

@@ -185,9 +185,11 @@ def _parse_arrow(s: pd.Series) -> np.ndarray | None:
 
 
 class _Ctx:
-    def __init__(self, report: ValidationReport, raw: RawTable) -> None:
+    def __init__(self, report: ValidationReport, raw: RawTable,
+                 missing_labels: dict[float, tuple[str, str]] | None = None) -> None:
         self.report, self.raw = report, raw
         self.fname = raw.file.name
+        self.missing_labels = missing_labels or {}
 
     def add(self, pos: int | None, cid: str, value: object, rule: str, msg: str,
             severity: Severity = "error") -> None:
@@ -196,15 +198,23 @@ class _Ctx:
         self.report.problems.append(Problem(self.fname, row, col, _short(value), rule, msg, severity))
 
 
-def _label_map(item: Item, file_labels: dict[Any, str] | None) -> dict[str, float]:
-    """Text label → code: the codebook's Chinese and English labels, then the file's own labels
-    (SPSS/Stata value labels) where their code is a valid code of the item."""
+def _label_map(item: Item, file_labels: dict[Any, str] | None,
+               missing_labels: dict[float, tuple[str, str]] | None = None) -> dict[str, float]:
+    """Text label → code: the codebook's Chinese and English labels, then the labels of the
+    item's missing codes (a cell reading 不知道 is the code 8 the item declares missing, not an
+    unreadable value), then the file's own labels (SPSS/Stata value labels) where their code is a
+    valid or a missing code of the item."""
     m: dict[str, float] = {}
     for code, (zh, en) in item.values.items():
         m[zh.strip().lower()] = float(code)
         m[en.strip().lower()] = float(code)
+    for code, (zh, en) in (missing_labels or {}).items():
+        if float(code) in item.missing:
+            m.setdefault(zh.strip().lower(), float(code))
+            m.setdefault(en.strip().lower(), float(code))
+    known = {float(c) for c in item.values} | set(item.missing)
     for code, lab in (file_labels or {}).items():
-        if float(code) in {float(c) for c in item.values}:
+        if float(code) in known:
             m.setdefault(str(lab).strip().lower(), float(code))
     return m
 
@@ -263,7 +273,7 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[floa
             num = pd.to_numeric(stripped, errors="coerce").astype("float64")
         bad = num.isna() & ~blank
         if bad.any() and item.type in CODED_TYPES:
-            labels = _label_map(item, ctx.raw.value_labels.get(item.id))
+            labels = _label_map(item, ctx.raw.value_labels.get(item.id), ctx.missing_labels)
             mapped = txt[bad].map(lambda v: labels.get(str(v).strip().lower(), np.nan))
             num.loc[bad] = mapped.astype("float64")
             bad = num.isna() & ~blank
@@ -403,7 +413,7 @@ def _same_block(block: np.ndarray | None, columns: list[pd.Series]) -> bool:
 def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                          spec: WaveSpec) -> pd.DataFrame | None:
     q = raw.questionnaire
-    ctx = _Ctx(report, raw)
+    ctx = _Ctx(report, raw, cb.missing_labels)
     df = raw.frame.reset_index(drop=True)
     index = df.index
     report.rows[q] = len(df)
