@@ -466,6 +466,42 @@ def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path
     assert zh.is_file() and (out / "inputs").read_text(encoding="utf-8").split(":")[2:4] == ["en", "en,zh"]
 
 
+def test_an_edition_built_from_other_inputs_is_neither_linked_to_nor_kept(tmp_path, fake_book, monkeypatch,
+                                                                         capsys):
+    """After the wave changes, the edition built before says other numbers: the Chinese build
+    does not link to the English edition left from before (and says so), the English build then
+    links to the Chinese one built from the same inputs, and an English build after another change
+    removes the Chinese edition it would otherwise keep inside (and says so)."""
+    from analysis import i18n
+
+    runs = _record_runs(monkeypatch, look=lambda cmd, env: env[i18n.EDITIONS_ENV])
+    wave = tmp_path / "waves" / paths.DEFAULT_WAVE
+    shutil.copytree(DEFAULT, wave)
+    out = tmp_path / "r"
+
+    def edit() -> None:
+        with (wave / "wave.yml").open("a", encoding="utf-8") as f:
+            f.write("# edited\n")
+
+    assert build_book(str(wave), out, lang="en", pdf=False) == 0
+    assert build_book(str(wave), out, lang="zh", pdf=False) == 0
+    edit()
+    capsys.readouterr()
+    assert build_book(str(wave), out, lang="zh", pdf=False) == 0
+    said = " ".join(capsys.readouterr().err.split())
+    assert "English edition beside it was built from other inputs and is not linked" in said
+    assert build_book(str(wave), out, lang="en", pdf=False) == 0
+    assert runs == ["en", "en,zh", "zh", "en,zh"]
+    assert (out / "zh" / "html" / "index.html").is_file()
+    edit()
+    capsys.readouterr()
+    assert build_book(str(wave), out, lang="en", pdf=False) == 0
+    assert "中文 edition beside it was built from other inputs and was removed" in " ".join(
+        capsys.readouterr().err.split())
+    assert runs[-1] == "en" and not (out / "zh").exists()
+    assert (out / "inputs").read_text(encoding="utf-8").split(":")[2:4] == ["en", "en"]
+
+
 def test_build_makes_both_editions_by_default_and_one_edition_rebuilt_keeps_its_link_to_the_other(
         tmp_path, fake_book):
     """``ruralgov build`` without --lang builds the English edition and the Chinese one inside it,

@@ -462,6 +462,18 @@ def book_hash() -> str:
                        *sorted(LOCALE.rglob("*.po")), *sorted(STATIC.rglob("*"))])
 
 
+def edition_is_current(folder: Path, key: str, book: str, profiles: bool) -> bool:
+    """Whether the edition built in ``folder`` was built from the inputs ``key``, the book ``book``
+    and the same profile pages (the first, second and last fields of its stamp): an edition built
+    from others says other numbers, and no page links to it."""
+    try:
+        fields = (folder / "inputs").read_text(encoding="utf-8").strip().split(":")
+    except OSError:
+        return False
+    return len(fields) == 6 and fields[:2] == [key, book] and \
+        fields[5] == ("profiles" if profiles else "no-profiles")
+
+
 def stale_folders(name: str, target: Path) -> list[Path]:
     """The folders a killed build of the report ``name`` into ``target`` left: its temporary folder
     under ``_build/`` (``.tmp-<name>-<pid>-`` and tempfile's eight characters) and the staging and
@@ -538,8 +550,6 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         return 2
     base = (out_dir.expanduser() if out_dir is not None else paths.BUILD / name).resolve()
     target = edition_dir(base, lang)
-    if editions is None:
-        editions = tuple(e for e in i18n.LANGS if e == lang or (edition_dir(base, e) / "html" / "index.html").exists())
     paths.BUILD.mkdir(exist_ok=True)
     from analysis.report.assets import ensure_mathjax
 
@@ -558,8 +568,16 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     elif pdf and chromium() is None:
         err.print("[red]the PDF edition needs Chromium (apt-get install chromium); nothing was built[/red]")
         return 2
+    book = book_hash()[:16]
+    # the editions linked: this one and those beside it built from the same inputs, book and
+    # profile pages; one built from others says other numbers (the English build drops it)
+    outdated: list[str] = []
+    if editions is None:
+        built = [e for e in i18n.LANGS if e != lang and (edition_dir(base, e) / "html" / "index.html").exists()]
+        outdated = [e for e in built if not edition_is_current(edition_dir(base, e), key, book, profiles_enabled)]
+        editions = tuple(e for e in i18n.LANGS if e == lang or (e in built and e not in outdated))
     # a build of the same inputs but another edition set, PDF or profile pages is another report
-    stamp = (f"{key}:{book_hash()[:16]}:{lang}:{','.join(editions)}:{'pdf' if pdf else 'no-pdf'}:"
+    stamp = (f"{key}:{book}:{lang}:{','.join(editions)}:{'pdf' if pdf else 'no-pdf'}:"
              f"{'profiles' if profiles_enabled else 'no-profiles'}\n")
     if not force and (target / "inputs").exists() and (target / "inputs").read_text() == stamp \
             and (target / "html" / "index.html").exists():
@@ -687,7 +705,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         os.symlink(Path("..") / "html" / pdf_name, staging / "pdf" / pdf_name)
     (staging / "inputs").write_text(stamp)
     for other in i18n.LANGS if lang == "en" else ():       # the other editions live inside
-        if other != "en" and edition_dir(target, other).is_dir():
+        if other != "en" and other not in outdated and edition_dir(target, other).is_dir():
             shutil.move(str(edition_dir(target, other)), edition_dir(staging, other))
     (staging / STAMP).write_text(json.dumps({"tool": "ruralgov build", "wave": wave_id,
                                              "wave_folder": str(folder),
@@ -704,5 +722,9 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     n_cached = sum(v == "cache" for v in executed.values())
     err.print(f"pages executed: {len(executed) - n_cached}, taken from the cache: {n_cached}; "
               f"{n_tables} tables' and figures' data in {TABLES_ZIP}")
+    for other in outdated:
+        said = ("was removed" if lang == "en" else "is not linked from this one")
+        err.print(f"[yellow]the {i18n.NAMES[other]} edition beside it was built from other inputs and "
+                  f"{said}; build it again with --lang {other}[/yellow]")
     err.print(f"[green]report: {target / 'html' / 'index.html'}[/green]")
     return 0
