@@ -445,7 +445,7 @@ def test_the_chinese_edition_built_beside_an_english_one_links_to_it(tmp_path, f
     assert runs == ["en", "en,zh"]
 
 
-def test_an_empty_report_folder_is_no_english_edition_to_link_to(tmp_path, fake_book, monkeypatch):
+def test_an_empty_report_folder_is_no_english_edition_to_link_to(tmp_path, fake_book, monkeypatch, capsys):
     """``mkdir out && ruralgov build --lang zh --out out``: the folder exists but holds no English
     edition, so the Chinese pages link to no English one."""
     from analysis import i18n
@@ -454,6 +454,7 @@ def test_an_empty_report_folder_is_no_english_edition_to_link_to(tmp_path, fake_
     (tmp_path / "r").mkdir()                              # the English edition's folder, nothing built
     assert build_book(paths.DEFAULT_WAVE, tmp_path / "r", lang="zh", pdf=False) == 0
     assert runs == ["zh"]
+    assert "other inputs" not in capsys.readouterr().err     # no edition there to speak of
 
 
 def test_rebuilding_the_english_edition_keeps_the_chinese_one_inside_it(tmp_path, fake_book):
@@ -500,6 +501,24 @@ def test_an_edition_built_from_other_inputs_is_neither_linked_to_nor_kept(tmp_pa
         capsys.readouterr().err.split())
     assert runs[-1] == "en" and not (out / "zh").exists()
     assert (out / "inputs").read_text(encoding="utf-8").split(":")[2:4] == ["en", "en"]
+
+
+@pytest.mark.parametrize("change", ["pages", "profile pages"])
+def test_an_edition_built_from_other_pages_is_not_kept_either(tmp_path, fake_book, monkeypatch, change):
+    """The same wave but edited pages (another book hash), or a book without the profile pages:
+    the Chinese edition built from the other book is dropped by the English build, as after a
+    change of the wave."""
+    from analysis import i18n
+
+    runs = _record_runs(monkeypatch, look=lambda cmd, env: env[i18n.EDITIONS_ENV])
+    out = tmp_path / "r"
+    assert build_book(paths.DEFAULT_WAVE, out, lang="en", pdf=False) == 0
+    assert build_book(paths.DEFAULT_WAVE, out, lang="zh", pdf=False) == 0
+    if change == "pages":
+        monkeypatch.setattr(build_mod, "book_hash", lambda: "f" * 64)
+    assert build_book(paths.DEFAULT_WAVE, out, lang="en", pdf=False,
+                      profiles_enabled=change == "pages") == 0
+    assert runs == ["en", "en,zh", "en"] and not (out / "zh").exists()
 
 
 def test_build_makes_both_editions_by_default_and_one_edition_rebuilt_keeps_its_link_to_the_other(
