@@ -484,6 +484,26 @@ def test_a_utf8_file_saved_twice_with_a_bom_is_read_as_one(small_villagers, make
     assert len(clean["villagers"]) == len(small_villagers)
 
 
+def test_a_repeated_header_of_a_sheet_is_named_by_its_columns_counting_an_empty_header_cell(
+        tmp_path, small_villagers, make_wave):
+    """Sheet columns 5 and 7 both headed 'age', with header cell D1 empty: the message names the
+    columns as the spreadsheet numbers them (5 and 7), not as if the empty cell were not there."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    header = list(small_villagers.columns[:8])
+    header[3], header[4], header[6] = None, "age", "age"
+    ws.append(header)
+    for row in small_villagers.iloc[:5, :8].itertuples(index=False):
+        ws.append(list(row))
+    xlsx = tmp_path / "villagers.xlsx"
+    wb.save(xlsx)
+    report, _ = validate_wave(make_wave(xlsx.read_bytes(), file="villagers.xlsx"))
+    [e] = [e for e in report.errors if e.rule == "unique headers"]
+    assert "columns 5 and 7 are both headed 'age'" in e.message, e.message
+
+
 def test_a_sheet_not_in_the_workbook_is_refused_naming_how_sheets_are_counted(tmp_path, default_frames):
     folder = tmp_path / "w"
     _write(folder, "xlsx", default_frames)

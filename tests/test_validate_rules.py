@@ -774,6 +774,19 @@ def test_a_blank_line_inside_a_quoted_cell_is_part_of_the_cell_not_a_blank_row(s
     assert _blank_rows(text, ",", spec) == [6]              # the blank row 6, not the quoted one
 
 
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_line_of_delimiters_only_is_a_row_of_empty_cells_not_a_blank_line(small_villagers, make_wave, quoted):
+    """``,,,,`` is a row whose cells are all empty (pandas keeps it, and its empty id is refused
+    there), not a blank line: the rows after it keep their numbers, whether or not the file
+    quotes its cells."""
+    lines = _csv_lines(small_villagers, quoted)
+    lines[7] = lines[7].rsplit(",", 1)[0] + ",-1"                     # file row 8: a bad weight
+    n = lines[0].count(",") + 1
+    inside = lines[:3] + ["," * (n - 1), ""] + lines[3:]              # rows 4 (delimiters) and 5 (blank)
+    _, errs = _errors(make_wave(("\n".join(inside) + "\n").encode()))
+    assert sorted({e.row for e in errs}) == [4, 10], [(e.row, e.column, e.rule) for e in errs]
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
 def test_two_headers_equal_but_for_a_trailing_space_are_refused_in_any_encoding(small_villagers, make_wave,
                                                                                 encoding):

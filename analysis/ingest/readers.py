@@ -508,9 +508,15 @@ def _blank_rows(text: str, sep: str, spec: QuestionnaireSpec) -> list[int]:
     if '"' not in body:
         rows = ((i, line.strip()) for i, line in enumerate(body.split("\n"), start=1))
     else:                   # a quoted cell may hold a blank line: rows are the reader's records
-        rows = ((i, "".join(r).strip()) for i, r in enumerate(csv.reader(_io.StringIO(body), delimiter=sep),
-                                                              start=1))
+        rows = ((i, "" if _blank_record(r) else sep) for i, r in
+                enumerate(csv.reader(_io.StringIO(body), delimiter=sep), start=1))
     return [i for i, content in rows if i > spec.header_row and not content]
+
+
+def _blank_record(record: list[str]) -> bool:
+    """A record of a blank line: no field, or one field of spaces. A line of delimiters only
+    (``,,,,``) is a row of empty cells, which pandas keeps as a row, not a blank line."""
+    return not record or (len(record) == 1 and not record[0].strip())
 
 
 def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: int) -> None:
@@ -523,7 +529,7 @@ def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: i
         rows = ((i, line.rstrip("\r").split(sep)) for i, line in odd)
     else:
         rows = ((i, r) for i, r in enumerate(csv.reader(_io.StringIO(text), delimiter=sep), start=1)
-                if i > spec.header_row and "".join(r).strip())      # a blank line is skipped, as pandas does
+                if i > spec.header_row and not _blank_record(r))    # a blank line is skipped, as pandas does
     for i, row in rows:
         extra = [(j, c) for j, c in enumerate(row[n_fields:], start=n_fields + 1) if c.strip()]
         if extra:
@@ -567,7 +573,7 @@ def _xlsx_checks(spec: QuestionnaireSpec) -> None:
                             rule="sheet exists")
         header = next(values[name].iter_rows(min_row=spec.header_row, max_row=spec.header_row,
                                              values_only=True), ())
-        _refuse_duplicate_headers([str(h).strip() for h in header if h is not None], spec)
+        _refuse_duplicate_headers(["" if h is None else str(h).strip() for h in header], spec)
         cells = []
         for rv, rc in zip(values[name].iter_rows(values_only=True), formulas[name].iter_rows()):
             for v, c in zip(rv, rc):
