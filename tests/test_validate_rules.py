@@ -561,12 +561,15 @@ def test_nan_written_as_text_is_unparsable_and_blanks_and_missing_codes_are_coun
 def test_an_unparsable_cell_is_said_to_be_not_a_number_of_a_numeric_item_and_not_a_code_of_a_coded_one(
         small_villagers, make_wave, column, kind):
     """What a cell that cannot be read should have been: a number for the numeric items (the
-    finite population correction among them), a code or value label for the coded ones."""
+    finite population correction among them), a code or value label for the coded ones; said once
+    (the weight is required, and its unreadable cell is no second error of a blank one)."""
     v = small_villagers.assign(fpc="60").astype({column: object})
     v.loc[2, column] = "n/a"
     report, errs = _errors(make_wave(v))
     assert [(e.row, e.column, e.message) for e in errs if e.rule == "parsable value"] == [
         (4, column, f"'n/a' is not {kind} of item {column!r}")]
+    # one cell, one error: a required column's unreadable cell is not refused again as blank
+    assert [(e.row, e.column) for e in errs] == [(4, column)], [(e.row, e.column, e.rule) for e in errs]
 
 
 def test_a_refused_value_and_the_codes_a_message_lists_are_written_as_the_numbers_they_are(small_villagers,

@@ -190,9 +190,12 @@ class _Ctx:
         self.report, self.raw = report, raw
         self.fname = raw.file.name
         self.missing_labels = missing_labels or {}
+        self.unreadable: set[tuple[int, str]] = set()     # cells refused as unparsable: not also "missing"
 
     def add(self, pos: int | None, cid: str, value: object, rule: str, msg: str,
             severity: Severity = "error") -> None:
+        if rule == "parsable value" and pos is not None:
+            self.unreadable.add((int(pos), cid))
         col = self.raw.headers.get(cid, cid)
         row = None if pos is None else self.raw.file_row(int(pos))
         self.report.problems.append(Problem(self.fname, row, col, _short(value), rule, msg, severity))
@@ -367,6 +370,8 @@ def _run_schema(ctx: _Ctx, schema: pa.DataFrameSchema, df: pd.DataFrame) -> None
                     idx = None
                 value = r.failure_case
                 if check == "not_nullable":
+                    if idx is not None and (int(idx), str(col)) in ctx.unreadable:
+                        continue                  # refused already as unparsable: one cell, one error
                     rule, msg = "not missing", "a value is required here"
                 else:
                     rule, msg = "schema", str(check)

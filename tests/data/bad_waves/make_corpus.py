@@ -179,9 +179,9 @@ def main() -> None:
     case("zero_weight", "a zero design weight",
          {"exit": 1, "rule": "schema", "file": "villagers.csv", "row": R, "column": "weight"},
          {"villagers.csv": mod({(0, "weight"): "0"})})
-    case("nan_weight", "a missing (NaN) design weight",
+    case("nan_weight", "a missing (blank) design weight",
          {"exit": 1, "rule": "not missing", "file": "villagers.csv", "row": R + 6, "column": "weight"},
-         {"villagers.csv": mod({(6, "weight"): "NaN"})})
+         {"villagers.csv": mod({(6, "weight"): ""})})
     case("duplicate_ids", "two respondents with the same questionnaire number",
          {"exit": 1, "rule": "unique id", "file": "villagers.csv", "row": R + 7, "column": "resp_id"},
          {"villagers.csv": mod({(7, "resp_id"): v.loc[0, "resp_id"]})})
