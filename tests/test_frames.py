@@ -332,6 +332,25 @@ def test_official_statistics_of_the_nearest_year_and_of_the_later_one_on_a_tie()
     assert covariate_year(SimpleNamespace(official=official.iloc[:0], year=2019)) is None
 
 
+def test_official_statistics_of_the_nearest_year_that_publishes_the_province_covariates(study):
+    """The panel's first year (2005) publishes no GDP per head: a wave of 2003 is matched to the
+    nearest year in which every covariate is published (2006), whose covariates the multilevel
+    model and the provinces page can use, not to a year whose GDP column is empty."""
+    from analysis.estimation.frames import covariate_year
+    from analysis.ingest.official import province_covariates
+    from analysis.report.pages import provinces
+
+    official = study.official
+    gdp = official["gdp_per_capita_yuan"].notna().groupby(level="year").any()
+    assert not gdp.loc[2005] and gdp.loc[2006]                              # the premise
+    assert covariate_year(SimpleNamespace(official=official, year=2003)) == 2006
+    assert covariate_year(SimpleNamespace(official=official, year=2005)) == 2006
+    assert covariate_year(SimpleNamespace(official=official, year=2010)) == 2010
+    assert province_covariates(2006, official).notna().all().all()
+    st = SimpleNamespace(official=official, year=2003)                # what the page reads of a study
+    assert provinces.year(st) == 2006 and provinces.stats(st)["real_year"] == 2006
+
+
 def test_derived_transforms_follow_their_formula_and_domain():
     """log, log1p and asinh of an item, each against numpy on the values it is defined for:
     log drops (with a note counting them) or refuses the values ≤ 0 (values between 0 and 1

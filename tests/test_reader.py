@@ -1840,18 +1840,23 @@ def test_the_regional_pupils_per_teacher_are_each_region_s_pupils_over_its_teach
                                                             weights=g["resident_pop_10k"]), rel=1e-6)
 
 
-def test_the_regional_pupils_per_teacher_leave_a_year_some_provinces_lack_as_a_gap(default_study):
-    """In 2006 a dozen provinces report no pupil–teacher ratio: a region missing any of its
-    provinces has no point that year (a mean over fewer provinces would move with the gap)."""
+@pytest.mark.parametrize("fig, col", [("fig_real_str", "primary_student_teacher_ratio"),
+                                      ("fig_real_unemp", "urban_registered_unemployment_rate_pct")])
+def test_the_regional_lines_leave_a_year_some_provinces_lack_as_a_gap(default_study, fig, col):
+    """In 2006 a dozen provinces report no pupil–teacher ratio, and Tibet no unemployment rate: a
+    region missing any of its provinces has no point that year (a mean over fewer provinces would
+    move with the gap); a region with all of them has its point."""
     from analysis.report.pages import provinces
 
-    d = provinces.services_figures(default_study)["fig_real_str"].ruralgov_data.set_index("year")
+    d = provinces.services_figures(default_study)[fig].ruralgov_data.set_index("year")
     p = provinces.panel(default_study)
     q = p.xs(2006, level="year")
-    lacking = set(q.loc[q["primary_student_teacher_ratio"].isna(), "region4"])
+    lacking = set(q.loc[q[col].isna(), "region4"])
     assert lacking
     for region in lacking:
         assert 2006 not in d.index or np.isnan(d.loc[2006, region]), region
+    for region in set(q["region4"]) - lacking:
+        assert np.isfinite(d.loc[2006, region]), region
 
 
 def test_the_regional_spending_lines_are_the_four_nbs_regions_and_the_theil_split_the_page_quotes(

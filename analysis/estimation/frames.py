@@ -87,8 +87,17 @@ def _labels(study, models: ModelsSettings | None,  # type: ignore[no-untyped-def
 
 
 def covariate_year(study) -> int | None:  # type: ignore[no-untyped-def]
-    """The year of official statistics matched to the wave: its own, else the nearest available."""
-    years = sorted(set(study.official.index.get_level_values("year"))) if len(study.official) else []
+    """The year of official statistics matched to the wave: its own, else the nearest year in which
+    the province covariates are published (the panel's first year, 2005, has no GDP per head: a
+    wave of 2003 is matched to 2006, not to a year whose covariates are all missing)."""
+    from analysis.ingest.official import COVARIATE_SOURCES
+
+    o = study.official
+    if len(o):
+        have = o[[c for c in COVARIATE_SOURCES if c in o.columns]].notna().groupby(level="year").any().all(axis=1)
+        years = sorted(int(y) for y in have.index[have.to_numpy(bool)])
+    else:
+        years = []
     if not years:
         return None
     target = study.year if study.year is not None else years[-1]

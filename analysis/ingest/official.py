@@ -92,6 +92,10 @@ def province_panel() -> pd.DataFrame:
     return df
 
 
+COVARIATE_SOURCES = ("urban_rate_pct", "gdp_per_capita_yuan", "fiscal_exp_per_capita_yuan")
+"""The panel's columns the province covariates are computed from (:func:`province_covariates`)."""
+
+
 def province_covariates(year: int = 2020, panel: pd.DataFrame | None = None) -> pd.DataFrame:
     """Province-level covariates of one year for the multilevel model, indexed by adcode
     (``panel``: the province panel, default :func:`province_panel`).

@@ -171,7 +171,7 @@ def services_figures(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     p = panel(study)
     col = "primary_student_teacher_ratio"
     st = regional_means(p, col, "region4", weight=weight_of(col), complete=True)
-    un = regional_means(p, "urban_registered_unemployment_rate_pct", "region4")
+    un = regional_means(p, "urban_registered_unemployment_rate_pct", "region4", complete=True)
     return {"fig_real_str": figures.lines(st, ylabel="pupils per full-time teacher",
                                           title="Primary schools: pupils per teacher, by region"),
             "fig_real_unemp": figures.lines(un, ylabel="% of the urban labour force",
