@@ -27,6 +27,7 @@ Example
 
 from __future__ import annotations
 
+import io as _io
 import os
 import re
 from dataclasses import dataclass
@@ -499,17 +500,24 @@ def update_catalogs(language: str = "zh") -> dict[str, list[str]]:
     untranslated = {}
     for domain, msgs in sources.items():
         path = catalog_path(domain, language)
-        old = {}
+        old, created = {}, None
         if path.exists():
             with path.open("rb") as fh:
-                old = {m.id: m.string for m in read_po(fh) if m.id}
-        cat = Catalog(locale=SPHINX_LANGUAGE[language], project="ruralgov", domain=domain.split("/")[-1])
+                before = read_po(fh)
+            old = {m.id: m for m in before if m.id}
+            created = before.creation_date              # kept: a run that adds nothing changes no byte
+        cat = Catalog(locale=SPHINX_LANGUAGE[language], project="ruralgov", domain=domain.split("/")[-1],
+                      **({"creation_date": created} if created is not None else {}))
         for m in msgs:
-            cat.add(m, old.get(m, ""))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as fh:
-            write_po(fh, cat, width=0, omit_header=False, sort_output=False)
-        untranslated[domain] = [m for m in msgs if not old.get(m)]
+            o = old.get(m)
+            # a translation marked fuzzy (to be reviewed) stays marked, so the build does not use it
+            cat.add(m, o.string if o is not None else "", flags=("fuzzy",) if o is not None and o.fuzzy else ())
+        buf = _io.BytesIO()
+        write_po(buf, cat, width=0, omit_header=False, sort_output=False)
+        if not path.exists() or path.read_bytes() != buf.getvalue():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(buf.getvalue())
+        untranslated[domain] = [m for m in msgs if old.get(m) is None or not old[m].string or old[m].fuzzy]
     _catalog.cache_clear()
     return untranslated
 

@@ -4,6 +4,7 @@ with the edition."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from types import SimpleNamespace
@@ -931,6 +932,33 @@ def test_a_translation_marked_fuzzy_is_not_served(tmp_path, monkeypatch):
         assert i18n._("Stale sentence", "zh") == "Stale sentence"
         assert i18n._("Reviewed sentence", "zh") == "审阅过的译文"
         assert i18n.catalog("ruralgov") == {"Reviewed sentence": "审阅过的译文"}
+    finally:
+        i18n._catalog.cache_clear()
+
+
+def test_updating_the_catalogs_keeps_a_fuzzy_mark_and_lists_it_and_changes_no_byte_twice(tmp_path, monkeypatch):
+    """``python -m analysis.i18n`` keeps a translation marked fuzzy marked (the build still does
+    not serve it) and lists it as left to translate; a second run that adds nothing rewrites no
+    catalog (their bytes are hashed into every page of the Chinese edition)."""
+    po = tmp_path / "zh_CN" / "LC_MESSAGES" / "ruralgov.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n"POT-Creation-Date: 2020-01-02 03:04+0000\\n"\n'
+                  '"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                  '#, fuzzy\nmsgid "Stale sentence"\nmsgstr "旧的译文"\n\n'
+                  'msgid "Reviewed sentence"\nmsgstr "审阅过的译文"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE", tmp_path)
+    monkeypatch.setattr(i18n, "page_sources", lambda: {})
+    monkeypatch.setattr(i18n, "package_messages", lambda: ["Stale sentence", "Reviewed sentence", "New one"])
+    i18n._catalog.cache_clear()
+    try:
+        assert i18n.update_catalogs() == {"ruralgov": ["Stale sentence", "New one"]}
+        assert i18n.catalog("ruralgov") == {"Reviewed sentence": "审阅过的译文"}
+        first = po.read_bytes()
+        assert "#, fuzzy\nmsgid \"Stale sentence\"" in first.decode("utf-8")
+        assert '"POT-Creation-Date: 2020-01-02 03:04+0000\\n"' in first.decode("utf-8")   # its date kept
+        os.utime(po, ns=(0, 0))
+        assert i18n.update_catalogs() == {"ruralgov": ["Stale sentence", "New one"]}
+        assert po.read_bytes() == first and po.stat().st_mtime_ns == 0       # not written again
     finally:
         i18n._catalog.cache_clear()
 
