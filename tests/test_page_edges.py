@@ -167,22 +167,23 @@ def test_a_province_s_profile_marks_with_care_only_an_estimate_that_is_flagged(t
 
 # ---- the landing page: the most named problem on zero design df -----------------------------------
 
-def test_the_key_finding_of_the_most_named_problem_prints_no_interval_it_does_not_have(tmp_path):
-    """On a wave whose every province is one village (4 PSUs in 4 strata: 0 design df) a share is
-    published without a confidence interval: the key finding gives the percentage alone, not
-    "(95 % CI nan–nan %)"."""
-    from analysis.publishing.disclosure import published
+def test_shares_on_no_design_df_are_withheld_and_no_problem_is_named_the_most_named(tmp_path):
+    """On a wave whose every province is one village (4 PSUs in 4 strata: 0 design df) a share has
+    an SE but no confidence interval, so the NCHS width rules cannot clear it: it is withheld with
+    that reason (and flagged for its df), and the key findings name no problem as the most named
+    rather than print a share whose precision nobody can judge, or "(95 % CI nan–nan %)"."""
+    from analysis.publishing.reliability import DF_REASON, NO_CI_REASON
     from analysis.report.pages import intro, problems
 
     provinces = ["上海", "西藏", "河南", "广西"]
     st = _wave(tmp_path, provinces, one_village=provinces)
-    t1 = published(problems.table1(st)).dropna(subset=["estimate"])
-    top = t1.sort_values("estimate").iloc[-1]
-    assert top["df"] == 0 and pd.isna(top["ci_low"])                  # the premise: no interval
-    line = next(s for s in intro.key_findings(st, _NoModels(), {}).splitlines()
-                if "respondents name most often" in s)
-    assert f"“{top['problem']}”, {top['estimate']:.0f} %. " in line, line
-    assert "nan" not in line and "CI" not in line, line
+    t1 = problems.table1(st)
+    judged = t1[t1["df"] == 0]
+    assert len(judged) > 5                                          # the premise: shares on 0 df
+    assert (judged["suppressed"] == NO_CI_REASON).all() and (judged["flag"] == DF_REASON).all()
+    assert t1["estimate"].isna().all()
+    text = intro.key_findings(st, _NoModels(), {})
+    assert "respondents name most often" not in text and "nan" not in text, text
 
 
 @pytest.mark.parametrize("language, said", [

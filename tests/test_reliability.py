@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.publishing.disclosure import SUPPRESSED
-from analysis.publishing.reliability import (DF_REASON, ESS_REASON, FLAG, RSE_REASON, flag_means,
+from analysis.publishing.reliability import (DF_REASON, ESS_REASON, FLAG, NO_CI_REASON, RSE_REASON, flag_means,
                                              nchs_proportion_reason, nchs_proportions)
 
 
@@ -67,6 +67,24 @@ def test_proportions_follow_the_nchs_rules_at_their_thresholds():
     assert [x if x is not None else "" for x in one] == df["want_sup"].tolist()
     assert one[16] is None and nchs_proportion_reason(np.nan, 0.1) is None
     assert nchs_proportion_reason(0.5, 0.05) == "" and nchs_proportion_reason(0.5, 0.1) == ESS_REASON  # no CI
+
+
+def test_a_proportion_whose_design_gives_no_interval_is_withheld_not_published_without_one():
+    """A domain with 0 design df has an SE but no CI: the NCHS width rules cannot clear it, so it is
+    withheld (and flagged for its df), whatever its effective sample size; a table without CI
+    columns is judged by the rules it can apply, as before."""
+    df = pd.DataFrame({"estimate": [36.7, 36.7, 50.0], "se": [1e-13, 5.0, 5.0],
+                       "ci_low": [np.nan, np.nan, 40.0], "ci_high": [np.nan, 60.0, 60.0],
+                       "n": [60, 400, 400], "df": [0, 0, 40]})
+    out = nchs_proportions(df)
+    assert out[SUPPRESSED].tolist() == [NO_CI_REASON, NO_CI_REASON, ""]
+    assert out[FLAG].tolist() == [DF_REASON, DF_REASON, ""]
+    assert out["estimate"].iloc[:2].isna().all() and out["estimate"].iloc[2] == 50.0
+    assert nchs_proportions(df.drop(columns=["ci_low", "ci_high"]))[SUPPRESSED].tolist() == ["", "", ""]
+    # one cell at a time (a region cell): the same verdict once its interval was computed
+    assert nchs_proportion_reason(0.367, 1e-15, np.nan, np.nan, 60, computed_ci=True) == NO_CI_REASON
+    assert nchs_proportion_reason(0.367, 1e-15, np.nan, np.nan, 60) == ""
+    assert nchs_proportion_reason(0.5, 0.05, 0.40, 0.60, 400, computed_ci=True) == ""
 
 
 def test_proportions_keep_an_earlier_suppression_and_flag():

@@ -43,7 +43,8 @@ DF_REASON = f"fewer than {DF_REVIEW} design df"
 ESS_REASON = "effective sample size below 30 (NCHS)"
 CI_WIDE_REASON = "95 % CI 30 points wide or wider (NCHS)"
 CI_RELATIVE_REASON = "95 % CI wider than 130 % of the estimate (NCHS)"
-REASONS = (RSE_REASON, DF_REASON, ESS_REASON, CI_WIDE_REASON, CI_RELATIVE_REASON)
+NO_CI_REASON = "no 95 % CI (0 design df) whose width could be judged (NCHS)"
+REASONS = (RSE_REASON, DF_REASON, ESS_REASON, CI_WIDE_REASON, CI_RELATIVE_REASON, NO_CI_REASON)
 """Why an estimate is flagged (data values; translated where a page shows them)."""
 
 
@@ -65,9 +66,11 @@ def flag_means(df: pd.DataFrame, *, est: str = "estimate", se: str = "se", dfcol
 
 
 def nchs_proportion_reason(p: float, se: float, ci_low: float = np.nan, ci_high: float = np.nan,
-                           n: float = np.inf) -> str | None:
+                           n: float = np.inf, *, computed_ci: bool = False) -> str | None:
     """Why the NCHS standard suppresses one proportion (all on the 0–1 scale): its reason, ``""``
-    when it may be shown, ``None`` when there is no estimate or SE to judge.
+    when it may be shown, ``None`` when there is no estimate or SE to judge. ``computed_ci``: the
+    interval was computed, so a missing end means the design gives none (0 df), whose width no
+    rule can clear; otherwise a missing interval was not given and only the other rules apply.
 
     >>> nchs_proportion_reason(0.5, 0.05, 0.40, 0.60, 400)
     ''
@@ -84,7 +87,17 @@ def nchs_proportion_reason(p: float, se: float, ci_low: float = np.nan, ci_high:
         return CI_WIDE_REASON
     if np.isfinite(width) and width > 0.05 and p > 0 and width / p > 1.30:
         return CI_RELATIVE_REASON
+    if computed_ci and not np.isfinite(width):
+        return NO_CI_REASON
     return ""
+
+
+def _float(x: object) -> float:
+    """A cell as a float, NaN when absent or empty."""
+    try:
+        return float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return np.nan
 
 
 def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "estimate", se: str = "se",
@@ -100,8 +113,9 @@ def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "esti
         r = row._asdict()
         if sup[i]:
             continue
-        why = nchs_proportion_reason(r.get(est, np.nan) / scale, r.get(se, np.nan) / scale,
-                                     r.get(lo, np.nan) / scale, r.get(hi, np.nan) / scale, r.get(n, np.inf))
+        why = nchs_proportion_reason(_float(r.get(est)) / scale, _float(r.get(se)) / scale,
+                                     _float(r.get(lo)) / scale, _float(r.get(hi)) / scale, r.get(n, np.inf),
+                                     computed_ci=lo in r and hi in r)
         if why is None:                 # no estimate or no SE: nothing to judge
             continue
         sup[i] = why

@@ -107,7 +107,7 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         rlo, rhi = byr.ci
         for j, r in enumerate(byr.domains):
             why = pol.reason(byr.n[j], byr.n_psu[j]) or nchs_proportion_reason(
-                byr.estimate[j], byr.se[j], rlo[j], rhi[j], byr.n[j])
+                byr.estimate[j], byr.se[j], rlo[j], rhi[j], byr.n[j], computed_ci=True)
             rec[r] = np.nan if why else 100 * byr.estimate[j]
             reasons.append(why)
         cells.append(next((x for x in reasons if x), ""))     # a region cell: marked ‡
