@@ -411,6 +411,7 @@ def stream(
 
     from analysis.estimation.stream import stream_wave
     from analysis.publishing.disclosure import DisclosurePolicy
+    from analysis.publishing.reliability import flag_means
     from analysis.settings import SettingsError, load_settings
 
     if not folder.is_dir() or not list(folder.glob("*.parquet")):
@@ -447,7 +448,8 @@ def stream(
     if not rep.ok:
         err.print(f"[red]{folder.name}: {len(rep.errors)} error(s); nothing estimated[/red]")
         raise typer.Exit(1)
-    deg = DisclosurePolicy(min_cell=max(min_cell, 3)).apply(res["degree"].to_frame().drop(columns=["sum_w"]))
+    deg = flag_means(DisclosurePolicy(min_cell=max(min_cell, 3)).apply(
+        res["degree"].to_frame().drop(columns=["sum_w"])))          # † as `ruralgov index` marks it
     _emit(deg, fmt, f"{folder.name}: modernization degree by {by.value} "
           f"({sum(rep.rows.values()):,} rows in {len(rep.rows)} partitions)")
     if res["ols"] is not None:

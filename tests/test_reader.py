@@ -1452,6 +1452,27 @@ def test_the_comparison_table_withholds_a_region_resting_on_a_single_psu(default
     assert t.drop("west")["estimate"].notna().all()
 
 
+def test_the_comparison_table_flags_a_degree_on_few_design_df_as_every_table_of_degrees(default_study):
+    """A region of a compared wave resting on fewer than 8 design df (or with a relative SE of
+    30 % or more) is marked † with its reason, as the index table marks it; the others are not."""
+    from analysis.publishing.reliability import DF_REASON, FLAG, RSE_REASON
+    from analysis.report.pages import compare
+
+    def degree(by=None):  # type: ignore[no-untyped-def]
+        frame = default_study.degree(by=by).to_frame()
+        if by is not None:
+            frame.loc[frame["domain"] == "west", "df"] = 5
+            frame.loc[frame["domain"] == "east", "se"] = 0.31 * frame.loc[frame["domain"] == "east", "estimate"]
+        return SimpleNamespace(to_frame=lambda: frame)
+
+    t = compare.table([_comparison_study("w", 2021, degree)]).set_index("region")
+    assert t.loc["west", FLAG] == DF_REASON and t.loc["east", FLAG] == RSE_REASON
+    assert (t.drop(["west", "east"])[FLAG] == "").all()
+    assert t.loc["west", "estimate"] == pytest.approx(default_study.degree(by="region3").to_frame()
+                                                      .set_index("domain").loc["west", "estimate"])
+    assert "se" not in t and "df" not in t
+
+
 def test_the_headline_interval_rests_on_the_design_df_psus_minus_strata(default_study):
     """The landing page's national interval: t quantile on the design df, PSUs minus strata
     (counted by hand from the villager file), not PSUs minus one."""

@@ -556,6 +556,28 @@ def test_stream_command_withholds_the_degree_of_domains_below_its_min_cell(parti
     assert printed.loc[~small, "suppressed"].isna().all()
 
 
+def test_stream_command_flags_a_degree_on_few_design_df_as_the_index_command_does(partitioned):
+    """The printed degrees carry the reliability flag ``ruralgov index`` gives: a province on fewer
+    than 8 design df (every province here: a few villages each) is flagged with its reason."""
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+    from analysis.publishing.reliability import DF_REASON, flag_means
+
+    folder, _ = partitioned
+    ref = flag_means(stream_wave(folder, DESIGN, by="province_en")["degree"].to_frame())
+    few = ref["df"] < 8
+    assert few.any()                                               # the premise
+    res = CliRunner().invoke(app, ["stream", str(folder), "--by", "province", "--format", "csv",
+                                   "--model", "", "--min-cell", "3"])
+    assert res.exit_code == 0, res.output
+    printed = pd.read_csv(io.StringIO(res.stdout.split("\n\n")[0]), keep_default_na=False)
+    shown = (printed["suppressed"] == "").to_numpy()                # a withheld degree has no flag
+    assert (few.to_numpy() & shown).any()
+    assert printed.loc[shown, "flag"].tolist() == ref.loc[shown, "flag"].tolist()
+    assert (printed.loc[few.to_numpy() & shown, "flag"].str.contains(DF_REASON)).all()
+
+
 def test_stream_command_on_a_dask_scheduler_prints_what_it_prints_alone(partitioned, dask_client):
     from typer.testing import CliRunner
 

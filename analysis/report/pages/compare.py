@@ -16,14 +16,19 @@ def in_year_order(studies: list) -> list:  # type: ignore[type-arg]
 
 
 def table(studies: list) -> pd.DataFrame:  # type: ignore[type-arg]
-    """Degree by region (and overall) in each wave, with CIs; each wave under its own policy."""
+    """Degree by region (and overall) in each wave, with CIs; each wave under its own policy, and
+    a degree on fewer than 8 design df or with a relative SE of 30 % or more flagged (†), as in
+    every other table of degrees."""
+    from analysis.publishing.reliability import flag_means
+
     frames = []
     for st in in_year_order(studies):
         pol = DisclosurePolicy.for_study(st)
         for by in (None, "region3"):
             e = st.degree(by=by).to_frame()
             e = e.assign(wave=st.wave.id, year=st.year, region="all" if by is None else e["domain"])
-            frames.append(pol.apply(e[["wave", "year", "region", "estimate", "ci_low", "ci_high", "n", "n_psu"]]))
+            e = e[["wave", "year", "region", "estimate", "se", "ci_low", "ci_high", "n", "n_psu", "df"]]
+            frames.append(flag_means(pol.apply(e)).drop(columns=["se", "df"]))
     return pd.concat(frames, ignore_index=True)
 
 
