@@ -294,9 +294,10 @@ def sensitivity(
     if draws is not None and draws < 14:
         raise typer.BadParameter("--draws must be at least 14 (two per input block)")
     st = _study(wave)
-    res = run_sensitivity(st, draws=draws, seed=seed, progress=sys.stderr.isatty())
+    ok = list(published(province_degrees(st))["province"])      # the provinces ranked and shown
+    res = run_sensitivity(st, draws=draws, seed=seed, progress=sys.stderr.isatty(), rank_among=ok)
     reg = res.region_summary().reset_index(names="quantity")
-    ok = [p for p in published(province_degrees(st))["province"] if p in res.provinces.columns]
+    ok = [p for p in ok if p in res.provinces.columns]
     ranks = rank_intervals(res.provinces[ok]).sort_values("median_rank").reset_index(names="province")
     if fmt is Format.json:
         _write_json({"wave": st.wave.id, "synthetic": st.wave.synthetic,

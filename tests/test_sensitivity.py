@@ -181,6 +181,70 @@ def test_ranks_count_from_the_highest_score_and_their_sobol_rows_average_each_pr
     assert not np.allclose(per[:, :, 0], per[:, :, 1])            # the two columns can be told apart
 
 
+def test_ranks_and_their_sobol_rows_are_among_the_provinces_asked_for_only(study, monkeypatch):
+    """``rank_among`` (the publishable provinces): each draw ranks those provinces among
+    themselves (1 + how many of them score higher), and the "province ranks" rows average the
+    Sobol indices of their ranks only, not of ranks among provinces the report withholds."""
+    from analysis.estimation import sensitivity
+
+    calls = []
+
+    def recording(ya, yb, yab):  # type: ignore[no-untyped-def]
+        out = sobol_indices(ya, yb, yab)
+        calls.append(out)
+        return out
+
+    monkeypatch.setattr(sensitivity, "sobol_indices", recording)
+    some = ["Zhejiang", "Tibet", "Henan", "Shanghai", "Gansu"]
+    r = run_sensitivity(study, draws=7 * 40, seed=3, rank_among=some)
+    assert r.ranks.columns.tolist() == sorted(some) and len(r.provinces.columns) == 22
+    P = r.provinces[sorted(some)].to_numpy()
+    np.testing.assert_array_equal(r.ranks.to_numpy(), 1 + (P[:, None, :] > P[:, :, None]).sum(axis=2))
+    per = np.array(calls[1:])                                     # after the east-west gap
+    assert per.shape[0] == len(some)
+    got = r.sobol[r.sobol["output"] == "province ranks (mean over provinces)"]
+    np.testing.assert_allclose(got["first_order"].to_numpy(), np.nanmean(per[:, :, 0], axis=0), rtol=1e-12)
+    every = run_sensitivity(study, draws=7 * 40, seed=3)
+    assert not np.allclose(every.sobol["first_order"].iloc[5:], got["first_order"], equal_nan=True)
+    np.testing.assert_array_equal(every.provinces.to_numpy(), r.provinces.to_numpy())   # the same draws
+
+
+def test_cli_sobol_indices_of_ranks_are_of_the_publishable_provinces_ranks(tmp_path, monkeypatch):
+    """On a wave whose disclosure rule withholds most provinces, the Sobol rows of the ranks the
+    CLI prints are those of the ranks among the provinces it prints, not among all; the page's
+    result ranks the same provinces."""
+    import shutil
+
+    import yaml
+
+    from analysis import paths
+
+    folder = tmp_path / "strict"
+    shutil.copytree(paths.WAVES / paths.DEFAULT_WAVE, folder)
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec.update(id="strict", min_cell=60)
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    res = CliRunner().invoke(app, ["sensitivity", str(folder), "--draws", "140", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    shown = [r["province"] for r in out["ranks"]]
+    st = build_study(str(folder))
+    n = st.villagers.groupby("province_en").size()
+    assert sorted(shown) == sorted(n[n >= 60].index) and 2 < len(shown) < 22     # the premise
+    want = run_sensitivity(st, draws=140, rank_among=shown).sobol
+    rows = [r for r in out["sobol"] if r["output"] == "province ranks (mean over provinces)"]
+    np.testing.assert_allclose([r["first_order"] for r in rows],
+                               want["first_order"].iloc[5:].to_numpy(), rtol=1e-12)
+    every = run_sensitivity(st, draws=140).sobol
+    assert not np.allclose([r["first_order"] for r in rows], every["first_order"].iloc[5:].to_numpy())
+    # the page's result too: ranked among the provinces the page shows
+    from analysis.estimation import sensitivity
+    from analysis.report import context
+
+    monkeypatch.setattr(sensitivity, "run_sensitivity", lambda st, **kw: run_sensitivity(st, draws=140, **kw))
+    assert context.sensitivity(st).ranks.columns.tolist() == sorted(shown)
+
+
 def test_bootstrap_domains(study):
     b = bootstrap_domains(study, reps=300, seed=2)
     assert len(b) == 22 and (b["boot_se"] > 0).all()

@@ -170,10 +170,15 @@ def models(st: Study):  # type: ignore[no-untyped-def]
 
 
 def sensitivity(st: Study):  # type: ignore[no-untyped-def]
-    """The uncertainty and sensitivity analysis (draws and seed from ``data/index.yml``), once per build."""
+    """The uncertainty and sensitivity analysis (draws and seed from ``data/index.yml``), once per
+    build; its Sobol indices of the ranks are of the ranks among the publishable provinces, the
+    ranks the page shows."""
     from analysis.estimation.sensitivity import run_sensitivity
+    from analysis.publishing.disclosure import published
+    from analysis.report.pages.common import province_degrees
 
-    return cached("sensitivity", st, lambda: run_sensitivity(st))
+    return cached("sensitivity", st, lambda: run_sensitivity(
+        st, rank_among=list(published(province_degrees(st))["province"])))
 
 
 def province_replicates(st: Study):  # type: ignore[no-untyped-def]
