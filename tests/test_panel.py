@@ -232,6 +232,29 @@ def test_survey_panel_of_two_waves(tmp_path):
         survey_panel_models(panel.xs(2020, level="wave", drop_level=False))
 
 
+@pytest.mark.parametrize("shared", [0, 4, 5])
+def test_a_panel_of_waves_sharing_too_few_provinces_is_refused_by_name_not_by_linearmodels(shared):
+    """The fixed-effects model learns only from provinces surveyed in two or more waves: with
+    fewer than K + 2 = 5 of them (waves of other provinces) the models are refused with the count
+    shared, instead of linearmodels' "all exog variables have been absorbed"; with 5 they are fitted."""
+    from analysis.estimation.panel import PanelNotEstimable
+
+    rng = np.random.default_rng(shared)
+    first = [f"P{i}" for i in range(10)]
+    second = first[:shared] + [f"Q{i}" for i in range(10 - shared)]
+    rows = [{"province": p, "wave": w, "overall": rng.normal(50, 5), "internet_use": rng.uniform(),
+             "education": rng.uniform(2, 4), "log_income": rng.normal(10, 1), "n": 30}
+            for w, provs in ((2020, first), (2022, second)) for p in provs]
+    panel = pd.DataFrame(rows).set_index(["province", "wave"]).sort_index()
+    if shared < 5:
+        with pytest.raises(PanelNotEstimable, match=f"these waves share {shared}$") as e:
+            survey_panel_models(panel)
+        assert (e.value.shared, e.value.need) == (shared, 5)
+    else:
+        out = survey_panel_models(panel)
+        assert np.isfinite(out["coefficients"]["estimate"]).all()
+
+
 def test_the_panel_carries_the_education_and_labour_series_with_their_caveats():
     """NBS education and urban-employment series joined on (adcode, year): the 2006 primary
     ratio left empty where the source column is permuted; the rural share agrees with an

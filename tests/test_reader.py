@@ -1845,6 +1845,27 @@ def test_the_panel_of_waves_names_an_item_a_wave_lacks_instead_of_failing(defaul
                                                "missing.")
 
 
+def test_the_panel_of_waves_of_other_provinces_is_not_estimated_and_the_page_says_why(default_study,
+                                                                                       monkeypatch):
+    """Two waves surveying different provinces share none to learn province effects from: the
+    comparison page says so, with the counts, instead of failing the build."""
+    from analysis.estimation import panel
+    from analysis.report.pages import compare
+
+    original = panel.survey_panel
+
+    def disjoint(studies):  # type: ignore[no-untyped-def]
+        p = original(studies[:1])
+        other = p.rename(index=lambda x: x + " (b)", level="province")
+        return pd.concat([p, other.rename(index={2020: 2022}, level="wave")]).sort_index()
+
+    monkeypatch.setattr(panel, "survey_panel", disjoint)
+    pm = compare.panel_models([default_study, default_study])
+    assert pm == {"note": "The panel models need 5 or more provinces surveyed in two or more of the waves "
+                          "(their changes between waves are what the fixed effects learn from); these waves "
+                          "share 0: not estimated."}
+
+
 def test_the_regional_pupils_per_teacher_are_each_region_s_pupils_over_its_teachers(default_study):
     """Each region's ratio in the figure is the teachers-weighted mean of its provinces' ratios
     (its pupils over its teachers), not a population-weighted one."""

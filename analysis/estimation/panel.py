@@ -228,13 +228,28 @@ def survey_panel(studies: list, *, covariates: tuple[str, ...] = ("internet_use"
     return pd.DataFrame(rows).set_index(["province", "wave"]).sort_index()
 
 
+class PanelNotEstimable(ValueError):
+    """Too few provinces are surveyed in two or more waves for the fixed-effects model: their
+    changes between waves are all it learns from (a province of one wave is absorbed whole)."""
+
+    def __init__(self, shared: int, need: int) -> None:
+        super().__init__(f"the panel models need {need} or more provinces surveyed in two or more "
+                         f"waves; these waves share {shared}")
+        self.shared, self.need = shared, need
+
+
 def survey_panel_models(panel: pd.DataFrame, *, y: str = "overall",
                         x: tuple[str, ...] = ("internet_use", "education", "log_income")) -> dict:
     """PanelOLS (entity + time effects, clustered by province), RandomEffects and a Hausman test on
-    a province × wave panel of two or more waves."""
+    a province × wave panel of two or more waves; :class:`PanelNotEstimable` when fewer than
+    ``len(x) + 2`` provinces are surveyed in two or more of them (waves of other provinces)."""
     # a province-wave without a mean of one variable (nobody there answered it) is left out
     panel = panel.dropna(subset=[y, *x])
     if panel.index.get_level_values("wave").nunique() < 2:
         raise ValueError("a survey panel needs two or more waves")
+    waves_of = panel.groupby(level="province").size()
+    shared, need = int((waves_of >= 2).sum()), len(x) + 2
+    if shared < need:
+        raise PanelNotEstimable(shared, need)
     out = panel_regressions(panel, y=y, x=x, wild_reps=199)
     return out

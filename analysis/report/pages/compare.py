@@ -73,10 +73,16 @@ def panel_note(lacks: list[str]) -> str:
 
 def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
     """Province × wave panel models (two or more waves with distinct years); ``{"lacks": [...]}``
-    instead when a wave lacks an item they need (:func:`panel_lacks`)."""
-    from analysis.estimation.panel import survey_panel, survey_panel_models
+    instead when a wave lacks an item they need (:func:`panel_lacks`), ``{"note": ...}`` when the
+    waves share too few provinces to estimate them (waves of other provinces)."""
+    from analysis.estimation.panel import PanelNotEstimable, survey_panel, survey_panel_models
 
     lacks = panel_lacks(studies)
     if lacks:
         return {"lacks": lacks}
-    return survey_panel_models(survey_panel(in_year_order(studies)))
+    try:
+        return survey_panel_models(survey_panel(in_year_order(studies)))
+    except PanelNotEstimable as e:
+        return {"note": _("The panel models need {need} or more provinces surveyed in two or more of the "
+                          "waves (their changes between waves are what the fixed effects learn from); these "
+                          "waves share {n}: not estimated.").format(need=e.need, n=e.shared)}
