@@ -1,7 +1,7 @@
-"""Years and diagnostics (errors of the 78th and 82nd passes): the official-statistics page and the introduction's years, the
-comparison's order and its refusal of a wave without a year, a wave without a year or after the
-official panel, the Brant test on a regressor in yuan, the diagnostics table's RESET row, the
-headline's regions on few design df, and multiple imputation of a logit."""
+"""Years and diagnostics (errors of the 78th and 82nd passes): the official-statistics page and
+the introduction's years, the comparison's order and its refusal of a wave without a year, a wave
+without a year or after the official panel, the Brant test on a regressor in yuan, the diagnostics
+table's RESET row, the headline's regions on few design df, and multiple imputation of a logit."""
 
 from __future__ import annotations
 
