@@ -206,7 +206,7 @@ def _label_map(item: Item, file_labels: dict[Any, str] | None,
     """Text label → code: the codebook's Chinese and English labels, then the labels of the
     item's missing codes (a cell reading 不知道 is the code 8 the item declares missing, not an
     unreadable value), then the file's own labels (SPSS/Stata value labels) where their code is a
-    valid or a missing code of the item."""
+    valid code of the item."""
     m: dict[str, float] = {}
     for code, (zh, en) in item.values.items():
         m[zh.strip().lower()] = float(code)
@@ -215,9 +215,8 @@ def _label_map(item: Item, file_labels: dict[Any, str] | None,
         if float(code) in item.missing:
             m.setdefault(zh.strip().lower(), float(code))
             m.setdefault(en.strip().lower(), float(code))
-    known = {float(c) for c in item.values} | set(item.missing)
     for code, lab in (file_labels or {}).items():
-        if float(code) in known:
+        if float(code) in {float(c) for c in item.values}:
             m.setdefault(str(lab).strip().lower(), float(code))
     return m
 
