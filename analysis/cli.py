@@ -381,7 +381,8 @@ def _dask_client(scheduler: str | None):  # type: ignore[no-untyped-def]
 @app.command()
 def stream(
     folder: Path = typer.Argument(..., help="folder of Parquet partitions (part-*.parquet)"),
-    weight: str = typer.Option("weight", help="design weight column"),
+    weight: str = typer.Option("weight", help="design weight column (an item of the codebook's villager "
+                               "questionnaire)"),
     strata: str = typer.Option("province", help="strata column"),
     psu: str = typer.Option("village_id", help="PSU column"),
     fpc: Optional[str] = typer.Option(None, help="finite population correction column (PSUs in the "

@@ -556,6 +556,21 @@ def test_stream_command_withholds_the_degree_of_domains_below_its_min_cell(parti
     assert printed.loc[~small, "suppressed"].isna().all()
 
 
+def test_stream_names_the_option_of_a_design_column_that_is_no_item_not_wave_yml(partitioned):
+    """``ruralgov stream --weight w2`` on partitions with a column w2 the codebook does not know:
+    refused, and the message names the option the user gave (there is no wave.yml to blame)."""
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    folder, _ = partitioned
+    res = CliRunner().invoke(app, ["stream", str(folder), "--weight", "w2", "--model", ""])
+    assert res.exit_code == 1, res.output
+    said = " ".join(res.output.split())
+    assert "the design's weight (--weight) names 'w2', which is not an item of the villager questionnaire" in said
+    assert "wave.yml" not in said
+
+
 def test_stream_command_flags_a_degree_on_few_design_df_as_the_index_command_does(partitioned):
     """The printed degrees carry the reliability flag ``ruralgov index`` gives: a province on fewer
     than 8 design df (every province here: a few villages each) is flagged with its reason."""

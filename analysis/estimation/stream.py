@@ -436,7 +436,7 @@ def _clean_partition(raw: pd.DataFrame, spec_design: dict, first_row: int, file:
     columns = {k: c for k, c in spec_design.items() if k != "lonely_psu"}    # the design's columns
     spec = WaveSpec(id=file.parent.name, folder=file.parent, title="", year=None, synthetic=False,
                     questionnaires={}, design=columns, min_cell=10,
-                    lonely_psu=spec_design["lonely_psu"])
+                    lonely_psu=spec_design["lonely_psu"], design_from_options=True)
     rep = ValidationReport(file.parent.name)
     clean = _check_questionnaire(rep, cb, rt, spec)
     return rep, (None if clean is None else _add_derived(clean))

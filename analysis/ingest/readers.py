@@ -78,6 +78,9 @@ class WaveSpec:
     """Rule for a stratum with a single PSU (``design.lonely_psu``)."""
     reproduces_seed: bool = False
     """Whether the wave is (a replica of) the seed study's survey."""
+    design_from_options: bool = False
+    """The design columns were given as command-line options (``ruralgov stream``), not by
+    ``wave.yml``: messages name the option."""
 
 
 class WaveSpecInvalid(Exception):

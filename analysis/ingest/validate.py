@@ -599,21 +599,26 @@ def _check_design_names(ctx: _Ctx, spec: WaveSpec, items: dict[str, Item]) -> No
     the codebook's design weight (unless ``design.weight_column_override`` says otherwise)."""
     import difflib
 
+    def named(role: str) -> str:      # where the user gave the column: wave.yml or an option
+        return (f"the design's {role} (--{role.replace('_', '-')})" if spec.design_from_options
+                else f"wave.yml: design.{role}")
+
     for role, col in spec.design.items():
         if not col:
             continue
         if col not in items:
             close = difflib.get_close_matches(col, list(items), n=1, cutoff=0.6)
             ctx.add(None, col, col, "design columns",
-                    f"wave.yml: design.{role} names {col!r}, which is not an item of the villager "
+                    f"{named(role)} names {col!r}, which is not an item of the villager "
                     "questionnaire" + (f" (did you mean {close[0]!r}?)" if close else ""))
     w = spec.design.get("weight")
     override = bool(spec.settings and spec.settings.design.weight_column_override)
     if w in items and items[w].type != "weight" and not override:
         ctx.add(None, w, w, "design columns",
-                f"wave.yml: design.weight is {w!r}, a {items[w].type} item ({items[w].text_en!r}), not the "
-                "codebook's design weight; name the weight column, or set design.weight_column_override: "
-                "true if this column really holds the design weights")
+                f"{named('weight')} is {w!r}, a {items[w].type} item ({items[w].text_en!r}), not the "
+                "codebook's design weight; name the weight column" + (
+                    "" if spec.design_from_options else ", or set design.weight_column_override: true if "
+                    "this column really holds the design weights"))
 
 
 MAX_WEIGHT_SHARE = 0.5
