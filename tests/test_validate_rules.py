@@ -572,6 +572,22 @@ def test_an_unparsable_cell_is_said_to_be_not_a_number_of_a_numeric_item_and_not
     assert [(e.row, e.column) for e in errs] == [(4, column)], [(e.row, e.column, e.rule) for e in errs]
 
 
+def test_sixty_unreadable_weights_are_sixty_errors_listed_fifty_then_counted_not_refused_again_as_blank(
+        small_villagers, make_wave):
+    """Past the 50 listed, the rest of a column's unreadable cells are counted once ("10 more"),
+    and none of the 60 is refused a second time as a blank required cell; 60 blank weights are
+    refused as blanks, 50 listed and the 10 others counted under the same rule."""
+    v = small_villagers.astype({"weight": object})
+    v.loc[:59, "weight"] = "abc"
+    _, errs = _errors(make_wave(v, name="text"))
+    assert [e.rule for e in errs] == ["parsable value"] * 51
+    assert errs[-1].row is None and errs[-1].message == "10 more unparsable values in this column"
+    v.loc[:59, "weight"] = ""
+    _, errs = _errors(make_wave(v, name="blank"))
+    assert [e.rule for e in errs] == ["not missing"] * 51
+    assert errs[-1].row is None and errs[-1].message == "10 more rows break this rule"
+
+
 def test_a_refused_value_and_the_codes_a_message_lists_are_written_as_the_numbers_they_are(small_villagers,
                                                                                           make_wave):
     """Age 200 (read as the double 200.0) is named '200'; a Likert answer 6 is told the valid codes

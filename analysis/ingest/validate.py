@@ -279,6 +279,7 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[floa
             mapped = txt[bad].map(lambda v: labels.get(str(v).strip().lower(), np.nan))
             num.loc[bad] = mapped.astype("float64")
             bad = num.isna() & ~blank
+        ctx.unreadable.update((int(pos), item.id) for pos in np.flatnonzero(bad.to_numpy()))
         for pos in np.flatnonzero(bad.to_numpy())[:50]:
             v = s.iloc[pos]
             kind = "a number" if item.type in NUMERIC_TYPES else "a code or value label"
@@ -362,6 +363,11 @@ def _run_schema(ctx: _Ctx, schema: pa.DataFrameSchema, df: pd.DataFrame) -> None
     except pa.errors.SchemaErrors as e:
         fc = e.failure_cases
         for (col, check), grp in fc.groupby(["column", "check"], sort=False, dropna=False):
+            if check == "not_nullable":           # refused already as unparsable: one cell, one error
+                grp = grp[[not (isinstance(i, (int, np.integer)) and (int(i), str(col)) in ctx.unreadable)
+                           for i in grp["index"]]]
+                if grp.empty:
+                    continue
             shown = grp.head(50)
             for r in shown.itertuples():
                 idx = r.index if isinstance(r.index, (int, np.integer)) else None
@@ -369,8 +375,6 @@ def _run_schema(ctx: _Ctx, schema: pa.DataFrameSchema, df: pd.DataFrame) -> None
                     idx = None
                 value = r.failure_case
                 if check == "not_nullable":
-                    if idx is not None and (int(idx), str(col)) in ctx.unreadable:
-                        continue                  # refused already as unparsable: one cell, one error
                     rule, msg = "not missing", "a value is required here"
                 else:
                     rule, msg = "schema", str(check)
@@ -384,7 +388,8 @@ def _run_schema(ctx: _Ctx, schema: pa.DataFrameSchema, df: pd.DataFrame) -> None
                         pass
                 ctx.add(idx, str(col), value, rule, msg)
             if len(grp) > 50:
-                ctx.add(None, str(col), "", str(check), f"{len(grp) - 50} more rows break this rule")
+                ctx.add(None, str(col), "", "not missing" if check == "not_nullable" else str(check),
+                        f"{len(grp) - 50} more rows break this rule")
 
 
 def _distinct_text(s: pd.Series) -> tuple[np.ndarray, list[str | None], Any]:
