@@ -85,7 +85,8 @@ def test_each_shared_result_is_stored_under_its_own_name(tmp_path, monkeypatch, 
 
     monkeypatch.setenv(context.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(suite, "fit_models", lambda st: ("models", st.key))
-    monkeypatch.setattr(sensitivity, "run_sensitivity", lambda st: ("sensitivity", st.key))
+    monkeypatch.setattr(sensitivity, "run_sensitivity", lambda st, rank_among: ("sensitivity", st.key))
+    monkeypatch.setattr(context, "published_provinces", lambda st: [])
     monkeypatch.setattr(sensitivity, "domain_replicates", lambda st: ("province_replicates", st.key))
     st = SimpleNamespace(key="e" * 64)
     for memo in ({}, {}):                         # a first kernel computes, a second loads from the folder
