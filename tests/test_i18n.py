@@ -956,6 +956,7 @@ def test_updating_the_catalogs_keeps_a_fuzzy_mark_and_lists_it_and_changes_no_by
         first = po.read_bytes()
         assert "#, fuzzy\nmsgid \"Stale sentence\"" in first.decode("utf-8")
         assert '"POT-Creation-Date: 2020-01-02 03:04+0000\\n"' in first.decode("utf-8")   # its date kept
+        assert 'msgid "New one"\nmsgstr ""' in first.decode("utf-8")                       # the new message added
         os.utime(po, ns=(0, 0))
         assert i18n.update_catalogs() == {"ruralgov": ["Stale sentence", "New one"]}
         assert po.read_bytes() == first and po.stat().st_mtime_ns == 0       # not written again

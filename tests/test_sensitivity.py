@@ -209,6 +209,16 @@ def test_ranks_and_their_sobol_rows_are_among_the_provinces_asked_for_only(study
     np.testing.assert_array_equal(every.provinces.to_numpy(), r.provinces.to_numpy())   # the same draws
 
 
+def test_no_province_to_rank_gives_undefined_rank_indices_not_an_error(study):
+    """A wave whose every province is withheld ranks none: the rank rows of the Sobol table are
+    undefined (NaN), the east-west gap's are computed, and the run does not fail."""
+    r = run_sensitivity(study, draws=7 * 10, seed=4, rank_among=[])
+    ranks = r.sobol[r.sobol["output"] == "province ranks (mean over provinces)"]
+    assert len(ranks) == 5 and ranks[["first_order", "total"]].isna().all().all()
+    assert r.sobol[r.sobol["output"] == "east-west gap"]["total"].notna().all()
+    assert r.ranks.shape[1] == 0
+
+
 def test_cli_sobol_indices_of_ranks_are_of_the_publishable_provinces_ranks(tmp_path, monkeypatch):
     """On a wave whose disclosure rule withholds most provinces, the Sobol rows of the ranks the
     CLI prints are those of the ranks among the provinces it prints, not among all; the page's

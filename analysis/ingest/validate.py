@@ -194,8 +194,6 @@ class _Ctx:
 
     def add(self, pos: int | None, cid: str, value: object, rule: str, msg: str,
             severity: Severity = "error") -> None:
-        if rule == "parsable value" and pos is not None:
-            self.unreadable.add((int(pos), cid))
         col = self.raw.headers.get(cid, cid)
         row = None if pos is None else self.raw.file_row(int(pos))
         self.report.problems.append(Problem(self.fname, row, col, _short(value), rule, msg, severity))
