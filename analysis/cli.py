@@ -288,13 +288,12 @@ def sensitivity(
 ) -> None:
     """Uncertainty and sensitivity: construction choices × Rao–Wu bootstrap; Sobol indices."""
     from analysis.estimation.sensitivity import rank_intervals, run_sensitivity
-    from analysis.publishing.disclosure import published
-    from analysis.report.pages.common import province_degrees
+    from analysis.report.pages.common import published_province_names
 
     if draws is not None and draws < 14:
         raise typer.BadParameter("--draws must be at least 14 (two per input block)")
     st = _study(wave)
-    ok = list(published(province_degrees(st))["province"])      # the provinces ranked and shown
+    ok = published_province_names(st)                  # the provinces ranked and shown
     res = run_sensitivity(st, draws=draws, seed=seed, progress=sys.stderr.isatty(), rank_among=ok)
     reg = res.region_summary().reset_index(names="quantity")
     ok = [p for p in ok if p in res.provinces.columns]

@@ -82,11 +82,12 @@ def test_each_shared_result_is_stored_under_its_own_name(tmp_path, monkeypatch, 
     """The models, the sensitivity analysis and the rank bootstrap of one study: whichever a page
     asks for first, each page gets the result it asked for, from a fresh kernel too (the folder)."""
     from analysis.estimation import sensitivity, suite
+    from analysis.report.pages import common
 
     monkeypatch.setenv(context.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(suite, "fit_models", lambda st: ("models", st.key))
     monkeypatch.setattr(sensitivity, "run_sensitivity", lambda st, rank_among: ("sensitivity", st.key))
-    monkeypatch.setattr(context, "published_provinces", lambda st: [])
+    monkeypatch.setattr(common, "published_province_names", lambda st: [])
     monkeypatch.setattr(sensitivity, "domain_replicates", lambda st: ("province_replicates", st.key))
     st = SimpleNamespace(key="e" * 64)
     for memo in ({}, {}):                         # a first kernel computes, a second loads from the folder

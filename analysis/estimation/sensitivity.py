@@ -267,7 +267,8 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
             prov_means[idx] = ((G_p.T @ WS) / (G_p.T @ Wo)).T
     east, west = regions.index("east") if "east" in regions else None, regions.index("west") if "west" in regions else None
     gap = reg_means[:, east] - reg_means[:, west] if east is not None and west is not None else np.zeros(total)
-    ranked = [j for j, p in enumerate(provs) if rank_among is None or p in set(rank_among)]
+    among = set(provs if rank_among is None else rank_among)
+    ranked = [j for j, p in enumerate(provs) if p in among]
     ranks = pd.DataFrame(prov_means[:, ranked]).rank(axis=1, ascending=False).to_numpy()
     # Sobol indices (Saltelli 2010 first order, Jansen total), for the gap and for each rank
     fA, fB = slice(0, N), slice(N, 2 * N)

@@ -509,11 +509,11 @@ def _blank_rows(text: str, sep: str, spec: QuestionnaireSpec) -> list[int]:
     if not re.search(r"\n[ \t\r]*\n", body):
         return []
     if '"' not in body:
-        rows = ((i, line.strip()) for i, line in enumerate(body.split("\n"), start=1))
+        rows = ((i, not line.strip()) for i, line in enumerate(body.split("\n"), start=1))
     else:                   # a quoted cell may hold a blank line: rows are the reader's records
-        rows = ((i, "" if _blank_record(r) else sep) for i, r in
-                enumerate(csv.reader(_io.StringIO(body), delimiter=sep), start=1))
-    return [i for i, content in rows if i > spec.header_row and not content]
+        rows = ((i, _blank_record(r)) for i, r in enumerate(csv.reader(_io.StringIO(body), delimiter=sep),
+                                                           start=1))
+    return [i for i, blank in rows if i > spec.header_row and blank]
 
 
 def _blank_record(record: list[str]) -> bool:

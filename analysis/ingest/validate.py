@@ -277,8 +277,9 @@ def _parse_column(ctx: _Ctx, item: Item, s: pd.Series, extra_missing: tuple[floa
             mapped = txt[bad].map(lambda v: labels.get(str(v).strip().lower(), np.nan))
             num.loc[bad] = mapped.astype("float64")
             bad = num.isna() & ~blank
-        ctx.unreadable.update((int(pos), item.id) for pos in np.flatnonzero(bad.to_numpy()))
-        for pos in np.flatnonzero(bad.to_numpy())[:50]:
+        unreadable = np.flatnonzero(bad.to_numpy())
+        ctx.unreadable.update((int(pos), item.id) for pos in unreadable)
+        for pos in unreadable[:50]:
             v = s.iloc[pos]
             kind = "a number" if item.type in NUMERIC_TYPES else "a code or value label"
             ctx.add(pos, item.id, v, "parsable value",

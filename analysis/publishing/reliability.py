@@ -92,14 +92,6 @@ def nchs_proportion_reason(p: float, se: float, ci_low: float = np.nan, ci_high:
     return ""
 
 
-def _float(x: object) -> float:
-    """A cell as a float, NaN when absent or empty."""
-    try:
-        return float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return np.nan
-
-
 def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "estimate", se: str = "se",
                      lo: str = "ci_low", hi: str = "ci_high", n: str = "n", dfcol: str = "df",
                      values: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high")) -> pd.DataFrame:
@@ -113,8 +105,8 @@ def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "esti
         r = row._asdict()
         if sup[i]:
             continue
-        why = nchs_proportion_reason(_float(r.get(est)) / scale, _float(r.get(se)) / scale,
-                                     _float(r.get(lo)) / scale, _float(r.get(hi)) / scale, r.get(n, np.inf),
+        why = nchs_proportion_reason(r.get(est, np.nan) / scale, r.get(se, np.nan) / scale,
+                                     r.get(lo, np.nan) / scale, r.get(hi, np.nan) / scale, r.get(n, np.inf),
                                      computed_ci=lo in r and hi in r)
         if why is None:                 # no estimate or no SE: nothing to judge
             continue

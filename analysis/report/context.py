@@ -174,16 +174,10 @@ def sensitivity(st: Study):  # type: ignore[no-untyped-def]
     build; its Sobol indices of the ranks are of the ranks among the publishable provinces, the
     ranks the page shows."""
     from analysis.estimation.sensitivity import run_sensitivity
+    from analysis.report.pages import common
 
-    return cached("sensitivity", st, lambda: run_sensitivity(st, rank_among=published_provinces(st)))
-
-
-def published_provinces(st: Study) -> list[str]:
-    """The provinces whose degree the report publishes (the others take no rank)."""
-    from analysis.publishing.disclosure import published
-    from analysis.report.pages.common import province_degrees
-
-    return list(published(province_degrees(st))["province"])
+    return cached("sensitivity", st,
+                  lambda: run_sensitivity(st, rank_among=common.published_province_names(st)))
 
 
 def province_replicates(st: Study):  # type: ignore[no-untyped-def]

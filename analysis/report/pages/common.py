@@ -81,6 +81,11 @@ def province_degrees(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return t
 
 
+def published_province_names(study) -> list[str]:  # type: ignore[no-untyped-def]
+    """The provinces whose degree the report publishes (the others take no rank)."""
+    return list(published(province_degrees(study))["province"])
+
+
 def headline(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Headline numbers of a wave, all computed from it: sizes, the degree overall and by region,
     the highest and lowest publishable provinces (and the seed's Shanghai/Tibet ratio only on a

@@ -25,7 +25,7 @@ from analysis.i18n import N_, _, bilingual, count, reasons
 from analysis.ingest.official import weight_of
 from analysis.ingest.provinces import resolve
 from analysis.publishing.disclosure import published
-from analysis.report.pages.common import degree_table, policy, province_degrees
+from analysis.report.pages.common import degree_table, policy, province_degrees, published_province_names
 
 OFFICIAL_SERIES = {
     "urban_rate_pct": N_("urbanization (%)"),
@@ -95,7 +95,7 @@ def rank(study, adcode: int, replicates: pd.DataFrame) -> dict[str, float]:  # t
     from analysis.estimation.sensitivity import rank_intervals
 
     name = resolve(adcode).name_en
-    ok = [p for p in published(province_degrees(study))["province"] if p in replicates.columns]
+    ok = [p for p in published_province_names(study) if p in replicates.columns]
     if name not in ok:
         return {}
     r = rank_intervals(replicates[ok]).loc[name]

@@ -8,8 +8,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.i18n import N_, _, count
-from analysis.publishing.disclosure import published
-from analysis.report.pages.common import province_degrees
+from analysis.report.pages.common import published_province_names
 from analysis.report.pages.index import RANKS_NEED_TWO
 
 
@@ -91,7 +90,7 @@ def sobol_table(s) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
 
 def publishable_ranks(study, s) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Draw × province ranks among the publishable provinces only (suppressed ones take no rank)."""
-    ok = [p for p in published(province_degrees(study))["province"] if p in s.provinces.columns]
+    ok = [p for p in published_province_names(study) if p in s.provinces.columns]
     return s.provinces[ok].rank(axis=1, ascending=False)
 
 
