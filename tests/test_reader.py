@@ -66,6 +66,25 @@ def test_the_manifest_records_the_wave_its_files_the_commit_and_each_page_s_run(
     assert m["pages"] == {"book/index": {"method": "cache", "runtime_s": 12.5, "succeeded": True}}
     from datetime import datetime, timedelta
     assert datetime.fromisoformat(m["build_time_utc"]).utcoffset() == timedelta(0)   # UTC, said so
+    # SOURCE_DATE_EPOCH (reproducible builds): the manifest's time is that one, not now
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    m = json.loads(write("epoch", "html", None).read_text(encoding="utf-8"))
+    assert m["build_time_utc"] == "2023-11-14T22:13:20+00:00"
+
+
+def test_a_malformed_source_date_epoch_is_refused_before_anything_is_built(monkeypatch, tmp_path, capsys):
+    from analysis.publishing.provenance import build_time
+    from analysis.report.build import build_book
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    assert build_time() == "1970-01-01T00:00:00+00:00"
+    for bad in ("yesterday", "1.5e9", "99999999999999999999"):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", bad)
+        with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH"):
+            build_time()
+        assert build_book(paths.DEFAULT_WAVE, tmp_path / "out", pdf=False, cache_root=tmp_path / "cache") == 2
+        assert f"SOURCE_DATE_EPOCH={bad!r}" in capsys.readouterr().err
+        assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
 
 
 def test_mathjax_is_loaded_on_the_pages_with_formulas_only_and_thebe_on_none():

@@ -56,6 +56,21 @@ def commit_year() -> int:
         return date.today().year
 
 
+def build_time() -> str:
+    """The build's time in UTC, to the second: ``SOURCE_DATE_EPOCH`` when set (the reproducible-builds
+    convention: two builds of one commit then write the same manifest), else now."""
+    import os
+    from datetime import datetime, timezone
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat(timespec="seconds")
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r}: not a whole number of seconds since 1970") from None
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def commit_label() -> str:
     """The commit as footers show it (``+dirty`` when the work tree differs)."""
     sha, dirty = git_commit()

@@ -518,6 +518,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     the book itself).
     """
     from analysis import i18n
+    from analysis.publishing.provenance import build_time
 
     if lang not in i18n.LANGS:
         err.print(f"[red]unknown edition {lang!r}: one of {', '.join(i18n.LANGS)}[/red]")
@@ -545,6 +546,11 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     refusal = check_compared_years(waves)
     refusal = refusal or (check_out_dir(out_dir, [folder, *others]) if out_dir is not None
                           else check_default_target(name, wave_id, folder))
+    if not refusal:
+        try:
+            build_time()            # a malformed SOURCE_DATE_EPOCH: before any work
+        except ValueError as e:
+            refusal = str(e)
     if refusal:
         err.print(f"[red]{refusal}; nothing was built[/red]")
         return 2

@@ -5,7 +5,6 @@ language."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 from docutils import nodes
@@ -37,7 +36,7 @@ def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
         "commit": sha, "dirty": dirty,
         "versions": provenance.versions(),
         "seeds": provenance.seeds(st.settings),
-        "build_time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "build_time_utc": provenance.build_time(),
         "pages": pages,
     }
 
