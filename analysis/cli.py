@@ -296,6 +296,9 @@ def sensitivity(
     ok = published_province_names(st)                  # the provinces ranked and shown
     res = run_sensitivity(st, draws=draws, seed=seed, progress=sys.stderr.isatty(), rank_among=ok)
     reg = res.region_summary().reset_index(names="quantity")
+    if "east_minus_west" not in set(reg["quantity"]):
+        lacks = " and ".join(r for r in ("east", "west") if r not in res.regions.columns)
+        err.print(f"[yellow]no east–west gap: the wave has no villager of the {lacks}[/yellow]")
     ok = [p for p in ok if p in res.provinces.columns]
     ranks = rank_intervals(res.provinces[ok]).sort_values("median_rank").reset_index(names="province")
     if fmt is Format.json:

@@ -457,17 +457,21 @@ def test_a_page_that_allows_errors_is_executed_ahead_with_its_errors_as_myst_nb_
     """A page's ``mystnb: execution_allow_errors: true`` (or the book's ``execute.allow_errors``)
     holds for the execution ahead too: its error is an output, its later cells run, and the page
     is cached; a page without it still fails and is left to the book. A page's own
-    ``execution_timeout`` is its cells' limit."""
+    ``execution_timeout`` is its cells' limit; the notebook's ``execution: allow_errors`` holds over
+    the page's ``mystnb`` settings, as in myst-nb."""
     pages = tmp_path / "book"
     pages.mkdir()
     raising, after = "raise RuntimeError('shown, not fatal')", "print('after the error')"
     sources = {"book/allows": _page(pages, "allows", [raising, after], "mystnb:\n  execution_allow_errors: true\n"),
+               "book/meta": _page(pages, "meta", [raising + "  # meta", after],
+                                  "execution:\n  allow_errors: true\nmystnb:\n  execution_timeout: 5\n"),
                "book/strict": _page(pages, "strict", [raising + "  # strict", after]),   # not the same cells
                "book/slow": _page(pages, "slow", ["import time; time.sleep(30)", after],
                                   "mystnb:\n  execution_timeout: 2\n")}
     kw = {"shared": frozenset(sources)} if shared else {}
     out = execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=1, **kw)
     assert out["book/allows"][1] is None and out["book/strict"][1].startswith("RuntimeError: shown, not fatal")
+    assert out["book/meta"][1] is None                   # the notebook's execution: allow_errors holds
     assert out["book/slow"][1] is not None and out["book/slow"][0] < 20       # stopped at its own 2 s
     assert "after the error" in _output(tmp_path / "cache", sources["book/allows"])
     assert set(pending_pages(tmp_path / "cache", sources)) == {"book/strict", "book/slow"}
@@ -487,8 +491,13 @@ def test_page_execution_reads_the_page_s_settings_over_the_book_s():
     assert page_execution(nb({}), 600, False) == (600, False)
     assert page_execution(nb({}), 600, True) == (600, True)
     assert page_execution(nb({"execution": {"timeout": 90}}), 600, False) == (90, False)
+    # the notebook's execution: {timeout, allow_errors} over the page's mystnb settings, as
+    # jupyter-cache's meta_override (which myst-nb sets) has it
     assert page_execution(nb({"mystnb": {"execution_timeout": 30, "execution_allow_errors": True},
-                              "execution": {"timeout": 90}}), 600, False) == (30, True)
+                              "execution": {"timeout": 90}}), 600, False) == (90, True)
+    assert page_execution(nb({"mystnb": {"execution_timeout": 30, "execution_allow_errors": False},
+                              "execution": {"allow_errors": True}}), 600, False) == (30, True)
+    assert page_execution(nb({"execution": {"allow_errors": False}}), 600, True) == (600, False)
     assert page_execution(nb({"mystnb": {"execution_allow_errors": False}}), 600, True) == (600, False)
 
 

@@ -74,8 +74,13 @@ def test_the_manifest_records_the_wave_its_files_the_commit_and_each_page_s_run(
 
 def test_a_malformed_source_date_epoch_is_refused_before_anything_is_built(monkeypatch, tmp_path, capsys):
     from analysis.publishing.provenance import build_time
+    from analysis.report import assets
     from analysis.report.build import build_book
 
+    def went_on() -> bool:
+        raise AssertionError("the build went on past its refusals")
+
+    monkeypatch.setattr(assets, "ensure_mathjax", went_on)   # the first step after them
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     assert build_time() == "1970-01-01T00:00:00+00:00"
     for bad in ("yesterday", "1.5e9", "99999999999999999999"):

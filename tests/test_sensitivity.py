@@ -638,7 +638,8 @@ def test_the_sensitivity_page_s_numbers_are_the_run_s(study):
 
 
 def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_index(study, tmp_path):
-    """One province (one region): the run records a gap of 0 and no Sobol index of the ranks;
+    """One province (one region): the run records no gap (NaN in every draw, no summary row, no
+    Sobol row: it printed a gap of 0 from 0 to 0) and no Sobol index of the ranks;
     the page then says nothing of a gap or of the ranks' indices (it printed "averages 0.0
     points" and "a total share of nan"), draws no rank figure and no Sobol figure, and its table
     says why it is empty. On the replica the gap, the ranks and every index are there."""
@@ -649,7 +650,14 @@ def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_in
 
     one = build_study(wavegen.provinces(tmp_path / "one-province", ["广西"]))
     s = run_sensitivity(one, draws=7 * 10, seed=2)
-    assert (s.draws["gap"] == 0).all() and list(s.regions.columns) == ["west"]
+    assert s.draws["gap"].isna().all() and list(s.regions.columns) == ["west"]
+    assert s.region_summary().index.tolist() == ["west"] and "east-west gap" not in set(s.sobol["output"])
+    res = CliRunner().invoke(app, ["sensitivity", str(one.wave.spec.folder), "--draws", "70", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert [r["quantity"] for r in out["regions"]] == ["west"]
+    assert {r["output"] for r in out["sobol"]} == {"province ranks (mean over provinces)"}
+    assert "no east–west gap: the wave has no villager of the east" in res.stderr
     g = page.stats(one, s)
     assert not [k for k in g if k.startswith(("gap_", "sobol_"))]
     assert page.rank_sampling_text(g) == "" and not page.has_gap(s) and page.defined_sobol(s).empty

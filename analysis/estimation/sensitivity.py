@@ -74,9 +74,12 @@ class SensitivityResult:
                              "rank_high": r.quantile(hi)}).sort_values("median_rank")
 
     def region_summary(self, level: float = 0.95) -> pd.DataFrame:
-        """Mean, and interval of each region's score across draws (and of the east–west gap)."""
+        """Mean, and interval of each region's score across draws (and of the east–west gap, where
+        the wave holds both)."""
         lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
-        df = self.regions.assign(east_minus_west=self.draws["gap"].to_numpy())
+        df = self.regions
+        if self.draws["gap"].notna().any():
+            df = df.assign(east_minus_west=self.draws["gap"].to_numpy())
         return pd.DataFrame({"mean": df.mean(), "low": df.quantile(lo), "high": df.quantile(hi)})
 
 
@@ -266,7 +269,8 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
             reg_means[idx] = ((G_r.T @ WS) / (G_r.T @ Wo)).T
             prov_means[idx] = ((G_p.T @ WS) / (G_p.T @ Wo)).T
     east, west = regions.index("east") if "east" in regions else None, regions.index("west") if "west" in regions else None
-    gap = reg_means[:, east] - reg_means[:, west] if east is not None and west is not None else np.zeros(total)
+    # a wave without the east or the west has no gap: NaN in every draw, no row, no Sobol index
+    gap = reg_means[:, east] - reg_means[:, west] if east is not None and west is not None else np.full(total, np.nan)
     among = set(provs if rank_among is None else rank_among)
     ranked = [j for j, p in enumerate(provs) if p in among]
     ranks = pd.DataFrame(prov_means[:, ranked]).rank(axis=1, ascending=False).to_numpy()
@@ -277,8 +281,9 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
         return sobol_indices(y[fA], y[fB], [y[(2 + i) * N:(3 + i) * N] for i in range(k)])
 
     rows = []
-    for (s1, st), inp in zip(sobol(gap), INPUTS):
-        rows.append({"input": inp, "output": N_("east-west gap"), "first_order": s1, "total": st})
+    if east is not None and west is not None:
+        for (s1, st), inp in zip(sobol(gap), INPUTS):
+            rows.append({"input": inp, "output": N_("east-west gap"), "first_order": s1, "total": st})
     per_prov = np.array([sobol(ranks[:, j]) for j in range(len(ranked))]).reshape(len(ranked), k, 2)
     for i, inp in enumerate(INPUTS):
         rows.append({"input": inp, "output": N_("province ranks (mean over provinces)"),

@@ -48,11 +48,13 @@ def read_page(path: Path):  # type: ignore[no-untyped-def]
 
 def page_execution(nb, timeout: int, allow_errors: bool) -> tuple[int, bool]:  # type: ignore[no-untyped-def]
     """A page's cell timeout and whether its cells may raise, as myst-nb executes it: the page's
-    own ``mystnb: {execution_timeout, execution_allow_errors}`` (or the notebook's
-    ``execution: {timeout}``) over the book's ``execute`` settings given."""
+    own ``mystnb: {execution_timeout, execution_allow_errors}`` over the book's ``execute`` settings
+    given, and the notebook's ``execution: {timeout, allow_errors}`` over both (jupyter-cache's
+    ``meta_override``, which myst-nb sets)."""
     own = nb.metadata.get("mystnb") or {}
-    t = own.get("execution_timeout", (nb.metadata.get("execution") or {}).get("timeout", timeout))
-    return int(t), bool(own.get("execution_allow_errors", allow_errors))
+    meta = nb.metadata.get("execution") or {}
+    t = meta.get("timeout", own.get("execution_timeout", timeout))
+    return int(t), bool(meta.get("allow_errors", own.get("execution_allow_errors", allow_errors)))
 
 
 _LOGGING = False

@@ -39,7 +39,7 @@ def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 def has_gap(s) -> bool:  # type: ignore[no-untyped-def]
     """Whether the run's waves hold both the east and the west (else its gap is not defined: the
-    run records 0 in every draw)."""
+    run records NaN in every draw and no Sobol index of it)."""
     return {"east", "west"} <= set(s.regions.columns)
 
 
