@@ -303,7 +303,7 @@ def sensitivity(
     ranks = rank_intervals(res.provinces[ok]).sort_values("median_rank").reset_index(names="province")
     if fmt is Format.json:
         _write_json({"wave": st.wave.id, "synthetic": st.wave.synthetic,
-                     "draws": res.n_evaluations, "seed": res.seed,
+                     "draws": res.n_evaluations, "independent_draws": len(res.regions), "seed": res.seed,
                      "regions": reg.to_dict("records"),
                      "ranks": ranks.to_dict("records"),
                      "sobol": res.sobol.to_dict("records")})
@@ -311,7 +311,8 @@ def sensitivity(
     if fmt is Format.csv:
         _emit(res.sobol, fmt)
         return
-    _emit(reg, fmt, f"wave {st.wave.id}: scores across {res.n_evaluations} draws{_tag(st)}")
+    _emit(reg, fmt, f"wave {st.wave.id}: scores across {len(res.regions)} independent draws "
+                    f"(of the {res.n_evaluations} evaluated for the Sobol indices){_tag(st)}")
     _emit(ranks, fmt, "publishable provinces: median rank and 95 % interval")
     _emit(res.sobol, fmt, "Sobol indices (first order, total)")
     err.print(f"{res.n_evaluations} draws in {res.seconds:.2f} s (seed {res.seed})")

@@ -224,6 +224,27 @@ def test_a_page_s_regression_table_holds_the_models_it_names_and_holm_over_their
     assert csv["model"].tolist() == ["a", "c"]
 
 
+def test_a_term_without_a_p_value_is_not_counted_among_the_table_s_tests(monkeypatch):
+    """A term on 0 df (a group-level covariate with too few groups) has no p-value: Holm leaves it
+    out of the family, and the note counts the tests Holm adjusted for, not every cell. The
+    Markdown edition of the table carries the same notes as the HTML (what its stars mean, its
+    source), not the bare grid."""
+    from analysis.publishing import provenance
+
+    r = result("m", {"x": 1.0, "g": 0.5}, {"x": 0.2, "g": 0.2}, df=pd.Series({"x": 25.0, "g": 0.0}))
+    ms = ModelSet((r,), "w1")
+    assert ms.to_frame()["p"].isna().tolist() == [False, True] and ms.n_tests() == 1
+    (out,) = _displayed(monkeypatch, ms, ["m"])
+    for form in ("text/html", "text/markdown"):
+        assert "after Holm's adjustment across the 1 coefficient tests of this table." in out[form].replace(
+            "&#x27;", "'"), form
+        assert "wave w1" in out[form], form
+    md = out["text/markdown"].split("\n")
+    assert md[0].startswith("|") and md[-2:] == [
+        "*Standard errors in parentheses. * p < 0.05, ** p < 0.01 after Holm's adjustment across the 1 "
+        "coefficient tests of this table.*", f"*{provenance.Source('survey', 'wave w1').notes('')[0]}*"]
+
+
 def test_a_page_s_regression_table_names_a_model_it_could_not_fit_beside_those_it_shows(monkeypatch):
     """Two models named, one fitted: the table shows the one, and a note before it names the other
     (its label, id and why the wave could not give it), not only when none was fitted."""

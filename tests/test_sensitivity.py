@@ -290,6 +290,21 @@ def test_cli_json(study):
     assert out["seed"] == load_settings().index.uncertainty.seed      # the seed used, not the option's None
 
 
+def test_cli_says_its_region_summary_is_over_the_independent_draws_not_every_evaluation(study):
+    """The regions' means and intervals are over the 2N independent draws (Saltelli's samples A
+    and B), not the N (k + 2) evaluations the Sobol indices use: the title and the JSON say so."""
+    run = run_sensitivity(study, draws=70)
+    assert run.n_evaluations == 70 and len(run.regions) == 20
+    res = CliRunner().invoke(app, ["sensitivity", "--draws", "70"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "scores across 20 independent draws (of the 70 evaluated for the Sobol indices)" in " ".join(
+        res.stdout.split())
+    out = json.loads(CliRunner().invoke(app, ["sensitivity", "--draws", "70", "--format", "json"]).stdout)
+    assert (out["draws"], out["independent_draws"]) == (70, 20)
+    east = next(r for r in out["regions"] if r["quantity"] == "east")
+    assert east["mean"] == pytest.approx(run.regions["east"].mean(), rel=1e-12)
+
+
 def test_cli_draws_from_their_minimum_of_14_and_records_the_seed_given():
     assert CliRunner().invoke(app, ["sensitivity", "--draws", "13"]).exit_code == 2
     res = CliRunner().invoke(app, ["sensitivity", "--draws", "14", "--seed", "7", "--format", "json"])

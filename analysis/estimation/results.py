@@ -245,6 +245,11 @@ class ModelSet:
         df = pd.DataFrame({k: [v.get(i, "") for i in index] for k, v in cols.items()}, index=index)
         return df[(df != "").any(axis=1)].rename_axis("").reset_index()
 
+    def n_tests(self) -> int:
+        """The coefficient tests of Holm's family: the coefficients with a p-value (a term on 0 df
+        has none, and is not adjusted for)."""
+        return int(self.to_frame()["p"].notna().sum())
+
     def to_latex(self, *, stars: bool = True) -> str:
         """The regression table as a LaTeX tabular."""
         t = self.table(stars=stars)

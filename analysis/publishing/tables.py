@@ -159,17 +159,33 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     return {"text/html": body, "text/markdown": md}
 
 
-def regression_html(table: pd.DataFrame, *, title: str = "", stars: bool = True,
-                    source: Source | None = None, page: str = "") -> str:
-    """A multi-model regression table (:meth:`ModelSet.table`) as HTML with its notes."""
-    from great_tables import GT
-
-    n_tests = sum(1 for c in table.iloc[:, 1:].to_numpy().ravel() if isinstance(c, str) and "(" in c)
+def regression_notes(table: pd.DataFrame, *, stars: bool = True, source: Source | None = None,
+                     page: str = "", n_tests: int | None = None) -> list[str]:
+    """The notes under a regression table: what its parentheses and stars mean, then the source's.
+    ``n_tests``: the coefficients with a p-value (Holm's family, :meth:`ModelSet.n_tests`); by
+    default every coefficient cell of ``table``."""
+    if n_tests is None:
+        n_tests = sum(1 for c in table.iloc[:, 1:].to_numpy().ravel() if isinstance(c, str) and "(" in c)
     note = (_("Standard errors in parentheses. * p < 0.05, ** p < 0.01 after Holm's adjustment across the "
               "{n_tests} coefficient tests of this table.").format(n_tests=n_tests) if stars
             else _("Standard errors in parentheses."))
-    gt = GT(table, id="m" + hashlib.sha256((title + table.to_csv()).encode()).hexdigest()[:12]).tab_source_note(note)
-    for n in (source.notes(page) if source is not None else []):
+    return [note, *(source.notes(page) if source is not None else [])]
+
+
+def regression_markdown(table: pd.DataFrame, *, title: str = "", **notes) -> str:  # type: ignore[no-untyped-def]
+    """The regression table as Markdown, with its title and the notes of :func:`regression_notes`
+    (the stars' meaning and the source travel with the numbers outside HTML too)."""
+    md = (f"**{title}**\n\n" if title else "") + table.to_markdown(index=False)
+    return md + "\n\n" + "\n".join(f"*{n}*" for n in regression_notes(table, **notes))
+
+
+def regression_html(table: pd.DataFrame, *, title: str = "", stars: bool = True,
+                    source: Source | None = None, page: str = "", n_tests: int | None = None) -> str:
+    """A multi-model regression table (:meth:`ModelSet.table`) as HTML with its notes."""
+    from great_tables import GT
+
+    gt = GT(table, id="m" + hashlib.sha256((title + table.to_csv()).encode()).hexdigest()[:12])
+    for n in regression_notes(table, stars=stars, source=source, page=page, n_tests=n_tests):
         gt = gt.tab_source_note(n)
     if title:
         gt = gt.tab_header(title=title)          # great_tables escapes text itself

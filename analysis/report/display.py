@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.i18n import N_, _, say
 from analysis.publishing.formats import as_plain
 from analysis.publishing.provenance import Source, survey_source
-from analysis.publishing.tables import regression_html, render
+from analysis.publishing.tables import regression_html, regression_markdown, render
 
 
 def glue_all(values: dict[str, Any], display: bool = False) -> None:
@@ -141,6 +141,6 @@ def regression_table(ms, names: list[str], study, *, title: str = "", page: str 
 
     number = next_table(page) if page else ""
     title = numbered(_(title), number)
-    display({"text/html": anchor(regression_html(t, title=title, source=src, page=page)
-                                 + csv_link(sub.to_frame(), title), number),
-             "text/markdown": t.to_markdown(index=False)}, raw=True)
+    notes = {"source": src, "page": page, "n_tests": sub.n_tests()}
+    display({"text/html": anchor(regression_html(t, title=title, **notes) + csv_link(sub.to_frame(), title), number),
+             "text/markdown": regression_markdown(t, title=title, **notes)}, raw=True)
