@@ -676,6 +676,43 @@ def test_one_pass_ols_statistics_merged_into_an_empty_partial_take_its_shift():
     assert AbsorbedOLSStats(3).merge(AbsorbedOLSStats(3)).shift is None    # nothing into nothing
 
 
+def test_one_pass_ols_statistics_whose_first_chunk_has_no_complete_case_are_not_poisoned(tmp_path):
+    """A first chunk (or partition) without a complete case for the model: no rows, so no shift
+    (its weighted mean was 0/0, NaN, and every coefficient and SE then NaN); the same rows in
+    another partition order gave numbers. A chunk whose weights sum to 0 shifts by its plain
+    mean instead. Seen through stream_wave too: the first partition answers no income."""
+    from analysis import paths
+    from analysis.estimation.stream import AbsorbedOLSStats, stream_wave, write_partitioned
+
+    y, x, g, w = _fe_data(n=3000, seed=8)
+    mem = absorbed_ols(y, x, fe=g, cluster=g, w=w)
+    none = slice(0, 0)
+    fed = AbsorbedOLSStats(3).update(x[none], y[none], w[none], g[none], g[none])
+    assert fed.shift is None and fed.n == 0
+    _assert_same_ols(fed.update(x, y, w, g, g).result(), mem)
+    _assert_same_ols(AbsorbedOLSStats(3).update(x[none], y[none], w[none], g[none], g[none])
+                     .merge(AbsorbedOLSStats(3).update(x, y, w, g, g)).result(), mem)
+    zero = AbsorbedOLSStats(3).update(x[:5], y[:5], np.zeros(5), g[:5], g[:5])
+    assert np.isfinite(zero.shift).all()
+    w0 = np.r_[np.zeros(5), w[5:]]
+    _assert_same_ols(zero.merge(AbsorbedOLSStats(3).update(x[5:], y[5:], w[5:], g[5:], g[5:])).result(),
+                     absorbed_ols(y, x, fe=g, cluster=g, w=w0))
+    raw = pd.read_csv(paths.WAVES / paths.DEFAULT_WAVE / "villagers.csv")
+    raw["hh_income"] = raw["hh_income"].astype(float)
+    raw.loc[:99, "hh_income"] = np.nan                            # the first partition: no income
+    design = {"weight": "weight", "strata": "province", "psu": "village_id"}
+    ols = {"y": "overall", "x": ["internet_use", "education", "log_income"], "fe": "province_en",
+           "cluster": "province", "weights": "weight"}
+    write_partitioned(raw.iloc[:100], tmp_path / "a", 100)
+    write_partitioned(raw.iloc[100:], tmp_path / "a", 400, first=1)
+    turned = pd.concat([raw.iloc[100:], raw.iloc[:100]], ignore_index=True)
+    write_partitioned(turned, tmp_path / "b", 400)
+    a, b = (stream_wave(tmp_path / f, design, by="region3", ols=ols)["ols"] for f in ("a", "b"))
+    assert np.isfinite(a["coef"]).all()
+    np.testing.assert_allclose(a["coef"], b["coef"], rtol=1e-9)
+    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-9)
+
+
 def _stream_equals_models(st, model: str, folder):  # type: ignore[no-untyped-def]
     """The out-of-core OLS of ``model`` on the study's villagers, partitioned into ``folder``,
     checked against ``ruralgov models`` on the study (coefficients and SEs to 1e-10, n, k);

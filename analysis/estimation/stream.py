@@ -212,7 +212,10 @@ class AbsorbedOLSStats:
 
         Z = np.column_stack([X, y])
         if self.shift is None:
-            self.shift = (w @ Z) / w.sum()
+            if not len(y):              # a chunk without a complete case: nothing, and no shift of 0/0
+                return self
+            sw = w.sum()
+            self.shift = (w @ Z) / sw if sw > 0 else Z.mean(axis=0)       # any constant will do
         Z = Z - self.shift
         # (level, cluster) cells numbered in order of first appearance, from integer keys (a
         # MultiIndex factorised builds a tuple per row: a sixth of the scan's time)
