@@ -227,15 +227,16 @@ def _project_at(root: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def
 
 
 def test_the_inputs_hash_changes_with_each_input_the_pages_read(tmp_path, monkeypatch):
-    """A change to the wave's files (its data in any format, its wave.yml), the codebook, a
-    settings file, a published figure under data/reference, the official statistics or the map
-    under data/external, or the package's code changes the hash (a stale page is re-executed); a
+    """A change to the wave's files (its data in any format, in a subfolder too, its wave.yml), the
+    codebook, a settings file, a published figure under data/reference, the official statistics or
+    the map under data/external, or the package's code changes the hash (a stale page is re-executed); a
     change to an excluded file or to a file no page reads does not."""
     from analysis.report.build import inputs_hash
 
     root = tmp_path / "root"
     files = {"wave": root / "waves" / "w" / "villagers.csv", "wave.yml": root / "waves" / "w" / "wave.yml",
              "data (.sav)": root / "waves" / "w" / "villagers.sav",
+             "data in a subfolder": root / "waves" / "w" / "raw" / "institutions.csv",
              "codebook": root / "data" / "codebook.yml",
              "settings": root / "data" / "index.yml", "excluded": root / "data" / "models.yml",
              "reference": root / "data" / "reference" / "published-figures.yml",

@@ -264,6 +264,32 @@ def test_a_data_file_corrected_in_place_to_the_same_size_is_read_again(make_wave
     assert after.villagers["age"].iloc[0] == 46 and after.sha256 != before.sha256
 
 
+def test_a_data_file_in_a_subfolder_of_the_wave_is_read_again_when_it_changes(make_wave, small_villagers):
+    """wave.yml may name a file in a subfolder (``raw/villagers.csv``): an edit to it is seen (the
+    wave's stamp walked only the folder's own files, and gave the wave read before)."""
+    import os
+
+    import yaml
+
+    from analysis.ingest.wave import load_wave
+
+    v = small_villagers.copy()
+    v.loc[0, "age"] = "45"
+    folder = make_wave(v, name="in-a-subfolder")
+    (folder / "raw").mkdir()
+    (folder / "villagers.csv").rename(folder / "raw" / "villagers.csv")
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec["questionnaires"]["villagers"]["file"] = "raw/villagers.csv"
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    before = load_wave(folder)
+    assert before.villagers["age"].iloc[0] == 45
+    data = folder / "raw" / "villagers.csv"
+    st = data.stat()
+    data.write_bytes(data.read_bytes().replace(b",45,", b",47,", 1))
+    os.utime(data, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert load_wave(folder).villagers["age"].iloc[0] == 47
+
+
 @pytest.mark.parametrize("year", [2015, None])
 def test_the_year_a_wave_declares_is_its_study_s_and_picks_its_official_statistics(year, make_wave,
                                                                                   small_villagers):

@@ -97,8 +97,10 @@ class Wave:
 
 
 def _stamp(folder: Path) -> tuple:
-    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                        for p in folder.iterdir() if p.is_file()))
+    """Each file under the wave's folder, subfolders too (wave.yml may name ``raw/villagers.csv``):
+    its path, modification time and size."""
+    return tuple(sorted((p.relative_to(folder).as_posix(), p.stat().st_mtime_ns, p.stat().st_size)
+                        for p in folder.rglob("*") if p.is_file()))
 
 
 @lru_cache(maxsize=8)

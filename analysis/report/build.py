@@ -126,9 +126,10 @@ def check_default_target(name: str, wave_id: str, folder: Path) -> str | None:
 
 def inputs_hash(wave_folder: Path, exclude: tuple[Path, ...] = ()) -> str:
     """SHA-256 over everything the pages read besides their own cells (but the files of ``exclude``):
-    the wave, the codebook and settings, the published figures, the official statistics and the map
-    under ``data/external/``, the package's code."""
-    files = [*sorted(wave_folder.iterdir()), paths.CODEBOOK, *sorted(paths.DATA.glob("*.yml")),
+    the wave (its subfolders too: wave.yml may name ``raw/villagers.csv``), the codebook and settings,
+    the published figures, the official statistics and the map under ``data/external/``, the
+    package's code."""
+    files = [*sorted(wave_folder.rglob("*")), paths.CODEBOOK, *sorted(paths.DATA.glob("*.yml")),
              *sorted(paths.REFERENCE.glob("*")), *sorted(paths.EXTERNAL.rglob("*")),
              *sorted((paths.ROOT / "analysis").rglob("*.py"))]
     return files_hash(f for f in files if f not in exclude)
