@@ -499,6 +499,8 @@ def test_page_execution_reads_the_page_s_settings_over_the_book_s():
     assert page_execution(nb({"mystnb": {"execution_timeout": 30, "execution_allow_errors": False},
                               "execution": {"allow_errors": True}}), 600, False) == (30, True)
     assert page_execution(nb({"execution": {"allow_errors": False}}), 600, True) == (600, False)
+    # a timeout of null is none (nbclient's and jupyter-cache's reading), not a crash of the build
+    assert page_execution(nb({"execution": {"timeout": None}}), 600, False) == (None, False)
     assert page_execution(nb({"mystnb": {"execution_allow_errors": False}}), 600, True) == (600, False)
 
 

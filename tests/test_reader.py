@@ -83,7 +83,8 @@ def test_a_malformed_source_date_epoch_is_refused_before_anything_is_built(monke
     monkeypatch.setattr(assets, "ensure_mathjax", went_on)   # the first step after them
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     assert build_time() == "1970-01-01T00:00:00+00:00"
-    for bad in ("yesterday", "1.5e9", "99999999999999999999"):
+    for bad in ("yesterday", "1.5e9", "99999999999999999999", "1_700_000_000", "-86400",
+                "\u0661\u0667\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660"):   # Arabic-Indic digits
         monkeypatch.setenv("SOURCE_DATE_EPOCH", bad)
         with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH"):
             build_time()

@@ -695,6 +695,20 @@ def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_in
                                           f"{g['sobol_rank_boot_total']:.2f} of the variance.")
 
 
+def test_the_sobol_table_of_a_wave_without_the_west_says_the_gap_is_left_out(tmp_path):
+    """Three eastern provinces: the ranks vary and have their indices, the gap does not exist (the
+    run writes no row of it), and the table's note still says why it is not there."""
+    from analysis.report.pages import sensitivity as page
+    from tests import wavegen
+
+    east = build_study(wavegen.provinces(tmp_path / "east-only", ["上海", "江苏", "浙江"]))
+    s = run_sensitivity(east, draws=7 * 10, seed=2)
+    assert list(s.regions.columns) == ["east"] and not page.has_gap(s)
+    table, note = page.sobol_table(s)
+    assert len(table) == 5 and set(table["output"]) == {"province ranks (mean over provinces)"}
+    assert "the east–west gap without both regions" in note and "is left out" in note
+
+
 def test_the_page_states_the_weight_perturbation_the_draws_use(study, monkeypatch):
     """The page says the field weights vary by ±perturb_pct %: every draw's multiplier of a field
     weight lies within 1 ± perturb_pct/100 and the draws reach near both ends (seen by running

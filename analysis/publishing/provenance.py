@@ -58,13 +58,17 @@ def commit_year() -> int:
 
 def build_time() -> str:
     """The build's time in UTC, to the second: ``SOURCE_DATE_EPOCH`` when set (the reproducible-builds
-    convention: two builds of one commit then write the same manifest), else now."""
+    convention: ASCII digits, seconds since 1970-01-01 UTC; two builds of one commit then record
+    the same time), else now."""
     import os
+    import re
     from datetime import datetime, timezone
 
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         try:
+            if not re.fullmatch(r"[0-9]+", epoch):
+                raise ValueError(epoch)
             return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat(timespec="seconds")
         except (ValueError, OverflowError, OSError):
             raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r}: not a whole number of seconds since 1970") from None

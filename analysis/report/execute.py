@@ -46,7 +46,7 @@ def read_page(path: Path):  # type: ignore[no-untyped-def]
     return read_myst_markdown_notebook(text, config=MdParserConfig(), add_source_map=True, path=str(path))
 
 
-def page_execution(nb, timeout: int, allow_errors: bool) -> tuple[int, bool]:  # type: ignore[no-untyped-def]
+def page_execution(nb, timeout: int, allow_errors: bool) -> tuple[int | None, bool]:  # type: ignore[no-untyped-def]
     """A page's cell timeout and whether its cells may raise, as myst-nb executes it: the page's
     own ``mystnb: {execution_timeout, execution_allow_errors}`` over the book's ``execute`` settings
     given, and the notebook's ``execution: {timeout, allow_errors}`` over both (jupyter-cache's
@@ -54,7 +54,8 @@ def page_execution(nb, timeout: int, allow_errors: bool) -> tuple[int, bool]:  #
     own = nb.metadata.get("mystnb") or {}
     meta = nb.metadata.get("execution") or {}
     t = meta.get("timeout", own.get("execution_timeout", timeout))
-    return int(t), bool(meta.get("allow_errors", own.get("execution_allow_errors", allow_errors)))
+    errors = meta.get("allow_errors", own.get("execution_allow_errors", allow_errors))
+    return (None if t is None else int(t)), bool(errors)      # null: no timeout, as nbclient takes it
 
 
 _LOGGING = False

@@ -53,13 +53,10 @@ def rank_sampling_text(g: dict[str, Any]) -> str:
 
 
 def defined_sobol(s) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """The run's Sobol indices of the outputs that vary on the wave: without the east–west gap
-    where the wave lacks one of the two regions, without the ranks of a single province."""
+    """The run's Sobol indices of the outputs that vary on the wave: without the ranks of a single
+    province (a wave without the east or the west has no gap, and the run no index of it)."""
     t = s.sobol
-    keep = t[["first_order", "total"]].notna().any(axis=1)
-    if not has_gap(s):
-        keep &= t["output"] != "east-west gap"
-    return t[keep].reset_index(drop=True)
+    return t[t[["first_order", "total"]].notna().any(axis=1)].reset_index(drop=True)
 
 
 INPUT_LABELS = {"normalisation": N_("normalisation method"), "weighting": N_("weighting method"),
@@ -77,7 +74,7 @@ def sobol_table(s) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
     odd = int(((raw_fo < 0) | (raw_fo > raw_tot + 0.005)).sum())
     note = _("Monte Carlo estimates from {n:,} model evaluations: an index is the share of the output's "
              "variance, between 0 and 1; estimates below 0 are shown as 0.").format(n=s.n_evaluations)
-    if len(t) < len(s.sobol):
+    if len(t) < len(s.sobol) or not has_gap(s):
         note += _(" An output that does not vary on this wave (the east–west gap without both regions, "
                   "the ranks of a single province) has no index and is left out.")
     if odd:
