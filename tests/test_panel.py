@@ -651,3 +651,23 @@ def test_province_covariates_are_taken_from_the_panel_given():
     own, given = province_covariates(2020), province_covariates(2020, panel=other)
     np.testing.assert_allclose(given["urban_rate"], own["urban_rate"] / 2)
     np.testing.assert_allclose(given["log_gdp_pc"], own["log_gdp_pc"])
+
+
+def test_a_caller_that_edits_the_official_panel_or_the_province_table_changes_nothing_for_the_next():
+    """Both are read once and cached: each call hands out its own copy, so a page or a notebook
+    that edits one in place (a value, the index, the units) leaves the next caller's intact."""
+    from analysis.ingest import provinces
+
+    first = province_panel()
+    want = first.copy()
+    first.iloc[0, 0] = None
+    first.attrs["units"]["made up"] = "none"
+    del first[first.columns[-1]]
+    again = province_panel()
+    pd.testing.assert_frame_equal(again, want)
+    assert "made up" not in again.attrs["units"]
+    t = provinces.table()
+    names = t["name_en"].tolist()
+    t.loc[0, "name_en"] = "Nowhere"
+    del t["region3"]
+    assert provinces.table()["name_en"].tolist() == names and "region3" in provinces.table()

@@ -75,9 +75,14 @@ BREAK_YEAR = 2020
 """Registered unemployment changes regime from this year (pandemic, registration rules): a break."""
 
 
-@lru_cache(maxsize=1)
 def province_panel() -> pd.DataFrame:
-    """Balanced 31 × 2005–2024 panel indexed by (adcode, year); units in ``.attrs['units']``."""
+    """Balanced 31 × 2005–2024 panel indexed by (adcode, year); units in ``.attrs['units']``.
+    A copy of the one read (a caller that edits it changes nothing for the next)."""
+    return _province_panel().copy()
+
+
+@lru_cache(maxsize=1)
+def _province_panel() -> pd.DataFrame:
     df = pd.read_csv(PANEL_CSV)
     df = df.rename(columns={"name_en_nbs": "province", "region4_nbs": "region4",
                             "region3_conventional": "region3"})

@@ -84,9 +84,14 @@ def _norm(s: object) -> str:
     return _SUFFIXES.sub("", t) or t
 
 
-@lru_cache(maxsize=1)
 def table() -> pd.DataFrame:
-    """The 31 provinces as a DataFrame, one row each, in code order."""
+    """The 31 provinces as a DataFrame, one row each, in code order (a copy of the one read: a
+    caller that edits it changes nothing for the next)."""
+    return _table().copy()
+
+
+@lru_cache(maxsize=1)
+def _table() -> pd.DataFrame:
     df = pd.read_csv(paths.PROVINCES_CSV, dtype={"gb2260_prov2": str})
     df = df.rename(columns={"name_en_nbs": "name_en", "region4_nbs": "region4",
                             "region3_conventional": "region3"})
