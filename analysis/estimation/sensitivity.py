@@ -270,7 +270,8 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
             prov_means[idx] = ((G_p.T @ WS) / (G_p.T @ Wo)).T
     east, west = regions.index("east") if "east" in regions else None, regions.index("west") if "west" in regions else None
     # a wave without the east or the west has no gap: NaN in every draw, no row, no Sobol index
-    gap = reg_means[:, east] - reg_means[:, west] if east is not None and west is not None else np.full(total, np.nan)
+    gap = (reg_means[:, east] - reg_means[:, west] if east is not None and west is not None
+           else np.full(total, np.nan))
     among = set(provs if rank_among is None else rank_among)
     ranked = [j for j, p in enumerate(provs) if p in among]
     ranks = pd.DataFrame(prov_means[:, ranked]).rank(axis=1, ascending=False).to_numpy()

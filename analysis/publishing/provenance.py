@@ -71,7 +71,8 @@ def build_time() -> str:
                 raise ValueError(epoch)
             return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat(timespec="seconds")
         except (ValueError, OverflowError, OSError):
-            raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r}: not a whole number of seconds since 1970") from None
+            raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r}: not a whole number of seconds "
+                             "since 1970") from None
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 import pandas as pd
 
@@ -172,7 +172,7 @@ def regression_notes(table: pd.DataFrame, *, stars: bool = True, source: Source 
     return [note, *(source.notes(page) if source is not None else [])]
 
 
-def regression_markdown(table: pd.DataFrame, *, title: str = "", **notes) -> str:  # type: ignore[no-untyped-def]
+def regression_markdown(table: pd.DataFrame, *, title: str = "", **notes: Any) -> str:
     """The regression table as Markdown, with its title and the notes of :func:`regression_notes`
     (the stars' meaning and the source travel with the numbers outside HTML too)."""
     md = (f"**{title}**\n\n" if title else "") + table.to_markdown(index=False)

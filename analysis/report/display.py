@@ -142,5 +142,6 @@ def regression_table(ms, names: list[str], study, *, title: str = "", page: str 
     number = next_table(page) if page else ""
     title = numbered(_(title), number)
     notes = {"source": src, "page": page, "n_tests": sub.n_tests()}
-    display({"text/html": anchor(regression_html(t, title=title, **notes) + csv_link(sub.to_frame(), title), number),
+    display({"text/html": anchor(regression_html(t, title=title, **notes) + csv_link(sub.to_frame(), title),
+                                 number),
              "text/markdown": regression_markdown(t, title=title, **notes)}, raw=True)

@@ -46,7 +46,8 @@ def read_page(path: Path):  # type: ignore[no-untyped-def]
     return read_myst_markdown_notebook(text, config=MdParserConfig(), add_source_map=True, path=str(path))
 
 
-def page_execution(nb, timeout: int, allow_errors: bool) -> tuple[int | None, bool]:  # type: ignore[no-untyped-def]
+def page_execution(nb, timeout: int | None,  # type: ignore[no-untyped-def]
+                   allow_errors: bool) -> tuple[int | None, bool]:
     """A page's cell timeout and whether its cells may raise, as myst-nb executes it: the page's
     own ``mystnb: {execution_timeout, execution_allow_errors}`` over the book's ``execute`` settings
     given, and the notebook's ``execution: {timeout, allow_errors}`` over both (jupyter-cache's
