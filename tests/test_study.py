@@ -290,6 +290,43 @@ def test_a_data_file_in_a_subfolder_of_the_wave_is_read_again_when_it_changes(ma
     assert load_wave(folder).villagers["age"].iloc[0] == 47
 
 
+def test_two_files_of_one_name_in_two_subfolders_are_two_files_of_the_wave(make_wave, small_villagers,
+                                                                            default_frames):
+    """wave.yml may name v/data.csv and i/data.csv: each is hashed under its path in the wave (one
+    hash was kept under the bare name, so the villagers' file was in neither the wave's SHA-256 nor
+    its list of files), and an edit to the villagers' one changes the wave's hash."""
+    import os
+
+    import yaml
+
+    from analysis.ingest.readers import sha256_file
+    from analysis.ingest.wave import load_wave
+
+    folder = make_wave(small_villagers, institutions=default_frames["institutions"], name="same-names")
+    for sub, q in (("v", "villagers"), ("i", "institutions")):
+        (folder / sub).mkdir()
+        (folder / f"{q}.csv").rename(folder / sub / "data.csv")
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec["questionnaires"]["villagers"]["file"] = "v/data.csv"
+    spec["questionnaires"]["institutions"]["file"] = "i/data.csv"
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    before = load_wave(folder)
+    assert set(before.files) == {"v/data.csv", "i/data.csv"}
+    assert before.file_hashes["v/data.csv"] == sha256_file(folder / "v" / "data.csv")
+    assert before.file_hashes["i/data.csv"] == sha256_file(folder / "i" / "data.csv")
+    data = folder / "v" / "data.csv"
+    st = data.stat()
+    text = data.read_text(encoding="utf-8").splitlines()
+    k = text[0].split(",").index("weight")
+    cells = text[1].split(",")
+    cells[k] = "7.5"                                                     # the first row's weight
+    text[1] = ",".join(cells)
+    data.write_text("\n".join(text) + "\n", encoding="utf-8")
+    os.utime(data, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    after = load_wave(folder)
+    assert after.sha256 != before.sha256 and after.file_hashes["i/data.csv"] == before.file_hashes["i/data.csv"]
+
+
 @pytest.mark.parametrize("year", [2015, None])
 def test_the_year_a_wave_declares_is_its_study_s_and_picks_its_official_statistics(year, make_wave,
                                                                                   small_villagers):

@@ -768,6 +768,22 @@ def test_an_institution_where_no_villager_is_named_by_its_file_row_after_a_blank
     assert rows == sorted(i + 2 + (i >= 1) for i in first.values())
 
 
+def test_an_institution_where_no_villager_is_named_by_the_province_header_its_file_uses(
+        small_villagers, make_wave, default_frames):
+    """The warning names the province column as the file heads it (here 所在省份), as every other
+    problem names its column, not the codebook's id."""
+    folder = make_wave(small_villagers, institutions=default_frames["institutions"])
+    f = folder / "institutions.csv"
+    lines = f.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    header[header.index("province")] = "所在省份"
+    f.write_text("\n".join([",".join(header), *lines[1:]]) + "\n", encoding="utf-8")
+    report, _ = validate_wave(folder)
+    assert report.ok, report.errors
+    warned = [w for w in report.warnings if w.rule == "institutions where villagers are"]
+    assert warned and {w.column for w in warned} == {"所在省份"}
+
+
 def test_a_repeated_id_after_a_blank_line_names_the_first_one_s_row(small_villagers, make_wave):
     """The message of a repeated respondent id points at the file row of its first occurrence,
     counted with the blank lines before it."""

@@ -184,11 +184,22 @@ def _parse_arrow(s: pd.Series) -> np.ndarray | None:
     return num
 
 
+def file_label(file: Path, folder: Path) -> str:
+    """A questionnaire file as the wave's problems and hashes name it: its path under the wave's
+    folder (``raw/villagers.csv``; two files of one name in two subfolders are two files), else
+    its name."""
+    try:
+        return file.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return file.name
+
+
 class _Ctx:
     def __init__(self, report: ValidationReport, raw: RawTable,
-                 missing_labels: dict[float, tuple[str, str]] | None = None) -> None:
+                 missing_labels: dict[float, tuple[str, str]] | None = None,
+                 fname: str | None = None) -> None:
         self.report, self.raw = report, raw
-        self.fname = raw.file.name
+        self.fname = fname or raw.file.name
         self.missing_labels = missing_labels or {}
         self.unreadable: set[tuple[int, str]] = set()     # cells refused as unparsable: not also "missing"
 
@@ -421,7 +432,7 @@ def _same_block(block: np.ndarray | None, columns: list[pd.Series]) -> bool:
 def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                          spec: WaveSpec) -> pd.DataFrame | None:
     q = raw.questionnaire
-    ctx = _Ctx(report, raw, cb.missing_labels)
+    ctx = _Ctx(report, raw, cb.missing_labels, file_label(raw.file, spec.folder))
     df = raw.frame.reset_index(drop=True)
     index = df.index
     report.rows[q] = len(df)
@@ -863,10 +874,10 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
         except WaveError as e:
             report.problems.append(Problem(Path(e.file).name, e.row, e.column, "", e.rule, e.message))
             continue
-        report.files[raw.file.name] = raw.sha256
+        report.files[file_label(raw.file, spec.folder)] = raw.sha256
         raws[q] = raw
         present[q] = [c for c in raw.frame.columns]
-        _check_file_missing_ranges(report, raw, cb)
+        _check_file_missing_ranges(report, raw, cb, file_label(raw.file, spec.folder))
         clean = _check_questionnaire(report, cb, raw, spec)
         if clean is not None:
             out[q] = _add_derived(clean)
@@ -881,9 +892,9 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
         inst = out["institutions"]
         for code in sorted(set(inst["province"].dropna()) - have):
             pos = int(np.flatnonzero((inst["province"] == code).to_numpy())[0])
-            f = spec.questionnaires["institutions"].file.name
-            report.problems.append(Problem(f, raws["institutions"].file_row(pos),   # as the file shows it
-                                           "province", _strat_name(code),
+            raw = raws["institutions"]
+            report.problems.append(Problem(file_label(raw.file, spec.folder), raw.file_row(pos),   # as shown
+                                           raw.headers.get("province", "province"), _strat_name(code),
                                            N_("institutions where villagers are"),
                                            Message(N_("township institutions of {province} but no villager "
                                                       "respondent there: check the province"),
@@ -892,7 +903,7 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
     return report, out
 
 
-def _check_file_missing_ranges(report: ValidationReport, raw: RawTable, cb: Codebook) -> None:
+def _check_file_missing_ranges(report: ValidationReport, raw: RawTable, cb: Codebook, fname: str) -> None:
     """Missing values an SPSS file declares must not be valid answers of the item."""
     if raw.questionnaire not in cb.questionnaires:
         return
@@ -903,7 +914,7 @@ def _check_file_missing_ranges(report: ValidationReport, raw: RawTable, cb: Code
             continue
         hit = [c for c in it.values if _in_ranges(np.array([float(c)]), ranges)[0]]
         if hit:
-            report.problems.append(Problem(raw.file.name, None, raw.headers.get(cid, cid), str(hit[0]),
+            report.problems.append(Problem(fname, None, raw.headers.get(cid, cid), str(hit[0]),
                                            "missing codes are not answers",
                                            f"the file declares {hit[0]} missing for {cid!r}, but it is the "
                                            f"answer {it.values[hit[0]][1]!r}; fix the variable's missing "
