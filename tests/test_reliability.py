@@ -87,6 +87,27 @@ def test_a_proportion_whose_design_gives_no_interval_is_withheld_not_published_w
     assert nchs_proportion_reason(0.5, 0.05, 0.40, 0.60, 400, computed_ci=True) == ""
 
 
+def test_a_share_of_0_or_1_on_0_design_df_has_no_interval_either():
+    """A domain in one PSU of its stratum (0 design df) whose every answer is 0 (or 1): no
+    quantile, so no interval, as for any other share on 0 df (the boundary's point interval
+    0–0 was given, and the NCHS rule then saw a width of 0 and published it). On 1 df the
+    boundary keeps its point interval."""
+    from analysis.estimation.design import SurveyDesign
+
+    d = SurveyDesign.from_arrays(np.ones(8), [0, 0, 0, 0, 1, 1, 1, 1], [1, 1, 2, 2, 3, 3, 4, 4])
+    dom = np.array(["a", "a", "a", "a", "b", "b", "a", "a"])
+    for y, share in (([0, 1, 0, 1, 0, 0, 1, 0], 0.0), ([0, 1, 0, 1, 1, 1, 1, 0], 1.0),
+                     ([0, 1, 0, 1, 1, 0, 1, 0], 0.5)):
+        t = d.proportion(np.array(y, float), by=dom).to_frame().set_index("domain")
+        assert (t.loc["b", "estimate"], t.loc["b", "df"]) == (share, 0)
+        assert np.isnan(t.loc["b", "ci_low"]) and np.isnan(t.loc["b", "ci_high"]), t
+    t = d.proportion(np.zeros(8), by=dom).to_frame().set_index("domain")
+    assert (t.loc["a", "df"], t.loc["a", "ci_low"], t.loc["a", "ci_high"]) == (1, 0.0, 0.0)
+    b = d.proportion(np.array([0, 1, 0, 1, 0, 0, 1, 0], float), by=dom).to_frame().set_index("domain").loc["b"]
+    assert nchs_proportion_reason(b["estimate"], b["se"], b["ci_low"], b["ci_high"], 400,
+                                  computed_ci=True) == NO_CI_REASON
+
+
 def test_proportions_keep_an_earlier_suppression_and_flag():
     df = pd.DataFrame({"estimate": [50.0, 50.0], "se": [10.0, 5.0], "ci_low": [35.0, 40.0],
                        "ci_high": [65.0, 60.0], "n": [400, 400], "df": [3, 3],

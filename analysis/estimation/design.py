@@ -192,9 +192,11 @@ class Estimate:
                 half = q * se / (est * (1 - est))
                 lo, hi = 1 / (1 + np.exp(-(lg - half))), 1 / (1 + np.exp(-(lg + half)))
             # a domain on the boundary (every answer 0, or every answer 1) has SE 0: its interval
-            # is the point itself, as svyciprop's logit glm gives it (to about 1e-11)
-            lo = np.where(est <= 0, 0.0, np.where(est >= 1, 1.0, lo))
-            hi = np.where(est >= 1, 1.0, np.where(est <= 0, 0.0, hi))
+            # is the point itself, as svyciprop's logit glm gives it (to about 1e-11); on 0 design
+            # df there is no quantile and no interval, on the boundary as elsewhere
+            has_q = np.isfinite(q)
+            lo = np.where(has_q & (est <= 0), 0.0, np.where(has_q & (est >= 1), 1.0, lo))
+            hi = np.where(has_q & (est >= 1), 1.0, np.where(has_q & (est <= 0), 0.0, hi))
             return lo, hi
         lo, hi = est - q * se, est + q * se
         if self.bounds is not None:
