@@ -4,28 +4,15 @@ the rule that design-based standard errors need design weights, for ols models t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from analysis.estimation.stream import stream_wave, write_partitioned
 from analysis.estimation.study import build_study
 from analysis.replica import generate
 
 DESIGN = {"weight": "weight", "strata": "province", "psu": "village_id"}
-
-
-def _one_file_wave(parent: Path, v: pd.DataFrame) -> Path:
-    """The same rows as one Parquet file of a wave folder, read by the ordinary in-memory reader."""
-    wave = parent / "w"
-    wave.mkdir()
-    v.to_parquet(wave / "villagers.parquet", index=False)
-    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
-        "villagers": {"file": "villagers.parquet"}}, "design": DESIGN}), encoding="utf-8")
-    return wave
 
 
 def test_an_indicator_answered_only_in_the_first_partition_still_counts_in_the_streamed_index(tmp_path):
@@ -40,7 +27,9 @@ def test_an_indicator_answered_only_in_the_first_partition_still_counts_in_the_s
     got = stream_wave(tmp_path / "p", DESIGN, by="province_en", ols=ols)
     one = stream_wave(tmp_path / "one", DESIGN, by="province_en", ols=ols)
     assert got["report"].ok and one["report"].ok
-    mem = build_study(_one_file_wave(tmp_path, v)).degree(by="province_en")
+    from tests.test_stream import _one_file_wave           # the in-memory reference of the same rows
+
+    mem = build_study(_one_file_wave(tmp_path, v, DESIGN)).degree(by="province_en")
     assert got["degree"].domains == mem.domains
     np.testing.assert_allclose(got["degree"].estimate, mem.estimate, rtol=1e-10)
     np.testing.assert_array_equal(got["degree"].n, mem.n)
