@@ -296,7 +296,7 @@ def sensitivity(
     ok = published_province_names(st)                  # the provinces ranked and shown
     res = run_sensitivity(st, draws=draws, seed=seed, progress=sys.stderr.isatty(), rank_among=ok)
     reg = res.region_summary().reset_index(names="quantity")
-    if "east_minus_west" not in set(reg["quantity"]):
+    if not res.has_gap:
         lacks = " and ".join(r for r in ("east", "west") if r not in res.regions.columns)
         err.print(f"[yellow]no east–west gap: the wave has no villager of the {lacks}[/yellow]")
     ok = [p for p in ok if p in res.provinces.columns]

@@ -671,20 +671,20 @@ def test_sobol_table_is_readable_and_explains_its_monte_carlo_error():
 
     raw = pd.DataFrame({"input": ["normalisation", "weights_perturbation"], "output": ["gap", "gap"],
                         "first_order": [0.9996, -0.0017], "total": [0.862, 0.0003]})
-    both = pd.DataFrame(columns=["east", "west"])              # the run's regions: the gap is defined
-    t, note = sobol_table(SimpleNamespace(sobol=raw, n_evaluations=7000, regions=both))
+    both = True                                   # the run holds the east and the west: the gap is defined
+    t, note = sobol_table(SimpleNamespace(sobol=raw, n_evaluations=7000, has_gap=both))
     assert list(t["input"]) == [INPUT_LABELS["normalisation"], INPUT_LABELS["weights_perturbation"]]
     assert t["first-order index"].between(0, 1).all() and t["total index"].between(0, 1).all()
     assert "7,000" in note and "In 2 cases the first-order" in note and "Monte Carlo error" in note
     one = raw.assign(first_order=[0.5, -0.0017], total=[0.6, 0.0003])
-    one_note = sobol_table(SimpleNamespace(sobol=one, n_evaluations=10, regions=both))[1]
+    one_note = sobol_table(SimpleNamespace(sobol=one, n_evaluations=10, has_gap=both))[1]
     assert "In 1 case the first-order" in one_note
     ok = raw.assign(first_order=[0.5, 0.0], total=[0.6, 0.01])
-    assert " case" not in sobol_table(SimpleNamespace(sobol=ok, n_evaluations=10, regions=both))[1]
+    assert " case" not in sobol_table(SimpleNamespace(sobol=ok, n_evaluations=10, has_gap=both))[1]
     # above the total by more than 0.005 is counted (0.006, 0.03), by less is rounding (0.004)
     for excess, counted in ((0.004, False), (0.006, True), (0.03, True)):
         over = raw.assign(first_order=[0.5, 0.2 + excess], total=[0.6, 0.2])
-        note = sobol_table(SimpleNamespace(sobol=over, n_evaluations=10, regions=both))[1]
+        note = sobol_table(SimpleNamespace(sobol=over, n_evaluations=10, has_gap=both))[1]
         assert ("In 1 case the first-order" in note) is counted, excess
 
 

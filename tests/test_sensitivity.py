@@ -675,7 +675,7 @@ def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_in
     assert "no east–west gap: the wave has no villager of the east" in res.stderr
     g = page.stats(one, s)
     assert not [k for k in g if k.startswith(("gap_", "sobol_"))]
-    assert page.rank_sampling_text(g) == "" and not page.has_gap(s) and page.defined_sobol(s).empty
+    assert page.rank_sampling_text(g) == "" and not s.has_gap and page.defined_sobol(s).empty
     table, note = page.sobol_table(s)
     assert table.empty and "has no index and is left out" in note
     figs = page.figures_(one, s)
@@ -689,7 +689,7 @@ def test_the_sensitivity_page_on_a_wave_of_one_province_claims_no_gap_rank_or_in
     g = page.stats(study, s)
     # the figures show the 2N independent draws (samples A and B), of the N (k + 2) evaluated
     assert g["sens_independent"] == len(s.regions) == len(s.ranks) == 20 and g["sens_draws"] == 70
-    assert page.has_gap(s) and page.defined_sobol(s).equals(s.sobol)
+    assert s.has_gap and page.defined_sobol(s).equals(s.sobol)
     assert "left out" not in page.sobol_table(s)[1]
     assert page.rank_sampling_text(g) == (f"For the province ranks, sampling accounts for a total share of "
                                           f"{g['sobol_rank_boot_total']:.2f} of the variance.")
@@ -703,7 +703,7 @@ def test_the_sobol_table_of_a_wave_without_the_west_says_the_gap_is_left_out(tmp
 
     east = build_study(wavegen.provinces(tmp_path / "east-only", ["上海", "江苏", "浙江"]))
     s = run_sensitivity(east, draws=7 * 10, seed=2)
-    assert list(s.regions.columns) == ["east"] and not page.has_gap(s)
+    assert list(s.regions.columns) == ["east"] and not s.has_gap
     table, note = page.sobol_table(s)
     assert len(table) == 5 and set(table["output"]) == {"province ranks (mean over provinces)"}
     assert "the east–west gap without both regions" in note and "is left out" in note

@@ -66,6 +66,12 @@ class SensitivityResult:
     n_evaluations: int = 0
     """Index evaluations run (N (k + 2))."""
 
+    @property
+    def has_gap(self) -> bool:
+        """Whether the run's wave holds both the east and the west (else its gap is not defined:
+        NaN in every draw, no summary row, no Sobol index)."""
+        return {"east", "west"} <= set(self.regions.columns)
+
     def rank_intervals(self, level: float = 0.95) -> pd.DataFrame:
         """Median rank and rank interval of each province across draws."""
         lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
@@ -78,7 +84,7 @@ class SensitivityResult:
         the wave holds both)."""
         lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
         df = self.regions
-        if self.draws["gap"].notna().any():
+        if self.has_gap:
             df = df.assign(east_minus_west=self.draws["gap"].to_numpy())
         return pd.DataFrame({"mean": df.mean(), "low": df.quantile(lo), "high": df.quantile(hi)})
 

@@ -874,10 +874,11 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
         except WaveError as e:
             report.problems.append(Problem(Path(e.file).name, e.row, e.column, "", e.rule, e.message))
             continue
-        report.files[file_label(raw.file, spec.folder)] = raw.sha256
+        fname = file_label(raw.file, spec.folder)
+        report.files[fname] = raw.sha256
         raws[q] = raw
         present[q] = [c for c in raw.frame.columns]
-        _check_file_missing_ranges(report, raw, cb, file_label(raw.file, spec.folder))
+        _check_file_missing_ranges(report, raw, cb, fname)
         clean = _check_questionnaire(report, cb, raw, spec)
         if clean is not None:
             out[q] = _add_derived(clean)
@@ -889,12 +890,11 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
     # (a file without its province column is refused above, for that column)
     if all(q in out and "province" in out[q] for q in ("villagers", "institutions")):
         have = set(out["villagers"]["province"].dropna())
-        inst = out["institutions"]
+        inst, raw = out["institutions"], raws["institutions"]
+        fname, column = file_label(raw.file, spec.folder), raw.headers.get("province", "province")
         for code in sorted(set(inst["province"].dropna()) - have):
             pos = int(np.flatnonzero((inst["province"] == code).to_numpy())[0])
-            raw = raws["institutions"]
-            report.problems.append(Problem(file_label(raw.file, spec.folder), raw.file_row(pos),   # as shown
-                                           raw.headers.get("province", "province"), _strat_name(code),
+            report.problems.append(Problem(fname, raw.file_row(pos), column, _strat_name(code),   # row as shown
                                            N_("institutions where villagers are"),
                                            Message(N_("township institutions of {province} but no villager "
                                                       "respondent there: check the province"),

@@ -28,19 +28,13 @@ def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     ranks = sob.loc[("province ranks (mean over provinces)", "bootstrap"), "total"]
     if pd.notna(ranks):                     # a single province: its rank never varies, no index
         out["sobol_rank_boot_total"] = ranks
-    if has_gap(s) and ("east-west gap", "normalisation") in sob.index:
+    if s.has_gap:                           # the run then holds the gap's row and Sobol indices
         out.update({"gap_mc_mean": rs.loc["east_minus_west", "mean"], "gap_mc_low": rs.loc["east_minus_west", "low"],
                     "gap_mc_high": rs.loc["east_minus_west", "high"],
                     "gap_positive_share": 100 * float((s.draws["gap"] > 0).mean()),
                     "sobol_gap_norm_total": sob.loc[("east-west gap", "normalisation"), "total"],
                     "sobol_gap_boot_total": sob.loc[("east-west gap", "bootstrap"), "total"]})
     return out
-
-
-def has_gap(s) -> bool:  # type: ignore[no-untyped-def]
-    """Whether the run's waves hold both the east and the west (else its gap is not defined: the
-    run records NaN in every draw and no Sobol index of it)."""
-    return {"east", "west"} <= set(s.regions.columns)
 
 
 def rank_sampling_text(g: dict[str, Any]) -> str:
@@ -74,7 +68,7 @@ def sobol_table(s) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
     odd = int(((raw_fo < 0) | (raw_fo > raw_tot + 0.005)).sum())
     note = _("Monte Carlo estimates from {n:,} model evaluations: an index is the share of the output's "
              "variance, between 0 and 1; estimates below 0 are shown as 0.").format(n=s.n_evaluations)
-    if len(t) < len(s.sobol) or not has_gap(s):
+    if len(t) < len(s.sobol) or not s.has_gap:
         note += _(" An output that does not vary on this wave (the east–west gap without both regions, "
                   "the ranks of a single province) has no index and is left out.")
     if odd:
@@ -97,7 +91,7 @@ def figures_(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
     syn = study.wave.synthetic
     regions = s.regions
-    if has_gap(s):
+    if s.has_gap:
         regions = regions.assign(**{N_("east − west"): s.draws["gap"].to_numpy()})
     ranks = publishable_ranks(study, s)
     order = ranks.median().sort_values().index.tolist()
