@@ -892,9 +892,9 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
         have = set(out["villagers"]["province"].dropna())
         inst, raw = out["institutions"], raws["institutions"]
         fname, column = file_label(raw.file, spec.folder), raw.headers.get("province", "province")
-        for code in sorted(set(inst["province"].dropna()) - have):
+        for code in sorted(set(inst["province"].dropna()) - have):      # rows named as the file shows them
             pos = int(np.flatnonzero((inst["province"] == code).to_numpy())[0])
-            report.problems.append(Problem(fname, raw.file_row(pos), column, _strat_name(code),   # row as shown
+            report.problems.append(Problem(fname, raw.file_row(pos), column, _strat_name(code),
                                            N_("institutions where villagers are"),
                                            Message(N_("township institutions of {province} but no villager "
                                                       "respondent there: check the province"),
