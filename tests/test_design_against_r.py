@@ -102,7 +102,7 @@ def _estimate(row, designs):
     return d.proportion(y, by=dom)
 
 
-ESTIMATOR_ROWS = REF[~REF["dataset"].isin(["replica_digital", "replica_three"])]   # those through the page
+ESTIMATOR_ROWS = REF[~REF["dataset"].isin(["replica_digital", "replica_three", "replica_two"])]   # through pages
 
 
 @pytest.mark.parametrize("row", list(ESTIMATOR_ROWS.itertuples(index=False)),
@@ -518,6 +518,35 @@ def test_the_problems_page_puts_an_item_answered_in_few_psus_on_its_own_df():
     others = t["base"].str.startswith("villager") & (t.index != "hp_equipment")
     assert others.sum() == 23 and (t.loc[others, "df"] == study.design.degf).all()
     assert not t.loc[others, "flag"].any()
+
+
+def test_an_item_answered_in_one_village_of_two_provinces_has_no_interval_on_its_0_df():
+    """The same item answered only in the lowest-coded village of each of the two provinces whose
+    lowest codes are lowest: 2 PSUs in 2 strata leave 0 df. The estimate and SE match svyciprop on
+    that subset, whose interval on 0 df is NaN (R's qt(0.975, 0)); the estimator gives no interval
+    either, and the problems page withholds the share, naming the missing interval, and flags its df."""
+    from types import SimpleNamespace
+
+    from analysis.estimation.reproduce import table1 as estimates
+    from analysis.estimation.study import build_study
+    from analysis.publishing.reliability import DF_REASON
+    from analysis.report.pages.problems import table1
+
+    study = build_study("2020-replica")
+    v = study.villagers.copy()
+    two = v.groupby("province")["village_id"].min().sort_values().iloc[:2].to_numpy()
+    v.loc[~v["village_id"].isin(two), "hp_equipment"] = np.nan
+    few = SimpleNamespace(wave=study.wave, settings=study.settings, villagers=v, design=study.design)
+    ref = REF[REF["dataset"] == "replica_two"].set_index("statistic")
+    assert ref.loc["df", "estimate"] == 0 and ref.loc["proportion", ["ci_low", "ci_high"]].isna().all()
+    row = estimates(few).set_index("item").loc["hp_equipment"]
+    np.testing.assert_allclose(row[["estimate", "se"]].to_numpy(float),
+                               100 * ref.loc["proportion", ["estimate", "se"]].to_numpy(float), rtol=RTOL_SE)
+    assert row["df"] == 0 and row["n_psu"] == 2
+    assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+    page = table1(few).set_index("item").loc["hp_equipment"]
+    assert np.isnan(page[["estimate", "se", "ci_low", "ci_high"]].to_numpy(float)).all()
+    assert "0 design df" in page["suppressed"] and DF_REASON in page["flag"]
 
 
 def test_answered_is_one_for_the_answer_zero_for_another_and_missing_for_none():
