@@ -394,8 +394,8 @@ def stream(
                                    "adjust, remove, certainty or fail, as wave.yml's"),
     by: By = typer.Option(By.region, help="domain of the degree"),
     model: Optional[str] = typer.Option("wls_province", help="linear model of data/models.yml "
-                                        "whose regressors, first fixed effect and cluster the "
-                                        "streamed OLS uses; '' for none"),
+                                        "with one fixed effect and clustered (CR1) SEs, fitted "
+                                        "as `ruralgov models` fits it; '' for none"),
     batch_rows: int = typer.Option(200_000, "--batch-rows", min=1000, help="rows per scanned batch"),
     min_cell: int = typer.Option(10, "--min-cell", help="disclosure threshold of the printed degrees"),
     fmt: Format = typer.Option(Format.table, "--format"),
@@ -408,13 +408,13 @@ def stream(
 
     DuckDB scans the partitions in batches; each batch is validated and reduced to sufficient
     statistics, so memory stays bounded by the batch. Prints the degree by domain and, for
-    --model, weighted OLS with the fixed effect absorbed and CR1 SEs (the same estimates and SEs
-    as ``ruralgov models``). With --scheduler the partitions are reduced by the workers of a
+    --model, its OLS (weighted as the model is) with the fixed effect absorbed and CR1 SEs (the
+    same estimates and SEs as ``ruralgov models``; a model whose SEs are not CR1 is refused). With --scheduler the partitions are reduced by the workers of a
     Dask cluster, which must see the folder at the same path; the results are the same.
     """
     import pandas as pd
 
-    from analysis.estimation.stream import stream_wave
+    from analysis.estimation.stream import model_ols, stream_wave
     from analysis.publishing.disclosure import DisclosurePolicy
     from analysis.publishing.reliability import flag_means
     from analysis.settings import SettingsError, load_settings
@@ -429,13 +429,13 @@ def stream(
     ols = None
     if model:
         spec = next((m for m in settings.models.models if m.name == model), None)
-        if spec is None or spec.family not in ("ols", "wls") or not spec.fixed_effects:
-            err.print(f"[red]--model {model!r}: not a linear model with a fixed effect in "
-                      "data/models.yml[/red]")
-            raise typer.Exit(2)
-        fe = spec.fixed_effects[0]
-        ols = {"y": spec.outcome, "x": list(spec.regressors), "fe": fe,
-               "cluster": spec.cluster or fe, "weights": weight}
+        try:
+            if spec is None:
+                raise ValueError("no such model in data/models.yml")
+            ols = model_ols(spec)
+        except ValueError as e:
+            err.print(f"[red]--model {model!r}: {escape(str(e))}[/red]")
+            raise typer.Exit(2) from None
     design = {"weight": weight, "strata": strata, "psu": psu, "lonely_psu": lonely_psu,
               **({"fpc": fpc} if fpc else {})}
     col = DOMAIN_COLUMN[by]
@@ -460,7 +460,9 @@ def stream(
     if res["ols"] is not None:
         o = res["ols"]
         _emit(pd.DataFrame({"term": ols["x"], "estimate": o["coef"], "se": o["se"]}), fmt,
-              f"{model}: {ols['fe']} effects absorbed, CR1 SEs clustered by {ols['cluster']} "
+              f"{model}: {ols['fe']} effects absorbed, "
+              f"{'weighted by ' + ols['weights'] if ols['weights'] else 'unweighted'}, "
+              f"CR1 SEs clustered by {ols['cluster']} "
               f"(n = {o['n']:,}, {o['clusters']} clusters, K = {o['k']} counting every fixed-effect level)")
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analysis.estimation.regression import absorbed_ols
-from analysis.estimation.stream import stream_wave, write_partitioned
+from analysis.estimation.stream import model_ols, stream_wave, write_partitioned
 from analysis.estimation.study import build_study
 from analysis.replica import generate
 from tests.conftest import shared
@@ -713,19 +713,17 @@ def test_one_pass_ols_statistics_whose_first_chunk_has_no_complete_case_are_not_
     np.testing.assert_allclose(a["se"], b["se"], rtol=1e-9)
 
 
-def _stream_equals_models(st, model: str, folder):  # type: ignore[no-untyped-def]
-    """The out-of-core OLS of ``model`` on the study's villagers, partitioned into ``folder``,
-    checked against ``ruralgov models`` on the study (coefficients and SEs to 1e-10, n, k);
-    returns the in-memory result."""
+def _stream_equals_models(st, model, folder):  # type: ignore[no-untyped-def]
+    """The out-of-core OLS of ``model`` (a name in the study's models, or a spec) on the study's
+    villagers, partitioned into ``folder``, checked against ``ruralgov models`` on the study
+    (coefficients and SEs to 1e-10, n, k); returns the in-memory result."""
     from analysis.estimation.suite import fit_model
 
     v = st.wave.data["villagers"]
     cols = [c for c in v.columns if c not in ("province_en", "region3", "region4")]
     write_partitioned(v[cols], folder, rows_per_file=300)
-    spec = st.settings.models.get(model)
-    ols = {"y": spec.outcome, "x": list(spec.regressors), "fe": spec.fixed_effects[0],
-           "cluster": spec.cluster, "weights": "weight"}
-    streamed = stream_wave(folder, DESIGN, ols=ols, batch_rows=1000)["ols"]
+    spec = st.settings.models.get(model) if isinstance(model, str) else model
+    streamed = stream_wave(folder, DESIGN, ols=model_ols(spec), batch_rows=1000)["ols"]
     mem = fit_model(st, spec.model_copy(update={"wild": None}))
     regs = list(spec.regressors)
     np.testing.assert_allclose(streamed["coef"], mem.params[regs].to_numpy(), rtol=1e-10)
@@ -739,6 +737,72 @@ def test_stream_and_models_give_the_same_estimates_and_standard_errors(tmp_path,
     """One regression core, one degrees-of-freedom convention: the out-of-core OLS of a model of
     data/models.yml equals ``ruralgov models`` on the same data to 1e-10 (nested or not)."""
     _stream_equals_models(build_study("2020-replica"), model, tmp_path / "p")
+
+
+def test_stream_fits_an_ols_model_unweighted_as_models_does(tmp_path):
+    """An ``ols`` model (no weights) streamed is the unweighted fit ``ruralgov models`` gives,
+    not the design-weighted one: its coefficients differ from the same model's weighted fit."""
+    st = build_study("2020-replica")
+    wls = st.settings.models.get("wls_province")
+    ols = wls.model_copy(update={"name": "ols_province", "family": "ols", "weights": None, "wild": None})
+    assert model_ols(ols)["weights"] is None and model_ols(wls)["weights"] == "weight"
+    unweighted = _stream_equals_models(st, ols, tmp_path / "o")
+    weighted = _stream_equals_models(st, wls, tmp_path / "w")
+    regs = list(wls.regressors)
+    assert not np.allclose(unweighted.params[regs], weighted.params[regs], rtol=1e-3)
+
+
+@pytest.mark.parametrize("name, update, says", [
+    ("svy_region", {}, "standard errors are design"),
+    ("wls_region", {"cluster": None, "se": None, "wild": None}, "standard errors are hc1"),
+    ("wls_region", {"fixed_effects": ("region3", "sex")}, "2 fixed effects"),
+    ("multilevel", {}, "not a linear model"),
+    ("wls_region", {"fixed_effects": ()}, "not a linear model with a fixed effect")])
+def test_a_model_the_scan_cannot_fit_as_models_does_is_refused_with_its_reason(name, update, says):
+    """The scan absorbs one fixed effect and gives CR1 SEs: a model with design-based or HC1 SEs,
+    two fixed effects, none, or another family would be printed with other estimates or SEs than
+    ``ruralgov models`` gives, so it is refused, saying why."""
+    spec = build_study("2020-replica").settings.models.get(name).model_copy(update=update)
+    with pytest.raises(ValueError, match=says):
+        model_ols(spec)
+
+
+def test_stream_command_refuses_a_model_it_would_fit_otherwise_than_models_and_says_weighting(
+        partitioned, tmp_path, monkeypatch):
+    """``ruralgov stream --model`` exits 2 naming the model and the reason for a design-based
+    model and for a name not in data/models.yml; an ``ols`` model added to data/models.yml is
+    printed unweighted (its title says so) with the scan's unweighted estimates."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from analysis import paths
+    from analysis.cli import app
+
+    folder, _ = partitioned
+    for name, says in (("svy_region", "standard errors are design"), ("nope", "no such model")):
+        res = CliRunner().invoke(app, ["stream", str(folder), "--model", name])
+        assert res.exit_code == 2 and name in res.output and says in res.output, res.output
+    doc = yaml.safe_load(paths.MODELS_CONFIG.read_text(encoding="utf-8"))
+    base = next(m for m in doc["models"] if m["name"] == "wls_province")
+    ols = {k: v for k, v in base.items() if k not in ("weights", "wild")}
+    doc["models"].append({**ols, "name": "ols_province", "family": "ols"})
+    models = tmp_path / "models.yml"
+    models.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(paths, "MODELS_CONFIG", models)
+    res = CliRunner().invoke(app, ["stream", str(folder), "--model", "ols_province"])
+    assert res.exit_code == 0, res.output
+    title = " ".join(res.output.split())                  # the table's title, wrapped to its width
+    assert "province_en effects absorbed, unweighted, CR1 SEs clustered by province" in title
+    res = CliRunner().invoke(app, ["stream", str(folder), "--model", "ols_province", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    printed = pd.DataFrame(json.loads(res.stdout[res.stdout.rindex("["):])).set_index("term")
+    x = list(base["regressors"])
+    ref = stream_wave(folder, DESIGN, ols={"y": "overall", "x": x, "fe": "province_en",
+                                           "cluster": "province", "weights": None})["ols"]
+    np.testing.assert_allclose(printed.loc[x, "estimate"], ref["coef"], rtol=1e-9)
+    np.testing.assert_allclose(printed.loc[x, "se"], ref["se"], rtol=1e-9)
 
 
 def test_stream_derives_the_model_s_variables_as_the_in_memory_frame_blank_and_nonpositive_answers_included(

@@ -570,6 +570,24 @@ def _scan_job(design: dict, by: str, ols: dict | None, codebook, settings) -> Sc
                    codebook or load_codebook())
 
 
+def model_ols(spec) -> dict:  # type: ignore[no-untyped-def]
+    """The ``ols`` argument of :func:`stream_wave` for a model of data/models.yml: its outcome,
+    regressors, fixed effect (absorbed), cluster and weights (none for an ``ols`` model), so that
+    the streamed fit is the one ``ruralgov models`` prints. ValueError saying why a model has no
+    such fit: not linear, no fixed effect or more than one (the scan absorbs one and enters no
+    dummies), standard errors other than CR1 (the scan gives clustered SEs only)."""
+    if spec.family not in ("ols", "wls") or not spec.fixed_effects:
+        raise ValueError("not a linear model with a fixed effect in data/models.yml")
+    if len(spec.fixed_effects) > 1:
+        raise ValueError(f"{len(spec.fixed_effects)} fixed effects; the streamed OLS absorbs one "
+                         "and enters none as dummies")
+    if spec.se_kind != "cr1":
+        raise ValueError(f"its standard errors are {spec.se_kind}; the streamed OLS gives CR1 "
+                         "standard errors clustered by the model's 'cluster' only")
+    return {"y": spec.outcome, "x": list(spec.regressors), "fe": spec.fixed_effects[0],
+            "cluster": spec.cluster, "weights": spec.weights}
+
+
 def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
                 ols: dict | None = None, codebook=None, batch_rows: int = 200_000,
                 progress: bool = False, settings=None, client=None) -> dict:  # type: ignore[no-untyped-def]
@@ -587,8 +605,9 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
 
     Returns ``{"report": ValidationReport, "degree": Estimate, "ols": dict | None}``: every
     problem (file and file row), the design-based mean overall score by ``by``, and, if
-    ``ols = {"y": ..., "x": [...], "fe": ..., "cluster": ...}``, weighted OLS with the fixed
-    effect absorbed and CR1 standard errors (from the same scan).
+    ``ols = {"y": ..., "x": [...], "fe": ..., "cluster": ..., "weights": ...}`` (see
+    :func:`model_ols`), OLS weighted by the column ``weights`` (default ``weight``; ``None``:
+    unweighted) with the fixed effect absorbed and CR1 standard errors (from the same scan).
     """
     design = {**design, "lonely_psu": design.get("lonely_psu") or "adjust"}
     if design["lonely_psu"] not in get_args(LonelyPSU):
@@ -722,7 +741,8 @@ def _ols_frame(clean: pd.DataFrame, score: np.ndarray, ols: dict, derived: dict)
         if x in derived:                      # over a column of the same name, as in memory
             f[x] = derive(f, x, derived[x], [])
     f["_y"] = score if ols["y"] == "overall" else f[ols["y"]]
-    f["_w"] = f[ols.get("weights", "weight")]
+    w = ols.get("weights", "weight")
+    f["_w"] = f[w] if w else 1.0                  # an ols model: unweighted
     return f[list(dict.fromkeys([*ols["x"], "_y", "_w", ols["fe"], ols["cluster"]]))].dropna()
 
 
