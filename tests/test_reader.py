@@ -1292,7 +1292,7 @@ def test_item_nonresponse_and_the_validation_summary_count_blanks_and_declared_c
     from analysis.report.pages.survey import item_nonresponse, validation_summary
 
     items = [SimpleNamespace(id=c, label=f"item {c}") for c in "abc"]
-    spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=SimpleNamespace(name="v.csv"))})
+    spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=Path("w/v.csv"))}, folder=Path("w"))
     study = SimpleNamespace(wave=SimpleNamespace(report=_Report(), spec=spec,
                                                  codebook=SimpleNamespace(items=lambda q: items)))
     t = item_nonresponse(study)
@@ -1301,6 +1301,26 @@ def test_item_nonresponse_and_the_validation_summary_count_blanks_and_declared_c
     s = validation_summary(study).iloc[0]
     assert (s["rows"], s["errors"], s["warnings"]) == (10, 0, 0)
     assert (s["blank_pct"], s["declared_missing_pct"]) == pytest.approx((10.0, 70 / 3))
+
+
+def test_the_validation_summary_counts_the_warnings_of_a_file_in_a_subfolder(make_wave, small_villagers):
+    """A questionnaire file in a subfolder (``raw/villagers.csv``) is named by that path in the
+    report's problems; the survey page's summary counts its warnings as those of a file at the top."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages.survey import validation_summary
+
+    v = small_villagers.assign(extra_note="x")              # a column the codebook does not know
+    flat, sub = make_wave(v, name="flat"), make_wave(v, name="sub")
+    (sub / "raw").mkdir()
+    (sub / "villagers.csv").rename(sub / "raw" / "villagers.csv")
+    yml = (sub / "wave.yml").read_text(encoding="utf-8")
+    (sub / "wave.yml").write_text(yml.replace("file: villagers.csv", "file: raw/villagers.csv"), encoding="utf-8")
+    counts = []
+    for folder, name in ((flat, "villagers.csv"), (sub, "raw/villagers.csv")):
+        study = build_study(folder)
+        assert {p.file for p in study.wave.report.warnings} == {name}
+        counts.append(validation_summary(study).set_index("questionnaire").loc["villagers", "warnings"])
+    assert counts[0] == counts[1] == len(build_study(flat).wave.report.warnings) > 0
 
 
 def test_item_nonresponse_ranks_items_by_blank_and_declared_missing_together_over_each_file_s_own_items():
@@ -1317,9 +1337,8 @@ def test_item_nonresponse_ranks_items_by_blank_and_declared_missing_together_ove
                                  "declared": [0, 6, 0, 0, 0], "rows": [10, 10, 10, 4, 4]})
 
     items = [SimpleNamespace(id=c, label=f"item {c}") for c in "abc"]
-    files = {q: SimpleNamespace(file=SimpleNamespace(name=f)) for q, f in (("villagers", "v.csv"),
-                                                                          ("institutions", "i.csv"))}
-    spec = SimpleNamespace(questionnaires=files)
+    files = {q: SimpleNamespace(file=Path("w", f)) for q, f in (("villagers", "v.csv"), ("institutions", "i.csv"))}
+    spec = SimpleNamespace(questionnaires=files, folder=Path("w"))
     study = SimpleNamespace(wave=SimpleNamespace(report=Declared(), spec=spec,
                                                  codebook=SimpleNamespace(items=lambda q: items)))
     t = item_nonresponse(study)
@@ -1371,8 +1390,8 @@ def test_the_validation_summary_counts_each_file_s_warnings_and_errors_apart():
         rows = {"villagers": 10, "institutions": 4}
         warnings = [SimpleNamespace(file=f) for f in ("v.csv", "v.csv", "i.csv")]
 
-    spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=SimpleNamespace(name="v.csv")),
-                                           "institutions": SimpleNamespace(file=SimpleNamespace(name="i.csv"))})
+    spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=Path("w/v.csv")),
+                                           "institutions": SimpleNamespace(file=Path("w/i.csv"))}, folder=Path("w"))
     study = SimpleNamespace(wave=SimpleNamespace(report=Warned(), spec=spec))
     s = validation_summary(study).set_index("questionnaire")
     assert s.loc[["villagers", "institutions"], "warnings"].tolist() == [2, 1]

@@ -62,13 +62,16 @@ def sample_map(study):  # type: ignore[no-untyped-def]
 
 def validation_summary(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Per questionnaire: rows, errors, warnings, and the share of item values missing."""
-    rep = study.wave.report
+    from analysis.ingest.validate import file_label
+
+    rep, spec = study.wave.report, study.wave.spec
     mf = rep.missing_frame()
     rows = []
     for q, n in rep.rows.items():
         m = mf[mf["questionnaire"] == q]
         cells = n * max(len(m), 1)
-        files = {qs.file.name for name, qs in study.wave.spec.questionnaires.items() if name == q}
+        # problems name a file by its path in the wave's folder (raw/villagers.csv)
+        files = {file_label(qs.file, spec.folder) for name, qs in spec.questionnaires.items() if name == q}
         rows.append({"questionnaire": q, "rows": n,
                      "errors": sum(p.file in files for p in rep.errors),
                      "warnings": sum(p.file in files for p in rep.warnings),
