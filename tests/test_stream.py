@@ -893,6 +893,32 @@ def test_partitioned_degree_follows_the_wave_s_fpc_and_lonely_psu_rule(tmp_path,
     assert not np.allclose(plain.se, s.se, rtol=1e-6)
 
 
+def test_a_stratum_whose_fpc_varies_and_starts_below_its_psus_breaks_both_rules_streamed_as_in_memory(tmp_path):
+    """An fpc of 2 on a stratum's first rows (below its PSUs sampled) and of 10 on its last row:
+    the in-memory validation reports both rules at the stratum's first row; so does the scan."""
+    from analysis.ingest.wave import WaveInvalid, load_wave
+
+    v = generate(seed=5, n=3000, calibrate=False)["villagers"]
+    n_h = v.groupby("province")["village_id"].nunique()
+    p = n_h[n_h >= 3].index[0]
+    v["fpc"] = v["province"].map(3.0 * n_h)
+    rows = np.flatnonzero((v["province"] == p).to_numpy())
+    v.loc[rows, "fpc"] = 2.0
+    v.loc[rows[-1], "fpc"] = 10.0
+    design = {**DESIGN, "fpc": "fpc"}
+    write_partitioned(v, tmp_path / "parts", rows_per_file=700)
+    streamed = stream_wave(tmp_path / "parts", design)["report"]
+    with pytest.raises(WaveInvalid) as e:
+        load_wave(_one_file_wave(tmp_path, v, design))
+    memory = e.value.report
+
+    def fpc_problems(rep):  # type: ignore[no-untyped-def]
+        return sorted((q.rule, q.value, q.message) for q in rep.errors if q.column == "fpc")
+
+    assert [r for r, *_ in fpc_problems(memory)] == ["fpc at least the PSUs sampled", "fpc constant in a stratum"]
+    assert fpc_problems(streamed) == fpc_problems(memory)
+
+
 def test_a_wave_that_names_no_lonely_psu_rule_gets_the_same_one_streamed_as_in_memory(tmp_path):
     """Without ``lonely_psu`` in the design (the scan's) or in wave.yml (the in-memory study's),
     both take the same default rule: the same SEs by region, where the single PSU counts."""

@@ -724,7 +724,7 @@ def _fpc_by_stratum(report, part: ScanPartial, design: dict, pairs: pd.DataFrame
         if len(g) > 1:
             report.problems.append(Problem(f_, r_, col, f"{value:g}", "fpc constant in a stratum",
                                            fpc_varies_message(s_, len(g))))
-        elif s_ in n_h.index and 1 < value < n_h[s_]:
+        if s_ in n_h.index and 1 < value < n_h[s_]:      # the first row's value, as in memory
             report.problems.append(Problem(f_, r_, col, f"{value:g}", "fpc at least the PSUs sampled",
                                            fpc_below_message(s_, int(n_h[s_]), value)))
     return out
