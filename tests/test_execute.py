@@ -436,6 +436,20 @@ def test_pages_of_one_template_share_a_kernel_yet_start_as_in_their_own(tmp_path
     assert own["a"].split()[0] == shared["a"].split()[0] == "a"
 
 
+def test_the_page_after_a_timed_out_page_of_a_shared_kernel_runs_in_a_new_kernel(tmp_path):
+    """A cell stopped at its page's time limit may still be running in the kernel: the next page
+    of the group runs in another kernel (another process), not queued behind that cell."""
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    pid = "import os, pathlib\npathlib.Path('{0}.pid').write_text(str(os.getpid()))"
+    sources = {"profiles/a": _page(folder, "a", [pid.format("a"), "import time; time.sleep(60)"],
+                                   "mystnb:\n  execution_timeout: 2\n"),
+               "profiles/b": _page(folder, "b", pid.format("b"))}
+    out = execute_pages(tmp_path / "cache", sources, dict(os.environ), jobs=1, shared=frozenset(sources))
+    assert out["profiles/a"][1].startswith("CellTimeoutError") and out["profiles/b"][1] is None
+    assert (folder / "a.pid").read_text() != (folder / "b.pid").read_text()
+
+
 def test_a_warning_shown_by_one_page_shows_again_in_the_next_page_of_a_shared_kernel(tmp_path):
     """Python shows a warning once per place in a module: the second page calling the same
     library function would not show it without the kernel's record of warnings cleared."""

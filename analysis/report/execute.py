@@ -173,8 +173,12 @@ def _execute_shared(paths: list[str], timeout: int, allow_errors: bool = False
                 err: str | None = None
                 try:
                     loop.run_until_complete(client.async_execute(cwd=str(Path(path).parent)))
-                except (CellExecutionError, CellTimeoutError) as e:
+                except CellExecutionError as e:
                     err = _error_line(e)
+                except CellTimeoutError as e:   # the cell may still be running: the next page of
+                    err = _error_line(e)        # the group gets a kernel of its own, not a busy one
+                    loop.run_until_complete(_shutdown(km))
+                    km = None
                 except Exception as e:          # the kernel did not start, or died under a cell: the
                     loop.run_until_complete(_shutdown(km))  # next page (or attempt) starts another
                     km = None
