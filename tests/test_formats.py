@@ -105,6 +105,16 @@ def test_formatter_options():
     assert format_frame(mixed, kinds={"x": "number"})[0]["x"].tolist() == ["1.5", "n/a"]
 
 
+def test_a_bootstrap_p_column_beside_an_analytic_one_floors_only_itself():
+    """Replicates given by column: the bootstrap p is shown at its resolution (199 draws: below
+    0.005), the analytic p beside it at its own precision."""
+    df = pd.DataFrame({"CR1 p": [2.2e-6, 0.0031], "wild p": [0.0, 0.0031]})
+    shown = format_frame(df, reps={"wild p": 199})[0]
+    assert shown["CR1 p"].tolist() == ["< 0.001", "0.0031"]
+    assert shown["wild p"].tolist() == ["< 0.005", "< 0.005"]
+    assert format_frame(df, reps=199)[0]["CR1 p"].tolist() == ["< 0.005", "< 0.005"]   # every p column
+
+
 def test_suppression_helpers():
     t = DisclosurePolicy(min_cell=10).apply(pd.DataFrame({"estimate": [51.0, 40.0, 30.0], "n": [120, 6, 50],
                                                           "n_psu": [3, 2, 1]}))

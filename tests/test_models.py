@@ -235,6 +235,27 @@ def test_the_few_clusters_table_sets_cr1_on_g_minus_1_df_beside_the_wild_bootstr
     np.testing.assert_allclose(t["wild p (Holm)"], multipletests(floored, method="holm")[1], rtol=1e-12)
 
 
+def test_the_few_clusters_table_shows_only_its_bootstrap_p_at_the_bootstrap_s_resolution(fitted):
+    """With 199 wild draws the bootstrap p of internet use (0) reads "< 0.005", its resolution;
+    the analytic CR1 p beside it (about 2e-6) keeps its own precision ("< 0.001")."""
+    import dataclasses
+
+    from analysis.estimation.results import ModelSet
+    from analysis.publishing.formats import format_frame
+    from analysis.report.pages import determinants as det
+
+    r = fitted["wls_region"]
+    wild = r.tables["wild"].copy()
+    wild.attrs = {**r.tables["wild"].attrs, "reps": 199}
+    ms = ModelSet((dataclasses.replace(r, tables={**r.tables, "wild": wild}),))
+    assert det.wild_p_reps(ms) == {"wild p": 199, "wild p (Holm)": 199}
+    t = det.wild_table(ms)
+    shown = format_frame(t, reps=det.wild_p_reps(ms))[0].set_index(t["term"])
+    row = shown.loc[r.term_labels["internet_use"]]
+    assert t.set_index("term").loc[r.term_labels["internet_use"], "CR1 p"] < 1e-4
+    assert (row["CR1 p"], row["wild p"]) == ("< 0.001", "< 0.005")
+
+
 def test_multilevel_icc_and_ame_tables(fitted):
     ml = fitted["multilevel"]
     assert 0 < ml.stats["icc_conditional"] < ml.stats["icc"] < 1

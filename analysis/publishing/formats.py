@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -87,9 +88,12 @@ def column_kind(name: str, values: pd.Series) -> str:
 
 
 def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
-                 kinds: dict[str, str] | None = None, reps: int | None = None) -> tuple[pd.DataFrame, list[str]]:
+                 kinds: dict[str, str] | None = None, reps: int | dict[str, int] | None = None
+                 ) -> tuple[pd.DataFrame, list[str]]:
     """Every cell as display text; the ``suppressed`` column is consumed: the missing values of a
-    suppressed row show the disclosure mark. Returns (text frame, numeric columns)."""
+    suppressed row show the disclosure mark. ``reps``: the bootstrap replicates behind the
+    p-values, every p column's or (a dict) those of the columns named, the others being analytic.
+    Returns (text frame, numeric columns)."""
     sup = suppressed_rows(df)
     # a table whose rows are different quantities (yuan beside percentages) sets its decimals row
     # by row: ``df.attrs["row_decimals"]``, one per row, for its number columns
@@ -104,10 +108,11 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
     def as_text(v: object) -> str:
         return "" if _missing(v) else str(v)
 
-    formatter = {"count": fmt_count, "rank": fmt_rank, "p": lambda v: fmt_p(v, reps=reps),
+    formatter = {"count": fmt_count, "rank": fmt_rank,
                  "year": lambda v: "" if _missing(v) else str(int(v))}  # type: ignore[arg-type]
     for c in src.columns:
         col = src[c]
+        formatter["p"] = partial(fmt_p, reps=reps.get(c) if isinstance(reps, dict) else reps)
         kind = (kinds or {}).get(c) or column_kind(c, col)
         dec = decimals.get(c, 1) if isinstance(decimals, dict) else decimals
         if kind in ("number", "ratio"):              # at the column's decimals, or the row's

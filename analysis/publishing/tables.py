@@ -114,7 +114,8 @@ def csv_link(df: pd.DataFrame, title: str, *, kind: str = "table") -> str:
 
 def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", title: str = "",
            note: str = "", decimals: int | dict[str, int] = 1, kinds: dict[str, str] | None = None,
-           labels: dict[str, str] | None = None, reps: int | None = None, number: str = "") -> dict[str, str]:
+           labels: dict[str, str] | None = None, reps: int | dict[str, int] | None = None,
+           number: str = "") -> dict[str, str]:
     """The HTML and Markdown of a table: formatted numbers, suppression marks and footnote,
     reader's column labels, notes and the source's footer; ``number`` ("3.2") heads the caption
     and names the table's anchor and CSV."""

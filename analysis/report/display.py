@@ -68,7 +68,7 @@ def glue_figure_or(key: str, make, why: str) -> None:  # type: ignore[no-untyped
 
 def show(df: pd.DataFrame, *, source: Source, page: str = "", title: str = "", note: str = "",
          decimals: int | dict[str, int] = 1, kinds: dict[str, str] | None = None,
-         labels: dict[str, str] | None = None, reps: int | None = None) -> None:
+         labels: dict[str, str] | None = None, reps: int | dict[str, int] | None = None) -> None:
     """Display a table: HTML for the web, Markdown for other outputs; footer from its source.
     A table of a book page (``page``) is numbered "Table <page>.<k>" (:mod:`analysis.report.numbering`)."""
     from IPython.display import display

@@ -34,8 +34,8 @@ def model_stats(ms) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                         "se_internet": base.loc["internet_use", "se"]})
             if "wild" in r.tables:
                 wild = r.tables["wild"].set_index("term")
-                reps = int(r.tables["wild"].attrs.get("reps", 999))
-                out["wild_p_internet_txt"] = fmt_p(wild.loc["internet_use", "wild_p"], reps=reps)
+                out["wild_p_internet_txt"] = fmt_p(wild.loc["internet_use", "wild_p"],
+                                                   reps=wild_p_reps(ms)["wild p"])
     if ms.has(OAXACA):
         ox = ms[OAXACA].tables["decomposition"].set_index("component")
         out["ox_a"], out["ox_b"] = oaxaca_groups(ms)
@@ -140,8 +140,7 @@ def wild_table(ms, model: str = "wls_region") -> pd.DataFrame:  # type: ignore[n
     r = ms[model]
     t = r.to_frame().set_index("term")
     wb = r.tables["wild"].set_index("term")
-    reps = int(r.tables["wild"].attrs.get("reps", 999))
-    floor = 1 / (reps + 1)                     # a bootstrap p is never below its resolution
+    floor = 1 / (wild_p_reps(ms, model)["wild p"] + 1)     # a bootstrap p is never below its resolution
     wild_p = np.maximum(wb["wild_p"].to_numpy(), floor)
     return pd.DataFrame({"term": [t.loc[k, "label"] for k in wb.index], "estimate": wb["estimate"].to_numpy(),
                          "CR1 p": t.loc[wb.index, "p"].to_numpy(), "wild p": wb["wild_p"].to_numpy(),
@@ -149,6 +148,13 @@ def wild_table(ms, model: str = "wls_region") -> pd.DataFrame:  # type: ignore[n
                          "CR1 CI low": t.loc[wb.index, "ci_low"].to_numpy(),
                          "CR1 CI high": t.loc[wb.index, "ci_high"].to_numpy(),
                          "wild CI low": wb["wild_ci_low"].to_numpy(), "wild CI high": wb["wild_ci_high"].to_numpy()})
+
+
+def wild_p_reps(ms, model: str = "wls_region") -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """The replicates behind each bootstrap p column of :func:`wild_table` (its resolution when
+    shown); its CR1 p column is analytic, shown to its own precision."""
+    reps = int(ms[model].tables["wild"].attrs.get("reps", 999))
+    return {"wild p": reps, "wild p (Holm)": reps}
 
 
 def coefficient_figure(ms, names: list[str], synthetic: bool):  # type: ignore[no-untyped-def]
