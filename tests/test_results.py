@@ -147,6 +147,11 @@ def test_summary_shows_coefficients_and_fit_statistics():
     assert lines[2].split()[:4] == ["a", "x", "x", "0.1235"] and str(r) == s
     html = r._repr_html_()
     assert "<td>0.1235</td>" in html and "0.12346" not in html and "<th>0</th>" not in html
+    tiny = result("a", {"x": 1.0, "z": 1.0}, {"x": 1e-3, "z": 0.8}, fit={"r2": 0.5})
+    p = tiny.to_frame()["p"].tolist()
+    assert p[0] < 5e-5 and 0.1 < p[1] < 1                  # the first, at 4 decimals: 0.0000
+    assert [line.split()[7] for line in tiny.summary().splitlines()[2:4]] == ["<", f"{p[1]:.2f}"]
+    assert "<td>&lt; 0.001</td>" in tiny._repr_html_()
     np.testing.assert_allclose(r.bse, [0.1])
 
 

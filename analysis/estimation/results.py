@@ -98,13 +98,21 @@ class ModelResult:
     def summary(self) -> str:
         """Readable summary: coefficients and fit statistics."""
         st = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in self.stats.items())
-        return f"{self.label} [{self.family}]\n{self.to_frame().round(4).to_string(index=False)}\n{st}"
+        return f"{self.label} [{self.family}]\n{self._shown().to_string(index=False)}\n{st}"
+
+    def _shown(self) -> pd.DataFrame:
+        """The tidy table as printed: numbers to 4 decimals, p-values as the report gives them
+        ("< 0.001", not 0.0000)."""
+        from analysis.publishing.formats import fmt_p
+
+        f = self.to_frame()
+        return f.round(4).assign(p=f["p"].map(fmt_p))
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        return self.to_frame().round(4).to_html(index=False)
+        return self._shown().to_html(index=False)
 
 
 TIDY_COLUMNS = ("model", "term", "label", "estimate", "se", "ci_low", "ci_high", "p", "n")
