@@ -867,6 +867,29 @@ def test_multiple_imputation_takes_an_unweighted_ols_model_and_refuses_a_logit(s
         multiple_imputation(study, model="ologit_health")
 
 
+def test_multiple_imputation_leaves_out_rows_without_a_fixed_effect_as_if_absent(
+        make_wave, default_frames, monkeypatch):
+    """A fixed effect (occupation) blank in 150 rows is not imputed, and those rows are not taken
+    as its reference level: the pooled fit equals the one on the wave without those rows."""
+    from analysis.estimation.study import build_study
+    from analysis.estimation.suite import multiple_imputation
+
+    v = default_frames["villagers"]
+    blank = v.sample(150, random_state=1).index
+    st_blank = build_study(make_wave(v.assign(occupation=v["occupation"].mask(v.index.isin(blank), "")),
+                                     name="blank"))
+    st_gone = build_study(make_wave(v.drop(index=blank), name="gone"))
+    models = st_blank.settings.models
+    occ = models.get("wls_region").model_copy(update={"fixed_effects": ("occupation",), "wild": None})
+    get = type(models).get
+    monkeypatch.setattr(type(models), "get", lambda self, name: occ if name == "occ" else get(self, name))
+    a = multiple_imputation(st_blank, model="occ", imputations=2, burn_in=2)
+    b = multiple_imputation(st_gone, model="occ", imputations=2, burn_in=2)
+    assert a.attrs["left_out_rows"] == 150 and b.attrs["left_out_rows"] == 0
+    cols = ["estimate", "se", "complete_case"]
+    np.testing.assert_allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), rtol=1e-10)
+
+
 def test_multiple_imputation_fits_are_the_clustered_wls_fits_of_each_data_set(study):
     """Each completed data set's variance is a CR1 cluster variance: on the complete cases (which
     every data set shares, 4 rows imputed of 1,160) it is near the complete-case model's."""

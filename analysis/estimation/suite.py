@@ -249,7 +249,11 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
     if spec.family not in ("ols", "wls"):
         raise ModelSpecError(f"multiple imputation is for linear models; {model!r} is {spec.family}")
     mf = model_frame(study, spec, complete=False)
-    d = mf.data
+    # rows without a fixed effect, weight or cluster are not imputed: left out, as the
+    # complete-case fit leaves them (a blank level would otherwise count as the reference level)
+    given = [*spec.fixed_effects, *(c for c in (spec.weights, spec.cluster) if c)]
+    keep = mf.data[given].notna().all(axis=1)
+    d = mf.data[keep]
     regs = list(spec.regressors)
     data = d[[spec.outcome, *regs]].astype(float).rename(columns={spec.outcome: "y_"})
     dummies = []
@@ -283,5 +287,6 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
                          "term": names * len(fits), "estimate": q.ravel(), "variance": u.ravel()})
     out.attrs.update({"imputations": imputations, "burn_in": burn_in, "seed": seed,
                       "df_complete": cc.df_inference,
-                      "missing_rows": int(mf.data[[spec.outcome, *regs]].isna().any(axis=1).sum())})
+                      "missing_rows": int(d[[spec.outcome, *regs]].isna().any(axis=1).sum()),
+                      "left_out_rows": int((~keep).sum())})
     return (out, long) if return_fits else out
