@@ -890,6 +890,28 @@ def test_multiple_imputation_leaves_out_rows_without_a_fixed_effect_as_if_absent
     np.testing.assert_allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), rtol=1e-10)
 
 
+def test_a_decomposition_by_numeric_codes_compares_the_rows_coded_so(study):
+    """``groups: [1, 2]`` of a column coded 1.0/2.0 (sex) is accepted and names those rows: the
+    gap is group 1's weighted mean score less group 2's on the model's complete rows, and each
+    group's count of rows is the column's count of that code (not 0, as text "1" against 1.0)."""
+    from analysis.estimation.decomposition import in_group
+    from analysis.settings import ModelSpec
+
+    base = study.settings.models.get("oaxaca_east_west")
+    spec = ModelSpec(**{**base.model_dump(), "name": "ox_sex", "group": "sex", "groups": [1, 2], "reps": 60,
+                        "regressors": [r for r in base.regressors if r != "female"]})
+    assert spec.groups == ("1", "2")
+    d = model_frame(study, spec).data
+    assert in_group(d["sex"], "1").sum() == (d["sex"] == 1).sum() > 0
+    assert in_group(pd.Series(["east", "2", 2.0, None]), "2").tolist() == [False, True, True, False]
+    assert in_group(pd.Series(["east", "west"]), "east").tolist() == [True, False]
+    mean = {g: np.average(d.loc[d["sex"] == g, "overall"], weights=d.loc[d["sex"] == g, "weight"]) for g in (1, 2)}
+    r = fit_model(study, spec)
+    gap = r.tables["decomposition"].set_index("component").loc["gap", "estimate"]
+    assert gap == pytest.approx(mean[1] - mean[2], rel=1e-10)
+    assert (r.stats["group_a"], r.stats["group_b"]) == ("1", "2")
+
+
 def test_multiple_imputation_fits_are_the_clustered_wls_fits_of_each_data_set(study):
     """Each completed data set's variance is a CR1 cluster variance: on the complete cases (which
     every data set shares, 4 rows imputed of 1,160) it is near the complete-case model's."""

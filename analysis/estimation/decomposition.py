@@ -73,6 +73,16 @@ def oaxaca(y: np.ndarray, X: np.ndarray, w: np.ndarray, in_a: np.ndarray, names:
     return summary, detail[detail["term"] != "Intercept"].reset_index(drop=True)
 
 
+def in_group(values: pd.Series, group: str) -> np.ndarray:
+    """The rows of ``values`` (a group column) in one of a decomposition's groups: equal to it as
+    written, or as a number (the group "2" of a column coded 2.0)."""
+    rows = values.astype(object).eq(group).to_numpy()
+    code = pd.to_numeric(pd.Series([group]), errors="coerce").iloc[0]
+    if pd.notna(code):
+        rows = rows | pd.to_numeric(values, errors="coerce").eq(code).to_numpy()
+    return rows
+
+
 def fit_oaxaca(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, strata: str | None = None,
                psu: str | None = None) -> ModelResult:
     """Oaxaca–Blinder decomposition of the gap between ``spec.groups`` with Rao–Wu bootstrap
@@ -80,12 +90,12 @@ def fit_oaxaca(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, strata: str |
     from analysis.estimation.sensitivity import rao_wu_multipliers
 
     a, b = spec.groups
-    df = df[df[spec.group].isin([a, b])].reset_index(drop=True)
+    df = df[in_group(df[spec.group], a) | in_group(df[spec.group], b)].reset_index(drop=True)
     regs = list(spec.regressors)
     y = df[spec.outcome].to_numpy(float)
     X, names = design_matrix(df, regs, [])
     w = df[spec.weights].to_numpy(float) if spec.weights else np.ones(len(df))
-    in_a = (df[spec.group] == a).to_numpy()
+    in_a = in_group(df[spec.group], a)
     rng = np.random.default_rng(spec.seed)
     reps = spec.reps
     s_col = df[strata].to_numpy() if strata in df else np.zeros(len(df))

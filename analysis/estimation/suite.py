@@ -119,10 +119,12 @@ def unsupported(spec: ModelSpec, df: pd.DataFrame) -> Message | None:
                           "a multilevel model needs at least two groups; the model is left out for this "
                           "wave"), group=spec.group, n=n)
     if spec.family == "oaxaca":
+        from analysis.estimation.decomposition import in_group
+
         k = len(spec.regressors) + 1
         a, b = (Name(str(g), zh=str(category(spec.group, g, "zh"))) for g in spec.groups)
         for g, name in zip(spec.groups, (a, b)):
-            m = int((df[spec.group] == g).sum())
+            m = int(in_group(df[spec.group], g).sum())
             if m <= k:
                 return Message(N_("the decomposition compares {a} with {b}; {g} has {m} complete rows on "
                                   "this wave, and each group needs more rows than the model's {k} "

@@ -183,13 +183,22 @@ class ModelSpec(Strict):
     group: str | None = None
     """Grouping column (mixedlm: random intercepts; oaxaca: the two groups' column)."""
     groups: tuple[str, str] | None = None
-    """Oaxaca: the two groups compared (A − B)."""
+    """Oaxaca: the two groups compared (A − B): values of ``group``, as text or as numbers
+    (``[1, 2]`` for the codes of sex)."""
     reml: bool = True
     """mixedlm: restricted maximum likelihood (else ML)."""
     reps: int = Field(499, ge=50)
     """oaxaca: Rao–Wu bootstrap replicates."""
     seed: int = 0
     """oaxaca: bootstrap seed."""
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _codes_as_text(cls, v: Any) -> Any:
+        """Numeric codes (``groups: [1, 2]``) kept as the text they are written as."""
+        if isinstance(v, (list, tuple)):
+            return tuple(str(g) if isinstance(g, (int, float)) and not isinstance(g, bool) else g for g in v)
+        return v
 
     @model_validator(mode="after")
     def _family_rules(self) -> ModelSpec:
