@@ -96,3 +96,42 @@ def test_a_province_table_of_two_rows_without_ranks_is_titled_as_ordered_by_degr
     assert len(t) == 2 and t["suppressed"].astype(bool).sum() == 1 and "median_rank" not in t
     assert index.province_table_title(t) == ("Provinces: degree, confidence interval and PSUs, ordered by "
                                              "degree")
+
+
+class _MainModel:
+    """A fitted suite holding only a main model (wls_region) whose tidy table is ``frame``."""
+
+    def __init__(self, frame):  # type: ignore[no-untyped-def]
+        self.frame = frame
+
+    def has(self, name: str) -> bool:
+        return name == "wls_region"
+
+    def __getitem__(self, name: str):  # type: ignore[no-untyped-def]
+        from types import SimpleNamespace
+
+        return SimpleNamespace(to_frame=lambda: self.frame)
+
+
+@pytest.mark.parametrize("smallest, says", [
+    (0.0208, "not distinguishable from zero at the 5 % level once adjusted for the 7 characteristics tested (Holm)"),
+    (0.001, None),                                      # 7 × 0.001 = 0.007: clear after adjustment
+    (0.2, "not distinguishable from zero at the 5 % level;")])
+def test_the_clearest_association_is_judged_after_holm_s_adjustment_across_the_main_model(
+        default_study, smallest, says):
+    """The key finding picks the main model's smallest p of 7: it is called distinguishable from
+    zero only if Holm's adjustment across the 7 keeps it below 0.05 (p = 0.0208 becomes 0.146)."""
+    import pandas as pd
+
+    from analysis.report.pages import intro
+
+    p = [smallest, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9]
+    frame = pd.DataFrame({"term": list("abcdefg"), "label": [f"label {t}" for t in "abcdefg"],
+                          "estimate": 2.5, "ci_low": 0.5, "ci_high": 4.5, "p": p})
+    text = intro.key_findings(default_study, _MainModel(frame), {})
+    line = next(x for x in text.splitlines() if "has the clearest association" in x)
+    assert "**label a**" in line
+    if says is None:
+        assert "not distinguishable" not in line
+    else:
+        assert says in line

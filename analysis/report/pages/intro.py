@@ -111,10 +111,18 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
             + f" {{doc}}`{more} <problems>`")
     main = next((n for n in ("wls_region", "wls_province", "svy_region") if models.has(n)), None)
     if main:
-        f = models[main].to_frame().dropna(subset=["p"])
+        from analysis.estimation.results import holm
+
+        f = models[main].to_frame().dropna(subset=["p"]).reset_index(drop=True)
         if len(f):
-            b = f.loc[f["p"].idxmin()]
-            sig = "" if b["p"] < 0.05 else _(", not distinguishable from zero at the 5 % level")
+            i = int(f["p"].idxmin())
+            b = f.loc[i]
+            sig = ""
+            if b["p"] >= 0.05:
+                sig = _(", not distinguishable from zero at the 5 % level")
+            elif holm(f["p"].to_numpy())[i] >= 0.05:     # picked as the smallest of len(f) p-values
+                sig = _(", not distinguishable from zero at the 5 % level once adjusted for the {k} "
+                        "characteristics tested (Holm)").format(k=len(f))
             out.append(lab + _("of the characteristics in the main model, **{label}** has the clearest "
                                "association with the score: {est:+.2f} points (95 % CI {lo:+.2f} to {hi:+.2f}, "
                                "p {p}){sig}; an association, not a cause.").format(
