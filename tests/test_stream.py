@@ -62,6 +62,30 @@ def test_absorbed_ols_without_weights_equals_unweighted_dummy_regression():
     assert r["n"] == 2000 and r["clusters"] == 11
 
 
+def test_a_missing_cluster_or_level_is_refused_by_name_not_summed_out_of_bounds():
+    """A missing cluster or fixed-effect level has no group: the in-memory and one-pass
+    estimators refuse it, naming which, instead of filing the row under another group (or writing
+    past the end of the sums); the sums by group refuse a code outside 0 … G−1."""
+    from analysis.estimation.regression import group_sums
+    from analysis.estimation.stream import AbsorbedOLSStats
+
+    y, x, g, w = _fe_data(n=200)
+    cluster = (g % 8).astype(float)
+    cluster[5] = np.nan
+    with pytest.raises(ValueError, match="the cluster is missing in 1 row"):
+        absorbed_ols(y, x, fe=g, cluster=cluster)
+    level = g.astype(float)
+    level[[3, 9]] = np.nan
+    with pytest.raises(ValueError, match="the fixed effect is missing in 2 row"):
+        absorbed_ols(y, x, fe=level, cluster=g % 8)
+    for fe, cl, name in ((level, g % 8, "the fixed effect"), (g, cluster, "the cluster")):
+        with pytest.raises(ValueError, match=name):
+            AbsorbedOLSStats(3).update(x, y, w, fe, cl)
+    for codes in ([0, 1, -1, 1], [0, 1, 2, 1]):
+        with pytest.raises(ValueError, match="group codes must lie in 0 … 1"):
+            group_sums(np.array(codes), 2, np.ones((4, 2)))
+
+
 def test_absorbed_ols_equals_pyfixest():
     pf = pytest.importorskip("pyfixest")
     y, x, g, w = _fe_data()

@@ -105,9 +105,22 @@ def group_matrix(codes: np.ndarray, n_groups: int, weights: np.ndarray | None = 
     """The sparse G × n matrix whose product with n or n × K values sums their rows times
     ``weights`` by group code (0 … G−1), over the rows in order: the additions of K ``bincount``
     calls in the same order, without a pass per column."""
+    codes = np.asarray(codes)
     n = len(codes)
+    if n and (codes.min() < 0 or codes.max() >= n_groups):    # scipy would write out of bounds
+        raise ValueError(f"group codes must lie in 0 … {n_groups - 1}; got {codes.min()} … {codes.max()} "
+                         "(a missing group has no code)")
     w = np.ones(n) if weights is None else np.asarray(weights, float)
-    return sparse.csc_matrix((w, np.asarray(codes), np.arange(n + 1)), shape=(n_groups, n))
+    return sparse.csc_matrix((w, codes, np.arange(n + 1)), shape=(n_groups, n))
+
+
+def group_codes(values: np.ndarray, name: str) -> tuple[np.ndarray, pd.Index]:
+    """Codes 0 … G−1 of ``values`` in order of first appearance, and the groups. A missing value
+    has no group: ValueError naming ``name`` (leave such rows out first, as model frames do)."""
+    codes, groups = pd.factorize(pd.Series(values))
+    if len(codes) and codes.min() < 0:
+        raise ValueError(f"{name} is missing in {int((codes < 0).sum())} row(s); leave those rows out first")
+    return codes, groups
 
 
 def group_sums(codes: np.ndarray, n_groups: int, values: np.ndarray, weights: np.ndarray | None = None
@@ -147,7 +160,7 @@ def cluster_vcov(X: np.ndarray, w: np.ndarray, e: np.ndarray, groups: np.ndarray
                  k_extra: int = 0) -> tuple[np.ndarray, int]:
     """CR1 cluster-robust covariance from scores summed by cluster; ``k_extra`` counts the
     parameters absorbed out of ``X`` (intercept and fixed-effect levels). Returns (V, G)."""
-    g = pd.factorize(pd.Series(groups))[0]
+    g = group_codes(groups, "the cluster")[0]
     G = int(g.max()) + 1
     n, k = X.shape
     if G < 2:
@@ -256,7 +269,7 @@ def absorbed_ols(y: np.ndarray, X: np.ndarray, *, fe: np.ndarray, cluster: np.nd
     y = np.asarray(y, float)
     X = np.asarray(X, float)
     w = np.ones(len(y)) if w is None else np.asarray(w, float)
-    f = pd.factorize(pd.Series(fe), sort=False)[0]
+    f = group_codes(fe, "the fixed effect")[0]
     yt, Xt = within(f, w, y, X)
     beta, ainv, e = wls(yt, Xt, w)
     k_extra = int(f.max()) + 1
@@ -308,7 +321,7 @@ def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: 
     ``multipliers`` (clusters, in order of first appearance, × replicates) replaces the draws.
     """
     rng = np.random.default_rng(seed)
-    g = pd.factorize(pd.Series(groups))[0]
+    g = group_codes(groups, "the cluster")[0]
     G = int(g.max()) + 1
     if G < 2:
         raise RegressionError("cluster-robust standard errors need at least two clusters")

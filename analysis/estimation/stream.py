@@ -208,7 +208,7 @@ class AbsorbedOLSStats:
     def update(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, fe: np.ndarray,
                cluster: np.ndarray) -> AbsorbedOLSStats:
         """Add one chunk of rows."""
-        from analysis.estimation.regression import unit_sums
+        from analysis.estimation.regression import group_codes, unit_sums
 
         Z = np.column_stack([X, y])
         if self.shift is None:
@@ -219,8 +219,8 @@ class AbsorbedOLSStats:
         Z = Z - self.shift
         # (level, cluster) cells numbered in order of first appearance, from integer keys (a
         # MultiIndex factorised builds a tuple per row: a sixth of the scan's time)
-        f_codes, f_levels = pd.factorize(pd.Series(fe))
-        c_codes, c_levels = pd.factorize(pd.Series(cluster))
+        f_codes, f_levels = group_codes(fe, "the fixed effect")
+        c_codes, c_levels = group_codes(cluster, "the cluster")
         codes, cells = pd.factorize(f_codes.astype(np.int64) * len(c_levels) + c_codes)
         keys = list(zip(f_levels[cells // len(c_levels)], c_levels[cells % len(c_levels)]))
         P = len(keys)
