@@ -97,11 +97,12 @@ VARIANCE_BLOCK = 32_768
 
 @dataclass
 class DomainMeanStats:
-    """Per (stratum, PSU, domain) sums of w and w·y: mergeable, exact for design-based means."""
+    """Per (stratum, PSU, domain) sums of w, w·y and w·y²: mergeable, exact for design-based means
+    and their design effects."""
 
     sums: KeyedRows = field(default_factory=lambda: KeyedRows(["s", "p", "d"]))
-    """Rows (stratum s, psu p, domain d, Σw, Σwy, n); d is missing for a PSU's rows without y or
-    without a domain."""
+    """Rows (stratum s, psu p, domain d, Σw, Σwy, Σwy², n); d is missing for a PSU's rows without
+    y or without a domain."""
 
     def update(self, y: np.ndarray, w: np.ndarray, strata: np.ndarray, psu: np.ndarray,
                domain: np.ndarray) -> DomainMeanStats:
@@ -110,15 +111,15 @@ class DomainMeanStats:
         has_d = pd.notna(domain)
         ok = np.isfinite(y) & has_d
         df = pd.DataFrame({"s": strata[ok], "p": psu[ok], "d": domain[ok], "w": w[ok],
-                           "wy": w[ok] * y[ok], "n": 1.0})
+                           "wy": w[ok] * y[ok], "wyy": w[ok] * y[ok] ** 2, "n": 1.0})
         self.sums.add(df.groupby(["s", "p", "d"], sort=False, observed=True, as_index=False).sum())
         if not ok.all():                    # a PSU with no answer, or no domain, still counts
             self.sums.add(pd.DataFrame({"s": strata[~ok], "p": psu[~ok]}).drop_duplicates().assign(
-                d=None, w=0.0, wy=0.0, n=0.0))
+                d=None, w=0.0, wy=0.0, wyy=0.0, n=0.0))
             # a domain whose rows here have no answer is still a domain (in memory: a row of n 0)
             empty = has_d & ~ok
             self.sums.add(pd.DataFrame({"s": strata[empty], "p": psu[empty], "d": domain[empty]}
-                                       ).drop_duplicates().assign(w=0.0, wy=0.0, n=0.0))
+                                       ).drop_duplicates().assign(w=0.0, wy=0.0, wyy=0.0, n=0.0))
         return self
 
     def merge(self, other: DomainMeanStats) -> DomainMeanStats:
@@ -151,7 +152,8 @@ class DomainMeanStats:
         W = np.bincount(g, weights=w, minlength=G)
         n = np.bincount(g, weights=frame["n"], minlength=G).astype(int)
         with np.errstate(divide="ignore", invalid="ignore"):     # a domain nobody answered in
-            mu = np.bincount(g, weights=frame["wy"], minlength=G) / W
+            wy = np.bincount(g, weights=frame["wy"], minlength=G)
+            mu = wy / W
             # the PSU totals of the linearised variable, one value per (PSU, domain) cell
             val = np.where(W[g] > 0, (frame["wy"].to_numpy() - mu[g] * w) / W[g], 0.0)
         V = no_variance_without_cases(
@@ -159,7 +161,12 @@ class DomainMeanStats:
         cells = frame[frame["n"] > 0]
         n_psu = cells.drop_duplicates(["pid", "g"]).groupby("g").size().reindex(range(G), fill_value=0)
         n_str = cells.drop_duplicates(["s", "g"]).groupby("g").size().reindex(range(G), fill_value=0)
-        return Estimate("mean", tuple(doms), mu, V, n, W, np.full(G, np.nan),
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # the design effect as SurveyDesign's (V_srs = s²_w / n, times 1 − n/N̂ with an fpc):
+            # Σw(y − ȳ)² = Σwy² − ȳ Σwy
+            s2 = (np.bincount(g, weights=frame["wyy"], minlength=G) - mu * wy) / W * n / np.maximum(n - 1, 1)
+            deff = np.diag(V) / (s2 / n * ((1 - n / W) if pop is not None else 1.0))
+        return Estimate("mean", tuple(doms), mu, V, n, W, deff,
                         (n_psu - n_str).to_numpy(), n_psu=n_psu.to_numpy())
 
 
