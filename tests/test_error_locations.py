@@ -87,3 +87,21 @@ def test_the_validate_command_prints_a_problem_s_file_row(small_villagers, make_
     cells = [[c.strip() for c in line.split("│")[1:-1]] for line in res.output.splitlines() if "│" in line]
     shown = [c[2] for c in cells if len(c) == 6 and c[1] == "villagers.csv" and c[3] == "sex"]
     assert shown == ["10"], res.output
+
+
+def test_a_file_in_a_subfolder_is_named_by_its_path_in_the_wave_where_it_cannot_be_read(
+        small_villagers, make_wave):
+    """A questionnaire file at raw/villagers.csv with a short row, or undecodable: the problem's file
+    and its message name ``raw/villagers.csv`` (two files of one name in two subfolders are two
+    files), as the problems of a file that can be read name it."""
+    for name, body in (("short", small_villagers.to_csv(index=False).encode() + b"1,2\n"),
+                       ("bytes", small_villagers.to_csv(index=False).encode("utf-8") + b"\xff\xfe\x80,\n")):
+        wave = make_wave(body, name=name)
+        (wave / "raw").mkdir()
+        (wave / "villagers.csv").rename(wave / "raw" / "villagers.csv")
+        yml = (wave / "wave.yml").read_text(encoding="utf-8")
+        (wave / "wave.yml").write_text(yml.replace("file: villagers.csv", "file: raw/villagers.csv"),
+                                       encoding="utf-8")
+        report, _ = validate_wave(wave)
+        [p] = report.errors
+        assert p.file == "raw/villagers.csv" and p.message.startswith("raw/villagers.csv: "), (name, p)

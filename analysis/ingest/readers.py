@@ -56,6 +56,13 @@ class QuestionnaireSpec:
     sheet: str | int | None = 0
     header_row: int = 1
     column_map: dict[str, str] = field(default_factory=dict)
+    label: str = ""
+    """The file as messages name it: its path in the wave's folder (``raw/villagers.csv``)."""
+
+    @property
+    def shown(self) -> str:
+        """The name messages give the file: its ``label``, else its file name."""
+        return self.label or self.file.name
 
 
 @dataclass(frozen=True)
@@ -158,7 +165,8 @@ def load_spec(wave: str | Path, questionnaires: tuple[str, ...] | None = None) -
         qs[name] = QuestionnaireSpec(
             name=name, file=f, encoding=q.encoding or st.encoding,
             delimiter=q.delimiter or st.delimiter or ",",
-            sheet=q.sheet, header_row=q.header_row, column_map=dict(q.column_map))
+            sheet=q.sheet, header_row=q.header_row, column_map=dict(q.column_map),
+            label=f.relative_to(folder.resolve()).as_posix())
     d = st.design
     return WaveSpec(
         id=st.id, folder=folder, title=st.title or st.id, year=st.year, synthetic=st.synthetic,
@@ -181,15 +189,15 @@ def declared_encoding(encoding: str | None) -> str | None:
     return encoding if encoding and encoding.lower() not in DETECT_ENCODING else None
 
 
-def _decode(data: bytes, declared: str | None, file: Path) -> tuple[str, str]:
-    declared = declared_encoding(declared)
+def _decode(data: bytes, spec: QuestionnaireSpec) -> tuple[str, str]:
+    declared, file = declared_encoding(spec.encoding), spec.file
     if declared:
         try:
             return data.decode(declared), declared
         except (UnicodeDecodeError, LookupError) as e:
             pos = getattr(e, "start", None)
             line = data[:pos].count(b"\n") + 1 if pos is not None else None
-            raise WaveError(f"{file.name}: cannot be decoded as {declared!r} (declared in wave.yml)"
+            raise WaveError(f"{spec.shown}: cannot be decoded as {declared!r} (declared in wave.yml)"
                             + (f" at line {line}" if line else "") + "; is the encoding right? "
                             "(try encoding: gb18030 or utf-8, or remove it to detect)",
                             file=str(file), row=line, rule="encoding") from None
@@ -199,13 +207,13 @@ def _decode(data: bytes, declared: str | None, file: Path) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
         if enc != AUTO_ENCODINGS[0]:
-            _refuse_mixed_encodings(data, file)
+            _refuse_mixed_encodings(data, spec)
         return text, enc
-    raise WaveError(f"{file.name}: neither UTF-8 nor GB18030; declare 'encoding' in wave.yml",
+    raise WaveError(f"{spec.shown}: neither UTF-8 nor GB18030; declare 'encoding' in wave.yml",
                     file=str(file), rule="encoding")
 
 
-def _refuse_mixed_encodings(data: bytes, file: Path) -> None:
+def _refuse_mixed_encodings(data: bytes, spec: QuestionnaireSpec) -> None:
     """A file some of whose lines are UTF-8 Chinese and others not was pasted together from
     files of two encodings: decoding it whole as GB18030 would turn the UTF-8 part into
     mojibake (上海 → 涓婃捣). Name the first line that is not UTF-8."""
@@ -220,9 +228,9 @@ def _refuse_mixed_encodings(data: bytes, file: Path) -> None:
             if first_bad is None:
                 first_bad = i
         if utf8_lines and first_bad is not None:
-            raise WaveError(f"{file.name}: the file mixes text encodings — some rows are UTF-8 and "
+            raise WaveError(f"{spec.shown}: the file mixes text encodings — some rows are UTF-8 and "
                             f"row {first_bad} is not (GBK?): it was probably pasted together from two "
-                            "files; re-export it in one encoding", file=str(file), row=first_bad,
+                            "files; re-export it in one encoding", file=str(spec.file), row=first_bad,
                             rule="one encoding")
 
 
@@ -457,13 +465,13 @@ def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str, np.nd
     row where blank lines between them were skipped (else None: they follow the header)."""
     data = spec.file.read_bytes()
     if not data.strip():
-        raise WaveError(f"{spec.file.name}: the file is empty (0 bytes or only blanks)",
+        raise WaveError(f"{spec.shown}: the file is empty (0 bytes or only blanks)",
                         file=str(spec.file), row=1, rule="file not empty")
-    text, enc = _decode(data, spec.encoding, spec.file)
+    text, enc = _decode(data, spec)
     text = text.lstrip("\ufeff")
     if "\ufeff" in text:
         line = text[: text.index("\ufeff")].count("\n") + 1
-        raise WaveError(f"{spec.file.name}: a byte-order mark (BOM) inside the file at row {line}: "
+        raise WaveError(f"{spec.shown}: a byte-order mark (BOM) inside the file at row {line}: "
                         "were two files pasted together? Remove the stray BOM and header",
                         file=str(spec.file), row=line, rule="BOM only at the start")
     sep = _separator(spec)
@@ -473,7 +481,7 @@ def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str, np.nd
         for alt, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")):
             if alt != sep and first.count(alt) >= 2:
                 raise WaveError(
-                    f"{spec.file.name}: the header row has no {sep!r} but {first.count(alt)} "
+                    f"{spec.shown}: the header row has no {sep!r} but {first.count(alt)} "
                     f"{name}s: the file seems {name}-delimited; declare delimiter: "
                     f"{alt!r} for it in wave.yml", file=str(spec.file), row=spec.header_row,
                     rule="delimiter")
@@ -490,10 +498,10 @@ def _read_csv_careful(spec: QuestionnaireSpec) -> tuple[pd.DataFrame, str, np.nd
             df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, index_col=False,
                              skiprows=spec.header_row - 1, engine="c", quoting=csv.QUOTE_MINIMAL)
     except pd.errors.ParserError as e:
-        raise WaveError(f"{spec.file.name}: not a well-formed delimited file ({e})",
+        raise WaveError(f"{spec.shown}: not a well-formed delimited file ({e})",
                         file=str(spec.file), rule="csv structure") from None
     except pd.errors.EmptyDataError:
-        raise WaveError(f"{spec.file.name}: no header row", file=str(spec.file), row=1,
+        raise WaveError(f"{spec.shown}: no header row", file=str(spec.file), row=1,
                         rule="file not empty") from None
     if not blank:
         return df, enc, None
@@ -537,13 +545,13 @@ def _check_row_lengths(text: str, sep: str, spec: QuestionnaireSpec, n_fields: i
         extra = [(j, c) for j, c in enumerate(row[n_fields:], start=n_fields + 1) if c.strip()]
         if extra:
             j, cell = extra[0]
-            raise WaveError(f"{spec.file.name}: row {i} has {len(row)} fields but the header has "
+            raise WaveError(f"{spec.shown}: row {i} has {len(row)} fields but the header has "
                             f"{n_fields}: {cell[:30]!r} is in column {j}, which has no header",
                             file=str(spec.file), row=i, column=f"column {j}", rule="cells under a header")
         if len(row) < n_fields:
             last = i == text.rstrip("\n").count("\n") + 1 and not text.endswith("\n")
             hint = " and the file does not end with a line break: it looks truncated" if last else ""
-            raise WaveError(f"{spec.file.name}: row {i} has {len(row)} fields but the header has "
+            raise WaveError(f"{spec.shown}: row {i} has {len(row)} fields but the header has "
                             f"{n_fields}{hint}", file=str(spec.file), row=i,
                             rule="complete rows")
 
@@ -553,7 +561,7 @@ def _refuse_duplicate_headers(names: list[str], spec: QuestionnaireSpec) -> None
     seen: dict[str, int] = {}
     for i, n in enumerate(names, start=1):
         if n and n in seen:
-            raise WaveError(f"{spec.file.name}: columns {seen[n]} and {i} are both headed {n!r}; a "
+            raise WaveError(f"{spec.shown}: columns {seen[n]} and {i} are both headed {n!r}; a "
                             "header must name one column: rename or remove one of them",
                             file=str(spec.file), row=spec.header_row, column=n, rule="unique headers")
         seen.setdefault(n, i)
@@ -571,7 +579,7 @@ def _xlsx_checks(spec: QuestionnaireSpec) -> None:
         name = (spec.sheet if isinstance(spec.sheet, str)
                 else sheets[spec.sheet] if 0 <= spec.sheet < len(sheets) else None)
         if name is None or name not in sheets:
-            raise WaveError(f"{spec.file.name}: no sheet {spec.sheet!r}; sheets: {', '.join(sheets)} "
+            raise WaveError(f"{spec.shown}: no sheet {spec.sheet!r}; sheets: {', '.join(sheets)} "
                             "(sheet is a name, or a position counted from 0)", file=str(spec.file),
                             rule="sheet exists")
         header = next(values[name].iter_rows(min_row=spec.header_row, max_row=spec.header_row,
@@ -585,7 +593,7 @@ def _xlsx_checks(spec: QuestionnaireSpec) -> None:
                     cells.append(getattr(c, "coordinate", "?"))
         if cells:
             shown = ", ".join(cells[:10]) + (f" and {len(cells) - 10} more" if len(cells) > 10 else "")
-            raise WaveError(f"{spec.file.name}: {len(cells)} formula cell(s) without a saved value "
+            raise WaveError(f"{spec.shown}: {len(cells)} formula cell(s) without a saved value "
                             f"({shown}): the file was written by a program that does not compute "
                             "formulas, so they would read as blanks; open and save it in a spreadsheet "
                             "(which stores the values), or export the sheet as CSV",
@@ -612,14 +620,14 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
     """Read one questionnaire file and map its headers to codebook ids."""
     kind = SUPPORTED.get(spec.file.suffix.lower())
     if kind is None:
-        raise WaveError(f"{spec.file.name}: unsupported format {spec.file.suffix!r}; supported: "
+        raise WaveError(f"{spec.shown}: unsupported format {spec.file.suffix!r}; supported: "
                         f"{', '.join(sorted(SUPPORTED))}", file=str(spec.file), rule="format")
     size = spec.file.stat().st_size
     if size == 0:
-        raise WaveError(f"{spec.file.name}: the file is empty (0 bytes)", file=str(spec.file),
+        raise WaveError(f"{spec.shown}: the file is empty (0 bytes)", file=str(spec.file),
                         row=1, rule="file not empty")
     if size > MAX_FILE_BYTES:
-        raise WaveError(f"{spec.file.name}: {size} bytes exceeds the in-memory limit; use the "
+        raise WaveError(f"{spec.shown}: {size} bytes exceeds the in-memory limit; use the "
                         "partitioned Parquet path", file=str(spec.file), rule="file size")
     enc: str | None = None
     numbers = rows = None
@@ -657,7 +665,7 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
     except WaveError:
         raise
     except Exception as e:  # noqa: BLE001 - any reader failure is a read error of this file
-        raise WaveError(f"{spec.file.name}: cannot be read as {kind} ({type(e).__name__}: {e})",
+        raise WaveError(f"{spec.shown}: cannot be read as {kind} ({type(e).__name__}: {e})",
                         file=str(spec.file), rule="readable file") from None
 
     _check_column_map(spec, codebook, [str(h) for h in df.columns])
@@ -668,7 +676,7 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
         hs = str(h)
         cid = _item_id(spec, codebook, hs)
         if cid is None and len(shared := codebook.header_items(spec.name, hs)) > 1:
-            raise WaveError(f"{spec.file.name}: column {hs!r} is the question text of {len(shared)} "
+            raise WaveError(f"{spec.shown}: column {hs!r} is the question text of {len(shared)} "
                             f"items ({', '.join(map(repr, shared))}), so it cannot say which it holds: "
                             "head it with the item's id or an alias, or map it to the item in wave.yml "
                             "(column_map)",
@@ -677,7 +685,7 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
             unknown.append(hs)
             cid = hs
         elif cid in headers:
-            raise WaveError(f"{spec.file.name}: columns {headers[cid]!r} and {hs!r} both map to "
+            raise WaveError(f"{spec.shown}: columns {headers[cid]!r} and {hs!r} both map to "
                             f"item {cid!r}", file=str(spec.file), row=spec.header_row, column=hs,
                             rule="one column per item")
         headers[cid] = hs
@@ -718,6 +726,6 @@ def _check_column_map(spec: QuestionnaireSpec, codebook: Codebook, headers: list
                             file=str(spec.file.parent / "wave.yml"), column=src, rule="column_map")
         if src not in headers:
             close = difflib.get_close_matches(src, headers, n=1, cutoff=0.6)
-            raise WaveError(f"wave.yml: column_map names the column {src!r}, which {spec.file.name} does "
+            raise WaveError(f"wave.yml: column_map names the column {src!r}, which {spec.shown} does "
                             "not have" + (f" (did you mean {close[0]!r}?)" if close else ""),
                             file=str(spec.file.parent / "wave.yml"), column=src, rule="column_map")

@@ -872,7 +872,8 @@ def validate_wave(wave: str | Path, codebook: Codebook | None = None
         try:
             raw = read_questionnaire(qs, cb)
         except WaveError as e:
-            report.problems.append(Problem(Path(e.file).name, e.row, e.column, "", e.rule, e.message))
+            report.problems.append(Problem(file_label(Path(e.file), spec.folder), e.row, e.column, "", e.rule,
+                                           e.message))
             continue
         fname = file_label(raw.file, spec.folder)
         report.files[fname] = raw.sha256
