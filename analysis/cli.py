@@ -409,8 +409,9 @@ def stream(
     DuckDB scans the partitions in batches; each batch is validated and reduced to sufficient
     statistics, so memory stays bounded by the batch. Prints the degree by domain and, for
     --model, its OLS (weighted as the model is) with the fixed effect absorbed and CR1 SEs (the
-    same estimates and SEs as ``ruralgov models``; a model whose SEs are not CR1 is refused). With --scheduler the partitions are reduced by the workers of a
-    Dask cluster, which must see the folder at the same path; the results are the same.
+    same estimates and SEs as ``ruralgov models``; a model whose SEs are not CR1 is refused).
+    With --scheduler the partitions are reduced by the workers of a Dask cluster, which must see
+    the folder at the same path; the results are the same.
     """
     import pandas as pd
 
