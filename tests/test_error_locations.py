@@ -105,3 +105,20 @@ def test_a_file_in_a_subfolder_is_named_by_its_path_in_the_wave_where_it_cannot_
         report, _ = validate_wave(wave)
         [p] = report.errors
         assert p.file == "raw/villagers.csv" and p.message.startswith("raw/villagers.csv: "), (name, p)
+
+
+def test_a_column_map_naming_a_column_a_subfolder_file_lacks_is_filed_under_the_wave_s_wave_yml(
+        small_villagers, make_wave):
+    """wave.yml maps a column raw/villagers.csv does not have: the problem is wave.yml's (the one in
+    the wave's folder, not a raw/wave.yml that does not exist), and names the file by its path."""
+    wave = make_wave(small_villagers, name="mapped")
+    (wave / "raw").mkdir()
+    (wave / "villagers.csv").rename(wave / "raw" / "villagers.csv")
+    yml = (wave / "wave.yml").read_text(encoding="utf-8")
+    (wave / "wave.yml").write_text(yml.replace("file: villagers.csv",
+                                               "file: raw/villagers.csv\n    column_map: {nosuchcol: age}"),
+                                   encoding="utf-8")
+    report, _ = validate_wave(wave)
+    [p] = report.errors
+    assert (p.file, p.column, p.rule) == ("wave.yml", "nosuchcol", "column_map")
+    assert "raw/villagers.csv does not have" in p.message

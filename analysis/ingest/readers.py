@@ -64,6 +64,11 @@ class QuestionnaireSpec:
         """The name messages give the file: its ``label``, else its file name."""
         return self.label or self.file.name
 
+    @property
+    def wave_yml(self) -> Path:
+        """The wave.yml naming the file: in the wave's folder, above a file in a subfolder."""
+        return self.file.parents[max(len(Path(self.label).parts), 1) - 1] / "wave.yml"
+
 
 @dataclass(frozen=True)
 class WaveSpec:
@@ -723,9 +728,9 @@ def _check_column_map(spec: QuestionnaireSpec, codebook: Codebook, headers: list
             raise WaveError(f"wave.yml: column_map maps {src!r} to {target!r}, which is not an item of "
                             f"the {spec.name} questionnaire" + (f" (did you mean {close[0]!r}?)" if close else
                                                                 "; see data/codebook.yml"),
-                            file=str(spec.file.parent / "wave.yml"), column=src, rule="column_map")
+                            file=str(spec.wave_yml), column=src, rule="column_map")
         if src not in headers:
             close = difflib.get_close_matches(src, headers, n=1, cutoff=0.6)
             raise WaveError(f"wave.yml: column_map names the column {src!r}, which {spec.shown} does "
                             "not have" + (f" (did you mean {close[0]!r}?)" if close else ""),
-                            file=str(spec.file.parent / "wave.yml"), column=src, rule="column_map")
+                            file=str(spec.wave_yml), column=src, rule="column_map")
