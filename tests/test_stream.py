@@ -229,7 +229,7 @@ def test_a_domain_nobody_answered_in_is_a_row_without_estimate_streamed_as_in_me
     if not answered_elsewhere:
         assert got.n[3] == mem.n[3] == 0 and np.isnan([got.estimate[3], got.se[3], mem.se[3]]).all()
         got, mem = (SimpleNamespace(**{f: np.asarray(getattr(e, f))[:3] for f in
-                                       ("estimate", "se", "sum_w", "n", "df", "n_psu")},
+                                       ("estimate", "se", "deff", "sum_w", "n", "df", "n_psu")},
                                     kind=e.kind, domains=e.domains[:3]) for e in (got, mem))
     _assert_same_estimate(got, mem, rtol=1e-12)
 
