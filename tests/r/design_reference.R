@@ -152,27 +152,23 @@ add("replica", "mean", "old_age_none", "all", coef(m), SE(m), deff(m))
 vt <- read.csv("data/waves/2020-replica/villagers.csv", encoding = "UTF-8")
 villages <- tapply(vt$village_id, vt$province, function(x) length(unique(x)))
 lowest <- tapply(vt$village_id, vt$province, min)
+# hp_equipment kept in the rows `keep` only: its share on the subset that answered, and that df
+answered_in <- function(case, keep) {
+  v <- vt
+  v$hp_equipment[!keep] <- NA
+  d <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = v, nest = TRUE)
+  sub <- subset(d, !is.na(v$hp_equipment))
+  p <- svyciprop(~I(hp_equipment == 1), sub, method = "logit")
+  add(case, "proportion", "hp_equipment", "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), NA,
+      attr(p, "ci")[1], attr(p, "ci")[2])
+  add(case, "df", "hp_equipment", "all", degf(sub), NA)
+}
 ok <- names(villages)[villages == 3]
-three <- ok[order(lowest[ok])][1:3]
-vt$hp_equipment[!(vt$province %in% three)] <- NA
-dt <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = vt, nest = TRUE)
-sub <- subset(dt, !is.na(vt$hp_equipment))
-p <- svyciprop(~I(hp_equipment == 1), sub, method = "logit")
-add("replica_three", "proportion", "hp_equipment", "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), NA,
-    attr(p, "ci")[1], attr(p, "ci")[2])
-add("replica_three", "df", "hp_equipment", "all", degf(sub), NA)
+answered_in("replica_three", vt$province %in% ok[order(lowest[ok])][1:3])
 # the same item answered in one village of each of two provinces only (the lowest village code of
 # the two provinces whose lowest codes are lowest): 2 PSUs less 2 strata leave 0 df, and svyciprop's
 # interval on them is NaN (qt(0.975, 0)); the estimate and its SE remain
-two <- names(sort(lowest))[1:2]
-vt2 <- read.csv("data/waves/2020-replica/villagers.csv", encoding = "UTF-8")
-vt2$hp_equipment[!(vt2$village_id %in% lowest[two])] <- NA
-dt2 <- svydesign(id = ~village_id, strata = ~province, weights = ~weight, data = vt2, nest = TRUE)
-sub2 <- subset(dt2, !is.na(vt2$hp_equipment))
-p <- svyciprop(~I(hp_equipment == 1), sub2, method = "logit")
-add("replica_two", "proportion", "hp_equipment", "all", as.numeric(p), sqrt(as.numeric(attr(p, "var"))), NA,
-    attr(p, "ci")[1], attr(p, "ci")[2])
-add("replica_two", "df", "hp_equipment", "all", degf(sub2), NA)
+answered_in("replica_two", vt$village_id %in% lowest[names(sort(lowest))[1:2]])
 
 args <- commandArgs(trailingOnly = TRUE)
 outfile <- if (length(args)) args[1] else "tests/results/design_reference.csv"
