@@ -94,8 +94,12 @@ def test_a_file_in_a_subfolder_is_named_by_its_path_in_the_wave_where_it_cannot_
     """A questionnaire file at raw/villagers.csv with a short row, or undecodable: the problem's file
     and its message name ``raw/villagers.csv`` (two files of one name in two subfolders are two
     files), as the problems of a file that can be read name it."""
-    for name, body in (("short", small_villagers.to_csv(index=False).encode() + b"1,2\n"),
-                       ("bytes", small_villagers.to_csv(index=False).encode("utf-8") + b"\xff\xfe\x80,\n")):
+    text = small_villagers.to_csv(index=False)
+    head, first, rest = text.split("\n", 2)
+    for name, body in (("short", text.encode() + b"1,2\n"),
+                       ("bytes", text.encode("utf-8") + b"\xff\xfe\x80,\n"),
+                       # a row in GBK among UTF-8 rows: pasted from two files
+                       ("mixed", f"{head}\n{first}\n".encode("gbk") + rest.encode("utf-8"))):
         wave = make_wave(body, name=name)
         (wave / "raw").mkdir()
         (wave / "villagers.csv").rename(wave / "raw" / "villagers.csv")
@@ -105,6 +109,7 @@ def test_a_file_in_a_subfolder_is_named_by_its_path_in_the_wave_where_it_cannot_
         report, _ = validate_wave(wave)
         [p] = report.errors
         assert p.file == "raw/villagers.csv" and p.message.startswith("raw/villagers.csv: "), (name, p)
+        assert name != "mixed" or p.rule == "one encoding"
 
 
 def test_a_column_map_naming_a_column_a_subfolder_file_lacks_is_filed_under_the_wave_s_wave_yml(

@@ -901,6 +901,7 @@ def test_a_decomposition_by_numeric_codes_compares_the_rows_coded_so(study):
     spec = ModelSpec(**{**base.model_dump(), "name": "ox_sex", "group": "sex", "groups": [1, 2], "reps": 60,
                         "regressors": [r for r in base.regressors if r != "female"]})
     assert spec.groups == ("1", "2")
+    assert ModelSpec(**{**spec.model_dump(), "groups": [1.0, 2.0]}).groups == ("1.0", "2.0")   # as floats
     d = model_frame(study, spec).data
     assert in_group(d["sex"], "1").sum() == (d["sex"] == 1).sum() > 0
     assert in_group(pd.Series(["east", "2", 2.0, None]), "2").tolist() == [False, True, True, False]
