@@ -1572,3 +1572,15 @@ def test_the_models_command_on_a_wave_where_no_model_is_estimable_writes_empty_t
     assert out["latex"].stdout.startswith("\\begin{tabular}") and "\\bottomrule" in out["latex"].stdout
     assert json.loads(out["json"].stdout)["models"] == []
     assert "wls_region: not estimated on this wave" in " ".join(out["csv"].stderr.split())
+
+
+def test_the_models_command_s_latex_table_carries_the_holm_stars_of_the_other_formats(fitted):
+    """``ruralgov models --format latex`` prints the table ModelSet.to_latex gives by default, with
+    its Holm stars: internet use's coefficient in wls_region, p far below 0.01, carries "**"."""
+    from analysis.estimation.results import ModelSet
+
+    res = CliRunner().invoke(app, ["models", "--model", "wls_region", "--format", "latex"])
+    assert res.exit_code == 0, res.output
+    ms = ModelSet((fitted["wls_region"],))
+    assert ms.to_frame().set_index("term").loc["internet_use", "p_holm"] < 0.01
+    assert res.stdout == ms.to_latex() and "**" in res.stdout and ms.to_latex(stars=False).count("*") == 0
