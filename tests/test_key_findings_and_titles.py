@@ -114,7 +114,8 @@ class _MainModel:
 
 
 @pytest.mark.parametrize("smallest, says", [
-    (0.0208, "not distinguishable from zero at the 5 % level once adjusted for the 7 characteristics tested (Holm)"),
+    (0.0208, "not distinguishable from zero at the 5 % level once adjusted for the 7 characteristics "
+             "tested (Holm)"),
     (0.001, None),                                      # 7 × 0.001 = 0.007: clear after adjustment
     (0.2, "not distinguishable from zero at the 5 % level;")])
 def test_the_clearest_association_is_judged_after_holm_s_adjustment_across_the_main_model(

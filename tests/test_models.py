@@ -906,7 +906,8 @@ def test_a_decomposition_by_numeric_codes_compares_the_rows_coded_so(study):
     assert in_group(d["sex"], "1").sum() == (d["sex"] == 1).sum() > 0
     assert in_group(pd.Series(["east", "2", 2.0, None]), "2").tolist() == [False, True, True, False]
     assert in_group(pd.Series(["east", "west"]), "east").tolist() == [True, False]
-    mean = {g: np.average(d.loc[d["sex"] == g, "overall"], weights=d.loc[d["sex"] == g, "weight"]) for g in (1, 2)}
+    rows = {g: d[d["sex"] == g] for g in (1, 2)}
+    mean = {g: np.average(r["overall"], weights=r["weight"]) for g, r in rows.items()}
     r = fit_model(study, spec)
     gap = r.tables["decomposition"].set_index("component").loc["gap", "estimate"]
     assert gap == pytest.approx(mean[1] - mean[2], rel=1e-10)

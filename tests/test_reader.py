@@ -1292,7 +1292,8 @@ def test_item_nonresponse_and_the_validation_summary_count_blanks_and_declared_c
     from analysis.report.pages.survey import item_nonresponse, validation_summary
 
     items = [SimpleNamespace(id=c, label=f"item {c}") for c in "abc"]
-    spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=Path("w/v.csv"))}, folder=Path("w"))
+    spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=Path("w/v.csv"))},
+                           folder=Path("w"))
     study = SimpleNamespace(wave=SimpleNamespace(report=_Report(), spec=spec,
                                                  codebook=SimpleNamespace(items=lambda q: items)))
     t = item_nonresponse(study)
@@ -1314,7 +1315,8 @@ def test_the_validation_summary_counts_the_warnings_of_a_file_in_a_subfolder(mak
     (sub / "raw").mkdir()
     (sub / "villagers.csv").rename(sub / "raw" / "villagers.csv")
     yml = (sub / "wave.yml").read_text(encoding="utf-8")
-    (sub / "wave.yml").write_text(yml.replace("file: villagers.csv", "file: raw/villagers.csv"), encoding="utf-8")
+    (sub / "wave.yml").write_text(yml.replace("file: villagers.csv", "file: raw/villagers.csv"),
+                                  encoding="utf-8")
     counts = []
     for folder, name in ((flat, "villagers.csv"), (sub, "raw/villagers.csv")):
         study = build_study(folder)
@@ -1337,7 +1339,8 @@ def test_item_nonresponse_ranks_items_by_blank_and_declared_missing_together_ove
                                  "declared": [0, 6, 0, 0, 0], "rows": [10, 10, 10, 4, 4]})
 
     items = [SimpleNamespace(id=c, label=f"item {c}") for c in "abc"]
-    files = {q: SimpleNamespace(file=Path("w", f)) for q, f in (("villagers", "v.csv"), ("institutions", "i.csv"))}
+    files = {q: SimpleNamespace(file=Path("w", f))
+             for q, f in (("villagers", "v.csv"), ("institutions", "i.csv"))}
     spec = SimpleNamespace(questionnaires=files, folder=Path("w"))
     study = SimpleNamespace(wave=SimpleNamespace(report=Declared(), spec=spec,
                                                  codebook=SimpleNamespace(items=lambda q: items)))
@@ -1391,7 +1394,8 @@ def test_the_validation_summary_counts_each_file_s_warnings_and_errors_apart():
         warnings = [SimpleNamespace(file=f) for f in ("v.csv", "v.csv", "i.csv")]
 
     spec = SimpleNamespace(questionnaires={"villagers": SimpleNamespace(file=Path("w/v.csv")),
-                                           "institutions": SimpleNamespace(file=Path("w/i.csv"))}, folder=Path("w"))
+                                           "institutions": SimpleNamespace(file=Path("w/i.csv"))},
+                           folder=Path("w"))
     study = SimpleNamespace(wave=SimpleNamespace(report=Warned(), spec=spec))
     s = validation_summary(study).set_index("questionnaire")
     assert s.loc[["villagers", "institutions"], "warnings"].tolist() == [2, 1]

@@ -918,7 +918,8 @@ def test_partitioned_degree_follows_the_wave_s_fpc_and_lonely_psu_rule(tmp_path,
     assert not np.allclose(plain.se, s.se, rtol=1e-6)
 
 
-def test_a_stratum_whose_fpc_varies_and_starts_below_its_psus_breaks_both_rules_streamed_as_in_memory(tmp_path):
+def test_a_stratum_whose_fpc_varies_and_starts_below_its_psus_breaks_both_rules_streamed_as_in_memory(
+        tmp_path):
     """An fpc of 2 on a stratum's first rows (below its PSUs sampled) and of 10 on its last row:
     the in-memory validation reports both rules at the stratum's first row; so does the scan."""
     from analysis.ingest.wave import WaveInvalid, load_wave
@@ -940,7 +941,8 @@ def test_a_stratum_whose_fpc_varies_and_starts_below_its_psus_breaks_both_rules_
     def fpc_problems(rep):  # type: ignore[no-untyped-def]
         return sorted((q.rule, q.value, q.message) for q in rep.errors if q.column == "fpc")
 
-    assert [r for r, *_ in fpc_problems(memory)] == ["fpc at least the PSUs sampled", "fpc constant in a stratum"]
+    rules = [r for r, *_ in fpc_problems(memory)]
+    assert rules == ["fpc at least the PSUs sampled", "fpc constant in a stratum"]
     assert fpc_problems(streamed) == fpc_problems(memory)
 
 
