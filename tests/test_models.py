@@ -462,6 +462,11 @@ def test_diagnostics_are_those_of_the_weighted_model_reported(study):
     unweighted = het_breuschpagan(sm.OLS(y, X).fit().resid, X)
     assert abs(d["breusch_pagan"]["lm"] - unweighted[0]) > 1e-6    # not the unweighted model's
     assert d["n"] == len(df)
+    # the page's table prints the statistic and its p, each in its column
+    from analysis.report.pages.determinants import diagnostics_tables
+
+    row = diagnostics_tables(study, fit_models(study, names=["wls_region"]))[1].iloc[0]
+    assert row["statistic"] == f"{bp[0]:,.2f}" and row["statistic"] != row["p"]
 
 
 def test_reset_does_not_depend_on_the_outcome_s_unit(study, monkeypatch):
