@@ -254,6 +254,11 @@ def test_the_few_clusters_table_shows_only_its_bootstrap_p_at_the_bootstrap_s_re
     row = shown.loc[r.term_labels["internet_use"]]
     assert t.set_index("term").loc[r.term_labels["internet_use"], "CR1 p"] < 1e-4
     assert (row["CR1 p"], row["wild p"]) == ("< 0.001", "< 0.005")
+    # Holm's adjustment takes the wild p-values floored at that resolution, 1/200 (not 1/1000)
+    from statsmodels.stats.multitest import multipletests
+
+    floored = np.maximum(wild["wild_p"].to_numpy(), 1 / 200)
+    np.testing.assert_allclose(t["wild p (Holm)"], multipletests(floored, method="holm")[1], rtol=1e-12)
 
 
 def test_multilevel_icc_and_ame_tables(fitted):
