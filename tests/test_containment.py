@@ -840,3 +840,39 @@ def test_a_failed_page_is_named_with_its_cell_s_own_exception_not_sphinx_s_wrapp
     assert code == 1
     assert failed == {"book/x.md": "ValueError: boom"}
     assert executed == {"book/intro.md": "1.20 s"}
+
+
+@pytest.mark.parametrize("folder, last, said", [
+    ("my book/src", "ValueError: boom", "ValueError: boom"),
+    ("src", "UndeclaredInput: this page reads models", "UndeclaredInput: this page reads models"),
+    ("src", "analysis.ingest.provinces.UnknownProvince: 'Atlantis'",
+     "analysis.ingest.provinces.UnknownProvince: 'Atlantis'"),
+    ("src", "AssertionError", "AssertionError"),
+    ("src", "Note: something else", "Executing notebook failed: CellExecutionError [mystnb.exec]")])
+def test_a_failed_page_is_named_whatever_its_exception_and_the_folder_s_spaces(tmp_path, monkeypatch, folder,
+                                                                              last, said):
+    """A build under a folder whose path holds a space still names its pages book/x.md; the cell's
+    exception is the last line of the traceback whatever its class is called (the package's own
+    UndeclaredInput, a bare AssertionError), while a line that is not an exception is not taken."""
+    import analysis.report.build as build
+
+    root = tmp_path / folder
+    (root / "book").mkdir(parents=True)
+    toc = root / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n- chapters:\n  - file: book/x\n",
+                   encoding="utf-8")
+    lines = [f"{root}/book/x.md: Executing notebook using local CWD [mystnb]\n",
+             f"{root}/book/x.md: WARNING: Executing notebook failed: CellExecutionError [mystnb.exec]\n",
+             "Traceback (most recent call last):\n", "During handling of the above exception:\n", last + "\n",
+             f"{root}/book/intro.md: Executed notebook in 1.20 seconds [mystnb]\n"]
+
+    class Finished:
+        stdout = iter(lines)
+
+        def wait(self) -> int:
+            return 1
+    monkeypatch.setattr(build.subprocess, "Popen", lambda *a, **k: Finished())
+    code, failed, executed = build._run(["jupyter-book", "build", str(root), "--toc", str(toc)], {},
+                                        tmp_path / "log", False)
+    assert failed == {"book/x.md": said}
+    assert executed == {"book/intro.md": "1.20 s"}

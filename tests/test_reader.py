@@ -712,6 +712,20 @@ def test_icon_subset_keeps_the_used_solid_icons_and_repoints_every_page(tmp_path
     assert '<script defer="defer" src="../_static/scripts/fa-icons.js"></script>' in page.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("name, width", [("0", 320), ("1", 256), ("10", 500), ("a", 384),
+                                         ("arrow-down-1-9", 576), ("$x", 200)])
+def test_an_icon_is_found_under_its_key_quoted_or_not(name, width):
+    """The pack writes a key bare where JavaScript allows it (``a:``, ``0:``, ``10:``) and quoted
+    otherwise (``"arrow-down-1-9":``): every icon is found under its own key, not inside another."""
+    from analysis.report import icons
+
+    pack = ('var p={0:[320,512,[],"e0","M0z"],1:[256,512,[],"e1","M1z"],10:[500,512,[],"e9","M10z"],'
+            '"arrow-down-1-9":[576,512,[],"f162","M9z"],a:[384,512,[],"41","Maz"],$x:[200,512,[],"e5","Mxz"],'
+            'ba:[100,512,[],"e7","Mbaz"],"b-0":[90,512,[],"e8","Mb0z"]}')
+    assert icons.icon(pack, name)[0] == width
+    assert icons.icon(pack, "100") is None and icons.icon(pack, "01") is None
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Chromium to run the page's script")
 def test_drawn_icons_keep_the_attributes_the_theme_styles_them_by(tmp_path):
     """The theme's colour-mode button shows the one icon whose ``data-mode`` is the page's mode

@@ -211,7 +211,9 @@ def declare_inputs(path: Path, hashes: dict[str, str], page: str) -> None:
 
 _EXEC = re.compile(r"(\S+\.md): (Executing notebook|Executed notebook in ([0-9.]+) seconds|Using cached notebook)")
 _FAIL = re.compile(r"(\S+\.md)(?::\d+)?: WARNING: (.*)")
-_ERR = re.compile(r"^[\w.]*(Error|Exception)\b:? .*")
+# the last line of a traceback: a class named *Error/*Exception (bare or with its message), or any
+# CamelCase class with its message (UndeclaredInput: ...), module-qualified or not
+_ERR = re.compile(r"^(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*(?:Error|Exception)(?::? .*)?|[A-Z][a-z0-9]+[A-Z]\w*: .+)$")
 
 
 def _pages(toc_file: Path | None = None) -> list[str]:
@@ -406,6 +408,7 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
             if verbose:
                 sys.stderr.write(line)
             clean = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+            clean = clean.replace(f"{root}{os.sep}", "")   # a page as book/x.md, whatever spaces root has
             m = _EXEC.search(clean)
             if m:
                 page = _page_name(m.group(1), root)

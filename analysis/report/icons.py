@@ -56,7 +56,9 @@ def solid_pack(js: str) -> str:
 
 def icon(pack: str, name: str) -> list | None:
     """[width, height, path] of a solid icon, or None when the pack has no such icon."""
-    key = f'"{re.escape(name)}"' if not re.fullmatch(r"[A-Za-z_$][\w$]*", name) else rf'(?<![\w"-]){name}'
+    # the pack writes a key unquoted when JavaScript allows it (bars:, 0:), quoted otherwise ("arrow-down":)
+    bare = re.fullmatch(r"[A-Za-z_$][\w$]*|0|[1-9]\d*", name)
+    key = rf'(?<![\w"$-]){re.escape(name)}' if bare else f'"{re.escape(name)}"'
     m = re.search(key + r':\[(\d+),(\d+),\[[^\]]*\],"[^"]*","([^"]+)"\]', pack)
     return [int(m.group(1)), int(m.group(2)), m.group(3)] if m else None
 
