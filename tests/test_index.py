@@ -234,6 +234,33 @@ def test_ahp_weights_and_consistency_ratio_equal_saatys_formula(a):
     assert cr > 0.001
 
 
+def _random_reciprocal(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    a = np.ones((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            a[i, j] = rng.choice([1 / 9, 1 / 5, 1 / 3, 3, 5, 9])
+            a[j, i] = 1 / a[i, j]
+    return a
+
+
+@pytest.mark.parametrize("n, ri", [(11, 1.51), (12, 1.48), (15, 1.59)])
+def test_an_ahp_matrix_of_more_than_ten_items_is_checked_on_saaty_s_extended_random_index(n, ri):
+    """Saaty's random index goes on past 10 items (RI_11 = 1.51, RI_12 = 1.48, RI_15 = 1.59): a
+    random, inconsistent matrix of 11 items or more gets its consistency ratio, not 0."""
+    a = _random_reciprocal(n, n)
+    lam, _ = _power_lambda(a)
+    cr = ahp_weights(a)[1]
+    assert cr == pytest.approx((lam - n) / (n - 1) / ri, rel=1e-6)
+    assert cr > 0.1
+
+
+def test_an_ahp_matrix_past_saaty_s_table_is_refused_not_taken_as_consistent():
+    """Sixteen items: no random index to divide by, so the matrix cannot be checked and is refused."""
+    with pytest.raises(IndexConfigError, match=r"AHP matrix of 16 items cannot be checked .* up to 15"):
+        ahp_weights(_random_reciprocal(16, 0))
+
+
 @pytest.mark.parametrize("m", [np.ones((2, 3)), [[1, 2], [2, 1]]], ids=["not square", "not reciprocal"])
 def test_ahp_matrix_must_be_square_and_reciprocal(m):
     with pytest.raises(IndexConfigError, match=r"^the AHP matrix must be square and reciprocal \(a_ji = 1 / a_ij\)$"):

@@ -38,10 +38,11 @@ from analysis.estimation.design import Estimate, SurveyDesign
 from analysis.ingest.codebook import Codebook, Item, load_codebook
 from analysis.settings import IndexSettings
 from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
-# Saaty's random consistency index by matrix order
 SCALE = (0.0, 100.0)
 """The ends of every score's scale: a degree's confidence limits are cut at them."""
-RANDOM_INDEX = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49}
+RANDOM_INDEX = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49,
+                11: 1.51, 12: 1.48, 13: 1.56, 14: 1.57, 15: 1.59}
+"""Saaty's random consistency index by matrix order (Saaty 1980, extended to 15 items)."""
 
 
 def _config_from_state(state: dict) -> IndexConfig:
@@ -182,6 +183,9 @@ def ahp_weights(matrix: np.ndarray) -> tuple[np.ndarray, float]:
     n = a.shape[0]
     if a.shape != (n, n) or not np.allclose(a * a.T, 1.0):
         raise IndexConfigError("the AHP matrix must be square and reciprocal (a_ji = 1 / a_ij)")
+    if n > max(RANDOM_INDEX):
+        raise IndexConfigError(f"an AHP matrix of {n} items cannot be checked for consistency: Saaty's random "
+                               f"index is tabulated up to {max(RANDOM_INDEX)}; group the items")
     vals, vecs = np.linalg.eig(a)
     k = int(np.argmax(vals.real))
     w = np.abs(vecs[:, k].real)
