@@ -557,6 +557,25 @@ def test_reproduce_names_what_a_wave_lacks_and_judges_at_most_on_the_rounded_val
     assert tab["published"].to_dict() == published
 
 
+def test_a_figure_s_domain_on_a_numeric_column_takes_the_rows_of_that_code():
+    """The settings write a domain's value as text (``sex: "2"``); on a column coded 1.0/2.0 the
+    figure is the mean of the rows coded 2, not a figure over no row (NaN, no verdict)."""
+    from analysis.settings.schemas import Figure
+
+    study = build_study("2020-replica")
+    v = study.villagers
+    w = v[study.wave.design_columns["weight"]].to_numpy(float)
+    score = study.scores["overall"].to_numpy(float)
+    women = _weighted_mean(score, w, (v["sex"] == 2).to_numpy())
+    figures = [Figure(key="women", statistic="degree", domain={"sex": "2"}, decimals=2),
+               Figure(key="women_east", statistic="degree", domain={"sex": "2", "region3": "east"}, decimals=2)]
+    tab = _reproduce_on(study, figures, {"women": round(women, 2), "women_east": 50.0})
+    assert tab.loc["women", "reproduced"] == pytest.approx(women, rel=1e-10)
+    assert tab.loc["women", "within_rounding"]                # not None (no rows), not False
+    east = _weighted_mean(score, w, ((v["sex"] == 2) & (v["region3"] == "east")).to_numpy())
+    assert tab.loc["women_east", "reproduced"] == pytest.approx(east, rel=1e-10)
+
+
 def test_a_figure_whose_column_the_institution_file_lacks_is_named_missing_not_a_key_error():
     """An institution file without an optional item (a count share's item, a ratio's numerator or
     denominator) is a valid wave: each figure that reads the column is "missing" with the column

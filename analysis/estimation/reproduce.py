@@ -21,9 +21,13 @@ from analysis.i18n import N_, Message, _, bilingual, lang
 
 
 def _mask(df: pd.DataFrame, domain: dict | None) -> np.ndarray:
+    """The rows of a figure's domain: each column equal to its value as written, or as a number
+    (``sex: "2"`` of a column coded 2.0; the settings write every value as text)."""
+    from analysis.estimation.decomposition import in_group
+
     m = np.ones(len(df), bool)
     for col, val in (domain or {}).items():
-        m &= (df[col] == val).to_numpy()
+        m &= in_group(df[col], val)
     return m
 
 
