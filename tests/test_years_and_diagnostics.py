@@ -100,6 +100,19 @@ def test_the_panel_note_names_the_items_waves_lack_in_year_order_whatever_order_
         "as early: internet_use is missing; late: internet_use is missing.")
 
 
+def test_a_wave_whose_panel_item_nobody_answered_lacks_it_as_one_without_the_column():
+    """A column present but never answered (education blank in every row) gives the panel nothing to
+    average: the wave is named as lacking it, not passed on to models that then find no province."""
+    from analysis.report.pages import compare
+
+    blank = _lacking("blank", 2022)
+    blank.villagers = blank.villagers.assign(education=np.nan, internet_use=[0.0, 1.0])
+    full = _lacking("full", 2020)
+    full.villagers = full.villagers.assign(internet_use=[1.0, np.nan])     # one answer is enough
+    assert compare.panel_lacks([blank, full]) == ["blank: education"]
+    assert compare.panel_models([blank, full]) == {"lacks": ["blank: education"]}
+
+
 def test_a_main_wave_without_a_survey_year_is_refused_for_a_comparison(make_wave, small_villagers):
     """Comparing a wave without a year (the one built) with a wave of 2020 is refused, naming it:
     the comparison orders its waves by year."""

@@ -59,9 +59,10 @@ PANEL_ITEMS = ("internet_use", "education", "hh_income")
 
 
 def panel_lacks(studies: list) -> list[str]:  # type: ignore[type-arg]
-    """What the panel models need that a compared wave lacks ("wave: item"), in year order."""
+    """What the panel models need that a compared wave lacks ("wave: item"), in year order: an item
+    not in the wave, or in it without a single answer."""
     return [f"{st.wave.id}: {item}" for st in in_year_order(studies) for item in PANEL_ITEMS
-            if item not in st.villagers]
+            if item not in st.villagers or not st.villagers[item].notna().any()]
 
 
 def panel_note(lacks: list[str]) -> str:
