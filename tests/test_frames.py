@@ -354,8 +354,8 @@ def test_official_statistics_of_the_nearest_year_that_publishes_the_province_cov
 def test_derived_transforms_follow_their_formula_and_domain():
     """log, log1p and asinh of an item, each against numpy on the values it is defined for:
     log drops (with a note counting them) or refuses the values ≤ 0 (values between 0 and 1
-    included, as they should be); log1p leaves out values ≤ −1; asinh takes every value; a text
-    answer counts as missing."""
+    included, as they should be); log1p does the same with the values ≤ −1; asinh takes every
+    value; a text answer counts as missing."""
     from analysis.estimation.frames import derive
     from analysis.settings.schemas import Derived
 
@@ -383,8 +383,15 @@ def test_derived_transforms_follow_their_formula_and_domain():
     assert str(e.value) == ("derived variable 'z' ('1 / (inc - 2.0)') is infinite in 1 row; declare a "
                             "transform with its handling of those values in data/models.yml")
     x = pd.DataFrame({"inc": [-2.0, -1.0, -0.5, 0.0, 3.0]})
-    np.testing.assert_allclose(derive(x, "a", Derived(label="a", transform="log1p", of="inc"), []).to_numpy(),
-                               [np.nan, np.nan, np.log1p(-0.5), 0.0, np.log1p(3.0)])
+    notes = []
+    got = derive(x, "a", Derived(label="a", transform="log1p", of="inc", nonpositive="drop"), notes)
+    np.testing.assert_allclose(got.to_numpy(), [np.nan, np.nan, np.log1p(-0.5), 0.0, np.log1p(3.0)])
+    assert notes == ["a = log1p(inc): 2 rows with inc ≤ −1 left out (nonpositive: drop)"]
+    with pytest.raises(ModelSpecError) as e:              # as log: not dropped unless the settings say so
+        derive(x, "a", Derived(label="a", transform="log1p", of="inc"), [])
+    assert str(e.value) == ("derived variable 'a' = log1p(inc): 2 rows have inc ≤ −1 (log1p undefined); set "
+                            "nonpositive: drop, or use transform: asinh, in data/models.yml")
+    assert derive(x.iloc[2:], "a", Derived(label="a", transform="log1p", of="inc"), notes).notna().all()
     np.testing.assert_allclose(derive(x, "b", Derived(label="b", transform="asinh", of="inc"), []).to_numpy(),
                                np.arcsinh(x["inc"].to_numpy()))
 

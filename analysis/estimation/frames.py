@@ -2,7 +2,7 @@
 
 Derived variables (``derived`` in ``data/models.yml``) are computed here: an expression of codebook
 ids, or a declared transform with its handling of values outside the transform's domain
-(``log`` with ``nonpositive: drop`` drops those rows from the models using it, counted and
+(``log``, or ``log1p`` below −1, with ``nonpositive: drop`` drops those rows from the models using it, counted and
 reported; ``error`` stops with a message naming the variable). Province covariates are official
 statistics of the wave's year, or of the nearest year available (stated in
 :attr:`ModelFrame.notes`).
@@ -152,6 +152,20 @@ def derive(v: pd.DataFrame, name: str, d, notes: list[Message]) -> pd.Series:  #
         return np.log(x.where(~bad))
     if d.transform == "log1p":
         bad = x <= -1
+        n = int(bad.sum())
+        if n:
+            if d.nonpositive == "error":
+                raise ModelSpecError(Message(
+                    N_("derived variable {name!r} = log1p({of}): {n} row has {of} ≤ −1 (log1p undefined); "
+                       "set nonpositive: drop, or use transform: asinh, in data/models.yml")
+                    if n == 1 else
+                    N_("derived variable {name!r} = log1p({of}): {n} rows have {of} ≤ −1 (log1p undefined); "
+                       "set nonpositive: drop, or use transform: asinh, in data/models.yml"),
+                    name=name, of=d.of, n=n))
+            notes.append(Message(
+                N_("{name} = log1p({of}): {n} row with {of} ≤ −1 left out (nonpositive: drop)") if n == 1 else
+                N_("{name} = log1p({of}): {n} rows with {of} ≤ −1 left out (nonpositive: drop)"),
+                name=name, of=d.of, n=n))
         return np.log1p(x.where(~bad))
     return np.arcsinh(x)
 

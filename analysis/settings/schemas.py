@@ -128,7 +128,8 @@ class Derived(Strict):
     of: str | None = None
     """The item a transform applies to."""
     nonpositive: Literal[NONPOSITIVE] = "error"  # type: ignore[valid-type]
-    """For ``log``: what values ≤ 0 do (stop, or drop the row from models using it, counted)."""
+    """For ``log`` and ``log1p``: what values outside the transform's domain (≤ 0, ≤ −1) do (stop, or
+    drop the row from models using it, counted)."""
 
     @model_validator(mode="after")
     def _one_form(self) -> Derived:
