@@ -1682,6 +1682,24 @@ def test_the_problems_figure_says_what_it_leaves_out_and_stands_in_when_nothing_
     assert why.startswith("No problem's share can be drawn for this wave")
 
 
+def test_a_problem_asked_but_answered_by_nobody_is_not_called_absent_from_the_wave(default_study):
+    """An item the wave has without a single answer is said to be asked and answered by nobody, in
+    Table 1's base and in its figure's caption; an item the wave lacks is "not in this wave"."""
+    from analysis.report.pages import problems
+    from tests.conftest import with_villagers
+
+    v = default_study.villagers.copy()
+    v["hp_far"] = np.nan                                   # asked, nobody answered
+    v = v.drop(columns=["hp_expensive"])                   # not asked
+    t1 = problems.table1(with_villagers(default_study, v))
+    base = t1.set_index("item")["base"]
+    assert base["hp_far"] == "in this wave, answered by nobody"
+    assert base["hp_expensive"] == "not in this wave"
+    omitted = problems.figure_rows(t1)[1]
+    assert omitted == ("Not drawn: 1 problem not asked in this wave; 1 problem asked in this wave but "
+                       "answered by nobody; the table below lists every problem.")
+
+
 def test_a_wave_of_one_region_says_so_instead_of_a_one_row_table_by_region(default_study, tmp_path,
                                                                            monkeypatch):
     """The degree by region of a wave whose respondents all live in one region would repeat the

@@ -28,6 +28,12 @@ def published_comparison_text(study) -> str:  # type: ignore[no-untyped-def]
              "shown beside its estimates.").format(seed=seed, year=study.year)
 
 
+NOT_ASKED = N_("not in this wave")
+"""Table 1's base of a problem whose item the wave does not have."""
+UNANSWERED = N_("in this wave, answered by nobody")
+"""Table 1's base of a problem whose item the wave has without a single answer."""
+
+
 def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Each problem's prevalence (%) with SE and CI; the published value only where the wave
     reproduces the seed study (otherwise the years differ and the comparison would mislead)."""
@@ -44,8 +50,12 @@ def table1(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     # a share resting on one village is withheld, as every design-based estimate (the
     # institution records have no PSUs: NaN)
     t = policy(study).apply(t, n_psu="n_psu").drop(columns=["n_psu"])
-    t.loc[t["n"] == 0, "suppressed"] = ""          # not in the wave: said in the base column
-    t.loc[t["n"] == 0, "base"] = N_("not in this wave")
+    none = t["n"] == 0
+    t.loc[none, "suppressed"] = ""          # not in the wave, or nobody answered: said in the base column
+    inst_cols = study.wave.institutions.columns if study.wave.institutions is not None else []
+    asked = t["item"].map(lambda i: i in study.villagers or i in inst_cols).astype(bool)
+    t.loc[none & ~asked, "base"] = NOT_ASKED
+    t.loc[none & asked, "base"] = UNANSWERED
     vill = ~inst & (t["n"] > 0)
     checked = nchs_proportions(t[vill])        # each item's own df: its PSUs with an answer
     t["flag"] = ""
@@ -63,14 +73,18 @@ def figure_rows(t1: pd.DataFrame) -> tuple[pd.DataFrame, str, str]:
     shown = published(t1).dropna(subset=["estimate"])
     left = t1[~t1.index.isin(shown.index)]
     absent = int((left["n"] == 0).sum())
+    unanswered = int(((left["n"] == 0) & (left["base"] == UNANSWERED)).sum())
     withheld = len(left) - absent
     parts = []
     if withheld:
         parts.append(count(withheld, N_("{n} problem withheld (too few respondents or too unreliable)"),
                            N_("{n} problems withheld (too few respondents or too unreliable)")))
-    if absent:
-        parts.append(count(absent, N_("{n} problem not asked in this wave"),
+    if absent - unanswered:
+        parts.append(count(absent - unanswered, N_("{n} problem not asked in this wave"),
                            N_("{n} problems not asked in this wave")))
+    if unanswered:
+        parts.append(count(unanswered, N_("{n} problem asked in this wave but answered by nobody"),
+                           N_("{n} problems asked in this wave but answered by nobody")))
     omitted = ""
     if parts:
         omitted = _("Not drawn: {parts}; the table below lists every problem.").format(
