@@ -1357,6 +1357,27 @@ def test_robustness_fits_each_construction_on_its_own_scores(study):
     assert not np.allclose(z.to_numpy(), base[z.index].to_numpy())
 
 
+def test_robustness_of_a_model_without_an_aspect_rebuilds_its_outcome_under_each_construction(study):
+    """wls_region_nomeans under z-score normalisation is wls_region fitted on the z-score overall
+    score built without the means aspect's indicators, not on the study's own construction's."""
+    from analysis.estimation.index import build_index
+    from analysis.estimation.suite import robustness
+
+    r = robustness(study, model="wls_region_nomeans")
+    z = r[r["construction"] == "z-score normalisation"].set_index("term")["estimate"]
+    base = r[r["construction"].str.startswith("default")].set_index("term")["estimate"]
+    assert not np.allclose(z.to_numpy(), base[z.index].to_numpy())
+    v = study.villagers
+    cfg = dataclasses.replace(study.construction, normalisation="zscore", exclude_aspects=("means",))
+    without = build_index(v, cfg, codebook=study.wave.codebook,
+                          weights=v[study.wave.design_columns["weight"]].to_numpy(float)).scores["overall"]
+    same = study.settings.models.get("wls_region").model_copy(update={"wild": None})
+    want = fit_model(study, same, scores=study.scores.assign(overall=without)).params
+    np.testing.assert_allclose(z.to_numpy(), want[z.index].to_numpy(), rtol=1e-10)
+    with pytest.raises(ValueError, match="rebuilt from the study's construction"):
+        model_frame(study, study.settings.models.get("wls_region_nomeans"), scores=study.scores)
+
+
 def test_a_wave_of_one_province_leaves_out_every_model_it_cannot_support_and_says_why(tmp_path):
     """A provincial follow-up (one province, three villages): no model there is estimable as
     data/models.yml asks, and none crashes the report. Clustered by province: one cluster. The

@@ -198,7 +198,8 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
                 complete: bool = True) -> ModelFrame:
     """The complete cases of a model on a study, with the count of rows dropped and why.
 
-    ``scores`` replaces the study's index scores (robustness to the construction);
+    ``scores`` replaces the study's index scores (not for an outcome ``overall_without_<aspect>``,
+    rebuilt from the study's own construction: fit that on ``study.with_construction(...)``);
     ``design_columns`` adds strata, PSU and weight (design-based SEs, the Oaxaca bootstrap);
     ``complete=False`` keeps every row, missing values included (multiple imputation).
     """
@@ -208,6 +209,9 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     sc = study.scores if scores is None else scores
     m = re.fullmatch(r"overall_without_(\w+)", spec.outcome)
     if m:                                   # the score rebuilt without one aspect's indicators
+        if scores is not None:
+            raise ValueError(f"{spec.outcome} is rebuilt from the study's construction, which scores given "
+                             "apart do not carry: fit it on study.with_construction(...)")
         aspect = m.group(1)
         if aspect not in study.wave.codebook.aspects:
             raise ModelSpecError(Message(N_("outcome {outcome!r} names no aspect; aspects: {aspects}"),

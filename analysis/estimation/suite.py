@@ -185,8 +185,9 @@ def robustness(study, *, model: str = "wls_region") -> pd.DataFrame:  # type: ig
             variants[ROBUSTNESS_LABELS[attr][opt]] = base.with_(**{attr: opt})
     out = []
     for name, cfg in variants.items():
-        scores = study.with_construction(cfg).scores
-        r = fit_model(study, spec, scores=scores)
+        # the study of that construction, not its scores alone: an outcome overall_without_<aspect>
+        # is rebuilt from the construction of the study it is fitted on
+        r = fit_model(study.with_construction(cfg), spec)
         out.append(r.to_frame().assign(construction=name))
     return pd.concat(out, ignore_index=True)
 
