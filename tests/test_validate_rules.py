@@ -468,6 +468,23 @@ def test_an_fpc_may_equal_the_psus_sampled_and_not_fall_below_them(small_village
         assert [(e.row, e.column, e.rule) for e in errs] == [(first, "fpc", "fpc at least the PSUs sampled")]
 
 
+@pytest.mark.parametrize("shift", [0, -1])
+def test_without_psus_an_fpc_may_equal_the_respondents_of_its_stratum_and_not_fall_below_them(
+        small_villagers, make_wave, shift):
+    """A design without a PSU column samples respondents: a stratum's fpc is at least its
+    respondents (equal: a census), one fewer is refused on the stratum's first row."""
+    v = small_villagers.copy()
+    n_h = v.groupby("province").size()
+    v["fpc"] = v["province"].map(n_h + 10).where(v["province"] != "河南", n_h["河南"] + shift).astype(str)
+    folder = make_wave(v, spec={"design": {"weight": "weight", "strata": "province", "psu": None, "fpc": "fpc"}})
+    report, errs = _errors(folder)
+    if shift == 0:
+        assert report.ok, errs
+    else:
+        first = int(np.flatnonzero((v["province"] == "河南").to_numpy())[0]) + 2
+        assert [(e.row, e.column, e.rule) for e in errs] == [(first, "fpc", "fpc at least the PSUs sampled")]
+
+
 def test_an_fpc_with_two_values_in_one_stratum_is_refused(small_villagers, make_wave):
     """A stratum has one population of PSUs: an fpc of 50 for its first village and 60 for the
     others is refused (two values, not only three or more); one value per stratum passes."""

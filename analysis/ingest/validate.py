@@ -716,7 +716,8 @@ def fpc_below_message(stratum: object, n_h: int, value: float) -> str:
 
 
 def _check_fpc(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
-    """An fpc is constant within a stratum and, as a population count, at least the PSUs sampled."""
+    """An fpc is constant within a stratum and, as a population count, at least the PSUs sampled
+    (the respondents, in a design without PSUs)."""
     f, strata, psu = spec.design.get("fpc"), spec.design.get("strata"), spec.design.get("psu")
     if not f or f not in clean:
         return
@@ -725,8 +726,9 @@ def _check_fpc(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
     for s_id in nuniq[nuniq > 1].index:
         pos = int(np.flatnonzero((key == s_id).to_numpy())[0])
         ctx.add(pos, f, clean[f].iloc[pos], "fpc constant in a stratum", fpc_varies_message(s_id, int(nuniq[s_id])))
-    if psu in clean:
-        n_h = clean.groupby(key)[psu].nunique()
+    if psu in clean or not psu:
+        # without a PSU column each respondent is its own PSU (as the design takes them)
+        n_h = clean.groupby(key)[psu].nunique() if psu else clean.groupby(key).size()
         pop = clean.groupby(key)[f].first()
         for s_id in pop.index:
             if pop[s_id] > 1 and pop[s_id] < n_h[s_id]:
