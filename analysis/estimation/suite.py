@@ -236,8 +236,8 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
     check of the complete-case fit, under the assumption that answers are missing at random given
     the model's variables.
 
-    The model's fixed effects enter as dummies, its weights as WLS weights and its CR1 clustering
-    inside each fit. Intervals and p-values are on t with Barnard and Rubin's degrees of freedom,
+    The model's fixed effects enter as dummies, its weights as WLS weights and its SEs (CR1 with a
+    cluster, else HC1; a model with design-based SEs is refused) inside each fit. Intervals and p-values are on t with Barnard and Rubin's degrees of freedom,
     the complete-data df being the complete-case model's (G − 1 when clustered). Returns term,
     label, estimate, se, df, ci_low, ci_high, p, fmi (the fraction of missing information) and the
     complete-case estimate beside it. With ``return_fits``, also each completed data set's
@@ -251,6 +251,9 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
     spec = study.settings.models.get(model)
     if spec.family not in ("ols", "wls"):
         raise ModelSpecError(f"multiple imputation is for linear models; {model!r} is {spec.family}")
+    if spec.se_kind == "design":
+        raise ModelSpecError(f"multiple imputation pools model-based SEs (CR1 or HC1); {model!r} has "
+                             "design-based SEs (se: design), which each completed data set would need")
     mf = model_frame(study, spec, complete=False)
     # rows without a fixed effect, weight or cluster are not imputed: left out, as the
     # complete-case fit leaves them (a blank level would otherwise count as the reference level)
@@ -268,8 +271,9 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
             dummies.append(col)
     w = d[spec.weights].to_numpy(float) if spec.weights else np.ones(len(d))
     formula = "y_ ~ " + " + ".join(regs + dummies)
-    fit_kwds: dict[str, Any] = {}
-    if spec.cluster:
+    # each completed data set's SEs of the kind the complete-case model reports (CR1 or HC1)
+    fit_kwds: dict[str, Any] = {"cov_type": "HC1"}
+    if spec.se_kind == "cr1":
         fit_kwds = {"cov_type": "cluster", "cov_kwds": {"groups": pd.factorize(d[spec.cluster])[0]}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
