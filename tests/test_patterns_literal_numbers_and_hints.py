@@ -1,6 +1,6 @@
-"""Gaps the fast suite left open: a Sphinx warning carrying a line number, the model-name rule, ids
-a spreadsheet would run or a binary file stores as floats, the perturbation the sensitivity page
-states, the precision of Cook's distance, the replica's refusals and the hints of unknown names."""
+"""A Sphinx warning carrying a line number, the model-name rule, ids a spreadsheet would run or a
+binary file stores as floats, the perturbation the sensitivity page states, the precision of Cook's
+distance, the replica's refusals and the hints of unknown names."""
 
 from __future__ import annotations
 
