@@ -1137,7 +1137,7 @@ def test_ols_frame_of_a_piece_takes_the_outcome_weights_and_derived_variables_th
                           "g": list("aabbcc"), "c": list("xxyyzz"),
                           "female": [9.0] * 6})         # a column the definition replaces, as in memory
     score = np.array([50.0, 51.0, 52.0, 53.0, 54.0, 55.0])
-    derived = {"log1p_b": Derived(label="l", transform="log1p", of="b"),
+    derived = {"log1p_b": Derived(label="l", transform="log1p", of="b", nonpositive="drop"),
                "asinh_b": Derived(label="s", transform="asinh", of="b"),
                "log_b": Derived(label="log", transform="log", of="b", nonpositive="drop"),
                "female": Derived(label="f", expr="sex == 2")}
