@@ -1,7 +1,6 @@
-"""The codebook's field names, a province's pinyin alias, the
-institution questionnaire of a wave, the coefficient figure's shared terms, an --out folder holding a
-user's file beside an edition's build, the tables archive's duplicates, the catalog's message order,
-the icons of one page only."""
+"""The codebook's field names, a province's pinyin alias, the institution questionnaire of a wave, the
+coefficient figure's shared terms, an --out folder holding a user's file beside an edition's build,
+the tables archive's duplicates, the catalog's message order, the icons of one page only."""
 
 from __future__ import annotations
 
