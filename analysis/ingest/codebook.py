@@ -175,12 +175,12 @@ def _alias_map(cb: Codebook, questionnaire: str) -> dict[str, tuple[str, ...]]:
     return m
 
 
-def _values(spec: object, value_sets: dict) -> dict[int, tuple[str, str]]:
+def _values(spec: object, value_sets: dict, where: str = "") -> dict[int, tuple[str, str]]:
     if spec is None:
         return {}
     if isinstance(spec, str):
         if spec not in value_sets:
-            raise CodebookError(f"unknown value set {spec!r}")
+            raise CodebookError(f"{where}: unknown value set {spec!r}; value sets: {', '.join(value_sets)}")
         spec = value_sets[spec]
     return {int(k): (str(v["zh"]), str(v["en"])) for k, v in spec.items()}
 
@@ -226,7 +226,7 @@ def _build(raw: dict, sha: str) -> Codebook:
             rng = e.get("range")
             items.append(Item(
                 id=iid, type=typ, text_zh=str(e["text"]["zh"]), text_en=str(e["text"]["en"]),
-                questionnaire=qname, values=_values(e.get("values"), value_sets),
+                questionnaire=qname, values=_values(e.get("values"), value_sets, f"{qname}.{iid}"),
                 missing=tuple(float(m) for m in miss),
                 range=(float(rng[0]), float(rng[1])) if rng else None,
                 field=e.get("field"), aspect=e.get("aspect"), direction=int(e.get("direction", 1)),
