@@ -99,7 +99,8 @@ def test_an_item_naming_an_unknown_value_set_is_refused_when_the_codebook_is_bui
     entry = next(e for e in raw["questionnaires"]["villagers"]["items"] if e["id"] == "sex")
     assert entry["values"] == "sex" and "sexx" not in raw["value_sets"]       # the premise
     entry["values"] = "sexx"
-    with pytest.raises(CodebookError, match=r"villagers\.sex: unknown value set 'sexx'; value sets: .*\bsex\b"):
+    with pytest.raises(CodebookError, match=r"villagers\.sex: unknown value set 'sexx'; value sets: .*\bsex\b"
+                       ):
         _build(raw, "0" * 64)
 
 

@@ -568,7 +568,8 @@ def test_a_figure_s_domain_on_a_numeric_column_takes_the_rows_of_that_code():
     score = study.scores["overall"].to_numpy(float)
     women = _weighted_mean(score, w, (v["sex"] == 2).to_numpy())
     figures = [Figure(key="women", statistic="degree", domain={"sex": "2"}, decimals=2),
-               Figure(key="women_east", statistic="degree", domain={"sex": "2", "region3": "east"}, decimals=2)]
+               Figure(key="women_east", statistic="degree", domain={"sex": "2", "region3": "east"},
+                      decimals=2)]
     tab = _reproduce_on(study, figures, {"women": round(women, 2), "women_east": 50.0})
     assert tab.loc["women", "reproduced"] == pytest.approx(women, rel=1e-10)
     assert tab.loc["women", "within_rounding"]                # not None (no rows), not False

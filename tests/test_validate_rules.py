@@ -476,7 +476,8 @@ def test_without_psus_an_fpc_may_equal_the_respondents_of_its_stratum_and_not_fa
     v = small_villagers.copy()
     n_h = v.groupby("province").size()
     v["fpc"] = v["province"].map(n_h + 10).where(v["province"] != "河南", n_h["河南"] + shift).astype(str)
-    folder = make_wave(v, spec={"design": {"weight": "weight", "strata": "province", "psu": None, "fpc": "fpc"}})
+    folder = make_wave(v, spec={"design": {"weight": "weight", "strata": "province", "psu": None,
+                                           "fpc": "fpc"}})
     report, errs = _errors(folder)
     if shift == 0:
         assert report.ok, errs

@@ -2,9 +2,9 @@
 
 Derived variables (``derived`` in ``data/models.yml``) are computed here: an expression of codebook
 ids, or a declared transform with its handling of values outside the transform's domain
-(``log``, or ``log1p`` below −1, with ``nonpositive: drop`` drops those rows from the models using it, counted and
-reported; ``error`` stops with a message naming the variable). Province covariates are official
-statistics of the wave's year, or of the nearest year available (stated in
+(``log``, or ``log1p`` below −1, with ``nonpositive: drop`` drops those rows from the models
+using it, counted and reported; ``error`` stops with a message naming the variable). Province
+covariates are official statistics of the wave's year, or of the nearest year available (stated in
 :attr:`ModelFrame.notes`).
 
 Example

@@ -184,8 +184,8 @@ def ahp_weights(matrix: np.ndarray) -> tuple[np.ndarray, float]:
     if a.shape != (n, n) or not np.allclose(a * a.T, 1.0):
         raise IndexConfigError("the AHP matrix must be square and reciprocal (a_ji = 1 / a_ij)")
     if n > max(RANDOM_INDEX):
-        raise IndexConfigError(f"an AHP matrix of {n} items cannot be checked for consistency: Saaty's random "
-                               f"index is tabulated up to {max(RANDOM_INDEX)}; group the items")
+        raise IndexConfigError(f"an AHP matrix of {n} items cannot be checked for consistency: Saaty's "
+                               f"random index is tabulated up to {max(RANDOM_INDEX)}; group the items")
     vals, vecs = np.linalg.eig(a)
     k = int(np.argmax(vals.real))
     w = np.abs(vecs[:, k].real)

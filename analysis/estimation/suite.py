@@ -237,11 +237,12 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
     the model's variables.
 
     The model's fixed effects enter as dummies, its weights as WLS weights and its SEs (CR1 with a
-    cluster, else HC1; a model with design-based SEs is refused) inside each fit. Intervals and p-values are on t with Barnard and Rubin's degrees of freedom,
-    the complete-data df being the complete-case model's (G − 1 when clustered). Returns term,
-    label, estimate, se, df, ci_low, ci_high, p, fmi (the fraction of missing information) and the
-    complete-case estimate beside it. With ``return_fits``, also each completed data set's
-    estimates and squared SEs (long: imputation, term, estimate, variance).
+    cluster, else HC1; a model with design-based SEs is refused) inside each fit. Intervals and
+    p-values are on t with Barnard and Rubin's degrees of freedom, the complete-data df being the
+    complete-case model's (G − 1 when clustered). Returns term, label, estimate, se, df, ci_low,
+    ci_high, p, fmi (the fraction of missing information) and the complete-case estimate beside it.
+    With ``return_fits``, also each completed data set's estimates and squared SEs (long:
+    imputation, term, estimate, variance).
     """
     import warnings
 

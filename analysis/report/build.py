@@ -213,7 +213,8 @@ _EXEC = re.compile(r"(\S+\.md): (Executing notebook|Executed notebook in ([0-9.]
 _FAIL = re.compile(r"(\S+\.md)(?::\d+)?: WARNING: (.*)")
 # the last line of a traceback: a class named *Error/*Exception (bare or with its message), or any
 # CamelCase class with its message (UndeclaredInput: ...), module-qualified or not
-_ERR = re.compile(r"^(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*(?:Error|Exception)(?::? .*)?|[A-Z][a-z0-9]+[A-Z]\w*: .+)$")
+_ERR = re.compile(r"^(?:[A-Za-z_]\w*\.)*"
+                  r"(?:[A-Z]\w*(?:Error|Exception)(?::? .*)?|[A-Z][a-z0-9]+[A-Z]\w*: .+)$")
 
 
 def _pages(toc_file: Path | None = None) -> list[str]:
