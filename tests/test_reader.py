@@ -1236,6 +1236,30 @@ def test_sub_indices_by_region_are_each_level_s_degree(default_study):
                                rtol=RTOL_EST)
 
 
+def test_a_national_sub_index_the_disclosure_rule_withholds_is_not_in_the_heat_maps(default_study):
+    """Eight respondents of one village: the policy withholds the nation's degree of every field, so
+    the heat maps publish no "all" column (nor a region), and the page shows a panel saying why
+    instead of a heat map of nothing."""
+    import dataclasses
+
+    import matplotlib.pyplot as plt
+
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import index
+
+    w = default_study.wave
+    v = w.villagers
+    small = v[v["village_id"] == v["village_id"].iloc[0]].head(8).reset_index(drop=True)
+    st = build_study(dataclasses.replace(w, data={**w.data, "villagers": small}))
+    for kind in ("fields", "aspects"):
+        t = index.subindex_by_region(st, kind)
+        assert "all" not in t.columns and t.notna().sum().sum() == 0, kind
+    fig = index._heatmap(st, "fields", "Field sub-indices by region")
+    said = " ".join(x.get_text() for ax in fig.axes for x in ax.texts)
+    assert "No sub-index is published for this wave" in said
+    plt.close(fig)
+
+
 def test_the_heat_maps_speak_the_edition_s_language(default_study, monkeypatch):
     """The Chinese edition's heat maps (and their CSV files) name the fields, regions and the
     nation in Chinese, with the English edition's values."""

@@ -99,8 +99,9 @@ def map_caption(prov: pd.DataFrame) -> str:
 
 
 def subindex_by_region(study, kind: str = "fields") -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Design-based mean of each field (or aspect) sub-index by publishable region and overall,
-    labelled in the edition's language (the heat maps and their CSV files)."""
+    """Design-based mean of each field (or aspect) sub-index by publishable region and overall (when
+    the disclosure policy publishes it), labelled in the edition's language (the heat maps and
+    their CSV files)."""
     levels = study.index.fields if kind == "fields" else study.index.aspects
     names = study.wave.codebook.fields if kind == "fields" else study.wave.codebook.aspects
     rows = {}
@@ -108,8 +109,25 @@ def subindex_by_region(study, kind: str = "fields") -> pd.DataFrame:  # type: ig
         t = published(degree_table(study, "region3", level=lv))
         zh, en = names[lv]
         row = rows[bilingual(en, zh)] = {region(r): e for r, e in zip(t["region3"], t["estimate"])}
-        row[_("all")] = float(study.degree(level=lv).estimate[0])
+        nat = published(degree_table(study, None, level=lv))     # withheld as the regions are
+        if len(nat):
+            row[_("all")] = float(nat["estimate"].iloc[0])
     return pd.DataFrame(rows).T
+
+
+NO_SUBINDEX = N_("No sub-index is published for this wave: the disclosure rule withholds every region "
+                 "and the nation.")
+"""Said in place of a sub-index heat map with no published cell."""
+
+
+def _heatmap(study, kind: str, title: str):  # type: ignore[no-untyped-def]
+    """The heat map of :func:`subindex_by_region`, or a panel saying why there is none."""
+    from analysis.publishing import figures
+
+    t = subindex_by_region(study, kind)
+    if t.empty or not t.notna().to_numpy().any():
+        return figures.placeholder(_(NO_SUBINDEX))
+    return figures.heatmap(t, title=title, synthetic=study.wave.synthetic)
 
 
 def province_map(study):  # type: ignore[no-untyped-def]
@@ -162,9 +180,7 @@ def figures_(study, prov: pd.DataFrame) -> dict[str, Any]:  # type: ignore[no-un
                synthetic=syn),
            "fig_index_ranks": (figures.rank_intervals(rk, synthetic=syn) if len(rk) >= 2 else
                                figures.placeholder(_(RANKS_NEED_TWO).format(n=len(shown)))),
-           "fig_index_fields": figures.heatmap(subindex_by_region(study, "fields"),
-                                               title="Field sub-indices by region", synthetic=syn),
-           "fig_index_aspects": figures.heatmap(subindex_by_region(study, "aspects"),
-                                                title="Aspect sub-indices by region", synthetic=syn),
+           "fig_index_fields": _heatmap(study, "fields", "Field sub-indices by region"),
+           "fig_index_aspects": _heatmap(study, "aspects", "Aspect sub-indices by region"),
            "fig_index_map": province_map(study)}
     return out
