@@ -179,7 +179,9 @@ def validate(
 def replica(
     seed: int = typer.Option(20200601, help="random seed (the default wave uses 20200601)"),
     out_dir: Path = typer.Option(..., "--out", help="output folder (the committed default wave "
-                                 "is data/waves/2020-replica; regenerating it gives identical bytes)"),
+                                 "is data/waves/2020-replica; regenerating it gives identical bytes "
+                                 "where numpy has AVX-512, as where it was written; elsewhere exp and "
+                                 "log differ in their last bit and a few answers change)"),
     n: int = typer.Option(1160, help="villagers"),
     wave_id: Optional[str] = typer.Option(None, "--id", help="wave id (default: folder name)"),
     no_calibrate: bool = typer.Option(False, "--no-calibrate", help="pure latent model"),
