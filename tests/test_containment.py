@@ -810,33 +810,40 @@ def test_pages_run_ahead_get_the_book_s_timeout_and_count_as_executed(tmp_path, 
     assert "pages executed: 2, taken from the cache: 1;" in " ".join(capsys.readouterr().err.split())
 
 
-def test_a_failed_page_is_named_with_its_cell_s_own_exception_not_sphinx_s_wrapper(tmp_path, monkeypatch):
-    """Sphinx's log says "Executing notebook failed: CellExecutionError", then the traceback, then the
-    exception the cell raised: the build names the page with that last line (what the reader of
-    the message can act on), and a page that ran is counted as executed."""
+def sphinx_run(tmp_path, monkeypatch, folder: str, lines_of):  # type: ignore[no-untyped-def]
+    """``build._run`` reading a Sphinx log (``lines_of(root)``: its lines) of a book in
+    ``tmp_path / folder`` whose toc lists book/x and book/survey: (code, failed, executed)."""
     import analysis.report.build as build
 
-    root = tmp_path / "src"
+    root = tmp_path / folder
     (root / "book").mkdir(parents=True)
     toc = root / "_toc.yml"
-    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n- chapters:\n  - file: book/x\n",
-                   encoding="utf-8")
-    lines = [f"{root}/book/x.md: Executing notebook using local CWD [mystnb]\n",
-             f"{root}/book/x.md: WARNING: Executing notebook failed: CellExecutionError [mystnb.exec]\n",
-             "Traceback (most recent call last):\n",
-             "nbclient.exceptions.CellExecutionError: An error occurred while executing the cell:\n",
-             "KeyError: 'first'\n", "During handling of the above exception, another exception occurred:\n",
-             "ValueError: boom\n",
-             f"{root}/book/intro.md: Executed notebook in 1.20 seconds [mystnb]\n"]
+    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n- chapters:\n  - file: book/x\n"
+                   "  - file: book/survey\n", encoding="utf-8")
 
     class Finished:
-        stdout = iter(lines)
+        stdout = iter(lines_of(root))
 
         def wait(self) -> int:
             return 1
     monkeypatch.setattr(build.subprocess, "Popen", lambda *a, **k: Finished())
-    code, failed, executed = build._run(["jupyter-book", "build", str(root), "--toc", str(toc)], {},
-                                        tmp_path / "log", False)
+    return build._run(["jupyter-book", "build", str(root), "--toc", str(toc)], {}, tmp_path / "log", False)
+
+
+def test_a_failed_page_is_named_with_its_cell_s_own_exception_not_sphinx_s_wrapper(tmp_path, monkeypatch):
+    """Sphinx's log says "Executing notebook failed: CellExecutionError", then the traceback, then the
+    exception the cell raised: the build names the page with that last line (what the reader of
+    the message can act on), and a page that ran is counted as executed."""
+
+    def lines(root):  # type: ignore[no-untyped-def]
+        return [
+            f"{root}/book/x.md: Executing notebook using local CWD [mystnb]\n",
+            f"{root}/book/x.md: WARNING: Executing notebook failed: CellExecutionError [mystnb.exec]\n",
+            "Traceback (most recent call last):\n",
+            "nbclient.exceptions.CellExecutionError: An error occurred while executing the cell:\n",
+            "KeyError: 'first'\n", "During handling of the above exception, another exception occurred:\n",
+            "ValueError: boom\n", f"{root}/book/intro.md: Executed notebook in 1.20 seconds [mystnb]\n"]
+    code, failed, executed = sphinx_run(tmp_path, monkeypatch, "src", lines)
     assert code == 1
     assert failed == {"book/x.md": "ValueError: boom"}
     assert executed == {"book/intro.md": "1.20 s"}
@@ -854,25 +861,13 @@ def test_a_failed_page_is_named_whatever_its_exception_and_the_folder_s_spaces(t
     """A build under a folder whose path holds a space still names its pages book/x.md; the cell's
     exception is the last line of the traceback whatever its class is called (the package's own
     UndeclaredInput, a bare AssertionError), while a line that is not an exception is not taken."""
-    import analysis.report.build as build
 
-    root = tmp_path / folder
-    (root / "book").mkdir(parents=True)
-    toc = root / "_toc.yml"
-    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n- chapters:\n  - file: book/x\n",
-                   encoding="utf-8")
-    lines = [f"{root}/book/x.md: Executing notebook using local CWD [mystnb]\n",
-             f"{root}/book/x.md: WARNING: Executing notebook failed: CellExecutionError [mystnb.exec]\n",
-             "Traceback (most recent call last):\n", "During handling of the above exception:\n", last + "\n",
-             f"{root}/book/intro.md: Executed notebook in 1.20 seconds [mystnb]\n"]
-
-    class Finished:
-        stdout = iter(lines)
-
-        def wait(self) -> int:
-            return 1
-    monkeypatch.setattr(build.subprocess, "Popen", lambda *a, **k: Finished())
-    code, failed, executed = build._run(["jupyter-book", "build", str(root), "--toc", str(toc)], {},
-                                        tmp_path / "log", False)
+    def lines(root):  # type: ignore[no-untyped-def]
+        return [
+            f"{root}/book/x.md: Executing notebook using local CWD [mystnb]\n",
+            f"{root}/book/x.md: WARNING: Executing notebook failed: CellExecutionError [mystnb.exec]\n",
+            "Traceback (most recent call last):\n", "During handling of the above exception:\n", last + "\n",
+            f"{root}/book/intro.md: Executed notebook in 1.20 seconds [mystnb]\n"]
+    code, failed, executed = sphinx_run(tmp_path, monkeypatch, folder, lines)
     assert failed == {"book/x.md": said}
     assert executed == {"book/intro.md": "1.20 s"}

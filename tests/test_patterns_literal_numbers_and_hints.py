@@ -26,24 +26,12 @@ def study():
 def test_a_sphinx_warning_with_a_line_number_names_its_page_as_failed(tmp_path, monkeypatch):
     """Sphinx writes 'page.md:12: WARNING: ...' for a warning inside a page: the page is failed with
     the warning's text, as a warning without a line number is."""
-    import analysis.report.build as build
+    from tests.test_containment import sphinx_run
 
-    root = tmp_path / "src"
-    (root / "book").mkdir(parents=True)
-    toc = root / "_toc.yml"
-    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n- chapters:\n  - file: book/survey\n",
-                   encoding="utf-8")
-    lines = [f"{root}/book/survey.md:12: WARNING: undefined label: 'tbl-x' [ref.ref]\n",
-             f"{root}/book/intro.md: Executed notebook in 1.20 seconds [mystnb]\n"]
-
-    class Finished:
-        stdout = iter(lines)
-
-        def wait(self) -> int:
-            return 1
-    monkeypatch.setattr(build.subprocess, "Popen", lambda *a, **k: Finished())
-    code, failed, executed = build._run(["jupyter-book", "build", str(root), "--toc", str(toc)], {},
-                                        tmp_path / "log", False)
+    def lines(root):  # type: ignore[no-untyped-def]
+        return [f"{root}/book/survey.md:12: WARNING: undefined label: 'tbl-x' [ref.ref]\n",
+                f"{root}/book/intro.md: Executed notebook in 1.20 seconds [mystnb]\n"]
+    code, failed, executed = sphinx_run(tmp_path, monkeypatch, "src", lines)
     assert code == 1
     assert failed == {"book/survey.md": "undefined label: 'tbl-x' [ref.ref]"}
     assert executed == {"book/intro.md": "1.20 s"}
