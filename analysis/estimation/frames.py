@@ -109,6 +109,19 @@ def _names(d) -> list[str]:  # type: ignore[no-untyped-def]
     return [d.of] if d.of else re.findall(r"[A-Za-z_][A-Za-z0-9_]*", d.expr or "")
 
 
+def _outside_domain(bad: pd.Series, name: str, d, notes: list[Message],  # type: ignore[no-untyped-def]
+                    stop: tuple[str, str], drop: tuple[str, str]) -> None:
+    """The rows ``bad`` outside a transform's domain, as ``d.nonpositive`` says: an error naming
+    their count (``error``) or a note counting those left out (``drop``); each message given for
+    one row and for several."""
+    n = int(bad.sum())
+    if not n:
+        return
+    if d.nonpositive == "error":
+        raise ModelSpecError(Message(stop[n != 1], name=name, of=d.of, n=n))
+    notes.append(Message(drop[n != 1], name=name, of=d.of, n=n))
+
+
 def derive(v: pd.DataFrame, name: str, d, notes: list[Message]) -> pd.Series:  # type: ignore[no-untyped-def]
     """The derived variable ``name`` (definition ``d`` of data/models.yml) on the rows of ``v``:
     missing where an item it reads is missing or its transform is undefined (a note appended to
@@ -135,37 +148,23 @@ def derive(v: pd.DataFrame, name: str, d, notes: list[Message]) -> pd.Series:  #
     x = pd.to_numeric(v[d.of], errors="coerce").astype(float)
     if d.transform == "log":
         bad = x <= 0
-        n = int(bad.sum())
-        if n:
-            if d.nonpositive == "error":
-                raise ModelSpecError(Message(
-                    N_("derived variable {name!r} = log({of}): {n} row has {of} ≤ 0 (log undefined); set "
-                       "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml")
-                    if n == 1 else
-                    N_("derived variable {name!r} = log({of}): {n} rows have {of} ≤ 0 (log undefined); set "
-                       "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml"),
-                    name=name, of=d.of, n=n))
-            notes.append(Message(
-                N_("{name} = log({of}): {n} row with {of} ≤ 0 left out (nonpositive: drop)") if n == 1 else
-                N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out (nonpositive: drop)"),
-                name=name, of=d.of, n=n))
+        _outside_domain(bad, name, d, notes, (
+            N_("derived variable {name!r} = log({of}): {n} row has {of} ≤ 0 (log undefined); set "
+               "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml"),
+            N_("derived variable {name!r} = log({of}): {n} rows have {of} ≤ 0 (log undefined); set "
+               "nonpositive: drop, or use transform: log1p or asinh, in data/models.yml")), (
+            N_("{name} = log({of}): {n} row with {of} ≤ 0 left out (nonpositive: drop)"),
+            N_("{name} = log({of}): {n} rows with {of} ≤ 0 left out (nonpositive: drop)")))
         return np.log(x.where(~bad))
     if d.transform == "log1p":
         bad = x <= -1
-        n = int(bad.sum())
-        if n:
-            if d.nonpositive == "error":
-                raise ModelSpecError(Message(
-                    N_("derived variable {name!r} = log1p({of}): {n} row has {of} ≤ −1 (log1p undefined); "
-                       "set nonpositive: drop, or use transform: asinh, in data/models.yml")
-                    if n == 1 else
-                    N_("derived variable {name!r} = log1p({of}): {n} rows have {of} ≤ −1 (log1p undefined); "
-                       "set nonpositive: drop, or use transform: asinh, in data/models.yml"),
-                    name=name, of=d.of, n=n))
-            notes.append(Message(
-                N_("{name} = log1p({of}): {n} row with {of} ≤ −1 left out (nonpositive: drop)") if n == 1 else
-                N_("{name} = log1p({of}): {n} rows with {of} ≤ −1 left out (nonpositive: drop)"),
-                name=name, of=d.of, n=n))
+        _outside_domain(bad, name, d, notes, (
+            N_("derived variable {name!r} = log1p({of}): {n} row has {of} ≤ −1 (log1p undefined); "
+               "set nonpositive: drop, or use transform: asinh, in data/models.yml"),
+            N_("derived variable {name!r} = log1p({of}): {n} rows have {of} ≤ −1 (log1p undefined); "
+               "set nonpositive: drop, or use transform: asinh, in data/models.yml")), (
+            N_("{name} = log1p({of}): {n} row with {of} ≤ −1 left out (nonpositive: drop)"),
+            N_("{name} = log1p({of}): {n} rows with {of} ≤ −1 left out (nonpositive: drop)")))
         return np.log1p(x.where(~bad))
     return np.arcsinh(x)
 
