@@ -175,7 +175,7 @@ def _alias_map(cb: Codebook, questionnaire: str) -> dict[str, tuple[str, ...]]:
     return m
 
 
-def _values(spec: object, value_sets: dict, where: str = "") -> dict[int, tuple[str, str]]:
+def _values(spec: object, value_sets: dict, where: str) -> dict[int, tuple[str, str]]:
     if spec is None:
         return {}
     if isinstance(spec, str):
