@@ -36,6 +36,15 @@ DEFAULT_PROTECTED = ("estimate", "se", "ci_low", "ci_high", "deff", "mean", "low
 """Value columns a policy suppresses by default (counts ``n``/``n_psu`` stay: they are the reason)."""
 
 
+def reasons_of(df: pd.DataFrame, column: str = SUPPRESSED) -> list[str]:
+    """The text of a reason column (``suppressed`` or ``flag``), one string per row, ``""`` where
+    the table has none: a missing cell (NaN or None, as after ``pd.concat`` with a table without
+    the column or a CSV read back) is no reason, not the text "nan"."""
+    if column not in df:
+        return [""] * len(df)
+    return ["" if pd.isna(r) else str(r) for r in df[column].tolist()]
+
+
 CELL_REASON = N_("fewer than {n} respondents")
 """Why a cell below the policy's least count is withheld (``n``: that count)."""
 PSU_REASON = N_("a single PSU (no variance estimate; identifies one village)")
@@ -83,21 +92,18 @@ class DisclosurePolicy:
         for c in cols:
             if c in out:
                 out[c] = out[c].astype("float64").where(~mask)
-        prev = out[SUPPRESSED].astype(str).tolist() if SUPPRESSED in out else [""] * len(out)
-        out[SUPPRESSED] = [p or r for p, r in zip(prev, reasons)]
+        out[SUPPRESSED] = [p or r for p, r in zip(reasons_of(out), reasons)]
         return out
 
 
 def suppression_note(df: pd.DataFrame) -> str:
     """The footnote of a table with suppressed cells ('' when none): the disclosure rule or a
     reliability standard (the NCHS standard for proportions) withheld them, each reason says which."""
-    if SUPPRESSED not in df:
-        return ""
-    reasons = sorted({r for r in df[SUPPRESSED].astype(str) if r})
-    if not reasons:
+    why = sorted({r for r in reasons_of(df) if r})
+    if not why:
         return ""
     return _("{mark} not published (disclosure or reliability rule): {reasons}.").format(
-        mark=MARK, reasons=_("; ").join(dict.fromkeys(reason_text(r) for r in reasons)))
+        mark=MARK, reasons=_("; ").join(dict.fromkeys(reason_text(r) for r in why)))
 
 
 def reason_text(reason: str) -> str:
@@ -112,9 +118,7 @@ def reason_text(reason: str) -> str:
 
 def suppressed_rows(df: pd.DataFrame) -> np.ndarray:
     """Boolean mask of the suppressed rows of a table (none without a ``suppressed`` column)."""
-    if SUPPRESSED not in df:
-        return np.zeros(len(df), dtype=bool)
-    return df[SUPPRESSED].astype(str).str.len().to_numpy() > 0
+    return np.array([bool(r) for r in reasons_of(df)], dtype=bool)
 
 
 def published(df: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from analysis.publishing.disclosure import MARK, SUPPRESSED, suppressed_rows
+from analysis.publishing.disclosure import MARK, SUPPRESSED, reasons_of, suppressed_rows
 
 KINDS = ("count", "number", "p", "rank", "text", "year", "ratio")
 """Column kinds the formatter knows."""
@@ -99,7 +99,7 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
     # by row: ``df.attrs["row_decimals"]``, one per row, for its number columns
     by_row = df.attrs.get("row_decimals")
     by_row = list(by_row) if by_row is not None and len(by_row) == len(df) else None
-    flagged = (df["flag"].astype(str).str.len().to_numpy() > 0) if "flag" in df else np.zeros(len(df), bool)
+    flagged = np.array([bool(r) for r in reasons_of(df, "flag")], dtype=bool)
     src = df.drop(columns=[SUPPRESSED, "flag"], errors="ignore")
     target = next((c for c in ("estimate", "all", "ame", "AME (pp)") if c in src.columns), None)
     out = pd.DataFrame(index=src.index)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.publishing.disclosure import SUPPRESSED
+from analysis.publishing.disclosure import SUPPRESSED, reasons_of
 
 FLAG = "flag"
 """Column holding each row's reliability flag ('' when reliable)."""
@@ -60,8 +60,7 @@ def flag_means(df: pd.DataFrame, *, est: str = "estimate", se: str = "se", dfcol
         if np.isfinite(d) and d < DF_REVIEW:
             why.append(DF_REASON)
         flags.append("; ".join(why))
-    prev = out[FLAG].astype(str).tolist() if FLAG in out else [""] * len(out)
-    out[FLAG] = ["; ".join(x for x in (p, f) if x) for p, f in zip(prev, flags)]
+    out[FLAG] = ["; ".join(x for x in (p, f) if x) for p, f in zip(reasons_of(out, FLAG), flags)]
     return out
 
 
@@ -99,8 +98,7 @@ def nchs_proportions(df: pd.DataFrame, *, scale: float = 100.0, est: str = "esti
     their reason in ``suppressed``; rows it flags get their reason in ``flag``. ``scale``: 100
     when the columns are percentages."""
     out = df.copy()
-    sup = out[SUPPRESSED].astype(str).tolist() if SUPPRESSED in out else [""] * len(out)
-    flags = out[FLAG].astype(str).tolist() if FLAG in out else [""] * len(out)
+    sup, flags = reasons_of(out), reasons_of(out, FLAG)
     for i, row in enumerate(out.itertuples(index=False)):
         r = row._asdict()
         if sup[i]:

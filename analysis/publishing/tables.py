@@ -18,7 +18,7 @@ import pandas as pd
 
 from analysis import paths
 from analysis.i18n import PROVINCE_COLUMNS, REGION_COLUMNS, _, category, lang, reasons
-from analysis.publishing.disclosure import suppression_note
+from analysis.publishing.disclosure import reasons_of, suppression_note
 from analysis.publishing.formats import format_frame
 from analysis.publishing.labels import column_label
 from analysis.publishing.provenance import Source
@@ -143,8 +143,8 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
         gt = gt.tab_header(title=title)          # great_tables escapes text itself
     notes = [note] if note else []
     notes += [s for s in [suppression_note(df)] if s]
-    if "flag" in df and (df["flag"].astype(str) != "").any():
-        flags = sorted({x for r in df["flag"].astype(str) if r for x in r.split("; ")})
+    if any(reasons_of(df, "flag")):
+        flags = sorted({x for r in reasons_of(df, "flag") if r for x in r.split("; ")})
         notes.append(_("† to be read with care (NCHS presentation standards): {reasons}.").format(
             reasons=reasons("; ".join(flags))))
     if source is not None:
