@@ -191,7 +191,7 @@ def replica(
     from analysis.replica import is_replica_folder, write_wave
 
     wid = wave_id or out_dir.resolve().name
-    if not WAVE_ID.match(wid) or wid != out_dir.resolve().name:
+    if not WAVE_ID.fullmatch(wid) or wid != out_dir.resolve().name:
         err.print(f"[red]--out {out_dir}: a wave's folder is named by its id, a slug of a-z, 0-9, "
                   f"'.', '_', '-' (got {wid!r}); choose a folder such as data/waves/2024-replica[/red]")
         raise typer.Exit(2)

@@ -87,7 +87,7 @@ def _wave_with_id(tmp_path: Path, wave_id: object, folder_name: str = "w") -> Pa
     return folder
 
 
-@pytest.mark.parametrize("wave_id", ["..", ".", "../x", "/tmp/x", "Foo Bar", "", "a" * 65, 12, "-x"])
+@pytest.mark.parametrize("wave_id", ["..", ".", "../x", "/tmp/x", "Foo Bar", "", "a" * 65, 12, "-x", "w\n"])
 def test_an_id_that_is_not_a_slug_is_refused(tmp_path, fake_book, wave_id):
     folder = _wave_with_id(tmp_path, wave_id)
     before = project_tree()
@@ -289,6 +289,9 @@ def test_replica_out_refuses_a_folder_that_is_not_a_replica(tmp_path):
                               "--no-calibrate"])
     assert res.exit_code == 2 and not (tmp_path / "b-wave").exists()
     assert "a wave's folder is named by its id" in " ".join(res.output.split())
+    # a folder name ending in a newline is no slug, though the pattern's "$" matches before it
+    res = runner.invoke(app, ["replica", "--out", str(tmp_path / "w\n"), "--n", "440", "--no-calibrate"])
+    assert res.exit_code == 2 and not (tmp_path / "w\n").exists()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

@@ -108,7 +108,8 @@ def _spec_error(msg: str, file: Path, rule: str = "wave.yml") -> WaveError:
 
 
 WAVE_ID = re.compile(WAVE_ID_PATTERN)
-"""A wave id: a lower-case slug (never ``.`` or ``..``), equal to the name of its folder.
+"""A wave id: a lower-case slug (never ``.`` or ``..``), equal to the name of its folder; match
+it with ``fullmatch`` (``match`` would let a trailing newline through the pattern's ``$``).
 
 The id names the report's folder ``_build/<id>``: anything else could point a build outside
 ``_build/`` (``id: ..`` would make it replace the project root)."""
@@ -116,7 +117,7 @@ The id names the report's folder ``_build/<id>``: anything else could point a bu
 
 def check_wave_id(wave_id: object, folder: Path, yml: Path) -> str:
     """The id of ``wave.yml``, checked: a slug equal to the wave folder's name."""
-    if not isinstance(wave_id, str) or not WAVE_ID.match(wave_id):
+    if not isinstance(wave_id, str) or not WAVE_ID.fullmatch(wave_id):
         raise WaveError(f"{yml.name}: id {wave_id!r} is not a valid wave id: use 1-64 characters among "
                         "a-z, 0-9, '.', '_' and '-', starting with a letter or digit (e.g. "
                         "2024-wave); the id names the report folder _build/<id>",
