@@ -858,6 +858,9 @@ def test_a_failed_page_is_named_with_its_cell_s_own_exception_not_sphinx_s_wrapp
     ("src", "analysis.ingest.provinces.UnknownProvince: 'Atlantis'",
      "analysis.ingest.provinces.UnknownProvince: 'Atlantis'"),
     ("src", "AssertionError", "AssertionError"),
+    ("src", "Exception: boom", "Exception: boom"),
+    ("src", "StopIteration", "StopIteration"),
+    ("src", "KeyboardInterrupt", "KeyboardInterrupt"),
     ("src", "Note: something else", "Executing notebook failed: CellExecutionError [mystnb.exec]")])
 def test_a_failed_page_is_named_whatever_its_exception_and_the_folder_s_spaces(tmp_path, monkeypatch, folder,
                                                                               last, said):

@@ -211,10 +211,12 @@ def declare_inputs(path: Path, hashes: dict[str, str], page: str) -> None:
 
 _EXEC = re.compile(r"(\S+\.md): (Executing notebook|Executed notebook in ([0-9.]+) seconds|Using cached notebook)")
 _FAIL = re.compile(r"(\S+\.md)(?::\d+)?: WARNING: (.*)")
-# the last line of a traceback: a class named *Error/*Exception (bare or with its message), or any
-# CamelCase class with its message (UndeclaredInput: ...), module-qualified or not
+# the last line of a traceback: a class named *Error/*Exception or Exception itself, a built-in
+# exception without that suffix (StopIteration ...), each bare or with its message, or any CamelCase
+# class with its message (UndeclaredInput: ...), module-qualified or not
 _ERR = re.compile(r"^(?:[A-Za-z_]\w*\.)*"
-                  r"(?:[A-Z]\w*(?:Error|Exception)(?::? .*)?|[A-Z][a-z0-9]+[A-Z]\w*: .+)$")
+                  r"(?:(?:(?:[A-Z]\w*)?(?:Error|Exception)|StopIteration|StopAsyncIteration|KeyboardInterrupt"
+                  r"|SystemExit|GeneratorExit)(?::? .*)?|[A-Z][a-z0-9]+[A-Z]\w*: .+)$")
 
 
 def _pages(toc_file: Path | None = None) -> list[str]:
