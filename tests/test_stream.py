@@ -393,6 +393,35 @@ def test_partition_problems_are_reported_across_files(tmp_path):
     assert ("part-00001.parquet", "schema") in rules
 
 
+def test_partitions_headed_by_aliases_are_read_as_their_items_not_dropped(tmp_path, partitioned):
+    """A piece's columns headed by a codebook alias (年龄 for age, 家庭年收入 for hh_income) are those
+    items, as in a single file: validated (a bad age is named) and estimated as under their ids."""
+    folder, _ = partitioned
+    v = pd.concat([pd.read_parquet(f) for f in sorted(folder.glob("*.parquet"))], ignore_index=True)
+    ols = {"y": "overall", "x": X, "fe": "province", "cluster": "province"}     # log_income: hh_income
+    ids = stream_wave(folder, DESIGN, ols=ols)
+    write_partitioned(v.rename(columns={"age": "年龄", "hh_income": "家庭年收入"}), tmp_path / "a", 1000)
+    alias = stream_wave(tmp_path / "a", DESIGN, ols=ols)
+    assert alias["report"].ok and not alias["report"].problems
+    assert alias["report"].missing["villagers"]["age"] == ids["report"].missing["villagers"]["age"]
+    _assert_same_estimate(alias["degree"], ids["degree"], rtol=1e-12)
+    _assert_same_ols(alias["ols"], ids["ols"])
+    v.loc[1500, "age"] = -3.0                              # file part-00001, row 502
+    write_partitioned(v.rename(columns={"age": "年龄"}), tmp_path / "b", 1000)
+    bad = [(p.file, p.row) for p in stream_wave(tmp_path / "b", DESIGN)["report"].errors]
+    assert ("part-00001.parquet", 502) in bad
+
+
+def test_two_columns_of_a_piece_naming_one_item_are_refused_by_header(tmp_path):
+    """age and its alias 年龄 side by side: each piece is refused for that header (one column per
+    item), not read with one of the two silently."""
+    v = generate(seed=12, n=2000, calibrate=False)["villagers"]
+    write_partitioned(v.assign(年龄=v["age"]), tmp_path / "p", rows_per_file=1000)
+    rep = stream_wave(tmp_path / "p", DESIGN)["report"]
+    got = {(p.file, p.column, p.rule) for p in rep.errors}
+    assert got == {(f"part-0000{i}.parquet", "年龄", "one column per item") for i in (0, 1)}
+
+
 @pytest.fixture
 def bars(monkeypatch) -> list:
     """The progress bars a test's code asks rich for: the keyword arguments of each ``track``

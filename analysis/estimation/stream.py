@@ -438,16 +438,21 @@ def _quote(name: str) -> str:
 
 
 def _clean_partition(raw: pd.DataFrame, spec_design: dict, first_row: int, file: Path, cb):  # type: ignore[no-untyped-def]
-    from analysis.ingest.readers import RawTable, WaveSpec
-    from analysis.ingest.validate import ValidationReport, _add_derived, _check_questionnaire
+    from analysis.ingest.readers import RawTable, WaveError, WaveSpec, map_headers
+    from analysis.ingest.validate import Problem, ValidationReport, _add_derived, _check_questionnaire
 
-    rt = RawTable("villagers", file, raw.reset_index(drop=True), {c: c for c in raw.columns},
-                  [c for c in raw.columns if cb.resolve_header("villagers", c) is None], first_row, None, {}, "")
+    rep = ValidationReport(file.parent.name)
+    try:         # a piece's headers name items as a single file's do: by id, alias or question text
+        headers, unknown, rename = map_headers(raw.columns, "villagers", cb, shown=file.name, file=file)
+    except WaveError as e:
+        rep.problems.append(Problem(file.name, e.row, e.column, "", e.rule, e.message))
+        return rep, None
+    rt = RawTable("villagers", file, raw.reset_index(drop=True).rename(columns=rename), headers, unknown,
+                  first_row, None, {}, "")
     columns = {k: c for k, c in spec_design.items() if k != "lonely_psu"}    # the design's columns
     spec = WaveSpec(id=file.parent.name, folder=file.parent, title="", year=None, synthetic=False,
                     questionnaires={}, design=columns, min_cell=10,
                     lonely_psu=spec_design["lonely_psu"], design_from_options=True)
-    rep = ValidationReport(file.parent.name)
     clean = _check_questionnaire(rep, cb, rt, spec)
     return rep, (None if clean is None else _add_derived(clean))
 

@@ -16,7 +16,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -622,6 +622,37 @@ def _item_id(spec: QuestionnaireSpec, codebook: Codebook, header: str) -> str | 
     return spec.column_map.get(header) or codebook.resolve_header(spec.name, header)
 
 
+def map_headers(columns: Iterable[object], questionnaire: str, codebook: Codebook, *, shown: str, file: Path,
+                header_row: int = 1, column_map: Mapping[str, str] | None = None,
+                ) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    """A file's headers mapped to codebook items (by wave.yml's ``column_map``, else by id, alias
+    or question text): codebook id (or unknown header) → header found, the unknown headers, and
+    header → id to rename the frame's columns with. Two headers naming one item, or a question
+    text several items share, are a :class:`WaveError` naming the header."""
+    headers: dict[str, str] = {}
+    unknown: list[str] = []
+    rename: dict[str, str] = {}
+    for h in columns:
+        hs = str(h)
+        cid = (column_map or {}).get(hs) or codebook.resolve_header(questionnaire, hs)
+        if cid is None and len(shared := codebook.header_items(questionnaire, hs)) > 1:
+            raise WaveError(f"{shown}: column {hs!r} is the question text of {len(shared)} "
+                            f"items ({', '.join(map(repr, shared))}), so it cannot say which it holds: "
+                            "head it with the item's id or an alias, or map it to the item in wave.yml "
+                            "(column_map)",
+                            file=str(file), row=header_row, column=hs, rule="one item per header")
+        if cid is None:
+            unknown.append(hs)
+            cid = hs
+        elif cid in headers:
+            raise WaveError(f"{shown}: columns {headers[cid]!r} and {hs!r} both map to "
+                            f"item {cid!r}", file=str(file), row=header_row, column=hs,
+                            rule="one column per item")
+        headers[cid] = hs
+        rename[hs] = cid
+    return headers, unknown, rename
+
+
 def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
     """Read one questionnaire file and map its headers to codebook ids."""
     kind = SUPPORTED.get(spec.file.suffix.lower())
@@ -675,27 +706,8 @@ def read_questionnaire(spec: QuestionnaireSpec, codebook: Codebook) -> RawTable:
                         file=str(spec.file), rule="readable file") from None
 
     _check_column_map(spec, codebook, [str(h) for h in df.columns])
-    headers: dict[str, str] = {}
-    unknown: list[str] = []
-    rename: dict[str, str] = {}
-    for h in df.columns:
-        hs = str(h)
-        cid = _item_id(spec, codebook, hs)
-        if cid is None and len(shared := codebook.header_items(spec.name, hs)) > 1:
-            raise WaveError(f"{spec.shown}: column {hs!r} is the question text of {len(shared)} "
-                            f"items ({', '.join(map(repr, shared))}), so it cannot say which it holds: "
-                            "head it with the item's id or an alias, or map it to the item in wave.yml "
-                            "(column_map)",
-                            file=str(spec.file), row=spec.header_row, column=hs, rule="one item per header")
-        if cid is None:
-            unknown.append(hs)
-            cid = hs
-        elif cid in headers:
-            raise WaveError(f"{spec.shown}: columns {headers[cid]!r} and {hs!r} both map to "
-                            f"item {cid!r}", file=str(spec.file), row=spec.header_row, column=hs,
-                            rule="one column per item")
-        headers[cid] = hs
-        rename[hs] = cid
+    headers, unknown, rename = map_headers(df.columns, spec.name, codebook, shown=spec.shown, file=spec.file,
+                                           header_row=spec.header_row, column_map=spec.column_map)
     df = df.rename(columns=rename)
     labels = {rename.get(k, k): v for k, v in labels.items()}
     declared = {rename.get(k, k): v for k, v in declared.items()}
