@@ -352,6 +352,27 @@ def test_a_questionnaire_s_own_delimiter_decides_over_the_wave_s(small_villagers
     assert list(clean["villagers"]["resp_id"].astype(str)) == list(small_villagers["resp_id"].astype(str))
 
 
+@pytest.mark.parametrize("declared", [None, "tab"])
+def test_a_tsv_file_is_split_on_tabs_unless_wave_yml_says_otherwise(small_villagers, make_wave, declared):
+    """A .tsv file is tab-separated by its name: read without a declared delimiter (and with one
+    that says so), every column and row as written."""
+    data = small_villagers.to_csv(index=False, sep="\t").encode("utf-8")
+    report, clean = validate_wave(make_wave(data, file="villagers.tsv", spec={} if declared is None else {
+        "questionnaires": {"villagers": {"file": "villagers.tsv", "delimiter": declared}}}))
+    assert report.ok, report.errors[:3]
+    assert list(clean["villagers"]["resp_id"].astype(str)) == list(small_villagers["resp_id"].astype(str))
+    np.testing.assert_array_equal(clean["villagers"]["age"], pd.to_numeric(small_villagers["age"]))
+
+
+def test_a_wave_s_own_delimiter_holds_for_its_tsv_files_too(small_villagers, make_wave):
+    """A delimiter wave.yml declares for the whole wave is the default of a .tsv file as well: a
+    semicolon file named .tsv is read on semicolons."""
+    data = small_villagers.to_csv(index=False, sep=";").encode("utf-8")
+    report, clean = validate_wave(make_wave(data, file="villagers.tsv", spec={"delimiter": ";"}))
+    assert report.ok, report.errors[:3]
+    assert len(clean["villagers"]) == len(small_villagers)
+
+
 @pytest.mark.parametrize("fmt", ["sav", "dta"])
 def test_a_bad_code_in_a_statistics_package_file_is_named_by_its_spreadsheet_row(tmp_path, small_villagers,
                                                                                  make_wave, fmt):

@@ -170,7 +170,7 @@ def load_spec(wave: str | Path, questionnaires: tuple[str, ...] | None = None) -
                               f"exist in {folder}", yml, rule="file exists")
         qs[name] = QuestionnaireSpec(
             name=name, file=f, encoding=q.encoding or st.encoding,
-            delimiter=q.delimiter or st.delimiter or ",",
+            delimiter=q.delimiter or st.delimiter or ("\t" if f.suffix.lower() == ".tsv" else ","),
             sheet=q.sheet, header_row=q.header_row, column_map=dict(q.column_map),
             label=f.relative_to(folder.resolve()).as_posix())
     d = st.design

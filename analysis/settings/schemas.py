@@ -398,7 +398,7 @@ class QuestionnaireSource(Strict):
     encoding: str | None = None
     """Text encoding of a CSV (``auto`` detects UTF-8/UTF-8 with BOM/GB18030)."""
     delimiter: str | None = None
-    """CSV delimiter (``,`` by default; ``\\t`` or ``tab`` for tabs)."""
+    """CSV delimiter (``,`` by default, a tab for a ``.tsv`` file; ``\\t`` or ``tab`` for tabs)."""
     sheet: str | int = 0
     """XLSX sheet: its name, or its position counted from 0."""
     header_row: int = Field(1, ge=1)
