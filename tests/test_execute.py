@@ -309,6 +309,22 @@ def test_the_execution_cache_key_of_a_comparison_changes_with_each_wave_compared
     assert execution_cache_key(waves[:2]) != execution_cache_key(waves)
 
 
+def test_the_execution_cache_key_changes_with_the_commit_the_pages_cite(tmp_path, monkeypatch):
+    """Every table's footer names the commit: pages executed at one commit are not reused at
+    another (nor from a clean work tree once it differs), though no input they read changed."""
+    from analysis.publishing import provenance
+    from analysis.report.build import execution_cache_key
+
+    wave = tmp_path / "w"
+    wave.mkdir()
+    (wave / "villagers.csv").write_text("a\n1\n", encoding="utf-8")
+    keys = []
+    for label in ("0123456789ab", "0123456789ab+dirty", "ba9876543210", "0123456789ab"):
+        monkeypatch.setattr(provenance, "commit_label", lambda label=label: label)
+        keys.append(execution_cache_key([wave]))
+    assert len(set(keys[:3])) == 3 and keys[3] == keys[0]
+
+
 def test_the_execution_cache_key_leaves_out_the_models_alone(tmp_path, monkeypatch):
     """The cache key of a build covers the index construction (data/index.yml: every page reads
     the scores) but not the models (data/models.yml), whose hash the pages that read them carry in

@@ -1,9 +1,9 @@
 """Build the report for one wave: validate, execute every page on it, compile HTML.
 
 The wave reaches the pages through ``$RURALGOV_WAVE``.  Execution results are cached by
-jupyter-cache in a folder whose name hashes the wave's files, the codebook, ``data/*.yml`` and
-the ``analysis`` package, so a change to any of them re-executes the pages (a change to a code
-cell does so anyway).  The build runs into a temporary folder and replaces ``_build/<wave>/``
+jupyter-cache in a folder whose name hashes the wave's files, the codebook, ``data/*.yml``, the
+``analysis`` package and the commit, so a change to any of them re-executes the pages (a change
+to a code cell does so anyway).  The build runs into a temporary folder and replaces ``_build/<wave>/``
 only when it succeeds: a failed build leaves the previous report in place.
 """
 
@@ -147,9 +147,13 @@ def files_hash(files: Iterable[Path]) -> str:
 
 def execution_cache_key(wave_folders: list[Path]) -> str:
     """The key of a build's execution cache (``_build/.jupyter_cache/<name>-<key>``): every input
-    of the pages but those a page declares it reads (``data/models.yml``)."""
-    return hashlib.sha256("".join(inputs_hash(f, exclude=(paths.MODELS_CONFIG,))
-                                  for f in wave_folders).encode()).hexdigest()[:16]
+    of the pages but those a page declares it reads (``data/models.yml``), and the commit (with
+    ``+dirty``): the pages print it under every table and figure, so a page executed at another
+    commit would cite a commit the footer and ``manifest.json`` do not."""
+    from analysis.publishing.provenance import commit_label
+
+    return hashlib.sha256("".join([*(inputs_hash(f, exclude=(paths.MODELS_CONFIG,)) for f in wave_folders),
+                                   commit_label()]).encode()).hexdigest()[:16]
 
 
 PAGE_CELL = """```{{code-cell}} ipython3
