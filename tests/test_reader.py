@@ -1260,6 +1260,29 @@ def test_a_national_sub_index_the_disclosure_rule_withholds_is_not_in_the_heat_m
     plt.close(fig)
 
 
+def test_a_region_withheld_for_the_first_sub_index_alone_keeps_its_column_before_the_nation(
+        default_study, monkeypatch):
+    """A region the rule withholds for the first field but publishes for the others still stands
+    in its place among the regions, and the nation stays the last column (heat map and CSV)."""
+    from analysis.report.pages import index
+
+    whole = index.subindex_by_region(default_study, "fields")
+    assert whole.columns[-1] == "all"
+    first = default_study.wave.codebook.fields[default_study.index.fields[0]][1]
+    calls, publish = [], index.published
+
+    def withhold_first_region_once(t):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        out = publish(t)
+        return out.iloc[1:] if len(calls) == 1 else out
+
+    monkeypatch.setattr(index, "published", withhold_first_region_once)
+    withheld = index.subindex_by_region(default_study, "fields")
+    assert withheld.columns.tolist() == whole.columns.tolist()
+    assert pd.isna(withheld.loc[first, whole.columns[0]])
+    assert withheld.drop(index=first).equals(whole.drop(index=first))
+
+
 def test_the_heat_maps_speak_the_edition_s_language(default_study, monkeypatch):
     """The Chinese edition's heat maps (and their CSV files) name the fields, regions and the
     nation in Chinese, with the English edition's values."""

@@ -101,18 +101,22 @@ def map_caption(prov: pd.DataFrame) -> str:
 def subindex_by_region(study, kind: str = "fields") -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Design-based mean of each field (or aspect) sub-index by publishable region and overall (when
     the disclosure policy publishes it), labelled in the edition's language (the heat maps and
-    their CSV files)."""
+    their CSV files): the regions in the wave's order, whichever sub-index first publishes one,
+    then the nation."""
     levels = study.index.fields if kind == "fields" else study.index.aspects
     names = study.wave.codebook.fields if kind == "fields" else study.wave.codebook.aspects
-    rows = {}
+    rows, order = {}, {}
     for lv in levels:
-        t = published(degree_table(study, "region3", level=lv))
+        full = degree_table(study, "region3", level=lv)
+        order.update(dict.fromkeys(region(r) for r in full["region3"]))
+        t = published(full)
         zh, en = names[lv]
         row = rows[bilingual(en, zh)] = {region(r): e for r, e in zip(t["region3"], t["estimate"])}
         nat = published(degree_table(study, None, level=lv))     # withheld as the regions are
         if len(nat):
             row[_("all")] = float(nat["estimate"].iloc[0])
-    return pd.DataFrame(rows).T
+    out = pd.DataFrame(rows).T
+    return out[[c for c in [*order, _("all")] if c in out.columns]]
 
 
 NO_SUBINDEX = N_("No sub-index is published for this wave: the disclosure rule withholds every region "
