@@ -469,6 +469,8 @@ def test_an_fpc_may_equal_the_psus_sampled_and_not_fall_below_them(small_village
     else:
         first = int(np.flatnonzero((v["province"] == "河南").to_numpy())[0]) + 2
         assert [(e.row, e.column, e.rule) for e in errs] == [(first, "fpc", "fpc at least the PSUs sampled")]
+        sampled = "PSUs sampled" if psu else "respondents sampled (each its own PSU)"
+        assert f"has {n_h['河南']} {sampled} but an fpc of {n_h['河南'] - 1}:" in errs[0].message
 
 
 def test_an_fpc_with_two_values_in_one_stratum_is_refused(small_villagers, make_wave):

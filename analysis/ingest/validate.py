@@ -709,9 +709,11 @@ def fpc_varies_message(stratum: object, values: int) -> str:
             "population size (or sampling fraction), one value per stratum")
 
 
-def fpc_below_message(stratum: object, n_h: int, value: float) -> str:
-    """The problem's message for an fpc count below the PSUs sampled in its stratum."""
-    return (f"stratum {_strat_name(stratum)!r} has {n_h} PSUs sampled but an fpc of {value:g}: a "
+def fpc_below_message(stratum: object, n_h: int, value: float, *, psus: bool = True) -> str:
+    """The problem's message for an fpc count below the PSUs sampled in its stratum (``psus``
+    False: a design without PSUs, whose respondents are each a PSU)."""
+    sampled = "PSUs sampled" if psus else "respondents sampled (each its own PSU)"
+    return (f"stratum {_strat_name(stratum)!r} has {n_h} {sampled} but an fpc of {value:g}: a "
             "population count cannot be smaller than the sample")
 
 
@@ -734,7 +736,7 @@ def _check_fpc(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
             if pop[s_id] > 1 and pop[s_id] < n_h[s_id]:
                 pos = int(np.flatnonzero((key == s_id).to_numpy())[0])
                 ctx.add(pos, f, pop[s_id], "fpc at least the PSUs sampled",
-                        fpc_below_message(s_id, int(n_h[s_id]), pop[s_id]))
+                        fpc_below_message(s_id, int(n_h[s_id]), pop[s_id], psus=bool(psu)))
 
 
 def _check_parts(ctx: _Ctx, clean: pd.DataFrame, items: dict[str, Item]) -> None:
