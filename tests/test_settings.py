@@ -48,6 +48,18 @@ def test_a_typo_in_each_settings_file_names_file_key_value_and_closest_match(scr
         assert "Traceback" not in res.stderr
 
 
+def test_a_choice_of_numbers_names_the_numbers_allowed():
+    """An item's direction is 1 or -1: a 2 is refused with both values named (pydantic writes
+    numbers unquoted, text quoted)."""
+    from analysis.settings.schemas import CodebookFile
+
+    raw = parse_yaml((paths.DATA / "codebook.yml").read_text(encoding="utf-8"), "data/codebook.yml")
+    raw["questionnaires"]["villagers"]["items"][1]["direction"] = 2
+    with pytest.raises(SettingsError) as e:
+        validate(CodebookFile, raw, "data/codebook.yml")
+    assert "direction: 2 is not one of 1, -1" in str(e.value)
+
+
 def test_an_unknown_key_gives_the_allowed_keys_and_the_closest():
     raw = parse_yaml((paths.DATA / "models.yml").read_text(encoding="utf-8"), "data/models.yml")
     raw["models"][1]["clster"] = raw["models"][1].pop("cluster")
@@ -544,6 +556,8 @@ def _one_model(spec: dict):  # type: ignore[no-untyped-def]
     ({"family": "oaxaca", "groups": ["a", "b"]}, "an oaxaca model needs 'group'"),
     ({"family": "oaxaca", "group": "sex"}, "an oaxaca model needs 'groups'"),
     ({"family": "mixedlm", "group": "province", "se": "hc1"}, "'se' does not apply to a mixedlm model"),
+    ({"family": "oaxaca", "group": "sex", "groups": ["1", "2"], "se": "hc1"},
+     "'se' does not apply to an oaxaca model"),
     ({"family": "ologit", "se": "hc1"}, "an ordered logit is model-based, or design-based"),
     ({"family": "wls", "se": "design"}, "design-based standard errors need 'weights'"),
     ({"family": "mixedlm", "group": "province", "weights": "weight"}, "the multilevel model is unweighted"),

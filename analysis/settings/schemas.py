@@ -213,7 +213,7 @@ class ModelSpec(Strict):
         if f == "oaxaca" and not self.groups:
             raise ValueError("an oaxaca model needs 'groups': the two groups compared")
         if f in ("mixedlm", "oaxaca") and self.se is not None:
-            raise ValueError(f"'se' does not apply to a {f} model")
+            raise ValueError(f"'se' does not apply to {'an' if f == 'oaxaca' else 'a'} {f} model")
         if f == "ologit" and self.se not in (None, "design"):
             raise ValueError("an ordered logit is model-based, or design-based with se: design")
         if self.se == "design" and not self.weights:
