@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from analysis import paths
 from analysis.settings import SettingsError, load_settings, parse_yaml, read_yaml, validate
@@ -181,6 +182,16 @@ def test_each_settings_file_is_hashed_whole():
 def test_duplicate_keys_are_errors_with_their_lines():
     with pytest.raises(SettingsError, match=r"line 3\).*duplicate key 'design' \(first on line 1\)"):
         parse_yaml("design: {weight: w, strata: province}\nid: x\ndesign: {weight: w}\n", "wave.yml")
+
+
+def test_a_key_overriding_a_merged_one_is_no_duplicate_but_its_own_repeat_is():
+    """YAML's merge key: ``wild: {<<: *base, reps: 199}`` overrides the merged reps (as PyYAML's safe
+    loader reads it); a key the mapping itself repeats is still refused, with its lines."""
+    text = "base: &b {reps: 999, weights: webb}\nwild: {<<: *b, reps: 199}\n"
+    assert parse_yaml(text, "data/models.yml") == yaml.safe_load(text)
+    assert parse_yaml(text, "m.yml")["wild"] == {"reps": 199, "weights": "webb"}
+    with pytest.raises(SettingsError, match=r"line 5\).*duplicate key 'reps' \(first on line 4\)"):
+        parse_yaml("base: &b {reps: 999}\nwild:\n  <<: *b\n  reps: 1\n  reps: 2\n", "m.yml")
 
 
 @pytest.mark.parametrize("raw,fragment", [
