@@ -372,7 +372,7 @@ def test_a_weight_far_above_its_stratum_s_median_is_flagged_though_it_pulls_the_
     assert report.ok, errs
     flagged = [w for w in report.warnings if w.rule == "no dominant weight"]
     assert [(w.row, w.column) for w in flagged] == [(5, "weight")]
-    assert "25 times the median weight of its stratum" in flagged[0].message
+    assert "weight 25 is 25 times the median weight of its stratum" in flagged[0].message
     # a second such weight in the stratum is flagged too, on its own row
     same = v.index[v["province"] == v.loc[3, "province"]]
     v.loc[same[-1], "weight"] = "30"
@@ -385,6 +385,10 @@ def test_a_weight_far_above_its_stratum_s_median_is_flagged_though_it_pulls_the_
     report, errs = _errors(make_wave(v, name="zeros"))
     assert {e.column for e in errs} == {"weight"} and len(errs) == len(same) * 2 // 3
     assert not [w for w in report.warnings if w.rule == "no dominant weight"]
+    v["weight"] = "100000"                  # the weight as written, not rounded to 6 digits (2.5e+06)
+    v.loc[3, "weight"] = "2500001.25"
+    flagged = [w for w in _errors(make_wave(v, name="w2"))[0].warnings if w.rule == "no dominant weight"]
+    assert "weight 2500001.25 is 25 times" in flagged[0].message
 
 
 def test_weights_are_compared_with_their_own_stratum_s_median_not_the_wave_s(small_villagers, make_wave):

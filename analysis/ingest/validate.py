@@ -672,7 +672,7 @@ def _check_weights(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
     far = np.flatnonzero(ratio > OUTLIER_WEIGHT_RATIO)
     for pos in far[:20]:
         ctx.add(int(pos), wcol, w[pos], N_("no dominant weight"),
-                Message(N_("weight {weight:g} is {ratio:.0f} times the median weight of its stratum "
+                Message(N_("weight {weight:.15g} is {ratio:.0f} times the median weight of its stratum "
                            "({stratum}); check it"), weight=float(w[pos]), ratio=float(ratio[pos]),
                         stratum=_strat_label(key.iloc[pos])), "warning")
     n_eff = tot**2 / np.sum(w[ok] ** 2)
