@@ -1521,6 +1521,20 @@ def _comparison_study(wave_id: str, year: int | None, degree,  # type: ignore[no
                            year=year, degree=degree)
 
 
+def test_the_comparison_figure_labels_each_wave_with_its_year_or_its_id_alone(default_study):
+    """The x axis: each wave's id over its year, in year order; a wave without a year is named by
+    its id alone (no "(None)")."""
+    import matplotlib.pyplot as plt
+
+    from analysis.report.pages import compare
+
+    studies = [_comparison_study("w2024", 2024, default_study.degree),
+               _comparison_study("w-none", None, default_study.degree)]
+    fig = compare.figure(studies)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["w2024\n(2024)", "w-none"]
+    plt.close(fig)
+
+
 def test_the_comparison_table_puts_waves_in_year_order_each_under_its_own_policy(default_study):
     """Waves in year order (a wave without a year last), whatever order they are given in; each
     wave's cells suppressed by its own disclosure rule: a minimum of 400 respondents suppresses
