@@ -79,7 +79,7 @@ if tables:
 
 ```{{glue:figure}} fig_official
 :name: fig-profile-{slug}
-:alt: Six small line charts over the years of the official statistics: {name_en}'s urbanization, GDP per head, public spending per head, education share of spending, pupils per primary teacher and urban registered unemployment, each against its region and the nation.
+:alt: Small line charts over the years of the official statistics: {name_en}'s urbanization, GDP per head, public spending per head, education share of spending, pupils per primary teacher and urban registered unemployment, each against its region and the nation.
 
 {name_en} (red) against the {region4} region (blue) and the nation (grey, dashed): means weighted
 by population (education share: by public spending; pupils per teacher: by teachers, so that each
