@@ -391,6 +391,16 @@ def test_regional_means_with_complete_coverage_drop_years_with_a_missing_provinc
     pd.testing.assert_series_equal(full.loc[2010], comp.loc[2010])
 
 
+def test_complete_regional_means_count_a_province_that_never_has_the_value():
+    """Complete coverage means every province of the region: one that lacks the value in every
+    year leaves its region without a complete mean in any year (the others keep theirs)."""
+    p = _toy_panel()
+    p.loc[p.index.get_level_values(0) == 1, "y"] = np.nan          # province 1 (east): never a value
+    comp = regional_means(p, "y", "region3", complete=True)
+    assert comp["east"].isna().all()
+    assert comp["west"].isna().tolist() == [False, True, False]        # province 5 lacks 2001 alone
+
+
 # ---- disparity and convergence measures on a small panel, by hand ---------------------------
 
 def _toy_panel():

@@ -41,7 +41,9 @@ def regional_means(panel: pd.DataFrame, var: str, scheme: Scheme = "region3", we
     m = (sums["_wx"] / sums[weight]).unstack(scheme)
     if complete:
         n = g.size().unstack(scheme)
-        m = m.where(n >= n.max())
+        # every province the panel places in the region, with the value in some year or in none
+        members = panel.reset_index().groupby(scheme)[panel.index.names[0]].nunique()
+        m = m.where(n >= members.reindex(n.columns).to_numpy())
     return m
 
 
