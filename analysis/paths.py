@@ -37,8 +37,12 @@ WAVE_ENV = "RURALGOV_WAVE"
 
 
 def wave_dir(wave: str | os.PathLike[str]) -> Path:
-    """Folder of a wave named by its id under ``data/waves/`` or by a path to its folder."""
+    """Folder of a wave named by its id under ``data/waves/`` or by a path to its folder. A bare
+    name that is a wave of ``data/waves/`` is that wave, whatever folder of that name the working
+    folder holds (``./2020-replica`` names the other)."""
     p = Path(wave)
+    if isinstance(wave, str) and p.name == wave != ".." and (WAVES / wave).is_dir():
+        return WAVES / wave
     if p.is_dir():
         return p.resolve()
     return WAVES / str(wave)

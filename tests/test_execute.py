@@ -146,6 +146,17 @@ def test_a_shared_result_is_kept_for_the_kernel_s_life(tmp_path, monkeypatch, fo
         assert calls == [1] and loads == [1]
 
 
+def test_an_empty_cache_variable_is_no_folder_and_writes_nothing_in_the_working_folder(tmp_path,
+                                                                                       monkeypatch):
+    """``RURALGOV_CACHE=`` (empty) is unset, as every variable of the package: the result is
+    computed in the kernel, not pickled (with its lock) into the working folder."""
+    monkeypatch.setenv(context.CACHE_ENV, "")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(context, "_MEMO", {})
+    assert context.cached("models", SimpleNamespace(key="d" * 64), lambda: 42) == 42
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_shared_result_asked_for_at_once_is_computed_once(tmp_path, monkeypatch):
     monkeypatch.setenv(context.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(context, "_MEMO", {})

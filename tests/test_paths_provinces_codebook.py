@@ -287,3 +287,15 @@ def test_a_wave_given_by_a_relative_path_is_its_absolute_folder(tmp_path, monkey
     b = paths.wave_dir("w")
     assert a == b == (tmp_path / "waves" / "w").resolve() and a.is_absolute()
     assert paths.wave_dir("2020-replica-not-here") == paths.WAVES / "2020-replica-not-here"
+
+
+def test_a_wave_id_is_the_embedded_wave_though_the_working_folder_holds_a_folder_of_that_name(
+        tmp_path, monkeypatch):
+    """``2020-replica`` names the wave of data/waves/ from any folder, also one holding a folder
+    of that name (which ``./2020-replica`` names); a bare name no wave has is still a folder here."""
+    (tmp_path / paths.DEFAULT_WAVE).mkdir()
+    (tmp_path / "mine").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert paths.wave_dir(paths.DEFAULT_WAVE) == paths.WAVES / paths.DEFAULT_WAVE
+    assert paths.wave_dir(f"./{paths.DEFAULT_WAVE}") == (tmp_path / paths.DEFAULT_WAVE).resolve()
+    assert paths.wave_dir("mine") == (tmp_path / "mine").resolve()

@@ -129,7 +129,7 @@ def cached(name: str, st: Study, compute: Callable[[], Any]) -> Any:
     if key in _MEMO:
         return _MEMO[key]
     folder = os.environ.get(CACHE_ENV)
-    if folder is None:
+    if not folder:                          # unset or empty (not the working folder): computed here
         value = compute()
     else:
         target = Path(folder) / f"{key}.pkl"
