@@ -1521,7 +1521,7 @@ def _comparison_study(wave_id: str, year: int | None, degree,  # type: ignore[no
                            year=year, degree=degree)
 
 
-def test_the_comparison_figure_labels_each_wave_with_its_year_or_its_id_alone(default_study):
+def test_the_comparison_figure_labels_each_wave_with_its_year_or_its_id_alone(default_study, monkeypatch):
     """The x axis: each wave's id over its year, in year order; a wave without a year is named by
     its id alone (no "(None)")."""
     import matplotlib.pyplot as plt
@@ -1532,6 +1532,14 @@ def test_the_comparison_figure_labels_each_wave_with_its_year_or_its_id_alone(de
                _comparison_study("w-none", None, default_study.degree)]
     fig = compare.figure(studies)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["w2024\n(2024)", "w-none"]
+    plt.close(fig)
+    # the series (the nation and each region) stand side by side, centred on their wave's tick,
+    # also when a wave has two regions only
+    table = compare.table
+    monkeypatch.setattr(compare, "table", lambda s: table(s).query("region != 'west'"))
+    fig = compare.figure(studies)
+    xs = np.array([bars.lines[0].get_xdata()[0] for bars in fig.axes[0].containers])
+    assert len(xs) == 3 and xs.mean() == pytest.approx(0.0) and len(set(np.round(xs, 6))) == 3
     plt.close(fig)
 
 

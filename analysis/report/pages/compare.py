@@ -43,8 +43,9 @@ def figure(studies: list):  # type: ignore[no-untyped-def, type-arg]
     t = published(table(studies))
     pos = {st.wave.id: i for i, st in enumerate(ordered)}
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
-    for k, (region, d) in enumerate(t.groupby("region", sort=True)):
-        x = d["wave"].map(pos).to_numpy() + (k - 1.5) * 0.08
+    groups = list(t.groupby("region", sort=True))
+    for k, (region, d) in enumerate(groups):       # the series side by side, centred on each wave
+        x = d["wave"].map(pos).to_numpy() + (k - (len(groups) - 1) / 2) * 0.08
         ax.errorbar(x, d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
                     fmt="o-", capsize=3, label=region, color=figures.REGION_COLORS.get(region, "#444"))
     ax.set_xticks(np.arange(len(ordered)), [s.wave.id if s.year is None else f"{s.wave.id}\n({s.year})"
