@@ -1,5 +1,5 @@
 """Readers, ids, provinces, wave.yml, page facts, icons, heat maps, Table 1, imputation and the
-robustness table: behaviours the fast suite did not pin down."""
+robustness table: behaviours no other test file pins down."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def test_a_quoted_header_holding_the_delimiter_is_one_column_of_a_gb18030_file(s
     data = v.to_csv(index=False).encode("gb18030")
     assert data.splitlines()[0].endswith(b',"note, free text"')
     report, clean = validate_wave(make_wave(data, spec={"encoding": "gb18030"}))
-    assert not [e for e in report.errors if e.rule in ("complete rows", "cells under a header")], report.errors
+    refused = [e for e in report.errors if e.rule in ("complete rows", "cells under a header")]
+    assert not refused, refused
     assert len(clean["villagers"]) == len(small_villagers)
 
 
@@ -73,7 +74,8 @@ def test_a_header_row_2_below_a_row_of_question_numbers_is_the_header(small_vill
     v = small_villagers
     qnums = ",".join(f"Q{i}" for i in range(1, len(v.columns) + 1))
     data = (qnums + "\n" + v.to_csv(index=False)).encode("utf-8")
-    folder = make_wave(data, spec={"questionnaires": {"villagers": {"file": "villagers.csv", "header_row": 2}}})
+    qs = {"villagers": {"file": "villagers.csv", "header_row": 2}}
+    folder = make_wave(data, spec={"questionnaires": qs})
     report, clean = validate_wave(folder)
     assert report.ok, report.errors[:3]
     assert len(clean["villagers"]) == len(v)
@@ -137,7 +139,8 @@ def test_a_wave_yml_that_is_a_list_or_a_scalar_is_refused_as_not_a_mapping(make_
     from analysis.settings import SettingsError, load_wave_settings
 
     folder = make_wave(raw_yml=raw)
-    with pytest.raises(SettingsError, match=r"expected a mapping of keys \(id, title, questionnaires, design\)"):
+    said = r"expected a mapping of keys \(id, title, questionnaires, design\)"
+    with pytest.raises(SettingsError, match=said):
         load_wave_settings(folder)
 
 
@@ -232,7 +235,8 @@ def test_each_imputed_fit_of_an_unclustered_model_carries_hc1_variances(replica,
 
     from analysis.estimation.suite import multiple_imputation
 
-    hc1 = replica.settings.models.get("wls_region").model_copy(update={"cluster": None, "wild": None, "se": None})
+    hc1 = replica.settings.models.get("wls_region").model_copy(
+        update={"cluster": None, "wild": None, "se": None})
     assert hc1.se_kind == "hc1"
     _model(monkeypatch, replica, "hc1", hc1)
     kept, fit = [], mice.MICE.fit
