@@ -1263,7 +1263,10 @@ def test_a_national_sub_index_the_disclosure_rule_withholds_is_not_in_the_heat_m
 def test_a_region_withheld_for_the_first_sub_index_alone_keeps_its_column_before_the_nation(
         default_study, monkeypatch):
     """A region the rule withholds for the first field but publishes for the others still stands
-    in its place among the regions, and the nation stays the last column (heat map and CSV)."""
+    in its place among the regions, and the nation stays the last column (heat map and CSV); the
+    other cells are published, so the page draws the heat map."""
+    import matplotlib.pyplot as plt
+
     from analysis.report.pages import index
 
     whole = index.subindex_by_region(default_study, "fields")
@@ -1281,6 +1284,11 @@ def test_a_region_withheld_for_the_first_sub_index_alone_keeps_its_column_before
     assert withheld.columns.tolist() == whole.columns.tolist()
     assert pd.isna(withheld.loc[first, whole.columns[0]])
     assert withheld.drop(index=first).equals(whole.drop(index=first))
+    calls.clear()                            # the page draws that heat map, not the "none published" panel
+    fig = index._heatmap(default_study, "fields", "Field sub-indices by region")
+    said = " ".join(x.get_text() for ax in fig.axes for x in ax.texts)
+    plt.close(fig)
+    assert "No sub-index is published" not in said
 
 
 def test_the_heat_maps_speak_the_edition_s_language(default_study, monkeypatch):

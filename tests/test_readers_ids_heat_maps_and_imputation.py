@@ -165,30 +165,6 @@ def test_a_bare_icon_key_is_not_found_at_the_end_of_a_longer_key():
 # ---------------------------------------------------------------- sub-index heat maps
 
 
-def test_a_heat_map_with_one_withheld_cell_is_still_drawn(replica, monkeypatch):
-    """One region withheld for the first field only: the other cells are published, so the page
-    draws the heat map, not the "No sub-index is published" panel."""
-    import matplotlib.pyplot as plt
-
-    from analysis.report.pages import index
-
-    calls, publish = [], index.published
-
-    def withhold_first_region_once(t):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        out = publish(t)
-        return out.iloc[1:] if len(calls) == 1 else out
-
-    monkeypatch.setattr(index, "published", withhold_first_region_once)
-    fig = index._heatmap(replica, "fields", "Field sub-indices by region")
-    calls.clear()
-    t = index.subindex_by_region(replica, "fields")
-    assert t.isna().sum().sum() == 1
-    said = " ".join(x.get_text() for ax in fig.axes for x in ax.texts)
-    plt.close(fig)
-    assert "No sub-index is published" not in said
-
-
 def test_the_nation_s_column_stays_when_every_region_is_withheld(replica, monkeypatch):
     """min_cell above the largest region's respondents but below the nation's: the heat map has
     the nation's column alone, each field's national degree."""
