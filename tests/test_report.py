@@ -658,12 +658,13 @@ def test_a_change_to_the_models_reexecutes_only_the_pages_that_declare_them(buil
     env = {**os.environ, "RURALGOV_ROOT": str(scratch_root)}
     name = f"{paths.DEFAULT_WAVE}-{execution_cache_key([DEFAULT])}"
     # the copy is no git checkout: its key holds commit 'unknown', so its cache is named otherwise
-    key = subprocess.run([sys.executable, "-c", "from analysis import paths; from analysis.report.build import "
-                          "execution_cache_key as k; print(k([paths.WAVES / paths.DEFAULT_WAVE]))"],
+    key = subprocess.run([sys.executable, "-c", "from analysis import paths; from analysis.report.build "
+                          "import execution_cache_key as k; print(k([paths.WAVES / paths.DEFAULT_WAVE]))"],
                          cwd=scratch_root, env=env, capture_output=True, text=True, check=True).stdout.strip()
     for kept, copy in ((name, f"{paths.DEFAULT_WAVE}-{key}"),
                        (f"{name}-results", f"{paths.DEFAULT_WAVE}-{key}-results")):
-        shutil.copytree(paths.BUILD / ".jupyter_cache" / kept, scratch_root / "_build" / ".jupyter_cache" / copy)
+        shutil.copytree(paths.BUILD / ".jupyter_cache" / kept,
+                        scratch_root / "_build" / ".jupyter_cache" / copy)
 
     def build() -> set[str]:
         proc = subprocess.run([sys.executable, "-m", "analysis.cli", "build", "--lang", "en", "--no-pdf"],

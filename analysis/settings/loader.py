@@ -218,7 +218,8 @@ def _message(err: dict, model: Any, raw: Any) -> str:
         return (f"unknown key {loc[-1]!r}; allowed: {', '.join(allowed)}" + _closest(loc[-1], allowed)
                 if allowed else f"unknown key {loc[-1]!r}")
     if typ == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")      # "'a', 'b' or 'c'"; numbers unquoted: "1 or -1"
+        # "'a', 'b' or 'c'"; numbers unquoted: "1 or -1"
+        expected = err.get("ctx", {}).get("expected", "")
         allowed = re.findall(r"'([^']*)'", expected) or [a for a in re.split(r",\s*|\s+or\s+", expected) if a]
         return f"{value!r} is not one of {', '.join(allowed)}" + _closest(value, allowed)
     if typ == "missing":
