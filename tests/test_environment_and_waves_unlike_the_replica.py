@@ -28,19 +28,21 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _wave_yml(folder: Path) -> dict:
+    return yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+
+
 def _edit_yml(folder: Path, **changes) -> None:  # type: ignore[no-untyped-def]
-    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
-    spec.update(changes)
+    spec = {**_wave_yml(folder), **changes}
     (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False),
                                      encoding="utf-8")
 
 
 def _without_institutions(folder: Path) -> Path:
     """The wave without its institutions questionnaire (file and wave.yml entry removed)."""
-    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
-    spec["questionnaires"].pop("institutions")
-    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False),
-                                     encoding="utf-8")
+    qs = _wave_yml(folder)["questionnaires"]
+    qs.pop("institutions")
+    _edit_yml(folder, questionnaires=qs)
     (folder / "institutions.csv").unlink()
     return folder
 

@@ -163,9 +163,9 @@ def test_a_gb18030_file_keeps_the_leading_zeros_of_its_respondent_ids(small_vill
 # ---- settings schemas ----------------------------------------------------------------------------
 
 def _raw(name: str):  # type: ignore[no-untyped-def]
-    from analysis.settings.loader import parse_yaml
+    from analysis.settings import read_yaml
 
-    return parse_yaml((paths.DATA / name).read_text(encoding="utf-8"), f"data/{name}")
+    return read_yaml(paths.DATA / name)
 
 
 def test_a_reproduced_figure_without_questionnaire_is_read_from_the_villagers(default_study):

@@ -614,12 +614,14 @@ def _numeric_headers(spec: QuestionnaireSpec, codebook: Codebook, names: list[st
     if spec.name not in codebook.questionnaires:
         return set()
     types = {it.id: it.type for it in codebook.items(spec.name)}
-    return {h for h in names if types.get(_item_id(spec, codebook, h)) in (*CODED_TYPES, *NUMERIC_TYPES)}
+    numeric = (*CODED_TYPES, *NUMERIC_TYPES)
+    return {h for h in names if types.get(_header_item(h, spec.name, codebook, spec.column_map)) in numeric}
 
 
-def _item_id(spec: QuestionnaireSpec, codebook: Codebook, header: str) -> str | None:
+def _header_item(header: str, questionnaire: str, codebook: Codebook,
+                 column_map: Mapping[str, str] | None = None) -> str | None:
     """The codebook item a file's header names: by wave.yml's column_map, else by id or alias."""
-    return spec.column_map.get(header) or codebook.resolve_header(spec.name, header)
+    return (column_map or {}).get(header) or codebook.resolve_header(questionnaire, header)
 
 
 def map_headers(columns: Iterable[object], questionnaire: str, codebook: Codebook, *, shown: str, file: Path,
@@ -634,7 +636,7 @@ def map_headers(columns: Iterable[object], questionnaire: str, codebook: Codeboo
     rename: dict[str, str] = {}
     for h in columns:
         hs = str(h)
-        cid = (column_map or {}).get(hs) or codebook.resolve_header(questionnaire, hs)
+        cid = _header_item(hs, questionnaire, codebook, column_map)
         if cid is None and len(shared := codebook.header_items(questionnaire, hs)) > 1:
             raise WaveError(f"{shown}: column {hs!r} is the question text of {len(shared)} "
                             f"items ({', '.join(map(repr, shared))}), so it cannot say which it holds: "

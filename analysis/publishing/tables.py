@@ -143,8 +143,8 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
         gt = gt.tab_header(title=title)          # great_tables escapes text itself
     notes = [note] if note else []
     notes += [s for s in [suppression_note(df)] if s]
-    if any(reasons_of(df, "flag")):
-        flags = sorted({x for r in reasons_of(df, "flag") if r for x in r.split("; ")})
+    flags = sorted({x for r in reasons_of(df, "flag") if r for x in r.split("; ")})
+    if flags:
         notes.append(_("† to be read with care (NCHS presentation standards): {reasons}.").format(
             reasons=reasons("; ".join(flags))))
     if source is not None:
