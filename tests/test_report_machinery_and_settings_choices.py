@@ -148,16 +148,21 @@ def test_a_province_profile_s_official_figure_has_the_province_region_and_nation
 
 # ---- the careful CSV reader ----------------------------------------------------------------------
 
-def test_a_gb18030_file_keeps_the_leading_zeros_of_its_respondent_ids(small_villagers, make_wave):
-    """Read by the careful reader (GB18030), ids 0012 and 12 are two respondents; 0012 and 007 stay
-    as written."""
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_a_file_keeps_the_leading_zeros_of_its_respondent_and_village_ids(small_villagers, make_wave,
+                                                                          encoding):
+    """Read by the fast reader (UTF-8) or the careful one (GB18030), ids 0012 and 12 are two
+    respondents; 0012, 007 and a village 0031 stay as written."""
     from analysis.ingest.wave import load_wave
 
     v = small_villagers.copy()
     v.loc[0, "resp_id"], v.loc[1, "resp_id"], v.loc[2, "resp_id"] = "0012", "12", "007"
-    folder = make_wave(v.to_csv(index=False).encode("gb18030"), spec={"encoding": "gb18030"})
-    ids = load_wave(folder).villagers["resp_id"].astype(str).tolist()
-    assert ids[:3] == ["0012", "12", "007"]
+    village = v["village_id"] == v.loc[0, "village_id"]
+    v.loc[village, "village_id"] = "0031"
+    folder = make_wave(v.to_csv(index=False).encode(encoding), spec={"encoding": encoding})
+    clean = load_wave(folder).villagers
+    assert clean["resp_id"].astype(str).tolist()[:3] == ["0012", "12", "007"]
+    assert (clean.loc[village.to_numpy(), "village_id"].astype(str) == "0031").all()
 
 
 # ---- settings schemas ----------------------------------------------------------------------------
