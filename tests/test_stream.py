@@ -393,6 +393,20 @@ def test_partition_problems_are_reported_across_files(tmp_path):
     assert ("part-00001.parquet", "schema") in rules
 
 
+@pytest.mark.parametrize("header", ["问卷编号", "respondent id"])
+def test_a_duplicate_id_under_an_alias_header_is_found_across_partitions(tmp_path, header):
+    """The respondent id headed by a codebook alias is still the id: a repeat in another partition
+    is an error naming the file, its row and the header as written, as with the header resp_id."""
+    v = generate(seed=12, n=3000, calibrate=False)["villagers"]
+    v.loc[2500, "resp_id"] = v.loc[10, "resp_id"]        # part-00002, file row 502; first at row 12
+    write_partitioned(v.rename(columns={"resp_id": header}), tmp_path / "p", rows_per_file=1000)
+    rep = stream_wave(tmp_path / "p", DESIGN)["report"]
+    dup = [(p.file, p.row, p.column) for p in rep.errors if p.rule == "unique id"]
+    assert dup == [("part-00002.parquet", 502, header)]
+    assert "part-00000.parquet row 12" in next(p.message for p in rep.errors if p.rule == "unique id")
+    assert not rep.ok
+
+
 def test_partitions_headed_by_aliases_are_read_as_their_items_not_dropped(tmp_path, partitioned):
     """A piece's columns headed by a codebook alias (年龄 for age, 家庭年收入 for hh_income) are those
     items, as in a single file: validated (a bad age is named) and estimated as under their ids."""
@@ -463,6 +477,16 @@ def test_dask_cluster_gives_the_in_memory_degree_and_ols(partitioned, dask_clien
     np.testing.assert_allclose(out["ols"]["se"], ols["se"], rtol=1e-10)
     assert out["ols"]["n"] == ols["n"] and out["ols"]["k"] == ols["k"]
     assert out["report"].rows == stream_wave(folder, DESIGN)["report"].rows
+
+
+def test_a_duplicate_id_under_an_alias_header_is_found_on_a_dask_cluster(tmp_path, dask_client):
+    """On a cluster too, the id column headed by an alias has its repeats found across partitions."""
+    v = generate(seed=12, n=3000, calibrate=False)["villagers"]
+    v.loc[2500, "resp_id"] = v.loc[10, "resp_id"]
+    write_partitioned(v.rename(columns={"resp_id": "问卷编号"}), tmp_path / "p", rows_per_file=1000)
+    rep = stream_wave(tmp_path / "p", DESIGN, client=dask_client)["report"]
+    assert [(p.file, p.row, p.column) for p in rep.errors if p.rule == "unique id"] == \
+        [("part-00002.parquet", 502, "问卷编号")]
 
 
 def _problems(rep) -> list[tuple]:

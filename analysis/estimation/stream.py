@@ -626,32 +626,46 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
         raise ValueError(f"lonely_psu must be one of {', '.join(get_args(LonelyPSU))}; "
                          f"got {design['lonely_psu']!r}")
     job = _scan_job(design, by, ols, codebook, settings)
-    key = job.codebook.keys["villagers"]
     files = partition_files(folder)
-    names = _same_schema(files)
-    part, dups = _scan(folder, files, job, key in names, client, batch_rows, progress)
+    key = _key_header(_same_schema(files), job.codebook, files[0])
+    part, dups = _scan(folder, files, job, key, client, batch_rows, progress)
     if part.answered and part.answered != part.present:
         # an indicator column no respondent of the wave answers is left out of the index, as in
         # memory: the pieces, which counted it, are reduced again without it (rare: a second scan)
         job = replace(job, indicators=frozenset(part.answered))
-        part, dups = _scan(folder, files, job, key in names, client, batch_rows, progress, dups)
-    out = _finish(Path(folder).name, part, design, key, dups, files)
+        part, dups = _scan(folder, files, job, key, client, batch_rows, progress, dups)
+    out = _finish(Path(folder).name, part, design, key or job.codebook.keys["villagers"], dups, files)
     if out["degree"] is not None:                          # the index's scale, as in memory
         out["degree"] = replace(out["degree"], bounds=SCALE)
     return out
 
 
-def _scan(folder: str | Path, files: list[Path], job: ScanJob, has_key: bool, client: object | None,
+def _key_header(names: list[str], codebook, file: Path) -> str | None:  # type: ignore[no-untyped-def]
+    """The partitions' header holding the respondent id: the id's own name, an alias or its
+    question text, as each piece's headers are read (None: no such column, which the pieces'
+    validation reports)."""
+    from analysis.ingest.readers import WaveError, map_headers
+
+    key = codebook.keys["villagers"]
+    try:
+        headers = map_headers(names, "villagers", codebook, shown=file.name, file=file)[0]
+    except WaveError:                                 # the pieces report the headers themselves
+        return key if key in names else None
+    return headers.get(key)
+
+
+def _scan(folder: str | Path, files: list[Path], job: ScanJob, key: str | None, client: object | None,
           batch_rows: int, progress: bool, dups: pd.DataFrame | None = None) -> tuple:
     """Every partition reduced (on the cluster's workers with a ``client``), and the duplicate ids
-    (found unless given: they do not depend on the index)."""
+    in the column ``key`` (found unless given: they do not depend on the index; none without
+    ``key``)."""
     if client is not None:
-        part, found = _dask_scan(files, job, has_key and dups is None, client, batch_rows=batch_rows,
-                                 progress=progress)
+        part, found = _dask_scan(files, job, key if dups is None else None, client,
+                                 batch_rows=batch_rows, progress=progress)
         return part, dups if dups is not None else found
     # the ids first, while the scan's statistics do not yet take memory beside DuckDB's
-    if dups is None and has_key:
-        dups = duplicate_ids(folder, job.codebook.keys["villagers"])
+    if dups is None and key is not None:
+        dups = duplicate_ids(folder, key)
     # each partition reduced on its own and the partials merged in file order, as on a
     # cluster: the two paths give the same numbers to the last bit
     part, cur, cur_file = ScanPartial(), ScanPartial(), None
@@ -783,14 +797,15 @@ def _bucket_duplicates(frames: list, limit: int) -> pd.DataFrame:
     return ids[g.cumcount().to_numpy() > 0].head(limit)
 
 
-def _dask_scan(files: list[Path], job: ScanJob, has_key: bool, client, *, batch_rows: int,  # type: ignore[no-untyped-def]
+def _dask_scan(files: list[Path], job: ScanJob, key: str | None, client, *, batch_rows: int,  # type: ignore[no-untyped-def]
                progress: bool = False, limit: int = 50) -> tuple:
-    """Reduce every partition on the cluster's workers; merge the partials in file order."""
+    """Reduce every partition on the cluster's workers, and find the duplicate ids of the column
+    ``key`` (None: none sought); merge the partials in file order."""
     import operator
 
     from distributed import as_completed
 
-    key_here = job.codebook.keys["villagers"] if has_key else None
+    key_here = key
     nb = min(len(files), 32)
     job_ = client.scatter(job, broadcast=True)            # the codebook sent once per worker
     tasks = [client.submit(_dask_partition, str(f), job_, key_here, batch_rows, nb, pure=False)
