@@ -3,6 +3,7 @@ that say whether they are synthetic or real, a footer with version, licence and 
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -975,6 +976,54 @@ def test_a_digital_access_region_cell_meets_the_nchs_standard_on_its_own_interva
     assert t[["east", "west"]].isna().all().all()
     assert (t["df"] == 4).all() and t["flag"].str.contains("fewer than 8 design df").all()
     assert t["all"].notna().any()
+
+
+def test_a_shown_digital_access_region_cell_on_fewer_than_8_df_is_marked_with_a_dagger(tmp_path):
+    """Four provinces, two per region (3 villages each): each region has 6 - 2 = 4 design df (by
+    hand), the nation 12 - 4 = 8. A region cell the standard lets through is flagged on its own (†
+    beside it in the table, its reason in the footnote and in the CSV's <region>_flag column), while
+    the national share on 8 df is not flagged; a withheld cell shows ‡ and no †."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import problems
+    from tests import wavegen
+
+    st = build_study(wavegen.provinces(tmp_path / "four", ["上海", "西藏", "浙江", "云南"]))
+    v = st.villagers
+    villages = v.groupby("region3")["village_id"].nunique()
+    provs = v.groupby("region3")["province"].nunique()
+    region_df = (villages - provs).to_dict()
+    assert region_df == {"east": 4, "west": 4}                      # the premise, by hand
+    t = problems.digital_access(st).reset_index(drop=True)
+    assert (t["df"] == 8).all() and not t["flag"].astype(bool).any()   # the nation: 8 df, no flag
+    md = render(t, title="Digital access (%)")["text/markdown"]
+    lines = [ln for ln in md.splitlines() if ln.startswith("| ") and "---" not in ln][1:]
+    assert len(lines) == len(t)
+    shown = 0
+    for i, line in enumerate(lines):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        all_cell, east, west = cells[1], cells[-2], cells[-1]
+        assert "†" not in all_cell
+        for r, cell in (("east", east), ("west", west)):
+            if np.isnan(t.loc[i, r]):
+                assert cell == "‡"
+            else:
+                assert cell == f"{t.loc[i, r]:.1f} †", (i, r, cell)
+                shown += 1
+    assert shown
+    assert "† to be read with care (NCHS presentation standards): fewer than 8 design df." in md
+    href = re.search(r'href="data:text/csv;charset=utf-8,([^"]*)"', csv_link(t, "Digital access")).group(1)
+    data = pd.read_csv(io.StringIO(urllib.parse.unquote(href).lstrip("\ufeff")), keep_default_na=False)
+    for r in ("east", "west"):
+        want = ["fewer than 8 design df" if x != "" else "" for x in data[r]]
+        assert data[f"{r}_flag"].tolist() == want
+
+
+def test_a_table_without_cell_flags_renders_as_before_and_flags_of_another_length_are_ignored():
+    """A cell flag list that does not match the table's rows is not applied (no † anywhere)."""
+    t = pd.DataFrame({"item": ["a", "b"], "all": [50.0, 40.0], "east": [51.0, 41.0]})
+    t.attrs["cell_flags"] = {"east": ["fewer than 8 design df"]}        # one reason for two rows
+    md = render(t, title="t")["text/markdown"]
+    assert "†" not in md
 
 
 def test_the_survey_page_s_province_shares_are_shares_of_the_weights(default_study):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.publishing.disclosure import MARK, SUPPRESSED, reasons_of, suppressed_rows
+from analysis.publishing.reliability import cell_flags
 
 KINDS = ("count", "number", "p", "rank", "text", "year", "ratio")
 """Column kinds the formatter knows."""
@@ -100,6 +101,7 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
     by_row = df.attrs.get("row_decimals")
     by_row = list(by_row) if by_row is not None and len(by_row) == len(df) else None
     flagged = np.array([bool(r) for r in reasons_of(df, "flag")], dtype=bool)
+    own = cell_flags(df)                            # cells flagged on their own (a region's share)
     src = df.drop(columns=[SUPPRESSED, "flag"], errors="ignore")
     target = next((c for c in ("estimate", "all", "ame", "AME (pp)") if c in src.columns), None)
     out = pd.DataFrame(index=src.index)
@@ -126,6 +128,8 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
                     for s, t in zip(sup, text)]
         if c == target:
             text = [f"{t} †" if (f and t not in ("", MARK)) else t for f, t in zip(flagged, text)]
+        elif c in own:
+            text = [f"{t} †" if (f and t not in ("", MARK)) else t for f, t in zip(own[c], text)]
         out[c] = text
     return out, numeric
 

@@ -36,6 +36,10 @@ DF_REVIEW = 8
 """NCHS: fewer design degrees of freedom than this call for a statistical review (flag)."""
 RSE_UNRELIABLE = 0.30
 """NCHS: a relative standard error of 30 % or more marks an estimate unreliable."""
+CELL_FLAGS = "cell_flags"
+"""A table's ``attrs`` key for cells flagged on their own, beside the row's ``flag`` (which marks
+its main estimate): column → one reason per row ('' when reliable), e.g. a region's share on
+fewer than 8 design df in a row whose national share is reliable."""
 
 
 RSE_REASON = "relative SE 30 % or more"
@@ -46,6 +50,14 @@ CI_RELATIVE_REASON = "95 % CI wider than 130 % of the estimate (NCHS)"
 NO_CI_REASON = "no 95 % CI (0 design df) whose width could be judged (NCHS)"
 REASONS = (RSE_REASON, DF_REASON, ESS_REASON, CI_WIDE_REASON, CI_RELATIVE_REASON, NO_CI_REASON)
 """Why an estimate is flagged (data values; translated where a page shows them)."""
+
+
+def cell_flags(df: pd.DataFrame) -> dict[str, list[str]]:
+    """The cells ``df`` flags on their own (:data:`CELL_FLAGS`): column → reason per row; only
+    columns of ``df`` whose list has one entry per row."""
+    got = df.attrs.get(CELL_FLAGS) or {}
+    return {c: ["" if r is None else str(r) for r in v] for c, v in got.items()
+            if c in df.columns and len(v) == len(df)}
 
 
 def flag_means(df: pd.DataFrame, *, est: str = "estimate", se: str = "se", dfcol: str = "df") -> pd.DataFrame:

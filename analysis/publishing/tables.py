@@ -22,6 +22,7 @@ from analysis.publishing.disclosure import reasons_of, suppression_note
 from analysis.publishing.formats import format_frame
 from analysis.publishing.labels import column_label
 from analysis.publishing.provenance import Source
+from analysis.publishing.reliability import cell_flags
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -103,6 +104,9 @@ def csv_link(df: pd.DataFrame, title: str, *, kind: str = "table") -> str:
     offline. Suppressed cells are empty, with their reason in the ``suppressed`` column."""
     from urllib.parse import quote
 
+    own = cell_flags(df)                  # a cell flagged on its own: its reason in "<column>_flag"
+    if own:
+        df = df.assign(**{f"{c}_flag": v for c, v in own.items()})
     text = "\ufeff" + escape_formulas(df).to_csv(index=False, lineterminator="\n")
     name = re.sub(r"[^A-Za-z0-9]+", "-", title or kind).strip("-").lower()[:60] or kind
     link = (f'<a download="{name}.csv" href="data:text/csv;charset=utf-8,{quote(text)}">'
@@ -143,7 +147,8 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
         gt = gt.tab_header(title=title)          # great_tables escapes text itself
     notes = [note] if note else []
     notes += [s for s in [suppression_note(df)] if s]
-    flags = sorted({x for r in reasons_of(df, "flag") if r for x in r.split("; ")})
+    flags = sorted({x for r in [*reasons_of(df, "flag"), *(r for v in cell_flags(df).values() for r in v)]
+                    if r for x in r.split("; ")})
     if flags:
         notes.append(_("† to be read with care (NCHS presentation standards): {reasons}.").format(
             reasons=reasons("; ".join(flags))))

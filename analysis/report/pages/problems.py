@@ -8,7 +8,8 @@ import pandas as pd
 
 from analysis.estimation.design import answered
 from analysis.i18n import N_, _, count
-from analysis.publishing.reliability import nchs_proportion_reason, nchs_proportions
+from analysis.publishing.reliability import (CELL_FLAGS, DF_REASON, DF_REVIEW, nchs_proportion_reason,
+                                             nchs_proportions)
 from analysis.report.pages.common import policy
 
 
@@ -107,6 +108,7 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     items = [i for i in DIGITAL_ITEMS if i in v]
     pol = policy(study)
     rows, cells = [], []
+    own: dict[str, dict[int, str]] = {}            # region → row → its cell's flag reason
     for it in items:
         yy = answered(v[it].to_numpy(float), 1)
         tot = d.proportion(yy)
@@ -124,9 +126,13 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
                 byr.estimate[j], byr.se[j], rlo[j], rhi[j], byr.n[j], computed_ci=True)
             rec[r] = np.nan if why else 100 * byr.estimate[j]
             reasons.append(why)
+            # a shown region cell on fewer than 8 design df is flagged on its own (†), as the
+            # national share is in its row's flag
+            own.setdefault(r, {})[len(rows)] = (DF_REASON if not why and byr.df[j] < DF_REVIEW else "")
         cells.append(next((x for x in reasons if x), ""))     # a region cell: marked ‡
         rows.append(rec)
     t = pol.apply(pd.DataFrame(rows), values=["all", "se", "ci_low", "ci_high"]).drop(columns=["n_psu"])
     t = nchs_proportions(t, est="all", values=("all", "se", "ci_low", "ci_high"))
     t["suppressed"] = [a or c for a, c in zip(t["suppressed"], cells)]
+    t.attrs[CELL_FLAGS] = {r: [by_row.get(i, "") for i in range(len(t))] for r, by_row in own.items()}
     return t
