@@ -95,7 +95,7 @@ def _emit(df, fmt: Format, title: str = "") -> None:  # type: ignore[no-untyped-
         import pandas as pd
 
         sup = suppressed_rows(df)
-        t = Table(title=title, show_lines=False)
+        t = Table(title=escape(title), show_lines=False)     # titles name waves: text
         cols = [c for c in df.columns if c != SUPPRESSED or sup.any()]
         for c in cols:
             t.add_column(escape(str(c)), overflow="fold")
@@ -148,7 +148,7 @@ def validate(
     except SettingsError as e:
         _fail_settings(e)
     if report.problems:
-        t = Table(title=f"wave {report.wave}: {len(report.errors)} error(s), "
+        t = Table(title=f"wave {escape(report.wave)}: {len(report.errors)} error(s), "
                         f"{len(report.warnings)} warning(s)")
         for c in ("severity", "file", "row", "column", "rule", "message"):
             t.add_column(c, overflow="fold")
@@ -169,7 +169,7 @@ def validate(
         safe_text(report.to_json(), report_json)
     if report.ok:
         rows = ", ".join(f"{q}: {n} row{'' if n == 1 else 's'}" for q, n in report.rows.items())
-        out.print(f"[green]wave {report.wave} is valid[/green] ({rows}; "
+        out.print(f"[green]wave {escape(report.wave)} is valid[/green] ({escape(rows)}; "
                   f"{len(report.warnings)} warning(s))")
         raise typer.Exit(0)
     raise typer.Exit(1)
@@ -192,11 +192,11 @@ def replica(
 
     wid = wave_id or out_dir.resolve().name
     if not WAVE_ID.fullmatch(wid) or wid != out_dir.resolve().name:
-        err.print(f"[red]--out {out_dir}: a wave's folder is named by its id, a slug of a-z, 0-9, "
-                  f"'.', '_', '-' (got {wid!r}); choose a folder such as data/waves/2024-replica[/red]")
+        err.print(f"[red]--out {escape(str(out_dir))}: a wave's folder is named by its id, a slug of a-z, "
+                  f"0-9, '.', '_', '-' (got {escape(repr(wid))}); choose a folder such as data/waves/2024-replica[/red]")
         raise typer.Exit(2)
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not is_replica_folder(out_dir))):
-        err.print(f"[red]--out {out_dir}: exists and is not an earlier replica wave; refusing to "
+        err.print(f"[red]--out {escape(str(out_dir))}: exists and is not an earlier replica wave; refusing to "
                   "overwrite it (choose a new or empty folder)[/red]")
         raise typer.Exit(2)
     try:
@@ -209,7 +209,7 @@ def replica(
                   "published figures; try a larger --n, another --seed, or --no-calibrate[/red]")
         raise typer.Exit(2) from None
     for name, h in hashes.items():
-        out.print(f"{out_dir / name}  sha256 {h[:12]}")
+        out.print(f"{escape(str(out_dir / name))}  sha256 {h[:12]}")
 
 
 @app.command()
@@ -225,7 +225,7 @@ def reproduce(
 
     st = _study(wave)
     if not st.wave.spec.reproduces_seed:
-        err.print(f"[red]wave {st.wave.id} does not reproduce the seed study's 2020 survey "
+        err.print(f"[red]wave {escape(st.wave.id)} does not reproduce the seed study's 2020 survey "
                   "(wave.yml has no reproduces_seed: true): its estimates are not comparable with the "
                   "paper's figures[/red]")
         raise typer.Exit(2)
@@ -257,7 +257,8 @@ def index(
 
     st = _study(wave)
     if level not in st.scores:
-        err.print(f"[red]--level {level!r}: not an index level; levels: {', '.join(st.scores.columns)}[/red]")
+        err.print(f"[red]--level {escape(repr(level))}: not an index level; levels: "
+                  f"{escape(', '.join(map(str, st.scores.columns)))}[/red]")
         raise typer.Exit(2)
     col = DOMAIN_COLUMN[by]
     if no_suppress:
@@ -337,9 +338,9 @@ def models(
         raise typer.Exit(2) from None
     for r in ms:
         if r.stats.get("notes"):
-            err.print(f"[yellow]{r.name}: {escape('; '.join(r.stats['notes']))}[/yellow]")
+            err.print(f"[yellow]{escape(r.name)}: {escape('; '.join(r.stats['notes']))}[/yellow]")
     for name, why in ms.skipped.items():
-        err.print(f"[yellow]{name}: not estimated on this wave: {escape(str(why))}[/yellow]")
+        err.print(f"[yellow]{escape(name)}: not estimated on this wave: {escape(str(why))}[/yellow]")
     if fmt is ModelFormat.json:
         out_models = []
         for r in ms:
@@ -423,7 +424,7 @@ def stream(
     from analysis.settings import SettingsError, load_settings
 
     if not folder.is_dir() or not list(folder.glob("*.parquet")):
-        err.print(f"[red]{folder}: not a folder of *.parquet partitions[/red]")
+        err.print(f"[red]{escape(str(folder))}: not a folder of *.parquet partitions[/red]")
         raise typer.Exit(2)
     try:
         settings = load_settings()
@@ -437,7 +438,7 @@ def stream(
                 raise ValueError("no such model in data/models.yml")
             ols = model_ols(spec)
         except ValueError as e:
-            err.print(f"[red]--model {model!r}: {escape(str(e))}[/red]")
+            err.print(f"[red]--model {escape(repr(model))}: {escape(str(e))}[/red]")
             raise typer.Exit(2) from None
     design = {"weight": weight, "strata": strata, "psu": psu, "lonely_psu": lonely_psu,
               **({"fpc": fpc} if fpc else {})}
@@ -454,7 +455,7 @@ def stream(
         color = "red" if p.severity == "error" else "yellow"
         err.print(f"[{color}]{escape(str(p))}[/{color}]")
     if not rep.ok:
-        err.print(f"[red]{folder.name}: {len(rep.errors)} error(s); nothing estimated[/red]")
+        err.print(f"[red]{escape(folder.name)}: {len(rep.errors)} error(s); nothing estimated[/red]")
         raise typer.Exit(1)
     deg = flag_means(DisclosurePolicy(min_cell=max(min_cell, 3)).apply(
         res["degree"].to_frame().drop(columns=["sum_w"])))          # † as `ruralgov index` marks it

@@ -26,13 +26,26 @@ from analysis.ingest.validate import ValidationReport, validate_wave
 class WaveInvalid(Exception):
     """The wave has validation errors; ``.report`` lists them all."""
 
-    def __init__(self, report: ValidationReport) -> None:
+    def __init__(self, report: ValidationReport, folder: str | Path | None = None) -> None:
         n = len(report.errors)
         first = "\n".join(f"  {p}" for p in report.errors[:5])
         more = f"\n  ... and {n - 5} more" if n > 5 else ""
         super().__init__(f"wave {report.wave!r} is invalid: {n} error(s)\n{first}{more}\n"
-                         f"(run `ruralgov validate {report.wave}` for the full report)")
+                         f"(run `ruralgov validate {validate_argument(report.wave, folder)}` for the full "
+                         "report)")
         self.report = report
+
+
+def validate_argument(wave: str, folder: str | Path | None) -> str:
+    """How ``ruralgov validate`` names a wave's folder: its id when it lies in ``data/waves/``,
+    else its path (quoted for a shell where it needs to be)."""
+    import shlex
+
+    if folder is None:
+        return shlex.quote(wave)
+    if Path(folder).resolve().parent == paths.WAVES.resolve():
+        return shlex.quote(Path(folder).name)
+    return shlex.quote(str(folder))
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,7 +121,7 @@ def _load_cached(folder: str, _stamp: tuple, _cb: str) -> Wave:
     cb = load_codebook()
     report, data = validate_wave(folder, cb)
     if not report.ok:
-        raise WaveInvalid(report)
+        raise WaveInvalid(report, folder)
     return Wave(load_spec(folder), data, report, cb)
 
 
@@ -123,5 +136,5 @@ def load_wave(wave: str | Path | None = None) -> Wave:
     folder = paths.wave_dir(wave or paths.current_wave())
     if not folder.is_dir():
         report, _ = validate_wave(folder)
-        raise WaveInvalid(report)
+        raise WaveInvalid(report, folder)
     return _load_cached(str(folder), _stamp(folder), load_codebook().sha256)

@@ -532,7 +532,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     from analysis.publishing.provenance import build_time
 
     if lang not in i18n.LANGS:
-        err.print(f"[red]unknown edition {lang!r}: one of {', '.join(i18n.LANGS)}[/red]")
+        err.print(f"[red]unknown edition {escape(repr(lang))}: one of {', '.join(i18n.LANGS)}[/red]")
         return 2
     from analysis.ingest.wave import WaveInvalid, load_wave
     from analysis.settings import SettingsError
@@ -544,7 +544,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         except WaveInvalid as e:
             for p in e.report.errors[:20]:
                 err.print(f"[red]{escape(str(p))}[/red]")
-            err.print(f"[red]wave {e.report.wave} is invalid: {len(e.report.errors)} error(s); "
+            err.print(f"[red]wave {escape(e.report.wave)} is invalid: {len(e.report.errors)} error(s); "
                       "nothing was built[/red]")
             return 1
         except SettingsError as e:
@@ -563,7 +563,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         except ValueError as e:
             refusal = str(e)
     if refusal:
-        err.print(f"[red]{refusal}; nothing was built[/red]")
+        err.print(f"[red]{escape(refusal)}; nothing was built[/red]")
         return 2
     base = (out_dir.expanduser() if out_dir is not None else paths.BUILD / name).resolve()
     target = edition_dir(base, lang)
@@ -598,8 +598,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
              f"{'profiles' if profiles_enabled else 'no-profiles'}\n")
     if not force and (target / "inputs").exists() and (target / "inputs").read_text() == stamp \
             and (target / "html" / "index.html").exists():
-        err.print(f"[green]report of {name} is up to date (inputs {key}); nothing to do "
-                  f"(--force rebuilds): {target / 'html' / 'index.html'}[/green]")
+        err.print(f"[green]report of {escape(name)} is up to date (inputs {key}); nothing to do "
+                  f"(--force rebuilds): {escape(str(target / 'html' / 'index.html'))}[/green]")
         return 0
     cfg = read_yaml(paths.ROOT / "_config.yml")
     repository = str((cfg.get("repository") or {}).get("url") or "")
@@ -667,7 +667,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src),
            "--config", str(cfg_file), "--toc", str(toc_file),
            "--path-output", str(tmp), "-W", "-n", "--keep-going", "--all"]
-    err.print(f"building {name} (inputs {key}) into {target} …")
+    err.print(f"building {escape(name)} (inputs {key}) into {escape(str(target))} …")
     from analysis.report.execute import TIMEOUT, default_jobs
 
     jobs = default_jobs() if jobs is None else jobs
@@ -687,14 +687,14 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     html = tmp / "_build" / "html"
     if code != 0 or not (html / "index.html").exists():
         for page, msg in failed.items():
-            err.print(f"[red]page failed: {page}: {escape(msg)}[/red]")
+            err.print(f"[red]page failed: {escape(page)}: {escape(msg)}[/red]")
         logs = paths.BUILD / "logs"
         logs.mkdir(exist_ok=True)
         log = logs / f"{name}-failed.log"
         shutil.move(str(tmp / "build.log"), log)
         shutil.rmtree(tmp, ignore_errors=True)
         err.print(f"[red]build failed (exit {code}); the previous report, if any, is kept in "
-                  f"{target}; full log: {log}[/red]")
+                  f"{escape(str(target))}; full log: {escape(str(log))}[/red]")
         return 1
     n_tables = tables_archive(html)
     landing_page(html, str(cfg.get("title", "")), lang)
@@ -743,5 +743,5 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         said = ("was removed" if lang == "en" else "is not linked from this one")
         err.print(f"[yellow]the {i18n.NAMES[other]} edition beside it was built from other inputs and "
                   f"{said}; build it again with --lang {other}[/yellow]")
-    err.print(f"[green]report: {target / 'html' / 'index.html'}[/green]")
+    err.print(f"[green]report: {escape(str(target / 'html' / 'index.html'))}[/green]")
     return 0
