@@ -112,6 +112,7 @@ def _fail_settings(e: Exception) -> None:
 
 def _study(wave: str):  # type: ignore[no-untyped-def]
     """The scored study of a wave; exit 1 on invalid data, 2 on invalid settings."""
+    from analysis.estimation.index import IndexConfigError
     from analysis.estimation.study import build_study
     from analysis.ingest.wave import WaveInvalid
     from analysis.settings import SettingsError
@@ -121,7 +122,7 @@ def _study(wave: str):  # type: ignore[no-untyped-def]
     except WaveInvalid as e:
         err.print(f"[red]{escape(str(e))}[/red]")
         raise typer.Exit(1) from None
-    except SettingsError as e:
+    except (SettingsError, IndexConfigError) as e:      # the index's settings do not fit this wave
         _fail_settings(e)
 
 

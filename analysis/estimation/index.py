@@ -43,6 +43,8 @@ SCALE = (0.0, 100.0)
 RANDOM_INDEX = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49,
                 11: 1.51, 12: 1.48, 13: 1.56, 14: 1.57, 15: 1.59}
 """Saaty's random consistency index by matrix order (Saaty 1980, extended to 15 items)."""
+AHP_CR_MAX = 0.10
+"""Saaty: a pairwise matrix with a consistency ratio of 0.10 or more is too inconsistent to use."""
 
 
 def _config_from_state(state: dict) -> IndexConfig:
@@ -324,9 +326,9 @@ def _level_weights(cfg: IndexConfig, xn: np.ndarray, items: list[Item], fields: 
             raise IndexConfigError(f"AHP order {order} must list the fields {fields}")
         keep = [order.index(f) for f in fields]          # comparisons among the fields present
         w, cr = ahp_weights(np.array(cfg.ahp_matrix)[np.ix_(keep, keep)])
-        if cr >= 0.1:
+        if cr >= AHP_CR_MAX:
             raise IndexConfigError(f"AHP pairwise matrix is inconsistent: consistency ratio "
-                                   f"{cr:.3f} ≥ 0.10; revise the comparisons")
+                                   f"{cr:.3f} ≥ {AHP_CR_MAX:.2f}; revise the comparisons")
         fw = w
     elif cfg.weighting == "expert":
         fw = np.array([float(cfg.expert_fields.get(f, 1.0)) for f in fields])

@@ -136,6 +136,9 @@ def build_study(wave: str | Path | Wave | None = None, *, construction: IndexCon
         The wave has validation errors.
     analysis.settings.SettingsError
         A settings file is invalid.
+    analysis.estimation.index.IndexConfigError
+        The index's settings do not fit this wave (an AHP matrix inconsistent among the fields the
+        wave has).
     """
     from analysis.ingest.official import province_panel
 

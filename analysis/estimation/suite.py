@@ -180,8 +180,9 @@ def robustness(study, *, model: str = "wls_region") -> pd.DataFrame:  # type: ig
     for attr, options in (("normalisation", NORMALISATIONS), ("weighting", WEIGHTINGS),
                           ("aggregation", AGGREGATIONS)):
         for opt in options:
-            if opt == getattr(base, attr) or opt == "target" or opt == "expert":
-                continue          # target and expert need values the settings may not give
+            if opt == getattr(base, attr) or opt == "target" or opt == "expert" or \
+                    (opt == "ahp" and not base.ahp_matrix):
+                continue          # target, expert and ahp need values the settings may not give
             variants[ROBUSTNESS_LABELS[attr][opt]] = base.with_(**{attr: opt})
     out = []
     for name, cfg in variants.items():

@@ -141,6 +141,9 @@ def _cross_checks(s: Settings) -> None:
                                             f"unknown field; fields: {', '.join(sorted(fields))}"))
     if s.index.ahp.order and set(s.index.ahp.order) != fields:
         problems.append(SettingsProblem(idx_file, "ahp.order", f"must list the fields {', '.join(sorted(fields))}"))
+    elif s.index.ahp.matrix:
+        problems += _ahp_problems(s, idx_file)
+    problems += _expert_indicator_problems(s, idx_file)
     problems += _target_problems(s, idx_file)
     pub = s.published
     rep_file = display_path(paths.REFERENCE / "reproduction.yml")
@@ -152,6 +155,34 @@ def _cross_checks(s: Settings) -> None:
             problems.append(SettingsProblem(rep_file, f"figures.{fig.key}", "no such figure in published-figures.yml"))
     if problems:
         raise SettingsError(problems)
+
+
+def _ahp_problems(s: Settings, idx_file: str) -> list[SettingsProblem]:
+    """The AHP matrix of the fields is consistent enough to weight them (Saaty's CR below 0.10);
+    a wave without some field is judged again on the comparisons among the fields it has."""
+    from analysis.estimation.index import AHP_CR_MAX, IndexConfigError, ahp_weights
+
+    try:
+        cr = ahp_weights(s.index.ahp.matrix)[1]
+    except IndexConfigError as e:
+        return [SettingsProblem(idx_file, "ahp.matrix", str(e))]
+    if cr >= AHP_CR_MAX:
+        return [SettingsProblem(idx_file, "ahp.matrix", f"the comparisons are inconsistent: consistency ratio "
+                                f"{cr:.3f} ≥ {AHP_CR_MAX:.2f}; revise them")]
+    return []
+
+
+def _expert_indicator_problems(s: Settings, idx_file: str) -> list[SettingsProblem]:
+    """Each indicator given an expert weight is an indicator of the index (a misspelt id would
+    leave the weight unused without a word)."""
+    if not s.index.expert.indicators:
+        return []
+    from analysis.ingest.codebook import _build
+
+    items = {it.id for it in _build(s.codebook, "").indicators(s.index.questionnaire)}
+    return [SettingsProblem(idx_file, f"expert.indicators.{k}",
+                            f"not an indicator of the index's questionnaire ({s.index.questionnaire})")
+            for k in s.index.expert.indicators if k not in items]
 
 
 def _target_problems(s: Settings, idx_file: str) -> list[SettingsProblem]:

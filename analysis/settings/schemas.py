@@ -86,6 +86,16 @@ class AHP(Strict):
         n = len(self.order)
         if self.matrix and (len(self.matrix) != n or any(len(r) != n for r in self.matrix)):
             raise ValueError(f"the matrix must be {n} × {n} (one row and column per field in 'order')")
+        bad = [(i + 1, j + 1) for i, r in enumerate(self.matrix) for j, x in enumerate(r) if not x > 0]
+        if bad:             # Saaty's comparisons are ratios of importance: positive
+            raise ValueError(f"entries must be positive (a comparison is how many times one field matters "
+                             f"more than another); row, column {bad[0][0]}, {bad[0][1]} is not")
+        off = [(i + 1, j + 1) for i, r in enumerate(self.matrix) for j in range(i, n)
+               if abs(r[j] * self.matrix[j][i] - 1) > 1e-6]
+        if off:
+            i, j = off[0]
+            raise ValueError(f"the matrix must be reciprocal (a_ji = 1 / a_ij, a_ii = 1): row, column {i}, {j} "
+                             f"and {j}, {i} are {self.matrix[i - 1][j - 1]:g} and {self.matrix[j - 1][i - 1]:g}")
         return self
 
 
@@ -112,6 +122,13 @@ class IndexSettings(Strict):
     """For ``expert`` weighting."""
     ahp: AHP = AHP()
     """For ``ahp`` weighting."""
+
+    @model_validator(mode="after")
+    def _ahp_given(self) -> IndexSettings:
+        if self.weighting == "ahp" and not self.ahp.matrix:
+            raise ValueError("weighting: ahp needs the pairwise comparisons of the fields: ahp.order and "
+                             "ahp.matrix")
+        return self
 
 
 # ---- data/models.yml -----------------------------------------------------------------------
