@@ -437,7 +437,7 @@ def stream(
         try:
             if spec is None:
                 raise ValueError("no such model in data/models.yml")
-            ols = model_ols(spec)
+            ols = model_ols(spec, settings=settings)
         except ValueError as e:
             err.print(f"[red]--model {escape(repr(model))}: {escape(str(e))}[/red]")
             raise typer.Exit(2) from None

@@ -835,7 +835,10 @@ def test_stream_fits_an_ols_model_unweighted_as_models_does(tmp_path):
     ("wls_region", {"cluster": None, "se": None, "wild": None}, "standard errors are hc1"),
     ("wls_region", {"fixed_effects": ("region3", "sex")}, "2 fixed effects"),
     ("multilevel", {}, "not a linear model"),
-    ("wls_region", {"fixed_effects": ()}, "not a linear model with a fixed effect")])
+    ("wls_region", {"fixed_effects": ()}, "not a linear model with a fixed effect"),
+    ("wls_region_nomeans", {}, "cannot build 'overall_without_means'"),
+    ("wls_region", {"regressors": ("internet_use", "urban_rate")}, "province covariates such as 'urban_rate'"),
+    ("wls_region", {"regressors": ("internet_use", "no_such_column")}, "cannot build 'no_such_column'")])
 def test_a_model_the_scan_cannot_fit_as_models_does_is_refused_with_its_reason(name, update, says):
     """The scan absorbs one fixed effect and gives CR1 SEs: a model with design-based or HC1 SEs,
     two fixed effects, none, or another family would be printed with other estimates or SEs than
@@ -845,10 +848,20 @@ def test_a_model_the_scan_cannot_fit_as_models_does_is_refused_with_its_reason(n
         model_ols(spec)
 
 
+def test_stream_wave_refuses_an_ols_outcome_it_cannot_build_before_scanning(partitioned):
+    """An ``ols`` argument given directly (not through model_ols) whose outcome is no column, derived
+    variable or overall score: a ValueError naming it, not a KeyError from the middle of the scan."""
+    folder, _ = partitioned
+    ols = {"y": "overall_without_means", "x": X, "fe": "province", "cluster": "province"}
+    with pytest.raises(ValueError, match=r"cannot build 'overall_without_means'"):
+        stream_wave(folder, DESIGN, ols=ols)
+
+
 def test_stream_command_refuses_a_model_it_would_fit_otherwise_than_models_and_says_weighting(
         partitioned, tmp_path, monkeypatch):
     """``ruralgov stream --model`` exits 2 naming the model and the reason for a design-based
-    model and for a name not in data/models.yml; an ``ols`` model added to data/models.yml is
+    model, one whose outcome is an index score the scan does not build, and a name not in
+    data/models.yml; an ``ols`` model added to data/models.yml is
     printed unweighted (its title says so) with the scan's unweighted estimates."""
     import json
 
@@ -859,7 +872,8 @@ def test_stream_command_refuses_a_model_it_would_fit_otherwise_than_models_and_s
     from analysis.cli import app
 
     folder, _ = partitioned
-    for name, says in (("svy_region", "standard errors are design"), ("nope", "no such model")):
+    for name, says in (("svy_region", "standard errors are design"), ("nope", "no such model"),
+                       ("wls_region_nomeans", "cannot build 'overall_without_means'")):
         res = CliRunner().invoke(app, ["stream", str(folder), "--model", name])
         assert res.exit_code == 2 and name in res.output and says in res.output, res.output
     doc = yaml.safe_load(paths.MODELS_CONFIG.read_text(encoding="utf-8"))

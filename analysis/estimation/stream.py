@@ -578,16 +578,38 @@ def _scan_job(design: dict, by: str, ols: dict | None, codebook, settings) -> Sc
     if cfg.normalisation not in ("minmax", "target") or cfg.weighting in ("entropy", "pca"):
         raise ValueError("the partitioned path needs a row-local index (min-max or target "
                          "normalisation; equal, expert or AHP weights)")
-    return ScanJob(design, by, ols, dict(st.models.derived) if ols else {}, cfg,
-                   codebook or load_codebook())
+    cb = codebook or load_codebook()
+    if ols:
+        _check_ols_columns(ols, cb, st)
+    return ScanJob(design, by, ols, dict(st.models.derived) if ols else {}, cfg, cb)
 
 
-def model_ols(spec) -> dict:  # type: ignore[no-untyped-def]
+def _check_ols_columns(ols: dict, codebook, settings) -> None:  # type: ignore[no-untyped-def]
+    """A ValueError naming the variables of a streamed OLS the scan cannot build: each is a
+    column of a piece (a villagers item, or the province's name and regions), a derived variable of
+    data/models.yml, or, for the outcome only, the overall score. An index score other than the
+    overall one (a field, an aspect, ``overall_without_<aspect>``) and the province covariates
+    (official statistics joined in memory) are not."""
+    known = ({it.id for it in codebook.items("villagers")} | set(settings.models.derived)
+             | {"province_en", "region3", "region4"})
+    names = dict.fromkeys([ols["y"], *ols["x"], ols["fe"], ols["cluster"], ols.get("weights", "weight")])
+    lacking = [c for c in names if c and c not in known and not (c == ols["y"] == "overall")]
+    if lacking:
+        covs = [c for c in lacking if c in settings.models.province_covariates]
+        raise ValueError(
+            f"the streamed OLS cannot build {', '.join(map(repr, lacking))}: it reads the wave's columns, "
+            "the derived variables of data/models.yml and, as the outcome, the overall score only"
+            + (f" (province covariates such as {covs[0]!r} are joined in memory: use ruralgov models)"
+               if covs else ""))
+
+
+def model_ols(spec, *, codebook=None, settings=None) -> dict:  # type: ignore[no-untyped-def]
     """The ``ols`` argument of :func:`stream_wave` for a model of data/models.yml: its outcome,
     regressors, fixed effect (absorbed), cluster and weights (none for an ``ols`` model), so that
     the streamed fit is the one ``ruralgov models`` prints. ValueError saying why a model has no
     such fit: not linear, no fixed effect or more than one (the scan absorbs one and enters no
-    dummies), standard errors other than CR1 (the scan gives clustered SEs only)."""
+    dummies), standard errors other than CR1 (the scan gives clustered SEs only), a variable the
+    scan cannot build (an index score other than the overall one, a province covariate)."""
     if spec.family not in ("ols", "wls") or not spec.fixed_effects:
         raise ValueError("not a linear model with a fixed effect in data/models.yml")
     if len(spec.fixed_effects) > 1:
@@ -596,8 +618,13 @@ def model_ols(spec) -> dict:  # type: ignore[no-untyped-def]
     if spec.se_kind != "cr1":
         raise ValueError(f"its standard errors are {spec.se_kind}; the streamed OLS gives CR1 "
                          "standard errors clustered by the model's 'cluster' only")
-    return {"y": spec.outcome, "x": list(spec.regressors), "fe": spec.fixed_effects[0],
-            "cluster": spec.cluster, "weights": spec.weights}
+    ols = {"y": spec.outcome, "x": list(spec.regressors), "fe": spec.fixed_effects[0],
+           "cluster": spec.cluster, "weights": spec.weights}
+    from analysis.ingest.codebook import load_codebook
+    from analysis.settings import load_settings
+
+    _check_ols_columns(ols, codebook or load_codebook(), settings or load_settings())
+    return ols
 
 
 def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
