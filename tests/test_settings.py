@@ -570,6 +570,10 @@ def _one_model(spec: dict):  # type: ignore[no-untyped-def]
     ({"family": "oaxaca", "group": "sex", "groups": ["1", "2"], "se": "hc1"},
      "'se' does not apply to an oaxaca model"),
     ({"family": "ologit", "se": "hc1"}, "an ordered logit is model-based, or design-based"),
+    # fixed effects an ordered logit or a decomposition would leave out without a word
+    ({"family": "ologit", "fixed_effects": ["region3"]}, "'fixed_effects' does not apply to an ologit model"),
+    ({"family": "oaxaca", "group": "sex", "groups": ["1", "2"], "fixed_effects": ["province_en"]},
+     "'fixed_effects' does not apply to an oaxaca model"),
     ({"family": "wls", "se": "design"}, "design-based standard errors need 'weights'"),
     ({"family": "mixedlm", "group": "province", "weights": "weight"}, "the multilevel model is unweighted"),
     ({"family": "ols", "weights": "weight"}, "an ols model is unweighted: use family wls"),
@@ -592,6 +596,8 @@ def test_each_family_rule_of_a_model_is_checked(spec, fragment):
     ({"family": "ologit", "weights": "weight", "se": "design"}, "design"),
     ({"family": "ologit"}, "model"),
     ({"family": "mixedlm", "group": "province", "cluster": "province"}, "cr1"),
+    ({"family": "mixedlm", "group": "province", "fixed_effects": ["region3"]}, "hc1"),
+    ({"family": "logit", "fixed_effects": ["region3"], "cluster": "province"}, "cr1"),
     ({"family": "oaxaca", "group": "sex", "groups": ["a", "b"], "weights": "weight"}, "hc1"),
 ])
 def test_a_model_that_keeps_the_family_rules_is_accepted(spec, se_kind):

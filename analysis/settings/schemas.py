@@ -189,7 +189,8 @@ class ModelSpec(Strict):
     regressors: tuple[str, ...] = ()
     """Codebook ids, derived variables or province covariates."""
     fixed_effects: tuple[str, ...] = ()
-    """Categorical columns: the first is absorbed, others entered as dummies."""
+    """Categorical columns: a linear model absorbs the first and enters the others as dummies; a
+    logit or mixedlm model enters them all as dummies; ologit and oaxaca take none."""
     cluster: str | None = None
     """Column whose groups the CR1 standard errors are clustered on."""
     weights: str | None = None
@@ -231,6 +232,9 @@ class ModelSpec(Strict):
             raise ValueError("an oaxaca model needs 'groups': the two groups compared")
         if f in ("mixedlm", "oaxaca") and self.se is not None:
             raise ValueError(f"'se' does not apply to {'an' if f == 'oaxaca' else 'a'} {f} model")
+        if f in ("ologit", "oaxaca") and self.fixed_effects:      # they would be left out unsaid
+            raise ValueError(f"'fixed_effects' does not apply to an {f} model: it enters no category "
+                             "dummies (give the categories as 0/1 regressors)")
         if f == "ologit" and self.se not in (None, "design"):
             raise ValueError("an ordered logit is model-based, or design-based with se: design")
         if self.se == "design" and not self.weights:
