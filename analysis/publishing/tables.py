@@ -101,7 +101,9 @@ CSV_LINK = re.compile(r'<a download="([^"]+\.csv)" href="data:text/csv;charset=u
 def csv_link(df: pd.DataFrame, title: str, *, kind: str = "table") -> str:
     """A link that downloads a table's (or a figure's, ``kind="figure"``) data as CSV (UTF-8 with
     BOM, formula cells escaped), embedded in the page itself: the HTML stays self-contained and
-    offline. Suppressed cells are empty, with their reason in the ``suppressed`` column."""
+    offline. Suppressed cells are empty, with their reason in the ``suppressed`` column; a cell
+    flagged on its own (:func:`~analysis.publishing.reliability.cell_flags`) has its reason in the
+    column ``<column>_flag``."""
     from urllib.parse import quote
 
     own = cell_flags(df)                  # a cell flagged on its own: its reason in "<column>_flag"
