@@ -2367,3 +2367,24 @@ def test_mathjax_is_fetched_verified_and_unpacked_where_the_pages_load_it(tmp_pa
     monkeypatch.setattr(assets, "MATHJAX_SHA512", "not the digest")
     with pytest.raises(RuntimeError, match="integrity mismatch"):
         assets.ensure_mathjax()
+
+
+def test_the_index_page_s_heat_map_titles_and_the_comparison_legend_are_in_the_chinese_edition(
+        default_study, monkeypatch):
+    """In the Chinese edition the two sub-index heat maps are titled in Chinese (their titles are in
+    the message catalogue) and the comparison figure's legend names the nation and the regions in
+    Chinese where a CJK font can draw them, in the series' order (all, central, east, west)."""
+    from analysis.estimation.sensitivity import domain_replicates
+    from analysis.i18n import LANG_ENV
+    from analysis.publishing import figures
+    from analysis.report.pages import compare, index
+
+    monkeypatch.setenv(LANG_ENV, "zh")
+    t = index.province_table(default_study, domain_replicates(default_study, reps=20, seed=1))
+    out = index.figures_(default_study, t)
+    assert out["fig_index_fields"].axes[0].get_title(loc="left") == "各地区的领域分指数"
+    assert out["fig_index_aspects"].axes[0].get_title(loc="left") == "各地区的方面分指数"
+    fig = compare.figure([default_study])
+    legend = [x.get_text() for x in fig.axes[0].get_legend().get_texts()]
+    want = ["全部", "中部", "东部", "西部"] if figures.cjk_font() else ["全部", "central", "east", "west"]
+    assert legend == want

@@ -440,7 +440,7 @@ def oaxaca_plot(detail: pd.DataFrame, *, synthetic: bool, groups: tuple[object, 
     return attach(fig, detail)
 
 
-def _series(name: object) -> str:
+def series_label(name: object) -> str:
     """A line's name in the legend: a region's in the edition's language, else the translated text."""
     return _(str(category("region", str(name))))
 
@@ -457,10 +457,10 @@ def lines(df: pd.DataFrame, *, ylabel: str, title: str = "", palette: dict | Non
         s = df[c]
         color = (palette or REGION_COLORS).get(str(c))
         if break_year is None:
-            ax.plot(df.index, s, label=_series(c), color=color, **style)
+            ax.plot(df.index, s, label=series_label(c), color=color, **style)
             continue
         before, after = s[s.index < break_year], s[s.index >= break_year]
-        (line,) = ax.plot(before.index, before, label=_series(c), color=color, **style)
+        (line,) = ax.plot(before.index, before, label=series_label(c), color=color, **style)
         ax.plot(after.index, after, color=line.get_color(), **style)
     if break_year is not None:
         ax.axvline(break_year - 0.5, color="grey", ls="--", lw=1)

@@ -47,7 +47,8 @@ def figure(studies: list):  # type: ignore[no-untyped-def, type-arg]
     for k, (region, d) in enumerate(groups):       # the series side by side, centred on each wave
         x = d["wave"].map(pos).to_numpy() + (k - (len(groups) - 1) / 2) * 0.08
         ax.errorbar(x, d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
-                    fmt="o-", capsize=3, label=region, color=figures.REGION_COLORS.get(region, "#444"))
+                    fmt="o-", capsize=3, label=figures.series_label(region),
+                    color=figures.REGION_COLORS.get(region, "#444"))
     ax.set_xticks(np.arange(len(ordered)), [s.wave.id if s.year is None else f"{s.wave.id}\n({s.year})"
                                             for s in ordered])      # a wave without a year: its id alone
     ax.set_ylabel(_("modernization degree (0–100)"))

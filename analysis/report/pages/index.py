@@ -184,7 +184,7 @@ def figures_(study, prov: pd.DataFrame) -> dict[str, Any]:  # type: ignore[no-un
                synthetic=syn),
            "fig_index_ranks": (figures.rank_intervals(rk, synthetic=syn) if len(rk) >= 2 else
                                figures.placeholder(_(RANKS_NEED_TWO).format(n=len(shown)))),
-           "fig_index_fields": _heatmap(study, "fields", "Field sub-indices by region"),
-           "fig_index_aspects": _heatmap(study, "aspects", "Aspect sub-indices by region"),
+           "fig_index_fields": _heatmap(study, "fields", N_("Field sub-indices by region")),
+           "fig_index_aspects": _heatmap(study, "aspects", N_("Aspect sub-indices by region")),
            "fig_index_map": province_map(study)}
     return out
