@@ -200,7 +200,8 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     ``scores`` replaces the study's index scores (not for an outcome ``overall_without_<aspect>``,
     rebuilt from the study's own construction: fit that on ``study.with_construction(...)``);
     ``design_columns`` adds strata, PSU and weight (design-based SEs, the Oaxaca bootstrap);
-    ``complete=False`` keeps every row, missing values included (multiple imputation).
+    ``complete=False`` keeps every row, missing values included (multiple imputation), but for the
+    rows a transform leaves out by design (``nonpositive: drop``).
     """
     ms = models or study.settings.models
     v = study.villagers
@@ -236,9 +237,14 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     v = pd.DataFrame({**{c: v[c] for c in v.columns if c in used},
                       **{c: sc[c] for c in sc.columns if c in used}}, copy=False)
     notes: list[Message] = []
+    # rows a transform leaves out by design (nonpositive: drop): their source was answered, so they
+    # are no missing answer to impute but rows outside the model, as in the complete cases
+    outside = np.zeros(len(v), dtype=bool)
     for name, d in ms.derived.items():
         if name in reads:
             v[name] = _derived_once(study.wave, v, sc.columns, name, d, notes)
+            if d.of and d.of in v:
+                outside |= (v[d.of].notna() & v[name].isna()).to_numpy()
     covs = [c for c in ms.province_covariates if c in need]
     if covs:
         year = covariate_year(study)
@@ -269,7 +275,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     miss = {c: np.isnan(a) if c in numeric else _missing(study.wave, c, a) if c in own else np.asarray(pd.isna(a))
             for c, a in arrays.items()}
     dropped_by = {c: int(m.sum()) for c, m in miss.items() if m.any()}
-    keep = np.ones(len(v), dtype=bool)
+    keep = ~outside
     if complete:
         for m in miss.values():
             keep &= ~m

@@ -241,7 +241,10 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
     cluster, else HC1; a model with design-based SEs is refused) inside each fit. Intervals and
     p-values are on t with Barnard and Rubin's degrees of freedom, the complete-data df being the
     complete-case model's (G − 1 when clustered). Returns term, label, estimate, se, df, ci_low,
-    ci_high, p, fmi (the fraction of missing information) and the complete-case estimate beside it.
+    ci_high, p, fmi (the fraction of missing information) and the complete-case estimate beside it;
+    its ``attrs`` give the settings, the rows each completed data set fits (``rows``), those among
+    them with a missing answer (``missing_rows``) and those left out without a fixed effect, weight
+    or cluster (``left_out_rows``).
     With ``return_fits``, also each completed data set's estimates and squared SEs (long:
     imputation, term, estimate, variance).
     """
@@ -256,6 +259,9 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
     if spec.se_kind == "design":
         raise ModelSpecError(f"multiple imputation pools model-based SEs (CR1 or HC1); {model!r} has "
                              "design-based SEs (se: design), which each completed data set would need")
+    # the complete-case fit first: a model the wave cannot fit (one cluster, say) is refused with
+    # its reason before the imputations run
+    cc = fit_model(study, spec.model_copy(update={"wild": None}))
     mf = model_frame(study, spec, complete=False)
     # rows without a fixed effect, weight or cluster are not imputed: left out, as the
     # complete-case fit leaves them (a blank level would otherwise count as the reference level)
@@ -285,7 +291,6 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
     fits = res.model.results_list
     q = np.array([np.asarray(f.params) for f in fits])
     u = np.array([np.diag(np.asarray(f.cov_params())) for f in fits])
-    cc = fit_model(study, spec.model_copy(update={"wild": None}))
     pooled = pool_rubin(q, u, cc.df_inference).set_axis(names)
     labels = variable_labels(study)
     out = pd.DataFrame({"term": regs, "label": [labels.get(r, r) for r in regs]})
@@ -297,5 +302,5 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
     out.attrs.update({"imputations": imputations, "burn_in": burn_in, "seed": seed,
                       "df_complete": cc.df_inference,
                       "missing_rows": int(d[[spec.outcome, *regs]].isna().any(axis=1).sum()),
-                      "left_out_rows": int((~keep).sum())})
+                      "left_out_rows": int((~keep).sum()), "rows": len(d)})
     return (out, long) if return_fits else out
