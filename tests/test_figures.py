@@ -464,6 +464,13 @@ def test_table1_plot_draws_a_panel_per_field_with_each_problem_s_interval(publis
     assert edu.get_position().height == pytest.approx(2 * health.get_position().height, rel=1e-6)
     assert _texts(fig) == ["synthetic replica"]
     assert "item" not in fig.ruralgov_data and len(fig.ruralgov_data) == 3
+    # the figure's data hold every value it draws: the published ring where there is one
+    data = fig.ruralgov_data
+    for col in ("estimate", "ci_low", "ci_high"):
+        assert data[col].tolist() == t[col].tolist()
+    assert ("published" in data) is published
+    if published:
+        assert data["published"].tolist() == [41.2, 24.0, 29.5]
 
 
 def test_table1_plot_labels_the_last_of_three_panels_and_draws_a_single_field_alone():
