@@ -18,6 +18,7 @@ from analysis.settings.schemas import IndexSettings
 
 @pytest.mark.parametrize("raw,fragment", [
     ({"weighting": "ahp", "ahp": {}}, "weighting: ahp needs the pairwise comparisons of the fields"),
+    ({"weighting": "ahp", "ahp": {"order": ["a", "b"]}}, "needs the pairwise comparisons"),   # order alone
     ({"ahp": {"order": ["a", "b", "c"], "matrix": [[1, 2, -2], [0.5, 1, 1], [-0.5, 1, 1]]}},
      "entries must be positive"),
     ({"ahp": {"order": ["a", "b"], "matrix": [[1, 2], [0, 1]]}}, "row, column 2, 1 is not"),
