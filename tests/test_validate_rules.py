@@ -477,6 +477,20 @@ def test_an_fpc_may_equal_the_psus_sampled_and_not_fall_below_them(small_village
         assert f"has {n_h['河南']} {sampled} but an fpc of {n_h['河南'] - 1}:" in errs[0].message
 
 
+@pytest.mark.parametrize("psu", ["village_id", None])
+def test_an_fpc_given_as_a_sampling_fraction_is_not_a_population_below_the_sample(small_villagers, make_wave,
+                                                                                   psu):
+    """An fpc of 1 or less is a sampling fraction (wave.yml's fpc: "PSUs in the stratum's population,
+    or a sampling fraction"), not a population of one PSU or less: 0.1 in every stratum passes,
+    though each stratum samples more than 0.1 PSUs or respondents."""
+    v = small_villagers.copy()
+    v["fpc"] = "0.1"
+    folder = make_wave(v, spec={"design": {"weight": "weight", "strata": "province", "psu": psu, "fpc": "fpc"}})
+    report, errs = _errors(folder)
+    assert report.ok, errs
+    assert not [p for p in report.problems if p.column == "fpc"]
+
+
 def test_an_fpc_with_two_values_in_one_stratum_is_refused(small_villagers, make_wave):
     """A stratum has one population of PSUs: an fpc of 50 for its first village and 60 for the
     others is refused (two values, not only three or more); one value per stratum passes."""
