@@ -126,10 +126,9 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
             numeric.append(str(c))
             text = [MARK if (s and t == "" and kind in ("number", "rank", "p", "ratio")) else t
                     for s, t in zip(sup, text)]
-        if c == target:
-            text = [f"{t} †" if (f and t not in ("", MARK)) else t for f, t in zip(flagged, text)]
-        elif c in own:
-            text = [f"{t} †" if (f and t not in ("", MARK)) else t for f, t in zip(own[c], text)]
+        marks = flagged if c == target else own.get(c)      # the row's flag, or the cell's own
+        if marks is not None:
+            text = [f"{t} †" if (f and t not in ("", MARK)) else t for f, t in zip(marks, text)]
         out[c] = text
     return out, numeric
 

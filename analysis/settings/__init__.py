@@ -167,9 +167,16 @@ def _ahp_problems(s: Settings, idx_file: str) -> list[SettingsProblem]:
     except IndexConfigError as e:
         return [SettingsProblem(idx_file, "ahp.matrix", str(e))]
     if cr >= AHP_CR_MAX:
-        return [SettingsProblem(idx_file, "ahp.matrix", f"the comparisons are inconsistent: consistency ratio "
-                                f"{cr:.3f} ≥ {AHP_CR_MAX:.2f}; revise them")]
+        return [SettingsProblem(idx_file, "ahp.matrix", "the comparisons are inconsistent: consistency "
+                                f"ratio {cr:.3f} ≥ {AHP_CR_MAX:.2f}; revise them")]
     return []
+
+
+def _index_indicators(s: Settings) -> dict[str, Any]:
+    """The indicators of the index's questionnaire in the settings' codebook: id → item."""
+    from analysis.ingest.codebook import _build
+
+    return {it.id: it for it in _build(s.codebook, "").indicators(s.index.questionnaire)}
 
 
 def _expert_indicator_problems(s: Settings, idx_file: str) -> list[SettingsProblem]:
@@ -177,9 +184,7 @@ def _expert_indicator_problems(s: Settings, idx_file: str) -> list[SettingsProbl
     leave the weight unused without a word)."""
     if not s.index.expert.indicators:
         return []
-    from analysis.ingest.codebook import _build
-
-    items = {it.id for it in _build(s.codebook, "").indicators(s.index.questionnaire)}
+    items = _index_indicators(s)
     return [SettingsProblem(idx_file, f"expert.indicators.{k}",
                             f"not an indicator of the index's questionnaire ({s.index.questionnaire})")
             for k in s.index.expert.indicators if k not in items]
@@ -191,9 +196,7 @@ def _target_problems(s: Settings, idx_file: str) -> list[SettingsProblem]:
     at most its highest (codes counted as the index turns them: a reversed item from its other end)."""
     if not s.index.targets:
         return []
-    from analysis.ingest.codebook import _build
-
-    items = {it.id: it for it in _build(s.codebook, "").indicators(s.index.questionnaire)}
+    items = _index_indicators(s)
     out = []
     for item_id, code in s.index.targets.items():
         it = items.get(item_id)
