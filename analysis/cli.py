@@ -194,11 +194,12 @@ def replica(
     wid = wave_id or out_dir.resolve().name
     if not WAVE_ID.fullmatch(wid) or wid != out_dir.resolve().name:
         err.print(f"[red]--out {escape(str(out_dir))}: a wave's folder is named by its id, a slug of a-z, "
-                  f"0-9, '.', '_', '-' (got {escape(repr(wid))}); choose a folder such as data/waves/2024-replica[/red]")
+                  f"0-9, '.', '_', '-' (got {escape(repr(wid))}); choose a folder such as "
+                  "data/waves/2024-replica[/red]")
         raise typer.Exit(2)
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not is_replica_folder(out_dir))):
-        err.print(f"[red]--out {escape(str(out_dir))}: exists and is not an earlier replica wave; refusing to "
-                  "overwrite it (choose a new or empty folder)[/red]")
+        err.print(f"[red]--out {escape(str(out_dir))}: exists and is not an earlier replica wave; "
+                  "refusing to overwrite it (choose a new or empty folder)[/red]")
         raise typer.Exit(2)
     try:
         hashes = write_wave(out_dir, seed=seed, wave_id=wid, n=n, calibrate=not no_calibrate)

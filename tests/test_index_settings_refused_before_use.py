@@ -35,8 +35,8 @@ def test_an_ahp_block_that_cannot_weight_the_fields_is_refused(raw, fragment):
 
 def test_a_reciprocal_positive_ahp_matrix_is_accepted():
     """The shipped comparisons and a consistent hand-made matrix pass."""
-    validate(IndexSettings, {"weighting": "ahp", "ahp": {"order": ["a", "b", "c"],
-                                                         "matrix": [[1, 2, 4], ["1/2", 1, 2], ["1/4", "1/2", 1]]}},
+    consistent = [[1, 2, 4], ["1/2", 1, 2], ["1/4", "1/2", 1]]
+    validate(IndexSettings, {"weighting": "ahp", "ahp": {"order": ["a", "b", "c"], "matrix": consistent}},
              "data/index.yml")
     assert load_settings().index.ahp.matrix
 

@@ -837,7 +837,8 @@ def test_stream_fits_an_ols_model_unweighted_as_models_does(tmp_path):
     ("multilevel", {}, "not a linear model"),
     ("wls_region", {"fixed_effects": ()}, "not a linear model with a fixed effect"),
     ("wls_region_nomeans", {}, "cannot build 'overall_without_means'"),
-    ("wls_region", {"regressors": ("internet_use", "urban_rate")}, "province covariates such as 'urban_rate'"),
+    ("wls_region", {"regressors": ("internet_use", "urban_rate")},
+     "province covariates such as 'urban_rate'"),
     ("wls_region", {"regressors": ("internet_use", "no_such_column")}, "cannot build 'no_such_column'")])
 def test_a_model_the_scan_cannot_fit_as_models_does_is_refused_with_its_reason(name, update, says):
     """The scan absorbs one fixed effect and gives CR1 SEs: a model with design-based or HC1 SEs,

@@ -485,8 +485,8 @@ def test_an_fpc_given_as_a_sampling_fraction_is_not_a_population_below_the_sampl
     though each stratum samples more than 0.1 PSUs or respondents."""
     v = small_villagers.copy()
     v["fpc"] = "0.1"
-    folder = make_wave(v, spec={"design": {"weight": "weight", "strata": "province", "psu": psu, "fpc": "fpc"}})
-    report, errs = _errors(folder)
+    design = {"weight": "weight", "strata": "province", "psu": psu, "fpc": "fpc"}
+    report, errs = _errors(make_wave(v, spec={"design": design}))
     assert report.ok, errs
     assert not [p for p in report.problems if p.column == "fpc"]
 

@@ -94,8 +94,9 @@ class AHP(Strict):
                if abs(r[j] * self.matrix[j][i] - 1) > 1e-6]
         if off:
             i, j = off[0]
-            raise ValueError(f"the matrix must be reciprocal (a_ji = 1 / a_ij, a_ii = 1): row, column {i}, {j} "
-                             f"and {j}, {i} are {self.matrix[i - 1][j - 1]:g} and {self.matrix[j - 1][i - 1]:g}")
+            a_ij, a_ji = self.matrix[i - 1][j - 1], self.matrix[j - 1][i - 1]
+            raise ValueError(f"the matrix must be reciprocal (a_ji = 1 / a_ij, a_ii = 1): row, column "
+                             f"{i}, {j} and {j}, {i} are {a_ij:g} and {a_ji:g}")
         return self
 
 
