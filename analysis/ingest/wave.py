@@ -72,6 +72,21 @@ class Wave:
         return self.spec.synthetic
 
     @property
+    def replica_kind(self) -> str | None:
+        """How a synthetic wave was made, as its ``wave.yml`` states it (``generator``):
+        ``"calibrated"`` or ``"uncalibrated"`` for this package's replica (``module:
+        analysis.replica`` with ``calibrated: true`` or ``false``); ``"other"`` for any other
+        synthetic wave (another generator, none named, or its calibration not stated); None for a
+        wave of observed microdata. Pages say a wave is calibrated only when its wave.yml says so."""
+        if not self.synthetic:
+            return None
+        st = self.spec.settings
+        gen = (st.generator if st is not None else {}) or {}
+        if gen.get("module") != "analysis.replica" or not isinstance(gen.get("calibrated"), bool):
+            return "other"
+        return "calibrated" if gen["calibrated"] else "uncalibrated"
+
+    @property
     def villagers(self) -> pd.DataFrame:
         """Clean villager questionnaire: a new frame whose changes never reach the wave (pandas'
         copy-on-write: the data are copied only when written, not on every access)."""

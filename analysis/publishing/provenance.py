@@ -32,8 +32,9 @@ OFFICIAL_NOTE = N_("Real data: official statistics of the National Bureau of Sta
 
 
 @lru_cache(maxsize=1)
-def git_commit() -> tuple[str, bool]:
-    """Short commit of the project and whether the work tree differs from it ('unknown' outside git)."""
+def git_commit() -> tuple[str, bool | None]:
+    """Short commit of the project and whether the work tree differs from it; outside git
+    ('unknown', None): neither the commit nor the state of the code is known, and nothing says clean."""
     try:
         sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=paths.ROOT, capture_output=True,
                              text=True, check=True).stdout.strip()
@@ -41,7 +42,7 @@ def git_commit() -> tuple[str, bool]:
                                     capture_output=True, text=True, check=True).stdout.strip())
         return sha, dirty
     except (OSError, subprocess.CalledProcessError):
-        return "unknown", False
+        return "unknown", None
 
 
 @lru_cache(maxsize=1)

@@ -42,10 +42,15 @@ def numbers(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                                "it).").format(ratio=h["shanghai_over_tibet"])
     else:
         h["seed_sentence"] = ""
-    h["wave_kind"] = (_("a calibrated synthetic replica of the seed study's survey") if study.wave.synthetic
-                      else _("survey microdata"))
+    h["wave_kind"] = _(WAVE_KINDS[study.wave.replica_kind])
     return h
 
+
+WAVE_KINDS = {"calibrated": N_("a calibrated synthetic replica of the seed study's survey"),
+              "uncalibrated": N_("an uncalibrated synthetic replica of the seed study's survey"),
+              "other": N_("synthetic microdata"),
+              None: N_("survey microdata")}
+"""What the landing page calls a wave, by :attr:`analysis.ingest.wave.Wave.replica_kind`."""
 
 SYNTHETIC_LABEL = N_("*Synthetic replica (illustrates the method):*")
 REAL_LABEL = N_("*Real official statistics:*")

@@ -25,5 +25,5 @@ def tables(study) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
         "config": pd.DataFrame({"file": list(cfg), "sha256": list(cfg.values())}),
         "versions": pd.DataFrame({"package": list(vers), "version": list(vers.values())}),
         "commit": pd.DataFrame({"item": [_(x) for x in COMMIT_ROWS],
-                                "value": [sha, _(N_("modified") if dirty else N_("clean")), w.id, w.sha256]}),
+                                "value": [sha, _(N_("unknown") if dirty is None else N_("modified") if dirty else N_("clean")), w.id, w.sha256]}),
     }

@@ -116,7 +116,9 @@ def facts_and_assumptions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def
          _("province strata, village PSUs, design weights from each province's rural population")),
         (_("institution records"), _("not stated; the education and township-hospital figures are multiples of 1/33"),
          _("{n} township institution records").format(n=inst)),
-        (_("regional degrees"), said.get("regions", ""), _("calibrated to reproduce them within their printed rounding")),
+        (_("regional degrees"), said.get("regions", ""),
+         _("calibrated to reproduce them within their printed rounding") if w.replica_kind == "calibrated"
+         else _("drawn from the replica's latent model, not calibrated to them")),
     ]
     return pd.DataFrame(rows, columns=[N_("topic"), N_("the seed paper states"), N_("the replica assumes")])
 
