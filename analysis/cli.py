@@ -292,25 +292,34 @@ def sensitivity(
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """Uncertainty and sensitivity: construction choices × Rao–Wu bootstrap; Sobol indices."""
+    from analysis.estimation.index import IndexConfigError
     from analysis.estimation.sensitivity import rank_intervals, run_sensitivity
     from analysis.report.pages.common import published_province_names
+    from analysis.report.pages.index import RANKS_NEED_TWO
 
     if draws is not None and draws < 14:
         raise typer.BadParameter("--draws must be at least 14 (two per input block)")
     st = _study(wave)
     ok = published_province_names(st)                  # the provinces ranked and shown
-    res = run_sensitivity(st, draws=draws, seed=seed, progress=sys.stderr.isatty(), rank_among=ok)
+    try:
+        res = run_sensitivity(st, draws=draws, seed=seed, progress=sys.stderr.isatty(), rank_among=ok)
+    except IndexConfigError as e:    # a construction it draws (AHP) does not fit this wave's fields
+        _fail_settings(e)
     reg = res.region_summary().reset_index(names="quantity")
     if not res.has_gap:
         lacks = " and ".join(r for r in ("east", "west") if r not in res.regions.columns)
         err.print(f"[yellow]no east–west gap: the wave has no villager of the {lacks}[/yellow]")
     ok = [p for p in ok if p in res.provinces.columns]
-    ranks = rank_intervals(res.provinces[ok]).sort_values("median_rank").reset_index(names="province")
+    ranks = None
+    if len(ok) >= 2:
+        ranks = rank_intervals(res.provinces[ok]).sort_values("median_rank").reset_index(names="province")
+    else:                               # a rank compares a province with nothing: as the report says
+        err.print(f"[yellow]{escape(RANKS_NEED_TWO.format(n=len(ok)))}[/yellow]")
     if fmt is Format.json:
         _write_json({"wave": st.wave.id, "synthetic": st.wave.synthetic,
                      "draws": res.n_evaluations, "independent_draws": len(res.regions), "seed": res.seed,
                      "regions": reg.to_dict("records"),
-                     "ranks": ranks.to_dict("records"),
+                     "ranks": [] if ranks is None else ranks.to_dict("records"),
                      "sobol": res.sobol.to_dict("records")})
         return
     if fmt is Format.csv:
@@ -318,7 +327,8 @@ def sensitivity(
         return
     _emit(reg, fmt, f"wave {st.wave.id}: scores across {len(res.regions)} independent draws "
                     f"(of the {res.n_evaluations} evaluated for the Sobol indices){_tag(st)}")
-    _emit(ranks, fmt, "publishable provinces: median rank and 95 % interval")
+    if ranks is not None:
+        _emit(ranks, fmt, "publishable provinces: median rank and 95 % interval")
     _emit(res.sobol, fmt, "Sobol indices (first order, total)")
     err.print(f"{res.n_evaluations} draws in {res.seconds:.2f} s (seed {res.seed})")
 
@@ -420,7 +430,7 @@ def stream(
     """
     import pandas as pd
 
-    from analysis.estimation.stream import model_ols, stream_wave
+    from analysis.estimation.stream import StreamModelError, model_ols, stream_wave
     from analysis.publishing.disclosure import DisclosurePolicy
     from analysis.publishing.reliability import flag_means
     from analysis.settings import SettingsError, load_settings
@@ -449,6 +459,9 @@ def stream(
         with _dask_client(scheduler) as client:
             res = stream_wave(folder, design, by=col, ols=ols, batch_rows=batch_rows,
                               progress=sys.stderr.isatty(), settings=settings, client=client)
+    except StreamModelError as e:
+        err.print(f"[red]--model {escape(repr(model))}: {escape(str(e))}[/red]")
+        raise typer.Exit(2) from None
     except ValueError as e:
         err.print(f"[red]{escape(str(e))}[/red]")
         raise typer.Exit(1) from None

@@ -654,7 +654,10 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
                          f"got {design['lonely_psu']!r}")
     job = _scan_job(design, by, ols, codebook, settings)
     files = partition_files(folder)
-    key = _key_header(_same_schema(files), job.codebook, files[0])
+    names = _same_schema(files)
+    key = _key_header(names, job.codebook, files[0])
+    if ols:
+        _check_ols_present(ols, names, job, files[0])
     part, dups = _scan(folder, files, job, key, client, batch_rows, progress)
     if part.answered and part.answered != part.present:
         # an indicator column no respondent of the wave answers is left out of the index, as in
@@ -665,6 +668,36 @@ def stream_wave(folder: str | Path, design: dict, *, by: str = "province_en",
     if out["degree"] is not None:                          # the index's scale, as in memory
         out["degree"] = replace(out["degree"], bounds=SCALE)
     return out
+
+
+class StreamModelError(ValueError):
+    """The streamed OLS needs a variable the wave's partitions lack: the model is refused on
+    this wave (as ``ruralgov models`` refuses it), the wave itself may be valid."""
+
+
+def _check_ols_present(ols: dict, names: list[str], job: ScanJob, file: Path) -> None:
+    """A :class:`StreamModelError` naming the variables of the streamed OLS (outcome, regressors,
+    fixed effect, cluster) that the partitions' columns cannot give: an item absent from the wave
+    (an optional one such as ``distance_km``), or a transform of one (``log_income`` of
+    ``hh_income``; an expression naming an absent column is refused by :func:`frames.derive`,
+    which says why). The province's name and regions are built from the province; headers that
+    map to no item are the pieces' to report (nothing is refused here then)."""
+    from analysis.ingest.readers import WaveError, map_headers
+
+    try:
+        have = set(map_headers(names, "villagers", job.codebook, shown=file.name, file=file)[0])
+    except WaveError:
+        return
+    have |= {"province_en", "region3", "region4"}
+    derived = job.derived
+    wanted = [c for c in dict.fromkeys([ols["y"], *ols["x"], ols["fe"], ols["cluster"]])
+              if c and not (c == ols["y"] == "overall")]
+    lacking = [c for c in wanted if c not in have
+               and not (c in derived and (derived[c].of is None or derived[c].of in have))]
+    if lacking:
+        raise StreamModelError(
+            f"the wave's partitions lack {', '.join(map(repr, lacking))}, which the model needs "
+            f"(read from the columns of {file.name})")
 
 
 def _key_header(names: list[str], codebook, file: Path) -> str | None:  # type: ignore[no-untyped-def]

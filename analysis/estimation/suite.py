@@ -25,6 +25,7 @@ import pandas as pd
 
 from analysis.estimation.frames import labels as variable_labels
 from analysis.estimation.frames import lacking, model_frame
+from analysis.estimation.index import IndexConfigError
 from analysis.estimation.results import ModelResult, ModelSet, ModelSpecError, pool_rubin
 from analysis.estimation.regression import RegressionError
 from analysis.i18n import Message, N_, Name, category
@@ -173,7 +174,9 @@ ROBUSTNESS_LABELS = {"normalisation": {"zscore": "z-score normalisation", "rank"
 def robustness(study, *, model: str = "wls_region") -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """A model with its outcome built by every alternative construction: each option of
     normalisation, weighting and aggregation (:mod:`analysis.settings.options`) other than the
-    study's own, one at a time. Tidy rows with a ``construction`` column."""
+    study's own, one at a time. Tidy rows with a ``construction`` column; an alternative the
+    wave's fields refuse (AHP comparisons inconsistent among the fields the wave has) is left out
+    and named, with the reason, in ``attrs["left_out"]``."""
     base = study.construction
     spec = study.settings.models.get(model).model_copy(update={"wild": None})
     variants: dict[str, Any] = {f"default ({base.normalisation}, {base.weighting}, {base.aggregation})": base}
@@ -184,13 +187,21 @@ def robustness(study, *, model: str = "wls_region") -> pd.DataFrame:  # type: ig
                     (opt == "ahp" and not base.ahp_matrix):
                 continue          # target, expert and ahp need values the settings may not give
             variants[ROBUSTNESS_LABELS[attr][opt]] = base.with_(**{attr: opt})
-    out = []
+    out, left_out = [], {}
     for name, cfg in variants.items():
         # the study of that construction, not its scores alone: an outcome overall_without_<aspect>
         # is rebuilt from the construction of the study it is fitted on
-        r = fit_model(study.with_construction(cfg), spec)
+        try:
+            r = fit_model(study.with_construction(cfg), spec)
+        except IndexConfigError as e:
+            if cfg is base:                 # the study's own construction was built: never here
+                raise
+            left_out[name] = str(e)
+            continue
         out.append(r.to_frame().assign(construction=name))
-    return pd.concat(out, ignore_index=True)
+    res = pd.concat(out, ignore_index=True)
+    res.attrs["left_out"] = left_out
+    return res
 
 
 def diagnostics(study, *, model: str = "wls_region") -> dict[str, Any]:  # type: ignore[no-untyped-def]

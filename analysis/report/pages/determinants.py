@@ -281,4 +281,13 @@ def robustness_table(study, model: str = "wls_region") -> pd.DataFrame:  # type:
 
     r = robustness(study, model=model)
     t = r.pivot_table(index="label", columns="construction", values="estimate", sort=False)
-    return t.reset_index().rename(columns={"label": "term"})
+    t = t.reset_index().rename(columns={"label": "term"})
+    t.attrs["left_out"] = dict(r.attrs.get("left_out", {}))
+    return t
+
+
+def robustness_note(table: pd.DataFrame) -> str:
+    """The constructions :func:`robustness_table` leaves out on this wave, each with its reason
+    ('' when none is)."""
+    left = table.attrs.get("left_out", {})
+    return _("; ").join(_("Not shown: {name} ({reason})").format(name=_(k), reason=v) for k, v in left.items())

@@ -1,0 +1,79 @@
+"""A streamed model on a wave whose partitions lack one of its variables (an optional item such as
+``distance_km``, or the item a derived variable reads) is refused before the scan, naming the
+variable, with exit 2 from ``ruralgov stream --model`` (as ``ruralgov models`` refuses it), not a
+traceback; the degree alone still streams, and a derived variable whose expression holds quoted
+text (``region3 == 'east'``) is built from the column it reads."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from analysis.cli import app
+from analysis.estimation.stream import StreamModelError, stream_wave, write_partitioned
+from analysis.settings import load_settings
+from tests.conftest import shared
+
+DESIGN = {"weight": "weight", "strata": "province", "psu": "village_id"}
+runner = CliRunner()
+
+
+@pytest.fixture(scope=shared)
+def villagers() -> pd.DataFrame:
+    from analysis.ingest.wave import load_wave
+
+    return load_wave("2020-replica").villagers
+
+
+def _parts(tmp_path, v: pd.DataFrame, name: str = "parts"):  # type: ignore[no-untyped-def]
+    folder = tmp_path / name
+    write_partitioned(v.drop(columns=["province_en", "region3", "region4"], errors="ignore"), folder,
+                      rows_per_file=400)
+    return folder
+
+
+@pytest.mark.parametrize("dropped, named", [("distance_km", "distance_km"), ("hh_income", "log_income")])
+def test_a_streamed_model_needing_an_absent_column_is_refused_naming_it(tmp_path, villagers, dropped, named):
+    """stream_wave: StreamModelError naming the variable (itself, or the derived one reading it)."""
+    folder = _parts(tmp_path, villagers.drop(columns=[dropped]))
+    ols = {"y": "overall", "x": ["internet_use", "log_income", "distance_km"], "fe": "region3",
+           "cluster": "province", "weights": "weight"}
+    with pytest.raises(StreamModelError, match=rf"lack '{named}', which the model needs") as e:
+        stream_wave(folder, DESIGN, ols=ols)
+    assert re.findall(r"'(\w+)'", str(e.value)) == [named]          # that one variable alone
+
+
+def test_the_command_refuses_the_model_with_exit_2_and_still_streams_the_degree(tmp_path, villagers):
+    """ruralgov stream --model wls_province on partitions without distance_km: exit 2, the model
+    and the variable named, no traceback; with --model '' the same folder streams (exit 0)."""
+    folder = _parts(tmp_path, villagers.drop(columns=["distance_km"]))
+    res = runner.invoke(app, ["stream", str(folder), "--model", "wls_province"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2, res.output
+    assert "--model 'wls_province'" in said and "lack 'distance_km'" in said
+    assert isinstance(res.exception, SystemExit) and "Traceback" not in res.output
+    ok = runner.invoke(app, ["stream", str(folder), "--model", ""])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_a_derived_expression_is_not_refused_for_the_names_in_it(tmp_path, villagers):
+    """east (region3 == 'east') is derived from the province's region: the model is not refused
+    (for 'east' or 'region3', neither a partition column), and the streamed coefficient is estimated."""
+    assert load_settings().models.derived["east"].expr == "region3 == 'east'"
+    folder = _parts(tmp_path, villagers)
+    ols = {"y": "overall", "x": ["internet_use", "east"], "fe": "sex", "cluster": "province",
+           "weights": "weight"}
+    out = stream_wave(folder, DESIGN, ols=ols)
+    assert out["report"].ok and len(out["ols"]["coef"]) == 2
+
+
+def test_the_check_names_nothing_when_every_variable_is_present(tmp_path, villagers):
+    """The default wave's partitions give every variable of wls_province: the model streams."""
+    from analysis.estimation.stream import model_ols
+
+    spec = next(m for m in load_settings().models.models if m.name == "wls_province")
+    out = stream_wave(_parts(tmp_path, villagers), DESIGN, ols=model_ols(spec))
+    assert out["report"].ok and out["ols"] is not None
