@@ -893,6 +893,10 @@ def test_a_brant_test_without_an_estimate_leaves_the_ordered_logit_standing(orde
     spec = ModelSpec(name="o", family="ologit", outcome="o", regressors=("x1", "x2", "d"))
     res = fit_ologit(df, spec, {})
     assert "brant" not in res.tables and "answers above 3" in res.stats["brant_absent"]
+    assert res.stats["brant_absent"] == (      # the reader's whole reason, in the English edition
+        "the binary logit of answers above 3 against the others has no estimate on the complete rows "
+        "of this wave (too few answers on one side of that threshold: a regressor separates them), so "
+        "the test is not defined there; the ordered logit itself is estimated")
     fit = OrderedModel(df["o"], df[["x1", "x2", "d"]], distr="logit").fit(method="newton", disp=0)
     assert res.stats["llf"] == pytest.approx(fit.llf, rel=1e-9)
     assert brant_absent({"o": res}, "o") == f"No Brant test on this wave: {res.stats['brant_absent']}."
