@@ -52,8 +52,9 @@ def test_a_repository_s_commit_is_its_first_twelve_hex_digits_and_a_changed_file
         tmp_path, monkeypatch):
     """In a repository of its own (the checkout may be a copy without git): the commit is the
     first 12 digits of HEAD's hash, clean after the commit, dirty once a tracked file changes,
-    and "unknown" outside git. A file git does not track (a user's own wave folder) leaves it
-    clean: two checkouts of one commit cite the same commit."""
+    and "unknown" outside git, its state unknown too (None: neither clean nor dirty). A file git
+    does not track (a user's own wave folder) leaves it clean: two checkouts of one commit cite
+    the same commit."""
     import subprocess
 
     from analysis import paths
@@ -64,7 +65,7 @@ def test_a_repository_s_commit_is_its_first_twelve_hex_digits_and_a_changed_file
 
     monkeypatch.setattr(paths, "ROOT", tmp_path)
     provenance.git_commit.cache_clear()
-    assert provenance.git_commit() == ("unknown", False)
+    assert provenance.git_commit() == ("unknown", None)
     git("init", "-q")
     (tmp_path / "a.txt").write_text("a\n")
     git("add", "a.txt")
