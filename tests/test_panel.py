@@ -365,6 +365,21 @@ def test_the_panel_wild_bootstrap_table_is_captioned_from_its_own_draws(monkeypa
     assert pr["panel_sentence"] == f"31 provinces × {years[0]}–{years[-1]}"
 
 
+def test_the_page_s_panel_table_counts_each_model_s_own_observations():
+    """The fixed- and random-effects rows rest on the complete province-years, the between rows on
+    one mean per province: the column says "observations", not "province-years" for all three."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import provinces
+
+    st = build_study("2020-replica")
+    c = provinces.regressions(st)["coefficients"]
+    assert "observations" in c.columns and "province-years" not in c.columns
+    complete = spending_panel(provinces.panel(st)).dropna()
+    n = c.groupby("model")["observations"].agg(set)
+    assert n["two-way fixed effects (province, year)"] == n["random effects"] == {len(complete)}
+    assert n["between (province means)"] == {complete.index.get_level_values(0).nunique()}
+
+
 @pytest.mark.against_r
 def test_the_page_s_panel_rows_carry_each_regressor_s_own_plm_coefficient():
     """The provinces page labels its panel rows for a reader: the row it calls "log GDP per head"

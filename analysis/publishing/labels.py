@@ -36,7 +36,7 @@ HEADERS = (
     "PCA weights", "SE (imputed)", "SE (pp)", "TOPSIS aggregation", "agreement", "all", "base", "blank",
     "central", "west", "code", "complete cases", "declared", "default", "default (minmax, equal, arithmetic)",
     "entropy weights", "errors", "geometric aggregation", "imputed", "key", "kind", "meaning",
-    "missing information", "national", "note", "p (Holm)", "problem", "province-years", "provinces",
+    "missing information", "national", "note", "p (Holm)", "problem", "observations", "provinces",
     "rank normalisation", "region (central)", "region (east)", "region (northeast)", "region (west)", "rows",
     "statistic", "term", "the replica assumes", "the seed paper states", "this wave", "two-digit code",
     "type", "value", "variable (data file)", "version", "vif", "villages", "warnings", "wild p",

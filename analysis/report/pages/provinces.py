@@ -91,7 +91,8 @@ PANEL_MODELS = {"PanelOLS (province + year effects)": N_("two-way fixed effects 
 
 def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Panel regressions on the real province panel (tables and Hausman test), with readers'
-    names for the models and terms and the observations counted as province-years."""
+    names for the models and terms, and each model's observations (province-years for the fixed-
+    and random-effects models, province means for the between model)."""
     from analysis.estimation.panel import panel_regressions, spending_panel
     from analysis.publishing.labels import column_label
 
@@ -105,7 +106,7 @@ def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                               else _("does not reject the random-effects assumption at the 5 % level"))
     pr["coefficients"] = pr["coefficients"].assign(
         model=lambda d: d["model"].map(lambda m: _(PANEL_MODELS.get(m, m))),
-        term=lambda d: d["term"].map(column_label)).rename(columns={"n": "province-years"})
+        term=lambda d: d["term"].map(column_label)).rename(columns={"n": "observations"})
     pr["wild"] = pr["wild"].assign(term=lambda d: d["term"].map(column_label))
     at = pr["wild"].attrs
     pr["wild_reps"] = int(at["reps"])
