@@ -474,8 +474,9 @@ def stream(
         raise typer.Exit(1)
     deg = flag_means(DisclosurePolicy(min_cell=max(min_cell, 3)).apply(
         res["degree"].to_frame().drop(columns=["sum_w"])))          # † as `ruralgov index` marks it
+    rows, parts = sum(rep.rows.values()), len(rep.rows)
     _emit(deg, fmt, f"{folder.name}: modernization degree by {by.value} "
-          f"({sum(rep.rows.values()):,} rows in {len(rep.rows)} partitions)")
+          f"({rows:,} row{'s' if rows != 1 else ''} in {parts} partition{'s' if parts != 1 else ''})")
     if res["ols"] is not None:
         o = res["ols"]
         _emit(pd.DataFrame({"term": ols["x"], "estimate": o["coef"], "se": o["se"]}), fmt,

@@ -61,3 +61,14 @@ def test_a_streamed_table_names_its_folder_whole_brackets_included(tmp_path):
     res = runner.invoke(app, ["stream", str(folder), "--model", ""])
     assert res.exit_code == 0, res.output
     assert "parts[x]: modernization degree by" in _flat(res.output)
+
+
+@pytest.mark.parametrize("files, said", [(1, "rows in 1 partition)"), (3, "rows in 3 partitions)")])
+def test_a_streamed_table_counts_its_rows_and_partitions_in_words_that_agree(tmp_path, files, said):
+    """One partition is "1 partition", several are "partitions"."""
+    v = load_wave("2020-replica").villagers.drop(columns=["province_en", "region3", "region4"])
+    folder = tmp_path / "parts"
+    write_partitioned(v, folder, rows_per_file=-(-len(v) // files))
+    res = runner.invoke(app, ["stream", str(folder), "--model", ""])
+    assert res.exit_code == 0, res.output
+    assert f"({len(v):,} {said}" in _flat(res.output)

@@ -167,6 +167,25 @@ def target_codes(items: list, targets: dict[str, float] | None = None) -> dict[s
     return out
 
 
+def weightings(cfg: IndexConfig) -> tuple[str, ...]:
+    """The weightings the draws take: every option of the settings, AHP only where the settings
+    give its pairwise comparisons (they are optional unless the index itself is AHP-weighted;
+    without them AHP has no weights to draw)."""
+    return tuple(wt for wt in WEIGHTINGS if wt != "ahp" or cfg.ahp_matrix)
+
+
+def check_constructions(study) -> None:  # type: ignore[no-untyped-def]
+    """:class:`~analysis.estimation.index.IndexConfigError` if a weighting the draws take cannot
+    weight the fields this wave has (AHP comparisons consistent over every field of the settings
+    but not over the wave's fields): said before any draw, so that the command line and the build
+    refuse such settings instead of failing part-way."""
+    items = index_items(study.villagers, study.wave.codebook, study.construction)
+    fields = [f for f in study.wave.codebook.fields if any(it.field == f for it in items)]
+    for wt in weightings(study.construction):
+        if wt == "ahp":                  # the other weightings need no settings that could refuse
+            _level_weights(study.construction.with_(weighting=wt), np.empty((0, len(items))), items, fields)
+
+
 def _field_scores(data: pd.DataFrame, codebook, cfg: IndexConfig, weights: np.ndarray  # type: ignore[no-untyped-def]
                   ) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
     """(norm, weighting, aggregation) → (n × fields scores, base field weights)."""
@@ -179,7 +198,7 @@ def _field_scores(data: pd.DataFrame, codebook, cfg: IndexConfig, weights: np.nd
             xn = normalise(codes, items, "target", weights, target_codes(items, dict(cfg.targets)))
         else:
             xn = normalise(codes, items, norm, weights)
-        for wt in WEIGHTINGS:
+        for wt in weightings(cfg):
             c = cfg.with_(normalisation=norm, weighting=wt)
             within, fw = _level_weights(c, xn, items, fields)
             for agg in AGGREGATIONS:
@@ -229,11 +248,12 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
     k = len(INPUTS)
     N = max(draws // (k + 2), 2)
     combos = _field_scores(v, w.codebook, cfg, base_w)
+    wts = weightings(cfg)
     n_f = next(iter(combos.values()))[0].shape[1]
 
     def sample(m: int) -> dict[str, np.ndarray]:
         return {"normalisation": rng.integers(len(NORMS), size=m),
-                "weighting": rng.integers(len(WEIGHTINGS), size=m), "aggregation": rng.integers(len(AGGREGATIONS), size=m),
+                "weighting": rng.integers(len(wts), size=m), "aggregation": rng.integers(len(AGGREGATIONS), size=m),
                 "weights_perturbation": np.arange(m), "bootstrap": np.arange(m)}
 
     A, B = sample(N), sample(N)
@@ -252,8 +272,7 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
     G_p = (v["province_en"].to_numpy()[:, None] == np.array(provs)[None, :]).astype(float)
     reg_means = np.full((total, len(regions)), np.nan)
     prov_means = np.full((total, len(provs)), np.nan)
-    wts = WEIGHTINGS
-    n_w, n_a = len(WEIGHTINGS), len(AGGREGATIONS)
+    n_w, n_a = len(wts), len(AGGREGATIONS)
     combo_ids = (design["normalisation"] * n_w + design["weighting"]) * n_a + design["aggregation"]
     groups = np.unique(combo_ids)
     iterator = groups

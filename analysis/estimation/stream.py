@@ -678,10 +678,12 @@ class StreamModelError(ValueError):
 def _check_ols_present(ols: dict, names: list[str], job: ScanJob, file: Path) -> None:
     """A :class:`StreamModelError` naming the variables of the streamed OLS (outcome, regressors,
     fixed effect, cluster) that the partitions' columns cannot give: an item absent from the wave
-    (an optional one such as ``distance_km``), or a transform of one (``log_income`` of
-    ``hh_income``; an expression naming an absent column is refused by :func:`frames.derive`,
-    which says why). The province's name and regions are built from the province; headers that
-    map to no item are the pieces' to report (nothing is refused here then)."""
+    (an optional one such as ``distance_km``), or a derived variable reading one (``log_income``
+    of ``hh_income``; ``female``, ``sex == 2``, evaluated on no rows by :func:`frames.derive`,
+    whose reason is added). The province's name and regions are built from the province; headers
+    that map to no item are the pieces' to report (nothing is refused here then)."""
+    from analysis.estimation.frames import derive
+    from analysis.estimation.results import ModelSpecError
     from analysis.ingest.readers import WaveError, map_headers
 
     try:
@@ -692,12 +694,22 @@ def _check_ols_present(ols: dict, names: list[str], job: ScanJob, file: Path) ->
     derived = job.derived
     wanted = [c for c in dict.fromkeys([ols["y"], *ols["x"], ols["fe"], ols["cluster"]])
               if c and not (c == ols["y"] == "overall")]
-    lacking = [c for c in wanted if c not in have
-               and not (c in derived and (derived[c].of is None or derived[c].of in have))]
+    empty = pd.DataFrame({c: pd.Series(dtype=float) for c in have})
+    lacking, why = [], []
+    for c in wanted:
+        if c in have or (c in derived and derived[c].of is not None and derived[c].of in have):
+            continue
+        if c in derived and derived[c].of is None:       # an expression: evaluated on no rows
+            try:
+                derive(empty, c, derived[c], [])
+                continue
+            except ModelSpecError as e:
+                why.append(str(e))
+        lacking.append(c)
     if lacking:
         raise StreamModelError(
             f"the wave's partitions lack {', '.join(map(repr, lacking))}, which the model needs "
-            f"(read from the columns of {file.name})")
+            f"(read from the columns of {file.name})" + "".join(f"; {w}" for w in why))
 
 
 def _key_header(names: list[str], codebook, file: Path) -> str | None:  # type: ignore[no-untyped-def]

@@ -623,7 +623,17 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     from analysis.report.context import CACHE_ENV, STUDY_ENV, save_study
     from analysis.report.numbering import TOC_ENV
 
-    study = build_study(waves[0])
+    from analysis.estimation.index import IndexConfigError
+    from analysis.estimation.sensitivity import check_constructions
+
+    try:                                   # settings that cannot weight this wave's fields: refused
+        study = build_study(waves[0])      # here, before any page runs (not a page failing late)
+        check_constructions(study)
+    except IndexConfigError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        err.print(f"[red]{escape(str(e))}: the index's settings do not fit wave {escape(wave_id)}; "
+                  "nothing was built[/red]")
+        return 2
     study_file = save_study(study, results)
     # the build's source folder: links to the project's pages and data, and the generated
     # province profiles (written here, never into the project)
