@@ -1778,11 +1778,12 @@ def test_the_reproducibility_appendix_labels_its_rows_in_the_edition_s_language(
 
     en = reproducibility.tables(default_study)["commit"]
     assert en["item"].tolist() == ["commit", "work tree", "wave", "wave sha256"]
-    assert en["value"].iloc[1] in ("clean", "modified") and en["value"].iloc[3] == default_study.wave.sha256
+    # "unknown" in a copy of the project without git (the mutation scripts' copies)
+    assert en["value"].iloc[1] in ("clean", "modified", "unknown") and en["value"].iloc[3] == default_study.wave.sha256
     monkeypatch.setenv(LANG_ENV, "zh")
     zh = reproducibility.tables(default_study)["commit"]
     assert zh["item"].tolist() == ["提交", "工作树", "调查轮次", "调查轮次 sha256"]
-    assert zh["value"].iloc[1] == {"clean": "无改动", "modified": "有未提交的改动"}[en["value"].iloc[1]]
+    assert zh["value"].iloc[1] == {"clean": "无改动", "modified": "有未提交的改动", "unknown": "未知"}[en["value"].iloc[1]]
 
 
 def test_the_problems_figure_says_what_it_leaves_out_and_stands_in_when_nothing_is_left(default_study):

@@ -143,3 +143,18 @@ def test_inside_git_the_work_tree_is_said_clean_or_modified():
     finally:
         provenance.git_commit.cache_clear()
     assert len(sha) == 12 and isinstance(dirty, bool)
+
+
+def test_the_answer_for_another_folder_is_not_given_for_the_project(tmp_path, monkeypatch):
+    """git is asked once per project folder: after a test (or a caller) pointed the project at a
+    folder outside git, the checkout's own commit and state are still its own, not 'unknown'."""
+    if not (paths.ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    provenance.git_commit.cache_clear()
+    real = provenance.git_commit()
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert provenance.git_commit() == ("unknown", None)
+    monkeypatch.undo()
+    assert provenance.git_commit() == real and real[0] != "unknown"
+    provenance.git_commit.cache_clear()

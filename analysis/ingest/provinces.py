@@ -16,6 +16,7 @@ Example
 from __future__ import annotations
 
 import difflib
+import numbers
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -139,7 +140,16 @@ def resolve(name: object) -> Province:
                          *[pp.name_en for pp in all_provinces()]})
     close = difflib.get_close_matches(str(name).strip(), candidates, n=3, cutoff=0.4)
     hint = f"; closest: {', '.join(close)}" if close else ""
-    raise UnknownProvince(f"unknown province {name!r}{hint}")
+    raise UnknownProvince(f"unknown province {_as_written(name)}{hint}")
+
+
+def _as_written(name: object) -> str:
+    """A cell as a reader wrote it: a number read from a binary file (990000.0, numpy's float)
+    as 990000, text quoted."""
+    if isinstance(name, numbers.Real) and not isinstance(name, bool):
+        x = float(name)
+        return str(int(x)) if x.is_integer() else repr(x)
+    return repr(name)
 
 
 def is_traditional(name: object) -> bool:

@@ -429,6 +429,13 @@ def _same_block(block: np.ndarray | None, columns: list[pd.Series]) -> bool:
     return True
 
 
+def _more(ctx: _Ctx, column: str, rule: str, n: int, shown: int = 50) -> None:
+    """One line for the rows of a rule beyond the first ``shown`` reported one by one (the report
+    counts them; none when every such row was named)."""
+    if n > shown:
+        ctx.add(None, column, "", rule, f"{n - shown} more row(s) of this column break this rule")
+
+
 def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                          spec: WaveSpec) -> pd.DataFrame | None:
     q = raw.questionnaire
@@ -509,6 +516,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             blank = _is_blank(s)
             for pos in np.flatnonzero(blank.to_numpy())[:50]:
                 ctx.add(pos, cid, "", "not missing", f"{it.type} {cid!r} is blank")
+            _more(ctx, cid, "not missing", int(blank.sum()))
             text = _id_text(s).str.strip()
             formula = text.str.startswith(("=", "+", "@")).fillna(False).to_numpy(bool) & ~blank.to_numpy()
             cols[cid] = text.where(~blank, None).astype(object)
@@ -525,6 +533,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                             f"respondent id {ids.iloc[pos]!r} also on row "
                             f"{raw.file_row(first)}" if first != pos else
                             f"respondent id {ids.iloc[pos]!r} is duplicated")
+                _more(ctx, cid, "unique id", int(dup.sum()))
             continue
         if it.type == "province":
             codes, uniq, where = _distinct_text(s)      # each spelling resolved once
@@ -541,6 +550,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                     provinces.resolve(v)
                 except provinces.UnknownProvince as e:
                     ctx.add(pos, cid, v, "known province", str(e))
+            _more(ctx, cid, "known province", int(codes.isna().sum()))
             for u in [u for u in uniq if resolved[u] and provinces.is_traditional(u)][:10]:
                 pos = where(u)
                 ctx.add(pos, cid, u, N_("province names in simplified characters"),
@@ -570,6 +580,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
         for pos in np.flatnonzero(clean[strata].isna().to_numpy())[:50]:
             ctx.add(pos, strata, "", "not missing", f"the stratum {strata!r} is blank: every respondent "
                     "lies in a stratum of the design (design.strata)")
+        _more(ctx, strata, "not missing", int(clean[strata].isna().sum()))
     if q == "villagers" and strata in clean and psu in clean:
         pairs = clean[[strata, psu]].dropna().drop_duplicates()
         multi = pairs[pairs.duplicated(psu, keep=False)]
@@ -600,6 +611,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                 ctx.add(pos, e, 1, "exclusive answer",
                         f"{items[e].text_en!r} is ticked together with {', '.join(ticked)}: "
                         "an exclusive answer cannot be combined with others")
+            _more(ctx, e, "exclusive answer", int(bad.sum()))
     fields_present = {it.field for it in items.values() if it.is_indicator and it.id in clean}
     for f in cb.fields:
         if any(it.field == f and it.is_indicator for it in items.values()) and f not in fields_present:

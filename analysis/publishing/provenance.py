@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
+from pathlib import Path
 from typing import Literal
 
 from analysis import paths
@@ -31,18 +32,27 @@ OFFICIAL_NOTE = N_("Real data: official statistics of the National Bureau of Sta
                    "budget accounts (sources and licences: Method and data notes).")
 
 
-@lru_cache(maxsize=1)
 def git_commit() -> tuple[str, bool | None]:
-    """Short commit of the project and whether the work tree differs from it; outside git
-    ('unknown', None): neither the commit nor the state of the code is known, and nothing says clean."""
+    """Short commit of the project (``paths.ROOT``) and whether the work tree differs from it;
+    outside git ('unknown', None): neither the commit nor the state of the code is known, and
+    nothing says clean. Asked of git once per project folder (``git_commit.cache_clear()``
+    forgets the answers)."""
+    return _git_commit(paths.ROOT)
+
+
+@lru_cache(maxsize=4)
+def _git_commit(root: Path) -> tuple[str, bool | None]:
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=paths.ROOT, capture_output=True,
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=paths.ROOT,
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
                                     capture_output=True, text=True, check=True).stdout.strip())
         return sha, dirty
     except (OSError, subprocess.CalledProcessError):
         return "unknown", None
+
+
+git_commit.cache_clear = _git_commit.cache_clear  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=1)
