@@ -130,3 +130,13 @@ def test_proportions_without_some_columns_apply_the_rules_they_can():
     assert nchs_proportions(full.drop(columns="se"))[SUPPRESSED].tolist() == ["", "", ""]
     assert nchs_proportions(full.drop(columns="estimate"))[SUPPRESSED].tolist() == ["", "", ""]
     assert nchs_proportions(full.drop(columns="df"))[FLAG].tolist() == ["", "", ""]
+
+
+def test_cell_flags_read_a_missing_reason_as_no_flag_and_keep_only_whole_columns_of_the_table():
+    """A cell without a reason (None) has no flag (''), not 'None'; a column the table lacks, or
+    whose list is not one entry per row, is left out."""
+    from analysis.publishing.reliability import CELL_FLAGS, cell_flags
+
+    df = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+    df.attrs[CELL_FLAGS] = {"a": [None, "fewer than 8 design df"], "b": ["x"], "zz": [None, None]}
+    assert cell_flags(df) == {"a": ["", "fewer than 8 design df"]}
