@@ -87,7 +87,8 @@ def test_a_malformed_source_date_epoch_is_refused_before_anything_is_built(monke
     for bad in ("yesterday", "1.5e9", "99999999999999999999", "1_700_000_000", "-86400",
                 "\u0661\u0667\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660"):   # Arabic-Indic digits
         monkeypatch.setenv("SOURCE_DATE_EPOCH", bad)
-        with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH"):
+        with pytest.raises(ValueError, match=rf"^SOURCE_DATE_EPOCH={re.escape(repr(bad))}: not a whole number "
+                                             "of seconds since 1970$"):
             build_time()
         assert build_book(paths.DEFAULT_WAVE, tmp_path / "out", pdf=False, cache_root=tmp_path / "cache") == 2
         assert f"SOURCE_DATE_EPOCH={bad!r}" in capsys.readouterr().err
@@ -246,6 +247,23 @@ def test_the_archive_holds_every_table_once_as_the_page_offers_it(tmp_path):
         text = z.read("index/table-3-1-provinces.csv").decode("utf-8")
     assert text.startswith("\ufeffprovince,estimate,suppressed")
     assert "'=cmd" in text and "n < 10" in text            # formula escaped, suppression reason kept
+
+
+def test_a_malformed_source_date_epoch_is_refused_by_a_fresh_command_before_numpy_reads_it(tmp_path):
+    """In a new process (nothing imported yet) ``SOURCE_DATE_EPOCH=yesterday ruralgov build``
+    exits 2 with the message, not a traceback from numpy's f2py, which scipy's import runs and
+    which reads the variable with int()."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "yesterday"}
+    p = subprocess.run([sys.executable, "-m", "analysis.cli", "build", "--out", str(tmp_path / "out"), "--no-pdf"],
+                       cwd=paths.ROOT, env=env, capture_output=True, text=True, timeout=300)
+    said = " ".join(p.stderr.split())
+    assert p.returncode == 2, p.stderr
+    assert "SOURCE_DATE_EPOCH='yesterday': not a whole number of seconds since 1970; nothing was built" in said
+    assert "Traceback" not in p.stderr and not (tmp_path / "out").exists()
 
 
 def test_the_footer_names_version_commit_wave_licence_and_repository():

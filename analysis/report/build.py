@@ -534,6 +534,11 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     if lang not in i18n.LANGS:
         err.print(f"[red]unknown edition {escape(repr(lang))}: one of {', '.join(i18n.LANGS)}[/red]")
         return 2
+    try:          # a malformed SOURCE_DATE_EPOCH: before any work, and before numpy's f2py (which
+        build_time()          # scipy imports when a wave is read) fails on it with a traceback
+    except ValueError as e:
+        err.print(f"[red]{escape(str(e))}; nothing was built[/red]")
+        return 2
     from analysis.ingest.wave import WaveInvalid, load_wave
     from analysis.settings import SettingsError
 
@@ -557,11 +562,6 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     refusal = check_compared_years(waves)
     refusal = refusal or (check_out_dir(out_dir, [folder, *others]) if out_dir is not None
                           else check_default_target(name, wave_id, folder))
-    if not refusal:
-        try:
-            build_time()            # a malformed SOURCE_DATE_EPOCH: before any work
-        except ValueError as e:
-            refusal = str(e)
     if refusal:
         err.print(f"[red]{escape(refusal)}; nothing was built[/red]")
         return 2
