@@ -1029,3 +1029,15 @@ def test_the_language_switch_is_on_html_pages_with_the_edition_s_bcp47_tag_and_n
     else:
         assert context["body"] == ('<p class="lang-switch"><a href="../../zh/html/book/intro.html" '
                                    'hreflang="zh-Hans" lang="zh-Hans">中文</a></p>\n<p>page</p>')
+
+
+def test_a_legend_names_every_region_of_either_scheme_in_the_edition_s_language(monkeypatch):
+    """series_label: the three regions and the NBS fourth (northeast) in the Chinese edition's
+    words (with a CJK font to draw them); the English edition keeps the names."""
+    from analysis.i18n import LANG_ENV
+    from analysis.publishing.figures import series_label
+
+    monkeypatch.setenv(LANG_ENV, "zh")
+    assert [series_label(r) for r in ("east", "central", "west", "northeast")] == ["东部", "中部", "西部", "东北"]
+    monkeypatch.setenv(LANG_ENV, "en")
+    assert series_label("northeast") == "northeast"
