@@ -83,3 +83,16 @@ def test_the_check_names_nothing_when_every_variable_is_present(tmp_path, villag
     spec = next(m for m in load_settings().models.models if m.name == "wls_province")
     out = stream_wave(_parts(tmp_path, villagers), DESIGN, ols=model_ols(spec))
     assert out["report"].ok and out["ols"] is not None
+
+
+def test_a_transform_s_source_under_its_chinese_alias_is_found(tmp_path, villagers):
+    """Partitions whose income column is headed 家庭年收入 (an alias of hh_income, as field teams
+    deliver it): log_income is built from it, and the model streams as on the item's own name."""
+    from analysis.estimation.stream import model_ols
+
+    spec = next(m for m in load_settings().models.models if m.name == "wls_province")
+    plain = stream_wave(_parts(tmp_path, villagers, "plain"), DESIGN, ols=model_ols(spec))
+    aliased = stream_wave(_parts(tmp_path, villagers.rename(columns={"hh_income": "家庭年收入"}), "aliased"),
+                          DESIGN, ols=model_ols(spec))
+    assert aliased["report"].ok and aliased["ols"] is not None
+    assert list(aliased["ols"]["coef"]) == pytest.approx(list(plain["ols"]["coef"]), rel=1e-12)
