@@ -96,3 +96,43 @@ def test_a_transform_s_source_under_its_chinese_alias_is_found(tmp_path, village
                           DESIGN, ols=model_ols(spec))
     assert aliased["report"].ok and aliased["ols"] is not None
     assert list(aliased["ols"]["coef"]) == pytest.approx(list(plain["ols"]["coef"]), rel=1e-12)
+
+
+def _checked(**ols):  # type: ignore[no-untyped-def]
+    from analysis.estimation.stream import _check_ols_columns
+    from analysis.ingest.codebook import load_codebook
+
+    spec = {"y": "overall", "x": ["internet_use"], "fe": "region3", "cluster": "province", **ols}
+    _check_ols_columns(spec, load_codebook(), load_settings())
+
+
+def test_the_model_check_knows_the_regions_of_either_scheme_and_the_weights_column():
+    """region4 (built from the province) is a fixed effect the scan can absorb; a weights column
+    that is no item of the wave is refused by name, and without a 'weights' key 'weight' is read."""
+    _checked(fe="region4")
+    _checked()                                          # weights: the design's 'weight'
+    with pytest.raises(ValueError, match=r"^the streamed OLS cannot build 'w_survey': it reads the wave's "
+                                         r"columns, the derived variables of data/models.yml and, as the "
+                                         r"outcome, the overall score only$"):
+        _checked(weights="w_survey")
+
+
+def test_the_model_check_names_every_variable_it_cannot_build_and_where_covariates_come_from():
+    with pytest.raises(ValueError) as e:
+        _checked(x=["internet_use", "log_gdp_pc", "no_such_item"])
+    assert str(e.value) == ("the streamed OLS cannot build 'log_gdp_pc', 'no_such_item': it reads the wave's "
+                            "columns, the derived variables of data/models.yml and, as the outcome, the overall "
+                            "score only (province covariates such as 'log_gdp_pc' are joined in memory: use "
+                            "ruralgov models)")
+
+
+def test_the_id_header_is_found_when_the_headers_cannot_all_be_mapped(tmp_path):
+    """Two headers naming one item (age and its alias 年龄) make the header map fail: the respondent
+    id's own name is still found among the headers, and is None when absent."""
+    from analysis.estimation.stream import _key_header
+    from analysis.ingest.codebook import load_codebook
+
+    cb = load_codebook()
+    assert _key_header(["resp_id", "age", "年龄"], cb, tmp_path / "p.parquet") == "resp_id"
+    assert _key_header(["age", "年龄", "province"], cb, tmp_path / "p.parquet") is None
+    assert _key_header(["问卷编号", "age"], cb, tmp_path / "p.parquet") == "问卷编号"
