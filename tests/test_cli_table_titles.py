@@ -85,8 +85,8 @@ def test_validate_counts_each_questionnaire_s_rows_in_words_that_agree(tmp_path)
     folder = tmp_path / "one-institution"
     shutil.copytree(paths.WAVES / paths.DEFAULT_WAVE, folder)
     yml = folder / "wave.yml"
-    yml.write_text(yml.read_text(encoding="utf-8").replace(f"id: {paths.DEFAULT_WAVE}", "id: one-institution"),
-                   encoding="utf-8")
+    text = yml.read_text(encoding="utf-8")
+    yml.write_text(text.replace(f"id: {paths.DEFAULT_WAVE}", "id: one-institution"), encoding="utf-8")
     inst = pd.read_csv(folder / "institutions.csv", dtype=str, keep_default_na=False)
     inst.iloc[:1].to_csv(folder / "institutions.csv", index=False)
     n = len(pd.read_csv(folder / "villagers.csv", dtype=str))

@@ -87,8 +87,8 @@ def test_a_malformed_source_date_epoch_is_refused_before_anything_is_built(monke
     for bad in ("yesterday", "1.5e9", "99999999999999999999", "1_700_000_000", "-86400",
                 "\u0661\u0667\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660"):   # Arabic-Indic digits
         monkeypatch.setenv("SOURCE_DATE_EPOCH", bad)
-        with pytest.raises(ValueError, match=rf"^SOURCE_DATE_EPOCH={re.escape(repr(bad))}: not a whole number "
-                                             "of seconds since 1970$"):
+        said = rf"^SOURCE_DATE_EPOCH={re.escape(repr(bad))}: not a whole number of seconds since 1970$"
+        with pytest.raises(ValueError, match=said):
             build_time()
         assert build_book(paths.DEFAULT_WAVE, tmp_path / "out", pdf=False, cache_root=tmp_path / "cache") == 2
         assert f"SOURCE_DATE_EPOCH={bad!r}" in capsys.readouterr().err
@@ -258,11 +258,12 @@ def test_a_malformed_source_date_epoch_is_refused_by_a_fresh_command_before_nump
     import sys
 
     env = {**os.environ, "SOURCE_DATE_EPOCH": "yesterday"}
-    p = subprocess.run([sys.executable, "-m", "analysis.cli", "build", "--out", str(tmp_path / "out"), "--no-pdf"],
-                       cwd=paths.ROOT, env=env, capture_output=True, text=True, timeout=300)
+    cmd = [sys.executable, "-m", "analysis.cli", "build", "--out", str(tmp_path / "out"), "--no-pdf"]
+    p = subprocess.run(cmd, cwd=paths.ROOT, env=env, capture_output=True, text=True, timeout=300)
     said = " ".join(p.stderr.split())
     assert p.returncode == 2, p.stderr
-    assert "SOURCE_DATE_EPOCH='yesterday': not a whole number of seconds since 1970; nothing was built" in said
+    assert ("SOURCE_DATE_EPOCH='yesterday': not a whole number of seconds since 1970; "
+            "nothing was built") in said
     assert "Traceback" not in p.stderr and not (tmp_path / "out").exists()
 
 
@@ -1797,11 +1798,13 @@ def test_the_reproducibility_appendix_labels_its_rows_in_the_edition_s_language(
     en = reproducibility.tables(default_study)["commit"]
     assert en["item"].tolist() == ["commit", "work tree", "wave", "wave sha256"]
     # "unknown" in a copy of the project without git (the mutation scripts' copies)
-    assert en["value"].iloc[1] in ("clean", "modified", "unknown") and en["value"].iloc[3] == default_study.wave.sha256
+    assert en["value"].iloc[1] in ("clean", "modified", "unknown")
+    assert en["value"].iloc[3] == default_study.wave.sha256
     monkeypatch.setenv(LANG_ENV, "zh")
     zh = reproducibility.tables(default_study)["commit"]
     assert zh["item"].tolist() == ["提交", "工作树", "调查轮次", "调查轮次 sha256"]
-    assert zh["value"].iloc[1] == {"clean": "无改动", "modified": "有未提交的改动", "unknown": "未知"}[en["value"].iloc[1]]
+    said = {"clean": "无改动", "modified": "有未提交的改动", "unknown": "未知"}
+    assert zh["value"].iloc[1] == said[en["value"].iloc[1]]
 
 
 def test_the_problems_figure_says_what_it_leaves_out_and_stands_in_when_nothing_is_left(default_study):

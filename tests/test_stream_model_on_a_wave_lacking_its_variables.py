@@ -120,10 +120,10 @@ def test_the_model_check_knows_the_regions_of_either_scheme_and_the_weights_colu
 def test_the_model_check_names_every_variable_it_cannot_build_and_where_covariates_come_from():
     with pytest.raises(ValueError) as e:
         _checked(x=["internet_use", "log_gdp_pc", "no_such_item"])
-    assert str(e.value) == ("the streamed OLS cannot build 'log_gdp_pc', 'no_such_item': it reads the wave's "
-                            "columns, the derived variables of data/models.yml and, as the outcome, the overall "
-                            "score only (province covariates such as 'log_gdp_pc' are joined in memory: use "
-                            "ruralgov models)")
+    assert str(e.value) == ("the streamed OLS cannot build 'log_gdp_pc', 'no_such_item': it reads the "
+                            "wave's columns, the derived variables of data/models.yml and, as the outcome, "
+                            "the overall score only (province covariates such as 'log_gdp_pc' are joined "
+                            "in memory: use ruralgov models)")
 
 
 def test_the_id_header_is_found_when_the_headers_cannot_all_be_mapped(tmp_path):

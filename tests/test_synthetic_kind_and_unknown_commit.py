@@ -18,7 +18,8 @@ from analysis.publishing import provenance
 DEFAULT = paths.ROOT / "data" / "waves" / "2020-replica"
 
 CASES = {   # generator block of wave.yml (None: no block), synthetic flag → the kind the pages describe
-    "cal-wave": ({"module": "analysis.replica", "version": "1.0", "seed": 7, "calibrated": True}, True, "calibrated"),
+    "cal-wave": ({"module": "analysis.replica", "version": "1.0", "seed": 7, "calibrated": True}, True,
+                 "calibrated"),
     "uncal-wave": ({"module": "analysis.replica", "version": "1.0", "seed": 7, "calibrated": False}, True,
                    "uncalibrated"),
     "unstated-wave": ({"module": "analysis.replica", "version": "1.0", "seed": 7}, True, "other"),

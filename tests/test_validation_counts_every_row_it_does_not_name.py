@@ -23,7 +23,8 @@ def _wave(tmp_path, change) -> tuple:  # type: ignore[no-untyped-def]
     folder = tmp_path / "w-rows"
     shutil.copytree(DEFAULT, folder)
     text = (folder / "wave.yml").read_text(encoding="utf-8")
-    (folder / "wave.yml").write_text(text.replace(f"id: {paths.DEFAULT_WAVE}", "id: w-rows"), encoding="utf-8")
+    (folder / "wave.yml").write_text(text.replace(f"id: {paths.DEFAULT_WAVE}", "id: w-rows"),
+                                     encoding="utf-8")
     v = pd.read_csv(folder / "villagers.csv", dtype=str, keep_default_na=False)
     change(v)
     v.to_csv(folder / "villagers.csv", index=False)

@@ -253,7 +253,8 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
 
     def sample(m: int) -> dict[str, np.ndarray]:
         return {"normalisation": rng.integers(len(NORMS), size=m),
-                "weighting": rng.integers(len(wts), size=m), "aggregation": rng.integers(len(AGGREGATIONS), size=m),
+                "weighting": rng.integers(len(wts), size=m),
+                "aggregation": rng.integers(len(AGGREGATIONS), size=m),
                 "weights_perturbation": np.arange(m), "bootstrap": np.arange(m)}
 
     A, B = sample(N), sample(N)

@@ -95,15 +95,16 @@ def notice(study):  # type: ignore[no-untyped-def]
     w = study.wave
     if not w.synthetic:
         return Markdown(_("*Wave `{id}`: {title}.*").format(id=w.id, title=html.escape(w.spec.title)))
-    what = {"calibrated": N_("**Synthetic data.** This page runs on the wave `{id}`, a *calibrated synthetic "
-                             "replica* of the seed study's survey: microdata generated to reproduce the figures "
-                             "the seed paper published, because the original microdata are not public. Its "
-                             "estimates illustrate the method; they are not findings about rural China."),
-            "uncalibrated": N_("**Synthetic data.** This page runs on the wave `{id}`, an *uncalibrated synthetic "
-                               "replica* of the seed study's survey: microdata drawn from the replica's latent "
-                               "model and not calibrated to the figures the seed paper published, which it need "
-                               "not reproduce. Its estimates illustrate the method; they are not findings about "
-                               "rural China."),
+    what = {"calibrated": N_("**Synthetic data.** This page runs on the wave `{id}`, a *calibrated "
+                             "synthetic replica* of the seed study's survey: microdata generated to "
+                             "reproduce the figures the seed paper published, because the original "
+                             "microdata are not public. Its estimates illustrate the method; they are not "
+                             "findings about rural China."),
+            "uncalibrated": N_("**Synthetic data.** This page runs on the wave `{id}`, an *uncalibrated "
+                               "synthetic replica* of the seed study's survey: microdata drawn from the "
+                               "replica's latent model and not calibrated to the figures the seed paper "
+                               "published, which it need not reproduce. Its estimates illustrate the method; "
+                               "they are not findings about rural China."),
             "other": N_("**Synthetic data.** This page runs on the wave `{id}`, *synthetic* microdata, not "
                         "observations of a survey (its wave.yml describes no calibration to published "
                         "figures). Its estimates illustrate the method; they are not findings about rural "

@@ -290,4 +290,5 @@ def robustness_note(table: pd.DataFrame) -> str:
     """The constructions :func:`robustness_table` leaves out on this wave, each with its reason
     ('' when none is)."""
     left = table.attrs.get("left_out", {})
-    return _("; ").join(_("Not shown: {name} ({reason})").format(name=_(k), reason=v) for k, v in left.items())
+    return _("; ").join(_("Not shown: {name} ({reason})").format(name=_(k), reason=v)
+                        for k, v in left.items())

@@ -17,6 +17,7 @@ def tables(study) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
     """Tables for the appendix: wave files, configuration hashes, versions, commit."""
     w = study.wave
     sha, dirty = provenance.git_commit()
+    state = _(N_("unknown") if dirty is None else N_("modified") if dirty else N_("clean"))
     files = w.file_hashes
     cfg = dict(study.settings.sha256)
     vers = provenance.versions()
@@ -25,5 +26,5 @@ def tables(study) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
         "config": pd.DataFrame({"file": list(cfg), "sha256": list(cfg.values())}),
         "versions": pd.DataFrame({"package": list(vers), "version": list(vers.values())}),
         "commit": pd.DataFrame({"item": [_(x) for x in COMMIT_ROWS],
-                                "value": [sha, _(N_("unknown") if dirty is None else N_("modified") if dirty else N_("clean")), w.id, w.sha256]}),
+                                "value": [sha, state, w.id, w.sha256]}),
     }
