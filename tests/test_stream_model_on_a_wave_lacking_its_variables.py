@@ -136,3 +136,24 @@ def test_the_id_header_is_found_when_the_headers_cannot_all_be_mapped(tmp_path):
     assert _key_header(["resp_id", "age", "年龄"], cb, tmp_path / "p.parquet") == "resp_id"
     assert _key_header(["age", "年龄", "province"], cb, tmp_path / "p.parquet") is None
     assert _key_header(["问卷编号", "age"], cb, tmp_path / "p.parquet") == "问卷编号"
+
+
+def test_every_lacking_variable_is_named_with_each_expression_s_reason(tmp_path, villagers):
+    """Partitions without distance_km, sex and age: one message naming the three variables the
+    model needs, then the reason of each derived expression that cannot be computed."""
+    folder = _parts(tmp_path, villagers.drop(columns=["distance_km", "sex", "age"]))
+    ols = {"y": "overall", "x": ["internet_use", "distance_km", "female", "age10"], "fe": "region3",
+           "cluster": "province", "weights": "weight"}
+    with pytest.raises(StreamModelError) as e:
+        stream_wave(folder, DESIGN, ols=ols)
+    parts = str(e.value).split("; ")
+    assert parts[0] == ("the wave's partitions lack 'distance_km', 'female', 'age10', which the model needs "
+                        "(read from the columns of part-00000.parquet)")
+    assert [p.split(" (")[0] for p in parts[1:]] == ["derived variable 'female'", "derived variable 'age10'"]
+
+
+def test_a_streamed_model_may_absorb_the_nbs_four_regions(tmp_path, villagers):
+    """region4, built from the province as region3 is, is a fixed effect the check lets through."""
+    ols = {"y": "overall", "x": ["internet_use"], "fe": "region4", "cluster": "province", "weights": "weight"}
+    out = stream_wave(_parts(tmp_path, villagers), DESIGN, ols=ols)
+    assert out["report"].ok and len(out["ols"]["coef"]) == 1
