@@ -76,19 +76,9 @@ def test_a_streamed_table_counts_its_rows_and_partitions_in_words_that_agree(tmp
 
 def test_validate_counts_each_questionnaire_s_rows_in_words_that_agree(tmp_path):
     """A valid wave's summary line: '1 row' for a questionnaire of one row, 'N rows' otherwise."""
-    import shutil
-
     import pandas as pd
 
-    from analysis import paths
-
-    folder = tmp_path / "one-institution"
-    shutil.copytree(paths.WAVES / paths.DEFAULT_WAVE, folder)
-    yml = folder / "wave.yml"
-    text = yml.read_text(encoding="utf-8")
-    yml.write_text(text.replace(f"id: {paths.DEFAULT_WAVE}", "id: one-institution"), encoding="utf-8")
-    inst = pd.read_csv(folder / "institutions.csv", dtype=str, keep_default_na=False)
-    inst.iloc[:1].to_csv(folder / "institutions.csv", index=False)
+    folder = wavegen.replica_copy(tmp_path / "one-institution", institutions=lambda t: t.iloc[:1])
     n = len(pd.read_csv(folder / "villagers.csv", dtype=str))
     res = runner.invoke(app, ["validate", str(folder)])
     assert res.exit_code == 0, res.output

@@ -2415,21 +2415,12 @@ def test_the_index_page_s_heat_map_titles_and_the_comparison_legend_are_in_the_c
 def test_the_sample_composition_lists_provinces_by_region_and_name_whatever_the_file_s_row_order(tmp_path):
     """survey.composition: the same rows in the same order (region, then province) for the default
     wave and for the same wave with its villager rows shuffled."""
-    import shutil
-
-    import pandas as pd
-
-    from analysis import paths
     from analysis.estimation.study import build_study
     from analysis.report.pages import survey
+    from tests import wavegen
 
-    folder = tmp_path / "shuffled"
-    shutil.copytree(paths.WAVES / paths.DEFAULT_WAVE, folder)
-    yml = folder / "wave.yml"
-    yml.write_text(yml.read_text(encoding="utf-8").replace(f"id: {paths.DEFAULT_WAVE}", "id: shuffled"),
-                   encoding="utf-8")
-    v = pd.read_csv(folder / "villagers.csv", dtype=str, keep_default_na=False)
-    v.sample(frac=1.0, random_state=7).to_csv(folder / "villagers.csv", index=False)
+    folder = wavegen.replica_copy(tmp_path / "shuffled",
+                                  villagers=lambda v: v.sample(frac=1.0, random_state=7))
     base = survey.composition(build_study(paths.DEFAULT_WAVE))
     other = survey.composition(build_study(folder))
     assert list(base["province"]) == list(other["province"])

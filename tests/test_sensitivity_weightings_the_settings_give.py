@@ -82,17 +82,12 @@ def test_the_build_refuses_such_settings_before_any_page_runs(tmp_path, monkeypa
 def test_comparisons_of_the_fields_a_wave_has_are_checked_among_those_fields(tmp_path):
     """A wave without the culture-and-sports items, and comparisons of its four fields only: the
     check weights those four (a check over every field of the codebook would refuse the order)."""
-    import shutil
+    from tests import wavegen
 
-    import pandas as pd
+    def no_culture(v):  # type: ignore[no-untyped-def]
+        return v.drop(columns=[c for c in v.columns if c.startswith("cs_")])
 
-    folder = tmp_path / "no-culture"
-    shutil.copytree(paths.WAVES / paths.DEFAULT_WAVE, folder)
-    yml = folder / "wave.yml"
-    yml.write_text(yml.read_text(encoding="utf-8").replace(f"id: {paths.DEFAULT_WAVE}", "id: no-culture"),
-                   encoding="utf-8")
-    v = pd.read_csv(folder / "villagers.csv", dtype=str, keep_default_na=False)
-    v.drop(columns=[c for c in v.columns if c.startswith("cs_")]).to_csv(folder / "villagers.csv", index=False)
+    folder = wavegen.replica_copy(tmp_path / "no-culture", villagers=no_culture)
     st = build_study(folder)
     four = ("education", "health", "social_security", "employment_training")
     check_constructions(_with(st, weighting="equal", ahp_order=four, ahp_matrix=tuple((1.0,) * 4 for _ in four)))

@@ -5,7 +5,6 @@ described as such), and outside a git checkout the state of the code is "unknown
 
 from __future__ import annotations
 
-import shutil
 from types import SimpleNamespace
 
 import pytest
@@ -14,8 +13,7 @@ import yaml
 from analysis import paths
 from analysis.ingest.wave import load_wave
 from analysis.publishing import provenance
-
-DEFAULT = paths.ROOT / "data" / "waves" / "2020-replica"
+from tests import wavegen
 
 CASES = {   # generator block of wave.yml (None: no block), synthetic flag → the kind the pages describe
     "cal-wave": ({"module": "analysis.replica", "version": "1.0", "seed": 7, "calibrated": True}, True,
@@ -32,8 +30,7 @@ CASES = {   # generator block of wave.yml (None: no block), synthetic flag → t
 def _wave(tmp_path, name: str):  # type: ignore[no-untyped-def]
     """The default wave's files under ``name`` with the generator block and synthetic flag of CASES."""
     gen, synthetic, _ = CASES[name]
-    folder = tmp_path / name
-    shutil.copytree(DEFAULT, folder)
+    folder = wavegen.replica_copy(tmp_path / name)
     spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
     spec.update(id=name, synthetic=synthetic, title=f"Test wave {name}", source=f"made for {name}")
     spec.pop("generator", None)

@@ -6,29 +6,22 @@ numpy's text (np.float64(990000.0))."""
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import paths
 from analysis.ingest import provinces
 from analysis.ingest.validate import validate_wave
-
-DEFAULT = paths.WAVES / paths.DEFAULT_WAVE
+from tests import wavegen
 
 
 def _wave(tmp_path, change) -> tuple:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "w-rows"
-    shutil.copytree(DEFAULT, folder)
-    text = (folder / "wave.yml").read_text(encoding="utf-8")
-    (folder / "wave.yml").write_text(text.replace(f"id: {paths.DEFAULT_WAVE}", "id: w-rows"),
-                                     encoding="utf-8")
-    v = pd.read_csv(folder / "villagers.csv", dtype=str, keep_default_na=False)
-    change(v)
-    v.to_csv(folder / "villagers.csv", index=False)
-    return validate_wave(folder)[0]
+    """The validation report of the replica whose villagers ``change`` edits in place."""
+    def edited(v: pd.DataFrame) -> pd.DataFrame:
+        change(v)
+        return v
+
+    return validate_wave(wavegen.replica_copy(tmp_path / "w-rows", villagers=edited))[0]
 
 
 @pytest.mark.parametrize("n", [50, 60])

@@ -130,3 +130,22 @@ def provinces(folder, names: list[str], year: int = 2021):  # type: ignore[no-un
     _wave_yml(folder, {"villagers": {"file": "villagers.csv"}, "institutions": {"file": "institutions.csv"}},
               year=year, title="A provincial follow-up (test wave)", min_cell=10)
     return folder
+
+
+def replica_copy(folder, villagers=None, institutions=None):  # type: ignore[no-untyped-def]
+    """The embedded replica's files (its wave.yml included: synthetic, calibrated) copied into
+    ``folder``, whose name becomes the wave's id; ``villagers`` / ``institutions``, functions of
+    that table (read as text, blanks kept), give the table written back in its place."""
+    import shutil
+
+    from analysis import paths
+
+    shutil.copytree(paths.WAVES / paths.DEFAULT_WAVE, folder)
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec["id"] = folder.name
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for name, change in (("villagers.csv", villagers), ("institutions.csv", institutions)):
+        if change is not None:
+            t = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+            change(t).to_csv(folder / name, index=False)
+    return folder
