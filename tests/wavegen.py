@@ -65,12 +65,18 @@ def frames(seed: int = 2024, n: int = 3100) -> dict[str, pd.DataFrame]:
     return {"villagers": v, "institutions": inst}
 
 
+def _write_spec(folder, spec: dict) -> None:  # type: ignore[no-untyped-def]
+    """``folder``'s wave.yml holding ``spec`` (keys in their order, Chinese text as written)."""
+    text = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
+    (folder / "wave.yml").write_text(text, encoding="utf-8")
+
+
 def _wave_yml(folder, questionnaires: dict, **extra) -> None:  # type: ignore[no-untyped-def]
     spec = {"id": folder.name, "title": "Rural public service governance survey, 2024 follow-up",
             "year": 2024, "source": "field teams of the 2024 follow-up (test wave)",
             "questionnaires": questionnaires,
             "design": {"weight": "weight", "strata": "province", "psu": "village_id"}, "min_cell": 10, **extra}
-    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    _write_spec(folder, spec)
 
 
 def write(folder, form: str = "sav", seed: int = 2024):  # type: ignore[no-untyped-def]
@@ -143,7 +149,7 @@ def replica_copy(folder, villagers=None, institutions=None):  # type: ignore[no-
     shutil.copytree(paths.WAVES / paths.DEFAULT_WAVE, folder)
     spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
     spec["id"] = folder.name
-    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    _write_spec(folder, spec)
     for name, change in (("villagers.csv", villagers), ("institutions.csv", institutions)):
         if change is not None:
             t = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
