@@ -178,12 +178,14 @@ def check_constructions(study) -> None:  # type: ignore[no-untyped-def]
     """:class:`~analysis.estimation.index.IndexConfigError` if a weighting the draws take cannot
     weight the fields this wave has (AHP comparisons consistent over every field of the settings
     but not over the wave's fields): said before any draw, so that the command line and the build
-    refuse such settings instead of failing part-way."""
-    items = index_items(study.villagers, study.wave.codebook, study.construction)
-    fields = [f for f in study.wave.codebook.fields if any(it.field == f for it in items)]
-    for wt in weightings(study.construction):
-        if wt == "ahp":                  # the other weightings need no settings that could refuse
-            _level_weights(study.construction.with_(weighting=wt), np.empty((0, len(items))), items, fields)
+    refuse such settings instead of failing part-way. The indicators and fields are those the
+    study's index was built from."""
+    cfg = study.construction
+    if "ahp" not in weightings(cfg):     # the other weightings need no settings that could refuse
+        return
+    by_id = {it.id: it for it in study.wave.codebook.indicators(cfg.questionnaire)}
+    items = [by_id[i] for i in study.index.indicators]
+    _level_weights(cfg.with_(weighting="ahp"), np.empty((0, len(items))), items, list(study.index.fields))
 
 
 def _field_scores(data: pd.DataFrame, codebook, cfg: IndexConfig, weights: np.ndarray  # type: ignore[no-untyped-def]
