@@ -374,9 +374,9 @@ def test_the_wild_bootstrap_the_determinants_page_reports_equals_wildboottest(wa
     clusters = df[spec.cluster].to_numpy()
     first = pd.unique(clusters)                               # the clusters in order of appearance
     assert len(first) == 25 and (len(dummies.columns) > 10) == (model == "wls_province")
-    # the model's draws (clusters in order of first appearance), rows put in the reference's order
+    assert not np.array_equal(first, np.unique(clusters))     # the file's order is not the sorted one
+    # the model's draws: one row per cluster in the sorted order of the ids, the reference's order
     V = wild_weights(spec.wild.weights, (len(first), spec.wild.reps), np.random.default_rng(spec.wild.seed))
-    V = V[[list(first).index(c) for c in np.unique(clusters)]]
     for j, term in enumerate(regs, start=1):
         wcr = _wildboottest(y, X, clusters, j, impose_null=True, weights_type="webb", w=w, multipliers=V)
         wcu = _wildboottest(y, X, clusters, j, impose_null=False, weights_type="webb", w=w, multipliers=V)

@@ -348,20 +348,40 @@ def test_mean_of_defined_sobol_indices_leaves_out_undefined_ones():
 
 
 @pytest.mark.parametrize("ids", ["numbers", "text"])
-def test_rao_wu_psus_are_numbered_in_order_of_first_appearance(ids):
-    """(stratum, PSU) pairs numbered as they first appear, a PSU id reused in two strata two
-    PSUs: the numbering that decides which draw goes to which PSU for a given seed."""
+def test_rao_wu_psus_are_numbered_in_sorted_order_of_strata_and_ids(ids):
+    """(stratum, PSU) pairs numbered in the sorted order of the strata, then of the PSU ids
+    (numbers as numbers: 2 before 10; text as text: "10" before "2"), a PSU id reused in two
+    strata two PSUs: the numbering that decides which draw goes to which PSU for a given seed."""
     from analysis.estimation.sensitivity import rao_wu_multipliers
 
     rng = np.random.default_rng(0)
     s = rng.choice(["b", "a", "c"], 600)
-    p = rng.integers(0, 9, 600)
+    p = rng.integers(0, 12, 600)
     p = p.astype(str) if ids == "text" else p
     codes, mult = rao_wu_multipliers(s, p, 5, np.random.default_rng(1))
     pairs = list(zip(s, p))
-    first = list(dict.fromkeys(pairs))
-    np.testing.assert_array_equal(codes, [first.index(x) for x in pairs])
-    assert mult.shape == (len(first), 5)
+    order = sorted(set(pairs))          # numbers sort as numbers, strings as text
+    np.testing.assert_array_equal(codes, [order.index(x) for x in pairs])
+    assert mult.shape == (len(order), 5)
+
+
+@pytest.mark.parametrize("kind", ["numbers", "floats", "text"])
+def test_rao_wu_draws_of_each_psu_do_not_depend_on_the_order_of_the_rows(kind):
+    """The same seed gives each (stratum, PSU) the same multipliers however the rows are
+    ordered, and a PSU coded 7.0 (as SPSS stores it) the draws of the PSU coded 7."""
+    from analysis.estimation.sensitivity import rao_wu_multipliers
+
+    rng = np.random.default_rng(2)
+    s = rng.choice([3, 1, 2], 500)
+    p = rng.integers(0, 15, 500)
+    p = {"numbers": p, "floats": p.astype(float), "text": p.astype(str)}[kind]
+    perm = rng.permutation(500)
+    c1, m1 = rao_wu_multipliers(s, p, 30, np.random.default_rng(9))
+    c2, m2 = rao_wu_multipliers(s[perm], p[perm], 30, np.random.default_rng(9))
+    np.testing.assert_array_equal(m1[c1][perm], m2[c2])        # each respondent's multipliers
+    if kind == "floats":
+        c3, m3 = rao_wu_multipliers(s, p.astype(int), 30, np.random.default_rng(9))
+        np.testing.assert_array_equal(m1[c1], m3[c3])
 
 
 def test_rao_wu_multipliers_resample_nh_minus_1_psus_in_every_stratum():
@@ -377,13 +397,13 @@ def test_rao_wu_multipliers_resample_nh_minus_1_psus_in_every_stratum():
     reps = 4000
     codes, mult = rao_wu_multipliers(np.array(strata), np.array(psu, dtype=object), reps,
                                      np.random.default_rng(4))
-    pairs = list(zip(strata, psu))
-    first = list(dict.fromkeys(pairs))
-    np.testing.assert_array_equal(codes, [first.index(x) for x in pairs])
+    pairs = [(s, "~" if p is None else p) for s, p in zip(strata, psu)]   # a missing id sorts last
+    order = sorted(set(pairs))
+    np.testing.assert_array_equal(codes, [order.index(x) for x in pairs])
     assert mult.shape == (1 + 9 * 3, reps)
     np.testing.assert_array_equal(mult[0], 1.0)                        # the lonely PSU
     for h in range(9):
-        rows = [i for i, (s, _) in enumerate(first) if s == f"s{h}"]
+        rows = [i for i, (s, _) in enumerate(order) if s == f"s{h}"]
         assert len(rows) == 3
         np.testing.assert_allclose(mult[rows].sum(axis=0), 3.0)      # nh − 1 = 2 draws × 3/2
         assert set(np.unique(mult[rows])) <= {0.0, 1.5, 3.0}
@@ -417,10 +437,12 @@ def _stand_in(design: dict, seed: int = 0):  # type: ignore[no-untyped-def]
     score[:4] = np.nan
     v["dom"] = dom
     v["province_en"] = v["dom"]
+    v["rid"] = rng.permutation(n) + 1000                    # respondent ids in no order
     u = SimpleNamespace(bootstrap_reps=40, bootstrap_seed=11)
     return SimpleNamespace(settings=SimpleNamespace(index=SimpleNamespace(uncertainty=u)), villagers=v,
                            scores=pd.DataFrame({"overall": score, "other": score / 2}),
-                           wave=SimpleNamespace(design_columns=design))
+                           wave=SimpleNamespace(design_columns=design,
+                                                bootstrap_units=design.get("psu") or "rid"))
 
 
 @pytest.mark.filterwarnings("error")
@@ -428,8 +450,8 @@ def _stand_in(design: dict, seed: int = 0):  # type: ignore[no-untyped-def]
                          ids=["strata and PSUs", "weights only"])
 def test_domain_replicates_are_replicate_weighted_means_of_the_answered_scores(design):
     """Replicate r, domain d: Σ_{i∈d, answered} b_ir s_i / Σ_{i∈d, answered} b_ir, with b the
-    Rao–Wu weights of the same seed (one stratum and one PSU per respondent without a design);
-    a domain nobody answered is missing; reps and seed default to the settings."""
+    Rao–Wu weights of the same seed (without a design one stratum, each respondent's id its own
+    PSU); a domain nobody answered is missing; reps and seed default to the settings."""
     import pandas as pd
 
     from analysis.estimation.sensitivity import domain_replicates
@@ -437,7 +459,7 @@ def test_domain_replicates_are_replicate_weighted_means_of_the_answered_scores(d
     st = _stand_in(design)
     v, s = st.villagers, st.scores["overall"].to_numpy()
     strata = v["h"].to_numpy() if "strata" in design else np.zeros(len(v))
-    psu = v["p"].to_numpy() if "psu" in design else np.arange(len(v))
+    psu = v["p"].to_numpy() if "psu" in design else v["rid"].to_numpy()
     B = rao_wu_weights(v["w"].to_numpy(), strata, psu, 40, np.random.default_rng(11))
     got = domain_replicates(st, by="dom")
     pd.testing.assert_frame_equal(domain_replicates(st).rename_axis(columns="dom"), got)   # by province_en

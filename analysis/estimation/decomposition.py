@@ -86,7 +86,8 @@ def in_group(values: pd.Series, group: str) -> np.ndarray:
 def fit_oaxaca(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, strata: str | None = None,
                psu: str | None = None) -> ModelResult:
     """Oaxaca–Blinder decomposition of the gap between ``spec.groups`` with Rao–Wu bootstrap
-    SEs over the design's PSUs (``strata``, ``psu``: the design's columns in ``df``)."""
+    SEs over the design's PSUs (``strata``, ``psu``: the columns in ``df`` of the strata and of the units
+    resampled, :attr:`~analysis.ingest.wave.Wave.bootstrap_units`)."""
     from analysis.estimation.sensitivity import rao_wu_multipliers
 
     a, b = spec.groups

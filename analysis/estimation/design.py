@@ -95,6 +95,18 @@ def text_codes(values: object) -> tuple[np.ndarray, np.ndarray]:
     return np.where(first >= 0, codes[first], -1).astype(np.int64), np.asarray(levels)
 
 
+def id_codes(values: object) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ids numbered in their sorted order (−1 for a missing id), so that a numbering,
+    and the draws a seed gives each unit through it, never depend on the order of the rows:
+    numbers compared and sorted as numbers (a code 2.0 read from SPSS and 2 read from a CSV are
+    one id, before 10), other ids as text (:func:`text_codes`)."""
+    v = values if isinstance(values, (pd.Series, pd.Index)) else np.asarray(values)
+    if v.dtype.kind in "biuf":
+        codes, levels = pd.factorize(pd.Series(v), sort=True)
+        return codes.astype(np.int64), np.asarray(levels)
+    return text_codes(values)
+
+
 def stratum_centres(sums: np.ndarray, n_h: np.ndarray, lonely_psu: str,
                     fpc: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """What the variance of PSU totals takes from each stratum, given the strata's sums of those
@@ -121,13 +133,9 @@ def stratum_centres(sums: np.ndarray, n_h: np.ndarray, lonely_psu: str,
 def _psu_codes(s_codes: np.ndarray, psu: object) -> np.ndarray:
     """PSU codes 0..P−1, numbered stratum by stratum: ids need only be unique within a stratum.
     Numeric ids are compared as numbers, others as text (as a file holds them)."""
-    p = np.asarray(psu)
-    if p.dtype.kind in "iuf":
-        raw, uniq = _codes(p, len(p))
-    else:
-        raw, uniq = text_codes(p)
-        if (raw < 0).any():
-            raise DesignError("design column has missing values")
+    raw, uniq = id_codes(np.asarray(psu))
+    if (raw < 0).any():
+        raise DesignError("design column has missing values")
     return pd.factorize(s_codes * len(uniq) + raw, sort=True)[0].astype(np.int64)
 
 

@@ -227,7 +227,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
     reads = {*need, *spec.fixed_effects, spec.cluster, spec.weights, spec.group}
     # only the columns the model reads are copied (a wave may hold hundreds): its own, the
     # province (covariates) and those the derived variables it uses are computed from
-    used = {*reads, "province", *study.wave.design_columns.values()}
+    used = {*reads, "province", *study.wave.design_columns.values(), study.wave.bootstrap_units}
     for name, d in ms.derived.items():
         if name in reads:
             used.update(_names(d))
@@ -263,7 +263,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
             cols.append(c)
     dc = study.wave.design_columns
     if design_columns:
-        cols += [c for c in (dc.get("strata"), dc.get("psu"), dc.get("weight")) if c]
+        cols += [c for c in (dc.get("strata"), study.wave.bootstrap_units, dc.get("weight")) if c]
     cols = list(dict.fromkeys(cols))
     missing = [c for c in cols if c not in v]
     if missing:

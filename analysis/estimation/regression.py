@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from analysis.estimation.design import SurveyDesign, text_codes
+from analysis.estimation.design import SurveyDesign, id_codes, text_codes
 from analysis.i18n import N_
 from analysis.settings.options import WILD_WEIGHTS
 
@@ -114,10 +114,16 @@ def group_matrix(codes: np.ndarray, n_groups: int, weights: np.ndarray | None = 
     return sparse.csc_matrix((w, codes, np.arange(n + 1)), shape=(n_groups, n))
 
 
-def group_codes(values: np.ndarray, name: str) -> tuple[np.ndarray, pd.Index]:
-    """Codes 0 … G−1 of ``values`` in order of first appearance, and the groups. A missing value
-    has no group: ValueError naming ``name`` (leave such rows out first, as model frames do)."""
-    codes, groups = pd.factorize(pd.Series(values))
+def group_codes(values: np.ndarray, name: str, *, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """Codes 0 … G−1 of ``values`` in order of first appearance (``sort``: in the sorted order of
+    the ids, :func:`~analysis.estimation.design.id_codes`, as draws assigned to groups need), and
+    the groups. A missing value has no group: ValueError naming ``name`` (leave such rows out
+    first, as model frames do)."""
+    if sort:
+        codes, levels = id_codes(values)
+        groups = pd.Index(levels)
+    else:
+        codes, groups = pd.factorize(pd.Series(values))
     if len(codes) and codes.min() < 0:
         raise ValueError(f"{name} is missing in {int((codes < 0).sum())} row(s); leave those rows out first")
     return codes, groups
@@ -318,10 +324,11 @@ def wild_cluster_bootstrap(y: np.ndarray, X: np.ndarray, w: np.ndarray, groups: 
 
     ``X`` and ``y`` may be within-transformed by a fixed effect nested in the clusters (then
     ``k_extra`` counts the absorbed parameters): the replicates are then those of the dummy model.
-    ``multipliers`` (clusters, in order of first appearance, × replicates) replaces the draws.
+    ``multipliers`` (clusters in the sorted order of their ids × replicates) replaces the draws:
+    a seed gives each cluster its draws whatever the order of the rows.
     """
     rng = np.random.default_rng(seed)
-    g = group_codes(groups, "the cluster")[0]
+    g = group_codes(groups, "the cluster", sort=True)[0]
     G = int(g.max()) + 1
     if G < 2:
         raise RegressionError("cluster-robust standard errors need at least two clusters")

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.estimation.design import text_codes
+from analysis.estimation.design import id_codes
 from analysis.estimation.index import IndexConfig, _level_weights, aggregate, index_items, normalise
 from analysis.i18n import N_
 from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
@@ -131,12 +131,15 @@ def rao_wu_multipliers(strata: np.ndarray, psu: np.ndarray, reps: int, rng: np.r
     Replicate weight of respondent i in draw r = weight_i × multipliers[code_i, r]; estimators
     built from sums by PSU never need the n × reps matrix (same draws as :func:`rao_wu_weights`).
     """
-    s_codes = pd.factorize(pd.Series(strata))[0]
-    # (stratum, PSU) pairs numbered in order of first appearance, from integer keys; PSU ids
-    # compared as text, a missing id counted as one more id
-    q, levels = text_codes(psu)
+    # (stratum, PSU) pairs numbered in the sorted order of the strata and then of the PSU ids
+    # (id_codes: numbers as numbers, other ids as text), from integer keys, so that a seed gives
+    # each PSU its draws whatever the order of the rows; a missing stratum or PSU id counts as one
+    # more id
+    s_codes, s_levels = id_codes(strata)
+    s_codes = np.where(s_codes < 0, len(s_levels), s_codes)
+    q, levels = id_codes(psu)
     q = np.where(q < 0, len(levels), q)
-    p_codes = pd.factorize(s_codes.astype(np.int64) * (int(q.max()) + 1) + q)[0]
+    p_codes = pd.factorize(s_codes * (int(q.max()) + 1) + q, sort=True)[0]
     psu_stratum = np.empty(p_codes.max() + 1, dtype=s_codes.dtype)
     psu_stratum[p_codes] = s_codes
     mult = np.ones((p_codes.max() + 1, reps))
@@ -342,7 +345,8 @@ def domain_replicates(study, *, by: str = "province_en", reps: int | None = None
     s = study.scores[level].to_numpy()
     rng = np.random.default_rng(seed)
     strata = v[dc["strata"]].to_numpy() if dc.get("strata") else np.zeros(len(v))
-    psu = v[dc["psu"]].to_numpy() if dc.get("psu") else np.arange(len(v))
+    units = study.wave.bootstrap_units
+    psu = v[units].to_numpy() if units else np.arange(len(v))
     B = rao_wu_weights(v[dc["weight"]].to_numpy(float), strata, psu, reps, rng)
     doms = sorted(v[by].dropna().unique())
     G = (v[by].to_numpy()[:, None] == np.array(doms)[None, :]).astype(float)

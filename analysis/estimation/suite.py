@@ -87,7 +87,7 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
             res = fit_logit(df, spec, labels, design=study.design, rows=mf.rows)
         else:
             dc = study.wave.design_columns
-            res = fit_oaxaca(df, spec, labels, strata=dc.get("strata"), psu=dc.get("psu"))
+            res = fit_oaxaca(df, spec, labels, strata=dc.get("strata"), psu=study.wave.bootstrap_units)
     except RegressionError as e:                     # collinear regressors on this wave's rows
         raise ModelSpecError(Message(str(e)), spec.name) from None
     except np.linalg.LinAlgError as e:               # a singular system inside an estimator

@@ -123,6 +123,17 @@ class Wave:
         """Design columns (weight, strata, psu, fpc) of the villager questionnaire."""
         return dict(self.spec.design)
 
+    @property
+    def bootstrap_units(self) -> str | None:
+        """The column whose ids name the units a bootstrap of the design resamples: the design's
+        PSU, else each respondent's id (the codebook's ``id`` item), so that a seed gives each unit
+        its draws whatever the order of the rows; None when the villagers hold neither."""
+        psu = self.spec.design.get("psu")
+        if psu:
+            return psu
+        ids = [it.id for it in self.codebook.items("villagers") if it.type == "id"]
+        return next((c for c in ids if c in self.data["villagers"]), None)
+
 
 def _stamp(folder: Path) -> tuple:
     """Each file under the wave's folder, subfolders too (wave.yml may name ``raw/villagers.csv``):
