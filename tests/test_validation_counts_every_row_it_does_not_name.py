@@ -39,6 +39,29 @@ def test_unknown_provinces_beyond_fifty_are_counted_in_one_line(tmp_path, n):
         assert len(more) == 1 and "10 more row(s) of this column break this rule" in more[0].message
 
 
+def test_blank_and_unknown_provinces_beyond_fifty_are_each_counted_under_their_own_rule(tmp_path):
+    """40 unknown provinces then 25 blank ones: the 50 named are 40 unknown and 10 blank; the 15
+    left over are blank, counted under "not missing", none under "known province"; swapped (25
+    blank then 40 unknown), 15 more under "known province" and none under "not missing"."""
+    def change(v):  # type: ignore[no-untyped-def]
+        v.loc[v.index[:40], "province"] = "Atlantis"
+        v.loc[v.index[40:65], "province"] = ""
+
+    def swapped(v):  # type: ignore[no-untyped-def]
+        v.loc[v.index[:25], "province"] = ""
+        v.loc[v.index[25:65], "province"] = "Atlantis"
+
+    for edit, counted, other in ((change, "not missing", "known province"),
+                                 (swapped, "known province", "not missing")):
+        rep = _wave(tmp_path / edit.__name__, edit)
+        rows = [p for p in rep.errors if p.column == "province" and p.row is not None]
+        assert len(rows) == 50
+        more = {r: [p.message for p in rep.errors if p.rule == r and p.row is None and p.column == "province"]
+                for r in (counted, other)}
+        assert len(more[counted]) == 1 and "15 more row(s) of this column" in more[counted][0]
+        assert more[other] == []
+
+
 def test_duplicated_ids_beyond_fifty_are_counted(tmp_path):
     def change(v):  # type: ignore[no-untyped-def]
         v.loc[v.index[1:71], "resp_id"] = v.loc[v.index[0], "resp_id"]     # 71 rows share one id

@@ -541,7 +541,8 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             codes = pd.Series(np.array([r.adcode if r else np.nan for r in resolved.values()],
                                        dtype="float64")[codes], index=index)
             blank = _is_blank(s).to_numpy()
-            for pos in np.flatnonzero(codes.isna().to_numpy())[:50]:
+            bad = np.flatnonzero(codes.isna().to_numpy())
+            for pos in bad[:50]:
                 v = s.iloc[pos]
                 if blank[pos]:                  # an empty cell (CSV) or none at all (spreadsheet)
                     ctx.add(pos, cid, "", "not missing", "a value is required here: the province is blank")
@@ -550,7 +551,10 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                     provinces.resolve(v)
                 except provinces.UnknownProvince as e:
                     ctx.add(pos, cid, v, "known province", str(e))
-            _more(ctx, cid, "known province", int(codes.isna().sum()))
+            # the rows past the 50 named, each counted under the rule it breaks
+            rest = blank[bad[50:]]
+            _more(ctx, cid, "not missing", int(rest.sum()), shown=0)
+            _more(ctx, cid, "known province", int((~rest).sum()), shown=0)
             for u in [u for u in uniq if resolved[u] and provinces.is_traditional(u)][:10]:
                 pos = where(u)
                 ctx.add(pos, cid, u, N_("province names in simplified characters"),
