@@ -74,6 +74,22 @@ def test_the_page_table_carries_a_note_naming_what_is_not_shown(refused, monkeyp
     assert determinants.robustness_note(determinants.robustness_table(None)) == ""
 
 
+def test_the_chinese_edition_gives_the_reason_in_chinese(refused, monkeypatch):
+    """The reason is kept as a message of the catalogue: the Chinese edition's note says it in
+    Chinese (the consistency ratio as computed), not in English."""
+    from analysis.estimation import suite
+    from analysis.i18n import LANG_ENV
+    from analysis.report.pages import determinants
+
+    monkeypatch.setattr(suite, "robustness", lambda study, model="wls_region": refused)
+    english = determinants.robustness_note(determinants.robustness_table(None))
+    cr = english.split("consistency ratio ")[1].split(" ")[0]
+    monkeypatch.setenv(LANG_ENV, "zh")
+    note = determinants.robustness_note(determinants.robustness_table(None))
+    assert note.startswith("未列出：") and "一致性比率 " + cr in note
+    assert "inconsistent" not in note and "consistency ratio" not in note
+
+
 def test_sensitivity_refuses_a_construction_the_wave_does_not_fit_with_exit_2(monkeypatch):
     """ruralgov sensitivity: an IndexConfigError of a drawn construction is a settings problem."""
     from analysis.estimation import sensitivity

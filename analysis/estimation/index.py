@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import Estimate, SurveyDesign
+from analysis.i18n import N_, Message
 from analysis.ingest.codebook import Codebook, Item, load_codebook
 from analysis.settings import IndexSettings
 from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
@@ -323,12 +324,14 @@ def _level_weights(cfg: IndexConfig, xn: np.ndarray, items: list[Item], fields: 
     if cfg.weighting == "ahp":
         order = list(cfg.ahp_order) or fields
         if not set(fields) <= set(order):
-            raise IndexConfigError(f"AHP order {order} must list the fields {fields}")
+            raise IndexConfigError(Message(N_("AHP order {order} must list the fields {fields}"),
+                                           order=order, fields=fields))
         keep = [order.index(f) for f in fields]          # comparisons among the fields present
         w, cr = ahp_weights(np.array(cfg.ahp_matrix)[np.ix_(keep, keep)])
         if cr >= AHP_CR_MAX:
-            raise IndexConfigError(f"AHP pairwise matrix is inconsistent: consistency ratio "
-                                   f"{cr:.3f} ≥ {AHP_CR_MAX:.2f}; revise the comparisons")
+            raise IndexConfigError(Message(N_("AHP pairwise matrix is inconsistent: consistency ratio "
+                                              "{cr:.3f} ≥ {limit:.2f}; revise the comparisons"),
+                                           cr=cr, limit=AHP_CR_MAX))
         fw = w
     elif cfg.weighting == "expert":
         fw = np.array([float(cfg.expert_fields.get(f, 1.0)) for f in fields])

@@ -196,7 +196,7 @@ def robustness(study, *, model: str = "wls_region") -> pd.DataFrame:  # type: ig
         except IndexConfigError as e:
             if cfg is base:                 # the study's own construction was built: never here
                 raise
-            left_out[name] = str(e)
+            left_out[name] = e.args[0]     # a Message: the reason in either edition's language
             continue
         out.append(r.to_frame().assign(construction=name))
     res = pd.concat(out, ignore_index=True)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import N_, _, group_name, list_sep, say
+from analysis.i18n import N_, Message, _, group_name, list_sep, say
 from analysis.publishing.formats import fmt_p
 
 OAXACA = "oaxaca_east_west"
@@ -290,5 +290,5 @@ def robustness_note(table: pd.DataFrame) -> str:
     """The constructions :func:`robustness_table` leaves out on this wave, each with its reason
     ('' when none is)."""
     left = table.attrs.get("left_out", {})
-    return _("; ").join(_("Not shown: {name} ({reason})").format(name=_(k), reason=v)
-                        for k, v in left.items())
+    return _("; ").join(_("Not shown: {name} ({reason})").format(
+        name=_(k), reason=v.text() if isinstance(v, Message) else v) for k, v in left.items())
