@@ -82,6 +82,12 @@ def _write_json(obj) -> None:  # type: ignore[no-untyped-def]
     sys.stdout.write(json.dumps(_json_finite(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
+def _records(df):  # type: ignore[no-untyped-def]
+    """A table as JSON records: every number with all its digits (pandas' ``to_json`` keeps 15
+    decimal places, so 1.7e-11 loses most of its digits), a missing cell (NaN, NA) null."""
+    return df.astype(object).where(df.notna(), None).to_dict("records")
+
+
 def _emit(df, fmt: Format, title: str = "") -> None:  # type: ignore[no-untyped-def]
     """Print a table (suppressed cells ‡), CSV or JSON (suppressed cells null, with the reason)."""
     from analysis.publishing.disclosure import MARK, SUPPRESSED, suppressed_rows
@@ -90,7 +96,7 @@ def _emit(df, fmt: Format, title: str = "") -> None:  # type: ignore[no-untyped-
     if fmt is Format.csv:
         sys.stdout.write(df.to_csv(index=False))
     elif fmt is Format.json:
-        sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=2, double_precision=15) + "\n")
+        _write_json(_records(df))
     else:
         import pandas as pd
 
@@ -270,11 +276,11 @@ def index(
     else:
         df = degree_table(st, col, level=level).rename(columns={col: "domain"} if col else {})
     df.insert(0, "level", level)
+    if scores is not None and paths.WAVES.resolve() in scores.resolve().parents:
+        err.print("[red]refusing to write under data/waves/ (raw data are read-only)[/red]")
+        raise typer.Exit(2)                               # before anything is printed or written
     _emit(df, fmt, f"wave {st.wave.id}: modernization degree ({level}){_tag(st)}")
     if scores is not None:
-        if paths.WAVES.resolve() in scores.resolve().parents:
-            err.print("[red]refusing to write under data/waves/ (raw data are read-only)[/red]")
-            raise typer.Exit(2)
         from analysis.publishing.tables import safe_csv
 
         v = st.villagers
@@ -475,11 +481,21 @@ def stream(
     deg = flag_means(DisclosurePolicy(min_cell=max(min_cell, 3)).apply(
         res["degree"].to_frame().drop(columns=["sum_w"])))          # † as `ruralgov index` marks it
     rows, parts = sum(rep.rows.values()), len(rep.rows)
+    o = res["ols"]
+    coef = None if o is None else pd.DataFrame({"term": ols["x"], "estimate": o["coef"], "se": o["se"]})
+    if fmt is Format.json:                                # one document: the degree and the model
+        _write_json({"degree": _records(deg), "model": None if coef is None else {
+            "name": model, "fixed_effects": ols["fe"], "weights": ols["weights"] or None,
+            "cluster": ols["cluster"], "n": o["n"], "clusters": o["clusters"], "k": o["k"],
+            "coefficients": _records(coef)}})
+        return
     _emit(deg, fmt, f"{folder.name}: modernization degree by {by.value} "
           f"({rows:,} row{'s' if rows != 1 else ''} in {parts} partition{'s' if parts != 1 else ''})")
-    if res["ols"] is not None:
-        o = res["ols"]
-        _emit(pd.DataFrame({"term": ols["x"], "estimate": o["coef"], "se": o["se"]}), fmt,
+    if coef is not None and fmt is Format.csv:            # one CSV holds one table
+        err.print(f"[yellow]the CSV holds the degree by {by.value}; the coefficients of {escape(model)} "
+                  "are in --format json or table[/yellow]")
+    elif coef is not None:
+        _emit(coef, fmt,
               f"{model}: {ols['fe']} effects absorbed, "
               f"{'weighted by ' + ols['weights'] if ols['weights'] else 'unweighted'}, "
               f"CR1 SEs clustered by {ols['cluster']} "

@@ -607,9 +607,11 @@ def test_stream_command_prints_the_partitioned_estimates(partitioned):
                                    "--batch-rows", "1500"])
     assert res.exit_code == 0, res.output
     ref = stream_wave(folder, DESIGN, by="region3")["degree"].to_frame()
-    printed = pd.read_csv(io.StringIO(res.stdout.split("\n\n")[0]), nrows=len(ref))
+    printed = pd.read_csv(io.StringIO(res.stdout))            # one table: the degree by region
+    assert len(printed) == len(ref)
     np.testing.assert_allclose(printed["estimate"], ref["estimate"], rtol=1e-12)
-    assert "internet_use" in res.stdout
+    assert "internet_use" not in res.stdout                # the model's coefficients: JSON or table
+    assert "are in --format json or table" in " ".join(res.output.split())
 
 
 def test_stream_command_withholds_the_degree_of_domains_below_its_min_cell(partitioned):
@@ -891,7 +893,9 @@ def test_stream_command_refuses_a_model_it_would_fit_otherwise_than_models_and_s
     assert "province_en effects absorbed, unweighted, CR1 SEs clustered by province" in title
     res = CliRunner().invoke(app, ["stream", str(folder), "--model", "ols_province", "--format", "json"])
     assert res.exit_code == 0, res.output
-    printed = pd.DataFrame(json.loads(res.stdout[res.stdout.rindex("["):])).set_index("term")
+    doc = json.loads(res.stdout)                           # one document
+    assert doc["model"]["name"] == "ols_province" and doc["model"]["weights"] is None
+    printed = pd.DataFrame(doc["model"]["coefficients"]).set_index("term")
     x = list(base["regressors"])
     ref = stream_wave(folder, DESIGN, ols={"y": "overall", "x": x, "fe": "province_en",
                                            "cluster": "province", "weights": None})["ols"]
@@ -1141,12 +1145,9 @@ def test_stream_command_clusters_a_model_by_its_own_cluster_not_its_fixed_effect
     assert spec.cluster == "province" and spec.fixed_effects[0] != spec.cluster
     res = CliRunner().invoke(app, ["stream", str(folder), "--model", "wls_region", "--format", "json"])
     assert res.exit_code == 0, res.output
-    dec, text, blocks = json.JSONDecoder(), res.stdout.strip(), []
-    while text:
-        obj, end = dec.raw_decode(text)
-        blocks.append(obj)
-        text = text[end:].strip()
-    printed = pd.DataFrame(blocks[-1]).set_index("term")
+    doc = json.loads(res.stdout)                           # one document: the degree and the model
+    assert {"degree", "model"} <= set(doc) and doc["model"]["weights"] == "weight"
+    printed = pd.DataFrame(doc["model"]["coefficients"]).set_index("term")
     x = list(spec.regressors)
     ref = stream_wave(folder, DESIGN, ols={"y": "overall", "x": x, "fe": spec.fixed_effects[0],
                                            "cluster": "province", "weights": "weight"})["ols"]

@@ -1,0 +1,74 @@
+"""What a command prints for a program to read is one document: ``ruralgov stream --format json``
+one JSON object (the degree and the model), ``--format csv`` one table; JSON numbers keep every
+digit; and a command that refuses its arguments prints nothing on stdout first."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from analysis import cli, paths
+from analysis.cli import app
+from analysis.estimation.stream import write_partitioned
+from analysis.ingest.wave import load_wave
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):  # type: ignore[no-untyped-def]
+    folder = tmp_path_factory.mktemp("parts") / "villagers"
+    write_partitioned(load_wave().villagers, folder, rows_per_file=400)
+    return folder
+
+
+def test_stream_json_is_one_document_holding_the_degree_and_the_model(parts):
+    res = runner.invoke(app, ["stream", str(parts), "--by", "region", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)                           # a second document would be "Extra data"
+    assert [r["domain"] for r in doc["degree"]] == sorted(r["domain"] for r in doc["degree"])
+    assert len(doc["degree"]) == 3 and all(np.isfinite(r["estimate"]) for r in doc["degree"])
+    m = doc["model"]
+    assert m["name"] == "wls_province" and m["cluster"] == "province" and m["clusters"] >= 2
+    assert m["n"] <= 1160 and m["k"] > len(m["coefficients"])
+    assert {r["term"] for r in m["coefficients"]} >= {"internet_use", "education"}
+
+
+def test_stream_json_without_a_model_says_none(parts):
+    res = runner.invoke(app, ["stream", str(parts), "--by", "region", "--format", "json", "--model", ""])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["model"] is None and len(doc["degree"]) == 3
+
+
+def test_stream_csv_is_one_table_and_says_where_the_coefficients_are(parts):
+    res = runner.invoke(app, ["stream", str(parts), "--by", "region", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(io.StringIO(res.stdout))
+    assert len(t) == 3 and "estimate" in t and "term" not in t
+    assert "coefficients of wls_province are in --format json or table" in " ".join(res.output.split())
+
+
+def test_json_numbers_keep_every_digit_and_missing_cells_are_null(capsys):
+    """1.710276364974561e-11 is printed as itself (pandas' to_json wrote 1.71e-11); NaN, None and
+    pandas' NA are null; integers stay integers."""
+    df = pd.DataFrame({"key": ["a", "b", "c"], "difference": [1.710276364974561e-11, np.nan, 0.1 + 0.2],
+                       "n": pd.array([3, None, 5], dtype="Int64")})
+    cli._emit(df, cli.Format.json)
+    got = json.loads(capsys.readouterr().out)
+    assert got == [{"key": "a", "difference": 1.710276364974561e-11, "n": 3},
+                   {"key": "b", "difference": None, "n": None},
+                   {"key": "c", "difference": 0.30000000000000004, "n": 5}]
+
+
+def test_index_refusing_a_scores_file_under_the_waves_prints_nothing(tmp_path):
+    target = paths.WAVES / paths.DEFAULT_WAVE / "scores-test.csv"
+    res = runner.invoke(app, ["index", "--format", "csv", "--scores", str(target)])
+    assert res.exit_code == 2
+    assert res.stdout == "" and "refusing to write under data/waves/" in res.output
+    assert not target.exists()
