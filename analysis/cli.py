@@ -118,6 +118,7 @@ def _fail_settings(e: Exception) -> None:
 
 def _study(wave: str):  # type: ignore[no-untyped-def]
     """The scored study of a wave; exit 1 on invalid data, 2 on invalid settings."""
+    from analysis.estimation.design import DesignError
     from analysis.estimation.index import IndexConfigError
     from analysis.estimation.study import build_study
     from analysis.ingest.wave import WaveInvalid
@@ -127,6 +128,9 @@ def _study(wave: str):  # type: ignore[no-untyped-def]
         return build_study(wave)
     except WaveInvalid as e:
         err.print(f"[red]{escape(str(e))}[/red]")
+        raise typer.Exit(1) from None
+    except DesignError as e:                          # a design validation let through: no traceback
+        err.print(f"[red]{escape(str(wave))}: the survey design cannot be used: {escape(str(e))}[/red]")
         raise typer.Exit(1) from None
     except (SettingsError, IndexConfigError) as e:      # the index's settings do not fit this wave
         _fail_settings(e)

@@ -585,15 +585,18 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             ctx.add(pos, strata, "", "not missing", f"the stratum {strata!r} is blank: every respondent "
                     "lies in a stratum of the design (design.strata)")
         _more(ctx, strata, "not missing", int(clean[strata].isna().sum()))
-    if q == "villagers" and strata in clean and psu in clean:
-        pairs = clean[[strata, psu]].dropna().drop_duplicates()
-        multi = pairs[pairs.duplicated(psu, keep=False)]
-        for p_id, grp in multi.groupby(psu):
-            pos = int(clean.index[(clean[psu] == p_id)][0])
-            ctx.add(pos, psu, p_id, "PSU nested in one stratum",
-                    f"PSU {p_id!r} appears in {len(grp)} strata ({', '.join(map(str, grp[strata].map(_strat_name)))}); "
-                    "each PSU must lie in one stratum")
-        n_psu = pairs.drop_duplicates().groupby(strata)[psu].nunique()
+    if q == "villagers" and strata in clean and (psu in clean or not psu):
+        if psu:
+            pairs = clean[[strata, psu]].dropna().drop_duplicates()
+            multi = pairs[pairs.duplicated(psu, keep=False)]
+            for p_id, grp in multi.groupby(psu):
+                pos = int(clean.index[(clean[psu] == p_id)][0])
+                ctx.add(pos, psu, p_id, "PSU nested in one stratum",
+                        f"PSU {p_id!r} appears in {len(grp)} strata "
+                        f"({', '.join(map(str, grp[strata].map(_strat_name)))}); each PSU must lie in one stratum")
+            n_psu = pairs.groupby(strata)[psu].nunique()
+        else:                           # no PSU named: each respondent is a PSU of the design
+            n_psu = clean[strata].dropna().value_counts()
         for s_id in n_psu[n_psu == 1].index:
             pos = int(clean.index[(clean[strata] == s_id)][0])
             ctx.add(pos, strata, _strat_name(s_id), N_("two or more PSUs per stratum"),

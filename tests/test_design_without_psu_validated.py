@@ -1,0 +1,60 @@
+"""A design that names strata but no PSU takes each respondent as a PSU: a stratum of a single
+respondent is a stratum of a single PSU, which validation reports under the wave's lonely_psu rule
+(an error under ``fail``, a warning otherwise) as it does for a wave with PSUs, instead of letting
+the estimators fail later with a traceback."""
+
+from __future__ import annotations
+
+import yaml
+from typer.testing import CliRunner
+
+from analysis.cli import app
+from analysis.ingest.validate import validate_wave
+from tests import wavegen
+
+runner = CliRunner()
+RULE = "two or more PSUs per stratum"
+
+
+def _wave(tmp_path, name: str, lonely: str, psu: bool = False):  # type: ignore[no-untyped-def]
+    """The replica with Tibet cut to one respondent, the design's PSU removed (or kept)."""
+    def one_in_tibet(v):  # type: ignore[no-untyped-def]
+        tibet = v.index[v["province"] == "西藏"]
+        return v.drop(tibet[1:])
+
+    folder = wavegen.replica_copy(tmp_path / name, villagers=one_in_tibet)
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    if not psu:
+        spec["design"]["psu"] = None
+    spec["design"]["lonely_psu"] = lonely
+    wavegen._write_spec(folder, spec)
+    return folder
+
+
+def test_under_fail_a_stratum_of_one_respondent_is_an_error_naming_it(tmp_path):
+    rep, _ = validate_wave(_wave(tmp_path, "no-psu-fail", "fail"))
+    bad = [p for p in rep.errors if p.rule == RULE]
+    assert len(bad) == 1 and not rep.ok
+    assert bad[0].column == "province" and "single PSU" in bad[0].message
+    assert bad[0].row is not None
+    res = runner.invoke(app, ["validate", str(tmp_path / "no-psu-fail")])
+    assert res.exit_code == 1
+
+
+def test_under_adjust_it_is_a_warning_and_the_other_strata_none(tmp_path):
+    rep, _ = validate_wave(_wave(tmp_path, "no-psu-adjust", "adjust"))
+    warn = [p for p in rep.warnings if p.rule == RULE]
+    assert rep.ok and len(warn) == 1 and "grand mean" in warn[0].message
+    assert not [p for p in rep.errors if p.rule == RULE]
+
+
+def test_with_psus_the_same_stratum_is_reported_as_before(tmp_path):
+    """The same cut with the villages as PSUs: Tibet's one respondent is one village: one error."""
+    rep, _ = validate_wave(_wave(tmp_path, "psu-fail", "fail", psu=True))
+    assert len([p for p in rep.errors if p.rule == RULE]) == 1
+
+
+def test_a_command_on_such_a_wave_exits_without_a_traceback(tmp_path):
+    res = runner.invoke(app, ["index", str(_wave(tmp_path, "no-psu-cli", "fail"))])
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output and not isinstance(res.exception, (ValueError, KeyError))
