@@ -188,7 +188,7 @@ def validate(
 
 @app.command()
 def replica(
-    seed: int = typer.Option(20200601, help="random seed (the default wave uses 20200601)"),
+    seed: int = typer.Option(20200601, min=0, help="random seed (the default wave uses 20200601)"),
     out_dir: Path = typer.Option(..., "--out", help="output folder (the committed default wave "
                                  "is data/waves/2020-replica; regenerating it gives identical bytes "
                                  "where numpy has AVX-512, as where it was written; elsewhere exp and "
@@ -298,7 +298,7 @@ def sensitivity(
     wave: str = typer.Argument(paths.DEFAULT_WAVE),
     draws: Optional[int] = typer.Option(None, help="index evaluations, N (k + 2) with k = 5 inputs "
                                         "(default: uncertainty.draws in data/index.yml)"),
-    seed: Optional[int] = typer.Option(None, help="seed of every random choice (default: data/index.yml)"),
+    seed: Optional[int] = typer.Option(None, min=0, help="seed of every random choice (default: data/index.yml)"),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """Uncertainty and sensitivity: construction choices × Rao–Wu bootstrap; Sobol indices."""

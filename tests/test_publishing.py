@@ -163,7 +163,7 @@ def test_seeds_list_every_random_procedure_of_the_settings():
         assert s[f"{m.name}.wild"] == {"reps": m.wild.reps, "seed": m.wild.seed}
     for m in oaxaca:
         assert s[f"{m.name}.bootstrap"] == {"reps": m.reps, "seed": m.seed}
-    assert len(s) == 2 + len(wild) + len(oaxaca)
+    assert len(s) == 2 + len(wild) + len(oaxaca) + 2       # and the imputation, the panel's wild bootstrap
 
 
 # --- tables ---------------------------------------------------------------------------------------

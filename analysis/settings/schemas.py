@@ -38,11 +38,11 @@ class Uncertainty(Strict):
 
     draws: int = Field(10_000, ge=14)
     """Monte Carlo index evaluations of the sensitivity analysis, N (k + 2) with k = 5 inputs."""
-    seed: int = 20200601
+    seed: int = Field(20200601, ge=0)
     """Seed of the sensitivity analysis."""
     bootstrap_reps: int = Field(1000, ge=50)
     """Rao–Wu replicates of the province rank intervals."""
-    bootstrap_seed: int = 20200601
+    bootstrap_seed: int = Field(20200601, ge=0)
     """Seed of those replicates."""
 
 
@@ -172,7 +172,7 @@ class Wild(Strict):
     """Bootstrap replicates."""
     weights: Literal[WILD_WEIGHTS] = "webb"  # type: ignore[valid-type]
     """Cluster weight distribution."""
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     """Random seed."""
 
 
@@ -209,7 +209,7 @@ class ModelSpec(Strict):
     """mixedlm: restricted maximum likelihood (else ML)."""
     reps: int = Field(499, ge=50)
     """oaxaca: Rao–Wu bootstrap replicates."""
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     """oaxaca: bootstrap seed."""
 
     @field_validator("groups", mode="before")
