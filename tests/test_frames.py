@@ -31,7 +31,9 @@ def stand_in(study, *, villagers=None, official=None, year="same", design=None):
         official=study.official if official is None else official,
         year=study.year if year == "same" else year,
         wave=SimpleNamespace(codebook=study.wave.codebook,
-                             design_columns=study.wave.design_columns if design is None else design))
+                             design_columns=study.wave.design_columns if design is None else design,
+                             bootstrap_units=(study.wave.design_columns if design is None else design).get("psu")
+                             or "resp_id"))
 
 
 def by_hand(v: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
