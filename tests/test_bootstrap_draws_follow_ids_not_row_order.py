@@ -104,3 +104,7 @@ def test_without_a_psu_the_respondent_s_id_names_the_unit_resampled(tmp_path, ba
     assert not np.allclose(a.tables["decomposition"]["se"], base["se"])     # respondents, not villages
     pd.testing.assert_frame_equal(domain_replicates(plain, reps=30, seed=1),
                                   domain_replicates(moved, reps=30, seed=1), check_exact=False, rtol=1e-9)
+    from analysis.estimation.sensitivity import run_sensitivity
+
+    a, b = (run_sensitivity(st, draws=14, seed=5) for st in (plain, moved))   # its bootstrap input too
+    pd.testing.assert_frame_equal(a.regions, b.regions, check_exact=False, rtol=1e-9)

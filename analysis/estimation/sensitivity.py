@@ -124,6 +124,16 @@ def rao_wu_weights(weights: np.ndarray, strata: np.ndarray, psu: np.ndarray, rep
     return weights[:, None] * mult[p_codes]
 
 
+def bootstrap_design(study, v: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """The strata and the units a Rao–Wu bootstrap of ``study``'s design resamples, for the rows of
+    ``v`` (its villagers): one stratum without strata; the design's PSUs, else the respondents'
+    ids (:attr:`~analysis.ingest.wave.Wave.bootstrap_units`), else the rows' positions."""
+    dc = study.wave.design_columns
+    units = study.wave.bootstrap_units
+    return (v[dc["strata"]].to_numpy() if dc.get("strata") else np.zeros(len(v)),
+            v[units].to_numpy() if units else np.arange(len(v)))
+
+
 def rao_wu_multipliers(strata: np.ndarray, psu: np.ndarray, reps: int, rng: np.random.Generator
                        ) -> tuple[np.ndarray, np.ndarray]:
     """The Rao–Wu bootstrap as PSU multipliers: (PSU code of each respondent, PSUs × reps).
@@ -266,8 +276,7 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
     B["weights_perturbation"] = B["weights_perturbation"] + N
     B["bootstrap"] = B["bootstrap"] + N
     perturb = rng.uniform(1 - PERTURBATION, 1 + PERTURBATION, size=(n_f, 2 * N))
-    boot = rao_wu_weights(base_w, v[dc["strata"]].to_numpy() if dc.get("strata") else np.zeros(len(v)),
-                          v[dc["psu"]].to_numpy() if dc.get("psu") else np.arange(len(v)), 2 * N, rng)
+    boot = rao_wu_weights(base_w, *bootstrap_design(study, v), 2 * N, rng)
     blocks = [A, B] + [{**A, inp: B[inp]} for inp in INPUTS]
     design = {name: np.concatenate([b[name] for b in blocks]) for name in INPUTS}
     total = len(design["normalisation"])
@@ -344,10 +353,7 @@ def domain_replicates(study, *, by: str = "province_en", reps: int | None = None
     dc = study.wave.design_columns
     s = study.scores[level].to_numpy()
     rng = np.random.default_rng(seed)
-    strata = v[dc["strata"]].to_numpy() if dc.get("strata") else np.zeros(len(v))
-    units = study.wave.bootstrap_units
-    psu = v[units].to_numpy() if units else np.arange(len(v))
-    B = rao_wu_weights(v[dc["weight"]].to_numpy(float), strata, psu, reps, rng)
+    B = rao_wu_weights(v[dc["weight"]].to_numpy(float), *bootstrap_design(study, v), reps, rng)
     doms = sorted(v[by].dropna().unique())
     G = (v[by].to_numpy()[:, None] == np.array(doms)[None, :]).astype(float)
     ok = np.isfinite(s)
