@@ -1,7 +1,8 @@
 """A design that names strata but no PSU takes each respondent as a PSU: a stratum of a single
 respondent is a stratum of a single PSU, which validation reports under the wave's lonely_psu rule
 (an error under ``fail``, a warning otherwise) as it does for a wave with PSUs, instead of letting
-the estimators fail later with a traceback."""
+the estimators fail later with a traceback; and a design without strata is one stratum, so a sample
+of a single PSU is reported the same way."""
 
 from __future__ import annotations
 
@@ -58,3 +59,28 @@ def test_a_command_on_such_a_wave_exits_without_a_traceback(tmp_path):
     res = runner.invoke(app, ["index", str(_wave(tmp_path, "no-psu-cli", "fail"))])
     assert res.exit_code == 1
     assert "Traceback" not in res.output and not isinstance(res.exception, (ValueError, KeyError))
+
+
+def _one_village(tmp_path, name: str, lonely: str):  # type: ignore[no-untyped-def]
+    """The replica cut to its first village, the design's strata removed."""
+    def first_village(v):  # type: ignore[no-untyped-def]
+        return v[v["village_id"] == v["village_id"].iloc[0]]
+
+    folder = wavegen.replica_copy(tmp_path / name, villagers=first_village)
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec["design"]["strata"] = None
+    spec["design"]["lonely_psu"] = lonely
+    wavegen._write_spec(folder, spec)
+    return folder
+
+
+def test_without_strata_a_sample_of_one_psu_is_an_error_under_fail_and_a_warning_otherwise(tmp_path):
+    rep, _ = validate_wave(_one_village(tmp_path, "one-village-fail", "fail"))
+    bad = [p for p in rep.errors if p.rule == RULE]
+    assert not rep.ok and len(bad) == 1 and "no strata" in bad[0].message and bad[0].column == "village_id"
+    res = runner.invoke(app, ["validate", str(tmp_path / "one-village-fail")])
+    assert res.exit_code == 1
+    rep, _ = validate_wave(_one_village(tmp_path, "one-village-adjust", "adjust"))
+    assert rep.ok and len([p for p in rep.warnings if p.rule == RULE]) == 1
+    rep, _ = validate_wave(wavegen.replica_copy(tmp_path / "all-villages"))
+    assert not [p for p in rep.problems if p.rule == RULE]

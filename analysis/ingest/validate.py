@@ -601,6 +601,13 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             pos = int(clean.index[(clean[strata] == s_id)][0])
             ctx.add(pos, strata, _strat_name(s_id), N_("two or more PSUs per stratum"),
                     lonely_message(s_id, spec.lonely_psu), "error" if spec.lonely_psu == "fail" else "warning")
+    elif q == "villagers" and not strata and (psu in clean or not psu) and len(clean):
+        # no strata: the whole sample is one stratum, of its PSUs (or respondents, without a PSU)
+        units = clean[psu].dropna().nunique() if psu else len(clean)
+        if units == 1:
+            ctx.add(0, psu or "", "", N_("two or more PSUs per stratum"),
+                    Message(SINGLE_PSU_SAMPLE.get(spec.lonely_psu, SINGLE_PSU_SAMPLE["adjust"])),
+                    "error" if spec.lonely_psu == "fail" else "warning")
     if q == "villagers":
         _check_weights(ctx, clean, spec)
         _check_fpc(ctx, clean, spec)
@@ -715,6 +722,15 @@ LONELY_RULES = {
 }
 """What a stratum with a single PSU does to the variance under each ``design.lonely_psu`` (the
 problem's message)."""
+
+
+SINGLE_PSU_SAMPLE = {
+    "fail": N_("the design names no strata and the sample has a single PSU: no variance can be estimated "
+               "under the wave's design.lonely_psu: fail"),
+    "adjust": N_("the design names no strata and the sample has a single PSU: its standard errors rest on "
+                 "the lonely PSU rule alone (design.lonely_psu), not on any variation between PSUs"),
+}
+"""What a sample of one PSU without strata does to the variance (the problem's message)."""
 
 
 def lonely_message(stratum: object, rule: str) -> str:
