@@ -72,3 +72,12 @@ def test_index_refusing_a_scores_file_under_the_waves_prints_nothing(tmp_path):
     assert res.exit_code == 2
     assert res.stdout == "" and "refusing to write under data/waves/" in res.output
     assert not target.exists()
+
+
+def test_a_csv_table_has_the_table_s_columns_and_no_row_numbers():
+    res = runner.invoke(app, ["index", "--by", "region", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    header = res.stdout.splitlines()[0].split(",")
+    assert header[:3] == ["level", "domain", "estimate"]
+    t = pd.read_csv(io.StringIO(res.stdout))
+    assert len(t) == 3 and not any(str(c).startswith("Unnamed") for c in t.columns)

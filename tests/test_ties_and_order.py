@@ -139,3 +139,20 @@ def test_an_fpc_of_two_on_a_stratum_s_first_row_is_refused_as_below_its_three_ps
                    (first, "fpc", "fpc at least the PSUs sampled")}
     [below] = [e for e in report.errors if e.rule == "fpc at least the PSUs sampled"]
     assert "has 3 PSUs sampled but an fpc of 2:" in below.message
+
+
+def test_provinces_tied_on_median_rank_are_listed_by_decreasing_degree():
+    """Replicates that rank every publishable province alike give them one median rank: the index
+    page's table then lists them from the highest degree down (withheld provinces last)."""
+    from analysis import paths
+    from analysis.report.pages import index
+
+    study = build_study(paths.DEFAULT_WAVE)
+    shown = index.published(index.province_degrees(study))["province"].tolist()
+    assert len(shown) > 5
+    t = index.province_table(study, pd.DataFrame(np.ones((4, len(shown))), columns=shown))
+    top = t[t["province"].isin(shown)]
+    assert top["median_rank"].nunique() == 1
+    est = top["estimate"].to_numpy()
+    assert (np.diff(est) <= 0).all() and est[0] > est[-1]
+    assert list(t["province"][: len(shown)]) == top["province"].tolist()
