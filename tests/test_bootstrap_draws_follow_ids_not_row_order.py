@@ -29,6 +29,21 @@ def _without_psu(folder):  # type: ignore[no-untyped-def]
     return folder
 
 
+def test_id_codes_number_ids_in_their_sorted_order():
+    """Numbers as numbers (2 before 10; 7.0 and 7 one id), in a list, an array or a nullable
+    column, a missing id −1; text as text ("10" before "2"); the codes are integers."""
+    from analysis.estimation.design import id_codes
+
+    for values in ([10, 2, 10, np.nan], np.array([10.0, 2.0, 10.0, np.nan]),
+                   pd.Series([10, 2, 10, None], dtype="Int64")):
+        codes, levels = id_codes(values)
+        assert codes.tolist() == [1, 0, 1, -1] and codes.dtype == np.int64
+        assert [float(x) for x in levels] == [2.0, 10.0]
+    np.testing.assert_array_equal(id_codes(np.array([7.0, 12.0, 7.0]))[0], id_codes(np.array([7, 12, 7]))[0])
+    codes, levels = id_codes(np.array(["10", "2", None, "10"], dtype=object))
+    assert codes.tolist() == [0, 1, -1, 0] and list(levels) == ["10", "2"] and codes.dtype == np.int64
+
+
 @pytest.mark.parametrize("ids", ["numbers", "floats", "text"])
 def test_the_wild_bootstrap_of_shuffled_rows_is_the_wild_bootstrap_of_the_rows(ids):
     """Rows permuted (clusters first met in another order), or cluster 3 read as 3.0: the same
