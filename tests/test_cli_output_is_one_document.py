@@ -81,3 +81,16 @@ def test_a_csv_table_has_the_table_s_columns_and_no_row_numbers():
     assert header[:3] == ["level", "domain", "estimate"]
     t = pd.read_csv(io.StringIO(res.stdout))
     assert len(t) == 3 and not any(str(c).startswith("Unnamed") for c in t.columns)
+
+
+def test_a_table_marks_withheld_cells_and_leaves_a_missing_number_of_a_published_row_blank(capsys):
+    """‡ stands for a cell withheld by disclosure control, on the rows it withholds only: a number
+    missing on a published row (an SE the estimator has not) is printed blank."""
+    from analysis.publishing.disclosure import MARK, SUPPRESSED
+
+    df = pd.DataFrame({"domain": ["a", "b", "c"], "estimate": [1.5, np.nan, 2.0], "se": [0.1, np.nan, np.nan],
+                       SUPPRESSED: [None, "fewer than 10 respondents", None]})
+    cli._emit(df, cli.Format.table, "T")
+    rows = {ln.split()[1]: ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("│")}
+    assert rows["b"].count(MARK) == 2
+    assert MARK not in rows["c"] and MARK not in rows["a"]
