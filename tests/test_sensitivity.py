@@ -365,6 +365,20 @@ def test_rao_wu_psus_are_numbered_in_sorted_order_of_strata_and_ids(ids):
     assert mult.shape == (len(order), 5)
 
 
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_rao_wu_a_missing_stratum_is_one_more_stratum_numbered_after_the_others(missing):
+    """Rows without a stratum form a stratum of their own whose PSUs take the last codes, and
+    are resampled among themselves (their multipliers sum to their PSU count in every draw)."""
+    from analysis.estimation.sensitivity import rao_wu_multipliers
+
+    strata = np.array(["b", missing, "a", "b", missing, "a", missing], dtype=object)
+    psu = np.array([1, 1, 1, 2, 2, 2, 3])
+    codes, mult = rao_wu_multipliers(strata, psu, 200, np.random.default_rng(0))
+    assert codes.tolist() == [2, 4, 0, 3, 5, 1, 6]          # a1 a2 b1 b2, then the three without one
+    np.testing.assert_allclose(mult[4:].sum(axis=0), 3.0)   # nh − 1 = 2 draws × 3/2
+    np.testing.assert_allclose(mult[:2].sum(axis=0), 2.0)
+
+
 @pytest.mark.parametrize("kind", ["numbers", "floats", "text"])
 def test_rao_wu_draws_of_each_psu_do_not_depend_on_the_order_of_the_rows(kind):
     """The same seed gives each (stratum, PSU) the same multipliers however the rows are
@@ -442,12 +456,13 @@ def _stand_in(design: dict, seed: int = 0):  # type: ignore[no-untyped-def]
     return SimpleNamespace(settings=SimpleNamespace(index=SimpleNamespace(uncertainty=u)), villagers=v,
                            scores=pd.DataFrame({"overall": score, "other": score / 2}),
                            wave=SimpleNamespace(design_columns=design,
-                                                bootstrap_units=design.get("psu") or "rid"))
+                                                bootstrap_units=design.get("psu") or design.get("units", "rid")))
 
 
 @pytest.mark.filterwarnings("error")
-@pytest.mark.parametrize("design", [{"weight": "w", "strata": "h", "psu": "p"}, {"weight": "w"}],
-                         ids=["strata and PSUs", "weights only"])
+@pytest.mark.parametrize("design", [{"weight": "w", "strata": "h", "psu": "p"}, {"weight": "w"},
+                                    {"weight": "w", "units": None}],
+                         ids=["strata and PSUs", "weights only", "no ids either"])
 def test_domain_replicates_are_replicate_weighted_means_of_the_answered_scores(design):
     """Replicate r, domain d: Σ_{i∈d, answered} b_ir s_i / Σ_{i∈d, answered} b_ir, with b the
     Rao–Wu weights of the same seed (without a design one stratum, each respondent's id its own
@@ -459,7 +474,8 @@ def test_domain_replicates_are_replicate_weighted_means_of_the_answered_scores(d
     st = _stand_in(design)
     v, s = st.villagers, st.scores["overall"].to_numpy()
     strata = v["h"].to_numpy() if "strata" in design else np.zeros(len(v))
-    psu = v["p"].to_numpy() if "psu" in design else v["rid"].to_numpy()
+    psu = (v["p"].to_numpy() if "psu" in design else np.arange(len(v)) if "units" in design
+           else v["rid"].to_numpy())                     # without ids, the rows' positions
     B = rao_wu_weights(v["w"].to_numpy(), strata, psu, 40, np.random.default_rng(11))
     got = domain_replicates(st, by="dom")
     pd.testing.assert_frame_equal(domain_replicates(st).rename_axis(columns="dom"), got)   # by province_en
