@@ -2319,7 +2319,7 @@ def test_the_panel_of_waves_holds_every_compared_wave(default_study, monkeypatch
     assert seen["panel"].index.get_level_values("wave").unique().tolist() == [2020, 2024, 2030]
 
 
-def test_a_field_whose_columns_are_all_blank_is_named_among_what_the_wave_lacks(default_study):
+def test_a_field_whose_columns_are_all_blank_is_named_among_what_the_wave_lacks(default_study, monkeypatch):
     from analysis.report.pages.common import lacks
     from tests.conftest import with_villagers
 
@@ -2331,8 +2331,11 @@ def test_a_field_whose_columns_are_all_blank_is_named_among_what_the_wave_lacks(
     assert lacks(one) == []
     blank = with_villagers(default_study, default_study.wave.villagers.assign(**{i: np.nan for i in health}))
     said = lacks(blank)
-    _zh, en = cb.fields["health"]
+    zh, en = cb.fields["health"]
     assert len(said) == 1 and said[0].startswith(f"the {en}")                # the English name first
+    monkeypatch.setenv("RURALGOV_LANG", "zh")                           # the Chinese edition: its name
+    said = lacks(blank)
+    assert len(said) == 1 and zh in said[0] and en not in said[0]
 
 
 def test_mathjax_is_fetched_verified_and_unpacked_where_the_pages_load_it(tmp_path, monkeypatch):
