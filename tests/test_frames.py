@@ -164,12 +164,16 @@ def test_a_province_without_the_official_covariate_leaves_the_model_s_complete_c
 @pytest.mark.parametrize("level", ["health", "means"])
 def test_a_model_of_a_field_or_aspect_sub_index_takes_its_outcome_from_the_scores(study, level):
     """An outcome naming an index level (a field or an aspect) is the study's score of that level on
-    the model's rows, not a variable the wave lacks."""
+    the model's rows, not a variable the wave lacks (an unknown name is)."""
     assert level in study.scores and level not in study.villagers
     spec = study.settings.models.get("wls_region").model_copy(update={"outcome": level})
     f = model_frame(study, spec)
     assert len(f.rows) > 0.8 * len(study.villagers)
     np.testing.assert_allclose(f.data[level], study.scores[level].to_numpy()[f.rows])
+    from analysis.estimation.frames import lacking
+
+    assert lacking(study, spec) == []                    # so the suite fits it, not "the wave has no ..."
+    assert lacking(study, spec.model_copy(update={"outcome": "shoe_size"})) == ["shoe_size"]
 
 
 def test_a_model_that_cannot_be_framed_says_why(study):
