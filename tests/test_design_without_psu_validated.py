@@ -17,19 +17,22 @@ runner = CliRunner()
 RULE = "two or more PSUs per stratum"
 
 
+def _copy(folder, villagers, **design):  # type: ignore[no-untyped-def]
+    """The replica whose villagers ``villagers`` cuts, its wave.yml's design entries set as given."""
+    folder = wavegen.replica_copy(folder, villagers=villagers)
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec["design"].update(design)
+    wavegen._write_spec(folder, spec)
+    return folder
+
+
 def _wave(tmp_path, name: str, lonely: str, psu: bool = False):  # type: ignore[no-untyped-def]
     """The replica with Tibet cut to one respondent, the design's PSU removed (or kept)."""
     def one_in_tibet(v):  # type: ignore[no-untyped-def]
         tibet = v.index[v["province"] == "西藏"]
         return v.drop(tibet[1:])
 
-    folder = wavegen.replica_copy(tmp_path / name, villagers=one_in_tibet)
-    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
-    if not psu:
-        spec["design"]["psu"] = None
-    spec["design"]["lonely_psu"] = lonely
-    wavegen._write_spec(folder, spec)
-    return folder
+    return _copy(tmp_path / name, one_in_tibet, lonely_psu=lonely, **({} if psu else {"psu": None}))
 
 
 def test_under_fail_a_stratum_of_one_respondent_is_an_error_naming_it(tmp_path):
@@ -66,12 +69,7 @@ def _one_village(tmp_path, name: str, lonely: str):  # type: ignore[no-untyped-d
     def first_village(v):  # type: ignore[no-untyped-def]
         return v[v["village_id"] == v["village_id"].iloc[0]]
 
-    folder = wavegen.replica_copy(tmp_path / name, villagers=first_village)
-    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
-    spec["design"]["strata"] = None
-    spec["design"]["lonely_psu"] = lonely
-    wavegen._write_spec(folder, spec)
-    return folder
+    return _copy(tmp_path / name, first_village, strata=None, lonely_psu=lonely)
 
 
 def test_without_strata_a_sample_of_one_psu_is_an_error_under_fail_and_a_warning_otherwise(tmp_path):
