@@ -298,7 +298,8 @@ def sensitivity(
     wave: str = typer.Argument(paths.DEFAULT_WAVE),
     draws: Optional[int] = typer.Option(None, help="index evaluations, N (k + 2) with k = 5 inputs "
                                         "(default: uncertainty.draws in data/index.yml)"),
-    seed: Optional[int] = typer.Option(None, min=0, help="seed of every random choice (default: data/index.yml)"),
+    seed: Optional[int] = typer.Option(None, min=0,
+                                       help="seed of every random choice (default: data/index.yml)"),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """Uncertainty and sensitivity: construction choices × Rao–Wu bootstrap; Sobol indices."""

@@ -591,9 +591,10 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             multi = pairs[pairs.duplicated(psu, keep=False)]
             for p_id, grp in multi.groupby(psu):
                 pos = int(clean.index[(clean[psu] == p_id)][0])
+                names = ", ".join(map(str, grp[strata].map(_strat_name)))
                 ctx.add(pos, psu, p_id, "PSU nested in one stratum",
-                        f"PSU {p_id!r} appears in {len(grp)} strata "
-                        f"({', '.join(map(str, grp[strata].map(_strat_name)))}); each PSU must lie in one stratum")
+                        f"PSU {p_id!r} appears in {len(grp)} strata ({names}); "
+                        "each PSU must lie in one stratum")
             n_psu = pairs.groupby(strata)[psu].nunique()
         else:                           # no PSU named: each respondent is a PSU of the design
             n_psu = clean[strata].dropna().value_counts()
