@@ -585,30 +585,29 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             ctx.add(pos, strata, "", "not missing", f"the stratum {strata!r} is blank: every respondent "
                     "lies in a stratum of the design (design.strata)")
         _more(ctx, strata, "not missing", int(clean[strata].isna().sum()))
-    if q == "villagers" and strata in clean and (psu in clean or not psu):
-        if psu:
-            pairs = clean[[strata, psu]].dropna().drop_duplicates()
-            multi = pairs[pairs.duplicated(psu, keep=False)]
-            for p_id, grp in multi.groupby(psu):
+    if q == "villagers" and (strata in clean or not strata) and (psu in clean or not psu) and len(clean):
+        # each stratum's PSUs: every respondent is a PSU where the design names none, and the whole
+        # sample one stratum where it names no strata
+        key = clean[strata] if strata else pd.Series(0, index=clean.index)
+        unit = clean[psu] if psu else pd.Series(clean.index, index=clean.index)
+        pairs = pd.DataFrame({"s": key, "p": unit}).dropna().drop_duplicates()
+        if strata and psu:
+            for p_id, grp in pairs[pairs.duplicated("p", keep=False)].groupby("p"):
                 pos = int(clean.index[(clean[psu] == p_id)][0])
-                names = ", ".join(map(str, grp[strata].map(_strat_name)))
+                names = ", ".join(map(str, grp["s"].map(_strat_name)))
                 ctx.add(pos, psu, p_id, "PSU nested in one stratum",
                         f"PSU {p_id!r} appears in {len(grp)} strata ({names}); "
                         "each PSU must lie in one stratum")
-            n_psu = pairs.groupby(strata)[psu].nunique()
-        else:                           # no PSU named: each respondent is a PSU of the design
-            n_psu = clean[strata].dropna().value_counts()
+        level = "error" if spec.lonely_psu == "fail" else "warning"
+        n_psu = pairs.groupby("s")["p"].nunique()
         for s_id in n_psu[n_psu == 1].index:
-            pos = int(clean.index[(clean[strata] == s_id)][0])
-            ctx.add(pos, strata, _strat_name(s_id), N_("two or more PSUs per stratum"),
-                    lonely_message(s_id, spec.lonely_psu), "error" if spec.lonely_psu == "fail" else "warning")
-    elif q == "villagers" and not strata and (psu in clean or not psu) and len(clean):
-        # no strata: the whole sample is one stratum, of its PSUs (or respondents, without a PSU)
-        units = clean[psu].dropna().nunique() if psu else len(clean)
-        if units == 1:
-            ctx.add(0, psu or "", "", N_("two or more PSUs per stratum"),
-                    Message(SINGLE_PSU_SAMPLE.get(spec.lonely_psu, SINGLE_PSU_SAMPLE["adjust"])),
-                    "error" if spec.lonely_psu == "fail" else "warning")
+            if strata:
+                pos = int(clean.index[(clean[strata] == s_id)][0])
+                ctx.add(pos, strata, _strat_name(s_id), N_("two or more PSUs per stratum"),
+                        lonely_message(s_id, spec.lonely_psu), level)
+            else:
+                ctx.add(0, psu or "", "", N_("two or more PSUs per stratum"),
+                        Message(SINGLE_PSU_SAMPLE.get(spec.lonely_psu, SINGLE_PSU_SAMPLE["adjust"])), level)
     if q == "villagers":
         _check_weights(ctx, clean, spec)
         _check_fpc(ctx, clean, spec)
