@@ -983,7 +983,10 @@ def test_each_imputed_data_set_is_fitted_by_weighted_least_squares_with_cr1_by_p
     monkeypatch.setattr(mice.MICE, "fit", keep)
     _, fits = multiple_imputation(study, imputations=2, return_fits=True)
     spec = study.settings.models.get("wls_region")
-    d = model_frame(study, spec, complete=False).data
+    mf = model_frame(study, spec, complete=False)
+    # MICE receives the rows in the order of the respondents' ids
+    ids = study.villagers["resp_id"].to_numpy()[mf.rows].astype(str)
+    d = mf.data.iloc[np.argsort(ids, kind="stable")].reset_index(drop=True)
     g = pd.factorize(d["province"])[0]
     w = d["weight"].to_numpy(float)
     G = len(np.unique(g))

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.estimation.design import id_codes
 from analysis.estimation.frames import labels as variable_labels
 from analysis.estimation.frames import lacking, model_frame
 from analysis.estimation.index import IndexConfigError
@@ -279,6 +280,12 @@ def multiple_imputation(study, *, model: str = "wls_region", imputations: int = 
     given = [*spec.fixed_effects, *(c for c in (spec.weights, spec.cluster) if c)]
     keep = mf.data[given].notna().all(axis=1)
     d = mf.data[keep]
+    # the chained equations draw row after row: rows taken in the order of the respondents' ids,
+    # so that a seed gives the same imputations whatever the order of the wave's rows
+    rid = study.wave.respondent_id
+    if rid is not None:
+        codes, _ = id_codes(study.villagers[rid].to_numpy()[mf.rows[keep.to_numpy()]])
+        d = d.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     regs = list(spec.regressors)
     data = d[[spec.outcome, *regs]].astype(float).rename(columns={spec.outcome: "y_"})
     dummies = []

@@ -128,9 +128,12 @@ class Wave:
         """The column whose ids name the units a bootstrap of the design resamples: the design's
         PSU, else each respondent's id (the codebook's ``id`` item), so that a seed gives each unit
         its draws whatever the order of the rows; None when the villagers hold neither."""
-        psu = self.spec.design.get("psu")
-        if psu:
-            return psu
+        return self.spec.design.get("psu") or self.respondent_id
+
+    @property
+    def respondent_id(self) -> str | None:
+        """The villagers' column of respondent ids (the codebook's ``id`` item; validation has
+        checked they are unique), None when the wave has none."""
         ids = [it.id for it in self.codebook.items("villagers") if it.type == "id"]
         return next((c for c in ids if c in self.data["villagers"]), None)
 
