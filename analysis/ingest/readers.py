@@ -85,7 +85,10 @@ class WaveSpec:
     settings: WaveSettings | None = None
     """The whole checked ``wave.yml``."""
     extra_missing: tuple[float, ...] = ()
-    """Missing codes declared by the wave (``missing_codes`` in wave.yml), on top of the codebook's."""
+    """Missing codes the wave declares for every column (``missing_codes`` in wave.yml, a list), on
+    top of the codebook's."""
+    column_missing: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    """Missing codes the wave declares for some columns only (``missing_codes``, a mapping)."""
     lonely_psu: str = "adjust"
     """Rule for a stratum with a single PSU (``design.lonely_psu``)."""
     reproduces_seed: bool = False
@@ -93,6 +96,10 @@ class WaveSpec:
     design_from_options: bool = False
     """The design columns were given as command-line options (``ruralgov stream``), not by
     ``wave.yml``: messages name the option."""
+
+    def missing_for(self, column: str) -> tuple[float, ...]:
+        """The missing codes the wave declares for a column: those of every column, then its own."""
+        return (*self.extra_missing, *self.column_missing.get(column, ()))
 
 
 class WaveSpecInvalid(Exception):
@@ -177,7 +184,10 @@ def load_spec(wave: str | Path, questionnaires: tuple[str, ...] | None = None) -
     return WaveSpec(
         id=st.id, folder=folder, title=st.title or st.id, year=st.year, synthetic=st.synthetic,
         questionnaires=qs, design={"weight": d.weight, "strata": d.strata, "psu": d.psu, "fpc": d.fpc},
-        min_cell=st.min_cell, settings=st, extra_missing=tuple(st.missing_codes),
+        min_cell=st.min_cell, settings=st,
+        extra_missing=() if isinstance(st.missing_codes, dict) else tuple(st.missing_codes),
+        column_missing=({c: tuple(v) for c, v in st.missing_codes.items()}
+                        if isinstance(st.missing_codes, dict) else {}),
         lonely_psu=d.lonely_psu, reproduces_seed=st.reproduces_seed)
 
 

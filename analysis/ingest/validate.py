@@ -392,8 +392,9 @@ def _run_schema(ctx: _Ctx, schema: pa.DataFrameSchema, df: pd.DataFrame) -> None
                     try:
                         fv = float(value)
                         if fv < 0 or fv in (97, 98, 99, 997, 998, 999, 9999):
-                            msg += ("; if it marks a missing answer, declare it in wave.yml "
-                                    "(missing_codes: [...])")
+                            # for this column: the code may be a valid answer of another item
+                            msg += ("; if it marks a missing answer, declare it in wave.yml for this "
+                                    f"column (missing_codes: {{{col}: [{fv:g}]}})")
                     except (TypeError, ValueError):
                         pass
                 ctx.add(idx, str(col), value, rule, msg)
@@ -563,10 +564,10 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             cols[cid] = codes.astype("float64")
             continue
         if in_place:
-            nb, nd = _mask_missing(block[slot[cid]], it, spec.extra_missing,
+            nb, nd = _mask_missing(block[slot[cid]], it, spec.missing_for(cid),
                                    raw.declared_missing.get(cid, ()))
         else:
-            num, nb, nd = _parse_column(ctx, it, s, spec.extra_missing, raw.declared_missing.get(cid, ()))
+            num, nb, nd = _parse_column(ctx, it, s, spec.missing_for(cid), raw.declared_missing.get(cid, ()))
             block[slot[cid]] = num.to_numpy()
             del num
         miss[cid] = {"blank": nb, "declared": nd}
@@ -806,16 +807,38 @@ def _is_answer(it: Item, code: float) -> bool:
 
 def _check_missing_codes(report: ValidationReport, spec: WaveSpec, cb: Codebook,
                          present: dict[str, list[str]]) -> None:
-    """A wave's declared missing codes are never valid answers of an item the wave holds."""
+    """A wave's declared missing codes are never valid answers of an item they apply to: a code
+    of every column (a list) of no item the wave holds, a code of a column (a mapping) of that
+    column's item; a mapping names columns of the wave."""
+    held = [it for q, cols in present.items() for it in cb.items(q) if it.id in cols]
+
+    def free(codes: tuple[float, ...]) -> str:
+        return ", ".join(f"{c:g}" for c in codes if not any(_is_answer(it, c) for it in held)) or "-8"
+
     for code in spec.extra_missing:
-        it = next((it for q, cols in present.items() for it in cb.items(q)
-                   if it.id in cols and _is_answer(it, code)), None)
+        it = next((it for it in held if _is_answer(it, code)), None)
         if it is not None:
             report.problems.append(Problem(
                 "wave.yml", None, "missing_codes", _short(code), "missing codes are not answers",
                 f"missing_codes declares {code:g} missing, but {code:g} is a valid answer of "
-                f"{it.id!r} ({it.text_en!r}): every such answer would be dropped; use a code "
-                "outside every item's values (e.g. -8, 997)"))
+                f"{it.id!r} ({it.text_en!r}): every such answer would be dropped; declare it only for "
+                f"the columns where it means missing (missing_codes: {{column: [{code:g}]}}) or use a "
+                f"code no item of the wave takes as an answer (e.g. {free((-8.0, -9.0, -99.0, -999.0))})"))
+    known = {it.id: it for it in held}
+    for column, codes in spec.column_missing.items():
+        it = known.get(column)
+        if it is None:
+            report.problems.append(Problem(
+                "wave.yml", None, f"missing_codes.{column}", column, "missing codes name a column",
+                f"missing_codes names {column!r}, which is no column of the wave's questionnaires "
+                "(name a column by its codebook item, as column_map maps it)"))
+            continue
+        for code in codes:
+            if _is_answer(it, code):
+                report.problems.append(Problem(
+                    "wave.yml", None, f"missing_codes.{column}", _short(code), "missing codes are not answers",
+                    f"missing_codes declares {code:g} missing in {column!r}, but {code:g} is a valid "
+                    f"answer of {column!r} ({it.text_en!r}): every such answer would be dropped"))
 
 
 def _header_hint(raw: RawTable, cb: Codebook, q: str) -> str:

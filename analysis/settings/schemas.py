@@ -494,8 +494,8 @@ class WaveSettings(Strict):
     """Default CSV delimiter."""
     min_cell: int = Field(10, ge=MIN_CELL_FLOOR)
     """Disclosure threshold: no published cell rests on fewer respondents."""
-    missing_codes: tuple[float, ...] = ()
-    """Further declared missing codes (on top of the codebook's)."""
+    missing_codes: tuple[float, ...] | dict[str, tuple[float, ...]] = ()
+    """Further missing codes (beyond the codebook's): a list for every column, or column → list."""
 
     @field_validator("encoding")
     @classmethod
@@ -521,6 +521,12 @@ class WaveSettings(Strict):
     @field_validator("missing_codes", mode="before")
     @classmethod
     def _a_list(cls, v: Any) -> Any:
+        example = ("must be a list of codes, e.g. missing_codes: [-8, -9], or a mapping column → codes, "
+                   "e.g. missing_codes: {hh_income: [9999999]}")
         if isinstance(v, (int, float, str)) and not isinstance(v, bool):
-            raise ValueError("must be a list of codes, e.g. missing_codes: [-8, 97]")
+            raise ValueError(example)
+        if isinstance(v, dict):
+            for column, codes in v.items():
+                if isinstance(codes, (int, float, str)) and not isinstance(codes, bool):
+                    raise ValueError(f"{column}: {example}")
         return v

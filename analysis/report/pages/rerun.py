@@ -34,7 +34,7 @@ EXAMPLE_LINES = (
     ("design: {weight: weight, strata: province, psu: village_id, lonely_psu: adjust}", ""),
     ("encoding: auto                     ", N_("CSV files: utf-8, gb18030 ... or auto-detect")),
     ("min_cell: 10                       ", N_("disclosure threshold")),
-    ("missing_codes: [-8, 997]           ", N_('codes meaning "missing" beyond the codebook\'s')),
+    ("missing_codes: [-8, -9]            ", N_('codes meaning "missing" beyond the codebook\'s')),
 )
 """The example ``wave.yml`` of the rerun page, line by line: its text and its comment (in the
 message catalog: the example speaks the edition's language)."""
