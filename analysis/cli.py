@@ -26,6 +26,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from analysis import paths
+from analysis.settings.options import LONELY_PSU
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="ruralgov: survey waves → modernization index → determinants → report.")
@@ -56,6 +57,10 @@ class By(str, Enum):
     region = "region"
     region4 = "region4"
     province = "province"
+
+
+LonelyPSU = Enum("LonelyPSU", {v: v for v in LONELY_PSU}, type=str)  # type: ignore[misc]
+"""The rules for a stratum with a single PSU (wave.yml's ``design.lonely_psu``)."""
 
 
 DOMAIN_COLUMN = {None: None, By.region: "region3", By.region4: "region4", By.province: "province_en"}
@@ -416,8 +421,8 @@ def stream(
     psu: str = typer.Option("village_id", help="PSU column"),
     fpc: Optional[str] = typer.Option(None, help="finite population correction column (PSUs in the "
                                       "stratum's population, or the sampling fraction), as wave.yml's"),
-    lonely_psu: str = typer.Option("adjust", "--lonely-psu", help="a stratum with a single PSU: "
-                                   "adjust, remove, certainty or fail, as wave.yml's"),
+    lonely_psu: LonelyPSU = typer.Option("adjust", "--lonely-psu", help="a stratum with a single PSU, "
+                                         "as wave.yml's"),
     by: By = typer.Option(By.region, help="domain of the degree"),
     model: Optional[str] = typer.Option("wls_province", help="linear model of data/models.yml "
                                         "with one fixed effect and clustered (CR1) SEs, fitted "
@@ -463,7 +468,7 @@ def stream(
         except ValueError as e:
             err.print(f"[red]--model {escape(repr(model))}: {escape(str(e))}[/red]")
             raise typer.Exit(2) from None
-    design = {"weight": weight, "strata": strata, "psu": psu, "lonely_psu": lonely_psu,
+    design = {"weight": weight, "strata": strata, "psu": psu, "lonely_psu": lonely_psu.value,
               **({"fpc": fpc} if fpc else {})}
     col = DOMAIN_COLUMN[by]
     try:

@@ -4,6 +4,7 @@ and Dask paths giving the in-memory results to 1e-10."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import astuple
 from pathlib import Path
@@ -704,6 +705,29 @@ def test_stream_command_names_the_bad_partition_row_and_exits_1(tmp_path):
     said = " ".join(res.output.split())
     assert "notes_by_the_team" in said and "p: 1 error(s); nothing estimated" in said   # warnings not counted
     assert CliRunner().invoke(app, ["stream", str(tmp_path / "nothing")]).exit_code == 2
+
+
+@pytest.mark.parametrize("rule", ["remove", "bogus"])
+def test_the_stream_command_s_lonely_psu_is_one_of_the_rules_and_reaches_the_design(tmp_path, rule):
+    """--lonely-psu takes wave.yml's rules: another word is a usage error (exit 2, nothing
+    estimated); a rule reaches the scan, whose province degrees are those of stream_wave."""
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    folder, _wave, design, _lone = _lonely_fpc_wave(tmp_path, "adjust")
+    res = CliRunner().invoke(app, ["stream", str(folder), "--fpc", "fpc", "--lonely-psu", rule,
+                                   "--by", "region", "--model", "", "--format", "json"])
+    if rule == "bogus":
+        assert res.exit_code == 2 and "bogus" in res.output and "adjust" in res.output
+        assert "{" not in res.stdout
+        return
+    assert res.exit_code == 0, res.output
+    got = pd.DataFrame(json.loads(res.stdout)["degree"])
+    want = stream_wave(folder, {**design, "lonely_psu": rule}, by="region3")["degree"]
+    adjusted = stream_wave(folder, design, by="region3")["degree"]
+    np.testing.assert_allclose(got["se"], want.se, rtol=1e-9)
+    assert not np.allclose(got["se"], adjusted.se, rtol=1e-6)
 
 
 def test_one_pass_ols_statistics_merge_exactly_and_keep_precision_with_large_means():
