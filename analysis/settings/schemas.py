@@ -236,15 +236,15 @@ class ModelSpec(Strict):
         if self.wild is not None and f not in ("ols", "wls"):       # it would be recorded, never run
             raise ValueError(f"a wild cluster bootstrap is run for linear models (ols, wls), not for "
                              f"{'an' if f in ('ologit', 'oaxaca') else 'a'} {f} model")
-        if self.cluster and f in ("mixedlm", "ologit", "oaxaca"):  # its SEs would not be clustered
-            raise ValueError(f"'cluster' does not apply to {'an' if f in ('ologit', 'oaxaca') else 'a'} {f} "
-                             "model: its standard errors are not clustered"
-                             + (" (a multilevel model's groups are 'group')" if f == "mixedlm" else ""))
         if f in ("ologit", "oaxaca") and self.fixed_effects:      # they would be left out unsaid
             raise ValueError(f"'fixed_effects' does not apply to an {f} model: it enters no category "
                              "dummies (give the categories as 0/1 regressors)")
         if f == "ologit" and self.se not in (None, "design"):
             raise ValueError("an ordered logit is model-based, or design-based with se: design")
+        if self.cluster and f in ("mixedlm", "ologit", "oaxaca"):  # its SEs would not be clustered
+            raise ValueError(f"'cluster' does not apply to {'an' if f in ('ologit', 'oaxaca') else 'a'} {f} "
+                             "model: its standard errors are not clustered"
+                             + (" (a multilevel model's groups are 'group')" if f == "mixedlm" else ""))
         if self.se == "design" and not self.weights:
             raise ValueError("design-based standard errors need 'weights' (the design weight)")
         if f in ("mixedlm",) and self.weights:
