@@ -185,9 +185,16 @@ REGIONS_ZH = {"east": "东部", "central": "中部", "centre": "中部", "west":
 """Region names (three-region scheme and the NBS's four regions) in Chinese."""
 
 
+ALL = N_("all")
+"""The nation's row (or column) among regions."""
+
+
 def region(name: str, language: str | None = None) -> str:
-    """A region's name in the edition being written (or in ``language``)."""
-    return REGIONS_ZH.get(str(name), str(name)) if (language or lang()) == "zh" else str(name)
+    """A region's name in the edition being written (or in ``language``); the nation's row of a
+    table by region ("all") as the catalog says it."""
+    if (language or lang()) != "zh":
+        return str(name)
+    return REGIONS_ZH.get(str(name)) or (_(ALL, "zh") if str(name) == ALL else str(name))
 
 
 def province(name: str, language: str | None = None) -> str:
@@ -237,7 +244,19 @@ def reasons(text: str) -> str:
     """A "; "-separated list of reasons (flags, suppressions) in the edition being written."""
     from analysis.publishing.disclosure import reason_text
 
-    return _("; ").join(reason_text(r) for r in str(text).split("; ")) if text else text
+    return _("; ").join(reason_text(r) for r in split_reasons(str(text))) if text else text
+
+
+def split_reasons(text: str) -> list[str]:
+    """The reasons of a "; "-separated list, a "; " inside parentheses (a reason's own
+    explanation: "a single PSU (no variance estimate; identifies one village)") not separating."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and text.startswith("; ", i):
+            out.append(text[start:i])
+            start = i + 2
+    return [*out, text[start:]]
 
 
 def list_sep() -> str:

@@ -271,7 +271,8 @@ def test_the_embedded_csv_decodes_to_the_table():
 
 
 def test_rendered_tables_carry_their_number_notes_and_source(commit):
-    df = pd.DataFrame({"province": ["A", "B"], "mean": [61.26, 70.0], "flag": ["", "RSE > 30%"],
+    # (the flag on the row shown: a withheld row's flag has no † to explain)
+    df = pd.DataFrame({"province": ["A", "B"], "mean": [61.26, 70.0], "flag": ["RSE > 30%", ""],
                        SUPPRESSED: ["", "n < 30"]})
     out = tables.render(df, source=Source("survey", "wave w", True), page="book/p", title="Degree",
                         note="A note.", number="2.1")
@@ -287,7 +288,7 @@ def test_rendered_tables_carry_their_number_notes_and_source(commit):
     assert html.count("Table 2.1. Degree") == 1
     # the download holds the frame as estimated (full precision, names, reasons), not the display
     csv = unquote(tables.CSV_LINK.search(html).group(2))
-    assert csv == "\ufeffprovince,mean,flag,suppressed\nA,61.26,,\nB,70.0,RSE > 30%,n < 30\n"
+    assert csv == "\ufeffprovince,mean,flag,suppressed\nA,61.26,RSE > 30%,\nB,70.0,,n < 30\n"
     plain = tables.render(df[["province", "mean"]])
     assert "\n\n*" not in plain["text/markdown"] and not plain["text/markdown"].startswith("**")
     assert 'class="numbered-table"' not in plain["text/html"]

@@ -136,6 +136,15 @@ def survey_source(wave) -> Source:  # type: ignore[no-untyped-def]
     return Source("survey", _("wave {id} (sha256 {sha})").format(id=wave.id, sha=wave.sha256[:12]), bool(wave.synthetic))
 
 
+def waves_source(waves: list) -> Source:  # type: ignore[type-arg]
+    """The source of a table computed from several survey waves (the comparison page), each named
+    with its SHA-256; synthetic if any of them is."""
+    from analysis.i18n import list_sep
+
+    named = list_sep().join(_("{id} (sha256 {sha})").format(id=w.id, sha=w.sha256[:12]) for w in waves)
+    return Source("survey", _("waves {waves}").format(waves=named), any(bool(w.synthetic) for w in waves))
+
+
 def official_source() -> Source:
     """The source of a table computed from the official province panel."""
     return Source("official", _("official statistics (NBS province panel 2005–2024)"))

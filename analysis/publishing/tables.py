@@ -17,8 +17,8 @@ from typing import Any, Callable, TextIO
 import pandas as pd
 
 from analysis import paths
-from analysis.i18n import PROVINCE_COLUMNS, REGION_COLUMNS, _, category, lang, reasons
-from analysis.publishing.disclosure import reasons_of, suppression_note
+from analysis.i18n import PROVINCE_COLUMNS, REGION_COLUMNS, _, category, lang, reasons, split_reasons
+from analysis.publishing.disclosure import reasons_of, suppressed_rows, suppression_note
 from analysis.publishing.formats import format_frame
 from analysis.publishing.labels import column_label
 from analysis.publishing.provenance import Source
@@ -149,8 +149,11 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
         gt = gt.tab_header(title=title)          # great_tables escapes text itself
     notes = [note] if note else []
     notes += [s for s in [suppression_note(df)] if s]
-    flags = sorted({x for r in [*reasons_of(df, "flag"), *(r for v in cell_flags(df).values() for r in v)]
-                    if r for x in r.split("; ")})
+    # the reasons of the rows shown: a suppressed row shows no † (its cells are withheld)
+    shown_rows = [not s for s in suppressed_rows(df)]
+    given = [r for v in (reasons_of(df, "flag"), *cell_flags(df).values())
+             for r, on in zip(v, shown_rows) if on]
+    flags = sorted({x for r in given if r for x in split_reasons(r)})
     if flags:
         notes.append(_("† to be read with care (NCHS presentation standards): {reasons}.").format(
             reasons=reasons("; ".join(flags))))

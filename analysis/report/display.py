@@ -119,7 +119,7 @@ def missing_note(lacks: list[str]):  # type: ignore[no-untyped-def]
     if not lacks:
         return None                  # the cell shows nothing (an empty Markdown would print its repr)
     return Markdown(":::{note}\n" + _("**Not in this wave:** {lacks}. The results that need them are left "
-                                       "out and say so; nothing is imputed.").format(lacks="; ".join(lacks))
+                                       "out and say so; nothing is imputed.").format(lacks=_("; ").join(lacks))
                     + "\n:::")
 
 

@@ -6,13 +6,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.i18n import _
+from analysis.i18n import N_, _, list_sep, plural
 from analysis.publishing.disclosure import DisclosurePolicy, published
 
 
 def in_year_order(studies: list) -> list:  # type: ignore[type-arg]
     """Studies sorted by survey year (waves without a year last, then by id)."""
     return sorted(studies, key=lambda s: (s.year is None, s.year or 0, s.wave.id))
+
+
+def synthetic_warning(studies: list) -> str:  # type: ignore[type-arg]
+    """A warning admonition naming the synthetic waves among those compared ("" when none is), in
+    the edition being written."""
+    syn = [s.wave.id for s in studies if s.wave.synthetic]
+    if not syn:
+        return ""
+    text = plural(len(syn), N_("**Synthetic data.** {waves} is a synthetic wave: comparisons involving "
+                               "synthetic data illustrate the method only."),
+                  N_("**Synthetic data.** {waves} are synthetic waves: comparisons involving synthetic "
+                     "data illustrate the method only."))
+    return ":::{warning}\n" + text.format(waves=list_sep().join(f"`{s}`" for s in syn)) + "\n:::"
 
 
 def table(studies: list) -> pd.DataFrame:  # type: ignore[type-arg]
