@@ -44,6 +44,33 @@ def test_the_panel_wild_bootstrap_runs_with_the_seed_and_reps_the_manifest_recor
     assert seen == [(rec["reps"], rec["seed"])]
 
 
+def test_the_comparison_page_s_panel_bootstrap_runs_with_the_seed_and_reps_a_comparison_records(
+        monkeypatch, tmp_path, default_study):
+    """The comparison page's survey panel: its wild bootstrap gets the seed and replicates that
+    seeds(compare=True) records, and a report without compared waves records no such procedure."""
+    from analysis.estimation import regression
+    from analysis.estimation.study import build_study
+    from analysis.replica import write_wave
+    from analysis.report.pages import compare
+
+    write_wave(tmp_path / "2022-test", seed=2022, wave_id="2022-test", calibrate=False)
+    spec = yaml.safe_load((tmp_path / "2022-test" / "wave.yml").read_text(encoding="utf-8"))
+    (tmp_path / "2022-test" / "wave.yml").write_text(yaml.safe_dump({**spec, "year": 2022}), encoding="utf-8")
+    seen = []
+    real = regression.wild_cluster_bootstrap
+
+    def spy(*a, **k):  # type: ignore[no-untyped-def]
+        seen.append((k["reps"], k["seed"]))
+        return real(*a, **k)
+
+    monkeypatch.setattr(regression, "wild_cluster_bootstrap", spy)
+    out = compare.panel_models([default_study, build_study(tmp_path / "2022-test")])
+    assert "coefficients" in out
+    rec = provenance.seeds(load_settings(), compare=True)["compare.panel.wild"]
+    assert seen == [(rec["reps"], rec["seed"])]
+    assert "compare.panel.wild" not in provenance.seeds(load_settings())
+
+
 def test_the_multiple_imputation_runs_with_the_seed_and_size_the_manifest_records(monkeypatch, default_study):
     """The determinants page's imputation table: the seed, imputations and burn-in it ran with
     (the result's own record) are those of the manifest."""
@@ -96,3 +123,29 @@ def test_a_negative_seed_on_the_command_line_is_refused_naming_the_option(tmp_pa
     assert res.exit_code == 2, res.output
     assert "--seed" in res.output and "--n" not in res.output.split("Invalid value")[-1]
     assert not (tmp_path / "neg").exists()
+
+
+def test_a_comparison_s_manifest_names_each_compared_wave_and_its_bootstrap(monkeypatch, tmp_path,
+                                                                              default_study):
+    """manifest.json of a build with compared waves: each one's id, SHA-256 and file hashes beside
+    the reported wave's, and the comparison page's bootstrap among the seeds; without compared
+    waves, neither."""
+    from types import SimpleNamespace
+
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    from analysis.estimation.study import build_study
+    from analysis.report import context, sphinx_ext
+    from tests import wavegen
+
+    other = build_study(wavegen.replica_copy(tmp_path / "other"))
+    monkeypatch.setattr(NbMetadataCollector, "get_doc_data", staticmethod(lambda env: {}))
+    monkeypatch.setattr(context, "study", lambda: default_study)
+    app = SimpleNamespace(env=None)
+    for compared in ([], [other]):
+        monkeypatch.setattr(context, "compare_studies", lambda c=compared: [default_study, *c])
+        m = sphinx_ext._manifest(app)
+        assert m["wave"]["sha256"] == default_study.wave.sha256
+        assert m["compared_waves"] == [{"id": "other", "synthetic": True, "sha256": other.wave.sha256,
+                                        "files": other.wave.file_hashes}] * len(compared)
+        assert ("compare.panel.wild" in m["seeds"]) == bool(compared)

@@ -253,5 +253,9 @@ def survey_panel_models(panel: pd.DataFrame, *, y: str = "overall",
     shared, need = int((waves_of >= 2).sum()), len(x) + 2
     if shared < need:
         raise PanelNotEstimable(shared, need)
-    out = panel_regressions(panel, y=y, x=x, wild_reps=199)
-    return out
+    return panel_regressions(panel, y=y, x=x, wild_reps=SURVEY_PANEL_WILD_REPS)
+
+
+SURVEY_PANEL_WILD_REPS = 199
+"""Replicates of the wild bootstrap of the survey panel (the comparison page): few provinces, a
+quick check beside the clustered SEs; its seed is :func:`panel_regressions`' default."""

@@ -156,9 +156,10 @@ def mixed_source(wave) -> Source:  # type: ignore[no-untyped-def]
                   bool(wave.synthetic))
 
 
-def seeds(settings) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def seeds(settings, *, compare: bool = False) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Seed (and size) of every random procedure of the report (``data/index.yml``, ``data/models.yml``,
-    and the defaults the pages run the multiple imputation and the panel's wild bootstrap with)."""
+    and the defaults the pages run the multiple imputation and the panel's wild bootstrap with);
+    with ``compare``, also the wild bootstrap of the comparison page's survey panel."""
     u = settings.index.uncertainty
     out: dict[str, object] = {"sensitivity": {"draws": u.draws, "seed": u.seed},
                               "rank_bootstrap": {"reps": u.bootstrap_reps, "seed": u.bootstrap_seed}}
@@ -167,11 +168,11 @@ def seeds(settings) -> dict[str, object]:  # type: ignore[no-untyped-def]
             out[f"{m.name}.wild"] = {"reps": m.wild.reps, "seed": m.wild.seed}
         if m.family == "oaxaca":
             out[f"{m.name}.bootstrap"] = {"reps": m.reps, "seed": m.seed}
-    # the two procedures the pages run with their functions' own settings: the multiple imputation
-    # of the determinants page and the panel's wild bootstrap on the provinces page
+    # the procedures the pages run with their functions' own settings: the multiple imputation of
+    # the determinants page, the panel's wild bootstrap on the provinces and comparison pages
     from inspect import signature
 
-    from analysis.estimation.panel import panel_regressions
+    from analysis.estimation.panel import SURVEY_PANEL_WILD_REPS, panel_regressions
     from analysis.estimation.suite import multiple_imputation
 
     mi = {k: p.default for k, p in signature(multiple_imputation).parameters.items()}
@@ -179,4 +180,6 @@ def seeds(settings) -> dict[str, object]:  # type: ignore[no-untyped-def]
                                   "burn_in": mi["burn_in"], "seed": mi["seed"]}
     pw = {k: p.default for k, p in signature(panel_regressions).parameters.items()}
     out["panel.wild"] = {"reps": pw["wild_reps"], "seed": pw["seed"]}
+    if compare:
+        out["compare.panel.wild"] = {"reps": SURVEY_PANEL_WILD_REPS, "seed": pw["seed"]}
     return out

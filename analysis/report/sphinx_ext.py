@@ -17,9 +17,10 @@ def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
     from myst_nb.sphinx_ import NbMetadataCollector
 
     from analysis.publishing import provenance
-    from analysis.report.context import study
+    from analysis.report.context import compare_studies, study
 
     st = study()
+    compared = [s.wave for s in compare_studies()[1:]]
     w = st.wave
     sha, dirty = provenance.git_commit()
     pages = {}
@@ -35,7 +36,9 @@ def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
         "config": dict(st.settings.sha256),
         "commit": sha, "dirty": dirty,
         "versions": provenance.versions(),
-        "seeds": provenance.seeds(st.settings),
+        "compared_waves": [{"id": c.id, "synthetic": c.synthetic, "sha256": c.sha256, "files": c.file_hashes}
+                           for c in compared],
+        "seeds": provenance.seeds(st.settings, compare=bool(compared)),
         "build_time_utc": provenance.build_time(),
         "pages": pages,
     }
