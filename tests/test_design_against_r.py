@@ -354,8 +354,10 @@ def test_psu_ids_need_only_be_unique_within_a_stratum_and_none_may_be_missing():
     assert num.psu.tolist() == txt.psu.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
     np.testing.assert_allclose(num.mean(t["y"]).se, txt.mean(t["y"]).se, rtol=1e-14)
     for bad in (t["p"].astype(float).mask(t.index == 5), t["p"].astype(str).mask(t.index == 5)):
-        with pytest.raises(DesignError, match="^design column has missing values$"):
+        with pytest.raises(DesignError, match="^the PSU column 'p' has 1 missing value$"):
             SurveyDesign.from_frame(t.assign(p=bad), weight="w", strata="s", psu="p")
+        with pytest.raises(DesignError, match="^design column has missing values$"):
+            SurveyDesign.from_arrays(t["w"].to_numpy(), t["s"].to_numpy(), bad.to_numpy())
 
 
 def test_domain_labels_keep_their_type_whatever_holds_them(designs):

@@ -82,3 +82,30 @@ def test_without_strata_a_sample_of_one_psu_is_an_error_under_fail_and_a_warning
     assert rep.ok and len([p for p in rep.warnings if p.rule == RULE]) == 1
     rep, _ = validate_wave(wavegen.replica_copy(tmp_path / "all-villages"))
     assert not [p for p in rep.problems if p.rule == RULE]
+
+
+def test_a_design_column_that_may_be_blank_is_refused_where_it_is_blank(tmp_path):
+    """design.psu naming an item that some respondents left blank (a numeric item, not the PSU
+    ids): validate refuses each blank cell by row and column (exit 1) rather than passing a wave
+    every later command refuses; the design itself names the column and the count."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from analysis.estimation.design import DesignError, SurveyDesign
+
+    folder = _copy(tmp_path / "psu-blank", None, strata=None, psu="hp_far")
+    v = pd.read_csv(folder / "villagers.csv", dtype=str, keep_default_na=False)
+    blank = int((v["hp_far"] == "").sum())
+    assert blank > 0
+    rep, _ = validate_wave(folder)
+    bad = [p for p in rep.errors if p.column == "hp_far" and p.rule == "not missing"]
+    assert len(bad) == min(blank, 50) and "design.psu" in bad[0].message
+    assert bad[0].row == int(np.flatnonzero(v["hp_far"].to_numpy() == "")[0]) + 2     # file row, header 1
+    res = runner.invoke(app, ["validate", str(folder)])
+    assert res.exit_code == 1
+    frame = pd.DataFrame({"w": [1.0, 1.0, 1.0], "s": ["a", None, "b"], "p": [1, 2, np.nan]})
+    with pytest.raises(DesignError, match=r"^the strata column 's' has 1 missing value$"):
+        SurveyDesign.from_frame(frame, weight="w", strata="s", psu="p")
+    with pytest.raises(DesignError, match=r"^the PSU column 'p' has 1 missing value$"):
+        SurveyDesign.from_frame(frame, weight="w", psu="p")

@@ -260,6 +260,10 @@ class SurveyDesign:
                    psu: str | None = None, fpc: str | None = None,
                    lonely_psu: LonelyPSU = "adjust") -> SurveyDesign:
         """Build a design from columns of a frame (PSU ids need only be unique within strata)."""
+        for role, col in (("strata", strata), ("PSU", psu)):
+            blank = int(df[col].isna().sum()) if col else 0
+            if blank:
+                raise DesignError(f"the {role} column {col!r} has {blank} missing value{'s' * (blank > 1)}")
         return cls.from_arrays(df[weight].to_numpy(),
                                None if strata is None else df[strata].to_numpy(),
                                None if psu is None else df[psu].to_numpy(),

@@ -580,12 +580,18 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
     _run_schema(ctx, _schema(cb, q, list(clean.columns)), clean)
     # cross-row rules
     strata, psu = spec.design.get("strata"), spec.design.get("psu")
-    if q == "villagers" and strata in clean and items.get(strata) is not None \
-            and items[strata].type not in ("id", "psu", "province"):       # those are checked above
-        for pos in np.flatnonzero(clean[strata].isna().to_numpy())[:50]:
-            ctx.add(pos, strata, "", "not missing", f"the stratum {strata!r} is blank: every respondent "
-                    "lies in a stratum of the design (design.strata)")
-        _more(ctx, strata, "not missing", int(clean[strata].isna().sum()))
+    why = {"strata": "lies in a stratum of the design", "psu": "lies in a PSU of the design",
+           "weight": "has a design weight", "fpc": "has the finite population correction of its stratum"}
+    for role, col in spec.design.items():
+        # a design column of an item that may be blank (those of the types below never are: checked above)
+        if q != "villagers" or role not in why or col not in clean or items.get(col) is None \
+                or items[col].type in ("id", "psu", "province", "weight", "fpc"):
+            continue
+        blank = clean[col].isna().to_numpy()
+        for pos in np.flatnonzero(blank)[:50]:
+            ctx.add(pos, col, "", "not missing", f"the {'stratum' if role == 'strata' else role} {col!r} is "
+                    f"blank: every respondent {why[role]} (design.{role})")
+        _more(ctx, col, "not missing", int(blank.sum()))
     if q == "villagers" and (strata in clean or not strata) and (psu in clean or not psu) and len(clean):
         # each stratum's PSUs: every respondent is a PSU where the design names none, and the whole
         # sample one stratum where it names no strata
