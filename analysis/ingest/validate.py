@@ -818,8 +818,9 @@ def _check_missing_codes(report: ValidationReport, spec: WaveSpec, cb: Codebook,
     column's item; a mapping names columns of the wave."""
     held = [it for q, cols in present.items() for it in cb.items(q) if it.id in cols]
 
-    def free(codes: tuple[float, ...]) -> str:
-        return ", ".join(f"{c:g}" for c in codes if not any(_is_answer(it, c) for it in held)) or "-8"
+    def free(codes: tuple[float, ...]) -> str:    # " (e.g. -8, -9)": those no item takes, if any
+        shown = ", ".join(f"{c:g}" for c in codes if not any(_is_answer(it, c) for it in held))
+        return f" (e.g. {shown})" if shown else ""
 
     for code in spec.extra_missing:
         it = next((it for it in held if _is_answer(it, code)), None)
@@ -829,7 +830,7 @@ def _check_missing_codes(report: ValidationReport, spec: WaveSpec, cb: Codebook,
                 f"missing_codes declares {code:g} missing, but {code:g} is a valid answer of "
                 f"{it.id!r} ({it.text_en!r}): every such answer would be dropped; declare it only for "
                 f"the columns where it means missing (missing_codes: {{column: [{code:g}]}}) or use a "
-                f"code no item of the wave takes as an answer (e.g. {free((-8.0, -9.0, -99.0, -999.0))})"))
+                f"code no item of the wave takes as an answer{free((-8.0, -9.0, -99.0, -999.0))}"))
     known = {it.id: it for it in held}
     for column, codes in spec.column_missing.items():
         it = known.get(column)
