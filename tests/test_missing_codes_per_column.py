@@ -77,9 +77,12 @@ def test_the_hint_of_an_out_of_range_code_is_a_declaration_the_wave_passes(small
     ({"no_such_item": [97]}, "missing_codes.no_such_item", "missing codes name a column"),
     ({"edu_org": [3]}, "missing_codes.edu_org", "missing codes are not answers"),
     ({"hh_income": [-8, 997]}, "missing_codes.hh_income", "missing codes are not answers"),
+    ({"village_id": [-8]}, "missing_codes.village_id", "missing codes name a column"),
+    ({"resp_id": [-8]}, "missing_codes.resp_id", "missing codes name a column"),
     ({"edu_org": 97}, "missing_codes", "wave.yml schema"),
     (-8, "missing_codes", "wave.yml schema"),
-], ids=["unknown-column", "likert-answer", "income-answer", "scalar-in-mapping", "scalar"])
+], ids=["unknown-column", "likert-answer", "income-answer", "psu-column", "id-column", "scalar-in-mapping",
+        "scalar"])
 def test_a_declaration_that_would_drop_answers_or_names_no_column_is_refused(small_villagers, make_wave,
                                                                              codes, column, rule):
     report, clean = validate_wave(make_wave(small_villagers, spec={"missing_codes": codes}))

@@ -707,6 +707,18 @@ def test_stream_command_names_the_bad_partition_row_and_exits_1(tmp_path):
     assert CliRunner().invoke(app, ["stream", str(tmp_path / "nothing")]).exit_code == 2
 
 
+def test_a_blank_stratum_of_a_streamed_wave_names_the_option_that_gave_the_strata(tmp_path):
+    """The design came from the command line: a blank cell of its strata column is refused by row
+    and names --strata, not a wave.yml key the user never wrote."""
+    v = generate(seed=12, n=2000, calibrate=False)["villagers"]
+    v.loc[[10, 1500], "education"] = np.nan
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    out = stream_wave(tmp_path / "p", {**DESIGN, "strata": "education"}, by="region3")
+    blank = [p for p in out["report"].errors if p.rule == "not missing" and p.column == "education"]
+    assert len(blank) == 2 and all("(--strata)" in p.message and "design.strata" not in p.message
+                                   for p in blank), blank
+
+
 @pytest.mark.parametrize("rule", ["remove", "bogus"])
 def test_the_stream_command_s_lonely_psu_is_one_of_the_rules_and_reaches_the_design(tmp_path, rule):
     """--lonely-psu takes wave.yml's rules: another word is a usage error (exit 2, nothing

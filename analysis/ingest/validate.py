@@ -588,9 +588,10 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
                 or items[col].type in ("id", "psu", "province", "weight", "fpc"):
             continue
         blank = clean[col].isna().to_numpy()
+        given = f"--{role}" if spec.design_from_options else f"design.{role}"     # where the user named it
         for pos in np.flatnonzero(blank)[:50]:
             ctx.add(pos, col, "", "not missing", f"the {'stratum' if role == 'strata' else role} {col!r} is "
-                    f"blank: every respondent {why[role]} (design.{role})")
+                    f"blank: every respondent {why[role]} ({given})")
         _more(ctx, col, "not missing", int(blank.sum()))
     if q == "villagers" and (strata in clean or not strata) and (psu in clean or not psu) and len(clean):
         # each stratum's PSUs: every respondent is a PSU where the design names none, and the whole
@@ -839,6 +840,12 @@ def _check_missing_codes(report: ValidationReport, spec: WaveSpec, cb: Codebook,
                 "wave.yml", None, f"missing_codes.{column}", column, "missing codes name a column",
                 f"missing_codes names {column!r}, which is no column of the wave's questionnaires "
                 "(name a column by its codebook item, as column_map maps it)"))
+            continue
+        if it.type in ("id", "psu", "province"):           # never blank by a code: the code would be an id
+            report.problems.append(Problem(
+                "wave.yml", None, f"missing_codes.{column}", column, "missing codes name a column",
+                f"missing_codes names {column!r}, a {it.type} column: its cells are ids or names, which "
+                "missing codes do not apply to (a respondent without one is refused as blank)"))
             continue
         for code in codes:
             if _is_answer(it, code):
