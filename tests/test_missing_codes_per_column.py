@@ -27,7 +27,8 @@ def test_a_code_declared_for_a_column_is_missing_there_and_an_answer_elsewhere(s
     v.loc[:2, "hh_income"] = "9999999"
     v.loc[3:4, "edu_org"] = "97"
     v.loc[5, "hh_income"] = "97"
-    report, clean = validate_wave(make_wave(v, spec={"missing_codes": {"hh_income": [9999999], "edu_org": [97]}}))
+    declared = {"missing_codes": {"hh_income": [9999999], "edu_org": [97]}}
+    report, clean = validate_wave(make_wave(v, spec=declared))
     assert report.ok, report.errors[:3]
     c = clean["villagers"]
     assert c.loc[:2, "hh_income"].isna().all() and c.loc[3:4, "edu_org"].isna().all()
@@ -68,7 +69,8 @@ def test_the_hint_of_an_out_of_range_code_is_a_declaration_the_wave_passes(small
     hints = {re.search(r"\(missing_codes: (\{.*\})\)", e.message).group(1)
              for e in report.errors if e.column == "edu_org" and "missing_codes" in e.message}
     assert hints == {"{edu_org: [997]}"}
-    ok, clean = validate_wave(make_wave(v, name="hinted", spec={"missing_codes": yaml.safe_load(hints.pop())}))
+    hinted = {"missing_codes": yaml.safe_load(hints.pop())}
+    ok, clean = validate_wave(make_wave(v, name="hinted", spec=hinted))
     assert ok.ok, ok.errors[:3]
     assert clean["villagers"].loc[:2, "edu_org"].isna().all()
 
