@@ -696,3 +696,23 @@ def test_a_caller_that_edits_the_official_panel_or_the_province_table_changes_no
     t.loc[0, "name_en"] = "Nowhere"
     del t["region3"]
     assert provinces.table()["name_en"].tolist() == names and "region3" in provinces.table()
+
+
+def test_waves_whose_shared_provinces_do_not_change_give_a_note_not_a_traceback(tmp_path, monkeypatch):
+    """A follow-up of seven provinces repeating the replica's answers: enough shared provinces,
+    but no covariate changes within them, which the fixed effects absorb whole. The comparison
+    page says so (both editions) instead of failing the build; the estimator names the cause."""
+    from analysis import i18n
+    from analysis.estimation.panel import PanelAbsorbed, survey_panel, survey_panel_models
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import compare
+    from tests import wavegen
+
+    names = ["四川", "河南", "山东", "广东", "湖南", "江苏", "浙江"]
+    studies = [build_study("2020-replica"), build_study(wavegen.provinces(tmp_path / "follow-up", names))]
+    with pytest.raises(PanelAbsorbed, match="do not change within the provinces"):
+        survey_panel_models(survey_panel(studies))
+    out = compare.panel_models(studies)
+    assert list(out) == ["note"] and "no covariate changes" in out["note"]
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    assert "没有任何协变量发生变化" in compare.panel_models(studies)["note"]

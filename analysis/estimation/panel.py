@@ -230,6 +230,16 @@ def survey_panel(studies: list, *, covariates: tuple[str, ...] = ("internet_use"
     return pd.DataFrame(rows).set_index(["province", "wave"]).sort_index()
 
 
+class PanelAbsorbed(ValueError):
+    """No covariate changes within a province between the waves beyond what the year effects take
+    (the same province means in each wave, say): the fixed-effects model has nothing to learn from."""
+
+    def __init__(self, x: tuple[str, ...]) -> None:
+        super().__init__(f"the panel's covariates ({', '.join(x)}) do not change within the provinces "
+                         "between the waves beyond the year effects: the fixed effects absorb them")
+        self.x = x
+
+
 class PanelNotEstimable(ValueError):
     """Too few provinces are surveyed in two or more waves for the fixed-effects model: their
     changes between waves are all it learns from (a province of one wave is absorbed whole)."""
@@ -253,7 +263,12 @@ def survey_panel_models(panel: pd.DataFrame, *, y: str = "overall",
     shared, need = int((waves_of >= 2).sum()), len(x) + 2
     if shared < need:
         raise PanelNotEstimable(shared, need)
-    return panel_regressions(panel, y=y, x=x, wild_reps=SURVEY_PANEL_WILD_REPS)
+    from linearmodels.panel.utility import AbsorbingEffectError
+
+    try:
+        return panel_regressions(panel, y=y, x=x, wild_reps=SURVEY_PANEL_WILD_REPS)
+    except AbsorbingEffectError:
+        raise PanelAbsorbed(x) from None
 
 
 SURVEY_PANEL_WILD_REPS = 199

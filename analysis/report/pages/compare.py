@@ -91,8 +91,9 @@ def panel_note(lacks: list[str]) -> str:
 def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
     """Province × wave panel models (two or more waves with distinct years); ``{"lacks": [...]}``
     instead when a wave lacks an item they need (:func:`panel_lacks`), ``{"note": ...}`` when the
-    waves share too few provinces to estimate them (waves of other provinces)."""
-    from analysis.estimation.panel import PanelNotEstimable, survey_panel, survey_panel_models
+    waves share too few provinces to estimate them (waves of other provinces), or when no covariate
+    changes within the provinces they share (a follow-up repeating a wave's province means)."""
+    from analysis.estimation.panel import PanelAbsorbed, PanelNotEstimable, survey_panel, survey_panel_models
 
     lacks = panel_lacks(studies)
     if lacks:
@@ -103,3 +104,7 @@ def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
         return {"note": _("The panel models need {need} or more provinces surveyed in two or more of the "
                           "waves (their changes between waves are what the fixed effects learn from); these "
                           "waves share {n}: not estimated.").format(need=e.need, n=e.shared)}
+    except PanelAbsorbed:
+        return {"note": _("The panel models learn from the changes of the province means between waves; in "
+                          "the provinces these waves share, no covariate changes beyond what the year effects "
+                          "take: not estimated.")}
