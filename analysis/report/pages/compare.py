@@ -105,6 +105,6 @@ def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
                           "waves (their changes between waves are what the fixed effects learn from); these "
                           "waves share {n}: not estimated.").format(need=e.need, n=e.shared)}
     except PanelAbsorbed:
-        return {"note": _("The panel models learn from the changes of the province means between waves; in "
-                          "the provinces these waves share, no covariate changes beyond what the year effects "
-                          "take: not estimated.")}
+        return {"note": _("The panel models learn from the changes of the province means between waves; "
+                          "in the provinces these waves share, no covariate changes beyond what the year "
+                          "effects take: not estimated.")}
