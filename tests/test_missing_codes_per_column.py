@@ -77,14 +77,17 @@ def test_the_hint_of_an_out_of_range_code_is_a_declaration_the_wave_passes(small
 
 @pytest.mark.parametrize("codes, column, rule", [
     ({"no_such_item": [97]}, "missing_codes.no_such_item", "missing codes name a column"),
+    # items of the codebook this wave does not hold: its design has no fpc, it has no institutions
+    ({"fpc": [-8]}, "missing_codes.fpc", "missing codes name a column"),
+    ({"hosp_doctors": [-8]}, "missing_codes.hosp_doctors", "missing codes name a column"),
     ({"edu_org": [3]}, "missing_codes.edu_org", "missing codes are not answers"),
     ({"hh_income": [-8, 997]}, "missing_codes.hh_income", "missing codes are not answers"),
     ({"village_id": [-8]}, "missing_codes.village_id", "missing codes name a column"),
     ({"resp_id": [-8]}, "missing_codes.resp_id", "missing codes name a column"),
     ({"edu_org": 97}, "missing_codes", "wave.yml schema"),
     (-8, "missing_codes", "wave.yml schema"),
-], ids=["unknown-column", "likert-answer", "income-answer", "psu-column", "id-column", "scalar-in-mapping",
-        "scalar"])
+], ids=["unknown-column", "codebook-item-absent", "institution-item-absent", "likert-answer", "income-answer",
+        "psu-column", "id-column", "scalar-in-mapping", "scalar"])
 def test_a_declaration_that_would_drop_answers_or_names_no_column_is_refused(small_villagers, make_wave,
                                                                              codes, column, rule):
     report, clean = validate_wave(make_wave(small_villagers, spec={"missing_codes": codes}))
