@@ -109,3 +109,5 @@ def test_a_design_column_that_may_be_blank_is_refused_where_it_is_blank(tmp_path
         SurveyDesign.from_frame(frame, weight="w", strata="s", psu="p")
     with pytest.raises(DesignError, match=r"^the PSU column 'p' has 1 missing value$"):
         SurveyDesign.from_frame(frame, weight="w", psu="p")
+    with pytest.raises(DesignError, match=r"^the PSU column 'p' has 2 missing values$"):
+        SurveyDesign.from_frame(frame.assign(p=[1, None, np.nan]), weight="w", psu="p")
