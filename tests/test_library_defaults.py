@@ -65,6 +65,17 @@ def test_a_province_wave_missing_one_variable_no_longer_counts_that_province_as_
     assert (e.value.shared, e.value.need) == (4, 5)
 
 
+def test_a_province_wave_missing_a_variable_the_models_do_not_use_stays_in_the_panel():
+    """Fitted on two regressors, a panel whose third covariate is missing in one province-wave keeps
+    that province-wave: its five shared provinces (K + 2 = 4 needed) are all fitted."""
+    from analysis.estimation.panel import survey_panel_models
+
+    x = ("internet_use", "education")
+    full = survey_panel_models(_panel(None), x=x)["coefficients"]
+    gap = survey_panel_models(_panel(("P4", 2022, "log_income")), x=x)["coefficients"]
+    pd.testing.assert_frame_equal(gap, full)
+
+
 def test_a_missing_cluster_or_fixed_effect_value_is_refused_naming_it_not_made_a_group():
     """group_codes gives no group to a missing value: ValueError naming the column and the count of rows."""
     from analysis.estimation.regression import absorbed_ols, group_codes
