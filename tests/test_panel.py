@@ -712,8 +712,9 @@ def test_waves_whose_shared_provinces_do_not_change_give_a_note_not_a_traceback(
     studies = [build_study("2020-replica"), build_study(wavegen.provinces(tmp_path / "follow-up", names))]
     with pytest.raises(PanelAbsorbed, match=r"^the panel's covariates \(internet_use, education, log_income\) do "
                        r"not change within the provinces between the waves beyond the year effects: the "
-                       r"fixed effects absorb them$"):
+                       r"fixed effects absorb them$") as e:
         survey_panel_models(survey_panel(studies))
+    assert e.value.x == ("internet_use", "education", "log_income")
     out = compare.panel_models(studies)
     assert list(out) == ["note"] and "no covariate changes" in out["note"]
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
