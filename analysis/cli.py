@@ -63,6 +63,15 @@ LonelyPSU = Enum("LonelyPSU", {v: v for v in LONELY_PSU}, type=str)  # type: ign
 """The rules for a stratum with a single PSU (wave.yml's ``design.lonely_psu``)."""
 
 
+def _not_a_folder(*given: tuple[str, Path | None]) -> None:
+    """A file option naming an existing folder is a usage error (exit 2), said before anything is
+    printed or written (the file would otherwise fail to replace the folder after the output)."""
+    for option, path in given:
+        if path is not None and path.is_dir():
+            err.print(f"[red]{option} {escape(str(path))}: a folder; give the name of a file to write[/red]")
+            raise typer.Exit(2)
+
+
 DOMAIN_COLUMN = {None: None, By.region: "region3", By.region4: "region4", By.province: "province_en"}
 
 
@@ -159,6 +168,7 @@ def validate(
         if target is not None and paths.WAVES.resolve() in target.resolve().parents:
             err.print("[red]refusing to write a report under data/waves/ (raw data are read-only)[/red]")
             raise typer.Exit(2)
+    _not_a_folder(("--csv", report_csv), ("--json", report_json))
     try:
         report, _ = validate_wave(wave)
     except SettingsError as e:
@@ -288,6 +298,7 @@ def index(
     if scores is not None and paths.WAVES.resolve() in scores.resolve().parents:
         err.print("[red]refusing to write under data/waves/ (raw data are read-only)[/red]")
         raise typer.Exit(2)                               # before anything is printed or written
+    _not_a_folder(("--scores", scores))
     _emit(df, fmt, f"wave {st.wave.id}: modernization degree ({level}){_tag(st)}")
     if scores is not None:
         from analysis.publishing.tables import safe_csv

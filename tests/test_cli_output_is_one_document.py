@@ -94,3 +94,17 @@ def test_a_table_marks_withheld_cells_and_leaves_a_missing_number_of_a_published
     rows = {ln.split()[1]: ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("│")}
     assert rows["b"].count(MARK) == 2
     assert MARK not in rows["c"] and MARK not in rows["a"]
+
+
+@pytest.mark.parametrize("args", [["validate", "--json", "{d}"], ["validate", "--csv", "{d}"],
+                                  ["index", "--scores", "{d}"]], ids=["validate-json", "validate-csv", "index-scores"])
+def test_a_file_option_naming_a_folder_is_refused_before_anything_is_printed(tmp_path, args):
+    """--json, --csv or --scores naming an existing folder: exit 2 with the option named, nothing on
+    stdout and the folder as it was (no traceback after the output)."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    res = CliRunner().invoke(app, [a.format(d=folder) for a in args])
+    assert res.exit_code == 2, res.output
+    assert res.stdout == "" and list(folder.iterdir()) == []
+    said = " ".join(res.stderr.split())
+    assert f"{args[1]} {folder}: a folder; give the name of a file to write" in said.replace("\n", "")

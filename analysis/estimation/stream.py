@@ -794,7 +794,8 @@ def _finish(wave: str, part: ScanPartial, design: dict, key: str,
         alone = by_psu[by_psu.groupby("s", sort=False, dropna=False)["p"].transform("size").to_numpy() == 1]
         for s_, f_, r_ in zip(alone["s"].tolist(), alone["file"].tolist(), alone["row"].tolist()):
             report.problems.append(Problem(f_, r_, design["strata"], _strat_name(s_),
-                                           "two or more PSUs per stratum", lonely_message(s_, lonely),
+                                           "two or more PSUs per stratum",
+                                           lonely_message(s_, lonely, option=True),      # no wave.yml here
                                            "error" if lonely == "fail" else "warning"))
     fpc = _fpc_by_stratum(report, part, design, pairs)
     report.problems.sort(key=lambda p: p.severity != "error")

@@ -612,7 +612,7 @@ def _check_questionnaire(report: ValidationReport, cb: Codebook, raw: RawTable,
             if strata:
                 pos = int(clean.index[(clean[strata] == s_id)][0])
                 ctx.add(pos, strata, _strat_name(s_id), N_("two or more PSUs per stratum"),
-                        lonely_message(s_id, spec.lonely_psu), level)
+                        lonely_message(s_id, spec.lonely_psu, option=spec.design_from_options), level)
             else:
                 ctx.add(0, psu or "", "", N_("two or more PSUs per stratum"),
                         Message(SINGLE_PSU_SAMPLE.get(spec.lonely_psu, SINGLE_PSU_SAMPLE["adjust"])), level)
@@ -741,9 +741,17 @@ SINGLE_PSU_SAMPLE = {
 """What a sample of one PSU without strata does to the variance (the problem's message)."""
 
 
-def lonely_message(stratum: object, rule: str) -> str:
-    """The problem's message for a stratum with a single PSU under the design's rule."""
-    return Message(LONELY_RULES.get(rule, LONELY_RULES["adjust"]), stratum=_strat_label(stratum))
+LONELY_FAIL_OPTION = N_("stratum {stratum!r} has a single PSU: no variance can be estimated under "
+                        "--lonely-psu fail")
+"""The ``fail`` message of a design given on the command line (``ruralgov stream``), which has no
+wave.yml."""
+
+
+def lonely_message(stratum: object, rule: str, *, option: bool = False) -> str:
+    """The problem's message for a stratum with a single PSU under the design's rule (``option``:
+    the rule was given as ``--lonely-psu``, not by wave.yml)."""
+    text = LONELY_FAIL_OPTION if option and rule == "fail" else LONELY_RULES.get(rule, LONELY_RULES["adjust"])
+    return Message(text, stratum=_strat_label(stratum))
 
 
 def fpc_varies_message(stratum: object, values: int) -> str:
