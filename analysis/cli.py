@@ -465,6 +465,10 @@ def stream(
     if not folder.is_dir() or not list(folder.glob("*.parquet")):
         err.print(f"[red]{escape(str(folder))}: not a folder of *.parquet partitions[/red]")
         raise typer.Exit(2)
+    for option, given in (("--weight", weight), ("--strata", strata), ("--psu", psu)):
+        if not given.strip():
+            err.print(f"[red]{option} is empty: name the column of the design's {option[2:]}[/red]")
+            raise typer.Exit(2)
     try:
         settings = load_settings()
     except SettingsError as e:

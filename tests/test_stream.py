@@ -707,6 +707,25 @@ def test_stream_command_names_the_bad_partition_row_and_exits_1(tmp_path):
     assert CliRunner().invoke(app, ["stream", str(tmp_path / "nothing")]).exit_code == 2
 
 
+@pytest.mark.parametrize("role", ["strata", "psu"])
+def test_a_design_column_the_partitions_lack_is_refused_by_name_not_a_traceback(tmp_path, role):
+    """--strata or --psu naming no column: the scan says which option names what (exit 1, nothing
+    estimated); an empty one is a usage error (exit 2)."""
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    v = generate(seed=12, n=2000, calibrate=False)["villagers"]
+    write_partitioned(v, tmp_path / "p", rows_per_file=1000)
+    out = stream_wave(tmp_path / "p", {**DESIGN, "lonely_psu": "adjust", role: "nonexist"}, by="region3")
+    named = [p for p in out["report"].errors if p.rule == "design columns"]
+    assert named and f"(--{role}) names 'nonexist'" in named[0].message and out["degree"] is None
+    res = CliRunner().invoke(app, ["stream", str(tmp_path / "p"), f"--{role}", "nonexist", "--model", ""])
+    assert res.exit_code == 1 and "nothing estimated" in " ".join(res.output.split()), res.output
+    empty = CliRunner().invoke(app, ["stream", str(tmp_path / "p"), f"--{role}", "", "--model", ""])
+    assert empty.exit_code == 2 and f"--{role} is empty" in empty.output
+
+
 def test_a_blank_stratum_of_a_streamed_wave_names_the_option_that_gave_the_strata(tmp_path):
     """The design came from the command line: a blank cell of its strata column is refused by row
     and names --strata, not a wave.yml key the user never wrote."""

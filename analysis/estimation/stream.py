@@ -454,7 +454,9 @@ def _clean_partition(raw: pd.DataFrame, spec_design: dict, first_row: int, file:
                     questionnaires={}, design=columns, min_cell=10,
                     lonely_psu=spec_design["lonely_psu"], design_from_options=True)
     clean = _check_questionnaire(rep, cb, rt, spec)
-    return rep, (None if clean is None else _add_derived(clean))
+    if clean is None or any(p.rule == "design columns" and p.severity == "error" for p in rep.problems):
+        return rep, None                      # a design column the piece lacks: said, nothing reduced
+    return rep, _add_derived(clean)
 
 
 GLOBAL_RULES = ("unique id", "PSU nested in one stratum", "two or more PSUs per stratum",
