@@ -76,6 +76,31 @@ def test_a_province_wave_missing_a_variable_the_models_do_not_use_stays_in_the_p
     pd.testing.assert_frame_equal(gap, full)
 
 
+@pytest.mark.parametrize("how", ["carried-forward", "same-shift-everywhere"])
+def test_a_covariate_the_fixed_effects_absorb_is_left_out_named_and_the_others_fitted(how):
+    """A follow-up carrying education forward from the baseline (the same province means), or
+    raising it by the same amount in every province (a year effect): education is named as
+    absorbed and the models are fitted on the other two covariates, as the panel without it is."""
+    from analysis.estimation.panel import absorbed_covariates, survey_panel_models
+    from analysis.report.pages import compare
+
+    panel = _panel(None)
+    shared = [f"P{i}" for i in range(5)]
+    shift = 0.0 if how == "carried-forward" else 0.5
+    for p in shared:
+        panel.loc[(p, 2022), "education"] = panel.loc[(p, 2020), "education"] + shift
+    panel = panel.loc[[i for i in panel.index if i[0] in shared]]     # the shared provinces alone
+    assert absorbed_covariates(panel, ("internet_use", "education", "log_income")) == ("education",)
+    out = survey_panel_models(panel)
+    assert out["absorbed"] == ("education",)
+    assert set(out["coefficients"]["term"]) == {"internet_use", "log_income"}
+    alone = survey_panel_models(panel, x=("internet_use", "log_income"))
+    pd.testing.assert_frame_equal(out["coefficients"], alone["coefficients"])
+    assert alone["absorbed"] == ()
+    assert compare.absorbed_note(out).startswith("In the provinces these waves share, education changes only")
+    assert compare.absorbed_note(alone) == ""
+
+
 def test_a_missing_cluster_or_fixed_effect_value_is_refused_naming_it_not_made_a_group():
     """group_codes gives no group to a missing value: ValueError naming the column and the count of rows."""
     from analysis.estimation.regression import absorbed_ols, group_codes

@@ -265,10 +265,34 @@ def survey_panel_models(panel: pd.DataFrame, *, y: str = "overall",
         raise PanelNotEstimable(shared, need)
     from linearmodels.panel.utility import AbsorbingEffectError
 
+    # a covariate that changes within no province beyond the year effects (a follow-up carrying a
+    # baseline's means forward): the fixed effects absorb it, the models are fitted without it
+    absorbed = absorbed_covariates(panel, x)
+    kept = tuple(c for c in x if c not in absorbed)
+    if not kept:
+        raise PanelAbsorbed(absorbed)
     try:
-        return panel_regressions(panel, y=y, x=x, wild_reps=SURVEY_PANEL_WILD_REPS)
+        out = panel_regressions(panel, y=y, x=kept, wild_reps=SURVEY_PANEL_WILD_REPS)
     except AbsorbingEffectError:
-        raise PanelAbsorbed(x) from None
+        raise PanelAbsorbed(kept) from None
+    out["absorbed"] = absorbed
+    return out
+
+
+def absorbed_covariates(panel: pd.DataFrame, x: tuple[str, ...], *, tol: float = 1e-10) -> tuple[str, ...]:
+    """The covariates of a province × wave panel that province and wave effects explain whole: their
+    residual sum of squares on the two sets of dummies is below ``tol`` times their centred sum of
+    squares (or zero), so a two-way fixed-effects model learns nothing from them."""
+    ent = pd.get_dummies(panel.index.get_level_values(0), dtype=float).to_numpy()
+    yr = pd.get_dummies(panel.index.get_level_values(1), drop_first=True, dtype=float).to_numpy()
+    D = np.column_stack([ent, yr])
+    out = []
+    for c in x:
+        v = panel[c].to_numpy(float)
+        r = v - D @ np.linalg.lstsq(D, v, rcond=None)[0]
+        if float(r @ r) <= tol * max(float(((v - v.mean()) ** 2).sum()), 1e-300):
+            out.append(c)
+    return tuple(out)
 
 
 SURVEY_PANEL_WILD_REPS = 199

@@ -108,3 +108,17 @@ def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
         return {"note": _("The panel models learn from the changes of the province means between waves; "
                           "in the provinces these waves share, no covariate changes beyond what the year "
                           "effects take: not estimated.")}
+
+
+def absorbed_note(pm: dict) -> str:  # type: ignore[type-arg]
+    """What the panel models leave out (covariates that change within no shared province beyond the
+    year effects), named; "" when they leave out nothing."""
+    absorbed = pm.get("absorbed") or ()
+    if not absorbed:
+        return ""
+    return plural(len(absorbed),
+                  N_("In the provinces these waves share, {names} changes only as the year effects take "
+                     "it: the fixed effects absorb it, and the panel models are fitted without it."),
+                  N_("In the provinces these waves share, {names} change only as the year effects take "
+                     "them: the fixed effects absorb them, and the panel models are fitted without them.")
+                  ).format(names=list_sep().join(absorbed))
