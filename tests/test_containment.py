@@ -375,6 +375,23 @@ def test_a_change_to_the_models_rebuilds_a_report_that_was_up_to_date(tmp_path, 
     assert build_book(paths.DEFAULT_WAVE, out) == 0 and len(runs) == 2
 
 
+def test_a_change_to_a_compared_wave_rebuilds_the_comparison(tmp_path, fake_book, monkeypatch, make_wave,
+                                                              small_villagers):
+    """The comparison's inputs are every wave it reads: the same build twice is up to date, and a
+    compared wave's file changed (a cell of its villagers) builds it again."""
+    runs = _record_runs(monkeypatch)
+    c = make_wave(small_villagers, name="c", spec={"year": 2024})
+    out = tmp_path / "r"
+    assert build_book(paths.DEFAULT_WAVE, out, compare=[str(c)], pdf=False, lang="en") == 0
+    assert build_book(paths.DEFAULT_WAVE, out, compare=[str(c)], pdf=False, lang="en") == 0
+    assert len(runs) == 1
+    v = small_villagers.copy()
+    v.loc[0, "edu_org"] = "1" if str(v.loc[0, "edu_org"]) != "1" else "2"
+    v.to_csv(c / "villagers.csv", index=False)
+    assert build_book(paths.DEFAULT_WAVE, out, compare=[str(c)], pdf=False, lang="en") == 0
+    assert len(runs) == 2
+
+
 def test_each_edition_s_front_door_is_in_its_language(tmp_path, fake_book, monkeypatch):
     """The book writes a bare redirect as its root index.html; the build makes it the front door in
     the edition's language: lang="en" for the English edition, "zh-Hans" for the Chinese one."""

@@ -719,3 +719,24 @@ def test_waves_whose_shared_provinces_do_not_change_give_a_note_not_a_traceback(
     assert list(out) == ["note"] and "no covariate changes" in out["note"]
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     assert "没有任何协变量发生变化" in compare.panel_models(studies)["note"]
+
+
+def test_a_wave_lacks_a_panel_item_only_when_nobody_answered_it(tmp_path):
+    """One blank income in a compared wave is a missing answer, not a missing item: the panel
+    models are not refused for it; an income column nobody answered is named as lacking."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import compare
+    from tests import wavegen
+
+    def blank(rows):  # type: ignore[no-untyped-def]
+        def edit(t):  # type: ignore[no-untyped-def]
+            t.loc[rows, "hh_income"] = ""
+            return t
+        return edit
+
+    one = build_study(wavegen.replica_copy(tmp_path / "one-blank", villagers=blank([0])))
+    assert one.villagers["hh_income"].isna().sum() == 1
+    base = build_study("2020-replica")
+    assert compare.panel_lacks([base, one]) == []
+    none = build_study(wavegen.replica_copy(tmp_path / "none", villagers=blank(slice(None))))
+    assert compare.panel_lacks([base, none]) == ["none: hh_income"]
