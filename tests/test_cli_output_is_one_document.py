@@ -108,3 +108,12 @@ def test_a_file_option_naming_a_folder_is_refused_before_anything_is_printed(tmp
     assert res.stdout == "" and list(folder.iterdir()) == []
     said = " ".join(res.stderr.split())
     assert f"{args[1]} {folder}: a folder; give the name of a file to write" in said.replace("\n", "")
+
+
+def test_a_file_option_naming_an_existing_file_replaces_it(tmp_path):
+    """Only a folder is refused: --scores naming a file written before replaces it (exit 0)."""
+    target = tmp_path / "scores.csv"
+    target.write_text("old\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["index", "--scores", str(target)])
+    assert res.exit_code == 0, res.output
+    assert target.read_text(encoding="utf-8-sig").splitlines()[0] != "old"

@@ -84,10 +84,11 @@ def test_the_hint_of_an_out_of_range_code_is_a_declaration_the_wave_passes(small
     ({"hh_income": [-8, 997]}, "missing_codes.hh_income", "missing codes are not answers"),
     ({"village_id": [-8]}, "missing_codes.village_id", "missing codes name a column"),
     ({"resp_id": [-8]}, "missing_codes.resp_id", "missing codes name a column"),
+    ({"province": [99]}, "missing_codes.province", "missing codes name a column"),
     ({"edu_org": 97}, "missing_codes", "wave.yml schema"),
     (-8, "missing_codes", "wave.yml schema"),
 ], ids=["unknown-column", "codebook-item-absent", "institution-item-absent", "likert-answer", "income-answer",
-        "psu-column", "id-column", "scalar-in-mapping", "scalar"])
+        "psu-column", "id-column", "province-column", "scalar-in-mapping", "scalar"])
 def test_a_declaration_that_would_drop_answers_or_names_no_column_is_refused(small_villagers, make_wave,
                                                                              codes, column, rule):
     report, clean = validate_wave(make_wave(small_villagers, spec={"missing_codes": codes}))
