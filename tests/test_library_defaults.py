@@ -101,6 +101,24 @@ def test_a_covariate_the_fixed_effects_absorb_is_left_out_named_and_the_others_f
     assert compare.absorbed_note(alone) == ""
 
 
+def test_what_the_fixed_effects_absorb_does_not_depend_on_a_covariate_s_units_or_origin():
+    """A covariate in millionths, or moved by a thousand: the same covariates absorbed (the test is
+    relative to its variation about its mean), on a panel where education is carried forward."""
+    from analysis.estimation.panel import absorbed_covariates
+
+    panel = _panel(None)
+    for p in [f"P{i}" for i in range(5)]:
+        panel.loc[(p, 2022), "education"] = panel.loc[(p, 2020), "education"]
+    x = ("internet_use", "education", "log_income")
+    assert absorbed_covariates(panel, x) == ("education",)
+    for scale, shift in ((1e-6, 0.0), (1.0, 1e3), (1e-6, 1e3)):
+        moved = panel.assign(**{c: panel[c] * scale + shift for c in x})
+        assert absorbed_covariates(moved, x) == ("education",), (scale, shift)
+    # a covariate that is the same everywhere, at any level (zero too), is absorbed as well
+    for level in (0.0, 0.3, 1e3):
+        assert absorbed_covariates(panel.assign(internet_use=level), x) == ("internet_use", "education"), level
+
+
 def test_a_missing_cluster_or_fixed_effect_value_is_refused_naming_it_not_made_a_group():
     """group_codes gives no group to a missing value: ValueError naming the column and the count of rows."""
     from analysis.estimation.regression import absorbed_ols, group_codes

@@ -282,7 +282,8 @@ def survey_panel_models(panel: pd.DataFrame, *, y: str = "overall",
 def absorbed_covariates(panel: pd.DataFrame, x: tuple[str, ...], *, tol: float = 1e-10) -> tuple[str, ...]:
     """The covariates of a province × wave panel that province and wave effects explain whole: their
     residual sum of squares on the two sets of dummies is below ``tol`` times their centred sum of
-    squares (or zero), so a two-way fixed-effects model learns nothing from them."""
+    squares, or they are constant (a centred sum of squares at rounding level), so a two-way
+    fixed-effects model learns nothing from them."""
     ent = pd.get_dummies(panel.index.get_level_values(0), dtype=float).to_numpy()
     yr = pd.get_dummies(panel.index.get_level_values(1), drop_first=True, dtype=float).to_numpy()
     D = np.column_stack([ent, yr])
@@ -290,7 +291,8 @@ def absorbed_covariates(panel: pd.DataFrame, x: tuple[str, ...], *, tol: float =
     for c in x:
         v = panel[c].to_numpy(float)
         r = v - D @ np.linalg.lstsq(D, v, rcond=None)[0]
-        if float(r @ r) <= tol * max(float(((v - v.mean()) ** 2).sum()), 1e-300):
+        ss = float(((v - v.mean()) ** 2).sum())
+        if ss <= 1e-24 * float(v @ v) or float(r @ r) <= tol * ss:
             out.append(c)
     return tuple(out)
 
