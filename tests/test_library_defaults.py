@@ -116,7 +116,8 @@ def test_what_the_fixed_effects_absorb_does_not_depend_on_a_covariate_s_units_or
         assert absorbed_covariates(moved, x) == ("education",), (scale, shift)
     # a covariate that is the same everywhere, at any level (zero too), is absorbed as well
     for level in (0.0, 0.3, 1e3):
-        assert absorbed_covariates(panel.assign(internet_use=level), x) == ("internet_use", "education"), level
+        constant = panel.assign(internet_use=level)
+        assert absorbed_covariates(constant, x) == ("internet_use", "education"), level
 
 
 def test_a_missing_cluster_or_fixed_effect_value_is_refused_naming_it_not_made_a_group():

@@ -715,6 +715,14 @@ def test_waves_whose_shared_provinces_do_not_change_give_a_note_not_a_traceback(
                        r"fixed effects absorb them$") as e:
         survey_panel_models(survey_panel(studies))
     assert e.value.x == ("internet_use", "education", "log_income")
+    # should linearmodels find absorbed what absorbed_covariates kept, the refusal names those kept
+    from analysis.estimation import panel as panel_mod
+
+    monkeypatch.setattr(panel_mod, "absorbed_covariates", lambda *a, **k: ())
+    with pytest.raises(PanelAbsorbed) as e:
+        survey_panel_models(survey_panel(studies))
+    assert e.value.x == ("internet_use", "education", "log_income")
+    monkeypatch.undo()
     out = compare.panel_models(studies)
     assert list(out) == ["note"] and "no covariate changes" in out["note"]
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
