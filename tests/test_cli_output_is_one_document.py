@@ -117,3 +117,34 @@ def test_a_file_option_naming_an_existing_file_replaces_it(tmp_path):
     res = CliRunner().invoke(app, ["index", "--scores", str(target)])
     assert res.exit_code == 0, res.output
     assert target.read_text(encoding="utf-8-sig").splitlines()[0] != "old"
+
+
+def test_validate_prints_its_problems_on_stderr_and_its_verdict_alone_on_stdout(make_wave, small_villagers):
+    """A valid wave with a warning (a column the codebook lacks): the problems table goes to stderr,
+    stdout holds the one line a script reads."""
+    folder = make_wave(small_villagers.assign(notes_by_the_team="x"))
+    res = runner.invoke(app, ["validate", str(folder)])
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "is valid" in lines[0], res.stdout
+    assert "notes_by_the_team" in res.stderr and "notes_by_the_team" not in res.stdout
+
+
+def test_index_by_region4_gives_the_four_nbs_regions():
+    res = runner.invoke(app, ["index", "--by", "region4", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert {r["domain"] for r in json.loads(res.stdout)} == {"east", "central", "west", "northeast"}
+
+
+def test_an_invalid_wave_outside_the_waves_folder_is_named_by_its_path_in_the_hint(tmp_path):
+    """``ruralgov validate <name>`` would not find a wave outside data/waves/: the hint gives its path."""
+    from tests import wavegen
+
+    def bad(t):  # type: ignore[no-untyped-def]
+        t.loc[0, "sex"] = "7"
+        return t
+
+    folder = wavegen.replica_copy(tmp_path / "bad-wave", villagers=bad)
+    res = runner.invoke(app, ["index", str(folder)])
+    assert res.exit_code == 1
+    assert f"ruralgov validate {folder}" in "".join(res.output.split("\n")), res.output
