@@ -97,7 +97,8 @@ def test_a_table_marks_withheld_cells_and_leaves_a_missing_number_of_a_published
 
 
 @pytest.mark.parametrize("args", [["validate", "--json", "{d}"], ["validate", "--csv", "{d}"],
-                                  ["index", "--scores", "{d}"]], ids=["validate-json", "validate-csv", "index-scores"])
+                                  ["index", "--scores", "{d}"]],
+                         ids=["validate-json", "validate-csv", "index-scores"])
 def test_a_file_option_naming_a_folder_is_refused_before_anything_is_printed(tmp_path, args):
     """--json, --csv or --scores naming an existing folder: exit 2 with the option named, nothing on
     stdout and the folder as it was (no traceback after the output)."""
