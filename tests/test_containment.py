@@ -392,6 +392,23 @@ def test_a_change_to_a_compared_wave_rebuilds_the_comparison(tmp_path, fake_book
     assert len(runs) == 2
 
 
+def test_a_build_pins_its_commit_for_every_page(tmp_path, fake_book, monkeypatch):
+    """The pages' kernels cite the commit the build started at (the footer's), whatever happens
+    to the work tree while they run: the build hands it to them, and git_commit() answers it."""
+    from analysis.publishing import provenance
+
+    seen = _record_runs(monkeypatch, look=lambda cmd, env: env.get(provenance.COMMIT_ENV))
+    assert build_book(paths.DEFAULT_WAVE, tmp_path / "r", pdf=False, lang="en") == 0
+    assert seen == [provenance.pinned_commit()]
+    monkeypatch.setenv(provenance.COMMIT_ENV, "0123456789ab dirty")
+    assert provenance.git_commit() == ("0123456789ab", True)
+    assert provenance.commit_label() == "0123456789ab+dirty"
+    monkeypatch.setenv(provenance.COMMIT_ENV, "unknown unknown")
+    assert provenance.git_commit() == ("unknown", None)
+    monkeypatch.setenv(provenance.COMMIT_ENV, "0123456789ab clean")
+    assert provenance.pinned_commit() == "0123456789ab clean"
+
+
 def test_each_edition_s_front_door_is_in_its_language(tmp_path, fake_book, monkeypatch):
     """The book writes a bare redirect as its root index.html; the build makes it the front door in
     the edition's language: lang="en" for the English edition, "zh-Hans" for the Chinese one."""

@@ -14,6 +14,7 @@ Example
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,12 +33,27 @@ OFFICIAL_NOTE = N_("Real data: official statistics of the National Bureau of Sta
                    "budget accounts (sources and licences: Method and data notes).")
 
 
+COMMIT_ENV = "RURALGOV_COMMIT"
+"""The commit a build pins for its pages, footer and manifest ("<sha> dirty|clean|unknown"): every
+page cites the commit the build started at, though the work tree may change while it runs."""
+
+
 def git_commit() -> tuple[str, bool | None]:
     """Short commit of the project (``paths.ROOT``) and whether the work tree differs from it;
     outside git ('unknown', None): neither the commit nor the state of the code is known, and
     nothing says clean. Asked of git once per project folder (``git_commit.cache_clear()``
-    forgets the answers)."""
+    forgets the answers); within a build, the commit it pinned (:data:`COMMIT_ENV`)."""
+    pinned = os.environ.get(COMMIT_ENV, "")
+    if pinned:
+        sha, _sep, state = pinned.partition(" ")
+        return sha, {"dirty": True, "clean": False}.get(state)
     return _git_commit(paths.ROOT)
+
+
+def pinned_commit() -> str:
+    """This process's commit and state as :data:`COMMIT_ENV` carries them to a build's pages."""
+    sha, dirty = git_commit()
+    return f"{sha} {'unknown' if dirty is None else 'dirty' if dirty else 'clean'}"
 
 
 @lru_cache(maxsize=4)

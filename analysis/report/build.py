@@ -620,6 +620,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     # the scored study: computed once here, loaded by every page kernel; results computed by one
     # page (models, sensitivity) are stored beside it for the others
     from analysis.estimation.study import build_study
+    from analysis.publishing.provenance import COMMIT_ENV, pinned_commit
     from analysis.report.context import CACHE_ENV, STUDY_ENV, save_study
     from analysis.report.numbering import TOC_ENV
 
@@ -673,7 +674,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     env = {**os.environ, paths.WAVE_ENV: str(folder), "PYTHONHASHSEED": "0", PDF_ENV: pdf_name,
            paths.COMPARE_ENV: os.pathsep.join(str(o) for o in others),
            STUDY_ENV: str(study_file), CACHE_ENV: str(results), TOC_ENV: str(toc_file),
-           REPOSITORY_ENV: repository, i18n.LANG_ENV: lang, i18n.EDITIONS_ENV: ",".join(editions)}
+           REPOSITORY_ENV: repository, i18n.LANG_ENV: lang, i18n.EDITIONS_ENV: ",".join(editions),
+           COMMIT_ENV: pinned_commit()}        # the commit the footer cites, for every page
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src),
            "--config", str(cfg_file), "--toc", str(toc_file),
            "--path-output", str(tmp), "-W", "-n", "--keep-going", "--all"]

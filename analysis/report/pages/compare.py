@@ -110,6 +110,16 @@ def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
                           "effects take: not estimated.")}
 
 
+def hausman_note(h: dict) -> str:  # type: ignore[type-arg]
+    """The Hausman test beside the panel models' table, its p-value as every p-value of the report
+    is written ("< 0.001" below 0.001)."""
+    from analysis.publishing.formats import fmt_p
+
+    p = fmt_p(h["p"])
+    return _("Hausman test, fixed vs random effects: statistic {stat:.2f}, {df} df, p {p}.").format(
+        stat=h["statistic"], df=h["df"], p=p if p.startswith("<") else f"= {p}")
+
+
 def absorbed_note(pm: dict) -> str:  # type: ignore[type-arg]
     """What the panel models leave out (covariates that change within no shared province beyond the
     year effects), named; "" when they leave out nothing."""
