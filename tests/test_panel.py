@@ -750,7 +750,8 @@ def test_a_wave_lacks_a_panel_item_only_when_nobody_answered_it(tmp_path):
     assert compare.panel_lacks([base, none]) == ["none: hh_income"]
 
 
-@pytest.mark.parametrize("p, said", [(0.0000004, "p < 0.001"), (0.0123, "p = 0.012"), (0.41, "p = 0.41")])
+@pytest.mark.parametrize("p, said", [(0.0000004, "p < 0.001"), (0.0123, "p = 0.012"),
+                                     (0.41, "p = 0.41")])
 def test_the_hausman_note_writes_its_p_value_as_the_report_does(p, said):
     """Never "p = 0.000": below 0.001 the note says "< 0.001", as every p-value of the report."""
     from analysis.report.pages.compare import hausman_note
