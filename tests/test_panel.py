@@ -3,6 +3,8 @@ and the province × wave panel of survey waves."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -710,9 +712,9 @@ def test_waves_whose_shared_provinces_do_not_change_give_a_note_not_a_traceback(
 
     names = ["四川", "河南", "山东", "广东", "湖南", "江苏", "浙江"]
     studies = [build_study("2020-replica"), build_study(wavegen.provinces(tmp_path / "follow-up", names))]
-    with pytest.raises(PanelAbsorbed, match=r"^the panel's covariates \(internet_use, education, log_income\) do "
-                       r"not change within the provinces between the waves beyond the year effects: the "
-                       r"fixed effects absorb them$") as e:
+    with pytest.raises(PanelAbsorbed, match=r"^the panel's covariates \(internet_use, education, "
+                       r"log_income\) do not change within the provinces between the waves beyond the year "
+                       r"effects: the fixed effects absorb them$") as e:
         survey_panel_models(survey_panel(studies))
     assert e.value.x == ("internet_use", "education", "log_income")
     # should linearmodels find absorbed what absorbed_covariates kept, the refusal names those kept
@@ -758,3 +760,24 @@ def test_the_hausman_note_writes_its_p_value_as_the_report_does(p, said):
 
     note = hausman_note({"statistic": 47.86, "df": 3, "p": p})
     assert note == f"Hausman test, fixed vs random effects: statistic 47.86, 3 df, {said}."
+
+
+def test_the_comparison_s_panel_table_names_models_variables_and_observations_for_readers(tmp_path,
+                                                                                        monkeypatch):
+    """As on the provinces page: the models by the names the report gives them, the variables by
+    their labels (in the edition's language), and the count of province-waves as observations,
+    not respondents."""
+    from analysis import i18n
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import compare
+    from tests import wavegen
+
+    studies = [build_study("2020-replica"), build_study(wavegen.write(tmp_path / "w24", "gbk"))]
+    t = compare.panel_models(studies)["coefficients"]
+    assert "observations" in t and "n" not in t
+    assert list(dict.fromkeys(t["model"])) == ["two-way fixed effects (province, year)", "random effects",
+                                               "between (province means)"]
+    assert "internet_use" not in set(t["term"]) and "internet use" in " ".join(t["term"]).lower()
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    zh = compare.panel_models(studies)["coefficients"]
+    assert not any(re.search(r"[A-Za-z]{4,}", str(v)) for v in [*zh["model"], *zh["term"]]), zh

@@ -99,7 +99,7 @@ def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
     if lacks:
         return {"lacks": lacks}
     try:
-        return survey_panel_models(survey_panel(in_year_order(studies)))
+        out = survey_panel_models(survey_panel(in_year_order(studies)))
     except PanelNotEstimable as e:
         return {"note": _("The panel models need {need} or more provinces surveyed in two or more of the "
                           "waves (their changes between waves are what the fixed effects learn from); these "
@@ -108,6 +108,17 @@ def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
         return {"note": _("The panel models learn from the changes of the province means between waves; "
                           "in the provinces these waves share, no covariate changes beyond what the year "
                           "effects take: not estimated.")}
+    # readers' names, as on the provinces page: the models', the variables' (the first wave's labels),
+    # and the count of province-waves (or province means) each model rests on, not of respondents
+    from analysis.estimation.frames import labels
+    from analysis.report.pages.provinces import PANEL_MODELS
+
+    named = labels(in_year_order(studies)[0])
+    out["coefficients"] = out["coefficients"].assign(
+        model=lambda d: d["model"].map(lambda m: _(PANEL_MODELS.get(m, m))),
+        term=lambda d: d["term"].map(lambda t: str(named.get(t, t)))).rename(columns={"n": "observations"})
+    out["absorbed"] = tuple(str(named.get(c, c)) for c in out["absorbed"])
+    return out
 
 
 def hausman_note(h: dict) -> str:  # type: ignore[type-arg]
