@@ -14,6 +14,7 @@ import pytest
 from analysis import i18n
 from analysis.publishing import tables
 from analysis.publishing.disclosure import CELL_REASON, PSU_REASON
+from analysis.publishing.provenance import SYNTHETIC_NOTE
 from analysis.publishing.reliability import DF_REASON
 
 
@@ -74,6 +75,7 @@ def test_the_comparison_page_s_source_names_each_wave_and_its_hash(monkeypatch):
     monkeypatch.setenv(i18n.LANG_ENV, "en")
     src = waves_source(waves)
     assert src.label == f"waves w0 (sha256 {'0' * 12}), w1 (sha256 {'1' * 12})" and src.synthetic
+    assert src.kind == "survey" and SYNTHETIC_NOTE in src.notes("compare")
     assert not waves_source(waves[:1]).synthetic
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     assert waves_source(waves).label == f"调查轮次 w0（sha256 {'0' * 12}）、w1（sha256 {'1' * 12}）"

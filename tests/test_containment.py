@@ -405,8 +405,11 @@ def test_a_build_pins_its_commit_for_every_page(tmp_path, fake_book, monkeypatch
     assert provenance.commit_label() == "0123456789ab+dirty"
     monkeypatch.setenv(provenance.COMMIT_ENV, "unknown unknown")
     assert provenance.git_commit() == ("unknown", None)
-    monkeypatch.setenv(provenance.COMMIT_ENV, "0123456789ab clean")
-    assert provenance.pinned_commit() == "0123456789ab clean"
+    for state in ("clean", "dirty"):                 # each state goes to the pages and back as it was
+        monkeypatch.setenv(provenance.COMMIT_ENV, f"0123456789ab {state}")
+        assert provenance.pinned_commit() == f"0123456789ab {state}"
+    monkeypatch.setenv(provenance.COMMIT_ENV, "unknown unknown")
+    assert provenance.pinned_commit() == "unknown unknown"
 
 
 def test_each_edition_s_front_door_is_in_its_language(tmp_path, fake_book, monkeypatch):
