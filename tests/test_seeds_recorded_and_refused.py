@@ -24,12 +24,9 @@ def default_study():  # type: ignore[no-untyped-def]
     return build_study(paths.DEFAULT_WAVE)
 
 
-def test_the_panel_wild_bootstrap_runs_with_the_seed_and_reps_the_manifest_records(monkeypatch,
-                                                                                      default_study):
-    """The provinces page's panel model: the wild bootstrap it calls gets the recorded seed and
-    replicates (a spy on the call, the page's own code path)."""
+def _spy_on_the_wild_bootstrap(monkeypatch) -> list:  # type: ignore[no-untyped-def, type-arg]
+    """The (reps, seed) of every wild cluster bootstrap run from now on, the run itself unchanged."""
     from analysis.estimation import regression
-    from analysis.report.pages import provinces
 
     seen = []
     real = regression.wild_cluster_bootstrap
@@ -39,6 +36,16 @@ def test_the_panel_wild_bootstrap_runs_with_the_seed_and_reps_the_manifest_recor
         return real(*a, **k)
 
     monkeypatch.setattr(regression, "wild_cluster_bootstrap", spy)
+    return seen
+
+
+def test_the_panel_wild_bootstrap_runs_with_the_seed_and_reps_the_manifest_records(monkeypatch,
+                                                                                      default_study):
+    """The provinces page's panel model: the wild bootstrap it calls gets the recorded seed and
+    replicates (a spy on the call, the page's own code path)."""
+    from analysis.report.pages import provinces
+
+    seen = _spy_on_the_wild_bootstrap(monkeypatch)
     provinces.regressions(default_study)
     rec = provenance.seeds(load_settings())["panel.wild"]
     assert seen == [(rec["reps"], rec["seed"])]
@@ -48,7 +55,6 @@ def test_the_comparison_page_s_panel_bootstrap_runs_with_the_seed_and_reps_a_com
         monkeypatch, tmp_path, default_study):
     """The comparison page's survey panel: its wild bootstrap gets the seed and replicates that
     seeds(compare=True) records, and a report without compared waves records no such procedure."""
-    from analysis.estimation import regression
     from analysis.estimation.study import build_study
     from analysis.replica import write_wave
     from analysis.report.pages import compare
@@ -56,14 +62,7 @@ def test_the_comparison_page_s_panel_bootstrap_runs_with_the_seed_and_reps_a_com
     write_wave(tmp_path / "2022-test", seed=2022, wave_id="2022-test", calibrate=False)
     spec = yaml.safe_load((tmp_path / "2022-test" / "wave.yml").read_text(encoding="utf-8"))
     (tmp_path / "2022-test" / "wave.yml").write_text(yaml.safe_dump({**spec, "year": 2022}), encoding="utf-8")
-    seen = []
-    real = regression.wild_cluster_bootstrap
-
-    def spy(*a, **k):  # type: ignore[no-untyped-def]
-        seen.append((k["reps"], k["seed"]))
-        return real(*a, **k)
-
-    monkeypatch.setattr(regression, "wild_cluster_bootstrap", spy)
+    seen = _spy_on_the_wild_bootstrap(monkeypatch)
     out = compare.panel_models([default_study, build_study(tmp_path / "2022-test")])
     assert "coefficients" in out
     rec = provenance.seeds(load_settings(), compare=True)["compare.panel.wild"]
