@@ -2313,7 +2313,12 @@ def test_the_panel_of_waves_holds_every_compared_wave(default_study, monkeypatch
     from tests.conftest import with_spec
 
     seen = {}
-    monkeypatch.setattr(panel, "survey_panel_models", lambda p: seen.setdefault("panel", p))
+
+    def spy(p):  # type: ignore[no-untyped-def]
+        seen["panel"] = p
+        return {"coefficients": pd.DataFrame({"model": [], "term": [], "n": []}), "absorbed": ()}
+
+    monkeypatch.setattr(panel, "survey_panel_models", spy)
     studies = [with_spec(default_study, year=y) for y in (2030, 2020, 2024)]
     compare.panel_models(studies)
     assert seen["panel"].index.get_level_values("wave").unique().tolist() == [2020, 2024, 2030]
