@@ -65,6 +65,12 @@ def fmt_p(p: object, *, reps: int | None = None) -> str:
     return f"{x:.2f}" if float(short) >= 0.1 else short
 
 
+def p_words(p: str) -> str:
+    """A formatted p-value (:func:`fmt_p`) as running text writes it after "p": '< 0.001' stays,
+    '0.012' reads '= 0.012'."""
+    return p if p.startswith("<") else f"= {p}"
+
+
 def fmt_rank(v: object) -> str:
     """A rank as an integer (a median of ranks is rounded half up)."""
     return "" if _missing(v) else str(int(math.floor(float(v) + 0.5)))  # type: ignore[arg-type]

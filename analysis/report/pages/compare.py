@@ -124,11 +124,10 @@ def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
 def hausman_note(h: dict) -> str:  # type: ignore[type-arg]
     """The Hausman test beside the panel models' table, its p-value as every p-value of the report
     is written ("< 0.001" below 0.001)."""
-    from analysis.publishing.formats import fmt_p
+    from analysis.publishing.formats import fmt_p, p_words
 
-    p = fmt_p(h["p"])
     return _("Hausman test, fixed vs random effects: statistic {stat:.2f}, {df} df, p {p}.").format(
-        stat=h["statistic"], df=h["df"], p=p if p.startswith("<") else f"= {p}")
+        stat=h["statistic"], df=h["df"], p=p_words(fmt_p(h["p"])))
 
 
 def absorbed_note(pm: dict) -> str:  # type: ignore[type-arg]

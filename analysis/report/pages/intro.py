@@ -89,7 +89,7 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
     wave (or from the official statistics) and linking to the section that shows it. Survey
     findings on a synthetic wave say so; official-statistics findings say they are real."""
     from analysis.publishing.disclosure import published
-    from analysis.publishing.formats import fmt_p
+    from analysis.publishing.formats import fmt_p, p_words
     from analysis.report.pages import problems
 
     h = headline(study)
@@ -132,7 +132,7 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
                                "association with the score: {est:+.2f} points (95 % CI {lo:+.2f} to {hi:+.2f}, "
                                "p {p}){sig}; an association, not a cause.").format(
                 label=b["label"], est=b["estimate"], lo=b["ci_low"], hi=b["ci_high"],
-                p=_p_words(fmt_p(b["p"])), sig=sig) + f" {{doc}}`{more} <determinants>`")
+                p=p_words(fmt_p(b["p"])), sig=sig) + f" {{doc}}`{more} <determinants>`")
     if official:
         o = official
         # β's 95 % interval below zero, on β's own t with n − k df (two-sided p under 0.05)
@@ -153,8 +153,3 @@ def key_findings(study, models, official: dict[str, Any]) -> str:  # type: ignor
                 ratio=o["gdppc_top"] / o["gdppc_bottom"]) + f" {{doc}}`{more} <provinces>`")
     # a sentence opens with a capital where no label precedes it (a real wave's survey findings)
     return "\n".join(f"- {s[:1].upper()}{s[1:]}" for s in out[:6])
-
-
-def _p_words(p: str) -> str:
-    """'< 0.001' stays; '0.012' reads '= 0.012'."""
-    return p if p.startswith("<") else f"= {p}"
