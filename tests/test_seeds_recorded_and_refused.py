@@ -142,7 +142,7 @@ def test_a_comparison_s_manifest_names_each_compared_wave_and_its_bootstrap(monk
     monkeypatch.setattr(context, "study", lambda: default_study)
     app = SimpleNamespace(env=None)
     for compared in ([], [other]):
-        monkeypatch.setattr(context, "compare_studies", lambda c=compared: [default_study, *c])
+        monkeypatch.setattr(context, "compared_waves", lambda c=compared: [s.wave for s in c])
         m = sphinx_ext._manifest(app)
         assert m["wave"]["sha256"] == default_study.wave.sha256
         assert m["compared_waves"] == [{"id": "other", "synthetic": True, "sha256": other.wave.sha256,

@@ -187,7 +187,19 @@ def province_replicates(st: Study):  # type: ignore[no-untyped-def]
     return cached("province_replicates", st, lambda: domain_replicates(st))
 
 
+def _compared() -> list[str]:
+    """The folders of the waves a comparison build compares (``$RURALGOV_COMPARE``)."""
+    return [x for x in os.environ.get(paths.COMPARE_ENV, "").split(os.pathsep) if x]
+
+
 def compare_studies() -> list[Study]:
     """The studies of a comparison build (``$RURALGOV_COMPARE``), the report's wave first."""
-    extra = [x for x in os.environ.get(paths.COMPARE_ENV, "").split(os.pathsep) if x]
-    return [study(), *[_build(x) for x in extra]]
+    return [study(), *[_build(x) for x in _compared()]]
+
+
+def compared_waves() -> list:  # type: ignore[type-arg]
+    """The waves a comparison build compares, loaded and validated but not scored (what the
+    manifest records of them: ids and hashes)."""
+    from analysis.ingest.wave import load_wave
+
+    return [load_wave(x) for x in _compared()]

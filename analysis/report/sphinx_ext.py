@@ -17,10 +17,10 @@ def _manifest(app) -> dict:  # type: ignore[no-untyped-def]
     from myst_nb.sphinx_ import NbMetadataCollector
 
     from analysis.publishing import provenance
-    from analysis.report.context import compare_studies, study
+    from analysis.report.context import compared_waves, study
 
     st = study()
-    compared = [s.wave for s in compare_studies()[1:]]
+    compared = compared_waves()
     w = st.wave
     sha, dirty = provenance.git_commit()
     pages = {}
