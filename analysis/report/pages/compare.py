@@ -111,12 +111,10 @@ def panel_models(studies: list) -> dict:  # type: ignore[type-arg]
     # readers' names, as on the provinces page: the models', the variables' (the first wave's labels),
     # and the count of province-waves (or province means) each model rests on, not of respondents
     from analysis.estimation.frames import labels
-    from analysis.report.pages.provinces import PANEL_MODELS
+    from analysis.report.pages.provinces import readers_panel_table
 
     named = labels(in_year_order(studies)[0])
-    out["coefficients"] = out["coefficients"].assign(
-        model=lambda d: d["model"].map(lambda m: _(PANEL_MODELS.get(m, m))),
-        term=lambda d: d["term"].map(lambda t: str(named.get(t, t)))).rename(columns={"n": "observations"})
+    out["coefficients"] = readers_panel_table(out["coefficients"], lambda t: str(named.get(t, t)))
     out["absorbed"] = tuple(str(named.get(c, c)) for c in out["absorbed"])
     return out
 

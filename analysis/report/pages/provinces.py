@@ -89,6 +89,15 @@ PANEL_MODELS = {"PanelOLS (province + year effects)": N_("two-way fixed effects 
                 "RandomEffects": N_("random effects"), "BetweenOLS": N_("between (province means)")}
 
 
+def readers_panel_table(coefficients: pd.DataFrame, term_label) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """A panel models' table as the pages show it: the report's names of the models, each term as
+    ``term_label`` names it, and each model's count of observations (province-years or province
+    means), not of respondents."""
+    return coefficients.assign(
+        model=lambda d: d["model"].map(lambda m: _(PANEL_MODELS.get(m, m))),
+        term=lambda d: d["term"].map(term_label)).rename(columns={"n": "observations"})
+
+
 def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Panel regressions on the real province panel (tables and Hausman test), with readers'
     names for the models and terms, and each model's observations (province-years for the fixed-
@@ -104,9 +113,7 @@ def regressions(study) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         n=sp.index.get_level_values(0).nunique(), first=yrs.min(), last=yrs.max())
     pr["hausman_sentence"] = (_("rejects the random-effects assumption at the 5 % level") if h["p"] < 0.05
                               else _("does not reject the random-effects assumption at the 5 % level"))
-    pr["coefficients"] = pr["coefficients"].assign(
-        model=lambda d: d["model"].map(lambda m: _(PANEL_MODELS.get(m, m))),
-        term=lambda d: d["term"].map(column_label)).rename(columns={"n": "observations"})
+    pr["coefficients"] = readers_panel_table(pr["coefficients"], column_label)
     pr["wild"] = pr["wild"].assign(term=lambda d: d["term"].map(column_label))
     at = pr["wild"].attrs
     pr["wild_reps"] = int(at["reps"])
