@@ -89,7 +89,8 @@ PANEL_MODELS = {"PanelOLS (province + year effects)": N_("two-way fixed effects 
                 "RandomEffects": N_("random effects"), "BetweenOLS": N_("between (province means)")}
 
 
-def readers_panel_table(coefficients: pd.DataFrame, term_label) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def readers_panel_table(coefficients: pd.DataFrame,  # type: ignore[no-untyped-def]
+                        term_label) -> pd.DataFrame:
     """A panel models' table as the pages show it: the report's names of the models, each term as
     ``term_label`` names it, and each model's count of observations (province-years or province
     means), not of respondents."""
