@@ -57,11 +57,11 @@ def test_flags_add_to_missing_cells_without_nan_text():
 
 def test_a_table_with_missing_reason_cells_renders_and_formats():
     """render and format_frame work on the stacked table; the published row is not marked, and the
-    withheld row's flag, which no cell shows, gets no † footnote."""
+    withheld row's flag, which no cell shows, gets no † footnote; shown, its flag gets one."""
     t = _stacked()
     out = render(t, title="stacked")
     assert "RSE at least 30 %" not in out["text/markdown"] and "nan" not in out["text/markdown"].lower()
-    shown_a = render(t.assign(suppressed=["", ""]), title="stacked")["text/markdown"]
+    shown_a = render(t.assign(suppressed=["", ""], estimate=[30.0, 40.0]), title="stacked")["text/markdown"]
     assert "RSE at least 30 %" in shown_a and "nan" not in shown_a.lower()
     shown, _numeric = format_frame(t)
     assert "‡" in str(shown.iloc[0].tolist()) and "‡" not in str(shown.iloc[1].tolist())

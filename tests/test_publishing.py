@@ -271,8 +271,8 @@ def test_the_embedded_csv_decodes_to_the_table():
 
 
 def test_rendered_tables_carry_their_number_notes_and_source(commit):
-    # (the flag on the row shown: a withheld row's flag has no † to explain)
-    df = pd.DataFrame({"province": ["A", "B"], "mean": [61.26, 70.0], "flag": ["RSE > 30%", ""],
+    # (the flag on the row shown, beside its estimate: a withheld row's flag has no † to explain)
+    df = pd.DataFrame({"province": ["A", "B"], "estimate": [61.26, 70.0], "flag": ["RSE > 30%", ""],
                        SUPPRESSED: ["", "n < 30"]})
     out = tables.render(df, source=Source("survey", "wave w", True), page="book/p", title="Degree",
                         note="A note.", number="2.1")
@@ -288,8 +288,8 @@ def test_rendered_tables_carry_their_number_notes_and_source(commit):
     assert html.count("Table 2.1. Degree") == 1
     # the download holds the frame as estimated (full precision, names, reasons), not the display
     csv = unquote(tables.CSV_LINK.search(html).group(2))
-    assert csv == "\ufeffprovince,mean,flag,suppressed\nA,61.26,RSE > 30%,\nB,70.0,,n < 30\n"
-    plain = tables.render(df[["province", "mean"]])
+    assert csv == "\ufeffprovince,estimate,flag,suppressed\nA,61.26,RSE > 30%,\nB,70.0,,n < 30\n"
+    plain = tables.render(df[["province", "estimate"]])
     assert "\n\n*" not in plain["text/markdown"] and not plain["text/markdown"].startswith("**")
     assert 'class="numbered-table"' not in plain["text/html"]
 
@@ -388,8 +388,9 @@ def test_rendered_table_formats_labels_and_aligns_its_columns(commit):
     ids = {re.search(r'<div id="(t[0-9a-f]{12})"', tables.render(d, title=t, page=p)["text/html"]).group(1)
            for d, t, p in [(df, "Degree", "p"), (df, "Degree", "q"), (df, "Other", "p"), (df.head(1), "Degree", "p")]}
     assert len(ids) == 4                                   # page, title and data each name the table
-    two = tables.render(df, decimals=2)
+    two = tables.render(df.rename(columns={"mean": "estimate"}), decimals=2)   # the † beside the estimate
     assert "61.26" in two["text/markdown"] and "61.3" not in two["text/markdown"]
+    assert "70.00 †" in two["text/markdown"]
     assert two["text/markdown"].startswith("| region")
     flags = two["text/markdown"].split("\n")[-1]
     assert flags == "*† to be read with care (NCHS presentation standards): RSE > 30%; n < 30.*"
@@ -401,7 +402,8 @@ def test_the_flag_footnote_gives_the_reliability_reasons_in_the_editions_languag
     from analysis import i18n
     from analysis.publishing.reliability import DF_REASON, RSE_REASON
 
-    df = pd.DataFrame({"mean": [61.26, 70.0, 12.0], "flag": ["", f"{RSE_REASON}; {DF_REASON}", RSE_REASON]})
+    df = pd.DataFrame({"estimate": [61.26, 70.0, 12.0],
+                       "flag": ["", f"{RSE_REASON}; {DF_REASON}", RSE_REASON]})
     monkeypatch.setenv(i18n.LANG_ENV, "en")
     en = tables.render(df)["text/markdown"].split("\n")[-1]
     assert en == f"*† to be read with care (NCHS presentation standards): {DF_REASON}; {RSE_REASON}.*"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from functools import partial
 
 import numpy as np
@@ -109,7 +110,7 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
     flagged = np.array([bool(r) for r in reasons_of(df, "flag")], dtype=bool)
     own = cell_flags(df)                            # cells flagged on their own (a region's share)
     src = df.drop(columns=[SUPPRESSED, "flag"], errors="ignore")
-    target = next((c for c in ("estimate", "all", "ame", "AME (pp)") if c in src.columns), None)
+    target = flag_target(src.columns)
     out = pd.DataFrame(index=src.index)
     numeric = []
 
@@ -137,6 +138,26 @@ def format_frame(df: pd.DataFrame, *, decimals: int | dict[str, int] = 1,
             text = [f"{t} †" if (f and t not in ("", MARK)) else t for f, t in zip(marks, text)]
         out[c] = text
     return out, numeric
+
+
+def flag_target(columns: Iterable[object]) -> str | None:
+    """The column that carries a row's † (its headline number), if the table has one."""
+    return next((c for c in ("estimate", "all", "ame", "AME (pp)") if c in columns), None)
+
+
+def dagger_reasons(df: pd.DataFrame, shown: pd.DataFrame) -> list[str]:
+    """The reasons of the cells ``shown`` (:func:`format_frame`'s text of ``df``) marks with †: a
+    row's flag where its headline number is shown, a cell's own flag where that cell is. A row
+    with one withheld cell may show its other numbers, and their † needs its footnote."""
+    def marked(reasons: Iterable[str], column: str) -> list[str]:
+        return [r for r, t in zip(reasons, shown[column]) if r and str(t).endswith(" †")]
+
+    target = flag_target(shown.columns)
+    out = marked(reasons_of(df, "flag"), target) if target is not None else []
+    for c, v in cell_flags(df).items():
+        if c in shown:
+            out += marked(v, c)
+    return out
 
 
 def as_plain(x: object) -> object:

@@ -18,8 +18,8 @@ import pandas as pd
 
 from analysis import paths
 from analysis.i18n import PROVINCE_COLUMNS, REGION_COLUMNS, _, category, lang, reasons, split_reasons
-from analysis.publishing.disclosure import reasons_of, suppressed_rows, suppression_note
-from analysis.publishing.formats import format_frame
+from analysis.publishing.disclosure import suppression_note
+from analysis.publishing.formats import dagger_reasons, format_frame
 from analysis.publishing.labels import column_label
 from analysis.publishing.provenance import Source
 from analysis.publishing.reliability import cell_flags
@@ -130,6 +130,7 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     from great_tables import GT
 
     shown, numeric = format_frame(df, decimals=decimals, kinds=kinds, reps=reps)
+    given = dagger_reasons(df, shown)         # the reasons of the † the table shows, and only those
     if lang() == "zh" and "province_zh" in shown and any(c in shown for c in PROVINCE_COLUMNS):
         shown = shown.drop(columns="province_zh")    # the province column already shows the Chinese name
     for c in shown.columns:
@@ -149,11 +150,7 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
         gt = gt.tab_header(title=title)          # great_tables escapes text itself
     notes = [note] if note else []
     notes += [s for s in [suppression_note(df)] if s]
-    # the reasons of the rows shown: a suppressed row shows no † (its cells are withheld)
-    shown_rows = [not s for s in suppressed_rows(df)]
-    given = [r for v in (reasons_of(df, "flag"), *cell_flags(df).values())
-             for r, on in zip(v, shown_rows) if on]
-    flags = sorted({x for r in given if r for x in split_reasons(r)})
+    flags = sorted({x for r in given for x in split_reasons(r)})
     if flags:
         notes.append(_("† to be read with care (NCHS presentation standards): {reasons}.").format(
             reasons=reasons("; ".join(flags))))

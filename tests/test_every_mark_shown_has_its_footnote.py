@@ -1,0 +1,56 @@
+"""Every † a table shows has its reason in the table's footnotes, and only those: a row with a
+withheld region cell (‡) still shows its national share, and that share's † needs its footnote."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from analysis.publishing import tables
+from analysis.publishing.disclosure import CELL_REASON
+from analysis.publishing.reliability import DF_REASON
+
+DAGGER_NOTE = "† to be read with care (NCHS presentation standards)"
+
+
+def test_a_row_with_a_withheld_cell_keeps_the_footnote_of_its_shown_flagged_share():
+    """The row's reason names its withheld west cell (‡); its national share is shown, flagged."""
+    df = pd.DataFrame({"item": ["a", "b"], "all": [60.0, 40.0], "east": [55.0, 30.0],
+                       "west": [float("nan"), 45.0],
+                       "suppressed": [CELL_REASON, ""], "flag": [DF_REASON, ""]})
+    md = tables.render(df)["text/markdown"]
+    first = next(ln for ln in md.splitlines() if ln.startswith("| a "))
+    assert "60.0 †" in first and "‡" in first                     # the premise: both marks shown
+    assert f"*{DAGGER_NOTE}: {DF_REASON}.*" in md.splitlines()
+
+
+def test_a_flag_of_a_row_whose_flagged_number_is_withheld_adds_no_footnote():
+    df = pd.DataFrame({"item": ["a"], "all": [float("nan")], "east": [55.0],
+                       "suppressed": [CELL_REASON], "flag": [DF_REASON]})
+    md = tables.render(df)["text/markdown"]
+    assert "†" not in md
+
+
+def test_every_dagger_of_the_digital_access_table_of_a_two_province_wave_is_explained(tmp_path):
+    """Shanghai and Tibet only: 4 design df for the nation, so every shown share is flagged, and
+    every row has a withheld region cell. The footnote must still explain the †."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import problems
+    from tests import wavegen
+
+    st = build_study(wavegen.provinces(tmp_path / "two", ["上海", "西藏"]))
+    t = problems.digital_access(st)
+    assert t["suppressed"].astype(bool).all() and t["all"].notna().any()   # the premise
+    md = tables.render(t, title="Digital access (%)")["text/markdown"]
+    body = [ln for ln in md.splitlines() if ln.startswith("| ")]
+    assert any("†" in ln for ln in body)
+    notes = [ln for ln in md.splitlines() if ln.startswith(f"*{DAGGER_NOTE}")]
+    assert len(notes) == 1 and re.search(r"fewer than 8 design df", notes[0])
+
+
+def test_a_flag_no_cell_of_the_table_shows_adds_no_footnote():
+    """A table without a headline column (estimate, all, ame) shows no †: nothing to explain."""
+    df = pd.DataFrame({"province": ["A"], "mean": [61.3], "flag": [DF_REASON]})
+    md = tables.render(df)["text/markdown"]
+    assert "†" not in md
