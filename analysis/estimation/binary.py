@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import (binary_columns, cluster_vcov, design_matrix, design_vcov, hc1_vcov,
-                                           is_binary, model_design, model_df, weighted_gram)
+from analysis.estimation.regression import (binary_columns, cluster_vcov, design_matrix, design_vcov, full_rank,
+                                           hc1_vcov, is_binary, model_design, model_df, weighted_gram)
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.i18n import N_, Message
 from analysis.settings import ModelSpec
@@ -29,6 +29,7 @@ def fit_logit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Survey
     X, names = design_matrix(df, regs, list(spec.fixed_effects))
     w = df[spec.weights].to_numpy(float) if spec.weights else np.ones(len(df))
     w = w / w.mean()
+    full_rank(X[w > 0])
     beta = np.zeros(X.shape[1])
 
     def separated(why: Message) -> ModelSpecError:

@@ -15,7 +15,8 @@ import pandas as pd
 from scipy import stats
 
 from analysis.estimation.design import SurveyDesign
-from analysis.estimation.regression import binary_columns, design_vcov, model_design, model_df, weighted_gram
+from analysis.estimation.regression import (binary_columns, design_vcov, full_rank, model_design, model_df,
+                                           weighted_gram)
 from analysis.estimation.results import ModelResult, ModelSpecError
 from analysis.i18n import N_, Message
 from analysis.settings import ModelSpec
@@ -448,6 +449,8 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
     X = df[regs].to_numpy(float)
     yy = np.searchsorted(cats, y.to_numpy())
     w = df[spec.weights].to_numpy(float) if spec.weights else None
+    # the cut points stand for the intercept: a regressor constant or collinear with others is refused
+    full_rank(np.column_stack([np.ones(len(X)), X])[slice(None) if w is None else w > 0])
     # the rows in order of category once, for the fit, the marginal effects and the Brant test
     order = category_order(yy)
     yy, X, w = yy[order], X[order], (None if w is None else w[order])

@@ -61,6 +61,15 @@ def design_matrix(df: pd.DataFrame, regressors: list[str], fe: list[str], const:
     return np.column_stack(parts) if parts else np.empty((len(df), 0)), names
 
 
+def full_rank(X: np.ndarray) -> None:
+    """Refuse collinear columns of a model's design matrix, as :func:`wls` does: an iterative fit
+    (logit, ordered logit) would otherwise drift along the collinear direction until it stops,
+    and blame a regressor for separating the outcome."""
+    X = np.asarray(X, float)
+    if X.shape[1] and np.linalg.matrix_rank(X) < X.shape[1]:
+        raise RegressionError(N_("the regressors are collinear (X'WX is singular)"))
+
+
 def is_binary(x: np.ndarray) -> bool:
     """Whether every value is 0 or 1 (a NaN is neither): two comparisons, about a tenth of the
     time of ``np.isin`` on a million rows."""
