@@ -106,6 +106,8 @@ def test_permuting_respondents_changes_nothing(codes, norm, agg, rnd):
 def test_normalisation_is_idempotent(x, how):
     if how == "zscore" and np.any(np.std(x, axis=0) < 1e-6):
         return
+    if how == "zscore" and np.any(np.abs(x - x.mean(axis=0)) > 5 * np.std(x, axis=0)):
+        return                                # a score cut at 0 or 100 is no longer a z-score
     items = [Item(id=f"x{k}", type="numeric", text_zh="", text_en="", questionnaire="t",
                   values={0: ("", ""), 100: ("", "")}) for k in range(x.shape[1])]
     once = normalise(x, items, how)

@@ -149,8 +149,9 @@ def normalise(codes: np.ndarray, items: list[Item], how: str, weights: np.ndarra
     """Normalise an (n × k) matrix of item codes to 0–100, higher = more modern.
 
     ``minmax`` uses each item's own scale bounds (not the sample's), so it is idempotent on
-    already-normalised scales and comparable across waves; ``zscore`` gives 50 + 10·z (weighted);
-    ``rank`` the weighted percentile; ``target`` 100·(c − min)/(target − min), capped at 100.
+    already-normalised scales and comparable across waves; ``zscore`` gives 50 + 10·z (weighted),
+    cut at 0 and 100; ``rank`` the weighted percentile; ``target`` 100·(c − min)/(target − min),
+    capped at 100.
     """
     _check(how, NORMALISATIONS, "normalisation")
     x = np.asarray(codes, dtype=float)
@@ -174,7 +175,10 @@ def normalise(codes: np.ndarray, items: list[Item], how: str, weights: np.ndarra
             mu = np.nansum(ww * x, axis=0) / ww.sum(axis=0)
             sd = np.sqrt(np.nansum(ww * (x - mu) ** 2, axis=0) / ww.sum(axis=0))
             z = np.where(constant, 0.0, (x - mu) / np.where(constant, 1.0, sd))
-        return np.where(ok, 50 + 10 * z, np.nan)                # a missing answer stays missing
+        # cut at 0 and 100 (|z| > 5): the aggregations and the degree's interval read 0–100, and
+        # a rare answer's unbounded score would leave the geometric mean undefined (the respondent
+        # then unscored as if unanswered) or outweigh every other indicator
+        return np.where(ok, np.clip(50 + 10 * z, 0.0, 100.0), np.nan)   # a missing answer stays missing
     return _wquantile_rank(x, w)
 
 

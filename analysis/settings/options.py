@@ -17,8 +17,8 @@ ITEM_ROLES = ("indicator", "outcome", "covariate")
 """What an item is used for (an indicator enters the index)."""
 
 NORMALISATIONS = ("minmax", "zscore", "rank", "target")
-"""How indicators are put on 0–100: bounded min–max, 50 + 10·z, weighted percentile rank,
-distance to a target code."""
+"""How indicators are put on 0–100: bounded min–max, 50 + 10·z (cut at 0 and 100), weighted
+percentile rank, distance to a target code."""
 WEIGHTINGS = ("equal", "expert", "entropy", "pca", "ahp")
 """How indicators and fields are weighted."""
 AGGREGATIONS = ("arithmetic", "geometric", "topsis")

@@ -14,7 +14,8 @@ from analysis.report.pages.common import degree_table, policy, province_degrees
 NORMALISATION_TEXT = {
     "minmax": N_("bounded min–max on each scale's own bounds (a code c on a 1–5 scale becomes "
                  "100 (c − 1)/4), so that scores are comparable across waves"),
-    "zscore": N_("z-scores (50 + 10 z, with the wave's weighted mean and SD of each indicator)"),
+    "zscore": N_("z-scores (50 + 10 z, with the wave's weighted mean and SD of each indicator, cut at 0 "
+                 "and 100)"),
     "rank": N_("weighted percentile ranks within the wave"),
     "target": N_("distance to a target code (100 at the target, capped)"),
 }

@@ -1,0 +1,107 @@
+"""Collinear regressors are refused as collinear by every family that fits them (a logit or an
+ordered logit would otherwise drift along the collinear direction and blame one regressor for
+separating the outcome)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.estimation.regression import RegressionError
+from analysis.settings import ModelSpec
+
+COLLINEAR = "the regressors are collinear (X'WX is singular)"
+
+
+@pytest.fixture(scope="module")
+def people() -> pd.DataFrame:
+    """300 people: female and male sum to 1 (collinear with the intercept or the cut points)."""
+    rng = np.random.default_rng(5)
+    n = 300
+    female = rng.integers(0, 2, n).astype(float)
+    edu = rng.normal(size=n)
+    latent = 0.8 * edu - 0.5 * female + rng.logistic(size=n)
+    return pd.DataFrame({"education": edu, "female": female, "male": 1 - female,
+                         "b": (latent > 0).astype(float), "o": np.digitize(latent, [-1.0, 0.5, 1.5]) + 1,
+                         "twice": 2 * edu, "w": rng.uniform(0.5, 2.0, n)})
+
+
+@pytest.mark.parametrize("regs", [("education", "female", "male"), ("education", "twice")])
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_a_logit_of_collinear_regressors_is_refused_as_collinear(people, regs, weights):
+    from analysis.estimation.binary import fit_logit
+
+    spec = ModelSpec(name="m", family="logit", outcome="b", regressors=regs, weights=weights, se="hc1")
+    with pytest.raises(RegressionError, match=r"^the regressors are collinear \(X'WX is singular\)$"):
+        fit_logit(people, spec, {})
+    ok = fit_logit(people, spec.model_copy(update={"regressors": regs[:-1]}), {})
+    assert np.isfinite(ok.params).all()                 # one regressor fewer: a fit
+
+
+@pytest.mark.parametrize("regs", [("education", "female", "male"), ("education", "twice")])
+def test_an_ordered_logit_of_regressors_collinear_with_its_cut_points_is_refused_as_collinear(people, regs):
+    """female + male = 1 is collinear with the cut points, which stand for the intercept."""
+    from analysis.estimation.ordinal import fit_ologit
+
+    spec = ModelSpec(name="o", family="ologit", outcome="o", regressors=regs)
+    with pytest.raises(RegressionError, match=r"^the regressors are collinear \(X'WX is singular\)$"):
+        fit_ologit(people, spec, {})
+    assert np.isfinite(fit_ologit(people, spec.model_copy(update={"regressors": regs[:-1]}), {}).params).all()
+
+
+def test_a_collinear_logit_is_refused_in_the_words_of_least_squares(people):
+    from analysis.estimation.binary import fit_logit
+    from analysis.estimation.linear import fit_linear
+
+    spec = ModelSpec(name="m", family="logit", outcome="b", regressors=("education", "female", "male"),
+                     se="hc1")
+    with pytest.raises(RegressionError) as lin:
+        fit_linear(people.assign(y=people["education"]), spec.model_copy(
+            update={"family": "ols", "outcome": "y", "regressors": ("b", "female", "male")}), {})
+    with pytest.raises(RegressionError) as logit:
+        fit_logit(people, spec, {})
+    assert str(logit.value) == str(lin.value) == COLLINEAR
+
+
+# ---- z-scores stay on the index's 0–100 scale ------------------------------------------------
+
+def _rare_answer_frame(n: int = 400, rare: int = 3) -> tuple[pd.DataFrame, list[str]]:
+    """Every indicator answered 1..5 at random, but the first education item 5 for all except
+    ``rare`` respondents who answer 1: 50 + 10 z is about −65 for them."""
+    from analysis.ingest.codebook import load_codebook
+
+    ids = [it.id for it in load_codebook().indicators()]
+    rng = np.random.default_rng(8)
+    codes = rng.integers(1, 6, (n, len(ids))).astype(float)
+    codes[:, 0] = 5.0
+    codes[:rare, 0] = 1.0
+    return pd.DataFrame(codes, columns=ids), ids
+
+
+def test_a_z_score_is_cut_at_0_and_100():
+    from analysis.estimation.index import normalise
+    from analysis.ingest.codebook import load_codebook
+
+    frame, ids = _rare_answer_frame()
+    items = list(load_codebook().indicators())
+    raw = frame.to_numpy()
+    z = normalise(raw, items, "zscore")
+    col = raw[:, 0]
+    mu, sd = col.mean(), col.std()
+    assert 50 + 10 * (1 - mu) / sd < -50                           # the premise: far below the scale
+    assert (z[:3, 0] == 0).all() and np.allclose(z[3:, 0], 50 + 10 * (5 - mu) / sd)   # by hand
+    assert np.nanmin(z) >= 0 and np.nanmax(z) <= 100
+
+
+@pytest.mark.parametrize("aggregation", ["geometric", "topsis", "arithmetic"])
+def test_a_rare_answer_under_z_scores_leaves_its_respondents_scored(aggregation):
+    """The three rare answers were NaN under the geometric mean of an unbounded z-score (log of a
+    negative number): counted as unscored though they answered everything."""
+    from analysis.estimation.index import IndexConfig, build_index
+
+    frame, _ids = _rare_answer_frame()
+    res = build_index(frame, IndexConfig().with_(normalisation="zscore", aggregation=aggregation))
+    s = res.scores
+    assert s.notna().all().all() and int(res.n_missing.sum()) == 0
+    assert ((s >= 0) & (s <= 100)).all().all()
