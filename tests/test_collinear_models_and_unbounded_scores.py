@@ -1,6 +1,7 @@
 """Collinear regressors are refused as collinear by every family that fits them (a logit or an
 ordered logit would otherwise drift along the collinear direction and blame one regressor for
-separating the outcome)."""
+separating the outcome); z-scores stay on the index's 0-100 scale; the degree of each level of
+the index is that level's weighted mean."""
 
 from __future__ import annotations
 
@@ -105,3 +106,21 @@ def test_a_rare_answer_under_z_scores_leaves_its_respondents_scored(aggregation)
     s = res.scores
     assert s.notna().all().all() and int(res.n_missing.sum()) == 0
     assert ((s >= 0) & (s <= 100)).all().all()
+
+
+def test_the_degree_of_each_level_is_the_weighted_mean_of_that_level_s_scores():
+    """``degree(level=...)`` (``ruralgov index --level``, the heat maps of fields and aspects):
+    Σ w·score / Σ w over the respondents scored at that level, by hand; the levels differ."""
+    from analysis.estimation.study import build_study
+
+    st = build_study()
+    w = st.design.weights
+    seen = set()
+    for level in st.index.scores.columns:
+        s = st.index.scores[level].to_numpy()
+        ok = np.isfinite(s)
+        e = st.degree(level=level)
+        assert e.estimate[0] == pytest.approx((w[ok] * s[ok]).sum() / w[ok].sum(), rel=1e-12), level
+        assert int(e.n[0]) == int(ok.sum())
+        seen.add(round(float(e.estimate[0]), 6))
+    assert len(seen) == len(st.index.scores.columns)

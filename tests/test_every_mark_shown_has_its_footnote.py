@@ -54,3 +54,23 @@ def test_a_flag_no_cell_of_the_table_shows_adds_no_footnote():
     df = pd.DataFrame({"province": ["A"], "mean": [61.3], "flag": [DF_REASON]})
     md = tables.render(df)["text/markdown"]
     assert "†" not in md
+
+
+def test_a_province_profile_s_caveat_gives_its_reason_in_the_edition_s_language(monkeypatch):
+    """The profile's one-sentence summary of a flagged province: the reason in Chinese in the
+    Chinese edition, as every footnote gives it."""
+    from analysis import i18n
+    from analysis.estimation.study import build_study
+    from analysis.ingest.provinces import all_provinces
+    from analysis.report.pages import profile
+
+    st = build_study()
+    flagged = [(p.adcode, s["flag"]) for p in all_provinces()
+               if (s := profile.survey_status(st, p.adcode))["status"] == "published" and s["flag"]]
+    assert flagged                                              # the premise: some province is flagged
+    code, flag = flagged[0]
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    text = profile.summary_sentence(st, code, pd.DataFrame())
+    said = i18n.reasons(flag)
+    assert said != flag and re.search(r"[\u4e00-\u9fff]", said)      # the reason has a Chinese form
+    assert "†" in text and said in text and flag not in text
