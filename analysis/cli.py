@@ -323,6 +323,7 @@ def sensitivity(
     from analysis.estimation.sensitivity import rank_intervals, run_sensitivity
     from analysis.report.pages.common import published_province_names
     from analysis.report.pages.index import RANKS_NEED_TWO
+    from analysis.report.pages.sensitivity import shown_region_summary
 
     if draws is not None and draws < 14:
         raise typer.BadParameter("--draws must be at least 14 (two per input block)")
@@ -332,7 +333,7 @@ def sensitivity(
         res = run_sensitivity(st, draws=draws, seed=seed, progress=sys.stderr.isatty(), rank_among=ok)
     except IndexConfigError as e:    # a construction it draws (AHP) does not fit this wave's fields
         _fail_settings(e)
-    reg = res.region_summary().reset_index(names="quantity")
+    reg = shown_region_summary(st, res).reset_index(names="quantity")   # a withheld region blanked
     if not res.has_gap:
         lacks = " and ".join(r for r in ("east", "west") if r not in res.regions.columns)
         err.print(f"[yellow]no east–west gap: the wave has no villager of the {lacks}[/yellow]")
@@ -345,7 +346,7 @@ def sensitivity(
     if fmt is Format.json:
         _write_json({"wave": st.wave.id, "synthetic": st.wave.synthetic,
                      "draws": res.n_evaluations, "independent_draws": len(res.regions), "seed": res.seed,
-                     "regions": reg.to_dict("records"),
+                     "regions": _records(reg),
                      "ranks": [] if ranks is None else ranks.to_dict("records"),
                      "sobol": res.sobol.to_dict("records")})
         return

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.i18n import N_, _, bilingual, count, list_sep, region
-from analysis.publishing.disclosure import SUPPRESSED, DisclosurePolicy, published, reason_text
+from analysis.publishing.disclosure import SUPPRESSED, DisclosurePolicy, published, reason_text, reasons_of
 
 
 def unscored_clause(n_unscored: int) -> str:
@@ -79,6 +79,13 @@ def province_degrees(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     t.insert(1, "region", t["province"].map(reg))
     t.insert(1, "province_zh", [resolve(p).name_zh_short for p in t["province"]])
     return t
+
+
+def withheld_regions(study) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The regions whose degree the report withholds (the disclosure policy, as every table of
+    regions applies it), each with its reason."""
+    t = degree_table(study, "region3")
+    return {str(r): why for r, why in zip(t["region3"], reasons_of(t)) if why}
 
 
 def published_province_names(study) -> list[str]:  # type: ignore[no-untyped-def]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.i18n import N_, _, count
-from analysis.report.pages.common import published_province_names
+from analysis.i18n import N_, _, count, reasons, region
+from analysis.report.pages.common import published_province_names, withheld_regions
 from analysis.report.pages.index import RANKS_NEED_TWO
 
 
@@ -28,13 +28,55 @@ def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     ranks = sob.loc[("province ranks (mean over provinces)", "bootstrap"), "total"]
     if pd.notna(ranks):                     # a single province: its rank never varies, no index
         out["sobol_rank_boot_total"] = ranks
-    if s.has_gap:                           # the run then holds the gap's row and Sobol indices
+    gone = withheld_regions(study)
+    if s.has_gap and gone.keys() & {"east", "west"}:    # a gap of a withheld region is withheld
+        out["gap_withheld"] = "; ".join(f"{region(r)}: {reasons(gone[r])}" for r in ("east", "west")
+                                        if r in gone)
+    elif s.has_gap:                         # the run then holds the gap's row and Sobol indices
         out.update({"gap_mc_mean": rs.loc["east_minus_west", "mean"], "gap_mc_low": rs.loc["east_minus_west", "low"],
                     "gap_mc_high": rs.loc["east_minus_west", "high"],
                     "gap_positive_share": 100 * float((s.draws["gap"] > 0).mean()),
                     "sobol_gap_norm_total": sob.loc[("east-west gap", "normalisation"), "total"],
                     "sobol_gap_boot_total": sob.loc[("east-west gap", "bootstrap"), "total"]})
     return out
+
+
+def gap_text(g: dict[str, Any]) -> str:
+    """The sentence on the east–west gap across draws (``g``: :func:`stats`), or why there is none."""
+    if "gap_mc_mean" in g:
+        return _("Across draws the east–west gap averages {mean:.1f} points, with 95 % of draws "
+                 "between {low:.1f} and {high:.1f}; it is positive in {share:.0f} % of draws. Scores are "
+                 "on the scale of each draw's normalisation (a z-score draw is centred at 50 with SD 10 "
+                 "per indicator), which is why their spread is wide.").format(mean=g["gap_mc_mean"], low=g["gap_mc_low"],
+                                                             high=g["gap_mc_high"],
+                                                             share=g["gap_positive_share"])
+    if "gap_withheld" in g:
+        return _("The east–west gap across draws is not shown: the degree of its region is withheld "
+                 "({why}).").format(why=g["gap_withheld"])
+    return _("The wave does not hold both the east and the west, so no east–west gap is computed.")
+
+
+def shown_regions(study, s) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Draw × region scores of the regions whose degree the report publishes, with the east–west
+    gap where both are published: a withheld region's scores across draws would show what the
+    disclosure rule withholds."""
+    gone = withheld_regions(study)
+    regions = s.regions.drop(columns=[r for r in s.regions.columns if r in gone])
+    if s.has_gap and not gone.keys() & {"east", "west"}:
+        regions = regions.assign(**{N_("east − west"): s.draws["gap"].to_numpy()})
+    return regions
+
+
+def shown_region_summary(study, s) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """:meth:`SensitivityResult.region_summary` with a withheld region's row (and the gap's, if it
+    rests on one) blanked and its reason in ``suppressed``, as every table of the package marks it."""
+    gone = withheld_regions(study)
+    t = s.region_summary()
+    why = [gone.get(str(q), "") if q != "east_minus_west" else
+           "; ".join(gone[r] for r in ("east", "west") if r in gone) for q in t.index]
+    t = t.astype(float)
+    t.loc[[bool(w) for w in why], :] = float("nan")
+    return t.assign(suppressed=why) if any(why) else t
 
 
 def rank_sampling_text(g: dict[str, Any]) -> str:
@@ -90,14 +132,15 @@ def figures_(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     from analysis.publishing import figures
 
     syn = study.wave.synthetic
-    regions = s.regions
-    if s.has_gap:
-        regions = regions.assign(**{N_("east − west"): s.draws["gap"].to_numpy()})
+    regions = shown_regions(study, s)
     ranks = publishable_ranks(study, s)
     order = ranks.median().sort_values().index.tolist()
     sob = defined_sobol(s)
-    return {"fig_sens_regions": figures.distributions(regions, xlabel="score (own scale of each draw's normalisation)",
-                                                      synthetic=syn, column="region"),
+    return {"fig_sens_regions": (figures.distributions(regions, xlabel="score (own scale of each draw's "
+                                                       "normalisation)", synthetic=syn, column="region")
+                                 if regions.shape[1] else
+                                 figures.placeholder(_("No region's degree is published on this wave (the "
+                                                       "disclosure rule), so no region is drawn."))),
             "fig_sens_ranks": (figures.distributions(ranks[order], xlabel="rank across draws (1 = highest)",
                                                      synthetic=syn, order=order, column="province")
                                if len(order) > 1 else
