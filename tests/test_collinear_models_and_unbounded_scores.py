@@ -1,9 +1,12 @@
 """Collinear regressors are refused as collinear by every family that fits them (a logit or an
 ordered logit would otherwise drift along the collinear direction and blame one regressor for
 separating the outcome); z-scores stay on the index's 0-100 scale; the degree of each level of
-the index is that level's weighted mean."""
+the index is that level's weighted mean; a design built from arrays refuses an fpc that a wave's
+validation refuses."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -124,3 +127,36 @@ def test_the_degree_of_each_level_is_the_weighted_mean_of_that_level_s_scores():
         assert int(e.n[0]) == int(ok.sum())
         seen.add(round(float(e.estimate[0]), 6))
     assert len(seen) == len(st.index.scores.columns)
+
+
+# ---- a design built from arrays refuses the fpc a wave's validation refuses ----------------
+
+@pytest.mark.parametrize("fpc, said", [
+    ([2] * 6, "stratum 1 has 3 PSUs sampled but an fpc of 2: a population count cannot be smaller"),
+    ([10, 10, 1000, 5, 5, 5], "the fpc takes several values in stratum 1;"),
+    ([1000, 10, 10, 5, 5, 5], "the fpc takes several values in stratum 1;"),
+    ([np.nan] * 6, "the fpc must be positive:"),
+    ([0, 0, 0, 5, 5, 5], "the fpc must be positive:"),
+    ([5] * 5, "the fpc has 5 values for 6 rows"),
+])
+def test_a_design_refuses_an_fpc_below_the_sample_varying_in_a_stratum_or_not_positive(fpc, said):
+    """The SE was NaN (a count below the PSUs sampled) or followed the order of the rows (the last
+    row's value of a stratum was used)."""
+    from analysis.estimation.design import DesignError, SurveyDesign
+
+    with pytest.raises(DesignError, match="^" + re.escape(said)):
+        SurveyDesign.from_arrays(np.ones(6), strata=[1, 1, 1, 2, 2, 2], psu=[1, 2, 3, 4, 5, 6], fpc=fpc)
+
+
+def test_a_design_takes_an_fpc_equal_to_the_sample_or_a_fraction():
+    from analysis.estimation.design import SurveyDesign
+
+    y = np.array([1, 2, 3, 4, 5, 7.0])
+
+    def design(fpc):  # type: ignore[no-untyped-def]
+        return SurveyDesign.from_arrays(np.ones(6), strata=[1, 1, 1, 2, 2, 2], psu=[1, 2, 3, 4, 5, 6],
+                                        fpc=fpc)
+
+    census, half, six = design([3] * 6), design([0.5] * 6), design([6] * 6)
+    assert census.mean(y).se[0] == 0                     # every PSU of each stratum sampled
+    assert half.mean(y).se[0] == pytest.approx(six.mean(y).se[0], rel=1e-12)   # 3 of 6 = a fraction of 1/2

@@ -63,6 +63,32 @@ def fpc_population(f: np.ndarray, n_h: np.ndarray) -> np.ndarray:
     return np.where(f <= 1, n_h / f, f)
 
 
+def _check_fpc(f: np.ndarray, s_codes: np.ndarray, s_labels: np.ndarray, n_h: np.ndarray, *,
+               with_psu: bool) -> None:
+    """The rules a wave's validation applies to an fpc, for a design built from arrays: positive,
+    one value per stratum (else the last row's would be used, and the SE would follow
+    the order of the rows), and as a count at least the PSUs sampled (else the SE is NaN)."""
+    if len(f) != len(s_codes):
+        raise DesignError(f"the fpc has {len(f)} values for {len(s_codes)} rows")
+    if np.isnan(f).any() or (f <= 0).any():             # (infinite: an infinite population)
+        raise DesignError("the fpc must be positive: a stratum's population count of PSUs, or its "
+                          "sampling fraction (at most 1)")
+    lo, hi = np.full(len(s_labels), np.inf), np.full(len(s_labels), -np.inf)
+    np.minimum.at(lo, s_codes, f)
+    np.maximum.at(hi, s_codes, f)
+    def name(h: int) -> object:                      # a stratum's label as written (not np.int64(1))
+        x = s_labels[h]
+        return x.item() if isinstance(x, np.generic) else x
+
+    for h in np.flatnonzero(lo != hi):
+        raise DesignError(f"the fpc takes several values in stratum {name(h)!r}; it is the stratum's "
+                          "population size (or sampling fraction), one value per stratum")
+    sampled = "PSUs sampled" if with_psu else "respondents sampled (each its own PSU)"
+    for h in np.flatnonzero((lo > 1) & (lo < n_h)):
+        raise DesignError(f"stratum {name(h)!r} has {n_h[h]} {sampled} but an fpc of {lo[h]:g}: a "
+                          "population count cannot be smaller than the sample")
+
+
 def no_variance_without_cases(v: np.ndarray, n: np.ndarray) -> np.ndarray:
     """The covariance of domain means or ratios with the rows and columns of domains without a
     case missing: a domain nobody answered in has no estimate, hence no standard error (not 0)."""
@@ -294,6 +320,7 @@ class SurveyDesign:
         fpc_arr = None
         if fpc is not None:
             f = np.asarray(fpc, dtype=float)
+            _check_fpc(f, s_codes, s_labels, n_h, with_psu=psu is not None)
             pop = fpc_population(f, n_h[s_codes])
             fpc_arr = np.zeros(len(s_labels))
             fpc_arr[s_codes] = pop
