@@ -102,10 +102,20 @@ DIGITAL_ITEMS = ("hreg_onsite", "hreg_app", "hreg_web", "hreg_phone", "digital_a
 """The villager items of the digital-access table (each counted where answered 1)."""
 
 
+def digital_access_note(study) -> str:  # type: ignore[no-untyped-def]
+    """Why the page has no digital-access table (a wave without any of its items); else ""."""
+    if any(i in study.villagers for i in DIGITAL_ITEMS):
+        return ""
+    return _("This wave has none of the digital-access items ({items}), so there is no table of "
+             "digital access.").format(items=", ".join(DIGITAL_ITEMS))
+
+
 def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Registration channels, digital awareness and use: design-based %, CI, by region."""
     v, d = study.villagers, study.design
     items = [i for i in DIGITAL_ITEMS if i in v]
+    if not items:                           # a wave without them: no rows (its page says so)
+        return pd.DataFrame(columns=["item", "all", "se", "ci_low", "ci_high", "n", "df", "suppressed", "flag"])
     pol = policy(study)
     rows, cells = [], []
     own: dict[str, dict[int, str]] = {}            # region → row → its cell's flag reason
