@@ -115,7 +115,8 @@ def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     v, d = study.villagers, study.design
     items = [i for i in DIGITAL_ITEMS if i in v]
     if not items:                           # a wave without them: no rows (its page says so)
-        return pd.DataFrame(columns=["item", "all", "se", "ci_low", "ci_high", "n", "df", "suppressed", "flag"])
+        return pd.DataFrame(columns=["item", "all", "se", "ci_low", "ci_high", "n", "df", "suppressed",
+                                     "flag"])
     pol = policy(study)
     rows, cells = [], []
     own: dict[str, dict[int, str]] = {}            # region → row → its cell's flag reason
