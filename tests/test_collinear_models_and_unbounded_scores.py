@@ -160,3 +160,19 @@ def test_a_design_takes_an_fpc_equal_to_the_sample_or_a_fraction():
     census, half, six = design([3] * 6), design([0.5] * 6), design([6] * 6)
     assert census.mean(y).se[0] == 0                     # every PSU of each stratum sampled
     assert half.mean(y).se[0] == pytest.approx(six.mean(y).se[0], rel=1e-12)   # 3 of 6 = a fraction of 1/2
+
+
+@pytest.mark.parametrize("outcome", ["score", "half"])
+def test_an_ordered_logit_of_a_score_rather_than_answer_codes_is_refused(people, outcome):
+    """A 0-100 score (or codes with a half) was truncated into as many invented categories."""
+    from analysis.estimation.ordinal import fit_ologit
+    from analysis.estimation.results import ModelSpecError
+
+    frame = people.assign(score=50 + 10 * people["education"],
+                          half=people["o"] + 0.5 * (people["female"] > 0))
+    spec = ModelSpec(name="o", family="ologit", outcome=outcome, regressors=("education",))
+    said = rf"^model 'o': an ordered logit needs an outcome of integer answer codes; '{outcome}' takes other"
+    with pytest.raises(ModelSpecError, match=said + r" values \(e\.g\. "):
+        fit_ologit(frame, spec, {})
+    whole = frame.assign(o=frame["o"].astype(float))                    # 1.0, 2.0, ...: codes as floats
+    assert np.isfinite(fit_ologit(whole, spec.model_copy(update={"outcome": "o"}), {}).params).all()

@@ -444,6 +444,12 @@ def fit_ologit(df: pd.DataFrame, spec: ModelSpec, labels: dict, *, design: Surve
     (the complete cases a domain of the full ``design``, as ``svyolr``); average marginal effects
     on each category; the Brant test of proportional odds (model-based fit)."""
     regs = list(spec.regressors)
+    raw = df[spec.outcome].to_numpy(float)
+    odd = raw[~(np.isfinite(raw) & (raw == np.round(raw)))]
+    if len(odd):                            # a score, not answer codes: truncating would invent categories
+        raise ModelSpecError(Message(N_("an ordered logit needs an outcome of integer answer codes; "
+                                        "{outcome!r} takes other values (e.g. {value:g})"),
+                                     outcome=spec.outcome, value=float(odd[0])), spec.name)
     y = df[spec.outcome].astype(int)
     cats = np.sort(y.unique())
     X = df[regs].to_numpy(float)
