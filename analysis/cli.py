@@ -323,7 +323,7 @@ def sensitivity(
     from analysis.estimation.sensitivity import rank_intervals, run_sensitivity
     from analysis.report.pages.common import published_province_names
     from analysis.report.pages.index import RANKS_NEED_TWO
-    from analysis.report.pages.sensitivity import shown_region_summary
+    from analysis.report.pages.sensitivity import GAP_OUTPUT, gap_withheld, shown_region_summary
 
     if draws is not None and draws < 14:
         raise typer.BadParameter("--draws must be at least 14 (two per input block)")
@@ -334,6 +334,8 @@ def sensitivity(
     except IndexConfigError as e:    # a construction it draws (AHP) does not fit this wave's fields
         _fail_settings(e)
     reg = shown_region_summary(st, res).reset_index(names="quantity")   # a withheld region blanked
+    # the indices of a gap resting on a withheld region are left out, as the gap is
+    sobol = res.sobol[res.sobol["output"] != GAP_OUTPUT] if gap_withheld(st, res) else res.sobol
     if not res.has_gap:
         lacks = " and ".join(r for r in ("east", "west") if r not in res.regions.columns)
         err.print(f"[yellow]no east–west gap: the wave has no villager of the {lacks}[/yellow]")
@@ -348,16 +350,16 @@ def sensitivity(
                      "draws": res.n_evaluations, "independent_draws": len(res.regions), "seed": res.seed,
                      "regions": _records(reg),
                      "ranks": [] if ranks is None else ranks.to_dict("records"),
-                     "sobol": res.sobol.to_dict("records")})
+                     "sobol": _records(sobol)})
         return
     if fmt is Format.csv:
-        _emit(res.sobol, fmt)
+        _emit(sobol, fmt)
         return
     _emit(reg, fmt, f"wave {st.wave.id}: scores across {len(res.regions)} independent draws "
                     f"(of the {res.n_evaluations} evaluated for the Sobol indices){_tag(st)}")
     if ranks is not None:
         _emit(ranks, fmt, "publishable provinces: median rank and 95 % interval")
-    _emit(res.sobol, fmt, "Sobol indices (first order, total)")
+    _emit(sobol, fmt, "Sobol indices (first order, total)")
     err.print(f"{res.n_evaluations} draws in {res.seconds:.2f} s (seed {res.seed})")
 
 

@@ -32,17 +32,17 @@ def _write_po(locale: Path, domain: str, entries: dict[str, str]) -> None:
 
 # ------------------------------------------------------------------ ruralgov sensitivity --format csv
 
-def test_sensitivity_as_csv_writes_the_sobol_indices_of_each_input(small_province_wave):
+def test_sensitivity_as_csv_writes_the_sobol_indices_of_each_input(make_wave, small_villagers):
     """``--format csv`` writes the Sobol table: input, output, first-order and total index, one row
     per input and output (the gap and the mean over province ranks), not the regional summary."""
     from analysis.estimation.sensitivity import INPUTS
 
-    res = CliRunner().invoke(app, ["sensitivity", str(small_province_wave), "--draws", "14",
+    res = CliRunner().invoke(app, ["sensitivity", str(make_wave(small_villagers)), "--draws", "14",
                                    "--format", "csv"])
     assert res.exit_code == 0, res.output
     got = pd.read_csv(io.StringIO(res.stdout))
     assert got.columns.tolist() == ["input", "output", "first_order", "total"]
-    # the small wave has Shanghai (east) and Tibet (west): a gap, and ranks
+    # the small wave has Shanghai (east) and Tibet (west), each published: a gap, and ranks
     assert sorted(got["output"].unique()) == ["east-west gap", "province ranks (mean over provinces)"]
     for out, rows in got.groupby("output"):
         assert rows["input"].tolist() == list(INPUTS), out

@@ -28,14 +28,14 @@ def _one_village(folder, keep):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def tibet_alone(tmp_path_factory):  # type: ignore[no-untyped-def]
-    """Shanghai (east) and Tibet (west), Tibet cut to one village: the west is withheld (a single
-    PSU), the east published."""
+    """Shanghai and Zhejiang (east) and Tibet (west), Tibet cut to one village: the west is
+    withheld (a single PSU), the east published."""
     from analysis.estimation.sensitivity import run_sensitivity
     from analysis.estimation.study import build_study
     from analysis.report.pages.common import published_province_names
     from tests import wavegen
 
-    folder = wavegen.provinces(tmp_path_factory.mktemp("w") / "sh-xz", ["上海", "西藏"])
+    folder = wavegen.provinces(tmp_path_factory.mktemp("w") / "sh-zj-xz", ["上海", "浙江", "西藏"])
     folder = _one_village(folder, "西藏")
     st = build_study(folder)
     s = run_sensitivity(st, draws=70, seed=3, rank_among=published_province_names(st))
@@ -108,3 +108,60 @@ def test_fewer_than_14_draws_is_a_usage_error_even_0(draws):
     """--draws 0 is given, not absent: refused (exit 2) before the wave is read, as 13 is."""
     res = runner.invoke(app, ["sensitivity", "no-such-wave", "--draws", draws])
     assert res.exit_code == 2 and "--draws must be at least 14" in res.output
+
+
+def test_the_sobol_indices_of_a_withheld_gap_are_left_out_and_the_note_says_why(tibet_alone):
+    from analysis.report.pages import sensitivity
+
+    _folder, st, s = tibet_alone
+    assert (s.sobol["output"] == sensitivity.GAP_OUTPUT).any()      # the premise: the run has them
+    table, note = sensitivity.sobol_table(s, st)
+    assert not (table["output"] == sensitivity.GAP_OUTPUT).any()
+    assert "rests on a region whose degree is withheld" in note
+    kept, _note = sensitivity.sobol_table(s)                        # (without the study: every index)
+    assert (kept["output"] == sensitivity.GAP_OUTPUT).any()
+    res = runner.invoke(app, ["sensitivity", str(_folder), "--draws", "70", "--seed", "3",
+                              "--format", "json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["sobol"]
+    assert not any(r["output"] == sensitivity.GAP_OUTPUT for r in json.loads(res.stdout)["sobol"])
+
+
+def test_with_its_gap_withheld_and_one_province_published_no_index_is_shown_and_the_figure_says_so(
+        tmp_path):
+    from analysis.estimation.sensitivity import run_sensitivity
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import sensitivity
+    from tests import wavegen
+
+    st = build_study(_one_village(wavegen.provinces(tmp_path / "sh-xz", ["上海", "西藏"]), "西藏"))
+    s = run_sensitivity(st, draws=70, seed=3, rank_among=["Shanghai"])
+    assert sensitivity.defined_sobol(s, st).empty and not sensitivity.defined_sobol(s).empty
+    fig = sensitivity.figures_(st, s)["fig_sens_sobol"]
+    text = " ".join([t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts])
+    assert "the gap rests on a withheld region" in text
+
+
+def test_a_gap_resting_on_two_withheld_regions_names_each_region_s_reason(monkeypatch):
+    """Both regions withheld for the same reason: the gap's reason names each region once."""
+    from types import SimpleNamespace
+
+    from analysis.report.pages import sensitivity
+
+    summary = pd.DataFrame({"mean": [51.0, 49.0, 2.0], "low": [50.0, 49.0, 1.0], "high": [52.0, 49.0, 3.0]},
+                           index=["east", "west", "east_minus_west"])
+    run = SimpleNamespace(has_gap=True, region_summary=lambda: summary)
+    few = "fewer than 10 respondents"
+    monkeypatch.setattr(sensitivity, "withheld_regions", lambda study: {"east": few, "west": few})
+    t = sensitivity.shown_region_summary(object(), run)
+    assert t.loc["east_minus_west", "suppressed"] == f"east: {few}; west: {few}"
+    assert t[["mean", "low", "high"]].isna().all().all()
+
+
+def test_the_chinese_gap_sentence_uses_the_edition_s_punctuation(tibet_alone, monkeypatch):
+    from analysis import i18n
+    from analysis.report.pages import sensitivity
+
+    _folder, st, s = tibet_alone
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    text = sensitivity.gap_text(sensitivity.stats(st, s))
+    assert text.startswith("不展示各次抽样中的东西部差距") and "西部：" in text and "; " not in text

@@ -85,7 +85,7 @@ def panel_note(lacks: list[str]) -> str:
     """Why the panel models are not estimated: the items a wave lacks, named."""
     missing = _("; ").join(_("{what} is missing").format(what=x) for x in lacks)
     return _("The panel models need {items} in every wave; not estimated, as {lacks}.").format(
-        items=", ".join(PANEL_ITEMS), lacks=missing)
+        items=list_sep().join(PANEL_ITEMS), lacks=missing)
 
 
 def panel_models(studies: list) -> dict:  # type: ignore[type-arg]

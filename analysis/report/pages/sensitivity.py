@@ -30,8 +30,8 @@ def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         out["sobol_rank_boot_total"] = ranks
     gone = withheld_regions(study)
     if s.has_gap and gone.keys() & {"east", "west"}:    # a gap of a withheld region is withheld
-        out["gap_withheld"] = "; ".join(f"{region(r)}: {reasons(gone[r])}" for r in ("east", "west")
-                                        if r in gone)
+        out["gap_withheld"] = _("; ").join(_("{region}: {why}").format(region=region(r), why=reasons(gone[r]))
+                                           for r in ("east", "west") if r in gone)
     elif s.has_gap:                         # the run then holds the gap's row and Sobol indices
         out.update({"gap_mc_mean": rs.loc["east_minus_west", "mean"], "gap_mc_low": rs.loc["east_minus_west", "low"],
                     "gap_mc_high": rs.loc["east_minus_west", "high"],
@@ -72,8 +72,8 @@ def shown_region_summary(study, s) -> pd.DataFrame:  # type: ignore[no-untyped-d
     rests on one) blanked and its reason in ``suppressed``, as every table of the package marks it."""
     gone = withheld_regions(study)
     t = s.region_summary()
-    why = [gone.get(str(q), "") if q != "east_minus_west" else
-           "; ".join(gone[r] for r in ("east", "west") if r in gone) for q in t.index]
+    why = [gone.get(str(q), "") if q != "east_minus_west" else       # the gap: each region's reason
+           "; ".join(f"{r}: {gone[r]}" for r in ("east", "west") if r in gone) for q in t.index]
     t = t.astype(float)
     t.loc[[bool(w) for w in why], :] = float("nan")
     return t.assign(suppressed=why) if any(why) else t
@@ -88,11 +88,24 @@ def rank_sampling_text(g: dict[str, Any]) -> str:
              "variance.").format(share=g["sobol_rank_boot_total"])
 
 
-def defined_sobol(s) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+GAP_OUTPUT = "east-west gap"
+"""The run's name of the east–west gap among the outputs of its Sobol indices."""
+
+
+def gap_withheld(study, s) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the run has an east–west gap that rests on a region the report withholds."""
+    return bool(study is not None and s.has_gap and withheld_regions(study).keys() & {"east", "west"})
+
+
+def defined_sobol(s, study=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """The run's Sobol indices of the outputs that vary on the wave: without the ranks of a single
-    province (a wave without the east or the west has no gap, and the run no index of it)."""
+    province (a wave without the east or the west has no gap, and the run no index of it); with
+    the ``study``, without the gap's when it rests on a withheld region (the gap is not shown)."""
     t = s.sobol
-    return t[t[["first_order", "total"]].notna().any(axis=1)].reset_index(drop=True)
+    keep = t[["first_order", "total"]].notna().any(axis=1)
+    if gap_withheld(study, s):
+        keep &= t["output"] != GAP_OUTPUT
+    return t[keep].reset_index(drop=True)
 
 
 INPUT_LABELS = {"normalisation": N_("normalisation method"), "weighting": N_("weighting method"),
@@ -100,17 +113,21 @@ INPUT_LABELS = {"normalisation": N_("normalisation method"), "weighting": N_("we
                 "bootstrap": N_("sampling (Rao–Wu bootstrap replicate)")}
 
 
-def sobol_table(s) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
+def sobol_table(s, study=None) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
     """The Sobol indices as a reader table (readable input names, indices clipped to [0, 1] at
-    two decimals) and the note explaining the Monte Carlo error that clipping hides."""
-    t = defined_sobol(s)
+    two decimals) and the note explaining the Monte Carlo error that clipping hides; with the
+    ``study``, without the indices of a gap resting on a withheld region."""
+    t = defined_sobol(s, study)
     raw_fo, raw_tot = t["first_order"].to_numpy(), t["total"].to_numpy()
     out = pd.DataFrame({"output": t["output"], "input": [_(INPUT_LABELS.get(i, i)) for i in t["input"]],
                         "first-order index": raw_fo.clip(0, 1), "total index": raw_tot.clip(0, 1)})
     odd = int(((raw_fo < 0) | (raw_fo > raw_tot + 0.005)).sum())
     note = _("Monte Carlo estimates from {n:,} model evaluations: an index is the share of the output's "
              "variance, between 0 and 1; estimates below 0 are shown as 0.").format(n=s.n_evaluations)
-    if len(t) < len(s.sobol) or not s.has_gap:
+    if gap_withheld(study, s):
+        note += _(" The east–west gap rests on a region whose degree is withheld: its indices are left "
+                  "out, as the gap is.")
+    if len(defined_sobol(s)) < len(s.sobol) or not s.has_gap:
         note += _(" An output that does not vary on this wave (the east–west gap without both regions, "
                   "the ranks of a single province) has no index and is left out.")
     if odd:
@@ -135,7 +152,7 @@ def figures_(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     regions = shown_regions(study, s)
     ranks = publishable_ranks(study, s)
     order = ranks.median().sort_values().index.tolist()
-    sob = defined_sobol(s)
+    sob = defined_sobol(s, study)
     return {"fig_sens_regions": (figures.distributions(regions, xlabel="score (own scale of each draw's "
                                                        "normalisation)", synthetic=syn, column="region")
                                  if regions.shape[1] else
@@ -150,4 +167,9 @@ def figures_(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                                if len(sob) else
                                figures.placeholder(_("Sobol indices are computed for the east–west gap and "
                                                      "the province ranks; this wave has neither (one region, "
-                                                     "one province), so none is defined.")))}
+                                                     "one province), so none is defined.")
+                                                   if not gap_withheld(study, s) else
+                                                   _("Sobol indices are computed for the east–west gap and "
+                                                     "the province ranks; here the gap rests on a withheld "
+                                                     "region and a single province is published, so none "
+                                                     "is shown.")))}
