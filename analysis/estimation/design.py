@@ -320,6 +320,7 @@ class SurveyDesign:
         fpc_arr = None
         if fpc is not None:
             f = np.asarray(fpc, dtype=float)
+            f = np.full(n, float(f)) if f.ndim == 0 else f      # one value: every stratum's
             _check_fpc(f, s_codes, s_labels, n_h, with_psu=psu is not None)
             pop = fpc_population(f, n_h[s_codes])
             fpc_arr = np.zeros(len(s_labels))
