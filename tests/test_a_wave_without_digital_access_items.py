@@ -57,3 +57,17 @@ def test_the_problems_page_runs_on_the_wave(no_digital, monkeypatch):
         if cell.cell_type == "code":
             exec(compile(cell.source, "book/problems.md", "exec"), scope)      # noqa: S102 - the page's
     assert any("none of the digital-access items" in x for x in said)
+
+
+def test_digital_access_columns_nobody_answered_count_as_absent(tmp_path):
+    """The eight columns present but blank in every row: no table of ‡ rows of 0 respondents, the
+    page's sentence and the note of what the wave lacks instead."""
+    from analysis.estimation.study import build_study
+    from analysis.report.pages import common, problems
+    from tests import wavegen
+
+    st = build_study(wavegen.replica_copy(tmp_path / "blank-digital",
+                                          villagers=lambda t: t.assign(**{i: "" for i in DIGITAL_ITEMS})))
+    assert all(i in st.villagers and st.villagers[i].isna().all() for i in DIGITAL_ITEMS)   # the premise
+    assert len(problems.digital_access(st)) == 0 and problems.digital_access_note(st)
+    assert any(x.startswith("the digital-access items") for x in common.lacks(st))

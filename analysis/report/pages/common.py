@@ -67,9 +67,9 @@ def lacks(study) -> list[str]:  # type: ignore[no-untyped-def]
         ind = [it.id for it in w.codebook.indicators() if it.field == f]
         if not any(i in v and v[i].notna().any() for i in ind):
             out.append(_("the {field} indicators (that field's sub-index)").format(field=bilingual(en, zh)))
-    from analysis.report.pages.problems import DIGITAL_ITEMS
+    from analysis.report.pages.problems import digital_items
 
-    if not any(i in v for i in DIGITAL_ITEMS):
+    if not digital_items(study):
         out.append(_("the digital-access items (registration channels, digital awareness and use)"))
     return out
 

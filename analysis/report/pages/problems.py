@@ -102,9 +102,16 @@ DIGITAL_ITEMS = ("hreg_onsite", "hreg_app", "hreg_web", "hreg_phone", "digital_a
 """The villager items of the digital-access table (each counted where answered 1)."""
 
 
+def digital_items(study) -> list[str]:  # type: ignore[no-untyped-def]
+    """The digital-access items the wave has and someone answered (a column left blank by every
+    respondent is not an item the wave asked)."""
+    v = study.villagers
+    return [i for i in DIGITAL_ITEMS if i in v and v[i].notna().any()]
+
+
 def digital_access_note(study) -> str:  # type: ignore[no-untyped-def]
-    """Why the page has no digital-access table (a wave without any of its items); else ""."""
-    if any(i in study.villagers for i in DIGITAL_ITEMS):
+    """Why the page has no digital-access table (a wave without any of its items answered); else ""."""
+    if digital_items(study):
         return ""
     return _("This wave has none of the digital-access items ({items}), so there is no table of "
              "digital access.").format(items=", ".join(DIGITAL_ITEMS))
@@ -113,7 +120,7 @@ def digital_access_note(study) -> str:  # type: ignore[no-untyped-def]
 def digital_access(study) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Registration channels, digital awareness and use: design-based %, CI, by region."""
     v, d = study.villagers, study.design
-    items = [i for i in DIGITAL_ITEMS if i in v]
+    items = digital_items(study)
     if not items:                           # a wave without them: no rows (its page says so)
         return pd.DataFrame(columns=["item", "all", "se", "ci_low", "ci_high", "n", "df", "suppressed",
                                      "flag"])
