@@ -2,7 +2,8 @@
 ordered logit would otherwise drift along the collinear direction and blame one regressor for
 separating the outcome); z-scores stay on the index's 0-100 scale; the degree of each level of
 the index is that level's weighted mean; a design built from arrays refuses an fpc that a wave's
-validation refuses."""
+validation refuses (and takes a single value for every stratum); an ordered logit refuses a score
+for its outcome; a model of a field's score named as a villager column is not taken as lacking."""
 
 from __future__ import annotations
 
@@ -176,3 +177,27 @@ def test_an_ordered_logit_of_a_score_rather_than_answer_codes_is_refused(people,
         fit_ologit(frame, spec, {})
     whole = frame.assign(o=frame["o"].astype(float))                    # 1.0, 2.0, ...: codes as floats
     assert np.isfinite(fit_ologit(whole, spec.model_copy(update={"outcome": "o"}), {}).params).all()
+
+
+def test_a_single_fpc_value_is_every_stratum_s():
+    from analysis.estimation.design import SurveyDesign
+
+    y = np.array([1, 2, 3, 4, 5, 7.0])
+    one = SurveyDesign.from_arrays(np.ones(6), np.array([1, 1, 1, 2, 2, 2]), None, 0.5)
+    each = SurveyDesign.from_arrays(np.ones(6), np.array([1, 1, 1, 2, 2, 2]), None, np.full(6, 0.5))
+    assert one.mean(y).se[0] == each.mean(y).se[0] > 0
+
+
+def test_a_model_of_a_field_score_named_as_a_villager_column_is_fitted_among_all_models():
+    """The education field's score is ``education_score`` in a model's frame (the villagers have
+    an item ``education``): fitting all the models fitted it when named, and skipped it as lacking
+    ``education_score`` otherwise."""
+    from analysis.estimation.frames import lacking
+    from analysis.estimation.study import build_study
+
+    st = build_study()
+    assert "education" in st.scores and "education" in st.villagers        # the premise: a clash
+    spec = st.settings.models.get("wls_region").model_copy(update={"name": "edu",
+                                                                   "outcome": "education_score"})
+    assert lacking(st, spec) == []
+    assert lacking(st, spec.model_copy(update={"outcome": "nonsense_score"})) == ["nonsense_score"]

@@ -323,6 +323,8 @@ def lacking(study, spec: ModelSpec, models: ModelsSettings | None = None) -> lis
     ms = models or study.settings.models
     have = set(study.villagers.columns)
     cb_ids = set(study.wave.codebook.ids("villagers"))
+    # a score named as a villager column is <name>_score in the model's frame (model_frame)
+    scores = set(study.scores) | {f"{c}_score" for c in study.scores if c in have}
     out = []
     for v in [spec.outcome, *spec.regressors]:
         d = ms.derived.get(v)
@@ -331,7 +333,7 @@ def lacking(study, spec: ModelSpec, models: ModelsSettings | None = None) -> lis
             out += [x for x in deps if x not in have]
         elif v in cb_ids and v not in have:
             out.append(v)
-        elif v not in cb_ids and v not in ms.province_covariates and v not in study.scores:
+        elif v not in cb_ids and v not in ms.province_covariates and v not in scores:
             if v not in have and not re.fullmatch(r"overall_without_\w+", v):
                 out.append(v)
     return sorted(set(out))
