@@ -943,6 +943,7 @@ def test_validate_lists_the_warnings_of_a_valid_wave_its_title_counts(small_vill
     out = " ".join(res.output.split())
     assert "0 error(s), 1 warning(s)" in out and "warning" in out.split("warning(s)", 1)[1]
     assert "notes_by_the_team" in out
+    assert re.search(r"is valid \(villagers: \d+ rows; 1 warning\(s\)\)$", out.strip()), out   # the summary too
 
 
 def test_report_files_are_written_on_request_but_never_under_waves(tmp_path, small_villagers, make_wave):
