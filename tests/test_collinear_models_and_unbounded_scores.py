@@ -201,3 +201,16 @@ def test_a_model_of_a_field_score_named_as_a_villager_column_is_fitted_among_all
                                                                    "outcome": "education_score"})
     assert lacking(st, spec) == []
     assert lacking(st, spec.model_copy(update={"outcome": "nonsense_score"})) == ["nonsense_score"]
+
+
+def test_a_lonely_psu_under_adjust_takes_its_stratum_s_fpc_as_r_does():
+    """R's survey (tests/r/lonely_fpc.R, values typed from its output): without an fpc, with one
+    (the lonely PSU's stratum of 2 PSUs, half sampled), and with an fpc of 1e9 for that stratum."""
+    from analysis.estimation.design import SurveyDesign
+
+    y = np.array([1, 2, 3, 4, 5, 7, 10, 12.0])
+    s, p, w = [1, 1, 1, 1, 2, 2, 2, 3], [1, 1, 2, 2, 3, 4, 5, 6], np.array([2, 2, 2, 2, 3, 3, 3, 4.0])
+    big = np.array([4, 4, 4, 4, 6, 6, 6, 1e9])
+    got = [SurveyDesign.from_arrays(w, s, p, fpc=f).mean(y).se[0]
+           for f in (None, np.array([4, 4, 4, 4, 6, 6, 6, 2.0]), big)]
+    np.testing.assert_allclose(got, [1.295534926003, 0.916081531441, 1.188263789759], rtol=1e-11)

@@ -165,3 +165,12 @@ def test_the_chinese_gap_sentence_uses_the_edition_s_punctuation(tibet_alone, mo
     monkeypatch.setenv(i18n.LANG_ENV, "zh")
     text = sensitivity.gap_text(sensitivity.stats(st, s))
     assert text.startswith("不展示各次抽样中的东西部差距") and "西部：" in text and "; " not in text
+
+
+def test_the_gap_sentence_gives_the_mean_and_each_end_of_the_95_percent_range():
+    from analysis.report.pages import sensitivity
+
+    g = {"gap_mc_mean": 13.7, "gap_mc_low": 2.25, "gap_mc_high": 24.5, "gap_positive_share": 98.0}
+    text = sensitivity.gap_text(g)
+    assert text.startswith("Across draws the east–west gap averages 13.7 points, with 95 % of draws between 2.2 "
+                           "and 24.5; it is positive in 98 % of draws.")
