@@ -172,5 +172,5 @@ def test_the_gap_sentence_gives_the_mean_and_each_end_of_the_95_percent_range():
 
     g = {"gap_mc_mean": 13.7, "gap_mc_low": 2.25, "gap_mc_high": 24.5, "gap_positive_share": 98.0}
     text = sensitivity.gap_text(g)
-    assert text.startswith("Across draws the east–west gap averages 13.7 points, with 95 % of draws between 2.2 "
-                           "and 24.5; it is positive in 98 % of draws.")
+    assert text.startswith("Across draws the east–west gap averages 13.7 points, with 95 % of draws "
+                           "between 2.2 and 24.5; it is positive in 98 % of draws.")
