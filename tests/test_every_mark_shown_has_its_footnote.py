@@ -1,5 +1,7 @@
 """Every † a table shows has its reason in the table's footnotes, and only those: a row with a
-withheld region cell (‡) still shows its national share, and that share's † needs its footnote."""
+withheld region cell (‡) still shows its national share, and that share's † needs its footnote.
+And what accompanies a table reads as formatted: its Markdown cells, a province profile's caveat
+and the sentences appended to a note in the Chinese edition."""
 
 from __future__ import annotations
 
@@ -74,3 +76,25 @@ def test_a_province_profile_s_caveat_gives_its_reason_in_the_edition_s_language(
     said = i18n.reasons(flag)
     assert said != flag and re.search(r"[\u4e00-\u9fff]", said)      # the reason has a Chinese form
     assert "†" in text and said in text and flag not in text
+
+
+def test_the_markdown_of_a_table_shows_its_cells_as_formatted():
+    """tabulate read "50.10" as a number again and printed 50.1 (and 3.00 as 3) in the Markdown,
+    the HTML being right: the two now show the same text, numbers right-aligned."""
+    out = tables.render(pd.DataFrame({"estimate": [50.10, 3.0], "p": [0.9, 0.0123], "n": [1234, 5]}),
+                        decimals=2)
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in out["text/markdown"].splitlines()]
+    assert rows[2] == ["50.10", "0.90", "1,234"] and rows[3] == ["3.00", "0.012", "5"]
+    assert rows[1] == ["-----------:", "------:", "--------------:"]
+    assert all(x in out["text/html"] for x in ("50.10", "3.00", "0.90"))
+
+
+def test_a_chinese_sentence_appended_to_another_starts_without_a_space():
+    """A sentence the package appends to a note (its msgid starts with a space, as English needs)
+    is written in Chinese without one: "…列出。有 3 个情形…", not "…列出。 有 3 个情形…"."""
+    from analysis import i18n
+
+    zh = i18n.catalog("ruralgov")
+    appended = {k: v for k, v in zh.items() if k.startswith(" ") and k.rstrip().endswith(".") and v}
+    assert len(appended) >= 4                                       # the premise: such sentences exist
+    assert [k for k, v in appended.items() if v.startswith(" ")] == []

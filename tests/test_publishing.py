@@ -377,7 +377,7 @@ def test_rendered_table_formats_labels_and_aligns_its_columns(commit):
         "| region   |   mean |   respondents | Remark   |\n"
         "|:---------|-------:|--------------:|:---------|\n"
         "| east     |   61.3 |         1,200 |          |\n"
-        "| west     |   70   |             3 | few      |")
+        "| west     |   70.0 |             3 | few      |")      # as formatted, not read again as a number
     html = out["text/html"]
     cells = re.findall(r'<t[dh][^>]*class="[^"]*(gt_left|gt_right)"', html)
     assert cells == ["gt_left", "gt_right", "gt_right", "gt_left"] * 3   # numbers right, text left

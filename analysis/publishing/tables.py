@@ -161,7 +161,11 @@ def render(df: pd.DataFrame, *, source: Source | None = None, page: str = "", ti
     gt = gt.tab_options(table_width="100%", table_font_size="13px")
     body = anchor(f'<div class="table-scroll" style="overflow-x:auto">{gt.as_raw_html()}</div>'
                   + csv_link(df, title), number)
-    md = (f"**{title}**\n\n" if title else "") + shown.to_markdown(index=False)
+    # the cells as formatted (tabulate would read "50.10" as a number again and print 50.1),
+    # numbers right-aligned
+    align = ["right" if c in numeric else "left" for c in shown.columns]
+    md = (f"**{title}**\n\n" if title else "") + shown.to_markdown(index=False, disable_numparse=True,
+                                                                    colalign=align)
     if notes:
         md += "\n\n" + "\n".join(f"*{n}*" for n in notes)
     return {"text/html": body, "text/markdown": md}
