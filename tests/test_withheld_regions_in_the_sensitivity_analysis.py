@@ -174,3 +174,47 @@ def test_the_gap_sentence_gives_the_mean_and_each_end_of_the_95_percent_range():
     text = sensitivity.gap_text(g)
     assert text.startswith("Across draws the east–west gap averages 13.7 points, with 95 % of draws "
                            "between 2.2 and 24.5; it is positive in 98 % of draws.")
+
+
+def _sobol(outputs):  # type: ignore[no-untyped-def]
+    from analysis.estimation.sensitivity import INPUTS
+
+    return pd.DataFrame([{"input": i, "output": o, "first_order": 0.2, "total": 0.3}
+                         for o in outputs for i in INPUTS])
+
+
+@pytest.mark.parametrize("gone", ["east", "west"])
+def test_a_gap_is_withheld_when_either_of_its_regions_is(gone, monkeypatch):
+    from types import SimpleNamespace
+
+    from analysis.report.pages import sensitivity
+
+    monkeypatch.setattr(sensitivity, "withheld_regions", lambda study: {gone: "a single PSU"})
+    run = SimpleNamespace(has_gap=True)
+    assert sensitivity.gap_withheld(object(), run)
+    monkeypatch.setattr(sensitivity, "withheld_regions", lambda study: {})
+    assert not sensitivity.gap_withheld(object(), run)
+
+
+def test_the_sobol_note_of_a_withheld_gap_says_nothing_of_outputs_that_do_not_vary(monkeypatch):
+    """Every output varies (the gap's indices are defined, the ranks' too): the note says the
+    gap's indices are left out as withheld, not that an output does not vary."""
+    from types import SimpleNamespace
+
+    from analysis.report.pages import sensitivity
+
+    run = SimpleNamespace(sobol=_sobol([sensitivity.GAP_OUTPUT, "province ranks (mean over provinces)"]),
+                          n_evaluations=700, has_gap=True)
+    monkeypatch.setattr(sensitivity, "withheld_regions", lambda study: {"west": "a single PSU"})
+    table, note = sensitivity.sobol_table(run, object())
+    assert len(table) == 5 and "rests on a region whose degree is withheld" in note
+    assert "does not vary" not in note
+
+
+def test_the_chinese_panel_note_lists_its_items_with_the_edition_s_separator(monkeypatch):
+    from analysis import i18n
+    from analysis.report.pages import compare
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh")
+    text = compare.panel_note(["w1: internet_use"])
+    assert "、".join(compare.PANEL_ITEMS) in text and ", " not in text
