@@ -1,6 +1,7 @@
 """What a command prints for a program to read is one document: ``ruralgov stream --format json``
 one JSON object (the degree and the model), ``--format csv`` one table; JSON numbers keep every
-digit; and a command that refuses its arguments prints nothing on stdout first."""
+digit; and a command that refuses its arguments prints nothing on stdout first. What ``models
+--format json`` and the report's manifest.json say of a model's rows and of the work tree."""
 
 from __future__ import annotations
 
@@ -149,3 +150,35 @@ def test_an_invalid_wave_outside_the_waves_folder_is_named_by_its_path_in_the_hi
     res = runner.invoke(app, ["index", str(folder)])
     assert res.exit_code == 1
     assert f"ruralgov validate {folder}" in "".join(res.output.split("\n")), res.output
+
+
+def test_models_json_gives_each_model_s_observations_and_coefficients():
+    """``n`` is the rows a model was fitted on (its complete cases), not its number of terms."""
+    from analysis.estimation.study import build_study
+    from analysis.estimation.suite import fit_models
+
+    res = runner.invoke(app, ["models", "--model", "wls_region", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)["models"][0]
+    fitted = next(iter(fit_models(build_study(), names=["wls_region"])))
+    assert got["name"] == "wls_region" and got["n"] == fitted.nobs > 1000
+    assert len(got["coefficients"]) == len(fitted.params) < got["n"]
+
+
+@pytest.mark.parametrize("state", [True, False, None])
+def test_the_manifest_records_the_work_tree_s_state_as_known_or_unknown(state, monkeypatch):
+    """dirty: true, false, or null where it is unknown (built outside git): null is not "clean"."""
+    from types import SimpleNamespace
+
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    from analysis.estimation.study import build_study
+    from analysis.publishing import provenance
+    from analysis.report import context, sphinx_ext
+
+    st = build_study()
+    monkeypatch.setattr(context, "study", lambda: st)
+    monkeypatch.setattr(provenance, "git_commit", lambda: ("0123456789ab", state))
+    monkeypatch.setattr(NbMetadataCollector, "get_doc_data", staticmethod(lambda env: {}))
+    m = json.loads(json.dumps(sphinx_ext._manifest(SimpleNamespace(env=None))))
+    assert m["commit"] == "0123456789ab" and m["dirty"] is state
