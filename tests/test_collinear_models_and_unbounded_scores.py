@@ -214,3 +214,23 @@ def test_a_lonely_psu_under_adjust_takes_its_stratum_s_fpc_as_r_does():
     got = [SurveyDesign.from_arrays(w, s, p, fpc=f).mean(y).se[0]
            for f in (None, np.array([4, 4, 4, 4, 6, 6, 6, 2.0]), big)]
     np.testing.assert_allclose(got, [1.295534926003, 0.916081531441, 1.188263789759], rtol=1e-11)
+
+
+def test_the_fpc_refusals_say_the_rule_in_full_with_the_stratum_as_written():
+    """The messages whole: text strata named as written, a design without PSUs counting its
+    respondents (each its own PSU)."""
+    from analysis.estimation.design import DesignError, SurveyDesign
+
+    text = np.array(["a", "a", "a", "b", "b", "b"], dtype=object)
+    with pytest.raises(DesignError) as e:
+        SurveyDesign.from_arrays(np.ones(6), strata=text, fpc=[2] * 6)
+    assert str(e.value) == ("stratum 'a' has 3 respondents sampled (each its own PSU) but an fpc of 2: a "
+                            "population count cannot be smaller than the sample")
+    with pytest.raises(DesignError) as e:
+        SurveyDesign.from_arrays(np.ones(6), strata=text, psu=[1, 2, 3, 4, 5, 6], fpc=[9, 9, 8, 9, 9, 9])
+    assert str(e.value) == ("the fpc takes several values in stratum 'a'; it is the stratum's population "
+                            "size (or sampling fraction), one value per stratum")
+    with pytest.raises(DesignError) as e:
+        SurveyDesign.from_arrays(np.ones(6), strata=text, fpc=[-1] * 6)
+    assert str(e.value) == ("the fpc must be positive: a stratum's population count of PSUs, or its "
+                            "sampling fraction (at most 1)")
