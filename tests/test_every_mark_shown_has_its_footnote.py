@@ -98,3 +98,16 @@ def test_a_chinese_sentence_appended_to_another_starts_without_a_space():
     appended = {k: v for k, v in zh.items() if k.startswith(" ") and k.rstrip().endswith(".") and v}
     assert len(appended) >= 4                                       # the premise: such sentences exist
     assert [k for k, v in appended.items() if v.startswith(" ")] == []
+
+
+def test_the_footnote_gives_the_reasons_of_a_row_s_flag_and_of_a_cell_s_own_flag_together():
+    """A row flagged on its national share (relative SE) and a region cell flagged on its own (its
+    df): both † are shown, and the footnote gives both reasons."""
+    from analysis.publishing.reliability import CELL_FLAGS, RSE_REASON
+
+    df = pd.DataFrame({"item": ["a", "b"], "all": [60.0, 40.0], "east": [55.0, 30.0], "west": [50.0, 45.0],
+                       "flag": ["", RSE_REASON]})
+    df.attrs[CELL_FLAGS] = {"east": [DF_REASON, ""]}
+    md = tables.render(df)["text/markdown"]
+    assert "55.0 †" in md and "40.0 †" in md                         # the premise: both marks shown
+    assert f"*{DAGGER_NOTE}: {DF_REASON}; {RSE_REASON}.*" in md.splitlines()
