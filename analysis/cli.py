@@ -323,7 +323,7 @@ def sensitivity(
     from analysis.estimation.sensitivity import rank_intervals, run_sensitivity
     from analysis.report.pages.common import published_province_names
     from analysis.report.pages.index import RANKS_NEED_TWO
-    from analysis.report.pages.sensitivity import GAP_OUTPUT, gap_withheld, shown_region_summary
+    from analysis.report.pages.sensitivity import shown_region_summary, shown_sobol
 
     if draws is not None and draws < 14:
         raise typer.BadParameter("--draws must be at least 14 (two per input block)")
@@ -334,8 +334,7 @@ def sensitivity(
     except IndexConfigError as e:    # a construction it draws (AHP) does not fit this wave's fields
         _fail_settings(e)
     reg = shown_region_summary(st, res).reset_index(names="quantity")   # a withheld region blanked
-    # the indices of a gap resting on a withheld region are left out, as the gap is
-    sobol = res.sobol[res.sobol["output"] != GAP_OUTPUT] if gap_withheld(st, res) else res.sobol
+    sobol = shown_sobol(res, st)       # the indices of a gap resting on a withheld region left out
     if not res.has_gap:
         lacks = " and ".join(r for r in ("east", "west") if r not in res.regions.columns)
         err.print(f"[yellow]no east–west gap: the wave has no villager of the {lacks}[/yellow]")

@@ -192,6 +192,12 @@ def _derived_once(wave, v: pd.DataFrame, scores: pd.Index, name: str, d,  # type
     return values
 
 
+def score_column(name: str, villager_columns) -> str:  # type: ignore[no-untyped-def]
+    """A score's column in a model's frame: its own name, or ``<name>_score`` where the villagers
+    have a column of that name (the education field's score beside the item ``education``)."""
+    return f"{name}_score" if name in villager_columns else name
+
+
 def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,  # type: ignore[no-untyped-def]
                 scores: pd.DataFrame | None = None, design_columns: bool = False,
                 complete: bool = True) -> ModelFrame:
@@ -220,7 +226,7 @@ def model_frame(study, spec: ModelSpec, models: ModelsSettings | None = None, *,
         other = study.with_construction(study.construction.with_(
             exclude_aspects=(*study.construction.exclude_aspects, aspect)))
         sc = sc.assign(**{spec.outcome: other.scores["overall"]})
-    sc = sc.rename(columns=lambda c: c if c not in v else f"{c}_score")
+    sc = sc.rename(columns=lambda c: score_column(c, v))
     need = [spec.outcome, *spec.regressors]
     # a derived variable may be any of the model's variables: a fixed effect, the clusters, the
     # weights or the groups too (a village code made from the province and the village)
@@ -323,8 +329,7 @@ def lacking(study, spec: ModelSpec, models: ModelsSettings | None = None) -> lis
     ms = models or study.settings.models
     have = set(study.villagers.columns)
     cb_ids = set(study.wave.codebook.ids("villagers"))
-    # a score named as a villager column is <name>_score in the model's frame (model_frame)
-    scores = set(study.scores) | {f"{c}_score" for c in study.scores if c in have}
+    scores = set(study.scores) | {score_column(c, have) for c in study.scores}     # model_frame's names
     out = []
     for v in [spec.outcome, *spec.regressors]:
         d = ms.derived.get(v)

@@ -42,6 +42,8 @@ from analysis.settings.options import AGGREGATIONS, NORMALISATIONS, WEIGHTINGS
 
 NORMS = NORMALISATIONS
 INPUTS = ("normalisation", "weighting", "aggregation", "weights_perturbation", "bootstrap")
+GAP_OUTPUT = N_("east-west gap")
+"""The east–west gap's name among the outputs of the Sobol indices."""
 PERTURBATION = 0.25
 
 
@@ -324,7 +326,7 @@ def run_sensitivity(study, *, draws: int | None = None, seed: int | None = None,
     rows = []
     if east is not None and west is not None:
         for (s1, st), inp in zip(sobol(gap), INPUTS):
-            rows.append({"input": inp, "output": N_("east-west gap"), "first_order": s1, "total": st})
+            rows.append({"input": inp, "output": GAP_OUTPUT, "first_order": s1, "total": st})
     per_prov = np.array([sobol(ranks[:, j]) for j in range(len(ranked))]).reshape(len(ranked), k, 2)
     for i, inp in enumerate(INPUTS):
         rows.append({"input": inp, "output": N_("province ranks (mean over provinces)"),

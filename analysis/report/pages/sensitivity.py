@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.estimation.sensitivity import GAP_OUTPUT
 from analysis.i18n import N_, _, count, reasons, region
 from analysis.report.pages.common import published_province_names, withheld_regions
 from analysis.report.pages.index import RANKS_NEED_TWO
@@ -29,15 +30,15 @@ def stats(study, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     if pd.notna(ranks):                     # a single province: its rank never varies, no index
         out["sobol_rank_boot_total"] = ranks
     gone = withheld_regions(study)
-    if s.has_gap and gone.keys() & {"east", "west"}:    # a gap of a withheld region is withheld
+    if s.has_gap and _withholds_gap(gone):          # a gap of a withheld region is withheld
         out["gap_withheld"] = _("; ").join(_("{region}: {why}").format(region=region(r), why=reasons(gone[r]))
                                            for r in ("east", "west") if r in gone)
     elif s.has_gap:                         # the run then holds the gap's row and Sobol indices
         out.update({"gap_mc_mean": rs.loc["east_minus_west", "mean"], "gap_mc_low": rs.loc["east_minus_west", "low"],
                     "gap_mc_high": rs.loc["east_minus_west", "high"],
                     "gap_positive_share": 100 * float((s.draws["gap"] > 0).mean()),
-                    "sobol_gap_norm_total": sob.loc[("east-west gap", "normalisation"), "total"],
-                    "sobol_gap_boot_total": sob.loc[("east-west gap", "bootstrap"), "total"]})
+                    "sobol_gap_norm_total": sob.loc[(GAP_OUTPUT, "normalisation"), "total"],
+                    "sobol_gap_boot_total": sob.loc[(GAP_OUTPUT, "bootstrap"), "total"]})
     return out
 
 
@@ -47,9 +48,9 @@ def gap_text(g: dict[str, Any]) -> str:
         return _("Across draws the east–west gap averages {mean:.1f} points, with 95 % of draws "
                  "between {low:.1f} and {high:.1f}; it is positive in {share:.0f} % of draws. Scores are "
                  "on the scale of each draw's normalisation (a z-score draw is centred at 50 with SD 10 "
-                 "per indicator), which is why their spread is wide.").format(mean=g["gap_mc_mean"], low=g["gap_mc_low"],
-                                                             high=g["gap_mc_high"],
-                                                             share=g["gap_positive_share"])
+                 "per indicator), which is why their spread is wide.").format(
+                     mean=g["gap_mc_mean"], low=g["gap_mc_low"], high=g["gap_mc_high"],
+                     share=g["gap_positive_share"])
     if "gap_withheld" in g:
         return _("The east–west gap across draws is not shown: the degree of its region is withheld "
                  "({why}).").format(why=g["gap_withheld"])
@@ -62,7 +63,7 @@ def shown_regions(study, s) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     disclosure rule withholds."""
     gone = withheld_regions(study)
     regions = s.regions.drop(columns=[r for r in s.regions.columns if r in gone])
-    if s.has_gap and not gone.keys() & {"east", "west"}:
+    if s.has_gap and not _withholds_gap(gone):
         regions = regions.assign(**{N_("east − west"): s.draws["gap"].to_numpy()})
     return regions
 
@@ -88,24 +89,30 @@ def rank_sampling_text(g: dict[str, Any]) -> str:
              "variance.").format(share=g["sobol_rank_boot_total"])
 
 
-GAP_OUTPUT = "east-west gap"
-"""The run's name of the east–west gap among the outputs of its Sobol indices."""
+def _withholds_gap(gone: dict[str, str]) -> bool:
+    """Whether the regions withheld (:func:`~analysis.report.pages.common.withheld_regions`)
+    include one the east–west gap rests on."""
+    return bool(gone.keys() & {"east", "west"})
 
 
 def gap_withheld(study, s) -> bool:  # type: ignore[no-untyped-def]
     """Whether the run has an east–west gap that rests on a region the report withholds."""
-    return bool(study is not None and s.has_gap and withheld_regions(study).keys() & {"east", "west"})
+    return bool(study is not None and s.has_gap and _withholds_gap(withheld_regions(study)))
+
+
+def shown_sobol(s, study=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The run's Sobol indices, with the ``study`` without the gap's when it rests on a withheld
+    region (the gap is not shown); those of outputs that do not vary kept (missing)."""
+    t = s.sobol
+    return t[t["output"] != GAP_OUTPUT].reset_index(drop=True) if gap_withheld(study, s) else t
 
 
 def defined_sobol(s, study=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """The run's Sobol indices of the outputs that vary on the wave: without the ranks of a single
     province (a wave without the east or the west has no gap, and the run no index of it); with
-    the ``study``, without the gap's when it rests on a withheld region (the gap is not shown)."""
-    t = s.sobol
-    keep = t[["first_order", "total"]].notna().any(axis=1)
-    if gap_withheld(study, s):
-        keep &= t["output"] != GAP_OUTPUT
-    return t[keep].reset_index(drop=True)
+    the ``study``, without the gap's when it rests on a withheld region (:func:`shown_sobol`)."""
+    t = shown_sobol(s, study)
+    return t[t[["first_order", "total"]].notna().any(axis=1)].reset_index(drop=True)
 
 
 INPUT_LABELS = {"normalisation": N_("normalisation method"), "weighting": N_("weighting method"),
