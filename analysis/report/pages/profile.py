@@ -25,6 +25,7 @@ from analysis.i18n import N_, _, bilingual, count, reasons
 from analysis.ingest.official import weight_of
 from analysis.ingest.provinces import resolve
 from analysis.publishing.disclosure import published
+from analysis.publishing.reliability import CELL_FLAGS
 from analysis.report.pages.common import degree_table, policy, province_degrees, published_province_names
 
 OFFICIAL_SERIES = {
@@ -140,10 +141,11 @@ def levels_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped
         for lv in levels:
             t = degree_table(study, "province_en", level=lv)
             row = t[t["province_en"] == name]
-            nat = study.degree(level=lv)
+            nat = degree_table(study, None, level=lv).iloc[0]   # as the index page publishes it
             zh, en = names[lv]
             rec = {"level": (_("field: {name}") if kind == "field" else _("aspect: {name}")).format(
-                name=bilingual(en, zh)), "national": float(nat.estimate[0])}
+                name=bilingual(en, zh)), "national": float(nat["estimate"]),
+                "national_suppressed": nat["suppressed"], "national_flag": nat["flag"]}
             if row.empty:
                 rec.update({"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0, "n_psu": 0,
                             "suppressed": _("no respondents"), "flag": ""})
@@ -152,8 +154,18 @@ def levels_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped
                 rec.update({k: r[k] for k in ("estimate", "ci_low", "ci_high", "n", "n_psu", "suppressed",
                                               "flag")})
             rows.append(rec)
-    t = pd.DataFrame(rows)
-    return t[["level", "estimate", "ci_low", "ci_high", "national", "n", "n_psu", "suppressed", "flag"]]
+    return _with_national(pd.DataFrame(rows), ["level", "estimate", "ci_low", "ci_high", "national", "n",
+                                                "n_psu", "suppressed", "flag"])
+
+
+def _with_national(t: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``t``'s ``columns``; a national value the nation's own table withholds is withheld here for
+    its reason, and one it flags keeps its † (a cell flag: the row's † is the province's)."""
+    t = t.assign(suppressed=[p or q for p, q in zip(t["suppressed"], t["national_suppressed"])])
+    out = t[columns].copy()
+    out.attrs[CELL_FLAGS] = {"national": ["" if q else str(f) for f, q in
+                                          zip(t["national_flag"], t["national_suppressed"])]}
+    return out
 
 
 def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -176,7 +188,7 @@ def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
         e = d.proportion(answered(v[r.item].to_numpy(float), r.value), by=v["province_en"])
         doms = list(e.domains)
         rec = {"field": r.field, "problem": r.problem, "national": float(r.estimate),
-               "national_suppressed": r.suppressed}
+               "national_suppressed": r.suppressed, "national_flag": r.flag}
         if name not in doms:
             rec.update({"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0,
                         "n_psu": 0, "df": np.nan, "suppressed": "no respondents"})
@@ -188,9 +200,7 @@ def problems_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyp
                         "n_psu": int(e.n_psu[i]), "df": float(e.df[i]), "suppressed": pol.reason(e.n[i], e.n_psu[i])})
         rows.append(rec)
     t = nchs_proportions(pd.DataFrame(rows))      # blanks every suppressed row, for either reason
-    # a national share the problems page withholds is withheld here too, for its reason
-    t["suppressed"] = [p or q for p, q in zip(t["suppressed"], t["national_suppressed"])]
-    return t[["field", "problem", "estimate", "national", "n", "suppressed", "flag"]]
+    return _with_national(t, ["field", "problem", "estimate", "national", "n", "suppressed", "flag"])
 
 
 def official_table(study, adcode: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
