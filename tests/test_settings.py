@@ -184,6 +184,15 @@ def test_duplicate_keys_are_errors_with_their_lines():
         parse_yaml("design: {weight: w, strata: province}\nid: x\ndesign: {weight: w}\n", "wave.yml")
 
 
+def test_a_list_or_mapping_as_a_key_is_a_settings_error_with_its_line():
+    """YAML allows ``? [a, b]`` as a key; no setting is named so, and it must not end in a traceback."""
+    with pytest.raises(SettingsError,
+                       match=r"line 2\).*a key must be a name or a number, not list \['a', 'b'\]"):
+        parse_yaml("id: x\n? [a, b]\n: 1\n", "wave.yml")
+    with pytest.raises(SettingsError, match=r"line 1\).*not dict"):
+        parse_yaml("? {a: 1}\n: 1\n", "wave.yml")
+
+
 def test_a_key_overriding_a_merged_one_is_no_duplicate_but_its_own_repeat_is():
     """YAML's merge key: ``wild: {<<: *base, reps: 199}`` overrides the merged reps (as PyYAML's safe
     loader reads it); a key the mapping itself repeats is still refused, with its lines."""
@@ -205,8 +214,14 @@ def test_a_key_overriding_a_merged_one_is_no_duplicate_but_its_own_repeat_is():
     ({"ahp": {"matrix": [[1, 2], [0.5, 1]]}}, "one row and column per field in 'order'"),   # no order
     ({"ahp": {"order": ["a", "b"], "matrix": [[1, "1/0"], [0, 1]]}}, "fractions such as 1/2"),
     ({"min_cel": 3}, "unknown key 'min_cel'"),
-    ({"expert": {"fields": {"health": 0.0, "education": 2}}}, "weights must be positive: {'health': 0.0}"),
-    ({"expert": {"indicators": {"hp_far": -1}}}, "weights must be positive: {'hp_far': -1.0}"),
+    ({"expert": {"fields": {"health": 0.0, "education": 2}}},
+     "weights must be positive and finite: {'health': 0.0}"),
+    ({"expert": {"indicators": {"hp_far": -1}}}, "weights must be positive and finite: {'hp_far': -1.0}"),
+    # an infinite weight would leave every other field at 0 / inf: the index empty, without a word
+    ({"expert": {"fields": {"education": float("inf"), "health": 1}}},
+     "weights must be positive and finite: {'education': inf}"),
+    ({"expert": {"indicators": {"hp_far": float("nan")}}},
+     "weights must be positive and finite: {'hp_far': nan}"),
 ])
 def test_index_settings_are_checked(raw, fragment):
     with pytest.raises(SettingsError) as e:

@@ -78,6 +78,12 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
             continue
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
+        try:
+            hash(key)
+        except TypeError:               # ``? [a, b]``: YAML allows it, no setting is named so
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a name or a number, not {type(key).__name__} {key!r}",
+                key_node.start_mark) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r} (first on line {seen[key]}): YAML would keep only "

@@ -13,6 +13,7 @@ problem.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -57,9 +58,9 @@ class Expert(Strict):
     @field_validator("fields", "indicators")
     @classmethod
     def _positive(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = {k: w for k, w in v.items() if not w > 0}
+        bad = {k: w for k, w in v.items() if not 0 < w < math.inf}     # nan and .inf too
         if bad:
-            raise ValueError(f"weights must be positive: {bad}")
+            raise ValueError(f"weights must be positive and finite: {bad}")
         return v
 
 
