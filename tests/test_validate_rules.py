@@ -917,6 +917,31 @@ def test_wave_yml_names_a_missing_file(make_wave, small_villagers):
     assert errs[0].rule == "file exists" and "nope.csv" in errs[0].message
 
 
+def test_wave_yml_names_a_folder_of_parquet_parts(make_wave, small_villagers):
+    """pandas reads a folder of Parquet parts, but a questionnaire is one file (its hash, its
+    rows): a folder is refused as wave.yml's error, not a traceback of the hash."""
+    folder = make_wave(small_villagers, file="unused.csv",
+                       spec={"questionnaires": {"villagers": {"file": "villagers.parquet"}}})
+    (folder / "villagers.parquet").mkdir()
+    small_villagers.iloc[:20].to_parquet(folder / "villagers.parquet" / "part-0.parquet")
+    small_villagers.iloc[20:].to_parquet(folder / "villagers.parquet" / "part-1.parquet")
+    report, errs = _errors(folder)
+    assert [e.rule for e in errs] == ["file exists"] and errs[0].file.endswith("wave.yml")
+    assert "'villagers.parquet', a folder" in errs[0].message and "ruralgov stream" in errs[0].message
+    _assert_cli_rejects(folder, "a folder")
+
+
+@pytest.mark.parametrize("where", ["wave", "questionnaire"])
+def test_a_delimiter_of_two_characters_is_refused_wherever_wave_yml_gives_it(make_wave, small_villagers,
+                                                                             where):
+    """At the top of wave.yml as under a questionnaire: not a misleading 'seems comma-delimited'."""
+    spec = ({"delimiter": ";;"} if where == "wave" else
+            {"questionnaires": {"villagers": {"file": "villagers.csv", "delimiter": ";;"}}})
+    report, errs = _errors(make_wave(small_villagers, spec=spec))
+    assert len(errs) == 1 and "a delimiter is one character" in errs[0].message
+    assert "delimiter" in errs[0].message and "comma" not in errs[0].message
+
+
 @pytest.mark.parametrize("file", ["../../etc/passwd", "../w-old/villagers.csv"], ids=["above", "sibling"])
 def test_wave_yml_path_outside_the_wave(make_wave, small_villagers, file):
     """A file of a sibling folder whose name begins with the wave's (``w-old`` beside ``w``) lies

@@ -175,6 +175,10 @@ def load_spec(wave: str | Path, questionnaires: tuple[str, ...] | None = None) -
         if not f.exists():
             raise _spec_error(f"{yml.name}: questionnaire {name!r} names {q.file!r}, which does not "
                               f"exist in {folder}", yml, rule="file exists")
+        if not f.is_file():             # a folder of Parquet parts: read partition by partition
+            raise _spec_error(f"{yml.name}: questionnaire {name!r} names {q.file!r}, a folder: a "
+                              "questionnaire is one file (a folder of Parquet partitions is read by "
+                              "`ruralgov stream`)", yml, rule="file exists")
         qs[name] = QuestionnaireSpec(
             name=name, file=f, encoding=q.encoding or st.encoding,
             delimiter=q.delimiter or st.delimiter or ("\t" if f.suffix.lower() == ".tsv" else ","),

@@ -451,9 +451,14 @@ class QuestionnaireSource(Strict):
     @field_validator("delimiter")
     @classmethod
     def _one_char(cls, v: str | None) -> str | None:
-        if v is not None and v not in ("\\t", "tab") and len(v) != 1:
-            raise ValueError("a delimiter is one character (or '\\t' / 'tab')")
-        return v
+        return one_char_delimiter(v)
+
+
+def one_char_delimiter(v: str | None) -> str | None:
+    """A CSV delimiter as wave.yml may give it, for every file or for one: one character, or a tab."""
+    if v is not None and v not in ("\\t", "tab") and len(v) != 1:
+        raise ValueError("a delimiter is one character (or '\\t' / 'tab')")
+    return v
 
 
 class DesignColumns(Strict):
@@ -509,6 +514,11 @@ class WaveSettings(Strict):
     @classmethod
     def _known_encoding(cls, v: str | None) -> str | None:
         return known_encoding(v)
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, v: str | None) -> str | None:
+        return one_char_delimiter(v)
 
     @field_validator("questionnaires")
     @classmethod
