@@ -133,9 +133,9 @@ def test_the_degree_of_each_level_is_the_weighted_mean_of_that_level_s_scores():
 # ---- a design built from arrays refuses the fpc a wave's validation refuses ----------------
 
 @pytest.mark.parametrize("fpc, said", [
-    ([2] * 6, "stratum 1 has 3 PSUs sampled but an fpc of 2: a population count cannot be smaller"),
-    ([10, 10, 1000, 5, 5, 5], "the fpc takes several values in stratum 1;"),
-    ([1000, 10, 10, 5, 5, 5], "the fpc takes several values in stratum 1;"),
+    ([2] * 6, "stratum '1' has 3 PSUs sampled but an fpc of 2: a population count cannot be smaller"),
+    ([10, 10, 1000, 5, 5, 5], "the fpc takes 2 values in stratum '1';"),
+    ([1000, 10, 10, 5, 5, 5], "the fpc takes 2 values in stratum '1';"),
     ([np.nan] * 6, "the fpc must be positive:"),
     ([0, 0, 0, 5, 5, 5], "the fpc must be positive:"),
     ([5] * 5, "the fpc has 5 values for 6 rows"),
@@ -228,7 +228,7 @@ def test_the_fpc_refusals_say_the_rule_in_full_with_the_stratum_as_written():
                             "population count cannot be smaller than the sample")
     with pytest.raises(DesignError) as e:
         SurveyDesign.from_arrays(np.ones(6), strata=text, psu=[1, 2, 3, 4, 5, 6], fpc=[9, 9, 8, 9, 9, 9])
-    assert str(e.value) == ("the fpc takes several values in stratum 'a'; it is the stratum's population "
+    assert str(e.value) == ("the fpc takes 2 values in stratum 'a'; it is the stratum's population "
                             "size (or sampling fraction), one value per stratum")
     with pytest.raises(DesignError) as e:
         SurveyDesign.from_arrays(np.ones(6), strata=text, fpc=[-1] * 6)

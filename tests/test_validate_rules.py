@@ -454,6 +454,30 @@ def test_ids_and_psus_are_read_without_the_spaces_around_them(small_villagers, m
                                                          (6, "resp_id", "unique id")}
 
 
+def test_an_fpc_of_a_design_without_strata_speaks_of_the_sample(small_villagers, make_wave):
+    """Without strata the sample is one stratum: no placeholder stratum ('0') in the message."""
+    from analysis.estimation.design import DesignError, SurveyDesign
+
+    v = small_villagers.copy()
+    n_psu = v["village_id"].nunique()
+    design = {"weight": "weight", "strata": None, "psu": "village_id", "fpc": "fpc"}
+    v["fpc"] = 2000
+    v.loc[6, "fpc"] = 3000
+    errs = _errors(make_wave(v, spec={"design": design}))[1]
+    assert [(e.row, e.column, e.rule) for e in errs] == [(2, "fpc", "fpc constant in a stratum")]
+    assert errs[0].message.startswith("the fpc takes 2 values in a design without strata;")
+    v["fpc"] = 2
+    errs = _errors(make_wave(v, name="below", spec={"design": design}))[1]
+    assert [e.rule for e in errs] == ["fpc at least the PSUs sampled"]
+    said = f"the sample (no strata) has {n_psu} PSUs sampled but an fpc of 2:"
+    assert errs[0].message.startswith(said)
+    with pytest.raises(DesignError) as e:               # a design built from arrays says the same
+        SurveyDesign.from_arrays(v["weight"].to_numpy(float), psu=v["village_id"].to_numpy(), fpc=v["fpc"])
+    assert str(e.value) == errs[0].message
+    with pytest.raises(DesignError, match="^the fpc takes 2 values in a design without strata;"):
+        SurveyDesign.from_arrays(np.ones(4), psu=[1, 2, 3, 4], fpc=[9, 9, 8, 9])
+
+
 @pytest.mark.parametrize("shift", [0, -1])
 @pytest.mark.parametrize("psu", ["village_id", None])
 def test_an_fpc_may_equal_the_psus_sampled_and_not_fall_below_them(small_villagers, make_wave, psu, shift):

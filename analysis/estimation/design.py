@@ -64,7 +64,7 @@ def fpc_population(f: np.ndarray, n_h: np.ndarray) -> np.ndarray:
 
 
 def _check_fpc(f: np.ndarray, s_codes: np.ndarray, s_labels: np.ndarray, n_h: np.ndarray, *,
-               with_psu: bool) -> None:
+               with_psu: bool, stratified: bool = True) -> None:
     """The rules a wave's validation applies to an fpc, for a design built from arrays: positive,
     one value per stratum (else the last row's would be used, and the SE would follow
     the order of the rows), and as a count at least the PSUs sampled (else the SE is NaN)."""
@@ -76,17 +76,16 @@ def _check_fpc(f: np.ndarray, s_codes: np.ndarray, s_labels: np.ndarray, n_h: np
     lo, hi = np.full(len(s_labels), np.inf), np.full(len(s_labels), -np.inf)
     np.minimum.at(lo, s_codes, f)
     np.maximum.at(hi, s_codes, f)
+    from analysis.ingest.validate import fpc_below_message, fpc_varies_message   # a wave's words
+
     def name(h: int) -> object:                      # a stratum's label as written (not np.int64(1))
         x = s_labels[h]
-        return x.item() if isinstance(x, np.generic) else x
+        return None if not stratified else x.item() if isinstance(x, np.generic) else x
 
     for h in np.flatnonzero(lo != hi):
-        raise DesignError(f"the fpc takes several values in stratum {name(h)!r}; it is the stratum's "
-                          "population size (or sampling fraction), one value per stratum")
-    sampled = "PSUs sampled" if with_psu else "respondents sampled (each its own PSU)"
+        raise DesignError(fpc_varies_message(name(h), len(np.unique(f[s_codes == h]))))
     for h in np.flatnonzero((lo > 1) & (lo < n_h)):
-        raise DesignError(f"stratum {name(h)!r} has {n_h[h]} {sampled} but an fpc of {lo[h]:g}: a "
-                          "population count cannot be smaller than the sample")
+        raise DesignError(fpc_below_message(name(h), int(n_h[h]), float(lo[h]), psus=with_psu))
 
 
 def no_variance_without_cases(v: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -321,7 +320,7 @@ class SurveyDesign:
         if fpc is not None:
             f = np.asarray(fpc, dtype=float)
             f = np.full(n, float(f)) if f.ndim == 0 else f      # one value: every stratum's
-            _check_fpc(f, s_codes, s_labels, n_h, with_psu=psu is not None)
+            _check_fpc(f, s_codes, s_labels, n_h, with_psu=psu is not None, stratified=strata is not None)
             pop = fpc_population(f, n_h[s_codes])
             fpc_arr = np.zeros(len(s_labels))
             fpc_arr[s_codes] = pop

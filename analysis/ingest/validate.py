@@ -755,16 +755,22 @@ def lonely_message(stratum: object, rule: str, *, option: bool = False) -> str:
 
 
 def fpc_varies_message(stratum: object, values: int) -> str:
-    """The problem's message for an fpc taking several values in one stratum."""
+    """The problem's message for an fpc taking several values in one stratum (``stratum`` None: a
+    design without strata, whose sample is one stratum)."""
+    if stratum is None:
+        return (f"the fpc takes {values} values in a design without strata; it is the population "
+                "size (or sampling fraction), one value for the whole sample")
     return (f"the fpc takes {values} values in stratum {_strat_name(stratum)!r}; it is the stratum's "
             "population size (or sampling fraction), one value per stratum")
 
 
 def fpc_below_message(stratum: object, n_h: int, value: float, *, psus: bool = True) -> str:
     """The problem's message for an fpc count below the PSUs sampled in its stratum (``psus``
-    False: a design without PSUs, whose respondents are each a PSU)."""
+    False: a design without PSUs, whose respondents are each a PSU; ``stratum`` None: a design
+    without strata)."""
     sampled = "PSUs sampled" if psus else "respondents sampled (each its own PSU)"
-    return (f"stratum {_strat_name(stratum)!r} has {n_h} {sampled} but an fpc of {value:g}: a "
+    where = "the sample (no strata)" if stratum is None else f"stratum {_strat_name(stratum)!r}"
+    return (f"{where} has {n_h} {sampled} but an fpc of {value:g}: a "
             "population count cannot be smaller than the sample")
 
 
@@ -774,11 +780,14 @@ def _check_fpc(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
     f, strata, psu = spec.design.get("fpc"), spec.design.get("strata"), spec.design.get("psu")
     if not f or f not in clean:
         return
-    key = clean[strata] if strata in clean else pd.Series(0, index=clean.index)
+    stratified = bool(strata) and strata in clean
+    key = clean[strata] if stratified else pd.Series(0, index=clean.index)
+    named = (lambda s_id: s_id) if stratified else (lambda s_id: None)    # no strata: "the sample"
     nuniq = clean.groupby(key)[f].nunique()
     for s_id in nuniq[nuniq > 1].index:
-        pos = int(np.flatnonzero((key == s_id).to_numpy())[0])
-        ctx.add(pos, f, clean[f].iloc[pos], "fpc constant in a stratum", fpc_varies_message(s_id, int(nuniq[s_id])))
+        pos = int(np.flatnonzero((key == s_id).to_numpy())[0])   # the stratum's first row, as streamed
+        ctx.add(pos, f, clean[f].iloc[pos], "fpc constant in a stratum",
+                fpc_varies_message(named(s_id), int(nuniq[s_id])))
     if psu in clean or not psu:
         # without a PSU column each respondent is its own PSU (as the design takes them)
         n_h = clean.groupby(key)[psu].nunique() if psu else clean.groupby(key).size()
@@ -787,7 +796,7 @@ def _check_fpc(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
             if pop[s_id] > 1 and pop[s_id] < n_h[s_id]:
                 pos = int(np.flatnonzero((key == s_id).to_numpy())[0])
                 ctx.add(pos, f, pop[s_id], "fpc at least the PSUs sampled",
-                        fpc_below_message(s_id, int(n_h[s_id]), pop[s_id], psus=bool(psu)))
+                        fpc_below_message(named(s_id), int(n_h[s_id]), pop[s_id], psus=bool(psu)))
 
 
 def _check_parts(ctx: _Ctx, clean: pd.DataFrame, items: dict[str, Item]) -> None:
