@@ -424,15 +424,26 @@ def _run(cmd: list[str], env: dict, log: Path, verbose: bool) -> tuple[int, dict
                 else:
                     executed[page] = "cache" if "cached" in m.group(2) else f"{m.group(3)} s"
                     prog.advance(task)
-            f = _FAIL.search(clean)
-            if f:
-                page = _page_name(f.group(1), root)
-                failed.setdefault(page, f.group(2))
-                pending = page if "Executing notebook failed" in f.group(2) else None
-            elif pending and _ERR.match(clean) and not clean.startswith(("nbclient", "myst_nb", "CellExecutionError")):
-                failed[pending] = clean          # the cell's own exception, after the traceback
+            pending = page_failure(clean, root, failed, pending)
         code = proc.wait()
     return code, failed, executed
+
+
+def page_failure(clean: str, root: Path, failed: dict[str, str], pending: str | None) -> str | None:
+    """Read one line of jupyter-book's output into ``failed`` (page → why); returns the page whose
+    cell's own exception is awaited (after its traceback), or None. Sphinx's "Exception occurred:"
+    and nbclient's wrapper of a cell's error are not the reason; a cell that timed out or a kernel
+    that died is nbclient's own exception, and is."""
+    f = _FAIL.search(clean)
+    if f:
+        page = _page_name(f.group(1), root)
+        failed.setdefault(page, f.group(2))
+        return page if "Executing notebook failed" in f.group(2) else None
+    own = re.match(r"^(?:nbclient\.exceptions\.)?(?:CellTimeoutError|DeadKernelError)\b", clean)
+    wrapper = clean.startswith(("nbclient", "myst_nb", "CellExecutionError")) or clean == "Exception occurred:"
+    if pending and _ERR.match(clean) and (own or not wrapper):
+        failed[pending] = clean          # the cell's own exception, after the traceback
+    return pending
 
 
 def _execute_ahead(cache: Path, sources: dict[str, Path], env: dict, jobs: int,
