@@ -464,6 +464,64 @@ GLOBAL_RULES = ("unique id", "PSU nested in one stratum", "two or more PSUs per 
 """Rules that span partitions: checked once over the whole wave, not per piece."""
 
 
+def _spans_partitions(p) -> bool:  # type: ignore[no-untyped-def]
+    """A problem of a piece that only the whole wave can judge: a rule of :data:`GLOBAL_RULES`, or
+    a weight's share of the total and the weights' effective sample size (a piece's total is not
+    the wave's; both are judged by :class:`WeightTotals`). A weight far above its stratum's median
+    is still judged piece by piece (the median of a piece's part of the stratum)."""
+    return (p.rule in GLOBAL_RULES or p.rule == "weights vary plausibly"
+            or (p.rule == "no dominant weight" and p.severity == "error"))
+
+
+@dataclass
+class WeightTotals:
+    """What the weight rules of the whole wave need: the valid weights' count, sum and sum of
+    squares, and the largest weight with its first (file, row)."""
+
+    n: int = 0
+    total: float = 0.0
+    squares: float = 0.0
+    top: tuple[float, str, int] | None = None
+
+    def add(self, w: np.ndarray, file: str, first_row: int) -> None:
+        ok = np.isfinite(w) & (w > 0)
+        if not ok.any():
+            return
+        self.n += int(ok.sum())
+        self.total += float(w[ok].sum())
+        self.squares += float(np.sum(w[ok] ** 2))
+        i = int(np.argmax(np.where(ok, w, -np.inf)))
+        self.merge(WeightTotals(top=(float(w[i]), file, first_row + i)))
+
+    def merge(self, other: WeightTotals) -> WeightTotals:
+        """These weights followed by ``other``'s: the first of equal largest weights is kept."""
+        if other is not self and (other.n or other.top is not None):
+            self.n, self.total, self.squares = self.n + other.n, self.total + other.total, \
+                self.squares + other.squares
+            if other.top is not None and (self.top is None or other.top[0] > self.top[0]):
+                self.top = other.top
+        return self
+
+    def problems(self, column: str) -> list:
+        """The in-memory validation's weight problems of the whole wave (:func:`analysis.ingest.
+        validate._check_weights`): a weight carrying most of the total, or an effective sample
+        size below a tenth of the respondents."""
+        from analysis.ingest.validate import (MAX_WEIGHT_SHARE, WARN_KISH_RATIO, Problem, _short,
+                                              dominant_weight_message, kish_message)
+
+        if self.n < 3 or self.top is None:
+            return []
+        w, file, row = self.top
+        if w / self.total > MAX_WEIGHT_SHARE:
+            return [Problem(file, row, column, _short(w), "no dominant weight",
+                            dominant_weight_message(w / self.total))]
+        n_eff = self.total ** 2 / self.squares
+        if n_eff < WARN_KISH_RATIO * self.n:
+            return [Problem(file, None, column, "", "weights vary plausibly", kish_message(n_eff, self.n),
+                            "warning")]
+        return []
+
+
 @dataclass
 class ScanJob:
     """What every piece of a scan needs (sent to each worker on Dask): the design, the domain,
@@ -498,12 +556,13 @@ class ScanPartial:
     present: set = field(default_factory=set)
     """The indicators among the wave's columns, and those some respondent answers."""
     answered: set = field(default_factory=set)
+    weights: WeightTotals = field(default_factory=WeightTotals)
     _seen: set = field(default_factory=set)
 
     def _add_problems(self, problems) -> None:  # type: ignore[no-untyped-def]
         for p in problems:
             sig = (p.file, p.row, p.column, p.rule, p.message)
-            if p.rule not in GLOBAL_RULES and sig not in self._seen:
+            if not _spans_partitions(p) and sig not in self._seen:
                 self._seen.add(sig)
                 self.problems.append(p)
 
@@ -533,9 +592,11 @@ class ScanPartial:
             self.strata_fpc.add(pd.DataFrame({"s": strata, "f": clean[d["fpc"]].astype(float),
                                               "row": np.arange(len(clean)) + first_row}
                                              ).dropna().drop_duplicates(["s", "f"]).assign(file=file.name))
+        if d["weight"] in clean:                  # (a piece without it is refused below)
+            self.weights.add(clean[d["weight"]].to_numpy(float), file.name, first_row)
         # a rule that spans partitions is judged over the whole wave (by ``_finish``): a stratum
         # that has one PSU in this piece may have others elsewhere, and must not cost the piece
-        if any(p.severity == "error" and p.rule not in GLOBAL_RULES for p in rep.problems):
+        if any(p.severity == "error" and not _spans_partitions(p) for p in rep.problems):
             return self
         ids = [it.id for it in job.codebook.indicators(job.index.questionnaire) if it.id in clean]
         self.present.update(ids)
@@ -563,6 +624,7 @@ class ScanPartial:
         self.psu_strata.merge(other.psu_strata)
         self.strata_fpc.merge(other.strata_fpc)
         self.stats.merge(other.stats)
+        self.weights.merge(other.weights)
         self.present |= other.present
         self.answered |= other.answered
         if other.ols is not None:
@@ -799,6 +861,7 @@ def _finish(wave: str, part: ScanPartial, design: dict, key: str,
                                            "two or more PSUs per stratum",
                                            lonely_message(s_, lonely, option=True),      # no wave.yml here
                                            "error" if lonely == "fail" else "warning"))
+    report.problems += part.weights.problems(design["weight"])
     fpc = _fpc_by_stratum(report, part, design, pairs)
     report.problems.sort(key=lambda p: p.severity != "error")
     return {"report": report, "degree": part.stats.estimate(lonely, fpc) if report.ok else None,

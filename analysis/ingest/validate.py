@@ -695,9 +695,7 @@ def _check_weights(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
     share = np.where(ok, w, 0) / tot
     top = int(np.argmax(share))
     if share[top] > MAX_WEIGHT_SHARE:
-        ctx.add(top, wcol, w[top], "no dominant weight",
-                f"this respondent carries {100 * share[top]:.1f} % of the total weight, so every estimate "
-                "would be their answer; check the weight (a unit or a typo?)")
+        ctx.add(top, wcol, w[top], "no dominant weight", dominant_weight_message(share[top]))
         return
     strata = spec.design.get("strata")
     key = clean[strata] if strata in clean else pd.Series(0, index=clean.index)
@@ -711,11 +709,22 @@ def _check_weights(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
                         stratum=_strat_label(key.iloc[pos])), "warning")
     n_eff = tot**2 / np.sum(w[ok] ** 2)
     if n_eff < WARN_KISH_RATIO * ok.sum():
-        ctx.add(None, wcol, "", N_("weights vary plausibly"),
-                Message(N_("Kish's effective sample size of the weights is {n_eff:,.0f} for {n:,} "
-                           "respondents (weighting alone multiplies variances by {deff:.1f}); check the "
-                           "weights"),
-                        n_eff=float(n_eff), n=int(ok.sum()), deff=float(ok.sum() / n_eff)), "warning")
+        ctx.add(None, wcol, "", N_("weights vary plausibly"), kish_message(n_eff, int(ok.sum())), "warning")
+
+
+def dominant_weight_message(share: float) -> str:
+    """The problem's message for one respondent carrying ``share`` (over :data:`MAX_WEIGHT_SHARE`)
+    of the wave's total weight."""
+    return (f"this respondent carries {100 * share:.1f} % of the total weight, so every estimate "
+            "would be their answer; check the weight (a unit or a typo?)")
+
+
+def kish_message(n_eff: float, n: int) -> Message:
+    """The problem's message for weights whose Kish effective sample size ``n_eff`` of ``n``
+    respondents is below :data:`WARN_KISH_RATIO` of them."""
+    return Message(N_("Kish's effective sample size of the weights is {n_eff:,.0f} for {n:,} "
+                      "respondents (weighting alone multiplies variances by {deff:.1f}); check the "
+                      "weights"), n_eff=float(n_eff), n=int(n), deff=float(n / n_eff))
 
 
 LONELY_RULES = {

@@ -1,0 +1,95 @@
+"""The weight rules judge the whole wave, streamed as in memory: a respondent's share of the total
+weight and the weights' effective sample size are the wave's, not a partition's. A last partition
+of three respondents, one of them from a heavily weighted province, carries more than half of
+its own total: that is no reason to refuse a valid wave (it was an error, exit 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.estimation.stream import WeightTotals, stream_wave, write_partitioned
+from analysis.ingest.validate import validate_wave
+from analysis.replica import generate
+
+DESIGN = {"weight": "weight", "strata": "province", "psu": "village_id", "lonely_psu": "adjust"}
+
+
+def _one_file_wave(parent: Path, v: pd.DataFrame) -> Path:
+    wave = parent / "w"
+    wave.mkdir()
+    v.to_parquet(wave / "villagers.parquet", index=False)
+    design = {k: c for k, c in DESIGN.items()}
+    (wave / "wave.yml").write_text(yaml.safe_dump({"id": "w", "questionnaires": {
+        "villagers": {"file": "villagers.parquet"}}, "design": design}), encoding="utf-8")
+    return wave
+
+
+def _weight_problems(report):  # type: ignore[no-untyped-def]
+    return sorted((p.rule, p.severity, p.row if p.row is None else int(p.row), str(p.message))
+                  for p in report.problems if p.column == "weight")
+
+
+@pytest.fixture(scope="module")
+def villagers() -> pd.DataFrame:
+    return generate(seed=5, n=1200, calibrate=False)["villagers"]
+
+
+def _heavy_last(v: pd.DataFrame) -> pd.DataFrame:
+    """The rows reordered so that the last three are the two lightest and the heaviest."""
+    order = np.argsort(v["weight"].to_numpy(float), kind="stable")
+    return v.iloc[np.r_[order[2:-1], order[:2], order[-1:]]].reset_index(drop=True)
+
+
+def test_a_small_last_partition_of_heavy_weights_is_no_dominant_weight(villagers, tmp_path):
+    v = _heavy_last(villagers)
+    tail = v["weight"].to_numpy(float)[-3:]
+    assert tail.max() / tail.sum() > 0.5 and tail.max() / v["weight"].sum() < 0.5     # the premise
+    write_partitioned(v, tmp_path / "parts", rows_per_file=len(v) - 3)
+    streamed = stream_wave(tmp_path / "parts", DESIGN)["report"]
+    memory, _ = validate_wave(_one_file_wave(tmp_path, v))
+    assert memory.ok and streamed.ok, [p for p in streamed.problems if p.severity == "error"]
+    assert _weight_problems(streamed) == []
+
+
+@pytest.mark.parametrize("cut", [7, 400])
+def test_a_dominant_weight_is_reported_streamed_at_the_row_memory_reports(villagers, tmp_path, cut):
+    """One weight carrying most of the wave's total: an error at its row, whatever the cut."""
+    v = villagers.copy()
+    v.loc[500, "weight"] = 10.0 * v["weight"].sum()
+    write_partitioned(v, tmp_path / "parts", rows_per_file=cut)
+    streamed = stream_wave(tmp_path / "parts", DESIGN)["report"]
+    memory, _ = validate_wave(_one_file_wave(tmp_path, v))
+    mem = [(p.rule, p.value, p.message) for p in memory.errors if p.column == "weight"]
+    got = [(p.rule, p.value, p.message) for p in streamed.errors if p.column == "weight"]
+    assert mem == got and len(got) == 1 and got[0][0] == "no dominant weight"
+    (err,) = [p for p in streamed.errors if p.column == "weight"]
+    assert (err.file, err.row) == (f"part-{500 // cut:05d}.parquet", 500 % cut + 2)
+
+
+def test_weights_too_unequal_are_said_once_for_the_wave(villagers, tmp_path):
+    """Kish's effective sample size of the whole wave, in the words memory uses."""
+    v = villagers.copy()
+    v.loc[::40, "weight"] = v["weight"] * 400
+    write_partitioned(v, tmp_path / "parts", rows_per_file=250)
+    streamed = stream_wave(tmp_path / "parts", DESIGN)["report"]
+    memory, _ = validate_wave(_one_file_wave(tmp_path, v))
+    kish = [str(p.message) for p in memory.warnings if p.rule == "weights vary plausibly"]
+    assert len(kish) == 1
+    assert [str(p.message) for p in streamed.warnings if p.rule == "weights vary plausibly"] == kish
+
+
+def test_weight_totals_merge_as_one_pass_and_keep_the_first_of_equal_largest_weights():
+    w = np.array([1.0, 5.0, np.nan, 5.0, 2.0, -1.0, 3.0])
+    one = WeightTotals()
+    one.add(w, "a", 2)
+    parts = [WeightTotals() for _ in range(3)]
+    for p, (lo, hi) in zip(parts, [(0, 2), (2, 4), (4, 7)]):
+        p.add(w[lo:hi], "a", 2 + lo)
+    merged = parts[0].merge(parts[1]).merge(parts[2])
+    assert (merged.n, merged.total, merged.squares, merged.top) == (one.n, one.total, one.squares, one.top)
+    assert one.top == (5.0, "a", 3) and one.n == 5 and one.total == 16.0 and one.squares == 64.0
