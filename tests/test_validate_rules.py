@@ -1241,3 +1241,24 @@ def test_a_header_of_chinese_names_repeated_inside_the_data_is_recognised(small_
     text.insert(6, text[0])
     report, errs = _errors(make_wave(("\n".join(text) + "\n").encode()))
     assert ("no repeated header", 7) in [(e.rule, e.row) for e in errs]
+
+
+@pytest.mark.parametrize("extra, more", [(0, None), (3, 3)])
+def test_the_command_shows_the_first_200_problems_and_counts_every_other(default_frames, make_wave, extra,
+                                                                         more):
+    """300 written in four columns of the first 50 respondents (50 problems a column, the most a
+    column lists), and in a fifth column of ``extra`` more: the table lists the first 200
+    problems, and a line counts the rest; no problem is neither shown nor counted."""
+    v = default_frames["villagers"].copy()
+    cols = ["age", "participation", "education", "occupation"]
+    v.loc[:49, cols] = "300"
+    v.loc[v.index[:extra], "sex"] = "300"
+    folder = make_wave(v)
+    report, errs = _errors(folder)
+    assert len(report.problems) == 200 + extra and len(errs) == 200 + extra        # the premise
+    res = runner.invoke(app, ["validate", str(folder)], terminal_width=250)
+    assert res.exit_code == 1
+    out = res.output                    # the table and the count go to stderr, mixed in here
+    listed = set(re.findall(r"│ villagers\.csv\s*│\s*(\d+)\s*│ (\w+)", out))
+    assert listed == {(str(p.row), p.column) for p in report.problems[:200]}
+    assert re.findall(r"\.\.\. (\d+) more", out) == ([] if more is None else [str(more)])
