@@ -131,6 +131,7 @@ def test_spss_value_labels_contradicting_the_codebook_are_refused_under_any_head
     rule = "value labels agree with the codebook"
     assert [(e.column, e.rule) for e in report.errors] == [(header, rule)] * 2      # codes 1 and 2
     assert f"labels code 1 as '{labels[0]}', which is code 2 in the codebook" in report.errors[0].message
+    assert report.errors[0].value == f"1={labels[0]}"            # the code as its message writes it
 
 
 def test_a_questionnaire_s_own_encoding_decides_over_the_wave_s(small_villagers, make_wave):

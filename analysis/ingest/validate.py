@@ -909,7 +909,7 @@ def _check_value_labels(ctx: _Ctx, raw: RawTable, items: dict[str, Item]) -> Non
         for code, lab in labels.items():
             other = cb_labels.get(str(lab).strip().lower())
             if other is not None and float(other) != float(code):
-                ctx.add(None, cid, f"{code}={lab}", "value labels agree with the codebook",
+                ctx.add(None, cid, f"{code:g}={lab}", "value labels agree with the codebook",
                         f"the file labels code {code:g} as {lab!r}, which is code {other} in the "
                         f"codebook ({it.values[int(float(code))][1] if int(float(code)) in it.values else 'no such code'} "
                         f"is code {code:g} there): recode the column or fix its labels")
