@@ -85,8 +85,9 @@ def rank_sampling_text(g: dict[str, Any]) -> str:
     ranks do not vary (a single publishable province)."""
     if "sobol_rank_boot_total" not in g:
         return ""
+    # a Monte Carlo estimate of a share may pass 1 (or 0); it is cut, as the Sobol table cuts it
     return _("For the province ranks, sampling accounts for a total share of {share:.2f} of the "
-             "variance.").format(share=g["sobol_rank_boot_total"])
+             "variance.").format(share=min(max(float(g["sobol_rank_boot_total"]), 0.0), 1.0))
 
 
 def _withholds_gap(gone: dict[str, str]) -> bool:

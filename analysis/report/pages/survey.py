@@ -99,21 +99,23 @@ def facts_and_assumptions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def
     w = study.wave
     v = study.villagers
     said = study.settings.published.get("source", {}).get("statements", {})
-    psu = w.design_columns.get("psu")
-    named = {"Shanghai", "Tibet"}
-    others = sorted(set(v["province_en"]) - named)
+    psu, strata = w.design_columns.get("psu"), w.design_columns.get("strata")
     inst = 0 if w.institutions is None else len(w.institutions)
     rows = [
         (_("survey year"), said.get("survey", ""), _("year {year} (the wave's description)").format(year=w.spec.year)),
         (_("respondents"), said.get("sample", ""), _("{n} villager records").format(n=f"{len(v):,}")),
-        (_("provinces"), said.get("provinces_named", ""),
-         _("{n} provinces: Shanghai and Tibet, and {k} chosen at random by the replica's generator ({names})").format(
-             n=v["province_en"].nunique(), k=len(others),
-             names=i18n.list_sep().join(i18n.province(p) for p in others))),
+        (_("provinces"), said.get("provinces_named", ""), _provinces_assumed(v)),
         (_("villages"), _("not stated"),
-         _("{n} villages, the primary sampling units").format(n=v[psu].nunique() if psu else 0)),
+         i18n.count(int(v[psu].nunique()), N_("{n} village, the primary sampling unit"),
+                    N_("{n} villages, the primary sampling units")) if psu else
+         _("no village recorded: each respondent is a primary sampling unit")),
         (_("sample design"), _("not stated (no weights, strata or clusters are described)"),
-         _("province strata, village PSUs, design weights from each province's rural population")),
+         _("province strata, village PSUs, design weights from each province's rural population")
+         if (strata, bool(psu)) == ("province", True) else
+         _("the design wave.yml gives ({design}), design weights from each province's rural population").format(
+             design=i18n.list_sep().join(x for x in (
+                 _("strata: {column}").format(column=strata) if strata else _("no strata"),
+                 _("PSUs: {column}").format(column=psu) if psu else _("each respondent its own PSU"))))),
         (_("institution records"), _("not stated; the education and township-hospital figures are multiples of 1/33"),
          _("{n} township institution records").format(n=inst)),
         (_("regional degrees"), said.get("regions", ""),
@@ -121,6 +123,25 @@ def facts_and_assumptions(study) -> pd.DataFrame:  # type: ignore[no-untyped-def
          else _("drawn from the replica's latent model, not calibrated to them")),
     ]
     return pd.DataFrame(rows, columns=[N_("topic"), N_("the seed paper states"), N_("the replica assumes")])
+
+
+SEED_NAMED = ("Shanghai", "Tibet")
+"""The provinces the seed paper names (the replica's generator draws the others at random)."""
+
+
+def _provinces_assumed(v: pd.DataFrame) -> str:
+    """The replica's provinces: those of the paper's it has, and the others drawn at random."""
+    have = set(v["province_en"].dropna())
+    named = [i18n.province(p) for p in SEED_NAMED if p in have]
+    others = sorted(have - set(SEED_NAMED))
+    parts = []
+    if named:
+        parts.append(_("{a} and {b}").format(a=named[0], b=named[1]) if len(named) == 2 else named[0])
+    if others:
+        parts.append(_("{k} chosen at random by the replica's generator ({names})").format(
+            k=len(others), names=i18n.list_sep().join(i18n.province(p) for p in others)))
+    head = i18n.count(len(have), N_("{n} province"), N_("{n} provinces"))
+    return _("{head}: {parts}").format(head=head, parts=_(", and ").join(parts)) if parts else head
 
 
 def design_note(study) -> str:  # type: ignore[no-untyped-def]
