@@ -72,3 +72,35 @@ def test_the_rank_paragraph_counts_the_ranked_provinces_on_few_psus(study, prov)
     said = re.search(r"(\d+) of them rests? on 3 PSUs or fewer", text)
     assert said and int(said.group(1)) == few
     assert f"among the {len(ranked)} publishable provinces" in text
+
+
+def test_the_single_region_text_reads_the_scheme_it_is_asked_about(tmp_path):
+    """Heilongjiang and Anhui: one region of the three-belt scheme (central), two of the NBS's
+    four (northeast, central)."""
+    from analysis.report.pages.index import single_region_text
+
+    st = build_study(wavegen.provinces(tmp_path / "hlj-anhui", ["黑龙江", "安徽"]))
+    assert single_region_text(st, "region4") == ""
+    assert single_region_text(st, "region3").startswith(
+        "Every respondent of this wave lives in one region (three regions): central.")
+
+
+@pytest.mark.parametrize("pinned, state", [("abc123 dirty", True), ("abc123 clean", False),
+                                           ("unknown unknown", None), ("abc123 what", None)])
+def test_a_pinned_commit_state_it_does_not_know_is_unknown_not_clean(monkeypatch, pinned, state):
+    from analysis.publishing import provenance
+
+    monkeypatch.setenv(provenance.COMMIT_ENV, pinned)
+    assert provenance.git_commit() == (pinned.split()[0], state)
+
+
+@pytest.mark.parametrize("epoch", ["١٧٠٠٠٠٠٠٠٠", "１７００００００００", "1e9", "-5", "12 34"])
+def test_source_date_epoch_is_ascii_digits_only(monkeypatch, epoch):
+    """The reproducible-builds convention: a decimal integer of ASCII digits."""
+    from analysis.publishing import provenance
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    with pytest.raises(ValueError, match="not a whole number of seconds since 1970"):
+        provenance.build_time()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert provenance.build_time() == "2023-11-14T22:13:20+00:00"
