@@ -1,0 +1,99 @@
+"""What the commands and pages hand a reader or a script, each a behaviour a reviewer's planted
+error changed unseen: a failed build's exit status, a model's notes kept off stdout, the JSON of
+a model's coefficients keeping their ids, the CSV of ``reproduce`` keeping every column of its
+JSON, an interval on one degree of freedom, the Sobol table naming each input by its own name, and
+the comparison naming the covariates the panel's fixed effects absorb by their labels."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from analysis.cli import app
+from analysis.estimation.study import build_study
+from tests import wavegen
+
+runner = CliRunner()
+
+
+def test_a_build_refused_for_its_arguments_exits_2(monkeypatch, tmp_path):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "abc")
+    res = runner.invoke(app, ["build", "--no-pdf", "--lang", "en", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "SOURCE_DATE_EPOCH" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_model_s_notes_go_to_stderr_so_its_csv_and_json_are_whole():
+    res = runner.invoke(app, ["models", "--model", "multilevel", "--format", "csv"])
+    assert res.exit_code == 0 and "province covariates are official statistics" in res.stderr   # the premise
+    t = pd.read_csv(io.StringIO(res.stdout))
+    assert t.columns[0] == "model" and set(t["model"]) == {"multilevel"}
+    res = runner.invoke(app, ["models", "--model", "wls_region", "--model", "multilevel", "--format", "json"])
+    doc = json.loads(res.stdout)
+    coefs = [c for m in (doc if isinstance(doc, list) else doc["models"]) for c in m["coefficients"]]
+    assert coefs and all(c.get("term") for c in coefs)
+    assert "internet_use" in {c["term"] for c in coefs}
+
+
+def test_reproduce_writes_every_column_of_its_json_to_its_csv():
+    as_csv = runner.invoke(app, ["reproduce", "--format", "csv"])
+    as_json = runner.invoke(app, ["reproduce", "--format", "json"])
+    rows = json.loads(as_json.stdout)
+    rows = rows if isinstance(rows, list) else rows[next(iter(rows))]
+    header = pd.read_csv(io.StringIO(as_csv.stdout)).columns.tolist()
+    assert len(header) > 6 and set(header) == set(rows[0])
+
+
+def test_an_interval_on_one_degree_of_freedom_is_a_cauchy_s():
+    """t with 1 df is the Cauchy distribution: P(|T| ≥ 2) = 1 − 2 atan(2) / π."""
+    from analysis.estimation.results import inference
+
+    lo, hi, p = inference(np.array([1.0]), np.array([0.5]), 1.0)
+    assert p[0] == pytest.approx(1 - 2 * np.arctan(2) / np.pi, rel=1e-12)
+    q = np.tan(np.pi * (0.975 - 0.5))                      # the Cauchy's 97.5 % point, 12.706...
+    assert (lo[0], hi[0]) == pytest.approx((1 - 0.5 * q, 1 + 0.5 * q), rel=1e-12)
+
+
+def test_the_sobol_table_names_each_input_by_its_own_name():
+    from analysis.estimation.sensitivity import run_sensitivity
+    from analysis.report.pages.sensitivity import sobol_table
+
+    st = build_study("2020-replica")
+    s = run_sensitivity(st, draws=70, seed=3)
+    table, _ = sobol_table(s, st)
+    named = dict(zip(s.sobol["input"], table["input"]))
+    assert {k: named[k] for k in ("normalisation", "weighting", "aggregation")} == {
+        "normalisation": "normalisation method", "weighting": "weighting method",
+        "aggregation": "aggregation method"}
+
+
+def test_the_comparison_names_the_absorbed_covariates_by_their_labels(tmp_path):
+    """A follow-up that changes internet use in eight provinces and repeats the rest: education
+    and income change only as the year effects take them."""
+    from analysis.estimation.frames import labels
+    from analysis.report.pages.compare import panel_models
+
+    first = build_study("2020-replica")
+
+    def changed(t):  # type: ignore[no-untyped-def]
+        t = t.copy()
+        provs = sorted(t["province"].unique())[:8]
+        flip = t["province"].isin(provs) & (t["internet_use"] == "0")
+        t.loc[flip, "internet_use"] = "1"
+        return t
+
+    folder = wavegen.replica_copy(tmp_path / "follow-2022", villagers=changed)
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    spec["year"] = 2022
+    (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    pm = panel_models([first, build_study(folder)])
+    assert pm.get("absorbed"), pm                                            # the premise
+    named = labels(first)
+    assert set(pm["absorbed"]) <= {str(v) for v in named.values()}
+    assert not set(pm["absorbed"]) & set(named)
