@@ -97,3 +97,18 @@ def test_the_comparison_names_the_absorbed_covariates_by_their_labels(tmp_path):
     named = labels(first)
     assert set(pm["absorbed"]) <= {str(v) for v in named.values()}
     assert not set(pm["absorbed"]) & set(named)
+
+
+@pytest.mark.parametrize("command", ["index", "models", "reproduce"])
+def test_a_command_on_an_invalid_wave_exits_1_not_as_a_usage_error(tmp_path, command):
+    """Bad data exit 1 (the data are wrong), bad arguments 2 (the command is)."""
+    def negative_weight(t):  # type: ignore[no-untyped-def]
+        t = t.copy()
+        t.loc[0, "weight"] = "-1"
+        return t
+
+    folder = wavegen.replica_copy(tmp_path / f"bad-{command}", villagers=negative_weight)
+    res = runner.invoke(app, [command, str(folder)] if command != "models" else
+                        [command, str(folder), "--model", "wls_region"])
+    assert res.exit_code == 1, res.output
+    assert "weight" in res.output
