@@ -112,3 +112,68 @@ def test_a_command_on_an_invalid_wave_exits_1_not_as_a_usage_error(tmp_path, com
                         [command, str(folder), "--model", "wls_region"])
     assert res.exit_code == 1, res.output
     assert "weight" in res.output
+
+
+def test_a_seed_of_zero_is_the_sensitivity_command_s_seed():
+    from analysis.estimation.sensitivity import run_sensitivity
+
+    res = runner.invoke(app, ["sensitivity", "--seed", "0", "--draws", "14", "--format", "json"])
+    doc = json.loads(res.stdout)
+    assert doc["seed"] == 0
+    own = run_sensitivity(build_study("2020-replica"), draws=14, seed=0).region_summary()
+    got = {r["quantity"]: r["mean"] for r in doc["regions"]}
+    assert got["central"] == pytest.approx(float(own.loc["central", "mean"]), rel=1e-12)
+
+
+def test_the_sensitivity_command_ranks_the_provinces_the_report_publishes(tmp_path):
+    """On the follow-up wave Gansu, Ningxia and Tibet are withheld: the ranks' Sobol indices are
+    those of the ranks among the others, as the page computes them."""
+    from analysis.estimation.sensitivity import run_sensitivity
+    from analysis.report.pages.common import published_province_names
+
+    folder = wavegen.write(tmp_path / "follow-up", "sav")
+    st = build_study(folder)
+    ok = published_province_names(st)
+    assert 2 <= len(ok) < st.villagers["province_en"].nunique()                # the premise
+    res = runner.invoke(app, ["sensitivity", str(folder), "--draws", "14", "--seed", "5", "--format", "csv"])
+    got = pd.read_csv(io.StringIO(res.stdout))
+    own = run_sensitivity(st, draws=14, seed=5, rank_among=ok).sobol
+    ranks = [o for o in own["output"].unique() if "rank" in o]
+    assert ranks
+    mine = own[own["output"].isin(ranks)].sort_values(["output", "input"])
+    theirs = got[got["output"].isin(ranks)].sort_values(["output", "input"])
+    np.testing.assert_allclose(theirs["total"].to_numpy(float), mine["total"].to_numpy(float), rtol=1e-9,
+                               equal_nan=True)
+
+
+def test_the_scores_file_keeps_the_respondent_ids(tmp_path):
+    from analysis.ingest.wave import load_wave
+
+    out = tmp_path / "scores.csv"
+    res = runner.invoke(app, ["index", "--scores", str(out)])
+    assert res.exit_code == 0, res.output
+    scores = pd.read_csv(out, dtype={"resp_id": str})
+    ids = load_wave("2020-replica").villagers["resp_id"].astype(str)
+    assert scores["resp_id"].tolist() == ids.tolist()
+
+
+def test_reproduce_names_the_figures_outside_their_rounding_by_their_keys(tmp_path):
+    """Labels repeat ("Others" of several questions); the keys of published-figures.yml do not."""
+    folder = wavegen.replica_copy(tmp_path / "half", villagers=lambda t: t[t.index % 2 == 0])
+    res = runner.invoke(app, ["reproduce", str(folder), "--format", "json"])
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    rows = doc if isinstance(doc, list) else doc[next(k for k in doc if isinstance(doc[k], list))]
+    bad = [r["key"] for r in rows if r["within_rounding"] is False]
+    assert bad                                                                # the premise
+    said = res.stderr.replace("\n", "")
+    assert f"{len(bad)} figure(s) outside the published rounding: " + ", ".join(bad) in said
+
+
+@pytest.mark.parametrize("draws, code", [(13, 2), (7, 2), (10, 2), (14, 0)])
+def test_the_sensitivity_command_needs_one_saltelli_block_of_draws(draws, code):
+    """N (k + 2) evaluations with k = 5 inputs: fewer than 14 cannot make one block of 7."""
+    res = runner.invoke(app, ["sensitivity", "--draws", str(draws), "--format", "json"])
+    assert res.exit_code == code, res.output
+    if code:
+        assert "--draws must be at least 14" in res.output
