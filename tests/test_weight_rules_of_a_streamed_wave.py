@@ -81,6 +81,10 @@ def test_weights_too_unequal_are_said_once_for_the_wave(villagers, tmp_path):
     kish = [str(p.message) for p in memory.warnings if p.rule == "weights vary plausibly"]
     assert len(kish) == 1
     assert [str(p.message) for p in streamed.warnings if p.rule == "weights vary plausibly"] == kish
+    (got,) = [p for p in streamed.warnings if p.rule == "weights vary plausibly"]
+    (mem,) = [p for p in memory.warnings if p.rule == "weights vary plausibly"]
+    assert (got.row, got.column, got.value, got.severity) == (mem.row, mem.column, mem.value, mem.severity)
+    assert got.file.startswith("part-") and got.file.endswith(".parquet")       # a file of the wave
 
 
 def test_weight_totals_merge_as_one_pass_and_keep_the_first_of_equal_largest_weights():
@@ -93,3 +97,27 @@ def test_weight_totals_merge_as_one_pass_and_keep_the_first_of_equal_largest_wei
     merged = parts[0].merge(parts[1]).merge(parts[2])
     assert (merged.n, merged.total, merged.squares, merged.top) == (one.n, one.total, one.squares, one.top)
     assert one.top == (5.0, "a", 3) and one.n == 5 and one.total == 16.0 and one.squares == 64.0
+
+
+def test_weight_totals_add_piece_after_piece_and_count_only_valid_weights():
+    """Two pieces added to one total are the total of both; a weight of 0 is no valid weight."""
+    w = np.array([1.0, 5.0, 0.0, 2.0, np.inf, 3.0])
+    one = WeightTotals()
+    one.add(w, "a", 2)
+    two = WeightTotals()
+    two.add(w[:3], "a", 2)
+    two.add(w[3:], "a", 5)
+    assert (two.n, two.total, two.squares, two.top) == (one.n, one.total, one.squares, one.top)
+    assert (one.n, one.total, one.squares, one.top) == (4, 11.0, 39.0, (5.0, "a", 3))
+    assert one.merge(one) is one and (one.n, one.total) == (4, 11.0)            # itself: nothing added
+
+
+@pytest.mark.parametrize("w, rules", [
+    ([1.0, 100.0], []),                                   # fewer than 3 valid weights: not judged
+    ([1.0, 1.0, 100.0], ["no dominant weight"]),           # 3: judged, as in memory
+    ([1.0, 1.0, 2.0], []),                                 # exactly half the total: not dominant
+])
+def test_weight_totals_judge_as_memory_judges(w, rules):
+    t = WeightTotals()
+    t.add(np.array(w), "part-00000.parquet", 2)
+    assert [p.rule for p in t.problems("weight")] == rules
