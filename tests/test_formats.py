@@ -20,9 +20,10 @@ def test_counts_are_integers_with_separators(value, text):
 
 @pytest.mark.parametrize("value, decimals, text", [
     (51.234, 1, "51.2"), (51.25, 2, "51.25"), (1234.5, 1, "1,234.5"), (-3.14159, 3, "-3.142"),
-    (0.0, 1, "0.0"), (0.04, 1, "4.0e-02"), (0.05, 1, "0.1"), (-0.0004, 3, "-4.0e-04"), (0.0005, 3, "0.001"),
+    (0.0, 1, "0.0"), (0.04, 1, "0.04"), (0.05, 1, "0.1"), (-0.0004, 3, "-0.0004"), (0.0005, 3, "0.001"),
+    (0.45, 0, "0.45"), (0.5, 0, "0"), (0.6, 0, "1"), (-0.449, 0, "-0.45"), (0.000042, 2, "4.2e-05"),
     (np.nan, 1, "")])
-def test_numbers_at_fixed_decimals_and_tiny_values_in_scientific_notation(value, decimals, text):
+def test_numbers_at_fixed_decimals_and_values_that_would_round_to_zero_with_two_digits(value, decimals, text):
     assert fmt_number(value, decimals) == text
     if decimals == 1:
         assert fmt_number(value) == text                               # one decimal by default
@@ -97,7 +98,7 @@ def test_missing_text_and_years_are_blank_and_an_unflaggable_cell_stays_blank():
 
 def test_formatter_options():
     df = pd.DataFrame({"a": [1.23456], "b": [0.0004], "c": ["text"]})
-    assert format_frame(df, decimals=3)[0].loc[0].tolist() == ["1.235", "4.0e-04", "text"]
+    assert format_frame(df, decimals=3)[0].loc[0].tolist() == ["1.235", "0.0004", "text"]
     assert format_frame(df, kinds={"a": "count", "b": "p"})[0].loc[0].tolist() == ["1", "< 0.001", "text"]
     assert format_frame(df.rename(columns={"b": "p"}), reps=999)[0].loc[0].tolist() == ["1.2", "< 0.001", "text"]
     assert format_frame(pd.DataFrame({"p": [0.004]}), reps=99)[0].loc[0].tolist() == ["< 0.01"]

@@ -38,12 +38,14 @@ def fmt_count(v: object) -> str:
 
 
 def fmt_number(v: object, decimals: int = 1) -> str:
-    """A number at fixed decimals (tiny non-zero values in scientific notation)."""
+    """A number at fixed decimals; a non-zero value that would round to 0 there keeps two
+    significant digits (0.45 at 0 decimals reads "0.45", 0.04 at 1 "0.04", 4e-05 at 3 "4e-05")
+    rather than read as a zero."""
     if _missing(v):
         return ""
     x = float(v)  # type: ignore[arg-type]
     if x != 0 and abs(x) < 0.5 * 10 ** (-decimals):
-        return f"{x:.1e}"
+        return f"{x:.2g}"
     return f"{x:,.{decimals}f}"
 
 
