@@ -121,3 +121,41 @@ def test_weight_totals_judge_as_memory_judges(w, rules):
     t = WeightTotals()
     t.add(np.array(w), "part-00000.parquet", 2)
     assert [p.rule for p in t.problems("weight")] == rules
+
+
+def test_a_weight_far_above_its_stratum_is_warned_of_streamed_even_where_its_piece_is_small(villagers,
+                                                                                           tmp_path):
+    """A weight 40 times its province's median, last of a partition of three: the partition's
+    own total makes it "dominant" there, a rule the whole wave judges; its far weight is still
+    said, as memory says it (the piece's check stopped at its dominant weight)."""
+    v = villagers.copy()
+    prov = v["province"].iloc[0]
+    rows = np.flatnonzero(v["province"].to_numpy() == prov)[:3]
+    med = float(v.loc[v["province"] == prov, "weight"].median())
+    v.loc[rows, "weight"] = [med, med, 40 * med]
+    v = v.iloc[np.r_[np.setdiff1d(np.arange(len(v)), rows), rows]].reset_index(drop=True)
+    write_partitioned(v, tmp_path / "parts", rows_per_file=len(v) - 3)
+    streamed = stream_wave(tmp_path / "parts", DESIGN)["report"]
+    memory, _ = validate_wave(_one_file_wave(tmp_path, v))
+    far = [(p.value, p.severity) for p in memory.warnings if p.rule == "no dominant weight"]
+    assert far == [(_short_value(40 * med), "warning")]                                   # the premise
+    got = [p for p in streamed.problems if p.rule == "no dominant weight"]
+    assert [(p.value, p.severity, p.file, p.row) for p in got] == [
+        (_short_value(40 * med), "warning", "part-00001.parquet", 4)]
+    assert "40 times the median weight of its stratum" in str(got[0].message)
+    assert streamed.ok and memory.ok
+
+
+def test_a_dominant_weight_far_above_its_stratum_is_said_as_both(villagers, tmp_path):
+    """In memory, the weight rules are judged each on its own: a weight carrying most of the
+    total is an error, and being far above its stratum's median a warning of the same row."""
+    v = villagers.copy()
+    v.loc[500, "weight"] = 10.0 * v["weight"].sum()
+    memory, _ = validate_wave(_one_file_wave(tmp_path, v))
+    got = sorted((p.severity, p.row) for p in memory.problems if p.column == "weight")
+    assert got == [("error", 502), ("warning", 502)]
+
+
+def _short_value(w: float) -> str:
+    from analysis.ingest.validate import _short
+    return _short(w)

@@ -491,11 +491,12 @@ class WeightTotals:
         self.total += float(w[ok].sum())
         self.squares += float(np.sum(w[ok] ** 2))
         i = int(np.argmax(np.where(ok, w, -np.inf)))
-        self.merge(WeightTotals(top=(float(w[i]), file, first_row + i)))
+        if self.top is None or w[i] > self.top[0]:      # the first of equal largest weights
+            self.top = (float(w[i]), file, first_row + i)
 
     def merge(self, other: WeightTotals) -> WeightTotals:
         """These weights followed by ``other``'s: the first of equal largest weights is kept."""
-        if other is not self and (other.n or other.top is not None):
+        if other is not self:
             self.n, self.total, self.squares = self.n + other.n, self.total + other.total, \
                 self.squares + other.squares
             if other.top is not None and (self.top is None or other.top[0] > self.top[0]):
@@ -503,23 +504,20 @@ class WeightTotals:
         return self
 
     def problems(self, column: str) -> list:
-        """The in-memory validation's weight problems of the whole wave (:func:`analysis.ingest.
-        validate._check_weights`): a weight carrying most of the total, or an effective sample
-        size below a tenth of the respondents."""
-        from analysis.ingest.validate import (MAX_WEIGHT_SHARE, WARN_KISH_RATIO, Problem, _short,
-                                              dominant_weight_message, kish_message)
+        """The whole wave's weight problems, judged as the in-memory validation judges them
+        (:func:`analysis.ingest.validate.weight_verdict`)."""
+        from analysis.ingest.validate import Problem, _short, weight_verdict
 
-        if self.n < 3 or self.top is None:
+        if self.top is None:
             return []
         w, file, row = self.top
-        if w / self.total > MAX_WEIGHT_SHARE:
-            return [Problem(file, row, column, _short(w), "no dominant weight",
-                            dominant_weight_message(w / self.total))]
-        n_eff = self.total ** 2 / self.squares
-        if n_eff < WARN_KISH_RATIO * self.n:
-            return [Problem(file, None, column, "", "weights vary plausibly", kish_message(n_eff, self.n),
-                            "warning")]
-        return []
+        verdict = weight_verdict(self.n, self.total, self.squares, w)
+        if verdict is None:
+            return []
+        rule, message, severity = verdict
+        if severity == "error":
+            return [Problem(file, row, column, _short(w), rule, message)]
+        return [Problem(file, None, column, "", rule, message, severity)]
 
 
 @dataclass

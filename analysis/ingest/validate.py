@@ -682,8 +682,10 @@ then multiplies every variance by more than ten."""
 
 
 def _check_weights(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
-    """Dominant weights: one respondent carrying most of the total, weights far above their
-    stratum's, or so unequal that the weighting alone wipes out the sample."""
+    """Dominant weights: one respondent carrying most of the total (:func:`weight_verdict`),
+    weights far above their stratum's, or so unequal that the weighting alone wipes out the
+    sample. A piece of a streamed wave is checked the same way; its whole-wave rules are then
+    set aside (a piece's total is not the wave's) and its far weights kept."""
     wcol = spec.design.get("weight")
     if wcol not in clean:
         return
@@ -691,25 +693,42 @@ def _check_weights(ctx: _Ctx, clean: pd.DataFrame, spec: WaveSpec) -> None:
     ok = np.isfinite(w) & (w > 0)
     if ok.sum() < 3:
         return
-    tot = w[ok].sum()
-    share = np.where(ok, w, 0) / tot
-    top = int(np.argmax(share))
-    if share[top] > MAX_WEIGHT_SHARE:
-        ctx.add(top, wcol, w[top], "no dominant weight", dominant_weight_message(share[top]))
-        return
+    top = int(np.argmax(np.where(ok, w, -np.inf)))
+    verdict = weight_verdict(int(ok.sum()), float(w[ok].sum()), float(np.sum(w[ok] ** 2)), float(w[top]))
+    dominant = verdict is not None and verdict[2] == "error"
+    if dominant:
+        ctx.add(top, wcol, w[top], verdict[0], verdict[1])
     strata = spec.design.get("strata")
     key = clean[strata] if strata in clean else pd.Series(0, index=clean.index)
     med = pd.Series(np.where(ok, w, np.nan), index=clean.index).groupby(key).transform("median").to_numpy()
     ratio = np.where(ok, w / med, np.nan)
     far = np.flatnonzero(ratio > OUTLIER_WEIGHT_RATIO)
-    for pos in far[:20]:
+    for pos in far[:20]:       # a rule of its own: a piece of a streamed wave judges it on its own
         ctx.add(int(pos), wcol, w[pos], N_("no dominant weight"),
                 Message(N_("weight {weight:.15g} is {ratio:.0f} times the median weight of its stratum "
                            "({stratum}); check it"), weight=float(w[pos]), ratio=float(ratio[pos]),
                         stratum=_strat_label(key.iloc[pos])), "warning")
-    n_eff = tot**2 / np.sum(w[ok] ** 2)
-    if n_eff < WARN_KISH_RATIO * ok.sum():
-        ctx.add(None, wcol, "", N_("weights vary plausibly"), kish_message(n_eff, int(ok.sum())), "warning")
+    if verdict is not None and not dominant:
+        ctx.add(None, wcol, "", verdict[0], verdict[1], verdict[2])
+
+
+def weight_verdict(n: int, total: float, squares: float, largest: float
+                   ) -> tuple[str, str | Message, str] | None:
+    """The rules on a whole wave's weights, from its ``n`` valid (finite, positive) weights'
+    ``total``, sum of ``squares`` and ``largest``: (rule, message, severity) of one weight carrying
+    more than :data:`MAX_WEIGHT_SHARE` of the total (an error, said on that weight's row), else of
+    Kish's effective sample size below :data:`WARN_KISH_RATIO` of ``n`` (a warning on the column);
+    None when neither holds or fewer than 3 weights are valid. The in-memory validation
+    (:func:`_check_weights`) and the streamed one (:class:`analysis.estimation.stream.
+    WeightTotals`) both judge by it."""
+    if n < 3:
+        return None
+    if largest / total > MAX_WEIGHT_SHARE:
+        return "no dominant weight", dominant_weight_message(largest / total), "error"
+    n_eff = total ** 2 / squares
+    if n_eff < WARN_KISH_RATIO * n:
+        return "weights vary plausibly", kish_message(n_eff, n), "warning"
+    return None
 
 
 def dominant_weight_message(share: float) -> str:
