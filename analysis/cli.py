@@ -208,7 +208,7 @@ def replica(
                                  "is data/waves/2020-replica; regenerating it gives identical bytes "
                                  "where numpy has AVX-512, as where it was written; elsewhere exp and "
                                  "log differ in their last bit and a few answers change)"),
-    n: int = typer.Option(1160, help="villagers"),
+    n: int = typer.Option(1160, min=1, help="villagers"),
     wave_id: Optional[str] = typer.Option(None, "--id", help="wave id (default: folder name)"),
     no_calibrate: bool = typer.Option(False, "--no-calibrate", help="pure latent model"),
 ) -> None:

@@ -30,7 +30,8 @@ DEFAULT_WAVE = "2020-replica"
 """The embedded default wave: a synthetic replica, never the original microdata."""
 
 COMPARE_ENV = "RURALGOV_COMPARE"
-"""Environment variable listing further waves (path-separated) for the comparison page."""
+"""Environment variable listing further waves for the comparison page (a JSON list of folders, or
+folders joined by the path separator)."""
 
 WAVE_ENV = "RURALGOV_WAVE"
 """Environment variable through which ``ruralgov build`` tells the pages which wave to read."""
@@ -39,12 +40,13 @@ WAVE_ENV = "RURALGOV_WAVE"
 def wave_dir(wave: str | os.PathLike[str]) -> Path:
     """Folder of a wave named by its id under ``data/waves/`` or by a path to its folder. A bare
     name that is a wave of ``data/waves/`` is that wave, whatever folder of that name the working
-    folder holds (``./2020-replica`` names the other)."""
+    folder holds (``./2020-replica`` names the other). A path is made absolute, not resolved: a
+    wave folder that is a link is named as the link is, whether by id or by path."""
     p = Path(wave)
     if isinstance(wave, str) and p.name == wave != ".." and (WAVES / wave).is_dir():
         return WAVES / wave
     if p.is_dir():
-        return p.resolve()
+        return Path(os.path.abspath(p))
     return WAVES / str(wave)
 
 

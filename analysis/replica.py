@@ -133,9 +133,10 @@ def _villagers(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, pd.DataF
     prov = _province_frame()
     n_p = _allocate(rng, n, len(prov), max(MIN_PER_PROVINCE, n // (len(prov) * 3)))
     if n_p.min() < 10:          # a smaller n lowers the floor of 20 a province; below 10, no two villages
-        raise ValueError(f"n = {n} is too small for the replica's {len(prov)} provinces: one would get "
-                         f"{int(n_p.min())} respondents, fewer than the 10 two villages need; "
-                         f"{MIN_PER_PROVINCE * len(prov)} or more always works")
+        raise ValueError(f"n = {n} is too small for the replica's {len(prov)} provinces: this draw gives "
+                         "one of them fewer than the 10 respondents two villages need ("
+                         + (f"any n below {10 * len(prov)} does" if n < 10 * len(prov) else
+                            "another seed may not") + f"); {MIN_PER_PROVINCE * len(prov)} or more always works")
     cols: dict[str, list] = {k: [] for k in ("province_code", "province", "region", "village_id",
                                                "resp_id", "base_weight")}
     for (_, p), np_ in zip(prov.iterrows(), n_p):

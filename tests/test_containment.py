@@ -87,7 +87,7 @@ def _wave_with_id(tmp_path: Path, wave_id: object, folder_name: str = "w") -> Pa
     return folder
 
 
-@pytest.mark.parametrize("wave_id", ["..", ".", "../x", "/tmp/x", "Foo Bar", "", "a" * 65, 12, "-x", "w\n"])
+@pytest.mark.parametrize("wave_id", ["..", ".", "../x", "/tmp/x", "Foo Bar", "", "a" * 65, "-x", "w\n", [1]])
 def test_an_id_that_is_not_a_slug_is_refused(tmp_path, fake_book, wave_id):
     folder = _wave_with_id(tmp_path, wave_id)
     before = project_tree()
@@ -100,6 +100,24 @@ def test_an_id_that_is_not_a_slug_is_refused(tmp_path, fake_book, wave_id):
     assert build_book(str(folder)) == 1
     assert not fake_book.exists() or not any(fake_book.iterdir())
     assert project_tree() == before
+
+
+@pytest.mark.parametrize("written, kind", [("2024", "a number"), ("2020.1", "a number"),
+                                           ("2024-01-02", "a date"), ("yes", "a true/false value")])
+def test_an_id_yaml_reads_as_no_text_is_refused_with_its_quotes(tmp_path, written, kind):
+    """`id: 2024` in the folder 2024 reads as the number 2024: the id's characters are all allowed,
+    so the message says how YAML read it and how to write it, not that they are not."""
+    folder = _wave_with_id(tmp_path, "x", folder_name=written)
+    yml = folder / "wave.yml"
+    yml.write_text(yml.read_text(encoding="utf-8").replace("id: x\n", f"id: {written}\n"), encoding="utf-8")
+    rep, _ = validate_wave(folder)
+    assert [p.rule for p in rep.errors] == ["wave id"] and rep.errors[0].column == "id"
+    msg = rep.errors[0].message
+    assert f"is read as {kind}, not as text" in msg and f"(id: '{written}' names this folder)" in msg
+    assert "is not a valid wave id" not in msg
+    yml.write_text(yml.read_text(encoding="utf-8").replace(f"id: {written}\n", f"id: '{written}'\n"),
+                   encoding="utf-8")
+    assert validate_wave(folder)[0].ok                                   # quoted, the same wave is valid
 
 
 def test_the_id_must_equal_the_folder_name(tmp_path):
@@ -344,6 +362,25 @@ def test_a_report_of_one_wave_folder_is_not_replaced_by_another_folder_of_the_sa
     assert build_mod.check_default_target("w", "w", b).startswith(f"{fake_book.resolve() / 'w'} holds the "
                                                                   "report of another wave with the id 'w'")
     assert build_book(str(b)) == 2 and build_book(str(a)) == 0
+
+
+def test_another_wave_s_default_report_folder_is_refused_as_out(tmp_path, fake_book):
+    """``--out _build/w`` for a wave v: it replaced w's report, and the next build of w was refused
+    with "another wave with the id 'w'" though v's id is v. Refused; the stamp of a folder an older
+    build wrote there names that wave's id."""
+    a, b = _wave_with_id(tmp_path / "a", "w"), _wave_with_id(tmp_path / "b", "v", folder_name="v")
+    assert build_book(str(a)) == 0
+    stamp = (fake_book / "w" / build_mod.STAMP).read_text(encoding="utf-8")
+    said = build_mod.check_out_dir(fake_book / "w", [b.resolve()])
+    assert said is not None and said.startswith(f"--out {fake_book / 'w'}: holds the report of wave 'w' ({a.resolve()})")
+    assert build_book(str(b), fake_book / "w") == 2
+    assert (fake_book / "w" / build_mod.STAMP).read_text(encoding="utf-8") == stamp      # w's report kept
+    assert build_mod.check_out_dir(fake_book / "w", [a.resolve()]) is None               # its own wave may
+    assert build_mod.check_out_dir(fake_book / "elsewhere", [b.resolve()]) is None
+    (fake_book / "w" / build_mod.STAMP).write_text(stamp.replace('"wave": "w"', '"wave": "v"').replace(
+        str(a.resolve()).replace("\\", "\\\\"), str(b.resolve())), encoding="utf-8")  # as an older build left it
+    said = build_mod.check_default_target("w", "w", a.resolve())
+    assert said is not None and f"holds the report of wave 'v' ({b.resolve()}), built there with --out" in said
 
 
 def test_a_folder_counts_as_an_older_build_only_with_nothing_but_its_files(tmp_path, fake_book):
@@ -914,3 +951,17 @@ def test_a_failed_page_is_named_whatever_its_exception_and_the_folder_s_spaces(t
     code, failed, executed = sphinx_run(tmp_path, monkeypatch, folder, lines)
     assert failed == {"book/x.md": said}
     assert executed == {"book/intro.md": "1.20 s"}
+
+
+def test_a_failed_pdf_names_the_folder_kept_as_it_is_spelt(tmp_path, fake_book, monkeypatch, capsys):
+    """``--out 'out[v2]'`` and the PDF edition failing: the folder kept is named whole (its
+    brackets were read as console markup and dropped: "kept in .../out")."""
+    monkeypatch.setattr(build_mod, "chromium", lambda: "/usr/bin/chromium")
+
+    def fail(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("chromium exited 1")
+    monkeypatch.setattr(build_mod, "build_pdf", fail)
+    out = tmp_path / "out[v2]"
+    assert build_book(paths.DEFAULT_WAVE, out, pdf=True, profiles_enabled=False) == 1
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"PDF edition failed: chromium exited 1; the previous report, if any, is kept in {out.resolve()} " in said

@@ -89,7 +89,7 @@ def test_each_shared_result_is_stored_under_its_own_name(tmp_path, monkeypatch, 
     monkeypatch.setattr(sensitivity, "run_sensitivity", lambda st, rank_among: ("sensitivity", st.key))
     monkeypatch.setattr(common, "published_province_names", lambda st: [])
     monkeypatch.setattr(sensitivity, "domain_replicates", lambda st: ("province_replicates", st.key))
-    st = SimpleNamespace(key="e" * 64)
+    st = SimpleNamespace(key="e" * 64, settings=SimpleNamespace(models="declared"))
     for memo in ({}, {}):                         # a first kernel computes, a second loads from the folder
         monkeypatch.setattr(context, "_MEMO", memo)
         for name in order:

@@ -266,3 +266,26 @@ def test_each_alternative_construction_changes_one_choice_of_the_default(replica
     spec = replica.settings.models.get("wls_region").model_copy(update={"wild": None})
     want = fit_model(replica.with_construction(base.with_(weighting="entropy")), spec).params
     np.testing.assert_allclose(got.to_numpy(), want[got.index].to_numpy(), rtol=1e-10)
+
+
+def test_utf8_rows_pasted_into_a_gbk_file_are_named_whatever_bytes_they_pair_into(default_frames, make_wave):
+    """Two UTF-8 rows in a GBK file: where their bytes happen to read as GB18030 the file was
+    refused as mixing encodings, and where they did not as "neither UTF-8 nor GB18030; declare
+    'encoding'" (advice that mends nothing). Both are the same file: refused as mixing encodings."""
+    header, *rows = default_frames["villagers"].to_csv(index=False).splitlines()
+    odd = next(r for r in rows[6:] if not _reads(r.encode("utf-8"), "gb18030"))     # 上海 would pair up
+    i = rows.index(odd)
+    data = (header + "\n").encode() + "\n".join(rows[:i]).encode("gbk") + b"\n" \
+        + (odd + "\n").encode("utf-8") + ("\n".join(rows[i + 1:]) + "\n").encode("gbk")
+    assert not _reads(data, "utf-8") and not _reads(data, "gb18030")
+    report, _ = validate_wave(make_wave(data))
+    assert [(e.row, e.rule) for e in report.errors] == [(2, "one encoding")], report.errors
+    assert "mixes text encodings" in report.errors[0].message
+
+
+def _reads(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -757,3 +757,19 @@ def test_a_reproduced_degree_carries_the_design_se_of_its_domain_s_mean(fpc):
         e = study.design.mean(np.where(m, score, np.nan))
         assert tab.loc[key, "se"] == pytest.approx(float(e.se[0]), rel=1e-12) and 0.1 < e.se[0] < 10, key
     assert tab.loc["modernization_degree.east", "se"] == pytest.approx(by_region.loc["east", "se"], rel=1e-12)
+
+
+@pytest.mark.parametrize("n, said", [
+    (100, "n = 100 is too small for the replica's 22 provinces: this draw gives one of them fewer than the 10 "
+          "respondents two villages need (any n below 220 does); 440 or more always works"),
+    (250, "n = 250 is too small for the replica's 22 provinces: this draw gives one of them fewer than the 10 "
+          "respondents two villages need (another seed may not); 440 or more always works"),
+])
+def test_a_replica_too_small_for_two_villages_a_province_is_refused_without_a_negative_count(tmp_path, n, said):
+    """It said "one would get -4 respondents" (and -11 for n = 0, which the command now refuses)."""
+    res = CliRunner().invoke(app, ["replica", "--out", str(tmp_path / "w"), "--n", str(n)])
+    assert res.exit_code == 2 and said in " ".join(res.output.split())
+    assert not re.search(r"-\d+ respondents", res.output)                                # no negative count
+    assert not (tmp_path / "w").exists()
+    res = CliRunner().invoke(app, ["replica", "--out", str(tmp_path / "w"), "--n", "0"])
+    assert res.exit_code == 2 and "--n" in res.output and not (tmp_path / "w").exists()

@@ -212,6 +212,9 @@ def test_a_key_overriding_a_merged_one_is_no_duplicate_but_its_own_repeat_is():
     ({"ahp": {"order": ["a", "b"], "matrix": [[1, 2, 3], [0.5, 1, 2]]}}, "the matrix must be 2 × 2"),
     ({"ahp": {"order": ["a", "b", "c"], "matrix": [[1, 2], [0.5, 1]]}}, "the matrix must be 3 × 3"),
     ({"ahp": {"matrix": [[1, 2], [0.5, 1]]}}, "one row and column per field in 'order'"),   # no order
+    # a field twice: the matrix's check passed on 6 rows while the index weighed the first 5
+    ({"ahp": {"order": ["a", "b", "a"], "matrix": [[1, 2, 1], [0.5, 1, 0.5], [1, 2, 1]]}},
+     "ahp: 'order' must list each field once: 'a' is listed more than once"),
     ({"ahp": {"order": ["a", "b"], "matrix": [[1, "1/0"], [0, 1]]}}, "fractions such as 1/2"),
     ({"min_cel": 3}, "unknown key 'min_cel'"),
     ({"expert": {"fields": {"health": 0.0, "education": 2}}},
@@ -581,6 +584,9 @@ def _one_model(spec: dict):  # type: ignore[no-untyped-def]
     ({"family": "mixedlm"}, "a mixedlm model needs 'group'"),
     ({"family": "oaxaca", "groups": ["a", "b"]}, "an oaxaca model needs 'group'"),
     ({"family": "oaxaca", "group": "sex"}, "an oaxaca model needs 'groups'"),
+    ({"family": "oaxaca", "group": "region3", "groups": ["east", "east"]},
+     "an oaxaca model compares two different groups: 'groups' names 'east' twice"),
+    ({"family": "oaxaca", "group": "sex", "groups": [1, "1"]}, "'groups' names '1' twice"),   # as written
     ({"family": "mixedlm", "group": "province", "se": "hc1"}, "'se' does not apply to a mixedlm model"),
     ({"family": "oaxaca", "group": "sex", "groups": ["1", "2"], "se": "hc1"},
      "'se' does not apply to an oaxaca model"),

@@ -10,6 +10,7 @@ checks and converts.  Nothing under ``data/waves/`` is ever written.
 from __future__ import annotations
 
 import csv
+import datetime
 import hashlib
 import io as _io
 import re
@@ -124,6 +125,11 @@ The id names the report's folder ``_build/<id>``: anything else could point a bu
 
 def check_wave_id(wave_id: object, folder: Path, yml: Path) -> str:
     """The id of ``wave.yml``, checked: a slug equal to the wave folder's name."""
+    if isinstance(wave_id, (bool, int, float, datetime.date)):     # YAML read `id: 2024` as a number
+        kind = {bool: "true/false value", int: "number", float: "number"}.get(type(wave_id), "date")
+        raise WaveError(f"{yml.name}: id {wave_id} is read as a {kind}, not as text: put it in quotes "
+                        f"(id: '{folder.name}' names this folder)",
+                        file=str(yml), column="id", rule="wave id")
     if not isinstance(wave_id, str) or not WAVE_ID.fullmatch(wave_id):
         raise WaveError(f"{yml.name}: id {wave_id!r} is not a valid wave id: use 1-64 characters among "
                         "a-z, 0-9, '.', '_' and '-', starting with a letter or digit (e.g. "
@@ -229,6 +235,7 @@ def _decode(data: bytes, spec: QuestionnaireSpec) -> tuple[str, str]:
         if enc != AUTO_ENCODINGS[0]:
             _refuse_mixed_encodings(data, spec)
         return text, enc
+    _refuse_mixed_encodings(data, spec)     # UTF-8 rows pasted into GBK ones (no GB18030 text either)
     raise WaveError(f"{spec.shown}: neither UTF-8 nor GB18030; declare 'encoding' in wave.yml",
                     file=str(file), rule="encoding")
 

@@ -2,7 +2,9 @@
 
 Every function takes tidy frames from the package and returns a ``Figure``; pages glue it.
 Chinese province names are drawn only when a CJK font is installed (Debian ``fonts-noto-cjk``);
-otherwise English names are used, never empty boxes.
+otherwise English names are used. Labels a page hands over already in Chinese (field and term
+labels of the Chinese edition) need the font: without it they are empty boxes, and ``ruralgov
+build --lang zh`` says so.
 """
 
 from __future__ import annotations

@@ -77,7 +77,21 @@ def check_out_dir(out_dir: Path, wave_folders: list[Path]) -> str | None:
             return (f"--out {out_dir}: the folder is not empty and is not a previous ruralgov build "
                     f"(no {STAMP}); a build replaces its output folder whole, so choose an empty "
                     "or new folder")
+        made = _stamp(target)
+        if target.parent == paths.BUILD.resolve() and made.get("wave_folder") and wave_folders \
+                and Path(made["wave_folder"]) != wave_folders[0]:
+            return (f"--out {out_dir}: holds the report of wave {made.get('wave')!r} "
+                    f"({made['wave_folder']}), which `ruralgov build` writes there; choose another folder")
     return None
+
+
+def _stamp(folder: Path) -> dict:
+    """What a previous build's stamp says (the wave, its folder), or {} without a readable one."""
+    try:
+        made = json.loads((folder / STAMP).read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return {}
+    return made if isinstance(made, dict) else {}
 
 
 def check_compared_years(waves: list) -> str | None:  # type: ignore[type-arg]
@@ -112,15 +126,14 @@ def check_default_target(name: str, wave_id: str, folder: Path) -> str | None:
     if target.exists():
         if not target.is_dir() or (any(target.iterdir()) and not _is_build(target)):
             return f"{target} exists and is not a ruralgov build: move it away first"
-        st = target / STAMP
-        if st.is_file():
-            try:
-                made_by = json.loads(st.read_text(encoding="utf-8")).get("wave_folder")
-            except (ValueError, OSError):
-                made_by = None
-            if made_by and Path(made_by) != folder and name == wave_id:
-                return (f"{target} holds the report of another wave with the id {wave_id!r} "
-                        f"({made_by}): give this wave another id, or build it with --out DIR")
+        made = _stamp(target)
+        made_by = made.get("wave_folder")
+        if made_by and Path(made_by) != folder and name == wave_id:
+            other = made.get("wave")
+            return (f"{target} holds the report of another wave with the id {wave_id!r} ({made_by}): give "
+                    "this wave another id, or build it with --out DIR" if other in (None, wave_id) else
+                    f"{target} holds the report of wave {other!r} ({made_by}), built there with --out: "
+                    "move it away first, or build this wave with --out DIR")
     return None
 
 
@@ -569,6 +582,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     folder = paths.wave_dir(wave).resolve()
     wave_id = waves[0].id
     others = [paths.wave_dir(c).resolve() for c in (compare or [])]
+    # the pages read each wave where it was named: a wave folder that is a link keeps its name (the id)
+    named = [str(paths.wave_dir(x)) for x in [wave, *(compare or [])]]
     name = wave_id if not others else "compare-" + "-".join([w.id for w in waves])
     refusal = check_compared_years(waves)
     refusal = refusal or (check_out_dir(out_dir, [folder, *others]) if out_dir is not None
@@ -585,6 +600,11 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         err.print("[red]MathJax is missing and could not be fetched from the npm registry; "
                   "formulas would need a CDN. Connect once, or copy _build/.assets/ from another checkout.[/red]")
         return 1
+    from analysis.publishing.figures import cjk_font
+
+    if lang == "zh" and cjk_font() is None:
+        err.print("[yellow]no CJK font is installed (Debian fonts-noto-cjk): the Chinese edition's figures "
+                  "draw their Chinese labels as empty boxes; install one and rebuild with --force[/yellow]")
     # the execution cache is keyed on every input but those a page declares it reads (models):
     # their hashes are written into the pages that declare them (declare_inputs); the build's
     # key covers them all
@@ -682,8 +702,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     cfg_file = tmp / "_config.yml"
     cfg_file.write_text(dump_yaml(cfg), encoding="utf-8")
     pdf_name = (f"ruralgov-{name}.pdf" if lang == "en" else f"ruralgov-{name}-{lang}.pdf") if pdf else ""
-    env = {**os.environ, paths.WAVE_ENV: str(folder), "PYTHONHASHSEED": "0", PDF_ENV: pdf_name,
-           paths.COMPARE_ENV: os.pathsep.join(str(o) for o in others),
+    env = {**os.environ, paths.WAVE_ENV: named[0], "PYTHONHASHSEED": "0", PDF_ENV: pdf_name,
+           paths.COMPARE_ENV: json.dumps(named[1:]) if others else "",
            STUDY_ENV: str(study_file), CACHE_ENV: str(results), TOC_ENV: str(toc_file),
            REPOSITORY_ENV: repository, i18n.LANG_ENV: lang, i18n.EDITIONS_ENV: ",".join(editions),
            COMMIT_ENV: pinned_commit()}        # the commit the footer cites, for every page
@@ -731,7 +751,7 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
                 shutil.move(str(tmp / "pdf.log"), logs / f"{name}-pdf-failed.log")
             shutil.rmtree(tmp, ignore_errors=True)
             err.print(f"[red]PDF edition failed: {escape(str(e))}; the previous report, if any, is kept in "
-                      f"{target} (build without it: --no-pdf)[/red]")
+                      f"{escape(str(target))} (build without it: --no-pdf)[/red]")
             return 1
     # stage beside the target (same filesystem), then swap: the old report stays until the end
     target.parent.mkdir(parents=True, exist_ok=True)

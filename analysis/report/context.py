@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import json
 import os
 import pickle
 import tempfile
@@ -92,7 +93,10 @@ class _Undeclared:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        raise UndeclaredInput(
+        raise self.refusal()
+
+    def refusal(self) -> UndeclaredInput:
+        return UndeclaredInput(
             f"this page reads {self._what} without declaring it: add `ruralgov: {{reads: [models]}}` to "
             "its front matter (between the --- lines), so that a change to the file re-executes it")
 
@@ -166,6 +170,8 @@ def models(st: Study):  # type: ignore[no-untyped-def]
     """Every model of ``data/models.yml`` fitted on the study, once per build."""
     from analysis.estimation.suite import fit_models
 
+    if isinstance(st.settings.models, _Undeclared):    # refused whether another page cached them or not
+        raise st.settings.models.refusal()
     return cached("models", st, lambda: fit_models(st))
 
 
@@ -188,8 +194,13 @@ def province_replicates(st: Study):  # type: ignore[no-untyped-def]
 
 
 def _compared() -> list[str]:
-    """The folders of the waves a comparison build compares (``$RURALGOV_COMPARE``)."""
-    return [x for x in os.environ.get(paths.COMPARE_ENV, "").split(os.pathsep) if x]
+    """The folders of the waves a comparison build compares (``$RURALGOV_COMPARE``: a JSON list,
+    as the build writes it, since a folder's name may hold the path separator; or, set by hand,
+    folders joined by the path separator)."""
+    value = os.environ.get(paths.COMPARE_ENV, "")
+    if value.startswith("["):
+        return [str(x) for x in json.loads(value) if x]
+    return [x for x in value.split(os.pathsep) if x]
 
 
 def compare_studies() -> list[Study]:

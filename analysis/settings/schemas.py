@@ -85,6 +85,10 @@ class AHP(Strict):
     @model_validator(mode="after")
     def _square(self) -> AHP:
         n = len(self.order)
+        twice = sorted({f for f in self.order if self.order.count(f) > 1})
+        if twice:           # a row and column compared twice: one of them would be left unused
+            raise ValueError(f"'order' must list each field once: {', '.join(map(repr, twice))} is listed "
+                             "more than once")
         if self.matrix and (len(self.matrix) != n or any(len(r) != n for r in self.matrix)):
             raise ValueError(f"the matrix must be {n} × {n} (one row and column per field in 'order')")
         bad = [(i + 1, j + 1) for i, r in enumerate(self.matrix) for j, x in enumerate(r) if not x > 0]
@@ -232,6 +236,9 @@ class ModelSpec(Strict):
             raise ValueError(f"{'an' if f == 'oaxaca' else 'a'} {f} model needs 'group'")
         if f == "oaxaca" and not self.groups:
             raise ValueError("an oaxaca model needs 'groups': the two groups compared")
+        if f == "oaxaca" and self.groups[0] == self.groups[1]:
+            raise ValueError(f"an oaxaca model compares two different groups: 'groups' names "
+                             f"{self.groups[0]!r} twice")
         if f in ("mixedlm", "oaxaca") and self.se is not None:
             raise ValueError(f"'se' does not apply to {'an' if f == 'oaxaca' else 'a'} {f} model")
         if self.wild is not None and f not in ("ols", "wls"):       # it would be recorded, never run
