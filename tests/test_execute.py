@@ -433,6 +433,30 @@ def test_pages_executed_ahead_are_logged_as_they_start_and_end(tmp_path):
     assert f"{sources['b']}: failed ahead (ValueError: no); executed again by the book" in text
 
 
+def test_a_worker_sends_both_its_output_streams_and_its_kernels_to_the_build_log(tmp_path):
+    """A worker executing pages ahead writes its standard output and error (which the kernels
+    it starts inherit: their warnings) into the build log, appended, not over the progress bar."""
+    import subprocess
+    import sys
+
+    from analysis import paths
+
+    log = tmp_path / "build.log"
+    log.write_text("earlier line\n", encoding="utf-8")
+    kernel = tmp_path / "kernel.py"
+    kernel.write_text("import sys\nprint('a kernel warns', file=sys.stderr)\n", encoding="utf-8")
+    worker = tmp_path / "worker.py"
+    worker.write_text(
+        "import os, subprocess, sys\nfrom analysis.report.execute import _set_env\n"
+        f"_set_env(dict(os.environ), {str(log)!r})\n"
+        "os.write(1, b'to its output\\n')\nos.write(2, b'to its error\\n')\n"
+        f"subprocess.run([sys.executable, {str(kernel)!r}])\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(worker)], cwd=paths.ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")                          # nothing on the terminal
+    assert log.read_text(encoding="utf-8") == "earlier line\nto its output\nto its error\na kernel warns\n"
+
+
 def test_pages_of_one_template_share_a_kernel_yet_start_as_in_their_own(tmp_path):
     """Pages marked ``shared`` run one after the other in one kernel: each finds an empty
     namespace (a name the previous page defined is undefined) and has the outputs and cache

@@ -100,14 +100,15 @@ def test_every_province_resolves_by_each_of_its_names():
     ("３１", 310000), ("３１００００", 310000), ("上海　市", 310000),        # full-width digits, space
     ("寧夏回族自治區", 640000), ("廣西壯族自治區", 450000), ("新疆維吾爾自治區", 650000),  # traditional
     ("宁夏回族自治区", 640000), ("Ningxia Hui", 640000), ("Guangxi Zhuang", 450000),
-    ("Xinjiang Uyghur", 650000),
+    ("Xinjiang Uyghur", 650000), ("Xinjiang Uighur", 650000), ("Xinjiang Uighur Autonomous Region", 650000),
+    ("XINJIANG UIGHUR AUTONOMOUS REGION", 650000),
     ("Anhui", 340000), ("安徽省", 340000),
 ])
 def test_a_province_written_as_a_keyboard_or_a_form_writes_it_is_resolved(name, code):
     assert resolve(name).adcode == code
 
 
-@pytest.mark.parametrize("name", ["AN", "an", "Hui", "Zhuang", "自治区"])
+@pytest.mark.parametrize("name", ["AN", "an", "Hui", "Zhuang", "Uighur", "自治区"])
 def test_an_ethnic_group_or_a_fragment_is_no_province(name):
     """A group's name is a suffix only of an autonomous region's name: alone, or what is left of
     Anhui without "hui" ("AN", as a stray "not applicable" is written), it names no province."""

@@ -35,7 +35,7 @@ _EXTRA_ALIASES = {
     "广西": ["Guangxi Zhuang Autonomous Region", "Guangxi Zhuang"],
     "宁夏": ["Ningxia Hui Autonomous Region", "Ningxia Hui"],
     "新疆": ["Xinjiang Uygur Autonomous Region", "Xinjiang Uyghur Autonomous Region", "Xinjiang Uygur",
-           "Xinjiang Uyghur"],
+           "Xinjiang Uyghur", "Xinjiang Uighur Autonomous Region", "Xinjiang Uighur"],
 }
 # Traditional-character short names (as a Hong Kong or Taiwan data-entry keyboard would write them)
 TRADITIONAL = {"内蒙古": "內蒙古", "辽宁": "遼寧", "黑龙江": "黑龍江", "江苏": "江蘇", "山东": "山東",
@@ -45,7 +45,7 @@ TRADITIONAL = {"内蒙古": "內蒙古", "辽宁": "遼寧", "黑龙江": "黑�
 # Anhui into "an" (and "AN", a stray "not applicable", into Anhui)
 _SUFFIXES = re.compile(
     r"(省|市|(壮族|回族|维吾尔|壯族|維吾爾)?自治[区區]|province|municipality|"
-    r"(zhuang|hui|uygur|uyghur)?autonomousregion)+$"
+    r"(zhuang|hui|uygur|uyghur|uighur)?autonomousregion)+$"
 )
 
 
