@@ -724,10 +724,10 @@ def weight_verdict(n: int, total: float, squares: float, largest: float
     if n < 3:
         return None
     if largest / total > MAX_WEIGHT_SHARE:
-        return "no dominant weight", dominant_weight_message(largest / total), "error"
+        return N_("no dominant weight"), dominant_weight_message(largest / total), "error"
     n_eff = total ** 2 / squares
     if n_eff < WARN_KISH_RATIO * n:
-        return "weights vary plausibly", kish_message(n_eff, n), "warning"
+        return N_("weights vary plausibly"), kish_message(n_eff, n), "warning"
     return None
 
 
