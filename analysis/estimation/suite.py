@@ -95,12 +95,7 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
         raise ModelSpecError(Message(N_("its equations are singular on the complete rows of this wave "
                                         "({error}): some of its regressors are collinear there; the model "
                                         "is left out for this wave"), error=str(e)), spec.name) from None
-    df_inf = res.df_inference
-    if res.family == "mixedlm" and isinstance(df_inf, pd.Series):
-        # group-level covariates on 0 df are not tested (the page says so); the others must be
-        df_inf = df_inf.drop(list(res.stats.get("group_terms", ())), errors="ignore")
-    df_inf = np.asarray(df_inf, float) if df_inf is not None else np.array([np.inf])
-    low = np.nanmin(df_inf) if df_inf.size else np.inf
+    low = np.nanmin(np.asarray(res.df_inference, float)) if res.df_inference is not None else np.inf
     if not low > 0:                                  # e.g. a design of fewer PSUs than coefficients
         raise ModelSpecError(Message(N_("it has more coefficients than this wave's design (its PSUs less its "
                                         "strata) or groups can support, so its intervals would have no "
