@@ -1584,16 +1584,20 @@ def test_the_model_of_the_score_without_the_digital_items_has_that_score_as_its_
 def test_the_multilevel_model_needs_a_between_df_for_its_province_covariates(tmp_path, names):
     """The multilevel model's three province covariates are tested on the between-province df,
     G − 3 − 1 (nlme's): none left with four provinces, where the model is left out with its
-    reason although its respondent-level terms have df to spare; one with five, where it is fitted
-    on that df."""
+    reason although its respondent-level terms have df to spare (the covariates fit the provinces'
+    means: the variance between them, their SEs and the conditional ICC are not identified); one
+    with five, where it is fitted on that df."""
     from tests import wavegen
 
     st = build_study(wavegen.provinces(tmp_path / "provinces", names))
     spec = st.settings.models.get("multilevel")
     covariates = ["urban_rate", "log_gdp_pc", "fiscal_exp_pc_k"]
     if len(names) == 4:
-        with pytest.raises(ModelSpecError, match="more coefficients than this wave's design .* or groups can "
-                                                 "support"):
+        with pytest.raises(ModelSpecError, match=r"its 3 province-level covariates fit the 4 provinces' means "
+                                                 r"exactly, leaving no degree of freedom between provinces: the "
+                                                 r"variance between them, and with it those covariates' standard "
+                                                 r"errors and the conditional intraclass correlation, is not "
+                                                 r"identified on this wave"):
             fit_model(st, spec)
         return
     res = fit_model(st, spec)

@@ -96,6 +96,19 @@ def fit_model(study, spec: ModelSpec, *, scores: pd.DataFrame | None = None) -> 
                                         "({error}): some of its regressors are collinear there; the model "
                                         "is left out for this wave"), error=str(e)), spec.name) from None
     low = np.nanmin(np.asarray(res.df_inference, float)) if res.df_inference is not None else np.inf
+    between = res.stats.get("df_group_terms") if res.family == "mixedlm" else None
+    if between is not None and not between > 0:     # the respondents' terms have df; the model, no
+        group = res.stats.get("group", "province")
+        raise ModelSpecError(Message(N_(
+            "its {k} province-level covariates fit the {g} provinces' means exactly, leaving no degree of "
+            "freedom between provinces: the variance between them, and with it those covariates' standard "
+            "errors and the conditional intraclass correlation, is not identified on this wave; the model "
+            "is left out for this wave") if group == "province" else N_(
+            "its {k} covariates constant within each {group} fit the {g} groups' means exactly, leaving no "
+            "degree of freedom between groups: the variance between them, and with it those covariates' "
+            "standard errors and the conditional intraclass correlation, is not identified on this wave; "
+            "the model is left out for this wave"), k=len(res.stats["group_terms"]), group=group,
+            g=res.stats["n_groups"]), spec.name)
     if not low > 0:                                  # e.g. a design of fewer PSUs than coefficients
         raise ModelSpecError(Message(N_("it has more coefficients than this wave's design (its PSUs less its "
                                         "strata) or groups can support, so its intervals would have no "
