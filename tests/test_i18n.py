@@ -141,6 +141,30 @@ def test_the_language_switch_points_at_the_same_page_of_the_other_edition():
     assert i18n.switch_links("book/intro", "en", ["en"]) == []
 
 
+@pytest.mark.parametrize("lang, link", [
+    ("zh", '<a href="../../../html/book/intro.html" hreflang="en" lang="en">English</a>'),
+    ("en", '<a href="../../zh/html/book/intro.html" hreflang="zh-Hans" lang="zh-Hans">中文</a>'),
+])
+def test_each_page_of_an_edition_links_to_the_other_edition_s(monkeypatch, lang, link):
+    """The switch at the top of a page of the Chinese edition offers the English page (it offered
+    "中文" again, at a zh/zh path that does not exist, when the page's edition was taken as English)."""
+    from types import SimpleNamespace
+
+    from analysis.report import sphinx_ext
+
+    monkeypatch.setenv(i18n.LANG_ENV, lang)
+    monkeypatch.setenv(i18n.EDITIONS_ENV, "en,zh")
+    context = {"body": "<p>the page</p>"}
+    sphinx_ext._language_switch(SimpleNamespace(builder=SimpleNamespace(name="html")), "book/intro", "page.html",
+                                context, None)
+    assert context["body"] == f'<p class="lang-switch">{link}</p>\n<p>the page</p>'
+    monkeypatch.setenv(i18n.EDITIONS_ENV, lang)                               # no other edition beside it
+    context = {"body": "<p>the page</p>"}
+    sphinx_ext._language_switch(SimpleNamespace(builder=SimpleNamespace(name="html")), "book/intro", "page.html",
+                                context, None)
+    assert context["body"] == "<p>the page</p>"
+
+
 def test_the_execution_table_is_written_in_the_edition_s_language(monkeypatch):
     """myst-nb writes the execution table's header and methods in English; the Chinese edition
     translates them (and leaves the page names, times and any other table alone)."""

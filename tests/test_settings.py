@@ -212,6 +212,11 @@ def test_a_key_overriding_a_merged_one_is_no_duplicate_but_its_own_repeat_is():
     ({"ahp": {"order": ["a", "b"], "matrix": [[1, 2, 3], [0.5, 1, 2]]}}, "the matrix must be 2 × 2"),
     ({"ahp": {"order": ["a", "b", "c"], "matrix": [[1, 2], [0.5, 1]]}}, "the matrix must be 3 × 3"),
     ({"ahp": {"matrix": [[1, 2], [0.5, 1]]}}, "one row and column per field in 'order'"),   # no order
+    # 0.333 for 1/3 is no reciprocal (a fraction is): the two entries named, row and column from 1
+    ({"ahp": {"order": ["a", "b"], "matrix": [[1, 3], [0.333, 1]]}},
+     "the matrix must be reciprocal (a_ji = 1 / a_ij, a_ii = 1): row, column 1, 2 and 2, 1 are 3 and 0.333"),
+    ({"ahp": {"order": ["a", "b", "c"], "matrix": [[1, 2, 3], [0.5, 1, 4], ["1/3", 0.2, 1]]}},
+     "row, column 2, 3 and 3, 2 are 4 and 0.2"),
     # a field twice: the matrix's check passed on 6 rows while the index weighed the first 5
     ({"ahp": {"order": ["a", "b", "a"], "matrix": [[1, 2, 1], [0.5, 1, 0.5], [1, 2, 1]]}},
      "ahp: 'order' must list each field once: 'a' is listed more than once"),
@@ -237,6 +242,7 @@ def test_index_settings_are_checked(raw, fragment):
      "give either 'expr' or 'transform'"),
     ({"label": "x"}, "give either 'expr' or 'transform'"),
     ({"label": "x", "transform": "log"}, "a transform needs 'of'"),
+    ({"label": "x", "transform": "log", "of": ""}, "a transform needs 'of'"),     # empty: no column
 ])
 def test_a_derived_variable_is_an_expression_or_a_transform_of_an_item_never_both(derived, fragment):
     path = paths.ROOT / "data" / "models.yml"
@@ -462,6 +468,42 @@ def test_a_settings_file_edited_in_place_is_read_again(tmp_path, monkeypatch):
     assert load_settings().index.coverage == 0.75
     edit(paths.MODELS_CONFIG, "    se: design\n", "    se: hc1   \n")
     assert load_settings().models.get("svy_region").se_kind == "hc1"
+    assert load_settings().published_value("modernization_degree.overall") == 50.96
+    edit(paths.PUBLISHED_FIGURES, "overall: {value: 50.96,", "overall: {value: 52.96,")  # reproduce's target
+    assert load_settings().published_value("modernization_degree.overall") == 52.96
+
+
+def test_an_inconsistent_ahp_matrix_is_refused_whatever_the_weighting():
+    """The sensitivity analysis draws the AHP weighting whenever a matrix is given: an
+    inconsistent one is refused though the index is weighted equally (it surfaced later, there)."""
+    import dataclasses
+
+    from analysis.settings import _cross_checks
+
+    s = load_settings()
+    n = len(s.index.ahp.order)
+    bad_matrix = tuple(tuple(1.0 if i == j else (9.0 if (j - i) % n in (1, 2) else 1 / 9) for j in range(n))
+                       for i in range(n))
+    for weighting in ("equal", "ahp"):
+        bad = s.index.model_copy(update={"weighting": weighting, "ahp": s.index.ahp.model_copy(
+            update={"matrix": bad_matrix})})
+        with pytest.raises(SettingsError, match=r"ahp\.matrix: the comparisons are inconsistent"):
+            _cross_checks(dataclasses.replace(s, index=bad))
+
+
+def test_an_expert_weight_for_no_indicator_is_refused_without_field_weights():
+    """``expert: {indicators: {edu_orgg: 3}}`` alone (no field weights): the misspelt id is refused,
+    not left unused."""
+    import dataclasses
+
+    from analysis.settings import _cross_checks
+
+    s = load_settings()
+    bad = s.index.model_copy(update={"weighting": "expert", "expert": s.index.expert.model_copy(
+        update={"fields": {}, "indicators": {"edu_orgg": 3.0}})})
+    with pytest.raises(SettingsError, match=r"expert\.indicators\.edu_orgg: not an indicator of the index's "
+                                            r"questionnaire \(villagers\)"):
+        _cross_checks(dataclasses.replace(s, index=bad))
 
 
 @pytest.mark.parametrize("wrong", ["short", "misspelt"])
