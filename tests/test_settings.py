@@ -473,6 +473,15 @@ def test_a_settings_file_edited_in_place_is_read_again(tmp_path, monkeypatch):
     assert load_settings().published_value("modernization_degree.overall") == 52.96
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2**31])
+def test_any_non_negative_seed_is_a_seed(seed):
+    """Seed 0 is a seed like any other (numpy takes it): the bound is inclusive."""
+    raw = parse_yaml(paths.INDEX_CONFIG.read_text(encoding="utf-8"), "data/index.yml")
+    raw["uncertainty"].update(seed=seed, bootstrap_seed=seed)
+    u = validate(IndexSettings, raw, "data/index.yml").uncertainty
+    assert (u.seed, u.bootstrap_seed) == (seed, seed)
+
+
 def test_an_inconsistent_ahp_matrix_is_refused_whatever_the_weighting():
     """The sensitivity analysis draws the AHP weighting whenever a matrix is given: an
     inconsistent one is refused though the index is weighted equally (it surfaced later, there)."""
@@ -591,7 +600,8 @@ def test_a_wave_s_questionnaire_the_codebook_lacks_is_refused_with_the_closest_n
                                        "design: {weight: weight, strata: province, psu: village_id}\n",
                                        encoding="utf-8")
     with pytest.raises(SettingsError,
-                       match=r"unknown questionnaire 'villager'.*did you mean 'villagers'") as e:
+                       match=r"unknown questionnaire 'villager'; known: villagers, institutions \(did you mean "
+                             r"'villagers'") as e:
         load_wave_settings(tmp_path, ("villagers", "institutions"))
     assert {p.file for p in e.value.problems} == {str(tmp_path / "wave.yml")}     # the file, not its folder
 
