@@ -106,3 +106,25 @@ def test_a_reason_with_a_semicolon_inside_its_parenthesis_is_one_reason(monkeypa
 def test_the_nation_s_row_among_regions_is_translated():
     assert i18n.region("all", "zh") == "全部" and i18n.region("all", "en") == "all"
     assert i18n.category("region3", "all", "zh") == "全部"
+
+
+def test_a_wave_s_hash_is_its_wave_yml_then_its_files_by_name_whatever_order_wave_yml_lists_them(tmp_path):
+    """The hash every page cites: SHA-256 over wave.yml's bytes, then "name:sha256" of each data file
+    sorted by name (recomputed here from the files). Listing the questionnaires in another order in
+    wave.yml changes wave.yml, not how its files enter the hash."""
+    import hashlib
+
+    from analysis.ingest.wave import load_wave
+    from tests import wavegen
+
+    folder = wavegen.replica_copy(tmp_path / "r")
+    spec = yaml.safe_load((folder / "wave.yml").read_text(encoding="utf-8"))
+    for order in (list(spec["questionnaires"]), list(reversed(list(spec["questionnaires"])))):
+        spec["questionnaires"] = {q: spec["questionnaires"][q] for q in order}
+        (folder / "wave.yml").write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False),
+                                         encoding="utf-8")
+        files = sorted(q["file"] for q in spec["questionnaires"].values())
+        h = hashlib.sha256((folder / "wave.yml").read_bytes())
+        for name in files:
+            h.update(f"{name}:{hashlib.sha256((folder / name).read_bytes()).hexdigest()}\n".encode())
+        assert load_wave(str(folder)).sha256 == h.hexdigest(), order
