@@ -965,3 +965,29 @@ def test_a_failed_pdf_names_the_folder_kept_as_it_is_spelt(tmp_path, fake_book, 
     assert build_book(paths.DEFAULT_WAVE, out, pdf=True, profiles_enabled=False) == 1
     said = " ".join(capsys.readouterr().err.split())
     assert f"PDF edition failed: chromium exited 1; the previous report, if any, is kept in {out.resolve()} " in said
+
+
+def test_a_report_keeps_its_build_log(tmp_path, fake_book):
+    """The log of the build that made a report lies beside its html/ (pages' warnings, timings)."""
+    out = tmp_path / "out"
+    assert build_book(paths.DEFAULT_WAVE, out, profiles_enabled=False) == 0
+    assert (out / "build.log").read_text(encoding="utf-8").startswith("stub build\n")
+    assert not list(paths.BUILD.glob(".staging-*")) and not list(paths.BUILD.glob(".tmp-*"))
+
+
+def test_the_pdf_edition_runs_the_book_once_more_as_one_page_with_the_same_sources(tmp_path, monkeypatch):
+    """The single-page build is the HTML build's command with its own output folder and builder:
+    the same source folder, config and table of contents, once each."""
+    import subprocess
+
+    ran = []
+
+    def run(cmd, **kwargs):  # type: ignore[no-untyped-def]
+        ran.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1)
+    monkeypatch.setattr(build_mod.subprocess, "run", run)
+    cmd = ["jupyter-book", "build", "/src", "--path-output", "/work", "--config", "/c.yml", "--toc", "/t.yml"]
+    with pytest.raises(RuntimeError, match=r"the single-page HTML failed \(exit 1\)"):
+        build_mod.build_pdf(cmd, {}, tmp_path, tmp_path / "html", "r.pdf", "book/intro")
+    assert ran == [["jupyter-book", "build", "/src", "--path-output", str(tmp_path / "single"),
+                    "--builder", "singlehtml", "--config", "/c.yml", "--toc", "/t.yml"]]

@@ -128,3 +128,13 @@ def test_a_wave_s_hash_is_its_wave_yml_then_its_files_by_name_whatever_order_wav
         for name in files:
             h.update(f"{name}:{hashlib.sha256((folder / name).read_bytes()).hexdigest()}\n".encode())
         assert load_wave(str(folder)).sha256 == h.hexdigest(), order
+
+
+def test_a_wave_of_observed_microdata_is_no_replica_of_any_kind(tmp_path):
+    """A field survey's wave (synthetic not set): no kind of replica, so its pages call it survey
+    microdata, not synthetic."""
+    from analysis.ingest.wave import load_wave
+    from tests import wavegen
+
+    wave = load_wave(str(wavegen.write(tmp_path / "field", "sav")))
+    assert not wave.synthetic and wave.replica_kind is None
