@@ -451,7 +451,8 @@ def test_a_worker_sends_both_its_output_streams_and_its_kernels_to_the_build_log
         f"_set_env(dict(os.environ), {str(log)!r})\n"
         "os.write(1, b'to its output\\n')\nos.write(2, b'to its error\\n')\n"
         f"subprocess.run([sys.executable, {str(kernel)!r}])\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, str(worker)], cwd=paths.ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, str(worker)], cwd=paths.ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(paths.ROOT)})     # this checkout's package
     assert done.returncode == 0, done.stderr
     assert (done.stdout, done.stderr) == ("", "")                          # nothing on the terminal
     assert log.read_text(encoding="utf-8") == "earlier line\nto its output\nto its error\na kernel warns\n"

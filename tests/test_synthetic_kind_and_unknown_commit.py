@@ -57,6 +57,9 @@ def test_the_warning_of_every_page_calls_a_wave_calibrated_only_when_it_is(tmp_p
     assert ("*calibrated synthetic replica*" in text) == (kind == "calibrated")
     assert ("*uncalibrated synthetic replica*" in text) == (kind == "uncalibrated")
     assert ("Synthetic data" in text) == (kind is not None)
+    # a synthetic wave's notice is a warning (coloured, titled so), never a plain note
+    assert text.startswith(":::{warning}\n**Synthetic data.**") == (kind is not None)
+    assert text.endswith("\n:::") == (kind is not None)
     if kind == "other":
         assert "replica" not in text and "reproduce the figures" not in text
 
