@@ -99,3 +99,10 @@ def test_a_tab_delimited_file_named_in_capitals_is_read_as_tab_delimited(tmp_pat
     rep, clean = validate_wave(folder)
     assert not [p for p in rep.errors if "tab" in p.message or "delimit" in p.message], [str(p) for p in rep.errors]
     assert clean is not None and len(clean["villagers"]) == 300
+
+
+def test_a_wave_of_two_provinces_of_one_region_is_not_a_one_province_wave(tmp_path):
+    """Shanghai and Jiangsu, both eastern: the profiles still set each beside the nation."""
+    two = build_study(wavegen.provinces(tmp_path / "two", ["上海", "江苏"]))
+    one = build_study(wavegen.provinces(tmp_path / "one", ["上海"]))
+    assert not profile.only_province(two) and profile.only_province(one)
