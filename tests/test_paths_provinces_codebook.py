@@ -206,6 +206,8 @@ def test_traditional_spellings_resolve_to_the_province_of_their_gb_t_2260_code()
     # the near-namesakes stay apart: 山西 (Shanxi) and 陕西/陝西 (Shaanxi), 广东 and 广西
     assert (resolve("山西").adcode, resolve("陕西").adcode, resolve("陝西").adcode) == (140000, 610000, 610000)
     assert not is_traditional("陕西") and not is_traditional("山西")
+    # as a cell holds them: full names, spaces, full-width forms
+    assert is_traditional("陝西省") and is_traditional(" 廣東 ") and is_traditional("寧夏回族自治區")
 
 
 def test_each_province_carries_its_three_belt_and_its_nbs_region():

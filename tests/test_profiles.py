@@ -583,3 +583,7 @@ def test_the_list_of_profiles_marks_the_provinces_the_wave_publishes(tmp_path, s
     profiles.write_profiles(tmp_path / "none", "en")
     none = (tmp_path / "none" / "profiles.md").read_text(encoding="utf-8")
     assert "●" not in none and "No province's survey results are published on this wave" in none
+    # one paragraph a region: a blank line between them, none within
+    regions = [ln for ln in none.split("\n\n") if ln.startswith("**")]
+    assert [r.split("**")[1] for r in regions] == ["Central", "East", "Northeast", "West"]
+    assert all("\n" not in r.strip() for r in regions)
