@@ -579,11 +579,11 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
         except SettingsError as e:
             err.print(f"[red]{escape(str(e))}[/red]")
             return 2
-    folder = paths.wave_dir(wave).resolve()
+    # the pages read each wave where it was named (a wave folder that is a link keeps its name, the
+    # id); the refusals and the stamp compare the folders themselves
+    named = [paths.wave_dir(x) for x in [wave, *(compare or [])]]
+    folder, *others = [p.resolve() for p in named]
     wave_id = waves[0].id
-    others = [paths.wave_dir(c).resolve() for c in (compare or [])]
-    # the pages read each wave where it was named: a wave folder that is a link keeps its name (the id)
-    named = [str(paths.wave_dir(x)) for x in [wave, *(compare or [])]]
     name = wave_id if not others else "compare-" + "-".join([w.id for w in waves])
     refusal = check_compared_years(waves)
     refusal = refusal or (check_out_dir(out_dir, [folder, *others]) if out_dir is not None
@@ -702,8 +702,8 @@ def build_book(wave: str, out_dir: Path | None = None, *, verbose: bool = False,
     cfg_file = tmp / "_config.yml"
     cfg_file.write_text(dump_yaml(cfg), encoding="utf-8")
     pdf_name = (f"ruralgov-{name}.pdf" if lang == "en" else f"ruralgov-{name}-{lang}.pdf") if pdf else ""
-    env = {**os.environ, paths.WAVE_ENV: named[0], "PYTHONHASHSEED": "0", PDF_ENV: pdf_name,
-           paths.COMPARE_ENV: json.dumps(named[1:]) if others else "",
+    env = {**os.environ, paths.WAVE_ENV: str(named[0]), "PYTHONHASHSEED": "0", PDF_ENV: pdf_name,
+           paths.COMPARE_ENV: json.dumps([str(p) for p in named[1:]]) if others else "",
            STUDY_ENV: str(study_file), CACHE_ENV: str(results), TOC_ENV: str(toc_file),
            REPOSITORY_ENV: repository, i18n.LANG_ENV: lang, i18n.EDITIONS_ENV: ",".join(editions),
            COMMIT_ENV: pinned_commit()}        # the commit the footer cites, for every page
